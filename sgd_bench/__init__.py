@@ -1,0 +1,23 @@
+"""sgd-bench: the theory of stochastic gradient descent next to measured numbers, in JAX."""
+
+from sgd_bench import schedules as schedules
+from sgd_bench import stats as stats
+from sgd_bench.counting import Count as Count
+from sgd_bench.finite_sum import FiniteSum as FiniteSum
+from sgd_bench.finite_sum import L2 as L2
+from sgd_bench.finite_sum import PROBLEM_CLASSES as PROBLEM_CLASSES
+from sgd_bench.flops import step_flops as step_flops
+from sgd_bench.methods import Method as Method
+from sgd_bench.methods import from_optax as from_optax
+from sgd_bench.methods import gd as gd
+from sgd_bench.methods import sgd as sgd
+from sgd_bench.reference import ReferenceSolution as ReferenceSolution
+from sgd_bench.reference import reference_solution as reference_solution
+from sgd_bench.runner import Trace as Trace
+from sgd_bench.runner import log_steps as log_steps
+from sgd_bench.runner import run as run
+from sgd_bench.runner import run_seeds as run_seeds
+from sgd_bench.runner import seed_keys as seed_keys
+from sgd_bench.sampling import SAMPLINGS as SAMPLINGS
+
+__version__ = "0.1.0"

@@ -1,0 +1,272 @@
+"""The finite-sum problem f(x) = 1/n sum_i f_i(x): a pytree of data plus a per-sample loss.
+
+Everything a method needs (full loss and gradient, per-sample and mini-batch gradients,
+Hessian-vector products) is derived from ``loss_i`` by JAX transformations. The regularizer
+r(x) is part of every f_i, so f_i(x) = loss_i(x, datum_i) + r(x) and the mean of the
+per-sample gradients is the full gradient.
+
+Full-data reductions stream over row blocks of ``block_rows`` rows (a few MiB each) inside a
+``lax.scan``, so a full gradient reads the data once and never materializes the n x d matrix of
+per-sample gradients.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from sgd_bench import _checks
+from sgd_bench import _tree
+
+PROBLEM_CLASSES = ("strongly_convex", "pl", "convex", "nonconvex", "nonsmooth")
+
+# Rows per streamed block are chosen so that one block of data is about this many bytes:
+# large enough to amortize the loop, small enough to stay in cache between the forward
+# matvec and the backward vector-matrix product.
+_BLOCK_BYTES = 4 * 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class L2:
+    """The ridge regularizer r(x) = mu/2 ||x||^2; hashable by value so equal mu share a compile."""
+
+    mu: float
+
+    def __call__(self, x) -> jax.Array:
+        return 0.5 * self.mu * _tree.sq_norm(x)
+
+
+def _default_block_rows(data) -> int:
+    row_bytes = sum(
+        int(np.prod(leaf.shape[1:], dtype=np.int64)) * leaf.dtype.itemsize
+        for leaf in jax.tree_util.tree_leaves(data)
+    )
+    return max(64, _BLOCK_BYTES // max(row_bytes, 1))
+
+
+@jax.tree_util.register_pytree_node_class
+class FiniteSum:
+    """A finite-sum problem f(x) = 1/n sum_i [loss_i(x, datum_i) + r(x)].
+
+    **Arguments:**
+
+    - ``loss_i``: a pure function ``(x, datum) -> scalar``, where ``datum`` is one row of
+      ``data`` (the pytree ``data`` with its leading axis indexed away).
+    - ``data``: a pytree of arrays sharing the leading axis n.
+    - ``regularizer``: optional ``x -> scalar`` added to every f_i (for example ``L2(mu)``).
+      Use a hashable-by-value callable so that equal problems share compiled code.
+    - ``name``: a label for tables and plots.
+    - ``problem_class``: one of ``PROBLEM_CLASSES``; what the theory may assume.
+    - ``x_shape``: the shape of an iterate when x is an array; ``None`` lets it be inferred
+      from ``x0`` (any pytree accepted by ``loss_i``).
+    - ``info``: known facts (for example ``{"mu": 1.0, "L": 1.37}``), floats only.
+    - ``block_rows``: rows per block in streamed full-data reductions (default: ~4 MiB).
+    - ``validate``: check that the data is finite (one pass over it, on construction).
+
+    A ``FiniteSum`` is a pytree: the data is its only child, so it is traced (not baked in)
+    when passed to a jitted function, and everything else is static.
+    """
+
+    def __init__(
+        self,
+        loss_i: Callable[[Any, Any], jax.Array],
+        data: Any,
+        *,
+        regularizer: Callable[[Any], jax.Array] | None = None,
+        name: str = "custom",
+        problem_class: str = "nonconvex",
+        x_shape: tuple[int, ...] | None = None,
+        info: Mapping[str, float] | None = None,
+        block_rows: int | None = None,
+        validate: bool = True,
+    ):
+        if not callable(loss_i):
+            raise TypeError(f"loss_i must be callable (x, datum) -> scalar, got {loss_i!r}")
+        if regularizer is not None and not callable(regularizer):
+            raise TypeError(f"regularizer must be callable x -> scalar or None, got {regularizer!r}")
+        _checks.choice("problem_class", problem_class, PROBLEM_CLASSES)
+        data = jax.tree_util.tree_map(jnp.asarray, data)
+        leaves = jax.tree_util.tree_leaves(data)
+        if not leaves:
+            raise ValueError("data must hold at least one array")
+        if any(leaf.ndim == 0 for leaf in leaves):
+            raise ValueError("every leaf of data needs a leading sample axis; got a scalar leaf")
+        sizes = {leaf.shape[0] for leaf in leaves}
+        if len(sizes) != 1:
+            raise ValueError(f"all leaves of data must share the leading axis n; got sizes {sorted(sizes)}")
+        (n,) = sizes
+        if n < 1:
+            raise ValueError("data must hold at least one sample (n >= 1)")
+        if validate:
+            for path, leaf in jax.tree_util.tree_leaves_with_path(data):
+                _checks.finite_array(f"data{jax.tree_util.keystr(path)}", leaf)
+        if block_rows is None:
+            block_rows = _default_block_rows(data)
+        block_rows = _checks.integer("block_rows", block_rows, low=1)
+        self._init(
+            data,
+            loss_i,
+            regularizer,
+            str(name),
+            problem_class,
+            None if x_shape is None else tuple(int(s) for s in x_shape),
+            tuple(sorted((str(k), float(v)) for k, v in (info or {}).items())),
+            block_rows,
+        )
+
+    def _init(self, data, loss_i, regularizer, name, problem_class, x_shape, info, block_rows):
+        self.data = data
+        self.loss_i = loss_i
+        self.regularizer = regularizer
+        self.name = name
+        self.problem_class = problem_class
+        self.x_shape = x_shape
+        self._info = info
+        self.block_rows = block_rows
+
+    # -- pytree protocol -------------------------------------------------------------------
+    def _aux(self):
+        return (self.loss_i, self.regularizer, self.name, self.problem_class, self.x_shape,
+                self._info, self.block_rows)
+
+    def tree_flatten(self):
+        return (self.data,), self._aux()
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        obj._init(children[0], *aux)
+        return obj
+
+    def replace(self, **changes) -> "FiniteSum":
+        """A copy with some fields changed (``data``, ``name``, ``block_rows``, ...)."""
+        fields = dict(
+            loss_i=self.loss_i, data=self.data, regularizer=self.regularizer, name=self.name,
+            problem_class=self.problem_class, x_shape=self.x_shape, info=self.info,
+            block_rows=self.block_rows,
+        )
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown field(s) {sorted(unknown)}; known: {sorted(fields)}")
+        fields.update(changes)
+        return FiniteSum(fields.pop("loss_i"), fields.pop("data"), validate=False, **fields)
+
+    def __repr__(self) -> str:
+        shapes = jax.tree_util.tree_map(lambda a: f"{a.dtype}{list(a.shape)}", self.data)
+        return f"FiniteSum(name={self.name!r}, n={self.n}, class={self.problem_class}, data={shapes})"
+
+    # -- static facts ----------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        """The number of terms in the sum."""
+        return jax.tree_util.tree_leaves(self.data)[0].shape[0]
+
+    @property
+    def info(self) -> dict[str, float]:
+        """Known facts about the problem (mu, L, ...), as given by its constructor."""
+        return dict(self._info)
+
+    @property
+    def dtype(self):
+        """The floating dtype of the data (the first floating leaf)."""
+        for leaf in jax.tree_util.tree_leaves(self.data):
+            if jnp.issubdtype(leaf.dtype, jnp.floating):
+                return leaf.dtype
+        return jnp.result_type(float)
+
+    def zeros(self) -> jax.Array:
+        """An all-zero iterate of shape ``x_shape`` in the data's dtype."""
+        if self.x_shape is None:
+            raise ValueError(f"problem {self.name!r} has no x_shape; pass x0 explicitly")
+        return jnp.zeros(self.x_shape, self.dtype)
+
+    # -- per-sample and mini-batch quantities ------------------------------------------------
+    def batch(self, idx) -> Any:
+        """The data rows ``idx`` (an integer array), as a pytree with leading axis len(idx)."""
+        return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), self.data)
+
+    def _reg(self, x):
+        return 0.0 if self.regularizer is None else self.regularizer(x)
+
+    def _block_sum(self, x, block) -> jax.Array:
+        return jnp.sum(jax.vmap(self.loss_i, in_axes=(None, 0))(x, block))
+
+    def per_sample_losses(self, x, idx=None) -> jax.Array:
+        """f_i(x) for every i (or for ``idx``), shape (n,) or (len(idx),)."""
+        data = self.data if idx is None else self.batch(idx)
+        return jax.vmap(self.loss_i, in_axes=(None, 0))(x, data) + self._reg(x)
+
+    def per_sample_grads(self, x, idx=None) -> Any:
+        """grad f_i(x) for every i (or for ``idx``) via ``vmap(grad(loss_i))``; leading axis is i.
+
+        This materializes one gradient per sample: use it for small batches and checks, and
+        ``grad`` for the full gradient.
+        """
+        data = self.data if idx is None else self.batch(idx)
+        g = jax.vmap(jax.grad(self.loss_i), in_axes=(None, 0))(x, data)
+        if self.regularizer is None:
+            return g
+        g_reg = jax.grad(self.regularizer)(x)
+        return jax.tree_util.tree_map(lambda gi, gr: gi + gr[None], g, g_reg)
+
+    def batch_loss(self, x, idx) -> jax.Array:
+        """1/|B| sum_{i in B} f_i(x) for the index array ``idx``."""
+        return self._block_sum(x, self.batch(idx)) / idx.shape[0] + self._reg(x)
+
+    def batch_value_and_grad(self, x, idx):
+        """(batch loss, batch gradient) at x for the index array ``idx``."""
+        return jax.value_and_grad(self.batch_loss)(x, idx)
+
+    def batch_grad(self, x, idx) -> Any:
+        """1/|B| sum_{i in B} grad f_i(x) for the index array ``idx``."""
+        return jax.grad(self.batch_loss)(x, idx)
+
+    # -- full-data quantities, streamed over row blocks ----------------------------------------
+    def _stream(self, fn: Callable[[Any, Any], Any], x) -> Any:
+        """Sums ``fn(x, block)`` over row blocks of the data, reading each row once."""
+        n, b = self.n, self.block_rows
+        num_blocks = n // b
+        if num_blocks <= 1:
+            return fn(x, self.data)
+
+        def body(acc, i):
+            block = jax.tree_util.tree_map(
+                lambda a: lax.dynamic_slice_in_dim(a, i * b, b, axis=0), self.data)
+            return jax.tree_util.tree_map(jnp.add, acc, fn(x, block)), None
+
+        first = jax.tree_util.tree_map(lambda a: a[:b], self.data)
+        acc = jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(fn, x, first))
+        acc, _ = lax.scan(body, acc, jnp.arange(num_blocks, dtype=jnp.int32))
+        if n % b:
+            tail = jax.tree_util.tree_map(lambda a: a[num_blocks * b:], self.data)
+            acc = jax.tree_util.tree_map(jnp.add, acc, fn(x, tail))
+        return acc
+
+    def loss(self, x) -> jax.Array:
+        """f(x) = 1/n sum_i f_i(x)."""
+        return self._stream(self._block_sum, x) / self.n + self._reg(x)
+
+    def value_and_grad(self, x):
+        """(f(x), grad f(x)) in one streamed pass over the data."""
+        total, g = self._stream(jax.value_and_grad(self._block_sum), x)
+        inv_n = 1.0 / self.n
+        value = total * inv_n
+        g = jax.tree_util.tree_map(lambda gi: gi * jnp.asarray(inv_n, gi.dtype), g)
+        if self.regularizer is not None:
+            r, g_reg = jax.value_and_grad(self.regularizer)(x)
+            value = value + r
+            g = jax.tree_util.tree_map(jnp.add, g, g_reg)
+        return value, g
+
+    def grad(self, x) -> Any:
+        """grad f(x) = 1/n sum_i grad f_i(x), streamed over row blocks."""
+        return self.value_and_grad(x)[1]
+
+    def hvp(self, x, v) -> Any:
+        """The Hessian-vector product grad^2 f(x) v (forward-over-reverse)."""
+        return jax.jvp(self.grad, (x,), (v,))[1]

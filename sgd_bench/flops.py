@@ -1,0 +1,26 @@
+"""FLOPs of one method step, read from XLA's cost analysis of the compiled step.
+
+XLA's analysis counts a loop body once, not once per trip, so the step is compiled against a
+copy of the problem whose full-data reductions run as a single block (no loop). Index sampling
+is not part of the step and is not counted.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from sgd_bench._compat import cost_flops
+from sgd_bench.finite_sum import FiniteSum
+from sgd_bench.methods import Method
+
+
+def step_flops(problem: FiniteSum, method: Method, x0) -> float:
+    """FLOPs of one ``method.step`` on ``problem`` at ``x0``, from the compiled program."""
+    flat = problem.replace(block_rows=problem.n)
+    state = method.init(jnp.asarray(x0) if hasattr(x0, "shape") else x0, flat)
+    b = 0 if method.batch_size is None else method.batch_size
+    idx = jnp.zeros((b,), jnp.int32)
+    k = jnp.zeros((), jnp.int32)
+    compiled = jax.jit(method.step).lower(state, flat, idx, k).compile()
+    return cost_flops(compiled)

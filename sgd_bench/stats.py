@@ -1,0 +1,67 @@
+"""Statistics over the seed axis of traces: mean, standard error, quantiles, confidence bands.
+
+These are host-side NumPy functions of arrays whose first axis is the seed. Seeds that
+diverged are left out (and counted), so one blown-up seed cannot poison a mean.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+
+class SeedSummary(NamedTuple):
+    """Per-log-point statistics across the seeds that did not diverge."""
+
+    mean: np.ndarray
+    stderr: np.ndarray
+    quantiles: dict[float, np.ndarray]
+    num_seeds: int
+    num_diverged: int
+
+    def band(self, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) of the normal-approximation confidence interval of the mean."""
+        return self.mean - z * self.stderr, self.mean + z * self.stderr
+
+
+def _kept(values, diverged) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim < 1:
+        raise ValueError("values must have a leading seed axis")
+    if diverged is None:
+        return values
+    diverged = np.asarray(diverged, dtype=bool)
+    if diverged.shape != values.shape[:1]:
+        raise ValueError(f"diverged must have shape ({values.shape[0]},), got {diverged.shape}")
+    return values[~diverged]
+
+
+def mean(values, diverged=None) -> np.ndarray:
+    """Mean over seeds (axis 0), leaving out diverged seeds."""
+    kept = _kept(values, diverged)
+    return kept.mean(axis=0) if len(kept) else np.full(np.shape(values)[1:], np.nan)
+
+
+def stderr(values, diverged=None) -> np.ndarray:
+    """Standard error of the mean over seeds, s / sqrt(S), leaving out diverged seeds."""
+    kept = _kept(values, diverged)
+    if len(kept) < 2:
+        return np.full(np.shape(values)[1:], np.nan)
+    return kept.std(axis=0, ddof=1) / np.sqrt(len(kept))
+
+
+def quantiles(values, qs: Sequence[float] = (0.05, 0.5, 0.95), diverged=None) -> dict[float, np.ndarray]:
+    """Quantiles over seeds, leaving out diverged seeds, as {q: array}."""
+    kept = _kept(values, diverged)
+    if not len(kept):
+        return {float(q): np.full(np.shape(values)[1:], np.nan) for q in qs}
+    return {float(q): np.quantile(kept, q, axis=0) for q in qs}
+
+
+def summarize(values, diverged=None, qs: Sequence[float] = (0.05, 0.5, 0.95)) -> SeedSummary:
+    """Mean, standard error and quantiles over the seed axis in one record."""
+    num = int(np.shape(values)[0])
+    num_div = 0 if diverged is None else int(np.sum(np.asarray(diverged, dtype=bool)))
+    return SeedSummary(mean(values, diverged), stderr(values, diverged),
+                       quantiles(values, qs, diverged), num, num_div)
