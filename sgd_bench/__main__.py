@@ -1,0 +1,7 @@
+"""``python -m sgd_bench``: the same command line as ``sgd-bench``."""
+
+import sys
+
+from sgd_bench.cli import main
+
+sys.exit(main())

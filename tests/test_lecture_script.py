@@ -1,0 +1,73 @@
+"""The lecture experiment's quick mode: runs through the CLI, writes the results layout, and
+the small version of every claim its figures make holds."""
+
+import json
+
+import pytest
+
+from sgd_bench import cli, results
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert cli.main(["run", "lecture_logreg", "--quick", "--out", str(out)]) == 0
+    return out / "lecture_logreg"
+
+
+def test_writes_the_results_layout(quick_run):
+    for name in ["records.csv", "meta.json", "checks.json", "summary.md",
+                 "lecture_logreg.png", "lecture_logreg_schedules.png"]:
+        assert (quick_run / name).stat().st_size > 0, name
+    meta = json.loads((quick_run / "meta.json").read_text())
+    assert meta["dtype"] == "float64"
+    assert meta["versions"]["jax"]
+    assert meta["reference_solution"]["grad_norm"] <= 1e-10
+    assert "git_commit" in meta and meta["devices"]
+
+
+def test_records_are_tidy(quick_run):
+    rows = results.read_records(quick_run / "records.csv")
+    batch_rows = [r for r in rows if r["figure"] == "batches"]
+    methods = {r["method"] for r in batch_rows}
+    assert methods == {"GD", "SGD", "SGD batch 10", "SGD batch 50", "SGD batch 100"}
+    assert {r["statistic"] for r in rows} == set(results.STATISTICS)
+    # One row per method x statistic x logged step, with exact gradient counts.
+    steps = sorted({int(r["step"]) for r in batch_rows})
+    assert len(batch_rows) == len(methods) * len(results.STATISTICS) * len(steps)
+    for r in batch_rows:
+        per_step = {"GD": 200, "SGD": 1}.get(r["method"]) or int(r["method"].split()[-1])
+        assert int(r["grad_evals"]) == per_step * int(r["step"])
+
+
+def test_mean_rows_match_quantile_order(quick_run):
+    rows = results.read_records(quick_run / "records.csv")
+    by = {}
+    for r in rows:
+        by[(r["figure"], r["method"], r["step"], r["statistic"])] = float(r["f_gap"])
+    for (fig, method, step, stat), value in by.items():
+        if stat == "q05":
+            assert value <= by[(fig, method, step, "q50")] <= by[(fig, method, step, "q95")]
+
+
+def test_every_claim_holds_in_the_small_version(quick_run):
+    checks = json.loads((quick_run / "checks.json").read_text())
+    assert len(checks) >= 4
+    failed = [c["claim"] for c in checks if not c["holds"]]
+    assert not failed, failed
+
+
+def test_committed_full_run_claims_hold():
+    """The committed results/ come from a full run whose checks all hold."""
+    path = cli.scripts_dir().parent / "results" / "lecture_logreg" / "checks.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `sgd-bench run` and commit results/")
+    checks = json.loads(path.read_text())
+    assert all(c["holds"] for c in checks), [c["claim"] for c in checks if not c["holds"]]
+    meta = json.loads(path.with_name("meta.json").read_text())
+    assert meta["config"]["seeds"] >= 100
+
+
+def test_unknown_experiment_is_a_clear_error(capsys):
+    assert cli.main(["run", "no_such_experiment"]) == 2
+    assert "known experiments: lecture_logreg" in capsys.readouterr().err
