@@ -69,16 +69,13 @@ def _check_design(name_a, A, name_b, b):
     return A, b.astype(A.dtype)
 
 
-def _gram_eigs(A) -> np.ndarray | None:
+def _closed_form(A) -> tuple[np.ndarray, float] | None:
+    """Eigenvalues of A^T A / n and max_i ||a_i||^2 in float64, when the data is small enough."""
     n, d = A.shape
     if n * d > _CLOSED_FORM_MAX_ND or d > _CLOSED_FORM_MAX_D:
         return None
     a64 = np.asarray(A, dtype=np.float64)
-    return np.linalg.eigvalsh(a64.T @ a64 / n)
-
-
-def _row_sq_max(A) -> float:
-    return float(jnp.max(jnp.sum(jnp.square(A.astype(jnp.float32)), axis=1)))
+    return np.linalg.eigvalsh(a64.T @ a64 / n), float(np.max(np.einsum("ij,ij->i", a64, a64)))
 
 
 def _build(loss, A, b, mu, name, problem_class, info, validate):
@@ -108,10 +105,11 @@ def logistic_regression(A, y, mu: float = 0.0, *, name: str = "logistic",
             hint = " (for 0/1 labels use y = 2*y - 1)" if set(values) <= {0.0, 1.0} else ""
             raise ValueError(f"labels y must be in {{-1, +1}}, got values {{{shown}}}{hint}")
     info = {"mu": mu}
-    eigs = _gram_eigs(A)
-    if eigs is not None:
+    closed = _closed_form(A)
+    if closed is not None:
+        eigs, row_max = closed
         info["L"] = float(eigs[-1]) / 4 + mu
-        info["L_max"] = _row_sq_max(A) / 4 + mu
+        info["L_max"] = row_max / 4 + mu
     cls = "strongly_convex" if mu > 0 else "convex"
     return _build(logistic_loss, A, y, mu, name, cls, info, validate)
 
@@ -131,11 +129,12 @@ def least_squares(A, b, mu: float = 0.0, *, name: str = "least-squares",
     mu = _checks.nonnegative_float("mu", mu)
     A, b = _check_design("A", A, "b", b)
     info = {"mu": mu}
-    eigs = _gram_eigs(A)
+    closed = _closed_form(A)
     cls = "strongly_convex" if mu > 0 else "convex"
-    if eigs is not None:
+    if closed is not None:
+        eigs, row_max = closed
         info["L"] = float(eigs[-1]) + mu
-        info["L_max"] = _row_sq_max(A) + mu
+        info["L_max"] = row_max + mu
         strong = float(eigs[0]) + mu
         if strong > 1e-10 * info["L"]:
             info["mu"] = strong

@@ -14,7 +14,10 @@ def positive_float(name: str, value: Any) -> float:
     """Returns ``value`` as a float, or raises ValueError unless it is finite and > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         try:
-            value = float(np.asarray(value))
+            arr = np.asarray(value)
+            if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+                raise TypeError  # True, "0.1": not a step size
+            value = float(arr)
         except (TypeError, ValueError):
             raise TypeError(f"{name} must be a positive number, got {value!r}") from None
     value = float(value)

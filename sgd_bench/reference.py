@@ -61,13 +61,17 @@ def _loss(problem, x):
 
 @jax.jit
 def _hessian(problem, x):
-    return jax.hessian(problem.loss)(x)
+    # Differentiate with respect to the flat vector, so that the matrix rows and columns follow
+    # ravel_pytree's order even when x is a pytree of several leaves.
+    flat, unravel = ravel_pytree(x)
+    return jax.hessian(lambda z: problem.loss(unravel(z)))(flat)
 
 
 @jax.jit
 def _newton_cg(problem, x, g):
     hvp = lambda v: problem.hvp(x, v)
-    step, _ = jax.scipy.sparse.linalg.cg(hvp, g, tol=1e-14, maxiter=10 * g.size)
+    size = sum(leaf.size for leaf in jax.tree_util.tree_leaves(g))  # g may be a pytree
+    step, _ = jax.scipy.sparse.linalg.cg(hvp, g, tol=1e-14, maxiter=10 * size)
     return step
 
 
@@ -99,7 +103,7 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
         for it in range(1, max_iter + 1):
             gflat = np.asarray(ravel_pytree(g)[0])
             if dense:
-                h = np.asarray(ravel_pytree(_hessian(p64, x))[0]).reshape(flat.size, flat.size)
+                h = np.asarray(_hessian(p64, x))
                 step = np.linalg.lstsq(h, gflat, rcond=None)[0]
             else:
                 step = np.asarray(ravel_pytree(_newton_cg(p64, x, g))[0])

@@ -23,6 +23,10 @@ from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.sampling import make_sampler
 
+# A method whose state has a ``key`` field gets fold_in(run key, METHOD_KEY_TAG) there. The
+# sampler folds in step numbers and epochs, which stay below 2**31, so this never collides.
+METHOD_KEY_TAG = np.uint32(0xFFFFFFFF)
+
 # A seed has diverged once its loss is not finite or exceeds this multiple of max(|f(x_0)|, 1).
 DIVERGENCE_FACTOR = 1e6
 
@@ -39,6 +43,8 @@ class Trace(NamedTuple):
     - ``x``: the final iterate.
     - ``diverged``: whether f(x_k) became NaN/Inf or exceeded 1e6 max(|f(x_0)|, 1).
     - ``diverged_step``: the first logged step where it did, or -1.
+    - ``xs``: the iterates at the logged steps (leading axis = log point) when the run was
+      asked for them with ``log_iterates=True``, else ``None``.
     """
 
     step: jax.Array
@@ -49,6 +55,7 @@ class Trace(NamedTuple):
     x: Any
     diverged: jax.Array
     diverged_step: jax.Array
+    xs: Any = None
 
 
 def log_steps(steps: int, log_every: int) -> np.ndarray:
@@ -65,7 +72,15 @@ def _metrics(problem: FiniteSum, x, x_star):
     return f, _tree.sq_norm(g), dist
 
 
-def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every: int) -> Trace:
+def _init_state(method: Method, problem, x0, key):
+    state = method.init(x0, problem)
+    if "key" in getattr(state, "_fields", ()):
+        state = state._replace(key=jax.random.fold_in(key, METHOD_KEY_TAG))
+    return state
+
+
+def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every: int,
+              log_iterates: bool = False) -> Trace:
     num_chunks, rem = divmod(steps, log_every)
     sampler = None
     if method.batch_size is not None:
@@ -87,13 +102,13 @@ def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every
         return state, sampler_state
 
     def log(state):
-        return _metrics(problem, state.x, x_star), state.grad_evals
+        return _metrics(problem, state.x, x_star), state.grad_evals, (state.x if log_iterates else None)
 
     def chunk(carry, c):
         carry = advance(carry, c * log_every, log_every)
         return carry, log(carry[0])
 
-    state = method.init(x0, problem)
+    state = _init_state(method, problem, x0, key)
     carry = (state, () if sampler is None else sampler.init(key))
     first = log(state)
     carry, logged = lax.scan(chunk, carry, jnp.arange(num_chunks, dtype=jnp.int32))
@@ -101,7 +116,7 @@ def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every
     if rem:
         carry = advance(carry, jnp.asarray(num_chunks * log_every, jnp.int32), rem)
         parts.append(jax.tree_util.tree_map(lambda a: a[None], log(carry[0])))
-    (loss, gnorm, dist), grad_evals = jax.tree_util.tree_map(
+    (loss, gnorm, dist), grad_evals, xs = jax.tree_util.tree_map(
         lambda *a: jnp.concatenate(a), *parts)
 
     step = jnp.asarray(log_steps(steps, log_every))
@@ -109,15 +124,17 @@ def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every
     bad = ~jnp.isfinite(loss) | (loss > limit)
     diverged = jnp.any(bad)
     diverged_step = jnp.where(diverged, step[jnp.argmax(bad)], -1)
-    return Trace(step, grad_evals, loss, gnorm, dist, carry[0].x, diverged, diverged_step)
+    return Trace(step, grad_evals, loss, gnorm, dist, carry[0].x, diverged, diverged_step, xs)
 
 
-_run_jit = jax.jit(_run_impl, static_argnames=("method", "steps", "log_every"))
+_STATIC = ("method", "steps", "log_every", "log_iterates")
+_run_jit = jax.jit(_run_impl, static_argnames=_STATIC)
 
 
-@functools.partial(jax.jit, static_argnames=("method", "steps", "log_every"))
-def _run_seeds_jit(problem, x0, keys, x_star, *, method, steps, log_every):
-    one = functools.partial(_run_impl, method=method, steps=steps, log_every=log_every)
+@functools.partial(jax.jit, static_argnames=_STATIC)
+def _run_seeds_jit(problem, x0, keys, x_star, *, method, steps, log_every, log_iterates=False):
+    one = functools.partial(_run_impl, method=method, steps=steps, log_every=log_every,
+                            log_iterates=log_iterates)
     return jax.vmap(one, in_axes=(None, None, 0, None))(problem, x0, keys, x_star)
 
 
@@ -191,7 +208,7 @@ def _check_args(problem, method, x0, key, steps, log_every, x_star):
 
 
 def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
-        log_every: int | None = None, x_star=None) -> Trace:
+        log_every: int | None = None, x_star=None, log_iterates: bool = False) -> Trace:
     """Runs ``method`` on ``problem`` from ``x0`` for ``steps`` steps as one compiled scan.
 
     **Arguments:**
@@ -204,11 +221,17 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
     - ``log_every``: steps between log points (default: ``max(1, steps // 100)``); the full
       loss and gradient are evaluated only at log points.
     - ``x_star``: a known minimizer; when given, the trace records ||x_k - x*||.
+    - ``log_iterates``: also return the iterates at the log points (``Trace.xs``), for
+      quantities computed after the run (gradient variance along the run, ...).
+
+    A method whose state has a ``key`` field (for its own randomness, such as injected
+    gradient noise) gets a key derived from ``key`` there; the sampler's stream is unchanged.
 
     **Returns:** a ``Trace``.
     """
     x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
-    return _run_jit(problem, x0, key, x_star, method=method, steps=steps, log_every=log_every)
+    return _run_jit(problem, x0, key, x_star, method=method, steps=steps, log_every=log_every,
+                    log_iterates=bool(log_iterates))
 
 
 def seed_keys(key, seeds: int) -> jax.Array:
@@ -218,7 +241,7 @@ def seed_keys(key, seeds: int) -> jax.Array:
 
 
 def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps: int,
-              log_every: int | None = None, x_star=None) -> Trace:
+              log_every: int | None = None, x_star=None, log_iterates: bool = False) -> Trace:
     """``run`` for ``seeds`` keys ``jax.random.split(key, seeds)``, vmapped in one program.
 
     Seed s of the result equals ``run(problem, method, x0, seed_keys(key, seeds)[s], ...)``.
@@ -227,4 +250,5 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     """
     x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
     keys = seed_keys(key, seeds)
-    return _run_seeds_jit(problem, x0, keys, x_star, method=method, steps=steps, log_every=log_every)
+    return _run_seeds_jit(problem, x0, keys, x_star, method=method, steps=steps,
+                          log_every=log_every, log_iterates=bool(log_iterates))

@@ -1,0 +1,196 @@
+"""Test helpers: tiny problems built from NumPy data, hand-written NumPy references for their
+losses and gradients, a tree-close assertion, and method objects shared across test modules.
+
+Methods are hashed by identity when they are static arguments of the jitted runner, so the
+tests build each method once (``sgd_method``) and reuse it: equal runs then share one compile.
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import problems
+import sgd_bench
+from sgd_bench import FiniteSum, L2
+
+N = 13  # not divisible by 3, 4 or 5
+D = 3
+LOGISTIC_MU = 0.1
+LS_MU = 0.05
+HUBER_MU = 0.1
+
+
+# -- data --------------------------------------------------------------------------------------
+def logistic_data(n: int = N, d: int = D, seed: int = 0):
+    """Gaussian features and labels in {-1, +1} with both classes present."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d))
+    w = rng.standard_normal(d)
+    y = np.where(A @ w + 0.7 * rng.standard_normal(n) >= 0, 1.0, -1.0)
+    y[0], y[1] = 1.0, -1.0
+    return A, y
+
+
+def regression_data(n: int = N, d: int = D, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d))
+    b = A @ rng.standard_normal(d) + 0.3 * rng.standard_normal(n)
+    return A, b
+
+
+def tiny_logistic(n: int = N, d: int = D, mu: float = LOGISTIC_MU):
+    A, y = logistic_data(n, d)
+    return problems.logistic_regression(A, y, mu, name="tiny-logistic")
+
+
+def tiny_least_squares(n: int = N, d: int = D, mu: float = LS_MU):
+    A, b = regression_data(n, d)
+    return problems.least_squares(A, b, mu, name="tiny-least-squares")
+
+
+def huber_loss_i(x, datum):
+    """Pseudo-Huber loss sqrt(1 + r^2) - 1 of the residual r = <a, w> + c - t."""
+    r = jnp.dot(datum["a"], x["w"]) + x["c"] - datum["t"]
+    return jnp.sqrt(1.0 + r * r) - 1.0
+
+
+def custom_data(n: int = N, d: int = D, seed: int = 2):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d))
+    t = 2.0 * (A @ rng.standard_normal(d)) + 0.5 + rng.standard_normal(n)
+    return {"a": A, "t": t}
+
+
+def custom_problem(n: int = N, d: int = D):
+    return FiniteSum(huber_loss_i, custom_data(n, d), regularizer=L2(HUBER_MU),
+                     name="custom-huber", problem_class="strongly_convex")
+
+
+def custom_x(rng, d: int = D):
+    return {"w": jnp.asarray(rng.standard_normal(d)), "c": jnp.asarray(rng.standard_normal())}
+
+
+# -- NumPy references, written by hand ---------------------------------------------------------
+def np_sigmoid(t):
+    """1 / (1 + exp(-t)), accurate in both tails."""
+    e = np.exp(-np.abs(t))
+    return np.where(np.asarray(t) >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def np_logistic_loss(A, y, mu, x):
+    z = y * (A @ x)
+    return np.mean(np.logaddexp(0.0, -z)) + 0.5 * mu * (x @ x)
+
+
+def np_logistic_grad(A, y, mu, x, idx=None):
+    if idx is not None:
+        A, y = A[idx], y[idx]
+    z = y * (A @ x)
+    return -(A.T @ (y * np_sigmoid(-z))) / len(y) + mu * x
+
+
+def np_ls_loss(A, b, mu, x):
+    r = A @ x - b
+    return 0.5 * np.mean(r * r) + 0.5 * mu * (x @ x)
+
+
+def np_ls_grad(A, b, mu, x, idx=None):
+    if idx is not None:
+        A, b = A[idx], b[idx]
+    return A.T @ (A @ x - b) / len(b) + mu * x
+
+
+def np_huber_loss(data, mu, x):
+    r = data["a"] @ x["w"] + x["c"] - data["t"]
+    return np.mean(np.sqrt(1.0 + r * r) - 1.0) + 0.5 * mu * (x["w"] @ x["w"] + x["c"] ** 2)
+
+
+def np_huber_grad(data, mu, x, idx=None):
+    a, t = data["a"], data["t"]
+    if idx is not None:
+        a, t = a[idx], t[idx]
+    r = a @ x["w"] + x["c"] - t
+    s = r / np.sqrt(1.0 + r * r)
+    return {"w": a.T @ s / len(t) + mu * x["w"], "c": np.mean(s) + mu * x["c"]}
+
+
+def np_reference(problem):
+    """(loss(x), grad(x, idx=None)) in NumPy for a logistic or least-squares problem."""
+    A, v = (np.asarray(a, np.float64) for a in problem.data)
+    mu = 0.0 if problem.regularizer is None else problem.regularizer.mu
+    if problem.loss_i is problems.logistic_loss:
+        return (lambda x: np_logistic_loss(A, v, mu, x),
+                lambda x, idx=None: np_logistic_grad(A, v, mu, x, idx))
+    if problem.loss_i is problems.squared_loss:
+        return (lambda x: np_ls_loss(A, v, mu, x),
+                lambda x, idx=None: np_ls_grad(A, v, mu, x, idx))
+    raise NotImplementedError(problem.name)
+
+
+# -- assertions --------------------------------------------------------------------------------
+def assert_trees_close(actual, expected, *, rtol=1e-12, atol=0.0):
+    """Same tree structure, and every leaf close in the sense of ``np.testing.assert_allclose``."""
+    leaves_a, tree_a = jax.tree_util.tree_flatten(actual)
+    leaves_e, tree_e = jax.tree_util.tree_flatten(expected)
+    assert tree_a == tree_e, f"tree structures differ: {tree_a} != {tree_e}"
+    for a, e in zip(leaves_a, leaves_e):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=rtol, atol=atol)
+
+
+PACKAGE_DIRS = (
+    pathlib.Path(sgd_bench.__file__).resolve().parent,
+    pathlib.Path(problems.__file__).resolve().parent,
+)
+
+
+def assert_raised_in_package(excinfo):
+    """The exception was raised by sgd-bench's own Python code, not inside JAX or XLA."""
+    origin = pathlib.Path(str(excinfo.traceback[-1].path)).resolve()
+    assert any(d in origin.parents for d in PACKAGE_DIRS), f"raised from {origin}"
+
+
+# -- shared method objects (one compile per configuration across the suite) -------------------
+ALPHA = 0.3
+STEPS = 20
+
+
+@functools.lru_cache(maxsize=None)
+def sgd_method(sampling: str, batch_size: int, alpha: float = ALPHA):
+    return sgd_bench.sgd(alpha, batch_size, sampling)
+
+
+@functools.lru_cache(maxsize=None)
+def gd_method(alpha: float = ALPHA):
+    return sgd_bench.gd(alpha)
+
+
+# -- named problems, built once per session ----------------------------------------------------
+# Small sizes for the registry problems that take them; the synthetic ones use the lecture's
+# shape (200 x 10) so that they share its eager data-generation compiles.
+REGISTRY_KWARGS = {
+    "logreg": dict(n=200, d=10, seed=3, mu=0.1),
+    "least-squares": dict(n=200, d=10, seed=4, mu=0.0),
+    "breast-cancer": dict(mu=1e-2),
+}
+LOCAL_PROBLEMS = ("tiny-logistic", "tiny-least-squares", "custom")
+
+
+@functools.lru_cache(maxsize=None)
+def problem(name: str):
+    if name == "tiny-logistic":
+        return tiny_logistic()
+    if name == "tiny-least-squares":
+        return tiny_least_squares()
+    if name == "custom":
+        return custom_problem()
+    return problems.get(name, **REGISTRY_KWARGS.get(name, {}))
+
+
+@functools.lru_cache(maxsize=None)
+def reference(name: str):
+    return sgd_bench.reference_solution(problem(name))

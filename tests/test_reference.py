@@ -1,0 +1,94 @@
+"""reference_solution: stationarity checked with hand-written gradients, and x* compared with
+scikit-learn's logistic regression and with the closed form of ridge least squares."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import helpers
+from sgd_bench import ReferenceSolution, reference_solution
+
+
+build = helpers.problem
+solve = helpers.reference
+
+
+STATIONARY = ["lecture-logreg", "least-squares", "tiny-least-squares", "breast-cancer"]
+
+
+@pytest.mark.parametrize("name", STATIONARY)
+def test_reference_is_stationary(name):
+    problem = build(name)
+    ref = solve(name)
+    assert isinstance(ref, ReferenceSolution)
+    x_star, f_star = ref  # unpacks as a pair
+    assert x_star is ref.x and f_star == ref.f
+    assert np.asarray(x_star).dtype == np.float64 and np.shape(x_star) == problem.x_shape
+    loss, grad = helpers.np_reference(problem)
+    assert np.linalg.norm(grad(np.asarray(x_star))) <= 1e-10
+    assert ref.grad_norm <= 1e-10
+    np.testing.assert_allclose(f_star, loss(np.asarray(x_star)), rtol=1e-13)
+    # a minimum: nearby points are no better
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        assert loss(np.asarray(x_star) + 1e-3 * rng.standard_normal(problem.x_shape)) > f_star
+
+
+@pytest.mark.parametrize("name", ["lecture-logreg", "breast-cancer"])
+def test_logistic_reference_matches_sklearn(name):
+    sklearn_lm = pytest.importorskip("sklearn.linear_model")
+    problem = build(name)
+    A, y = (np.asarray(a) for a in problem.data)
+    n, mu = len(y), problem.info["mu"]
+    assert mu > 0
+    # sklearn minimizes C sum_i log(1 + exp(-y_i a_i.x)) + ||x||^2 / 2; divided by n C this is
+    # our f with mu = 1 / (n C).
+    clf = sklearn_lm.LogisticRegression(C=1.0 / (n * mu), fit_intercept=False, tol=1e-12,
+                                        solver="lbfgs", max_iter=10_000).fit(A, y)
+    assert list(clf.classes_) == [-1.0, 1.0]
+    np.testing.assert_allclose(solve(name).x, clf.coef_[0], rtol=1e-6, atol=1e-6)
+
+
+def test_ridge_reference_matches_closed_form(tiny_least_squares):
+    A, b = (np.asarray(a) for a in tiny_least_squares.data)
+    n, d = A.shape
+    closed = np.linalg.solve(A.T @ A / n + helpers.LS_MU * np.eye(d), A.T @ b / n)
+    np.testing.assert_allclose(solve("tiny-least-squares").x, closed, rtol=1e-10, atol=1e-12)
+
+
+def test_least_squares_reference_matches_normal_equations():
+    A, b = (np.asarray(a) for a in build("least-squares").data)
+    closed = np.linalg.solve(A.T @ A, A.T @ b)
+    np.testing.assert_allclose(solve("least-squares").x, closed, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("d, solver", [(3, "newton"), (2048, "newton-cg")])
+def test_reference_for_a_pytree_problem(d, solver):
+    # x = {"w": (d,), "c": ()} has two leaves; d + 1 > 2048 takes the matrix-free path
+    problem = helpers.custom_problem(n=13, d=d)
+    x0 = {"w": jnp.zeros(d), "c": jnp.zeros(())}
+    ref = reference_solution(problem, x0)
+    assert ref.solver == solver
+    assert set(ref.x) == {"w", "c"} and np.shape(ref.x["w"]) == (d,)
+    g = helpers.np_huber_grad(jax.tree_util.tree_map(np.asarray, problem.data),
+                              helpers.HUBER_MU, jax.tree_util.tree_map(np.asarray, ref.x))
+    assert np.sqrt(np.sum(g["w"] ** 2) + g["c"] ** 2) <= 1e-10
+
+
+def test_reference_warns_when_not_converged():
+    problem = build("breast-cancer")
+    with pytest.warns(RuntimeWarning, match="reference_solution"):
+        ref = reference_solution(problem, max_iter=1)
+    assert ref.grad_norm > 1e-10 and ref.iterations == 1
+
+
+def test_reference_argument_checks(tiny_least_squares):
+    with pytest.raises(ValueError, match="tol"):
+        reference_solution(tiny_least_squares, tol=0.0)
+    with pytest.raises(ValueError, match="max_iter"):
+        reference_solution(tiny_least_squares, max_iter=0)
+    with pytest.raises(TypeError, match="problem"):
+        reference_solution("least-squares")
