@@ -20,5 +20,6 @@ from sgd_bench.runner import run as run
 from sgd_bench.runner import run_seeds as run_seeds
 from sgd_bench.runner import seed_keys as seed_keys
 from sgd_bench.sampling import SAMPLINGS as SAMPLINGS
+from sgd_bench.sharding import shard as shard
 
 __version__ = "0.1.0"

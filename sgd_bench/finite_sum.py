@@ -66,6 +66,9 @@ class FiniteSum:
       from ``x0`` (any pytree accepted by ``loss_i``).
     - ``info``: known facts (for example ``{"mu": 1.0, "L": 1.37}``), floats only.
     - ``block_rows``: rows per block in streamed full-data reductions (default: ~4 MiB).
+    - ``shards``: the number of equal row shards the data is split into across devices
+      (set by ``sgd_bench.shard``; 1 on a single device). Full-data reductions then stream
+      each shard's rows locally and sum the per-shard results: one cross-device reduction.
     - ``validate``: check that the data is finite (one pass over it, on construction).
 
     A ``FiniteSum`` is a pytree: the data is its only child, so it is traced (not baked in)
@@ -83,6 +86,7 @@ class FiniteSum:
         x_shape: tuple[int, ...] | None = None,
         info: Mapping[str, float] | None = None,
         block_rows: int | None = None,
+        shards: int = 1,
         validate: bool = True,
     ):
         if not callable(loss_i):
@@ -108,6 +112,9 @@ class FiniteSum:
         if block_rows is None:
             block_rows = _default_block_rows(data)
         block_rows = _checks.integer("block_rows", block_rows, low=1)
+        shards = _checks.integer("shards", shards, low=1)
+        if n % shards:
+            raise ValueError(f"shards must divide n = {n}, got shards = {shards}")
         self._init(
             data,
             loss_i,
@@ -117,9 +124,11 @@ class FiniteSum:
             None if x_shape is None else tuple(int(s) for s in x_shape),
             tuple(sorted((str(k), float(v)) for k, v in (info or {}).items())),
             block_rows,
+            shards,
         )
 
-    def _init(self, data, loss_i, regularizer, name, problem_class, x_shape, info, block_rows):
+    def _init(self, data, loss_i, regularizer, name, problem_class, x_shape, info, block_rows,
+              shards):
         self.data = data
         self.loss_i = loss_i
         self.regularizer = regularizer
@@ -128,11 +137,12 @@ class FiniteSum:
         self.x_shape = x_shape
         self._info = info
         self.block_rows = block_rows
+        self.shards = shards
 
     # -- pytree protocol -------------------------------------------------------------------
     def _aux(self):
         return (self.loss_i, self.regularizer, self.name, self.problem_class, self.x_shape,
-                self._info, self.block_rows)
+                self._info, self.block_rows, self.shards)
 
     def tree_flatten(self):
         return (self.data,), self._aux()
@@ -148,7 +158,7 @@ class FiniteSum:
         fields = dict(
             loss_i=self.loss_i, data=self.data, regularizer=self.regularizer, name=self.name,
             problem_class=self.problem_class, x_shape=self.x_shape, info=self.info,
-            block_rows=self.block_rows,
+            block_rows=self.block_rows, shards=self.shards,
         )
         unknown = set(changes) - set(fields)
         if unknown:
@@ -228,24 +238,18 @@ class FiniteSum:
 
     # -- full-data quantities, streamed over row blocks ----------------------------------------
     def _stream(self, fn: Callable[[Any, Any], Any], x) -> Any:
-        """Sums ``fn(x, block)`` over row blocks of the data, reading each row once."""
-        n, b = self.n, self.block_rows
-        num_blocks = n // b
-        if num_blocks <= 1:
-            return fn(x, self.data)
+        """Sums ``fn(x, block)`` over row blocks of the data, reading each row once.
 
-        def body(acc, i):
-            block = jax.tree_util.tree_map(
-                lambda a: lax.dynamic_slice_in_dim(a, i * b, b, axis=0), self.data)
-            return jax.tree_util.tree_map(jnp.add, acc, fn(x, block)), None
-
-        first = jax.tree_util.tree_map(lambda a: a[:b], self.data)
-        acc = jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(fn, x, first))
-        acc, _ = lax.scan(body, acc, jnp.arange(num_blocks, dtype=jnp.int32))
-        if n % b:
-            tail = jax.tree_util.tree_map(lambda a: a[num_blocks * b:], self.data)
-            acc = jax.tree_util.tree_map(jnp.add, acc, fn(x, tail))
-        return acc
+        With several shards, the data is viewed as (shards, n / shards, ...) and each shard is
+        streamed on its own (vmapped over the shard axis, which is the sharded one), so every
+        device reads only its rows; the final sum over shards is the one cross-device reduction.
+        """
+        if self.shards == 1:
+            return _stream_rows(fn, x, self.data, self.block_rows)
+        split = jax.tree_util.tree_map(
+            lambda a: a.reshape((self.shards, a.shape[0] // self.shards) + a.shape[1:]), self.data)
+        per_shard = jax.vmap(lambda d: _stream_rows(fn, x, d, self.block_rows))(split)
+        return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), per_shard)
 
     def loss(self, x) -> jax.Array:
         """f(x) = 1/n sum_i f_i(x)."""
@@ -270,3 +274,24 @@ class FiniteSum:
     def hvp(self, x, v) -> Any:
         """The Hessian-vector product grad^2 f(x) v (forward-over-reverse)."""
         return jax.jvp(self.grad, (x,), (v,))[1]
+
+
+def _stream_rows(fn: Callable[[Any, Any], Any], x, data, block_rows: int) -> Any:
+    """Sums ``fn(x, block)`` over consecutive blocks of ``block_rows`` rows of ``data``."""
+    n = jax.tree_util.tree_leaves(data)[0].shape[0]
+    b = block_rows
+    num_blocks = n // b
+    if num_blocks <= 1:
+        return fn(x, data)
+
+    def body(acc, i):
+        block = jax.tree_util.tree_map(lambda a: lax.dynamic_slice_in_dim(a, i * b, b, axis=0), data)
+        return jax.tree_util.tree_map(jnp.add, acc, fn(x, block)), None
+
+    first = jax.tree_util.tree_map(lambda a: a[:b], data)
+    acc = jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(fn, x, first))
+    acc, _ = lax.scan(body, acc, jnp.arange(num_blocks, dtype=jnp.int32))
+    if n % b:
+        tail = jax.tree_util.tree_map(lambda a: a[num_blocks * b:], data)
+        acc = jax.tree_util.tree_map(jnp.add, acc, fn(x, tail))
+    return acc
