@@ -79,14 +79,29 @@ def _init_state(method: Method, problem, x0, key):
     return state
 
 
-def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every: int,
-              log_iterates: bool = False) -> Trace:
-    num_chunks, rem = divmod(steps, log_every)
+class Stepper(NamedTuple):
+    """The method and its sampler as two functions over a carry (state, sampler state).
+
+    ``init(problem, x0, key) -> carry`` and ``advance(problem, key, carry, k0, t) -> carry``
+    runs steps k0, ..., k0 + t - 1 in one ``lax.scan``. The runner and the timing harness
+    share it, so a timed run performs exactly the runner's steps.
+    """
+
+    init: Any
+    advance: Any
+
+
+def stepper(method: Method, n: int, chunk: int) -> Stepper:
+    """The ``Stepper`` of ``method`` on a problem with ``n`` samples, for chunks <= ``chunk``."""
     sampler = None
     if method.batch_size is not None:
-        sampler = make_sampler(method.sampling, problem.n, method.batch_size, log_every)
+        sampler = make_sampler(method.sampling, n, method.batch_size, chunk)
 
-    def advance(carry, k0, t):
+    def init(problem, x0, key):
+        state = _init_state(method, problem, x0, key)
+        return state, (() if sampler is None else sampler.init(key))
+
+    def advance(problem, key, carry, k0, t):
         state, sampler_state = carry
         if sampler is None:
             idx = jnp.zeros((t, 0), jnp.int32)
@@ -101,20 +116,27 @@ def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every
         state, _ = lax.scan(body, state, (ks, idx))
         return state, sampler_state
 
+    return Stepper(init, advance)
+
+
+def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every: int,
+              log_iterates: bool = False) -> Trace:
+    num_chunks, rem = divmod(steps, log_every)
+    steps_fn = stepper(method, problem.n, log_every)
+
     def log(state):
         return _metrics(problem, state.x, x_star), state.grad_evals, (state.x if log_iterates else None)
 
     def chunk(carry, c):
-        carry = advance(carry, c * log_every, log_every)
+        carry = steps_fn.advance(problem, key, carry, c * log_every, log_every)
         return carry, log(carry[0])
 
-    state = _init_state(method, problem, x0, key)
-    carry = (state, () if sampler is None else sampler.init(key))
-    first = log(state)
+    carry = steps_fn.init(problem, x0, key)
+    first = log(carry[0])
     carry, logged = lax.scan(chunk, carry, jnp.arange(num_chunks, dtype=jnp.int32))
     parts = [jax.tree_util.tree_map(lambda a: a[None], first), logged]
     if rem:
-        carry = advance(carry, jnp.asarray(num_chunks * log_every, jnp.int32), rem)
+        carry = steps_fn.advance(problem, key, carry, jnp.asarray(num_chunks * log_every, jnp.int32), rem)
         parts.append(jax.tree_util.tree_map(lambda a: a[None], log(carry[0])))
     (loss, gnorm, dist), grad_evals, xs = jax.tree_util.tree_map(
         lambda *a: jnp.concatenate(a), *parts)
