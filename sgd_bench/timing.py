@@ -1,0 +1,126 @@
+"""Wall-clock harness: methods timed step by step, with compilation and metrics kept out.
+
+``timed_run`` compiles the method's chunk of steps ahead of time (reported as
+``compile_seconds``), then alternates: start the clock, run ``log_every`` steps, block until
+the result is ready, stop the clock; only then evaluate f at the new iterate, untimed. The
+steps are exactly the runner's (both use ``runner.stepper``). FLOPs are XLA's cost analysis of
+one compiled step times the number of steps.
+
+``time_to_eps`` turns timed runs into the time-to-accuracy table: seconds, gradient
+evaluations and FLOPs needed to reach f - f* <= eps.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sgd_bench import runner
+from sgd_bench.finite_sum import FiniteSum
+from sgd_bench.flops import step_flops
+from sgd_bench.methods import Method
+
+
+class TimedRun(NamedTuple):
+    """A timed run: per log point, cumulative step seconds, gradient evaluations, FLOPs, loss."""
+
+    name: str
+    compile_seconds: float
+    step: np.ndarray
+    seconds: np.ndarray
+    grad_evals: np.ndarray
+    flops: np.ndarray
+    loss: np.ndarray
+    flops_per_step: float
+
+
+@jax.jit
+def _loss(problem, x):
+    return problem.loss(x)
+
+
+def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_every: int,
+              clock: Callable[[], float] = time.perf_counter,
+              on_event: Callable[[str], Any] | None = None) -> TimedRun:
+    """Runs ``method`` for ``steps`` steps, timing only the steps.
+
+    **Arguments:**
+
+    - ``problem``, ``method``, ``x0``, ``key``, ``steps``, ``log_every``: as for ``sgd_bench.run``.
+    - ``clock``: the timer (seconds); ``time.perf_counter`` by default.
+    - ``on_event``: called with ``"start"``, ``"stop"`` and ``"metrics"`` as they happen (for
+      checking that no metric is evaluated while the clock runs).
+
+    **Returns:** a ``TimedRun``; ``seconds[i]`` is the step time up to ``step[i]``.
+    """
+    x0, key, steps, log_every, _ = runner._check_args(problem, method, x0, key, steps, log_every, None)
+    event = on_event or (lambda name: None)
+    st = runner.stepper(method, problem.n, log_every)
+    carry = jax.block_until_ready(jax.jit(st.init)(problem, x0, key))
+    advance = jax.jit(st.advance, static_argnums=4)
+    num_chunks, rem = divmod(steps, log_every)
+    chunk_sizes = [log_every] * num_chunks + ([rem] if rem else [])
+
+    started = clock()
+    compiled = {}
+    for t in sorted(set(chunk_sizes)):
+        k0 = jnp.zeros((), jnp.int32)
+        compiled[t] = advance.lower(problem, key, carry, k0, t).compile()
+    compile_seconds = clock() - started
+    flops = step_flops(problem, method, x0)
+
+    event("metrics")
+    losses = [float(_loss(problem, carry[0].x))]
+    seconds, evals, k = [0.0], [int(np.asarray(carry[0].grad_evals))], 0
+    total = 0.0
+    for t in chunk_sizes:
+        k0 = jnp.asarray(k, jnp.int32)
+        event("start")
+        began = clock()
+        carry = jax.block_until_ready(compiled[t](problem, key, carry, k0))
+        total += clock() - began
+        event("stop")
+        k += t
+        seconds.append(total)
+        evals.append(int(np.asarray(carry[0].grad_evals)))
+        event("metrics")
+        losses.append(float(_loss(problem, carry[0].x)))
+    step = runner.log_steps(steps, log_every).astype(np.int64)
+    return TimedRun(method.name, compile_seconds, step, np.array(seconds), np.array(evals),
+                    flops * step.astype(np.float64), np.array(losses), flops)
+
+
+def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -> list[dict]:
+    """For each run and each eps, the first logged point with f - f* <= eps.
+
+    Returns tidy rows with ``method``, ``eps``, ``reached``, ``step``, ``seconds``,
+    ``grad_evals`` and ``flops`` (NaN / -1 where eps was not reached within the run).
+    """
+    rows = []
+    for run in runs:
+        gap = run.loss - f_star
+        for e in eps:
+            hit = np.flatnonzero(gap <= e)
+            if hit.size:
+                i = int(hit[0])
+                rows.append(dict(method=run.name, eps=float(e), reached=True, step=int(run.step[i]),
+                                 seconds=float(run.seconds[i]), grad_evals=int(run.grad_evals[i]),
+                                 flops=float(run.flops[i])))
+            else:
+                rows.append(dict(method=run.name, eps=float(e), reached=False, step=-1,
+                                 seconds=float("nan"), grad_evals=-1, flops=float("nan")))
+    return rows
+
+
+def best_of(fn: Callable[[], Any], repeats: int = 5, clock: Callable[[], float] = time.perf_counter) -> float:
+    """The fastest of ``repeats`` timings of ``fn()`` (blocked until its result is ready)."""
+    times = []
+    for _ in range(max(1, repeats)):
+        began = clock()
+        jax.block_until_ready(fn())
+        times.append(clock() - began)
+    return min(times)
