@@ -30,6 +30,9 @@ PROBLEM_CLASSES = ("strongly_convex", "pl", "convex", "nonconvex", "nonsmooth")
 # matvec and the backward vector-matrix product.
 _BLOCK_BYTES = 4 * 2**20
 
+# Batches of at most this many rows are gathered as row slices on CPU (see FiniteSum.batch).
+_SLICED_GATHER_MAX = 8
+
 
 @dataclasses.dataclass(frozen=True)
 class L2:
@@ -198,6 +201,13 @@ class FiniteSum:
     # -- per-sample and mini-batch quantities ------------------------------------------------
     def batch(self, idx) -> Any:
         """The data rows ``idx`` (an integer array), as a pytree with leading axis len(idx)."""
+        if idx.ndim == 1 and 1 < idx.shape[0] <= _SLICED_GATHER_MAX and jax.default_backend() == "cpu":
+            # XLA:CPU's gather costs ~0.3 us per index for small batches inside a loop; a
+            # concatenation of dynamic row slices does the same in ~30 ns per row.
+            rows = [idx[j] for j in range(idx.shape[0])]
+            return jax.tree_util.tree_map(
+                lambda a: jnp.concatenate([lax.dynamic_slice_in_dim(a, r, 1, axis=0) for r in rows]),
+                self.data)
         return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), self.data)
 
     def _reg(self, x):

@@ -1,0 +1,154 @@
+"""What a mini-batch costs: wall-clock per step and per gradient evaluation against the batch size.
+
+The lecture says mini-batches are "particularly useful for vectorization and parallelization".
+On one logistic-regression problem (n = 10^6, d = 100, float32) this times SGD steps with
+B = 1, 2, 4, ..., 4096 and a GD step (B = n), compilation excluded, best of several repeats.
+Up to some B a larger batch costs about the same per step, so its gradient evaluations are
+nearly free; past it, the cost per step grows like B.
+
+    python scripts/batch_cost.py [--quick] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+NAME = "batch_cost"
+DESCRIPTION = "seconds per SGD step and per gradient evaluation against the batch size B (1 .. 4096, and n)"
+
+FULL = dict(n=1_000_000, d=100, batches=tuple(2**i for i in range(13)), target_seconds=0.25,
+            repeats=5, dtype="float32", seed=0)
+QUICK = dict(n=20_000, d=20, batches=(1, 8, 64), target_seconds=0.01, repeats=2, dtype="float32", seed=0)
+
+# A batch is "nearly free" while one step costs at most this multiple of a batch-1 step.
+FREE_FACTOR = 2.0
+
+
+def run(config: dict, out: Path) -> dict:
+    """Times every batch size in ``config`` and writes ``out``; returns the summary rows."""
+    import jax.numpy as jnp
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import problems
+    import sgd_bench as sb
+    from sgd_bench import plots, results, runner
+    from sgd_bench.timing import best_of
+
+    started = time.perf_counter()
+    dtype = jnp.dtype(config["dtype"])
+    n, d = config["n"], config["d"]
+    problem = problems.synthetic_logreg(n, d, seed=config["seed"], mu=1e-3, dtype=dtype)
+    if len(jax.devices()) > 1 and n % len(jax.devices()) == 0:
+        problem = sb.shard(problem)
+    x0 = jnp.zeros(d, dtype)
+    key = jax.random.key(config["seed"])
+    device = f"{jax.devices()[0].platform}:{jax.devices()[0].device_kind}"
+
+    def seconds_per_step(method):
+        # Size the timed chunk so that one timing lasts about target_seconds.
+        st = runner.stepper(method, n, 1)
+        carry = jax.jit(st.init)(problem, x0, key)
+        advance = jax.jit(st.advance, static_argnums=4)
+        k0 = jnp.zeros((), jnp.int32)
+        probe = advance.lower(problem, key, carry, k0, 8).compile()
+        once = best_of(lambda: probe(problem, key, carry, k0), 2) / 8
+        steps = int(np.clip(config["target_seconds"] / max(once, 1e-9), 8, 200_000))
+        st = runner.stepper(method, n, steps)
+        carry = jax.jit(st.init)(problem, x0, key)
+        fn = jax.jit(st.advance, static_argnums=4).lower(problem, key, carry, k0, steps).compile()
+        return best_of(lambda: fn(problem, key, carry, k0), config["repeats"]) / steps, steps
+
+    rows = []
+    for b in config["batches"]:
+        if b > n:
+            continue
+        t, steps = seconds_per_step(sb.sgd(0.01, b))
+        rows.append(dict(B=b, method=f"SGD batch {b}", seconds_per_step=t, seconds_per_grad_eval=t / b,
+                         timed_steps=steps, flops_per_step=sb.step_flops(problem, sb.sgd(0.01, b), x0)))
+        print(f"B = {b:>5}: {t * 1e6:9.2f} us/step, {t / b * 1e9:8.1f} ns per gradient evaluation")
+    t, steps = seconds_per_step(sb.gd(0.01))
+    rows.append(dict(B=n, method="GD (B = n)", seconds_per_step=t, seconds_per_grad_eval=t / n,
+                     timed_steps=steps, flops_per_step=sb.step_flops(problem, sb.gd(0.01), x0)))
+    print(f"GD (B = n = {n:,}): {t * 1e3:.2f} ms/step, {t / n * 1e9:.2f} ns per gradient evaluation")
+
+    base = rows[0]["seconds_per_step"]
+    free = [r["B"] for r in rows[:-1] if r["seconds_per_step"] <= FREE_FACTOR * base]
+    free_b = max(free) if free else 1
+
+    plots.style()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    bs = np.array([r["B"] for r in rows], dtype=float)
+    per_step = np.array([r["seconds_per_step"] for r in rows])
+    per_eval = np.array([r["seconds_per_grad_eval"] for r in rows])
+    for ax, values, label in [(axes[0], per_step, "seconds per step"),
+                              (axes[1], per_eval, "seconds per gradient evaluation")]:
+        ax.plot(bs[:-1], values[:-1], "o-", color=plots.COLORS[0], label="SGD, batch B")
+        ax.plot(bs[-1:], values[-1:], "s", color=plots.COLORS[4], ms=8, label=f"GD (B = n = {n:,})")
+        ax.axvspan(bs[0], free_b, color=plots.COLORS[2], alpha=0.12,
+                   label=f"step <= {FREE_FACTOR:g}x batch-1 step")
+        ax.set(xscale="log", yscale="log", xlabel="batch size B", ylabel=label)
+    axes[0].plot(bs, base * bs, "k:", lw=1, label=r"$\propto B$")
+    axes[0].legend()
+    fig.suptitle(f"What a mini-batch costs: logistic regression, n = {n:,}, d = {d}, {config['dtype']}, {device}")
+    fig.tight_layout()
+    results.save_figure(fig, out / "batch_cost.png")
+    plt.close(fig)
+
+    checks = [dict(claim=f"Batches up to B = {free_b} cost at most {FREE_FACTOR:g}x a batch-1 step "
+                         "(their extra gradient evaluations are nearly free)",
+                   measured={str(r["B"]): r["seconds_per_step"] / base for r in rows[:-1]},
+                   holds=bool(free_b >= 2)),
+               dict(claim="Per gradient evaluation, the largest SGD batch is cheaper than batch 1",
+                    measured=float(per_eval[-2] / per_eval[0]), holds=bool(per_eval[-2] < per_eval[0]))]
+    table = [dict(B=f"{r['B']:,}", method=r["method"], us_per_step=f"{r['seconds_per_step'] * 1e6:.2f}",
+                  ns_per_grad_eval=f"{r['seconds_per_grad_eval'] * 1e9:.2f}",
+                  step_vs_batch1=f"{r['seconds_per_step'] / base:.2f}x",
+                  flops_per_step=f"{r['flops_per_step']:.3g}") for r in rows]
+    wall = time.perf_counter() - started
+    meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
+    results.write_json(out / "meta.json", meta)
+    results.write_json(out / "checks.json", checks)
+    results.write_records(out / "records.csv", [dict(device=device, dtype=config["dtype"], n=n, d=d, **r)
+                                                 for r in rows])
+    text = f"""# What a mini-batch costs
+
+SGD steps on logistic regression, n = {n:,}, d = {d}, {config['dtype']}, device {device}
+({meta['cpu_count']} CPU cores visible), jax {meta['versions']['jax']}; compilation excluded, best of
+{config['repeats']}, each timing about {config['target_seconds']} s of steps.
+
+![batch cost](batch_cost.png)
+
+{results.markdown_table(table, list(table[0]))}
+
+Up to B = {free_b} a step costs at most {FREE_FACTOR:g}x a batch-1 step: on this device larger batches
+buy their extra gradient evaluations almost for free up to there.
+
+## Checks
+
+""" + "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']}" for c in checks) + f"\n\nWall time {wall:.0f} s.\n"
+    results.write_text(out / "summary.md", text)
+    print(results.text_table(table, list(table[0])))
+    print(f"wrote {out}/ in {wall:.0f} s")
+    return {"rows": rows, "checks": checks}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
+    parser.add_argument("--seeds", type=int, help="ignored: timings use one seed")
+    parser.add_argument("--out", type=Path, help="output folder (default results/batch_cost)")
+    args = parser.parse_args(argv)
+    config = dict(QUICK if args.quick else FULL)
+    root = Path(__file__).resolve().parents[1] / "results"
+    run(config, args.out or (root / ("_quick" if args.quick else "") / NAME))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

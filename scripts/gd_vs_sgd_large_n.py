@@ -1,0 +1,224 @@
+"""GD against mini-batch SGD as n grows: a GD step costs O(n), an SGD step does not.
+
+Logistic regression with a small ridge on Gaussian data (d = 100, float32), n from 10^4 up to
+10^7 on a CPU (sizes that do not fit in memory are skipped with the numbers) and 10^8 on a large
+GPU. For every n: the wall-clock of one step of GD and of SGD (compilation and metric evaluation
+excluded), and the time, gradient evaluations and FLOPs each method needs to reach
+f - f* <= eps. f* comes from a float64 Newton solve.
+
+    python scripts/gd_vs_sgd_large_n.py [--quick] [--sizes 10000 100000 ...] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+NAME = "gd_vs_sgd_large_n"
+DESCRIPTION = "cost per step and time to eps of GD vs mini-batch SGD for n = 1e4 .. 1e7 (1e8 on a GPU)"
+
+FULL = dict(sizes=(10**4, 10**5, 10**6, 10**7), d=100, mu=1e-3, batches=(16, 256), gd_steps=40,
+            sgd_steps=20_000, sgd_log_every=500, eps=(1e-1, 1e-2, 1e-3), dtype="float32", seed=0)
+QUICK = dict(sizes=(2_000, 8_000), d=10, mu=1e-3, batches=(16,), gd_steps=10, sgd_steps=400,
+             sgd_log_every=100, eps=(1e-1, 1e-2), dtype="float32", seed=0)
+
+
+def _gram_lmax(A, iters: int = 50):
+    """lambda_max(A^T A / n) by power iteration (one pass over A per half-step), in float64."""
+    import jax.numpy as jnp
+
+    n = A.shape[0]
+    matvec = jax.jit(lambda A, v: (A.T @ (A @ v.astype(A.dtype))).astype(jnp.float64) / n)
+    v = jnp.ones(A.shape[1], jnp.float64) / jnp.sqrt(A.shape[1])
+    lam = 0.0
+    for _ in range(iters):
+        w = matvec(A, v)
+        lam_new = float(jnp.linalg.norm(w))
+        v = w / lam_new
+        if abs(lam_new - lam) <= 1e-6 * lam_new:
+            break
+        lam = lam_new
+    return lam_new
+
+
+def run(config: dict, out: Path) -> dict:
+    """Runs every size in ``config`` and writes ``out``; returns the summary rows."""
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import problems
+    import sgd_bench as sb
+    from sgd_bench import plots, results
+    from sgd_bench.timing import time_to_eps, timed_run
+
+    started = time.perf_counter()
+    dtype = jnp.dtype(config["dtype"])
+    d, mu = config["d"], config["mu"]
+    per_step_rows, eps_rows, curves, skipped = [], [], {}, []
+    device = f"{jax.devices()[0].platform}:{jax.devices()[0].device_kind}"
+    for n in config["sizes"]:
+        try:
+            problem = problems.synthetic_logreg(n, d, seed=config["seed"], mu=mu, dtype=dtype)
+        except MemoryError as err:
+            skipped.append(f"n = {n:,}: {err}")
+            print(f"skipping n = {n:,}: {err}")
+            continue
+        if len(jax.devices()) > 1 and n % len(jax.devices()) == 0:
+            problem = sb.shard(problem)
+        A = problem.data[0]
+        L = _gram_lmax(A) / 4 + mu
+        L_max = float(jnp.max(jnp.sum(jnp.square(A), axis=1))) / 4 + mu
+        ref = sb.reference_solution(problem, tol=1e-8)
+        f_star = ref.f
+        x0 = jnp.zeros(d, dtype)
+        key = jax.random.key(config["seed"])
+        methods = [(sb.gd(1.0 / L), config["gd_steps"], 1)]
+        # A batch of B samples drawn with replacement is smooth in expectation with
+        # L_B = L + L_max / B (Gower et al. 2019); 1/(2 L_B) is the safe constant step.
+        methods += [(sb.sgd(1.0 / (2 * (L + L_max / b)), b), config["sgd_steps"], config["sgd_log_every"])
+                    for b in config["batches"] if b <= n]
+        runs = []
+        for method, steps, log_every in methods:
+            timed = timed_run(problem, method, x0, key, steps=steps, log_every=log_every)
+            runs.append(timed)
+            per_step = timed.seconds[-1] / steps
+            per_step_rows.append(dict(n=n, method=method.name, seconds_per_step=per_step,
+                                      compile_seconds=round(timed.compile_seconds, 3),
+                                      flops_per_step=timed.flops_per_step,
+                                      final_gap=float(timed.loss[-1] - f_star)))
+            curves[(n, method.name)] = (timed.seconds, timed.loss - f_star, timed.grad_evals)
+        for row in time_to_eps(runs, f_star, config["eps"]):
+            eps_rows.append(dict(n=n, **row))
+        print(f"n = {n:>10,}: L = {L:.3f}, f* = {f_star:.6f}, " +
+              ", ".join(f"{r['method']} {r['seconds_per_step'] * 1e3:.3f} ms/step"
+                        for r in per_step_rows if r["n"] == n))
+        del problem
+
+    # ---- figure: cost per step against n, and the gap against wall-clock at the largest n ----
+    plots.style()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    names = list(dict.fromkeys(r["method"] for r in per_step_rows))
+    for i, name in enumerate(names):
+        pts = [(r["n"], r["seconds_per_step"]) for r in per_step_rows if r["method"] == name]
+        axes[0].plot(*zip(*pts), "o-", color=plots.COLORS[i], label=name)
+    ns = np.array(sorted({r["n"] for r in per_step_rows}), dtype=float)
+    gd_pts = {r["n"]: r["seconds_per_step"] for r in per_step_rows if r["method"] == "GD"}
+    if gd_pts:
+        ref_n = max(gd_pts)
+        axes[0].plot(ns, gd_pts[ref_n] * ns / ref_n, "k:", lw=1, label=r"$\propto n$")
+    axes[0].set(xscale="log", yscale="log", xlabel="n (samples)", ylabel="seconds per step",
+                title=f"Cost of one step ({config['dtype']}, d = {d}, {device})")
+    axes[0].legend()
+    largest = int(ns.max())
+    for i, name in enumerate(names):
+        if (largest, name) in curves:
+            secs, gap, _ = curves[(largest, name)]
+            keep = secs > 0
+            axes[1].plot(secs[keep], np.maximum(gap[keep], 1e-8), color=plots.COLORS[i], label=name)
+    for e in config["eps"]:
+        axes[1].axhline(e, color="0.6", lw=0.8, ls="--")
+    axes[1].set(xscale="log", yscale="log", xlabel="wall-clock seconds (steps only)",
+                ylabel=r"$f(x_k) - f^*$", title=f"Progress against time at n = {largest:,}")
+    axes[1].legend()
+    fig.tight_layout()
+    results.save_figure(fig, out / "gd_vs_sgd_large_n.png")
+    plt.close(fig)
+
+    # ---- checks ---------------------------------------------------------------------------
+    checks = []
+    gd = sorted((r["n"], r["seconds_per_step"]) for r in per_step_rows if r["method"] == "GD")
+    if len(gd) >= 2 and gd[-1][0] >= 100 * gd[0][0]:
+        slope = float(np.polyfit(np.log([g[0] for g in gd[-2:]]), np.log([g[1] for g in gd[-2:]]), 1)[0])
+        checks.append(dict(claim="A GD step costs O(n): log-log slope of seconds per step against n "
+                                 "over the two largest sizes is in [0.8, 1.2]",
+                           measured=slope, holds=bool(0.8 <= slope <= 1.2)))
+    for b in config["batches"]:
+        name = sb.sgd(1.0, b).name
+        pts = sorted((r["n"], r["seconds_per_step"]) for r in per_step_rows if r["method"] == name)
+        if len(pts) >= 2:
+            growth = pts[-1][1] / pts[0][1]
+            span = pts[-1][0] / pts[0][0]
+            checks.append(dict(claim=f"An {name} step does not grow with n: its time changes by less than "
+                                     f"a factor 3 while n grows {span:.0f}x",
+                               measured=growth, holds=bool(growth < 3)))
+    gd_flops = sorted((r["n"], r["flops_per_step"]) for r in per_step_rows if r["method"] == "GD")
+    if len(gd_flops) >= 2:
+        ratio = (gd_flops[-1][1] / gd_flops[0][1]) / (gd_flops[-1][0] / gd_flops[0][0])
+        checks.append(dict(claim="XLA's FLOPs of a GD step are proportional to n",
+                           measured=ratio, holds=bool(abs(ratio - 1) < 0.05)))
+
+    table = [dict(n=f"{r['n']:,}", method=r["method"], eps=f"{r['eps']:g}",
+                  seconds=f"{r['seconds']:.4f}" if r["reached"] else "not reached",
+                  grad_evals=f"{r['grad_evals']:,}" if r["reached"] else "-",
+                  flops=f"{r['flops']:.2e}" if r["reached"] else "-") for r in eps_rows]
+    step_table = [dict(n=f"{r['n']:,}", method=r["method"], ms_per_step=f"{r['seconds_per_step'] * 1e3:.4f}",
+                       flops_per_step=f"{r['flops_per_step']:.3g}", compile_s=r["compile_seconds"])
+                  for r in per_step_rows]
+    wall = time.perf_counter() - started
+    meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
+    meta["skipped"] = skipped
+    results.write_json(out / "meta.json", meta)
+    results.write_json(out / "checks.json", checks)
+    results.write_records(out / "records.csv", [dict(device=device, dtype=config["dtype"], **r)
+                                                 for r in per_step_rows + eps_rows])
+    check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']:.3g})"
+                            for c in checks)
+    skipped_text = "\n".join(f"- skipped {s}" for s in skipped) or "- none skipped"
+    text = f"""# GD against mini-batch SGD as n grows
+
+Logistic regression, d = {d}, mu = {mu:g}, {config['dtype']}, device {device}. GD steps 1/L
+(L by power iteration); SGD with batch B steps 1/(2 (L + L_max / B)), the safe constant step for
+the expected smoothness of a with-replacement batch. Times exclude compilation and metric
+evaluation; FLOPs from XLA's cost analysis of the compiled step.
+
+![scaling](gd_vs_sgd_large_n.png)
+
+## Cost of one step
+
+{results.markdown_table(step_table, list(step_table[0]))}
+
+## Time, gradient evaluations and FLOPs to reach f - f* <= eps
+
+{results.markdown_table(table, list(table[0]))}
+
+## Checks
+
+{check_lines}
+
+Sizes:
+{skipped_text}
+
+Wall time {wall:.0f} s.
+"""
+    results.write_text(out / "summary.md", text)
+    print(results.text_table(step_table, list(step_table[0])))
+    print(results.text_table(table, list(table[0])))
+    for c in checks:
+        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {c['claim']}")
+    print(f"wrote {out}/ in {wall:.0f} s")
+    return {"checks": checks}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
+    parser.add_argument("--sizes", type=int, nargs="+", help="values of n (default 1e4 1e5 1e6 1e7)")
+    parser.add_argument("--seeds", type=int, help="ignored: timings use one seed")
+    parser.add_argument("--out", type=Path, help="output folder (default results/gd_vs_sgd_large_n)")
+    args = parser.parse_args(argv)
+    config = dict(QUICK if args.quick else FULL)
+    if args.sizes:
+        config["sizes"] = tuple(args.sizes)
+    root = Path(__file__).resolve().parents[1] / "results"
+    run(config, args.out or (root / ("_quick" if args.quick else "") / NAME))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
