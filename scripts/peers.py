@@ -49,6 +49,59 @@ def _interleaved_best(fns: dict, repeats: int) -> dict:
     return best
 
 
+def compiled_steps(problem, method, x0, key, steps):
+    """A zero-argument callable running ``steps`` steps of ``method`` (compiled ahead of time)."""
+    import jax.numpy as jnp
+
+    from sgd_bench import runner
+
+    st = runner.stepper(method, problem.n, steps)
+    carry = jax.jit(st.init)(problem, x0, key)
+    k0 = jnp.zeros((), jnp.int32)
+    fn = jax.jit(st.advance, static_argnums=4).lower(problem, key, carry, k0, steps).compile()
+    return lambda: fn(problem, key, carry, k0)
+
+
+def measure_gd_vs_read(problem, alpha, repeats):
+    """Seconds of one GD step (mean of 10) and of the fastest single read of the features."""
+    import jax.numpy as jnp
+
+    import sgd_bench as sb
+
+    A = problem.data[0]
+    x0 = jnp.zeros(problem.x_shape, A.dtype)
+    read_sum = jax.jit(jnp.sum).lower(A).compile()
+    read_mv = jax.jit(lambda a, v: a @ v).lower(A, x0).compile()
+    gd10 = compiled_steps(problem, sb.gd(alpha), x0, jax.random.key(0), 10)
+    t = _interleaved_best({"sum": lambda: read_sum(A), "matvec": lambda: read_mv(A, x0), "gd": gd10}, repeats)
+    return dict(gd_step=t["gd"] / 10, read=min(t["sum"], t["matvec"]),
+                read_kind="sum" if t["sum"] <= t["matvec"] else "A @ v", nbytes=A.nbytes)
+
+
+def measure_seeds(problem, alpha, seeds, repeats, short=1000, long=3000):
+    """Marginal seconds per step of batch-1 SGD for one seed and per seed with ``seeds`` seeds."""
+    import jax.numpy as jnp
+
+    import sgd_bench as sb
+    from sgd_bench import runner
+
+    method = sb.sgd(alpha, 1)
+    x0 = jnp.zeros(problem.x_shape, problem.dtype)
+
+    def seeds_fn(count, steps):
+        keys = sb.seed_keys(jax.random.key(0), count)
+        fn = runner._run_seeds_jit.lower(problem, x0, keys, None, method=method, steps=steps,
+                                         log_every=steps).compile()
+        return lambda: fn(problem, x0, keys, None)
+
+    fns = {"1s": seeds_fn(1, short), "1l": seeds_fn(1, long),
+           "Ss": seeds_fn(seeds, short), "Sl": seeds_fn(seeds, long)}
+    t = _interleaved_best(fns, repeats)
+    one = (t["1l"] - t["1s"]) / (long - short)
+    many = (t["Sl"] - t["Ss"]) / (long - short) / seeds
+    return dict(one=one, per_seed=many)
+
+
 def run(config: dict, out: Path) -> dict:
     """Measures every ratio with ``config`` and writes ``out``; returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
@@ -58,7 +111,7 @@ def run(config: dict, out: Path) -> dict:
 
     import problems
     import sgd_bench as sb
-    from sgd_bench import results, runner
+    from sgd_bench import results
 
     started = time.perf_counter()
     n, d, alpha, mu, reps = config["n"], config["d"], config["alpha"], config["mu"], config["repeats"]
@@ -74,30 +127,19 @@ def run(config: dict, out: Path) -> dict:
                          target=target, met="yes" if holds else "MISSED", note=note))
         checks.append(dict(claim=f"{measure}: {target}", measured=float(ratio), holds=bool(holds)))
 
-    def compiled_steps(method, steps, problem=problem):
-        st = runner.stepper(method, problem.n, steps)
-        carry = jax.jit(st.init)(problem, x0, key)
-        fn = jax.jit(st.advance, static_argnums=4).lower(
-            problem, key, carry, jnp.zeros((), jnp.int32), steps).compile()
-        return lambda: fn(problem, key, carry, jnp.zeros((), jnp.int32))
-
     # 1. A full-gradient step against one read of the data.
-    read_sum = jax.jit(jnp.sum).lower(A).compile()
-    read_mv = jax.jit(lambda a, v: a @ v).lower(A, x0).compile()
-    gd10 = compiled_steps(sb.gd(alpha), 10)
-    t = _interleaved_best({"sum": lambda: read_sum(A), "matvec": lambda: read_mv(A, x0), "gd": gd10}, reps)
-    read = min(t["sum"], t["matvec"])
-    gd_step = t["gd"] / 10
-    ratio = gd_step / read
-    add("one GD step / fastest read of A", f"{gd_step * 1e3:.1f} ms",
-        f"{read * 1e3:.1f} ms ({A.nbytes / read / 1e9:.1f} GB/s, {'sum' if t['sum'] <= t['matvec'] else 'A @ v'})",
+    m = measure_gd_vs_read(problem, alpha, reps)
+    ratio = m["gd_step"] / m["read"]
+    add("one GD step / fastest read of A", f"{m['gd_step'] * 1e3:.1f} ms",
+        f"{m['read'] * 1e3:.1f} ms ({m['nbytes'] / m['read'] / 1e9:.1f} GB/s, {m['read_kind']})",
         ratio, "<= 1.5x", ratio <= 1.5)
 
     # 2. Marginal epoch of cyclic batch-1 SGD against scikit-learn's SGDClassifier.
     from sklearn.linear_model import SGDClassifier
 
     sgd_cyclic = sb.sgd(alpha, 1, "cyclic")
-    ours1, ours3 = compiled_steps(sgd_cyclic, n), compiled_steps(sgd_cyclic, 3 * n)
+    ours1 = compiled_steps(problem, sgd_cyclic, x0, key, n)
+    ours3 = compiled_steps(problem, sgd_cyclic, x0, key, 3 * n)
     A_np, y_np = np.asarray(A), np.asarray(y)
 
     def sklearn_epochs(epochs):
@@ -123,28 +165,16 @@ def run(config: dict, out: Path) -> dict:
                        measured=same, holds=bool(same <= 1e-10)))
 
     # 3. Marginal per-seed step cost with many seeds against one seed.
-    sgd_wr = sb.sgd(alpha, 1)
-    S, short, long = config["seeds"], 1000, 3000
-
-    def seeds_fn(seeds, steps):
-        keys = sb.seed_keys(key, seeds)
-        lowered = runner._run_seeds_jit.lower(problem, x0, keys, None, method=sgd_wr, steps=steps,
-                                              log_every=steps)
-        fn = lowered.compile()
-        return lambda: fn(problem, x0, keys, None)
-
-    f1s, f1l, fSs, fSl = seeds_fn(1, short), seeds_fn(1, long), seeds_fn(S, short), seeds_fn(S, long)
-    t = _interleaved_best({"1s": f1s, "1l": f1l, "Ss": fSs, "Sl": fSl}, reps)
-    one = (t["1l"] - t["1s"]) / (long - short)
-    many = (t["Sl"] - t["Ss"]) / (long - short) / S
-    ratio = many / one
-    add(f"per-seed SGD step with {S} seeds / one seed", f"{many * 1e9:.0f} ns/seed/step",
-        f"{one * 1e9:.0f} ns/step", ratio, "<= 0.3x", ratio <= 0.3)
+    S = config["seeds"]
+    m = measure_seeds(problem, alpha, S, reps)
+    ratio = m["per_seed"] / m["one"]
+    add(f"per-seed SGD step with {S} seeds / one seed", f"{m['per_seed'] * 1e9:.0f} ns/seed/step",
+        f"{m['one'] * 1e9:.0f} ns/step", ratio, "<= 0.3x", ratio <= 0.3)
 
     # 4. The jitted scan against a Python loop calling a jitted optax step.
     tx = optax.sgd(alpha)
     steps = config["loop_steps"]
-    scan = compiled_steps(sb.from_optax(tx, 1, "cyclic"), steps)
+    scan = compiled_steps(problem, sb.from_optax(tx, 1, "cyclic"), x0, key, steps)
 
     @jax.jit
     def optax_step(x, opt_state, problem, i):

@@ -43,3 +43,11 @@ def test_batch_cost_quick(tmp_path):
     assert [int(r["B"]) for r in rows] == [1, 8, 64, 20000]
     for r in rows:
         assert float(r["seconds_per_grad_eval"]) == pytest.approx(float(r["seconds_per_step"]) / int(r["B"]))
+
+
+def test_gpu_bench_runs_on_whatever_device_is_there(tmp_path):
+    out, checks = _quick("gpu_bench", tmp_path)
+    assert len(checks) == 2
+    assert (out / "scaling" / "summary.md").exists()
+    rows = results.read_records(out / "records.csv")
+    assert rows[0]["device"].startswith("cpu") and rows[0]["dtype"] == "float32"
