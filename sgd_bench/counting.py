@@ -2,7 +2,9 @@
 
 At n = 10^8 a GD run passes 2^31 per-sample gradient evaluations after 22 steps, and JAX's
 default integers are int32. ``Count`` keeps the value as two uint32 words, ``hi * 2**32 + lo``,
-so it stays exact up to 2^64 under jit, scan and vmap without needing ``jax_enable_x64``.
+stacked in one array (last axis), so it stays exact up to 2^64 under jit, scan and vmap without
+``jax_enable_x64``. One array rather than two keeps the per-step update a single fused kernel:
+on XLA:CPU two separate scalar words cost several hundred nanoseconds per scan step.
 """
 
 from __future__ import annotations
@@ -14,14 +16,26 @@ import numpy as np
 
 
 class Count(NamedTuple):
-    """A non-negative integer ``hi * 2**32 + lo`` held in two uint32 arrays of the same shape."""
+    """A non-negative integer held as uint32 ``words[..., 0] * 2**32 + words[..., 1]``."""
 
-    hi: Any
-    lo: Any
+    words: Any
 
     @classmethod
     def zero(cls) -> "Count":
-        return cls(jnp.zeros((), jnp.uint32), jnp.zeros((), jnp.uint32))
+        return cls(jnp.zeros((2,), jnp.uint32))
+
+    @classmethod
+    def from_parts(cls, hi, lo) -> "Count":
+        """The count ``hi * 2**32 + lo`` from two uint32 arrays of the same shape."""
+        return cls(jnp.stack([jnp.asarray(hi, jnp.uint32), jnp.asarray(lo, jnp.uint32)], axis=-1))
+
+    @property
+    def hi(self):
+        return self.words[..., 0]
+
+    @property
+    def lo(self):
+        return self.words[..., 1]
 
     def add(self, k) -> "Count":
         """Returns self + k for 0 <= k < 2**32, carrying into the high word."""
@@ -30,13 +44,12 @@ class Count(NamedTuple):
         k = jnp.asarray(k).astype(jnp.uint32)
         lo = self.lo + k  # wraps modulo 2**32
         carry = (lo < self.lo).astype(jnp.uint32)
-        return Count(self.hi + carry, lo)
+        return Count(jnp.stack([self.hi + carry, lo], axis=-1))
 
     def to_numpy(self) -> np.ndarray:
         """The exact value as an int64 NumPy array (host side)."""
-        hi = np.asarray(self.hi).astype(np.int64)
-        lo = np.asarray(self.lo).astype(np.int64)
-        return np.asarray(hi * (1 << 32) + lo)
+        words = np.asarray(self.words).astype(np.int64)
+        return np.asarray(words[..., 0] * (1 << 32) + words[..., 1])
 
     def __array__(self, dtype=None, copy=None):
         value = self.to_numpy()

@@ -25,7 +25,7 @@ def test_count_carries_past_2_to_the_32():
 
 
 def test_count_carry_on_uint32_arrays():
-    c = Count(jnp.array([0, 0, 5, 7], jnp.uint32), jnp.array([U32 - 1, 5, U32 - 2, 0], jnp.uint32))
+    c = Count.from_parts(jnp.array([0, 0, 5, 7], jnp.uint32), jnp.array([U32 - 1, 5, U32 - 2, 0], jnp.uint32))
     out = c.add(jnp.array([1, 3, 3, U32 - 1], jnp.uint32))
     want = np.array([U32, 8, 6 * U32 + 1, 7 * U32 + U32 - 1], dtype=np.int64)
     np.testing.assert_array_equal(out.to_numpy(), want)
