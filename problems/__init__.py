@@ -14,3 +14,14 @@ from problems.registry import register as register
 from problems.synthetic import lecture_logreg as lecture_logreg
 from problems.synthetic import synthetic_least_squares as synthetic_least_squares
 from problems.synthetic import synthetic_logreg as synthetic_logreg
+from problems.convex import nonseparable_logistic as nonseparable_logistic
+from problems.convex import rank_deficient_least_squares as rank_deficient_least_squares
+from problems.nonconvex import sigmoid_loss as sigmoid_loss
+from problems.nonconvex import sin2_pl as sin2_pl
+from problems.nonconvex import two_layer_init as two_layer_init
+from problems.nonconvex import two_layer_net as two_layer_net
+from problems.nonsmooth import absolute_regression as absolute_regression
+from problems.nonsmooth import hinge_svm as hinge_svm
+from problems.nonsmooth import lp_reference as lp_reference
+from problems.nonsmooth import synthetic_absolute as synthetic_absolute
+from problems.nonsmooth import synthetic_hinge as synthetic_hinge

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from problems import datasets, synthetic
+from problems import convex, datasets, nonconvex, nonsmooth, synthetic
 
 _REGISTRY: dict[str, tuple[Callable, str]] = {}
 
@@ -45,3 +45,17 @@ register("least-squares", synthetic.synthetic_least_squares,
          "least squares on Gaussian data (n, d, seed, mu)")
 register("breast-cancer", datasets.breast_cancer, "breast-cancer diagnosis, 569 x 30, logistic")
 register("digits", datasets.digits, "digits >= 5 against <= 4, 1797 x 64, logistic")
+register("sin2-pl", nonconvex.sin2_pl,
+         "non-convex but PL: f_i(x) = sum_j g(x_j - c_ij), g = t^2 + 3 sin^2 t; exact L, mu, f*")
+register("rank-deficient-ls", convex.rank_deficient_least_squares,
+         "convex, not strongly convex: least squares of rank r < d")
+register("nonseparable-logistic", convex.nonseparable_logistic,
+         "convex: unregularized logistic regression on overlapping classes")
+register("sigmoid-loss", nonconvex.sigmoid_loss,
+         "smooth non-convex, not PL: sigmoid (ramp) loss of a linear classifier")
+register("two-layer-net", nonconvex.two_layer_net,
+         "smooth non-convex: two-layer tanh network fitted to a teacher; start at two_layer_init")
+register("hinge-svm", nonsmooth.synthetic_hinge,
+         "non-smooth convex: hinge-loss SVM on overlapping classes, exact f* by LP")
+register("absolute-regression", nonsmooth.synthetic_absolute,
+         "non-smooth convex: least absolute deviations, exact f* by LP")

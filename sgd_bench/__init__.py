@@ -2,6 +2,7 @@
 
 from sgd_bench import schedules as schedules
 from sgd_bench import stats as stats
+from sgd_bench import theory as theory
 from sgd_bench.averaging import averaged as averaged
 from sgd_bench.counting import Count as Count
 from sgd_bench.finite_sum import FiniteSum as FiniteSum

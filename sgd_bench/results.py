@@ -192,9 +192,12 @@ def trace_records(trace: Trace, *, f_star: float | None = None, flops_per_step: 
 
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """A GitHub-flavoured Markdown table of ``rows`` restricted to ``columns``."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    def cell(value) -> str:
+        return str(value).replace("|", "\\|")  # a bare | would end the cell
+
+    lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        lines.append("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
+        lines.append("| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |")
     return "\n".join(lines)
 
 

@@ -70,4 +70,6 @@ def test_committed_full_run_claims_hold():
 
 def test_unknown_experiment_is_a_clear_error(capsys):
     assert cli.main(["run", "no_such_experiment"]) == 2
-    assert "known experiments: lecture_logreg" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown experiment 'no_such_experiment'" in err
+    assert "known experiments:" in err and "lecture_logreg" in err

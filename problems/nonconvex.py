@@ -1,0 +1,235 @@
+"""Smooth non-convex finite sums: one that is PL with exactly known constants, and two that are not.
+
+- ``sin2_pl`` (``sin2_finite_sum`` for given centres): the lecture's PL example
+  g(t) = t^2 + 3 sin^2 t, shifted per sample and lifted to d dimensions, f_i(x) = sum_j g(x_j - c_ij).
+  Non-convex (g'' = 2 + 6 cos 2t reaches -4) yet PL.
+  Per coordinate the mean over i has the closed form
+      h_j(t) = (t - cbar_j)^2 + s_j^2 + 3/2 - 3/2 r_j cos(2t - theta_j),
+  with cbar_j, s_j^2 the mean and variance of c_.j and r_j e^{i theta_j} = mean_i e^{2i c_ij}.
+  So L = max_j (2 + 6 r_j) and L_max = 8 exactly; x*_j and f* = sum_j h_j(x*_j) come from a
+  1-D search polished by Newton; and since f is a sum of 1-D functions, its PL constant is the
+  smallest of theirs, mu = min_j inf_t h_j'(t)^2 / (2 (h_j(t) - h_j*)), found on a fine grid
+  and polished by a bounded 1-D minimization (relative accuracy ~1e-9).
+- ``sigmoid_loss``: the smooth ramp f_i(x) = sigmoid(-y_i <a_i, x>) + lam/2 ||x||^2 on a linear
+  classifier: non-convex, not PL (its gradient vanishes far out while f - f* does not). Only
+  upper bounds of L are known: |sigmoid''| <= 1/(6 sqrt 3), so L <= lambda_max(A^T A/n)/(6 sqrt 3)
+  + lam (stored as ``info["L_upper"]``).
+- ``two_layer_net``: a teacher-student regression with a tanh hidden layer,
+  f_i(theta) = 1/2 (v . tanh(W a_i) / sqrt(h) - y_i)^2 + lam/2 ||theta||^2, theta = (W, v)
+  flattened. It is not globally L-smooth (the Hessian grows with the weights); its constants are
+  local ones along a run. Start it at ``two_layer_init`` (theta = 0 is a saddle point).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sgd_bench import FiniteSum, L2
+from sgd_bench import _checks
+
+# max |sigmoid''(t)| = max s(1-s)|1-2s| = 1/(6 sqrt(3)), at s = (3 +- sqrt(3))/6.
+SIGMOID_CURVATURE = 1.0 / (6.0 * np.sqrt(3.0))
+
+
+def _dtype(dtype):
+    return jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+
+
+# -- the lifted x^2 + 3 sin^2 x family ---------------------------------------------------------------
+def sin2_loss(x, c):
+    """f_i(x) = sum_j (x_j - c_j)^2 + 3 sin^2(x_j - c_j) for the datum c (one row of centres)."""
+    u = x - c
+    return jnp.sum(u * u + 3.0 * jnp.square(jnp.sin(u)))
+
+
+def _coordinate_terms(C):
+    """cbar, s^2, r, theta per coordinate, so that h_j is in closed form."""
+    C = np.asarray(C, dtype=np.float64)
+    m = np.mean(np.exp(2j * C), axis=0)
+    return C.mean(axis=0), C.var(axis=0), np.abs(m), np.angle(m)
+
+
+def _h(t, cbar, s2, r, th):
+    return (t - cbar) ** 2 + s2 + 1.5 - 1.5 * r * np.cos(2 * t - th)
+
+
+def _dh(t, cbar, r, th):
+    return 2 * (t - cbar) + 3 * r * np.sin(2 * t - th)
+
+
+def _d2h(t, r, th):
+    return 2 + 6 * r * np.cos(2 * t - th)
+
+
+def sin2_solution(C) -> dict:
+    """x*, f*, L, L_max and the PL constant mu of ``sin2_pl`` with centres C, in float64.
+
+    Returns ``{"x_star", "f_star", "L", "L_max", "mu", "mu_per_coordinate"}``.
+    """
+    from scipy import optimize  # scipy ships with jax
+
+    cbar, s2, r, th = _coordinate_terms(C)
+    d = cbar.shape[0]
+    x_star, f_star, mus = np.empty(d), 0.0, np.empty(d)
+    for j in range(d):
+        args = (cbar[j], s2[j], r[j], th[j])
+        # The minimizer lies within sqrt(3 r) <= sqrt(3) of cbar: h >= (t-cbar)^2 + const - 1.5r
+        # and h(cbar) <= const + 1.5r.
+        grid = cbar[j] + np.linspace(-2.0, 2.0, 40_001)
+        t = grid[np.argmin(_h(grid, *args))]
+        for _ in range(50):  # Newton on h' from the grid point (h'' > 0 there)
+            t -= _dh(t, cbar[j], r[j], th[j]) / _d2h(t, r[j], th[j])
+        x_star[j] = t
+        h_star = _h(t, *args)
+        f_star += h_star
+
+        def ratio(u, h_star=h_star, args=args):
+            return _dh(u, cbar[j], r[j], th[j]) ** 2 / (2 * (_h(u, *args) - h_star))
+
+        # h'^2 / (2 (h - h*)) tends to h''(x*) at the minimizer and to 2 as |t| -> infinity; its
+        # infimum sits at moderate |t - x*| (where h' is smallest relative to h - h*).
+        step = 1e-3
+        offsets = np.arange(-50.0, 50.0 + step, step)
+        offsets = offsets[np.abs(offsets) > 1e-2]
+        values = ratio(t + offsets)
+        i = int(np.argmin(values))
+        best = float(values[i])
+        lo, hi = t + offsets[max(i - 1, 0)], t + offsets[min(i + 1, len(offsets) - 1)]
+        res = optimize.minimize_scalar(ratio, bounds=(lo, hi), method="bounded",
+                                       options={"xatol": 1e-12})
+        if res.success:
+            best = min(best, float(res.fun))
+        mus[j] = min(best, float(_d2h(t, r[j], th[j])))
+    return {"x_star": x_star, "f_star": float(f_star), "L": float(np.max(2 + 6 * r)), "L_max": 8.0,
+            "mu": float(np.min(mus)), "mu_per_coordinate": mus}
+
+
+def sin2_pl(n: int = 200, d: int = 10, *, seed: int = 0, spread: float = 0.3, dtype=None) -> FiniteSum:
+    """The lifted PL family f_i(x) = sum_j g(x_j - c_ij), g(t) = t^2 + 3 sin^2 t, c_ij ~ N(0, spread^2).
+
+    With ``spread`` below about 0.5 the mean keeps g's negative curvature (non-convex) and stays
+    PL; ``info`` holds the exact L, L_max = 8, mu (PL) and f*. Class ``"pl"``.
+    """
+    n = _checks.integer("n", n, low=1)
+    d = _checks.integer("d", d, low=1)
+    seed = _checks.integer("seed", seed, low=0)
+    spread = _checks.nonnegative_float("spread", spread)
+    C = spread * np.random.default_rng(seed).standard_normal((n, d))
+    return sin2_finite_sum(C, name=f"sin2-pl n={n} d={d}", dtype=dtype)
+
+
+def sin2_finite_sum(C, *, name: str = "sin2", dtype=None) -> FiniteSum:
+    """f_i(x) = sum_j g(x_j - C_ij), g(t) = t^2 + 3 sin^2 t, for given centres C (n, d).
+
+    Raises ``ValueError`` when the mean has a stationary point that is not a minimizer (then
+    it is not PL: mu = 0), which happens when the centres of a coordinate spread too widely.
+    """
+    C = np.asarray(C, dtype=np.float64)
+    if C.ndim != 2 or not C.size:
+        raise ValueError(f"C must be a non-empty 2-D array (n, d), got shape {C.shape}")
+    _checks.finite_array("C", C)
+    sol = sin2_solution(C)
+    if not sol["mu"] > 1e-8:
+        raise ValueError(f"these centres give a mean with a stationary point that is not a minimizer, so "
+                         f"it is not PL (mu = {sol['mu']:.2e}); use centres with a smaller spread")
+    info = {k: sol[k] for k in ("L", "L_max", "mu", "f_star")}
+    return FiniteSum(sin2_loss, jnp.asarray(C, _dtype(dtype)), name=name, problem_class="pl",
+                     x_shape=(C.shape[1],), info=info, validate=False)
+
+
+# -- the sigmoid (smooth ramp) loss -------------------------------------------------------------------
+def sigmoid_loss_i(x, datum):
+    """The per-sample smooth ramp loss sigmoid(-y <a, x>) for datum = (a, y)."""
+    a, y = datum
+    return jax.nn.sigmoid(-y * jnp.dot(a, x))
+
+
+def _gaussian_classification(n, d, seed, noise):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d))
+    w = rng.standard_normal(d) / np.sqrt(d)
+    y = np.where(A @ w + noise * rng.standard_normal(n) >= 0, 1.0, -1.0)
+    return A, y
+
+
+def sigmoid_loss(n: int = 500, d: int = 10, *, seed: int = 0, lam: float = 1e-3, noise: float = 0.5,
+                 dtype=None) -> FiniteSum:
+    """The smooth ramp loss sigmoid(-y_i <a_i, x>) + lam/2 ||x||^2 on Gaussian data. Class ``"nonconvex"``.
+
+    ``info["L_upper"]`` = lambda_max(A^T A/n)/(6 sqrt 3) + lam and ``info["L_max_upper"]`` =
+    max_i ||a_i||^2/(6 sqrt 3) + lam are upper bounds: the tight global L has no closed form.
+    """
+    n = _checks.integer("n", n, low=2)
+    d = _checks.integer("d", d, low=1)
+    lam = _checks.nonnegative_float("lam", lam)
+    noise = _checks.nonnegative_float("noise", noise)
+    A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0), noise)
+    info = {"L_upper": float(np.linalg.eigvalsh(A.T @ A / n)[-1]) * SIGMOID_CURVATURE + lam,
+            "L_max_upper": float(np.max(np.sum(A * A, axis=1))) * SIGMOID_CURVATURE + lam}
+    dt = _dtype(dtype)
+    return FiniteSum(sigmoid_loss_i, (jnp.asarray(A, dt), jnp.asarray(y, dt)),
+                     regularizer=L2(lam) if lam > 0 else None, name=f"sigmoid-loss n={n} d={d}",
+                     problem_class="nonconvex", x_shape=(d,), info=info, validate=False)
+
+
+# -- a small two-layer network --------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TwoLayerLoss:
+    """f_i(theta) = 1/2 (v . tanh(W a) / sqrt(h) - y)^2 with theta = concat(W.ravel(), v).
+
+    Hashable by ``hidden``, so equal shapes share compiled code.
+    """
+
+    hidden: int
+
+    def unpack(self, theta):
+        d = theta.shape[0] // self.hidden - 1
+        return theta[: self.hidden * d].reshape(self.hidden, d), theta[self.hidden * d:]
+
+    def predict(self, theta, a):
+        W, v = self.unpack(theta)
+        return jnp.dot(v, jnp.tanh(W @ a)) / jnp.sqrt(float(self.hidden))
+
+    def __call__(self, theta, datum):
+        a, y = datum
+        return 0.5 * jnp.square(self.predict(theta, a) - y)
+
+
+def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, teacher_hidden: int = 4,
+                  noise: float = 0.1, weight_decay: float = 1e-3, dtype=None) -> FiniteSum:
+    """A two-layer tanh network fitted to a smaller teacher network's outputs plus noise.
+
+    Parameters theta = (W: hidden x d, v: hidden) flattened to hidden (d + 1) numbers; targets
+    y = v* . tanh(W* a) / sqrt(teacher_hidden) + noise eps, a ~ N(0, I). Class ``"nonconvex"``.
+    """
+    n = _checks.integer("n", n, low=1)
+    d = _checks.integer("d", d, low=1)
+    hidden = _checks.integer("hidden", hidden, low=1)
+    teacher_hidden = _checks.integer("teacher_hidden", teacher_hidden, low=1)
+    noise = _checks.nonnegative_float("noise", noise)
+    weight_decay = _checks.nonnegative_float("weight_decay", weight_decay)
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    A = rng.standard_normal((n, d))
+    W_t = rng.standard_normal((teacher_hidden, d)) / np.sqrt(d)
+    v_t = rng.standard_normal(teacher_hidden)
+    y = np.tanh(A @ W_t.T) @ v_t / np.sqrt(teacher_hidden) + noise * rng.standard_normal(n)
+    dt = _dtype(dtype)
+    return FiniteSum(TwoLayerLoss(hidden), (jnp.asarray(A, dt), jnp.asarray(y, dt)),
+                     regularizer=L2(weight_decay) if weight_decay > 0 else None,
+                     name=f"two-layer-net n={n} d={d} h={hidden}", problem_class="nonconvex",
+                     x_shape=(hidden * (d + 1),), info={"hidden": float(hidden)}, validate=False)
+
+
+def two_layer_init(problem: FiniteSum, seed: int = 0) -> jax.Array:
+    """A random start for ``two_layer_net``: W ~ N(0, 1/d), v ~ N(0, 1), flattened."""
+    if not isinstance(problem.loss_i, TwoLayerLoss):
+        raise ValueError(f"two_layer_init needs a two_layer_net problem, got {problem.name!r}")
+    hidden = problem.loss_i.hidden
+    d = problem.x_shape[0] // hidden - 1
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    theta = np.concatenate([rng.standard_normal(hidden * d) / np.sqrt(d), rng.standard_normal(hidden)])
+    return jnp.asarray(theta, problem.dtype)

@@ -1,0 +1,433 @@
+"""The lecture's rates table, measured: GD and SGD on problems of every class, with fitted orders.
+
+The lecture's table (if grad f is Lipschitz):
+
+    assumption   GD                SGD
+    PL           O(log(1/eps))     O(1/eps)
+    convex       O(1/eps)          O(1/eps^2)
+    non-convex   O(1/eps)          O(1/eps^2)
+
+with eps the accuracy f(x_k) - f* for PL and convex problems and min_j ||grad f(x_j)||^2 for
+non-convex ones; a row for non-smooth convex problems and the subgradient method (O(1/eps^2)
+for both, last and averaged iterate) is added below it. Each cell is measured on two problems
+of its class: GD is one deterministic run, SGD (batch 1, with replacement) a mean over seeds.
+The measured order is the better of a linear fit (rho) and a power fit (p in C k^-p) over the
+last decade of k, with a bootstrap interval over seeds; O(1/eps) means p = 1 and O(1/eps^2)
+p = 1/2. The table's rates are worst cases over a class, so a problem may beat its row (GD on a
+convex problem that is locally strongly convex converges linearly); the summary says when.
+The standard GD bounds at alpha = 1/L are checked along the way.
+
+    python scripts/rates_table.py [--quick] [--seeds S] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import jax
+
+NAME = "rates_table"
+DESCRIPTION = "the lecture's table of rates (PL / convex / non-convex, GD / SGD) with measured orders"
+
+ALL_CASES = ("lecture-logreg", "sin2-pl", "rank-deficient-ls", "nonseparable-logistic", "sigmoid-loss",
+             "two-layer-net", "hinge-svm", "absolute-regression")
+FULL = dict(seeds=100, cases=ALL_CASES, sgd_steps=20_000, sgd_log_every=100, gd_scale=1.0, key=0)
+# The quick run (seconds, for the tests) keeps one row: compiling each run's program dominates it.
+QUICK = dict(seeds=16, cases=("lecture-logreg",), sgd_steps=2000, sgd_log_every=20, gd_scale=0.25, key=0)
+
+# The table's rows and a problem class that stands for each.
+ROWS = {"PL": "pl", "convex": "convex", "non-convex": "nonconvex", "non-smooth convex": "nonsmooth"}
+
+
+def _setup(name, gd_scale):
+    """The problem, start, reference and methods of one case.
+
+    Returns a dict with problem, x0, f_star (or a lower bound of f for non-convex problems),
+    x_star, constants, measure ("gap" or "grad"), gd = (label, method, steps), and
+    sgd = [(label, method)].
+    """
+    import jax.numpy as jnp
+    import numpy as np
+
+    import problems
+    import sgd_bench as sb
+    from problems import convex, nonconvex, nonsmooth
+    from sgd_bench import averaging, schedules, theory
+
+    def steps(k):
+        return max(20, int(k * gd_scale))
+
+    def with_reference(p):
+        ref = sb.reference_solution(p)
+        return theory.constants(p, reference=ref), np.asarray(ref.x)
+
+    x_star = None
+    if name == "lecture-logreg":
+        p = problems.lecture_logreg()
+        c, x_star = with_reference(p)
+        x0 = jnp.full(p.x_shape, 1.3)
+        sgd = [("SGD, (2k+1)/(2 mu (k+1)^2)", sb.sgd(schedules.lecture_decreasing(c.mu)))]
+        gd_steps = 40
+    elif name == "sin2-pl":
+        p = nonconvex.sin2_pl()
+        c, x_star = with_reference(p)
+        x0 = jnp.full(p.x_shape, 2.0)
+        # The lecture's schedule starts at 1/(2 mu) = 15/L_max here; a 1/k schedule of the same
+        # order that starts at 1/(2 L_max): alpha_k = a / (1 + k/k0) -> 2/(mu k).
+        a = 1.0 / (2.0 * c.L_max)
+        sgd = [(f"SGD, {a:.3g}/(1 + k/{2 / (c.mu * a):.0f})", sb.sgd(schedules.inverse_time(a, 2.0 / (c.mu * a))))]
+        gd_steps = 400
+    elif name == "rank-deficient-ls":
+        p = convex.rank_deficient_least_squares()
+        c, x_star = with_reference(p)  # Newton's least-squares steps from 0: the x* nearest x_0 = 0
+        x0 = p.zeros()
+        sgd = [(f"SGD, {1 / c.L_max:.3g}/sqrt(k+1)", sb.sgd(schedules.inverse_sqrt(1.0 / c.L_max)))]
+        gd_steps = 3000
+    elif name == "nonseparable-logistic":
+        p = convex.nonseparable_logistic()
+        c, x_star = with_reference(p)
+        x0 = p.zeros()
+        # Logistic gradients are bounded, so a large c is safe and reaches the asymptotic regime.
+        sgd = [("SGD, 1/sqrt(k+1)", sb.sgd(schedules.inverse_sqrt(1.0)))]
+        gd_steps = 400
+    elif name == "sigmoid-loss":
+        p = nonconvex.sigmoid_loss()
+        c = theory.constants(p)
+        x0 = p.zeros()
+        cc = 0.5 / c.L
+        sgd = [(f"SGD, {cc:.3g}/sqrt(k+1)", sb.sgd(schedules.inverse_sqrt(cc)))]
+        gd_steps = 1000
+    elif name == "two-layer-net":
+        p = nonconvex.two_layer_net()
+        x0 = nonconvex.two_layer_init(p)
+        c = theory.constants(p, points=[x0])
+        sgd = [("SGD, 0.5/sqrt(k+1)", sb.sgd(schedules.inverse_sqrt(0.5)))]
+        gd_steps = 3000
+    elif name in ("hinge-svm", "absolute-regression"):
+        p = nonsmooth.synthetic_hinge() if name == "hinge-svm" else nonsmooth.synthetic_absolute()
+        ref = nonsmooth.lp_reference(p)
+        c = theory.constants(p, reference=ref)
+        x0 = p.zeros()
+        cc = 1.0 / p.info["G_max"]
+        sub = sb.sgd(schedules.inverse_sqrt(cc))
+        full = sb.gd(schedules.inverse_sqrt(cc))
+        label = f"{cc:.3g}/sqrt(k+1)"
+        return dict(problem=p, x0=x0, constants=c, f_star=c.f_star, x_star=np.asarray(ref.x), measure="gap",
+                    gd=[(f"subgradient, {label}", full, "subgradient"),
+                        (f"subgradient {label}, averaged", averaging.averaged(full), "subgradient, averaged")],
+                    gd_steps=steps(3000),
+                    sgd=[(f"stochastic subgradient, {label}", sub, "stochastic subgr."),
+                         (f"stochastic subgradient {label}, averaged", averaging.averaged(sub),
+                          "stochastic subgr., averaged")])
+    else:
+        raise ValueError(f"unknown case {name!r}; known: {', '.join(ALL_CASES)}")
+
+    nonconvex_class = p.problem_class == "nonconvex"
+    if nonconvex_class:
+        # alpha = 1/L with the best L known: the upper bound for the sigmoid loss, the local value
+        # at x0 (halved, since the curvature of a network changes along the way) otherwise.
+        alpha = 1.0 / c.L if "upper" in c.sources["L"] else 0.5 / c.L
+        gd_label = f"GD, alpha = {alpha:.3g}" + (" = 1/L" if "upper" in c.sources["L"] else " = 1/(2 L(x0))")
+    else:
+        alpha = 1.0 / c.L
+        gd_label = f"GD, alpha = 1/L = {alpha:.3g}"
+    return dict(problem=p, x0=x0, constants=c, measure="grad" if nonconvex_class else "gap",
+                f_star=0.0 if nonconvex_class else c.f_star,  # the losses here are >= 0
+                x_star=x_star, gd=[(gd_label, sb.gd(alpha), "GD")], gd_steps=steps(gd_steps),
+                sgd=[(label, method, "SGD") for label, method in sgd])
+
+
+def _measured(trace, f_star, measure):
+    import numpy as np
+
+    values = np.asarray(trace.grad_norm_sq if measure == "grad" else trace.loss, dtype=np.float64)
+    if measure == "gap":
+        values = values - f_star
+    return values
+
+
+def _fit(steps, values, measure, floor):
+    """The measured order: both fits on the last decade, or from k = 0 if the run reaches the floor
+    before that (GD on PL problems)."""
+    import numpy as np
+
+    from sgd_bench import theory
+
+    running = measure == "grad"
+    mean = values.mean(axis=0) if values.ndim == 2 else values
+    if running:
+        mean = np.minimum.accumulate(mean)
+    start = float(steps[-1]) / 10.0
+    hits = np.flatnonzero(mean <= floor)
+    if hits.size and steps[hits[0]] <= 3 * start:
+        start = 0.0
+    return theory.fit_order(steps, np.maximum(values, 0.0), start=start, floor=floor, running_min=running)
+
+
+
+def _markdown(rows, columns=None):
+    """``results.markdown_table`` with "|" escaped in headers and cells (norms like ||e||^2 are
+    common here, and a bare "|" would split a Markdown table cell)."""
+    from sgd_bench import results
+
+    def esc(value):
+        return str(value).replace("|", "\\|")
+
+    columns = list(rows[0]) if columns is None else list(columns)
+    return results.markdown_table([{esc(k): esc(v) for k, v in row.items()} for row in rows],
+                                  [esc(c) for c in columns])
+
+
+def run(config: dict, out: Path) -> dict:
+    """Runs the experiment with ``config`` and writes ``out``; returns the summary rows and checks."""
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    import sgd_bench as sb
+    from sgd_bench import plots, rates, results, theory
+
+    start = time.perf_counter()
+    key = jax.random.key(config["key"])
+    seeds = config["seeds"]
+    rows, detail, checks, panels, constant_rows = [], [], [], [], []
+    cells: dict[tuple[str, str], list[str]] = {}
+    for name in config["cases"]:
+        case = _setup(name, config["gd_scale"])
+        p, c, x0, f_star, measure = case["problem"], case["constants"], case["x0"], case["f_star"], case["measure"]
+        row = rates.CLASS_ROWS[p.problem_class]
+        constant_rows.append(_constants_row(p, c, measure, f_star))
+        floor = 16 * np.finfo(np.float64).eps * max(1.0, abs(f_star))
+        if measure == "grad":
+            floor = 1e-28  # ||grad f||^2 has no rounding offset; stop at the float64 floor of its square
+        panel = dict(name=name, problem=p, row=row, measure=measure, curves=[])
+        # GD logs about 150 points (every step for the short PL runs, which reach the float64
+        # floor in a few steps). Bounds on min_j ||grad f(x_j)||^2 checked at logged j only are
+        # conservative: the minimum over a subset is never below the minimum over all j.
+        gd_log_every = max(1, case["gd_steps"] // 150)
+        runs = [(label, method, short, "GD", case["gd_steps"], gd_log_every, 1) for label, method, short in case["gd"]]
+        runs += [(label, method, short, "SGD", config["sgd_steps"], config["sgd_log_every"], seeds)
+                 for label, method, short in case["sgd"]]
+        for label, method, short, kind, steps, log_every, n_seeds in runs:
+            if n_seeds == 1:
+                trace = sb.run(p, method, x0, key, steps=steps, log_every=log_every)
+                trace = jax.tree_util.tree_map(lambda a: a[None], trace)
+            else:
+                trace = sb.run_seeds(p, method, x0, key, seeds=n_seeds, steps=steps, log_every=log_every)
+            if bool(np.any(np.asarray(trace.diverged))):
+                raise RuntimeError(f"{label} diverged on {p.name}")
+            k = np.asarray(trace.step[0])
+            values = _measured(trace, f_star, measure)
+            fit = _fit(k, values if n_seeds > 1 else values[0], measure, floor)
+            cell = theory.theory_rate(p.problem_class, kind)
+            ok, verdict = theory.compare(fit, cell)
+            checks.append(dict(claim=f"{p.name}, {label}: the measured order is at least as fast as the "
+                                     f"table's {cell.complexity}",
+                               measured={"fit": fit.describe(), "kind": fit.kind, "verdict": verdict},
+                               holds=bool(ok)))
+            bound_note = "-"
+            if kind == "GD" and len(case["gd"]) == 1:
+                bound_note = _gd_bound(theory, case, k, values[0], floor, checks, label)
+            if p.problem_class == "strongly_convex" and kind == "SGD":
+                checks.append(dict(claim=f"{p.name}, {label}: SGD with the decreasing step fits p in [0.8, 1.2]",
+                                   measured=fit.describe(),
+                                   holds=bool(fit.kind == "power" and 0.8 <= fit.value <= 1.2)))
+            if kind == "GD" and row == "PL":
+                rho_theory = 1.0 - c.mu / c.L
+                checks.append(dict(claim=f"{p.name}: GD's fitted linear rate is at most 1 - mu/L = {rho_theory:.4f}",
+                                   measured=fit.describe(),
+                                   holds=bool(fit.kind == "linear" and fit.value <= rho_theory + 1e-3)))
+            several = len(case["gd" if kind == "GD" else "sgd"]) > 1
+            entry = f"{p.name.split(' ')[0]}{f' ({short})' if several else ''}: {fit.describe()}"
+            if fit.kind == "linear" and cell.kind == "power":
+                entry += " (linear)"
+            cells.setdefault((row, kind), []).append(entry)
+            panel["curves"].append(dict(label=short, steps=k, values=values, fit=fit, kind=kind))
+            detail.append({"row": row, "problem": p.name, "method": label, "steps": int(k[-1]),
+                           "seeds": n_seeds, "measure": theory.theory_rate(p.problem_class, kind).measure,
+                           "lecture": cell.describe(), "measured": f"{fit.kind}: {fit.describe()}",
+                           "fit window": f"k in [{fit.k_min}, {fit.k_max}]", "verdict": verdict,
+                           "GD bound": bound_note})
+            for r in results.trace_records(trace, f_star=None if measure == "grad" else f_star,
+                                           experiment=NAME, row=row, problem=p.name, method=label,
+                                           problem_class=p.problem_class):
+                rows.append(r)
+        panels.append(panel)
+
+    table = []
+    for row, cls in ROWS.items():
+        if (row, "GD") not in cells and (row, "SGD") not in cells:
+            continue
+        gd_cell, sgd_cell = theory.theory_rate(cls, "GD"), theory.theory_rate(cls, "SGD")
+        table.append({"assumption": row + (" (not in the lecture)" if row == "non-smooth convex" else ""),
+                      "accuracy": gd_cell.measure,
+                      "GD: lecture": gd_cell.complexity, "GD: measured": "<br>".join(cells.get((row, "GD"), [])),
+                      "SGD: lecture": sgd_cell.complexity,
+                      "SGD: measured": "<br>".join(cells.get((row, "SGD"), []))})
+
+    _figure(panels, out, seeds, plots, results, plt, np)
+
+    wall = time.perf_counter() - start
+    meta = results.metadata_record(NAME, {**config, "cases": list(config["cases"]), "sampling": "with_replacement",
+                                          "batch_size": 1}, dtype="float64", wall_seconds=round(wall, 2))
+    meta["problems"] = {pn["name"]: {"name": pn["problem"].name, "class": pn["problem"].problem_class,
+                                     "n": pn["problem"].n} for pn in panels}
+    results.write_records(out / "records.csv", rows)
+    results.write_json(out / "meta.json", meta)
+    results.write_json(out / "checks.json", checks)
+    columns = list(table[0])
+    detail_cols = list(detail[0])
+    check_lines = "\n".join(f"- [{'x' if ch['holds'] else ' '}] {ch['claim']} ({ch['measured']})" for ch in checks)
+    held = [d for d in detail if not d["GD bound"].startswith("-")]
+    num_held = sum("holds" in d["GD bound"] for d in held)
+    text = f"""# The lecture's rates table, measured
+
+GD runs once (deterministic); SGD is batch 1 with replacement, {seeds} seeds, {config['sgd_steps']} steps. The
+measured order is the better (smaller log residual) of a linear fit (rho: gap ~ C rho^k) and a power fit
+(p: gap ~ C k^-p) over the last decade of k (from k = 0 for runs that reach the float64 floor first),
+with a 95% bootstrap interval over seeds (a least-squares interval for the single GD trace).
+O(log 1/eps) is a linear rate, O(1/eps) is p = 1, O(1/eps^2) is p = 1/2. The lecture's rates are
+worst cases over a class: "linear" beside an O(1/eps) cell means this problem beats its row.
+
+{_markdown(table, columns)}
+
+![rates](rates_table.png)
+
+## The problems and their constants
+
+{_markdown(constant_rows)}
+
+## Every run
+
+{_markdown(detail, detail_cols)}
+
+GD bounds at alpha = 1/L (PL: (1 - mu/L)^k Delta_0; convex: L ||x_0 - x*||^2/(2k); non-convex:
+min_j ||grad f(x_j)||^2 <= 2 L Delta_0 / k) held on {num_held} of {len(held)} problems
+they apply to (see the last column).
+
+## Checks
+
+{check_lines}
+
+Wall time {wall:.1f} s (compilation included); float64; device {meta['devices'][0]}.
+"""
+    results.write_text(out / "summary.md", text)
+    print(f"\n{NAME}: {len(panels)} problems, {seeds} seeds")
+    print(results.text_table(table, columns).replace("<br>", "; "))
+    for ch in checks:
+        print(f"[{'PASS' if ch['holds'] else 'FAIL'}] {ch['claim']}: {ch['measured']}")
+    print(f"wrote {out}/ in {wall:.1f} s")
+    return {"summary": table, "detail": detail, "checks": checks}
+
+
+def _constants_row(p, c, measure, f_star):
+    """One row of the constants table: each value with a one-word note of how it was obtained."""
+    def show(key):
+        value = getattr(c, key)
+        if value is None:
+            return "-"
+        how = c.sources.get(key, "")
+        note = ("closed form" if how.startswith("closed form") else "upper bound" if "upper bound" in how
+                else "local" if how.startswith("local") else "LP" if "HiGHS" in how else "Newton"
+                if "reference_solution" in how or "newton" in how else "")
+        return f"{value:.4g}" + (f" ({note})" if note else "")
+
+    return {"problem": p.name, "class": p.problem_class, "n": p.n, "L": show("L"), "L_max": show("L_max"),
+            "mu": show("mu"), "sigma_*^2": show("sigma2_star"),
+            "f*": show("f_star") if measure == "gap" else f"lower bound {f_star:g}"}
+
+
+def _gd_bound(theory, case, k, values, floor, checks, label):
+    """Checks the GD bound of the problem's row; returns a note for the table."""
+    import numpy as np
+
+    p, c, x0, f_star = case["problem"], case["constants"], case["x0"], case["f_star"]
+    cls = p.problem_class
+    delta0 = float(values[0])  # f(x_0) - f* as the run measured it: the bound starts exactly there
+    if cls in ("strongly_convex", "pl"):
+        bound, name = theory.gd_pl(k, c, delta0=delta0), "(1 - mu/L)^k Delta_0"
+        measured = values
+    elif cls == "convex":
+        dist0 = float(np.sum((np.asarray(x0) - case["x_star"]) ** 2))
+        bound, name = theory.gd_convex(k, c, dist0_sq=dist0), "L ||x_0 - x*||^2 / (2k)"
+        measured = values
+    elif cls == "nonconvex":
+        if "upper" not in c.sources["L"]:
+            return "- (L only local)"
+        bound, name = theory.gd_nonconvex(k, c, delta0=delta0), "2 L Delta_0 / k"
+        measured = np.minimum.accumulate(values)
+    else:
+        return "-"
+    chk = theory.check(k, measured, bound, name=f"{p.name}, {label}: {name}", atol=floor)
+    checks.append(chk.as_dict())
+    return "holds at every k" if chk.holds else chk.summary()
+
+
+def _figure(panels, out, seeds, plots, results, plt, np):
+    from sgd_bench import theory
+
+    ncol = min(4, len(panels))
+    nrow = (len(panels) + ncol - 1) // ncol
+    plots.style()
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 4.9 * nrow), squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        for i, curve in enumerate(panel["curves"]):
+            color = plots.COLORS[i % len(plots.COLORS)]
+            k, values = curve["steps"], curve["values"]
+            keep = k >= 1
+            floor = 1e-30 if panel["measure"] == "grad" else 1e-16
+            s = np.atleast_2d(values)
+            mean = s.mean(axis=0)
+            se = s.std(axis=0, ddof=1) / np.sqrt(len(s)) if len(s) > 1 else None
+            if panel["measure"] == "grad":
+                mean = np.minimum.accumulate(mean)
+                se = None
+            fit = curve["fit"]
+            plots.band(ax, k[keep], mean[keep], None if se is None else se[keep], color=color, floor=floor,
+                       label=f"{curve['label']}: {fit.describe()}")
+            kk = k[(k >= max(fit.k_min, 1)) & (k <= fit.k_max)]
+            ax.plot(kk, fit.predict(kk), "--", color=color, lw=1.3)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration k")
+        ax.set_ylabel(r"$\min_{j\leq k}\,\|\nabla f(x_j)\|^2$" if panel["measure"] == "grad"
+                      else r"$\mathbb{E}\,f(x_k) - f^*$")
+        cls = panel["problem"].problem_class
+        gd_cell, sgd_cell = theory.theory_rate(cls, "GD"), theory.theory_rate(cls, "SGD")
+        ax.set_title(f"{panel['row']}: {panel['problem'].name}\nlecture: GD {gd_cell.complexity}, "
+                     f"SGD {sgd_cell.complexity}", fontsize=9)
+        # Under the panel, so that no label hides a curve.
+        ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(f"The lecture's rates, measured: GD (one run) and SGD (batch 1, mean of {seeds} seeds, "
+                 "95% band); fitted orders dashed", fontsize=11)
+    fig.tight_layout()
+    results.save_figure(fig, out / "rates_table.png")
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
+    parser.add_argument("--seeds", type=int, help="number of seeds (default 100, quick 16)")
+    parser.add_argument("--out", type=Path, help="output folder (default results/rates_table)")
+    args = parser.parse_args(argv)
+    config = dict(QUICK if args.quick else FULL)
+    if args.seeds is not None:
+        if args.seeds < 2:
+            parser.error("--seeds must be >= 2 (standard errors need two seeds)")
+        config["seeds"] = args.seeds
+    default_root = Path(__file__).resolve().parents[1] / "results"
+    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
+    run(config, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The constants the lecture's bounds are written in, gathered for any ``FiniteSum`` in float64.
+
+``constants(problem)`` returns L (global smoothness), L_max (the largest per-sample smoothness
+L_i), mu (strong convexity or PL constant), sigma_*^2 = E_i ||grad f_i(x*)||^2 and f*, each
+with a note of how it was obtained. The lecture's sigma^2 belongs to a run, not to the problem:
+``sigma2_along_run`` (``sgd_bench.gradient_noise``) measures it from a run's logged iterates.
+
+How L, L_max and mu are obtained, in order of preference:
+
+- a closed form the problem's factory stored in ``problem.info`` (``"L"``, ``"L_max"``,
+  ``"mu"``): these are the tight constants (for logistic regression L = lambda_max(A^T A/n)/4
+  + mu, attained at x = 0; for least squares the extreme eigenvalues of A^T A/n);
+- an upper bound from ``problem.info`` (``"L_upper"``, ``"L_max_upper"``) where the tight
+  global constant has no closed form;
+- otherwise a local value, the largest ||grad^2 f(x)|| over the given points
+  (``sgd_bench.curvature``: an exact eigendecomposition of the Hessian for dimension <= 2048,
+  power iteration on Hessian-vector products beyond). A local value is a lower bound on the
+  global constant and is labelled so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from sgd_bench.curvature import (DENSE_MAX_DIM, flat_size, hessian_eigenvalues, hessian_norm,
+                                 per_sample_smoothness)
+from sgd_bench.finite_sum import L2, FiniteSum
+from sgd_bench.gradient_noise import second_moment
+from sgd_bench.reference import reference_solution
+
+# Classes for which the theory may use a PL constant mu (strong convexity implies PL).
+PL_CLASSES = ("strongly_convex", "pl")
+# Classes whose minimizer Newton's method finds from any start (no spurious stationary points).
+_NEWTON_CLASSES = ("strongly_convex", "pl", "convex")
+
+
+@dataclasses.dataclass(frozen=True)
+class Constants:
+    """The constants of one problem, in float64, with how each was obtained.
+
+    - ``L``: global smoothness, sup_x ||grad^2 f(x)|| (``None`` for non-smooth problems).
+    - ``L_max``: max_i L_i, the largest per-sample smoothness.
+    - ``mu``: the strong-convexity or PL constant, 1/2 ||grad f||^2 >= mu (f - f*)
+      (``None`` when the problem class assumes no PL inequality).
+    - ``sigma2_star``: E_i ||grad f_i(x*)||^2, the gradient variance at the optimum.
+    - ``f_star``: f(x*).
+    - ``sources``: {constant: how it was obtained}.
+    """
+
+    name: str
+    problem_class: str
+    n: int
+    L: float | None
+    L_max: float | None
+    mu: float | None
+    sigma2_star: float | None
+    f_star: float | None
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
+
+    def replace(self, **changes) -> "Constants":
+        """A copy with some constants changed (for example a deliberately wrong one)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def kappa(self) -> float | None:
+        """The condition number L / mu, when both are known."""
+        return None if self.L is None or not self.mu else self.L / self.mu
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as plain JSON-ready values."""
+        return {f.name: (dict(getattr(self, f.name)) if f.name == "sources" else getattr(self, f.name))
+                for f in dataclasses.fields(self)}
+
+    def describe(self) -> str:
+        """One Markdown bullet per constant: value and how it was obtained."""
+        lines = []
+        for key in ("L", "L_max", "mu", "sigma2_star", "f_star"):
+            value = getattr(self, key)
+            shown = "-" if value is None else f"{value:.6g}"
+            lines.append(f"- {key} = {shown} ({self.sources.get(key, '')})")
+        return "\n".join(lines)
+
+
+# -- the record ----------------------------------------------------------------------------------------
+def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | None = None) -> Constants:
+    """L, L_max, mu, sigma_*^2 and f* of ``problem`` in float64, each with how it was obtained.
+
+    **Arguments:**
+
+    - ``problem``: a ``FiniteSum``; its ``problem_class`` decides which constants exist (no L
+      for ``"nonsmooth"``, no mu outside ``"strongly_convex"`` and ``"pl"``).
+    - ``reference``: a minimizer, as a ``ReferenceSolution`` or an ``(x_star, f_star)`` pair.
+      By default ``reference_solution(problem)`` (Newton in float64) for the strongly convex,
+      PL and convex classes; non-convex and non-smooth problems need one passed in, else
+      sigma_*^2 and f* are ``None``.
+    - ``points``: where to evaluate local constants when ``problem.info`` has no closed form
+      (default: zeros of ``problem.x_shape`` and x* when known).
+
+    **Returns:** a ``Constants`` record. ``constants(p).sources["L"]`` says, for example,
+    ``"closed form (problem.info)"`` or ``"local: max of ||grad^2 f(x)|| over 2 points"``.
+    """
+    if not isinstance(problem, FiniteSum):
+        raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
+    info, cls, sources = problem.info, problem.problem_class, {}
+
+    x_star = f_star = None
+    if reference is not None:
+        x_star, f_star = reference
+        f_star = float(f_star)
+        sources["f_star"] = f"given reference ({getattr(reference, 'solver', 'user')})"
+    elif cls in _NEWTON_CLASSES:
+        ref = reference_solution(problem)
+        x_star, f_star = ref.x, float(ref.f)
+        sources["f_star"] = f"reference_solution ({ref.solver}, ||grad f(x*)|| = {ref.grad_norm:.1e})"
+    else:
+        sources["f_star"] = f"unknown: class {cls!r} needs a reference= minimizer"
+
+    if points is None:
+        points = []
+        if problem.x_shape is not None:
+            points.append(problem.zeros())
+        if x_star is not None:
+            points.append(x_star)
+    points = list(points)
+
+    smooth = cls != "nonsmooth"
+    L = L_max = None
+    if not smooth:
+        sources["L"] = sources["L_max"] = "not smooth (class 'nonsmooth')"
+    else:
+        L, sources["L"] = _smoothness_from(info, "L", points, lambda x: hessian_norm(problem, x))
+        L_max, sources["L_max"] = _smoothness_from(
+            info, "L_max", points, lambda x: (float(np.max(per_sample_smoothness(problem, [x]))),
+                                              "per-sample Hessians"))
+
+    mu = None
+    if cls not in PL_CLASSES:
+        sources["mu"] = f"not assumed: class {cls!r} declares no PL inequality"
+    elif info.get("mu", 0.0) > 0:
+        mu, sources["mu"] = float(info["mu"]), "closed form (problem.info)"
+    elif isinstance(problem.regularizer, L2) and cls == "strongly_convex":
+        mu = float(problem.regularizer.mu)
+        sources["mu"] = "L2 regularizer (a lower bound; tight when the data term's curvature vanishes)"
+    elif x_star is not None and flat_size(x_star) <= DENSE_MAX_DIM:
+        mu = float(hessian_eigenvalues(problem, x_star)[0])
+        sources["mu"] = ("local: smallest Hessian eigenvalue at x* (exact for quadratics, an upper "
+                         "bound on the PL constant otherwise)")
+    else:
+        sources["mu"] = "unknown: no closed form in problem.info and no x*"
+
+    sigma2_star = None
+    if x_star is not None:
+        sigma2_star = second_moment(problem, x_star)
+        sources["sigma2_star"] = "E_i ||grad f_i(x*)||^2 at the reference x* (float64)" + (
+            ", with autodiff's subgradient at kinks" if cls == "nonsmooth" else "")
+    else:
+        sources["sigma2_star"] = "unknown: no x*"
+    return Constants(problem.name, cls, problem.n, L, L_max, mu, sigma2_star, f_star, sources)
+
+
+def _smoothness_from(info, key, points, local):
+    if key in info:
+        return float(info[key]), "closed form (problem.info)"
+    if f"{key}_upper" in info:
+        return float(info[f"{key}_upper"]), "upper bound from problem.info (not tight)"
+    if not points:
+        return None, "unknown: no closed form and no points to evaluate at"
+    best, how = -np.inf, ""
+    for x in points:
+        value, how = local(x)
+        best = max(best, value)
+    return float(best), f"local: max over {len(points)} point(s) of the {how} (a lower bound)"

@@ -1,0 +1,186 @@
+"""Curvature of a finite sum in float64: ||grad^2 f(x)||, its spectrum, and the per-sample L_i.
+
+These give the smoothness constants where a problem has no closed form: the largest Hessian
+eigenvalue in magnitude at a point, by an exact eigendecomposition of the Hessian (dimension
+<= 2048) or by power iteration on Hessian-vector products run until its residual is small, and
+the same per sample for L_i = ||grad^2 f_i(x)||. A value at points is local: a lower bound on the
+global sup_x ||grad^2 f(x)||, and exact where the curvature is largest at one of the points.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.flatten_util import ravel_pytree
+
+from sgd_bench import _checks
+from sgd_bench._compat import enable_x64
+from sgd_bench.finite_sum import FiniteSum
+
+DENSE_MAX_DIM = 2048
+# Per-sample Hessians are formed densely up to this dimension (memory: block x D^2 floats).
+_DENSE_SAMPLE_MAX_DIM = 512
+
+
+def to_float64(tree):
+    """A ``FiniteSum`` (its data) or a pytree with every floating leaf cast to float64."""
+    def cast(a):
+        a = jnp.asarray(a)
+        return a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
+
+    if isinstance(tree, FiniteSum):
+        return tree.replace(data=jax.tree_util.tree_map(cast, tree.data))
+    return jax.tree_util.tree_map(cast, tree)
+
+
+
+# -- Hessian norms ---------------------------------------------------------------------------------
+def flat_size(x) -> int:
+    """The number of scalars in the pytree ``x``."""
+    return int(sum(np.size(leaf) for leaf in jax.tree_util.tree_leaves(x)))
+
+
+@jax.jit
+def _dense_hessian(problem, x):
+    flat, unravel = ravel_pytree(x)
+    return jax.hessian(lambda z: problem.loss(unravel(z)))(flat)
+
+
+@functools.partial(jax.jit, static_argnames=("max_iter",))
+def _power_iteration(problem, x, v0, tol, *, max_iter):
+    """Power iteration on v -> grad^2 f(x) v until ||H v - lambda v|| <= tol |lambda|."""
+    _, unravel = ravel_pytree(x)
+
+    def matvec(v):
+        return ravel_pytree(problem.hvp(x, unravel(v)))[0]
+
+    def cond(state):
+        it, _, _, res = state
+        return (it < max_iter) & (res > tol)
+
+    def body(state):
+        it, v, _, _ = state
+        w = matvec(v)
+        lam = jnp.vdot(v, w)
+        res = jnp.linalg.norm(w - lam * v) / jnp.maximum(jnp.abs(lam), jnp.finfo(w.dtype).tiny)
+        return it + 1, w / jnp.linalg.norm(w), lam, res
+
+    v0 = v0 / jnp.linalg.norm(v0)
+    init = (jnp.zeros((), jnp.int32), v0, jnp.zeros((), v0.dtype), jnp.asarray(jnp.inf, v0.dtype))
+    it, _, lam, res = lax.while_loop(cond, body, init)
+    return lam, res, it
+
+
+def hessian_norm(problem: FiniteSum, x, *, dense_max_dim: int = DENSE_MAX_DIM, tol: float = 1e-8,
+                 max_iter: int = 20_000) -> tuple[float, str]:
+    """||grad^2 f(x)||_2 (the largest |eigenvalue|) in float64, and how it was computed.
+
+    Dimension <= ``dense_max_dim``: ``eigvalsh`` of the dense Hessian (exact). Beyond: power
+    iteration on Hessian-vector products until the residual ||H v - lambda v|| is at most
+    ``tol`` |lambda| (then lambda is within a relative ``tol`` of an eigenvalue; the random start
+    makes it the largest in magnitude). A ``RuntimeWarning`` says when ``max_iter`` ran out.
+    """
+    with enable_x64():
+        p64, x64 = to_float64(problem), to_float64(x)
+        size = flat_size(x64)
+        if size <= dense_max_dim:
+            eigs = np.linalg.eigvalsh(np.asarray(_dense_hessian(p64, x64)))
+            return float(np.max(np.abs(eigs))), "eigendecomposition of the Hessian"
+        v0 = jax.random.normal(jax.random.key(0), (size,), jnp.float64)
+        lam, res, it = _power_iteration(p64, x64, v0, float(tol), max_iter=int(max_iter))
+        lam, res, it = float(lam), float(res), int(it)
+    if not res <= tol:
+        warnings.warn(f"power iteration on {problem.name!r} stopped after {it} iterations with "
+                      f"relative residual {res:.1e} > tol = {tol:.0e}", RuntimeWarning, stacklevel=2)
+    return abs(lam), f"power iteration on Hessian-vector products ({it} iterations, residual {res:.0e})"
+
+
+def hessian_eigenvalues(problem: FiniteSum, x) -> np.ndarray:
+    """All eigenvalues of grad^2 f(x), ascending, from the dense Hessian (dimension <= 2048)."""
+    with enable_x64():
+        p64, x64 = to_float64(problem), to_float64(x)
+        if flat_size(x64) > DENSE_MAX_DIM:
+            raise ValueError(f"hessian_eigenvalues forms the dense Hessian; the dimension "
+                             f"{flat_size(x64)} is above {DENSE_MAX_DIM}")
+        return np.linalg.eigvalsh(np.asarray(_dense_hessian(p64, x64)))
+
+
+def _sample_hessian_norms_dense(problem, x):
+    """max |eig grad^2 f_i(x)| for every i, by dense per-sample Hessians in row blocks."""
+    flat, unravel = ravel_pytree(x)
+
+    def f_i(z, datum):
+        xi = unravel(z)
+        reg = 0.0 if problem.regularizer is None else problem.regularizer(xi)
+        return problem.loss_i(xi, datum) + reg
+
+    def one(datum):
+        return jnp.max(jnp.abs(jnp.linalg.eigvalsh(jax.hessian(f_i)(flat, datum))))
+
+    block = max(1, min(problem.n, 2**22 // max(flat.size**2, 1)))
+    return lax.map(one, problem.data, batch_size=block)
+
+
+def _sample_hessian_norms_power(problem, x, iters):
+    """Per-sample power iteration with a fixed number of steps (dimension > 512)."""
+    flat, unravel = ravel_pytree(x)
+
+    def f_i(z, datum):
+        xi = unravel(z)
+        reg = 0.0 if problem.regularizer is None else problem.regularizer(xi)
+        return problem.loss_i(xi, datum) + reg
+
+    def one(datum):
+        hv = lambda v: jax.jvp(lambda z: jax.grad(f_i)(z, datum), (flat,), (v,))[1]
+        v = jax.random.normal(jax.random.key(0), flat.shape, flat.dtype)
+
+        def body(v, _):
+            w = hv(v)
+            return w / jnp.maximum(jnp.linalg.norm(w), jnp.finfo(w.dtype).tiny), None
+
+        v, _ = lax.scan(body, v / jnp.linalg.norm(v), None, length=iters)
+        return jnp.abs(jnp.vdot(v, hv(v)))
+
+    return lax.map(one, problem.data, batch_size=64)
+
+
+_sample_norms_dense_jit = jax.jit(_sample_hessian_norms_dense)
+_sample_norms_power_jit = jax.jit(_sample_hessian_norms_power, static_argnames=("iters",))
+
+
+def per_sample_smoothness(problem: FiniteSum, points: Sequence[Any] | None = None, *,
+                          power_iters: int = 500) -> np.ndarray:
+    """L_i = max over ``points`` of ||grad^2 f_i(x)||, for every sample i, in float64.
+
+    For a linear model f_i(x) = phi(<a_i, x>) + mu/2 ||x||^2 this is ||a_i||^2 sup phi'' + mu
+    once a point where phi'' is largest is among ``points`` (x = 0 for the logistic loss, any
+    point for the squared loss). In general it is the local value at ``points`` (a lower bound
+    on sup_x ||grad^2 f_i(x)||).
+
+    **Arguments:**
+
+    - ``problem``: a ``FiniteSum``.
+    - ``points``: iterates to evaluate at (default: zeros of ``problem.x_shape``).
+    - ``power_iters``: power-iteration steps per sample when the dimension is above 512
+      (smaller dimensions use an exact per-sample eigendecomposition).
+    """
+    if points is None:
+        points = [problem.zeros()]
+    power_iters = _checks.integer("power_iters", power_iters, low=1)
+    with enable_x64():
+        p64 = to_float64(problem)
+        out = None
+        for x in points:
+            x64 = to_float64(x)
+            if flat_size(x64) <= _DENSE_SAMPLE_MAX_DIM:
+                norms = np.asarray(_sample_norms_dense_jit(p64, x64))
+            else:
+                norms = np.asarray(_sample_norms_power_jit(p64, x64, iters=power_iters))
+            out = norms if out is None else np.maximum(out, norms)
+    return out

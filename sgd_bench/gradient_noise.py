@@ -1,0 +1,194 @@
+"""Gradient noise of a finite sum in float64: E_i ||grad f_i(x)||^2, the per-sample variance
+v(x) = E_i ||grad f_i(x) - grad f(x)||^2, and the lecture's sigma^2 measured along a run.
+
+All sums over samples stream over row blocks of ``problem.block_rows`` rows, so they never hold
+the n x d matrix of per-sample gradients; many points (seeds x log points) are mapped in batches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from sgd_bench import _tree
+from sgd_bench._compat import enable_x64
+from sgd_bench.curvature import flat_size, to_float64
+from sgd_bench.finite_sum import FiniteSum
+from sgd_bench.runner import Trace
+
+
+# -- gradient moments --------------------------------------------------------------------------
+def _row_sum(problem, per_row, x):
+    """sum_i per_row(x, datum_i), streamed over row blocks of ``problem.block_rows`` rows."""
+    n, b = problem.n, problem.block_rows
+
+    def block_sum(block):
+        return jnp.sum(jax.vmap(per_row, in_axes=(None, 0))(x, block))
+
+    num_blocks = n // b
+    if num_blocks <= 1:
+        return block_sum(problem.data)
+
+    def body(acc, i):
+        block = jax.tree_util.tree_map(lambda a: lax.dynamic_slice_in_dim(a, i * b, b, axis=0),
+                                       problem.data)
+        return acc + block_sum(block), None
+
+    acc, _ = lax.scan(body, jnp.zeros((), problem.dtype), jnp.arange(num_blocks, dtype=jnp.int32))
+    if n % b:
+        acc = acc + block_sum(jax.tree_util.tree_map(lambda a: a[num_blocks * b:], problem.data))
+    return acc
+
+
+def _reg_grad(problem, x):
+    if problem.regularizer is None:
+        return jax.tree_util.tree_map(jnp.zeros_like, x)
+    return jax.grad(problem.regularizer)(x)
+
+
+def _second_moment(problem, x):
+    """E_i ||grad f_i(x)||^2 = 1/n sum_i ||grad loss_i(x) + grad r(x)||^2."""
+    g_reg = _reg_grad(problem, x)
+
+    def per_row(z, datum):
+        return _tree.sq_norm(jax.tree_util.tree_map(jnp.add, jax.grad(problem.loss_i)(z, datum), g_reg))
+
+    return _row_sum(problem, per_row, x) / problem.n
+
+
+def _variance(problem, x):
+    """E_i ||grad f_i(x) - grad f(x)||^2, in two passes (no cancellation far from x*)."""
+    g_loss = jax.tree_util.tree_map(jnp.subtract, problem.grad(x), _reg_grad(problem, x))
+
+    def per_row(z, datum):
+        return _tree.sq_norm(_tree.sub(jax.grad(problem.loss_i)(z, datum), g_loss))
+
+    return _row_sum(problem, per_row, x) / problem.n
+
+
+_second_moment_jit = jax.jit(_second_moment)
+_variance_jit = jax.jit(_variance)
+
+
+@functools.partial(jax.jit, static_argnames=("batch_size",))
+def _second_moment_many(problem, xs, batch_size):
+    return lax.map(lambda x: _second_moment(problem, x), xs, batch_size=batch_size)
+
+
+@functools.partial(jax.jit, static_argnames=("batch_size",))
+def _variance_many(problem, xs, batch_size):
+    return lax.map(lambda x: _variance(problem, x), xs, batch_size=batch_size)
+
+
+def _map_points(fn, problem, xs, leading):
+    """Applies ``fn`` at every point of ``xs`` (leaves with ``leading`` batch axes)."""
+    with enable_x64():
+        p64 = to_float64(problem)
+        xs64 = to_float64(xs)
+        shape = jax.tree_util.tree_leaves(xs64)[0].shape[:leading]
+        flat = jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[leading:]), xs64)
+        count = int(np.prod(shape))
+        # Points per batch: keep the batch's per-sample work near a few million entries.
+        per_point = problem.n * max(flat_size(jax.tree_util.tree_map(lambda a: a[0], flat)), 1)
+        batch = int(max(1, min(count, 2**22 // per_point)))
+        return np.asarray(fn(p64, flat, batch)).reshape(shape)
+
+
+def second_moment(problem: FiniteSum, x) -> float:
+    """E_i ||grad f_i(x)||^2 = 1/n sum_i ||grad f_i(x)||^2 in float64 (one streamed pass)."""
+    with enable_x64():
+        return float(_second_moment_jit(to_float64(problem), to_float64(x)))
+
+
+def gradient_variance(problem: FiniteSum, x) -> float:
+    """v(x) = E_i ||grad f_i(x) - grad f(x)||^2, the per-sample gradient variance, in float64.
+
+    Computed in two passes (the full gradient first), so it does not suffer the cancellation of
+    E_i ||grad f_i||^2 - ||grad f||^2 far from x*. A mini-batch gradient's error e = g_B - grad f
+    has E||e||^2 = v/B with replacement and (n - B)/(n - 1) v/B without
+    (``sgd_bench.bounds.minibatch_error``).
+    """
+    with enable_x64():
+        return float(_variance_jit(to_float64(problem), to_float64(x)))
+
+
+def second_moments(problem: FiniteSum, xs, *, leading: int = 1) -> np.ndarray:
+    """``second_moment`` at many points; ``xs`` has ``leading`` batch axes (e.g. seed, log point)."""
+    return _map_points(_second_moment_many, problem, xs, leading)
+
+
+def gradient_variances(problem: FiniteSum, xs, *, leading: int = 1) -> np.ndarray:
+    """``gradient_variance`` at many points; ``xs`` has ``leading`` batch axes."""
+    return _map_points(_variance_many, problem, xs, leading)
+
+
+# -- sigma^2 along a run -----------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Sigma2Estimate:
+    """The lecture's sigma^2 (a bound on E ||grad f_{i_k}(x_k)||^2 along a run), as measured.
+
+    - ``value``: max over logged k of the seed mean of E_i ||grad f_i(x_k)||^2;
+    - ``stderr``: the standard error of that seed mean;
+    - ``step``: the logged k where the maximum is;
+    - ``steps``, ``mean``, ``mean_stderr``: the seed mean and its standard error at each logged k;
+    - ``sup``: the largest value over all seeds and logged k (a pointwise bound);
+    - ``num_seeds`` and ``run``: the run it came from.
+    """
+
+    value: float
+    stderr: float
+    step: int
+    steps: np.ndarray
+    mean: np.ndarray
+    mean_stderr: np.ndarray
+    sup: float
+    num_seeds: int
+    run: str
+
+    def describe(self) -> str:
+        return (f"sigma^2 = {self.value:.4g} ± {self.stderr:.1g} (max over logged k of the mean over "
+                f"{self.num_seeds} seeds of E_i||grad f_i(x_k)||^2, reached at k = {self.step}; "
+                f"run: {self.run})")
+
+
+def sigma2_along_run(problem: FiniteSum, trace: Trace, *, run: str = "", start: int = 0) -> Sigma2Estimate:
+    """Estimates the lecture's sigma^2 from the iterates a run logged.
+
+    The lecture's bounds assume E ||grad f_{i_k}(x_k)||^2 <= sigma^2 at every k. Taking total
+    expectations in its derivation, the expectation over the run's randomness suffices, so the
+    estimate is max_k (1/S) sum_s E_i ||grad f_i(x_k^(s))||^2 over the logged k and the S seeds.
+    Steps between log points are not seen: log densely where the gradients change fast.
+
+    **Arguments:**
+
+    - ``problem``: the problem the run was on.
+    - ``trace``: a ``run_seeds`` trace made with ``log_iterates=True`` (a ``run`` trace counts
+      as one seed).
+    - ``run``: a label of the run (method, step size, seeds), kept with the estimate.
+    - ``start``: ignore logged steps k < ``start``.
+    """
+    if not isinstance(trace, Trace):
+        raise TypeError(f"trace must be a sgd_bench.Trace, got {type(trace).__name__}")
+    if trace.xs is None:
+        raise ValueError("trace has no iterates: run with log_iterates=True to estimate sigma^2")
+    steps = np.asarray(trace.step)
+    xs = trace.xs
+    if steps.ndim == 1:  # a single run: add the seed axis
+        xs = jax.tree_util.tree_map(lambda a: a[None], xs)
+        steps = steps[None]
+    steps = steps[0]
+    values = second_moments(problem, xs, leading=2)  # (S, T)
+    keep = steps >= start
+    if not np.any(keep):
+        raise ValueError(f"start = {start} is past the last logged step {int(steps[-1])}")
+    seeds = values.shape[0]
+    mean = values.mean(axis=0)
+    se = values.std(axis=0, ddof=1) / np.sqrt(seeds) if seeds > 1 else np.zeros_like(mean)
+    t = int(np.flatnonzero(keep)[np.argmax(mean[keep])])
+    return Sigma2Estimate(float(mean[t]), float(se[t]), int(steps[t]), steps, mean, se,
+                          float(np.max(values[:, keep])), seeds, str(run))

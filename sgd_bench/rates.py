@@ -1,0 +1,269 @@
+"""Empirical convergence rates of seed-averaged traces, and the lecture's table of rates.
+
+A fit takes a measured quantity per seed (f(x_k) - f*, or ||grad f(x_k)||^2), averages it over
+the seeds, and fits one of two orders by least squares on the log of the mean:
+
+- linear:  log E[gap_k] = log C + k log(rho)     (rho < 1: linear convergence);
+- power:   log E[gap_k] = log C - p log(k)       (gap ~ C k^{-p}).
+
+The confidence interval comes from a bootstrap over the seeds (resample the seeds with
+replacement, average, refit; percentile interval), so it reflects the seed-to-seed spread of
+the run. A single deterministic trace (GD) gets the least-squares interval of the slope instead.
+
+The lecture's table gives iteration complexities O(log 1/eps), O(1/eps), O(1/eps^2): for a
+rate gap ~ k^{-p} they are p = 1 and p = 1/2, and O(log 1/eps) is a linear rate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from sgd_bench import _checks
+
+KINDS = ("linear", "power")
+
+
+@dataclasses.dataclass(frozen=True)
+class RateFit:
+    """A fitted convergence order with its confidence interval.
+
+    - ``kind``: ``"linear"`` (``value`` = rho) or ``"power"`` (``value`` = p in C k^{-p});
+    - ``lo``, ``hi``: the confidence interval of ``value``; ``interval`` says how it was made;
+    - ``log_c``: the fitted log C;
+    - ``k_min``, ``k_max``, ``num_points``: the window the fit used;
+    - ``rmse``: the root-mean-square residual of the log of the mean (0 = exactly this order);
+    - ``num_seeds``: seeds averaged.
+    """
+
+    kind: str
+    value: float
+    lo: float
+    hi: float
+    log_c: float
+    k_min: int
+    k_max: int
+    num_points: int
+    rmse: float
+    num_seeds: int
+    interval: str
+
+    def predict(self, k) -> np.ndarray:
+        """The fitted curve C rho^k or C k^{-p} at ``k``."""
+        k = np.asarray(k, dtype=np.float64)
+        if self.kind == "linear":
+            return np.exp(self.log_c + k * np.log(self.value))
+        with np.errstate(divide="ignore"):
+            return np.exp(self.log_c - self.value * np.log(k))
+
+    def describe(self) -> str:
+        symbol = "rho" if self.kind == "linear" else "p"
+        digits = 4 if self.kind == "linear" else 3
+        return f"{symbol} = {self.value:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _window(steps, mean, *, kind, start, stop, floor):
+    keep = (steps >= start) & (steps <= stop) & np.isfinite(mean)
+    if kind == "power":
+        keep &= steps >= 1
+    # Once the mean reaches the floor (rounding noise) nothing after it measures the rate.
+    below = np.flatnonzero((mean <= floor) & (steps >= start))
+    if below.size:
+        keep &= np.arange(len(steps)) < below[0]
+    return keep
+
+
+def _design(steps, kind):
+    k = np.asarray(steps, dtype=np.float64)
+    x = k if kind == "linear" else np.log(k)
+    return np.stack([np.ones_like(x), x], axis=1)
+
+
+def _prepare(steps, values, running_min):
+    steps = np.asarray(steps)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[None]
+    if values.ndim != 2 or values.shape[1] != steps.shape[0]:
+        raise ValueError(f"values must have shape (seeds, {steps.shape[0]}) or ({steps.shape[0]},), "
+                         f"got {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("values hold NaN or Inf (a diverged seed?): leave those seeds out first")
+    mean = values.mean(axis=0)
+    if running_min:
+        mean = np.minimum.accumulate(mean)
+    return steps, values, mean
+
+
+def fit(steps, values, kind: str, *, start: float | None = None, stop: float | None = None,
+        floor: float = 0.0, running_min: bool = False, level: float = 0.95, n_boot: int = 1000,
+        seed: int = 0) -> RateFit:
+    """Fits a linear rate rho or a power p to the seed mean of ``values`` against ``steps``.
+
+    **Arguments:**
+
+    - ``steps``: the logged k, shape (T,).
+    - ``values``: the measured quantity per seed, shape (S, T), or (T,) for one trace.
+    - ``kind``: ``"linear"`` (log mean against k) or ``"power"`` (log mean against log k).
+    - ``start``, ``stop``: the window of k (default: all k for linear; the last decade,
+      k >= k_last / 10, for power).
+    - ``floor``: the mean is rounding noise once it is at or below ``floor``; the window ends
+      there.
+    - ``running_min``: fit min_{j <= k} of the seed mean (the non-convex rows measure
+      min_j E ||grad f(x_j)||^2).
+    - ``level``: the confidence level of the interval.
+    - ``n_boot``: bootstrap resamples of the seeds.
+    - ``seed``: the bootstrap's NumPy seed (fixed, so fits are reproducible).
+    """
+    _checks.choice("kind", kind, KINDS)
+    steps, values, mean = _prepare(steps, values, running_min)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    n_boot = _checks.integer("n_boot", n_boot, low=10)
+    k_last = float(steps[-1])
+    start = (0.0 if kind == "linear" else k_last / 10.0) if start is None else float(start)
+    stop = k_last if stop is None else float(stop)
+    keep = _window(steps, mean, kind=kind, start=start, stop=stop, floor=floor)
+    if np.sum(keep) < 3:
+        raise ValueError(f"only {int(np.sum(keep))} logged points with {start:g} <= k <= {stop:g} and "
+                         f"mean above the floor {floor:g}; a fit needs at least 3")
+    X = _design(steps[keep], kind)
+    y = np.log(mean[keep])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    rmse = float(np.sqrt(np.mean(resid**2)))
+    slope = coef[1]
+    seeds = values.shape[0]
+    if seeds > 1:
+        rng = np.random.default_rng(seed)
+        # Resampled means as counts @ values: never materializes n_boot x S x T.
+        counts = rng.multinomial(seeds, np.full(seeds, 1.0 / seeds), size=n_boot)
+        boot = counts @ values / seeds
+        if running_min:
+            boot = np.minimum.accumulate(boot, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(np.maximum(boot[:, keep], np.finfo(np.float64).tiny))
+        slopes = logs @ np.linalg.pinv(X).T[:, 1]
+        lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
+        interval = f"{100 * level:g}% bootstrap over {seeds} seeds ({n_boot} resamples)"
+    else:
+        dof = max(len(y) - 2, 1)
+        cov = np.linalg.inv(X.T @ X) * (resid @ resid) / dof
+        half = _t_quantile(level, dof) * np.sqrt(cov[1, 1])
+        lo, hi = slope - half, slope + half
+        interval = f"{100 * level:g}% least-squares interval (one trace)"
+    if kind == "linear":
+        value, lo, hi = np.exp(slope), np.exp(lo), np.exp(hi)
+    else:
+        value, lo, hi = -slope, -hi, -lo
+    k_fit = steps[keep]
+    return RateFit(kind, float(value), float(lo), float(hi), float(coef[0]), int(k_fit[0]), int(k_fit[-1]),
+                   int(len(k_fit)), rmse, seeds, interval)
+
+
+def fit_linear_rate(steps, values, **kwargs) -> RateFit:
+    """``fit(steps, values, "linear", ...)``: rho = exp(slope of log gap against k)."""
+    return fit(steps, values, "linear", **kwargs)
+
+
+def fit_power_rate(steps, values, **kwargs) -> RateFit:
+    """``fit(steps, values, "power", ...)``: p = -(slope of log gap against log k)."""
+    return fit(steps, values, "power", **kwargs)
+
+
+def fit_order(steps, values, **kwargs) -> RateFit:
+    """Fits both orders on the same window (default: the last decade) and returns the one whose
+    log residuals are smaller: the measured order of convergence."""
+    kwargs = dict(kwargs)
+    if kwargs.get("start") is None:
+        kwargs["start"] = float(np.asarray(steps)[-1]) / 10.0
+    fits = [fit(steps, values, kind, **kwargs) for kind in KINDS]
+    return min(fits, key=lambda f: f.rmse)
+
+
+def _t_quantile(level: float, dof: int) -> float:
+    from scipy import stats as scipy_stats  # scipy ships with jax
+
+    return float(scipy_stats.t.ppf((1 + level) / 2, dof))
+
+
+# -- the lecture's table ------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TheoryRate:
+    """One cell of the rates table: the iteration complexity and the order it means for a fit.
+
+    ``kind`` is ``"linear"`` or ``"power"``; for ``"power"``, the accuracy after k steps is
+    C k^{-p}. ``measure`` is the accuracy the lecture uses for the row.
+    """
+
+    row: str
+    method: str
+    complexity: str
+    kind: str
+    p: float | None
+    measure: str
+
+    def describe(self) -> str:
+        return self.complexity + ("" if self.p is None else f" (p = {self.p:g})")
+
+
+_GAP = "f(x_k) - f*"
+_GRAD = "min_j ||grad f(x_j)||^2"
+
+LECTURE_TABLE = (
+    TheoryRate("PL", "GD", "O(log(1/eps))", "linear", None, _GAP),
+    TheoryRate("PL", "SGD", "O(1/eps)", "power", 1.0, _GAP),
+    TheoryRate("convex", "GD", "O(1/eps)", "power", 1.0, _GAP),
+    TheoryRate("convex", "SGD", "O(1/eps^2)", "power", 0.5, _GAP),
+    TheoryRate("non-convex", "GD", "O(1/eps)", "power", 1.0, _GRAD),
+    TheoryRate("non-convex", "SGD", "O(1/eps^2)", "power", 0.5, _GRAD),
+)
+# Not in the lecture's table: the subgradient method on non-smooth convex problems.
+NONSMOOTH_ROW = (
+    TheoryRate("non-smooth convex", "GD", "O(1/eps^2)", "power", 0.5, _GAP),
+    TheoryRate("non-smooth convex", "SGD", "O(1/eps^2)", "power", 0.5, _GAP),
+)
+
+CLASS_ROWS = {"strongly_convex": "PL", "pl": "PL", "convex": "convex", "nonconvex": "non-convex",
+              "nonsmooth": "non-smooth convex"}
+
+
+def theory_rate(problem_class: str, method: str) -> TheoryRate:
+    """The table's cell for a problem class and ``"GD"`` or ``"SGD"``."""
+    row = CLASS_ROWS.get(problem_class)
+    if row is None:
+        raise ValueError(f"problem_class must be one of {', '.join(CLASS_ROWS)}; got {problem_class!r}")
+    _checks.choice("method", method, ("GD", "SGD"))
+    for cell in LECTURE_TABLE + NONSMOOTH_ROW:
+        if cell.row == row and cell.method == method:
+            return cell
+    raise AssertionError("unreachable")
+
+
+def compare(measured: RateFit, theory: TheoryRate, *, tol: float = 0.15) -> tuple[bool, str]:
+    """Whether a measured order is at least as fast as the table's worst case, and a verdict.
+
+    The table's rates are upper bounds over a class: a given problem may converge faster (GD on
+    a convex problem that is locally strongly convex converges linearly). A power p counts as
+    matching when its interval meets [p_theory - tol, p_theory + tol].
+    """
+    tol = _checks.nonnegative_float("tol", tol)
+    if theory.kind == "linear":
+        if measured.kind == "linear" and measured.hi < 1.0:
+            return True, "linear, as the table says"
+        return False, "slower than the table: not linear"
+    if measured.kind == "linear":
+        if measured.hi < 1.0:
+            return True, "faster than the worst case: linear"
+        return False, "no convergence measured (rho >= 1)"
+    p = theory.p
+    if measured.hi < p - tol:
+        return False, f"slower than the table: p < {p:g}"
+    if measured.lo > p + tol:
+        return True, f"faster than the worst case: p > {p:g}"
+    return True, f"matches p = {p:g}"

@@ -1,0 +1,63 @@
+"""The theory experiments (rates_table, pl_bounds, minibatch_error): their quick runs go through
+the CLI, write the results layout, and every claim they record holds; the committed full runs
+exist, come from enough seeds, and their claims hold too."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sgd_bench import cli, results
+
+SCRIPTS = {
+    "rates_table": ["rates_table.png"],
+    "pl_bounds": ["pl_bounds.png", "pl_bounds_plateau.png"],
+    "minibatch_error": ["minibatch_error.png", "minibatch_convergence.png"],
+}
+
+
+@pytest.fixture(scope="module")
+def quick_runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert cli.main(["run", *SCRIPTS, "--quick", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_quick_run_writes_the_layout_and_its_claims_hold(quick_runs, name):
+    folder = quick_runs / name
+    for file in ["records.csv", "meta.json", "checks.json", "summary.md", *SCRIPTS[name]]:
+        assert (folder / file).stat().st_size > 0, file
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["dtype"] == "float64" and meta["experiment"] == name and meta["versions"]["jax"]
+    checks = json.loads((folder / "checks.json").read_text())
+    assert len(checks) >= 3
+    failed = [c.get("summary", c["claim"]) for c in checks if not c["holds"]]
+    assert not failed, failed
+    rows = results.read_records(folder / "records.csv")
+    assert rows and {"statistic", "step"} <= set(rows[0])
+
+
+def test_quick_summaries_say_which_bounds_held(quick_runs):
+    pl = (quick_runs / "pl_bounds" / "summary.md").read_text()
+    assert "holds at every logged k" in pl and "sigma^2/100" in pl and "significantly fails first" in pl
+    table = (quick_runs / "rates_table" / "summary.md").read_text()
+    for cell in ["O(log(1/eps))", "O(1/eps)", "O(1/eps^2)", "GD: measured", "SGD: measured"]:
+        assert cell in table
+    mb = (quick_runs / "minibatch_error" / "summary.md").read_text()
+    assert "B* measured" in mb and "(n-B)/(n-1) v/B" in mb
+
+
+@pytest.mark.parametrize("name, min_seeds", [("rates_table", 100), ("pl_bounds", 500), ("minibatch_error", 64)])
+def test_committed_full_run_claims_hold(name, min_seeds):
+    """results/<name>/ comes from a full run whose checks all hold."""
+    folder = cli.scripts_dir().parent / "results" / name
+    if not (folder / "checks.json").exists():
+        pytest.fail(f"{folder} is missing: run `python scripts/{name}.py` and commit results/")
+    checks = json.loads((folder / "checks.json").read_text())
+    assert checks and all(c["holds"] for c in checks), [c["claim"] for c in checks if not c["holds"]]
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["config"]["seeds"] >= min_seeds and "--quick" not in meta["command"]
+    for figure in SCRIPTS[name]:
+        assert (folder / figure).stat().st_size > 10_000
