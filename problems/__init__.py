@@ -25,3 +25,7 @@ from problems.nonsmooth import hinge_svm as hinge_svm
 from problems.nonsmooth import lp_reference as lp_reference
 from problems.nonsmooth import synthetic_absolute as synthetic_absolute
 from problems.nonsmooth import synthetic_hinge as synthetic_hinge
+from problems.landscapes import landscape_1d as landscape_1d
+from problems.landscapes import landscape_2d as landscape_2d
+from problems.landscapes import narrow_wide_1d as narrow_wide_1d
+from problems.landscapes import narrow_wide_2d as narrow_wide_2d

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from problems import convex, datasets, nonconvex, nonsmooth, synthetic
+from problems import convex, datasets, landscapes, nonconvex, nonsmooth, synthetic
 
 _REGISTRY: dict[str, tuple[Callable, str]] = {}
 
@@ -59,3 +59,7 @@ register("hinge-svm", nonsmooth.synthetic_hinge,
          "non-smooth convex: hinge-loss SVM on overlapping classes, exact f* by LP")
 register("absolute-regression", nonsmooth.synthetic_absolute,
          "non-smooth convex: least absolute deviations, exact f* by LP")
+register("narrow-wide-1d", landscapes.narrow_wide_1d,
+         "1-D landscape: a narrow minimum at 0 and a wide one at 13, as a finite sum of shifted copies")
+register("narrow-wide-2d", landscapes.narrow_wide_2d,
+         "2-D landscape: a narrow dimple at (0, 0) on the flank of a wide bowl at (7, 0)")

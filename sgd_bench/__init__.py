@@ -9,10 +9,13 @@ from sgd_bench.finite_sum import FiniteSum as FiniteSum
 from sgd_bench.finite_sum import L2 as L2
 from sgd_bench.finite_sum import PROBLEM_CLASSES as PROBLEM_CLASSES
 from sgd_bench.flops import step_flops as step_flops
+from sgd_bench.growing_batch import growing_batch as growing_batch
+from sgd_bench.line_search import gd_armijo as gd_armijo
 from sgd_bench.methods import Method as Method
 from sgd_bench.methods import from_optax as from_optax
 from sgd_bench.methods import gd as gd
 from sgd_bench.methods import sgd as sgd
+from sgd_bench.noise import noisy_sgd as noisy_sgd
 from sgd_bench.reference import ReferenceSolution as ReferenceSolution
 from sgd_bench.reference import reference_solution as reference_solution
 from sgd_bench.runner import Trace as Trace
@@ -22,5 +25,10 @@ from sgd_bench.runner import run_seeds as run_seeds
 from sgd_bench.runner import seed_keys as seed_keys
 from sgd_bench.sampling import SAMPLINGS as SAMPLINGS
 from sgd_bench.sharding import shard as shard
+from sgd_bench.two_phase import online_newton as online_newton
+from sgd_bench.variance_reduction import sag as sag
+from sgd_bench.variance_reduction import saga as saga
+from sgd_bench.variance_reduction import sarah as sarah
+from sgd_bench.variance_reduction import svrg as svrg
 
 __version__ = "0.1.0"

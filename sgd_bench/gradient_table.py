@@ -1,0 +1,161 @@
+"""Per-sample gradient memory for the variance-reduced methods: a general O(n d) table, and the
+O(n) table of linear models, which stores one scalar per sample.
+
+A *linear model* is a problem whose per-sample loss depends on x only through one inner
+product, loss_i(x, datum) = phi(<a_i, x>, datum) with a_i = features(datum): logistic
+regression, least squares, any GLM. Its data gradient is phi'(<a_i, x>) a_i, so the scalars
+s_i = phi'(<a_i, x_i>) hold the whole table. The VR constructors take the protocol as their
+``linear`` keyword:
+
+- ``linear=False`` (default): the general table; any problem, any pytree iterate;
+- ``linear=True``: a linear model whose datum's first leaf is the feature row a_i, the layout
+  of ``problems.logistic_regression`` and ``problems.least_squares`` (data = (A, targets));
+- ``linear=features``: a callable datum -> a_i, for other layouts.
+
+The scalar comes from forward-mode autodiff, so the loss is never written twice: the
+derivative of loss_i along a_i is phi'(z) ||a_i||^2, hence s_i = jvp(loss_i, x; a_i) / ||a_i||^2
+(0 for a zero row, whose gradient is 0). The linear form is a promise the code cannot check:
+a loss that depends on x in another way gets wrong gradients.
+
+Only the data term loss_i is stored. The regularizer's gradient is taken exactly at the current
+point (Schmidt, Le Roux & Bach 2017, Sec. 4.2), in both layouts, so they give the same iterates.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class Table(NamedTuple):
+    """How a method stores and uses per-sample data gradients.
+
+    - ``full(problem, x) -> (table, mean)``: the entries of all n samples at x, and the mean
+      data gradient 1/n sum_i grad loss_i(x) (a pytree like x);
+    - ``rows(problem, x, idx) -> rows``: the entries of the samples ``idx`` at x;
+    - ``combine(problem, idx, rows, w) -> sum_j w_j grad_j``: the weighted sum of the data
+      gradients that ``rows`` represent, as a pytree like x;
+    - ``get(table, idx)`` and ``put(table, idx, rows)``: read and write entries;
+    - ``linear``: whether entries are scalars (O(n) memory) or whole gradients (O(n d)).
+    """
+
+    full: Callable
+    rows: Callable
+    combine: Callable
+    get: Callable
+    put: Callable
+    linear: bool
+
+
+def data_rows(problem, x, data) -> Any:
+    """grad loss_i(x) for each row of ``data`` (the data term only), leading axis = row."""
+    return jax.vmap(jax.grad(problem.loss_i), in_axes=(None, 0))(x, data)
+
+
+def _dense_full(problem, x):
+    table = data_rows(problem, x, problem.data)
+    return table, jax.tree_util.tree_map(lambda t: jnp.mean(t, axis=0), table)
+
+
+def _dense_combine(problem, idx, rows, w):
+    del problem, idx
+    return jax.tree_util.tree_map(lambda r: jnp.tensordot(w.astype(r.dtype), r, axes=1), rows)
+
+
+def _get(table, idx):
+    return jax.tree_util.tree_map(lambda t: t[idx], table)
+
+
+def _put(table, idx, rows):
+    # Duplicate indices in a batch carry equal rows (all computed at the same x), so the
+    # scatter's choice among them does not matter.
+    return jax.tree_util.tree_map(lambda t, r: t.at[idx].set(r), table, rows)
+
+
+DENSE = Table(_dense_full, lambda p, x, idx: data_rows(p, x, p.batch(idx)), _dense_combine,
+              _get, _put, False)
+
+
+def first_leaf(datum):
+    """The feature row of the (A, targets) layout: the datum's first leaf."""
+    return jax.tree_util.tree_leaves(datum)[0]
+
+
+def _check_array_iterate(x):
+    if not hasattr(x, "shape") or isinstance(x, (dict, list, tuple)):
+        raise TypeError("linear=... (the O(n) gradient table) needs an array iterate x, got a "
+                        f"{type(x).__name__}; use linear=False for pytree iterates")
+
+
+def linear_table(features: Callable[[Any], jax.Array]) -> Table:
+    """The O(n) table of a linear model with feature map ``features: datum -> a_i``."""
+
+    def scalar(problem, x, datum):
+        a = features(datum).astype(x.dtype)
+        _, along_a = jax.jvp(lambda z: problem.loss_i(z, datum), (x,), (a,))  # phi'(z) ||a||^2
+        aa = jnp.vdot(a, a)
+        nonzero = aa > 0
+        return jnp.where(nonzero, along_a / jnp.where(nonzero, aa, 1), 0).astype(x.dtype)
+
+    def scalars(problem, x, data):
+        _check_array_iterate(x)
+        return jax.vmap(scalar, in_axes=(None, None, 0))(problem, x, data)
+
+    def feature_rows(problem, data, dtype):
+        return jax.vmap(features)(data).astype(dtype)
+
+    def full(problem, x):
+        s = scalars(problem, x, problem.data)
+        mean = (s @ feature_rows(problem, problem.data, x.dtype)) / problem.n
+        return s, mean
+
+    def rows(problem, x, idx):
+        return scalars(problem, x, problem.batch(idx))
+
+    def combine(problem, idx, rows, w):
+        return (w.astype(rows.dtype) * rows) @ feature_rows(problem, problem.batch(idx), rows.dtype)
+
+    return Table(full, rows, combine, _get, _put, True)
+
+
+def make_table(linear: bool | Callable) -> Table:
+    """The table for the ``linear`` keyword of the VR constructors (see the module docstring)."""
+    if linear is False or linear is None:
+        return DENSE
+    if linear is True:
+        return linear_table(first_leaf)
+    if callable(linear):
+        return linear_table(linear)
+    raise TypeError("linear must be False, True (features = the datum's first leaf) or a "
+                    f"callable datum -> feature row; got {linear!r}")
+
+
+def first_occurrence(idx: jax.Array) -> jax.Array:
+    """Boolean mask of the first position of each distinct index in ``idx`` (shape (B,)).
+
+    Running means of a table must count a sample once per step even when a with-replacement
+    batch (or a batch across an epoch boundary) holds it twice.
+    """
+    b = idx.shape[0]
+    if b == 1:
+        return jnp.ones((1,), bool)
+    order = jnp.argsort(idx, stable=True)
+    ordered = idx[order]
+    first_sorted = jnp.concatenate([jnp.ones((1,), bool), ordered[1:] != ordered[:-1]])
+    return jnp.zeros((b,), bool).at[order].set(first_sorted)
+
+
+def regularizer_grad(problem, x) -> Any:
+    """grad r(x), or zeros when the problem has no regularizer."""
+    if problem.regularizer is None:
+        return jax.tree_util.tree_map(jnp.zeros_like, x)
+    return jax.grad(problem.regularizer)(x)
+
+
+def data_grad(problem, x) -> Any:
+    """The mean data gradient 1/n sum_i grad loss_i(x), streamed over row blocks."""
+    if problem.regularizer is None:
+        return problem.grad(x)
+    return problem.replace(regularizer=None).grad(x)

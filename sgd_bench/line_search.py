@@ -1,0 +1,115 @@
+"""Gradient descent with Armijo backtracking line search: the deterministic baseline that needs no
+step size, with its extra function evaluations counted.
+
+Evaluation accounting: each step computes grad f(x_k), n per-sample gradient evaluations in
+``grad_evals``. Every f the method evaluates costs n per-sample *loss* evaluations, counted in
+the state's own ``loss_evals``: f(x_0) in ``init``, then one per trial point. The value at the
+accepted trial is carried as f(x_{k+1}), so the sufficient-decrease test always compares two
+values of the same compiled f, and the carried f never increases, not even by a rounding
+error. The runner's ``Trace`` records ``grad_evals``; read ``loss_evals`` from the state
+(``method.init`` / ``method.step``) when the function evaluations matter.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from sgd_bench import _checks
+from sgd_bench import _tree
+from sgd_bench.counting import Count
+from sgd_bench.methods import Method
+
+
+class ArmijoState(NamedTuple):
+    """Iterate, gradient and loss evaluation counts, f(x), the next first trial step, and the
+    last step's number of trials."""
+
+    x: Any
+    grad_evals: Count
+    loss_evals: Count
+    f: jax.Array
+    trial_step: jax.Array
+    trials: jax.Array
+
+
+def gd_armijo(initial_step: float = 1.0, *, shrink: float = 0.5, c: float = 1e-4,
+              grow: float | None = 2.0, max_trials: int = 60) -> Method:
+    """Gradient descent with Armijo backtracking (Armijo 1966).
+
+    With g = grad f(x_k), the step tries t = t_k, shrink * t_k, shrink^2 * t_k, ... and accepts
+    the first t with the sufficient decrease
+
+        f(x_k - t g) <= f(x_k) - c t ||g||^2,
+
+    then sets x_{k+1} = x_k - t g. The first trial is t_k = grow * t_{k-1}, with t_{k-1} the
+    step accepted at k - 1 (so the step can recover after a short one), or ``initial_step`` at
+    every step when ``grow`` is None. If no trial passes within ``max_trials``, the iterate
+    stays put (f never increases) and the next search starts where this one stopped.
+
+    **Arguments:**
+
+    - ``initial_step``: the first trial step t_0 > 0.
+    - ``shrink``: the backtracking factor, in (0, 1).
+    - ``c``: the sufficient-decrease constant, in (0, 1).
+    - ``grow``: >= 1, how much the first trial of a step exceeds the previous accepted step;
+      ``None`` restarts from ``initial_step`` every time.
+    - ``max_trials``: trials per step at most, >= 1.
+
+    **Returns:** a full-gradient ``Method`` (``batch_size=None``). Each step counts n gradient
+    evaluations in ``grad_evals`` and n loss evaluations per trial in ``loss_evals`` (which
+    starts at n, for f(x_0)).
+
+    References: L. Armijo, "Minimization of functions having Lipschitz continuous first partial
+    derivatives", Pacific J. Math. 16(1), 1966.
+    """
+    t0 = _checks.positive_float("initial_step", initial_step)
+    shrink = _checks.positive_float("shrink", shrink)
+    if not shrink < 1.0:
+        raise ValueError(f"shrink must be in (0, 1), got {shrink!r}")
+    c = _checks.positive_float("c", c)
+    if not c < 1.0:
+        raise ValueError(f"c must be in (0, 1), got {c!r}")
+    if grow is not None:
+        grow = _checks.positive_float("grow", grow)
+        if grow < 1.0:
+            raise ValueError(f"grow must be >= 1 (or None), got {grow!r}")
+    max_trials = _checks.integer("max_trials", max_trials, low=1)
+
+    def init(x0, problem):
+        dtype = jax.tree_util.tree_leaves(x0)[0].dtype
+        return ArmijoState(x0, Count.zero(), Count.zero().add(problem.n), problem.loss(x0),
+                           jnp.asarray(t0, dtype), jnp.zeros((), jnp.int32))
+
+    def step(state, problem, idx, k):
+        del idx, k
+        f, g = state.f, problem.grad(state.x)
+        decrease = c * _tree.sq_norm(g)
+        first = state.trial_step
+
+        def cond(carry):
+            _, trials, accepted, _, _, _ = carry
+            return ~accepted & (trials < max_trials)
+
+        def body(carry):
+            t, trials, _, _, _, evals = carry
+            x_try = _tree.sub_scaled(state.x, t, g)
+            f_try = problem.loss(x_try)
+            # NaN or Inf at the trial point fails the test, so backtracking goes on.
+            ok = f_try <= f - t * decrease
+            t_next = jnp.where(ok, t, t * shrink)
+            return t_next, trials + 1, ok, x_try, f_try, evals.add(problem.n)
+
+        carry = (first, jnp.zeros((), jnp.int32), jnp.zeros((), bool), state.x, f,
+                 state.loss_evals)
+        t, trials, accepted, x_try, f_try, loss_evals = lax.while_loop(cond, body, carry)
+        x = jax.tree_util.tree_map(lambda new, old: jnp.where(accepted, new, old), x_try, state.x)
+        next_first = t0 if grow is None else t * grow
+        return ArmijoState(x, state.grad_evals.add(problem.n), loss_evals,
+                           jnp.where(accepted, f_try, f), jnp.asarray(next_first, first.dtype),
+                           trials)
+
+    return Method(init, step, None, "with_replacement", "GD, Armijo")

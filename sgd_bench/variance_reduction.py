@@ -1,0 +1,304 @@
+"""Variance-reduced stochastic gradient methods: SAG, SAGA, SVRG and SARAH, usable with no
+arguments.
+
+One runner step is one stochastic update (an inner step for SVRG and SARAH). Gradient
+evaluations are counted exactly as they are computed:
+
+- SAG, SAGA: ``init`` fills the table at x_0 (n evaluations, so a trace starts at n), then B
+  per step.
+- SVRG: the step that starts an inner loop takes the snapshot's full gradient (n); every inner
+  step evaluates the batch at x and at the snapshot (2B), or only at x (B) with the linear
+  table, which keeps the snapshot's per-sample scalars.
+- SARAH: the step that starts a loop takes a full gradient (n); inner steps evaluate the batch
+  at the current and the previous iterate (2B).
+
+Default steps follow the papers' theorems, with L_max = max_i L_i read from
+``problem.info["L_max"]`` when the step is traced. The ``linear`` keyword selects the O(n)
+table of linear models (see ``sgd_bench.gradient_table``). Loop lengths count runner steps and
+default to 2n/B (two epochs of inner work, Johnson & Zhang's m = 2n at B = 1).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from sgd_bench import _checks
+from sgd_bench import _tree
+from sgd_bench.counting import Count
+from sgd_bench.gradient_table import (data_grad, data_rows, first_occurrence, make_table,
+                                      regularizer_grad)
+from sgd_bench.methods import Method
+from sgd_bench.sampling import SAMPLINGS
+from sgd_bench.schedules import as_schedule
+
+
+class SAGState(NamedTuple):
+    """SAG/SAGA state: iterate, count, the per-sample table, its running mean, and the rows of
+    the last step (``pending_idx``, ``pending_rows``) that the next step writes into the table
+    before it reads it."""
+
+    x: Any
+    grad_evals: Count
+    table: Any
+    mean: Any
+    pending_idx: jax.Array
+    pending_rows: Any
+
+
+class SVRGState(NamedTuple):
+    """SVRG state: iterate, count, snapshot point, its mean data gradient, and (linear table
+    only) its per-sample scalars."""
+
+    x: Any
+    grad_evals: Count
+    snapshot: Any
+    snapshot_mean: Any
+    table: Any
+
+
+class SARAHState(NamedTuple):
+    """SARAH state: iterate, count, the recursive gradient estimate v and the previous iterate."""
+
+    x: Any
+    grad_evals: Count
+    v: Any
+    x_prev: Any
+
+
+def _default_step(name: str, factor: float, step_size) -> Callable[[Any], Callable]:
+    """A function of the problem giving the step schedule: ``step_size`` or factor / L_max."""
+    if step_size is not None:
+        schedule = as_schedule(step_size)
+        return lambda problem: schedule
+
+    def from_problem(problem):
+        l_max = problem.info.get("L_max")
+        if l_max is None or not l_max > 0:
+            raise ValueError(f"{name}() with its default step needs problem.info['L_max'] > 0 "
+                             f"(problem {problem.name!r} has {problem.info}); pass step_size")
+        alpha = factor / l_max
+        return lambda k: alpha
+
+    return from_problem
+
+
+def _check(batch_size, sampling, loop_length=None):
+    b = _checks.integer("batch_size", batch_size, low=1)
+    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+    if loop_length is not None:
+        loop_length = _checks.integer("loop_length", loop_length, low=1)
+    return b, sampling, loop_length
+
+
+def _loop(loop_length, problem, b) -> int:
+    return loop_length if loop_length is not None else math.ceil(2 * problem.n / b)
+
+
+def _name(base, b):
+    return base if b == 1 else f"{base} batch {b}"
+
+
+def _add(a, b):
+    return jax.tree_util.tree_map(jnp.add, a, b)
+
+
+def _table_method(saga: bool, step_size, batch_size, sampling, linear, factor, base) -> Method:
+    b, sampling, _ = _check(batch_size, sampling)
+    table_ops = make_table(linear)
+    steps = _default_step(base.lower(), factor, step_size)
+
+    def init(x0, problem):
+        table, mean = table_ops.full(problem, x0)
+        # The first pending write rewrites row 0 with its own value: a no-op.
+        nowhere = jnp.zeros((b,), jnp.int32)
+        return SAGState(x0, Count.zero().add(problem.n), table, mean, nowhere,
+                        table_ops.get(table, nowhere))
+
+    def step(state, problem, idx, k):
+        # Write the previous step's rows first, then read: a read *before* the write in the
+        # same step made XLA copy the whole table every step (O(n) per step) to keep the old
+        # buffer alive; read-after-write lets it update the table in place.
+        table = table_ops.put(state.table, state.pending_idx, state.pending_rows)
+        old = table_ops.get(table, idx)
+        new = table_ops.rows(problem, state.x, idx)
+        change = jax.tree_util.tree_map(jnp.subtract, new, old)
+        # The running mean of the table counts each distinct sample of the batch once.
+        first = first_occurrence(idx).astype(jnp.result_type(float)) / problem.n
+        mean = _add(state.mean, table_ops.combine(problem, idx, change, first))
+        if saga:  # unbiased: batch mean of (new - stored) plus the stored mean
+            batch_w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0])
+            data_part = _add(table_ops.combine(problem, idx, change, batch_w), state.mean)
+        else:     # biased: the mean of the updated table
+            data_part = mean
+        direction = _add(data_part, regularizer_grad(problem, state.x))
+        x = _tree.sub_scaled(state.x, steps(problem)(k), direction)
+        return SAGState(x, state.grad_evals.add(idx.shape[0]), table, mean,
+                        idx.astype(jnp.int32), new)
+
+    return Method(init, step, b, sampling, _name(base, b))
+
+
+def sag(step_size=None, batch_size: int = 1, sampling: str = "with_replacement", *,
+        linear=False) -> Method:
+    """SAG, the stochastic average gradient (Schmidt, Le Roux & Bach 2017).
+
+    Keeps y_i, the last data gradient seen for each sample; a step on the batch B_k stores
+    y_i = grad loss_i(x_k) for i in B_k and moves along the table's mean,
+
+        x_{k+1} = x_k - alpha (1/n sum_i y_i + grad r(x_k)).
+
+    The table starts at x_0 (n evaluations, counted by ``init``).
+
+    **Arguments:**
+
+    - ``step_size``: alpha, a float or a schedule; default 1/(16 L_max), the step of the
+      paper's Theorem 1.
+    - ``batch_size``: |B_k| >= 1.
+    - ``sampling``: ``"with_replacement"``, ``"reshuffle"`` or ``"cyclic"``.
+    - ``linear``: ``False`` for the general O(n d) table, ``True`` or a feature map for the O(n)
+      table of linear models (``sgd_bench.gradient_table``).
+
+    References: M. Schmidt, N. Le Roux, F. Bach, "Minimizing finite sums with the stochastic
+    average gradient", Math. Program. 162, 2017.
+    """
+    return _table_method(False, step_size, batch_size, sampling, linear, 1.0 / 16.0, "SAG")
+
+
+def saga(step_size=None, batch_size: int = 1, sampling: str = "with_replacement", *,
+         linear=False) -> Method:
+    """SAGA (Defazio, Bach & Lacoste-Julien 2014): SAG's table with an unbiased step.
+
+    With y_i the stored data gradients and B_k the batch,
+
+        x_{k+1} = x_k - alpha (1/|B_k| sum_{j in B_k} (grad loss_j(x_k) - y_j) + 1/n sum_i y_i
+                               + grad r(x_k)),
+
+    then y_j = grad loss_j(x_k) for j in B_k. The table starts at x_0 (n evaluations).
+
+    **Arguments:**
+
+    - ``step_size``: alpha, a float or a schedule; default 1/(3 L_max), the step of the
+      paper's Theorem 1.
+    - ``batch_size``, ``sampling``, ``linear``: as for ``sag``.
+
+    References: A. Defazio, F. Bach, S. Lacoste-Julien, "SAGA: a fast incremental gradient
+    method with support for non-strongly convex composite objectives", NeurIPS 2014.
+    """
+    return _table_method(True, step_size, batch_size, sampling, linear, 1.0 / 3.0, "SAGA")
+
+
+def svrg(step_size=None, batch_size: int = 1, sampling: str = "with_replacement", *,
+         loop_length: int | None = None, linear=False) -> Method:
+    """SVRG, stochastic variance-reduced gradient (Johnson & Zhang 2013).
+
+    Every m steps (at k = 0, m, 2m, ...) the step first takes a snapshot x~ = x_k and its full
+    data gradient mu~ (n evaluations); each step then moves along
+
+        x_{k+1} = x_k - eta (1/|B_k| sum_{j in B_k} (grad loss_j(x_k) - grad loss_j(x~)) + mu~
+                             + grad r(x_k)),
+
+    the paper's option I (the next snapshot is the last iterate).
+
+    **Arguments:**
+
+    - ``step_size``: eta, a float or a schedule; default 1/(10 L_max). The paper's Theorem 1
+      (eta < 1/(4L)) then gives the contraction 1/(0.08 mu m / L) + 1/4 per loop, below 1
+      once m > 17 L_max/mu.
+    - ``batch_size``, ``sampling``: as for ``sag``.
+    - ``loop_length``: m, runner steps per snapshot; default ceil(2n / batch_size).
+    - ``linear``: ``True`` or a feature map keeps the snapshot's per-sample scalars (O(n)
+      memory) so an inner step costs B evaluations instead of 2B.
+
+    References: R. Johnson, T. Zhang, "Accelerating stochastic gradient descent using
+    predictive variance reduction", NeurIPS 2013.
+    """
+    b, sampling, loop_length = _check(batch_size, sampling, loop_length)
+    keep = linear is not False and linear is not None
+    table_ops = make_table(linear) if keep else None
+    steps = _default_step("svrg", 0.1, step_size)
+
+    def init(x0, problem):
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, x0)
+        table = jnp.zeros((problem.n,), x0.dtype) if keep else ()
+        return SVRGState(x0, Count.zero(), x0, zeros, table)
+
+    def take_snapshot(problem, state):
+        if keep:
+            table, mean = table_ops.full(problem, state.x)
+        else:
+            table, mean = (), data_grad(problem, state.x)
+        return SVRGState(state.x, state.grad_evals.add(problem.n), state.x, mean, table)
+
+    def step(state, problem, idx, k):
+        m = _loop(loop_length, problem, b)
+        # k is the same for every seed, so under vmap this stays a real branch and the full
+        # gradient runs only at snapshot steps.
+        state = lax.cond(k % m == 0, lambda s: take_snapshot(problem, s), lambda s: s, state)
+        w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0])
+        if keep:
+            new = table_ops.rows(problem, state.x, idx)
+            change = new - table_ops.get(state.table, idx)
+            correction = table_ops.combine(problem, idx, change, w)
+            used = idx.shape[0]
+        else:
+            batch = problem.batch(idx)
+            change = jax.tree_util.tree_map(jnp.subtract, data_rows(problem, state.x, batch),
+                                            data_rows(problem, state.snapshot, batch))
+            correction = jax.tree_util.tree_map(
+                lambda r: jnp.tensordot(w.astype(r.dtype), r, axes=1), change)
+            used = 2 * idx.shape[0]
+        direction = _add(_add(correction, state.snapshot_mean), regularizer_grad(problem, state.x))
+        x = _tree.sub_scaled(state.x, steps(problem)(k), direction)
+        return state._replace(x=x, grad_evals=state.grad_evals.add(used))
+
+    return Method(init, step, b, sampling, _name("SVRG", b))
+
+
+def sarah(step_size=None, batch_size: int = 1, sampling: str = "with_replacement", *,
+          loop_length: int | None = None) -> Method:
+    """SARAH, the stochastic recursive gradient algorithm (Nguyen et al. 2017).
+
+    A loop of m steps starts with a full gradient, v = grad f(x), and continues with the
+    recursive estimate
+
+        v_k = 1/|B_k| sum_{j in B_k} (grad f_j(x_k) - grad f_j(x_{k-1})) + v_{k-1},
+
+    each step moving x_{k+1} = x_k - eta v_k; the last iterate starts the next loop.
+
+    **Arguments:**
+
+    - ``step_size``: eta, a float or a schedule; default 1/(2 L_max), for which the paper's
+      Theorem 4 contracts the gradient norm per loop once m + 1 > 3 L_max/mu.
+    - ``batch_size``, ``sampling``: as for ``sag``.
+    - ``loop_length``: m, runner steps per loop; default ceil(2n / batch_size).
+
+    References: L. M. Nguyen, J. Liu, K. Scheinberg, M. Takac, "SARAH: a novel method for
+    machine learning problems using stochastic recursive gradient", ICML 2017.
+    """
+    b, sampling, loop_length = _check(batch_size, sampling, loop_length)
+    steps = _default_step("sarah", 0.5, step_size)
+
+    def init(x0, problem):
+        del problem
+        return SARAHState(x0, Count.zero(), jax.tree_util.tree_map(jnp.zeros_like, x0), x0)
+
+    def step(state, problem, idx, k):
+        m = _loop(loop_length, problem, b)
+
+        def restart(s):
+            return problem.grad(s.x), s.grad_evals.add(problem.n)
+
+        def recurse(s):
+            change = _tree.sub(problem.batch_grad(s.x, idx), problem.batch_grad(s.x_prev, idx))
+            return _add(change, s.v), s.grad_evals.add(2 * idx.shape[0])
+
+        v, evals = lax.cond(k % m == 0, restart, recurse, state)
+        x = _tree.sub_scaled(state.x, steps(problem)(k), v)
+        return SARAHState(x, evals, v, state.x)
+
+    return Method(init, step, b, sampling, _name("SARAH", b))

@@ -1,0 +1,132 @@
+"""The narrow/wide-minima experiment: the fraction of runs ending in the wide basin grows with
+the step size (a statistical test with a fixed key and a standard-error tolerance), the sweep
+equals the engine's own runs, and the quick run writes the results layout with every check true."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import problems.landscapes as landscapes
+import sgd_bench as sb
+from sgd_bench import cli, results
+
+# The quick config's shapes (4 step sizes, 256 seeds, 200 steps), so that the sweep compiled for
+# the quick run below is reused here.
+ALPHAS = (2.0, 3.0, 4.0, 5.0)
+SEEDS, STEPS = 256, 200
+KEY = 20240611  # fixed: the test is deterministic; the tolerance comes from the standard error
+Z = 3.0
+
+
+@pytest.fixture(scope="module")
+def script():
+    return cli.load("local_minima")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert cli.main(["run", "local_minima", "--quick", "--out", str(out)]) == 0
+    return out / "local_minima"
+
+
+@pytest.fixture(scope="module")
+def starts():
+    land = landscapes.landscape_1d()
+    rng = np.random.default_rng(KEY)
+    x0s = jnp.asarray(rng.uniform(-2.0, 2.0, (SEEDS, 1)))
+    return land, x0s, sb.seed_keys(KEY, SEEDS)
+
+
+def p_wide(land, xs):
+    basin = land.basin(xs)
+    p = np.mean(basin == 1)
+    return p, np.sqrt(max(p * (1 - p), 0.25 / len(xs)) / len(xs))
+
+
+def test_fraction_in_the_wide_basin_increases_with_the_step(script, starts):
+    land, x0s, keys = starts
+    zeros = jnp.zeros(len(ALPHAS))
+    ends = np.asarray(script.sweep(land.problem, jnp.asarray(ALPHAS), zeros, x0s, keys, batch_size=1,
+                                   steps=STEPS).x)
+    stats = [p_wide(land, xs) for xs in ends]
+    p = [s[0] for s in stats]
+    assert p[0] < 0.05 and p[-1] > 0.9, p
+    for (p_lo, se_lo), (p_hi, se_hi) in zip(stats, stats[1:]):
+        if p_lo < 0.9:  # rising part: each larger step ends in the wide basin significantly more
+            assert p_hi - p_lo > Z * np.hypot(se_lo, se_hi), p
+        else:           # saturated: it stays there
+            assert p_hi > p_lo - Z * np.hypot(se_lo, se_hi), p
+
+
+def test_gd_small_steps_stay_large_steps_leave(script, starts):
+    land, x0s, keys = starts
+    alphas = jnp.asarray([3.0, 12.0])
+    ends = np.asarray(script.sweep(land.problem, alphas, jnp.zeros(2), x0s, keys, batch_size=None,
+                                   steps=STEPS).x)
+    narrow = land.minimum("narrow").x
+    assert np.max(np.abs(ends[0] - narrow)) < 1e-8        # alpha < 2/h: converged into the narrow one
+    assert p_wide(land, ends[0])[0] == 0.0
+    assert p_wide(land, ends[1])[0] == 1.0                 # a large step avoids it
+
+
+def test_sweep_equals_the_engines_runs(script, starts):
+    """At a step where SGD contracts (at larger steps the iterates are chaotic, and the last bit
+    of rounding, which depends on how XLA fuses a traced against a constant alpha, grows)."""
+    land, x0s, keys = starts
+    alphas = (0.5, 1.0, 1.5, 2.0)
+    ends = np.asarray(script.sweep(land.problem, jnp.asarray(alphas), jnp.zeros(len(alphas)), x0s,
+                                   keys, batch_size=1, steps=STEPS).x)
+    single = sb.run(land.problem, sb.sgd(1.0, 1), x0s[5], keys[5], steps=STEPS, log_every=STEPS)
+    np.testing.assert_allclose(ends[1, 5], single.x, rtol=1e-12)
+    assert not np.allclose(ends[1, :10], ends[1, 5])  # the seeds differ
+
+
+def test_transition_step_interpolates(script):
+    assert script._transition([1.0, 2.0, 4.0], [0.0, 0.25, 0.75]) == pytest.approx(3.0)
+    assert script._transition([1.0, 2.0], [0.6, 0.9]) == 1.0
+    assert script._transition([1.0, 2.0], [0.0, 0.4]) == float("inf")
+
+
+def test_quick_run_writes_the_results_layout(quick_run):
+    for name in ["records.csv", "meta.json", "checks.json", "summary.md", "local_minima.png",
+                 "local_minima_pwide.png", "local_minima_heatmap.png", "local_minima_2d.png"]:
+        assert (quick_run / name).stat().st_size > 0, name
+    meta = json.loads((quick_run / "meta.json").read_text())
+    assert meta["dtype"] == "float64" and meta["config"]["seeds"] == 256
+    assert meta["problem"]["1d"]["narrow_sharpness"] > 0.5
+
+
+def test_records_have_one_row_per_cell(quick_run, script):
+    rows = results.read_records(quick_run / "records.csv")
+    config = script.QUICK
+    one_d = [r for r in rows if r["landscape"] == "1d"]
+    n_rows = len(config["alphas"]) * (1 + len(config["noise_batches"]) + len(config["batches"]))
+    assert len(one_d) == n_rows
+    assert {r["method"] for r in one_d} == {"GD", "SGD", "GD + Gaussian noise"}
+    for r in rows:
+        total = float(r["p_narrow"]) + float(r["p_wide"]) + float(r["p_plateau"])
+        assert total == pytest.approx(1.0, abs=1e-12)
+        assert int(r["seeds"]) == config["seeds"]
+
+
+def test_every_claim_holds_in_the_quick_run(quick_run):
+    checks = json.loads((quick_run / "checks.json").read_text())
+    assert len(checks) >= 10
+    failed = [c["claim"] for c in checks if not c["holds"]]
+    assert not failed, failed
+
+
+def test_committed_full_run_claims_hold():
+    path = cli.scripts_dir().parent / "results" / "local_minima" / "checks.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run scripts/local_minima.py and commit results/")
+    checks = json.loads(path.read_text())
+    assert all(c["holds"] for c in checks), [c["claim"] for c in checks if not c["holds"]]
+    meta = json.loads(path.with_name("meta.json").read_text())
+    assert meta["config"]["seeds"] >= 4096

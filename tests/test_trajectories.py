@@ -1,0 +1,87 @@
+"""The "SGD, batch = 2" experiment: the exact moment recursion against brute force, and the quick
+run writes the pictures (PNG and an animated GIF) with every check true."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from sgd_bench import cli, results
+
+
+@pytest.fixture(scope="module")
+def script():
+    return cli.load("sgd_trajectories")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert cli.main(["run", "sgd_trajectories", "--quick", "--out", str(out)]) == 0
+    return out / "sgd_trajectories"
+
+
+def test_exact_moments_against_brute_force(script):
+    """Two steps of batch-2 SGD on 4 points, every one of the 16 x 16 batch sequences written out."""
+    rng = np.random.default_rng(0)
+    A = np.stack([np.ones(4), rng.uniform(-0.5, 0.5, 4)], axis=1)
+    y = rng.standard_normal(4)
+    w_hat = np.linalg.lstsq(A, y, rcond=None)[0]
+    w0, alpha = np.array([0.5, -1.0]), 0.7
+    means, seconds, stationary = script.exact_moments(A, y, w_hat, w0, alpha, 2, 2)
+    ends = []
+    for b1, b2 in itertools.product(itertools.product(range(4), repeat=2), repeat=2):
+        w = w0.copy()
+        for batch in (b1, b2):
+            Ab, yb = A[list(batch)], y[list(batch)]
+            w = w - alpha * Ab.T @ (Ab @ w - yb) / 2
+        ends.append(w - w_hat)
+    ends = np.array(ends)
+    np.testing.assert_allclose(means[2], ends.mean(0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(seconds[2], ends.T @ ends / len(ends), rtol=1e-12, atol=1e-14)
+    # The fixed point is one: a step from it (with zero mean) returns it.
+    _, again, _ = script.exact_moments(A, y, w_hat, w_hat, alpha, 2, 1)
+    assert np.trace(stationary) > np.trace(again[1]) > 0
+
+
+def test_quick_run_writes_pictures_and_animation(quick_run, script):
+    for name in ["records.csv", "meta.json", "checks.json", "summary.md", "sgd_trajectories.png",
+                 "sgd_batch_gradients.png", "sgd_trajectories_spread.png", "sgd_trajectories.gif"]:
+        assert (quick_run / name).stat().st_size > 0, name
+    from PIL import Image
+
+    with Image.open(quick_run / "sgd_trajectories.gif") as gif:
+        assert gif.n_frames == script.QUICK["steps"] + 1   # one frame per step, k = 0..K
+    meta = json.loads((quick_run / "meta.json").read_text())
+    np.testing.assert_allclose(meta["problem"]["w_hat"], [3, 4], atol=0.3)
+
+
+def test_records(quick_run, script):
+    rows = results.read_records(quick_run / "records.csv")
+    methods = {r["method"] for r in rows}
+    assert methods == {"SGD batch 2", "GD", "SGD batch 2 (exact recursion)"}
+    steps = script.QUICK["steps"]
+    gd = [r for r in rows if r["method"] == "GD"]
+    assert [int(r["step"]) for r in gd] == list(range(steps + 1))
+    assert all(int(r["grad_evals"]) == 50 * int(r["step"]) for r in gd)
+
+
+def test_every_claim_holds_in_the_quick_run(quick_run):
+    checks = json.loads((quick_run / "checks.json").read_text())
+    assert len(checks) >= 4
+    failed = [c["claim"] for c in checks if not c["holds"]]
+    assert not failed, failed
+
+
+def test_committed_full_run_claims_hold():
+    path = cli.scripts_dir().parent / "results" / "sgd_trajectories" / "checks.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run scripts/sgd_trajectories.py and commit results/")
+    checks = json.loads(path.read_text())
+    assert all(c["holds"] for c in checks), [c["claim"] for c in checks if not c["holds"]]
+    meta = json.loads(path.with_name("meta.json").read_text())
+    assert meta["config"]["seeds"] >= 4096
+    assert path.with_name("sgd_trajectories.gif").stat().st_size > 0

@@ -1,0 +1,92 @@
+"""The method-zoo experiments (momentum_stochastic, variance_reduction, two_phase): each quick run
+goes through the CLI into a temporary folder, writes the results layout with exact counts, and
+the small version of every claim holds; the committed full runs' claims hold too.
+
+The quick runs are seconds of computing and many compilations (one per method and problem), so
+they run in a subprocess with XLA's backend optimization level 0 (``XLA_FLAGS``), which halves
+the compile time; their numbers agree with optimized code to ~1e-12, far below what the
+statistical checks resolve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sgd_bench import results
+from sgd_bench.growing_batch import batch_sizes
+
+FIGURES = {
+    "momentum_stochastic": ["momentum_stochastic.png", "momentum_full_batch.png"],
+    "variance_reduction": ["variance_reduction.png", "variance_reduction_wallclock.png",
+                           "variance_reduction_growing_batch.png"],
+    "two_phase": ["two_phase.png"],
+}
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+@pytest.fixture(scope="module", params=sorted(FIGURES))
+def quick_run(request, tmp_path_factory):
+    name = request.param
+    out = tmp_path_factory.mktemp(name)
+    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
+               XLA_FLAGS=(os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip())
+    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", name, "--quick", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return name, out / name
+
+
+def _counts_are_exact(name, rows, meta):
+    """Gradient-evaluation counts in the records follow each method's rule."""
+    for r in rows:
+        step, evals = int(r["step"]), int(r["grad_evals"])
+        method = r["method"]
+        if name == "two_phase" or (name == "momentum_stochastic" and r["regime"] != "full batch"):
+            assert evals == step, r  # batch 1
+        elif name == "momentum_stochastic":
+            assert evals == meta["problems"][r["problem"]]["n"] * step, r  # full gradients
+        elif method in ("SAG", "SAGA"):
+            n = meta["problems"][r["problem"]]["n"]
+            assert evals == n + step, r  # the table at x0, then one per step
+        elif method == "growing batch":
+            n = meta["problems"][r["problem"]]["n"]
+            sizes = np.append(batch_sizes(n, 1.1), [n] * step)
+            assert evals == int(np.sum(sizes[:step])), r
+
+
+def test_quick_run_writes_the_layout_and_every_claim_holds(quick_run):
+    name, folder = quick_run
+    for fname in ["records.csv", "meta.json", "checks.json", "summary.md"] + FIGURES[name]:
+        assert (folder / fname).stat().st_size > 0, fname
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["dtype"] == "float64" and meta["devices"] and meta["versions"]["jax"]
+    assert all(p["ref_grad_norm"] <= 1e-10 for p in meta["problems"].values())
+    rows = results.read_records(folder / "records.csv")
+    assert rows and {r["experiment"] for r in rows} == {name}
+    _counts_are_exact(name, rows, meta)
+    checks = json.loads((folder / "checks.json").read_text())
+    assert len(checks) >= 4
+    failed = [c["claim"] for c in checks if not c["holds"]]
+    assert not failed, failed
+    summary = (folder / "summary.md").read_text()
+    assert "## Checks" in summary and "[ ]" not in summary
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_committed_full_run_claims_hold(name):
+    path = RESULTS / name / "checks.json"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `python scripts/{name}.py` and commit results/")
+    checks = json.loads(path.read_text())
+    assert all(c["holds"] for c in checks), [c["claim"] for c in checks if not c["holds"]]
+    meta = json.loads(path.with_name("meta.json").read_text())
+    assert "--quick" not in meta["command"]
+    for fname in FIGURES[name]:
+        assert (RESULTS / name / fname).stat().st_size > 0
