@@ -56,18 +56,11 @@ def _fit_plateaus(alphas, means, ses):
     return float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(np.sqrt(cov[1, 1]))
 
 
-
 def _markdown(rows, columns=None):
-    """``results.markdown_table`` with "|" escaped in headers and cells (norms like ||e||^2 are
-    common here, and a bare "|" would split a Markdown table cell)."""
+    """``results.markdown_table`` over all columns of ``rows`` by default (it escapes "|")."""
     from sgd_bench import results
 
-    def esc(value):
-        return str(value).replace("|", "\\|")
-
-    columns = list(rows[0]) if columns is None else list(columns)
-    return results.markdown_table([{esc(k): esc(v) for k, v in row.items()} for row in rows],
-                                  [esc(c) for c in columns])
+    return results.markdown_table(rows, list(rows[0]) if columns is None else list(columns))
 
 
 def run(config: dict, out: Path) -> dict:
