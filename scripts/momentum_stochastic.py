@@ -24,7 +24,8 @@ from pathlib import Path
 import jax
 
 NAME = "momentum_stochastic"
-DESCRIPTION = "SGD, heavy ball, Nesterov, Adam: same plateau and slope with noise; momentum wins only full-batch"
+DESCRIPTION = ("SGD, heavy ball, Nesterov, Adam: same plateau and slope with noise; momentum wins "
+               "only full-batch")
 
 FULL = dict(
     beta=0.9, key=0, log_points=200,
@@ -184,7 +185,8 @@ def run(config: dict, out: Path) -> dict:
             stoch_rows.append({
                 "problem": problem.name, "method": label,
                 "step": f"lr {lr_adam:.3g}" if label == "Adam" else
-                        (f"{alpha:.3g}" if label == "SGD" else f"{(1 - beta) * alpha:.3g}, beta {beta}"),
+                        (f"{alpha:.3g}" if label == "SGD"
+                         else f"{(1 - beta) * alpha:.3g}, beta {beta}"),
                 "plateau (mean ± se)": f"{plateau[0]:.3e} ± {plateau[1]:.1e}",
                 "plateau / SGD's": f"{ratio[0]:.3f} ± {ratio[1]:.3f}",
                 "slope, decreasing step": f"{slope[0]:.3f} ± {slope[1]:.3f}",

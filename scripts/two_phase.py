@@ -24,7 +24,8 @@ from pathlib import Path
 import jax
 
 NAME = "two_phase"
-DESCRIPTION = "averaged SGD and online Newton reach O(1/k) without strong convexity; plain SGD with 1/sqrt(k) does not"
+DESCRIPTION = ("averaged SGD and online Newton reach O(1/k) without strong convexity; plain SGD "
+               "with 1/sqrt(k) does not")
 
 FULL = dict(seeds=100, steps=200_000, log_every=1_000, phase1_fraction=0.1, key=0,
             least_squares=dict(n=5_000, d=20, rank=10, noise=0.3, seed=0),
@@ -86,7 +87,8 @@ def bach_moulines_bound(problem, x_star, d):
     sigma2 = float(np.linalg.eigvalsh(half.T @ S @ half)[-1])
     r2 = float(np.max(np.sum(A * A, axis=1)))
     bound = 2.0 * (np.sqrt(sigma2 * d) + np.sqrt(r2) * np.linalg.norm(x_star)) ** 2
-    return bound, dict(sigma2=sigma2, R2=r2, rank=int(keep.sum()), x_star_norm=float(np.linalg.norm(x_star)))
+    return bound, dict(sigma2=sigma2, R2=r2, rank=int(keep.sum()),
+                       x_star_norm=float(np.linalg.norm(x_star)))
 
 
 def _growth_slope(k, kgap):
@@ -127,7 +129,8 @@ def run(config: dict, out: Path) -> dict:
         ref = sb.reference_solution(problem)
         l_max = problem.info["L_max"]
         infos[problem.name] = dict(n=problem.n, d=problem.x_shape[0], f_star=ref.f,
-                                   ref_grad_norm=ref.grad_norm, x_star_norm=float(np.linalg.norm(ref.x)),
+                                   ref_grad_norm=ref.grad_norm,
+                                   x_star_norm=float(np.linalg.norm(ref.x)),
                                    **problem.info)
         methods = [
             ("SGD, 1/sqrt(k)", sb.sgd(sb.schedules.inverse_sqrt(1.0 / l_max))),
@@ -137,7 +140,8 @@ def run(config: dict, out: Path) -> dict:
         ]
         x0 = jnp.zeros(problem.x_shape)
         for label, method in methods:
-            trace = sb.run_seeds(problem, method, x0, key, seeds=seeds, steps=steps, log_every=log_every)
+            trace = sb.run_seeds(problem, method, x0, key, seeds=seeds, steps=steps,
+                                 log_every=log_every)
             k = np.asarray(trace.step[0]).astype(float)
             gap = np.asarray(trace.loss) - ref.f
             curves[problem.name, label] = (k, gap, np.asarray(trace.diverged))
@@ -155,7 +159,8 @@ def run(config: dict, out: Path) -> dict:
             tenth = np.argmin(np.abs(k[1:] - k[-1] / 10))
             table.append({
                 "problem": problem.name, "method": label,
-                "f - f* at k = K (mean ± se)": f"{gap[:, -1].mean():.3e} ± {gap[:, -1].std(ddof=1) / np.sqrt(seeds):.1e}",
+                "f - f* at k = K (mean ± se)":
+                    f"{gap[:, -1].mean():.3e} ± {gap[:, -1].std(ddof=1) / np.sqrt(seeds):.1e}",
                 "k (f - f*) at K/10": f"{mean_kgap[tenth]:.3f}",
                 "k (f - f*) at K": f"{mean_kgap[-1]:.3f}",
                 "slope of log k(f - f*), last decade": f"{slope[0]:+.3f} ± {slope[1]:.3f}",
@@ -183,7 +188,8 @@ def run(config: dict, out: Path) -> dict:
                       f"= {bound:.2f} at every logged k",
                 measured={"max_k_gap": float(kgap.max()), "bound": bound, **parts},
                 holds=bool(kgap.max() <= bound)))
-            same = np.max(np.abs(curves[problem.name, ra_label][1] - curves[problem.name, avg_label][1]))
+            same = np.max(np.abs(curves[problem.name, ra_label][1]
+                                 - curves[problem.name, avg_label][1]))
             checks.append(dict(
                 claim=f"{problem.name}: the quadratic model is exact, so online Newton with the "
                       f"running-average support is averaged constant-step SGD (same iterates)",
@@ -225,7 +231,8 @@ def run(config: dict, out: Path) -> dict:
                                 loc="center left")
         for row in range(2):
             axes[row, col].axvline(phase1, color="0.6", lw=0.6)
-        axes[0, col].annotate("two-phase: switch to Newton steps,\nthe average restarts", (phase1, 0.97),
+        axes[0, col].annotate("two-phase: switch to Newton steps,\nthe average restarts",
+                              (phase1, 0.97),
                               xycoords=("data", "axes fraction"), fontsize=7, va="top", ha="left",
                               xytext=(3, 0), textcoords="offset points", color="0.4")
         for row, ylabel in enumerate([r"$\mathbb{E}\,[f(\bar x_k) - f^*]$",

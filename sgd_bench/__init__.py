@@ -9,6 +9,7 @@ from sgd_bench.finite_sum import FiniteSum as FiniteSum
 from sgd_bench.finite_sum import L2 as L2
 from sgd_bench.finite_sum import PROBLEM_CLASSES as PROBLEM_CLASSES
 from sgd_bench.flops import step_flops as step_flops
+from sgd_bench.growing_batch import batch_sizes as batch_sizes
 from sgd_bench.growing_batch import growing_batch as growing_batch
 from sgd_bench.line_search import gd_armijo as gd_armijo
 from sgd_bench.methods import Method as Method

@@ -18,7 +18,8 @@ derivative of loss_i along a_i is phi'(z) ||a_i||^2, hence s_i = jvp(loss_i, x; 
 a loss that depends on x in another way gets wrong gradients.
 
 Only the data term loss_i is stored. The regularizer's gradient is taken exactly at the current
-point (Schmidt, Le Roux & Bach 2017, Sec. 4.2), in both layouts, so they give the same iterates.
+point, as Schmidt, Le Roux & Bach (2017) do for l2-regularized problems, in both layouts, so the
+two give the same iterates.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ def sag(step_size=None, batch_size: int = 1, sampling: str = "with_replacement",
     **Arguments:**
 
     - ``step_size``: alpha, a float or a schedule; default 1/(16 L_max), the step of the
-      paper's Theorem 1.
+      paper's main convergence theorem.
     - ``batch_size``: |B_k| >= 1.
     - ``sampling``: ``"with_replacement"``, ``"reshuffle"`` or ``"cyclic"``.
     - ``linear``: ``False`` for the general O(n d) table, ``True`` or a feature map for the O(n)
@@ -182,8 +182,8 @@ def saga(step_size=None, batch_size: int = 1, sampling: str = "with_replacement"
 
     **Arguments:**
 
-    - ``step_size``: alpha, a float or a schedule; default 1/(3 L_max), the step of the
-      paper's Theorem 1.
+    - ``step_size``: alpha, a float or a schedule; default 1/(3 L_max), the step for which the
+      paper gives the rate 1 - min(1/(4n), mu/(3 L)) per step.
     - ``batch_size``, ``sampling``, ``linear``: as for ``sag``.
 
     References: A. Defazio, F. Bach, S. Lacoste-Julien, "SAGA: a fast incremental gradient
@@ -206,9 +206,9 @@ def svrg(step_size=None, batch_size: int = 1, sampling: str = "with_replacement"
 
     **Arguments:**
 
-    - ``step_size``: eta, a float or a schedule; default 1/(10 L_max). The paper's Theorem 1
-      (eta < 1/(4L)) then gives the contraction 1/(0.08 mu m / L) + 1/4 per loop, below 1
-      once m > 17 L_max/mu.
+    - ``step_size``: eta, a float or a schedule; default 1/(10 L_max). The paper's bound
+      1/(mu eta (1 - 2 L eta) m) + 2 L eta / (1 - 2 L eta) on the contraction per loop is then
+      12.5 L/(mu m) + 1/4, below 1 once m > 17 L_max/mu.
     - ``batch_size``, ``sampling``: as for ``sag``.
     - ``loop_length``: m, runner steps per snapshot; default ceil(2n / batch_size).
     - ``linear``: ``True`` or a feature map keeps the snapshot's per-sample scalars (O(n)
@@ -272,8 +272,9 @@ def sarah(step_size=None, batch_size: int = 1, sampling: str = "with_replacement
 
     **Arguments:**
 
-    - ``step_size``: eta, a float or a schedule; default 1/(2 L_max), for which the paper's
-      Theorem 4 contracts the gradient norm per loop once m + 1 > 3 L_max/mu.
+    - ``step_size``: eta, a float or a schedule; default 1/(2 L_max). The paper's bound
+      1/(mu eta (m + 1)) + eta L / (2 - eta L) on the contraction of E||grad f||^2 per loop
+      (strongly convex case) is then 2 L/(mu (m + 1)) + 1/3, below 1 once m + 1 > 3 L_max/mu.
     - ``batch_size``, ``sampling``: as for ``sag``.
     - ``loop_length``: m, runner steps per loop; default ceil(2n / batch_size).
 

@@ -87,7 +87,8 @@ def test_matches_numpy_then_gd_step_for_step(mode, logistic150):
                                rtol=1e-11, atol=1e-14)
     # exact counts: |B_k| per step, n from step K on
     per_step = np.array(list(sizes) + [n] * extra)
-    np.testing.assert_array_equal(zoo_helpers.counts(states), np.concatenate([[0], np.cumsum(per_step)]))
+    np.testing.assert_array_equal(zoo_helpers.counts(states),
+                                  np.concatenate([[0], np.cumsum(per_step)]))
     # from step K on, each step is the step gd(alpha) takes from the same point
     gd = sb.gd(alpha)
     for k in range(K, K + 1 + extra):
@@ -112,8 +113,8 @@ def test_converges_linearly_in_iterations():
             for key in jax.random.split(KEY, 8)]
     gap = np.mean([np.asarray(jax.vmap(problem.loss)(r.x)) for r in runs], axis=0) - f_star
     for r in runs:
-        np.testing.assert_array_equal(np.asarray(r.grad_evals),
-                                      np.concatenate([[0], np.cumsum(np.append(sizes, [problem.n] * 9))]))
+        want = np.concatenate([[0], np.cumsum(np.append(sizes, [problem.n] * 9))])
+        np.testing.assert_array_equal(np.asarray(r.grad_evals), want)
     # linear in iterations: at least a factor 2 per step, down to the rounding floor
     assert np.all(gap <= gap[0] * 0.5 ** np.arange(21) + 1e-14), gap
     assert gap[-1] < 1e-13

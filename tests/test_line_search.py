@@ -37,8 +37,9 @@ def np_armijo(loss, grad, x0, steps, t0, shrink, c, grow, max_trials=60):
     return np.array(xs), np.array(trials)
 
 
-@pytest.mark.parametrize("method, grow, shrink", [(BIG, 2.0, 0.5), (RESTART, None, 0.7)])
-@pytest.mark.parametrize("problem_name", ["tiny-logistic", "tiny-least-squares"])
+@pytest.mark.parametrize("problem_name, method, grow, shrink", [
+    ("tiny-logistic", BIG, 2.0, 0.5), ("tiny-least-squares", RESTART, None, 0.7),
+])
 def test_matches_numpy_and_counts_every_evaluation(problem_name, method, grow, shrink):
     problem = helpers.problem(problem_name)
     loss, grad = helpers.np_reference(problem)

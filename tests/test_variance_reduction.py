@@ -234,3 +234,10 @@ def test_argument_errors():
         vr.sarah(-1.0)
     with pytest.raises(TypeError, match="linear"):
         vr.saga(linear="yes")
+
+
+def test_the_package_exports_them_usable_with_no_arguments():
+    for make, name in [(sb.sag, "SAG"), (sb.saga, "SAGA"), (sb.svrg, "SVRG"), (sb.sarah, "SARAH")]:
+        method = make()
+        assert isinstance(method, sb.Method) and method.name == name
+        assert method.batch_size == 1 and method.sampling == "with_replacement"

@@ -31,16 +31,22 @@ FIGURES = {
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
-@pytest.fixture(scope="module", params=sorted(FIGURES))
-def quick_run(request, tmp_path_factory):
-    name = request.param
-    out = tmp_path_factory.mktemp(name)
+@pytest.fixture(scope="module")
+def quick_root(tmp_path_factory):
+    """One ``sgd-bench run ... --quick`` of the three experiments, in one subprocess."""
+    out = tmp_path_factory.mktemp("zoo")
+    flags = os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
     env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
-               XLA_FLAGS=(os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip())
-    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", name, "--quick", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=600)
+               XLA_FLAGS=flags.strip())
+    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *sorted(FIGURES), "--quick",
+                           "--out", str(out)], env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return name, out / name
+    return out
+
+
+@pytest.fixture(params=sorted(FIGURES))
+def quick_run(request, quick_root):
+    return request.param, quick_root / request.param
 
 
 def _counts_are_exact(name, rows, meta):
