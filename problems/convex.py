@@ -19,6 +19,7 @@ import numpy as np
 
 from sgd_bench import FiniteSum
 from sgd_bench import _checks
+from sgd_bench.memory import check_host_fits
 from problems.linear import least_squares, logistic_regression
 from problems.nonconvex import _gaussian_classification
 
@@ -41,7 +42,11 @@ def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, s
     if cond < 1:
         raise ValueError(f"cond must be >= 1, got {cond!r}")
     noise = _checks.nonnegative_float("noise", noise)
+    dt = _checks.floating_dtype("dtype", dtype)
     rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    # Host float64: U, its scaled copy and the QR workspace (n x rank each), A, a few n-vectors.
+    check_host_fits(8 * (n * d + 3 * n * rank + d * rank + 4 * n), (n * d + n) * dt.itemsize,
+                    f"rank-deficient least squares with n={n}, d={d}, rank={rank}")
     U, _ = np.linalg.qr(rng.standard_normal((n, rank)))
     V, _ = np.linalg.qr(rng.standard_normal((d, rank)))
     eigs = np.logspace(0.0, -np.log10(cond), rank)
@@ -52,7 +57,6 @@ def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, s
     eps = rng.standard_normal(n)
     eps -= U @ (U.T @ eps)
     b = A @ V.sum(axis=1) + noise * eps
-    dt = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
     return least_squares(jnp.asarray(A, dt), jnp.asarray(b, dt), 0.0,
                          name=f"rank-deficient-ls n={n} d={d} r={rank}", validate=False)
 
@@ -80,10 +84,13 @@ def nonseparable_logistic(n: int = 1000, d: int = 10, *, seed: int = 0, noise: f
     n = _checks.integer("n", n, low=2)
     d = _checks.integer("d", d, low=1)
     noise = _checks.nonnegative_float("noise", noise)
+    dt = _checks.floating_dtype("dtype", dtype)
+    # Host float64: A and the LP's constraint matrix y * A (n x d each), a few n-vectors.
+    check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize,
+                    f"non-separable logistic regression with n={n}, d={d}")
     A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0), noise)
     if is_separable(A, y):
         raise ValueError(f"the sample (n={n}, d={d}, noise={noise}, seed={seed}) is linearly separable, "
                          "so unregularized logistic regression has no minimizer; raise noise or n")
-    dt = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
     return logistic_regression(jnp.asarray(A, dt), jnp.asarray(y, dt), 0.0,
                                name=f"nonseparable-logistic n={n} d={d}", validate=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sgd_bench import _checks
 from problems.linear import logistic_regression
 
 
@@ -29,21 +30,25 @@ def _standardize(A: np.ndarray) -> np.ndarray:
     return (A - A.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
 
+def _check_args(mu, standardize, dtype):
+    """Checked before the data is loaded: (mu, standardize, dtype)."""
+    mu = _checks.nonnegative_float("mu", mu)
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise TypeError(f"standardize must be True or False, got {standardize!r}")
+    return mu, bool(standardize), _checks.floating_dtype("dtype", dtype)
+
+
 def _finish(A, y, mu, standardize, dtype, name):
     A = np.asarray(A, dtype=np.float64)
     if standardize:
         A = _standardize(A)
-    if dtype is not None:
-        A = A.astype(dtype)
-    else:
-        import jax.numpy as jnp
-
-        A = A.astype(jnp.result_type(float))
+    A = A.astype(dtype)
     return logistic_regression(A, y.astype(A.dtype), mu, name=name)
 
 
 def breast_cancer(mu: float = 0.0, *, standardize: bool = True, dtype=None):
     """Breast-cancer diagnosis (569 x 30), y = +1 benign, -1 malignant."""
+    mu, standardize, dtype = _check_args(mu, standardize, dtype)
     data = _sklearn_datasets().load_breast_cancer()
     y = np.where(data.target == 1, 1.0, -1.0)
     return _finish(data.data, y, mu, standardize, dtype, "breast-cancer")
@@ -51,6 +56,7 @@ def breast_cancer(mu: float = 0.0, *, standardize: bool = True, dtype=None):
 
 def digits(mu: float = 0.0, *, standardize: bool = True, dtype=None):
     """Handwritten digits (1797 x 64) as the binary task digit >= 5 (+1) against <= 4 (-1)."""
+    mu, standardize, dtype = _check_args(mu, standardize, dtype)
     data = _sklearn_datasets().load_digits()
     y = np.where(data.target >= 5, 1.0, -1.0)
     return _finish(data.data, y, mu, standardize, dtype, "digits")

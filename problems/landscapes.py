@@ -61,6 +61,7 @@ import numpy as np
 
 from sgd_bench import _checks
 from sgd_bench._compat import enable_x64
+from sgd_bench.memory import check_host_fits
 from sgd_bench.finite_sum import FiniteSum
 
 # Points whose loss is this close to the level are "on the plateau": the gradient there is
@@ -275,7 +276,7 @@ def _build(intended: GaussianWells, names, n, shift_std, test_shift, name, dtype
                      for a, w, v in zip(intended.depths, intended.widths, g_widths))
     loss_i = GaussianWells(intended.base, intended.centers, g_widths, g_depths)
     shifts = quantile_shifts(n, d, tau)
-    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    dtype = _checks.floating_dtype("dtype", dtype)
     data = jnp.asarray(shifts, dtype)
     problem = FiniteSum(loss_i, data, name=name, problem_class="nonconvex", x_shape=(d,))
     test = FiniteSum(loss_i, jnp.asarray(shifts + delta[None], dtype), name=f"{name} (test)",
@@ -338,6 +339,30 @@ def _landscape_2d(n, shift_std, test_shift, dtype):
     return _build(intended, ("narrow", "wide"), n, shift_std, test_shift, "landscape-2d", dtype)
 
 
+def _landscape_args(n, shift_std, test_shift, d, dtype):
+    """Checks the arguments of ``landscape_1d`` / ``landscape_2d`` before the cached build: the
+    cache key is (n, tau, delta, dtype name), with delta a float (1-D) or a tuple (2-D)."""
+    n = _checks.integer("n", n, low=2)
+    tau = _checks.nonnegative_float("shift_std", shift_std)
+    try:
+        delta = np.asarray(test_shift, np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"test_shift must be a number or a {d}-vector of numbers, "
+                        f"got {test_shift!r}") from None
+    if not (delta.ndim == 0 or delta.shape == (d,)):
+        raise ValueError(f"test_shift must be a number or a {d}-vector, got shape {delta.shape}")
+    if not np.all(np.isfinite(delta)):
+        raise ValueError(f"test_shift must be finite, got {test_shift!r}")
+    dt = _checks.floating_dtype("dtype", dtype)
+    key_dtype = None if dtype is None else dt.name
+    # The shifts are normal quantiles computed one by one in Python (~100 bytes each with the
+    # float64 copies); refuse an n whose shifts cannot fit before the loop starts.
+    check_host_fits(128 * n, 2 * n * d * dt.itemsize, f"a {d}-D landscape with n={n}")
+    delta = np.broadcast_to(delta, (d,))
+    delta = float(delta[0]) if d == 1 else tuple(float(v) for v in delta)
+    return n, tau, delta, key_dtype
+
+
 def landscape_1d(n: int = 64, *, shift_std: float = 0.6, test_shift: float = 1.0,
                  dtype=None) -> Landscape:
     """The 1-D landscape: a narrow well at 0 (width 0.9) and a wide one at 13 (width 5), level 0.5.
@@ -349,8 +374,7 @@ def landscape_1d(n: int = 64, *, shift_std: float = 0.6, test_shift: float = 1.0
     - ``test_shift``: delta, how far the test loss is shifted.
     - ``dtype``: of the data (default: JAX's default float); minima are always float64.
     """
-    key_dtype = None if dtype is None else jnp.dtype(dtype).name
-    return _landscape_1d(n, float(shift_std), float(test_shift), key_dtype)
+    return _landscape_1d(*_landscape_args(n, shift_std, test_shift, 1, dtype))
 
 
 def landscape_2d(n: int = 64, *, shift_std: float = 0.6, test_shift=(1.0, 0.5),
@@ -360,9 +384,7 @@ def landscape_2d(n: int = 64, *, shift_std: float = 0.6, test_shift=(1.0, 0.5),
     **Arguments:** as ``landscape_1d``; ``n`` must be a square (an m x m grid of shifts) and
     ``test_shift`` is a 2-vector (or a float used on both axes).
     """
-    delta = tuple(float(v) for v in np.broadcast_to(np.asarray(test_shift, np.float64), (2,)))
-    key_dtype = None if dtype is None else jnp.dtype(dtype).name
-    return _landscape_2d(n, float(shift_std), delta, key_dtype)
+    return _landscape_2d(*_landscape_args(n, shift_std, test_shift, 2, dtype))
 
 
 def narrow_wide_1d(n: int = 64, *, shift_std: float = 0.6, test_shift: float = 1.0,

@@ -52,21 +52,38 @@ def squared_loss(x, datum):
     return 0.5 * jnp.square(jnp.dot(a, x) - b)
 
 
-def _check_design(name_a, A, name_b, b):
-    A = jnp.asarray(A)
-    b = jnp.asarray(b)
-    if A.ndim != 2:
-        raise ValueError(f"{name_a} must be a 2-D array (n, d), got shape {A.shape}")
-    if not jnp.issubdtype(A.dtype, jnp.floating):
-        A = A.astype(jnp.result_type(float))
-    if b.ndim != 1:
-        raise ValueError(f"{name_b} must be a 1-D array (n,), got shape {b.shape}")
+def _check_labels(y) -> None:
+    """Raises ValueError unless every label is -1 or +1 (host check; {0, 1} gets a hint)."""
+    values = np.unique(np.asarray(y))
+    if not np.all(np.isin(values, (-1.0, 1.0))):
+        shown = ", ".join(f"{v:g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
+        hint = " (for 0/1 labels use y = 2*y - 1)" if set(values) <= {0.0, 1.0} else ""
+        raise ValueError(f"labels y must be in {{-1, +1}}, got values {{{shown}}}{hint}")
+
+
+def _check_design(name_a, A, name_b, b, *, labels: bool = False):
+    # Sparse matrices, strings and complex numbers are refused by name, and every check runs on
+    # the arrays as given, before anything is transferred to a device or compiled.
+    A = _checks.dense_array(name_a, A, real=True)
+    b = _checks.dense_array(name_b, b, real=True)
+    if len(A.shape) != 2:
+        raise ValueError(f"{name_a} must be a 2-D array (n, d), got shape {tuple(A.shape)}")
+    if A.shape[0] < 1 or A.shape[1] < 1:
+        raise ValueError(f"{name_a} must have at least one row and one column (n >= 1, d >= 1), "
+                         f"got shape {tuple(A.shape)}")
+    if len(b.shape) != 1:
+        raise ValueError(f"{name_b} must be a 1-D array (n,), got shape {tuple(b.shape)}")
     if b.shape[0] != A.shape[0]:
         raise ValueError(f"{name_a} and {name_b} must have the same length n; got "
                          f"{A.shape[0]} rows in {name_a} and {b.shape[0]} entries in {name_b}")
     _checks.finite_array(name_a, A)
     _checks.finite_array(name_b, b)
-    return A, b.astype(A.dtype)
+    if labels:
+        _check_labels(b)
+    A = jnp.asarray(A)
+    if not jnp.issubdtype(A.dtype, jnp.floating):
+        A = A.astype(jnp.result_type(float))
+    return A, jnp.asarray(b).astype(A.dtype)
 
 
 def _closed_form(A) -> tuple[np.ndarray, float] | None:
@@ -97,13 +114,7 @@ def logistic_regression(A, y, mu: float = 0.0, *, name: str = "logistic",
     - ``validate``: check labels and finiteness on the host (skip only for data made here).
     """
     mu = _checks.nonnegative_float("mu", mu)
-    A, y = _check_design("A", A, "y", y)
-    if validate:
-        values = np.unique(np.asarray(y))
-        if not np.all(np.isin(values, (-1.0, 1.0))):
-            shown = ", ".join(f"{v:g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
-            hint = " (for 0/1 labels use y = 2*y - 1)" if set(values) <= {0.0, 1.0} else ""
-            raise ValueError(f"labels y must be in {{-1, +1}}, got values {{{shown}}}{hint}")
+    A, y = _check_design("A", A, "y", y, labels=validate)
     info = {"mu": mu}
     closed = _closed_form(A)
     if closed is not None:

@@ -30,13 +30,14 @@ import numpy as np
 
 from sgd_bench import FiniteSum, L2
 from sgd_bench import _checks
+from sgd_bench.memory import check_host_fits
 
 # max |sigmoid''(t)| = max s(1-s)|1-2s| = 1/(6 sqrt(3)), at s = (3 +- sqrt(3))/6.
 SIGMOID_CURVATURE = 1.0 / (6.0 * np.sqrt(3.0))
 
 
 def _dtype(dtype):
-    return jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    return _checks.floating_dtype("dtype", dtype)
 
 
 # -- the lifted x^2 + 3 sin^2 x family ---------------------------------------------------------------
@@ -118,6 +119,9 @@ def sin2_pl(n: int = 200, d: int = 10, *, seed: int = 0, spread: float = 0.3, dt
     d = _checks.integer("d", d, low=1)
     seed = _checks.integer("seed", seed, low=0)
     spread = _checks.nonnegative_float("spread", spread)
+    dt = _dtype(dtype)
+    # Host: the centres in float64 and two complex128 temporaries of the closed form (n x d each).
+    check_host_fits(40 * n * d, n * d * dt.itemsize, f"sin2-pl with n={n}, d={d}")
     C = spread * np.random.default_rng(seed).standard_normal((n, d))
     return sin2_finite_sum(C, name=f"sin2-pl n={n} d={d}", dtype=dtype)
 
@@ -128,7 +132,8 @@ def sin2_finite_sum(C, *, name: str = "sin2", dtype=None) -> FiniteSum:
     Raises ``ValueError`` when the mean has a stationary point that is not a minimizer (then
     it is not PL: mu = 0), which happens when the centres of a coordinate spread too widely.
     """
-    C = np.asarray(C, dtype=np.float64)
+    dt = _dtype(dtype)
+    C = np.asarray(_checks.dense_array("C", C, real=True), dtype=np.float64)
     if C.ndim != 2 or not C.size:
         raise ValueError(f"C must be a non-empty 2-D array (n, d), got shape {C.shape}")
     _checks.finite_array("C", C)
@@ -137,7 +142,7 @@ def sin2_finite_sum(C, *, name: str = "sin2", dtype=None) -> FiniteSum:
         raise ValueError(f"these centres give a mean with a stationary point that is not a minimizer, so "
                          f"it is not PL (mu = {sol['mu']:.2e}); use centres with a smaller spread")
     info = {k: sol[k] for k in ("L", "L_max", "mu", "f_star")}
-    return FiniteSum(sin2_loss, jnp.asarray(C, _dtype(dtype)), name=name, problem_class="pl",
+    return FiniteSum(sin2_loss, jnp.asarray(C, dt), name=name, problem_class="pl",
                      x_shape=(C.shape[1],), info=info, validate=False)
 
 
@@ -167,10 +172,13 @@ def sigmoid_loss(n: int = 500, d: int = 10, *, seed: int = 0, lam: float = 1e-3,
     d = _checks.integer("d", d, low=1)
     lam = _checks.nonnegative_float("lam", lam)
     noise = _checks.nonnegative_float("noise", noise)
+    dt = _dtype(dtype)
+    # Host float64: A and A * A (n x d each), a few n-vectors.
+    check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize,
+                    f"sigmoid-loss with n={n}, d={d}")
     A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0), noise)
     info = {"L_upper": float(np.linalg.eigvalsh(A.T @ A / n)[-1]) * SIGMOID_CURVATURE + lam,
             "L_max_upper": float(np.max(np.sum(A * A, axis=1))) * SIGMOID_CURVATURE + lam}
-    dt = _dtype(dtype)
     return FiniteSum(sigmoid_loss_i, (jnp.asarray(A, dt), jnp.asarray(y, dt)),
                      regularizer=L2(lam) if lam > 0 else None, name=f"sigmoid-loss n={n} d={d}",
                      problem_class="nonconvex", x_shape=(d,), info=info, validate=False)
@@ -212,12 +220,15 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
     teacher_hidden = _checks.integer("teacher_hidden", teacher_hidden, low=1)
     noise = _checks.nonnegative_float("noise", noise)
     weight_decay = _checks.nonnegative_float("weight_decay", weight_decay)
+    dt = _dtype(dtype)
+    # Host float64: A (n x d), the teacher's hidden layer and its tanh (n x teacher_hidden each).
+    check_host_fits(8 * (n * d + 2 * n * teacher_hidden + 4 * n), (n * d + n) * dt.itemsize,
+                    f"two-layer-net with n={n}, d={d}")
     rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
     A = rng.standard_normal((n, d))
     W_t = rng.standard_normal((teacher_hidden, d)) / np.sqrt(d)
     v_t = rng.standard_normal(teacher_hidden)
     y = np.tanh(A @ W_t.T) @ v_t / np.sqrt(teacher_hidden) + noise * rng.standard_normal(n)
-    dt = _dtype(dtype)
     return FiniteSum(TwoLayerLoss(hidden), (jnp.asarray(A, dt), jnp.asarray(y, dt)),
                      regularizer=L2(weight_decay) if weight_decay > 0 else None,
                      name=f"two-layer-net n={n} d={d} h={hidden}", problem_class="nonconvex",
@@ -226,6 +237,7 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
 
 def two_layer_init(problem: FiniteSum, seed: int = 0) -> jax.Array:
     """A random start for ``two_layer_net``: W ~ N(0, 1/d), v ~ N(0, 1), flattened."""
+    _checks.instance("problem", problem, FiniteSum, "a FiniteSum made by two_layer_net")
     if not isinstance(problem.loss_i, TwoLayerLoss):
         raise ValueError(f"two_layer_init needs a two_layer_net problem, got {problem.name!r}")
     hidden = problem.loss_i.hidden

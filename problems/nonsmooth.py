@@ -26,6 +26,7 @@ import numpy as np
 
 from sgd_bench import FiniteSum, L2
 from sgd_bench import _checks
+from sgd_bench.memory import check_host_fits
 from problems.linear import _check_design
 
 
@@ -39,6 +40,12 @@ def absolute_loss(x, datum):
     """The per-sample absolute loss |<a, x> - b| for datum = (a, b)."""
     a, b = datum
     return jnp.abs(jnp.dot(a, x) - b)
+
+
+def _check_generation(n, d, dtype, what):
+    # Host float64: A and its copy for the Lipschitz constants (n x d each), a few n-vectors.
+    check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dtype.itemsize,
+                    f"{what} with n={n}, d={d}")
 
 
 def _lipschitz_info(A, mu):
@@ -58,9 +65,7 @@ def hinge_svm(A, y, mu: float = 0.0, *, name: str = "hinge-svm", validate: bool 
     - ``validate``: check the labels on the host.
     """
     mu = _checks.nonnegative_float("mu", mu)
-    A, y = _check_design("A", A, "y", y)
-    if validate and not np.all(np.isin(np.unique(np.asarray(y)), (-1.0, 1.0))):
-        raise ValueError("labels y must be in {-1, +1}")
+    A, y = _check_design("A", A, "y", y, labels=validate)
     return FiniteSum(hinge_loss, (A, y), regularizer=L2(mu) if mu > 0 else None, name=name,
                      problem_class="nonsmooth", x_shape=(A.shape[1],), info=_lipschitz_info(A, mu),
                      validate=validate)
@@ -85,10 +90,11 @@ def synthetic_hinge(n: int = 500, d: int = 10, *, seed: int = 0, noise: float = 
     n = _checks.integer("n", n, low=2)
     d = _checks.integer("d", d, low=1)
     noise = _checks.nonnegative_float("noise", noise)
+    dt = _checks.floating_dtype("dtype", dtype)
+    _check_generation(n, d, dt, "hinge-svm")
     rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
     A = rng.standard_normal((n, d))
     y = np.where(A @ (rng.standard_normal(d) / np.sqrt(d)) + noise * rng.standard_normal(n) >= 0, 1.0, -1.0)
-    dt = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
     return hinge_svm(jnp.asarray(A, dt), jnp.asarray(y, dt), name=f"hinge-svm n={n} d={d}", validate=False)
 
 
@@ -97,10 +103,11 @@ def synthetic_absolute(n: int = 500, d: int = 10, *, seed: int = 0, noise: float
     n = _checks.integer("n", n, low=1)
     d = _checks.integer("d", d, low=1)
     noise = _checks.nonnegative_float("noise", noise)
+    dt = _checks.floating_dtype("dtype", dtype)
+    _check_generation(n, d, dt, "absolute-regression")
     rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
     A = rng.standard_normal((n, d))
     b = A @ rng.standard_normal(d) + noise * rng.laplace(size=n)
-    dt = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
     return absolute_regression(jnp.asarray(A, dt), jnp.asarray(b, dt), name=f"absolute-regression n={n} d={d}",
                                validate=False)
 
@@ -146,6 +153,8 @@ def lp_reference(problem: FiniteSum) -> LPReference:
     Hinge:    min 1/n sum_i t_i  s.t.  t_i >= 1 - y_i <a_i, x>, t_i >= 0.
     Absolute: min 1/n sum_i t_i  s.t.  -t_i <= <a_i, x> - b_i <= t_i.
     """
+    _checks.instance("problem", problem, FiniteSum, "a FiniteSum made by hinge_svm or "
+                     "absolute_regression")
     if problem.regularizer is not None:
         raise ValueError("lp_reference solves the unregularized problems (mu = 0); with a ridge term "
                          "the problem is a quadratic program")

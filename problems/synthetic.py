@@ -42,7 +42,7 @@ def _design(seed, n, d, dtype):
     n = _checks.integer("n", n, low=1)
     d = _checks.integer("d", d, low=1)
     seed = _checks.integer("seed", seed, low=0)
-    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    dtype = _checks.floating_dtype("dtype", dtype)
     itemsize = jnp.dtype(dtype).itemsize
     check_fits((n * d + 3 * n) * itemsize, f"synthetic data with n={n}, d={d} in {jnp.dtype(dtype).name}")
     k_a, k_w, k_e = jax.random.split(jax.random.key(seed), 3)
@@ -55,6 +55,7 @@ def _design(seed, n, d, dtype):
 def synthetic_logreg(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0.0,
                      noise: float = 0.5, dtype=None):
     """Logistic regression on Gaussian features with labels sign(<a, w> + noise * eps)."""
+    mu = _checks.nonnegative_float("mu", mu)  # every argument is checked before data is made
     noise = _checks.nonnegative_float("noise", noise)
     A, z, eps = _design(seed, n, d, dtype)
     y = jnp.where(z + noise * eps >= 0, 1.0, -1.0).astype(A.dtype)
@@ -64,6 +65,7 @@ def synthetic_logreg(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0
 def synthetic_least_squares(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0.0,
                             noise: float = 0.1, dtype=None):
     """Least squares on Gaussian features with targets <a, w> + noise * eps."""
+    mu = _checks.nonnegative_float("mu", mu)  # every argument is checked before data is made
     noise = _checks.nonnegative_float("noise", noise)
     A, z, eps = _design(seed, n, d, dtype)
     return least_squares(A, z + noise * eps, mu, name=f"least-squares n={n} d={d}", validate=False)

@@ -108,8 +108,14 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
 
     x_star = f_star = None
     if reference is not None:
-        x_star, f_star = reference
-        f_star = float(f_star)
+        try:
+            x_star, f_star = reference
+            f_star = float(f_star)
+        except (TypeError, ValueError):
+            raise TypeError("reference must be a ReferenceSolution or an (x_star, f_star) pair with "
+                            f"a number f_star, got {reference!r}") from None
+        if not np.isfinite(f_star):
+            raise ValueError(f"reference's f_star must be finite, got {f_star!r}")
         sources["f_star"] = f"given reference ({getattr(reference, 'solver', 'user')})"
     elif cls in _NEWTON_CLASSES:
         ref = reference_solution(problem)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from sgd_bench import _checks
 from sgd_bench._compat import cost_flops
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
@@ -17,6 +18,8 @@ from sgd_bench.methods import Method
 
 def step_flops(problem: FiniteSum, method: Method, x0) -> float:
     """FLOPs of one ``method.step`` on ``problem`` at ``x0``, from the compiled program."""
+    _checks.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    _checks.instance("method", method, Method, "a sgd_bench.Method (gd, sgd, from_optax, ...)")
     flat = problem.replace(block_rows=problem.n)
     state = method.init(jnp.asarray(x0) if hasattr(x0, "shape") else x0, flat)
     b = 0 if method.batch_size is None else method.batch_size

@@ -27,6 +27,11 @@ def available_bytes(device=None) -> int | None:
         stats = None
     if stats and "bytes_limit" in stats:
         return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+    return _host_available_bytes()
+
+
+def _host_available_bytes() -> int | None:
+    """The host's free memory (MemAvailable), or None if unknown."""
     try:
         with open("/proc/meminfo") as handle:
             for line in handle:
@@ -57,3 +62,24 @@ def check_fits(nbytes: int, what: str, device=None) -> None:
             f"{what} needs {_gib(nbytes)}, but {device.platform} device {device.id} has "
             f"{_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
             "use a smaller n or d, float32, or more devices with sgd_bench.shard")
+
+
+def check_host_fits(host_bytes: int, device_bytes: int, what: str) -> None:
+    """For data generated with NumPy on the host and then copied to the device: raises
+    MemoryError naming ``what`` unless ``host_bytes`` fit in the host's free memory and
+    ``device_bytes`` in the device's (on the CPU backend both live in host memory, so their sum
+    is checked).
+    """
+    host_bytes = _checks.integer("host_bytes", int(host_bytes), low=0)
+    device_bytes = _checks.integer("device_bytes", int(device_bytes), low=0)
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        check_fits(host_bytes + device_bytes, what, device)
+        return
+    free = _host_available_bytes()
+    if free is not None and host_bytes > _USABLE_FRACTION * free:
+        raise MemoryError(
+            f"{what} needs {_gib(host_bytes)} of host memory to generate, but the host has "
+            f"{_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
+            "use a smaller n or d")
+    check_fits(device_bytes, what, device)

@@ -129,9 +129,13 @@ def from_optax(
     - ``sampling``: ``"with_replacement"``, ``"reshuffle"`` or ``"cyclic"``.
     - ``name``: a label; defaults to ``"optax"`` with the batch size.
     """
-    if not (hasattr(transformation, "init") and hasattr(transformation, "update")):
+    if not (callable(getattr(transformation, "init", None))
+            and callable(getattr(transformation, "update", None))):
+        hint = (" (call the factory: optax.adam(1e-3), not optax.adam)"
+                if callable(transformation) and getattr(transformation, "__module__", "").startswith("optax")
+                else "")
         raise TypeError("transformation must be an optax.GradientTransformation "
-                        f"(with init and update), got {transformation!r}")
+                        f"(with callable init and update), got {transformation!r}{hint}")
     if batch_size is None:
         _checks.choice("sampling", sampling, SAMPLINGS)
         b = None

@@ -57,6 +57,8 @@ def _permutation(key, epoch, n):
 def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
     """A sampler of ``batch_size`` indices per step from {0..n-1}, for chunks of <= ``chunk`` steps."""
     _checks.choice("sampling", sampling, SAMPLINGS)
+    n = _checks.integer("n", n, low=1)
+    chunk = _checks.integer("chunk", chunk, low=1)
     b = _checks.integer("batch_size", batch_size, low=1, high=n)
     if n >= _MAX_POSITIONS or chunk * b >= _MAX_POSITIONS:
         raise ValueError(f"log_every * batch_size = {chunk * b} and n = {n} must both stay "

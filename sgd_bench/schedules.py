@@ -88,10 +88,18 @@ def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:
     """A float becomes ``constant``; a callable is checked to give a finite alpha_0 > 0."""
     if callable(step_size):
         try:
-            first = float(np.asarray(step_size(0)))
+            value = step_size(0)
         except Exception as err:  # the user's callable failed: say which argument it was
             raise TypeError(f"{name} must map a step counter k to a step size; "
                             f"calling it at k=0 raised {err!r}") from None
+        try:
+            arr = np.asarray(value)
+            if arr.ndim != 0:
+                raise TypeError(f"it returned an array of shape {arr.shape}, not a scalar")
+            first = float(arr)
+        except Exception as err:
+            raise TypeError(f"{name} must map a step counter k to a scalar step size; "
+                            f"at k=0: {err}") from None
         if not np.isfinite(first) or first <= 0:
             raise ValueError(f"{name} must give a step size > 0; at k=0 it gives {first!r}")
         return step_size

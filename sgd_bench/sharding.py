@@ -32,9 +32,20 @@ AXIS = "data"
 
 def mesh(devices: Sequence | None = None) -> Mesh:
     """A 1-D mesh named ``"data"`` over ``devices`` (default: all visible devices)."""
-    devices = list(jax.devices() if devices is None else devices)
+    if devices is None:
+        devices = jax.devices()
+    elif isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__"):
+        raise TypeError(f"devices must be a sequence of jax devices (such as jax.devices()), "
+                        f"got {devices!r}")
+    devices = list(devices)
     if not devices:
         raise ValueError("devices must name at least one device")
+    for d in devices:
+        if not isinstance(d, jax.Device):
+            raise TypeError(f"devices must be a sequence of jax devices (such as jax.devices()), "
+                            f"got an element {d!r}")
+    if len(set(devices)) != len(devices):
+        raise ValueError(f"devices must not repeat a device, got {devices}")
     return Mesh(np.array(devices), (AXIS,))
 
 

@@ -10,6 +10,8 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from sgd_bench import _checks
+
 
 class SeedSummary(NamedTuple):
     """Per-log-point statistics across the seeds that did not diverge."""
@@ -22,11 +24,16 @@ class SeedSummary(NamedTuple):
 
     def band(self, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) of the normal-approximation confidence interval of the mean."""
+        z = _checks.nonnegative_float("z", z)
         return self.mean - z * self.stderr, self.mean + z * self.stderr
 
 
 def _kept(values, diverged) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("values must be an array of numbers with a leading seed axis, got "
+                        f"{type(values).__name__}") from None
     if values.ndim < 1:
         raise ValueError("values must have a leading seed axis")
     if diverged is None:
@@ -35,6 +42,17 @@ def _kept(values, diverged) -> np.ndarray:
     if diverged.shape != values.shape[:1]:
         raise ValueError(f"diverged must have shape ({values.shape[0]},), got {diverged.shape}")
     return values[~diverged]
+
+
+def _check_quantiles(qs) -> list[float]:
+    try:
+        out = [float(q) for q in np.atleast_1d(np.asarray(qs, dtype=np.float64))]
+    except (TypeError, ValueError):
+        raise TypeError(f"qs must be a sequence of numbers in [0, 1], got {qs!r}") from None
+    bad = [q for q in out if not 0.0 <= q <= 1.0]
+    if bad:
+        raise ValueError(f"qs must be in [0, 1], got {bad}")
+    return out
 
 
 def mean(values, diverged=None) -> np.ndarray:
@@ -53,6 +71,7 @@ def stderr(values, diverged=None) -> np.ndarray:
 
 def quantiles(values, qs: Sequence[float] = (0.05, 0.5, 0.95), diverged=None) -> dict[float, np.ndarray]:
     """Quantiles over seeds, leaving out diverged seeds, as {q: array}."""
+    qs = _check_quantiles(qs)
     kept = _kept(values, diverged)
     if not len(kept):
         return {float(q): np.full(np.shape(values)[1:], np.nan) for q in qs}
@@ -61,7 +80,7 @@ def quantiles(values, qs: Sequence[float] = (0.05, 0.5, 0.95), diverged=None) ->
 
 def summarize(values, diverged=None, qs: Sequence[float] = (0.05, 0.5, 0.95)) -> SeedSummary:
     """Mean, standard error and quantiles over the seed axis in one record."""
+    avg = mean(values, diverged)  # checks values and diverged first
     num = int(np.shape(values)[0])
     num_div = 0 if diverged is None else int(np.sum(np.asarray(diverged, dtype=bool)))
-    return SeedSummary(mean(values, diverged), stderr(values, diverged),
-                       quantiles(values, qs, diverged), num, num_div)
+    return SeedSummary(avg, stderr(values, diverged), quantiles(values, qs, diverged), num, num_div)

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sgd_bench import _checks
 from sgd_bench import runner
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.flops import step_flops
@@ -100,6 +101,11 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
     Returns tidy rows with ``method``, ``eps``, ``reached``, ``step``, ``seconds``,
     ``grad_evals`` and ``flops`` (NaN / -1 where eps was not reached within the run).
     """
+    f_star = _checks.finite_float("f_star", f_star)
+    eps = [_checks.finite_float("eps", e) for e in np.atleast_1d(np.asarray(eps, dtype=object))]
+    runs = list(runs)
+    for run in runs:
+        _checks.instance("runs", run, TimedRun, "a sequence of TimedRun (from timed_run)")
     rows = []
     for run in runs:
         gap = run.loss - f_star
@@ -118,6 +124,9 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
 
 def best_of(fn: Callable[[], Any], repeats: int = 5, clock: Callable[[], float] = time.perf_counter) -> float:
     """The fastest of ``repeats`` timings of ``fn()`` (blocked until its result is ready)."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable with no arguments, got {fn!r}")
+    repeats = _checks.integer("repeats", repeats)
     times = []
     for _ in range(max(1, repeats)):
         began = clock()

@@ -1,0 +1,508 @@
+"""Bad inputs across the public API, as one table plus hypothesis properties.
+
+Every bad input must give a clear ValueError, TypeError (or MemoryError, for sizes that cannot
+fit) whose message names the argument, raised by sgd-bench's own Python code
+(``helpers.assert_raised_in_package``) before anything is compiled: the ``no_compile`` fixture
+fails a test if XLA compiles anything while it runs, or if the runner's compiled programs are
+reached. Nothing here allocates more than a few kilobytes: the "huge" sizes must be refused by
+the memory guard before any array exists.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+import optax
+import pytest
+import scipy.sparse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from jax.experimental import sparse as jsparse
+
+import helpers
+import problems
+import sgd_bench
+from sgd_bench import FiniteSum, L2, memory, runner, schedules, stats, theory, timing
+
+SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+
+
+@pytest.fixture
+def no_compile(monkeypatch):
+    """Fails the test if XLA compiles anything, or if the runner's programs are reached."""
+    compiled = []
+
+    def listener(event, duration, **kwargs):
+        if event == _COMPILE_EVENT:
+            compiled.append(kwargs.get("fun_name", "?"))
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("compiled code ran before the argument check")
+
+    for name in ("_run_jit", "_run_seeds_jit", "_begin_jit", "_chunks_jit", "_tail_jit"):
+        monkeypatch.setattr(runner, name, forbidden, raising=False)
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert not compiled, f"XLA compiled {compiled} while checking bad input"
+
+
+def raises(exc, match, fn, *args, **kwargs):
+    with pytest.raises(exc, match=match) as excinfo:
+        fn(*args, **kwargs)
+    helpers.assert_raised_in_package(excinfo)
+    return excinfo
+
+
+# -- inputs (NumPy only: nothing here touches a device at collection time) ----------------------
+A, Y = helpers.logistic_data()                     # 13 x 3, labels in {-1, +1}
+B = helpers.regression_data()[1]
+X0 = np.zeros(3)
+X0_JAX = jax.numpy.zeros(3)  # the runner converts x0 before it checks the key: convert it here
+HUGE = 10**12                                      # rows: far beyond any machine's memory
+A_NAN = A.copy()
+A_NAN[4, 1] = np.nan
+DATA = helpers.custom_data()
+LOSS = helpers.huber_loss_i
+SGD = sgd_bench.sgd(0.1, 2)
+BCOO = jsparse.BCOO((np.ones(2), np.array([[0, 0], [1, 2]])), shape=(13, 3))
+
+
+class _Tiny:
+    """Stands for the tiny logistic problem (n = 13, d = 3), built by the test's fixture."""
+
+    def __repr__(self):
+        return "TINY"
+
+
+TINY = _Tiny()
+
+DENSE = r"FiniteSum needs dense arrays"
+
+# (callable, args, kwargs, expected exception, regex naming the argument), one row per bad input.
+BAD_INPUTS = [
+    # -- step sizes and schedules
+    pytest.param(sgd_bench.gd, (0.0,), {},
+                 ValueError, r"^step_size must be a finite number > 0", id="gd-step-zero"),
+    pytest.param(sgd_bench.sgd, (-0.5,), {}, ValueError, r"^step_size .*> 0", id="sgd-step-negative"),
+    pytest.param(sgd_bench.sgd, (math.nan,), {}, ValueError, r"^step_size .*got nan", id="sgd-step-nan"),
+    pytest.param(sgd_bench.gd, (math.inf,), {}, ValueError, r"^step_size .*got inf", id="gd-step-inf"),
+    pytest.param(sgd_bench.sgd, ("0.1",), {},
+                 TypeError, r"^step_size must be a positive number", id="sgd-step-string"),
+    pytest.param(sgd_bench.sgd, (True,), {}, TypeError, r"^step_size", id="sgd-step-bool"),
+    pytest.param(sgd_bench.sgd, (None,), {}, TypeError, r"^step_size", id="sgd-step-none"),
+    pytest.param(sgd_bench.gd, (np.array([0.1, 0.2]),), {},
+                 TypeError, r"^step_size.*shape \(2,\)", id="gd-step-vector"),
+    pytest.param(sgd_bench.sgd, (1 + 2j,), {}, TypeError, r"^step_size", id="sgd-step-complex"),
+    pytest.param(sgd_bench.sgd, (lambda k: np.ones(3),), {},
+                 TypeError, r"^step_size .*scalar.*shape \(3,\)", id="schedule-returns-vector"),
+    pytest.param(sgd_bench.gd, (lambda k: -0.1,), {},
+                 ValueError, r"^step_size must give a step size > 0", id="schedule-negative"),
+    pytest.param(schedules.constant, (0.0,), {}, ValueError, r"^a must be", id="constant-zero"),
+    pytest.param(schedules.inverse_time, (1.0, math.nan), {},
+                 ValueError, r"^k0 must be", id="inverse-time-k0-nan"),
+    pytest.param(schedules.lecture_decreasing, ("1",), {},
+                 TypeError, r"^mu must be", id="lecture-decreasing-mu-string"),
+    # -- batch sizes and sampling
+    pytest.param(sgd_bench.sgd, (0.1, 0), {},
+                 ValueError, r"^batch_size must be an integer in \[1, inf\]", id="sgd-batch-zero"),
+    pytest.param(sgd_bench.sgd, (0.1, 2.5), {},
+                 TypeError, r"^batch_size must be an integer", id="sgd-batch-float"),
+    pytest.param(sgd_bench.sgd, (0.1, True), {}, TypeError, r"^batch_size", id="sgd-batch-bool"),
+    pytest.param(sgd_bench.sgd, (0.1, 1, "shuffle"), {},
+                 ValueError, r"^sampling must be one of 'with_replacement', 'reshuffle', 'cyclic'",
+                 id="sgd-sampling-unknown"),
+    pytest.param(sgd_bench.sgd, (0.1, 1, None), {}, ValueError, r"^sampling", id="sgd-sampling-none"),
+    pytest.param(sgd_bench.sgd, (0.1, 1, np.array(["cyclic", "reshuffle"])), {},
+                 ValueError, r"^sampling", id="sgd-sampling-array"),
+    # -- other methods
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {},
+                 TypeError, r"^transformation must be an optax.GradientTransformation.*optax.adam\(1e-3\)",
+                 id="from-optax-uncalled-factory"),
+    pytest.param(sgd_bench.from_optax, ("adam",), {}, TypeError, r"^transformation", id="from-optax-string"),
+    pytest.param(sgd_bench.from_optax, (optax.sgd(0.1), 0), {},
+                 ValueError, r"^batch_size", id="from-optax-batch-zero"),
+    pytest.param(sgd_bench.noisy_sgd, (0.1, -1.0), {},
+                 ValueError, r"^noise_std must be a finite number >= 0", id="noisy-std-negative"),
+    pytest.param(sgd_bench.noisy_sgd, (0.1, "big"), {}, TypeError, r"^noise_std", id="noisy-std-string"),
+    pytest.param(sgd_bench.sag, (0.1, 0), {}, ValueError, r"^batch_size", id="sag-batch-zero"),
+    pytest.param(sgd_bench.saga, (), {"linear": "yes"},
+                 TypeError, r"^linear must be", id="saga-linear-string"),
+    pytest.param(sgd_bench.svrg, (0.1,), {"loop_length": 0},
+                 ValueError, r"^loop_length", id="svrg-loop-zero"),
+    pytest.param(sgd_bench.sarah, (0.1, 1, "random"), {},
+                 ValueError, r"^sampling", id="sarah-sampling-unknown"),
+    pytest.param(sgd_bench.gd_armijo, (), {"shrink": 1.0},
+                 ValueError, r"^shrink must be in \(0, 1\)", id="armijo-shrink-one"),
+    pytest.param(sgd_bench.gd_armijo, (), {"c": 0.0}, ValueError, r"^c must be", id="armijo-c-zero"),
+    pytest.param(sgd_bench.gd_armijo, (), {"max_trials": 0},
+                 ValueError, r"^max_trials", id="armijo-trials-zero"),
+    pytest.param(sgd_bench.growing_batch, (0.1,), {"q": 0.5},
+                 ValueError, r"^q must be >= 1", id="growing-q-below-one"),
+    pytest.param(sgd_bench.growing_batch, (0.1,), {"initial_batch": 0},
+                 ValueError, r"^initial_batch", id="growing-initial-zero"),
+    pytest.param(sgd_bench.batch_sizes, (10,), {"initial_batch": 11},
+                 ValueError, r"^initial_batch must be an integer in \[1, 10\]",
+                 id="batch-sizes-initial-above-n"),
+    pytest.param(sgd_bench.online_newton, (0.1,), {"support": "both"},
+                 ValueError, r"^support must be one of", id="newton-support-unknown"),
+    pytest.param(sgd_bench.online_newton, (0.1,), {},
+                 ValueError, r"^phase1_steps is required", id="newton-phase1-missing"),
+    pytest.param(sgd_bench.averaged, ("sgd",), {},
+                 TypeError, r"^method must be a sgd_bench.Method", id="averaged-not-a-method"),
+    pytest.param(sgd_bench.averaged, (SGD, -1), {}, ValueError, r"^start", id="averaged-start-negative"),
+    # -- problems from data
+    pytest.param(problems.logistic_regression, (A, (Y + 1) / 2), {},
+                 ValueError, r"^labels y must be in \{-1, \+1\}", id="logistic-labels-01"),
+    pytest.param(problems.logistic_regression, (A, Y[:-1]), {},
+                 ValueError, r"^A and y must have the same length", id="logistic-lengths"),
+    pytest.param(problems.logistic_regression, (A, Y, -0.1), {},
+                 ValueError, r"^mu must be a finite number >= 0", id="logistic-mu-negative"),
+    pytest.param(problems.logistic_regression, (A, Y, "0.1"), {}, TypeError, r"^mu", id="logistic-mu-string"),
+    pytest.param(problems.logistic_regression, (scipy.sparse.csr_matrix(A), Y), {},
+                 TypeError, rf"^A is a scipy.sparse csr_matrix; {DENSE}.*A\.toarray\(\)",
+                 id="logistic-scipy-sparse"),
+    pytest.param(problems.least_squares, (BCOO, B), {},
+                 TypeError, rf"^A is a jax.experimental.sparse BCOO; {DENSE}.*A\.todense\(\)",
+                 id="least-squares-bcoo"),
+    pytest.param(problems.least_squares, (A[0], B), {},
+                 ValueError, r"^A must be a 2-D array", id="least-squares-A-1d"),
+    pytest.param(problems.least_squares, (A, B[:, None]), {},
+                 ValueError, r"^b must be a 1-D array", id="least-squares-b-2d"),
+    pytest.param(problems.least_squares, (np.zeros((0, 3)), np.zeros(0)), {},
+                 ValueError, r"^A must have at least one row", id="least-squares-empty"),
+    pytest.param(problems.least_squares, (A_NAN, B), {},
+                 ValueError, r"^A contains 1 NaN or Inf", id="least-squares-nan"),
+    pytest.param(problems.least_squares, (A.astype(str), B), {},
+                 TypeError, r"^A must be an array of numbers", id="least-squares-strings"),
+    pytest.param(problems.least_squares, (A + 1j, B), {},
+                 TypeError, r"^A must be an array of numbers.*complex128", id="least-squares-complex"),
+    pytest.param(problems.hinge_svm, (A, 2 * Y), {},
+                 ValueError, r"^labels y must be in \{-1, \+1\}, got values \{-2, 2\}", id="hinge-labels"),
+    pytest.param(problems.absolute_regression, (A, B, math.nan), {},
+                 ValueError, r"^mu", id="absolute-mu-nan"),
+    # -- FiniteSum
+    pytest.param(FiniteSum, (LOSS, {"a": scipy.sparse.csr_matrix(A), "t": B}), {},
+                 TypeError, rf"^data\['a'\] is a scipy.sparse csr_matrix; {DENSE}.*\.toarray\(\)",
+                 id="finite-sum-scipy-sparse"),
+    pytest.param(FiniteSum, (LOSS, {"a": BCOO, "t": B}), {},
+                 TypeError, rf"^data\['a'\] is a jax.experimental.sparse BCOO; {DENSE}.*\.todense\(\)",
+                 id="finite-sum-bcoo"),
+    pytest.param(FiniteSum, (LOSS, {"a": np.ones((5, 2)), "t": np.ones(4)}), {},
+                 ValueError, r"^all leaves of data must share the leading axis n", id="finite-sum-lengths"),
+    pytest.param(FiniteSum, (LOSS, {"a": np.array(["x", "y"])}), {},
+                 TypeError, r"^data\['a'\] must be an array of numbers", id="finite-sum-strings"),
+    pytest.param(FiniteSum, (LOSS, {"a": np.ones(3), "t": 1.0}), {},
+                 ValueError, r"^every leaf of data needs a leading sample axis.*data\['t'\]",
+                 id="finite-sum-scalar-leaf"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"problem_class": "convexish"},
+                 ValueError, r"^problem_class must be one of", id="finite-sum-class"),
+    pytest.param(FiniteSum, ("loss", DATA), {},
+                 TypeError, r"^loss_i must be callable", id="finite-sum-loss-not-callable"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"regularizer": 0.1},
+                 TypeError, r"^regularizer must be callable", id="finite-sum-regularizer-number"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"x_shape": (-1,)},
+                 ValueError, r"^x_shape\[0\] must be an integer in \[0, inf\]",
+                 id="finite-sum-x-shape-negative"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"x_shape": "3"},
+                 TypeError, r"^x_shape must be a tuple", id="finite-sum-x-shape-string"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"info": {"mu": "big"}},
+                 TypeError, r"^info\['mu'\] must be a number", id="finite-sum-info-value"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"block_rows": 0},
+                 ValueError, r"^block_rows", id="finite-sum-block-rows"),
+    pytest.param(L2, (-0.1,), {}, ValueError, r"^mu must be a finite number >= 0", id="l2-negative"),
+    # -- problem factories: sizes, parameters, dtypes, the memory guard
+    pytest.param(problems.synthetic_logreg, (0, 3), {},
+                 ValueError, r"^n must be an integer in \[1, inf\]", id="logreg-n-zero"),
+    pytest.param(problems.synthetic_logreg, (10, 3.5), {},
+                 TypeError, r"^d must be an integer", id="logreg-d-float"),
+    pytest.param(problems.synthetic_logreg, (10, 3), {"dtype": np.int32},
+                 ValueError, r"^dtype must be a floating type such as 'float32' or 'float64'.*int32",
+                 id="logreg-dtype-int"),
+    pytest.param(problems.synthetic_least_squares, (10, 3), {"mu": -1.0},
+                 ValueError, r"^mu", id="least-squares-mu-negative"),
+    pytest.param(problems.synthetic_least_squares, (HUGE, 1000), {},
+                 MemoryError, r"n=1000000000000, d=1000", id="least-squares-huge"),
+    pytest.param(problems.lecture_logreg, (), {"seed": -1}, ValueError, r"^seed", id="lecture-seed-negative"),
+    pytest.param(problems.rank_deficient_least_squares, (20, 5, 6), {},
+                 ValueError, r"^rank must be an integer in \[1, 5\]", id="rank-deficient-rank"),
+    pytest.param(problems.rank_deficient_least_squares, (HUGE, 1000, 3), {},
+                 MemoryError, r"n=1000000000000", id="rank-deficient-huge"),
+    pytest.param(problems.nonseparable_logistic, (HUGE, 1000), {},
+                 MemoryError, r"n=1000000000000", id="nonseparable-huge"),
+    pytest.param(problems.sin2_pl, (), {"spread": math.nan}, ValueError, r"^spread", id="sin2-spread-nan"),
+    pytest.param(problems.sin2_pl, (HUGE, 1000), {}, MemoryError, r"n=1000000000000", id="sin2-huge"),
+    pytest.param(problems.sigmoid_loss, (1,), {},
+                 ValueError, r"^n must be an integer in \[2, inf\]", id="sigmoid-n-one"),
+    pytest.param(problems.sigmoid_loss, (10, 3), {"dtype": "complex64"},
+                 ValueError, r"^dtype", id="sigmoid-dtype-complex"),
+    pytest.param(problems.two_layer_net, (10, 3), {"hidden": 0},
+                 ValueError, r"^hidden", id="two-layer-hidden-zero"),
+    pytest.param(problems.two_layer_net, (HUGE, 1000), {},
+                 MemoryError, r"n=1000000000000", id="two-layer-huge"),
+    pytest.param(problems.two_layer_init, ("net",), {},
+                 TypeError, r"^problem must be a FiniteSum", id="two-layer-init-not-a-problem"),
+    pytest.param(problems.synthetic_hinge, (HUGE, 1000), {},
+                 MemoryError, r"n=1000000000000", id="hinge-huge"),
+    pytest.param(problems.synthetic_absolute, (10, 3), {"dtype": "banana"},
+                 ValueError, r"^dtype must be a floating type.*'banana'", id="absolute-dtype-unknown"),
+    pytest.param(problems.lp_reference, ("svm",), {},
+                 TypeError, r"^problem must be a FiniteSum", id="lp-reference-not-a-problem"),
+    pytest.param(problems.landscape_1d, (1,), {},
+                 ValueError, r"^n must be an integer in \[2, inf\]", id="landscape-n-one"),
+    pytest.param(problems.landscape_1d, (), {"shift_std": "wide"},
+                 TypeError, r"^shift_std", id="landscape-shift-string"),
+    pytest.param(problems.landscape_1d, (), {"dtype": np.int32},
+                 ValueError, r"^dtype", id="landscape-dtype-int"),
+    pytest.param(problems.landscape_2d, (), {"test_shift": (1.0, 2.0, 3.0)},
+                 ValueError, r"^test_shift must be a number or a 2-vector", id="landscape-2d-test-shift"),
+    pytest.param(problems.landscape_2d, (HUGE,), {}, MemoryError, r"n=1000000000000", id="landscape-2d-huge"),
+    pytest.param(problems.breast_cancer, (-1.0,), {}, ValueError, r"^mu", id="breast-cancer-mu"),
+    pytest.param(problems.digits, (), {"dtype": bool}, ValueError, r"^dtype", id="digits-dtype-bool"),
+    pytest.param(problems.get, ("lecture-logregg",), {},
+                 ValueError, r"^unknown problem 'lecture-logregg'; known problems: .*lecture-logreg",
+                 id="registry-unknown"),
+    # -- the runner (checked against the problem's n and shapes)
+    pytest.param(sgd_bench.run, (TINY, sgd_bench.sgd(0.1, 14), X0, 0), {"steps": 5},
+                 ValueError, r"^batch_size must be in \[1, n\] = \[1, 13\]", id="run-batch-above-n"),
+    pytest.param(sgd_bench.run_seeds, (TINY, sgd_bench.noisy_sgd(0.1, 0.0, 20), X0, 0),
+                 {"seeds": 2, "steps": 5}, ValueError, r"^batch_size", id="run-seeds-batch-above-n"),
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 0}, ValueError, r"^steps", id="run-steps-zero"),
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 10.0},
+                 TypeError, r"^steps", id="run-steps-float"),
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 10, "log_every": 11},
+                 ValueError, r"^log_every", id="run-log-every"),
+    pytest.param(sgd_bench.run, (TINY, SGD, np.zeros(4), 0), {"steps": 5},
+                 ValueError, r"^x0 must have shape \(3,\)", id="run-x0-shape"),
+    pytest.param(sgd_bench.run, (TINY, SGD, np.array([0.0, np.nan, 0.0]), 0), {"steps": 5},
+                 ValueError, r"^x0 contains", id="run-x0-nan"),
+    pytest.param(sgd_bench.run, (TINY, SGD, X0_JAX, "seed"), {"steps": 5},
+                 TypeError, r"^key", id="run-key-string"),
+    pytest.param(sgd_bench.run, (TINY, "sgd", X0, 0), {"steps": 5},
+                 TypeError, r"^method", id="run-method-string"),
+    pytest.param(sgd_bench.seed_keys, (0, 0), {}, ValueError, r"^seeds", id="seed-keys-zero"),
+    # -- tools around runs
+    pytest.param(sgd_bench.shard, (TINY,), {"devices": "cpu"},
+                 TypeError, r"^devices must be a sequence of jax devices", id="shard-devices-string"),
+    pytest.param(sgd_bench.shard, ("problem",), {},
+                 TypeError, r"^problem must be a sgd_bench.FiniteSum", id="shard-not-a-problem"),
+    pytest.param(sgd_bench.step_flops, (TINY, "gd", X0), {},
+                 TypeError, r"^method must be a sgd_bench.Method", id="step-flops-method"),
+    pytest.param(theory.constants, ("problem",), {},
+                 TypeError, r"^problem must be a sgd_bench.FiniteSum", id="constants-not-a-problem"),
+    pytest.param(theory.constants, (TINY,), {"reference": 3},
+                 TypeError, r"^reference must be a ReferenceSolution", id="constants-reference"),
+    pytest.param(stats.mean, (np.ones((3, 4)), np.array([True, False])), {},
+                 ValueError, r"^diverged must have shape \(3,\)", id="stats-mask-shape"),
+    pytest.param(stats.mean, ("abc",), {},
+                 TypeError, r"^values must be an array of numbers", id="stats-values-string"),
+    pytest.param(stats.quantiles, (np.ones((3, 2)), (0.5, 1.5)), {},
+                 ValueError, r"^qs must be in \[0, 1\]", id="stats-quantile-above-one"),
+    pytest.param(memory.check_fits, (10**18, "a test array"), {},
+                 MemoryError, r"^a test array needs", id="memory-guard"),
+    pytest.param(timing.time_to_eps, ([], math.nan, [1e-3]), {},
+                 ValueError, r"^f_star must be a finite number", id="time-to-eps-f-star"),
+    pytest.param(timing.best_of, (lambda: None, 2.5), {},
+                 TypeError, r"^repeats must be an integer", id="best-of-repeats"),
+]
+
+
+def test_the_table_is_large_and_distinct():
+    ids = [p.id for p in BAD_INPUTS]
+    assert len(ids) >= 30 and len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("fn, args, kwargs, exc, match", BAD_INPUTS)
+def test_bad_input_is_refused_by_name(tiny_logistic, no_compile, fn, args, kwargs, exc, match):
+    args = tuple(tiny_logistic if a is TINY else a for a in args)
+    raises(exc, match, fn, *args, **kwargs)
+
+
+# -- hypothesis properties ---------------------------------------------------------------------
+N = helpers.N  # the tiny problem's n = 13
+not_a_step = st.floats().filter(lambda v: not (math.isfinite(v) and v > 0))
+
+
+@SETTINGS
+@given(step=not_a_step, factory=st.sampled_from([sgd_bench.gd, sgd_bench.sgd, sgd_bench.sag,
+                                                 sgd_bench.svrg, sgd_bench.growing_batch]))
+def test_any_float_step_that_is_not_finite_and_positive_is_refused(no_compile, step, factory):
+    raises(ValueError, r"^step_size must be a finite number > 0", factory, step)
+
+
+@SETTINGS
+@given(step=st.one_of(st.text(), st.none(), st.booleans(), st.binary(),
+                      st.lists(st.floats(0.1, 1.0), min_size=2, max_size=4).map(np.array),
+                      st.complex_numbers(allow_nan=False).filter(lambda z: z.imag != 0)))
+def test_a_step_that_is_not_a_number_is_refused(no_compile, step):
+    raises(TypeError, r"^step_size must be a positive number", sgd_bench.sgd, step)
+    raises(TypeError, r"^step_size must be a positive number", sgd_bench.gd, step)
+
+
+def _method_with_batch(kind: str, b: int):
+    return {
+        "sgd": lambda: sgd_bench.sgd(0.1, b),
+        "from_optax": lambda: sgd_bench.from_optax(optax.sgd(0.1), b),
+        "noisy_sgd": lambda: sgd_bench.noisy_sgd(0.1, 0.0, b),
+        "saga": lambda: sgd_bench.saga(0.1, b),
+        "svrg": lambda: sgd_bench.svrg(0.1, b),
+        "online_newton": lambda: sgd_bench.online_newton(0.1, support="running_average",
+                                                         batch_size=b),
+    }[kind]()
+
+
+METHOD_KINDS = ("sgd", "from_optax", "noisy_sgd", "saga", "svrg", "online_newton")
+
+
+@SETTINGS
+@given(b=st.one_of(st.integers(max_value=0), st.integers(min_value=N + 1)),
+       kind=st.sampled_from(METHOD_KINDS))
+def test_any_batch_size_outside_1_to_n_is_refused_by_run(tiny_logistic, no_compile, b, kind):
+    # b < 1 is refused when the method is built, b > n when it meets the problem.
+    def build_and_run():
+        sgd_bench.run(tiny_logistic, _method_with_batch(kind, b), X0, 0, steps=5)
+
+    info = raises(ValueError, r"^batch_size must be", build_and_run)
+    if b > N:
+        assert f"[1, {N}]" in str(info.value) and str(b) in str(info.value)
+
+
+@SETTINGS
+@given(b=st.one_of(st.floats(), st.booleans(), st.text(), st.fractions(), st.decimals()),
+       kind=st.sampled_from(METHOD_KINDS))
+def test_a_batch_size_that_is_not_an_integer_is_refused(no_compile, b, kind):
+    raises(TypeError, r"^batch_size must be an integer", _method_with_batch, kind, b)
+
+
+@SETTINGS
+@given(sampling=st.one_of(st.text(), st.none(), st.integers(),
+                          st.lists(st.sampled_from(sgd_bench.SAMPLINGS), min_size=1)).filter(
+           lambda s: not (isinstance(s, str) and s in sgd_bench.SAMPLINGS)),
+       factory=st.sampled_from([
+           lambda s: sgd_bench.sgd(0.1, 1, s),
+           lambda s: sgd_bench.from_optax(optax.adam(0.1), None, s),
+           lambda s: sgd_bench.noisy_sgd(0.1, 0.0, 2, s),
+           lambda s: sgd_bench.sag(0.1, 1, s),
+           lambda s: sgd_bench.growing_batch(0.1, sampling=s),
+           lambda s: sgd_bench.online_newton(0.1, phase1_steps=5, sampling=s),
+       ]))
+def test_any_sampling_outside_SAMPLINGS_is_refused(no_compile, sampling, factory):
+    info = raises(ValueError, r"^sampling must be one of", factory, sampling)
+    for mode in sgd_bench.SAMPLINGS:
+        assert repr(mode) in str(info.value)
+
+
+non_floating_dtypes = st.one_of(
+    hnp.boolean_dtypes(), hnp.integer_dtypes(), hnp.unsigned_integer_dtypes(),
+    hnp.complex_number_dtypes(), hnp.datetime64_dtypes(), hnp.timedelta64_dtypes(),
+    hnp.unicode_string_dtypes(), hnp.byte_string_dtypes(),
+    st.sampled_from([object, "int", "banana", "complex", 3, (1, 2)]),
+)
+DTYPE_FACTORIES = [
+    lambda dt: problems.synthetic_logreg(20, 3, dtype=dt),
+    lambda dt: problems.synthetic_least_squares(20, 3, dtype=dt),
+    lambda dt: problems.lecture_logreg(dtype=dt),
+    lambda dt: problems.rank_deficient_least_squares(20, 5, 3, dtype=dt),
+    lambda dt: problems.nonseparable_logistic(50, 3, dtype=dt),
+    lambda dt: problems.sin2_pl(20, 3, dtype=dt),
+    lambda dt: problems.sigmoid_loss(20, 3, dtype=dt),
+    lambda dt: problems.two_layer_net(20, 3, dtype=dt),
+    lambda dt: problems.synthetic_hinge(20, 3, dtype=dt),
+    lambda dt: problems.synthetic_absolute(20, 3, dtype=dt),
+    lambda dt: problems.landscape_1d(dtype=dt),
+    lambda dt: problems.landscape_2d(dtype=dt),
+    lambda dt: problems.breast_cancer(dtype=dt),
+]
+
+
+@SETTINGS
+@given(dtype=non_floating_dtypes, factory=st.sampled_from(DTYPE_FACTORIES))
+def test_any_non_floating_dtype_is_refused(no_compile, dtype, factory):
+    raises(ValueError, r"^dtype must be a floating type such as 'float32' or 'float64'", factory, dtype)
+
+
+@SETTINGS
+@given(mu=st.floats().filter(lambda v: not (math.isfinite(v) and v >= 0)),
+       factory=st.sampled_from([
+           lambda mu: problems.logistic_regression(A, Y, mu),
+           lambda mu: problems.least_squares(A, B, mu),
+           lambda mu: problems.hinge_svm(A, Y, mu),
+           lambda mu: problems.synthetic_logreg(20, 3, mu=mu),
+           L2,
+       ]))
+def test_any_mu_that_is_not_finite_and_nonnegative_is_refused(no_compile, mu, factory):
+    raises(ValueError, r"^mu must be a finite number >= 0", factory, mu)
+
+
+SIZED_FACTORIES = [problems.synthetic_logreg, problems.synthetic_least_squares, problems.sin2_pl,
+                   problems.sigmoid_loss, problems.two_layer_net, problems.synthetic_hinge,
+                   problems.synthetic_absolute, problems.rank_deficient_least_squares,
+                   problems.nonseparable_logistic]
+
+
+@SETTINGS
+@given(size=st.one_of(st.integers(max_value=0), st.floats(), st.booleans(), st.text()),
+       which=st.sampled_from(["n", "d"]), factory=st.sampled_from(SIZED_FACTORIES))
+def test_any_size_that_is_not_a_positive_integer_is_refused(no_compile, size, which, factory):
+    kwargs = {"n": 20, "d": 3, which: size}
+    if isinstance(size, int) and not isinstance(size, bool):
+        raises(ValueError, rf"^{which} must be an integer in \[", factory, **kwargs)
+    else:
+        raises(TypeError, rf"^{which} must be an integer", factory, **kwargs)
+
+
+@SETTINGS
+@given(row=st.integers(0, N - 1), col=st.integers(0, 2), bad=st.sampled_from([np.nan, np.inf, -np.inf]),
+       factory=st.sampled_from([problems.logistic_regression, problems.least_squares,
+                                problems.hinge_svm, problems.absolute_regression]))
+def test_a_non_finite_entry_anywhere_in_the_data_is_refused(no_compile, row, col, bad, factory):
+    A_bad = A.copy()
+    A_bad[row, col] = bad
+    raises(ValueError, r"^A contains 1 NaN or Inf value", factory, A_bad, Y)
+
+
+@SETTINGS
+@given(m=st.integers(1, 40).filter(lambda m: m != N),
+       factory=st.sampled_from([problems.logistic_regression, problems.least_squares,
+                                problems.hinge_svm, problems.absolute_regression]))
+def test_labels_of_another_length_are_refused(no_compile, m, factory):
+    y = np.resize(Y, m)
+    raises(ValueError, rf"^A and (y|b) must have the same length n; got {N} rows in A and {m}",
+           factory, A, y)
+
+
+@SETTINGS
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=4, max_side=4).filter(lambda s: len(s) != 2))
+def test_features_that_are_not_a_matrix_are_refused(no_compile, shape):
+    raises(ValueError, r"^A must be a 2-D array \(n, d\)", problems.least_squares,
+           np.ones(shape), B)
+
+
+@SETTINGS
+@given(fmt=st.sampled_from(["csr", "csc", "coo", "lil", "dok", "bsr"]),
+       where=st.sampled_from(["A", "data"]))
+def test_any_scipy_sparse_format_is_refused_with_a_densify_hint(no_compile, fmt, where):
+    S = scipy.sparse.random(N, 3, density=0.5, format=fmt, random_state=0)
+    if where == "A":
+        info = raises(TypeError, r"^A is a scipy.sparse .*FiniteSum needs dense arrays",
+                      problems.logistic_regression, S, Y)
+    else:
+        info = raises(TypeError, r"^data\['a'\] is a scipy.sparse .*FiniteSum needs dense arrays",
+                      FiniteSum, LOSS, {"a": S, "t": B})
+    assert ".toarray()" in str(info.value)
+
+
+@SETTINGS
+@given(labels=hnp.arrays(np.float64, N, elements=st.floats(-3, 3, allow_nan=False)).filter(
+           lambda y: not np.all(np.isin(y, (-1.0, 1.0)))),
+       factory=st.sampled_from([problems.logistic_regression, problems.hinge_svm]))
+def test_labels_outside_plus_minus_one_are_refused(no_compile, labels, factory):
+    raises(ValueError, r"^labels y must be in \{-1, \+1\}", factory, A, labels)
