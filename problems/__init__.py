@@ -8,6 +8,7 @@ from problems.linear import logistic_regression as logistic_regression
 from problems.linear import softplus as softplus
 from problems.linear import squared_loss as squared_loss
 from problems.registry import describe as describe
+from problems.registry import factory as factory
 from problems.registry import get as get
 from problems.registry import names as names
 from problems.registry import register as register
@@ -29,3 +30,6 @@ from problems.landscapes import landscape_1d as landscape_1d
 from problems.landscapes import landscape_2d as landscape_2d
 from problems.landscapes import narrow_wide_1d as narrow_wide_1d
 from problems.landscapes import narrow_wide_2d as narrow_wide_2d
+from problems.libsvm import LibsvmData as LibsvmData
+from problems.libsvm import libsvm_logreg as libsvm_logreg
+from problems.libsvm import load_libsvm as load_libsvm

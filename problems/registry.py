@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from problems import convex, datasets, landscapes, nonconvex, nonsmooth, synthetic
+from problems import libsvm
 
 _REGISTRY: dict[str, tuple[Callable, str]] = {}
 
@@ -30,12 +31,17 @@ def describe() -> dict[str, str]:
     return {name: _REGISTRY[name][1] for name in names()}
 
 
-def get(name: str, **kwargs):
-    """The problem ``name`` built with ``kwargs``; an unknown name lists the known ones."""
+def factory(name: str) -> Callable:
+    """The factory registered under ``name``; an unknown name lists the known ones."""
     key = _key(name)
     if key not in _REGISTRY:
         raise ValueError(f"unknown problem {name!r}; known problems: {', '.join(names())}")
-    return _REGISTRY[key][0](**kwargs)
+    return _REGISTRY[key][0]
+
+
+def get(name: str, **kwargs):
+    """The problem ``name`` built with ``kwargs``; an unknown name lists the known ones."""
+    return factory(name)(**kwargs)
 
 
 register("lecture-logreg", synthetic.lecture_logreg,
@@ -63,3 +69,5 @@ register("narrow-wide-1d", landscapes.narrow_wide_1d,
          "1-D landscape: a narrow minimum at 0 and a wide one at 13, as a finite sum of shifted copies")
 register("narrow-wide-2d", landscapes.narrow_wide_2d,
          "2-D landscape: a narrow dimple at (0, 0) on the flank of a wide bowl at (7, 0)")
+register("libsvm", libsvm.libsvm_logreg,
+         "logistic regression on a local LIBSVM file (path=..., mu, standardize)")
