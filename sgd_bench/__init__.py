@@ -22,6 +22,7 @@ from sgd_bench.reference import reference_solution as reference_solution
 from sgd_bench.runner import Trace as Trace
 from sgd_bench.runner import log_steps as log_steps
 from sgd_bench.runner import run as run
+from sgd_bench.runner import run_keys as run_keys
 from sgd_bench.runner import run_seeds as run_seeds
 from sgd_bench.runner import seed_keys as seed_keys
 from sgd_bench.sampling import SAMPLINGS as SAMPLINGS

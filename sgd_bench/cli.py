@@ -1,13 +1,17 @@
-"""The ``sgd-bench`` command line: ``run`` experiments, ``list`` what exists, show the ``env``.
+"""The ``sgd-bench`` command line (also ``python -m sgd_bench``): ``list``, ``run``, ``report``, ``env``.
 
 Experiments are the files of the repository's ``scripts/`` folder (or of ``$SGD_BENCH_SCRIPTS``);
 each defines ``NAME``, ``DESCRIPTION`` and ``main(argv)``. ``sgd-bench run`` with no name runs
-the default suite, the experiments in ``DEFAULT_SUITE``.
+the default suite; with ``--problem`` and ``--method`` it runs an ad-hoc grid instead
+(``sgd_bench.grid``). Bad input exits with status 2 and one line on stderr, an allocation that
+cannot fit with 3, an interrupted run with 130 (run the same command again to resume it).
+``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import importlib.util
 import os
 import sys
@@ -44,72 +48,256 @@ def load(name: str) -> ModuleType:
     return module
 
 
+def _err(text: str) -> None:
+    print(f"sgd-bench: {text}", file=sys.stderr)
+
+
+# -- run -----------------------------------------------------------------------------------------
 def _cmd_run(args) -> int:
+    if args.problem or args.method:
+        if args.experiments:
+            raise ValueError("give either experiment names or --problem/--method (a grid), not both")
+        return _run_grid(args)
+    for option in ("log_every", "key", "block"):
+        if getattr(args, option) is not None:
+            raise ValueError(f"--{option.replace('_', '-')} applies to grids (--problem/--method) only")
     names = args.experiments or list(DEFAULT_SUITE)
     modules = [load(name) for name in names]  # fail on a bad name before running anything
     for name, module in zip(names, modules):
-        argv = []
-        if args.quick:
-            argv.append("--quick")
-        if args.seeds is not None:
-            argv += ["--seeds", str(args.seeds)]
+        argv = ["--quick"] if args.quick else []
+        for option in ("seeds", "steps", "dtype"):
+            if getattr(args, option) is not None:
+                argv += [f"--{option}", str(getattr(args, option))]
         if args.out is not None:
             argv += ["--out", str(Path(args.out) / name)]
+        if args.overwrite:
+            argv.append("--overwrite")
         code = module.main(argv)
         if code:
             return code
     return 0
 
 
+def _run_grid(args) -> int:
+    from sgd_bench import experiment, grid, results
+
+    if not args.problem:
+        raise ValueError("a grid needs --problem (sgd-bench list shows the problems)")
+    if not args.method:
+        raise ValueError("a grid needs --method, such as --method gd --method sgd:batch=10")
+    quick = args.quick
+    config = grid.grid_config(
+        args.problem, args.method, seeds=args.seeds or (4 if quick else 10),
+        steps=args.steps or (100 if quick else 1000), log_every=args.log_every,
+        dtype=args.dtype or "float64", key=args.key or 0,
+        block=args.block or grid.DEFAULT_BLOCK)
+    digest = results.config_hash(grid.KIND, config, dtype=config["dtype"])
+    root = Path(args.out) if args.out else experiment.results_root() / ("_quick" if quick else "")
+    out, resume = experiment.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
+                                           log=lambda text: print(text, file=sys.stderr))
+    # Build every problem and method once up front, so a bad spec fails before any run.
+    for ptext in config["problems"]:
+        problem = grid.build_problem(grid.parse_spec(ptext, "--problem"), config["dtype"])
+        for mtext in config["methods"]:
+            grid.build_method(grid.parse_spec(mtext, "--method"), problem)
+        del problem
+    command = "sgd-bench " + " ".join(sys.argv[1:]) if sys.argv and "sgd" in Path(sys.argv[0]).name \
+        else None
+    table = grid.run_grid(config, out, resume=resume, command=command)
+    print(results.text_table(table, grid.COLUMNS))
+    print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
+    return 0
+
+
+# -- report --------------------------------------------------------------------------------------
+def _checks_line(folder: Path) -> str:
+    from sgd_bench import experiment
+
+    checks = experiment.read_json(folder / "checks.json")
+    if not isinstance(checks, list) or not checks:
+        return "-"
+    held = sum(bool(c.get("holds")) for c in checks if isinstance(c, dict))
+    return f"{held}/{len(checks)} hold"
+
+
+def _rebuild(folder: Path, meta: dict) -> str:
+    """Rebuilds one result folder's summary and figures from its records, if it knows how."""
+    from sgd_bench import grid
+
+    if meta.get("kind") == grid.KIND:
+        grid.report(folder)
+        return "rebuilt from records"
+    name = meta.get("experiment")
+    try:
+        module = load(name) if name else None
+    except (ValueError, FileNotFoundError):
+        module = None
+    if module is not None and hasattr(module, "report"):
+        module.report(folder)
+        return "rebuilt from records"
+    return "as written by the run"
+
+
+def _cmd_report(args) -> int:
+    from sgd_bench import experiment, results
+
+    root = Path(args.dir) if args.dir else experiment.results_root()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
+    folders = [root] if experiment.read_meta(root) else sorted(
+        p for p in root.rglob("meta.json") if "cells" not in p.parts)
+    folders = [f if f.is_dir() else f.parent for f in folders]
+    if not folders:
+        raise FileNotFoundError(f"no results in {root} (no folder with a meta.json)")
+    rows = []
+    for folder in folders:
+        meta = experiment.read_meta(folder) or {}
+        try:
+            how = _rebuild(folder, meta)
+        except Exception as err:  # one broken folder must not stop the index
+            how = f"not rebuilt ({type(err).__name__}: {err})"
+            _err(f"{folder}: {how}")
+        figures = sorted(p.name for p in folder.glob("*.png"))
+        rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,
+                         kind=meta.get("kind", "experiment"),
+                         status=meta.get("status", "complete" if meta else "?"),
+                         created=meta.get("created", "?"), commit=(meta.get("git_commit") or "?")[:12],
+                         device=", ".join(meta.get("devices", [])[:1]) or "?",
+                         dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
+                         _folder=folder, _figures=figures))
+        print(f"{rows[-1]['result']}: {how}")
+    _write_index(root, rows)
+    print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")
+    return 0
+
+
+def _write_index(root: Path, rows: list[dict]) -> None:
+    from sgd_bench import results
+
+    def rel(folder: Path, name: str) -> str:
+        return os.path.relpath(folder / name, root)
+
+    md_rows = []
+    for r in rows:
+        link = f"[{r['result']}]({rel(r['_folder'], 'summary.md')})" if (r["_folder"] / "summary.md").exists() \
+            else r["result"]
+        md_rows.append({**r, "result": link})
+    columns = ["result", "kind", "status", "created", "commit", "device", "dtype", "checks", "summary"]
+    text = ("# sgd-bench results\n\nEvery result folder under this one, as `sgd-bench report` found it; "
+            "each link opens the run's summary.\n\n" + results.markdown_table(md_rows, columns) + "\n")
+    results.write_text(root / "index.md", text)
+    cards = []
+    for r in rows:
+        imgs = "".join(f'<img src="{html.escape(rel(r["_folder"], f))}" alt="{html.escape(f)}">'
+                       for f in r["_figures"][:2])
+        summary = rel(r["_folder"], "summary.md")
+        cards.append(
+            f'<section><h2><a href="{html.escape(summary)}">{html.escape(r["result"])}</a></h2>'
+            f'<p>{html.escape(r["kind"])} · {html.escape(r["status"])} · {html.escape(r["created"])} · '
+            f'commit {html.escape(r["commit"])} · {html.escape(r["device"])} · {html.escape(str(r["dtype"]))} · '
+            f'checks: {html.escape(r["checks"])}</p>{imgs}</section>')
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>sgd-bench results</title><style>"
+            "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+            "section{border-top:1px solid #ddd;padding:.5em 0}img{max-width:49%;margin-right:1%}"
+            "p{color:#555;font-size:.9em}</style></head><body><h1>sgd-bench results</h1>"
+            + "".join(cards) + "</body></html>\n")
+    results.write_text(root / "index.html", page)
+
+
+# -- list / env ----------------------------------------------------------------------------------
 def _cmd_list(args) -> int:
     del args
     import problems
     import sgd_bench
+    from sgd_bench import grid
 
     print("experiments (sgd-bench run NAME):")
     for name in experiments():
         module = load(name)
         marker = " [default]" if name in DEFAULT_SUITE else ""
-        print(f"  {name:<18} {getattr(module, 'DESCRIPTION', '')}{marker}")
-    print("problems (problems.get(NAME, **kwargs)):")
+        print(f"  {name:<22} {getattr(module, 'DESCRIPTION', '')}{marker}")
+    print("problems (--problem NAME[:key=value,...], or problems.get(NAME, **kwargs)):")
     for name, text in problems.describe().items():
-        print(f"  {name:<18} {text}")
-    print("methods:")
-    for sig, text in [("gd(step_size)", "full-gradient descent"),
-                      ("sgd(step_size, batch_size, sampling)", "mini-batch SGD"),
-                      ("from_optax(tx, batch_size, sampling)", "any optax GradientTransformation")]:
-        print(f"  {sig:<38} {text}")
-    print(f"samplings: {', '.join(sgd_bench.SAMPLINGS)}")
-    print("schedules: constant(a), lecture_decreasing(mu), inverse_time(a, k0), inverse_sqrt(a)")
+        print(f"  {name:<22} {text}")
+    print("methods (--method NAME[:key=value,...]):")
+    for name, text in grid.method_catalog().items():
+        print(f"  {name:<22} {text}")
+    print(f"samplings (sampling=...): {', '.join(sgd_bench.SAMPLINGS)}")
+    print(f"schedules (sgd:schedule=...): {', '.join(grid.SCHEDULES)}; in Python also "
+          "inverse_time(a, k0) and any optax schedule")
     return 0
 
 
 def _cmd_env(args) -> int:
     del args
-    from sgd_bench import results
+    from sgd_bench import memory, results
 
     env = results.environment()
+    free = memory.available_bytes()
+    env["free memory"] = "unknown" if free is None else f"{free / 2**30:.1f} GiB on {env['devices'][0]}"
     for key, value in env.items():
         if isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in value.items() if v)
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
         print(f"{key:>13}: {value}")
     return 0
 
 
-def main(argv=None) -> int:
+# -- entry point ---------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    from sgd_bench.experiment import DTYPES, positive_int
+
     parser = argparse.ArgumentParser(prog="sgd-bench", description="SGD theory next to measured numbers.")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run experiments (default: the default suite)")
+    run = sub.add_parser(
+        "run", help="run experiments (default: the default suite) or an ad-hoc grid",
+        description="Run experiment scripts by name, or a grid of --problem x --method over seeds. "
+                    "Example: sgd-bench run --problem lecture-logreg --method gd "
+                    "--method sgd:step=0.1,batch=10 --method optax:adam,lr=1e-3 --seeds 100")
     run.add_argument("experiments", nargs="*", help=f"experiment names (default: {' '.join(DEFAULT_SUITE)})")
-    run.add_argument("--quick", action="store_true", help="seconds-long runs into results/_quick/")
-    run.add_argument("--seeds", type=int, help="seeds per method (overrides the experiment's default)")
-    run.add_argument("--out", help="output root folder (each experiment writes OUT/NAME)")
+    run.add_argument("--quick", action="store_true", help="a seconds-long run into results/_quick/")
+    run.add_argument("--seeds", type=positive_int, help="seeds per method")
+    run.add_argument("--steps", type=positive_int, help="steps per run")
+    run.add_argument("--dtype", choices=DTYPES, help="floating-point type of data and iterates")
+    run.add_argument("--out", help="output root folder (experiment NAME writes OUT/NAME)")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing result instead of "
+                     "writing a new folder beside it")
+    g = run.add_argument_group("grid (instead of experiment names)")
+    g.add_argument("--problem", action="append", metavar="SPEC",
+                   help="problem NAME[:key=value,...] (repeatable), e.g. logreg:n=10000,d=20")
+    g.add_argument("--method", action="append", metavar="SPEC",
+                   help="method NAME[:key=value,...] (repeatable), e.g. sgd:step=0.1,batch=10 or optax:adam,lr=1e-3")
+    g.add_argument("--log-every", type=positive_int, help="steps between logged metrics (default steps/100)")
+    g.add_argument("--key", type=int, help="PRNG seed of the seed keys (default 0)")
+    g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32)")
     run.set_defaults(func=_cmd_run)
+    report = sub.add_parser("report", help="rebuild summaries and figures from stored records, and an index",
+                            description="Rebuild summary.md and figures from stored records (nothing is "
+                                        "re-run), then write index.md and index.html over all results.")
+    report.add_argument("dir", nargs="?", help="a results folder, or one result (default: results/)")
+    report.set_defaults(func=_cmd_report)
     sub.add_parser("list", help="list experiments, problems, methods and schedules").set_defaults(func=_cmd_list)
-    sub.add_parser("env", help="show versions, devices and precision").set_defaults(func=_cmd_env)
-    args = parser.parse_args(argv)
+    sub.add_parser("env", help="show versions, devices, precision and free memory").set_defaults(func=_cmd_env)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Runs the command line; returns the exit status."""
+    from sgd_bench import progress
+
+    args = _parser().parse_args(argv)
+    progress.set_mode("auto")
+    if os.environ.get("SGD_BENCH_DEBUG"):  # full tracebacks, for bug reports
+        return args.func(args)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"sgd-bench: error: {err}", file=sys.stderr)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        _err(f"error: {err}")
         return 2
+    except MemoryError as err:
+        _err(f"error: {err}")
+        return 3
+    except KeyboardInterrupt:
+        _err("interrupted; finished cells are stored, so the same command resumes the run")
+        return 130

@@ -1,15 +1,17 @@
 """Results I/O: tidy records, run metadata, summaries and figures under ``results/<name>/``.
 
-Each experiment writes ``records.csv`` (one row per method x seed statistic x logged step),
-``meta.json`` (versions, device, dtype, config, git commit), ``checks.json`` (each claim the
-figures make, with the measured numbers and whether it holds), ``summary.md`` and PNG figures.
-Every file is written to a temporary name and renamed, so a crash never leaves half a file.
+Each experiment writes tidy records (``records.parquet`` when pyarrow is installed, else
+``records.csv``; one row per method x seed statistic x logged step), ``meta.json`` (versions,
+device, dtype, config, git commit and the config hash), ``checks.json`` (each claim the figures
+make, with the measured numbers and whether it holds), ``summary.md`` and PNG figures. Every
+file is written to a temporary name and renamed, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import hashlib
 import io
 import json
 import os
@@ -62,23 +64,118 @@ def write_json(path: Path, obj: Any) -> None:
     write_text(Path(path), json.dumps(obj, indent=2, default=default, sort_keys=False) + "\n")
 
 
-def write_records(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Writes tidy rows as CSV atomically; the columns are the union of the rows' keys, in order."""
+RECORD_FORMATS = ("parquet", "csv")
+
+
+def records_format() -> str:
+    """"parquet" when pyarrow is importable, else "csv"; ``SGD_BENCH_RECORDS=csv`` forces CSV."""
+    if os.environ.get("SGD_BENCH_RECORDS", "").strip().lower() == "csv":
+        return "csv"
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return "csv"
+    return "parquet"
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
+    return columns
+
+
+def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | None = None) -> Path:
+    """Writes tidy rows atomically; returns the path written.
+
+    ``path``'s suffix is replaced by the format's (``records`` -> ``records.parquet`` or
+    ``records.csv``); ``format`` defaults to ``records_format()``. The columns are the union of
+    the rows' keys, in order of first appearance; missing cells are empty (null in Parquet).
+    """
+    fmt = records_format() if format is None else format
+    if fmt not in RECORD_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(RECORD_FORMATS)}; got {format!r}")
+    path = Path(path)
+    path = path.with_suffix("." + fmt) if path.suffix in (".csv", ".parquet") else \
+        path.with_name(path.name + "." + fmt)
+    columns = _columns(rows)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({c: _parquet_column([row.get(c) for row in rows]) for c in columns})
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        _atomic_write(path, buffer.getvalue())
+        return path
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _fmt(v) for k, v in row.items()})
-    write_text(Path(path), buffer.getvalue())
+    write_text(path, buffer.getvalue())
+    return path
 
 
-def read_records(path: Path) -> list[dict[str, str]]:
-    """Reads a records CSV back as a list of dicts of strings."""
+def find_records(folder: Path) -> Path | None:
+    """The records file of a result folder (Parquet first, then CSV), or None."""
+    for fmt in RECORD_FORMATS:
+        candidate = Path(folder) / f"records.{fmt}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _parse(text: str):
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text in ("True", "False"):
+        return text == "True"
+    return text
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Reads records back as a list of dicts, from a records file or a result folder.
+
+    Numbers come back as int or float and empty CSV cells as None, so both formats read alike.
+    """
+    path = Path(path)
+    if path.is_dir():
+        found = find_records(path)
+        if found is None:
+            raise FileNotFoundError(f"no records.parquet or records.csv in {path}")
+        path = found
+    elif not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():
+        path = path.with_suffix(".parquet")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path).to_pylist()
+        return [{k: _parse(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
     with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _parquet_column(values: list) -> list:
+    """A column Arrow can type: "" becomes null (as an empty CSV cell reads back), and a column
+    mixing text with numbers is stored as text, which ``read_records`` parses like CSV."""
+    values = [None if v == "" else _plain(v) for v in values]
+    kinds = {type(v) for v in values if v is not None}
+    if str in kinds and len(kinds) > 1 or (bool in kinds and kinds - {bool}):
+        return [None if v is None else str(v) for v in values]
+    return values
 
 
 def _fmt(value):
@@ -133,9 +230,35 @@ def environment() -> dict[str, Any]:
     }
 
 
+def _canonical(obj: Any) -> Any:
+    """Tuples as lists and keys sorted, so a config hashes alike before and after JSON."""
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def config_hash(name: str, config: Mapping[str, Any], *, dtype: str, backend: str | None = None) -> str:
+    """A 12-hex-digit key of what a run computes: experiment, config, dtype and JAX backend.
+
+    Equal hashes mean the same computation (the same key gives the same trace on the same
+    backend); the git commit and the package versions are recorded in the metadata, not hashed.
+    """
+    payload = {"experiment": name, "config": _canonical(dict(config)), "dtype": str(dtype),
+               "backend": backend or jax.default_backend()}
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
                     wall_seconds: float | None = None) -> dict[str, Any]:
-    """The ``meta.json`` of a run: what ran, where, with what, and from which commit."""
+    """The ``meta.json`` of a run: what ran, where, with what, and from which commit.
+
+    ``sgd_bench.experiment`` adds the run's ``status`` and ``config_hash`` around it.
+    """
     return {
         "experiment": name,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -119,34 +119,60 @@ def stepper(method: Method, n: int, chunk: int) -> Stepper:
     return Stepper(init, advance)
 
 
-def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every: int,
-              log_iterates: bool = False) -> Trace:
-    num_chunks, rem = divmod(steps, log_every)
-    steps_fn = stepper(method, problem.n, log_every)
+def _log(problem, state, x_star, log_iterates):
+    return _metrics(problem, state.x, x_star), state.grad_evals, (state.x if log_iterates else None)
 
-    def log(state):
-        return _metrics(problem, state.x, x_star), state.grad_evals, (state.x if log_iterates else None)
+
+def _begin(problem, x0, key, x_star, *, method, log_every, log_iterates):
+    """The initial carry and the log at step 0."""
+    carry = stepper(method, problem.n, log_every).init(problem, x0, key)
+    return carry, _log(problem, carry[0], x_star, log_iterates)
+
+
+def _chunks(problem, key, x_star, carry, c0, *, method, log_every, num, log_iterates):
+    """Chunks c0, ..., c0 + num - 1 of ``log_every`` steps, each followed by its log."""
+    steps_fn = stepper(method, problem.n, log_every)
 
     def chunk(carry, c):
         carry = steps_fn.advance(problem, key, carry, c * log_every, log_every)
-        return carry, log(carry[0])
+        return carry, _log(problem, carry[0], x_star, log_iterates)
 
-    carry = steps_fn.init(problem, x0, key)
-    first = log(carry[0])
-    carry, logged = lax.scan(chunk, carry, jnp.arange(num_chunks, dtype=jnp.int32))
-    parts = [jax.tree_util.tree_map(lambda a: a[None], first), logged]
-    if rem:
-        carry = steps_fn.advance(problem, key, carry, jnp.asarray(num_chunks * log_every, jnp.int32), rem)
-        parts.append(jax.tree_util.tree_map(lambda a: a[None], log(carry[0])))
-    (loss, gnorm, dist), grad_evals, xs = jax.tree_util.tree_map(
-        lambda *a: jnp.concatenate(a), *parts)
+    return lax.scan(chunk, carry, c0 + jnp.arange(num, dtype=jnp.int32))
 
+
+def _tail(problem, key, x_star, carry, k0, *, method, log_every, rem, log_iterates):
+    """The last ``rem`` < ``log_every`` steps, from step k0, and the final log."""
+    carry = stepper(method, problem.n, log_every).advance(problem, key, carry, k0, rem)
+    return carry, _log(problem, carry[0], x_star, log_iterates)
+
+
+def _finish(carry, parts, steps, log_every) -> Trace:
+    """The trace from the final carry and the logs (leading axis = log point) in order."""
+    (loss, gnorm, dist), grad_evals, xs = jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *parts)
     step = jnp.asarray(log_steps(steps, log_every))
     limit = DIVERGENCE_FACTOR * jnp.maximum(jnp.abs(loss[0]), 1.0)
     bad = ~jnp.isfinite(loss) | (loss > limit)
     diverged = jnp.any(bad)
     diverged_step = jnp.where(diverged, step[jnp.argmax(bad)], -1)
     return Trace(step, grad_evals, loss, gnorm, dist, carry[0].x, diverged, diverged_step, xs)
+
+
+def _one(tree):
+    return jax.tree_util.tree_map(lambda a: a[None], tree)
+
+
+def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every: int,
+              log_iterates: bool = False) -> Trace:
+    num_chunks, rem = divmod(steps, log_every)
+    opts = dict(method=method, log_every=log_every, log_iterates=log_iterates)
+    carry, first = _begin(problem, x0, key, x_star, **opts)
+    carry, logged = _chunks(problem, key, x_star, carry, jnp.int32(0), num=num_chunks, **opts)
+    parts = [_one(first), logged]
+    if rem:
+        k0 = jnp.asarray(num_chunks * log_every, jnp.int32)
+        carry, last = _tail(problem, key, x_star, carry, k0, rem=rem, **opts)
+        parts.append(_one(last))
+    return _finish(carry, parts, steps, log_every)
 
 
 _STATIC = ("method", "steps", "log_every", "log_iterates")
@@ -158,6 +184,98 @@ def _run_seeds_jit(problem, x0, keys, x_star, *, method, steps, log_every, log_i
     one = functools.partial(_run_impl, method=method, steps=steps, log_every=log_every,
                             log_iterates=log_iterates)
     return jax.vmap(one, in_axes=(None, None, 0, None))(problem, x0, keys, x_star)
+
+
+# The pieces of a run as separate programs, for runs that report progress between chunks.
+# ``seeded`` vmaps a piece over a leading key axis (and the carry and logs that follow it).
+_PIECE_STATIC = ("method", "log_every", "log_iterates", "num", "rem")
+
+
+@functools.partial(jax.jit, static_argnames=_PIECE_STATIC[:3] + ("seeded",))
+def _begin_jit(problem, x0, key, x_star, *, method, log_every, log_iterates, seeded):
+    fn = functools.partial(_begin, method=method, log_every=log_every, log_iterates=log_iterates)
+    if seeded:
+        return jax.vmap(fn, in_axes=(None, None, 0, None))(problem, x0, key, x_star)
+    return fn(problem, x0, key, x_star)
+
+
+@functools.partial(jax.jit, static_argnames=_PIECE_STATIC[:4] + ("seeded",))
+def _chunks_jit(problem, key, x_star, carry, c0, *, method, log_every, log_iterates, num, seeded):
+    fn = functools.partial(_chunks, method=method, log_every=log_every, num=num,
+                           log_iterates=log_iterates)
+    if seeded:
+        return jax.vmap(fn, in_axes=(None, 0, None, 0, None))(problem, key, x_star, carry, c0)
+    return fn(problem, key, x_star, carry, c0)
+
+
+@functools.partial(jax.jit, static_argnames=_PIECE_STATIC[:3] + ("rem", "seeded"))
+def _tail_jit(problem, key, x_star, carry, k0, *, method, log_every, log_iterates, rem, seeded):
+    fn = functools.partial(_tail, method=method, log_every=log_every, rem=rem,
+                           log_iterates=log_iterates)
+    if seeded:
+        return jax.vmap(fn, in_axes=(None, 0, None, 0, None))(problem, key, x_star, carry, k0)
+    return fn(problem, key, x_star, carry, k0)
+
+
+def _group_size(num_chunks: int, target_groups: int = 20) -> int:
+    """The largest divisor of ``num_chunks`` that still gives about ``target_groups`` redraws;
+    a divisor keeps every group the same length, so one program serves them all."""
+    limit = max(1, num_chunks // target_groups)
+    return max(g for g in range(1, limit + 1) if num_chunks % g == 0)
+
+
+def _run_with_progress(problem, x0, key, x_star, *, method, steps, log_every, log_iterates,
+                       seeded, label, draw=True):
+    """The run as begin / groups of chunks / tail programs, redrawing a bar after each group
+    (when ``draw``).
+
+    The programs perform the same steps as the single-program run and the sampler's stream
+    depends only on the key and the step number; XLA may fuse a program differently, so
+    values can differ in the last bit (never between two runs of this function).
+    """
+    import contextlib
+
+    from sgd_bench.progress import Bar
+
+    opts = dict(method=method, log_every=log_every, log_iterates=log_iterates, seeded=seeded)
+    num_chunks, rem = divmod(steps, log_every)
+    group = _group_size(num_chunks) if num_chunks else 1
+    seed_axis = 1 if seeded else 0
+
+    def stack(tree):
+        return jax.tree_util.tree_map(lambda a: jnp.expand_dims(a, seed_axis), tree)
+
+    with (Bar(steps, label) if draw else contextlib.nullcontext()) as bar:
+        carry, first = _begin_jit(problem, x0, key, x_star, **opts)
+        parts = [stack(first)]
+        for c0 in range(0, num_chunks, group):
+            carry, logged = _chunks_jit(problem, key, x_star, carry, jnp.int32(c0), num=group, **opts)
+            parts.append(logged)
+            if bar is not None:
+                jax.block_until_ready(carry)
+                bar.update((c0 + group) * log_every)
+        if rem:
+            k0 = jnp.asarray(num_chunks * log_every, jnp.int32)
+            carry, last = _tail_jit(problem, key, x_star, carry, k0, rem=rem, **opts)
+            parts.append(stack(last))
+            if bar is not None:
+                jax.block_until_ready(carry)
+                bar.update(steps)
+    return _finish_jit(carry, parts, steps=steps, log_every=log_every, seeded=seeded)
+
+
+@functools.partial(jax.jit, static_argnames=("steps", "log_every", "seeded"))
+def _finish_jit(carry, parts, *, steps, log_every, seeded):
+    finish = functools.partial(_finish, steps=steps, log_every=log_every)
+    return jax.vmap(finish)(carry, parts) if seeded else finish(carry, parts)
+
+
+def _use_progress(progress) -> bool:
+    if progress is None:
+        from sgd_bench import progress as progress_mod
+
+        return progress_mod.enabled()
+    return bool(progress)
 
 
 def _as_key(key):
@@ -230,7 +348,8 @@ def _check_args(problem, method, x0, key, steps, log_every, x_star):
 
 
 def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
-        log_every: int | None = None, x_star=None, log_iterates: bool = False) -> Trace:
+        log_every: int | None = None, x_star=None, log_iterates: bool = False,
+        progress: bool | None = None) -> Trace:
     """Runs ``method`` on ``problem`` from ``x0`` for ``steps`` steps as one compiled scan.
 
     **Arguments:**
@@ -245,6 +364,10 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
     - ``x_star``: a known minimizer; when given, the trace records ||x_k - x*||.
     - ``log_iterates``: also return the iterates at the log points (``Trace.xs``), for
       quantities computed after the run (gradient variance along the run, ...).
+    - ``progress``: draw a progress bar on stderr, redrawn after each group of chunks. The run
+      is then split into a few programs doing the same steps; XLA may fuse them differently,
+      so values can differ in the last bit from the single-program run. ``None`` follows
+      ``sgd_bench.progress.get_mode()``: off in the library, on a terminal in the CLI.
 
     A method whose state has a ``key`` field (for its own randomness, such as injected
     gradient noise) gets a key derived from ``key`` there; the sampler's stream is unchanged.
@@ -252,6 +375,10 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
     **Returns:** a ``Trace``.
     """
     x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
+    if _use_progress(progress) and steps > log_every:
+        return _run_with_progress(problem, x0, key, x_star, method=method, steps=steps,
+                                  log_every=log_every, log_iterates=bool(log_iterates),
+                                  seeded=False, label=method.name)
     return _run_jit(problem, x0, key, x_star, method=method, steps=steps, log_every=log_every,
                     log_iterates=bool(log_iterates))
 
@@ -263,7 +390,8 @@ def seed_keys(key, seeds: int) -> jax.Array:
 
 
 def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps: int,
-              log_every: int | None = None, x_star=None, log_iterates: bool = False) -> Trace:
+              log_every: int | None = None, x_star=None, log_iterates: bool = False,
+              progress: bool | None = None) -> Trace:
     """``run`` for ``seeds`` keys ``jax.random.split(key, seeds)``, vmapped in one program.
 
     Seed s of the result equals ``run(problem, method, x0, seed_keys(key, seeds)[s], ...)``.
@@ -272,5 +400,46 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     """
     x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
     keys = seed_keys(key, seeds)
+    return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
+
+
+def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
+             log_every: int | None = None, x_star=None, log_iterates: bool = False,
+             progress: bool | None = None) -> Trace:
+    """``run`` for each key of the key array ``keys`` (leading axis), vmapped in one program.
+
+    ``run_seeds(..., key, seeds=S)`` is ``run_keys(..., seed_keys(key, S))``; a slice of those
+    keys runs a block of the same seeds (the grid runner resumes seed blocks this way).
+    """
+    x0, _, steps, log_every, x_star = _check_args(problem, method, x0, 0, steps, log_every, x_star)
+    if not (hasattr(keys, "dtype") and jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
+            and keys.ndim == 1 and keys.shape[0] >= 1):
+        raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), "
+                        f"got {getattr(keys, 'dtype', type(keys).__name__)} of shape {jnp.shape(keys)}")
+    return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
+
+
+def _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress):
+    if _use_progress(progress) and steps > log_every:
+        label = f"{method.name} x {keys.shape[0]} seeds"
+        return _run_with_progress(problem, x0, keys, x_star, method=method, steps=steps,
+                                  log_every=log_every, log_iterates=bool(log_iterates),
+                                  seeded=True, label=label)
     return _run_seeds_jit(problem, x0, keys, x_star, method=method, steps=steps,
                           log_every=log_every, log_iterates=bool(log_iterates))
+
+
+def run_keys_chunked(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
+                     log_every: int | None = None, x_star=None, progress: bool | None = None,
+                     label: str | None = None) -> Trace:
+    """``run_keys`` always as the chunked programs that progress bars use, drawing the bar
+    only when ``progress`` (default: ``sgd_bench.progress`` mode) says so.
+
+    Its traces do not depend on whether a bar was drawn, which the grid runner relies on when
+    it resumes an interrupted run under a different terminal.
+    """
+    x0, _, steps, log_every, x_star = _check_args(problem, method, x0, 0, steps, log_every, x_star)
+    return _run_with_progress(problem, x0, keys, x_star, method=method, steps=steps,
+                              log_every=log_every, log_iterates=False, seeded=True,
+                              label=label or f"{method.name} x {keys.shape[0]} seeds",
+                              draw=_use_progress(progress))

@@ -1,0 +1,179 @@
+"""The command line every experiment script shares, and where a run writes its results.
+
+An experiment script defines ``NAME``, ``DESCRIPTION``, ``FULL`` and ``QUICK`` configs and
+``run(config, out)``, and hands its command line to ``experiment.main``::
+
+    def main(argv=None) -> int:
+        return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                               overrides={"seeds": "seeds", "steps": "steps"})
+
+``overrides`` says which of ``--seeds``, ``--steps`` and ``--dtype`` the experiment takes and
+how each changes its config: a config key to set, or ``fn(config, value) -> config``. An option
+the experiment does not take is refused with a one-line reason (exit code 2), never ignored.
+
+A run never silently replaces an earlier result: when the output folder already holds a
+finished result, the run goes to a new sibling folder ``NAME-YYYYmmdd-HHMMSS`` unless
+``--overwrite`` is given. A folder whose run was interrupted (its ``meta.json`` is not marked
+"complete") with the same config hash is resumed in place: the grid runner skips its finished
+cells; an experiment script, one cell, runs again there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+OPTIONS = ("seeds", "steps", "dtype")
+DTYPES = ("float32", "float64")
+STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
+
+
+def results_root() -> Path:
+    """The repository's ``results/`` folder."""
+    return Path(__file__).resolve().parents[1] / "results"
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's contents, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def read_meta(folder: Path) -> dict[str, Any] | None:
+    """The ``meta.json`` of a result folder, or None when it has none (or it is unreadable)."""
+    return read_json(Path(folder) / "meta.json")
+
+
+def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
+                  log: Callable[[str], None] = print) -> tuple[Path, bool]:
+    """Where a run with ``config_hash`` should write, given the folder it was asked to use.
+
+    Returns ``(folder, resume)``: ``resume`` is True when ``folder`` holds an interrupted run of
+    the same config, whose finished parts may be reused. Raises ValueError when ``target`` is a
+    non-empty folder that is not an sgd-bench result (nothing there is touched).
+    """
+    target = Path(target)
+    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
+        return target, False
+    if not target.is_dir():
+        raise ValueError(f"--out {target} is a file, not a folder")
+    meta = read_meta(target)
+    if meta is None:
+        raise ValueError(f"{target} exists and is not an sgd-bench result folder (no meta.json); "
+                         "choose another --out")
+    same = meta.get("config_hash") == config_hash
+    if meta.get("status") != STATUS_COMPLETE and same and not overwrite:
+        log(f"resuming the interrupted run in {target} (config {config_hash})")
+        return target, True
+    if overwrite:
+        log(f"--overwrite: replacing the result in {target}")
+        shutil.rmtree(target)
+        return target, False
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fresh = target.with_name(f"{target.name}-{stamp}")
+    suffix = 2
+    while fresh.exists():
+        fresh = target.with_name(f"{target.name}-{stamp}-{suffix}")
+        suffix += 1
+    what = "the same config" if same else f"config {meta.get('config_hash')}"
+    log(f"{target} already holds a result ({what}, created {meta.get('created', '?')}); "
+        f"writing {fresh} instead (pass --overwrite to replace it)")
+    return fresh, False
+
+
+def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] | None = None) -> None:
+    """Sets ``status`` and ``config_hash`` in the folder's ``meta.json`` (creating it if needed)."""
+    from sgd_bench import results
+
+    meta = read_meta(folder) or {}
+    meta.update(extra or {})
+    meta["status"] = status
+    meta["config_hash"] = config_hash
+    results.write_json(Path(folder) / "meta.json", meta)
+
+
+def _dtype(text: str) -> str:
+    if text not in DTYPES:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(DTYPES)}, got {text!r}")
+    return text
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a positive integer, or a one-line reason."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def parser(name: str, doc: str | None, folder: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser every experiment shares."""
+    summary = (doc or name).strip().split("\n\n")[0]
+    p = argparse.ArgumentParser(prog=f"sgd-bench run {name}", description=summary)
+    p.add_argument("--quick", action="store_true", help="a seconds-long run into results/_quick/")
+    p.add_argument("--seeds", type=positive_int, help="seeds per method (where the experiment has seeds)")
+    p.add_argument("--steps", type=positive_int, help="steps per run (where the experiment has a step count)")
+    p.add_argument("--dtype", type=_dtype, help="float32 or float64 (where the experiment allows both)")
+    p.add_argument("--out", type=Path, help=f"output folder (default results/{folder or name})")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing result in the output folder instead of writing a new one")
+    return p
+
+
+def apply_overrides(config: dict, args: argparse.Namespace, overrides: Mapping[str, Any],
+                    name: str) -> dict:
+    """``config`` with the given ``--seeds/--steps/--dtype`` applied; raises ValueError for an
+    option the experiment does not take."""
+    config = dict(config)
+    for option in OPTIONS:
+        value = getattr(args, option, None)
+        if value is None:
+            continue
+        how = overrides.get(option)
+        if how is None:
+            takes = ", ".join(f"--{o}" for o in OPTIONS if o in overrides) or "none of them"
+            raise ValueError(f"experiment {name} does not take --{option} (it takes {takes})")
+        config = dict(how(config, value)) if callable(how) else {**config, how: value}
+    return config
+
+
+def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Mapping[str, Any],
+         run: Callable[[dict, Path], Any], overrides: Mapping[str, Any] | None = None,
+         dtype_key: str = "dtype", folder: str | None = None) -> int:
+    """Parses ``argv``, picks the output folder and calls ``run(config, out)``; returns 0.
+
+    The default output folder is ``results/<folder or name>`` (``results/_quick/...`` with
+    ``--quick``).
+
+    Bad options exit with status 2 and a one-line reason. The run's ``meta.json`` is marked
+    "running" before and "complete" after, with the config hash that keys it.
+    """
+    from sgd_bench import results
+
+    p = parser(name, doc, folder)
+    args = p.parse_args(argv)
+    try:
+        config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
+    except ValueError as err:
+        p.error(str(err))
+    digest = results.config_hash(name, config, dtype=str(config.get(dtype_key, "")))
+    default = results_root() / ("_quick" if args.quick else "") / (folder or name)
+    try:
+        out, _ = output_folder(args.out or default, digest, overwrite=args.overwrite,
+                               log=lambda text: print(text, file=sys.stderr))
+    except ValueError as err:
+        p.error(str(err))
+    mark(out, STATUS_RUNNING, digest, {"experiment": name, "config": config})
+    run(config, out)
+    mark(out, STATUS_COMPLETE, digest)
+    return 0

@@ -1,0 +1,526 @@
+"""Ad-hoc grids from the command line: problems x methods x seed blocks, resumable, reported.
+
+``sgd-bench run --problem lecture-logreg --method gd --method sgd:step=0.1,batch=10
+--method optax:adam,lr=1e-3 --seeds 100`` builds every problem and method from its spec, runs
+each (problem, method, seed block) cell with ``run_keys`` and stores the cell's per-seed
+records as soon as it finishes. The folder is keyed by the config hash: an interrupted grid
+run again with the same arguments skips the finished cells, and its final records equal an
+uninterrupted run's. ``report`` rebuilds the summary and the figure from the records alone.
+
+Spec syntax: ``NAME`` or ``NAME:key=value,key=value``; for optax, ``optax:NAME,key=value``
+where the keys are the optax constructor's (``lr`` stands for ``learning_rate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+KIND = "grid"
+DEFAULT_BLOCK = 32
+# Methods the grid builds from a spec: name -> (description, keys it takes).
+_METHODS = {
+    "gd": ("full-gradient descent (default step 1/L)", ("step",)),
+    "sgd": ("mini-batch SGD (defaults: batch 1, with_replacement, step 1/(2 (L + L_max/B)))",
+            ("step", "batch", "sampling", "schedule")),
+    "sag": ("SAG (variance reduction; default step its own)", ("step", "batch", "sampling")),
+    "saga": ("SAGA (variance reduction; default step its own)", ("step", "batch", "sampling")),
+    "svrg": ("SVRG (variance reduction; default step and loop its own)", ("step", "batch", "sampling", "loop")),
+    "sarah": ("SARAH (variance reduction; default step and loop its own)", ("step", "batch", "sampling", "loop")),
+    "gd_armijo": ("GD with Armijo backtracking (initial step 1)", ("step",)),
+    "optax": ("any optax optimizer: optax:NAME,lr=...[,batch=...,sampling=...,other optax keys]",
+              ("batch", "sampling")),
+}
+SCHEDULES = ("constant", "lecture_decreasing", "inverse_sqrt")
+
+
+def method_catalog() -> dict[str, str]:
+    """{spec name: one-line description with its keys}, for ``sgd-bench list``."""
+    out = {}
+    for name, (text, keys) in _METHODS.items():
+        out[name] = f"{text}; keys: {', '.join(keys)}" if name != "optax" else text
+    return out
+
+
+# -- spec parsing ------------------------------------------------------------------------------
+def _value(text: str):
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A parsed ``NAME[:key=value,...]`` spec; ``positional`` is optax's optimizer name."""
+
+    text: str
+    name: str
+    positional: str | None
+    kwargs: tuple[tuple[str, Any], ...]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.kwargs)
+
+
+def parse_spec(text: str, what: str) -> Spec:
+    """Parses ``NAME``, ``NAME:k=v,...`` or ``NAME:POSITIONAL,k=v,...``; raises ValueError
+    naming ``what`` (``--problem`` or ``--method``) on malformed text."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{what} must be a non-empty spec such as 'sgd:step=0.1,batch=10', got {text!r}")
+    text = text.strip()
+    name, _, rest = text.partition(":")
+    name = name.strip().lower().replace("-", "_")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"{what} {text!r}: {name!r} is not a name")
+    positional, kwargs = None, []
+    for i, part in enumerate(p.strip() for p in rest.split(",") if rest):
+        if not part:
+            raise ValueError(f"{what} {text!r}: empty item between commas")
+        if "=" not in part:
+            if i == 0:
+                positional = part
+                continue
+            raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) or value.strip() == "":
+            raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
+        if key in dict(kwargs):
+            raise ValueError(f"{what} {text!r}: {key!r} given twice")
+        kwargs.append((key, _value(value.strip())))
+    return Spec(text, name, positional, tuple(kwargs))
+
+
+def build_problem(spec: Spec, dtype: str):
+    """The registry problem of ``spec`` in ``dtype``."""
+    import jax
+    import jax.numpy as jnp
+
+    import problems
+
+    jax.config.update("jax_enable_x64", True)  # float64 problems and float64 reference values
+    kwargs = spec.options
+    factory = problems.factory(spec.name)
+    params = inspect.signature(factory).parameters
+    unknown = [k for k in kwargs if k not in params and not any(
+        p.kind == p.VAR_KEYWORD for p in params.values())]
+    if unknown:
+        raise ValueError(f"--problem {spec.text!r}: {spec.name} takes no {', '.join(unknown)}; "
+                         f"it takes {', '.join(params) or 'no options'}")
+    if spec.positional is not None:
+        raise ValueError(f"--problem {spec.text!r}: {spec.positional!r} is not key=value")
+    if "dtype" in params:
+        kwargs["dtype"] = jnp.dtype(dtype)
+    problem = factory(**kwargs)
+    if problem.dtype != jnp.dtype(dtype):
+        problem = problem.replace(data=jax.tree_util.tree_map(
+            lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, problem.data))
+    return problem
+
+
+@dataclasses.dataclass
+class _Constants:
+    problem: Any
+    _values: tuple | None = None
+
+    def get(self):
+        """(L, L_max, mu) of the problem, computed once; raises ValueError if unknown."""
+        if self._values is None:
+            from sgd_bench.constants import constants
+
+            try:
+                c = constants(self.problem)
+            except Exception as err:
+                raise ValueError(f"no default step for problem {self.problem.name!r} ({type(err).__name__}: "
+                                 f"{err}); give step=... in the method spec") from None
+            if c.L is None:
+                raise ValueError(f"problem {self.problem.name!r} has no smoothness constant L "
+                                 "(non-smooth); give step=... in the method spec")
+            self._values = (c.L, c.L_max if c.L_max is not None else c.L, c.mu)
+        return self._values
+
+
+def build_method(spec: Spec, problem, constants: _Constants | None = None):
+    """The ``Method`` of ``spec`` for ``problem``; a missing step uses the theory's safe default
+    (1/L for GD, 1/(2 (L + L_max/B)) for SGD and the variance-reduced methods' own defaults)."""
+    import optax
+
+    import sgd_bench as sb
+
+    if spec.name not in _METHODS:
+        raise ValueError(f"--method {spec.text!r}: unknown method {spec.name!r}; known: "
+                         f"{', '.join(_METHODS)} (sgd-bench list shows their keys)")
+    opts = spec.options
+    allowed = _METHODS[spec.name][1]
+    if spec.name != "optax":
+        if spec.positional is not None:
+            raise ValueError(f"--method {spec.text!r}: {spec.positional!r} is not key=value")
+        bad = [k for k in opts if k not in allowed]
+        if bad:
+            raise ValueError(f"--method {spec.text!r}: {spec.name} takes {', '.join(allowed)}; "
+                             f"not {', '.join(bad)}")
+    constants = constants or _Constants(problem)
+    batch = opts.pop("batch", 1)
+    sampling = opts.pop("sampling", "with_replacement")
+
+    if spec.name == "gd":
+        step = opts.get("step")
+        if step is None:
+            step = 1.0 / constants.get()[0]
+        return sb.gd(step)
+    if spec.name == "gd_armijo":
+        return sb.gd_armijo(opts.get("step", 1.0))
+    if spec.name == "sgd":
+        step = opts.get("step")
+        schedule = opts.get("schedule", "constant")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"--method {spec.text!r}: schedule must be one of {', '.join(SCHEDULES)}, "
+                             f"got {schedule!r}")
+        if schedule == "lecture_decreasing":
+            if step is not None:
+                raise ValueError(f"--method {spec.text!r}: schedule=lecture_decreasing sets its own steps "
+                                 "(2k+1)/(2 mu (k+1)^2); drop step=")
+            mu = constants.get()[2]
+            if not mu:
+                raise ValueError(f"--method {spec.text!r}: lecture_decreasing needs mu > 0, and problem "
+                                 f"{problem.name!r} has none")
+            return sb.sgd(sb.schedules.lecture_decreasing(mu), batch, sampling)
+        if step is None:
+            L, L_max, _ = constants.get()
+            step = 1.0 / (2 * (L + L_max / batch))
+        if schedule == "inverse_sqrt":
+            step = sb.schedules.inverse_sqrt(step)
+        return sb.sgd(step, batch, sampling)
+    if spec.name in ("sag", "saga", "svrg", "sarah"):
+        kwargs = {}
+        if "loop" in opts:
+            kwargs["loop_length"] = opts["loop"]
+        return getattr(sb, spec.name)(opts.get("step"), batch, sampling, **kwargs)
+    # optax:NAME,lr=...,key=value
+    if not spec.positional:
+        raise ValueError(f"--method {spec.text!r}: name the optax optimizer, as in optax:adam,lr=1e-3")
+    ctor = getattr(optax, spec.positional, None)
+    if not callable(ctor):
+        raise ValueError(f"--method {spec.text!r}: optax has no optimizer {spec.positional!r}")
+    if "lr" in opts:
+        opts["learning_rate"] = opts.pop("lr")
+    params = inspect.signature(ctor).parameters
+    bad = [k for k in opts if k not in params]
+    if bad:
+        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} takes no {', '.join(bad)}; "
+                         f"it takes {', '.join(params)}")
+    if "learning_rate" in params and "learning_rate" not in opts:
+        raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{spec.positional},lr=1e-3")
+    try:
+        tx = ctor(**opts)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} refused its options: {err}") from None
+    return sb.from_optax(tx, batch, sampling, name=spec.text)
+
+
+# -- the grid ----------------------------------------------------------------------------------
+def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: int,
+                log_every: int | None, dtype: str, key: int, block: int) -> dict[str, Any]:
+    """The config that keys a grid run (its hash names what the folder holds)."""
+    if not problems_:
+        raise ValueError("give at least one --problem (sgd-bench list shows them)")
+    if not methods:
+        raise ValueError("give at least one --method, such as --method gd --method sgd:batch=10")
+    for name, value, low in (("--seeds", seeds, 1), ("--steps", steps, 1), ("--block", block, 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    log_every = log_every or max(1, steps // 100)
+    if not 1 <= log_every <= steps:
+        raise ValueError(f"--log-every must be in [1, steps] = [1, {steps}], got {log_every}")
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
+    for text in problems_:
+        parse_spec(text, "--problem")
+    for text in methods:
+        parse_spec(text, "--method")
+    if len(set(methods)) != len(methods):
+        raise ValueError("each --method must differ from the others (they label the results)")
+    return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps,
+                log_every=log_every, dtype=dtype, key=key, block=block)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9=-]+", "_", text).strip("_")[:60]
+
+
+def cell_name(i: int, problem: str, j: int, method: str, start: int, stop: int) -> str:
+    """The file stem of one cell: problem and method indices and slugs, and the seed range."""
+    return f"p{i}-{_slug(problem)}__m{j}-{_slug(method)}__seeds{start}-{stop - 1}"
+
+
+def _cell_records(trace, *, problem: str, method: str, start: int, f_star):
+    loss = np.asarray(trace.loss, np.float64)
+    gnorm = np.asarray(trace.grad_norm_sq, np.float64)
+    steps = np.asarray(trace.step)[0]
+    evals = np.asarray(trace.grad_evals)[0]
+    diverged = np.asarray(trace.diverged)
+    at = np.asarray(trace.diverged_step)
+    rows = []
+    for s in range(loss.shape[0]):
+        for t, k in enumerate(steps):
+            rows.append(dict(problem=problem, method=method, seed=start + s, step=int(k),
+                             grad_evals=int(evals[t]), loss=float(loss[s, t]),
+                             f_gap=None if f_star is None else float(loss[s, t] - f_star),
+                             grad_norm_sq=float(gnorm[s, t]), diverged=bool(diverged[s]),
+                             diverged_step=int(at[s])))
+    return rows
+
+
+def _f_star(problem, log):
+    import sgd_bench as sb
+
+    if "f_star" in problem.info:
+        return float(problem.info["f_star"]), "closed form (problem.info)"
+    if problem.problem_class in ("strongly_convex", "pl", "convex"):
+        try:
+            ref = sb.reference_solution(problem)
+            return float(ref.f), f"float64 {ref.solver}, ||grad f(x*)|| = {ref.grad_norm:.1e}"
+        except Exception as err:  # the figure then shows f itself
+            log(f"no reference solution for {problem.name} ({type(err).__name__}: {err}); plotting f")
+    return None, "unknown: the figures show f(x_k)"
+
+
+def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[str], None] | None = None,
+             command: str | None = None) -> list[dict]:
+    """Runs every cell of ``config`` not already stored in ``out/cells``, then writes the
+    records, ``meta.json``, ``summary.md`` and the figure; returns the summary rows."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    from sgd_bench import experiment, results, runner
+
+    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    out = Path(out)
+    cells_dir = out / "cells"
+    digest = results.config_hash(KIND, config, dtype=config["dtype"])
+    experiment.mark(out, experiment.STATUS_RUNNING, digest, {"experiment": KIND, "kind": KIND,
+                                                             "config": config})
+    meta = experiment.read_meta(out) or {}
+    f_stars = dict(meta.get("f_star", {}))
+    seeds, block = config["seeds"], config["block"]
+    blocks = [(a, min(a + block, seeds)) for a in range(0, seeds, block)]
+    total = len(config["problems"]) * len(config["methods"]) * len(blocks)
+    done = 0
+    for i, ptext in enumerate(config["problems"]):
+        problem = build_problem(parse_spec(ptext, "--problem"), config["dtype"])
+        constants = _Constants(problem)
+        methods = [build_method(parse_spec(m, "--method"), problem, constants) for m in config["methods"]]
+        names = [cell_name(i, ptext, j, m, a, b) for j, m in enumerate(config["methods"]) for a, b in blocks]
+        if all((cells_dir / f"{n}.json").exists() for n in names) and ptext in f_stars:
+            done += len(names)
+            log(f"[{done}/{total}] {ptext}: every cell already stored")
+            continue
+        if ptext not in f_stars:
+            f_stars[ptext] = _f_star(problem, log)
+            experiment.mark(out, experiment.STATUS_RUNNING, digest, {"f_star": f_stars})
+        f_star = f_stars[ptext][0]
+        x0 = problem.zeros()
+        keys = runner.seed_keys(jax.random.key(config["key"]), seeds)
+        for j, (mtext, method) in enumerate(zip(config["methods"], methods)):
+            for a, b in blocks:
+                done += 1
+                name = cell_name(i, ptext, j, mtext, a, b)
+                marker = cells_dir / f"{name}.json"
+                if marker.exists():
+                    log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: stored, skipped")
+                    continue
+                began = time.perf_counter()
+                # Always the chunked programs, bar or not: a run resumed without a terminal
+                # then computes exactly what the interrupted one did with one.
+                trace = runner.run_keys_chunked(problem, method, x0, keys[a:b], steps=config["steps"],
+                                                log_every=config["log_every"],
+                                                label=f"{mtext} seeds {a}-{b - 1}")
+                jax.block_until_ready(trace)
+                seconds = time.perf_counter() - began
+                rows = _cell_records(trace, problem=ptext, method=mtext, start=a, f_star=f_star)
+                results.write_records(cells_dir / name, rows)
+                n_div = int(np.sum(np.asarray(trace.diverged)))
+                results.write_json(marker, dict(seconds=seconds, diverged=n_div, seeds=b - a))
+                log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
+                    f"(with compilation), {n_div} diverged")
+        del problem
+    rows, timings = [], {}
+    for i, ptext in enumerate(config["problems"]):
+        for j, mtext in enumerate(config["methods"]):
+            for a, b in blocks:
+                name = cell_name(i, ptext, j, mtext, a, b)
+                rows.extend(results.read_records(_cell_file(cells_dir, name)))
+                cell = experiment.read_json(cells_dir / f"{name}.json")
+                timings[name] = dict(problem=ptext, method=mtext, seconds=cell["seconds"])
+    results.write_records(out / "records", rows)
+    extra = {"kind": KIND, "f_star": f_stars, "cells": timings,
+             **{k: v for k, v in results.metadata_record(KIND, config, dtype=config["dtype"]).items()
+                if k not in ("wall_seconds",)}}
+    if command:
+        extra["command"] = command
+    experiment.mark(out, experiment.STATUS_RUNNING, digest, extra)
+    summary = report(out)
+    experiment.mark(out, experiment.STATUS_COMPLETE, digest)
+    return summary
+
+
+def _cell_file(cells_dir: Path, name: str) -> Path:
+    from sgd_bench import results
+
+    for fmt in results.RECORD_FORMATS:
+        path = cells_dir / f"{name}.{fmt}"
+        if path.is_file():
+            return path
+    raise FileNotFoundError(f"cell {name} has a marker but no records in {cells_dir}")
+
+
+# -- the report --------------------------------------------------------------------------------
+def _stats(values: np.ndarray) -> tuple[float, float]:
+    if values.size == 0:
+        return float("nan"), float("nan")
+    mean = float(values.mean())
+    stderr = float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else float("nan")
+    return mean, stderr
+
+
+def _fmt(value: float) -> str:
+    return "-" if value != value else f"{value:.4g}"
+
+
+def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
+    """Per (problem, method): the final gap's mean and stderr over seeds that did not diverge,
+    and the per-step curves (mean, q05, q95 over those seeds) for the figure."""
+    table, curves = [], {}
+    keyed: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        keyed.setdefault((row["problem"], row["method"]), []).append(row)
+    for (ptext, mtext), group in keyed.items():
+        metric = "f_gap" if group[0].get("f_gap") is not None else "loss"
+        seeds = sorted({r["seed"] for r in group})
+        steps = sorted({r["step"] for r in group})
+        index = {s: t for t, s in enumerate(steps)}
+        sid = {s: i for i, s in enumerate(seeds)}
+        values = np.full((len(seeds), len(steps)), np.nan)
+        evals = np.zeros(len(steps))
+        diverged = np.zeros(len(seeds), bool)
+        first_div = []
+        for r in group:
+            values[sid[r["seed"]], index[r["step"]]] = r[metric]
+            evals[index[r["step"]]] = r["grad_evals"]
+            if r["diverged"]:
+                diverged[sid[r["seed"]]] = True
+                if r["step"] == steps[0]:
+                    first_div.append(r["diverged_step"])
+        ok = values[~diverged]
+        final_mean, final_se = _stats(ok[:, -1]) if ok.size else (float("nan"), float("nan"))
+        median = float(np.median(ok[:, -1])) if ok.size else float("nan")
+        curves[(ptext, mtext)] = dict(
+            metric=metric, steps=np.array(steps), grad_evals=evals,
+            mean=ok.mean(axis=0) if ok.size else None,
+            lo=np.quantile(ok, 0.05, axis=0) if ok.size else None,
+            hi=np.quantile(ok, 0.95, axis=0) if ok.size else None)
+        n_div = int(diverged.sum())
+        table.append(dict(
+            problem=ptext, method=mtext, seeds=len(seeds),
+            diverged=f"{n_div}/{len(seeds)}" + (f" (first at step {min(first_div)})" if n_div else ""),
+            metric=("f - f*" if metric == "f_gap" else "f"),
+            final_mean=_fmt(final_mean), final_stderr=_fmt(final_se), final_median=_fmt(median),
+            steps=steps[-1], grad_evals=f"{int(evals[-1]):,}"))
+    return table, curves
+
+
+COLUMNS = ["problem", "method", "seeds", "diverged", "metric", "final_mean", "final_stderr",
+           "final_median", "steps", "grad_evals", "seconds"]
+
+
+def report(out: Path) -> list[dict]:
+    """Rebuilds ``summary.md`` and ``grid.png`` of a grid folder from its records and meta;
+    returns the summary table's rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sgd_bench import experiment, plots, results
+
+    out = Path(out)
+    meta = experiment.read_meta(out) or {}
+    rows = results.read_records(out)
+    table, curves = summarize(rows)
+    seconds: dict[tuple[str, str], float] = {}
+    for cell in meta.get("cells", {}).values():
+        key = (cell["problem"], cell["method"])
+        seconds[key] = seconds.get(key, 0.0) + cell["seconds"]
+    for row in table:
+        key = (row["problem"], row["method"])
+        row["seconds"] = f"{seconds[key]:.2f}" if key in seconds else "-"
+    problems_ = list(dict.fromkeys(r["problem"] for r in table))
+    plots.style()
+    fig, axes = plt.subplots(len(problems_), 2, figsize=(11, 3.8 * len(problems_)), squeeze=False)
+    for row_axes, ptext in zip(axes, problems_):
+        methods = [r["method"] for r in table if r["problem"] == ptext]
+        for c, mtext in enumerate(methods):
+            cur = curves[(ptext, mtext)]
+            if cur["mean"] is None:
+                continue
+            color = plots.COLORS[c % len(plots.COLORS)]
+            for ax, x in zip(row_axes, (cur["steps"], cur["grad_evals"])):
+                ax.plot(x, cur["mean"], color=color, label=mtext)
+                ax.fill_between(x, cur["lo"], cur["hi"], color=color, alpha=0.15, lw=0)
+        metric = curves[(ptext, methods[0])]["metric"]
+        ylabel = r"$f(x_k) - f^*$" if metric == "f_gap" else r"$f(x_k)$"
+        positive = all(curves[(ptext, m)]["mean"] is None or np.all(curves[(ptext, m)]["lo"] > 0)
+                       for m in methods)
+        for ax, xlabel in zip(row_axes, ("step k", "per-sample gradient evaluations")):
+            ax.set(xlabel=xlabel, ylabel=ylabel, title=ptext)
+            if positive:
+                ax.set_yscale("log")
+            ax.legend(fontsize=8)
+    fig.suptitle("mean over seeds that did not diverge; band: 5%-95% of seeds", fontsize=9)
+    fig.tight_layout()
+    results.save_figure(fig, out / "grid.png")
+    plt.close(fig)
+    config = meta.get("config", {})
+    f_star = meta.get("f_star", {})
+    f_lines = "\n".join(f"- {p}: f* = {v[0]:.12g} ({v[1]})" if v[0] is not None else f"- {p}: f* {v[1]}"
+                        for p, v in f_star.items())
+    diverged_total = sum(int(r["diverged"].split("/")[0]) for r in table)
+    text = f"""# Grid: {', '.join(problems_)}
+
+Command: `{meta.get('command', '?')}`
+
+{config.get('seeds', '?')} seeds x {config.get('steps', '?')} steps (logged every
+{config.get('log_every', '?')}), {config.get('dtype', '?')}, key {config.get('key', '?')}, device
+{', '.join(meta.get('devices', [])) or '?'}, jax {meta.get('versions', {}).get('jax', '?')}, commit
+{meta.get('git_commit', '?')}, config hash {meta.get('config_hash', '?')}.
+
+![grid](grid.png)
+
+Final values: mean and standard error over the seeds that did not diverge (NaN, Inf or a loss
+above 1e6 x max(|f(x_0)|, 1)); {diverged_total} seed run(s) diverged in all. Seconds: wall-clock
+of the method's cells, compilation included (sgd-bench's timing scripts measure speed).
+
+{results.markdown_table(table, COLUMNS)}
+
+Reference values:
+{f_lines or '- none'}
+"""
+    results.write_text(out / "summary.md", text)
+    return table

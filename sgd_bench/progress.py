@@ -1,0 +1,137 @@
+"""Progress bars for long runs: one line on stderr per run, redrawn after each chunk of steps
+with the rate and an ETA.
+
+The library is silent by default. The ``sgd-bench`` command line sets the mode to ``"auto"``,
+which draws bars only when stderr is a terminal, so CI logs and redirected output stay clean.
+``SGD_BENCH_PROGRESS=0`` or ``=1`` overrides the mode from the environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from typing import IO, Iterator
+
+from sgd_bench import _checks
+
+MODES = ("off", "auto", "on")
+_mode = "off"
+
+
+def set_mode(mode: str) -> None:
+    """Sets the default for runs that do not pass ``progress``: "off", "auto" or "on"."""
+    global _mode
+    _mode = _checks.choice("mode", mode, MODES)
+
+
+def get_mode() -> str:
+    """The current default mode (see ``set_mode``)."""
+    return _mode
+
+
+@contextlib.contextmanager
+def mode(value: str) -> Iterator[None]:
+    """``set_mode(value)`` for the duration of a ``with`` block."""
+    previous = _mode
+    set_mode(value)
+    try:
+        yield
+    finally:
+        set_mode(previous)
+
+
+def enabled(stream: IO | None = None) -> bool:
+    """Whether a run that did not pass ``progress`` should draw a bar on ``stream``."""
+    forced = os.environ.get("SGD_BENCH_PROGRESS", "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    if _mode == "on":
+        return True
+    if _mode == "off":
+        return False
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _rate(per_second: float) -> str:
+    if per_second >= 1e5:
+        return f"{per_second:.2e}"
+    if per_second >= 100:
+        return f"{per_second:,.0f}"
+    return f"{per_second:.3g}"
+
+
+class Bar:
+    """A one-line bar: ``label [#####.....]  50%  500/1,000 steps  2.1e+04 steps/s  ETA 0:03``.
+
+    ``update(done)`` redraws it (at most every ``min_interval`` seconds, and always at the end);
+    ``close()`` ends the line. ``width`` is the number of cells of the bar itself.
+    """
+
+    def __init__(self, total: int, label: str = "", *, unit: str = "steps", stream: IO | None = None,
+                 width: int = 24, min_interval: float = 0.1):
+        self.total = max(int(total), 1)
+        self.label = label
+        self.unit = unit
+        self.stream = sys.stderr if stream is None else stream
+        self.width = width
+        self.min_interval = min_interval
+        self.started = time.perf_counter()
+        self._last_draw = -float("inf")
+        self._done = 0
+        self._closed = False
+
+    def line(self, done: int, elapsed: float) -> str:
+        """The text of the bar after ``done`` units in ``elapsed`` seconds."""
+        frac = min(max(done / self.total, 0.0), 1.0)
+        cells = int(round(frac * self.width))
+        rate = done / elapsed if elapsed > 0 else float("nan")
+        eta = (self.total - done) / rate if rate == rate and rate > 0 else float("nan")
+        parts = [f"{self.label} " if self.label else "",
+                 f"[{'#' * cells}{'.' * (self.width - cells)}] {frac:4.0%}  ",
+                 f"{done:,}/{self.total:,} {self.unit}"]
+        if rate == rate:
+            parts.append(f"  {_rate(rate)} {self.unit}/s")
+        if done >= self.total:
+            parts.append(f"  in {_clock(elapsed)}")
+        elif eta == eta:
+            parts.append(f"  ETA {_clock(eta)}")
+        return "".join(parts)
+
+    def update(self, done: int) -> None:
+        """Records that ``done`` units are finished and redraws the bar if it is due."""
+        self._done = int(done)
+        now = time.perf_counter()
+        if self._done < self.total and now - self._last_draw < self.min_interval:
+            return
+        self._last_draw = now
+        self.stream.write("\r" + self.line(self._done, now - self.started) + "\x1b[K")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Draws the final state and ends the line."""
+        if self._closed:
+            return
+        self._closed = True
+        self._last_draw = -float("inf")
+        self.update(self._done)
+        self.stream.write("\n")
+        self.stream.flush()
+
+    def __enter__(self) -> "Bar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

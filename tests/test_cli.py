@@ -1,0 +1,116 @@
+"""The ``sgd-bench`` command line end to end, in subprocesses as a user runs it: list, a quick
+grid run, report, bad input, and a run killed by a signal that resumes to the same records."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sgd_bench import experiment, results
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env():
+    env = dict(os.environ, JAX_PLATFORMS="cpu", SGD_BENCH_PROGRESS="0")
+    env.pop("SGD_BENCH_DEBUG", None)
+    return env
+
+
+def cli(*args, check=True, timeout=240):
+    proc = subprocess.run([sys.executable, "-m", "sgd_bench", *args], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode:
+        raise AssertionError(f"sgd-bench {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+GRID = ["--problem", "lecture-logreg", "--method", "gd", "--method", "sgd:step=0.05,batch=10",
+        "--method", "optax:adam,lr=0.01", "--seeds", "6", "--block", "2", "--steps", "60"]
+
+
+def test_list_run_report(tmp_path):
+    listing = cli("list").stdout
+    for expected in ("lecture_logreg", "[default]", "lecture-logreg", "libsvm", "optax", "sgd",
+                     "with_replacement", "lecture_decreasing"):
+        assert expected in listing
+    run = cli("run", "--quick", *GRID, "--out", str(tmp_path))
+    folders = list(tmp_path.glob("grid-*"))
+    assert len(folders) == 1
+    out = folders[0]
+    for method in ("gd", "sgd:step=0.05,batch=10", "optax:adam,lr=0.01"):
+        assert method in run.stdout  # the table printed at the end
+    assert "[9/9]" in run.stderr  # one progress line per cell: 3 methods x 3 seed blocks
+    rows = results.read_records(out)
+    assert len(rows) == 3 * 6 * 61  # methods x seeds x logged steps 0, 1, ..., 60
+    assert {r["seed"] for r in rows} == set(range(6)) and {r["method"] for r in rows} == {
+        "gd", "sgd:step=0.05,batch=10", "optax:adam,lr=0.01"}
+    meta = experiment.read_meta(out)
+    assert meta["status"] == "complete" and meta["config_hash"] in out.name
+    before = (out / "summary.md").read_text()
+    (out / "summary.md").unlink()
+    (out / "grid.png").unlink()
+    report = cli("report", str(tmp_path))
+    assert "rebuilt from records" in report.stdout
+    assert (out / "summary.md").read_text() == before and (out / "grid.png").exists()
+    index = (tmp_path / "index.md").read_text()
+    assert out.name in index and (tmp_path / "index.html").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--problem", "nosuch", "--method", "gd"], "unknown problem 'nosuch'"),
+    (["run", "--problem", "lecture-logreg", "--method", "sgd:step=-1"], "step_size"),
+    (["run", "--problem", "lecture-logreg"], "a grid needs --method"),
+    (["run", "nosuch_experiment"], "unknown experiment 'nosuch_experiment'"),
+    (["run", "lecture_logreg", "--dtype", "float32"], "does not take --dtype"),
+    (["run", "--seeds", "0"], "must be a positive integer"),
+    (["report", "/nonexistent/sgd-bench-results"], "no results folder"),
+])
+def test_bad_input_exits_2_with_one_line(args, message, capsys):
+    from sgd_bench import cli as cli_module
+
+    try:  # in-process (a subprocess per case would spend its time importing jax)
+        code = cli_module.main(args)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err.strip().splitlines()[-1]  # the reason, on one line (after any usage)
+    assert "Traceback" not in err
+
+
+def test_bad_input_in_a_subprocess_has_no_traceback():
+    proc = cli("run", "--problem", "lecture-logreg", "--method", "optax:adam", check=False)
+    assert proc.returncode == 2 and "give the learning rate" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+def test_killed_run_resumes_to_the_same_records(tmp_path):
+    args = ["run", "--problem", "lecture-logreg", "--method", "sgd:batch=2", "--method", "gd",
+            "--seeds", "8", "--block", "2", "--steps", "400", "--log-every", "20"]
+    whole = tmp_path / "whole"
+    cli(*args, "--out", str(whole))
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "sgd_bench", *args, "--out", str(killed)], cwd=ROOT,
+                            env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        markers = list(killed.glob("grid-*/cells/*.json"))
+        if markers or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    folder = next(killed.glob("grid-*"))
+    stored = len(list(folder.glob("cells/*.json")))
+    assert 1 <= stored < 8, "the kill must land after the first cell and before the last"
+    assert experiment.read_meta(folder)["status"] == "running"
+    resumed = cli(*args, "--out", str(killed))
+    assert "resuming" in resumed.stderr and resumed.stderr.count("stored, skipped") == stored
+    assert results.read_records(folder) == results.read_records(next(whole.glob("grid-*")))

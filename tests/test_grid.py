@@ -1,0 +1,191 @@
+"""The ad-hoc grid: spec parsing, method building, resumption from stored cells, divergence
+bookkeeping, and the report rebuilt from records."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import problems
+import sgd_bench as sb
+from sgd_bench import experiment, grid, results
+
+# -- specs -----------------------------------------------------------------------------------
+
+
+def test_parse_spec_forms():
+    s = grid.parse_spec("sgd:step=0.1,batch=10,sampling=cyclic", "--method")
+    assert (s.name, s.positional, s.options) == ("sgd", None, {"step": 0.1, "batch": 10, "sampling": "cyclic"})
+    s = grid.parse_spec("optax:adam,lr=1e-3,b1=0.8", "--method")
+    assert (s.name, s.positional, s.options) == ("optax", "adam", {"lr": 1e-3, "b1": 0.8})
+    s = grid.parse_spec("Lecture-Logreg", "--problem")
+    assert (s.name, s.options) == ("lecture_logreg", {})
+    assert grid.parse_spec("logreg:n=100,standardize=true", "--problem").options == {"n": 100, "standardize": True}
+
+
+@pytest.mark.parametrize("text, match", [
+    ("", "non-empty"),
+    ("sgd:step=", "is not key=value"),
+    ("sgd:step=0.1,,batch=2", "empty item"),
+    ("sgd:step=0.1,step=0.2", "given twice"),
+    ("sgd:step=0.1,cyclic", "is not key=value"),
+    ("9sgd", "is not a name"),
+])
+def test_parse_spec_refuses_malformed_text(text, match):
+    with pytest.raises(ValueError, match=match):
+        grid.parse_spec(text, "--method")
+
+
+def _method(text, problem):
+    return grid.build_method(grid.parse_spec(text, "--method"), problem)
+
+
+def test_build_method_matches_the_python_api():
+    p = problems.lecture_logreg()
+    L, L_max = p.info["L"], p.info["L_max"]
+    assert _method("gd", p).name == "GD"
+    m = _method("sgd:batch=10", p)
+    assert m.batch_size == 10 and m.sampling == "with_replacement"
+    x0 = jnp.full(p.x_shape, 0.5)
+    # The default step is 1/(2 (L + L_max / B)): one step from x0 on a fixed batch shows it.
+    idx = jnp.arange(10, dtype=jnp.int32)
+    state = m.step(m.init(x0, p), p, idx, 0)
+    expected = x0 - p.batch_grad(x0, idx) / (2 * (L + L_max / 10))
+    np.testing.assert_allclose(state.x, expected, rtol=1e-12)
+    state = _method("gd", p).step(_method("gd", p).init(x0, p), p, jnp.zeros((0,), jnp.int32), 0)
+    np.testing.assert_allclose(state.x, x0 - p.grad(x0) / L, rtol=1e-12)
+    tx = _method("optax:adam,lr=0.01,batch=4", p)
+    assert tx.batch_size == 4 and tx.name == "optax:adam,lr=0.01,batch=4"
+    ref = optax.adam(0.01)
+    s0 = tx.init(x0, p)
+    s1 = tx.step(s0, p, idx[:4], 0)
+    upd, _ = ref.update(p.batch_grad(x0, idx[:4]), ref.init(x0), x0)
+    np.testing.assert_allclose(s1.x, optax.apply_updates(x0, upd), rtol=1e-12)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("newton", "unknown method 'newton'"),
+    ("gd:batch=3", "gd takes step"),
+    ("optax", "name the optax optimizer"),
+    ("optax:nosuch,lr=1", "optax has no optimizer 'nosuch'"),
+    ("optax:adam", "give the learning rate"),
+    ("optax:adam,lr=1e-3,bogus=2", "takes no bogus"),
+    ("sgd:schedule=cosine", "schedule must be one of"),
+    ("sgd:step=0", "step_size"),
+    ("sgd:sampling=random", "sampling"),
+])
+def test_build_method_refuses_bad_specs(text, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _method(text, problems.lecture_logreg())
+
+
+def test_build_problem_refuses_unknown_options_and_casts_dtype():
+    with pytest.raises(ValueError, match="takes no bogus"):
+        grid.build_problem(grid.parse_spec("logreg:bogus=1", "--problem"), "float64")
+    with pytest.raises(ValueError, match="unknown problem"):
+        grid.build_problem(grid.parse_spec("nosuch", "--problem"), "float64")
+    p = grid.build_problem(grid.parse_spec("logreg:n=50,d=3", "--problem"), "float32")
+    assert p.n == 50 and p.dtype == jnp.float32
+
+
+def test_grid_config_validates():
+    ok = dict(seeds=2, steps=10, log_every=None, dtype="float64", key=0, block=2)
+    with pytest.raises(ValueError, match="at least one --problem"):
+        grid.grid_config([], ["gd"], **ok)
+    with pytest.raises(ValueError, match="at least one --method"):
+        grid.grid_config(["lecture-logreg"], [], **ok)
+    with pytest.raises(ValueError, match="must differ"):
+        grid.grid_config(["lecture-logreg"], ["gd", "gd"], **ok)
+    with pytest.raises(ValueError, match="--log-every"):
+        grid.grid_config(["lecture-logreg"], ["gd"], **{**ok, "log_every": 11})
+    assert grid.grid_config(["lecture-logreg"], ["gd"], **ok)["log_every"] == 1
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+CONFIG = grid.grid_config(["lecture-logreg"], ["gd", "sgd:batch=5"], seeds=5, steps=40,
+                          log_every=10, dtype="float64", key=3, block=2)
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("grid") / "full"
+    table = grid.run_grid(CONFIG, out, log=lambda text: None)
+    return out, table
+
+
+def test_grid_records_match_run_seeds(full_run):
+    out, table = full_run
+    rows = results.read_records(out)
+    p = problems.lecture_logreg()
+    method = sb.sgd(1.0 / (2 * (p.info["L"] + p.info["L_max"] / 5)), 5)
+    trace = sb.run_seeds(p, method, p.zeros(), 3, seeds=5, steps=40, log_every=10)
+    sgd_rows = [r for r in rows if r["method"] == "sgd:batch=5"]
+    loss = np.array([[r["loss"] for r in sgd_rows if r["seed"] == s] for s in range(5)])
+    np.testing.assert_allclose(loss, np.asarray(trace.loss), rtol=1e-13)
+    assert [r["grad_evals"] for r in sgd_rows if r["seed"] == 0] == [0, 50, 100, 150, 200]
+    meta = experiment.read_meta(out)
+    assert meta["status"] == "complete" and meta["config_hash"] == results.config_hash(
+        grid.KIND, CONFIG, dtype="float64")
+    assert [r["method"] for r in table] == ["gd", "sgd:batch=5"]
+    assert (out / "grid.png").stat().st_size > 10_000 and "sgd:batch=5" in (out / "summary.md").read_text()
+
+
+def test_interrupted_grid_resumes_to_the_same_records(full_run, tmp_path):
+    out, _ = full_run
+    partial = tmp_path / "partial"
+    cells = sorted((out / "cells").glob("*.json"))
+    assert len(cells) == 2 * 3  # two methods x seed blocks [0, 2), [2, 4), [4, 5)
+    # An interrupted run: some finished cells on disk, meta marked running.
+    (partial / "cells").mkdir(parents=True)
+    for marker in cells[:4:2]:
+        for f in (out / "cells").glob(marker.stem + ".*"):
+            (partial / "cells" / f.name).write_bytes(f.read_bytes())
+    experiment.mark(partial, experiment.STATUS_RUNNING, "whatever")
+    ran = []
+    grid.run_grid(CONFIG, partial, resume=True, log=ran.append)
+    assert sum("stored, skipped" in line for line in ran) == 2
+    assert sum("diverged" in line for line in ran) == 4
+    assert results.read_records(partial) == results.read_records(out)
+
+
+def _spiky_problem():
+    """Least squares where one sample has a huge row: a step stable for the others makes a
+    seed blow up once it draws that sample, so only some seeds diverge."""
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(40, 3))
+    A[7] *= 40.0
+    b = rng.normal(size=40)
+    return problems.least_squares(A, b)
+
+
+def test_divergent_seeds_do_not_touch_the_others(tmp_path):
+    p = _spiky_problem()
+    method = sb.sgd(0.05, 1)
+    keys = sb.seed_keys(jax.random.key(1), 16)
+    trace = sb.run_keys(p, method, p.zeros(), keys, steps=30, log_every=5)
+    diverged = np.asarray(trace.diverged)
+    assert 0 < diverged.sum() < 16  # the premise: some seeds diverge, some do not
+    for s in range(16):
+        alone = sb.run(p, method, p.zeros(), keys[s], steps=30, log_every=5)
+        assert bool(alone.diverged) == diverged[s]
+        if not diverged[s]:  # vmapped or alone: the same values up to rounding
+            np.testing.assert_allclose(np.asarray(alone.loss), np.asarray(trace.loss)[s], rtol=1e-13)
+        else:
+            bad = ~np.isfinite(np.asarray(alone.loss)) | (np.asarray(alone.loss) > 1e6 * max(abs(float(alone.loss[0])), 1))
+            assert int(alone.diverged_step) == int(np.asarray(alone.step)[np.argmax(bad)])
+    # The grid's summary counts them and averages only the others.
+    rows = results.trace_records(trace, method="sgd")
+    per_seed = [dict(problem="spiky", method="sgd", seed=s, step=int(k), grad_evals=int(e),
+                     loss=float(np.asarray(trace.loss)[s, t]), f_gap=None, grad_norm_sq=0.0,
+                     diverged=bool(diverged[s]), diverged_step=int(np.asarray(trace.diverged_step)[s]))
+                for s in range(16) for t, (k, e) in enumerate(zip(np.asarray(trace.step)[0],
+                                                                  np.asarray(trace.grad_evals)[0]))]
+    table, _ = grid.summarize(per_seed)
+    final = np.asarray(trace.loss)[~diverged, -1]
+    assert table[0]["diverged"].startswith(f"{diverged.sum()}/16 (first at step ")
+    assert float(table[0]["final_mean"]) == pytest.approx(final.mean(), rel=1e-3)
+    assert rows  # trace_records handles the diverged seeds too

@@ -1,0 +1,157 @@
+"""Result storage: tidy records in CSV or Parquet that read back alike, the config hash, the
+no-silent-overwrite folder policy, and progress bars."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import problems
+import sgd_bench as sb
+from sgd_bench import experiment, progress, results
+
+ROWS = [dict(method="SGD batch 1", step=0, loss=0.6931471805599453, note="a|b", diverged=False),
+        dict(method="GD", step=10, loss=1e-300, extra=3, diverged=True)]
+
+
+def test_csv_round_trip_keeps_types_and_exact_floats(tmp_path):
+    path = results.write_records(tmp_path / "records", ROWS, format="csv")
+    assert path.name == "records.csv"
+    back = results.read_records(tmp_path)
+    assert back[0] == {**ROWS[0], "extra": None}
+    assert back[1] == {**ROWS[1], "note": None}
+
+
+def test_parquet_round_trip_matches_csv(tmp_path):
+    pytest.importorskip("pyarrow", reason="Parquet needs pyarrow (installed by the test extra)")
+    path = results.write_records(tmp_path / "records.csv", ROWS, format="parquet")
+    assert path.name == "records.parquet"
+    results.write_records(tmp_path / "other", ROWS, format="csv")
+    assert results.read_records(path) == results.read_records(tmp_path / "other.csv")
+
+
+def test_records_format_follows_pyarrow_and_the_override(monkeypatch):
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "csv")
+    assert results.records_format() == "csv"
+    monkeypatch.delenv("SGD_BENCH_RECORDS")
+    try:
+        import pyarrow  # noqa: F401
+        expected = "parquet"
+    except ImportError:
+        expected = "csv"
+    assert results.records_format() == expected
+    with pytest.raises(ValueError, match="format must be one of parquet, csv"):
+        results.write_records("x", ROWS, format="xlsx")
+
+
+def test_config_hash_is_stable_and_sensitive():
+    config = dict(seeds=10, batches=(1, 10), step=0.1)
+    h = results.config_hash("exp", config, dtype="float64")
+    assert len(h) == 12 and int(h, 16) >= 0
+    # The same config after a JSON round trip (tuples become lists, key order changes).
+    assert results.config_hash("exp", json.loads(json.dumps(dict(reversed(config.items())))),
+                               dtype="float64") == h
+    assert results.config_hash("exp", {**config, "seeds": 11}, dtype="float64") != h
+    assert results.config_hash("exp", config, dtype="float32") != h
+    assert results.config_hash("other", config, dtype="float64") != h
+    assert results.config_hash("exp", config, dtype="float64", backend="gpu") != h
+
+
+# -- output folders ----------------------------------------------------------------------------
+def _finished(folder, digest):
+    folder.mkdir(parents=True)
+    (folder / "summary.md").write_text("earlier result\n")
+    experiment.mark(folder, experiment.STATUS_COMPLETE, digest, {"created": "2026-01-01T00:00:00"})
+
+
+def test_new_or_empty_folder_is_used(tmp_path):
+    assert experiment.output_folder(tmp_path / "new", "abc") == (tmp_path / "new", False)
+    (tmp_path / "empty").mkdir()
+    assert experiment.output_folder(tmp_path / "empty", "abc") == (tmp_path / "empty", False)
+
+
+def test_finished_result_is_never_overwritten_silently(tmp_path):
+    _finished(tmp_path / "exp", "abc")
+    said = []
+    out, resume = experiment.output_folder(tmp_path / "exp", "abc", log=said.append)
+    assert out != tmp_path / "exp" and out.name.startswith("exp-") and not resume
+    assert (tmp_path / "exp" / "summary.md").read_text() == "earlier result\n"
+    assert "--overwrite" in said[0] and str(out) in said[0]
+    # A different config goes to a new folder too.
+    out2, _ = experiment.output_folder(tmp_path / "exp", "other", log=said.append)
+    assert out2 != tmp_path / "exp"
+
+
+def test_overwrite_replaces_and_interrupted_resumes(tmp_path):
+    _finished(tmp_path / "exp", "abc")
+    out, resume = experiment.output_folder(tmp_path / "exp", "abc", overwrite=True, log=lambda t: None)
+    assert out == tmp_path / "exp" and not resume and not out.exists()
+    (tmp_path / "run").mkdir()
+    experiment.mark(tmp_path / "run", experiment.STATUS_RUNNING, "abc")
+    assert experiment.output_folder(tmp_path / "run", "abc", log=lambda t: None) == (tmp_path / "run", True)
+    # An interrupted run of another config is not resumed.
+    out, resume = experiment.output_folder(tmp_path / "run", "xyz", log=lambda t: None)
+    assert out != tmp_path / "run" and not resume
+
+
+def test_foreign_folder_is_refused(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(ValueError, match="not an sgd-bench result folder"):
+        experiment.output_folder(tmp_path / "mine", "abc", overwrite=True)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_experiment_options_are_applied_or_refused():
+    import argparse
+
+    args = argparse.Namespace(seeds=7, steps=None, dtype="float32")
+    with pytest.raises(ValueError, match="does not take --dtype"):
+        experiment.apply_overrides({"seeds": 2}, args, {"seeds": "seeds"}, "exp")
+    config = experiment.apply_overrides({"seeds": 2, "dtype": "float64"}, args,
+                                        {"seeds": "seeds", "dtype": "dtype"}, "exp")
+    assert config == {"seeds": 7, "dtype": "float32"}
+
+
+# -- progress ----------------------------------------------------------------------------------
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_modes(monkeypatch):
+    monkeypatch.delenv("SGD_BENCH_PROGRESS", raising=False)
+    with progress.mode("auto"):
+        assert progress.enabled(_Tty()) and not progress.enabled(io.StringIO())
+    with progress.mode("off"):
+        assert not progress.enabled(_Tty())
+        monkeypatch.setenv("SGD_BENCH_PROGRESS", "1")
+        assert progress.enabled(io.StringIO())
+    with pytest.raises(ValueError, match="mode must be one of"):
+        progress.set_mode("loud")
+
+
+def test_bar_shows_rate_and_eta():
+    bar = progress.Bar(1000, "SGD", stream=io.StringIO())
+    assert bar.line(250, 2.0) == "SGD [######..................]  25%  250/1,000 steps  125 steps/s  ETA 0:06"
+    assert bar.line(1000, 8.0).endswith("in 0:08")
+
+
+def test_run_with_progress_draws_and_keeps_the_trace(capsys):
+    p = problems.lecture_logreg()
+    for method in (sb.gd(0.5), sb.sgd(0.1, 3)):
+        plain = sb.run_seeds(p, method, p.zeros(), 0, seeds=3, steps=45, log_every=4, progress=False)
+        shown = sb.run_seeds(p, method, p.zeros(), 0, seeds=3, steps=45, log_every=4, progress=True)
+        # Same steps; XLA may fuse a one-chunk program differently, hence last-bit differences.
+        np.testing.assert_allclose(np.asarray(plain.x), np.asarray(shown.x), rtol=1e-13, atol=1e-18)
+        np.testing.assert_allclose(np.asarray(plain.loss), np.asarray(shown.loss), rtol=1e-13)
+        np.testing.assert_array_equal(np.asarray(plain.grad_evals), np.asarray(shown.grad_evals))
+        np.testing.assert_array_equal(np.asarray(plain.step), np.asarray(shown.step))
+    err = capsys.readouterr().err
+    assert "45/45 steps" in err and "SGD batch 3 x 3 seeds" in err
+    single = sb.run(p, sb.sgd(0.1, 3), jnp.zeros(p.x_shape), 0, steps=45, log_every=4, progress=True)
+    assert single.loss.shape == (13,)
