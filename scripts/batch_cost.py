@@ -6,24 +6,25 @@ B = 1, 2, 4, ..., 4096 and a GD step (B = n), compilation excluded, best of seve
 Up to some B a larger batch costs about the same per step, so its gradient evaluations are
 nearly free; past it, the cost per step grows like B.
 
-    python scripts/batch_cost.py [--quick] [--out DIR]
+    python scripts/batch_cost.py [--quick] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import jax
 
+from sgd_bench import experiment
+
 NAME = "batch_cost"
 DESCRIPTION = "seconds per SGD step and per gradient evaluation against the batch size B (1 .. 4096, and n)"
 
 FULL = dict(n=1_000_000, d=100, batches=tuple(2**i for i in range(13)), target_seconds=0.25,
             repeats=5, dtype="float32", seed=0)
-QUICK = dict(n=20_000, d=20, batches=(1, 8, 64), target_seconds=0.01, repeats=2, dtype="float32", seed=0)
+QUICK = dict(n=20_000, d=20, batches=(1, 64), target_seconds=0.01, repeats=2, dtype="float32", seed=0)
 
 # A batch is "nearly free" while one step costs at most this multiple of a batch-1 step.
 FREE_FACTOR = 2.0
@@ -114,8 +115,8 @@ def run(config: dict, out: Path) -> dict:
     meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
-    results.write_records(out / "records.csv", [dict(device=device, dtype=config["dtype"], n=n, d=d, **r)
-                                                 for r in rows])
+    results.write_records(out / "records", [dict(device=device, dtype=config["dtype"], n=n, d=d, **r)
+                                             for r in rows])
     text = f"""# What a mini-batch costs
 
 SGD steps on logistic regression, n = {n:,}, d = {d}, {config['dtype']}, device {device}
@@ -139,15 +140,9 @@ buy their extra gradient evaluations almost for free up to there.
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="ignored: timings use one seed")
-    parser.add_argument("--out", type=Path, help="output folder (default results/batch_cost)")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    root = Path(__file__).resolve().parents[1] / "results"
-    run(config, args.out or (root / ("_quick" if args.quick else "") / NAME))
-    return 0
+    # No --seeds (a timing uses one seed), no --steps (each timed chunk is sized to last
+    # target_seconds), no --dtype (run() does not enable x64, so float64 would silently be float32).
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run, overrides={})
 
 
 if __name__ == "__main__":

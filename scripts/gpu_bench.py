@@ -6,7 +6,7 @@ one read of the data from HBM, and 1024 seeds of batch-1 SGD costing at most 2x 
 step. On a machine with the project's JAX already installed with CUDA, install sgd-bench with
 ``pip install --no-deps -e .`` so that JAX stays as it is.
 
-    python scripts/gpu_bench.py [--quick] [--n N] [--out DIR]
+    python scripts/gpu_bench.py [--quick] [--n N] [--seeds S] [--dtype T] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
@@ -18,11 +18,14 @@ from pathlib import Path
 
 import jax
 
+from sgd_bench import experiment
+
 NAME = "gpu_bench"
-DESCRIPTION = "scaling and peer ratios on the accelerator JAX finds (results/gpu/)"
+DESCRIPTION = "scaling and peer ratios on the accelerator JAX finds"
 
 FULL = dict(n=10**8, d=100, seeds=1024, repeats=5, sizes=(10**5, 10**6, 10**7, 10**8), dtype="float32")
-QUICK = dict(n=20_000, d=20, seeds=16, repeats=2, sizes=(2_000, 8_000), dtype="float32")
+# The quick run is a smoke test of the layout: one size for the scaling part, a few seeds.
+QUICK = dict(n=20_000, d=20, seeds=4, repeats=2, sizes=(2_000,), dtype="float32")
 
 
 def run(config: dict, out: Path) -> dict:
@@ -67,8 +70,8 @@ def run(config: dict, out: Path) -> dict:
     meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
-    results.write_records(out / "records.csv", [dict(device=device, dtype=config["dtype"], n=config["n"],
-                                                     d=config["d"], **r) for r in rows])
+    results.write_records(out / "records", [dict(device=device, dtype=config["dtype"], n=config["n"],
+                                                 d=config["d"], **r) for r in rows])
     columns = ["measure", "ours", "baseline", "ratio", "target", "met"]
     results.write_text(out / "summary.md", f"""# Accelerator benchmark on {device}
 
@@ -85,21 +88,30 @@ Wall time {wall:.0f} s.
     return {"rows": rows, "checks": checks}
 
 
+def _own_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--n", type=experiment.positive_int, help="samples for the peer ratios (default 1e8, quick 20000)")
+    return parser
+
+
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 2:
+        raise ValueError("--seeds must be >= 2 (the many-seeds ratio compares S seeds against one)")
+    return {**config, "seeds": seeds}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--n", type=int, help="samples for the peer ratios (default 1e8)")
-    parser.add_argument("--seeds", type=int, help="seeds in the many-seeds ratio (default 1024)")
-    parser.add_argument("--out", type=Path, help="output folder (default results/gpu)")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.n:
-        config["n"] = args.n
-    if args.seeds:
-        config["seeds"] = args.seeds
-    root = Path(__file__).resolve().parents[1] / "results"
-    run(config, args.out or (root / "_quick" / "gpu" if args.quick else root / "gpu"))
-    return 0
+    # experiment.main takes no options of a script's own: --n is parsed here (with the shared
+    # options, so --help lists it and bad values exit 2), then the rest goes on to experiment.main.
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _own_options(experiment.parser(NAME, __doc__)).parse_args(argv)
+    own, rest = _own_options(argparse.ArgumentParser(add_help=False)).parse_known_args(argv)
+    full, quick = dict(FULL), dict(QUICK)
+    if own.n:
+        full["n"] = quick["n"] = own.n
+    # --seeds is the seed count of the many-seeds ratio and --dtype the dtype of every timing
+    # (the scaling part enables x64 first); no --steps: the timed loops are sized for the timings.
+    return experiment.main(rest, name=NAME, doc=__doc__, full=full, quick=quick, run=run,
+                           overrides={"seeds": _seeds, "dtype": "dtype"}, folder="gpu")
 
 
 if __name__ == "__main__":

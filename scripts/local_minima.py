@@ -31,18 +31,19 @@ streams as ``run_seeds``, and the same keys for every alpha (common random numbe
 one logging chunk, so the sampler draws a (steps, B) index block per seed at once: 210 MB for
 4096 seeds x 400 steps x B = 32, which keeps the per-step index draws vectorized.
 
-    python scripts/local_minima.py [--quick] [--seeds S] [--out DIR]
+    python scripts/local_minima.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
 import time
 from pathlib import Path
 
 import jax
+
+from sgd_bench import experiment
 
 NAME = "local_minima"
 DESCRIPTION = ("narrow vs wide minima: P(end in the wide basin) against step and batch for GD, "
@@ -387,7 +388,8 @@ def run(config: dict, out: Path) -> dict:
     # ---- figures, records, summary ----------------------------------------------------------
     _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s)
     wall = time.perf_counter() - start
-    results.write_records(out / "records.csv", cells)
+    # batch holds sizes and "n" (full gradients): one Parquet column needs one type, so text.
+    results.write_records(out / "records", [{**c, "batch": str(c["batch"])} for c in cells])
     meta = results.metadata_record(NAME, {**config, "sampling": "with_replacement"}, dtype="float64",
                                    wall_seconds=round(wall, 2))
     meta["timings_seconds"] = timings
@@ -653,23 +655,16 @@ Wall time {wall:.1f} s (compilation included); device {meta['devices'][0]}; floa
     return table
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 16:
+        raise ValueError("--seeds must be >= 16 (the equality check and standard errors need them)")
+    return {**config, "seeds": seeds, "equality_seeds": min(config["equality_seeds"], seeds)}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 4096, quick 256)")
-    parser.add_argument("--out", type=Path, help="output folder (default results/local_minima)")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        if args.seeds < 16:
-            parser.error("--seeds must be >= 16 (the equality check and standard errors need them)")
-        config["seeds"] = args.seeds
-        config["equality_seeds"] = min(config["equality_seeds"], args.seeds)
-    default_root = Path(__file__).resolve().parents[1] / "results"
-    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
-    run(config, out)
-    return 0
+    # --steps is every run's length (1-D and 2-D sweeps alike); the landscapes are float64 only.
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds, "steps": "steps"})
 
 
 if __name__ == "__main__":

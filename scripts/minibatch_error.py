@@ -15,17 +15,18 @@ On a logistic regression (n = 2048, d = 20, mu = 0.01; kappa ~ 30) this script
   past B*, mini-batching stops paying off. Predictions of B* from the bound (plateau
   v/(2 mu B)) and from the quadratic model (plateau alpha v/(4B)) are listed beside it.
 
-    python scripts/minibatch_error.py [--quick] [--seeds S] [--out DIR]
+    python scripts/minibatch_error.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import jax
+
+from sgd_bench import experiment
 
 NAME = "minibatch_error"
 DESCRIPTION = "mini-batch SGD as GD with error: E||e||^2 against B (both samplings) and when batches stop paying off"
@@ -370,7 +371,7 @@ def run(config: dict, out: Path) -> dict:
     meta["constants"] = c.as_dict()
     meta["delta0"] = delta0
     meta["problem"] = {"name": problem.name, "n": n, "d": d, **problem.info}
-    results.write_records(out / "records.csv", rows)
+    results.write_records(out / "records", rows)
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
     along_rows = [{"B": a["B"], "steps x seeds": f"{a['steps']} x {a['seeds']}",
@@ -444,22 +445,21 @@ Wall time {wall:.1f} s (compilation included).
     return {"summary": payoff, "checks": checks}
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 2:
+        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
+    return {**config, "seeds": seeds}
+
+
+def _steps(config: dict, steps: int) -> dict:
+    # The one-step bound is checked along the first error_steps steps of a run, so never more.
+    return {**config, "steps": steps, "error_steps": min(config["error_steps"], steps)}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 64, quick 16)")
-    parser.add_argument("--out", type=Path, help="output folder (default results/minibatch_error)")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        if args.seeds < 2:
-            parser.error("--seeds must be >= 2 (standard errors need two seeds)")
-        config["seeds"] = args.seeds
-    default_root = Path(__file__).resolve().parents[1] / "results"
-    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
-    run(config, out)
-    return 0
+    # --steps is the length of every SGD and GD run at alpha = 1/L; float64 only (theory checks).
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds, "steps": _steps})
 
 
 if __name__ == "__main__":

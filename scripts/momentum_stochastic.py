@@ -11,17 +11,18 @@ help: deterministic gradients on an ill-conditioned problem, where heavy ball an
 converge at 1 - O(sqrt(mu/L)) per step against GD's 1 - O(mu/L). Every claim is checked and
 recorded in ``checks.json``.
 
-    python scripts/momentum_stochastic.py [--quick] [--seeds S] [--out DIR]
+    python scripts/momentum_stochastic.py [--quick] [--seeds S] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import jax
+
+from sgd_bench import experiment
 
 NAME = "momentum_stochastic"
 DESCRIPTION = ("SGD, heavy ball, Nesterov, Adam: same plateau and slope with noise; momentum wins "
@@ -324,7 +325,7 @@ def run(config: dict, out: Path) -> dict:
                                  "ref_grad_norm": ref.grad_norm, "hessian_eig_min": float(e[0]),
                                  "hessian_eig_max": float(e[-1]), "grad_rms_at_x_star": g}
                         for p, ref, e, g in refs.values()}
-    results.write_records(out / "records.csv", rows)
+    results.write_records(out / "records", rows)
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
     check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
@@ -375,22 +376,17 @@ Wall time {wall:.1f} s (compilation included).
     return {"summary": stoch_rows + full_rows, "checks": checks}
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 3:
+        raise ValueError("--seeds must be >= 3 (jackknife standard errors)")
+    return {**config, "stochastic": tuple(dict(s, seeds=seeds) for s in config["stochastic"])}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="seeds per stochastic run (default 100/64, quick 32)")
-    parser.add_argument("--out", type=Path, help=f"output folder (default results/{NAME})")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        if args.seeds < 3:
-            parser.error("--seeds must be >= 3 (jackknife standard errors)")
-        config["stochastic"] = tuple(dict(s, seeds=args.seeds) for s in config["stochastic"])
-    default_root = Path(__file__).resolve().parents[1] / "results"
-    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
-    run(config, out)
-    return 0
+    # --seeds applies to every stochastic run. No --steps: each problem and regime has its own
+    # step counts (constant, decreasing, full batch), none of them the run length; float64 only.
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds})
 
 
 if __name__ == "__main__":

@@ -16,12 +16,11 @@ repeats:
 A NumPy loop (and a PyTorch loop when torch is installed) are timed for reference. A missed
 target is reported as missed, with its ratio.
 
-    python scripts/peers.py [--quick] [--out DIR]
+    python scripts/peers.py [--quick] [--seeds S] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import warnings
@@ -29,12 +28,14 @@ from pathlib import Path
 
 import jax
 
+from sgd_bench import experiment
+
 NAME = "peers"
 DESCRIPTION = "speed ratios against a plain read of the data, scikit-learn, single seeds and a Python loop of optax steps"
 
 FULL = dict(n=1_000_000, d=100, seeds=256, repeats=5, numpy_steps=100_000, loop_steps=20_000,
             alpha=0.01, mu=1e-3, data_seed=0)
-QUICK = dict(n=20_000, d=20, seeds=32, repeats=2, numpy_steps=2_000, loop_steps=500,
+QUICK = dict(n=20_000, d=20, seeds=8, repeats=2, numpy_steps=2_000, loop_steps=500,
              alpha=0.01, mu=1e-3, data_seed=0)
 
 
@@ -233,8 +234,8 @@ def run(config: dict, out: Path) -> dict:
     meta = results.metadata_record(NAME, config, dtype="float64", wall_seconds=round(wall, 2))
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
-    results.write_records(out / "records.csv", [dict(device=device, dtype="float64", n=n, d=d, **r)
-                                                 for r in rows])
+    results.write_records(out / "records", [dict(device=device, dtype="float64", n=n, d=d, **r)
+                                             for r in rows])
     columns = ["measure", "ours", "baseline", "ratio", "target", "met", "note"]
     missed = [r for r in rows if r["met"] != "yes"]
     verdict = ("Every target is met." if not missed else
@@ -264,18 +265,17 @@ Wall time {wall:.0f} s.
     return {"rows": rows, "checks": checks}
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 2:
+        raise ValueError("--seeds must be >= 2 (the many-seeds row compares S seeds against one)")
+    return {**config, "seeds": seeds}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="seeds in the many-seeds row (default 256)")
-    parser.add_argument("--out", type=Path, help="output folder (default results/peers)")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        config["seeds"] = args.seeds
-    root = Path(__file__).resolve().parents[1] / "results"
-    run(config, args.out or (root / ("_quick" if args.quick else "") / NAME))
-    return 0
+    # --seeds is the seed count of the many-seeds row. No --steps (the timed loops are sized for
+    # the timings) and no --dtype (every row is float64: the scikit-learn row compares iterates).
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds})
 
 
 if __name__ == "__main__":

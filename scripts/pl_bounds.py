@@ -12,17 +12,18 @@ with a deliberately wrong sigma^2 / 100. The plateau of each constant step (the 
 second half of the run) is plotted against alpha: the bound's plateau is linear in alpha, and so
 is the measured one to first order, with slope sigma_*^2 / 4 (the quadratic-model value).
 
-    python scripts/pl_bounds.py [--quick] [--seeds S] [--out DIR]
+    python scripts/pl_bounds.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import jax
+
+from sgd_bench import experiment
 
 NAME = "pl_bounds"
 DESCRIPTION = "the lecture's PL bounds for constant and decreasing steps against 500-seed SGD runs"
@@ -130,7 +131,7 @@ def run(config: dict, out: Path) -> dict:
                              name="SGD decreasing step: L sigma^2 / (2 mu^2 k)", atol=floor)
     checks.append(dec_check.as_dict())
     for row in results.trace_records(dec, f_star=f_star, experiment=NAME, figure="decreasing",
-                                     problem=problem.name, method=f"SGD, {dec_label}", alpha=""):
+                                     problem=problem.name, method=f"SGD, {dec_label}", alpha=None):
         row["bound"] = float(dec_bound[list(dec_steps).index(row["step"])])
         row["sigma2"] = dec_s2.value
         rows.append(row)
@@ -242,7 +243,7 @@ def run(config: dict, out: Path) -> dict:
     meta["sigma2"] = {r["s2"].run: r["s2"].describe() for r in constant_runs}
     meta["sigma2"][dec_s2.run] = dec_s2.describe()
     meta["problem"] = {"name": problem.name, "n": problem.n, "d": problem.x_shape[0], **problem.info}
-    results.write_records(out / "records.csv", rows)
+    results.write_records(out / "records", rows)
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
     columns = list(table[0])
@@ -298,22 +299,24 @@ Wall time {wall:.1f} s (compilation included).
     return {"summary": table, "checks": checks}
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 2:
+        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
+    return {**config, "seeds": seeds}
+
+
+def _steps(config: dict, steps: int) -> dict:
+    if steps < config["log_every"]:
+        raise ValueError(f"--steps must be >= {config['log_every']} (the bounds are checked every "
+                         f"{config['log_every']} steps)")
+    return {**config, "steps": steps}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 500, quick 32)")
-    parser.add_argument("--out", type=Path, help="output folder (default results/pl_bounds)")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        if args.seeds < 2:
-            parser.error("--seeds must be >= 2 (standard errors need two seeds)")
-        config["seeds"] = args.seeds
-    default_root = Path(__file__).resolve().parents[1] / "results"
-    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
-    run(config, out)
-    return 0
+    # --steps is the length of the constant-step runs; the decreasing-step run keeps its own
+    # decreasing_steps (its O(1/k) bound needs them). float64 only (theory checks).
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds, "steps": _steps})
 
 
 if __name__ == "__main__":

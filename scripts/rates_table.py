@@ -17,17 +17,18 @@ p = 1/2. The table's rates are worst cases over a class, so a problem may beat i
 convex problem that is locally strongly convex converges linearly); the summary says when.
 The standard GD bounds at alpha = 1/L are checked along the way.
 
-    python scripts/rates_table.py [--quick] [--seeds S] [--out DIR]
+    python scripts/rates_table.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import jax
+
+from sgd_bench import experiment
 
 NAME = "rates_table"
 DESCRIPTION = "the lecture's table of rates (PL / convex / non-convex, GD / SGD) with measured orders"
@@ -269,7 +270,7 @@ def run(config: dict, out: Path) -> dict:
                                           "batch_size": 1}, dtype="float64", wall_seconds=round(wall, 2))
     meta["problems"] = {pn["name"]: {"name": pn["problem"].name, "class": pn["problem"].problem_class,
                                      "n": pn["problem"].n} for pn in panels}
-    results.write_records(out / "records.csv", rows)
+    results.write_records(out / "records", rows)
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
     columns = list(table[0])
@@ -404,22 +405,25 @@ def _figure(panels, out, seeds, plots, results, plt, np):
     plt.close(fig)
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 2:
+        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
+    return {**config, "seeds": seeds}
+
+
+def _steps(config: dict, steps: int) -> dict:
+    least = 10 * config["sgd_log_every"]
+    if steps < least:
+        raise ValueError(f"--steps must be >= {least} (orders are fitted over the last decade of k, "
+                         f"logged every {config['sgd_log_every']} steps)")
+    return {**config, "sgd_steps": steps}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 100, quick 16)")
-    parser.add_argument("--out", type=Path, help="output folder (default results/rates_table)")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        if args.seeds < 2:
-            parser.error("--seeds must be >= 2 (standard errors need two seeds)")
-        config["seeds"] = args.seeds
-    default_root = Path(__file__).resolve().parents[1] / "results"
-    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
-    run(config, out)
-    return 0
+    # --steps is the length of the SGD runs; each GD run's length is set per problem (gd_scale).
+    # float64 only (theory checks).
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds, "steps": _steps})
 
 
 if __name__ == "__main__":

@@ -21,18 +21,19 @@ distance to w_hat follow the exact recursion of the first and second moments (ex
 all N^2 ordered batches, computed in NumPy) within 5 standard errors at every step; SGD stalls at
 the recursion's fixed point while GD converges; and the drawn batches are the ones the run used.
 
-    python scripts/sgd_trajectories.py [--quick] [--seeds S] [--out DIR]
+    python scripts/sgd_trajectories.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
 
 import jax
+
+from sgd_bench import experiment
 
 NAME = "sgd_trajectories"
 DESCRIPTION = ("the lecture's 'SGD, batch = 2' picture: GD and batch-2 SGD paths on 1-D linear "
@@ -190,7 +191,7 @@ def run(config: dict, out: Path) -> dict:
     theory_rows = [dict(experiment=NAME, method=f"{sgd.name} (exact recursion)", alpha=alpha,
                         sampling=sgd.sampling, statistic="exact", step=k, dist_sq=float(exact_sq[k]))
                    for k in range(steps + 1)]
-    results.write_records(out / "records.csv", rows + gd_rows + theory_rows)
+    results.write_records(out / "records", rows + gd_rows + theory_rows)
     wall = time.perf_counter() - start
     meta = results.metadata_record(NAME, {**config, "x0": [0.0, 0.0], "sampling": sgd.sampling},
                                    dtype="float64", wall_seconds=round(wall, 2))
@@ -408,22 +409,16 @@ def _figures(out, config, x, y, A, w_hat, gd_path, sgd_path, paths, batches, mc_
     plt.close(fig)
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 2:
+        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
+    return {**config, "seeds": seeds}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 4096, quick 256)")
-    parser.add_argument("--out", type=Path, help="output folder (default results/sgd_trajectories)")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        if args.seeds < 2:
-            parser.error("--seeds must be >= 2 (standard errors need two seeds)")
-        config["seeds"] = args.seeds
-    default_root = Path(__file__).resolve().parents[1] / "results"
-    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
-    run(config, out)
-    return 0
+    # --steps is the length of the GD and SGD runs (one GIF frame per step); float64 only.
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds, "steps": "steps"})
 
 
 if __name__ == "__main__":

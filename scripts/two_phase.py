@@ -11,17 +11,18 @@ two-phase method (phase 1: averaged SGD for a tenth of the run) show k * E[f(x̄
 bounded for the Newton-like methods and growing for plain SGD. Every claim is checked and
 recorded in ``checks.json``.
 
-    python scripts/two_phase.py [--quick] [--seeds S] [--out DIR]
+    python scripts/two_phase.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import jax
+
+from sgd_bench import experiment
 
 NAME = "two_phase"
 DESCRIPTION = ("averaged SGD and online Newton reach O(1/k) without strong convexity; plain SGD "
@@ -255,7 +256,7 @@ def run(config: dict, out: Path) -> dict:
     wall = time.perf_counter() - start
     meta = results.metadata_record(NAME, dict(config), dtype="float64", wall_seconds=round(wall, 2))
     meta["problems"] = infos
-    results.write_records(out / "records.csv", rows)
+    results.write_records(out / "records", rows)
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
     check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
@@ -302,22 +303,25 @@ Wall time {wall:.1f} s (compilation included).
     return {"summary": table, "checks": checks}
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 3:
+        raise ValueError("--seeds must be >= 3 (jackknife standard errors)")
+    return {**config, "seeds": seeds}
+
+
+def _steps(config: dict, steps: int) -> dict:
+    least = 10 * config["log_every"]
+    if steps < least:
+        raise ValueError(f"--steps must be >= {least} (slopes are fitted over the last decade of k, "
+                         f"logged every {config['log_every']} steps)")
+    return {**config, "steps": steps}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="number of seeds (default 100, quick 32)")
-    parser.add_argument("--out", type=Path, help=f"output folder (default results/{NAME})")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        if args.seeds < 3:
-            parser.error("--seeds must be >= 3 (jackknife standard errors)")
-        config["seeds"] = args.seeds
-    default_root = Path(__file__).resolve().parents[1] / "results"
-    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
-    run(config, out)
-    return 0
+    # --steps is every run's length K (phase 1 of the two-phase method is a fraction of it);
+    # float64 only.
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds, "steps": _steps})
 
 
 if __name__ == "__main__":

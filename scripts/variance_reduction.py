@@ -9,17 +9,18 @@ evaluations / n; for the line search, gradient plus function evaluations / n), a
 wall-clock (compilation excluded), and the growing batch against iterations. The fitted linear
 rates and every claim go in ``checks.json`` and ``summary.md``.
 
-    python scripts/variance_reduction.py [--quick] [--seeds S] [--out DIR]
+    python scripts/variance_reduction.py [--quick] [--seeds S] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import jax
+
+from sgd_bench import experiment
 
 NAME = "variance_reduction"
 DESCRIPTION = ("SAG, SAGA, SVRG, SARAH and growing batches converge linearly on logistic "
@@ -397,7 +398,7 @@ def run(config: dict, out: Path) -> dict:
     meta["timing"] = ("seed 0 of each stochastic method, timed chunk by chunk with "
                       "block_until_ready, compiled ahead of time, f evaluated outside the clock; "
                       f"median of {config['timing_repeats']} repeat(s) (1 for n = 10^5)")
-    results.write_records(out / "records.csv", rows)
+    results.write_records(out / "records", rows)
     results.write_json(out / "meta.json", meta)
     results.write_json(out / "checks.json", checks)
     check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
@@ -480,22 +481,17 @@ Wall time {wall:.1f} s (compilation included).
     return {"summary": table, "checks": checks}
 
 
+def _seeds(config: dict, seeds: int) -> dict:
+    if seeds < 2:
+        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
+    return {**config, "problems": tuple(dict(p, seeds=seeds) for p in config["problems"])}
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a seconds-long run (for tests)")
-    parser.add_argument("--seeds", type=int, help="seeds per stochastic method (default 20/3, quick 4)")
-    parser.add_argument("--out", type=Path, help=f"output folder (default results/{NAME})")
-    args = parser.parse_args(argv)
-    config = dict(QUICK if args.quick else FULL)
-    if args.seeds is not None:
-        if args.seeds < 2:
-            parser.error("--seeds must be >= 2 (standard errors need two seeds)")
-        config["problems"] = tuple(dict(p, seeds=args.seeds) for p in config["problems"])
-    default_root = Path(__file__).resolve().parents[1] / "results"
-    out = args.out or (default_root / ("_quick" if args.quick else "") / NAME)
-    run(config, out)
-    return 0
+    # --seeds applies to every stochastic method on every problem (the growing-batch figure keeps
+    # its gb_seeds). No --steps: runs are measured in epochs, set per problem; float64 only.
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"seeds": _seeds})
 
 
 if __name__ == "__main__":

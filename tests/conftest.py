@@ -1,13 +1,21 @@
 """Shared fixtures for the sgd-bench test suite.
 
 Every test runs in float64 (``jax_enable_x64``) on whatever backend ``JAX_PLATFORMS`` selects
-(CPU in CI). The fixtures are tiny problems whose data is written here with NumPy, so the
+(CPU in CI), with XLA's backend optimization level 0 unless ``SGD_BENCH_TEST_XLA_OPT=1``. The fixtures are tiny problems whose data is written here with NumPy, so the
 reference computations in the tests do not depend on the code under test.
 """
 
 from __future__ import annotations
 
-import jax
+import os
+
+# The suite's time is mostly XLA compiling small programs; backend optimization level 0 cuts it
+# by about a third and changes no result the tests check (speed is measured by scripts/, not
+# here). Set before the backend starts; SGD_BENCH_TEST_XLA_OPT=1 keeps XLA's default.
+if os.environ.get("SGD_BENCH_TEST_XLA_OPT") != "1" and "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 

@@ -1,53 +1,167 @@
 """Quick runs of the speed and scaling scripts: they write their results layout and their
 non-timing claims hold (equal iterates with scikit-learn, FLOPs proportional to n). Speed
-itself is measured by the scripts, never asserted in tests."""
+itself is measured by the scripts, never asserted in tests.
+
+The quick runs are seconds of computing and many compilations, so they run once, in one
+subprocess (``sgd-bench run peers gd_vs_sgd_large_n batch_cost gpu_bench --quick``), with XLA's
+backend optimization level 0, which cuts their time by ~40%; the claims tested here do not
+depend on it (iterates agree with optimized code to ~1e-12, and XLA's FLOP counts come from the
+HLO, before the backend).
+
+Every experiment script's command line (``sgd_bench.experiment``): an option it does not take,
+or a bad value, exits with status 2 and names the option; the options it takes land in its
+config."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from sgd_bench import cli, results
 
+HARNESS = ("peers", "gd_vs_sgd_large_n", "batch_cost", "gpu_bench")
 
-def _quick(name, tmp_path):
-    assert cli.main(["run", name, "--quick", "--out", str(tmp_path)]) == 0
-    out = tmp_path / name
-    for f in ["records.csv", "meta.json", "checks.json", "summary.md"]:
+
+@pytest.fixture(scope="module")
+def quick_root(tmp_path_factory):
+    """One ``sgd-bench run ... --quick`` of the harness scripts, in one subprocess."""
+    out = tmp_path_factory.mktemp("harness")
+    flags = os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
+    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"), XLA_FLAGS=flags.strip())
+    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *HARNESS, "--quick", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return out
+
+
+def _quick(name, root):
+    out = root / name
+    assert results.find_records(out).stat().st_size > 0
+    for f in ["meta.json", "checks.json", "summary.md"]:
         assert (out / f).stat().st_size > 0, f
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "complete" and meta["experiment"] == name and meta["config_hash"]
     return out, json.loads((out / "checks.json").read_text())
 
 
-def test_peers_quick(tmp_path):
-    out, checks = _quick("peers", tmp_path)
+def test_peers_quick(quick_root):
+    out, checks = _quick("peers", quick_root)
     same = [c for c in checks if "iterates" in c["claim"]]
     assert len(same) == 1 and same[0]["holds"], same
-    rows = results.read_records(out / "records.csv")
+    rows = results.read_records(out)
     assert len(rows) == 4 and all(r["device"].startswith("cpu") and r["dtype"] == "float64" for r in rows)
     text = (out / "summary.md").read_text()
     assert "target" in text and ("MISSED" in text or "Every target is met" in text)
 
 
-def test_gd_vs_sgd_large_n_quick(tmp_path):
-    out, checks = _quick("gd_vs_sgd_large_n", tmp_path)
+def test_gd_vs_sgd_large_n_quick(quick_root):
+    out, checks = _quick("gd_vs_sgd_large_n", quick_root)
     flops = [c for c in checks if "FLOPs" in c["claim"]]
     assert len(flops) == 1 and flops[0]["holds"], flops
     assert (out / "gd_vs_sgd_large_n.png").stat().st_size > 0
-    rows = results.read_records(out / "records.csv")
+    rows = results.read_records(out)
     gd = [r for r in rows if r["method"] == "GD" and r.get("seconds_per_step")]
-    assert {int(r["n"]) for r in gd} == {2000, 8000}
+    assert {r["n"] for r in gd} == {2000, 8000}
 
 
-def test_batch_cost_quick(tmp_path):
-    out, _ = _quick("batch_cost", tmp_path)
-    rows = results.read_records(out / "records.csv")
-    assert [int(r["B"]) for r in rows] == [1, 8, 64, 20000]
+def test_batch_cost_quick(quick_root):
+    out, _ = _quick("batch_cost", quick_root)
+    rows = results.read_records(out)
+    assert [r["B"] for r in rows] == [1, 64, 20000]
     for r in rows:
-        assert float(r["seconds_per_grad_eval"]) == pytest.approx(float(r["seconds_per_step"]) / int(r["B"]))
+        assert r["seconds_per_grad_eval"] == pytest.approx(r["seconds_per_step"] / r["B"])
 
 
-def test_gpu_bench_runs_on_whatever_device_is_there(tmp_path):
-    out, checks = _quick("gpu_bench", tmp_path)
+def test_gpu_bench_runs_on_whatever_device_is_there(quick_root):
+    out, checks = _quick("gpu_bench", quick_root)
     assert len(checks) == 2
     assert (out / "scaling" / "summary.md").exists()
-    rows = results.read_records(out / "records.csv")
+    rows = results.read_records(out)
     assert rows[0]["device"].startswith("cpu") and rows[0]["dtype"] == "float32"
+
+
+# Every experiment script against the shared command line (sgd_bench.experiment): these fail or
+# stop at argument parsing, before anything is compiled. ``--quick --out`` keep a wrongly accepted
+# option from starting a full run into results/.
+REFUSED = {
+    "batch_cost": ["seeds", "steps", "dtype"],
+    "gd_vs_sgd_large_n": ["seeds"],
+    "gpu_bench": ["steps"],
+    "lecture_logreg": ["dtype"],
+    "local_minima": ["dtype"],
+    "minibatch_error": ["dtype"],
+    "momentum_stochastic": ["steps", "dtype"],
+    "peers": ["steps", "dtype"],
+    "pl_bounds": ["dtype"],
+    "rates_table": ["dtype"],
+    "sgd_trajectories": ["dtype"],
+    "two_phase": ["dtype"],
+    "variance_reduction": ["steps", "dtype"],
+}
+VALUES = {"seeds": "8", "steps": "1000", "dtype": "float32"}
+
+
+def test_every_script_is_listed():
+    assert set(REFUSED) == set(cli.experiments())
+
+
+@pytest.mark.parametrize("name, option", [(n, o) for n, opts in REFUSED.items() for o in opts])
+def test_an_option_a_script_does_not_take_is_refused(name, option, tmp_path, capsys):
+    script = cli.load(name)
+    with pytest.raises(SystemExit) as exit_info:
+        script.main(["--quick", f"--{option}", VALUES[option], "--out", str(tmp_path / name)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"does not take --{option}" in err and name in err
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("name, argv, message", [
+    ("two_phase", ["--seeds", "2"], "--seeds must be >= 3"),
+    ("local_minima", ["--seeds", "8"], "--seeds must be >= 16"),
+    ("rates_table", ["--steps", "100"], "--steps must be >= 200"),
+    ("pl_bounds", ["--steps", "5"], "--steps must be >= 10"),
+    ("gd_vs_sgd_large_n", ["--sizes", "0"], "--sizes: must be a positive integer"),
+    ("gpu_bench", ["--n", "many"], "--n: must be a positive integer"),
+    ("gpu_bench", ["--unknown"], "unrecognized arguments: --unknown"),
+])
+def test_a_bad_value_is_refused_with_its_reason(name, argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.load(name).main(["--quick", *argv, "--out", str(tmp_path / name)])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / name).exists()
+
+
+def test_a_scripts_own_option_is_in_its_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.load("gd_vs_sgd_large_n").main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "--sizes" in text and "--steps" in text and "--overwrite" in text
+
+
+@pytest.mark.parametrize("name, argv, expected", [
+    ("gd_vs_sgd_large_n", ["--sizes", "300", "600", "--steps", "700", "--dtype", "float64"],
+     dict(sizes=(300, 600), sgd_steps=700, dtype="float64")),
+    ("gpu_bench", ["--n", "3000", "--seeds", "6"], dict(n=3000, seeds=6)),
+    ("local_minima", ["--seeds", "20", "--steps", "50"], dict(seeds=20, equality_seeds=16, steps=50)),
+    ("minibatch_error", ["--steps", "40"], dict(steps=40, error_steps=40)),
+    ("rates_table", ["--steps", "400"], dict(sgd_steps=400)),
+    ("momentum_stochastic", ["--seeds", "5"], dict(stochastic=lambda s: all(x["seeds"] == 5 for x in s))),
+    ("variance_reduction", ["--seeds", "3"], dict(problems=lambda p: all(x["seeds"] == 3 for x in p))),
+])
+def test_options_land_in_the_config(name, argv, expected, tmp_path, monkeypatch):
+    """What each option changes, with run() replaced by a recorder (nothing is computed)."""
+    script = cli.load(name)
+    seen = []
+    monkeypatch.setattr(script, "run", lambda config, out: seen.append(config))
+    assert script.main(["--quick", *argv, "--out", str(tmp_path / name)]) == 0
+    (config,) = seen
+    for key, value in expected.items():
+        assert value(config[key]) if callable(value) else config[key] == value, key
+    assert config == {**script.QUICK, **{k: config[k] for k in expected}}
+    meta = json.loads((tmp_path / name / "meta.json").read_text())
+    assert meta["status"] == "complete" and meta["experiment"] == name

@@ -1,10 +1,18 @@
 """The theory experiments (rates_table, pl_bounds, minibatch_error): their quick runs go through
 the CLI, write the results layout, and every claim they record holds; the committed full runs
-exist, come from enough seeds, and their claims hold too."""
+exist, come from enough seeds, and their claims hold too.
+
+The quick runs are mostly compilation, so they run in one subprocess with XLA's backend
+optimization level 0 (``XLA_FLAGS``), which cuts their compile time by a third; their numbers
+agree with optimized code to ~1e-12, far below what the statistical checks resolve.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -19,24 +27,31 @@ SCRIPTS = {
 
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
+    """One ``sgd-bench run ... --quick`` of the three experiments, in one subprocess."""
     out = tmp_path_factory.mktemp("results")
-    assert cli.main(["run", *SCRIPTS, "--quick", "--out", str(out)]) == 0
+    flags = os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
+    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"), XLA_FLAGS=flags.strip())
+    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *SCRIPTS, "--quick", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_quick_run_writes_the_layout_and_its_claims_hold(quick_runs, name):
     folder = quick_runs / name
-    for file in ["records.csv", "meta.json", "checks.json", "summary.md", *SCRIPTS[name]]:
+    for file in ["meta.json", "checks.json", "summary.md", *SCRIPTS[name]]:
         assert (folder / file).stat().st_size > 0, file
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["dtype"] == "float64" and meta["experiment"] == name and meta["versions"]["jax"]
+    assert meta["status"] == "complete"
     checks = json.loads((folder / "checks.json").read_text())
     assert len(checks) >= 3
     failed = [c.get("summary", c["claim"]) for c in checks if not c["holds"]]
     assert not failed, failed
-    rows = results.read_records(folder / "records.csv")
+    rows = results.read_records(folder)
     assert rows and {"statistic", "step"} <= set(rows[0])
+    assert all(isinstance(r["step"], int) for r in rows if r["step"] is not None)
 
 
 def test_quick_summaries_say_which_bounds_held(quick_runs):

@@ -48,7 +48,8 @@ def test_exact_moments_against_brute_force(script):
 
 
 def test_quick_run_writes_pictures_and_animation(quick_run, script):
-    for name in ["records.csv", "meta.json", "checks.json", "summary.md", "sgd_trajectories.png",
+    assert results.find_records(quick_run).stat().st_size > 0
+    for name in ["meta.json", "checks.json", "summary.md", "sgd_trajectories.png",
                  "sgd_batch_gradients.png", "sgd_trajectories_spread.png", "sgd_trajectories.gif"]:
         assert (quick_run / name).stat().st_size > 0, name
     from PIL import Image
@@ -57,16 +58,17 @@ def test_quick_run_writes_pictures_and_animation(quick_run, script):
         assert gif.n_frames == script.QUICK["steps"] + 1   # one frame per step, k = 0..K
     meta = json.loads((quick_run / "meta.json").read_text())
     np.testing.assert_allclose(meta["problem"]["w_hat"], [3, 4], atol=0.3)
+    assert meta["status"] == "complete"
 
 
 def test_records(quick_run, script):
-    rows = results.read_records(quick_run / "records.csv")
+    rows = results.read_records(quick_run)
     methods = {r["method"] for r in rows}
     assert methods == {"SGD batch 2", "GD", "SGD batch 2 (exact recursion)"}
     steps = script.QUICK["steps"]
     gd = [r for r in rows if r["method"] == "GD"]
-    assert [int(r["step"]) for r in gd] == list(range(steps + 1))
-    assert all(int(r["grad_evals"]) == 50 * int(r["step"]) for r in gd)
+    assert [r["step"] for r in gd] == list(range(steps + 1))
+    assert all(r["grad_evals"] == 50 * r["step"] for r in gd)
 
 
 def test_every_claim_holds_in_the_quick_run(quick_run):
