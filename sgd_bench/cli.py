@@ -144,8 +144,10 @@ def _cmd_report(args) -> int:
     root = Path(args.dir) if args.dir else experiment.results_root()
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
+    # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
     folders = [root] if experiment.read_meta(root) else sorted(
-        p for p in root.rglob("meta.json") if "cells" not in p.parts)
+        p for p in root.rglob("meta.json")
+        if "cells" not in p.parts and not any(part.startswith("_") for part in p.relative_to(root).parts))
     folders = [f if f.is_dir() else f.parent for f in folders]
     if not folders:
         raise FileNotFoundError(f"no results in {root} (no folder with a meta.json)")

@@ -17,6 +17,7 @@ import dataclasses
 import inspect
 import math
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 
 KIND = "grid"
 DEFAULT_BLOCK = 32
+GAP_FLOOR = 1e-16
 # Methods the grid builds from a spec: name -> (description, keys it takes).
 _METHODS = {
     "gd": ("full-gradient descent (default step 1/L)", ("step",)),
@@ -268,6 +270,19 @@ def cell_name(i: int, problem: str, j: int, method: str, start: int, stop: int) 
     return f"p{i}-{_slug(problem)}__m{j}-{_slug(method)}__seeds{start}-{stop - 1}"
 
 
+def seed_blocks(seeds: int, block: int) -> list[tuple[int, int]]:
+    """[start, stop) seed ranges of at most ``block`` seeds, as equal as possible, so that every
+    cell has one of at most two shapes (one or two compiled programs per method)."""
+    count = -(-seeds // block)
+    base, extra = divmod(seeds, count)
+    bounds, start = [], 0
+    for i in range(count):
+        stop = start + base + (1 if i < extra else 0)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
 def _cell_records(trace, *, problem: str, method: str, start: int, f_star):
     loss = np.asarray(trace.loss, np.float64)
     gnorm = np.asarray(trace.grad_norm_sq, np.float64)
@@ -301,9 +316,13 @@ def _f_star(problem, log):
 
 
 def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[str], None] | None = None,
-             command: str | None = None) -> list[dict]:
+             command: str | None = None, keep_cells: bool = False) -> list[dict]:
     """Runs every cell of ``config`` not already stored in ``out/cells``, then writes the
-    records, ``meta.json``, ``summary.md`` and the figure; returns the summary rows."""
+    records, ``meta.json``, ``summary.md`` and the figure; returns the summary rows.
+
+    The cell files exist for resumption; once their rows are merged into the records and the
+    folder is marked complete they are removed (``keep_cells=True`` keeps them).
+    """
     import jax
 
     jax.config.update("jax_enable_x64", True)
@@ -319,8 +338,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                                              "config": config})
     meta = experiment.read_meta(out) or {}
     f_stars = dict(meta.get("f_star", {}))
-    seeds, block = config["seeds"], config["block"]
-    blocks = [(a, min(a + block, seeds)) for a in range(0, seeds, block)]
+    blocks = seed_blocks(config["seeds"], config["block"])
+    seeds = config["seeds"]
     total = len(config["problems"]) * len(config["methods"]) * len(blocks)
     done = 0
     for i, ptext in enumerate(config["problems"]):
@@ -378,6 +397,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     experiment.mark(out, experiment.STATUS_RUNNING, digest, extra)
     summary = report(out)
     experiment.mark(out, experiment.STATUS_COMPLETE, digest)
+    if not keep_cells:
+        shutil.rmtree(cells_dir, ignore_errors=True)
     return summary
 
 
@@ -476,24 +497,32 @@ def report(out: Path) -> list[dict]:
     fig, axes = plt.subplots(len(problems_), 2, figsize=(11, 3.8 * len(problems_)), squeeze=False)
     for row_axes, ptext in zip(axes, problems_):
         methods = [r["method"] for r in table if r["problem"] == ptext]
+        metric = curves[(ptext, methods[0])]["metric"]
+        gap = metric == "f_gap"
+        # |f - f*| on log axes, floored at float64's rounding of f*: below it is noise.
+        shown = (lambda v: np.maximum(np.abs(v), GAP_FLOOR)) if gap else (lambda v: v)
+        positive = gap or all(curves[(ptext, m)]["mean"] is None or np.all(curves[(ptext, m)]["lo"] > 0)
+                              for m in methods)
         for c, mtext in enumerate(methods):
             cur = curves[(ptext, mtext)]
             if cur["mean"] is None:
                 continue
             color = plots.COLORS[c % len(plots.COLORS)]
             for ax, x in zip(row_axes, (cur["steps"], cur["grad_evals"])):
-                ax.plot(x, cur["mean"], color=color, label=mtext)
-                ax.fill_between(x, cur["lo"], cur["hi"], color=color, alpha=0.15, lw=0)
-        metric = curves[(ptext, methods[0])]["metric"]
-        ylabel = r"$f(x_k) - f^*$" if metric == "f_gap" else r"$f(x_k)$"
-        positive = all(curves[(ptext, m)]["mean"] is None or np.all(curves[(ptext, m)]["lo"] > 0)
-                       for m in methods)
-        for ax, xlabel in zip(row_axes, ("step k", "per-sample gradient evaluations")):
-            ax.set(xlabel=xlabel, ylabel=ylabel, title=ptext)
+                keep = x > 0 if ax is row_axes[1] else slice(None)  # log-x: no zero evaluations
+                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, label=mtext)
+                lo, hi = shown(cur["lo"]), shown(cur["hi"])
+                ax.fill_between(x[keep], np.minimum(lo, hi)[keep], np.maximum(lo, hi)[keep],
+                                color=color, alpha=0.15, lw=0)
+        ylabel = r"$|f(x_k) - f^*|$" if gap else r"$f(x_k)$"
+        for ax, xlabel, what in zip(row_axes, ("step k", "per-sample gradient evaluations"),
+                                    ("against steps", "against gradient evaluations")):
+            ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{ptext}: {what}")
             if positive:
                 ax.set_yscale("log")
             ax.legend(fontsize=8)
-    fig.suptitle("mean over seeds that did not diverge; band: 5%-95% of seeds", fontsize=9)
+        row_axes[1].set_xscale("log")
+    fig.suptitle("mean over the seeds that did not diverge; band: 5%-95% of them", fontsize=9)
     fig.tight_layout()
     results.save_figure(fig, out / "grid.png")
     plt.close(fig)

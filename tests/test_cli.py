@@ -53,6 +53,7 @@ def test_list_run_report(tmp_path):
         "gd", "sgd:step=0.05,batch=10", "optax:adam,lr=0.01"}
     meta = experiment.read_meta(out)
     assert meta["status"] == "complete" and meta["config_hash"] in out.name
+    assert not (out / "cells").exists()  # merged into the records, then removed
     before = (out / "summary.md").read_text()
     (out / "summary.md").unlink()
     (out / "grid.png").unlink()

@@ -113,7 +113,7 @@ CONFIG = grid.grid_config(["lecture-logreg"], ["gd", "sgd:batch=5"], seeds=5, st
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("grid") / "full"
-    table = grid.run_grid(CONFIG, out, log=lambda text: None)
+    table = grid.run_grid(CONFIG, out, log=lambda text: None, keep_cells=True)
     return out, table
 
 
@@ -189,3 +189,14 @@ def test_divergent_seeds_do_not_touch_the_others(tmp_path):
     assert table[0]["diverged"].startswith(f"{diverged.sum()}/16 (first at step ")
     assert float(table[0]["final_mean"]) == pytest.approx(final.mean(), rel=1e-3)
     assert rows  # trace_records handles the diverged seeds too
+
+
+def test_seed_blocks_are_as_equal_as_possible():
+    assert grid.seed_blocks(100, 32) == [(0, 25), (25, 50), (50, 75), (75, 100)]
+    assert grid.seed_blocks(5, 2) == [(0, 2), (2, 4), (4, 5)]
+    assert grid.seed_blocks(3, 32) == [(0, 3)]
+    for seeds, block in [(1, 1), (7, 3), (64, 32), (65, 32)]:
+        blocks = grid.seed_blocks(seeds, block)
+        sizes = {b - a for a, b in blocks}
+        assert blocks[0][0] == 0 and blocks[-1][1] == seeds and max(sizes) <= block
+        assert max(sizes) - min(sizes) <= 1 and all(p[1] == q[0] for p, q in zip(blocks, blocks[1:]))
