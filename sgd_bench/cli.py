@@ -61,9 +61,12 @@ def _cmd_run(args) -> int:
     for option in ("log_every", "key", "block"):
         if getattr(args, option) is not None:
             raise ValueError(f"--{option.replace('_', '-')} applies to grids (--problem/--method) only")
+    from sgd_bench import experiment
+
     names = args.experiments or list(DEFAULT_SUITE)
     modules = [load(name) for name in names]  # fail on a bad name before running anything
-    for name, module in zip(names, modules):
+    argvs = []
+    for name in names:
         argv = ["--quick"] if args.quick else []
         for option in ("seeds", "steps", "dtype"):
             if getattr(args, option) is not None:
@@ -72,6 +75,11 @@ def _cmd_run(args) -> int:
             argv += ["--out", str(Path(args.out) / name)]
         if args.overwrite:
             argv.append("--overwrite")
+        argvs.append(argv)
+    with experiment.checking_only():  # an option the last experiment refuses fails before the first runs
+        for module, argv in zip(modules, argvs):
+            module.main(argv)
+    for module, argv in zip(modules, argvs):
         code = module.main(argv)
         if code:
             return code

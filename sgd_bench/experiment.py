@@ -21,14 +21,16 @@ cells; an experiment script, one cell, runs again there.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 OPTIONS = ("seeds", "steps", "dtype")
+_checking = False  # set by ``checking_only``: main validates its arguments and returns
 DTYPES = ("float32", "float64")
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 
@@ -36,6 +38,18 @@ STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 def results_root() -> Path:
     """The repository's ``results/`` folder."""
     return Path(__file__).resolve().parents[1] / "results"
+
+
+@contextlib.contextmanager
+def checking_only() -> Iterator[None]:
+    """Within this block ``main`` parses and validates its arguments, then returns 0 without
+    running; the CLI checks every named experiment this way before running the first one."""
+    global _checking
+    previous, _checking = _checking, True
+    try:
+        yield
+    finally:
+        _checking = previous
 
 
 def read_json(path: Path) -> Any:
@@ -166,6 +180,8 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
     except ValueError as err:
         p.error(str(err))
+    if _checking:
+        return 0
     digest = results.config_hash(name, config, dtype=str(config.get(dtype_key, "")))
     default = results_root() / ("_quick" if args.quick else "") / (folder or name)
     try:

@@ -70,6 +70,8 @@ def test_list_run_report(tmp_path):
     (["run", "--problem", "lecture-logreg"], "a grid needs --method"),
     (["run", "nosuch_experiment"], "unknown experiment 'nosuch_experiment'"),
     (["run", "lecture_logreg", "--dtype", "float32"], "does not take --dtype"),
+    # batch_cost refuses --seeds: nothing runs, not even lecture_logreg named before it
+    (["run", "lecture_logreg", "batch_cost", "--seeds", "5"], "batch_cost does not take --seeds"),
     (["run", "--seeds", "0"], "must be a positive integer"),
     (["report", "/nonexistent/sgd-bench-results"], "no results folder"),
 ])
