@@ -8,7 +8,10 @@ tests build each method once (``sgd_method``) and reuse it: equal runs then shar
 from __future__ import annotations
 
 import functools
+import os
 import pathlib
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -194,3 +197,12 @@ def problem(name: str):
 @functools.lru_cache(maxsize=None)
 def reference(name: str):
     return sgd_bench.reference_solution(problem(name))
+
+
+def run_quick(names, out) -> None:
+    """``sgd-bench run NAMES --quick --out OUT`` in one subprocess (XLA_FLAGS from conftest:
+    optimization level 0, which cuts the compile time that dominates these runs)."""
+    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"))
+    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *names, "--quick", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

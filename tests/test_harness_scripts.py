@@ -13,11 +13,10 @@ or a bad value, exits with status 2 and names the option; the options it takes l
 config."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+import helpers
 
 from sgd_bench import cli, results
 
@@ -28,11 +27,7 @@ HARNESS = ("peers", "gd_vs_sgd_large_n", "batch_cost", "gpu_bench")
 def quick_root(tmp_path_factory):
     """One ``sgd-bench run ... --quick`` of the harness scripts, in one subprocess."""
     out = tmp_path_factory.mktemp("harness")
-    flags = os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
-    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"), XLA_FLAGS=flags.strip())
-    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *HARNESS, "--quick", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    helpers.run_quick([*HARNESS], out)
     return out
 
 

@@ -7,11 +7,10 @@ numbers agree with optimized code to ~1e-12, far below what the statistical chec
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+import helpers
 
 from sgd_bench import cli, results
 
@@ -20,11 +19,7 @@ from sgd_bench import cli, results
 def quick_run(tmp_path_factory):
     """``sgd-bench run lecture_logreg --quick``, in a subprocess."""
     out = tmp_path_factory.mktemp("results")
-    flags = os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
-    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"), XLA_FLAGS=flags.strip())
-    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", "lecture_logreg", "--quick", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    helpers.run_quick(["lecture_logreg"], out)
     return out / "lecture_logreg"
 
 

@@ -10,11 +10,10 @@ agree with optimized code to ~1e-12, far below what the statistical checks resol
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+import helpers
 
 from sgd_bench import cli, results
 
@@ -29,11 +28,7 @@ SCRIPTS = {
 def quick_runs(tmp_path_factory):
     """One ``sgd-bench run ... --quick`` of the three experiments, in one subprocess."""
     out = tmp_path_factory.mktemp("results")
-    flags = os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
-    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"), XLA_FLAGS=flags.strip())
-    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *SCRIPTS, "--quick", "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    helpers.run_quick([*SCRIPTS], out)
     return out
 
 

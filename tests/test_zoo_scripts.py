@@ -11,13 +11,12 @@ statistical checks resolve.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+import helpers
 
 from sgd_bench import results
 from sgd_bench.growing_batch import batch_sizes
@@ -35,12 +34,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 def quick_root(tmp_path_factory):
     """One ``sgd-bench run ... --quick`` of the three experiments, in one subprocess."""
     out = tmp_path_factory.mktemp("zoo")
-    flags = os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
-    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
-               XLA_FLAGS=flags.strip())
-    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *sorted(FIGURES), "--quick",
-                           "--out", str(out)], env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    helpers.run_quick([*sorted(FIGURES)], out)
     return out
 
 
