@@ -130,14 +130,19 @@ def positive_int(text: str) -> int:
     return value
 
 
-def parser(name: str, doc: str | None, folder: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser every experiment shares."""
+def parser(name: str, doc: str | None, folder: str | None = None,
+           takes: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+    """The argument parser every experiment shares. Options outside ``takes`` (default: all)
+    are still parsed, so that they can be refused with a reason, but ``--help`` hides them."""
     summary = (doc or name).strip().split("\n\n")[0]
     p = argparse.ArgumentParser(prog=f"sgd-bench run {name}", description=summary)
     p.add_argument("--quick", action="store_true", help="a seconds-long run into results/_quick/")
-    p.add_argument("--seeds", type=positive_int, help="seeds per method (where the experiment has seeds)")
-    p.add_argument("--steps", type=positive_int, help="steps per run (where the experiment has a step count)")
-    p.add_argument("--dtype", type=_dtype, help="float32 or float64 (where the experiment allows both)")
+    def shown(option, text):
+        return text if takes is None or option in takes else argparse.SUPPRESS
+
+    p.add_argument("--seeds", type=positive_int, help=shown("seeds", "seeds per method"))
+    p.add_argument("--steps", type=positive_int, help=shown("steps", "steps per run"))
+    p.add_argument("--dtype", type=_dtype, help=shown("dtype", "float32 or float64"))
     p.add_argument("--out", type=Path, help=f"output folder (default results/{folder or name})")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing result in the output folder instead of writing a new one")
@@ -174,7 +179,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     """
     from sgd_bench import results
 
-    p = parser(name, doc, folder)
+    p = parser(name, doc, folder, takes=tuple(overrides or {}))
     args = p.parse_args(argv)
     try:
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
