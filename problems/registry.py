@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 from problems import convex, datasets, landscapes, nonconvex, nonsmooth, synthetic
@@ -40,8 +41,17 @@ def factory(name: str) -> Callable:
 
 
 def get(name: str, **kwargs):
-    """The problem ``name`` built with ``kwargs``; an unknown name lists the known ones."""
-    return factory(name)(**kwargs)
+    """The problem ``name`` built with ``kwargs``; an unknown name lists the known ones, and an
+    argument the problem does not take lists the ones it does."""
+    build = factory(name)
+    params = inspect.signature(build).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        takes = [p for p, v in params.items() if v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD)]
+        unknown = sorted(set(kwargs) - set(takes))
+        if unknown:
+            raise ValueError(f"problem {name!r} does not take {', '.join(map(repr, unknown))}; "
+                             f"it takes {', '.join(takes) or 'no arguments'}")
+    return build(**kwargs)
 
 
 register("lecture-logreg", synthetic.lecture_logreg,

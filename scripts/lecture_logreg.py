@@ -151,44 +151,13 @@ def run(config: dict, out: Path) -> dict:
     meta["reference_solution"] = {"f_star": f_star, "grad_norm": ref.grad_norm,
                                   "solver": ref.solver, "iterations": ref.iterations}
     meta["problem"] = {"name": problem.name, "n": problem.n, "d": problem.x_shape[0], **problem.info}
-    results.write_records(out / "records", rows)
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
+    experiment.save(out, rows=rows, meta=meta, checks=checks)
     return report(out, echo=True)
-
-
-def _curves(rows, figure):
-    """{method: {"step", "grad_evals", "flops", (statistic, metric): array}} from the records."""
-    import numpy as np
-
-    out = {}
-    for r in rows:
-        if r["figure"] != figure:
-            continue
-        c = out.setdefault(r["method"], {"rows": []})
-        c["rows"].append(r)
-    for method, c in out.items():
-        rs = c.pop("rows")
-        steps = sorted({r["step"] for r in rs})
-        index = {k: i for i, k in enumerate(steps)}
-        c["step"] = np.array(steps)
-        for key in ("grad_evals", "flops", "alpha"):
-            if rs[0].get(key) is not None:
-                c[key] = np.zeros(len(steps))
-                for r in rs:
-                    c[key][index[r["step"]]] = r[key]
-        for r in rs:
-            for metric in ("f_gap", "dist"):
-                if r.get(metric) is not None:
-                    c.setdefault((r["statistic"], metric), np.full(len(steps), np.nan))[index[r["step"]]] = r[metric]
-    return out
 
 
 def report(out: Path, echo: bool = False) -> dict:
     """Draws the figures and writes ``summary.md`` from the stored records, meta and checks
     alone (``sgd-bench report`` calls it without re-running anything)."""
-    import json
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -198,13 +167,11 @@ def report(out: Path, echo: bool = False) -> dict:
     from sgd_bench import plots, results
 
     out = Path(out)
-    rows = results.read_records(out)
-    meta = json.loads((out / "meta.json").read_text())
-    checks = json.loads((out / "checks.json").read_text())
+    rows, meta, checks = experiment.load(out)
     config, info = meta["config"], meta["problem"]
     mu, L, alpha, seeds = info["mu"], info["L"], config["alpha"], config["seeds"]
     ref = meta["reference_solution"]
-    batches, schedules = _curves(rows, "batches"), _curves(rows, "schedules")
+    batches, schedules = (results.curves(rows, figure=f) for f in ("batches", "schedules"))
 
     plots.style()
     fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.8))
@@ -267,8 +234,6 @@ def report(out: Path, echo: bool = False) -> dict:
                            "log-log slope, last decade": f"{_loglog_slope(c['step'][1:].astype(float), c[('mean', 'f_gap')][1:]):.2f}"})
     columns, sched_cols = list(summary[0]), list(sched_rows[0])
     wall = meta.get("wall_seconds") or 0.0
-    check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
-                            for c in checks)
     text = f"""# Lecture experiment: strongly convex logistic regression (m={info['n']}, d={info['d']}, mu={mu:g})
 
 L = {L:.4f} (closed form), f* = {ref['f_star']:.12f} (Newton, ||grad f(x*)|| = {ref['grad_norm']:.1e}).
@@ -285,34 +250,22 @@ Step alpha = 1/(2L) = {alpha:.4f} for every method; SGD samples with replacement
 
 ## Checks
 
-{check_lines}
+{experiment.check_lines(checks)}
 
 Wall time {wall:.1f} s (compilation included).
 """
-    results.write_text(out / "summary.md", text)
-    if echo:
-        print(f"\n{NAME}: {info['name']}, {seeds} seeds, alpha = {alpha:.4f}, f* = {ref['f_star']:.10f}")
-        print(results.text_table(summary, columns))
-        print()
-        print(results.text_table(sched_rows, sched_cols))
-        print()
-        for c in checks:
-            print(f"[{'PASS' if c['holds'] else 'FAIL'}] {c['claim']}")
-        print(f"wrote {out}/ in {wall:.1f} s")
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall,
+                     header=f"{NAME}: {info['name']}, {seeds} seeds, alpha = {alpha:.4f}, f* = {ref['f_star']:.10f}",
+                     tables=[(summary, columns), (sched_rows, sched_cols)])
     return {"summary": summary, "checks": checks}
-
-
-def _seeds(config: dict, seeds: int) -> dict:
-    if seeds < 2:
-        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
-    return {**config, "seeds": seeds}
 
 
 def main(argv=None) -> int:
     # --steps sets the length of the batch comparison (figure 1); the schedule comparison's
     # 20,000 steps are what its O(1/k) check needs. The lecture's data are float64 only.
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"seeds": _seeds, "steps": "steps"})
+                           overrides={"seeds": experiment.at_least("seeds", 2, "standard errors need two seeds"),
+                                      "steps": "steps"})
 
 
 if __name__ == "__main__":

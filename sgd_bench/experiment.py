@@ -16,6 +16,11 @@ finished result, the run goes to a new sibling folder ``NAME-YYYYmmdd-HHMMSS`` u
 ``--overwrite`` is given. A folder whose run was interrupted (its ``meta.json`` is not marked
 "complete") with the same config hash is resumed in place: the grid runner skips its finished
 cells; an experiment script, one cell, runs again there.
+
+Every script splits its work in two: ``run`` computes and stores what its figures and summary
+need (``save``: tidy records, ``meta.json``, ``checks.json``), then calls ``report(out)``, which
+draws the figures and writes ``summary.md`` from the stored files alone (``load``, ``close``).
+``sgd-bench report`` calls the same ``report`` to rebuild a result without re-running it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 OPTIONS = ("seeds", "steps", "dtype")
 _checking = False  # set by ``checking_only``: main validates its arguments and returns
@@ -111,6 +116,87 @@ def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] |
     meta["status"] = status
     meta["config_hash"] = config_hash
     results.write_json(Path(folder) / "meta.json", meta)
+
+
+class Stored(NamedTuple):
+    """What a run stored for its report: the tidy records, ``meta.json`` and ``checks.json``."""
+    rows: list[dict[str, Any]]
+    meta: dict[str, Any]
+    checks: list[dict[str, Any]]
+
+
+def save(out: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
+         checks: Sequence[Mapping[str, Any]]) -> None:
+    """Writes the records, ``meta.json`` and ``checks.json`` that ``report`` reads back. The
+    ``status`` and ``config_hash`` that ``main`` marked in ``meta.json`` are kept."""
+    from sgd_bench import results
+
+    out = Path(out)
+    previous = read_meta(out) or {}
+    meta = dict(meta)
+    for key in ("status", "config_hash"):
+        if key in previous:
+            meta.setdefault(key, previous[key])
+    results.write_records(out / "records", list(rows))
+    results.write_json(out / "checks.json", list(checks))
+    results.write_json(out / "meta.json", meta)  # last: it says which run the files belong to
+
+
+def load(out: Path) -> Stored:
+    """The records, meta and checks a run stored in ``out``; FileNotFoundError naming what is
+    missing when the folder is not a finished run's."""
+    from sgd_bench import results
+
+    out = Path(out)
+    meta, checks = read_meta(out), read_json(out / "checks.json")
+    if meta is None or checks is None or results.find_records(out) is None:
+        missing = [f for f, ok in (("meta.json", meta is not None), ("checks.json", checks is not None),
+                                   ("records", results.find_records(out) is not None)) if not ok]
+        raise FileNotFoundError(f"{out} lacks {', '.join(missing)}: it holds no stored run to report "
+                                "(run the experiment again)")
+    return Stored(results.read_records(out), meta, checks)
+
+
+def check_line(check: Mapping[str, Any]) -> str:
+    """One recorded check in words: its own ``summary`` if it has one, else claim and measurement."""
+    return check.get("summary") or f"{check['claim']} (measured: {check['measured']})"
+
+
+def check_lines(checks: Sequence[Mapping[str, Any]]) -> str:
+    """The checks as a Markdown task list: ``- [x]`` for those that hold."""
+    return "\n".join(f"- [{'x' if c['holds'] else ' '}] {check_line(c)}" for c in checks)
+
+
+def close(out: Path, text: str, *, checks: Sequence[Mapping[str, Any]], echo: bool = False,
+          header: str | None = None, tables: Sequence[tuple[Sequence[Mapping[str, Any]], Sequence[str]]] = (),
+          wall: float | None = None) -> None:
+    """Writes ``summary.md``; with ``echo`` (at the end of a run) also prints ``header``, the
+    ``(rows, columns)`` tables, a PASS/FAIL line per check and where the result went."""
+    from sgd_bench import results
+
+    results.write_text(Path(out) / "summary.md", text)
+    if not echo:
+        return
+    if header:
+        print(f"\n{header}")
+    for rows, columns in tables:
+        print(results.text_table(rows, list(columns)))
+        print()
+    for c in checks:
+        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {check_line(c)}")
+    print(f"wrote {out}/" + ("" if wall is None else f" in {wall:.1f} s"))
+
+
+def at_least(option: str, minimum: int | Callable[[dict], int], why: str,
+             key: str | None = None) -> Callable[[dict, int], dict]:
+    """An ``overrides`` entry: ``--OPTION`` sets ``config[key or option]`` and must be at least
+    ``minimum`` (a number, or a function of the config); ``why`` goes into the refusal."""
+    def apply(config: dict, value: int) -> dict:
+        least = minimum(config) if callable(minimum) else minimum
+        if value < least:
+            raise ValueError(f"--{option} must be >= {least} ({why})")
+        return {**config, key or option: value}
+    return apply
 
 
 def _dtype(text: str) -> str:

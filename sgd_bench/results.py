@@ -313,6 +313,48 @@ def trace_records(trace: Trace, *, f_star: float | None = None, flops_per_step: 
     return rows
 
 
+def curves(rows: Iterable[Mapping[str, Any]], *, by: str = "method", x: str = "step",
+           **where: Any) -> dict[Any, dict[Any, np.ndarray]]:
+    """Tidy rows back into arrays, for redrawing a figure from stored records.
+
+    Keeps the rows whose columns equal ``where`` (for example ``figure="batches"``), groups them
+    by the ``by`` column and sorts each group by ``x``. Each group becomes
+    ``{x: array, column: array, (statistic, column): array}``: a numeric column is under
+    ``(statistic, column)`` for every ``statistic`` the rows carry, and also under ``column``
+    alone when it does not depend on the statistic (``grad_evals``, ``flops``, ...). Cells
+    missing from the records are NaN.
+    """
+    groups: dict[Any, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if all(r.get(k) == v for k, v in where.items()):
+            groups.setdefault(r.get(by), []).append(r)
+    out = {}
+    for label, rs in groups.items():
+        xs = sorted({r[x] for r in rs if r.get(x) is not None})
+        index = {v: i for i, v in enumerate(xs)}
+        c: dict[Any, np.ndarray] = {x: np.asarray(xs)}
+        varying: set[str] = set()
+        for r in rs:
+            i = index.get(r.get(x))
+            if i is None:
+                continue
+            stat = r.get("statistic")
+            for col, v in r.items():
+                if col in (x, by, "statistic") or col in where or isinstance(v, bool) \
+                        or not isinstance(v, (int, float)):
+                    continue
+                if stat is not None:
+                    c.setdefault((stat, col), np.full(len(xs), np.nan))[i] = v
+                plain = c.setdefault(col, np.full(len(xs), np.nan))
+                if not np.isnan(plain[i]) and plain[i] != v:
+                    varying.add(col)
+                plain[i] = v
+        for col in varying:
+            del c[col]
+        out[label] = c
+    return out
+
+
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """A GitHub-flavoured Markdown table of ``rows`` restricted to ``columns``."""
     def cell(value) -> str:

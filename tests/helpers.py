@@ -206,3 +206,23 @@ def run_quick(names, out) -> None:
     done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *names, "--quick", "--out", str(out)],
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def assert_report_rebuilds(folder, name: str) -> None:
+    """The experiment's ``report`` redraws every figure and writes the very same ``summary.md``
+    from the stored records, meta and checks alone (in a copy without figures or summary)."""
+    import shutil
+
+    from sgd_bench import cli
+
+    folder = pathlib.Path(folder)
+    copy = folder.with_name(folder.name + "-rebuilt")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("*.png", "*.gif", "summary.md"))
+    cli.load(name).report(copy)
+    assert (copy / "summary.md").read_text() == (folder / "summary.md").read_text()
+
+    def figures(where):
+        return sorted(p.name for p in [*where.glob("*.png"), *where.glob("*.gif")])
+
+    assert figures(copy) == figures(folder)

@@ -270,6 +270,9 @@ BAD_INPUTS = [
     pytest.param(problems.get, ("lecture-logregg",), {},
                  ValueError, r"^unknown problem 'lecture-logregg'; known problems: .*lecture-logreg",
                  id="registry-unknown"),
+    pytest.param(problems.get, ("logreg",), {"nn": 3},
+                 ValueError, r"^problem 'logreg' does not take 'nn'; it takes n, d, seed, mu",
+                 id="registry-unknown-argument"),
     # -- the runner (checked against the problem's n and shapes)
     pytest.param(sgd_bench.run, (TINY, sgd_bench.sgd(0.1, 14), X0, 0), {"steps": 5},
                  ValueError, r"^batch_size must be in \[1, n\] = \[1, 13\]", id="run-batch-above-n"),

@@ -35,6 +35,10 @@ def test_writes_the_results_layout(quick_run):
     assert "git_commit" in meta and meta["devices"]
 
 
+def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
+    helpers.assert_report_rebuilds(quick_run, "lecture_logreg")
+
+
 def test_records_are_tidy(quick_run):
     rows = results.read_records(quick_run)
     batch_rows = [r for r in rows if r["figure"] == "batches"]

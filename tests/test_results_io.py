@@ -117,6 +117,61 @@ def test_experiment_options_are_applied_or_refused():
     assert config == {"seeds": 7, "dtype": "float32"}
 
 
+def test_at_least_names_the_option_and_the_reason():
+    seeds = experiment.at_least("seeds", 3, "jackknife standard errors")
+    assert seeds({"seeds": 8, "other": 1}, 3) == {"seeds": 3, "other": 1}
+    with pytest.raises(ValueError, match=r"^--seeds must be >= 3 \(jackknife standard errors\)$"):
+        seeds({"seeds": 8}, 2)
+    steps = experiment.at_least("steps", lambda config: config["log_every"], "logged every", key="n_steps")
+    assert steps({"log_every": 5}, 5) == {"log_every": 5, "n_steps": 5}
+    with pytest.raises(ValueError, match=r"--steps must be >= 5"):
+        steps({"log_every": 5}, 4)
+
+
+def test_save_load_close_round_trip(tmp_path, capsys):
+    experiment.mark(tmp_path, experiment.STATUS_RUNNING, "hash1", {"experiment": "exp"})
+    checks = [dict(claim="a holds", measured=1.5, holds=True),
+              dict(claim="b holds", measured=None, holds=False, summary="b fails at k = 3")]
+    experiment.save(tmp_path, rows=ROWS, meta={"config": {"seeds": 2}}, checks=checks)
+    rows, meta, back = experiment.load(tmp_path)
+    # what main marked survives, what the run stored is there
+    assert meta["status"] == "running" and meta["config_hash"] == "hash1" and meta["config"] == {"seeds": 2}
+    assert back == checks and [r["method"] for r in rows] == ["SGD batch 1", "GD"]
+    assert experiment.check_lines(back) == "- [x] a holds (measured: 1.5)\n- [ ] b fails at k = 3"
+    experiment.close(tmp_path, "# text\n", checks=back, echo=True, header="exp: header",
+                     tables=[(rows, ["method", "step"])], wall=2.0)
+    assert (tmp_path / "summary.md").read_text() == "# text\n"
+    printed = capsys.readouterr().out
+    assert "exp: header" in printed and "SGD batch 1" in printed
+    assert "[PASS] a holds" in printed and "[FAIL] b fails at k = 3" in printed and "in 2.0 s" in printed
+
+
+def test_load_names_what_is_missing(tmp_path):
+    experiment.mark(tmp_path, experiment.STATUS_COMPLETE, "h")
+    with pytest.raises(FileNotFoundError, match=r"lacks checks.json, records: it holds no stored run"):
+        experiment.load(tmp_path)
+
+
+def test_curves_rebuild_arrays_from_tidy_rows():
+    rows = []
+    for method, scale in (("GD", 1.0), ("SGD", 2.0)):
+        for statistic, shift in (("mean", 0.0), ("stderr", 0.5)):
+            for step in (10, 0, 5):  # unordered on purpose
+                rows.append(dict(figure="a", method=method, statistic=statistic, step=step,
+                                 grad_evals=3 * step, f_gap=scale * step + shift))
+    rows.append(dict(figure="b", method="GD", statistic="mean", step=0, grad_evals=0, f_gap=99.0))
+    c = results.curves(rows, figure="a")
+    assert list(c) == ["GD", "SGD"]
+    np.testing.assert_array_equal(c["SGD"]["step"], [0, 5, 10])
+    np.testing.assert_array_equal(c["SGD"]["grad_evals"], [0, 15, 30])  # same for every statistic
+    np.testing.assert_array_equal(c["SGD"][("mean", "f_gap")], [0.0, 10.0, 20.0])
+    np.testing.assert_array_equal(c["GD"][("stderr", "f_gap")], [0.5, 5.5, 10.5])
+    assert "f_gap" not in c["GD"]  # it depends on the statistic, so only the pairs are kept
+    b = results.curves(rows, by="figure", x="grad_evals", method="GD")
+    np.testing.assert_array_equal(b["b"]["grad_evals"], [0])
+    assert b["b"][("mean", "f_gap")].tolist() == [99.0]
+
+
 # -- progress ----------------------------------------------------------------------------------
 class _Tty(io.StringIO):
     def isatty(self):
