@@ -6,6 +6,9 @@ B = 1, 2, 4, ..., 4096 and a GD step (B = n), compilation excluded, best of seve
 Up to some B a larger batch costs about the same per step, so its gradient evaluations are
 nearly free; past it, the cost per step grows like B.
 
+The records hold one row per batch size: the best ``seconds`` of ``timed_steps`` steps, the
+seconds per step and per gradient evaluation, XLA's FLOPs per step, ``device`` and ``dtype``.
+
     python scripts/batch_cost.py [--quick] [--out DIR] [--overwrite]
 """
 
@@ -30,15 +33,21 @@ QUICK = dict(n=20_000, d=20, batches=(1, 64), target_seconds=0.01, repeats=2, dt
 FREE_FACTOR = 2.0
 
 
+def _free_batch(rows, factor: float) -> int:
+    """The largest SGD batch whose step costs at most ``factor`` batch-1 steps (the last row is GD)."""
+    base = rows[0]["seconds_per_step"]
+    return max([r["B"] for r in rows[:-1] if r["seconds_per_step"] <= factor * base], default=1)
+
+
 def run(config: dict, out: Path) -> dict:
-    """Times every batch size in ``config`` and writes ``out``; returns the summary rows."""
+    """Times every batch size in ``config``, stores the timings in ``out``, then draws the figure
+    and the summary from them (``report``); returns the summary rows."""
     import jax.numpy as jnp
-    import matplotlib.pyplot as plt
     import numpy as np
 
     import problems
     import sgd_bench as sb
-    from sgd_bench import plots, results, runner
+    from sgd_bench import results, runner
     from sgd_bench.timing import best_of
 
     started = time.perf_counter()
@@ -49,9 +58,8 @@ def run(config: dict, out: Path) -> dict:
         problem = sb.shard(problem)
     x0 = jnp.zeros(d, dtype)
     key = jax.random.key(config["seed"])
-    device = f"{jax.devices()[0].platform}:{jax.devices()[0].device_kind}"
 
-    def seconds_per_step(method):
+    def timed(method, B, label):
         # Size the timed chunk so that one timing lasts about target_seconds.
         st = runner.stepper(method, n, 1)
         carry = jax.jit(st.init)(problem, x0, key)
@@ -63,26 +71,52 @@ def run(config: dict, out: Path) -> dict:
         st = runner.stepper(method, n, steps)
         carry = jax.jit(st.init)(problem, x0, key)
         fn = jax.jit(st.advance, static_argnums=4).lower(problem, key, carry, k0, steps).compile()
-        return best_of(lambda: fn(problem, key, carry, k0), config["repeats"]) / steps, steps
+        seconds = best_of(lambda: fn(problem, key, carry, k0), config["repeats"])
+        t = seconds / steps
+        return dict(B=B, method=label, seconds=seconds, timed_steps=steps, seconds_per_step=t,
+                    seconds_per_grad_eval=t / B, flops_per_step=sb.step_flops(problem, method, x0))
 
     rows = []
     for b in config["batches"]:
         if b > n:
             continue
-        t, steps = seconds_per_step(sb.sgd(0.01, b))
-        rows.append(dict(B=b, method=f"SGD batch {b}", seconds_per_step=t, seconds_per_grad_eval=t / b,
-                         timed_steps=steps, flops_per_step=sb.step_flops(problem, sb.sgd(0.01, b), x0)))
+        rows.append(timed(sb.sgd(0.01, b), b, f"SGD batch {b}"))
+        t = rows[-1]["seconds_per_step"]
         print(f"B = {b:>5}: {t * 1e6:9.2f} us/step, {t / b * 1e9:8.1f} ns per gradient evaluation")
-    t, steps = seconds_per_step(sb.gd(0.01))
-    rows.append(dict(B=n, method="GD (B = n)", seconds_per_step=t, seconds_per_grad_eval=t / n,
-                     timed_steps=steps, flops_per_step=sb.step_flops(problem, sb.gd(0.01), x0)))
+    rows.append(timed(sb.gd(0.01), n, "GD (B = n)"))
+    t = rows[-1]["seconds_per_step"]
     print(f"GD (B = n = {n:,}): {t * 1e3:.2f} ms/step, {t / n * 1e9:.2f} ns per gradient evaluation")
 
-    base = rows[0]["seconds_per_step"]
-    free = [r["B"] for r in rows[:-1] if r["seconds_per_step"] <= FREE_FACTOR * base]
-    free_b = max(free) if free else 1
+    base, free_b = rows[0]["seconds_per_step"], _free_batch(rows, FREE_FACTOR)
+    per_eval = [r["seconds_per_grad_eval"] for r in rows]
+    claims = [dict(claim=f"Batches up to B = {free_b} cost at most {FREE_FACTOR:g}x a batch-1 step "
+                         "(their extra gradient evaluations are nearly free)",
+                   measured={str(r["B"]): r["seconds_per_step"] / base for r in rows[:-1]},
+                   holds=bool(free_b >= 2)),
+              dict(claim="Per gradient evaluation, the largest SGD batch is cheaper than batch 1",
+                   measured=float(per_eval[-2] / per_eval[0]), holds=bool(per_eval[-2] < per_eval[0]))]
+    device = results.device_label()
+    wall = time.perf_counter() - started
+    meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
+    meta["free_factor"] = FREE_FACTOR
+    experiment.save(out, rows=[dict(device=device, dtype=config["dtype"], n=n, d=d, **r) for r in rows],
+                    meta=meta, checks=[{**c, "summary": c["claim"]} for c in claims])
+    return report(out, echo=True)
 
-    plots.style()
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Draws the figure and writes ``summary.md`` from the stored timings alone."""
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from sgd_bench import plots, results
+
+    config, factor = meta["config"], meta["free_factor"]
+    n, d, device = rows[0]["n"], rows[0]["d"], rows[0]["device"]
+    base, free_b = rows[0]["seconds_per_step"], _free_batch(rows, factor)
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     bs = np.array([r["B"] for r in rows], dtype=float)
     per_step = np.array([r["seconds_per_step"] for r in rows])
@@ -92,7 +126,7 @@ def run(config: dict, out: Path) -> dict:
         ax.plot(bs[:-1], values[:-1], "o-", color=plots.COLORS[0], label="SGD, batch B")
         ax.plot(bs[-1:], values[-1:], "s", color=plots.COLORS[4], ms=8, label=f"GD (B = n = {n:,})")
         ax.axvspan(bs[0], free_b, color=plots.COLORS[2], alpha=0.12,
-                   label=f"step <= {FREE_FACTOR:g}x batch-1 step")
+                   label=f"step <= {factor:g}x batch-1 step")
         ax.set(xscale="log", yscale="log", xlabel="batch size B", ylabel=label)
     axes[0].plot(bs, base * bs, "k:", lw=1, label=r"$\propto B$")
     axes[0].legend()
@@ -101,22 +135,11 @@ def run(config: dict, out: Path) -> dict:
     results.save_figure(fig, out / "batch_cost.png")
     plt.close(fig)
 
-    checks = [dict(claim=f"Batches up to B = {free_b} cost at most {FREE_FACTOR:g}x a batch-1 step "
-                         "(their extra gradient evaluations are nearly free)",
-                   measured={str(r["B"]): r["seconds_per_step"] / base for r in rows[:-1]},
-                   holds=bool(free_b >= 2)),
-               dict(claim="Per gradient evaluation, the largest SGD batch is cheaper than batch 1",
-                    measured=float(per_eval[-2] / per_eval[0]), holds=bool(per_eval[-2] < per_eval[0]))]
     table = [dict(B=f"{r['B']:,}", method=r["method"], us_per_step=f"{r['seconds_per_step'] * 1e6:.2f}",
                   ns_per_grad_eval=f"{r['seconds_per_grad_eval'] * 1e9:.2f}",
                   step_vs_batch1=f"{r['seconds_per_step'] / base:.2f}x",
                   flops_per_step=f"{r['flops_per_step']:.3g}") for r in rows]
-    wall = time.perf_counter() - started
-    meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
-    results.write_records(out / "records", [dict(device=device, dtype=config["dtype"], n=n, d=d, **r)
-                                             for r in rows])
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# What a mini-batch costs
 
 SGD steps on logistic regression, n = {n:,}, d = {d}, {config['dtype']}, device {device}
@@ -127,16 +150,19 @@ SGD steps on logistic regression, n = {n:,}, d = {d}, {config['dtype']}, device 
 
 {results.markdown_table(table, list(table[0]))}
 
-Up to B = {free_b} a step costs at most {FREE_FACTOR:g}x a batch-1 step: on this device larger batches
+Up to B = {free_b} a step costs at most {factor:g}x a batch-1 step: on this device larger batches
 buy their extra gradient evaluations almost for free up to there.
 
 ## Checks
 
-""" + "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']}" for c in checks) + f"\n\nWall time {wall:.0f} s.\n"
-    results.write_text(out / "summary.md", text)
-    print(results.text_table(table, list(table[0])))
-    print(f"wrote {out}/ in {wall:.0f} s")
-    return {"rows": rows, "checks": checks}
+{experiment.check_lines(checks)}
+
+Wall time {wall:.0f} s.
+"""
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall,
+                     header=f"{NAME}: n = {n:,}, d = {d}, {config['dtype']} on {device}",
+                     tables=[(table, list(table[0]))])
+    return {"rows": table, "checks": checks}
 
 
 def main(argv=None) -> int:

@@ -6,13 +6,17 @@ GPU. For every n: the wall-clock of one step of GD and of SGD (compilation and m
 excluded), and the time, gradient evaluations and FLOPs each method needs to reach
 f - f* <= eps. f* comes from a float64 Newton solve.
 
+The records hold the timings, each row labelled by ``part``: ``step_cost`` (per n and method:
+the timed ``steps``, their ``seconds``, ``seconds_per_step``, compile seconds, FLOPs per step),
+``progress`` (the cumulative step ``seconds`` and ``gap`` = f - f* at every logged step) and
+``to_eps`` (what reaching each eps took); every row names its ``device`` and ``dtype``.
+
     python scripts/gd_vs_sgd_large_n.py [--quick] [--sizes 10000 100000 ...] [--steps K] [--dtype T]
         [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -50,23 +54,56 @@ def _gram_lmax(A, iters: int = 50):
     return lam_new
 
 
+def _measured(check: dict) -> dict:
+    return {**check, "summary": f"{check['claim']} (measured: {check['measured']:.3g})"}
+
+
+def _checks(step_cost: list[dict], batches) -> list[dict]:
+    """The scaling claims, from the ``step_cost`` records."""
+    import numpy as np
+
+    import sgd_bench as sb
+
+    checks = []
+    gd = sorted((r["n"], r["seconds_per_step"]) for r in step_cost if r["method"] == "GD")
+    if len(gd) >= 2 and gd[-1][0] >= 100 * gd[0][0]:
+        slope = float(np.polyfit(np.log([g[0] for g in gd[-2:]]), np.log([g[1] for g in gd[-2:]]), 1)[0])
+        checks.append(dict(claim="A GD step costs O(n): log-log slope of seconds per step against n "
+                                 "over the two largest sizes is in [0.8, 1.2]",
+                           measured=slope, holds=bool(0.8 <= slope <= 1.2)))
+    for b in batches:
+        name = sb.sgd(1.0, b).name
+        pts = sorted((r["n"], r["seconds_per_step"]) for r in step_cost if r["method"] == name)
+        if len(pts) >= 2 and pts[-1][0] >= 100 * pts[0][0]:
+            # Not flat: random rows from a larger array miss the caches more often. The lecture's
+            # point is that the cost does not grow like n (GD's slope is ~1).
+            slope = float(np.polyfit(np.log([q[0] for q in pts]), np.log([q[1] for q in pts]), 1)[0])
+            checks.append(dict(claim=f"An {name} step does not grow like n: log-log slope of seconds "
+                                     f"per step against n over {pts[0][0]:,} .. {pts[-1][0]:,} is below 0.25",
+                               measured=slope, holds=bool(slope < 0.25)))
+    gd_flops = sorted((r["n"], r["flops_per_step"]) for r in step_cost if r["method"] == "GD")
+    if len(gd_flops) >= 2:
+        ratio = (gd_flops[-1][1] / gd_flops[0][1]) / (gd_flops[-1][0] / gd_flops[0][0])
+        checks.append(dict(claim="XLA's FLOPs of a GD step are proportional to n",
+                           measured=ratio, holds=bool(abs(ratio - 1) < 0.05)))
+    return [_measured(c) for c in checks]
+
+
 def run(config: dict, out: Path) -> dict:
-    """Runs every size in ``config`` and writes ``out``; returns the summary rows."""
+    """Times every size in ``config``, stores the timings in ``out``, then draws the figure and
+    the summary from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
-    import matplotlib.pyplot as plt
-    import numpy as np
 
     import problems
     import sgd_bench as sb
-    from sgd_bench import plots, results
+    from sgd_bench import results
     from sgd_bench.timing import time_to_eps, timed_run
 
     started = time.perf_counter()
     dtype = jnp.dtype(config["dtype"])
     d, mu = config["d"], config["mu"]
-    per_step_rows, eps_rows, curves, skipped = [], [], {}, []
-    device = f"{jax.devices()[0].platform}:{jax.devices()[0].device_kind}"
+    step_cost, to_eps, progress, skipped = [], [], [], []
     for n in config["sizes"]:
         try:
             problem = problems.synthetic_logreg(n, d, seed=config["seed"], mu=mu, dtype=dtype)
@@ -100,33 +137,56 @@ def run(config: dict, out: Path) -> dict:
         for method, steps, log_every in methods:
             timed = timed_run(problem, method, x0, key, steps=steps, log_every=log_every)
             runs.append(timed)
-            per_step = timed.seconds[-1] / steps
-            per_step_rows.append(dict(n=n, method=method.name, seconds_per_step=per_step,
-                                      compile_seconds=round(timed.compile_seconds, 3),
-                                      flops_per_step=timed.flops_per_step,
-                                      final_gap=float(timed.loss[-1] - f_star)))
-            curves[(n, method.name)] = (timed.seconds, timed.loss - f_star, timed.grad_evals)
-        for row in time_to_eps(runs, f_star, config["eps"]):
-            eps_rows.append(dict(n=n, **row))
-        # XLA's cost analysis adds up both branches of SVRG's snapshot cond, as if every step took
-        # a full gradient: no FLOPs are reported for it (its gradient evaluations are exact).
-        for row in per_step_rows + eps_rows:
-            if row["n"] == n and row["method"].startswith("SVRG"):
-                row["flops_per_step" if "flops_per_step" in row else "flops"] = float("nan")
+            # XLA's cost analysis adds up both branches of SVRG's snapshot cond, as if every step
+            # took a full gradient: no FLOPs are reported for it (its gradient evaluations are exact).
+            no_flops = method.name.startswith("SVRG")
+            step_cost.append(dict(part="step_cost", n=n, method=method.name, steps=steps,
+                                  seconds=float(timed.seconds[-1]), seconds_per_step=timed.seconds[-1] / steps,
+                                  compile_seconds=round(timed.compile_seconds, 3),
+                                  flops_per_step=float("nan") if no_flops else timed.flops_per_step,
+                                  final_gap=float(timed.loss[-1] - f_star), f_star=float(f_star), L=L))
+            progress += [dict(part="progress", n=n, method=method.name, step=int(k), seconds=float(s),
+                              gap=float(g), grad_evals=int(e))
+                         for k, s, g, e in zip(timed.step, timed.seconds, timed.loss - f_star, timed.grad_evals)]
+            for row in time_to_eps([timed], f_star, config["eps"]):
+                to_eps.append(dict(part="to_eps", n=n, **row) | ({"flops": float("nan")} if no_flops else {}))
         print(f"n = {n:>10,}: L = {L:.3f}, f* = {f_star:.6f}, " +
               ", ".join(f"{r['method']} {r['seconds_per_step'] * 1e3:.3f} ms/step"
-                        for r in per_step_rows if r["n"] == n))
+                        for r in step_cost if r["n"] == n))
         del problem
 
+    device = results.device_label()
+    wall = time.perf_counter() - started
+    meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
+    meta["skipped"] = skipped
+    experiment.save(out, rows=[dict(device=device, dtype=config["dtype"], **r) for r in step_cost + to_eps + progress],
+                    meta=meta, checks=_checks(step_cost, config["batches"]))
+    return report(out, echo=True)
+
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Draws the figure and writes ``summary.md`` from the stored timings alone."""
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from sgd_bench import plots, results
+
+    config = meta["config"]
+    d, mu = config["d"], config["mu"]
+    device = rows[0]["device"]
+    step_cost = [r for r in rows if r["part"] == "step_cost"]
+    to_eps = [r for r in rows if r["part"] == "to_eps"]
+
     # ---- figure: cost per step against n, and the gap against wall-clock at the largest n ----
-    plots.style()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    names = list(dict.fromkeys(r["method"] for r in per_step_rows))
+    names = list(dict.fromkeys(r["method"] for r in step_cost))
     for i, name in enumerate(names):
-        pts = [(r["n"], r["seconds_per_step"]) for r in per_step_rows if r["method"] == name]
+        pts = [(r["n"], r["seconds_per_step"]) for r in step_cost if r["method"] == name]
         axes[0].plot(*zip(*pts), "o-", color=plots.COLORS[i], label=name)
-    ns = np.array(sorted({r["n"] for r in per_step_rows}), dtype=float)
-    gd_pts = {r["n"]: r["seconds_per_step"] for r in per_step_rows if r["method"] == "GD"}
+    ns = np.array(sorted({r["n"] for r in step_cost}), dtype=float)
+    gd_pts = {r["n"]: r["seconds_per_step"] for r in step_cost if r["method"] == "GD"}
     if gd_pts:
         ref_n = max(gd_pts)
         axes[0].plot(ns, gd_pts[ref_n] * ns / ref_n, "k:", lw=1, label=r"$\propto n$")
@@ -134,9 +194,10 @@ def run(config: dict, out: Path) -> dict:
                 title=f"Cost of one step ({config['dtype']}, d = {d}, {device})")
     axes[0].legend()
     largest = int(ns.max())
+    progress = results.curves(rows, part="progress", n=largest)
     for i, name in enumerate(names):
-        if (largest, name) in curves:
-            secs, gap, _ = curves[(largest, name)]
+        if name in progress:
+            secs, gap = progress[name]["seconds"], progress[name]["gap"]
             keep = secs > 0
             axes[1].plot(secs[keep], np.maximum(gap[keep], 1e-8), color=plots.COLORS[i], label=name)
     for e in config["eps"]:
@@ -148,49 +209,19 @@ def run(config: dict, out: Path) -> dict:
     results.save_figure(fig, out / "gd_vs_sgd_large_n.png")
     plt.close(fig)
 
-    # ---- checks ---------------------------------------------------------------------------
-    checks = []
-    gd = sorted((r["n"], r["seconds_per_step"]) for r in per_step_rows if r["method"] == "GD")
-    if len(gd) >= 2 and gd[-1][0] >= 100 * gd[0][0]:
-        slope = float(np.polyfit(np.log([g[0] for g in gd[-2:]]), np.log([g[1] for g in gd[-2:]]), 1)[0])
-        checks.append(dict(claim="A GD step costs O(n): log-log slope of seconds per step against n "
-                                 "over the two largest sizes is in [0.8, 1.2]",
-                           measured=slope, holds=bool(0.8 <= slope <= 1.2)))
-    for b in config["batches"]:
-        name = sb.sgd(1.0, b).name
-        pts = sorted((r["n"], r["seconds_per_step"]) for r in per_step_rows if r["method"] == name)
-        if len(pts) >= 2 and pts[-1][0] >= 100 * pts[0][0]:
-            # Not flat: random rows from a larger array miss the caches more often. The lecture's
-            # point is that the cost does not grow like n (GD's slope is ~1).
-            slope = float(np.polyfit(np.log([q[0] for q in pts]), np.log([q[1] for q in pts]), 1)[0])
-            checks.append(dict(claim=f"An {name} step does not grow like n: log-log slope of seconds "
-                                     f"per step against n over {pts[0][0]:,} .. {pts[-1][0]:,} is below 0.25",
-                               measured=slope, holds=bool(slope < 0.25)))
-    gd_flops = sorted((r["n"], r["flops_per_step"]) for r in per_step_rows if r["method"] == "GD")
-    if len(gd_flops) >= 2:
-        ratio = (gd_flops[-1][1] / gd_flops[0][1]) / (gd_flops[-1][0] / gd_flops[0][0])
-        checks.append(dict(claim="XLA's FLOPs of a GD step are proportional to n",
-                           measured=ratio, holds=bool(abs(ratio - 1) < 0.05)))
+    def flops(value):
+        return "n/a (cond)" if value != value else f"{value:.2e}"
 
     table = [dict(n=f"{r['n']:,}", method=r["method"], eps=f"{r['eps']:g}",
                   seconds=f"{r['seconds']:.4f}" if r["reached"] else "not reached",
                   grad_evals=f"{r['grad_evals']:,}" if r["reached"] else "-",
-                  flops=("n/a (cond)" if r["flops"] != r["flops"] else f"{r['flops']:.2e}")
-                  if r["reached"] else "-") for r in eps_rows]
+                  flops=flops(r["flops"]) if r["reached"] else "-") for r in to_eps]
     step_table = [dict(n=f"{r['n']:,}", method=r["method"], ms_per_step=f"{r['seconds_per_step'] * 1e3:.4f}",
                        flops_per_step=("n/a (cond)" if r["flops_per_step"] != r["flops_per_step"]
                                        else f"{r['flops_per_step']:.3g}"), compile_s=r["compile_seconds"])
-                  for r in per_step_rows]
-    wall = time.perf_counter() - started
-    meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
-    meta["skipped"] = skipped
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
-    results.write_records(out / "records", [dict(device=device, dtype=config["dtype"], **r)
-                                             for r in per_step_rows + eps_rows])
-    check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']:.3g})"
-                            for c in checks)
-    skipped_text = "\n".join(f"- skipped {s}" for s in skipped) or "- none skipped"
+                  for r in step_cost]
+    skipped_text = "\n".join(f"- skipped {s}" for s in meta["skipped"]) or "- none skipped"
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# GD against mini-batch SGD as n grows
 
 Logistic regression, d = {d}, mu = {mu:g}, {config['dtype']}, device {device}. GD steps 1/L
@@ -212,48 +243,30 @@ snapshot every epoch (m = n/B steps) with step 1/(4 (L + L_max / B)).
 
 ## Checks
 
-{check_lines}
+{experiment.check_lines(checks)}
 
 Sizes:
 {skipped_text}
 
 Wall time {wall:.0f} s.
 """
-    results.write_text(out / "summary.md", text)
-    print(results.text_table(step_table, list(step_table[0])))
-    print(results.text_table(table, list(table[0])))
-    for c in checks:
-        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {c['claim']}")
-    print(f"wrote {out}/ in {wall:.0f} s")
-    return {"checks": checks}
-
-
-def _own_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--sizes", type=experiment.positive_int, nargs="+", metavar="N",
-                        help="values of n (default 1e4 1e5 1e6 1e7; quick 2000 8000)")
-    return parser
-
-
-def _steps(config: dict, steps: int) -> dict:
-    if steps < config["sgd_log_every"]:
-        raise ValueError(f"--steps must be >= {config['sgd_log_every']} (SGD's progress is logged "
-                         f"every {config['sgd_log_every']} steps)")
-    return {**config, "sgd_steps": steps}
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall,
+                     header=f"{NAME}: d = {d}, {config['dtype']} on {device}",
+                     tables=[(step_table, list(step_table[0])), (table, list(table[0]))])
+    return {"rows": step_table, "checks": checks}
 
 
 def main(argv=None) -> int:
-    # experiment.main takes no options of a script's own: --sizes is parsed here (with the shared
-    # options, so --help lists it and bad values exit 2), then the rest goes on to experiment.main.
-    argv = sys.argv[1:] if argv is None else list(argv)
-    _own_options(experiment.parser(NAME, __doc__)).parse_args(argv)
-    own, rest = _own_options(argparse.ArgumentParser(add_help=False)).parse_known_args(argv)
-    full, quick = dict(FULL), dict(QUICK)
-    if own.sizes:
-        full["sizes"] = quick["sizes"] = tuple(own.sizes)
     # --steps is the length of the SGD runs (GD's gd_steps reach every eps long before); no
     # --seeds: the timings use one seed.
-    return experiment.main(rest, name=NAME, doc=__doc__, full=full, quick=quick, run=run,
-                           overrides={"steps": _steps, "dtype": "dtype"})
+    steps = experiment.at_least("steps", lambda config: config["sgd_log_every"],
+                                "SGD's progress is logged once every that many steps", key="sgd_steps")
+    sizes = dict(type=experiment.positive_int, nargs="+", metavar="N",
+                 help="values of n (default 1e4 1e5 1e6 1e7; quick 2000 8000)")
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={"steps": steps, "dtype": "dtype",
+                                      "sizes": lambda config, v: {**config, "sizes": tuple(v)}},
+                           options={"sizes": sizes})
 
 
 if __name__ == "__main__":

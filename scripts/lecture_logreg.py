@@ -158,22 +158,17 @@ def run(config: dict, out: Path) -> dict:
 def report(out: Path, echo: bool = False) -> dict:
     """Draws the figures and writes ``summary.md`` from the stored records, meta and checks
     alone (``sgd-bench report`` calls it without re-running anything)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from sgd_bench import plots, results
 
-    out = Path(out)
-    rows, meta, checks = experiment.load(out)
     config, info = meta["config"], meta["problem"]
     mu, L, alpha, seeds = info["mu"], info["L"], config["alpha"], config["seeds"]
     ref = meta["reference_solution"]
     batches, schedules = (results.curves(rows, figure=f) for f in ("batches", "schedules"))
 
-    plots.style()
     fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.8))
     for i, (name, c) in enumerate(batches.items()):
         color = plots.COLORS[(i - 1) % len(plots.COLORS)] if i else plots.COLORS[4]

@@ -144,7 +144,8 @@ def _transition(alphas, p):
 
 
 def run(config: dict, out: Path) -> dict:
-    """Runs the experiment with ``config`` and writes ``out``; returns summary and checks."""
+    """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
+    draws the figures and the summary from them (``report``); returns the summary and checks."""
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     import numpy as np
@@ -201,7 +202,7 @@ def run(config: dict, out: Path) -> dict:
     # SGD with B = n drawn without replacement sees every sample once per step: it is GD. The
     # comparison uses steps below 2/h_narrow, where GD contracts; above it, GD's bounce
     # amplifies the last-bit differences of the two summation orders.
-    eq_s = config["equality_seeds"]
+    eq_s = min(config["equality_seeds"], seeds)
     eq_alphas = list(config["equality_alphas"])
     eq = sweep(problem, jnp.asarray(eq_alphas, problem.dtype), jnp.zeros(len(eq_alphas), problem.dtype),
                x0s[:eq_s], keys[:eq_s], batch_size=problem.n, sampling="reshuffle", steps=steps)
@@ -385,25 +386,84 @@ def run(config: dict, out: Path) -> dict:
         holds=bool(min(g["conv_narrow"] for g, _ in small2) == 1.0 and best2[1]["p_wide"] > 0.5
                    and gd2[-1]["p_wide"] == 1.0)))
 
-    # ---- figures, records, summary ----------------------------------------------------------
-    _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s)
-    wall = time.perf_counter() - start
+    # ---- records: the cells, and what the figures draw beyond them ----------------------------
     # batch holds sizes and "n" (full gradients): one Parquet column needs one type, so text.
-    results.write_records(out / "records", [{**c, "batch": str(c["batch"])} for c in cells])
+    records = [{**c, "figure": "sweep", "batch": str(c["batch"])} for c in cells]
+    w = np.linspace(-5, 30, 1401)[:, None]
+    records += [dict(experiment=NAME, figure="landscape", landscape="1d", w1=float(p[0]), f=float(f),
+                     f_test=float(t))
+                for p, f, t in zip(w, landscapes.numpy_losses(land, w),
+                                   landscapes.numpy_losses(land, w, test=True))]
+    U, V = np.meshgrid(np.linspace(-3.5, 13.5, 241), np.linspace(-6.5, 6.5, 185))
+    grid2 = np.stack([U.ravel(), V.ravel()], 1)
+    records += [dict(experiment=NAME, figure="landscape", landscape="2d", w1=float(p[0]), w2=float(p[1]),
+                     f=float(f)) for p, f in zip(grid2, landscapes.numpy_losses(land2, grid2))]
+    # The 2-D figure shows GD and SGD at one step: the smallest below 2/h_narrow at which SGD
+    # ends in the wide basin in at least half of the runs.
+    b2 = config["batches_2d"][0]
+    candidates = [c["alpha"] for c in sgd2 if c["alpha"] < 2 / h2 and c["p_wide"] >= 0.5]
+    a2_show = min(candidates) if candidates else max(a for a in alphas2 if a < 2 / h2)
+    j2 = alphas2.index(a2_show)
+    a_small, a_sgd, a_large = config["show"]
+    shown = [("1d", "GD", "n", a_small, ends["GD"][alphas.index(a_small)]),
+             ("1d", "SGD", 1, a_sgd, ends["SGD 1"][alphas.index(a_sgd)]),
+             ("1d", "GD", "n", a_large, ends["GD"][alphas.index(a_large)]),
+             ("2d", "GD", "n", a2_show, ends["2d GD"][j2]),
+             ("2d", "SGD", b2, a2_show, ends[f"2d SGD {b2}"][j2])]
+    for land_name, method, batch, alpha, xs in shown:
+        records += [dict(experiment=NAME, figure="endpoints", landscape=land_name, method=method,
+                         batch=str(batch), alpha=alpha, seed=s,
+                         **{f"w{i + 1}": float(v) for i, v in enumerate(x)})
+                    for s, x in enumerate(np.asarray(xs))]
+
+    wall = time.perf_counter() - start
     meta = results.metadata_record(NAME, {**config, "sampling": "with_replacement"}, dtype="float64",
                                    wall_seconds=round(wall, 2))
     meta["timings_seconds"] = timings
     meta["problem"] = {"1d": land.problem.info, "2d": land2.problem.info,
                        "n": problem.n, "n_2d": land2.problem.n}
+    meta["landscapes"] = {"1d": _describe(land), "2d": _describe(land2)}
     meta["noise_at_narrow_minimum"] = sigma1
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
-    summary = _summary(out, config, land, land2, cells, checks, alphas, sigma1, wall, meta)
-    print(f"\n{NAME}: {seeds} seeds, {steps} steps")
-    for c in checks:
-        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {c['claim']}")
-    print(f"wrote {out}/ in {wall:.1f} s")
-    return {"summary": summary, "checks": checks, "cells": cells}
+    experiment.save(out, rows=records, meta=meta, checks=checks)
+    return report(out, echo=True)
+
+
+def _describe(land) -> dict:
+    """What the report needs to know about a landscape, as plain numbers for ``meta.json``."""
+    return dict(n=land.problem.n, shift_std=land.shift_std, test_shift=land.test_shift,
+                saddle=land.saddle, saddle_value=land.saddle_value, plateau_level=land.plateau_level,
+                max_dev_from_F=land.problem.info["max_dev_from_F"],
+                minima=[dict(name=m.name, x=m.x, value=m.value, test_value=m.test_value,
+                             hessian_eigenvalues=m.hessian_eigenvalues) for m in land.minima])
+
+
+def _landscape(described: dict):
+    """``_describe``'s numbers back as an object with the attributes of a ``Landscape``
+    (``minima`` with the ``sharpness`` and ``gap`` of a ``Minimum``)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    minima = [SimpleNamespace(**{**m, "x": np.asarray(m["x"])}, sharpness=max(m["hessian_eigenvalues"]),
+                              gap=m["test_value"] - m["value"]) for m in described["minima"]]
+    return SimpleNamespace(**{**described, "minima": minima, "saddle": np.asarray(described["saddle"])},
+                           minimum={m.name: m for m in minima}.__getitem__)
+
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Draws the figures and writes ``summary.md`` from the stored records, meta and checks
+    alone (``sgd-bench report`` calls it without re-running anything)."""
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
+    config = meta["config"]
+    land, land2 = (_landscape(meta["landscapes"][k]) for k in ("1d", "2d"))
+    cells = [r for r in rows if r["figure"] == "sweep"]
+    _figures(out, config, land, land2, cells, rows)
+    text, transitions, table = _summary(config, land, land2, cells, checks, meta)
+    experiment.close(out, text, checks=checks, echo=echo, wall=meta.get("wall_seconds") or 0.0,
+                     tables=[(transitions, list(transitions[0]))],
+                     header=f"{NAME}: {config['seeds']} seeds, {config['steps']} steps")
+    return {"summary": table, "checks": checks}
 
 
 def _method_label(c):
@@ -414,16 +474,27 @@ def _method_label(c):
     return f"GD + N(0, {c['noise_std']:.2f}²)"
 
 
-def _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s):
+def _endpoints(rows, landscape, method, batch, alpha):
+    """The stored end points of one cell, (seeds, d), in seed order."""
+    import numpy as np
+
+    from sgd_bench import results
+
+    c = results.curves(rows, x="seed", figure="endpoints", landscape=landscape, method=method,
+                       batch=batch, alpha=alpha)[method]
+    return np.stack([c[k] for k in ("w1", "w2") if k in c], axis=1)
+
+
+def _figures(out, config, land, land2, cells, rows):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    import problems.landscapes as landscapes
     from sgd_bench import plots, results
 
-    plots.style()
     narrow, wide = land.minimum("narrow"), land.minimum("wide")
     h_narrow = narrow.sharpness
+    alphas = config["alphas"]
+    seeds = config["seeds"]
     c_train, c_test = plots.COLORS[0], "#d62728"
     c_gd, c_sgd, c_large = plots.COLORS[2], plots.COLORS[1], plots.COLORS[4]
 
@@ -431,14 +502,16 @@ def _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s):
         return [c for c in cells if c["landscape"] == landscape and c["method"] == method
                 and c["batch"] == batch]
 
+    def p_wide(landscape, method, batch, alpha):
+        return next(c["p_wide"] for c in row(landscape, method, batch) if c["alpha"] == alpha)
+
     # Figure 1: the landscape (train and shifted test) and where the runs end.
     a_small, a_sgd, a_large = config["show"]
-    shown = [(f"GD, α = {a_small:g}", ends["GD"][alphas.index(a_small)], c_gd),
-             (f"SGD (batch 1), α = {a_sgd:g}", ends["SGD 1"][alphas.index(a_sgd)], c_sgd),
-             (f"GD, α = {a_large:g}", ends["GD"][alphas.index(a_large)], c_large)]
-    w = np.linspace(-5, 30, 1401)
-    f_train = landscapes.numpy_losses(land, w[:, None])
-    f_test = landscapes.numpy_losses(land, w[:, None], test=True)
+    shown = [(f"GD, α = {a_small:g}", ("GD", "n", a_small), c_gd),
+             (f"SGD (batch 1), α = {a_sgd:g}", ("SGD", 1, a_sgd), c_sgd),
+             (f"GD, α = {a_large:g}", ("GD", "n", a_large), c_large)]
+    curve = results.curves(rows, by="landscape", x="w1", figure="landscape", landscape="1d")["1d"]
+    w, f_train, f_test = curve["w1"], curve["f"], curve["f_test"]
     fig, axes = plt.subplots(1 + len(shown), 1, figsize=(7.5, 7.4), sharex=True,
                              gridspec_kw={"height_ratios": [3.2] + [1] * len(shown), "hspace": 0.14})
     ax = axes[0]
@@ -459,14 +532,13 @@ def _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s):
     ax.set_ylabel("loss")
     ax.set_ylim(-0.01, 0.56)
     ax.legend(loc="center right", fontsize=9)
-    ax.set_title(f"Narrow and wide minima: where {len(x0s)} runs end after {config['steps']} steps")
+    ax.set_title(f"Narrow and wide minima: where {seeds} runs end after {config['steps']} steps")
     bins = np.arange(-5, 30.01, 0.5)
-    for axh, (label, xs, color) in zip(axes[1:], shown):
-        xs = np.asarray(xs)[:, 0]
+    for axh, (label, cell_key, color) in zip(axes[1:], shown):
+        xs = _endpoints(rows, "1d", *cell_key)[:, 0]
         frac = np.histogram(np.clip(xs, -5, 30), bins=bins)[0] / len(xs)
         axh.bar(bins[:-1], frac, width=np.diff(bins), align="edge", color=color, lw=0)
-        basin = land.basin(xs[:, None])
-        axh.text(0.99, 0.88, f"{label}:  P(wide) = {np.mean(basin == 1):.2f}", transform=axh.transAxes,
+        axh.text(0.99, 0.88, f"{label}:  P(wide) = {p_wide('1d', *cell_key):.2f}", transform=axh.transAxes,
                  ha="right", va="top", fontsize=9)
         axh.set_ylim(0, 1.05)
         axh.set_yticks([0, 0.5, 1])
@@ -474,7 +546,6 @@ def _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s):
     axes[-1].set_xlabel("w (end point; bins of 0.5)")
     results.save_figure(fig, out / "local_minima.png", dpi=config["dpi"])
     plt.close(fig)
-
     # Figure 2: P(wide) and the train-test gap against the step, for a few batch sizes.
     palette = plt.get_cmap("viridis")
     few = [b for b in config["batches"] if b in (1, 4, 16)] or list(config["batches"])[:3]
@@ -509,7 +580,7 @@ def _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s):
     for m in (narrow, wide):
         axes[1].axhline(m.gap, color=c_test, lw=0.8, ls=":")
         axes[1].text(alphas[0], m.gap, f" at the {m.name} minimum", va="bottom", fontsize=8, color=c_test)
-    fig.suptitle(f"{len(x0s)} runs per point from x0 ~ U({config['x0_low']:g}, {config['x0_high']:g}), "
+    fig.suptitle(f"{seeds} runs per point from x0 ~ U({config['x0_low']:g}, {config['x0_high']:g}), "
                  f"{config['steps']} steps, 95% bands; h = f''(narrow minimum) = {h_narrow:.3f}", y=1.02)
     plots.legend_below(fig, axes, ncol=len(lines))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
@@ -518,7 +589,7 @@ def _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s):
 
     # Figure 3: the heatmap of P(wide) over (step, batch).
     batches = list(config["batches"])
-    row_labels = [f"{b}" for b in batches] + [f"GD (n = {land.problem.n})"]
+    row_labels = [f"{b}" for b in batches] + [f"GD (n = {land.n})"]
     grid = np.array([[c["p_wide"] for c in row("1d", "SGD", b)] for b in batches]
                     + [[c["p_wide"] for c in row("1d", "GD", "n")]])
     fig, ax = plt.subplots(figsize=(1.4 + 0.62 * len(alphas), 1.0 + 0.45 * len(row_labels)))
@@ -534,40 +605,36 @@ def _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s):
     ax.grid(False)
     ax.set_xlabel("step size α")
     ax.set_ylabel("batch size B (with replacement)")
-    ax.set_title(f"P(run ends in the wide basin), {len(x0s)} runs per cell")
+    ax.set_title(f"P(run ends in the wide basin), {seeds} runs per cell")
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
     fig.tight_layout()
     results.save_figure(fig, out / "local_minima_heatmap.png", dpi=config["dpi"])
     plt.close(fig)
 
-    # Figure 4: the 2-D landscape and where GD and SGD end at the same step: the smallest step
-    # below 2/h_narrow at which SGD ends in the wide basin in at least half of the runs.
+    # Figure 4: the 2-D landscape and where GD and SGD end at the same step.
     n2, w2 = land2.minimum("narrow"), land2.minimum("wide")
     b2 = config["batches_2d"][0]
-    sgd2 = row("2d", "SGD", b2)
-    candidates = [c["alpha"] for c in sgd2 if c["alpha"] < 2 / n2.sharpness and c["p_wide"] >= 0.5]
-    a2_show = min(candidates) if candidates else max(a for a in alphas2 if a < 2 / n2.sharpness)
-    j2 = alphas2.index(a2_show)
-    u = np.linspace(-3.5, 13.5, 241)
-    v = np.linspace(-6.5, 6.5, 185)
+    a2_show = next(r["alpha"] for r in rows if r["figure"] == "endpoints" and r["landscape"] == "2d")
+    grid = sorted((r for r in rows if r["figure"] == "landscape" and r["landscape"] == "2d"),
+                  key=lambda r: (r["w2"], r["w1"]))
+    u, v = np.unique([r["w1"] for r in grid]), np.unique([r["w2"] for r in grid])
     U, V = np.meshgrid(u, v)
-    F = landscapes.numpy_losses(land2, np.stack([U.ravel(), V.ravel()], 1)).reshape(U.shape)
+    F = np.array([r["f"] for r in grid]).reshape(U.shape)
     levels = np.linspace(F.min(), 0.5, 14)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharey=True)
-    for ax, (label, xs, color) in zip(axes, [
-            (f"GD, α = {a2_show:g}", ends["2d GD"][j2], c_gd),
-            (f"SGD (batch {b2}), α = {a2_show:g}", ends[f"2d SGD {b2}"][j2], c_sgd)]):
+    shown2 = [(f"GD, α = {a2_show:g}", ("GD", "n", a2_show), c_gd),
+              (f"SGD (batch {b2}), α = {a2_show:g}", ("SGD", b2, a2_show), c_sgd)]
+    for ax, (label, cell_key, color) in zip(axes, shown2):
         cs = ax.contourf(U, V, F, levels=levels, cmap="Greys_r")
         ax.contour(U, V, F, levels=levels, colors="0.35", linewidths=0.4)
         ax.add_patch(plt.Circle(tuple(n2.x), config["x0_radius_2d"], fill=False, ls="--",
                                 color="w", lw=1))
-        xs = np.asarray(xs)
+        xs = _endpoints(rows, "2d", *cell_key)
         for m in land2.minima:
             ax.plot(*m.x, "+", color="w", ms=9, mew=1)
         ax.plot(*land2.saddle, "x", color="w", ms=7)
         ax.scatter(xs[:, 0], xs[:, 1], s=12, color=color, alpha=0.35, lw=0, zorder=3)
-        basin = land2.basin(xs)
-        ax.set_title(f"{label}:  P(wide) = {np.mean(basin == 1):.2f}")
+        ax.set_title(f"{label}:  P(wide) = {p_wide('2d', *cell_key):.2f}")
         ax.set_xlabel("w₁")
         ax.set_aspect("equal")
         ax.grid(False)
@@ -577,19 +644,19 @@ def _figures(out, config, land, land2, cells, ends, alphas, alphas2, x0s):
     fig.suptitle("2-D: a narrow dimple (Hessian eigenvalues "
                  f"{n2.hessian_eigenvalues[0]:.2f}, {n2.hessian_eigenvalues[1]:.2f}) on a wide bowl "
                  f"({w2.hessian_eigenvalues[0]:.3f}, {w2.hessian_eigenvalues[1]:.3f}); "
-                 f"{len(x0s)} end points, {config['steps']} steps")
+                 f"{seeds} end points, {config['steps']} steps")
     cbar = fig.colorbar(cs, ax=axes, fraction=0.025, pad=0.02, label="train loss")
     cbar.ax.yaxis.set_major_formatter(plt.FormatStrFormatter("%.2f"))
     results.save_figure(fig, out / "local_minima_2d.png", dpi=config["dpi"])
     plt.close(fig)
 
 
-def _summary(out, config, land, land2, cells, checks, alphas, sigma1, wall, meta):
+def _summary(config, land, land2, cells, checks, meta):
+    """The text of ``summary.md``, its table of transition steps and its table of 1-D cells."""
     import numpy as np
 
     from sgd_bench import results
 
-    narrow, wide = land.minimum("narrow"), land.minimum("wide")
     def vec(v, digits):
         return "(" + ", ".join(f"{x:.{digits}f}" for x in np.round(np.asarray(v), digits) + 0.0) + ")"
 
@@ -613,14 +680,13 @@ def _summary(out, config, land, land2, cells, checks, alphas, sigma1, wall, meta
                "P(wide) ± se": f"{c['p_wide']:.3f} ± {c['se_wide']:.3f}", "P(plateau)": f"{c['p_plateau']:.3f}",
                "mean sharpness": f"{c['sharpness']:.3f}", "gap": f"{c['gap']:.3f}"}
               for c in cells if c["landscape"] == "2d"]
-    check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
-                            for c in checks)
-    info = land.problem.info
+    sigma1 = meta["noise_at_narrow_minimum"]
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# Narrow against wide minima (1-D and 2-D landscapes, {config['seeds']} seeds)
 
-The 1-D landscape is f(w) = 1/n Σ_i G(w − s_i), n = {land.problem.n} shifted copies (shift std
+The 1-D landscape is f(w) = 1/n Σ_i G(w − s_i), n = {land.n} shifted copies (shift std
 {land.shift_std:g}) of a level 0.5 minus a narrow well at 0 (width 0.9) and a wide one at 13 (width 5);
-its mean is within {info['max_dev_from_F']:.1e} of 0.5 − 0.45 e^(−w²/(2·0.9²)) − 0.4 e^(−(w−13)²/(2·5²)).
+its mean is within {land.max_dev_from_F:.1e} of 0.5 − 0.45 e^(−w²/(2·0.9²)) − 0.4 e^(−(w−13)²/(2·5²)).
 The test loss is f shifted by {land.test_shift[0]:g}. Every run starts at x0 ~ U({config['x0_low']:g}, {config['x0_high']:g}),
 inside the narrow basin, and takes {config['steps']} steps; SGD samples with replacement; the saddle
 between the basins is at w = {land.saddle[0]:.3f} (f = {land.saddle_value:.3f}); "plateau" means f > {land.plateau_level:g}.
@@ -647,24 +713,18 @@ add N(0, σ²) with σ = {sigma1:.3f}/√B to the full gradient.
 
 ## Checks
 
-{check_lines}
+{experiment.check_lines(checks)}
 
 Wall time {wall:.1f} s (compilation included); device {meta['devices'][0]}; float64.
 """
-    results.write_text(out / "summary.md", text)
-    return table
-
-
-def _seeds(config: dict, seeds: int) -> dict:
-    if seeds < 16:
-        raise ValueError("--seeds must be >= 16 (the equality check and standard errors need them)")
-    return {**config, "seeds": seeds, "equality_seeds": min(config["equality_seeds"], seeds)}
+    return text, trans_rows, table
 
 
 def main(argv=None) -> int:
     # --steps is every run's length (1-D and 2-D sweeps alike); the landscapes are float64 only.
+    seeds = experiment.at_least("seeds", 16, "the equality check and standard errors need them")
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"seeds": _seeds, "steps": "steps"})
+                           overrides={"seeds": seeds, "steps": "steps"})
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ GAP_FLOOR = 1e-16  # below float64 rounding of f*
 SLOPE_BAND = (-1.3, -0.7)  # an O(1/k) log-log slope
 SLOPE_TOL = 0.15            # momentum's slope may differ from SGD's by this much at most
 PLATEAU_BAND = (2 / 3, 3 / 2)  # plateau ratio to SGD's: the same up to a constant near 1
+METHODS = ("SGD", "heavy ball", "Nesterov", "Adam")  # the stochastic regime's
 
 
 def _problem(spec):
@@ -98,21 +99,21 @@ def _ratio(a, sa, b, sb):
 
 
 def run(config: dict, out: Path) -> dict:
-    """Runs the experiment with ``config`` and writes ``out``; returns the summary rows."""
+    """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
+    draws the figures and the summary from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
-    import matplotlib.pyplot as plt
     import numpy as np
     import optax
 
     import sgd_bench as sb
-    from sgd_bench import plots, results
+    from sgd_bench import results
 
     start = time.perf_counter()
     beta = config["beta"]
     key = jax.random.key(config["key"])
-    rows, checks, stoch_rows, full_rows = [], [], [], []
-    refs = {}
+    rows, checks = [], []
+    refs, stochastic, full_batch = {}, {}, {}
 
     def reference(spec):
         name = (spec["problem"], spec.get("mu"))
@@ -168,13 +169,14 @@ def run(config: dict, out: Path) -> dict:
                                               problem=problem.name, method=label,
                                               effective_step=alpha, beta=beta if label in
                                               ("heavy ball", "Nesterov") else 0.0)
-        # plateau and slope per method, as ratios to SGD
+        # plateau and slope per method, as ratios to SGD; they need the seeds, so they are
+        # stored for the report
         k_c, gap_c, _ = stoch[problem.name, "constant", "SGD"]
         sgd_plateau = _plateau(gap_c, k_c)
         k_d, gap_d, _ = stoch[problem.name, "decreasing", "SGD"]
         sgd_slope = _slope(k_d[1:], gap_d[:, 1:])
         measured = {}
-        for label in ("SGD", "heavy ball", "Nesterov", "Adam"):
+        for label in METHODS:
             k_c, gap_c, div_c = stoch[problem.name, "constant", label]
             k_d, gap_d, div_d = stoch[problem.name, "decreasing", label]
             plateau = _plateau(gap_c, k_c)
@@ -183,16 +185,7 @@ def run(config: dict, out: Path) -> dict:
             measured[label] = dict(plateau=plateau[0], plateau_se=plateau[1], plateau_ratio=ratio[0],
                                    plateau_ratio_se=ratio[1], slope=slope[0], slope_se=slope[1],
                                    diverged=int(div_c.sum() + div_d.sum()))
-            stoch_rows.append({
-                "problem": problem.name, "method": label,
-                "step": f"lr {lr_adam:.3g}" if label == "Adam" else
-                        (f"{alpha:.3g}" if label == "SGD"
-                         else f"{(1 - beta) * alpha:.3g}, beta {beta}"),
-                "plateau (mean ± se)": f"{plateau[0]:.3e} ± {plateau[1]:.1e}",
-                "plateau / SGD's": f"{ratio[0]:.3f} ± {ratio[1]:.3f}",
-                "slope, decreasing step": f"{slope[0]:.3f} ± {slope[1]:.3f}",
-                "slope / SGD's": f"{slope[0] / sgd_slope[0]:.3f}",
-            })
+        stochastic[problem.name] = dict(alpha=alpha, lr_adam=lr_adam, methods=measured)
         momentum = {m: measured[m] for m in ("heavy ball", "Nesterov")}
         checks.append(dict(
             claim=f"{problem.name}: at equal effective step alpha/(1-beta), heavy ball and Nesterov "
@@ -224,7 +217,6 @@ def run(config: dict, out: Path) -> dict:
                            holds=bool(all(v["diverged"] == 0 for v in measured.values()))))
 
     # ---- full-batch regime ----------------------------------------------------------------
-    full = {}
     for spec in config["full_batch"]:
         problem, ref, eigs, _ = reference(spec)
         lip, mu = problem.info["L"], float(eigs[0])
@@ -241,21 +233,16 @@ def run(config: dict, out: Path) -> dict:
         ]
         x0 = jnp.zeros(problem.x_shape)
         steps = spec["steps"]
-        rates = {}
-        for label, method, theory in methods:
+        rates, theory = {}, {}
+        for label, method, contraction in methods:
             trace = sb.run(problem, method, x0, key, steps=steps, log_every=max(1, steps // 300))
             gap = np.abs(np.asarray(trace.loss) - ref.f)
-            k = np.asarray(trace.step).astype(float)
-            full[problem.name, label] = (k, gap)
-            rate = _linear_rate(k, gap)
-            rates[label] = rate
+            rates[label] = _linear_rate(np.asarray(trace.step).astype(float), gap)
+            theory[label] = contraction
             rows += results.trace_records(jax.tree_util.tree_map(lambda a: a[None], trace),
                                           f_star=ref.f, experiment=NAME, regime="full batch",
                                           problem=problem.name, method=label)
-            full_rows.append({"problem": problem.name, "kappa = L/mu": f"{kappa:.1f}", "method": label,
-                              "measured gap contraction / step": f"{rate:.4f}",
-                              "theory (asymptotic)": f"{theory:.4f}", "steps": steps,
-                              "final f - f*": f"{gap[-1]:.2e}"})
+        full_batch[problem.name] = dict(kappa=kappa, steps=steps, rates=rates, theory=theory)
         speedup = {m: np.log(rates[m]) / np.log(rates["GD"]) for m in ("heavy ball", "Nesterov")}
         if kappa > 100:
             checks.append(dict(
@@ -264,26 +251,72 @@ def run(config: dict, out: Path) -> dict:
                 measured={"rates": rates, "log_rate_over_GD": speedup},
                 holds=bool(all(v >= 5 for v in speedup.values()))))
 
-    # ---- figures --------------------------------------------------------------------------
-    plots.style()
+    wall = time.perf_counter() - start
+    meta = results.metadata_record(NAME, dict(config), dtype="float64", wall_seconds=round(wall, 2))
+    meta["problems"] = {p.name: {"n": p.n, "d": p.x_shape[0], **p.info, "f_star": ref.f,
+                                 "ref_grad_norm": ref.grad_norm, "hessian_eig_min": float(e[0]),
+                                 "hessian_eig_max": float(e[-1]), "grad_rms_at_x_star": g}
+                        for p, ref, e, g in refs.values()}
+    meta["stochastic"] = stochastic
+    meta["full_batch"] = full_batch
+    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    return report(out, echo=True)
+
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Draws the stochastic and full-batch figures and writes ``summary.md`` from the stored
+    curves, the plateaus, slopes and rates in ``meta.json``, and the checks; ``sgd-bench report``
+    calls it without re-running anything."""
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from sgd_bench import plots, results
+
+    beta = meta["config"]["beta"]
+
+    stoch_rows = []
+    for pname, p in meta["stochastic"].items():
+        alpha, sgd_slope = p["alpha"], p["methods"]["SGD"]["slope"]
+        for label, m in p["methods"].items():
+            stoch_rows.append({
+                "problem": pname, "method": label,
+                "step": f"lr {p['lr_adam']:.3g}" if label == "Adam" else
+                        (f"{alpha:.3g}" if label == "SGD"
+                         else f"{(1 - beta) * alpha:.3g}, beta {beta}"),
+                "plateau (mean ± se)": f"{m['plateau']:.3e} ± {m['plateau_se']:.1e}",
+                "plateau / SGD's": f"{m['plateau_ratio']:.3f} ± {m['plateau_ratio_se']:.3f}",
+                "slope, decreasing step": f"{m['slope']:.3f} ± {m['slope_se']:.3f}",
+                "slope / SGD's": f"{m['slope'] / sgd_slope:.3f}",
+            })
+    full = {pname: results.curves(rows, problem=pname, regime="full batch")
+            for pname in meta["full_batch"]}
+    full_rows = []
+    for pname, p in meta["full_batch"].items():
+        for label, rate in p["rates"].items():
+            full_rows.append({"problem": pname, "kappa = L/mu": f"{p['kappa']:.1f}", "method": label,
+                              "measured gap contraction / step": f"{rate:.4f}",
+                              "theory (asymptotic)": f"{p['theory'][label]:.4f}", "steps": p["steps"],
+                              "final f - f*": f"{full[pname][label][('mean', 'f_gap')][-1]:.2e}"})
+
     colors = {"SGD": plots.COLORS[0], "heavy ball": plots.COLORS[1], "Nesterov": plots.COLORS[2],
               "Adam": plots.COLORS[3], "GD": plots.COLORS[0]}
     # SGD, heavy ball and Nesterov often coincide: dashes keep all three visible.
     styles = {"SGD": "-", "heavy ball": "--", "Nesterov": ":", "Adam": "-", "GD": "-"}
-    names = list(dict.fromkeys(p for p, _, _ in stoch))
+    names = list(meta["stochastic"])
     fig, axes = plt.subplots(len(names), 2, figsize=(11, 3.8 * len(names)), squeeze=False)
     for r, pname in enumerate(names):
         for c_, regime in enumerate(("constant", "decreasing")):
             ax = axes[r, c_]
-            for label in ("SGD", "heavy ball", "Nesterov", "Adam"):
-                k, gap, div = stoch[pname, regime, label]
-                s = sb.stats.summarize(gap, div)
-                plots.band(ax, k[1:], s.mean[1:], s.stderr[1:], label=label, color=colors[label],
-                           floor=GAP_FLOOR, ls=styles[label])
+            curves = results.curves(rows, problem=pname, regime=regime)
+            for label in METHODS:
+                cv = curves[label]
+                plots.band(ax, cv["step"][1:], cv[("mean", "f_gap")][1:], cv[("stderr", "f_gap")][1:],
+                           label=label, color=colors[label], floor=GAP_FLOOR, ls=styles[label])
             if regime == "decreasing":
-                k, gap, _ = stoch[pname, regime, "SGD"]
-                ref_line = gap.mean(0)[-1] * k[-1] / k[1:]
-                ax.plot(k[1:], ref_line, "k--", lw=1, label=r"$\propto 1/k$")
+                k, mean_gap = curves["SGD"]["step"], curves["SGD"][("mean", "f_gap")]
+                ax.plot(k[1:], mean_gap[-1] * k[-1] / k[1:], "k--", lw=1, label=r"$\propto 1/k$")
                 ax.legend(loc="lower left")
             ax.set_xscale("log")
             ax.set_yscale("log")
@@ -298,18 +331,15 @@ def run(config: dict, out: Path) -> dict:
     results.save_figure(fig, out / "momentum_stochastic.png")
     plt.close(fig)
 
-    fnames = list(dict.fromkeys(p for p, _ in full))
-    fig, axes = plt.subplots(1, len(fnames), figsize=(5.6 * len(fnames), 3.9), squeeze=False)
-    for i, pname in enumerate(fnames):
-        ax = axes[0, i]
+    fig, axes = plt.subplots(1, len(full), figsize=(5.6 * len(full), 3.9), squeeze=False)
+    for ax, (pname, curves) in zip(axes[0], full.items()):
         for label in ("GD", "heavy ball", "Nesterov"):
-            k, gap = full[pname, label]
-            ax.plot(k, np.maximum(gap, GAP_FLOOR), label=label, color=colors[label], lw=1.6)
+            ax.plot(curves[label]["step"], np.maximum(curves[label][("mean", "f_gap")], GAP_FLOOR),
+                    label=label, color=colors[label], lw=1.6)
         ax.set_yscale("log")
         ax.set_xlabel("Iteration k (full gradient)")
         ax.set_ylabel(r"$f(x_k) - f^*$")
-        kappa = next(r["kappa = L/mu"] for r in full_rows if r["problem"] == pname)
-        ax.set_title(f"{pname}, kappa = L/mu = {kappa}")
+        ax.set_title(f"{pname}, kappa = L/mu = {meta['full_batch'][pname]['kappa']:.1f}")
     fig.suptitle("Full batch: momentum accelerates (GD step 1/L; heavy ball and Nesterov tuned "
                  "with L and mu = lambda_min(grad^2 f(x*)))")
     plots.legend_below(fig, axes[0], ncol=3)
@@ -317,20 +347,8 @@ def run(config: dict, out: Path) -> dict:
     results.save_figure(fig, out / "momentum_full_batch.png")
     plt.close(fig)
 
-    # ---- records, metadata, summary --------------------------------------------------------
-    wall = time.perf_counter() - start
-    meta = results.metadata_record(NAME, {k: v for k, v in config.items()}, dtype="float64",
-                                   wall_seconds=round(wall, 2))
-    meta["problems"] = {p.name: {"n": p.n, "d": p.x_shape[0], **p.info, "f_star": ref.f,
-                                 "ref_grad_norm": ref.grad_norm, "hessian_eig_min": float(e[0]),
-                                 "hessian_eig_max": float(e[-1]), "grad_rms_at_x_star": g}
-                        for p, ref, e, g in refs.values()}
-    results.write_records(out / "records", rows)
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
-    check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
-                            for c in checks)
     scols, fcols = list(stoch_rows[0]), list(full_rows[0])
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# Momentum does not improve the stochastic rate
 
 **Claim (lecture):** Nesterov and Polyak momentum do not improve the convergence rate of SGD;
@@ -360,33 +378,22 @@ Theory column: the asymptotic gap contraction on the local quadratic, (1 - mu/L)
 
 ## Checks
 
-{check_lines}
+{experiment.check_lines(checks)}
 
 Wall time {wall:.1f} s (compilation included).
 """
-    results.write_text(out / "summary.md", text)
-    print(f"\n{NAME}")
-    print(results.text_table(stoch_rows, scols))
-    print()
-    print(results.text_table(full_rows, fcols))
-    print()
-    for c in checks:
-        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {c['claim']}")
-    print(f"wrote {out}/ in {wall:.1f} s")
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall, header=NAME,
+                     tables=[(stoch_rows, scols), (full_rows, fcols)])
     return {"summary": stoch_rows + full_rows, "checks": checks}
-
-
-def _seeds(config: dict, seeds: int) -> dict:
-    if seeds < 3:
-        raise ValueError("--seeds must be >= 3 (jackknife standard errors)")
-    return {**config, "stochastic": tuple(dict(s, seeds=seeds) for s in config["stochastic"])}
 
 
 def main(argv=None) -> int:
     # --seeds applies to every stochastic run. No --steps: each problem and regime has its own
     # step counts (constant, decreasing, full batch), none of them the run length; float64 only.
+    seeds = experiment.at_least("seeds", 3, "jackknife standard errors", then=lambda config, seeds: {
+        **config, "stochastic": tuple(dict(spec, seeds=seeds) for spec in config["stochastic"])})
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"seeds": _seeds})
+                           overrides={"seeds": seeds})
 
 
 if __name__ == "__main__":

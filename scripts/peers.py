@@ -16,11 +16,16 @@ repeats:
 A NumPy loop (and a PyTorch loop when torch is installed) are timed for reference. A missed
 target is reported as missed, with its ratio.
 
+The records hold the timings themselves, one row per timed call (``comparison``, ``side``,
+``timing``, the ``steps`` and ``seeds`` it ran, its best ``seconds``, ``device``, ``dtype``);
+``report`` derives every cost and ratio from them (``costs``).
+
     python scripts/peers.py [--quick] [--seeds S] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 import warnings
@@ -38,6 +43,16 @@ FULL = dict(n=1_000_000, d=100, seeds=256, repeats=5, numpy_steps=100_000, loop_
 QUICK = dict(n=20_000, d=20, seeds=8, repeats=2, numpy_steps=2_000, loop_steps=500,
              alpha=0.01, mu=1e-3, data_seed=0)
 
+# Each comparison, in the table's order: what it measures and its target. A "<=" target bounds
+# our cost over the baseline's, a ">=" target our speed over the baseline's.
+COMPARISONS = {
+    "read": ("one GD step / fastest read of A", ("<=", 1.5)),
+    "sklearn": ("SGD batch 1 epoch, samples/s vs scikit-learn SGDClassifier", (">=", 1.5)),
+    "seeds": ("per-seed SGD step with {seeds} seeds / one seed", ("<=", 0.3)),
+    "loop": ("jitted scan vs Python loop of jitted optax steps", (">=", 20.0)),
+}
+REFERENCES = {"numpy": "NumPy loop, batch-1 SGD", "torch": "PyTorch CPU loop, batch-1 SGD"}
+
 
 def _interleaved_best(fns: dict, repeats: int) -> dict:
     """Times each callable ``repeats`` times, alternating between them; returns the best times."""
@@ -48,6 +63,39 @@ def _interleaved_best(fns: dict, repeats: int) -> dict:
             jax.block_until_ready(fn())
             best[name] = min(best[name], time.perf_counter() - began)
     return best
+
+
+def _timing(comparison: str, side: str, label: str, seconds: float, steps: int, seeds: int = 1,
+           **extra) -> dict:
+    """One record: the best ``seconds`` of a call that ran ``steps`` steps (or reads) of ``seeds``
+    seeds, as one ``side`` ("ours", "baseline" or "reference") of a ``comparison``."""
+    return dict(comparison=comparison, side=side, timing=label, steps=int(steps), seeds=int(seeds),
+                seconds=float(seconds), **extra)
+
+
+def costs(rows) -> dict[tuple[str, str], tuple[float, str]]:
+    """``{(comparison, side): (seconds per step and seed, timing)}`` from the timing records.
+
+    A timing recorded at two run lengths costs the difference of the two over the difference of
+    their steps (what is fixed per call cancels; NaN when the machine was too noisy for the
+    difference to be positive), one recorded once its seconds over its steps. Where a side has
+    several timings (the reads), the fastest counts.
+    """
+    calls: dict[tuple, list] = {}
+    for r in rows:
+        calls.setdefault((r["comparison"], r["side"], r["timing"]), []).append(r)
+    out: dict[tuple[str, str], tuple[float, str]] = {}
+    for (comparison, side, label), rs in calls.items():
+        lo, hi = min(rs, key=lambda r: r["steps"]), max(rs, key=lambda r: r["steps"])
+        if hi["steps"] > lo["steps"]:
+            cost = (hi["seconds"] - lo["seconds"]) / (hi["steps"] - lo["steps"])
+            cost = cost if cost > 0 else math.nan
+        else:
+            cost = lo["seconds"] / lo["steps"]
+        cost /= lo["seeds"]
+        if (comparison, side) not in out or cost < out[comparison, side][0]:
+            out[comparison, side] = (cost, label)
+    return out
 
 
 def compiled_steps(problem, method, x0, key, steps):
@@ -63,8 +111,8 @@ def compiled_steps(problem, method, x0, key, steps):
     return lambda: fn(problem, key, carry, k0)
 
 
-def measure_gd_vs_read(problem, alpha, repeats):
-    """Seconds of one GD step (mean of 10) and of the fastest single read of the features."""
+def measure_gd_vs_read(problem, alpha, repeats) -> list[dict]:
+    """Timing records ("read") of 10 GD steps and of two single reads of the features."""
     import jax.numpy as jnp
 
     import sgd_bench as sb
@@ -74,13 +122,14 @@ def measure_gd_vs_read(problem, alpha, repeats):
     read_sum = jax.jit(jnp.sum).lower(A).compile()
     read_mv = jax.jit(lambda a, v: a @ v).lower(A, x0).compile()
     gd10 = compiled_steps(problem, sb.gd(alpha), x0, jax.random.key(0), 10)
-    t = _interleaved_best({"sum": lambda: read_sum(A), "matvec": lambda: read_mv(A, x0), "gd": gd10}, repeats)
-    return dict(gd_step=t["gd"] / 10, read=min(t["sum"], t["matvec"]),
-                read_kind="sum" if t["sum"] <= t["matvec"] else "A @ v", nbytes=A.nbytes)
+    t = _interleaved_best({"sum": lambda: read_sum(A), "A @ v": lambda: read_mv(A, x0), "gd": gd10}, repeats)
+    return [_timing("read", "ours", "GD", t["gd"], 10),
+            *(_timing("read", "baseline", kind, t[kind], 1, bytes_read=A.nbytes) for kind in ("sum", "A @ v"))]
 
 
-def measure_seeds(problem, alpha, seeds, repeats, short=5_000, long=25_000):
-    """Marginal seconds per step of batch-1 SGD for one seed and per seed with ``seeds`` seeds."""
+def measure_seeds(problem, alpha, seeds, repeats, short=5_000, long=25_000) -> list[dict]:
+    """Timing records ("seeds") of batch-1 SGD with one seed and with ``seeds`` seeds, each at
+    two run lengths so that ``costs`` can take the marginal cost of a step."""
     import jax.numpy as jnp
 
     import sgd_bench as sb
@@ -95,18 +144,29 @@ def measure_seeds(problem, alpha, seeds, repeats, short=5_000, long=25_000):
                                          log_every=steps).compile()
         return lambda: fn(problem, x0, keys, None)
 
-    fns = {"1s": seeds_fn(1, short), "1l": seeds_fn(1, long),
-           "Ss": seeds_fn(seeds, short), "Sl": seeds_fn(seeds, long)}
-    t = _interleaved_best(fns, repeats)
-    one = (t["1l"] - t["1s"]) / (long - short)
-    many = (t["Sl"] - t["Ss"]) / (long - short) / seeds
-    if one <= 0 or many <= 0:  # the machine was too noisy to difference the two run lengths
-        one = many = float("nan")
-    return dict(one=one, per_seed=many)
+    runs = [(side, count, steps) for side, count in (("baseline", 1), ("ours", seeds)) for steps in (short, long)]
+    t = _interleaved_best({run: seeds_fn(*run[1:]) for run in runs}, repeats)
+    return [_timing("seeds", side, f"run_seeds, {count} seed(s)", t[side, count, steps], steps, count)
+            for side, count, steps in runs]
+
+
+def _comparisons(rows, config: dict, targets: dict) -> list[dict]:
+    """Per comparison: its measure, our and the baseline's cost, the ratio and whether it meets
+    its target (from the timing records alone)."""
+    cost = costs(rows)
+    out = []
+    for key, (measure, _) in COMPARISONS.items():
+        op, target = targets[key]
+        ours, base = cost[key, "ours"][0], cost[key, "baseline"][0]
+        ratio = ours / base if op == "<=" else base / ours
+        out.append(dict(key=key, measure=measure.format(**config), ours=ours, base=base, ratio=ratio,
+                        target=f"{op} {target:g}x", holds=bool(ratio <= target if op == "<=" else ratio >= target)))
+    return out
 
 
 def run(config: dict, out: Path) -> dict:
-    """Measures every ratio with ``config`` and writes ``out``; returns the summary rows."""
+    """Times every comparison with ``config``, stores the timings in ``out``, then writes the
+    table from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     import numpy as np
@@ -122,27 +182,15 @@ def run(config: dict, out: Path) -> dict:
     A, y = problem.data
     x0 = jnp.zeros(d)
     key = jax.random.key(0)
-    device = f"{jax.devices()[0].platform}:{jax.devices()[0].device_kind}"
-    rows, checks = [], []
-
-    def add(measure, ours, baseline, ratio, target, holds, note=""):
-        rows.append(dict(measure=measure, ours=ours, baseline=baseline, ratio=f"{ratio:.2f}",
-                         target=target, met="yes" if holds else "MISSED", note=note))
-        checks.append(dict(claim=f"{measure}: {target}", measured=float(ratio), holds=bool(holds)))
 
     # 1. A full-gradient step against one read of the data.
-    m = measure_gd_vs_read(problem, alpha, reps)
-    ratio = m["gd_step"] / m["read"]
-    add("one GD step / fastest read of A", f"{m['gd_step'] * 1e3:.1f} ms",
-        f"{m['read'] * 1e3:.1f} ms ({m['nbytes'] / m['read'] / 1e9:.1f} GB/s, {m['read_kind']})",
-        ratio, "<= 1.5x", ratio <= 1.5)
+    rows = measure_gd_vs_read(problem, alpha, reps)
 
     # 2. Marginal epoch of cyclic batch-1 SGD against scikit-learn's SGDClassifier.
     from sklearn.linear_model import SGDClassifier
 
     sgd_cyclic = sb.sgd(alpha, 1, "cyclic")
-    ours1 = compiled_steps(problem, sgd_cyclic, x0, key, n)
-    ours3 = compiled_steps(problem, sgd_cyclic, x0, key, 3 * n)
+    ours = {epochs: compiled_steps(problem, sgd_cyclic, x0, key, epochs * n) for epochs in (1, 3)}
     A_np, y_np = np.asarray(A), np.asarray(y)
 
     def sklearn_epochs(epochs):
@@ -153,27 +201,15 @@ def run(config: dict, out: Path) -> dict:
             clf.fit(A_np, y_np)
         return clf.coef_
 
-    t = _interleaved_best({"ours1": ours1, "ours3": ours3, "sk1": lambda: sklearn_epochs(1),
-                           "sk3": lambda: sklearn_epochs(3)}, max(2, reps // 2))
-    ours_epoch = (t["ours3"] - t["ours1"]) / 2
-    sk_epoch = (t["sk3"] - t["sk1"]) / 2
-    ratio = sk_epoch / ours_epoch
-    x_ours = np.asarray(ours1()[0].x)
-    x_sk = sklearn_epochs(1)[0]
-    same = float(np.max(np.abs(x_ours - x_sk)))
-    add("SGD batch 1 epoch, samples/s vs scikit-learn SGDClassifier", f"{n / ours_epoch / 1e6:.2f} M/s",
-        f"{n / sk_epoch / 1e6:.2f} M/s", ratio, ">= 1.5x", ratio >= 1.5,
-        f"max |x_ours - x_sklearn| after 1 epoch = {same:.1e}")
-    checks.append(dict(claim="SGD batch 1 (cyclic) gives scikit-learn's iterates to 1e-10",
-                       measured=same, holds=bool(same <= 1e-10)))
+    t = _interleaved_best({("ours", 1): ours[1], ("ours", 3): ours[3],
+                           ("baseline", 1): lambda: sklearn_epochs(1),
+                           ("baseline", 3): lambda: sklearn_epochs(3)}, max(2, reps // 2))
+    rows += [_timing("sklearn", side, "SGD batch 1, cyclic" if side == "ours" else "SGDClassifier",
+                    seconds, epochs * n) for (side, epochs), seconds in t.items()]
+    same = float(np.max(np.abs(np.asarray(ours[1]()[0].x) - sklearn_epochs(1)[0])))
 
     # 3. Marginal per-seed step cost with many seeds against one seed.
-    S = config["seeds"]
-    m = measure_seeds(problem, alpha, S, reps)
-    ratio = m["per_seed"] / m["one"]
-    add(f"per-seed SGD step with {S} seeds / one seed", f"{m['per_seed'] * 1e9:.0f} ns/seed/step",
-        f"{m['one'] * 1e9:.0f} ns/step", ratio, "<= 0.3x", ratio <= 0.3,
-        "" if ratio == ratio else "not measurable: long minus short run was not positive (noisy machine)")
+    rows += measure_seeds(problem, alpha, config["seeds"], reps)
 
     # 4. The jitted scan against a Python loop calling a jitted optax step.
     tx = optax.sgd(alpha)
@@ -194,9 +230,8 @@ def run(config: dict, out: Path) -> dict:
 
     jax.block_until_ready(python_loop())
     t = _interleaved_best({"scan": scan, "loop": python_loop}, max(2, reps // 2))
-    ratio = t["loop"] / t["scan"]
-    add("jitted scan vs Python loop of jitted optax steps", f"{t['scan'] / steps * 1e6:.2f} us/step",
-        f"{t['loop'] / steps * 1e6:.1f} us/step", ratio, ">= 20x", ratio >= 20)
+    rows += [_timing("loop", "ours", "scan", t["scan"], steps),
+             _timing("loop", "baseline", "Python loop of optax steps", t["loop"], steps)]
 
     # References: NumPy and (when installed) PyTorch loops of batch-1 SGD.
     m = config["numpy_steps"]
@@ -208,9 +243,7 @@ def run(config: dict, out: Path) -> dict:
             x = (1 - alpha * mu) * x + alpha * yi * a / (1.0 + np.exp(yi * (a @ x)))
         return x
 
-    t_np = _interleaved_best({"np": numpy_loop}, 1)["np"]
-    references = [dict(measure="NumPy loop, batch-1 SGD", per_step=f"{t_np / m * 1e6:.2f} us",
-                       vs_ours=f"{(t_np / m) / (ours_epoch / n):.0f}x slower")]
+    rows.append(_timing("numpy", "reference", REFERENCES["numpy"], _interleaved_best({"np": numpy_loop}, 1)["np"], m))
     try:
         import torch
 
@@ -223,59 +256,93 @@ def run(config: dict, out: Path) -> dict:
                 x = (1 - alpha * mu) * x + alpha * yi * a * torch.sigmoid(-yi * (a @ x))
             return x
 
-        t_torch = _interleaved_best({"t": torch_loop}, 1)["t"]
-        references.append(dict(measure="PyTorch CPU loop, batch-1 SGD", per_step=f"{t_torch / m * 1e6:.2f} us",
-                               vs_ours=f"{(t_torch / m) / (ours_epoch / n):.0f}x slower"))
+        rows.append(_timing("torch", "reference", REFERENCES["torch"], _interleaved_best({"t": torch_loop}, 1)["t"], m))
     except ImportError:
-        references.append(dict(measure="PyTorch CPU loop", per_step="not run",
-                               vs_ours="torch is not installed (pip install -e '.[peers]')"))
+        pass
 
+    targets = {key: target for key, (_, target) in COMPARISONS.items()}
+    checks = [dict(claim=f"{c['measure']}: {c['target']}", measured=float(c["ratio"]), holds=c["holds"])
+              for c in _comparisons(rows, config, targets)]
+    checks.insert(2, dict(claim="SGD batch 1 (cyclic) gives scikit-learn's iterates to 1e-10",
+                          measured=same, holds=bool(same <= 1e-10)))
+    device = results.device_label()
     wall = time.perf_counter() - started
     meta = results.metadata_record(NAME, config, dtype="float64", wall_seconds=round(wall, 2))
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
-    results.write_records(out / "records", [dict(device=device, dtype="float64", n=n, d=d, **r)
-                                             for r in rows])
-    columns = ["measure", "ours", "baseline", "ratio", "target", "met", "note"]
-    missed = [r for r in rows if r["met"] != "yes"]
+    meta.update(targets=targets, sklearn_max_abs_diff=same)
+    experiment.save(out, rows=[dict(device=device, dtype="float64", n=n, d=d, **r) for r in rows],
+                    meta=meta, checks=checks)
+    return report(out, echo=True)
+
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Writes ``summary.md`` (the ratio table) from the stored timings alone."""
+    from sgd_bench import results
+
+    out = Path(out)
+    rows, meta, checks = experiment.load(out)
+    config = meta["config"]
+    n, d, reps = config["n"], config["d"], config["repeats"]
+    device = rows[0]["device"]
+    read = {r["timing"]: r for r in rows if r["comparison"] == "read"}
+    cost = costs(rows)
+    table = []
+    for c in _comparisons(rows, config, meta["targets"]):
+        ours, base, note = c["ours"], c["base"], ""
+        if c["key"] == "read":
+            kind = cost["read", "baseline"][1]
+            ours = f"{ours * 1e3:.1f} ms"
+            base = f"{base * 1e3:.1f} ms ({read[kind]['bytes_read'] / base / 1e9:.1f} GB/s, {kind})"
+        elif c["key"] == "sklearn":
+            ours, base = f"{1 / ours / 1e6:.2f} M/s", f"{1 / base / 1e6:.2f} M/s"
+            note = f"max |x_ours - x_sklearn| after 1 epoch = {meta['sklearn_max_abs_diff']:.1e}"
+        elif c["key"] == "seeds":
+            ours, base = f"{ours * 1e9:.0f} ns/seed/step", f"{base * 1e9:.0f} ns/step"
+            if math.isnan(c["ratio"]):
+                note = "not measurable: long minus short run was not positive (noisy machine)"
+        else:
+            ours, base = f"{ours * 1e6:.2f} us/step", f"{base * 1e6:.1f} us/step"
+        table.append(dict(measure=c["measure"], ours=ours, baseline=base, ratio=f"{c['ratio']:.2f}",
+                          target=c["target"], met="yes" if c["holds"] else "MISSED", note=note))
+    ours_step = cost["sklearn", "ours"][0]
+    references = [dict(measure=label, per_step=f"{cost[key, 'reference'][0] * 1e6:.2f} us",
+                       vs_ours=f"{cost[key, 'reference'][0] / ours_step:.0f}x slower")
+                  for key, label in REFERENCES.items() if (key, "reference") in cost]
+    if ("torch", "reference") not in cost:
+        references.append(dict(measure="PyTorch CPU loop", per_step="not run",
+                               vs_ours="torch is not installed (pip install -e '.[peers]')"))
+    columns, ref_columns = ["measure", "ours", "baseline", "ratio", "target", "met", "note"], ["measure", "per_step", "vs_ours"]
+    missed = [r for r in table if r["met"] != "yes"]
     verdict = ("Every target is met." if not missed else
                "Missed: " + "; ".join(f"{r['measure']} at {r['ratio']}x (target {r['target']})" for r in missed) + ".")
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# Speed against peers
 
 Logistic regression, n = {n:,}, d = {d}, float64, device {device} ({meta['cpu_count']} CPU cores
 visible), jax {meta['versions']['jax']}, scikit-learn {meta['versions']['scikit-learn']}. Every ratio
 compares two timings taken in the same run on the same data, interleaved, best of {reps}.
 
-{results.markdown_table(rows, columns)}
+{results.markdown_table(table, columns)}
 
 {verdict}
 
 References (not targets):
 
-{results.markdown_table(references, ['measure', 'per_step', 'vs_ours'])}
+{results.markdown_table(references, ref_columns)}
 
 Wall time {wall:.0f} s.
 """
-    results.write_text(out / "summary.md", text)
-    print(f"\n{NAME}: n = {n:,}, d = {d}, float64 on {device}")
-    print(results.text_table(rows, columns))
-    print(results.text_table(references, ["measure", "per_step", "vs_ours"]))
-    print(verdict)
-    print(f"wrote {out}/ in {wall:.0f} s")
-    return {"rows": rows, "checks": checks}
-
-
-def _seeds(config: dict, seeds: int) -> dict:
-    if seeds < 2:
-        raise ValueError("--seeds must be >= 2 (the many-seeds row compares S seeds against one)")
-    return {**config, "seeds": seeds}
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall,
+                     header=f"{NAME}: n = {n:,}, d = {d}, float64 on {device}",
+                     tables=[(table, columns), (references, ref_columns)])
+    return {"rows": table, "checks": checks}
 
 
 def main(argv=None) -> int:
     # --seeds is the seed count of the many-seeds row. No --steps (the timed loops are sized for
     # the timings) and no --dtype (every row is float64: the scikit-learn row compares iterates).
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"seeds": _seeds})
+                           overrides={"seeds": experiment.at_least(
+                               "seeds", 2, "the many-seeds row compares S seeds against one")})
 
 
 if __name__ == "__main__":

@@ -17,11 +17,16 @@ p = 1/2. The table's rates are worst cases over a class, so a problem may beat i
 convex problem that is locally strongly convex converges linearly); the summary says when.
 The standard GD bounds at alpha = 1/L are checked along the way.
 
+The records hold each run's seed statistics at every logged k (``figure`` "curves") and one row
+per run (``figure`` "runs": its fitted order as ``fit_*`` columns, the verdict against the table,
+the GD bound's note); ``meta.json`` holds each problem's class, measure, f* and constants.
+
     python scripts/rates_table.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -168,37 +173,28 @@ def _fit(steps, values, measure, floor):
     return theory.fit_order(steps, np.maximum(values, 0.0), start=start, floor=floor, running_min=running)
 
 
-def _markdown(rows, columns=None):
-    """``results.markdown_table`` over all columns of ``rows`` by default (it escapes "|")."""
-    from sgd_bench import results
-
-    return results.markdown_table(rows, list(rows[0]) if columns is None else list(columns))
-
-
 def run(config: dict, out: Path) -> dict:
-    """Runs the experiment with ``config`` and writes ``out``; returns the summary rows and checks."""
+    """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
+    draws the figure and the summary from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import matplotlib.pyplot as plt
     import numpy as np
 
     import sgd_bench as sb
-    from sgd_bench import plots, rates, results, theory
+    from sgd_bench import rates, results, theory
 
     start = time.perf_counter()
     key = jax.random.key(config["key"])
     seeds = config["seeds"]
-    rows, detail, checks, panels, constant_rows = [], [], [], [], []
-    cells: dict[tuple[str, str], list[str]] = {}
+    rows, run_rows, checks, cases = [], [], [], {}
     for name in config["cases"]:
         case = _setup(name, config["gd_scale"])
         p, c, x0, f_star, measure = case["problem"], case["constants"], case["x0"], case["f_star"], case["measure"]
         row = rates.CLASS_ROWS[p.problem_class]
-        constant_rows.append(_constants_row(p, c, measure, f_star))
+        cases[name] = {"name": p.name, "class": p.problem_class, "n": p.n, "row": row, "measure": measure,
+                       "f_star": f_star, "constants": c.as_dict()}
         floor = 16 * np.finfo(np.float64).eps * max(1.0, abs(f_star))
         if measure == "grad":
             floor = 1e-28  # ||grad f||^2 has no rounding offset; stop at the float64 floor of its square
-        panel = dict(name=name, problem=p, row=row, measure=measure, curves=[])
         # GD logs about 150 points (every step for the short PL runs, which reach the float64
         # floor in a few steps). Bounds on min_j ||grad f(x_j)||^2 checked at logged j only are
         # conservative: the minimum over a subset is never below the minimum over all j.
@@ -235,49 +231,66 @@ def run(config: dict, out: Path) -> dict:
                 checks.append(dict(claim=f"{p.name}: GD's fitted linear rate is at most 1 - mu/L = {rho_theory:.4f}",
                                    measured=fit.describe(),
                                    holds=bool(fit.kind == "linear" and fit.value <= rho_theory + 1e-3)))
-            several = len(case["gd" if kind == "GD" else "sgd"]) > 1
-            entry = f"{p.name.split(' ')[0]}{f' ({short})' if several else ''}: {fit.describe()}"
-            if fit.kind == "linear" and cell.kind == "power":
-                entry += " (linear)"
-            cells.setdefault((row, kind), []).append(entry)
-            panel["curves"].append(dict(label=short, steps=k, values=values, fit=fit, kind=kind))
-            detail.append({"row": row, "problem": p.name, "method": label, "steps": int(k[-1]),
-                           "seeds": n_seeds, "measure": theory.theory_rate(p.problem_class, kind).measure,
-                           "lecture": cell.describe(), "measured": f"{fit.kind}: {fit.describe()}",
-                           "fit window": f"k in [{fit.k_min}, {fit.k_max}]", "verdict": verdict,
-                           "GD bound": bound_note})
-            for r in results.trace_records(trace, f_star=None if measure == "grad" else f_star,
-                                           experiment=NAME, row=row, problem=p.name, method=label,
-                                           problem_class=p.problem_class):
-                rows.append(r)
-        panels.append(panel)
+            rows += results.trace_records(trace, f_star=None if measure == "grad" else f_star,
+                                          experiment=NAME, figure="curves", row=row, problem=p.name,
+                                          method=label, problem_class=p.problem_class)
+            run_rows.append({"experiment": NAME, "figure": "runs", "case": name, "row": row, "problem": p.name,
+                             "method": label, "short": short, "kind": kind, "steps": int(k[-1]), "seeds": n_seeds,
+                             **{f"fit_{f}": v for f, v in fit.as_dict().items()},
+                             "verdict": verdict, "gd_bound": bound_note})
+
+    wall = time.perf_counter() - start
+    meta = results.metadata_record(NAME, {**config, "cases": list(config["cases"]), "sampling": "with_replacement",
+                                          "batch_size": 1}, dtype="float64", wall_seconds=round(wall, 2))
+    meta["problems"] = cases
+    experiment.save(out, rows=rows + run_rows, meta=meta, checks=checks)
+    return report(out, echo=True)
+
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Draws ``rates_table.png`` (every run with its fitted order) and writes the measured rates
+    table into ``summary.md``, from the stored files alone; ``sgd-bench report`` calls it
+    without re-running anything."""
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
+    from sgd_bench import rates, results
+
+    config, cases = meta["config"], meta["problems"]
+    seeds = config["seeds"]
+    fields = [f.name for f in dataclasses.fields(rates.RateFit)]
+    runs = [dict(r, fit=rates.RateFit(**{f: r[f"fit_{f}"] for f in fields})) for r in rows if r["figure"] == "runs"]
+    _figure(rows, runs, cases, out, seeds)
+
+    cells: dict[tuple[str, str], list[str]] = {}
+    detail = []
+    for r in runs:
+        fit, cell = r["fit"], rates.theory_rate(cases[r["case"]]["class"], r["kind"])
+        several = sum(o["case"] == r["case"] and o["kind"] == r["kind"] for o in runs) > 1
+        short = f" ({r['short']})" if several else ""
+        entry = f"{r['problem'].split(' ')[0]}{short}: {fit.describe()}"
+        if fit.kind == "linear" and cell.kind == "power":
+            entry += " (linear)"
+        cells.setdefault((r["row"], r["kind"]), []).append(entry)
+        detail.append({"row": r["row"], "problem": r["problem"], "method": r["method"], "steps": r["steps"],
+                       "seeds": r["seeds"], "measure": cell.measure, "lecture": cell.describe(),
+                       "measured": f"{fit.kind}: {fit.describe()}", "fit window": f"k in [{fit.k_min}, {fit.k_max}]",
+                       "verdict": r["verdict"], "GD bound": r["gd_bound"]})
 
     table = []
     for row, cls in ROWS.items():
         if (row, "GD") not in cells and (row, "SGD") not in cells:
             continue
-        gd_cell, sgd_cell = theory.theory_rate(cls, "GD"), theory.theory_rate(cls, "SGD")
+        gd_cell, sgd_cell = rates.theory_rate(cls, "GD"), rates.theory_rate(cls, "SGD")
         table.append({"assumption": row + (" (not in the lecture)" if row == "non-smooth convex" else ""),
                       "accuracy": gd_cell.measure,
                       "GD: lecture": gd_cell.complexity, "GD: measured": "<br>".join(cells.get((row, "GD"), [])),
                       "SGD: lecture": sgd_cell.complexity,
                       "SGD: measured": "<br>".join(cells.get((row, "SGD"), []))})
-
-    _figure(panels, out, seeds, plots, results, plt, np)
-
-    wall = time.perf_counter() - start
-    meta = results.metadata_record(NAME, {**config, "cases": list(config["cases"]), "sampling": "with_replacement",
-                                          "batch_size": 1}, dtype="float64", wall_seconds=round(wall, 2))
-    meta["problems"] = {pn["name"]: {"name": pn["problem"].name, "class": pn["problem"].problem_class,
-                                     "n": pn["problem"].n} for pn in panels}
-    results.write_records(out / "records", rows)
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
-    columns = list(table[0])
-    detail_cols = list(detail[0])
-    check_lines = "\n".join(f"- [{'x' if ch['holds'] else ' '}] {ch['claim']} ({ch['measured']})" for ch in checks)
+    constant_rows = [_constants_row(case) for case in cases.values()]
+    columns, detail_cols = list(table[0]), list(detail[0])
     held = [d for d in detail if not d["GD bound"].startswith("-")]
     num_held = sum("holds" in d["GD bound"] for d in held)
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# The lecture's rates table, measured
 
 GD runs once (deterministic); SGD is batch 1 with replacement, {seeds} seeds, {config['sgd_steps']} steps. The
@@ -287,17 +300,17 @@ with a 95% bootstrap interval over seeds (a least-squares interval for the singl
 O(log 1/eps) is a linear rate, O(1/eps) is p = 1, O(1/eps^2) is p = 1/2. The lecture's rates are
 worst cases over a class: "linear" beside an O(1/eps) cell means this problem beats its row.
 
-{_markdown(table, columns)}
+{results.markdown_table(table, columns)}
 
 ![rates](rates_table.png)
 
 ## The problems and their constants
 
-{_markdown(constant_rows)}
+{results.markdown_table(constant_rows, list(constant_rows[0]))}
 
 ## Every run
 
-{_markdown(detail, detail_cols)}
+{results.markdown_table(detail, detail_cols)}
 
 GD bounds at alpha = 1/L (PL: (1 - mu/L)^k Delta_0; convex: L ||x_0 - x*||^2/(2k); non-convex:
 min_j ||grad f(x_j)||^2 <= 2 L Delta_0 / k) held on {num_held} of {len(held)} problems
@@ -305,41 +318,40 @@ they apply to (see the last column).
 
 ## Checks
 
-{check_lines}
+{experiment.check_lines(checks)}
 
 Wall time {wall:.1f} s (compilation included); float64; device {meta['devices'][0]}.
 """
-    results.write_text(out / "summary.md", text)
-    print(f"\n{NAME}: {len(panels)} problems, {seeds} seeds")
-    print(results.text_table(table, columns).replace("<br>", "; "))
-    for ch in checks:
-        print(f"[{'PASS' if ch['holds'] else 'FAIL'}] {ch['claim']}: {ch['measured']}")
-    print(f"wrote {out}/ in {wall:.1f} s")
+    terminal = [{k: v.replace("<br>", "; ") for k, v in r.items()} for r in table]
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall, tables=[(terminal, columns)],
+                     header=f"{NAME}: {len(cases)} problems, {seeds} seeds")
     return {"summary": table, "detail": detail, "checks": checks}
 
 
-def _constants_row(p, c, measure, f_star):
+def _constants_row(case):
     """One row of the constants table: each value with a one-word note of how it was obtained."""
+    constants = case["constants"]
+
     def show(key):
-        value = getattr(c, key)
+        value = constants[key]
         if value is None:
             return "-"
-        how = c.sources.get(key, "")
+        how = constants["sources"].get(key, "")
         note = ("closed form" if how.startswith("closed form") else "upper bound" if "upper bound" in how
                 else "local" if how.startswith("local") else "LP" if "HiGHS" in how else "Newton"
                 if "reference_solution" in how or "newton" in how else "")
         return f"{value:.4g}" + (f" ({note})" if note else "")
 
-    return {"problem": p.name, "class": p.problem_class, "n": p.n, "L": show("L"), "L_max": show("L_max"),
-            "mu": show("mu"), "sigma_*^2": show("sigma2_star"),
-            "f*": show("f_star") if measure == "gap" else f"lower bound {f_star:g}"}
+    return {"problem": case["name"], "class": case["class"], "n": case["n"], "L": show("L"),
+            "L_max": show("L_max"), "mu": show("mu"), "sigma_*^2": show("sigma2_star"),
+            "f*": show("f_star") if case["measure"] == "gap" else f"lower bound {case['f_star']:g}"}
 
 
 def _gd_bound(theory, case, k, values, floor, checks, label):
     """Checks the GD bound of the problem's row; returns a note for the table."""
     import numpy as np
 
-    p, c, x0, f_star = case["problem"], case["constants"], case["x0"], case["f_star"]
+    p, c, x0 = case["problem"], case["constants"], case["x0"]
     cls = p.problem_class
     delta0 = float(values[0])  # f(x_0) - f* as the run measured it: the bound starts exactly there
     if cls in ("strongly_convex", "pl"):
@@ -361,42 +373,47 @@ def _gd_bound(theory, case, k, values, floor, checks, label):
     return "holds at every k" if chk.holds else chk.summary()
 
 
-def _figure(panels, out, seeds, plots, results, plt, np):
-    from sgd_bench import theory
+def _figure(rows, runs, cases, out, seeds):
+    """One panel per problem: each run's measured accuracy (mean of the seeds, 95% band) and its
+    fitted order (dashed) over the fit's window."""
+    import matplotlib
 
-    ncol = min(4, len(panels))
-    nrow = (len(panels) + ncol - 1) // ncol
-    plots.style()
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from sgd_bench import plots, rates, results
+
+    ncol = min(4, len(cases))
+    nrow = (len(cases) + ncol - 1) // ncol
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 4.9 * nrow), squeeze=False)
-    for ax, panel in zip(axes.flat, panels):
-        for i, curve in enumerate(panel["curves"]):
+    for ax, (name, case) in zip(axes.flat, cases.items()):
+        grad = case["measure"] == "grad"
+        curves = results.curves(rows, figure="curves", problem=case["name"])
+        for i, r in enumerate(run for run in runs if run["case"] == name):
             color = plots.COLORS[i % len(plots.COLORS)]
-            k, values = curve["steps"], curve["values"]
+            curve, fit = curves[r["method"]], r["fit"]
+            k = curve["step"]
             keep = k >= 1
-            floor = 1e-30 if panel["measure"] == "grad" else 1e-16
-            s = np.atleast_2d(values)
-            mean = s.mean(axis=0)
-            se = s.std(axis=0, ddof=1) / np.sqrt(len(s)) if len(s) > 1 else None
-            if panel["measure"] == "grad":
-                mean = np.minimum.accumulate(mean)
-                se = None
-            fit = curve["fit"]
-            plots.band(ax, k[keep], mean[keep], None if se is None else se[keep], color=color, floor=floor,
-                       label=f"{curve['label']}: {fit.describe()}")
+            if grad:
+                mean, se = np.minimum.accumulate(curve[("mean", "grad_norm_sq")]), None
+            else:
+                mean = curve[("mean", "loss")] - case["f_star"]
+                se = curve[("stderr", "loss")][keep] if r["seeds"] > 1 else None
+            plots.band(ax, k[keep], mean[keep], se, color=color, floor=1e-30 if grad else 1e-16,
+                       label=f"{r['short']}: {fit.describe()}")
             kk = k[(k >= max(fit.k_min, 1)) & (k <= fit.k_max)]
             ax.plot(kk, fit.predict(kk), "--", color=color, lw=1.3)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("iteration k")
-        ax.set_ylabel(r"$\min_{j\leq k}\,\|\nabla f(x_j)\|^2$" if panel["measure"] == "grad"
-                      else r"$\mathbb{E}\,f(x_k) - f^*$")
-        cls = panel["problem"].problem_class
-        gd_cell, sgd_cell = theory.theory_rate(cls, "GD"), theory.theory_rate(cls, "SGD")
-        ax.set_title(f"{panel['row']}: {panel['problem'].name}\nlecture: GD {gd_cell.complexity}, "
+        ax.set_ylabel(r"$\min_{j\leq k}\,\|\nabla f(x_j)\|^2$" if grad else r"$\mathbb{E}\,f(x_k) - f^*$")
+        gd_cell, sgd_cell = rates.theory_rate(case["class"], "GD"), rates.theory_rate(case["class"], "SGD")
+        ax.set_title(f"{case['row']}: {case['name']}\nlecture: GD {gd_cell.complexity}, "
                      f"SGD {sgd_cell.complexity}", fontsize=9)
         # Under the panel, so that no label hides a curve.
         ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(cases):]:
         ax.set_visible(False)
     fig.suptitle(f"The lecture's rates, measured: GD (one run) and SGD (batch 1, mean of {seeds} seeds, "
                  "95% band); fitted orders dashed", fontsize=11)
@@ -405,25 +422,14 @@ def _figure(panels, out, seeds, plots, results, plt, np):
     plt.close(fig)
 
 
-def _seeds(config: dict, seeds: int) -> dict:
-    if seeds < 2:
-        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
-    return {**config, "seeds": seeds}
-
-
-def _steps(config: dict, steps: int) -> dict:
-    least = 10 * config["sgd_log_every"]
-    if steps < least:
-        raise ValueError(f"--steps must be >= {least} (orders are fitted over the last decade of k, "
-                         f"logged every {config['sgd_log_every']} steps)")
-    return {**config, "sgd_steps": steps}
-
-
 def main(argv=None) -> int:
     # --steps is the length of the SGD runs; each GD run's length is set per problem (gd_scale).
     # float64 only (theory checks).
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"seeds": _seeds, "steps": _steps})
+                           overrides={"seeds": experiment.at_least("seeds", 2, "standard errors need two seeds"),
+                                      "steps": experiment.at_least(
+                                          "steps", lambda config: 10 * config["sgd_log_every"],
+                                          "orders are fitted over the last decade of k", key="sgd_steps")})
 
 
 if __name__ == "__main__":

@@ -95,7 +95,8 @@ def exact_moments(A, y, w_hat, w0, alpha, batch, steps):
 
 
 def run(config: dict, out: Path) -> dict:
-    """Runs the experiment with ``config`` and writes ``out``; returns summary and checks."""
+    """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
+    draws the figures and the summary from them (``report``); returns the summary and checks."""
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     import numpy as np
@@ -132,7 +133,8 @@ def run(config: dict, out: Path) -> dict:
     means, seconds, stationary = exact_moments(A, y, w_hat, np.zeros(2), alpha, b, steps)
     err = paths - w_hat[None, None]
     sq = np.sum(err**2, axis=-1)                          # (seeds, steps + 1)
-    mc_sq, mc_sq_se = sq.mean(0), sq.std(0, ddof=1) / np.sqrt(seeds)
+    spread = results.seed_statistics(sq)
+    mc_sq, mc_sq_se = spread["mean"], spread["stderr"]
     exact_sq = np.trace(seconds, axis1=1, axis2=2)
     z_sq = np.abs(mc_sq - exact_sq)[1:] / mc_sq_se[1:]
     mc_m, mc_m_se = err.mean(0), err.std(0, ddof=1) / np.sqrt(seeds)
@@ -151,7 +153,6 @@ def run(config: dict, out: Path) -> dict:
         claim="GD follows w_k - w_hat = (I - alpha H)^k (w_0 - w_hat) at every step (to 1e-10)",
         measured={"max deviation": gd_err}, holds=bool(gd_err <= 1e-10)))
 
-    tail = steps // 2
     stat_tr = float(np.trace(stationary))
     contraction = float(np.max(np.abs(np.linalg.eigvals(P))))
     gd_final = float(np.sum((gd_path[-1] - w_hat) ** 2))
@@ -177,39 +178,83 @@ def run(config: dict, out: Path) -> dict:
               "with sampling.indices reproduces the logged path (to 1e-12)",
         measured={"max deviation": replay_err}, holds=bool(replay_err <= 1e-12)))
 
-    # ---- figures ----------------------------------------------------------------------------
-    _figures(out, config, x, y, A, w_hat, gd_path, sgd_path, paths, batches, mc_sq, mc_sq_se,
-             exact_sq, stat_tr)
-
-    rows = results.trace_records(sgd_trace, f_star=f_hat, experiment=NAME, method=sgd.name,
+    # ---- records ----------------------------------------------------------------------------
+    rows = results.trace_records(sgd_trace, f_star=f_hat, experiment=NAME, figure="runs", method=sgd.name,
                                  alpha=alpha, sampling=sgd.sampling)
+    for r in rows:  # logged at every step, so the step is the index
+        r["dist_sq"] = float(spread[r["statistic"]][r["step"]])
     gd_evals, gd_loss, gd_dist = (np.asarray(v) for v in (gd_trace.grad_evals, gd_trace.loss, gd_trace.dist))
-    gd_rows = [dict(experiment=NAME, method="GD", alpha=alpha, sampling="full", statistic="exact",
-                    step=k, grad_evals=int(gd_evals[k]), num_seeds=1, num_diverged=0,
-                    loss=float(gd_loss[k]), f_gap=float(gd_loss[k] - f_hat), dist=float(gd_dist[k]))
-               for k in range(steps + 1)]
-    theory_rows = [dict(experiment=NAME, method=f"{sgd.name} (exact recursion)", alpha=alpha,
-                        sampling=sgd.sampling, statistic="exact", step=k, dist_sq=float(exact_sq[k]))
-                   for k in range(steps + 1)]
-    results.write_records(out / "records", rows + gd_rows + theory_rows)
+    rows += [dict(experiment=NAME, figure="runs", method="GD", alpha=alpha, sampling="full",
+                  statistic="exact", step=k, grad_evals=int(gd_evals[k]), num_seeds=1, num_diverged=0,
+                  loss=float(gd_loss[k]), f_gap=float(gd_loss[k] - f_hat), dist=float(gd_dist[k]),
+                  w1=float(gd_path[k, 0]), w2=float(gd_path[k, 1]))
+             for k in range(steps + 1)]
+    rows += [dict(experiment=NAME, figure="runs", method=f"{sgd.name} (exact recursion)", alpha=alpha,
+                  sampling=sgd.sampling, statistic="exact", step=k, dist_sq=float(exact_sq[k]))
+             for k in range(steps + 1)]
+    # What the pictures draw: the data, seed 0's path and batches, and every seed's end point.
+    rows += [dict(experiment=NAME, figure="data", i=i, x=float(x[i]), y=float(y[i])) for i in range(len(y))]
+    rows += [dict(experiment=NAME, figure="path", method=sgd.name, seed=0, step=k,
+                  w1=float(sgd_path[k, 0]), w2=float(sgd_path[k, 1])) for k in range(steps + 1)]
+    rows += [dict(experiment=NAME, figure="batches", method=sgd.name, seed=0, step=k, slot=j, index=int(i))
+             for k in range(steps) for j, i in enumerate(np.asarray(batches[k]))]
+    rows += [dict(experiment=NAME, figure="endpoints", method=sgd.name, seed=s, step=steps,
+                  w1=float(w[0]), w2=float(w[1])) for s, w in enumerate(paths[:, -1])]
+
     wall = time.perf_counter() - start
     meta = results.metadata_record(NAME, {**config, "x0": [0.0, 0.0], "sampling": sgd.sampling},
                                    dtype="float64", wall_seconds=round(wall, 2))
     meta["problem"] = {"name": problem.name, "n": problem.n, "w_hat": w_hat, "f_hat": f_hat,
                        "hessian_eigenvalues": np.linalg.eigvalsh(H), **problem.info}
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
+    # The contour window of the pictures covers every seed's whole path.
+    meta["paths_extent"] = {"min": paths.min(axis=(0, 1)), "max": paths.max(axis=(0, 1))}
+    meta["constants"] = {"fixed_point_tr_M_inf": stat_tr}
+    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    return report(out, echo=True)
+
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Draws the figures and the animation and writes ``summary.md`` from the stored records,
+    meta and checks alone (``sgd-bench report`` calls it without re-running anything)."""
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
+    import numpy as np
+
+    from sgd_bench import results
+
+    config, problem = meta["config"], meta["problem"]
+    alpha, steps, b, seeds = config["alpha"], config["steps"], config["batch"], config["seeds"]
+    w_hat = np.asarray(problem["w_hat"])
+    eigs = problem["hessian_eigenvalues"]
+    stat_tr = meta["constants"]["fixed_point_tr_M_inf"]
+    data = results.curves(rows, by="figure", x="i", figure="data")["data"]
+    runs = results.curves(rows, figure="runs")
+    sgd_name = next(r["method"] for r in rows if r["figure"] == "path")
+    gd_path = np.stack([runs["GD"]["w1"], runs["GD"]["w2"]], axis=1)
+    sgd = runs[sgd_name]
+    mc_sq, mc_sq_se = sgd[("mean", "dist_sq")], sgd[("stderr", "dist_sq")]
+    exact_sq = runs[f"{sgd_name} (exact recursion)"]["dist_sq"]
+    path = results.curves(rows, figure="path")[sgd_name]
+    sgd_path = np.stack([path["w1"], path["w2"]], axis=1)
+    slots = results.curves(rows, by="slot", figure="batches")
+    batches = np.stack([slots[j]["index"] for j in sorted(slots)], axis=1).astype(int)
+    ends = results.curves(rows, x="seed", figure="endpoints")[sgd_name]
+    extent = meta["paths_extent"]
+
+    _figures(out, config, data["x"], data["y"], w_hat, gd_path, sgd_path,
+             np.stack([ends["w1"], ends["w2"]], axis=1), np.asarray(extent["min"]),
+             np.asarray(extent["max"]), batches, mc_sq, mc_sq_se, exact_sq, stat_tr)
+
     ks = sorted({0, 1, 2, 5, 10, 20, steps // 2, steps} & set(range(steps + 1)))
     table = [{"k": k, "GD ||w_k − ŵ||²": f"{np.sum((gd_path[k] - w_hat) ** 2):.3e}",
               f"SGD batch {b}: mean ± se ({seeds} seeds)": f"{mc_sq[k]:.3e} ± {mc_sq_se[k]:.1e}",
               "exact recursion": f"{exact_sq[k]:.3e}"} for k in ks]
-    check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
-                            for c in checks)
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# SGD, batch = 2: trajectories on a 1-D linear regression with a bias
 
-N = {problem.n}, x ~ U(-0.5, 0.5), y = {config['w_true'][0]:g} + {config['w_true'][1]:g} x + {config['noise']:g} ε
+N = {problem['n']}, x ~ U(-0.5, 0.5), y = {config['w_true'][0]:g} + {config['w_true'][1]:g} x + {config['noise']:g} ε
 (data seed {config['data_seed']}); least squares f(w) = 1/N Σ ½ (w₁ + w₂ x_i − y_i)², minimizer
-ŵ = ({w_hat[0]:.4f}, {w_hat[1]:.4f}), Hessian eigenvalues {np.linalg.eigvalsh(H)[0]:.4f}, {np.linalg.eigvalsh(H)[1]:.4f}.
+ŵ = ({w_hat[0]:.4f}, {w_hat[1]:.4f}), Hessian eigenvalues {eigs[0]:.4f}, {eigs[1]:.4f}.
 GD and SGD (batch {b}, with replacement) from w₀ = (0, 0) with step α = {alpha:g}, {steps} steps;
 {seeds} seeds for SGD; float64.
 
@@ -227,35 +272,31 @@ Fixed point of the exact recursion: E||w − ŵ||² → {stat_tr:.4e}.
 
 ## Checks
 
-{check_lines}
+{experiment.check_lines(checks)}
 
 Wall time {wall:.1f} s (compilation included); device {meta['devices'][0]}.
 """
-    results.write_text(out / "summary.md", text)
-    print(f"\n{NAME}: {seeds} seeds, {steps} steps, alpha = {alpha:g}")
-    print(results.text_table(table, list(table[0])))
-    for c in checks:
-        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {c['claim']}")
-    print(f"wrote {out}/ in {wall:.1f} s")
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall, tables=[(table, list(table[0]))],
+                     header=f"{NAME}: {seeds} seeds, {steps} steps, alpha = {alpha:g}")
     return {"summary": table, "checks": checks}
 
 
-def _figures(out, config, x, y, A, w_hat, gd_path, sgd_path, paths, batches, mc_sq, mc_sq_se,
-             exact_sq, stat_tr):
+def _figures(out, config, x, y, w_hat, gd_path, sgd_path, ends, paths_min, paths_max, batches, mc_sq,
+             mc_sq_se, exact_sq, stat_tr):
     import matplotlib.pyplot as plt
     import numpy as np
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     from sgd_bench import plots, results
 
-    plots.style()
     c_gd, c_sgd, c_data = plots.COLORS[0], plots.COLORS[1], "0.45"
     alpha, b, steps = config["alpha"], config["batch"], config["steps"]
     n = len(y)
+    A = np.stack([np.ones_like(x), x], axis=1)
 
     # The loss on a grid of (w1, w2), in closed form: f(w) = 1/2 (w - w_hat)^T H (w - w_hat) + f_hat.
-    lo = np.minimum(-0.6, np.min(paths[:, :, :], axis=(0, 1)) - 0.3)
-    hi = np.maximum(w_hat + 1.2, np.max(paths[:, :, :], axis=(0, 1)) + 0.3)
+    lo = np.minimum(-0.6, paths_min - 0.3)
+    hi = np.maximum(w_hat + 1.2, paths_max + 0.3)
     lo, hi = np.minimum(lo, [-0.6, -0.8]), np.maximum(hi, [4.6, 5.6])
     u, v = np.linspace(lo[0], hi[0], 240), np.linspace(lo[1], hi[1], 240)
     U, V = np.meshgrid(u, v)
@@ -316,9 +357,8 @@ def _figures(out, config, x, y, A, w_hat, gd_path, sgd_path, paths, batches, mc_
 
     # The still picture: the last frame, plus where all seeds end.
     fig, ax_w, ax_d, *artists = setup_frame()
-    ends = paths[:, -1]
     ax_w.scatter(ends[:, 0], ends[:, 1], s=2, color=c_sgd, alpha=0.12, lw=0, zorder=1,
-                 label=f"SGD end points, {len(paths)} seeds")
+                 label=f"SGD end points, {len(ends)} seeds")
     legend = ax_w.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8,
                          frameon=True)
     legend.legend_handles[-1].set_alpha(1.0)
@@ -395,7 +435,7 @@ def _figures(out, config, x, y, A, w_hat, gd_path, sgd_path, paths, batches, mc_
     fig, ax = plt.subplots(figsize=(6.6, 4.2))
     gd_sq = np.sum((gd_path - w_hat) ** 2, axis=1)
     ax.plot(k, gd_sq, color=c_gd, lw=1.8, label="GD (exact: (I − αH)^k)")
-    plots.band(ax, k, mc_sq, mc_sq_se, label=f"SGD batch {b}: mean of {len(paths)} seeds, 95% band",
+    plots.band(ax, k, mc_sq, mc_sq_se, label=f"SGD batch {b}: mean of {len(ends)} seeds, 95% band",
                color=c_sgd, floor=1e-16)
     ax.plot(k, exact_sq, "k--", lw=1.1, label="SGD: exact second-moment recursion")
     ax.axhline(stat_tr, color="0.4", lw=0.9, ls=":", label=f"its fixed point, {stat_tr:.3f}")
@@ -409,16 +449,11 @@ def _figures(out, config, x, y, A, w_hat, gd_path, sgd_path, paths, batches, mc_
     plt.close(fig)
 
 
-def _seeds(config: dict, seeds: int) -> dict:
-    if seeds < 2:
-        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
-    return {**config, "seeds": seeds}
-
-
 def main(argv=None) -> int:
     # --steps is the length of the GD and SGD runs (one GIF frame per step); float64 only.
+    seeds = experiment.at_least("seeds", 2, "standard errors need two seeds")
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"seeds": _seeds, "steps": "steps"})
+                           overrides={"seeds": seeds, "steps": "steps"})
 
 
 if __name__ == "__main__":

@@ -108,14 +108,14 @@ def _growth_slope(k, kgap):
 
 
 def run(config: dict, out: Path) -> dict:
-    """Runs the experiment with ``config`` and writes ``out``; returns the summary rows."""
+    """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
+    draws the figure and the summary from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
-    import matplotlib.pyplot as plt
     import numpy as np
 
     import sgd_bench as sb
-    from sgd_bench import plots, results
+    from sgd_bench import results
     from sgd_bench.averaging import averaged
     from sgd_bench.two_phase import online_newton
 
@@ -125,7 +125,7 @@ def run(config: dict, out: Path) -> dict:
     phase1 = int(config["phase1_fraction"] * steps)
     cases = [("least_squares", rank_deficient_least_squares(**config["least_squares"])),
              ("logistic", logistic_unregularized(**config["logistic"]))]
-    rows, checks, table, curves, infos = [], [], [], {}, {}
+    rows, checks, curves, infos = [], [], {}, {}
     for kind, problem in cases:
         ref = sb.reference_solution(problem)
         l_max = problem.info["L_max"]
@@ -150,23 +150,12 @@ def run(config: dict, out: Path) -> dict:
                                           method=label)
         labels = [m for m, _ in methods]
         sgd_label, avg_label, ra_label, tp_label = labels
+        # the slopes' jackknife needs the seeds: stored for the report
         slopes = {}
         for label in labels:
-            k, gap, div = curves[problem.name, label]
-            kgap = k[1:] * gap[:, 1:]
-            slope = _growth_slope(k[1:], kgap)
-            slopes[label] = slope
-            mean_kgap = kgap.mean(axis=0)
-            tenth = np.argmin(np.abs(k[1:] - k[-1] / 10))
-            table.append({
-                "problem": problem.name, "method": label,
-                "f - f* at k = K (mean ± se)":
-                    f"{gap[:, -1].mean():.3e} ± {gap[:, -1].std(ddof=1) / np.sqrt(seeds):.1e}",
-                "k (f - f*) at K/10": f"{mean_kgap[tenth]:.3f}",
-                "k (f - f*) at K": f"{mean_kgap[-1]:.3f}",
-                "slope of log k(f - f*), last decade": f"{slope[0]:+.3f} ± {slope[1]:.3f}",
-                "diverged": int(div.sum()),
-            })
+            k, gap, _ = curves[problem.name, label]
+            slopes[label] = _growth_slope(k[1:], k[1:] * gap[:, 1:])
+        infos[problem.name]["growth_slopes"] = {m: dict(slope=s, se=se) for m, (s, se) in slopes.items()}
         bounded = [ra_label, tp_label] + ([avg_label] if kind == "least_squares" else [])
         checks.append(dict(
             claim=f"{problem.name}: k E[f(x̄_k) - f*] stays bounded for "
@@ -204,27 +193,62 @@ def run(config: dict, out: Path) -> dict:
                 measured={"slope": slopes[avg_label][0], "se": slopes[avg_label][1]},
                 holds=bool(slopes[avg_label][0] >= GROWS)))
 
-    # ---- figure ----------------------------------------------------------------------------
-    plots.style()
-    names = [p.name for _, p in cases]
+    wall = time.perf_counter() - start
+    meta = results.metadata_record(NAME, dict(config), dtype="float64", wall_seconds=round(wall, 2))
+    meta["problems"] = infos
+    meta["phase1_steps"] = phase1
+    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    return report(out, echo=True)
+
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Draws ``two_phase.png`` and writes ``summary.md`` from the stored curves, the jackknifed
+    slopes in ``meta.json`` and the checks; ``sgd-bench report`` calls it without re-running
+    anything."""
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from sgd_bench import plots, results
+
+    config, infos, phase1 = meta["config"], meta["problems"], meta["phase1_steps"]
+    steps, seeds = config["steps"], config["seeds"]
+    names = list(infos)
+    # f_gap is |f - f*|; the iterates stay above f* by far more than its rounding, so it is the
+    # signed gap the checks use. Tables and figures start at the first logged k > 0 (log axes).
+    curves = {pname: results.curves(rows, problem=pname) for pname in names}
+
+    table = []
+    for pname in names:
+        for label, cv in curves[pname].items():
+            k, mean, se = cv["step"][1:], cv[("mean", "f_gap")][1:], cv[("stderr", "f_gap")][1:]
+            tenth = np.argmin(np.abs(k - k[-1] / 10))
+            slope = infos[pname]["growth_slopes"][label]
+            table.append({
+                "problem": pname, "method": label,
+                "f - f* at k = K (mean ± se)": f"{mean[-1]:.3e} ± {se[-1]:.1e}",
+                "k (f - f*) at K/10": f"{k[tenth] * mean[tenth]:.3f}",
+                "k (f - f*) at K": f"{k[-1] * mean[-1]:.3f}",
+                "slope of log k(f - f*), last decade": f"{slope['slope']:+.3f} ± {slope['se']:.3f}",
+                "diverged": int(cv["num_diverged"][-1]),
+            })
+
     fig, axes = plt.subplots(2, len(names), figsize=(11.5, 7.6), squeeze=False)
     styles = ["-", "-", "--", "-"]
     for col, pname in enumerate(names):
-        labels = [m for (p, m) in curves if p == pname]
+        labels = list(curves[pname])
         for i, label in enumerate(labels):
-            k, gap, div = curves[pname, label]
-            k, gap = k[1:], gap[:, 1:]
-            s = sb.stats.summarize(gap, div)
-            plots.band(axes[0, col], k, s.mean, s.stderr, label=label, color=plots.COLORS[i],
+            cv = curves[pname][label]
+            k, mean, se = cv["step"][1:], cv[("mean", "f_gap")][1:], cv[("stderr", "f_gap")][1:]
+            plots.band(axes[0, col], k, mean, se, label=label, color=plots.COLORS[i], ls=styles[i])
+            plots.band(axes[1, col], k, k * mean, k * se, label=label, color=plots.COLORS[i],
                        ls=styles[i])
-            ks = sb.stats.summarize(k * gap, div)
-            plots.band(axes[1, col], k, ks.mean, ks.stderr, label=label, color=plots.COLORS[i],
-                       ls=styles[i])
-        k0 = curves[pname, labels[0]][0][1:]
-        anchor = curves[pname, labels[2]][1][:, -1].mean() * k0[-1]
-        axes[0, col].plot(k0, anchor / k0, "k:", lw=1, label=r"$\propto 1/k$")
-        axes[0, col].plot(k0, curves[pname, labels[0]][1][:, -1].mean() * np.sqrt(k0[-1] / k0), "k-.",
-                          lw=0.8, label=r"$\propto 1/\sqrt{k}$")
+        k0 = curves[pname][labels[0]]["step"][1:]
+        final = {m: curves[pname][m][("mean", "f_gap")][-1] for m in labels}
+        axes[0, col].plot(k0, final[labels[2]] * k0[-1] / k0, "k:", lw=1, label=r"$\propto 1/k$")
+        axes[0, col].plot(k0, final[labels[0]] * np.sqrt(k0[-1] / k0), "k-.", lw=0.8,
+                          label=r"$\propto 1/\sqrt{k}$")
         if "bach_moulines" in infos[pname]:
             bound = axes[1, col].axhline(infos[pname]["bach_moulines"]["bound"], color="0.3", lw=0.8,
                                          ls=":")
@@ -243,8 +267,7 @@ def run(config: dict, out: Path) -> dict:
             ax.set_yscale("log")
             ax.set_xlabel("Iteration k (batch 1)")
             ax.set_ylabel(ylabel)
-        info = infos[pname]
-        axes[0, col].set_title(f"{pname} (n={info['n']})")
+        axes[0, col].set_title(f"{pname} (n={infos[pname]['n']})")
     fig.suptitle(f"O(1/k) without strong convexity (Bach & Moulines 2013): mean of {seeds} seeds, "
                  "95% band, float64; evaluated: the average x̄_k (plain SGD: x_k)")
     plots.legend_below(fig, axes[0], ncol=3)
@@ -252,16 +275,8 @@ def run(config: dict, out: Path) -> dict:
     results.save_figure(fig, out / "two_phase.png")
     plt.close(fig)
 
-    # ---- records, metadata, summary --------------------------------------------------------
-    wall = time.perf_counter() - start
-    meta = results.metadata_record(NAME, dict(config), dtype="float64", wall_seconds=round(wall, 2))
-    meta["problems"] = infos
-    results.write_records(out / "records", rows)
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
-    check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
-                            for c in checks)
     cols = list(table[0])
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# O(1/k) without strong convexity: the two-phase Newton-like method
 
 **Claim (Bach & Moulines 2013; the lecture's conclusion):** a two-phase Newton-like method
@@ -289,39 +304,22 @@ same run (the quadratic model is exact).
 
 ## Checks
 
-{check_lines}
+{experiment.check_lines(checks)}
 
 Wall time {wall:.1f} s (compilation included).
 """
-    results.write_text(out / "summary.md", text)
-    print(f"\n{NAME}")
-    print(results.text_table(table, cols))
-    print()
-    for c in checks:
-        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {c['claim']}")
-    print(f"wrote {out}/ in {wall:.1f} s")
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall, header=NAME, tables=[(table, cols)])
     return {"summary": table, "checks": checks}
-
-
-def _seeds(config: dict, seeds: int) -> dict:
-    if seeds < 3:
-        raise ValueError("--seeds must be >= 3 (jackknife standard errors)")
-    return {**config, "seeds": seeds}
-
-
-def _steps(config: dict, steps: int) -> dict:
-    least = 10 * config["log_every"]
-    if steps < least:
-        raise ValueError(f"--steps must be >= {least} (slopes are fitted over the last decade of k, "
-                         f"logged every {config['log_every']} steps)")
-    return {**config, "steps": steps}
 
 
 def main(argv=None) -> int:
     # --steps is every run's length K (phase 1 of the two-phase method is a fraction of it);
     # float64 only.
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"seeds": _seeds, "steps": _steps})
+                           overrides={"seeds": experiment.at_least("seeds", 3, "jackknife standard errors"),
+                                      "steps": experiment.at_least(
+                                          "steps", lambda c: 10 * c["log_every"],
+                                          "slopes are fitted over the last decade of the logged k")})
 
 
 if __name__ == "__main__":

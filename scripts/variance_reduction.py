@@ -156,28 +156,45 @@ def _fit_rate(x, gap, top):
     return float(np.exp(slope)), float(1 - np.sum(resid**2) / total) if total > 0 else 1.0
 
 
+def _epoch_rate(cv):
+    """The fitted rate per epoch of a stored curve and its R^2, from a tenth of its first gap on."""
+    mean = cv[("mean", "f_gap")]
+    return _fit_rate(cv["epochs"], mean, top=mean[0] / 10)
+
+
+def _growing_rate(cv, sizes):
+    """The growing batch's rate per step, its R^2, and its rate once the batch is full (|B_k| = n
+    from k = len(sizes) - 1 on)."""
+    k, mean = cv["step"].astype(float), cv[("mean", "f_gap")]
+    growing = k < len(sizes) - 1
+    rate_k, r2_k = _fit_rate(k[growing], mean[growing], top=mean[0] / 10)
+    rate_full, _ = _fit_rate(k[~growing], mean[~growing], top=1e-3)
+    return rate_k, r2_k, rate_full
+
+
 def run(config: dict, out: Path) -> dict:
-    """Runs the experiment with ``config`` and writes ``out``; returns the summary rows."""
+    """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
+    draws the figures and the summary from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
-    import matplotlib.pyplot as plt
     import numpy as np
 
     import sgd_bench as sb
-    from sgd_bench import plots, results
+    from sgd_bench import results
     from sgd_bench.growing_batch import batch_sizes
 
     start = time.perf_counter()
     key = jax.random.key(config["key"])
-    rows, checks, table, timing_rows = [], [], [], []
-    curves, infos, wallclock = {}, {}, {}
+    rows, checks, infos = [], [], {}
     for spec in config["problems"]:
         problem = _problem(spec)
-        wallclock[problem.name] = bool(spec.get("wallclock"))
         ref = sb.reference_solution(problem)
         n, epochs = problem.n, spec["epochs"]
+        sizes = batch_sizes(n, GROWTH)
         infos[problem.name] = dict(n=n, d=problem.x_shape[0], f_star=ref.f, ref_grad_norm=ref.grad_norm,
-                                   **problem.info)
+                                   **problem.info, epochs=epochs, target=spec["target"],
+                                   wallclock=bool(spec.get("wallclock")),
+                                   growing_batch_sizes=sizes.tolist())
         x0 = jnp.zeros(problem.x_shape)
         per_epoch = config["logs_per_epoch"]
         seed_counts = {spec["seeds"], spec.get("gb_seeds", spec["seeds"])}
@@ -188,8 +205,8 @@ def run(config: dict, out: Path) -> dict:
             # evaluations per step on average (n + 2m per loop of m = 2n steps; SVRG with the
             # linear table 1.5); the growing batch and GD spend n per step once full.
             if method.batch_size is None:
-                sizes = batch_sizes(n, GROWTH) if label == "growing batch" else np.array([n])
-                full_steps = max(0, epochs - int(np.ceil(sizes.sum() / n))) + len(sizes)
+                used = sizes if label == "growing batch" else np.array([n])
+                full_steps = max(0, epochs - int(np.ceil(used.sum() / n))) + len(used)
                 # At n = 10^5 a full step costs ~2 ms: two per timed chunk keep the fixed cost
                 # of a compiled call (~0.1-0.3 ms) a small part of each timing.
                 log_every = 1 if n < 50_000 else 2
@@ -198,10 +215,12 @@ def run(config: dict, out: Path) -> dict:
                 per_step = {"SVRG": 1.5, "SARAH": 2.5}.get(label, 1.0)
                 log_every = int(n / per_epoch / per_step)
                 steps = log_every * per_epoch * epochs
-            timed_seeds = spec.get("gb_seeds", spec["seeds"]) if label == "growing batch" \
+            # The growing batch gets more seeds: its early steps are single samples, and the
+            # mean gap over its ~log(n)/log(1.1) growing steps is noisy.
+            num_seeds = spec.get("gb_seeds", spec["seeds"]) if label == "growing batch" \
                 else spec["seeds"]
             seconds, f, grads, losses, x_last, overhead = timed(
-                problem, method, x0, seed0[timed_seeds], steps=steps, log_every=log_every,
+                problem, method, x0, seed0[num_seeds], steps=steps, log_every=log_every,
                 repeats=repeats)
             infos[problem.name].setdefault("call_overhead_seconds", {})[label] = overhead
             evals = grads + losses
@@ -211,10 +230,6 @@ def run(config: dict, out: Path) -> dict:
                 k = np.arange(len(f)) * log_every
                 num_seeds = 1
             else:
-                # The growing batch gets more seeds: its early steps are single samples, and
-                # the mean gap over its ~log(n)/log(1.1) growing steps is noisy.
-                num_seeds = spec.get("gb_seeds", spec["seeds"]) if label == "growing batch" \
-                    else spec["seeds"]
                 trace = sb.run_seeds(problem, method, x0, key, seeds=num_seeds, steps=steps,
                                      log_every=log_every)
                 gap = np.abs(np.asarray(trace.loss) - ref.f)
@@ -228,47 +243,29 @@ def run(config: dict, out: Path) -> dict:
             keep = evals <= (epochs + 1.5) * n
             k, gap, seconds, grads, losses, evals = (k[keep], gap[:, keep], seconds[keep],
                                                     grads[keep], losses[keep], evals[keep])
-            mean_gap = sb.stats.mean(gap, diverged)
-            se_gap = sb.stats.stderr(gap, diverged) if num_seeds > 1 else np.zeros_like(mean_gap)
             spread = sb.stats.quantiles(gap, (0.1, 0.9), diverged)
-            curves[problem.name, label] = dict(epochs=evals / n, k=k, gap=gap, diverged=diverged,
-                                               seconds=seconds, mean=mean_gap, se=se_gap,
-                                               q10=spread[0.1], q90=spread[0.9], f=f[keep])
-            for statistic, values in (("mean", mean_gap), ("stderr", se_gap)):
+            statistics = {
+                "mean": sb.stats.mean(gap, diverged),
+                "stderr": sb.stats.stderr(gap, diverged) if num_seeds > 1 else np.zeros(len(k)),
+                "q10": spread[0.1], "q90": spread[0.9],
+            }
+            for statistic, values in statistics.items():
                 for i in range(len(k)):
                     rows.append(dict(experiment=NAME, problem=problem.name, method=label,
                                      statistic=statistic, step=int(k[i]), grad_evals=int(grads[i]),
                                      loss_evals=int(losses[i]), epochs=float(evals[i] / n),
                                      seconds_seed0=float(seconds[i]), num_seeds=num_seeds,
                                      num_diverged=int(diverged.sum()), f_gap=float(values[i])))
-            rate, r2 = _fit_rate(evals / n, mean_gap, top=mean_gap[0] / 10)
-            curves[problem.name, label].update(rate=rate, r2=r2)
-            reached = np.flatnonzero(mean_gap < spec["target"])
-            table.append({
-                "problem": problem.name, "method": label,
-                "final f - f* (mean)": f"{mean_gap[-1]:.2e}",
-                "epochs used": f"{evals[-1] / n:.1f}",
-                f"epochs to {spec['target']:.0e}":
-                    f"{evals[reached[0]] / n:.1f}" if len(reached) else "-",
-                "fitted rate / epoch": f"{rate:.3f}" if np.isfinite(rate) else "-",
-                "R^2 of log-linear fit": f"{r2:.3f}" if np.isfinite(r2) else "-",
-            })
-            if spec.get("wallclock"):
-                per_epoch_s = seconds[-1] / (evals[-1] / n)
-                curves[problem.name, label]["seconds_per_epoch"] = per_epoch_s
-                row = {"problem": problem.name, "method": label,
-                       "seconds per epoch": f"{per_epoch_s:.4f}"}
-                for eps in (1e-4, 1e-8):
-                    hit = np.flatnonzero(mean_gap < eps)
-                    row[f"seconds to {eps:.0e}"] = f"{seconds[hit[0]]:.3f}" if len(hit) else "-"
-                    row[f"epochs to {eps:.0e}"] = f"{evals[hit[0]] / n:.1f}" if len(hit) else "-"
-                timing_rows.append(row)
+            if label == "GD, Armijo":
+                armijo_f = f[keep]  # the f the line search carries and tests against
 
         # ---- checks for this problem -------------------------------------------------------
-        c = {label: curves[problem.name, label] for label, _, _ in _methods(problem)}
+        c = results.curves(rows, problem=problem.name)
         target = spec["target"]
-        linear = {m: dict(rate=c[m]["rate"], r2=c[m]["r2"], final=float(c[m]["mean"][-1]))
-                  for m in VR_METHODS}
+        linear = {}
+        for m in VR_METHODS:
+            rate, r2 = _epoch_rate(c[m])
+            linear[m] = dict(rate=rate, r2=r2, final=float(c[m][("mean", "f_gap")][-1]))
         checks.append(dict(
             claim=f"{problem.name}: SAG, SAGA, SVRG and SARAH (default steps) converge linearly: "
                   f"f - f* < {target:.0e} within {epochs} epochs, log(f - f*) linear in epochs "
@@ -276,26 +273,22 @@ def run(config: dict, out: Path) -> dict:
             measured=linear,
             holds=bool(all(v["final"] < target and v["r2"] >= 0.9 and v["rate"] < 1
                            for v in linear.values()))))
-        gb = c["growing batch"]
-        sizes = batch_sizes(n, GROWTH)
-        full_at = len(sizes) - 1
-        k_gb, gap_gb = gb["k"].astype(float), gb["mean"]
-        growing = k_gb < full_at
-        rate_k, r2_k = _fit_rate(k_gb[growing], gap_gb[growing], top=gap_gb[0] / 10)
-        rate_full, _ = _fit_rate(k_gb[~growing], gap_gb[~growing], top=1e-3)
-        rate_gd, _ = _fit_rate(c["GD, 1/L"]["k"].astype(float), c["GD, 1/L"]["mean"], top=1e-3)
-        gb.update(rate_per_step=rate_k, r2_per_step=r2_k)
+        rate_k, r2_k, rate_full = _growing_rate(c["growing batch"], sizes)
+        gd = c["GD, 1/L"]
+        rate_gd, _ = _fit_rate(gd["step"].astype(float), gd[("mean", "f_gap")], top=1e-3)
         like_gd = abs(np.log(rate_full) / np.log(rate_gd) - 1)
+        full_at = len(sizes) - 1
         checks.append(dict(
             claim=f"{problem.name}: the growing batch converges linearly in iterations while |B_k| "
                   f"grows (log(f - f*) linear in k, R^2 >= 0.8, rate < 1 per step; theory ~ 1/q = "
                   f"{1 / GROWTH:.3f}), and from k = {full_at} (|B_k| = n) on it contracts at GD's "
                   f"rate per step (log-rates within 25%)",
             measured=dict(rate_per_step=rate_k, r2=r2_k, rate_after_full=rate_full,
-                          gd_rate=rate_gd, log_rate_mismatch=float(like_gd), final=float(gap_gb[-1]),
+                          gd_rate=rate_gd, log_rate_mismatch=float(like_gd),
+                          final=float(c["growing batch"][("mean", "f_gap")][-1]),
                           full_batch_step=int(full_at)),
             holds=bool(r2_k >= 0.8 and rate_k < 1 and like_gd <= 0.25)))
-        sgd = c["SGD, constant step"]["mean"]
+        sgd = c["SGD, constant step"][("mean", "f_gap")]
         quarter = len(sgd) * 3 // 4
         checks.append(dict(
             claim=f"{problem.name}: constant-step SGD stalls at a plateau: over the last quarter of "
@@ -305,19 +298,64 @@ def run(config: dict, out: Path) -> dict:
                           vr_final_max=max(v["final"] for v in linear.values())),
             holds=bool(sgd[quarter] / sgd[-1] < 2
                        and sgd[-1] > 100 * max(v["final"] for v in linear.values()))))
-        armijo = c["GD, Armijo"]
-        f_armijo = armijo["f"]  # the f the line search carries and tests against
+        rate, r2 = _epoch_rate(c["GD, Armijo"])
         checks.append(dict(
             claim=f"{problem.name}: GD with Armijo line search never increases f and converges "
                   f"linearly (R^2 >= 0.9 of the log-linear fit, rate < 1 per epoch)",
-            measured=dict(max_increase=float(np.max(np.diff(f_armijo))), rate=armijo["rate"],
-                          r2=armijo["r2"], final=float(armijo["mean"][-1])),
-            holds=bool(np.all(np.diff(f_armijo) <= 0) and armijo["rate"] < 1 and armijo["r2"] >= 0.9)))
+            measured=dict(max_increase=float(np.max(np.diff(armijo_f))), rate=rate, r2=r2,
+                          final=float(c["GD, Armijo"][("mean", "f_gap")][-1])),
+            holds=bool(np.all(np.diff(armijo_f) <= 0) and rate < 1 and r2 >= 0.9)))
 
-    # ---- figures --------------------------------------------------------------------------
-    plots.style()
-    names = list(dict.fromkeys(p for p, _ in curves))
-    labels = list(dict.fromkeys(m for _, m in curves))
+    wall = time.perf_counter() - start
+    meta = results.metadata_record(NAME, dict(config), dtype="float64", wall_seconds=round(wall, 2))
+    meta["problems"] = infos
+    meta["timing"] = ("seed 0 of each stochastic method, timed chunk by chunk with "
+                      "block_until_ready, compiled ahead of time, f evaluated outside the clock; "
+                      f"median of {config['timing_repeats']} repeat(s) (1 for n = 10^5)")
+    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    return report(out, echo=True)
+
+
+def report(out: Path, echo: bool = False) -> dict:
+    """Draws the epochs, wall-clock and growing-batch figures and writes ``summary.md`` from the
+    stored curves (the rates are refitted on them), ``meta.json`` and the checks; ``sgd-bench
+    report`` calls it without re-running anything."""
+    out = Path(out)
+    rows, meta, checks = experiment.open_report(out)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from sgd_bench import plots, results
+
+    infos, device = meta["problems"], meta["devices"][0]
+    curves = {pname: results.curves(rows, problem=pname) for pname in infos}
+    names = list(infos)
+    timed_names = [p for p in names if infos[p]["wallclock"]]
+    labels = list(dict.fromkeys(m for c in curves.values() for m in c))
+
+    table, timing_rows = [], []
+    for pname, info in infos.items():
+        for label, cv in curves[pname].items():
+            mean, epochs = cv[("mean", "f_gap")], cv["epochs"]
+            rate, r2 = _epoch_rate(cv)
+            reached = np.flatnonzero(mean < info["target"])
+            table.append({
+                "problem": pname, "method": label,
+                "final f - f* (mean)": f"{mean[-1]:.2e}",
+                "epochs used": f"{epochs[-1]:.1f}",
+                f"epochs to {info['target']:.0e}": f"{epochs[reached[0]]:.1f}" if len(reached) else "-",
+                "fitted rate / epoch": f"{rate:.3f}" if np.isfinite(rate) else "-",
+                "R^2 of log-linear fit": f"{r2:.3f}" if np.isfinite(r2) else "-",
+            })
+            if info["wallclock"]:
+                row = {"problem": pname, "method": label,
+                       "seconds per epoch": f"{cv['seconds_seed0'][-1] / epochs[-1]:.4f}"}
+                for eps in (1e-4, 1e-8):
+                    hit = np.flatnonzero(mean < eps)
+                    row[f"seconds to {eps:.0e}"] = f"{cv['seconds_seed0'][hit[0]]:.3f}" if len(hit) else "-"
+                    row[f"epochs to {eps:.0e}"] = f"{epochs[hit[0]]:.1f}" if len(hit) else "-"
+                timing_rows.append(row)
+
     colors = {m: plots.COLORS[i % len(plots.COLORS)] for i, m in enumerate(labels)}
     styles = {"GD, 1/L": "--", "GD, Armijo": ":"}
 
@@ -327,26 +365,25 @@ def run(config: dict, out: Path) -> dict:
         for ax, pname in zip(axes[0], names):
             # Seconds span decades (a GD step against an epoch of batch-1 steps): log axis,
             # from the first log point on.
-            first = 1 if xkey == "seconds" else 0
+            first = 1 if xkey == "seconds_seed0" else 0
             for m in labels:
-                cv = curves[pname, m]
+                cv = curves[pname][m]
                 x = cv[xkey][first:]
-                plots.band(ax, x, cv["mean"][first:], None, label=m, color=colors[m],
+                plots.band(ax, x, cv[("mean", "f_gap")][first:], None, label=m, color=colors[m],
                            floor=GAP_FLOOR, ls=styles.get(m, "-"))
-                if len(cv["gap"]) > 1:  # the spread of the seeds (a mean +/- stderr band
+                if cv["num_seeds"][0] > 1:  # the spread of the seeds (a mean +/- stderr band
                     # would dip below zero on a log axis where seeds differ by decades)
-                    ax.fill_between(x, np.maximum(cv["q10"][first:], GAP_FLOOR),
-                                    np.maximum(cv["q90"][first:], GAP_FLOOR), color=colors[m],
-                                    alpha=0.12, lw=0)
-            if xkey == "seconds":
+                    ax.fill_between(x, np.maximum(cv[("q10", "f_gap")][first:], GAP_FLOOR),
+                                    np.maximum(cv[("q90", "f_gap")][first:], GAP_FLOOR),
+                                    color=colors[m], alpha=0.12, lw=0)
+            if xkey == "seconds_seed0":
                 ax.set_xscale("log")
             info = infos[pname]
             ax.set_yscale("log")
             ax.set_ylim(bottom=1e-15)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(r"$\mathbb{E}\,[f(x_k) - f^*]$")
-            mu_txt = f", mu={info['mu']:g}"
-            ax.set_title(f"{pname} (n={info['n']}, d={info['d']}{mu_txt})")
+            ax.set_title(f"{pname} (n={info['n']}, d={info['d']}, mu={info['mu']:g})")
         fig.suptitle(title)
         plots.legend_below(fig, axes[0], ncol=len(labels))
         fig.tight_layout(rect=(0, 0.06, 1, 1))
@@ -357,25 +394,24 @@ def run(config: dict, out: Path) -> dict:
            "variance_reduction.png",
            "Logistic regression: variance reduction and growing batches converge linearly, "
            "constant-step SGD stalls (mean over seeds; band: 10%-90% of seeds; float64)")
-    device = results.environment()["devices"][0]
-    timed_names = [p for p in names if wallclock[p]]
-    panels(timed_names, "seconds", f"Wall-clock seconds of the steps, seed 0 ({device}, float64)",
+    panels(timed_names, "seconds_seed0", f"Wall-clock seconds of the steps, seed 0 ({device}, float64)",
            "variance_reduction_wallclock.png",
            "The same runs against wall-clock time: compilation excluded, f evaluated outside "
            "the clock")
 
     fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 3.8), squeeze=False)
     for ax, pname in zip(axes[0], names):
-        cv, n = curves[pname, "growing batch"], infos[pname]["n"]
-        sizes = batch_sizes(n, GROWTH)
-        gap_line, = ax.plot(cv["k"], np.maximum(cv["mean"], GAP_FLOOR), color=colors["growing batch"],
-                            lw=1.6, label=r"$\mathbb{E}\,[f(x_k) - f^*]$ (left)")
+        cv, n = curves[pname]["growing batch"], infos[pname]["n"]
+        sizes = np.asarray(infos[pname]["growing_batch_sizes"])
+        gap_line, = ax.plot(cv["step"], np.maximum(cv[("mean", "f_gap")], GAP_FLOOR),
+                            color=colors["growing batch"], lw=1.6,
+                            label=r"$\mathbb{E}\,[f(x_k) - f^*]$ (left)")
         ax.set_yscale("log")
         ax.set_xlabel("Iteration k")
         ax.set_ylabel(r"$\mathbb{E}\,[f(x_k) - f^*]$")
         ax.axvline(len(sizes) - 1, color="0.5", lw=0.8, ls=":")
         twin = ax.twinx()
-        kk = np.arange(cv["k"][-1] + 1)
+        kk = np.arange(cv["step"][-1] + 1)
         size_line, = twin.step(kk, np.append(sizes, [n] * (len(kk) - len(sizes)))[: len(kk)] / n,
                                where="post", color="0.4", lw=1, label=r"$|B_k| / n$ (right)")
         twin.set_yscale("log")
@@ -383,7 +419,7 @@ def run(config: dict, out: Path) -> dict:
         twin.spines["right"].set_visible(True)
         ax.legend([gap_line, size_line], [gap_line.get_label(), size_line.get_label()],
                   loc="lower left", fontsize=8)
-        ax.set_title(f"{pname} (n={n}):\nrate {cv['rate_per_step']:.3f} per step while growing",
+        ax.set_title(f"{pname} (n={n}):\nrate {_growing_rate(cv, sizes)[0]:.3f} per step while growing",
                      fontsize=10)
     fig.suptitle(rf"Growing batch $|B_{{k+1}}| = \lceil {GROWTH} |B_k| \rceil + 1$, step 1/L: "
                  "linear in iterations; GD from the dotted line on")
@@ -391,31 +427,18 @@ def run(config: dict, out: Path) -> dict:
     results.save_figure(fig, out / "variance_reduction_growing_batch.png")
     plt.close(fig)
 
-    # ---- records, metadata, summary --------------------------------------------------------
-    wall = time.perf_counter() - start
-    meta = results.metadata_record(NAME, dict(config), dtype="float64", wall_seconds=round(wall, 2))
-    meta["problems"] = infos
-    meta["timing"] = ("seed 0 of each stochastic method, timed chunk by chunk with "
-                      "block_until_ready, compiled ahead of time, f evaluated outside the clock; "
-                      f"median of {config['timing_repeats']} repeat(s) (1 for n = 10^5)")
-    results.write_records(out / "records", rows)
-    results.write_json(out / "meta.json", meta)
-    results.write_json(out / "checks.json", checks)
-    check_lines = "\n".join(f"- [{'x' if c['holds'] else ' '}] {c['claim']} (measured: {c['measured']})"
-                            for c in checks)
     cols, tcols = list(table[0]), list(timing_rows[0])
-    overheads = [v for info in infos.values() for v in info.get("call_overhead_seconds", {}).values()]
+    overheads = [v for info in infos.values() for v in info["call_overhead_seconds"].values()]
     overhead_us = 1e6 * float(np.median(overheads))
     wall_note = ""
     for pname in timed_names:
-        cost = {m: curves[pname, m]["seconds_per_epoch"] for m in labels}
+        cost = {m: cv["seconds_seed0"][-1] / cv["epochs"][-1] for m, cv in curves[pname].items()}
         batch1 = [cost[m] for m in ("SGD, constant step",) + VR_METHODS]
         reach = {}
-        for m in labels:
-            cv = curves[pname, m]
-            hit = np.flatnonzero(cv["mean"] < 1e-8)
+        for m, cv in curves[pname].items():
+            hit = np.flatnonzero(cv[("mean", "f_gap")] < 1e-8)
             if len(hit):
-                reach[m] = (cv["seconds"][hit[0]], cv["epochs"][hit[0]])
+                reach[m] = (cv["seconds_seed0"][hit[0]], cv["epochs"][hit[0]])
         by_time = min(reach, key=lambda m: reach[m][0]) if reach else "-"
         by_epochs = min(reach, key=lambda m: reach[m][1]) if reach else "-"
         wall_note += (f"On {pname}, an epoch of a batch-1 method costs {1e3 * min(batch1):.2f}-"
@@ -429,6 +452,7 @@ def run(config: dict, out: Path) -> dict:
                 "mean, which during the first epoch is mostly the stale full gradient at x0: with "
                 "n alpha >> 1/L (large n) it overshoots before it converges, the bump at the start "
                 "of its curve on the largest problem.")
+    wall = meta.get("wall_seconds") or 0.0
     text = f"""# Variance reduction and growing batches: linear convergence on logistic regression
 
 **Claims (lecture, "Approach 1: control the sample size" and "Approach 2: variance reduction"):**
@@ -467,31 +491,22 @@ gap curve. Timings taken on a shared 2-core CPU: expect tens of percent of noise
 
 ## Checks
 
-{check_lines}
+{experiment.check_lines(checks)}
 
 Wall time {wall:.1f} s (compilation included).
 """
-    results.write_text(out / "summary.md", text)
-    print(f"\n{NAME}")
-    print(results.text_table(table, cols))
-    print()
-    for c in checks:
-        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {c['claim']}")
-    print(f"wrote {out}/ in {wall:.1f} s")
+    experiment.close(out, text, checks=checks, echo=echo, wall=wall, header=NAME,
+                     tables=[(table, cols)])
     return {"summary": table, "checks": checks}
-
-
-def _seeds(config: dict, seeds: int) -> dict:
-    if seeds < 2:
-        raise ValueError("--seeds must be >= 2 (standard errors need two seeds)")
-    return {**config, "problems": tuple(dict(p, seeds=seeds) for p in config["problems"])}
 
 
 def main(argv=None) -> int:
     # --seeds applies to every stochastic method on every problem (the growing-batch figure keeps
     # its gb_seeds). No --steps: runs are measured in epochs, set per problem; float64 only.
+    seeds = experiment.at_least("seeds", 2, "standard errors need two seeds", then=lambda config, seeds: {
+        **config, "problems": tuple(dict(spec, seeds=seeds) for spec in config["problems"])})
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"seeds": _seeds})
+                           overrides={"seeds": seeds})
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def _rebuild(folder: Path, meta: dict) -> str:
 
 
 def _cmd_report(args) -> int:
-    from sgd_bench import experiment, results
+    from sgd_bench import experiment
 
     root = Path(args.dir) if args.dir else experiment.results_root()
     if not root.is_dir():

@@ -157,6 +157,18 @@ def load(out: Path) -> Stored:
     return Stored(results.read_records(out), meta, checks)
 
 
+def open_report(out: Path) -> Stored:
+    """The start of every ``report``: the file-only matplotlib backend and the house style, then
+    what the run stored (``load``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # report writes files; it must work without a display
+    from sgd_bench import plots
+
+    plots.style()
+    return load(out)
+
+
 def check_line(check: Mapping[str, Any]) -> str:
     """One recorded check in words: its own ``summary`` if it has one, else claim and measurement."""
     return check.get("summary") or f"{check['claim']} (measured: {check['measured']})"
@@ -187,15 +199,16 @@ def close(out: Path, text: str, *, checks: Sequence[Mapping[str, Any]], echo: bo
     print(f"wrote {out}/" + ("" if wall is None else f" in {wall:.1f} s"))
 
 
-def at_least(option: str, minimum: int | Callable[[dict], int], why: str,
-             key: str | None = None) -> Callable[[dict, int], dict]:
-    """An ``overrides`` entry: ``--OPTION`` sets ``config[key or option]`` and must be at least
-    ``minimum`` (a number, or a function of the config); ``why`` goes into the refusal."""
+def at_least(option: str, minimum: int | Callable[[dict], int], why: str, key: str | None = None,
+             then: Callable[[dict, int], dict] | None = None) -> Callable[[dict, int], dict]:
+    """An ``overrides`` entry: ``--OPTION`` must be at least ``minimum`` (a number, or a function
+    of the config; ``why`` goes into the refusal), then sets ``config[key or option]``, or
+    ``then(config, value) -> config`` when the value goes somewhere deeper."""
     def apply(config: dict, value: int) -> dict:
         least = minimum(config) if callable(minimum) else minimum
         if value < least:
             raise ValueError(f"--{option} must be >= {least} ({why})")
-        return {**config, key or option: value}
+        return then(config, value) if then is not None else {**config, key or option: value}
     return apply
 
 
@@ -217,9 +230,11 @@ def positive_int(text: str) -> int:
 
 
 def parser(name: str, doc: str | None, folder: str | None = None,
-           takes: tuple[str, ...] | None = None) -> argparse.ArgumentParser:
+           takes: tuple[str, ...] | None = None,
+           options: Mapping[str, Mapping[str, Any]] | None = None) -> argparse.ArgumentParser:
     """The argument parser every experiment shares. Options outside ``takes`` (default: all)
-    are still parsed, so that they can be refused with a reason, but ``--help`` hides them."""
+    are still parsed, so that they can be refused with a reason, but ``--help`` hides them.
+    ``options`` adds a script's own: ``{name: add_argument keywords}`` for ``--name``."""
     summary = (doc or name).strip().split("\n\n")[0]
     p = argparse.ArgumentParser(prog=f"sgd-bench run {name}", description=summary)
     p.add_argument("--quick", action="store_true", help="a seconds-long run into results/_quick/")
@@ -229,6 +244,8 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     p.add_argument("--seeds", type=positive_int, help=shown("seeds", "seeds per method"))
     p.add_argument("--steps", type=positive_int, help=shown("steps", "steps per run"))
     p.add_argument("--dtype", type=_dtype, help=shown("dtype", "float32 or float64"))
+    for option, kwargs in (options or {}).items():
+        p.add_argument(f"--{option}", **kwargs)
     p.add_argument("--out", type=Path, help=f"output folder (default results/{folder or name})")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing result in the output folder instead of writing a new one")
@@ -240,7 +257,7 @@ def apply_overrides(config: dict, args: argparse.Namespace, overrides: Mapping[s
     """``config`` with the given ``--seeds/--steps/--dtype`` applied; raises ValueError for an
     option the experiment does not take."""
     config = dict(config)
-    for option in OPTIONS:
+    for option in (*OPTIONS, *(o for o in overrides if o not in OPTIONS)):
         value = getattr(args, option, None)
         if value is None:
             continue
@@ -254,8 +271,12 @@ def apply_overrides(config: dict, args: argparse.Namespace, overrides: Mapping[s
 
 def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Mapping[str, Any],
          run: Callable[[dict, Path], Any], overrides: Mapping[str, Any] | None = None,
-         dtype_key: str = "dtype", folder: str | None = None) -> int:
+         dtype_key: str = "dtype", folder: str | None = None,
+         options: Mapping[str, Mapping[str, Any]] | None = None) -> int:
     """Parses ``argv``, picks the output folder and calls ``run(config, out)``; returns 0.
+
+    ``options`` are the script's own command-line options, ``{name: add_argument keywords}``;
+    ``overrides[name]`` says how each changes the config, as for the shared ones.
 
     The default output folder is ``results/<folder or name>`` (``results/_quick/...`` with
     ``--quick``).
@@ -265,7 +286,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     """
     from sgd_bench import results
 
-    p = parser(name, doc, folder, takes=tuple(overrides or {}))
+    p = parser(name, doc, folder, takes=tuple(overrides or {}), options=options)
     args = p.parse_args(argv)
     try:
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)

@@ -326,7 +326,6 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
 
     from sgd_bench import experiment, results, runner
 

@@ -210,6 +210,12 @@ def git_commit(cwd: Path | None = None) -> str | None:
         return None
 
 
+def device_label(device=None) -> str:
+    """``platform:device_kind`` of ``device`` (default: JAX's first device), as records name it."""
+    device = jax.devices()[0] if device is None else device
+    return f"{device.platform}:{getattr(device, 'device_kind', '?')}"
+
+
 def environment() -> dict[str, Any]:
     """Versions, device and precision of this process, for a run's metadata."""
     versions = {"python": platform.python_version()}
@@ -222,7 +228,7 @@ def environment() -> dict[str, Any]:
     return {
         "versions": versions,
         "backend": jax.default_backend(),
-        "devices": [f"{d.platform}:{getattr(d, 'device_kind', '?')}" for d in devices],
+        "devices": [device_label(d) for d in devices],
         "device_count": len(devices),
         "x64": bool(jax.config.jax_enable_x64),
         "platform": platform.platform(),

@@ -1,6 +1,7 @@
 """Quick runs of the speed and scaling scripts: they write their results layout and their
-non-timing claims hold (equal iterates with scikit-learn, FLOPs proportional to n). Speed
-itself is measured by the scripts, never asserted in tests.
+non-timing claims hold (equal iterates with scikit-learn, FLOPs proportional to n), and each
+script's ``report`` rebuilds the same summary and figures from the stored timings. Speed itself
+is measured by the scripts, never asserted in tests.
 
 The quick runs are seconds of computing and many compilations, so they run once, in one
 subprocess (``sgd-bench run peers gd_vs_sgd_large_n batch_cost gpu_bench --quick``), with XLA's
@@ -46,9 +47,25 @@ def test_peers_quick(quick_root):
     same = [c for c in checks if "iterates" in c["claim"]]
     assert len(same) == 1 and same[0]["holds"], same
     rows = results.read_records(out)
-    assert len(rows) == 4 and all(r["device"].startswith("cpu") and r["dtype"] == "float64" for r in rows)
+    assert {r["comparison"] for r in rows} >= {"read", "sklearn", "seeds", "loop", "numpy"}
+    assert all(r["device"].startswith("cpu") and r["dtype"] == "float64" and r["seconds"] > 0 for r in rows)
     text = (out / "summary.md").read_text()
     assert "target" in text and ("MISSED" in text or "Every target is met" in text)
+
+
+def test_peers_costs_difference_two_run_lengths_and_take_the_fastest_read():
+    peers = cli.load("peers")
+    rows = [dict(comparison="seeds", side="ours", timing="S", steps=10, seeds=4, seconds=3.0),
+            dict(comparison="seeds", side="ours", timing="S", steps=30, seeds=4, seconds=7.0),
+            dict(comparison="seeds", side="baseline", timing="1", steps=10, seeds=1, seconds=2.0),
+            dict(comparison="seeds", side="baseline", timing="1", steps=30, seeds=1, seconds=1.0),
+            dict(comparison="read", side="baseline", timing="sum", steps=1, seeds=1, seconds=0.5),
+            dict(comparison="read", side="baseline", timing="A @ v", steps=1, seeds=1, seconds=0.25),
+            dict(comparison="read", side="ours", timing="GD", steps=10, seeds=1, seconds=2.0)]
+    cost = peers.costs(rows)
+    assert cost["seeds", "ours"] == (pytest.approx(0.05), "S")  # (7 - 3) / 20 steps / 4 seeds
+    assert cost["seeds", "baseline"][0] != cost["seeds", "baseline"][0]  # noisy: NaN, not negative
+    assert cost["read", "baseline"] == (0.25, "A @ v") and cost["read", "ours"] == (0.2, "GD")
 
 
 def test_gd_vs_sgd_large_n_quick(quick_root):
@@ -59,6 +76,9 @@ def test_gd_vs_sgd_large_n_quick(quick_root):
     rows = results.read_records(out)
     gd = [r for r in rows if r["method"] == "GD" and r.get("seconds_per_step")]
     assert {r["n"] for r in gd} == {2000, 8000}
+    for r in gd:  # the progress curve's cumulative step seconds end at the timed total
+        curve = [p["seconds"] for p in rows if p["part"] == "progress" and (p["n"], p["method"]) == (r["n"], "GD")]
+        assert max(curve) == pytest.approx(r["seconds"])
 
 
 def test_batch_cost_quick(quick_root):
@@ -67,6 +87,7 @@ def test_batch_cost_quick(quick_root):
     assert [r["B"] for r in rows] == [1, 64, 20000]
     for r in rows:
         assert r["seconds_per_grad_eval"] == pytest.approx(r["seconds_per_step"] / r["B"])
+        assert r["seconds_per_step"] == pytest.approx(r["seconds"] / r["timed_steps"])
 
 
 def test_gpu_bench_runs_on_whatever_device_is_there(quick_root):
@@ -75,6 +96,11 @@ def test_gpu_bench_runs_on_whatever_device_is_there(quick_root):
     assert (out / "scaling" / "summary.md").exists()
     rows = results.read_records(out)
     assert rows[0]["device"].startswith("cpu") and rows[0]["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("name", HARNESS)
+def test_report_rebuilds_figures_and_summary_from_the_records(quick_root, name):
+    helpers.assert_report_rebuilds(quick_root / name, name)
 
 
 # Every experiment script against the shared command line (sgd_bench.experiment): these fail or

@@ -1,18 +1,19 @@
 """The narrow/wide-minima experiment: the fraction of runs ending in the wide basin grows with
 the step size (a statistical test with a fixed key and a standard-error tolerance), the sweep
-equals the engine's own runs, and the quick run writes the results layout with every check true."""
+equals the engine's own runs, and the quick run writes the results layout with every check true,
+which its report rebuilds from the stored records alone."""
 
 from __future__ import annotations
 
 import json
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import problems.landscapes as landscapes
 import sgd_bench as sb
+import helpers
 from sgd_bench import cli, results
 
 # The quick config's shapes (4 step sizes, 256 seeds, 200 steps), so that the sweep compiled for
@@ -104,7 +105,8 @@ def test_quick_run_writes_the_results_layout(quick_run):
 
 
 def test_records_have_one_row_per_cell(quick_run, script):
-    rows = results.read_records(quick_run)
+    records = results.read_records(quick_run)
+    rows = [r for r in records if r["figure"] == "sweep"]
     config = script.QUICK
     one_d = [r for r in rows if r["landscape"] == "1d"]
     n_rows = len(config["alphas"]) * (1 + len(config["noise_batches"]) + len(config["batches"]))
@@ -114,6 +116,13 @@ def test_records_have_one_row_per_cell(quick_run, script):
         total = r["p_narrow"] + r["p_wide"] + r["p_plateau"]
         assert total == pytest.approx(1.0, abs=1e-12)
         assert r["seeds"] == config["seeds"]
+    # The end points the figures draw: three 1-D cells and two 2-D cells, one row per seed.
+    ends = [r for r in records if r["figure"] == "endpoints"]
+    assert len(ends) == 5 * config["seeds"]
+
+
+def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
+    helpers.assert_report_rebuilds(quick_run, "local_minima")
 
 
 def test_every_claim_holds_in_the_quick_run(quick_run):

@@ -49,6 +49,11 @@ def test_quick_run_writes_the_layout_and_its_claims_hold(quick_runs, name):
     assert all(isinstance(r["step"], int) for r in rows if r["step"] is not None)
 
 
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_report_rebuilds_figures_and_summary_from_the_records(quick_runs, name):
+    helpers.assert_report_rebuilds(quick_runs / name, name)
+
+
 def test_quick_summaries_say_which_bounds_held(quick_runs):
     pl = (quick_runs / "pl_bounds" / "summary.md").read_text()
     assert "holds at every logged k" in pl and "sigma^2/100" in pl and "significantly fails first" in pl

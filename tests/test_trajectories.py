@@ -1,5 +1,6 @@
 """The "SGD, batch = 2" experiment: the exact moment recursion against brute force, and the quick
-run writes the pictures (PNG and an animated GIF) with every check true."""
+run writes the pictures (PNG and an animated GIF) with every check true, which its report
+rebuilds from the stored records alone."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import numpy as np
 import pytest
 
+import helpers
 from sgd_bench import cli, results
 
 
@@ -62,13 +64,23 @@ def test_quick_run_writes_pictures_and_animation(quick_run, script):
 
 
 def test_records(quick_run, script):
-    rows = results.read_records(quick_run)
+    records = results.read_records(quick_run)
+    rows = [r for r in records if r["figure"] == "runs"]
     methods = {r["method"] for r in rows}
     assert methods == {"SGD batch 2", "GD", "SGD batch 2 (exact recursion)"}
-    steps = script.QUICK["steps"]
+    config = script.QUICK
+    steps = config["steps"]
     gd = [r for r in rows if r["method"] == "GD"]
     assert [r["step"] for r in gd] == list(range(steps + 1))
     assert all(r["grad_evals"] == 50 * r["step"] for r in gd)
+    # What the animation draws: seed 0's path and its batches, the data, every seed's end point.
+    count = {f: sum(r["figure"] == f for r in records) for f in ("path", "batches", "data", "endpoints")}
+    assert count == {"path": steps + 1, "batches": steps * config["batch"], "data": config["n"],
+                     "endpoints": config["seeds"]}
+
+
+def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
+    helpers.assert_report_rebuilds(quick_run, "sgd_trajectories")
 
 
 def test_every_claim_holds_in_the_quick_run(quick_run):

@@ -81,6 +81,11 @@ def test_quick_run_writes_the_layout_and_every_claim_holds(quick_run):
     assert "## Checks" in summary and "[ ]" not in summary
 
 
+def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
+    name, folder = quick_run
+    helpers.assert_report_rebuilds(folder, name)
+
+
 @pytest.mark.parametrize("name", sorted(FIGURES))
 def test_committed_full_run_claims_hold(name):
     path = RESULTS / name / "checks.json"
