@@ -389,15 +389,19 @@ def run(config: dict, out: Path) -> dict:
     # ---- records: the cells, and what the figures draw beyond them ----------------------------
     # batch holds sizes and "n" (full gradients): one Parquet column needs one type, so text.
     records = [{**c, "figure": "sweep", "batch": str(c["batch"])} for c in cells]
+
+    def drawn(v):  # the landscapes are only drawn: 6 digits keep the stored grid small
+        return float(f"{v:.6g}")
+
     w = np.linspace(-5, 30, 1401)[:, None]
-    records += [dict(experiment=NAME, figure="landscape", landscape="1d", w1=float(p[0]), f=float(f),
-                     f_test=float(t))
+    records += [dict(experiment=NAME, figure="landscape", landscape="1d", w1=drawn(p[0]), f=drawn(f),
+                     f_test=drawn(t))
                 for p, f, t in zip(w, landscapes.numpy_losses(land, w),
                                    landscapes.numpy_losses(land, w, test=True))]
-    U, V = np.meshgrid(np.linspace(-3.5, 13.5, 241), np.linspace(-6.5, 6.5, 185))
+    U, V = np.meshgrid(np.linspace(-3.5, 13.5, 181), np.linspace(-6.5, 6.5, 139))
     grid2 = np.stack([U.ravel(), V.ravel()], 1)
-    records += [dict(experiment=NAME, figure="landscape", landscape="2d", w1=float(p[0]), w2=float(p[1]),
-                     f=float(f)) for p, f in zip(grid2, landscapes.numpy_losses(land2, grid2))]
+    records += [dict(experiment=NAME, figure="landscape", landscape="2d", w1=drawn(p[0]), w2=drawn(p[1]),
+                     f=drawn(f)) for p, f in zip(grid2, landscapes.numpy_losses(land2, grid2))]
     # The 2-D figure shows GD and SGD at one step: the smallest below 2/h_narrow at which SGD
     # ends in the wide basin in at least half of the runs.
     b2 = config["batches_2d"][0]
