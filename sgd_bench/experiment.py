@@ -284,7 +284,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     Bad options exit with status 2 and a one-line reason. The run's ``meta.json`` is marked
     "running" before and "complete" after, with the config hash that keys it.
     """
-    from sgd_bench import results
+    from sgd_bench import progress, results
 
     p = parser(name, doc, folder, takes=tuple(overrides or {}), options=options)
     args = p.parse_args(argv)
@@ -302,6 +302,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     except ValueError as err:
         p.error(str(err))
     mark(out, STATUS_RUNNING, digest, {"experiment": name, "config": config})
-    run(config, out)
+    with progress.mode("auto"):  # bars on a terminal, also when a script is run directly
+        run(config, out)
     mark(out, STATUS_COMPLETE, digest)
     return 0

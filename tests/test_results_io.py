@@ -146,6 +146,15 @@ def test_save_load_close_round_trip(tmp_path, capsys):
     assert "[PASS] a holds" in printed and "[FAIL] b fails at k = 3" in printed and "in 2.0 s" in printed
 
 
+def test_a_script_run_draws_progress_on_a_terminal_and_leaves_the_default(tmp_path):
+    seen = []
+    with progress.mode("off"):  # the library's default, whatever other tests set
+        code = experiment.main(["--out", str(tmp_path / "r")], name="probe", doc=None, full={"k": 1},
+                               quick={"k": 1}, run=lambda config, out: seen.append(progress.get_mode()))
+        assert code == 0 and seen == ["auto"] and progress.get_mode() == "off"
+    assert experiment.read_meta(tmp_path / "r")["status"] == experiment.STATUS_COMPLETE
+
+
 def test_load_names_what_is_missing(tmp_path):
     experiment.mark(tmp_path, experiment.STATUS_COMPLETE, "h")
     with pytest.raises(FileNotFoundError, match=r"lacks checks.json, records: it holds no stored run"):
