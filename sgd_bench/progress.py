@@ -1,8 +1,8 @@
 """Progress bars for long runs: one line on stderr per run, redrawn after each chunk of steps
 with the rate and an ETA.
 
-The library is silent by default. The ``sgd-bench`` command line sets the mode to ``"auto"``,
-which draws bars only when stderr is a terminal, so CI logs and redirected output stay clean.
+The library is silent by default. The ``sgd-bench`` command line and the experiment scripts
+(``experiment.main``) set the mode to ``"auto"``, which draws bars only when stderr is a terminal, so CI logs and redirected output stay clean.
 ``SGD_BENCH_PROGRESS=0`` or ``=1`` overrides the mode from the environment.
 """
 
