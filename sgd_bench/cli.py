@@ -75,7 +75,7 @@ def _cmd_run(args) -> int:
             argv += ["--out", str(Path(args.out) / name)]
         if args.overwrite:
             argv.append("--overwrite")
-        argvs.append(argv)
+        argvs.append(argv + list(getattr(args, "extra", [])))
     with experiment.checking_only():  # an option the last experiment refuses fails before the first runs
         for module, argv in zip(modules, argvs):
             module.main(argv)
@@ -263,6 +263,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run", help="run experiments (default: the default suite) or an ad-hoc grid",
         description="Run experiment scripts by name, or a grid of --problem x --method over seeds. "
+                    "With one experiment named, its own options pass on to it "
+                    "(sgd-bench run gd_vs_sgd_large_n --sizes 10000 100000). "
                     "Example: sgd-bench run --problem lecture-logreg --method gd "
                     "--method sgd:step=0.1,batch=10 --method optax:adam,lr=1e-3 --seeds 100")
     run.add_argument("experiments", nargs="*", help=f"experiment names (default: {' '.join(DEFAULT_SUITE)})")
@@ -296,7 +298,16 @@ def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     from sgd_bench import progress
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    # An experiment's own options (gd_vs_sgd_large_n --sizes, gpu_bench --n) go on to its script,
+    # which validates them, when exactly one experiment is named.
+    if extra and not (args.command == "run" and len(args.experiments) == 1
+                      and not (args.problem or args.method)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}"
+                     + (" (an experiment's own options need exactly one experiment named)"
+                        if args.command == "run" else ""))
+    args.extra = extra
     progress.set_mode("auto")
     if os.environ.get("SGD_BENCH_DEBUG"):  # full tracebacks, for bug reports
         return args.func(args)

@@ -73,6 +73,11 @@ def test_list_run_report(tmp_path):
     # batch_cost refuses --seeds: nothing runs, not even lecture_logreg named before it
     (["run", "lecture_logreg", "batch_cost", "--seeds", "5"], "batch_cost does not take --seeds"),
     (["run", "--seeds", "0"], "must be a positive integer"),
+    # an experiment's own option goes on to it only when it is the one experiment named
+    (["run", "lecture_logreg", "gd_vs_sgd_large_n", "--sizes", "10"], "need exactly one experiment named"),
+    (["run", "gd_vs_sgd_large_n", "--sizes", "0"], "--sizes: must be a positive integer, got 0"),
+    (["run", "lecture_logreg", "--sizes", "10"], "unrecognized arguments: --sizes 10"),
+    (["list", "--bogus"], "unrecognized arguments: --bogus"),
     (["report", "/nonexistent/sgd-bench-results"], "no results folder"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, capsys):

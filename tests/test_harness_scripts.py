@@ -164,6 +164,15 @@ def test_a_scripts_own_option_is_in_its_help(capsys):
     assert "--sizes" in text and "--steps" in text and "--overwrite" in text
 
 
+def test_the_cli_passes_an_experiments_own_options_on(tmp_path, monkeypatch):
+    script = cli.load("gd_vs_sgd_large_n")
+    seen = []
+    monkeypatch.setattr(script, "run", lambda config, out: seen.append(config))
+    monkeypatch.setattr(cli, "load", lambda name: script)
+    code = cli.main(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", "300", "600", "--out", str(tmp_path)])
+    assert code == 0 and seen == [{**script.QUICK, "sizes": (300, 600)}]
+
+
 @pytest.mark.parametrize("name, argv, expected", [
     ("gd_vs_sgd_large_n", ["--sizes", "300", "600", "--steps", "700", "--dtype", "float64"],
      dict(sizes=(300, 600), sgd_steps=700, dtype="float64")),
