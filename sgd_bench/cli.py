@@ -298,6 +298,10 @@ def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     from sgd_bench import progress
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    named = [a for a in argv[1:] if a in experiments()]
+    if argv[:1] == ["run"] and len(named) == 1 and ({"-h", "--help"} & set(argv)):
+        return load(named[0]).main(["--help"])  # the experiment's own help, its options included
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     # An experiment's own options (gd_vs_sgd_large_n --sizes, gpu_bench --n) go on to its script,

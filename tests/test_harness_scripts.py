@@ -156,12 +156,17 @@ def test_a_bad_value_is_refused_with_its_reason(name, argv, message, tmp_path, c
     assert not (tmp_path / name).exists()
 
 
-def test_a_scripts_own_option_is_in_its_help(capsys):
+@pytest.mark.parametrize("how", ["script", "sgd-bench run NAME --help"])
+def test_a_scripts_own_option_is_in_its_help(how, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.load("gd_vs_sgd_large_n").main(["--help"])
+        if how == "script":
+            cli.load("gd_vs_sgd_large_n").main(["--help"])
+        else:
+            cli.main(["run", "gd_vs_sgd_large_n", "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "--sizes" in text and "--steps" in text and "--overwrite" in text
+    assert "--seeds" not in text  # it takes no --seeds, so its help does not offer it
 
 
 def test_the_cli_passes_an_experiments_own_options_on(tmp_path, monkeypatch):
