@@ -130,14 +130,14 @@ def test_at_least_names_the_option_and_the_reason():
 
 def test_save_load_close_round_trip(tmp_path, capsys):
     experiment.mark(tmp_path, experiment.STATUS_RUNNING, "hash1", {"experiment": "exp"})
-    checks = [dict(claim="a holds", measured=1.5, holds=True),
+    checks = [dict(claim="a holds", measured={"x": 1.5, "y": [0.123456789, 2]}, holds=True),
               dict(claim="b holds", measured=None, holds=False, summary="b fails at k = 3")]
     experiment.save(tmp_path, rows=ROWS, meta={"config": {"seeds": 2}}, checks=checks)
     rows, meta, back = experiment.load(tmp_path)
     # what main marked survives, what the run stored is there
     assert meta["status"] == "running" and meta["config_hash"] == "hash1" and meta["config"] == {"seeds": 2}
     assert back == checks and [r["method"] for r in rows] == ["SGD batch 1", "GD"]
-    assert experiment.check_lines(back) == "- [x] a holds (measured: 1.5)\n- [ ] b fails at k = 3"
+    assert experiment.check_lines(back) == "- [x] a holds (measured: {x: 1.5, y: [0.1235, 2]})\n- [ ] b fails at k = 3"
     experiment.close(tmp_path, "# text\n", checks=back, echo=True, header="exp: header",
                      tables=[(rows, ["method", "step"])], wall=2.0)
     assert (tmp_path / "summary.md").read_text() == "# text\n"
