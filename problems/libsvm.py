@@ -89,12 +89,12 @@ def resolve_path(path_or_name) -> Path:
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    looked = "\n  ".join(os.path.abspath(c) for c in candidates)
+    looked = ", ".join(os.path.abspath(c) for c in candidates)
     where = (f"put the file in {data_dir()} (set {DATA_ENV} to use another folder)" if bare
              else f"give an existing file, or a bare name such as 'a9a' to look in {data_dir()} "
                   f"(set {DATA_ENV} to use another folder)")
     raise FileNotFoundError(
-        f"no LIBSVM file for {text!r}; looked at:\n  {looked}\n{where}. Binary data sets "
+        f"no LIBSVM file for {text!r} (looked at {looked}); {where}. Binary data sets "
         f"(a9a, w8a, covtype.binary, rcv1, real-sim, mushrooms, ...) can be downloaded from "
         f"{DATASETS_URL}")
 

@@ -48,6 +48,11 @@ def load(name: str) -> ModuleType:
     return module
 
 
+def _one_line(err: BaseException) -> str:
+    """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
+    return " ".join(str(err).split())
+
+
 def _err(text: str) -> None:
     print(f"sgd-bench: {text}", file=sys.stderr)
 
@@ -318,10 +323,10 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as err:
-        _err(f"error: {err}")
+        _err(f"error: {_one_line(err)}")
         return 2
     except MemoryError as err:
-        _err(f"error: {err}")
+        _err(f"error: {_one_line(err)}")
         return 3
     except KeyboardInterrupt:
         _err("interrupted; finished cells are stored, so the same command resumes the run")

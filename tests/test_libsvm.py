@@ -107,6 +107,7 @@ def test_missing_file_says_where_to_put_it(tmp_path, monkeypatch):
     assert str(tmp_path / "data" / "a9a.bz2") in text
     assert "SGD_BENCH_DATA" in text and "put the file in" in text
     assert libsvm.DATASETS_URL in text
+    assert "\n" not in text  # the CLI's one-line reason
 
     monkeypatch.delenv("SGD_BENCH_DATA")
     with pytest.raises(FileNotFoundError, match=r"\.sgd_bench/data"):
