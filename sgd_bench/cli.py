@@ -170,7 +170,11 @@ def _cmd_report(args) -> int:
         try:
             how = _rebuild(folder, meta)
         except Exception as err:  # one broken folder must not stop the index
-            how = f"not rebuilt ({type(err).__name__}: {err})"
+            if isinstance(err, KeyError):  # stored files without what this version's report reads
+                how = (f"not rebuilt: its stored files lack {err}, so an older version of "
+                       f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
+            else:
+                how = f"not rebuilt ({type(err).__name__}: {_one_line(err)})"
             _err(f"{folder}: {how}")
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,

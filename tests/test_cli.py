@@ -122,3 +122,19 @@ def test_killed_run_resumes_to_the_same_records(tmp_path):
     resumed = cli(*args, "--out", str(killed))
     assert "resuming" in resumed.stderr and resumed.stderr.count("stored, skipped") == stored
     assert results.read_records(folder) == results.read_records(next(whole.glob("grid-*")))
+
+
+def test_report_goes_on_past_a_result_it_cannot_rebuild(tmp_path, capsys):
+    from sgd_bench import cli as cli_module
+
+    old = tmp_path / "pl_bounds"  # records in a layout this version's report does not read
+    experiment.mark(old, experiment.STATUS_COMPLETE, "h", {"experiment": "pl_bounds", "devices": ["cpu:cpu"]})
+    results.write_records(old / "records", [dict(method="SGD", step=0, loss=1.0)], format="csv")
+    results.write_json(old / "checks.json", [dict(claim="c", measured=1.0, holds=True)])
+    (old / "summary.md").write_text("as the run wrote it\n")
+    assert cli_module.main(["report", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "not rebuilt: its stored files lack" in err and "older version of pl_bounds" in err
+    assert (old / "summary.md").read_text() == "as the run wrote it\n"  # left as it was
+    index = (tmp_path / "index.md").read_text()
+    assert "pl_bounds" in index and "1/1 hold" in index and "not rebuilt" in index
