@@ -89,71 +89,82 @@ def _checks(step_cost: list[dict], batches) -> list[dict]:
     return [_measured(c) for c in checks]
 
 
-def run(config: dict, out: Path) -> dict:
-    """Times every size in ``config``, stores the timings in ``out``, then draws the figure and
-    the summary from them (``report``); returns the summary rows."""
-    jax.config.update("jax_enable_x64", True)
+def _measure_size(config: dict, n: int) -> dict:
+    """Every method's timed run at one size n: ``step_cost``, ``to_eps`` and ``progress`` records,
+    or ``skipped`` with the reason when the data do not fit in memory."""
     import jax.numpy as jnp
 
     import problems
     import sgd_bench as sb
-    from sgd_bench import results
     from sgd_bench.timing import time_to_eps, timed_run
 
-    started = time.perf_counter()
     dtype = jnp.dtype(config["dtype"])
     d, mu = config["d"], config["mu"]
+    try:
+        problem = problems.synthetic_logreg(n, d, seed=config["seed"], mu=mu, dtype=dtype)
+    except MemoryError as err:
+        print(f"skipping n = {n:,}: {err}")
+        return dict(skipped=f"n = {n:,}: {err}")
+    if len(jax.devices()) > 1 and n % len(jax.devices()) == 0:
+        problem = sb.shard(problem)
+    A = problem.data[0]
+    L = _gram_lmax(A) / 4 + mu
+    # jitted, so the squares are reduced on the fly rather than stored (4 GB at n = 1e7)
+    L_max = float(jax.jit(lambda A: jnp.max(jnp.sum(jnp.square(A), axis=1)))(A)) / 4 + mu
+    ref = sb.reference_solution(problem, tol=1e-8)
+    f_star = ref.f
+    x0 = jnp.zeros(d, dtype)
+    key = jax.random.key(config["seed"])
+    methods = [(sb.gd(1.0 / L), config["gd_steps"], 1)]
+    # A batch of B samples drawn with replacement is smooth in expectation with
+    # L_B = L + L_max / B (Gower et al. 2019); 1/(2 L_B) is the safe constant step.
+    methods += [(sb.sgd(1.0 / (2 * (L + L_max / b)), b), config["sgd_steps"], config["sgd_log_every"])
+                for b in config["batches"] if b <= n]
+    # One variance-reduced method: SVRG with a snapshot every epoch (m = n/B steps) and the
+    # step 1/(4 L_B), L_B = L + L_max/B, a quarter of the mini-batch's expected smoothness.
+    b = config["svrg_batch"]
+    if b <= n:
+        m = n // b
+        methods.append((sb.svrg(1.0 / (4 * (L + L_max / b)), b, loop_length=m),
+                        config["svrg_epochs"] * m, max(1, m // 4)))
+    step_cost, to_eps, progress = [], [], []
+    for method, steps, log_every in methods:
+        timed = timed_run(problem, method, x0, key, steps=steps, log_every=log_every)
+        # XLA's cost analysis adds up both branches of SVRG's snapshot cond, as if every step
+        # took a full gradient: no FLOPs are reported for it (its gradient evaluations are exact).
+        no_flops = method.name.startswith("SVRG")
+        step_cost.append(dict(part="step_cost", n=n, method=method.name, steps=steps,
+                              seconds=float(timed.seconds[-1]), seconds_per_step=timed.seconds[-1] / steps,
+                              compile_seconds=round(timed.compile_seconds, 3),
+                              flops_per_step=float("nan") if no_flops else timed.flops_per_step,
+                              final_gap=float(timed.loss[-1] - f_star), f_star=float(f_star), L=L))
+        progress += [dict(part="progress", n=n, method=method.name, step=int(k), seconds=float(s),
+                          gap=float(g), grad_evals=int(e))
+                     for k, s, g, e in zip(timed.step, timed.seconds, timed.loss - f_star, timed.grad_evals)]
+        for row in time_to_eps([timed], f_star, config["eps"]):
+            to_eps.append(dict(part="to_eps", n=n, **row) | ({"flops": float("nan")} if no_flops else {}))
+    print(f"n = {n:>10,}: L = {L:.3f}, f* = {f_star:.6f}, " +
+          ", ".join(f"{r['method']} {r['seconds_per_step'] * 1e3:.3f} ms/step" for r in step_cost))
+    return dict(step_cost=step_cost, to_eps=to_eps, progress=progress)
+
+
+def run(config: dict, out: Path) -> dict:
+    """Times every size in ``config`` (each size a resumable ``experiment.part``), stores the
+    timings in ``out``, then draws the figure and the summary from them (``report``); returns
+    the summary rows."""
+    jax.config.update("jax_enable_x64", True)
+    from sgd_bench import results
+
+    started = time.perf_counter()
     step_cost, to_eps, progress, skipped = [], [], [], []
     for n in config["sizes"]:
-        try:
-            problem = problems.synthetic_logreg(n, d, seed=config["seed"], mu=mu, dtype=dtype)
-        except MemoryError as err:
-            skipped.append(f"n = {n:,}: {err}")
-            print(f"skipping n = {n:,}: {err}")
+        measured = experiment.part(out, f"n={n}", lambda n=n: _measure_size(config, n))
+        if "skipped" in measured:
+            skipped.append(measured["skipped"])
             continue
-        if len(jax.devices()) > 1 and n % len(jax.devices()) == 0:
-            problem = sb.shard(problem)
-        A = problem.data[0]
-        L = _gram_lmax(A) / 4 + mu
-        # jitted, so the squares are reduced on the fly rather than stored (4 GB at n = 1e7)
-        L_max = float(jax.jit(lambda A: jnp.max(jnp.sum(jnp.square(A), axis=1)))(A)) / 4 + mu
-        ref = sb.reference_solution(problem, tol=1e-8)
-        f_star = ref.f
-        x0 = jnp.zeros(d, dtype)
-        key = jax.random.key(config["seed"])
-        methods = [(sb.gd(1.0 / L), config["gd_steps"], 1)]
-        # A batch of B samples drawn with replacement is smooth in expectation with
-        # L_B = L + L_max / B (Gower et al. 2019); 1/(2 L_B) is the safe constant step.
-        methods += [(sb.sgd(1.0 / (2 * (L + L_max / b)), b), config["sgd_steps"], config["sgd_log_every"])
-                    for b in config["batches"] if b <= n]
-        # One variance-reduced method: SVRG with a snapshot every epoch (m = n/B steps) and the
-        # step 1/(4 L_B), L_B = L + L_max/B, a quarter of the mini-batch's expected smoothness.
-        b = config["svrg_batch"]
-        if b <= n:
-            m = n // b
-            methods.append((sb.svrg(1.0 / (4 * (L + L_max / b)), b, loop_length=m),
-                            config["svrg_epochs"] * m, max(1, m // 4)))
-        runs = []
-        for method, steps, log_every in methods:
-            timed = timed_run(problem, method, x0, key, steps=steps, log_every=log_every)
-            runs.append(timed)
-            # XLA's cost analysis adds up both branches of SVRG's snapshot cond, as if every step
-            # took a full gradient: no FLOPs are reported for it (its gradient evaluations are exact).
-            no_flops = method.name.startswith("SVRG")
-            step_cost.append(dict(part="step_cost", n=n, method=method.name, steps=steps,
-                                  seconds=float(timed.seconds[-1]), seconds_per_step=timed.seconds[-1] / steps,
-                                  compile_seconds=round(timed.compile_seconds, 3),
-                                  flops_per_step=float("nan") if no_flops else timed.flops_per_step,
-                                  final_gap=float(timed.loss[-1] - f_star), f_star=float(f_star), L=L))
-            progress += [dict(part="progress", n=n, method=method.name, step=int(k), seconds=float(s),
-                              gap=float(g), grad_evals=int(e))
-                         for k, s, g, e in zip(timed.step, timed.seconds, timed.loss - f_star, timed.grad_evals)]
-            for row in time_to_eps([timed], f_star, config["eps"]):
-                to_eps.append(dict(part="to_eps", n=n, **row) | ({"flops": float("nan")} if no_flops else {}))
-        print(f"n = {n:>10,}: L = {L:.3f}, f* = {f_star:.6f}, " +
-              ", ".join(f"{r['method']} {r['seconds_per_step'] * 1e3:.3f} ms/step"
-                        for r in step_cost if r["n"] == n))
-        del problem
+        step_cost += measured["step_cost"]
+        to_eps += measured["to_eps"]
+        progress += measured["progress"]
 
     device = results.device_label()
     wall = time.perf_counter() - started

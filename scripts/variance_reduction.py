@@ -172,10 +172,9 @@ def _growing_rate(cv, sizes):
     return rate_k, r2_k, rate_full
 
 
-def run(config: dict, out: Path) -> dict:
-    """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
-    draws the figures and the summary from them (``report``); returns the summary rows."""
-    jax.config.update("jax_enable_x64", True)
+def _run_problem(config: dict, spec: dict, key) -> dict:
+    """Every method on one problem of ``config``: its records, its checks and its ``info`` for
+    ``meta["problems"]`` (one resumable ``experiment.part`` of the run)."""
     import jax.numpy as jnp
     import numpy as np
 
@@ -183,128 +182,143 @@ def run(config: dict, out: Path) -> dict:
     from sgd_bench import results
     from sgd_bench.growing_batch import batch_sizes
 
+    rows, checks = [], []
+    problem = _problem(spec)
+    ref = sb.reference_solution(problem)
+    n, epochs = problem.n, spec["epochs"]
+    sizes = batch_sizes(n, GROWTH)
+    info = dict(n=n, d=problem.x_shape[0], f_star=ref.f, ref_grad_norm=ref.grad_norm,
+                               **problem.info, epochs=epochs, target=spec["target"],
+                               wallclock=bool(spec.get("wallclock")),
+                               growing_batch_sizes=sizes.tolist())
+    x0 = jnp.zeros(problem.x_shape)
+    per_epoch = config["logs_per_epoch"]
+    seed_counts = {spec["seeds"], spec.get("gb_seeds", spec["seeds"])}
+    seed0 = {s: sb.seed_keys(key, s)[0] for s in seed_counts}
+    repeats = spec.get("timing_repeats", config["timing_repeats"])
+    for label, method, deterministic in _methods(problem):
+        # Budget: `epochs` epochs of gradient evaluations. SVRG and SARAH spend 2.5
+        # evaluations per step on average (n + 2m per loop of m = 2n steps; SVRG with the
+        # linear table 1.5); the growing batch and GD spend n per step once full.
+        if method.batch_size is None:
+            used = sizes if label == "growing batch" else np.array([n])
+            full_steps = max(0, epochs - int(np.ceil(used.sum() / n))) + len(used)
+            # At n = 10^5 a full step costs ~2 ms: two per timed chunk keep the fixed cost
+            # of a compiled call (~0.1-0.3 ms) a small part of each timing.
+            log_every = 1 if n < 50_000 else 2
+            steps = int(np.ceil(full_steps / log_every) * log_every)
+        else:
+            per_step = {"SVRG": 1.5, "SARAH": 2.5}.get(label, 1.0)
+            log_every = int(n / per_epoch / per_step)
+            steps = log_every * per_epoch * epochs
+        # The growing batch gets more seeds: its early steps are single samples, and the
+        # mean gap over its ~log(n)/log(1.1) growing steps is noisy.
+        num_seeds = spec.get("gb_seeds", spec["seeds"]) if label == "growing batch" \
+            else spec["seeds"]
+        seconds, f, grads, losses, x_last, overhead = timed(
+            problem, method, x0, seed0[num_seeds], steps=steps, log_every=log_every,
+            repeats=repeats)
+        info.setdefault("call_overhead_seconds", {})[label] = overhead
+        evals = grads + losses
+        if deterministic:
+            gap = np.abs(f - ref.f)[None]
+            diverged = np.zeros(1, bool)
+            k = np.arange(len(f)) * log_every
+            num_seeds = 1
+        else:
+            trace = sb.run_seeds(problem, method, x0, key, seeds=num_seeds, steps=steps,
+                                 log_every=log_every)
+            gap = np.abs(np.asarray(trace.loss) - ref.f)
+            diverged = np.asarray(trace.diverged)
+            k = np.asarray(trace.step[0])
+            # the timed run is seed 0 of these runs, step for step
+            np.testing.assert_allclose(np.asarray(trace.x[0]), np.asarray(x_last), rtol=1e-9,
+                                       atol=1e-12)
+            np.testing.assert_array_equal(np.asarray(trace.grad_evals)[0], grads)
+        # Cut at the budget (the line search spends 2-4 evaluations of f per step).
+        keep = evals <= (epochs + 1.5) * n
+        k, gap, seconds, grads, losses, evals = (k[keep], gap[:, keep], seconds[keep],
+                                                grads[keep], losses[keep], evals[keep])
+        spread = sb.stats.quantiles(gap, (0.1, 0.9), diverged)
+        statistics = {
+            "mean": sb.stats.mean(gap, diverged),
+            "stderr": sb.stats.stderr(gap, diverged) if num_seeds > 1 else np.zeros(len(k)),
+            "q10": spread[0.1], "q90": spread[0.9],
+        }
+        for statistic, values in statistics.items():
+            for i in range(len(k)):
+                rows.append(dict(experiment=NAME, problem=problem.name, method=label,
+                                 statistic=statistic, step=int(k[i]), grad_evals=int(grads[i]),
+                                 loss_evals=int(losses[i]), epochs=float(evals[i] / n),
+                                 seconds_seed0=float(seconds[i]), num_seeds=num_seeds,
+                                 num_diverged=int(diverged.sum()), f_gap=float(values[i])))
+        if label == "GD, Armijo":
+            armijo_f = f[keep]  # the f the line search carries and tests against
+
+    # ---- checks for this problem -------------------------------------------------------
+    c = results.curves(rows, problem=problem.name)
+    target = spec["target"]
+    linear = {}
+    for m in VR_METHODS:
+        rate, r2 = _epoch_rate(c[m])
+        linear[m] = dict(rate=rate, r2=r2, final=float(c[m][("mean", "f_gap")][-1]))
+    checks.append(dict(
+        claim=f"{problem.name}: SAG, SAGA, SVRG and SARAH (default steps) converge linearly: "
+              f"f - f* < {target:.0e} within {epochs} epochs, log(f - f*) linear in epochs "
+              f"(R^2 >= 0.9, rate < 1 per epoch)",
+        measured=linear,
+        holds=bool(all(v["final"] < target and v["r2"] >= 0.9 and v["rate"] < 1
+                       for v in linear.values()))))
+    rate_k, r2_k, rate_full = _growing_rate(c["growing batch"], sizes)
+    gd = c["GD, 1/L"]
+    rate_gd, _ = _fit_rate(gd["step"].astype(float), gd[("mean", "f_gap")], top=1e-3)
+    like_gd = abs(np.log(rate_full) / np.log(rate_gd) - 1)
+    full_at = len(sizes) - 1
+    checks.append(dict(
+        claim=f"{problem.name}: the growing batch converges linearly in iterations while |B_k| "
+              f"grows (log(f - f*) linear in k, R^2 >= 0.8, rate < 1 per step; theory ~ 1/q = "
+              f"{1 / GROWTH:.3f}), and from k = {full_at} (|B_k| = n) on it contracts at GD's "
+              f"rate per step (log-rates within 25%)",
+        measured=dict(rate_per_step=rate_k, r2=r2_k, rate_after_full=rate_full,
+                      gd_rate=rate_gd, log_rate_mismatch=float(like_gd),
+                      final=float(c["growing batch"][("mean", "f_gap")][-1]),
+                      full_batch_step=int(full_at)),
+        holds=bool(r2_k >= 0.8 and rate_k < 1 and like_gd <= 0.25)))
+    sgd = c["SGD, constant step"][("mean", "f_gap")]
+    quarter = len(sgd) * 3 // 4
+    checks.append(dict(
+        claim=f"{problem.name}: constant-step SGD stalls at a plateau: over the last quarter of "
+              f"the budget its gap falls by less than 2x, and it ends above 100x every VR "
+              f"method's final gap",
+        measured=dict(sgd_final=float(sgd[-1]), sgd_quarter_ratio=float(sgd[quarter] / sgd[-1]),
+                      vr_final_max=max(v["final"] for v in linear.values())),
+        holds=bool(sgd[quarter] / sgd[-1] < 2
+                   and sgd[-1] > 100 * max(v["final"] for v in linear.values()))))
+    rate, r2 = _epoch_rate(c["GD, Armijo"])
+    checks.append(dict(
+        claim=f"{problem.name}: GD with Armijo line search never increases f and converges "
+              f"linearly (R^2 >= 0.9 of the log-linear fit, rate < 1 per epoch)",
+        measured=dict(max_increase=float(np.max(np.diff(armijo_f))), rate=rate, r2=r2,
+                      final=float(c["GD, Armijo"][("mean", "f_gap")][-1])),
+        holds=bool(np.all(np.diff(armijo_f) <= 0) and rate < 1 and r2 >= 0.9)))
+    return dict(name=problem.name, rows=rows, checks=checks, info=info)
+
+
+def run(config: dict, out: Path) -> dict:
+    """Runs the experiment with ``config`` (each problem a resumable ``experiment.part``), stores
+    records, meta and checks in ``out``, then draws the figures and the summary from them
+    (``report``); returns the summary rows."""
+    jax.config.update("jax_enable_x64", True)
+    from sgd_bench import results
+
     start = time.perf_counter()
     key = jax.random.key(config["key"])
     rows, checks, infos = [], [], {}
     for spec in config["problems"]:
-        problem = _problem(spec)
-        ref = sb.reference_solution(problem)
-        n, epochs = problem.n, spec["epochs"]
-        sizes = batch_sizes(n, GROWTH)
-        infos[problem.name] = dict(n=n, d=problem.x_shape[0], f_star=ref.f, ref_grad_norm=ref.grad_norm,
-                                   **problem.info, epochs=epochs, target=spec["target"],
-                                   wallclock=bool(spec.get("wallclock")),
-                                   growing_batch_sizes=sizes.tolist())
-        x0 = jnp.zeros(problem.x_shape)
-        per_epoch = config["logs_per_epoch"]
-        seed_counts = {spec["seeds"], spec.get("gb_seeds", spec["seeds"])}
-        seed0 = {s: sb.seed_keys(key, s)[0] for s in seed_counts}
-        repeats = spec.get("timing_repeats", config["timing_repeats"])
-        for label, method, deterministic in _methods(problem):
-            # Budget: `epochs` epochs of gradient evaluations. SVRG and SARAH spend 2.5
-            # evaluations per step on average (n + 2m per loop of m = 2n steps; SVRG with the
-            # linear table 1.5); the growing batch and GD spend n per step once full.
-            if method.batch_size is None:
-                used = sizes if label == "growing batch" else np.array([n])
-                full_steps = max(0, epochs - int(np.ceil(used.sum() / n))) + len(used)
-                # At n = 10^5 a full step costs ~2 ms: two per timed chunk keep the fixed cost
-                # of a compiled call (~0.1-0.3 ms) a small part of each timing.
-                log_every = 1 if n < 50_000 else 2
-                steps = int(np.ceil(full_steps / log_every) * log_every)
-            else:
-                per_step = {"SVRG": 1.5, "SARAH": 2.5}.get(label, 1.0)
-                log_every = int(n / per_epoch / per_step)
-                steps = log_every * per_epoch * epochs
-            # The growing batch gets more seeds: its early steps are single samples, and the
-            # mean gap over its ~log(n)/log(1.1) growing steps is noisy.
-            num_seeds = spec.get("gb_seeds", spec["seeds"]) if label == "growing batch" \
-                else spec["seeds"]
-            seconds, f, grads, losses, x_last, overhead = timed(
-                problem, method, x0, seed0[num_seeds], steps=steps, log_every=log_every,
-                repeats=repeats)
-            infos[problem.name].setdefault("call_overhead_seconds", {})[label] = overhead
-            evals = grads + losses
-            if deterministic:
-                gap = np.abs(f - ref.f)[None]
-                diverged = np.zeros(1, bool)
-                k = np.arange(len(f)) * log_every
-                num_seeds = 1
-            else:
-                trace = sb.run_seeds(problem, method, x0, key, seeds=num_seeds, steps=steps,
-                                     log_every=log_every)
-                gap = np.abs(np.asarray(trace.loss) - ref.f)
-                diverged = np.asarray(trace.diverged)
-                k = np.asarray(trace.step[0])
-                # the timed run is seed 0 of these runs, step for step
-                np.testing.assert_allclose(np.asarray(trace.x[0]), np.asarray(x_last), rtol=1e-9,
-                                           atol=1e-12)
-                np.testing.assert_array_equal(np.asarray(trace.grad_evals)[0], grads)
-            # Cut at the budget (the line search spends 2-4 evaluations of f per step).
-            keep = evals <= (epochs + 1.5) * n
-            k, gap, seconds, grads, losses, evals = (k[keep], gap[:, keep], seconds[keep],
-                                                    grads[keep], losses[keep], evals[keep])
-            spread = sb.stats.quantiles(gap, (0.1, 0.9), diverged)
-            statistics = {
-                "mean": sb.stats.mean(gap, diverged),
-                "stderr": sb.stats.stderr(gap, diverged) if num_seeds > 1 else np.zeros(len(k)),
-                "q10": spread[0.1], "q90": spread[0.9],
-            }
-            for statistic, values in statistics.items():
-                for i in range(len(k)):
-                    rows.append(dict(experiment=NAME, problem=problem.name, method=label,
-                                     statistic=statistic, step=int(k[i]), grad_evals=int(grads[i]),
-                                     loss_evals=int(losses[i]), epochs=float(evals[i] / n),
-                                     seconds_seed0=float(seconds[i]), num_seeds=num_seeds,
-                                     num_diverged=int(diverged.sum()), f_gap=float(values[i])))
-            if label == "GD, Armijo":
-                armijo_f = f[keep]  # the f the line search carries and tests against
-
-        # ---- checks for this problem -------------------------------------------------------
-        c = results.curves(rows, problem=problem.name)
-        target = spec["target"]
-        linear = {}
-        for m in VR_METHODS:
-            rate, r2 = _epoch_rate(c[m])
-            linear[m] = dict(rate=rate, r2=r2, final=float(c[m][("mean", "f_gap")][-1]))
-        checks.append(dict(
-            claim=f"{problem.name}: SAG, SAGA, SVRG and SARAH (default steps) converge linearly: "
-                  f"f - f* < {target:.0e} within {epochs} epochs, log(f - f*) linear in epochs "
-                  f"(R^2 >= 0.9, rate < 1 per epoch)",
-            measured=linear,
-            holds=bool(all(v["final"] < target and v["r2"] >= 0.9 and v["rate"] < 1
-                           for v in linear.values()))))
-        rate_k, r2_k, rate_full = _growing_rate(c["growing batch"], sizes)
-        gd = c["GD, 1/L"]
-        rate_gd, _ = _fit_rate(gd["step"].astype(float), gd[("mean", "f_gap")], top=1e-3)
-        like_gd = abs(np.log(rate_full) / np.log(rate_gd) - 1)
-        full_at = len(sizes) - 1
-        checks.append(dict(
-            claim=f"{problem.name}: the growing batch converges linearly in iterations while |B_k| "
-                  f"grows (log(f - f*) linear in k, R^2 >= 0.8, rate < 1 per step; theory ~ 1/q = "
-                  f"{1 / GROWTH:.3f}), and from k = {full_at} (|B_k| = n) on it contracts at GD's "
-                  f"rate per step (log-rates within 25%)",
-            measured=dict(rate_per_step=rate_k, r2=r2_k, rate_after_full=rate_full,
-                          gd_rate=rate_gd, log_rate_mismatch=float(like_gd),
-                          final=float(c["growing batch"][("mean", "f_gap")][-1]),
-                          full_batch_step=int(full_at)),
-            holds=bool(r2_k >= 0.8 and rate_k < 1 and like_gd <= 0.25)))
-        sgd = c["SGD, constant step"][("mean", "f_gap")]
-        quarter = len(sgd) * 3 // 4
-        checks.append(dict(
-            claim=f"{problem.name}: constant-step SGD stalls at a plateau: over the last quarter of "
-                  f"the budget its gap falls by less than 2x, and it ends above 100x every VR "
-                  f"method's final gap",
-            measured=dict(sgd_final=float(sgd[-1]), sgd_quarter_ratio=float(sgd[quarter] / sgd[-1]),
-                          vr_final_max=max(v["final"] for v in linear.values())),
-            holds=bool(sgd[quarter] / sgd[-1] < 2
-                       and sgd[-1] > 100 * max(v["final"] for v in linear.values()))))
-        rate, r2 = _epoch_rate(c["GD, Armijo"])
-        checks.append(dict(
-            claim=f"{problem.name}: GD with Armijo line search never increases f and converges "
-                  f"linearly (R^2 >= 0.9 of the log-linear fit, rate < 1 per epoch)",
-            measured=dict(max_increase=float(np.max(np.diff(armijo_f))), rate=rate, r2=r2,
-                          final=float(c["GD, Armijo"][("mean", "f_gap")][-1])),
-            holds=bool(np.all(np.diff(armijo_f) <= 0) and rate < 1 and r2 >= 0.9)))
+        done = experiment.part(out, f"problem={spec['problem']}", lambda spec=spec: _run_problem(config, spec, key))
+        rows += done["rows"]
+        checks += done["checks"]
+        infos[done["name"]] = done["info"]
 
     wall = time.perf_counter() - start
     meta = results.metadata_record(NAME, dict(config), dtype="float64", wall_seconds=round(wall, 2))

@@ -15,7 +15,8 @@ A run never silently replaces an earlier result: when the output folder already 
 finished result, the run goes to a new sibling folder ``NAME-YYYYmmdd-HHMMSS`` unless
 ``--overwrite`` is given. A folder whose run was interrupted (its ``meta.json`` is not marked
 "complete") with the same config hash is resumed in place: the grid runner skips its finished
-cells; an experiment script, one cell, runs again there.
+cells, and an experiment script skips the pieces of its run it stored with ``part`` (a script
+without parts runs again there).
 
 Every script splits its work in two: ``run`` computes and stores what its figures and summary
 need (``save``: tidy records, ``meta.json``, ``checks.json``), then calls ``report(out)``, which
@@ -29,6 +30,7 @@ import argparse
 import contextlib
 import datetime
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -116,6 +118,30 @@ def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] |
     meta["status"] = status
     meta["config_hash"] = config_hash
     results.write_json(Path(folder) / "meta.json", meta)
+
+
+PARTS = "parts"  # a run's finished pieces (``part``), kept until the run is complete
+
+
+def part(out: Path, label: str, compute: Callable[[], Any],
+         log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> Any:
+    """One resumable piece of an experiment's run (a problem size, a problem, ...).
+
+    The first time, ``compute()`` runs and its JSON-able result is stored in
+    ``out/parts/<label>.json``; an interrupted run resumed in the same folder (``main`` resumes
+    only a run of the same config hash) reads it back instead of computing it again. Either way
+    the value returned is the stored JSON: tuples come back as lists, NumPy scalars as Python
+    numbers, floats (NaN included) exactly. ``main`` removes the parts once the run is complete.
+    """
+    from sgd_bench import results
+
+    path = Path(out) / PARTS / (re.sub(r"[^A-Za-z0-9_.=+-]+", "_", label) + ".json")
+    stored = read_json(path)
+    if isinstance(stored, dict) and stored.get("label") == label:
+        log(f"{label}: stored by the interrupted run, skipped")
+        return stored["value"]
+    results.write_json(path, {"label": label, "value": compute()})
+    return read_json(path)["value"]  # as a resumed run would see it, so both runs go on alike
 
 
 class Stored(NamedTuple):
@@ -316,5 +342,6 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     mark(out, STATUS_RUNNING, digest, {"experiment": name, "config": config})
     with progress.mode("auto"):  # bars on a terminal, also when a script is run directly
         run(config, out)
+    shutil.rmtree(out / PARTS, ignore_errors=True)
     mark(out, STATUS_COMPLETE, digest)
     return 0

@@ -155,6 +155,33 @@ def test_a_script_run_draws_progress_on_a_terminal_and_leaves_the_default(tmp_pa
     assert experiment.read_meta(tmp_path / "r")["status"] == experiment.STATUS_COMPLETE
 
 
+def test_an_interrupted_script_resumes_from_its_stored_parts(tmp_path, capsys):
+    calls, seen = [], []
+
+    def compute(i):
+        calls.append(i)
+        return {"i": i, "x": 0.1 * i, "nan": float("nan"), "pair": (i, i + 1)}
+
+    def interrupted(config, out):
+        experiment.part(out, "n=1", lambda: compute(1))
+        raise KeyboardInterrupt  # killed while computing the second part
+
+    def whole(config, out):
+        seen.append([experiment.part(out, f"n={i}", lambda i=i: compute(i)) for i in (1, 2)])
+
+    args = dict(name="probe", doc=None, full={"k": 1}, quick={"k": 1})
+    with pytest.raises(KeyboardInterrupt):
+        experiment.main(["--out", str(tmp_path / "r")], run=interrupted, **args)
+    assert experiment.read_meta(tmp_path / "r")["status"] == experiment.STATUS_RUNNING
+    assert experiment.main(["--out", str(tmp_path / "r")], run=whole, **args) == 0
+    assert calls == [1, 2]  # part 1 was not computed again
+    (first, second), = seen
+    assert first["x"] == 0.1 and np.isnan(first["nan"]) and first["pair"] == [1, 2] and second["i"] == 2
+    assert "n=1: stored by the interrupted run, skipped" in capsys.readouterr().err
+    assert experiment.read_meta(tmp_path / "r")["status"] == experiment.STATUS_COMPLETE
+    assert not (tmp_path / "r" / experiment.PARTS).exists()  # removed once complete
+
+
 def test_load_names_what_is_missing(tmp_path):
     experiment.mark(tmp_path, experiment.STATUS_COMPLETE, "h")
     with pytest.raises(FileNotFoundError, match=r"lacks checks.json, records: it holds no stored run"):
