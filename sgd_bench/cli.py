@@ -310,7 +310,12 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     named = [a for a in argv[1:] if a in experiments()]
     if argv[:1] == ["run"] and len(named) == 1 and ({"-h", "--help"} & set(argv)):
-        return load(named[0]).main(["--help"])  # the experiment's own help, its options included
+        try:
+            load(named[0]).main(["--help"])  # the experiment's own help, its options included
+        except SystemExit:
+            pass
+        print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")
+        return 0
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     # An experiment's own options (gd_vs_sgd_large_n --sizes, gpu_bench --n) go on to its script,
