@@ -199,22 +199,26 @@ def _begin_jit(problem, x0, key, x_star, *, method, log_every, log_iterates, see
     return fn(problem, x0, key, x_star)
 
 
+def _continue(fn, seeded, problem, key, x_star, carry, k):
+    """``fn`` carries one run on from step ``k``, or, when ``seeded``, every seed's run (their
+    keys and carries batched; the problem, x* and k shared)."""
+    if seeded:
+        return jax.vmap(fn, in_axes=(None, 0, None, 0, None))(problem, key, x_star, carry, k)
+    return fn(problem, key, x_star, carry, k)
+
+
 @functools.partial(jax.jit, static_argnames=_PIECE_STATIC[:4] + ("seeded",))
 def _chunks_jit(problem, key, x_star, carry, c0, *, method, log_every, log_iterates, num, seeded):
     fn = functools.partial(_chunks, method=method, log_every=log_every, num=num,
                            log_iterates=log_iterates)
-    if seeded:
-        return jax.vmap(fn, in_axes=(None, 0, None, 0, None))(problem, key, x_star, carry, c0)
-    return fn(problem, key, x_star, carry, c0)
+    return _continue(fn, seeded, problem, key, x_star, carry, c0)
 
 
 @functools.partial(jax.jit, static_argnames=_PIECE_STATIC[:3] + ("rem", "seeded"))
 def _tail_jit(problem, key, x_star, carry, k0, *, method, log_every, log_iterates, rem, seeded):
     fn = functools.partial(_tail, method=method, log_every=log_every, rem=rem,
                            log_iterates=log_iterates)
-    if seeded:
-        return jax.vmap(fn, in_axes=(None, 0, None, 0, None))(problem, key, x_star, carry, k0)
-    return fn(problem, key, x_star, carry, k0)
+    return _continue(fn, seeded, problem, key, x_star, carry, k0)
 
 
 def _group_size(num_chunks: int, target_groups: int = 20) -> int:
