@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import FiniteSum, L2
+from sgd_bench.finite_sum import warn_if_downcast
 from sgd_bench import _checks
 
 _CLOSED_FORM_MAX_ND = 2 * 10**7
@@ -80,6 +81,7 @@ def _check_design(name_a, A, name_b, b, *, labels: bool = False):
     _checks.finite_array(name_b, b)
     if labels:
         _check_labels(b)
+    warn_if_downcast([(name_a, A), (name_b, b)])
     A = jnp.asarray(A)
     if not jnp.issubdtype(A.dtype, jnp.floating):
         A = A.astype(jnp.result_type(float))

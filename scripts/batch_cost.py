@@ -61,17 +61,15 @@ def run(config: dict, out: Path) -> dict:
 
     def timed(method, B, label):
         # Size the timed chunk so that one timing lasts about target_seconds.
-        st = runner.stepper(method, n, 1)
-        carry = jax.jit(st.init)(problem, x0, key)
-        advance = jax.jit(st.advance, static_argnums=4)
-        k0 = jnp.zeros((), jnp.int32)
-        probe = advance.lower(problem, key, carry, k0, 8).compile()
-        once = best_of(lambda: probe(problem, key, carry, k0), 2) / 8
+        probe_solver = sb.Solver(problem, method, chunk=8)
+        state = probe_solver.init(x0, key)
+        probe = probe_solver.compile(state)
+        once = best_of(lambda: probe(state, 8), 2) / 8
         steps = int(np.clip(config["target_seconds"] / max(once, 1e-9), 8, 200_000))
-        st = runner.stepper(method, n, steps)
-        carry = jax.jit(st.init)(problem, x0, key)
-        fn = jax.jit(st.advance, static_argnums=4).lower(problem, key, carry, k0, steps).compile()
-        seconds = best_of(lambda: fn(problem, key, carry, k0), config["repeats"])
+        solver = sb.Solver(problem, method, chunk=steps)
+        state = solver.init(x0, key)
+        fn = solver.compile(state)
+        seconds = best_of(lambda: fn(state, steps), config["repeats"])
         t = seconds / steps
         return dict(B=B, method=label, seconds=seconds, timed_steps=steps, seconds_per_step=t,
                     seconds_per_grad_eval=t / B, flops_per_step=sb.step_flops(problem, method, x0))

@@ -22,14 +22,14 @@ noise at the narrow minimum, is run next to SGD: it escapes too, but it does not
 the flat basin, where SGD's noise (proportional to the curvature) nearly vanishes. The 2-D
 landscape (a narrow dimple on the flank of a wide bowl) repeats the GD-against-SGD comparison.
 
-How the sweep is compiled: step sizes are compile-time constants of ``sgd_bench.sgd``, so one
-program per (alpha, B) would compile ~80 times. Instead ``sweep`` builds the method inside the
-traced function from a traced alpha (``noisy_sgd`` accepts one) and runs the engine's own scan
-runner (``sgd_bench.runner._run_impl``) vmapped over seeds, with ``lax.map`` over the step
-sizes: one compiled program per batch size (GD and GD + noise share one), the same sampler
-streams as ``run_seeds``, and the same keys for every alpha (common random numbers). Each run is
-one logging chunk, so the sampler draws a (steps, B) index block per seed at once: 210 MB for
-4096 seeds x 400 steps x B = 32, which keeps the per-step index draws vectorized.
+How the sweep is compiled: step sizes and noise levels are traced hyperparameters of one
+``noisy_sgd`` method (``Method.replace`` inside the traced function), stepped by the engine's
+public ``init_state`` / ``advance_state`` vmapped over seeds (each seed starts at its own x0,
+which ``sgd_bench.sweep`` does not do), with ``lax.map`` over the cells: one compiled program per
+batch size (GD and GD + noise share one), the same sampler streams as ``run_seeds``, and the
+same keys for every alpha (common random numbers). Each run is one block, so the sampler draws
+a (steps, B) index block per seed at once: 210 MB for 4096 seeds x 400 steps x B = 32, which
+keeps the per-step index draws vectorized.
 
     python scripts/local_minima.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
@@ -70,26 +70,32 @@ Z = 5.0
 
 
 # ---- the sweep: one compiled program per batch size ---------------------------------------------
-@functools.partial(jax.jit, static_argnames=("batch_size", "sampling", "noisy", "steps", "log_every"))
+@functools.partial(jax.jit, static_argnames=("batch_size", "sampling", "noisy", "steps"))
 def sweep(problem, alphas, noise_stds, x0s, keys, *, batch_size, sampling="with_replacement",
-          noisy=False, steps, log_every=None):
-    """Runs ``noisy_sgd(alpha_c, noise_c, batch_size, sampling)`` for each cell c of the paired
-    arrays ``alphas`` and ``noise_stds``, from ``x0s[s]`` with key ``keys[s]`` for every seed s;
-    returns a ``Trace`` with leading axes (cell, seed).
+          noisy=False, steps):
+    """The end points of ``noisy_sgd(alpha_c, noise_c, batch_size, sampling)`` for each cell c
+    of the paired arrays ``alphas`` and ``noise_stds``, from ``x0s[s]`` with key ``keys[s]`` for
+    every seed s: an array (cell, seed, d).
 
     With ``noisy=False`` the noise levels are ignored and no noise is drawn (plain GD or SGD).
-    Seed s of cell c equals ``sgd_bench.run(problem, method, x0s[s], keys[s], ...)`` for the same
-    method built from float hyperparameters.
+    The hyperparameters are traced values of one method (``Method.replace``), stepped by the
+    engine's public ``init_state`` / ``advance_state``; seed s of cell c ends where
+    ``sgd_bench.run(problem, method, x0s[s], keys[s], steps=steps)`` does for the same method.
     """
-    from sgd_bench import runner
     from sgd_bench.noise import noisy_sgd
+    from sgd_bench.solver import advance_state, init_state
+
+    base = noisy_sgd(1.0, 1.0 if noisy else 0.0, batch_size, sampling)
 
     def one_cell(hyper):
         alpha, sigma = hyper
-        method = noisy_sgd(alpha, sigma if noisy else 0.0, batch_size, sampling)
-        one = functools.partial(runner._run_impl, method=method, steps=steps,
-                                log_every=steps if log_every is None else log_every)
-        return jax.vmap(one, in_axes=(None, 0, 0, None))(problem, x0s, keys, None)
+        method = base.replace(step_size=alpha, **({"noise_std": sigma} if noisy else {}))
+
+        def one_seed(x0, key):
+            state = init_state(problem, method, x0, key, chunk=steps)
+            return advance_state(problem, method, state, steps, chunk=steps).x
+
+        return jax.vmap(one_seed)(x0s, keys)
 
     return jax.lax.map(one_cell, (alphas, noise_stds))
 
@@ -181,7 +187,7 @@ def run(config: dict, out: Path) -> dict:
         a = jnp.asarray([sp[2] for sp in specs], lscape.problem.dtype)
         sig = jnp.asarray([sp[3] for sp in specs], lscape.problem.dtype)
         xs = np.asarray(sweep(lscape.problem, a, sig, x0, keys, batch_size=batch, steps=steps,
-                              **kwargs).x)
+                              **kwargs))
         timings[tag] = round(time.perf_counter() - t, 2)
         for j, (method, batch_label, alpha, sigma) in enumerate(specs):
             cells.append(dict(experiment=NAME, landscape=land_name, method=method,
@@ -207,7 +213,7 @@ def run(config: dict, out: Path) -> dict:
     eq = sweep(problem, jnp.asarray(eq_alphas, problem.dtype), jnp.zeros(len(eq_alphas), problem.dtype),
                x0s[:eq_s], keys[:eq_s], batch_size=problem.n, sampling="reshuffle", steps=steps)
     eq_ref = ends["GD"][[alphas.index(a) for a in eq_alphas], :eq_s]
-    eq_diff = float(np.max(np.abs(np.asarray(eq.x) - eq_ref)))
+    eq_diff = float(np.max(np.abs(np.asarray(eq) - eq_ref)))
 
     # ---- 2-D ------------------------------------------------------------------------------
     land2 = landscapes.landscape_2d()

@@ -11,7 +11,15 @@ repeats:
    second, and the same iterates to 1e-10;
 3. the marginal per-seed step cost of 256 seeds of batch-1 SGD in one ``run_seeds`` against one
    seed; target <= 0.3x;
-4. the jitted scan against a Python loop calling a jitted optax step; target >= 20x.
+4. the jitted scan against a Python loop calling a jitted optax step; target >= 20x;
+5. a second ``run_seeds`` with a fresh method of the same structure but another step size, on
+   new data of the same shapes, against the first call (compilation included; logistic
+   regression 20,000 x 50, SGD batch 8, 2,000 steps, 4 seeds); target <= 0.05x;
+6. the marginal cost per (config, seed) step of a ``sweep`` of 16 step sizes x 64 seeds of
+   batch-1 SGD (n = 200,000, d = 100 in the full run) against one single run's marginal step;
+   target <= 0.3x;
+7. the first call in a new process with a warm persistent compilation cache against the same
+   first call with the cache off (each in a fresh subprocess, the call of row 5); target <= 0.3x.
 
 A NumPy loop (and a PyTorch loop when torch is installed) are timed for reference. A missed
 target is reported as missed, with its ratio.
@@ -39,9 +47,11 @@ NAME = "peers"
 DESCRIPTION = "speed ratios against a plain read of the data, scikit-learn, single seeds and a Python loop of optax steps"
 
 FULL = dict(n=1_000_000, d=100, seeds=256, repeats=5, numpy_steps=100_000, loop_steps=20_000,
-            alpha=0.01, mu=1e-3, data_seed=0)
+            alpha=0.01, mu=1e-3, data_seed=0, sweep_n=200_000, sweep_d=100, sweep_configs=16,
+            sweep_seeds=64, sweep_steps=(500, 2500), first_calls=True)
 QUICK = dict(n=20_000, d=20, seeds=8, repeats=2, numpy_steps=2_000, loop_steps=500,
-             alpha=0.01, mu=1e-3, data_seed=0)
+             alpha=0.01, mu=1e-3, data_seed=0, sweep_n=5_000, sweep_d=20, sweep_configs=4,
+             sweep_seeds=4, sweep_steps=(50, 250), first_calls=False)
 
 # Each comparison, in the table's order: what it measures and its target. A "<=" target bounds
 # our cost over the baseline's, a ">=" target our speed over the baseline's.
@@ -50,7 +60,30 @@ COMPARISONS = {
     "sklearn": ("SGD batch 1 epoch, samples/s vs scikit-learn SGDClassifier", (">=", 1.5)),
     "seeds": ("per-seed SGD step with {seeds} seeds / one seed", ("<=", 0.3)),
     "loop": ("jitted scan vs Python loop of jitted optax steps", (">=", 20.0)),
+    "second": ("second run_seeds call (new step size, new data) / first call", ("<=", 0.05)),
+    "sweep": ("per (config, seed) step of a 16 x 64 sweep / one run's step", ("<=", 0.3)),
+    "cache": ("first call, warm persistent cache / cache off (fresh processes)", ("<=", 0.3)),
 }
+
+# The first-call measurement of rows 5 and 7, run in a fresh process (``python -c``).
+FIRST_CALL = """
+import sys, time
+import jax
+from sgd_bench import compile_cache
+if sys.argv[1] != "off":
+    compile_cache.enable(sys.argv[1])
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp, problems, sgd_bench as sb
+def call(seed, alpha):
+    p = problems.synthetic_logreg(20_000, 50, seed=seed, mu=1e-3, dtype=jnp.float64)
+    t0 = time.perf_counter()
+    jax.block_until_ready(sb.run_seeds(p, sb.sgd(alpha, 8), jnp.zeros(50), 0, seeds=4, steps=2000,
+                                       log_every=100))
+    return time.perf_counter() - t0
+first = call(0, 0.05)
+second = call(1, 0.02)
+print(f"RESULT {first!r} {second!r}")
+"""
 REFERENCES = {"numpy": "NumPy loop, batch-1 SGD", "torch": "PyTorch CPU loop, batch-1 SGD"}
 
 
@@ -100,15 +133,12 @@ def costs(rows) -> dict[tuple[str, str], tuple[float, str]]:
 
 def compiled_steps(problem, method, x0, key, steps):
     """A zero-argument callable running ``steps`` steps of ``method`` (compiled ahead of time)."""
-    import jax.numpy as jnp
+    import sgd_bench as sb
 
-    from sgd_bench import runner
-
-    st = runner.stepper(method, problem.n, steps)
-    carry = jax.jit(st.init)(problem, x0, key)
-    k0 = jnp.zeros((), jnp.int32)
-    fn = jax.jit(st.advance, static_argnums=4).lower(problem, key, carry, k0, steps).compile()
-    return lambda: fn(problem, key, carry, k0)
+    solver = sb.Solver(problem, method, chunk=min(steps, 2**20))
+    state = solver.init(x0, key)
+    fn = solver.compile(state)
+    return lambda: fn(state, steps)
 
 
 def measure_gd_vs_read(problem, alpha, repeats) -> list[dict]:
@@ -133,21 +163,101 @@ def measure_seeds(problem, alpha, seeds, repeats, short=5_000, long=25_000) -> l
     import jax.numpy as jnp
 
     import sgd_bench as sb
-    from sgd_bench import runner
+    from sgd_bench.solver import advance_state, init_state
 
     method = sb.sgd(alpha, 1)
     x0 = jnp.zeros(problem.x_shape, problem.dtype)
 
+    @jax.jit
+    def many(problem, method, keys, steps):
+        # run_seeds' program without the log points: init, then the steps, per seed
+        def one(key):
+            state = init_state(problem, method, x0, key, chunk=sb.solver.DEFAULT_CHUNK)
+            return advance_state(problem, method, state, steps, chunk=sb.solver.DEFAULT_CHUNK)
+        return jax.vmap(one)(keys)
+
     def seeds_fn(count, steps):
         keys = sb.seed_keys(jax.random.key(0), count)
-        fn = runner._run_seeds_jit.lower(problem, x0, keys, None, method=method, steps=steps,
-                                         log_every=steps).compile()
-        return lambda: fn(problem, x0, keys, None)
+        fn = many.lower(problem, method, keys, jnp.int32(steps)).compile()
+        return lambda: fn(problem, method, keys, jnp.int32(steps))
 
     runs = [(side, count, steps) for side, count in (("baseline", 1), ("ours", seeds)) for steps in (short, long)]
     t = _interleaved_best({run: seeds_fn(*run[1:]) for run in runs}, repeats)
     return [_timing("seeds", side, f"run_seeds, {count} seed(s)", t[side, count, steps], steps, count)
             for side, count, steps in runs]
+
+
+def first_calls(cache_dir) -> tuple[float, float]:
+    """(first call, second call) seconds of ``FIRST_CALL`` in a fresh process, with the
+    persistent cache in ``cache_dir`` ("off": none)."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, SGD_BENCH_COMPILATION_CACHE="0")
+    done = subprocess.run([sys.executable, "-c", FIRST_CALL, str(cache_dir)], env=env,
+                          capture_output=True, text=True, timeout=1800)
+    line = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+    if done.returncode != 0 or not line:
+        raise RuntimeError(f"the first-call subprocess failed: {done.stderr[-500:]}")
+    first, second = line[-1].split()[1:]
+    return float(first), float(second)
+
+
+def measure_values_and_cache() -> list[dict]:
+    """Rows 5 and 7: first and second call in one fresh process; then the first call of a fresh
+    process with the cache off, and with a cache that a previous process filled."""
+    import tempfile
+
+    records = []
+    with tempfile.TemporaryDirectory() as folder:
+        first, second = first_calls("off")
+        records += [_timing("second", "baseline", "first call", first, 1),
+                    _timing("second", "ours", "second call, new values and data", second, 1)]
+        first_calls(folder)                       # fills the cache
+        warm, _ = first_calls(folder)
+        cold, _ = first_calls("off")
+        records += [_timing("cache", "baseline", "first call, cache off", cold, 1),
+                    _timing("cache", "ours", "first call, warm cache", warm, 1)]
+    return records
+
+
+def measure_sweep(config, repeats) -> list[dict]:
+    """Row 6: a sweep of ``sweep_configs`` step sizes x ``sweep_seeds`` seeds of batch-1 SGD and
+    one single run, each at two run lengths (marginal costs)."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    import problems
+    import sgd_bench as sb
+
+    n, d = config["sweep_n"], config["sweep_d"]
+    problem = problems.synthetic_logreg(n, d, seed=config["data_seed"], mu=config["mu"],
+                                        dtype=jnp.float64)
+    x0 = jnp.zeros(d)
+    grid = np.geomspace(1e-3, 1e-1, config["sweep_configs"])
+    method = sb.sgd(0.01, 1)
+    short, long = config["sweep_steps"]
+
+    def swept(steps):
+        def go():
+            return sb.sweep(problem, method, x0, 0, over={"step_size": grid},
+                            seeds=config["sweep_seeds"], steps=steps, log_every=steps).trace.x
+        return go
+
+    def single(steps):
+        def go():
+            return sb.run(problem, method, x0, 0, steps=steps, log_every=steps).x
+        return go
+
+    fns = {("ours", s): swept(s) for s in (short, long)}
+    fns.update({("baseline", s): single(s) for s in (short, long)})
+    for fn in fns.values():
+        jax.block_until_ready(fn())  # compile outside the clock
+    t = _interleaved_best(fns, repeats)
+    runs = config["sweep_configs"] * config["sweep_seeds"]
+    return [_timing("sweep", side, f"sweep {config['sweep_configs']} x {config['sweep_seeds']}"
+                    if side == "ours" else "one run", seconds, steps, runs if side == "ours" else 1)
+            for (side, steps), seconds in t.items()]
 
 
 def _comparisons(rows, config: dict, targets: dict) -> list[dict]:
@@ -156,6 +266,8 @@ def _comparisons(rows, config: dict, targets: dict) -> list[dict]:
     cost = costs(rows)
     out = []
     for key, (measure, _) in COMPARISONS.items():
+        if (key, "ours") not in cost:
+            continue  # a row the quick run leaves out (the first-call subprocesses)
         op, target = targets[key]
         ours, base = cost[key, "ours"][0], cost[key, "baseline"][0]
         ratio = ours / base if op == "<=" else base / ours
@@ -260,6 +372,11 @@ def run(config: dict, out: Path) -> dict:
     except ImportError:
         pass
 
+    # 5-7. Methods as values: the second call, a sweep, the persistent compilation cache.
+    rows += measure_sweep(config, max(2, reps // 2))
+    if config["first_calls"]:
+        rows += measure_values_and_cache()
+
     targets = {key: target for key, (_, target) in COMPARISONS.items()}
     checks = [dict(claim=f"{c['measure']}: {c['target']}", measured=float(c["ratio"]), holds=c["holds"])
               for c in _comparisons(rows, config, targets)]
@@ -295,10 +412,17 @@ def report(out: Path, echo: bool = False) -> dict:
         elif c["key"] == "sklearn":
             ours, base = f"{1 / ours / 1e6:.2f} M/s", f"{1 / base / 1e6:.2f} M/s"
             note = f"max |x_ours - x_sklearn| after 1 epoch = {meta['sklearn_max_abs_diff']:.1e}"
-        elif c["key"] == "seeds":
-            ours, base = f"{ours * 1e9:.0f} ns/seed/step", f"{base * 1e9:.0f} ns/step"
+        elif c["key"] in ("seeds", "sweep"):
+            unit = "seed" if c["key"] == "seeds" else "(config, seed)"
+            ours, base = f"{ours * 1e9:.0f} ns/{unit}/step", f"{base * 1e9:.0f} ns/step"
+            if c["key"] == "sweep":
+                note = f"n = {config['sweep_n']:,}, d = {config['sweep_d']}, batch 1"
             if math.isnan(c["ratio"]):
                 note = "not measurable: long minus short run was not positive (noisy machine)"
+        elif c["key"] in ("second", "cache"):
+            ours, base = f"{ours:.2f} s", f"{base:.2f} s"
+            note = ("logistic regression 20,000 x 50, SGD batch 8, 2,000 steps, 4 seeds; "
+                    + ("compilation included" if c["key"] == "second" else "each in a fresh process"))
         else:
             ours, base = f"{ours * 1e6:.2f} us/step", f"{base * 1e6:.1f} us/step"
         table.append(dict(measure=c["measure"], ours=ours, baseline=base, ratio=f"{c['ratio']:.2f}",

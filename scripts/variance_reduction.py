@@ -78,57 +78,35 @@ def _methods(problem):
 
 
 def timed(problem, method, x0, key, *, steps, log_every, repeats=1):
-    """Runs ``method`` as the runner does (same samplers, same keys, seed ``key``) chunk by
-    chunk, timing only the steps: each chunk is compiled ahead of time, then the clock runs
-    around one compiled chunk of ``log_every`` steps and ``block_until_ready``; f is evaluated
+    """Runs ``method`` through the public ``sgd_bench.Solver`` (the runner's samplers, keys and
+    compiled steps, seed ``key``), timing only the steps: the solver's program is compiled and
+    warmed up first, then the clock runs around one ``advance`` of ``log_every`` steps and
+    ``block_until_ready``; f is evaluated
     afterwards, untimed. Returns cumulative seconds (median over ``repeats``), f, gradient and
     loss evaluations at each log point, the final iterate, and the fixed cost of one compiled
     call (dispatch plus ``block_until_ready``: the median of 30 calls of a compiled identity on
     the same state), which every timed chunk includes once."""
-    import jax.numpy as jnp
     import numpy as np
-    from jax import lax
 
-    from sgd_bench import runner
-    from sgd_bench.sampling import make_sampler
+    import sgd_bench as sb
 
-    sampler = None
-    if method.batch_size is not None:
-        sampler = make_sampler(method.sampling, problem.n, method.batch_size, log_every)
-
-    def chunk(problem, state, sampler_state, k0):
-        if sampler is None:
-            idx = jnp.zeros((log_every, 0), jnp.int32)
-        else:
-            idx, sampler_state = sampler.sample(sampler_state, key, k0, log_every)
-        ks = k0 + jnp.arange(log_every, dtype=jnp.int32)
-        state, _ = lax.scan(lambda s, a: (method.step(s, problem, a[1], a[0]), None), state, (ks, idx))
-        return state, sampler_state
-
-    def init(problem, x0):
-        state = method.init(x0, problem)
-        if "key" in state._fields:
-            state = state._replace(key=jax.random.fold_in(key, runner.METHOD_KEY_TAG))
-        return state
-
-    state0 = jax.jit(init)(problem, x0)
-    sampler0 = () if sampler is None else sampler.init(key)
-    k0 = jnp.zeros((), jnp.int32)
-    compiled = jax.jit(chunk).lower(problem, state0, sampler0, k0).compile()
+    solver = sb.Solver(problem, method, chunk=log_every)
+    state0 = jax.block_until_ready(solver.init(x0, key))
+    jax.block_until_ready(solver.advance(state0, log_every))  # compile and warm up, untimed
     loss = jax.jit(lambda p, x: p.loss(x))
     times = []
     for _ in range(repeats):
-        state, sstate = state0, sampler0
-        elapsed, clock, logs = 0.0, [0.0], [state0]
-        for c in range(steps // log_every):
+        state = state0
+        elapsed, clock, logs = 0.0, [0.0], [state0.method]
+        for _ in range(steps // log_every):
             t0 = time.perf_counter()
-            state, sstate = compiled(problem, state, sstate, jnp.asarray(c * log_every, jnp.int32))
-            jax.block_until_ready(state)
+            state = jax.block_until_ready(solver.advance(state, log_every))
             elapsed += time.perf_counter() - t0
             clock.append(elapsed)
-            logs.append(state)
+            logs.append(state.method)
         times.append(clock)
     seconds = np.median(np.array(times), axis=0)
+    state = state.method
     identity = jax.jit(lambda s: jax.tree_util.tree_map(lambda a: a, s)).lower(state).compile()
     calls = []
     for _ in range(30):

@@ -19,12 +19,11 @@ from sgd_bench.methods import Method
 
 
 class AveragedState(NamedTuple):
-    """The averaged iterate ``x``, the wrapped method's state, counts, and a key for it."""
+    """The averaged iterate ``x``, the wrapped method's state, and its count."""
 
     x: Any
     inner: Any
     grad_evals: Count
-    key: Any
 
 
 def _num_averaged(k, start):
@@ -32,14 +31,30 @@ def _num_averaged(k, start):
     return jnp.maximum(k + 1 - start + 1, 0)
 
 
+def _init(p, x0, problem, key):
+    inner = p.inner.init(x0, problem, key)
+    return AveragedState(inner.x, inner, inner.grad_evals)
+
+
+def _step(p, state, problem, idx, k):
+    inner = p.inner.step(state.inner, problem, idx, k)
+    count = _num_averaged(k, p.start)
+    # Before start the "mean" is just the iterate; from start on, a running mean.
+    weight = jnp.where(count > 0, 1.0 / jnp.maximum(count, 1), 1.0)
+    x = jax.tree_util.tree_map(
+        lambda avg, new: avg + jnp.asarray(weight, new.dtype) * (new - avg), state.x, inner.x)
+    return AveragedState(x, inner, inner.grad_evals)
+
+
 def averaged(method: Method, start: int = 0) -> Method:
     """Polyak-Ruppert averaging of ``method``'s iterates from step ``start`` on.
 
     **Arguments:**
 
-    - ``method``: any ``Method``; it runs unchanged.
+    - ``method``: any ``Method``; it runs unchanged (its hyperparameters are this method's
+      ``inner.*`` values).
     - ``start``: the first iterate x_start in the mean (0 averages from x_0; a later start
-      drops the transient, "tail averaging").
+      drops the transient, "tail averaging"); a traced hyperparameter.
 
     **Returns:** a ``Method`` whose evaluated iterate is x̄_k; gradient evaluations are the
     wrapped method's.
@@ -47,21 +62,6 @@ def averaged(method: Method, start: int = 0) -> Method:
     if not isinstance(method, Method):
         raise TypeError(f"method must be a sgd_bench.Method, got {type(method).__name__}")
     start = _checks.integer("start", start, low=0)
-
-    def init(x0, problem):
-        inner = method.init(x0, problem)
-        return AveragedState(inner.x, inner, inner.grad_evals, jax.random.key(0))
-
-    def step(state, problem, idx, k):
-        inner = state.inner
-        if "key" in getattr(inner, "_fields", ()):
-            inner = inner._replace(key=state.key)
-        inner = method.step(inner, problem, idx, k)
-        count = _num_averaged(k, start)
-        # Before start the "mean" is just the iterate; from start on, a running mean.
-        weight = jnp.where(count > 0, 1.0 / jnp.maximum(count, 1), 1.0)
-        x = jax.tree_util.tree_map(
-            lambda avg, new: avg + jnp.asarray(weight, new.dtype) * (new - avg), state.x, inner.x)
-        return AveragedState(x, inner, inner.grad_evals, state.key)
-
-    return Method(init, step, method.batch_size, method.sampling, f"{method.name}, averaged")
+    return Method(_init, _step, hyperparams={"inner": method, "start": start},
+                  batch_size=method.batch_size, sampling=method.sampling,
+                  name=f"{method.name}, averaged")

@@ -305,7 +305,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
-    from sgd_bench import progress
+    from sgd_bench import compile_cache, progress
+
+    compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
 
     argv = sys.argv[1:] if argv is None else list(argv)
     named = [a for a in argv[1:] if a in experiments()]

@@ -322,8 +322,9 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     Bad options exit with status 2 and a one-line reason. The run's ``meta.json`` is marked
     "running" before and "complete" after, with the config hash that keys it.
     """
-    from sgd_bench import progress, results
+    from sgd_bench import compile_cache, progress, results
 
+    compile_cache.enable()  # a script run directly caches its programs too (off: SGD_BENCH_COMPILATION_CACHE=0)
     p = parser(name, doc, folder, takes=tuple(overrides or {}), options=options)
     args = p.parse_args(argv)
     try:

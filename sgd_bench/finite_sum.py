@@ -13,7 +13,7 @@ per-sample gradients.
 from __future__ import annotations
 
 import collections.abc
-import dataclasses
+import warnings
 from typing import Any, Callable, Mapping
 
 import jax
@@ -23,6 +23,7 @@ from jax import lax
 
 from sgd_bench import _checks
 from sgd_bench import _tree
+from sgd_bench._values import Label, leaves_equal, leaves_hash
 
 PROBLEM_CLASSES = ("strongly_convex", "pl", "convex", "nonconvex", "nonsmooth")
 
@@ -37,17 +38,34 @@ _BLOCK_BYTES = 256 * 2**10
 _SLICED_GATHER_MAX = 8
 
 
-@dataclasses.dataclass(frozen=True)
+@jax.tree_util.register_pytree_node_class
 class L2:
-    """The ridge regularizer r(x) = mu/2 ||x||^2; hashable by value so equal mu share a compile."""
+    """The ridge regularizer r(x) = mu/2 ||x||^2. ``mu`` is a pytree leaf, so problems that
+    differ only in mu share one compiled program."""
 
-    mu: float
-
-    def __post_init__(self):
-        object.__setattr__(self, "mu", _checks.nonnegative_float("mu", self.mu))
+    def __init__(self, mu: float):
+        self.mu = mu if isinstance(mu, jax.core.Tracer) else _checks.nonnegative_float("mu", mu)
 
     def __call__(self, x) -> jax.Array:
         return 0.5 * self.mu * _tree.sq_norm(x)
+
+    def tree_flatten(self):
+        return (self.mu,), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        obj.mu = children[0]
+        return obj
+
+    def __eq__(self, other):
+        return type(other) is L2 and leaves_equal([self.mu], [other.mu])
+
+    def __hash__(self):
+        return hash(("L2", leaves_hash([self.mu])))
+
+    def __repr__(self):
+        return f"L2(mu={self.mu!r})"
 
 
 def _dense_leaves(data) -> tuple[list[tuple[str, Any]], Any]:
@@ -89,11 +107,40 @@ def _check_info(info) -> tuple[tuple[str, float], ...]:
                         f"or None, got {info!r}")
     out = []
     for key, value in info.items():
+        if isinstance(value, jax.core.Tracer):
+            out.append((str(key), value))
+            continue
         try:
             out.append((str(key), float(value)))
         except (TypeError, ValueError):
             raise TypeError(f"info[{key!r}] must be a number, got {value!r}") from None
     return tuple(sorted(out))
+
+
+def _is_tree(value) -> bool:
+    """Whether ``value`` is a pytree with leaves of its own (``L2``), not a plain callable."""
+    if value is None:
+        return False
+    leaves = jax.tree_util.tree_leaves(value)
+    return not (len(leaves) == 1 and leaves[0] is value)
+
+
+def warn_if_downcast(leaves) -> None:
+    """float64 input while JAX computes in float32 (x64 off) is said, never done silently."""
+    if jax.config.jax_enable_x64:
+        return
+    wide = [name for name, leaf in leaves
+            if getattr(leaf, "dtype", None) == np.float64 and not isinstance(leaf, jax.Array)]
+    if wide:
+        warnings.warn(
+            f"{', '.join(wide)} is float64 but jax_enable_x64 is off, so JAX computes in float32. "
+            "To keep float64, set jax.config.update('jax_enable_x64', True) (or the environment "
+            "variable JAX_ENABLE_X64=1) before creating arrays; to silence this, pass float32 data.",
+            PrecisionWarning, stacklevel=3)
+
+
+class PrecisionWarning(UserWarning):
+    """float64 input was cast to float32 because ``jax_enable_x64`` is off."""
 
 
 def _default_block_rows(data) -> int:
@@ -114,7 +161,8 @@ class FiniteSum:
       ``data`` (the pytree ``data`` with its leading axis indexed away).
     - ``data``: a pytree of arrays sharing the leading axis n.
     - ``regularizer``: optional ``x -> scalar`` added to every f_i (for example ``L2(mu)``).
-      Use a hashable-by-value callable so that equal problems share compiled code.
+      A pytree such as ``L2(mu)`` puts its numbers in the traced values (another mu, same
+      program); a plain function is static and compared by identity.
     - ``name``: a label for tables and plots.
     - ``problem_class``: one of ``PROBLEM_CLASSES``; what the theory may assume.
     - ``x_shape``: the shape of an iterate when x is an array; ``None`` lets it be inferred
@@ -126,8 +174,11 @@ class FiniteSum:
       each shard's rows locally and sum the per-shard results: one cross-device reduction.
     - ``validate``: check that the data is finite (one pass over it, on construction).
 
-    A ``FiniteSum`` is a pytree: the data is its only child, so it is traced (not baked in)
-    when passed to a jitted function, and everything else is static.
+    A ``FiniteSum`` is a pytree: the data, the values of ``info`` and a pytree regularizer's
+    numbers are its children, so they are traced (not baked in) when passed to a jitted
+    function; new data of the same shapes and dtypes, another mu or other constants reuse the
+    compiled program. The loss, shapes and block sizes are static; the name is a label only.
+    Float64 data while ``jax_enable_x64`` is off is cast to float32 with a ``PrecisionWarning``.
     """
 
     def __init__(
@@ -176,6 +227,7 @@ class FiniteSum:
             raise ValueError(f"shards must divide n = {n}, got shards = {shards}")
         x_shape = _check_x_shape(x_shape)
         info = _check_info(info)
+        warn_if_downcast(leaves)
         data = jax.tree_util.tree_unflatten(treedef, [_to_jax(name_, leaf) for name_, leaf in leaves])
         if block_rows is None:
             block_rows = _default_block_rows(data)
@@ -204,17 +256,26 @@ class FiniteSum:
         self.shards = shards
 
     # -- pytree protocol -------------------------------------------------------------------
-    def _aux(self):
-        return (self.loss_i, self.regularizer, self.name, self.problem_class, self.x_shape,
-                self._info, self.block_rows, self.shards)
-
+    # Children: the data, the values of ``info`` and a regularizer that is a pytree itself
+    # (``L2``: its mu). So new data of the same shapes, another mu or other constants reuse the
+    # compiled program. Static: the loss, the names of the facts, shapes and block sizes; the
+    # name is a label that never selects a program.
     def tree_flatten(self):
-        return (self.data,), self._aux()
+        reg_is_tree = _is_tree(self.regularizer)
+        keys = tuple(k for k, _ in self._info)
+        children = (self.data, tuple(v for _, v in self._info),
+                    self.regularizer if reg_is_tree else None)
+        aux = (self.loss_i, None if reg_is_tree else self.regularizer, Label(self.name),
+               self.problem_class, self.x_shape, keys, self.block_rows, self.shards)
+        return children, aux
 
     @classmethod
     def tree_unflatten(cls, aux, children):
+        loss_i, reg_static, name, problem_class, x_shape, keys, block_rows, shards = aux
+        data, values, reg_tree = children
         obj = object.__new__(cls)
-        obj._init(children[0], *aux)
+        obj._init(data, loss_i, reg_static if reg_tree is None else reg_tree, name.text,
+                  problem_class, x_shape, tuple(zip(keys, values)), block_rows, shards)
         return obj
 
     def replace(self, **changes) -> "FiniteSum":
@@ -242,7 +303,8 @@ class FiniteSum:
 
     @property
     def info(self) -> dict[str, float]:
-        """Known facts about the problem (mu, L, ...), as given by its constructor."""
+        """Known facts about the problem (mu, L, ...), as given by its constructor: floats on the
+        host, traced scalars inside a compiled program (they are leaves of the problem)."""
         return dict(self._info)
 
     @property

@@ -21,9 +21,10 @@ def step_flops(problem: FiniteSum, method: Method, x0) -> float:
     _checks.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
     _checks.instance("method", method, Method, "a sgd_bench.Method (gd, sgd, from_optax, ...)")
     flat = problem.replace(block_rows=problem.n)
-    state = method.init(jnp.asarray(x0) if hasattr(x0, "shape") else x0, flat)
+    x0 = jnp.asarray(x0) if hasattr(x0, "shape") else x0
+    state = jax.jit(Method.init)(method, x0, flat, jax.random.key(0))
     b = 0 if method.batch_size is None else method.batch_size
     idx = jnp.zeros((b,), jnp.int32)
     k = jnp.zeros((), jnp.int32)
-    compiled = jax.jit(method.step).lower(state, flat, idx, k).compile()
+    compiled = jax.jit(Method.step).lower(method, state, flat, idx, k).compile()
     return cost_flops(compiled)

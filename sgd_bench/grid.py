@@ -229,10 +229,11 @@ def build_method(spec: Spec, problem, constants: _Constants | None = None):
     if "learning_rate" in params and "learning_rate" not in opts:
         raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{spec.positional},lr=1e-3")
     try:
-        tx = ctor(**opts)
+        ctor(**opts)  # optax's own checks of its options, before anything is traced
+        # The factory with its keywords: the numbers are traced, so grid cells share programs.
+        return sb.from_optax(ctor, batch, sampling, name=spec.text, **opts)
     except (TypeError, ValueError) as err:
         raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} refused its options: {err}") from None
-    return sb.from_optax(tx, batch, sampling, name=spec.text)
 
 
 # -- the grid ----------------------------------------------------------------------------------

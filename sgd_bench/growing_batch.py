@@ -15,7 +15,7 @@ How varying sizes avoid a recompile per step (the scheme, and what it costs):
   indexed by k. Since k is the same for every seed, the switch stays a real branch under
   ``vmap`` over seeds. One compile holds at most log2(n / 64) + 2 branches; a step costs
   O(P_k d) <= O(max(2 B_k, 64) d) flops.
-- *The method draws its own indices* (from the per-run ``key`` the runner puts in its state),
+- *The method draws its own indices* (from the key its ``init`` receives),
   O(P_k) per step. The runner's sampler hands every step a fixed-width block, which would
   have to be n wide here: n indices per step (about 0.7 of a full gradient's time at
   n = 10^5, d = 20 on XLA:CPU) or a permutation of n per step with reshuffling (35 full
@@ -59,7 +59,7 @@ MIN_BUCKET = 64
 
 
 class GrowingBatchState(NamedTuple):
-    """Iterate, count, the per-run key (set by the runner), and for reshuffling the
+    """Iterate, count, the method's own key (from ``init``), and for reshuffling the
     permutations of the current and the next epoch of the sample stream."""
 
     x: Any
@@ -158,69 +158,70 @@ def growing_batch(step_size=None, *, q: float = 1.1, initial_batch: int = 1,
     ratio = _growth(q)
     b0 = _checks.integer("initial_batch", initial_batch, low=1)
     sampling = _checks.choice("sampling", sampling, SAMPLINGS)
-    fixed = None if step_size is None else as_schedule(step_size)
+    return Method(_init, _step,
+                  hyperparams={"step_size": None if step_size is None else as_schedule(step_size)},
+                  options={"ratio": ratio, "initial_batch": b0, "grow_sampling": sampling},
+                  sampling=sampling, name=f"growing batch q={float(q):g}", check=_check)
 
-    def schedule(problem):
-        if fixed is not None:
-            return fixed
+
+def _check(p, problem):
+    if p.initial_batch > problem.n:
+        raise ValueError(f"initial_batch must be in [1, n] = [1, {problem.n}] for problem "
+                         f"{problem.name!r}, got {p.initial_batch}")
+    if p.step_size is None:
         lip = problem.info.get("L")
         if lip is None or not lip > 0:
             raise ValueError("growing_batch() with its default step 1/L needs problem.info['L'] "
                              f"> 0 (problem {problem.name!r} has {problem.info}); pass step_size")
-        return lambda k: 1.0 / lip
 
-    def plan(problem):
-        if b0 > problem.n:
-            raise ValueError(f"initial_batch must be in [1, n] = [1, {problem.n}] for problem "
-                             f"{problem.name!r}, got {b0}")
-        return _plan(problem.n, ratio, b0)
 
-    def init(x0, problem):
-        n = problem.n
-        perms = (jnp.zeros((n,), jnp.int32),) * 2 if sampling == "reshuffle" else ()
-        return GrowingBatchState(x0, Count.zero(), jax.random.key(0), perms)  # runner sets key
+def _init(p, x0, problem, key):
+    n = problem.n
+    perms = (jnp.zeros((n,), jnp.int32),) * 2 if p.grow_sampling == "reshuffle" else ()
+    return GrowingBatchState(x0, Count.zero(), key, perms)
 
-    def step(state, problem, idx, k):
-        del idx  # the runner samples nothing for this method (batch_size=None)
-        p = plan(problem)
-        n = problem.n
-        at = jnp.minimum(k, len(p.sizes) - 1)
-        size = jnp.asarray(p.sizes)[at]
-        offset = jnp.asarray(p.offset)[at]
-        perms = state.perms
-        if sampling == "reshuffle":
-            epoch = jnp.asarray(p.epoch)[at]
-            perms = lax.switch(jnp.asarray(p.refresh)[at], [
-                lambda ps: ps,
-                lambda ps: (_permutation(state.key, 0, n), _permutation(state.key, 1, n)),
-                lambda ps: (ps[1], _permutation(state.key, epoch + 1, n)),
-            ], perms)
 
-        def indices(width):
-            if sampling == "with_replacement":
-                key = jax.random.fold_in(state.key, k)
-                return jax.random.randint(key, (width,), 0, n, dtype=jnp.int32)
-            pos = offset + jnp.arange(width, dtype=jnp.int32)
-            wrapped = pos >= n  # positions span at most two epochs: B_k < n
-            row = jnp.where(wrapped, pos - n, pos)
-            if sampling == "cyclic":
-                return row
-            return jnp.where(wrapped, perms[1][row], perms[0][row])
+def _step(p, state, problem, idx, k):
+    del idx  # the runner samples nothing for this method (batch_size=None)
+    plan = _plan(problem.n, p.ratio, p.initial_batch)
+    sampling = p.grow_sampling
+    n = problem.n
+    at = jnp.minimum(k, len(plan.sizes) - 1)
+    size = jnp.asarray(plan.sizes)[at]
+    offset = jnp.asarray(plan.offset)[at]
+    perms = state.perms
+    if sampling == "reshuffle":
+        epoch = jnp.asarray(plan.epoch)[at]
+        perms = lax.switch(jnp.asarray(plan.refresh)[at], [
+            lambda ps: ps,
+            lambda ps: (_permutation(state.key, 0, n), _permutation(state.key, 1, n)),
+            lambda ps: (ps[1], _permutation(state.key, epoch + 1, n)),
+        ], perms)
 
-        def partial_branch(width):
-            def grad(x):
-                rows = indices(width)
-                dtype = jax.tree_util.tree_leaves(x)[0].dtype
-                w = jnp.where(jnp.arange(width) < size, 1.0, 0.0).astype(dtype) / size.astype(dtype)
-                batch = problem.batch(rows)
-                weighted = lambda z: jnp.vdot(w, jax.vmap(problem.loss_i, in_axes=(None, 0))(z, batch))
-                return jax.tree_util.tree_map(jnp.add, jax.grad(weighted)(x),
-                                              regularizer_grad(problem, x))
-            return grad
+    def indices(width):
+        if sampling == "with_replacement":
+            key = jax.random.fold_in(state.key, k)
+            return jax.random.randint(key, (width,), 0, n, dtype=jnp.int32)
+        pos = offset + jnp.arange(width, dtype=jnp.int32)
+        wrapped = pos >= n  # positions span at most two epochs: B_k < n
+        row = jnp.where(wrapped, pos - n, pos)
+        if sampling == "cyclic":
+            return row
+        return jnp.where(wrapped, perms[1][row], perms[0][row])
 
-        branches = [partial_branch(width) for width in p.buckets] + [problem.grad]
-        g = lax.switch(jnp.asarray(p.branch)[at], branches, state.x)
-        x = _tree.sub_scaled(state.x, schedule(problem)(k), g)
-        return GrowingBatchState(x, state.grad_evals.add(size), state.key, perms)
+    def partial_branch(width):
+        def grad(x):
+            rows = indices(width)
+            dtype = jax.tree_util.tree_leaves(x)[0].dtype
+            w = jnp.where(jnp.arange(width) < size, 1.0, 0.0).astype(dtype) / size.astype(dtype)
+            batch = problem.batch(rows)
+            weighted = lambda z: jnp.vdot(w, jax.vmap(problem.loss_i, in_axes=(None, 0))(z, batch))
+            return jax.tree_util.tree_map(jnp.add, jax.grad(weighted)(x),
+                                          regularizer_grad(problem, x))
+        return grad
 
-    return Method(init, step, None, sampling, f"growing batch q={float(q):g}")
+    branches = [partial_branch(width) for width in plan.buckets] + [problem.grad]
+    g = lax.switch(jnp.asarray(plan.branch)[at], branches, state.x)
+    alpha = p.step_size(k) if p.step_size is not None else 1.0 / problem.info["L"]
+    x = _tree.sub_scaled(state.x, alpha, g)
+    return GrowingBatchState(x, state.grad_evals.add(size), state.key, perms)

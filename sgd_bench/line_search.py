@@ -6,8 +6,9 @@ Evaluation accounting: each step computes grad f(x_k), n per-sample gradient eva
 the state's own ``loss_evals``: f(x_0) in ``init``, then one per trial point. The value at the
 accepted trial is carried as f(x_{k+1}), so the sufficient-decrease test always compares two
 values of the same compiled f, and the carried f never increases, not even by a rounding
-error. The runner's ``Trace`` records ``grad_evals``; read ``loss_evals`` from the state
-(``method.init`` / ``method.step``) when the function evaluations matter.
+error. The runner's ``Trace`` records both (``trace.counts["loss_evals"]``). Every number of the
+search (first step, shrink, c, grow, max_trials) is a traced hyperparameter; ``grow=None`` is a
+different structure.
 """
 
 from __future__ import annotations
@@ -78,38 +79,41 @@ def gd_armijo(initial_step: float = 1.0, *, shrink: float = 0.5, c: float = 1e-4
         if grow < 1.0:
             raise ValueError(f"grow must be >= 1 (or None), got {grow!r}")
     max_trials = _checks.integer("max_trials", max_trials, low=1)
+    return Method(_armijo_init, _armijo_step,
+                  hyperparams={"initial_step": t0, "shrink": shrink, "c": c, "grow": grow,
+                               "max_trials": max_trials},
+                  name="GD, Armijo")
 
-    def init(x0, problem):
-        dtype = jax.tree_util.tree_leaves(x0)[0].dtype
-        return ArmijoState(x0, Count.zero(), Count.zero().add(problem.n), problem.loss(x0),
-                           jnp.asarray(t0, dtype), jnp.zeros((), jnp.int32))
 
-    def step(state, problem, idx, k):
-        del idx, k
-        f, g = state.f, problem.grad(state.x)
-        decrease = c * _tree.sq_norm(g)
-        first = state.trial_step
+def _armijo_init(p, x0, problem, key):
+    del key
+    dtype = jax.tree_util.tree_leaves(x0)[0].dtype
+    return ArmijoState(x0, Count.zero(), Count.zero().add(problem.n), problem.loss(x0),
+                       jnp.asarray(p.initial_step, dtype), jnp.zeros((), jnp.int32))
 
-        def cond(carry):
-            _, trials, accepted, _, _, _ = carry
-            return ~accepted & (trials < max_trials)
 
-        def body(carry):
-            t, trials, _, _, _, evals = carry
-            x_try = _tree.sub_scaled(state.x, t, g)
-            f_try = problem.loss(x_try)
-            # NaN or Inf at the trial point fails the test, so backtracking goes on.
-            ok = f_try <= f - t * decrease
-            t_next = jnp.where(ok, t, t * shrink)
-            return t_next, trials + 1, ok, x_try, f_try, evals.add(problem.n)
+def _armijo_step(p, state, problem, idx, k):
+    del idx, k
+    f, g = state.f, problem.grad(state.x)
+    decrease = p.c * _tree.sq_norm(g)
+    first = state.trial_step
 
-        carry = (first, jnp.zeros((), jnp.int32), jnp.zeros((), bool), state.x, f,
-                 state.loss_evals)
-        t, trials, accepted, x_try, f_try, loss_evals = lax.while_loop(cond, body, carry)
-        x = jax.tree_util.tree_map(lambda new, old: jnp.where(accepted, new, old), x_try, state.x)
-        next_first = t0 if grow is None else t * grow
-        return ArmijoState(x, state.grad_evals.add(problem.n), loss_evals,
-                           jnp.where(accepted, f_try, f), jnp.asarray(next_first, first.dtype),
-                           trials)
+    def cond(carry):
+        _, trials, accepted, _, _, _ = carry
+        return ~accepted & (trials < p.max_trials)
 
-    return Method(init, step, None, "with_replacement", "GD, Armijo")
+    def body(carry):
+        t, trials, _, _, _, evals = carry
+        x_try = _tree.sub_scaled(state.x, t, g)
+        f_try = problem.loss(x_try)
+        # NaN or Inf at the trial point fails the test, so backtracking goes on.
+        ok = f_try <= f - t * decrease
+        t_next = jnp.where(ok, t, t * p.shrink)
+        return t_next, trials + 1, ok, x_try, f_try, evals.add(problem.n)
+
+    carry = (first, jnp.zeros((), jnp.int32), jnp.zeros((), bool), state.x, f, state.loss_evals)
+    t, trials, accepted, x_try, f_try, loss_evals = lax.while_loop(cond, body, carry)
+    x = jax.tree_util.tree_map(lambda new, old: jnp.where(accepted, new, old), x_try, state.x)
+    next_first = p.initial_step if p.grow is None else t * p.grow
+    return ArmijoState(x, state.grad_evals.add(problem.n), loss_evals,
+                       jnp.where(accepted, f_try, f), jnp.asarray(next_first, first.dtype), trials)

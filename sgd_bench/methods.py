@@ -1,42 +1,271 @@
-"""Methods as pairs of pure functions, ``init(x0, problem) -> state`` and
-``step(state, problem, idx, k) -> state``, in the spirit of optax's GradientTransformation.
+"""Methods as values: a ``Method`` is a pytree whose numeric hyperparameters are leaves.
 
-A method never samples: the runner's sampler hands ``step`` the batch indices ``idx`` (shape
-(B,)) of step ``k``. Every state is a NamedTuple carrying the evaluated iterate ``x`` and an
-exact, overflow-free count ``grad_evals`` of per-sample gradient evaluations (a full gradient
-counts n, a batch of B counts B).
+A method is a pair of pure functions in the spirit of optax's GradientTransformation,
+
+- ``init(p, x0, problem, key) -> state``: ``key`` is the method's own PRNG key (for methods
+  with randomness of their own; the runner derives it from the run key);
+- ``step(p, state, problem, idx, k) -> state``: ``idx`` holds the B batch indices the
+  runner's sampler drew for step ``k``; a method never samples;
+
+where ``p`` gives the method's hyperparameters and options by name (``p.step_size``). The
+hyperparameters (step sizes and schedule parameters, momentum, noise scales, ...) are pytree
+leaves: ``jit`` traces them, so ``sgd(0.1)`` and ``sgd(0.2)`` share one compiled program and a
+sweep can ``vmap`` over them. What shapes the program (the two functions, the batch size, the
+sampling, options such as ``linear=True``) is static and compared by value, so
+``sgd(0.1) == sgd(0.1)``. The name is a label only: it never changes the program.
+
+Every state is a NamedTuple carrying the evaluated iterate ``x`` and an exact, overflow-free
+count ``grad_evals`` of per-sample gradient evaluations (a full gradient counts n, a batch of
+B counts B); other ``Count`` fields (loss evaluations, Hessian-vector products) are logged too.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
+import numpy as np
 import optax
 
 from sgd_bench import _checks
 from sgd_bench import _tree
+from sgd_bench._values import Label, leaves_equal, leaves_hash
 from sgd_bench.counting import Count
-from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.sampling import SAMPLINGS
-from sgd_bench.schedules import as_schedule
+from sgd_bench.schedules import Schedule, as_schedule
 
 
-class Method(NamedTuple):
-    """An optimization method for finite sums.
+class Params:
+    """Read-only access by name to a method's hyperparameters and options (``p.step_size``,
+    ``p["batch_size"]``), as the method's ``init`` and ``step`` see them."""
 
-    - ``init(x0, problem) -> state``;
-    - ``step(state, problem, idx, k) -> state``, with ``idx`` the B indices of step k;
-    - ``batch_size``: B, or ``None`` for full-gradient methods (they get no indices);
-    - ``sampling``: one of ``SAMPLINGS``, how the runner draws indices;
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]):
+        object.__setattr__(self, "_values", dict(values))
+
+    def __getattr__(self, name):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"the method has no hyperparameter or option {name!r}; it has "
+                                 f"{sorted(self._values)}") from None
+
+    def __getitem__(self, name):
+        return self._values[name]
+
+    def get(self, name, default=None):
+        return self._values.get(name, default)
+
+    def __contains__(self, name):
+        return name in self._values
+
+
+@jax.tree_util.register_pytree_node_class
+class Method:
+    """An optimization method for finite sums, as a value.
+
+    **Arguments:**
+
+    - ``init``: ``(p, x0, problem, key) -> state``. Use a module-level function: functions are
+      compared by identity, so a closure made anew per call compiles a program per call.
+    - ``step``: ``(p, state, problem, idx, k) -> state``, with ``idx`` the B indices of step k.
+    - ``hyperparams``: numbers, ``Schedule`` s, nested ``Method`` s or arrays, by name: the
+      traced values (changing them never compiles again).
+    - ``options``: hashable static settings by name (they select the program).
+    - ``batch_size``: B, or ``None`` for methods that get no indices from the runner.
+    - ``sampling``: one of ``SAMPLINGS``, how the runner draws indices.
     - ``name``: a label for tables and plots.
+    - ``check``: optional ``(p, problem) -> None`` run on the host before anything compiles
+      (for example to require ``problem.info["L_max"]``); raise ``ValueError`` there.
     """
 
-    init: Callable[[Any, FiniteSum], Any]
-    step: Callable[[Any, FiniteSum, jax.Array, jax.Array], Any]
-    batch_size: int | None
-    sampling: str
-    name: str
+    def __init__(self, init: Callable, step: Callable, *, hyperparams: Mapping[str, Any] | None = None,
+                 options: Mapping[str, Any] | None = None, batch_size: int | None = None,
+                 sampling: str = "with_replacement", name: str = "custom",
+                 check: Callable | None = None):
+        if not callable(init) or not callable(step):
+            raise TypeError("init and step must be callables init(p, x0, problem, key) and "
+                            f"step(p, state, problem, idx, k); got {init!r} and {step!r}")
+        if batch_size is not None:
+            batch_size = _checks.integer("batch_size", batch_size, low=1)
+        sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+        hyperparams = dict(hyperparams or {})
+        options = dict(options or {})
+        clash = set(hyperparams) & (set(options) | {"batch_size", "sampling"})
+        if clash:
+            raise ValueError(f"hyperparams and options share the name(s) {sorted(clash)}")
+        for key, value in options.items():
+            try:
+                hash(value)
+            except TypeError:
+                raise TypeError(f"option {key!r} must be hashable (it selects the compiled "
+                                f"program), got {value!r}") from None
+        self._set(init, step, hyperparams, tuple(sorted(options.items())), batch_size, sampling,
+                  Label(str(name)), check)
+
+    def _set(self, init, step, hyperparams, options, batch_size, sampling, name, check):
+        object.__setattr__(self, "init_fn", init)
+        object.__setattr__(self, "step_fn", step)
+        object.__setattr__(self, "hyperparams", hyperparams)
+        object.__setattr__(self, "options", dict(options))
+        object.__setattr__(self, "batch_size", batch_size)
+        object.__setattr__(self, "sampling", sampling)
+        object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "check_fn", check)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a Method is immutable; use method.replace(...)")
+
+    # -- what the runner calls ------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name.text
+
+    @property
+    def params(self) -> Params:
+        """The hyperparameters and options by name, as ``init`` and ``step`` receive them."""
+        return Params({**self.options, **self.hyperparams, "batch_size": self.batch_size,
+                       "sampling": self.sampling})
+
+    def init(self, x0, problem, key) -> Any:
+        """The state at ``x0``; ``key`` is the method's own PRNG key."""
+        return self.init_fn(self.params, x0, problem, key)
+
+    def step(self, state, problem, idx, k) -> Any:
+        """One step k on the batch ``idx``."""
+        return self.step_fn(self.params, state, problem, idx, k)
+
+    def validate(self, problem) -> "Method":
+        """Host checks against ``problem`` before compiling: the batch fits, the method's own
+        requirements hold (nested methods included). Returns the method."""
+        if self.batch_size is not None and self.batch_size > problem.n:
+            raise ValueError(f"batch_size must be in [1, n] = [1, {problem.n}] for problem "
+                             f"{problem.name!r}, got {self.batch_size}")
+        for value in self.hyperparams.values():
+            if isinstance(value, Method):
+                value.validate(problem)
+        if self.check_fn is not None:
+            self.check_fn(self.params, problem)
+        return self
+
+    # -- values ------------------------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """Every numeric hyperparameter by its flat name: ``step_size`` for a constant step,
+        ``step_size.mu`` for a schedule's parameter, ``inner.step_size`` inside a wrapper. These
+        are the names ``replace`` and ``sgd_bench.sweep`` take."""
+        out: dict[str, Any] = {}
+        for key, value in self.hyperparams.items():
+            _flatten_into(out, key, value)
+        return out
+
+    def replace(self, changes: Mapping[str, Any] | None = None, **kwargs) -> "Method":
+        """A copy with hyperparameters changed by flat name (see ``values``); the structure, and
+        so the compiled program, stays the same unless a whole schedule is replaced.
+
+        >>> sgd(0.1).replace(step_size=0.2) == sgd(0.2)
+        True
+        """
+        changes = {**(changes or {}), **kwargs}
+        known = self.values()
+        hyper = dict(self.hyperparams)
+        for flat, new in changes.items():
+            head, *rest = flat.split(".")
+            if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method))):
+                raise ValueError(f"method {self.name!r} has no hyperparameter {flat!r}; it has "
+                                 f"{sorted(known)}")
+            hyper[head] = _set_path(hyper[head], rest, new, flat)
+        return self._copy(hyperparams=hyper)
+
+    def _copy(self, **changes) -> "Method":
+        obj = object.__new__(Method)
+        fields = dict(init=self.init_fn, step=self.step_fn, hyperparams=self.hyperparams,
+                      options=tuple(sorted(self.options.items())), batch_size=self.batch_size,
+                      sampling=self.sampling, name=self._name, check=self.check_fn)
+        fields.update(changes)
+        obj._set(**fields)
+        return obj
+
+    def with_name(self, name: str) -> "Method":
+        """The same method under another label (same program)."""
+        return self._copy(name=Label(str(name)))
+
+    # -- pytree protocol and value semantics ----------------------------------------------------------
+    def tree_flatten(self):
+        keys = tuple(sorted(self.hyperparams))
+        aux = (self.init_fn, self.step_fn, keys, tuple(sorted(self.options.items())),
+               self.batch_size, self.sampling, self._name, self.check_fn)
+        return tuple(self.hyperparams[k] for k in keys), aux
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        init, step, keys, options, batch_size, sampling, name, check = aux
+        obj = object.__new__(cls)
+        obj._set(init, step, dict(zip(keys, children)), options, batch_size, sampling, name, check)
+        return obj
+
+    def structure(self):
+        """What selects the compiled program (the treedef): equal for methods that share one."""
+        return jax.tree_util.tree_structure(self)
+
+    def __eq__(self, other):
+        if type(other) is not Method:
+            return NotImplemented
+        a, ta = jax.tree_util.tree_flatten(self)
+        b, tb = jax.tree_util.tree_flatten(other)
+        return ta == tb and self.name == other.name and leaves_equal(a, b)
+
+    def __hash__(self):
+        leaves, treedef = jax.tree_util.tree_flatten(self)
+        return hash((treedef, self.name, leaves_hash(leaves)))
+
+    def __repr__(self):
+        vals = ", ".join(f"{k}={_show(v)}" for k, v in self.values().items())
+        extra = [f"batch_size={self.batch_size}"] if self.batch_size is not None else []
+        if self.batch_size is not None:
+            extra.append(f"sampling={self.sampling!r}")
+        extra += [f"{k}={v!r}" for k, v in sorted(self.options.items())]
+        return f"Method({self.name!r}, " + ", ".join([s for s in [vals] + extra if s]) + ")"
+
+
+def _show(v):
+    if isinstance(v, jax.core.Tracer):
+        return "<traced>"
+    arr = np.asarray(v)
+    return f"{arr.item():g}" if arr.ndim == 0 else f"<array {arr.shape}>"
+
+
+def _flatten_into(out, prefix, value):
+    if value is None:
+        return
+    if isinstance(value, Schedule):
+        if value.is_constant:
+            out[prefix] = value.params["a"]
+        else:
+            for key, v in sorted(value.params.items()):
+                if v is not None:
+                    out[f"{prefix}.{key}"] = v
+    elif isinstance(value, Method):
+        for key, v in value.hyperparams.items():
+            _flatten_into(out, f"{prefix}.{key}", v)
+    else:
+        out[prefix] = value
+
+
+def _set_path(current, path, new, flat):
+    if not path and isinstance(new, (Schedule, Method)):
+        return new
+    if isinstance(current, Schedule):
+        if not path and current.is_constant:
+            return Schedule(current.formula, {"a": new}, current.name.text)
+        if len(path) == 1 and path[0] in current.params:
+            return Schedule(current.formula, {**current.params, path[0]: new}, current.name.text)
+    elif isinstance(current, Method):
+        if path:
+            return current.replace({".".join(path): new})
+    elif not path:
+        return new
+    raise ValueError(f"cannot set hyperparameter {flat!r} to {new!r}")
 
 
 class GDState(NamedTuple):
@@ -61,9 +290,21 @@ class OptaxMethodState(NamedTuple):
     grad_evals: Count
 
 
-def _check_batch(batch_size, sampling):
+def check_batch(batch_size, sampling):
+    """``batch_size`` as an int >= 1 and ``sampling`` as one of ``SAMPLINGS``, or an error."""
     b = _checks.integer("batch_size", batch_size, low=1)
     return b, _checks.choice("sampling", sampling, SAMPLINGS)
+
+
+def _gd_init(p, x0, problem, key):
+    del p, problem, key
+    return GDState(x0, Count.zero())
+
+
+def _gd_step(p, state, problem, idx, k):
+    del idx
+    g = problem.grad(state.x)
+    return GDState(_tree.sub_scaled(state.x, p.step_size(k), g), state.grad_evals.add(problem.n))
 
 
 def gd(step_size) -> Method:
@@ -73,18 +314,17 @@ def gd(step_size) -> Method:
 
     - ``step_size``: a float alpha > 0 or a schedule ``k -> alpha_k``.
     """
-    schedule = as_schedule(step_size)
+    return Method(_gd_init, _gd_step, hyperparams={"step_size": as_schedule(step_size)}, name="GD")
 
-    def init(x0, problem):
-        del problem
-        return GDState(x0, Count.zero())
 
-    def step(state, problem, idx, k):
-        del idx
-        g = problem.grad(state.x)
-        return GDState(_tree.sub_scaled(state.x, schedule(k), g), state.grad_evals.add(problem.n))
+def _sgd_init(p, x0, problem, key):
+    del p, problem, key
+    return SGDState(x0, Count.zero())
 
-    return Method(init, step, None, "with_replacement", "GD")
+
+def _sgd_step(p, state, problem, idx, k):
+    g = problem.batch_grad(state.x, idx)
+    return SGDState(_tree.sub_scaled(state.x, p.step_size(k), g), state.grad_evals.add(idx.shape[0]))
 
 
 def sgd(step_size, batch_size: int = 1, sampling: str = "with_replacement") -> Method:
@@ -97,66 +337,144 @@ def sgd(step_size, batch_size: int = 1, sampling: str = "with_replacement") -> M
     - ``sampling``: ``"with_replacement"``, ``"reshuffle"`` or ``"cyclic"``.
     """
     schedule = as_schedule(step_size)
-    b, sampling = _check_batch(batch_size, sampling)
-
-    def init(x0, problem):
-        del problem
-        return SGDState(x0, Count.zero())
-
-    def step(state, problem, idx, k):
-        g = problem.batch_grad(state.x, idx)
-        return SGDState(_tree.sub_scaled(state.x, schedule(k), g), state.grad_evals.add(idx.shape[0]))
-
+    b, sampling = check_batch(batch_size, sampling)
     name = "SGD" if b == 1 else f"SGD batch {b}"
-    return Method(init, step, b, sampling, name)
+    return Method(_sgd_init, _sgd_step, hyperparams={"step_size": schedule}, batch_size=b,
+                  sampling=sampling, name=name)
 
 
-def from_optax(
-    transformation: optax.GradientTransformation,
-    batch_size: int | None = 1,
-    sampling: str = "with_replacement",
-    name: str | None = None,
-) -> Method:
-    """Runs any optax ``GradientTransformation`` on mini-batch gradients.
+# -- optax -------------------------------------------------------------------------------------------
+
+def _optax_tx(p):
+    if p.transformation is not None:
+        return p.transformation
+    numeric = {k: p[k] for k in p.traced}
+    static = dict(p.static)
+    if not numeric:
+        return p.factory(**static)
+    return optax.inject_hyperparams(p.factory, static_args=tuple(static))(**numeric, **static)
+
+
+def _optax_init(p, x0, problem, key):
+    del problem, key
+    return OptaxMethodState(x0, _optax_tx(p).init(x0), Count.zero())
+
+
+def _optax_step(p, state, problem, idx, k):
+    del k  # optax keeps its own step count in its state
+    if p.batch_size is None:
+        g, used = problem.grad(state.x), problem.n
+    else:
+        g, used = problem.batch_grad(state.x, idx), idx.shape[0]
+    updates, opt_state = _optax_tx(p).update(g, state.opt_state, state.x)
+    return OptaxMethodState(optax.apply_updates(state.x, updates), opt_state, state.grad_evals.add(used))
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, (bool, np.bool_, str)) or value is None:
+        return False
+    if isinstance(value, jax.core.Tracer):
+        return True
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return False
+    return arr.ndim == 0 and (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer))
+
+
+def _traces_cleanly(factory, numeric, static) -> bool:
+    """Whether ``factory`` accepts traced values for ``numeric`` (init and update on a tiny x)."""
+    x = np.zeros(2, np.float32)
+
+    def probe(values):
+        tx = optax.inject_hyperparams(factory, static_args=tuple(static))(**values, **static)
+        state = tx.init(x)
+        return tx.update(x, state, x)[0]
+
+    try:
+        jax.eval_shape(probe, {k: np.float32(v) for k, v in numeric.items()})
+        return True
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError,
+            jax.errors.TracerIntegerConversionError, TypeError):
+        return False
+
+
+def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with_replacement",
+               name: str | None = None, **hyperparams) -> Method:
+    """Runs an optax optimizer on mini-batch gradients.
 
     Each step computes the batch gradient g, then ``updates, s = tx.update(g, s, x)`` and
     ``x = optax.apply_updates(x, updates)``, exactly as optax's own loop does.
 
+    Two forms:
+
+    - ``from_optax(optax.adam, learning_rate=1e-3, b1=0.9)``: the factory and its keywords.
+      Numeric keywords become traced hyperparameters through ``optax.inject_hyperparams``, so
+      another learning rate reuses the compiled program and ``sweep`` can vary it; other
+      keywords (``nesterov=True``, a mask) are static. A factory that branches in Python on a
+      numeric argument cannot take it traced: then every numeric keyword is static (a program
+      per value), which ``method.options["static_numbers"]`` records.
+    - ``from_optax(optax.adam(1e-3))``: a ready ``GradientTransformation``. It is static and
+      compared by identity: each new object compiles a new program.
+
     **Arguments:**
 
-    - ``transformation``: for example ``optax.sgd(0.1, momentum=0.9, nesterov=True)``.
+    - ``transformation``: an optax factory (``optax.sgd``) or a ``GradientTransformation``.
     - ``batch_size``: |B_k| >= 1, or ``None`` for full gradients.
     - ``sampling``: ``"with_replacement"``, ``"reshuffle"`` or ``"cyclic"``.
-    - ``name``: a label; defaults to ``"optax"`` with the batch size.
+    - ``name``: a label; defaults to ``"optax"`` or ``"optax:<factory>"`` with the batch size.
+    - ``**hyperparams``: the factory's keywords (with a factory only).
     """
-    if not (callable(getattr(transformation, "init", None))
-            and callable(getattr(transformation, "update", None))):
-        hint = (" (call the factory: optax.adam(1e-3), not optax.adam)"
-                if callable(transformation) and getattr(transformation, "__module__", "").startswith("optax")
-                else "")
-        raise TypeError("transformation must be an optax.GradientTransformation "
-                        f"(with callable init and update), got {transformation!r}{hint}")
+    is_tx = (callable(getattr(transformation, "init", None))
+             and callable(getattr(transformation, "update", None)))
+    if not is_tx and not callable(transformation):
+        raise TypeError("transformation must be an optax.GradientTransformation or an optax "
+                        f"factory such as optax.adam, got {transformation!r}")
+    if is_tx and hyperparams:
+        raise TypeError("keyword hyperparameters go with a factory (from_optax(optax.adam, "
+                        f"learning_rate=1e-3)), not with a ready transformation; got {sorted(hyperparams)}")
     if batch_size is None:
         _checks.choice("sampling", sampling, SAMPLINGS)
         b = None
     else:
-        b, sampling = _check_batch(batch_size, sampling)
-
-    def init(x0, problem):
-        del problem
-        return OptaxMethodState(x0, transformation.init(x0), Count.zero())
-
-    def step(state, problem, idx, k):
-        del k  # optax keeps its own step count in its state
-        if b is None:
-            g, used = problem.grad(state.x), problem.n
-        else:
-            g, used = problem.batch_grad(state.x, idx), idx.shape[0]
-        updates, opt_state = transformation.update(g, state.opt_state, state.x)
-        x = optax.apply_updates(state.x, updates)
-        return OptaxMethodState(x, opt_state, state.grad_evals.add(used))
-
+        b, sampling = check_batch(batch_size, sampling)
+    suffix = ("" if b in (None, 1) else f" batch {b}") + (" (full)" if b is None else "")
+    if is_tx:
+        options = {"transformation": transformation, "factory": None, "traced": (), "static": (),
+                   "static_numbers": False}
+        return Method(_optax_init, _optax_step, options=options, batch_size=b, sampling=sampling,
+                      name=str(name) if name is not None else "optax" + suffix)
+    try:
+        made = transformation(**hyperparams)
+    except Exception as err:
+        label = getattr(transformation, "__name__", repr(transformation))
+        hint = ""
+        if getattr(transformation, "__module__", "").startswith("optax"):
+            hint = (f" (call the factory, optax.{label}(1e-3), or give its keywords, "
+                    f"from_optax(optax.{label}, learning_rate=1e-3))")
+        raise TypeError("transformation must be an optax.GradientTransformation or a factory "
+                        f"that returns one; calling {label!r} with {sorted(hyperparams)} failed: "
+                        f"{type(err).__name__}: {err}{hint}") from None
+    if not (callable(getattr(made, "init", None)) and callable(getattr(made, "update", None))):
+        raise TypeError("transformation must be an optax.GradientTransformation or an optax "
+                        f"factory returning one; {transformation!r} returned {made!r}")
+    numeric = {k: v for k, v in hyperparams.items() if _is_number(v)}
+    static = {k: v for k, v in hyperparams.items() if k not in numeric}
+    for key, value in static.items():
+        try:
+            hash(value)
+        except TypeError:
+            raise TypeError(f"{key} must be a number or a hashable value, got {value!r}") from None
+    for key, value in numeric.items():
+        if not isinstance(value, jax.core.Tracer):
+            check = _checks.positive_float if key == "learning_rate" else _checks.finite_float
+            check(key, value)
+    static_numbers = bool(numeric) and not _traces_cleanly(transformation, numeric, static)
+    if static_numbers:
+        static, numeric = {**static, **numeric}, {}
+    options = {"transformation": None, "factory": transformation, "traced": tuple(sorted(numeric)),
+               "static": tuple(sorted(static.items())), "static_numbers": static_numbers}
     if name is None:
-        name = "optax" + ("" if b in (None, 1) else f" batch {b}") + (" (full)" if b is None else "")
-    return Method(init, step, b, sampling, str(name))
-
+        name = f"optax:{getattr(transformation, '__name__', 'custom')}" + suffix
+    return Method(_optax_init, _optax_step, hyperparams=numeric, options=options, batch_size=b,
+                  sampling=sampling, name=str(name))

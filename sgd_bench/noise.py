@@ -11,14 +11,14 @@ what sampling noise does from what any noise of the same size does: sampling noi
 where the iterate is (on a landscape made of shifted copies it grows with the curvature),
 additive noise does not.
 
-The noise comes from the state's ``key`` field, which the runner fills with a key derived from
-each run's key (``sgd_bench.runner``), so seeds get independent noise and the sampler's index
+The noise comes from the method's own key, which ``init`` receives (the runner derives it from
+each run's key, ``sgd_bench.solver``), so seeds get independent noise and the sampler's index
 stream is unchanged. Step k draws xi_k with ``fold_in(key, k)``, so the noise does not depend on
 how the run is cut into logging chunks.
 
-``step_size`` may be a traced JAX scalar, so that a sweep over step sizes can be one compiled
-program (``jax.lax.map`` or ``jax.vmap`` over alpha): floats and schedules are checked as
-everywhere else, tracers are taken as they are.
+The step size and sigma are traced hyperparameters, so a sweep over either is one compiled
+program (``sgd_bench.sweep``); a Python ``noise_std=0.0`` is a different structure that draws
+no noise at all.
 """
 
 from __future__ import annotations
@@ -36,12 +36,6 @@ from sgd_bench.sampling import SAMPLINGS
 from sgd_bench.schedules import as_schedule
 
 
-try:  # public in the jax versions we support; the private path is a fallback for later ones
-    _Tracer = jax.core.Tracer
-except AttributeError:  # pragma: no cover
-    from jax._src.core import Tracer as _Tracer
-
-
 class NoisySGDState(NamedTuple):
     """State of noisy SGD: the iterate, the gradient-evaluation count, and the noise key."""
 
@@ -50,18 +44,30 @@ class NoisySGDState(NamedTuple):
     key: Any
 
 
-def _schedule(step_size):
-    if isinstance(step_size, _Tracer):
-        # A traced alpha (a sweep vmapped or mapped over step sizes) cannot be checked on the
-        # host; the caller's array was checked before it was traced.
-        return lambda k: step_size
-    return as_schedule(step_size)
-
-
 def _noise_scale(noise_std):
-    if isinstance(noise_std, _Tracer):
+    if isinstance(noise_std, jax.core.Tracer):
         return noise_std
     return _checks.nonnegative_float("noise_std", noise_std)
+
+
+def _init(p, x0, problem, key):
+    del p, problem
+    return NoisySGDState(x0, Count.zero(), key)
+
+
+def _step(p, state, problem, idx, k):
+    if p.batch_size is None:
+        g, used = problem.grad(state.x), problem.n
+    else:
+        g, used = problem.batch_grad(state.x, idx), idx.shape[0]
+    if not p.silent:
+        leaves, treedef = jax.tree_util.tree_flatten(g)
+        keys = jax.random.split(jax.random.fold_in(state.key, k), len(leaves))
+        xi = [jax.random.normal(kk, leaf.shape, leaf.dtype) for kk, leaf in zip(keys, leaves)]
+        g = jax.tree_util.tree_map(lambda gi, ni: gi + jnp.asarray(p.noise_std, gi.dtype) * ni,
+                                   g, jax.tree_util.tree_unflatten(treedef, xi))
+    x = _tree.sub_scaled(state.x, p.step_size(k), g)
+    return NoisySGDState(x, state.grad_evals.add(used), state.key)
 
 
 def noisy_sgd(step_size, noise_std, batch_size: int | None = None,
@@ -77,33 +83,15 @@ def noisy_sgd(step_size, noise_std, batch_size: int | None = None,
     - ``sampling``: ``"with_replacement"``, ``"reshuffle"`` or ``"cyclic"`` (mini-batches only).
     - ``name``: a label; by default it says the batch and sigma.
 
-    **Returns:** a ``Method`` whose state has a ``key`` field for the noise.
+    **Returns:** a ``Method`` whose state keeps its noise key.
     """
-    schedule = _schedule(step_size)
+    schedule = as_schedule(step_size)
     sigma = _noise_scale(noise_std)
     sampling = _checks.choice("sampling", sampling, SAMPLINGS)
     b = None if batch_size is None else _checks.integer("batch_size", batch_size, low=1)
     silent = isinstance(sigma, float) and sigma == 0.0
-
-    def init(x0, problem):
-        del problem
-        return NoisySGDState(x0, Count.zero(), jax.random.key(0))  # the runner sets the key
-
-    def step(state, problem, idx, k):
-        if b is None:
-            g, used = problem.grad(state.x), problem.n
-        else:
-            g, used = problem.batch_grad(state.x, idx), idx.shape[0]
-        if not silent:
-            leaves, treedef = jax.tree_util.tree_flatten(g)
-            keys = jax.random.split(jax.random.fold_in(state.key, k), len(leaves))
-            xi = [jax.random.normal(kk, leaf.shape, leaf.dtype) for kk, leaf in zip(keys, leaves)]
-            g = jax.tree_util.tree_map(lambda gi, ni: gi + jnp.asarray(sigma, gi.dtype) * ni,
-                                       g, jax.tree_util.tree_unflatten(treedef, xi))
-        x = _tree.sub_scaled(state.x, schedule(k), g)
-        return NoisySGDState(x, state.grad_evals.add(used), state.key)
-
     if name is None:
         base = "GD" if b is None else ("SGD" if b == 1 else f"SGD batch {b}")
         name = base if silent else f"{base} + N(0, sigma^2) noise"
-    return Method(init, step, b, sampling, str(name))
+    return Method(_init, _step, hyperparams={"step_size": schedule, "noise_std": sigma},
+                  options={"silent": silent}, batch_size=b, sampling=sampling, name=str(name))

@@ -1,38 +1,41 @@
-"""The scan runner: ``run`` for one key, ``run_seeds`` for many keys in one compiled program.
+"""The runner: ``run`` for one key, ``run_seeds`` / ``run_keys`` for many keys in one program.
 
-A run of ``steps`` steps is cut into chunks of ``log_every`` steps. Each chunk draws its
-(T, B) index block in one vectorized sampler call, runs the method's steps in a ``lax.scan``,
-and only then evaluates the full-data metrics (f, ||grad f||^2, ||x - x*||) once, at the log
-point. The problem's data is an argument of the jitted function, never a closure constant.
+A run of ``steps`` steps logs at steps 0, ``log_every``, 2 ``log_every``, ..., ``steps``.
+Between log points it advances the ``Solver`` state (``sgd_bench.solver.advance_state``); at a
+log point it evaluates the full-data metrics (f, ||grad f||^2, ||x - x*||) and every counter
+the method keeps, once. Every run is the same two compiled programs: ``begin`` (the state at
+x0 and the log at step 0) and ``segment`` (log points c0 .. c1 - 1, with c0, c1, ``steps`` and
+``log_every`` traced). Without a progress bar one segment covers the run; with a bar the same
+program runs on groups of log points, so a bar can never change a result. The problem's data
+and the method's hyperparameters are arguments of the programs, never constants in them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from sgd_bench import _checks
 from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
-from sgd_bench.sampling import make_sampler
-
-# A method whose state has a ``key`` field gets fold_in(run key, METHOD_KEY_TAG) there. The
-# sampler folds in step numbers and epochs, which stay below 2**31, so this never collides.
-METHOD_KEY_TAG = np.uint32(0xFFFFFFFF)
+from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, METHOD_KEY_TAG, SolverState,  # noqa: F401
+                              advance_state, as_key, cast_x, check_problem_method, check_x,
+                              counts, init_state)
 
 # A seed has diverged once its loss is not finite or exceeds this multiple of max(|f(x_0)|, 1).
 DIVERGENCE_FACTOR = 1e6
 
 
 class Trace(NamedTuple):
-    """What a run returns; ``run_seeds`` adds a leading seed axis to every field.
+    """What a run returns; ``run_seeds`` adds a leading seed axis to every field (``sweep`` a
+    leading (config, seed) pair).
 
     - ``step``: logged step numbers k (0 first, ``steps`` last), int32.
     - ``grad_evals``: exact per-sample gradient evaluations at each logged step (a ``Count``;
@@ -45,6 +48,8 @@ class Trace(NamedTuple):
     - ``diverged_step``: the first logged step where it did, or -1.
     - ``xs``: the iterates at the logged steps (leading axis = log point) when the run was
       asked for them with ``log_iterates=True``, else ``None``.
+    - ``counts``: every evaluation counter the method keeps at each logged step, by name
+      (``grad_evals``; ``loss_evals`` of a line search, ``hvp_evals`` of a Newton step).
     """
 
     step: jax.Array
@@ -56,6 +61,7 @@ class Trace(NamedTuple):
     diverged: jax.Array
     diverged_step: jax.Array
     xs: Any = None
+    counts: Any = None
 
 
 def log_steps(steps: int, log_every: int) -> np.ndarray:
@@ -66,212 +72,107 @@ def log_steps(steps: int, log_every: int) -> np.ndarray:
     return logged.astype(np.int32)
 
 
-def _metrics(problem: FiniteSum, x, x_star):
-    f, g = problem.value_and_grad(x)
-    dist = None if x_star is None else jnp.sqrt(_tree.sq_norm(_tree.sub(x, x_star)))
-    return f, _tree.sq_norm(g), dist
+def _log(problem, state: SolverState, x_star, log_iterates):
+    f, g = problem.value_and_grad(state.x)
+    dist = None if x_star is None else jnp.sqrt(_tree.sq_norm(_tree.sub(state.x, x_star)))
+    return dict(loss=f, grad_norm_sq=_tree.sq_norm(g), dist=dist, counts=counts(state.method),
+                xs=state.x if log_iterates else None)
 
 
-def _init_state(method: Method, problem, x0, key):
-    state = method.init(x0, problem)
-    if "key" in getattr(state, "_fields", ()):
-        state = state._replace(key=jax.random.fold_in(key, METHOD_KEY_TAG))
-    return state
+def _begin(problem, method, x0, key, x_star, *, chunk, num_logs, log_iterates):
+    state = init_state(problem, method, x0, key, chunk=chunk)
+    first = _log(problem, state, x_star, log_iterates)
+    logs = jax.tree_util.tree_map(
+        lambda a: jnp.zeros((num_logs,) + jnp.shape(a), jnp.asarray(a).dtype).at[0].set(a), first)
+    return state, logs
 
 
-class Stepper(NamedTuple):
-    """The method and its sampler as two functions over a carry (state, sampler state).
+def _segment(problem, method, state, logs, c0, c1, log_every, steps, x_star, *, chunk,
+             log_iterates):
+    """Log points c0 + 1, ..., c1: advance to each, then log it (c0, c1 traced)."""
 
-    ``init(problem, x0, key) -> carry`` and ``advance(problem, key, carry, k0, t) -> carry``
-    runs steps k0, ..., k0 + t - 1 in one ``lax.scan``. The runner and the timing harness
-    share it, so a timed run performs exactly the runner's steps.
-    """
+    def body(c, carry):
+        state, logs = carry
+        t = jnp.minimum(log_every, steps - c * log_every)
+        state = advance_state(problem, method, state, t, chunk=chunk)
+        entry = _log(problem, state, x_star, log_iterates)
+        logs = jax.tree_util.tree_map(lambda buf, v: buf.at[c + 1].set(v), logs, entry)
+        return state, logs
 
-    init: Any
-    advance: Any
-
-
-def stepper(method: Method, n: int, chunk: int) -> Stepper:
-    """The ``Stepper`` of ``method`` on a problem with ``n`` samples, for chunks <= ``chunk``."""
-    sampler = None
-    if method.batch_size is not None:
-        sampler = make_sampler(method.sampling, n, method.batch_size, chunk)
-
-    def init(problem, x0, key):
-        state = _init_state(method, problem, x0, key)
-        return state, (() if sampler is None else sampler.init(key))
-
-    def advance(problem, key, carry, k0, t):
-        state, sampler_state = carry
-        if sampler is None:
-            idx = jnp.zeros((t, 0), jnp.int32)
-        else:
-            idx, sampler_state = sampler.sample(sampler_state, key, k0, t)
-
-        def body(s, inputs):
-            k, idx_k = inputs
-            return method.step(s, problem, idx_k, k), None
-
-        ks = k0 + jnp.arange(t, dtype=jnp.int32)
-        state, _ = lax.scan(body, state, (ks, idx))
-        return state, sampler_state
-
-    return Stepper(init, advance)
+    return jax.lax.fori_loop(c0, c1, body, (state, logs))
 
 
-def _log(problem, state, x_star, log_iterates):
-    return _metrics(problem, state.x, x_star), state.grad_evals, (state.x if log_iterates else None)
-
-
-def _begin(problem, x0, key, x_star, *, method, log_every, log_iterates):
-    """The initial carry and the log at step 0."""
-    carry = stepper(method, problem.n, log_every).init(problem, x0, key)
-    return carry, _log(problem, carry[0], x_star, log_iterates)
-
-
-def _chunks(problem, key, x_star, carry, c0, *, method, log_every, num, log_iterates):
-    """Chunks c0, ..., c0 + num - 1 of ``log_every`` steps, each followed by its log."""
-    steps_fn = stepper(method, problem.n, log_every)
-
-    def chunk(carry, c):
-        carry = steps_fn.advance(problem, key, carry, c * log_every, log_every)
-        return carry, _log(problem, carry[0], x_star, log_iterates)
-
-    return lax.scan(chunk, carry, c0 + jnp.arange(num, dtype=jnp.int32))
-
-
-def _tail(problem, key, x_star, carry, k0, *, method, log_every, rem, log_iterates):
-    """The last ``rem`` < ``log_every`` steps, from step k0, and the final log."""
-    carry = stepper(method, problem.n, log_every).advance(problem, key, carry, k0, rem)
-    return carry, _log(problem, carry[0], x_star, log_iterates)
-
-
-def _finish(carry, parts, steps, log_every) -> Trace:
-    """The trace from the final carry and the logs (leading axis = log point) in order."""
-    (loss, gnorm, dist), grad_evals, xs = jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *parts)
-    step = jnp.asarray(log_steps(steps, log_every))
+def _finish(state, logs, step) -> Trace:
+    loss = logs["loss"]
     limit = DIVERGENCE_FACTOR * jnp.maximum(jnp.abs(loss[0]), 1.0)
     bad = ~jnp.isfinite(loss) | (loss > limit)
     diverged = jnp.any(bad)
     diverged_step = jnp.where(diverged, step[jnp.argmax(bad)], -1)
-    return Trace(step, grad_evals, loss, gnorm, dist, carry[0].x, diverged, diverged_step, xs)
+    return Trace(step, logs["counts"]["grad_evals"], loss, logs["grad_norm_sq"], logs["dist"],
+                 state.x, diverged, diverged_step, logs["xs"], logs["counts"])
 
 
-def _one(tree):
-    return jax.tree_util.tree_map(lambda a: a[None], tree)
+# -- batching: one run, a batch of seeds, or a grid of configurations x seeds ---------------------------
+# ``mode`` is "one", "seeds" or "sweep". In a sweep, ``values`` holds the swept leaves of the
+# method with a leading config axis, and ``swept`` (static) their positions among its leaves.
+
+def _with_values(method, swept, values):
+    if not swept:
+        return method
+    leaves, treedef = jax.tree_util.tree_flatten(method)
+    for i, v in zip(swept, values):
+        leaves[i] = v
+    return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
-def _run_impl(problem, x0, key, x_star, *, method: Method, steps: int, log_every: int,
-              log_iterates: bool = False) -> Trace:
-    num_chunks, rem = divmod(steps, log_every)
-    opts = dict(method=method, log_every=log_every, log_iterates=log_iterates)
-    carry, first = _begin(problem, x0, key, x_star, **opts)
-    carry, logged = _chunks(problem, key, x_star, carry, jnp.int32(0), num=num_chunks, **opts)
-    parts = [_one(first), logged]
-    if rem:
-        k0 = jnp.asarray(num_chunks * log_every, jnp.int32)
-        carry, last = _tail(problem, key, x_star, carry, k0, rem=rem, **opts)
-        parts.append(_one(last))
-    return _finish(carry, parts, steps, log_every)
+@functools.partial(jax.jit, static_argnames=("mode", "swept", "chunk", "num_logs", "log_iterates"))
+def _begin_jit(problem, method, values, x0, key, x_star, *, mode, swept, chunk, num_logs,
+               log_iterates):
+    def fn(m, k):
+        return _begin(problem, m, x0, k, x_star, chunk=chunk, num_logs=num_logs,
+                      log_iterates=log_iterates)
+
+    if mode == "one":
+        return fn(method, key)
+
+    def seeds(m):
+        return jax.vmap(lambda k: fn(m, k))(key)
+
+    if mode == "seeds":
+        return seeds(method)
+    # Every configuration runs the same seed keys (common random numbers).
+    return jax.vmap(lambda v: seeds(_with_values(method, swept, v)))(values)
 
 
-_STATIC = ("method", "steps", "log_every", "log_iterates")
-_run_jit = jax.jit(_run_impl, static_argnames=_STATIC)
+@functools.partial(jax.jit, static_argnames=("mode", "swept", "chunk", "log_iterates"))
+def _segment_jit(problem, method, values, state, logs, c0, c1, log_every, steps, x_star, *, mode,
+                 swept, chunk, log_iterates):
+    def fn(m, s, lg):
+        return _segment(problem, m, s, lg, c0, c1, log_every, steps, x_star, chunk=chunk,
+                        log_iterates=log_iterates)
+
+    if mode == "one":
+        return fn(method, state, logs)
+
+    def seeds(m, s, lg):
+        return jax.vmap(lambda s1, l1: fn(m, s1, l1))(s, lg)
+
+    if mode == "seeds":
+        return seeds(method, state, logs)
+    return jax.vmap(lambda v, s, lg: seeds(_with_values(method, swept, v), s, lg))(values, state, logs)
 
 
-@functools.partial(jax.jit, static_argnames=_STATIC)
-def _run_seeds_jit(problem, x0, keys, x_star, *, method, steps, log_every, log_iterates=False):
-    one = functools.partial(_run_impl, method=method, steps=steps, log_every=log_every,
-                            log_iterates=log_iterates)
-    return jax.vmap(one, in_axes=(None, None, 0, None))(problem, x0, keys, x_star)
+@functools.partial(jax.jit, static_argnames=("depth",))
+def _finish_jit(state, logs, step, *, depth):
+    fn = _finish
+    for _ in range(depth):
+        fn = jax.vmap(fn, in_axes=(0, 0, None))
+    return fn(state, logs, step)
 
 
-# The pieces of a run as separate programs, for runs that report progress between chunks.
-# ``seeded`` vmaps a piece over a leading key axis (and the carry and logs that follow it).
-_PIECE_STATIC = ("method", "log_every", "log_iterates", "num", "rem")
-
-
-@functools.partial(jax.jit, static_argnames=_PIECE_STATIC[:3] + ("seeded",))
-def _begin_jit(problem, x0, key, x_star, *, method, log_every, log_iterates, seeded):
-    fn = functools.partial(_begin, method=method, log_every=log_every, log_iterates=log_iterates)
-    if seeded:
-        return jax.vmap(fn, in_axes=(None, None, 0, None))(problem, x0, key, x_star)
-    return fn(problem, x0, key, x_star)
-
-
-def _continue(fn, seeded, problem, key, x_star, carry, k):
-    """``fn`` carries one run on from step ``k``, or, when ``seeded``, every seed's run (their
-    keys and carries batched; the problem, x* and k shared)."""
-    if seeded:
-        return jax.vmap(fn, in_axes=(None, 0, None, 0, None))(problem, key, x_star, carry, k)
-    return fn(problem, key, x_star, carry, k)
-
-
-@functools.partial(jax.jit, static_argnames=_PIECE_STATIC[:4] + ("seeded",))
-def _chunks_jit(problem, key, x_star, carry, c0, *, method, log_every, log_iterates, num, seeded):
-    fn = functools.partial(_chunks, method=method, log_every=log_every, num=num,
-                           log_iterates=log_iterates)
-    return _continue(fn, seeded, problem, key, x_star, carry, c0)
-
-
-@functools.partial(jax.jit, static_argnames=_PIECE_STATIC[:3] + ("rem", "seeded"))
-def _tail_jit(problem, key, x_star, carry, k0, *, method, log_every, log_iterates, rem, seeded):
-    fn = functools.partial(_tail, method=method, log_every=log_every, rem=rem,
-                           log_iterates=log_iterates)
-    return _continue(fn, seeded, problem, key, x_star, carry, k0)
-
-
-def _group_size(num_chunks: int, target_groups: int = 20) -> int:
-    """The largest divisor of ``num_chunks`` that still gives about ``target_groups`` redraws;
-    a divisor keeps every group the same length, so one program serves them all."""
-    limit = max(1, num_chunks // target_groups)
-    return max(g for g in range(1, limit + 1) if num_chunks % g == 0)
-
-
-def _run_with_progress(problem, x0, key, x_star, *, method, steps, log_every, log_iterates,
-                       seeded, label, draw=True):
-    """The run as begin / groups of chunks / tail programs, redrawing a bar after each group
-    (when ``draw``).
-
-    The programs perform the same steps as the single-program run and the sampler's stream
-    depends only on the key and the step number; XLA may fuse a program differently, so
-    values can differ in the last bit (never between two runs of this function).
-    """
-    import contextlib
-
-    from sgd_bench.progress import Bar
-
-    opts = dict(method=method, log_every=log_every, log_iterates=log_iterates, seeded=seeded)
-    num_chunks, rem = divmod(steps, log_every)
-    group = _group_size(num_chunks) if num_chunks else 1
-    seed_axis = 1 if seeded else 0
-
-    def stack(tree):
-        return jax.tree_util.tree_map(lambda a: jnp.expand_dims(a, seed_axis), tree)
-
-    with (Bar(steps, label) if draw else contextlib.nullcontext()) as bar:
-        carry, first = _begin_jit(problem, x0, key, x_star, **opts)
-        parts = [stack(first)]
-        for c0 in range(0, num_chunks, group):
-            carry, logged = _chunks_jit(problem, key, x_star, carry, jnp.int32(c0), num=group, **opts)
-            parts.append(logged)
-            if bar is not None:
-                jax.block_until_ready(carry)
-                bar.update((c0 + group) * log_every)
-        if rem:
-            k0 = jnp.asarray(num_chunks * log_every, jnp.int32)
-            carry, last = _tail_jit(problem, key, x_star, carry, k0, rem=rem, **opts)
-            parts.append(stack(last))
-            if bar is not None:
-                jax.block_until_ready(carry)
-                bar.update(steps)
-    return _finish_jit(carry, parts, steps=steps, log_every=log_every, seeded=seeded)
-
-
-@functools.partial(jax.jit, static_argnames=("steps", "log_every", "seeded"))
-def _finish_jit(carry, parts, *, steps, log_every, seeded):
-    finish = functools.partial(_finish, steps=steps, log_every=log_every)
-    return jax.vmap(finish)(carry, parts) if seeded else finish(carry, parts)
+def _group_size(num_logs: int, target_groups: int = 20) -> int:
+    """Log points per redraw of a progress bar: about ``target_groups`` redraws per run."""
+    return max(1, -(-num_logs // target_groups))
 
 
 def _use_progress(progress) -> bool:
@@ -282,115 +183,98 @@ def _use_progress(progress) -> bool:
     return bool(progress)
 
 
-def _as_key(key):
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return jax.random.key(int(key))
-    arr = key
-    is_typed = hasattr(arr, "dtype") and jnp.issubdtype(arr.dtype, jax.dtypes.prng_key)
-    if is_typed:
-        if arr.shape != ():
-            raise ValueError(f"key must be a single PRNG key, got a key array of shape {arr.shape}")
-        return arr
-    if hasattr(arr, "shape") and arr.shape == (2,) and arr.dtype == jnp.uint32:
-        return arr
-    raise TypeError(f"key must be a PRNG key such as jax.random.key(0) (or an int seed), got {key!r}")
+def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=False,
+            mode="one", swept=(), values=(), chunk=DEFAULT_CHUNK,
+            progress=False, label="run") -> Trace:
+    """Runs the begin and segment programs (checked arguments; used by run, run_keys, sweep)."""
+    from sgd_bench.progress import Bar
 
-
-def _check_x(name, x, problem):
-    leaves = jax.tree_util.tree_leaves(x)
-    if not leaves:
-        raise ValueError(f"{name} must be an array (or a pytree of arrays), got {x!r}")
-    if problem.x_shape is not None:
-        shape = jnp.shape(x)
-        if not hasattr(x, "shape") or tuple(shape) != problem.x_shape:
-            got = shape if hasattr(x, "shape") else type(x).__name__
-            raise ValueError(f"{name} must have shape {problem.x_shape} for problem "
-                             f"{problem.name!r}, got {got}")
-    else:
-        datum = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype),
-                                       problem.data)
-        try:
-            out = jax.eval_shape(problem.loss_i, x, datum)
-        except Exception as err:
-            raise ValueError(f"{name} does not fit problem {problem.name!r}: loss_i(x, datum) "
-                             f"failed with {type(err).__name__}: {err}") from None
-        if getattr(out, "shape", None) != ():
-            raise ValueError(f"loss_i of problem {problem.name!r} must return a scalar; with "
-                             f"{name} it returns shape {getattr(out, 'shape', None)}")
-    for leaf in leaves:
-        _checks.finite_array(name, leaf)
-
-
-def _cast_x(x, problem):
-    def cast(a):
-        a = jnp.asarray(a)
-        return a if jnp.issubdtype(a.dtype, jnp.floating) else a.astype(problem.dtype)
-    return jax.tree_util.tree_map(cast, x)
+    chunk = max(1, min(chunk, log_every))
+    step = log_steps(steps, log_every)
+    num_logs = len(step)
+    state, logs = _begin_jit(problem, method, values, x0, key, x_star, mode=mode, swept=swept,
+                             chunk=chunk, num_logs=num_logs, log_iterates=bool(log_iterates))
+    opts = dict(mode=mode, swept=swept, chunk=chunk, log_iterates=bool(log_iterates))
+    args = (jnp.int32(log_every), jnp.int32(steps), x_star)
+    last = num_logs - 1
+    group = _group_size(last) if progress else max(last, 1)
+    with (Bar(steps, label) if progress else contextlib.nullcontext()) as bar:
+        for c0 in range(0, last, group):
+            c1 = min(c0 + group, last)
+            state, logs = _segment_jit(problem, method, values, state, logs, jnp.int32(c0),
+                                       jnp.int32(c1), *args, **opts)
+            if bar is not None:
+                jax.block_until_ready(logs)
+                bar.update(int(step[c1]))
+    depth = {"one": 0, "seeds": 1, "sweep": 2}[mode]
+    return _finish_jit(state, logs, jnp.asarray(step), depth=depth)
 
 
 def _check_args(problem, method, x0, key, steps, log_every, x_star):
-    if not isinstance(problem, FiniteSum):
-        raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
-    if not isinstance(method, Method):
-        raise TypeError(f"method must be a sgd_bench.Method (gd, sgd, from_optax, ...), "
-                        f"got {type(method).__name__}")
-    steps = _checks.integer("steps", steps, low=1, high=2**31 - 2)
+    check_problem_method(problem, method)
+    steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
     if log_every is None:
         log_every = max(1, steps // 100)
-    log_every = _checks.integer("log_every", log_every, low=1, high=steps)
-    if method.batch_size is not None and method.batch_size > problem.n:
-        raise ValueError(f"batch_size must be in [1, n] = [1, {problem.n}] for problem "
-                         f"{problem.name!r}, got {method.batch_size}")
-    _check_x("x0", x0, problem)
-    x0 = _cast_x(x0, problem)
+    log_every = _checks.integer("log_every", log_every, low=1, high=max(steps, 1))
+    check_x("x0", x0, problem)
+    x0 = cast_x(x0, problem)
     if x_star is not None:
-        _check_x("x_star", x_star, problem)
+        check_x("x_star", x_star, problem)
         if not _tree.structure_matches(x0, x_star):
             raise ValueError("x_star must have the same structure and shapes as x0")
-        x_star = _cast_x(x_star, problem)
-    return x0, _as_key(key), steps, log_every, x_star
+        x_star = cast_x(x_star, problem)
+    return x0, as_key(key), steps, log_every, x_star
 
 
 def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
         log_every: int | None = None, x_star=None, log_iterates: bool = False,
         progress: bool | None = None) -> Trace:
-    """Runs ``method`` on ``problem`` from ``x0`` for ``steps`` steps as one compiled scan.
+    """Runs ``method`` on ``problem`` from ``x0`` for ``steps`` steps, logging as it goes.
 
     **Arguments:**
 
     - ``problem``: a ``FiniteSum``.
     - ``method``: a ``Method`` (``gd``, ``sgd``, ``from_optax``, ...).
     - ``x0``: the starting point.
-    - ``key``: a PRNG key (``jax.random.key(0)``) or an int seed; drives the sampler only.
-    - ``steps``: the number of steps, >= 1.
+    - ``key``: a PRNG key (``jax.random.key(0)``) or an int seed; drives the sampler, and the
+      method's own randomness through ``fold_in(key, METHOD_KEY_TAG)``.
+    - ``steps``: the number of steps, >= 0.
     - ``log_every``: steps between log points (default: ``max(1, steps // 100)``); the full
       loss and gradient are evaluated only at log points.
     - ``x_star``: a known minimizer; when given, the trace records ||x_k - x*||.
-    - ``log_iterates``: also return the iterates at the log points (``Trace.xs``), for
-      quantities computed after the run (gradient variance along the run, ...).
-    - ``progress``: draw a progress bar on stderr, redrawn after each group of chunks. The run
-      is then split into a few programs doing the same steps; XLA may fuse them differently,
-      so values can differ in the last bit from the single-program run. ``None`` follows
-      ``sgd_bench.progress.get_mode()``: off in the library, on a terminal in the CLI.
+    - ``log_iterates``: also return the iterates at the log points (``Trace.xs``).
+    - ``progress``: draw a progress bar on stderr. The run is the same compiled program with
+      or without it. ``None`` follows ``sgd_bench.progress.get_mode()``: off in the library, on
+      a terminal in the CLI.
 
-    A method whose state has a ``key`` field (for its own randomness, such as injected
-    gradient noise) gets a key derived from ``key`` there; the sampler's stream is unchanged.
-
-    **Returns:** a ``Trace``.
+    **Returns:** a ``Trace``. Another step size, mu, or new data of the same shapes runs in the
+    program compiled for the first call.
     """
     x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
-    if _use_progress(progress) and steps > log_every:
-        return _run_with_progress(problem, x0, key, x_star, method=method, steps=steps,
-                                  log_every=log_every, log_iterates=bool(log_iterates),
-                                  seeded=False, label=method.name)
-    return _run_jit(problem, x0, key, x_star, method=method, steps=steps, log_every=log_every,
-                    log_iterates=bool(log_iterates))
+    return execute(problem, method, x0, key, x_star, steps=steps, log_every=log_every,
+                   log_iterates=log_iterates, mode="one",
+                   progress=_use_progress(progress) and steps > log_every, label=method.name)
 
 
 def seed_keys(key, seeds: int) -> jax.Array:
     """The per-seed keys ``run_seeds`` uses: ``jax.random.split(key, seeds)``."""
     seeds = _checks.integer("seeds", seeds, low=1)
-    return jax.random.split(_as_key(key), seeds)
+    return jax.random.split(as_key(key), seeds)
+
+
+def _check_seed_memory(problem, method, x0, seeds, num_logs, log_iterates, configs=1):
+    from sgd_bench import memory
+
+    state = jax.eval_shape(lambda: init_state(problem, method, x0, jax.random.key(0),
+                                              chunk=1))
+    per_seed = sum(int(np.prod(a.shape)) * a.dtype.itemsize
+                   for a in jax.tree_util.tree_leaves(state) if hasattr(a, "dtype")
+                   and not jnp.issubdtype(a.dtype, jax.dtypes.prng_key))
+    x_bytes = sum(int(np.prod(np.shape(a))) * jnp.asarray(a).dtype.itemsize
+                  for a in jax.tree_util.tree_leaves(x0))
+    per_seed += num_logs * (64 + (x_bytes if log_iterates else 0))
+    memory.check_fits(int(per_seed) * int(seeds) * int(configs),
+                      f"{configs * seeds} runs x {per_seed:,} bytes of state and logs each")
 
 
 def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps: int,
@@ -400,9 +284,12 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
 
     Seed s of the result equals ``run(problem, method, x0, seed_keys(key, seeds)[s], ...)``.
     Every field of the returned ``Trace`` gets a leading axis of length ``seeds``; the data is
-    shared by all seeds, not copied.
+    shared by all seeds, not copied. A request whose states and logs cannot fit in memory is
+    refused with the numbers before anything is allocated.
     """
     x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
+    seeds = _checks.integer("seeds", seeds, low=1)
+    _check_seed_memory(problem, method, x0, seeds, len(log_steps(steps, log_every)), log_iterates)
     keys = seed_keys(key, seeds)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
 
@@ -424,26 +311,18 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
 
 
 def _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress):
-    if _use_progress(progress) and steps > log_every:
-        label = f"{method.name} x {keys.shape[0]} seeds"
-        return _run_with_progress(problem, x0, keys, x_star, method=method, steps=steps,
-                                  log_every=log_every, log_iterates=bool(log_iterates),
-                                  seeded=True, label=label)
-    return _run_seeds_jit(problem, x0, keys, x_star, method=method, steps=steps,
-                          log_every=log_every, log_iterates=bool(log_iterates))
+    return execute(problem, method, x0, keys, x_star, steps=steps, log_every=log_every,
+                   log_iterates=log_iterates, mode="seeds",
+                   progress=_use_progress(progress) and steps > log_every,
+                   label=f"{method.name} x {keys.shape[0]} seeds")
 
 
 def run_keys_chunked(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
                      log_every: int | None = None, x_star=None, progress: bool | None = None,
                      label: str | None = None) -> Trace:
-    """``run_keys`` always as the chunked programs that progress bars use, drawing the bar
-    only when ``progress`` (default: ``sgd_bench.progress`` mode) says so.
-
-    Its traces do not depend on whether a bar was drawn, which the grid runner relies on when
-    it resumes an interrupted run under a different terminal.
-    """
+    """``run_keys`` with a progress label of the caller's. Kept for the grid runner: every run
+    is one program whether a bar is drawn or not, so its traces never depend on the terminal."""
     x0, _, steps, log_every, x_star = _check_args(problem, method, x0, 0, steps, log_every, x_star)
-    return _run_with_progress(problem, x0, keys, x_star, method=method, steps=steps,
-                              log_every=log_every, log_iterates=False, seeded=True,
-                              label=label or f"{method.name} x {keys.shape[0]} seeds",
-                              draw=_use_progress(progress))
+    return execute(problem, method, x0, keys, x_star, steps=steps, log_every=log_every,
+                   mode="seeds", progress=_use_progress(progress) and steps > log_every,
+                   label=label or f"{method.name} x {keys.shape[0]} seeds")

@@ -43,11 +43,14 @@ class StreamState(NamedTuple):
 
 
 class Sampler(NamedTuple):
-    """``init(key) -> state`` and ``sample(state, key, k0, T) -> (idx[T, B], state)``."""
+    """``init(key) -> state``; ``sample(state, key, k0, T) -> (idx[T, B], state)`` draws the
+    next T steps' indices and the state after them; ``skip(state, key, t) -> state`` is the
+    state after a traced number t <= ``chunk`` of steps (a run that stops inside a block)."""
 
     init: Callable[[jax.Array], Any]
     sample: Callable[[Any, jax.Array, Any, int], tuple[jax.Array, Any]]
     batch_size: int
+    skip: Callable[[Any, jax.Array, Any], Any] = None
 
 
 def _permutation(key, epoch, n):
@@ -75,7 +78,11 @@ def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
             idx = jax.vmap(lambda kk: jax.random.randint(kk, (b,), 0, n, dtype=jnp.int32))(keys)
             return idx, state
 
-        return Sampler(init, sample, b)
+        def skip(state, key, t):
+            del key, t
+            return state
+
+        return Sampler(init, sample, b, skip)
 
     # Short chunks (T*B <= n) touch at most two epochs: carry the two permutations and
     # compute each epoch's permutation once. The branch depends only on the step counter,
@@ -104,6 +111,10 @@ def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
             perms = jax.vmap(lambda e: _permutation(key, state.epoch + e, n))(
                 jnp.arange(num, dtype=jnp.int32))
             idx = perms[epoch_rel, row]
+        return idx.reshape(t, b), skip(state, key, t)
+
+    def skip(state, key, t):
+        # t <= chunk steps, so with carried permutations at most one epoch boundary is crossed.
         end = state.offset + t * b
         step_epochs = end // n
         new_state = StreamState(state.epoch + step_epochs, end - step_epochs * n, state.perms)
@@ -114,9 +125,9 @@ def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
                 lambda p: p,
                 state.perms,
             ))
-        return idx.reshape(t, b), new_state
+        return new_state
 
-    return Sampler(init, sample, b)
+    return Sampler(init, sample, b, skip)
 
 
 def indices(sampling: str, key: jax.Array, n: int, batch_size: int, steps: int) -> np.ndarray:

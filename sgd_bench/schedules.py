@@ -1,20 +1,23 @@
-"""Step-size schedules: plain callables from the step counter k (0-based) to alpha_k.
+"""Step-size schedules: values that map the step counter k (0-based) to alpha_k.
 
-Any callable ``k -> alpha`` works wherever a step size is accepted, optax schedules included;
-a float means a constant step. The factories check their arguments and raise ``ValueError``
-naming the bad value.
+A ``Schedule`` is a pytree: its formula is static and its parameters (a, mu, k0, ...) are
+leaves, so ``constant(0.1)`` and ``constant(0.2)`` run in one compiled program and a sweep can
+``vmap`` over them. Any other callable ``k -> alpha`` (an optax schedule, a lambda) is accepted
+too and wrapped as a static schedule: it runs as it is, but each distinct callable object is a
+program of its own. The factories check their arguments and raise ``ValueError`` naming the bad
+value.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import _checks
-
-Schedule = Callable[[Any], Any]
+from sgd_bench._values import Label, leaves_equal, leaves_hash
 
 
 def _as_float(k) -> jnp.ndarray:
@@ -22,76 +25,70 @@ def _as_float(k) -> jnp.ndarray:
     return k.astype(jnp.result_type(float))
 
 
-def constant(a: float) -> Schedule:
-    """alpha_k = a.
+@jax.tree_util.register_pytree_node_class
+class Schedule:
+    """alpha_k as a formula ``formula(params, k)`` (static) of parameters ``params`` (leaves).
 
-    >>> constant(0.1)(7)
-    0.1
+    Built by the factories below, or by ``as_schedule`` around any callable ``k -> alpha``
+    (then ``wrapped`` holds it and ``params`` is empty). Equal formulas with equal parameters
+    compare equal; the parameters are traced, so changing them never compiles again.
     """
-    a = _checks.positive_float("a", a)
 
-    def schedule(k):
-        del k
-        return a
+    def __init__(self, formula: Callable | None, params: dict, name: str,
+                 wrapped: Callable | None = None):
+        self.formula = formula
+        self.params = dict(params)
+        self.name = Label(name)
+        self.wrapped = wrapped
 
-    return schedule
+    def __call__(self, k):
+        if self.wrapped is not None:
+            return self.wrapped(k)
+        return self.formula(self.params, k)
 
+    @property
+    def is_constant(self) -> bool:
+        return self.formula is _constant
 
-def lecture_decreasing(mu: float) -> Schedule:
-    """alpha_k = (2k + 1) / (2 mu (k + 1)^2), the lecture's step for mu-PL functions.
+    # -- pytree protocol and value semantics ----------------------------------------------------
+    def tree_flatten(self):
+        keys = tuple(sorted(self.params))
+        return tuple(self.params[k] for k in keys), (self.formula, keys, self.name, self.wrapped)
 
-    With it SGD satisfies E[f(x_k) - f*] <= L sigma^2 / (2 mu^2 k) (Gower et al. 2019,
-    Theorem 3.2; the lecture's "decreasing stepsize" slide).
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        formula, keys, name, wrapped = aux
+        obj = object.__new__(cls)
+        obj.formula, obj.params, obj.name, obj.wrapped = formula, dict(zip(keys, children)), name, wrapped
+        return obj
 
-    >>> float(lecture_decreasing(1.0)(0)), float(lecture_decreasing(1.0)(1))
-    (0.5, 0.375)
-    """
-    mu = _checks.positive_float("mu", mu)
+    def __eq__(self, other):
+        if type(other) is not Schedule:
+            return NotImplemented
+        a, aux_a = self.tree_flatten()
+        b, aux_b = other.tree_flatten()
+        return aux_a == aux_b and leaves_equal(a, b)
 
-    def schedule(k):
-        k = _as_float(k)
-        return (2.0 * k + 1.0) / (2.0 * mu * (k + 1.0) ** 2)
+    def __hash__(self):
+        leaves, aux = self.tree_flatten()
+        return hash((aux, leaves_hash(leaves)))
 
-    return schedule
+    def __repr__(self):
+        if self.wrapped is not None:
+            return f"Schedule({self.wrapped!r})"
+        args = ", ".join(f"{k}={_show(v)}" for k, v in sorted(self.params.items()) if v is not None)
+        return f"{self.name.text}({args})"
 
-
-def inverse_time(a: float, k0: float) -> Schedule:
-    """alpha_k = a / (1 + k / k0): starts at a and halves by k = k0, then decays like 1/k.
-
-    >>> float(inverse_time(1.0, 10.0)(10))
-    0.5
-    """
-    a = _checks.positive_float("a", a)
-    k0 = _checks.positive_float("k0", k0)
-
-    def schedule(k):
-        return a / (1.0 + _as_float(k) / k0)
-
-    return schedule
-
-
-def inverse_sqrt(a: float) -> Schedule:
-    """alpha_k = a / sqrt(k + 1).
-
-    >>> float(inverse_sqrt(2.0)(3))
-    1.0
-    """
-    a = _checks.positive_float("a", a)
-
-    def schedule(k):
-        return a / jnp.sqrt(_as_float(k) + 1.0)
-
-    return schedule
-
-
-def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:
-    """A float becomes ``constant``; a callable is checked to give a finite alpha_0 > 0."""
-    if callable(step_size):
+    def check(self, name: str = "step_size") -> "Schedule":
+        """Checks on the host that alpha_0 is a finite number > 0 (skipped for traced values)."""
         try:
-            value = step_size(0)
+            value = self(0)
         except Exception as err:  # the user's callable failed: say which argument it was
             raise TypeError(f"{name} must map a step counter k to a step size; "
                             f"calling it at k=0 raised {err!r}") from None
+        if isinstance(value, jax.core.Tracer) or any(
+                isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(self.params)):
+            return self
         try:
             arr = np.asarray(value)
             if arr.ndim != 0:
@@ -102,5 +99,107 @@ def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:
                             f"at k=0: {err}") from None
         if not np.isfinite(first) or first <= 0:
             raise ValueError(f"{name} must give a step size > 0; at k=0 it gives {first!r}")
-        return step_size
-    return constant(_checks.positive_float(name, step_size))
+        return self
+
+
+def _show(v):
+    if isinstance(v, jax.core.Tracer):
+        return "<traced>"
+    arr = np.asarray(v)
+    return f"{float(arr):g}" if arr.ndim == 0 else f"<array {arr.shape}>"
+
+
+def _value(name, value, check):
+    """A parameter as given: checked on the host when concrete, a traced value as it is."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    return check(name, value)
+
+
+def _constant(p, k):
+    del k
+    return p["a"]
+
+
+def constant(a: float) -> Schedule:
+    """alpha_k = a.
+
+    >>> constant(0.1)(7)
+    0.1
+    """
+    return Schedule(_constant, {"a": _value("a", a, _checks.positive_float)}, "constant")
+
+
+def _lecture(p, k):
+    k = _as_float(k)
+    alpha = (2.0 * k + 1.0) / (2.0 * p["mu"] * (k + 1.0) ** 2)
+    return alpha if p.get("alpha_max") is None else jnp.minimum(alpha, p["alpha_max"])
+
+
+def lecture_decreasing(mu: float, alpha_max: float | None = None) -> Schedule:
+    """alpha_k = min(alpha_max, (2k + 1) / (2 mu (k + 1)^2)), the lecture's step for mu-PL
+    functions.
+
+    With it SGD satisfies E[f(x_k) - f*] <= L sigma^2 / (2 mu^2 k) (Gower et al. 2019,
+    Theorem 3.2; the lecture's "decreasing stepsize" slide). The first steps are about
+    1/(2 mu), which is far above the stable step 1/L when mu is small; ``alpha_max`` (for
+    example the safe constant step of the problem) caps them. Without a cap the formula is the
+    lecture's as written.
+
+    >>> float(lecture_decreasing(1.0)(0)), float(lecture_decreasing(1.0)(1))
+    (0.5, 0.375)
+    >>> float(lecture_decreasing(1.0, alpha_max=0.4)(0))
+    0.4
+    """
+    params = {"mu": _value("mu", mu, _checks.positive_float)}
+    if alpha_max is not None:
+        params["alpha_max"] = _value("alpha_max", alpha_max, _checks.positive_float)
+    return Schedule(_lecture, params, "lecture_decreasing")
+
+
+def _inverse_time(p, k):
+    return p["a"] / (1.0 + _as_float(k) / p["k0"])
+
+
+def inverse_time(a: float, k0: float) -> Schedule:
+    """alpha_k = a / (1 + k / k0): starts at a and halves by k = k0, then decays like 1/k.
+
+    >>> float(inverse_time(1.0, 10.0)(10))
+    0.5
+    """
+    return Schedule(_inverse_time, {"a": _value("a", a, _checks.positive_float),
+                                    "k0": _value("k0", k0, _checks.positive_float)}, "inverse_time")
+
+
+def _inverse_sqrt(p, k):
+    return p["a"] / jnp.sqrt(_as_float(k) + 1.0)
+
+
+def inverse_sqrt(a: float) -> Schedule:
+    """alpha_k = a / sqrt(k + 1).
+
+    >>> float(inverse_sqrt(2.0)(3))
+    1.0
+    """
+    return Schedule(_inverse_sqrt, {"a": _value("a", a, _checks.positive_float)}, "inverse_sqrt")
+
+
+def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:
+    """A number becomes ``constant``, a ``Schedule`` is checked, any other callable is wrapped.
+
+    A traced scalar (inside ``jit`` or ``vmap``) becomes a constant without a host check.
+    """
+    if isinstance(step_size, Schedule):
+        return step_size.check(name)
+    if isinstance(step_size, jax.core.Tracer):
+        return Schedule(_constant, {"a": step_size}, "constant")
+    if callable(step_size):
+        return Schedule(None, {}, getattr(step_size, "__name__", "schedule"),
+                        wrapped=step_size).check(name)
+    try:
+        return constant(_checks.positive_float(name, step_size))
+    except (TypeError, ValueError) as err:
+        if hasattr(step_size, "ndim") and np.ndim(step_size) > 0:
+            raise TypeError(f"{name} must be a positive number or a schedule, got an array of shape "
+                            f"{np.shape(step_size)} (to run several step sizes, use sgd_bench.sweep)") from None
+        raise err

@@ -3,7 +3,8 @@
 ``timed_run`` compiles the method's chunk of steps ahead of time (reported as
 ``compile_seconds``), then alternates: start the clock, run ``log_every`` steps, block until
 the result is ready, stop the clock; only then evaluate f at the new iterate, untimed. The
-steps are exactly the runner's (both use ``runner.stepper``). FLOPs are XLA's cost analysis of
+steps are exactly the runner's (both run ``solver.advance_state``, the same compiled program
+that ``Solver.advance`` uses). FLOPs are XLA's cost analysis of
 one compiled step times the number of steps.
 
 ``time_to_eps`` turns timed runs into the time-to-accuracy table: seconds, gradient
@@ -21,6 +22,7 @@ import numpy as np
 
 from sgd_bench import _checks
 from sgd_bench import runner
+from sgd_bench import solver
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.flops import step_flops
 from sgd_bench.methods import Method
@@ -60,36 +62,32 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
     """
     x0, key, steps, log_every, _ = runner._check_args(problem, method, x0, key, steps, log_every, None)
     event = on_event or (lambda name: None)
-    st = runner.stepper(method, problem.n, log_every)
-    carry = jax.block_until_ready(jax.jit(st.init)(problem, x0, key))
-    advance = jax.jit(st.advance, static_argnums=4)
+    chunk = min(log_every, solver.DEFAULT_CHUNK)
+    state = jax.block_until_ready(solver._init_jit(problem, method, x0, key, chunk=chunk))
     num_chunks, rem = divmod(steps, log_every)
     chunk_sizes = [log_every] * num_chunks + ([rem] if rem else [])
 
+    # One compiled program serves every piece length: the count is a traced argument.
     started = clock()
-    compiled = {}
-    for t in sorted(set(chunk_sizes)):
-        k0 = jnp.zeros((), jnp.int32)
-        compiled[t] = advance.lower(problem, key, carry, k0, t).compile()
+    advance = solver._advance_jit.lower(problem, method, state, jnp.int32(0), chunk=chunk).compile()
     compile_seconds = clock() - started
     flops = step_flops(problem, method, x0)
 
     event("metrics")
-    losses = [float(_loss(problem, carry[0].x))]
-    seconds, evals, k = [0.0], [int(np.asarray(carry[0].grad_evals))], 0
+    losses = [float(_loss(problem, state.x))]
+    seconds, evals = [0.0], [int(np.asarray(state.method.grad_evals))]
     total = 0.0
     for t in chunk_sizes:
-        k0 = jnp.asarray(k, jnp.int32)
+        count = jnp.int32(t)
         event("start")
         began = clock()
-        carry = jax.block_until_ready(compiled[t](problem, key, carry, k0))
+        state = jax.block_until_ready(advance(problem, method, state, count))
         total += clock() - began
         event("stop")
-        k += t
         seconds.append(total)
-        evals.append(int(np.asarray(carry[0].grad_evals)))
+        evals.append(int(np.asarray(state.method.grad_evals)))
         event("metrics")
-        losses.append(float(_loss(problem, carry[0].x)))
+        losses.append(float(_loss(problem, state.x)))
     step = runner.log_steps(steps, log_every).astype(np.int64)
     return TimedRun(method.name, compile_seconds, step, np.array(seconds), np.array(evals),
                     flops * step.astype(np.float64), np.array(losses), flops)

@@ -47,21 +47,19 @@ class OnlineNewtonState(NamedTuple):
     hvp_evals: Count
 
 
-def _step_from(name, factor, step_size):
-    """A function of the problem giving the schedule: ``step_size``, or factor / L_max."""
-    if step_size is not None:
-        schedule = as_schedule(step_size, name)
-        return lambda problem: schedule
+def _require_l_max(p, problem):
+    for name in ("step_size", "phase1_step_size"):
+        if p[name] is None and (p.support == "two_phase" or name == "step_size"):
+            l_max = problem.info.get("L_max")
+            if l_max is None or not l_max > 0:
+                raise ValueError(f"online_newton() with its default {name} needs problem.info"
+                                 f"['L_max'] > 0 (problem {problem.name!r} has {problem.info}); "
+                                 f"pass {name}")
 
-    def from_problem(problem):
-        l_max = problem.info.get("L_max")
-        if l_max is None or not l_max > 0:
-            raise ValueError(f"online_newton() with its default {name} needs problem.info['L_max'] "
-                             f"> 0 (problem {problem.name!r} has {problem.info}); pass {name}")
-        scale = factor / l_max
-        return lambda k: scale
 
-    return from_problem
+def _gamma(schedule, problem, k):
+    """The step at k: the schedule, or 1/(4 L_max) by default (L_max is traced)."""
+    return schedule(k) if schedule is not None else 0.25 / problem.info["L_max"]
 
 
 def _mean_update(avg, new, count):
@@ -117,50 +115,58 @@ def online_newton(step_size=None, *, support: str = "two_phase", phase1_steps: i
         phase1 = 0
     b = _checks.integer("batch_size", batch_size, low=1)
     sampling = _checks.choice("sampling", sampling, SAMPLINGS)
-    gamma = _step_from("step_size", 0.25, step_size)
-    gamma1 = _step_from("phase1_step_size", 0.25, phase1_step_size)
-
-    def init(x0, problem):
-        del problem
-        return OnlineNewtonState(x0, x0, x0, jnp.ones((), jnp.int32), Count.zero(), Count.zero())
-
-    def newton_direction(problem, x, x_tilde, idx):
-        grad_b = lambda z: problem.batch_grad(z, idx)
-        g, hv = jax.jvp(grad_b, (x_tilde,), (_tree.sub(x, x_tilde),))
-        return jax.tree_util.tree_map(jnp.add, g, hv)
-
-    def step(state, problem, idx, k):
-        used = idx.shape[0]
-
-        def sgd_step(s):
-            x = _tree.sub_scaled(s.iterate, gamma1(problem)(k), problem.batch_grad(s.iterate, idx))
-            count = s.num_averaged + 1
-            return OnlineNewtonState(_mean_update(s.x, x, count), x, s.support, count,
-                                     s.grad_evals.add(used), s.hvp_evals)
-
-        def newton_step(s):
-            if support == "two_phase":
-                # Phase 2 starts from the phase-1 average, which becomes the support point and
-                # the first iterate of a fresh average.
-                start = k == phase1
-                s = lax.cond(start, lambda t: t._replace(iterate=t.x, support=t.x,
-                                                         num_averaged=jnp.ones((), jnp.int32)),
-                             lambda t: t, s)
-                x_tilde = s.support
-            else:
-                x_tilde = s.x
-            direction = newton_direction(problem, s.iterate, x_tilde, idx)
-            x = _tree.sub_scaled(s.iterate, gamma(problem)(k), direction)
-            count = s.num_averaged + 1
-            support_point = s.support if support == "two_phase" else _mean_update(s.x, x, count)
-            return OnlineNewtonState(_mean_update(s.x, x, count), x, support_point, count,
-                                     s.grad_evals.add(used), s.hvp_evals.add(used))
-
-        if support == "running_average":
-            return newton_step(state)
-        # k is the same for every seed: under vmap this stays a real branch.
-        return lax.cond(k < phase1, sgd_step, newton_step, state)
-
     label = "online Newton, running-average support" if support == "running_average" else \
         f"two-phase Newton ({phase1} averaged-SGD steps)"
-    return Method(init, step, b, sampling, label)
+    return Method(_init, _step,
+                  hyperparams={"step_size": None if step_size is None else as_schedule(step_size),
+                               "phase1_step_size": None if phase1_step_size is None
+                               else as_schedule(phase1_step_size, "phase1_step_size"),
+                               "phase1_steps": phase1},
+                  options={"support": support}, batch_size=b, sampling=sampling, name=label,
+                  check=_require_l_max)
+
+
+def _init(p, x0, problem, key):
+    del p, problem, key
+    return OnlineNewtonState(x0, x0, x0, jnp.ones((), jnp.int32), Count.zero(), Count.zero())
+
+
+def _newton_direction(problem, x, x_tilde, idx):
+    grad_b = lambda z: problem.batch_grad(z, idx)
+    g, hv = jax.jvp(grad_b, (x_tilde,), (_tree.sub(x, x_tilde),))
+    return jax.tree_util.tree_map(jnp.add, g, hv)
+
+
+def _step(p, state, problem, idx, k):
+    used = idx.shape[0]
+    two_phase = p.support == "two_phase"
+
+    def sgd_step(s):
+        x = _tree.sub_scaled(s.iterate, _gamma(p.phase1_step_size, problem, k),
+                             problem.batch_grad(s.iterate, idx))
+        count = s.num_averaged + 1
+        return OnlineNewtonState(_mean_update(s.x, x, count), x, s.support, count,
+                                 s.grad_evals.add(used), s.hvp_evals)
+
+    def newton_step(s):
+        if two_phase:
+            # Phase 2 starts from the phase-1 average, which becomes the support point and
+            # the first iterate of a fresh average.
+            s = lax.cond(k == p.phase1_steps,
+                         lambda t: t._replace(iterate=t.x, support=t.x,
+                                              num_averaged=jnp.ones((), jnp.int32)),
+                         lambda t: t, s)
+            x_tilde = s.support
+        else:
+            x_tilde = s.x
+        direction = _newton_direction(problem, s.iterate, x_tilde, idx)
+        x = _tree.sub_scaled(s.iterate, _gamma(p.step_size, problem, k), direction)
+        count = s.num_averaged + 1
+        support_point = s.support if two_phase else _mean_update(s.x, x, count)
+        return OnlineNewtonState(_mean_update(s.x, x, count), x, support_point, count,
+                                 s.grad_evals.add(used), s.hvp_evals.add(used))
+
+    if not two_phase:
+        return newton_step(state)
+    # k is the same for every seed: under vmap this stays a real branch.
+    return lax.cond(k < p.phase1_steps, sgd_step, newton_step, state)

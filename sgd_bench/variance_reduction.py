@@ -12,8 +12,10 @@ evaluations are counted exactly as they are computed:
 - SARAH: the step that starts a loop takes a full gradient (n); inner steps evaluate the batch
   at the current and the previous iterate (2B).
 
-Default steps follow the papers' theorems, with L_max = max_i L_i read from
-``problem.info["L_max"]`` when the step is traced. The ``linear`` keyword selects the O(n)
+Default steps follow the papers' theorems, factor / L_max with L_max = max_i L_i read from
+``problem.info["L_max"]`` (a traced value of the problem: another L_max, same program).
+Step sizes and loop lengths are hyperparameters (traced); the batch, the sampling and the
+table layout are static. The ``linear`` keyword selects the O(n)
 table of linear models (see ``sgd_bench.gradient_table``). Loop lengths count runner steps and
 default to 2n/B (two epochs of inner work, Johnson & Zhang's m = 2n at B = 1).
 """
@@ -21,7 +23,7 @@ default to 2n/B (two epochs of inner work, Johnson & Zhang's m = 2n at B = 1).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -70,21 +72,24 @@ class SARAHState(NamedTuple):
     x_prev: Any
 
 
-def _default_step(name: str, factor: float, step_size) -> Callable[[Any], Callable]:
-    """A function of the problem giving the step schedule: ``step_size`` or factor / L_max."""
-    if step_size is not None:
-        schedule = as_schedule(step_size)
-        return lambda problem: schedule
-
-    def from_problem(problem):
+def _require_l_max(p, problem):
+    """A host check for the default step factor / L_max: the problem must know L_max."""
+    if p.step_size is None:
         l_max = problem.info.get("L_max")
         if l_max is None or not l_max > 0:
-            raise ValueError(f"{name}() with its default step needs problem.info['L_max'] > 0 "
+            raise ValueError(f"{p.kind}() with its default step needs problem.info['L_max'] > 0 "
                              f"(problem {problem.name!r} has {problem.info}); pass step_size")
-        alpha = factor / l_max
-        return lambda k: alpha
 
-    return from_problem
+
+def _alpha(p, problem, k):
+    """The step at k: the given schedule, or step_factor / L_max (L_max is traced)."""
+    if p.step_size is not None:
+        return p.step_size(k)
+    return p.step_factor / problem.info["L_max"]
+
+
+def _hyper(step_size):
+    return {"step_size": None if step_size is None else as_schedule(step_size)}
 
 
 def _check(batch_size, sampling, loop_length=None):
@@ -95,8 +100,11 @@ def _check(batch_size, sampling, loop_length=None):
     return b, sampling, loop_length
 
 
-def _loop(loop_length, problem, b) -> int:
-    return loop_length if loop_length is not None else math.ceil(2 * problem.n / b)
+def _loop(p, problem):
+    """m, runner steps per loop: the hyperparameter, or ceil(2n / B) (static) by default."""
+    if p.loop_length is not None:
+        return p.loop_length
+    return math.ceil(2 * problem.n / p.batch_size)
 
 
 def _name(base, b):
@@ -107,40 +115,46 @@ def _add(a, b):
     return jax.tree_util.tree_map(jnp.add, a, b)
 
 
+def _table_init(p, x0, problem, key):
+    del key
+    table_ops = make_table(p.linear)
+    table, mean = table_ops.full(problem, x0)
+    # The first pending write rewrites row 0 with its own value: a no-op.
+    nowhere = jnp.zeros((p.batch_size,), jnp.int32)
+    return SAGState(x0, Count.zero().add(problem.n), table, mean, nowhere,
+                    table_ops.get(table, nowhere))
+
+
+def _table_step(p, state, problem, idx, k):
+    table_ops = make_table(p.linear)
+    # Write the previous step's rows first, then read: a read *before* the write in the
+    # same step made XLA copy the whole table every step (O(n) per step) to keep the old
+    # buffer alive; read-after-write lets it update the table in place.
+    table = table_ops.put(state.table, state.pending_idx, state.pending_rows)
+    old = table_ops.get(table, idx)
+    new = table_ops.rows(problem, state.x, idx)
+    change = jax.tree_util.tree_map(jnp.subtract, new, old)
+    # The running mean of the table counts each distinct sample of the batch once.
+    first = first_occurrence(idx).astype(jnp.result_type(float)) / problem.n
+    mean = _add(state.mean, table_ops.combine(problem, idx, change, first))
+    if p.unbiased:  # SAGA: batch mean of (new - stored) plus the stored mean
+        batch_w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0])
+        data_part = _add(table_ops.combine(problem, idx, change, batch_w), state.mean)
+    else:           # SAG: the mean of the updated table (biased)
+        data_part = mean
+    direction = _add(data_part, regularizer_grad(problem, state.x))
+    x = _tree.sub_scaled(state.x, _alpha(p, problem, k), direction)
+    return SAGState(x, state.grad_evals.add(idx.shape[0]), table, mean,
+                    idx.astype(jnp.int32), new)
+
+
 def _table_method(saga: bool, step_size, batch_size, sampling, linear, factor, base) -> Method:
     b, sampling, _ = _check(batch_size, sampling)
-    table_ops = make_table(linear)
-    steps = _default_step(base.lower(), factor, step_size)
-
-    def init(x0, problem):
-        table, mean = table_ops.full(problem, x0)
-        # The first pending write rewrites row 0 with its own value: a no-op.
-        nowhere = jnp.zeros((b,), jnp.int32)
-        return SAGState(x0, Count.zero().add(problem.n), table, mean, nowhere,
-                        table_ops.get(table, nowhere))
-
-    def step(state, problem, idx, k):
-        # Write the previous step's rows first, then read: a read *before* the write in the
-        # same step made XLA copy the whole table every step (O(n) per step) to keep the old
-        # buffer alive; read-after-write lets it update the table in place.
-        table = table_ops.put(state.table, state.pending_idx, state.pending_rows)
-        old = table_ops.get(table, idx)
-        new = table_ops.rows(problem, state.x, idx)
-        change = jax.tree_util.tree_map(jnp.subtract, new, old)
-        # The running mean of the table counts each distinct sample of the batch once.
-        first = first_occurrence(idx).astype(jnp.result_type(float)) / problem.n
-        mean = _add(state.mean, table_ops.combine(problem, idx, change, first))
-        if saga:  # unbiased: batch mean of (new - stored) plus the stored mean
-            batch_w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0])
-            data_part = _add(table_ops.combine(problem, idx, change, batch_w), state.mean)
-        else:     # biased: the mean of the updated table
-            data_part = mean
-        direction = _add(data_part, regularizer_grad(problem, state.x))
-        x = _tree.sub_scaled(state.x, steps(problem)(k), direction)
-        return SAGState(x, state.grad_evals.add(idx.shape[0]), table, mean,
-                        idx.astype(jnp.int32), new)
-
-    return Method(init, step, b, sampling, _name(base, b))
+    make_table(linear)  # refuses a bad ``linear`` now
+    return Method(_table_init, _table_step, hyperparams=_hyper(step_size),
+                  options={"unbiased": saga, "linear": linear, "step_factor": factor,
+                           "kind": base.lower()},
+                  batch_size=b, sampling=sampling, name=_name(base, b), check=_require_l_max)
 
 
 def sag(step_size=None, batch_size: int = 1, sampling: str = "with_replacement", *,
@@ -219,44 +233,50 @@ def svrg(step_size=None, batch_size: int = 1, sampling: str = "with_replacement"
     """
     b, sampling, loop_length = _check(batch_size, sampling, loop_length)
     keep = linear is not False and linear is not None
-    table_ops = make_table(linear) if keep else None
-    steps = _default_step("svrg", 0.1, step_size)
+    if keep:
+        make_table(linear)
+    return Method(_svrg_init, _svrg_step, hyperparams={**_hyper(step_size), "loop_length": loop_length},
+                  options={"linear": linear if keep else False, "step_factor": 0.1, "kind": "svrg"},
+                  batch_size=b, sampling=sampling, name=_name("SVRG", b), check=_require_l_max)
 
-    def init(x0, problem):
-        zeros = jax.tree_util.tree_map(jnp.zeros_like, x0)
-        table = jnp.zeros((problem.n,), x0.dtype) if keep else ()
-        return SVRGState(x0, Count.zero(), x0, zeros, table)
 
-    def take_snapshot(problem, state):
+def _svrg_init(p, x0, problem, key):
+    del key
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, x0)
+    table = jnp.zeros((problem.n,), x0.dtype) if p.linear is not False else ()
+    return SVRGState(x0, Count.zero(), x0, zeros, table)
+
+
+def _svrg_step(p, state, problem, idx, k):
+    keep = p.linear is not False
+    table_ops = make_table(p.linear) if keep else None
+
+    def take_snapshot(s):
         if keep:
-            table, mean = table_ops.full(problem, state.x)
+            table, mean = table_ops.full(problem, s.x)
         else:
-            table, mean = (), data_grad(problem, state.x)
-        return SVRGState(state.x, state.grad_evals.add(problem.n), state.x, mean, table)
+            table, mean = (), data_grad(problem, s.x)
+        return SVRGState(s.x, s.grad_evals.add(problem.n), s.x, mean, table)
 
-    def step(state, problem, idx, k):
-        m = _loop(loop_length, problem, b)
-        # k is the same for every seed, so under vmap this stays a real branch and the full
-        # gradient runs only at snapshot steps.
-        state = lax.cond(k % m == 0, lambda s: take_snapshot(problem, s), lambda s: s, state)
-        w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0])
-        if keep:
-            new = table_ops.rows(problem, state.x, idx)
-            change = new - table_ops.get(state.table, idx)
-            correction = table_ops.combine(problem, idx, change, w)
-            used = idx.shape[0]
-        else:
-            batch = problem.batch(idx)
-            change = jax.tree_util.tree_map(jnp.subtract, data_rows(problem, state.x, batch),
-                                            data_rows(problem, state.snapshot, batch))
-            correction = jax.tree_util.tree_map(
-                lambda r: jnp.tensordot(w.astype(r.dtype), r, axes=1), change)
-            used = 2 * idx.shape[0]
-        direction = _add(_add(correction, state.snapshot_mean), regularizer_grad(problem, state.x))
-        x = _tree.sub_scaled(state.x, steps(problem)(k), direction)
-        return state._replace(x=x, grad_evals=state.grad_evals.add(used))
-
-    return Method(init, step, b, sampling, _name("SVRG", b))
+    # k is the same for every seed (and m for every seed of a configuration), so under vmap
+    # this stays a real branch and the full gradient runs only at snapshot steps.
+    state = lax.cond(k % _loop(p, problem) == 0, take_snapshot, lambda s: s, state)
+    w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0])
+    if keep:
+        new = table_ops.rows(problem, state.x, idx)
+        change = new - table_ops.get(state.table, idx)
+        correction = table_ops.combine(problem, idx, change, w)
+        used = idx.shape[0]
+    else:
+        batch = problem.batch(idx)
+        change = jax.tree_util.tree_map(jnp.subtract, data_rows(problem, state.x, batch),
+                                        data_rows(problem, state.snapshot, batch))
+        correction = jax.tree_util.tree_map(
+            lambda r: jnp.tensordot(w.astype(r.dtype), r, axes=1), change)
+        used = 2 * idx.shape[0]
+    direction = _add(_add(correction, state.snapshot_mean), regularizer_grad(problem, state.x))
+    x = _tree.sub_scaled(state.x, _alpha(p, problem, k), direction)
+    return state._replace(x=x, grad_evals=state.grad_evals.add(used))
 
 
 def sarah(step_size=None, batch_size: int = 1, sampling: str = "with_replacement", *,
@@ -282,24 +302,24 @@ def sarah(step_size=None, batch_size: int = 1, sampling: str = "with_replacement
     machine learning problems using stochastic recursive gradient", ICML 2017.
     """
     b, sampling, loop_length = _check(batch_size, sampling, loop_length)
-    steps = _default_step("sarah", 0.5, step_size)
+    return Method(_sarah_init, _sarah_step, hyperparams={**_hyper(step_size), "loop_length": loop_length},
+                  options={"step_factor": 0.5, "kind": "sarah"}, batch_size=b, sampling=sampling,
+                  name=_name("SARAH", b), check=_require_l_max)
 
-    def init(x0, problem):
-        del problem
-        return SARAHState(x0, Count.zero(), jax.tree_util.tree_map(jnp.zeros_like, x0), x0)
 
-    def step(state, problem, idx, k):
-        m = _loop(loop_length, problem, b)
+def _sarah_init(p, x0, problem, key):
+    del p, problem, key
+    return SARAHState(x0, Count.zero(), jax.tree_util.tree_map(jnp.zeros_like, x0), x0)
 
-        def restart(s):
-            return problem.grad(s.x), s.grad_evals.add(problem.n)
 
-        def recurse(s):
-            change = _tree.sub(problem.batch_grad(s.x, idx), problem.batch_grad(s.x_prev, idx))
-            return _add(change, s.v), s.grad_evals.add(2 * idx.shape[0])
+def _sarah_step(p, state, problem, idx, k):
+    def restart(s):
+        return problem.grad(s.x), s.grad_evals.add(problem.n)
 
-        v, evals = lax.cond(k % m == 0, restart, recurse, state)
-        x = _tree.sub_scaled(state.x, steps(problem)(k), v)
-        return SARAHState(x, evals, v, state.x)
+    def recurse(s):
+        change = _tree.sub(problem.batch_grad(s.x, idx), problem.batch_grad(s.x_prev, idx))
+        return _add(change, s.v), s.grad_evals.add(2 * idx.shape[0])
 
-    return Method(init, step, b, sampling, _name("SARAH", b))
+    v, evals = lax.cond(k % _loop(p, problem) == 0, restart, recurse, state)
+    x = _tree.sub_scaled(state.x, _alpha(p, problem, k), v)
+    return SARAHState(x, evals, v, state.x)

@@ -226,3 +226,32 @@ def assert_report_rebuilds(folder, name: str) -> None:
         return sorted(p.name for p in [*where.glob("*.png"), *where.glob("*.gif")])
 
     assert figures(copy) == figures(folder)
+
+
+# -- counting compilations ------------------------------------------------------------------------
+_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
+_compile_logs: list[list[str]] = []
+
+
+def _on_event(event, duration, **kwargs):
+    if event == _COMPILE_EVENT:
+        for log in _compile_logs:
+            log.append(kwargs.get("fun_name", "?"))
+
+
+# One listener for the whole session: registered once, so no version of JAX needs to unregister it.
+jax.monitoring.register_event_duration_secs_listener(_on_event)
+
+
+class count_compiles:
+    """``with count_compiles() as names:`` collects the name of every program XLA compiles
+    inside the block (JAX's own compile events; never a timing)."""
+
+    def __enter__(self):
+        self.names: list[str] = []
+        _compile_logs.append(self.names)
+        return self.names
+
+    def __exit__(self, *exc):
+        _compile_logs.remove(self.names)
+        return False

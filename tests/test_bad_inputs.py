@@ -25,7 +25,7 @@ from jax.experimental import sparse as jsparse
 import helpers
 import problems
 import sgd_bench
-from sgd_bench import FiniteSum, L2, memory, runner, schedules, stats, theory, timing
+from sgd_bench import FiniteSum, L2, memory, runner, schedules, solver, stats, theory, timing
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -45,8 +45,10 @@ def no_compile(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("compiled code ran before the argument check")
 
-    for name in ("_run_jit", "_run_seeds_jit", "_begin_jit", "_chunks_jit", "_tail_jit"):
-        monkeypatch.setattr(runner, name, forbidden, raising=False)
+    for name in ("_begin_jit", "_segment_jit", "_finish_jit"):
+        monkeypatch.setattr(runner, name, forbidden)
+    for name in ("_init_jit", "_advance_jit"):
+        monkeypatch.setattr(solver, name, forbidden)
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
         yield
@@ -278,7 +280,7 @@ BAD_INPUTS = [
                  ValueError, r"^batch_size must be in \[1, n\] = \[1, 13\]", id="run-batch-above-n"),
     pytest.param(sgd_bench.run_seeds, (TINY, sgd_bench.noisy_sgd(0.1, 0.0, 20), X0, 0),
                  {"seeds": 2, "steps": 5}, ValueError, r"^batch_size", id="run-seeds-batch-above-n"),
-    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 0}, ValueError, r"^steps", id="run-steps-zero"),
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": -1}, ValueError, r"^steps", id="run-steps-negative"),
     pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 10.0},
                  TypeError, r"^steps", id="run-steps-float"),
     pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 10, "log_every": 11},

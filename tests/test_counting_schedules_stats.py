@@ -95,7 +95,9 @@ def test_inverse_sqrt(a):
 def test_as_schedule():
     assert float(as_schedule(0.2)(17)) == 0.2
     s = optax.exponential_decay(0.5, transition_steps=10, decay_rate=0.5)
-    assert as_schedule(s) is s
+    wrapped = as_schedule(s)  # any callable runs as it is, as a static schedule
+    assert wrapped.wrapped is s and float(wrapped(20)) == float(s(20))
+    assert wrapped.params == {}
     f = schedules.inverse_sqrt(1.0)
     assert as_schedule(f) is f
     with pytest.raises(ValueError, match="lr"):

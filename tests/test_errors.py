@@ -22,8 +22,8 @@ def no_compile(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("compiled code ran before the argument check")
 
-    monkeypatch.setattr(runner, "_run_jit", forbidden)
-    monkeypatch.setattr(runner, "_run_seeds_jit", forbidden)
+    monkeypatch.setattr(runner, "_begin_jit", forbidden)
+    monkeypatch.setattr(runner, "_segment_jit", forbidden)
 
 
 def raises(exc, match, fn, *args, **kwargs):
@@ -143,8 +143,8 @@ class TestRunArguments:
         raises(ValueError, "batch_size", sgd_bench.run_seeds, tiny_logistic, big, X0, 0,
                seeds=2, steps=5)
 
-    @pytest.mark.parametrize("steps", [0, -3])
-    def test_steps_must_be_positive(self, tiny_logistic, steps):
+    @pytest.mark.parametrize("steps", [-1, -3])
+    def test_steps_must_not_be_negative(self, tiny_logistic, steps):
         raises(ValueError, "steps", sgd_bench.run, tiny_logistic, SGD, X0, 0, steps=steps)
         raises(ValueError, "steps", sgd_bench.run_seeds, tiny_logistic, SGD, X0, 0, seeds=2,
                steps=steps)

@@ -172,9 +172,10 @@ def test_least_squares_hessian_is_gram_matrix(tiny_least_squares):
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
 
 
-def test_finite_sum_is_a_pytree_with_data_as_its_only_child(custom_problem):
+def test_finite_sum_is_a_pytree_whose_leaves_are_its_values(custom_problem):
     leaves, treedef = jax.tree_util.tree_flatten(custom_problem)
-    assert len(leaves) == 2  # data["a"], data["t"]
+    assert len(leaves) == 3  # data["a"], data["t"] and the regularizer's mu
+    assert leaves[2] == helpers.HUBER_MU
     rebuilt = jax.tree_util.tree_unflatten(treedef, leaves)
     assert rebuilt.n == custom_problem.n and rebuilt.name == custom_problem.name
     # the data is traced, not baked in: new data of the same shape reuses the compiled function

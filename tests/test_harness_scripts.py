@@ -118,6 +118,7 @@ REFUSED = {
     "pl_bounds": ["dtype"],
     "rates_table": ["dtype"],
     "sgd_trajectories": ["dtype"],
+    "step_size_sweep": ["dtype"],
     "two_phase": ["dtype"],
     "variance_reduction": ["steps", "dtype"],
 }

@@ -26,8 +26,9 @@ def test_without_noise_it_is_gd_and_sgd(problem):
     for noisy, plain, batch in ((noisy_sgd(0.2, 0.0), sb.gd(0.2), jnp.zeros(0, jnp.int32)),
                                 (noisy_sgd(0.2, 0.0, 3, "reshuffle"), sb.sgd(0.2, 3, "reshuffle"), idx)):
         assert (noisy.batch_size, noisy.sampling) == (plain.batch_size, plain.sampling)
-        a = jax.jit(noisy.step)(noisy.init(x, problem), problem, batch, k)
-        b = jax.jit(plain.step)(plain.init(x, problem), problem, batch, k)
+        key = jax.random.key(0)
+        a = jax.jit(noisy.step)(noisy.init(x, problem, key), problem, batch, k)
+        b = jax.jit(plain.step)(plain.init(x, problem, key), problem, batch, k)
         np.testing.assert_allclose(a.x, b.x, rtol=1e-15)
         assert int(a.grad_evals) == int(b.grad_evals)
 
@@ -66,12 +67,12 @@ def test_traced_step_size_and_noise_give_the_float_steps(problem):
 
     def step(alpha, sigma):
         method = noisy_sgd(alpha, sigma, 2)
-        return method.step(method.init(x, problem)._replace(key=key), problem, idx, k).x
+        return method.step(method.init(x, problem, key), problem, idx, k).x
 
     xs = np.asarray(jax.jit(jax.vmap(step))(jnp.array([0.05, 0.2]), jnp.array([0.3, 0.0])))
     for j, (alpha, sigma) in enumerate([(0.05, 0.3), (0.2, 0.0)]):
         method = noisy_sgd(alpha, sigma, 2)
-        ref = jax.jit(method.step)(method.init(x, problem)._replace(key=key), problem, idx, k).x
+        ref = jax.jit(method.step)(method.init(x, problem, key), problem, idx, k).x
         np.testing.assert_allclose(xs[j], ref, rtol=1e-14)
 
 

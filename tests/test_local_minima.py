@@ -54,7 +54,7 @@ def test_fraction_in_the_wide_basin_increases_with_the_step(script, starts):
     land, x0s, keys = starts
     zeros = jnp.zeros(len(ALPHAS))
     ends = np.asarray(script.sweep(land.problem, jnp.asarray(ALPHAS), zeros, x0s, keys, batch_size=1,
-                                   steps=STEPS).x)
+                                   steps=STEPS))
     stats = [p_wide(land, xs) for xs in ends]
     p = [s[0] for s in stats]
     assert p[0] < 0.05 and p[-1] > 0.9, p
@@ -69,7 +69,7 @@ def test_gd_small_steps_stay_large_steps_leave(script, starts):
     land, x0s, keys = starts
     alphas = jnp.asarray([3.0, 12.0])
     ends = np.asarray(script.sweep(land.problem, alphas, jnp.zeros(2), x0s, keys, batch_size=None,
-                                   steps=STEPS).x)
+                                   steps=STEPS))
     narrow = land.minimum("narrow").x
     assert np.max(np.abs(ends[0] - narrow)) < 1e-8        # alpha < 2/h: converged into the narrow one
     assert p_wide(land, ends[0])[0] == 0.0
@@ -82,7 +82,7 @@ def test_sweep_equals_the_engines_runs(script, starts):
     land, x0s, keys = starts
     alphas = (0.5, 1.0, 1.5, 2.0)
     ends = np.asarray(script.sweep(land.problem, jnp.asarray(alphas), jnp.zeros(len(alphas)), x0s,
-                                   keys, batch_size=1, steps=STEPS).x)
+                                   keys, batch_size=1, steps=STEPS))
     single = sb.run(land.problem, sb.sgd(1.0, 1), x0s[5], keys[5], steps=STEPS, log_every=STEPS)
     np.testing.assert_allclose(ends[1, 5], single.x, rtol=1e-12)
     assert not np.allclose(ends[1, :10], ends[1, 5])  # the seeds differ

@@ -34,18 +34,21 @@ class NoisyState(NamedTuple):
     key: Any
 
 
+def _noisy_init(p, x0, problem, key):
+    del p, problem
+    return NoisyState(x0, Count.zero(), key)  # the method's own key, from the runner
+
+
+def _noisy_step(p, state, problem, idx, k):
+    del idx
+    noise = p.scale * jax.random.normal(jax.random.fold_in(state.key, k), state.x.shape, state.x.dtype)
+    x = state.x - p.step * (problem.grad(state.x) + noise)
+    return NoisyState(x, state.grad_evals.add(problem.n), state.key)
+
+
 def noisy_gd(step, scale):
-    def init(x0, problem):
-        del problem
-        return NoisyState(x0, Count.zero(), jax.random.key(0))  # the runner replaces the key
-
-    def step_fn(state, problem, idx, k):
-        del idx
-        noise = scale * jax.random.normal(jax.random.fold_in(state.key, k), state.x.shape, state.x.dtype)
-        x = state.x - step * (problem.grad(state.x) + noise)
-        return NoisyState(x, state.grad_evals.add(problem.n), state.key)
-
-    return sb.Method(init, step_fn, None, "with_replacement", "noisy GD")
+    return sb.Method(_noisy_init, _noisy_step, hyperparams={"step": step, "scale": scale},
+                     name="noisy GD")
 
 
 def test_methods_with_a_key_get_one_per_seed():

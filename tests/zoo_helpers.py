@@ -12,24 +12,21 @@ import numpy as np
 from jax import lax
 
 
-@functools.lru_cache(maxsize=None)
-def _step(method):
-    return jax.jit(method.step)
+@jax.jit
+def _step(method, state, problem, idx, k):
+    return method.step(state, problem, idx, k)
 
 
 def drive(method, problem, x0, idx=None, *, steps=None, key=None):
     """The states x_0, ..., x_K of ``method`` run by hand: step k gets the indices ``idx[k]``
-    (or none, for ``steps`` steps of a method with ``batch_size=None``); a state with a ``key``
-    field gets ``key``, as the runner would give it one."""
-    state = method.init(x0, problem)
-    if key is not None and "key" in state._fields:
-        state = state._replace(key=key)
+    (or none, for ``steps`` steps of a method with ``batch_size=None``); ``init`` gets the
+    method key ``key``, as the runner would give it one."""
+    state = method.init(x0, problem, jax.random.key(0) if key is None else key)
     if idx is None:
         idx = np.zeros((steps, 0), np.int32)
-    step = _step(method)
     states = [state]
     for k, rows in enumerate(np.asarray(idx)):
-        state = step(state, problem, jnp.asarray(rows, jnp.int32), jnp.asarray(k, jnp.int32))
+        state = _step(method, state, problem, jnp.asarray(rows, jnp.int32), jnp.asarray(k, jnp.int32))
         states.append(state)
     return states
 
@@ -64,9 +61,7 @@ def _scan(method, every):
 def scan(method, problem, x0, idx=None, *, every, steps=None, key=None):
     """Like ``drive`` for long runs, compiled as one scan: the states after every ``every``
     steps (the initial state first), stacked along a leading axis."""
-    state = method.init(x0, problem)
-    if key is not None and "key" in state._fields:
-        state = state._replace(key=key)
+    state = method.init(x0, problem, jax.random.key(0) if key is None else key)
     if idx is None:
         idx = np.zeros((steps, 0), np.int32)
     idx = jnp.asarray(idx, jnp.int32)

@@ -1,0 +1,75 @@
+"""Value semantics for the pytrees that configure a run (methods, schedules, problems).
+
+Their numeric fields are pytree leaves, so ``jit`` traces them and a new value reuses the
+compiled program; their structural fields are static and compared by value. Two helpers make
+that work: ``Label`` is a name that never changes a program (it compares equal to every other
+label), and ``leaves_equal`` / ``leaves_hash`` compare concrete leaves by value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+
+class Label(str):
+    """A display name kept in a pytree's static part without entering the program's identity.
+
+    JAX compares static parts to find a compiled program; a renamed method or problem computes
+    the same thing, so every ``Label`` equals every other one (and hashes alike) there. Use
+    ``str(label)`` or ``label.text`` to compare names.
+    """
+
+    __slots__ = ()
+
+    @property
+    def text(self) -> str:
+        return str.__str__(self)
+
+    def __eq__(self, other):
+        return isinstance(other, Label)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return 0x5EED
+
+    def __str__(self):
+        return str.__str__(self)
+
+    def __repr__(self):
+        return repr(str.__str__(self))
+
+
+def _is_tracer(value) -> bool:
+    return isinstance(value, jax.core.Tracer)
+
+
+def leaves_equal(a: Any, b: Any) -> bool:
+    """True when two lists of leaves hold the same values (tracers only equal themselves)."""
+    if len(a) != len(b):
+        return False
+    for u, v in zip(a, b):
+        if u is v:
+            continue
+        if _is_tracer(u) or _is_tracer(v):
+            return False
+        u, v = np.asarray(u), np.asarray(v)
+        if u.shape != v.shape or u.dtype.kind != v.dtype.kind or not np.array_equal(u, v):
+            return False
+    return True
+
+
+def leaves_hash(leaves: Any) -> int:
+    """A hash of concrete leaves by value (tracers by identity)."""
+    parts = []
+    for leaf in leaves:
+        if _is_tracer(leaf):
+            parts.append(id(leaf))
+        else:
+            arr = np.asarray(leaf)
+            parts.append((arr.shape, arr.dtype.kind, arr.tobytes() if arr.size < 4096 else arr.size))
+    return hash(tuple(parts))

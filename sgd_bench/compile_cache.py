@@ -1,0 +1,52 @@
+"""JAX's persistent compilation cache, on by default for the command line and the scripts.
+
+A first call in a new process spends most of its time compiling; with the cache a later
+process loads the compiled program from disk instead. ``enable()`` points
+``jax_compilation_cache_dir`` at a user cache folder (``$XDG_CACHE_HOME/sgd-bench/jax``, or
+``~/.cache/sgd-bench/jax``) and lowers JAX's thresholds so that the small programs of a
+benchmark are cached too. ``SGD_BENCH_COMPILATION_CACHE=0`` turns it off; any other value
+than 0/off/1/on is taken as the folder. The library itself never turns it on: an importing
+program keeps its own JAX configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+
+ENV = "SGD_BENCH_COMPILATION_CACHE"
+_OFF = ("0", "off", "false", "no")
+
+
+def default_dir() -> Path:
+    """The user cache folder the command line uses."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sgd-bench" / "jax"
+
+
+def enable(path: str | os.PathLike | None = None) -> Path | None:
+    """Turns the persistent cache on (folder: ``path``, else ``$SGD_BENCH_COMPILATION_CACHE``,
+    else ``default_dir()``); returns the folder, or None when the environment turns it off or
+    the folder cannot be created (then nothing changes)."""
+    setting = os.environ.get(ENV, "").strip()
+    if path is None and setting.lower() in _OFF:
+        return None
+    folder = Path(path) if path is not None else (
+        Path(setting).expanduser() if setting and setting.lower() not in ("1", "on", "true", "yes")
+        else default_dir())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    # JAX skips programs that compile in under a second by default; a benchmark's are many
+    # and small, and together they are most of a first call's time.
+    for option, value in (("jax_persistent_cache_min_compile_time_secs", 0.0),
+                          ("jax_persistent_cache_min_entry_size_bytes", 0)):
+        try:
+            jax.config.update(option, value)
+        except (AttributeError, KeyError):  # an older JAX without this option
+            pass
+    return folder

@@ -1,0 +1,304 @@
+"""The step-level API: a ``Solver`` a library user keeps, and the programs every run is made of.
+
+``Solver(problem, method)`` gives ``init(x0, key) -> SolverState`` and
+``advance(state, steps) -> SolverState``; the state holds the whole method state (a SAGA table,
+an SVRG snapshot, a momentum buffer), the sampler's position and the step counter, so a run
+cut into pieces continues exactly where it stopped. ``steps`` is a traced number: any count,
+0 included, runs in the same compiled program, and so does any problem of the same shapes and
+any method of the same structure (other step sizes, mu, data). The runner, the sweep, the
+timing harness and the benchopt integration all step through ``advance_state``.
+
+Inside ``advance``, steps run in blocks of ``chunk`` steps: each block draws its (chunk, B)
+indices in one vectorized sampler call and runs a ``lax.scan`` over them; a last, shorter
+piece draws a whole block and runs only the steps it needs. The sampler's stream depends on
+the key and the step counter only, never on how a run is cut.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from sgd_bench import _checks
+from sgd_bench import _tree
+from sgd_bench.counting import Count
+from sgd_bench.finite_sum import FiniteSum, PrecisionWarning
+from sgd_bench.methods import Method
+from sgd_bench.sampling import make_sampler
+
+# The method's own key is fold_in(run key, METHOD_KEY_TAG). The sampler folds in step numbers
+# and epochs, which stay below 2**31, so the two streams never collide.
+METHOD_KEY_TAG = np.uint32(0xFFFFFFFF)
+
+# Steps per sampled block unless the caller says otherwise.
+DEFAULT_CHUNK = 256
+
+# The step counter is int32.
+MAX_STEPS = 2**31 - 2
+
+
+class SolverState(NamedTuple):
+    """Everything a run carries between calls.
+
+    - ``method``: the method's state (its ``x`` is the evaluated iterate);
+    - ``sampler``: the index stream's position;
+    - ``k``: the number of steps done (int32);
+    - ``key``: the run's PRNG key (the sampler's stream).
+    """
+
+    method: Any
+    sampler: Any
+    k: jax.Array
+    key: jax.Array
+
+    @property
+    def x(self):
+        """The evaluated iterate."""
+        return self.method.x
+
+
+def counts(state) -> dict[str, Count]:
+    """Every ``Count`` field of a method state by name (nested states included; the outer
+    name wins): ``grad_evals``, and ``loss_evals`` or ``hvp_evals`` where a method keeps them."""
+    out: dict[str, Count] = {}
+
+    def walk(s):
+        for name in getattr(s, "_fields", ()):
+            value = getattr(s, name)
+            if isinstance(value, Count):
+                out.setdefault(name, value)
+            elif hasattr(value, "_fields"):
+                walk(value)
+
+    walk(state)
+    return out
+
+
+def _sampler(method: Method, n: int, chunk: int):
+    if method.batch_size is None:
+        return None
+    return make_sampler(method.sampling, n, method.batch_size, chunk)
+
+
+def init_state(problem: FiniteSum, method: Method, x0, key, *, chunk: int) -> SolverState:
+    """The state before step 0 (traceable; ``key`` is the run key)."""
+    mstate = method.init(x0, problem, jax.random.fold_in(key, METHOD_KEY_TAG))
+    sampler = _sampler(method, problem.n, chunk)
+    return SolverState(mstate, () if sampler is None else sampler.init(key),
+                       jnp.zeros((), jnp.int32), key)
+
+
+def _draw(sampler, state: SolverState, t: int):
+    if sampler is None:
+        return jnp.zeros((t, 0), jnp.int32), state.sampler
+    return sampler.sample(state.sampler, state.key, state.k, t)
+
+
+def _block(problem, method, sampler, state: SolverState, chunk: int) -> SolverState:
+    idx, sampler_state = _draw(sampler, state, chunk)
+    ks = state.k + jnp.arange(chunk, dtype=jnp.int32)
+
+    def body(s, inputs):
+        k, idx_k = inputs
+        return method.step(s, problem, idx_k, k), None
+
+    mstate, _ = lax.scan(body, state.method, (ks, idx))
+    return SolverState(mstate, sampler_state, state.k + chunk, state.key)
+
+
+def _partial_block(problem, method, sampler, state: SolverState, t, chunk: int) -> SolverState:
+    """``t`` < ``chunk`` steps (traced): draws a whole block and runs its first t steps."""
+    idx, _ = _draw(sampler, state, chunk)
+
+    def body(j, s):
+        return method.step(s, problem, lax.dynamic_index_in_dim(idx, j, keepdims=False), state.k + j)
+
+    mstate = lax.fori_loop(0, t, body, state.method)
+    sampler_state = state.sampler if sampler is None else sampler.skip(state.sampler, state.key, t)
+    return SolverState(mstate, sampler_state, state.k + t, state.key)
+
+
+def advance_state(problem: FiniteSum, method: Method, state: SolverState, steps, *,
+                  chunk: int) -> SolverState:
+    """Runs ``steps`` (a traced int32 >= 0) more steps (traceable; the building block of every
+    run). The trip counts depend on ``steps`` only, never on a seed or a hyperparameter, so
+    under ``vmap`` they stay real loops and branches."""
+    sampler = _sampler(method, problem.n, chunk)
+    steps = jnp.asarray(steps, jnp.int32)
+    full = steps // chunk
+    state = lax.fori_loop(0, full, lambda _, s: _block(problem, method, sampler, s, chunk), state)
+    rem = steps - full * chunk
+    return lax.cond(rem > 0, lambda s: _partial_block(problem, method, sampler, s, rem, chunk),
+                    lambda s: s, state)
+
+
+@functools.partial(jax.jit, static_argnames=("chunk",))
+def _init_jit(problem, method, x0, key, *, chunk):
+    return init_state(problem, method, x0, key, chunk=chunk)
+
+
+@functools.partial(jax.jit, static_argnames=("chunk",), donate_argnums=())
+def _advance_jit(problem, method, state, steps, *, chunk):
+    return advance_state(problem, method, state, steps, chunk=chunk)
+
+
+@jax.jit
+def _metrics_jit(problem, x):
+    f, g = problem.value_and_grad(x)
+    return f, _tree.sq_norm(g)
+
+
+# -- argument checks shared with the runner ----------------------------------------------------------
+
+def as_key(key):
+    """A typed PRNG key from ``key`` (a key, a raw uint32[2] key, or an int seed)."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if not -2**63 <= int(key) < 2**64:
+            raise ValueError(f"key must be an int seed in [-2**63, 2**64) or a PRNG key, got {key}")
+        return jax.random.key(int(key))
+    arr = key
+    is_typed = hasattr(arr, "dtype") and jnp.issubdtype(arr.dtype, jax.dtypes.prng_key)
+    if is_typed:
+        if arr.shape != ():
+            raise ValueError(f"key must be a single PRNG key, got a key array of shape {arr.shape}")
+        return arr
+    if hasattr(arr, "shape") and arr.shape == (2,) and arr.dtype == jnp.uint32:
+        return jax.random.wrap_key_data(arr)
+    raise TypeError(f"key must be a PRNG key such as jax.random.key(0) (or an int seed), got {key!r}")
+
+
+def check_x(name, x, problem):
+    """Refuses an iterate that does not fit ``problem`` (shape, finiteness, real dtype)."""
+    leaves = jax.tree_util.tree_leaves(x)
+    if not leaves:
+        raise ValueError(f"{name} must be an array (or a pytree of arrays), got {x!r}")
+    for leaf in leaves:
+        if jnp.iscomplexobj(leaf):
+            raise TypeError(f"{name} must be real, got complex dtype {jnp.asarray(leaf).dtype} "
+                            "(its imaginary part would be dropped)")
+    if problem.x_shape is not None:
+        shape = jnp.shape(x)
+        if not hasattr(x, "shape") or tuple(shape) != problem.x_shape:
+            got = shape if hasattr(x, "shape") else type(x).__name__
+            raise ValueError(f"{name} must have shape {problem.x_shape} for problem "
+                             f"{problem.name!r}, got {got}")
+    else:
+        datum = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype),
+                                       problem.data)
+        try:
+            out = jax.eval_shape(problem.loss_i, x, datum)
+        except Exception as err:
+            raise ValueError(f"{name} does not fit problem {problem.name!r}: loss_i(x, datum) "
+                             f"failed with {type(err).__name__}: {err}") from None
+        if getattr(out, "shape", None) != ():
+            raise ValueError(f"loss_i of problem {problem.name!r} must return a scalar; with "
+                             f"{name} it returns shape {getattr(out, 'shape', None)}")
+    for leaf in leaves:
+        _checks.finite_array(name, leaf)
+
+
+def cast_x(x, problem):
+    """x as JAX arrays: integer input takes the problem's dtype; float64 under x64-off warns."""
+    import warnings
+
+    def cast(a):
+        if not jax.config.jax_enable_x64 and getattr(a, "dtype", None) == np.float64:
+            warnings.warn("x0 is float64 but jax_enable_x64 is off, so JAX computes in float32; "
+                          "set jax.config.update('jax_enable_x64', True) to keep float64, or pass "
+                          "float32", PrecisionWarning, stacklevel=4)
+        a = jnp.asarray(a)
+        # An explicit dtype also drops a weak type (jnp.full(shape, 0.1) is weakly typed), so
+        # the state a run starts from has the types of the states it produces: one program.
+        return jnp.asarray(a, a.dtype if jnp.issubdtype(a.dtype, jnp.floating) else problem.dtype)
+    return jax.tree_util.tree_map(cast, x)
+
+
+def check_problem_method(problem, method):
+    if not isinstance(problem, FiniteSum):
+        raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
+    if not isinstance(method, Method):
+        raise TypeError(f"method must be a sgd_bench.Method (gd, sgd, from_optax, ...), "
+                        f"got {type(method).__name__}")
+    method.validate(problem)
+
+
+class Solver:
+    """A method bound to a problem: compile once, then ``init`` / ``advance`` / ``run``.
+
+    **Arguments:**
+
+    - ``problem``: a ``FiniteSum``.
+    - ``method``: a ``Method``.
+    - ``chunk``: steps per sampled block (default 256); static, like the shapes.
+
+    The compiled programs are keyed by the problem's shapes and dtypes and the method's
+    structure, not by their values: a ``Solver`` for new data of the same shapes, another mu or
+    another step size reuses them.
+
+    >>> import jax.numpy as jnp, problems, sgd_bench as sb
+    >>> solver = sb.Solver(problems.lecture_logreg(), sb.sgd(0.1, batch_size=10))
+    >>> state = solver.init(jnp.zeros(10), 0)
+    >>> state = solver.advance(state, 500)          # steps 0..499
+    >>> state = solver.advance(state, 500)          # steps 500..999, same program
+    >>> int(state.k), int(solver.grad_evals(state))
+    (1000, 10000)
+    """
+
+    def __init__(self, problem: FiniteSum, method: Method, *, chunk: int = DEFAULT_CHUNK):
+        check_problem_method(problem, method)
+        self.problem = problem
+        self.method = method
+        self.chunk = _checks.integer("chunk", chunk, low=1, high=2**20)
+
+    def init(self, x0, key) -> SolverState:
+        """The state at ``x0`` before step 0; ``key`` is a PRNG key or an int seed."""
+        check_x("x0", x0, self.problem)
+        return _init_jit(self.problem, self.method, cast_x(x0, self.problem), as_key(key),
+                         chunk=self.chunk)
+
+    def advance(self, state: SolverState, steps: int) -> SolverState:
+        """``steps`` >= 0 more steps from ``state`` (no compile for a new count)."""
+        if not isinstance(state, SolverState):
+            raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
+                            f"{type(state).__name__}")
+        steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
+        if int(state.k) + steps > MAX_STEPS:
+            raise ValueError(f"steps must keep the step counter below 2**31 - 1; the state is at "
+                             f"k = {int(state.k)}, got steps = {steps}")
+        return _advance_jit(self.problem, self.method, state, jnp.int32(steps), chunk=self.chunk)
+
+    def compile(self, state: SolverState):
+        """The advance program compiled ahead of time for states like ``state``, as a plain
+        callable ``(state, steps) -> state`` with no argument checks and no host sync: for
+        timing loops (block on the result before reading a clock) and tight driver loops."""
+        compiled = _advance_jit.lower(self.problem, self.method, state, jnp.int32(0),
+                                      chunk=self.chunk).compile()
+        problem, method = self.problem, self.method
+        return lambda s, steps: compiled(problem, method, s, jnp.int32(steps))
+
+    def run(self, x0, key, steps: int) -> SolverState:
+        """``advance(init(x0, key), steps)``: the final state, no full-data metrics."""
+        return self.advance(self.init(x0, key), steps)
+
+    def metrics(self, state: SolverState) -> tuple[float, float]:
+        """(f(x), ||grad f(x)||^2) at the state's iterate (one full pass over the data)."""
+        f, g = _metrics_jit(self.problem, state.x)
+        return float(f), float(g)
+
+    @staticmethod
+    def grad_evals(state: SolverState) -> int:
+        """The exact number of per-sample gradient evaluations so far."""
+        return int(state.method.grad_evals)
+
+    @staticmethod
+    def counts(state: SolverState) -> dict[str, int]:
+        """Every evaluation count the method keeps, as ints."""
+        return {k: int(v) for k, v in counts(state.method).items()}
+
+    def __repr__(self):
+        return f"Solver({self.problem!r}, {self.method!r}, chunk={self.chunk})"

@@ -1,0 +1,163 @@
+"""Hyperparameter sweeps: every grid point x every seed in one compiled program.
+
+``sweep(problem, method, x0, key, over={"step_size": grid}, seeds=S, steps=K)`` replaces the
+named hyperparameters of ``method`` by the grid values and runs all configurations x seeds as a
+``vmap`` over the method's swept leaves of a ``vmap`` over the seed keys. Nothing else about
+the method changes, so the program is the one ``run_seeds`` uses, batched once more: the
+compiled code is shared by every grid of the same size, and configuration c, seed s equals
+``run_seeds(problem, method.replace(<config c>), x0, key, seeds=S)`` seed s. Every
+configuration runs the same seed keys (common random numbers), which makes differences between
+configurations less noisy.
+
+Grids over several hyperparameters are their product (``product=True``) or zipped
+(``product=False``). When the states and logs of all configurations would not fit in memory,
+the grid runs in blocks of configurations, each a call of the same program.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sgd_bench import _checks
+from sgd_bench import memory
+from sgd_bench.finite_sum import FiniteSum
+from sgd_bench.methods import Method
+from sgd_bench.runner import (Trace, _check_args, _use_progress, execute, log_steps, seed_keys)
+from sgd_bench.solver import init_state
+
+
+class Sweep(NamedTuple):
+    """What ``sweep`` returns.
+
+    - ``trace``: a ``Trace`` whose fields have leading axes (config, seed);
+    - ``configs``: the value of each swept hyperparameter per configuration, shape (C,);
+    - ``method``: the method the grid was applied to (``method.replace(config)`` is config c).
+    """
+
+    trace: Trace
+    configs: dict
+    method: Method
+
+    def config(self, c: int) -> dict:
+        """The hyperparameters of configuration ``c`` as plain numbers."""
+        return {name: np.asarray(v)[c].item() for name, v in self.configs.items()}
+
+    def method_at(self, c: int) -> Method:
+        """The method of configuration ``c`` (a separate run of it equals the sweep's row c)."""
+        return self.method.replace(self.config(c))
+
+
+class _Marker:
+    def __init__(self, i):
+        self.i = i
+
+
+def _swept_positions(method: Method, names) -> tuple[int, ...]:
+    marked = method.replace({name: _Marker(i) for i, name in enumerate(names)})
+    leaves = jax.tree_util.tree_leaves(marked)
+    where = {leaf.i: pos for pos, leaf in enumerate(leaves) if isinstance(leaf, _Marker)}
+    missing = [names[i] for i in range(len(names)) if i not in where]
+    if missing:
+        raise ValueError(f"cannot sweep {missing}: not a traced value of method {method.name!r}")
+    return tuple(where[i] for i in range(len(names)))
+
+
+def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
+    if not isinstance(over, Mapping) or not over:
+        raise TypeError("over must be a non-empty mapping of hyperparameter names to 1-D grids, "
+                        f"such as {{'step_size': np.logspace(-3, 0, 16)}}; got {over!r}")
+    known = method.values()
+    columns = {}
+    for name, grid in over.items():
+        if name not in known:
+            raise ValueError(f"over[{name!r}]: method {method.name!r} has no hyperparameter "
+                             f"{name!r}; it has {sorted(known)}")
+        arr = np.asarray(grid)
+        if arr.ndim == 0:
+            arr = arr[None]
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(f"over[{name!r}] must be a non-empty 1-D grid, got shape {arr.shape}")
+        if arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr)):
+            raise ValueError(f"over[{name!r}] must hold finite numbers, got {grid!r}")
+        is_int = np.asarray(known[name]).dtype.kind in "iu"
+        if is_int and not np.all(arr == np.round(arr)):
+            raise ValueError(f"over[{name!r}] must hold integers ({name} is a count), got {grid!r}")
+        columns[name] = arr.astype(np.int32 if is_int else dtype)
+    names = list(columns)
+    if product:
+        rows = list(itertools.product(*(columns[n] for n in names)))
+        return {n: np.asarray([r[i] for r in rows], columns[n].dtype) for i, n in enumerate(names)}
+    sizes = {len(v) for v in columns.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"with product=False every grid needs the same length; got "
+                         f"{ {n: len(v) for n, v in columns.items()} }")
+    return columns
+
+
+def _bytes_per_run(problem, method, x0, num_logs) -> int:
+    state = jax.eval_shape(lambda: init_state(problem, method, x0, jax.random.key(0), chunk=1))
+    per = sum(int(np.prod(a.shape)) * a.dtype.itemsize for a in jax.tree_util.tree_leaves(state)
+              if not jnp.issubdtype(a.dtype, jax.dtypes.prng_key))
+    return int(per + num_logs * 64)
+
+
+def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any], seeds: int,
+          steps: int, log_every: int | None = None, x_star=None, product: bool = True,
+          block: int | None = None, progress: bool | None = None) -> Sweep:
+    """Runs ``method`` at every grid point of ``over`` for ``seeds`` seeds, in one program.
+
+    **Arguments:**
+
+    - ``problem``, ``method``, ``x0``, ``key``, ``steps``, ``log_every``, ``x_star``: as for
+      ``run_seeds``.
+    - ``over``: hyperparameter names (``method.values()`` lists them: ``step_size``,
+      ``step_size.mu``, ``inner.step_size``, ...) mapped to 1-D grids of values.
+    - ``seeds``: seeds per configuration (the same keys ``seed_keys(key, seeds)`` for all).
+    - ``product``: the product of the grids (default) or, when ``False``, the grids zipped.
+    - ``block``: configurations per program call; default: as many as fit in a quarter of the
+      free memory (all of them, usually).
+    - ``progress``: as for ``run``.
+
+    **Returns:** a ``Sweep``: ``trace`` with leading axes (config, seed), ``configs``.
+
+    >>> import jax.numpy as jnp, numpy as np, problems, sgd_bench as sb
+    >>> problem = problems.lecture_logreg()
+    >>> out = sb.sweep(problem, sb.sgd(0.1, batch_size=10), jnp.zeros(10), 0,
+    ...                over={"step_size": np.logspace(-2, 0, 4)}, seeds=8, steps=200)
+    >>> out.trace.loss.shape        # (configs, seeds, log points)
+    (4, 8, 101)
+    """
+    x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
+    seeds = _checks.integer("seeds", seeds, low=1)
+    configs = _grid(method, over, bool(product), np.dtype(problem.dtype))
+    names = list(configs)
+    swept = _swept_positions(method, names)
+    total = len(configs[names[0]])
+    num_logs = len(log_steps(steps, log_every))
+    per_config = _bytes_per_run(problem, method, x0, num_logs) * seeds
+    if block is None:
+        free = memory.available_bytes()
+        block = total if free is None else max(1, min(total, int(free // 4 // max(per_config, 1))))
+    block = _checks.integer("block", block, low=1)
+    block = min(block, total)
+    memory.check_fits(per_config * block, f"a block of {block} configurations x {seeds} seeds")
+    keys = seed_keys(key, seeds)
+    draw = _use_progress(progress) and steps > log_every
+    parts = []
+    for start in range(0, total, block):
+        take = np.arange(start, start + block).clip(max=total - 1)  # the last block repeats its end
+        values = tuple(jnp.asarray(configs[n][take]) for n in names)
+        out = execute(problem, method, x0, keys, x_star, steps=steps, log_every=log_every,
+                      mode="sweep", swept=swept, values=values, progress=draw,
+                      label=f"{method.name}: configs {start + 1}-{min(start + block, total)} "
+                            f"of {total} x {seeds} seeds")
+        keep = min(block, total - start)
+        parts.append(jax.tree_util.tree_map(lambda a: a[:keep], out))
+    trace = parts[0] if len(parts) == 1 else jax.tree_util.tree_map(
+        lambda *a: jnp.concatenate(a), *parts)
+    return Sweep(trace, configs, method)

@@ -1,0 +1,199 @@
+"""Methods and problems as values: equal by value, one compiled program for any values of the
+same structure (counted with JAX's compile events, never timed), solvers whose state resumes,
+sweeps equal to separate runs, zero steps, and the float32 warning."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import helpers
+import problems
+import sgd_bench as sb
+from sgd_bench import schedules
+
+# Every method of the zoo as a function of one number (a step size, or a schedule's parameter).
+ZOO = {
+    "gd": lambda v: sb.gd(v),
+    "sgd": lambda v: sb.sgd(v, 2, "reshuffle"),
+    "sgd-decreasing": lambda v: sb.sgd(schedules.lecture_decreasing(1 / v, alpha_max=v), 3),
+    "sag": lambda v: sb.sag(v, 2),
+    "saga-linear": lambda v: sb.saga(v, 2, "cyclic", linear=True),
+    "svrg": lambda v: sb.svrg(v, 2, loop_length=5),
+    "sarah": lambda v: sb.sarah(v, 1, loop_length=4),
+    "gd-armijo": lambda v: sb.gd_armijo(10 * v),
+    "growing-batch": lambda v: sb.growing_batch(v, q=1.5, sampling="reshuffle"),
+    "online-newton": lambda v: sb.online_newton(v, phase1_steps=6),
+    "averaged": lambda v: sb.averaged(sb.sgd(v, 2), start=3),
+    "noisy-sgd": lambda v: sb.noisy_sgd(v, 0.1, 2),
+    "optax-adam": lambda v: sb.from_optax(optax.adam, learning_rate=v / 10, batch_size=2),
+    "optax-nesterov": lambda v: sb.from_optax(optax.sgd, learning_rate=v, momentum=0.9,
+                                              nesterov=True, batch_size=None),
+}
+A, B = 0.1, 0.05
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return helpers.tiny_logistic()
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_methods_are_equal_by_value_and_share_their_structure(name):
+    make = ZOO[name]
+    assert make(A) == make(A) and hash(make(A)) == hash(make(A))
+    assert make(A) != make(B)
+    assert make(A).structure() == make(B).structure()
+    assert make(A).replace(make(B).values()) == make(B)
+
+
+def test_replace_and_values_name_schedule_and_inner_parameters():
+    m = sb.averaged(sb.sgd(schedules.inverse_time(0.5, 10.0), 4), start=2)
+    assert m.values() == {"inner.step_size.a": 0.5, "inner.step_size.k0": 10.0, "start": 2}
+    other = m.replace({"inner.step_size.k0": 20.0, "start": 5})
+    assert other == sb.averaged(sb.sgd(schedules.inverse_time(0.5, 20.0), 4), start=5)
+    with pytest.raises(ValueError, match="no hyperparameter 'step'.*inner.step_size.a"):
+        m.replace(step=0.1)
+    # A label never selects a program: a renamed method is the same structure.
+    assert sb.sgd(0.1).with_name("mine").structure() == sb.sgd(0.1).structure()
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_new_values_and_new_data_reuse_the_solver_program(name, problem):
+    make = ZOO[name]
+    x0 = jnp.full(problem.x_shape, 0.1)
+    first = sb.Solver(problem, make(A)).run(x0, 0, 9)
+    jax.block_until_ready(first)
+    A2, y2 = helpers.logistic_data(seed=5)
+    other_data = problems.logistic_regression(A2, y2, mu=0.3)   # same shapes, other data and mu
+    with helpers.count_compiles() as compiled:
+        for p, m in ((problem, make(A)), (problem, make(B)), (other_data, make(B))):
+            state = sb.Solver(p, m).init(x0, 1)
+            for steps in (4, 0, 5):
+                state = sb.Solver(p, m).advance(state, steps)
+            jax.block_until_ready(state)
+    assert compiled == []
+    assert not np.allclose(state.x, first.x)  # the values did change the run
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_state_survives_advance_in_pieces(name, problem):
+    """Pieces of any length (0 included) give the iterates and counts of one long advance, and
+    the logging runner ends at the same point."""
+    method = ZOO[name](A)
+    x0 = jnp.full(problem.x_shape, 0.1)
+    solver = sb.Solver(problem, method, chunk=4)
+    whole = solver.run(x0, 3, 23)
+    state = solver.init(x0, 3)
+    for steps in (5, 1, 0, 9, 8):
+        state = solver.advance(state, steps)
+    assert int(state.k) == 23
+    np.testing.assert_allclose(state.x, whole.x, rtol=1e-13, atol=1e-15)
+    assert sb.Solver.counts(state) == sb.Solver.counts(whole)
+    trace = sb.run(problem, method, x0, 3, steps=23, log_every=7)
+    np.testing.assert_allclose(trace.x, whole.x, rtol=1e-13, atol=1e-15)
+    for count, value in sb.Solver.counts(whole).items():
+        assert int(np.asarray(trace.counts[count])[-1]) == value
+
+
+def test_run_reuses_its_programs_for_new_values_mu_and_data(problem):
+    x0 = jnp.zeros(problem.x_shape)
+    jax.block_until_ready(sb.run_seeds(problem, sb.saga(0.1, 2), x0, 0, seeds=3, steps=20,
+                                       log_every=6))
+    A2, y2 = helpers.logistic_data(seed=7)
+    with helpers.count_compiles() as compiled:
+        for p, alpha in ((problem, 0.2), (problems.logistic_regression(A2, y2, mu=0.4), 0.05)):
+            trace = sb.run_seeds(p, sb.saga(alpha, 2), x0, 1, seeds=3, steps=20, log_every=6)
+            jax.block_until_ready(trace)
+        # a new step count with the same number of log points, and another log_every
+        jax.block_until_ready(sb.run_seeds(problem, sb.saga(0.3, 2), x0, 2, seeds=3, steps=19,
+                                           log_every=6))
+    assert compiled == []
+
+
+def test_zero_steps(problem):
+    x0 = jnp.full(problem.x_shape, 0.2)
+    trace = sb.run(problem, sb.sgd(0.1, 2), x0, 0, steps=0)
+    assert trace.step.tolist() == [0]
+    np.testing.assert_allclose(trace.loss, [problem.loss(x0)], rtol=1e-14)
+    np.testing.assert_array_equal(trace.x, x0)
+    solver = sb.Solver(problem, sb.saga(0.1, 2))
+    state = solver.init(x0, 0)
+    after = solver.advance(state, 0)
+    np.testing.assert_array_equal(after.x, x0)
+    assert int(after.k) == 0 and sb.Solver.grad_evals(after) == problem.n  # SAGA's table at x0
+
+
+def test_sweep_equals_separate_runs(problem):
+    """A product grid over a schedule parameter and an integer start, with the same seed keys
+    for every configuration; each row equals ``run_seeds`` of that configuration."""
+    method = sb.averaged(sb.sgd(schedules.inverse_sqrt(0.5), 2, "reshuffle"), start=0)
+    x0 = jnp.zeros(problem.x_shape)
+    grid = {"inner.step_size.a": [0.2, 0.5, 1.0], "start": [0, 4]}
+    out = sb.sweep(problem, method, x0, 11, over=grid, seeds=5, steps=30, log_every=10)
+    assert out.trace.loss.shape == (6, 5, 4)
+    assert out.config(3) == {"inner.step_size.a": 0.5, "start": 4}
+    exact = True
+    for c in range(6):
+        ref = sb.run_seeds(problem, out.method_at(c), x0, 11, seeds=5, steps=30, log_every=10)
+        np.testing.assert_allclose(out.trace.x[c], ref.x, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(out.trace.loss[c], ref.loss, rtol=1e-12)
+        np.testing.assert_array_equal(np.asarray(out.trace.grad_evals)[c], np.asarray(ref.grad_evals))
+        exact &= bool(np.array_equal(out.trace.x[c], ref.x))
+    # distinct configurations give distinct runs
+    assert not np.allclose(out.trace.x[0], out.trace.x[5])
+    # Another grid of the same size: the same programs, nothing compiles.
+    with helpers.count_compiles() as compiled:
+        other = sb.sweep(problem, method, x0, 11, over={"inner.step_size.a": [0.3, 0.6, 0.9],
+                                                        "start": [1, 2]},
+                         seeds=5, steps=30, log_every=10)
+        jax.block_until_ready(other.trace)
+    assert compiled == []
+    # In blocks of 4 configurations (the last block repeats its end): the same rows.
+    blocked = sb.sweep(problem, method, x0, 11, over=grid, seeds=5, steps=30, log_every=10, block=4)
+    np.testing.assert_allclose(blocked.trace.x, out.trace.x, rtol=1e-12, atol=1e-15)
+    print("sweep rows bitwise equal to separate runs:", exact)
+
+
+def test_sweep_refuses_unknown_names_and_bad_grids(problem):
+    x0 = jnp.zeros(problem.x_shape)
+    with pytest.raises(ValueError, match="no hyperparameter 'lr'.*step_size"):
+        sb.sweep(problem, sb.sgd(0.1), x0, 0, over={"lr": [0.1]}, seeds=2, steps=3)
+    with pytest.raises(ValueError, match="finite numbers"):
+        sb.sweep(problem, sb.sgd(0.1), x0, 0, over={"step_size": [0.1, np.nan]}, seeds=2, steps=3)
+    with pytest.raises(ValueError, match="integers"):
+        sb.sweep(problem, sb.averaged(sb.sgd(0.1)), x0, 0, over={"start": [0.5]}, seeds=2, steps=3)
+
+
+def test_optax_factory_form_traces_its_numbers_and_matches_optax():
+    p = helpers.tiny_least_squares()
+    x0 = jnp.ones(p.x_shape)
+    by_factory = sb.from_optax(optax.adam, learning_rate=0.05, b1=0.8, batch_size=None)
+    assert by_factory.values() == {"b1": 0.8, "learning_rate": 0.05}
+    ready = sb.from_optax(optax.adam(0.05, b1=0.8), batch_size=None)
+    a = sb.run(p, by_factory, x0, 0, steps=15)
+    b = sb.run(p, ready, x0, 0, steps=15)
+    np.testing.assert_allclose(a.x, b.x, rtol=1e-12)
+    with pytest.raises(ValueError, match="learning_rate must be a finite number > 0"):
+        sb.from_optax(optax.sgd, learning_rate=-1.0)
+
+
+def test_float64_input_under_float32_warns_with_what_to_set():
+    A_, y_ = helpers.logistic_data()
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.warns(sb.PrecisionWarning, match="jax_enable_x64"):
+            problems.logistic_regression(A_, y_)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            p = problems.logistic_regression(A_.astype(np.float32), y_.astype(np.float32))
+        assert p.dtype == jnp.float32
+        with pytest.warns(sb.PrecisionWarning, match="x0 is float64"):
+            sb.Solver(p, sb.sgd(0.1)).init(np.zeros(3), 0)
+    finally:
+        jax.config.update("jax_enable_x64", True)
