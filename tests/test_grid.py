@@ -200,3 +200,21 @@ def test_seed_blocks_are_as_equal_as_possible():
         sizes = {b - a for a, b in blocks}
         assert blocks[0][0] == 0 and blocks[-1][1] == seeds and max(sizes) <= block
         assert max(sizes) - min(sizes) <= 1 and all(p[1] == q[0] for p, q in zip(blocks, blocks[1:]))
+
+
+# -- one precision, the records digest, the memory estimate -----------------------------------
+@pytest.mark.parametrize("spec", ["lecture-logreg", "logreg:n=70000,d=2", "least-squares:n=50,d=4"])
+def test_float32_is_the_float64_problem_rounded_once(spec):
+    # Drawn in float64 and cast, so both dtypes solve the same problem (labels included).
+    p64 = grid.build_problem(grid.parse_spec(spec, "--problem"), "float64")
+    p32 = grid.build_problem(grid.parse_spec(spec, "--problem"), "float32")
+    for a, b in zip(jax.tree_util.tree_leaves(p32.data), jax.tree_util.tree_leaves(p64.data)):
+        assert a.dtype == jnp.float32
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b).astype(np.float32))
+
+
+def test_lecture_logreg_has_one_optimum_in_both_dtypes():
+    f64 = sb.reference_solution(problems.lecture_logreg()).f
+    f32 = sb.reference_solution(problems.lecture_logreg(dtype="float32")).f
+    assert f64 == pytest.approx(0.6361, abs=1e-4) and f32 == pytest.approx(f64, rel=1e-6)
+
