@@ -218,3 +218,21 @@ def test_lecture_logreg_has_one_optimum_in_both_dtypes():
     f32 = sb.reference_solution(problems.lecture_logreg(dtype="float32")).f
     assert f64 == pytest.approx(0.6361, abs=1e-4) and f32 == pytest.approx(f64, rel=1e-6)
 
+
+def test_the_run_estimate_covers_seeds_state_logs_and_sampler():
+    from sgd_bench import memory
+
+    p = problems.lecture_logreg()  # n = 200, d = 10, float64
+    gd = memory.estimate_run_bytes(p, sb.gd(0.1), seeds=4, steps=100, log_every=10)
+    assert gd.data == 200 * 10 * 8 + 200 * 8 and gd.sampler == 0 and gd.seeds == 4
+    assert gd.total == gd.data + 4 * (gd.state + gd.logs + gd.sampler)
+    # more logged steps, more log memory; more seeds, proportionally more
+    assert memory.estimate_run_bytes(p, sb.gd(0.1), 4, 1000, 1).logs > 70 * gd.logs  # 1001 points, not 11
+    assert memory.estimate_run_bytes(p, sb.gd(0.1), 400, 100, 10).total - gd.data == 100 * (gd.total - gd.data)
+    # SAGA keeps an n x d table of gradients; a batch of 10 draws 10 indices per step
+    saga = memory.estimate_run_bytes(p, sb.saga(0.1, 10), 1, 100, 10)
+    assert saga.state >= 200 * 10 * 8 and saga.sampler >= 10 * 10 * 4
+    reshuffle = memory.estimate_run_bytes(p, sb.sgd(0.1, 10, "reshuffle"), 1, 100, 10)
+    assert reshuffle.sampler >= 2 * 200 * 4
+    with pytest.raises(MemoryError, match=r"^a run needs about data .* \+ 1,000,000,000 seeds x \(state"):
+        memory.check_run_fits(memory.estimate_run_bytes(p, sb.gd(0.1), 10**9, 100, 10), "a run")
