@@ -102,21 +102,26 @@ def _run_grid(args) -> int:
     config = grid.grid_config(
         args.problem, args.method, seeds=args.seeds or (4 if quick else 10),
         steps=args.steps or (100 if quick else 1000), log_every=args.log_every,
-        dtype=args.dtype or "float64", key=args.key or 0,
+        dtype=args.dtype or "float64", key=0 if args.key is None else args.key,
         block=args.block or grid.DEFAULT_BLOCK)
     digest = results.config_hash(grid.KIND, config, dtype=config["dtype"])
     root = Path(args.out) if args.out else experiment.results_root() / ("_quick" if quick else "")
-    out, resume = experiment.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
-                                           log=lambda text: print(text, file=sys.stderr))
-    # Build every problem and method once up front, so a bad spec fails before any run.
+    experiment.check_writable(root)
+    # Everything is checked before the result folder exists, so that a refusal leaves no orphan
+    # "running" folder behind: every problem and method is built once (a bad spec fails here),
+    # and the memory of the largest cell is estimated before anything compiles.
     for ptext in config["problems"]:
         problem = grid.build_problem(grid.parse_spec(ptext, "--problem"), config["dtype"])
-        for mtext in config["methods"]:
-            grid.build_method(grid.parse_spec(mtext, "--method"), problem)
-        del problem
+        methods = [grid.build_method(grid.parse_spec(mtext, "--method"), problem)
+                   for mtext in config["methods"]]
+        grid.check_resources(config, problem, methods)
+        del problem, methods
+    out, resume = experiment.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
+                                           log=lambda text: print(text, file=sys.stderr))
     command = "sgd-bench " + " ".join(sys.argv[1:]) if sys.argv and "sgd" in Path(sys.argv[0]).name \
         else None
-    table = grid.run_grid(config, out, resume=resume, command=command)
+    with experiment.lock(out):
+        table = grid.run_grid(config, out, resume=resume, command=command)
     print(results.text_table(table, grid.COLUMNS))
     print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
     return 0
@@ -331,7 +336,7 @@ def main(argv=None) -> int:
         return args.func(args)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
         _err(f"error: {_one_line(err)}")
         return 2
     except MemoryError as err:

@@ -138,3 +138,43 @@ def test_report_goes_on_past_a_result_it_cannot_rebuild(tmp_path, capsys):
     assert (old / "summary.md").read_text() == "as the run wrote it\n"  # left as it was
     index = (tmp_path / "index.md").read_text()
     assert "pl_bounds" in index and "1/1 hold" in index and "not rebuilt" in index
+
+
+# -- report rewrites only sgd-bench's own files, and refuses corrupted results -----------------
+def _stored_result(folder, rows=4):
+    """A finished result of an experiment this checkout does not have (report leaves its
+    summary as written), with its records digest in meta.json."""
+    experiment.mark(folder, experiment.STATUS_RUNNING, "h", {"experiment": "elsewhere"})
+    experiment.save(folder, rows=[dict(method="GD", seed=s, loss=0.5 + s) for s in range(rows)],
+                    meta={"experiment": "elsewhere", "devices": ["cpu:cpu"]}, checks=[])
+    experiment.mark(folder, experiment.STATUS_COMPLETE, "h")
+    (folder / "summary.md").write_text("as the run wrote it\n")
+
+
+def _report(root, capsys):
+    from sgd_bench import cli as cli_module
+
+    try:
+        code = cli_module.main(["report", str(root)])
+    except SystemExit as exit:
+        code = exit.code
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+def test_a_grid_into_a_folder_another_run_holds_is_refused(tmp_path, capsys):
+    from sgd_bench import cli as cli_module
+    from sgd_bench import grid
+
+    args = ["run", "--problem", "lecture-logreg", "--method", "gd", "--seeds", "2", "--steps", "5",
+            "--out", str(tmp_path)]
+    config = grid.grid_config(["lecture-logreg"], ["gd"], seeds=2, steps=5, log_every=None,
+                              dtype="float64", key=0, block=grid.DEFAULT_BLOCK)
+    folder = tmp_path / f"grid-{results.config_hash(grid.KIND, config, dtype='float64')}"
+    with experiment.lock(folder):
+        experiment.mark(folder, experiment.STATUS_RUNNING, folder.name[5:], {"experiment": "grid"})
+        code = cli_module.main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and f"(pid {os.getpid()})" in err.strip().splitlines()[-1]
+    assert not (folder / "records.csv").exists() and not (folder / "records.parquet").exists()

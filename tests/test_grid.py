@@ -219,6 +219,13 @@ def test_lecture_logreg_has_one_optimum_in_both_dtypes():
     assert f64 == pytest.approx(0.6361, abs=1e-4) and f32 == pytest.approx(f64, rel=1e-6)
 
 
+def test_a_grid_stores_its_records_digest(full_run):
+    out, _ = full_run
+    stored = experiment.read_meta(out)["records"]
+    assert stored == results.records_digest(out) and stored["rows"] == 2 * 5 * 5
+    assert experiment.read_meta(out)["written_by"] == "sgd-bench"
+
+
 def test_the_run_estimate_covers_seeds_state_logs_and_sampler():
     from sgd_bench import memory
 
