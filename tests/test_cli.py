@@ -163,6 +163,66 @@ def _report(root, capsys):
     return code, captured.out, captured.err
 
 
+@pytest.mark.parametrize("name", ["index.md", "index.html"])
+def test_report_never_overwrites_the_users_own_index(tmp_path, capsys, name):
+    _stored_result(tmp_path / "a")
+    (tmp_path / name).write_text("my own notes\n")
+    code, _, err = _report(tmp_path, capsys)
+    assert code == 2 and f"{name} was not written by sgd-bench report" in err.strip().splitlines()[-1]
+    assert (tmp_path / name).read_text() == "my own notes\n"
+    # its own index, from an earlier report, it rewrites
+    (tmp_path / name).unlink()
+    assert _report(tmp_path, capsys)[0] == 0 and _report(tmp_path, capsys)[0] == 0
+
+
+def test_report_skips_folders_whose_meta_json_is_not_sgd_benchs(tmp_path, capsys):
+    _stored_result(tmp_path / "a")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "meta.json").write_text('{"author": "me"}')
+    (theirs / "summary.md").write_text("mine\n")
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    (listed / "meta.json").write_text("[1, 2, 3]")
+    code, out, err = _report(tmp_path, capsys)
+    assert code == 0
+    assert "theirs: skipped, its meta.json is not an sgd-bench result's" in err and "listed: skipped" in err
+    assert (theirs / "summary.md").read_text() == "mine\n" and sorted(p.name for p in theirs.iterdir()) == [
+        "meta.json", "summary.md"]
+    index = (tmp_path / "index.md").read_text()
+    assert "[a](a/summary.md)" in index and "theirs" not in index and "listed" not in index
+    # a meta.json that is a JSON list, alone: no result at all (exit 2, one line)
+    code, _, err = _report(listed, capsys)
+    assert code == 2 and "no results in" in err.strip().splitlines()[-1]
+
+
+def test_report_refuses_corrupted_results_loudly(tmp_path, capsys):
+    _stored_result(tmp_path / "good")
+    _stored_result(tmp_path / "cut")
+    records = results.find_records(tmp_path / "cut")
+    if records.suffix == ".csv":  # drop the last rows at a row boundary: still a valid file
+        records.write_text("".join(records.read_text().splitlines(keepends=True)[:-2]))
+    else:
+        records.write_bytes(records.read_bytes()[:-20])
+    _stored_result(tmp_path / "empty_meta")
+    (tmp_path / "empty_meta" / "meta.json").write_text("")
+    _stored_result(tmp_path / "bad_meta")
+    (tmp_path / "bad_meta" / "meta.json").write_text('{"experiment": "elsewh')
+    code, out, err = _report(tmp_path, capsys)
+    assert code == 1
+    assert "good: as written by the run" in out
+    for folder, why in (("cut", "cut"), ("empty_meta", "meta.json is empty"),
+                        ("bad_meta", "meta.json is not valid JSON")):
+        assert f"{folder}: CORRUPTED, not rebuilt" in out
+        assert (tmp_path / folder / "summary.md").read_text() == "as the run wrote it\n"
+    assert "meta.json is empty" in err and "meta.json is not valid JSON" in err
+    if records.suffix == ".csv":
+        assert "records.csv has 2 rows where the run wrote 4" in err
+    assert "3 corrupted result(s)" in err.strip().splitlines()[-1]
+    index = (tmp_path / "index.md").read_text()
+    assert index.count("| corrupted |") == 3
+
+
 def test_a_grid_into_a_folder_another_run_holds_is_refused(tmp_path, capsys):
     from sgd_bench import cli as cli_module
     from sgd_bench import grid
