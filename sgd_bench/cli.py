@@ -66,6 +66,9 @@ def _err(text: str) -> None:
 
 # -- run -----------------------------------------------------------------------------------------
 def _cmd_run(args) -> int:
+    if args.out is not None and not args.out.strip():
+        # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
+        raise ValueError("--out must name a folder, got an empty string")
     if args.problem or args.method:
         if args.experiments:
             raise ValueError("give either experiment names or --problem/--method (a grid), not both")
@@ -242,7 +245,12 @@ def _cmd_report(args) -> int:
         broken = _corrupt_meta(folder) if not meta else None
         if broken is None and "records" in meta and meta.get("status") == experiment.STATUS_COMPLETE:
             broken = results.verify_records(folder, meta["records"])
-        if broken:
+        holder = experiment.lock_holder(folder)  # a run writing there now: its files are not final
+        busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
+        if busy:
+            how, broken = busy, None
+            _err(f"{folder}: {how}")
+        elif broken:
             corrupted += 1
             how = f"CORRUPTED, not rebuilt: {broken}"
             _err(f"{folder}: {how}; re-run it to rebuild")

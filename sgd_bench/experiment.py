@@ -157,16 +157,25 @@ def _try_lock(path: Path) -> int | None:
         os.close(fd)  # its holder removed the file as we opened it: lock the new one
 
 
-def check_unlocked(folder: Path) -> None:
-    """Raises ValueError when a live run holds ``folder``'s lock (nothing is touched)."""
+def lock_holder(folder: Path) -> str | None:
+    """The PID (as written in the lock file) of the live run holding ``folder``'s lock, or None
+    when no run holds it. Nothing is touched."""
     path = Path(folder) / LOCK_FILE
     if not path.is_file():
-        return
+        return None
     fd = _try_lock(path)
     if fd is None:
-        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
-                         "wait for it to finish or choose another --out")
+        return _lock_owner(path)
     os.close(fd)
+    return None
+
+
+def check_unlocked(folder: Path) -> None:
+    """Raises ValueError when a live run holds ``folder``'s lock (nothing is touched)."""
+    holder = lock_holder(folder)
+    if holder is not None:
+        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {holder}); "
+                         "wait for it to finish or choose another --out")
 
 
 @contextlib.contextmanager

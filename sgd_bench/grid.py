@@ -162,7 +162,7 @@ def build_problem(spec: Spec, dtype: str):
         kwargs.pop("dtype", None)
     try:
         problem = factory(**kwargs)
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, OSError) as err:  # OSError: a data file that cannot be read
         raise ValueError(f"--problem {spec.text!r}: {err}") from None
     except MemoryError as err:
         raise MemoryError(f"--problem {spec.text!r}: {err}") from None

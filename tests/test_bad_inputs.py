@@ -578,6 +578,21 @@ CLI_BAD_INPUTS = [
                  r"32 seeds x \(state .* \+ logs 3\.\d GiB \+ sampler", id="cli-memory-logged-steps"),
     pytest.param(LOGREG + ["--method", "sgd", "--seeds", "10000000", "--block", "2"], 3,
                  r"the grid's seed keys and its 1,010,000,000 record rows", id="cli-memory-records"),
+    pytest.param(["run", "--problem", "libsvm:path=/nonexistent/a9a", "--method", "gd", "--out", OUT], 2,
+                 r"^sgd-bench: error: --problem 'libsvm:path=/nonexistent/a9a': no LIBSVM file",
+                 id="cli-problem-file-missing"),
+    pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", ""], 2,
+                 r"--out must name a folder, got an empty string$", id="cli-out-empty"),
+    pytest.param(["run", "lecture_logreg", "--quick", "--out", ""], 2,
+                 r"--out must name a folder, got an empty string$", id="cli-out-empty-experiment"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,b1=true"], 2, r"b1 must be a number, got True$",
+                 id="cli-optax-bool-for-number"),
+    pytest.param(LOGREG + ["--method", "gd:step=1e400"], 2, r"step must be a finite number > 0 .*got inf$",
+                 id="cli-step-overflows-to-inf"),
+    pytest.param(LOGREG + ["--method", "sgd", "--steps", "10000000000000"], 3,
+                 r"sampler 1\d+\.\d GiB\) = .* GiB, but", id="cli-memory-sampler-block"),
+    pytest.param(["run", "--problem", "logreg:n=10000000000000", "--method", "gd", "--out", OUT], 3,
+                 r"--problem 'logreg:n=10000000000000': synthetic data with n=10000000000000", id="cli-problem-huge"),
     pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", "10000000000", "--out", OUT], 3,
                  r"--sizes: no size fits in memory \(n = 10,000,000,000: .* in float32 needs .*; "
                  r"use a smaller n or d, or more devices", id="cli-sizes-none-fit"),
@@ -615,6 +630,6 @@ def test_bad_command_line_exits_with_one_line_naming_it(tmp_path, capsys, no_gri
     assert got == code, err
     assert re.search(match, last), last
     assert "Traceback" not in err and "step_size must" not in last
-    if "float32" in last:  # the hint suggests float32 only where it was not used already
+    if " in float32 " in last:  # the hint suggests float32 only where it was not used already
         assert "float32, or" not in last
     assert not out.exists() or not any(out.rglob("meta.json")), "a refused run left a result folder"

@@ -238,3 +238,11 @@ def test_a_grid_into_a_folder_another_run_holds_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and f"(pid {os.getpid()})" in err.strip().splitlines()[-1]
     assert not (folder / "records.csv").exists() and not (folder / "records.parquet").exists()
+
+
+def test_report_leaves_a_result_that_a_run_is_writing(tmp_path, capsys):
+    _stored_result(tmp_path / "busy")
+    with experiment.lock(tmp_path / "busy"):
+        code, out, err = _report(tmp_path, capsys)
+    assert code == 0 and f"busy: not rebuilt: a run is writing it now (pid {os.getpid()})" in out
+    assert (tmp_path / "busy" / "summary.md").read_text() == "as the run wrote it\n"
