@@ -99,7 +99,7 @@ def test_bad_input_in_a_subprocess_has_no_traceback():
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
 
 
-def test_killed_run_resumes_to_the_same_records(tmp_path):
+def test_killed_run_resumes_to_the_same_records(tmp_path, capsys):
     args = ["run", "--problem", "lecture-logreg", "--method", "sgd:batch=2", "--method", "gd",
             "--seeds", "8", "--block", "2", "--steps", "400", "--log-every", "20"]
     whole = tmp_path / "whole"
@@ -113,14 +113,22 @@ def test_killed_run_resumes_to_the_same_records(tmp_path):
         if markers or proc.poll() is not None:
             break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc.send_signal(signal.SIGSTOP)  # paused mid-run: it still holds the folder's lock
+    try:
+        from sgd_bench import cli as cli_module
+
+        code = cli_module.main([*args, "--out", str(killed)])  # a second run into the same folder
+        assert code == 2 and f"is in use by another sgd-bench run (pid {proc.pid})" in capsys.readouterr().err
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
     folder = next(killed.glob("grid-*"))
     stored = len(list(folder.glob("cells/*.json")))
     assert 1 <= stored < 8, "the kill must land after the first cell and before the last"
     assert experiment.read_meta(folder)["status"] == "running"
     resumed = cli(*args, "--out", str(killed))
     assert "resuming" in resumed.stderr and resumed.stderr.count("stored, skipped") == stored
+    assert f"taking over the lock of pid {proc.pid}, which is no longer running" in resumed.stderr
     assert results.read_records(folder) == results.read_records(next(whole.glob("grid-*")))
 
 
