@@ -120,7 +120,7 @@ def _state_bytes(method, problem, x0) -> int:
     computed or compiled). ``init`` is tried as ``init(x0, problem)`` and as
     ``init(x0, problem, key)``; when neither traces, the estimate is four iterates, plus an
     n-row gradient table for the SAG family, whose state holds one."""
-    key = jax.random.key(0)
+    key = jax.eval_shape(lambda: jax.random.key(0))  # a shape only: nothing runs or compiles
     for args in ((x0, problem), (x0, problem, key)):
         try:
             return _tree_bytes(jax.eval_shape(method.init, *args))

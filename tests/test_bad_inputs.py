@@ -312,6 +312,16 @@ BAD_INPUTS = [
                  ValueError, r"^qs must be in \[0, 1\]", id="stats-quantile-above-one"),
     pytest.param(memory.check_fits, (10**18, "a test array"), {},
                  MemoryError, r"^a test array needs", id="memory-guard"),
+    # the run estimate: seeds x (state + logs + sampler), from shapes only (nothing compiles)
+    pytest.param(lambda p, m: memory.check_run_fits(memory.estimate_run_bytes(p, m, 10**12, 100, 10), "run_seeds"),
+                 (TINY, sgd_bench.saga(0.1, 2)), {},
+                 MemoryError, r"^run_seeds needs about data .* \+ 1,000,000,000,000 seeds x \(state .* \+ logs .* \+ "
+                 r"sampler .*\) = .*, but", id="memory-run-estimate-seeds"),
+    pytest.param(lambda p, m: memory.check_run_fits(memory.estimate_run_bytes(p, m, 32, 10**11, 1), "run_seeds"),
+                 (TINY, SGD), {}, MemoryError, r"^run_seeds needs about .* \+ 32 seeds x \(state .* \+ logs 3352\.\d GiB \+",
+                 id="memory-run-estimate-logged-steps"),
+    pytest.param(memory.estimate_run_bytes, (TINY, SGD, 0, 10, 1), {},
+                 ValueError, r"^seeds must be an integer in \[1, inf\]", id="memory-estimate-seeds-zero"),
     pytest.param(timing.time_to_eps, ([], math.nan, [1e-3]), {},
                  ValueError, r"^f_star must be a finite number", id="time-to-eps-f-star"),
     pytest.param(timing.best_of, (lambda: None, 2.5), {},
