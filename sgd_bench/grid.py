@@ -229,9 +229,10 @@ def _check_options(spec: Spec, opts: dict, n: int) -> None:
 
 
 def _check_optax_options(spec: Spec, opts: dict, params) -> None:
-    """A value optax would only trip over inside the compiled run (``lr=abc``), refused here with
-    the key and the value: the learning rate must be a number, and so must any key whose
-    default is a number."""
+    """A value optax would only trip over inside the compiled run (``lr=abc``), or silently
+    misread (``nesterov=abc`` is truthy), refused here with the key and the value: the learning
+    rate must be a number, and so must any key whose default is a number; a key whose default is
+    true or false takes only those."""
     head = f"--method {spec.text!r}"
     for key, value in opts.items():
         typed = "lr" if key == "learning_rate" and "lr" in spec.options else key
@@ -241,6 +242,8 @@ def _check_optax_options(spec: Spec, opts: dict, params) -> None:
             raise ValueError(f"{head}: {typed} must be a number, got {value!r}")
         if wants_number and not math.isfinite(value):
             raise ValueError(f"{head}: {typed} must be a finite number, got {value!r}")
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")
 
 
 def build_method(spec: Spec, problem, constants: _Constants | None = None):
