@@ -193,8 +193,9 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     if experiment.is_result(experiment.read_json(root / "meta.json")):
         return [root], []
     # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
+    # A grid's cells and a script's parts are pieces of a result, not results.
     found = sorted(p.parent for p in root.rglob("meta.json")
-                   if "cells" not in p.parts and experiment.PARTS not in p.parts
+                   if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
                    and not any(part.startswith("_") for part in p.relative_to(root).parts))
     folders, notes = [], []
     for folder in found:

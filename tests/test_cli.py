@@ -254,3 +254,10 @@ def test_report_leaves_a_result_that_a_run_is_writing(tmp_path, capsys):
         code, out, err = _report(tmp_path, capsys)
     assert code == 0 and f"busy: not rebuilt: a run is writing it now (pid {os.getpid()})" in out
     assert (tmp_path / "busy" / "summary.md").read_text() == "as the run wrote it\n"
+
+
+def test_report_finds_results_under_a_folder_named_like_a_piece_of_one(tmp_path, capsys):
+    root = tmp_path / "cells" / "results"  # "cells" above the root is no grid's cells folder
+    _stored_result(root / "a")
+    code, out, _ = _report(root, capsys)
+    assert code == 0 and "a: as written by the run" in out
