@@ -2,7 +2,12 @@
 
 The n x d features are generated in blocks of rows written into one preallocated array, so the
 peak memory is the data plus one block (no host round trip, no temporary copies); a memory
-estimate is checked before allocating. Features are standard normal. Logistic labels are sign(<a_i, w> + noise) for a planted w ~
+estimate is checked before allocating.
+
+Every dtype gets the same problem: the numbers are drawn in float64 (JAX's widest float, when
+x64 is on) and each block is cast to the requested dtype as it is written, so float32 data is
+float64 data rounded once, and the labels and targets are computed in float64 before the cast.
+With x64 off, float64 does not exist and the numbers are drawn in float32. Features are standard normal. Logistic labels are sign(<a_i, w> + noise) for a planted w ~
 N(0, I/d) scaled so that <a_i, w> has unit variance; least-squares targets are <a_i, w> + noise.
 """
 
@@ -23,33 +28,44 @@ from problems.linear import least_squares, logistic_regression
 _GEN_BLOCK_ROWS = 1 << 15
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2, 3))
-def _normal_rows(key, n, d, dtype):
+def _wide() -> jnp.dtype:
+    """The precision the numbers are drawn in, whatever dtype they are stored in."""
+    return jnp.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _normal_rows(key, w, n, d, dtype):
+    """(A, A @ w): n x d standard normal rows drawn in ``w``'s (wide) precision and stored in
+    ``dtype``, and their products with ``w`` computed in the wide precision from the same draws."""
     rows = min(n, _GEN_BLOCK_ROWS)
     num_blocks = -(-n // rows)
 
-    def body(i, out):
-        block = jax.random.normal(jax.random.fold_in(key, i), (rows, d), dtype)
+    def body(i, carry):
+        out, z = carry
+        block = jax.random.normal(jax.random.fold_in(key, i), (rows, d), w.dtype)
         # The last block is aligned to the end (it may overlap the previous one) so every
         # update has the same static shape.
         start = jnp.minimum(i * rows, n - rows)
-        return lax.dynamic_update_slice_in_dim(out, block, start, axis=0)
+        out = lax.dynamic_update_slice_in_dim(out, block.astype(dtype), start, axis=0)
+        return out, lax.dynamic_update_slice_in_dim(z, block @ w, start, axis=0)
 
-    return lax.fori_loop(0, num_blocks, body, jnp.zeros((n, d), dtype))
+    return lax.fori_loop(0, num_blocks, body, (jnp.zeros((n, d), dtype), jnp.zeros((n,), w.dtype)))
 
 
 def _design(seed, n, d, dtype):
+    """(A in ``dtype``, A @ w and the noise in the wide precision) for a planted w."""
     n = _checks.integer("n", n, low=1)
     d = _checks.integer("d", d, low=1)
     seed = _checks.integer("seed", seed, low=0)
-    dtype = _checks.floating_dtype("dtype", dtype)
-    itemsize = jnp.dtype(dtype).itemsize
-    check_fits((n * d + 3 * n) * itemsize, f"synthetic data with n={n}, d={d} in {jnp.dtype(dtype).name}")
+    dtype = jnp.dtype(_checks.floating_dtype("dtype", dtype))
+    wide = _wide()
+    check_fits(n * d * dtype.itemsize + 3 * n * wide.itemsize,
+               f"synthetic data with n={n}, d={d} in {dtype.name}")
     k_a, k_w, k_e = jax.random.split(jax.random.key(seed), 3)
-    A = _normal_rows(k_a, n, d, jnp.dtype(dtype))
-    w = jax.random.normal(k_w, (d,), dtype) / jnp.sqrt(jnp.asarray(d, dtype))
-    noise = jax.random.normal(k_e, (n,), dtype)
-    return A, A @ w, noise
+    w = jax.random.normal(k_w, (d,), wide) / jnp.sqrt(jnp.asarray(d, wide))
+    A, z = _normal_rows(k_a, w, n, d, dtype)
+    noise = jax.random.normal(k_e, (n,), wide)
+    return A, z, noise
 
 
 def synthetic_logreg(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0.0,
@@ -58,7 +74,7 @@ def synthetic_logreg(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0
     mu = _checks.nonnegative_float("mu", mu)  # every argument is checked before data is made
     noise = _checks.nonnegative_float("noise", noise)
     A, z, eps = _design(seed, n, d, dtype)
-    y = jnp.where(z + noise * eps >= 0, 1.0, -1.0).astype(A.dtype)
+    y = jnp.where(z + noise * eps >= 0, 1.0, -1.0).astype(A.dtype)  # signs from float64 values
     return logistic_regression(A, y, mu, name=f"logreg n={n} d={d}", validate=False)
 
 
@@ -68,7 +84,8 @@ def synthetic_least_squares(n: int = 1000, d: int = 10, *, seed: int = 0, mu: fl
     mu = _checks.nonnegative_float("mu", mu)  # every argument is checked before data is made
     noise = _checks.nonnegative_float("noise", noise)
     A, z, eps = _design(seed, n, d, dtype)
-    return least_squares(A, z + noise * eps, mu, name=f"least-squares n={n} d={d}", validate=False)
+    b = (z + noise * eps).astype(A.dtype)  # in float64, then rounded once like A
+    return least_squares(A, b, mu, name=f"least-squares n={n} d={d}", validate=False)
 
 
 def lecture_logreg(seed: int = 0, dtype=None):

@@ -17,6 +17,7 @@ the timed ``steps``, their ``seconds``, ``seconds_per_step``, compile seconds, F
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -165,6 +166,11 @@ def run(config: dict, out: Path) -> dict:
         step_cost += measured["step_cost"]
         to_eps += measured["to_eps"]
         progress += measured["progress"]
+    if not step_cost:
+        # Nothing to report: refuse with the numbers instead of storing an empty result. The
+        # stored parts only say "skipped"; they go, so that the folder is left empty.
+        shutil.rmtree(out / experiment.PARTS, ignore_errors=True)
+        raise MemoryError(f"--sizes: no size fits in memory ({'; '.join(skipped)})")
 
     device = results.device_label()
     wall = time.perf_counter() - started

@@ -3,9 +3,16 @@
 Experiments are the files of the repository's ``scripts/`` folder (or of ``$SGD_BENCH_SCRIPTS``);
 each defines ``NAME``, ``DESCRIPTION`` and ``main(argv)``. ``sgd-bench run`` with no name runs
 the default suite; with ``--problem`` and ``--method`` it runs an ad-hoc grid instead
-(``sgd_bench.grid``). Bad input exits with status 2 and one line on stderr, an allocation that
-cannot fit with 3, an interrupted run with 130 (run the same command again to resume it).
+(``sgd_bench.grid``). Bad input exits with status 2 and one line on stderr (an ``--out`` that
+cannot be written, and a result folder another run holds, included), an allocation that cannot
+fit with 3, an interrupted run with 130 (run the same command again to resume it).
 ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
+
+``report`` rewrites only sgd-bench's own files: result folders whose ``meta.json`` is
+sgd-bench's (``experiment.is_result``), and ``index.md``/``index.html`` it wrote itself (a
+user's own index is refused, exit 2). A result whose records differ from the row count and
+checksum stored in its ``meta.json``, or whose ``meta.json`` is empty or not JSON, is listed as
+corrupted and not rebuilt, and ``report`` exits with status 1.
 """
 
 from __future__ import annotations
@@ -59,6 +66,9 @@ def _err(text: str) -> None:
 
 # -- run -----------------------------------------------------------------------------------------
 def _cmd_run(args) -> int:
+    if args.out is not None and not args.out.strip():
+        # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
+        raise ValueError("--out must name a folder, got an empty string")
     if args.problem or args.method:
         if args.experiments:
             raise ValueError("give either experiment names or --problem/--method (a grid), not both")
@@ -102,21 +112,26 @@ def _run_grid(args) -> int:
     config = grid.grid_config(
         args.problem, args.method, seeds=args.seeds or (4 if quick else 10),
         steps=args.steps or (100 if quick else 1000), log_every=args.log_every,
-        dtype=args.dtype or "float64", key=args.key or 0,
+        dtype=args.dtype or "float64", key=0 if args.key is None else args.key,
         block=args.block or grid.DEFAULT_BLOCK)
     digest = results.config_hash(grid.KIND, config, dtype=config["dtype"])
     root = Path(args.out) if args.out else experiment.results_root() / ("_quick" if quick else "")
-    out, resume = experiment.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
-                                           log=lambda text: print(text, file=sys.stderr))
-    # Build every problem and method once up front, so a bad spec fails before any run.
+    experiment.check_writable(root)
+    # Everything is checked before the result folder exists, so that a refusal leaves no orphan
+    # "running" folder behind: every problem and method is built once (a bad spec fails here),
+    # and the memory of the largest cell is estimated before anything compiles.
     for ptext in config["problems"]:
         problem = grid.build_problem(grid.parse_spec(ptext, "--problem"), config["dtype"])
-        for mtext in config["methods"]:
-            grid.build_method(grid.parse_spec(mtext, "--method"), problem)
-        del problem
+        methods = [grid.build_method(grid.parse_spec(mtext, "--method"), problem)
+                   for mtext in config["methods"]]
+        grid.check_resources(config, problem, methods)
+        del problem, methods
+    out, resume = experiment.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
+                                           log=lambda text: print(text, file=sys.stderr))
     command = "sgd-bench " + " ".join(sys.argv[1:]) if sys.argv and "sgd" in Path(sys.argv[0]).name \
         else None
-    table = grid.run_grid(config, out, resume=resume, command=command)
+    with experiment.lock(out):
+        table = grid.run_grid(config, out, resume=resume, command=command)
     print(results.text_table(table, grid.COLUMNS))
     print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
     return 0
@@ -151,42 +166,119 @@ def _rebuild(folder: Path, meta: dict) -> str:
     return "as written by the run"
 
 
-def _cmd_report(args) -> int:
+# The index files ``report`` writes carry these lines; a file without them is the user's own
+# and is never overwritten.
+_INDEX_SIGNATURES = {"index.md": "Every result folder under this one, as `sgd-bench report` found it",
+                     "index.html": "<title>sgd-bench results</title>"}
+
+
+def _check_index_is_ours(root: Path) -> None:
+    for name, signature in _INDEX_SIGNATURES.items():
+        path = root / name
+        if path.exists():
+            try:
+                ours = signature in path.read_text(errors="replace")
+            except OSError:
+                ours = False
+            if not ours:
+                raise ValueError(f"{path} was not written by sgd-bench report, which would overwrite it; "
+                                 "move it, or report another folder")
+
+
+def _find_results(root: Path) -> tuple[list[Path], list[str]]:
+    """The result folders under ``root`` (``root`` itself when it is one), and a note for each
+    folder with a meta.json that is not sgd-bench's (skipped, never rewritten)."""
     from sgd_bench import experiment
+
+    if experiment.is_result(experiment.read_json(root / "meta.json")):
+        return [root], []
+    # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
+    # A grid's cells and a script's parts are pieces of a result, not results.
+    found = sorted(p.parent for p in root.rglob("meta.json")
+                   if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
+                   and not any(part.startswith("_") for part in p.relative_to(root).parts))
+    folders, notes = [], []
+    for folder in found:
+        meta = experiment.read_json(folder / "meta.json")
+        if experiment.is_result(meta) or _corrupt_meta(folder):
+            folders.append(folder)
+        else:
+            notes.append(f"{folder}: skipped, its meta.json is not an sgd-bench result's")
+    return folders, notes
+
+
+def _corrupt_meta(folder: Path) -> str | None:
+    """Why a folder's meta.json is broken when the folder still holds records (a result whose
+    meta.json was emptied or cut), or None."""
+    from sgd_bench import experiment, results
+
+    if results.find_records(folder) is None:
+        return None
+    try:
+        text = (folder / "meta.json").read_text()
+    except OSError as err:
+        return f"meta.json cannot be read ({err.strerror})"
+    if not text.strip():
+        return "meta.json is empty"
+    if experiment.read_json(folder / "meta.json") is None:
+        return "meta.json is not valid JSON"
+    return None
+
+
+def _cmd_report(args) -> int:
+    """Rebuilds every result under the folder and writes the index; exits 1 when a result is
+    corrupted (its records differ from the row count and checksum in its meta.json, or its
+    meta.json is broken): such a result is listed, loudly, but not rebuilt."""
+    from sgd_bench import experiment, results
 
     root = Path(args.dir) if args.dir else experiment.results_root()
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
-    # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
-    folders = [root] if experiment.read_meta(root) else sorted(
-        p for p in root.rglob("meta.json")
-        if "cells" not in p.parts and not any(part.startswith("_") for part in p.relative_to(root).parts))
-    folders = [f if f.is_dir() else f.parent for f in folders]
+    _check_index_is_ours(root)
+    folders, notes = _find_results(root)
+    for note in notes:
+        _err(note)
     if not folders:
-        raise FileNotFoundError(f"no results in {root} (no folder with a meta.json)")
-    rows = []
+        raise FileNotFoundError(f"no results in {root} (no folder with sgd-bench's meta.json)")
+    rows, corrupted = [], 0
     for folder in folders:
         meta = experiment.read_meta(folder) or {}
-        try:
-            how = _rebuild(folder, meta)
-        except Exception as err:  # one broken folder must not stop the index
-            if isinstance(err, KeyError):  # stored files without what this version's report reads
-                how = (f"not rebuilt: its stored files lack {err}, so an older version of "
-                       f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
-            else:
-                how = f"not rebuilt ({type(err).__name__}: {_one_line(err)})"
+        broken = _corrupt_meta(folder) if not meta else None
+        if broken is None and "records" in meta and meta.get("status") == experiment.STATUS_COMPLETE:
+            broken = results.verify_records(folder, meta["records"])
+        holder = experiment.lock_holder(folder)  # a run writing there now: its files are not final
+        busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
+        if busy:
+            how, broken = busy, None
             _err(f"{folder}: {how}")
+        elif broken:
+            corrupted += 1
+            how = f"CORRUPTED, not rebuilt: {broken}"
+            _err(f"{folder}: {how}; re-run it to rebuild")
+        else:
+            try:
+                how = _rebuild(folder, meta)
+            except Exception as err:  # one broken folder must not stop the index
+                if isinstance(err, KeyError):  # stored files without what this version's report reads
+                    how = (f"not rebuilt: its stored files lack {err}, so an older version of "
+                           f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
+                else:
+                    how = f"not rebuilt ({type(err).__name__}: {_one_line(err)})"
+                _err(f"{folder}: {how}")
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,
-                         kind=meta.get("kind", "experiment"),
-                         status=meta.get("status", "complete" if meta else "?"),
-                         created=meta.get("created", "?"), commit=(meta.get("git_commit") or "?")[:12],
-                         device=", ".join(meta.get("devices", [])[:1]) or "?",
+                         kind=str(meta.get("kind", "experiment")),
+                         status="corrupted" if broken else str(meta.get("status", "?")),
+                         created=str(meta.get("created", "?")), commit=str(meta.get("git_commit") or "?")[:12],
+                         device=", ".join(map(str, meta.get("devices", [])[:1])) or "?",
                          dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
                          _folder=folder, _figures=figures))
         print(f"{rows[-1]['result']}: {how}")
     _write_index(root, rows)
     print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")
+    if corrupted:
+        _err(f"{corrupted} corrupted result(s): see the lines above")
+        return 1
     return 0
 
 
@@ -333,7 +425,7 @@ def main(argv=None) -> int:
         return args.func(args)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
         _err(f"error: {_one_line(err)}")
         return 2
     except MemoryError as err:

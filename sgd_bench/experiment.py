@@ -22,6 +22,17 @@ Every script splits its work in two: ``run`` computes and stores what its figure
 need (``save``: tidy records, ``meta.json``, ``checks.json``), then calls ``report(out)``, which
 draws the figures and writes ``summary.md`` from the stored files alone (``load``, ``close``).
 ``sgd-bench report`` calls the same ``report`` to rebuild a result without re-running it.
+
+Only sgd-bench's own folders are rewritten. ``mark`` writes the marker ``"written_by":
+"sgd-bench"`` into every ``meta.json``; ``is_result`` accepts a folder with the marker, or one
+written before the marker existed (its ``meta.json`` has the experiment, the status and the
+config hash that every run has written). ``save`` and the grid store the records' row count and
+SHA-256 in ``meta.json`` (``"records"``), which ``sgd-bench report`` checks.
+
+One run at a time per folder: ``lock`` holds an ``fcntl`` lock on ``.sgd-bench.lock`` in the
+result folder, with the owner's PID in it, for as long as the run lasts. A second run into the
+same folder refuses with a one-line message naming that PID. The kernel drops the lock when its
+owner dies, so a folder left by a killed run is taken over (and resumed) by the next run.
 """
 
 from __future__ import annotations
@@ -29,7 +40,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import errno
+import fcntl
 import json
+import os
 import re
 import shutil
 import sys
@@ -40,6 +54,8 @@ OPTIONS = ("seeds", "steps", "dtype")
 _checking = False  # set by ``checking_only``: main validates its arguments and returns
 DTYPES = ("float32", "float64")
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
+MARKER = ("written_by", "sgd-bench")  # the key and value ``mark`` puts in every meta.json
+LOCK_FILE = ".sgd-bench.lock"
 
 
 def results_root() -> Path:
@@ -68,8 +84,123 @@ def read_json(path: Path) -> Any:
 
 
 def read_meta(folder: Path) -> dict[str, Any] | None:
-    """The ``meta.json`` of a result folder, or None when it has none (or it is unreadable)."""
-    return read_json(Path(folder) / "meta.json")
+    """The ``meta.json`` of a result folder, or None when it has none, it is unreadable or it
+    is not a JSON object (a list, a number, ...)."""
+    meta = read_json(Path(folder) / "meta.json")
+    return meta if isinstance(meta, dict) else None
+
+
+def is_result(meta: Any) -> bool:
+    """Whether a ``meta.json``'s contents are sgd-bench's: the marker, or (a result written
+    before the marker existed) the experiment, status and config hash every run has stored."""
+    if not isinstance(meta, dict):
+        return False
+    if meta.get(MARKER[0]) == MARKER[1]:
+        return True
+    return (isinstance(meta.get("experiment"), str) and isinstance(meta.get("config_hash"), str)
+            and meta.get("status") in (STATUS_RUNNING, STATUS_COMPLETE))
+
+
+def check_writable(target: Path, option: str = "--out") -> None:
+    """Raises ValueError naming ``option`` unless a folder can be created or written at
+    ``target``: no part of the path may be a file, and the deepest existing folder must be
+    writable (not read-only, not someone else's)."""
+    target = Path(target)
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is" if existing == target else f"is inside {existing}, which is"
+        raise ValueError(f"{option} {target} {where} a file, not a folder; choose a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {target}: cannot write in {existing} (read-only or no permission); "
+                         "choose a writable folder")
+
+
+def _lock_owner(path: Path) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return "?"
+    return text or "?"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def _try_lock(path: Path) -> int | None:
+    """An fd holding the lock on ``path`` (created if needed), or None when another process
+    holds it. Retries when the file was replaced between open and lock, so that two runs never
+    hold locks on two different files of the same name."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return None
+            raise
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # its holder removed the file as we opened it: lock the new one
+
+
+def lock_holder(folder: Path) -> str | None:
+    """The PID (as written in the lock file) of the live run holding ``folder``'s lock, or None
+    when no run holds it. Nothing is touched."""
+    path = Path(folder) / LOCK_FILE
+    if not path.is_file():
+        return None
+    fd = _try_lock(path)
+    if fd is None:
+        return _lock_owner(path)
+    os.close(fd)
+    return None
+
+
+def check_unlocked(folder: Path) -> None:
+    """Raises ValueError when a live run holds ``folder``'s lock (nothing is touched)."""
+    holder = lock_holder(folder)
+    if holder is not None:
+        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {holder}); "
+                         "wait for it to finish or choose another --out")
+
+
+@contextlib.contextmanager
+def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> Iterator[None]:
+    """Holds ``folder``'s lock (creating the folder) while the block runs; a second holder gets
+    a ValueError that names the first one's PID. The lock of a dead process is taken over."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    fd = _try_lock(path)
+    if fd is None:
+        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
+                         "wait for it to finish or choose another --out")
+    previous = _lock_owner(path)
+    if previous.isdigit() and int(previous) != os.getpid() and not _pid_alive(int(previous)):
+        log(f"{folder}: taking over the lock of pid {previous}, which is no longer running")
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    try:
+        yield
+    finally:
+        # Removed while still held: a run that opened the old file retries on the new one.
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
 
 
 def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
@@ -81,14 +212,16 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     non-empty folder that is not an sgd-bench result (nothing there is touched).
     """
     target = Path(target)
-    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
+    check_writable(target)
+    if not target.exists() or not any(p.name != LOCK_FILE for p in target.iterdir()):
+        check_unlocked(target)
         return target, False
-    if not target.is_dir():
-        raise ValueError(f"--out {target} is a file, not a folder")
     meta = read_meta(target)
-    if meta is None:
-        raise ValueError(f"{target} exists and is not an sgd-bench result folder (no meta.json); "
+    if not is_result(meta):
+        what = "no meta.json" if not (target / "meta.json").exists() else "its meta.json is not sgd-bench's"
+        raise ValueError(f"{target} exists and is not an sgd-bench result folder ({what}); "
                          "choose another --out")
+    check_unlocked(target)  # before anything below reads it as interrupted or removes it
     same = meta.get("config_hash") == config_hash
     if meta.get("status") != STATUS_COMPLETE and same and not overwrite:
         log(f"resuming the interrupted run in {target} (config {config_hash})")
@@ -115,6 +248,7 @@ def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] |
 
     meta = read_meta(folder) or {}
     meta.update(extra or {})
+    meta[MARKER[0]] = MARKER[1]
     meta["status"] = status
     meta["config_hash"] = config_hash
     results.write_json(Path(folder) / "meta.json", meta)
@@ -160,10 +294,12 @@ def save(out: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any
     out = Path(out)
     previous = read_meta(out) or {}
     meta = dict(meta)
-    for key in ("status", "config_hash"):
+    for key in ("status", "config_hash", MARKER[0]):
         if key in previous:
             meta.setdefault(key, previous[key])
-    results.write_records(out / "records", list(rows))
+    rows = list(rows)
+    written = results.write_records(out / "records", rows)
+    meta["records"] = results.records_digest(written, len(rows))
     results.write_json(out / "checks.json", list(checks))
     results.write_json(out / "meta.json", meta)  # last: it says which run the files belong to
 
@@ -331,18 +467,40 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
     except ValueError as err:
         p.error(str(err))
+    default = results_root() / ("_quick" if args.quick else "") / (folder or name)
     if _checking:
+        try:
+            check_writable(args.out or default)
+        except ValueError as err:
+            p.error(str(err))
         return 0
     digest = results.config_hash(name, config, dtype=str(config.get(dtype_key, "")))
-    default = results_root() / ("_quick" if args.quick else "") / (folder or name)
     try:
-        out, _ = output_folder(args.out or default, digest, overwrite=args.overwrite,
-                               log=lambda text: print(text, file=sys.stderr))
+        out, resume = output_folder(args.out or default, digest, overwrite=args.overwrite,
+                                    log=lambda text: print(text, file=sys.stderr))
     except ValueError as err:
         p.error(str(err))
-    mark(out, STATUS_RUNNING, digest, {"experiment": name, "config": config})
-    with progress.mode("auto"):  # bars on a terminal, also when a script is run directly
-        run(config, out)
-    shutil.rmtree(out / PARTS, ignore_errors=True)
-    mark(out, STATUS_COMPLETE, digest)
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(lock(out))
+        except ValueError as err:
+            p.error(str(err))
+        mark(out, STATUS_RUNNING, digest, {"experiment": name, "config": config})
+        try:
+            with progress.mode("auto"):  # bars on a terminal, also when a script is run directly
+                run(config, out)
+        except (ValueError, TypeError, MemoryError):
+            if not resume:
+                discard_if_empty(out)
+            raise
+        shutil.rmtree(out / PARTS, ignore_errors=True)
+        mark(out, STATUS_COMPLETE, digest)
     return 0
+
+
+def discard_if_empty(out: Path) -> None:
+    """Removes a result folder that a run refused in, if the run stored nothing there yet (only
+    ``meta.json`` and the lock): no orphan "running" folder for ``report`` to list."""
+    out = Path(out)
+    if out.is_dir() and {p.name for p in out.iterdir()} <= {"meta.json", LOCK_FILE}:
+        shutil.rmtree(out, ignore_errors=True)

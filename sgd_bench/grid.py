@@ -9,6 +9,19 @@ uninterrupted run's. ``report`` rebuilds the summary and the figure from the rec
 
 Spec syntax: ``NAME`` or ``NAME:key=value,key=value``; for optax, ``optax:NAME,key=value``
 where the keys are the optax constructor's (``lr`` stands for ``learning_rate``).
+
+Everything is checked before the result folder is created or anything compiles, and every
+refusal names ``--problem``/``--method``, the spec as typed and the key as typed (``step``, with
+the Python API's ``step_size`` in brackets). Decisions:
+
+- the same ``--problem`` (or ``--method``) given twice, also when spelled differently
+  (``lecture-logreg`` and ``lecture_logreg``, keys in another order), is refused, not merged:
+  the grid would store every record twice, and a repeat is usually a typo for another spec;
+- a ``dtype`` key in a ``--problem`` must be float32 or float64 and equal ``--dtype``: one run,
+  one precision, and the records are labelled with it;
+- the memory of the largest cell (data + seeds x (state + logs + sampler), see
+  ``sgd_bench.memory.estimate_run_bytes``) and the host memory of the merged records are
+  estimated first; a grid that cannot fit is refused with the numbers (exit status 3).
 """
 
 from __future__ import annotations
@@ -27,6 +40,9 @@ import numpy as np
 
 KIND = "grid"
 DEFAULT_BLOCK = 32
+MAX_KEY = 2**63 - 1  # jax.random.key takes a signed 64-bit seed
+# Host memory per stored record row (a dict of ten values while the records are merged).
+ROW_BYTES = 1000
 GAP_FLOOR = 1e-16
 # Methods the grid builds from a spec: name -> (description, keys it takes).
 _METHODS = {
@@ -73,6 +89,7 @@ class Spec:
     name: str
     positional: str | None
     kwargs: tuple[tuple[str, Any], ...]
+    typed: str = ""  # the name as the user wrote it, for messages (``name`` is normalized)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -85,10 +102,11 @@ def parse_spec(text: str, what: str) -> Spec:
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"{what} must be a non-empty spec such as 'sgd:step=0.1,batch=10', got {text!r}")
     text = text.strip()
-    name, _, rest = text.partition(":")
-    name = name.strip().lower().replace("-", "_")
+    typed, _, rest = text.partition(":")
+    typed = typed.strip()
+    name = typed.lower().replace("-", "_")
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise ValueError(f"{what} {text!r}: {name!r} is not a name")
+        raise ValueError(f"{what} {text!r}: {typed!r} is not a name")
     positional, kwargs = None, []
     for i, part in enumerate(p.strip() for p in rest.split(",") if rest):
         if not part:
@@ -105,11 +123,12 @@ def parse_spec(text: str, what: str) -> Spec:
         if key in dict(kwargs):
             raise ValueError(f"{what} {text!r}: {key!r} given twice")
         kwargs.append((key, _value(value.strip())))
-    return Spec(text, name, positional, tuple(kwargs))
+    return Spec(text, name, positional, tuple(kwargs), typed)
 
 
 def build_problem(spec: Spec, dtype: str):
-    """The registry problem of ``spec`` in ``dtype``."""
+    """The registry problem of ``spec`` in ``dtype``. A ``dtype`` key in the spec must say the
+    same as ``--dtype``: one run, one precision. Errors name ``--problem`` and the spec as typed."""
     import jax
     import jax.numpy as jnp
 
@@ -117,18 +136,36 @@ def build_problem(spec: Spec, dtype: str):
 
     jax.config.update("jax_enable_x64", True)  # float64 problems and float64 reference values
     kwargs = spec.options
-    factory = problems.factory(spec.name)
+    try:
+        factory = problems.factory(spec.typed or spec.name)
+    except ValueError as err:
+        raise ValueError(f"--problem {spec.text!r}: {err}") from None
     params = inspect.signature(factory).parameters
     unknown = [k for k in kwargs if k not in params and not any(
         p.kind == p.VAR_KEYWORD for p in params.values())]
     if unknown:
-        raise ValueError(f"--problem {spec.text!r}: {spec.name} takes no {', '.join(unknown)}; "
+        raise ValueError(f"--problem {spec.text!r}: {spec.typed or spec.name} takes no {', '.join(unknown)}; "
                          f"it takes {', '.join(params) or 'no options'}")
     if spec.positional is not None:
         raise ValueError(f"--problem {spec.text!r}: {spec.positional!r} is not key=value")
+    if "dtype" in kwargs and str(kwargs["dtype"]) not in ("float32", "float64"):
+        raise ValueError(f"--problem {spec.text!r}: dtype must be a floating type, float32 or float64, "
+                         f"got {kwargs['dtype']!r}; give it with --dtype")
+    if "dtype" in kwargs and str(kwargs["dtype"]) != str(dtype):
+        # Refused rather than overridden: a problem built in another dtype than the one the
+        # run is labelled with would be a silently wrong result.
+        raise ValueError(f"--problem {spec.text!r}: dtype={kwargs['dtype']} differs from --dtype {dtype} "
+                         "(float32 or float64); give the dtype once, with --dtype")
     if "dtype" in params:
         kwargs["dtype"] = jnp.dtype(dtype)
-    problem = factory(**kwargs)
+    else:
+        kwargs.pop("dtype", None)
+    try:
+        problem = factory(**kwargs)
+    except (ValueError, TypeError, OSError) as err:  # OSError: a data file that cannot be read
+        raise ValueError(f"--problem {spec.text!r}: {err}") from None
+    except MemoryError as err:
+        raise MemoryError(f"--problem {spec.text!r}: {err}") from None
     if problem.dtype != jnp.dtype(dtype):
         problem = problem.replace(data=jax.tree_util.tree_map(
             lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, problem.data))
@@ -157,7 +194,71 @@ class _Constants:
         return self._values
 
 
+# Python argument -> spec key, so that a message from the Python API names the key the user typed.
+_PYTHON_NAMES = (("step_size", "step"), ("batch_size", "batch"), ("loop_length", "loop"),
+                 ("learning_rate", "lr"))
+
+
+def _in_spec_words(message: str) -> str:
+    for python, key in _PYTHON_NAMES:
+        if message.startswith(python):
+            return f"{key} ({python} in Python){message[len(python):]}"
+    return message
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_options(spec: Spec, opts: dict, n: int) -> None:
+    """The numeric keys of a method spec, checked by the name the user typed."""
+    head = f"--method {spec.text!r}"
+    if "step" in opts:
+        step = opts["step"]
+        if not _is_number(step) or not (math.isfinite(step) and step > 0):
+            raise ValueError(f"{head}: step must be a finite number > 0 (step_size in Python), got {step!r}")
+    if "batch" in opts:
+        batch = opts["batch"]
+        if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= n:
+            raise ValueError(f"{head}: batch must be an integer in [1, n] = [1, {n}] "
+                             f"(batch_size in Python), got {batch!r}")
+    if "loop" in opts:
+        loop = opts["loop"]
+        if not isinstance(loop, int) or isinstance(loop, bool) or loop < 1:
+            raise ValueError(f"{head}: loop must be an integer >= 1 (loop_length in Python), got {loop!r}")
+
+
+def _check_optax_options(spec: Spec, opts: dict, params) -> None:
+    """A value optax would only trip over inside the compiled run (``lr=abc``), or silently
+    misread (``nesterov=abc`` is truthy), refused here with the key and the value: the learning
+    rate must be a number, and so must any key whose default is a number; a key whose default is
+    true or false takes only those."""
+    head = f"--method {spec.text!r}"
+    for key, value in opts.items():
+        typed = "lr" if key == "learning_rate" and "lr" in spec.options else key
+        default = params[key].default if key in params else None
+        wants_number = key == "learning_rate" or _is_number(default)
+        if wants_number and not _is_number(value):
+            raise ValueError(f"{head}: {typed} must be a number, got {value!r}")
+        if wants_number and not math.isfinite(value):
+            raise ValueError(f"{head}: {typed} must be a finite number, got {value!r}")
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")
+
+
 def build_method(spec: Spec, problem, constants: _Constants | None = None):
+    """The ``Method`` of ``spec`` for ``problem``; errors name ``--method``, the spec as typed
+    and the key (``step``, not the Python API's ``step_size``)."""
+    try:
+        return _build_method(spec, problem, constants)
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        if message.startswith("--method"):
+            raise ValueError(message) from None
+        raise ValueError(f"--method {spec.text!r}: {_in_spec_words(message)}") from None
+
+
+def _build_method(spec: Spec, problem, constants: _Constants | None = None):
     """The ``Method`` of ``spec`` for ``problem``; a missing step uses the theory's safe default
     (1/L for GD, 1/(2 (L + L_max/B)) for SGD and the variance-reduced methods' own defaults)."""
     import optax
@@ -165,7 +266,7 @@ def build_method(spec: Spec, problem, constants: _Constants | None = None):
     import sgd_bench as sb
 
     if spec.name not in _METHODS:
-        raise ValueError(f"--method {spec.text!r}: unknown method {spec.name!r}; known: "
+        raise ValueError(f"--method {spec.text!r}: unknown method {spec.typed or spec.name!r}; known: "
                          f"{', '.join(_METHODS)} (sgd-bench list shows their keys)")
     opts = spec.options
     allowed = _METHODS[spec.name][1]
@@ -176,6 +277,7 @@ def build_method(spec: Spec, problem, constants: _Constants | None = None):
         if bad:
             raise ValueError(f"--method {spec.text!r}: {spec.name} takes {', '.join(allowed)}; "
                              f"not {', '.join(bad)}")
+    _check_options(spec, opts, problem.n)
     constants = constants or _Constants(problem)
     batch = opts.pop("batch", 1)
     sampling = opts.pop("sampling", "with_replacement")
@@ -228,6 +330,7 @@ def build_method(spec: Spec, problem, constants: _Constants | None = None):
                          f"it takes {', '.join(params)}")
     if "learning_rate" in params and "learning_rate" not in opts:
         raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{spec.positional},lr=1e-3")
+    _check_optax_options(spec, opts, params)
     try:
         ctor(**opts)  # optax's own checks of its options, before anything is traced
         # The factory with its keywords: the numbers are traced, so grid cells share programs.
@@ -252,14 +355,42 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
         raise ValueError(f"--log-every must be in [1, steps] = [1, {steps}], got {log_every}")
     if dtype not in ("float32", "float64"):
         raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
-    for text in problems_:
-        parse_spec(text, "--problem")
-    for text in methods:
-        parse_spec(text, "--method")
-    if len(set(methods)) != len(methods):
-        raise ValueError("each --method must differ from the others (they label the results)")
+    if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= MAX_KEY:
+        raise ValueError(f"--key must be an integer in [0, 2**63 - 1] = [0, {MAX_KEY}], got {key!r}")
+    for what, texts in (("--problem", problems_), ("--method", methods)):
+        seen: dict[tuple, str] = {}
+        for text in texts:
+            spec = parse_spec(text, what)
+            # Equal after normalizing (lecture-logreg = lecture_logreg, key order): the same
+            # run twice, which would store every record twice. Refused, as a typo usually is.
+            same = (spec.name, spec.positional, tuple(sorted(spec.options.items(), key=str)))
+            if same in seen:
+                raise ValueError(f"{what} {text!r} is given twice" + (
+                    f" (also as {seen[same]!r})" if seen[same] != text else "") +
+                    f"; each {what} must differ from the others (they label the results)")
+            seen[same] = text
     return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps,
                 log_every=log_every, dtype=dtype, key=key, block=block)
+
+
+def check_resources(config: dict, problem, methods) -> None:
+    """Refuses (MemoryError, with the numbers) a grid whose largest cell cannot fit on the
+    device, or whose seed keys and merged records cannot fit in host memory; called for each
+    problem before anything is compiled or the result folder exists."""
+    from sgd_bench import memory
+
+    largest = max(b - a for a, b in seed_blocks(config["seeds"], config["block"]))
+    for mtext, method in zip(config["methods"], methods):
+        estimate = memory.estimate_run_bytes(problem, method, largest, config["steps"], config["log_every"])
+        memory.check_run_fits(estimate, f"a cell of --method {mtext!r} ({largest:,} seeds of --block)")
+    steps, every = config["steps"], config["log_every"]
+    logged = steps // every + 1 + (1 if steps % every else 0)
+    rows = len(config["problems"]) * len(config["methods"]) * config["seeds"] * logged
+    host = config["seeds"] * memory._KEY_BYTES + rows * ROW_BYTES
+    memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows "
+                                    f"({config['seeds']:,} seeds x {logged:,} logged steps x "
+                                    f"{len(config['methods'])} methods x {len(config['problems'])} problems)",
+                           hint="use fewer --seeds or a larger --log-every")
 
 
 def _slug(text: str) -> str:
@@ -388,8 +519,9 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                 rows.extend(results.read_records(_cell_file(cells_dir, name)))
                 cell = experiment.read_json(cells_dir / f"{name}.json")
                 timings[name] = dict(problem=ptext, method=mtext, seconds=cell["seconds"])
-    results.write_records(out / "records", rows)
+    written = results.write_records(out / "records", rows)
     extra = {"kind": KIND, "f_star": f_stars, "cells": timings,
+             "records": results.records_digest(written, len(rows)),
              **{k: v for k, v in results.metadata_record(KIND, config, dtype=config["dtype"]).items()
                 if k not in ("wall_seconds",)}}
     if command:

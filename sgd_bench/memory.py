@@ -1,11 +1,21 @@
 """Memory estimates and a guard that refuses oversized allocations with the numbers, before
-they happen, instead of an out-of-memory crash."""
+they happen, instead of an out-of-memory crash.
+
+``estimate_run_bytes`` estimates the peak of a seed-batched run before anything is compiled:
+the problem's data (shared by all seeds) plus, for every seed, the method's state, the logged
+metrics, the sampler's index block and the per-step gradients. It is an estimate, not a
+measurement: XLA's temporaries are covered only by the share of free memory the guard leaves
+unused (``_USABLE_FRACTION``). ``check_run_fits`` refuses with the breakdown.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from typing import NamedTuple
 
 import jax
+import numpy as np
 
 from sgd_bench import _checks
 
@@ -49,8 +59,17 @@ def _gib(nbytes: float) -> str:
     return f"{nbytes / 2**30:.2f} GiB"
 
 
-def check_fits(nbytes: int, what: str, device=None) -> None:
-    """Raises MemoryError naming ``what``, its size and the free memory if it cannot fit.
+def _default_hint(what: str) -> str:
+    # Suggest float32 only where it would help: not to data that is float32 (or narrower) already.
+    narrow = any(name in what for name in ("float32", "float16", "bfloat16"))
+    return ("use a smaller n or d" + ("" if narrow else ", float32") +
+            ", or more devices with sgd_bench.shard")
+
+
+def check_fits(nbytes: int, what: str, device=None, *, hint: str | None = None) -> None:
+    """Raises MemoryError naming ``what``, its size and the free memory if it cannot fit;
+    ``hint`` says what to change (default: smaller n or d, float32 unless ``what`` names a
+    32-bit or narrower dtype, more devices).
 
     The check passes when the free memory is unknown.
     """
@@ -61,10 +80,10 @@ def check_fits(nbytes: int, what: str, device=None) -> None:
         raise MemoryError(
             f"{what} needs {_gib(nbytes)}, but {device.platform} device {device.id} has "
             f"{_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            "use a smaller n or d, float32, or more devices with sgd_bench.shard")
+            f"{hint or _default_hint(what)}")
 
 
-def check_host_fits(host_bytes: int, device_bytes: int, what: str) -> None:
+def check_host_fits(host_bytes: int, device_bytes: int, what: str, *, hint: str | None = None) -> None:
     """For data generated with NumPy on the host and then copied to the device: raises
     MemoryError naming ``what`` unless ``host_bytes`` fit in the host's free memory and
     ``device_bytes`` in the device's (on the CPU backend both live in host memory, so their sum
@@ -74,12 +93,112 @@ def check_host_fits(host_bytes: int, device_bytes: int, what: str) -> None:
     device_bytes = _checks.integer("device_bytes", int(device_bytes), low=0)
     device = jax.devices()[0]
     if device.platform == "cpu":
-        check_fits(host_bytes + device_bytes, what, device)
+        check_fits(host_bytes + device_bytes, what, device, hint=hint)
         return
     free = _host_available_bytes()
     if free is not None and host_bytes > _USABLE_FRACTION * free:
         raise MemoryError(
             f"{what} needs {_gib(host_bytes)} of host memory to generate, but the host has "
             f"{_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            "use a smaller n or d")
-    check_fits(device_bytes, what, device)
+            f"{hint or 'use a smaller n or d'}")
+    check_fits(device_bytes, what, device, hint=hint)
+
+
+# Bytes per logged point of one seed: the step (int32), the exact gradient count (two 32-bit
+# words), and f, ||grad f||^2 and ||x - x*|| in at most float64.
+_LOG_BYTES = 4 + 8 + 3 * 8
+_KEY_BYTES = 8  # a threefry key's data: two uint32
+
+
+def _tree_bytes(tree) -> int:
+    return int(sum(math.prod(np.shape(leaf)) * np.dtype(leaf.dtype).itemsize
+                   for leaf in jax.tree_util.tree_leaves(tree) if hasattr(leaf, "dtype")))
+
+
+def _state_bytes(method, problem, x0) -> int:
+    """The method's state for one seed, from ``jax.eval_shape`` of its ``init`` (nothing is
+    computed or compiled). ``init`` is tried as ``init(x0, problem)`` and as
+    ``init(x0, problem, key)``; when neither traces, the estimate is four iterates, plus an
+    n-row gradient table for the SAG family, whose state holds one."""
+    key = jax.eval_shape(lambda: jax.random.key(0))  # a shape only: nothing runs or compiles
+    for args in ((x0, problem), (x0, problem, key)):
+        try:
+            return _tree_bytes(jax.eval_shape(method.init, *args))
+        except Exception:  # a signature or a trace this estimate cannot use: try the next
+            continue
+    x_bytes = _tree_bytes(x0)
+    table = problem.n * x_bytes if str(getattr(method, "name", "")).upper().startswith("SAG") else 0
+    return 4 * x_bytes + table
+
+
+class RunBytes(NamedTuple):
+    """The estimated peak memory of a seed-batched run, in bytes, by part."""
+
+    data: int      # the problem's data, shared by every seed
+    state: int     # per seed: the method's state and one step's per-sample gradients
+    logs: int      # per seed: the metrics at every logged step
+    sampler: int   # per seed: one chunk's index block, its keys, and permutations if any
+    seeds: int
+
+    @property
+    def per_seed(self) -> int:
+        return self.state + self.logs + self.sampler
+
+    @property
+    def total(self) -> int:
+        return self.data + self.seeds * self.per_seed
+
+    def describe(self) -> str:
+        """The breakdown in words, for a refusal."""
+        return (f"data {_fmt_bytes(self.data)} + {self.seeds:,} seeds x (state {_fmt_bytes(self.state)} + "
+                f"logs {_fmt_bytes(self.logs)} + sampler {_fmt_bytes(self.sampler)}) = {_fmt_bytes(self.total)}")
+
+
+def _fmt_bytes(nbytes: float) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            return f"{nbytes / size:.1f} {unit}"
+    return f"{int(nbytes)} B"
+
+
+def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int | None = None,
+                       *, x0=None) -> RunBytes:
+    """The estimated peak memory of ``run_seeds(problem, method, x0, key, seeds=seeds,
+    steps=steps, log_every=log_every)``, before anything is allocated or compiled.
+
+    ``x0`` defaults to the problem's zero iterate (only its shape and dtype are used). The
+    runner draws one chunk of ``log_every`` steps of indices at a time, so the sampler's part
+    grows with ``log_every x batch``; the logs grow with ``steps / log_every``.
+    """
+    seeds = _checks.integer("seeds", seeds, low=1)
+    steps = _checks.integer("steps", steps, low=1)
+    log_every = steps if log_every is None else _checks.integer("log_every", log_every, low=1)
+    if x0 is None:
+        x0 = jax.eval_shape(problem.zeros)
+    data = _tree_bytes(problem.data)
+    x_bytes = _tree_bytes(x0)
+    batch = getattr(method, "batch_size", None)
+    state = _state_bytes(method, problem, x0) + (batch or 1) * x_bytes
+    logged = steps // log_every + 1 + (1 if steps % log_every else 0)
+    logs = logged * _LOG_BYTES + x_bytes  # and the final iterate
+    chunk = min(log_every, steps)
+    sampler = 0
+    if batch is not None:
+        sampler = chunk * (batch * 4 + _KEY_BYTES)
+        if getattr(method, "sampling", "with_replacement") != "with_replacement":
+            sampler += 2 * problem.n * 4  # the current and the next epoch's permutation
+    return RunBytes(data, state, logs, sampler, seeds)
+
+
+def check_run_fits(estimate: RunBytes, what: str, device=None, *, data_resident: bool = True) -> None:
+    """Raises MemoryError with ``estimate``'s breakdown when the run cannot fit; with
+    ``data_resident`` (the problem already exists) the data does not count against the free
+    memory, which it is already outside of."""
+    need = estimate.total - (estimate.data if data_resident else 0)
+    free = available_bytes(device)
+    if free is not None and need > _USABLE_FRACTION * free:
+        device = device or jax.devices()[0]
+        raise MemoryError(
+            f"{what} needs about {estimate.describe()}, but {device.platform} device {device.id} "
+            f"has {_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
+            "use fewer seeds per block, fewer steps or a larger log interval")

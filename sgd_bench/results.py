@@ -4,7 +4,13 @@ Each experiment writes tidy records (``records.parquet`` when pyarrow is install
 ``records.csv``; one row per method x seed statistic x logged step), ``meta.json`` (versions,
 device, dtype, config, git commit and the config hash), ``checks.json`` (each claim the figures
 make, with the measured numbers and whether it holds), ``summary.md`` and PNG figures. Every
-file is written to a temporary name and renamed, so a crash never leaves half a file.
+file is written to a temporary name and renamed, so a crash never leaves half a file. A new
+file gets the mode the umask gives (``0o666 & ~umask``, as ``open`` would), a rewritten one
+keeps its own mode: ``mkstemp``'s private 0600 never reaches a result.
+
+``records_digest`` gives a records file's row count and SHA-256; runs store it in ``meta.json``
+(``"records"``) so that ``sgd-bench report`` can tell a truncated or replaced file from the
+one the run wrote.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import io
 import json
 import os
 import platform
+import stat
 import subprocess
 import sys
 import tempfile
@@ -34,12 +41,30 @@ STATISTICS = ("mean", "stderr", "q05", "q50", "q95")
 _PACKAGES = ("jax", "jaxlib", "optax", "chex", "numpy", "matplotlib", "scikit-learn")
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it back at once.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode(path: Path) -> int:
+    """The mode ``path`` should have after a rewrite: its own if it exists, else what the umask
+    gives a new file."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            os.fchmod(handle.fileno(), mode)  # mkstemp makes 0600 files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -125,6 +150,40 @@ def find_records(folder: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
+    """``{"file", "rows", "sha256"}`` of a records file (or of a result folder's): what a run
+    stores in ``meta.json`` so that a report can check the records are the ones it wrote.
+    ``rows``, when the caller knows it, saves reading the file back."""
+    path = Path(path)
+    if path.is_dir():
+        found = find_records(path)
+        if found is None:
+            raise FileNotFoundError(f"no records.parquet or records.csv in {path}")
+        path = found
+    return {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def verify_records(folder: Path, stored: Any) -> str | None:
+    """Why the records of ``folder`` are not the ones ``stored`` (a ``records_digest`` from
+    ``meta.json``) describes, or None when they match."""
+    if not isinstance(stored, Mapping) or not {"file", "rows", "sha256"} <= set(stored):
+        return "meta.json's \"records\" entry is malformed"
+    path = Path(folder) / str(stored["file"])
+    if not path.is_file():
+        return f"{stored['file']} is missing"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest == stored["sha256"]:
+        return None
+    try:
+        rows = len(read_records(path))
+    except Exception as err:  # a file cut mid-row may not even parse
+        return f"{path.name} does not read back ({type(err).__name__}) and its checksum differs"
+    return (f"{path.name} has {rows} rows where the run wrote {stored['rows']}, and its checksum "
+            "differs" if rows != stored["rows"] else
+            f"{path.name} has the {rows} rows the run wrote but its checksum differs (edited)")
 
 
 def _parse(text: str):

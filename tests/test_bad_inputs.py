@@ -11,6 +11,7 @@ the memory guard before any array exists.
 from __future__ import annotations
 
 import math
+import re
 
 import jax
 import numpy as np
@@ -313,6 +314,16 @@ BAD_INPUTS = [
                  ValueError, r"^qs must be in \[0, 1\]", id="stats-quantile-above-one"),
     pytest.param(memory.check_fits, (10**18, "a test array"), {},
                  MemoryError, r"^a test array needs", id="memory-guard"),
+    # the run estimate: seeds x (state + logs + sampler), from shapes only (nothing compiles)
+    pytest.param(lambda p, m: memory.check_run_fits(memory.estimate_run_bytes(p, m, 10**12, 100, 10), "run_seeds"),
+                 (TINY, sgd_bench.saga(0.1, 2)), {},
+                 MemoryError, r"^run_seeds needs about data .* \+ 1,000,000,000,000 seeds x \(state .* \+ logs .* \+ "
+                 r"sampler .*\) = .*, but", id="memory-run-estimate-seeds"),
+    pytest.param(lambda p, m: memory.check_run_fits(memory.estimate_run_bytes(p, m, 32, 10**11, 1), "run_seeds"),
+                 (TINY, SGD), {}, MemoryError, r"^run_seeds needs about .* \+ 32 seeds x \(state .* \+ logs 3352\.\d GiB \+",
+                 id="memory-run-estimate-logged-steps"),
+    pytest.param(memory.estimate_run_bytes, (TINY, SGD, 0, 10, 1), {},
+                 ValueError, r"^seeds must be an integer in \[1, inf\]", id="memory-estimate-seeds-zero"),
     pytest.param(timing.time_to_eps, ([], math.nan, [1e-3]), {},
                  ValueError, r"^f_star must be a finite number", id="time-to-eps-f-star"),
     pytest.param(timing.best_of, (lambda: None, 2.5), {},
@@ -511,3 +522,129 @@ def test_any_scipy_sparse_format_is_refused_with_a_densify_hint(no_compile, fmt,
        factory=st.sampled_from([problems.logistic_regression, problems.hinge_svm]))
 def test_labels_outside_plus_minus_one_are_refused(no_compile, labels, factory):
     raises(ValueError, r"^labels y must be in \{-1, \+1\}", factory, A, labels)
+
+
+# -- the command line: one line naming the argument, exit 2 (3 for memory), no result folder ----
+# Each row runs ``sgd-bench`` in-process with ``--out`` (where it applies) in a fresh folder, and
+# checks the exit status, the last stderr line, that no traceback was printed and that the
+# refusal left nothing behind: no folder marked "running" for ``report`` to list.
+OUT = "<out>"  # replaced by the test's own folder
+LOGREG = ["run", "--problem", "lecture-logreg", "--out", OUT]
+CLI_BAD_INPUTS = [
+    pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "/dev/null/x"], 2,
+                 r"--out /dev/null/x is inside /dev/null, which is a file, not a folder", id="cli-out-in-a-file"),
+    pytest.param(LOGREG + ["--method", "sgd:batch=0"], 2,
+                 r"--method 'sgd:batch=0': batch must be an integer in \[1, n\] = \[1, 200\] "
+                 r"\(batch_size in Python\), got 0$", id="cli-batch-zero"),
+    pytest.param(LOGREG + ["--method", "sgd:batch=201"], 2,
+                 r"--method 'sgd:batch=201': batch must be an integer in \[1, n\] = \[1, 200\]",
+                 id="cli-batch-above-n"),
+    pytest.param(LOGREG + ["--method", "sgd:batch=2.5"], 2, r"batch must be an integer .*got 2\.5$",
+                 id="cli-batch-float"),
+    pytest.param(LOGREG + ["--method", "gd", "--key", "99999999999999999999999"], 2,
+                 r"--key must be an integer in \[0, 2\*\*63 - 1\] = \[0, 9223372036854775807\], "
+                 r"got 99999999999999999999999$", id="cli-key-huge"),
+    pytest.param(LOGREG + ["--method", "gd", "--key", "-1"], 2, r"--key must be an integer in \[0, ",
+                 id="cli-key-negative"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=abc"], 2,
+                 r"--method 'optax:adam,lr=abc': lr must be a number, got 'abc'$", id="cli-optax-lr-text"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,b1=fast"], 2,
+                 r"--method 'optax:adam,lr=0.1,b1=fast': b1 must be a number, got 'fast'$",
+                 id="cli-optax-b1-text"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,nesterov=abc"], 2,
+                 r"--method 'optax:adam,lr=0.1,nesterov=abc': nesterov must be true or false, got 'abc'$",
+                 id="cli-optax-text-for-bool"),
+    pytest.param(LOGREG + ["--method", "optax:sgd,lr=nan"], 2, r"lr must be a finite number, got nan$",
+                 id="cli-optax-lr-nan"),
+    pytest.param(["run", "--problem", "lecture-logrg", "--method", "gd", "--out", OUT], 2,
+                 r"--problem 'lecture-logrg': unknown problem 'lecture-logrg'; known problems: .*lecture-logreg",
+                 id="cli-problem-typo-echoed-as-typed"),
+    pytest.param(LOGREG + ["--method", "Newtn:step=1"], 2,
+                 r"--method 'Newtn:step=1': unknown method 'Newtn'; known: gd, sgd", id="cli-method-typo-echoed"),
+    pytest.param(LOGREG + ["--method", "sgd:step=abc"], 2,
+                 r"--method 'sgd:step=abc': step must be a finite number > 0 \(step_size in Python\), "
+                 r"got 'abc'$", id="cli-step-text-names-step"),
+    pytest.param(LOGREG + ["--method", "sgd:step=-1"], 2, r"': step must be a finite number > 0",
+                 id="cli-step-negative"),
+    pytest.param(LOGREG + ["--method", "sgd:sampling=reshufle"], 2,
+                 r"^sgd-bench: error: --method 'sgd:sampling=reshufle': sampling must be one of "
+                 r"'with_replacement', 'reshuffle', 'cyclic'", id="cli-sampling-names-method"),
+    pytest.param(LOGREG + ["--method", "svrg:loop=0"], 2,
+                 r"--method 'svrg:loop=0': loop must be an integer >= 1 \(loop_length in Python\)",
+                 id="cli-loop-zero"),
+    pytest.param(["run", "--problem", "logreg:dtype=int32", "--method", "gd", "--out", OUT], 2,
+                 r"--problem 'logreg:dtype=int32': dtype must be a floating type, float32 or float64, "
+                 r"got 'int32'", id="cli-problem-dtype-int"),
+    pytest.param(["run", "--problem", "logreg:dtype=float32", "--method", "gd", "--out", OUT], 2,
+                 r"dtype=float32 differs from --dtype float64", id="cli-problem-dtype-against-option"),
+    pytest.param(["run", "--problem", "logreg:n=0", "--method", "gd", "--out", OUT], 2,
+                 r"--problem 'logreg:n=0': n must be an integer in \[1, ", id="cli-problem-n-zero"),
+    pytest.param(["run", "--problem", "lecture-logreg", "--problem", "Lecture_Logreg", "--method", "gd",
+                  "--out", OUT], 2,
+                 r"--problem 'Lecture_Logreg' is given twice \(also as 'lecture-logreg'\)",
+                 id="cli-problem-twice"),
+    pytest.param(LOGREG + ["--method", "sgd:batch=2,step=0.1", "--method", "sgd:step=0.1,batch=2"], 2,
+                 r"--method 'sgd:step=0.1,batch=2' is given twice", id="cli-method-twice-reordered"),
+    pytest.param(LOGREG + ["--method", "gd", "--seeds", "1000000000", "--block", "1000000000"], 3,
+                 r"a cell of --method 'gd' \(1,000,000,000 seeds of --block\) needs about data .* \+ "
+                 r"1,000,000,000 seeds x \(state .* logs .* sampler .*\) = .* GiB, but .* free",
+                 id="cli-memory-seeds-times-block"),
+    pytest.param(LOGREG + ["--method", "sgd", "--seeds", "32", "--steps", "100000000", "--log-every", "1"], 3,
+                 r"32 seeds x \(state .* \+ logs 3\.\d GiB \+ sampler", id="cli-memory-logged-steps"),
+    pytest.param(LOGREG + ["--method", "sgd", "--seeds", "10000000", "--block", "2"], 3,
+                 r"the grid's seed keys and its 1,010,000,000 record rows", id="cli-memory-records"),
+    pytest.param(["run", "--problem", "libsvm:path=/nonexistent/a9a", "--method", "gd", "--out", OUT], 2,
+                 r"^sgd-bench: error: --problem 'libsvm:path=/nonexistent/a9a': no LIBSVM file",
+                 id="cli-problem-file-missing"),
+    pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", ""], 2,
+                 r"--out must name a folder, got an empty string$", id="cli-out-empty"),
+    pytest.param(["run", "lecture_logreg", "--quick", "--out", ""], 2,
+                 r"--out must name a folder, got an empty string$", id="cli-out-empty-experiment"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,b1=true"], 2, r"b1 must be a number, got True$",
+                 id="cli-optax-bool-for-number"),
+    pytest.param(LOGREG + ["--method", "gd:step=1e400"], 2, r"step must be a finite number > 0 .*got inf$",
+                 id="cli-step-overflows-to-inf"),
+    pytest.param(LOGREG + ["--method", "sgd", "--steps", "10000000000000"], 3,
+                 r"sampler 1\d+\.\d GiB\) = .* GiB, but", id="cli-memory-sampler-block"),
+    pytest.param(["run", "--problem", "logreg:n=10000000000000", "--method", "gd", "--out", OUT], 3,
+                 r"--problem 'logreg:n=10000000000000': synthetic data with n=10000000000000", id="cli-problem-huge"),
+    pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", "10000000000", "--out", OUT], 3,
+                 r"--sizes: no size fits in memory \(n = 10,000,000,000: .* in float32 needs .*; "
+                 r"use a smaller n or d, or more devices", id="cli-sizes-none-fit"),
+]
+
+
+@pytest.fixture
+def no_grid_run(monkeypatch):
+    """Fails the test if a refused grid reaches its run."""
+    from sgd_bench import grid
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the grid ran before its input was checked")
+
+    monkeypatch.setattr(grid, "run_grid", forbidden)
+
+
+def cli_main(argv, capsys):
+    """``sgd-bench argv`` in-process: (exit status, stderr)."""
+    from sgd_bench import cli
+
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, code, match", CLI_BAD_INPUTS)
+def test_bad_command_line_exits_with_one_line_naming_it(tmp_path, capsys, no_grid_run, argv, code, match):
+    out = tmp_path / "out"
+    argv = [str(out) if a == OUT else a for a in argv]
+    got, err = cli_main(argv, capsys)
+    last = err.strip().splitlines()[-1]
+    assert got == code, err
+    assert re.search(match, last), last
+    assert "Traceback" not in err and "step_size must" not in last
+    if " in float32 " in last:  # the hint suggests float32 only where it was not used already
+        assert "float32, or" not in last
+    assert not out.exists() or not any(out.rglob("meta.json")), "a refused run left a result folder"

@@ -99,7 +99,7 @@ def test_bad_input_in_a_subprocess_has_no_traceback():
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
 
 
-def test_killed_run_resumes_to_the_same_records(tmp_path):
+def test_killed_run_resumes_to_the_same_records(tmp_path, capsys):
     args = ["run", "--problem", "lecture-logreg", "--method", "sgd:batch=2", "--method", "gd",
             "--seeds", "8", "--block", "2", "--steps", "400", "--log-every", "20"]
     whole = tmp_path / "whole"
@@ -113,14 +113,22 @@ def test_killed_run_resumes_to_the_same_records(tmp_path):
         if markers or proc.poll() is not None:
             break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc.send_signal(signal.SIGSTOP)  # paused mid-run: it still holds the folder's lock
+    try:
+        from sgd_bench import cli as cli_module
+
+        code = cli_module.main([*args, "--out", str(killed)])  # a second run into the same folder
+        assert code == 2 and f"is in use by another sgd-bench run (pid {proc.pid})" in capsys.readouterr().err
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
     folder = next(killed.glob("grid-*"))
     stored = len(list(folder.glob("cells/*.json")))
     assert 1 <= stored < 8, "the kill must land after the first cell and before the last"
     assert experiment.read_meta(folder)["status"] == "running"
     resumed = cli(*args, "--out", str(killed))
     assert "resuming" in resumed.stderr and resumed.stderr.count("stored, skipped") == stored
+    assert f"taking over the lock of pid {proc.pid}, which is no longer running" in resumed.stderr
     assert results.read_records(folder) == results.read_records(next(whole.glob("grid-*")))
 
 
@@ -138,3 +146,118 @@ def test_report_goes_on_past_a_result_it_cannot_rebuild(tmp_path, capsys):
     assert (old / "summary.md").read_text() == "as the run wrote it\n"  # left as it was
     index = (tmp_path / "index.md").read_text()
     assert "pl_bounds" in index and "1/1 hold" in index and "not rebuilt" in index
+
+
+# -- report rewrites only sgd-bench's own files, and refuses corrupted results -----------------
+def _stored_result(folder, rows=4):
+    """A finished result of an experiment this checkout does not have (report leaves its
+    summary as written), with its records digest in meta.json."""
+    experiment.mark(folder, experiment.STATUS_RUNNING, "h", {"experiment": "elsewhere"})
+    experiment.save(folder, rows=[dict(method="GD", seed=s, loss=0.5 + s) for s in range(rows)],
+                    meta={"experiment": "elsewhere", "devices": ["cpu:cpu"]}, checks=[])
+    experiment.mark(folder, experiment.STATUS_COMPLETE, "h")
+    (folder / "summary.md").write_text("as the run wrote it\n")
+
+
+def _report(root, capsys):
+    from sgd_bench import cli as cli_module
+
+    try:
+        code = cli_module.main(["report", str(root)])
+    except SystemExit as exit:
+        code = exit.code
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("name", ["index.md", "index.html"])
+def test_report_never_overwrites_the_users_own_index(tmp_path, capsys, name):
+    _stored_result(tmp_path / "a")
+    (tmp_path / name).write_text("my own notes\n")
+    code, _, err = _report(tmp_path, capsys)
+    assert code == 2 and f"{name} was not written by sgd-bench report" in err.strip().splitlines()[-1]
+    assert (tmp_path / name).read_text() == "my own notes\n"
+    # its own index, from an earlier report, it rewrites
+    (tmp_path / name).unlink()
+    assert _report(tmp_path, capsys)[0] == 0 and _report(tmp_path, capsys)[0] == 0
+
+
+def test_report_skips_folders_whose_meta_json_is_not_sgd_benchs(tmp_path, capsys):
+    _stored_result(tmp_path / "a")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "meta.json").write_text('{"author": "me"}')
+    (theirs / "summary.md").write_text("mine\n")
+    listed = tmp_path / "listed"
+    listed.mkdir()
+    (listed / "meta.json").write_text("[1, 2, 3]")
+    code, out, err = _report(tmp_path, capsys)
+    assert code == 0
+    assert "theirs: skipped, its meta.json is not an sgd-bench result's" in err and "listed: skipped" in err
+    assert (theirs / "summary.md").read_text() == "mine\n" and sorted(p.name for p in theirs.iterdir()) == [
+        "meta.json", "summary.md"]
+    index = (tmp_path / "index.md").read_text()
+    assert "[a](a/summary.md)" in index and "theirs" not in index and "listed" not in index
+    # a meta.json that is a JSON list, alone: no result at all (exit 2, one line)
+    code, _, err = _report(listed, capsys)
+    assert code == 2 and "no results in" in err.strip().splitlines()[-1]
+
+
+def test_report_refuses_corrupted_results_loudly(tmp_path, capsys):
+    _stored_result(tmp_path / "good")
+    _stored_result(tmp_path / "cut")
+    records = results.find_records(tmp_path / "cut")
+    if records.suffix == ".csv":  # drop the last rows at a row boundary: still a valid file
+        records.write_text("".join(records.read_text().splitlines(keepends=True)[:-2]))
+    else:
+        records.write_bytes(records.read_bytes()[:-20])
+    _stored_result(tmp_path / "empty_meta")
+    (tmp_path / "empty_meta" / "meta.json").write_text("")
+    _stored_result(tmp_path / "bad_meta")
+    (tmp_path / "bad_meta" / "meta.json").write_text('{"experiment": "elsewh')
+    code, out, err = _report(tmp_path, capsys)
+    assert code == 1
+    assert "good: as written by the run" in out
+    for folder, why in (("cut", "cut"), ("empty_meta", "meta.json is empty"),
+                        ("bad_meta", "meta.json is not valid JSON")):
+        assert f"{folder}: CORRUPTED, not rebuilt" in out
+        assert (tmp_path / folder / "summary.md").read_text() == "as the run wrote it\n"
+    assert "meta.json is empty" in err and "meta.json is not valid JSON" in err
+    if records.suffix == ".csv":
+        assert "records.csv has 2 rows where the run wrote 4" in err
+    assert "3 corrupted result(s)" in err.strip().splitlines()[-1]
+    index = (tmp_path / "index.md").read_text()
+    assert index.count("| corrupted |") == 3
+
+
+def test_a_grid_into_a_folder_another_run_holds_is_refused(tmp_path, capsys):
+    from sgd_bench import cli as cli_module
+    from sgd_bench import grid
+
+    args = ["run", "--problem", "lecture-logreg", "--method", "gd", "--seeds", "2", "--steps", "5",
+            "--out", str(tmp_path)]
+    config = grid.grid_config(["lecture-logreg"], ["gd"], seeds=2, steps=5, log_every=None,
+                              dtype="float64", key=0, block=grid.DEFAULT_BLOCK)
+    folder = tmp_path / f"grid-{results.config_hash(grid.KIND, config, dtype='float64')}"
+    with experiment.lock(folder):
+        experiment.mark(folder, experiment.STATUS_RUNNING, folder.name[5:], {"experiment": "grid"})
+        code = cli_module.main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and f"(pid {os.getpid()})" in err.strip().splitlines()[-1]
+    assert not (folder / "records.csv").exists() and not (folder / "records.parquet").exists()
+
+
+def test_report_leaves_a_result_that_a_run_is_writing(tmp_path, capsys):
+    _stored_result(tmp_path / "busy")
+    with experiment.lock(tmp_path / "busy"):
+        code, out, err = _report(tmp_path, capsys)
+    assert code == 0 and f"busy: not rebuilt: a run is writing it now (pid {os.getpid()})" in out
+    assert (tmp_path / "busy" / "summary.md").read_text() == "as the run wrote it\n"
+
+
+def test_report_finds_results_under_a_folder_named_like_a_piece_of_one(tmp_path, capsys):
+    root = tmp_path / "cells" / "results"  # "cells" above the root is no grid's cells folder
+    _stored_result(root / "a")
+    code, out, _ = _report(root, capsys)
+    assert code == 0 and "a: as written by the run" in out

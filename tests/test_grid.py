@@ -201,3 +201,46 @@ def test_seed_blocks_are_as_equal_as_possible():
         sizes = {b - a for a, b in blocks}
         assert blocks[0][0] == 0 and blocks[-1][1] == seeds and max(sizes) <= block
         assert max(sizes) - min(sizes) <= 1 and all(p[1] == q[0] for p, q in zip(blocks, blocks[1:]))
+
+
+# -- one precision, the records digest, the memory estimate -----------------------------------
+@pytest.mark.parametrize("spec", ["lecture-logreg", "logreg:n=70000,d=2", "least-squares:n=50,d=4"])
+def test_float32_is_the_float64_problem_rounded_once(spec):
+    # Drawn in float64 and cast, so both dtypes solve the same problem (labels included).
+    p64 = grid.build_problem(grid.parse_spec(spec, "--problem"), "float64")
+    p32 = grid.build_problem(grid.parse_spec(spec, "--problem"), "float32")
+    for a, b in zip(jax.tree_util.tree_leaves(p32.data), jax.tree_util.tree_leaves(p64.data)):
+        assert a.dtype == jnp.float32
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b).astype(np.float32))
+
+
+def test_lecture_logreg_has_one_optimum_in_both_dtypes():
+    f64 = sb.reference_solution(problems.lecture_logreg()).f
+    f32 = sb.reference_solution(problems.lecture_logreg(dtype="float32")).f
+    assert f64 == pytest.approx(0.6361, abs=1e-4) and f32 == pytest.approx(f64, rel=1e-6)
+
+
+def test_a_grid_stores_its_records_digest(full_run):
+    out, _ = full_run
+    stored = experiment.read_meta(out)["records"]
+    assert stored == results.records_digest(out) and stored["rows"] == 2 * 5 * 5
+    assert experiment.read_meta(out)["written_by"] == "sgd-bench"
+
+
+def test_the_run_estimate_covers_seeds_state_logs_and_sampler():
+    from sgd_bench import memory
+
+    p = problems.lecture_logreg()  # n = 200, d = 10, float64
+    gd = memory.estimate_run_bytes(p, sb.gd(0.1), seeds=4, steps=100, log_every=10)
+    assert gd.data == 200 * 10 * 8 + 200 * 8 and gd.sampler == 0 and gd.seeds == 4
+    assert gd.total == gd.data + 4 * (gd.state + gd.logs + gd.sampler)
+    # more logged steps, more log memory; more seeds, proportionally more
+    assert memory.estimate_run_bytes(p, sb.gd(0.1), 4, 1000, 1).logs > 70 * gd.logs  # 1001 points, not 11
+    assert memory.estimate_run_bytes(p, sb.gd(0.1), 400, 100, 10).total - gd.data == 100 * (gd.total - gd.data)
+    # SAGA keeps an n x d table of gradients; a batch of 10 draws 10 indices per step
+    saga = memory.estimate_run_bytes(p, sb.saga(0.1, 10), 1, 100, 10)
+    assert saga.state >= 200 * 10 * 8 and saga.sampler >= 10 * 10 * 4
+    reshuffle = memory.estimate_run_bytes(p, sb.sgd(0.1, 10, "reshuffle"), 1, 100, 10)
+    assert reshuffle.sampler >= 2 * 200 * 4
+    with pytest.raises(MemoryError, match=r"^a run needs about data .* \+ 1,000,000,000 seeds x \(state"):
+        memory.check_run_fits(memory.estimate_run_bytes(p, sb.gd(0.1), 10**9, 100, 10), "a run")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -246,3 +248,145 @@ def test_run_with_progress_draws_and_keeps_the_trace(capsys):
     assert "45/45 steps" in err and "SGD batch 3 x 3 seeds" in err
     single = sb.run(p, sb.sgd(0.1, 3), jnp.zeros(p.x_shape), 0, steps=45, log_every=4, progress=True)
     assert single.loss.shape == (13,)
+
+
+# -- unwritable outputs, the folder lock, orphan folders, file modes, record checksums ----------
+def test_an_output_path_that_cannot_be_written_is_refused_by_name(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"^--out .*file is a file, not a folder"):
+        experiment.output_folder(tmp_path / "file", "abc")
+    with pytest.raises(ValueError, match=r"^--out .*file/sub/dir is inside .*file, which is a file"):
+        experiment.output_folder(tmp_path / "file" / "sub" / "dir", "abc")
+    # A read-only mount (or someone else's folder): tests run as root here, so the check is
+    # made to see what os.access would say there.
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == ro else real(p, mode))
+    with pytest.raises(ValueError, match=r"^--out .*ro/new: cannot write in .*ro \(read-only or no permission\)"):
+        experiment.output_folder(ro / "new", "abc")
+    assert list(ro.iterdir()) == []
+
+
+def test_the_out_checks_reach_the_command_line_as_exit_2(tmp_path, capsys):
+    from sgd_bench import cli
+
+    (tmp_path / "file").write_text("x")
+    for argv in (["run", "--problem", "lecture-logreg", "--method", "gd", "--out", str(tmp_path / "file")],
+                 ["run", "lecture_logreg", "--quick", "--out", str(tmp_path / "file")]):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit:
+            code = exit.code
+        err = capsys.readouterr().err
+        assert code == 2 and "is a file, not a folder" in err.strip().splitlines()[-1]
+        assert "Traceback" not in err
+
+
+def test_a_second_run_into_a_locked_folder_is_refused(tmp_path):
+    out = tmp_path / "r"
+    with experiment.lock(out):
+        assert (out / experiment.LOCK_FILE).read_text().strip() == str(os.getpid())
+        with pytest.raises(ValueError, match=rf"^--out .*r is in use by another sgd-bench run \(pid {os.getpid()}\)"):
+            with experiment.lock(out):
+                pass
+        # output_folder refuses too, before it reads the folder as interrupted or removes it
+        experiment.mark(out, experiment.STATUS_RUNNING, "abc", {"experiment": "exp"})
+        for overwrite in (False, True):
+            with pytest.raises(ValueError, match="is in use by another sgd-bench run"):
+                experiment.output_folder(out, "abc", overwrite=overwrite)
+        assert experiment.read_meta(out)["status"] == "running"
+    assert not (out / experiment.LOCK_FILE).exists()  # released and removed
+    assert experiment.output_folder(out, "abc", log=lambda t: None) == (out, True)
+
+
+def test_a_script_refuses_a_folder_another_run_holds(tmp_path, capsys):
+    out = tmp_path / "r"
+    ran = []
+    with experiment.lock(out):
+        with pytest.raises(SystemExit) as exit:
+            experiment.main(["--out", str(out)], name="probe", doc=None, full={}, quick={},
+                            run=lambda config, o: ran.append(o))
+    assert exit.value.code == 2 and not ran
+    assert "is in use by another sgd-bench run" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / experiment.LOCK_FILE).write_text(f"{dead.pid}\n")  # as a killed run leaves it
+    said = []
+    with experiment.lock(out, log=said.append):
+        assert (out / experiment.LOCK_FILE).read_text().strip() == str(os.getpid())
+    assert said and f"taking over the lock of pid {dead.pid}, which is no longer running" in said[0]
+    assert experiment.output_folder(out, "abc") == (out, False)  # only the lock was there
+
+
+def test_a_refused_script_run_leaves_no_orphan_folder(tmp_path):
+    def refuses(config, out):
+        raise ValueError("batch_size must be in [1, n]")
+
+    with pytest.raises(ValueError, match="batch_size"):
+        experiment.main(["--out", str(tmp_path / "r")], name="probe", doc=None, full={}, quick={}, run=refuses)
+    assert not (tmp_path / "r").exists()
+
+    def stores_then_refuses(config, out):
+        experiment.part(out, "n=1", lambda: 1, log=lambda t: None)
+        raise MemoryError("n = 10**10 does not fit")
+
+    with pytest.raises(MemoryError):
+        experiment.main(["--out", str(tmp_path / "s")], name="probe", doc=None, full={}, quick={},
+                        run=stores_then_refuses)
+    assert experiment.read_meta(tmp_path / "s")["status"] == "running"  # its part is kept to resume
+
+
+def test_new_files_follow_the_umask_and_rewrites_keep_the_mode(tmp_path):
+    old = os.umask(0o027)
+    try:
+        results.write_text(tmp_path / "a.md", "a")
+        results.write_json(tmp_path / "m.json", {"a": 1})
+        results.write_records(tmp_path / "records", [dict(a=1)], format="csv")
+        for name in ("a.md", "m.json", "records.csv"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name
+        os.umask(0o022)
+        results.write_text(tmp_path / "b.md", "b")
+        assert (tmp_path / "b.md").stat().st_mode & 0o777 == 0o644
+        # a committed file rewritten by report keeps its mode, never mkstemp's 0600
+        (tmp_path / "a.md").chmod(0o664)
+        results.write_text(tmp_path / "a.md", "rewritten")
+        assert (tmp_path / "a.md").stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old)
+
+
+def test_meta_json_carries_the_marker_and_the_records_digest(tmp_path):
+    experiment.mark(tmp_path, experiment.STATUS_RUNNING, "h", {"experiment": "exp"})
+    experiment.save(tmp_path, rows=ROWS, meta={"config": {}}, checks=[])
+    meta = experiment.read_meta(tmp_path)
+    assert meta["written_by"] == "sgd-bench" and experiment.is_result(meta)
+    stored = meta["records"]
+    assert stored["rows"] == len(ROWS) and stored == results.records_digest(tmp_path)
+    assert results.verify_records(tmp_path, stored) is None
+    path = tmp_path / stored["file"]
+    if path.suffix == ".csv":  # cut at a row boundary: fewer rows, still a valid file
+        path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))
+        assert f"has {len(ROWS) - 1} rows where the run wrote {len(ROWS)}" in results.verify_records(tmp_path, stored)
+    else:
+        path.write_bytes(path.read_bytes()[:-10])
+        assert "checksum differs" in results.verify_records(tmp_path, stored)
+    assert not experiment.is_result({"foo": 1}) and not experiment.is_result([1, 2])
+    assert not experiment.is_result({"experiment": "x", "status": "running"})  # no config hash
+
+
+def test_a_meta_json_that_is_not_an_object_is_no_result(tmp_path):
+    (tmp_path / "meta.json").write_text("[1, 2]")
+    assert experiment.read_meta(tmp_path) is None
+    (tmp_path / "x.txt").write_text("theirs")
+    with pytest.raises(ValueError, match="its meta.json is not sgd-bench's"):
+        experiment.output_folder(tmp_path, "abc", overwrite=True)
+    assert (tmp_path / "x.txt").exists()
