@@ -1,6 +1,6 @@
 """The method-zoo experiments (momentum_stochastic, variance_reduction, two_phase): each quick run
 goes through the CLI into a temporary folder, writes the results layout with exact counts, and
-the small version of every claim holds; the committed full runs' claims hold too.
+the small version of every claim holds (computed by the run, not re-read from committed files).
 
 The quick runs are seconds of computing and many compilations (one per method and problem), so
 they run in a subprocess with XLA's backend optimization level 0 (``XLA_FLAGS``), which halves
@@ -11,7 +11,6 @@ statistical checks resolve.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,7 +26,6 @@ FIGURES = {
                            "variance_reduction_growing_batch.png"],
     "two_phase": ["two_phase.png"],
 }
-RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +82,3 @@ def test_quick_run_writes_the_layout_and_every_claim_holds(quick_run):
 def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
     name, folder = quick_run
     helpers.assert_report_rebuilds(folder, name)
-
-
-@pytest.mark.parametrize("name", sorted(FIGURES))
-def test_committed_full_run_claims_hold(name):
-    path = RESULTS / name / "checks.json"
-    if not path.exists():
-        pytest.fail(f"{path} is missing: run `python scripts/{name}.py` and commit results/")
-    checks = json.loads(path.read_text())
-    assert all(c["holds"] for c in checks), [c["claim"] for c in checks if not c["holds"]]
-    meta = json.loads(path.with_name("meta.json").read_text())
-    assert "--quick" not in meta["command"]
-    for fname in FIGURES[name]:
-        assert (RESULTS / name / fname).stat().st_size > 0
