@@ -186,6 +186,46 @@ def fit_order(steps, values, **kwargs) -> RateFit:
     return min(fits, key=lambda f: f.rmse)
 
 
+@dataclasses.dataclass(frozen=True)
+class Slope:
+    """A least-squares slope with its t interval: ``value`` in [``lo``, ``hi``] at ``level``,
+    from ``num_points`` points (``dof`` = num_points - 2 degrees of freedom)."""
+
+    value: float
+    lo: float
+    hi: float
+    num_points: int
+    level: float
+
+    def describe(self) -> str:
+        return f"{self.value:.3f} [{self.lo:.3f}, {self.hi:.3f}] ({self.num_points} points)"
+
+
+def loglog_slope(x, y, *, level: float = 0.95) -> Slope:
+    """The slope of log y against log x over all the points, with its least-squares t interval
+    (which needs at least 3 points: two points give a slope but no interval).
+
+    For cost-against-size claims (seconds per step against n or B): the interval says whether
+    the points agree with one power law, not only the two ends.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-D of one length, got {x.shape} and {y.shape}")
+    if len(x) < 3:
+        raise ValueError(f"a slope with an interval needs at least 3 points, got {len(x)}")
+    if np.any(x <= 0) or np.any(y <= 0):
+        raise ValueError("x and y must be positive (their logs are fitted)")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    X = np.stack([np.ones_like(x), np.log(x)], axis=1)
+    coef, *_ = np.linalg.lstsq(X, np.log(y), rcond=None)
+    resid = np.log(y) - X @ coef
+    dof = len(x) - 2
+    cov = np.linalg.inv(X.T @ X) * (resid @ resid) / dof
+    half = _t_quantile(level, dof) * float(np.sqrt(cov[1, 1]))
+    return Slope(float(coef[1]), float(coef[1] - half), float(coef[1] + half), len(x), level)
+
+
 def _t_quantile(level: float, dof: int) -> float:
     from scipy import stats as scipy_stats  # scipy ships with jax
 

@@ -111,3 +111,17 @@ def _fit(kind, value, lo, hi):
 def test_compare_verdicts(fit, cell, ok, words):
     got_ok, verdict = theory.compare(fit, theory.theory_rate(*cell))
     assert got_ok is ok and words in verdict
+
+
+def test_loglog_slope_interval_uses_every_point():
+    x = np.array([1e4, 1e5, 1e6, 1e7])
+    exact = rates.loglog_slope(x, 3e-8 * x)
+    assert exact.value == pytest.approx(1.0) and exact.hi - exact.lo < 1e-9
+    # Two ends on the line, a bent middle: the two-point slope would say 1; the interval widens
+    # and no longer fits inside [0.8, 1.2].
+    bent = rates.loglog_slope(x, 3e-8 * x * np.array([1.0, 8.0, 8.0, 1.0]))
+    assert bent.value == pytest.approx(1.0) and (bent.lo < 0.8 or bent.hi > 1.2)
+    with pytest.raises(ValueError, match="at least 3 points"):
+        rates.loglog_slope(x[:2], x[:2])
+    with pytest.raises(ValueError, match="positive"):
+        rates.loglog_slope(x, -x)
