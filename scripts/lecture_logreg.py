@@ -12,8 +12,9 @@ lambda_min the smallest Hessian eigenvalue at x*, so alpha = (1 - sqrt(rho_slide
 the same data (f(x_0) - f* = 9.29 against the slide's ~8), and SGD batches drawn without
 replacement within each batch, independently from step to step (as numpy's
 ``choice(m, B, replace=False)`` draws them). The runner's samplers offer with replacement,
-reshuffling (without replacement across a whole epoch, which halves the B = 100 plateau many
-times over) and cyclic order, so this figure's SGD runs in a small scan of its own. It shows
+reshuffling and cyclic order; reshuffling draws without replacement across a whole epoch (with
+B = 100 = m/2 an epoch's two batches are complementary, so their errors cancel, which the
+slide's independent draws do not), so this figure's SGD runs in a small scan of its own. It shows
 single runs, as the slide does, with the mean and a 5-95% band beside them, and its FLOPs twice:
 the slide's count 2 B d per step (2 m d = 4,000 for GD) and XLA's cost analysis of the step.
 Every claim the figures make is checked and recorded in ``checks.json``.

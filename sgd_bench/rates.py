@@ -11,7 +11,11 @@ replacement, average, refit; percentile interval), so it reflects the seed-to-se
 the run. A single deterministic trace (GD) gets the least-squares interval of the slope instead.
 
 The lecture's table gives iteration complexities O(log 1/eps), O(1/eps), O(1/eps^2): for a
-rate gap ~ k^{-p} they are p = 1 and p = 1/2, and O(log 1/eps) is a linear rate.
+rate gap ~ k^{-p} they are p = 1 and p = 1/2, and O(log 1/eps) is a linear rate. ``compare``
+gives a two-sided verdict of a fit against a cell (match, faster with its reason, or slower,
+which fails); ``schedule_power`` reads the rate a step schedule induces, to report beside the
+table's worst case; ``loglog_slope`` fits a cost-against-size slope over all points with its
+least-squares interval.
 """
 
 from __future__ import annotations
