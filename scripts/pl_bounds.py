@@ -298,6 +298,11 @@ sigma^2 is measured along each run: the largest seed mean of E_i ||grad f_i(x_k)
 logged iterates (it is reached at k = 0, where the gradients are largest). A bound "holds" at a
 logged k when the whole 95% interval of the seed mean lies under it.
 
+The constant-step bound is checked with the exponent k for x_k. The lecture writes
+E f(x_(k+1)) - f* <= (1 - 2 alpha mu)^k Delta_0 + ..., but its own unrolled recursion gives the
+exponent k + 1 there (an off-by-one on the safe side). So the bound tested here is the tighter
+one: below the lecture's by the factor 1 / (1 - 2 alpha mu) on its first term.
+
 ![bounds](pl_bounds.png)
 
 {results.markdown_table(table, columns)}

@@ -7,7 +7,11 @@ checks that the problem's declared class meets the bound's assumptions; if not i
 
 - GD, alpha = 1/L, L-smooth and mu-PL:        f(x_k) - f* <= (1 - mu/L)^k Delta_0;
 - SGD, constant alpha < 1/(2 mu):             E f(x_k) - f* <= (1 - 2 alpha mu)^k Delta_0
-                                                                + L sigma^2 alpha / (4 mu);
+                                                                + L sigma^2 alpha / (4 mu)
+  (the lecture writes E f(x_{k+1}) - f* <= (1 - 2 alpha mu)^k Delta_0 + ..., but unrolling its
+  own one-step recursion E f(x_{j+1}) - f* <= (1 - 2 alpha mu) (E f(x_j) - f*) + L sigma^2 alpha^2 / 2
+  from j = 0 to k gives the exponent k + 1 for x_{k+1}: an off-by-one on the safe side. We use the
+  unrolled index, exponent k for x_k, which is tighter than the lecture's by 1 / (1 - 2 alpha mu));
 - SGD, alpha_k = (2k+1)/(2 mu (k+1)^2):       E f(x_k) - f* <= L sigma^2 / (2 mu^2 k), k >= 1
   (the lecture writes it for x_{k+1}: L sigma^2 / (2 mu^2 (k+1)));
 - mini-batch SGD as GD with error e_k, alpha = 1/L, L-smooth (holds for every e_k):

@@ -100,14 +100,65 @@ def _fit(kind, value, lo, hi):
     return rates.RateFit(kind, value, lo, hi, 0.0, 1, 100, 50, 0.0, 10, "test")
 
 
-@pytest.mark.parametrize("fit, cell, ok, words", [
-    (_fit("linear", 0.9, 0.89, 0.91), ("pl", "GD"), True, "linear, as"),
-    (_fit("power", 1.0, 0.9, 1.1), ("pl", "GD"), False, "not linear"),
-    (_fit("power", 1.02, 0.95, 1.1), ("pl", "SGD"), True, "matches p = 1"),
-    (_fit("power", 0.31, 0.30, 0.32), ("nonconvex", "SGD"), False, "slower"),
-    (_fit("power", 1.3, 1.25, 1.35), ("convex", "SGD"), True, "faster"),
-    (_fit("linear", 0.99, 0.98, 0.995), ("convex", "GD"), True, "faster than the worst case: linear"),
+@pytest.mark.parametrize("fit, cell, outcome, ok, words", [
+    (_fit("linear", 0.9, 0.89, 0.91), ("pl", "GD"), "match", True, "linear, as"),
+    (_fit("power", 1.0, 0.9, 1.1), ("pl", "GD"), "slower", False, "not linear"),
+    (_fit("power", 1.02, 0.95, 1.1), ("pl", "SGD"), "match", True, "matches p = 1"),
+    (_fit("power", 0.31, 0.30, 0.32), ("nonconvex", "SGD"), "slower", False, "slower"),
+    # The interval only has to meet the band [0.45, 0.55]: one end inside is enough ...
+    (_fit("power", 0.43, 0.40, 0.46), ("convex", "SGD"), "match", True, "matches p = 0.5"),
+    (_fit("power", 0.57, 0.54, 0.60), ("convex", "SGD"), "match", True, "matches p = 0.5"),
+    # ... and a band's width away on either side it is not the table's order.
+    (_fit("power", 0.42, 0.40, 0.44), ("convex", "SGD"), "slower", False, "p < 0.5 - 0.05"),
+    # The two non-convex SGD cells of the issue were printed as "matches p = 0.5".
+    (_fit("power", 0.650, 0.616, 0.707), ("nonconvex", "SGD"), "faster", False, "no reason given"),
+    (_fit("power", 0.578, 0.567, 0.594), ("nonconvex", "SGD"), "faster", False, "no reason given"),
+    (_fit("linear", 0.99, 0.98, 0.995), ("convex", "GD"), "faster", False, "(linear), and no reason"),
+    (_fit("linear", 1.0, 0.99, 1.01), ("convex", "GD"), "slower", False, "no convergence"),
 ])
-def test_compare_verdicts(fit, cell, ok, words):
-    got_ok, verdict = theory.compare(fit, theory.theory_rate(*cell))
-    assert got_ok is ok and words in verdict
+def test_compare_verdicts_are_two_sided(fit, cell, outcome, ok, words):
+    verdict = theory.compare(fit, theory.theory_rate(*cell))
+    assert (verdict.outcome, verdict.ok) == (outcome, ok) and words in verdict.text, verdict
+    got_ok, text = verdict  # unpacks as (ok, text)
+    assert got_ok is ok and text == verdict.text
+
+
+def test_faster_than_the_worst_case_passes_only_with_its_reason():
+    fit = _fit("linear", 0.69, 0.68, 0.70)
+    why = "locally strongly convex where GD ends"
+    verdict = theory.compare(fit, theory.theory_rate("convex", "GD"), why=why)
+    assert verdict.ok and verdict.outcome == "faster" and verdict.text.endswith(why)
+    # A reason never turns a slower order or a match into something else.
+    slow = theory.compare(_fit("power", 0.3, 0.28, 0.32), theory.theory_rate("convex", "SGD"), why=why)
+    assert (slow.outcome, slow.ok) == ("slower", False)
+    same = theory.compare(_fit("power", 0.5, 0.48, 0.52), theory.theory_rate("convex", "SGD"), why=why)
+    assert same.outcome == "match" and why not in same.text
+    # A wider band makes the same interval a match.
+    wide = theory.compare(_fit("power", 0.578, 0.567, 0.594), theory.theory_rate("nonconvex", "SGD"), tol=0.15)
+    assert wide.outcome == "match"
+
+
+def test_schedule_power():
+    from sgd_bench import schedules
+
+    assert rates.schedule_power(schedules.inverse_sqrt(0.3), 2000, 20000) == pytest.approx(0.5, abs=1e-4)
+    assert rates.schedule_power(schedules.lecture_decreasing(1.0), 2000, 20000) == pytest.approx(1.0, abs=1e-3)
+    # a / (1 + k/100): not yet 1/k at k = 2000, exactly log(201/21) / log(10)
+    assert rates.schedule_power(schedules.inverse_time(0.1, 100.0), 2000, 20000) == pytest.approx(np.log(201 / 21) / np.log(10))
+    assert rates.schedule_power(schedules.constant(0.1), 2000, 20000) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="k_lo < k_hi"):
+        rates.schedule_power(schedules.constant(0.1), 10, 10)
+
+
+def test_loglog_slope_interval_uses_every_point():
+    x = np.array([1e4, 1e5, 1e6, 1e7])
+    exact = rates.loglog_slope(x, 3e-8 * x)
+    assert exact.value == pytest.approx(1.0) and exact.hi - exact.lo < 1e-9
+    # Two ends on the line, a bent middle: the two-point slope would say 1; the interval widens
+    # and no longer fits inside [0.8, 1.2].
+    bent = rates.loglog_slope(x, 3e-8 * x * np.array([1.0, 8.0, 8.0, 1.0]))
+    assert bent.value == pytest.approx(1.0) and (bent.lo < 0.8 or bent.hi > 1.2)
+    with pytest.raises(ValueError, match="at least 3 points"):
+        rates.loglog_slope(x[:2], x[:2])
+    with pytest.raises(ValueError, match="positive"):
+        rates.loglog_slope(x, -x)

@@ -305,3 +305,22 @@ def test_one_step_bound_of_gd_with_error_holds_at_every_step():
     # A single run counts as one seed for sigma^2.
     single = theory.sigma2_along_run(problem, trace)
     assert single.num_seeds == 1 and single.value == pytest.approx(_np_second_moments(problem, xs).max())
+
+
+def test_constant_step_bound_uses_the_unrolled_recursions_index():
+    """The lecture's one-step recursion e_{j+1} <= (1 - 2 alpha mu) e_j + L sigma^2 alpha^2 / 2,
+    unrolled from e_0 = Delta_0, stays under our bound at every k, and our bound is tighter than
+    the lecture's printed one (exponent k - 1 for x_k) by exactly 1 / (1 - 2 alpha mu) on Delta_0."""
+    c = _record()  # L = 4, mu = 0.5
+    alpha, delta0, sigma2 = 0.3, 2.0, 3.0
+    q = 1 - 2 * alpha * c.mu
+    k = np.arange(0, 40)
+    ours = theory.sgd_constant_step(k, c, alpha=alpha, delta0=delta0, sigma2=sigma2)
+    e = [delta0]
+    for _ in k[1:]:
+        e.append(q * e[-1] + c.L * sigma2 * alpha**2 / 2)
+    assert np.all(np.asarray(e) <= ours * (1 + 1e-12))
+    # The first term is attained by the recursion with no noise: exponent k, not k - 1.
+    np.testing.assert_allclose(ours - theory.sgd_plateau(c, alpha=alpha, sigma2=sigma2), delta0 * q**k)
+    lecture = q ** (k[1:] - 1) * delta0 + theory.sgd_plateau(c, alpha=alpha, sigma2=sigma2)
+    assert np.all(ours[1:] < lecture)
