@@ -175,7 +175,7 @@ def _group_size(num_logs: int, target_groups: int = 20) -> int:
     return max(1, -(-num_logs // target_groups))
 
 
-def _use_progress(progress) -> bool:
+def use_progress(progress) -> bool:
     if progress is None:
         from sgd_bench import progress as progress_mod
 
@@ -210,7 +210,7 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
     return _finish_jit(state, logs, jnp.asarray(step), depth=depth)
 
 
-def _check_args(problem, method, x0, key, steps, log_every, x_star):
+def check_args(problem, method, x0, key, steps, log_every, x_star):
     check_problem_method(problem, method)
     steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
     if log_every is None:
@@ -250,10 +250,10 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
     **Returns:** a ``Trace``. Another step size, mu, or new data of the same shapes runs in the
     program compiled for the first call.
     """
-    x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
+    x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     return execute(problem, method, x0, key, x_star, steps=steps, log_every=log_every,
                    log_iterates=log_iterates, mode="one",
-                   progress=_use_progress(progress) and steps > log_every, label=method.name)
+                   progress=use_progress(progress) and steps > log_every, label=method.name)
 
 
 def seed_keys(key, seeds: int) -> jax.Array:
@@ -262,19 +262,11 @@ def seed_keys(key, seeds: int) -> jax.Array:
     return jax.random.split(as_key(key), seeds)
 
 
-def _check_seed_memory(problem, method, x0, seeds, num_logs, log_iterates, configs=1):
+def _check_seed_memory(problem, method, x0, seeds, steps, log_every):
     from sgd_bench import memory
 
-    state = jax.eval_shape(lambda: init_state(problem, method, x0, jax.random.key(0),
-                                              chunk=1))
-    per_seed = sum(int(np.prod(a.shape)) * a.dtype.itemsize
-                   for a in jax.tree_util.tree_leaves(state) if hasattr(a, "dtype")
-                   and not jnp.issubdtype(a.dtype, jax.dtypes.prng_key))
-    x_bytes = sum(int(np.prod(np.shape(a))) * jnp.asarray(a).dtype.itemsize
-                  for a in jax.tree_util.tree_leaves(x0))
-    per_seed += num_logs * (64 + (x_bytes if log_iterates else 0))
-    memory.check_fits(int(per_seed) * int(seeds) * int(configs),
-                      f"{configs * seeds} runs x {per_seed:,} bytes of state and logs each")
+    estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0)
+    memory.check_run_fits(estimate, f"{method.name} with {seeds:,} seeds")
 
 
 def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps: int,
@@ -287,9 +279,9 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     shared by all seeds, not copied. A request whose states and logs cannot fit in memory is
     refused with the numbers before anything is allocated.
     """
-    x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
+    x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     seeds = _checks.integer("seeds", seeds, low=1)
-    _check_seed_memory(problem, method, x0, seeds, len(log_steps(steps, log_every)), log_iterates)
+    _check_seed_memory(problem, method, x0, seeds, steps, log_every)
     keys = seed_keys(key, seeds)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
 
@@ -302,7 +294,7 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
     ``run_seeds(..., key, seeds=S)`` is ``run_keys(..., seed_keys(key, S))``; a slice of those
     keys runs a block of the same seeds (the grid runner resumes seed blocks this way).
     """
-    x0, _, steps, log_every, x_star = _check_args(problem, method, x0, 0, steps, log_every, x_star)
+    x0, _, steps, log_every, x_star = check_args(problem, method, x0, 0, steps, log_every, x_star)
     if not (hasattr(keys, "dtype") and jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
             and keys.ndim == 1 and keys.shape[0] >= 1):
         raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), "
@@ -313,7 +305,7 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
 def _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress):
     return execute(problem, method, x0, keys, x_star, steps=steps, log_every=log_every,
                    log_iterates=log_iterates, mode="seeds",
-                   progress=_use_progress(progress) and steps > log_every,
+                   progress=use_progress(progress) and steps > log_every,
                    label=f"{method.name} x {keys.shape[0]} seeds")
 
 
@@ -322,7 +314,7 @@ def run_keys_chunked(problem: FiniteSum, method: Method, x0, keys, *, steps: int
                      label: str | None = None) -> Trace:
     """``run_keys`` with a progress label of the caller's. Kept for the grid runner: every run
     is one program whether a bar is drawn or not, so its traces never depend on the terminal."""
-    x0, _, steps, log_every, x_star = _check_args(problem, method, x0, 0, steps, log_every, x_star)
+    x0, _, steps, log_every, x_star = check_args(problem, method, x0, 0, steps, log_every, x_star)
     return execute(problem, method, x0, keys, x_star, steps=steps, log_every=log_every,
-                   mode="seeds", progress=_use_progress(progress) and steps > log_every,
+                   mode="seeds", progress=use_progress(progress) and steps > log_every,
                    label=label or f"{method.name} x {keys.shape[0]} seeds")

@@ -27,7 +27,7 @@ from sgd_bench import _checks
 from sgd_bench import memory
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
-from sgd_bench.runner import (Trace, _check_args, _use_progress, execute, log_steps, seed_keys)
+from sgd_bench.runner import (Trace, check_args, use_progress, execute, log_steps, seed_keys)
 from sgd_bench.solver import init_state
 
 
@@ -132,7 +132,7 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     >>> out.trace.loss.shape        # (configs, seeds, log points)
     (4, 8, 101)
     """
-    x0, key, steps, log_every, x_star = _check_args(problem, method, x0, key, steps, log_every, x_star)
+    x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     seeds = _checks.integer("seeds", seeds, low=1)
     configs = _grid(method, over, bool(product), np.dtype(problem.dtype))
     names = list(configs)
@@ -147,7 +147,7 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     block = min(block, total)
     memory.check_fits(per_config * block, f"a block of {block} configurations x {seeds} seeds")
     keys = seed_keys(key, seeds)
-    draw = _use_progress(progress) and steps > log_every
+    draw = use_progress(progress) and steps > log_every
     parts = []
     for start in range(0, total, block):
         take = np.arange(start, start + block).clip(max=total - 1)  # the last block repeats its end

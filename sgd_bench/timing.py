@@ -60,16 +60,16 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
 
     **Returns:** a ``TimedRun``; ``seconds[i]`` is the step time up to ``step[i]``.
     """
-    x0, key, steps, log_every, _ = runner._check_args(problem, method, x0, key, steps, log_every, None)
+    x0, key, steps, log_every, _ = runner.check_args(problem, method, x0, key, steps, log_every, None)
     event = on_event or (lambda name: None)
-    chunk = min(log_every, solver.DEFAULT_CHUNK)
-    state = jax.block_until_ready(solver._init_jit(problem, method, x0, key, chunk=chunk))
+    bound = solver.Solver(problem, method, chunk=min(log_every, solver.DEFAULT_CHUNK))
+    state = jax.block_until_ready(bound.init(x0, key))
     num_chunks, rem = divmod(steps, log_every)
     chunk_sizes = [log_every] * num_chunks + ([rem] if rem else [])
 
     # One compiled program serves every piece length: the count is a traced argument.
     started = clock()
-    advance = solver._advance_jit.lower(problem, method, state, jnp.int32(0), chunk=chunk).compile()
+    advance = bound.compile(state)
     compile_seconds = clock() - started
     flops = step_flops(problem, method, x0)
 
@@ -81,7 +81,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
         count = jnp.int32(t)
         event("start")
         began = clock()
-        state = jax.block_until_ready(advance(problem, method, state, count))
+        state = jax.block_until_ready(advance(state, count))
         total += clock() - began
         event("stop")
         seconds.append(total)

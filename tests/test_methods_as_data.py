@@ -67,15 +67,15 @@ def test_replace_and_values_name_schedule_and_inner_parameters():
 def test_new_values_and_new_data_reuse_the_solver_program(name, problem):
     make = ZOO[name]
     x0 = jnp.full(problem.x_shape, 0.1)
-    first = sb.Solver(problem, make(A)).run(x0, 0, 9)
+    first = sb.Solver(problem, make(A), chunk=4).run(x0, 0, 9)
     jax.block_until_ready(first)
     A2, y2 = helpers.logistic_data(seed=5)
     other_data = problems.logistic_regression(A2, y2, mu=0.3)   # same shapes, other data and mu
     with helpers.count_compiles() as compiled:
         for p, m in ((problem, make(A)), (problem, make(B)), (other_data, make(B))):
-            state = sb.Solver(p, m).init(x0, 1)
+            state = sb.Solver(p, m, chunk=4).init(x0, 1)
             for steps in (4, 0, 5):
-                state = sb.Solver(p, m).advance(state, steps)
+                state = sb.Solver(p, m, chunk=4).advance(state, steps)
             jax.block_until_ready(state)
     assert compiled == []
     assert not np.allclose(state.x, first.x)  # the values did change the run
@@ -83,8 +83,9 @@ def test_new_values_and_new_data_reuse_the_solver_program(name, problem):
 
 @pytest.mark.parametrize("name", list(ZOO))
 def test_state_survives_advance_in_pieces(name, problem):
-    """Pieces of any length (0 included) give the iterates and counts of one long advance, and
-    the logging runner ends at the same point."""
+    """Pieces of any length (0 included) give the iterates and counts of one long advance; for
+    methods with extra counters or branches on k, the logging runner ends at the same point and
+    its trace carries every counter."""
     method = ZOO[name](A)
     x0 = jnp.full(problem.x_shape, 0.1)
     solver = sb.Solver(problem, method, chunk=4)
@@ -95,6 +96,8 @@ def test_state_survives_advance_in_pieces(name, problem):
     assert int(state.k) == 23
     np.testing.assert_allclose(state.x, whole.x, rtol=1e-13, atol=1e-15)
     assert sb.Solver.counts(state) == sb.Solver.counts(whole)
+    if name not in ("gd-armijo", "online-newton", "svrg", "growing-batch"):
+        return  # the runner's programs cost a compile each; these four cover its branches
     trace = sb.run(problem, method, x0, 3, steps=23, log_every=7)
     np.testing.assert_allclose(trace.x, whole.x, rtol=1e-13, atol=1e-15)
     for count, value in sb.Solver.counts(whole).items():
