@@ -122,7 +122,7 @@ def _run_grid(args) -> int:
     # and the memory of the largest cell is estimated before anything compiles.
     for ptext in config["problems"]:
         problem = grid.build_problem(grid.parse_spec(ptext, "--problem"), config["dtype"])
-        methods = [grid.build_method(grid.parse_spec(mtext, "--method"), problem)
+        methods = [grid.build_methods(grid.parse_spec(mtext, "--method"), problem)
                    for mtext in config["methods"]]
         grid.check_resources(config, problem, methods)
         del problem, methods

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import itertools
 import math
 import re
 import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -69,6 +70,55 @@ def method_catalog() -> dict[str, str]:
 
 
 # -- spec parsing ------------------------------------------------------------------------------
+class GridValues(NamedTuple):
+    """Several values for one key of a --method spec: ``logspace(a,b,n)`` (10^a .. 10^b),
+    ``linspace(a,b,n)`` or ``v1|v2|...``; the spec stands for one method per value."""
+
+    text: str
+    values: tuple
+
+
+_SPACE = re.compile(r"(log|lin)space\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)", re.I)
+
+
+def _grid_value(text: str) -> GridValues | None:
+    match = _SPACE.fullmatch(text)
+    if match is None and re.match(r"(log|lin)space\(", text, re.I):
+        kind = text[:3].lower()
+        raise ValueError(f"{text!r}: {kind}space takes two numbers and a count, as in {kind}space(-3,0,16)")
+    if match:
+        kind, a, b, num = match.groups()
+        try:
+            a, b, num = float(a), float(b), int(num)
+        except ValueError:
+            raise ValueError(f"{text!r}: {kind}space takes two numbers and a count, as in "
+                             f"{kind}space(-3,0,16)") from None
+        if not (math.isfinite(a) and math.isfinite(b)) or not 1 <= num <= 4096:
+            raise ValueError(f"{text!r}: the bounds must be finite and the count in [1, 4096]")
+        grid = np.logspace(a, b, num) if kind.lower() == "log" else np.linspace(a, b, num)
+        return GridValues(text, tuple(float(v) for v in grid))
+    if "|" in text:
+        parts = [_value(p.strip()) for p in text.split("|")]
+        if any(p == "" for p in parts) or not all(_is_number(p) for p in parts):
+            raise ValueError(f"{text!r}: a list of values is numbers separated by |, as in 0.1|0.2|0.5")
+        return GridValues(text, tuple(parts))
+    return None
+
+
+def _split_items(rest: str) -> list[str]:
+    """Splits at the commas outside parentheses (``logspace(-3,0,16)`` is one item)."""
+    items, depth, current = [], 0, []
+    for ch in rest:
+        if ch == "," and depth == 0:
+            items.append("".join(current))
+            current = []
+            continue
+        depth += (ch == "(") - (ch == ")")
+        current.append(ch)
+    items.append("".join(current))
+    return items
+
+
 def _value(text: str):
     low = text.lower()
     if low in ("true", "false"):
@@ -95,6 +145,61 @@ class Spec:
     def options(self) -> dict[str, Any]:
         return dict(self.kwargs)
 
+    @property
+    def grid(self) -> dict[str, GridValues]:
+        """The keys given several values."""
+        return {k: v for k, v in self.kwargs if isinstance(v, GridValues)}
+
+    def expand(self) -> list["Spec"]:
+        """One spec per point of the product of the grids (itself when there is none); each
+        point's text names its values, as in ``sgd:step=0.001,batch=10``."""
+        grid = self.grid
+        if not grid:
+            return [self]
+        out = []
+        for point in itertools.product(*(g.values for g in grid.values())):
+            chosen = dict(zip(grid, point))
+            kwargs = tuple((k, chosen.get(k, v)) for k, v in self.kwargs)
+            items = ([self.positional] if self.positional else []) + [
+                f"{k}={v:g}" if k in chosen else f"{k}={_text_of(v)}" for k, v in kwargs]
+            out.append(Spec(f"{self.typed or self.name}:" + ",".join(items), self.name,
+                            self.positional, kwargs, self.typed))
+        return out
+
+
+def _text_of(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+class MethodGroup(NamedTuple):
+    """The methods a --method spec stands for: one, or a grid that runs as one sweep program.
+
+    ``labels[c]`` and ``methods[c]`` are configuration c; ``swept`` names the hyperparameters
+    (``Method.values`` names) that differ between them, ``values[name]`` their values."""
+
+    labels: list
+    methods: list
+    swept: tuple
+    values: dict
+
+
+def build_methods(spec: Spec, problem, constants: "_Constants | None" = None) -> MethodGroup:
+    """Every method of ``spec`` (its grid expanded). The grid may change numbers only: a grid
+    that changes the structure (a batch size, a sampling) is refused, since its methods could
+    not share one program; give them as separate --method options."""
+    concrete = spec.expand()
+    methods = [build_method(c, problem, constants) for c in concrete]
+    base = methods[0]
+    if any(m.structure() != base.structure() for m in methods[1:]):
+        raise ValueError(f"--method {spec.text!r}: its grid changes the method's structure (a batch, "
+                         "sampling, schedule or other non-numeric setting); grids may vary numbers "
+                         "only, give the others as separate --method options")
+    table = [m.values() for m in methods]
+    swept = tuple(name for name in table[0] if any(
+        not np.array_equal(np.asarray(t[name]), np.asarray(table[0][name])) for t in table))
+    return MethodGroup([c.text for c in concrete], methods, swept,
+                       {name: np.asarray([t[name] for t in table]) for name in swept})
+
 
 def parse_spec(text: str, what: str) -> Spec:
     """Parses ``NAME``, ``NAME:k=v,...`` or ``NAME:POSITIONAL,k=v,...``; raises ValueError
@@ -108,7 +213,7 @@ def parse_spec(text: str, what: str) -> Spec:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ValueError(f"{what} {text!r}: {typed!r} is not a name")
     positional, kwargs = None, []
-    for i, part in enumerate(p.strip() for p in rest.split(",") if rest):
+    for i, part in enumerate(p.strip() for p in (_split_items(rest) if rest else [])):
         if not part:
             raise ValueError(f"{what} {text!r}: empty item between commas")
         if "=" not in part:
@@ -122,7 +227,14 @@ def parse_spec(text: str, what: str) -> Spec:
             raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
         if key in dict(kwargs):
             raise ValueError(f"{what} {text!r}: {key!r} given twice")
-        kwargs.append((key, _value(value.strip())))
+        try:
+            grid = _grid_value(value.strip())
+        except ValueError as err:
+            raise ValueError(f"{what} {text!r}: {key}={err}") from None
+        if grid is not None and what != "--method":
+            raise ValueError(f"{what} {text!r}: {key}={value.strip()} gives several values; grids of "
+                             "values are for --method only")
+        kwargs.append((key, grid if grid is not None else _value(value.strip())))
     return Spec(text, name, positional, tuple(kwargs), typed)
 
 
@@ -213,6 +325,9 @@ def _is_number(value) -> bool:
 def _check_options(spec: Spec, opts: dict, n: int) -> None:
     """The numeric keys of a method spec, checked by the name the user typed."""
     head = f"--method {spec.text!r}"
+    grid = spec.grid
+    if grid:
+        raise ValueError(f"{head}: {', '.join(grid)} has several values; build_methods expands them")
     if "step" in opts:
         step = opts["step"]
         if not _is_number(step) or not (math.isfinite(step) and step > 0):
@@ -369,6 +484,14 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
                     f" (also as {seen[same]!r})" if seen[same] != text else "") +
                     f"; each {what} must differ from the others (they label the results)")
             seen[same] = text
+    labels: dict[tuple, str] = {}
+    for text in methods:
+        for point in parse_spec(text, "--method").expand():
+            same = (point.name, point.positional, tuple(sorted(point.options.items(), key=str)))
+            if same in labels and labels[same] != text:
+                raise ValueError(f"--method {text!r} and --method {labels[same]!r} both run "
+                                 f"{point.text!r}; each method may appear once")
+            labels[same] = text
     return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps,
                 log_every=log_every, dtype=dtype, key=key, block=block)
 
@@ -380,12 +503,18 @@ def check_resources(config: dict, problem, methods) -> None:
     from sgd_bench import memory
 
     largest = max(b - a for a, b in seed_blocks(config["seeds"], config["block"]))
-    for mtext, method in zip(config["methods"], methods):
-        estimate = memory.estimate_run_bytes(problem, method, largest, config["steps"], config["log_every"])
-        memory.check_run_fits(estimate, f"a cell of --method {mtext!r} ({largest:,} seeds of --block)")
+    for mtext, group in zip(config["methods"], methods):
+        if not isinstance(group, MethodGroup):
+            group = MethodGroup([mtext], [group], (), {})
+        runs = largest * len(group.methods)  # a grid's configurations run as one program
+        estimate = memory.estimate_run_bytes(problem, group.methods[0], runs, config["steps"],
+                                             config["log_every"])
+        memory.check_run_fits(estimate, f"a cell of --method {mtext!r} ({len(group.methods)} "
+                                        f"configuration(s) x {largest:,} seeds of --block)")
     steps, every = config["steps"], config["log_every"]
     logged = steps // every + 1 + (1 if steps % every else 0)
-    rows = len(config["problems"]) * len(config["methods"]) * config["seeds"] * logged
+    count = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])
+    rows = len(config["problems"]) * count * config["seeds"] * logged
     host = config["seeds"] * memory._KEY_BYTES + rows * ROW_BYTES
     memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows "
                                     f"({config['seeds']:,} seeds x {logged:,} logged steps x "
@@ -476,7 +605,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     for i, ptext in enumerate(config["problems"]):
         problem = build_problem(parse_spec(ptext, "--problem"), config["dtype"])
         constants = _Constants(problem)
-        methods = [build_method(parse_spec(m, "--method"), problem, constants) for m in config["methods"]]
+        methods = [build_methods(parse_spec(m, "--method"), problem, constants) for m in config["methods"]]
         names = [cell_name(i, ptext, j, m, a, b) for j, m in enumerate(config["methods"]) for a, b in blocks]
         if all((cells_dir / f"{n}.json").exists() for n in names) and ptext in f_stars:
             done += len(names)
@@ -497,17 +626,18 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                     log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: stored, skipped")
                     continue
                 began = time.perf_counter()
-                # Always the chunked programs, bar or not: a run resumed without a terminal
-                # then computes exactly what the interrupted one did with one.
-                trace = runner.run_keys_chunked(problem, method, x0, keys[a:b], steps=config["steps"],
-                                                log_every=config["log_every"],
-                                                label=f"{mtext} seeds {a}-{b - 1}")
-                jax.block_until_ready(trace)
+                # One program whether a bar is drawn or not: a run resumed without a terminal
+                # computes exactly what the interrupted one did with one.
+                traces = _run_cell(problem, method, x0, keys[a:b], config,
+                                   label=f"{mtext} seeds {a}-{b - 1}")
                 seconds = time.perf_counter() - began
-                rows = _cell_records(trace, problem=ptext, method=mtext, start=a, f_star=f_star)
+                rows = [row for label, trace in zip(method.labels, traces)
+                        for row in _cell_records(trace, problem=ptext, method=label, start=a,
+                                                 f_star=f_star)]
                 results.write_records(cells_dir / name, rows)
-                n_div = int(np.sum(np.asarray(trace.diverged)))
-                results.write_json(marker, dict(seconds=seconds, diverged=n_div, seeds=b - a))
+                n_div = int(sum(np.sum(np.asarray(t.diverged)) for t in traces))
+                results.write_json(marker, dict(seconds=seconds, diverged=n_div, seeds=b - a,
+                                                labels=method.labels))
                 log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
                     f"(with compilation), {n_div} diverged")
         del problem
@@ -518,7 +648,11 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                 name = cell_name(i, ptext, j, mtext, a, b)
                 rows.extend(results.read_records(_cell_file(cells_dir, name)))
                 cell = experiment.read_json(cells_dir / f"{name}.json")
-                timings[name] = dict(problem=ptext, method=mtext, seconds=cell["seconds"])
+                labels = cell.get("labels", [mtext])
+                for c, label in enumerate(labels):
+                    # a grid's cell is one program: its time is split evenly between its points
+                    timings[f"{name}#{c}"] = dict(problem=ptext, method=label,
+                                                  seconds=cell["seconds"] / len(labels))
     written = results.write_records(out / "records", rows)
     extra = {"kind": KIND, "f_star": f_stars, "cells": timings,
              "records": results.records_digest(written, len(rows)),
@@ -532,6 +666,31 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     if not keep_cells:
         shutil.rmtree(cells_dir, ignore_errors=True)
     return summary
+
+
+def _run_cell(problem, group: MethodGroup, x0, keys, config, *, label):
+    """The traces of one cell: ``run_keys`` for a single method, one sweep program (every
+    configuration x the block's seeds) for a grid; a list with one trace per configuration."""
+    import jax
+    import jax.numpy as jnp
+
+    from sgd_bench import runner
+    from sgd_bench.sweep import swept_positions
+
+    steps, every = config["steps"], config["log_every"]
+    if len(group.methods) == 1:
+        trace = runner.run_keys_chunked(problem, group.methods[0], x0, keys, steps=steps,
+                                        log_every=every, label=label)
+        return [jax.block_until_ready(trace)]
+    base = group.methods[0]
+    x0, _, steps, every, _ = runner.check_args(problem, base, x0, 0, steps, every, None)
+    positions = swept_positions(base, list(group.swept))
+    values = tuple(jnp.asarray(group.values[name]) for name in group.swept)
+    trace = runner.execute(problem, base, x0, keys, None, steps=steps, log_every=every,
+                           mode="sweep", swept=positions, values=values,
+                           progress=runner.use_progress(None) and steps > every, label=label)
+    jax.block_until_ready(trace)
+    return [jax.tree_util.tree_map(lambda a, c=c: a[c], trace) for c in range(len(group.methods))]
 
 
 def _cell_file(cells_dir: Path, name: str) -> Path:

@@ -413,7 +413,9 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
       another learning rate reuses the compiled program and ``sweep`` can vary it; other
       keywords (``nesterov=True``, a mask) are static. A factory that branches in Python on a
       numeric argument cannot take it traced: then every numeric keyword is static (a program
-      per value), which ``method.options["static_numbers"]`` records.
+      per value), which ``method.options["static_numbers"]`` records. Probed with optax 0.2.8
+      and a traced learning rate, every optax alias that takes one traces it except
+      ``optax.lbfgs`` (its line search branches on its numbers in Python).
     - ``from_optax(optax.adam(1e-3))``: a ready ``GradientTransformation``. It is static and
       compared by identity: each new object compiles a new program.
 

@@ -57,7 +57,8 @@ class _Marker:
         self.i = i
 
 
-def _swept_positions(method: Method, names) -> tuple[int, ...]:
+def swept_positions(method: Method, names) -> tuple[int, ...]:
+    """Where the hyperparameters ``names`` sit among the method's pytree leaves."""
     marked = method.replace({name: _Marker(i) for i, name in enumerate(names)})
     leaves = jax.tree_util.tree_leaves(marked)
     where = {leaf.i: pos for pos, leaf in enumerate(leaves) if isinstance(leaf, _Marker)}
@@ -136,7 +137,7 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     seeds = _checks.integer("seeds", seeds, low=1)
     configs = _grid(method, over, bool(product), np.dtype(problem.dtype))
     names = list(configs)
-    swept = _swept_positions(method, names)
+    swept = swept_positions(method, names)
     total = len(configs[names[0]])
     num_logs = len(log_steps(steps, log_every))
     per_config = _bytes_per_run(problem, method, x0, num_logs) * seeds

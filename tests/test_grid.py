@@ -244,3 +244,54 @@ def test_the_run_estimate_covers_seeds_state_logs_and_sampler():
     assert reshuffle.sampler >= 2 * 200 * 4
     with pytest.raises(MemoryError, match=r"^a run needs about data .* \+ 1,000,000,000 seeds x \(state"):
         memory.check_run_fits(memory.estimate_run_bytes(p, sb.gd(0.1), 10**9, 100, 10), "a run")
+
+
+# -- grids of values in a --method spec ------------------------------------------------------------
+
+def test_a_spec_with_grid_values_expands_to_one_method_per_point():
+    spec = grid.parse_spec("sgd:step=logspace(-3,0,4),batch=10,sampling=reshuffle", "--method")
+    assert list(spec.grid) == ["step"] and len(spec.grid["step"].values) == 4
+    texts = [s.text for s in spec.expand()]
+    assert texts[0] == "sgd:step=0.001,batch=10,sampling=reshuffle" and texts[-1].startswith("sgd:step=1,")
+    two = grid.parse_spec("optax:adam,lr=0.1|0.01,b1=0.8|0.9,batch=4", "--method").expand()
+    assert [s.text for s in two] == ["optax:adam,lr=0.1,b1=0.8,batch=4", "optax:adam,lr=0.1,b1=0.9,batch=4",
+                                     "optax:adam,lr=0.01,b1=0.8,batch=4", "optax:adam,lr=0.01,b1=0.9,batch=4"]
+    p = problems.lecture_logreg()
+    group = grid.build_methods(grid.parse_spec("optax:adam,lr=0.1|0.01,b1=0.8|0.9,batch=4", "--method"), p)
+    assert group.swept == ("b1", "learning_rate")
+    np.testing.assert_allclose(group.values["learning_rate"], [0.1, 0.1, 0.01, 0.01])
+
+
+@pytest.mark.parametrize("text, match", [
+    ("sgd:batch=1|10", "changes the method's structure"),
+    ("sgd:step=logspace(-3,0)", "logspace takes two numbers and a count"),
+    ("sgd:step=0.1|abc", "numbers separated by"),
+])
+def test_bad_grid_values_are_refused_by_name(text, match):
+    p = problems.lecture_logreg()
+    with pytest.raises(ValueError, match=match) as info:
+        grid.build_methods(grid.parse_spec(text, "--method"), p)
+    assert "--method" in str(info.value)
+
+
+def test_grid_values_are_for_methods_and_may_not_repeat_another_method():
+    with pytest.raises(ValueError, match="grids of values are for --method only"):
+        grid.parse_spec("logreg:n=100|200", "--problem")
+    ok = dict(seeds=2, steps=10, log_every=None, dtype="float64", key=0, block=2)
+    with pytest.raises(ValueError, match="both run 'sgd:step=0.1,batch=2'"):
+        grid.grid_config(["lecture-logreg"], ["sgd:step=0.1,batch=2", "sgd:step=0.1|0.2,batch=2"], **ok)
+
+
+def test_a_grid_method_runs_as_one_sweep_and_equals_separate_runs(tmp_path):
+    config = grid.grid_config(["lecture-logreg"], ["sgd:step=0.02|0.2,batch=5"], seeds=3, steps=30,
+                              log_every=10, dtype="float64", key=4, block=2)
+    table = grid.run_grid(config, tmp_path / "g", log=lambda text: None)
+    assert [r["method"] for r in table] == ["sgd:step=0.02,batch=5", "sgd:step=0.2,batch=5"]
+    rows = results.read_records(tmp_path / "g")
+    p = problems.lecture_logreg()
+    keys = sb.seed_keys(jax.random.key(4), 3)
+    for alpha in (0.02, 0.2):
+        trace = sb.run_keys(p, sb.sgd(alpha, 5), p.zeros(), keys, steps=30, log_every=10)
+        mine = [r for r in rows if r["method"] == f"sgd:step={alpha:g},batch=5"]
+        loss = np.array([[r["loss"] for r in mine if r["seed"] == s] for s in range(3)])
+        np.testing.assert_allclose(loss, np.asarray(trace.loss), rtol=1e-12)

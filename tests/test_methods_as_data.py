@@ -200,3 +200,10 @@ def test_float64_input_under_float32_warns_with_what_to_set():
             sb.Solver(p, sb.sgd(0.1)).init(np.zeros(3), 0)
     finally:
         jax.config.update("jax_enable_x64", True)
+
+
+def test_optax_factories_trace_their_learning_rate_except_lbfgs():
+    for factory in (optax.adam, optax.sgd, optax.rmsprop, optax.adamw, optax.lion):
+        assert not sb.from_optax(factory, learning_rate=0.01).options["static_numbers"], factory
+    lbfgs = sb.from_optax(optax.lbfgs, learning_rate=0.01, batch_size=None)
+    assert lbfgs.options["static_numbers"] and lbfgs.values() == {}
