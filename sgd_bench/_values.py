@@ -73,3 +73,11 @@ def leaves_hash(leaves: Any) -> int:
             arr = np.asarray(leaf)
             parts.append((arr.shape, arr.dtype.kind, arr.tobytes() if arr.size < 4096 else arr.size))
     return hash(tuple(parts))
+
+
+def show_value(value) -> str:
+    """A leaf for a repr: a number as ``%g``, an array by its shape, a tracer as ``<traced>``."""
+    if _is_tracer(value):
+        return "<traced>"
+    arr = np.asarray(value)
+    return f"{arr.item():g}" if arr.ndim == 0 else f"<array {arr.shape}>"

@@ -509,8 +509,9 @@ def check_resources(config: dict, problem, methods) -> None:
         runs = largest * len(group.methods)  # a grid's configurations run as one program
         estimate = memory.estimate_run_bytes(problem, group.methods[0], runs, config["steps"],
                                              config["log_every"])
-        memory.check_run_fits(estimate, f"a cell of --method {mtext!r} ({len(group.methods)} "
-                                        f"configuration(s) x {largest:,} seeds of --block)")
+        size = (f"{largest:,} seeds of --block" if len(group.methods) == 1 else
+                f"{len(group.methods)} configurations x {largest:,} seeds of --block")
+        memory.check_run_fits(estimate, f"a cell of --method {mtext!r} ({size})")
     steps, every = config["steps"], config["log_every"]
     logged = steps // every + 1 + (1 if steps % every else 0)
     count = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])

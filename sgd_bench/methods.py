@@ -29,7 +29,7 @@ import optax
 
 from sgd_bench import _checks
 from sgd_bench import _tree
-from sgd_bench._values import Label, leaves_equal, leaves_hash
+from sgd_bench._values import Label, leaves_equal, leaves_hash, show_value
 from sgd_bench.counting import Count
 from sgd_bench.sampling import SAMPLINGS
 from sgd_bench.schedules import Schedule, as_schedule
@@ -220,19 +220,12 @@ class Method:
         return hash((treedef, self.name, leaves_hash(leaves)))
 
     def __repr__(self):
-        vals = ", ".join(f"{k}={_show(v)}" for k, v in self.values().items())
+        vals = ", ".join(f"{k}={show_value(v)}" for k, v in self.values().items())
         extra = [f"batch_size={self.batch_size}"] if self.batch_size is not None else []
         if self.batch_size is not None:
             extra.append(f"sampling={self.sampling!r}")
         extra += [f"{k}={v!r}" for k, v in sorted(self.options.items())]
         return f"Method({self.name!r}, " + ", ".join([s for s in [vals] + extra if s]) + ")"
-
-
-def _show(v):
-    if isinstance(v, jax.core.Tracer):
-        return "<traced>"
-    arr = np.asarray(v)
-    return f"{arr.item():g}" if arr.ndim == 0 else f"<array {arr.shape}>"
 
 
 def _flatten_into(out, prefix, value):

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import _checks
-from sgd_bench._values import Label, leaves_equal, leaves_hash
+from sgd_bench._values import Label, leaves_equal, leaves_hash, show_value
 
 
 def _as_float(k) -> jnp.ndarray:
@@ -76,7 +76,7 @@ class Schedule:
     def __repr__(self):
         if self.wrapped is not None:
             return f"Schedule({self.wrapped!r})"
-        args = ", ".join(f"{k}={_show(v)}" for k, v in sorted(self.params.items()) if v is not None)
+        args = ", ".join(f"{k}={show_value(v)}" for k, v in sorted(self.params.items()) if v is not None)
         return f"{self.name.text}({args})"
 
     def check(self, name: str = "step_size") -> "Schedule":
@@ -100,13 +100,6 @@ class Schedule:
         if not np.isfinite(first) or first <= 0:
             raise ValueError(f"{name} must give a step size > 0; at k=0 it gives {first!r}")
         return self
-
-
-def _show(v):
-    if isinstance(v, jax.core.Tracer):
-        return "<traced>"
-    arr = np.asarray(v)
-    return f"{float(arr):g}" if arr.ndim == 0 else f"<array {arr.shape}>"
 
 
 def _value(name, value, check):

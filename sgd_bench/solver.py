@@ -187,19 +187,35 @@ def check_x(name, x, problem):
             got = shape if hasattr(x, "shape") else type(x).__name__
             raise ValueError(f"{name} must have shape {problem.x_shape} for problem "
                              f"{problem.name!r}, got {got}")
-    else:
-        datum = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype),
-                                       problem.data)
-        try:
-            out = jax.eval_shape(problem.loss_i, x, datum)
-        except Exception as err:
-            raise ValueError(f"{name} does not fit problem {problem.name!r}: loss_i(x, datum) "
-                             f"failed with {type(err).__name__}: {err}") from None
-        if getattr(out, "shape", None) != ():
-            raise ValueError(f"loss_i of problem {problem.name!r} must return a scalar; with "
-                             f"{name} it returns shape {getattr(out, 'shape', None)}")
+    check_loss(problem, x, name)
     for leaf in leaves:
         _checks.finite_array(name, leaf)
+
+
+def check_loss(problem, x, name="x0"):
+    """One abstract evaluation (``jax.eval_shape``: nothing runs or compiles) of ``loss_i`` and
+    the regularizer at ``x``: each must be a real floating scalar, or a ValueError says what is
+    wrong before anything is compiled (a vector loss would otherwise be summed silently)."""
+    datum = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype),
+                                   problem.data)
+    x_abs = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a)), x)
+    parts = [("loss_i(x, datum)", lambda: jax.eval_shape(problem.loss_i, x_abs, datum))]
+    if problem.regularizer is not None:
+        parts.append(("the regularizer r(x)", lambda: jax.eval_shape(problem.regularizer, x_abs)))
+    for what, evaluate in parts:
+        try:
+            out = evaluate()
+        except Exception as err:
+            raise ValueError(f"{name} does not fit problem {problem.name!r}: {what} failed with "
+                             f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
+        shape, dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
+        if shape != ():
+            raise ValueError(f"{what} of problem {problem.name!r} must return a scalar; with {name} "
+                             f"it returns shape {shape} (a vector loss would be summed silently)")
+        if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+            raise ValueError(f"{what} of problem {problem.name!r} must return a real floating "
+                             f"scalar, got dtype {dtype} (integer or complex outputs have no "
+                             "real gradient)")
 
 
 def cast_x(x, problem):

@@ -15,6 +15,7 @@ import pytest
 import helpers
 import problems
 import sgd_bench as sb
+from problems.linear import logistic_loss
 from sgd_bench import schedules
 
 # Every method of the zoo as a function of one number (a step size, or a schedule's parameter).
@@ -207,3 +208,44 @@ def test_optax_factories_trace_their_learning_rate_except_lbfgs():
         assert not sb.from_optax(factory, learning_rate=0.01).options["static_numbers"], factory
     lbfgs = sb.from_optax(optax.lbfgs, learning_rate=0.01, batch_size=None)
     assert lbfgs.options["static_numbers"] and lbfgs.values() == {}
+
+
+def _vector_loss(x, datum):
+    return x * datum[1]
+
+
+def _int_loss(x, datum):
+    return jnp.round(jnp.dot(datum[0], x)).astype(jnp.int32)
+
+
+def _complex_loss(x, datum):
+    return jnp.dot(datum[0], x) * 1j
+
+
+def _branching_loss(x, datum):
+    if jnp.dot(datum[0], x) > 0:  # a Python branch on a traced value
+        return jnp.dot(datum[0], x)
+    return -jnp.dot(datum[0], x)
+
+
+def _one_argument_loss(x):
+    return jnp.sum(x)
+
+
+@pytest.mark.parametrize("loss_i, regularizer, match", [
+    (_vector_loss, None, "must return a scalar; with x0 it returns shape \\(3,\\)"),
+    (_int_loss, None, "real floating scalar, got dtype int32"),
+    (_complex_loss, None, "real floating scalar, got dtype complex"),
+    (_branching_loss, None, "loss_i\\(x, datum\\) failed with TracerBoolConversionError"),
+    (_one_argument_loss, None, "loss_i\\(x, datum\\) failed with TypeError"),
+    (logistic_loss, lambda x: x ** 2, "the regularizer r\\(x\\) of problem .* must return a scalar"),
+])
+def test_a_loss_that_is_not_a_real_scalar_is_refused_before_compiling(loss_i, regularizer, match):
+    A_, y_ = helpers.logistic_data()
+    problem = sb.FiniteSum(loss_i, (A_, y_), regularizer=regularizer, x_shape=(3,), name="bad")
+    with helpers.count_compiles() as compiled:
+        with pytest.raises(ValueError, match=match):
+            sb.run(problem, sb.sgd(0.1, 2), np.zeros(3), 0, steps=3)
+        with pytest.raises(ValueError, match=match):
+            sb.Solver(problem, sb.saga(0.1)).init(np.zeros(3), 0)
+    assert compiled == []
