@@ -27,8 +27,7 @@ from sgd_bench import _checks
 from sgd_bench import memory
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
-from sgd_bench.runner import (Trace, check_args, use_progress, execute, log_steps, seed_keys)
-from sgd_bench.solver import init_state
+from sgd_bench.runner import Trace, check_args, execute, seed_keys, use_progress
 
 
 class Sweep(NamedTuple):
@@ -100,13 +99,6 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
     return columns
 
 
-def _bytes_per_run(problem, method, x0, num_logs) -> int:
-    state = jax.eval_shape(lambda: init_state(problem, method, x0, jax.random.key(0), chunk=1))
-    per = sum(int(np.prod(a.shape)) * a.dtype.itemsize for a in jax.tree_util.tree_leaves(state)
-              if not jnp.issubdtype(a.dtype, jax.dtypes.prng_key))
-    return int(per + num_logs * 64)
-
-
 def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any], seeds: int,
           steps: int, log_every: int | None = None, x_star=None, product: bool = True,
           block: int | None = None, progress: bool | None = None) -> Sweep:
@@ -139,14 +131,15 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     names = list(configs)
     swept = swept_positions(method, names)
     total = len(configs[names[0]])
-    num_logs = len(log_steps(steps, log_every))
-    per_config = _bytes_per_run(problem, method, x0, num_logs) * seeds
+    estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0)
+    per_config = estimate.per_seed * seeds
     if block is None:
         free = memory.available_bytes()
         block = total if free is None else max(1, min(total, int(free // 4 // max(per_config, 1))))
     block = _checks.integer("block", block, low=1)
     block = min(block, total)
-    memory.check_fits(per_config * block, f"a block of {block} configurations x {seeds} seeds")
+    memory.check_run_fits(estimate._replace(seeds=seeds * block),
+                          f"a block of {block} configurations x {seeds} seeds")
     keys = seed_keys(key, seeds)
     draw = use_progress(progress) and steps > log_every
     parts = []
