@@ -152,16 +152,22 @@ def find_records(folder: Path) -> Path | None:
     return None
 
 
-def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
-    """``{"file", "rows", "sha256"}`` of a records file (or of a result folder's): what a run
-    stores in ``meta.json`` so that a report can check the records are the ones it wrote.
-    ``rows``, when the caller knows it, saves reading the file back."""
+def _records_file(path) -> Path:
+    """``path`` itself, or the records file in it when it is a result folder."""
     path = Path(path)
     if path.is_dir():
         found = find_records(path)
         if found is None:
             raise FileNotFoundError(f"no records.parquet or records.csv in {path}")
         path = found
+    return path
+
+
+def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
+    """``{"file", "rows", "sha256"}`` of a records file (or of a result folder's): what a run
+    stores in ``meta.json`` so that a report can check the records are the ones it wrote.
+    ``rows``, when the caller knows it, saves reading the file back."""
+    path = _records_file(path)
     return {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
@@ -204,13 +210,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
     Numbers come back as int or float and empty CSV cells as None, so both formats read alike.
     """
-    path = Path(path)
-    if path.is_dir():
-        found = find_records(path)
-        if found is None:
-            raise FileNotFoundError(f"no records.parquet or records.csv in {path}")
-        path = found
-    elif not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():
+    path = _records_file(path)
+    if not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():
         path = path.with_suffix(".parquet")
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
