@@ -13,6 +13,7 @@ from sgd_bench.finite_sum import PrecisionWarning as PrecisionWarning
 from sgd_bench.flops import step_flops as step_flops
 from sgd_bench.growing_batch import batch_sizes as batch_sizes
 from sgd_bench.growing_batch import growing_batch as growing_batch
+from sgd_bench.lbfgs import lbfgs as lbfgs
 from sgd_bench.line_search import gd_armijo as gd_armijo
 from sgd_bench.methods import Method as Method
 from sgd_bench.methods import Params as Params

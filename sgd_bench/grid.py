@@ -55,6 +55,7 @@ _METHODS = {
     "svrg": ("SVRG (variance reduction; default step and loop its own)", ("step", "batch", "sampling", "loop")),
     "sarah": ("SARAH (variance reduction; default step and loop its own)", ("step", "batch", "sampling", "loop")),
     "gd_armijo": ("GD with Armijo backtracking (initial step 1)", ("step",)),
+    "lbfgs": ("L-BFGS with a zoom line search (full gradients; memory 10)", ("memory",)),
     "optax": ("any optax optimizer: optax:NAME,lr=...[,batch=...,sampling=...,other optax keys]",
               ("batch", "sampling")),
 }
@@ -337,6 +338,10 @@ def _check_options(spec: Spec, opts: dict, n: int) -> None:
         if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= n:
             raise ValueError(f"{head}: batch must be an integer in [1, n] = [1, {n}] "
                              f"(batch_size in Python), got {batch!r}")
+    if "memory" in opts:
+        memory = opts["memory"]
+        if not isinstance(memory, int) or isinstance(memory, bool) or memory < 1:
+            raise ValueError(f"{head}: memory must be an integer >= 1 (memory_size in Python), got {memory!r}")
     if "loop" in opts:
         loop = opts["loop"]
         if not isinstance(loop, int) or isinstance(loop, bool) or loop < 1:
@@ -404,6 +409,8 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
         return sb.gd(step)
     if spec.name == "gd_armijo":
         return sb.gd_armijo(opts.get("step", 1.0))
+    if spec.name == "lbfgs":
+        return sb.lbfgs(opts.get("memory", 10))
     if spec.name == "sgd":
         step = opts.get("step")
         schedule = opts.get("schedule", "constant")

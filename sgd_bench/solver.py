@@ -88,6 +88,10 @@ def _sampler(method: Method, n: int, chunk: int):
 def init_state(problem: FiniteSum, method: Method, x0, key, *, chunk: int) -> SolverState:
     """The state before step 0 (traceable; ``key`` is the run key)."""
     mstate = method.init(x0, problem, jax.random.fold_in(key, METHOD_KEY_TAG))
+    # A step returns strongly typed arrays; an init that made weakly typed ones (optax's
+    # jnp.asarray(0) counters) would give the state after a step another type, and so compile
+    # ``advance`` a second time.
+    mstate = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.result_type(a)), mstate)
     sampler = _sampler(method, problem.n, chunk)
     return SolverState(mstate, () if sampler is None else sampler.init(key),
                        jnp.zeros((), jnp.int32), key)

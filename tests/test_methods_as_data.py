@@ -28,6 +28,7 @@ ZOO = {
     "svrg": lambda v: sb.svrg(v, 2, loop_length=5),
     "sarah": lambda v: sb.sarah(v, 1, loop_length=4),
     "gd-armijo": lambda v: sb.gd_armijo(10 * v),
+    "lbfgs": lambda v: sb.lbfgs(3, max_linesearch_steps=round(100 * v)),
     "growing-batch": lambda v: sb.growing_batch(v, q=1.5, sampling="reshuffle"),
     "online-newton": lambda v: sb.online_newton(v, phase1_steps=6),
     "averaged": lambda v: sb.averaged(sb.sgd(v, 2), start=3),
