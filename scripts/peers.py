@@ -19,7 +19,18 @@ repeats:
    batch-1 SGD (n = 200,000, d = 100 in the full run) against one single run's marginal step;
    target <= 0.3x;
 7. the first call in a new process with a warm persistent compilation cache against the same
-   first call with the cache off (each in a fresh subprocess, the call of row 5); target <= 0.3x.
+   first call with the cache off (each in a fresh subprocess, the call of row 5); target <= 0.3x;
+8. the marginal cost of an epoch of batch-1 SAGA against scikit-learn's
+   ``LogisticRegression(solver="saga")`` (``max_iter`` 3 minus 1) on L2 logistic regression in
+   the sum scale of benchopt's benchmark, sum_i log(1 + exp(-y_i <a_i, x>)) + lambda/2 ||x||^2
+   with lambda = 1 (our mean scale: mu = lambda / n), with scikit-learn's own SAGA step
+   1 / (2 L + min(2 n mu, L)), L = max_i ||a_i||^2 / 4 + mu; target <= 1.0x;
+9. the time to reach 1e-6 suboptimality on that sum scale (f - f* <= 1e-6 / n on ours), on
+   2,000 x 50 and 10,000 x 100: our SAGA against scikit-learn's ``saga`` (target <= 1.0x), with
+   our L-BFGS, our GD at 1/L and scikit-learn's ``lbfgs`` beside them. Our times run init and
+   steps as compiled programs (compilation timed apart and reported beside); scikit-learn's
+   are whole ``fit`` calls with ``max_iter`` just large enough (``tol=0``, a fixed
+   ``random_state``). f* is the float64 Newton reference.
 
 A NumPy loop (and a PyTorch loop when torch is installed) are timed for reference. A missed
 target is reported as missed, with its ratio.
@@ -40,6 +51,7 @@ import warnings
 from pathlib import Path
 
 import jax
+import numpy as np
 
 from sgd_bench import experiment
 
@@ -48,10 +60,14 @@ DESCRIPTION = "speed ratios against a plain read of the data, scikit-learn, sing
 
 FULL = dict(n=1_000_000, d=100, seeds=256, repeats=5, numpy_steps=100_000, loop_steps=20_000,
             alpha=0.01, mu=1e-3, data_seed=0, sweep_n=200_000, sweep_d=100, sweep_configs=16,
-            sweep_seeds=64, sweep_steps=(2000, 12000), single_steps=(5000, 105000), first_calls=True)
+            sweep_seeds=64, sweep_steps=(2000, 12000), single_steps=(5000, 105000), first_calls=True,
+            saga_n=10_000, saga_d=100, race_sizes=((2_000, 50), (10_000, 100)), race_lambda=1.0,
+            race_eps=1e-6, race_max_epochs=300, race_max_iters=100_000)
 QUICK = dict(n=20_000, d=20, seeds=8, repeats=2, numpy_steps=2_000, loop_steps=500,
              alpha=0.01, mu=1e-3, data_seed=0, sweep_n=5_000, sweep_d=20, sweep_configs=4,
-             sweep_seeds=4, sweep_steps=(50, 250), single_steps=(500, 2500), first_calls=False)
+             sweep_seeds=4, sweep_steps=(50, 250), single_steps=(500, 2500), first_calls=False,
+             saga_n=1_000, saga_d=10, race_sizes=((500, 10),), race_lambda=1.0, race_eps=1e-6,
+             race_max_epochs=300, race_max_iters=20_000)
 
 # Each comparison, in the table's order: what it measures and its target. A "<=" target bounds
 # our cost over the baseline's, a ">=" target our speed over the baseline's.
@@ -63,12 +79,14 @@ COMPARISONS = {
     "second": ("second run_seeds call (new step size, new data) / first call", ("<=", 0.05)),
     "sweep": ("per (config, seed) step of a 16 x 64 sweep / one run's step", ("<=", 0.3)),
     "cache": ("first call, warm persistent cache / cache off (fresh processes)", ("<=", 0.3)),
+    "saga": ("SAGA batch 1 epoch / scikit-learn saga epoch ({saga_n:,} x {saga_d}, same step)", ("<=", 1.0)),
 }
 
 # The first-call measurement of rows 5 and 7, run in a fresh process (``python -c``).
 FIRST_CALL = """
 import sys, time
 import jax
+import numpy as np
 from sgd_bench import compile_cache
 if sys.argv[1] != "off":
     compile_cache.enable(sys.argv[1])
@@ -116,6 +134,8 @@ def costs(rows) -> dict[tuple[str, str], tuple[float, str]]:
     """
     calls: dict[tuple, list] = {}
     for r in rows:
+        if r["comparison"] == "race":
+            continue  # one record per solver and size, read by ``race_table``
         calls.setdefault((r["comparison"], r["side"], r["timing"]), []).append(r)
     out: dict[tuple[str, str], tuple[float, str]] = {}
     for (comparison, side, label), rs in calls.items():
@@ -265,6 +285,175 @@ def measure_sweep(config, repeats) -> list[dict]:
             for (side, steps), seconds in t.items()]
 
 
+# -- rows 8 and 9: against scikit-learn's SAGA and L-BFGS --------------------------------------
+def benchmark_problem(n: int, d: int, lam: float, seed: int):
+    """L2 logistic regression whose sum-scale objective is benchopt's; ours is it over n."""
+    import jax.numpy as jnp
+
+    import problems
+
+    return problems.synthetic_logreg(n, d, seed=seed, mu=lam / n, dtype=jnp.float64)
+
+
+def sklearn_saga_step(A, mu: float) -> float:
+    """scikit-learn's automatic SAGA step for the log loss without intercept (Defazio et al.'s
+    1 / (2 L + min(2 n mu, L)), L = max_i ||a_i||^2 / 4 + mu)."""
+    import numpy as np
+
+    L = 0.25 * float(np.max(np.einsum("ij,ij->i", A, A))) + mu
+    return 1.0 / (2.0 * L + min(2.0 * A.shape[0] * mu, L))
+
+
+def sklearn_fit(A, y, lam: float, solver: str, max_iter: int):
+    """scikit-learn's L2 logistic regression (C = 1/lambda) run for exactly ``max_iter``."""
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression(solver=solver, C=1.0 / lam, fit_intercept=False, max_iter=max_iter,
+                             tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter reached, as intended
+        clf.fit(A, y)
+    return clf.coef_[0]
+
+
+def measure_saga_epoch(config, repeats) -> tuple[list[dict], dict]:
+    """Row 8: marginal SAGA epochs (1 and 3) of ours and of scikit-learn's, and how far apart the
+    two end after 3 epochs (their index streams differ, so not to 1e-10)."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    import sgd_bench as sb
+
+    n, d, lam = config["saga_n"], config["saga_d"], config["race_lambda"]
+    problem = benchmark_problem(n, d, lam, config["data_seed"])
+    A, y = (np.asarray(a) for a in problem.data)
+    step = sklearn_saga_step(A, lam / n)
+    method = sb.saga(step, 1, "with_replacement", linear=True)
+    x0 = jnp.zeros(d)
+    ours = {e: compiled_steps(problem, method, x0, jax.random.key(0), e * n, chunk=n) for e in (1, 3)}
+    t = _interleaved_best({("ours", 1): ours[1], ("ours", 3): ours[3],
+                           ("baseline", 1): lambda: sklearn_fit(A, y, lam, "saga", 1),
+                           ("baseline", 3): lambda: sklearn_fit(A, y, lam, "saga", 3)}, repeats)
+    rows = [_timing("saga", side, "SAGA batch 1" if side == "ours" else "LogisticRegression(saga)",
+                    seconds, epochs * n) for (side, epochs), seconds in t.items()]
+    x_star = np.asarray(sb.reference_solution(problem).x)
+    after = {"ours": np.asarray(ours[3]().method.x), "sklearn": sklearn_fit(A, y, lam, "saga", 3)}
+    info = dict(saga_step=step, saga_distance={k: float(np.linalg.norm(v - x_star)) for k, v in after.items()},
+                saga_between=float(np.max(np.abs(after["ours"] - after["sklearn"]))))
+    return rows, info
+
+
+def _first_reaching(losses, steps, target):
+    hit = np.flatnonzero(np.asarray(losses) <= target)
+    return None if hit.size == 0 else int(np.asarray(steps)[hit[0]])
+
+
+def _fewest_sklearn_iters(objective, fit, cap: int) -> int | None:
+    """The least ``max_iter`` whose fit reaches the target (doubling, then bisection); None if
+    ``cap`` does not (the iterates of a fixed ``random_state`` are a prefix of a longer run's)."""
+    hi = 1
+    while objective(fit(hi)) > 0:
+        if hi >= cap:
+            return None
+        hi = min(2 * hi, cap)
+    lo = hi // 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if objective(fit(mid)) <= 0 else (mid, hi)
+    return hi
+
+
+def measure_race(config, repeats) -> list[dict]:
+    """Row 9: seconds to f - f* <= eps / n for each solver and size (one record each)."""
+    import jax.numpy as jnp
+
+    import sgd_bench as sb
+
+    lam, eps = config["race_lambda"], config["race_eps"]
+    rows = []
+    for n, d in config["race_sizes"]:
+        problem = benchmark_problem(n, d, lam, config["data_seed"])
+        A, y = (np.asarray(a) for a in problem.data)
+        ref = sb.reference_solution(problem)
+        target = ref.f + eps / n
+        x0, key = jnp.zeros(d), jax.random.key(0)
+        L = float(sb.theory.constants(problem).L)
+        ours = {"SAGA": (sb.saga(sklearn_saga_step(A, lam / n), 1, linear=True), n, config["race_max_epochs"] * n),
+                "L-BFGS": (sb.lbfgs(), 1, 2_000),
+                "GD 1/L": (sb.gd(1.0 / L), 50, config["race_max_iters"])}
+        for label, (method, every, cap) in ours.items():
+            trace = sb.run(problem, method, x0, key, steps=cap, log_every=every)
+            steps = _first_reaching(trace.loss, trace.step, target)
+            record = dict(comparison="race", side="ours" if label == "SAGA" else "other", timing=label,
+                          size=f"{n}x{d}", steps=steps or cap, seeds=1, reached=steps is not None)
+            if steps is None:
+                rows.append(dict(record, seconds=math.nan, compile_seconds=math.nan))
+                continue
+            solver = sb.Solver(problem, method, chunk=min(steps, n if label == "SAGA" else steps))
+            began = time.perf_counter()
+            state = jax.block_until_ready(solver.init(x0, key))
+            advance = solver.compile(state)
+            compile_seconds = time.perf_counter() - began
+
+            def go(solver=solver, advance=advance, steps=steps):
+                return advance(solver.init(x0, key), steps).method.x
+
+            seconds = _interleaved_best({"go": go}, repeats)["go"]
+            rows.append(dict(record, seconds=seconds, compile_seconds=compile_seconds))
+
+        def objective(coef, problem=problem, target=target):
+            return float(problem.loss(jnp.asarray(coef))) - target
+
+        for solver, cap in (("saga", config["race_max_epochs"]), ("lbfgs", 10_000)):
+            iters = _fewest_sklearn_iters(objective, lambda m, s=solver: sklearn_fit(A, y, lam, s, m), cap)
+            record = dict(comparison="race", side="baseline" if solver == "saga" else "other",
+                          timing=f"scikit-learn {solver}", size=f"{n}x{d}", steps=iters or cap, seeds=1,
+                          reached=iters is not None, compile_seconds=0.0)
+            seconds = (_interleaved_best({"fit": lambda s=solver, m=iters: sklearn_fit(A, y, lam, s, m)}, repeats)["fit"]
+                       if iters else math.nan)
+            rows.append(dict(record, seconds=seconds))
+    return rows
+
+
+def _reached(record) -> bool:
+    return str(record["reached"]).lower() in ("true", "1")
+
+
+def race_table(rows) -> list[dict]:
+    """Row 9 as a table: per size and solver, what it ran, its seconds and its ratio to
+    scikit-learn's saga on the same size."""
+    race = [r for r in rows if r["comparison"] == "race"]
+    base = {r["size"]: r for r in race if r["side"] == "baseline"}
+    out = []
+    for r in race:
+        unit = "epochs" if "saga" in r["timing"].lower() else "iterations"
+        steps = int(r["steps"])
+        if r["timing"] == "SAGA":
+            steps //= int(r["size"].split("x")[0])
+        sk = base[r["size"]]
+        ok = _reached(r)
+        ratio = r["seconds"] / sk["seconds"] if ok and _reached(sk) else math.nan
+        out.append(dict(size=r["size"], solver=r["timing"],
+                        ran=f"{steps:,} {unit}" if ok else f"not reached in {steps:,} {unit}",
+                        seconds=f"{r['seconds']:.3f}" if ok else "-",
+                        compile=f"{r['compile_seconds']:.2f}" if r["side"] != "baseline" and "scikit" not in r["timing"] else "-",
+                        vs_sklearn_saga="-" if math.isnan(ratio) else f"{ratio:.2f}x", ratio=ratio))
+    return out
+
+
+def race_checks(rows, config) -> list[dict]:
+    """Per size: our SAGA reaches the target no later than scikit-learn's saga."""
+    checks = []
+    for row in race_table(rows):
+        if row["solver"] != "SAGA":
+            continue
+        ratio = row["ratio"]
+        checks.append(dict(claim=f"{row['size']}: our SAGA reaches f - f* <= {config['race_eps']:g} (sum scale) "
+                                 "no later than scikit-learn's saga: <= 1.0x its time",
+                           measured=ratio, holds=bool(ratio <= 1.0)))
+    return checks
+
+
 def _comparisons(rows, config: dict, targets: dict) -> list[dict]:
     """Per comparison: its measure, our and the baseline's cost, the ratio and whether it meets
     its target (from the timing records alone)."""
@@ -382,16 +571,22 @@ def run(config: dict, out: Path) -> dict:
     if config["first_calls"]:
         rows += measure_values_and_cache()
 
+    # 8-9. Against scikit-learn's SAGA and L-BFGS on benchopt's L2 logistic regression.
+    saga_rows, saga_info = measure_saga_epoch(config, max(2, reps // 2))
+    rows += saga_rows
+    race = measure_race(config, max(2, reps // 2))
+
     targets = {key: target for key, (_, target) in COMPARISONS.items()}
     checks = [dict(claim=f"{c['measure']}: {c['target']}", measured=float(c["ratio"]), holds=c["holds"])
               for c in _comparisons(rows, config, targets)]
     checks.insert(2, dict(claim="SGD batch 1 (cyclic) gives scikit-learn's iterates to 1e-10",
                           measured=same, holds=bool(same <= 1e-10)))
+    checks += race_checks(race, config)
     device = results.device_label()
     wall = time.perf_counter() - started
     meta = results.metadata_record(NAME, config, dtype="float64", wall_seconds=round(wall, 2))
-    meta.update(targets=targets, sklearn_max_abs_diff=same)
-    experiment.save(out, rows=[dict(device=device, dtype="float64", n=n, d=d, **r) for r in rows],
+    meta.update(targets=targets, sklearn_max_abs_diff=same, **saga_info)
+    experiment.save(out, rows=[dict(device=device, dtype="float64", n=n, d=d, **r) for r in rows + race],
                     meta=meta, checks=checks)
     return report(out, echo=True)
 
@@ -424,6 +619,12 @@ def report(out: Path, echo: bool = False) -> dict:
                 note = f"n = {config['sweep_n']:,}, d = {config['sweep_d']}, batch 1"
             if math.isnan(c["ratio"]):
                 note = "not measurable: long minus short run was not positive (noisy machine)"
+        elif c["key"] == "saga":
+            ours, base = f"{ours * 1e6:.2f} us/sample", f"{base * 1e6:.2f} us/sample"
+            dist = meta["saga_distance"]
+            note = (f"step {meta['saga_step']:.3g}; after 3 epochs ||x - x*|| = {dist['ours']:.1e} (ours), "
+                    f"{dist['sklearn']:.1e} (scikit-learn): the two draw their indices from different "
+                    "generators, so the iterates agree in law, not to 1e-10")
         elif c["key"] in ("second", "cache"):
             ours, base = f"{ours:.2f} s", f"{base:.2f} s"
             note = ("logistic regression 20,000 x 50, SGD batch 8, 2,000 steps, 4 seeds; "
@@ -440,9 +641,11 @@ def report(out: Path, echo: bool = False) -> dict:
         references.append(dict(measure="PyTorch CPU loop", per_step="not run",
                                vs_ours="torch is not installed (pip install -e '.[peers]')"))
     columns, ref_columns = ["measure", "ours", "baseline", "ratio", "target", "met", "note"], ["measure", "per_step", "vs_ours"]
-    missed = [r for r in table if r["met"] != "yes"]
-    verdict = ("Every target is met." if not missed else
-               "Missed: " + "; ".join(f"{r['measure']} at {r['ratio']}x (target {r['target']})" for r in missed) + ".")
+    race, race_columns = race_table(rows), ["size", "solver", "ran", "seconds", "compile", "vs_sklearn_saga"]
+    missed = [f"{r['measure']} at {r['ratio']}x (target {r['target']})" for r in table if r["met"] != "yes"]
+    missed += [f"time to {config['race_eps']:g}, {r['size']}: SAGA at {r['vs_sklearn_saga']} scikit-learn saga's (target <= 1.0x)"
+               for r in race if r["solver"] == "SAGA" and not r["ratio"] <= 1.0]
+    verdict = "Every target is met." if not missed else "Missed: " + "; ".join(missed) + "."
     wall = meta.get("wall_seconds") or 0.0
     text = f"""# Speed against peers
 
@@ -454,6 +657,11 @@ compares two timings taken in the same run on the same data, interleaved, best o
 
 {verdict}
 
+Time to f - f* <= {config['race_eps']:g} on the sum scale (benchopt's L2 logistic regression, lambda =
+{config['race_lambda']:g}; ours: f - f* <= {config['race_eps']:g}/n), best of {max(2, reps // 2)}; compilation apart:
+
+{results.markdown_table(race, race_columns)}
+
 References (not targets):
 
 {results.markdown_table(references, ref_columns)}
@@ -462,7 +670,7 @@ Wall time {wall:.0f} s.
 """
     experiment.close(out, text, checks=checks, echo=echo, wall=wall,
                      header=f"{NAME}: n = {n:,}, d = {d}, float64 on {device}",
-                     tables=[(table, columns), (references, ref_columns)])
+                     tables=[(table, columns), (race, race_columns), (references, ref_columns)])
     return {"rows": table, "checks": checks}
 
 

@@ -48,8 +48,19 @@ def test_peers_quick(quick_root):
     same = [c for c in checks if "iterates" in c["claim"]]
     assert len(same) == 1 and same[0]["holds"], same
     rows = results.read_records(out)
-    assert {r["comparison"] for r in rows} >= {"read", "sklearn", "seeds", "loop", "numpy"}
-    assert all(r["device"].startswith("cpu") and r["dtype"] == "float64" and r["seconds"] > 0 for r in rows)
+    assert {r["comparison"] for r in rows} >= {"read", "sklearn", "seeds", "loop", "numpy", "saga", "race"}
+    assert all(r["device"].startswith("cpu") and r["dtype"] == "float64" for r in rows)
+    assert all(r["seconds"] > 0 for r in rows if r["comparison"] != "race")
+    # Row 9: every solver on every size, each reaching the target (the quick problem is easy),
+    # and the check's ratio is our SAGA's seconds over scikit-learn saga's in the records.
+    race = [r for r in rows if r["comparison"] == "race"]
+    assert sorted(r["timing"] for r in race) == sorted(["SAGA", "L-BFGS", "GD 1/L", "scikit-learn saga",
+                                                       "scikit-learn lbfgs"])
+    assert all(str(r["reached"]) == "True" and r["seconds"] > 0 for r in race), race
+    by = {r["timing"]: r for r in race}
+    (race_check,) = [c for c in checks if "no later than scikit-learn's saga" in c["claim"]]
+    assert race_check["measured"] == pytest.approx(by["SAGA"]["seconds"] / by["scikit-learn saga"]["seconds"])
+    assert race_check["holds"] == (race_check["measured"] <= 1.0)
     # The verdicts in summary.md follow from the ratios printed beside them (whichever way the
     # timing came out), agree with checks.json, and the closing line names exactly the misses.
     text = (out / "summary.md").read_text()
@@ -57,7 +68,8 @@ def test_peers_quick(quick_root):
     lines = text[text.index(head):].split("\n\n")[0].splitlines()[2:]
     table = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
     # The quick run leaves out the first-call rows (fresh subprocesses, minutes of compiling).
-    assert len(table) == 5 and table[4][0].startswith("per (config, seed) step"), table
+    assert len(table) == 6 and table[4][0].startswith("per (config, seed) step"), table
+    assert table[5][0].startswith("SAGA batch 1 epoch / scikit-learn saga epoch"), table
     held = {c["claim"]: c["holds"] for c in checks}
     missed = []
     for measure, _, _, ratio, target, met, _ in table:
@@ -89,6 +101,33 @@ def test_peers_costs_difference_two_run_lengths_and_take_the_fastest_read():
     assert cost["seeds", "ours"] == (pytest.approx(0.05), "S")  # (7 - 3) / 20 steps / 4 seeds
     assert cost["seeds", "baseline"][0] != cost["seeds", "baseline"][0]  # noisy: NaN, not negative
     assert cost["read", "baseline"] == (0.25, "A @ v") and cost["read", "ours"] == (0.2, "GD")
+
+
+def test_peers_saga_step_is_scikit_learns():
+    """Row 8 runs our SAGA at scikit-learn's own automatic step (its private helper, the
+    independent reference here)."""
+    import numpy as np
+    from sklearn.linear_model._sag import get_auto_step_size
+
+    peers = cli.load("peers")
+    A = np.random.default_rng(0).standard_normal((50, 4))
+    mu = 1.0 / 50
+    expected = get_auto_step_size(float(np.max(np.sum(A * A, axis=1))), mu, "log", False, 50, True)
+    assert peers.sklearn_saga_step(A, mu) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("threshold, cap", [(1, 64), (5, 64), (37, 64), (64, 64), (65, 64), (100, 300)])
+def test_peers_fewest_iterations_finds_the_first_that_reaches(threshold, cap):
+    peers = cli.load("peers")
+    calls = []
+
+    def fit(m):
+        calls.append(m)
+        return m
+
+    found = peers._fewest_sklearn_iters(lambda m: threshold - m, fit, cap)
+    assert found == (threshold if threshold <= cap else None)
+    assert max(calls) <= cap
 
 
 def test_gd_vs_sgd_large_n_quick(quick_root):
