@@ -30,10 +30,10 @@ NAME = "gd_vs_sgd_large_n"
 DESCRIPTION = "cost per step and time to eps of GD vs mini-batch SGD for n = 1e4 .. 1e7 (1e8 on a GPU)"
 
 FULL = dict(sizes=(10**4, 10**5, 10**6, 10**7), d=100, mu=1e-3, batches=(16, 256), svrg_batch=64,
-            svrg_epochs=4, gd_steps=40,
+            svrg_epochs=4, gd_steps=40, lbfgs_steps=40,
             sgd_steps=20_000, sgd_log_every=500, eps=(1e-1, 1e-2, 1e-3), dtype="float32", seed=0)
 QUICK = dict(sizes=(2_000, 8_000), d=10, mu=1e-3, batches=(16,), svrg_batch=64, svrg_epochs=2,
-             gd_steps=10, sgd_steps=400,
+             gd_steps=10, lbfgs_steps=10, sgd_steps=400,
              sgd_log_every=100, eps=(1e-1, 1e-2), dtype="float32", seed=0)
 
 
@@ -116,6 +116,15 @@ def _checks(rows: list[dict], config: dict) -> list[dict]:
                                                  gd=g[what] if g["reached"] else None), holds=ok,
                                    fit=f"{s[what]:.3g}{unit} vs {g[what]:.3g}{unit}" if s["reached"] and g["reached"]
                                    else "not both reached"))
+        if "L-BFGS" in at and "GD" in at:
+            q, g = at["L-BFGS"], at["GD"]
+            ok = bool(q["reached"] and (not g["reached"] or q["grad_evals"] < g["grad_evals"]))
+            checks.append(dict(claim=f"At n = {n:,}, L-BFGS reaches f - f* <= {eps:g} with fewer gradient "
+                                     "evaluations than GD at 1/L",
+                               measured=dict(lbfgs=q["grad_evals"] if q["reached"] else None,
+                                             gd=g["grad_evals"] if g["reached"] else None), holds=ok,
+                               fit=f"{q['grad_evals']:.3g} vs {g['grad_evals']:.3g}" if q["reached"] and g["reached"]
+                               else "not both reached"))
         progress = [r for r in rows if r["part"] == "progress" and r["n"] == n]
         for b in config["batches"]:
             name = sb.sgd(1.0, b).name
@@ -161,6 +170,9 @@ def _measure_size(config: dict, n: int) -> dict:
     x0 = jnp.zeros(d, dtype)
     key = jax.random.key(config["seed"])
     methods = [(sb.gd(1.0 / L), config["gd_steps"], 1)]
+    # The strong deterministic baseline: without it, SGD is only compared with GD at 1/L.
+    if config.get("lbfgs_steps"):
+        methods.append((sb.lbfgs(), config["lbfgs_steps"], 1))
     # A batch of B samples drawn with replacement is smooth in expectation with
     # L_B = L + L_max / B (Gower et al. 2019); 1/(2 L_B) is the safe constant step.
     methods += [(sb.sgd(1.0 / (2 * (L + L_max / b)), b), config["sgd_steps"], config["sgd_log_every"])
@@ -176,8 +188,9 @@ def _measure_size(config: dict, n: int) -> dict:
     for method, steps, log_every in methods:
         timed = timed_run(problem, method, x0, key, steps=steps, log_every=log_every)
         # XLA's cost analysis adds up both branches of SVRG's snapshot cond, as if every step
-        # took a full gradient: no FLOPs are reported for it (its gradient evaluations are exact).
-        no_flops = method.name.startswith("SVRG")
+        # took a full gradient, and counts L-BFGS's line-search loop once whatever its trials:
+        # no FLOPs are reported for them (their gradient evaluations are exact).
+        no_flops = method.name.startswith(("SVRG", "L-BFGS"))
         step_cost.append(dict(part="step_cost", n=n, method=method.name, steps=steps,
                               seconds=float(timed.seconds[-1]), seconds_per_step=timed.seconds[-1] / steps,
                               compile_seconds=round(timed.compile_seconds, 3),
@@ -275,14 +288,14 @@ def report(out: Path, echo: bool = False) -> dict:
     plt.close(fig)
 
     def flops(value):
-        return "n/a (cond)" if value != value else f"{value:.2e}"
+        return "n/a (branches)" if value != value else f"{value:.2e}"
 
     table = [dict(n=f"{r['n']:,}", method=r["method"], eps=f"{r['eps']:g}",
                   seconds=f"{r['seconds']:.4f}" if r["reached"] else "not reached",
                   grad_evals=f"{r['grad_evals']:,}" if r["reached"] else "-",
                   flops=flops(r["flops"]) if r["reached"] else "-") for r in to_eps]
     step_table = [dict(n=f"{r['n']:,}", method=r["method"], ms_per_step=f"{r['seconds_per_step'] * 1e3:.4f}",
-                       flops_per_step=("n/a (cond)" if r["flops_per_step"] != r["flops_per_step"]
+                       flops_per_step=("n/a (branches)" if r["flops_per_step"] != r["flops_per_step"]
                                        else f"{r['flops_per_step']:.3g}"), compile_s=r["compile_seconds"])
                   for r in step_cost]
     ratio = _flops_ratio(step_cost)
@@ -295,11 +308,13 @@ def report(out: Path, echo: bool = False) -> dict:
     text = f"""# GD against mini-batch SGD as n grows
 
 Logistic regression, d = {d}, mu = {mu:g}, {config['dtype']}, device {device}. GD steps 1/L
-(L by power iteration); SGD with batch B steps 1/(2 (L + L_max / B)), the safe constant step for
-the expected smoothness of a with-replacement batch. Times exclude compilation and metric
-evaluation; FLOPs from XLA's cost analysis of the compiled step (none for SVRG: the analysis
-adds up both branches of its snapshot cond, as if every step took a full gradient). SVRG takes a
-snapshot every epoch (m = n/B steps) with step 1/(4 (L + L_max / B)).
+(L by power iteration); L-BFGS (memory 10, zoom line search) needs no step, and its gradient
+evaluations count every line-search trial; SGD with batch B steps 1/(2 (L + L_max / B)), the
+safe constant step for the expected smoothness of a with-replacement batch. Times exclude
+compilation and metric evaluation; FLOPs from XLA's cost analysis of the compiled step (none for
+SVRG: the analysis adds up both branches of its snapshot cond, as if every step took a full
+gradient; none for L-BFGS: it counts the line-search loop once, whatever its trials). SVRG takes
+a snapshot every epoch (m = n/B steps) with step 1/(4 (L + L_max / B)).
 
 ![scaling](gd_vs_sgd_large_n.png)
 
