@@ -244,7 +244,7 @@ def measure_values_and_cache() -> list[dict]:
     return records
 
 
-def measure_sweep(config, repeats) -> list[dict]:
+def measure_sweep(config, repeats, dtype="float64") -> list[dict]:
     """Row 6: a sweep of ``sweep_configs`` step sizes x ``sweep_seeds`` seeds of batch-1 SGD and
     one single run, each at two run lengths (marginal costs)."""
     import jax.numpy as jnp
@@ -255,8 +255,8 @@ def measure_sweep(config, repeats) -> list[dict]:
 
     n, d = config["sweep_n"], config["sweep_d"]
     problem = problems.synthetic_logreg(n, d, seed=config["data_seed"], mu=config["mu"],
-                                        dtype=jnp.float64)
-    x0 = jnp.zeros(d)
+                                        dtype=jnp.dtype(dtype))
+    x0 = jnp.zeros(d, jnp.dtype(dtype))
     grid = np.geomspace(1e-3, 1e-1, config["sweep_configs"])
     method = sb.sgd(0.01, 1)
     short, long = config["sweep_steps"]

@@ -203,10 +203,14 @@ def test_batch_cost_checks_can_fail():
 
 def test_gpu_bench_runs_on_whatever_device_is_there(quick_root):
     out, checks = _quick("gpu_bench", quick_root)
-    assert len(checks) == 2
+    # Three targets: GD step / read, many seeds / one seed, and the step-size x seed sweep.
+    assert len(checks) == 3
+    assert any("sweep" in c["claim"] for c in checks), checks
     assert (out / "scaling" / "summary.md").exists()
     rows = results.read_records(out)
     assert rows[0]["device"].startswith("cpu") and rows[0]["dtype"] == "float32"
+    assert {r["comparison"] for r in rows} >= {"read", "seeds", "sweep"}
+    assert all(r["dtype"] == "float32" for r in rows)
 
 
 @pytest.mark.parametrize("name", HARNESS)
