@@ -186,7 +186,7 @@ def measure_seeds(problem, alpha, seeds, repeats, short=5_000, long=25_000) -> l
     import jax.numpy as jnp
 
     import sgd_bench as sb
-    from sgd_bench.solver import advance_state, init_state
+    from sgd_bench.solver import SEED_AXES, advance_state, init_state
 
     method = sb.sgd(alpha, 1)
     x0 = jnp.zeros(problem.x_shape, problem.dtype)
@@ -197,7 +197,7 @@ def measure_seeds(problem, alpha, seeds, repeats, short=5_000, long=25_000) -> l
         def one(key):
             state = init_state(problem, method, x0, key, chunk=sb.solver.DEFAULT_CHUNK)
             return advance_state(problem, method, state, steps, chunk=sb.solver.DEFAULT_CHUNK)
-        return jax.vmap(one)(keys)
+        return jax.vmap(one, out_axes=SEED_AXES)(keys)
 
     def seeds_fn(count, steps):
         keys = sb.seed_keys(jax.random.key(0), count)

@@ -27,7 +27,7 @@ from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, METHOD_KEY_TAG, SolverState,  # noqa: F401
                               advance_state, as_key, cast_x, check_problem_method, check_x,
-                              counts, init_state)
+                              counts, init_state, SEED_AXES)
 
 # A seed has diverged once its loss is not finite or exceeds this multiple of max(|f(x_0)|, 1).
 DIVERGENCE_FACTOR = 1e6
@@ -136,12 +136,12 @@ def _begin_jit(problem, method, values, x0, key, x_star, *, mode, swept, chunk, 
         return fn(method, key)
 
     def seeds(m):
-        return jax.vmap(lambda k: fn(m, k))(key)
+        return jax.vmap(lambda k: fn(m, k), out_axes=(SEED_AXES, 0))(key)
 
     if mode == "seeds":
         return seeds(method)
     # Every configuration runs the same seed keys (common random numbers).
-    return jax.vmap(lambda v: seeds(_with_values(method, swept, v)))(values)
+    return jax.vmap(lambda v: seeds(_with_values(method, swept, v)), out_axes=(SEED_AXES, 0))(values)
 
 
 @functools.partial(jax.jit, static_argnames=("mode", "swept", "chunk", "log_iterates"))
@@ -155,18 +155,20 @@ def _segment_jit(problem, method, values, state, logs, c0, c1, log_every, steps,
         return fn(method, state, logs)
 
     def seeds(m, s, lg):
-        return jax.vmap(lambda s1, l1: fn(m, s1, l1))(s, lg)
+        return jax.vmap(lambda s1, l1: fn(m, s1, l1), in_axes=(SEED_AXES, 0),
+                        out_axes=(SEED_AXES, 0))(s, lg)
 
     if mode == "seeds":
         return seeds(method, state, logs)
-    return jax.vmap(lambda v, s, lg: seeds(_with_values(method, swept, v), s, lg))(values, state, logs)
+    return jax.vmap(lambda v, s, lg: seeds(_with_values(method, swept, v), s, lg),
+                    in_axes=(0, SEED_AXES, 0), out_axes=(SEED_AXES, 0))(values, state, logs)
 
 
 @functools.partial(jax.jit, static_argnames=("depth",))
 def _finish_jit(state, logs, step, *, depth):
     fn = _finish
     for _ in range(depth):
-        fn = jax.vmap(fn, in_axes=(0, 0, None))
+        fn = jax.vmap(fn, in_axes=(SEED_AXES, 0, None))
     return fn(state, logs, step)
 
 

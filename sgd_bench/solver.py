@@ -62,6 +62,13 @@ class SolverState(NamedTuple):
         return self.method.x
 
 
+# How a batch of runs that share one step count is vmapped: every field has a leading seed axis
+# but ``k``. Seeds advance in lockstep, so ``k`` stays one scalar; batched, it would turn a
+# ``lax.cond`` on k (SVRG's snapshot, SARAH's restart) into a select that runs both branches on
+# every step, and the sampler's index into a gather.
+SEED_AXES = SolverState(method=0, sampler=0, k=None, key=0)
+
+
 def counts(state) -> dict[str, Count]:
     """Every ``Count`` field of a method state by name (nested states included; the outer
     name wins): ``grad_evals``, and ``loss_evals`` or ``hvp_evals`` where a method keeps them."""
