@@ -152,3 +152,20 @@ def test_benchopt_run(tmp_path):
         x = solver.run(np.zeros(d), 0, int(stop_val) * n).x
         assert value == pytest.approx(numpy_objective(X, y, lmbd, np.asarray(x)), rel=1e-10)
         assert value == pytest.approx(sum_objective(problem, x), rel=1e-10)
+
+
+def test_bad_inputs_name_the_argument():
+    X, y = helpers.logistic_data(40, 4)
+    solver = _solver(_SAGA, X, y, 1.0)
+    with pytest.raises(ValueError, match="n_iter"):
+        solver.run(-1)
+    with pytest.raises(TypeError, match="n_iter"):
+        solver.run(2.5)
+    with pytest.raises(ValueError, match="n_iter"):
+        solver.run(10**8)  # 4 * 10**9 steps: past the int32 step counter
+    with pytest.raises(ValueError, match="lmbd"):
+        _solver(_SAGA, X, y, -1.0)
+    with pytest.raises(ValueError, match="labels"):
+        _solver(_SAGA, X, (y + 1) / 2, 1.0)  # {0, 1} labels are refused, never remapped
+    with pytest.raises(NotImplementedError, match="make_method"):
+        _solver(SgdBenchSolver, X, y, 1.0)
