@@ -70,6 +70,8 @@ def _cmd_run(args) -> int:
         # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
         raise ValueError("--out must name a folder, got an empty string")
     if args.problem or args.method:
+        if args.all:
+            raise ValueError("--all runs the experiments; a grid (--problem/--method) is one run")
         if args.experiments:
             raise ValueError("give either experiment names or --problem/--method (a grid), not both")
         return _run_grid(args)
@@ -78,7 +80,9 @@ def _cmd_run(args) -> int:
             raise ValueError(f"--{option.replace('_', '-')} applies to grids (--problem/--method) only")
     from sgd_bench import experiment
 
-    names = args.experiments or list(DEFAULT_SUITE)
+    if args.all and args.experiments:
+        raise ValueError("--all runs every experiment: give either --all or experiment names")
+    names = all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
     modules = [load(name) for name in names]  # fail on a bad name before running anything
     argvs = []
     for name in names:
@@ -94,10 +98,68 @@ def _cmd_run(args) -> int:
     with experiment.checking_only():  # an option the last experiment refuses fails before the first runs
         for module, argv in zip(modules, argvs):
             module.main(argv)
+    if args.all:
+        return _run_all(args, names, modules, argvs)
     for module, argv in zip(modules, argvs):
         code = module.main(argv)
         if code:
             return code
+    return 0
+
+
+# Experiments that measure an accelerator: ``run --all`` leaves them out when JAX sees only a CPU
+# (gpu_bench's full size, n = 10^8, is sized for a GPU's memory).
+ACCELERATOR_ONLY = ("gpu_bench",)
+ALL_STATE = ".sgd-bench-all.json"  # an --all pass in progress: what it finished, and in how long
+
+
+def all_experiments() -> list[str]:
+    """The experiments ``run --all`` runs: every script, less ``ACCELERATOR_ONLY`` on a CPU."""
+    import jax
+
+    names = list(experiments())
+    if jax.default_backend() == "cpu":
+        names = [n for n in names if n not in ACCELERATOR_ONLY]
+    return names
+
+
+def _run_all(args, names, modules, argvs) -> int:
+    """Runs every experiment in turn, with a line before and after each. The pass keeps its
+    progress in ``OUT/.sgd-bench-all.json``: the same command after an interruption skips the
+    experiments this pass finished (and an interrupted experiment resumes its own stored
+    parts), so ``--overwrite`` never redoes work of the same pass. The file goes when all are done."""
+    import time
+
+    from sgd_bench import experiment, results
+
+    root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
+    experiment.check_writable(root)
+    state_path = root / ALL_STATE
+    key = {"argvs": argvs}
+    state = experiment.read_json(state_path)
+    if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)):
+        state = {"key": key, "done": {}}
+    left_out = sorted(set(experiments()) - set(names))
+    if left_out:
+        _err(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
+    total = len(names)
+    for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
+        if name in state["done"]:
+            _err(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
+            continue
+        _err(f"[{i}/{total}] {name}: running")
+        started = time.perf_counter()
+        code = module.main(argv)
+        if code:
+            return code
+        state["done"][name] = time.perf_counter() - started
+        root.mkdir(parents=True, exist_ok=True)
+        results.write_json(state_path, state)
+        _err(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
+    seconds = sum(state["done"].values())
+    state_path.unlink(missing_ok=True)
+    print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
+          "(resumed passes included)")
     return 0
 
 
@@ -379,6 +441,9 @@ def _parser() -> argparse.ArgumentParser:
                     "Example: sgd-bench run --problem lecture-logreg --method gd "
                     "--method sgd:step=0.1,batch=10 --method optax:adam,lr=1e-3 --seeds 100")
     run.add_argument("experiments", nargs="*", help=f"experiment names (default: {' '.join(DEFAULT_SUITE)})")
+    run.add_argument("--all", action="store_true", help="every experiment in turn, with a line per "
+                     "experiment; the same command again resumes an interrupted pass (gpu_bench only "
+                     "when JAX sees an accelerator)")
     run.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
     run.add_argument("--seeds", type=positive_int, help="seeds per method")
     run.add_argument("--steps", type=positive_int, help="steps per run")
