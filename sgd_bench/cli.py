@@ -8,6 +8,11 @@ cannot be written, and a result folder another run holds, included), an allocati
 fit with 3, an interrupted run with 130 (run the same command again to resume it).
 ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
 
+New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
+``results/`` is written only with ``--out results``. ``run --all`` runs every experiment
+(``_run_all``: resumable). ``report DIR`` writes a ``summary.html`` per result (``sgd_bench.pages``)
+and, unless DIR is itself one result, ``index.md``/``index.html`` over them.
+
 ``report`` rewrites only sgd-bench's own files: result folders whose ``meta.json`` is
 sgd-bench's (``experiment.is_result``), and ``index.md``/``index.html`` it wrote itself (a
 user's own index is refused, exit 2). A result whose records differ from the row count and
