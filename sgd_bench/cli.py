@@ -8,6 +8,11 @@ cannot be written, and a result folder another run holds, included), an allocati
 fit with 3, an interrupted run with 130 (run the same command again to resume it).
 ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
 
+New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
+``results/`` is written only with ``--out results``. ``run --all`` runs every experiment
+(``_run_all``: resumable). ``report DIR`` writes a ``summary.html`` per result (``sgd_bench.pages``)
+and, unless DIR is itself one result, ``index.md``/``index.html`` over them.
+
 ``report`` rewrites only sgd-bench's own files: result folders whose ``meta.json`` is
 sgd-bench's (``experiment.is_result``), and ``index.md``/``index.html`` it wrote itself (a
 user's own index is refused, exit 2). A result whose records differ from the row count and
@@ -70,6 +75,8 @@ def _cmd_run(args) -> int:
         # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
         raise ValueError("--out must name a folder, got an empty string")
     if args.problem or args.method:
+        if args.all:
+            raise ValueError("--all runs the experiments; a grid (--problem/--method) is one run")
         if args.experiments:
             raise ValueError("give either experiment names or --problem/--method (a grid), not both")
         return _run_grid(args)
@@ -78,7 +85,9 @@ def _cmd_run(args) -> int:
             raise ValueError(f"--{option.replace('_', '-')} applies to grids (--problem/--method) only")
     from sgd_bench import experiment
 
-    names = args.experiments or list(DEFAULT_SUITE)
+    if args.all and args.experiments:
+        raise ValueError("--all runs every experiment: give either --all or experiment names")
+    names = all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
     modules = [load(name) for name in names]  # fail on a bad name before running anything
     argvs = []
     for name in names:
@@ -94,10 +103,68 @@ def _cmd_run(args) -> int:
     with experiment.checking_only():  # an option the last experiment refuses fails before the first runs
         for module, argv in zip(modules, argvs):
             module.main(argv)
+    if args.all:
+        return _run_all(args, names, modules, argvs)
     for module, argv in zip(modules, argvs):
         code = module.main(argv)
         if code:
             return code
+    return 0
+
+
+# Experiments that measure an accelerator: ``run --all`` leaves them out when JAX sees only a CPU
+# (gpu_bench's full size, n = 10^8, is sized for a GPU's memory).
+ACCELERATOR_ONLY = ("gpu_bench",)
+ALL_STATE = ".sgd-bench-all.json"  # an --all pass in progress: what it finished, and in how long
+
+
+def all_experiments() -> list[str]:
+    """The experiments ``run --all`` runs: every script, less ``ACCELERATOR_ONLY`` on a CPU."""
+    import jax
+
+    names = list(experiments())
+    if jax.default_backend() == "cpu":
+        names = [n for n in names if n not in ACCELERATOR_ONLY]
+    return names
+
+
+def _run_all(args, names, modules, argvs) -> int:
+    """Runs every experiment in turn, with a line before and after each. The pass keeps its
+    progress in ``OUT/.sgd-bench-all.json``: the same command after an interruption skips the
+    experiments this pass finished (and an interrupted experiment resumes its own stored
+    parts), so ``--overwrite`` never redoes work of the same pass. The file goes when all are done."""
+    import time
+
+    from sgd_bench import experiment, results
+
+    root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
+    experiment.check_writable(root)
+    state_path = root / ALL_STATE
+    key = {"argvs": argvs}
+    state = experiment.read_json(state_path)
+    if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)):
+        state = {"key": key, "done": {}}
+    left_out = sorted(set(experiments()) - set(names))
+    if left_out:
+        _err(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
+    total = len(names)
+    for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
+        if name in state["done"]:
+            _err(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
+            continue
+        _err(f"[{i}/{total}] {name}: running")
+        started = time.perf_counter()
+        code = module.main(argv)
+        if code:
+            return code
+        state["done"][name] = time.perf_counter() - started
+        root.mkdir(parents=True, exist_ok=True)
+        results.write_json(state_path, state)
+        _err(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
+    seconds = sum(state["done"].values())
+    state_path.unlink(missing_ok=True)
+    print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
+          "(resumed passes included)")
     return 0
 
 
@@ -115,7 +182,7 @@ def _run_grid(args) -> int:
         dtype=args.dtype or "float64", key=0 if args.key is None else args.key,
         block=args.block or grid.DEFAULT_BLOCK)
     digest = results.config_hash(grid.KIND, config, dtype=config["dtype"])
-    root = Path(args.out) if args.out else experiment.results_root() / ("_quick" if quick else "")
+    root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if quick else "")
     experiment.check_writable(root)
     # Everything is checked before the result folder exists, so that a refusal leaves no orphan
     # "running" folder behind: every problem and method is built once (a bad spec fails here),
@@ -229,13 +296,15 @@ def _cmd_report(args) -> int:
     """Rebuilds every result under the folder and writes the index; exits 1 when a result is
     corrupted (its records differ from the row count and checksum in its meta.json, or its
     meta.json is broken): such a result is listed, loudly, but not rebuilt."""
-    from sgd_bench import experiment, results
+    from sgd_bench import experiment, pages, results
 
-    root = Path(args.dir) if args.dir else experiment.results_root()
+    root = Path(args.dir) if args.dir else experiment.runs_root()
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
-    _check_index_is_ours(root)
     folders, notes = _find_results(root)
+    single = folders == [root]
+    if not single:
+        _check_index_is_ours(root)
     for note in notes:
         _err(note)
     if not folders:
@@ -265,6 +334,10 @@ def _cmd_report(args) -> int:
                 else:
                     how = f"not rebuilt ({type(err).__name__}: {_one_line(err)})"
                 _err(f"{folder}: {how}")
+        if not busy and not broken:
+            index = None if single else root / "index.html"
+            if pages.write_result_page(folder, index) is None and (folder / "summary.md").exists():
+                _err(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,
                          kind=str(meta.get("kind", "experiment")),
@@ -274,8 +347,11 @@ def _cmd_report(args) -> int:
                          dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
                          _folder=folder, _figures=figures))
         print(f"{rows[-1]['result']}: {how}")
-    _write_index(root, rows)
-    print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")
+    if single:  # one result folder: its own page only, never index files inside a result
+        print(f"wrote {root / pages.PAGE}")
+    else:
+        _write_index(root, rows)
+        print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")
     if corrupted:
         _err(f"{corrupted} corrupted result(s): see the lines above")
         return 1
@@ -301,7 +377,8 @@ def _write_index(root: Path, rows: list[dict]) -> None:
     for r in rows:
         imgs = "".join(f'<img src="{html.escape(rel(r["_folder"], f))}" alt="{html.escape(f)}">'
                        for f in r["_figures"][:2])
-        summary = rel(r["_folder"], "summary.md")
+        page = "summary.html" if (r["_folder"] / "summary.html").exists() else "summary.md"
+        summary = rel(r["_folder"], page)
         cards.append(
             f'<section><h2><a href="{html.escape(summary)}">{html.escape(r["result"])}</a></h2>'
             f'<p>{html.escape(r["kind"])} · {html.escape(r["status"])} · {html.escape(r["created"])} · '
@@ -369,11 +446,15 @@ def _parser() -> argparse.ArgumentParser:
                     "Example: sgd-bench run --problem lecture-logreg --method gd "
                     "--method sgd:step=0.1,batch=10 --method optax:adam,lr=1e-3 --seeds 100")
     run.add_argument("experiments", nargs="*", help=f"experiment names (default: {' '.join(DEFAULT_SUITE)})")
-    run.add_argument("--quick", action="store_true", help="a seconds-long run into results/_quick/")
+    run.add_argument("--all", action="store_true", help="every experiment in turn, with a line per "
+                     "experiment; the same command again resumes an interrupted pass (gpu_bench only "
+                     "when JAX sees an accelerator)")
+    run.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
     run.add_argument("--seeds", type=positive_int, help="seeds per method")
     run.add_argument("--steps", type=positive_int, help="steps per run")
     run.add_argument("--dtype", choices=DTYPES, help="floating-point type of data and iterates")
-    run.add_argument("--out", help="output root folder (experiment NAME writes OUT/NAME)")
+    run.add_argument("--out", help="output root folder (experiment NAME writes OUT/NAME; default runs/, "
+                     "git-ignored; --out results writes into the committed gallery)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result instead of "
                      "writing a new folder beside it")
     g = run.add_argument_group("grid (instead of experiment names)")
@@ -386,9 +467,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32)")
     run.set_defaults(func=_cmd_run)
     report = sub.add_parser("report", help="rebuild summaries and figures from stored records, and an index",
-                            description="Rebuild summary.md and figures from stored records (nothing is "
-                                        "re-run), then write index.md and index.html over all results.")
-    report.add_argument("dir", nargs="?", help="a results folder, or one result (default: results/)")
+                            description="Rebuild summary.md, summary.html and figures from stored records "
+                                        "(nothing is re-run), then write index.md and index.html over all "
+                                        "results of the folder.")
+    report.add_argument("dir", nargs="?", help="a folder of results (writes index.md and index.html there), "
+                        "or one result (its summary.html only); default: runs/, where new runs go; "
+                        "results/ is the committed gallery")
     report.set_defaults(func=_cmd_report)
     sub.add_parser("list", help="list experiments, problems, methods and schedules").set_defaults(func=_cmd_list)
     sub.add_parser("env", help="show versions, devices, precision and free memory").set_defaults(func=_cmd_env)

@@ -59,8 +59,15 @@ LOCK_FILE = ".sgd-bench.lock"
 
 
 def results_root() -> Path:
-    """The repository's ``results/`` folder."""
+    """The repository's ``results/`` folder: the committed gallery (written only with ``--out results``)."""
     return Path(__file__).resolve().parents[1] / "results"
+
+
+def runs_root() -> Path:
+    """Where new runs go by default: the repository's git-ignored ``runs/`` folder (``runs/_quick/``
+    for ``--quick``), so that running the README's commands never dirties a clone. Committing a
+    run into the gallery is a deliberate ``--out results``."""
+    return Path(__file__).resolve().parents[1] / "runs"
 
 
 @contextlib.contextmanager
@@ -411,7 +418,7 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     ``options`` adds a script's own: ``{name: add_argument keywords}`` for ``--name``."""
     summary = (doc or name).strip().split("\n\n")[0]
     p = argparse.ArgumentParser(prog=f"sgd-bench run {name}", description=summary)
-    p.add_argument("--quick", action="store_true", help="a seconds-long run into results/_quick/")
+    p.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
     def shown(option, text):
         return text if takes is None or option in takes else argparse.SUPPRESS
 
@@ -420,7 +427,8 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     p.add_argument("--dtype", type=_dtype, help=shown("dtype", "float32 or float64"))
     for option, kwargs in (options or {}).items():
         p.add_argument(f"--{option}", **kwargs)
-    p.add_argument("--out", type=Path, help=f"output folder (default results/{folder or name})")
+    p.add_argument("--out", type=Path, help=f"output folder (default runs/{folder or name}; "
+                   f"results/{folder or name} is the committed gallery)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing result in the output folder instead of writing a new one")
     return p
@@ -452,8 +460,8 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     ``options`` are the script's own command-line options, ``{name: add_argument keywords}``;
     ``overrides[name]`` says how each changes the config, as for the shared ones.
 
-    The default output folder is ``results/<folder or name>`` (``results/_quick/...`` with
-    ``--quick``).
+    The default output folder is ``runs/<folder or name>`` (``runs/_quick/...`` with
+    ``--quick``), git-ignored; the committed gallery is written only with ``--out results/...``.
 
     Bad options exit with status 2 and a one-line reason. The run's ``meta.json`` is marked
     "running" before and "complete" after, with the config hash that keys it.
@@ -467,7 +475,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
     except ValueError as err:
         p.error(str(err))
-    default = results_root() / ("_quick" if args.quick else "") / (folder or name)
+    default = runs_root() / ("_quick" if args.quick else "") / (folder or name)
     if _checking:
         try:
             check_writable(args.out or default)

@@ -1,0 +1,135 @@
+"""A result as a web page: ``summary.html`` beside ``summary.md``, for people who open the gallery
+in a browser (which shows a ``.md`` file as raw text).
+
+``write_result_page(folder)`` renders the folder's ``summary.md`` with markdown-it-py (its tables
+and inline figures as they are), then adds what the Markdown leaves to other files: every check
+of ``checks.json`` with ✓ or ✗ and its measured numbers, the figures the summary does not show,
+the run's metadata from ``meta.json``, and links to the stored files. Everything is relative and
+local (no script, no font or style sheet from the network), so a page works offline, straight
+from the file system. Only pages this module wrote (they carry ``GENERATOR``) are rewritten.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+PAGE = "summary.html"
+GENERATOR = '<meta name="generator" content="sgd-bench report">'
+FIGURE_SUFFIXES = (".png", ".gif", ".svg", ".jpg", ".jpeg")
+STORED_FILES = ("summary.md", "records.csv", "records.parquet", "meta.json", "checks.json")
+
+STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
+         "color:#222;line-height:1.45}img{max-width:100%}table{border-collapse:collapse;margin:.6em 0;"
+         "font-size:.92em}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;"
+         "vertical-align:top}pre{white-space:pre-wrap;margin:0;font-size:.9em}nav{margin-bottom:1em}"
+         "ul.checks{list-style:none;padding-left:0}ul.checks li{margin:.5em 0}"
+         ".mark{font-weight:bold;margin-right:.4em}.holds .mark{color:#1a7f37}"
+         ".fails .mark{color:#cf222e}code{background:#f4f4f4;padding:0 .2em}")
+
+
+def _markdown():
+    from markdown_it import MarkdownIt
+
+    # Raw HTML in a summary is shown as text, never run: the page stays what report wrote.
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def render_markdown(text: str) -> str:
+    """A Markdown text (GitHub's tables included) as HTML."""
+    return _markdown().render(text)
+
+
+def _readable(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_readable(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_readable(v) for v in value) + "]"
+    return str(value)
+
+
+def _checks_html(checks: Any) -> str:
+    if not isinstance(checks, list) or not checks:
+        return ""
+    items = []
+    held = 0
+    for check in checks:
+        if not isinstance(check, Mapping):
+            continue
+        ok = bool(check.get("holds"))
+        held += ok
+        text = check.get("summary") or check.get("claim") or "(no claim stored)"
+        measured = check.get("measured")
+        rows = ""
+        if isinstance(measured, Mapping) and measured:
+            rows = "<table>" + "".join(
+                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_readable(v))}</td></tr>"
+                for k, v in measured.items()) + "</table>"
+        elif measured is not None:
+            rows = f"<p>measured: {html.escape(_readable(measured))}</p>"
+        items.append(f'<li class="{"holds" if ok else "fails"}"><span class="mark">{"✓" if ok else "✗"}</span>'
+                     f'{html.escape(str(text))}{rows}</li>')
+    return (f'<h2 id="checks">Checks: {held} of {len(items)} hold</h2>'
+            f'<p>Every claim of this run, as recorded in <a href="checks.json">checks.json</a> '
+            f'(which keeps every digit; shown here to 4 significant digits).</p>'
+            f'<ul class="checks">{"".join(items)}</ul>')
+
+
+def _meta_html(meta: Mapping[str, Any]) -> str:
+    rows = []
+    for key, value in meta.items():
+        if isinstance(value, (dict, list)):
+            shown = f"<pre>{html.escape(json.dumps(value, indent=1, default=str))}</pre>"
+        else:
+            shown = html.escape(str(value))
+        rows.append(f"<tr><th>{html.escape(str(key))}</th><td>{shown}</td></tr>")
+    return '<h2 id="metadata">Run metadata</h2><table>' + "".join(rows) + "</table>"
+
+
+def _is_ours(path: Path) -> bool:
+    try:
+        return GENERATOR in path.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
+    """Writes ``folder/summary.html`` from the stored files and returns its path; ``index`` (an
+    index page) gets a link back. Returns None, writing nothing, when the folder has no
+    ``summary.md`` or holds a ``summary.html`` that sgd-bench did not write."""
+    from sgd_bench import experiment, results
+
+    folder = Path(folder)
+    source = folder / "summary.md"
+    target = folder / PAGE
+    if not source.exists() or (target.exists() and not _is_ours(target)):
+        return None
+    text = source.read_text()
+    body = render_markdown(text)
+    title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")),
+                 folder.name)
+    shown = set(re.findall(r"\]\(([^)\s]+)\)", text))  # files the summary already shows or links
+    figures = sorted(p.name for p in folder.iterdir()
+                     if p.suffix.lower() in FIGURE_SUFFIXES and p.name not in shown)
+    extra = "".join(f'<figure><img src="{html.escape(f)}" alt="{html.escape(f)}">'
+                    f"<figcaption>{html.escape(f)}</figcaption></figure>" for f in figures)
+    files = [name for name in STORED_FILES if (folder / name).exists()]
+    nav = [f'<a href="{html.escape(os.path.relpath(index, folder))}">all results</a>'] if index else []
+    nav += [f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in files]
+    meta = experiment.read_meta(folder) or {}
+    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>" + GENERATOR
+            + f"<title>{html.escape(title)} · sgd-bench</title><style>{STYLE}</style></head><body>"
+            + f"<nav>{' · '.join(nav)}</nav><p><em>{html.escape(folder.name)}</em></p><main>{body}</main>"
+            + _checks_html(experiment.read_json(folder / "checks.json"))
+            + (f'<h2 id="figures">More figures</h2>{extra}' if extra else "")
+            + (_meta_html(meta) if meta else "")
+            + "<footer><p>Written by <code>sgd-bench report</code> from the files above; "
+              "rebuild with <code>sgd-bench report</code>.</p></footer></body></html>\n")
+    results.write_text(target, page)
+    return target
