@@ -7,6 +7,7 @@ from typing import Callable
 
 from problems import convex, datasets, landscapes, nonconvex, nonsmooth, synthetic
 from problems import libsvm
+from problems import mlp
 
 _REGISTRY: dict[str, tuple[Callable, str]] = {}
 
@@ -81,3 +82,5 @@ register("narrow-wide-2d", landscapes.narrow_wide_2d,
          "2-D landscape: a narrow dimple at (0, 0) on the flank of a wide bowl at (7, 0)")
 register("libsvm", libsvm.libsvm_logreg,
          "logistic regression on a local LIBSVM file (path=..., mu, standardize)")
+register("digits-mlp", mlp.digits_mlp,
+         "64-32-10 tanh MLP, softmax cross-entropy on digits (1300 train / 497 test, split=...)")

@@ -232,6 +232,7 @@ REFUSED = {
     "peers": ["steps", "dtype"],
     "pl_bounds": ["dtype"],
     "rates_table": ["dtype"],
+    "sharp_minima": ["steps", "dtype"],
     "sgd_trajectories": ["dtype"],
     "step_size_sweep": ["dtype"],
     "two_phase": ["dtype"],
