@@ -21,8 +21,11 @@ def _exit_with_launcher(parent: int) -> None:
     while True:
         time.sleep(0.5)
         if os.getppid() != parent:
-            sys.stderr.write("sgd-bench launch: the launcher is gone; exiting\n")
-            sys.stderr.flush()
+            try:  # the pipe to the launcher is usually broken by now
+                sys.stderr.write("sgd-bench launch: the launcher is gone; exiting\n")
+                sys.stderr.flush()
+            except OSError:
+                pass
             os._exit(1)
 
 

@@ -111,7 +111,7 @@ def _stop(procs, grace: float) -> None:
 
 
 def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int | None = None,
-           heartbeat: int = 10, init_timeout: int = 60, grace: float = 3.0,
+           heartbeat: int = 30, init_timeout: int = 60, grace: float = 3.0,
            timeout: float | None = None, stdout=None, stderr=None) -> int:
     """Runs ``python TARGET...`` as ``processes`` JAX processes; returns the job's exit status.
 
@@ -207,8 +207,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--processes", type=int, default=2, help="number of processes (default 2)")
     p.add_argument("-d", "--devices", type=int, default=2, help="CPU devices per process (default 2)")
     p.add_argument("--port", type=int, help="coordinator port on 127.0.0.1 (default: a free one)")
-    p.add_argument("--heartbeat", type=int, default=10,
-                   help="seconds after which JAX declares a silent process dead (default 10)")
+    p.add_argument("--heartbeat", type=int, default=30,
+                   help="seconds after which JAX declares a silent process dead (default 30)")
     p.add_argument("--init-timeout", type=int, default=60,
                    help="seconds a process waits for the others to join (default 60)")
     p.add_argument("--grace", type=float, default=3.0,

@@ -55,13 +55,24 @@ _TARGET = textwrap.dedent("""
 """) % dict(STEP=STEP, BATCH=BATCH, D=D, STEPS=STEPS)
 
 
-def _launch(tmp, mode, *extra, timeout=240):
+def _start(tmp, mode, *extra):
+    """Starts a two-process job; its output goes to files, read once it has ended."""
+    tmp.mkdir(exist_ok=True)
     script = tmp / "target.py"
     script.write_text(_TARGET)
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    return subprocess.run([sys.executable, "-m", "sgd_bench.launch", "-n", "2", *extra, "--",
-                           str(script), str(tmp), mode],
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    with open(tmp / "stdout", "wb") as out, open(tmp / "stderr", "wb") as err:
+        return subprocess.Popen([sys.executable, "-m", "sgd_bench.launch", "-n", "2", *extra, "--",
+                                 str(script), str(tmp), mode], env=env, stdout=out, stderr=err)
+
+
+def _ended(proc, tmp, timeout):
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return proc.returncode, (tmp / "stdout").read_text(), (tmp / "stderr").read_text()
 
 
 def _data():
@@ -69,24 +80,40 @@ def _data():
 
 
 @pytest.fixture(scope="module")
-def job(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("job")
+def jobs(tmp_path_factory):
+    """Both jobs run at once (the dying one idles while the other computes): the file's time is
+    about that of one job."""
+    run, die = tmp_path_factory.mktemp("run"), tmp_path_factory.mktemp("die")
     A, y = _data()
-    np.savez(tmp / "data.npz", A=A, y=y)
-    proc = _launch(tmp, "run")
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    np.savez(run / "data.npz", A=A, y=y)
+    procs = {"run": _start(run, "run"), "die": _start(die, "die", "--grace", "2")}
+    try:
+        died = _ended(procs["die"], die, 120)
+        stopped_at = time.time()
+        ran = _ended(procs["run"], run, 240)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+    return {"run": (ran, run), "die": (died, die, stopped_at)}
+
+
+@pytest.fixture(scope="module")
+def job(jobs):
+    (code, out, err), tmp = jobs["run"]
+    assert code == 0, out[-2000:] + err[-4000:]
     records = [json.loads((tmp / f"process_{i}.json").read_text()) for i in range(2)]
-    return proc, records
+    return out, records
 
 
 def test_two_processes_form_one_job(job):
-    proc, records = job
+    out, records = job
     for r in records:
         assert r["processes"] == 2 and r["devices"] == 4 and r["local_devices"] == 2
         assert r["shards"] == 4
         assert r["local_rows"] == [N // 4, N // 4]  # each process holds only its half of the rows
-    assert "[0] finished process 0" in proc.stdout.splitlines()
-    assert "[1] finished process 1" in proc.stdout.splitlines()
+    assert "[0] finished process 0" in out.splitlines()
+    assert "[1] finished process 1" in out.splitlines()
 
 
 def test_both_processes_get_the_same_result(job):
@@ -115,14 +142,13 @@ def test_two_processes_match_one_process(job, kind):
             np.testing.assert_allclose(r["gd"]["x"], x, rtol=0, atol=1e-12)
 
 
-def test_a_dead_process_stops_the_job(tmp_path):
-    proc = _launch(tmp_path, "die", "--grace", "2", timeout=120)
-    stopped_at = time.time()
-    assert proc.returncode == 1, proc.stderr[-3000:]
-    last = proc.stderr.strip().splitlines()[-1]
+def test_a_dead_process_stops_the_job(jobs):
+    (code, _, err), tmp, stopped_at = jobs["die"]
+    assert code == 1, err[-3000:]
+    last = err.strip().splitlines()[-1]
     assert last == "sgd-bench launch: process 1 of 2 was killed by SIGKILL; stopped the 1 still running"
-    # Bounded: the launcher polls every 0.05 s and waits at most --grace before SIGKILL.
-    assert stopped_at - float((tmp_path / "died_at").read_text()) < 10.0
+    # Bounded: the launcher polls every 0.05 s and waits at most --grace (2 s) before SIGKILL.
+    assert stopped_at - float((tmp / "died_at").read_text()) < 10.0
 
 
 def test_older_jax_is_refused(monkeypatch, capsys):
