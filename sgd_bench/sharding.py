@@ -13,8 +13,11 @@ methods run unchanged, and XLA inserts the communication.
   step is O(B d), independent of n. (Drawing per-shard batches would avoid that traffic but
   changes the sampling distribution; it is not done here.)
 
-For several hosts, call ``jax.distributed.initialize()`` first on every host; ``jax.devices()``
-then lists the devices of all hosts and ``shard`` spans them.
+Several processes (``python -m sgd_bench.launch``, or ``jax.distributed.initialize`` in every
+process): ``jax.devices()`` lists the devices of all processes and ``shard`` spans them. Every
+process holds the same full data and contributes the rows that fall on its own devices
+(``jax.make_array_from_callback``); the runner's outputs are replicated, so each process reads
+the whole result.
 """
 
 from __future__ import annotations
@@ -70,11 +73,21 @@ def shard(problem: FiniteSum, devices: Sequence | None = None) -> FiniteSum:
         raise ValueError(f"n = {problem.n} must be divisible by the {count} devices to shard "
                          f"evenly; drop {problem.n % count} rows or choose devices=")
     sharding = NamedSharding(the_mesh, PartitionSpec(AXIS))
-    data = jax.tree_util.tree_map(lambda a: jax.device_put(a, sharding), problem.data)
+    data = jax.tree_util.tree_map(lambda a: _place(a, sharding), problem.data)
     return problem.replace(data=data, shards=count)
 
 
 def replicate(tree, devices: Sequence | None = None):
     """Places ``tree`` (an iterate, a key) on every device of the mesh."""
     sharding = NamedSharding(mesh(devices), PartitionSpec())
-    return jax.tree_util.tree_map(lambda a: jax.device_put(a, sharding), tree)
+    return jax.tree_util.tree_map(lambda a: _place(a, sharding), tree)
+
+
+def _place(a, sharding: NamedSharding):
+    """``a`` laid out by ``sharding``; across processes, each process places only its own part."""
+    if sharding.is_fully_addressable:
+        return jax.device_put(a, sharding)
+    # Other processes' devices cannot be written from here: every process builds its local
+    # shards from its own copy of ``a`` (the same in every process) and JAX joins them.
+    a = a if hasattr(a, "shape") else np.asarray(a)
+    return jax.make_array_from_callback(a.shape, sharding, lambda index: a[index])

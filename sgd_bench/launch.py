@@ -1,0 +1,247 @@
+"""Run one Python program as N JAX processes on this machine: ``python -m sgd_bench.launch``.
+
+    python -m sgd_bench.launch -n 2 -- my_script.py ARGS...
+    python -m sgd_bench.launch -n 2 -- -m some.module ARGS...
+    python -m sgd_bench.launch -n 2 -- -c "python code"
+
+Each process runs ``sgd_bench._launch_child``, which sets up the process before the program
+starts: the CPU backend with ``--xla_force_host_platform_device_count=K`` (``-d K``, default 2),
+the gloo CPU collectives, and ``jax.distributed.initialize`` with a coordinator on a free port of
+127.0.0.1, ``num_processes=N`` and ``process_id=i``. The program then sees all N x K devices in
+``jax.devices()``, ``sgd_bench.shard`` spreads the rows over them, and every array that the
+runner returns is replicated, so each process holds the whole result. It must not call
+``jax.distributed.initialize`` itself.
+
+Output: every line a process writes is prefixed with ``[i]``. Failure: when a process exits with
+a non-zero status or is killed, the launcher stops the others (SIGTERM, then SIGKILL after
+``--grace`` seconds), prints one line naming the process and how it ended, and exits with that
+process's status (1 when it was killed by a signal). It does not wait for JAX to notice: a
+process blocked in a collective whose peer is gone may otherwise wait for minutes. Each process
+also exits when the launcher disappears, and JAX's heartbeat timeout is set to ``--heartbeat``
+seconds, so that processes started by hand (without this launcher) also give up in bounded
+time.
+
+Needs jax >= 0.4.35: with 0.4.30 the gloo collectives aborted. The launcher checks the installed
+version first and refuses older ones with exit status 2, as it does any bad argument.
+
+This is several processes on one machine: the same code runs across machines when every host
+starts its process with the same coordinator address (see the README), but only the one-machine
+form is tested here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+
+MIN_JAX = (0, 4, 35)
+ENV = "SGD_BENCH_LAUNCH"  # how the launcher tells a child its place in the job
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    """(0, 4, 35) from "0.4.35" (and from "0.4.35.dev2024..." or "0.5.0rc1")."""
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def check_jax(version: str | None = None) -> None:
+    """Raises ``RuntimeError`` when the installed jax is older than the launcher needs."""
+    if version is None:
+        try:
+            version = metadata.version("jax")
+        except metadata.PackageNotFoundError:
+            raise RuntimeError("jax is not installed") from None
+    if _version_tuple(version) < MIN_JAX:
+        need = ".".join(map(str, MIN_JAX))
+        raise RuntimeError(f"several processes need jax >= {need} (the gloo CPU collectives of "
+                           f"older versions abort); this is jax {version}: "
+                           f"pip install 'jax>={need}'")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pump(stream, out, prefix: bytes) -> None:
+    """Copies a child's output line by line, each line prefixed with its process number."""
+    for line in iter(stream.readline, b""):
+        out.write(prefix + line)
+        out.flush()
+    stream.close()
+
+
+def _how(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+def _stop(procs, grace: float) -> None:
+    """SIGTERM to every live process group, then SIGKILL to what is left after ``grace`` s."""
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    end = time.monotonic() + grace
+    for p in procs:
+        try:
+            p.wait(max(0.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+
+
+def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int | None = None,
+           heartbeat: int = 30, init_timeout: int = 60, grace: float = 3.0,
+           timeout: float | None = None, stdout=None, stderr=None) -> int:
+    """Runs ``python TARGET...`` as ``processes`` JAX processes; returns the job's exit status.
+
+    **Arguments:**
+
+    - ``target``: what follows ``python`` on a command line: ``["script.py", ...]``,
+      ``["-m", "module", ...]`` or ``["-c", "code", ...]``.
+    - ``processes``: the number of processes N.
+    - ``devices``: CPU devices per process (``--xla_force_host_platform_device_count``).
+    - ``port``: the coordinator's port on 127.0.0.1 (default: a free one).
+    - ``heartbeat``: seconds after which JAX itself declares a silent process dead.
+    - ``init_timeout``: seconds a process waits for the others to join.
+    - ``grace``: seconds between SIGTERM and SIGKILL when the job is stopped.
+    - ``timeout``: stop the job after this many seconds (default: no limit).
+    - ``stdout``, ``stderr``: binary streams for the prefixed output (default: this process's).
+
+    **Returns:** 0 when every process exited with 0; otherwise the status of the first process
+    that failed (1 when it was killed by a signal, or on ``timeout``).
+    """
+    check_jax()
+    for name, value, low in [("processes", processes, 1), ("devices", devices, 1),
+                             ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    target = [str(t) for t in target]
+    if not target:
+        raise ValueError("target is empty: give a script, -m MODULE or -c CODE")
+    if target[0] in ("-m", "-c"):
+        if len(target) < 2:
+            raise ValueError(f"target {target[0]} needs an argument")
+    elif target[0].startswith("-"):
+        raise ValueError(f"target must be a script, -m MODULE or -c CODE, got {target[0]!r}")
+    elif not Path(target[0]).is_file():
+        raise ValueError(f"target script {target[0]!r} is not a file")
+    stdout = stdout or sys.stdout.buffer
+    stderr = stderr or sys.stderr.buffer
+    address = f"127.0.0.1:{port or free_port()}"
+    procs, pumps = [], []
+    try:
+        for i in range(processes):
+            env = dict(os.environ, PYTHONUNBUFFERED="1",
+                       **{ENV: f"{address},{processes},{i},{devices},{heartbeat},{init_timeout}"})
+            # A session of its own: stopping a process also stops whatever it started.
+            p = subprocess.Popen([sys.executable, "-m", "sgd_bench._launch_child", *target],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 start_new_session=True)
+            procs.append(p)
+            prefix = f"[{i}] ".encode()
+            for stream, out in ((p.stdout, stdout), (p.stderr, stderr)):
+                t = threading.Thread(target=_pump, args=(stream, out, prefix), daemon=True)
+                t.start()
+                pumps.append(t)
+        start = time.monotonic()
+        failed = None
+        while failed is None:
+            codes = [p.poll() for p in procs]
+            bad = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
+            if bad:
+                failed = bad
+                running = sum(c is None for c in codes)
+            elif all(c == 0 for c in codes):
+                break
+            elif timeout is not None and time.monotonic() - start > timeout:
+                failed = []
+            else:
+                time.sleep(0.05)
+    finally:
+        # Reached on failure, on timeout and on Ctrl-C / SIGTERM of the launcher alike.
+        _stop(procs, grace)
+        for t in pumps:
+            t.join(1.0)
+    if failed is None:
+        return 0
+    if not failed:
+        msg = f"the job ran past --timeout {timeout:g} s; stopped all {processes} processes"
+        code = 1
+    else:
+        # Usually one process; several only when they ended within the same poll.
+        code = failed[0][1]
+        msg = "; ".join(f"process {i} of {processes} {_how(c)}" for i, c in failed)
+        msg += f"; stopped the {running} still running"
+    stderr.write(f"sgd-bench launch: {msg}\n".encode())
+    stderr.flush()
+    return code if code and code > 0 else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m sgd_bench.launch",
+        description="Run a Python program as N JAX processes on this machine (CPU devices, gloo "
+                    "collectives, coordinator on 127.0.0.1).",
+        epilog="example: python -m sgd_bench.launch -n 2 -- my_script.py --steps 100")
+    p.add_argument("-n", "--processes", type=int, default=2, help="number of processes (default 2)")
+    p.add_argument("-d", "--devices", type=int, default=2, help="CPU devices per process (default 2)")
+    p.add_argument("--port", type=int, help="coordinator port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--heartbeat", type=int, default=30,
+                   help="seconds after which JAX declares a silent process dead (default 30)")
+    p.add_argument("--init-timeout", type=int, default=60,
+                   help="seconds a process waits for the others to join (default 60)")
+    p.add_argument("--grace", type=float, default=3.0,
+                   help="seconds between SIGTERM and SIGKILL when stopping the job (default 3)")
+    p.add_argument("--timeout", type=float, help="stop the job after this many seconds")
+    p.add_argument("target", nargs=argparse.REMAINDER,
+                   help="after --: script.py ARGS, -m MODULE ARGS or -c CODE ARGS")
+    return p
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    parser = _parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    target = args.target[1:] if args.target[:1] == ["--"] else args.target
+    try:
+        if args.grace < 0 or (args.timeout is not None and args.timeout <= 0):
+            raise ValueError("--grace must be >= 0 and --timeout > 0")
+        # Ctrl-C or SIGTERM of the launcher: stop the children (launch's finally) and exit 130.
+        signal.signal(signal.SIGTERM, _interrupt)
+        return launch(target, args.processes, devices=args.devices, port=args.port,
+                      heartbeat=args.heartbeat, init_timeout=args.init_timeout, grace=args.grace,
+                      timeout=args.timeout)
+    except (ValueError, RuntimeError) as err:
+        print(f"sgd-bench launch: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sgd-bench launch: interrupted; stopped all processes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
