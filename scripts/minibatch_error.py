@@ -33,6 +33,7 @@ from pathlib import Path
 import jax
 
 from sgd_bench import experiment
+from sgd_bench._compat import batched_map
 
 NAME = "minibatch_error"
 DESCRIPTION = "mini-batch SGD as GD with error: E||e||^2 against B (both samplings) and when batches stop paying off"
@@ -67,7 +68,7 @@ def _prefix_errors(problem, x, idx):
         means = jnp.cumsum(per, axis=0) / jnp.arange(1, rows.shape[0] + 1, dtype=per.dtype)[:, None]
         return jnp.sum(means * means, axis=1)
 
-    return jax.lax.map(one, idx, batch_size=64)
+    return batched_map(one, idx, 64)
 
 
 @jax.jit
@@ -86,7 +87,7 @@ def _errors_along(problem, xs, xs_next, alpha):
         e = (x - x_next) / alpha - g
         return f, jnp.sum(g * g), jnp.sum(e * e)
 
-    return jax.lax.map(one, (xs, xs_next), batch_size=256)
+    return batched_map(one, (xs, xs_next), 256)
 
 
 def _evals_to(gap_mean, steps, batch, eps):

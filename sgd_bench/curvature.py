@@ -24,7 +24,7 @@ from jax import lax
 from jax.flatten_util import ravel_pytree
 
 from sgd_bench import _checks
-from sgd_bench._compat import enable_x64
+from sgd_bench._compat import batched_map, enable_x64
 from sgd_bench.finite_sum import FiniteSum
 
 DENSE_MAX_DIM = 2048
@@ -169,7 +169,7 @@ def _sample_hessian_norms_dense(problem, x):
         return jnp.max(jnp.abs(jnp.linalg.eigvalsh(jax.hessian(f_i)(flat, datum))))
 
     block = max(1, min(problem.n, 2**22 // max(flat.size**2, 1)))
-    return lax.map(one, problem.data, batch_size=block)
+    return batched_map(one, problem.data, block)
 
 
 def _sample_hessian_norms_power(problem, x, iters):
@@ -192,7 +192,7 @@ def _sample_hessian_norms_power(problem, x, iters):
         v, _ = lax.scan(body, v / jnp.linalg.norm(v), None, length=iters)
         return jnp.abs(jnp.vdot(v, hv(v)))
 
-    return lax.map(one, problem.data, batch_size=64)
+    return batched_map(one, problem.data, 64)
 
 
 _sample_norms_dense_jit = jax.jit(_sample_hessian_norms_dense)

@@ -16,7 +16,7 @@ import numpy as np
 from jax import lax
 
 from sgd_bench import _tree
-from sgd_bench._compat import enable_x64
+from sgd_bench._compat import batched_map, enable_x64
 from sgd_bench.curvature import flat_size, to_float64
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.runner import Trace
@@ -77,12 +77,12 @@ _variance_jit = jax.jit(_variance)
 
 @functools.partial(jax.jit, static_argnames=("batch_size",))
 def _second_moment_many(problem, xs, batch_size):
-    return lax.map(lambda x: _second_moment(problem, x), xs, batch_size=batch_size)
+    return batched_map(lambda x: _second_moment(problem, x), xs, batch_size)
 
 
 @functools.partial(jax.jit, static_argnames=("batch_size",))
 def _variance_many(problem, xs, batch_size):
-    return lax.map(lambda x: _variance(problem, x), xs, batch_size=batch_size)
+    return batched_map(lambda x: _variance(problem, x), xs, batch_size)
 
 
 def _map_points(fn, problem, xs, leading):

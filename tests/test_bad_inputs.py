@@ -31,18 +31,11 @@ from sgd_bench import FiniteSum, L2, memory, runner, schedules, solver, stats, t
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 
 @pytest.fixture
 def no_compile(monkeypatch):
     """Fails the test if XLA compiles anything, or if the runner's programs are reached."""
-    compiled = []
-
-    def listener(event, duration, **kwargs):
-        if event == _COMPILE_EVENT:
-            compiled.append(kwargs.get("fun_name", "?"))
-
     def forbidden(*args, **kwargs):
         raise AssertionError("compiled code ran before the argument check")
 
@@ -50,11 +43,8 @@ def no_compile(monkeypatch):
         monkeypatch.setattr(runner, name, forbidden)
     for name in ("_init_jit", "_advance_jit"):
         monkeypatch.setattr(solver, name, forbidden)
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
+    with helpers.count_compiles() as compiled:  # JAX's compile events (jax 0.4.30 cannot unregister)
         yield
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
     assert not compiled, f"XLA compiled {compiled} while checking bad input"
 
 

@@ -11,6 +11,7 @@ import optax
 import pytest
 
 from sgd_bench import Count, schedules, stats
+from sgd_bench._compat import enable_x64
 from sgd_bench.schedules import as_schedule
 
 U32 = 2**32
@@ -37,7 +38,7 @@ def test_count_carry_on_uint32_arrays():
 def test_count_is_exact_under_jit_and_scan_with_x64_off():
     # 50 full gradients at n = 10^8 pass 2^32 (and 2^31, where int32 would wrap)
     n, steps = 10**8, 50
-    with jax.enable_x64(False):
+    with enable_x64(False):
         @jax.jit
         def count(c):
             def body(c, _):
