@@ -21,6 +21,9 @@ from sgd_bench.methods import from_optax as from_optax
 from sgd_bench.methods import gd as gd
 from sgd_bench.methods import sgd as sgd
 from sgd_bench.noise import noisy_sgd as noisy_sgd
+from sgd_bench.quasi_newton import inverse_hessian as inverse_hessian
+from sgd_bench.quasi_newton import preconditioned_sgd as preconditioned_sgd
+from sgd_bench.quasi_newton import stochastic_lbfgs as stochastic_lbfgs
 from sgd_bench.reference import ReferenceSolution as ReferenceSolution
 from sgd_bench.reference import reference_solution as reference_solution
 from sgd_bench.runner import Trace as Trace

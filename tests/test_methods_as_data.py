@@ -36,6 +36,9 @@ ZOO = {
     "optax-adam": lambda v: sb.from_optax(optax.adam, learning_rate=v / 10, batch_size=2),
     "optax-nesterov": lambda v: sb.from_optax(optax.sgd, learning_rate=v, momentum=0.9,
                                               nesterov=True, batch_size=None),
+    "preconditioned-sgd": lambda v: sb.preconditioned_sgd(v, np.diag([1.0, 2.0, 0.5]), 2),
+    "stochastic-lbfgs": lambda v: sb.stochastic_lbfgs(v, memory_size=2, update_every=3,
+                                                      hessian_batch=4),
 }
 A, B = 0.1, 0.05
 
