@@ -6,7 +6,7 @@ import inspect
 from typing import Callable
 
 from problems import convex, datasets, landscapes, nonconvex, nonsmooth, synthetic
-from problems import libsvm
+from problems import libsvm, sparse_data
 
 _REGISTRY: dict[str, tuple[Callable, str]] = {}
 
@@ -81,3 +81,9 @@ register("narrow-wide-2d", landscapes.narrow_wide_2d,
          "2-D landscape: a narrow dimple at (0, 0) on the flank of a wide bowl at (7, 0)")
 register("libsvm", libsvm.libsvm_logreg,
          "logistic regression on a local LIBSVM file (path=..., mu, standardize)")
+register("sparse-logreg", sparse_data.sparse_logreg,
+         "logistic regression on synthetic sparse rows with a power-law column frequency "
+         "(n, d, density or row_nnz, mu, seed)")
+register("sparse-preset", sparse_data.sparse_preset_logreg,
+         "logistic regression on a synthetic stand-in for rcv1, real-sim or news20 "
+         "(preset, scale, mu, seed)")
