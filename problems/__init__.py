@@ -33,3 +33,10 @@ from problems.landscapes import narrow_wide_2d as narrow_wide_2d
 from problems.libsvm import LibsvmData as LibsvmData
 from problems.libsvm import libsvm_logreg as libsvm_logreg
 from problems.libsvm import load_libsvm as load_libsvm
+from problems import sparse as sparse
+from problems.sparse import sparse_hinge_svm as sparse_hinge_svm
+from problems.sparse import sparse_least_squares as sparse_least_squares
+from problems.sparse import sparse_linear as sparse_linear
+from problems.sparse import sparse_logistic_regression as sparse_logistic_regression
+from problems.sparse_data import sparse_classification as sparse_classification
+from problems.sparse_data import sparse_logreg as sparse_logreg

@@ -3,7 +3,8 @@ local path, as arrays and as logistic-regression problems.
 
 - ``load_libsvm(path_or_name, ...)`` returns a ``LibsvmData`` (X, y, name, path, label_map):
   X dense (NumPy) or sparse (SciPy CSR), y in {-1, +1}.
-- ``libsvm_logreg(path, ...)`` returns the FiniteSum ``problems.logistic_regression(X, y, mu)``.
+- ``libsvm_logreg(path, ...)`` returns the logistic-regression FiniteSum of the file: on sparse
+  rows (``problems.sparse``) when the file is sparse, else ``problems.logistic_regression``.
 
 Decisions:
 
@@ -14,9 +15,11 @@ Decisions:
 - Labels: exactly two distinct values; the smaller maps to -1 and the larger to +1
   ({-1, 1} kept, {0, 1} and {1, 2} remapped), recorded in ``label_map``. One label or more
   than two (a multi-class file) is refused, naming the labels found.
-- FiniteSum runs on dense arrays only. Sparse files load as SciPy matrices
-  (``load_libsvm(..., dense=False)``) but ``libsvm_logreg(..., dense=False)`` is refused with
-  the size the dense features would need. Densifying is checked against the free memory first.
+- Sparse files load as SciPy matrices (``load_libsvm(..., dense=False)``).
+  ``libsvm_logreg`` runs a file on padded sparse rows (``problems.sparse``) when fewer than
+  ``SPARSE_BELOW`` = 10% of its entries are nonzero (rcv1, real-sim, news20 are below 0.2%),
+  and densifies it otherwise (a9a-like files, where dense reads are faster); ``dense=True`` or
+  ``False`` forces either. Densifying is checked against the free memory first.
 - scikit-learn (``sklearn.datasets.load_svmlight_file``) is an optional dependency (extra
   ``data``), imported only when a file is read.
 """
@@ -35,6 +38,7 @@ from sgd_bench import _checks, memory
 DATA_ENV = "SGD_BENCH_DATA"
 DEFAULT_DATA_DIR = Path("~") / ".sgd_bench" / "data"
 SUFFIXES = (".txt", ".bz2", ".svm", ".libsvm")
+SPARSE_BELOW = 0.1
 DATASETS_URL = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/binary.html"
 
 
@@ -213,7 +217,7 @@ def load_libsvm(path_or_name, *, dense: bool = True, standardize: bool = False,
     return LibsvmData(X, y.astype(dt), _stem(path), path, label_map)
 
 
-def libsvm_logreg(path, *, mu: float = 0.0, standardize: bool = False, dense: bool = True,
+def libsvm_logreg(path, *, mu: float = 0.0, standardize: bool = False, dense: bool | None = None,
                   n_features: int | None = None, dtype=None):
     """Logistic regression f_i(x) = log(1 + exp(-y_i <a_i, x>)) + mu/2 ||x||^2 on a LIBSVM file.
 
@@ -221,30 +225,41 @@ def libsvm_logreg(path, *, mu: float = 0.0, standardize: bool = False, dense: bo
 
     - ``path``: a file path or a bare name, as in ``load_libsvm``.
     - ``mu``: ridge strength >= 0.
-    - ``standardize``: zero mean, unit variance per column (see ``load_libsvm``).
-    - ``dense``: must be True: FiniteSum runs on dense arrays only. False is refused with the
-      size the dense features need; use ``load_libsvm(..., dense=False)`` for the SciPy matrix.
+    - ``standardize``: unit variance per column, and zero mean on dense features only (see
+      ``load_libsvm``: centering would fill in the zeros of sparse ones).
+    - ``dense``: ``None`` (default) runs the file on sparse rows when fewer than
+      ``SPARSE_BELOW`` of its entries are nonzero and densifies it otherwise; ``True`` always
+      densifies (checked against the free memory); ``False`` always keeps it sparse.
     - ``n_features``: the number of columns, as in ``load_libsvm``.
     - ``dtype``: floating type of the data (default: JAX's default float).
 
     The problem's name is the file name without suffixes (``"a9a"``).
     """
     mu = _checks.nonnegative_float("mu", mu)
-    dense = _check_bool("dense", dense)
+    if dense is not None:
+        dense = _check_bool("dense", dense)
     standardize = _check_bool("standardize", standardize)
     if dtype is None:
         import jax.numpy as jnp
 
         dtype = jnp.result_type(float)
     dt = _float_dtype(dtype, None)
-    if not dense:
-        # Read the sparse matrix (cheap) only to say how large the dense one would be.
-        data = load_libsvm(path, dense=False, n_features=n_features, dtype=np.float64)
+    if dense is None:
+        # Reading the sparse matrix is cheap; it decides, and is used as is when sparse wins.
+        data = load_libsvm(path, dense=False, standardize=standardize, n_features=n_features,
+                           dtype=dt)
         n, d = data.X.shape
-        raise ValueError(
-            f"FiniteSum needs dense features: {data.name} is a sparse {n} x {d} matrix with "
-            f"{data.X.nnz} nonzeros ({data.X.nnz / max(n * d, 1):.2%}); pass dense=True (needs "
-            f"{_size(n * d * dt.itemsize)} in {dt.name}) or use load_libsvm(..., dense=False) for "
-            "the scipy matrix")
+        if data.X.nnz < SPARSE_BELOW * n * d:
+            return _sparse_problem(data, mu)
+        dense = True
+    if not dense:
+        return _sparse_problem(load_libsvm(path, dense=False, standardize=standardize,
+                                           n_features=n_features, dtype=dt), mu)
     data = load_libsvm(path, dense=True, standardize=standardize, n_features=n_features, dtype=dt)
     return logistic_regression(data.X, data.y, mu, name=data.name)
+
+
+def _sparse_problem(data: LibsvmData, mu: float):
+    from problems.sparse import sparse_logistic_regression
+
+    return sparse_logistic_regression(data.X, data.y, mu, name=data.name)

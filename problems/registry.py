@@ -6,8 +6,7 @@ import inspect
 from typing import Callable
 
 from problems import convex, datasets, landscapes, nonconvex, nonsmooth, synthetic
-from problems import libsvm
-from problems import mlp
+from problems import libsvm, mlp, sparse_data
 
 _REGISTRY: dict[str, tuple[Callable, str]] = {}
 
@@ -84,3 +83,9 @@ register("libsvm", libsvm.libsvm_logreg,
          "logistic regression on a local LIBSVM file (path=..., mu, standardize)")
 register("digits-mlp", mlp.digits_mlp,
          "64-32-10 tanh MLP, softmax cross-entropy on digits (1300 train / 497 test, split=...)")
+register("sparse-logreg", sparse_data.sparse_logreg,
+         "logistic regression on synthetic sparse rows with a power-law column frequency "
+         "(n, d, density or row_nnz, mu, seed)")
+register("sparse-preset", sparse_data.sparse_preset_logreg,
+         "logistic regression on a synthetic stand-in for rcv1, real-sim or news20 "
+         "(preset, scale, mu, seed)")

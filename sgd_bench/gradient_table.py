@@ -17,6 +17,13 @@ derivative of loss_i along a_i is phi'(z) ||a_i||^2, hence s_i = jvp(loss_i, x; 
 (0 for a zero row, whose gradient is 0). The linear form is a promise the code cannot check:
 a loss that depends on x in another way gets wrong gradients.
 
+Sparse rows (``problems.sparse``): a loss_i that is split into a margin and a scalar loss,
+i.e. has ``margin(x, datum) -> z`` (linear in x), ``target(datum)`` and ``phi(z, target)``,
+is a linear model whose feature rows are never built densely: s_i = phi'(z_i) costs the row's
+nonzeros, and sum_j w_j s_j a_j is the gradient of the linear map x -> sum_j w_j s_j
+margin(x, datum_j), one scatter of the batch's entries. ``linear=True`` takes this path for such
+a loss by itself; ``features`` is then not used.
+
 Only the data term loss_i is stored. The regularizer's gradient is taken exactly at the current
 point, as Schmidt, Le Roux & Bach (2017) do for l2-regularized problems, in both layouts, so the
 two give the same iterates.
@@ -90,8 +97,28 @@ def _check_array_iterate(x):
                         f"{type(x).__name__}; use linear=False for pytree iterates")
 
 
+def _split_loss(problem):
+    """The loss_i of ``problem`` if it comes split into margin and scalar loss, else None."""
+    loss = problem.loss_i
+    return loss if all(hasattr(loss, a) for a in ("margin", "target", "phi")) else None
+
+
+def _margin_scalars(loss, x, data):
+    z = jax.vmap(loss.margin, in_axes=(None, 0))(x, data)
+    t = jax.vmap(loss.target)(data)
+    return jax.vmap(jax.grad(loss.phi))(z, t).astype(x.dtype)
+
+
+def _margin_combine(problem, loss, data, coef):
+    """sum_j coef_j a_j for the rows ``data``: the gradient of a linear map of x."""
+    x0 = problem.zeros()
+    return jax.grad(lambda x: jnp.sum(coef.astype(x.dtype)
+                                      * jax.vmap(loss.margin, in_axes=(None, 0))(x, data)))(x0)
+
+
 def linear_table(features: Callable[[Any], jax.Array]) -> Table:
-    """The O(n) table of a linear model with feature map ``features: datum -> a_i``."""
+    """The O(n) table of a linear model with feature map ``features: datum -> a_i`` (or of a
+    loss split into margin and scalar loss, see the module docstring)."""
 
     def scalar(problem, x, datum):
         a = features(datum).astype(x.dtype)
@@ -102,6 +129,9 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
 
     def scalars(problem, x, data):
         _check_array_iterate(x)
+        split = _split_loss(problem)
+        if split is not None:
+            return _margin_scalars(split, x, data)
         return jax.vmap(scalar, in_axes=(None, None, 0))(problem, x, data)
 
     def feature_rows(problem, data, dtype):
@@ -109,6 +139,9 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
 
     def full(problem, x):
         s = scalars(problem, x, problem.data)
+        split = _split_loss(problem)
+        if split is not None:
+            return s, _margin_combine(problem, split, problem.data, s) / problem.n
         mean = (s @ feature_rows(problem, problem.data, x.dtype)) / problem.n
         return s, mean
 
@@ -116,6 +149,9 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
         return scalars(problem, x, problem.batch(idx))
 
     def combine(problem, idx, rows, w):
+        split = _split_loss(problem)
+        if split is not None:
+            return _margin_combine(problem, split, problem.batch(idx), w.astype(rows.dtype) * rows)
         return (w.astype(rows.dtype) * rows) @ feature_rows(problem, problem.batch(idx), rows.dtype)
 
     return Table(full, rows, combine, _get, _put, True)

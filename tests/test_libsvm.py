@@ -180,14 +180,20 @@ def test_logreg_loss_matches_numpy(tmp_path, mu):
     np.testing.assert_allclose(float(problem.loss(jnp.asarray(x))), want, rtol=1e-12)
 
 
-def test_logreg_refuses_sparse_with_dense_size(tmp_path):
-    path = write(tmp_path / "toy.txt", make_X(), labels_01())
-    with pytest.raises(ValueError, match="FiniteSum needs dense features") as info:
-        problems.libsvm_logreg(path, dense=False, dtype="float32")
-    text = str(info.value)
-    assert "pass dense=True (needs 0.94 KiB in float32)" in text  # 40 * 6 * 4 bytes
+def test_logreg_dense_false_runs_sparse_rows(tmp_path):
+    X = make_X()
+    X[~X.any(axis=1), 1] = 0.5  # sparse rows refuse empty rows
+    y01 = labels_01()
+    path = write(tmp_path / "toy.txt", X, y01)
+    problem = problems.libsvm_logreg(path, dense=False, dtype=jnp.float64)
+    assert problem.name == "toy" and problem.n == N and problem.x_shape == (D,)
+    assert problems.sparse.is_sparse(problem)
+    assert not problems.sparse.is_sparse(problems.libsvm_logreg(path, dtype=jnp.float64))  # 40% full
+    y = np.where(y01 == 1, 1.0, -1.0)
+    x = np.random.default_rng(7).standard_normal(D)
+    want = np.mean(np.log1p(np.exp(-y * (X @ x))))
+    np.testing.assert_allclose(float(problem.loss(jnp.asarray(x))), want, rtol=1e-12)
     assert libsvm._size(32561 * 123 * 8) == "0.03 GiB"  # a9a in float64
-    assert "load_libsvm(..., dense=False)" in text and "40 x 6" in text
     with pytest.raises(ValueError, match="mu"):
         problems.libsvm_logreg(path, mu=-1.0)
 
