@@ -179,6 +179,9 @@ REGISTRY_KWARGS = {
     "logreg": dict(n=200, d=10, seed=3, mu=0.1),
     "least-squares": dict(n=200, d=10, seed=4, mu=0.0),
     "breast-cancer": dict(mu=1e-2),
+    # the sparse problems default to rcv1's full size (20,242 x 47,236)
+    "sparse-logreg": dict(n=200, d=60, row_nnz=6, mu=0.1),
+    "sparse-preset": dict(preset="rcv1", scale=0.005, mu=0.1),
 }
 LOCAL_PROBLEMS = ("tiny-logistic", "tiny-least-squares", "custom")
 
