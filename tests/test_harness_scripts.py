@@ -233,6 +233,7 @@ REFUSED = {
     "pl_bounds": ["dtype"],
     "rates_table": ["dtype"],
     "sharp_minima": ["steps", "dtype"],
+    "startup": ["seeds", "steps", "dtype"],
     "sgd_trajectories": ["dtype"],
     "step_size_sweep": ["dtype"],
     "two_phase": ["dtype"],
