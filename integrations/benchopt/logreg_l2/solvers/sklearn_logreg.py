@@ -1,6 +1,7 @@
-"""scikit-learn's LogisticRegression(solver="lbfgs") as the reference: C = 1 / lmbd, no intercept,
-so it minimizes C F with F the benchmark's objective. One benchopt iteration is one of its
-iterations (max_iter; an epoch for saga); tol=0 so that max_iter alone stops it."""
+"""scikit-learn's LogisticRegression as the reference, with its "saga" and "lbfgs" solvers (benchopt
+shows them as sklearn[solver=saga] and sklearn[solver=lbfgs]): C = 1 / lmbd, no intercept, so it
+minimizes C F with F the benchmark's objective. One benchopt iteration is one of its iterations
+(max_iter; an epoch for saga); tol=0 so that max_iter alone stops it."""
 
 import warnings
 
@@ -11,7 +12,8 @@ from sklearn.linear_model import LogisticRegression
 
 
 class Solver(BaseSolver):
-    name = "sklearn-lbfgs"
+    name = "sklearn"
+    parameters = {"solver": ["saga", "lbfgs"]}
     sampling_strategy = "iteration"
 
     def skip(self, X, y, lmbd):
@@ -21,7 +23,7 @@ class Solver(BaseSolver):
 
     def set_objective(self, X, y, lmbd):
         self.X, self.y = X, y
-        self.clf = LogisticRegression(solver="lbfgs", C=1.0 / lmbd, fit_intercept=False, tol=0.0,
+        self.clf = LogisticRegression(solver=self.solver, C=1.0 / lmbd, fit_intercept=False, tol=0.0,
                                       random_state=0)
         self.coef = np.zeros(X.shape[1])
 
