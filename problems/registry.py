@@ -92,7 +92,7 @@ register("sparse-preset", sparse_data.sparse_preset_logreg,
          "(preset, scale, mu, seed)")
 register("spectral-ls", spectral.spectral_least_squares,
          "convex, no usable strong convexity: least squares with covariance eigenvalues i^-power "
-         "(default i^-2), exact x* (n, d, power, decay, noise, seed)")
+         "(default i^-3, d = 80), exact x* (n, d, power, decay, noise, seed)")
 register("geometric-logistic", spectral.geometric_logistic,
          "convex, no usable strong convexity: unregularized logistic regression, features of "
          "geometric scales ratio^j, non-separable, exact x* (n, d, ratio, seed)")

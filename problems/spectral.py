@@ -37,8 +37,8 @@ from problems.linear import least_squares, logistic_regression
 LOGISTIC_SHARE = 2 / 3  # share of +1 labels of every feature vector in geometric_logistic
 
 
-def spectral_least_squares(n: int = 2000, d: int = 400, *, power: float = 2.0, decay: float = 0.5,
-                           noise: float = 0.03, seed: int = 0) -> FiniteSum:
+def spectral_least_squares(n: int = 1000, d: int = 80, *, power: float = 3.0, decay: float = 0.5,
+                           noise: float = 0.1, seed: int = 0) -> FiniteSum:
     """Least squares with covariance diag(i^-power) and minimizer w_i = i^-decay (exact).
 
     **Arguments:**
@@ -68,7 +68,7 @@ def spectral_least_squares(n: int = 2000, d: int = 400, *, power: float = 2.0, d
                          name=f"spectral LS (eigenvalues i^-{power:g}, d={d})")
 
 
-def spectral_least_squares_solution(d: int = 400, *, decay: float = 0.5) -> np.ndarray:
+def spectral_least_squares_solution(d: int = 80, *, decay: float = 0.5) -> np.ndarray:
     """The exact minimizer w_i = i^-decay of ``spectral_least_squares`` with these d, decay."""
     return np.arange(1, d + 1, dtype=np.float64) ** -float(decay)
 
