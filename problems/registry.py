@@ -7,6 +7,7 @@ from typing import Callable
 
 from problems import convex, datasets, landscapes, nonconvex, nonsmooth, synthetic
 from problems import libsvm, mlp, sparse_data
+from problems import spectral
 
 _REGISTRY: dict[str, tuple[Callable, str]] = {}
 
@@ -89,3 +90,9 @@ register("sparse-logreg", sparse_data.sparse_logreg,
 register("sparse-preset", sparse_data.sparse_preset_logreg,
          "logistic regression on a synthetic stand-in for rcv1, real-sim or news20 "
          "(preset, scale, mu, seed)")
+register("spectral-ls", spectral.spectral_least_squares,
+         "convex, no usable strong convexity: least squares with covariance eigenvalues i^-power "
+         "(default i^-3, d = 80), exact x* (n, d, power, decay, noise, seed)")
+register("geometric-logistic", spectral.geometric_logistic,
+         "convex, no usable strong convexity: unregularized logistic regression, features of "
+         "geometric scales ratio^j, non-separable, exact x* (n, d, ratio, seed)")

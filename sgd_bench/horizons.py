@@ -1,0 +1,133 @@
+"""Rates across horizons: separate runs of K steps for several K, and the slope of E[f(x_K) - f*].
+
+A rate measured inside one run (the slope of a trace over its last decade) mixes the rate with
+whatever the method does at fixed points of that run (a phase switch, a restart of an average).
+Methods whose parameters depend on the horizon K (a two-phase method whose first phase is a
+fraction of K, a step c/sqrt(K)) promise a rate *across* horizons: run them for K steps with
+the parameters prescribed for K, evaluate the final iterate, and fit log E[f(x_K) - f*] against
+log K over the horizons.
+
+- ``final_gaps``: f(x_K) - f* of the final evaluated iterate for each of S seed keys, one
+  vmapped program. The step count is traced, and a method's numbers are pytree leaves, so every
+  horizon and every horizon-dependent parameter runs in the same compiled program (a test counts
+  the compilations).
+- ``run_horizons``: ``final_gaps`` at each K of ``horizons`` with the method ``method_at(K)``
+  and seed keys of their own per horizon (``horizon_keys``): separate runs, independent across
+  horizons, while the same seed index is resampled jointly by the bootstrap.
+- ``fit_horizons``: the power p in E[gap_K] ~ C K^-p over all the horizons, with a bootstrap
+  interval over the seeds (``sgd_bench.rates.fit``); the slope is -p.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from sgd_bench import _checks
+from sgd_bench import rates
+from sgd_bench.finite_sum import FiniteSum
+from sgd_bench.methods import Method
+from sgd_bench.runner import seed_keys
+from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, advance_state, as_key, cast_x, check_problem_method,
+                              check_x, init_state)
+
+
+class HorizonRuns(NamedTuple):
+    """``gaps[s, h]`` = f(x_K) - f* of seed s at horizon ``horizons[h]``; ``diverged[s, h]``
+    marks a non-finite final loss; ``grad_evals[s, h]`` counts the per-sample gradients the run
+    evaluated (exact); ``methods[h]`` is the method that ran at ``horizons[h]``."""
+
+    horizons: np.ndarray
+    gaps: np.ndarray
+    diverged: np.ndarray
+    grad_evals: np.ndarray
+    methods: tuple
+
+
+def log_horizons(k_min: int, k_max: int, per_decade: int = 2) -> np.ndarray:
+    """Log-spaced integer horizons from ``k_min`` to ``k_max`` (both included), ``per_decade``
+    points a decade."""
+    k_min = _checks.integer("k_min", k_min, low=1)
+    k_max = _checks.integer("k_max", k_max, low=k_min + 1, high=MAX_STEPS)
+    per_decade = _checks.integer("per_decade", per_decade, low=1)
+    num = int(round(np.log10(k_max / k_min) * per_decade)) + 1
+    return np.unique(np.round(np.logspace(np.log10(k_min), np.log10(k_max), max(num, 2))).astype(np.int64))
+
+
+@functools.partial(jax.jit, static_argnames=("chunk",))
+def _final_losses(problem, method, x0, keys, steps, *, chunk):
+    def one(key):
+        state = init_state(problem, method, x0, key, chunk=chunk)
+        state = advance_state(problem, method, state, steps, chunk=chunk)
+        return state.x, state.method.grad_evals
+
+    xs, evals = jax.vmap(one)(keys)
+    # The full loss per seed, one seed at a time: memory stays at one pass over the data.
+    return jax.lax.map(problem.loss, xs), evals
+
+
+def final_gaps(problem: FiniteSum, method: Method, x0, keys, steps: int, f_star: float, *,
+               chunk: int = DEFAULT_CHUNK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(f(x_K) - f*, diverged, gradient evaluations) for each key of ``keys`` after ``steps`` = K steps of ``method``
+    from ``x0``; x_K is the method's evaluated iterate (the average for averaged methods).
+
+    Seed s equals ``Solver(problem, method).run(x0, keys[s], K)`` evaluated by ``problem.loss``.
+    """
+    check_problem_method(problem, method)
+    check_x("x0", x0, problem)
+    steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
+    chunk = _checks.integer("chunk", chunk, low=1, high=2**20)
+    losses, evals = _final_losses(problem, method, cast_x(x0, problem), keys, jnp.int32(steps),
+                                  chunk=chunk)
+    losses = np.asarray(losses, np.float64)
+    diverged = ~np.isfinite(losses)
+    return np.where(diverged, np.nan, losses - float(f_star)), diverged, evals.to_numpy()
+
+
+def horizon_keys(key, horizon: int, seeds: int) -> jax.Array:
+    """The S seed keys of the run at ``horizon``: ``seed_keys(fold_in(key, horizon), seeds)``,
+    so runs at different horizons draw independent index streams."""
+    return seed_keys(jax.random.fold_in(as_key(key), int(horizon)), seeds)
+
+
+def run_horizons(problem: FiniteSum, method_at: Callable[[int], Method], x0, key, *,
+                 horizons: Sequence[int], seeds: int, f_star: float,
+                 chunk: int = DEFAULT_CHUNK) -> HorizonRuns:
+    """Runs ``method_at(K)`` for K steps from ``x0`` over ``seeds`` seeds, for each K of
+    ``horizons``, and returns the final gaps (see ``HorizonRuns``)."""
+    horizons = np.asarray([_checks.integer("horizons", int(k), low=1, high=MAX_STEPS)
+                           for k in horizons], np.int64)
+    if len(horizons) < 1 or np.any(np.diff(horizons) <= 0):
+        raise ValueError(f"horizons must be increasing, got {horizons.tolist()}")
+    seeds = _checks.integer("seeds", seeds, low=1)
+    gaps, diverged, evals, methods = [], [], [], []
+    for k in horizons:
+        method = method_at(int(k))
+        g, dv, ev = final_gaps(problem, method, x0, horizon_keys(key, int(k), seeds), int(k), f_star,
+                               chunk=chunk)
+        gaps.append(g)
+        diverged.append(dv)
+        evals.append(ev)
+        methods.append(method)
+    return HorizonRuns(horizons, np.stack(gaps, axis=1), np.stack(diverged, axis=1),
+                       np.stack(evals, axis=1), tuple(methods))
+
+
+def fit_horizons(horizons, gaps, *, level: float = 0.95, n_boot: int = 2000,
+                 seed: int = 0) -> rates.RateFit:
+    """The power p of E[gap_K] ~ C K^-p fitted over every horizon (``rates.fit``, kind
+    ``"power"``), with its bootstrap interval over the seeds (rows of ``gaps``, resampled
+    jointly across horizons). A seed that diverged at any horizon is left out."""
+    horizons = np.asarray(horizons, np.float64)
+    gaps = np.asarray(gaps, np.float64)
+    if gaps.ndim != 2 or gaps.shape[1] != len(horizons):
+        raise ValueError(f"gaps must have shape (seeds, {len(horizons)}), got {gaps.shape}")
+    kept = gaps[np.all(np.isfinite(gaps), axis=1)]
+    if len(kept) < 2:
+        raise ValueError("fewer than 2 seeds without divergence: no interval over seeds")
+    return rates.fit(horizons, kept, "power", start=float(horizons[0]), stop=float(horizons[-1]),
+                     level=level, n_boot=n_boot, seed=seed)
