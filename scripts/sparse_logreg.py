@@ -44,7 +44,7 @@ DESCRIPTION = ("GD, SGD, SAGA and L-BFGS on sparse logistic regression (rcv1-, r
 
 FULL = dict(presets=("rcv1", "real-sim", "news20"), scale=0.05, seed=0, key=0, passes=40,
             lbfgs_steps=60, logs_per_pass=2, wallclock_min_n=1000, lazy=True)
-QUICK = dict(presets=("rcv1", "news20"), scale=0.004, seed=0, key=0, passes=40,
+QUICK = dict(presets=("news20",), scale=0.004, seed=0, key=0, passes=40,
              lbfgs_steps=60, logs_per_pass=1, wallclock_min_n=1000, lazy=True)
 
 METHODS = ("GD, 1/L", "SGD, constant step", "SAGA", "L-BFGS")
