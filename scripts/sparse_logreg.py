@@ -355,10 +355,11 @@ run, not a check: against a pass of GD, a pass of batch-1 SAGA costs {'; '.join(
 explanation, not measured apart: an eager SAGA step updates all d coordinates (O(d) per step),
 so its pass costs O(n d) against O(nnz) for a full gradient; the lazy "just-in-time" update
 (`sgd_bench.lazy_saga`, as in scikit-learn's SAG/SAGA) defers the coordinates a row does not
-touch; its step costs O(padded row width), here up to 4x the mean row (the padding), with an exp and
-an expm1 per entry and six gathers and scatters, plus a fixed cost per step. At the d / (mean row)
-of this run that did not beat the eager step (the news20-like check below); at news20's full
-size (d / mean row about 3,000) it should, which was not measured here.
+touch; its step costs O(padded row width), here up to 4x the mean row (the padding), in about
+six gathers and scatters per entry, plus a fixed cost per step and, once every n steps, an O(d)
+catch-up of all coordinates. Whether that beats the eager step at this run's d / (mean row) is
+the news20-like check below; at news20's full size (d / mean row about 3,000) the gap between the
+two should be far larger, which was not measured here.
 
 ## Checks
 
