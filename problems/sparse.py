@@ -103,6 +103,11 @@ class SparseLinear:
     def target(self, datum):
         return datum[1]
 
+    def support(self, datum):
+        """(columns, values) of the row: a_i = sum_s values[s] e_{columns[s]}; the padding
+        slots add 0 to column 0. Used by the lazy SAGA update (``sgd_bench.lazy_saga``)."""
+        return datum[0].cols, datum[0].vals
+
     def __call__(self, x, datum) -> jax.Array:
         return self.phi(row_dot(x, datum[0]), datum[1])
 

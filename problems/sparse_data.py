@@ -206,7 +206,8 @@ def sparse_logreg(n: int = 20_242, d: int = 47_236, density: float | None = None
         if density > 1:
             raise ValueError(f"density must be in (0, 1], got {density:g}")
         row_nnz = max(1.0, density * d_)
-    X, y = sparse_classification(n, d, 74.3 if row_nnz is None else min(row_nnz, d_), seed=seed,
+    # An explicit row_nnz above d is refused by sparse_classification, not clamped.
+    X, y = sparse_classification(n, d, min(74.3, d_) if row_nnz is None else row_nnz, seed=seed,
                                  alpha=alpha, dtype=dtype)
     return sparse_logistic_regression(X, y, mu, name="sparse-logreg", constants=constants)
 

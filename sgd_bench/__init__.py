@@ -44,5 +44,6 @@ from sgd_bench.variance_reduction import sag as sag
 from sgd_bench.variance_reduction import saga as saga
 from sgd_bench.variance_reduction import sarah as sarah
 from sgd_bench.variance_reduction import svrg as svrg
+from sgd_bench.lazy_saga import lazy_saga as lazy_saga
 
 __version__ = "0.1.0"

@@ -384,6 +384,7 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
     import optax
 
     import sgd_bench as sb
+    from sgd_bench.gradient_table import _split_loss
 
     if spec.name not in _METHODS:
         raise ValueError(f"--method {spec.text!r}: unknown method {spec.typed or spec.name!r}; known: "
@@ -436,6 +437,10 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
         kwargs = {}
         if "loop" in opts:
             kwargs["loop_length"] = opts["loop"]
+        if spec.name != "sarah" and _split_loss(problem) is not None:
+            # A loss split into margin and scalar loss (sparse rows): the O(n) table. The
+            # general one would store n dense d-vectors (n d numbers for n nnz-long rows).
+            kwargs["linear"] = True
         return getattr(sb, spec.name)(opts.get("step"), batch, sampling, **kwargs)
     # optax:NAME,lr=...,key=value
     if not spec.positional:

@@ -63,6 +63,11 @@ X0_JAX = jax.numpy.zeros(3)  # the runner converts x0 before it checks the key: 
 HUGE = 10**12                                      # rows: far beyond any machine's memory
 A_NAN = A.copy()
 A_NAN[4, 1] = np.nan
+# Sparse rows (issue 14): 13 x 3 CSR matrices with one flaw each (no device involved).
+SP_EMPTY_ROW = scipy.sparse.csr_matrix(np.where(np.arange(13)[:, None] == 4, 0.0, A))
+SP_COLUMN_BEYOND_D = scipy.sparse.csr_matrix(A)
+SP_COLUMN_BEYOND_D.indices[5] = 7  # scipy does not check indices against the shape here
+Y_THREE = np.where(np.arange(13) == 6, 2.0, Y)
 DATA = helpers.custom_data()
 LOSS = helpers.huber_loss_i
 SGD = sgd_bench.sgd(0.1, 2)
@@ -318,6 +323,33 @@ BAD_INPUTS = [
                  ValueError, r"^f_star must be a finite number", id="time-to-eps-f-star"),
     pytest.param(timing.best_of, (lambda: None, 2.5), {},
                  TypeError, r"^repeats must be an integer", id="best-of-repeats"),
+    # -- sparse rows (issue 14): the data checks of problems.sparse and the generator's arguments
+    pytest.param(problems.sparse_logistic_regression, (SP_EMPTY_ROW, Y), {},
+                 ValueError, r"^X has 1 empty row\(s\) \(rows 4\).*drop them first", id="sparse-empty-row"),
+    pytest.param(problems.sparse_logistic_regression, (scipy.sparse.csr_matrix(A_NAN), Y), {},
+                 ValueError, r"^X contains 1 NaN or Inf value\(s\)", id="sparse-nan"),
+    pytest.param(problems.sparse_logistic_regression, (scipy.sparse.csr_matrix(A), Y_THREE), {},
+                 ValueError, r"^labels y must be in \{-1, \+1\}, got values \{-1, 1, 2\}",
+                 id="sparse-labels-three-classes"),
+    pytest.param(problems.sparse_hinge_svm, (scipy.sparse.csr_matrix(A), (Y + 1) / 2), {},
+                 ValueError, r"^labels y .*for 0/1 labels use y = 2\*y - 1", id="sparse-hinge-labels-01"),
+    pytest.param(problems.sparse_logistic_regression, (SP_COLUMN_BEYOND_D, Y), {},
+                 ValueError, r"^X has a column index 7 outside \[0, d\) with d = 3", id="sparse-index-beyond-d"),
+    pytest.param(problems.sparse_least_squares, (scipy.sparse.csr_matrix(A), B[:-1]), {},
+                 ValueError, r"^b must be a 1-D array of length n = 13", id="sparse-target-length"),
+    pytest.param(problems.sparse_linear, (scipy.sparse.csr_matrix(A), Y), {"loss": "huber"},
+                 ValueError, r"^loss must be one of", id="sparse-loss-unknown"),
+    pytest.param(problems.sparse_logreg, (100, 50), {"density": 2.0},
+                 ValueError, r"^density must be in \(0, 1\], got 2", id="sparse-logreg-density-above-one"),
+    pytest.param(problems.sparse_logreg, (100, 50), {"density": 0.1, "row_nnz": 5},
+                 ValueError, r"^give density or row_nnz, not both", id="sparse-logreg-density-and-row-nnz"),
+    pytest.param(problems.sparse_classification, (10, 5, 6), {},
+                 ValueError, r"^row_nnz must be in \[1, d\] = \[1, 5\], got 6", id="sparse-row-nnz-above-d"),
+    pytest.param(problems.sparse_classification, (HUGE, 10**6, 100), {},
+                 MemoryError, r"sparse data with n=1000000000000", id="sparse-huge"),
+    pytest.param(problems.get, ("sparse-preset",), {"preset": "rcv2"},
+                 ValueError, r"^unknown sparse preset 'rcv2'; known presets: rcv1, real-sim, news20",
+                 id="sparse-preset-unknown"),
 ]
 
 
@@ -601,6 +633,21 @@ CLI_BAD_INPUTS = [
     pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", "10000000000", "--out", OUT], 3,
                  r"--sizes: no size fits in memory \(n = 10,000,000,000: .* in float32 needs .*; "
                  r"use a smaller n or d, or more devices", id="cli-sizes-none-fit"),
+    # sparse problems (issue 14); bad LIBSVM files are in CLI_BAD_FILES below
+    pytest.param(["run", "--problem", "sparse-logreg:n=100,d=50,density=2", "--method", "gd", "--out", OUT], 2,
+                 r"--problem 'sparse-logreg:n=100,d=50,density=2': density must be in \(0, 1\], got 2$",
+                 id="cli-sparse-density-above-one"),
+    pytest.param(["run", "--problem", "sparse-logreg:density=0.01,row_nnz=5", "--method", "gd", "--out", OUT], 2,
+                 r"give density or row_nnz, not both$", id="cli-sparse-density-and-row-nnz"),
+    pytest.param(["run", "--problem", "sparse-logreg:n=100,d=50,row_nnz=80", "--method", "gd", "--out", OUT], 2,
+                 r"row_nnz must be in \[1, d\] = \[1, 50\], got 80$", id="cli-sparse-row-nnz-above-d"),
+    pytest.param(["run", "--problem", "sparse-preset:preset=rcv2", "--method", "gd", "--out", OUT], 2,
+                 r"unknown sparse preset 'rcv2'; known presets: rcv1, real-sim, news20$", id="cli-sparse-preset-unknown"),
+    pytest.param(["run", "--problem", "sparse-preset:scale=2", "--method", "gd", "--out", OUT], 2,
+                 r"scale must be in \(0, 1\], got 2$", id="cli-sparse-preset-scale"),
+    pytest.param(["run", "--problem", "sparse-logreg:n=10000000000000", "--method", "gd", "--out", OUT], 3,
+                 r"--problem 'sparse-logreg:n=10000000000000': .*sparse data with n=10000000000000",
+                 id="cli-sparse-huge"),
 ]
 
 
@@ -637,4 +684,35 @@ def test_bad_command_line_exits_with_one_line_naming_it(tmp_path, capsys, no_gri
     assert "Traceback" not in err and "step_size must" not in last
     if " in float32 " in last:  # the hint suggests float32 only where it was not used already
         assert "float32, or" not in last
+    assert not out.exists() or not any(out.rglob("meta.json")), "a refused run left a result folder"
+
+
+# A LIBSVM file with one flaw each (text as scikit-learn's reader takes it), run as
+# ``--problem libsvm:path=FILE[,OPTIONS]``: (file text, options, exit status, last line).
+# Feature 40 keeps the files below 10% nonzeros, so they run on sparse rows.
+CLI_BAD_FILES = [
+    pytest.param("1 1:0.5 40:1\n-1\n1 2:1.0\n", "", 2,
+                 r"X has 1 empty row\(s\) \(rows 1\)", id="cli-libsvm-empty-row"),
+    pytest.param("1 1:nan 40:1\n-1 2:1\n1 3:2\n", "", 2,
+                 r"X contains 1 NaN or Inf value\(s\)", id="cli-libsvm-nan"),
+    pytest.param("1 1:1 40:1\n2 2:1\n3 3:1\n", "", 2,
+                 r"has 3 labels: a multi-class file \(\{1, 2, 3\}\)", id="cli-libsvm-three-labels"),
+    pytest.param("1 1:1 40:1\n1 2:1\n", "", 2, r"has only one label \(\{1\}\)", id="cli-libsvm-one-label"),
+    pytest.param("1 1:1 40:1\n-1 2:1\n", ",n_features=10", 2,
+                 r"cannot read .* as a LIBSVM file: .*n_features", id="cli-libsvm-index-beyond-d"),
+]
+
+
+@pytest.mark.parametrize("text, options, code, match", CLI_BAD_FILES)
+def test_bad_libsvm_file_exits_with_one_line_naming_it(tmp_path, capsys, no_grid_run, text, options, code,
+                                                       match):
+    path = tmp_path / "bad.svm"
+    path.write_text(text)
+    out = tmp_path / "out"
+    spec = f"libsvm:path={path}{options}"
+    got, err = cli_main(["run", "--problem", spec, "--method", "gd", "--out", str(out)], capsys)
+    last = err.strip().splitlines()[-1]
+    assert got == code, err
+    assert last.startswith(f"sgd-bench: error: --problem {spec!r}: ") and re.search(match, last), last
+    assert "Traceback" not in err
     assert not out.exists() or not any(out.rglob("meta.json")), "a refused run left a result folder"

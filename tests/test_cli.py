@@ -261,3 +261,91 @@ def test_report_finds_results_under_a_folder_named_like_a_piece_of_one(tmp_path,
     _stored_result(root / "a")
     code, out, _ = _report(root, capsys)
     assert code == 0 and "a: as written by the run" in out
+
+
+# -- sparse problems through the command line (issue 14) ----------------------------------------
+def _grid_main(args, capsys):
+    """``sgd-bench ARGS`` in-process, which must succeed."""
+    from sgd_bench import cli as cli_module
+
+    assert cli_module.main(args) == 0, capsys.readouterr().err
+    capsys.readouterr()
+
+
+def _sklearn_objective(X, y, mu):
+    """f* of (1/n) sum log(1 + exp(-y <a, x>)) + mu/2 ||x||^2 from scikit-learn's own solver
+    (C = 1/(n mu) gives its sum-scale objective n f), to compare with the grid's reference."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    n = X.shape[0]
+    fit = LogisticRegression(C=1.0 / (n * mu), fit_intercept=False, tol=1e-12, max_iter=10_000,
+                             solver="lbfgs").fit(X, y)
+    w = fit.coef_.ravel()
+    z = y * (X @ w)
+    return float(np.mean(np.logaddexp(0.0, -z)) + 0.5 * mu * w @ w)
+
+
+def test_sparse_logreg_spec_runs_on_sparse_rows(tmp_path, capsys):
+    import numpy as np
+
+    import problems
+
+    spec = "sparse-logreg:n=200,d=150,density=0.05,mu=0.01,seed=3"
+    _grid_main(["run", "--problem", spec, "--method", "gd", "--method", "saga",
+                "--method", "sgd:batch=8", "--seeds", "2", "--steps", "40", "--log-every", "10",
+                "--out", str(tmp_path)], capsys)
+    out = next(tmp_path.glob("grid-*"))
+    rows = results.read_records(out)
+    assert {r["method"] for r in rows} == {"gd", "saga", "sgd:batch=8"}
+    assert len(rows) == 3 * 2 * 5  # methods x seeds x logged steps 0, 10, ..., 40
+    problem = problems.get("sparse-logreg", n=200, d=150, density=0.05, mu=0.01, seed=3)
+    assert problems.sparse.is_sparse(problem) and problem.data[0].cols.shape[1] < 150
+    n = problem.n
+    evals = {(r["method"], r["step"]): r["grad_evals"] for r in rows if r["seed"] == 0}
+    assert evals["gd", 40] == 40 * n and evals["saga", 40] == n + 40 and evals["sgd:batch=8", 40] == 320
+    # f* of the grid's float64 reference against scikit-learn's solver on the same CSR matrix
+    X = problems.sparse.csr_of(problem)
+    y = np.asarray(problem.data[1])
+    f_star = experiment.read_meta(out)["f_star"][spec][0]
+    assert f_star == pytest.approx(_sklearn_objective(X, y, 0.01), rel=1e-9, abs=1e-12)
+    final = {r["method"]: r["f_gap"] for r in rows if r["step"] == 40}
+    assert all(0 <= gap < rows[0]["loss"] - f_star for gap in final.values())  # each made progress
+
+
+def test_libsvm_spec_runs_a_file_written_by_scikit_learn(tmp_path, capsys):
+    """``--problem libsvm:path=...`` on a sparse svmlight file: the grid's GD iterates equal a
+    NumPy GD loop on the densified matrix at the same step (1/L from NumPy's eigenvalues)."""
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file
+
+    import problems
+
+    n, d, mu = 120, 400, 0.01
+    rng = np.random.default_rng(7)
+    X = sp.random(n, d, density=0.02, format="lil", random_state=7)
+    for i in range(n):  # no empty rows: a sample needs a feature
+        X[i, (5 * i) % d] = 1.0 + 0.01 * i
+    y = rng.integers(0, 2, n)  # {0, 1}: the reader maps them to {-1, +1}
+    path = tmp_path / "toy.svm"
+    dump_svmlight_file(X.tocsr(), y, str(path))
+    spec = f"libsvm:path={path},mu={mu}"
+    _grid_main(["run", "--problem", spec, "--method", "gd", "--method", "sgd:batch=4",
+                "--seeds", "1", "--steps", "20", "--log-every", "20", "--out", str(tmp_path / "out")],
+               capsys)
+    assert problems.sparse.is_sparse(problems.get("libsvm", path=str(path), mu=mu))
+    rows = results.read_records(next((tmp_path / "out").glob("grid-*")))
+    A = X.toarray()
+    A = A[:, : max(np.flatnonzero(A.any(axis=0))) + 1]  # the file's columns end at its last feature
+    t = np.where(y == 1, 1.0, -1.0)
+    L = np.linalg.eigvalsh(A.T @ A / n)[-1] / 4 + mu
+    x = np.zeros(A.shape[1])
+    for _ in range(20):
+        s = -t / (1 + np.exp(t * (A @ x)))
+        x -= (A.T @ s / n + mu * x) / L
+    f = np.mean(np.logaddexp(0.0, -t * (A @ x))) + 0.5 * mu * x @ x
+    gd = next(r for r in rows if r["method"] == "gd" and r["step"] == 20)
+    assert gd["loss"] == pytest.approx(f, rel=1e-11)
+    sgd = next(r for r in rows if r["method"] == "sgd:batch=4" and r["step"] == 20)
+    assert sgd["grad_evals"] == 80 and sgd["loss"] < np.log(2)

@@ -235,6 +235,7 @@ REFUSED = {
     "sharp_minima": ["steps", "dtype"],
     "startup": ["seeds", "steps", "dtype"],
     "sgd_trajectories": ["dtype"],
+    "sparse_logreg": ["seeds", "steps", "dtype"],
     "step_size_sweep": ["dtype"],
     "two_phase": ["dtype"],
     "variance_reduction": ["steps", "dtype"],
@@ -265,6 +266,7 @@ def test_an_option_a_script_does_not_take_is_refused(name, option, tmp_path, cap
     ("gd_vs_sgd_large_n", ["--sizes", "0"], "--sizes: must be a positive integer"),
     ("gpu_bench", ["--n", "many"], "--n: must be a positive integer"),
     ("gpu_bench", ["--unknown"], "unrecognized arguments: --unknown"),
+    ("sparse_logreg", ["--scale", "2"], "--scale must be in (0, 1], got 2"),
 ])
 def test_a_bad_value_is_refused_with_its_reason(name, argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -306,6 +308,7 @@ def test_the_cli_passes_an_experiments_own_options_on(tmp_path, monkeypatch):
     ("rates_table", ["--steps", "400"], dict(sgd_steps=400)),
     ("momentum_stochastic", ["--seeds", "5"], dict(stochastic=lambda s: all(x["seeds"] == 5 for x in s))),
     ("variance_reduction", ["--seeds", "3"], dict(problems=lambda p: all(x["seeds"] == 3 for x in p))),
+    ("sparse_logreg", ["--scale", "0.05"], dict(scale=0.05)),
 ])
 def test_options_land_in_the_config(name, argv, expected, tmp_path, monkeypatch):
     """What each option changes, with run() replaced by a recorder (nothing is computed)."""

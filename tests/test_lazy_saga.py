@@ -1,0 +1,54 @@
+"""sgd_bench.lazy_saga: the lazy ("just-in-time") SAGA update on sparse rows gives the eager
+SAGA iterates (``saga(linear=True)``) to 1e-12 in float64, logged losses and counts included,
+with and without the ridge, for batch 1 and batch 3, under vmap over seeds; and it refuses what
+it cannot run."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import problems
+import sgd_bench as sb
+
+N, D = 40, 30
+
+
+def _problem(mu):
+    rng = np.random.default_rng(3)
+    X = sp.random(N, D, density=0.12, format="lil", random_state=3,
+                  data_rvs=lambda k: rng.standard_normal(k))
+    for i in range(N):  # no empty rows; column 0 in a few rows, where the padding points too
+        X[i, 0 if i % 7 == 0 else (5 * i) % D] = 0.3 + 0.05 * i
+    y = np.where(rng.random(N) < 0.5, -1.0, 1.0)
+    return problems.sparse_logistic_regression(X.tocsr(), y, mu)
+
+
+@pytest.mark.parametrize("mu, batch, sampling, seeds", [(0.05, 1, "with_replacement", 2), (0.0, 1, "cyclic", None),
+                                                       (0.05, 3, "reshuffle", None)])
+def test_lazy_equals_eager(mu, batch, sampling, seeds):
+    problem = _problem(mu)
+    x0 = jnp.zeros(D)
+    steps = 6 * N  # six passes: every coordinate deferred over many steps
+    # the default step 1/(3 L_max) in the first case, a longer one in the others
+    step = None if seeds else 1 / (2 * problem.info["L_max"])
+    eager, lazy = sb.saga(step, batch, sampling, linear=True), sb.lazy_saga(step, batch, sampling)
+    if seeds:  # under vmap over seeds: the iterate is brought up to date per seed
+        eager, lazy = (sb.run_seeds(problem, m, x0, 0, seeds=seeds, steps=steps, log_every=N // 2)
+                       for m in (eager, lazy))
+    else:
+        eager, lazy = (sb.run(problem, m, x0, 0, steps=steps, log_every=N // 2) for m in (eager, lazy))
+    np.testing.assert_allclose(np.asarray(lazy.x), np.asarray(eager.x), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(lazy.loss), np.asarray(eager.loss), rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(np.asarray(lazy.grad_evals), np.asarray(eager.grad_evals))
+    assert float(np.max(np.abs(np.asarray(eager.x)))) > 0.1  # the run went somewhere
+
+
+def test_refusals():
+    with pytest.raises(ValueError, match="lazy_saga needs a constant step_size"):
+        sb.lazy_saga(sb.schedules.inverse_time(1.0, 10.0))
+    dense = problems.lecture_logreg()
+    with pytest.raises(TypeError, match="lazy_saga needs a linear model on sparse rows"):
+        sb.run(dense, sb.lazy_saga(0.1), jnp.zeros(dense.x_shape), 0, steps=2)
