@@ -575,6 +575,57 @@ def run(config: dict, out: Path) -> dict:
     return report(out, echo=True)
 
 
+def _quasi_newton_reading(q: dict) -> str:
+    """What the quasi-Newton rows say, sentence by sentence, each tied to a check below or marked
+    as a reading."""
+    m = q["methods"]
+    sgd, pre = m["SGD"], m["preconditioned SGD"]
+    ex = q["exact"]
+    _k = lambda v: "never" if v is None else f"{v:.0f}"
+    lines = [
+        "What the rows say:",
+        f"- The ideal stochastic Newton method keeps SGD's rate: slope {pre['slope']:.3f} against "
+        f"SGD's {sgd['slope']:.3f}, difference {pre['slope_diff']:+.3f} "
+        f"[{pre['slope_diff_lo']:+.3f}, {pre['slope_diff_hi']:+.3f}] (checked).",
+        f"- It gains the constant: at the same k SGD's gap is {pre['sgd_end_over_end']:.0f}x "
+        f"larger (checked; the exact recursion gives "
+        f"{ex['SGD']['decreasing']['exact'] / ex['preconditioned SGD']['decreasing']['exact']:.0f}x),"
+        f" and it gets below {q['level']:.3g} by k = {_k(pre['time_to_level'])} against SGD's "
+        f"{_k(sgd['time_to_level'])} (checked). The condition number sits in the constant: "
+        f"(k + k0) E[f - f*] tends to {ex['SGD']['asymptotic_k_gap']:.4g} for SGD and "
+        f"{ex['preconditioned SGD']['asymptotic_k_gap']:.4g} for P = H^-1, which is "
+        f"tr(H^-1 Sigma)/2, the Polyak-Ruppert constant (a reading of the Lyapunov column).",
+        f"- With the constant step the two plateaus are alike ({pre['plateau']:.3g} against "
+        f"{sgd['plateau']:.3g}, both equal to the exact values, checked): each method's safe step "
+        f"sets its own noise floor (a reading).",
+    ]
+    if "stochastic L-BFGS" in m:
+        s1 = m["stochastic L-BFGS"]
+        lines.append(
+            f"- Stochastic L-BFGS with c = {q['sqn_c']:g} does not keep the rate: slope "
+            f"{s1['slope']:.3f}, difference to SGD's {s1['slope_diff']:+.3f} "
+            f"[{s1['slope_diff_lo']:+.3f}, {s1['slope_diff_hi']:+.3f}] (checked). Over this run its "
+            f"gap is still {s1['sgd_end_over_end']:.3g}x below SGD's at the same k (measured), but "
+            f"with that slope SGD overtakes it later (a reading). Our explanation, not measured "
+            f"here: the curvature pairs come from differences of window means, dominated by noise, "
+            f"so H_t learns the large-curvature directions and leaves the small ones near the "
+            f"scaled identity; there c lambda_min(H_t H) < 1/2 and a c/k step gives k^(-2 c "
+            f"lambda) instead of 1/k (a prototype measured lambda(H_t H) down to 0.001 with "
+            f"b_H = 16 to 256).")
+    if SQN_LARGE_C in m:
+        sl = m[SQN_LARGE_C]
+        lines.append(
+            f"- A larger c buys the rate back and costs the constant: with c = "
+            f"{sl['step'].split('c = ')[1].split(',')[0]} the slope is {sl['slope']:.3f} "
+            f"[difference {sl['slope_diff_lo']:+.3f}, {sl['slope_diff_hi']:+.3f}] and SGD's gap "
+            f"is only {sl['sgd_end_over_end']:.3g}x its gap (checked).")
+    others = ", ".join(label for label in m if label != "SGD")
+    lines.append(
+        f"- So the lecture's sentence holds on this problem: no method ({others}) beats SGD's "
+        f"O(1/k) (checked for each), and the quasi-Newton gain is a constant factor (checked).")
+    return "\n".join(lines)
+
+
 def report(out: Path, echo: bool = False) -> dict:
     """Draws the stochastic and full-batch figures and writes ``summary.md`` from the stored
     curves, the plateaus, slopes and rates in ``meta.json``, and the checks; ``sgd-bench report``
@@ -664,12 +715,7 @@ def report(out: Path, echo: bool = False) -> dict:
                                          else r"decreasing step $c/(k+k_0)$"), fontsize=9)
     fig.suptitle(f"Stochastic regime: SGD vs momentum (beta = {beta}) at equal effective step "
                  r"$\alpha/(1-\beta)$, Adam, and quasi-Newton; mean over seeds with 95% band, float64")
-    handles = {}
-    for ax in axes.ravel():
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(lab, h)
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, frameon=False)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout()   # each decreasing-step panel carries the legend
     results.save_figure(fig, out / "momentum_stochastic.png")
     plt.close(fig)
 
@@ -719,6 +765,8 @@ Sigma = (1/n) sum_i r_i^2 a_i a_i^T the gradient noise at x* (P = I for SGD); th
 (k + k0) gap is its mean over the last decade and all seeds.
 
 {results.markdown_table(exact_rows, ecols)}
+
+{_quasi_newton_reading(q)}
 """
     levels = ", ".join(f"{p['level']:.3g} on {pname}" for pname, p in meta["stochastic"].items())
     wall = meta.get("wall_seconds") or 0.0
