@@ -24,12 +24,12 @@ Accounting: a step counts B per-sample gradients in ``grad_evals`` (n for a full
 stochastic L-BFGS state also counts b_H Hessian-vector products in ``hvp_evals`` per curvature
 pair it forms.
 
-A note on cost: the pair is computed at every step and kept only at the end of a window (a
-``jnp.where``), not behind a ``lax.cond`` on k. Under ``vmap`` over seeds the solver state, and
-so the step counter k, is batched, and XLA then runs both branches of a ``lax.cond`` anyway (seen
-for SVRG's snapshot); the ``where`` says plainly what runs. The price is one b_H-row
-Hessian-vector product per step instead of one per L steps, in compute only: the counts report
-what the algorithm uses.
+A note on cost: the curvature pair is formed behind a ``lax.cond`` on the step count k alone
+(k + 1 a multiple of L, and k + 1 >= 2L), so one b_H-row Hessian-vector product runs per L steps.
+Under ``vmap`` over seeds k is one unbatched scalar (``solver.SEED_AXES``), so the cond stays a
+real branch in seed-batched programs (a predicate that read the per-seed state would turn it into
+a select that runs the product every step). Under a sweep over L the predicate is batched and
+XLA runs both branches: the same numbers, more compute.
 
 The Hessian sample is drawn from the method's own key with ``fold_in(key, k)`` (as noisy SGD's
 noise), so the runner's index stream is unchanged and the run does not depend on how it is cut.
@@ -143,14 +143,12 @@ def inverse_hessian(problem, x) -> jax.Array:
 
 # -- stochastic L-BFGS (SQN) -----------------------------------------------------------------------
 class StochasticLBFGSState(NamedTuple):
-    """Iterate; sum of the current window's iterates; the previous window's mean and whether it
-    exists; the ring buffers of curvature pairs (newest at ``head``) and how many are valid; the
+    """Iterate; sum of the current window's iterates; the previous window's mean; the ring buffers of curvature pairs (newest at ``head``) and how many are valid; the
     method's key; gradient and Hessian-vector-product counts."""
 
     x: Any
     window_sum: jax.Array
     prev_mean: jax.Array
-    has_prev: jax.Array
     s_pairs: jax.Array
     y_pairs: jax.Array
     num_pairs: jax.Array
@@ -195,7 +193,7 @@ def _sqn_init(p, x0, problem, key):
     flat, _ = ravel_pytree(x0)
     d = flat.shape[0]
     zeros = jnp.zeros((p.memory_size, d), flat.dtype)
-    return StochasticLBFGSState(x0, jnp.zeros_like(flat), jnp.zeros_like(flat), jnp.zeros((), bool),
+    return StochasticLBFGSState(x0, jnp.zeros_like(flat), jnp.zeros_like(flat),
                                 zeros, zeros, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32),
                                 key, Count.zero(), Count.zero())
 
@@ -209,23 +207,35 @@ def _sqn_step(p, state, problem, idx, k):
 
     # The window of L steps averages the iterates at which gradients were evaluated (x_k).
     window_sum = state.window_sum + flat_x
-    ends = (k + 1) % p.update_every == 0
-    mean = window_sum / jnp.asarray(p.update_every, flat_x.dtype)
-    s = mean - state.prev_mean
-    rows = jax.random.randint(jax.random.fold_in(state.key, k), (p.hessian_batch,), 0, problem.n)
-    grad_s = lambda z: ravel_pytree(problem.batch_grad(unravel(z), rows))[0]
-    y = jax.jvp(grad_s, (mean,), (s,))[1]
-    formed = ends & state.has_prev
-    # The pair enters only with positive curvature s^T y > 0 (always for a convex f_S with s != 0).
-    keep = formed & (jnp.dot(s, y) > 0)
+    L = p.update_every
+    ends = (k + 1) % L == 0
+    mean = window_sum / jnp.asarray(L, flat_x.dtype)
+    # A pair needs two finished windows. The predicate reads k and L only, never the per-seed
+    # state, so it stays unbatched under vmap over seeds and the cond a branch.
+    formed = ends & (k + 1 >= 2 * L)
     m = p.memory_size
-    head = jnp.where(keep, (state.head + 1) % m, state.head)
-    s_pairs = jnp.where(keep, state.s_pairs.at[head].set(s), state.s_pairs)
-    y_pairs = jnp.where(keep, state.y_pairs.at[head].set(y), state.y_pairs)
-    num_pairs = jnp.where(keep, jnp.minimum(state.num_pairs + 1, m), state.num_pairs)
+
+    def form(buffers):
+        s_pairs, y_pairs, num_pairs, head = buffers
+        s = mean - state.prev_mean
+        rows = jax.random.randint(jax.random.fold_in(state.key, k), (p.hessian_batch,), 0,
+                                  problem.n)
+        grad_s = lambda z: ravel_pytree(problem.batch_grad(unravel(z), rows))[0]
+        y = jax.jvp(grad_s, (mean,), (s,))[1]
+        # The pair enters only with positive curvature s^T y > 0 (always for a convex f_S, s != 0).
+        keep = jnp.dot(s, y) > 0
+        new_head = (head + 1) % m
+        return (jnp.where(keep, s_pairs.at[new_head].set(s), s_pairs),
+                jnp.where(keep, y_pairs.at[new_head].set(y), y_pairs),
+                jnp.where(keep, jnp.minimum(num_pairs + 1, m), num_pairs),
+                jnp.where(keep, new_head, head))
+
+    s_pairs, y_pairs, num_pairs, head = lax.cond(
+        formed, form, lambda buffers: buffers,
+        (state.s_pairs, state.y_pairs, state.num_pairs, state.head))
     return StochasticLBFGSState(
         unravel(x_next), jnp.where(ends, jnp.zeros_like(window_sum), window_sum),
-        jnp.where(ends, mean, state.prev_mean), state.has_prev | ends, s_pairs, y_pairs,
+        jnp.where(ends, mean, state.prev_mean), s_pairs, y_pairs,
         num_pairs, head, state.key, state.grad_evals.add(idx.shape[0]),
         state.hvp_evals.add(jnp.where(formed, p.hessian_batch, 0)))
 

@@ -171,3 +171,58 @@ def test_new_values_reuse_the_compiled_programs(quadratic):
     # L = 2 forms pairs at k = 3, 5, ..., 11 (5 pairs); L = 4 at k = 7, 11 (2 pairs)
     assert np.asarray(first.counts["hvp_evals"])[:, -1].tolist() == [25] * 3
     assert np.asarray(other.counts["hvp_evals"])[:, -1].tolist() == [10] * 3
+
+
+def test_the_curvature_pair_is_a_branch_across_seeds(quadratic):
+    """The Hessian-vector product sits behind a ``lax.cond`` on the step count, which stays a
+    branch (not a select that runs it every step) in the seed-batched program."""
+    from sgd_bench import runner
+
+    method = sb.stochastic_lbfgs(0.1, memory_size=2, update_every=3, hessian_batch=4)
+    x0 = jnp.zeros(quadratic.x_shape, quadratic.dtype)
+    keys = sb.seed_keys(jax.random.key(0), 3)
+    args = dict(mode="seeds", swept=(), chunk=8, log_iterates=False)
+    state, logs = runner._begin_jit(quadratic, method, (), x0, keys, None, num_logs=3, **args)
+    assert state.k.shape == ()
+    text = str(jax.make_jaxpr(lambda s, lg: runner._segment_jit(
+        quadratic, method, (), s, lg, jnp.int32(0), jnp.int32(2), jnp.int32(8), jnp.int32(16),
+        None, **args))(state, logs))
+    assert "cond[" in text
+
+
+def test_exact_second_moments_against_enumerating_every_index_path():
+    """momentum_stochastic's exact E[f(x_k) - f*] of preconditioned SGD on least squares equals
+    the average over all n^k index sequences, and (k + k0) E[f - f*] tends to its Lyapunov
+    constant."""
+    import itertools
+
+    from sgd_bench import cli
+
+    ms = cli.load("momentum_stochastic")
+    rng = np.random.default_rng(5)
+    n, d = 4, 2
+    A = rng.standard_normal((n, d))
+    b = rng.standard_normal(n)
+    H = A.T @ A / n
+    x_star = np.linalg.solve(A.T @ A, A.T @ b)
+    r = A @ x_star - b
+    P = np.array([[1.3, 0.2], [0.2, 0.6]])
+    x0 = np.array([0.7, -1.1])
+    sizes = np.array([0.3, 0.2, 0.25, 0.1])
+    gap = lambda x: (x - x_star) @ H @ (x - x_star) / 2
+    expected = [gap(x0)]
+    for k in range(1, len(sizes) + 1):
+        total = 0.0
+        for path in itertools.product(range(n), repeat=k):
+            x = x0.copy()
+            for a, i in zip(sizes, path):
+                x = x - a * P @ A[i] * (A[i] @ x - b[i])
+            total += gap(x)
+        expected.append(total / n**k)
+    np.testing.assert_allclose(ms._second_moments(A, r, P, x0 - x_star, sizes), expected, rtol=1e-12)
+
+    c, K = 1.0 / np.linalg.eigvalsh(H)[0], 200_000   # c lambda_min = 1 > 1/2
+    k0 = 4 * c * np.max(np.sum(A**2, axis=1))          # alpha_0 L_max = 1/4
+    steps = c / (np.arange(K) + k0)
+    late = ms._second_moments(A, r, np.eye(d), x0 - x_star, steps)[-1] * (K + k0)
+    np.testing.assert_allclose(late, ms._lyapunov_constant(A, r, np.eye(d), c), rtol=2e-3)
