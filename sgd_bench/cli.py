@@ -199,7 +199,7 @@ def _run_grid(args) -> int:
         else None
     with experiment.lock(out):
         table = grid.run_grid(config, out, resume=resume, command=command)
-    print(results.text_table(table, grid.COLUMNS))
+    print(results.text_table(table, grid.summary_columns(table)))
     print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
     return 0
 

@@ -245,6 +245,34 @@ def _flatten_into(out, prefix, value):
         out[prefix] = value
 
 
+def step_sizes(method: "Method") -> list[tuple[str, Callable]]:
+    """Every step size of ``method`` as ``(flat name, k -> alpha_k)``, nested methods included:
+    its ``Schedule`` hyperparameters and, for ``from_optax`` with a factory, the
+    ``learning_rate`` (a number or an optax schedule, which optax evaluates at its own count,
+    equal to k). Traceable: the runner evaluates them over every k of a run to flag a step that
+    went negative (``Trace.negative_step_at``). A ready optax transformation hides its
+    learning rate and is not covered."""
+    out: list[tuple[str, Callable]] = []
+
+    def walk(prefix, value):
+        if isinstance(value, Schedule):
+            out.append((prefix, value))
+        elif isinstance(value, Method):
+            for key, v in sorted(value.hyperparams.items()):
+                walk(f"{prefix}.{key}" if prefix else key, v)
+            if value.init_fn is _optax_init and value.options.get("factory") is not None:
+                static = dict(value.options["static"])
+                lr = value.hyperparams.get("learning_rate", static.get("learning_rate"))
+                name = f"{prefix}.learning_rate" if prefix else "learning_rate"
+                if callable(lr):
+                    out.append((name, lr))
+                elif lr is not None:
+                    out.append((name, lambda k, a=lr: a))
+
+    walk("", method)
+    return out
+
+
 def _set_path(current, path, new, flat):
     if not path and isinstance(new, (Schedule, Method)):
         return new
