@@ -453,15 +453,20 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
     if bad:
         raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} takes no {', '.join(bad)}; "
                          f"it takes {', '.join(params)}")
-    if "learning_rate" in params and "learning_rate" not in opts:
+    if "learning_rate" not in params:
+        # scale_by_adam, clip, ...: their updates are not negated, so x + update would climb
+        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} is a gradient transformation, "
+                         "not an optimizer: it takes no learning rate and its updates are not negated "
+                         "(applied as they are they climb); use an optimizer such as optax:adam,lr=1e-3")
+    if "learning_rate" not in opts:
         raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{spec.positional},lr=1e-3")
     _check_optax_options(spec, opts, params)
     try:
         ctor(**opts)  # optax's own checks of its options, before anything is traced
-        # The factory with its keywords: the numbers are traced, so grid cells share programs.
-        return sb.from_optax(ctor, batch, sampling, name=spec.text, **opts)
     except (TypeError, ValueError) as err:
         raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} refused its options: {err}") from None
+    # The factory with its keywords: the numbers are traced, so grid cells share programs.
+    return sb.from_optax(ctor, batch, sampling, name=spec.text, **opts)
 
 
 # -- the grid ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ B counts B); other ``Count`` fields (loss evaluations, Hessian-vector products) 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
@@ -420,6 +421,37 @@ def _traces_cleanly(factory, numeric, static) -> bool:
         return False
 
 
+def _check_plain_update(tx, label: str) -> None:
+    """Refuses a transformation whose ``update`` needs more than (updates, state, params), such
+    as optax.lbfgs's line search (``value``, ``grad``, ``value_fn``): it would fail inside the
+    run. Traced on a tiny x (``eval_shape``), so nothing compiles."""
+    x = np.zeros(2, np.float32)
+    try:
+        jax.eval_shape(lambda: tx.update(x, tx.init(x), x))
+    except TypeError as err:
+        if "required" in str(err) and "argument" in str(err):
+            raise TypeError(f"transformation {label}: its update needs more arguments than from_optax "
+                            f"passes (updates, state, params): {err}. For L-BFGS with its line search "
+                            "use sgd_bench.lbfgs") from None
+    except Exception:  # other trouble on a 2-vector (a mask for another tree): the run will say
+        pass
+
+
+def _check_is_optimizer(factory, label: str) -> None:
+    """Refuses an optax factory that takes no learning rate (``optax.scale_by_adam``,
+    ``optax.clip``): its updates are not negated, so applying them climbs."""
+    if not getattr(factory, "__module__", "").startswith("optax"):
+        return  # a factory of one's own may build its own descent (a chain ending in scale(-lr))
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    if "learning_rate" not in params:
+        raise ValueError(f"transformation {label} is a gradient transformation, not an optimizer: it "
+                         "takes no learning rate and its updates are not negated, so applying them "
+                         "climbs; use an optimizer (optax.adam), or chain it with optax.scale(-lr)")
+
+
 def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with_replacement",
                name: str | None = None, **hyperparams) -> Method:
     """Runs an optax optimizer on mini-batch gradients.
@@ -435,8 +467,11 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
       keywords (``nesterov=True``, a mask) are static. A factory that branches in Python on a
       numeric argument cannot take it traced: then every numeric keyword is static (a program
       per value), which ``method.options["static_numbers"]`` records. Probed with optax 0.2.8
-      and a traced learning rate, every optax alias that takes one traces it except
-      ``optax.lbfgs`` (its line search branches on its numbers in Python).
+      and a traced learning rate, every optax alias that takes one traces it. Refused when
+      built: an optax factory without a learning rate (``optax.scale_by_adam``: a gradient
+      transformation whose updates are not negated, so it would climb) and a transformation
+      whose update needs more than (updates, state, params) (``optax.lbfgs``'s line search
+      needs the loss; ``sgd_bench.lbfgs`` runs it).
     - ``from_optax(optax.adam(1e-3))``: a ready ``GradientTransformation``. It is static and
       compared by identity: each new object compiles a new program.
 
@@ -463,6 +498,7 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
         b, sampling = check_batch(batch_size, sampling)
     suffix = ("" if b in (None, 1) else f" batch {b}") + (" (full)" if b is None else "")
     if is_tx:
+        _check_plain_update(transformation, "optax.GradientTransformation")
         options = {"transformation": transformation, "factory": None, "traced": (), "static": (),
                    "static_numbers": False}
         return Method(_optax_init, _optax_step, options=options, batch_size=b, sampling=sampling,
@@ -481,6 +517,9 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     if not (callable(getattr(made, "init", None)) and callable(getattr(made, "update", None))):
         raise TypeError("transformation must be an optax.GradientTransformation or an optax "
                         f"factory returning one; {transformation!r} returned {made!r}")
+    label = f"optax.{getattr(transformation, '__name__', 'custom')}"
+    _check_is_optimizer(transformation, label)
+    _check_plain_update(made, label)
     numeric = {k: v for k, v in hyperparams.items() if _is_number(v)}
     static = {k: v for k, v in hyperparams.items() if k not in numeric}
     for key, value in static.items():

@@ -124,6 +124,14 @@ BAD_INPUTS = [
     pytest.param(sgd_bench.from_optax, ("adam",), {}, TypeError, r"^transformation", id="from-optax-string"),
     pytest.param(sgd_bench.from_optax, (optax.sgd(0.1), 0), {},
                  ValueError, r"^batch_size", id="from-optax-batch-zero"),
+    pytest.param(sgd_bench.from_optax, (optax.scale_by_adam,), {},
+                 ValueError, r"^transformation optax.scale_by_adam is a gradient transformation, not an "
+                 r"optimizer: .*updates are not negated", id="from-optax-not-an-optimizer"),
+    pytest.param(sgd_bench.from_optax, (optax.lbfgs,), {"learning_rate": 1.0, "batch_size": None},
+                 TypeError, r"^transformation optax.lbfgs: its update needs more arguments .*value_fn",
+                 id="from-optax-lbfgs-needs-the-loss"),
+    pytest.param(sgd_bench.from_optax, (optax.lbfgs(),), {},
+                 TypeError, r"^transformation optax.GradientTransformation: its update needs", id="from-optax-lbfgs-ready"),
     pytest.param(sgd_bench.noisy_sgd, (0.1, -1.0), {},
                  ValueError, r"^noise_std must be a finite number >= 0", id="noisy-std-negative"),
     pytest.param(sgd_bench.noisy_sgd, (0.1, "big"), {}, TypeError, r"^noise_std", id="noisy-std-string"),
@@ -652,6 +660,12 @@ CLI_BAD_INPUTS_NEGATIVE = [
                  r"got -1$", id="cli-optax-lr-negative"),
     pytest.param(LOGREG + ["--method", "optax:adam,lr=0"], 2, r"lr must be a finite number > 0 .*got 0$",
                  id="cli-optax-lr-zero"),
+    pytest.param(LOGREG + ["--method", "optax:scale_by_adam"], 2,
+                 r"--method 'optax:scale_by_adam': optax.scale_by_adam is a gradient transformation, not an "
+                 r"optimizer: it takes no learning rate and its updates are not negated", id="cli-optax-not-an-optimizer"),
+    pytest.param(LOGREG + ["--method", "optax:lbfgs,lr=1"], 2,
+                 r"--method 'optax:lbfgs,lr=1': transformation optax.lbfgs: its update needs more arguments "
+                 r".* use sgd_bench.lbfgs$", id="cli-optax-lbfgs-needs-the-loss"),
     pytest.param(LOGREG + ["--method", "optax:sgd,lr=linspace(-1,1,3)"], 2,
                  r"--method 'optax:sgd,lr=-1': lr must be a finite number > 0", id="cli-optax-lr-grid-negative"),
 ]
