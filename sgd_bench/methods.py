@@ -33,7 +33,7 @@ from sgd_bench import _tree
 from sgd_bench._values import Label, leaves_equal, leaves_hash, show_value
 from sgd_bench.counting import Count
 from sgd_bench.sampling import SAMPLINGS
-from sgd_bench.schedules import Schedule, as_schedule
+from sgd_bench.schedules import Schedule, as_schedule, check_params
 
 
 class Params:
@@ -175,6 +175,11 @@ class Method:
             if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method))):
                 raise ValueError(f"method {self.name!r} has no hyperparameter {flat!r}; it has "
                                  f"{sorted(known)}")
+            if (head == "learning_rate" and not rest and self.init_fn is _optax_init
+                    and not isinstance(new, jax.core.Tracer)):
+                arr = np.asarray(new)
+                if arr.dtype.kind in "iuf" and not np.all(np.isfinite(arr) & (arr > 0)):
+                    raise ValueError(f"learning_rate must be a finite number > 0, got {new!r}")
             hyper[head] = _set_path(hyper[head], rest, new, flat)
         return self._copy(hyperparams=hyper)
 
@@ -278,13 +283,23 @@ def _set_path(current, path, new, flat):
     if not path and isinstance(new, (Schedule, Method)):
         return new
     if isinstance(current, Schedule):
+        prefix = flat if not path else flat[: -len(path[-1]) - 1]
         if not path and current.is_constant:
-            return Schedule(current.formula, {"a": new}, current.name.text)
+            out = Schedule(current.formula, {"a": new}, current.name.text)
+            check_params(out, prefix)  # a negative constant is refused here as when built
+            return out
         if len(path) == 1 and path[0] in current.params:
-            return Schedule(current.formula, {**current.params, path[0]: new}, current.name.text)
+            out = Schedule(current.formula, {**current.params, path[0]: new}, current.name.text)
+            check_params(out, prefix)
+            return out
     elif isinstance(current, Method):
         if path:
-            return current.replace({".".join(path): new})
+            inner = ".".join(path)
+            try:
+                return current.replace({inner: new})
+            except ValueError as err:  # name the value by its full name, as it was given
+                text = str(err)
+                raise ValueError(flat + text[len(inner):] if text.startswith(inner) else text) from None
     elif not path:
         return new
     raise ValueError(f"cannot set hyperparameter {flat!r} to {new!r}")

@@ -59,9 +59,10 @@ class Trace(NamedTuple):
       (``grad_evals``; ``loss_evals`` of a line search, ``hvp_evals`` of a Newton step).
     - ``negative_step_at``: the first step k < ``steps`` at which one of the method's step
       sizes (``sgd_bench.methods.step_sizes``) is negative or NaN, or -1: such a run climbs
-      uphill from step k on. A negative constant is refused when the method is built; a
-      schedule that turns negative later (or a negative value set by ``replace`` or a sweep)
-      is run as asked, flagged here and warned about (``NegativeStepWarning``).
+      uphill from step k on. A negative constant is refused when the method is built (and by
+      ``replace`` and ``sweep``); a schedule that turns negative later (one's own callable or
+      ``Schedule`` formula, an optax schedule) is run as asked, flagged here and warned about
+      (``NegativeStepWarning``).
     """
 
     step: jax.Array

@@ -177,6 +177,35 @@ def inverse_sqrt(a: float) -> Schedule:
     return Schedule(_inverse_sqrt, {"a": _value("a", a, _checks.positive_float)}, "inverse_sqrt")
 
 
+# The parameters each factory requires > 0; ``check_params`` holds values set later (by
+# ``Method.replace`` or a sweep's grid) to the same rule, so that a negative constant step is
+# refused however it is given.
+_POSITIVE = {_constant: ("a",), _lecture: ("mu", "alpha_max"), _inverse_time: ("a", "k0"),
+             _inverse_sqrt: ("a",)}
+
+
+def check_params(schedule: Schedule, name: str = "step_size") -> None:
+    """Raises ValueError when a concrete parameter of a built-in schedule (a number or an array
+    of them, as a sweep gives) is not a finite number > 0; names it as ``Method.values`` does
+    (``step_size`` for a constant, ``step_size.mu`` for a parameter). Traced values pass."""
+    for key in _POSITIVE.get(schedule.formula, ()):
+        value = schedule.params.get(key)
+        if value is None or isinstance(value, jax.core.Tracer):
+            continue
+        try:
+            arr = np.asarray(value)
+        except Exception:
+            continue
+        if arr.dtype.kind not in "iuf":
+            continue  # not a number (a placeholder while a sweep finds its leaves)
+        flat = np.ravel(arr)
+        bad = flat[~(np.isfinite(flat) & (flat > 0))]
+        if bad.size:
+            label = name if schedule.is_constant else f"{name}.{key}"
+            raise ValueError(f"{label} must be a finite number > 0 ({schedule.name.text}'s {key}), "
+                             f"got {bad[0].item()!r}")
+
+
 def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:
     """A number becomes ``constant``, a ``Schedule`` is checked, any other callable is wrapped.
 

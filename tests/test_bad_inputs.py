@@ -61,6 +61,7 @@ A, Y = helpers.logistic_data()                     # 13 x 3, labels in {-1, +1}
 B = helpers.regression_data()[1]
 X0 = np.zeros(3)
 X0_JAX = jax.numpy.zeros(3)  # the runner converts x0 before it checks the key: convert it here
+KEY0 = jax.random.key(0)  # sweep converts x0 and the key before it checks its grid
 HUGE = 10**12                                      # rows: far beyond any machine's memory
 A_NAN = A.copy()
 A_NAN[4, 1] = np.nan
@@ -124,6 +125,16 @@ BAD_INPUTS = [
     pytest.param(sgd_bench.from_optax, ("adam",), {}, TypeError, r"^transformation", id="from-optax-string"),
     pytest.param(sgd_bench.from_optax, (optax.sgd(0.1), 0), {},
                  ValueError, r"^batch_size", id="from-optax-batch-zero"),
+    pytest.param(lambda: SGD.replace(step_size=-0.1), (), {},
+                 ValueError, r"^step_size must be a finite number > 0 \(constant's a\), got -0.1$",
+                 id="replace-step-negative"),
+    pytest.param(lambda: sgd_bench.averaged(SGD).replace({"inner.step_size": 0.0}), (), {},
+                 ValueError, r"^inner.step_size must be a finite number > 0", id="replace-nested-step-zero"),
+    pytest.param(lambda: sgd_bench.from_optax(optax.adam, learning_rate=0.1).replace(learning_rate=-1.0), (), {},
+                 ValueError, r"^learning_rate must be a finite number > 0, got -1.0$", id="replace-optax-lr-negative"),
+    pytest.param(sgd_bench.sweep, (TINY, SGD, X0_JAX, KEY0), {"over": {"step_size": [0.1, -0.1]}, "seeds": 2, "steps": 5},
+                 ValueError, r"^over: step_size must be a finite number > 0 \(constant's a\), got -0.1",
+                 id="sweep-step-negative"),
     pytest.param(sgd_bench.from_optax, (optax.scale_by_adam,), {},
                  ValueError, r"^transformation optax.scale_by_adam is a gradient transformation, not an "
                  r"optimizer: .*updates are not negated", id="from-optax-not-an-optimizer"),
@@ -767,3 +778,11 @@ def test_the_grid_summary_shows_a_negative_step(tmp_path, tiny_logistic):
     old = [{k: v for k, v in r.items() if k != "negative_step_at"} for r in rows if r["method"] == "uphill"]
     table, _ = grid.summarize(old)
     assert table[0]["negative_step"] == "-" and grid.summary_columns(table) == grid.COLUMNS
+
+
+def test_replace_holds_a_schedules_parameters_to_its_factorys_rule():
+    # (not a row of the table: building inverse_time evaluates it at k = 0, which compiles)
+    method = sgd_bench.sgd(schedules.inverse_time(0.1, 5.0))
+    with pytest.raises(ValueError, match=r"^step_size.k0 must be a finite number > 0 \(inverse_time's k0\), got -5.0$"):
+        method.replace({"step_size.k0": -5.0})
+    assert method.replace({"step_size.k0": 7.0}).values()["step_size.k0"] == 7.0
