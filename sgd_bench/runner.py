@@ -34,6 +34,8 @@ from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, METHOD_KEY_TAG, SolverSt
 DIVERGENCE_FACTOR = 1e6
 # Step numbers k per vectorized evaluation of the step sizes when looking for a negative one.
 STEP_CHECK_BLOCK = 1024
+# A step size counts as negative below -ROUNDING_ULPS eps |alpha_0| (rounding of a decay to 0 is not).
+ROUNDING_ULPS = 64
 
 
 class NegativeStepWarning(UserWarning):
@@ -94,7 +96,8 @@ def _log(problem, state: SolverState, x_star, log_iterates):
 
 
 def first_negative_step(method, steps) -> jax.Array:
-    """The first k in [0, steps) at which a step size of ``method`` is negative or NaN, or -1
+    """The first k in [0, steps) at which a step size of ``method`` is negative (beyond rounding)
+    or NaN, or -1
     (traceable; ``steps`` may be traced). Evaluates every step size at every k, in blocks of
     ``STEP_CHECK_BLOCK``, stopping at the first bad block: cheap next to the steps themselves,
     and exact for any schedule, where sampling a few k could miss a dip below zero."""
@@ -104,14 +107,24 @@ def first_negative_step(method, steps) -> jax.Array:
     steps = jnp.asarray(steps, jnp.int32)
     offsets = jnp.arange(STEP_CHECK_BLOCK, dtype=jnp.int32)
 
+    def floating(a):
+        a = jnp.asarray(a)
+        return a.astype(jnp.promote_types(a.dtype, jnp.float32))
+
+    # A schedule that decays to exactly 0 may land a rounding error below it (optax 0.2.5's
+    # linear_schedule gives -7e-10 after 0.1 in float32): that does not climb. Below
+    # -ROUNDING_ULPS eps |alpha_0| does.
+    floors = [-ROUNDING_ULPS * jnp.finfo(floating(fn(jnp.int32(0))).dtype).eps
+              * jnp.abs(floating(fn(jnp.int32(0)))) for fn in fns]
+
     def body(carry):
         k0, _ = carry
         left = steps - k0  # > 0 here; k0 + offsets may wrap past int32 only beyond ``left``
         ks = k0 + offsets
         bad = jnp.zeros(STEP_CHECK_BLOCK, bool)
-        for fn in fns:
-            alpha = jnp.broadcast_to(jax.vmap(lambda k, fn=fn: fn(k))(ks), ks.shape)
-            bad = bad | ~(alpha >= 0)
+        for fn, floor in zip(fns, floors):
+            alpha = floating(jnp.broadcast_to(jax.vmap(lambda k, fn=fn: fn(k))(ks), ks.shape))
+            bad = bad | ~(alpha >= floor)
         bad = bad & (offsets < left)
         found = jnp.where(jnp.any(bad), k0 + jnp.argmax(bad).astype(jnp.int32), -1)
         return k0 + jnp.minimum(left, STEP_CHECK_BLOCK), found

@@ -742,10 +742,12 @@ def test_the_flag_agrees_with_a_loop_for_every_configuration_of_a_sweep(tiny_log
      ["learning_rate"], 8),
     (sgd_bench.sgd(schedules.lecture_decreasing(0.1, 0.5), 2), ["step_size"], -1),
     (sgd_bench.from_optax(optax.sgd, learning_rate=optax.linear_schedule(0.1, 0.0, 9)),
-     ["learning_rate"], -1),  # down to 0 and no further: it stands still, it does not climb
+     ["learning_rate"], -1),  # down to 0 (optax 0.2.5: -7e-10 in float32, rounding): it does not climb
+    (sgd_bench.sgd(lambda k: jax.numpy.where(k < 5, 0.1, -1e-6)), ["step_size"], 5),  # beyond rounding
     (sgd_bench.sgd(lambda k: jax.numpy.where(k == 3, jax.numpy.nan, 0.1)), ["step_size"], 3),  # NaN too
     (sgd_bench.lbfgs(3), [], -1),  # no step size of its own: its line search picks steps > 0
-], ids=["averaged", "optax-schedule", "optax-callable", "lecture", "optax-to-zero", "nan", "lbfgs"])
+], ids=["averaged", "optax-schedule", "optax-callable", "lecture", "optax-to-zero", "small-negative", "nan",
+        "lbfgs"])
 def test_every_step_size_of_a_method_is_checked(method, names, want):
     from sgd_bench.methods import step_sizes
 
