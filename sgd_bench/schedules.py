@@ -99,6 +99,13 @@ class Schedule:
                             f"at k=0: {err}") from None
         if not np.isfinite(first) or first <= 0:
             raise ValueError(f"{name} must give a step size > 0; at k=0 it gives {first!r}")
+        if self.wrapped is not None:  # the run calls it with a traced k: try that now (nothing compiles)
+            try:
+                jax.eval_shape(self.wrapped, jax.ShapeDtypeStruct((), jnp.int32))
+            except TypeError as err:  # JAX's tracer errors are TypeErrors
+                raise TypeError(f"{name} must accept a traced step counter k (the run calls it inside "
+                                f"a compiled loop); with a traced k it raised {type(err).__name__} (a "
+                                "Python `if` on k? write jnp.where(k < K, a, b))") from None
         return self
 
 

@@ -101,6 +101,9 @@ BAD_INPUTS = [
                  TypeError, r"^step_size .*scalar.*shape \(3,\)", id="schedule-returns-vector"),
     pytest.param(sgd_bench.gd, (lambda k: -0.1,), {},
                  ValueError, r"^step_size must give a step size > 0", id="schedule-negative"),
+    pytest.param(sgd_bench.sgd, (lambda k: 0.1 if k < 5 else 0.05,), {},
+                 TypeError, r"^step_size must accept a traced step counter k .*TracerBoolConversionError "
+                 r"\(a Python `if` on k\? write jnp.where", id="schedule-python-if"),
     pytest.param(schedules.constant, (0.0,), {}, ValueError, r"^a must be", id="constant-zero"),
     pytest.param(schedules.inverse_time, (1.0, math.nan), {},
                  ValueError, r"^k0 must be", id="inverse-time-k0-nan"),
