@@ -38,8 +38,11 @@ DESCRIPTION = "the lecture's logistic regression (m=200, d=10, mu=1): GD vs SGD 
 FULL = dict(seeds=200, steps=100, log_every=1, batches=(1, 10, 50, 100),
             schedule_steps=20_000, schedule_log_every=20, lecture_steps=100, data_seed=0, key=0)
 # The lecture-settings figure keeps the slide's 100 steps in the quick run too: its plateau
-# checks need the second half of a run that has reached the plateau (cheap: m = 200).
-QUICK = dict(seeds=8, steps=20, log_every=2, batches=(1, 10, 50, 100),
+# checks need the second half of a run that has reached the plateau (cheap: m = 200). 32 seeds
+# (not 8) make the plateau checks' verdicts hold across random streams: over 40 streams of 32
+# seeds the spread of plateau * B stayed at 1.30 or below (true value 1.16), where 8 seeds
+# reached 1.48 here and 1.61 under jax 0.4.30; the seeds cost almost nothing next to compiling.
+QUICK = dict(seeds=32, steps=20, log_every=2, batches=(1, 10, 50, 100),
              schedule_steps=400, schedule_log_every=20, lecture_steps=100, data_seed=0, key=0)
 
 # What the slide (../shared/lecture/sgd_problems.png) shows, read off its log axes by eye:
@@ -51,6 +54,8 @@ SLIDE = dict(gd_gap_0=8.0, gd_gap_100=1.5e-9, plateau={1: 1e-1, 10: 1e-2, 50: 5e
 SLIDE_RATE = (SLIDE["gd_gap_100"] / SLIDE["gd_gap_0"]) ** (1 / 100)
 # Single runs drawn in the lecture-settings figure, as on the slide.
 SINGLE_RUNS = 1
+# plateau * B may differ by this factor across batch sizes, beyond SPREAD_Z standard errors.
+SPREAD, SPREAD_Z = 1.5, 1.96
 
 # |f - f*| is plotted on log axes; values below float64 rounding of f* (~1e-16) are noise.
 GAP_FLOOR = 1e-16
@@ -235,13 +240,22 @@ def run(config: dict, out: Path) -> dict:
         measured={name: float(m) for name, m, _ in sgd_plateaus}, holds=bool(ordered)))
 
     # With replacement the batch gradient's variance is v/B, and the plateau of constant-step
-    # SGD is proportional to it, so plateau * B should be about the same for every B.
+    # SGD is proportional to it, so plateau * B should be about the same for every B. The
+    # largest and smallest plateau * B are seed means: log(max/min) has the standard error
+    # hypot(se/m of each), and the claim holds unless the ratio exceeds 1.5 by more than
+    # SPREAD_Z of them (so that its verdict does not flip with the random stream).
     scaled = {name: float(m * b) for (name, m, _), b in zip(sgd_plateaus, config["batches"])}
-    spread = max(scaled.values()) / min(scaled.values())
-    checks.append(dict(claim="The plateau scales like 1/B (the variance of a with-replacement batch): "
-                             "plateau * B agrees within a factor 1.5 across batch sizes",
-                       measured={"plateau_times_B": scaled, "max_over_min": spread},
-                       holds=bool(spread <= 1.5)))
+    rel_se = {name: float(se / m) for name, m, se in sgd_plateaus}
+    hi, lo = max(scaled, key=scaled.get), min(scaled, key=scaled.get)
+    spread = scaled[hi] / scaled[lo]
+    log_se = float(np.hypot(rel_se[hi], rel_se[lo]))
+    allowed = SPREAD * float(np.exp(SPREAD_Z * log_se))
+    checks.append(dict(claim=f"The plateau scales like 1/B (the variance of a with-replacement batch): "
+                             f"plateau * B agrees within a factor {SPREAD:g} across batch sizes "
+                             f"(max/min, allowing {SPREAD_Z:g} standard errors of its log)",
+                       measured={"plateau_times_B": scaled, "max_over_min": spread,
+                                 "stderr_of_log": log_se, "allowed_max_over_min": allowed},
+                       holds=bool(spread <= allowed)))
 
     dec = schedule_traces[schedule_methods[2][0]]
     k = np.asarray(dec.step[0])[1:].astype(float)

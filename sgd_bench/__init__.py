@@ -26,6 +26,7 @@ from sgd_bench.quasi_newton import preconditioned_sgd as preconditioned_sgd
 from sgd_bench.quasi_newton import stochastic_lbfgs as stochastic_lbfgs
 from sgd_bench.reference import ReferenceSolution as ReferenceSolution
 from sgd_bench.reference import reference_solution as reference_solution
+from sgd_bench.runner import NegativeStepWarning as NegativeStepWarning
 from sgd_bench.runner import Trace as Trace
 from sgd_bench.runner import log_steps as log_steps
 from sgd_bench.runner import run as run

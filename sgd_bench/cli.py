@@ -5,7 +5,9 @@ each defines ``NAME``, ``DESCRIPTION`` and ``main(argv)``. ``sgd-bench run`` wit
 the default suite; with ``--problem`` and ``--method`` it runs an ad-hoc grid instead
 (``sgd_bench.grid``). Bad input exits with status 2 and one line on stderr (an ``--out`` that
 cannot be written, and a result folder another run holds, included), an allocation that cannot
-fit with 3, an interrupted run with 130 (run the same command again to resume it).
+fit with 3, a run that wrote its result but whose claims did not all hold with 4
+(``--allow-failed-claims``: 0; with several experiments every one runs, then 4), an
+interrupted run with 130 (run the same command again to resume it).
 ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
 
 New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
@@ -99,17 +101,32 @@ def _cmd_run(args) -> int:
             argv += ["--out", str(Path(args.out) / name)]
         if args.overwrite:
             argv.append("--overwrite")
+        if args.allow_failed_claims:
+            argv.append("--allow-failed-claims")
         argvs.append(argv + list(getattr(args, "extra", [])))
     with experiment.checking_only():  # an option the last experiment refuses fails before the first runs
         for module, argv in zip(modules, argvs):
             module.main(argv)
     if args.all:
         return _run_all(args, names, modules, argvs)
-    for module, argv in zip(modules, argvs):
+    failed = []
+    for name, module, argv in zip(names, modules, argvs):
         code = module.main(argv)
-        if code:
+        if code == experiment.FAILED_CLAIMS:  # a result with a failed claim: the others still run
+            failed.append(name)
+        elif code:
             return code
-    return 0
+    return _failed_claims_status(failed, len(names))
+
+
+def _failed_claims_status(failed: list[str], total: int) -> int:
+    from sgd_bench import experiment
+
+    if not failed:
+        return 0
+    if total > 1:
+        _err(f"claims failed in {len(failed)} of {total} experiments: {', '.join(failed)}")
+    return experiment.FAILED_CLAIMS
 
 
 # Experiments that measure an accelerator: ``run --all`` leaves them out when JAX sees only a CPU
@@ -148,6 +165,7 @@ def _run_all(args, names, modules, argvs) -> int:
     if left_out:
         _err(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
     total = len(names)
+    failed = state.setdefault("failed", [])  # kept with the progress: a resumed pass still reports them
     for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
         if name in state["done"]:
             _err(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
@@ -155,7 +173,10 @@ def _run_all(args, names, modules, argvs) -> int:
         _err(f"[{i}/{total}] {name}: running")
         started = time.perf_counter()
         code = module.main(argv)
-        if code:
+        if code == experiment.FAILED_CLAIMS:
+            if name not in failed:
+                failed.append(name)
+        elif code:
             return code
         state["done"][name] = time.perf_counter() - started
         root.mkdir(parents=True, exist_ok=True)
@@ -165,7 +186,7 @@ def _run_all(args, names, modules, argvs) -> int:
     state_path.unlink(missing_ok=True)
     print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
           "(resumed passes included)")
-    return 0
+    return _failed_claims_status(list(failed), total)
 
 
 def _run_grid(args) -> int:
@@ -199,7 +220,7 @@ def _run_grid(args) -> int:
         else None
     with experiment.lock(out):
         table = grid.run_grid(config, out, resume=resume, command=command)
-    print(results.text_table(table, grid.COLUMNS))
+    print(results.text_table(table, grid.summary_columns(table)))
     print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
     return 0
 
@@ -457,6 +478,9 @@ def _parser() -> argparse.ArgumentParser:
                      "git-ignored; --out results writes into the committed gallery)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result instead of "
                      "writing a new folder beside it")
+    run.add_argument("--allow-failed-claims", action="store_true",
+                     help="exit 0 when an experiment's claim fails (default: every experiment runs and "
+                          "writes its result, then the exit status is 4)")
     g = run.add_argument_group("grid (instead of experiment names)")
     g.add_argument("--problem", action="append", metavar="SPEC",
                    help="problem NAME[:key=value,...] (repeatable), e.g. logreg:n=10000,d=20")

@@ -362,6 +362,9 @@ def _check_optax_options(spec: Spec, opts: dict, params) -> None:
             raise ValueError(f"{head}: {typed} must be a number, got {value!r}")
         if wants_number and not math.isfinite(value):
             raise ValueError(f"{head}: {typed} must be a finite number, got {value!r}")
+        if key == "learning_rate" and value <= 0:  # a negative one climbs uphill, zero stands still
+            raise ValueError(f"{head}: {typed} must be a finite number > 0 (learning_rate in Python), "
+                             f"got {value!r}")
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")
 
@@ -455,15 +458,20 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
     if bad:
         raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} takes no {', '.join(bad)}; "
                          f"it takes {', '.join(params)}")
-    if "learning_rate" in params and "learning_rate" not in opts:
+    if "learning_rate" not in params:
+        # scale_by_adam, clip, ...: their updates are not negated, so x + update would climb
+        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} is a gradient transformation, "
+                         "not an optimizer: it takes no learning rate and its updates are not negated "
+                         "(applied as they are they climb); use an optimizer such as optax:adam,lr=1e-3")
+    if "learning_rate" not in opts:
         raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{spec.positional},lr=1e-3")
     _check_optax_options(spec, opts, params)
     try:
         ctor(**opts)  # optax's own checks of its options, before anything is traced
-        # The factory with its keywords: the numbers are traced, so grid cells share programs.
-        return sb.from_optax(ctor, batch, sampling, name=spec.text, **opts)
     except (TypeError, ValueError) as err:
         raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} refused its options: {err}") from None
+    # The factory with its keywords: the numbers are traced, so grid cells share programs.
+    return sb.from_optax(ctor, batch, sampling, name=spec.text, **opts)
 
 
 # -- the grid ----------------------------------------------------------------------------------
@@ -564,6 +572,7 @@ def _cell_records(trace, *, problem: str, method: str, start: int, f_star):
     evals = np.asarray(trace.grad_evals)[0]
     diverged = np.asarray(trace.diverged)
     at = np.asarray(trace.diverged_step)
+    negative = np.broadcast_to(np.asarray(trace.negative_step_at), diverged.shape)
     rows = []
     for s in range(loss.shape[0]):
         for t, k in enumerate(steps):
@@ -571,7 +580,7 @@ def _cell_records(trace, *, problem: str, method: str, start: int, f_star):
                              grad_evals=int(evals[t]), loss=float(loss[s, t]),
                              f_gap=None if f_star is None else float(loss[s, t] - f_star),
                              grad_norm_sq=float(gnorm[s, t]), diverged=bool(diverged[s]),
-                             diverged_step=int(at[s])))
+                             diverged_step=int(at[s]), negative_step_at=int(negative[s])))
     return rows
 
 
@@ -653,6 +662,11 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                                 labels=method.labels))
                 log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
                     f"(with compilation), {n_div} diverged")
+                for label, trace in zip(method.labels, traces):
+                    at = np.asarray(trace.negative_step_at)
+                    if np.any(at >= 0):
+                        log(f"warning: {ptext} / {label}: the step size is negative from step "
+                            f"k = {int(at[at >= 0].min())}: the run climbs uphill from there")
         del problem
     rows, timings = [], {}
     for i, ptext in enumerate(config["problems"]):
@@ -746,6 +760,9 @@ def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
         evals = np.zeros(len(steps))
         diverged = np.zeros(len(seeds), bool)
         first_div = []
+        # Step sizes depend on the method, not the seed; records older than the column lack it.
+        negative = [int(r["negative_step_at"]) for r in group
+                    if r.get("negative_step_at") is not None and int(r["negative_step_at"]) >= 0]
         for r in group:
             values[sid[r["seed"]], index[r["step"]]] = r[metric]
             evals[index[r["step"]]] = r["grad_evals"]
@@ -765,6 +782,7 @@ def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
         table.append(dict(
             problem=ptext, method=mtext, seeds=len(seeds),
             diverged=f"{n_div}/{len(seeds)}" + (f" (first at step {min(first_div)})" if n_div else ""),
+            negative_step=f"from k = {min(negative)}" if negative else "-",
             metric=("f - f*" if metric == "f_gap" else "f"),
             final_mean=_fmt(final_mean), final_stderr=_fmt(final_se), final_median=_fmt(median),
             steps=steps[-1], grad_evals=f"{int(evals[-1]):,}"))
@@ -773,6 +791,14 @@ def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
 
 COLUMNS = ["problem", "method", "seeds", "diverged", "metric", "final_mean", "final_stderr",
            "final_median", "steps", "grad_evals", "seconds"]
+
+
+def summary_columns(table: list[dict]) -> list[str]:
+    """``COLUMNS``, with ``negative_step`` after ``diverged`` when a method's step size went
+    negative: the column appears only when it has something to say."""
+    if all(r.get("negative_step", "-") == "-" for r in table):
+        return COLUMNS
+    return COLUMNS[:4] + ["negative_step"] + COLUMNS[4:]
 
 
 def report(out: Path) -> list[dict]:
@@ -835,6 +861,14 @@ def report(out: Path) -> list[dict]:
     f_lines = "\n".join(f"- {p}: f* = {v[0]:.12g} ({v[1]})" if v[0] is not None else f"- {p}: f* {v[1]}"
                         for p, v in f_star.items())
     diverged_total = sum(int(r["diverged"].split("/")[0]) for r in table)
+    uphill = [r for r in table if r["negative_step"] != "-"]
+    columns = summary_columns(table)
+    warning = ""
+    if uphill:
+        warning = ("\n**Warning: a step size went negative** (or NaN) in "
+                   + ", ".join(f"{r['problem']} / {r['method']} ({r['negative_step']})" for r in uphill)
+                   + ": from that step on the run climbs uphill, so its numbers are not a descent "
+                   "method's (column negative_step).\n")
     text = f"""# Grid: {', '.join(problems_)}
 
 Command: `{meta.get('command', '?')}`
@@ -849,8 +883,8 @@ Command: `{meta.get('command', '?')}`
 Final values: mean and standard error over the seeds that did not diverge (NaN, Inf or a loss
 above 1e6 x max(|f(x_0)|, 1)); {diverged_total} seed run(s) diverged in all. Seconds: wall-clock
 of the method's cells, compilation included (sgd-bench's timing scripts measure speed).
-
-{results.markdown_table(table, COLUMNS)}
+{warning}
+{results.markdown_table(table, columns)}
 
 Reference values:
 {f_lines or '- none'}

@@ -68,7 +68,15 @@ def _lbfgs_init(p, x0, problem, key):
     del key
     f, g = problem.value_and_grad(x0)
     first = Count.zero().add(problem.n)
-    return LBFGSState(x0, _transformation(p).init(x0), f, g, first, first, jnp.zeros((), jnp.int32))
+    tx = _transformation(p)
+    opt_state = tx.init(x0)
+    # The state must keep its types from step to step (it is a scan carry). optax 0.2.3 starts
+    # the line search's step counter as a default int (int64 with x64 on) and updates it as
+    # int32; so give the initial state the types one update returns (traced only, not run).
+    after = jax.eval_shape(lambda s: tx.update(g, s, x0, value=f, grad=g, value_fn=problem.loss)[1],
+                           opt_state)
+    opt_state = jax.tree_util.tree_map(lambda a, t: jnp.asarray(a, t.dtype), opt_state, after)
+    return LBFGSState(x0, opt_state, f, g, first, first, jnp.zeros((), jnp.int32))
 
 
 def _lbfgs_step(p, state, problem, idx, k):

@@ -21,6 +21,7 @@ B counts B); other ``Count`` fields (loss evaluations, Hessian-vector products) 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
@@ -32,7 +33,7 @@ from sgd_bench import _tree
 from sgd_bench._values import Label, leaves_equal, leaves_hash, show_value
 from sgd_bench.counting import Count
 from sgd_bench.sampling import SAMPLINGS
-from sgd_bench.schedules import Schedule, as_schedule
+from sgd_bench.schedules import Schedule, as_schedule, check_params
 
 
 class Params:
@@ -174,6 +175,11 @@ class Method:
             if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method))):
                 raise ValueError(f"method {self.name!r} has no hyperparameter {flat!r}; it has "
                                  f"{sorted(known)}")
+            if (head == "learning_rate" and not rest and self.init_fn is _optax_init
+                    and not isinstance(new, jax.core.Tracer)):
+                arr = np.asarray(new)
+                if arr.dtype.kind in "iuf" and not np.all(np.isfinite(arr) & (arr > 0)):
+                    raise ValueError(f"learning_rate must be a finite number > 0, got {new!r}")
             hyper[head] = _set_path(hyper[head], rest, new, flat)
         return self._copy(hyperparams=hyper)
 
@@ -245,17 +251,55 @@ def _flatten_into(out, prefix, value):
         out[prefix] = value
 
 
+def step_sizes(method: "Method") -> list[tuple[str, Callable]]:
+    """Every step size of ``method`` as ``(flat name, k -> alpha_k)``, nested methods included:
+    its ``Schedule`` hyperparameters and, for ``from_optax`` with a factory, the
+    ``learning_rate`` (a number or an optax schedule, which optax evaluates at its own count,
+    equal to k). Traceable: the runner evaluates them over every k of a run to flag a step that
+    went negative (``Trace.negative_step_at``). A ready optax transformation hides its
+    learning rate and is not covered."""
+    out: list[tuple[str, Callable]] = []
+
+    def walk(prefix, value):
+        if isinstance(value, Schedule):
+            out.append((prefix, value))
+        elif isinstance(value, Method):
+            for key, v in sorted(value.hyperparams.items()):
+                walk(f"{prefix}.{key}" if prefix else key, v)
+            if value.init_fn is _optax_init and value.options.get("factory") is not None:
+                static = dict(value.options["static"])
+                lr = value.hyperparams.get("learning_rate", static.get("learning_rate"))
+                name = f"{prefix}.learning_rate" if prefix else "learning_rate"
+                if callable(lr):
+                    out.append((name, lr))
+                elif lr is not None:
+                    out.append((name, lambda k, a=lr: a))
+
+    walk("", method)
+    return out
+
+
 def _set_path(current, path, new, flat):
     if not path and isinstance(new, (Schedule, Method)):
         return new
     if isinstance(current, Schedule):
+        prefix = flat if not path else flat[: -len(path[-1]) - 1]
         if not path and current.is_constant:
-            return Schedule(current.formula, {"a": new}, current.name.text)
+            out = Schedule(current.formula, {"a": new}, current.name.text)
+            check_params(out, prefix)  # a negative constant is refused here as when built
+            return out
         if len(path) == 1 and path[0] in current.params:
-            return Schedule(current.formula, {**current.params, path[0]: new}, current.name.text)
+            out = Schedule(current.formula, {**current.params, path[0]: new}, current.name.text)
+            check_params(out, prefix)
+            return out
     elif isinstance(current, Method):
         if path:
-            return current.replace({".".join(path): new})
+            inner = ".".join(path)
+            try:
+                return current.replace({inner: new})
+            except ValueError as err:  # name the value by its full name, as it was given
+                text = str(err)
+                raise ValueError(flat + text[len(inner):] if text.startswith(inner) else text) from None
     elif not path:
         return new
     raise ValueError(f"cannot set hyperparameter {flat!r} to {new!r}")
@@ -392,6 +436,37 @@ def _traces_cleanly(factory, numeric, static) -> bool:
         return False
 
 
+def _check_plain_update(tx, label: str) -> None:
+    """Refuses a transformation whose ``update`` needs more than (updates, state, params), such
+    as optax.lbfgs's line search (``value``, ``grad``, ``value_fn``): it would fail inside the
+    run. Traced on a tiny x (``eval_shape``), so nothing compiles."""
+    x = np.zeros(2, np.float32)
+    try:
+        jax.eval_shape(lambda: tx.update(x, tx.init(x), x))
+    except TypeError as err:
+        if "required" in str(err) and "argument" in str(err):
+            raise TypeError(f"transformation {label}: its update needs more arguments than from_optax "
+                            f"passes (updates, state, params): {err}. For L-BFGS with its line search "
+                            "use sgd_bench.lbfgs") from None
+    except Exception:  # other trouble on a 2-vector (a mask for another tree): the run will say
+        pass
+
+
+def _check_is_optimizer(factory, label: str) -> None:
+    """Refuses an optax factory that takes no learning rate (``optax.scale_by_adam``,
+    ``optax.clip``): its updates are not negated, so applying them climbs."""
+    if not getattr(factory, "__module__", "").startswith("optax"):
+        return  # a factory of one's own may build its own descent (a chain ending in scale(-lr))
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    if "learning_rate" not in params:
+        raise ValueError(f"transformation {label} is a gradient transformation, not an optimizer: it "
+                         "takes no learning rate and its updates are not negated, so applying them "
+                         "climbs; use an optimizer (optax.adam), or chain it with optax.scale(-lr)")
+
+
 def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with_replacement",
                name: str | None = None, **hyperparams) -> Method:
     """Runs an optax optimizer on mini-batch gradients.
@@ -407,8 +482,11 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
       keywords (``nesterov=True``, a mask) are static. A factory that branches in Python on a
       numeric argument cannot take it traced: then every numeric keyword is static (a program
       per value), which ``method.options["static_numbers"]`` records. Probed with optax 0.2.8
-      and a traced learning rate, every optax alias that takes one traces it except
-      ``optax.lbfgs`` (its line search branches on its numbers in Python).
+      and a traced learning rate, every optax alias that takes one traces it. Refused when
+      built: an optax factory without a learning rate (``optax.scale_by_adam``: a gradient
+      transformation whose updates are not negated, so it would climb) and a transformation
+      whose update needs more than (updates, state, params) (``optax.lbfgs``'s line search
+      needs the loss; ``sgd_bench.lbfgs`` runs it).
     - ``from_optax(optax.adam(1e-3))``: a ready ``GradientTransformation``. It is static and
       compared by identity: each new object compiles a new program.
 
@@ -435,6 +513,7 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
         b, sampling = check_batch(batch_size, sampling)
     suffix = ("" if b in (None, 1) else f" batch {b}") + (" (full)" if b is None else "")
     if is_tx:
+        _check_plain_update(transformation, "optax.GradientTransformation")
         options = {"transformation": transformation, "factory": None, "traced": (), "static": (),
                    "static_numbers": False}
         return Method(_optax_init, _optax_step, options=options, batch_size=b, sampling=sampling,
@@ -453,6 +532,9 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     if not (callable(getattr(made, "init", None)) and callable(getattr(made, "update", None))):
         raise TypeError("transformation must be an optax.GradientTransformation or an optax "
                         f"factory returning one; {transformation!r} returned {made!r}")
+    label = f"optax.{getattr(transformation, '__name__', 'custom')}"
+    _check_is_optimizer(transformation, label)
+    _check_plain_update(made, label)
     numeric = {k: v for k, v in hyperparams.items() if _is_number(v)}
     static = {k: v for k, v in hyperparams.items() if k not in numeric}
     for key, value in static.items():

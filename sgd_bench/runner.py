@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from typing import Any, NamedTuple
 
 import jax
@@ -24,13 +25,21 @@ from sgd_bench import _checks
 from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
-from sgd_bench.methods import Method
+from sgd_bench.methods import Method, step_sizes
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, METHOD_KEY_TAG, SolverState,  # noqa: F401
                               advance_state, as_key, cast_x, check_problem_method, check_x,
                               counts, init_state, SEED_AXES)
 
 # A seed has diverged once its loss is not finite or exceeds this multiple of max(|f(x_0)|, 1).
 DIVERGENCE_FACTOR = 1e6
+# Step numbers k per vectorized evaluation of the step sizes when looking for a negative one.
+STEP_CHECK_BLOCK = 1024
+# A step size counts as negative below -ROUNDING_ULPS eps |alpha_0| (rounding of a decay to 0 is not).
+ROUNDING_ULPS = 64
+
+
+class NegativeStepWarning(UserWarning):
+    """A run's step size went negative (or NaN) at some step k: from there it climbs uphill."""
 
 
 class Trace(NamedTuple):
@@ -50,6 +59,12 @@ class Trace(NamedTuple):
       asked for them with ``log_iterates=True``, else ``None``.
     - ``counts``: every evaluation counter the method keeps at each logged step, by name
       (``grad_evals``; ``loss_evals`` of a line search, ``hvp_evals`` of a Newton step).
+    - ``negative_step_at``: the first step k < ``steps`` at which one of the method's step
+      sizes (``sgd_bench.methods.step_sizes``) is negative or NaN, or -1: such a run climbs
+      uphill from step k on. A negative constant is refused when the method is built (and by
+      ``replace`` and ``sweep``); a schedule that turns negative later (one's own callable or
+      ``Schedule`` formula, an optax schedule) is run as asked, flagged here and warned about
+      (``NegativeStepWarning``).
     """
 
     step: jax.Array
@@ -62,6 +77,7 @@ class Trace(NamedTuple):
     diverged_step: jax.Array
     xs: Any = None
     counts: Any = None
+    negative_step_at: Any = None
 
 
 def log_steps(steps: int, log_every: int) -> np.ndarray:
@@ -79,12 +95,51 @@ def _log(problem, state: SolverState, x_star, log_iterates):
                 xs=state.x if log_iterates else None)
 
 
-def _begin(problem, method, x0, key, x_star, *, chunk, num_logs, log_iterates):
+def first_negative_step(method, steps) -> jax.Array:
+    """The first k in [0, steps) at which a step size of ``method`` is negative (beyond rounding)
+    or NaN, or -1
+    (traceable; ``steps`` may be traced). Evaluates every step size at every k, in blocks of
+    ``STEP_CHECK_BLOCK``, stopping at the first bad block: cheap next to the steps themselves,
+    and exact for any schedule, where sampling a few k could miss a dip below zero."""
+    fns = [fn for _, fn in step_sizes(method)]
+    if not fns:
+        return jnp.int32(-1)
+    steps = jnp.asarray(steps, jnp.int32)
+    offsets = jnp.arange(STEP_CHECK_BLOCK, dtype=jnp.int32)
+
+    def floating(a):
+        a = jnp.asarray(a)
+        return a.astype(jnp.promote_types(a.dtype, jnp.float32))
+
+    # A schedule that decays to exactly 0 may land a rounding error below it (optax 0.2.5's
+    # linear_schedule gives -7e-10 after 0.1 in float32): that does not climb. Below
+    # -ROUNDING_ULPS eps |alpha_0| does.
+    floors = [-ROUNDING_ULPS * jnp.finfo(floating(fn(jnp.int32(0))).dtype).eps
+              * jnp.abs(floating(fn(jnp.int32(0)))) for fn in fns]
+
+    def body(carry):
+        k0, _ = carry
+        left = steps - k0  # > 0 here; k0 + offsets may wrap past int32 only beyond ``left``
+        ks = k0 + offsets
+        bad = jnp.zeros(STEP_CHECK_BLOCK, bool)
+        for fn, floor in zip(fns, floors):
+            alpha = floating(jnp.broadcast_to(jax.vmap(lambda k, fn=fn: fn(k))(ks), ks.shape))
+            bad = bad | ~(alpha >= floor)
+        bad = bad & (offsets < left)
+        found = jnp.where(jnp.any(bad), k0 + jnp.argmax(bad).astype(jnp.int32), -1)
+        return k0 + jnp.minimum(left, STEP_CHECK_BLOCK), found
+
+    _, found = jax.lax.while_loop(lambda c: (c[1] < 0) & (c[0] < steps), body,
+                                  (jnp.int32(0), jnp.int32(-1)))
+    return found
+
+
+def _begin(problem, method, x0, key, x_star, steps, *, chunk, num_logs, log_iterates):
     state = init_state(problem, method, x0, key, chunk=chunk)
     first = _log(problem, state, x_star, log_iterates)
     logs = jax.tree_util.tree_map(
         lambda a: jnp.zeros((num_logs,) + jnp.shape(a), jnp.asarray(a).dtype).at[0].set(a), first)
-    return state, logs
+    return state, logs, first_negative_step(method, steps)
 
 
 def _segment(problem, method, state, logs, c0, c1, log_every, steps, x_star, *, chunk,
@@ -102,14 +157,14 @@ def _segment(problem, method, state, logs, c0, c1, log_every, steps, x_star, *, 
     return jax.lax.fori_loop(c0, c1, body, (state, logs))
 
 
-def _finish(state, logs, step) -> Trace:
+def _finish(state, logs, step, negative_step_at) -> Trace:
     loss = logs["loss"]
     limit = DIVERGENCE_FACTOR * jnp.maximum(jnp.abs(loss[0]), 1.0)
     bad = ~jnp.isfinite(loss) | (loss > limit)
     diverged = jnp.any(bad)
     diverged_step = jnp.where(diverged, step[jnp.argmax(bad)], -1)
     return Trace(step, logs["counts"]["grad_evals"], loss, logs["grad_norm_sq"], logs["dist"],
-                 state.x, diverged, diverged_step, logs["xs"], logs["counts"])
+                 state.x, diverged, diverged_step, logs["xs"], logs["counts"], negative_step_at)
 
 
 # -- batching: one run, a batch of seeds, or a grid of configurations x seeds ---------------------------
@@ -126,22 +181,23 @@ def _with_values(method, swept, values):
 
 
 @functools.partial(jax.jit, static_argnames=("mode", "swept", "chunk", "num_logs", "log_iterates"))
-def _begin_jit(problem, method, values, x0, key, x_star, *, mode, swept, chunk, num_logs,
+def _begin_jit(problem, method, values, x0, key, x_star, steps, *, mode, swept, chunk, num_logs,
                log_iterates):
     def fn(m, k):
-        return _begin(problem, m, x0, k, x_star, chunk=chunk, num_logs=num_logs,
+        return _begin(problem, m, x0, k, x_star, steps, chunk=chunk, num_logs=num_logs,
                       log_iterates=log_iterates)
 
     if mode == "one":
         return fn(method, key)
 
     def seeds(m):
-        return jax.vmap(lambda k: fn(m, k), out_axes=(SEED_AXES, 0))(key)
+        return jax.vmap(lambda k: fn(m, k), out_axes=(SEED_AXES, 0, 0))(key)
 
     if mode == "seeds":
         return seeds(method)
     # Every configuration runs the same seed keys (common random numbers).
-    return jax.vmap(lambda v: seeds(_with_values(method, swept, v)), out_axes=(SEED_AXES, 0))(values)
+    return jax.vmap(lambda v: seeds(_with_values(method, swept, v)),
+                    out_axes=(SEED_AXES, 0, 0))(values)
 
 
 @functools.partial(jax.jit, static_argnames=("mode", "swept", "chunk", "log_iterates"))
@@ -165,11 +221,11 @@ def _segment_jit(problem, method, values, state, logs, c0, c1, log_every, steps,
 
 
 @functools.partial(jax.jit, static_argnames=("depth",))
-def _finish_jit(state, logs, step, *, depth):
+def _finish_jit(state, logs, step, negative_step_at, *, depth):
     fn = _finish
     for _ in range(depth):
-        fn = jax.vmap(fn, in_axes=(SEED_AXES, 0, None))
-    return fn(state, logs, step)
+        fn = jax.vmap(fn, in_axes=(SEED_AXES, 0, None, 0))
+    return fn(state, logs, step, negative_step_at)
 
 
 def _group_size(num_logs: int, target_groups: int = 20) -> int:
@@ -194,8 +250,9 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
     chunk = max(1, min(chunk, log_every))
     step = log_steps(steps, log_every)
     num_logs = len(step)
-    state, logs = _begin_jit(problem, method, values, x0, key, x_star, mode=mode, swept=swept,
-                             chunk=chunk, num_logs=num_logs, log_iterates=bool(log_iterates))
+    state, logs, negative = _begin_jit(problem, method, values, x0, key, x_star, jnp.int32(steps),
+                                       mode=mode, swept=swept, chunk=chunk, num_logs=num_logs,
+                                       log_iterates=bool(log_iterates))
     opts = dict(mode=mode, swept=swept, chunk=chunk, log_iterates=bool(log_iterates))
     args = (jnp.int32(log_every), jnp.int32(steps), x_star)
     last = num_logs - 1
@@ -209,7 +266,23 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
                 jax.block_until_ready(logs)
                 bar.update(int(step[c1]))
     depth = {"one": 0, "seeds": 1, "sweep": 2}[mode]
-    return _finish_jit(state, logs, jnp.asarray(step), depth=depth)
+    trace = _finish_jit(state, logs, jnp.asarray(step), negative, depth=depth)
+    _warn_negative(np.asarray(negative), label)  # waits for the first program only
+    return trace
+
+
+def _warn_negative(negative: np.ndarray, label: str) -> None:
+    if np.all(negative < 0):
+        return
+    first = int(negative[negative >= 0].min())
+    where = ""
+    if negative.ndim == 2:  # a sweep: (config, seed); every seed of a config shares its steps
+        configs = np.flatnonzero(np.any(negative >= 0, axis=1))
+        where = f" in configuration(s) {', '.join(str(c) for c in configs[:10])}" + (
+            " ..." if len(configs) > 10 else "")
+    warnings.warn(f"{label}: a step size is negative (or NaN) from step k = {first}{where}: the run "
+                  "climbs uphill from there; Trace.negative_step_at flags it", NegativeStepWarning,
+                  stacklevel=4)
 
 
 def check_args(problem, method, x0, key, steps, log_every, x_star):

@@ -99,6 +99,13 @@ class Schedule:
                             f"at k=0: {err}") from None
         if not np.isfinite(first) or first <= 0:
             raise ValueError(f"{name} must give a step size > 0; at k=0 it gives {first!r}")
+        if self.wrapped is not None:  # the run calls it with a traced k: try that now (nothing compiles)
+            try:
+                jax.eval_shape(self.wrapped, jax.ShapeDtypeStruct((), jnp.int32))
+            except TypeError as err:  # JAX's tracer errors are TypeErrors
+                raise TypeError(f"{name} must accept a traced step counter k (the run calls it inside "
+                                f"a compiled loop); with a traced k it raised {type(err).__name__} (a "
+                                "Python `if` on k? write jnp.where(k < K, a, b))") from None
         return self
 
 
@@ -175,6 +182,35 @@ def inverse_sqrt(a: float) -> Schedule:
     1.0
     """
     return Schedule(_inverse_sqrt, {"a": _value("a", a, _checks.positive_float)}, "inverse_sqrt")
+
+
+# The parameters each factory requires > 0; ``check_params`` holds values set later (by
+# ``Method.replace`` or a sweep's grid) to the same rule, so that a negative constant step is
+# refused however it is given.
+_POSITIVE = {_constant: ("a",), _lecture: ("mu", "alpha_max"), _inverse_time: ("a", "k0"),
+             _inverse_sqrt: ("a",)}
+
+
+def check_params(schedule: Schedule, name: str = "step_size") -> None:
+    """Raises ValueError when a concrete parameter of a built-in schedule (a number or an array
+    of them, as a sweep gives) is not a finite number > 0; names it as ``Method.values`` does
+    (``step_size`` for a constant, ``step_size.mu`` for a parameter). Traced values pass."""
+    for key in _POSITIVE.get(schedule.formula, ()):
+        value = schedule.params.get(key)
+        if value is None or isinstance(value, jax.core.Tracer):
+            continue
+        try:
+            arr = np.asarray(value)
+        except Exception:
+            continue
+        if arr.dtype.kind not in "iuf":
+            continue  # not a number (a placeholder while a sweep finds its leaves)
+        flat = np.ravel(arr)
+        bad = flat[~(np.isfinite(flat) & (flat > 0))]
+        if bad.size:
+            label = name if schedule.is_constant else f"{name}.{key}"
+            raise ValueError(f"{label} must be a finite number > 0 ({schedule.name.text}'s {key}), "
+                             f"got {bad[0].item()!r}")
 
 
 def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:

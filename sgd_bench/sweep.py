@@ -129,6 +129,10 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     seeds = _checks.integer("seeds", seeds, low=1)
     configs = _grid(method, over, bool(product), np.dtype(problem.dtype))
     names = list(configs)
+    try:  # the grid's values obey the rules of the method's own (a step size > 0, ...)
+        method.replace({n: configs[n] for n in names})
+    except ValueError as err:
+        raise ValueError(f"over: {err}") from None
     swept = swept_positions(method, names)
     total = len(configs[names[0]])
     estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0)

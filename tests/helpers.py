@@ -206,7 +206,9 @@ def run_quick(names, out) -> None:
     """``sgd-bench run NAMES --quick --out OUT`` in one subprocess (XLA_FLAGS from conftest:
     optimization level 0, which cuts the compile time that dominates these runs)."""
     env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"))
-    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *names, "--quick", "--out", str(out)],
+    # --allow-failed-claims: a failed claim exits 4; the tests check the claims they mean to.
+    done = subprocess.run([sys.executable, "-m", "sgd_bench", "run", *names, "--quick", "--out", str(out),
+                           "--allow-failed-claims"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 
 import jax
 import numpy as np
@@ -60,6 +61,7 @@ A, Y = helpers.logistic_data()                     # 13 x 3, labels in {-1, +1}
 B = helpers.regression_data()[1]
 X0 = np.zeros(3)
 X0_JAX = jax.numpy.zeros(3)  # the runner converts x0 before it checks the key: convert it here
+KEY0 = jax.random.key(0)  # sweep converts x0 and the key before it checks its grid
 HUGE = 10**12                                      # rows: far beyond any machine's memory
 A_NAN = A.copy()
 A_NAN[4, 1] = np.nan
@@ -104,6 +106,9 @@ BAD_INPUTS = [
                  TypeError, r"^step_size .*scalar.*shape \(3,\)", id="schedule-returns-vector"),
     pytest.param(sgd_bench.gd, (lambda k: -0.1,), {},
                  ValueError, r"^step_size must give a step size > 0", id="schedule-negative"),
+    pytest.param(sgd_bench.sgd, (lambda k: 0.1 if k < 5 else 0.05,), {},
+                 TypeError, r"^step_size must accept a traced step counter k .*TracerBoolConversionError "
+                 r"\(a Python `if` on k\? write jnp.where", id="schedule-python-if"),
     pytest.param(schedules.constant, (0.0,), {}, ValueError, r"^a must be", id="constant-zero"),
     pytest.param(schedules.inverse_time, (1.0, math.nan), {},
                  ValueError, r"^k0 must be", id="inverse-time-k0-nan"),
@@ -128,6 +133,24 @@ BAD_INPUTS = [
     pytest.param(sgd_bench.from_optax, ("adam",), {}, TypeError, r"^transformation", id="from-optax-string"),
     pytest.param(sgd_bench.from_optax, (optax.sgd(0.1), 0), {},
                  ValueError, r"^batch_size", id="from-optax-batch-zero"),
+    pytest.param(lambda: SGD.replace(step_size=-0.1), (), {},
+                 ValueError, r"^step_size must be a finite number > 0 \(constant's a\), got -0.1$",
+                 id="replace-step-negative"),
+    pytest.param(lambda: sgd_bench.averaged(SGD).replace({"inner.step_size": 0.0}), (), {},
+                 ValueError, r"^inner.step_size must be a finite number > 0", id="replace-nested-step-zero"),
+    pytest.param(lambda: sgd_bench.from_optax(optax.adam, learning_rate=0.1).replace(learning_rate=-1.0), (), {},
+                 ValueError, r"^learning_rate must be a finite number > 0, got -1.0$", id="replace-optax-lr-negative"),
+    pytest.param(sgd_bench.sweep, (TINY, SGD, X0_JAX, KEY0), {"over": {"step_size": [0.1, -0.1]}, "seeds": 2, "steps": 5},
+                 ValueError, r"^over: step_size must be a finite number > 0 \(constant's a\), got -0.1",
+                 id="sweep-step-negative"),
+    pytest.param(sgd_bench.from_optax, (optax.scale_by_adam,), {},
+                 ValueError, r"^transformation optax.scale_by_adam is a gradient transformation, not an "
+                 r"optimizer: .*updates are not negated", id="from-optax-not-an-optimizer"),
+    pytest.param(sgd_bench.from_optax, (optax.lbfgs,), {"learning_rate": 1.0, "batch_size": None},
+                 TypeError, r"^transformation optax.lbfgs: its update needs more arguments .*value_fn",
+                 id="from-optax-lbfgs-needs-the-loss"),
+    pytest.param(sgd_bench.from_optax, (optax.lbfgs(),), {},
+                 TypeError, r"^transformation optax.GradientTransformation: its update needs", id="from-optax-lbfgs-ready"),
     pytest.param(sgd_bench.noisy_sgd, (0.1, -1.0), {},
                  ValueError, r"^noise_std must be a finite number >= 0", id="noisy-std-negative"),
     pytest.param(sgd_bench.noisy_sgd, (0.1, "big"), {}, TypeError, r"^noise_std", id="noisy-std-string"),
@@ -716,3 +739,133 @@ def test_bad_libsvm_file_exits_with_one_line_naming_it(tmp_path, capsys, no_grid
     assert last.startswith(f"sgd-bench: error: --problem {spec!r}: ") and re.search(match, last), last
     assert "Traceback" not in err
     assert not out.exists() or not any(out.rglob("meta.json")), "a refused run left a result folder"
+
+
+# -- a step size that turns negative: run as asked, flagged in the trace and the grid summary ----
+# A negative constant is refused when the method is built (rows above); a schedule can still
+# turn negative after some k, and ``replace`` or a sweep can set a negative value. Such a run
+# climbs uphill from that k: ``Trace.negative_step_at`` gives the first such k (-1 if none),
+# ``NegativeStepWarning`` says so, and a grid's summary shows it.
+CLI_BAD_INPUTS_NEGATIVE = [
+    pytest.param(LOGREG + ["--method", "optax:sgd,lr=-1"], 2,
+                 r"--method 'optax:sgd,lr=-1': lr must be a finite number > 0 \(learning_rate in Python\), "
+                 r"got -1$", id="cli-optax-lr-negative"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0"], 2, r"lr must be a finite number > 0 .*got 0$",
+                 id="cli-optax-lr-zero"),
+    pytest.param(LOGREG + ["--method", "optax:scale_by_adam"], 2,
+                 r"--method 'optax:scale_by_adam': optax.scale_by_adam is a gradient transformation, not an "
+                 r"optimizer: it takes no learning rate and its updates are not negated", id="cli-optax-not-an-optimizer"),
+    pytest.param(LOGREG + ["--method", "optax:lbfgs,lr=1"], 2,
+                 r"--method 'optax:lbfgs,lr=1': transformation optax.lbfgs: its update needs more arguments "
+                 r".* use sgd_bench.lbfgs$", id="cli-optax-lbfgs-needs-the-loss"),
+    pytest.param(LOGREG + ["--method", "optax:sgd,lr=linspace(-1,1,3)"], 2,
+                 r"--method 'optax:sgd,lr=-1': lr must be a finite number > 0", id="cli-optax-lr-grid-negative"),
+]
+
+
+@pytest.mark.parametrize("argv, code, match", CLI_BAD_INPUTS_NEGATIVE)
+def test_a_negative_learning_rate_is_refused_on_the_command_line(tmp_path, capsys, no_grid_run, argv,
+                                                                  code, match):
+    test_bad_command_line_exits_with_one_line_naming_it(tmp_path, capsys, no_grid_run, argv, code, match)
+
+
+def _first_negative(schedule, steps):
+    """The reference: a Python loop over k = 0 .. steps - 1 on the host."""
+    for k in range(steps):
+        if not float(schedule(k)) >= 0:
+            return k
+    return -1
+
+
+UPHILL = lambda k: 0.05 * (6.5 - k)  # noqa: E731  (> 0 up to k = 6, < 0 from k = 7)
+
+
+def test_a_schedule_that_turns_negative_is_flagged_at_its_first_negative_step(tiny_logistic):
+    assert _first_negative(UPHILL, 20) == 7
+    method = sgd_bench.sgd(UPHILL, 2)
+    with pytest.warns(sgd_bench.NegativeStepWarning, match=r"negative .* from step k = 7: the run climbs"):
+        trace = sgd_bench.run(tiny_logistic, method, X0, 0, steps=10, log_every=5)
+    assert int(trace.negative_step_at) == 7
+    # a 7-step run takes steps k = 0 .. 6 only: nothing to flag, nothing to warn about (and the
+    # same programs run it: steps is traced)
+    with warnings.catch_warnings(), helpers.count_compiles() as compiled:
+        warnings.simplefilter("error", sgd_bench.NegativeStepWarning)
+        short = sgd_bench.run(tiny_logistic, method, X0, 0, steps=7, log_every=5)
+    assert int(short.negative_step_at) == -1 and compiled == []
+
+
+def _linear(p, k):
+    return p["a"] - p["b"] * k
+
+
+def test_the_flag_agrees_with_a_loop_for_every_configuration_of_a_sweep(tiny_logistic):
+    # A schedule of one's own, a - b k, with traced parameters: one sweep program runs every b,
+    # including ones whose sign change falls in the second and third block of the check
+    # (STEP_CHECK_BLOCK = 1024), one at the last step and one just past it.
+    steps = 2100
+    method = sgd_bench.sgd(schedules.Schedule(_linear, {"a": 0.05, "b": 1e-3}, "linear"), 2)
+    zero_at = np.array([5.5, 1e9, 1500.5, 2090.5, 2098.5, 2099.5])  # a / b: alpha_k < 0 for k > a / b
+    with pytest.warns(sgd_bench.NegativeStepWarning, match=r"from step k = 6 in configuration\(s\) 0, 2, 3, 4:"):
+        out = sgd_bench.sweep(tiny_logistic, method, X0, 0, over={"step_size.b": 0.05 / zero_at},
+                              seeds=2, steps=steps, log_every=steps)
+    got = np.asarray(out.trace.negative_step_at)
+    assert got.shape == (len(zero_at), 2)
+    for c, b in enumerate(out.configs["step_size.b"]):
+        want = _first_negative(lambda k: 0.05 - b * k, steps)
+        assert list(got[c]) == [want, want], (b, got[c], want)
+    assert list(got[:, 0]) == [6, -1, 1501, 2091, 2099, -1]
+
+
+@pytest.mark.parametrize("method, names, want", [
+    (sgd_bench.averaged(sgd_bench.sgd(lambda k: 0.05 * (3.5 - k), 2)), ["inner.step_size"], 4),
+    (sgd_bench.from_optax(optax.sgd, learning_rate=optax.linear_schedule(0.1, -0.1, 9)), ["learning_rate"], 5),
+    (sgd_bench.from_optax(optax.adam, learning_rate=lambda k: jax.numpy.where(k < 8, 0.1, -0.1)),
+     ["learning_rate"], 8),
+    (sgd_bench.sgd(schedules.lecture_decreasing(0.1, 0.5), 2), ["step_size"], -1),
+    (sgd_bench.from_optax(optax.sgd, learning_rate=optax.linear_schedule(0.1, 0.0, 9)),
+     ["learning_rate"], -1),  # down to 0 (optax 0.2.5: -7e-10 in float32, rounding): it does not climb
+    (sgd_bench.sgd(lambda k: jax.numpy.where(k < 5, 0.1, -1e-6)), ["step_size"], 5),  # beyond rounding
+    (sgd_bench.sgd(lambda k: jax.numpy.where(k == 3, jax.numpy.nan, 0.1)), ["step_size"], 3),  # NaN too
+    (sgd_bench.lbfgs(3), [], -1),  # no step size of its own: its line search picks steps > 0
+], ids=["averaged", "optax-schedule", "optax-callable", "lecture", "optax-to-zero", "small-negative", "nan",
+        "lbfgs"])
+def test_every_step_size_of_a_method_is_checked(method, names, want):
+    from sgd_bench.methods import step_sizes
+
+    sizes = step_sizes(method)
+    assert [name for name, _ in sizes] == names
+    reference = _first_negative(lambda k: min(float(fn(k)) for _, fn in sizes), 12) if sizes else -1
+    assert reference == want
+    assert int(jax.jit(runner.first_negative_step)(method, 12)) == want
+
+
+def test_the_grid_summary_shows_a_negative_step(tmp_path, tiny_logistic):
+    from sgd_bench import grid, results
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sgd_bench.NegativeStepWarning)
+        trace = sgd_bench.run_keys(tiny_logistic, sgd_bench.sgd(UPHILL, 2), X0, sgd_bench.seed_keys(0, 3),
+                                   steps=20, log_every=5)
+    rows = grid._cell_records(trace, problem="tiny", method="uphill", start=0, f_star=None)
+    assert {r["negative_step_at"] for r in rows} == {7}
+    # the same numbers as a method whose steps stay positive (a row to compare against)
+    rows += grid._cell_records(trace._replace(negative_step_at=np.full(3, -1)), problem="tiny",
+                               method="sgd", start=0, f_star=None)
+    results.write_records(tmp_path / "records", rows, format="csv")
+    table = grid.report(tmp_path)
+    assert [r["negative_step"] for r in table] == ["from k = 7", "-"]
+    text = (tmp_path / "summary.md").read_text()
+    assert "**Warning: a step size went negative** (or NaN) in tiny / uphill (from k = 7)" in text
+    assert "| diverged | negative_step | metric |" in text
+    # records written before the column existed, or a run without a negative step: no column
+    old = [{k: v for k, v in r.items() if k != "negative_step_at"} for r in rows if r["method"] == "uphill"]
+    table, _ = grid.summarize(old)
+    assert table[0]["negative_step"] == "-" and grid.summary_columns(table) == grid.COLUMNS
+
+
+def test_replace_holds_a_schedules_parameters_to_its_factorys_rule():
+    # (not a row of the table: building inverse_time evaluates it at k = 0, which compiles)
+    method = sgd_bench.sgd(schedules.inverse_time(0.1, 5.0))
+    with pytest.raises(ValueError, match=r"^step_size.k0 must be a finite number > 0 \(inverse_time's k0\), got -5.0$"):
+        method.replace({"step_size.k0": -5.0})
+    assert method.replace({"step_size.k0": 7.0}).values()["step_size.k0"] == 7.0

@@ -207,11 +207,21 @@ def test_float64_input_under_float32_warns_with_what_to_set():
         jax.config.update("jax_enable_x64", True)
 
 
-def test_optax_factories_trace_their_learning_rate_except_lbfgs():
+def _branching_sgd(learning_rate):
+    if learning_rate > 1.0:  # a Python branch on the number: it cannot be traced
+        learning_rate = 1.0
+    return optax.sgd(learning_rate)
+
+
+def test_optax_factories_trace_their_learning_rate_and_a_branching_one_gets_static_numbers():
     for factory in (optax.adam, optax.sgd, optax.rmsprop, optax.adamw, optax.lion):
         assert not sb.from_optax(factory, learning_rate=0.01).options["static_numbers"], factory
-    lbfgs = sb.from_optax(optax.lbfgs, learning_rate=0.01, batch_size=None)
-    assert lbfgs.options["static_numbers"] and lbfgs.values() == {}
+    branching = sb.from_optax(_branching_sgd, learning_rate=0.01)
+    assert branching.options["static_numbers"] and branching.values() == {}
+    # optax.lbfgs (the earlier example of static numbers) needs the loss in its update, which a
+    # plain optax step does not pass: refused when built (sb.lbfgs runs it with its line search)
+    with pytest.raises(TypeError, match=r"^transformation optax.lbfgs: its update needs more arguments"):
+        sb.from_optax(optax.lbfgs, learning_rate=0.01, batch_size=None)
 
 
 def _vector_loss(x, datum):

@@ -19,7 +19,8 @@ def _segment_jaxpr(problem, method, seeds: int, mode="seeds", values=(), swept=(
     x0 = jnp.zeros(problem.x_shape, problem.dtype)
     keys = sb.seed_keys(jax.random.key(0), seeds)
     args = dict(mode=mode, swept=swept, chunk=8, log_iterates=False)
-    state, logs = runner._begin_jit(problem, method, values, x0, keys, None, num_logs=3, **args)
+    state, logs, _ = runner._begin_jit(problem, method, values, x0, keys, None, jnp.int32(16),
+                                       num_logs=3, **args)
     assert state.k.shape == ()  # one count for every seed
     return str(jax.make_jaxpr(lambda s, lg: runner._segment_jit(
         problem, method, values, s, lg, jnp.int32(0), jnp.int32(2), jnp.int32(8), jnp.int32(16),
