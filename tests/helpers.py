@@ -260,3 +260,19 @@ class count_compiles:
     def __exit__(self, *exc):
         _compile_logs.remove(self.names)
         return False
+
+
+def segment_jaxpr(problem, method, seeds: int, mode="seeds", values=(), swept=()) -> str:
+    """The jaxpr text of the runner's seed-batched segment program (``mode`` "seeds" or
+    "sweep") for ``seeds`` seed keys; asserts that the step count is one for every seed."""
+    from sgd_bench import runner
+
+    x0 = jnp.zeros(problem.x_shape, problem.dtype)
+    keys = sgd_bench.seed_keys(jax.random.key(0), seeds)
+    args = dict(mode=mode, swept=swept, chunk=8, log_iterates=False)
+    state, logs, _ = runner._begin_jit(problem, method, values, x0, keys, None, jnp.int32(16),
+                                       num_logs=3, **args)
+    assert state.k.shape == ()  # one count for every seed
+    return str(jax.make_jaxpr(lambda s, lg: runner._segment_jit(
+        problem, method, values, s, lg, jnp.int32(0), jnp.int32(2), jnp.int32(8), jnp.int32(16),
+        None, **args))(state, logs))

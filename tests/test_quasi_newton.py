@@ -176,18 +176,8 @@ def test_new_values_reuse_the_compiled_programs(quadratic):
 def test_the_curvature_pair_is_a_branch_across_seeds(quadratic):
     """The Hessian-vector product sits behind a ``lax.cond`` on the step count, which stays a
     branch (not a select that runs it every step) in the seed-batched program."""
-    from sgd_bench import runner
-
     method = sb.stochastic_lbfgs(0.1, memory_size=2, update_every=3, hessian_batch=4)
-    x0 = jnp.zeros(quadratic.x_shape, quadratic.dtype)
-    keys = sb.seed_keys(jax.random.key(0), 3)
-    args = dict(mode="seeds", swept=(), chunk=8, log_iterates=False)
-    state, logs = runner._begin_jit(quadratic, method, (), x0, keys, None, num_logs=3, **args)
-    assert state.k.shape == ()
-    text = str(jax.make_jaxpr(lambda s, lg: runner._segment_jit(
-        quadratic, method, (), s, lg, jnp.int32(0), jnp.int32(2), jnp.int32(8), jnp.int32(16),
-        None, **args))(state, logs))
-    assert "cond[" in text
+    assert "cond[" in helpers.segment_jaxpr(quadratic, method, seeds=3)
 
 
 def test_exact_second_moments_against_enumerating_every_index_path():

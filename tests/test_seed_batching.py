@@ -15,22 +15,10 @@ from sgd_bench import runner
 import helpers
 
 
-def _segment_jaxpr(problem, method, seeds: int, mode="seeds", values=(), swept=()):
-    x0 = jnp.zeros(problem.x_shape, problem.dtype)
-    keys = sb.seed_keys(jax.random.key(0), seeds)
-    args = dict(mode=mode, swept=swept, chunk=8, log_iterates=False)
-    state, logs, _ = runner._begin_jit(problem, method, values, x0, keys, None, jnp.int32(16),
-                                       num_logs=3, **args)
-    assert state.k.shape == ()  # one count for every seed
-    return str(jax.make_jaxpr(lambda s, lg: runner._segment_jit(
-        problem, method, values, s, lg, jnp.int32(0), jnp.int32(2), jnp.int32(8), jnp.int32(16),
-        None, **args))(state, logs))
-
-
 @pytest.mark.parametrize("make", [sb.svrg, sb.sarah], ids=["svrg", "sarah"])
 def test_a_branch_on_the_step_count_stays_a_branch_across_seeds(make):
     problem = helpers.tiny_logistic()
-    text = _segment_jaxpr(problem, make(0.1, 1), seeds=4)
+    text = helpers.segment_jaxpr(problem, make(0.1, 1), seeds=4)
     assert "cond[" in text
 
 
@@ -40,7 +28,7 @@ def test_a_swept_grid_keeps_one_count_too():
     leaves = jax.tree_util.tree_leaves(method)
     swept = (0,)
     values = (jnp.asarray([0.05, 0.1], jnp.asarray(leaves[0]).dtype),)
-    assert "cond[" in _segment_jaxpr(problem, method, seeds=3, mode="sweep", values=values, swept=swept)
+    assert "cond[" in helpers.segment_jaxpr(problem, method, seeds=3, mode="sweep", values=values, swept=swept)
 
 
 @pytest.mark.parametrize("method", [sb.svrg(0.2, 2), sb.sgd(0.2, 3, "reshuffle")], ids=["svrg", "sgd-reshuffle"])
