@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import sgd_bench as sb
-from sgd_bench import runner
 
 import helpers
 
