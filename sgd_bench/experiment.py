@@ -345,21 +345,21 @@ def open_report(out: Path) -> Stored:
     return load(out)
 
 
-def _readable(value: Any) -> str:
+def readable(value: Any) -> str:
     """A measurement for people: floats to 4 significant digits, containers element by element."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_readable(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {readable(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_readable(v) for v in value) + "]"
+        return "[" + ", ".join(readable(v) for v in value) + "]"
     return str(value)
 
 
 def check_line(check: Mapping[str, Any]) -> str:
     """One recorded check in words: its own ``summary`` if it has one, else the claim and the
     measurement (4 significant digits; ``checks.json`` keeps every digit)."""
-    return check.get("summary") or f"{check['claim']} (measured: {_readable(check['measured'])})"
+    return check.get("summary") or f"{check['claim']} (measured: {readable(check['measured'])})"
 
 
 def check_lines(checks: Sequence[Mapping[str, Any]]) -> str:

@@ -18,6 +18,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from sgd_bench.experiment import readable
+
 PAGE = "summary.html"
 GENERATOR = '<meta name="generator" content="sgd-bench report">'
 FIGURE_SUFFIXES = (".png", ".gif", ".svg", ".jpg", ".jpeg")
@@ -44,14 +46,6 @@ def render_markdown(text: str) -> str:
     return _markdown().render(text)
 
 
-def _readable(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_readable(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_readable(v) for v in value) + "]"
-    return str(value)
 
 
 def _checks_html(checks: Any) -> str:
@@ -69,10 +63,10 @@ def _checks_html(checks: Any) -> str:
         rows = ""
         if isinstance(measured, Mapping) and measured:
             rows = "<table>" + "".join(
-                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_readable(v))}</td></tr>"
+                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(readable(v))}</td></tr>"
                 for k, v in measured.items()) + "</table>"
         elif measured is not None:
-            rows = f"<p>measured: {html.escape(_readable(measured))}</p>"
+            rows = f"<p>measured: {html.escape(readable(measured))}</p>"
         items.append(f'<li class="{"holds" if ok else "fails"}"><span class="mark">{"✓" if ok else "✗"}</span>'
                      f'{html.escape(str(text))}{rows}</li>')
     return (f'<h2 id="checks">Checks: {held} of {len(items)} hold</h2>'
