@@ -206,7 +206,8 @@ def parse_spec(text: str, what: str) -> Spec:
     """Parses ``NAME``, ``NAME:k=v,...`` or ``NAME:POSITIONAL,k=v,...``; raises ValueError
     naming ``what`` (``--problem`` or ``--method``) on malformed text."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{what} must be a non-empty spec such as 'sgd:step=0.1,batch=10', got {text!r}")
+        example = "logreg:n=10000,d=20" if what == "--problem" else "sgd:step=0.1,batch=10"
+        raise ValueError(f"{what} must be a non-empty spec such as {example!r}, got {text!r}")
     text = text.strip()
     typed, _, rest = text.partition(":")
     typed = typed.strip()
@@ -224,7 +225,9 @@ def parse_spec(text: str, what: str) -> Spec:
             raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
         key, _, value = part.partition("=")
         key = key.strip()
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) or value.strip() == "":
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) and value.strip() == "":
+            raise ValueError(f"{what} {text!r}: {key} has no value (give {key}=VALUE)")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
             raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
         if key in dict(kwargs):
             raise ValueError(f"{what} {text!r}: {key!r} given twice")

@@ -28,7 +28,8 @@ def test_parse_spec_forms():
 
 @pytest.mark.parametrize("text, match", [
     ("", "non-empty"),
-    ("sgd:step=", "is not key=value"),
+    ("sgd:step=", "step has no value"),
+    ("sgd:=0.1", "is not key=value"),
     ("sgd:step=0.1,,batch=2", "empty item"),
     ("sgd:step=0.1,step=0.2", "given twice"),
     ("sgd:step=0.1,cyclic", "is not key=value"),
@@ -37,6 +38,13 @@ def test_parse_spec_forms():
 def test_parse_spec_refuses_malformed_text(text, match):
     with pytest.raises(ValueError, match=match):
         grid.parse_spec(text, "--method")
+
+
+def test_an_empty_spec_gets_an_example_of_its_own_kind():
+    with pytest.raises(ValueError, match="--problem must be a non-empty spec such as 'logreg:"):
+        grid.parse_spec(" ", "--problem")
+    with pytest.raises(ValueError, match="--method must be a non-empty spec such as 'sgd:"):
+        grid.parse_spec("", "--method")
 
 
 def _method(text, problem):
