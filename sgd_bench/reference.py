@@ -121,6 +121,12 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
         dense = flat.size <= _DENSE_MAX_DIM
         f, g = _value_grad(p64, x)
         gnorm = float(jnp.linalg.norm(ravel_pytree(g)[0]))
+        if not (np.isfinite(float(f)) and np.isfinite(gnorm)):
+            # Otherwise LAPACK fails inside the first Newton solve with a message about its own
+            # arguments; data swapped in with replace(data=...) skips the problem's own checks.
+            raise ValueError(f"reference_solution: f or its gradient is not finite at the start "
+                             f"(f = {float(f)}, ||grad f|| = {gnorm}) for {problem.name!r}: its data "
+                             "or x0 hold NaN or Inf, or the loss overflows there")
         it = 0
         stalled = 0
         for it in range(1, max_iter + 1):

@@ -100,3 +100,17 @@ def test_reference_argument_checks(tiny_least_squares):
         reference_solution(tiny_least_squares, max_iter=0)
     with pytest.raises(TypeError, match="problem"):
         reference_solution("least-squares")
+
+
+@pytest.mark.parametrize("where", ["data", "x0"])
+def test_reference_refuses_a_start_that_is_not_finite(tiny_least_squares, where):
+    """NaN data swapped in with replace(data=...) skip the problem's own checks; the reference
+    names the cause instead of failing inside LAPACK."""
+    problem, x0 = tiny_least_squares, None
+    if where == "data":
+        A, b = problem.data
+        problem = problem.replace(data=(A.at[0, 0].set(np.nan), b))
+    else:
+        x0 = np.full(problem.x_shape, np.inf)
+    with pytest.raises(ValueError, match="not finite at the start"):
+        reference_solution(problem, x0)
