@@ -30,7 +30,10 @@ What is matched and how:
 Generation runs in blocks of rows on the device (``jax.random``), with the columns drawn by
 inverse-CDF sampling from the power law, so host memory holds the result and one block; the
 padded result's size is checked by the memory guard (``sgd_bench.memory``) before anything is
-drawn. The same (preset, seed) always gives the same data.
+drawn. The row lengths (n integers) are drawn on the host with NumPy, and every block has the
+same shape, with the power-law exponent and the flip rate as traced values, so one data set
+compiles one block program (a few seconds on a 2-core CPU) and data sets of nearby sizes share
+it. The same (preset, seed) always gives the same data.
 """
 
 from __future__ import annotations
@@ -70,25 +73,38 @@ def _preset(name: str) -> SparseStats:
     return PRESETS[key]
 
 
-def _block(key, rows: int, d: int, width: int, mean: float, alpha: float, perm, w, flip: float,
-           dtype):
-    """One block: (cols (rows, width) int32, vals (rows, width), nnz (rows,), y (rows,))."""
-    k_len, k_gamma, k_col, k_val, k_noise, k_flip = jax.random.split(key, 6)
-    # Row lengths 1 + Poisson(G) with G ~ Gamma(2, (mean - 1) / 2): a negative binomial with
-    # mean ``mean`` and coefficient of variation about 0.7, capped at ``width``.
-    rate = jax.random.gamma(k_gamma, 2.0, (rows,), dtype) * ((mean - 1.0) / 2.0)
-    length = 1 + jax.random.poisson(k_len, rate, (rows,))
-    length = jnp.minimum(length, width).astype(jnp.int32)
+def _row_lengths(seed: int, n: int, mean: float, width: int) -> np.ndarray:
+    """Row lengths 1 + Poisson(G), G ~ Gamma(2, (mean - 1) / 2), capped at ``width``: a negative
+    binomial with mean ``mean`` and coefficient of variation about 0.7.
+
+    Drawn on the host with NumPy: n small integers are cheap there, while JAX's gamma and
+    Poisson samplers cost about 4 s of XLA compilation per block shape on a 2-core CPU, more
+    than drawing every column of a full-size preset."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5BA25E]))
+    rate = rng.gamma(2.0, (mean - 1.0) / 2.0, n)
+    return np.minimum(1 + rng.poisson(rate), width).astype(np.int32)
+
+
+def _block(key, length, valid, alpha, flip, perm, w, *, width: int):
+    """One block of ``length.shape[0]`` rows, of which the first ``valid`` are kept (the last
+    block is padded to the block's size, so that every block reuses one compiled program):
+    (cols (rows, width) int32, vals (rows, width), nnz (rows,), y (rows,))."""
+    rows = length.shape[0]
+    d = perm.shape[0]
+    dtype = w.dtype
+    k_col, k_val, k_noise, k_flip = jax.random.split(key, 4)
     # Twice as many candidate columns as slots: frequent columns repeat within a row, and a
     # repeat is skipped, so the row is filled from the later candidates.
     draws = 2 * width
     # Inverse CDF of the continuous power law p(r) ~ (r + 1)^-alpha on [0, d): a rank per draw.
+    # alpha = 1 is the log limit of the general formula; both branches are computed (alpha is
+    # a traced value, so that a new alpha does not compile again) and the other discarded.
     u = jax.random.uniform(k_col, (rows, draws), dtype)
-    if abs(alpha - 1.0) < 1e-12:
-        rank = jnp.expm1(u * math.log1p(d))
-    else:
-        top = (d + 1.0) ** (1.0 - alpha)
-        rank = (1.0 + u * (top - 1.0)) ** (1.0 / (1.0 - alpha)) - 1.0
+    near_one = jnp.abs(alpha - 1.0) < 1e-12
+    expo = jnp.where(near_one, 0.5, 1.0 - alpha)
+    top = (d + 1.0) ** expo
+    general = (1.0 + u * (top - 1.0)) ** (1.0 / expo) - 1.0
+    rank = jnp.where(near_one, jnp.expm1(u * math.log1p(d)), general)
     rank = jnp.clip(jnp.floor(rank).astype(jnp.int32), 0, d - 1)
     cand = perm[rank]
     # First occurrence of each column in draw order: sort, mark the first of each run, and
@@ -107,16 +123,24 @@ def _block(key, rows: int, d: int, width: int, mean: float, alpha: float, perm, 
     vals = jnp.where(keep, vals, 0)
     vals = vals / jnp.sqrt(jnp.sum(vals * vals, axis=1, keepdims=True))
     margin = jnp.sum(vals * w[cols], axis=1)
-    # Centered at the block's median margin: with positive values the raw margins lean to the
-    # sign of the frequent columns' weights, and the classes would be unbalanced.
-    margin = margin - jnp.median(margin) + 0.1 * jnp.std(margin) * jax.random.normal(
+    # Centered at the median margin of the block's kept rows: with positive values the raw
+    # margins lean to the sign of the frequent columns' weights, and the classes would be
+    # unbalanced.
+    kept = jnp.where(jnp.arange(rows) < valid, margin, jnp.nan)
+    margin = margin - jnp.nanmedian(kept) + 0.1 * jnp.nanstd(kept) * jax.random.normal(
         k_noise, (rows,), dtype)
     y = jnp.where(margin >= 0, 1.0, -1.0)
     y = jnp.where(jax.random.uniform(k_flip, (rows,)) < flip, -y, y).astype(dtype)
     return cols.astype(jnp.int32), vals, jnp.sum(keep, axis=1).astype(jnp.int32), y
 
 
-_block_jit = jax.jit(_block, static_argnames=("rows", "d", "width", "mean", "alpha", "flip", "dtype"))
+_block_jit = jax.jit(_block, static_argnames=("width",))
+
+
+def _block_rows(n: int) -> int:
+    """Rows per block: ``_BLOCK_ROWS``, or for smaller n the next power of two (at least 64), so
+    that data sets of nearby sizes share one compiled block."""
+    return min(_BLOCK_ROWS, max(64, 1 << (n - 1).bit_length()))
 
 
 def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alpha: float = 1.1,
@@ -152,7 +176,7 @@ def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alph
     # Host: the CSR result (values, int32 columns) plus the padded block being packed; device:
     # one block of padded rows and its sort temporaries.
     nnz_bound = n * min(width, row_nnz * 1.2 + 8)
-    block = min(n, _BLOCK_ROWS)
+    block = _block_rows(n)
     check_host_fits(int(nnz_bound * (dt.itemsize + 4) + 16 * n + block * width * 24),
                     int(block * width * 48),
                     f"sparse data with n={n}, d={d}, {row_nnz:g} nonzeros per row ({dt.name})")
@@ -160,14 +184,19 @@ def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alph
     k_perm, k_w, k_rows = jax.random.split(key, 3)
     perm = jax.random.permutation(k_perm, d).astype(jnp.int32)
     w = jax.random.normal(k_w, (d,), dt)
+    lengths = _row_lengths(seed, n, float(row_nnz), width)
     parts = []
     for start in range(0, n, block):
         rows = min(block, n - start)
-        cols, vals, nnz, y = _block_jit(jax.random.fold_in(k_rows, start), rows, d, width,
-                                        float(row_nnz), float(alpha), perm, w, float(flip), dt)
-        cols, vals, nnz = np.asarray(cols), np.asarray(vals), np.asarray(nnz)
+        length = np.ones(block, np.int32)
+        length[:rows] = lengths[start:start + rows]
+        cols, vals, nnz, y = _block_jit(jax.random.fold_in(k_rows, start), length, rows,
+                                        jnp.asarray(alpha, dt), jnp.asarray(flip, dt), perm, w,
+                                        width=width)
+        cols, vals = np.asarray(cols)[:rows], np.asarray(vals)[:rows]
+        nnz, y = np.asarray(nnz)[:rows], np.asarray(y)[:rows]
         keep = np.arange(width)[None, :] < nnz[:, None]
-        parts.append((cols[keep], vals[keep], nnz, np.asarray(y)))
+        parts.append((cols[keep], vals[keep], nnz, y))
     indices = np.concatenate([p[0] for p in parts])
     data = np.concatenate([p[1] for p in parts])
     counts = np.concatenate([p[2] for p in parts]).astype(np.int64)
