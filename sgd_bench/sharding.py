@@ -77,12 +77,6 @@ def shard(problem: FiniteSum, devices: Sequence | None = None) -> FiniteSum:
     return problem.replace(data=data, shards=count)
 
 
-def replicate(tree, devices: Sequence | None = None):
-    """Places ``tree`` (an iterate, a key) on every device of the mesh."""
-    sharding = NamedSharding(mesh(devices), PartitionSpec())
-    return jax.tree_util.tree_map(lambda a: _place(a, sharding), tree)
-
-
 def _place(a, sharding: NamedSharding):
     """``a`` laid out by ``sharding``; across processes, each process places only its own part."""
     if sharding.is_fully_addressable:
