@@ -8,6 +8,7 @@ numbers agree with optimized code to ~1e-12, far below what the statistical chec
 
 import json
 
+import numpy as np
 import pytest
 
 import helpers
@@ -42,9 +43,20 @@ def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
 
 def test_records_are_tidy(quick_run):
     rows = results.read_records(quick_run)
-    batch_rows = [r for r in rows if r["figure"] == "batches"]
+    lbfgs = sorted((r for r in rows if r["figure"] == "batches" and r["method"] == "L-BFGS"
+                    and r["statistic"] == "mean"), key=lambda r: r["step"])
+    batch_rows = [r for r in rows if r["figure"] == "batches" and r["method"] != "L-BFGS"]
     methods = {r["method"] for r in batch_rows}
     assert methods == {"GD", "SGD", "SGD batch 10", "SGD batch 50", "SGD batch 100"}
+    # L-BFGS: one full pass for f(x_0) and its gradient, then at least one per step (the line
+    # search's trials); its FLOPs are GD's per pass times its passes.
+    assert [r["step"] for r in lbfgs] == list(range(len(lbfgs))) and lbfgs[0]["grad_evals"] == 200
+    passes = np.array([r["grad_evals"] for r in lbfgs]) / 200
+    assert np.all(passes == np.round(passes)) and np.all(np.diff(passes) >= 1)
+    gd_last = max((r for r in batch_rows if r["method"] == "GD"), key=lambda r: r["step"])
+    gd_per_pass = gd_last["flops"] / gd_last["step"]
+    np.testing.assert_allclose([r["flops"] for r in lbfgs], passes * gd_per_pass, rtol=1e-12)
+    assert lbfgs[-1]["f_gap"] < 1e-12 < gd_last["f_gap"]  # quick run: GD is still far from f*
     # Single runs (the lecture-settings figure, as on the slide) are rows without a statistic.
     assert {r["statistic"] for r in rows if r["figure"] != "lecture_runs"} == set(results.STATISTICS)
     single = [r for r in rows if r["figure"] == "lecture_runs"]
