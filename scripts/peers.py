@@ -45,15 +45,39 @@ same CSR matrix goes to scikit-learn):
     against scikit-learn's ``LogisticRegression(solver="saga")`` (``max_iter`` 3 minus 1, as
     row 8, at scikit-learn's own step); ours is the faster of the eager step
     (``saga(linear=True)``, O(d) per step) and the lazy one (``lazy_saga``, O(row) per step),
-    both timed, and the row names it; target <= 1.0x. The index streams differ, so the iterates
-    agree in law, not to 1e-8: the note gives ||x - x*|| of both after 3 epochs, and a check
-    holds lazy and eager SAGA to the same iterates (1e-10);
+    both timed, and the row names it; target <= 1.0x. The iterates are not equal to 1e-8: the
+    index streams differ, and scikit-learn starts its table at zero and divides by the samples
+    seen so far in its first epoch, where ours starts the table at the gradients at x0; the note
+    gives ||x - x*|| of both after 3 epochs, and a check holds lazy and eager SAGA to the same
+    iterates (1e-10);
 13. the marginal cost of a batch-1 SGD epoch on rcv1-like data in cyclic order against
     scikit-learn's ``SGDClassifier`` on the CSR matrix (as row 2); target >= 1.0x its samples
     per second, and the same iterates to 1e-10.
 
 A NumPy loop (and a PyTorch loop when torch is installed) are timed for reference. A missed
 target is reported as missed, with its ratio.
+
+What a first look found behind the sparse rows (two readings on a shared 2-core CPU under
+load 7-10, at the full run's scales: rcv1-like 5,060 x 11,809 with 377 k nonzeros, news20-like
+1,000 x 67,760 with 463 k; not the published numbers):
+
+- GD step against a read (8-19x the read of the CSR arrays): the padded rows store every row
+  at the longest row's width (298 slots for a mean of 74.5 nonzeros: 4x the bytes), and a GD
+  step reads them twice (the gather of the margins, and the scatter-add of A^T r, which
+  XLA:CPU runs element by element). No cheap fix: a layout without the padding (CSR with
+  segment sums, or rows bucketed by length) would be one.
+- SGD against ``SGDClassifier`` (24-64x fewer samples/s): our batch-1 step on sparse rows is
+  O(d) (the ridge shrinks all of x, and the gradient is scattered into a dense vector), while
+  scikit-learn keeps w as a scale times a vector and touches only the row's nonzeros. The fix
+  is a lazy SGD with that scale; not done here.
+- SAGA (eager 8-12x scikit-learn's step on rcv1-like, lazy 12x on news20-like): the eager
+  step is O(d). The lazy step is meant to be O(row), but XLA copied all of z every step (the
+  margins read z back after the caught-up entries were written into it, and the refresh
+  branch returned the whole state); fixed in ``sgd_bench.lazy_saga`` (the same iterates,
+  bitwise; news20-like step 116 -> 70 us in an interleaved A/B of the two versions). Its HLO
+  still copies the int32 array ``last`` (d entries) twice a step, cause not found, so the
+  step still moves O(d) bytes; scikit-learn's saga (lazy updates of its own) costs 5-7 us a
+  step there.
 
 The records hold the timings themselves, one row per timed call (``comparison``, ``side``,
 ``timing``, the ``steps`` and ``seeds`` it ran, its best ``seconds``, ``device``, ``dtype``);
