@@ -70,14 +70,14 @@ load 7-10, at the full run's scales: rcv1-like 5,060 x 11,809 with 377 k nonzero
   O(d) (the ridge shrinks all of x, and the gradient is scattered into a dense vector), while
   scikit-learn keeps w as a scale times a vector and touches only the row's nonzeros. The fix
   is a lazy SGD with that scale; not done here.
-- SAGA (eager 8-12x scikit-learn's step on rcv1-like, lazy 12x on news20-like): the eager
-  step is O(d). The lazy step is meant to be O(row), but XLA copied all of z every step (the
-  margins read z back after the caught-up entries were written into it, and the refresh
-  branch returned the whole state); fixed in ``sgd_bench.lazy_saga`` (the same iterates,
-  bitwise; news20-like step 116 -> 70 us in an interleaved A/B of the two versions). Its HLO
-  still copies the int32 array ``last`` (d entries) twice a step, cause not found, so the
-  step still moves O(d) bytes; scikit-learn's saga (lazy updates of its own) costs 5-7 us a
-  step there.
+- SAGA (eager 8-12x scikit-learn's step on rcv1-like, lazy 12x on news20-like before the
+  fix below): the eager step is O(d). The lazy step is meant to be O(row), but its HLO showed
+  XLA copying all of z and, twice, all of ``last`` every step: the margins read z back after
+  the caught-up entries were written into it, and the write of k + 1 into ``last`` did not
+  depend on the read of ``last``, so XLA could not update it in place. Fixed in
+  ``sgd_bench.lazy_saga`` (the same iterates to 2e-16; no O(d) copy left in the step's HLO):
+  news20-like step 195 -> 64 us in an interleaved A/B of the two versions, eager 210 us,
+  where scikit-learn's saga (lazy updates of its own) costs 5-7 us a step.
 
 The records hold the timings themselves, one row per timed call (``comparison``, ``side``,
 ``timing``, the ``steps`` and ``seeds`` it ran, its best ``seconds``, ``device``, ``dtype``);
