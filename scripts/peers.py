@@ -207,10 +207,11 @@ def timing_costs(rows) -> dict[tuple[str, str, str], float]:
 def costs(rows) -> dict[tuple[str, str], tuple[float, str]]:
     """``{(comparison, side): (seconds per step and seed, timing)}``: per side, the fastest of
     its timings (``timing_costs``; several where a side has candidates: the reads, eager and
-    lazy SAGA)."""
+    lazy SAGA); a NaN (not measurable) counts only where no timing of the side is a number."""
     out: dict[tuple[str, str], tuple[float, str]] = {}
     for (comparison, side, label), cost in timing_costs(rows).items():
-        if (comparison, side) not in out or cost < out[comparison, side][0]:
+        held = out.get((comparison, side), (math.nan, ""))[0]
+        if (comparison, side) not in out or cost < held or (math.isnan(held) and not math.isnan(cost)):
             out[comparison, side] = (cost, label)
     return out
 
