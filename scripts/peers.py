@@ -57,7 +57,7 @@ same CSR matrix goes to scikit-learn):
 A NumPy loop (and a PyTorch loop when torch is installed) are timed for reference. A missed
 target is reported as missed, with its ratio.
 
-What a first look found behind the sparse rows (two readings on a shared 2-core CPU under
+What a first look found behind the sparse rows (three readings on a shared 2-core CPU under
 load 7-10, at the full run's scales: rcv1-like 5,060 x 11,809 with 377 k nonzeros, news20-like
 1,000 x 67,760 with 463 k; not the published numbers):
 
@@ -66,18 +66,18 @@ load 7-10, at the full run's scales: rcv1-like 5,060 x 11,809 with 377 k nonzero
   step reads them twice (the gather of the margins, and the scatter-add of A^T r, which
   XLA:CPU runs element by element). No cheap fix: a layout without the padding (CSR with
   segment sums, or rows bucketed by length) would be one.
-- SGD against ``SGDClassifier`` (24-64x fewer samples/s): our batch-1 step on sparse rows is
+- SGD against ``SGDClassifier`` (8-64x fewer samples/s): our batch-1 step on sparse rows is
   O(d) (the ridge shrinks all of x, and the gradient is scattered into a dense vector), while
   scikit-learn keeps w as a scale times a vector and touches only the row's nonzeros. The fix
   is a lazy SGD with that scale; not done here.
-- SAGA (eager 8-12x scikit-learn's step on rcv1-like, lazy 12x on news20-like before the
-  fix below): the eager step is O(d). The lazy step is meant to be O(row), but its HLO showed
-  XLA copying all of z and, twice, all of ``last`` every step: the margins read z back after
-  the caught-up entries were written into it, and the write of k + 1 into ``last`` did not
-  depend on the read of ``last``, so XLA could not update it in place. Fixed in
-  ``sgd_bench.lazy_saga`` (the same iterates to 2e-16; no O(d) copy left in the step's HLO):
-  news20-like step 195 -> 64 us in an interleaved A/B of the two versions, eager 210 us,
-  where scikit-learn's saga (lazy updates of its own) costs 5-7 us a step.
+- SAGA (eager 8-17x scikit-learn's step on rcv1-like; lazy 23x on news20-like before the
+  fixes below, 8.5x after them): the eager step is O(d). The lazy step is meant to be O(row),
+  but its HLO showed XLA copying all of z and, twice, all of ``last`` every step: the margins
+  read z back after the caught-up entries were written into it, and the write of k + 1 into
+  ``last`` did not depend on the read of ``last``, so XLA could not update it in place. Fixed
+  in ``sgd_bench.lazy_saga`` (the same iterates to 2e-16; no O(d) copy left in the step's
+  HLO): news20-like step 195 -> 64 us in an interleaved A/B of the two versions, eager 210
+  us, where scikit-learn's saga (lazy updates of its own) costs 5-9 us a step.
 
 The records hold the timings themselves, one row per timed call (``comparison``, ``side``,
 ``timing``, the ``steps`` and ``seeds`` it ran, its best ``seconds``, ``device``, ``dtype``);
