@@ -91,7 +91,10 @@ class LazySAGAState(NamedTuple):
 
     @property
     def x(self) -> jax.Array:
-        return _catch_up(self.z, self.last, self.k, self.mean, self.alpha, self.power, self.geometric)
+        # Every coordinate was brought up to step k // n * n (see _step).
+        n = self.power.shape[-1] - 1
+        last = jnp.maximum(self.last, self.k // n * n)
+        return _catch_up(self.z, last, self.k, self.mean, self.alpha, self.power, self.geometric)
 
 
 def _ridge(problem):
@@ -140,33 +143,45 @@ def _step(p, state, problem, idx, k):
     loss = problem.loss_i
     alpha, mu = state.alpha[0], state.mu[0]
 
-    def refresh(s):
-        # Every n steps all coordinates are brought up to date, so no deferred span is longer
-        # than the tables (k is the same for every seed: a real branch under vmap).
-        z = _catch_up(s.z, s.last, k, s.mean, alpha, s.power, s.geometric)
-        return s._replace(z=z, last=jnp.full_like(s.last, k))
-
-    state = lax.cond((k % problem.n == 0) & (k > 0), refresh, lambda s: s, state)
+    n = problem.n
     # Last step's rows go in first (read after write: XLA then updates the table in place).
     table = state.table.at[state.pending_idx].set(state.pending_rows)
     batch = problem.batch(idx)
     cols, vals = jax.vmap(loss.support)(batch)
     flat, b = cols.reshape(-1), idx.shape[0]
     # The batch's coordinates, brought up to step k (padding repeats column 0: every copy of a
-    # column computes the same value, so the scatter may keep any of them).
-    zc = _catch_up(state.z[flat], state.last[flat], k, state.mean[flat], alpha, state.power,
-                   state.geometric)
-    z = state.z.at[flat].set(zc)
-    margins = jax.vmap(loss.margin, in_axes=(None, 0))(z, batch)
-    new = jax.vmap(jax.grad(loss.phi))(margins, jax.vmap(loss.target)(batch)).astype(z.dtype)
+    # column computes the same value, so the scatter may keep any of them). A coordinate's step
+    # of record is max(last, the last refresh), the refresh being at step k // n * n.
+    last_flat = state.last[flat]
+    zc = _catch_up(state.z[flat], jnp.maximum(last_flat, k // n * n), k, state.mean[flat],
+                   alpha, state.power, state.geometric)
+    # The margins <a_j, x_k> from the caught-up entries themselves (a_j = sum_s vals[j, s]
+    # e_cols[j, s], the product in row_dot's order): writing zc into z first and reading it back
+    # made XLA copy all of z (O(d)) every step.
+    margins = jnp.sum(vals * zc.reshape(vals.shape), axis=-1)
+    new = jax.vmap(jax.grad(loss.phi))(margins, jax.vmap(loss.target)(batch)).astype(zc.dtype)
     change = new - table[idx]
     # The eager step on those coordinates: the part that depends on the column alone is set,
     # the rows' own terms are added (a column in two rows of the batch gets both).
-    z = z.at[flat].set((1 - alpha * mu) * zc - alpha * state.mean[flat])
+    z = state.z.at[flat].set((1 - alpha * mu) * zc - alpha * state.mean[flat])
     z = z.at[flat].add((-(alpha / b) * change[:, None] * vals).reshape(-1))
     first = first_occurrence(idx).astype(z.dtype) / problem.n
+    # k + 1, written as a function of the entries read above (last_flat <= k): with the value
+    # independent of the read, XLA could not order the read before the in-place write and
+    # copied all of ``last`` (O(d)) twice every step.
+    last = state.last.at[flat].set(jnp.maximum(last_flat, k + 1))
     mean = state.mean.at[flat].add(((first * change)[:, None] * vals).reshape(-1))
-    last = state.last.at[flat].set(k + 1)
+
+    def refresh(z):
+        # The batch's own coordinates (last = k + 1) have t = 0: they stay as they are.
+        return _catch_up(z, jnp.maximum(last, k + 1 - n), k + 1, mean, alpha, state.power,
+                         state.geometric)
+
+    # Every n steps all coordinates are brought up to date (at the end of the step before step
+    # m n), so no deferred span is longer than the tables; ``last`` is not rewritten (see
+    # above). k is the same for every seed: a real branch under vmap. The branch returns z
+    # alone: one that passed the whole state through made XLA copy ``last`` (O(d)) every step.
+    z = lax.cond((k + 1) % n == 0, refresh, lambda z: z, z)
     return state._replace(z=z, last=last, k=jnp.reshape(k + 1, (1,)).astype(jnp.int32),
                           grad_evals=state.grad_evals.add(b), table=table, mean=mean,
                           pending_idx=idx.astype(jnp.int32), pending_rows=new)

@@ -15,6 +15,7 @@ or a bad value, exits with status 2 and names the option; the options it takes l
 config."""
 
 import json
+import math
 
 import pytest
 
@@ -45,10 +46,13 @@ def _quick(name, root):
 
 def test_peers_quick(quick_root):
     out, checks = _quick("peers", quick_root)
+    # Iterates: SGD against SGDClassifier, dense and sparse (1e-10), and lazy against eager SAGA
+    # on both sparse sets.
     same = [c for c in checks if "iterates" in c["claim"]]
-    assert len(same) == 1 and same[0]["holds"], same
+    assert len(same) == 4 and all(c["holds"] for c in same), same
     rows = results.read_records(out)
-    assert {r["comparison"] for r in rows} >= {"read", "sklearn", "seeds", "loop", "numpy", "saga", "race"}
+    assert {r["comparison"] for r in rows} >= {"read", "sklearn", "seeds", "loop", "numpy", "saga", "race",
+                                               "sparse_read", "sparse_sgd", "saga_rcv1", "saga_news20"}
     assert all(r["device"].startswith("cpu") and r["dtype"] == "float64" for r in rows)
     assert all(r["seconds"] > 0 for r in rows if r["comparison"] != "race")
     # Row 9: every solver on every size, each reaching the target (the quick problem is easy),
@@ -68,8 +72,9 @@ def test_peers_quick(quick_root):
     lines = text[text.index(head):].split("\n\n")[0].splitlines()[2:]
     table = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines]
     # The quick run leaves out the first-call rows (fresh subprocesses, minutes of compiling).
-    assert len(table) == 6 and table[4][0].startswith("per (config, seed) step"), table
+    assert len(table) == 10 and table[4][0].startswith("per (config, seed) step"), table
     assert table[5][0].startswith("SAGA batch 1 epoch / scikit-learn saga epoch"), table
+    _check_sparse_rows(out, rows, table[6:])
     held = {c["claim"]: c["holds"] for c in checks}
     missed = []
     for measure, _, _, ratio, target, met, _ in table:
@@ -88,6 +93,32 @@ def test_peers_quick(quick_root):
         assert "Every target is met." in text and "Missed: " not in text
 
 
+def _check_sparse_rows(out, rows, table):
+    """Rows 10-13 (sparse rows): their order, the SAGA rows name the faster of eager and lazy,
+    the reads count the bytes of the arrays they read, and both SAGAs moved towards x*."""
+    peers = cli.load("peers")
+    meta = json.loads((out / "meta.json").read_text())
+    assert [line[0].split(" / ")[0].split(",")[0] for line in table] == ["sparse: one GD step"] + [
+        "sparse: SAGA batch 1 epoch"] * 2 + ["sparse: SGD batch 1 epoch"], table
+    each = peers.timing_costs(rows)
+    for line, preset in zip(table[1:3], ("rcv1", "news20")):
+        # The faster of the two that could be measured (a marginal cost is NaN where the longer
+        # run was not slower); eager, the first recorded, where neither could.
+        timed = [m for m in ("eager", "lazy") if not math.isnan(each[f"saga_{preset}", "ours", m])]
+        faster = min(timed, key=lambda m: each[f"saga_{preset}", "ours", m]) if timed else "eager"
+        assert line[0].startswith(f"sparse: SAGA batch 1 epoch, {faster} /") and f"{preset}-like" in line[0]
+        dist = meta[f"saga_{preset}"]["distance"]
+        # 3 epochs from x0 = 0 at scikit-learn's step: both end well inside the ball ||x*||.
+        assert 0 < dist["eager"] < 0.5 * dist["start"] and 0 < dist["sklearn"] < 0.5 * dist["start"], dist
+        assert dist["lazy"] == pytest.approx(dist["eager"], rel=1e-8)
+    reads = {r["timing"]: r for r in rows if r["comparison"] == "sparse_read" and r["side"] == "baseline"}
+    data = meta["sparse_rcv1"]
+    assert data["nnz"] < data["n"] * data["width"]
+    assert reads["sum, CSR arrays"]["bytes_read"] == data["nnz"] * (8 + 4)
+    assert reads["sum, padded rows"]["bytes_read"] == reads["A @ v, padded rows"]["bytes_read"] == data["n"] * data["width"] * (8 + 4)
+    assert all(r["n"] == data["n"] and r["d"] == data["d"] for r in rows if r["comparison"] in ("sparse_read", "sparse_sgd"))
+
+
 def test_peers_costs_difference_two_run_lengths_and_take_the_fastest_read():
     peers = cli.load("peers")
     rows = [dict(comparison="seeds", side="ours", timing="S", steps=10, seeds=4, seconds=3.0),
@@ -101,6 +132,11 @@ def test_peers_costs_difference_two_run_lengths_and_take_the_fastest_read():
     assert cost["seeds", "ours"] == (pytest.approx(0.05), "S")  # (7 - 3) / 20 steps / 4 seeds
     assert cost["seeds", "baseline"][0] != cost["seeds", "baseline"][0]  # noisy: NaN, not negative
     assert cost["read", "baseline"] == (0.25, "A @ v") and cost["read", "ours"] == (0.2, "GD")
+    # Two candidates of a side (eager and lazy SAGA): a number beats a NaN, whichever comes first.
+    saga = [dict(comparison="saga_x", side="ours", timing=label, steps=steps, seeds=1, seconds=seconds)
+            for label, steps, seconds in (("eager", 10, 2.0), ("eager", 30, 1.0), ("lazy", 10, 1.0), ("lazy", 30, 3.0))]
+    assert peers.costs(saga)["saga_x", "ours"] == (0.1, "lazy")
+    assert peers.costs(saga[2:] + saga[:2])["saga_x", "ours"] == (0.1, "lazy")
 
 
 def test_peers_saga_step_is_scikit_learns():
