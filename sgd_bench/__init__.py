@@ -46,5 +46,6 @@ from sgd_bench.variance_reduction import saga as saga
 from sgd_bench.variance_reduction import sarah as sarah
 from sgd_bench.variance_reduction import svrg as svrg
 from sgd_bench.lazy_saga import lazy_saga as lazy_saga
+from sgd_bench.lazy_sgd import lazy_sgd as lazy_sgd
 
 __version__ = "0.1.0"

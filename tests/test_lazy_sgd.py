@@ -1,0 +1,83 @@
+"""sgd_bench.lazy_sgd: SGD on sparse rows with the iterate kept as a scale times a vector gives
+``sgd``'s iterates to 1e-12 in float64 (logged losses and counts included), with and without the
+ridge, across the rescaling of the stored vector, for batch 1 and 3, under vmap over seeds; a
+new step size does not compile again; and it refuses what it cannot run."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import helpers
+import problems
+import sgd_bench as sb
+
+N, D = 40, 30
+
+
+def _problem(mu):
+    rng = np.random.default_rng(5)
+    X = sp.random(N, D, density=0.12, format="lil", random_state=5,
+                  data_rvs=lambda k: rng.standard_normal(k))
+    for i in range(N):  # no empty rows; column 0 in a few rows, where the padding points too
+        X[i, 0 if i % 7 == 0 else (3 * i) % D] = 0.4 - 0.02 * i
+    y = np.where(rng.random(N) < 0.5, -1.0, 1.0)
+    return problems.sparse_logistic_regression(X.tocsr(), y, mu)
+
+
+# (mu, alpha): no ridge; a ridge whose shrink rescales the stored vector every 296 steps
+# (alpha mu = 0.45: R = floor(log(1/tiny) / 4 / -log(0.55))), crossed twice in 600 steps; a mild one.
+@pytest.mark.parametrize("mu, alpha, batch, sampling, seeds", [
+    (0.0, 0.5, 1, "with_replacement", 2), (0.5, 0.9, 1, "cyclic", None),
+    (0.05, 0.3, 3, "reshuffle", 3)])
+def test_lazy_equals_sgd(mu, alpha, batch, sampling, seeds):
+    problem = _problem(mu)
+    x0 = jnp.asarray(np.random.default_rng(1).standard_normal(D) * 0.1)
+    steps = 600
+    eager, lazy = sb.sgd(alpha, batch, sampling), sb.lazy_sgd(alpha, batch, sampling)
+    if seeds:
+        eager, lazy = (sb.run_seeds(problem, m, x0, 7, seeds=seeds, steps=steps, log_every=50)
+                       for m in (eager, lazy))
+    else:
+        eager, lazy = (sb.run(problem, m, x0, 7, steps=steps, log_every=50) for m in (eager, lazy))
+    np.testing.assert_allclose(np.asarray(lazy.x), np.asarray(eager.x), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(lazy.loss), np.asarray(eager.loss), rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(np.asarray(lazy.grad_evals), np.asarray(eager.grad_evals))
+    assert float(np.max(np.abs(np.asarray(eager.x) - np.asarray(x0)))) > 0.1  # the run went somewhere
+
+
+def test_the_stored_vector_is_rescaled_within_its_period():
+    """With alpha mu = 0.45 the scale would reach 0.55^600 ~ 1e-156 by step 600 without the
+    rescaling; with it, the scale is 0.55^(600 mod R) and the stored vector stays that far from
+    underflow (a wrong period would show as w of size 1e156 or as an underflowed scale)."""
+    problem = _problem(0.5)
+    solver = sb.Solver(problem, sb.lazy_sgd(0.9, 1, "cyclic"))
+    state = solver.advance(solver.init(jnp.ones(D) * 0.1, 0), 600).method
+    period = int(state.period[0])
+    assert period == int(np.floor(-np.log(np.finfo(np.float64).tiny) / 4 / -np.log1p(-0.45)))
+    scale = 0.55 ** (600 % period)
+    np.testing.assert_allclose(np.asarray(state.x), scale * np.asarray(state.w), rtol=1e-15)
+    assert 1e-80 < scale and float(np.max(np.abs(np.asarray(state.w)))) < 1e80
+
+
+def test_a_new_step_size_does_not_compile_again():
+    problem = _problem(0.05)
+    x0 = jnp.zeros(D)
+    sb.run(problem, sb.lazy_sgd(0.3), x0, 0, steps=20, log_every=10)
+    with helpers.count_compiles() as compiled:
+        sb.run(problem, sb.lazy_sgd(0.2), x0, 1, steps=20, log_every=10)
+    assert compiled == [], compiled
+
+
+def test_refusals():
+    with pytest.raises(ValueError, match="lazy_sgd needs a constant step_size"):
+        sb.lazy_sgd(sb.schedules.inverse_time(1.0, 10.0))
+    dense = problems.lecture_logreg()
+    with pytest.raises(TypeError, match="lazy_sgd needs a linear model on sparse rows"):
+        sb.run(dense, sb.lazy_sgd(0.1), jnp.zeros(dense.x_shape), 0, steps=2)
+    with pytest.raises(ValueError, match=r"step_size \* mu < 1.*2 \* 0.5 = 1"):
+        sb.run(_problem(0.5), sb.lazy_sgd(2.0), jnp.zeros(D), 0, steps=2)
+    with pytest.raises(ValueError, match="batch_size"):
+        sb.lazy_sgd(0.1, batch_size=0)
