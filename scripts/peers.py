@@ -137,7 +137,7 @@ COMPARISONS = {
                   ("<=", 1.0)),
     "saga_news20": ("sparse: SAGA batch 1 epoch, {ours} / scikit-learn saga epoch (news20-like x {sparse_news20_scale:g}, same step)",
                     ("<=", 1.0)),
-    "sparse_sgd": ("sparse: SGD batch 1 epoch, samples/s vs scikit-learn SGDClassifier (rcv1-like x {sparse_rcv1_scale:g})",
+    "sparse_sgd": ("sparse: SGD batch 1 epoch (lazy_sgd), samples/s vs scikit-learn SGDClassifier (rcv1-like x {sparse_rcv1_scale:g})",
                    (">=", 1.0)),
 }
 

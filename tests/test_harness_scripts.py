@@ -99,7 +99,7 @@ def _check_sparse_rows(out, rows, table):
     peers = cli.load("peers")
     meta = json.loads((out / "meta.json").read_text())
     assert [line[0].split(" / ")[0].split(",")[0] for line in table] == ["sparse: one GD step"] + [
-        "sparse: SAGA batch 1 epoch"] * 2 + ["sparse: SGD batch 1 epoch"], table
+        "sparse: SAGA batch 1 epoch"] * 2 + ["sparse: SGD batch 1 epoch (lazy_sgd)"], table
     each = peers.timing_costs(rows)
     for line, preset in zip(table[1:3], ("rcv1", "news20")):
         # The faster of the two that could be measured (a marginal cost is NaN where the longer
