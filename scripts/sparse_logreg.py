@@ -7,7 +7,9 @@ frequencies, unit-norm rows, synthetic labels), shrunk by ``scale`` (n and d tim
 row length is kept). The problem is L2-regularized logistic regression with mu = 1/n (benchopt's
 lambda = 1 on its sum scale), stored as padded sparse rows (``problems.sparse``).
 
-Methods: GD at 1/L; constant-step SGD, batch 1, at 1/(2 (L + L_max)); SAGA with its default
+Methods: GD at 1/L; constant-step SGD, batch 1, at 1/(2 (L + L_max)), run by ``lazy_sgd`` (the
+iterates of ``sgd`` with the iterate kept as a scale times a vector: O(nonzeros of the row) per
+step instead of O(d)); SAGA with its default
 step 1/(3 L_max) and the O(n) table of linear models (``linear=True``), once with the eager
 update (O(d) per step) and once with the lazy one (``sgd_bench.lazy_saga``: the same iterates at
 O(nonzeros of the row) per step); L-BFGS (memory 10, zoom line search). Each runs for the same
@@ -71,7 +73,7 @@ def _methods(problem, config):
     return [
         ("GD, 1/L", sb.gd(1.0 / L), passes, 1),
         # The safe constant step for the expected smoothness of a batch of one (Gower et al. 2019).
-        ("SGD, constant step", sb.sgd(1.0 / (2 * (L + L_max))), batch_steps, per_log),
+        ("SGD, constant step", sb.lazy_sgd(1.0 / (2 * (L + L_max))), batch_steps, per_log),
         # Its table at x0 costs the first pass: passes - 1 passes of steps after it.
         ("SAGA", sb.saga(linear=True), saga_steps, per_log),
         ("L-BFGS", sb.lbfgs(), config["lbfgs_steps"], 1),
@@ -335,7 +337,7 @@ regression with mu = 1/n, on padded sparse rows; float64; device {device}.
 
 {results.markdown_table(data_table, list(data_table[0]))}
 
-GD steps 1/L; SGD (batch 1, with replacement) 1/(2 (L + L_max)); SAGA its default 1/(3 L_max)
+GD steps 1/L; SGD (batch 1, with replacement; `lazy_sgd`, the iterates of `sgd` at O(row) per step) 1/(2 (L + L_max)); SAGA its default 1/(3 L_max)
 with the O(n) table (`linear=True`), its first pass filling the table at x0; L-BFGS memory 10
 with a zoom line search, every trial point counted as a pass; "SAGA, lazy" (when present) is SAGA
 with lazy updates, the same iterates at a lower cost per step. A pass is n per-sample gradient
