@@ -21,8 +21,9 @@ also exits when the launcher disappears, and JAX's heartbeat timeout is set to `
 seconds, so that processes started by hand (without this launcher) also give up in bounded
 time.
 
-Needs jax >= 0.4.35: with 0.4.30 the gloo collectives aborted. The launcher checks the installed
-version first and refuses older ones with exit status 2, as it does any bad argument.
+Needs jax >= 0.4.35: with 0.4.30 the gloo collectives aborted. The launcher checks the
+arguments, then the installed version, and refuses older ones with exit status 2, as it does any
+bad argument.
 
 This is several processes on one machine: the same code runs across machines when every host
 starts its process with the same coordinator address (see the README), but only the one-machine
@@ -131,7 +132,6 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     **Returns:** 0 when every process exited with 0; otherwise the status of the first process
     that failed (1 when it was killed by a signal, or on ``timeout``).
     """
-    check_jax()
     for name, value, low in [("processes", processes, 1), ("devices", devices, 1),
                              ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -146,6 +146,7 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
         raise ValueError(f"target must be a script, -m MODULE or -c CODE, got {target[0]!r}")
     elif not Path(target[0]).is_file():
         raise ValueError(f"target script {target[0]!r} is not a file")
+    check_jax()  # after the arguments: a bad one is named on every jax version
     stdout = stdout or sys.stdout.buffer
     stderr = stderr or sys.stderr.buffer
     address = f"127.0.0.1:{port or free_port()}"
