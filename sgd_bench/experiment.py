@@ -90,7 +90,10 @@ def checking_only() -> Iterator[None]:
 
 
 def read_json(path: Path) -> Any:
-    """A JSON file's contents, or None when it is missing or unreadable."""
+    """A JSON file's contents, or None when it is missing or unreadable (or not a regular
+    file: reading a FIFO named meta.json would block forever)."""
+    if not Path(path).is_file():
+        return None
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -120,6 +123,14 @@ def check_writable(target: Path, option: str = "--out") -> None:
     ``target``: no part of the path may be a file, and the deepest existing folder must be
     writable (not read-only, not someone else's)."""
     target = Path(target)
+    try:
+        name_max = os.pathconf(target.anchor or ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    for part in target.parts:  # else exists() or mkdir fails with "[Errno 36] File name too long: ..."
+        if len(os.fsencode(part)) > name_max:
+            raise ValueError(f"{option}: the folder name {part[:24]}... is {len(os.fsencode(part))} bytes "
+                             f"long, and this file system allows at most {name_max}")
     existing = target
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -467,6 +478,11 @@ def apply_overrides(config: dict, args: argparse.Namespace, overrides: Mapping[s
             takes = ", ".join(f"--{o}" for o in OPTIONS if o in overrides) or "none of them"
             raise ValueError(f"experiment {name} does not take --{option} (it takes {takes})")
         config = dict(how(config, value)) if callable(how) else {**config, how: value}
+    if getattr(args, "steps", None) is not None and isinstance(config.get("log_every"), int) \
+            and isinstance(config.get("steps"), int) and config["steps"] < config["log_every"]:
+        # refused here, not by the runner after the folder exists ("log_every must be ...")
+        raise ValueError(f"--steps must be >= {config['log_every']} (experiment {name} logs every "
+                         f"{config['log_every']} steps), got {config['steps']}")
     return config
 
 

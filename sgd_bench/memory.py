@@ -201,4 +201,7 @@ def check_run_fits(estimate: RunBytes, what: str, device=None, *, data_resident:
         raise MemoryError(
             f"{what} needs about {estimate.describe()}, but {device.platform} device {device.id} "
             f"has {_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            "use fewer seeds per block, fewer steps or a larger log interval")
+            + ("the method's state is most of it: a method with a smaller state (lbfgs' memory) "
+               "or a smaller problem" if estimate.state > estimate.logs + estimate.sampler
+               and estimate.seeds <= 8 else
+               "use fewer seeds per block, fewer steps or a larger log interval"))
