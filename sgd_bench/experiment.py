@@ -125,12 +125,17 @@ def check_writable(target: Path, option: str = "--out") -> None:
     target = Path(target)
     try:
         name_max = os.pathconf(target.anchor or ".", "PC_NAME_MAX")
+        path_max = os.pathconf(target.anchor or ".", "PC_PATH_MAX")
     except (OSError, ValueError):
-        name_max = 255
+        name_max, path_max = 255, 4096
     for part in target.parts:  # else exists() or mkdir fails with "[Errno 36] File name too long: ..."
         if len(os.fsencode(part)) > name_max:
             raise ValueError(f"{option}: the folder name {part[:24]}... is {len(os.fsencode(part))} bytes "
                              f"long, and this file system allows at most {name_max}")
+    length = len(os.fsencode(os.path.abspath(target)))
+    if length > path_max - 256:  # room for what the run writes inside (cells/..., parts/...)
+        raise ValueError(f"{option}: the path is {length} bytes long; this file system allows {path_max}, "
+                         "and a run writes files up to 256 bytes deeper; choose a shorter path")
     existing = target
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -513,6 +518,10 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     except ValueError as err:
         p.error(str(err))
     default = runs_root() / ("_quick" if args.quick else "") / (folder or name)
+    try:
+        results.records_format()  # a bad SGD_BENCH_RECORDS fails here, not after the run
+    except ValueError as err:
+        p.error(str(err))
     if _checking:
         try:
             check_writable(args.out or default)

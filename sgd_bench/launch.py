@@ -131,9 +131,9 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     **Returns:** 0 when every process exited with 0; otherwise the status of the first process
     that failed (1 when it was killed by a signal, or on ``timeout``).
     """
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535):
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
         # -1 crashed a child with SIGSEGV inside JAX's coordinator; 70000 is no port either
-        raise ValueError(f"port must be an integer in [1, 65535], got {port!r}")
+        raise ValueError(f"port must be an integer in [0, 65535] (0: a free one), got {port!r}")
     check_jax()
     for name, value, low in [("processes", processes, 1), ("devices", devices, 1),
                              ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:

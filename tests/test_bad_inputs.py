@@ -724,6 +724,11 @@ CLI_BAD_INPUTS = [
     pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "x" * 300], 2,
                  r"--out: the folder name x{24}\.\.\. is 300 bytes long, and this file system allows at most \d+$",
                  id="cli-out-name-too-long"),
+    pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "a/" * 2100], 2,  # round 2
+                 r"--out: the path is \d+ bytes long; this file system allows \d+, and a run writes files up to "
+                 r"256 bytes deeper; choose a shorter path$", id="cli-out-path-too-long"),
+    pytest.param(["run", "--problem", ":", "--method", "gd", "--out", OUT], 2,  # round 2
+                 r"--problem ':': nothing after ':'; give options as NAME:key=value", id="cli-problem-only-a-colon"),
     pytest.param(["run", "lecture_logreg", "--quick", "--steps", "1", "--out", OUT], 2,
                  r"--steps must be >= 2 \(experiment lecture_logreg logs every 2 steps\), got 1$",
                  id="cli-experiment-steps-below-log-every"),
@@ -1004,8 +1009,8 @@ def test_a_jax_platform_that_cannot_start_is_one_line_not_a_traceback():
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--port", "-1", "--", "-c", "pass"], r"port must be an integer in \[1, 65535\], got -1$"),  # was SIGSEGV
-    (["--port", "70000", "--", "-c", "pass"], r"port must be an integer in \[1, 65535\], got 70000$"),
+    (["--port", "-1", "--", "-c", "pass"], r"port must be an integer in \[0, 65535\] \(0: a free one\), got -1$"),  # was SIGSEGV
+    (["--port", "70000", "--", "-c", "pass"], r"port must be an integer in \[0, 65535\] .*got 70000$"),
     (["--timeout", "nan", "--", "-c", "pass"], r"--timeout must be > 0 \(seconds; inf for no limit\), got nan$"),  # never stopped
     (["--grace", "nan", "--", "-c", "pass"], r"--grace must be >= 0 and finite \(seconds\), got nan$"),
 ], ids=["port-negative", "port-above-65535", "timeout-nan", "grace-nan"])
@@ -1050,3 +1055,17 @@ def test_a_float16_run_gives_no_overflow_warning_and_keeps_a_finite_divergence_l
     assert trace.loss.dtype == np.float16 and np.all(np.isfinite(trace.loss)) and not bool(trace.diverged)
     limit = runner.DIVERGENCE_FACTOR * max(abs(float(trace.loss[0])), 1.0)
     assert float(np.finfo(np.float16).max) < limit < float(np.finfo(np.float32).max)  # why float32 is needed
+
+
+def test_a_seed_of_32_bits_or_more_is_refused_when_x64_is_off():
+    # With jax_enable_x64 off JAX keeps a seed's low 32 bits: seed 2**32 ran seed 0's stream.
+    jax.config.update("jax_enable_x64", False)
+    try:
+        same = [np.asarray(jax.random.key_data(jax.random.key(s))) for s in (2**32, 0)]
+        assert np.array_equal(*same)  # the aliasing the refusal prevents
+        with pytest.raises(ValueError, match=r"^key 4294967296 is >= 2\*\*32, and with jax_enable_x64 off JAX "
+                                             r"keeps only a seed's low 32 bits \(it would run seed 0's stream\)"):
+            sgd_bench.seed_keys(2**32, 2)
+        assert sgd_bench.seed_keys(2**32 - 1, 2).shape == (2,)
+    finally:
+        jax.config.update("jax_enable_x64", True)
