@@ -215,6 +215,9 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
+    if path.exists() and not path.is_file():  # a folder (or FIFO) by that name: not a lock file
+        raise ValueError(f"--out {folder}: {LOCK_FILE} there is not a regular file, so it cannot hold "
+                         "the run's lock; remove it or choose another --out")
     fd = _try_lock(path)
     if fd is None:
         raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "

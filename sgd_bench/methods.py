@@ -470,7 +470,8 @@ def _check_is_optimizer(factory, label: str) -> None:
 def _check_keyword_kinds(factory, hyperparams) -> None:
     """Refuses a keyword optax would trip over only inside the run: a learning rate that is
     neither a number nor a schedule (``learning_rate="0.1"``), text or True/False for a keyword
-    whose default is a number (``b1="fast"``; a schedule is fine), and anything but True/False for one whose default
+    whose default is a number (``b1="fast"``, or a schedule, which optax takes for the learning rate
+    only), and anything but True/False for one whose default
     is (``nesterov="yes"`` would be truthy). The command line's spec check says the same."""
     try:
         params = inspect.signature(factory).parameters
@@ -479,7 +480,9 @@ def _check_keyword_kinds(factory, hyperparams) -> None:
     for key, value in hyperparams.items():
         default = params[key].default if key in params else None
         if key == "learning_rate" or _is_number(default):
-            if not (_is_number(value) or callable(value)):  # a schedule (inject_hyperparams takes one)
+            # a schedule only for the learning rate: optax takes one there, and from_optax passes
+            # other non-numbers as static arguments (b1=<callable> failed inside optax's update)
+            if not (_is_number(value) or (callable(value) and key == "learning_rate")):
                 what = "a number > 0 or a schedule (a callable k -> rate)" if key == "learning_rate" \
                     else "a number"
                 raise TypeError(f"{key} must be {what}, got {value!r}")

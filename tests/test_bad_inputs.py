@@ -403,6 +403,8 @@ BAD_INPUTS = [
                  TypeError, r"^learning_rate must be a number > 0 or a schedule .*got '0.1'$", id="from-optax-lr-string"),
     pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": 0.1, "b1": "fast"},
                  TypeError, r"^b1 must be a number, got 'fast'$", id="from-optax-b1-string"),
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": 0.1, "b1": lambda k: 0.9},  # round 3
+                 TypeError, r"^b1 must be a number, got <function", id="from-optax-b1-schedule"),
     pytest.param(sgd_bench.from_optax, (optax.sgd,), {"learning_rate": 0.1, "nesterov": "yes"},
                  TypeError, r"^nesterov must be True or False, got 'yes'$", id="from-optax-bool-string"),
 ]
@@ -1069,3 +1071,16 @@ def test_a_seed_of_32_bits_or_more_is_refused_when_x64_is_off():
         assert sgd_bench.seed_keys(2**32 - 1, 2).shape == (2,)
     finally:
         jax.config.update("jax_enable_x64", True)
+
+
+
+def test_a_lock_file_that_is_a_folder_is_refused_by_name(tmp_path, capsys):
+    # round 3: a folder named .sgd-bench.lock in the result folder gave "[Errno 21] Is a directory"
+    from sgd_bench import experiment
+
+    held = tmp_path / "out"
+    (held / experiment.LOCK_FILE).mkdir(parents=True)
+    with pytest.raises(ValueError, match=rf"^--out {re.escape(str(held))}: \.sgd-bench\.lock there is not a "
+                                         r"regular file, so it cannot hold the run's lock; remove it"):
+        with experiment.lock(held):
+            pass
