@@ -170,7 +170,9 @@ def _try_lock(path: Path) -> int | None:
     holds it. Retries when the file was replaced between open and lock, so that two runs never
     hold locks on two different files of the same name."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        # O_NOFOLLOW: a symlink by the lock's name must not lead the PID write (and its
+        # truncation) to a file elsewhere
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
@@ -191,7 +193,7 @@ def lock_holder(folder: Path) -> str | None:
     """The PID (as written in the lock file) of the live run holding ``folder``'s lock, or None
     when no run holds it. Nothing is touched."""
     path = Path(folder) / LOCK_FILE
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():
         return None
     fd = _try_lock(path)
     if fd is None:
@@ -215,7 +217,7 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
-    if path.exists() and not path.is_file():  # a folder (or FIFO) by that name: not a lock file
+    if path.is_symlink() or (path.exists() and not path.is_file()):  # a folder, FIFO or link by that name
         raise ValueError(f"--out {folder}: {LOCK_FILE} there is not a regular file, so it cannot hold "
                          "the run's lock; remove it or choose another --out")
     fd = _try_lock(path)

@@ -1074,13 +1074,23 @@ def test_a_seed_of_32_bits_or_more_is_refused_when_x64_is_off():
 
 
 
-def test_a_lock_file_that_is_a_folder_is_refused_by_name(tmp_path, capsys):
-    # round 3: a folder named .sgd-bench.lock in the result folder gave "[Errno 21] Is a directory"
+@pytest.mark.parametrize("kind", ["folder", "symlink"])
+def test_a_lock_file_that_is_a_folder_or_a_link_is_refused_and_nothing_elsewhere_changes(tmp_path, kind):
+    # round 3: a folder named .sgd-bench.lock in the result folder gave "[Errno 21] Is a directory";
+    # round 4: a symlink by that name made the run truncate its target and write its PID there.
     from sgd_bench import experiment
 
     held = tmp_path / "out"
-    (held / experiment.LOCK_FILE).mkdir(parents=True)
+    held.mkdir()
+    victim = tmp_path / "precious.txt"
+    victim.write_text("precious data\n")
+    if kind == "folder":
+        (held / experiment.LOCK_FILE).mkdir()
+    else:
+        (held / experiment.LOCK_FILE).symlink_to(victim)
     with pytest.raises(ValueError, match=rf"^--out {re.escape(str(held))}: \.sgd-bench\.lock there is not a "
                                          r"regular file, so it cannot hold the run's lock; remove it"):
         with experiment.lock(held):
             pass
+    assert experiment.lock_holder(held) is None
+    assert victim.read_text() == "precious data\n"
