@@ -186,6 +186,9 @@ def verify_records(folder: Path, stored: Any) -> str | None:
     ``meta.json``) describes, or None when they match."""
     if not isinstance(stored, Mapping) or not {"file", "rows", "sha256"} <= set(stored):
         return "meta.json's \"records\" entry is malformed"
+    if stored["file"] not in [f"records.{fmt}" for fmt in RECORD_FORMATS]:
+        # a records file is always the folder's own: "../x" or "/proc/kcore" would be read whole
+        return f"meta.json's \"records\" entry names {str(stored['file'])[:80]!r}, not records.csv or records.parquet"
     path = Path(folder) / str(stored["file"])
     if not path.is_file():
         return f"{stored['file']} is missing"

@@ -1094,3 +1094,13 @@ def test_a_lock_file_that_is_a_folder_or_a_link_is_refused_and_nothing_elsewhere
             pass
     assert experiment.lock_holder(held) is None
     assert victim.read_text() == "precious data\n"
+
+
+@pytest.mark.parametrize("name", ["../outside.csv", "/etc/hostname"])
+def test_a_records_entry_naming_a_file_outside_the_result_is_corrupt_not_read(tmp_path, name):
+    # round 4: meta.json's "records" entry was joined to the folder as given, so report read (and
+    # hashed) any file it named, whole
+    from sgd_bench import results
+
+    why = results.verify_records(tmp_path, {"file": name, "rows": 1, "sha256": "0" * 64})
+    assert why == f"meta.json's \"records\" entry names {name!r}, not records.csv or records.parquet"
