@@ -162,7 +162,7 @@ def _fmt_bytes(nbytes: float) -> str:
 
 
 def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int | None = None,
-                       *, x0=None) -> RunBytes:
+                       *, x0=None, log_iterates: bool = False) -> RunBytes:
     """The estimated peak memory of ``run_seeds(problem, method, x0, key, seeds=seeds,
     steps=steps, log_every=log_every)``, before anything is allocated or compiled.
 
@@ -181,6 +181,8 @@ def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int |
     state = _state_bytes(method, problem, x0) + (batch or 1) * x_bytes
     logged = steps // log_every + 1 + (1 if steps % log_every else 0)
     logs = logged * _LOG_BYTES + x_bytes  # and the final iterate
+    if log_iterates:  # Trace.xs: one iterate per log point, allocated up front
+        logs += logged * x_bytes
     chunk = min(log_every, steps)
     sampler = 0
     if batch is not None:

@@ -329,7 +329,7 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
     program compiled for the first call.
     """
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
-    _check_seed_memory(problem, method, x0, 1, steps, log_every)  # lbfgs(10**9) alone would not fit
+    _check_seed_memory(problem, method, x0, 1, steps, log_every, log_iterates)  # lbfgs(10**9) alone would not fit
     return execute(problem, method, x0, key, x_star, steps=steps, log_every=log_every,
                    log_iterates=log_iterates, mode="one",
                    progress=use_progress(progress) and steps > log_every, label=method.name)
@@ -346,10 +346,11 @@ def seed_keys(key, seeds: int) -> jax.Array:
     return jax.random.split(key, seeds)
 
 
-def _check_seed_memory(problem, method, x0, seeds, steps, log_every):
+def _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterates=False):
     from sgd_bench import memory
 
-    estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0)
+    estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0,
+                                         log_iterates=log_iterates)
     memory.check_run_fits(estimate, f"{method.name} with {seeds:,} seed{'s' if seeds != 1 else ''}")
 
 
@@ -365,7 +366,7 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     """
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     seeds = _checks.integer("seeds", seeds, low=1)
-    _check_seed_memory(problem, method, x0, seeds, steps, log_every)
+    _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterates)
     keys = seed_keys(key, seeds)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
 
@@ -383,6 +384,7 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
             and keys.ndim == 1 and keys.shape[0] >= 1):
         raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), "
                         f"got {getattr(keys, 'dtype', type(keys).__name__)} of shape {jnp.shape(keys)}")
+    _check_seed_memory(problem, method, x0, int(keys.shape[0]), steps, log_every, log_iterates)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
 
 

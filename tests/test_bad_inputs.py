@@ -391,6 +391,12 @@ BAD_INPUTS = [
                  r"the method's state is most of it", id="run-lbfgs-memory-huge"),
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.lbfgs(10**9)).init(X0, 0), (TINY,), {},
                  MemoryError, r"^Solver.init of L-BFGS needs about", id="solver-init-lbfgs-memory-huge"),
+    # round 5: log_iterates keeps one iterate per log point, allocated up front; it was not counted
+    # (33.5 GiB of logs without the iterates; run/run_seeds/run_keys pass log_iterates on)
+    pytest.param(lambda p: memory.check_run_fits(memory.estimate_run_bytes(p, SGD, 1, 10**9, 1, log_iterates=True),
+                                                 "run"), (TINY,), {},
+                 MemoryError, r"^run needs about data .* \+ 1 seeds x \(state .* \+ logs 5\d\.\d GiB \+",
+                 id="memory-run-estimate-logged-iterates"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
