@@ -397,6 +397,17 @@ BAD_INPUTS = [
                                                  "run"), (TINY,), {},
                  MemoryError, r"^run needs about data .* \+ 1 seeds x \(state .* \+ logs 5\d\.\d GiB \+",
                  id="memory-run-estimate-logged-iterates"),
+    # round 5: horizons and batch-size plans
+    pytest.param(lambda: __import__("sgd_bench.horizons").horizons.horizon_keys(0, -1, 2), (), {},
+                 ValueError, r"^horizon must be an integer in \[0, 4294967295\], got -1$", id="horizon-keys-negative"),
+    pytest.param(lambda p: __import__("sgd_bench.horizons").horizons.run_horizons(
+                     p, lambda k: SGD, X0, 0, horizons=[10.7, 100], seeds=2, f_star=0.0), (TINY,), {},
+                 TypeError, r"^horizons must be an integer, got 10.7$", id="run-horizons-fractional"),
+    pytest.param(sgd_bench.batch_sizes, (10**8, 1.0), {},  # was 10**8 Python iterations and a 10**8 list
+                 ValueError, r"^q = 1.0 grows the batch from 1 to n = 100,000,000 in up to 100,000,000 steps, above "
+                 r"the 1,048,576 sizes a plan may hold; use a larger q or initial_batch$", id="batch-sizes-too-many"),
+    pytest.param(sgd_bench.batch_sizes, (10**15, 1.0000001), {},
+                 ValueError, r"^q = 1.0000001 grows the batch", id="batch-sizes-q-near-one"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
