@@ -114,6 +114,13 @@ def preconditioned_sgd(step_size, preconditioner, batch_size: int | None = 1,
             raise ValueError(f"preconditioner must be a square (D, D) matrix, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError("preconditioner must be finite (it has NaN or inf entries)")
+        if arr.shape[0] <= 4096:  # O(D^3) on the host: checked where that is cheap
+            sym = (arr + arr.T) / 2.0
+            eig = np.linalg.eigvalsh(sym.astype(np.float64))
+            if eig[0] < -1e-12 * max(abs(eig[-1]), abs(eig[0])):
+                # -P g points uphill along an eigenvector of a negative eigenvalue: the run climbs
+                raise ValueError(f"preconditioner must be positive semi-definite (x^T P x >= 0), but its "
+                                 f"symmetric part has eigenvalue {eig[0]:.3g}: along it -P g climbs")
     if batch_size is None:
         _checks.choice("sampling", sampling, SAMPLINGS)
         b, name = None, "preconditioned GD"

@@ -408,6 +408,11 @@ BAD_INPUTS = [
                  r"the 1,048,576 sizes a plan may hold; use a larger q or initial_batch$", id="batch-sizes-too-many"),
     pytest.param(sgd_bench.batch_sizes, (10**15, 1.0000001), {},
                  ValueError, r"^q = 1.0000001 grows the batch", id="batch-sizes-q-near-one"),
+    pytest.param(sgd_bench.preconditioned_sgd, (0.1, -np.eye(3)), {},  # round 5: it climbed, unflagged
+                 ValueError, r"^preconditioner must be positive semi-definite \(x\^T P x >= 0\), but its symmetric "
+                 r"part has eigenvalue -1: along it -P g climbs$", id="preconditioner-negative-definite"),
+    pytest.param(sgd_bench.preconditioned_sgd, (0.1, np.array([[1.0, 3.0], [3.0, 1.0]])), {},
+                 ValueError, r"^preconditioner must be positive semi-definite .*eigenvalue -2", id="preconditioner-indefinite"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
