@@ -1126,3 +1126,16 @@ def test_a_records_entry_naming_a_file_outside_the_result_is_corrupt_not_read(tm
 
     why = results.verify_records(tmp_path, {"file": name, "rows": 1, "sha256": "0" * 64})
     assert why == f"meta.json's \"records\" entry names {name!r}, not records.csv or records.parquet"
+
+
+
+def test_replace_cannot_give_a_preconditioner_that_climbs(tiny_logistic, monkeypatch):
+    # round 6: the factory refused -I, but replace(preconditioner=-I) got past it; the method's
+    # own check (run before every run) refuses it now, before anything runs
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(runner, "execute", forbidden)
+    method = sgd_bench.preconditioned_sgd(0.1, np.eye(3)).replace(preconditioner=-np.eye(3))
+    with pytest.raises(ValueError, match=r"^preconditioner must be positive semi-definite .*eigenvalue -1: "):
+        sgd_bench.run(tiny_logistic, method, X0, 0, steps=5)
