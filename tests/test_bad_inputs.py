@@ -413,6 +413,9 @@ BAD_INPUTS = [
                  r"part has eigenvalue -1: along it -P g climbs$", id="preconditioner-negative-definite"),
     pytest.param(sgd_bench.preconditioned_sgd, (0.1, np.array([[1.0, 3.0], [3.0, 1.0]])), {},
                  ValueError, r"^preconditioner must be positive semi-definite .*eigenvalue -2", id="preconditioner-indefinite"),
+    pytest.param(problems.synthetic_logreg, (10, 3), {"seed": 2**63},  # round 6: JAX's OverflowError
+                 ValueError, r"^seed must be an integer in \[0, 9223372036854775807\], got 9223372036854775808$",
+                 id="logreg-seed-above-int64"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
@@ -748,6 +751,12 @@ CLI_BAD_INPUTS = [
     pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "x" * 300], 2,
                  r"--out: the folder name x{24}\.\.\. is 300 bytes long, and this file system allows at most \d+$",
                  id="cli-out-name-too-long"),
+    pytest.param(["run", "--problem", "logreg:n=50,d=3,seed=99999999999999999999", "--method", "gd", "--out", OUT], 2,
+                 r"--problem 'logreg:n=50,d=3,seed=99999999999999999999': seed must be an integer in "
+                 r"\[0, 9223372036854775807\]", id="cli-problem-seed-huge"),  # round 6: was a traceback
+    pytest.param(["run", "--problem", "sparse-logreg:n=60,d=40,density=0.1,seed=99999999999999999999", "--method",
+                  "gd", "--out", OUT], 2, r"seed must be an integer in \[0, 9223372036854775807\]",
+                 id="cli-sparse-seed-huge"),
     pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "a/" * 2100], 2,  # round 2
                  r"--out: the path is \d+ bytes long; this file system allows \d+, and a run writes files up to "
                  r"256 bytes deeper; choose a shorter path$", id="cli-out-path-too-long"),
