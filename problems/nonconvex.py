@@ -30,7 +30,7 @@ import numpy as np
 
 from sgd_bench import FiniteSum, L2
 from sgd_bench import _checks
-from sgd_bench.memory import check_host_fits
+from sgd_bench.memory import check_fits, check_host_fits
 
 # max |sigmoid''(t)| = max s(1-s)|1-2s| = 1/(6 sqrt(3)), at s = (3 +- sqrt(3))/6.
 SIGMOID_CURVATURE = 1.0 / (6.0 * np.sqrt(3.0))
@@ -224,6 +224,10 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
     # Host float64: A (n x d), the teacher's hidden layer and its tanh (n x teacher_hidden each).
     check_host_fits(8 * (n * d + 2 * n * teacher_hidden + 4 * n), (n * d + n) * dt.itemsize,
                     f"two-layer-net with n={n}, d={d}")
+    # The iterate is not tied to the data's size: hidden = 10^9 passed the check above, then a
+    # run (or the default step's constants) tried to allocate 48 GB. A method holds a few copies.
+    check_fits(4 * hidden * (d + 1) * dt.itemsize, f"two-layer-net with hidden={hidden}, d={d}: a few "
+               f"copies of its {hidden * (d + 1):,} parameters", hint="use a smaller hidden or d")
     rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
     A = rng.standard_normal((n, d))
     W_t = rng.standard_normal((teacher_hidden, d)) / np.sqrt(d)

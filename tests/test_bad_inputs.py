@@ -751,6 +751,10 @@ CLI_BAD_INPUTS = [
     pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "x" * 300], 2,
                  r"--out: the folder name x{24}\.\.\. is 300 bytes long, and this file system allows at most \d+$",
                  id="cli-out-name-too-long"),
+    pytest.param(["run", "--problem", "two-layer-net:hidden=1000000000", "--method", "gd", "--out", OUT], 3,
+                 r"--problem 'two-layer-net:hidden=1000000000': two-layer-net with hidden=1000000000, d=5: a few copies "
+                 r"of its 6,000,000,000 parameters needs .*; use a smaller hidden or d$",  # round 7: JAX's RESOURCE_EXHAUSTED
+                 id="cli-two-layer-hidden-huge"),
     pytest.param(["run", "--problem", "logreg:n=50,d=3,seed=99999999999999999999", "--method", "gd", "--out", OUT], 2,
                  r"--problem 'logreg:n=50,d=3,seed=99999999999999999999': seed must be an integer in "
                  r"\[0, 9223372036854775807\]", id="cli-problem-seed-huge"),  # round 6: was a traceback
