@@ -110,8 +110,16 @@ _LOG_BYTES = 4 + 8 + 3 * 8
 _KEY_BYTES = 8  # a threefry key's data: two uint32
 
 
+def _itemsize(dtype) -> int:
+    # A PRNG key leaf (a method's own key) has no NumPy dtype: np.dtype failed on it, and the
+    # whole state estimate fell back to four iterates (stochastic_lbfgs(memory_size=10**9) passed)
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return _KEY_BYTES
+    return np.dtype(dtype).itemsize
+
+
 def _tree_bytes(tree) -> int:
-    return int(sum(math.prod(np.shape(leaf)) * np.dtype(leaf.dtype).itemsize
+    return int(sum(math.prod(np.shape(leaf)) * _itemsize(leaf.dtype)
                    for leaf in jax.tree_util.tree_leaves(tree) if hasattr(leaf, "dtype")))
 
 

@@ -150,7 +150,11 @@ def inverse_hessian(problem, x) -> jax.Array:
 
     Raises ``ValueError`` unless the Hessian at x is positive definite."""
     from sgd_bench.curvature import _dense_hessian
+    from sgd_bench.finite_sum import FiniteSum
+    from sgd_bench.solver import check_x
 
+    _checks.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    check_x("x", x, problem)  # a wrong shape was JAX's dot_general error
     hess = np.asarray(_dense_hessian(problem, x))
     hess = (hess + hess.T) / 2
     eigs, vecs = np.linalg.eigh(hess)

@@ -416,6 +416,14 @@ BAD_INPUTS = [
     pytest.param(problems.synthetic_logreg, (10, 3), {"seed": 2**63},  # round 6: JAX's OverflowError
                  ValueError, r"^seed must be an integer in \[0, 9223372036854775807\], got 9223372036854775808$",
                  id="logreg-seed-above-int64"),
+    # round 8: a wrong-shaped x reached JAX's dot_general; a method's own PRNG key hid its state's size
+    pytest.param(sgd_bench.step_flops, (TINY, SGD, np.zeros(4)), {},
+                 ValueError, r"^x0 must have shape \(3,\)", id="step-flops-x0-shape"),
+    pytest.param(sgd_bench.inverse_hessian, (TINY, np.zeros(4)), {},
+                 ValueError, r"^x must have shape \(3,\)", id="inverse-hessian-x-shape"),
+    pytest.param(lambda p: memory.check_run_fits(memory.estimate_run_bytes(
+                     p, sgd_bench.stochastic_lbfgs(0.1, memory_size=10**9), 1, 5), "run"), (TINY,), {},
+                 MemoryError, r"^run needs about data .* \(state 4\d\.\d GiB", id="memory-estimate-state-with-a-key"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
