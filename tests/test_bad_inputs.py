@@ -424,6 +424,11 @@ BAD_INPUTS = [
     pytest.param(lambda p: memory.check_run_fits(memory.estimate_run_bytes(
                      p, sgd_bench.stochastic_lbfgs(0.1, memory_size=10**9), 1, 5), "run"), (TINY,), {},
                  MemoryError, r"^run needs about data .* \(state 4\d\.\d GiB", id="memory-estimate-state-with-a-key"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"info": {"L": -1.0}},  # round 9: accepted, 1/L < 0 followed
+                 ValueError, r"^info\['L'\] must be a number >= 0 \(a smoothness or strong convexity constant\), "
+                 r"got -1.0$", id="finite-sum-info-L-negative"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"info": {"mu": math.nan}},
+                 ValueError, r"^info\['mu'\] must be a number >= 0", id="finite-sum-info-mu-nan"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
