@@ -85,6 +85,9 @@ def _check_semidefinite(preconditioner) -> None:
     if eig[0] < -1e-12 * max(abs(eig[-1]), abs(eig[0])):
         raise ValueError(f"preconditioner must be positive semi-definite (x^T P x >= 0), but its "
                          f"symmetric part has eigenvalue {eig[0]:.3g}: along it -P g climbs")
+    if not eig[-1] > 0:  # P = 0 stands still, as a step size of 0 would (which is refused)
+        raise ValueError("preconditioner must have a positive eigenvalue; its symmetric part is zero, "
+                         "so the run would stand still")
 
 
 def _check_preconditioner(p, problem):

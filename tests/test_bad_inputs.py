@@ -429,6 +429,9 @@ BAD_INPUTS = [
                  r"got -1.0$", id="finite-sum-info-L-negative"),
     pytest.param(FiniteSum, (LOSS, DATA), {"info": {"mu": math.nan}},
                  ValueError, r"^info\['mu'\] must be a number >= 0", id="finite-sum-info-mu-nan"),
+    pytest.param(sgd_bench.preconditioned_sgd, (0.1, np.zeros((3, 3))), {},  # round 10: it stood still
+                 ValueError, r"^preconditioner must have a positive eigenvalue; its symmetric part is zero",
+                 id="preconditioner-zero"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
