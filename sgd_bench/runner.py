@@ -82,6 +82,9 @@ class Trace(NamedTuple):
 
 def log_steps(steps: int, log_every: int) -> np.ndarray:
     """The step numbers a run logs: 0, log_every, 2 log_every, ..., and ``steps`` itself."""
+    # as run checks them (log_every = 0 was a ZeroDivisionError inside NumPy's arange)
+    steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
+    log_every = _checks.integer("log_every", log_every, low=1)
     logged = np.arange(0, steps + 1, log_every, dtype=np.int64)
     if logged[-1] != steps:
         logged = np.append(logged, steps)

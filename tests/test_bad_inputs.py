@@ -432,6 +432,10 @@ BAD_INPUTS = [
     pytest.param(sgd_bench.preconditioned_sgd, (0.1, np.zeros((3, 3))), {},  # round 10: it stood still
                  ValueError, r"^preconditioner must have a positive eigenvalue; its symmetric part is zero",
                  id="preconditioner-zero"),
+    pytest.param(sgd_bench.log_steps, (10, 0), {},  # round 11: a ZeroDivisionError
+                 ValueError, r"^log_every must be an integer in \[1, inf\], got 0$", id="log-steps-every-zero"),
+    pytest.param(sgd_bench.log_steps, (-1, 1), {}, ValueError, r"^steps must be an integer in \[0, ",
+                 id="log-steps-negative"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
