@@ -436,6 +436,11 @@ BAD_INPUTS = [
                  ValueError, r"^log_every must be an integer in \[1, inf\], got 0$", id="log-steps-every-zero"),
     pytest.param(sgd_bench.log_steps, (-1, 1), {}, ValueError, r"^steps must be an integer in \[0, ",
                  id="log-steps-negative"),
+    pytest.param(stats.mean, (np.ones((3, 4)), np.array([0.5, 0.0, 1.0])), {},  # round 12: 0.5 read as True
+                 TypeError, r"^diverged must be a boolean mask such as Trace.diverged, got dtype float64$",
+                 id="stats-mask-float"),
+    pytest.param(timing.best_of, (lambda: None, 0), {},  # round 12: timed one run anyway
+                 ValueError, r"^repeats must be an integer in \[1, inf\], got 0$", id="best-of-repeats-zero"),
     # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
     pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
