@@ -315,9 +315,6 @@ class Solver:
 
     def advance(self, state: SolverState, steps: int) -> SolverState:
         """``steps`` >= 0 more steps from ``state`` (no compile for a new count)."""
-        if not isinstance(state, SolverState):
-            raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
-                            f"{type(state).__name__}")
         self._check_state(state)
         steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
         if int(state.k) + steps > MAX_STEPS:
@@ -329,6 +326,9 @@ class Solver:
         """Refuses a state another Solver made (another method, problem shape or chunk): its
         structure or shapes differ from what ``init`` gives here (``eval_shape``: nothing runs),
         and the compiled loop would fail inside JAX. Dtypes may differ (x0 sets them)."""
+        if not isinstance(state, SolverState):
+            raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
+                            f"{type(state).__name__}")
         if getattr(self, "_expected", None) is None:
             key = jax.eval_shape(lambda: jax.random.key(0))
             self._expected = jax.eval_shape(functools.partial(init_state, chunk=self.chunk), self.problem,
@@ -346,6 +346,7 @@ class Solver:
         """The advance program compiled ahead of time for states like ``state``, as a plain
         callable ``(state, steps) -> state`` with no argument checks and no host sync: for
         timing loops (block on the result before reading a clock) and tight driver loops."""
+        self._check_state(state)  # the returned callable checks nothing; the state it is built for is
         compiled = _advance_jit.lower(self.problem, self.method, state, jnp.int32(0),
                                       chunk=self.chunk).compile()
         problem, method = self.problem, self.method

@@ -446,6 +446,12 @@ BAD_INPUTS = [
                      jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
                  TypeError, r"^state does not fit this Solver \(GD on 'tiny-logistic', chunk 256\).*another Solver",
                  id="solver-advance-foreign-state"),
+    pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).compile(
+                     jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256))), (TINY,), {},
+                 TypeError, r"^state does not fit this Solver", id="solver-compile-foreign-state"),  # round 13
+    pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).compile(X0_JAX), (TINY,), {},
+                 TypeError, r"^state must be a SolverState from Solver.init or advance, got ArrayImpl$",
+                 id="solver-compile-not-a-state"),
     pytest.param(sgd_bench.sgd, (lambda k: k >= 0,), {},  # sgd(True) is refused; so is a schedule giving True
                  TypeError, r"^step_size must map .* it returned True, a bool, not a number$", id="schedule-returns-bool"),
     # from_optax: keywords optax would trip over only inside the run
