@@ -43,7 +43,7 @@ def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, s
         raise ValueError(f"cond must be >= 1, got {cond!r}")
     noise = _checks.nonnegative_float("noise", noise)
     dt = _checks.floating_dtype("dtype", dtype)
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
     # Host float64: U, its scaled copy and the QR workspace (n x rank each), A, a few n-vectors.
     check_host_fits(8 * (n * d + 3 * n * rank + d * rank + 4 * n), (n * d + n) * dt.itemsize,
                     f"rank-deficient least squares with n={n}, d={d}, rank={rank}")
@@ -88,7 +88,7 @@ def nonseparable_logistic(n: int = 1000, d: int = 10, *, seed: int = 0, noise: f
     # Host float64: A and the LP's constraint matrix y * A (n x d each), a few n-vectors.
     check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize,
                     f"non-separable logistic regression with n={n}, d={d}")
-    A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0), noise)
+    A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED), noise)
     if is_separable(A, y):
         raise ValueError(f"the sample (n={n}, d={d}, noise={noise}, seed={seed}) is linearly separable, "
                          "so unregularized logistic regression has no minimizer; raise noise or n")

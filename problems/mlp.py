@@ -63,7 +63,7 @@ class MLPLoss:
 def digits_split(test_size: int = 497, split_seed: int = 0):
     """(A_train, Y_train, A_test, Y_test) in float64: pixels / 16, one-hot labels."""
     test_size = _checks.integer("test_size", test_size, low=1, high=1796)
-    split_seed = _checks.integer("split_seed", split_seed, low=0)
+    split_seed = _checks.integer("split_seed", split_seed, low=0, high=_checks.MAX_SEED)
     from problems.datasets import _sklearn_datasets
 
     data = _sklearn_datasets().load_digits()

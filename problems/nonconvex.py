@@ -30,7 +30,7 @@ import numpy as np
 
 from sgd_bench import FiniteSum, L2
 from sgd_bench import _checks
-from sgd_bench.memory import check_host_fits
+from sgd_bench.memory import check_fits, check_host_fits
 
 # max |sigmoid''(t)| = max s(1-s)|1-2s| = 1/(6 sqrt(3)), at s = (3 +- sqrt(3))/6.
 SIGMOID_CURVATURE = 1.0 / (6.0 * np.sqrt(3.0))
@@ -117,7 +117,7 @@ def sin2_pl(n: int = 200, d: int = 10, *, seed: int = 0, spread: float = 0.3, dt
     """
     n = _checks.integer("n", n, low=1)
     d = _checks.integer("d", d, low=1)
-    seed = _checks.integer("seed", seed, low=0)
+    seed = _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED)
     spread = _checks.nonnegative_float("spread", spread)
     dt = _dtype(dtype)
     # Host: the centres in float64 and two complex128 temporaries of the closed form (n x d each).
@@ -176,7 +176,7 @@ def sigmoid_loss(n: int = 500, d: int = 10, *, seed: int = 0, lam: float = 1e-3,
     # Host float64: A and A * A (n x d each), a few n-vectors.
     check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize,
                     f"sigmoid-loss with n={n}, d={d}")
-    A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0), noise)
+    A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED), noise)
     info = {"L_upper": float(np.linalg.eigvalsh(A.T @ A / n)[-1]) * SIGMOID_CURVATURE + lam,
             "L_max_upper": float(np.max(np.sum(A * A, axis=1))) * SIGMOID_CURVATURE + lam}
     return FiniteSum(sigmoid_loss_i, (jnp.asarray(A, dt), jnp.asarray(y, dt)),
@@ -224,7 +224,11 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
     # Host float64: A (n x d), the teacher's hidden layer and its tanh (n x teacher_hidden each).
     check_host_fits(8 * (n * d + 2 * n * teacher_hidden + 4 * n), (n * d + n) * dt.itemsize,
                     f"two-layer-net with n={n}, d={d}")
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    # The iterate is not tied to the data's size: hidden = 10^9 passed the check above, then a
+    # run (or the default step's constants) tried to allocate 48 GB. A method holds a few copies.
+    check_fits(4 * hidden * (d + 1) * dt.itemsize, f"two-layer-net with hidden={hidden}, d={d}: a few "
+               f"copies of its {hidden * (d + 1):,} parameters", hint="use a smaller hidden or d")
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
     A = rng.standard_normal((n, d))
     W_t = rng.standard_normal((teacher_hidden, d)) / np.sqrt(d)
     v_t = rng.standard_normal(teacher_hidden)
@@ -242,6 +246,6 @@ def two_layer_init(problem: FiniteSum, seed: int = 0) -> jax.Array:
         raise ValueError(f"two_layer_init needs a two_layer_net problem, got {problem.name!r}")
     hidden = problem.loss_i.hidden
     d = problem.x_shape[0] // hidden - 1
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
     theta = np.concatenate([rng.standard_normal(hidden * d) / np.sqrt(d), rng.standard_normal(hidden)])
     return jnp.asarray(theta, problem.dtype)

@@ -92,7 +92,7 @@ def synthetic_hinge(n: int = 500, d: int = 10, *, seed: int = 0, noise: float = 
     noise = _checks.nonnegative_float("noise", noise)
     dt = _checks.floating_dtype("dtype", dtype)
     _check_generation(n, d, dt, "hinge-svm")
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
     A = rng.standard_normal((n, d))
     y = np.where(A @ (rng.standard_normal(d) / np.sqrt(d)) + noise * rng.standard_normal(n) >= 0, 1.0, -1.0)
     return hinge_svm(jnp.asarray(A, dt), jnp.asarray(y, dt), name=f"hinge-svm n={n} d={d}", validate=False)
@@ -105,7 +105,7 @@ def synthetic_absolute(n: int = 500, d: int = 10, *, seed: int = 0, noise: float
     noise = _checks.nonnegative_float("noise", noise)
     dt = _checks.floating_dtype("dtype", dtype)
     _check_generation(n, d, dt, "absolute-regression")
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
     A = rng.standard_normal((n, d))
     b = A @ rng.standard_normal(d) + noise * rng.laplace(size=n)
     return absolute_regression(jnp.asarray(A, dt), jnp.asarray(b, dt), name=f"absolute-regression n={n} d={d}",

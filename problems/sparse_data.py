@@ -165,7 +165,7 @@ def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alph
     row_nnz = _checks.positive_float("row_nnz", row_nnz)
     if not 1.0 <= row_nnz <= d:
         raise ValueError(f"row_nnz must be in [1, d] = [1, {d}], got {row_nnz:g}")
-    seed = _checks.integer("seed", seed, low=0)
+    seed = _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED)
     alpha = _checks.nonnegative_float("alpha", alpha)
     flip = _checks.nonnegative_float("flip", flip)
     if flip >= 0.5:

@@ -56,7 +56,7 @@ def spectral_least_squares(n: int = 1000, d: int = 80, *, power: float = 3.0, de
     power = _checks.positive_float("power", power)
     decay = _checks.nonnegative_float("decay", decay)
     noise = _checks.positive_float("noise", noise)
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
     i = np.arange(1, d + 1, dtype=np.float64)
     A = rng.choice([-1.0, 1.0], size=(n, d)) * i ** (-power / 2)
     w = i ** -decay
@@ -94,7 +94,7 @@ def geometric_logistic(n: int = 3000, d: int = 12, *, ratio: float = 0.5, seed: 
     ratio = _checks.positive_float("ratio", ratio)
     if not ratio < 1:
         raise ValueError(f"ratio must be in (0, 1), got {ratio!r}")
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0))
+    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
     m = n // 3
     scales = ratio ** np.arange(d - 1, dtype=np.float64)
     z = np.concatenate([np.ones((m, 1)), rng.choice([-1.0, 1.0], size=(m, d - 1)) * scales], axis=1)

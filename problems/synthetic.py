@@ -57,7 +57,7 @@ def _design(seed, n, d, dtype):
     """(A in ``dtype``, A @ w and the noise in the wide precision) for a planted w."""
     n = _checks.integer("n", n, low=1)
     d = _checks.integer("d", d, low=1)
-    seed = _checks.integer("seed", seed, low=0)
+    seed = _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED)
     dtype = jnp.dtype(_checks.floating_dtype("dtype", dtype))
     wide = _wide()
     check_fits(n * d * dtype.itemsize + 3 * n * wide.itemsize,

@@ -87,6 +87,10 @@ def instance(name: str, value: Any, cls: type | tuple, what: str) -> Any:
     return value
 
 
+# The largest int seed, for a problem's data as for a run's key (sgd-bench run --key): JAX takes a
+# signed 64-bit seed (99999999999999999999 was an OverflowError from inside JAX).
+MAX_SEED = 2**63 - 1
+
 FLOATING_DTYPES = "'float32' or 'float64'"
 
 

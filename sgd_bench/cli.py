@@ -58,7 +58,12 @@ def load(name: str) -> ModuleType:
         raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(known)}")
     spec = importlib.util.spec_from_file_location(f"sgd_bench_experiments.{name}", known[name])
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # a script of one's own (SGD_BENCH_SCRIPTS) with a syntax error, ...
+        where = f" (line {err.lineno})" if isinstance(err, SyntaxError) and err.lineno else ""
+        raise ValueError(f"experiment script {known[name]} cannot be loaded{where}: "
+                         f"{type(err).__name__}: {err}") from None
     return module
 
 
@@ -73,6 +78,9 @@ def _err(text: str) -> None:
 
 # -- run -----------------------------------------------------------------------------------------
 def _cmd_run(args) -> int:
+    from sgd_bench import results
+
+    results.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
     if args.out is not None and not args.out.strip():
         # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
         raise ValueError("--out must name a folder, got an empty string")
@@ -89,6 +97,9 @@ def _cmd_run(args) -> int:
 
     if args.all and args.experiments:
         raise ValueError("--all runs every experiment: give either --all or experiment names")
+    twice = sorted({n for n in args.experiments if args.experiments.count(n) > 1})
+    if twice:  # the second would only write a copy beside the first
+        raise ValueError(f"experiment {', '.join(twice)} is named twice; name each experiment once")
     names = all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
     modules = [load(name) for name in names]  # fail on a bad name before running anything
     argvs = []
@@ -263,6 +274,9 @@ _INDEX_SIGNATURES = {"index.md": "Every result folder under this one, as `sgd-be
 def _check_index_is_ours(root: Path) -> None:
     for name, signature in _INDEX_SIGNATURES.items():
         path = root / name
+        if path.exists() and not path.is_file():  # a FIFO would block the read below
+            raise ValueError(f"{path} is not a regular file, and report writes {name} there; move it, "
+                             "or report another folder")
         if path.exists():
             try:
                 ours = signature in path.read_text(errors="replace")
@@ -422,9 +436,12 @@ def _cmd_list(args) -> int:
 
     print("experiments (sgd-bench run NAME):")
     for name in experiments():
-        module = load(name)
+        try:
+            description = getattr(load(name), "DESCRIPTION", "")
+        except ValueError as err:  # one broken script does not hide the others
+            description = f"(cannot be loaded: {_one_line(err)})"
         marker = " [default]" if name in DEFAULT_SUITE else ""
-        print(f"  {name:<22} {getattr(module, 'DESCRIPTION', '')}{marker}")
+        print(f"  {name:<22} {description}{marker}")
     print("problems (--problem NAME[:key=value,...], or problems.get(NAME, **kwargs)):")
     for name, text in problems.describe().items():
         print(f"  {name:<22} {text}")
@@ -539,6 +556,13 @@ def main(argv=None) -> int:
     except MemoryError as err:
         _err(f"error: {_one_line(err)}")
         return 3
+    except RuntimeError as err:
+        if "Unable to initialize backend" not in str(err):
+            raise
+        # JAX_PLATFORMS=bogus, or a platform this machine lacks: the environment, not a bug
+        _err(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): "
+             f"{_one_line(err)}")
+        return 2
     except KeyboardInterrupt:
         _err("interrupted; finished cells are stored, so the same command resumes the run")
         return 130

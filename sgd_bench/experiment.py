@@ -90,7 +90,10 @@ def checking_only() -> Iterator[None]:
 
 
 def read_json(path: Path) -> Any:
-    """A JSON file's contents, or None when it is missing or unreadable."""
+    """A JSON file's contents, or None when it is missing or unreadable (or not a regular
+    file: reading a FIFO named meta.json would block forever)."""
+    if not Path(path).is_file():
+        return None
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -120,6 +123,19 @@ def check_writable(target: Path, option: str = "--out") -> None:
     ``target``: no part of the path may be a file, and the deepest existing folder must be
     writable (not read-only, not someone else's)."""
     target = Path(target)
+    try:
+        name_max = os.pathconf(target.anchor or ".", "PC_NAME_MAX")
+        path_max = os.pathconf(target.anchor or ".", "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for part in target.parts:  # else exists() or mkdir fails with "[Errno 36] File name too long: ..."
+        if len(os.fsencode(part)) > name_max:
+            raise ValueError(f"{option}: the folder name {part[:24]}... is {len(os.fsencode(part))} bytes "
+                             f"long, and this file system allows at most {name_max}")
+    length = len(os.fsencode(os.path.abspath(target)))
+    if length > path_max - 256:  # room for what the run writes inside (cells/..., parts/...)
+        raise ValueError(f"{option}: the path is {length} bytes long; this file system allows {path_max}, "
+                         "and a run writes files up to 256 bytes deeper; choose a shorter path")
     existing = target
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -154,7 +170,9 @@ def _try_lock(path: Path) -> int | None:
     holds it. Retries when the file was replaced between open and lock, so that two runs never
     hold locks on two different files of the same name."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        # O_NOFOLLOW: a symlink by the lock's name must not lead the PID write (and its
+        # truncation) to a file elsewhere
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
@@ -175,7 +193,7 @@ def lock_holder(folder: Path) -> str | None:
     """The PID (as written in the lock file) of the live run holding ``folder``'s lock, or None
     when no run holds it. Nothing is touched."""
     path = Path(folder) / LOCK_FILE
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():
         return None
     fd = _try_lock(path)
     if fd is None:
@@ -199,6 +217,9 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOCK_FILE
+    if path.is_symlink() or (path.exists() and not path.is_file()):  # a folder, FIFO or link by that name
+        raise ValueError(f"--out {folder}: {LOCK_FILE} there is not a regular file, so it cannot hold "
+                         "the run's lock; remove it or choose another --out")
     fd = _try_lock(path)
     if fd is None:
         raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
@@ -467,6 +488,11 @@ def apply_overrides(config: dict, args: argparse.Namespace, overrides: Mapping[s
             takes = ", ".join(f"--{o}" for o in OPTIONS if o in overrides) or "none of them"
             raise ValueError(f"experiment {name} does not take --{option} (it takes {takes})")
         config = dict(how(config, value)) if callable(how) else {**config, how: value}
+    if getattr(args, "steps", None) is not None and isinstance(config.get("log_every"), int) \
+            and isinstance(config.get("steps"), int) and config["steps"] < config["log_every"]:
+        # refused here, not by the runner after the folder exists ("log_every must be ...")
+        raise ValueError(f"--steps must be >= {config['log_every']} (experiment {name} logs every "
+                         f"{config['log_every']} steps), got {config['steps']}")
     return config
 
 
@@ -497,6 +523,10 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     except ValueError as err:
         p.error(str(err))
     default = runs_root() / ("_quick" if args.quick else "") / (folder or name)
+    try:
+        results.records_format()  # a bad SGD_BENCH_RECORDS fails here, not after the run
+    except ValueError as err:
+        p.error(str(err))
     if _checking:
         try:
             check_writable(args.out or default)

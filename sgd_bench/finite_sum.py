@@ -114,6 +114,10 @@ def _check_info(info) -> tuple[tuple[str, float], ...]:
             out.append((str(key), float(value)))
         except (TypeError, ValueError):
             raise TypeError(f"info[{key!r}] must be a number, got {value!r}") from None
+        if key in ("L", "L_max", "mu") and not out[-1][1] >= 0:
+            # the theory's constants: L = -1 gave a default step 1/L < 0, bounds of the wrong sign
+            raise ValueError(f"info[{key!r}] must be a number >= 0 (a smoothness or strong convexity "
+                             f"constant), got {value!r}")
     return tuple(sorted(out))
 
 

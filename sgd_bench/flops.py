@@ -20,6 +20,9 @@ def step_flops(problem: FiniteSum, method: Method, x0) -> float:
     """FLOPs of one ``method.step`` on ``problem`` at ``x0``, from the compiled program."""
     _checks.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
     _checks.instance("method", method, Method, "a sgd_bench.Method (gd, sgd, from_optax, ...)")
+    from sgd_bench.solver import check_x
+
+    check_x("x0", x0, problem)  # a wrong shape was JAX's dot_general error
     flat = problem.replace(block_rows=problem.n)
     x0 = jnp.asarray(x0) if hasattr(x0, "shape") else x0
     state = jax.jit(Method.init)(method, x0, flat, jax.random.key(0))

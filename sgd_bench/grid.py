@@ -17,6 +17,9 @@ the Python API's ``step_size`` in brackets). Decisions:
 - the same ``--problem`` (or ``--method``) given twice, also when spelled differently
   (``lecture-logreg`` and ``lecture_logreg``, keys in another order), is refused, not merged:
   the grid would store every record twice, and a repeat is usually a typo for another spec;
+- a spec that ends in ``:`` with nothing after it (``lecture-logreg:``, ``sgd:``) is refused, for
+  ``--problem`` and ``--method`` alike, rather than read as "no options": the colon promises
+  options, and a dangling one usually lost them (an unset shell variable);
 - a ``dtype`` key in a ``--problem`` must be float32 or float64 and equal ``--dtype``: one run,
   one precision, and the records are labelled with it;
 - the memory of the largest cell (data + seeds x (state + logs + sampler), see
@@ -41,7 +44,7 @@ import numpy as np
 
 KIND = "grid"
 DEFAULT_BLOCK = 32
-MAX_KEY = 2**63 - 1  # jax.random.key takes a signed 64-bit seed
+MAX_KEY = 2**63 - 1  # the API's int seed range too (solver.MAX_SEED)
 # Host memory per stored record row (a dict of ten values while the records are merged).
 ROW_BYTES = 1000
 GAP_FLOOR = 1e-16
@@ -54,6 +57,8 @@ _METHODS = {
     "saga": ("SAGA (variance reduction; default step its own)", ("step", "batch", "sampling")),
     "svrg": ("SVRG (variance reduction; default step and loop its own)", ("step", "batch", "sampling", "loop")),
     "sarah": ("SARAH (variance reduction; default step and loop its own)", ("step", "batch", "sampling", "loop")),
+    "lazy_saga": ("SAGA with lazy updates, O(nonzeros) per step (sparse rows only: sparse-logreg, "
+                  "sparse-preset, libsvm; default step its own)", ("step", "batch", "sampling")),
     "gd_armijo": ("GD with Armijo backtracking (initial step 1)", ("step",)),
     "lbfgs": ("L-BFGS with a zoom line search (full gradients; memory 10)", ("memory",)),
     "optax": ("any optax optimizer: optax:NAME,lr=...[,batch=...,sampling=...,other optax keys]",
@@ -97,13 +102,27 @@ def _grid_value(text: str) -> GridValues | None:
         if not (math.isfinite(a) and math.isfinite(b)) or not 1 <= num <= 4096:
             raise ValueError(f"{text!r}: the bounds must be finite and the count in [1, 4096]")
         grid = np.logspace(a, b, num) if kind.lower() == "log" else np.linspace(a, b, num)
-        return GridValues(text, tuple(float(v) for v in grid))
+        return _distinct(GridValues(text, tuple(float(v) for v in grid)))
     if "|" in text:
         parts = [_value(p.strip()) for p in text.split("|")]
         if any(p == "" for p in parts) or not all(_is_number(p) for p in parts):
             raise ValueError(f"{text!r}: a list of values is numbers separated by |, as in 0.1|0.2|0.5")
-        return GridValues(text, tuple(parts))
+        return _distinct(GridValues(text, tuple(parts)))
     return None
+
+
+def _distinct(grid: GridValues) -> GridValues:
+    """A grid whose values repeat would run one configuration twice under two labels (and a grid
+    of one repeated value swept nothing, which failed inside JAX's vmap): refused."""
+    seen, repeated = set(), []
+    for v in grid.values:
+        if float(v) in seen and v not in repeated:
+            repeated.append(v)
+        seen.add(float(v))
+    if repeated:
+        raise ValueError(f"{grid.text!r}: the value(s) {', '.join(f'{v:g}' for v in repeated)} repeat; "
+                         "each value of a grid must differ")
+    return grid
 
 
 def _split_items(rest: str) -> list[str]:
@@ -209,8 +228,13 @@ def parse_spec(text: str, what: str) -> Spec:
         example = "logreg:n=10000,d=20" if what == "--problem" else "sgd:step=0.1,batch=10"
         raise ValueError(f"{what} must be a non-empty spec such as {example!r}, got {text!r}")
     text = text.strip()
-    typed, _, rest = text.partition(":")
+    typed, colon, rest = text.partition(":")
     typed = typed.strip()
+    if colon and not rest.strip():
+        # Refused, not read as "no options": a colon promises options, and a spec with a
+        # dangling colon usually lost them (an unset shell variable after the colon).
+        form = "optax:adam,lr=1e-3" if typed.lower() == "optax" else f"{typed or 'NAME'}:key=value"
+        raise ValueError(f"{what} {text!r}: nothing after ':'; give options as {form}, or drop the ':'")
     name = typed.lower().replace("-", "_")
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ValueError(f"{what} {text!r}: {typed!r} is not a name")
@@ -448,6 +472,13 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
             # general one would store n dense d-vectors (n d numbers for n nnz-long rows).
             kwargs["linear"] = True
         return getattr(sb, spec.name)(opts.get("step"), batch, sampling, **kwargs)
+    if spec.name == "lazy_saga":
+        if not hasattr(problem.loss_i, "support") or _split_loss(problem) is None:
+            # dense rows: lazy_saga's own TypeError speaks of saga(linear=True), the Python API
+            raise ValueError(f"--method {spec.text!r}: lazy_saga runs on sparse rows only (--problem "
+                             f"sparse-logreg, sparse-preset or a sparse libsvm file); problem "
+                             f"{problem.name!r} has dense rows: use saga")
+        return sb.lazy_saga(opts.get("step"), batch, sampling).validate(problem)
     # optax:NAME,lr=...,key=value
     if not spec.positional:
         raise ValueError(f"--method {spec.text!r}: name the optax optimizer, as in optax:adam,lr=1e-3")
@@ -853,7 +884,10 @@ def report(out: Path) -> list[dict]:
             ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{ptext}: {what}")
             if positive:
                 ax.set_yscale("log")
-            ax.legend(fontsize=8)
+            if ax.get_legend_handles_labels()[0]:  # every seed diverged: no curve, no legend
+                ax.legend(fontsize=8)
+            else:  # (matplotlib's own warning would reach the user's terminal as a Python warning)
+                ax.text(0.5, 0.5, "every seed diverged", transform=ax.transAxes, ha="center", fontsize=8)
         row_axes[1].set_xscale("log")
     fig.suptitle("mean over the seeds that did not diverge; band: 5%-95% of them", fontsize=9)
     fig.tight_layout()

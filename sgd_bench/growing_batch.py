@@ -90,8 +90,31 @@ def _growth(q) -> fractions.Fraction:
     return fractions.Fraction(repr(q))
 
 
+MAX_SIZES = 2**20  # batch sizes in a plan: built by a host loop (~3 s for 2**20 under load)
+
+
+def _count_bound(n: int, ratio: fractions.Fraction, b0: int) -> float:
+    """An upper bound on the number of sizes: each step adds at least 1 while (q - 1) B < 1,
+    then multiplies B by at least q."""
+    if n <= b0:
+        return 1
+    q = float(ratio)
+    if q <= 1.0:
+        return n - b0 + 1
+    knee = max(float(b0), 1.0 / (q - 1.0))
+    linear = max(0.0, knee - b0)
+    geometric = max(0.0, math.log(n / knee) / math.log(q)) if n > knee else 0.0
+    return min(n - b0, linear + geometric + 2) + 1
+
+
 @functools.lru_cache(maxsize=64)
 def _sizes(n: int, ratio: fractions.Fraction, b0: int) -> np.ndarray:
+    bound = _count_bound(n, ratio, b0)
+    if bound > MAX_SIZES:
+        # q = 1 on n = 10^8 would loop 10^8 times in Python and hold the list: refused
+        raise ValueError(f"q = {float(ratio)!r} grows the batch from {b0} to n = {n:,} in up to {bound:,.0f} "
+                         f"steps, above the {MAX_SIZES:,} sizes a plan may hold; use a larger q or "
+                         "initial_batch")
     sizes = [b0]
     while sizes[-1] < n:
         sizes.append(min(math.ceil(ratio * sizes[-1]) + 1, n))

@@ -91,7 +91,15 @@ def final_gaps(problem: FiniteSum, method: Method, x0, keys, steps: int, f_star:
 def horizon_keys(key, horizon: int, seeds: int) -> jax.Array:
     """The S seed keys of the run at ``horizon``: ``seed_keys(fold_in(key, horizon), seeds)``,
     so runs at different horizons draw independent index streams."""
-    return seed_keys(jax.random.fold_in(as_key(key), int(horizon)), seeds)
+    # fold_in takes a uint32: -1 was an OverflowError from inside JAX
+    horizon = _checks.integer("horizon", horizon, low=0, high=2**32 - 1)
+    return seed_keys(jax.random.fold_in(as_key(key), horizon), seeds)
+
+
+def _horizon(k) -> int:
+    if isinstance(k, (float, np.floating)) and float(k).is_integer():
+        k = int(k)  # 100.0 (np.logspace) is 100; 10.7 is refused, not truncated to 10
+    return _checks.integer("horizons", k, low=1, high=MAX_STEPS)
 
 
 def run_horizons(problem: FiniteSum, method_at: Callable[[int], Method], x0, key, *,
@@ -99,8 +107,7 @@ def run_horizons(problem: FiniteSum, method_at: Callable[[int], Method], x0, key
                  chunk: int = DEFAULT_CHUNK) -> HorizonRuns:
     """Runs ``method_at(K)`` for K steps from ``x0`` over ``seeds`` seeds, for each K of
     ``horizons``, and returns the final gaps (see ``HorizonRuns``)."""
-    horizons = np.asarray([_checks.integer("horizons", int(k), low=1, high=MAX_STEPS)
-                           for k in horizons], np.int64)
+    horizons = np.asarray([_horizon(k) for k in horizons], np.int64)
     if len(horizons) < 1 or np.any(np.diff(horizons) <= 0):
         raise ValueError(f"horizons must be increasing, got {horizons.tolist()}")
     seeds = _checks.integer("seeds", seeds, low=1)

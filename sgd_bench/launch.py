@@ -132,6 +132,9 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     **Returns:** 0 when every process exited with 0; otherwise the status of the first process
     that failed (1 when it was killed by a signal, or on ``timeout``).
     """
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
+        # -1 crashed a child with SIGSEGV inside JAX's coordinator; 70000 is no port either
+        raise ValueError(f"port must be an integer in [0, 65535] (0: a free one), got {port!r}")
     for name, value, low in [("processes", processes, 1), ("devices", devices, 1),
                              ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -229,8 +232,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     target = args.target[1:] if args.target[:1] == ["--"] else args.target
     try:
-        if args.grace < 0 or (args.timeout is not None and args.timeout <= 0):
-            raise ValueError("--grace must be >= 0 and --timeout > 0")
+        # written so that NaN fails too: --timeout nan never stopped the job
+        if not 0 <= args.grace < float("inf"):
+            raise ValueError(f"--grace must be >= 0 and finite (seconds), got {args.grace:g}")
+        if args.timeout is not None and not args.timeout > 0:
+            raise ValueError(f"--timeout must be > 0 (seconds; inf for no limit), got {args.timeout:g}")
         # Ctrl-C or SIGTERM of the launcher: stop the children (launch's finally) and exit 130.
         signal.signal(signal.SIGTERM, _interrupt)
         return launch(target, args.processes, devices=args.devices, port=args.port,

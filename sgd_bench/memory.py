@@ -110,8 +110,16 @@ _LOG_BYTES = 4 + 8 + 3 * 8
 _KEY_BYTES = 8  # a threefry key's data: two uint32
 
 
+def _itemsize(dtype) -> int:
+    # A PRNG key leaf (a method's own key) has no NumPy dtype: np.dtype failed on it, and the
+    # whole state estimate fell back to four iterates (stochastic_lbfgs(memory_size=10**9) passed)
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return _KEY_BYTES
+    return np.dtype(dtype).itemsize
+
+
 def _tree_bytes(tree) -> int:
-    return int(sum(math.prod(np.shape(leaf)) * np.dtype(leaf.dtype).itemsize
+    return int(sum(math.prod(np.shape(leaf)) * _itemsize(leaf.dtype)
                    for leaf in jax.tree_util.tree_leaves(tree) if hasattr(leaf, "dtype")))
 
 
@@ -162,7 +170,7 @@ def _fmt_bytes(nbytes: float) -> str:
 
 
 def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int | None = None,
-                       *, x0=None) -> RunBytes:
+                       *, x0=None, log_iterates: bool = False) -> RunBytes:
     """The estimated peak memory of ``run_seeds(problem, method, x0, key, seeds=seeds,
     steps=steps, log_every=log_every)``, before anything is allocated or compiled.
 
@@ -181,6 +189,8 @@ def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int |
     state = _state_bytes(method, problem, x0) + (batch or 1) * x_bytes
     logged = steps // log_every + 1 + (1 if steps % log_every else 0)
     logs = logged * _LOG_BYTES + x_bytes  # and the final iterate
+    if log_iterates:  # Trace.xs: one iterate per log point, allocated up front
+        logs += logged * x_bytes
     chunk = min(log_every, steps)
     sampler = 0
     if batch is not None:
@@ -201,4 +211,7 @@ def check_run_fits(estimate: RunBytes, what: str, device=None, *, data_resident:
         raise MemoryError(
             f"{what} needs about {estimate.describe()}, but {device.platform} device {device.id} "
             f"has {_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            "use fewer seeds per block, fewer steps or a larger log interval")
+            + ("the method's state is most of it: a method with a smaller state (lbfgs' memory) "
+               "or a smaller problem" if estimate.state > estimate.logs + estimate.sampler
+               and estimate.seeds <= 8 else
+               "use fewer seeds per block, fewer steps or a larger log interval"))

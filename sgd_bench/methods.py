@@ -467,6 +467,29 @@ def _check_is_optimizer(factory, label: str) -> None:
                          "climbs; use an optimizer (optax.adam), or chain it with optax.scale(-lr)")
 
 
+def _check_keyword_kinds(factory, hyperparams) -> None:
+    """Refuses a keyword optax would trip over only inside the run: a learning rate that is
+    neither a number nor a schedule (``learning_rate="0.1"``), text or True/False for a keyword
+    whose default is a number (``b1="fast"``, or a schedule, which optax takes for the learning rate
+    only), and anything but True/False for one whose default
+    is (``nesterov="yes"`` would be truthy). The command line's spec check says the same."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in hyperparams.items():
+        default = params[key].default if key in params else None
+        if key == "learning_rate" or _is_number(default):
+            # a schedule only for the learning rate: optax takes one there, and from_optax passes
+            # other non-numbers as static arguments (b1=<callable> failed inside optax's update)
+            if not (_is_number(value) or (callable(value) and key == "learning_rate")):
+                what = "a number > 0 or a schedule (a callable k -> rate)" if key == "learning_rate" \
+                    else "a number"
+                raise TypeError(f"{key} must be {what}, got {value!r}")
+        elif isinstance(default, bool) and not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{key} must be True or False, got {value!r}")
+
+
 def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with_replacement",
                name: str | None = None, **hyperparams) -> Method:
     """Runs an optax optimizer on mini-batch gradients.
@@ -503,6 +526,8 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     if not is_tx and not callable(transformation):
         raise TypeError("transformation must be an optax.GradientTransformation or an optax "
                         f"factory such as optax.adam, got {transformation!r}")
+    if not is_tx:
+        _check_keyword_kinds(transformation, hyperparams)
     if is_tx and hyperparams:
         raise TypeError("keyword hyperparameters go with a factory (from_optax(optax.adam, "
                         f"learning_rate=1e-3)), not with a ready transformation; got {sorted(hyperparams)}")

@@ -70,7 +70,28 @@ def _flat_dim(problem) -> int | None:
     return int(np.prod(problem.x_shape))
 
 
+SEMIDEFINITE_CHECK_MAX_D = 1024  # eigvalsh on the host is O(D^3): ~0.2 s at D = 1024
+
+
+def _check_semidefinite(preconditioner) -> None:
+    """Refuses a concrete P whose symmetric part has a negative eigenvalue: along its
+    eigenvector -P g points uphill, so the run climbs (checked for D <= 1024)."""
+    if isinstance(preconditioner, jax.core.Tracer):
+        return
+    arr = np.asarray(preconditioner, np.float64)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] > SEMIDEFINITE_CHECK_MAX_D:
+        return
+    eig = np.linalg.eigvalsh((arr + arr.T) / 2.0)
+    if eig[0] < -1e-12 * max(abs(eig[-1]), abs(eig[0])):
+        raise ValueError(f"preconditioner must be positive semi-definite (x^T P x >= 0), but its "
+                         f"symmetric part has eigenvalue {eig[0]:.3g}: along it -P g climbs")
+    if not eig[-1] > 0:  # P = 0 stands still, as a step size of 0 would (which is refused)
+        raise ValueError("preconditioner must have a positive eigenvalue; its symmetric part is zero, "
+                         "so the run would stand still")
+
+
 def _check_preconditioner(p, problem):
+    _check_semidefinite(p.preconditioner)  # also after replace(preconditioner=...)
     d = _flat_dim(problem)
     shape = np.shape(p.preconditioner)
     if d is not None and shape != (d, d):
@@ -114,6 +135,7 @@ def preconditioned_sgd(step_size, preconditioner, batch_size: int | None = 1,
             raise ValueError(f"preconditioner must be a square (D, D) matrix, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError("preconditioner must be finite (it has NaN or inf entries)")
+        _check_semidefinite(arr)
     if batch_size is None:
         _checks.choice("sampling", sampling, SAMPLINGS)
         b, name = None, "preconditioned GD"
@@ -131,7 +153,11 @@ def inverse_hessian(problem, x) -> jax.Array:
 
     Raises ``ValueError`` unless the Hessian at x is positive definite."""
     from sgd_bench.curvature import _dense_hessian
+    from sgd_bench.finite_sum import FiniteSum
+    from sgd_bench.solver import check_x
 
+    _checks.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    check_x("x", x, problem)  # a wrong shape was JAX's dot_general error
     hess = np.asarray(_dense_hessian(problem, x))
     hess = (hess + hess.T) / 2
     eigs, vecs = np.linalg.eigh(hess)

@@ -93,13 +93,22 @@ RECORD_FORMATS = ("parquet", "csv")
 
 
 def records_format() -> str:
-    """"parquet" when pyarrow is importable, else "csv"; ``SGD_BENCH_RECORDS=csv`` forces CSV."""
-    if os.environ.get("SGD_BENCH_RECORDS", "").strip().lower() == "csv":
+    """"parquet" when pyarrow is importable, else "csv"; ``SGD_BENCH_RECORDS=csv`` forces CSV.
+    Any other value (but ``parquet`` or empty) is refused: a typo such as ``cvs`` would otherwise
+    write Parquet silently."""
+    wanted = os.environ.get("SGD_BENCH_RECORDS", "").strip().lower()
+    if wanted not in ("", *RECORD_FORMATS):
+        raise ValueError(f"SGD_BENCH_RECORDS must be csv or parquet (or unset), got "
+                         f"{os.environ['SGD_BENCH_RECORDS']!r}")
+    if wanted == "csv":
         return "csv"
     try:
         import pyarrow  # noqa: F401
         import pyarrow.parquet  # noqa: F401
     except ImportError:
+        if wanted == "parquet":
+            raise ValueError("SGD_BENCH_RECORDS=parquet needs pyarrow (pip install -e \".[parquet]\"), "
+                             "which is not installed") from None
         return "csv"
     return "parquet"
 
@@ -177,6 +186,9 @@ def verify_records(folder: Path, stored: Any) -> str | None:
     ``meta.json``) describes, or None when they match."""
     if not isinstance(stored, Mapping) or not {"file", "rows", "sha256"} <= set(stored):
         return "meta.json's \"records\" entry is malformed"
+    if stored["file"] not in [f"records.{fmt}" for fmt in RECORD_FORMATS]:
+        # a records file is always the folder's own: "../x" or "/proc/kcore" would be read whole
+        return f"meta.json's \"records\" entry names {str(stored['file'])[:80]!r}, not records.csv or records.parquet"
     path = Path(folder) / str(stored["file"])
     if not path.is_file():
         return f"{stored['file']} is missing"

@@ -82,6 +82,9 @@ class Trace(NamedTuple):
 
 def log_steps(steps: int, log_every: int) -> np.ndarray:
     """The step numbers a run logs: 0, log_every, 2 log_every, ..., and ``steps`` itself."""
+    # as run checks them (log_every = 0 was a ZeroDivisionError inside NumPy's arange)
+    steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
+    log_every = _checks.integer("log_every", log_every, low=1)
     logged = np.arange(0, steps + 1, log_every, dtype=np.int64)
     if logged[-1] != steps:
         logged = np.append(logged, steps)
@@ -159,8 +162,11 @@ def _segment(problem, method, state, logs, c0, c1, log_every, steps, x_star, *, 
 
 def _finish(state, logs, step, negative_step_at) -> Trace:
     loss = logs["loss"]
-    limit = DIVERGENCE_FACTOR * jnp.maximum(jnp.abs(loss[0]), 1.0)
-    bad = ~jnp.isfinite(loss) | (loss > limit)
+    # At least float32: 1e6 overflows float16 (a RuntimeWarning on every float16 run, and a limit
+    # of inf, so only NaN/Inf counted as divergence there).
+    wide = loss.astype(jnp.promote_types(loss.dtype, jnp.float32))
+    limit = DIVERGENCE_FACTOR * jnp.maximum(jnp.abs(wide[0]), 1.0)
+    bad = ~jnp.isfinite(loss) | (wide > limit)
     diverged = jnp.any(bad)
     diverged_step = jnp.where(diverged, step[jnp.argmax(bad)], -1)
     return Trace(step, logs["counts"]["grad_evals"], loss, logs["grad_norm_sq"], logs["dist"],
@@ -297,7 +303,7 @@ def check_args(problem, method, x0, key, steps, log_every, x_star):
         check_x("x_star", x_star, problem)
         if not _tree.structure_matches(x0, x_star):
             raise ValueError("x_star must have the same structure and shapes as x0")
-        x_star = cast_x(x_star, problem)
+        x_star = cast_x(x_star, problem, "x_star")
     return x0, as_key(key), steps, log_every, x_star
 
 
@@ -326,6 +332,7 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
     program compiled for the first call.
     """
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
+    _check_seed_memory(problem, method, x0, 1, steps, log_every, log_iterates)  # lbfgs(10**9) alone would not fit
     return execute(problem, method, x0, key, x_star, steps=steps, log_every=log_every,
                    log_iterates=log_iterates, mode="one",
                    progress=use_progress(progress) and steps > log_every, label=method.name)
@@ -333,15 +340,21 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
 
 def seed_keys(key, seeds: int) -> jax.Array:
     """The per-seed keys ``run_seeds`` uses: ``jax.random.split(key, seeds)``."""
-    seeds = _checks.integer("seeds", seeds, low=1)
-    return jax.random.split(as_key(key), seeds)
-
-
-def _check_seed_memory(problem, method, x0, seeds, steps, log_every):
     from sgd_bench import memory
 
-    estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0)
-    memory.check_run_fits(estimate, f"{method.name} with {seeds:,} seeds")
+    seeds = _checks.integer("seeds", seeds, low=1)
+    key = as_key(key)
+    # 10**12 keys would abort the process inside XLA (not a MemoryError): refuse them here
+    memory.check_fits(seeds * memory._KEY_BYTES, f"seed_keys: {seeds:,} seed keys", hint="use fewer seeds")
+    return jax.random.split(key, seeds)
+
+
+def _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterates=False):
+    from sgd_bench import memory
+
+    estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0,
+                                         log_iterates=log_iterates)
+    memory.check_run_fits(estimate, f"{method.name} with {seeds:,} seed{'s' if seeds != 1 else ''}")
 
 
 def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps: int,
@@ -356,7 +369,7 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     """
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     seeds = _checks.integer("seeds", seeds, low=1)
-    _check_seed_memory(problem, method, x0, seeds, steps, log_every)
+    _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterates)
     keys = seed_keys(key, seeds)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
 
@@ -374,6 +387,7 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
             and keys.ndim == 1 and keys.shape[0] >= 1):
         raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), "
                         f"got {getattr(keys, 'dtype', type(keys).__name__)} of shape {jnp.shape(keys)}")
+    _check_seed_memory(problem, method, x0, int(keys.shape[0]), steps, log_every, log_iterates)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
 
 

@@ -93,6 +93,8 @@ class Schedule:
             arr = np.asarray(value)
             if arr.ndim != 0:
                 raise TypeError(f"it returned an array of shape {arr.shape}, not a scalar")
+            if arr.dtype == bool:  # sgd(True) is refused; a schedule giving True must be too
+                raise TypeError(f"it returned {value!r}, a bool, not a number")
             first = float(arr)
         except Exception as err:
             raise TypeError(f"{name} must map a step counter k to a scalar step size; "

@@ -166,11 +166,24 @@ def _metrics_jit(problem, x):
 
 # -- argument checks shared with the runner ----------------------------------------------------------
 
+MAX_SEED = 2**63 - 1  # the largest int seed (a signed 64-bit integer), on the CLI as in Python
+
+
 def as_key(key):
-    """A typed PRNG key from ``key`` (a key, a raw uint32[2] key, or an int seed)."""
+    """A typed PRNG key from ``key`` (a key, a raw uint32[2] key, or an int seed).
+
+    An int seed must be in [0, 2**63 - 1], the range ``sgd-bench run --key`` takes: JAX would
+    also take negative seeds and seeds up to 2**64, but -1 and 2**64 - 1 give the same key, so
+    two seeds that look different would run the same stream."""
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        if not -2**63 <= int(key) < 2**64:
-            raise ValueError(f"key must be an int seed in [-2**63, 2**64) or a PRNG key, got {key}")
+        if not 0 <= int(key) <= MAX_SEED:
+            raise ValueError(f"key must be an int seed in [0, 2**63 - 1] = [0, {MAX_SEED}] or a PRNG "
+                             f"key, got {key}")
+        if int(key) >= 2**32 and not jax.config.jax_enable_x64:
+            # JAX keeps the low 32 bits of a seed when x64 is off: 2**32 would run seed 0's stream
+            raise ValueError(f"key {key} is >= 2**32, and with jax_enable_x64 off JAX keeps only a seed's "
+                             f"low 32 bits (it would run seed {int(key) % 2**32}'s stream); use a seed "
+                             "below 2**32 or jax.config.update('jax_enable_x64', True)")
         return jax.random.key(int(key))
     arr = key
     is_typed = hasattr(arr, "dtype") and jnp.issubdtype(arr.dtype, jax.dtypes.prng_key)
@@ -229,7 +242,7 @@ def check_loss(problem, x, name="x0"):
                              "real gradient)")
 
 
-def cast_x(x, problem):
+def cast_x(x, problem, name="x0"):
     """x as JAX arrays: integer input takes the problem's dtype; float64 under x64-off warns."""
     import warnings
 
@@ -239,6 +252,13 @@ def cast_x(x, problem):
                           "set jax.config.update('jax_enable_x64', True) to keep float64, or pass "
                           "float32", PrecisionWarning, stacklevel=4)
         a = jnp.asarray(a)
+        wide = jnp.dtype(problem.dtype)
+        if (jnp.issubdtype(a.dtype, jnp.floating) and jnp.issubdtype(wide, jnp.floating)
+                and a.dtype.itemsize < wide.itemsize):
+            # dtype follows x0: a float16 x0 on float64 data runs float16 iterates; say so
+            warnings.warn(f"{name} is {a.dtype} but the problem's data is {wide}, so the iterates are "
+                          f"{a.dtype}; pass {name}.astype({wide.name!r}) to compute in {wide}",
+                          PrecisionWarning, stacklevel=4)
         # An explicit dtype also drops a weak type (jnp.full(shape, 0.1) is weakly typed), so
         # the state a run starts from has the types of the states it produces: one program.
         return jnp.asarray(a, a.dtype if jnp.issubdtype(a.dtype, jnp.floating) else problem.dtype)
@@ -285,24 +305,48 @@ class Solver:
     def init(self, x0, key) -> SolverState:
         """The state at ``x0`` before step 0; ``key`` is a PRNG key or an int seed."""
         check_x("x0", x0, self.problem)
+        from sgd_bench import memory
+
+        # the method's state must fit (lbfgs(10**9) would be killed by the OOM killer)
+        memory.check_run_fits(memory.estimate_run_bytes(self.problem, self.method, 1, self.chunk, x0=x0),
+                              f"Solver.init of {self.method.name}")
         return _init_jit(self.problem, self.method, cast_x(x0, self.problem), as_key(key),
                          chunk=self.chunk)
 
     def advance(self, state: SolverState, steps: int) -> SolverState:
         """``steps`` >= 0 more steps from ``state`` (no compile for a new count)."""
-        if not isinstance(state, SolverState):
-            raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
-                            f"{type(state).__name__}")
+        self._check_state(state)
         steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
         if int(state.k) + steps > MAX_STEPS:
             raise ValueError(f"steps must keep the step counter below 2**31 - 1; the state is at "
                              f"k = {int(state.k)}, got steps = {steps}")
         return _advance_jit(self.problem, self.method, state, jnp.int32(steps), chunk=self.chunk)
 
+    def _check_state(self, state: SolverState) -> None:
+        """Refuses a state another Solver made (another method, problem shape or chunk): its
+        structure or shapes differ from what ``init`` gives here (``eval_shape``: nothing runs),
+        and the compiled loop would fail inside JAX. Dtypes may differ (x0 sets them)."""
+        if not isinstance(state, SolverState):
+            raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
+                            f"{type(state).__name__}")
+        if getattr(self, "_expected", None) is None:
+            key = jax.eval_shape(lambda: jax.random.key(0))
+            self._expected = jax.eval_shape(functools.partial(init_state, chunk=self.chunk), self.problem,
+                                            self.method, jax.eval_shape(self.problem.zeros), key)
+        want, got = self._expected, state
+        same = jax.tree_util.tree_structure(want) == jax.tree_util.tree_structure(got) and all(
+            jnp.shape(a) == jnp.shape(b) for a, b in zip(jax.tree_util.tree_leaves(want),
+                                                        jax.tree_util.tree_leaves(got)))
+        if not same:
+            raise TypeError(f"state does not fit this Solver ({self.method.name} on {self.problem.name!r}, "
+                            f"chunk {self.chunk}): its structure or shapes differ from what this "
+                            "Solver's init gives; was it made by another Solver?")
+
     def compile(self, state: SolverState):
         """The advance program compiled ahead of time for states like ``state``, as a plain
         callable ``(state, steps) -> state`` with no argument checks and no host sync: for
         timing loops (block on the result before reading a clock) and tight driver loops."""
+        self._check_state(state)  # the returned callable checks nothing; the state it is built for is
         compiled = _advance_jit.lower(self.problem, self.method, state, jnp.int32(0),
                                       chunk=self.chunk).compile()
         problem, method = self.problem, self.method

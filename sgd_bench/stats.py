@@ -38,7 +38,11 @@ def _kept(values, diverged) -> np.ndarray:
         raise ValueError("values must have a leading seed axis")
     if diverged is None:
         return values
-    diverged = np.asarray(diverged, dtype=bool)
+    raw = np.asarray(diverged)
+    if raw.dtype != bool and not (np.issubdtype(raw.dtype, np.integer) and np.isin(raw, (0, 1)).all()):
+        # a float mask (0.5 was read as True) is not a Trace.diverged: refused, not guessed
+        raise TypeError(f"diverged must be a boolean mask such as Trace.diverged, got dtype {raw.dtype}")
+    diverged = raw.astype(bool)
     if diverged.shape != values.shape[:1]:
         raise ValueError(f"diverged must have shape ({values.shape[0]},), got {diverged.shape}")
     return values[~diverged]

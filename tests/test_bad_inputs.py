@@ -373,6 +373,96 @@ BAD_INPUTS = [
     pytest.param(problems.get, ("sparse-preset",), {"preset": "rcv2"},
                  ValueError, r"^unknown sparse preset 'rcv2'; known presets: rcv1, real-sim, news20",
                  id="sparse-preset-unknown"),
+    # -- issue 18, round 3 (hostile18): an int seed takes the CLI's range, [0, 2**63 - 1]
+    pytest.param(sgd_bench.run, (TINY, SGD, X0_JAX, -1), {"steps": 5},
+                 ValueError, r"^key must be an int seed in \[0, 2\*\*63 - 1\] = \[0, 9223372036854775807\] or a "
+                 r"PRNG key, got -1$", id="run-key-negative"),
+    pytest.param(sgd_bench.run, (TINY, SGD, X0_JAX, 2**63), {"steps": 5},  # was an OverflowError inside JAX
+                 ValueError, r"^key must be an int seed in \[0, 2\*\*63 - 1\]", id="run-key-above-int64"),
+    pytest.param(sgd_bench.seed_keys, (-5, 2), {}, ValueError, r"^key must be an int seed", id="seed-keys-key-negative"),
+    pytest.param(lambda p: sgd_bench.Solver(p, SGD).init(X0_JAX, -1), (TINY,), {},
+                 ValueError, r"^key must be an int seed", id="solver-init-key-negative"),
+    # memory: sizes that aborted the process inside XLA, or were killed by the OOM killer
+    pytest.param(sgd_bench.seed_keys, (0, 2**40), {},
+                 MemoryError, r"^seed_keys: 1,099,511,627,776 seed keys needs .*; use fewer seeds$",
+                 id="seed-keys-huge"),
+    pytest.param(sgd_bench.run, (TINY, sgd_bench.lbfgs(10**9), X0_JAX, 0), {"steps": 5},
+                 MemoryError, r"^L-BFGS with 1 seed needs about data .* \+ 1 seeds x \(state \d+\.\d GiB .*; "
+                 r"the method's state is most of it", id="run-lbfgs-memory-huge"),
+    pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.lbfgs(10**9)).init(X0, 0), (TINY,), {},
+                 MemoryError, r"^Solver.init of L-BFGS needs about", id="solver-init-lbfgs-memory-huge"),
+    # round 5: log_iterates keeps one iterate per log point, allocated up front; it was not counted
+    # (33.5 GiB of logs without the iterates; run/run_seeds/run_keys pass log_iterates on)
+    pytest.param(lambda p: memory.check_run_fits(memory.estimate_run_bytes(p, SGD, 1, 10**9, 1, log_iterates=True),
+                                                 "run"), (TINY,), {},
+                 MemoryError, r"^run needs about data .* \+ 1 seeds x \(state .* \+ logs 5\d\.\d GiB \+",
+                 id="memory-run-estimate-logged-iterates"),
+    # round 5: horizons and batch-size plans
+    pytest.param(lambda: __import__("sgd_bench.horizons").horizons.horizon_keys(0, -1, 2), (), {},
+                 ValueError, r"^horizon must be an integer in \[0, 4294967295\], got -1$", id="horizon-keys-negative"),
+    pytest.param(lambda p: __import__("sgd_bench.horizons").horizons.run_horizons(
+                     p, lambda k: SGD, X0, 0, horizons=[10.7, 100], seeds=2, f_star=0.0), (TINY,), {},
+                 TypeError, r"^horizons must be an integer, got 10.7$", id="run-horizons-fractional"),
+    pytest.param(sgd_bench.batch_sizes, (10**8, 1.0), {},  # was 10**8 Python iterations and a 10**8 list
+                 ValueError, r"^q = 1.0 grows the batch from 1 to n = 100,000,000 in up to 100,000,000 steps, above "
+                 r"the 1,048,576 sizes a plan may hold; use a larger q or initial_batch$", id="batch-sizes-too-many"),
+    pytest.param(sgd_bench.batch_sizes, (10**15, 1.0000001), {},
+                 ValueError, r"^q = 1.0000001 grows the batch", id="batch-sizes-q-near-one"),
+    pytest.param(sgd_bench.preconditioned_sgd, (0.1, -np.eye(3)), {},  # round 5: it climbed, unflagged
+                 ValueError, r"^preconditioner must be positive semi-definite \(x\^T P x >= 0\), but its symmetric "
+                 r"part has eigenvalue -1: along it -P g climbs$", id="preconditioner-negative-definite"),
+    pytest.param(sgd_bench.preconditioned_sgd, (0.1, np.array([[1.0, 3.0], [3.0, 1.0]])), {},
+                 ValueError, r"^preconditioner must be positive semi-definite .*eigenvalue -2", id="preconditioner-indefinite"),
+    pytest.param(problems.synthetic_logreg, (10, 3), {"seed": 2**63},  # round 6: JAX's OverflowError
+                 ValueError, r"^seed must be an integer in \[0, 9223372036854775807\], got 9223372036854775808$",
+                 id="logreg-seed-above-int64"),
+    # round 8: a wrong-shaped x reached JAX's dot_general; a method's own PRNG key hid its state's size
+    pytest.param(sgd_bench.step_flops, (TINY, SGD, np.zeros(4)), {},
+                 ValueError, r"^x0 must have shape \(3,\)", id="step-flops-x0-shape"),
+    pytest.param(sgd_bench.inverse_hessian, (TINY, np.zeros(4)), {},
+                 ValueError, r"^x must have shape \(3,\)", id="inverse-hessian-x-shape"),
+    pytest.param(lambda p: memory.check_run_fits(memory.estimate_run_bytes(
+                     p, sgd_bench.stochastic_lbfgs(0.1, memory_size=10**9), 1, 5), "run"), (TINY,), {},
+                 MemoryError, r"^run needs about data .* \(state 4\d\.\d GiB", id="memory-estimate-state-with-a-key"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"info": {"L": -1.0}},  # round 9: accepted, 1/L < 0 followed
+                 ValueError, r"^info\['L'\] must be a number >= 0 \(a smoothness or strong convexity constant\), "
+                 r"got -1.0$", id="finite-sum-info-L-negative"),
+    pytest.param(FiniteSum, (LOSS, DATA), {"info": {"mu": math.nan}},
+                 ValueError, r"^info\['mu'\] must be a number >= 0", id="finite-sum-info-mu-nan"),
+    pytest.param(sgd_bench.preconditioned_sgd, (0.1, np.zeros((3, 3))), {},  # round 10: it stood still
+                 ValueError, r"^preconditioner must have a positive eigenvalue; its symmetric part is zero",
+                 id="preconditioner-zero"),
+    pytest.param(sgd_bench.log_steps, (10, 0), {},  # round 11: a ZeroDivisionError
+                 ValueError, r"^log_every must be an integer in \[1, inf\], got 0$", id="log-steps-every-zero"),
+    pytest.param(sgd_bench.log_steps, (-1, 1), {}, ValueError, r"^steps must be an integer in \[0, ",
+                 id="log-steps-negative"),
+    pytest.param(stats.mean, (np.ones((3, 4)), np.array([0.5, 0.0, 1.0])), {},  # round 12: 0.5 read as True
+                 TypeError, r"^diverged must be a boolean mask such as Trace.diverged, got dtype float64$",
+                 id="stats-mask-float"),
+    pytest.param(timing.best_of, (lambda: None, 0), {},  # round 12: timed one run anyway
+                 ValueError, r"^repeats must be an integer in \[1, inf\], got 0$", id="best-of-repeats-zero"),
+    # a state of another Solver: refused by Solver.advance, not by JAX's scan ("carry input and output")
+    pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).advance(
+                     jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256)), 5), (TINY,), {},
+                 TypeError, r"^state does not fit this Solver \(GD on 'tiny-logistic', chunk 256\).*another Solver",
+                 id="solver-advance-foreign-state"),
+    pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).compile(
+                     jax.eval_shape(lambda: solver.init_state(p, SGD, X0_JAX, KEY0, chunk=256))), (TINY,), {},
+                 TypeError, r"^state does not fit this Solver", id="solver-compile-foreign-state"),  # round 13
+    pytest.param(lambda p: sgd_bench.Solver(p, sgd_bench.gd(0.1)).compile(X0_JAX), (TINY,), {},
+                 TypeError, r"^state must be a SolverState from Solver.init or advance, got ArrayImpl$",
+                 id="solver-compile-not-a-state"),
+    pytest.param(sgd_bench.sgd, (lambda k: k >= 0,), {},  # sgd(True) is refused; so is a schedule giving True
+                 TypeError, r"^step_size must map .* it returned True, a bool, not a number$", id="schedule-returns-bool"),
+    # from_optax: keywords optax would trip over only inside the run
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": "0.1"},
+                 TypeError, r"^learning_rate must be a number > 0 or a schedule .*got '0.1'$", id="from-optax-lr-string"),
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": 0.1, "b1": "fast"},
+                 TypeError, r"^b1 must be a number, got 'fast'$", id="from-optax-b1-string"),
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": 0.1, "b1": lambda k: 0.9},  # round 3
+                 TypeError, r"^b1 must be a number, got <function", id="from-optax-b1-schedule"),
+    pytest.param(sgd_bench.from_optax, (optax.sgd,), {"learning_rate": 0.1, "nesterov": "yes"},
+                 TypeError, r"^nesterov must be True or False, got 'yes'$", id="from-optax-bool-string"),
 ]
 
 
@@ -671,6 +761,48 @@ CLI_BAD_INPUTS = [
     pytest.param(["run", "--problem", "sparse-logreg:n=10000000000000", "--method", "gd", "--out", OUT], 3,
                  r"--problem 'sparse-logreg:n=10000000000000': .*sparse data with n=10000000000000",
                  id="cli-sparse-huge"),
+    # issue 18, round 3 (hostile18): a spec that ends in ':' is refused for both options, not read
+    # as "no options" (a dangling colon usually lost its options: an unset shell variable)
+    pytest.param(["run", "--problem", "lecture-logreg:", "--method", "gd", "--out", OUT], 2,
+                 r"--problem 'lecture-logreg:': nothing after ':'; give options as lecture-logreg:key=value, "
+                 r"or drop the ':'$", id="cli-problem-trailing-colon"),
+    pytest.param(LOGREG + ["--method", "sgd:"], 2, r"--method 'sgd:': nothing after ':'; give options as "
+                 r"sgd:key=value, or drop the ':'$", id="cli-method-trailing-colon"),
+    pytest.param(LOGREG + ["--method", "optax:"], 2, r"--method 'optax:': nothing after ':'; give options as "
+                 r"optax:adam,lr=1e-3", id="cli-optax-trailing-colon"),
+    pytest.param(LOGREG + ["--method", "lazy-saga"], 2,
+                 r"--method 'lazy-saga': lazy_saga runs on sparse rows only \(--problem sparse-logreg, "
+                 r"sparse-preset or a sparse libsvm file\); problem 'lecture-logreg' has dense rows: use saga$",
+                 id="cli-lazy-saga-dense"),
+    pytest.param(LOGREG + ["--method", "sgd:step=0.1|0.1"], 2,  # was JAX's "vmap wrapped function must ..."
+                 r"--method 'sgd:step=0.1\|0.1': step='0.1\|0.1': the value\(s\) 0.1 repeat; each value of a "
+                 r"grid must differ$", id="cli-grid-values-repeat"),
+    pytest.param(LOGREG + ["--method", "sgd:step=linspace(0.1,0.1,3),batch=2"], 2, r"the value\(s\) 0.1 repeat",
+                 id="cli-grid-linspace-one-value"),
+    pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "x" * 300], 2,
+                 r"--out: the folder name x{24}\.\.\. is 300 bytes long, and this file system allows at most \d+$",
+                 id="cli-out-name-too-long"),
+    pytest.param(["run", "--problem", "two-layer-net:hidden=1000000000", "--method", "gd", "--out", OUT], 3,
+                 r"--problem 'two-layer-net:hidden=1000000000': two-layer-net with hidden=1000000000, d=5: a few copies "
+                 r"of its 6,000,000,000 parameters needs .*; use a smaller hidden or d$",  # round 7: JAX's RESOURCE_EXHAUSTED
+                 id="cli-two-layer-hidden-huge"),
+    pytest.param(["run", "--problem", "logreg:n=50,d=3,seed=99999999999999999999", "--method", "gd", "--out", OUT], 2,
+                 r"--problem 'logreg:n=50,d=3,seed=99999999999999999999': seed must be an integer in "
+                 r"\[0, 9223372036854775807\]", id="cli-problem-seed-huge"),  # round 6: was a traceback
+    pytest.param(["run", "--problem", "sparse-logreg:n=60,d=40,density=0.1,seed=99999999999999999999", "--method",
+                  "gd", "--out", OUT], 2, r"seed must be an integer in \[0, 9223372036854775807\]",
+                 id="cli-sparse-seed-huge"),
+    pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "a/" * 2100], 2,  # round 2
+                 r"--out: the path is \d+ bytes long; this file system allows \d+, and a run writes files up to "
+                 r"256 bytes deeper; choose a shorter path$", id="cli-out-path-too-long"),
+    pytest.param(["run", "--problem", ":", "--method", "gd", "--out", OUT], 2,  # round 2
+                 r"--problem ':': nothing after ':'; give options as NAME:key=value", id="cli-problem-only-a-colon"),
+    pytest.param(["run", "lecture_logreg", "--quick", "--steps", "1", "--out", OUT], 2,
+                 r"--steps must be >= 2 \(experiment lecture_logreg logs every 2 steps\), got 1$",
+                 id="cli-experiment-steps-below-log-every"),
+    pytest.param(["run", "lecture_logreg", "lecture_logreg", "--quick", "--out", OUT], 2,
+                 r"experiment lecture_logreg is named twice; name each experiment once$",
+                 id="cli-experiment-named-twice"),
 ]
 
 
@@ -869,3 +1001,185 @@ def test_replace_holds_a_schedules_parameters_to_its_factorys_rule():
     with pytest.raises(ValueError, match=r"^step_size.k0 must be a finite number > 0 \(inverse_time's k0\), got -5.0$"):
         method.replace({"step_size.k0": -5.0})
     assert method.replace({"step_size.k0": 7.0}).values()["step_size.k0"] == 7.0
+
+
+# -- issue 18, round 3 (hostile18): the environment, odd files, the launcher, a narrow x0 ----------
+X0_F16 = jax.numpy.zeros(3, jax.numpy.float16)
+
+
+def test_a_records_format_that_is_not_csv_or_parquet_is_refused_before_anything_runs(tmp_path, capsys,
+                                                                                     monkeypatch, no_grid_run):
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "cvs")  # was: Parquet written silently
+    test_bad_command_line_exits_with_one_line_naming_it(
+        tmp_path, capsys, no_grid_run, LOGREG + ["--method", "gd"], 2,
+        r"^sgd-bench: error: SGD_BENCH_RECORDS must be csv or parquet \(or unset\), got 'cvs'$")
+
+
+def test_a_broken_experiment_script_is_one_line_and_list_still_shows_the_others(tmp_path, capsys, monkeypatch):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "broken.py").write_text("def main(:\n")
+    (scripts / "fine.py").write_text('DESCRIPTION = "a fine one"\n\n\ndef main(argv):\n    return 0\n')
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "broken", "--quick"], capsys)  # was a SyntaxError traceback
+    assert code == 2 and "Traceback" not in err, err
+    assert re.search(r"^sgd-bench: error: experiment script .*broken\.py cannot be loaded \(line 1\): SyntaxError",
+                     err.strip().splitlines()[-1])
+    from sgd_bench import cli
+
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\n  broken +\(cannot be loaded: experiment script .*SyntaxError", out), out
+    assert re.search(r"\n  fine +a fine one\n", out), out
+
+
+class _Blocked(Exception):
+    """Raised by the alarm when report blocks (not an OSError, which the CLI would turn into exit 2)."""
+
+
+@pytest.mark.parametrize("fifo, match", [
+    ("index.md", r"index\.md is not a regular file, and report writes index\.md there"),
+    ("a/meta.json", r"no results in "),
+], ids=["index-fifo", "meta-fifo"])
+def test_report_refuses_a_fifo_instead_of_blocking_on_it(tmp_path, capsys, fifo, match):
+    import os
+    import signal
+
+    path = tmp_path / fifo
+    path.parent.mkdir(exist_ok=True)
+    os.mkfifo(path)
+
+    def blocked(signum, frame):
+        raise _Blocked(f"report blocked reading the FIFO {fifo}")
+
+    old = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(30)
+    try:
+        code, err = cli_main(["report", str(tmp_path)], capsys)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert code == 2 and "Traceback" not in err
+    assert re.search(match, err.strip().splitlines()[-1]), err
+
+
+def test_a_jax_platform_that_cannot_start_is_one_line_not_a_traceback():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, JAX_PLATFORMS="bogus", SGD_BENCH_COMPILATION_CACHE="0")
+    proc = subprocess.run([sys.executable, "-m", "sgd_bench", "env"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert re.search(r"^sgd-bench: error: JAX cannot start \(JAX_PLATFORMS='bogus'\): Unable to initialize "
+                     r"backend 'bogus'", proc.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--port", "-1", "--", "-c", "pass"], r"port must be an integer in \[0, 65535\] \(0: a free one\), got -1$"),  # was SIGSEGV
+    (["--port", "70000", "--", "-c", "pass"], r"port must be an integer in \[0, 65535\] .*got 70000$"),
+    (["--timeout", "nan", "--", "-c", "pass"], r"--timeout must be > 0 \(seconds; inf for no limit\), got nan$"),  # never stopped
+    (["--grace", "nan", "--", "-c", "pass"], r"--grace must be >= 0 and finite \(seconds\), got nan$"),
+], ids=["port-negative", "port-above-65535", "timeout-nan", "grace-nan"])
+def test_bad_launcher_options_exit_2_before_any_process_starts(capsys, monkeypatch, argv, match):
+    import signal
+
+    from sgd_bench import launch
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a process started before the options were checked")
+
+    monkeypatch.setattr(launch.subprocess, "Popen", forbidden)
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        code = launch.main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("sgd-bench launch: error: ") and re.search(match, last), last
+
+
+def test_an_x0_narrower_than_the_data_warns_before_the_run(tiny_logistic, monkeypatch):
+    # dtype follows x0: a float16 x0 on float64 data ran float16 iterates without a word
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(runner, "execute", forbidden)
+    with pytest.warns(sgd_bench.PrecisionWarning, match=r"^x0 is float16 but the problem's data is float64, so "
+                      r"the iterates are float16; pass x0\.astype\('float64'\) to compute in float64$"):
+        with pytest.raises(AssertionError, match="the run started"):
+            sgd_bench.run(tiny_logistic, SGD, X0_F16, 0, steps=5)
+
+
+def test_a_float16_run_gives_no_overflow_warning_and_keeps_a_finite_divergence_limit():
+    # The divergence limit 1e6 max(|f(x_0)|, 1) overflowed float16: numpy's "overflow encountered
+    # in cast" on every float16 run, and a limit of inf. Now it is taken in float32.
+    A16, y = A.astype(np.float16), Y.astype(np.float16)
+    problem = problems.logistic_regression(A16, y, 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        trace = sgd_bench.run(problem, sgd_bench.gd(0.5), X0.astype(np.float16), 0, steps=3, log_every=1)
+    assert trace.loss.dtype == np.float16 and np.all(np.isfinite(trace.loss)) and not bool(trace.diverged)
+    limit = runner.DIVERGENCE_FACTOR * max(abs(float(trace.loss[0])), 1.0)
+    assert float(np.finfo(np.float16).max) < limit < float(np.finfo(np.float32).max)  # why float32 is needed
+
+
+def test_a_seed_of_32_bits_or_more_is_refused_when_x64_is_off():
+    # With jax_enable_x64 off JAX keeps a seed's low 32 bits: seed 2**32 ran seed 0's stream.
+    jax.config.update("jax_enable_x64", False)
+    try:
+        same = [np.asarray(jax.random.key_data(jax.random.key(s))) for s in (2**32, 0)]
+        assert np.array_equal(*same)  # the aliasing the refusal prevents
+        with pytest.raises(ValueError, match=r"^key 4294967296 is >= 2\*\*32, and with jax_enable_x64 off JAX "
+                                             r"keeps only a seed's low 32 bits \(it would run seed 0's stream\)"):
+            sgd_bench.seed_keys(2**32, 2)
+        assert sgd_bench.seed_keys(2**32 - 1, 2).shape == (2,)
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink"])
+def test_a_lock_file_that_is_a_folder_or_a_link_is_refused_and_nothing_elsewhere_changes(tmp_path, kind):
+    # round 3: a folder named .sgd-bench.lock in the result folder gave "[Errno 21] Is a directory";
+    # round 4: a symlink by that name made the run truncate its target and write its PID there.
+    from sgd_bench import experiment
+
+    held = tmp_path / "out"
+    held.mkdir()
+    victim = tmp_path / "precious.txt"
+    victim.write_text("precious data\n")
+    if kind == "folder":
+        (held / experiment.LOCK_FILE).mkdir()
+    else:
+        (held / experiment.LOCK_FILE).symlink_to(victim)
+    with pytest.raises(ValueError, match=rf"^--out {re.escape(str(held))}: \.sgd-bench\.lock there is not a "
+                                         r"regular file, so it cannot hold the run's lock; remove it"):
+        with experiment.lock(held):
+            pass
+    assert experiment.lock_holder(held) is None
+    assert victim.read_text() == "precious data\n"
+
+
+@pytest.mark.parametrize("name", ["../outside.csv", "/etc/hostname"])
+def test_a_records_entry_naming_a_file_outside_the_result_is_corrupt_not_read(tmp_path, name):
+    # round 4: meta.json's "records" entry was joined to the folder as given, so report read (and
+    # hashed) any file it named, whole
+    from sgd_bench import results
+
+    why = results.verify_records(tmp_path, {"file": name, "rows": 1, "sha256": "0" * 64})
+    assert why == f"meta.json's \"records\" entry names {name!r}, not records.csv or records.parquet"
+
+
+
+def test_replace_cannot_give_a_preconditioner_that_climbs(tiny_logistic, monkeypatch):
+    # round 6: the factory refused -I, but replace(preconditioner=-I) got past it; the method's
+    # own check (run before every run) refuses it now, before anything runs
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(runner, "execute", forbidden)
+    method = sgd_bench.preconditioned_sgd(0.1, np.eye(3)).replace(preconditioner=-np.eye(3))
+    with pytest.raises(ValueError, match=r"^preconditioner must be positive semi-definite .*eigenvalue -1: "):
+        sgd_bench.run(tiny_logistic, method, X0, 0, steps=5)

@@ -52,3 +52,25 @@ def test_refusals():
     dense = problems.lecture_logreg()
     with pytest.raises(TypeError, match="lazy_saga needs a linear model on sparse rows"):
         sb.run(dense, sb.lazy_saga(0.1), jnp.zeros(dense.x_shape), 0, steps=2)
+
+
+def test_the_command_line_runs_lazy_saga_as_eager_saga(tmp_path, capsys):
+    """``--method lazy-saga:...`` (issue 18): the grid's lazy SAGA records equal its eager SAGA's
+    (``saga`` on a split loss runs the O(n) table, as lazy SAGA does) at every logged step of
+    every seed, with the same gradient counts; on dense rows it is refused (tests/test_bad_inputs)."""
+    from sgd_bench import cli, results
+
+    spec = "sparse-logreg:n=200,d=150,density=0.05,mu=0.01,seed=3"  # test_cli's problem: same programs
+    assert cli.main(["run", "--problem", spec, "--method", "lazy-saga:step=0.05,batch=2",
+                     "--method", "saga:step=0.05,batch=2", "--seeds", "2", "--steps", "30",
+                     "--log-every", "10", "--out", str(tmp_path)]) == 0, capsys.readouterr().err
+    rows = results.read_records(next(tmp_path.glob("grid-*")))
+    by = {(r["method"].split(":")[0], r["seed"], r["step"]): r for r in rows}
+    assert len(by) == len(rows) == 2 * 2 * 4
+    for (method, seed, step), lazy in by.items():
+        if method != "lazy-saga":
+            continue
+        eager = by["saga", seed, step]
+        assert lazy["grad_evals"] == eager["grad_evals"]
+        assert lazy["loss"] == pytest.approx(eager["loss"], rel=1e-12, abs=0)
+    assert by["lazy-saga", 0, 30]["loss"] < by["lazy-saga", 0, 0]["loss"]
