@@ -59,6 +59,8 @@ _METHODS = {
     "sarah": ("SARAH (variance reduction; default step and loop its own)", ("step", "batch", "sampling", "loop")),
     "lazy_saga": ("SAGA with lazy updates, O(nonzeros) per step (sparse rows only: sparse-logreg, "
                   "sparse-preset, libsvm; default step its own)", ("step", "batch", "sampling")),
+    "lazy_sgd": ("SGD with the iterate as a scale times a vector, O(nonzeros) per step (sparse rows "
+                 "only; constant step, default 1/(2 (L + L_max/B)))", ("step", "batch", "sampling")),
     "gd_armijo": ("GD with Armijo backtracking (initial step 1)", ("step",)),
     "lbfgs": ("L-BFGS with a zoom line search (full gradients; memory 10)", ("memory",)),
     "optax": ("any optax optimizer: optax:NAME,lr=...[,batch=...,sampling=...,other optax keys]",
@@ -472,13 +474,20 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
             # general one would store n dense d-vectors (n d numbers for n nnz-long rows).
             kwargs["linear"] = True
         return getattr(sb, spec.name)(opts.get("step"), batch, sampling, **kwargs)
-    if spec.name == "lazy_saga":
+    if spec.name in ("lazy_saga", "lazy_sgd"):
+        eager = spec.name[len("lazy_"):]
         if not hasattr(problem.loss_i, "support") or _split_loss(problem) is None:
-            # dense rows: lazy_saga's own TypeError speaks of saga(linear=True), the Python API
-            raise ValueError(f"--method {spec.text!r}: lazy_saga runs on sparse rows only (--problem "
+            # dense rows: the lazy methods' own TypeErrors speak of the Python API
+            raise ValueError(f"--method {spec.text!r}: {spec.name} runs on sparse rows only (--problem "
                              f"sparse-logreg, sparse-preset or a sparse libsvm file); problem "
-                             f"{problem.name!r} has dense rows: use saga")
-        return sb.lazy_saga(opts.get("step"), batch, sampling).validate(problem)
+                             f"{problem.name!r} has dense rows: use {eager}")
+        if spec.name == "lazy_saga":
+            return sb.lazy_saga(opts.get("step"), batch, sampling).validate(problem)
+        step = opts.get("step")
+        if step is None:  # sgd's default, for the same iterates
+            L, L_max, _ = constants.get()
+            step = 1.0 / (2 * (L + L_max / batch))
+        return sb.lazy_sgd(step, batch, sampling).validate(problem)
     # optax:NAME,lr=...,key=value
     if not spec.positional:
         raise ValueError(f"--method {spec.text!r}: name the optax optimizer, as in optax:adam,lr=1e-3")

@@ -774,6 +774,10 @@ CLI_BAD_INPUTS = [
                  r"--method 'lazy-saga': lazy_saga runs on sparse rows only \(--problem sparse-logreg, "
                  r"sparse-preset or a sparse libsvm file\); problem 'lecture-logreg' has dense rows: use saga$",
                  id="cli-lazy-saga-dense"),
+    pytest.param(LOGREG + ["--method", "lazy-sgd:step=0.1"], 2,
+                 r"--method 'lazy-sgd:step=0.1': lazy_sgd runs on sparse rows only \(--problem sparse-logreg, "
+                 r"sparse-preset or a sparse libsvm file\); problem 'lecture-logreg' has dense rows: use sgd$",
+                 id="cli-lazy-sgd-dense"),
     pytest.param(LOGREG + ["--method", "sgd:step=0.1|0.1"], 2,  # was JAX's "vmap wrapped function must ..."
                  r"--method 'sgd:step=0.1\|0.1': step='0.1\|0.1': the value\(s\) 0.1 repeat; each value of a "
                  r"grid must differ$", id="cli-grid-values-repeat"),

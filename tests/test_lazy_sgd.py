@@ -81,3 +81,25 @@ def test_refusals():
         sb.run(_problem(0.5), sb.lazy_sgd(2.0), jnp.zeros(D), 0, steps=2)
     with pytest.raises(ValueError, match="batch_size"):
         sb.lazy_sgd(0.1, batch_size=0)
+
+
+def test_the_command_line_runs_lazy_sgd_as_sgd(tmp_path, capsys):
+    """``--method lazy-sgd:...``: its records equal ``sgd``'s at every logged step of every seed
+    (the same default step, 1/(2 (L + L_max/B))), with the same gradient counts; on dense rows
+    it is refused (tests/test_bad_inputs)."""
+    from sgd_bench import cli, results
+
+    spec = "sparse-logreg:n=200,d=150,density=0.05,mu=0.01,seed=3"  # test_cli's problem: same programs
+    assert cli.main(["run", "--problem", spec, "--method", "lazy-sgd:batch=2", "--method", "sgd:batch=2",
+                     "--seeds", "2", "--steps", "30", "--log-every", "10", "--out", str(tmp_path)]) == 0, \
+        capsys.readouterr().err
+    rows = results.read_records(next(tmp_path.glob("grid-*")))
+    by = {(r["method"].split(":")[0], r["seed"], r["step"]): r for r in rows}
+    assert len(by) == len(rows) == 2 * 2 * 4
+    for (method, seed, step), lazy in by.items():
+        if method != "lazy-sgd":
+            continue
+        eager = by["sgd", seed, step]
+        assert lazy["grad_evals"] == eager["grad_evals"]
+        assert lazy["loss"] == pytest.approx(eager["loss"], rel=1e-12, abs=0)
+    assert by["lazy-sgd", 0, 30]["loss"] < by["lazy-sgd", 0, 0]["loss"]
