@@ -123,11 +123,40 @@ def _tree_bytes(tree) -> int:
                    for leaf in jax.tree_util.tree_leaves(tree) if hasattr(leaf, "dtype")))
 
 
+def _structure(tree):
+    """What selects a compiled program for ``tree``: its tree structure (static parts included)
+    and the shape and dtype of every leaf; values do not count."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return treedef, tuple((tuple(jax.numpy.shape(a)), str(jax.numpy.result_type(a))) for a in leaves)
+
+
+# _state_bytes by (method, problem, x0) structure: tracing a method's init (L-BFGS's optax state
+# takes ~0.1 s on a 2-core CPU) on every call of run or Solver.init would cost more than the call.
+_STATE_BYTES: dict = {}
+
+
 def _state_bytes(method, problem, x0) -> int:
     """The method's state for one seed, from ``jax.eval_shape`` of its ``init`` (nothing is
-    computed or compiled). ``init`` is tried as ``init(x0, problem)`` and as
+    computed or compiled), cached by the structures and leaf shapes of the method, the problem
+    and x0 (new values never trace again). ``init`` is tried as ``init(x0, problem)`` and as
     ``init(x0, problem, key)``; when neither traces, the estimate is four iterates, plus an
     n-row gradient table for the SAG family, whose state holds one."""
+    try:
+        cache_key = (_structure(method), _structure(problem), _structure(x0))
+        hash(cache_key)
+    except Exception:  # an unhashable static part: estimate without the cache
+        cache_key = None
+    if cache_key is not None and cache_key in _STATE_BYTES:
+        return _STATE_BYTES[cache_key]
+    size = _state_bytes_traced(method, problem, x0)
+    if cache_key is not None:
+        if len(_STATE_BYTES) > 256:  # many distinct programs: start over rather than grow
+            _STATE_BYTES.clear()
+        _STATE_BYTES[cache_key] = size
+    return size
+
+
+def _state_bytes_traced(method, problem, x0) -> int:
     key = jax.eval_shape(lambda: jax.random.key(0))  # a shape only: nothing runs or compiles
     for args in ((x0, problem), (x0, problem, key)):
         try:
