@@ -107,15 +107,22 @@ def _alpha(p, problem):
     return p.step_factor / problem.info["L_max"]
 
 
-def _check(p, problem):
+def require_sparse_linear(problem, name: str, dense: str) -> None:
+    """Refuses a problem a lazy method cannot run: it needs a linear model on sparse rows (a loss
+    with support, margin, target and phi) and the L2 regularizer or none; ``dense`` names the
+    method to use instead."""
     loss = problem.loss_i
     if not all(hasattr(loss, a) for a in ("support", "margin", "target", "phi")):
-        raise TypeError(f"lazy_saga needs a linear model on sparse rows (problems.sparse: a loss "
+        raise TypeError(f"{name} needs a linear model on sparse rows (problems.sparse: a loss "
                         f"with support, margin, target and phi); problem {problem.name!r} has "
-                        f"{type(loss).__name__}. Use saga(linear=True) for dense data")
+                        f"{type(loss).__name__}. Use {dense} for dense data")
     if problem.regularizer is not None and not isinstance(problem.regularizer, L2):
-        raise TypeError(f"lazy_saga needs the L2 regularizer or none, got "
+        raise TypeError(f"{name} needs the L2 regularizer or none, got "
                         f"{type(problem.regularizer).__name__}")
+
+
+def _check(p, problem):
+    require_sparse_linear(problem, "lazy_saga", "saga(linear=True)")
     if p.step_size is None:
         l_max = problem.info.get("L_max")
         if l_max is None or not l_max > 0:

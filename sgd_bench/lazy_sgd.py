@@ -36,7 +36,7 @@ from jax import lax
 
 from sgd_bench import _checks
 from sgd_bench.counting import Count
-from sgd_bench.finite_sum import L2
+from sgd_bench.lazy_saga import require_sparse_linear
 from sgd_bench.methods import Method
 from sgd_bench.sampling import SAMPLINGS
 from sgd_bench.schedules import as_schedule
@@ -71,14 +71,7 @@ def _ridge(problem):
 
 
 def _check(p, problem):
-    loss = problem.loss_i
-    if not all(hasattr(loss, a) for a in ("support", "margin", "target", "phi")):
-        raise TypeError(f"lazy_sgd needs a linear model on sparse rows (problems.sparse: a loss "
-                        f"with support, margin, target and phi); problem {problem.name!r} has "
-                        f"{type(loss).__name__}. Use sgd for dense data")
-    if problem.regularizer is not None and not isinstance(problem.regularizer, L2):
-        raise TypeError(f"lazy_sgd needs the L2 regularizer or none, got "
-                        f"{type(problem.regularizer).__name__}")
+    require_sparse_linear(problem, "lazy_sgd", "sgd")
     mu = _ridge(problem)
     alpha = p.step_size(0)
     try:

@@ -312,3 +312,16 @@ def segment_jaxpr(problem, method, seeds: int, mode="seeds", values=(), swept=()
     return str(jax.make_jaxpr(lambda s, lg: runner._segment_jit(
         problem, method, values, s, lg, jnp.int32(0), jnp.int32(2), jnp.int32(8), jnp.int32(16),
         None, **args))(state, logs))
+
+
+def small_sparse_logistic(mu: float, n: int = 40, d: int = 30):
+    """Sparse-row logistic regression (problems.sparse), n x d at density ~0.12, for the lazy
+    methods' tests: no empty row, and column 0, where the padding points too, in a few rows."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(3)
+    X = sp.random(n, d, density=0.12, format="lil", random_state=3, data_rvs=lambda k: rng.standard_normal(k))
+    for i in range(n):
+        X[i, 0 if i % 7 == 0 else (5 * i) % d] = 0.3 + 0.05 * i
+    y = np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    return problems.sparse_logistic_regression(X.tocsr(), y, mu)

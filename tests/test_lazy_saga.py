@@ -8,8 +8,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
+import helpers
 import problems
 import sgd_bench as sb
 
@@ -17,13 +17,7 @@ N, D = 40, 30
 
 
 def _problem(mu):
-    rng = np.random.default_rng(3)
-    X = sp.random(N, D, density=0.12, format="lil", random_state=3,
-                  data_rvs=lambda k: rng.standard_normal(k))
-    for i in range(N):  # no empty rows; column 0 in a few rows, where the padding points too
-        X[i, 0 if i % 7 == 0 else (5 * i) % D] = 0.3 + 0.05 * i
-    y = np.where(rng.random(N) < 0.5, -1.0, 1.0)
-    return problems.sparse_logistic_regression(X.tocsr(), y, mu)
+    return helpers.small_sparse_logistic(mu, N, D)
 
 
 @pytest.mark.parametrize("mu, batch, sampling, seeds", [(0.05, 1, "with_replacement", 2), (0.0, 1, "cyclic", None),
@@ -54,23 +48,26 @@ def test_refusals():
         sb.run(dense, sb.lazy_saga(0.1), jnp.zeros(dense.x_shape), 0, steps=2)
 
 
-def test_the_command_line_runs_lazy_saga_as_eager_saga(tmp_path, capsys):
-    """``--method lazy-saga:...`` (issue 18): the grid's lazy SAGA records equal its eager SAGA's
-    (``saga`` on a split loss runs the O(n) table, as lazy SAGA does) at every logged step of
-    every seed, with the same gradient counts; on dense rows it is refused (tests/test_bad_inputs)."""
+@pytest.mark.parametrize("lazy, eager", [("lazy-saga:step=0.05,batch=2", "saga:step=0.05,batch=2"),
+                                         ("lazy-sgd:batch=2", "sgd:batch=2")])
+def test_the_command_line_runs_a_lazy_method_as_its_eager_one(lazy, eager, tmp_path, capsys):
+    """``--method lazy-saga:...`` (issue 18) and ``--method lazy-sgd:...``: the grid's lazy records
+    equal the eager method's (``saga`` on a split loss runs the O(n) table, as lazy SAGA does;
+    ``lazy-sgd`` takes ``sgd``'s default step) at every logged step of every seed, with the same
+    gradient counts; on dense rows they are refused (tests/test_bad_inputs)."""
     from sgd_bench import cli, results
 
     spec = "sparse-logreg:n=200,d=150,density=0.05,mu=0.01,seed=3"  # test_cli's problem: same programs
-    assert cli.main(["run", "--problem", spec, "--method", "lazy-saga:step=0.05,batch=2",
-                     "--method", "saga:step=0.05,batch=2", "--seeds", "2", "--steps", "30",
-                     "--log-every", "10", "--out", str(tmp_path)]) == 0, capsys.readouterr().err
+    assert cli.main(["run", "--problem", spec, "--method", lazy, "--method", eager, "--seeds", "2",
+                     "--steps", "30", "--log-every", "10", "--out", str(tmp_path)]) == 0, capsys.readouterr().err
     rows = results.read_records(next(tmp_path.glob("grid-*")))
     by = {(r["method"].split(":")[0], r["seed"], r["step"]): r for r in rows}
     assert len(by) == len(rows) == 2 * 2 * 4
-    for (method, seed, step), lazy in by.items():
-        if method != "lazy-saga":
+    lazy_name, eager_name = lazy.split(":")[0], eager.split(":")[0]
+    for (method, seed, step), got in by.items():
+        if method != lazy_name:
             continue
-        eager = by["saga", seed, step]
-        assert lazy["grad_evals"] == eager["grad_evals"]
-        assert lazy["loss"] == pytest.approx(eager["loss"], rel=1e-12, abs=0)
-    assert by["lazy-saga", 0, 30]["loss"] < by["lazy-saga", 0, 0]["loss"]
+        want = by[eager_name, seed, step]
+        assert got["grad_evals"] == want["grad_evals"]
+        assert got["loss"] == pytest.approx(want["loss"], rel=1e-12, abs=0)
+    assert by[lazy_name, 0, 30]["loss"] < by[lazy_name, 0, 0]["loss"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import helpers
 import problems
@@ -18,13 +17,7 @@ N, D = 40, 30
 
 
 def _problem(mu):
-    rng = np.random.default_rng(5)
-    X = sp.random(N, D, density=0.12, format="lil", random_state=5,
-                  data_rvs=lambda k: rng.standard_normal(k))
-    for i in range(N):  # no empty rows; column 0 in a few rows, where the padding points too
-        X[i, 0 if i % 7 == 0 else (3 * i) % D] = 0.4 - 0.02 * i
-    y = np.where(rng.random(N) < 0.5, -1.0, 1.0)
-    return problems.sparse_logistic_regression(X.tocsr(), y, mu)
+    return helpers.small_sparse_logistic(mu, N, D)
 
 
 # (mu, alpha): no ridge; a ridge whose shrink rescales the stored vector every 296 steps
@@ -82,24 +75,3 @@ def test_refusals():
     with pytest.raises(ValueError, match="batch_size"):
         sb.lazy_sgd(0.1, batch_size=0)
 
-
-def test_the_command_line_runs_lazy_sgd_as_sgd(tmp_path, capsys):
-    """``--method lazy-sgd:...``: its records equal ``sgd``'s at every logged step of every seed
-    (the same default step, 1/(2 (L + L_max/B))), with the same gradient counts; on dense rows
-    it is refused (tests/test_bad_inputs)."""
-    from sgd_bench import cli, results
-
-    spec = "sparse-logreg:n=200,d=150,density=0.05,mu=0.01,seed=3"  # test_cli's problem: same programs
-    assert cli.main(["run", "--problem", spec, "--method", "lazy-sgd:batch=2", "--method", "sgd:batch=2",
-                     "--seeds", "2", "--steps", "30", "--log-every", "10", "--out", str(tmp_path)]) == 0, \
-        capsys.readouterr().err
-    rows = results.read_records(next(tmp_path.glob("grid-*")))
-    by = {(r["method"].split(":")[0], r["seed"], r["step"]): r for r in rows}
-    assert len(by) == len(rows) == 2 * 2 * 4
-    for (method, seed, step), lazy in by.items():
-        if method != "lazy-sgd":
-            continue
-        eager = by["sgd", seed, step]
-        assert lazy["grad_evals"] == eager["grad_evals"]
-        assert lazy["loss"] == pytest.approx(eager["loss"], rel=1e-12, abs=0)
-    assert by["lazy-sgd", 0, 30]["loss"] < by["lazy-sgd", 0, 0]["loss"]
