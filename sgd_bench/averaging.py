@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method
 
@@ -61,7 +61,7 @@ def averaged(method: Method, start: int = 0) -> Method:
     """
     if not isinstance(method, Method):
         raise TypeError(f"method must be a sgd_bench.Method, got {type(method).__name__}")
-    start = _checks.integer("start", start, low=0)
+    start = validation.integer("start", start, low=0)
     return Method(_init, _step, hyperparams={"inner": method, "start": start},
                   batch_size=method.batch_size, sampling=method.sampling,
                   name=f"{method.name}, averaged")

@@ -23,7 +23,7 @@ import numpy as np
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench._compat import batched_map, enable_x64
 from sgd_bench.finite_sum import FiniteSum
 
@@ -51,7 +51,8 @@ def flat_size(x) -> int:
 
 
 @jax.jit
-def _dense_hessian(problem, x):
+def dense_hessian(problem, x):
+    """The dense Hessian of f at ``x`` (flattened: D x D for D scalars in ``x``)."""
     flat, unravel = ravel_pytree(x)
     return jax.hessian(lambda z: problem.loss(unravel(z)))(flat)
 
@@ -94,7 +95,7 @@ def hessian_norm(problem: FiniteSum, x, *, dense_max_dim: int = DENSE_MAX_DIM, t
         p64, x64 = to_float64(problem), to_float64(x)
         size = flat_size(x64)
         if size <= dense_max_dim:
-            eigs = np.linalg.eigvalsh(np.asarray(_dense_hessian(p64, x64)))
+            eigs = np.linalg.eigvalsh(np.asarray(dense_hessian(p64, x64)))
             return float(np.max(np.abs(eigs))), "eigendecomposition of the Hessian"
         v0 = jax.random.normal(jax.random.key(0), (size,), jnp.float64)
         lam, res, it = _power_iteration(p64, x64, v0, float(tol), max_iter=int(max_iter))
@@ -153,7 +154,7 @@ def hessian_eigenvalues(problem: FiniteSum, x) -> np.ndarray:
         if flat_size(x64) > DENSE_MAX_DIM:
             raise ValueError(f"hessian_eigenvalues forms the dense Hessian; the dimension "
                              f"{flat_size(x64)} is above {DENSE_MAX_DIM}")
-        return np.linalg.eigvalsh(np.asarray(_dense_hessian(p64, x64)))
+        return np.linalg.eigvalsh(np.asarray(dense_hessian(p64, x64)))
 
 
 def _sample_hessian_norms_dense(problem, x):
@@ -217,7 +218,7 @@ def per_sample_smoothness(problem: FiniteSum, points: Sequence[Any] | None = Non
     """
     if points is None:
         points = [problem.zeros()]
-    power_iters = _checks.integer("power_iters", power_iters, low=1)
+    power_iters = validation.integer("power_iters", power_iters, low=1)
     with enable_x64():
         p64 = to_float64(problem)
         out = None

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench._values import Label, leaves_equal, leaves_hash
 
@@ -44,7 +44,7 @@ class L2:
     differ only in mu share one compiled program."""
 
     def __init__(self, mu: float):
-        self.mu = mu if isinstance(mu, jax.core.Tracer) else _checks.nonnegative_float("mu", mu)
+        self.mu = mu if isinstance(mu, jax.core.Tracer) else validation.nonnegative_float("mu", mu)
 
     def __call__(self, x) -> jax.Array:
         return 0.5 * self.mu * _tree.sq_norm(x)
@@ -75,11 +75,11 @@ def _dense_leaves(data) -> tuple[list[tuple[str, Any]], Any]:
     # Sparse matrices are leaves here: jax.experimental.sparse arrays are pytrees themselves,
     # and flattening them would give their index arrays as data.
     leaves, treedef = jax.tree_util.tree_flatten_with_path(
-        data, is_leaf=lambda v: _checks.sparse_kind(v) is not None)
+        data, is_leaf=lambda v: validation.sparse_kind(v) is not None)
     named = []
     for path, leaf in leaves:
         name = f"data{jax.tree_util.keystr(path)}"
-        named.append((name, _checks.dense_array(name, leaf)))
+        named.append((name, validation.dense_array(name, leaf)))
     return named, treedef
 
 
@@ -96,7 +96,7 @@ def _check_x_shape(x_shape) -> tuple[int, ...] | None:
         return None
     if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__iter__"):
         raise TypeError(f"x_shape must be a tuple of integers >= 0 or None, got {x_shape!r}")
-    return tuple(_checks.integer(f"x_shape[{i}]", s, low=0) for i, s in enumerate(x_shape))
+    return tuple(validation.integer(f"x_shape[{i}]", s, low=0) for i, s in enumerate(x_shape))
 
 
 def _check_info(info) -> tuple[tuple[str, float], ...]:
@@ -203,7 +203,7 @@ class FiniteSum:
             raise TypeError(f"loss_i must be callable (x, datum) -> scalar, got {loss_i!r}")
         if regularizer is not None and not callable(regularizer):
             raise TypeError(f"regularizer must be callable x -> scalar or None, got {regularizer!r}")
-        _checks.choice("problem_class", problem_class, PROBLEM_CLASSES)
+        validation.choice("problem_class", problem_class, PROBLEM_CLASSES)
         # Every check runs on the arrays as given (host arrays stay on the host), so bad data is
         # refused before anything is transferred to a device or compiled.
         leaves, treedef = _dense_leaves(data)
@@ -223,10 +223,10 @@ class FiniteSum:
             raise ValueError("data must hold at least one sample (n >= 1)")
         if validate:
             for name_, leaf in leaves:
-                _checks.finite_array(name_, leaf)
+                validation.finite_array(name_, leaf)
         if block_rows is not None:
-            block_rows = _checks.integer("block_rows", block_rows, low=1)
-        shards = _checks.integer("shards", shards, low=1)
+            block_rows = validation.integer("block_rows", block_rows, low=1)
+        shards = validation.integer("shards", shards, low=1)
         if n % shards:
             raise ValueError(f"shards must divide n = {n}, got shards = {shards}")
         x_shape = _check_x_shape(x_shape)

@@ -416,7 +416,7 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
     import optax
 
     import sgd_bench as sb
-    from sgd_bench.gradient_table import _split_loss
+    from sgd_bench.gradient_table import split_loss
 
     if spec.name not in _METHODS:
         raise ValueError(f"--method {spec.text!r}: unknown method {spec.typed or spec.name!r}; known: "
@@ -469,14 +469,14 @@ def _build_method(spec: Spec, problem, constants: _Constants | None = None):
         kwargs = {}
         if "loop" in opts:
             kwargs["loop_length"] = opts["loop"]
-        if spec.name != "sarah" and _split_loss(problem) is not None:
+        if spec.name != "sarah" and split_loss(problem) is not None:
             # A loss split into margin and scalar loss (sparse rows): the O(n) table. The
             # general one would store n dense d-vectors (n d numbers for n nnz-long rows).
             kwargs["linear"] = True
         return getattr(sb, spec.name)(opts.get("step"), batch, sampling, **kwargs)
     if spec.name in ("lazy_saga", "lazy_sgd"):
         eager = spec.name[len("lazy_"):]
-        if not hasattr(problem.loss_i, "support") or _split_loss(problem) is None:
+        if not hasattr(problem.loss_i, "support") or split_loss(problem) is None:
             # dense rows: the lazy methods' own TypeErrors speak of the Python API
             raise ValueError(f"--method {spec.text!r}: {spec.name} runs on sparse rows only (--problem "
                              f"sparse-logreg, sparse-preset or a sparse libsvm file); problem "
@@ -579,7 +579,7 @@ def check_resources(config: dict, problem, methods) -> None:
     logged = steps // every + 1 + (1 if steps % every else 0)
     count = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])
     rows = len(config["problems"]) * count * config["seeds"] * logged
-    host = config["seeds"] * memory._KEY_BYTES + rows * ROW_BYTES
+    host = config["seeds"] * memory.KEY_BYTES + rows * ROW_BYTES
     memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows "
                                     f"({config['seeds']:,} seeds x {logged:,} logged steps x "
                                     f"{len(config['methods'])} methods x {len(config['problems'])} problems)",

@@ -28,7 +28,7 @@ import jax
 import numpy as np
 import optax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench._values import Label, leaves_equal, leaves_hash, show_value
 from sgd_bench.counting import Count
@@ -89,8 +89,8 @@ class Method:
             raise TypeError("init and step must be callables init(p, x0, problem, key) and "
                             f"step(p, state, problem, idx, k); got {init!r} and {step!r}")
         if batch_size is not None:
-            batch_size = _checks.integer("batch_size", batch_size, low=1)
-        sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+            batch_size = validation.integer("batch_size", batch_size, low=1)
+        sampling = validation.choice("sampling", sampling, SAMPLINGS)
         hyperparams = dict(hyperparams or {})
         options = dict(options or {})
         clash = set(hyperparams) & (set(options) | {"batch_size", "sampling"})
@@ -329,8 +329,8 @@ class OptaxMethodState(NamedTuple):
 
 def check_batch(batch_size, sampling):
     """``batch_size`` as an int >= 1 and ``sampling`` as one of ``SAMPLINGS``, or an error."""
-    b = _checks.integer("batch_size", batch_size, low=1)
-    return b, _checks.choice("sampling", sampling, SAMPLINGS)
+    b = validation.integer("batch_size", batch_size, low=1)
+    return b, validation.choice("sampling", sampling, SAMPLINGS)
 
 
 def _gd_init(p, x0, problem, key):
@@ -532,7 +532,7 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
         raise TypeError("keyword hyperparameters go with a factory (from_optax(optax.adam, "
                         f"learning_rate=1e-3)), not with a ready transformation; got {sorted(hyperparams)}")
     if batch_size is None:
-        _checks.choice("sampling", sampling, SAMPLINGS)
+        validation.choice("sampling", sampling, SAMPLINGS)
         b = None
     else:
         b, sampling = check_batch(batch_size, sampling)
@@ -569,7 +569,7 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
             raise TypeError(f"{key} must be a number or a hashable value, got {value!r}") from None
     for key, value in numeric.items():
         if not isinstance(value, jax.core.Tracer):
-            check = _checks.positive_float if key == "learning_rate" else _checks.finite_float
+            check = validation.positive_float if key == "learning_rate" else validation.finite_float
             check(key, value)
     static_numbers = bool(numeric) and not _traces_cleanly(transformation, numeric, static)
     if static_numbers:

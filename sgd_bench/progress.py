@@ -14,7 +14,7 @@ import sys
 import time
 from typing import IO, Iterator
 
-from sgd_bench import _checks
+from sgd_bench import validation
 
 MODES = ("off", "auto", "on")
 _mode = "off"
@@ -23,7 +23,7 @@ _mode = "off"
 def set_mode(mode: str) -> None:
     """Sets the default for runs that do not pass ``progress``: "off", "auto" or "on"."""
     global _mode
-    _mode = _checks.choice("mode", mode, MODES)
+    _mode = validation.choice("mode", mode, MODES)
 
 
 def get_mode() -> str:

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench._compat import enable_x64
 from sgd_bench.finite_sum import FiniteSum
 
@@ -112,8 +112,8 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
     """
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
-    tol = _checks.positive_float("tol", tol)
-    max_iter = _checks.integer("max_iter", max_iter, low=1)
+    tol = validation.positive_float("tol", tol)
+    max_iter = validation.integer("max_iter", max_iter, low=1)
     with enable_x64():
         p64 = _in_float64(problem)
         x = _to64(p64.zeros() if x0 is None else x0)

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 
 SAMPLINGS = ("with_replacement", "reshuffle", "cyclic")
 
@@ -59,10 +59,10 @@ def _permutation(key, epoch, n):
 
 def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
     """A sampler of ``batch_size`` indices per step from {0..n-1}, for chunks of <= ``chunk`` steps."""
-    _checks.choice("sampling", sampling, SAMPLINGS)
-    n = _checks.integer("n", n, low=1)
-    chunk = _checks.integer("chunk", chunk, low=1)
-    b = _checks.integer("batch_size", batch_size, low=1, high=n)
+    validation.choice("sampling", sampling, SAMPLINGS)
+    n = validation.integer("n", n, low=1)
+    chunk = validation.integer("chunk", chunk, low=1)
+    b = validation.integer("batch_size", batch_size, low=1, high=n)
     if n >= _MAX_POSITIONS or chunk * b >= _MAX_POSITIONS:
         raise ValueError(f"log_every * batch_size = {chunk * b} and n = {n} must both stay "
                          f"below 2**30; log more often")
@@ -136,7 +136,7 @@ def indices(sampling: str, key: jax.Array, n: int, batch_size: int, steps: int) 
     The runner draws the same stream chunk by chunk; this one-shot form is for references
     and tests.
     """
-    steps = _checks.integer("steps", steps, low=1)
+    steps = validation.integer("steps", steps, low=1)
     sampler = make_sampler(sampling, n, batch_size, steps)
     idx, _ = sampler.sample(sampler.init(key), key, jnp.zeros((), jnp.int32), steps)
     return np.asarray(idx)

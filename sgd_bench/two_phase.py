@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method
@@ -102,19 +102,19 @@ def online_newton(step_size=None, *, support: str = "two_phase", phase1_steps: i
     References: F. Bach, E. Moulines, "Non-strongly-convex smooth stochastic approximation with
     convergence rate O(1/n)", NeurIPS 2013.
     """
-    support = _checks.choice("support", support, SUPPORTS)
+    support = validation.choice("support", support, SUPPORTS)
     if support == "two_phase":
         if phase1_steps is None:
             raise ValueError("phase1_steps is required for support='two_phase' (the number of "
                              "averaged-SGD steps that give the support point)")
-        phase1 = _checks.integer("phase1_steps", phase1_steps, low=1, high=2**31 - 2)
+        phase1 = validation.integer("phase1_steps", phase1_steps, low=1, high=2**31 - 2)
     else:
         if phase1_steps is not None or phase1_step_size is not None:
             raise ValueError("phase1_steps and phase1_step_size apply to support='two_phase' "
                              f"only; got support={support!r}")
         phase1 = 0
-    b = _checks.integer("batch_size", batch_size, low=1)
-    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+    b = validation.integer("batch_size", batch_size, low=1)
+    sampling = validation.choice("sampling", sampling, SAMPLINGS)
     label = "online Newton, running-average support" if support == "running_average" else \
         f"two-phase Newton ({phase1} averaged-SGD steps)"
     return Method(_init, _step,
