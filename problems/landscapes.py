@@ -60,7 +60,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import validation
-from sgd_bench._compat import enable_x64
+from sgd_bench.compat import enable_x64
 from sgd_bench.memory import check_host_fits
 from sgd_bench.finite_sum import FiniteSum
 

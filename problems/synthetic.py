@@ -20,7 +20,6 @@ import jax.numpy as jnp
 from jax import lax
 
 from sgd_bench import validation
-from sgd_bench._compat import threefry_partitionable
 from sgd_bench.memory import check_fits
 from problems.linear import least_squares, logistic_regression
 
@@ -64,7 +63,7 @@ def _design(seed, n, d, dtype):
                f"synthetic data with n={n}, d={d} in {dtype.name}")
     # The partitionable threefry (JAX's default from 0.5 on) gives the same numbers on every JAX
     # version we support, so a seed names one data set everywhere.
-    with threefry_partitionable(True):
+    with jax.threefry_partitionable(True):
         k_a, k_w, k_e = jax.random.split(jax.random.key(seed), 3)
         w = jax.random.normal(k_w, (d,), wide) / jnp.sqrt(jnp.asarray(d, wide))
         A, z = _normal_rows(k_a, w, n, d, dtype)

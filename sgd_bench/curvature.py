@@ -24,7 +24,7 @@ from jax import lax
 from jax.flatten_util import ravel_pytree
 
 from sgd_bench import validation
-from sgd_bench._compat import batched_map, enable_x64
+from sgd_bench.compat import batched_map, enable_x64
 from sgd_bench.finite_sum import FiniteSum
 
 DENSE_MAX_DIM = 2048

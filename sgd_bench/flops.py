@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from sgd_bench import validation
-from sgd_bench._compat import cost_flops
+from sgd_bench.compat import cost_flops
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 

@@ -16,7 +16,7 @@ import numpy as np
 from jax import lax
 
 from sgd_bench import _tree
-from sgd_bench._compat import batched_map, enable_x64
+from sgd_bench.compat import batched_map, enable_x64
 from sgd_bench.curvature import flat_size, to_float64
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.runner import Trace

@@ -19,7 +19,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from sgd_bench import validation
-from sgd_bench._compat import enable_x64
+from sgd_bench.compat import enable_x64
 from sgd_bench.finite_sum import FiniteSum
 
 _DENSE_MAX_DIM = 2048
