@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import jax
 import jax.numpy as jnp
 
-from sgd_bench import validation
+from sgd_bench import _tree, validation
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method
 
@@ -39,10 +38,8 @@ def _init(p, x0, problem, key):
 def _step(p, state, problem, idx, k):
     inner = p.inner.step(state.inner, problem, idx, k)
     count = _num_averaged(k, p.start)
-    # Before start the "mean" is just the iterate; from start on, a running mean.
-    weight = jnp.where(count > 0, 1.0 / jnp.maximum(count, 1), 1.0)
-    x = jax.tree_util.tree_map(
-        lambda avg, new: avg + jnp.asarray(weight, new.dtype) * (new - avg), state.x, inner.x)
+    # Before start the "mean" is just the iterate (a mean of one); from start on, a running mean.
+    x = _tree.mean_update(state.x, inner.x, jnp.maximum(count, 1))
     return AveragedState(x, inner, inner.grad_evals)
 
 

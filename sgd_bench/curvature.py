@@ -23,7 +23,7 @@ import numpy as np
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from sgd_bench import validation
+from sgd_bench import _tree, validation
 from sgd_bench.compat import batched_map, enable_x64
 from sgd_bench.finite_sum import FiniteSum
 
@@ -34,13 +34,9 @@ _DENSE_SAMPLE_MAX_DIM = 512
 
 def to_float64(tree):
     """A ``FiniteSum`` (its data) or a pytree with every floating leaf cast to float64."""
-    def cast(a):
-        a = jnp.asarray(a)
-        return a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
-
     if isinstance(tree, FiniteSum):
-        return tree.replace(data=jax.tree_util.tree_map(cast, tree.data))
-    return jax.tree_util.tree_map(cast, tree)
+        return tree.replace(data=_tree.cast_floating(tree.data, jnp.float64))
+    return _tree.cast_floating(tree, jnp.float64)
 
 
 

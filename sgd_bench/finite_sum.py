@@ -380,8 +380,9 @@ class FiniteSum:
         return jax.grad(self.batch_loss)(x, idx)
 
     # -- full-data quantities, streamed over row blocks ----------------------------------------
-    def _stream(self, fn: Callable[[Any, Any], Any], x) -> Any:
-        """Sums ``fn(x, block)`` over row blocks of the data, reading each row once.
+    def stream_sum(self, fn: Callable[[Any, Any], Any], x) -> Any:
+        """Sums ``fn(x, block)`` (a pytree) over row blocks of ``block_rows`` rows of the data,
+        reading each row once: the one streamed reduction that every full-data quantity uses.
 
         With several shards, the data is viewed as (shards, n / shards, ...) and each shard is
         streamed on its own (vmapped over the shard axis, which is the sharded one), so every
@@ -396,11 +397,11 @@ class FiniteSum:
 
     def loss(self, x) -> jax.Array:
         """f(x) = 1/n sum_i f_i(x)."""
-        return self._stream(self._block_sum, x) / self.n + self._reg(x)
+        return self.stream_sum(self._block_sum, x) / self.n + self._reg(x)
 
     def value_and_grad(self, x):
         """(f(x), grad f(x)) in one streamed pass over the data."""
-        total, g = self._stream(jax.value_and_grad(self._block_sum), x)
+        total, g = self.stream_sum(jax.value_and_grad(self._block_sum), x)
         inv_n = 1.0 / self.n
         value = total * inv_n
         g = jax.tree_util.tree_map(lambda gi: gi * jnp.asarray(inv_n, gi.dtype), g)
@@ -414,7 +415,7 @@ class FiniteSum:
         """grad f(x) = 1/n sum_i grad f_i(x), streamed over row blocks."""
         # Streams the gradient alone: accumulating f as well would cost a transcendental per
         # sample that a GD step does not need.
-        g = self._stream(jax.grad(self._block_sum), x)
+        g = self.stream_sum(jax.grad(self._block_sum), x)
         g = jax.tree_util.tree_map(lambda gi: gi * jnp.asarray(1.0 / self.n, gi.dtype), g)
         if self.regularizer is not None:
             g = jax.tree_util.tree_map(jnp.add, g, jax.grad(self.regularizer)(x))

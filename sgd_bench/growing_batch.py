@@ -49,7 +49,7 @@ from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.gradient_table import regularizer_grad
 from sgd_bench.methods import Method
-from sgd_bench.sampling import SAMPLINGS
+from sgd_bench.sampling import SAMPLINGS, permutation
 from sgd_bench.schedules import as_schedule
 
 
@@ -151,10 +151,6 @@ def _plan(n: int, ratio: fractions.Fraction, b0: int) -> _Plan:
                  epoch.astype(np.int32), refresh.astype(np.int32))
 
 
-def _permutation(key, epoch, n):
-    return jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(jnp.int32)
-
-
 def growing_batch(step_size=None, *, q: float = 1.1, initial_batch: int = 1,
                   sampling: str = "with_replacement") -> Method:
     """Growing-batch SGD, x_{k+1} = x_k - alpha_k / |B_k| sum_{i in B_k} grad f_i(x_k), with
@@ -217,8 +213,8 @@ def _step(p, state, problem, idx, k):
         epoch = jnp.asarray(plan.epoch)[at]
         perms = lax.switch(jnp.asarray(plan.refresh)[at], [
             lambda ps: ps,
-            lambda ps: (_permutation(state.key, 0, n), _permutation(state.key, 1, n)),
-            lambda ps: (ps[1], _permutation(state.key, epoch + 1, n)),
+            lambda ps: (permutation(state.key, 0, n), permutation(state.key, 1, n)),
+            lambda ps: (ps[1], permutation(state.key, epoch + 1, n)),
         ], perms)
 
     def indices(width):

@@ -62,12 +62,6 @@ def _gamma(schedule, problem, k):
     return schedule(k) if schedule is not None else 0.25 / problem.info["L_max"]
 
 
-def _mean_update(avg, new, count):
-    """avg + (new - avg) / count: the running mean after adding ``new`` as item ``count``."""
-    return jax.tree_util.tree_map(
-        lambda a, b: a + (b - a) / jnp.asarray(count, b.dtype), avg, new)
-
-
 def online_newton(step_size=None, *, support: str = "two_phase", phase1_steps: int | None = None,
                   phase1_step_size=None, batch_size: int = 1,
                   sampling: str = "with_replacement") -> Method:
@@ -145,7 +139,7 @@ def _step(p, state, problem, idx, k):
         x = _tree.sub_scaled(s.iterate, _gamma(p.phase1_step_size, problem, k),
                              problem.batch_grad(s.iterate, idx))
         count = s.num_averaged + 1
-        return OnlineNewtonState(_mean_update(s.x, x, count), x, s.support, count,
+        return OnlineNewtonState(_tree.mean_update(s.x, x, count), x, s.support, count,
                                  s.grad_evals.add(used), s.hvp_evals)
 
     def newton_step(s):
@@ -162,8 +156,8 @@ def _step(p, state, problem, idx, k):
         direction = _newton_direction(problem, s.iterate, x_tilde, idx)
         x = _tree.sub_scaled(s.iterate, _gamma(p.step_size, problem, k), direction)
         count = s.num_averaged + 1
-        support_point = s.support if two_phase else _mean_update(s.x, x, count)
-        return OnlineNewtonState(_mean_update(s.x, x, count), x, support_point, count,
+        support_point = s.support if two_phase else _tree.mean_update(s.x, x, count)
+        return OnlineNewtonState(_tree.mean_update(s.x, x, count), x, support_point, count,
                                  s.grad_evals.add(used), s.hvp_evals.add(used))
 
     if not two_phase:
