@@ -28,6 +28,7 @@ from sgd_bench import FiniteSum, L2
 from sgd_bench import validation
 from sgd_bench.memory import check_host_fits
 from problems.linear import check_design
+from problems.nonconvex import gaussian_classification
 
 
 def hinge_loss(x, datum):
@@ -42,10 +43,16 @@ def absolute_loss(x, datum):
     return jnp.abs(jnp.dot(a, x) - b)
 
 
-def _check_generation(n, d, dtype, what):
+def _generation_args(n, d, seed, noise, dtype, *, what, min_n):
+    """The checked (n, d, seed, noise, dtype) of a synthetic problem, refused before any data is
+    drawn when its host copies cannot fit."""
+    n = validation.integer("n", n, low=min_n)
+    d = validation.integer("d", d, low=1)
+    noise = validation.nonnegative_float("noise", noise)
+    dt = validation.floating_dtype("dtype", dtype)
     # Host float64: A and its copy for the Lipschitz constants (n x d each), a few n-vectors.
-    check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dtype.itemsize,
-                    f"{what} with n={n}, d={d}")
+    check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize, f"{what} with n={n}, d={d}")
+    return n, d, validation.integer("seed", seed, low=0, high=validation.MAX_SEED), noise, dt
 
 
 def _lipschitz_info(A, mu):
@@ -87,25 +94,15 @@ def synthetic_hinge(n: int = 500, d: int = 10, *, seed: int = 0, noise: float = 
     With noise > 0 and n well above d the classes overlap, so the data is not separable and the
     minimizer is finite.
     """
-    n = validation.integer("n", n, low=2)
-    d = validation.integer("d", d, low=1)
-    noise = validation.nonnegative_float("noise", noise)
-    dt = validation.floating_dtype("dtype", dtype)
-    _check_generation(n, d, dt, "hinge-svm")
-    rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
-    A = rng.standard_normal((n, d))
-    y = np.where(A @ (rng.standard_normal(d) / np.sqrt(d)) + noise * rng.standard_normal(n) >= 0, 1.0, -1.0)
+    n, d, seed, noise, dt = _generation_args(n, d, seed, noise, dtype, what="hinge-svm", min_n=2)
+    A, y = gaussian_classification(n, d, seed, noise)
     return hinge_svm(jnp.asarray(A, dt), jnp.asarray(y, dt), name=f"hinge-svm n={n} d={d}", validate=False)
 
 
 def synthetic_absolute(n: int = 500, d: int = 10, *, seed: int = 0, noise: float = 0.5, dtype=None) -> FiniteSum:
     """Absolute-loss regression on Gaussian features, targets <a, w> + noise * Laplace(0, 1)."""
-    n = validation.integer("n", n, low=1)
-    d = validation.integer("d", d, low=1)
-    noise = validation.nonnegative_float("noise", noise)
-    dt = validation.floating_dtype("dtype", dtype)
-    _check_generation(n, d, dt, "absolute-regression")
-    rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
+    n, d, seed, noise, dt = _generation_args(n, d, seed, noise, dtype, what="absolute-regression", min_n=1)
+    rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d))
     b = A @ rng.standard_normal(d) + noise * rng.laplace(size=n)
     return absolute_regression(jnp.asarray(A, dt), jnp.asarray(b, dt), name=f"absolute-regression n={n} d={d}",

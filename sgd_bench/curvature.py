@@ -153,14 +153,20 @@ def hessian_eigenvalues(problem: FiniteSum, x) -> np.ndarray:
         return np.linalg.eigvalsh(np.asarray(dense_hessian(p64, x64)))
 
 
-def _sample_hessian_norms_dense(problem, x):
-    """max |eig grad^2 f_i(x)| for every i, by dense per-sample Hessians in row blocks."""
-    flat, unravel = ravel_pytree(x)
-
+def _flat_sample_loss(problem, unravel):
+    """f_i(z, datum) = loss_i + r at the iterate ``unravel(z)``: a function of the flat vector z."""
     def f_i(z, datum):
         xi = unravel(z)
         reg = 0.0 if problem.regularizer is None else problem.regularizer(xi)
         return problem.loss_i(xi, datum) + reg
+
+    return f_i
+
+
+def _sample_hessian_norms_dense(problem, x):
+    """max |eig grad^2 f_i(x)| for every i, by dense per-sample Hessians in row blocks."""
+    flat, unravel = ravel_pytree(x)
+    f_i = _flat_sample_loss(problem, unravel)
 
     def one(datum):
         return jnp.max(jnp.abs(jnp.linalg.eigvalsh(jax.hessian(f_i)(flat, datum))))
@@ -172,11 +178,7 @@ def _sample_hessian_norms_dense(problem, x):
 def _sample_hessian_norms_power(problem, x, iters):
     """Per-sample power iteration with a fixed number of steps (dimension > 512)."""
     flat, unravel = ravel_pytree(x)
-
-    def f_i(z, datum):
-        xi = unravel(z)
-        reg = 0.0 if problem.regularizer is None else problem.regularizer(xi)
-        return problem.loss_i(xi, datum) + reg
+    f_i = _flat_sample_loss(problem, unravel)
 
     def one(datum):
         hv = lambda v: jax.jvp(lambda z: jax.grad(f_i)(z, datum), (flat,), (v,))[1]

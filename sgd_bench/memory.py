@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import numpy as np
@@ -74,13 +74,19 @@ def check_fits(nbytes: int, what: str, device=None, *, hint: str | None = None) 
     The check passes when the free memory is unknown.
     """
     nbytes = validation.integer("nbytes", int(nbytes), low=0)
+    _refuse_above_free(nbytes, device, f"{what} needs {_gib(nbytes)}",
+                       lambda: hint or _default_hint(what))
+
+
+def _refuse_above_free(need: int, device, needs: str, hint: Callable[[], str]) -> None:
+    """Raises MemoryError "``needs``, but the device has ... free ...; ``hint()``" when ``need``
+    bytes pass the usable part of the device's free memory (unknown free memory passes)."""
     free = available_bytes(device)
-    if free is not None and nbytes > _USABLE_FRACTION * free:
+    if free is not None and need > _USABLE_FRACTION * free:
         device = device or jax.devices()[0]
         raise MemoryError(
-            f"{what} needs {_gib(nbytes)}, but {device.platform} device {device.id} has "
-            f"{_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            f"{hint or _default_hint(what)}")
+            f"{needs}, but {device.platform} device {device.id} has {_gib(free)} free "
+            f"(at most {_USABLE_FRACTION:.0%} of it is used); {hint()}")
 
 
 def check_host_fits(host_bytes: int, device_bytes: int, what: str, *, hint: str | None = None) -> None:
@@ -234,13 +240,8 @@ def check_run_fits(estimate: RunBytes, what: str, device=None, *, data_resident:
     ``data_resident`` (the problem already exists) the data does not count against the free
     memory, which it is already outside of."""
     need = estimate.total - (estimate.data if data_resident else 0)
-    free = available_bytes(device)
-    if free is not None and need > _USABLE_FRACTION * free:
-        device = device or jax.devices()[0]
-        raise MemoryError(
-            f"{what} needs about {estimate.describe()}, but {device.platform} device {device.id} "
-            f"has {_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            + ("the method's state is most of it: a method with a smaller state (lbfgs' memory) "
-               "or a smaller problem" if estimate.state > estimate.logs + estimate.sampler
-               and estimate.seeds <= 8 else
-               "use fewer seeds per block, fewer steps or a larger log interval"))
+    _refuse_above_free(need, device, f"{what} needs about {estimate.describe()}", lambda: (
+        "the method's state is most of it: a method with a smaller state (lbfgs' memory) "
+        "or a smaller problem" if estimate.state > estimate.logs + estimate.sampler
+        and estimate.seeds <= 8 else
+        "use fewer seeds per block, fewer steps or a larger log interval"))
