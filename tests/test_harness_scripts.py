@@ -10,7 +10,7 @@ backend optimization level 0, which cuts their time by ~40%; the claims tested h
 depend on it (iterates agree with optimized code to ~1e-12, and XLA's FLOP counts come from the
 HLO, before the backend).
 
-Every experiment script's command line (``sgd_bench.experiment``): an option it does not take,
+Every experiment script's command line (``sgd_bench_harness.experiment``): an option it does not take,
 or a bad value, exits with status 2 and names the option; the options it takes land in its
 config."""
 
@@ -21,7 +21,7 @@ import pytest
 
 import helpers
 
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 
 HARNESS = ("peers", "gd_vs_sgd_large_n", "batch_cost", "gpu_bench")
 
@@ -254,7 +254,7 @@ def test_report_rebuilds_figures_and_summary_from_the_records(quick_root, name):
     helpers.assert_report_rebuilds(quick_root / name, name)
 
 
-# Every experiment script against the shared command line (sgd_bench.experiment): these fail or
+# Every experiment script against the shared command line (sgd_bench_harness.experiment): these fail or
 # stop at argument parsing, before anything is compiled. ``--quick --out`` keep a wrongly accepted
 # option from starting a full run into results/.
 REFUSED = {

@@ -16,7 +16,8 @@ import helpers
 import problems
 import sgd_bench as sb
 from problems import mlp
-from sgd_bench import cli, curvature, results
+from sgd_bench import curvature
+from sgd_bench_harness import cli, results
 
 
 @pytest.fixture(scope="module")

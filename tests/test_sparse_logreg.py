@@ -13,7 +13,7 @@ import pytest
 
 import helpers
 
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 
 NAME = "sparse_logreg"
 

@@ -15,7 +15,7 @@ import pytest
 
 import helpers
 
-from sgd_bench import results
+from sgd_bench_harness import results
 
 SCRIPTS = {
     "rates_table": ["rates_table.png"],

@@ -17,7 +17,7 @@ import pytest
 
 import helpers
 
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 from sgd_bench.growing_batch import batch_sizes
 
 FIGURES = {
