@@ -232,7 +232,7 @@ def test_progress_modes(monkeypatch):
 
 
 def test_the_command_line_leaves_the_default_mode(capsys):
-    from sgd_bench import cli
+    from sgd_bench_harness import cli
 
     assert cli.main(["list"]) == 0  # it draws bars on a terminal inside, for its own command only
     assert "lecture_logreg" in capsys.readouterr().out
