@@ -47,6 +47,7 @@ from jax import lax
 from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
+from sgd_bench.default_steps import require_constant, theory_step
 from sgd_bench.gradient_table import regularizer_grad
 from sgd_bench.methods import Method
 from sgd_bench.sampling import SAMPLINGS, permutation
@@ -188,10 +189,7 @@ def _check(p, problem):
         raise ValueError(f"initial_batch must be in [1, n] = [1, {problem.n}] for problem "
                          f"{problem.name!r}, got {p.initial_batch}")
     if p.step_size is None:
-        lip = problem.info.get("L")
-        if lip is None or not lip > 0:
-            raise ValueError("growing_batch() with its default step 1/L needs problem.info['L'] "
-                             f"> 0 (problem {problem.name!r} has {problem.info}); pass step_size")
+        require_constant(problem, "L", "growing_batch", "step 1/L")
 
 
 def _init(p, x0, problem, key):
@@ -241,6 +239,6 @@ def _step(p, state, problem, idx, k):
 
     branches = [partial_branch(width) for width in plan.buckets] + [problem.grad]
     g = lax.switch(jnp.asarray(plan.branch)[at], branches, state.x)
-    alpha = p.step_size(k) if p.step_size is not None else 1.0 / problem.info["L"]
+    alpha = p.step_size(k) if p.step_size is not None else theory_step(problem.info, 1.0, "L")
     x = _tree.sub_scaled(state.x, alpha, g)
     return GrowingBatchState(x, state.grad_evals.add(size), state.key, perms)

@@ -28,6 +28,7 @@ from jax import lax
 from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
+from sgd_bench.default_steps import require_constant, theory_step
 from sgd_bench.methods import Method
 from sgd_bench.sampling import SAMPLINGS
 from sgd_bench.schedules import as_schedule
@@ -50,16 +51,12 @@ class OnlineNewtonState(NamedTuple):
 def _require_l_max(p, problem):
     for name in ("step_size", "phase1_step_size"):
         if p[name] is None and (p.support == "two_phase" or name == "step_size"):
-            l_max = problem.info.get("L_max")
-            if l_max is None or not l_max > 0:
-                raise ValueError(f"online_newton() with its default {name} needs problem.info"
-                                 f"['L_max'] > 0 (problem {problem.name!r} has {problem.info}); "
-                                 f"pass {name}")
+            require_constant(problem, "L_max", "online_newton", name, name)
 
 
 def _gamma(schedule, problem, k):
     """The step at k: the schedule, or 1/(4 L_max) by default (L_max is traced)."""
-    return schedule(k) if schedule is not None else 0.25 / problem.info["L_max"]
+    return schedule(k) if schedule is not None else theory_step(problem.info, 0.25)
 
 
 def online_newton(step_size=None, *, support: str = "two_phase", phase1_steps: int | None = None,
