@@ -26,6 +26,8 @@ from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method, step_sizes
+from sgd_bench.progress import Bar
+from sgd_bench.progress import enabled as progress_enabled  # ``progress`` is an argument here
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, METHOD_KEY_TAG, SolverState,  # noqa: F401
                               advance_state, as_key, cast_x, check_problem_method, check_x,
                               counts, init_state, SEED_AXES)
@@ -240,10 +242,9 @@ def _group_size(num_logs: int, target_groups: int = 20) -> int:
 
 
 def use_progress(progress) -> bool:
+    """Whether a run draws a bar: ``progress`` as given, or the progress mode's default if None."""
     if progress is None:
-        from sgd_bench import progress as progress_mod
-
-        return progress_mod.enabled()
+        return progress_enabled()
     return bool(progress)
 
 
@@ -251,8 +252,6 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
             mode="one", swept=(), values=(), chunk=DEFAULT_CHUNK,
             progress=False, label="run") -> Trace:
     """Runs the begin and segment programs (checked arguments; used by run, run_keys, sweep)."""
-    from sgd_bench.progress import Bar
-
     chunk = max(1, min(chunk, log_every))
     step = log_steps(steps, log_every)
     num_logs = len(step)
