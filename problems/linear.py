@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import FiniteSum, L2
-from sgd_bench.finite_sum import warn_if_downcast
+from sgd_bench.validation import warn_if_downcast
 from sgd_bench import validation
 
 _CLOSED_FORM_MAX_ND = 2 * 10**7

@@ -9,7 +9,7 @@ from sgd_bench.counting import Count as Count
 from sgd_bench.finite_sum import FiniteSum as FiniteSum
 from sgd_bench.finite_sum import L2 as L2
 from sgd_bench.finite_sum import PROBLEM_CLASSES as PROBLEM_CLASSES
-from sgd_bench.finite_sum import PrecisionWarning as PrecisionWarning
+from sgd_bench.validation import PrecisionWarning as PrecisionWarning
 from sgd_bench.flops import step_flops as step_flops
 from sgd_bench.growing_batch import batch_sizes as batch_sizes
 from sgd_bench.growing_batch import growing_batch as growing_batch

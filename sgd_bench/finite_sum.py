@@ -12,8 +12,6 @@ per-sample gradients.
 
 from __future__ import annotations
 
-import collections.abc
-import warnings
 from typing import Any, Callable, Mapping
 
 import jax
@@ -68,83 +66,12 @@ class L2:
         return f"L2(mu={self.mu!r})"
 
 
-def _dense_leaves(data) -> tuple[list[tuple[str, Any]], Any]:
-    """The leaves of ``data`` as (name, dense array) pairs, with the tree structure; sparse
-    matrices, strings and objects are refused with a TypeError naming the leaf (``data``,
-    ``data[0]``, ``data['a']``, ...). Nothing is converted or moved yet."""
-    # Sparse matrices are leaves here: jax.experimental.sparse arrays are pytrees themselves,
-    # and flattening them would give their index arrays as data.
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(
-        data, is_leaf=lambda v: validation.sparse_kind(v) is not None)
-    named = []
-    for path, leaf in leaves:
-        name = f"data{jax.tree_util.keystr(path)}"
-        named.append((name, validation.dense_array(name, leaf)))
-    return named, treedef
-
-
-def _to_jax(name: str, leaf) -> jax.Array:
-    try:
-        return jnp.asarray(leaf)
-    except TypeError as err:  # a dtype NumPy has and JAX lacks
-        raise TypeError(f"{name} has dtype {leaf.dtype}, which JAX cannot hold; convert it to "
-                        f"float32 or float64 ({err})") from None
-
-
-def _check_x_shape(x_shape) -> tuple[int, ...] | None:
-    if x_shape is None:
-        return None
-    if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__iter__"):
-        raise TypeError(f"x_shape must be a tuple of integers >= 0 or None, got {x_shape!r}")
-    return tuple(validation.integer(f"x_shape[{i}]", s, low=0) for i, s in enumerate(x_shape))
-
-
-def _check_info(info) -> tuple[tuple[str, float], ...]:
-    if info is None:
-        return ()
-    if not isinstance(info, collections.abc.Mapping):
-        raise TypeError(f"info must be a mapping of names to numbers (such as {{'mu': 1.0}}) "
-                        f"or None, got {info!r}")
-    out = []
-    for key, value in info.items():
-        if isinstance(value, jax.core.Tracer):
-            out.append((str(key), value))
-            continue
-        try:
-            out.append((str(key), float(value)))
-        except (TypeError, ValueError):
-            raise TypeError(f"info[{key!r}] must be a number, got {value!r}") from None
-        if key in ("L", "L_max", "mu") and not out[-1][1] >= 0:
-            # the theory's constants: L = -1 gave a default step 1/L < 0, bounds of the wrong sign
-            raise ValueError(f"info[{key!r}] must be a number >= 0 (a smoothness or strong convexity "
-                             f"constant), got {value!r}")
-    return tuple(sorted(out))
-
-
 def _is_tree(value) -> bool:
     """Whether ``value`` is a pytree with leaves of its own (``L2``), not a plain callable."""
     if value is None:
         return False
     leaves = jax.tree_util.tree_leaves(value)
     return not (len(leaves) == 1 and leaves[0] is value)
-
-
-def warn_if_downcast(leaves) -> None:
-    """float64 input while JAX computes in float32 (x64 off) is said, never done silently."""
-    if jax.config.jax_enable_x64:
-        return
-    wide = [name for name, leaf in leaves
-            if getattr(leaf, "dtype", None) == np.float64 and not isinstance(leaf, jax.Array)]
-    if wide:
-        warnings.warn(
-            f"{', '.join(wide)} is float64 but jax_enable_x64 is off, so JAX computes in float32. "
-            "To keep float64, set jax.config.update('jax_enable_x64', True) (or the environment "
-            "variable JAX_ENABLE_X64=1) before creating arrays; to silence this, pass float32 data.",
-            PrecisionWarning, stacklevel=3)
-
-
-class PrecisionWarning(UserWarning):
-    """float64 input was cast to float32 because ``jax_enable_x64`` is off."""
 
 
 def _default_block_rows(data) -> int:
@@ -206,7 +133,7 @@ class FiniteSum:
         validation.choice("problem_class", problem_class, PROBLEM_CLASSES)
         # Every check runs on the arrays as given (host arrays stay on the host), so bad data is
         # refused before anything is transferred to a device or compiled.
-        leaves, treedef = _dense_leaves(data)
+        leaves, treedef = validation.data_leaves(data)
         if not leaves:
             raise ValueError("data must hold at least one array")
         for name_, leaf in leaves:
@@ -229,10 +156,10 @@ class FiniteSum:
         shards = validation.integer("shards", shards, low=1)
         if n % shards:
             raise ValueError(f"shards must divide n = {n}, got shards = {shards}")
-        x_shape = _check_x_shape(x_shape)
-        info = _check_info(info)
-        warn_if_downcast(leaves)
-        data = jax.tree_util.tree_unflatten(treedef, [_to_jax(name_, leaf) for name_, leaf in leaves])
+        x_shape = validation.x_shape(x_shape)
+        info = validation.problem_info(info)
+        validation.warn_if_downcast(leaves)
+        data = jax.tree_util.tree_unflatten(treedef, [validation.jax_array(name_, leaf) for name_, leaf in leaves])
         if block_rows is None:
             block_rows = _default_block_rows(data)
         self._init(

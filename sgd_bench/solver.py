@@ -27,7 +27,8 @@ from jax import lax
 from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
-from sgd_bench.finite_sum import FiniteSum, PrecisionWarning
+from sgd_bench.finite_sum import FiniteSum
+from sgd_bench.validation import PrecisionWarning
 from sgd_bench.methods import Method
 from sgd_bench.sampling import make_sampler
 

@@ -12,14 +12,21 @@ set (a step size <= 0, an unknown sampling name) raises ``ValueError``. A ``dtyp
 is not a floating type raises ``ValueError`` whatever it is (as ``problems.libsvm`` does). Every
 message starts with the argument's name. Checks run on the values as given, before anything is
 moved to a device or compiled.
+
+The last section checks what a ``FiniteSum`` is built from (its data leaves, ``x_shape`` and
+``info``) and warns (``PrecisionWarning``) when float64 data would be computed in float32.
 """
 
 from __future__ import annotations
 
+import collections.abc
 import math
 import numbers
+import warnings
 from typing import Any, Iterable
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -104,9 +111,7 @@ def floating_dtype(name: str, dtype: Any):
 
     The message matches ``problems.libsvm``'s: "dtype must be a floating type such as ...".
     """
-    import jax.numpy as jnp  # knows bfloat16 and friends, which plain NumPy may not
-
-    if dtype is None:
+    if dtype is None:  # jnp knows bfloat16 and friends, which plain NumPy may not
         return jnp.dtype(jnp.result_type(float))
     try:
         dt = jnp.dtype(dtype)
@@ -149,9 +154,6 @@ def dense_array(name: str, value: Any, *, real: bool = False) -> Any:
         except (TypeError, ValueError) as err:  # ragged lists and the like
             raise TypeError(f"{name} must be an array of numbers, got a {type(value).__name__} "
                             f"that is not one ({err})") from None
-    import jax
-    import jax.numpy as jnp
-
     try:
         dtype = jnp.dtype(value.dtype)
     except TypeError:
@@ -178,3 +180,79 @@ def finite_array(name: str, value: Any) -> None:
     if np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or Inf value(s); clean the data first")
+
+
+# -- the data, shape and facts of a FiniteSum -------------------------------------------------------
+def data_leaves(data) -> tuple[list[tuple[str, Any]], Any]:
+    """The leaves of ``data`` as (name, dense array) pairs, with the tree structure; sparse
+    matrices, strings and objects are refused with a TypeError naming the leaf (``data``,
+    ``data[0]``, ``data['a']``, ...). Nothing is converted or moved yet."""
+    # Sparse matrices are leaves here: jax.experimental.sparse arrays are pytrees themselves,
+    # and flattening them would give their index arrays as data.
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(
+        data, is_leaf=lambda v: sparse_kind(v) is not None)
+    named = []
+    for path, leaf in leaves:
+        name = f"data{jax.tree_util.keystr(path)}"
+        named.append((name, dense_array(name, leaf)))
+    return named, treedef
+
+
+def jax_array(name: str, leaf) -> jax.Array:
+    """``leaf`` as a JAX array, or a TypeError naming it when JAX has no such dtype."""
+    try:
+        return jnp.asarray(leaf)
+    except TypeError as err:  # a dtype NumPy has and JAX lacks
+        raise TypeError(f"{name} has dtype {leaf.dtype}, which JAX cannot hold; convert it to "
+                        f"float32 or float64 ({err})") from None
+
+
+def x_shape(x_shape) -> tuple[int, ...] | None:
+    """A problem's iterate shape as a tuple of ints >= 0 (or None)."""
+    if x_shape is None:
+        return None
+    if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__iter__"):
+        raise TypeError(f"x_shape must be a tuple of integers >= 0 or None, got {x_shape!r}")
+    return tuple(integer(f"x_shape[{i}]", s, low=0) for i, s in enumerate(x_shape))
+
+
+def problem_info(info) -> tuple[tuple[str, float], ...]:
+    """A problem's ``info`` as sorted (name, float) pairs (traced values kept); L, L_max and mu
+    must be >= 0."""
+    if info is None:
+        return ()
+    if not isinstance(info, collections.abc.Mapping):
+        raise TypeError(f"info must be a mapping of names to numbers (such as {{'mu': 1.0}}) "
+                        f"or None, got {info!r}")
+    out = []
+    for key, value in info.items():
+        if isinstance(value, jax.core.Tracer):
+            out.append((str(key), value))
+            continue
+        try:
+            out.append((str(key), float(value)))
+        except (TypeError, ValueError):
+            raise TypeError(f"info[{key!r}] must be a number, got {value!r}") from None
+        if key in ("L", "L_max", "mu") and not out[-1][1] >= 0:
+            # the theory's constants: L = -1 gave a default step 1/L < 0, bounds of the wrong sign
+            raise ValueError(f"info[{key!r}] must be a number >= 0 (a smoothness or strong convexity "
+                             f"constant), got {value!r}")
+    return tuple(sorted(out))
+
+
+def warn_if_downcast(leaves) -> None:
+    """float64 input while JAX computes in float32 (x64 off) is said, never done silently."""
+    if jax.config.jax_enable_x64:
+        return
+    wide = [name for name, leaf in leaves
+            if getattr(leaf, "dtype", None) == np.float64 and not isinstance(leaf, jax.Array)]
+    if wide:
+        warnings.warn(
+            f"{', '.join(wide)} is float64 but jax_enable_x64 is off, so JAX computes in float32. "
+            "To keep float64, set jax.config.update('jax_enable_x64', True) (or the environment "
+            "variable JAX_ENABLE_X64=1) before creating arrays; to silence this, pass float32 data.",
+            PrecisionWarning, stacklevel=3)
+
+
+class PrecisionWarning(UserWarning):
+    """float64 input was cast to float32 because ``jax_enable_x64`` is off."""
