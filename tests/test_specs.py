@@ -195,3 +195,12 @@ def test_the_grid_leaves_jaxs_x64_switch_to_its_caller():
                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("run_grid needs jax_enable_x64 on"), out.stdout
+
+
+@pytest.mark.parametrize("name", ["sag", "saga", "svrg", "sarah", "lazy_saga"])
+def test_the_registry_states_the_engines_own_default_step(name):
+    """A method whose default step is its own (factor / L_max, traced): the registry's formula
+    says the factor the engine runs."""
+    factor = getattr(sb, name)().options["step_factor"]
+    assert specs.METHODS[name].default_step == f"1/({round(1 / factor)} L_max)"
+    assert round(1 / factor) == pytest.approx(1 / factor)
