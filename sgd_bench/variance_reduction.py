@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.default_steps import require_constant, theory_step
@@ -91,10 +91,10 @@ def _hyper(step_size):
 
 
 def _check(batch_size, sampling, loop_length=None):
-    b = _checks.integer("batch_size", batch_size, low=1)
-    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+    b = validation.integer("batch_size", batch_size, low=1)
+    sampling = validation.choice("sampling", sampling, SAMPLINGS)
     if loop_length is not None:
-        loop_length = _checks.integer("loop_length", loop_length, low=1)
+        loop_length = validation.integer("loop_length", loop_length, low=1)
     return b, sampling, loop_length
 
 

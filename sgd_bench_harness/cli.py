@@ -560,7 +560,13 @@ def main(argv=None) -> int:
                      + (" (an experiment's own options need exactly one experiment named)"
                         if args.command == "run" else ""))
     args.extra = extra
-    progress.set_mode("auto")
+    with progress.mode("auto"):  # bars on a terminal, for this command only
+        return _dispatch(args)
+
+
+def _dispatch(args) -> int:
+    """Runs the parsed command; an error of the input or the environment is one line on stderr
+    and an exit status (2, or 3 for memory), not a traceback."""
     if os.environ.get("SGD_BENCH_DEBUG"):  # full tracebacks, for bug reports
         return args.func(args)
     try:

@@ -162,7 +162,7 @@ def check_resources(config: dict, problem, methods) -> None:
     logged = steps // every + 1 + (1 if steps % every else 0)
     count = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])
     rows = len(config["problems"]) * count * config["seeds"] * logged
-    host = config["seeds"] * memory._KEY_BYTES + rows * ROW_BYTES
+    host = config["seeds"] * memory.KEY_BYTES + rows * ROW_BYTES
     memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows "
                                     f"({config['seeds']:,} seeds x {logged:,} logged steps x "
                                     f"{len(config['methods'])} methods x {len(config['problems'])} problems)",

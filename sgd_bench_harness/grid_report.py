@@ -12,9 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from sgd_bench import stats
-
-# |f - f*| is floored here on the figure's log axes: below it, float64 rounding of f* is noise.
-GAP_FLOOR = 1e-16
+from sgd_bench_harness.toolkit import GAP_FLOOR
 
 
 def _fmt(value: float) -> str:
