@@ -45,6 +45,7 @@ from jax import lax
 
 from sgd_bench import validation
 from sgd_bench.counting import Count
+from sgd_bench.default_steps import require_constant, theory_step
 from sgd_bench.finite_sum import L2
 from sgd_bench.gradient_table import first_occurrence
 from sgd_bench.methods import Method
@@ -104,7 +105,7 @@ def _ridge(problem):
 def _alpha(p, problem):
     if p.step_size is not None:
         return p.step_size(0)
-    return p.step_factor / problem.info["L_max"]
+    return theory_step(problem.info, p.step_factor)
 
 
 def require_sparse_linear(problem, name: str, dense: str) -> None:
@@ -124,10 +125,7 @@ def require_sparse_linear(problem, name: str, dense: str) -> None:
 def _check(p, problem):
     require_sparse_linear(problem, "lazy_saga", "saga(linear=True)")
     if p.step_size is None:
-        l_max = problem.info.get("L_max")
-        if l_max is None or not l_max > 0:
-            raise ValueError(f"lazy_saga() with its default step needs problem.info['L_max'] > 0 "
-                             f"(problem {problem.name!r} has {problem.info}); pass step_size")
+        require_constant(problem, "L_max", "lazy_saga")
 
 
 def _init(p, x0, problem, key):

@@ -40,6 +40,10 @@ def test_list_run_report(tmp_path):
     for expected in ("lecture_logreg", "[default]", "lecture-logreg", "libsvm", "optax", "sgd",
                      "with_replacement", "lecture_decreasing"):
         assert expected in listing
+    from sgd_bench import specs
+
+    for name in specs.METHODS:  # every spec of the registry, each on its own line with its keys
+        assert f"\n  {name:<22} {specs.method_catalog()[name]}\n" in listing
     run = cli("run", "--quick", *GRID, "--out", str(tmp_path))
     folders = list(tmp_path.glob("grid-*"))
     assert len(folders) == 1

@@ -1,98 +1,20 @@
-"""The ad-hoc grid: spec parsing, method building, resumption from stored cells, divergence
-bookkeeping, and the report rebuilt from records."""
+"""The ad-hoc grid (``sgd_bench_harness.grid``): problems from specs, the config, resumption
+from stored cells, divergence bookkeeping, and the summary of the records (spec parsing and
+method building have their own files: test_spec_parsing.py, test_specs.py)."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 import problems
 import sgd_bench as sb
-from sgd_bench import specs
 from sgd_bench.spec_parsing import parse_spec
 from sgd_bench_harness import experiment, grid, grid_report, results
 
-# -- specs -----------------------------------------------------------------------------------
-
-
-def test_parse_spec_forms():
-    s = parse_spec("sgd:step=0.1,batch=10,sampling=cyclic", "--method")
-    assert (s.name, s.positional, s.options) == ("sgd", None, {"step": 0.1, "batch": 10, "sampling": "cyclic"})
-    s = parse_spec("optax:adam,lr=1e-3,b1=0.8", "--method")
-    assert (s.name, s.positional, s.options) == ("optax", "adam", {"lr": 1e-3, "b1": 0.8})
-    s = parse_spec("Lecture-Logreg", "--problem")
-    assert (s.name, s.options) == ("lecture_logreg", {})
-    assert parse_spec("logreg:n=100,standardize=true", "--problem").options == {"n": 100, "standardize": True}
-
-
-@pytest.mark.parametrize("text, match", [
-    ("", "non-empty"),
-    ("sgd:step=", "step has no value"),
-    ("sgd:=0.1", "is not key=value"),
-    ("sgd:step=0.1,,batch=2", "empty item"),
-    ("sgd:step=0.1,step=0.2", "given twice"),
-    ("sgd:step=0.1,cyclic", "is not key=value"),
-    ("9sgd", "is not a name"),
-])
-def test_parse_spec_refuses_malformed_text(text, match):
-    with pytest.raises(ValueError, match=match):
-        parse_spec(text, "--method")
-
-
-def test_an_empty_spec_gets_an_example_of_its_own_kind():
-    with pytest.raises(ValueError, match="--problem must be a non-empty spec such as 'logreg:"):
-        parse_spec(" ", "--problem")
-    with pytest.raises(ValueError, match="--method must be a non-empty spec such as 'sgd:"):
-        parse_spec("", "--method")
-
-
-def _method(text, problem):
-    return specs.build_method(parse_spec(text, "--method"), problem)
-
-
-def test_build_method_matches_the_python_api():
-    p = problems.lecture_logreg()
-    L, L_max = p.info["L"], p.info["L_max"]
-    assert _method("gd", p).name == "GD"
-    m = _method("sgd:batch=10", p)
-    assert m.batch_size == 10 and m.sampling == "with_replacement"
-    x0 = jnp.full(p.x_shape, 0.5)
-    # The default step is 1/(2 (L + L_max / B)): one step from x0 on a fixed batch shows it.
-    idx = jnp.arange(10, dtype=jnp.int32)
-    key = jax.random.key(0)
-    state = m.step(m.init(x0, p, key), p, idx, 0)
-    expected = x0 - p.batch_grad(x0, idx) / (2 * (L + L_max / 10))
-    np.testing.assert_allclose(state.x, expected, rtol=1e-12)
-    state = _method("gd", p).step(_method("gd", p).init(x0, p, key), p, jnp.zeros((0,), jnp.int32), 0)
-    np.testing.assert_allclose(state.x, x0 - p.grad(x0) / L, rtol=1e-12)
-    tx = _method("optax:adam,lr=0.01,batch=4", p)
-    assert tx.batch_size == 4 and tx.name == "optax:adam,lr=0.01,batch=4"
-    ref = optax.adam(0.01)
-    s0 = tx.init(x0, p, key)
-    s1 = tx.step(s0, p, idx[:4], 0)
-    upd, _ = ref.update(p.batch_grad(x0, idx[:4]), ref.init(x0), x0)
-    np.testing.assert_allclose(s1.x, optax.apply_updates(x0, upd), rtol=1e-12)
-
-
-@pytest.mark.parametrize("text, match", [
-    ("newton", "unknown method 'newton'"),
-    ("gd:batch=3", "gd takes step"),
-    ("optax", "name the optax optimizer"),
-    ("optax:nosuch,lr=1", "optax has no optimizer 'nosuch'"),
-    ("optax:adam", "give the learning rate"),
-    ("optax:adam,lr=1e-3,bogus=2", "takes no bogus"),
-    ("sgd:schedule=cosine", "schedule must be one of"),
-    ("sgd:step=0", "step_size"),
-    ("sgd:sampling=random", "sampling"),
-])
-def test_build_method_refuses_bad_specs(text, match):
-    with pytest.raises((ValueError, TypeError), match=match):
-        _method(text, problems.lecture_logreg())
-
-
+# -- problems and the config -------------------------------------------------------------------
 def test_build_problem_refuses_unknown_options_and_casts_dtype():
     with pytest.raises(ValueError, match="takes no bogus"):
         grid.build_problem(parse_spec("logreg:bogus=1", "--problem"), "float64")
@@ -257,31 +179,6 @@ def test_the_run_estimate_covers_seeds_state_logs_and_sampler():
 
 
 # -- grids of values in a --method spec ------------------------------------------------------------
-
-def test_a_spec_with_grid_values_expands_to_one_method_per_point():
-    spec = parse_spec("sgd:step=logspace(-3,0,4),batch=10,sampling=reshuffle", "--method")
-    assert list(spec.grid) == ["step"] and len(spec.grid["step"].values) == 4
-    texts = [s.text for s in spec.expand()]
-    assert texts[0] == "sgd:step=0.001,batch=10,sampling=reshuffle" and texts[-1].startswith("sgd:step=1,")
-    two = parse_spec("optax:adam,lr=0.1|0.01,b1=0.8|0.9,batch=4", "--method").expand()
-    assert [s.text for s in two] == ["optax:adam,lr=0.1,b1=0.8,batch=4", "optax:adam,lr=0.1,b1=0.9,batch=4",
-                                     "optax:adam,lr=0.01,b1=0.8,batch=4", "optax:adam,lr=0.01,b1=0.9,batch=4"]
-    p = problems.lecture_logreg()
-    group = specs.build_methods(parse_spec("optax:adam,lr=0.1|0.01,b1=0.8|0.9,batch=4", "--method"), p)
-    assert group.swept == ("b1", "learning_rate")
-    np.testing.assert_allclose(group.values["learning_rate"], [0.1, 0.1, 0.01, 0.01])
-
-
-@pytest.mark.parametrize("text, match", [
-    ("sgd:batch=1|10", "changes the method's structure"),
-    ("sgd:step=logspace(-3,0)", "logspace takes two numbers and a count"),
-    ("sgd:step=0.1|abc", "numbers separated by"),
-])
-def test_bad_grid_values_are_refused_by_name(text, match):
-    p = problems.lecture_logreg()
-    with pytest.raises(ValueError, match=match) as info:
-        specs.build_methods(parse_spec(text, "--method"), p)
-    assert "--method" in str(info.value)
 
 
 def test_grid_values_are_for_methods_and_may_not_repeat_another_method():

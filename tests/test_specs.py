@@ -6,9 +6,14 @@ compiled program."""
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import problems
@@ -80,6 +85,47 @@ def test_a_spec_builds_what_the_python_api_builds(lecture):
         assert _build(text, lecture) == want, text
 
 
+def test_build_method_matches_the_python_api():
+    p = problems.lecture_logreg()
+    L, L_max = p.info["L"], p.info["L_max"]
+    assert _build("gd", p).name == "GD"
+    m = _build("sgd:batch=10", p)
+    assert m.batch_size == 10 and m.sampling == "with_replacement"
+    x0 = jnp.full(p.x_shape, 0.5)
+    # The default step is 1/(2 (L + L_max / B)): one step from x0 on a fixed batch shows it.
+    idx = jnp.arange(10, dtype=jnp.int32)
+    key = jax.random.key(0)
+    state = m.step(m.init(x0, p, key), p, idx, 0)
+    expected = x0 - p.batch_grad(x0, idx) / (2 * (L + L_max / 10))
+    np.testing.assert_allclose(state.x, expected, rtol=1e-12)
+    state = _build("gd", p).step(_build("gd", p).init(x0, p, key), p, jnp.zeros((0,), jnp.int32), 0)
+    np.testing.assert_allclose(state.x, x0 - p.grad(x0) / L, rtol=1e-12)
+    tx = _build("optax:adam,lr=0.01,batch=4", p)
+    assert tx.batch_size == 4 and tx.name == "optax:adam,lr=0.01,batch=4"
+    ref = optax.adam(0.01)
+    s0 = tx.init(x0, p, key)
+    s1 = tx.step(s0, p, idx[:4], 0)
+    upd, _ = ref.update(p.batch_grad(x0, idx[:4]), ref.init(x0), x0)
+    np.testing.assert_allclose(s1.x, optax.apply_updates(x0, upd), rtol=1e-12)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("newton", "unknown method 'newton'"),
+    ("gd:batch=3", "gd takes step"),
+    ("optax", "name the optax optimizer"),
+    ("optax:nosuch,lr=1", "optax has no optimizer 'nosuch'"),
+    ("optax:adam", "give the learning rate"),
+    ("optax:adam,lr=1e-3,bogus=2", "takes no bogus"),
+    ("sgd:schedule=cosine", "schedule must be one of"),
+    ("sgd:step=0", "step_size"),
+    ("sgd:sampling=random", "sampling"),
+])
+def test_build_method_refuses_bad_specs(text, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        _build(text, problems.lecture_logreg())
+
+
+
 @pytest.mark.parametrize("text, match", [
     ("noisy_sgd", r"give the noise's standard deviation, as in noisy_sgd:noise=0.1$"),
     ("noisy_sgd:noise=-1", r"noise \(noise_std in Python\) must be"),
@@ -128,3 +174,33 @@ def test_default_steps_stay_traced_when_the_constants_change(method, tiny_logist
         b = sb.run(other, method, x0, 0, steps=3, log_every=1)
     assert names == [], f"changing problem.info[{key!r}] recompiled {names}"
     assert not np.allclose(np.asarray(a.loss), np.asarray(b.loss))
+
+
+def test_the_grid_leaves_jaxs_x64_switch_to_its_caller():
+    """Building a problem does not turn x64 on behind the caller's back, and run_grid refuses to
+    run without it rather than switching it (``sgd-bench run`` turns it on once)."""
+    code = ("import jax, pathlib, tempfile\n"
+            "from sgd_bench.spec_parsing import parse_spec\n"
+            "from sgd_bench_harness import grid\n"
+            "grid.build_problem(parse_spec('logreg:n=20,d=2', '--problem'), 'float32')\n"
+            "assert not jax.config.jax_enable_x64, 'build_problem turned x64 on'\n"
+            "config = grid.grid_config(['logreg:n=20,d=2'], ['gd'], seeds=1, steps=2, log_every=None,\n"
+            "                          dtype='float32', key=0, block=1)\n"
+            "try:\n"
+            "    grid.run_grid(config, pathlib.Path(tempfile.mkdtemp()) / 'g', log=lambda t: None)\n"
+            "except RuntimeError as err:\n"
+            "    print(err)\n"
+            "assert not jax.config.jax_enable_x64\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("run_grid needs jax_enable_x64 on"), out.stdout
+
+
+@pytest.mark.parametrize("name", ["sag", "saga", "svrg", "sarah", "lazy_saga"])
+def test_the_registry_states_the_engines_own_default_step(name):
+    """A method whose default step is its own (factor / L_max, traced): the registry's formula
+    says the factor the engine runs."""
+    factor = getattr(sb, name)().options["step_factor"]
+    assert specs.METHODS[name].default_step == f"1/({round(1 / factor)} L_max)"
+    assert round(1 / factor) == pytest.approx(1 / factor)
