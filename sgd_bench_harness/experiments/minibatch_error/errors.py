@@ -6,7 +6,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from sgd_bench._compat import batched_map
+from sgd_bench.compat import batched_map
 
 Z_FAMILY = 3.29  # 99.9% intervals: dozens of comparisons must not fail by chance
 MODES = {"with_replacement": "with replacement", "reshuffle": "without replacement (reshuffle)"}
