@@ -55,7 +55,7 @@ import numpy as np
 
 import problems.landscapes as landscapes
 import sgd_bench as sb
-from sgd_bench_harness import experiment, results
+from sgd_bench_harness import experiment, results, toolkit
 
 from . import claims, figures, summary
 from .sweep import cells_of, endpoint_stats, sweep
@@ -195,7 +195,7 @@ def run(config: dict, out: Path) -> dict:
                        "n": problem.n, "n_2d": land2.problem.n}
     meta["landscapes"] = {"1d": _describe(land), "2d": _describe(land2)}
     meta["noise_at_narrow_minimum"] = sigma1
-    experiment.save(out, rows=records, meta=meta, checks=checks)
+    experiment.save(out, rows=records, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 

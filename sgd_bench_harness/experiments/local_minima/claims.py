@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sgd_bench_harness.toolkit import Check
+
 from .sweep import CONVERGED, cells_of
 
 # z for the one-sided statistical claims: 5 standard errors, so a fixed-key check never flips.
@@ -43,7 +45,7 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
     checks = []
     gd = rows("1d", "GD", "n")
     small = [c for c in gd if c["alpha"] < 2 / h_narrow]
-    checks.append(dict(
+    checks.append(Check(
         claim=f"GD with a small step (alpha < 2/h_narrow = {2 / h_narrow:.2f}) converges into the "
               f"narrow minimum from every start (|x_K - x_narrow| < {CONVERGED:g})",
         measured={f"alpha={c['alpha']:g}": c["conv_narrow"] for c in small},
@@ -62,7 +64,7 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
     for c in trapped:
         xs_end = ends["GD"][alphas.index(c["alpha"])]
         moves[c["alpha"]] = float(np.min(np.abs(c["alpha"] * np.asarray(grad(jnp.asarray(xs_end))))))
-    checks.append(dict(
+    checks.append(Check(
         claim=f"GD with a step above 2/h_narrow = {2 / h_narrow:.2f} does not converge to the narrow "
               "minimum, but it does not leave its basin either: at every such step up to "
               f"alpha = {max((c['alpha'] for c in trapped), default=float('nan')):g} every run ends in "
@@ -83,7 +85,7 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
     sgd1 = rows("1d", "SGD", 1)
     escape = [(s, g) for s, g in zip(sgd1, gd) if s["alpha"] < 2 / h_narrow]
     best = max(escape, key=lambda sg: sg[0]["p_wide"] - sg[1]["p_wide"])
-    checks.append(dict(
+    checks.append(Check(
         claim="SGD noise escapes the narrow minimum: at a step where GD converges into it "
               f"(alpha < 2/h_narrow), SGD (batch 1) ends in the wide basin {Z:g} standard errors "
               "more often",
@@ -107,7 +109,7 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
         mono[label] = float(max(drops, default=-1.0))
         rises[label] = (float(p[0]), float(p[top]))
         back[label] = float(max((c["p_narrow"] for c in r[top + 1:]), default=0.0))
-    checks.append(dict(
+    checks.append(Check(
         claim="The fraction of runs ending in the wide basin increases with the step size, for GD "
               f"and for every batch size: up to its maximum no drop beyond {Z:g} standard errors, a "
               "rise from < 0.1 to >= 0.5, and past the maximum < 5% of runs fall back to the narrow "
@@ -132,7 +134,7 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
         best_gain = max(best_gain, (first["p_wide"] - last["p_wide"]) / np.hypot(first["se_wide"], last["se_wide"]))
     trans = {("GD" if b == "n" else f"SGD batch {b}"): transition(alphas, [c["p_wide"] for c in grid[b]])
              for b in order}
-    checks.append(dict(
+    checks.append(Check(
         claim="The batch size works against escaping: at every step where batch 1 loses <= 1% of "
               f"runs to the plateau, P(wide) does not grow with the batch beyond {Z:g} standard errors, "
               f"and somewhere batch 1 beats GD by more than {Z:g}",
@@ -151,12 +153,12 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
         return float(np.sum(w[keep] * v[keep]) / np.sum(w[keep]))
 
     sharp_n, sharp_w = pooled("sharpness", "narrow"), pooled("sharpness", "wide")
-    checks.append(dict(
+    checks.append(Check(
         claim="End points in the wide basin are flat: their mean sharpness f'' is below 1/10 of "
               "that of end points in the narrow basin",
         measured={"narrow": sharp_n, "wide": sharp_w, "minima": [h_narrow, wide.sharpness]},
         holds=bool(sharp_w < sharp_n / 10)))
-    checks.append(dict(
+    checks.append(Check(
         claim="SGD with batch size n drawn without replacement equals GD step for step "
               f"(end points after {steps} steps, {eq_seeds} seeds, alpha in {list(config['equality_alphas'])})",
         measured={"max |x_SGD - x_GD|": eq_diff}, holds=bool(eq_diff <= 1e-12)))
@@ -170,7 +172,7 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
                         for a, b_ in settled), default=float("nan"))
     train_lead = min(((b_["train"] - a["train"]) / np.hypot(a["train_se"], b_["train_se"])
                       for a, b_ in settled), default=float("nan"))
-    checks.append(dict(
+    checks.append(Check(
         claim=f"Additive Gaussian noise as large as SGD's (batch {nb}) at the narrow minimum escapes "
               "it too, but it does not die down where the landscape is flat, as SGD's noise "
               "(~ curvature x shift) does: at every step where SGD ends mostly in the wide basin, "
@@ -187,7 +189,7 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
     h2 = n2.sharpness
     small2 = [(g, s) for g, s in zip(gd2, sgd2) if g["alpha"] < 2 / h2]
     best2 = max(small2, key=lambda gs: gs[1]["p_wide"])
-    checks.append(dict(
+    checks.append(Check(
         claim=f"In 2-D too: GD with alpha < 2/h_narrow = {2 / h2:.2f} converges into the narrow "
               "minimum, SGD (batch 1) at such a step ends mostly in the wide basin, and GD with the "
               "largest step ends there",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sgd_bench_harness import plots, results
+from sgd_bench_harness import plots, results, toolkit
 
 from .sweep import cells_of
 
@@ -109,9 +109,7 @@ def draw(out, config, land, land2, cells, rows):
                      color=c_test)
     fig.suptitle(f"{seeds} runs per point from x0 ~ U({config['x0_low']:g}, {config['x0_high']:g}), "
                  f"{config['steps']} steps, 95% bands on P(wide); h = f''(narrow minimum) = {h_narrow:.3f}", y=1.02)
-    plots.legend_below(fig, axes, ncol=len(lines))
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    results.save_figure(fig, out / "local_minima_pwide.png", dpi=config["dpi"])
+    toolkit.save(fig, out / "local_minima_pwide.png", legend_axes=axes, ncol=len(lines), dpi=config["dpi"])
     plt.close(fig)
 
     # Figure 3: the heatmap of P(wide) over (step, batch).
@@ -134,8 +132,7 @@ def draw(out, config, land, land2, cells, rows):
     ax.set_ylabel("batch size B (with replacement)")
     ax.set_title(f"P(run ends in the wide basin), {seeds} runs per cell")
     fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-    fig.tight_layout()
-    results.save_figure(fig, out / "local_minima_heatmap.png", dpi=config["dpi"])
+    toolkit.save(fig, out / "local_minima_heatmap.png", dpi=config["dpi"])
     plt.close(fig)
 
     # Figure 4: the 2-D landscape and where GD and SGD end at the same step.

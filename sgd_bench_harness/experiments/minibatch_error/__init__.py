@@ -34,15 +34,14 @@ import time
 from pathlib import Path
 
 import jax
-
-from sgd_bench_harness import experiment
 import jax.numpy as jnp
 import numpy as np
 
 import problems
 import sgd_bench as sb
 from sgd_bench import sampling, theory
-from sgd_bench_harness import experiment, results
+from sgd_bench_harness import experiment, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 from . import figures, summary
 from .errors import FORMULAS, MODES, Z_FAMILY, errors_along, prefix_errors
@@ -95,7 +94,7 @@ def run(config: dict, out: Path) -> dict:
                 rows.append({"experiment": NAME, "figure": "error", "point": point_name, "sampling": mode,
                              "batch": int(b), "statistic": "mean", "err_sq": float(m), "err_sq_stderr": float(s),
                              "formula": float(fo), "v": v, "draws": config["draws"], "agrees": bool(agrees)})
-            checks.append(dict(
+            checks.append(Check(
                 claim=f"E||e||^2 at {point_name}, {MODES[mode]}, matches the formula {FORMULAS[mode]} within its "
                       "99.9% interval at every B",
                 measured={"B": batches.tolist(), "measured/formula": [None if f == 0 else float(m / f)
@@ -104,7 +103,7 @@ def run(config: dict, out: Path) -> dict:
             means[(point_name, mode)] = mean
     full_batch = means[("x*", "reshuffle")][batches == n]
     if full_batch.size:
-        checks.append(dict(claim="Without replacement a batch of B = n has no error (the formula's factor is 0)",
+        checks.append(Check(claim="Without replacement a batch of B = n has no error (the formula's factor is 0)",
                            measured=float(full_batch[0]), holds=bool(full_batch[0] <= 1e-24)))
 
     # ---- runs at alpha = 1/L for every B ---------------------------------------------------
@@ -145,12 +144,12 @@ def run(config: dict, out: Path) -> dict:
                  "err_sq": float(per_seed_err.mean()), "formula": float(per_seed_formula.mean()),
                  "diff_stderr": diff_se}
         rows.append(along)
-        checks.append(dict(
+        checks.append(Check(
             claim=f"B = {int(b)}: f(x_(k+1)) <= f(x_k) - ||grad f(x_k)||^2/(2L) + ||e_k||^2/(2L) at every one of "
                   f"{K} steps of every one of {seeds} seeds",
             measured={"violations": along["violations"], "min_relative_slack": along["min_relative_slack"]},
             holds=bool(along["violations"] == 0)))
-        checks.append(dict(
+        checks.append(Check(
             claim=f"B = {int(b)}: along the run E||e_k||^2 = E v(x_k)/B (mean over steps and seeds, "
                   "within its 99.9% interval)",
             measured={"measured": along["err_sq"], "formula": along["formula"], "stderr": diff_se},
@@ -162,17 +161,17 @@ def run(config: dict, out: Path) -> dict:
     largest = payoff[0]
     b_large = largest["best"]
     evals_large = None if b_large is None else largest["evals"][b_large]
-    checks.append(dict(claim=f"Mini-batching pays off: at eps = {largest['frac']:g} Delta_0 some B < n reaches eps "
+    checks.append(Check(claim=f"Mini-batching pays off: at eps = {largest['frac']:g} Delta_0 some B < n reaches eps "
                              "with fewer gradient evaluations than every larger B and than GD",
                        measured={"B*": b_large, "evals at B*": evals_large, "GD evals": largest["gd"]},
                        holds=bool(b_large is not None and b_large < batches.max() and (
                            largest["gd"] is None or evals_large < largest["gd"]))))
     found = [p["best"] for p in payoff if p["best"] is not None]
-    checks.append(dict(claim="B* grows as the target accuracy shrinks (smaller eps needs a smaller error)",
+    checks.append(Check(claim="B* grows as the target accuracy shrinks (smaller eps needs a smaller error)",
                        measured={str(p["frac"]): p["best"] for p in payoff},
                        holds=bool(len(found) >= 2 and all(a <= b for a, b in zip(found, found[1:])))))
     plateau_list = list(conv["plateaus"].values())
-    checks.append(dict(claim="The plateau of E f(x_k) - f* at alpha = 1/L falls as B grows",
+    checks.append(Check(claim="The plateau of E f(x_k) - f* at alpha = 1/L falls as B grows",
                        measured=conv["plateaus"],
                        holds=bool(all(a > b for a, b in zip(plateau_list, plateau_list[1:])))))
 
@@ -182,7 +181,7 @@ def run(config: dict, out: Path) -> dict:
     meta["constants"] = c.as_dict()
     meta["delta0"] = delta0
     meta["problem"] = {"name": problem.name, "n": n, "d": d, **problem.info}
-    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 

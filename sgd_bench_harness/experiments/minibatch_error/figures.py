@@ -7,7 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sgd_bench import theory
-from sgd_bench_harness import plots, results
+from sgd_bench_harness import plots, results, toolkit
+from sgd_bench_harness.toolkit import GAP_FLOOR
 
 from .errors import FORMULAS, MODES, Z_FAMILY
 
@@ -43,8 +44,7 @@ def error_figure(out, errors, config, n, d, mu):
         ax.set_title(f"at {where}: v = {v:.3g}, {config['draws']} batches per B")
         ax.legend(fontsize=8, loc="lower left")
     fig.suptitle(f"Mini-batch gradient error against B: logistic regression n={n}, d={d}, mu={mu:g}")
-    fig.tight_layout()
-    results.save_figure(fig, out / "minibatch_error.png")
+    toolkit.save(fig, out / "minibatch_error.png")
     plt.close(fig)
 
 
@@ -59,9 +59,9 @@ def convergence_figure(out, conv, payoff, config, n, d, mu, alpha, delta0):
         color = cmap(0.92 * i / max(len(batches) - 1, 1))
         mean, se = conv["gaps"][int(b)], conv["stderr"][int(b)]
         label = f"B = {int(b)}" + (" (= n)" if b == n else "")
-        plots.band(axes[0], steps, mean, se, label=label, color=color, floor=1e-16)
-        plots.band(axes[1], np.maximum(steps * b, 1), mean, se, label=label, color=color, floor=1e-16)
-    gd_mean = np.maximum(conv["gd"], 1e-16)
+        plots.band(axes[0], steps, mean, se, label=label, color=color, floor=GAP_FLOOR)
+        plots.band(axes[1], np.maximum(steps * b, 1), mean, se, label=label, color=color, floor=GAP_FLOOR)
+    gd_mean = toolkit.floored(conv["gd"])
     axes[0].plot(steps, gd_mean, color="k", lw=1.4, ls="-.", label="GD (full gradient)")
     axes[1].plot(np.maximum(steps * n, 1), gd_mean, color="k", lw=1.4, ls="-.", label="GD (full gradient)")
     for ax, xlabel in zip(axes[:2], ["iteration k", "gradient evaluations (k B)"]):

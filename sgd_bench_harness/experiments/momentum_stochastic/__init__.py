@@ -39,7 +39,7 @@ import numpy as np
 
 import problems
 import sgd_bench as sb
-from sgd_bench_harness import experiment, results
+from sgd_bench_harness import experiment, results, toolkit
 
 from . import claims, exact, figures, full_batch, stochastic, summary
 from .methods import METHODS, QN_METHODS, SQN_LARGE_C, stochastic_methods
@@ -150,7 +150,7 @@ def run(config: dict, out: Path) -> dict:
                         for p, ref, e, g in refs.values()}
     meta["stochastic"] = stochastic_meta
     meta["full_batch"] = full_batch_meta
-    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 

@@ -4,7 +4,8 @@ expectations."""
 
 from __future__ import annotations
 
-from .fits import Z95
+from sgd_bench_harness.toolkit import Z95, Check
+
 from .methods import SQN_LARGE_C
 
 SLOPE_BAND = (-1.3, -0.7)  # an O(1/k) log-log slope
@@ -18,7 +19,7 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
     """The quasi-Newton checks on least squares ``name``."""
     c_q = float(config["sqn_c"])
     checks = []
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: the measured gaps of SGD and of preconditioned SGD (plateau of the "
               f"constant step; mean over the last decade of the decreasing step) equal "
               f"the exact expectations of the second-moment recursion within "
@@ -29,7 +30,7 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
         holds=bool(all(abs(v[r_]["z"]) <= MOMENT_Z for v in exact.values()
                        for r_ in ("constant", "decreasing")))))
     pre = measured["preconditioned SGD"]
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: the ideal stochastic Newton method (SGD preconditioned by the exact "
               f"H^-1 at x*) keeps SGD's rate: the 95% paired jackknife interval of its "
               f"decreasing-step slope minus SGD's lies in [-{SLOPE_TOL}, {SLOPE_TOL}]",
@@ -39,7 +40,7 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
                                        - exact["SGD"]["exact_slope"]),
                   "interval": [pre["slope_diff_lo"], pre["slope_diff_hi"]]},
         holds=bool(-SLOPE_TOL <= pre["slope_diff_lo"] and pre["slope_diff_hi"] <= SLOPE_TOL)))
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: preconditioning gains the constant: at the same k (last decade of "
               f"the decreasing step) SGD's mean gap is at least {gain:g}x "
               f"preconditioned SGD's (the lower end of the ratio's 95% interval)",
@@ -49,7 +50,7 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
         holds=bool(pre["sgd_end_over_end"] - Z95 * pre["sgd_end_over_end_se"]
                    >= gain)))
     sgd_m = measured["SGD"]
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: with the decreasing step, preconditioned SGD gets the seed-mean gap "
               f"below {level:.3g} sooner than SGD: the 95% bootstrap intervals of the "
               f"first logged k are disjoint",
@@ -62,7 +63,7 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
             or pre["time_to_level_hi"] < sgd_m["time_to_level_lo"]))))
     if "stochastic L-BFGS" in measured:
         q1 = measured["stochastic L-BFGS"]
-        checks.append(dict(
+        checks.append(Check(
             claim=f"{name}: stochastic L-BFGS with c = {c_q:g} (the c that gives "
                   f"preconditioned SGD its rate) is SLOWER than O(1/k) here: the 95% paired "
                   f"interval of its slope minus SGD's lies above +{SLOPE_TOL} (its "
@@ -75,7 +76,7 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
     if SQN_LARGE_C in measured:
         ql = measured[SQN_LARGE_C]
         c_l = float(config["sqn_c_large"])
-        checks.append(dict(
+        checks.append(Check(
             claim=f"{name}: with c = {c_l:g} stochastic L-BFGS gets close to SGD's rate "
                   f"(slope minus SGD's within [-{SLOPE_TOL}, {SLOPE_TOL}], "
                   f"95% paired interval) but loses the constant gain: SGD's end gap is "
@@ -95,7 +96,7 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
 def stochastic(name: str, measured: dict) -> list[dict]:
     """The checks of every problem of the stochastic regime."""
     checks = []
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: no method improves SGD's rate with the decreasing step: for each, the "
               f"95% paired jackknife interval of its slope minus SGD's stays above "
               f"-{SLOPE_TOL}",
@@ -103,7 +104,7 @@ def stochastic(name: str, measured: dict) -> list[dict]:
                   if m != "SGD"},
         holds=bool(all(v["slope_diff_lo"] >= -SLOPE_TOL for v in measured.values()))))
     momentum = {m: measured[m] for m in ("heavy ball", "Nesterov") if m in measured}
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: at equal effective step alpha/(1-beta), {' and '.join(momentum)} "
               f"stall at SGD's plateau (ratio to SGD's in [{PLATEAU_BAND[0]:.2f}, "
               f"{PLATEAU_BAND[1]:.2f}]): momentum does not lower the noise floor",
@@ -111,7 +112,7 @@ def stochastic(name: str, measured: dict) -> list[dict]:
                   for m, v in momentum.items()},
         holds=bool(all(PLATEAU_BAND[0] <= v["plateau_ratio"] <= PLATEAU_BAND[1]
                        for v in momentum.values()))))
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: with the decreasing step c/(k + k0), SGD and {' and '.join(momentum)} "
               f"converge like O(1/k): log-log slopes against k + k0 over the last decade in "
               f"[{SLOPE_BAND[0]}, {SLOPE_BAND[1]}], and the 95% paired interval of momentum's "
@@ -124,13 +125,13 @@ def stochastic(name: str, measured: dict) -> list[dict]:
                    and all(-SLOPE_TOL <= v["slope_diff_lo"] and v["slope_diff_hi"] <= SLOPE_TOL
                            for v in momentum.values()))))
     if "Adam" in measured:
-        checks.append(dict(
+        checks.append(Check(
             claim=f"{name}: Adam does not beat the O(1/k) rate either: its slope with the "
                   f"decreasing step is >= {SLOPE_BAND[0]} (no steeper than 1/k beyond noise)",
             measured={"slope": measured["Adam"]["slope"], "se": measured["Adam"]["slope_se"],
                       "plateau_ratio_to_SGD": measured["Adam"]["plateau_ratio"]},
             holds=bool(measured["Adam"]["slope"] >= SLOPE_BAND[0])))
-    checks.append(dict(claim=f"{name}: no seed of any stochastic run diverged",
+    checks.append(Check(claim=f"{name}: no seed of any stochastic run diverged",
                        measured={m: v["diverged"] for m, v in measured.items()},
                        holds=bool(all(v["diverged"] == 0 for v in measured.values()))))
     return checks

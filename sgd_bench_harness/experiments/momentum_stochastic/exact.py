@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .fits import slope_jackknife
+from sgd_bench_harness.toolkit import jackknife_slope
 
 
 def second_moments(A, r, P, x0_err, steps):
@@ -90,8 +90,8 @@ def expectations(qn, stoch, name, labels, entries, spec, measured, x_star):
             out_m[regime] = dict(measured=meas, se=se, exact=pred,
                                  z=(meas - pred) / se)
             if regime == "decreasing":   # the slope of the exact curve, same window
-                out_m["exact_slope"] = slope_jackknife(
-                    k_r, k0_m, expected[idx][None, :].repeat(2, axis=0))[0]
+                out_m["exact_slope"] = jackknife_slope(
+                    k_r, expected[idx][None, :].repeat(2, axis=0), k0=k0_m)[0]
         out_m["asymptotic_k_gap"] = lyapunov_constant(qn["A"], qn["r"], P_m, c_m)
         exact[label] = out_m
     return exact

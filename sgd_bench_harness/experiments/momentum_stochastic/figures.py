@@ -4,11 +4,10 @@ step) and the full-batch curves."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 
-from sgd_bench_harness import plots, results
+from sgd_bench_harness import plots, results, toolkit
+from sgd_bench_harness.toolkit import GAP_FLOOR
 
-from .fits import GAP_FLOOR
 from .methods import SQN_LARGE_C
 
 
@@ -38,16 +37,14 @@ def draw(out, rows, meta, full):
                 k, mean_gap = curves["SGD"]["step"], curves["SGD"][("mean", "f_gap")]
                 ax.plot(k[1:], mean_gap[-1] * k[-1] / k[1:], "k--", lw=1, label=r"$\propto 1/k$")
                 ax.legend(loc="lower left", fontsize=7)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            toolkit.log_axes(ax)
             ax.set_xlabel("Iteration k (batch 1)")
             ax.set_ylabel(r"$\mathbb{E}\,[f(x_k) - f^*]$")
             ax.set_title(f"{pname}: " + ("constant step" if regime == "constant"
                                          else r"decreasing step $c/(k+k_0)$"), fontsize=9)
     fig.suptitle(f"Stochastic regime: SGD vs momentum (beta = {beta}) at equal effective step "
                  r"$\alpha/(1-\beta)$, Adam, and quasi-Newton; mean over seeds with 95% band, float64")
-    fig.tight_layout()   # each decreasing-step panel carries the legend
-    results.save_figure(fig, out / "momentum_stochastic.png")
+    toolkit.save(fig, out / "momentum_stochastic.png")   # each decreasing-step panel carries the legend
     plt.close(fig)
 
     fig, axes = plt.subplots(1, len(full), figsize=(5.6 * len(full), 3.9), squeeze=False)
@@ -55,15 +52,14 @@ def draw(out, rows, meta, full):
         for label in ("GD", "heavy ball", "Nesterov", "preconditioned GD"):
             if label not in curves:
                 continue
-            ax.plot(curves[label]["step"], np.maximum(curves[label][("mean", "f_gap")], GAP_FLOOR),
+            ax.plot(curves[label]["step"], toolkit.floored(curves[label][("mean", "f_gap")]),
                     label=label, color=colors[label], lw=1.6)
-        ax.set_yscale("log")
+        toolkit.log_axes(ax, x=False)
         ax.set_xlabel("Iteration k (full gradient)")
         ax.set_ylabel(r"$f(x_k) - f^*$")
         ax.set_title(f"{pname}, kappa = L/mu = {meta['full_batch'][pname]['kappa']:.1f}", fontsize=9)
         ax.legend(fontsize=7)
     fig.suptitle("Full batch: momentum accelerates (GD step 1/L; heavy ball and Nesterov tuned "
                  "with L and mu = lambda_min(grad^2 f(x*))); H^-1 solves a quadratic in one step")
-    fig.tight_layout()
-    results.save_figure(fig, out / "momentum_full_batch.png")
+    toolkit.save(fig, out / "momentum_full_batch.png")
     plt.close(fig)

@@ -1,40 +1,10 @@
-"""momentum_stochastic's statistics of the gap curves: plateau, jackknife slope, end gap, the
-first k below a level with a bootstrap interval, a linear rate and a ratio with its error."""
+"""momentum_stochastic's statistics of the gap curves beyond the toolkit's plateau and jackknife
+slope: the end gap, the first k below a level with a bootstrap interval, a linear rate and a
+ratio with its error."""
 
 from __future__ import annotations
 
 import numpy as np
-
-GAP_FLOOR = 1e-16  # below float64 rounding of f*
-Z95 = 1.96
-
-
-def plateau(gap, steps):
-    """Per-seed mean of the gap over the second half of the run; mean and stderr over seeds."""
-    per_seed = gap[:, steps >= steps[-1] / 2].mean(axis=1)
-    return float(per_seed.mean()), float(per_seed.std(ddof=1) / np.sqrt(len(per_seed)))
-
-
-def slope_jackknife(k, k0, gap):
-    """Log-log slope of the seed-mean gap against k + k0 (the decreasing step's own clock) over
-    the last decade of k, and its leave-one-seed-out values (for paired intervals)."""
-    keep = (k >= k[-1] / 10) & (k > 0)
-    logk = np.log(k[keep] + k0)
-    g = gap[:, keep]
-
-    def fit(mean):
-        return float(np.polyfit(logk, np.log(np.maximum(mean, GAP_FLOOR)), 1)[0])
-
-    s = len(g)
-    total = g.sum(axis=0)
-    loo = np.array([fit((total - g[i]) / (s - 1)) for i in range(s)])
-    return fit(total / s), loo
-
-
-def jackknife_se(loo):
-    s = len(loo)
-    return float(np.sqrt((s - 1) / s * np.sum((loo - loo.mean()) ** 2)))
-
 
 def end_gap(k, gap):
     """Per-seed mean of the gap over the last decade of k: mean and stderr over seeds."""

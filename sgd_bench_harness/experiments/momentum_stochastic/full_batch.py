@@ -10,6 +10,7 @@ import optax
 
 import sgd_bench as sb
 from sgd_bench_harness import results
+from sgd_bench_harness.toolkit import Check
 
 from .fits import linear_rate
 
@@ -53,14 +54,14 @@ def run(problem, ref, eigs, spec: dict, key, tags: dict):
     summary = dict(kappa=kappa, steps=steps, rates=rates, theory=theory)
     speedup = {m: np.log(rates[m]) / np.log(rates["GD"]) for m in ("heavy ball", "Nesterov")}
     if kappa > 100:
-        checks.append(dict(
+        checks.append(Check(
             claim=f"{problem.name} (kappa = {kappa:.0f}), full batch: heavy ball and Nesterov "
                   f"accelerate, contracting the gap at least 5x faster per step (in log) than GD",
             measured={"rates": rates, "log_rate_over_GD": speedup},
             holds=bool(all(v >= 5 for v in speedup.values()))))
     if newton:
         summary["newton_gaps"] = newton_gaps
-        checks.append(dict(
+        checks.append(Check(
             claim=f"{problem.name} (kappa = {kappa:.0f}), full batch: GD preconditioned by the "
                   f"exact H^-1 with step 1 (Newton's method) solves it in one step, "
                   f"f(x_1) - f* <= 1e-12 (f(x_0) - f*): without noise the condition number "

@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import sgd_bench as sb
-from sgd_bench_harness import results
+from sgd_bench_harness import results, toolkit
+from sgd_bench_harness.toolkit import Z95
 
 from . import fits
-from .fits import Z95
 from .methods import QN_METHODS, SQN_LARGE_C
 
 CONSTANT_GAIN = 10.0        # preconditioned SGD's end gap at least this many times below SGD's
@@ -48,9 +48,9 @@ def measure(stoch: dict, name: str, labels, entries: dict, spec: dict):
     level for the time to reach it, and the constant gain that preconditioning must show."""
     k0 = entries["SGD"][2]
     k_c, gap_c, _ = stoch[name, "constant", "SGD"]
-    sgd_plateau = fits.plateau(gap_c, k_c)
+    sgd_plateau = toolkit.plateau(gap_c, k_c)
     k_d, gap_d, _ = stoch[name, "decreasing", "SGD"]
-    sgd_slope, sgd_loo = fits.slope_jackknife(k_d, k0, gap_d)
+    sgd_slope, sgd_loo = toolkit.jackknife_slope(k_d, gap_d, k0=k0)
     sgd_end = fits.end_gap(k_d, gap_d)
     level = spec.get("level", 2.0 * sgd_end[0])   # a gap level for the time to reach it
     gain = spec.get("gain", CONSTANT_GAIN)
@@ -58,9 +58,9 @@ def measure(stoch: dict, name: str, labels, entries: dict, spec: dict):
     for label in labels:
         k_c, gap_c, div_c = stoch[name, "constant", label]
         k_d, gap_d, div_d = stoch[name, "decreasing", label]
-        plateau = fits.plateau(gap_c, k_c)
-        slope, loo = fits.slope_jackknife(k_d, entries[label][2], gap_d)
-        diff_se = fits.jackknife_se(loo - sgd_loo)     # paired: the same seeds and index streams
+        plateau = toolkit.plateau(gap_c, k_c)
+        slope, loo = toolkit.jackknife_slope(k_d, gap_d, k0=entries[label][2])
+        diff_se = toolkit.jackknife_se(loo - sgd_loo)     # paired: the same seeds and index streams
         ratio = fits.ratio(*plateau, *sgd_plateau)
         end = fits.end_gap(k_d, gap_d)
         end_ratio = fits.ratio(*sgd_end, *end)
@@ -68,7 +68,7 @@ def measure(stoch: dict, name: str, labels, entries: dict, spec: dict):
         measured[label] = dict(
             step=entries[label][3], k0=entries[label][2],
             plateau=plateau[0], plateau_se=plateau[1], plateau_ratio=ratio[0],
-            plateau_ratio_se=ratio[1], slope=slope, slope_se=fits.jackknife_se(loo),
+            plateau_ratio_se=ratio[1], slope=slope, slope_se=toolkit.jackknife_se(loo),
             slope_diff=slope - sgd_slope, slope_diff_se=diff_se,
             slope_diff_lo=slope - sgd_slope - Z95 * diff_se,
             slope_diff_hi=slope - sgd_slope + Z95 * diff_se,

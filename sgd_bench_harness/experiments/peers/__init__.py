@@ -104,7 +104,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import problems
-from sgd_bench_harness import experiment, results
+from sgd_bench_harness import experiment, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 from . import summary
 from .comparisons import COMPARISONS, compare
@@ -173,17 +174,17 @@ def run(config: dict, out: Path) -> dict:
     rows += sparse_rows
 
     targets = {key: target for key, (_, target) in COMPARISONS.items()}
-    checks = [dict(claim=f"{c['measure']}: {c['target']}", measured=float(c["ratio"]), holds=c["holds"])
+    checks = [Check(claim=f"{c['measure']}: {c['target']}", measured=float(c["ratio"]), holds=c["holds"])
               for c in compare(rows, config, targets)]
-    checks.insert(2, dict(claim="SGD batch 1 (cyclic) gives scikit-learn's iterates to 1e-10",
+    checks.insert(2, Check(claim="SGD batch 1 (cyclic) gives scikit-learn's iterates to 1e-10",
                           measured=same, holds=bool(same <= 1e-10)))
-    checks.insert(3, dict(claim="sparse rows: SGD batch 1 (cyclic) gives scikit-learn's iterates to 1e-10",
+    checks.insert(3, Check(claim="sparse rows: SGD batch 1 (cyclic) gives scikit-learn's iterates to 1e-10",
                           measured=sparse_info["sparse_sgd_max_abs_diff"],
                           holds=bool(sparse_info["sparse_sgd_max_abs_diff"] <= 1e-10)))
     checks += race_checks(race, config)
     for preset in SPARSE_SETS:
         among = sparse_info[f"saga_{preset}"]["among"]
-        checks.append(dict(claim=f"sparse rows, {preset}-like: lazy SAGA gives eager SAGA's iterates "
+        checks.append(Check(claim=f"sparse rows, {preset}-like: lazy SAGA gives eager SAGA's iterates "
                                  "(same index stream) to 1e-10 after 3 epochs", measured=among, holds=bool(among <= 1e-10)))
     device = results.device_label()
     wall = time.perf_counter() - started
@@ -191,7 +192,7 @@ def run(config: dict, out: Path) -> dict:
     meta.update(targets=targets, sklearn_max_abs_diff=same, **saga_info, **sparse_info)
     # The sparse rows carry their own n and d.
     experiment.save(out, rows=[{**dict(device=device, dtype="float64", n=n, d=d), **r} for r in rows + race],
-                    meta=meta, checks=checks)
+                    meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 

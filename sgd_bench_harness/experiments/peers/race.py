@@ -12,6 +12,8 @@ import numpy as np
 
 import sgd_bench as sb
 
+from sgd_bench_harness.toolkit import Check
+
 from .saga import benchmark_problem, sklearn_fit, sklearn_saga_step
 from .timing import interleaved_best
 
@@ -117,7 +119,7 @@ def race_checks(rows, config) -> list[dict]:
         if row["solver"] != "SAGA":
             continue
         ratio = row["ratio"]
-        checks.append(dict(claim=f"{row['size']}: our SAGA reaches f - f* <= {config['race_eps']:g} (sum scale) "
+        checks.append(Check(claim=f"{row['size']}: our SAGA reaches f - f* <= {config['race_eps']:g} (sum scale) "
                                  "no later than scikit-learn's saga: <= 1.0x its time",
                            measured=ratio, holds=bool(ratio <= 1.0)))
     return checks

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sgd_bench_harness import results
+from sgd_bench_harness.toolkit import Check, records
 
 from .methods import GROWTH, VR_METHODS
 from .rates import GB_R2_MIN, epoch_rate, fit_rate, growing_r2_holds, growing_r2_se, growing_rate
@@ -23,7 +24,7 @@ def problem_checks(name: str, spec: dict, rows: list, sizes, growing_seeds, armi
     for m in VR_METHODS:
         rate, r2 = epoch_rate(c[m])
         linear[m] = dict(rate=rate, r2=r2, final=float(c[m][("mean", "f_gap")][-1]))
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: SAG, SAGA, SVRG and SARAH (default steps) converge linearly: "
               f"f - f* < {target:.0e} within {epochs} epochs, log(f - f*) linear in epochs "
               f"(R^2 >= 0.9, rate < 1 per epoch)",
@@ -40,7 +41,7 @@ def problem_checks(name: str, spec: dict, rows: list, sizes, growing_seeds, armi
     rate_gd, _ = fit_rate(gd["step"].astype(float), gd[("mean", "f_gap")], top=1e-3)
     like_gd = abs(np.log(rate_full) / np.log(rate_gd) - 1)
     full_at = len(sizes) - 1
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: the growing batch converges linearly in iterations while |B_k| "
               f"grows (log(f - f*) linear in k, {r2_bound}, rate < 1 per step; theory ~ 1/q = "
               f"{1 / GROWTH:.3f}), and from k = {full_at} (|B_k| = n) on it contracts at GD's "
@@ -53,7 +54,7 @@ def problem_checks(name: str, spec: dict, rows: list, sizes, growing_seeds, armi
         holds=bool(r2_ok and rate_k < 1 and like_gd <= 0.25)))
     sgd = c["SGD, constant step"][("mean", "f_gap")]
     quarter = len(sgd) * 3 // 4
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: constant-step SGD stalls at a plateau: over the last quarter of "
               f"the budget its gap falls by less than 2x, and it ends above 100x every VR "
               f"method's final gap",
@@ -62,10 +63,10 @@ def problem_checks(name: str, spec: dict, rows: list, sizes, growing_seeds, armi
         holds=bool(sgd[quarter] / sgd[-1] < 2
                    and sgd[-1] > 100 * max(v["final"] for v in linear.values()))))
     rate, r2 = epoch_rate(c["GD, Armijo"])
-    checks.append(dict(
+    checks.append(Check(
         claim=f"{name}: GD with Armijo line search never increases f and converges "
               f"linearly (R^2 >= 0.9 of the log-linear fit, rate < 1 per epoch)",
         measured=dict(max_increase=float(np.max(np.diff(armijo_f))), rate=rate, r2=r2,
                       final=float(c["GD, Armijo"][("mean", "f_gap")][-1])),
         holds=bool(np.all(np.diff(armijo_f) <= 0) and rate < 1 and r2 >= 0.9)))
-    return checks
+    return records(checks)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sgd_bench_harness import plots, results
+from sgd_bench_harness import plots, results, toolkit
+from sgd_bench_harness.toolkit import GAP_FLOOR
 
 from .methods import GROWTH
 from .rates import growing_rate
-
-GAP_FLOOR = 1e-16
 
 
 def draw(out, curves, infos, device):
@@ -37,8 +36,8 @@ def draw(out, curves, infos, device):
                            floor=GAP_FLOOR, ls=styles.get(m, "-"))
                 if cv["num_seeds"][0] > 1:  # the spread of the seeds (a mean +/- stderr band
                     # would dip below zero on a log axis where seeds differ by decades)
-                    ax.fill_between(x, np.maximum(cv[("q10", "f_gap")][first:], GAP_FLOOR),
-                                    np.maximum(cv[("q90", "f_gap")][first:], GAP_FLOOR),
+                    ax.fill_between(x, toolkit.floored(cv[("q10", "f_gap")][first:]),
+                                    toolkit.floored(cv[("q90", "f_gap")][first:]),
                                     color=colors[m], alpha=0.12, lw=0)
             if xkey == "seconds_seed0":
                 ax.set_xscale("log")
@@ -67,7 +66,7 @@ def draw(out, curves, infos, device):
     for ax, pname in zip(axes[0], names):
         cv, n = curves[pname]["growing batch"], infos[pname]["n"]
         sizes = np.asarray(infos[pname]["growing_batch_sizes"])
-        gap_line, = ax.plot(cv["step"], np.maximum(cv[("mean", "f_gap")], GAP_FLOOR),
+        gap_line, = ax.plot(cv["step"], toolkit.floored(cv[("mean", "f_gap")]),
                             color=colors["growing batch"], lw=1.6,
                             label=r"$\mathbb{E}\,[f(x_k) - f^*]$ (left)")
         ax.set_yscale("log")
@@ -87,6 +86,5 @@ def draw(out, curves, infos, device):
                      fontsize=10)
     fig.suptitle(rf"Growing batch $|B_{{k+1}}| = \lceil {GROWTH} |B_k| \rceil + 1$, step 1/L: "
                  "linear in iterations; GD from the dotted line on")
-    fig.tight_layout()
-    results.save_figure(fig, out / "variance_reduction_growing_batch.png")
+    toolkit.save(fig, out / "variance_reduction_growing_batch.png")
     plt.close(fig)

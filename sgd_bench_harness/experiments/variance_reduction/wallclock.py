@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sgd_bench_harness.toolkit import Check, records
+
 from .methods import VR_METHODS
 
 # The wall-clock claims, fixed before the run and checked on the timed problem(s) of at least
@@ -43,7 +45,7 @@ def checks(curves, infos) -> list[dict]:
         low = min(ratios.values())
         claim = (f"{pname}: an epoch of every batch-1 method (SGD, {', '.join(VR_METHODS)}) costs at least "
                  f"{BATCH1_EPOCH_FACTOR:g}x the wall-clock of a full-gradient epoch of GD")
-        checks.append(dict(claim=claim, measured=ratios, holds=bool(low >= BATCH1_EPOCH_FACTOR), wallclock=True,
+        checks.append(Check(claim=claim, measured=ratios, holds=bool(low >= BATCH1_EPOCH_FACTOR), wallclock=True,
                            summary=f"{claim} (measured: {low:.0f}-{max(ratios.values()):.0f}x)"))
         reach = first_below(cv, WALLCLOCK_EPS)
         for expected, index, unit in ((FIRST_IN_SECONDS, 0, "seconds"), (FIRST_IN_EPOCHS, 1, "epochs")):
@@ -53,9 +55,9 @@ def checks(curves, infos) -> list[dict]:
             runner_up = min(others, key=others.get) if others else "-"
             claim = f"{pname}: {expected} is the first method below {WALLCLOCK_EPS:g} in {unit}"
             shown = "not reached" if mine is None else f"{mine:.3g}"
-            checks.append(dict(claim=claim, measured=dict(reach_in=mine, next_best=runner_up,
+            checks.append(Check(claim=claim, measured=dict(reach_in=mine, next_best=runner_up,
                                                           next_best_in=others.get(runner_up)),
                                holds=bool(ok), wallclock=True,
                                summary=f"{claim} (measured: {shown} {unit}; next: {runner_up} at "
                                        f"{others.get(runner_up, float('nan')):.3g})"))
-    return checks
+    return records(checks)
