@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sgd_bench_harness import toolkit
+
+
 def end_gap(k, gap):
     """Per-seed mean of the gap over the last decade of k: mean and stderr over seeds."""
     per_seed = gap[:, (k >= k[-1] / 10) & (k > 0)].mean(axis=1)
@@ -36,7 +39,7 @@ def linear_rate(k, gap, lo=1e-12):
     keep = (gap < gap[0] / 10) & (gap > lo)
     if keep.sum() < 3:
         keep = gap > lo
-    return float(np.exp(np.polyfit(k[keep], np.log(gap[keep]), 1)[0]))
+    return float(np.exp(toolkit.slope(k[keep], np.log(gap[keep]))))
 
 
 def ratio(a, sa, b, sb):
