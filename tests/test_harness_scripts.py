@@ -22,6 +22,7 @@ import pytest
 import helpers
 
 from sgd_bench_harness import cli, results
+from sgd_bench_harness.experiments import peers
 
 HARNESS = ("peers", "gd_vs_sgd_large_n", "batch_cost", "gpu_bench")
 
@@ -96,11 +97,10 @@ def test_peers_quick(quick_root):
 def _check_sparse_rows(out, rows, table):
     """Rows 10-13 (sparse rows): their order, the SAGA rows name the faster of eager and lazy,
     the reads count the bytes of the arrays they read, and both SAGAs moved towards x*."""
-    peers = cli.load("peers")
     meta = json.loads((out / "meta.json").read_text())
     assert [line[0].split(" / ")[0].split(",")[0] for line in table] == ["sparse: one GD step"] + [
         "sparse: SAGA batch 1 epoch"] * 2 + ["sparse: SGD batch 1 epoch (lazy_sgd)"], table
-    each = peers.timing_costs(rows)
+    each = peers.timing.timing_costs(rows)
     for line, preset in zip(table[1:3], ("rcv1", "news20")):
         # The faster of the two that could be measured (a marginal cost is NaN where the longer
         # run was not slower); eager, the first recorded, where neither could.
@@ -120,7 +120,6 @@ def _check_sparse_rows(out, rows, table):
 
 
 def test_peers_costs_difference_two_run_lengths_and_take_the_fastest_read():
-    peers = cli.load("peers")
     rows = [dict(comparison="seeds", side="ours", timing="S", steps=10, seeds=4, seconds=3.0),
             dict(comparison="seeds", side="ours", timing="S", steps=30, seeds=4, seconds=7.0),
             dict(comparison="seeds", side="baseline", timing="1", steps=10, seeds=1, seconds=2.0),
@@ -128,15 +127,15 @@ def test_peers_costs_difference_two_run_lengths_and_take_the_fastest_read():
             dict(comparison="read", side="baseline", timing="sum", steps=1, seeds=1, seconds=0.5),
             dict(comparison="read", side="baseline", timing="A @ v", steps=1, seeds=1, seconds=0.25),
             dict(comparison="read", side="ours", timing="GD", steps=10, seeds=1, seconds=2.0)]
-    cost = peers.costs(rows)
+    cost = peers.timing.costs(rows)
     assert cost["seeds", "ours"] == (pytest.approx(0.05), "S")  # (7 - 3) / 20 steps / 4 seeds
     assert cost["seeds", "baseline"][0] != cost["seeds", "baseline"][0]  # noisy: NaN, not negative
     assert cost["read", "baseline"] == (0.25, "A @ v") and cost["read", "ours"] == (0.2, "GD")
     # Two candidates of a side (eager and lazy SAGA): a number beats a NaN, whichever comes first.
     saga = [dict(comparison="saga_x", side="ours", timing=label, steps=steps, seeds=1, seconds=seconds)
             for label, steps, seconds in (("eager", 10, 2.0), ("eager", 30, 1.0), ("lazy", 10, 1.0), ("lazy", 30, 3.0))]
-    assert peers.costs(saga)["saga_x", "ours"] == (0.1, "lazy")
-    assert peers.costs(saga[2:] + saga[:2])["saga_x", "ours"] == (0.1, "lazy")
+    assert peers.timing.costs(saga)["saga_x", "ours"] == (0.1, "lazy")
+    assert peers.timing.costs(saga[2:] + saga[:2])["saga_x", "ours"] == (0.1, "lazy")
 
 
 def test_peers_saga_step_is_scikit_learns():
@@ -145,23 +144,21 @@ def test_peers_saga_step_is_scikit_learns():
     import numpy as np
     from sklearn.linear_model._sag import get_auto_step_size
 
-    peers = cli.load("peers")
     A = np.random.default_rng(0).standard_normal((50, 4))
     mu = 1.0 / 50
     expected = get_auto_step_size(float(np.max(np.sum(A * A, axis=1))), mu, "log", False, 50, True)
-    assert peers.sklearn_saga_step(A, mu) == pytest.approx(expected, rel=1e-12)
+    assert peers.saga.sklearn_saga_step(A, mu) == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize("threshold, cap", [(1, 64), (5, 64), (37, 64), (64, 64), (65, 64), (100, 300)])
 def test_peers_fewest_iterations_finds_the_first_that_reaches(threshold, cap):
-    peers = cli.load("peers")
     calls = []
 
     def fit(m):
         calls.append(m)
         return m
 
-    found = peers._fewest_sklearn_iters(lambda m: threshold - m, fit, cap)
+    found = peers.race.fewest_sklearn_iters(lambda m: threshold - m, fit, cap)
     assert found == (threshold if threshold <= cap else None)
     assert max(calls) <= cap
 

@@ -15,6 +15,7 @@ import problems.landscapes as landscapes
 import sgd_bench as sb
 import helpers
 from sgd_bench_harness import cli, results
+from sgd_bench_harness.experiments.local_minima import claims
 
 # The quick config's shapes (4 step sizes, 256 seeds, 200 steps), so that the sweep compiled for
 # the quick run below is reused here.
@@ -98,9 +99,9 @@ def test_sweep_equals_the_engines_runs(script, starts):
 
 
 def test_transition_step_interpolates(script):
-    assert script._transition([1.0, 2.0, 4.0], [0.0, 0.25, 0.75]) == pytest.approx(3.0)
-    assert script._transition([1.0, 2.0], [0.6, 0.9]) == 1.0
-    assert script._transition([1.0, 2.0], [0.0, 0.4]) == float("inf")
+    assert claims.transition([1.0, 2.0, 4.0], [0.0, 0.25, 0.75]) == pytest.approx(3.0)
+    assert claims.transition([1.0, 2.0], [0.6, 0.9]) == 1.0
+    assert claims.transition([1.0, 2.0], [0.0, 0.4]) == float("inf")
 
 
 def test_quick_run_writes_the_results_layout(quick_run):

@@ -186,9 +186,7 @@ def test_exact_second_moments_against_enumerating_every_index_path():
     constant."""
     import itertools
 
-    from sgd_bench_harness import cli
-
-    ms = cli.load("momentum_stochastic")
+    from sgd_bench_harness.experiments.momentum_stochastic import exact
     rng = np.random.default_rng(5)
     n, d = 4, 2
     A = rng.standard_normal((n, d))
@@ -209,10 +207,10 @@ def test_exact_second_moments_against_enumerating_every_index_path():
                 x = x - a * P @ A[i] * (A[i] @ x - b[i])
             total += gap(x)
         expected.append(total / n**k)
-    np.testing.assert_allclose(ms._second_moments(A, r, P, x0 - x_star, sizes), expected, rtol=1e-12)
+    np.testing.assert_allclose(exact.second_moments(A, r, P, x0 - x_star, sizes), expected, rtol=1e-12)
 
     c, K = 1.0 / np.linalg.eigvalsh(H)[0], 200_000   # c lambda_min = 1 > 1/2
     k0 = 4 * c * np.max(np.sum(A**2, axis=1))          # alpha_0 L_max = 1/4
     steps = c / (np.arange(K) + k0)
-    late = ms._second_moments(A, r, np.eye(d), x0 - x_star, steps)[-1] * (K + k0)
-    np.testing.assert_allclose(late, ms._lyapunov_constant(A, r, np.eye(d), c), rtol=2e-3)
+    late = exact.second_moments(A, r, np.eye(d), x0 - x_star, steps)[-1] * (K + k0)
+    np.testing.assert_allclose(late, exact.lyapunov_constant(A, r, np.eye(d), c), rtol=2e-3)

@@ -18,6 +18,7 @@ import pytest
 import helpers
 
 from sgd_bench_harness import cli, results
+from sgd_bench_harness.experiments.variance_reduction import methods, rates, wallclock
 from sgd_bench.growing_batch import batch_sizes
 
 FIGURES = {
@@ -99,19 +100,18 @@ def _timed_curves(seconds_per_epoch, epochs_to_eps):
 def test_variance_reduction_wallclock_checks_can_fail():
     """The wall-clock claims are fixed before the run (who comes first, by how much an epoch of
     batch-1 steps costs more), so records that contradict them fail them."""
-    script = cli.load("variance_reduction")
-    batch1 = ("SGD, constant step",) + script.VR_METHODS
+    batch1 = ("SGD, constant step",) + methods.VR_METHODS
     infos = {"big": dict(wallclock=True, n=100_000), "small": dict(wallclock=True, n=200)}
     # Batch-1 epochs 20x GD's; L-BFGS first in seconds, SVRG first in epochs.
     cost = {**{m: 0.02 for m in batch1}, "GD, 1/L": 0.001, "GD, Armijo": 0.001, "L-BFGS": 0.001}
     reach = {"SVRG": 3.0, "SAGA": 4.0, "GD, Armijo": 6.0, "L-BFGS": 5.0}
     curves = {"big": _timed_curves(cost, reach), "small": _timed_curves(cost, reach)}
-    good = script._wallclock_checks(curves, infos)
+    good = wallclock.checks(curves, infos)
     assert len(good) == 3 and all(c["holds"] for c in good), good  # none for the small problem
     # Batch-1 epochs only 5x GD's; SAGA first in epochs; L-BFGS slower than SVRG in seconds.
     cost = {**cost, **{m: 0.005 for m in batch1}, "L-BFGS": 0.01}
     reach = {"SVRG": 3.0, "SAGA": 2.0, "GD, Armijo": 6.0, "L-BFGS": 6.0}
-    bad = script._wallclock_checks({"big": _timed_curves(cost, reach)}, {"big": infos["big"]})
+    bad = wallclock.checks({"big": _timed_curves(cost, reach)}, {"big": infos["big"]})
     assert [c["holds"] for c in bad] == [False, False, False], bad
 
 
@@ -121,10 +121,10 @@ def _growing_claim(script, gap, sizes):
     k = np.arange(gap.shape[1], dtype=float)
     diverged = np.zeros(len(gap), bool)
     mean = gap.mean(axis=0)
-    _, r2, _ = script._growing_rate({"step": k, ("mean", "f_gap"): mean}, sizes)
-    se = script._growing_r2_se(k, gap, diverged, sizes)
+    _, r2, _ = rates.growing_rate({"step": k, ("mean", "f_gap"): mean}, sizes)
+    se = rates.growing_r2_se(k, gap, diverged, sizes)
     z = script.QUICK["problems"][0]["gb_r2_z"]
-    return r2, se, script.growing_r2_holds(r2, se, z)[0]
+    return r2, se, rates.growing_r2_holds(r2, se, z)[0]
 
 
 def test_growing_batch_quick_claim_holds_for_linear_decay_and_fails_a_plateau():
@@ -133,10 +133,10 @@ def test_growing_batch_quick_claim_holds_for_linear_decay_and_fails_a_plateau():
     the quick run's seed count. The full run keeps the plain bound (no gb_r2_z)."""
     script = cli.load("variance_reduction")
     assert all("gb_r2_z" not in spec for spec in script.FULL["problems"])
-    assert script.growing_r2_holds(0.79, 0.05, 0.0) == (False, 0.8)
-    assert not script.growing_r2_holds(float("nan"), 0.05, 1.96)[0]
+    assert rates.growing_r2_holds(0.79, 0.05, 0.0) == (False, 0.8)
+    assert not rates.growing_r2_holds(float("nan"), 0.05, 1.96)[0]
     seeds = script.QUICK["problems"][0]["gb_seeds"]
-    sizes = batch_sizes(200, script.GROWTH)  # 29 growing steps, as on the lecture problem (n = 200)
+    sizes = batch_sizes(200, methods.GROWTH)  # 29 growing steps, as on the lecture problem (n = 200)
     k = np.arange(len(sizes) + 10)
     rng = np.random.default_rng(0)
     # per-seed noise of a few tenths in log, heavier in the early single-sample steps
