@@ -1,9 +1,9 @@
 """The ``sgd-bench`` command line (also ``python -m sgd_bench``): ``list``, ``run``, ``report``, ``env``.
 
 Experiments are the modules registered in ``sgd_bench_harness.experiments`` (or the files of a
-folder of one's own, ``$SGD_BENCH_SCRIPTS``); each defines ``NAME``, ``DESCRIPTION`` and ``main(argv)``. ``sgd-bench run`` with no name runs
-the default suite; with ``--problem`` and ``--method`` it runs an ad-hoc grid instead
-(``sgd_bench_harness.grid``). Bad input exits with status 2 and one line on stderr (an ``--out`` that
+folder of one's own, ``$SGD_BENCH_SCRIPTS``); each defines ``NAME``, ``DESCRIPTION`` and
+``main(argv)``. ``sgd-bench run`` with no name runs the default suite; with ``--problem`` and
+``--method`` it runs an ad-hoc grid instead (``sgd_bench_harness.grid``). Bad input exits with status 2 and one line on stderr (an ``--out`` that
 cannot be written, and a result folder another run holds, included), an allocation that cannot
 fit with 3, a run that wrote its result but whose claims did not all hold with 4
 (``--allow-failed-claims``: 0; with several experiments every one runs, then 4), an
@@ -12,11 +12,12 @@ interrupted run with 130 (run the same command again to resume it).
 
 New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
 ``results/`` is written only with ``--out results``. ``run --all`` runs every experiment
-(``_run_all``: resumable). ``report DIR`` writes a ``summary.html`` per result (``sgd_bench_harness.pages``)
-and, unless DIR is itself one result, ``index.md``/``index.html`` over them.
+(``_run_all``: resumable). ``report DIR`` (``sgd_bench_harness.report``) writes a ``summary.html``
+per result (``sgd_bench_harness.pages``) and, unless DIR is itself one result,
+``index.md``/``index.html`` over them.
 
 ``report`` rewrites only sgd-bench's own files: result folders whose ``meta.json`` is
-sgd-bench's (``experiment.is_result``), and ``index.md``/``index.html`` it wrote itself (a
+sgd-bench's (``folders.is_result``), and ``index.md``/``index.html`` it wrote itself (a
 user's own index is refused, exit 2). A result whose records differ from the row count and
 checksum stored in its ``meta.json``, or whose ``meta.json`` is empty or not JSON, is listed as
 corrupted and not rebuilt, and ``report`` exits with status 1.
@@ -25,68 +26,21 @@ corrupted and not rebuilt, and ``report`` exits with status 1.
 from __future__ import annotations
 
 import argparse
-import html
-import importlib
-import importlib.util
 import os
 import sys
 from pathlib import Path
-from types import ModuleType
+
+from sgd_bench_harness.experiments import experiments, load
+from sgd_bench_harness.report import cmd_report, one_line, say
 
 DEFAULT_SUITE = ("lecture_logreg",)
 
 
-def scripts_dir() -> Path | None:
-    """A folder of one's own experiment scripts (``$SGD_BENCH_SCRIPTS``), or None: the registry."""
-    env = os.environ.get("SGD_BENCH_SCRIPTS")
-    return Path(env) if env else None
-
-
-def experiments() -> dict[str, str]:
-    """{name: where it comes from} of every experiment: the modules registered in
-    ``sgd_bench_harness.experiments``, or the ``*.py`` files of ``$SGD_BENCH_SCRIPTS`` when it is set."""
-    folder = scripts_dir()
-    if folder is None:
-        from sgd_bench_harness import experiments as registry
-
-        return {name: f"{registry.__name__}.{name}" for name in registry.NAMES}
-    if not folder.is_dir():
-        raise FileNotFoundError(f"no experiment scripts at {folder} (SGD_BENCH_SCRIPTS): not a folder")
-    return {p.stem: str(p) for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
-
-
-def load(name: str) -> ModuleType:
-    """Imports the experiment ``name``; unknown names list the known ones."""
-    known = experiments()
-    if name not in known:
-        raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(known)}")
-    if scripts_dir() is None:
-        return importlib.import_module(known[name])
-    spec = importlib.util.spec_from_file_location(f"sgd_bench_experiments.{name}", known[name])
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as err:  # a script of one's own (SGD_BENCH_SCRIPTS) with a syntax error, ...
-        where = f" (line {err.lineno})" if isinstance(err, SyntaxError) and err.lineno else ""
-        raise ValueError(f"experiment script {known[name]} cannot be loaded{where}: "
-                         f"{type(err).__name__}: {err}") from None
-    return module
-
-
-def _one_line(err: BaseException) -> str:
-    """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
-    return " ".join(str(err).split())
-
-
-def _err(text: str) -> None:
-    print(f"sgd-bench: {text}", file=sys.stderr)
-
-
 # -- run -----------------------------------------------------------------------------------------
 def _cmd_run(args) -> int:
-    from sgd_bench_harness import results
+    from sgd_bench_harness import records
 
-    results.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
+    records.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
     if args.out is not None and not args.out.strip():
         # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
         raise ValueError("--out must name a folder, got an empty string")
@@ -142,7 +96,7 @@ def _failed_claims_status(failed: list[str], total: int) -> int:
     if not failed:
         return 0
     if total > 1:
-        _err(f"claims failed in {len(failed)} of {total} experiments: {', '.join(failed)}")
+        say(f"claims failed in {len(failed)} of {total} experiments: {', '.join(failed)}")
     return experiment.FAILED_CLAIMS
 
 
@@ -170,24 +124,25 @@ def _run_all(args, names, modules, argvs) -> int:
     import time
 
     from sgd_bench_harness import experiment, results
+    from sgd_bench_harness import folders
 
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
-    experiment.check_writable(root)
+    folders.check_writable(root)
     state_path = root / ALL_STATE
     key = {"argvs": argvs}
-    state = experiment.read_json(state_path)
+    state = folders.read_json(state_path)
     if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)):
         state = {"key": key, "done": {}}
     left_out = sorted(set(experiments()) - set(names))
     if left_out:
-        _err(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
+        say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
     total = len(names)
     failed = state.setdefault("failed", [])  # kept with the progress: a resumed pass still reports them
     for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
         if name in state["done"]:
-            _err(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
+            say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
             continue
-        _err(f"[{i}/{total}] {name}: running")
+        say(f"[{i}/{total}] {name}: running")
         started = time.perf_counter()
         code = module.main(argv)
         if code == experiment.FAILED_CLAIMS:
@@ -198,7 +153,7 @@ def _run_all(args, names, modules, argvs) -> int:
         state["done"][name] = time.perf_counter() - started
         root.mkdir(parents=True, exist_ok=True)
         results.write_json(state_path, state)
-        _err(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
+        say(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
     seconds = sum(state["done"].values())
     state_path.unlink(missing_ok=True)
     print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
@@ -212,6 +167,7 @@ def _run_grid(args) -> int:
     from sgd_bench.spec_parsing import parse_spec
     from sgd_bench.specs import build_methods
     from sgd_bench_harness import experiment, grid, grid_report, results
+    from sgd_bench_harness import folders
 
     # Once, here: a grid computes in float64 (problems, reference values, 63-bit seed keys),
     # and the library functions it calls leave the global switch to their caller.
@@ -228,7 +184,7 @@ def _run_grid(args) -> int:
         block=args.block or grid.DEFAULT_BLOCK)
     digest = results.config_hash(grid.KIND, config, dtype=config["dtype"])
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if quick else "")
-    experiment.check_writable(root)
+    folders.check_writable(root)
     # Everything is checked before the result folder exists, so that a refusal leaves no orphan
     # "running" folder behind: every problem and method is built once (a bad spec fails here),
     # and the memory of the largest cell is estimated before anything compiles.
@@ -238,206 +194,15 @@ def _run_grid(args) -> int:
                    for mtext in config["methods"]]
         grid.check_resources(config, problem, methods)
         del problem, methods
-    out, resume = experiment.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
+    out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
                                            log=lambda text: print(text, file=sys.stderr))
     command = "sgd-bench " + " ".join(sys.argv[1:]) if sys.argv and "sgd" in Path(sys.argv[0]).name \
         else None
-    with experiment.lock(out):
+    with folders.lock(out):
         table = grid.run_grid(config, out, resume=resume, command=command)
     print(results.text_table(table, grid_report.summary_columns(table)))
     print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
     return 0
-
-
-# -- report --------------------------------------------------------------------------------------
-def _checks_line(folder: Path) -> str:
-    from sgd_bench_harness import experiment
-
-    checks = experiment.read_json(folder / "checks.json")
-    if not isinstance(checks, list) or not checks:
-        return "-"
-    held = sum(bool(c.get("holds")) for c in checks if isinstance(c, dict))
-    return f"{held}/{len(checks)} hold"
-
-
-def _rebuild(folder: Path, meta: dict) -> str:
-    """Rebuilds one result folder's summary and figures from its records, if it knows how."""
-    from sgd_bench_harness import grid, grid_report
-
-    if meta.get("kind") == grid.KIND:
-        grid_report.report(folder)
-        return "rebuilt from records"
-    name = meta.get("experiment")
-    try:
-        module = load(name) if name else None
-    except (ValueError, FileNotFoundError):
-        module = None
-    if module is not None and hasattr(module, "report"):
-        module.report(folder)
-        return "rebuilt from records"
-    return "as written by the run"
-
-
-# The index files ``report`` writes carry these lines; a file without them is the user's own
-# and is never overwritten.
-_INDEX_SIGNATURES = {"index.md": "Every result folder under this one, as `sgd-bench report` found it",
-                     "index.html": "<title>sgd-bench results</title>"}
-
-
-def _check_index_is_ours(root: Path) -> None:
-    for name, signature in _INDEX_SIGNATURES.items():
-        path = root / name
-        if path.exists() and not path.is_file():  # a FIFO would block the read below
-            raise ValueError(f"{path} is not a regular file, and report writes {name} there; move it, "
-                             "or report another folder")
-        if path.exists():
-            try:
-                ours = signature in path.read_text(errors="replace")
-            except OSError:
-                ours = False
-            if not ours:
-                raise ValueError(f"{path} was not written by sgd-bench report, which would overwrite it; "
-                                 "move it, or report another folder")
-
-
-def _find_results(root: Path) -> tuple[list[Path], list[str]]:
-    """The result folders under ``root`` (``root`` itself when it is one), and a note for each
-    folder with a meta.json that is not sgd-bench's (skipped, never rewritten)."""
-    from sgd_bench_harness import experiment
-
-    if experiment.is_result(experiment.read_json(root / "meta.json")):
-        return [root], []
-    # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
-    # A grid's cells and a script's parts are pieces of a result, not results.
-    found = sorted(p.parent for p in root.rglob("meta.json")
-                   if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
-                   and not any(part.startswith("_") for part in p.relative_to(root).parts))
-    folders, notes = [], []
-    for folder in found:
-        meta = experiment.read_json(folder / "meta.json")
-        if experiment.is_result(meta) or _corrupt_meta(folder):
-            folders.append(folder)
-        else:
-            notes.append(f"{folder}: skipped, its meta.json is not an sgd-bench result's")
-    return folders, notes
-
-
-def _corrupt_meta(folder: Path) -> str | None:
-    """Why a folder's meta.json is broken when the folder still holds records (a result whose
-    meta.json was emptied or cut), or None."""
-    from sgd_bench_harness import experiment, results
-
-    if results.find_records(folder) is None:
-        return None
-    try:
-        text = (folder / "meta.json").read_text()
-    except OSError as err:
-        return f"meta.json cannot be read ({err.strerror})"
-    if not text.strip():
-        return "meta.json is empty"
-    if experiment.read_json(folder / "meta.json") is None:
-        return "meta.json is not valid JSON"
-    return None
-
-
-def _cmd_report(args) -> int:
-    """Rebuilds every result under the folder and writes the index; exits 1 when a result is
-    corrupted (its records differ from the row count and checksum in its meta.json, or its
-    meta.json is broken): such a result is listed, loudly, but not rebuilt."""
-    from sgd_bench_harness import experiment, pages, results
-
-    root = Path(args.dir) if args.dir else experiment.runs_root()
-    if not root.is_dir():
-        raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
-    folders, notes = _find_results(root)
-    single = folders == [root]
-    if not single:
-        _check_index_is_ours(root)
-    for note in notes:
-        _err(note)
-    if not folders:
-        raise FileNotFoundError(f"no results in {root} (no folder with sgd-bench's meta.json)")
-    rows, corrupted = [], 0
-    for folder in folders:
-        meta = experiment.read_meta(folder) or {}
-        broken = _corrupt_meta(folder) if not meta else None
-        if broken is None and "records" in meta and meta.get("status") == experiment.STATUS_COMPLETE:
-            broken = results.verify_records(folder, meta["records"])
-        holder = experiment.lock_holder(folder)  # a run writing there now: its files are not final
-        busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
-        if busy:
-            how, broken = busy, None
-            _err(f"{folder}: {how}")
-        elif broken:
-            corrupted += 1
-            how = f"CORRUPTED, not rebuilt: {broken}"
-            _err(f"{folder}: {how}; re-run it to rebuild")
-        else:
-            try:
-                how = _rebuild(folder, meta)
-            except Exception as err:  # one broken folder must not stop the index
-                if isinstance(err, KeyError):  # stored files without what this version's report reads
-                    how = (f"not rebuilt: its stored files lack {err}, so an older version of "
-                           f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
-                else:
-                    how = f"not rebuilt ({type(err).__name__}: {_one_line(err)})"
-                _err(f"{folder}: {how}")
-        if not busy and not broken:
-            index = None if single else root / "index.html"
-            if pages.write_result_page(folder, index) is None and (folder / "summary.md").exists():
-                _err(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
-        figures = sorted(p.name for p in folder.glob("*.png"))
-        rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,
-                         kind=str(meta.get("kind", "experiment")),
-                         status="corrupted" if broken else str(meta.get("status", "?")),
-                         created=str(meta.get("created", "?")), commit=str(meta.get("git_commit") or "?")[:12],
-                         device=", ".join(map(str, meta.get("devices", [])[:1])) or "?",
-                         dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
-                         _folder=folder, _figures=figures))
-        print(f"{rows[-1]['result']}: {how}")
-    if single:  # one result folder: its own page only, never index files inside a result
-        print(f"wrote {root / pages.PAGE}")
-    else:
-        _write_index(root, rows)
-        print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")
-    if corrupted:
-        _err(f"{corrupted} corrupted result(s): see the lines above")
-        return 1
-    return 0
-
-
-def _write_index(root: Path, rows: list[dict]) -> None:
-    from sgd_bench_harness import results
-
-    def rel(folder: Path, name: str) -> str:
-        return os.path.relpath(folder / name, root)
-
-    md_rows = []
-    for r in rows:
-        link = f"[{r['result']}]({rel(r['_folder'], 'summary.md')})" if (r["_folder"] / "summary.md").exists() \
-            else r["result"]
-        md_rows.append({**r, "result": link})
-    columns = ["result", "kind", "status", "created", "commit", "device", "dtype", "checks", "summary"]
-    text = ("# sgd-bench results\n\nEvery result folder under this one, as `sgd-bench report` found it; "
-            "each link opens the run's summary.\n\n" + results.markdown_table(md_rows, columns) + "\n")
-    results.write_text(root / "index.md", text)
-    cards = []
-    for r in rows:
-        imgs = "".join(f'<img src="{html.escape(rel(r["_folder"], f))}" alt="{html.escape(f)}">'
-                       for f in r["_figures"][:2])
-        page = "summary.html" if (r["_folder"] / "summary.html").exists() else "summary.md"
-        summary = rel(r["_folder"], page)
-        cards.append(
-            f'<section><h2><a href="{html.escape(summary)}">{html.escape(r["result"])}</a></h2>'
-            f'<p>{html.escape(r["kind"])} · {html.escape(r["status"])} · {html.escape(r["created"])} · '
-            f'commit {html.escape(r["commit"])} · {html.escape(r["device"])} · {html.escape(str(r["dtype"]))} · '
-            f'checks: {html.escape(r["checks"])}</p>{imgs}</section>')
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>sgd-bench results</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-            "section{border-top:1px solid #ddd;padding:.5em 0}img{max-width:49%;margin-right:1%}"
-            "p{color:#555;font-size:.9em}</style></head><body><h1>sgd-bench results</h1>"
-            + "".join(cards) + "</body></html>\n")
-    results.write_text(root / "index.html", page)
 
 
 # -- list / env ----------------------------------------------------------------------------------
@@ -452,7 +217,7 @@ def _cmd_list(args) -> int:
         try:
             description = getattr(load(name), "DESCRIPTION", "")
         except ValueError as err:  # one broken script does not hide the others
-            description = f"(cannot be loaded: {_one_line(err)})"
+            description = f"(cannot be loaded: {one_line(err)})"
         marker = " [default]" if name in DEFAULT_SUITE else ""
         print(f"  {name:<22} {description}{marker}")
     print("problems (--problem NAME[:key=value,...], or problems.get(NAME, **kwargs)):")
@@ -528,7 +293,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("dir", nargs="?", help="a folder of results (writes index.md and index.html there), "
                         "or one result (its summary.html only); default: runs/, where new runs go; "
                         "results/ is the committed gallery")
-    report.set_defaults(func=_cmd_report)
+    report.set_defaults(func=cmd_report)
     sub.add_parser("list", help="list experiments, problems, methods and schedules").set_defaults(func=_cmd_list)
     sub.add_parser("env", help="show versions, devices, precision and free memory").set_defaults(func=_cmd_env)
     return parser
@@ -572,18 +337,18 @@ def _dispatch(args) -> int:
     try:
         return args.func(args)
     except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
-        _err(f"error: {_one_line(err)}")
+        say(f"error: {one_line(err)}")
         return 2
     except MemoryError as err:
-        _err(f"error: {_one_line(err)}")
+        say(f"error: {one_line(err)}")
         return 3
     except RuntimeError as err:
         if "Unable to initialize backend" not in str(err):
             raise
         # JAX_PLATFORMS=bogus, or a platform this machine lacks: the environment, not a bug
-        _err(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): "
-             f"{_one_line(err)}")
+        say(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): "
+             f"{one_line(err)}")
         return 2
     except KeyboardInterrupt:
-        _err("interrupted; finished cells are stored, so the same command resumes the run")
+        say("interrupted; finished cells are stored, so the same command resumes the run")
         return 130

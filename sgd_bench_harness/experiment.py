@@ -1,4 +1,4 @@
-"""The command line every experiment script shares, and where a run writes its results.
+"""The command line every experiment shares, and how a run stores, checks and reports what it measured.
 
 An experiment script defines ``NAME``, ``DESCRIPTION``, ``FULL`` and ``QUICK`` configs and
 ``run(config, out)``, and hands its command line to ``experiment.main``::
@@ -11,28 +11,18 @@ An experiment script defines ``NAME``, ``DESCRIPTION``, ``FULL`` and ``QUICK`` c
 how each changes its config: a config key to set, or ``fn(config, value) -> config``. An option
 the experiment does not take is refused with a one-line reason (exit code 2), never ignored.
 
-A run never silently replaces an earlier result: when the output folder already holds a
-finished result, the run goes to a new sibling folder ``NAME-YYYYmmdd-HHMMSS`` unless
-``--overwrite`` is given. A folder whose run was interrupted (its ``meta.json`` is not marked
-"complete") with the same config hash is resumed in place: the grid runner skips its finished
-cells, and an experiment script skips the pieces of its run it stored with ``part`` (a script
-without parts runs again there).
+Where a run writes, what is sgd-bench's and the one-run-per-folder lock are
+``sgd_bench_harness.folders``. A folder whose run was interrupted with the same config hash is
+resumed in place: the grid runner skips its finished cells, and an experiment skips the pieces of
+its run it stored with ``part`` (an experiment without parts runs again there).
 
 Every script splits its work in two: ``run`` computes and stores what its figures and summary
 need (``save``: tidy records, ``meta.json``, ``checks.json``), then calls ``report(out)``, which
 draws the figures and writes ``summary.md`` from the stored files alone (``load``, ``close``).
 ``sgd-bench report`` calls the same ``report`` to rebuild a result without re-running it.
 
-Only sgd-bench's own folders are rewritten. ``mark`` writes the marker ``"written_by":
-"sgd-bench"`` into every ``meta.json``; ``is_result`` accepts a folder with the marker, or one
-written before the marker existed (its ``meta.json`` has the experiment, the status and the
-config hash that every run has written). ``save`` and the grid store the records' row count and
-SHA-256 in ``meta.json`` (``"records"``), which ``sgd-bench report`` checks.
-
-One run at a time per folder: ``lock`` holds an ``fcntl`` lock on ``.sgd-bench.lock`` in the
-result folder, with the owner's PID in it, for as long as the run lasts. A second run into the
-same folder refuses with a one-line message naming that PID. The kernel drops the lock when its
-owner dies, so a folder left by a killed run is taken over (and resumed) by the next run.
+The records' row count and SHA-256 go into ``meta.json`` (``"records"``) with ``save``, and
+``sgd-bench report`` checks them.
 
 A claim that fails is a result, not an error: the run writes its folder, prints the claim as
 FAIL and is marked complete, then exits with status 4 (``FAILED_CLAIMS``) so that scripts and
@@ -46,23 +36,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import contextvars
-import datetime
-import errno
-import fcntl
-import json
-import os
 import re
 import shutil
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
+from sgd_bench_harness import folders
+
 OPTIONS = ("seeds", "steps", "dtype")
 DTYPES = ("float32", "float64")
-STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 FAILED_CLAIMS = 4  # the exit status of a run that wrote its result but some claim of it failed
-MARKER = ("written_by", "sgd-bench")  # the key and value ``mark`` puts in every meta.json
-LOCK_FILE = ".sgd-bench.lock"
 
 
 def _checkout() -> Path | None:
@@ -100,206 +84,6 @@ def checking_only() -> Iterator[None]:
         _CHECKING.reset(token)
 
 
-def read_json(path: Path) -> Any:
-    """A JSON file's contents, or None when it is missing or unreadable (or not a regular
-    file: reading a FIFO named meta.json would block forever)."""
-    if not Path(path).is_file():
-        return None
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def read_meta(folder: Path) -> dict[str, Any] | None:
-    """The ``meta.json`` of a result folder, or None when it has none, it is unreadable or it
-    is not a JSON object (a list, a number, ...)."""
-    meta = read_json(Path(folder) / "meta.json")
-    return meta if isinstance(meta, dict) else None
-
-
-def is_result(meta: Any) -> bool:
-    """Whether a ``meta.json``'s contents are sgd-bench's: the marker, or (a result written
-    before the marker existed) the experiment, status and config hash every run has stored."""
-    if not isinstance(meta, dict):
-        return False
-    if meta.get(MARKER[0]) == MARKER[1]:
-        return True
-    return (isinstance(meta.get("experiment"), str) and isinstance(meta.get("config_hash"), str)
-            and meta.get("status") in (STATUS_RUNNING, STATUS_COMPLETE))
-
-
-def check_writable(target: Path, option: str = "--out") -> None:
-    """Raises ValueError naming ``option`` unless a folder can be created or written at
-    ``target``: no part of the path may be a file, and the deepest existing folder must be
-    writable (not read-only, not someone else's)."""
-    target = Path(target)
-    try:
-        name_max = os.pathconf(target.anchor or ".", "PC_NAME_MAX")
-        path_max = os.pathconf(target.anchor or ".", "PC_PATH_MAX")
-    except (OSError, ValueError):
-        name_max, path_max = 255, 4096
-    for part in target.parts:  # else exists() or mkdir fails with "[Errno 36] File name too long: ..."
-        if len(os.fsencode(part)) > name_max:
-            raise ValueError(f"{option}: the folder name {part[:24]}... is {len(os.fsencode(part))} bytes "
-                             f"long, and this file system allows at most {name_max}")
-    length = len(os.fsencode(os.path.abspath(target)))
-    if length > path_max - 256:  # room for what the run writes inside (cells/..., parts/...)
-        raise ValueError(f"{option}: the path is {length} bytes long; this file system allows {path_max}, "
-                         "and a run writes files up to 256 bytes deeper; choose a shorter path")
-    existing = target
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        where = "is" if existing == target else f"is inside {existing}, which is"
-        raise ValueError(f"{option} {target} {where} a file, not a folder; choose a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{option} {target}: cannot write in {existing} (read-only or no permission); "
-                         "choose a writable folder")
-
-
-def _lock_owner(path: Path) -> str:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return "?"
-    return text or "?"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's
-        return True
-    return True
-
-
-def _try_lock(path: Path) -> int | None:
-    """An fd holding the lock on ``path`` (created if needed), or None when another process
-    holds it. Retries when the file was replaced between open and lock, so that two runs never
-    hold locks on two different files of the same name."""
-    while True:
-        # O_NOFOLLOW: a symlink by the lock's name must not lead the PID write (and its
-        # truncation) to a file elsewhere
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            os.close(fd)
-            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                return None
-            raise
-        try:
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            return fd
-        os.close(fd)  # its holder removed the file as we opened it: lock the new one
-
-
-def lock_holder(folder: Path) -> str | None:
-    """The PID (as written in the lock file) of the live run holding ``folder``'s lock, or None
-    when no run holds it. Nothing is touched."""
-    path = Path(folder) / LOCK_FILE
-    if path.is_symlink() or not path.is_file():
-        return None
-    fd = _try_lock(path)
-    if fd is None:
-        return _lock_owner(path)
-    os.close(fd)
-    return None
-
-
-def check_unlocked(folder: Path) -> None:
-    """Raises ValueError when a live run holds ``folder``'s lock (nothing is touched)."""
-    holder = lock_holder(folder)
-    if holder is not None:
-        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {holder}); "
-                         "wait for it to finish or choose another --out")
-
-
-@contextlib.contextmanager
-def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> Iterator[None]:
-    """Holds ``folder``'s lock (creating the folder) while the block runs; a second holder gets
-    a ValueError that names the first one's PID. The lock of a dead process is taken over."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOCK_FILE
-    if path.is_symlink() or (path.exists() and not path.is_file()):  # a folder, FIFO or link by that name
-        raise ValueError(f"--out {folder}: {LOCK_FILE} there is not a regular file, so it cannot hold "
-                         "the run's lock; remove it or choose another --out")
-    fd = _try_lock(path)
-    if fd is None:
-        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
-                         "wait for it to finish or choose another --out")
-    previous = _lock_owner(path)
-    if previous.isdigit() and int(previous) != os.getpid() and not _pid_alive(int(previous)):
-        log(f"{folder}: taking over the lock of pid {previous}, which is no longer running")
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    try:
-        yield
-    finally:
-        # Removed while still held: a run that opened the old file retries on the new one.
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        os.close(fd)
-
-
-def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
-                  log: Callable[[str], None] = print) -> tuple[Path, bool]:
-    """Where a run with ``config_hash`` should write, given the folder it was asked to use.
-
-    Returns ``(folder, resume)``: ``resume`` is True when ``folder`` holds an interrupted run of
-    the same config, whose finished parts may be reused. Raises ValueError when ``target`` is a
-    non-empty folder that is not an sgd-bench result (nothing there is touched).
-    """
-    target = Path(target)
-    check_writable(target)
-    if not target.exists() or not any(p.name != LOCK_FILE for p in target.iterdir()):
-        check_unlocked(target)
-        return target, False
-    meta = read_meta(target)
-    if not is_result(meta):
-        what = "no meta.json" if not (target / "meta.json").exists() else "its meta.json is not sgd-bench's"
-        raise ValueError(f"{target} exists and is not an sgd-bench result folder ({what}); "
-                         "choose another --out")
-    check_unlocked(target)  # before anything below reads it as interrupted or removes it
-    same = meta.get("config_hash") == config_hash
-    if meta.get("status") != STATUS_COMPLETE and same and not overwrite:
-        log(f"resuming the interrupted run in {target} (config {config_hash})")
-        return target, True
-    if overwrite:
-        log(f"--overwrite: replacing the result in {target}")
-        shutil.rmtree(target)
-        return target, False
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    fresh = target.with_name(f"{target.name}-{stamp}")
-    suffix = 2
-    while fresh.exists():
-        fresh = target.with_name(f"{target.name}-{stamp}-{suffix}")
-        suffix += 1
-    what = "the same config" if same else f"config {meta.get('config_hash')}"
-    log(f"{target} already holds a result ({what}, created {meta.get('created', '?')}); "
-        f"writing {fresh} instead (pass --overwrite to replace it)")
-    return fresh, False
-
-
-def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] | None = None) -> None:
-    """Sets ``status`` and ``config_hash`` in the folder's ``meta.json`` (creating it if needed)."""
-    from sgd_bench_harness import results
-
-    meta = read_meta(folder) or {}
-    meta.update(extra or {})
-    meta[MARKER[0]] = MARKER[1]
-    meta["status"] = status
-    meta["config_hash"] = config_hash
-    results.write_json(Path(folder) / "meta.json", meta)
-
-
 PARTS = "parts"  # a run's finished pieces (``part``), kept until the run is complete
 
 
@@ -316,12 +100,12 @@ def part(out: Path, label: str, compute: Callable[[], Any],
     from sgd_bench_harness import results
 
     path = Path(out) / PARTS / (re.sub(r"[^A-Za-z0-9_.=+-]+", "_", label) + ".json")
-    stored = read_json(path)
+    stored = folders.read_json(path)
     if isinstance(stored, dict) and stored.get("label") == label:
         log(f"{label}: stored by the interrupted run, skipped")
         return stored["value"]
     results.write_json(path, {"label": label, "value": compute()})
-    return read_json(path)["value"]  # as a resumed run would see it, so both runs go on alike
+    return folders.read_json(path)["value"]  # as a resumed run would see it, so both runs go on alike
 
 
 class Stored(NamedTuple):
@@ -336,16 +120,17 @@ def save(out: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any
     """Writes the records, ``meta.json`` and ``checks.json`` that ``report`` reads back. The
     ``status`` and ``config_hash`` that ``main`` marked in ``meta.json`` are kept."""
     from sgd_bench_harness import results
+    from sgd_bench_harness import records
 
     out = Path(out)
-    previous = read_meta(out) or {}
+    previous = folders.read_meta(out) or {}
     meta = dict(meta)
-    for key in ("status", "config_hash", MARKER[0]):
+    for key in ("status", "config_hash", folders.MARKER[0]):
         if key in previous:
             meta.setdefault(key, previous[key])
     rows = list(rows)
-    written = results.write_records(out / "records", rows)
-    meta["records"] = results.records_digest(written, len(rows))
+    written = records.write_records(out / "records", rows)
+    meta["records"] = records.records_digest(written, len(rows))
     results.write_json(out / "checks.json", list(checks))
     results.write_json(out / "meta.json", meta)  # last: it says which run the files belong to
 
@@ -353,16 +138,16 @@ def save(out: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any
 def load(out: Path) -> Stored:
     """The records, meta and checks a run stored in ``out``; FileNotFoundError naming what is
     missing when the folder is not a finished run's."""
-    from sgd_bench_harness import results
+    from sgd_bench_harness import records
 
     out = Path(out)
-    meta, checks = read_meta(out), read_json(out / "checks.json")
-    if meta is None or checks is None or results.find_records(out) is None:
+    meta, checks = folders.read_meta(out), folders.read_json(out / "checks.json")
+    if meta is None or checks is None or records.find_records(out) is None:
         missing = [f for f, ok in (("meta.json", meta is not None), ("checks.json", checks is not None),
-                                   ("records", results.find_records(out) is not None)) if not ok]
+                                   ("records", records.find_records(out) is not None)) if not ok]
         raise FileNotFoundError(f"{out} lacks {', '.join(missing)}: it holds no stored run to report "
                                 "(run the experiment again)")
-    return Stored(results.read_records(out), meta, checks)
+    return Stored(records.read_records(out), meta, checks)
 
 
 def open_report(out: Path) -> Stored:
@@ -478,7 +263,7 @@ def parser(name: str, doc: str | None, folder: str | None = None,
 
 def failed_claims(out: Path) -> tuple[list[str], int]:
     """(the claims of ``out/checks.json`` that do not hold, how many claims it has)."""
-    checks = read_json(Path(out) / "checks.json")
+    checks = folders.read_json(Path(out) / "checks.json")
     if not isinstance(checks, list):
         return [], 0
     failed = [str(c.get("claim", "?")) for c in checks if isinstance(c, dict) and not c.get("holds")]
@@ -526,6 +311,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     """
     from sgd_bench import progress
     from sgd_bench_harness import compile_cache, results
+    from sgd_bench_harness import records
 
     compile_cache.enable()  # a script run directly caches its programs too (off: SGD_BENCH_COMPILATION_CACHE=0)
     p = parser(name, doc, folder, takes=tuple(overrides or {}), options=options)
@@ -536,27 +322,27 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         p.error(str(err))
     default = runs_root() / ("_quick" if args.quick else "") / (folder or name)
     try:
-        results.records_format()  # a bad SGD_BENCH_RECORDS fails here, not after the run
+        records.records_format()  # a bad SGD_BENCH_RECORDS fails here, not after the run
     except ValueError as err:
         p.error(str(err))
     if _CHECKING.get():
         try:
-            check_writable(args.out or default)
+            folders.check_writable(args.out or default)
         except ValueError as err:
             p.error(str(err))
         return 0
     digest = results.config_hash(name, config, dtype=str(config.get(dtype_key, "")))
     try:
-        out, resume = output_folder(args.out or default, digest, overwrite=args.overwrite,
+        out, resume = folders.output_folder(args.out or default, digest, overwrite=args.overwrite,
                                     log=lambda text: print(text, file=sys.stderr))
     except ValueError as err:
         p.error(str(err))
     with contextlib.ExitStack() as held:
         try:
-            held.enter_context(lock(out))
+            held.enter_context(folders.lock(out))
         except ValueError as err:
             p.error(str(err))
-        mark(out, STATUS_RUNNING, digest, {"experiment": name, "config": config})
+        folders.mark(out, folders.STATUS_RUNNING, digest, {"experiment": name, "config": config})
         try:
             with progress.mode("auto"):  # bars on a terminal, also when a script is run directly
                 run(config, out)
@@ -565,7 +351,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
                 discard_if_empty(out)
             raise
         shutil.rmtree(out / PARTS, ignore_errors=True)
-        mark(out, STATUS_COMPLETE, digest)
+        folders.mark(out, folders.STATUS_COMPLETE, digest)
     failed, total = failed_claims(out)
     if failed and not args.allow_failed_claims:
         print(f"sgd-bench: {len(failed)} of {total} claims of {name} failed (FAIL above; written to "
@@ -578,5 +364,5 @@ def discard_if_empty(out: Path) -> None:
     """Removes a result folder that a run refused in, if the run stored nothing there yet (only
     ``meta.json`` and the lock): no orphan "running" folder for ``report`` to list."""
     out = Path(out)
-    if out.is_dir() and {p.name for p in out.iterdir()} <= {"meta.json", LOCK_FILE}:
+    if out.is_dir() and {p.name for p in out.iterdir()} <= {"meta.json", folders.LOCK_FILE}:
         shutil.rmtree(out, ignore_errors=True)

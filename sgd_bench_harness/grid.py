@@ -241,15 +241,17 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                            "True) first (sgd-bench run does)")
 
     from sgd_bench import runner
-    from sgd_bench_harness import experiment, results
+    from sgd_bench_harness import results
+    from sgd_bench_harness import records
+    from sgd_bench_harness import folders
 
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     out = Path(out)
     cells_dir = out / "cells"
     digest = results.config_hash(KIND, config, dtype=config["dtype"])
-    experiment.mark(out, experiment.STATUS_RUNNING, digest, {"experiment": KIND, "kind": KIND,
+    folders.mark(out, folders.STATUS_RUNNING, digest, {"experiment": KIND, "kind": KIND,
                                                              "config": config})
-    meta = experiment.read_meta(out) or {}
+    meta = folders.read_meta(out) or {}
     f_stars = dict(meta.get("f_star", {}))
     blocks = seed_blocks(config["seeds"], config["block"])
     seeds = config["seeds"]
@@ -266,7 +268,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
             continue
         if ptext not in f_stars:
             f_stars[ptext] = _f_star(problem, log)
-            experiment.mark(out, experiment.STATUS_RUNNING, digest, {"f_star": f_stars})
+            folders.mark(out, folders.STATUS_RUNNING, digest, {"f_star": f_stars})
         f_star = f_stars[ptext][0]
         x0 = problem.zeros()
         keys = runner.seed_keys(jax.random.key(config["key"]), seeds)
@@ -287,7 +289,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                 rows = [row for label, trace in zip(method.labels, traces)
                         for row in cell_records(trace, problem=ptext, method=label, start=a,
                                                  f_star=f_star)]
-                results.write_records(cells_dir / name, rows)
+                records.write_records(cells_dir / name, rows)
                 n_div = int(sum(np.sum(np.asarray(t.diverged)) for t in traces))
                 results.write_json(marker, dict(seconds=seconds, diverged=n_div, seeds=b - a,
                                                 labels=method.labels))
@@ -304,23 +306,23 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
         for j, mtext in enumerate(config["methods"]):
             for a, b in blocks:
                 name = cell_name(i, ptext, j, mtext, a, b)
-                rows.extend(results.read_records(_cell_file(cells_dir, name)))
-                cell = experiment.read_json(cells_dir / f"{name}.json")
+                rows.extend(records.read_records(_cell_file(cells_dir, name)))
+                cell = folders.read_json(cells_dir / f"{name}.json")
                 labels = cell.get("labels", [mtext])
                 for c, label in enumerate(labels):
                     # a grid's cell is one program: its time is split evenly between its points
                     timings[f"{name}#{c}"] = dict(problem=ptext, method=label,
                                                   seconds=cell["seconds"] / len(labels))
-    written = results.write_records(out / "records", rows)
+    written = records.write_records(out / "records", rows)
     extra = {"kind": KIND, "f_star": f_stars, "cells": timings,
-             "records": results.records_digest(written, len(rows)),
+             "records": records.records_digest(written, len(rows)),
              **{k: v for k, v in results.metadata_record(KIND, config, dtype=config["dtype"]).items()
                 if k not in ("wall_seconds",)}}
     if command:
         extra["command"] = command
-    experiment.mark(out, experiment.STATUS_RUNNING, digest, extra)
+    folders.mark(out, folders.STATUS_RUNNING, digest, extra)
     summary = report(out)
-    experiment.mark(out, experiment.STATUS_COMPLETE, digest)
+    folders.mark(out, folders.STATUS_COMPLETE, digest)
     if not keep_cells:
         shutil.rmtree(cells_dir, ignore_errors=True)
     return summary
@@ -352,9 +354,9 @@ def _run_cell(problem, group: MethodGroup, x0, keys, config, *, label):
 
 
 def _cell_file(cells_dir: Path, name: str) -> Path:
-    from sgd_bench_harness import results
+    from sgd_bench_harness import records
 
-    for fmt in results.RECORD_FORMATS:
+    for fmt in records.RECORD_FORMATS:
         path = cells_dir / f"{name}.{fmt}"
         if path.is_file():
             return path

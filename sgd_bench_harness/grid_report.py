@@ -87,11 +87,13 @@ def report(out: Path) -> list[dict]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sgd_bench_harness import experiment, plots, results
+    from sgd_bench_harness import plots, results
+    from sgd_bench_harness import records
+    from sgd_bench_harness import folders
 
     out = Path(out)
-    meta = experiment.read_meta(out) or {}
-    rows = results.read_records(out)
+    meta = folders.read_meta(out) or {}
+    rows = records.read_records(out)
     table, curves = summarize(rows)
     seconds: dict[tuple[str, str], float] = {}
     for cell in meta.get("cells", {}).values():

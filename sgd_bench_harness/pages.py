@@ -97,7 +97,8 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     """Writes ``folder/summary.html`` from the stored files and returns its path; ``index`` (an
     index page) gets a link back. Returns None, writing nothing, when the folder has no
     ``summary.md`` or holds a ``summary.html`` that sgd-bench did not write."""
-    from sgd_bench_harness import experiment, results
+    from sgd_bench_harness import results
+    from sgd_bench_harness import folders
 
     folder = Path(folder)
     source = folder / "summary.md"
@@ -116,11 +117,11 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     files = [name for name in STORED_FILES if (folder / name).exists()]
     nav = [f'<a href="{html.escape(os.path.relpath(index, folder))}">all results</a>'] if index else []
     nav += [f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in files]
-    meta = experiment.read_meta(folder) or {}
+    meta = folders.read_meta(folder) or {}
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>" + GENERATOR
             + f"<title>{html.escape(title)} · sgd-bench</title><style>{STYLE}</style></head><body>"
             + f"<nav>{' · '.join(nav)}</nav><p><em>{html.escape(folder.name)}</em></p><main>{body}</main>"
-            + _checks_html(experiment.read_json(folder / "checks.json"))
+            + _checks_html(folders.read_json(folder / "checks.json"))
             + (f'<h2 id="figures">More figures</h2>{extra}' if extra else "")
             + (_meta_html(meta) if meta else "")
             + "<footer><p>Written by <code>sgd-bench report</code> from the files above; "

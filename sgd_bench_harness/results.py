@@ -1,21 +1,15 @@
-"""Results I/O: tidy records, run metadata, summaries and figures under ``results/<name>/``.
+"""Results I/O: atomic writes, run metadata, seed statistics of traces, tables and figures.
 
-Each experiment writes tidy records (``records.parquet`` when pyarrow is installed, else
-``records.csv``; one row per method x seed statistic x logged step), ``meta.json`` (versions,
+Each experiment writes tidy records (``sgd_bench_harness.records``), ``meta.json`` (versions,
 device, dtype, config, git commit and the config hash), ``checks.json`` (each claim the figures
 make, with the measured numbers and whether it holds), ``summary.md`` and PNG figures. Every
-file is written to a temporary name and renamed, so a crash never leaves half a file. A new
-file gets the mode the umask gives (``0o666 & ~umask``, as ``open`` would), a rewritten one
-keeps its own mode: ``mkstemp``'s private 0600 never reaches a result.
-
-``records_digest`` gives a records file's row count and SHA-256; runs store it in ``meta.json``
-(``"records"``) so that ``sgd-bench report`` can tell a truncated or replaced file from the
-one the run wrote.
+file is written to a temporary name and renamed (``atomic_write``), so a crash never leaves half
+a file. A new file gets the mode the umask gives (``0o666 & ~umask``, as ``open`` would), a
+rewritten one keeps its own mode: ``mkstemp``'s private 0600 never reaches a result.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 import hashlib
 import io
@@ -57,7 +51,7 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~_umask()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -74,7 +68,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Writes ``text`` to ``path`` atomically."""
-    _atomic_write(Path(path), text.encode())
+    atomic_write(Path(path), text.encode())
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -89,180 +83,11 @@ def write_json(path: Path, obj: Any) -> None:
     write_text(Path(path), json.dumps(obj, indent=2, default=default, sort_keys=False) + "\n")
 
 
-RECORD_FORMATS = ("parquet", "csv")
-
-
-def records_format() -> str:
-    """"parquet" when pyarrow is importable, else "csv"; ``SGD_BENCH_RECORDS=csv`` forces CSV.
-    Any other value (but ``parquet`` or empty) is refused: a typo such as ``cvs`` would otherwise
-    write Parquet silently."""
-    wanted = os.environ.get("SGD_BENCH_RECORDS", "").strip().lower()
-    if wanted not in ("", *RECORD_FORMATS):
-        raise ValueError(f"SGD_BENCH_RECORDS must be csv or parquet (or unset), got "
-                         f"{os.environ['SGD_BENCH_RECORDS']!r}")
-    if wanted == "csv":
-        return "csv"
-    try:
-        import pyarrow  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
-    except ImportError:
-        if wanted == "parquet":
-            raise ValueError("SGD_BENCH_RECORDS=parquet needs pyarrow (pip install -e \".[parquet]\"), "
-                             "which is not installed") from None
-        return "csv"
-    return "parquet"
-
-
-def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(k for k in row if k not in columns)
-    return columns
-
-
-def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | None = None) -> Path:
-    """Writes tidy rows atomically; returns the path written.
-
-    ``path``'s suffix is replaced by the format's (``records`` -> ``records.parquet`` or
-    ``records.csv``); ``format`` defaults to ``records_format()``. The columns are the union of
-    the rows' keys, in order of first appearance; missing cells are empty (null in Parquet).
-    """
-    fmt = records_format() if format is None else format
-    if fmt not in RECORD_FORMATS:
-        raise ValueError(f"format must be one of {', '.join(RECORD_FORMATS)}; got {format!r}")
-    path = Path(path)
-    path = path.with_suffix("." + fmt) if path.suffix in (".csv", ".parquet") else \
-        path.with_name(path.name + "." + fmt)
-    columns = _columns(rows)
-    if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        table = pa.table({c: _parquet_column([row.get(c) for row in rows]) for c in columns})
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer)
-        _atomic_write(path, buffer.getvalue())
-        return path
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _fmt(v) for k, v in row.items()})
-    write_text(path, buffer.getvalue())
-    return path
-
-
-def find_records(folder: Path) -> Path | None:
-    """The records file of a result folder (Parquet first, then CSV), or None."""
-    for fmt in RECORD_FORMATS:
-        candidate = Path(folder) / f"records.{fmt}"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _records_file(path) -> Path:
-    """``path`` itself, or the records file in it when it is a result folder."""
-    path = Path(path)
-    if path.is_dir():
-        found = find_records(path)
-        if found is None:
-            raise FileNotFoundError(f"no records.parquet or records.csv in {path}")
-        path = found
-    return path
-
-
-def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
-    """``{"file", "rows", "sha256"}`` of a records file (or of a result folder's): what a run
-    stores in ``meta.json`` so that a report can check the records are the ones it wrote.
-    ``rows``, when the caller knows it, saves reading the file back."""
-    path = _records_file(path)
-    return {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-
-
-def verify_records(folder: Path, stored: Any) -> str | None:
-    """Why the records of ``folder`` are not the ones ``stored`` (a ``records_digest`` from
-    ``meta.json``) describes, or None when they match."""
-    if not isinstance(stored, Mapping) or not {"file", "rows", "sha256"} <= set(stored):
-        return "meta.json's \"records\" entry is malformed"
-    if stored["file"] not in [f"records.{fmt}" for fmt in RECORD_FORMATS]:
-        # a records file is always the folder's own: "../x" or "/proc/kcore" would be read whole
-        return f"meta.json's \"records\" entry names {str(stored['file'])[:80]!r}, not records.csv or records.parquet"
-    path = Path(folder) / str(stored["file"])
-    if not path.is_file():
-        return f"{stored['file']} is missing"
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest == stored["sha256"]:
-        return None
-    try:
-        rows = len(read_records(path))
-    except Exception as err:  # a file cut mid-row may not even parse
-        return f"{path.name} does not read back ({type(err).__name__}) and its checksum differs"
-    return (f"{path.name} has {rows} rows where the run wrote {stored['rows']}, and its checksum "
-            "differs" if rows != stored["rows"] else
-            f"{path.name} has the {rows} rows the run wrote but its checksum differs (edited)")
-
-
-def _parse(text: str):
-    if text == "":
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    if text in ("True", "False"):
-        return text == "True"
-    return text
-
-
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """Reads records back as a list of dicts, from a records file or a result folder.
-
-    Numbers come back as int or float and empty CSV cells as None, so both formats read alike.
-    """
-    path = _records_file(path)
-    if not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():
-        path = path.with_suffix(".parquet")
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        rows = pq.read_table(path).to_pylist()
-        return [{k: _parse(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
-    with open(path, newline="") as handle:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _parquet_column(values: list) -> list:
-    """A column Arrow can type: "" becomes null (as an empty CSV cell reads back), and a column
-    mixing text with numbers is stored as text, which ``read_records`` parses like CSV."""
-    values = [None if v == "" else _plain(v) for v in values]
-    kinds = {type(v) for v in values if v is not None}
-    if str in kinds and len(kinds) > 1 or (bool in kinds and kinds - {bool}):
-        return [None if v is None else str(v) for v in values]
-    return values
-
-
-def _fmt(value):
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def save_figure(fig, path: Path, dpi: int = 150) -> None:
     """Saves a matplotlib figure as PNG atomically."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    _atomic_write(Path(path), buffer.getvalue())
+    atomic_write(Path(path), buffer.getvalue())
 
 
 def git_commit(cwd: Path | None = None) -> str | None:

@@ -17,7 +17,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from sgd_bench import rates
-from sgd_bench_harness import experiment, plots, results
+from sgd_bench_harness import plots, results
+from sgd_bench_harness import folders
 
 # |f - f*| is drawn on log axes and fitted in logs; values below float64 rounding of f*
 # (about 1e-16 for f* of order 1) are rounding noise, not progress.
@@ -136,7 +137,7 @@ def records(checks: Iterable[Check | Mapping[str, Any]]) -> list[dict[str, Any]]
 
 def read_checks(folder: Path) -> list[Check]:
     """The checks a run stored in ``folder/checks.json``."""
-    checks = experiment.read_json(Path(folder) / "checks.json")
+    checks = folders.read_json(Path(folder) / "checks.json")
     if checks is None:
         raise FileNotFoundError(f"{folder} has no checks.json")
     return [Check.from_dict(c) for c in checks]

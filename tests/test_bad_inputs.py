@@ -976,7 +976,8 @@ def test_every_step_size_of_a_method_is_checked(method, names, want):
 
 
 def test_the_grid_summary_shows_a_negative_step(tmp_path, tiny_logistic):
-    from sgd_bench_harness import grid, grid_report, results
+    from sgd_bench_harness import grid, grid_report
+    from sgd_bench_harness import records
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sgd_bench.NegativeStepWarning)
@@ -987,7 +988,7 @@ def test_the_grid_summary_shows_a_negative_step(tmp_path, tiny_logistic):
     # the same numbers as a method whose steps stay positive (a row to compare against)
     rows += grid.cell_records(trace._replace(negative_step_at=np.full(3, -1)), problem="tiny",
                               method="sgd", start=0, f_star=None)
-    results.write_records(tmp_path / "records", rows, format="csv")
+    records.write_records(tmp_path / "records", rows, format="csv")
     table = grid_report.report(tmp_path)
     assert [r["negative_step"] for r in table] == ["from k = 7", "-"]
     text = (tmp_path / "summary.md").read_text()
@@ -1148,21 +1149,21 @@ def test_a_seed_of_32_bits_or_more_is_refused_when_x64_is_off():
 def test_a_lock_file_that_is_a_folder_or_a_link_is_refused_and_nothing_elsewhere_changes(tmp_path, kind):
     # round 3: a folder named .sgd-bench.lock in the result folder gave "[Errno 21] Is a directory";
     # round 4: a symlink by that name made the run truncate its target and write its PID there.
-    from sgd_bench_harness import experiment
+    from sgd_bench_harness import folders
 
     held = tmp_path / "out"
     held.mkdir()
     victim = tmp_path / "precious.txt"
     victim.write_text("precious data\n")
     if kind == "folder":
-        (held / experiment.LOCK_FILE).mkdir()
+        (held / folders.LOCK_FILE).mkdir()
     else:
-        (held / experiment.LOCK_FILE).symlink_to(victim)
+        (held / folders.LOCK_FILE).symlink_to(victim)
     with pytest.raises(ValueError, match=rf"^--out {re.escape(str(held))}: \.sgd-bench\.lock there is not a "
                                          r"regular file, so it cannot hold the run's lock; remove it"):
-        with experiment.lock(held):
+        with folders.lock(held):
             pass
-    assert experiment.lock_holder(held) is None
+    assert folders.lock_holder(held) is None
     assert victim.read_text() == "precious data\n"
 
 
@@ -1170,9 +1171,9 @@ def test_a_lock_file_that_is_a_folder_or_a_link_is_refused_and_nothing_elsewhere
 def test_a_records_entry_naming_a_file_outside_the_result_is_corrupt_not_read(tmp_path, name):
     # round 4: meta.json's "records" entry was joined to the folder as given, so report read (and
     # hashed) any file it named, whole
-    from sgd_bench_harness import results
+    from sgd_bench_harness import records
 
-    why = results.verify_records(tmp_path, {"file": name, "rows": 1, "sha256": "0" * 64})
+    why = records.verify_records(tmp_path, {"file": name, "rows": 1, "sha256": "0" * 64})
     assert why == f"meta.json's \"records\" entry names {name!r}, not records.csv or records.parquet"
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from sgd_bench_harness import experiment, results
+from sgd_bench_harness import records
+from sgd_bench_harness import folders
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,11 +53,11 @@ def test_list_run_report(tmp_path):
     for method in ("gd", "sgd:step=0.05,batch=10", "optax:adam,lr=0.01"):
         assert method in run.stdout  # the table printed at the end
     assert "[9/9]" in run.stderr  # one progress line per cell: 3 methods x 3 seed blocks
-    rows = results.read_records(out)
+    rows = records.read_records(out)
     assert len(rows) == 3 * 6 * 61  # methods x seeds x logged steps 0, 1, ..., 60
     assert {r["seed"] for r in rows} == set(range(6)) and {r["method"] for r in rows} == {
         "gd", "sgd:step=0.05,batch=10", "optax:adam,lr=0.01"}
-    meta = experiment.read_meta(out)
+    meta = folders.read_meta(out)
     assert meta["status"] == "complete" and meta["config_hash"] in out.name
     assert not (out / "cells").exists()  # merged into the records, then removed
     before = (out / "summary.md").read_text()
@@ -129,19 +131,19 @@ def test_killed_run_resumes_to_the_same_records(tmp_path, capsys):
     folder = next(killed.glob("grid-*"))
     stored = len(list(folder.glob("cells/*.json")))
     assert 1 <= stored < 8, "the kill must land after the first cell and before the last"
-    assert experiment.read_meta(folder)["status"] == "running"
+    assert folders.read_meta(folder)["status"] == "running"
     resumed = cli(*args, "--out", str(killed))
     assert "resuming" in resumed.stderr and resumed.stderr.count("stored, skipped") == stored
     assert f"taking over the lock of pid {proc.pid}, which is no longer running" in resumed.stderr
-    assert results.read_records(folder) == results.read_records(next(whole.glob("grid-*")))
+    assert records.read_records(folder) == records.read_records(next(whole.glob("grid-*")))
 
 
 def test_report_goes_on_past_a_result_it_cannot_rebuild(tmp_path, capsys):
     from sgd_bench_harness import cli as cli_module
 
     old = tmp_path / "pl_bounds"  # records in a layout this version's report does not read
-    experiment.mark(old, experiment.STATUS_COMPLETE, "h", {"experiment": "pl_bounds", "devices": ["cpu:cpu"]})
-    results.write_records(old / "records", [dict(method="SGD", step=0, loss=1.0)], format="csv")
+    folders.mark(old, folders.STATUS_COMPLETE, "h", {"experiment": "pl_bounds", "devices": ["cpu:cpu"]})
+    records.write_records(old / "records", [dict(method="SGD", step=0, loss=1.0)], format="csv")
     results.write_json(old / "checks.json", [dict(claim="c", measured=1.0, holds=True)])
     (old / "summary.md").write_text("as the run wrote it\n")
     assert cli_module.main(["report", str(tmp_path)]) == 0
@@ -156,10 +158,10 @@ def test_report_goes_on_past_a_result_it_cannot_rebuild(tmp_path, capsys):
 def _stored_result(folder, rows=4):
     """A finished result of an experiment this checkout does not have (report leaves its
     summary as written), with its records digest in meta.json."""
-    experiment.mark(folder, experiment.STATUS_RUNNING, "h", {"experiment": "elsewhere"})
+    folders.mark(folder, folders.STATUS_RUNNING, "h", {"experiment": "elsewhere"})
     experiment.save(folder, rows=[dict(method="GD", seed=s, loss=0.5 + s) for s in range(rows)],
                     meta={"experiment": "elsewhere", "devices": ["cpu:cpu"]}, checks=[])
-    experiment.mark(folder, experiment.STATUS_COMPLETE, "h")
+    folders.mark(folder, folders.STATUS_COMPLETE, "h")
     (folder / "summary.md").write_text("as the run wrote it\n")
 
 
@@ -211,11 +213,11 @@ def test_report_skips_folders_whose_meta_json_is_not_sgd_benchs(tmp_path, capsys
 def test_report_refuses_corrupted_results_loudly(tmp_path, capsys):
     _stored_result(tmp_path / "good")
     _stored_result(tmp_path / "cut")
-    records = results.find_records(tmp_path / "cut")
-    if records.suffix == ".csv":  # drop the last rows at a row boundary: still a valid file
-        records.write_text("".join(records.read_text().splitlines(keepends=True)[:-2]))
+    stored = records.find_records(tmp_path / "cut")
+    if stored.suffix == ".csv":  # drop the last rows at a row boundary: still a valid file
+        stored.write_text("".join(stored.read_text().splitlines(keepends=True)[:-2]))
     else:
-        records.write_bytes(records.read_bytes()[:-20])
+        stored.write_bytes(stored.read_bytes()[:-20])
     _stored_result(tmp_path / "empty_meta")
     (tmp_path / "empty_meta" / "meta.json").write_text("")
     _stored_result(tmp_path / "bad_meta")
@@ -244,8 +246,8 @@ def test_a_grid_into_a_folder_another_run_holds_is_refused(tmp_path, capsys):
     config = grid.grid_config(["lecture-logreg"], ["gd"], seeds=2, steps=5, log_every=None,
                               dtype="float64", key=0, block=grid.DEFAULT_BLOCK)
     folder = tmp_path / f"grid-{results.config_hash(grid.KIND, config, dtype='float64')}"
-    with experiment.lock(folder):
-        experiment.mark(folder, experiment.STATUS_RUNNING, folder.name[5:], {"experiment": "grid"})
+    with folders.lock(folder):
+        folders.mark(folder, folders.STATUS_RUNNING, folder.name[5:], {"experiment": "grid"})
         code = cli_module.main(args)
     err = capsys.readouterr().err
     assert code == 2 and f"(pid {os.getpid()})" in err.strip().splitlines()[-1]
@@ -254,7 +256,7 @@ def test_a_grid_into_a_folder_another_run_holds_is_refused(tmp_path, capsys):
 
 def test_report_leaves_a_result_that_a_run_is_writing(tmp_path, capsys):
     _stored_result(tmp_path / "busy")
-    with experiment.lock(tmp_path / "busy"):
+    with folders.lock(tmp_path / "busy"):
         code, out, err = _report(tmp_path, capsys)
     assert code == 0 and f"busy: not rebuilt: a run is writing it now (pid {os.getpid()})" in out
     assert (tmp_path / "busy" / "summary.md").read_text() == "as the run wrote it\n"
@@ -300,7 +302,7 @@ def test_sparse_logreg_spec_runs_on_sparse_rows(tmp_path, capsys):
                 "--method", "sgd:batch=8", "--seeds", "2", "--steps", "40", "--log-every", "10",
                 "--out", str(tmp_path)], capsys)
     out = next(tmp_path.glob("grid-*"))
-    rows = results.read_records(out)
+    rows = records.read_records(out)
     assert {r["method"] for r in rows} == {"gd", "saga", "sgd:batch=8"}
     assert len(rows) == 3 * 2 * 5  # methods x seeds x logged steps 0, 10, ..., 40
     problem = problems.get("sparse-logreg", n=200, d=150, density=0.05, mu=0.01, seed=3)
@@ -311,7 +313,7 @@ def test_sparse_logreg_spec_runs_on_sparse_rows(tmp_path, capsys):
     # f* of the grid's float64 reference against scikit-learn's solver on the same CSR matrix
     X = problems.sparse.csr_of(problem)
     y = np.asarray(problem.data[1])
-    f_star = experiment.read_meta(out)["f_star"][spec][0]
+    f_star = folders.read_meta(out)["f_star"][spec][0]
     assert f_star == pytest.approx(_sklearn_objective(X, y, 0.01), rel=1e-9, abs=1e-12)
     final = {r["method"]: r["f_gap"] for r in rows if r["step"] == 40}
     assert all(0 <= gap < rows[0]["loss"] - f_star for gap in final.values())  # each made progress
@@ -339,7 +341,7 @@ def test_libsvm_spec_runs_a_file_written_by_scikit_learn(tmp_path, capsys):
                 "--seeds", "1", "--steps", "20", "--log-every", "20", "--out", str(tmp_path / "out")],
                capsys)
     assert problems.sparse.is_sparse(problems.get("libsvm", path=str(path), mu=mu))
-    rows = results.read_records(next((tmp_path / "out").glob("grid-*")))
+    rows = records.read_records(next((tmp_path / "out").glob("grid-*")))
     A = X.toarray()
     A = A[:, : max(np.flatnonzero(A.any(axis=0))) + 1]  # the file's columns end at its last feature
     t = np.where(y == 1, 1.0, -1.0)

@@ -12,7 +12,9 @@ import pytest
 import problems
 import sgd_bench as sb
 from sgd_bench.spec_parsing import parse_spec
-from sgd_bench_harness import experiment, grid, grid_report, results
+from sgd_bench_harness import grid, grid_report, results
+from sgd_bench_harness import records
+from sgd_bench_harness import folders
 
 # -- problems and the config -------------------------------------------------------------------
 def test_build_problem_refuses_unknown_options_and_casts_dtype():
@@ -52,7 +54,7 @@ def full_run(tmp_path_factory):
 
 def test_grid_records_match_run_seeds(full_run):
     out, table = full_run
-    rows = results.read_records(out)
+    rows = records.read_records(out)
     p = problems.lecture_logreg()
     method = sb.sgd(1.0 / (2 * (p.info["L"] + p.info["L_max"] / 5)), 5)
     trace = sb.run_seeds(p, method, p.zeros(), 3, seeds=5, steps=40, log_every=10)
@@ -60,7 +62,7 @@ def test_grid_records_match_run_seeds(full_run):
     loss = np.array([[r["loss"] for r in sgd_rows if r["seed"] == s] for s in range(5)])
     np.testing.assert_allclose(loss, np.asarray(trace.loss), rtol=1e-13)
     assert [r["grad_evals"] for r in sgd_rows if r["seed"] == 0] == [0, 50, 100, 150, 200]
-    meta = experiment.read_meta(out)
+    meta = folders.read_meta(out)
     assert meta["status"] == "complete" and meta["config_hash"] == results.config_hash(
         grid.KIND, CONFIG, dtype="float64")
     assert [r["method"] for r in table] == ["gd", "sgd:batch=5"]
@@ -77,12 +79,12 @@ def test_interrupted_grid_resumes_to_the_same_records(full_run, tmp_path):
     for marker in cells[:4:2]:
         for f in (out / "cells").glob(marker.stem + ".*"):
             (partial / "cells" / f.name).write_bytes(f.read_bytes())
-    experiment.mark(partial, experiment.STATUS_RUNNING, "whatever")
+    folders.mark(partial, folders.STATUS_RUNNING, "whatever")
     ran = []
     grid.run_grid(CONFIG, partial, resume=True, log=ran.append)
     assert sum("stored, skipped" in line for line in ran) == 2
     assert sum("diverged" in line for line in ran) == 4
-    assert results.read_records(partial) == results.read_records(out)
+    assert records.read_records(partial) == records.read_records(out)
 
 
 def _spiky_problem():
@@ -154,9 +156,9 @@ def test_lecture_logreg_has_one_optimum_in_both_dtypes():
 
 def test_a_grid_stores_its_records_digest(full_run):
     out, _ = full_run
-    stored = experiment.read_meta(out)["records"]
-    assert stored == results.records_digest(out) and stored["rows"] == 2 * 5 * 5
-    assert experiment.read_meta(out)["written_by"] == "sgd-bench"
+    stored = folders.read_meta(out)["records"]
+    assert stored == records.records_digest(out) and stored["rows"] == 2 * 5 * 5
+    assert folders.read_meta(out)["written_by"] == "sgd-bench"
 
 
 def test_the_run_estimate_covers_seeds_state_logs_and_sampler():
@@ -194,7 +196,7 @@ def test_a_grid_method_runs_as_one_sweep_and_equals_separate_runs(tmp_path):
                               log_every=10, dtype="float64", key=4, block=2)
     table = grid.run_grid(config, tmp_path / "g", log=lambda text: None)
     assert [r["method"] for r in table] == ["sgd:step=0.02,batch=5", "sgd:step=0.2,batch=5"]
-    rows = results.read_records(tmp_path / "g")
+    rows = records.read_records(tmp_path / "g")
     p = problems.lecture_logreg()
     keys = sb.seed_keys(jax.random.key(4), 3)
     for alpha in (0.02, 0.2):

@@ -21,7 +21,8 @@ import pytest
 
 import helpers
 
-from sgd_bench_harness import cli, results
+from sgd_bench_harness import cli
+from sgd_bench_harness import records
 from sgd_bench_harness.experiments import peers
 
 HARNESS = ("peers", "gd_vs_sgd_large_n", "batch_cost", "gpu_bench")
@@ -37,7 +38,7 @@ def quick_root(tmp_path_factory):
 
 def _quick(name, root):
     out = root / name
-    assert results.find_records(out).stat().st_size > 0
+    assert records.find_records(out).stat().st_size > 0
     for f in ["meta.json", "checks.json", "summary.md"]:
         assert (out / f).stat().st_size > 0, f
     meta = json.loads((out / "meta.json").read_text())
@@ -51,7 +52,7 @@ def test_peers_quick(quick_root):
     # on both sparse sets.
     same = [c for c in checks if "iterates" in c["claim"]]
     assert len(same) == 4 and all(c["holds"] for c in same), same
-    rows = results.read_records(out)
+    rows = records.read_records(out)
     assert {r["comparison"] for r in rows} >= {"read", "sklearn", "seeds", "loop", "numpy", "saga", "race",
                                                "sparse_read", "sparse_sgd", "saga_rcv1", "saga_news20"}
     assert all(r["device"].startswith("cpu") and r["dtype"] == "float64" for r in rows)
@@ -169,7 +170,7 @@ def test_gd_vs_sgd_large_n_quick(quick_root):
     assert not [c for c in checks if "FLOPs" in c["claim"]]
     assert "Reading (not a check): XLA's static FLOP count" in (out / "summary.md").read_text()
     assert (out / "gd_vs_sgd_large_n.png").stat().st_size > 0
-    rows = results.read_records(out)
+    rows = records.read_records(out)
     gd = [r for r in rows if r["method"] == "GD" and r.get("seconds_per_step")]
     assert {r["n"] for r in gd} == {2000, 8000}
     for r in gd:  # the progress curve's cumulative step seconds end at the timed total
@@ -206,7 +207,7 @@ def test_gd_vs_sgd_large_n_checks_can_fail():
 
 def test_batch_cost_quick(quick_root):
     out, _ = _quick("batch_cost", quick_root)
-    rows = results.read_records(out)
+    rows = records.read_records(out)
     assert [r["B"] for r in rows] == [1, 64, 20000]
     for r in rows:
         assert r["seconds_per_grad_eval"] == pytest.approx(r["seconds_per_step"] / r["B"])
@@ -240,7 +241,7 @@ def test_gpu_bench_runs_on_whatever_device_is_there(quick_root):
     assert len(checks) == 3
     assert any("sweep" in c["claim"] for c in checks), checks
     assert (out / "scaling" / "summary.md").exists()
-    rows = results.read_records(out)
+    rows = records.read_records(out)
     assert rows[0]["device"].startswith("cpu") and rows[0]["dtype"] == "float32"
     assert {r["comparison"] for r in rows} >= {"read", "seeds", "sweep"}
     assert all(r["dtype"] == "float32" for r in rows)

@@ -55,12 +55,13 @@ def test_the_command_line_runs_a_lazy_method_as_its_eager_one(lazy, eager, tmp_p
     equal the eager method's (``saga`` on a split loss runs the O(n) table, as lazy SAGA does;
     ``lazy-sgd`` takes ``sgd``'s default step) at every logged step of every seed, with the same
     gradient counts; on dense rows they are refused (tests/test_bad_inputs)."""
-    from sgd_bench_harness import cli, results
+    from sgd_bench_harness import cli
+    from sgd_bench_harness import records
 
     spec = "sparse-logreg:n=200,d=150,density=0.05,mu=0.01,seed=3"  # test_cli's problem: same programs
     assert cli.main(["run", "--problem", spec, "--method", lazy, "--method", eager, "--seeds", "2",
                      "--steps", "30", "--log-every", "10", "--out", str(tmp_path)]) == 0, capsys.readouterr().err
-    rows = results.read_records(next(tmp_path.glob("grid-*")))
+    rows = records.read_records(next(tmp_path.glob("grid-*")))
     by = {(r["method"].split(":")[0], r["seed"], r["step"]): r for r in rows}
     assert len(by) == len(rows) == 2 * 2 * 4
     lazy_name, eager_name = lazy.split(":")[0], eager.split(":")[0]

@@ -14,6 +14,7 @@ import pytest
 import helpers
 
 from sgd_bench_harness import cli, results
+from sgd_bench_harness import records
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def quick_run(tmp_path_factory):
 
 
 def test_writes_the_results_layout(quick_run):
-    assert results.find_records(quick_run).stat().st_size > 0
+    assert records.find_records(quick_run).stat().st_size > 0
     for name in ["meta.json", "checks.json", "summary.md",
                  "lecture_logreg.png", "lecture_logreg_schedules.png",
                  "lecture_logreg_lecture_settings.png"]:
@@ -42,7 +43,7 @@ def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
 
 
 def test_records_are_tidy(quick_run):
-    rows = results.read_records(quick_run)
+    rows = records.read_records(quick_run)
     lbfgs = sorted((r for r in rows if r["figure"] == "batches" and r["method"] == "L-BFGS"
                     and r["statistic"] == "mean"), key=lambda r: r["step"])
     batch_rows = [r for r in rows if r["figure"] == "batches" and r["method"] != "L-BFGS"]
@@ -70,7 +71,7 @@ def test_records_are_tidy(quick_run):
 
 
 def test_mean_rows_match_quantile_order(quick_run):
-    rows = results.read_records(quick_run)
+    rows = records.read_records(quick_run)
     by = {}
     for r in rows:
         by[(r["figure"], r["method"], r["step"], r["statistic"])] = r["f_gap"]
@@ -98,7 +99,7 @@ def test_lecture_settings_reproduce_the_slide(quick_run):
     run's records (GD slope within 10%, B = 50 and 100 plateaus within 2x), and both FLOPs counts
     stored: the slide's 2 B d per step and XLA's."""
     script = cli.load("lecture_logreg")
-    rows = results.read_records(quick_run)
+    rows = records.read_records(quick_run)
     meta = json.loads((quick_run / "meta.json").read_text())
     lecture = meta["lecture_settings"]
     assert lecture["sampling"] == "without replacement within a batch"

@@ -14,7 +14,8 @@ import pytest
 import problems.landscapes as landscapes
 import sgd_bench as sb
 import helpers
-from sgd_bench_harness import cli, results
+from sgd_bench_harness import cli
+from sgd_bench_harness import records
 from sgd_bench_harness.experiments.local_minima import claims
 
 # The quick config's shapes (4 step sizes, 256 seeds, 200 steps), so that the sweep compiled for
@@ -105,7 +106,7 @@ def test_transition_step_interpolates(script):
 
 
 def test_quick_run_writes_the_results_layout(quick_run):
-    assert results.find_records(quick_run).stat().st_size > 0
+    assert records.find_records(quick_run).stat().st_size > 0
     for name in ["meta.json", "checks.json", "summary.md", "local_minima.png",
                  "local_minima_pwide.png", "local_minima_heatmap.png", "local_minima_2d.png"]:
         assert (quick_run / name).stat().st_size > 0, name
@@ -115,8 +116,8 @@ def test_quick_run_writes_the_results_layout(quick_run):
 
 
 def test_records_have_one_row_per_cell(quick_run, script):
-    records = results.read_records(quick_run)
-    rows = [r for r in records if r["figure"] == "sweep"]
+    stored = records.read_records(quick_run)
+    rows = [r for r in stored if r["figure"] == "sweep"]
     config = script.QUICK
     one_d = [r for r in rows if r["landscape"] == "1d"]
     n_rows = len(config["alphas"]) * (1 + len(config["noise_batches"]) + len(config["batches"]))

@@ -13,7 +13,8 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
-from sgd_bench_harness import cli, experiment, pages
+from sgd_bench_harness import cli, pages
+from sgd_bench_harness import folders
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +41,7 @@ def _result(folder: Path, *, checks, extra_figure=None):
     meta = {"experiment": "not_in_this_checkout", "created": "2026-12-06T16:00:00", "dtype": "float64",
             "devices": ["cpu:0"], "config": {"seeds": 4, "steps": 10}}
     (folder / "meta.json").write_text(json.dumps(meta))
-    experiment.mark(folder, experiment.STATUS_COMPLETE, "abc123")
+    folders.mark(folder, folders.STATUS_COMPLETE, "abc123")
 
 
 CHECKS = [{"claim": "GD converges linearly", "holds": True,

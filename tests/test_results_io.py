@@ -16,39 +16,41 @@ import problems
 import sgd_bench as sb
 from sgd_bench import progress
 from sgd_bench_harness import experiment, results
+from sgd_bench_harness import records
+from sgd_bench_harness import folders
 
 ROWS = [dict(method="SGD batch 1", step=0, loss=0.6931471805599453, note="a|b", diverged=False),
         dict(method="GD", step=10, loss=1e-300, extra=3, diverged=True)]
 
 
 def test_csv_round_trip_keeps_types_and_exact_floats(tmp_path):
-    path = results.write_records(tmp_path / "records", ROWS, format="csv")
+    path = records.write_records(tmp_path / "records", ROWS, format="csv")
     assert path.name == "records.csv"
-    back = results.read_records(tmp_path)
+    back = records.read_records(tmp_path)
     assert back[0] == {**ROWS[0], "extra": None}
     assert back[1] == {**ROWS[1], "note": None}
 
 
 def test_parquet_round_trip_matches_csv(tmp_path):
     pytest.importorskip("pyarrow", reason="Parquet needs pyarrow (installed by the test extra)")
-    path = results.write_records(tmp_path / "records.csv", ROWS, format="parquet")
+    path = records.write_records(tmp_path / "records.csv", ROWS, format="parquet")
     assert path.name == "records.parquet"
-    results.write_records(tmp_path / "other", ROWS, format="csv")
-    assert results.read_records(path) == results.read_records(tmp_path / "other.csv")
+    records.write_records(tmp_path / "other", ROWS, format="csv")
+    assert records.read_records(path) == records.read_records(tmp_path / "other.csv")
 
 
 def test_records_format_follows_pyarrow_and_the_override(monkeypatch):
     monkeypatch.setenv("SGD_BENCH_RECORDS", "csv")
-    assert results.records_format() == "csv"
+    assert records.records_format() == "csv"
     monkeypatch.delenv("SGD_BENCH_RECORDS")
     try:
         import pyarrow  # noqa: F401
         expected = "parquet"
     except ImportError:
         expected = "csv"
-    assert results.records_format() == expected
+    assert records.records_format() == expected
     with pytest.raises(ValueError, match="format must be one of parquet, csv"):
-        results.write_records("x", ROWS, format="xlsx")
+        records.write_records("x", ROWS, format="xlsx")
 
 
 def test_config_hash_is_stable_and_sensitive():
@@ -68,36 +70,36 @@ def test_config_hash_is_stable_and_sensitive():
 def _finished(folder, digest):
     folder.mkdir(parents=True)
     (folder / "summary.md").write_text("earlier result\n")
-    experiment.mark(folder, experiment.STATUS_COMPLETE, digest, {"created": "2026-01-01T00:00:00"})
+    folders.mark(folder, folders.STATUS_COMPLETE, digest, {"created": "2026-01-01T00:00:00"})
 
 
 def test_new_or_empty_folder_is_used(tmp_path):
-    assert experiment.output_folder(tmp_path / "new", "abc") == (tmp_path / "new", False)
+    assert folders.output_folder(tmp_path / "new", "abc") == (tmp_path / "new", False)
     (tmp_path / "empty").mkdir()
-    assert experiment.output_folder(tmp_path / "empty", "abc") == (tmp_path / "empty", False)
+    assert folders.output_folder(tmp_path / "empty", "abc") == (tmp_path / "empty", False)
 
 
 def test_finished_result_is_never_overwritten_silently(tmp_path):
     _finished(tmp_path / "exp", "abc")
     said = []
-    out, resume = experiment.output_folder(tmp_path / "exp", "abc", log=said.append)
+    out, resume = folders.output_folder(tmp_path / "exp", "abc", log=said.append)
     assert out != tmp_path / "exp" and out.name.startswith("exp-") and not resume
     assert (tmp_path / "exp" / "summary.md").read_text() == "earlier result\n"
     assert "--overwrite" in said[0] and str(out) in said[0]
     # A different config goes to a new folder too.
-    out2, _ = experiment.output_folder(tmp_path / "exp", "other", log=said.append)
+    out2, _ = folders.output_folder(tmp_path / "exp", "other", log=said.append)
     assert out2 != tmp_path / "exp"
 
 
 def test_overwrite_replaces_and_interrupted_resumes(tmp_path):
     _finished(tmp_path / "exp", "abc")
-    out, resume = experiment.output_folder(tmp_path / "exp", "abc", overwrite=True, log=lambda t: None)
+    out, resume = folders.output_folder(tmp_path / "exp", "abc", overwrite=True, log=lambda t: None)
     assert out == tmp_path / "exp" and not resume and not out.exists()
     (tmp_path / "run").mkdir()
-    experiment.mark(tmp_path / "run", experiment.STATUS_RUNNING, "abc")
-    assert experiment.output_folder(tmp_path / "run", "abc", log=lambda t: None) == (tmp_path / "run", True)
+    folders.mark(tmp_path / "run", folders.STATUS_RUNNING, "abc")
+    assert folders.output_folder(tmp_path / "run", "abc", log=lambda t: None) == (tmp_path / "run", True)
     # An interrupted run of another config is not resumed.
-    out, resume = experiment.output_folder(tmp_path / "run", "xyz", log=lambda t: None)
+    out, resume = folders.output_folder(tmp_path / "run", "xyz", log=lambda t: None)
     assert out != tmp_path / "run" and not resume
 
 
@@ -105,7 +107,7 @@ def test_foreign_folder_is_refused(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("precious")
     with pytest.raises(ValueError, match="not an sgd-bench result folder"):
-        experiment.output_folder(tmp_path / "mine", "abc", overwrite=True)
+        folders.output_folder(tmp_path / "mine", "abc", overwrite=True)
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
 
 
@@ -132,7 +134,7 @@ def test_at_least_names_the_option_and_the_reason():
 
 
 def test_save_load_close_round_trip(tmp_path, capsys):
-    experiment.mark(tmp_path, experiment.STATUS_RUNNING, "hash1", {"experiment": "exp"})
+    folders.mark(tmp_path, folders.STATUS_RUNNING, "hash1", {"experiment": "exp"})
     checks = [dict(claim="a holds", measured={"x": 1.5, "y": [0.123456789, 2]}, holds=True),
               dict(claim="b holds", measured=None, holds=False, summary="b fails at k = 3")]
     experiment.save(tmp_path, rows=ROWS, meta={"config": {"seeds": 2}}, checks=checks)
@@ -155,7 +157,7 @@ def test_a_script_run_draws_progress_on_a_terminal_and_leaves_the_default(tmp_pa
         code = experiment.main(["--out", str(tmp_path / "r")], name="probe", doc=None, full={"k": 1},
                                quick={"k": 1}, run=lambda config, out: seen.append(progress.get_mode()))
         assert code == 0 and seen == ["auto"] and progress.get_mode() == "off"
-    assert experiment.read_meta(tmp_path / "r")["status"] == experiment.STATUS_COMPLETE
+    assert folders.read_meta(tmp_path / "r")["status"] == folders.STATUS_COMPLETE
 
 
 def test_an_interrupted_script_resumes_from_its_stored_parts(tmp_path, capsys):
@@ -175,18 +177,18 @@ def test_an_interrupted_script_resumes_from_its_stored_parts(tmp_path, capsys):
     args = dict(name="probe", doc=None, full={"k": 1}, quick={"k": 1})
     with pytest.raises(KeyboardInterrupt):
         experiment.main(["--out", str(tmp_path / "r")], run=interrupted, **args)
-    assert experiment.read_meta(tmp_path / "r")["status"] == experiment.STATUS_RUNNING
+    assert folders.read_meta(tmp_path / "r")["status"] == folders.STATUS_RUNNING
     assert experiment.main(["--out", str(tmp_path / "r")], run=whole, **args) == 0
     assert calls == [1, 2]  # part 1 was not computed again
     (first, second), = seen
     assert first["x"] == 0.1 and np.isnan(first["nan"]) and first["pair"] == [1, 2] and second["i"] == 2
     assert "n=1: stored by the interrupted run, skipped" in capsys.readouterr().err
-    assert experiment.read_meta(tmp_path / "r")["status"] == experiment.STATUS_COMPLETE
+    assert folders.read_meta(tmp_path / "r")["status"] == folders.STATUS_COMPLETE
     assert not (tmp_path / "r" / experiment.PARTS).exists()  # removed once complete
 
 
 def test_load_names_what_is_missing(tmp_path):
-    experiment.mark(tmp_path, experiment.STATUS_COMPLETE, "h")
+    folders.mark(tmp_path, folders.STATUS_COMPLETE, "h")
     with pytest.raises(FileNotFoundError, match=r"lacks checks.json, records: it holds no stored run"):
         experiment.load(tmp_path)
 
@@ -265,9 +267,9 @@ def test_run_with_progress_draws_and_keeps_the_trace(capsys):
 def test_an_output_path_that_cannot_be_written_is_refused_by_name(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match=r"^--out .*file is a file, not a folder"):
-        experiment.output_folder(tmp_path / "file", "abc")
+        folders.output_folder(tmp_path / "file", "abc")
     with pytest.raises(ValueError, match=r"^--out .*file/sub/dir is inside .*file, which is a file"):
-        experiment.output_folder(tmp_path / "file" / "sub" / "dir", "abc")
+        folders.output_folder(tmp_path / "file" / "sub" / "dir", "abc")
     # A read-only mount (or someone else's folder): tests run as root here, so the check is
     # made to see what os.access would say there.
     ro = tmp_path / "ro"
@@ -275,7 +277,7 @@ def test_an_output_path_that_cannot_be_written_is_refused_by_name(tmp_path, monk
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == ro else real(p, mode))
     with pytest.raises(ValueError, match=r"^--out .*ro/new: cannot write in .*ro \(read-only or no permission\)"):
-        experiment.output_folder(ro / "new", "abc")
+        folders.output_folder(ro / "new", "abc")
     assert list(ro.iterdir()) == []
 
 
@@ -296,25 +298,25 @@ def test_the_out_checks_reach_the_command_line_as_exit_2(tmp_path, capsys):
 
 def test_a_second_run_into_a_locked_folder_is_refused(tmp_path):
     out = tmp_path / "r"
-    with experiment.lock(out):
-        assert (out / experiment.LOCK_FILE).read_text().strip() == str(os.getpid())
+    with folders.lock(out):
+        assert (out / folders.LOCK_FILE).read_text().strip() == str(os.getpid())
         with pytest.raises(ValueError, match=rf"^--out .*r is in use by another sgd-bench run \(pid {os.getpid()}\)"):
-            with experiment.lock(out):
+            with folders.lock(out):
                 pass
         # output_folder refuses too, before it reads the folder as interrupted or removes it
-        experiment.mark(out, experiment.STATUS_RUNNING, "abc", {"experiment": "exp"})
+        folders.mark(out, folders.STATUS_RUNNING, "abc", {"experiment": "exp"})
         for overwrite in (False, True):
             with pytest.raises(ValueError, match="is in use by another sgd-bench run"):
-                experiment.output_folder(out, "abc", overwrite=overwrite)
-        assert experiment.read_meta(out)["status"] == "running"
-    assert not (out / experiment.LOCK_FILE).exists()  # released and removed
-    assert experiment.output_folder(out, "abc", log=lambda t: None) == (out, True)
+                folders.output_folder(out, "abc", overwrite=overwrite)
+        assert folders.read_meta(out)["status"] == "running"
+    assert not (out / folders.LOCK_FILE).exists()  # released and removed
+    assert folders.output_folder(out, "abc", log=lambda t: None) == (out, True)
 
 
 def test_a_script_refuses_a_folder_another_run_holds(tmp_path, capsys):
     out = tmp_path / "r"
     ran = []
-    with experiment.lock(out):
+    with folders.lock(out):
         with pytest.raises(SystemExit) as exit:
             experiment.main(["--out", str(out)], name="probe", doc=None, full={}, quick={},
                             run=lambda config, o: ran.append(o))
@@ -330,12 +332,12 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     dead.wait()
     out = tmp_path / "r"
     out.mkdir()
-    (out / experiment.LOCK_FILE).write_text(f"{dead.pid}\n")  # as a killed run leaves it
+    (out / folders.LOCK_FILE).write_text(f"{dead.pid}\n")  # as a killed run leaves it
     said = []
-    with experiment.lock(out, log=said.append):
-        assert (out / experiment.LOCK_FILE).read_text().strip() == str(os.getpid())
+    with folders.lock(out, log=said.append):
+        assert (out / folders.LOCK_FILE).read_text().strip() == str(os.getpid())
     assert said and f"taking over the lock of pid {dead.pid}, which is no longer running" in said[0]
-    assert experiment.output_folder(out, "abc") == (out, False)  # only the lock was there
+    assert folders.output_folder(out, "abc") == (out, False)  # only the lock was there
 
 
 def test_a_refused_script_run_leaves_no_orphan_folder(tmp_path):
@@ -353,7 +355,7 @@ def test_a_refused_script_run_leaves_no_orphan_folder(tmp_path):
     with pytest.raises(MemoryError):
         experiment.main(["--out", str(tmp_path / "s")], name="probe", doc=None, full={}, quick={},
                         run=stores_then_refuses)
-    assert experiment.read_meta(tmp_path / "s")["status"] == "running"  # its part is kept to resume
+    assert folders.read_meta(tmp_path / "s")["status"] == "running"  # its part is kept to resume
 
 
 def test_new_files_follow_the_umask_and_rewrites_keep_the_mode(tmp_path):
@@ -361,7 +363,7 @@ def test_new_files_follow_the_umask_and_rewrites_keep_the_mode(tmp_path):
     try:
         results.write_text(tmp_path / "a.md", "a")
         results.write_json(tmp_path / "m.json", {"a": 1})
-        results.write_records(tmp_path / "records", [dict(a=1)], format="csv")
+        records.write_records(tmp_path / "records", [dict(a=1)], format="csv")
         for name in ("a.md", "m.json", "records.csv"):
             assert (tmp_path / name).stat().st_mode & 0o777 == 0o640, name
         os.umask(0o022)
@@ -376,28 +378,28 @@ def test_new_files_follow_the_umask_and_rewrites_keep_the_mode(tmp_path):
 
 
 def test_meta_json_carries_the_marker_and_the_records_digest(tmp_path):
-    experiment.mark(tmp_path, experiment.STATUS_RUNNING, "h", {"experiment": "exp"})
+    folders.mark(tmp_path, folders.STATUS_RUNNING, "h", {"experiment": "exp"})
     experiment.save(tmp_path, rows=ROWS, meta={"config": {}}, checks=[])
-    meta = experiment.read_meta(tmp_path)
-    assert meta["written_by"] == "sgd-bench" and experiment.is_result(meta)
+    meta = folders.read_meta(tmp_path)
+    assert meta["written_by"] == "sgd-bench" and folders.is_result(meta)
     stored = meta["records"]
-    assert stored["rows"] == len(ROWS) and stored == results.records_digest(tmp_path)
-    assert results.verify_records(tmp_path, stored) is None
+    assert stored["rows"] == len(ROWS) and stored == records.records_digest(tmp_path)
+    assert records.verify_records(tmp_path, stored) is None
     path = tmp_path / stored["file"]
     if path.suffix == ".csv":  # cut at a row boundary: fewer rows, still a valid file
         path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))
-        assert f"has {len(ROWS) - 1} rows where the run wrote {len(ROWS)}" in results.verify_records(tmp_path, stored)
+        assert f"has {len(ROWS) - 1} rows where the run wrote {len(ROWS)}" in records.verify_records(tmp_path, stored)
     else:
         path.write_bytes(path.read_bytes()[:-10])
-        assert "checksum differs" in results.verify_records(tmp_path, stored)
-    assert not experiment.is_result({"foo": 1}) and not experiment.is_result([1, 2])
-    assert not experiment.is_result({"experiment": "x", "status": "running"})  # no config hash
+        assert "checksum differs" in records.verify_records(tmp_path, stored)
+    assert not folders.is_result({"foo": 1}) and not folders.is_result([1, 2])
+    assert not folders.is_result({"experiment": "x", "status": "running"})  # no config hash
 
 
 def test_a_meta_json_that_is_not_an_object_is_no_result(tmp_path):
     (tmp_path / "meta.json").write_text("[1, 2]")
-    assert experiment.read_meta(tmp_path) is None
+    assert folders.read_meta(tmp_path) is None
     (tmp_path / "x.txt").write_text("theirs")
     with pytest.raises(ValueError, match="its meta.json is not sgd-bench's"):
-        experiment.output_folder(tmp_path, "abc", overwrite=True)
+        folders.output_folder(tmp_path, "abc", overwrite=True)
     assert (tmp_path / "x.txt").exists()

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from sgd_bench_harness import cli, experiment
+from sgd_bench_harness import folders
 
 FAKE = '''"""A made-up experiment for the --all tests."""
 import os
 from pathlib import Path
 from sgd_bench_harness import experiment
+from sgd_bench_harness import folders
 
 NAME = "{name}"
 DESCRIPTION = "fake {name}"
@@ -71,7 +73,7 @@ def test_all_runs_every_experiment_and_resumes_where_it_stopped(fake_scripts, ca
     assert "all 3 experiments done" in captured.out
     assert not (out / cli.ALL_STATE).exists()
     for name in ("exp_a", "exp_b", "exp_c"):
-        assert experiment.read_meta(out / name)["status"] == "complete"
+        assert folders.read_meta(out / name)["status"] == "complete"
     assert sorted(p.name for p in out.iterdir()) == ["exp_a", "exp_b", "exp_c"]  # nothing beside them
     # a new pass with --overwrite redoes every experiment in place
     assert cli.main(["run", "--all", "--quick", "--out", str(out), "--overwrite"]) == 0
@@ -95,9 +97,9 @@ def test_new_runs_default_to_the_ignored_runs_folder_not_the_gallery(fake_script
     runs = fake_scripts / "runs"
     monkeypatch.setattr(experiment, "runs_root", lambda: runs)
     assert cli.main(["run", "exp_a", "--quick"]) == 0
-    assert experiment.read_meta(runs / "_quick" / "exp_a")["status"] == "complete"
+    assert folders.read_meta(runs / "_quick" / "exp_a")["status"] == "complete"
     assert cli.main(["run", "exp_a"]) == 0
-    assert experiment.read_meta(runs / "exp_a")["status"] == "complete"
+    assert folders.read_meta(runs / "exp_a")["status"] == "complete"
     # report's default folder is runs/ too (runs/_quick is scratch, left out of its index)
     assert cli.main(["report"]) == 0
     assert "exp_a" in (runs / "index.md").read_text() and (runs / "exp_a" / "summary.html").exists()

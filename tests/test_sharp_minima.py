@@ -17,7 +17,8 @@ import problems
 import sgd_bench as sb
 from problems import mlp
 from sgd_bench import curvature
-from sgd_bench_harness import cli, results
+from sgd_bench_harness import cli
+from sgd_bench_harness import records
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +148,7 @@ def test_quick_run_writes_the_results_layout(quick_run, script):
     meta = json.loads((quick_run / "meta.json").read_text())
     config = script.QUICK
     assert meta["status"] == "complete" and meta["config"]["seeds"] == config["seeds"]
-    rows = results.read_records(quick_run)
+    rows = records.read_records(quick_run)
     assert len(rows) == 2 * config["seeds"] * len(config["checkpoints"])
     # The stored measurements are the model's: accuracies in [0, 1], eigenvalues converged.
     for r in rows:

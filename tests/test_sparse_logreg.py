@@ -13,7 +13,8 @@ import pytest
 
 import helpers
 
-from sgd_bench_harness import cli, results
+from sgd_bench_harness import cli
+from sgd_bench_harness import records
 
 NAME = "sparse_logreg"
 
@@ -24,7 +25,7 @@ def quick(tmp_path_factory):
     helpers.run_quick([NAME], out)
     folder = out / NAME
     meta = json.loads((folder / "meta.json").read_text())
-    return folder, meta, results.read_records(folder)
+    return folder, meta, records.read_records(folder)
 
 
 def test_layout_counts_and_claims(quick):

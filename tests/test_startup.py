@@ -7,7 +7,8 @@ import json
 import pytest
 
 import helpers
-from sgd_bench_harness import cli, results
+from sgd_bench_harness import cli
+from sgd_bench_harness import records
 
 startup = cli.load("startup")
 
@@ -35,7 +36,7 @@ FAST = {("main job", "cold"): 20.0, ("main job", "warm"): 6.0, ("--quick", "cold
 def test_every_target_is_checked_and_holds_when_met(tmp_path, monkeypatch):
     out, checks = _run(tmp_path, monkeypatch, FAST)
     assert len(checks) == len(startup.TARGETS) and all(c["holds"] for c in checks)
-    rows = results.read_records(out)
+    rows = records.read_records(out)
     # each command cold then warm, every repeat, each cold run with a cache folder of its own
     assert len(rows) == 2 * len(startup.FULL["commands"]) * startup.FULL["repeats"]
     assert {(r["command"], r["cache"]) for r in rows} == set(FAST)

@@ -15,7 +15,7 @@ import pytest
 
 import helpers
 
-from sgd_bench_harness import results
+from sgd_bench_harness import records
 
 SCRIPTS = {
     "rates_table": ["rates_table.png"],
@@ -44,7 +44,7 @@ def test_quick_run_writes_the_layout_and_its_claims_hold(quick_runs, name):
     assert len(checks) >= 3
     failed = [c.get("summary", c["claim"]) for c in checks if not c["holds"]]
     assert not failed, failed
-    rows = results.read_records(folder)
+    rows = records.read_records(folder)
     assert rows and {"statistic", "step"} <= set(rows[0])
     assert all(isinstance(r["step"], int) for r in rows if r["step"] is not None)
 

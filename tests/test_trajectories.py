@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import helpers
-from sgd_bench_harness import cli, results
+from sgd_bench_harness import cli
+from sgd_bench_harness import records
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_exact_moments_against_brute_force(script):
 
 
 def test_quick_run_writes_pictures_and_animation(quick_run, script):
-    assert results.find_records(quick_run).stat().st_size > 0
+    assert records.find_records(quick_run).stat().st_size > 0
     for name in ["meta.json", "checks.json", "summary.md", "sgd_trajectories.png",
                  "sgd_batch_gradients.png", "sgd_trajectories_spread.png", "sgd_trajectories.gif"]:
         assert (quick_run / name).stat().st_size > 0, name
@@ -64,8 +65,8 @@ def test_quick_run_writes_pictures_and_animation(quick_run, script):
 
 
 def test_records(quick_run, script):
-    records = results.read_records(quick_run)
-    rows = [r for r in records if r["figure"] == "runs"]
+    stored = records.read_records(quick_run)
+    rows = [r for r in stored if r["figure"] == "runs"]
     methods = {r["method"] for r in rows}
     assert methods == {"SGD batch 2", "GD", "SGD batch 2 (exact recursion)"}
     config = script.QUICK

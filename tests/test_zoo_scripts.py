@@ -17,7 +17,8 @@ import pytest
 
 import helpers
 
-from sgd_bench_harness import cli, results
+from sgd_bench_harness import cli
+from sgd_bench_harness import records
 from sgd_bench_harness.experiments.variance_reduction import methods, rates, wallclock
 from sgd_bench.growing_batch import batch_sizes
 
@@ -69,7 +70,7 @@ def test_quick_run_writes_the_layout_and_every_claim_holds(quick_run):
     assert meta["dtype"] == "float64" and meta["devices"] and meta["versions"]["jax"]
     assert meta["status"] == "complete"
     assert all(p["ref_grad_norm"] <= 1e-10 for p in meta["problems"].values())
-    rows = results.read_records(folder)
+    rows = records.read_records(folder)
     assert rows and {r["experiment"] for r in rows} == {name}
     _counts_are_exact(name, rows, meta)
     checks = json.loads((folder / "checks.json").read_text())

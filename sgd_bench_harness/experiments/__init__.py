@@ -3,11 +3,16 @@
 Each module defines ``NAME``, ``DESCRIPTION``, ``FULL`` and ``QUICK`` configs, ``run(config, out)``,
 ``report(out)`` and ``main(argv)`` (see ``sgd_bench_harness.experiment``). They are imported by
 name, so they work from an installed wheel; ``scripts/NAME.py`` in a checkout only launches them.
+``experiments()`` and ``load(name)`` are what the command line uses: the registry, or the ``*.py``
+files of a folder of one's own when ``$SGD_BENCH_SCRIPTS`` names one.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
+from pathlib import Path
 from types import ModuleType
 
 # The registry: adding an experiment means adding its module here and its name below.
@@ -37,3 +42,38 @@ def module(name: str) -> ModuleType:
     if name not in NAMES:
         raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(NAMES)}")
     return importlib.import_module(f"{__name__}.{name}")
+
+
+def scripts_dir() -> Path | None:
+    """A folder of one's own experiment scripts (``$SGD_BENCH_SCRIPTS``), or None: the registry."""
+    env = os.environ.get("SGD_BENCH_SCRIPTS")
+    return Path(env) if env else None
+
+
+def experiments() -> dict[str, str]:
+    """{name: where it comes from} of every experiment: the modules registered in
+    ``sgd_bench_harness.experiments``, or the ``*.py`` files of ``$SGD_BENCH_SCRIPTS`` when it is set."""
+    folder = scripts_dir()
+    if folder is None:
+        return {name: f"{__name__}.{name}" for name in NAMES}
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no experiment scripts at {folder} (SGD_BENCH_SCRIPTS): not a folder")
+    return {p.stem: str(p) for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
+
+
+def load(name: str) -> ModuleType:
+    """Imports the experiment ``name``; unknown names list the known ones."""
+    known = experiments()
+    if name not in known:
+        raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(known)}")
+    if scripts_dir() is None:
+        return importlib.import_module(known[name])
+    spec = importlib.util.spec_from_file_location(f"sgd_bench_experiments.{name}", known[name])
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # a script of one's own (SGD_BENCH_SCRIPTS) with a syntax error, ...
+        where = f" (line {err.lineno})" if isinstance(err, SyntaxError) and err.lineno else ""
+        raise ValueError(f"experiment script {known[name]} cannot be loaded{where}: "
+                         f"{type(err).__name__}: {err}") from None
+    return module

@@ -1,0 +1,228 @@
+"""Result folders: what is sgd-bench's, where a run writes, and one run at a time per folder.
+
+A run never silently replaces an earlier result: ``output_folder`` sends it to a new sibling
+``NAME-YYYYmmdd-HHMMSS`` when the target already holds a finished result, unless ``overwrite``;
+a folder whose run was interrupted with the same config hash is resumed in place. Only
+sgd-bench's own folders are rewritten: ``mark`` writes the marker ``"written_by": "sgd-bench"``
+into every ``meta.json``, and ``is_result`` accepts a folder with the marker or one written before
+it existed. ``lock`` holds an ``fcntl`` lock on ``.sgd-bench.lock`` (with the owner's PID in it) for
+as long as a run lasts; the kernel drops it when its owner dies, so a folder left by a killed run
+is taken over by the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import fcntl
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
+MARKER = ("written_by", "sgd-bench")  # the key and value ``mark`` puts in every meta.json
+LOCK_FILE = ".sgd-bench.lock"
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's contents, or None when it is missing or unreadable (or not a regular
+    file: reading a FIFO named meta.json would block forever)."""
+    if not Path(path).is_file():
+        return None
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def read_meta(folder: Path) -> dict[str, Any] | None:
+    """The ``meta.json`` of a result folder, or None when it has none, it is unreadable or it
+    is not a JSON object (a list, a number, ...)."""
+    meta = read_json(Path(folder) / "meta.json")
+    return meta if isinstance(meta, dict) else None
+
+
+def is_result(meta: Any) -> bool:
+    """Whether a ``meta.json``'s contents are sgd-bench's: the marker, or (a result written
+    before the marker existed) the experiment, status and config hash every run has stored."""
+    if not isinstance(meta, dict):
+        return False
+    if meta.get(MARKER[0]) == MARKER[1]:
+        return True
+    return (isinstance(meta.get("experiment"), str) and isinstance(meta.get("config_hash"), str)
+            and meta.get("status") in (STATUS_RUNNING, STATUS_COMPLETE))
+
+
+def check_writable(target: Path, option: str = "--out") -> None:
+    """Raises ValueError naming ``option`` unless a folder can be created or written at
+    ``target``: no part of the path may be a file, and the deepest existing folder must be
+    writable (not read-only, not someone else's)."""
+    target = Path(target)
+    try:
+        name_max = os.pathconf(target.anchor or ".", "PC_NAME_MAX")
+        path_max = os.pathconf(target.anchor or ".", "PC_PATH_MAX")
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    for part in target.parts:  # else exists() or mkdir fails with "[Errno 36] File name too long: ..."
+        if len(os.fsencode(part)) > name_max:
+            raise ValueError(f"{option}: the folder name {part[:24]}... is {len(os.fsencode(part))} bytes "
+                             f"long, and this file system allows at most {name_max}")
+    length = len(os.fsencode(os.path.abspath(target)))
+    if length > path_max - 256:  # room for what the run writes inside (cells/..., parts/...)
+        raise ValueError(f"{option}: the path is {length} bytes long; this file system allows {path_max}, "
+                         "and a run writes files up to 256 bytes deeper; choose a shorter path")
+    existing = target
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is" if existing == target else f"is inside {existing}, which is"
+        raise ValueError(f"{option} {target} {where} a file, not a folder; choose a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {target}: cannot write in {existing} (read-only or no permission); "
+                         "choose a writable folder")
+
+
+def _lock_owner(path: Path) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return "?"
+    return text or "?"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def _try_lock(path: Path) -> int | None:
+    """An fd holding the lock on ``path`` (created if needed), or None when another process
+    holds it. Retries when the file was replaced between open and lock, so that two runs never
+    hold locks on two different files of the same name."""
+    while True:
+        # O_NOFOLLOW: a symlink by the lock's name must not lead the PID write (and its
+        # truncation) to a file elsewhere
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return None
+            raise
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # its holder removed the file as we opened it: lock the new one
+
+
+def lock_holder(folder: Path) -> str | None:
+    """The PID (as written in the lock file) of the live run holding ``folder``'s lock, or None
+    when no run holds it. Nothing is touched."""
+    path = Path(folder) / LOCK_FILE
+    if path.is_symlink() or not path.is_file():
+        return None
+    fd = _try_lock(path)
+    if fd is None:
+        return _lock_owner(path)
+    os.close(fd)
+    return None
+
+
+def check_unlocked(folder: Path) -> None:
+    """Raises ValueError when a live run holds ``folder``'s lock (nothing is touched)."""
+    holder = lock_holder(folder)
+    if holder is not None:
+        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {holder}); "
+                         "wait for it to finish or choose another --out")
+
+
+@contextlib.contextmanager
+def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> Iterator[None]:
+    """Holds ``folder``'s lock (creating the folder) while the block runs; a second holder gets
+    a ValueError that names the first one's PID. The lock of a dead process is taken over."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    if path.is_symlink() or (path.exists() and not path.is_file()):  # a folder, FIFO or link by that name
+        raise ValueError(f"--out {folder}: {LOCK_FILE} there is not a regular file, so it cannot hold "
+                         "the run's lock; remove it or choose another --out")
+    fd = _try_lock(path)
+    if fd is None:
+        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
+                         "wait for it to finish or choose another --out")
+    previous = _lock_owner(path)
+    if previous.isdigit() and int(previous) != os.getpid() and not _pid_alive(int(previous)):
+        log(f"{folder}: taking over the lock of pid {previous}, which is no longer running")
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    try:
+        yield
+    finally:
+        # Removed while still held: a run that opened the old file retries on the new one.
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
+                  log: Callable[[str], None] = print) -> tuple[Path, bool]:
+    """Where a run with ``config_hash`` should write, given the folder it was asked to use.
+
+    Returns ``(folder, resume)``: ``resume`` is True when ``folder`` holds an interrupted run of
+    the same config, whose finished parts may be reused. Raises ValueError when ``target`` is a
+    non-empty folder that is not an sgd-bench result (nothing there is touched).
+    """
+    target = Path(target)
+    check_writable(target)
+    if not target.exists() or not any(p.name != LOCK_FILE for p in target.iterdir()):
+        check_unlocked(target)
+        return target, False
+    meta = read_meta(target)
+    if not is_result(meta):
+        what = "no meta.json" if not (target / "meta.json").exists() else "its meta.json is not sgd-bench's"
+        raise ValueError(f"{target} exists and is not an sgd-bench result folder ({what}); "
+                         "choose another --out")
+    check_unlocked(target)  # before anything below reads it as interrupted or removes it
+    same = meta.get("config_hash") == config_hash
+    if meta.get("status") != STATUS_COMPLETE and same and not overwrite:
+        log(f"resuming the interrupted run in {target} (config {config_hash})")
+        return target, True
+    if overwrite:
+        log(f"--overwrite: replacing the result in {target}")
+        shutil.rmtree(target)
+        return target, False
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fresh = target.with_name(f"{target.name}-{stamp}")
+    suffix = 2
+    while fresh.exists():
+        fresh = target.with_name(f"{target.name}-{stamp}-{suffix}")
+        suffix += 1
+    what = "the same config" if same else f"config {meta.get('config_hash')}"
+    log(f"{target} already holds a result ({what}, created {meta.get('created', '?')}); "
+        f"writing {fresh} instead (pass --overwrite to replace it)")
+    return fresh, False
+
+
+def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] | None = None) -> None:
+    """Sets ``status`` and ``config_hash`` in the folder's ``meta.json`` (creating it if needed)."""
+    from sgd_bench_harness import results
+
+    meta = read_meta(folder) or {}
+    meta.update(extra or {})
+    meta[MARKER[0]] = MARKER[1]
+    meta["status"] = status
+    meta["config_hash"] = config_hash
+    results.write_json(Path(folder) / "meta.json", meta)

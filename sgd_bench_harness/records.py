@@ -1,0 +1,189 @@
+"""Tidy records: one file of rows per result (``records.parquet`` when pyarrow is installed, else
+``records.csv``), written atomically, read back with their types, and fingerprinted.
+
+``records_digest`` gives a records file's row count and SHA-256; runs store it in ``meta.json``
+(``"records"``) so that ``sgd-bench report`` can tell a truncated or replaced file from the one the
+run wrote (``verify_records``). ``SGD_BENCH_RECORDS=csv`` picks CSV where pyarrow is installed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from sgd_bench_harness.results import atomic_write, write_text
+
+
+RECORD_FORMATS = ("parquet", "csv")
+
+
+def records_format() -> str:
+    """"parquet" when pyarrow is importable, else "csv"; ``SGD_BENCH_RECORDS=csv`` forces CSV.
+    Any other value (but ``parquet`` or empty) is refused: a typo such as ``cvs`` would otherwise
+    write Parquet silently."""
+    wanted = os.environ.get("SGD_BENCH_RECORDS", "").strip().lower()
+    if wanted not in ("", *RECORD_FORMATS):
+        raise ValueError(f"SGD_BENCH_RECORDS must be csv or parquet (or unset), got "
+                         f"{os.environ['SGD_BENCH_RECORDS']!r}")
+    if wanted == "csv":
+        return "csv"
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        if wanted == "parquet":
+            raise ValueError("SGD_BENCH_RECORDS=parquet needs pyarrow (pip install -e \".[parquet]\"), "
+                             "which is not installed") from None
+        return "csv"
+    return "parquet"
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    return columns
+
+
+def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | None = None) -> Path:
+    """Writes tidy rows atomically; returns the path written.
+
+    ``path``'s suffix is replaced by the format's (``records`` -> ``records.parquet`` or
+    ``records.csv``); ``format`` defaults to ``records_format()``. The columns are the union of
+    the rows' keys, in order of first appearance; missing cells are empty (null in Parquet).
+    """
+    fmt = records_format() if format is None else format
+    if fmt not in RECORD_FORMATS:
+        raise ValueError(f"format must be one of {', '.join(RECORD_FORMATS)}; got {format!r}")
+    path = Path(path)
+    path = path.with_suffix("." + fmt) if path.suffix in (".csv", ".parquet") else \
+        path.with_name(path.name + "." + fmt)
+    columns = _columns(rows)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({c: _parquet_column([row.get(c) for row in rows]) for c in columns})
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        atomic_write(path, buffer.getvalue())
+        return path
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(v) for k, v in row.items()})
+    write_text(path, buffer.getvalue())
+    return path
+
+
+def find_records(folder: Path) -> Path | None:
+    """The records file of a result folder (Parquet first, then CSV), or None."""
+    for fmt in RECORD_FORMATS:
+        candidate = Path(folder) / f"records.{fmt}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _records_file(path) -> Path:
+    """``path`` itself, or the records file in it when it is a result folder."""
+    path = Path(path)
+    if path.is_dir():
+        found = find_records(path)
+        if found is None:
+            raise FileNotFoundError(f"no records.parquet or records.csv in {path}")
+        path = found
+    return path
+
+
+def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
+    """``{"file", "rows", "sha256"}`` of a records file (or of a result folder's): what a run
+    stores in ``meta.json`` so that a report can check the records are the ones it wrote.
+    ``rows``, when the caller knows it, saves reading the file back."""
+    path = _records_file(path)
+    return {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def verify_records(folder: Path, stored: Any) -> str | None:
+    """Why the records of ``folder`` are not the ones ``stored`` (a ``records_digest`` from
+    ``meta.json``) describes, or None when they match."""
+    if not isinstance(stored, Mapping) or not {"file", "rows", "sha256"} <= set(stored):
+        return "meta.json's \"records\" entry is malformed"
+    if stored["file"] not in [f"records.{fmt}" for fmt in RECORD_FORMATS]:
+        # a records file is always the folder's own: "../x" or "/proc/kcore" would be read whole
+        return f"meta.json's \"records\" entry names {str(stored['file'])[:80]!r}, not records.csv or records.parquet"
+    path = Path(folder) / str(stored["file"])
+    if not path.is_file():
+        return f"{stored['file']} is missing"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest == stored["sha256"]:
+        return None
+    try:
+        rows = len(read_records(path))
+    except Exception as err:  # a file cut mid-row may not even parse
+        return f"{path.name} does not read back ({type(err).__name__}) and its checksum differs"
+    return (f"{path.name} has {rows} rows where the run wrote {stored['rows']}, and its checksum "
+            "differs" if rows != stored["rows"] else
+            f"{path.name} has the {rows} rows the run wrote but its checksum differs (edited)")
+
+
+def _parse(text: str):
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text in ("True", "False"):
+        return text == "True"
+    return text
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Reads records back as a list of dicts, from a records file or a result folder.
+
+    Numbers come back as int or float and empty CSV cells as None, so both formats read alike.
+    """
+    path = _records_file(path)
+    if not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():
+        path = path.with_suffix(".parquet")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path).to_pylist()
+        return [{k: _parse(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+    with open(path, newline="") as handle:
+        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _parquet_column(values: list) -> list:
+    """A column Arrow can type: "" becomes null (as an empty CSV cell reads back), and a column
+    mixing text with numbers is stored as text, which ``read_records`` parses like CSV."""
+    values = [None if v == "" else _plain(v) for v in values]
+    kinds = {type(v) for v in values if v is not None}
+    if str in kinds and len(kinds) > 1 or (bool in kinds and kinds - {bool}):
+        return [None if v is None else str(v) for v in values]
+    return values
+
+
+def _fmt(value):
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -1,0 +1,216 @@
+"""``sgd-bench report DIR``: rebuild each result under DIR from its stored files, and the index.
+
+A result folder's figures, ``summary.md`` and ``summary.html`` are rebuilt by its experiment's
+``report`` (or the grid's) from the records, ``meta.json`` and ``checks.json`` alone; ``index.md``
+and ``index.html`` list every result under DIR. Only sgd-bench's own files are rewritten (see
+``sgd_bench_harness.cli`` for the exit statuses).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+from pathlib import Path
+
+from sgd_bench_harness import experiments
+
+
+def one_line(err: BaseException) -> str:
+    """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
+    return " ".join(str(err).split())
+
+
+def say(text: str) -> None:
+    """One line on stderr, prefixed with the command's name."""
+    print(f"sgd-bench: {text}", file=sys.stderr)
+
+
+def _checks_line(folder: Path) -> str:
+    from sgd_bench_harness import experiment
+
+    checks = experiment.read_json(folder / "checks.json")
+    if not isinstance(checks, list) or not checks:
+        return "-"
+    held = sum(bool(c.get("holds")) for c in checks if isinstance(c, dict))
+    return f"{held}/{len(checks)} hold"
+
+
+def _rebuild(folder: Path, meta: dict) -> str:
+    """Rebuilds one result folder's summary and figures from its records, if it knows how."""
+    from sgd_bench_harness import grid, grid_report
+
+    if meta.get("kind") == grid.KIND:
+        grid_report.report(folder)
+        return "rebuilt from records"
+    name = meta.get("experiment")
+    try:
+        module = experiments.load(name) if name else None
+    except (ValueError, FileNotFoundError):
+        module = None
+    if module is not None and hasattr(module, "report"):
+        module.report(folder)
+        return "rebuilt from records"
+    return "as written by the run"
+
+
+# The index files ``report`` writes carry these lines; a file without them is the user's own
+# and is never overwritten.
+_INDEX_SIGNATURES = {"index.md": "Every result folder under this one, as `sgd-bench report` found it",
+                     "index.html": "<title>sgd-bench results</title>"}
+
+
+def _check_index_is_ours(root: Path) -> None:
+    for name, signature in _INDEX_SIGNATURES.items():
+        path = root / name
+        if path.exists() and not path.is_file():  # a FIFO would block the read below
+            raise ValueError(f"{path} is not a regular file, and report writes {name} there; move it, "
+                             "or report another folder")
+        if path.exists():
+            try:
+                ours = signature in path.read_text(errors="replace")
+            except OSError:
+                ours = False
+            if not ours:
+                raise ValueError(f"{path} was not written by sgd-bench report, which would overwrite it; "
+                                 "move it, or report another folder")
+
+
+def _find_results(root: Path) -> tuple[list[Path], list[str]]:
+    """The result folders under ``root`` (``root`` itself when it is one), and a note for each
+    folder with a meta.json that is not sgd-bench's (skipped, never rewritten)."""
+    from sgd_bench_harness import experiment
+
+    if experiment.is_result(experiment.read_json(root / "meta.json")):
+        return [root], []
+    # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
+    # A grid's cells and a script's parts are pieces of a result, not results.
+    found = sorted(p.parent for p in root.rglob("meta.json")
+                   if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
+                   and not any(part.startswith("_") for part in p.relative_to(root).parts))
+    folders, notes = [], []
+    for folder in found:
+        meta = experiment.read_json(folder / "meta.json")
+        if experiment.is_result(meta) or _corrupt_meta(folder):
+            folders.append(folder)
+        else:
+            notes.append(f"{folder}: skipped, its meta.json is not an sgd-bench result's")
+    return folders, notes
+
+
+def _corrupt_meta(folder: Path) -> str | None:
+    """Why a folder's meta.json is broken when the folder still holds records (a result whose
+    meta.json was emptied or cut), or None."""
+    from sgd_bench_harness import experiment, results
+
+    if results.find_records(folder) is None:
+        return None
+    try:
+        text = (folder / "meta.json").read_text()
+    except OSError as err:
+        return f"meta.json cannot be read ({err.strerror})"
+    if not text.strip():
+        return "meta.json is empty"
+    if experiment.read_json(folder / "meta.json") is None:
+        return "meta.json is not valid JSON"
+    return None
+
+
+def cmd_report(args) -> int:
+    """Rebuilds every result under the folder and writes the index; exits 1 when a result is
+    corrupted (its records differ from the row count and checksum in its meta.json, or its
+    meta.json is broken): such a result is listed, loudly, but not rebuilt."""
+    from sgd_bench_harness import experiment, pages, results
+
+    root = Path(args.dir) if args.dir else experiment.runs_root()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
+    folders, notes = _find_results(root)
+    single = folders == [root]
+    if not single:
+        _check_index_is_ours(root)
+    for note in notes:
+        say(note)
+    if not folders:
+        raise FileNotFoundError(f"no results in {root} (no folder with sgd-bench's meta.json)")
+    rows, corrupted = [], 0
+    for folder in folders:
+        meta = experiment.read_meta(folder) or {}
+        broken = _corrupt_meta(folder) if not meta else None
+        if broken is None and "records" in meta and meta.get("status") == experiment.STATUS_COMPLETE:
+            broken = results.verify_records(folder, meta["records"])
+        holder = experiment.lock_holder(folder)  # a run writing there now: its files are not final
+        busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
+        if busy:
+            how, broken = busy, None
+            say(f"{folder}: {how}")
+        elif broken:
+            corrupted += 1
+            how = f"CORRUPTED, not rebuilt: {broken}"
+            say(f"{folder}: {how}; re-run it to rebuild")
+        else:
+            try:
+                how = _rebuild(folder, meta)
+            except Exception as err:  # one broken folder must not stop the index
+                if isinstance(err, KeyError):  # stored files without what this version's report reads
+                    how = (f"not rebuilt: its stored files lack {err}, so an older version of "
+                           f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
+                else:
+                    how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
+                say(f"{folder}: {how}")
+        if not busy and not broken:
+            index = None if single else root / "index.html"
+            if pages.write_result_page(folder, index) is None and (folder / "summary.md").exists():
+                say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
+        figures = sorted(p.name for p in folder.glob("*.png"))
+        rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,
+                         kind=str(meta.get("kind", "experiment")),
+                         status="corrupted" if broken else str(meta.get("status", "?")),
+                         created=str(meta.get("created", "?")), commit=str(meta.get("git_commit") or "?")[:12],
+                         device=", ".join(map(str, meta.get("devices", [])[:1])) or "?",
+                         dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
+                         _folder=folder, _figures=figures))
+        print(f"{rows[-1]['result']}: {how}")
+    if single:  # one result folder: its own page only, never index files inside a result
+        print(f"wrote {root / pages.PAGE}")
+    else:
+        _write_index(root, rows)
+        print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")
+    if corrupted:
+        say(f"{corrupted} corrupted result(s): see the lines above")
+        return 1
+    return 0
+
+
+def _write_index(root: Path, rows: list[dict]) -> None:
+    from sgd_bench_harness import results
+
+    def rel(folder: Path, name: str) -> str:
+        return os.path.relpath(folder / name, root)
+
+    md_rows = []
+    for r in rows:
+        link = f"[{r['result']}]({rel(r['_folder'], 'summary.md')})" if (r["_folder"] / "summary.md").exists() \
+            else r["result"]
+        md_rows.append({**r, "result": link})
+    columns = ["result", "kind", "status", "created", "commit", "device", "dtype", "checks", "summary"]
+    text = ("# sgd-bench results\n\nEvery result folder under this one, as `sgd-bench report` found it; "
+            "each link opens the run's summary.\n\n" + results.markdown_table(md_rows, columns) + "\n")
+    results.write_text(root / "index.md", text)
+    cards = []
+    for r in rows:
+        imgs = "".join(f'<img src="{html.escape(rel(r["_folder"], f))}" alt="{html.escape(f)}">'
+                       for f in r["_figures"][:2])
+        page = "summary.html" if (r["_folder"] / "summary.html").exists() else "summary.md"
+        summary = rel(r["_folder"], page)
+        cards.append(
+            f'<section><h2><a href="{html.escape(summary)}">{html.escape(r["result"])}</a></h2>'
+            f'<p>{html.escape(r["kind"])} · {html.escape(r["status"])} · {html.escape(r["created"])} · '
+            f'commit {html.escape(r["commit"])} · {html.escape(r["device"])} · {html.escape(str(r["dtype"]))} · '
+            f'checks: {html.escape(r["checks"])}</p>{imgs}</section>')
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>sgd-bench results</title><style>"
+            "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+            "section{border-top:1px solid #ddd;padding:.5em 0}img{max-width:49%;margin-right:1%}"
+            "p{color:#555;font-size:.9em}</style></head><body><h1>sgd-bench results</h1>"
+            + "".join(cards) + "</body></html>\n")
+    results.write_text(root / "index.html", page)
