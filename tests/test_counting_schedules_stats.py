@@ -11,7 +11,7 @@ import optax
 import pytest
 
 from sgd_bench import Count, schedules, stats
-from sgd_bench._compat import enable_x64
+from sgd_bench.compat import enable_x64
 from sgd_bench.schedules import as_schedule
 
 U32 = 2**32
