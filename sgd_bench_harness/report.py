@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from sgd_bench_harness import experiments
+from sgd_bench_harness import experiment, experiments, folders, grid, grid_report, pages, records, results
 
 
 def one_line(err: BaseException) -> str:
@@ -27,9 +27,7 @@ def say(text: str) -> None:
 
 
 def _checks_line(folder: Path) -> str:
-    from sgd_bench_harness import experiment
-
-    checks = experiment.read_json(folder / "checks.json")
+    checks = folders.read_json(folder / "checks.json")
     if not isinstance(checks, list) or not checks:
         return "-"
     held = sum(bool(c.get("holds")) for c in checks if isinstance(c, dict))
@@ -38,8 +36,6 @@ def _checks_line(folder: Path) -> str:
 
 def _rebuild(folder: Path, meta: dict) -> str:
     """Rebuilds one result folder's summary and figures from its records, if it knows how."""
-    from sgd_bench_harness import grid, grid_report
-
     if meta.get("kind") == grid.KIND:
         grid_report.report(folder)
         return "rebuilt from records"
@@ -79,31 +75,27 @@ def _check_index_is_ours(root: Path) -> None:
 def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     """The result folders under ``root`` (``root`` itself when it is one), and a note for each
     folder with a meta.json that is not sgd-bench's (skipped, never rewritten)."""
-    from sgd_bench_harness import experiment
-
-    if experiment.is_result(experiment.read_json(root / "meta.json")):
+    if folders.is_result(folders.read_json(root / "meta.json")):
         return [root], []
     # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
     # A grid's cells and a script's parts are pieces of a result, not results.
     found = sorted(p.parent for p in root.rglob("meta.json")
                    if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
                    and not any(part.startswith("_") for part in p.relative_to(root).parts))
-    folders, notes = [], []
+    kept, notes = [], []
     for folder in found:
-        meta = experiment.read_json(folder / "meta.json")
-        if experiment.is_result(meta) or _corrupt_meta(folder):
-            folders.append(folder)
+        meta = folders.read_json(folder / "meta.json")
+        if folders.is_result(meta) or _corrupt_meta(folder):
+            kept.append(folder)
         else:
             notes.append(f"{folder}: skipped, its meta.json is not an sgd-bench result's")
-    return folders, notes
+    return kept, notes
 
 
 def _corrupt_meta(folder: Path) -> str | None:
     """Why a folder's meta.json is broken when the folder still holds records (a result whose
     meta.json was emptied or cut), or None."""
-    from sgd_bench_harness import experiment, results
-
-    if results.find_records(folder) is None:
+    if records.find_records(folder) is None:
         return None
     try:
         text = (folder / "meta.json").read_text()
@@ -111,7 +103,7 @@ def _corrupt_meta(folder: Path) -> str | None:
         return f"meta.json cannot be read ({err.strerror})"
     if not text.strip():
         return "meta.json is empty"
-    if experiment.read_json(folder / "meta.json") is None:
+    if folders.read_json(folder / "meta.json") is None:
         return "meta.json is not valid JSON"
     return None
 
@@ -120,26 +112,24 @@ def cmd_report(args) -> int:
     """Rebuilds every result under the folder and writes the index; exits 1 when a result is
     corrupted (its records differ from the row count and checksum in its meta.json, or its
     meta.json is broken): such a result is listed, loudly, but not rebuilt."""
-    from sgd_bench_harness import experiment, pages, results
-
     root = Path(args.dir) if args.dir else experiment.runs_root()
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
-    folders, notes = _find_results(root)
-    single = folders == [root]
+    found, notes = _find_results(root)
+    single = found == [root]
     if not single:
         _check_index_is_ours(root)
     for note in notes:
         say(note)
-    if not folders:
+    if not found:
         raise FileNotFoundError(f"no results in {root} (no folder with sgd-bench's meta.json)")
     rows, corrupted = [], 0
-    for folder in folders:
-        meta = experiment.read_meta(folder) or {}
+    for folder in found:
+        meta = folders.read_meta(folder) or {}
         broken = _corrupt_meta(folder) if not meta else None
-        if broken is None and "records" in meta and meta.get("status") == experiment.STATUS_COMPLETE:
-            broken = results.verify_records(folder, meta["records"])
-        holder = experiment.lock_holder(folder)  # a run writing there now: its files are not final
+        if broken is None and "records" in meta and meta.get("status") == folders.STATUS_COMPLETE:
+            broken = records.verify_records(folder, meta["records"])
+        holder = folders.lock_holder(folder)  # a run writing there now: its files are not final
         busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
         if busy:
             how, broken = busy, None
@@ -183,7 +173,6 @@ def cmd_report(args) -> int:
 
 
 def _write_index(root: Path, rows: list[dict]) -> None:
-    from sgd_bench_harness import results
 
     def rel(folder: Path, name: str) -> str:
         return os.path.relpath(folder / name, root)

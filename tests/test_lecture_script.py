@@ -15,6 +15,7 @@ import helpers
 
 from sgd_bench_harness import cli, results
 from sgd_bench_harness import records
+from sgd_bench_harness.experiments import _lecture_logreg_slide as slide
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +99,11 @@ def test_lecture_settings_reproduce_the_slide(quick_run):
     """The lecture-settings runs against the slide's read-off numbers, recomputed from the quick
     run's records (GD slope within 10%, B = 50 and 100 plateaus within 2x), and both FLOPs counts
     stored: the slide's 2 B d per step and XLA's."""
-    script = cli.load("lecture_logreg")
     rows = records.read_records(quick_run)
     meta = json.loads((quick_run / "meta.json").read_text())
     lecture = meta["lecture_settings"]
     assert lecture["sampling"] == "without replacement within a batch"
-    checks = script._lecture_checks([r for r in rows if r["figure"] == "lecture_settings"], lecture)
+    checks = slide.checks([r for r in rows if r["figure"] == "lecture_settings"], lecture)
     assert [c["holds"] for c in checks] == [True, True, True], checks
     gd = [r for r in rows if r["figure"] == "lecture_settings" and r["method"] == "GD" and r["statistic"] == "mean"]
     last = max(gd, key=lambda r: r["step"])
@@ -122,7 +122,7 @@ def test_lecture_settings_reproduce_the_slide(quick_run):
     problem = problems.lecture_logreg()
     x_star, _ = sb.reference_solution(problem)
     x0 = jnp.full(problem.x_shape, 1.3)
-    loss, _ = script._sgd_without_replacement(problem, x0, x_star, jax.random.split(jax.random.key(0), 2),
-                                              0.09, problem.n, 10)
+    loss, _ = slide.sgd_without_replacement(problem, x0, x_star, jax.random.split(jax.random.key(0), 2),
+                                            0.09, problem.n, 10)
     gd_trace = sb.run(problem, sb.gd(0.09), x0, 0, steps=10, log_every=1)
     np.testing.assert_allclose(np.asarray(loss), np.broadcast_to(np.asarray(gd_trace.loss), (2, 11)), rtol=1e-12)

@@ -35,12 +35,11 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
-from jax import lax
 
 import problems
 import sgd_bench as sb
-from sgd_bench import curvature
 from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.experiments import _lecture_logreg_slide as slide
 from sgd_bench_harness.toolkit import Check
 
 NAME = "lecture_logreg"
@@ -56,95 +55,11 @@ FULL = dict(seeds=200, steps=100, log_every=1, batches=(1, 10, 50, 100), lbfgs_s
 QUICK = dict(seeds=32, steps=20, log_every=2, batches=(1, 10, 50, 100), lbfgs_steps=10,
              schedule_steps=400, schedule_log_every=20, lecture_steps=100, data_seed=0, key=0)
 
-# What the slide (../shared/lecture/sgd_problems.png) shows, read off its log axes by eye:
-# GD's |f - f*| from about 8 at k = 0 to about 1.5e-9 at k = 100, and the level each single SGD
-# run fluctuates around over the second half. Only B = 50 and 100 are checked (within 2x): the
-# B = 1 and 10 runs swing over a decade, too wide to read a level from.
-SLIDE = dict(gd_gap_0=8.0, gd_gap_100=1.5e-9, plateau={1: 1e-1, 10: 1e-2, 50: 5e-4, 100: 3e-4},
-             checked=(50, 100))
-SLIDE_RATE = (SLIDE["gd_gap_100"] / SLIDE["gd_gap_0"]) ** (1 / 100)
-# Single runs drawn in the lecture-settings figure, as on the slide.
-SINGLE_RUNS = 1
 # plateau * B may differ by this factor across batch sizes, beyond SPREAD_Z standard errors.
 SPREAD, SPREAD_Z = 1.5, 1.96
 
 # L-BFGS and GD are compared at GD's final gap, but not below this (GD reaches rounding noise).
 LBFGS_TARGET_FLOOR = 1e-12
-
-
-def _sgd_without_replacement(problem, x0, x_star, keys, alpha, batch: int, steps: int):
-    """Constant-step SGD whose batch of ``batch`` distinct rows is drawn afresh at every step
-    (the runner has no such sampler): |f(x_k)| and ||x_k - x*|| for k = 0..steps, per key."""
-    @jax.jit
-    def runs(problem, x0, x_star, keys, alpha):
-        def one(key):
-            def step(x, k):
-                idx = jax.random.permutation(jax.random.fold_in(key, k), problem.n)[:batch]
-                x = x - alpha * problem.batch_grad(x, idx)
-                return x, (problem.loss(x), jnp.linalg.norm(x - x_star))
-            _, (loss, dist) = lax.scan(step, x0, jnp.arange(steps))
-            return (jnp.concatenate([problem.loss(x0)[None], loss]),
-                    jnp.concatenate([jnp.linalg.norm(x0 - x_star)[None], dist]))
-        return jax.vmap(one)(keys)
-
-    return runs(problem, x0, x_star, keys, alpha)
-
-
-def _lecture_settings(problem, x0, x_star, f_star, config) -> tuple[list[dict], dict]:
-    """The lecture-settings runs (figure 3): records and the step's derivation."""
-    lam_min = float(np.min(curvature.hessian_eigenvalues(problem, x_star)))
-    alpha = (1.0 - np.sqrt(SLIDE_RATE)) / lam_min
-    steps, seeds, d = config["lecture_steps"], config["seeds"], problem.x_shape[0]
-    keys = jax.random.split(jax.random.key(config["key"] + 1), seeds)
-    rows = []
-
-    def add(name, loss, dist, slide_flops, xla_flops, per_step):
-        gap = np.abs(np.asarray(loss, np.float64) - f_star)
-        dist = np.asarray(dist, np.float64)
-        stats = {"f_gap": results.seed_statistics(gap), "dist": results.seed_statistics(dist)}
-        for k in range(gap.shape[1]):
-            common = dict(experiment=NAME, problem=problem.name, alpha=alpha, step=k, grad_evals=per_step * k,
-                          flops=xla_flops * k, slide_flops=slide_flops * k, num_seeds=seeds)
-            for stat in results.STATISTICS:
-                rows.append(dict(common, figure="lecture_settings", method=name, statistic=stat,
-                                 f_gap=float(stats["f_gap"][stat][k]), dist=float(stats["dist"][stat][k])))
-            for s in range(SINGLE_RUNS):
-                rows.append(dict(common, figure="lecture_runs", method=f"{name}, run {s}",
-                                 f_gap=float(gap[s, k]), dist=float(dist[s, k])))
-
-    gd = sb.run_seeds(problem, sb.gd(alpha), x0, jax.random.key(config["key"]), seeds=seeds, steps=steps,
-                      log_every=1, x_star=x_star)
-    add("GD", gd.loss, gd.dist, 2 * problem.n * d, sb.step_flops(problem, sb.gd(alpha), x0), problem.n)
-    for b in config["batches"]:
-        loss, dist = _sgd_without_replacement(problem, x0, jnp.asarray(x_star), keys, alpha, b, steps)
-        # XLA's count is that of the runner's SGD step with the same batch (the gradient of B rows
-        # and the update; drawing B distinct rows adds a permutation of m, not counted by the slide).
-        add("SGD" if b == 1 else f"SGD batch {b}", loss, dist, 2 * b * d,
-            sb.step_flops(problem, sb.sgd(alpha, b), x0), b)
-    return rows, dict(alpha=float(alpha), lambda_min=lam_min, slide_rate=SLIDE_RATE, sampling="without replacement within a batch")
-
-
-def _lecture_checks(rows, lecture: dict) -> list[dict]:
-    """The lecture-settings claims against the slide's read-off numbers, from the records."""
-    c = results.curves(rows, figure="lecture_settings")
-    gd = c["GD"][("mean", "f_gap")]
-    k = c["GD"]["step"]
-    keep = (k >= 1) & (gd > 1e-14)
-    slope = toolkit.slope(k[keep], np.log(gd[keep]))
-    ratio = slope / np.log(lecture["slide_rate"])
-    checks = [Check(claim=f"Lecture settings: GD's log-gap slope per iteration is within 10% of the slide's "
-                          f"(ln {lecture['slide_rate']:.3f} = {np.log(lecture['slide_rate']):.4f})",
-                    measured=dict(slope=slope, rate=float(np.exp(slope)), ratio_to_slide=float(ratio)),
-                    holds=bool(abs(ratio - 1) <= 0.10))]
-    for b in SLIDE["checked"]:
-        cv = c[f"SGD batch {b}"]
-        tail = cv["step"] >= cv["step"][-1] / 2
-        level = float(cv[("mean", "f_gap")][tail].mean())
-        r = level / SLIDE["plateau"][b]
-        checks.append(Check(claim=f"Lecture settings: the B = {b} plateau (mean over seeds and the second half) is "
-                                  f"within 2x of the slide's ~{SLIDE['plateau'][b]:g}",
-                            measured=dict(plateau=level, ratio_to_slide=r), holds=bool(0.5 <= r <= 2.0)))
-    return toolkit.records(checks)
 
 
 def run(config: dict, out: Path) -> dict:
@@ -269,9 +184,9 @@ def run(config: dict, out: Path) -> dict:
                         measured={"decreasing": float(dec_mean[-1]), "constant": const_final},
                         holds=bool(dec_mean[-1] < const_final)))
 
-    lecture_rows, lecture = _lecture_settings(problem, x0, x_star, f_star, config)
+    lecture_rows, lecture = slide.settings(problem, x0, x_star, f_star, config, NAME)
     rows += lecture_rows
-    checks += _lecture_checks(lecture_rows, lecture)
+    checks += slide.checks(lecture_rows, lecture)
 
     wall = time.perf_counter() - start
     meta = results.metadata_record(NAME, {**config, "alpha": alpha, "x0": "1.3 * ones(d)",
@@ -340,17 +255,17 @@ def report(out: Path, echo: bool = False) -> dict:
     lecture = meta["lecture_settings"]
     settings = results.curves(rows, figure="lecture_settings")
     single = results.curves(rows, figure="lecture_runs")
-    _lecture_figure(settings, single, info, lecture, seeds, out)
+    slide.figure(settings, single, info, lecture, seeds, out)
     ours_gd = settings["GD"][("mean", "f_gap")]
-    slide_rows = [{"quantity": "GD |f - f*| at k = 100", "slide (read off)": f"~{SLIDE['gd_gap_100']:.1e}",
+    slide_rows = [{"quantity": "GD |f - f*| at k = 100", "slide (read off)": f"~{slide.SLIDE['gd_gap_100']:.1e}",
                    "ours": f"{ours_gd[-1]:.2e}"},
-                  {"quantity": "GD contraction per iteration", "slide (read off)": f"~{SLIDE_RATE:.3f}",
+                  {"quantity": "GD contraction per iteration", "slide (read off)": f"~{slide.SLIDE_RATE:.3f}",
                    "ours": f"{next(c['measured']['rate'] for c in checks if 'slope per iteration' in c['claim']):.3f}"}]
-    for b, level in SLIDE["plateau"].items():
+    for b, level in slide.SLIDE["plateau"].items():
         cv = settings["SGD" if b == 1 else f"SGD batch {b}"]
         tail = cv["step"] >= cv["step"][-1] / 2
         slide_rows.append({"quantity": f"SGD B = {b} plateau (2nd half; mean / median over seeds)"
-                                       + ("" if b in SLIDE["checked"] else ", not checked"),
+                                       + ("" if b in slide.SLIDE["checked"] else ", not checked"),
                            "slide (read off)": f"~{level:.0e}",
                            "ours": f"{cv[('mean', 'f_gap')][tail].mean():.1e} / {cv[('q50', 'f_gap')][tail].mean():.1e}"})
     slide_cols = list(slide_rows[0])
@@ -393,8 +308,8 @@ are GD's per full-gradient pass times its passes); SGD samples with replacement;
 
 ## The lecture's settings
 
-The slide's speeds come back with alpha = (1 - sqrt({SLIDE_RATE:.3f})) / lambda_min = {lecture['alpha']:.4f}
-(lambda_min(grad^2 f(x*)) = {lecture['lambda_min']:.4f}; {SLIDE_RATE:.3f} is the slide's GD contraction per
+The slide's speeds come back with alpha = (1 - sqrt({slide.SLIDE_RATE:.3f})) / lambda_min = {lecture['alpha']:.4f}
+(lambda_min(grad^2 f(x*)) = {lecture['lambda_min']:.4f}; {slide.SLIDE_RATE:.3f} is the slide's GD contraction per
 iteration, ~8 to ~1.5e-9 in 100 steps) and SGD batches drawn without replacement within each batch.
 Thin lines: single runs, as on the slide; thick dashed: the mean over {seeds} seeds with its 5-95% band.
 The FLOPs are shown with both counts: the slide's 2 B d per step (2 m d = {2 * info['n'] * info['d']:,} for GD)
@@ -414,39 +329,6 @@ Wall time {wall:.1f} s (compilation included).
                      header=f"{NAME}: {info['name']}, {seeds} seeds, alpha = {alpha:.4f}, f* = {ref['f_star']:.10f}",
                      tables=[(summary, columns), (sched_rows, sched_cols)])
     return {"summary": summary, "checks": checks}
-
-
-def _lecture_figure(settings, single, info, lecture, seeds, out):
-    """Figure 3: the lecture's settings, single runs with the mean and a 5-95% band, against the
-    iteration and against FLOPs with the slide's count and with XLA's."""
-    gd = settings["GD"]
-    xla_gd, slide_gd = gd["flops"][-1] / gd["step"][-1], gd["slide_flops"][-1] / gd["step"][-1]
-    fig, axes = plt.subplots(1, 4, figsize=(15.5, 3.9))
-    for i, (name, c) in enumerate(settings.items()):
-        color = plots.COLORS[(i - 1) % len(plots.COLORS)] if i else plots.COLORS[4]
-        runs = [r for label, r in single.items() if label.startswith(f"{name}, run ")]
-        panels = [(axes[0], "step", "f_gap"), (axes[1], "step", "dist"),
-                  (axes[2], "slide_flops", "f_gap"), (axes[3], "flops", "f_gap")]
-        for ax, x, y in panels:
-            xs = c[x]
-            for j, r in enumerate(runs):
-                ax.plot(r[x], toolkit.floored(r[y]), color=color, lw=1.0,
-                        label=name if (j == 0 and ax is axes[0]) else None)
-            ax.plot(xs, toolkit.floored(c[("mean", y)]), "--", color=color, lw=1.8)
-            ax.fill_between(xs, toolkit.floored(c[("q05", y)]), toolkit.floored(c[("q95", y)]),
-                            color=color, alpha=0.15, lw=0)
-    labels = [(r"$|f(x_k) - f^*|$", "Iteration"), (r"$\|x_k - x^*\|$", "Iteration"),
-              (r"$|f(x_k) - f^*|$", f"FLOPs, the slide's count: 2 B d per step\n(GD: 2 m d = {slide_gd:,.0f})"),
-              (r"$|f(x_k) - f^*|$", f"FLOPs, XLA's cost analysis\n(GD: {xla_gd:,.0f} per step)")]
-    for ax, (ylabel, xlabel) in zip(axes, labels):
-        ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-    fig.suptitle(f"The lecture's settings: m={info['n']}, d={info['d']}, mu={info['mu']:g}, alpha = "
-                 f"{lecture['alpha']:.4f} from the slide's GD slope, batches without replacement; "
-                 f"solid: a single run, dashed: mean of {seeds} seeds, band 5-95%", fontsize=10)
-    toolkit.save(fig, out / "lecture_logreg_lecture_settings.png", legend_axes=axes)
-    plt.close(fig)
 
 
 def main(argv=None) -> int:
