@@ -15,7 +15,7 @@ import helpers
 
 from sgd_bench_harness import cli, results
 from sgd_bench_harness import records
-from sgd_bench_harness.experiments import _lecture_logreg_slide as slide
+from sgd_bench_harness.experiments.lecture_logreg import slide
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ import numpy as np
 import problems
 import sgd_bench as sb
 from sgd_bench_harness import experiment, plots, results, toolkit
-from sgd_bench_harness.experiments import _lecture_logreg_slide as slide
+from sgd_bench_harness.experiments.lecture_logreg import slide
 from sgd_bench_harness.toolkit import Check
 
 NAME = "lecture_logreg"

@@ -45,7 +45,7 @@ import numpy as np
 import sgd_bench as sb
 from sgd_bench import curvature, rates, theory
 from sgd_bench_harness import experiment, plots, results, toolkit
-from sgd_bench_harness.experiments._rates_table_cases import ALL_CASES, setup
+from sgd_bench_harness.experiments.rates_table.cases import ALL_CASES, setup
 from sgd_bench_harness.toolkit import Check
 
 NAME = "rates_table"

@@ -39,7 +39,7 @@ import problems.linear as linear
 import sgd_bench as sb
 from sgd_bench import sampling
 from sgd_bench_harness import experiment, results, toolkit
-from sgd_bench_harness.experiments import _sgd_trajectories_figures as figures
+from sgd_bench_harness.experiments.sgd_trajectories import figures
 from sgd_bench_harness.toolkit import Check
 
 NAME = "sgd_trajectories"
