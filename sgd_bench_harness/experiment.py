@@ -217,6 +217,12 @@ def at_least(option: str, minimum: int | Callable[[dict], int], why: str, key: s
     return apply
 
 
+def in_each(entries: str, key: str) -> Callable[[dict, Any], dict]:
+    """An override's ``then`` for a config that lists its runs: sets ``key`` to the value in every
+    entry of the tuple ``config[entries]`` (``--seeds`` for each problem, each method, ...)."""
+    return lambda config, value: {**config, entries: tuple(dict(e, **{key: value}) for e in config[entries])}
+
+
 def _dtype(text: str) -> str:
     if text not in DTYPES:
         raise argparse.ArgumentTypeError(f"must be one of {', '.join(DTYPES)}, got {text!r}")

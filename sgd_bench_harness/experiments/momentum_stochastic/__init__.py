@@ -172,8 +172,7 @@ def report(out: Path, echo: bool = False) -> dict:
 def main(argv=None) -> int:
     # --seeds applies to every stochastic run. No --steps: each problem and regime has its own
     # step counts (constant, decreasing, full batch), none of them the run length; float64 only.
-    seeds = experiment.at_least("seeds", 3, "jackknife standard errors", then=lambda config, seeds: {
-        **config, "stochastic": tuple(dict(spec, seeds=seeds) for spec in config["stochastic"])})
+    seeds = experiment.at_least("seeds", 3, "jackknife standard errors", then=experiment.in_each("stochastic", "seeds"))
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
                            overrides={"seeds": seeds})
 

@@ -106,8 +106,7 @@ def report(out: Path, echo: bool = False) -> dict:
 def main(argv=None) -> int:
     # --seeds applies to every stochastic method on every problem (the growing-batch figure keeps
     # its gb_seeds). No --steps: runs are measured in epochs, set per problem; float64 only.
-    seeds = experiment.at_least("seeds", 2, "standard errors need two seeds", then=lambda config, seeds: {
-        **config, "problems": tuple(dict(spec, seeds=seeds) for spec in config["problems"])})
+    seeds = experiment.at_least("seeds", 2, "standard errors need two seeds", then=experiment.in_each("problems", "seeds"))
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
                            overrides={"seeds": seeds})
 
