@@ -46,3 +46,31 @@ def test_scripts_are_launchers_of_registered_experiments():
     for name, text in launchers.items():
         assert f"from sgd_bench_harness.experiments import {name}\n" in text
         assert len(text.splitlines()) < 10, f"scripts/{name}.py holds more than a launcher"
+
+
+def _modules():
+    for package in ("sgd_bench", "sgd_bench_harness", "problems"):
+        yield from sorted((ROOT / package).rglob("*.py"))
+
+
+def test_no_module_is_longer_than_about_400_lines():
+    long = {str(p.relative_to(ROOT)): n for p in _modules()
+            if (n := len(p.read_text().splitlines())) > 430}
+    assert not long, f"split these into modules of one idea each: {long}"
+
+
+def test_no_private_name_is_imported_from_another_module():
+    # A package-private module (sgd_bench._tree, _values) may be used inside its own package.
+    for path in _modules():
+        package = path.relative_to(ROOT).parts[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            same_package = node.module.split(".")[0] == package
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                module_private = any(part.startswith("_") and not part.startswith("__")
+                                     for part in node.module.split(".")[1:])
+                assert not (private and not (same_package and alias.name in ("_tree", "_values"))), \
+                    (path, node.module, alias.name)
+                assert not (module_private and not same_package), (path, node.module)
