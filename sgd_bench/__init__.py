@@ -1,4 +1,20 @@
-"""sgd-bench: the theory of stochastic gradient descent next to measured numbers, in JAX."""
+"""sgd-bench's engine: the theory of stochastic gradient descent next to measured numbers, in JAX.
+
+The public surface, one name per line below (``import sgd_bench as sb``):
+
+- problems' type: ``FiniteSum`` (a pytree whose only child is the data; gradients by autodiff,
+  full sums streamed), ``L2``; the catalog of problems is the sibling package ``problems``;
+- methods as data (``Method``, ``Params``): ``gd``, ``sgd``, ``from_optax`` and the zoo (noise,
+  averaging, line search, L-BFGS, growing batches, variance reduction, lazy sparse updates,
+  quasi-Newton, online Newton); ``sgd_bench.specs`` maps a ``--method`` spec to any of them;
+- the runner: ``run``, ``run_seeds``, ``run_keys`` (jitted ``lax.scan`` loops, ``vmap`` across
+  seeds), ``Solver`` (step-level), ``sweep``; ``Count`` of gradient evaluations; ``schedules``;
+- measuring: ``stats`` over seeds, ``theory`` (constants, bounds, checks, rate fits),
+  ``timing``, ``step_flops``, ``reference_solution``, ``shard``.
+
+It imports neither matplotlib nor ``problems`` nor the harness ``sgd_bench_harness`` (the
+experiments, grids, records, reports and the ``sgd-bench`` command), which are built on it.
+"""
 
 from sgd_bench import schedules as schedules
 from sgd_bench import stats as stats
