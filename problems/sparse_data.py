@@ -165,7 +165,7 @@ def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alph
     row_nnz = validation.positive_float("row_nnz", row_nnz)
     if not 1.0 <= row_nnz <= d:
         raise ValueError(f"row_nnz must be in [1, d] = [1, {d}], got {row_nnz:g}")
-    seed = validation.integer("seed", seed, low=0, high=validation.MAX_SEED)
+    seed = validation.jax_seed("seed", seed)  # jax.random.key: 32 bits with x64 off
     alpha = validation.nonnegative_float("alpha", alpha)
     flip = validation.nonnegative_float("flip", flip)
     if flip >= 0.5:

@@ -56,7 +56,7 @@ def _design(seed, n, d, dtype):
     """(A in ``dtype``, A @ w and the noise in the wide precision) for a planted w."""
     n = validation.integer("n", n, low=1)
     d = validation.integer("d", d, low=1)
-    seed = validation.integer("seed", seed, low=0, high=validation.MAX_SEED)
+    seed = validation.jax_seed("seed", seed)  # jax.random.key: 32 bits with x64 off
     dtype = jnp.dtype(validation.floating_dtype("dtype", dtype))
     wide = _wide()
     check_fits(n * d * dtype.itemsize + 3 * n * wide.itemsize,

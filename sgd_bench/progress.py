@@ -39,11 +39,20 @@ def mode(value: str) -> Iterator[None]:
         _MODE.reset(token)
 
 
+def forced() -> bool | None:
+    """``SGD_BENCH_PROGRESS`` read: True for "1", False for "0", None when unset or empty; any
+    other value is a ValueError (a typo must not silently mean the mode's default)."""
+    value = os.environ.get("SGD_BENCH_PROGRESS", "").strip()
+    if value and value not in ("0", "1"):
+        raise ValueError(f"SGD_BENCH_PROGRESS must be 0 or 1 (or unset), got {value!r}")
+    return None if not value else value == "1"
+
+
 def enabled(stream: IO | None = None) -> bool:
     """Whether a run that did not pass ``progress`` should draw a bar on ``stream``."""
-    forced = os.environ.get("SGD_BENCH_PROGRESS", "").strip()
-    if forced in ("0", "1"):
-        return forced == "1"
+    setting = forced()
+    if setting is not None:
+        return setting
     current = _MODE.get()
     if current == "on":
         return True

@@ -103,6 +103,19 @@ def instance(name: str, value: Any, cls: type | tuple, what: str) -> Any:
 # signed 64-bit seed (99999999999999999999 was an OverflowError from inside JAX).
 MAX_SEED = 2**63 - 1
 
+
+def jax_seed(name: str, seed: Any) -> int:
+    """``seed`` as an int for ``jax.random.key``: in [0, 2**63 - 1], and below 2**32 while
+    ``jax_enable_x64`` is off, where JAX keeps only a seed's low 32 bits (2**32 would silently
+    draw seed 0's numbers)."""
+    seed = integer(name, seed, low=0, high=MAX_SEED)
+    if seed >= 2**32 and not jax.config.jax_enable_x64:
+        raise ValueError(f"{name} {seed} is >= 2**32, and with jax_enable_x64 off JAX keeps only a seed's "
+                         f"low 32 bits (it would draw seed {seed % 2**32}'s numbers); use a seed below "
+                         "2**32 or jax.config.update('jax_enable_x64', True)")
+    return seed
+
+
 FLOATING_DTYPES = "'float32' or 'float64'"
 
 

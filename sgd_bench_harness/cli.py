@@ -38,9 +38,11 @@ DEFAULT_SUITE = ("lecture_logreg",)
 
 # -- run -----------------------------------------------------------------------------------------
 def _cmd_run(args) -> int:
+    from sgd_bench import progress
     from sgd_bench_harness import records
 
     records.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
+    progress.forced()  # and so is a bad SGD_BENCH_PROGRESS
     if args.out is not None and not args.out.strip():
         # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
         raise ValueError("--out must name a folder, got an empty string")
