@@ -74,3 +74,21 @@ def test_no_private_name_is_imported_from_another_module():
                 assert not (private and not (same_package and alias.name in ("_tree", "_values"))), \
                     (path, node.module, alias.name)
                 assert not (module_private and not same_package), (path, node.module)
+
+
+
+def test_the_wheel_takes_every_package_and_experiment():
+    # pyproject.toml's [tool.setuptools.packages.find] include patterns, matched as setuptools
+    # matches them (fnmatch on the dotted name): every package under the three roots is taken.
+    import fnmatch
+    import re
+
+    text = (ROOT / "pyproject.toml").read_text()
+    include = ast.literal_eval(re.search(r"\[tool\.setuptools\.packages\.find\]\s*include = (\[.*?\])",
+                                         text, re.S).group(1))
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts)
+               for root in ("sgd_bench", "sgd_bench_harness", "problems")
+               for p in (ROOT / root).rglob("__init__.py")}
+    assert {f"sgd_bench_harness.experiments.{n}" for n in ("peers", "local_minima")} <= on_disk
+    left_out = {name for name in on_disk if not any(fnmatch.fnmatchcase(name, pat) for pat in include)}
+    assert not left_out, f"packages the wheel would leave out: {sorted(left_out)}"
