@@ -47,9 +47,9 @@ def test_list_run_report(tmp_path):
     for name in specs.METHODS:  # every spec of the registry, each on its own line with its keys
         assert f"\n  {name:<22} {specs.method_catalog()[name]}\n" in listing
     run = cli("run", "--quick", *GRID, "--out", str(tmp_path))
-    folders = list(tmp_path.glob("grid-*"))
-    assert len(folders) == 1
-    out = folders[0]
+    made = list(tmp_path.glob("grid-*"))
+    assert len(made) == 1
+    out = made[0]
     for method in ("gd", "sgd:step=0.05,batch=10", "optax:adam,lr=0.01"):
         assert method in run.stdout  # the table printed at the end
     assert "[9/9]" in run.stderr  # one progress line per cell: 3 methods x 3 seed blocks
@@ -230,7 +230,7 @@ def test_report_refuses_corrupted_results_loudly(tmp_path, capsys):
         assert f"{folder}: CORRUPTED, not rebuilt" in out
         assert (tmp_path / folder / "summary.md").read_text() == "as the run wrote it\n"
     assert "meta.json is empty" in err and "meta.json is not valid JSON" in err
-    if records.suffix == ".csv":
+    if records.find_records(tmp_path / "cut").suffix == ".csv":
         assert "records.csv has 2 rows where the run wrote 4" in err
     assert "3 corrupted result(s)" in err.strip().splitlines()[-1]
     index = (tmp_path / "index.md").read_text()

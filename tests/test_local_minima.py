@@ -128,7 +128,7 @@ def test_records_have_one_row_per_cell(quick_run, script):
         assert total == pytest.approx(1.0, abs=1e-12)
         assert r["seeds"] == config["seeds"]
     # The end points the figures draw: three 1-D cells and two 2-D cells, one row per seed.
-    ends = [r for r in records if r["figure"] == "endpoints"]
+    ends = [r for r in stored if r["figure"] == "endpoints"]
     assert len(ends) == 5 * config["seeds"]
 
 

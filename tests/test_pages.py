@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
-from sgd_bench_harness import cli, pages
+from sgd_bench_harness import cli, pages, report
 from sgd_bench_harness import folders
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,7 +139,7 @@ def test_index_and_every_page_load_in_headless_chromium(gallery, tmp_path, monke
     # Beside the made-up results, a real one as a run wrote it (its figures and a GIF link);
     # its rebuild is left out, only the pages are under test here.
     shutil.copytree(ROOT / "results" / "sgd_trajectories", gallery / "sgd_trajectories")
-    monkeypatch.setattr(cli, "_rebuild", lambda folder, meta: "as written by the run")
+    monkeypatch.setattr(report, "_rebuild", lambda folder, meta: "as written by the run")
     assert cli.main(["report", str(gallery)]) == 0
     capsys.readouterr()
     index = gallery / "index.html"

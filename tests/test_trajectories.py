@@ -75,7 +75,7 @@ def test_records(quick_run, script):
     assert [r["step"] for r in gd] == list(range(steps + 1))
     assert all(r["grad_evals"] == 50 * r["step"] for r in gd)
     # What the animation draws: seed 0's path and its batches, the data, every seed's end point.
-    count = {f: sum(r["figure"] == f for r in records) for f in ("path", "batches", "data", "endpoints")}
+    count = {f: sum(r["figure"] == f for r in stored) for f in ("path", "batches", "data", "endpoints")}
     assert count == {"path": steps + 1, "batches": steps * config["batch"], "data": config["n"],
                      "endpoints": config["seeds"]}
 
