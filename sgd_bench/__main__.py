@@ -2,6 +2,6 @@
 
 import sys
 
-from sgd_bench.cli import main
+from sgd_bench_harness.cli import main
 
 sys.exit(main())

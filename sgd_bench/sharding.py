@@ -13,7 +13,7 @@ methods run unchanged, and XLA inserts the communication.
   step is O(B d), independent of n. (Drawing per-shard batches would avoid that traffic but
   changes the sampling distribution; it is not done here.)
 
-Several processes (``python -m sgd_bench.launch``, or ``jax.distributed.initialize`` in every
+Several processes (``python -m sgd_bench_harness.launch``, or ``jax.distributed.initialize`` in every
 process): ``jax.devices()`` lists the devices of all processes and ``shard`` spans them. Every
 process holds the same full data and contributes the rows that fall on its own devices
 (``jax.make_array_from_callback``); the runner's outputs are replicated, so each process reads

@@ -220,7 +220,7 @@ def assert_report_rebuilds(folder, name: str) -> None:
     from the stored records, meta and checks alone (in a copy without figures or summary)."""
     import shutil
 
-    from sgd_bench import cli
+    from sgd_bench_harness import cli
 
     folder = pathlib.Path(folder)
     copy = folder.with_name(folder.name + "-rebuilt")

@@ -798,7 +798,7 @@ CLI_BAD_INPUTS = [
 @pytest.fixture
 def no_grid_run(monkeypatch):
     """Fails the test if a refused grid reaches its run."""
-    from sgd_bench import grid
+    from sgd_bench_harness import grid
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the grid ran before its input was checked")
@@ -808,7 +808,7 @@ def no_grid_run(monkeypatch):
 
 def cli_main(argv, capsys):
     """``sgd-bench argv`` in-process: (exit status, stderr)."""
-    from sgd_bench import cli
+    from sgd_bench_harness import cli
 
     try:
         code = cli.main(argv)
@@ -961,7 +961,7 @@ def test_every_step_size_of_a_method_is_checked(method, names, want):
 
 
 def test_the_grid_summary_shows_a_negative_step(tmp_path, tiny_logistic):
-    from sgd_bench import grid, results
+    from sgd_bench_harness import grid, results
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sgd_bench.NegativeStepWarning)
@@ -1014,7 +1014,7 @@ def test_a_broken_experiment_script_is_one_line_and_list_still_shows_the_others(
     assert code == 2 and "Traceback" not in err, err
     assert re.search(r"^sgd-bench: error: experiment script .*broken\.py cannot be loaded \(line 1\): SyntaxError",
                      err.strip().splitlines()[-1])
-    from sgd_bench import cli
+    from sgd_bench_harness import cli
 
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
@@ -1074,7 +1074,7 @@ def test_a_jax_platform_that_cannot_start_is_one_line_not_a_traceback():
 def test_bad_launcher_options_exit_2_before_any_process_starts(capsys, monkeypatch, argv, match):
     import signal
 
-    from sgd_bench import launch
+    from sgd_bench_harness import launch
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a process started before the options were checked")
@@ -1133,7 +1133,7 @@ def test_a_seed_of_32_bits_or_more_is_refused_when_x64_is_off():
 def test_a_lock_file_that_is_a_folder_or_a_link_is_refused_and_nothing_elsewhere_changes(tmp_path, kind):
     # round 3: a folder named .sgd-bench.lock in the result folder gave "[Errno 21] Is a directory";
     # round 4: a symlink by that name made the run truncate its target and write its PID there.
-    from sgd_bench import experiment
+    from sgd_bench_harness import experiment
 
     held = tmp_path / "out"
     held.mkdir()
@@ -1155,7 +1155,7 @@ def test_a_lock_file_that_is_a_folder_or_a_link_is_refused_and_nothing_elsewhere
 def test_a_records_entry_naming_a_file_outside_the_result_is_corrupt_not_read(tmp_path, name):
     # round 4: meta.json's "records" entry was joined to the folder as given, so report read (and
     # hashed) any file it named, whole
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     why = results.verify_records(tmp_path, {"file": name, "rows": 1, "sha256": "0" * 64})
     assert why == f"meta.json's \"records\" entry names {name!r}, not records.csv or records.parquet"

@@ -15,7 +15,7 @@ import pytest
 
 import helpers
 import sgd_bench as sb
-from sgd_bench.integrations.benchopt import SgdBenchSolver, logreg_l2, sum_objective
+from sgd_bench_harness.benchopt import SgdBenchSolver, logreg_l2, sum_objective
 
 BENCHMARK = pathlib.Path(__file__).resolve().parents[1] / "integrations" / "benchopt" / "logreg_l2"
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from sgd_bench import cli, experiment
+from sgd_bench_harness import cli, experiment
 
 FAKE = '''"""A made-up experiment with one claim that holds and one that {verdict}."""
-from sgd_bench import experiment
+from sgd_bench_harness import experiment
 
 NAME = "{name}"
 DESCRIPTION = "fake {name}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sgd_bench import experiment, results
+from sgd_bench_harness import experiment, results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +81,7 @@ def test_list_run_report(tmp_path):
     (["report", "/nonexistent/sgd-bench-results"], "no results folder"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message, capsys):
-    from sgd_bench import cli as cli_module
+    from sgd_bench_harness import cli as cli_module
 
     try:  # in-process (a subprocess per case would spend its time importing jax)
         code = cli_module.main(args)
@@ -115,7 +115,7 @@ def test_killed_run_resumes_to_the_same_records(tmp_path, capsys):
         time.sleep(0.05)
     proc.send_signal(signal.SIGSTOP)  # paused mid-run: it still holds the folder's lock
     try:
-        from sgd_bench import cli as cli_module
+        from sgd_bench_harness import cli as cli_module
 
         code = cli_module.main([*args, "--out", str(killed)])  # a second run into the same folder
         assert code == 2 and f"is in use by another sgd-bench run (pid {proc.pid})" in capsys.readouterr().err
@@ -133,7 +133,7 @@ def test_killed_run_resumes_to_the_same_records(tmp_path, capsys):
 
 
 def test_report_goes_on_past_a_result_it_cannot_rebuild(tmp_path, capsys):
-    from sgd_bench import cli as cli_module
+    from sgd_bench_harness import cli as cli_module
 
     old = tmp_path / "pl_bounds"  # records in a layout this version's report does not read
     experiment.mark(old, experiment.STATUS_COMPLETE, "h", {"experiment": "pl_bounds", "devices": ["cpu:cpu"]})
@@ -160,7 +160,7 @@ def _stored_result(folder, rows=4):
 
 
 def _report(root, capsys):
-    from sgd_bench import cli as cli_module
+    from sgd_bench_harness import cli as cli_module
 
     try:
         code = cli_module.main(["report", str(root)])
@@ -232,8 +232,8 @@ def test_report_refuses_corrupted_results_loudly(tmp_path, capsys):
 
 
 def test_a_grid_into_a_folder_another_run_holds_is_refused(tmp_path, capsys):
-    from sgd_bench import cli as cli_module
-    from sgd_bench import grid
+    from sgd_bench_harness import cli as cli_module
+    from sgd_bench_harness import grid
 
     args = ["run", "--problem", "lecture-logreg", "--method", "gd", "--seeds", "2", "--steps", "5",
             "--out", str(tmp_path)]
@@ -266,7 +266,7 @@ def test_report_finds_results_under_a_folder_named_like_a_piece_of_one(tmp_path,
 # -- sparse problems through the command line (issue 14) ----------------------------------------
 def _grid_main(args, capsys):
     """``sgd-bench ARGS`` in-process, which must succeed."""
-    from sgd_bench import cli as cli_module
+    from sgd_bench_harness import cli as cli_module
 
     assert cli_module.main(args) == 0, capsys.readouterr().err
     capsys.readouterr()

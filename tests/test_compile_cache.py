@@ -10,7 +10,7 @@ import sys
 
 PROBE = """
 import jax, jax.numpy as jnp
-from sgd_bench import compile_cache
+from sgd_bench_harness import compile_cache
 print("folder:", compile_cache.enable())
 jax.jit(lambda x: jnp.sin(x) * 3.0 + 1.0)(jnp.arange(5.0)).block_until_ready()
 """

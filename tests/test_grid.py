@@ -11,7 +11,7 @@ import pytest
 
 import problems
 import sgd_bench as sb
-from sgd_bench import experiment, grid, results
+from sgd_bench_harness import experiment, grid, results
 
 # -- specs -----------------------------------------------------------------------------------
 

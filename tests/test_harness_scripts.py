@@ -11,7 +11,7 @@ backend optimization level 0, which cuts their time by ~40%; the claims tested h
 depend on it (iterates agree with optimized code to ~1e-12, and XLA's FLOP counts come from the
 HLO, before the backend).
 
-Every experiment script's command line (``sgd_bench.experiment``): an option it does not take,
+Every experiment script's command line (``sgd_bench_harness.experiment``): an option it does not take,
 or a bad value, exits with status 2 and names the option; the options it takes land in its
 config."""
 
@@ -22,7 +22,7 @@ import pathlib
 import pytest
 
 import quick_runs
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 
 quick_root, test_quick_run_writes_its_layout_and_claims_and_its_report_rebuilds = \
     quick_runs.quick_run_tests("test_harness_scripts")
@@ -239,7 +239,7 @@ def test_gpu_bench_runs_on_whatever_device_is_there(quick_root):
     assert all(r["dtype"] == "float32" for r in rows)
 
 
-# Every experiment script against the shared command line (sgd_bench.experiment): these fail or
+# Every experiment script against the shared command line (sgd_bench_harness.experiment): these fail or
 # stop at argument parsing, before anything is compiled. ``--quick --out`` keep a wrongly accepted
 # option from starting a full run into results/.
 REFUSED = {

@@ -21,7 +21,8 @@ import pytest
 import helpers
 import sgd_bench as sb
 from problems import spectral
-from sgd_bench import cli, sampling
+from sgd_bench import sampling
+from sgd_bench_harness import cli
 from sgd_bench import horizons as hz
 from sgd_bench.averaging import averaged
 from sgd_bench.two_phase import online_newton

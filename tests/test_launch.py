@@ -1,4 +1,4 @@
-"""Two JAX processes on localhost form one job (``python -m sgd_bench.launch``): sharded GD and
+"""Two JAX processes on localhost form one job (``python -m sgd_bench_harness.launch``): sharded GD and
 SGD give each process the same result, equal to a one-process run and (GD) to a NumPy loop; a
 process that dies stops the job with a clear message within a bounded time; bad arguments and a
 too-old jax are refused in one line."""
@@ -17,7 +17,7 @@ import pytest
 import helpers
 import problems
 import sgd_bench as sb
-from sgd_bench import launch
+from sgd_bench_harness import launch
 
 N, D, STEPS, STEP, BATCH = 800, 6, 30, 0.5, 16
 
@@ -62,7 +62,7 @@ def _start(tmp, mode, *extra):
     script.write_text(_TARGET)
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     with open(tmp / "stdout", "wb") as out, open(tmp / "stderr", "wb") as err:
-        return subprocess.Popen([sys.executable, "-m", "sgd_bench.launch", "-n", "2", *extra, "--",
+        return subprocess.Popen([sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", *extra, "--",
                                  str(script), str(tmp), mode], env=env, stdout=out, stderr=err)
 
 
@@ -203,8 +203,8 @@ def test_bad_arguments_get_one_line(argv, says, capsys):
 
 
 def test_the_child_entry_refuses_to_run_by_hand(monkeypatch):
-    from sgd_bench import _launch_child
+    from sgd_bench_harness import _launch_child
 
     monkeypatch.delenv(launch.ENV, raising=False)
-    with pytest.raises(SystemExit, match="started by python -m sgd_bench.launch"):
+    with pytest.raises(SystemExit, match="started by python -m sgd_bench_harness.launch"):
         _launch_child.main()

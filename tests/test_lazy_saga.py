@@ -55,7 +55,7 @@ def test_the_command_line_runs_a_lazy_method_as_its_eager_one(lazy, eager, tmp_p
     equal the eager method's (``saga`` on a split loss runs the O(n) table, as lazy SAGA does;
     ``lazy-sgd`` takes ``sgd``'s default step) at every logged step of every seed, with the same
     gradient counts; on dense rows they are refused (tests/test_bad_inputs)."""
-    from sgd_bench import cli, results
+    from sgd_bench_harness import cli, results
 
     spec = "sparse-logreg:n=200,d=150,density=0.05,mu=0.01,seed=3"  # test_cli's problem: same programs
     assert cli.main(["run", "--problem", spec, "--method", lazy, "--method", eager, "--seeds", "2",

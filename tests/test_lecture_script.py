@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import quick_runs
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 
 
 quick_root, test_quick_run_writes_its_layout_and_claims_and_its_report_rebuilds = \

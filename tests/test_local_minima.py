@@ -14,7 +14,7 @@ import pytest
 import problems.landscapes as landscapes
 import quick_runs
 import sgd_bench as sb
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 
 # The quick config's shapes (4 step sizes, 256 seeds, 200 steps), so that the sweep compiled for
 # the quick run below is reused here.

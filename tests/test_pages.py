@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
-from sgd_bench import cli, experiment, pages
+from sgd_bench_harness import cli, experiment, pages
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -185,7 +185,7 @@ def test_exact_second_moments_against_enumerating_every_index_path():
     constant."""
     import itertools
 
-    from sgd_bench import cli
+    from sgd_bench_harness import cli
 
     ms = cli.load("momentum_stochastic")
     rng = np.random.default_rng(5)

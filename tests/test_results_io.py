@@ -14,7 +14,8 @@ import pytest
 
 import problems
 import sgd_bench as sb
-from sgd_bench import experiment, progress, results
+from sgd_bench import progress
+from sgd_bench_harness import experiment, results
 
 ROWS = [dict(method="SGD batch 1", step=0, loss=0.6931471805599453, note="a|b", diverged=False),
         dict(method="GD", step=10, loss=1e-300, extra=3, diverged=True)]
@@ -269,7 +270,7 @@ def test_an_output_path_that_cannot_be_written_is_refused_by_name(tmp_path, monk
 
 
 def test_the_out_checks_reach_the_command_line_as_exit_2(tmp_path, capsys):
-    from sgd_bench import cli
+    from sgd_bench_harness import cli
 
     (tmp_path / "file").write_text("x")
     for argv in (["run", "--problem", "lecture-logreg", "--method", "gd", "--out", str(tmp_path / "file")],

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from sgd_bench import cli, experiment
+from sgd_bench_harness import cli, experiment
 
 FAKE = '''"""A made-up experiment for the --all tests."""
 import os
 from pathlib import Path
-from sgd_bench import experiment
+from sgd_bench_harness import experiment
 
 NAME = "{name}"
 DESCRIPTION = "fake {name}"

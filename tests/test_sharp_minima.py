@@ -17,7 +17,8 @@ import problems
 import quick_runs
 import sgd_bench as sb
 from problems import mlp
-from sgd_bench import cli, curvature, results
+from sgd_bench import curvature
+from sgd_bench_harness import cli, results
 
 
 @pytest.fixture(scope="module")

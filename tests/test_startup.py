@@ -7,7 +7,7 @@ import json
 import pytest
 
 import helpers
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 
 startup = cli.load("startup")
 

@@ -3,25 +3,22 @@ checks are computed from the runs (not read back) and whose report rebuilds from
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import helpers
-from sgd_bench import experiment, runner, theory
+from sgd_bench import runner, theory
+from sgd_bench_harness import experiment
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "step_size_sweep.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("step_size_sweep", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from sgd_bench_harness.experiments import step_size_sweep
+
+    return step_size_sweep
 
 
 def test_fit_slope_recovers_a_power_law_and_its_interval_can_exclude_one(script):

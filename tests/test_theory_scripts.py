@@ -15,7 +15,7 @@ import json
 import pytest
 
 import quick_runs
-from sgd_bench import results
+from sgd_bench_harness import results
 
 quick_root, test_quick_run_writes_its_layout_and_claims_and_its_report_rebuilds = \
     quick_runs.quick_run_tests("test_theory_scripts")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import quick_runs
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 
 
 @pytest.fixture(scope="module")

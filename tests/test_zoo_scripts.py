@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import quick_runs
-from sgd_bench import cli, results
+from sgd_bench_harness import cli, results
 from sgd_bench.growing_batch import batch_sizes
 
 NAMES = ("momentum_stochastic", "two_phase", "variance_reduction")

@@ -5,7 +5,7 @@ benchopt's sum scale,
 
 evaluated in float64 NumPy whatever dtype a solver computed in (so every solver is measured by
 the same independent code). sgd-bench's solvers minimize F / n, the mean-scaled problem with
-mu = lmbd / n (``sgd_bench.integrations.benchopt.logreg_l2``); scikit-learn's minimize
+mu = lmbd / n (``sgd_bench_harness.benchopt.logreg_l2``); scikit-learn's minimize
 C F with C = 1 / lmbd. All three have the same minimizer.
 """
 

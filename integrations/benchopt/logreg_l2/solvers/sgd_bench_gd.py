@@ -3,7 +3,7 @@
 from benchopt import BaseSolver
 
 import sgd_bench as sb
-from sgd_bench.integrations.benchopt import SgdBenchSolver
+from sgd_bench_harness.benchopt import SgdBenchSolver
 
 
 class Solver(SgdBenchSolver, BaseSolver):

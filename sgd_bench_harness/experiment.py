@@ -65,16 +65,24 @@ MARKER = ("written_by", "sgd-bench")  # the key and value ``mark`` puts in every
 LOCK_FILE = ".sgd-bench.lock"
 
 
+def _checkout() -> Path | None:
+    """The repository this package runs from (an editable install of a clone), or None (a wheel)."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() and (root / "sgd_bench").is_dir() else None
+
+
 def results_root() -> Path:
-    """The repository's ``results/`` folder: the committed gallery (written only with ``--out results``)."""
-    return Path(__file__).resolve().parents[1] / "results"
+    """The committed gallery ``results/`` (written only with ``--out results``): the repository's,
+    or ``./results`` when sgd-bench is installed from a wheel."""
+    return (_checkout() or Path.cwd()) / "results"
 
 
 def runs_root() -> Path:
     """Where new runs go by default: the repository's git-ignored ``runs/`` folder (``runs/_quick/``
-    for ``--quick``), so that running the README's commands never dirties a clone. Committing a
-    run into the gallery is a deliberate ``--out results``."""
-    return Path(__file__).resolve().parents[1] / "runs"
+    for ``--quick``), so that running the README's commands never dirties a clone; ``./runs`` when
+    sgd-bench is installed from a wheel. Committing a run into the gallery is a deliberate
+    ``--out results``."""
+    return (_checkout() or Path.cwd()) / "runs"
 
 
 @contextlib.contextmanager
@@ -279,7 +287,7 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
 
 def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] | None = None) -> None:
     """Sets ``status`` and ``config_hash`` in the folder's ``meta.json`` (creating it if needed)."""
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     meta = read_meta(folder) or {}
     meta.update(extra or {})
@@ -302,7 +310,7 @@ def part(out: Path, label: str, compute: Callable[[], Any],
     the value returned is the stored JSON: tuples come back as lists, NumPy scalars as Python
     numbers, floats (NaN included) exactly. ``main`` removes the parts once the run is complete.
     """
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     path = Path(out) / PARTS / (re.sub(r"[^A-Za-z0-9_.=+-]+", "_", label) + ".json")
     stored = read_json(path)
@@ -324,7 +332,7 @@ def save(out: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any
          checks: Sequence[Mapping[str, Any]]) -> None:
     """Writes the records, ``meta.json`` and ``checks.json`` that ``report`` reads back. The
     ``status`` and ``config_hash`` that ``main`` marked in ``meta.json`` are kept."""
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     out = Path(out)
     previous = read_meta(out) or {}
@@ -342,7 +350,7 @@ def save(out: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any
 def load(out: Path) -> Stored:
     """The records, meta and checks a run stored in ``out``; FileNotFoundError naming what is
     missing when the folder is not a finished run's."""
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     out = Path(out)
     meta, checks = read_meta(out), read_json(out / "checks.json")
@@ -360,7 +368,7 @@ def open_report(out: Path) -> Stored:
     import matplotlib
 
     matplotlib.use("Agg")  # report writes files; it must work without a display
-    from sgd_bench import plots
+    from sgd_bench_harness import plots
 
     plots.style()
     return load(out)
@@ -393,7 +401,7 @@ def close(out: Path, text: str, *, checks: Sequence[Mapping[str, Any]], echo: bo
           wall: float | None = None) -> None:
     """Writes ``summary.md``; with ``echo`` (at the end of a run) also prints ``header``, the
     ``(rows, columns)`` tables, a PASS/FAIL line per check and where the result went."""
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     results.write_text(Path(out) / "summary.md", text)
     if not echo:
@@ -513,7 +521,8 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     Bad options exit with status 2 and a one-line reason. The run's ``meta.json`` is marked
     "running" before and "complete" after, with the config hash that keys it.
     """
-    from sgd_bench import compile_cache, progress, results
+    from sgd_bench import progress
+    from sgd_bench_harness import compile_cache, results
 
     compile_cache.enable()  # a script run directly caches its programs too (off: SGD_BENCH_COMPILATION_CACHE=0)
     p = parser(name, doc, folder, takes=tuple(overrides or {}), options=options)

@@ -335,7 +335,7 @@ def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
                     wall_seconds: float | None = None) -> dict[str, Any]:
     """The ``meta.json`` of a run: what ran, where, with what, and from which commit.
 
-    ``sgd_bench.experiment`` adds the run's ``status`` and ``config_hash`` around it.
+    ``sgd_bench_harness.experiment`` adds the run's ``status`` and ``config_hash`` around it.
     """
     return {
         "experiment": name,

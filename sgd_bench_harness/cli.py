@@ -1,9 +1,9 @@
 """The ``sgd-bench`` command line (also ``python -m sgd_bench``): ``list``, ``run``, ``report``, ``env``.
 
-Experiments are the files of the repository's ``scripts/`` folder (or of ``$SGD_BENCH_SCRIPTS``);
-each defines ``NAME``, ``DESCRIPTION`` and ``main(argv)``. ``sgd-bench run`` with no name runs
+Experiments are the modules registered in ``sgd_bench_harness.experiments`` (or the files of a
+folder of one's own, ``$SGD_BENCH_SCRIPTS``); each defines ``NAME``, ``DESCRIPTION`` and ``main(argv)``. ``sgd-bench run`` with no name runs
 the default suite; with ``--problem`` and ``--method`` it runs an ad-hoc grid instead
-(``sgd_bench.grid``). Bad input exits with status 2 and one line on stderr (an ``--out`` that
+(``sgd_bench_harness.grid``). Bad input exits with status 2 and one line on stderr (an ``--out`` that
 cannot be written, and a result folder another run holds, included), an allocation that cannot
 fit with 3, a run that wrote its result but whose claims did not all hold with 4
 (``--allow-failed-claims``: 0; with several experiments every one runs, then 4), an
@@ -12,7 +12,7 @@ interrupted run with 130 (run the same command again to resume it).
 
 New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
 ``results/`` is written only with ``--out results``. ``run --all`` runs every experiment
-(``_run_all``: resumable). ``report DIR`` writes a ``summary.html`` per result (``sgd_bench.pages``)
+(``_run_all``: resumable). ``report DIR`` writes a ``summary.html`` per result (``sgd_bench_harness.pages``)
 and, unless DIR is itself one result, ``index.md``/``index.html`` over them.
 
 ``report`` rewrites only sgd-bench's own files: result folders whose ``meta.json`` is
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import importlib
 import importlib.util
 import os
 import sys
@@ -35,27 +36,32 @@ from types import ModuleType
 DEFAULT_SUITE = ("lecture_logreg",)
 
 
-def scripts_dir() -> Path:
-    """Where the experiment scripts live."""
+def scripts_dir() -> Path | None:
+    """A folder of one's own experiment scripts (``$SGD_BENCH_SCRIPTS``), or None: the registry."""
     env = os.environ.get("SGD_BENCH_SCRIPTS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "scripts"
+    return Path(env) if env else None
 
 
-def experiments() -> dict[str, Path]:
-    """{name: path} of every experiment script."""
+def experiments() -> dict[str, str]:
+    """{name: where it comes from} of every experiment: the modules registered in
+    ``sgd_bench_harness.experiments``, or the ``*.py`` files of ``$SGD_BENCH_SCRIPTS`` when it is set."""
     folder = scripts_dir()
+    if folder is None:
+        from sgd_bench_harness import experiments as registry
+
+        return {name: f"{registry.__name__}.{name}" for name in registry.NAMES}
     if not folder.is_dir():
-        raise FileNotFoundError(
-            f"no experiment scripts at {folder}: install sgd-bench from a checkout "
-            "(pip install -e .) or set SGD_BENCH_SCRIPTS to the scripts/ folder")
-    return {p.stem: p for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
+        raise FileNotFoundError(f"no experiment scripts at {folder} (SGD_BENCH_SCRIPTS): not a folder")
+    return {p.stem: str(p) for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
 
 
 def load(name: str) -> ModuleType:
-    """Imports the experiment script ``name``; unknown names list the known ones."""
+    """Imports the experiment ``name``; unknown names list the known ones."""
     known = experiments()
     if name not in known:
         raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(known)}")
+    if scripts_dir() is None:
+        return importlib.import_module(known[name])
     spec = importlib.util.spec_from_file_location(f"sgd_bench_experiments.{name}", known[name])
     module = importlib.util.module_from_spec(spec)
     try:
@@ -78,7 +84,7 @@ def _err(text: str) -> None:
 
 # -- run -----------------------------------------------------------------------------------------
 def _cmd_run(args) -> int:
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     results.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
     if args.out is not None and not args.out.strip():
@@ -93,7 +99,7 @@ def _cmd_run(args) -> int:
     for option in ("log_every", "key", "block"):
         if getattr(args, option) is not None:
             raise ValueError(f"--{option.replace('_', '-')} applies to grids (--problem/--method) only")
-    from sgd_bench import experiment
+    from sgd_bench_harness import experiment
 
     if args.all and args.experiments:
         raise ValueError("--all runs every experiment: give either --all or experiment names")
@@ -131,7 +137,7 @@ def _cmd_run(args) -> int:
 
 
 def _failed_claims_status(failed: list[str], total: int) -> int:
-    from sgd_bench import experiment
+    from sgd_bench_harness import experiment
 
     if not failed:
         return 0
@@ -163,7 +169,7 @@ def _run_all(args, names, modules, argvs) -> int:
     parts), so ``--overwrite`` never redoes work of the same pass. The file goes when all are done."""
     import time
 
-    from sgd_bench import experiment, results
+    from sgd_bench_harness import experiment, results
 
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
     experiment.check_writable(root)
@@ -201,7 +207,7 @@ def _run_all(args, names, modules, argvs) -> int:
 
 
 def _run_grid(args) -> int:
-    from sgd_bench import experiment, grid, results
+    from sgd_bench_harness import experiment, grid, results
 
     if not args.problem:
         raise ValueError("a grid needs --problem (sgd-bench list shows the problems)")
@@ -238,7 +244,7 @@ def _run_grid(args) -> int:
 
 # -- report --------------------------------------------------------------------------------------
 def _checks_line(folder: Path) -> str:
-    from sgd_bench import experiment
+    from sgd_bench_harness import experiment
 
     checks = experiment.read_json(folder / "checks.json")
     if not isinstance(checks, list) or not checks:
@@ -249,7 +255,7 @@ def _checks_line(folder: Path) -> str:
 
 def _rebuild(folder: Path, meta: dict) -> str:
     """Rebuilds one result folder's summary and figures from its records, if it knows how."""
-    from sgd_bench import grid
+    from sgd_bench_harness import grid
 
     if meta.get("kind") == grid.KIND:
         grid.report(folder)
@@ -290,7 +296,7 @@ def _check_index_is_ours(root: Path) -> None:
 def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     """The result folders under ``root`` (``root`` itself when it is one), and a note for each
     folder with a meta.json that is not sgd-bench's (skipped, never rewritten)."""
-    from sgd_bench import experiment
+    from sgd_bench_harness import experiment
 
     if experiment.is_result(experiment.read_json(root / "meta.json")):
         return [root], []
@@ -312,7 +318,7 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
 def _corrupt_meta(folder: Path) -> str | None:
     """Why a folder's meta.json is broken when the folder still holds records (a result whose
     meta.json was emptied or cut), or None."""
-    from sgd_bench import experiment, results
+    from sgd_bench_harness import experiment, results
 
     if results.find_records(folder) is None:
         return None
@@ -331,7 +337,7 @@ def _cmd_report(args) -> int:
     """Rebuilds every result under the folder and writes the index; exits 1 when a result is
     corrupted (its records differ from the row count and checksum in its meta.json, or its
     meta.json is broken): such a result is listed, loudly, but not rebuilt."""
-    from sgd_bench import experiment, pages, results
+    from sgd_bench_harness import experiment, pages, results
 
     root = Path(args.dir) if args.dir else experiment.runs_root()
     if not root.is_dir():
@@ -394,7 +400,7 @@ def _cmd_report(args) -> int:
 
 
 def _write_index(root: Path, rows: list[dict]) -> None:
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     def rel(folder: Path, name: str) -> str:
         return os.path.relpath(folder / name, root)
@@ -432,7 +438,7 @@ def _cmd_list(args) -> int:
     del args
     import problems
     import sgd_bench
-    from sgd_bench import grid
+    from sgd_bench_harness import grid
 
     print("experiments (sgd-bench run NAME):")
     for name in experiments():
@@ -456,7 +462,8 @@ def _cmd_list(args) -> int:
 
 def _cmd_env(args) -> int:
     del args
-    from sgd_bench import memory, results
+    from sgd_bench import memory
+    from sgd_bench_harness import results
 
     env = results.environment()
     free = memory.available_bytes()
@@ -472,7 +479,7 @@ def _cmd_env(args) -> int:
 
 # -- entry point ---------------------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
-    from sgd_bench.experiment import DTYPES, positive_int
+    from sgd_bench_harness.experiment import DTYPES, positive_int
 
     parser = argparse.ArgumentParser(prog="sgd-bench", description="SGD theory next to measured numbers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -522,7 +529,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
-    from sgd_bench import compile_cache, progress
+    from sgd_bench import progress
+    from sgd_bench_harness import compile_cache
 
     compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
 

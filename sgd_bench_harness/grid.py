@@ -653,7 +653,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
 
     jax.config.update("jax_enable_x64", True)
 
-    from sgd_bench import experiment, results, runner
+    from sgd_bench import runner
+    from sgd_bench_harness import experiment, results
 
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     out = Path(out)
@@ -764,7 +765,7 @@ def _run_cell(problem, group: MethodGroup, x0, keys, config, *, label):
 
 
 def _cell_file(cells_dir: Path, name: str) -> Path:
-    from sgd_bench import results
+    from sgd_bench_harness import results
 
     for fmt in results.RECORD_FORMATS:
         path = cells_dir / f"{name}.{fmt}"
@@ -852,7 +853,7 @@ def report(out: Path) -> list[dict]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sgd_bench import experiment, plots, results
+    from sgd_bench_harness import experiment, plots, results
 
     out = Path(out)
     meta = experiment.read_meta(out) or {}

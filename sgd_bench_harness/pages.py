@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from sgd_bench.experiment import readable
+from sgd_bench_harness.experiment import readable
 
 PAGE = "summary.html"
 GENERATOR = '<meta name="generator" content="sgd-bench report">'
@@ -97,7 +97,7 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     """Writes ``folder/summary.html`` from the stored files and returns its path; ``index`` (an
     index page) gets a link back. Returns None, writing nothing, when the folder has no
     ``summary.md`` or holds a ``summary.html`` that sgd-bench did not write."""
-    from sgd_bench import experiment, results
+    from sgd_bench_harness import experiment, results
 
     folder = Path(folder)
     source = folder / "summary.md"

@@ -8,7 +8,7 @@ which method to run::
 
     from benchopt import BaseSolver
     import sgd_bench as sb
-    from sgd_bench.integrations.benchopt import SgdBenchSolver
+    from sgd_bench_harness.benchopt import SgdBenchSolver
 
     class Solver(SgdBenchSolver, BaseSolver):
         name = "sgd-bench-SAGA"

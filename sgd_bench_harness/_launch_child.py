@@ -1,6 +1,6 @@
-"""One process of a job started by ``sgd_bench.launch``: join the JAX job, then run the target.
+"""One process of a job started by ``sgd_bench_harness.launch``: join the JAX job, then run the target.
 
-``python -m sgd_bench._launch_child TARGET...`` reads its place in the job from the environment
+``python -m sgd_bench_harness._launch_child TARGET...`` reads its place in the job from the environment
 variable ``SGD_BENCH_LAUNCH`` ("address,processes,process_id,devices,heartbeat,init_timeout"),
 sets up JAX before anything else can start its backend, and runs TARGET as ``python TARGET``
 would (a script, ``-m module`` or ``-c code``, with ``sys.argv`` set accordingly).
@@ -55,7 +55,7 @@ def _join(address: str, processes: int, process_id: int, devices: int, heartbeat
 def main() -> None:
     spec = os.environ.get("SGD_BENCH_LAUNCH")
     if not spec:
-        sys.exit("sgd_bench._launch_child is started by python -m sgd_bench.launch, not by hand")
+        sys.exit("sgd_bench_harness._launch_child is started by python -m sgd_bench_harness.launch, not by hand")
     address, *numbers = spec.split(",")
     processes, process_id, devices, heartbeat, init_timeout = map(int, numbers)
     threading.Thread(target=_exit_with_launcher, args=(os.getppid(),), daemon=True).start()

@@ -1,10 +1,10 @@
-"""Run one Python program as N JAX processes on this machine: ``python -m sgd_bench.launch``.
+"""Run one Python program as N JAX processes on this machine: ``python -m sgd_bench_harness.launch``.
 
-    python -m sgd_bench.launch -n 2 -- my_script.py ARGS...
-    python -m sgd_bench.launch -n 2 -- -m some.module ARGS...
-    python -m sgd_bench.launch -n 2 -- -c "python code"
+    python -m sgd_bench_harness.launch -n 2 -- my_script.py ARGS...
+    python -m sgd_bench_harness.launch -n 2 -- -m some.module ARGS...
+    python -m sgd_bench_harness.launch -n 2 -- -c "python code"
 
-Each process runs ``sgd_bench._launch_child``, which sets up the process before the program
+Each process runs ``sgd_bench_harness._launch_child``, which sets up the process before the program
 starts: the CPU backend with ``--xla_force_host_platform_device_count=K`` (``-d K``, default 2),
 the gloo CPU collectives, and ``jax.distributed.initialize`` with a coordinator on a free port of
 127.0.0.1, ``num_processes=N`` and ``process_id=i``. The program then sees all N x K devices in
@@ -159,7 +159,7 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
             env = dict(os.environ, PYTHONUNBUFFERED="1",
                        **{ENV: f"{address},{processes},{i},{devices},{heartbeat},{init_timeout}"})
             # A session of its own: stopping a process also stops whatever it started.
-            p = subprocess.Popen([sys.executable, "-m", "sgd_bench._launch_child", *target],
+            p = subprocess.Popen([sys.executable, "-m", "sgd_bench_harness._launch_child", *target],
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  start_new_session=True)
             procs.append(p)
@@ -204,10 +204,10 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m sgd_bench.launch",
+        prog="python -m sgd_bench_harness.launch",
         description="Run a Python program as N JAX processes on this machine (CPU devices, gloo "
                     "collectives, coordinator on 127.0.0.1).",
-        epilog="example: python -m sgd_bench.launch -n 2 -- my_script.py --steps 100")
+        epilog="example: python -m sgd_bench_harness.launch -n 2 -- my_script.py --steps 100")
     p.add_argument("-n", "--processes", type=int, default=2, help="number of processes (default 2)")
     p.add_argument("-d", "--devices", type=int, default=2, help="CPU devices per process (default 2)")
     p.add_argument("--port", type=int, help="coordinator port on 127.0.0.1 (default: a free one)")
