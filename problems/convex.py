@@ -18,10 +18,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import FiniteSum
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.memory import check_host_fits
 from problems.linear import least_squares, logistic_regression
-from problems.nonconvex import _gaussian_classification
+from problems.nonconvex import gaussian_classification
 
 
 def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, seed: int = 0,
@@ -35,15 +35,15 @@ def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, s
     - ``cond``: the ratio of the largest to the smallest non-zero eigenvalue of A^T A / n.
     - ``noise``: the standard deviation of the target noise (residual at x*, so sigma_*^2 > 0).
     """
-    n = _checks.integer("n", n, low=1)
-    d = _checks.integer("d", d, low=1)
-    rank = _checks.integer("rank", rank, low=1, high=min(n, d))
-    cond = _checks.positive_float("cond", cond)
+    n = validation.integer("n", n, low=1)
+    d = validation.integer("d", d, low=1)
+    rank = validation.integer("rank", rank, low=1, high=min(n, d))
+    cond = validation.positive_float("cond", cond)
     if cond < 1:
         raise ValueError(f"cond must be >= 1, got {cond!r}")
-    noise = _checks.nonnegative_float("noise", noise)
-    dt = _checks.floating_dtype("dtype", dtype)
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
+    noise = validation.nonnegative_float("noise", noise)
+    dt = validation.floating_dtype("dtype", dtype)
+    rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     # Host float64: U, its scaled copy and the QR workspace (n x rank each), A, a few n-vectors.
     check_host_fits(8 * (n * d + 3 * n * rank + d * rank + 4 * n), (n * d + n) * dt.itemsize,
                     f"rank-deficient least squares with n={n}, d={d}, rank={rank}")
@@ -81,14 +81,14 @@ def nonseparable_logistic(n: int = 1000, d: int = 10, *, seed: int = 0, noise: f
     Labels are sign(<a, w> + noise eps); the factory raises if the sample happens to be separable
     (then no minimizer exists): raise ``noise`` or ``n``.
     """
-    n = _checks.integer("n", n, low=2)
-    d = _checks.integer("d", d, low=1)
-    noise = _checks.nonnegative_float("noise", noise)
-    dt = _checks.floating_dtype("dtype", dtype)
+    n = validation.integer("n", n, low=2)
+    d = validation.integer("d", d, low=1)
+    noise = validation.nonnegative_float("noise", noise)
+    dt = validation.floating_dtype("dtype", dtype)
     # Host float64: A and the LP's constraint matrix y * A (n x d each), a few n-vectors.
     check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize,
                     f"non-separable logistic regression with n={n}, d={d}")
-    A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED), noise)
+    A, y = gaussian_classification(n, d, validation.integer("seed", seed, low=0, high=validation.MAX_SEED), noise)
     if is_separable(A, y):
         raise ValueError(f"the sample (n={n}, d={d}, noise={noise}, seed={seed}) is linearly separable, "
                          "so unregularized logistic regression has no minimizer; raise noise or n")

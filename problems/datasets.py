@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from problems.linear import logistic_regression
 
 
-def _sklearn_datasets():
+def sklearn_datasets():
+    """``sklearn.datasets``, or an ImportError that says how to install scikit-learn."""
     try:
         from sklearn import datasets
     except ImportError:
@@ -32,10 +33,10 @@ def _standardize(A: np.ndarray) -> np.ndarray:
 
 def _check_args(mu, standardize, dtype):
     """Checked before the data is loaded: (mu, standardize, dtype)."""
-    mu = _checks.nonnegative_float("mu", mu)
+    mu = validation.nonnegative_float("mu", mu)
     if not isinstance(standardize, (bool, np.bool_)):
         raise TypeError(f"standardize must be True or False, got {standardize!r}")
-    return mu, bool(standardize), _checks.floating_dtype("dtype", dtype)
+    return mu, bool(standardize), validation.floating_dtype("dtype", dtype)
 
 
 def _finish(A, y, mu, standardize, dtype, name):
@@ -49,7 +50,7 @@ def _finish(A, y, mu, standardize, dtype, name):
 def breast_cancer(mu: float = 0.0, *, standardize: bool = True, dtype=None):
     """Breast-cancer diagnosis (569 x 30), y = +1 benign, -1 malignant."""
     mu, standardize, dtype = _check_args(mu, standardize, dtype)
-    data = _sklearn_datasets().load_breast_cancer()
+    data = sklearn_datasets().load_breast_cancer()
     y = np.where(data.target == 1, 1.0, -1.0)
     return _finish(data.data, y, mu, standardize, dtype, "breast-cancer")
 
@@ -57,6 +58,6 @@ def breast_cancer(mu: float = 0.0, *, standardize: bool = True, dtype=None):
 def digits(mu: float = 0.0, *, standardize: bool = True, dtype=None):
     """Handwritten digits (1797 x 64) as the binary task digit >= 5 (+1) against <= 4 (-1)."""
     mu, standardize, dtype = _check_args(mu, standardize, dtype)
-    data = _sklearn_datasets().load_digits()
+    data = sklearn_datasets().load_digits()
     y = np.where(data.target >= 5, 1.0, -1.0)
     return _finish(data.data, y, mu, standardize, dtype, "digits")

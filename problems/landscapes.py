@@ -59,8 +59,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _checks
-from sgd_bench._compat import enable_x64
+from sgd_bench import validation
+from sgd_bench.compat import enable_x64
 from sgd_bench.memory import check_host_fits
 from sgd_bench.finite_sum import FiniteSum
 
@@ -205,7 +205,7 @@ class Landscape:
             polished, values = points, _losses(self.problem, points)
         else:
             alpha = 1.0 / max(m.sharpness for m in self.minima)
-            polished, values = _polish(self.problem, points, alpha, _checks.integer(
+            polished, values = _polish(self.problem, points, alpha, validation.integer(
                 "polish_steps", polish_steps, low=0))
         side = (np.asarray(polished, np.float64) - self.saddle[None]) @ self.unstable
         return np.where(np.asarray(values) > self.plateau_level, -1, np.where(side > 0, 1, 0))
@@ -261,8 +261,8 @@ def _critical_point(problem, x0, iterations: int = 50, tol: float = 1e-12) -> np
 
 def _build(intended: GaussianWells, names, n, shift_std, test_shift, name, dtype) -> Landscape:
     d = len(intended.centers[0])
-    n = _checks.integer("n", n, low=2)
-    tau = _checks.nonnegative_float("shift_std", shift_std)
+    n = validation.integer("n", n, low=2)
+    tau = validation.nonnegative_float("shift_std", shift_std)
     if any(tau >= min(w) for w in intended.widths):
         narrowest = min(min(w) for w in intended.widths)
         raise ValueError(f"shift_std must be below the narrowest well width {narrowest:g}, got {tau:g}")
@@ -276,7 +276,7 @@ def _build(intended: GaussianWells, names, n, shift_std, test_shift, name, dtype
                      for a, w, v in zip(intended.depths, intended.widths, g_widths))
     loss_i = GaussianWells(intended.base, intended.centers, g_widths, g_depths)
     shifts = quantile_shifts(n, d, tau)
-    dtype = _checks.floating_dtype("dtype", dtype)
+    dtype = validation.floating_dtype("dtype", dtype)
     data = jnp.asarray(shifts, dtype)
     problem = FiniteSum(loss_i, data, name=name, problem_class="nonconvex", x_shape=(d,))
     test = FiniteSum(loss_i, jnp.asarray(shifts + delta[None], dtype), name=f"{name} (test)",
@@ -342,8 +342,8 @@ def _landscape_2d(n, shift_std, test_shift, dtype):
 def _landscape_args(n, shift_std, test_shift, d, dtype):
     """Checks the arguments of ``landscape_1d`` / ``landscape_2d`` before the cached build: the
     cache key is (n, tau, delta, dtype name), with delta a float (1-D) or a tuple (2-D)."""
-    n = _checks.integer("n", n, low=2)
-    tau = _checks.nonnegative_float("shift_std", shift_std)
+    n = validation.integer("n", n, low=2)
+    tau = validation.nonnegative_float("shift_std", shift_std)
     try:
         delta = np.asarray(test_shift, np.float64)
     except (TypeError, ValueError):
@@ -353,7 +353,7 @@ def _landscape_args(n, shift_std, test_shift, d, dtype):
         raise ValueError(f"test_shift must be a number or a {d}-vector, got shape {delta.shape}")
     if not np.all(np.isfinite(delta)):
         raise ValueError(f"test_shift must be finite, got {test_shift!r}")
-    dt = _checks.floating_dtype("dtype", dtype)
+    dt = validation.floating_dtype("dtype", dtype)
     key_dtype = None if dtype is None else dt.name
     # The shifts are normal quantiles computed one by one in Python (~100 bytes each with the
     # float64 copies); refuse an n whose shifts cannot fit before the loop starts.

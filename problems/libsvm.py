@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from problems.linear import logistic_regression
-from sgd_bench import _checks, memory
+from sgd_bench import memory, validation
 
 DATA_ENV = "SGD_BENCH_DATA"
 DEFAULT_DATA_DIR = Path("~") / ".sgd_bench" / "data"
@@ -185,7 +185,7 @@ def load_libsvm(path_or_name, *, dense: bool = True, standardize: bool = False,
     dense = _check_bool("dense", dense)
     standardize = _check_bool("standardize", standardize)
     if n_features is not None:
-        n_features = _checks.integer("n_features", n_features, low=1)
+        n_features = validation.integer("n_features", n_features, low=1)
     dt = _float_dtype(dtype, np.float64)
     path = resolve_path(path_or_name)
     load = _sklearn_load_svmlight_file()
@@ -235,7 +235,7 @@ def libsvm_logreg(path, *, mu: float = 0.0, standardize: bool = False, dense: bo
 
     The problem's name is the file name without suffixes (``"a9a"``).
     """
-    mu = _checks.nonnegative_float("mu", mu)
+    mu = validation.nonnegative_float("mu", mu)
     if dense is not None:
         dense = _check_bool("dense", dense)
     standardize = _check_bool("standardize", standardize)

@@ -19,7 +19,7 @@ import numpy as np
 
 from sgd_bench import FiniteSum, L2
 from sgd_bench.finite_sum import warn_if_downcast
-from sgd_bench import _checks
+from sgd_bench import validation
 
 _CLOSED_FORM_MAX_ND = 2 * 10**7
 _CLOSED_FORM_MAX_D = 4096
@@ -53,7 +53,7 @@ def squared_loss(x, datum):
     return 0.5 * jnp.square(jnp.dot(a, x) - b)
 
 
-def _check_labels(y) -> None:
+def check_labels(y) -> None:
     """Raises ValueError unless every label is -1 or +1 (host check; {0, 1} gets a hint)."""
     values = np.unique(np.asarray(y))
     if not np.all(np.isin(values, (-1.0, 1.0))):
@@ -62,11 +62,13 @@ def _check_labels(y) -> None:
         raise ValueError(f"labels y must be in {{-1, +1}}, got values {{{shown}}}{hint}")
 
 
-def _check_design(name_a, A, name_b, b, *, labels: bool = False):
+def check_design(name_a, A, name_b, b, *, labels: bool = False):
+    """(A, b) as JAX arrays of one floating dtype, after checking that A is a finite n x d
+    matrix and b a finite n-vector (with ``labels``, in {-1, +1}); errors name the arguments."""
     # Sparse matrices, strings and complex numbers are refused by name, and every check runs on
     # the arrays as given, before anything is transferred to a device or compiled.
-    A = _checks.dense_array(name_a, A, real=True)
-    b = _checks.dense_array(name_b, b, real=True)
+    A = validation.dense_array(name_a, A, real=True)
+    b = validation.dense_array(name_b, b, real=True)
     if len(A.shape) != 2:
         raise ValueError(f"{name_a} must be a 2-D array (n, d), got shape {tuple(A.shape)}")
     if A.shape[0] < 1 or A.shape[1] < 1:
@@ -77,10 +79,10 @@ def _check_design(name_a, A, name_b, b, *, labels: bool = False):
     if b.shape[0] != A.shape[0]:
         raise ValueError(f"{name_a} and {name_b} must have the same length n; got "
                          f"{A.shape[0]} rows in {name_a} and {b.shape[0]} entries in {name_b}")
-    _checks.finite_array(name_a, A)
-    _checks.finite_array(name_b, b)
+    validation.finite_array(name_a, A)
+    validation.finite_array(name_b, b)
     if labels:
-        _check_labels(b)
+        check_labels(b)
     warn_if_downcast([(name_a, A), (name_b, b)])
     A = jnp.asarray(A)
     if not jnp.issubdtype(A.dtype, jnp.floating):
@@ -115,8 +117,8 @@ def logistic_regression(A, y, mu: float = 0.0, *, name: str = "logistic",
     - ``name``: a label for tables and plots.
     - ``validate``: check labels and finiteness on the host (skip only for data made here).
     """
-    mu = _checks.nonnegative_float("mu", mu)
-    A, y = _check_design("A", A, "y", y, labels=validate)
+    mu = validation.nonnegative_float("mu", mu)
+    A, y = check_design("A", A, "y", y, labels=validate)
     info = {"mu": mu}
     closed = _closed_form(A)
     if closed is not None:
@@ -139,8 +141,8 @@ def least_squares(A, b, mu: float = 0.0, *, name: str = "least-squares",
     - ``name``: a label for tables and plots.
     - ``validate``: check finiteness on the host.
     """
-    mu = _checks.nonnegative_float("mu", mu)
-    A, b = _check_design("A", A, "b", b)
+    mu = validation.nonnegative_float("mu", mu)
+    A, b = check_design("A", A, "b", b)
     info = {"mu": mu}
     closed = _closed_form(A)
     cls = "strongly_convex" if mu > 0 else "convex"

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import FiniteSum
-from sgd_bench import _checks
+from sgd_bench import validation
 
 CLASSES = 10
 PIXELS = 64
@@ -62,11 +62,11 @@ class MLPLoss:
 
 def digits_split(test_size: int = 497, split_seed: int = 0):
     """(A_train, Y_train, A_test, Y_test) in float64: pixels / 16, one-hot labels."""
-    test_size = _checks.integer("test_size", test_size, low=1, high=1796)
-    split_seed = _checks.integer("split_seed", split_seed, low=0, high=_checks.MAX_SEED)
-    from problems.datasets import _sklearn_datasets
+    test_size = validation.integer("test_size", test_size, low=1, high=1796)
+    split_seed = validation.integer("split_seed", split_seed, low=0, high=validation.MAX_SEED)
+    from problems.datasets import sklearn_datasets
 
-    data = _sklearn_datasets().load_digits()
+    data = sklearn_datasets().load_digits()
     A = np.asarray(data.data, np.float64) / 16.0
     Y = np.eye(CLASSES)[data.target]
     perm = np.random.default_rng(split_seed).permutation(len(A))
@@ -78,9 +78,9 @@ def digits_mlp(hidden: int = 32, *, split: str = "train", test_size: int = 497, 
                dtype=None) -> FiniteSum:
     """Softmax cross-entropy of a 64-``hidden``-10 tanh MLP on the digits ``split``
     ("train": 1797 - ``test_size`` images, "test": ``test_size``). Class ``"nonconvex"``."""
-    hidden = _checks.integer("hidden", hidden, low=1)
-    split = _checks.choice("split", split, SPLITS)
-    dt = _checks.floating_dtype("dtype", dtype)
+    hidden = validation.integer("hidden", hidden, low=1)
+    split = validation.choice("split", split, SPLITS)
+    dt = validation.floating_dtype("dtype", dtype)
     A_tr, Y_tr, A_te, Y_te = digits_split(test_size, split_seed)
     A, Y = (A_tr, Y_tr) if split == "train" else (A_te, Y_te)
     loss = MLPLoss(hidden)
@@ -90,7 +90,7 @@ def digits_mlp(hidden: int = 32, *, split: str = "train", test_size: int = 497, 
 
 
 def _mlp_loss(problem: FiniteSum) -> MLPLoss:
-    _checks.instance("problem", problem, FiniteSum, "a FiniteSum made by digits_mlp")
+    validation.instance("problem", problem, FiniteSum, "a FiniteSum made by digits_mlp")
     if not isinstance(problem.loss_i, MLPLoss):
         raise ValueError(f"needs a digits_mlp problem, got {problem.name!r}")
     return problem.loss_i

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import FiniteSum, L2
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.memory import check_fits, check_host_fits
 
 # max |sigmoid''(t)| = max s(1-s)|1-2s| = 1/(6 sqrt(3)), at s = (3 +- sqrt(3))/6.
@@ -37,7 +37,7 @@ SIGMOID_CURVATURE = 1.0 / (6.0 * np.sqrt(3.0))
 
 
 def _dtype(dtype):
-    return _checks.floating_dtype("dtype", dtype)
+    return validation.floating_dtype("dtype", dtype)
 
 
 # -- the lifted x^2 + 3 sin^2 x family ---------------------------------------------------------------
@@ -115,10 +115,10 @@ def sin2_pl(n: int = 200, d: int = 10, *, seed: int = 0, spread: float = 0.3, dt
     With ``spread`` below about 0.5 the mean keeps g's negative curvature (non-convex) and stays
     PL; ``info`` holds the exact L, L_max = 8, mu (PL) and f*. Class ``"pl"``.
     """
-    n = _checks.integer("n", n, low=1)
-    d = _checks.integer("d", d, low=1)
-    seed = _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED)
-    spread = _checks.nonnegative_float("spread", spread)
+    n = validation.integer("n", n, low=1)
+    d = validation.integer("d", d, low=1)
+    seed = validation.integer("seed", seed, low=0, high=validation.MAX_SEED)
+    spread = validation.nonnegative_float("spread", spread)
     dt = _dtype(dtype)
     # Host: the centres in float64 and two complex128 temporaries of the closed form (n x d each).
     check_host_fits(40 * n * d, n * d * dt.itemsize, f"sin2-pl with n={n}, d={d}")
@@ -133,10 +133,10 @@ def sin2_finite_sum(C, *, name: str = "sin2", dtype=None) -> FiniteSum:
     it is not PL: mu = 0), which happens when the centres of a coordinate spread too widely.
     """
     dt = _dtype(dtype)
-    C = np.asarray(_checks.dense_array("C", C, real=True), dtype=np.float64)
+    C = np.asarray(validation.dense_array("C", C, real=True), dtype=np.float64)
     if C.ndim != 2 or not C.size:
         raise ValueError(f"C must be a non-empty 2-D array (n, d), got shape {C.shape}")
-    _checks.finite_array("C", C)
+    validation.finite_array("C", C)
     sol = sin2_solution(C)
     if not sol["mu"] > 1e-8:
         raise ValueError(f"these centres give a mean with a stationary point that is not a minimizer, so "
@@ -153,7 +153,10 @@ def sigmoid_loss_i(x, datum):
     return jax.nn.sigmoid(-y * jnp.dot(a, x))
 
 
-def _gaussian_classification(n, d, seed, noise):
+def gaussian_classification(n, d, seed, noise):
+    """Host float64 (A, y): Gaussian rows, labels the sign of a random linear score plus
+    ``noise`` times Gaussian noise (so the classes overlap); shared by the sigmoid and
+    non-separable logistic problems."""
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d))
     w = rng.standard_normal(d) / np.sqrt(d)
@@ -168,15 +171,15 @@ def sigmoid_loss(n: int = 500, d: int = 10, *, seed: int = 0, lam: float = 1e-3,
     ``info["L_upper"]`` = lambda_max(A^T A/n)/(6 sqrt 3) + lam and ``info["L_max_upper"]`` =
     max_i ||a_i||^2/(6 sqrt 3) + lam are upper bounds: the tight global L has no closed form.
     """
-    n = _checks.integer("n", n, low=2)
-    d = _checks.integer("d", d, low=1)
-    lam = _checks.nonnegative_float("lam", lam)
-    noise = _checks.nonnegative_float("noise", noise)
+    n = validation.integer("n", n, low=2)
+    d = validation.integer("d", d, low=1)
+    lam = validation.nonnegative_float("lam", lam)
+    noise = validation.nonnegative_float("noise", noise)
     dt = _dtype(dtype)
     # Host float64: A and A * A (n x d each), a few n-vectors.
     check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize,
                     f"sigmoid-loss with n={n}, d={d}")
-    A, y = _gaussian_classification(n, d, _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED), noise)
+    A, y = gaussian_classification(n, d, validation.integer("seed", seed, low=0, high=validation.MAX_SEED), noise)
     info = {"L_upper": float(np.linalg.eigvalsh(A.T @ A / n)[-1]) * SIGMOID_CURVATURE + lam,
             "L_max_upper": float(np.max(np.sum(A * A, axis=1))) * SIGMOID_CURVATURE + lam}
     return FiniteSum(sigmoid_loss_i, (jnp.asarray(A, dt), jnp.asarray(y, dt)),
@@ -214,12 +217,12 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
     Parameters theta = (W: hidden x d, v: hidden) flattened to hidden (d + 1) numbers; targets
     y = v* . tanh(W* a) / sqrt(teacher_hidden) + noise eps, a ~ N(0, I). Class ``"nonconvex"``.
     """
-    n = _checks.integer("n", n, low=1)
-    d = _checks.integer("d", d, low=1)
-    hidden = _checks.integer("hidden", hidden, low=1)
-    teacher_hidden = _checks.integer("teacher_hidden", teacher_hidden, low=1)
-    noise = _checks.nonnegative_float("noise", noise)
-    weight_decay = _checks.nonnegative_float("weight_decay", weight_decay)
+    n = validation.integer("n", n, low=1)
+    d = validation.integer("d", d, low=1)
+    hidden = validation.integer("hidden", hidden, low=1)
+    teacher_hidden = validation.integer("teacher_hidden", teacher_hidden, low=1)
+    noise = validation.nonnegative_float("noise", noise)
+    weight_decay = validation.nonnegative_float("weight_decay", weight_decay)
     dt = _dtype(dtype)
     # Host float64: A (n x d), the teacher's hidden layer and its tanh (n x teacher_hidden each).
     check_host_fits(8 * (n * d + 2 * n * teacher_hidden + 4 * n), (n * d + n) * dt.itemsize,
@@ -228,7 +231,7 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
     # run (or the default step's constants) tried to allocate 48 GB. A method holds a few copies.
     check_fits(4 * hidden * (d + 1) * dt.itemsize, f"two-layer-net with hidden={hidden}, d={d}: a few "
                f"copies of its {hidden * (d + 1):,} parameters", hint="use a smaller hidden or d")
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
+    rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     A = rng.standard_normal((n, d))
     W_t = rng.standard_normal((teacher_hidden, d)) / np.sqrt(d)
     v_t = rng.standard_normal(teacher_hidden)
@@ -241,11 +244,11 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
 
 def two_layer_init(problem: FiniteSum, seed: int = 0) -> jax.Array:
     """A random start for ``two_layer_net``: W ~ N(0, 1/d), v ~ N(0, 1), flattened."""
-    _checks.instance("problem", problem, FiniteSum, "a FiniteSum made by two_layer_net")
+    validation.instance("problem", problem, FiniteSum, "a FiniteSum made by two_layer_net")
     if not isinstance(problem.loss_i, TwoLayerLoss):
         raise ValueError(f"two_layer_init needs a two_layer_net problem, got {problem.name!r}")
     hidden = problem.loss_i.hidden
     d = problem.x_shape[0] // hidden - 1
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
+    rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     theta = np.concatenate([rng.standard_normal(hidden * d) / np.sqrt(d), rng.standard_normal(hidden)])
     return jnp.asarray(theta, problem.dtype)

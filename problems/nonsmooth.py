@@ -25,9 +25,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import FiniteSum, L2
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.memory import check_host_fits
-from problems.linear import _check_design
+from problems.linear import check_design
+from problems.nonconvex import gaussian_classification
 
 
 def hinge_loss(x, datum):
@@ -42,10 +43,16 @@ def absolute_loss(x, datum):
     return jnp.abs(jnp.dot(a, x) - b)
 
 
-def _check_generation(n, d, dtype, what):
+def _generation_args(n, d, seed, noise, dtype, *, what, min_n):
+    """The checked (n, d, seed, noise, dtype) of a synthetic problem, refused before any data is
+    drawn when its host copies cannot fit."""
+    n = validation.integer("n", n, low=min_n)
+    d = validation.integer("d", d, low=1)
+    noise = validation.nonnegative_float("noise", noise)
+    dt = validation.floating_dtype("dtype", dtype)
     # Host float64: A and its copy for the Lipschitz constants (n x d each), a few n-vectors.
-    check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dtype.itemsize,
-                    f"{what} with n={n}, d={d}")
+    check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize, f"{what} with n={n}, d={d}")
+    return n, d, validation.integer("seed", seed, low=0, high=validation.MAX_SEED), noise, dt
 
 
 def _lipschitz_info(A, mu):
@@ -64,8 +71,8 @@ def hinge_svm(A, y, mu: float = 0.0, *, name: str = "hinge-svm", validate: bool 
     - ``name``: a label for tables and plots.
     - ``validate``: check the labels on the host.
     """
-    mu = _checks.nonnegative_float("mu", mu)
-    A, y = _check_design("A", A, "y", y, labels=validate)
+    mu = validation.nonnegative_float("mu", mu)
+    A, y = check_design("A", A, "y", y, labels=validate)
     return FiniteSum(hinge_loss, (A, y), regularizer=L2(mu) if mu > 0 else None, name=name,
                      problem_class="nonsmooth", x_shape=(A.shape[1],), info=_lipschitz_info(A, mu),
                      validate=validate)
@@ -74,8 +81,8 @@ def hinge_svm(A, y, mu: float = 0.0, *, name: str = "hinge-svm", validate: bool 
 def absolute_regression(A, b, mu: float = 0.0, *, name: str = "absolute-regression",
                         validate: bool = True) -> FiniteSum:
     """Least absolute deviations f_i(x) = |<a_i, x> - b_i| + mu/2 ||x||^2. Class ``"nonsmooth"``."""
-    mu = _checks.nonnegative_float("mu", mu)
-    A, b = _check_design("A", A, "b", b)
+    mu = validation.nonnegative_float("mu", mu)
+    A, b = check_design("A", A, "b", b)
     return FiniteSum(absolute_loss, (A, b), regularizer=L2(mu) if mu > 0 else None, name=name,
                      problem_class="nonsmooth", x_shape=(A.shape[1],), info=_lipschitz_info(A, mu),
                      validate=validate)
@@ -87,25 +94,15 @@ def synthetic_hinge(n: int = 500, d: int = 10, *, seed: int = 0, noise: float = 
     With noise > 0 and n well above d the classes overlap, so the data is not separable and the
     minimizer is finite.
     """
-    n = _checks.integer("n", n, low=2)
-    d = _checks.integer("d", d, low=1)
-    noise = _checks.nonnegative_float("noise", noise)
-    dt = _checks.floating_dtype("dtype", dtype)
-    _check_generation(n, d, dt, "hinge-svm")
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
-    A = rng.standard_normal((n, d))
-    y = np.where(A @ (rng.standard_normal(d) / np.sqrt(d)) + noise * rng.standard_normal(n) >= 0, 1.0, -1.0)
+    n, d, seed, noise, dt = _generation_args(n, d, seed, noise, dtype, what="hinge-svm", min_n=2)
+    A, y = gaussian_classification(n, d, seed, noise)
     return hinge_svm(jnp.asarray(A, dt), jnp.asarray(y, dt), name=f"hinge-svm n={n} d={d}", validate=False)
 
 
 def synthetic_absolute(n: int = 500, d: int = 10, *, seed: int = 0, noise: float = 0.5, dtype=None) -> FiniteSum:
     """Absolute-loss regression on Gaussian features, targets <a, w> + noise * Laplace(0, 1)."""
-    n = _checks.integer("n", n, low=1)
-    d = _checks.integer("d", d, low=1)
-    noise = _checks.nonnegative_float("noise", noise)
-    dt = _checks.floating_dtype("dtype", dtype)
-    _check_generation(n, d, dt, "absolute-regression")
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
+    n, d, seed, noise, dt = _generation_args(n, d, seed, noise, dtype, what="absolute-regression", min_n=1)
+    rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d))
     b = A @ rng.standard_normal(d) + noise * rng.laplace(size=n)
     return absolute_regression(jnp.asarray(A, dt), jnp.asarray(b, dt), name=f"absolute-regression n={n} d={d}",
@@ -153,7 +150,7 @@ def lp_reference(problem: FiniteSum) -> LPReference:
     Hinge:    min 1/n sum_i t_i  s.t.  t_i >= 1 - y_i <a_i, x>, t_i >= 0.
     Absolute: min 1/n sum_i t_i  s.t.  -t_i <= <a_i, x> - b_i <= t_i.
     """
-    _checks.instance("problem", problem, FiniteSum, "a FiniteSum made by hinge_svm or "
+    validation.instance("problem", problem, FiniteSum, "a FiniteSum made by hinge_svm or "
                      "absolute_regression")
     if problem.regularizer is not None:
         raise ValueError("lp_reference solves the unregularized problems (mu = 0); with a ridge term "

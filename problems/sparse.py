@@ -49,9 +49,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import FiniteSum, L2
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.memory import check_fits
-from problems.linear import _check_labels, softplus
+from problems.linear import check_labels, softplus
 
 _DENSE_EIG_MAX_D = 256
 
@@ -127,7 +127,7 @@ def _as_csr(name: str, X):
     if scipy.sparse.issparse(X):
         X = scipy.sparse.csr_matrix(X)  # a copy for csr input too: the checks below edit it
     else:
-        arr = _checks.dense_array(name, X, real=True)
+        arr = validation.dense_array(name, X, real=True)
         if len(arr.shape) != 2:
             raise ValueError(f"{name} must be 2-D (n, d), got shape {tuple(arr.shape)}")
         X = scipy.sparse.csr_matrix(np.asarray(arr))
@@ -227,17 +227,17 @@ def sparse_linear(X, t, mu: float = 0.0, *, loss: str = "logistic", name: str | 
     The data keeps X's floating dtype (float64 input is cast to float32, with a warning, when
     ``jax_enable_x64`` is off).
     """
-    loss = _checks.choice("loss", str(loss).replace("-", "_"), tuple(_FAMILIES))
-    mu = _checks.nonnegative_float("mu", mu)
+    loss = validation.choice("loss", str(loss).replace("-", "_"), tuple(_FAMILIES))
+    mu = validation.nonnegative_float("mu", mu)
     X = _as_csr("X", X)
     tname = "b" if loss == "least_squares" else "y"
-    t = _checks.dense_array(tname, t, real=True)
+    t = validation.dense_array(tname, t, real=True)
     if len(t.shape) != 1 or t.shape[0] != X.shape[0]:
         raise ValueError(f"{tname} must be a 1-D array of length n = {X.shape[0]} (one target per "
                          f"row of X), got shape {tuple(t.shape)}")
-    _checks.finite_array(tname, t)
+    validation.finite_array(tname, t)
     if validate and loss != "least_squares":
-        _check_labels(t)
+        check_labels(t)
     phi, factor, cls = _FAMILIES[loss]
     n, d = X.shape
     info = {"mu": mu}

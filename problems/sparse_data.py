@@ -45,7 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.memory import check_host_fits
 
 
@@ -160,19 +160,19 @@ def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alph
     """
     import scipy.sparse
 
-    n = _checks.integer("n", n, low=1)
-    d = _checks.integer("d", d, low=1)
-    row_nnz = _checks.positive_float("row_nnz", row_nnz)
+    n = validation.integer("n", n, low=1)
+    d = validation.integer("d", d, low=1)
+    row_nnz = validation.positive_float("row_nnz", row_nnz)
     if not 1.0 <= row_nnz <= d:
         raise ValueError(f"row_nnz must be in [1, d] = [1, {d}], got {row_nnz:g}")
-    seed = _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED)
-    alpha = _checks.nonnegative_float("alpha", alpha)
-    flip = _checks.nonnegative_float("flip", flip)
+    seed = validation.integer("seed", seed, low=0, high=validation.MAX_SEED)
+    alpha = validation.nonnegative_float("alpha", alpha)
+    flip = validation.nonnegative_float("flip", flip)
     if flip >= 0.5:
         raise ValueError(f"flip must be in [0, 0.5), got {flip:g}")
     width = (min(d, max(1, math.ceil(4 * row_nnz))) if max_row is None
-             else _checks.integer("max_row", max_row, low=1, high=d))
-    dt = _checks.floating_dtype("dtype", dtype)
+             else validation.integer("max_row", max_row, low=1, high=d))
+    dt = validation.floating_dtype("dtype", dtype)
     # Host: the CSR result (values, int32 columns) plus the padded block being packed; device:
     # one block of padded rows and its sort temporaries.
     nnz_bound = n * min(width, row_nnz * 1.2 + 8)
@@ -211,7 +211,7 @@ def preset_data(name: str, *, seed: int = 0, scale: float = 1.0, dtype=None):
     """The synthetic stand-in for ``name`` (``"rcv1"``, ``"real-sim"``, ``"news20"``) as
     ``(X, y)``; ``scale`` < 1 keeps the mean row length and shrinks n and d by that factor."""
     stats = _preset(name)
-    scale = _checks.positive_float("scale", scale)
+    scale = validation.positive_float("scale", scale)
     if scale > 1:
         raise ValueError(f"scale must be in (0, 1], got {scale:g}")
     n = max(2, round(stats.n * scale))
@@ -229,9 +229,9 @@ def sparse_logreg(n: int = 20_242, d: int = 47_236, density: float | None = None
 
     if density is not None and row_nnz is not None:
         raise ValueError("give density or row_nnz, not both")
-    d_ = _checks.integer("d", d, low=1)
+    d_ = validation.integer("d", d, low=1)
     if density is not None:
-        density = _checks.positive_float("density", density)
+        density = validation.positive_float("density", density)
         if density > 1:
             raise ValueError(f"density must be in (0, 1], got {density:g}")
         row_nnz = max(1.0, density * d_)

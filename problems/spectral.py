@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import FiniteSum
-from sgd_bench import _checks
+from sgd_bench import validation
 from problems.linear import least_squares, logistic_regression
 
 LOGISTIC_SHARE = 2 / 3  # share of +1 labels of every feature vector in geometric_logistic
@@ -51,12 +51,12 @@ def spectral_least_squares(n: int = 1000, d: int = 80, *, power: float = 3.0, de
 
     f* = noise^2 / 2 exactly, at ``spectral_least_squares_solution(d, decay=decay)``.
     """
-    n = _checks.integer("n", n, low=2)
-    d = _checks.integer("d", d, low=1, high=n - 1)
-    power = _checks.positive_float("power", power)
-    decay = _checks.nonnegative_float("decay", decay)
-    noise = _checks.positive_float("noise", noise)
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
+    n = validation.integer("n", n, low=2)
+    d = validation.integer("d", d, low=1, high=n - 1)
+    power = validation.positive_float("power", power)
+    decay = validation.nonnegative_float("decay", decay)
+    noise = validation.positive_float("noise", noise)
+    rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     i = np.arange(1, d + 1, dtype=np.float64)
     A = rng.choice([-1.0, 1.0], size=(n, d)) * i ** (-power / 2)
     w = i ** -decay
@@ -86,15 +86,15 @@ def geometric_logistic(n: int = 3000, d: int = 12, *, ratio: float = 0.5, seed: 
     The minimizer is exactly (log 2, 0, ..., 0) and f* = log 3 - 2/3 log 2
     (``geometric_logistic_solution``, ``geometric_logistic_f_star``).
     """
-    n = _checks.integer("n", n, low=3)
+    n = validation.integer("n", n, low=3)
     if n % 3:
         raise ValueError(f"n must be a multiple of 3 (each feature vector appears with labels "
                          f"+1, +1, -1), got {n}")
-    d = _checks.integer("d", d, low=2)
-    ratio = _checks.positive_float("ratio", ratio)
+    d = validation.integer("d", d, low=2)
+    ratio = validation.positive_float("ratio", ratio)
     if not ratio < 1:
         raise ValueError(f"ratio must be in (0, 1), got {ratio!r}")
-    rng = np.random.default_rng(_checks.integer("seed", seed, low=0, high=_checks.MAX_SEED))
+    rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     m = n // 3
     scales = ratio ** np.arange(d - 1, dtype=np.float64)
     z = np.concatenate([np.ones((m, 1)), rng.choice([-1.0, 1.0], size=(m, d - 1)) * scales], axis=1)

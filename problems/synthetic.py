@@ -19,8 +19,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from sgd_bench import _checks
-from sgd_bench._compat import threefry_partitionable
+from sgd_bench import validation
 from sgd_bench.memory import check_fits
 from problems.linear import least_squares, logistic_regression
 
@@ -55,16 +54,16 @@ def _normal_rows(key, w, n, d, dtype):
 
 def _design(seed, n, d, dtype):
     """(A in ``dtype``, A @ w and the noise in the wide precision) for a planted w."""
-    n = _checks.integer("n", n, low=1)
-    d = _checks.integer("d", d, low=1)
-    seed = _checks.integer("seed", seed, low=0, high=_checks.MAX_SEED)
-    dtype = jnp.dtype(_checks.floating_dtype("dtype", dtype))
+    n = validation.integer("n", n, low=1)
+    d = validation.integer("d", d, low=1)
+    seed = validation.integer("seed", seed, low=0, high=validation.MAX_SEED)
+    dtype = jnp.dtype(validation.floating_dtype("dtype", dtype))
     wide = _wide()
     check_fits(n * d * dtype.itemsize + 3 * n * wide.itemsize,
                f"synthetic data with n={n}, d={d} in {dtype.name}")
     # The partitionable threefry (JAX's default from 0.5 on) gives the same numbers on every JAX
     # version we support, so a seed names one data set everywhere.
-    with threefry_partitionable(True):
+    with jax.threefry_partitionable(True):
         k_a, k_w, k_e = jax.random.split(jax.random.key(seed), 3)
         w = jax.random.normal(k_w, (d,), wide) / jnp.sqrt(jnp.asarray(d, wide))
         A, z = _normal_rows(k_a, w, n, d, dtype)
@@ -75,8 +74,8 @@ def _design(seed, n, d, dtype):
 def synthetic_logreg(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0.0,
                      noise: float = 0.5, dtype=None):
     """Logistic regression on Gaussian features with labels sign(<a, w> + noise * eps)."""
-    mu = _checks.nonnegative_float("mu", mu)  # every argument is checked before data is made
-    noise = _checks.nonnegative_float("noise", noise)
+    mu = validation.nonnegative_float("mu", mu)  # every argument is checked before data is made
+    noise = validation.nonnegative_float("noise", noise)
     A, z, eps = _design(seed, n, d, dtype)
     y = jnp.where(z + noise * eps >= 0, 1.0, -1.0).astype(A.dtype)  # signs from float64 values
     return logistic_regression(A, y, mu, name=f"logreg n={n} d={d}", validate=False)
@@ -85,8 +84,8 @@ def synthetic_logreg(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0
 def synthetic_least_squares(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0.0,
                             noise: float = 0.1, dtype=None):
     """Least squares on Gaussian features with targets <a, w> + noise * eps."""
-    mu = _checks.nonnegative_float("mu", mu)  # every argument is checked before data is made
-    noise = _checks.nonnegative_float("noise", noise)
+    mu = validation.nonnegative_float("mu", mu)  # every argument is checked before data is made
+    noise = validation.nonnegative_float("noise", noise)
     A, z, eps = _design(seed, n, d, dtype)
     b = (z + noise * eps).astype(A.dtype)  # in float64, then rounded once like A
     return least_squares(A, b, mu, name=f"least-squares n={n} d={d}", validate=False)

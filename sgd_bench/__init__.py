@@ -17,7 +17,7 @@ from sgd_bench.lbfgs import lbfgs as lbfgs
 from sgd_bench.line_search import gd_armijo as gd_armijo
 from sgd_bench.methods import Method as Method
 from sgd_bench.methods import Params as Params
-from sgd_bench.methods import from_optax as from_optax
+from sgd_bench.optax_methods import from_optax as from_optax
 from sgd_bench.methods import gd as gd
 from sgd_bench.methods import sgd as sgd
 from sgd_bench.noise import noisy_sgd as noisy_sgd

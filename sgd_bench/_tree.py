@@ -22,6 +22,21 @@ def sub(a: Any, b: Any) -> Any:
     return jax.tree_util.tree_map(jnp.subtract, a, b)
 
 
+def cast_floating(tree: Any, dtype) -> Any:
+    """``tree`` with every floating leaf cast to ``dtype`` (integer and boolean leaves kept)."""
+    def cast(a):
+        a = jnp.asarray(a)
+        return a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a
+
+    return jax.tree_util.tree_map(cast, tree)
+
+
+def mean_update(avg: Any, new: Any, count: Any) -> Any:
+    """avg + (new - avg) / count leaf by leaf: the running mean after adding ``new`` as item
+    ``count`` (count 1 gives ``new``); ``count`` is cast to each leaf's dtype."""
+    return jax.tree_util.tree_map(lambda a, b: a + (b - a) / jnp.asarray(count, b.dtype), avg, new)
+
+
 def structure_matches(a: Any, b: Any) -> bool:
     """True when two pytrees have the same structure, leaf shapes and dtypes kinds."""
     if jax.tree_util.tree_structure(a) != jax.tree_util.tree_structure(b):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import jax
 import jax.numpy as jnp
 
-from sgd_bench import _checks
+from sgd_bench import _tree, validation
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method
 
@@ -39,10 +38,8 @@ def _init(p, x0, problem, key):
 def _step(p, state, problem, idx, k):
     inner = p.inner.step(state.inner, problem, idx, k)
     count = _num_averaged(k, p.start)
-    # Before start the "mean" is just the iterate; from start on, a running mean.
-    weight = jnp.where(count > 0, 1.0 / jnp.maximum(count, 1), 1.0)
-    x = jax.tree_util.tree_map(
-        lambda avg, new: avg + jnp.asarray(weight, new.dtype) * (new - avg), state.x, inner.x)
+    # Before start the "mean" is just the iterate (a mean of one); from start on, a running mean.
+    x = _tree.mean_update(state.x, inner.x, jnp.maximum(count, 1))
     return AveragedState(x, inner, inner.grad_evals)
 
 
@@ -61,7 +58,7 @@ def averaged(method: Method, start: int = 0) -> Method:
     """
     if not isinstance(method, Method):
         raise TypeError(f"method must be a sgd_bench.Method, got {type(method).__name__}")
-    start = _checks.integer("start", start, low=0)
+    start = validation.integer("start", start, low=0)
     return Method(_init, _step, hyperparams={"inner": method, "start": start},
                   batch_size=method.batch_size, sampling=method.sampling,
                   name=f"{method.name}, averaged")

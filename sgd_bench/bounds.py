@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.constants import Constants
 
 # Which declared problem classes meet each assumption. "nonsmooth" is the non-smooth convex class.
@@ -99,7 +99,7 @@ def gd_pl(k, c: Constants, *, delta0: float) -> np.ndarray:
     """
     require(c, "GD linear-rate", "L-smooth", "PL")
     _needs(c, "GD linear-rate", L=c.L, mu=c.mu)
-    delta0 = _checks.nonnegative_float("delta0", delta0)
+    delta0 = validation.nonnegative_float("delta0", delta0)
     return (1.0 - c.mu / c.L) ** _steps(k) * delta0
 
 
@@ -119,12 +119,12 @@ def sgd_constant_step(k, c: Constants, *, alpha: float, delta0: float, sigma2: f
     bound = "constant-step SGD"
     require(c, bound, "L-smooth", "PL")
     _needs(c, bound, L=c.L, mu=c.mu)
-    alpha = _checks.positive_float("alpha", alpha)
+    alpha = validation.positive_float("alpha", alpha)
     if not alpha < 1.0 / (2.0 * c.mu):
         raise ValueError(f"alpha must be < 1/(2 mu) = {1.0 / (2.0 * c.mu):.6g} for the {bound} bound, "
                          f"got {alpha!r}")
-    delta0 = _checks.nonnegative_float("delta0", delta0)
-    sigma2 = _checks.nonnegative_float("sigma2", sigma2)
+    delta0 = validation.nonnegative_float("delta0", delta0)
+    sigma2 = validation.nonnegative_float("sigma2", sigma2)
     return (1.0 - 2.0 * alpha * c.mu) ** _steps(k) * delta0 + sgd_plateau(c, alpha=alpha, sigma2=sigma2)
 
 
@@ -148,7 +148,7 @@ def sgd_decreasing_step(k, c: Constants, *, sigma2: float) -> np.ndarray:
     """
     require(c, "decreasing-step SGD", "L-smooth", "PL")
     _needs(c, "decreasing-step SGD", L=c.L, mu=c.mu)
-    sigma2 = _checks.nonnegative_float("sigma2", sigma2)
+    sigma2 = validation.nonnegative_float("sigma2", sigma2)
     k = _steps(k)
     with np.errstate(divide="ignore"):
         return np.where(k >= 1, c.L * sigma2 / (2.0 * c.mu**2 * np.maximum(k, 1.0)), np.inf)
@@ -190,10 +190,10 @@ def minibatch_error(v, batch_size, n: int, sampling: str = "with_replacement"):
     - ``n``: the number of samples.
     - ``sampling``: ``"with_replacement"`` or ``"without_replacement"`` (``"reshuffle"``).
     """
-    n = _checks.integer("n", n, low=1)
+    n = validation.integer("n", n, low=1)
     if sampling == "reshuffle":
         sampling = "without_replacement"
-    _checks.choice("sampling", sampling, MINIBATCH_SAMPLINGS)
+    validation.choice("sampling", sampling, MINIBATCH_SAMPLINGS)
     b = np.asarray(batch_size, dtype=np.float64)
     if np.any(b < 1) or np.any(b > n) or np.any(b != np.round(b)):
         raise ValueError(f"batch_size must be integers in [1, n] = [1, {n}], got {batch_size!r}")
@@ -210,7 +210,7 @@ def gd_convex(k, c: Constants, *, dist0_sq: float) -> np.ndarray:
     """
     require(c, "convex GD", "L-smooth", "convex")
     _needs(c, "convex GD", L=c.L)
-    dist0_sq = _checks.nonnegative_float("dist0_sq", dist0_sq)
+    dist0_sq = validation.nonnegative_float("dist0_sq", dist0_sq)
     k = _steps(k)
     with np.errstate(divide="ignore"):
         return np.where(k >= 1, c.L * dist0_sq / (2.0 * np.maximum(k, 1.0)), np.inf)
@@ -224,7 +224,7 @@ def gd_nonconvex(k, c: Constants, *, delta0: float) -> np.ndarray:
     """
     require(c, "non-convex GD", "L-smooth")
     _needs(c, "non-convex GD", L=c.L)
-    delta0 = _checks.nonnegative_float("delta0", delta0)
+    delta0 = validation.nonnegative_float("delta0", delta0)
     k = _steps(k)
     with np.errstate(divide="ignore"):
         return np.where(k >= 1, 2.0 * c.L * delta0 / np.maximum(k, 1.0), np.inf)
@@ -336,8 +336,8 @@ def check(steps, values, bound, *, name: str = "bound", z: float = 1.96, atol: f
     b = np.asarray(bound(steps) if callable(bound) else bound, dtype=np.float64)
     if b.shape != steps.shape:
         raise ValueError(f"bound must have shape {steps.shape}, got {b.shape}")
-    z = _checks.positive_float("z", z)
-    atol = _checks.nonnegative_float("atol", atol)
+    z = validation.positive_float("z", z)
+    atol = validation.nonnegative_float("atol", atol)
     seeds = values.shape[0]
     with np.errstate(invalid="ignore", over="ignore"):
         mean = values.mean(axis=0)

@@ -23,8 +23,8 @@ import numpy as np
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from sgd_bench import _checks
-from sgd_bench._compat import batched_map, enable_x64
+from sgd_bench import _tree, validation
+from sgd_bench.compat import batched_map, enable_x64
 from sgd_bench.finite_sum import FiniteSum
 
 DENSE_MAX_DIM = 2048
@@ -34,13 +34,9 @@ _DENSE_SAMPLE_MAX_DIM = 512
 
 def to_float64(tree):
     """A ``FiniteSum`` (its data) or a pytree with every floating leaf cast to float64."""
-    def cast(a):
-        a = jnp.asarray(a)
-        return a.astype(jnp.float64) if jnp.issubdtype(a.dtype, jnp.floating) else a
-
     if isinstance(tree, FiniteSum):
-        return tree.replace(data=jax.tree_util.tree_map(cast, tree.data))
-    return jax.tree_util.tree_map(cast, tree)
+        return tree.replace(data=_tree.cast_floating(tree.data, jnp.float64))
+    return _tree.cast_floating(tree, jnp.float64)
 
 
 
@@ -51,7 +47,8 @@ def flat_size(x) -> int:
 
 
 @jax.jit
-def _dense_hessian(problem, x):
+def dense_hessian(problem, x):
+    """The dense Hessian of f at ``x`` (flattened: D x D for D scalars in ``x``)."""
     flat, unravel = ravel_pytree(x)
     return jax.hessian(lambda z: problem.loss(unravel(z)))(flat)
 
@@ -94,7 +91,7 @@ def hessian_norm(problem: FiniteSum, x, *, dense_max_dim: int = DENSE_MAX_DIM, t
         p64, x64 = to_float64(problem), to_float64(x)
         size = flat_size(x64)
         if size <= dense_max_dim:
-            eigs = np.linalg.eigvalsh(np.asarray(_dense_hessian(p64, x64)))
+            eigs = np.linalg.eigvalsh(np.asarray(dense_hessian(p64, x64)))
             return float(np.max(np.abs(eigs))), "eigendecomposition of the Hessian"
         v0 = jax.random.normal(jax.random.key(0), (size,), jnp.float64)
         lam, res, it = _power_iteration(p64, x64, v0, float(tol), max_iter=int(max_iter))
@@ -153,17 +150,23 @@ def hessian_eigenvalues(problem: FiniteSum, x) -> np.ndarray:
         if flat_size(x64) > DENSE_MAX_DIM:
             raise ValueError(f"hessian_eigenvalues forms the dense Hessian; the dimension "
                              f"{flat_size(x64)} is above {DENSE_MAX_DIM}")
-        return np.linalg.eigvalsh(np.asarray(_dense_hessian(p64, x64)))
+        return np.linalg.eigvalsh(np.asarray(dense_hessian(p64, x64)))
+
+
+def _flat_sample_loss(problem, unravel):
+    """f_i(z, datum) = loss_i + r at the iterate ``unravel(z)``: a function of the flat vector z."""
+    def f_i(z, datum):
+        xi = unravel(z)
+        reg = 0.0 if problem.regularizer is None else problem.regularizer(xi)
+        return problem.loss_i(xi, datum) + reg
+
+    return f_i
 
 
 def _sample_hessian_norms_dense(problem, x):
     """max |eig grad^2 f_i(x)| for every i, by dense per-sample Hessians in row blocks."""
     flat, unravel = ravel_pytree(x)
-
-    def f_i(z, datum):
-        xi = unravel(z)
-        reg = 0.0 if problem.regularizer is None else problem.regularizer(xi)
-        return problem.loss_i(xi, datum) + reg
+    f_i = _flat_sample_loss(problem, unravel)
 
     def one(datum):
         return jnp.max(jnp.abs(jnp.linalg.eigvalsh(jax.hessian(f_i)(flat, datum))))
@@ -175,11 +178,7 @@ def _sample_hessian_norms_dense(problem, x):
 def _sample_hessian_norms_power(problem, x, iters):
     """Per-sample power iteration with a fixed number of steps (dimension > 512)."""
     flat, unravel = ravel_pytree(x)
-
-    def f_i(z, datum):
-        xi = unravel(z)
-        reg = 0.0 if problem.regularizer is None else problem.regularizer(xi)
-        return problem.loss_i(xi, datum) + reg
+    f_i = _flat_sample_loss(problem, unravel)
 
     def one(datum):
         hv = lambda v: jax.jvp(lambda z: jax.grad(f_i)(z, datum), (flat,), (v,))[1]
@@ -217,7 +216,7 @@ def per_sample_smoothness(problem: FiniteSum, points: Sequence[Any] | None = Non
     """
     if points is None:
         points = [problem.zeros()]
-    power_iters = _checks.integer("power_iters", power_iters, low=1)
+    power_iters = validation.integer("power_iters", power_iters, low=1)
     with enable_x64():
         p64 = to_float64(problem)
         out = None

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench._values import Label, leaves_equal, leaves_hash
 
@@ -44,7 +44,7 @@ class L2:
     differ only in mu share one compiled program."""
 
     def __init__(self, mu: float):
-        self.mu = mu if isinstance(mu, jax.core.Tracer) else _checks.nonnegative_float("mu", mu)
+        self.mu = mu if isinstance(mu, jax.core.Tracer) else validation.nonnegative_float("mu", mu)
 
     def __call__(self, x) -> jax.Array:
         return 0.5 * self.mu * _tree.sq_norm(x)
@@ -75,11 +75,11 @@ def _dense_leaves(data) -> tuple[list[tuple[str, Any]], Any]:
     # Sparse matrices are leaves here: jax.experimental.sparse arrays are pytrees themselves,
     # and flattening them would give their index arrays as data.
     leaves, treedef = jax.tree_util.tree_flatten_with_path(
-        data, is_leaf=lambda v: _checks.sparse_kind(v) is not None)
+        data, is_leaf=lambda v: validation.sparse_kind(v) is not None)
     named = []
     for path, leaf in leaves:
         name = f"data{jax.tree_util.keystr(path)}"
-        named.append((name, _checks.dense_array(name, leaf)))
+        named.append((name, validation.dense_array(name, leaf)))
     return named, treedef
 
 
@@ -96,7 +96,7 @@ def _check_x_shape(x_shape) -> tuple[int, ...] | None:
         return None
     if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__iter__"):
         raise TypeError(f"x_shape must be a tuple of integers >= 0 or None, got {x_shape!r}")
-    return tuple(_checks.integer(f"x_shape[{i}]", s, low=0) for i, s in enumerate(x_shape))
+    return tuple(validation.integer(f"x_shape[{i}]", s, low=0) for i, s in enumerate(x_shape))
 
 
 def _check_info(info) -> tuple[tuple[str, float], ...]:
@@ -203,7 +203,7 @@ class FiniteSum:
             raise TypeError(f"loss_i must be callable (x, datum) -> scalar, got {loss_i!r}")
         if regularizer is not None and not callable(regularizer):
             raise TypeError(f"regularizer must be callable x -> scalar or None, got {regularizer!r}")
-        _checks.choice("problem_class", problem_class, PROBLEM_CLASSES)
+        validation.choice("problem_class", problem_class, PROBLEM_CLASSES)
         # Every check runs on the arrays as given (host arrays stay on the host), so bad data is
         # refused before anything is transferred to a device or compiled.
         leaves, treedef = _dense_leaves(data)
@@ -223,10 +223,10 @@ class FiniteSum:
             raise ValueError("data must hold at least one sample (n >= 1)")
         if validate:
             for name_, leaf in leaves:
-                _checks.finite_array(name_, leaf)
+                validation.finite_array(name_, leaf)
         if block_rows is not None:
-            block_rows = _checks.integer("block_rows", block_rows, low=1)
-        shards = _checks.integer("shards", shards, low=1)
+            block_rows = validation.integer("block_rows", block_rows, low=1)
+        shards = validation.integer("shards", shards, low=1)
         if n % shards:
             raise ValueError(f"shards must divide n = {n}, got shards = {shards}")
         x_shape = _check_x_shape(x_shape)
@@ -380,8 +380,9 @@ class FiniteSum:
         return jax.grad(self.batch_loss)(x, idx)
 
     # -- full-data quantities, streamed over row blocks ----------------------------------------
-    def _stream(self, fn: Callable[[Any, Any], Any], x) -> Any:
-        """Sums ``fn(x, block)`` over row blocks of the data, reading each row once.
+    def stream_sum(self, fn: Callable[[Any, Any], Any], x) -> Any:
+        """Sums ``fn(x, block)`` (a pytree) over row blocks of ``block_rows`` rows of the data,
+        reading each row once: the one streamed reduction that every full-data quantity uses.
 
         With several shards, the data is viewed as (shards, n / shards, ...) and each shard is
         streamed on its own (vmapped over the shard axis, which is the sharded one), so every
@@ -396,11 +397,11 @@ class FiniteSum:
 
     def loss(self, x) -> jax.Array:
         """f(x) = 1/n sum_i f_i(x)."""
-        return self._stream(self._block_sum, x) / self.n + self._reg(x)
+        return self.stream_sum(self._block_sum, x) / self.n + self._reg(x)
 
     def value_and_grad(self, x):
         """(f(x), grad f(x)) in one streamed pass over the data."""
-        total, g = self._stream(jax.value_and_grad(self._block_sum), x)
+        total, g = self.stream_sum(jax.value_and_grad(self._block_sum), x)
         inv_n = 1.0 / self.n
         value = total * inv_n
         g = jax.tree_util.tree_map(lambda gi: gi * jnp.asarray(inv_n, gi.dtype), g)
@@ -414,7 +415,7 @@ class FiniteSum:
         """grad f(x) = 1/n sum_i grad f_i(x), streamed over row blocks."""
         # Streams the gradient alone: accumulating f as well would cost a transcendental per
         # sample that a GD step does not need.
-        g = self._stream(jax.grad(self._block_sum), x)
+        g = self.stream_sum(jax.grad(self._block_sum), x)
         g = jax.tree_util.tree_map(lambda gi: gi * jnp.asarray(1.0 / self.n, gi.dtype), g)
         if self.regularizer is not None:
             g = jax.tree_util.tree_map(jnp.add, g, jax.grad(self.regularizer)(x))

@@ -10,16 +10,16 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from sgd_bench import _checks
-from sgd_bench._compat import cost_flops
+from sgd_bench import validation
+from sgd_bench.compat import cost_flops
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 
 
 def step_flops(problem: FiniteSum, method: Method, x0) -> float:
     """FLOPs of one ``method.step`` on ``problem`` at ``x0``, from the compiled program."""
-    _checks.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
-    _checks.instance("method", method, Method, "a sgd_bench.Method (gd, sgd, from_optax, ...)")
+    validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    validation.instance("method", method, Method, "a sgd_bench.Method (gd, sgd, from_optax, ...)")
     from sgd_bench.solver import check_x
 
     check_x("x0", x0, problem)  # a wrong shape was JAX's dot_general error

@@ -13,47 +13,24 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from sgd_bench import _tree
-from sgd_bench._compat import batched_map, enable_x64
+from sgd_bench.compat import batched_map, enable_x64
 from sgd_bench.curvature import flat_size, to_float64
 from sgd_bench.finite_sum import FiniteSum
+from sgd_bench.gradient_table import regularizer_grad
 from sgd_bench.runner import Trace
 
 
 # -- gradient moments --------------------------------------------------------------------------
 def _row_sum(problem, per_row, x):
-    """sum_i per_row(x, datum_i), streamed over row blocks of ``problem.block_rows`` rows."""
-    n, b = problem.n, problem.block_rows
-
-    def block_sum(block):
-        return jnp.sum(jax.vmap(per_row, in_axes=(None, 0))(x, block))
-
-    num_blocks = n // b
-    if num_blocks <= 1:
-        return block_sum(problem.data)
-
-    def body(acc, i):
-        block = jax.tree_util.tree_map(lambda a: lax.dynamic_slice_in_dim(a, i * b, b, axis=0),
-                                       problem.data)
-        return acc + block_sum(block), None
-
-    acc, _ = lax.scan(body, jnp.zeros((), problem.dtype), jnp.arange(num_blocks, dtype=jnp.int32))
-    if n % b:
-        acc = acc + block_sum(jax.tree_util.tree_map(lambda a: a[num_blocks * b:], problem.data))
-    return acc
-
-
-def _reg_grad(problem, x):
-    if problem.regularizer is None:
-        return jax.tree_util.tree_map(jnp.zeros_like, x)
-    return jax.grad(problem.regularizer)(x)
+    """sum_i per_row(x, datum_i), streamed by the problem (row blocks, and shards if any)."""
+    return problem.stream_sum(lambda z, block: jnp.sum(jax.vmap(per_row, in_axes=(None, 0))(z, block)), x)
 
 
 def _second_moment(problem, x):
     """E_i ||grad f_i(x)||^2 = 1/n sum_i ||grad loss_i(x) + grad r(x)||^2."""
-    g_reg = _reg_grad(problem, x)
+    g_reg = regularizer_grad(problem, x)
 
     def per_row(z, datum):
         return _tree.sq_norm(jax.tree_util.tree_map(jnp.add, jax.grad(problem.loss_i)(z, datum), g_reg))
@@ -63,7 +40,7 @@ def _second_moment(problem, x):
 
 def _variance(problem, x):
     """E_i ||grad f_i(x) - grad f(x)||^2, in two passes (no cancellation far from x*)."""
-    g_loss = jax.tree_util.tree_map(jnp.subtract, problem.grad(x), _reg_grad(problem, x))
+    g_loss = jax.tree_util.tree_map(jnp.subtract, problem.grad(x), regularizer_grad(problem, x))
 
     def per_row(z, datum):
         return _tree.sq_norm(_tree.sub(jax.grad(problem.loss_i)(z, datum), g_loss))

@@ -97,7 +97,7 @@ def _check_array_iterate(x):
                         f"{type(x).__name__}; use linear=False for pytree iterates")
 
 
-def _split_loss(problem):
+def split_loss(problem):
     """The loss_i of ``problem`` if it comes split into margin and scalar loss, else None."""
     loss = problem.loss_i
     return loss if all(hasattr(loss, a) for a in ("margin", "target", "phi")) else None
@@ -129,7 +129,7 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
 
     def scalars(problem, x, data):
         _check_array_iterate(x)
-        split = _split_loss(problem)
+        split = split_loss(problem)
         if split is not None:
             return _margin_scalars(split, x, data)
         return jax.vmap(scalar, in_axes=(None, None, 0))(problem, x, data)
@@ -139,7 +139,7 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
 
     def full(problem, x):
         s = scalars(problem, x, problem.data)
-        split = _split_loss(problem)
+        split = split_loss(problem)
         if split is not None:
             return s, _margin_combine(problem, split, problem.data, s) / problem.n
         mean = (s @ feature_rows(problem, problem.data, x.dtype)) / problem.n
@@ -149,7 +149,7 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
         return scalars(problem, x, problem.batch(idx))
 
     def combine(problem, idx, rows, w):
-        split = _split_loss(problem)
+        split = split_loss(problem)
         if split is not None:
             return _margin_combine(problem, split, problem.batch(idx), w.astype(rows.dtype) * rows)
         return (w.astype(rows.dtype) * rows) @ feature_rows(problem, problem.batch(idx), rows.dtype)

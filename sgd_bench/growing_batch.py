@@ -44,12 +44,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
+from sgd_bench.default_steps import require_constant, theory_step
 from sgd_bench.gradient_table import regularizer_grad
 from sgd_bench.methods import Method
-from sgd_bench.sampling import SAMPLINGS
+from sgd_bench.sampling import SAMPLINGS, permutation
 from sgd_bench.schedules import as_schedule
 
 
@@ -77,14 +78,14 @@ def batch_sizes(n: int, q: float = 1.1, initial_batch: int = 1) -> np.ndarray:
     >>> batch_sizes(20, q=1.5).tolist()
     [1, 3, 6, 10, 16, 20]
     """
-    n = _checks.integer("n", n, low=1)
-    b0 = _checks.integer("initial_batch", initial_batch, low=1, high=n)
+    n = validation.integer("n", n, low=1)
+    b0 = validation.integer("initial_batch", initial_batch, low=1, high=n)
     ratio = _growth(q)
     return _sizes(n, ratio, b0)
 
 
 def _growth(q) -> fractions.Fraction:
-    q = _checks.positive_float("q", q)
+    q = validation.positive_float("q", q)
     if q < 1.0:
         raise ValueError(f"q must be >= 1 (|B_k+1| = ceil(q |B_k|) + 1), got {q!r}")
     return fractions.Fraction(repr(q))
@@ -151,10 +152,6 @@ def _plan(n: int, ratio: fractions.Fraction, b0: int) -> _Plan:
                  epoch.astype(np.int32), refresh.astype(np.int32))
 
 
-def _permutation(key, epoch, n):
-    return jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(jnp.int32)
-
-
 def growing_batch(step_size=None, *, q: float = 1.1, initial_batch: int = 1,
                   sampling: str = "with_replacement") -> Method:
     """Growing-batch SGD, x_{k+1} = x_k - alpha_k / |B_k| sum_{i in B_k} grad f_i(x_k), with
@@ -179,8 +176,8 @@ def growing_batch(step_size=None, *, q: float = 1.1, initial_batch: int = 1,
     data fitting", SIAM J. Sci. Comput. 34(3), 2012.
     """
     ratio = _growth(q)
-    b0 = _checks.integer("initial_batch", initial_batch, low=1)
-    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+    b0 = validation.integer("initial_batch", initial_batch, low=1)
+    sampling = validation.choice("sampling", sampling, SAMPLINGS)
     return Method(_init, _step,
                   hyperparams={"step_size": None if step_size is None else as_schedule(step_size)},
                   options={"ratio": ratio, "initial_batch": b0, "grow_sampling": sampling},
@@ -192,10 +189,7 @@ def _check(p, problem):
         raise ValueError(f"initial_batch must be in [1, n] = [1, {problem.n}] for problem "
                          f"{problem.name!r}, got {p.initial_batch}")
     if p.step_size is None:
-        lip = problem.info.get("L")
-        if lip is None or not lip > 0:
-            raise ValueError("growing_batch() with its default step 1/L needs problem.info['L'] "
-                             f"> 0 (problem {problem.name!r} has {problem.info}); pass step_size")
+        require_constant(problem, "L", "growing_batch", "step 1/L")
 
 
 def _init(p, x0, problem, key):
@@ -217,8 +211,8 @@ def _step(p, state, problem, idx, k):
         epoch = jnp.asarray(plan.epoch)[at]
         perms = lax.switch(jnp.asarray(plan.refresh)[at], [
             lambda ps: ps,
-            lambda ps: (_permutation(state.key, 0, n), _permutation(state.key, 1, n)),
-            lambda ps: (ps[1], _permutation(state.key, epoch + 1, n)),
+            lambda ps: (permutation(state.key, 0, n), permutation(state.key, 1, n)),
+            lambda ps: (ps[1], permutation(state.key, epoch + 1, n)),
         ], perms)
 
     def indices(width):
@@ -245,6 +239,6 @@ def _step(p, state, problem, idx, k):
 
     branches = [partial_branch(width) for width in plan.buckets] + [problem.grad]
     g = lax.switch(jnp.asarray(plan.branch)[at], branches, state.x)
-    alpha = p.step_size(k) if p.step_size is not None else 1.0 / problem.info["L"]
+    alpha = p.step_size(k) if p.step_size is not None else theory_step(problem.info, 1.0, "L")
     x = _tree.sub_scaled(state.x, alpha, g)
     return GrowingBatchState(x, state.grad_evals.add(size), state.key, perms)

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import rates
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
@@ -51,9 +51,9 @@ class HorizonRuns(NamedTuple):
 def log_horizons(k_min: int, k_max: int, per_decade: int = 2) -> np.ndarray:
     """Log-spaced integer horizons from ``k_min`` to ``k_max`` (both included), ``per_decade``
     points a decade."""
-    k_min = _checks.integer("k_min", k_min, low=1)
-    k_max = _checks.integer("k_max", k_max, low=k_min + 1, high=MAX_STEPS)
-    per_decade = _checks.integer("per_decade", per_decade, low=1)
+    k_min = validation.integer("k_min", k_min, low=1)
+    k_max = validation.integer("k_max", k_max, low=k_min + 1, high=MAX_STEPS)
+    per_decade = validation.integer("per_decade", per_decade, low=1)
     num = int(round(np.log10(k_max / k_min) * per_decade)) + 1
     return np.unique(np.round(np.logspace(np.log10(k_min), np.log10(k_max), max(num, 2))).astype(np.int64))
 
@@ -79,8 +79,8 @@ def final_gaps(problem: FiniteSum, method: Method, x0, keys, steps: int, f_star:
     """
     check_problem_method(problem, method)
     check_x("x0", x0, problem)
-    steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
-    chunk = _checks.integer("chunk", chunk, low=1, high=2**20)
+    steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
+    chunk = validation.integer("chunk", chunk, low=1, high=2**20)
     losses, evals = _final_losses(problem, method, cast_x(x0, problem), keys, jnp.int32(steps),
                                   chunk=chunk)
     losses = np.asarray(losses, np.float64)
@@ -92,14 +92,14 @@ def horizon_keys(key, horizon: int, seeds: int) -> jax.Array:
     """The S seed keys of the run at ``horizon``: ``seed_keys(fold_in(key, horizon), seeds)``,
     so runs at different horizons draw independent index streams."""
     # fold_in takes a uint32: -1 was an OverflowError from inside JAX
-    horizon = _checks.integer("horizon", horizon, low=0, high=2**32 - 1)
+    horizon = validation.integer("horizon", horizon, low=0, high=2**32 - 1)
     return seed_keys(jax.random.fold_in(as_key(key), horizon), seeds)
 
 
 def _horizon(k) -> int:
     if isinstance(k, (float, np.floating)) and float(k).is_integer():
         k = int(k)  # 100.0 (np.logspace) is 100; 10.7 is refused, not truncated to 10
-    return _checks.integer("horizons", k, low=1, high=MAX_STEPS)
+    return validation.integer("horizons", k, low=1, high=MAX_STEPS)
 
 
 def run_horizons(problem: FiniteSum, method_at: Callable[[int], Method], x0, key, *,
@@ -110,7 +110,7 @@ def run_horizons(problem: FiniteSum, method_at: Callable[[int], Method], x0, key
     horizons = np.asarray([_horizon(k) for k in horizons], np.int64)
     if len(horizons) < 1 or np.any(np.diff(horizons) <= 0):
         raise ValueError(f"horizons must be increasing, got {horizons.tolist()}")
-    seeds = _checks.integer("seeds", seeds, low=1)
+    seeds = validation.integer("seeds", seeds, low=1)
     gaps, diverged, evals, methods = [], [], [], []
     for k in horizons:
         method = method_at(int(k))

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import L2
 from sgd_bench.gradient_table import first_occurrence
@@ -212,8 +212,8 @@ def lazy_saga(step_size: float | None = None, batch_size: int = 1,
             raise ValueError("lazy_saga needs a constant step_size (the deferred steps are applied "
                              f"in closed form with one alpha), got {step_size!r}")
         step_size = schedule
-    b = _checks.integer("batch_size", batch_size, low=1)
-    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+    b = validation.integer("batch_size", batch_size, low=1)
+    sampling = validation.choice("sampling", sampling, SAMPLINGS)
     return Method(_init, _step, hyperparams={"step_size": step_size},
                   options={"step_factor": 1.0 / 3.0, "kind": "lazy_saga"},
                   batch_size=b, sampling=sampling,

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.counting import Count
 from sgd_bench.lazy_saga import require_sparse_linear
 from sgd_bench.methods import Method
@@ -129,8 +129,8 @@ def lazy_sgd(step_size: float, batch_size: int = 1, sampling: str = "with_replac
     if not schedule.is_constant:
         raise ValueError("lazy_sgd needs a constant step_size (the scale of the stored vector is "
                          f"(1 - alpha mu)^k with one alpha); use sgd for a schedule, got {step_size!r}")
-    b = _checks.integer("batch_size", batch_size, low=1)
-    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+    b = validation.integer("batch_size", batch_size, low=1)
+    sampling = validation.choice("sampling", sampling, SAMPLINGS)
     return Method(_init, _step, hyperparams={"step_size": schedule},
                   options={"kind": "lazy_sgd"}, batch_size=b, sampling=sampling,
                   name="SGD, lazy" if b == 1 else f"SGD, lazy, batch {b}", check=_check)

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method
 
@@ -53,8 +53,8 @@ def lbfgs(memory_size: int = 10, *, max_linesearch_steps: int = 20) -> Method:
     **Returns:** a full-gradient ``Method`` (``batch_size=None``) whose state counts n gradient
     and n loss evaluations for f(x_0), then n of each per line-search trial.
     """
-    memory_size = _checks.integer("memory_size", memory_size, low=1)
-    max_linesearch_steps = _checks.integer("max_linesearch_steps", max_linesearch_steps, low=1)
+    memory_size = validation.integer("memory_size", memory_size, low=1)
+    max_linesearch_steps = validation.integer("max_linesearch_steps", max_linesearch_steps, low=1)
     return Method(_lbfgs_init, _lbfgs_step, hyperparams={"max_linesearch_steps": max_linesearch_steps},
                   options={"memory_size": memory_size}, name="L-BFGS")
 

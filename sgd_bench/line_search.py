@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method
@@ -67,18 +67,18 @@ def gd_armijo(initial_step: float = 1.0, *, shrink: float = 0.5, c: float = 1e-4
     References: L. Armijo, "Minimization of functions having Lipschitz continuous first partial
     derivatives", Pacific J. Math. 16(1), 1966.
     """
-    t0 = _checks.positive_float("initial_step", initial_step)
-    shrink = _checks.positive_float("shrink", shrink)
+    t0 = validation.positive_float("initial_step", initial_step)
+    shrink = validation.positive_float("shrink", shrink)
     if not shrink < 1.0:
         raise ValueError(f"shrink must be in (0, 1), got {shrink!r}")
-    c = _checks.positive_float("c", c)
+    c = validation.positive_float("c", c)
     if not c < 1.0:
         raise ValueError(f"c must be in (0, 1), got {c!r}")
     if grow is not None:
-        grow = _checks.positive_float("grow", grow)
+        grow = validation.positive_float("grow", grow)
         if grow < 1.0:
             raise ValueError(f"grow must be >= 1 (or None), got {grow!r}")
-    max_trials = _checks.integer("max_trials", max_trials, low=1)
+    max_trials = validation.integer("max_trials", max_trials, low=1)
     return Method(_armijo_init, _armijo_step,
                   hyperparams={"initial_step": t0, "shrink": shrink, "c": c, "grow": grow,
                                "max_trials": max_trials},

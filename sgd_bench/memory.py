@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 import os
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 
 # Leave room for XLA's temporaries, the OS and other processes.
 _USABLE_FRACTION = 0.8
@@ -73,14 +73,20 @@ def check_fits(nbytes: int, what: str, device=None, *, hint: str | None = None) 
 
     The check passes when the free memory is unknown.
     """
-    nbytes = _checks.integer("nbytes", int(nbytes), low=0)
+    nbytes = validation.integer("nbytes", int(nbytes), low=0)
+    _refuse_above_free(nbytes, device, f"{what} needs {_gib(nbytes)}",
+                       lambda: hint or _default_hint(what))
+
+
+def _refuse_above_free(need: int, device, needs: str, hint: Callable[[], str]) -> None:
+    """Raises MemoryError "``needs``, but the device has ... free ...; ``hint()``" when ``need``
+    bytes pass the usable part of the device's free memory (unknown free memory passes)."""
     free = available_bytes(device)
-    if free is not None and nbytes > _USABLE_FRACTION * free:
+    if free is not None and need > _USABLE_FRACTION * free:
         device = device or jax.devices()[0]
         raise MemoryError(
-            f"{what} needs {_gib(nbytes)}, but {device.platform} device {device.id} has "
-            f"{_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            f"{hint or _default_hint(what)}")
+            f"{needs}, but {device.platform} device {device.id} has {_gib(free)} free "
+            f"(at most {_USABLE_FRACTION:.0%} of it is used); {hint()}")
 
 
 def check_host_fits(host_bytes: int, device_bytes: int, what: str, *, hint: str | None = None) -> None:
@@ -89,8 +95,8 @@ def check_host_fits(host_bytes: int, device_bytes: int, what: str, *, hint: str 
     ``device_bytes`` in the device's (on the CPU backend both live in host memory, so their sum
     is checked).
     """
-    host_bytes = _checks.integer("host_bytes", int(host_bytes), low=0)
-    device_bytes = _checks.integer("device_bytes", int(device_bytes), low=0)
+    host_bytes = validation.integer("host_bytes", int(host_bytes), low=0)
+    device_bytes = validation.integer("device_bytes", int(device_bytes), low=0)
     device = jax.devices()[0]
     if device.platform == "cpu":
         check_fits(host_bytes + device_bytes, what, device, hint=hint)
@@ -107,14 +113,14 @@ def check_host_fits(host_bytes: int, device_bytes: int, what: str, *, hint: str 
 # Bytes per logged point of one seed: the step (int32), the exact gradient count (two 32-bit
 # words), and f, ||grad f||^2 and ||x - x*|| in at most float64.
 _LOG_BYTES = 4 + 8 + 3 * 8
-_KEY_BYTES = 8  # a threefry key's data: two uint32
+KEY_BYTES = 8  # a threefry key's data: two uint32
 
 
 def _itemsize(dtype) -> int:
     # A PRNG key leaf (a method's own key) has no NumPy dtype: np.dtype failed on it, and the
     # whole state estimate fell back to four iterates (stochastic_lbfgs(memory_size=10**9) passed)
     if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
-        return _KEY_BYTES
+        return KEY_BYTES
     return np.dtype(dtype).itemsize
 
 
@@ -207,9 +213,9 @@ def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int |
     runner draws one chunk of ``log_every`` steps of indices at a time, so the sampler's part
     grows with ``log_every x batch``; the logs grow with ``steps / log_every``.
     """
-    seeds = _checks.integer("seeds", seeds, low=1)
-    steps = _checks.integer("steps", steps, low=1)
-    log_every = steps if log_every is None else _checks.integer("log_every", log_every, low=1)
+    seeds = validation.integer("seeds", seeds, low=1)
+    steps = validation.integer("steps", steps, low=1)
+    log_every = steps if log_every is None else validation.integer("log_every", log_every, low=1)
     if x0 is None:
         x0 = jax.eval_shape(problem.zeros)
     data = _tree_bytes(problem.data)
@@ -223,7 +229,7 @@ def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int |
     chunk = min(log_every, steps)
     sampler = 0
     if batch is not None:
-        sampler = chunk * (batch * 4 + _KEY_BYTES)
+        sampler = chunk * (batch * 4 + KEY_BYTES)
         if getattr(method, "sampling", "with_replacement") != "with_replacement":
             sampler += 2 * problem.n * 4  # the current and the next epoch's permutation
     return RunBytes(data, state, logs, sampler, seeds)
@@ -234,13 +240,8 @@ def check_run_fits(estimate: RunBytes, what: str, device=None, *, data_resident:
     ``data_resident`` (the problem already exists) the data does not count against the free
     memory, which it is already outside of."""
     need = estimate.total - (estimate.data if data_resident else 0)
-    free = available_bytes(device)
-    if free is not None and need > _USABLE_FRACTION * free:
-        device = device or jax.devices()[0]
-        raise MemoryError(
-            f"{what} needs about {estimate.describe()}, but {device.platform} device {device.id} "
-            f"has {_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            + ("the method's state is most of it: a method with a smaller state (lbfgs' memory) "
-               "or a smaller problem" if estimate.state > estimate.logs + estimate.sampler
-               and estimate.seeds <= 8 else
-               "use fewer seeds per block, fewer steps or a larger log interval"))
+    _refuse_above_free(need, device, f"{what} needs about {estimate.describe()}", lambda: (
+        "the method's state is most of it: a method with a smaller state (lbfgs' memory) "
+        "or a smaller problem" if estimate.state > estimate.logs + estimate.sampler
+        and estimate.seeds <= 8 else
+        "use fewer seeds per block, fewer steps or a larger log interval"))

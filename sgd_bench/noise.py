@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method
@@ -47,7 +47,7 @@ class NoisySGDState(NamedTuple):
 def _noise_scale(noise_std):
     if isinstance(noise_std, jax.core.Tracer):
         return noise_std
-    return _checks.nonnegative_float("noise_std", noise_std)
+    return validation.nonnegative_float("noise_std", noise_std)
 
 
 def _init(p, x0, problem, key):
@@ -87,8 +87,8 @@ def noisy_sgd(step_size, noise_std, batch_size: int | None = None,
     """
     schedule = as_schedule(step_size)
     sigma = _noise_scale(noise_std)
-    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
-    b = None if batch_size is None else _checks.integer("batch_size", batch_size, low=1)
+    sampling = validation.choice("sampling", sampling, SAMPLINGS)
+    b = None if batch_size is None else validation.integer("batch_size", batch_size, low=1)
     silent = isinstance(sigma, float) and sigma == 0.0
     if name is None:
         base = "GD" if b is None else ("SGD" if b == 1 else f"SGD batch {b}")

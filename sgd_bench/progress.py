@@ -2,44 +2,41 @@
 with the rate and an ETA.
 
 The library is silent by default. The ``sgd-bench`` command line and the experiment scripts
-(``experiment.main``) set the mode to ``"auto"``, which draws bars only when stderr is a terminal, so CI logs and redirected output stay clean.
+(``experiment.main``) hold ``with mode("auto"):`` around their work, which draws bars only when
+stderr is a terminal, so CI logs and redirected output stay clean. The mode lives in a context
+variable set only inside such a block: nothing a caller does leaks to the next caller.
 ``SGD_BENCH_PROGRESS=0`` or ``=1`` overrides the mode from the environment.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sys
 import time
 from typing import IO, Iterator
 
-from sgd_bench import _checks
+from sgd_bench import validation
 
 MODES = ("off", "auto", "on")
-_mode = "off"
-
-
-def set_mode(mode: str) -> None:
-    """Sets the default for runs that do not pass ``progress``: "off", "auto" or "on"."""
-    global _mode
-    _mode = _checks.choice("mode", mode, MODES)
+_MODE = contextvars.ContextVar("sgd_bench_progress_mode", default="off")
 
 
 def get_mode() -> str:
-    """The current default mode (see ``set_mode``)."""
-    return _mode
+    """The default for runs that do not pass ``progress`` here: "off" unless inside ``mode``."""
+    return _MODE.get()
 
 
 @contextlib.contextmanager
 def mode(value: str) -> Iterator[None]:
-    """``set_mode(value)`` for the duration of a ``with`` block."""
-    previous = _mode
-    set_mode(value)
+    """Within this ``with`` block, runs that do not pass ``progress`` use ``value``: "off",
+    "auto" (bars when stderr is a terminal) or "on"; the previous mode is back after it."""
+    token = _MODE.set(validation.choice("mode", value, MODES))
     try:
         yield
     finally:
-        set_mode(previous)
+        _MODE.reset(token)
 
 
 def enabled(stream: IO | None = None) -> bool:
@@ -47,9 +44,10 @@ def enabled(stream: IO | None = None) -> bool:
     forced = os.environ.get("SGD_BENCH_PROGRESS", "").strip()
     if forced in ("0", "1"):
         return forced == "1"
-    if _mode == "on":
+    current = _MODE.get()
+    if current == "on":
         return True
-    if _mode == "off":
+    if current == "off":
         return False
     stream = sys.stderr if stream is None else stream
     try:

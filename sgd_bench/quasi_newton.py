@@ -49,7 +49,7 @@ import numpy as np
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method, check_batch
 from sgd_bench.sampling import SAMPLINGS
@@ -137,7 +137,7 @@ def preconditioned_sgd(step_size, preconditioner, batch_size: int | None = 1,
             raise ValueError("preconditioner must be finite (it has NaN or inf entries)")
         _check_semidefinite(arr)
     if batch_size is None:
-        _checks.choice("sampling", sampling, SAMPLINGS)
+        validation.choice("sampling", sampling, SAMPLINGS)
         b, name = None, "preconditioned GD"
     else:
         b, sampling = check_batch(batch_size, sampling)
@@ -152,13 +152,13 @@ def inverse_hessian(problem, x) -> jax.Array:
     eigendecomposition of the symmetrized Hessian (so the result is exactly symmetric).
 
     Raises ``ValueError`` unless the Hessian at x is positive definite."""
-    from sgd_bench.curvature import _dense_hessian
+    from sgd_bench.curvature import dense_hessian
     from sgd_bench.finite_sum import FiniteSum
     from sgd_bench.solver import check_x
 
-    _checks.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
     check_x("x", x, problem)  # a wrong shape was JAX's dot_general error
-    hess = np.asarray(_dense_hessian(problem, x))
+    hess = np.asarray(dense_hessian(problem, x))
     hess = (hess + hess.T) / 2
     eigs, vecs = np.linalg.eigh(hess)
     if not eigs[0] > 0:
@@ -289,9 +289,9 @@ def stochastic_lbfgs(step_size, *, memory_size: int = 10, update_every: int = 10
     """
     schedule = as_schedule(step_size)
     b, sampling = check_batch(batch_size, sampling)
-    memory_size = _checks.integer("memory_size", memory_size, low=1)
-    update_every = _checks.integer("update_every", update_every, low=1, high=2**31 - 2)
-    hessian_batch = _checks.integer("hessian_batch", hessian_batch, low=1)
+    memory_size = validation.integer("memory_size", memory_size, low=1)
+    update_every = validation.integer("update_every", update_every, low=1, high=2**31 - 2)
+    hessian_batch = validation.integer("hessian_batch", hessian_batch, low=1)
     return Method(_sqn_init, _sqn_step,
                   hyperparams={"step_size": schedule, "update_every": update_every},
                   options={"memory_size": memory_size, "hessian_batch": hessian_batch},

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 
 KINDS = ("linear", "power")
 
@@ -124,11 +124,11 @@ def fit(steps, values, kind: str, *, start: float | None = None, stop: float | N
     - ``n_boot``: bootstrap resamples of the seeds.
     - ``seed``: the bootstrap's NumPy seed (fixed, so fits are reproducible).
     """
-    _checks.choice("kind", kind, KINDS)
+    validation.choice("kind", kind, KINDS)
     steps, values, mean = _prepare(steps, values, running_min)
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
-    n_boot = _checks.integer("n_boot", n_boot, low=10)
+    n_boot = validation.integer("n_boot", n_boot, low=10)
     k_last = float(steps[-1])
     start = (0.0 if kind == "linear" else k_last / 10.0) if start is None else float(start)
     stop = k_last if stop is None else float(stop)
@@ -282,7 +282,7 @@ def theory_rate(problem_class: str, method: str) -> TheoryRate:
     row = CLASS_ROWS.get(problem_class)
     if row is None:
         raise ValueError(f"problem_class must be one of {', '.join(CLASS_ROWS)}; got {problem_class!r}")
-    _checks.choice("method", method, ("GD", "SGD"))
+    validation.choice("method", method, ("GD", "SGD"))
     for cell in LECTURE_TABLE + NONSMOOTH_ROW:
         if cell.row == row and cell.method == method:
             return cell
@@ -334,7 +334,7 @@ def compare(measured: RateFit, theory: TheoryRate, *, tol: float = MATCH_TOL,
     The table's rates are upper bounds over a class: a given problem may converge faster, and
     then the verdict says why; it never converges slower if the assumptions hold.
     """
-    tol = _checks.nonnegative_float("tol", tol)
+    tol = validation.nonnegative_float("tol", tol)
 
     def faster(what: str) -> Verdict:
         if why:

@@ -18,8 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from sgd_bench import _checks
-from sgd_bench._compat import enable_x64
+from sgd_bench import _tree, validation
+from sgd_bench.compat import enable_x64
 from sgd_bench.finite_sum import FiniteSum
 
 _DENSE_MAX_DIM = 2048
@@ -43,12 +43,6 @@ class ReferenceSolution:
         yield self.f
 
 
-def _to64(tree):
-    return jax.tree_util.tree_map(
-        lambda a: jnp.asarray(a, jnp.float64) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating)
-        else jnp.asarray(a), tree)
-
-
 def _in_float64(problem: FiniteSum) -> FiniteSum:
     """``problem`` evaluated in float64. Narrower data is cast block by block inside the loss
     instead of copied whole: a float64 copy of 4 GB of float32 data would need 8 GB more."""
@@ -67,7 +61,7 @@ class _Cast64:
     loss_i: Any
 
     def __call__(self, x, datum):
-        return self.loss_i(x, _to64(datum))
+        return self.loss_i(x, _tree.cast_floating(datum, jnp.float64))
 
 
 @jax.jit
@@ -112,11 +106,11 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
     """
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
-    tol = _checks.positive_float("tol", tol)
-    max_iter = _checks.integer("max_iter", max_iter, low=1)
+    tol = validation.positive_float("tol", tol)
+    max_iter = validation.integer("max_iter", max_iter, low=1)
     with enable_x64():
         p64 = _in_float64(problem)
-        x = _to64(p64.zeros() if x0 is None else x0)
+        x = _tree.cast_floating(p64.zeros() if x0 is None else x0, jnp.float64)
         flat, unravel = ravel_pytree(x)
         dense = flat.size <= _DENSE_MAX_DIM
         f, g = _value_grad(p64, x)

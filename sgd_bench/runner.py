@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
@@ -83,8 +83,8 @@ class Trace(NamedTuple):
 def log_steps(steps: int, log_every: int) -> np.ndarray:
     """The step numbers a run logs: 0, log_every, 2 log_every, ..., and ``steps`` itself."""
     # as run checks them (log_every = 0 was a ZeroDivisionError inside NumPy's arange)
-    steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
-    log_every = _checks.integer("log_every", log_every, low=1)
+    steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
+    log_every = validation.integer("log_every", log_every, low=1)
     logged = np.arange(0, steps + 1, log_every, dtype=np.int64)
     if logged[-1] != steps:
         logged = np.append(logged, steps)
@@ -293,10 +293,10 @@ def _warn_negative(negative: np.ndarray, label: str) -> None:
 
 def check_args(problem, method, x0, key, steps, log_every, x_star):
     check_problem_method(problem, method)
-    steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
+    steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
     if log_every is None:
         log_every = max(1, steps // 100)
-    log_every = _checks.integer("log_every", log_every, low=1, high=max(steps, 1))
+    log_every = validation.integer("log_every", log_every, low=1, high=max(steps, 1))
     check_x("x0", x0, problem)
     x0 = cast_x(x0, problem)
     if x_star is not None:
@@ -342,10 +342,10 @@ def seed_keys(key, seeds: int) -> jax.Array:
     """The per-seed keys ``run_seeds`` uses: ``jax.random.split(key, seeds)``."""
     from sgd_bench import memory
 
-    seeds = _checks.integer("seeds", seeds, low=1)
+    seeds = validation.integer("seeds", seeds, low=1)
     key = as_key(key)
     # 10**12 keys would abort the process inside XLA (not a MemoryError): refuse them here
-    memory.check_fits(seeds * memory._KEY_BYTES, f"seed_keys: {seeds:,} seed keys", hint="use fewer seeds")
+    memory.check_fits(seeds * memory.KEY_BYTES, f"seed_keys: {seeds:,} seed keys", hint="use fewer seeds")
     return jax.random.split(key, seeds)
 
 
@@ -368,7 +368,7 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     refused with the numbers before anything is allocated.
     """
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
-    seeds = _checks.integer("seeds", seeds, low=1)
+    seeds = validation.integer("seeds", seeds, low=1)
     _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterates)
     keys = seed_keys(key, seeds)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 
 SAMPLINGS = ("with_replacement", "reshuffle", "cyclic")
 
@@ -53,16 +53,18 @@ class Sampler(NamedTuple):
     skip: Callable[[Any, jax.Array, Any], Any] = None
 
 
-def _permutation(key, epoch, n):
+def permutation(key, epoch, n):
+    """The order of epoch ``epoch`` of a reshuffled stream: a permutation of {0..n-1} (int32) that
+    depends on the key and the epoch only, so any epoch can be drawn again without the others."""
     return jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(jnp.int32)
 
 
 def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
     """A sampler of ``batch_size`` indices per step from {0..n-1}, for chunks of <= ``chunk`` steps."""
-    _checks.choice("sampling", sampling, SAMPLINGS)
-    n = _checks.integer("n", n, low=1)
-    chunk = _checks.integer("chunk", chunk, low=1)
-    b = _checks.integer("batch_size", batch_size, low=1, high=n)
+    validation.choice("sampling", sampling, SAMPLINGS)
+    n = validation.integer("n", n, low=1)
+    chunk = validation.integer("chunk", chunk, low=1)
+    b = validation.integer("batch_size", batch_size, low=1, high=n)
     if n >= _MAX_POSITIONS or chunk * b >= _MAX_POSITIONS:
         raise ValueError(f"log_every * batch_size = {chunk * b} and n = {n} must both stay "
                          f"below 2**30; log more often")
@@ -93,7 +95,7 @@ def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
         zero = jnp.zeros((), jnp.int32)
         perms = ()
         if carry_perms:
-            perms = (_permutation(key, 0, n), _permutation(key, 1, n))
+            perms = (permutation(key, 0, n), permutation(key, 1, n))
         return StreamState(zero, zero, perms)
 
     def sample(state, key, k0, t):
@@ -108,7 +110,7 @@ def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
             idx = jnp.where(epoch_rel == 0, cur[row], nxt[row])
         else:
             num = (t * b + n - 1) // n + 1  # epochs a chunk can touch
-            perms = jax.vmap(lambda e: _permutation(key, state.epoch + e, n))(
+            perms = jax.vmap(lambda e: permutation(key, state.epoch + e, n))(
                 jnp.arange(num, dtype=jnp.int32))
             idx = perms[epoch_rel, row]
         return idx.reshape(t, b), skip(state, key, t)
@@ -121,7 +123,7 @@ def make_sampler(sampling: str, n: int, batch_size: int, chunk: int) -> Sampler:
         if carry_perms:
             new_state = new_state._replace(perms=lax.cond(
                 step_epochs > 0,
-                lambda p: (p[1], _permutation(key, new_state.epoch + 1, n)),
+                lambda p: (p[1], permutation(key, new_state.epoch + 1, n)),
                 lambda p: p,
                 state.perms,
             ))
@@ -136,7 +138,7 @@ def indices(sampling: str, key: jax.Array, n: int, batch_size: int, steps: int) 
     The runner draws the same stream chunk by chunk; this one-shot form is for references
     and tests.
     """
-    steps = _checks.integer("steps", steps, low=1)
+    steps = validation.integer("steps", steps, low=1)
     sampler = make_sampler(sampling, n, batch_size, steps)
     idx, _ = sampler.sample(sampler.init(key), key, jnp.zeros((), jnp.int32), steps)
     return np.asarray(idx)

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench._values import Label, leaves_equal, leaves_hash, show_value
 
 
@@ -129,7 +129,7 @@ def constant(a: float) -> Schedule:
     >>> constant(0.1)(7)
     0.1
     """
-    return Schedule(_constant, {"a": _value("a", a, _checks.positive_float)}, "constant")
+    return Schedule(_constant, {"a": _value("a", a, validation.positive_float)}, "constant")
 
 
 def _lecture(p, k):
@@ -153,9 +153,9 @@ def lecture_decreasing(mu: float, alpha_max: float | None = None) -> Schedule:
     >>> float(lecture_decreasing(1.0, alpha_max=0.4)(0))
     0.4
     """
-    params = {"mu": _value("mu", mu, _checks.positive_float)}
+    params = {"mu": _value("mu", mu, validation.positive_float)}
     if alpha_max is not None:
-        params["alpha_max"] = _value("alpha_max", alpha_max, _checks.positive_float)
+        params["alpha_max"] = _value("alpha_max", alpha_max, validation.positive_float)
     return Schedule(_lecture, params, "lecture_decreasing")
 
 
@@ -169,8 +169,8 @@ def inverse_time(a: float, k0: float) -> Schedule:
     >>> float(inverse_time(1.0, 10.0)(10))
     0.5
     """
-    return Schedule(_inverse_time, {"a": _value("a", a, _checks.positive_float),
-                                    "k0": _value("k0", k0, _checks.positive_float)}, "inverse_time")
+    return Schedule(_inverse_time, {"a": _value("a", a, validation.positive_float),
+                                    "k0": _value("k0", k0, validation.positive_float)}, "inverse_time")
 
 
 def _inverse_sqrt(p, k):
@@ -183,7 +183,7 @@ def inverse_sqrt(a: float) -> Schedule:
     >>> float(inverse_sqrt(2.0)(3))
     1.0
     """
-    return Schedule(_inverse_sqrt, {"a": _value("a", a, _checks.positive_float)}, "inverse_sqrt")
+    return Schedule(_inverse_sqrt, {"a": _value("a", a, validation.positive_float)}, "inverse_sqrt")
 
 
 # The parameters each factory requires > 0; ``check_params`` holds values set later (by
@@ -228,7 +228,7 @@ def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:
         return Schedule(None, {}, getattr(step_size, "__name__", "schedule"),
                         wrapped=step_size).check(name)
     try:
-        return constant(_checks.positive_float(name, step_size))
+        return constant(validation.positive_float(name, step_size))
     except (TypeError, ValueError) as err:
         if hasattr(step_size, "ndim") and np.ndim(step_size) > 0:
             raise TypeError(f"{name} must be a positive number or a schedule, got an array of shape "

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum, PrecisionWarning
@@ -213,7 +213,7 @@ def check_x(name, x, problem):
                              f"{problem.name!r}, got {got}")
     check_loss(problem, x, name)
     for leaf in leaves:
-        _checks.finite_array(name, leaf)
+        validation.finite_array(name, leaf)
 
 
 def check_loss(problem, x, name="x0"):
@@ -300,7 +300,7 @@ class Solver:
         check_problem_method(problem, method)
         self.problem = problem
         self.method = method
-        self.chunk = _checks.integer("chunk", chunk, low=1, high=2**20)
+        self.chunk = validation.integer("chunk", chunk, low=1, high=2**20)
 
     def init(self, x0, key) -> SolverState:
         """The state at ``x0`` before step 0; ``key`` is a PRNG key or an int seed."""
@@ -316,7 +316,7 @@ class Solver:
     def advance(self, state: SolverState, steps: int) -> SolverState:
         """``steps`` >= 0 more steps from ``state`` (no compile for a new count)."""
         self._check_state(state)
-        steps = _checks.integer("steps", steps, low=0, high=MAX_STEPS)
+        steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
         if int(state.k) + steps > MAX_STEPS:
             raise ValueError(f"steps must keep the step counter below 2**31 - 1; the state is at "
                              f"k = {int(state.k)}, got steps = {steps}")

@@ -10,7 +10,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 
 
 class SeedSummary(NamedTuple):
@@ -24,7 +24,7 @@ class SeedSummary(NamedTuple):
 
     def band(self, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) of the normal-approximation confidence interval of the mean."""
-        z = _checks.nonnegative_float("z", z)
+        z = validation.nonnegative_float("z", z)
         return self.mean - z * self.stderr, self.mean + z * self.stderr
 
 

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import memory
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
@@ -126,7 +126,7 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     (4, 8, 101)
     """
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
-    seeds = _checks.integer("seeds", seeds, low=1)
+    seeds = validation.integer("seeds", seeds, low=1)
     configs = _grid(method, over, bool(product), np.dtype(problem.dtype))
     names = list(configs)
     try:  # the grid's values obey the rules of the method's own (a step size > 0, ...)
@@ -140,7 +140,7 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     if block is None:
         free = memory.available_bytes()
         block = total if free is None else max(1, min(total, int(free // 4 // max(per_config, 1))))
-    block = _checks.integer("block", block, low=1)
+    block = validation.integer("block", block, low=1)
     block = min(block, total)
     memory.check_run_fits(estimate._replace(seeds=seeds * block),
                           f"a block of {block} configurations x {seeds} seeds")

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import runner
 from sgd_bench import solver
 from sgd_bench.finite_sum import FiniteSum
@@ -99,11 +99,11 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
     Returns tidy rows with ``method``, ``eps``, ``reached``, ``step``, ``seconds``,
     ``grad_evals`` and ``flops`` (NaN / -1 where eps was not reached within the run).
     """
-    f_star = _checks.finite_float("f_star", f_star)
-    eps = [_checks.finite_float("eps", e) for e in np.atleast_1d(np.asarray(eps, dtype=object))]
+    f_star = validation.finite_float("f_star", f_star)
+    eps = [validation.finite_float("eps", e) for e in np.atleast_1d(np.asarray(eps, dtype=object))]
     runs = list(runs)
     for run in runs:
-        _checks.instance("runs", run, TimedRun, "a sequence of TimedRun (from timed_run)")
+        validation.instance("runs", run, TimedRun, "a sequence of TimedRun (from timed_run)")
     rows = []
     for run in runs:
         gap = run.loss - f_star
@@ -124,7 +124,7 @@ def best_of(fn: Callable[[], Any], repeats: int = 5, clock: Callable[[], float] 
     """The fastest of ``repeats`` timings of ``fn()`` (blocked until its result is ready)."""
     if not callable(fn):
         raise TypeError(f"fn must be callable with no arguments, got {fn!r}")
-    repeats = _checks.integer("repeats", repeats, low=1)  # 0 silently timed one run
+    repeats = validation.integer("repeats", repeats, low=1)  # 0 silently timed one run
     times = []
     for _ in range(repeats):
         began = clock()

@@ -25,9 +25,10 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
+from sgd_bench.default_steps import require_constant, theory_step
 from sgd_bench.methods import Method
 from sgd_bench.sampling import SAMPLINGS
 from sgd_bench.schedules import as_schedule
@@ -50,22 +51,12 @@ class OnlineNewtonState(NamedTuple):
 def _require_l_max(p, problem):
     for name in ("step_size", "phase1_step_size"):
         if p[name] is None and (p.support == "two_phase" or name == "step_size"):
-            l_max = problem.info.get("L_max")
-            if l_max is None or not l_max > 0:
-                raise ValueError(f"online_newton() with its default {name} needs problem.info"
-                                 f"['L_max'] > 0 (problem {problem.name!r} has {problem.info}); "
-                                 f"pass {name}")
+            require_constant(problem, "L_max", "online_newton", name, name)
 
 
 def _gamma(schedule, problem, k):
     """The step at k: the schedule, or 1/(4 L_max) by default (L_max is traced)."""
-    return schedule(k) if schedule is not None else 0.25 / problem.info["L_max"]
-
-
-def _mean_update(avg, new, count):
-    """avg + (new - avg) / count: the running mean after adding ``new`` as item ``count``."""
-    return jax.tree_util.tree_map(
-        lambda a, b: a + (b - a) / jnp.asarray(count, b.dtype), avg, new)
+    return schedule(k) if schedule is not None else theory_step(problem.info, 0.25)
 
 
 def online_newton(step_size=None, *, support: str = "two_phase", phase1_steps: int | None = None,
@@ -102,19 +93,19 @@ def online_newton(step_size=None, *, support: str = "two_phase", phase1_steps: i
     References: F. Bach, E. Moulines, "Non-strongly-convex smooth stochastic approximation with
     convergence rate O(1/n)", NeurIPS 2013.
     """
-    support = _checks.choice("support", support, SUPPORTS)
+    support = validation.choice("support", support, SUPPORTS)
     if support == "two_phase":
         if phase1_steps is None:
             raise ValueError("phase1_steps is required for support='two_phase' (the number of "
                              "averaged-SGD steps that give the support point)")
-        phase1 = _checks.integer("phase1_steps", phase1_steps, low=1, high=2**31 - 2)
+        phase1 = validation.integer("phase1_steps", phase1_steps, low=1, high=2**31 - 2)
     else:
         if phase1_steps is not None or phase1_step_size is not None:
             raise ValueError("phase1_steps and phase1_step_size apply to support='two_phase' "
                              f"only; got support={support!r}")
         phase1 = 0
-    b = _checks.integer("batch_size", batch_size, low=1)
-    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+    b = validation.integer("batch_size", batch_size, low=1)
+    sampling = validation.choice("sampling", sampling, SAMPLINGS)
     label = "online Newton, running-average support" if support == "running_average" else \
         f"two-phase Newton ({phase1} averaged-SGD steps)"
     return Method(_init, _step,
@@ -145,7 +136,7 @@ def _step(p, state, problem, idx, k):
         x = _tree.sub_scaled(s.iterate, _gamma(p.phase1_step_size, problem, k),
                              problem.batch_grad(s.iterate, idx))
         count = s.num_averaged + 1
-        return OnlineNewtonState(_mean_update(s.x, x, count), x, s.support, count,
+        return OnlineNewtonState(_tree.mean_update(s.x, x, count), x, s.support, count,
                                  s.grad_evals.add(used), s.hvp_evals)
 
     def newton_step(s):
@@ -162,8 +153,8 @@ def _step(p, state, problem, idx, k):
         direction = _newton_direction(problem, s.iterate, x_tilde, idx)
         x = _tree.sub_scaled(s.iterate, _gamma(p.step_size, problem, k), direction)
         count = s.num_averaged + 1
-        support_point = s.support if two_phase else _mean_update(s.x, x, count)
-        return OnlineNewtonState(_mean_update(s.x, x, count), x, support_point, count,
+        support_point = s.support if two_phase else _tree.mean_update(s.x, x, count)
+        return OnlineNewtonState(_tree.mean_update(s.x, x, count), x, support_point, count,
                                  s.grad_evals.add(used), s.hvp_evals.add(used))
 
     if not two_phase:

@@ -29,9 +29,10 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
+from sgd_bench.default_steps import require_constant, theory_step
 from sgd_bench.gradient_table import (data_grad, data_rows, first_occurrence, make_table,
                                       regularizer_grad)
 from sgd_bench.methods import Method
@@ -75,17 +76,14 @@ class SARAHState(NamedTuple):
 def _require_l_max(p, problem):
     """A host check for the default step factor / L_max: the problem must know L_max."""
     if p.step_size is None:
-        l_max = problem.info.get("L_max")
-        if l_max is None or not l_max > 0:
-            raise ValueError(f"{p.kind}() with its default step needs problem.info['L_max'] > 0 "
-                             f"(problem {problem.name!r} has {problem.info}); pass step_size")
+        require_constant(problem, "L_max", p.kind)
 
 
 def _alpha(p, problem, k):
     """The step at k: the given schedule, or step_factor / L_max (L_max is traced)."""
     if p.step_size is not None:
         return p.step_size(k)
-    return p.step_factor / problem.info["L_max"]
+    return theory_step(problem.info, p.step_factor)
 
 
 def _hyper(step_size):
@@ -93,10 +91,10 @@ def _hyper(step_size):
 
 
 def _check(batch_size, sampling, loop_length=None):
-    b = _checks.integer("batch_size", batch_size, low=1)
-    sampling = _checks.choice("sampling", sampling, SAMPLINGS)
+    b = validation.integer("batch_size", batch_size, low=1)
+    sampling = validation.choice("sampling", sampling, SAMPLINGS)
     if loop_length is not None:
-        loop_length = _checks.integer("loop_length", loop_length, low=1)
+        loop_length = validation.integer("loop_length", loop_length, low=1)
     return b, sampling, loop_length
 
 

@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _checks
+from sgd_bench import validation
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, advance_state, as_key, cast_x, check_problem_method,
@@ -69,9 +69,9 @@ def logreg_l2(X, y, lmbd: float, *, dtype="float64") -> FiniteSum:
     """
     from problems.linear import logistic_regression  # the harness side: imports the catalog
 
-    dt = _checks.floating_dtype("dtype", dtype)
-    lmbd = _checks.nonnegative_float("lmbd", lmbd)
-    X = _checks.dense_array("X", X, real=True)
+    dt = validation.floating_dtype("dtype", dtype)
+    lmbd = validation.nonnegative_float("lmbd", lmbd)
+    X = validation.dense_array("X", X, real=True)
     if np.ndim(X) != 2:
         raise ValueError(f"X must be a 2-D array (n, d), got shape {np.shape(X)}")
     n = int(np.shape(X)[0])
@@ -116,7 +116,7 @@ class SgdBenchSolver:
         return logreg_l2(X, y, lmbd, dtype=self.dtype)
 
     def set_objective(self, **objective):
-        dt = _checks.floating_dtype("dtype", self.dtype)
+        dt = validation.floating_dtype("dtype", self.dtype)
         if dt.itemsize == 8 and not jax.config.jax_enable_x64:
             jax.config.update("jax_enable_x64", True)
         self.problem = self.make_problem(**objective)
@@ -132,7 +132,7 @@ class SgdBenchSolver:
 
     def steps(self, n_iter) -> int:
         """The number of method steps for benchopt's ``n_iter`` (see the module docstring)."""
-        n_iter = _checks.integer("n_iter", n_iter, low=0)
+        n_iter = validation.integer("n_iter", n_iter, low=0)
         steps = n_iter * self.steps_per_iter
         if steps > MAX_STEPS:
             raise ValueError(f"n_iter = {n_iter} means {steps} steps, above the step counter's "

@@ -207,8 +207,15 @@ def _run_all(args, names, modules, argvs) -> int:
 
 
 def _run_grid(args) -> int:
-    from sgd_bench_harness import experiment, grid, results
+    import jax
 
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_methods
+    from sgd_bench_harness import experiment, grid, grid_report, results
+
+    # Once, here: a grid computes in float64 (problems, reference values, 63-bit seed keys),
+    # and the library functions it calls leave the global switch to their caller.
+    jax.config.update("jax_enable_x64", True)
     if not args.problem:
         raise ValueError("a grid needs --problem (sgd-bench list shows the problems)")
     if not args.method:
@@ -226,8 +233,8 @@ def _run_grid(args) -> int:
     # "running" folder behind: every problem and method is built once (a bad spec fails here),
     # and the memory of the largest cell is estimated before anything compiles.
     for ptext in config["problems"]:
-        problem = grid.build_problem(grid.parse_spec(ptext, "--problem"), config["dtype"])
-        methods = [grid.build_methods(grid.parse_spec(mtext, "--method"), problem)
+        problem = grid.build_problem(parse_spec(ptext, "--problem"), config["dtype"])
+        methods = [build_methods(parse_spec(mtext, "--method"), problem)
                    for mtext in config["methods"]]
         grid.check_resources(config, problem, methods)
         del problem, methods
@@ -237,7 +244,7 @@ def _run_grid(args) -> int:
         else None
     with experiment.lock(out):
         table = grid.run_grid(config, out, resume=resume, command=command)
-    print(results.text_table(table, grid.summary_columns(table)))
+    print(results.text_table(table, grid_report.summary_columns(table)))
     print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
     return 0
 
@@ -255,10 +262,10 @@ def _checks_line(folder: Path) -> str:
 
 def _rebuild(folder: Path, meta: dict) -> str:
     """Rebuilds one result folder's summary and figures from its records, if it knows how."""
-    from sgd_bench_harness import grid
+    from sgd_bench_harness import grid, grid_report
 
     if meta.get("kind") == grid.KIND:
-        grid.report(folder)
+        grid_report.report(folder)
         return "rebuilt from records"
     name = meta.get("experiment")
     try:
@@ -438,7 +445,7 @@ def _cmd_list(args) -> int:
     del args
     import problems
     import sgd_bench
-    from sgd_bench_harness import grid
+    from sgd_bench import specs
 
     print("experiments (sgd-bench run NAME):")
     for name in experiments():
@@ -452,10 +459,10 @@ def _cmd_list(args) -> int:
     for name, text in problems.describe().items():
         print(f"  {name:<22} {text}")
     print("methods (--method NAME[:key=value,...]):")
-    for name, text in grid.method_catalog().items():
+    for name, text in specs.method_catalog().items():
         print(f"  {name:<22} {text}")
     print(f"samplings (sampling=...): {', '.join(sgd_bench.SAMPLINGS)}")
-    print(f"schedules (sgd:schedule=...): {', '.join(grid.SCHEDULES)}; in Python also "
+    print(f"schedules (sgd:schedule=...): {', '.join(specs.SCHEDULES)}; in Python also "
           "inverse_time(a, k0) and any optax schedule")
     return 0
 
@@ -553,7 +560,13 @@ def main(argv=None) -> int:
                      + (" (an experiment's own options need exactly one experiment named)"
                         if args.command == "run" else ""))
     args.extra = extra
-    progress.set_mode("auto")
+    with progress.mode("auto"):  # bars on a terminal, for this command only
+        return _dispatch(args)
+
+
+def _dispatch(args) -> int:
+    """Runs the parsed command; an error of the input or the environment is one line on stderr
+    and an exit status (2, or 3 for memory), not a traceback."""
     if os.environ.get("SGD_BENCH_DEBUG"):  # full tracebacks, for bug reports
         return args.func(args)
     try:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import datetime
 import errno
 import fcntl
@@ -57,7 +58,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 OPTIONS = ("seeds", "steps", "dtype")
-_checking = False  # set by ``checking_only``: main validates its arguments and returns
 DTYPES = ("float32", "float64")
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 FAILED_CLAIMS = 4  # the exit status of a run that wrote its result but some claim of it failed
@@ -85,16 +85,19 @@ def runs_root() -> Path:
     return (_checkout() or Path.cwd()) / "runs"
 
 
+# True only inside ``checking_only``: a context variable, so the setting ends with the caller's block.
+_CHECKING = contextvars.ContextVar("sgd_bench_checking_only", default=False)
+
+
 @contextlib.contextmanager
 def checking_only() -> Iterator[None]:
     """Within this block ``main`` parses and validates its arguments, then returns 0 without
     running; the CLI checks every named experiment this way before running the first one."""
-    global _checking
-    previous, _checking = _checking, True
+    token = _CHECKING.set(True)
     try:
         yield
     finally:
-        _checking = previous
+        _CHECKING.reset(token)
 
 
 def read_json(path: Path) -> Any:
@@ -536,7 +539,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         results.records_format()  # a bad SGD_BENCH_RECORDS fails here, not after the run
     except ValueError as err:
         p.error(str(err))
-    if _checking:
+    if _CHECKING.get():
         try:
             check_writable(args.out or default)
         except ValueError as err:

@@ -961,27 +961,27 @@ def test_every_step_size_of_a_method_is_checked(method, names, want):
 
 
 def test_the_grid_summary_shows_a_negative_step(tmp_path, tiny_logistic):
-    from sgd_bench_harness import grid, results
+    from sgd_bench_harness import grid, grid_report, results
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sgd_bench.NegativeStepWarning)
         trace = sgd_bench.run_keys(tiny_logistic, sgd_bench.sgd(UPHILL, 2), X0, sgd_bench.seed_keys(0, 3),
                                    steps=20, log_every=5)
-    rows = grid._cell_records(trace, problem="tiny", method="uphill", start=0, f_star=None)
+    rows = grid.cell_records(trace, problem="tiny", method="uphill", start=0, f_star=None)
     assert {r["negative_step_at"] for r in rows} == {7}
     # the same numbers as a method whose steps stay positive (a row to compare against)
-    rows += grid._cell_records(trace._replace(negative_step_at=np.full(3, -1)), problem="tiny",
-                               method="sgd", start=0, f_star=None)
+    rows += grid.cell_records(trace._replace(negative_step_at=np.full(3, -1)), problem="tiny",
+                              method="sgd", start=0, f_star=None)
     results.write_records(tmp_path / "records", rows, format="csv")
-    table = grid.report(tmp_path)
+    table = grid_report.report(tmp_path)
     assert [r["negative_step"] for r in table] == ["from k = 7", "-"]
     text = (tmp_path / "summary.md").read_text()
     assert "**Warning: a step size went negative** (or NaN) in tiny / uphill (from k = 7)" in text
     assert "| diverged | negative_step | metric |" in text
     # records written before the column existed, or a run without a negative step: no column
     old = [{k: v for k, v in r.items() if k != "negative_step_at"} for r in rows if r["method"] == "uphill"]
-    table, _ = grid.summarize(old)
-    assert table[0]["negative_step"] == "-" and grid.summary_columns(table) == grid.COLUMNS
+    table, _ = grid_report.summarize(old)
+    assert table[0]["negative_step"] == "-" and grid_report.summary_columns(table) == grid_report.COLUMNS
 
 
 def test_replace_holds_a_schedules_parameters_to_its_factorys_rule():

@@ -1,4 +1,4 @@
-"""The shims of sgd_bench._compat (each path, old-JAX fallbacks included, against a plain
+"""The shims of sgd_bench.compat (each path, old-JAX fallbacks included, against a plain
 reference), the seed-to-data stream being the same on every JAX version, and the lower bounds of
 pyproject.toml staying pinned in .ci/lower-bounds.txt."""
 
@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sgd_bench import _compat
+from sgd_bench import compat
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,12 +33,12 @@ def _reference(xs):
 @pytest.mark.parametrize("native", [True, False], ids=["lax.map", "fallback"])
 @pytest.mark.parametrize("n,batch", [(10, 3), (12, 4), (2, 5), (7, 1), (5, None)])
 def test_batched_map_matches_a_python_loop(monkeypatch, native, n, batch):
-    if native and not _compat._MAP_HAS_BATCH_SIZE:
+    if native and not compat.MAP_HAS_BATCH_SIZE:
         pytest.skip("this JAX's lax.map has no batch_size (the fallback case covers it)")
-    monkeypatch.setattr(_compat, "_MAP_HAS_BATCH_SIZE", native)
+    monkeypatch.setattr(compat, "MAP_HAS_BATCH_SIZE", native)
     rng = np.random.default_rng(n)
     xs = (rng.normal(size=(n, 3)), rng.normal(size=n))
-    got = jax.jit(lambda xs: _compat.batched_map(_f, xs, batch))(xs)
+    got = jax.jit(lambda xs: compat.batched_map(_f, xs, batch))(xs)
     want = _reference(xs)
     for k in want:
         assert got[k].shape == want[k].shape
@@ -48,28 +48,21 @@ def test_batched_map_matches_a_python_loop(monkeypatch, native, n, batch):
 def test_batched_map_fallback_scans_over_batches(monkeypatch):
     # The fallback must be lax.map's batching (a scan over n // B batches of vmap(f), then vmap(f)
     # over the rest), not one vmap over all n rows, so memory stays bounded by the batch.
-    monkeypatch.setattr(_compat, "_MAP_HAS_BATCH_SIZE", False)
-    jaxpr = jax.make_jaxpr(lambda x: _compat.batched_map(jnp.sin, x, 4))(jnp.ones((10, 3)))
+    monkeypatch.setattr(compat, "MAP_HAS_BATCH_SIZE", False)
+    jaxpr = jax.make_jaxpr(lambda x: compat.batched_map(jnp.sin, x, 4))(jnp.ones((10, 3)))
     scans = [e for e in jaxpr.jaxpr.eqns if e.primitive.name == "scan"]
     assert [e.params["length"] for e in scans] == [2]
     assert scans[0].outvars[-1].aval.shape == (2, 4, 3)
     with pytest.raises(ValueError, match="batch_size"):
-        _compat.batched_map(jnp.sin, jnp.ones(3), 0)
+        compat.batched_map(jnp.sin, jnp.ones(3), 0)
 
 
 def test_enable_x64_switches_both_ways():
-    with _compat.enable_x64(False):
+    with compat.enable_x64(False):
         assert jnp.zeros(1).dtype == jnp.float32
-        with _compat.enable_x64():
+        with compat.enable_x64():
             assert jnp.zeros(1).dtype == jnp.float64
         assert jnp.zeros(1).dtype == jnp.float32
-
-
-def test_threefry_partitionable_is_scoped():
-    before = jax.config.jax_threefry_partitionable
-    with _compat.threefry_partitionable(not before):
-        assert jax.config.jax_threefry_partitionable == (not before)
-    assert jax.config.jax_threefry_partitionable == before
 
 
 def test_a_seed_names_the_same_data_on_every_jax_version():
@@ -77,7 +70,7 @@ def test_a_seed_names_the_same_data_on_every_jax_version():
     # jax 0.4.30 with the same numbers; the older default stream gave -1.4572 0.2474 ... here.
     import problems
 
-    with _compat.threefry_partitionable(False):  # a caller's setting does not change the data
+    with jax.threefry_partitionable(False):  # a caller's setting does not change the data
         p = problems.lecture_logreg(seed=0)
     a, y = (np.asarray(t) for t in jax.tree_util.tree_leaves(p.data))
     np.testing.assert_allclose(a[0, :3], [-0.99845144, 0.92376886, 1.5244678], rtol=0, atol=1e-8)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sgd_bench import Count
-from sgd_bench._compat import enable_x64
+from sgd_bench.compat import enable_x64
 
 U32 = 2**32
 

@@ -11,19 +11,21 @@ import pytest
 
 import problems
 import sgd_bench as sb
-from sgd_bench_harness import experiment, grid, results
+from sgd_bench import specs
+from sgd_bench.spec_parsing import parse_spec
+from sgd_bench_harness import experiment, grid, grid_report, results
 
 # -- specs -----------------------------------------------------------------------------------
 
 
 def test_parse_spec_forms():
-    s = grid.parse_spec("sgd:step=0.1,batch=10,sampling=cyclic", "--method")
+    s = parse_spec("sgd:step=0.1,batch=10,sampling=cyclic", "--method")
     assert (s.name, s.positional, s.options) == ("sgd", None, {"step": 0.1, "batch": 10, "sampling": "cyclic"})
-    s = grid.parse_spec("optax:adam,lr=1e-3,b1=0.8", "--method")
+    s = parse_spec("optax:adam,lr=1e-3,b1=0.8", "--method")
     assert (s.name, s.positional, s.options) == ("optax", "adam", {"lr": 1e-3, "b1": 0.8})
-    s = grid.parse_spec("Lecture-Logreg", "--problem")
+    s = parse_spec("Lecture-Logreg", "--problem")
     assert (s.name, s.options) == ("lecture_logreg", {})
-    assert grid.parse_spec("logreg:n=100,standardize=true", "--problem").options == {"n": 100, "standardize": True}
+    assert parse_spec("logreg:n=100,standardize=true", "--problem").options == {"n": 100, "standardize": True}
 
 
 @pytest.mark.parametrize("text, match", [
@@ -37,18 +39,18 @@ def test_parse_spec_forms():
 ])
 def test_parse_spec_refuses_malformed_text(text, match):
     with pytest.raises(ValueError, match=match):
-        grid.parse_spec(text, "--method")
+        parse_spec(text, "--method")
 
 
 def test_an_empty_spec_gets_an_example_of_its_own_kind():
     with pytest.raises(ValueError, match="--problem must be a non-empty spec such as 'logreg:"):
-        grid.parse_spec(" ", "--problem")
+        parse_spec(" ", "--problem")
     with pytest.raises(ValueError, match="--method must be a non-empty spec such as 'sgd:"):
-        grid.parse_spec("", "--method")
+        parse_spec("", "--method")
 
 
 def _method(text, problem):
-    return grid.build_method(grid.parse_spec(text, "--method"), problem)
+    return specs.build_method(parse_spec(text, "--method"), problem)
 
 
 def test_build_method_matches_the_python_api():
@@ -93,10 +95,10 @@ def test_build_method_refuses_bad_specs(text, match):
 
 def test_build_problem_refuses_unknown_options_and_casts_dtype():
     with pytest.raises(ValueError, match="takes no bogus"):
-        grid.build_problem(grid.parse_spec("logreg:bogus=1", "--problem"), "float64")
+        grid.build_problem(parse_spec("logreg:bogus=1", "--problem"), "float64")
     with pytest.raises(ValueError, match="unknown problem"):
-        grid.build_problem(grid.parse_spec("nosuch", "--problem"), "float64")
-    p = grid.build_problem(grid.parse_spec("logreg:n=50,d=3", "--problem"), "float32")
+        grid.build_problem(parse_spec("nosuch", "--problem"), "float64")
+    p = grid.build_problem(parse_spec("logreg:n=50,d=3", "--problem"), "float32")
     assert p.n == 50 and p.dtype == jnp.float32
 
 
@@ -193,7 +195,7 @@ def test_divergent_seeds_do_not_touch_the_others(tmp_path):
                      diverged=bool(diverged[s]), diverged_step=int(np.asarray(trace.diverged_step)[s]))
                 for s in range(16) for t, (k, e) in enumerate(zip(np.asarray(trace.step)[0],
                                                                   np.asarray(trace.grad_evals)[0]))]
-    table, _ = grid.summarize(per_seed)
+    table, _ = grid_report.summarize(per_seed)
     final = np.asarray(trace.loss)[~diverged, -1]
     assert table[0]["diverged"].startswith(f"{diverged.sum()}/16 (first at step ")
     assert float(table[0]["final_mean"]) == pytest.approx(final.mean(), rel=1e-3)
@@ -215,8 +217,8 @@ def test_seed_blocks_are_as_equal_as_possible():
 @pytest.mark.parametrize("spec", ["lecture-logreg", "logreg:n=70000,d=2", "least-squares:n=50,d=4"])
 def test_float32_is_the_float64_problem_rounded_once(spec):
     # Drawn in float64 and cast, so both dtypes solve the same problem (labels included).
-    p64 = grid.build_problem(grid.parse_spec(spec, "--problem"), "float64")
-    p32 = grid.build_problem(grid.parse_spec(spec, "--problem"), "float32")
+    p64 = grid.build_problem(parse_spec(spec, "--problem"), "float64")
+    p32 = grid.build_problem(parse_spec(spec, "--problem"), "float32")
     for a, b in zip(jax.tree_util.tree_leaves(p32.data), jax.tree_util.tree_leaves(p64.data)):
         assert a.dtype == jnp.float32
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b).astype(np.float32))
@@ -257,15 +259,15 @@ def test_the_run_estimate_covers_seeds_state_logs_and_sampler():
 # -- grids of values in a --method spec ------------------------------------------------------------
 
 def test_a_spec_with_grid_values_expands_to_one_method_per_point():
-    spec = grid.parse_spec("sgd:step=logspace(-3,0,4),batch=10,sampling=reshuffle", "--method")
+    spec = parse_spec("sgd:step=logspace(-3,0,4),batch=10,sampling=reshuffle", "--method")
     assert list(spec.grid) == ["step"] and len(spec.grid["step"].values) == 4
     texts = [s.text for s in spec.expand()]
     assert texts[0] == "sgd:step=0.001,batch=10,sampling=reshuffle" and texts[-1].startswith("sgd:step=1,")
-    two = grid.parse_spec("optax:adam,lr=0.1|0.01,b1=0.8|0.9,batch=4", "--method").expand()
+    two = parse_spec("optax:adam,lr=0.1|0.01,b1=0.8|0.9,batch=4", "--method").expand()
     assert [s.text for s in two] == ["optax:adam,lr=0.1,b1=0.8,batch=4", "optax:adam,lr=0.1,b1=0.9,batch=4",
                                      "optax:adam,lr=0.01,b1=0.8,batch=4", "optax:adam,lr=0.01,b1=0.9,batch=4"]
     p = problems.lecture_logreg()
-    group = grid.build_methods(grid.parse_spec("optax:adam,lr=0.1|0.01,b1=0.8|0.9,batch=4", "--method"), p)
+    group = specs.build_methods(parse_spec("optax:adam,lr=0.1|0.01,b1=0.8|0.9,batch=4", "--method"), p)
     assert group.swept == ("b1", "learning_rate")
     np.testing.assert_allclose(group.values["learning_rate"], [0.1, 0.1, 0.01, 0.01])
 
@@ -278,13 +280,13 @@ def test_a_spec_with_grid_values_expands_to_one_method_per_point():
 def test_bad_grid_values_are_refused_by_name(text, match):
     p = problems.lecture_logreg()
     with pytest.raises(ValueError, match=match) as info:
-        grid.build_methods(grid.parse_spec(text, "--method"), p)
+        specs.build_methods(parse_spec(text, "--method"), p)
     assert "--method" in str(info.value)
 
 
 def test_grid_values_are_for_methods_and_may_not_repeat_another_method():
     with pytest.raises(ValueError, match="grids of values are for --method only"):
-        grid.parse_spec("logreg:n=100|200", "--problem")
+        parse_spec("logreg:n=100|200", "--problem")
     ok = dict(seeds=2, steps=10, log_every=None, dtype="float64", key=0, block=2)
     with pytest.raises(ValueError, match="both run 'sgd:step=0.1,batch=2'"):
         grid.grid_config(["lecture-logreg"], ["sgd:step=0.1,batch=2", "sgd:step=0.1|0.2,batch=2"], **ok)

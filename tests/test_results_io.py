@@ -226,7 +226,17 @@ def test_progress_modes(monkeypatch):
         monkeypatch.setenv("SGD_BENCH_PROGRESS", "1")
         assert progress.enabled(io.StringIO())
     with pytest.raises(ValueError, match="mode must be one of"):
-        progress.set_mode("loud")
+        with progress.mode("loud"):
+            pass
+    assert progress.get_mode() == "off"  # a refused mode leaves the default
+
+
+def test_the_command_line_leaves_the_default_mode(capsys):
+    from sgd_bench_harness import cli
+
+    assert cli.main(["list"]) == 0  # it draws bars on a terminal inside, for its own command only
+    assert "lecture_logreg" in capsys.readouterr().out
+    assert progress.get_mode() == "off"
 
 
 def test_bar_shows_rate_and_eta():

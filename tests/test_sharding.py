@@ -90,3 +90,17 @@ def test_sharded_view_on_one_device_streams_the_same_gradient():
     assert jnp.allclose(split.grad(x), problem.grad(x), rtol=1e-13, atol=1e-15)
     assert jnp.allclose(split.loss(x), problem.loss(x), rtol=1e-13)
     sb.run(split, sb.gd(0.1), x, 0, steps=2)  # the runner needs no change
+
+
+def test_gradient_noise_streams_a_sharded_view_like_the_whole_data():
+    # gradient_noise sums over the problem's own stream (per shard, then across shards)
+    from sgd_bench import gradient_noise
+
+    problem = helpers.tiny_least_squares(n=12)
+    x = jnp.linspace(-1.0, 1.0, problem.x_shape[0])
+    split = problem.replace(shards=3, block_rows=3)
+    for measure in (gradient_noise.second_moment, gradient_noise.gradient_variance):
+        assert measure(split, x) == pytest.approx(measure(problem, x), rel=1e-13)
+    points = jnp.stack([x, 2 * x])
+    assert jnp.allclose(gradient_noise.second_moments(split, points),
+                        gradient_noise.second_moments(problem, points), rtol=1e-13)

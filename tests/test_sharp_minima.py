@@ -89,7 +89,7 @@ def test_top_eigenvalue_matches_the_dense_hessian(small):
     keys = jax.random.split(jax.random.key(7), 2)
     lam, res = jax.jit(jax.vmap(lambda x, k: curvature.top_eigenvalue(train_p, x, k, iters=25)))(points, keys)
     for x, l_, r in zip(points, np.asarray(lam), np.asarray(res)):
-        top = np.linalg.eigvalsh(np.asarray(curvature._dense_hessian(train_p, x)))[-1]
+        top = np.linalg.eigvalsh(np.asarray(curvature.dense_hessian(train_p, x)))[-1]
         assert abs(l_ - top) <= 1e-8 * top, (l_, top)
         assert r < 1e-6 * top
     # A quadratic with a closed form: least squares has Hessian A^T A / n (+ mu I).

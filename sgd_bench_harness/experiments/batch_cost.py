@@ -19,8 +19,16 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sgd_bench_harness import experiment
+import problems
+import sgd_bench as sb
+from sgd_bench.rates import loglog_slope
+from sgd_bench.timing import best_of
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "batch_cost"
 DESCRIPTION = "seconds per SGD step and per gradient evaluation against the batch size B (1 .. 4096, and n)"
@@ -50,8 +58,6 @@ def _free_batch(rows, factor: float) -> int:
 def _per_row_seconds(rows) -> float | None:
     """The cost of one more row in a step: the slope of a straight-line fit of seconds per step
     against B over the SGD batches from LINEAR_FROM_B on (None with fewer than 2 of them)."""
-    import numpy as np
-
     big = [(r["B"], r["seconds_per_step"]) for r in rows[:-1] if r["B"] >= LINEAR_FROM_B]
     if len(big) < 2:
         return None
@@ -61,8 +67,6 @@ def _per_row_seconds(rows) -> float | None:
 def _checks(rows, factor: float) -> list[dict]:
     """The claims, computed from the timing records alone (``run`` stores them, ``report``
     recomputes them), each against a threshold fixed before the run."""
-    from sgd_bench.rates import loglog_slope
-
     base = rows[0]["seconds_per_step"]
     sgd = {r["B"]: r for r in rows[:-1]}
     checks = []
@@ -70,36 +74,27 @@ def _checks(rows, factor: float) -> list[dict]:
         ratio = sgd[CLAIMED_FREE_B]["seconds_per_step"] / base
         claim = (f"A batch of B = {CLAIMED_FREE_B} costs at most {factor:g}x a batch-1 step (its "
                  "extra gradient evaluations are nearly free)")
-        checks.append(dict(claim=claim, measured=ratio, holds=bool(ratio <= factor),
-                           summary=f"{claim} (measured: {ratio:.2f}x)"))
+        checks.append(Check(claim=claim, measured=ratio, holds=bool(ratio <= factor),
+                            summary=f"{claim} (measured: {ratio:.2f}x)"))
     largest = rows[-2]
     ratio = largest["seconds_per_grad_eval"] / rows[0]["seconds_per_grad_eval"]
     claim = f"Per gradient evaluation, the largest SGD batch (B = {largest['B']}) is cheaper than batch 1"
-    checks.append(dict(claim=claim, measured=ratio, holds=bool(ratio < 1),
-                       summary=f"{claim} (measured: {ratio:.3f}x the batch-1 cost, {1 / ratio:.1f}x cheaper)"))
+    checks.append(Check(claim=claim, measured=ratio, holds=bool(ratio < 1),
+                        summary=f"{claim} (measured: {ratio:.3f}x the batch-1 cost, {1 / ratio:.1f}x cheaper)"))
     big = [(B, r["seconds_per_step"]) for B, r in sgd.items() if B >= LINEAR_FROM_B]
     if len(big) >= 3:
         slope = loglog_slope(*zip(*big))
         claim = (f"From B = {LINEAR_FROM_B} on a step costs in proportion to B: the 95% interval of the "
                  "log-log slope of seconds per step against B lies inside [0.8, 1.2]")
-        checks.append(dict(claim=claim, measured=dict(slope=slope.value, lo=slope.lo, hi=slope.hi),
-                           holds=bool(0.8 <= slope.lo and slope.hi <= 1.2),
-                           summary=f"{claim} (measured: {slope.describe()})"))
-    return checks
+        checks.append(Check(claim=claim, measured=dict(slope=slope.value, lo=slope.lo, hi=slope.hi),
+                            holds=bool(0.8 <= slope.lo and slope.hi <= 1.2),
+                            summary=f"{claim} (measured: {slope.describe()})"))
+    return toolkit.records(checks)
 
 
 def run(config: dict, out: Path) -> dict:
     """Times every batch size in ``config``, stores the timings in ``out``, then draws the figure
     and the summary from them (``report``); returns the summary rows."""
-    import jax.numpy as jnp
-    import numpy as np
-
-    import problems
-    import sgd_bench as sb
-    from sgd_bench import runner
-    from sgd_bench_harness import results
-    from sgd_bench.timing import best_of
-
     started = time.perf_counter()
     dtype = jnp.dtype(config["dtype"])
     n, d = config["n"], config["d"]
@@ -148,10 +143,6 @@ def report(out: Path, echo: bool = False) -> dict:
     """Draws the figure and writes ``summary.md`` from the stored timings alone."""
     out = Path(out)
     rows, meta, _ = experiment.open_report(out)
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench_harness import plots, results
 
     config, factor = meta["config"], meta["free_factor"]
     # The checks follow from the records: recomputed here, so that a change to what is checked
@@ -175,8 +166,7 @@ def report(out: Path, echo: bool = False) -> dict:
     axes[0].plot(bs, base * bs, "k:", lw=1, label=r"$\propto B$")
     axes[0].legend()
     fig.suptitle(f"What a mini-batch costs: logistic regression, n = {n:,}, d = {d}, {config['dtype']}, {device}")
-    fig.tight_layout()
-    results.save_figure(fig, out / "batch_cost.png")
+    toolkit.save(fig, out / "batch_cost.png")
     plt.close(fig)
 
     table = [dict(B=f"{r['B']:,}", method=r["method"], us_per_step=f"{r['seconds_per_step'] * 1e6:.2f}",

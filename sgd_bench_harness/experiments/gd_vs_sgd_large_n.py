@@ -17,14 +17,23 @@ the timed ``steps``, their ``seconds``, ``seconds_per_step``, compile seconds, F
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sgd_bench_harness import experiment
+import problems
+import sgd_bench as sb
+from sgd_bench.rates import loglog_slope
+from sgd_bench.timing import time_to_eps, timed_run
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "gd_vs_sgd_large_n"
 DESCRIPTION = "cost per step and time to eps of GD vs mini-batch SGD for n = 1e4 .. 1e7 (1e8 on a GPU)"
@@ -39,8 +48,6 @@ QUICK = dict(sizes=(2_000, 8_000), d=10, mu=1e-3, batches=(16,), svrg_batch=64, 
 
 def _gram_lmax(A, iters: int = 50):
     """lambda_max(A^T A / n) by power iteration (one pass over A per half-step), in float64."""
-    import jax.numpy as jnp
-
     n = A.shape[0]
     matvec = jax.jit(lambda A, v: (A.T @ (A @ v.astype(A.dtype))).astype(jnp.float64) / n)
     v = jnp.ones(A.shape[1], jnp.float64) / jnp.sqrt(A.shape[1])
@@ -69,9 +76,6 @@ def _checks(rows: list[dict], config: dict) -> list[dict]:
     """The claims, from the stored records alone (``run`` stores them, ``report`` recomputes
     them): per-step cost against n over all sizes with an interval, and who reaches the
     smallest eps first at the largest n."""
-    import sgd_bench as sb
-    from sgd_bench.rates import loglog_slope
-
     step_cost = [r for r in rows if r["part"] == "step_cost"]
     checks = []
 
@@ -84,22 +88,22 @@ def _checks(rows: list[dict], config: dict) -> list[dict]:
 
     pts, slope = slope_of("GD")
     if slope is not None:
-        checks.append(dict(claim=f"A GD step costs O(n): the 95% interval of the log-log slope of seconds per "
-                                 f"step against n over all {len(pts)} sizes ({pts[0][0]:,} .. {pts[-1][0]:,}) "
-                                 "lies inside [0.8, 1.2]",
-                           measured=dict(slope=slope.value, lo=slope.lo, hi=slope.hi),
-                           holds=bool(0.8 <= slope.lo and slope.hi <= 1.2), fit=slope.describe()))
+        checks.append(Check(claim=f"A GD step costs O(n): the 95% interval of the log-log slope of seconds per "
+                                  f"step against n over all {len(pts)} sizes ({pts[0][0]:,} .. {pts[-1][0]:,}) "
+                                  "lies inside [0.8, 1.2]",
+                            measured=dict(slope=slope.value, lo=slope.lo, hi=slope.hi),
+                            holds=bool(0.8 <= slope.lo and slope.hi <= 1.2), fit=slope.describe()))
     for b in config["batches"]:
         name = sb.sgd(1.0, b).name
         pts, slope = slope_of(name)
         if slope is not None:
             # Not flat (random rows of a larger array probably miss the caches more often; we
             # did not measure that). The lecture's point is that it does not grow like n.
-            checks.append(dict(claim=f"An {name} step does not grow like n: the 95% interval of the log-log "
-                                     f"slope of seconds per step against n over {pts[0][0]:,} .. {pts[-1][0]:,} "
-                                     "lies below 0.5 (GD's is 1)",
-                               measured=dict(slope=slope.value, lo=slope.lo, hi=slope.hi),
-                               holds=bool(slope.hi < 0.5), fit=slope.describe()))
+            checks.append(Check(claim=f"An {name} step does not grow like n: the 95% interval of the log-log "
+                                      f"slope of seconds per step against n over {pts[0][0]:,} .. {pts[-1][0]:,} "
+                                      "lies below 0.5 (GD's is 1)",
+                                measured=dict(slope=slope.value, lo=slope.lo, hi=slope.hi),
+                                holds=bool(slope.hi < 0.5), fit=slope.describe()))
     # Time to the smallest eps at the largest n: the race the figure's right panel shows.
     to_eps = [r for r in rows if r["part"] == "to_eps"]
     if to_eps:
@@ -111,20 +115,20 @@ def _checks(rows: list[dict], config: dict) -> list[dict]:
             for what, unit in (("seconds", "s"), ("grad_evals", "")):
                 ok = bool(s["reached"] and (not g["reached"] or s[what] < g[what]))
                 words = "in less wall-clock time" if what == "seconds" else "with fewer gradient evaluations"
-                checks.append(dict(claim=f"At n = {n:,}, {svrg} reaches f - f* <= {eps:g} {words} than GD",
-                                   measured=dict(svrg=s[what] if s["reached"] else None,
-                                                 gd=g[what] if g["reached"] else None), holds=ok,
-                                   fit=f"{s[what]:.3g}{unit} vs {g[what]:.3g}{unit}" if s["reached"] and g["reached"]
-                                   else "not both reached"))
+                checks.append(Check(claim=f"At n = {n:,}, {svrg} reaches f - f* <= {eps:g} {words} than GD",
+                                    measured=dict(svrg=s[what] if s["reached"] else None,
+                                                  gd=g[what] if g["reached"] else None), holds=ok,
+                                    fit=f"{s[what]:.3g}{unit} vs {g[what]:.3g}{unit}" if s["reached"] and g["reached"]
+                                    else "not both reached"))
         if "L-BFGS" in at and "GD" in at:
             q, g = at["L-BFGS"], at["GD"]
             ok = bool(q["reached"] and (not g["reached"] or q["grad_evals"] < g["grad_evals"]))
-            checks.append(dict(claim=f"At n = {n:,}, L-BFGS reaches f - f* <= {eps:g} with fewer gradient "
-                                     "evaluations than GD at 1/L",
-                               measured=dict(lbfgs=q["grad_evals"] if q["reached"] else None,
-                                             gd=g["grad_evals"] if g["reached"] else None), holds=ok,
-                               fit=f"{q['grad_evals']:.3g} vs {g['grad_evals']:.3g}" if q["reached"] and g["reached"]
-                               else "not both reached"))
+            checks.append(Check(claim=f"At n = {n:,}, L-BFGS reaches f - f* <= {eps:g} with fewer gradient "
+                                      "evaluations than GD at 1/L",
+                                measured=dict(lbfgs=q["grad_evals"] if q["reached"] else None,
+                                              gd=g["grad_evals"] if g["reached"] else None), holds=ok,
+                                fit=f"{q['grad_evals']:.3g} vs {g['grad_evals']:.3g}" if q["reached"] and g["reached"]
+                                else "not both reached"))
         progress = [r for r in rows if r["part"] == "progress" and r["n"] == n]
         for b in config["batches"]:
             name = sb.sgd(1.0, b).name
@@ -135,23 +139,17 @@ def _checks(rows: list[dict], config: dict) -> list[dict]:
             quarter = gaps[(3 * len(gaps)) // 4]
             fall = quarter / min(gaps[(3 * len(gaps)) // 4:])
             ok = bool(not at[name]["reached"] and fall < 2 and min(gaps) > eps)
-            checks.append(dict(claim=f"At n = {n:,}, constant-step {name} stalls above {eps:g}: it never reaches it "
-                                     "and over the last quarter of its steps its gap falls by less than 2x",
-                               measured=dict(reached=bool(at[name]["reached"]), last_quarter_fall=fall,
-                                             lowest_gap=min(gaps)), holds=ok,
-                               fit=f"lowest gap {min(gaps):.3g}, last-quarter fall {fall:.2f}x"))
-    return [{**c, "summary": f"{c['claim']} (measured: {c.pop('fit')})"} for c in checks]
+            checks.append(Check(claim=f"At n = {n:,}, constant-step {name} stalls above {eps:g}: it never reaches it "
+                                      "and over the last quarter of its steps its gap falls by less than 2x",
+                                measured=dict(reached=bool(at[name]["reached"]), last_quarter_fall=fall,
+                                              lowest_gap=min(gaps)), holds=ok,
+                                fit=f"lowest gap {min(gaps):.3g}, last-quarter fall {fall:.2f}x"))
+    return toolkit.records(dataclasses.replace(c, summary=f"{c.claim} (measured: {c.fit})") for c in checks)
 
 
 def _measure_size(config: dict, n: int) -> dict:
     """Every method's timed run at one size n: ``step_cost``, ``to_eps`` and ``progress`` records,
     or ``skipped`` with the reason when the data do not fit in memory."""
-    import jax.numpy as jnp
-
-    import problems
-    import sgd_bench as sb
-    from sgd_bench.timing import time_to_eps, timed_run
-
     dtype = jnp.dtype(config["dtype"])
     d, mu = config["d"], config["mu"]
     try:
@@ -211,7 +209,6 @@ def run(config: dict, out: Path) -> dict:
     timings in ``out``, then draws the figure and the summary from them (``report``); returns
     the summary rows."""
     jax.config.update("jax_enable_x64", True)
-    from sgd_bench_harness import results
 
     started = time.perf_counter()
     step_cost, to_eps, progress, skipped = [], [], [], []
@@ -242,10 +239,6 @@ def report(out: Path, echo: bool = False) -> dict:
     """Draws the figure and writes ``summary.md`` from the stored timings alone."""
     out = Path(out)
     rows, meta, _ = experiment.open_report(out)
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench_harness import plots, results
 
     config = meta["config"]
     # The checks follow from the records: recomputed here, so that a change to what is checked
@@ -283,8 +276,7 @@ def report(out: Path, echo: bool = False) -> dict:
     axes[1].set(xscale="log", yscale="log", xlabel="wall-clock seconds (steps only)",
                 ylabel=r"$f(x_k) - f^*$", title=f"Progress against time at n = {largest:,}")
     axes[1].legend()
-    fig.tight_layout()
-    results.save_figure(fig, out / "gd_vs_sgd_large_n.png")
+    toolkit.save(fig, out / "gd_vs_sgd_large_n.png")
     plt.close(fig)
 
     def flops(value):

@@ -21,8 +21,12 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 
-from sgd_bench_harness import experiment
+import problems
+import sgd_bench as sb
+from sgd_bench_harness import cli, experiment, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "gpu_bench"
 DESCRIPTION = "scaling and peer ratios on the accelerator JAX finds"
@@ -44,11 +48,6 @@ TARGETS = {"read": 1.5, "seeds": 2.0, "sweep": 0.3}
 def run(config: dict, out: Path) -> dict:
     """Runs the scaling experiment into ``out/scaling``, times the peer ratios with ``config``,
     stores the timings in ``out``, then writes the table from them (``report``)."""
-    import jax.numpy as jnp
-
-    import problems
-    from sgd_bench_harness import cli, results
-
     started = time.perf_counter()
     peers = cli.load("peers")
     scaling = cli.load("gd_vs_sgd_large_n")
@@ -61,27 +60,23 @@ def run(config: dict, out: Path) -> dict:
     dtype = jnp.dtype(config["dtype"])
     problem = problems.synthetic_logreg(config["n"], config["d"], seed=0, mu=1e-3, dtype=dtype)
     if count > 1 and config["n"] % count == 0:
-        import sgd_bench as sb
-
         problem = sb.shard(problem)
     rows = peers.measure_gd_vs_read(problem, 0.01, config["repeats"])
     rows += peers.measure_seeds(problem, 0.01, config["seeds"], config["repeats"])
     rows += peers.measure_sweep(config, config["repeats"], dtype=config["dtype"])
-    checks = [dict(claim=f"{r['measure']}: {r['target']}", measured=r["ratio"], holds=r["met"] == "yes")
+    checks = [Check(claim=f"{r['measure']}: {r['target']}", measured=r["ratio"], holds=r["met"] == "yes")
               for r in _table(rows, config, TARGETS)]
     device = results.device_label()
     wall = time.perf_counter() - started
     meta = results.metadata_record(NAME, config, dtype=config["dtype"], wall_seconds=round(wall, 1))
     meta["targets"] = TARGETS
     experiment.save(out, rows=[dict(device=device, dtype=config["dtype"], n=config["n"], d=config["d"], **r)
-                               for r in rows], meta=meta, checks=checks)
+                               for r in rows], meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 
 def _table(rows, config: dict, targets: dict) -> list[dict]:
     """The two ratios from the timing records: display strings, the ratio and whether it is met."""
-    from sgd_bench_harness import cli
-
     cost = cli.load("peers").costs(rows)
     (gd, _), (read, kind) = cost["read", "ours"], cost["read", "baseline"]
     nbytes = next(r["bytes_read"] for r in rows if r["comparison"] == "read" and r["timing"] == kind)
@@ -111,8 +106,6 @@ def _table(rows, config: dict, targets: dict) -> list[dict]:
 
 def report(out: Path, echo: bool = False) -> dict:
     """Writes ``summary.md`` from the stored timings alone, and rebuilds ``scaling/`` likewise."""
-    from sgd_bench_harness import cli, results
-
     out = Path(out)
     rows, meta, checks = experiment.load(out)
     config = meta["config"]

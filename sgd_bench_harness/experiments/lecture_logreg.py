@@ -32,8 +32,16 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+from jax import lax
 
-from sgd_bench_harness import experiment
+import problems
+import sgd_bench as sb
+from sgd_bench import curvature
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "lecture_logreg"
 DESCRIPTION = "the lecture's logistic regression (m=200, d=10, mu=1): GD vs SGD batches, constant vs decreasing step"
@@ -60,34 +68,13 @@ SINGLE_RUNS = 1
 # plateau * B may differ by this factor across batch sizes, beyond SPREAD_Z standard errors.
 SPREAD, SPREAD_Z = 1.5, 1.96
 
-# |f - f*| is plotted on log axes; values below float64 rounding of f* (~1e-16) are noise.
-GAP_FLOOR = 1e-16
 # L-BFGS and GD are compared at GD's final gap, but not below this (GD reaches rounding noise).
 LBFGS_TARGET_FLOOR = 1e-12
-
-
-def _plateau(gap, steps):
-    """Per-seed mean of the gap over the second half of the run, then mean and stderr over seeds."""
-    import numpy as np
-
-    tail = gap[:, steps >= steps[-1] / 2]
-    per_seed = tail.mean(axis=1)
-    return per_seed.mean(), per_seed.std(ddof=1) / np.sqrt(len(per_seed))
-
-
-def _loglog_slope(k, mean_gap, lo_frac=0.1):
-    import numpy as np
-
-    keep = k >= lo_frac * k[-1]
-    return float(np.polyfit(np.log(k[keep]), np.log(mean_gap[keep]), 1)[0])
 
 
 def _sgd_without_replacement(problem, x0, x_star, keys, alpha, batch: int, steps: int):
     """Constant-step SGD whose batch of ``batch`` distinct rows is drawn afresh at every step
     (the runner has no such sampler): |f(x_k)| and ||x_k - x*|| for k = 0..steps, per key."""
-    import jax.numpy as jnp
-    from jax import lax
-
     @jax.jit
     def runs(problem, x0, x_star, keys, alpha):
         def one(key):
@@ -105,13 +92,6 @@ def _sgd_without_replacement(problem, x0, x_star, keys, alpha, batch: int, steps
 
 def _lecture_settings(problem, x0, x_star, f_star, config) -> tuple[list[dict], dict]:
     """The lecture-settings runs (figure 3): records and the step's derivation."""
-    import jax.numpy as jnp
-    import numpy as np
-
-    import sgd_bench as sb
-    from sgd_bench import curvature
-    from sgd_bench_harness import results
-
     lam_min = float(np.min(curvature.hessian_eigenvalues(problem, x_star)))
     alpha = (1.0 - np.sqrt(SLIDE_RATE)) / lam_min
     steps, seeds, d = config["lecture_steps"], config["seeds"], problem.x_shape[0]
@@ -146,42 +126,31 @@ def _lecture_settings(problem, x0, x_star, f_star, config) -> tuple[list[dict], 
 
 def _lecture_checks(rows, lecture: dict) -> list[dict]:
     """The lecture-settings claims against the slide's read-off numbers, from the records."""
-    import numpy as np
-
-    from sgd_bench_harness import results
-
     c = results.curves(rows, figure="lecture_settings")
     gd = c["GD"][("mean", "f_gap")]
     k = c["GD"]["step"]
     keep = (k >= 1) & (gd > 1e-14)
-    slope = float(np.polyfit(k[keep], np.log(gd[keep]), 1)[0])
+    slope = toolkit.slope(k[keep], np.log(gd[keep]))
     ratio = slope / np.log(lecture["slide_rate"])
-    checks = [dict(claim=f"Lecture settings: GD's log-gap slope per iteration is within 10% of the slide's "
-                         f"(ln {lecture['slide_rate']:.3f} = {np.log(lecture['slide_rate']):.4f})",
-                   measured=dict(slope=slope, rate=float(np.exp(slope)), ratio_to_slide=float(ratio)),
-                   holds=bool(abs(ratio - 1) <= 0.10))]
+    checks = [Check(claim=f"Lecture settings: GD's log-gap slope per iteration is within 10% of the slide's "
+                          f"(ln {lecture['slide_rate']:.3f} = {np.log(lecture['slide_rate']):.4f})",
+                    measured=dict(slope=slope, rate=float(np.exp(slope)), ratio_to_slide=float(ratio)),
+                    holds=bool(abs(ratio - 1) <= 0.10))]
     for b in SLIDE["checked"]:
         cv = c[f"SGD batch {b}"]
         tail = cv["step"] >= cv["step"][-1] / 2
         level = float(cv[("mean", "f_gap")][tail].mean())
         r = level / SLIDE["plateau"][b]
-        checks.append(dict(claim=f"Lecture settings: the B = {b} plateau (mean over seeds and the second half) is "
-                                 f"within 2x of the slide's ~{SLIDE['plateau'][b]:g}",
-                           measured=dict(plateau=level, ratio_to_slide=r), holds=bool(0.5 <= r <= 2.0)))
-    return checks
+        checks.append(Check(claim=f"Lecture settings: the B = {b} plateau (mean over seeds and the second half) is "
+                                  f"within 2x of the slide's ~{SLIDE['plateau'][b]:g}",
+                            measured=dict(plateau=level, ratio_to_slide=r), holds=bool(0.5 <= r <= 2.0)))
+    return toolkit.records(checks)
 
 
 def run(config: dict, out: Path) -> dict:
     """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
     draws the figures and the summary from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import numpy as np
-
-    import problems
-    import sgd_bench as sb
-    from sgd_bench_harness import results
-
     start = time.perf_counter()
     problem = problems.lecture_logreg(seed=config["data_seed"])
     mu, L = problem.info["mu"], problem.info["L"]
@@ -238,10 +207,10 @@ def run(config: dict, out: Path) -> dict:
     gd_rate = 1.0 - 2.0 * alpha * mu * (1.0 - alpha * L / 2.0)
     gd_bound = gd_rate ** gd_steps * gd_gap[:, :1]
     gd_excess = float(np.max(gd_gap - np.maximum(gd_bound, 1e-14)))
-    checks.append(dict(claim=f"GD converges linearly, under its bound (1 - 3 mu/(4L))^k (f(x_0) - f*) "
-                             f"= {gd_rate:.3f}^k (f(x_0) - f*) at every logged k",
-                       measured={"final_gap": float(gd_gap[:, -1].max()), "max_excess_over_bound": gd_excess},
-                       holds=bool(gd_excess <= 0)))
+    checks.append(Check(claim=f"GD converges linearly, under its bound (1 - 3 mu/(4L))^k (f(x_0) - f*) "
+                              f"= {gd_rate:.3f}^k (f(x_0) - f*) at every logged k",
+                        measured={"final_gap": float(gd_gap[:, -1].max()), "max_excess_over_bound": gd_excess},
+                        holds=bool(gd_excess <= 0)))
 
     # The deterministic full-gradient baseline: full-gradient passes of L-BFGS and of GD to the
     # gap GD ends with, floored above float64 rounding of f* (GD reaches the floor in the full run).
@@ -253,18 +222,18 @@ def run(config: dict, out: Path) -> dict:
         return float(np.asarray(trace.grad_evals)[0, hit[0]]) / problem.n if hit.size else None
 
     lbfgs_needs, gd_needs = passes_to(lbfgs_trace), passes_to(gd_trace)
-    checks.append(dict(claim=f"L-BFGS reaches GD's final mean gap (at least {LBFGS_TARGET_FLOOR:g}) in fewer "
-                             f"full-gradient passes than GD",
-                       measured={"target": target, "lbfgs_passes": lbfgs_needs, "gd_passes": gd_needs},
-                       holds=bool(lbfgs_needs is not None and gd_needs is not None and lbfgs_needs < gd_needs)))
+    checks.append(Check(claim=f"L-BFGS reaches GD's final mean gap (at least {LBFGS_TARGET_FLOOR:g}) in fewer "
+                              f"full-gradient passes than GD",
+                        measured={"target": target, "lbfgs_passes": lbfgs_needs, "gd_passes": gd_needs},
+                        holds=bool(lbfgs_needs is not None and gd_needs is not None and lbfgs_needs < gd_needs)))
 
     plateaus = []
     for name, (trace, flops) in traces.items():
-        mean, se = _plateau(np.abs(np.asarray(trace.loss) - f_star), np.asarray(trace.step[0]))
+        mean, se = toolkit.plateau(np.abs(np.asarray(trace.loss) - f_star), np.asarray(trace.step[0]))
         plateaus.append((name, mean, se))
     sgd_plateaus = plateaus[1:]
-    ordered = all(a[1] - b[1] > 1.96 * np.hypot(a[2], b[2]) for a, b in zip(sgd_plateaus, sgd_plateaus[1:]))
-    checks.append(dict(
+    ordered = all(a[1] - b[1] > toolkit.Z95 * np.hypot(a[2], b[2]) for a, b in zip(sgd_plateaus, sgd_plateaus[1:]))
+    checks.append(Check(
         claim="Constant-step SGD stalls at a plateau that falls as the batch grows "
               "(each step of the batch sizes lowers it beyond its 95% interval)",
         measured={name: float(m) for name, m, _ in sgd_plateaus}, holds=bool(ordered)))
@@ -280,25 +249,25 @@ def run(config: dict, out: Path) -> dict:
     spread = scaled[hi] / scaled[lo]
     log_se = float(np.hypot(rel_se[hi], rel_se[lo]))
     allowed = SPREAD * float(np.exp(SPREAD_Z * log_se))
-    checks.append(dict(claim=f"The plateau scales like 1/B (the variance of a with-replacement batch): "
-                             f"plateau * B agrees within a factor {SPREAD:g} across batch sizes "
-                             f"(max/min, allowing {SPREAD_Z:g} standard errors of its log)",
-                       measured={"plateau_times_B": scaled, "max_over_min": spread,
-                                 "stderr_of_log": log_se, "allowed_max_over_min": allowed},
-                       holds=bool(spread <= allowed)))
+    checks.append(Check(claim=f"The plateau scales like 1/B (the variance of a with-replacement batch): "
+                              f"plateau * B agrees within a factor {SPREAD:g} across batch sizes "
+                              f"(max/min, allowing {SPREAD_Z:g} standard errors of its log)",
+                        measured={"plateau_times_B": scaled, "max_over_min": spread,
+                                  "stderr_of_log": log_se, "allowed_max_over_min": allowed},
+                        holds=bool(spread <= allowed)))
 
     dec = schedule_traces[schedule_methods[2][0]]
     k = np.asarray(dec.step[0])[1:].astype(float)
     dec_mean = np.abs(np.asarray(dec.loss) - f_star).mean(0)[1:]
-    dec_slope = _loglog_slope(k, dec_mean)
+    dec_slope = toolkit.decade_slope(k, dec_mean)
     const = schedule_traces[schedule_methods[0][0]]
     const_final = float(np.abs(np.asarray(const.loss) - f_star)[:, -1].mean())
-    checks.append(dict(claim="The decreasing step converges like O(1/k): the log-log slope of the "
-                             "mean gap over the last decade of k lies in [-1.3, -0.7]",
-                       measured=dec_slope, holds=bool(-1.3 <= dec_slope <= -0.7)))
-    checks.append(dict(claim="The decreasing step ends below the constant step's plateau",
-                       measured={"decreasing": float(dec_mean[-1]), "constant": const_final},
-                       holds=bool(dec_mean[-1] < const_final)))
+    checks.append(Check(claim="The decreasing step converges like O(1/k): the log-log slope of the "
+                              "mean gap over the last decade of k lies in [-1.3, -0.7]",
+                        measured=dec_slope, holds=bool(-1.3 <= dec_slope <= -0.7)))
+    checks.append(Check(claim="The decreasing step ends below the constant step's plateau",
+                        measured={"decreasing": float(dec_mean[-1]), "constant": const_final},
+                        holds=bool(dec_mean[-1] < const_final)))
 
     lecture_rows, lecture = _lecture_settings(problem, x0, x_star, f_star, config)
     rows += lecture_rows
@@ -312,7 +281,7 @@ def run(config: dict, out: Path) -> dict:
                                   "solver": ref.solver, "iterations": ref.iterations}
     meta["problem"] = {"name": problem.name, "n": problem.n, "d": problem.x_shape[0], **problem.info}
     meta["lecture_settings"] = lecture
-    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 
@@ -321,9 +290,6 @@ def report(out: Path, echo: bool = False) -> dict:
     alone (``sgd-bench report`` calls it without re-running anything)."""
     out = Path(out)
     rows, meta, checks = experiment.open_report(out)
-    import matplotlib.pyplot as plt
-
-    from sgd_bench_harness import plots, results
 
     config, info = meta["config"], meta["problem"]
     mu, L, alpha, seeds = info["mu"], info["L"], config["alpha"], config["seeds"]
@@ -338,11 +304,11 @@ def report(out: Path, echo: bool = False) -> dict:
         if name == "L-BFGS":
             color = "black"
         plots.band(axes[0], steps, c[("mean", "f_gap")], c[("stderr", "f_gap")], label=name, color=color,
-                   floor=GAP_FLOOR)
+                   floor=toolkit.GAP_FLOOR)
         plots.band(axes[1], steps, c[("mean", "dist")], c[("stderr", "dist")], label=name, color=color,
-                   floor=GAP_FLOOR)
+                   floor=toolkit.GAP_FLOOR)
         plots.band(axes[2], c["flops"], c[("mean", "f_gap")], c[("stderr", "f_gap")], label=name,
-                   color=color, floor=GAP_FLOOR)
+                   color=color, floor=toolkit.GAP_FLOOR)
     for ax, ylabel, xlabel in zip(axes, [r"$|f(x_k) - f^*|$", r"$\|x_k - x^*\|$", r"$|f(x_k) - f^*|$"],
                                   ["Iteration", "Iteration",
                                    f"FLOPs (XLA's count: {xla_gd:,.0f} per GD step;\n"
@@ -352,27 +318,23 @@ def report(out: Path, echo: bool = False) -> dict:
         ax.set_ylabel(ylabel)
     fig.suptitle(f"Strongly convex binary logistic regression. m={info['n']}, d={info['d']}, "
                  f"mu={mu:g}; alpha = 1/(2L) = {alpha:.3f}, mean of {seeds} seeds, 95% band")
-    plots.legend_below(fig, axes)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    results.save_figure(fig, out / "lecture_logreg.png")
+    toolkit.save(fig, out / "lecture_logreg.png", legend_axes=axes)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for i, (label, c) in enumerate(schedules.items()):
         plots.band(ax, c["step"][1:], c[("mean", "f_gap")][1:], c[("stderr", "f_gap")][1:], label=label,
-                   color=plots.COLORS[i], floor=GAP_FLOOR)
+                   color=plots.COLORS[i], floor=toolkit.GAP_FLOOR)
     dec = schedules[list(schedules)[-1]]
     k = dec["step"][1:].astype(float)
     dec_mean = dec[("mean", "f_gap")][1:]
     ax.plot(k, dec_mean[-1] * k[-1] / k, "k--", lw=1, label=r"reference $\propto 1/k$")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    toolkit.log_axes(ax)
     ax.set_xlabel("Iteration k")
     ax.set_ylabel(r"$\mathbb{E}\,|f(x_k) - f^*|$")
     ax.set_title(f"SGD (batch 1) on the lecture's logistic regression, {seeds} seeds")
     ax.legend()
-    fig.tight_layout()
-    results.save_figure(fig, out / "lecture_logreg_schedules.png")
+    toolkit.save(fig, out / "lecture_logreg_schedules.png")
     plt.close(fig)
 
     lecture = meta["lecture_settings"]
@@ -407,10 +369,11 @@ def report(out: Path, echo: bool = False) -> dict:
         })
     sched_rows = []
     for label, c in schedules.items():
+        slope = toolkit.decade_slope(c["step"][1:].astype(float), c[("mean", "f_gap")][1:])
         sched_rows.append({"method": label, "steps": int(c["step"][-1]),
                            "final f-f* (mean ± se)": f"{c[('mean', 'f_gap')][-1]:.2e} ± "
                                                       f"{c[('stderr', 'f_gap')][-1]:.1e}",
-                           "log-log slope, last decade": f"{_loglog_slope(c['step'][1:].astype(float), c[('mean', 'f_gap')][1:]):.2f}"})
+                           "log-log slope, last decade": f"{slope:.2f}"})
     columns, sched_cols = list(summary[0]), list(sched_rows[0])
     wall = meta.get("wall_seconds") or 0.0
     text = f"""# Lecture experiment: strongly convex logistic regression (m={info['n']}, d={info['d']}, mu={mu:g})
@@ -456,11 +419,6 @@ Wall time {wall:.1f} s (compilation included).
 def _lecture_figure(settings, single, info, lecture, seeds, out):
     """Figure 3: the lecture's settings, single runs with the mean and a 5-95% band, against the
     iteration and against FLOPs with the slide's count and with XLA's."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench_harness import plots, results
-
     gd = settings["GD"]
     xla_gd, slide_gd = gd["flops"][-1] / gd["step"][-1], gd["slide_flops"][-1] / gd["step"][-1]
     fig, axes = plt.subplots(1, 4, figsize=(15.5, 3.9))
@@ -472,10 +430,10 @@ def _lecture_figure(settings, single, info, lecture, seeds, out):
         for ax, x, y in panels:
             xs = c[x]
             for j, r in enumerate(runs):
-                ax.plot(r[x], np.maximum(r[y], GAP_FLOOR), color=color, lw=1.0,
+                ax.plot(r[x], toolkit.floored(r[y]), color=color, lw=1.0,
                         label=name if (j == 0 and ax is axes[0]) else None)
-            ax.plot(xs, np.maximum(c[("mean", y)], GAP_FLOOR), "--", color=color, lw=1.8)
-            ax.fill_between(xs, np.maximum(c[("q05", y)], GAP_FLOOR), np.maximum(c[("q95", y)], GAP_FLOOR),
+            ax.plot(xs, toolkit.floored(c[("mean", y)]), "--", color=color, lw=1.8)
+            ax.fill_between(xs, toolkit.floored(c[("q05", y)]), toolkit.floored(c[("q95", y)]),
                             color=color, alpha=0.15, lw=0)
     labels = [(r"$|f(x_k) - f^*|$", "Iteration"), (r"$\|x_k - x^*\|$", "Iteration"),
               (r"$|f(x_k) - f^*|$", f"FLOPs, the slide's count: 2 B d per step\n(GD: 2 m d = {slide_gd:,.0f})"),
@@ -487,9 +445,7 @@ def _lecture_figure(settings, single, info, lecture, seeds, out):
     fig.suptitle(f"The lecture's settings: m={info['n']}, d={info['d']}, mu={info['mu']:g}, alpha = "
                  f"{lecture['alpha']:.4f} from the slide's GD slope, batches without replacement; "
                  f"solid: a single run, dashed: mean of {seeds} seeds, band 5-95%", fontsize=10)
-    plots.legend_below(fig, axes)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    results.save_figure(fig, out / "lecture_logreg_lecture_settings.png")
+    toolkit.save(fig, out / "lecture_logreg_lecture_settings.png", legend_axes=axes)
     plt.close(fig)
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import jax
 
 from sgd_bench_harness import experiment
-from sgd_bench._compat import batched_map
+from sgd_bench.compat import batched_map
 
 NAME = "minibatch_error"
 DESCRIPTION = "mini-batch SGD as GD with error: E||e||^2 against B (both samplings) and when batches stop paying off"

@@ -27,8 +27,15 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sgd_bench_harness import experiment
+import problems
+import sgd_bench as sb
+from sgd_bench import theory
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "pl_bounds"
 DESCRIPTION = "the lecture's PL bounds for constant and decreasing steps against 500-seed SGD runs"
@@ -43,29 +50,10 @@ WRONG_FACTOR = 100.0  # the deliberately wrong sigma^2 is divided by this
 DECREASING = "decreasing alpha_k = (2k+1)/(2 mu (k+1)^2)"
 
 
-def _floor(f_star):
-    """f(x_k) - f* cannot be resolved below the rounding of f* in float64."""
-    import numpy as np
-
-    return 16 * np.finfo(np.float64).eps * max(1.0, abs(f_star))
-
-
-def _plateau(gap, steps):
-    """Per-seed mean gap over the second half of the run, then mean and stderr over seeds."""
-    import numpy as np
-
-    per_seed = gap[:, steps >= steps[-1] / 2].mean(axis=1)
-    return float(per_seed.mean()), float(per_seed.std(ddof=1) / np.sqrt(len(per_seed)))
-
-
 def _plateaus(run_rows, c):
     """The constant steps' plateaus against alpha, from the stored per-run rows: alpha,
     plateau, se, the bound's slope L sigma^2/(4 mu) and the weighted least-squares fit
     P(alpha) = a alpha + b alpha^2 as (a, se_a, b, se_b), or None with one step size only."""
-    import numpy as np
-
-    from sgd_bench import theory
-
     constant = [r for r in run_rows if r["alpha"] is not None]
     alphas, means, ses = (np.array([r[k] for r in constant], dtype=np.float64)
                           for k in ("alpha", "plateau", "plateau_se"))
@@ -84,21 +72,13 @@ def run(config: dict, out: Path) -> dict:
     """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
     draws the figures and the summary from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import numpy as np
-
-    import problems
-    import sgd_bench as sb
-    from sgd_bench import theory
-    from sgd_bench_harness import results
-
     start = time.perf_counter()
     problem = problems.lecture_logreg(seed=config["data_seed"])
     c = theory.constants(problem)
     mu, f_star = c.mu, c.f_star
     x0 = jnp.full(problem.x_shape, X0_VALUE)
     delta0 = float(problem.loss(x0)) - f_star
-    floor = _floor(f_star)
+    floor = toolkit.rounding_floor(f_star)
     key = jax.random.key(config["key"])
     seeds = config["seeds"]
 
@@ -131,7 +111,7 @@ def run(config: dict, out: Path) -> dict:
         chk = theory.check(steps, gap, bound, name=f"SGD {label}: (1 - 2 alpha mu)^k Delta_0 + "
                            f"L sigma^2 alpha/(4 mu)", atol=floor)
         checks.append(chk.as_dict())
-        run_rows.append(run_row(label, alpha, s2, chk, *_plateau(gap, steps)))
+        run_rows.append(run_row(label, alpha, s2, chk, *toolkit.plateau(gap, steps)))
         sigma2[s2.run] = s2.describe()
         largest = (alpha, steps, gap, s2)
 
@@ -155,9 +135,9 @@ def run(config: dict, out: Path) -> dict:
                              theory.sgd_decreasing_step(dec_steps, c, sigma2=dec_s2.value / WRONG_FACTOR),
                              name=f"decreasing step with sigma^2/{WRONG_FACTOR:g}", atol=floor)
     wrong_sigma2 = {"constant": wrong.summary(), "decreasing": wrong_dec.summary()}
-    checks.append(dict(claim=f"The check can fail: with a deliberately wrong sigma^2/{WRONG_FACTOR:g} both "
-                             "bounds are reported violated",
-                       measured=wrong_sigma2, holds=bool(not wrong.holds and not wrong_dec.holds)))
+    checks.append(Check(claim=f"The check can fail: with a deliberately wrong sigma^2/{WRONG_FACTOR:g} both "
+                              "bounds are reported violated",
+                        measured=wrong_sigma2, holds=bool(not wrong.holds and not wrong_dec.holds)))
 
     plateaus = _plateaus(run_rows, c)
     first_order = c.sigma2_star / 4.0
@@ -166,7 +146,7 @@ def run(config: dict, out: Path) -> dict:
         # A plateau is linear in alpha to first order: SGD on the quadratic model around x* has
         # stationary E f - f* = alpha tr(Cov grad f_i(x*)) / 4 + O(alpha^2) = alpha sigma_*^2/4 + O(alpha^2).
         close = abs(a - first_order) <= max(3 * a_se, 0.1 * first_order)
-        checks.append(dict(
+        checks.append(Check(
             claim="The plateau is linear in alpha to first order, as the bound's is: the fit "
                   "P(alpha) = a alpha + b alpha^2 gives a within 10% (or 3 se) of sigma_*^2/4",
             measured={"a": a, "a_se": a_se, "b": b, "b_se": b_se, "sigma2_star_over_4": first_order,
@@ -174,9 +154,9 @@ def run(config: dict, out: Path) -> dict:
                                                      (plateaus["plateau"] / plateaus["alpha"]).tolist()))},
             holds=bool(close)))
     bound_plateaus = plateaus["alpha"] * plateaus["bound_slope"]
-    checks.append(dict(claim="Every measured plateau lies under the bound's plateau L sigma^2 alpha/(4 mu)",
-                       measured={"measured": plateaus["plateau"].tolist(), "bound": bound_plateaus.tolist()},
-                       holds=bool(np.all(plateaus["plateau"] + 1.96 * plateaus["se"] <= bound_plateaus))))
+    checks.append(Check(claim="Every measured plateau lies under the bound's plateau L sigma^2 alpha/(4 mu)",
+                        measured={"measured": plateaus["plateau"].tolist(), "bound": bound_plateaus.tolist()},
+                        holds=bool(np.all(plateaus["plateau"] + toolkit.Z95 * plateaus["se"] <= bound_plateaus))))
 
     wall = time.perf_counter() - start
     meta = results.metadata_record(NAME, {**config, "x0": f"{X0_VALUE} * ones(d)",
@@ -187,7 +167,7 @@ def run(config: dict, out: Path) -> dict:
     meta["sigma2"] = sigma2
     meta["wrong_sigma2"] = wrong_sigma2
     meta["problem"] = {"name": problem.name, "n": problem.n, "d": problem.x_shape[0], **problem.info}
-    experiment.save(out, rows=rows + run_rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows + run_rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 
@@ -197,16 +177,11 @@ def report(out: Path, echo: bool = False) -> dict:
     files alone; ``sgd-bench report`` calls it without re-running anything."""
     out = Path(out)
     rows, meta, checks = experiment.open_report(out)
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench import theory
-    from sgd_bench_harness import plots, results
 
     c, info, seeds = theory.Constants(**meta["constants"]), meta["problem"], meta["config"]["seeds"]
     wrong = meta["wrong_sigma2"]
     L, mu, f_star, delta0 = c.L, c.mu, c.f_star, meta["delta0"]
-    floor = _floor(f_star)
+    floor = toolkit.rounding_floor(f_star)
     constant, decreasing = (results.curves(rows, figure=f) for f in ("constant", "decreasing"))
     run_rows = [r for r in rows if r["figure"] == "runs"]
     plateaus = _plateaus(run_rows, c)
@@ -232,21 +207,19 @@ def report(out: Path, echo: bool = False) -> dict:
     plots.band(ax, dec["step"][keep], dec[("mean", "loss")][keep] - f_star, dec[("stderr", "loss")][keep],
                label="measured (mean, 95% band)", color=color, floor=floor)
     ax.plot(dec["step"][keep], dec["bound"][keep], "--", color=color, lw=1.2, label=r"bound $L\sigma^2/(2\mu^2 k)$")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    toolkit.log_axes(ax)
     ax.set_xlabel("iteration k")
     ax.set_ylabel(r"$\mathbb{E}\,f(x_k) - f^*$")
     ax.set_title(r"decreasing step $\alpha_k = (2k+1)/(2\mu(k+1)^2)$")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     fig.suptitle(f"SGD (batch 1) on the lecture's logistic regression, m={info['n']}, d={info['d']}, "
                  f"mu={mu:g}, L={L:.3f}: mean of {seeds} seeds (95% band), bounds dashed")
-    fig.tight_layout()
-    results.save_figure(fig, out / "pl_bounds.png")
+    toolkit.save(fig, out / "pl_bounds.png")
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     grid = np.geomspace(alphas.min() / 1.5, alphas.max() * 1.5, 100)
-    ax.errorbar(alphas, plateaus["plateau"], yerr=1.96 * plateaus["se"], fmt="o", color=plots.COLORS[0], ms=5,
+    ax.errorbar(alphas, plateaus["plateau"], yerr=toolkit.Z95 * plateaus["se"], fmt="o", color=plots.COLORS[0], ms=5,
                 capsize=3, label="measured plateau (95% CI)", zorder=3)
     if plateaus["fit"] is not None:
         a, _, b, _ = plateaus["fit"]
@@ -256,14 +229,12 @@ def report(out: Path, echo: bool = False) -> dict:
             label=rf"first order $\sigma_*^2\alpha/4$, $\sigma_*^2$ = {c.sigma2_star:.3f}")
     ax.plot(grid, median_slope * grid, "--", color=plots.COLORS[3], lw=1.2,
             label=rf"bound $L\sigma^2\alpha/(4\mu)$, $\sigma^2$ = {median_slope * 4 * mu / L:.1f}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    toolkit.log_axes(ax)
     ax.set_xlabel(r"step size $\alpha$")
     ax.set_ylabel(r"plateau of $\mathbb{E}\,f(x_k) - f^*$")
     ax.set_title(f"Constant-step plateau against alpha ({seeds} seeds): linear, like the bound")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    results.save_figure(fig, out / "pl_bounds_plateau.png")
+    toolkit.save(fig, out / "pl_bounds_plateau.png")
     plt.close(fig)
 
     table = []

@@ -38,14 +38,19 @@ import time
 from pathlib import Path
 
 import jax
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sgd_bench_harness import experiment
+import sgd_bench as sb
+from sgd_bench import curvature, rates, theory
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.experiments._rates_table_cases import ALL_CASES, setup
+from sgd_bench_harness.toolkit import Check
 
 NAME = "rates_table"
 DESCRIPTION = "the lecture's table of rates (PL / convex / non-convex, GD / SGD) with measured orders"
 
-ALL_CASES = ("lecture-logreg", "sin2-pl", "rank-deficient-ls", "nonseparable-logistic", "sigmoid-loss",
-             "two-layer-net", "sin2-pl-nonconvex", "hinge-svm", "absolute-regression")
 FULL = dict(seeds=100, cases=ALL_CASES, sgd_steps=20_000, sgd_log_every=100, gd_scale=1.0, key=0)
 # The quick run (seconds, for the tests) keeps one row: compiling each run's program dominates it.
 QUICK = dict(seeds=16, cases=("lecture-logreg",), sgd_steps=2000, sgd_log_every=20, gd_scale=0.25, key=0)
@@ -54,126 +59,10 @@ QUICK = dict(seeds=16, cases=("lecture-logreg",), sgd_steps=2000, sgd_log_every=
 ROWS = {"PL": "pl", "convex": "convex", "non-convex": "nonconvex", "non-smooth convex": "nonsmooth"}
 
 
-def _setup(name, gd_scale):
-    """The problem, start, reference and methods of one case.
-
-    Returns a dict with problem, x0, f_star (or a lower bound of f for non-convex problems),
-    x_star, constants, measure ("gap" or "grad"), row_class (the class whose row of the table the
-    case stands for: its own, or a wider one that also covers it), gd_steps, and gd and sgd, lists
-    of (label, method, short label, step schedule or None for a constant step).
-    """
-    import jax.numpy as jnp
-    import numpy as np
-
-    import problems
-    import sgd_bench as sb
-    from problems import convex, nonconvex, nonsmooth
-    from sgd_bench import averaging, schedules, theory
-
-    def steps(k):
-        return max(20, int(k * gd_scale))
-
-    def with_reference(p):
-        ref = sb.reference_solution(p)
-        return theory.constants(p, reference=ref), np.asarray(ref.x)
-
-    x_star = None
-    if name == "lecture-logreg":
-        p = problems.lecture_logreg()
-        c, x_star = with_reference(p)
-        x0 = jnp.full(p.x_shape, 1.3)
-        sgd = [("SGD, (2k+1)/(2 mu (k+1)^2)", schedules.lecture_decreasing(c.mu))]
-        gd_steps = 40
-    elif name == "sin2-pl":
-        p = nonconvex.sin2_pl()
-        c, x_star = with_reference(p)
-        x0 = jnp.full(p.x_shape, 2.0)
-        # The lecture's schedule starts at 1/(2 mu) = 15/L_max here; a 1/k schedule of the same
-        # order that starts at 1/(2 L_max): alpha_k = a / (1 + k/k0) -> 2/(mu k).
-        a = 1.0 / (2.0 * c.L_max)
-        sgd = [(f"SGD, {a:.3g}/(1 + k/{2 / (c.mu * a):.0f})", schedules.inverse_time(a, 2.0 / (c.mu * a)))]
-        gd_steps = 400
-    elif name == "rank-deficient-ls":
-        p = convex.rank_deficient_least_squares()
-        c, x_star = with_reference(p)  # Newton's least-squares steps from 0: the x* nearest x_0 = 0
-        x0 = p.zeros()
-        sgd = [(f"SGD, {1 / c.L_max:.3g}/sqrt(k+1)", schedules.inverse_sqrt(1.0 / c.L_max))]
-        gd_steps = 3000
-    elif name == "nonseparable-logistic":
-        p = convex.nonseparable_logistic()
-        c, x_star = with_reference(p)
-        x0 = p.zeros()
-        # Logistic gradients are bounded, so a large c is safe and reaches the asymptotic regime.
-        sgd = [("SGD, 1/sqrt(k+1)", schedules.inverse_sqrt(1.0))]
-        gd_steps = 400
-    elif name == "sigmoid-loss":
-        p = nonconvex.sigmoid_loss()
-        c = theory.constants(p)
-        x0 = p.zeros()
-        cc = 0.5 / c.L
-        sgd = [(f"SGD, {cc:.3g}/sqrt(k+1)", schedules.inverse_sqrt(cc))]
-        gd_steps = 1000
-    elif name == "two-layer-net":
-        p = nonconvex.two_layer_net()
-        x0 = nonconvex.two_layer_init(p)
-        c = theory.constants(p, points=[x0])
-        sgd = [("SGD, 0.5/sqrt(k+1)", schedules.inverse_sqrt(0.5))]
-        gd_steps = 3000
-    elif name == "sin2-pl-nonconvex":
-        # The non-convex row's SGD worst case, attained: sin2-pl is non-convex (and PL), so the
-        # row's bound covers it, and where the gradient noise dominates min_j E||grad f(x_j)||^2
-        # tracks the step c/sqrt(k): p = 1/2. Only SGD runs (GD is linear here: the PL row).
-        p = nonconvex.sin2_pl()
-        c, x_star = with_reference(p)
-        a = 1.0 / c.L_max
-        sched = schedules.inverse_sqrt(a)
-        return dict(problem=p, x0=jnp.full(p.x_shape, 2.0), constants=c, measure="grad", f_star=c.f_star,
-                    x_star=x_star, row_class="nonconvex", gd=[], gd_steps=0,
-                    sgd=[(f"SGD, {a:.3g}/sqrt(k+1)", sb.sgd(sched), "SGD", sched)])
-    elif name in ("hinge-svm", "absolute-regression"):
-        p = nonsmooth.synthetic_hinge() if name == "hinge-svm" else nonsmooth.synthetic_absolute()
-        ref = nonsmooth.lp_reference(p)
-        c = theory.constants(p, reference=ref)
-        x0 = p.zeros()
-        cc = 1.0 / p.info["G_max"]
-        sched = schedules.inverse_sqrt(cc)
-        sub = sb.sgd(sched)
-        full = sb.gd(sched)
-        label = f"{cc:.3g}/sqrt(k+1)"
-        return dict(problem=p, x0=x0, constants=c, f_star=c.f_star, x_star=np.asarray(ref.x), measure="gap",
-                    row_class=p.problem_class,
-                    gd=[(f"subgradient, {label}", full, "subgradient", sched),
-                        (f"subgradient {label}, averaged", averaging.averaged(full), "subgradient, averaged", sched)],
-                    gd_steps=steps(3000),
-                    sgd=[(f"stochastic subgradient, {label}", sub, "stochastic subgr.", sched),
-                         (f"stochastic subgradient {label}, averaged", averaging.averaged(sub),
-                          "stochastic subgr., averaged", sched)])
-    else:
-        raise ValueError(f"unknown case {name!r}; known: {', '.join(ALL_CASES)}")
-
-    nonconvex_class = p.problem_class == "nonconvex"
-    if nonconvex_class:
-        # alpha = 1/L with the best L known: the upper bound for the sigmoid loss, the local value
-        # at x0 (halved, since the curvature of a network changes along the way) otherwise.
-        alpha = 1.0 / c.L if "upper" in c.sources["L"] else 0.5 / c.L
-        gd_label = f"GD, alpha = {alpha:.3g}" + (" = 1/L" if "upper" in c.sources["L"] else " = 1/(2 L(x0))")
-    else:
-        alpha = 1.0 / c.L
-        gd_label = f"GD, alpha = 1/L = {alpha:.3g}"
-    return dict(problem=p, x0=x0, constants=c, measure="grad" if nonconvex_class else "gap",
-                f_star=0.0 if nonconvex_class else c.f_star,  # the losses here are >= 0
-                x_star=x_star, row_class=p.problem_class, gd=[(gd_label, sb.gd(alpha), "GD", None)],
-                gd_steps=steps(gd_steps), sgd=[(label, sb.sgd(sched), "SGD", sched) for label, sched in sgd])
-
-
 def _why(case, kind, short, trace, fit, sched_p) -> str:
     """Why a run beats its row's worst case: a measured property of the problem where the run
     ends when there is one (positive curvature at the last GD iterate), otherwise plainly that
     the row is an upper bound over the class which this problem beats."""
-    import numpy as np
-
-    from sgd_bench import curvature
-
     p, cls = case["problem"], case["row_class"]
     if cls == "nonsmooth":
         return ("the row is an upper bound over all Lipschitz convex functions, which this "
@@ -191,8 +80,6 @@ def _why(case, kind, short, trace, fit, sched_p) -> str:
 
 
 def _measured(trace, f_star, measure):
-    import numpy as np
-
     values = np.asarray(trace.grad_norm_sq if measure == "grad" else trace.loss, dtype=np.float64)
     if measure == "gap":
         values = values - f_star
@@ -202,10 +89,6 @@ def _measured(trace, f_star, measure):
 def _fit(steps, values, measure, floor):
     """The measured order: both fits on the last decade, or from k = 0 if the run reaches the floor
     before that (GD on PL problems)."""
-    import numpy as np
-
-    from sgd_bench import theory
-
     running = measure == "grad"
     mean = values.mean(axis=0) if values.ndim == 2 else values
     if running:
@@ -221,18 +104,13 @@ def run(config: dict, out: Path) -> dict:
     """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
     draws the figure and the summary from them (``report``); returns the summary rows."""
     jax.config.update("jax_enable_x64", True)
-    import numpy as np
-
-    import sgd_bench as sb
-    from sgd_bench import rates, theory
-    from sgd_bench_harness import results
 
     start = time.perf_counter()
     key = jax.random.key(config["key"])
     seeds = config["seeds"]
     rows, run_rows, checks, cases = [], [], [], {}
     for name in config["cases"]:
-        case = _setup(name, config["gd_scale"])
+        case = setup(name, config["gd_scale"])
         p, c, x0, f_star, measure = case["problem"], case["constants"], case["x0"], case["f_star"], case["measure"]
         cls = case["row_class"]
         row = rates.CLASS_ROWS[cls]
@@ -266,24 +144,24 @@ def run(config: dict, out: Path) -> dict:
             verdict = rates.compare(fit, cell)
             if verdict.outcome == "faster":  # it needs its reason
                 verdict = rates.compare(fit, cell, why=_why(case, kind, short, trace, fit, sched_p))
-            checks.append(dict(claim=f"{p.name}, {label}: the measured order is the table's "
-                                     f"{cell.complexity}, or beats it for a stated reason (two-sided: "
-                                     f"band +-{rates.MATCH_TOL:g} around p; slower fails)",
-                               measured={"fit": fit.describe(), "kind": fit.kind, "outcome": verdict.outcome,
-                                         "schedule_p": sched_p, "verdict": verdict.text},
-                               holds=bool(verdict.ok)))
+            checks.append(Check(claim=f"{p.name}, {label}: the measured order is the table's "
+                                      f"{cell.complexity}, or beats it for a stated reason (two-sided: "
+                                      f"band +-{rates.MATCH_TOL:g} around p; slower fails)",
+                                measured={"fit": fit.describe(), "kind": fit.kind, "outcome": verdict.outcome,
+                                          "schedule_p": sched_p, "verdict": verdict.text},
+                                holds=bool(verdict.ok)))
             bound_note = "-"
             if kind == "GD" and len(case["gd"]) == 1:
-                bound_note = _gd_bound(theory, case, k, values[0], floor, checks, label)
+                bound_note = _gd_bound(case, k, values[0], floor, checks, label)
             if p.problem_class == "strongly_convex" and kind == "SGD":
-                checks.append(dict(claim=f"{p.name}, {label}: SGD with the decreasing step fits p in [0.8, 1.2]",
-                                   measured=fit.describe(),
-                                   holds=bool(fit.kind == "power" and 0.8 <= fit.value <= 1.2)))
+                checks.append(Check(claim=f"{p.name}, {label}: SGD with the decreasing step fits p in [0.8, 1.2]",
+                                    measured=fit.describe(),
+                                    holds=bool(fit.kind == "power" and 0.8 <= fit.value <= 1.2)))
             if kind == "GD" and row == "PL":
                 rho_theory = 1.0 - c.mu / c.L
-                checks.append(dict(claim=f"{p.name}: GD's fitted linear rate is at most 1 - mu/L = {rho_theory:.4f}",
-                                   measured=fit.describe(),
-                                   holds=bool(fit.kind == "linear" and fit.value <= rho_theory + 1e-3)))
+                checks.append(Check(claim=f"{p.name}: GD's fitted linear rate is at most 1 - mu/L = {rho_theory:.4f}",
+                                    measured=fit.describe(),
+                                    holds=bool(fit.kind == "linear" and fit.value <= rho_theory + 1e-3)))
             rows += results.trace_records(trace, f_star=None if measure == "grad" else f_star,
                                           experiment=NAME, figure="curves", row=row, problem=p.name,
                                           method=label, problem_class=p.problem_class)
@@ -297,7 +175,7 @@ def run(config: dict, out: Path) -> dict:
     meta = results.metadata_record(NAME, {**config, "cases": list(config["cases"]), "sampling": "with_replacement",
                                           "batch_size": 1}, dtype="float64", wall_seconds=round(wall, 2))
     meta["problems"] = cases
-    experiment.save(out, rows=rows + run_rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows + run_rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 
@@ -307,8 +185,6 @@ def report(out: Path, echo: bool = False) -> dict:
     without re-running anything."""
     out = Path(out)
     rows, meta, checks = experiment.open_report(out)
-    from sgd_bench import rates
-    from sgd_bench_harness import results
 
     config, cases = meta["config"], meta["problems"]
     seeds = config["seeds"]
@@ -439,10 +315,8 @@ def _constants_row(case):
                    else f"lower bound {case['f_star']:g}")}
 
 
-def _gd_bound(theory, case, k, values, floor, checks, label):
+def _gd_bound(case, k, values, floor, checks, label):
     """Checks the GD bound of the problem's row; returns a note for the table."""
-    import numpy as np
-
     p, c, x0 = case["problem"], case["constants"], case["x0"]
     cls = p.problem_class
     delta0 = float(values[0])  # f(x_0) - f* as the run measured it: the bound starts exactly there
@@ -468,14 +342,7 @@ def _gd_bound(theory, case, k, values, floor, checks, label):
 def _figure(rows, runs, cases, out, seeds):
     """One panel per problem: each run's measured accuracy (mean of the seeds, 95% band) and its
     fitted order (dashed) over the fit's window."""
-    import matplotlib
-
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench import rates
-    from sgd_bench_harness import plots, results
 
     ncol = min(4, len(cases))
     nrow = (len(cases) + ncol - 1) // ncol
@@ -497,8 +364,7 @@ def _figure(rows, runs, cases, out, seeds):
                        label=f"{r['short']}: {fit.describe()}")
             kk = k[(k >= max(fit.k_min, 1)) & (k <= fit.k_max)]
             ax.plot(kk, fit.predict(kk), "--", color=color, lw=1.3)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        toolkit.log_axes(ax)
         ax.set_xlabel("iteration k")
         ax.set_ylabel(r"$\min_{j\leq k}\,\|\nabla f(x_j)\|^2$" if grad else r"$\mathbb{E}\,f(x_k) - f^*$")
         gd_cell, sgd_cell = rates.theory_rate(case["class"], "GD"), rates.theory_rate(case["class"], "SGD")
@@ -510,8 +376,7 @@ def _figure(rows, runs, cases, out, seeds):
         ax.set_visible(False)
     fig.suptitle(f"The lecture's rates, measured: GD (one run) and SGD (batch 1, mean of {seeds} seeds, "
                  "95% band); fitted orders dashed", fontsize=11)
-    fig.tight_layout()
-    results.save_figure(fig, out / "rates_table.png")
+    toolkit.save(fig, out / "rates_table.png")
     plt.close(fig)
 
 

@@ -26,14 +26,23 @@ the recursion's fixed point while GD converges; and the drawn batches are the on
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.animation import FuncAnimation, PillowWriter
 
-from sgd_bench_harness import experiment
+import problems.linear as linear
+import sgd_bench as sb
+from sgd_bench import sampling
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "sgd_trajectories"
 DESCRIPTION = ("the lecture's 'SGD, batch = 2' picture: GD and batch-2 SGD paths on 1-D linear "
@@ -50,8 +59,6 @@ Z = 5.0
 
 def regression_data(n: int, noise: float, w_true, seed: int):
     """x ~ U(-0.5, 0.5), y = w_1 + w_2 x + noise * eps, as NumPy float64 arrays."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     x = rng.uniform(-0.5, 0.5, n)
     y = w_true[0] + w_true[1] * x + noise * rng.standard_normal(n)
@@ -67,10 +74,6 @@ def exact_moments(A, y, w_hat, w0, alpha, batch, steps):
     batch's Hessian and r_B the batch gradient at w_hat. Since B is drawn independently of e,
     m' = E[P] m - alpha E[r] and M' = E[P M P^T] - alpha (E[P m r^T] + E[r m^T P^T]) + alpha^2 E[r r^T].
     """
-    import itertools
-
-    import numpy as np
-
     n, d = A.shape
     outer = np.einsum("ia,ib->iab", A, A)
     g = A * (A @ w_hat - y)[:, None]
@@ -98,14 +101,6 @@ def run(config: dict, out: Path) -> dict:
     """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
     draws the figures and the summary from them (``report``); returns the summary and checks."""
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import numpy as np
-
-    import problems.linear as linear
-    import sgd_bench as sb
-    from sgd_bench import sampling
-    from sgd_bench_harness import results
-
     start = time.perf_counter()
     x, y = regression_data(config["n"], config["noise"], config["w_true"], config["data_seed"])
     A = np.stack([np.ones_like(x), x], axis=1)
@@ -140,7 +135,7 @@ def run(config: dict, out: Path) -> dict:
     z_sq = np.abs(mc_sq - exact_sq)[1:] / mc_sq_se[1:]
     mc_m, mc_m_se = err.mean(0), err.std(0, ddof=1) / np.sqrt(seeds)
     z_m = np.abs(mc_m - means)[1:] / mc_m_se[1:]
-    checks.append(dict(
+    checks.append(Check(
         claim=f"The {seeds} seeds of batch-{b} SGD follow the exact moment recursion: at every step "
               f"the mean of w_k - w_hat and the mean of ||w_k - w_hat||^2 lie within {Z:g} standard "
               "errors of their exact expectations (over all N^2 ordered batches)",
@@ -150,7 +145,7 @@ def run(config: dict, out: Path) -> dict:
     P = np.eye(2) - alpha * H
     gd_exact = np.array([np.linalg.matrix_power(P, k) @ (np.zeros(2) - w_hat) for k in range(steps + 1)])
     gd_err = float(np.max(np.abs(gd_path - w_hat - gd_exact)))
-    checks.append(dict(
+    checks.append(Check(
         claim="GD follows w_k - w_hat = (I - alpha H)^k (w_0 - w_hat) at every step (to 1e-10)",
         measured={"max deviation": gd_err}, holds=bool(gd_err <= 1e-10)))
 
@@ -158,7 +153,7 @@ def run(config: dict, out: Path) -> dict:
     contraction = float(np.max(np.abs(np.linalg.eigvals(P))))
     gd_final = float(np.sum((gd_path[-1] - w_hat) ** 2))
     gd_bound = contraction ** (2 * steps) * float(np.sum(w_hat**2))
-    checks.append(dict(
+    checks.append(Check(
         claim="GD converges linearly to w_hat while constant-step SGD stalls at a noise floor: "
               "at the last step SGD's E||w_K - w_hat||^2 is above GD's and within 5 standard errors "
               "of the exact recursion, which tends to its fixed point tr(M_inf)",
@@ -174,7 +169,7 @@ def run(config: dict, out: Path) -> dict:
         A_b, y_b = A[batches[k]], y[batches[k]]
         replay.append(replay[-1] - alpha * A_b.T @ (A_b @ replay[-1] - y_b) / b)
     replay_err = float(np.max(np.abs(np.array(replay) - sgd_path)))
-    checks.append(dict(
+    checks.append(Check(
         claim="The drawn batches are the ones the run used: replaying w_{k+1} = w_k - alpha grad f_B_k(w_k) "
               "with sampling.indices reproduces the logged path (to 1e-12)",
         measured={"max deviation": replay_err}, holds=bool(replay_err <= 1e-12)))
@@ -210,7 +205,7 @@ def run(config: dict, out: Path) -> dict:
     # The contour window of the pictures covers every seed's whole path.
     meta["paths_extent"] = {"min": paths.min(axis=(0, 1)), "max": paths.max(axis=(0, 1))}
     meta["constants"] = {"fixed_point_tr_M_inf": stat_tr}
-    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 
@@ -219,9 +214,6 @@ def report(out: Path, echo: bool = False) -> dict:
     meta and checks alone (``sgd-bench report`` calls it without re-running anything)."""
     out = Path(out)
     rows, meta, checks = experiment.open_report(out)
-    import numpy as np
-
-    from sgd_bench_harness import results
 
     config, problem = meta["config"], meta["problem"]
     alpha, steps, b, seeds = config["alpha"], config["steps"], config["batch"], config["seeds"]
@@ -284,12 +276,6 @@ Wall time {wall:.1f} s (compilation included); device {meta['devices'][0]}.
 
 def _figures(out, config, x, y, w_hat, gd_path, sgd_path, ends, paths_min, paths_max, batches, mc_sq,
              mc_sq_se, exact_sq, stat_tr):
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.animation import FuncAnimation, PillowWriter
-
-    from sgd_bench_harness import plots, results
-
     c_gd, c_sgd, c_data = plots.COLORS[0], plots.COLORS[1], "0.45"
     alpha, b, steps = config["alpha"], config["batch"], config["steps"]
     n = len(y)
@@ -445,8 +431,7 @@ def _figures(out, config, x, y, w_hat, gd_path, sgd_path, ends, paths_min, paths
     ax.set_ylabel("E ||w_k − ŵ||²")
     ax.set_title(f"GD converges, SGD (batch {b}) stalls at a noise floor (α = {alpha:g})")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    results.save_figure(fig, out / "sgd_trajectories_spread.png", dpi=config["dpi"])
+    toolkit.save(fig, out / "sgd_trajectories_spread.png", dpi=config["dpi"])
     plt.close(fig)
 
 

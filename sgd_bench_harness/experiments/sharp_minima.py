@@ -37,8 +37,17 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sgd_bench_harness import experiment
+import sgd_bench as sb
+from problems.mlp import accuracy, digits_mlp, mlp_init
+from sgd_bench.curvature import top_eigenvalue
+from sgd_bench.methods import sgd
+from sgd_bench.solver import advance_state, init_state
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "sharp_minima"
 DESCRIPTION = ("large vs small batch SGD on a digits MLP at equal epochs: sharpness (top Hessian "
@@ -66,11 +75,6 @@ def train(problem, step_size, x0s, keys, *, batch_size, increments, chunk):
     for every seed s; the iterate after each of the consecutive runs of ``increments`` steps:
     an array (seed, checkpoint, d). Seed s ends where ``sgd_bench.run(problem, sgd(step_size,
     batch_size, "reshuffle"), x0s[s], keys[s], steps=sum(increments))`` does."""
-    import jax.numpy as jnp
-
-    from sgd_bench.methods import sgd
-    from sgd_bench.solver import advance_state, init_state
-
     method = sgd(1.0, batch_size, "reshuffle").replace(step_size=step_size)
 
     def one_seed(x0, key):
@@ -90,9 +94,6 @@ def measure(train_problem, test_problem, xs, keys, *, iters):
     the top Hessian eigenvalue of the train loss and its residual bound, the train and test
     losses and accuracies. Seeds are vmapped, checkpoints mapped one after another (the
     Lanczos basis of every seed is in memory at once)."""
-    from problems.mlp import accuracy
-    from sgd_bench.curvature import top_eigenvalue
-
     def one(x, key):
         lam, res = top_eigenvalue(train_problem, x, key, iters=iters)
         return dict(sharpness=lam, residual=res, train_loss=train_problem.loss(x),
@@ -105,8 +106,6 @@ def measure(train_problem, test_problem, xs, keys, *, iters):
 
 def paired(a, b) -> dict:
     """Mean of the paired difference a - b over seeds, its standard error and 95% interval."""
-    import numpy as np
-
     d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
     m, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
     return dict(mean=m, se=se, low=m - Z * se, high=m + Z * se)
@@ -116,13 +115,6 @@ def run(config: dict, out: Path) -> dict:
     """Trains both batch sizes, measures every checkpoint, stores records, meta and checks in
     ``out``, then writes the figures and summary from them (``report``)."""
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import numpy as np
-
-    import sgd_bench as sb
-    from problems.mlp import digits_mlp, mlp_init
-    from sgd_bench_harness import results
-
     start = time.perf_counter()
     train_p = digits_mlp(config["hidden"], dtype=jnp.float64)
     test_p = digits_mlp(config["hidden"], split="test", dtype=jnp.float64)
@@ -159,13 +151,11 @@ def run(config: dict, out: Path) -> dict:
     meta["steps"] = steps_run
     meta["problem"] = {"name": train_p.name, "n_train": n, "n_test": test_p.n,
                        "parameters": int(train_p.x_shape[0])}
-    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 
 def _column(rows, label, key, epoch):
-    import numpy as np
-
     picked = sorted((r for r in rows if r["batch_label"] == label and r["epoch"] == epoch),
                     key=lambda r: r["seed"])
     return np.array([r[key] for r in picked])
@@ -174,15 +164,11 @@ def _column(rows, label, key, epoch):
 def matched_checkpoint(rows, epochs) -> float:
     """The small batch's checkpoint whose mean train loss is nearest the large batch's final
     mean train loss (on a log scale)."""
-    import numpy as np
-
     target = np.log(_column(rows, "large", "train_loss", epochs[-1]).mean())
     return min(epochs, key=lambda e: abs(np.log(_column(rows, "small", "train_loss", e).mean()) - target))
 
 
-def _checks(rows, epochs) -> list[dict]:
-    import numpy as np
-
+def _checks(rows, epochs) -> list[Check]:
     end = epochs[-1]
 
     def col(label, key, epoch=end):
@@ -193,20 +179,20 @@ def _checks(rows, epochs) -> list[dict]:
     rel_res = max(float(np.max(np.array([r["residual"] for r in rows])
                                / np.abs(np.array([r["sharpness"] for r in rows])))), 0.0)
     checks = [
-        dict(claim=f"Large batches end sharper: after {end:g} epochs the top Hessian eigenvalue of "
-                   "the large-batch end point exceeds the small-batch one (paired over seeds, the "
-                   "95% interval of the difference lies above 0)",
-             measured={"large": float(col("large", "sharpness").mean()),
-                       "small": float(col("small", "sharpness").mean()), "difference": sharp},
-             holds=bool(sharp["low"] > 0)),
-        dict(claim=f"The equal-epoch comparison is confounded: the large batch (fewer steps) also "
-                   "ends at a higher train loss (95% interval of the paired difference above 0)",
-             measured={"large": float(col("large", "train_loss").mean()),
-                       "small": float(col("small", "train_loss").mean()), "difference": loss},
-             holds=bool(loss["low"] > 0)),
-        dict(claim="Every sharpness is an eigenvalue of the Hessian to within 1e-3 of its size "
-                   "(Lanczos residual bound)",
-             measured={"largest residual / eigenvalue": rel_res}, holds=bool(rel_res < 1e-3)),
+        Check(claim=f"Large batches end sharper: after {end:g} epochs the top Hessian eigenvalue of "
+                    "the large-batch end point exceeds the small-batch one (paired over seeds, the "
+                    "95% interval of the difference lies above 0)",
+              measured={"large": float(col("large", "sharpness").mean()),
+                        "small": float(col("small", "sharpness").mean()), "difference": sharp},
+              holds=bool(sharp["low"] > 0)),
+        Check(claim=f"The equal-epoch comparison is confounded: the large batch (fewer steps) also "
+                    "ends at a higher train loss (95% interval of the paired difference above 0)",
+              measured={"large": float(col("large", "train_loss").mean()),
+                        "small": float(col("small", "train_loss").mean()), "difference": loss},
+              holds=bool(loss["low"] > 0)),
+        Check(claim="Every sharpness is an eigenvalue of the Hessian to within 1e-3 of its size "
+                    "(Lanczos residual bound)",
+              measured={"largest residual / eigenvalue": rel_res}, holds=bool(rel_res < 1e-3)),
     ]
     return checks
 
@@ -234,10 +220,6 @@ def readings(rows, epochs) -> dict:
 def report(out: Path, echo: bool = False) -> dict:
     """Draws the figures and writes ``summary.md`` from the stored records, meta and checks
     alone (``sgd-bench report`` calls it without re-running anything)."""
-    import numpy as np
-
-    from sgd_bench_harness import results
-
     out = Path(out)
     rows, meta, checks = experiment.open_report(out)
     config = meta["config"]
@@ -301,11 +283,6 @@ Wall time {wall:.1f} s (compilation included); device {meta['devices'][0]}; floa
 
 
 def _figures(out, config, rows, epochs):
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench_harness import plots, results
-
     colors = {"small": plots.COLORS[0], "large": plots.COLORS[1]}
     keys = [("sharpness", "sharpness λ_max (train Hessian)"), ("train_loss", "train loss"),
             ("test_loss", "test loss"), ("test_acc", "test accuracy")]
@@ -338,8 +315,7 @@ def _figures(out, config, rows, epochs):
         ax.set_ylabel(key)
         ax.legend(fontsize=8)
     fig.suptitle(f"End points after {epochs[-1]:g} epochs, one dot per seed")
-    fig.tight_layout()
-    results.save_figure(fig, out / "sharp_minima_scatter.png", dpi=config["dpi"])
+    toolkit.save(fig, out / "sharp_minima_scatter.png", dpi=config["dpi"])
     plt.close(fig)
 
 

@@ -34,11 +34,19 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sgd_bench_harness import experiment
+import sgd_bench as sb
+from problems.sparse import sparse_logistic_regression
+from problems.sparse_data import preset_data
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "sparse_logreg"
 DESCRIPTION = ("GD, SGD, SAGA and L-BFGS on sparse logistic regression (rcv1-, real-sim- and "
@@ -53,7 +61,6 @@ METHODS = ("GD, 1/L", "SGD, constant step", "SAGA", "L-BFGS")
 LAZY = "SAGA, lazy"    # the same iterates as SAGA, with lazy updates (config "lazy")
 LAZY_RTOL = 1e-10      # lazy against eager SAGA, f at every logged point
 LAZY_WIN_RATIO = 100.0 # lazy SAGA must beat eager SAGA per pass where d / (mean row) is at least this
-GAP_FLOOR = 1e-16
 LBFGS_EPS = 1e-8       # L-BFGS against GD in passes
 SECONDS_EPS = 1e-6     # the race in wall-clock seconds
 SGD_ABOVE_SAGA = 10.0  # constant-step SGD ends at least this many times above SAGA
@@ -62,8 +69,6 @@ REF_TOL = 1e-10        # the reference's gradient norm
 
 def _methods(problem, config):
     """(label, method, steps, log_every) for the pass budget of ``config``."""
-    import sgd_bench as sb
-
     n, passes, L, L_max = problem.n, config["passes"], problem.info["L"], problem.info["L_max"]
     # Logged every floor(n / logs_per_pass) steps: the batch-1 runs stay within the budget.
     per_log = max(1, n // config["logs_per_pass"])
@@ -91,10 +96,6 @@ def timed(problem, method, x0, key, *, steps, log_every):
     the clock stops. The method's ``init`` (SAGA's table, L-BFGS's first gradient) is timed too,
     on its second call (the first compiles it). Returns per log point the step, the gradient
     evaluations, the cumulative seconds and f, and the compile seconds of the step program."""
-    import numpy as np
-
-    import sgd_bench as sb
-
     solver = sb.Solver(problem, method, chunk=min(log_every, 256))
     jax.block_until_ready(solver.init(x0, key))  # compiles init
     began = time.perf_counter()
@@ -119,15 +120,6 @@ def timed(problem, method, x0, key, *, steps, log_every):
 def _run_dataset(config: dict, preset: str) -> dict:
     """Every method on one stand-in: its records and its ``info`` for ``meta["data"]`` (one
     resumable ``experiment.part`` of the run)."""
-    import warnings
-
-    import jax.numpy as jnp
-    import numpy as np
-
-    import sgd_bench as sb
-    from problems.sparse import sparse_logistic_regression
-    from problems.sparse_data import preset_data
-
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
     X, y = preset_data(preset, seed=config["seed"], scale=config["scale"])
@@ -174,18 +166,12 @@ def _run_dataset(config: dict, preset: str) -> dict:
 
 def _first(cv, column, eps):
     """The ``column`` value at the first logged point with f - f* <= eps, or None."""
-    import numpy as np
-
     hit = np.flatnonzero(cv["f_gap"] <= eps)
     return float(cv[column][hit[0]]) if len(hit) else None
 
 
 def _checks(rows, meta) -> list[dict]:
     """The claims, from the stored records and meta alone (``run`` and ``report`` both call it)."""
-    import numpy as np
-
-    from sgd_bench_harness import results
-
     config, checks = meta["config"], []
     passes = config["passes"]
     for name, info in meta["data"].items():
@@ -193,8 +179,8 @@ def _checks(rows, meta) -> list[dict]:
         gd, sgd, saga, lbfgs = (cv[m] for m in METHODS)
 
         def add(claim, measured, holds, fit):
-            checks.append(dict(claim=f"{name}: {claim}", measured=measured, holds=bool(holds),
-                               summary=f"{name}: {claim} (measured: {fit})"))
+            checks.append(Check(claim=f"{name}: {claim}", measured=measured, holds=bool(holds),
+                                summary=f"{name}: {claim} (measured: {fit})"))
 
         add(f"f* is the float64 reference: ||grad f(x*)|| <= {REF_TOL:g} ({info['ref_solver']})",
             dict(grad_norm=info["ref_grad_norm"]), info["ref_grad_norm"] <= REF_TOL,
@@ -236,14 +222,13 @@ def _checks(rows, meta) -> list[dict]:
                     "pass of lazy SAGA costs less wall-clock than a pass of eager SAGA",
                     cost, cost[LAZY] < cost["SAGA"],
                     f"{cost[LAZY] * 1e3:.1f} ms against {cost['SAGA'] * 1e3:.1f} ms per pass")
-    return checks
+    return toolkit.records(checks)
 
 
 def run(config: dict, out: Path) -> dict:
     """Runs every stand-in of ``config`` (each a resumable ``experiment.part``), stores records,
     meta and checks in ``out``, then draws the figures and the summary (``report``)."""
     jax.config.update("jax_enable_x64", True)
-    from sgd_bench_harness import results
 
     started = time.perf_counter()
     rows, infos = [], {}
@@ -263,10 +248,6 @@ def report(out: Path, echo: bool = False) -> dict:
     """Draws the two figures and writes ``summary.md`` from the stored records and meta."""
     out = Path(out)
     rows, meta, _ = experiment.open_report(out)
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench_harness import plots, results
 
     checks = _checks(rows, meta)
     results.write_json(out / "checks.json", checks)
@@ -287,7 +268,7 @@ def report(out: Path, echo: bool = False) -> dict:
             info = infos[name]
             for m in labels:
                 cv = curves[name][m]
-                x, gap = cv[xkey], np.maximum(cv["f_gap"], GAP_FLOOR)
+                x, gap = cv[xkey], toolkit.floored(cv["f_gap"])
                 if xkey == "seconds":  # a log axis: from the first timed point on
                     x, gap = x[1:], gap[1:]
                 ax.plot(x, gap, color=colors[m], ls=styles.get(m, "-"), lw=1.6, label=m)

@@ -25,7 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from sgd_bench_harness import experiment
+import matplotlib.pyplot as plt
+import numpy as np
+
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "startup"
 DESCRIPTION = "wall time of whole sgd-bench commands in a fresh process, cold and warm compilation cache"
@@ -76,9 +80,10 @@ def _checks(rows) -> list[dict]:
         seconds = medians[(label, cache)]
         n = sum(1 for r in rows if (r["command"], r["cache"]) == (label, cache))
         claim = f"`sgd-bench {_shown(rows, label)}` takes at most {target:g} s with a {cache} compilation cache"
-        checks.append(dict(claim=claim, measured=dict(median_seconds=seconds, repeats=n), holds=bool(seconds <= target),
-                           wallclock=True, summary=f"{claim} (measured: median {seconds:.1f} s of {n})"))
-    return checks
+        checks.append(Check(claim=claim, measured=dict(median_seconds=seconds, repeats=n),
+                            holds=bool(seconds <= target), wallclock=True,
+                            summary=f"{claim} (measured: median {seconds:.1f} s of {n})"))
+    return toolkit.records(checks)
 
 
 def _shown(rows, label: str) -> str:
@@ -87,8 +92,6 @@ def _shown(rows, label: str) -> str:
 
 def run(config: dict, out: Path) -> dict:
     """Times every command cold then warm, ``repeats`` times, and stores one row per timing."""
-    from sgd_bench_harness import results
-
     started = time.perf_counter()
     rows = []
     with tempfile.TemporaryDirectory(prefix="sgd-bench-startup-") as scratch:
@@ -115,10 +118,6 @@ def report(out: Path, echo: bool = False) -> dict:
     """Draws the figure and writes ``summary.md`` from the stored timings alone."""
     out = Path(out)
     rows, meta, _ = experiment.open_report(out)
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench_harness import plots, results
 
     checks = _checks(rows)
     results.write_json(out / "checks.json", checks)
@@ -142,8 +141,7 @@ def report(out: Path, echo: bool = False) -> dict:
     ax.set_xticks(np.arange(len(labels)), [f"sgd-bench {_shown(rows, c)}" for c in labels])
     ax.set(ylabel="seconds, whole process", title=f"Start-up cost on {device} ({meta['cpu_count']} CPU cores)")
     ax.legend()
-    fig.tight_layout()
-    results.save_figure(fig, out / "startup.png")
+    toolkit.save(fig, out / "startup.png")
     plt.close(fig)
 
     table = []

@@ -24,13 +24,21 @@ separate ``run_seeds`` calls (compiled once, since a new step size reuses the pr
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sgd_bench_harness import experiment
+import problems
+import sgd_bench as sb
+from sgd_bench import theory
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "step_size_sweep"
 DESCRIPTION = "final E[f - f*] against the step size for SGD (B = 1, 10, 100) and GD, with the theory's thresholds"
@@ -47,16 +55,12 @@ BREAST_CANCER_MU = 0.1
 
 
 def _problem(name):
-    import problems
-
     if name == "breast-cancer":
         return problems.breast_cancer(mu=BREAST_CANCER_MU)
     return problems.lecture_logreg()
 
 
 def _methods(batches):
-    import sgd_bench as sb
-
     return [("GD", None, sb.gd(1.0))] + [(f"SGD B={b}", b, sb.sgd(1.0, b)) for b in batches]
 
 
@@ -75,8 +79,6 @@ def safe_step(c, batch) -> float:
 
 def final_gap(trace, f_star):
     """Per seed: the mean gap over the last quarter of the logged steps (NaN when diverged)."""
-    import numpy as np
-
     loss = np.asarray(trace.loss)
     tail = loss[..., -max(1, loss.shape[-1] // 4):]
     gap = np.mean(tail, axis=-1) - f_star
@@ -86,16 +88,12 @@ def final_gap(trace, f_star):
 def gd_stops_converging(alphas, gap, c, steps) -> float:
     """The smallest step (among those with alpha mu K >= STATIONARY, where GD has had time to
     converge) whose final gap is not below CONVERGED or that diverged (NaN); inf if none."""
-    import numpy as np
-
     bad = (alphas * c.mu * steps >= STATIONARY) & ~(gap < CONVERGED)
     return float(alphas[bad].min()) if bad.any() else float("inf")
 
 
 def fit_slope(alphas, means, ses):
     """Weighted least squares of log(plateau) on log(alpha): slope, its standard error, intercept."""
-    import numpy as np
-
     x, y = np.log(alphas), np.log(means)
     w = (means / np.maximum(ses, 1e-300)) ** 2   # 1 / var(log P), by the delta method
     X = np.stack([np.ones_like(x), x], 1)
@@ -112,13 +110,6 @@ def run(config: dict, out: Path) -> dict:
     """Runs every sweep, stores records (one row per problem x method x step size), meta and
     checks, then draws the report."""
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import numpy as np
-
-    import sgd_bench as sb
-    from sgd_bench import theory
-    from sgd_bench_harness import results
-
     start = time.perf_counter()
     seeds, steps = config["seeds"], config["steps"]
     lo, hi = config["alpha_range"]
@@ -154,20 +145,13 @@ def run(config: dict, out: Path) -> dict:
     meta = results.metadata_record(NAME, config, dtype="float64", wall_seconds=round(wall, 2))
     meta["constants"] = constants
     meta["timing"] = timing
-    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 
 def _time_both_ways(problem, x0, alphas, config) -> dict:
     """SGD B = 1 over every step size: one sweep program against a loop of ``run_seeds`` calls
     (each compiled before the clock starts; interleaved, best of ``timing_repeats``)."""
-    import os
-
-    import numpy as np
-
-    import sgd_bench as sb
-    from sgd_bench_harness import results
-
     method = sb.sgd(1.0, 1)
     kw = dict(seeds=config["seeds"], steps=config["steps"], log_every=config["log_every"])
 
@@ -198,11 +182,7 @@ def _time_both_ways(problem, x0, alphas, config) -> dict:
             "load_average_1min": os.getloadavg()[0]}
 
 
-def _checks(rows, constants, config) -> list[dict]:
-    import numpy as np
-
-    from sgd_bench import theory
-
+def _checks(rows, constants, config) -> list[Check]:
     checks = []
     for pname, cdict in constants.items():
         c = theory.Constants(**cdict)
@@ -214,12 +194,12 @@ def _checks(rows, constants, config) -> list[dict]:
             safe = safe_step(c, batch)
             below = alphas < safe
             first_bad = alphas[diverged > 0].min() if np.any(diverged > 0) else float("inf")
-            checks.append(dict(
+            checks.append(Check(
                 claim=f"{pname}, {label}: no seed diverges at any step below the safe step {safe:.4g}",
                 measured={"diverged_seeds_below_safe": int(diverged[below].sum()),
                           "steps_below_safe": int(below.sum())},
                 holds=bool(below.any() and diverged[below].sum() == 0)))
-            checks.append(dict(
+            checks.append(Check(
                 claim=f"{pname}, {label}: the measured divergence boundary lies above every theory "
                       "threshold",
                 measured={"first_diverged_step": first_bad,
@@ -230,14 +210,14 @@ def _checks(rows, constants, config) -> list[dict]:
                 # GD contracts at least like (1 - alpha mu)^k below 2/L (at rate
                 # max(|1 - alpha mu|, |1 - alpha L|)): converged once alpha mu K is large.
                 mask = below & stationary
-                checks.append(dict(
+                checks.append(Check(
                     claim=f"{pname}, GD: every step below 2/L with alpha mu K >= {STATIONARY:g} "
                           f"converges (final f - f* < {CONVERGED:g})",
                     measured={"largest_gap": float(np.max(gap[mask])) if mask.any() else None,
                               "steps_checked": int(mask.sum())},
                     holds=bool(mask.any() and np.all(gap[mask] < CONVERGED))))
                 stop = gd_stops_converging(alphas, gap, c, config["steps"])
-                checks.append(dict(
+                checks.append(Check(
                     claim=f"{pname}, GD: the first step at which GD stops converging lies at or "
                           "above the theory's 2/L",
                     measured={"first_step_not_converging": stop, "over_2_over_L": stop * c.L / 2.0},
@@ -248,7 +228,7 @@ def _checks(rows, constants, config) -> list[dict]:
             if fit_mask.sum() >= 3:
                 slope, slope_se, _ = fit_slope(alphas[fit_mask], gap[fit_mask], se[fit_mask])
                 lo, hi = slope - 1.96 * slope_se, slope + 1.96 * slope_se
-                checks.append(dict(
+                checks.append(Check(
                     claim=f"{pname}, {label}: on the stable, stationary side the plateau is linear "
                           f"in alpha to first order (the 95% interval of the log-log slope lies "
                           f"within 1 +- {LINEAR_BAND:g})",
@@ -262,11 +242,6 @@ def report(out: Path, echo: bool = False) -> dict:
     """Draws ``step_size_sweep.png`` and writes ``summary.md`` from the stored files alone."""
     out = Path(out)
     rows, meta, checks = experiment.open_report(out)
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench import theory
-    from sgd_bench_harness import plots, results
 
     config = meta["config"]
     pnames = list(meta["constants"])
@@ -316,8 +291,7 @@ def report(out: Path, echo: bool = False) -> dict:
         ax.plot([], [], "-.", color="0.4", lw=1.0, label="1/L_max")
         ax.plot([], [], "k:", lw=1.2, label=r"lecture plateau $L\sigma_*^2\alpha/(4\mu B)$")
         ax.plot([], [], "kx", ms=6, label="a seed diverged")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        toolkit.log_axes(ax)
         ax.set_ylim(1e-16, 1e3)
         ax.set_xlabel(r"step size $\alpha$")
         ax.set_ylabel(r"final $\mathbb{E}\,f(x_K) - f^*$ (mean of the last quarter)")
@@ -325,8 +299,7 @@ def report(out: Path, echo: bool = False) -> dict:
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
     fig.suptitle(f"Final gap against the step size: mean of {config['seeds']} seeds with 95% bands, "
                  f"K = {config['steps']} steps; thresholds and plateaus in each method's color", fontsize=10)
-    fig.tight_layout()
-    results.save_figure(fig, out / "step_size_sweep.png")
+    toolkit.save(fig, out / "step_size_sweep.png")
     plt.close(fig)
     timing = meta["timing"]
     columns = list(table[0])

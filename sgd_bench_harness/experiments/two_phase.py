@@ -37,8 +37,17 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sgd_bench_harness import experiment
+import sgd_bench as sb
+from problems import spectral
+from sgd_bench import horizons as hz
+from sgd_bench.averaging import averaged
+from sgd_bench.two_phase import online_newton
+from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness.toolkit import Check
 
 NAME = "two_phase"
 DESCRIPTION = ("across horizons K = 10^3..10^6 on spectra below 1/(gamma K): the two-phase "
@@ -68,10 +77,6 @@ METHODS = (TWO_PHASE, AVERAGED, SQRT, CONSTANT)
 
 def build_problems(config):
     """[(key, problem, x0, x*)] of the two problems of ``config``."""
-    import numpy as np
-
-    from problems import spectral
-
     ls = config["spectral_ls"]
     lg = config["geometric_logistic"]
     d_ls, d_lg = ls["d"], lg["d"]
@@ -87,10 +92,6 @@ def build_problems(config):
 
 def method_factories(problem, phase1_fraction):
     """{label: K -> Method}: the parameters each method prescribes for the horizon K."""
-    import sgd_bench as sb
-    from sgd_bench.averaging import averaged
-    from sgd_bench.two_phase import online_newton
-
     l_max = problem.info["L_max"]
     gamma = 0.25 / l_max
     return {
@@ -103,9 +104,6 @@ def method_factories(problem, phase1_fraction):
 
 def hessian_spectrum(problem, x_star):
     """The eigenvalues of the Hessian at x* (float64, ascending)."""
-    import jax.numpy as jnp
-    import numpy as np
-
     h = jax.hessian(problem.loss)(jnp.asarray(x_star))
     return np.linalg.eigvalsh(np.asarray(h, np.float64))
 
@@ -128,32 +126,26 @@ def slope_checks(pname, fits, *, tol, least_squares):
         return {"slope": -fits[label].value, "lo": lo, "hi": hi}
 
     checks = [
-        dict(claim=f"{pname}: the two-phase slope's interval meets [-1 - {tol:g}, -1 + {tol:g}] "
-                   f"(O(1/K) without strong convexity)",
-             measured=measured(TWO_PHASE), holds=bool(meets(TWO_PHASE, -1.0))),
-        dict(claim=f"{pname}: the two-phase slope's interval excludes -1/2",
-             measured=measured(TWO_PHASE), holds=bool(excludes(TWO_PHASE, -0.5))),
-        dict(claim=f"{pname}: the 1/sqrt(k) SGD slope's interval excludes -1",
-             measured=measured(SQRT), holds=bool(excludes(SQRT, -1.0))),
+        Check(claim=f"{pname}: the two-phase slope's interval meets [-1 - {tol:g}, -1 + {tol:g}] "
+                    f"(O(1/K) without strong convexity)",
+              measured=measured(TWO_PHASE), holds=bool(meets(TWO_PHASE, -1.0))),
+        Check(claim=f"{pname}: the two-phase slope's interval excludes -1/2",
+              measured=measured(TWO_PHASE), holds=bool(excludes(TWO_PHASE, -0.5))),
+        Check(claim=f"{pname}: the 1/sqrt(k) SGD slope's interval excludes -1",
+              measured=measured(SQRT), holds=bool(excludes(SQRT, -1.0))),
     ]
     if least_squares:
-        checks.append(dict(
+        checks.append(Check(
             claim=f"{pname}: averaged constant-step SGD's slope interval meets "
                   f"[-1 - {tol:g}, -1 + {tol:g}] (Bach & Moulines' O(1/K) for least squares)",
             measured=measured(AVERAGED), holds=bool(meets(AVERAGED, -1.0))))
-    return checks
+    return toolkit.records(checks)
 
 
 def run(config: dict, out: Path) -> dict:
     """Runs every method at every horizon on both problems, stores one record per seed and
     horizon, the fits in ``meta.json`` and the checks; then ``report``."""
     jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-    import numpy as np
-
-    from sgd_bench import horizons as hz
-    from sgd_bench_harness import results
-
     start = time.perf_counter()
     key = jax.random.key(config["key"])
     ks = hz.log_horizons(config["k_min"], config["k_max"], config["per_decade"])
@@ -187,7 +179,7 @@ def run(config: dict, out: Path) -> dict:
                                      f_gap=float(runs.gaps[s, h]),
                                      diverged=int(runs.diverged[s, h])))
         infos[pname] = info
-        checks.append(dict(
+        checks.append(Check(
             claim=f"{pname}: no strong convexity at any horizon: gamma mu K < 1 at K = {ks[-1]} "
                   f"(mu = the smallest Hessian eigenvalue at x*, gamma = 1/(4 L_max))",
             measured={"gamma_mu_K_max": info["gamma_mu_k"][1], "mu": mu, "gamma": gamma},
@@ -198,14 +190,12 @@ def run(config: dict, out: Path) -> dict:
     meta = results.metadata_record(NAME, dict(config), dtype="float64", wall_seconds=round(wall, 2))
     meta["problems"] = infos
     meta["horizons"] = [int(k) for k in ks]
-    experiment.save(out, rows=rows, meta=meta, checks=checks)
+    experiment.save(out, rows=rows, meta=meta, checks=toolkit.records(checks))
     return report(out, echo=True)
 
 
 def _gap_table(rows, pname, label):
     """(K, mean, stderr) over the seeds of one problem and method from the per-seed records."""
-    import numpy as np
-
     per_k: dict[int, list[float]] = {}
     for r in rows:
         if r["problem"] == pname and r["method"] == label and not r["diverged"]:
@@ -222,10 +212,6 @@ def report(out: Path, echo: bool = False) -> dict:
     and the fits and spectra in ``meta.json``; ``sgd-bench report`` calls it without running."""
     out = Path(out)
     rows, meta, checks = experiment.open_report(out)
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from sgd_bench_harness import plots, results
 
     config, infos, ks = meta["config"], meta["problems"], meta["horizons"]
     names = list(infos)
@@ -270,8 +256,7 @@ def report(out: Path, echo: bool = False) -> dict:
                               lw=0.8, ls=":")
         for row, ylabel in enumerate([r"$\mathbb{E}\,[f(x_K) - f^*]$", r"$K\,\mathbb{E}\,[f(x_K) - f^*]$"]):
             ax = axes[row, col]
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            toolkit.log_axes(ax)
             ax.set_xlabel("horizon K (separate runs of K batch-1 steps)")
             ax.set_ylabel(ylabel)
         axes[0, col].set_title(pname, fontsize=10)

@@ -1,10 +1,13 @@
 """Thin shims over JAX APIs that moved or appeared between the versions we support
 (jax >= 0.4.30, see ``.ci/lower-bounds.txt``). Each shim uses the new API where it exists and an
-equivalent of its own otherwise, so the rest of the package is written against one interface."""
+equivalent of its own otherwise, so the rest of the package is written against one interface.
+
+Public, because the problem catalog and the experiments need the same shims and must not import
+a private module. A shim goes when the lower bound passes the version its comment names.
+(``threefry_partitionable`` went: ``jax.threefry_partitionable`` exists on every supported jax.)"""
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 
 import jax
@@ -21,28 +24,7 @@ def enable_x64(new_val: bool = True):
     return legacy(new_val)
 
 
-def threefry_partitionable(new_val: bool = True):
-    """A context manager that sets ``jax_threefry_partitionable`` inside it.
-
-    JAX made the partitionable threefry the default in 0.5.0; under the older default the same
-    key gives other random bits. Data made under this context are the same on every version.
-    """
-    if hasattr(jax, "threefry_partitionable"):
-        return jax.threefry_partitionable(new_val)
-    return _config_context("jax_threefry_partitionable", new_val)  # pragma: no cover (jax < 0.4.30)
-
-
-@contextlib.contextmanager
-def _config_context(name, value):
-    old = getattr(jax.config, name)
-    jax.config.update(name, value)
-    try:
-        yield
-    finally:
-        jax.config.update(name, old)
-
-
-_MAP_HAS_BATCH_SIZE = "batch_size" in inspect.signature(lax.map).parameters  # jax >= 0.4.31
+MAP_HAS_BATCH_SIZE = "batch_size" in inspect.signature(lax.map).parameters  # jax >= 0.4.31
 
 
 def batched_map(f, xs, batch_size: int | None):
@@ -52,7 +34,7 @@ def batched_map(f, xs, batch_size: int | None):
     jax 0.4.30's ``lax.map`` has no ``batch_size``; there the same is built from a ``scan`` over
     full batches of ``vmap(f)`` and one ``vmap(f)`` over the remaining rows.
     """
-    if batch_size is None or _MAP_HAS_BATCH_SIZE:
+    if batch_size is None or MAP_HAS_BATCH_SIZE:
         return lax.map(f, xs) if batch_size is None else lax.map(f, xs, batch_size=batch_size)
     if batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")

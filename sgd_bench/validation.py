@@ -1,6 +1,11 @@
 """Argument checks shared by the public API: each raises in Python, before any compiled code runs,
 and names the argument and the allowed range.
 
+Public (``sgd_bench.validation``), not private: the problem catalog (``problems/``), the harness
+and code that builds its own ``FiniteSum`` validate their arguments with the same functions, so
+that every error message follows one convention. Named for what it does; "validate" alone is
+already a keyword argument of the problem constructors.
+
 Conventions: a value of the wrong kind (a string for a number, a float for a count, a sparse
 matrix for an array) raises ``TypeError``; a value of the right kind outside the allowed range or
 set (a step size <= 0, an unknown sampling name) raises ``ValueError``. A ``dtype`` argument that

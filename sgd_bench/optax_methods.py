@@ -1,0 +1,193 @@
+"""``from_optax``: any optax optimizer as a ``Method``, its numeric keywords traced hyperparameters.
+
+The builder and its checks, which refuse when the method is built what would fail or climb only
+inside a run (a gradient transformation without a learning rate, an update that needs the loss,
+keywords of the wrong kind); the method's ``init``/``step`` pair is in ``sgd_bench.methods``.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import jax
+import numpy as np
+import optax
+
+from sgd_bench import validation
+from sgd_bench.methods import Method, check_batch, optax_init, optax_step
+from sgd_bench.sampling import SAMPLINGS
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, (bool, np.bool_, str)) or value is None:
+        return False
+    if isinstance(value, jax.core.Tracer):
+        return True
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return False
+    return arr.ndim == 0 and (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer))
+
+
+def _traces_cleanly(factory, numeric, static) -> bool:
+    """Whether ``factory`` accepts traced values for ``numeric`` (init and update on a tiny x)."""
+    x = np.zeros(2, np.float32)
+
+    def probe(values):
+        tx = optax.inject_hyperparams(factory, static_args=tuple(static))(**values, **static)
+        state = tx.init(x)
+        return tx.update(x, state, x)[0]
+
+    try:
+        jax.eval_shape(probe, {k: np.float32(v) for k, v in numeric.items()})
+        return True
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError,
+            jax.errors.TracerIntegerConversionError, TypeError):
+        return False
+
+
+def _check_plain_update(tx, label: str) -> None:
+    """Refuses a transformation whose ``update`` needs more than (updates, state, params), such
+    as optax.lbfgs's line search (``value``, ``grad``, ``value_fn``): it would fail inside the
+    run. Traced on a tiny x (``eval_shape``), so nothing compiles."""
+    x = np.zeros(2, np.float32)
+    try:
+        jax.eval_shape(lambda: tx.update(x, tx.init(x), x))
+    except TypeError as err:
+        if "required" in str(err) and "argument" in str(err):
+            raise TypeError(f"transformation {label}: its update needs more arguments than from_optax "
+                            f"passes (updates, state, params): {err}. For L-BFGS with its line search "
+                            "use sgd_bench.lbfgs") from None
+    except Exception:  # other trouble on a 2-vector (a mask for another tree): the run will say
+        pass
+
+
+def _check_is_optimizer(factory, label: str) -> None:
+    """Refuses an optax factory that takes no learning rate (``optax.scale_by_adam``,
+    ``optax.clip``): its updates are not negated, so applying them climbs."""
+    if not getattr(factory, "__module__", "").startswith("optax"):
+        return  # a factory of one's own may build its own descent (a chain ending in scale(-lr))
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    if "learning_rate" not in params:
+        raise ValueError(f"transformation {label} is a gradient transformation, not an optimizer: it "
+                         "takes no learning rate and its updates are not negated, so applying them "
+                         "climbs; use an optimizer (optax.adam), or chain it with optax.scale(-lr)")
+
+
+def _check_keyword_kinds(factory, hyperparams) -> None:
+    """Refuses a keyword optax would trip over only inside the run: a learning rate that is
+    neither a number nor a schedule (``learning_rate="0.1"``), text or True/False for a keyword
+    whose default is a number (``b1="fast"``, or a schedule, which optax takes for the learning rate
+    only), and anything but True/False for one whose default
+    is (``nesterov="yes"`` would be truthy). The command line's spec check says the same."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    for key, value in hyperparams.items():
+        default = params[key].default if key in params else None
+        if key == "learning_rate" or _is_number(default):
+            # a schedule only for the learning rate: optax takes one there, and from_optax passes
+            # other non-numbers as static arguments (b1=<callable> failed inside optax's update)
+            if not (_is_number(value) or (callable(value) and key == "learning_rate")):
+                what = "a number > 0 or a schedule (a callable k -> rate)" if key == "learning_rate" \
+                    else "a number"
+                raise TypeError(f"{key} must be {what}, got {value!r}")
+        elif isinstance(default, bool) and not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{key} must be True or False, got {value!r}")
+
+
+def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with_replacement",
+               name: str | None = None, **hyperparams) -> Method:
+    """Runs an optax optimizer on mini-batch gradients.
+
+    Each step computes the batch gradient g, then ``updates, s = tx.update(g, s, x)`` and
+    ``x = optax.apply_updates(x, updates)``, exactly as optax's own loop does.
+
+    Two forms:
+
+    - ``from_optax(optax.adam, learning_rate=1e-3, b1=0.9)``: the factory and its keywords.
+      Numeric keywords become traced hyperparameters through ``optax.inject_hyperparams``, so
+      another learning rate reuses the compiled program and ``sweep`` can vary it; other
+      keywords (``nesterov=True``, a mask) are static. A factory that branches in Python on a
+      numeric argument cannot take it traced: then every numeric keyword is static (a program
+      per value), which ``method.options["static_numbers"]`` records. Probed with optax 0.2.8
+      and a traced learning rate, every optax alias that takes one traces it. Refused when
+      built: an optax factory without a learning rate (``optax.scale_by_adam``: a gradient
+      transformation whose updates are not negated, so it would climb) and a transformation
+      whose update needs more than (updates, state, params) (``optax.lbfgs``'s line search
+      needs the loss; ``sgd_bench.lbfgs`` runs it).
+    - ``from_optax(optax.adam(1e-3))``: a ready ``GradientTransformation``. It is static and
+      compared by identity: each new object compiles a new program.
+
+    **Arguments:**
+
+    - ``transformation``: an optax factory (``optax.sgd``) or a ``GradientTransformation``.
+    - ``batch_size``: |B_k| >= 1, or ``None`` for full gradients.
+    - ``sampling``: ``"with_replacement"``, ``"reshuffle"`` or ``"cyclic"``.
+    - ``name``: a label; defaults to ``"optax"`` or ``"optax:<factory>"`` with the batch size.
+    - ``**hyperparams``: the factory's keywords (with a factory only).
+    """
+    is_tx = (callable(getattr(transformation, "init", None))
+             and callable(getattr(transformation, "update", None)))
+    if not is_tx and not callable(transformation):
+        raise TypeError("transformation must be an optax.GradientTransformation or an optax "
+                        f"factory such as optax.adam, got {transformation!r}")
+    if not is_tx:
+        _check_keyword_kinds(transformation, hyperparams)
+    if is_tx and hyperparams:
+        raise TypeError("keyword hyperparameters go with a factory (from_optax(optax.adam, "
+                        f"learning_rate=1e-3)), not with a ready transformation; got {sorted(hyperparams)}")
+    if batch_size is None:
+        validation.choice("sampling", sampling, SAMPLINGS)
+        b = None
+    else:
+        b, sampling = check_batch(batch_size, sampling)
+    suffix = ("" if b in (None, 1) else f" batch {b}") + (" (full)" if b is None else "")
+    if is_tx:
+        _check_plain_update(transformation, "optax.GradientTransformation")
+        options = {"transformation": transformation, "factory": None, "traced": (), "static": (),
+                   "static_numbers": False}
+        return Method(optax_init, optax_step, options=options, batch_size=b, sampling=sampling,
+                      name=str(name) if name is not None else "optax" + suffix)
+    try:
+        made = transformation(**hyperparams)
+    except Exception as err:
+        label = getattr(transformation, "__name__", repr(transformation))
+        hint = ""
+        if getattr(transformation, "__module__", "").startswith("optax"):
+            hint = (f" (call the factory, optax.{label}(1e-3), or give its keywords, "
+                    f"from_optax(optax.{label}, learning_rate=1e-3))")
+        raise TypeError("transformation must be an optax.GradientTransformation or a factory "
+                        f"that returns one; calling {label!r} with {sorted(hyperparams)} failed: "
+                        f"{type(err).__name__}: {err}{hint}") from None
+    if not (callable(getattr(made, "init", None)) and callable(getattr(made, "update", None))):
+        raise TypeError("transformation must be an optax.GradientTransformation or an optax "
+                        f"factory returning one; {transformation!r} returned {made!r}")
+    label = f"optax.{getattr(transformation, '__name__', 'custom')}"
+    _check_is_optimizer(transformation, label)
+    _check_plain_update(made, label)
+    numeric = {k: v for k, v in hyperparams.items() if _is_number(v)}
+    static = {k: v for k, v in hyperparams.items() if k not in numeric}
+    for key, value in static.items():
+        try:
+            hash(value)
+        except TypeError:
+            raise TypeError(f"{key} must be a number or a hashable value, got {value!r}") from None
+    for key, value in numeric.items():
+        if not isinstance(value, jax.core.Tracer):
+            check = validation.positive_float if key == "learning_rate" else validation.finite_float
+            check(key, value)
+    static_numbers = bool(numeric) and not _traces_cleanly(transformation, numeric, static)
+    if static_numbers:
+        static, numeric = {**static, **numeric}, {}
+    options = {"transformation": None, "factory": transformation, "traced": tuple(sorted(numeric)),
+               "static": tuple(sorted(static.items())), "static_numbers": static_numbers}
+    if name is None:
+        name = f"optax:{getattr(transformation, '__name__', 'custom')}" + suffix
+    return Method(optax_init, optax_step, hyperparams=numeric, options=options, batch_size=b,
+                  sampling=sampling, name=str(name))

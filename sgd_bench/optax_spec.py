@@ -1,0 +1,71 @@
+"""The ``optax:NAME,lr=...,key=value`` entry of the method registry (``sgd_bench.specs``):
+any optax optimizer by name, its options checked before anything is traced.
+
+``lr`` stands for ``learning_rate``; ``batch`` and ``sampling`` are sgd-bench's; every other key
+goes to the optax constructor. The numbers stay keywords of ``from_optax``, so they are traced
+and grid cells with other values share one program.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import optax
+
+import sgd_bench as sb
+from sgd_bench.spec_parsing import Spec, is_number
+
+
+def build_optax(spec: Spec, opts: dict, problem, constants):
+    """The ``from_optax`` method of ``spec``; refusals name ``--method`` and the spec."""
+    del problem, constants  # an optimizer's learning rate is given, never derived
+    batch = opts.pop("batch", 1)
+    sampling = opts.pop("sampling", "with_replacement")
+    if not spec.positional:
+        raise ValueError(f"--method {spec.text!r}: name the optax optimizer, as in optax:adam,lr=1e-3")
+    ctor = getattr(optax, spec.positional, None)
+    if not callable(ctor):
+        raise ValueError(f"--method {spec.text!r}: optax has no optimizer {spec.positional!r}")
+    if "lr" in opts:
+        opts["learning_rate"] = opts.pop("lr")
+    params = inspect.signature(ctor).parameters
+    bad = [k for k in opts if k not in params]
+    if bad:
+        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} takes no {', '.join(bad)}; "
+                         f"it takes {', '.join(params)}")
+    if "learning_rate" not in params:
+        # scale_by_adam, clip, ...: their updates are not negated, so x + update would climb
+        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} is a gradient transformation, "
+                         "not an optimizer: it takes no learning rate and its updates are not negated "
+                         "(applied as they are they climb); use an optimizer such as optax:adam,lr=1e-3")
+    if "learning_rate" not in opts:
+        raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{spec.positional},lr=1e-3")
+    _check_optax_options(spec, opts, params)
+    try:
+        ctor(**opts)  # optax's own checks of its options, before anything is traced
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} refused its options: {err}") from None
+    # The factory with its keywords: the numbers are traced, so grid cells share programs.
+    return sb.from_optax(ctor, batch, sampling, name=spec.text, **opts)
+
+
+def _check_optax_options(spec: Spec, opts: dict, params) -> None:
+    """A value optax would only trip over inside the compiled run (``lr=abc``), or silently
+    misread (``nesterov=abc`` is truthy), refused here with the key and the value: the learning
+    rate must be a number, and so must any key whose default is a number; a key whose default is
+    true or false takes only those."""
+    head = f"--method {spec.text!r}"
+    for key, value in opts.items():
+        typed = "lr" if key == "learning_rate" and "lr" in spec.options else key
+        default = params[key].default if key in params else None
+        wants_number = key == "learning_rate" or is_number(default)
+        if wants_number and not is_number(value):
+            raise ValueError(f"{head}: {typed} must be a number, got {value!r}")
+        if wants_number and not math.isfinite(value):
+            raise ValueError(f"{head}: {typed} must be a finite number, got {value!r}")
+        if key == "learning_rate" and value <= 0:  # a negative one climbs uphill, zero stands still
+            raise ValueError(f"{head}: {typed} must be a finite number > 0 (learning_rate in Python), "
+                             f"got {value!r}")
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")

@@ -1,0 +1,188 @@
+"""The text of a spec, ``NAME`` or ``NAME:key=value,...`` (``optax:NAME,key=value`` with a
+positional first item): the syntax of ``--problem`` and ``--method``, parsed into a ``Spec``.
+
+A value is read as true/false, an int, a float or else kept as text; in a ``--method`` spec a
+key may take several values (``logspace(a,b,n)``, ``linspace(a,b,n)``, ``v1|v2|...``) and the
+spec then stands for one method per point (``Spec.expand``). Parsing imports nothing but the
+standard library and numpy: the method registry (``sgd_bench.specs``) and the command line
+(``sgd_bench_harness``) share it. Every refusal names ``what`` (``--problem`` or ``--method``)
+and the spec as typed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import re
+from typing import Any, NamedTuple
+
+import numpy as np
+
+
+class GridValues(NamedTuple):
+    """Several values for one key of a --method spec: ``logspace(a,b,n)`` (10^a .. 10^b),
+    ``linspace(a,b,n)`` or ``v1|v2|...``; the spec stands for one method per value."""
+
+    text: str
+    values: tuple
+
+
+_SPACE = re.compile(r"(log|lin)space\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*,\s*([^,()]+?)\s*\)", re.I)
+
+
+def _grid_value(text: str) -> GridValues | None:
+    match = _SPACE.fullmatch(text)
+    if match is None and re.match(r"(log|lin)space\(", text, re.I):
+        kind = text[:3].lower()
+        raise ValueError(f"{text!r}: {kind}space takes two numbers and a count, as in {kind}space(-3,0,16)")
+    if match:
+        kind, a, b, num = match.groups()
+        try:
+            a, b, num = float(a), float(b), int(num)
+        except ValueError:
+            raise ValueError(f"{text!r}: {kind}space takes two numbers and a count, as in "
+                             f"{kind}space(-3,0,16)") from None
+        if not (math.isfinite(a) and math.isfinite(b)) or not 1 <= num <= 4096:
+            raise ValueError(f"{text!r}: the bounds must be finite and the count in [1, 4096]")
+        grid = np.logspace(a, b, num) if kind.lower() == "log" else np.linspace(a, b, num)
+        return _distinct(GridValues(text, tuple(float(v) for v in grid)))
+    if "|" in text:
+        parts = [parse_value(p.strip()) for p in text.split("|")]
+        if any(p == "" for p in parts) or not all(is_number(p) for p in parts):
+            raise ValueError(f"{text!r}: a list of values is numbers separated by |, as in 0.1|0.2|0.5")
+        return _distinct(GridValues(text, tuple(parts)))
+    return None
+
+
+def _distinct(grid: GridValues) -> GridValues:
+    """A grid whose values repeat would run one configuration twice under two labels (and a grid
+    of one repeated value swept nothing, which failed inside JAX's vmap): refused."""
+    seen, repeated = set(), []
+    for v in grid.values:
+        if float(v) in seen and v not in repeated:
+            repeated.append(v)
+        seen.add(float(v))
+    if repeated:
+        raise ValueError(f"{grid.text!r}: the value(s) {', '.join(f'{v:g}' for v in repeated)} repeat; "
+                         "each value of a grid must differ")
+    return grid
+
+
+def _split_items(rest: str) -> list[str]:
+    """Splits at the commas outside parentheses (``logspace(-3,0,16)`` is one item)."""
+    items, depth, current = [], 0, []
+    for ch in rest:
+        if ch == "," and depth == 0:
+            items.append("".join(current))
+            current = []
+            continue
+        depth += (ch == "(") - (ch == ")")
+        current.append(ch)
+    items.append("".join(current))
+    return items
+
+
+def parse_value(text: str):
+    """true/false, an int, a float, or the text itself."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A parsed ``NAME[:key=value,...]`` spec; ``positional`` is optax's optimizer name."""
+
+    text: str
+    name: str
+    positional: str | None
+    kwargs: tuple[tuple[str, Any], ...]
+    typed: str = ""  # the name as the user wrote it, for messages (``name`` is normalized)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.kwargs)
+
+    @property
+    def grid(self) -> dict[str, GridValues]:
+        """The keys given several values."""
+        return {k: v for k, v in self.kwargs if isinstance(v, GridValues)}
+
+    def expand(self) -> list["Spec"]:
+        """One spec per point of the product of the grids (itself when there is none); each
+        point's text names its values, as in ``sgd:step=0.001,batch=10``."""
+        grid = self.grid
+        if not grid:
+            return [self]
+        out = []
+        for point in itertools.product(*(g.values for g in grid.values())):
+            chosen = dict(zip(grid, point))
+            kwargs = tuple((k, chosen.get(k, v)) for k, v in self.kwargs)
+            items = ([self.positional] if self.positional else []) + [
+                f"{k}={v:g}" if k in chosen else f"{k}={_text_of(v)}" for k, v in kwargs]
+            out.append(Spec(f"{self.typed or self.name}:" + ",".join(items), self.name,
+                            self.positional, kwargs, self.typed))
+        return out
+
+
+def _text_of(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+
+def parse_spec(text: str, what: str) -> Spec:
+    """Parses ``NAME``, ``NAME:k=v,...`` or ``NAME:POSITIONAL,k=v,...``; raises ValueError
+    naming ``what`` (``--problem`` or ``--method``) on malformed text."""
+    if not isinstance(text, str) or not text.strip():
+        example = "logreg:n=10000,d=20" if what == "--problem" else "sgd:step=0.1,batch=10"
+        raise ValueError(f"{what} must be a non-empty spec such as {example!r}, got {text!r}")
+    text = text.strip()
+    typed, colon, rest = text.partition(":")
+    typed = typed.strip()
+    if colon and not rest.strip():
+        # Refused, not read as "no options": a colon promises options, and a spec with a
+        # dangling colon usually lost them (an unset shell variable after the colon).
+        form = "optax:adam,lr=1e-3" if typed.lower() == "optax" else f"{typed or 'NAME'}:key=value"
+        raise ValueError(f"{what} {text!r}: nothing after ':'; give options as {form}, or drop the ':'")
+    name = typed.lower().replace("-", "_")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"{what} {text!r}: {typed!r} is not a name")
+    positional, kwargs = None, []
+    for i, part in enumerate(p.strip() for p in (_split_items(rest) if rest else [])):
+        if not part:
+            raise ValueError(f"{what} {text!r}: empty item between commas")
+        if "=" not in part:
+            if i == 0:
+                positional = part
+                continue
+            raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
+        key, _, value = part.partition("=")
+        key = key.strip()
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) and value.strip() == "":
+            raise ValueError(f"{what} {text!r}: {key} has no value (give {key}=VALUE)")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
+        if key in dict(kwargs):
+            raise ValueError(f"{what} {text!r}: {key!r} given twice")
+        try:
+            grid = _grid_value(value.strip())
+        except ValueError as err:
+            raise ValueError(f"{what} {text!r}: {key}={err}") from None
+        if grid is not None and what != "--method":
+            raise ValueError(f"{what} {text!r}: {key}={value.strip()} gives several values; grids of "
+                             "values are for --method only")
+        kwargs.append((key, grid if grid is not None else parse_value(value.strip())))
+    return Spec(text, name, positional, tuple(kwargs), typed)
+
+
+
+def is_number(value) -> bool:
+    """An int or a float, not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

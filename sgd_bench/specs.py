@@ -1,0 +1,335 @@
+"""The method registry: a spec (``NAME[:key=value,...]``, the ``--method`` syntax) to a
+``Method`` of the zoo and its theory-safe default step.
+
+``METHODS`` holds one ``MethodSpec`` per spec name: the factory it builds (every ``Method``
+factory that ``sgd_bench`` exports has one, a test checks), a line for ``sgd-bench list``, the
+keys it takes, its default step and its builder. ``build_method(parse_spec(text, "--method"),
+problem)`` gives the method; a missing step takes the default of ``sgd_bench.default_steps``
+(from ``sgd_bench.constants``' host values for the registry's own rules, from ``problem.info``,
+traced, for the methods that carry their own default).
+
+Where it lives: parsing specs and choosing default steps need no harness, so the registry is
+an engine module. It imports no problem and nothing of ``sgd_bench_harness``; the command line,
+the grid and any script build their methods through it. Its messages name ``--method``, the
+spec as typed and the key as typed, with the Python argument in brackets (``step``, not
+``step_size``), since its users type specs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+import sgd_bench as sb
+from sgd_bench.default_steps import theory_step
+from sgd_bench.gradient_table import split_loss
+from sgd_bench.optax_spec import build_optax
+from sgd_bench.spec_parsing import Spec, is_number
+
+SCHEDULES = ("constant", "lecture_decreasing", "inverse_sqrt")
+# Entries whose line says their keys itself (optax's are the optimizer's, averaged's its method's).
+_OWN_KEYS_TEXT = ("optax", "averaged")
+
+
+class MethodSpec(NamedTuple):
+    """One registry entry: ``factory`` (the ``sgd_bench`` function it builds), ``text`` (a line
+    for ``sgd-bench list``), ``keys`` (those the spec takes), ``default_step`` (the step a spec
+    without ``step=`` runs, as a formula) and ``build(spec, opts, problem, constants)``."""
+
+    factory: Callable
+    text: str
+    keys: tuple
+    default_step: str
+    build: Callable
+
+
+@dataclasses.dataclass
+class ProblemConstants:
+    """L, L_max and mu of one problem, from ``sgd_bench.constants`` on first use and then kept
+    (one computation for every method of a problem)."""
+
+    problem: Any
+    _values: dict | None = None
+
+    def get(self) -> dict:
+        """{"L", "L_max", "mu"} as host floats; raises ValueError naming the problem when the
+        problem has no L (non-smooth) or its constants cannot be computed."""
+        if self._values is None:
+            from sgd_bench.constants import constants
+
+            try:
+                c = constants(self.problem)
+            except Exception as err:
+                raise ValueError(f"no default step for problem {self.problem.name!r} ({type(err).__name__}: "
+                                 f"{err}); give step=... in the method spec") from None
+            if c.L is None:
+                raise ValueError(f"problem {self.problem.name!r} has no smoothness constant L "
+                                 "(non-smooth); give step=... in the method spec")
+            self._values = {"L": c.L, "L_max": c.L_max if c.L_max is not None else c.L, "mu": c.mu}
+        return self._values
+
+
+class MethodGroup(NamedTuple):
+    """The methods a --method spec stands for: one, or a grid that runs as one sweep program.
+
+    ``labels[c]`` and ``methods[c]`` are configuration c; ``swept`` names the hyperparameters
+    (``Method.values`` names) that differ between them, ``values[name]`` their values."""
+
+    labels: list
+    methods: list
+    swept: tuple
+    values: dict
+
+
+def method_catalog() -> dict[str, str]:
+    """{spec name: one-line description with its keys}, for ``sgd-bench list``."""
+    return {name: f"{entry.text}; keys: {', '.join(entry.keys)}" if name not in _OWN_KEYS_TEXT else entry.text
+            for name, entry in METHODS.items()}
+
+
+def build_methods(spec: Spec, problem, constants: ProblemConstants | None = None) -> MethodGroup:
+    """Every method of ``spec`` (its grid expanded). The grid may change numbers only: a grid
+    that changes the structure (a batch size, a sampling) is refused, since its methods could
+    not share one program; give them as separate --method options."""
+    concrete = spec.expand()
+    methods = [build_method(c, problem, constants) for c in concrete]
+    base = methods[0]
+    if any(m.structure() != base.structure() for m in methods[1:]):
+        raise ValueError(f"--method {spec.text!r}: its grid changes the method's structure (a batch, "
+                         "sampling, schedule or other non-numeric setting); grids may vary numbers "
+                         "only, give the others as separate --method options")
+    table = [m.values() for m in methods]
+    swept = tuple(name for name in table[0] if any(
+        not np.array_equal(np.asarray(t[name]), np.asarray(table[0][name])) for t in table))
+    return MethodGroup([c.text for c in concrete], methods, swept,
+                       {name: np.asarray([t[name] for t in table]) for name in swept})
+
+
+def build_method(spec: Spec, problem, constants: ProblemConstants | None = None):
+    """The ``Method`` of ``spec`` for ``problem``; errors name ``--method``, the spec as typed
+    and the key (``step``, not the Python API's ``step_size``)."""
+    try:
+        return _build_method(spec, problem, constants)
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        if message.startswith("--method"):
+            raise ValueError(message) from None
+        raise ValueError(f"--method {spec.text!r}: {_in_spec_words(message)}") from None
+
+
+def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
+    if spec.name not in METHODS:
+        raise ValueError(f"--method {spec.text!r}: unknown method {spec.typed or spec.name!r}; known: "
+                         f"{', '.join(METHODS)} (sgd-bench list shows their keys)")
+    entry = METHODS[spec.name]
+    opts = spec.options
+    if spec.name != "optax":
+        if spec.positional is not None:
+            raise ValueError(f"--method {spec.text!r}: {spec.positional!r} is not key=value")
+        bad = [k for k in opts if k not in entry.keys]
+        if bad:
+            raise ValueError(f"--method {spec.text!r}: {spec.name} takes {', '.join(entry.keys)}; "
+                             f"not {', '.join(bad)}")
+    _check_options(spec, opts, problem.n)
+    return entry.build(spec, opts, problem, constants or ProblemConstants(problem))
+
+
+# Python argument -> spec key, so that a message from the Python API names the key the user typed.
+_PYTHON_NAMES = (("step_size", "step"), ("batch_size", "batch"), ("loop_length", "loop"),
+                 ("learning_rate", "lr"), ("noise_std", "noise"), ("memory_size", "memory"),
+                 ("phase1_step_size", "phase1_step"))
+
+
+def _in_spec_words(message: str) -> str:
+    for python, key in _PYTHON_NAMES:
+        if message.startswith(python):
+            return f"{key} ({python} in Python){message[len(python):]}"
+    return message
+
+
+def _check_options(spec: Spec, opts: dict, n: int) -> None:
+    """The numeric keys of a method spec, checked by the name the user typed."""
+    head = f"--method {spec.text!r}"
+    grid = spec.grid
+    if grid:
+        raise ValueError(f"{head}: {', '.join(grid)} has several values; build_methods expands them")
+    if "step" in opts:
+        step = opts["step"]
+        if not is_number(step) or not (math.isfinite(step) and step > 0):
+            raise ValueError(f"{head}: step must be a finite number > 0 (step_size in Python), got {step!r}")
+    if "batch" in opts:
+        batch = opts["batch"]
+        if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= n:
+            raise ValueError(f"{head}: batch must be an integer in [1, n] = [1, {n}] "
+                             f"(batch_size in Python), got {batch!r}")
+    for key, python in (("memory", "memory_size"), ("loop", "loop_length")):
+        value = opts.get(key, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{head}: {key} must be an integer >= 1 ({python} in Python), got {value!r}")
+
+
+def _batching(opts: dict) -> tuple[int, str]:
+    return opts.get("batch", 1), opts.get("sampling", "with_replacement")
+
+
+def _sgd_step(opts: dict, constants: ProblemConstants):
+    """The given step, or SGD's 1/(2 (L + L_max/B)) (also lazy_sgd's and noisy_sgd's)."""
+    step = opts.get("step")
+    return step if step is not None else theory_step(constants.get(), 0.5, batch=_batching(opts)[0])
+
+
+def _need_step(spec: Spec, opts: dict):
+    if opts.get("step") is None:
+        raise ValueError(f"--method {spec.text!r}: {spec.name} has no theory-safe default step; "
+                         "give step=...")
+    return opts["step"]
+
+
+# -- the builders: (spec, opts, problem, constants) -> Method -----------------------------------
+def _gd(spec, opts, problem, constants):
+    step = opts.get("step")
+    return sb.gd(step if step is not None else theory_step(constants.get(), 1.0, "L"))
+
+
+def _sgd(spec, opts, problem, constants):
+    schedule = opts.get("schedule", "constant")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"--method {spec.text!r}: schedule must be one of {', '.join(SCHEDULES)}, "
+                         f"got {schedule!r}")
+    if schedule == "lecture_decreasing":
+        if opts.get("step") is not None:
+            raise ValueError(f"--method {spec.text!r}: schedule=lecture_decreasing sets its own steps "
+                             "(2k+1)/(2 mu (k+1)^2); drop step=")
+        mu = constants.get()["mu"]
+        if not mu:
+            raise ValueError(f"--method {spec.text!r}: lecture_decreasing needs mu > 0, and problem "
+                             f"{problem.name!r} has none")
+        return sb.sgd(sb.schedules.lecture_decreasing(mu), *_batching(opts))
+    step = _sgd_step(opts, constants)
+    if schedule == "inverse_sqrt":
+        step = sb.schedules.inverse_sqrt(step)
+    return sb.sgd(step, *_batching(opts))
+
+
+def _variance_reduced(spec, opts, problem, constants):
+    kwargs = {}
+    if "loop" in opts:
+        kwargs["loop_length"] = opts["loop"]
+    if spec.name != "sarah" and split_loss(problem) is not None:
+        # A loss split into margin and scalar loss (sparse rows): the O(n) table. The
+        # general one would store n dense d-vectors (n d numbers for n nnz-long rows).
+        kwargs["linear"] = True
+    return getattr(sb, spec.name)(opts.get("step"), *_batching(opts), **kwargs)
+
+
+def _lazy(spec, opts, problem, constants):
+    eager = spec.name[len("lazy_"):]
+    if not hasattr(problem.loss_i, "support") or split_loss(problem) is None:
+        # dense rows: the lazy methods' own TypeErrors speak of the Python API
+        raise ValueError(f"--method {spec.text!r}: {spec.name} runs on sparse rows only (--problem "
+                         f"sparse-logreg, sparse-preset or a sparse libsvm file); problem "
+                         f"{problem.name!r} has dense rows: use {eager}")
+    if spec.name == "lazy_saga":
+        return sb.lazy_saga(opts.get("step"), *_batching(opts)).validate(problem)
+    # sgd's default step, for the same iterates
+    return sb.lazy_sgd(_sgd_step(opts, constants), *_batching(opts)).validate(problem)
+
+
+def _noisy_sgd(spec, opts, problem, constants):
+    if "noise" not in opts:
+        raise ValueError(f"--method {spec.text!r}: give the noise's standard deviation, as in "
+                         "noisy_sgd:noise=0.1")
+    return sb.noisy_sgd(_sgd_step(opts, constants), opts["noise"], *_batching(opts))
+
+
+def _growing_batch(spec, opts, problem, constants):
+    return sb.growing_batch(opts.get("step"), q=opts.get("q", 1.1),
+                            initial_batch=opts.get("initial_batch", 1),
+                            sampling=_batching(opts)[1]).validate(problem)
+
+
+def _online_newton(spec, opts, problem, constants):
+    return sb.online_newton(opts.get("step"), support=opts.get("support", "two_phase"),
+                            phase1_steps=opts.get("phase1_steps"),
+                            phase1_step_size=opts.get("phase1_step"),
+                            batch_size=_batching(opts)[0], sampling=_batching(opts)[1]).validate(problem)
+
+
+def _preconditioned_sgd(spec, opts, problem, constants):
+    # The ideal preconditioner: the inverse Hessian at the float64 reference minimizer.
+    x_star = sb.reference_solution(problem).x
+    return sb.preconditioned_sgd(_need_step(spec, opts), sb.inverse_hessian(problem, x_star),
+                                 *_batching(opts)).validate(problem)
+
+
+def _stochastic_lbfgs(spec, opts, problem, constants):
+    return sb.stochastic_lbfgs(_need_step(spec, opts), memory_size=opts.get("memory", 10),
+                               update_every=opts.get("update_every", 10),
+                               hessian_batch=opts.get("hessian_batch", 64),
+                               batch_size=_batching(opts)[0], sampling=_batching(opts)[1]).validate(problem)
+
+
+def _averaged(spec, opts, problem, constants):
+    inner = opts.pop("of", None)
+    start = opts.pop("start", 0)
+    if inner is None or inner in ("averaged", "optax") or inner not in METHODS:
+        raise ValueError(f"--method {spec.text!r}: name the averaged method with of=NAME, one of "
+                         f"{', '.join(m for m in METHODS if m not in ('averaged', 'optax'))}")
+    text = f"{inner}:" + ",".join(f"{k}={v}" for k, v in opts.items()) if opts else inner
+    method = build_method(Spec(text, inner, None, tuple(opts.items()), inner), problem, constants)
+    return sb.averaged(method, start).validate(problem)
+
+
+_VR = ("step", "batch", "sampling")
+METHODS: dict[str, MethodSpec] = {
+    "gd": MethodSpec(sb.gd, "full-gradient descent (default step 1/L)", ("step",), "1/L", _gd),
+    "sgd": MethodSpec(sb.sgd, "mini-batch SGD (defaults: batch 1, with_replacement, step 1/(2 (L + L_max/B)))",
+                      ("step", "batch", "sampling", "schedule"), "1/(2 (L + L_max/B))", _sgd),
+    "sag": MethodSpec(sb.sag, "SAG (variance reduction; default step its own)", _VR, "1/(16 L_max)",
+                      _variance_reduced),
+    "saga": MethodSpec(sb.saga, "SAGA (variance reduction; default step its own)", _VR, "1/(3 L_max)",
+                       _variance_reduced),
+    "svrg": MethodSpec(sb.svrg, "SVRG (variance reduction; default step and loop its own)", _VR + ("loop",),
+                       "1/(10 L_max)", _variance_reduced),
+    "sarah": MethodSpec(sb.sarah, "SARAH (variance reduction; default step and loop its own)", _VR + ("loop",),
+                        "1/(2 L_max)", _variance_reduced),
+    "lazy_saga": MethodSpec(sb.lazy_saga, "SAGA with lazy updates, O(nonzeros) per step (sparse rows only: "
+                            "sparse-logreg, sparse-preset, libsvm; default step its own)", _VR,
+                            "1/(3 L_max)", _lazy),
+    "lazy_sgd": MethodSpec(sb.lazy_sgd, "SGD with the iterate as a scale times a vector, O(nonzeros) per "
+                           "step (sparse rows only; constant step, default 1/(2 (L + L_max/B)))", _VR,
+                           "1/(2 (L + L_max/B))", _lazy),
+    "gd_armijo": MethodSpec(sb.gd_armijo, "GD with Armijo backtracking (initial step 1)", ("step",),
+                            "1 (initial; backtracking)", lambda spec, opts, problem, constants:
+                            sb.gd_armijo(opts.get("step", 1.0))),
+    "lbfgs": MethodSpec(sb.lbfgs, "L-BFGS with a zoom line search (full gradients; memory 10)", ("memory",),
+                        "none (line search)", lambda spec, opts, problem, constants:
+                        sb.lbfgs(opts.get("memory", 10))),
+    "optax": MethodSpec(sb.from_optax, "any optax optimizer: optax:NAME,lr=...[,batch=...,sampling=...,"
+                        "other optax keys]", ("batch", "sampling"), "none: give lr", build_optax),
+    "noisy_sgd": MethodSpec(sb.noisy_sgd, "SGD with added Gaussian gradient noise of standard deviation "
+                            "noise (required; default step 1/(2 (L + L_max/B)))",
+                            ("step", "noise", "batch", "sampling"), "1/(2 (L + L_max/B))", _noisy_sgd),
+    "growing_batch": MethodSpec(sb.growing_batch, "growing-batch SGD, |B_k+1| = ceil(q |B_k|) + 1 "
+                                "(defaults: q 1.1, initial_batch 1, step 1/L)",
+                                ("step", "q", "initial_batch", "sampling"), "1/L", _growing_batch),
+    "online_newton": MethodSpec(sb.online_newton, "Bach & Moulines' online Newton step (support two_phase "
+                                "needs phase1_steps, or running_average; default steps 1/(4 L_max))",
+                                ("step", "support", "phase1_steps", "phase1_step", "batch", "sampling"),
+                                "1/(4 L_max)", _online_newton),
+    "preconditioned_sgd": MethodSpec(sb.preconditioned_sgd, "SGD preconditioned by the inverse Hessian "
+                                     "at the reference minimizer (no default step: give step)", _VR,
+                                     "none: give step", _preconditioned_sgd),
+    "stochastic_lbfgs": MethodSpec(sb.stochastic_lbfgs, "stochastic L-BFGS (SQN; defaults: memory 10, "
+                                   "update_every 10, hessian_batch 64; no default step: give step)",
+                                   ("step", "memory", "update_every", "hessian_batch", "batch", "sampling"),
+                                   "none: give step", _stochastic_lbfgs),
+}
+# averaged takes the keys of the method it averages; that method's builder checks them.
+_INNER_KEYS = tuple(dict.fromkeys(k for m in METHODS.values() for k in m.keys))
+METHODS["averaged"] = MethodSpec(
+    sb.averaged, "Polyak-Ruppert averaging of the method of=NAME from step start (default 0); the other "
+    "keys are that method's (keys: of, start and that method's)", ("of", "start") + _INNER_KEYS, "the averaged method's", _averaged)

@@ -1,0 +1,174 @@
+"""The report of a grid folder, rebuilt from its records and meta alone: the summary table
+(final gap over the seeds that did not diverge), the figure and ``summary.md``.
+
+``sgd_bench_harness.grid`` runs the cells and calls ``report`` at the end; ``sgd-bench report``
+calls it again on a finished folder, and the output is the same byte for byte.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sgd_bench import stats
+from sgd_bench_harness.toolkit import GAP_FLOOR
+
+
+def _fmt(value: float) -> str:
+    return "-" if value != value else f"{value:.4g}"
+
+
+def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
+    """Per (problem, method): the final gap's mean and stderr over seeds that did not diverge,
+    and the per-step curves (mean, q05, q95 over those seeds) for the figure."""
+    table, curves = [], {}
+    keyed: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        keyed.setdefault((row["problem"], row["method"]), []).append(row)
+    for (ptext, mtext), group in keyed.items():
+        metric = "f_gap" if group[0].get("f_gap") is not None else "loss"
+        seeds = sorted({r["seed"] for r in group})
+        steps = sorted({r["step"] for r in group})
+        index = {s: t for t, s in enumerate(steps)}
+        sid = {s: i for i, s in enumerate(seeds)}
+        values = np.full((len(seeds), len(steps)), np.nan)
+        evals = np.zeros(len(steps))
+        diverged = np.zeros(len(seeds), bool)
+        first_div = []
+        # Step sizes depend on the method, not the seed; records older than the column lack it.
+        negative = [int(r["negative_step_at"]) for r in group
+                    if r.get("negative_step_at") is not None and int(r["negative_step_at"]) >= 0]
+        for r in group:
+            values[sid[r["seed"]], index[r["step"]]] = r[metric]
+            evals[index[r["step"]]] = r["grad_evals"]
+            if r["diverged"]:
+                diverged[sid[r["seed"]]] = True
+                if r["step"] == steps[0]:
+                    first_div.append(r["diverged_step"])
+        ok = values[~diverged]
+        # The final values' statistics over the column of seeds (a 1-d reduction, as the
+        # committed summaries were computed), the curves' over the seed axis of the whole table.
+        final = ok[:, -1]
+        final_mean, final_se = float(stats.mean(final)), float(stats.stderr(final))
+        median = float(np.median(final)) if ok.size else float("nan")
+        band = stats.quantiles(ok, (0.05, 0.95)) if ok.size else {0.05: None, 0.95: None}
+        curves[(ptext, mtext)] = dict(
+            metric=metric, steps=np.array(steps), grad_evals=evals,
+            mean=stats.mean(ok) if ok.size else None, lo=band[0.05], hi=band[0.95])
+        n_div = int(diverged.sum())
+        table.append(dict(
+            problem=ptext, method=mtext, seeds=len(seeds),
+            diverged=f"{n_div}/{len(seeds)}" + (f" (first at step {min(first_div)})" if n_div else ""),
+            negative_step=f"from k = {min(negative)}" if negative else "-",
+            metric=("f - f*" if metric == "f_gap" else "f"),
+            final_mean=_fmt(final_mean), final_stderr=_fmt(final_se), final_median=_fmt(median),
+            steps=steps[-1], grad_evals=f"{int(evals[-1]):,}"))
+    return table, curves
+
+
+COLUMNS = ["problem", "method", "seeds", "diverged", "metric", "final_mean", "final_stderr",
+           "final_median", "steps", "grad_evals", "seconds"]
+
+
+def summary_columns(table: list[dict]) -> list[str]:
+    """``COLUMNS``, with ``negative_step`` after ``diverged`` when a method's step size went
+    negative: the column appears only when it has something to say."""
+    if all(r.get("negative_step", "-") == "-" for r in table):
+        return COLUMNS
+    return COLUMNS[:4] + ["negative_step"] + COLUMNS[4:]
+
+
+def report(out: Path) -> list[dict]:
+    """Rebuilds ``summary.md`` and ``grid.png`` of a grid folder from its records and meta;
+    returns the summary table's rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sgd_bench_harness import experiment, plots, results
+
+    out = Path(out)
+    meta = experiment.read_meta(out) or {}
+    rows = results.read_records(out)
+    table, curves = summarize(rows)
+    seconds: dict[tuple[str, str], float] = {}
+    for cell in meta.get("cells", {}).values():
+        key = (cell["problem"], cell["method"])
+        seconds[key] = seconds.get(key, 0.0) + cell["seconds"]
+    for row in table:
+        key = (row["problem"], row["method"])
+        row["seconds"] = f"{seconds[key]:.2f}" if key in seconds else "-"
+    problems_ = list(dict.fromkeys(r["problem"] for r in table))
+    plots.style()
+    fig, axes = plt.subplots(len(problems_), 2, figsize=(11, 3.8 * len(problems_)), squeeze=False)
+    for row_axes, ptext in zip(axes, problems_):
+        methods = [r["method"] for r in table if r["problem"] == ptext]
+        metric = curves[(ptext, methods[0])]["metric"]
+        gap = metric == "f_gap"
+        # |f - f*| on log axes, floored at float64's rounding of f*: below it is noise.
+        shown = (lambda v: np.maximum(np.abs(v), GAP_FLOOR)) if gap else (lambda v: v)
+        positive = gap or all(curves[(ptext, m)]["mean"] is None or np.all(curves[(ptext, m)]["lo"] > 0)
+                              for m in methods)
+        for c, mtext in enumerate(methods):
+            cur = curves[(ptext, mtext)]
+            if cur["mean"] is None:
+                continue
+            color = plots.COLORS[c % len(plots.COLORS)]
+            for ax, x in zip(row_axes, (cur["steps"], cur["grad_evals"])):
+                keep = x > 0 if ax is row_axes[1] else slice(None)  # log-x: no zero evaluations
+                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, label=mtext)
+                lo, hi = shown(cur["lo"]), shown(cur["hi"])
+                ax.fill_between(x[keep], np.minimum(lo, hi)[keep], np.maximum(lo, hi)[keep],
+                                color=color, alpha=0.15, lw=0)
+        ylabel = r"$|f(x_k) - f^*|$" if gap else r"$f(x_k)$"
+        for ax, xlabel, what in zip(row_axes, ("step k", "per-sample gradient evaluations"),
+                                    ("against steps", "against gradient evaluations")):
+            ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{ptext}: {what}")
+            if positive:
+                ax.set_yscale("log")
+            if ax.get_legend_handles_labels()[0]:  # every seed diverged: no curve, no legend
+                ax.legend(fontsize=8)
+            else:  # (matplotlib's own warning would reach the user's terminal as a Python warning)
+                ax.text(0.5, 0.5, "every seed diverged", transform=ax.transAxes, ha="center", fontsize=8)
+        row_axes[1].set_xscale("log")
+    fig.suptitle("mean over the seeds that did not diverge; band: 5%-95% of them", fontsize=9)
+    fig.tight_layout()
+    results.save_figure(fig, out / "grid.png")
+    plt.close(fig)
+    config = meta.get("config", {})
+    f_star = meta.get("f_star", {})
+    f_lines = "\n".join(f"- {p}: f* = {v[0]:.12g} ({v[1]})" if v[0] is not None else f"- {p}: f* {v[1]}"
+                        for p, v in f_star.items())
+    diverged_total = sum(int(r["diverged"].split("/")[0]) for r in table)
+    uphill = [r for r in table if r["negative_step"] != "-"]
+    columns = summary_columns(table)
+    warning = ""
+    if uphill:
+        warning = ("\n**Warning: a step size went negative** (or NaN) in "
+                   + ", ".join(f"{r['problem']} / {r['method']} ({r['negative_step']})" for r in uphill)
+                   + ": from that step on the run climbs uphill, so its numbers are not a descent "
+                   "method's (column negative_step).\n")
+    text = f"""# Grid: {', '.join(problems_)}
+
+Command: `{meta.get('command', '?')}`
+
+{config.get('seeds', '?')} seeds x {config.get('steps', '?')} steps (logged every
+{config.get('log_every', '?')}), {config.get('dtype', '?')}, key {config.get('key', '?')}, device
+{', '.join(meta.get('devices', [])) or '?'}, jax {meta.get('versions', {}).get('jax', '?')}, commit
+{meta.get('git_commit', '?')}, config hash {meta.get('config_hash', '?')}.
+
+![grid](grid.png)
+
+Final values: mean and standard error over the seeds that did not diverge (NaN, Inf or a loss
+above 1e6 x max(|f(x_0)|, 1)); {diverged_total} seed run(s) diverged in all. Seconds: wall-clock
+of the method's cells, compilation included (sgd-bench's timing scripts measure speed).
+{warning}
+{results.markdown_table(table, columns)}
+
+Reference values:
+{f_lines or '- none'}
+"""
+    results.write_text(out / "summary.md", text)
+    return table
