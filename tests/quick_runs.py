@@ -35,11 +35,11 @@ SCRIPTS = {
     "rates_table": QuickRun("test_theory_scripts", ("rates_table.png",), 3),
     "pl_bounds": QuickRun("test_theory_scripts", ("pl_bounds.png", "pl_bounds_plateau.png"), 3),
     "minibatch_error": QuickRun("test_theory_scripts", ("minibatch_error.png", "minibatch_convergence.png"), 3),
-    "momentum_stochastic": QuickRun("test_experiment_momentum_stochastic", ("momentum_stochastic.png", "momentum_full_batch.png"), 4),
+    "momentum_stochastic": QuickRun("test_zoo_scripts", ("momentum_stochastic.png", "momentum_full_batch.png"), 4),
     "variance_reduction": QuickRun("test_zoo_scripts", ("variance_reduction.png", "variance_reduction_wallclock.png",
                                                         "variance_reduction_growing_batch.png"), 4),
     "two_phase": QuickRun("test_zoo_scripts", ("two_phase.png",), 4),
-    "peers": QuickRun("test_experiment_peers", (), all_hold=False),
+    "peers": QuickRun("test_harness_scripts", (), all_hold=False),
     "gd_vs_sgd_large_n": QuickRun("test_harness_scripts", ("gd_vs_sgd_large_n.png",), all_hold=False),
     "batch_cost": QuickRun("test_harness_scripts", (), all_hold=False),
     "gpu_bench": QuickRun("test_harness_scripts", (), 3, all_hold=False),
@@ -76,7 +76,6 @@ def check_quick_run(folder, name: str) -> None:
     if spec.all_hold:
         failed = [c.get("summary", c["claim"]) for c in checks if not c["holds"]]
         assert not failed, failed
-        assert "[ ]" not in (folder / "summary.md").read_text()  # the box of a failed claim
     helpers.assert_report_rebuilds(folder, name)
 
 

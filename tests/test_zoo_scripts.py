@@ -1,5 +1,4 @@
-"""The method-zoo experiments (variance_reduction, two_phase; momentum_stochastic, the longest, has
-its own file so that its quick run runs beside theirs under xdist): each quick run
+"""The method-zoo experiments (momentum_stochastic, variance_reduction, two_phase): each quick run
 goes through the CLI into a temporary folder, writes the results layout with exact counts, and
 the small version of every claim holds (computed by the run, not re-read from committed files;
 the checks every quick run passes: tests/quick_runs.py).
@@ -21,7 +20,7 @@ import quick_runs
 from sgd_bench_harness import cli, results
 from sgd_bench.growing_batch import batch_sizes
 
-NAMES = ("two_phase", "variance_reduction")
+NAMES = ("momentum_stochastic", "two_phase", "variance_reduction")
 
 quick_root, test_quick_run_writes_its_layout_and_claims_and_its_report_rebuilds = \
     quick_runs.quick_run_tests("test_zoo_scripts")
@@ -38,8 +37,10 @@ def _counts_are_exact(name, rows, meta):
         step, evals = r["step"], r["grad_evals"]
         assert isinstance(step, int) and isinstance(evals, int), r
         method = r["method"]
-        if name == "two_phase":
+        if name == "two_phase" or (name == "momentum_stochastic" and r["regime"] != "full batch"):
             assert evals == step, r  # batch 1
+        elif name == "momentum_stochastic":
+            assert evals == meta["problems"][r["problem"]]["n"] * step, r  # full gradients
         elif method in ("SAG", "SAGA"):
             n = meta["problems"][r["problem"]]["n"]
             assert evals == n + step, r  # the table at x0, then one per step
@@ -49,7 +50,7 @@ def _counts_are_exact(name, rows, meta):
             assert evals == int(np.sum(sizes[:step])), r
 
 
-def test_records_count_exactly_and_the_summary_lists_the_checks(quick_run):
+def test_records_count_exactly_and_the_summary_ticks_every_check(quick_run):
     name, folder = quick_run
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["dtype"] == "float64"
@@ -57,7 +58,8 @@ def test_records_count_exactly_and_the_summary_lists_the_checks(quick_run):
     rows = results.read_records(folder)
     assert rows and {r["experiment"] for r in rows} == {name}
     _counts_are_exact(name, rows, meta)
-    assert "## Checks" in (folder / "summary.md").read_text()
+    summary = (folder / "summary.md").read_text()
+    assert "## Checks" in summary and "[ ]" not in summary
 
 
 def _timed_curves(seconds_per_epoch, epochs_to_eps):
