@@ -46,3 +46,11 @@ def custom_problem():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def no_compile(monkeypatch):
+    """Fails the test if XLA compiles anything or the engine's compiled programs are reached
+    while it runs (``helpers.forbid_compiled_code``): for checks of bad input."""
+    with helpers.forbid_compiled_code(monkeypatch):
+        yield

@@ -7,6 +7,7 @@ tests build each method once (``sgd_method``) and reuse it: equal runs then shar
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -296,6 +297,44 @@ class count_compiles:
     def __exit__(self, *exc):
         _compile_logs.remove(self.names)
         return False
+
+
+@contextlib.contextmanager
+def compiles_nothing():
+    """``with compiles_nothing():`` fails if XLA compiles any program inside the block: the
+    check that a second run (new values, same shapes) reuses the programs of the first."""
+    with count_compiles() as compiled:
+        yield
+    assert compiled == [], f"XLA compiled {compiled}"
+
+
+# The engine's compiled programs, by module: whatever refuses bad input must do so before it
+# reaches one of them (the programs may already be compiled, so counting compiles alone would
+# not see a call).
+COMPILED_PROGRAMS = {
+    "sgd_bench.runner": ("_begin_jit", "_segment_jit", "_finish_jit"),
+    "sgd_bench.solver": ("_init_jit", "_advance_jit"),
+}
+
+
+@contextlib.contextmanager
+def forbid_compiled_code(monkeypatch):
+    """Makes every program of ``COMPILED_PROGRAMS`` raise if called, and fails if XLA compiles
+    anything in the block. A name that no longer exists fails at once (a renamed program would
+    otherwise leave the guard guarding nothing)."""
+    import importlib
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("compiled code ran before the argument check")
+
+    for module_name, names in COMPILED_PROGRAMS.items():
+        module = importlib.import_module(module_name)
+        for name in names:
+            assert callable(getattr(module, name, None)), (
+                f"{module_name}.{name} is gone: update helpers.COMPILED_PROGRAMS")
+            monkeypatch.setattr(module, name, forbidden, raising=True)
+    with compiles_nothing():
+        yield
 
 
 def segment_jaxpr(problem, method, seeds: int, mode="seeds", values=(), swept=()) -> str:

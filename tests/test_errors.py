@@ -12,18 +12,7 @@ import pytest
 import helpers
 import problems
 import sgd_bench
-from sgd_bench import FiniteSum, L2, runner, schedules, stats
-
-
-@pytest.fixture
-def no_compile(monkeypatch):
-    """Makes the runner's compiled programs unreachable: a check that lets bad input through
-    to them fails the test."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("compiled code ran before the argument check")
-
-    monkeypatch.setattr(runner, "_begin_jit", forbidden)
-    monkeypatch.setattr(runner, "_segment_jit", forbidden)
+from sgd_bench import FiniteSum, L2, schedules, stats
 
 
 def raises(exc, match, fn, *args, **kwargs):
@@ -34,6 +23,12 @@ def raises(exc, match, fn, *args, **kwargs):
 
 
 X0 = jnp.zeros(3)
+# Built here, at import: making a JAX array compiles a small program, which the ``no_compile``
+# fixture would count against the check under test.
+X0_LONG, X0_COLUMN, X_STAR_SHORT = jnp.zeros(4), jnp.zeros((3, 1)), jnp.zeros(2)
+X0_NAN = jnp.array([0.0, jnp.nan, 0.0])
+X0_DICT_LONG, X0_DICT_PART = {"w": jnp.zeros(4), "c": jnp.zeros(())}, {"w": jnp.zeros(3)}
+TWO_KEYS = sgd_bench.seed_keys(0, 2)
 
 
 # -- problem construction ----------------------------------------------------------------------
@@ -159,26 +154,26 @@ class TestRunArguments:
 
     def test_x0_of_the_wrong_shape(self, tiny_logistic, custom_problem):
         raises(ValueError, r"x0 must have shape \(3,\)", sgd_bench.run, tiny_logistic, SGD,
-               jnp.zeros(4), 0, steps=5)
+               X0_LONG, 0, steps=5)
         raises(ValueError, "x0 must have shape", sgd_bench.run, tiny_logistic, SGD,
-               jnp.zeros((3, 1)), 0, steps=5)
+               X0_COLUMN, 0, steps=5)
         raises(ValueError, "x0 does not fit", sgd_bench.run, custom_problem, SGD,
-               {"w": jnp.zeros(4), "c": jnp.zeros(())}, 0, steps=5)
+               X0_DICT_LONG, 0, steps=5)
         raises(ValueError, "x0 does not fit", sgd_bench.run, custom_problem, SGD,
-               {"w": jnp.zeros(3)}, 0, steps=5)
+               X0_DICT_PART, 0, steps=5)
 
     def test_x0_not_finite(self, tiny_logistic):
         raises(ValueError, "x0 contains", sgd_bench.run, tiny_logistic, SGD,
-               jnp.array([0.0, jnp.nan, 0.0]), 0, steps=5)
+               X0_NAN, 0, steps=5)
 
     def test_x_star_of_the_wrong_shape(self, tiny_logistic):
         raises(ValueError, "x_star", sgd_bench.run, tiny_logistic, SGD, X0, 0, steps=5,
-               x_star=jnp.zeros(2))
+               x_star=X_STAR_SHORT)
 
     def test_bad_key(self, tiny_logistic):
         raises(TypeError, "key", sgd_bench.run, tiny_logistic, SGD, X0, "seed", steps=5)
         raises(ValueError, "key", sgd_bench.run, tiny_logistic, SGD, X0,
-               sgd_bench.seed_keys(0, 2), steps=5)
+               TWO_KEYS, steps=5)
 
     def test_bad_seeds(self, tiny_logistic):
         raises(ValueError, "seeds", sgd_bench.run_seeds, tiny_logistic, SGD, X0, 0, seeds=0,
@@ -187,6 +182,24 @@ class TestRunArguments:
     def test_wrong_types(self, tiny_logistic):
         raises(TypeError, "problem", sgd_bench.run, "tiny", SGD, X0, 0, steps=5)
         raises(TypeError, "method", sgd_bench.run, tiny_logistic, "sgd", X0, 0, steps=5)
+
+
+# -- the guard itself ---------------------------------------------------------------------------
+def test_the_no_compile_guard_stops_a_good_run_and_a_fresh_compile(monkeypatch, tiny_logistic):
+    sgd_bench.run(tiny_logistic, SGD, X0, 0, steps=5)  # compiled before the guard: still refused
+    with pytest.raises(AssertionError, match="compiled code ran"):
+        with helpers.forbid_compiled_code(monkeypatch):
+            sgd_bench.run(tiny_logistic, SGD, X0, 0, steps=5)
+    with pytest.raises(AssertionError, match="XLA compiled"):
+        with helpers.forbid_compiled_code(monkeypatch):
+            jnp.arange(7.0) * 3.0 + 1.0
+
+
+def test_the_no_compile_guard_fails_when_what_it_patches_is_gone(monkeypatch):
+    monkeypatch.setitem(helpers.COMPILED_PROGRAMS, "sgd_bench.runner", ("_renamed_jit",))
+    with pytest.raises(AssertionError, match="sgd_bench.runner._renamed_jit is gone"):
+        with helpers.forbid_compiled_code(monkeypatch):
+            pass
 
 
 # -- schedules and stats -------------------------------------------------------------------------

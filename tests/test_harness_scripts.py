@@ -5,7 +5,8 @@ script's ``report`` rebuilds the same summary and figures from the stored timing
 is measured by the scripts, never asserted in tests.
 
 The quick runs are seconds of computing and many compilations, so they run once, in one
-subprocess (``sgd-bench run peers gd_vs_sgd_large_n batch_cost gpu_bench --quick``), with XLA's
+subprocess (``sgd-bench run peers gd_vs_sgd_large_n batch_cost gpu_bench --quick``; what every
+quick run must write and rebuild is checked by tests/quick_runs.py's table), with XLA's
 backend optimization level 0, which cuts their time by ~40%; the claims tested here do not
 depend on it (iterates agree with optimized code to ~1e-12, and XLA's FLOP counts come from the
 HLO, before the backend).
@@ -16,33 +17,21 @@ config."""
 
 import json
 import math
+import pathlib
 
 import pytest
 
-import helpers
-
-from sgd_bench_harness import cli
-from sgd_bench_harness import records
+import quick_runs
+from sgd_bench_harness import cli, records
 from sgd_bench_harness.experiments import peers
 
-HARNESS = ("peers", "gd_vs_sgd_large_n", "batch_cost", "gpu_bench")
-
-
-@pytest.fixture(scope="module")
-def quick_root(tmp_path_factory):
-    """One ``sgd-bench run ... --quick`` of the harness scripts, in one subprocess."""
-    out = tmp_path_factory.mktemp("harness")
-    helpers.run_quick([*HARNESS], out)
-    return out
+quick_root, test_quick_run_writes_its_layout_and_claims_and_its_report_rebuilds = \
+    quick_runs.quick_run_tests("test_harness_scripts")
 
 
 def _quick(name, root):
+    """The quick run's folder of ``name`` and its checks."""
     out = root / name
-    assert records.find_records(out).stat().st_size > 0
-    for f in ["meta.json", "checks.json", "summary.md"]:
-        assert (out / f).stat().st_size > 0, f
-    meta = json.loads((out / "meta.json").read_text())
-    assert meta["status"] == "complete" and meta["experiment"] == name and meta["config_hash"]
     return out, json.loads((out / "checks.json").read_text())
 
 
@@ -247,11 +236,6 @@ def test_gpu_bench_runs_on_whatever_device_is_there(quick_root):
     assert all(r["dtype"] == "float32" for r in rows)
 
 
-@pytest.mark.parametrize("name", HARNESS)
-def test_report_rebuilds_figures_and_summary_from_the_records(quick_root, name):
-    helpers.assert_report_rebuilds(quick_root / name, name)
-
-
 # Every experiment script against the shared command line (sgd_bench_harness.experiment): these fail or
 # stop at argument parsing, before anything is compiled. ``--quick --out`` keep a wrongly accepted
 # option from starting a full run into results/.
@@ -279,6 +263,15 @@ VALUES = {"seeds": "8", "steps": "1000", "dtype": "float32"}
 
 def test_every_script_is_listed():
     assert set(REFUSED) == set(cli.experiments())
+
+
+def test_every_script_has_a_quick_run_in_the_table_or_a_reason():
+    names = set(quick_runs.SCRIPTS)
+    assert names | set(quick_runs.NO_QUICK_RUN) == set(cli.experiments())
+    assert not names & set(quick_runs.NO_QUICK_RUN)
+    here = pathlib.Path(__file__).parent
+    for file in {spec.file for spec in quick_runs.SCRIPTS.values()}:  # each file runs its rows
+        assert f'quick_runs.quick_run_tests("{file}"' in (here / f"{file}.py").read_text(), file
 
 
 @pytest.mark.parametrize("name, option", [(n, o) for n, opts in REFUSED.items() for o in opts])

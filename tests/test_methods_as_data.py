@@ -1,6 +1,7 @@
-"""Methods and problems as values: equal by value, one compiled program for any values of the
-same structure (counted with JAX's compile events, never timed), solvers whose state resumes,
-sweeps equal to separate runs, zero steps, and the float32 warning."""
+"""Methods and problems as values: names of values for ``replace``, sweeps equal to separate runs
+(one program for any grid of the same size), zero steps, optax factories' traced numbers, the
+float32 warning, and losses refused before compiling. What every method keeps (equal by value,
+no compile for new values or data, a state that resumes) is tests/test_method_contract.py."""
 
 from __future__ import annotations
 
@@ -18,43 +19,10 @@ import sgd_bench as sb
 from problems.linear import logistic_loss
 from sgd_bench import schedules
 
-# Every method of the zoo as a function of one number (a step size, or a schedule's parameter).
-ZOO = {
-    "gd": lambda v: sb.gd(v),
-    "sgd": lambda v: sb.sgd(v, 2, "reshuffle"),
-    "sgd-decreasing": lambda v: sb.sgd(schedules.lecture_decreasing(1 / v, alpha_max=v), 3),
-    "sag": lambda v: sb.sag(v, 2),
-    "saga-linear": lambda v: sb.saga(v, 2, "cyclic", linear=True),
-    "svrg": lambda v: sb.svrg(v, 2, loop_length=5),
-    "sarah": lambda v: sb.sarah(v, 1, loop_length=4),
-    "gd-armijo": lambda v: sb.gd_armijo(10 * v),
-    "lbfgs": lambda v: sb.lbfgs(3, max_linesearch_steps=round(100 * v)),
-    "growing-batch": lambda v: sb.growing_batch(v, q=1.5, sampling="reshuffle"),
-    "online-newton": lambda v: sb.online_newton(v, phase1_steps=6),
-    "averaged": lambda v: sb.averaged(sb.sgd(v, 2), start=3),
-    "noisy-sgd": lambda v: sb.noisy_sgd(v, 0.1, 2),
-    "optax-adam": lambda v: sb.from_optax(optax.adam, learning_rate=v / 10, batch_size=2),
-    "optax-nesterov": lambda v: sb.from_optax(optax.sgd, learning_rate=v, momentum=0.9,
-                                              nesterov=True, batch_size=None),
-    "preconditioned-sgd": lambda v: sb.preconditioned_sgd(v, np.diag([1.0, 2.0, 0.5]), 2),
-    "stochastic-lbfgs": lambda v: sb.stochastic_lbfgs(v, memory_size=2, update_every=3,
-                                                      hessian_batch=4),
-}
-A, B = 0.1, 0.05
-
 
 @pytest.fixture(scope="module")
 def problem():
     return helpers.tiny_logistic()
-
-
-@pytest.mark.parametrize("name", list(ZOO))
-def test_methods_are_equal_by_value_and_share_their_structure(name):
-    make = ZOO[name]
-    assert make(A) == make(A) and hash(make(A)) == hash(make(A))
-    assert make(A) != make(B)
-    assert make(A).structure() == make(B).structure()
-    assert make(A).replace(make(B).values()) == make(B)
 
 
 def test_replace_and_values_name_schedule_and_inner_parameters():
@@ -66,62 +34,6 @@ def test_replace_and_values_name_schedule_and_inner_parameters():
         m.replace(step=0.1)
     # A label never selects a program: a renamed method is the same structure.
     assert sb.sgd(0.1).with_name("mine").structure() == sb.sgd(0.1).structure()
-
-
-@pytest.mark.parametrize("name", list(ZOO))
-def test_new_values_and_new_data_reuse_the_solver_program(name, problem):
-    make = ZOO[name]
-    x0 = jnp.full(problem.x_shape, 0.1)
-    first = sb.Solver(problem, make(A), chunk=4).run(x0, 0, 9)
-    jax.block_until_ready(first)
-    A2, y2 = helpers.logistic_data(seed=5)
-    other_data = problems.logistic_regression(A2, y2, mu=0.3)   # same shapes, other data and mu
-    with helpers.count_compiles() as compiled:
-        for p, m in ((problem, make(A)), (problem, make(B)), (other_data, make(B))):
-            state = sb.Solver(p, m, chunk=4).init(x0, 1)
-            for steps in (4, 0, 5):
-                state = sb.Solver(p, m, chunk=4).advance(state, steps)
-            jax.block_until_ready(state)
-    assert compiled == []
-    assert not np.allclose(state.x, first.x)  # the values did change the run
-
-
-@pytest.mark.parametrize("name", list(ZOO))
-def test_state_survives_advance_in_pieces(name, problem):
-    """Pieces of any length (0 included) give the iterates and counts of one long advance; for
-    methods with extra counters or branches on k, the logging runner ends at the same point and
-    its trace carries every counter."""
-    method = ZOO[name](A)
-    x0 = jnp.full(problem.x_shape, 0.1)
-    solver = sb.Solver(problem, method, chunk=4)
-    whole = solver.run(x0, 3, 23)
-    state = solver.init(x0, 3)
-    for steps in (5, 1, 0, 9, 8):
-        state = solver.advance(state, steps)
-    assert int(state.k) == 23
-    np.testing.assert_allclose(state.x, whole.x, rtol=1e-13, atol=1e-15)
-    assert sb.Solver.counts(state) == sb.Solver.counts(whole)
-    if name not in ("gd-armijo", "online-newton", "svrg", "growing-batch"):
-        return  # the runner's programs cost a compile each; these four cover its branches
-    trace = sb.run(problem, method, x0, 3, steps=23, log_every=7)
-    np.testing.assert_allclose(trace.x, whole.x, rtol=1e-13, atol=1e-15)
-    for count, value in sb.Solver.counts(whole).items():
-        assert int(np.asarray(trace.counts[count])[-1]) == value
-
-
-def test_run_reuses_its_programs_for_new_values_mu_and_data(problem):
-    x0 = jnp.zeros(problem.x_shape)
-    jax.block_until_ready(sb.run_seeds(problem, sb.saga(0.1, 2), x0, 0, seeds=3, steps=20,
-                                       log_every=6))
-    A2, y2 = helpers.logistic_data(seed=7)
-    with helpers.count_compiles() as compiled:
-        for p, alpha in ((problem, 0.2), (problems.logistic_regression(A2, y2, mu=0.4), 0.05)):
-            trace = sb.run_seeds(p, sb.saga(alpha, 2), x0, 1, seeds=3, steps=20, log_every=6)
-            jax.block_until_ready(trace)
-        # a new step count with the same number of log points, and another log_every
-        jax.block_until_ready(sb.run_seeds(problem, sb.saga(0.3, 2), x0, 2, seeds=3, steps=19,
-                                           log_every=6))
-    assert compiled == []
 
 
 def test_zero_steps(problem):
@@ -156,12 +68,11 @@ def test_sweep_equals_separate_runs(problem):
     # distinct configurations give distinct runs
     assert not np.allclose(out.trace.x[0], out.trace.x[5])
     # Another grid of the same size: the same programs, nothing compiles.
-    with helpers.count_compiles() as compiled:
+    with helpers.compiles_nothing():
         other = sb.sweep(problem, method, x0, 11, over={"inner.step_size.a": [0.3, 0.6, 0.9],
                                                         "start": [1, 2]},
                          seeds=5, steps=30, log_every=10)
         jax.block_until_ready(other.trace)
-    assert compiled == []
     # In blocks of 4 configurations (the last block repeats its end): the same rows.
     blocked = sb.sweep(problem, method, x0, 11, over=grid, seeds=5, steps=30, log_every=10, block=4)
     np.testing.assert_allclose(blocked.trace.x, out.trace.x, rtol=1e-12, atol=1e-15)
@@ -257,9 +168,8 @@ def _one_argument_loss(x):
 def test_a_loss_that_is_not_a_real_scalar_is_refused_before_compiling(loss_i, regularizer, match):
     A_, y_ = helpers.logistic_data()
     problem = sb.FiniteSum(loss_i, (A_, y_), regularizer=regularizer, x_shape=(3,), name="bad")
-    with helpers.count_compiles() as compiled:
+    with helpers.compiles_nothing():
         with pytest.raises(ValueError, match=match):
             sb.run(problem, sb.sgd(0.1, 2), np.zeros(3), 0, steps=3)
         with pytest.raises(ValueError, match=match):
             sb.Solver(problem, sb.saga(0.1)).init(np.zeros(3), 0)
-    assert compiled == []

@@ -7,8 +7,7 @@ import json
 import pytest
 
 import helpers
-from sgd_bench_harness import cli
-from sgd_bench_harness import records
+from sgd_bench_harness import cli, records
 
 startup = cli.load("startup")
 

@@ -1,6 +1,6 @@
 """The "SGD, batch = 2" experiment: the exact moment recursion against brute force, and the quick
 run writes the pictures (PNG and an animated GIF) with every check true, which its report
-rebuilds from the stored records alone."""
+rebuilds from the stored records alone (tests/quick_runs.py's table)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import json
 import numpy as np
 import pytest
 
-import helpers
-from sgd_bench_harness import cli
-from sgd_bench_harness import records
+import quick_runs
+from sgd_bench_harness import cli, records
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +19,13 @@ def script():
     return cli.load("sgd_trajectories")
 
 
+quick_root, test_quick_run_writes_its_layout_and_claims_and_its_report_rebuilds = \
+    quick_runs.quick_run_tests("test_trajectories", in_process=True)
+
+
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    assert cli.main(["run", "sgd_trajectories", "--quick", "--out", str(out), "--allow-failed-claims"]) == 0
-    return out / "sgd_trajectories"
+def quick_run(quick_root):
+    return quick_root / "sgd_trajectories"
 
 
 def test_exact_moments_against_brute_force(script):
@@ -50,18 +51,13 @@ def test_exact_moments_against_brute_force(script):
     assert np.trace(stationary) > np.trace(again[1]) > 0
 
 
-def test_quick_run_writes_pictures_and_animation(quick_run, script):
-    assert records.find_records(quick_run).stat().st_size > 0
-    for name in ["meta.json", "checks.json", "summary.md", "sgd_trajectories.png",
-                 "sgd_batch_gradients.png", "sgd_trajectories_spread.png", "sgd_trajectories.gif"]:
-        assert (quick_run / name).stat().st_size > 0, name
+def test_quick_run_animates_every_step_and_finds_the_minimizer(quick_run, script):
     from PIL import Image
 
     with Image.open(quick_run / "sgd_trajectories.gif") as gif:
         assert gif.n_frames == script.QUICK["steps"] + 1   # one frame per step, k = 0..K
     meta = json.loads((quick_run / "meta.json").read_text())
     np.testing.assert_allclose(meta["problem"]["w_hat"], [3, 4], atol=0.3)
-    assert meta["status"] == "complete"
 
 
 def test_records(quick_run, script):
@@ -78,14 +74,3 @@ def test_records(quick_run, script):
     count = {f: sum(r["figure"] == f for r in stored) for f in ("path", "batches", "data", "endpoints")}
     assert count == {"path": steps + 1, "batches": steps * config["batch"], "data": config["n"],
                      "endpoints": config["seeds"]}
-
-
-def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
-    helpers.assert_report_rebuilds(quick_run, "sgd_trajectories")
-
-
-def test_every_claim_holds_in_the_quick_run(quick_run):
-    checks = json.loads((quick_run / "checks.json").read_text())
-    assert len(checks) >= 4
-    failed = [c["claim"] for c in checks if not c["holds"]]
-    assert not failed, failed

@@ -1,6 +1,7 @@
 """The method-zoo experiments (momentum_stochastic, variance_reduction, two_phase): each quick run
 goes through the CLI into a temporary folder, writes the results layout with exact counts, and
-the small version of every claim holds (computed by the run, not re-read from committed files).
+the small version of every claim holds (computed by the run, not re-read from committed files;
+the checks every quick run passes: tests/quick_runs.py).
 
 The quick runs are seconds of computing and many compilations (one per method and problem), so
 they run in a subprocess with XLA's backend optimization level 0 (``XLA_FLAGS``), which halves
@@ -15,30 +16,18 @@ import json
 import numpy as np
 import pytest
 
-import helpers
-
-from sgd_bench_harness import cli
-from sgd_bench_harness import records
+import quick_runs
+from sgd_bench_harness import cli, records
 from sgd_bench_harness.experiments.variance_reduction import methods, rates, wallclock
 from sgd_bench.growing_batch import batch_sizes
 
-FIGURES = {
-    "momentum_stochastic": ["momentum_stochastic.png", "momentum_full_batch.png"],
-    "variance_reduction": ["variance_reduction.png", "variance_reduction_wallclock.png",
-                           "variance_reduction_growing_batch.png"],
-    "two_phase": ["two_phase.png"],
-}
+NAMES = ("momentum_stochastic", "two_phase", "variance_reduction")
+
+quick_root, test_quick_run_writes_its_layout_and_claims_and_its_report_rebuilds = \
+    quick_runs.quick_run_tests("test_zoo_scripts")
 
 
-@pytest.fixture(scope="module")
-def quick_root(tmp_path_factory):
-    """One ``sgd-bench run ... --quick`` of the three experiments, in one subprocess."""
-    out = tmp_path_factory.mktemp("zoo")
-    helpers.run_quick([*sorted(FIGURES)], out)
-    return out
-
-
-@pytest.fixture(params=sorted(FIGURES))
+@pytest.fixture(params=NAMES)
 def quick_run(request, quick_root):
     return request.param, quick_root / request.param
 
@@ -62,28 +51,16 @@ def _counts_are_exact(name, rows, meta):
             assert evals == int(np.sum(sizes[:step])), r
 
 
-def test_quick_run_writes_the_layout_and_every_claim_holds(quick_run):
+def test_records_count_exactly_and_the_summary_ticks_every_check(quick_run):
     name, folder = quick_run
-    for fname in ["meta.json", "checks.json", "summary.md"] + FIGURES[name]:
-        assert (folder / fname).stat().st_size > 0, fname
     meta = json.loads((folder / "meta.json").read_text())
-    assert meta["dtype"] == "float64" and meta["devices"] and meta["versions"]["jax"]
-    assert meta["status"] == "complete"
+    assert meta["dtype"] == "float64"
     assert all(p["ref_grad_norm"] <= 1e-10 for p in meta["problems"].values())
     rows = records.read_records(folder)
     assert rows and {r["experiment"] for r in rows} == {name}
     _counts_are_exact(name, rows, meta)
-    checks = json.loads((folder / "checks.json").read_text())
-    assert len(checks) >= 4
-    failed = [c["claim"] for c in checks if not c["holds"]]
-    assert not failed, failed
     summary = (folder / "summary.md").read_text()
     assert "## Checks" in summary and "[ ]" not in summary
-
-
-def test_report_rebuilds_figures_and_summary_from_the_records(quick_run):
-    name, folder = quick_run
-    helpers.assert_report_rebuilds(folder, name)
 
 
 def _timed_curves(seconds_per_epoch, epochs_to_eps):
