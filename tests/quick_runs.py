@@ -16,7 +16,7 @@ import json
 import pytest
 
 import helpers
-from sgd_bench_harness import cli, results
+from sgd_bench_harness import cli, records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +65,7 @@ NO_QUICK_RUN = {
 def check_quick_run(folder, name: str) -> None:
     """Everything a quick run of ``name`` must have written into ``folder``."""
     spec = SCRIPTS[name]
-    assert results.find_records(folder).stat().st_size > 0
+    assert records.find_records(folder).stat().st_size > 0
     for file in ("meta.json", "checks.json", "summary.md", *spec.figures):
         assert (folder / file).stat().st_size > 0, file
     meta = json.loads((folder / "meta.json").read_text())
