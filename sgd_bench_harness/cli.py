@@ -309,10 +309,20 @@ def main(argv=None) -> int:
     compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
 
     argv = sys.argv[1:] if argv is None else list(argv)
-    named = [a for a in argv[1:] if a in experiments()]
-    if argv[:1] == ["run"] and len(named) == 1 and ({"-h", "--help"} & set(argv)):
+    named = []
+    if argv[:1] == ["run"] and ({"-h", "--help"} & set(argv)):
+        try:  # a bad $SGD_BENCH_SCRIPTS is reported by the command itself, below, as one line
+            named = [a for a in argv[1:] if a in experiments()]
+        except (OSError, ValueError):
+            pass
+    if len(named) == 1:
         try:
-            load(named[0]).main(["--help"])  # the experiment's own help, its options included
+            module = load(named[0])  # a script of one's own that cannot be loaded: one line
+        except ValueError as err:
+            say(f"error: {one_line(err)}")
+            return 2
+        try:
+            module.main(["--help"])  # the experiment's own help, its options included
         except SystemExit:
             pass
         print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")

@@ -1173,3 +1173,30 @@ def test_replace_cannot_give_a_preconditioner_that_climbs(tiny_logistic, monkeyp
     method = sgd_bench.preconditioned_sgd(0.1, np.eye(3)).replace(preconditioner=-np.eye(3))
     with pytest.raises(ValueError, match=r"^preconditioner must be positive semi-definite .*eigenvalue -1: "):
         sgd_bench.run(tiny_logistic, method, X0, 0, steps=5)
+
+
+@pytest.mark.parametrize("layout, argv, match", [
+    # hostile19: a file as SGD_BENCH_SCRIPTS was a FileNotFoundError traceback (checked before
+    # the command's own error handling); a script without main() an AttributeError traceback;
+    # an empty folder listed "known experiments: " and nothing
+    ("file", ["run", "fine", "--quick"], r"no experiment scripts at .* \(SGD_BENCH_SCRIPTS\): not a folder$"),
+    ("empty", ["run", "fine", "--quick"], r"unknown experiment .fine.; known experiments: none \(no \*\.py file in .*, SGD_BENCH_SCRIPTS\)$"),
+    ("no-main", ["run", "nomain", "--quick"], r"experiment script .*nomain\.py defines no main\(argv\)"),
+    ("no-main", ["run", "nomain", "--help"], r"experiment script .*nomain\.py defines no main\(argv\)"),
+    ("broken", ["run", "broken", "--help"], r"experiment script .*broken\.py cannot be loaded \(line 1\): SyntaxError"),
+], ids=["file", "empty", "no-main", "no-main-help", "broken-help"])
+def test_an_experiment_scripts_folder_that_cannot_serve_is_one_line(tmp_path, capsys, monkeypatch, layout, argv,
+                                                                    match):
+    scripts = tmp_path / "scripts"
+    if layout == "file":
+        scripts.write_text("")
+    else:
+        scripts.mkdir()
+        if layout == "no-main":
+            (scripts / "nomain.py").write_text("NAME = 'nomain'\n")
+        if layout == "broken":
+            (scripts / "broken.py").write_text("def main(:\n")
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(argv, capsys)
+    assert code == 2 and "Traceback" not in err, err
+    assert re.search(r"^sgd-bench: error: " + match, err.strip().splitlines()[-1]), err

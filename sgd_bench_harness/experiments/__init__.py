@@ -65,7 +65,8 @@ def load(name: str) -> ModuleType:
     """Imports the experiment ``name``; unknown names list the known ones."""
     known = experiments()
     if name not in known:
-        raise ValueError(f"unknown experiment {name!r}; known experiments: {', '.join(known)}")
+        raise ValueError(f"unknown experiment {name!r}; known experiments: "
+                         f"{', '.join(known) or f'none (no *.py file in {scripts_dir()}, SGD_BENCH_SCRIPTS)'}")
     if scripts_dir() is None:
         return importlib.import_module(known[name])
     spec = importlib.util.spec_from_file_location(f"sgd_bench_experiments.{name}", known[name])
@@ -76,4 +77,6 @@ def load(name: str) -> ModuleType:
         where = f" (line {err.lineno})" if isinstance(err, SyntaxError) and err.lineno else ""
         raise ValueError(f"experiment script {known[name]} cannot be loaded{where}: "
                          f"{type(err).__name__}: {err}") from None
+    if not callable(getattr(module, "main", None)):  # else an AttributeError when it is run
+        raise ValueError(f"experiment script {known[name]} defines no main(argv), which sgd-bench run calls")
     return module
