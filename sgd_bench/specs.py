@@ -275,11 +275,19 @@ def _stochastic_lbfgs(spec, opts, problem, constants):
 def _averaged(spec, opts, problem, constants):
     inner = opts.pop("of", None)
     start = opts.pop("start", 0)
+    if isinstance(inner, str):  # spelled as --method takes it: lazy-saga, SGD
+        inner = inner.lower().replace("-", "_")
     if inner is None or inner in ("averaged", "optax") or inner not in METHODS:
         raise ValueError(f"--method {spec.text!r}: name the averaged method with of=NAME, one of "
                          f"{', '.join(m for m in METHODS if m not in ('averaged', 'optax'))}")
     text = f"{inner}:" + ",".join(f"{k}={v}" for k, v in opts.items()) if opts else inner
-    method = build_method(Spec(text, inner, None, tuple(opts.items()), inner), problem, constants)
+    try:
+        method = build_method(Spec(text, inner, None, tuple(opts.items()), inner), problem, constants)
+    except ValueError as err:  # name the spec as typed, not the inner one built from it
+        head = f"--method {text!r}: "
+        message = str(err)
+        raise ValueError(f"--method {spec.text!r}: " + (message[len(head):] if message.startswith(head)
+                                                          else message)) from None
     return sb.averaged(method, start).validate(problem)
 
 

@@ -79,6 +79,7 @@ def test_a_spec_builds_what_the_python_api_builds(lecture):
         ("preconditioned_sgd:step=0.1,batch=2",
          sb.preconditioned_sgd(0.1, sb.inverse_hessian(lecture, x_star), 2)),
         ("averaged:of=sgd,batch=5,start=10", sb.averaged(sb.sgd(sgd_step, 5), 10)),
+        ("averaged:of=SGD,batch=5", sb.averaged(sb.sgd(sgd_step, 5))),  # hostile19: of= spelled as --method
         ("saga", sb.saga()),
     ]
     for text, want in pairs:
@@ -135,6 +136,11 @@ def test_build_method_refuses_bad_specs(text, match):
     ("averaged:of=sgd,bogus=1", r"averaged takes of, start, step"),
     ("growing_batch:initial_batch=201", r"initial_batch must be in \[1, n\] = \[1, 200\]"),
     ("online_newton", r"phase1_steps is required"),
+    # hostile19: the inner method's refusals named the inner spec ('sgd:memory=5', 'noisy_sgd'),
+    # which the user never typed
+    ("averaged:of=sgd,memory=5", r"sgd takes step, batch, sampling, schedule; not memory$"),
+    ("averaged:of=noisy_sgd", r"give the noise's standard deviation"),
+    ("averaged:of=Lazy-Saga", r"lazy_saga runs on sparse rows only"),  # was: "name ... with of=NAME"
 ])
 def test_the_new_specs_refuse_bad_input_by_key(text, match, lecture):
     with pytest.raises(ValueError, match=rf"^--method '{text}': .*" + match):
