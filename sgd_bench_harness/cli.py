@@ -344,7 +344,11 @@ def main(argv=None) -> int:
 def _dispatch(args) -> int:
     """Runs the parsed command; an error of the input or the environment is one line on stderr
     and an exit status (2, or 3 for memory), not a traceback."""
-    if os.environ.get("SGD_BENCH_DEBUG"):  # full tracebacks, for bug reports
+    debug = os.environ.get("SGD_BENCH_DEBUG", "").strip()
+    if debug not in ("", "0", "1"):  # "0" or "false" turned the tracebacks on, as any text did
+        say(f"error: SGD_BENCH_DEBUG must be 0 or 1 (or unset), got {debug!r}")
+        return 2
+    if debug == "1":  # full tracebacks, for bug reports
         return args.func(args)
     try:
         return args.func(args)

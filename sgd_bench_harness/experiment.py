@@ -329,6 +329,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     default = runs_root() / ("_quick" if args.quick else "") / (folder or name)
     try:
         records.records_format()  # a bad SGD_BENCH_RECORDS fails here, not after the run
+        progress.forced()  # and a bad SGD_BENCH_PROGRESS here, not inside the run (a traceback)
     except ValueError as err:
         p.error(str(err))
     if _CHECKING.get():

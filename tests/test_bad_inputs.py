@@ -1200,3 +1200,29 @@ def test_an_experiment_scripts_folder_that_cannot_serve_is_one_line(tmp_path, ca
     code, err = cli_main(argv, capsys)
     assert code == 2 and "Traceback" not in err, err
     assert re.search(r"^sgd-bench: error: " + match, err.strip().splitlines()[-1]), err
+
+
+@pytest.mark.parametrize("value, code, match", [
+    # hostile19: any non-empty value turned the tracebacks on, "0" and "false" included
+    ("0", 2, r"^sgd-bench: error: --method 'sgd:step=-1': step must be"),
+    ("false", 2, r"^sgd-bench: error: SGD_BENCH_DEBUG must be 0 or 1 \(or unset\), got 'false'$"),
+], ids=["debug-zero", "debug-false"])
+def test_sgd_bench_debug_off_or_odd_is_not_a_traceback(tmp_path, capsys, monkeypatch, no_grid_run, value, code,
+                                                       match):
+    monkeypatch.setenv("SGD_BENCH_DEBUG", value)
+    test_bad_command_line_exits_with_one_line_naming_it(
+        tmp_path, capsys, no_grid_run, LOGREG + ["--method", "sgd:step=-1"], code, match)
+
+
+def test_a_bad_progress_setting_stops_an_experiment_run_directly_before_it_runs(tmp_path, capsys, monkeypatch):
+    # hostile19: `SGD_BENCH_PROGRESS=bogus python scripts/NAME.py` was a ValueError traceback from
+    # inside the run (the command line checked it; a script run directly did not)
+    from sgd_bench_harness.experiments import lecture_logreg
+
+    monkeypatch.setenv("SGD_BENCH_PROGRESS", "bogus")
+    with pytest.raises(SystemExit) as exit:
+        lecture_logreg.main(["--quick", "--out", str(tmp_path / "out")])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        "error: SGD_BENCH_PROGRESS must be 0 or 1 (or unset), got 'bogus'")
+    assert not (tmp_path / "out").exists()
