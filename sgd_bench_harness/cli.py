@@ -194,6 +194,7 @@ def _run_grid(args) -> int:
         problem = grid.build_problem(parse_spec(ptext, "--problem"), config["dtype"])
         methods = [build_methods(parse_spec(mtext, "--method"), problem)
                    for mtext in config["methods"]]
+        grid.check_steps(config, methods)
         grid.check_resources(config, problem, methods)
         del problem, methods
     out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,

@@ -169,6 +169,27 @@ def check_resources(config: dict, problem, methods) -> None:
                            hint="use fewer --seeds or a larger --log-every")
 
 
+# Settings that take effect at a step: at or beyond --steps, the run is another method under the
+# spec's label (plain SGD's iterate for averaged, averaged SGD alone for online_newton).
+_LATE_SETTINGS = {"start": "no iterate would be averaged", "phase1_steps": "no Newton step would run"}
+
+
+def check_steps(config: dict, methods) -> None:
+    """Refuses a method whose averaging start or phase-1 length is not below ``--steps``."""
+    from sgd_bench import Method
+
+    steps = config["steps"]
+    for mtext, group in zip(config["methods"], methods):
+        stack = list(group.methods if isinstance(group, MethodGroup) else [group])
+        while stack:
+            hyper = stack.pop().hyperparams
+            stack += [v for v in hyper.values() if isinstance(v, Method)]
+            for key, why in _LATE_SETTINGS.items():
+                if key in hyper and int(np.asarray(hyper[key])) >= steps:
+                    raise ValueError(f"--method {mtext!r}: {key}={int(np.asarray(hyper[key]))} is not below "
+                                     f"--steps {steps}: {why}; give {key} < {steps}")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9=-]+", "_", text).strip("_")[:60]
 

@@ -792,6 +792,14 @@ CLI_BAD_INPUTS = [
     pytest.param(["run", "lecture_logreg", "lecture_logreg", "--quick", "--out", OUT], 2,
                  r"experiment lecture_logreg is named twice; name each experiment once$",
                  id="cli-experiment-named-twice"),
+    # hostile19: a start or phase 1 at or beyond --steps ran another method under the spec's label
+    pytest.param(LOGREG + ["--method", "averaged:of=sgd,start=100", "--steps", "4"], 2,
+                 r"--method 'averaged:of=sgd,start=100': start=100 is not below --steps 4: no iterate would be "
+                 r"averaged; give start < 4$", id="cli-averaged-start-beyond-steps"),
+    pytest.param(LOGREG + ["--method", "online_newton:phase1_steps=2|5", "--steps", "4"], 2,
+                 r"phase1_steps=5 is not below --steps 4: no Newton step would run", id="cli-phase1-beyond-steps"),
+    pytest.param(LOGREG + ["--method", "averaged:of=online_newton,phase1_steps=4", "--steps", "4"], 2,
+                 r"phase1_steps=4 is not below --steps 4", id="cli-averaged-phase1-beyond-steps"),
 ]
 
 
