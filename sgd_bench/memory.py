@@ -221,7 +221,7 @@ def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int |
     data = _tree_bytes(problem.data)
     x_bytes = _tree_bytes(x0)
     batch = getattr(method, "batch_size", None)
-    state = _state_bytes(method, problem, x0) + (batch or 1) * x_bytes
+    state = _state_bytes(method, problem, x0) + max(batch or 1, _hessian_batch(method)) * x_bytes
     logged = steps // log_every + 1 + (1 if steps % log_every else 0)
     logs = logged * _LOG_BYTES + x_bytes  # and the final iterate
     if log_iterates:  # Trace.xs: one iterate per log point, allocated up front
@@ -233,6 +233,14 @@ def estimate_run_bytes(problem, method, seeds: int, steps: int, log_every: int |
         if getattr(method, "sampling", "with_replacement") != "with_replacement":
             sampler += 2 * problem.n * 4  # the current and the next epoch's permutation
     return RunBytes(data, state, logs, sampler, seeds)
+
+
+def _hessian_batch(method) -> int:
+    """stochastic_lbfgs' Hessian sample (its own or an averaged method's): per-row vectors like a
+    gradient batch's, which a huge ``hessian_batch`` made an allocation failure inside the run."""
+    found = method.options.get("hessian_batch", 0) if isinstance(getattr(method, "options", None), dict) else 0
+    inner = getattr(method, "hyperparams", {}).get("inner")
+    return max(found, _hessian_batch(inner)) if inner is not None else found
 
 
 def check_run_fits(estimate: RunBytes, what: str, device=None, *, data_resident: bool = True) -> None:

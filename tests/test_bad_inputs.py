@@ -800,6 +800,8 @@ CLI_BAD_INPUTS = [
                  r"phase1_steps=5 is not below --steps 4: no Newton step would run", id="cli-phase1-beyond-steps"),
     pytest.param(LOGREG + ["--method", "averaged:of=online_newton,phase1_steps=4", "--steps", "4"], 2,
                  r"phase1_steps=4 is not below --steps 4", id="cli-averaged-phase1-beyond-steps"),
+    pytest.param(LOGREG + ["--method", "stochastic_lbfgs:step=0.1,hessian_batch=10000000000"], 3,  # hostile19
+                 r"needs about .*state 745\.1 GiB", id="cli-sqn-hessian-batch-huge"),  # was JAX's OOM traceback
 ]
 
 

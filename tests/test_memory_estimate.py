@@ -34,3 +34,16 @@ def test_the_guard_still_refuses_a_state_that_cannot_fit():
     problem = helpers.tiny_logistic()
     with pytest.raises(MemoryError, match="L-BFGS"):
         sb.Solver(problem, sb.lbfgs(10**9)).init(jnp.zeros(problem.x_shape), 0)
+
+
+def test_a_hessian_sample_counts_like_a_batch_its_own_or_averaged():
+    # hostile19: stochastic_lbfgs:hessian_batch=10^10 passed the guard and failed inside the run
+    # (JAX's out-of-memory error, a traceback); its per-row vectors count like a gradient batch's
+    problem = helpers.tiny_logistic()
+    x_bytes = 3 * 8
+    small, huge = (sb.stochastic_lbfgs(0.1, hessian_batch=h) for h in (64, 10**10))
+    grow = (memory.estimate_run_bytes(problem, huge, 1, 4).state
+            - memory.estimate_run_bytes(problem, small, 1, 4).state)
+    assert grow == (10**10 - 64) * x_bytes
+    averaged = memory.estimate_run_bytes(problem, sb.averaged(huge), 1, 4).state
+    assert averaged >= 10**10 * x_bytes
