@@ -287,7 +287,9 @@ _compile_names_from_the_log()
 
 class count_compiles:
     """``with count_compiles() as names:`` collects the name of every program XLA compiles
-    inside the block (JAX's own compile events; never a timing)."""
+    inside the block (JAX's own compile events; never a timing). A program loaded from the
+    persistent compilation cache sends the same event, so it counts too
+    (tests/test_compile_cache.py)."""
 
     def __enter__(self):
         self.names: list[str] = []
@@ -297,6 +299,18 @@ class count_compiles:
     def __exit__(self, *exc):
         _compile_logs.remove(self.names)
         return False
+
+
+@contextlib.contextmanager
+def without_persistent_cache():
+    """``with without_persistent_cache():`` compiles for real inside the block, even where an
+    in-process ``cli.main`` turned JAX's persistent compilation cache on for the process."""
+    before = jax.config.jax_enable_compilation_cache
+    jax.config.update("jax_enable_compilation_cache", False)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_compilation_cache", before)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """The persistent compilation cache the command line turns on: a compiled program lands in the
-folder, and SGD_BENCH_COMPILATION_CACHE=0 keeps it off. Each case runs in its own process, since
-JAX reads the cache setting once per process."""
+folder, SGD_BENCH_COMPILATION_CACHE=0 keeps it off, and the tests' compile counter counts a
+program it hands back. Each case runs in its own process, since JAX reads the cache setting once
+per process."""
 
 from __future__ import annotations
 
@@ -34,3 +35,43 @@ def test_a_compiled_program_is_stored_in_the_folder(tmp_path):
 def test_zero_turns_it_off(tmp_path):
     out = _probe("0")
     assert "folder: None" in out
+
+
+
+# In-process ``cli.main`` calls turn the persistent cache on for the rest of a pytest worker's
+# tests. The tests' compile counter (helpers.count_compiles) still sees a program the cache hands
+# back, and ``helpers.without_persistent_cache`` compiles for real (no cache hit).
+COUNTED = """
+import sys
+sys.path.insert(0, sys.argv[2])
+import jax, jax.numpy as jnp
+import helpers
+from sgd_bench_harness import compile_cache
+hits = []
+jax.monitoring.register_event_listener(
+    lambda event, **kw: hits.append(1) if event == "/jax/compilation_cache/cache_hits" else None)
+compile_cache.enable(sys.argv[1])
+x = jnp.arange(3.0)
+f = lambda x: jnp.cos(x) * 7.0 - 2.0
+jax.jit(f)(x).block_until_ready()
+for where in ("cached", "without"):
+    jax.clear_caches()
+    hits.clear()
+    with helpers.count_compiles() as names:
+        if where == "cached":
+            jax.jit(f)(x).block_until_ready()
+        else:
+            with helpers.without_persistent_cache():
+                jax.jit(f)(x).block_until_ready()
+    print(where, len(hits), names)
+"""
+
+
+def test_a_program_from_the_persistent_cache_counts_as_a_compile(tmp_path):
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    done = subprocess.run([sys.executable, "-c", COUNTED, str(tmp_path / "cache"), os.path.dirname(__file__)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cached, without = done.stdout.splitlines()[-2:]
+    assert cached == "cached 1 ['jit(<lambda>)']", done.stdout
+    assert without == "without 0 ['jit(<lambda>)']", done.stdout
