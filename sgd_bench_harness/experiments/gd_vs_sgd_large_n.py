@@ -11,6 +11,17 @@ the timed ``steps``, their ``seconds``, ``seconds_per_step``, compile seconds, F
 ``progress`` (the cumulative step ``seconds`` and ``gap`` = f - f* at every logged step) and
 ``to_eps`` (what reaching each eps took); every row names its ``device`` and ``dtype``.
 
+Where the time went (issue 16; profiled at n = 1e4 .. 1e6 on the 2-core CPU under a load of
+~10, so readings): 121 compiles (per n: each method's advance program and its one-step FLOP
+program, the loss, the Newton programs; shapes change with n, so once per n is the floor);
+L by power iteration, up to 50 rounds of ``A.T @ (A @ v)``, 24 CPU s at n = 1e6 against 0.4 s for
+the Gram matrix in one pass (and it stopped 1-1.5% below lambda_max); f* by Newton from zero,
+8 dense-Hessian steps (16 CPU s at 1e6) where 3 do from the best end point; an L-BFGS step cost
+13x a GD step (reverse mode through the loss's block scan in the line search, now one streamed
+pass: ~1.8x); f at every log point, about 180 full passes over the data per n, where one
+vmapped pass per method evaluates all of a run's log points (41 at the cost of ~7). Left as
+they are: the data itself (float64 normals, ~6 CPU s per 1e6 rows) and the FLOP programs.
+
     python scripts/gd_vs_sgd_large_n.py [--quick] [--sizes 10000 100000 ...] [--steps K] [--dtype T]
         [--out DIR] [--overwrite]
 """

@@ -26,6 +26,11 @@ Readings (computed, reported whichever way they come out): the test-loss and tes
 gap between the batch sizes, and the matched-train-loss control: the large batch's end
 point against the small batch at its checkpoint whose mean train loss is nearest.
 
+Where the time went (issue 16; the quick run under a load of ~10, readings): 22 compiles, 66 s,
+and 25 s of tracing, most of it the training program, which unrolled one loop of steps per
+checkpoint (11 in the full run) and was compiled once per batch size; it is now one scan over
+the checkpoints' step counts (a traced array). Then the figures (matplotlib) and loading digits.
+
     python scripts/sharp_minima.py [--quick] [--seeds S] [--out DIR] [--overwrite]
 """
 

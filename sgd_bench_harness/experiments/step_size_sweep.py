@@ -19,6 +19,15 @@ alpha mu K >= 10) the plateau is linear in alpha: the fitted log-log slope has a
 that contains 1. Finally the whole sweep is timed against the same configurations as a loop of
 separate ``run_seeds`` calls (compiled once, since a new step size reuses the program).
 
+Where the time went (issue 16; 400 steps instead of 4000, under a load of ~10, readings): 61
+compiles, ~90 s (the 8 sweep programs differ by batch size or shape, so 8 is the floor), and the
+batch-10 and batch-100 sweeps' steps: each of the 27 x 256 runs gathered its own batch rows. All
+step sizes run the same seed keys, so the runner now draws and gathers them once per seed
+(``sgd_bench.runner.CONFIG_AXES``): the breast-cancer batch-100 sweep went from 23 to 4 CPU s.
+Logging was not the cost (batch 1 on breast-cancer, 800 steps: 1.95 CPU s logging every 100
+steps, 1.74 s logging once). The timing comparison reuses the experiment's own batch-1 sweep
+instead of running it again before the clock; it keeps its 3 repeats (a best-of under load).
+
     python scripts/step_size_sweep.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
 
