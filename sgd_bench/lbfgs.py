@@ -79,11 +79,30 @@ def _lbfgs_init(p, x0, problem, key):
     return LBFGSState(x0, opt_state, f, g, first, first, jnp.zeros((), jnp.int32))
 
 
+def _streamed_loss(problem):
+    """``problem.loss`` whose derivative is the gradient of ``problem.value_and_grad``: the line
+    search's ``jax.value_and_grad`` of it then costs one streamed pass over the data. Plain
+    reverse mode through the loss's block scan keeps every block as a residual, a copy of the
+    data written and read back per trial: a step cost 13x a GD step at n = 1e6, d = 100."""
+    @jax.custom_jvp
+    def loss(x):
+        return problem.loss(x)
+
+    @loss.defjvp
+    def loss_jvp(primals, tangents):
+        value, g = problem.value_and_grad(primals[0])
+        slope = sum(jnp.vdot(a, b) for a, b in zip(jax.tree_util.tree_leaves(g),
+                                                   jax.tree_util.tree_leaves(tangents[0])))
+        return value, slope
+
+    return loss
+
+
 def _lbfgs_step(p, state, problem, idx, k):
     del idx, k
     tx = _transformation(p)
     updates, opt_state = tx.update(state.g, state.opt_state, state.x, value=state.f, grad=state.g,
-                                   value_fn=problem.loss)
+                                   value_fn=_streamed_loss(problem))
     x = optax.apply_updates(state.x, updates)
     # The search's final value and gradient are those of the accepted point x.
     f = optax.tree_utils.tree_get(opt_state, "value")

@@ -179,6 +179,13 @@ def _finish(state, logs, step, negative_step_at) -> Trace:
 # ``mode`` is "one", "seeds" or "sweep". In a sweep, ``values`` holds the swept leaves of the
 # method with a leading config axis, and ``swept`` (static) their positions among its leaves.
 
+# How the configurations of a sweep are vmapped: only the method's state gets a config axis.
+# Every configuration runs the same seed keys, and the sampler never sees a hyperparameter, so
+# its stream is one per seed: unbatched over configurations, a batch's rows are gathered once
+# per seed and multiply all configurations' iterates at once (27 step sizes of a batch-100 step
+# gathered 27 times as many rows before).
+CONFIG_AXES = SolverState(method=0, sampler=None, k=None, key=None)
+
 def _with_values(method, swept, values):
     if not swept:
         return method
@@ -205,7 +212,7 @@ def _begin_jit(problem, method, values, x0, key, x_star, steps, *, mode, swept, 
         return seeds(method)
     # Every configuration runs the same seed keys (common random numbers).
     return jax.vmap(lambda v: seeds(_with_values(method, swept, v)),
-                    out_axes=(SEED_AXES, 0, 0))(values)
+                    out_axes=(CONFIG_AXES, 0, 0))(values)
 
 
 @functools.partial(jax.jit, static_argnames=("mode", "swept", "chunk", "log_iterates"))
@@ -225,14 +232,14 @@ def _segment_jit(problem, method, values, state, logs, c0, c1, log_every, steps,
     if mode == "seeds":
         return seeds(method, state, logs)
     return jax.vmap(lambda v, s, lg: seeds(_with_values(method, swept, v), s, lg),
-                    in_axes=(0, SEED_AXES, 0), out_axes=(SEED_AXES, 0))(values, state, logs)
+                    in_axes=(0, CONFIG_AXES, 0), out_axes=(CONFIG_AXES, 0))(values, state, logs)
 
 
 @functools.partial(jax.jit, static_argnames=("depth",))
 def _finish_jit(state, logs, step, negative_step_at, *, depth):
     fn = _finish
-    for _ in range(depth):
-        fn = jax.vmap(fn, in_axes=(SEED_AXES, 0, None, 0))
+    for level in range(depth):
+        fn = jax.vmap(fn, in_axes=(SEED_AXES if level == 0 else CONFIG_AXES, 0, None, 0))
     return fn(state, logs, step, negative_step_at)
 
 

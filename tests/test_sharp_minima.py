@@ -104,9 +104,14 @@ def test_training_equals_the_engines_runs(script, small):
     train_p, _ = small
     keys = sb.seed_keys(5, 3)
     x0s = jax.vmap(lambda k: mlp.mlp_init(train_p, k))(keys)
-    xs = np.asarray(script.train(train_p, jnp.asarray(0.5), x0s, keys, batch_size=16,
-                                 increments=(30, 20), chunk=30))
+    xs = np.asarray(script.train(train_p, jnp.asarray(0.5), x0s, keys, jnp.asarray([30, 20]),
+                                 batch_size=16, chunk=30))
     assert xs.shape == (3, 2, 310)
+    # other checkpoints (and another step) run in the same program
+    with helpers.compiles_nothing():
+        again = np.asarray(script.train(train_p, jnp.asarray(0.25), x0s, keys, jnp.asarray([10, 40]),
+                                        batch_size=16, chunk=30))
+    assert again.shape == xs.shape and not np.allclose(again, xs)
     single = sb.run(train_p, sb.sgd(0.5, 16, "reshuffle"), x0s[1], keys[1], steps=50, log_every=10,
                     log_iterates=True)
     assert list(np.asarray(single.step)) == [0, 10, 20, 30, 40, 50]

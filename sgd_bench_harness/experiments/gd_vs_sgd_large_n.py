@@ -11,6 +11,17 @@ the timed ``steps``, their ``seconds``, ``seconds_per_step``, compile seconds, F
 ``progress`` (the cumulative step ``seconds`` and ``gap`` = f - f* at every logged step) and
 ``to_eps`` (what reaching each eps took); every row names its ``device`` and ``dtype``.
 
+Where the time went (issue 16; profiled at n = 1e4 .. 1e6 on the 2-core CPU under a load of
+~10, so readings): 121 compiles (per n: each method's advance program and its one-step FLOP
+program, the loss, the Newton programs; shapes change with n, so once per n is the floor);
+L by power iteration, up to 50 rounds of ``A.T @ (A @ v)``, 24 CPU s at n = 1e6 against 0.4 s for
+the Gram matrix in one pass (and it stopped 1-1.5% below lambda_max); f* by Newton from zero,
+8 dense-Hessian steps (16 CPU s at 1e6) where 3 do from the best end point; an L-BFGS step cost
+13x a GD step (reverse mode through the loss's block scan in the line search, now one streamed
+pass: ~1.8x); f at every log point, about 180 full passes over the data per n, where one
+vmapped pass per method evaluates all of a run's log points (41 at the cost of ~7). Left as
+they are: the data itself (float64 normals, ~6 CPU s per 1e6 rows) and the FLOP programs.
+
     python scripts/gd_vs_sgd_large_n.py [--quick] [--sizes 10000 100000 ...] [--steps K] [--dtype T]
         [--out DIR] [--overwrite]
 """
@@ -46,20 +57,20 @@ QUICK = dict(sizes=(2_000, 8_000), d=10, mu=1e-3, batches=(16,), svrg_batch=64, 
              sgd_log_every=100, eps=(1e-1, 1e-2), dtype="float32", seed=0)
 
 
-def _gram_lmax(A, iters: int = 50):
-    """lambda_max(A^T A / n) by power iteration (one pass over A per half-step), in float64."""
-    n = A.shape[0]
-    matvec = jax.jit(lambda A, v: (A.T @ (A @ v.astype(A.dtype))).astype(jnp.float64) / n)
-    v = jnp.ones(A.shape[1], jnp.float64) / jnp.sqrt(A.shape[1])
-    lam = 0.0
-    for _ in range(iters):
-        w = matvec(A, v)
-        lam_new = float(jnp.linalg.norm(w))
-        v = w / lam_new
-        if abs(lam_new - lam) <= 1e-6 * lam_new:
-            break
-        lam = lam_new
-    return lam_new
+@jax.jit
+def _gram(problem):
+    """A^T A / n in float64, one streamed pass over the row blocks of A (each block's product in
+    A's dtype, the sum over blocks in float64)."""
+    def block_gram(_, block):
+        a = block[0]
+        return jnp.dot(a.T, a).astype(jnp.float64)
+
+    return problem.stream_sum(block_gram, jnp.zeros(())) / problem.n
+
+
+def _gram_lmax(problem) -> float:
+    """lambda_max(A^T A / n), exactly (``eigvalsh`` of the d x d Gram matrix)."""
+    return float(np.linalg.eigvalsh(np.asarray(_gram(problem)))[-1])
 
 
 def _flops_ratio(step_cost: list[dict]) -> float | None:
@@ -160,11 +171,9 @@ def _measure_size(config: dict, n: int) -> dict:
     if len(jax.devices()) > 1 and n % len(jax.devices()) == 0:
         problem = sb.shard(problem)
     A = problem.data[0]
-    L = _gram_lmax(A) / 4 + mu
+    L = _gram_lmax(problem) / 4 + mu
     # jitted, so the squares are reduced on the fly rather than stored (4 GB at n = 1e7)
     L_max = float(jax.jit(lambda A: jnp.max(jnp.sum(jnp.square(A), axis=1)))(A)) / 4 + mu
-    ref = sb.reference_solution(problem, tol=1e-8)
-    f_star = ref.f
     x0 = jnp.zeros(d, dtype)
     key = jax.random.key(config["seed"])
     methods = [(sb.gd(1.0 / L), config["gd_steps"], 1)]
@@ -182,9 +191,15 @@ def _measure_size(config: dict, n: int) -> dict:
         m = n // b
         methods.append((sb.svrg(1.0 / (4 * (L + L_max / b)), b, loop_length=m),
                         config["svrg_epochs"] * m, max(1, m // 4)))
+    timed_runs = [(method, steps, timed_run(problem, method, x0, key, steps=steps, log_every=log_every,
+                                            defer_loss=True))
+                  for method, steps, log_every in methods]
+    # f* is needed only for the gaps, after the runs: Newton starts from the best end point
+    # (near x*: 3 Newton steps at n = 1e6 instead of 8 from zero, each a dense d x d Hessian).
+    best = min((t for _, _, t in timed_runs if np.isfinite(t.loss[-1])), key=lambda t: t.loss[-1])
+    f_star = sb.reference_solution(problem, best.x, tol=1e-8).f
     step_cost, to_eps, progress = [], [], []
-    for method, steps, log_every in methods:
-        timed = timed_run(problem, method, x0, key, steps=steps, log_every=log_every)
+    for method, steps, timed in timed_runs:
         # XLA's cost analysis adds up both branches of SVRG's snapshot cond, as if every step
         # took a full gradient, and counts L-BFGS's line-search loop once whatever its trials:
         # no FLOPs are reported for them (their gradient evaluations are exact).

@@ -26,6 +26,11 @@ Readings (computed, reported whichever way they come out): the test-loss and tes
 gap between the batch sizes, and the matched-train-loss control: the large batch's end
 point against the small batch at its checkpoint whose mean train loss is nearest.
 
+Where the time went (issue 16; the quick run under a load of ~10, readings): 22 compiles, 66 s,
+and 25 s of tracing, most of it the training program, which unrolled one loop of steps per
+checkpoint (11 in the full run) and was compiled once per batch size; it is now one scan over
+the checkpoints' step counts (a traced array). Then the figures (matplotlib) and loading digits.
+
     python scripts/sharp_minima.py [--quick] [--seeds S] [--out DIR] [--overwrite]
 """
 
@@ -69,21 +74,23 @@ def steps_for(epochs: float, n: int, batch: int) -> int:
     return max(1, int(round(epochs * n / batch)))
 
 
-@functools.partial(jax.jit, static_argnames=("batch_size", "increments", "chunk"))
-def train(problem, step_size, x0s, keys, *, batch_size, increments, chunk):
+@functools.partial(jax.jit, static_argnames=("batch_size", "chunk"))
+def train(problem, step_size, x0s, keys, increments, *, batch_size, chunk):
     """SGD (random reshuffling, constant ``step_size``) from ``x0s[s]`` with key ``keys[s]``
     for every seed s; the iterate after each of the consecutive runs of ``increments`` steps:
     an array (seed, checkpoint, d). Seed s ends where ``sgd_bench.run(problem, sgd(step_size,
-    batch_size, "reshuffle"), x0s[s], keys[s], steps=sum(increments))`` does."""
+    batch_size, "reshuffle"), x0s[s], keys[s], steps=sum(increments))`` does. ``increments``
+    is a traced int32 array: one loop over the checkpoints, so the program does not grow with
+    their number and other checkpoints reuse it."""
     method = sgd(1.0, batch_size, "reshuffle").replace(step_size=step_size)
 
     def one_seed(x0, key):
-        state = init_state(problem, method, x0, key, chunk=chunk)
-        out = []
-        for t in increments:
+        def piece(state, t):
             state = advance_state(problem, method, state, t, chunk=chunk)
-            out.append(state.x)
-        return jnp.stack(out)
+            return state, state.x
+
+        _, xs = jax.lax.scan(piece, init_state(problem, method, x0, key, chunk=chunk), increments)
+        return xs
 
     return jax.vmap(one_seed)(x0s, keys)
 
@@ -132,8 +139,8 @@ def run(config: dict, out: Path) -> dict:
         total = [steps_for(e, n, batch) for e in epochs]
         increments = tuple(b - a for a, b in zip([0] + total, total))
         t = time.perf_counter()
-        xs = train(train_p, jnp.asarray(config["step_size"], jnp.float64), x0s, keys, batch_size=batch,
-                   increments=increments, chunk=min(256, max(increments)))
+        xs = train(train_p, jnp.asarray(config["step_size"], jnp.float64), x0s, keys,
+                   jnp.asarray(increments, jnp.int32), batch_size=batch, chunk=min(256, max(increments)))
         m = {k: np.asarray(v) for k, v in measure(train_p, test_p, xs, lanczos_keys,
                                                   iters=config["lanczos_iters"]).items()}
         timings[label] = round(time.perf_counter() - t, 2)
