@@ -10,6 +10,10 @@ import numpy as np
 
 import sgd_bench as sb
 
+# One program per problem shape for every method's f (a lambda made inside ``timed`` was a new
+# function, so a compilation, for each method).
+_loss = jax.jit(lambda p, x: p.loss(x))
+
 
 def timed(problem, method, x0, key, *, steps, log_every, repeats=1):
     """Runs ``method`` through the public ``sgd_bench.Solver`` (the runner's samplers, keys and
@@ -23,7 +27,6 @@ def timed(problem, method, x0, key, *, steps, log_every, repeats=1):
     solver = sb.Solver(problem, method, chunk=log_every)
     state0 = jax.block_until_ready(solver.init(x0, key))
     jax.block_until_ready(solver.advance(state0, log_every))  # compile and warm up, untimed
-    loss = jax.jit(lambda p, x: p.loss(x))
     times = []
     for _ in range(repeats):
         state = state0
@@ -45,7 +48,7 @@ def timed(problem, method, x0, key, *, steps, log_every, repeats=1):
         calls.append(time.perf_counter() - t0)
     # A method that carries its own f (the line search) reports that one: the value its
     # monotonicity is defined on; f computed by another program may differ by rounding.
-    f = np.array([float(s.f) if "f" in s._fields else float(loss(problem, s.x)) for s in logs])
+    f = np.array([float(s.f) if "f" in s._fields else float(_loss(problem, s.x)) for s in logs])
     grads = np.array([int(s.grad_evals) for s in logs])
     losses = np.array([int(getattr(s, "loss_evals", 0)) for s in logs])
     return seconds, f, grads, losses, logs[-1].x, float(np.median(calls))
