@@ -7,8 +7,9 @@ machine): ``run_seeds`` compiled programs of its own (begin, segment, finish: 10
 13-25 s of each of the 18 stochastic method-problem pairs), and on the synthetic problem
 (n = 10^5, batch 1) its three vmapped seeds took 1.6-5.6x one seed's time (SGD: 53 s against
 9.5 s; a vmapped row read is a gather), where the two seeds besides the timed one take 2x here.
-The seeds are 3 to 20 (200 for the growing batch's short runs): a loop over them through the
-compiled program costs less than compiling a second one.
+The seeds are 3 to 20: a loop over them through the compiled program costs less than compiling
+a second one. The growing batch keeps ``run_seeds`` (``runs``): its full-batch steps, vmapped,
+read the data once for all its 32-200 seeds.
 """
 
 from __future__ import annotations
