@@ -130,3 +130,30 @@ def test_converges_like_one_over_k():
     assert np.all(gap > 0)
     assert gap[1] / gap[4] >= 2.5, gap
     assert gap[4] < 1e-3
+
+
+def test_the_scripts_shared_program_equals_separate_runs():
+    """two_phase runs the two-phase method, averaged SGD and constant-step SGD in one program
+    (the first phase and the plain iterate shared, ``shared_runs``): it must give what separate
+    ``run_horizons`` calls of each method give, gap for gap and count for count."""
+    from problems import spectral
+    from sgd_bench import horizons as hz
+    from sgd_bench_harness.experiments import two_phase as script
+
+    problem = spectral.geometric_logistic(n=27, d=3, ratio=0.5, seed=4)
+    x0 = np.array([0.0, 2.0, -1.0])
+    f_star = spectral.geometric_logistic_f_star()
+    horizons = [3, 8, 30]
+    shared = script.shared_runs(problem, x0, KEY, horizons=horizons, seeds=3, f_star=f_star,
+                                phase1_fraction=0.5, chunk=4)
+    assert set(shared) == {script.TWO_PHASE, script.AVERAGED, script.CONSTANT}
+    for label, method_at in script.method_factories(problem, 0.5).items():
+        if label == script.SQRT:
+            continue
+        alone = hz.run_horizons(problem, method_at, jnp.asarray(x0), KEY, horizons=horizons,
+                                seeds=3, f_star=f_star, chunk=4)
+        np.testing.assert_allclose(shared[label].gaps, alone.gaps, rtol=1e-12, err_msg=label)
+        np.testing.assert_array_equal(shared[label].grad_evals, alone.grad_evals, err_msg=label)
+        assert shared[label].methods == alone.methods, label
+    # the three are different runs: the plain iterate is not the average
+    assert not np.allclose(shared[script.CONSTANT].gaps, shared[script.AVERAGED].gaps)

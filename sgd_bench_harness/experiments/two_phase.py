@@ -8,9 +8,9 @@ unregularized logistic regression with features of geometric scales
 from x* along every eigendirection, the smallest ones included.
 
 For each horizon K = k_min ... k_max (log-spaced) every method runs K batch-1 steps with the
-parameters it prescribes for K, over S seeds in one vmapped program per method (the step count
-and the parameters are traced: one compilation per method and problem), and E[f(x_K) - f*] is
-fitted against K with a bootstrap interval over the seeds (``sgd_bench.horizons``). Methods:
+parameters it prescribes for K, over S seeds vmapped in one program (the step count and the
+parameters are traced: one compilation per program and problem), and E[f(x_K) - f*] is fitted
+against K with a bootstrap interval over the seeds (``sgd_bench.horizons``). Methods:
 
 - the two-phase method (``online_newton``): averaged SGD with gamma = 1/(4 L_max) for the first
   ``phase1_fraction`` K steps, then averaged SGD on the local quadratic model around that
@@ -27,11 +27,25 @@ spectrum) has a slope within a few hundredths of -1, and with 128 seeds its boot
 is narrower than that bias. ``tol`` is ``sgd_bench.rates.MATCH_TOL`` (0.05), the rates table's
 band; whether the interval contains -1 itself is printed beside it as a reading.
 
+Where the time goes (issue 16; the full run took 637 s under a load of 9-11 on the shared
+2-core machine): batch-1 steps of 128 seeds, 4 methods x 7 horizons (1.46 M steps per method and
+problem), most of them on the least-squares problem of d = 80; compiling (one program per method
+and problem, about 10 s each under that load) is the rest, and the report ~2 s. Every run at
+horizon K draws its indices from the same keys (``horizons.horizon_keys``), so three of the four
+methods repeated each other's work: constant-step SGD's iterate is the inner iterate of averaged
+SGD's run (the same steps on the same indices), and the two-phase method's first K/2 steps are
+that same averaged SGD (step 1/(4 L_max), average from x0). ``shared_runs`` runs the three in one
+program: averaged SGD for K/2 steps, then from that state averaged SGD on to K (evaluated: its
+average and its raw iterate) and the Newton phase on to K. The same numbers up to rounding (a
+test compares them with separate runs), at 2.5 units of steps per horizon instead of 4 (SGD
+with 1/sqrt(k) runs on its own).
+
     python scripts/two_phase.py [--quick] [--seeds S] [--steps K_MAX] [--out DIR] [--overwrite]
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from pathlib import Path
@@ -45,6 +59,7 @@ import sgd_bench as sb
 from problems import spectral
 from sgd_bench import horizons as hz
 from sgd_bench.averaging import averaged
+from sgd_bench.solver import DEFAULT_CHUNK, advance_state, cast_x, init_state
 from sgd_bench.two_phase import online_newton
 from sgd_bench_harness import experiment, plots, results, toolkit
 from sgd_bench_harness.toolkit import Check
@@ -100,6 +115,53 @@ def method_factories(problem, phase1_fraction):
         SQRT: lambda k: sb.sgd(sb.schedules.inverse_sqrt(1.0 / l_max)),
         CONSTANT: lambda k: sb.sgd(gamma),
     }
+
+
+@functools.partial(jax.jit, static_argnames=("chunk",))
+def _shared_final(problem, avg_sgd, newton, x0, keys, phase1, steps, *, chunk):
+    def one(key):
+        state = advance_state(problem, avg_sgd, init_state(problem, avg_sgd, x0, key, chunk=chunk),
+                              phase1, chunk=chunk)
+        # The two-phase method at k = phase1: its phase-1 average is averaged SGD's (it becomes
+        # the support point and the start of phase 2 at this step; the rest of its state is reset).
+        fresh = init_state(problem, newton, x0, key, chunk=chunk).method
+        second = state._replace(method=fresh._replace(x=state.method.x,
+                                                      grad_evals=state.method.grad_evals))
+        second = advance_state(problem, newton, second, steps - phase1, chunk=chunk)
+        state = advance_state(problem, avg_sgd, state, steps - phase1, chunk=chunk)
+        done = (second.method, state.method, state.method.inner)
+        return [m.x for m in done], [m.grad_evals for m in done]
+
+    xs, evals = jax.vmap(one)(keys)
+    # The full loss per seed, one seed at a time: memory stays at one pass over the data.
+    return [jax.lax.map(problem.loss, x) for x in xs], evals
+
+
+def shared_runs(problem, x0, key, *, horizons, seeds, f_star, phase1_fraction,
+                chunk=DEFAULT_CHUNK) -> dict:
+    """The runs of the two-phase method, averaged SGD and constant-step SGD at every horizon, in
+    one program ({label: ``horizons.HorizonRuns``}): what ``horizons.run_horizons`` gives for each
+    of ``method_factories`` (the same keys, the same indices), without running the shared steps
+    three times."""
+    factories = method_factories(problem, phase1_fraction)
+    labels = (TWO_PHASE, AVERAGED, CONSTANT)
+    out = {label: ([], [], [], []) for label in labels}
+    for k in (int(k) for k in horizons):
+        newton, avg_sgd = factories[TWO_PHASE](k), factories[AVERAGED](k)
+        phase1 = newton.hyperparams["phase1_steps"]
+        losses, evals = _shared_final(problem, avg_sgd, newton, cast_x(jnp.asarray(x0), problem),
+                                      hz.horizon_keys(key, k, seeds), jnp.int32(phase1),
+                                      jnp.int32(k), chunk=chunk)
+        for label, loss, ev, method in zip(labels, losses, evals,
+                                           (newton, avg_sgd, factories[CONSTANT](k))):
+            loss = np.asarray(loss, np.float64)
+            bad = ~np.isfinite(loss)
+            for part, value in zip(out[label], (np.where(bad, np.nan, loss - float(f_star)), bad,
+                                                ev.to_numpy(), method)):
+                part.append(value)
+    return {label: hz.HorizonRuns(np.asarray(horizons, np.int64), np.stack(g, axis=1),
+                                  np.stack(d, axis=1), np.stack(e, axis=1), tuple(m))
+            for label, (g, d, e, m) in out.items()}
 
 
 def hessian_spectrum(problem, x_star):
@@ -167,9 +229,13 @@ def run(config: dict, out: Path) -> dict:
                     below=[int(np.sum(eig < 1.0 / (gamma * float(k)))) for k in (ks[0], ks[-1])],
                     fits={})
         fits = {}
-        for label, method_at in method_factories(problem, config["phase1_fraction"]).items():
-            runs = hz.run_horizons(problem, method_at, jnp.asarray(x0), key, horizons=ks,
-                                   seeds=seeds, f_star=f_star)
+        shared = shared_runs(problem, x0, key, horizons=ks, seeds=seeds, f_star=f_star,
+                             phase1_fraction=config["phase1_fraction"])
+        shared[SQRT] = hz.run_horizons(problem, method_factories(problem, config["phase1_fraction"])[SQRT],
+                                       jnp.asarray(x0), key, horizons=ks, seeds=seeds,
+                                       f_star=f_star)
+        for label in METHODS:
+            runs = shared[label]
             fits[label] = hz.fit_horizons(runs.horizons, runs.gaps)
             info["fits"][label] = dict(fits[label].as_dict(), diverged=int(runs.diverged.sum()))
             for s in range(seeds):

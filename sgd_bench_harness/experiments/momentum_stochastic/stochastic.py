@@ -27,10 +27,14 @@ def run_methods(problem, ref, spec: dict, config: dict, entries: dict, qn: dict,
     for r_i, regime in enumerate(("constant", "decreasing")):
         steps = spec["const_steps" if regime == "constant" else "dec_steps"]
         log_every = max(1, steps // config["log_points"])
+        done = {}   # method -> its trace: "stochastic L-BFGS, large c" has the constant step of
+        # "stochastic L-BFGS", the same method on the same keys, so the same run (not run twice)
         for label in labels:
             method = entries[label][r_i]
-            trace = sb.run_seeds(problem, method, x0, key, seeds=spec["seeds"], steps=steps,
-                                 log_every=log_every)
+            if method not in done:
+                done[method] = sb.run_seeds(problem, method, x0, key, seeds=spec["seeds"],
+                                            steps=steps, log_every=log_every)
+            trace = done[method]
             gap = np.abs(np.asarray(trace.loss) - ref.f)
             k = np.asarray(trace.step[0]).astype(float)
             stoch[problem.name, regime, label] = (k, gap, np.asarray(trace.diverged))

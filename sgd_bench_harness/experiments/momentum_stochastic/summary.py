@@ -132,8 +132,8 @@ steps, Hessian samples of {SQN['hessian_batch']} rows) uses the same steps with 
 SGD: alpha = 1/(2 L_max) = {q['alpha']:.3g}, c = 1/mu = {q['c']:.4g}.
 
 Exact columns: E[f(x_k) - f*] from the recursion of the first and second moments of
-e = x - x* under sampling with replacement (the script's `_second_moments`; exact for least
-squares, no sampling), averaged over the same logged k as the measurement (second half for the
+e = x - x* under sampling with replacement (`exact.second_moments` in the script's package;
+exact for least squares, no sampling), averaged over the same logged k as the measurement (second half for the
 plateau, last decade of k for the end gap). The Lyapunov column is the k -> infinity limit of
 (k + k0) E[f - f*] = tr(H W)/2 with (c P H - I/2) W + W (c H P - I/2) = c^2 P Sigma P,
 Sigma = (1/n) sum_i r_i^2 a_i a_i^T the gradient noise at x* (P = I for SGD); the measured
