@@ -172,7 +172,8 @@ def parse_spec(text: str, what: str) -> Spec:
             if i == 0:
                 positional = part
                 continue
-            raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
+            raise ValueError(f"{what} {text!r}: {part!r} is not key=value" + (
+                " (commas separate the options, so a value cannot hold one)" if kwargs else ""))
         key, _, value = part.partition("=")
         key = key.strip()
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) and value.strip() == "":

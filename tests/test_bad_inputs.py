@@ -448,6 +448,34 @@ BAD_INPUTS = [
                  TypeError, r"^b1 must be a number, got <function", id="from-optax-b1-schedule"),
     pytest.param(sgd_bench.from_optax, (optax.sgd,), {"learning_rate": 0.1, "nesterov": "yes"},
                  TypeError, r"^nesterov must be True or False, got 'yes'$", id="from-optax-bool-string"),
+    # hostile20: values optax takes without a word, whose runs climb or blow up below the divergence
+    # limit (adam b1=2: f from 0.69 to 3.3 in 20 steps; eps=-1: to 2,675; sgd momentum=-1: to 11)
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": 0.1, "b1": 2.0},
+                 ValueError, r"^b1 must be in \[0, 1\) \(a decay factor of a running average: .*got 2\.0$",
+                 id="from-optax-b1-above-one"),
+    pytest.param(sgd_bench.from_optax, (optax.sgd,), {"learning_rate": 0.1, "momentum": 1},
+                 ValueError, r"^momentum must be in \[0, 1\)", id="from-optax-momentum-one"),
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": 0.1, "eps": -1.0},
+                 ValueError, r"^eps must be a number >= 0 \(the factory's default is 1e-08\), got -1\.0$",
+                 id="from-optax-eps-negative"),
+    pytest.param(sgd_bench.from_optax, (optax.adamw,), {"learning_rate": 0.1, "weight_decay": -0.5},
+                 ValueError, r"^weight_decay must be a number >= 0", id="from-optax-weight-decay-negative"),
+    # hostile20: progress="no" is truthy and drew a bar; metrics() of a non-state was an AttributeError;
+    # rates.fit of no points an IndexError; the benchopt bridge named the catalog's A, and its
+    # objective of a wrong-shaped x failed inside JAX's dot
+    pytest.param(runner.run, (TINY, SGD, X0_JAX, KEY0), {"steps": 4, "progress": "no"},
+                 TypeError, r"^progress must be True, False or None, got 'no'$", id="run-progress-text"),
+    pytest.param(lambda p: solver.Solver(p, SGD).metrics("x"), (TINY,), {},
+                 TypeError, r"^state must be a SolverState from Solver.init or advance, got str$",
+                 id="solver-metrics-not-a-state"),
+    pytest.param(sgd_bench.rates.fit, ([], [], "power"), {}, ValueError,
+                 r"^steps must be a 1-D array of at least 3 finite logged k .*got shape \(0,\)$", id="rates-fit-empty"),
+    pytest.param(sgd_bench.rates.fit, (np.ones((2, 3)), np.ones(3), "linear"), {}, ValueError,
+                 r"^steps must be a 1-D array", id="rates-fit-steps-2d"),
+    pytest.param(lambda X: __import__("sgd_bench_harness.benchopt").benchopt.logreg_l2(X, Y, 1.0), (A_NAN,), {},
+                 ValueError, r"^X contains 1 NaN or Inf value", id="benchopt-x-nan-named-x"),
+    pytest.param(lambda p: __import__("sgd_bench_harness.benchopt").benchopt.sum_objective(p, np.zeros(5)), (TINY,),
+                 {}, ValueError, r"^x must have shape \(3,\)", id="benchopt-objective-x-shape"),
 ]
 
 
@@ -821,6 +849,20 @@ CLI_BAD_INPUTS = [
                  id="cli-choice-in-another-case-twice"),
     pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1", "--method", "optax:Adam,lr=0.1"], 2,
                  r"--method 'optax:Adam,lr=0.1' is given twice", id="cli-optax-name-in-another-case-twice"),
+    # hostile20, the new round
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,b1=2"], 2,
+                 r"--method 'optax:adam,lr=0.1,b1=2': b1 must be in \[0, 1\)", id="cli-optax-b1-above-one"),
+    pytest.param(LOGREG + ["--method", "optax:sgd,lr=0.1,momentum=-1"], 2,
+                 r"--method 'optax:sgd,lr=0.1,momentum=-1': momentum must be in \[0, 1\)",
+                 id="cli-optax-momentum-negative"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,eps=-1"], 2,
+                 r"eps must be a number >= 0 \(the factory's default is 1e-08\), got -1", id="cli-optax-eps-negative"),
+    pytest.param(["run", "--problem", "libsvm:path=/tmp/a,b.svm", "--method", "gd", "--out", OUT], 2,
+                 r"'b.svm' is not key=value \(commas separate the options, so a value cannot hold one\)$",
+                 id="cli-spec-value-with-a-comma"),
+    pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "/proc/sgd-bench-x"], 2,
+                 r"^sgd-bench: error: --out /proc/sgd-bench-x\S*: cannot (create the folder|write in /proc)",
+                 id="cli-out-under-proc"),  # as root access() passed: "[Errno 2] No such file or directory"
 ]
 
 
@@ -1301,3 +1343,16 @@ def test_a_linspace_of_whole_numbers_gives_counts(tiny_logistic):
     assert spaced.swept == typed.swept == ("phase1_steps",)
     np.testing.assert_array_equal(spaced.values["phase1_steps"], typed.values["phase1_steps"])
     assert spaced.values["phase1_steps"].dtype.kind == "i"
+
+
+def test_a_compilation_cache_folder_that_cannot_be_made_is_said(monkeypatch, capsys):
+    # hostile20: SGD_BENCH_COMPILATION_CACHE=/dev/null/x was dropped without a word
+    from sgd_bench_harness import compile_cache
+
+    before = jax.config.jax_compilation_cache_dir
+    monkeypatch.setenv(compile_cache.ENV, "/dev/null/x")
+    assert compile_cache.enable() is None
+    assert jax.config.jax_compilation_cache_dir == before
+    assert capsys.readouterr().err.strip() == (
+        "sgd-bench: SGD_BENCH_COMPILATION_CACHE='/dev/null/x' cannot be used (Not a directory); compiling "
+        "without the persistent cache")
