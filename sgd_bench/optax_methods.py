@@ -101,6 +101,26 @@ def _check_keyword_kinds(factory, hyperparams) -> None:
             raise TypeError(f"{key} must be True or False, got {value!r}")
 
 
+# Keys that are decay factors of a running average wherever optax uses them (adam's b1, b2,
+# sgd's momentum, rmsprop's decay, adadelta's rho): outside [0, 1) the run climbs or blows up,
+# unflagged while its loss stays below the divergence limit (adam b1=2: 0.69 to 3.3 in 20 steps).
+AVERAGING_FACTORS = ("b1", "b2", "b3", "momentum", "decay", "rho")
+
+
+def _check_range(factory, key: str, value: float) -> None:
+    """``AVERAGING_FACTORS`` take [0, 1); a key whose default is a number >= 0 (eps,
+    weight_decay, ...) takes no negative number: a negative eps can flip adam's step uphill."""
+    if key in AVERAGING_FACTORS and not 0 <= value < 1:
+        raise ValueError(f"{key} must be in [0, 1) (a decay factor of a running average: at 1 it never "
+                         f"updates, beyond it grows without bound), got {value!r}")
+    try:
+        default = inspect.signature(factory).parameters[key].default
+    except (KeyError, TypeError, ValueError):
+        return
+    if _is_number(default) and default >= 0 and value < 0:
+        raise ValueError(f"{key} must be a number >= 0 (the factory's default is {default:g}), got {value!r}")
+
+
 def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with_replacement",
                name: str | None = None, **hyperparams) -> Method:
     """Runs an optax optimizer on mini-batch gradients.
@@ -181,7 +201,7 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     for key, value in numeric.items():
         if not isinstance(value, jax.core.Tracer):
             check = validation.positive_float if key == "learning_rate" else validation.finite_float
-            check(key, value)
+            _check_range(transformation, key, check(key, value))
     static_numbers = bool(numeric) and not _traces_cleanly(transformation, numeric, static)
     if static_numbers:
         static, numeric = {**static, **numeric}, {}

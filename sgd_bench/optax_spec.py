@@ -14,7 +14,7 @@ import math
 import optax
 
 import sgd_bench as sb
-from sgd_bench.spec_parsing import Spec, is_number
+from sgd_bench.spec_parsing import Spec, is_number, words
 
 
 def build_optax(spec: Spec, opts: dict, problem, constants):
@@ -24,7 +24,8 @@ def build_optax(spec: Spec, opts: dict, problem, constants):
     sampling = opts.pop("sampling", "with_replacement")
     if not spec.positional:
         raise ValueError(f"--method {spec.text!r}: name the optax optimizer, as in optax:adam,lr=1e-3")
-    ctor = getattr(optax, spec.positional, None)
+    name = words(spec.positional)  # Adam is adam, as names are read in any case
+    ctor = getattr(optax, name, None) if not name.startswith("_") else None
     if not callable(ctor):
         raise ValueError(f"--method {spec.text!r}: optax has no optimizer {spec.positional!r}")
     if "lr" in opts:
@@ -32,20 +33,20 @@ def build_optax(spec: Spec, opts: dict, problem, constants):
     params = inspect.signature(ctor).parameters
     bad = [k for k in opts if k not in params]
     if bad:
-        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} takes no {', '.join(bad)}; "
+        raise ValueError(f"--method {spec.text!r}: optax.{name} takes no {', '.join(bad)}; "
                          f"it takes {', '.join(params)}")
     if "learning_rate" not in params:
         # scale_by_adam, clip, ...: their updates are not negated, so x + update would climb
-        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} is a gradient transformation, "
+        raise ValueError(f"--method {spec.text!r}: optax.{name} is a gradient transformation, "
                          "not an optimizer: it takes no learning rate and its updates are not negated "
                          "(applied as they are they climb); use an optimizer such as optax:adam,lr=1e-3")
     if "learning_rate" not in opts:
-        raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{spec.positional},lr=1e-3")
+        raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{name},lr=1e-3")
     _check_optax_options(spec, opts, params)
     try:
         ctor(**opts)  # optax's own checks of its options, before anything is traced
     except (TypeError, ValueError) as err:
-        raise ValueError(f"--method {spec.text!r}: optax.{spec.positional} refused its options: {err}") from None
+        raise ValueError(f"--method {spec.text!r}: optax.{name} refused its options: {err}") from None
     # The factory with its keywords: the numbers are traced, so grid cells share programs.
     return sb.from_optax(ctor, batch, sampling, name=spec.text, **opts)
 

@@ -91,9 +91,12 @@ def _design(steps, kind):
 def _prepare(steps, values, running_min):
     steps = np.asarray(steps)
     values = np.asarray(values, dtype=np.float64)
+    if steps.ndim != 1 or steps.shape[0] < 3 or not np.all(np.isfinite(steps)):  # [] was an IndexError
+        raise ValueError(f"steps must be a 1-D array of at least 3 finite logged k (a fit needs 3 points), "
+                         f"got shape {steps.shape}")
     if values.ndim == 1:
         values = values[None]
-    if values.ndim != 2 or values.shape[1] != steps.shape[0]:
+    if values.ndim != 2 or values.shape[1] != steps.shape[0] or values.shape[0] == 0:
         raise ValueError(f"values must have shape (seeds, {steps.shape[0]}) or ({steps.shape[0]},), "
                          f"got {values.shape}")
     if not np.all(np.isfinite(values)):

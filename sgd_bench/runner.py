@@ -252,6 +252,8 @@ def use_progress(progress) -> bool:
     """Whether a run draws a bar: ``progress`` as given, or the progress mode's default if None."""
     if progress is None:
         return progress_enabled()
+    if not isinstance(progress, (bool, np.bool_)):  # progress="no" is truthy: it drew a bar
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
     return bool(progress)
 
 

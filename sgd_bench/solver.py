@@ -359,6 +359,7 @@ class Solver:
 
     def metrics(self, state: SolverState) -> tuple[float, float]:
         """(f(x), ||grad f(x)||^2) at the state's iterate (one full pass over the data)."""
+        self._check_state(state)
         f, g = _metrics_jit(self.problem, state.x)
         return float(f), float(g)
 

@@ -3,8 +3,10 @@ positional first item): the syntax of ``--problem`` and ``--method``, parsed int
 
 A value is read as true/false, an int, a float or else kept as text; in a ``--method`` spec a
 key may take several values (``logspace(a,b,n)``, ``linspace(a,b,n)``, ``v1|v2|...``) and the
-spec then stands for one method per point (``Spec.expand``). Parsing imports nothing but the
-standard library and numpy: the method registry (``sgd_bench.specs``) and the command line
+spec then stands for one method per point (``Spec.expand``); a lin/logspace whose points are all
+whole numbers gives ints, as typing them (``10|20|30``) would. Parsing imports nothing but the
+standard library and numpy; ``words`` is how a name (or a choice such as ``sampling=``) is read:
+any case, ``-`` for ``_``. The method registry (``sgd_bench.specs``) and the command line
 (``sgd_bench_harness``) share it. Every refusal names ``what`` (``--problem`` or ``--method``)
 and the spec as typed.
 """
@@ -45,8 +47,11 @@ def _grid_value(text: str) -> GridValues | None:
                              f"{kind}space(-3,0,16)") from None
         if not (math.isfinite(a) and math.isfinite(b)) or not 1 <= num <= 4096:
             raise ValueError(f"{text!r}: the bounds must be finite and the count in [1, 4096]")
-        grid = np.logspace(a, b, num) if kind.lower() == "log" else np.linspace(a, b, num)
-        return _distinct(GridValues(text, tuple(float(v) for v in grid)))
+        grid = [float(v) for v in (np.logspace(a, b, num) if kind.lower() == "log" else np.linspace(a, b, num))]
+        if all(v.is_integer() for v in grid):
+            # what typing the points gives (10|20|30): a count such as phase1_steps takes them
+            grid = [int(v) for v in grid]
+        return _distinct(GridValues(text, tuple(grid)))
     if "|" in text:
         parts = [parse_value(p.strip()) for p in text.split("|")]
         if any(p == "" for p in parts) or not all(is_number(p) for p in parts):
@@ -81,6 +86,11 @@ def _split_items(rest: str) -> list[str]:
         current.append(ch)
     items.append("".join(current))
     return items
+
+
+def words(text: str) -> str:
+    """A name or a choice as a spec reads it: any case, ``-`` for ``_`` (``Lazy-SAGA`` is lazy_saga)."""
+    return text.strip().lower().replace("-", "_")
 
 
 def parse_value(text: str):
@@ -151,7 +161,7 @@ def parse_spec(text: str, what: str) -> Spec:
         # dangling colon usually lost them (an unset shell variable after the colon).
         form = "optax:adam,lr=1e-3" if typed.lower() == "optax" else f"{typed or 'NAME'}:key=value"
         raise ValueError(f"{what} {text!r}: nothing after ':'; give options as {form}, or drop the ':'")
-    name = typed.lower().replace("-", "_")
+    name = words(typed)
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ValueError(f"{what} {text!r}: {typed!r} is not a name")
     positional, kwargs = None, []
@@ -162,7 +172,8 @@ def parse_spec(text: str, what: str) -> Spec:
             if i == 0:
                 positional = part
                 continue
-            raise ValueError(f"{what} {text!r}: {part!r} is not key=value")
+            raise ValueError(f"{what} {text!r}: {part!r} is not key=value" + (
+                " (commas separate the options, so a value cannot hold one)" if kwargs else ""))
         key, _, value = part.partition("=")
         key = key.strip()
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) and value.strip() == "":

@@ -27,7 +27,8 @@ import sgd_bench as sb
 from sgd_bench.default_steps import theory_step
 from sgd_bench.gradient_table import split_loss
 from sgd_bench.optax_spec import build_optax
-from sgd_bench.spec_parsing import Spec, is_number
+from sgd_bench.spec_parsing import Spec, is_number, words
+from sgd_bench.two_phase import SUPPORTS
 
 SCHEDULES = ("constant", "lecture_decreasing", "inverse_sqrt")
 # Entries whose line says their keys itself (optax's are the optimizer's, averaged's its method's).
@@ -95,17 +96,44 @@ def build_methods(spec: Spec, problem, constants: ProblemConstants | None = None
     that changes the structure (a batch size, a sampling) is refused, since its methods could
     not share one program; give them as separate --method options."""
     concrete = spec.expand()
-    methods = [build_method(c, problem, constants) for c in concrete]
+    if len(concrete) == 1:
+        methods = [build_method(concrete[0], problem, constants)]
+    else:
+        methods = [_build_point(spec, c, problem, constants) for c in concrete]
     base = methods[0]
-    if any(m.structure() != base.structure() for m in methods[1:]):
-        raise ValueError(f"--method {spec.text!r}: its grid changes the method's structure (a batch, "
-                         "sampling, schedule or other non-numeric setting); grids may vary numbers "
-                         "only, give the others as separate --method options")
+    other = next((i for i, m in enumerate(methods) if m.structure() != base.structure()), None)
+    if other is not None:
+        a, b = _point(spec, concrete[0]), _point(spec, concrete[other])
+        why = (" (noise=0 draws no noise at all: plain SGD)" if spec.name == "noisy_sgd" and "noise" in spec.grid
+               else "")
+        raise ValueError(f"--method {spec.text!r}: its grid points {a} and {b} need two compiled programs"
+                         f"{why}; a grid may vary only values that keep the program (such as a step; not a "
+                         "batch size or a memory length); give the others as separate --method options")
     table = [m.values() for m in methods]
     swept = tuple(name for name in table[0] if any(
         not np.array_equal(np.asarray(t[name]), np.asarray(table[0][name])) for t in table))
     return MethodGroup([c.text for c in concrete], methods, swept,
                        {name: np.asarray([t[name] for t in table]) for name in swept})
+
+
+def _point(spec: Spec, point: Spec) -> str:
+    """A grid point as its swept keys' values, ``batch=3.16228,step=0.1``."""
+    def show(v):  # 1.0 stays 1.0: a whole float where a count is due must not read as the int 1
+        return repr(v) if isinstance(v, float) and v.is_integer() else f"{v:g}"
+
+    return ",".join(f"{k}={show(point.options[k])}" for k in spec.grid)
+
+
+def _build_point(spec: Spec, point: Spec, problem, constants):
+    """One point of a grid; a refusal names the spec as typed and the point, not the expanded text."""
+    try:
+        return build_method(point, problem, constants)
+    except ValueError as err:
+        head, message = f"--method {point.text!r}: ", str(err)
+        if message.startswith(head):
+            message = message[len(head):]
+        at = f"at {_point(spec, point)}: " if any(message.startswith(k) for k in spec.grid) else ""
+        raise ValueError(f"--method {spec.text!r}: {at}{message}") from None
 
 
 def build_method(spec: Spec, problem, constants: ProblemConstants | None = None):
@@ -133,8 +161,21 @@ def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
         if bad:
             raise ValueError(f"--method {spec.text!r}: {spec.name} takes {', '.join(entry.keys)}; "
                              f"not {', '.join(bad)}")
+    for key in CHOICE_KEYS:  # words, read as names are (SGD, lazy-saga): any case, - for _
+        if isinstance(opts.get(key), str):
+            opts[key] = words(opts[key])
+        allowed = _CHOICE_VALUES.get(key, (opts.get(key),))
+        if key in opts and opts[key] not in allowed:  # the message echoes the value as typed
+            raise ValueError(f"--method {spec.text!r}: {key} must be one of {', '.join(map(repr, allowed))}; "
+                             f"got {spec.options[key]!r}")
     _check_options(spec, opts, problem.n)
     return entry.build(spec, opts, problem, constants or ProblemConstants(problem))
+
+
+# Keys whose value is one of a few words: a spec reads them as it reads names (the Python API
+# takes its constants' exact strings: SAMPLINGS, SCHEDULES, two_phase.SUPPORTS).
+CHOICE_KEYS = ("sampling", "schedule", "support", "of")
+_CHOICE_VALUES = {"sampling": sb.SAMPLINGS, "schedule": SCHEDULES, "support": SUPPORTS}
 
 
 # Python argument -> spec key, so that a message from the Python API names the key the user typed.
@@ -195,10 +236,7 @@ def _gd(spec, opts, problem, constants):
 
 
 def _sgd(spec, opts, problem, constants):
-    schedule = opts.get("schedule", "constant")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"--method {spec.text!r}: schedule must be one of {', '.join(SCHEDULES)}, "
-                         f"got {schedule!r}")
+    schedule = opts.get("schedule", "constant")  # one of SCHEDULES (_build_method checks)
     if schedule == "lecture_decreasing":
         if opts.get("step") is not None:
             raise ValueError(f"--method {spec.text!r}: schedule=lecture_decreasing sets its own steps "
@@ -275,8 +313,6 @@ def _stochastic_lbfgs(spec, opts, problem, constants):
 def _averaged(spec, opts, problem, constants):
     inner = opts.pop("of", None)
     start = opts.pop("start", 0)
-    if isinstance(inner, str):  # spelled as --method takes it: lazy-saga, SGD
-        inner = inner.lower().replace("-", "_")
     if inner is None or inner in ("averaged", "optax") or inner not in METHODS:
         raise ValueError(f"--method {spec.text!r}: name the averaged method with of=NAME, one of "
                          f"{', '.join(m for m in METHODS if m not in ('averaged', 'optax'))}")

@@ -67,13 +67,11 @@ def logreg_l2(X, y, lmbd: float, *, dtype="float64") -> FiniteSum:
     - ``lmbd``: lambda >= 0, the ridge strength on benchopt's sum scale.
     - ``dtype``: the floating type the problem computes in (the data is cast to it).
     """
-    from problems.linear import logistic_regression  # the harness side: imports the catalog
+    from problems.linear import check_design, logistic_regression  # the harness side: imports the catalog
 
     dt = validation.floating_dtype("dtype", dtype)
     lmbd = validation.nonnegative_float("lmbd", lmbd)
-    X = validation.dense_array("X", X, real=True)
-    if np.ndim(X) != 2:
-        raise ValueError(f"X must be a 2-D array (n, d), got shape {np.shape(X)}")
+    check_design("X", X, "y", y, labels=True)  # messages name benchopt's X and y, not the catalog's A
     n = int(np.shape(X)[0])
     # Cast on the host first, so that float64 data asked for in float32 is not refused as a
     # silent downcast: the dtype here is the caller's explicit choice.
@@ -83,6 +81,7 @@ def logreg_l2(X, y, lmbd: float, *, dtype="float64") -> FiniteSum:
 
 def sum_objective(problem: FiniteSum, x) -> float:
     """The benchopt (sum-scale) value n f(x) of a problem made by ``logreg_l2``."""
+    check_x("x", x, problem)  # another shape failed inside JAX's dot
     return float(problem.n * problem.loss(jnp.asarray(x, problem.dtype)))
 
 

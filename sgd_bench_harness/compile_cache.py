@@ -5,13 +5,15 @@ process loads the compiled program from disk instead. ``enable()`` points
 ``jax_compilation_cache_dir`` at a user cache folder (``$XDG_CACHE_HOME/sgd-bench/jax``, or
 ``~/.cache/sgd-bench/jax``) and lowers JAX's thresholds so that the small programs of a
 benchmark are cached too. ``SGD_BENCH_COMPILATION_CACHE=0`` turns it off; any other value
-than 0/off/1/on is taken as the folder. The library itself never turns it on: an importing
+than 0/off/1/on is taken as the folder, and one that cannot be created is said on stderr (the run
+goes on without the cache). The library itself never turns it on: an importing
 program keeps its own JAX configuration.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import jax
@@ -38,7 +40,10 @@ def enable(path: str | os.PathLike | None = None) -> Path | None:
         else default_dir())
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    except OSError as err:
+        if path is None and setting:  # a folder the user named: say so (the default may fail quietly)
+            print(f"sgd-bench: {ENV}={setting!r} cannot be used ({err.strerror or err}); compiling "
+                  "without the persistent cache", file=sys.stderr)
         return None
     jax.config.update("jax_compilation_cache_dir", str(folder))
     # JAX skips programs that compile in under a second by default; a benchmark's are many

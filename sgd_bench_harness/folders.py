@@ -154,7 +154,11 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
     """Holds ``folder``'s lock (creating the folder) while the block runs; a second holder gets
     a ValueError that names the first one's PID. The lock of a dead process is taken over."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # /proc/x, /sys/x: access() passes as root, the kernel refuses
+        raise ValueError(f"--out {folder}: cannot create the folder ({err.strerror or err}); "
+                         "choose a writable folder") from None
     path = folder / LOCK_FILE
     if path.is_symlink() or (path.exists() and not path.is_file()):  # a folder, FIFO or link by that name
         raise ValueError(f"--out {folder}: {LOCK_FILE} there is not a regular file, so it cannot hold "

@@ -22,6 +22,14 @@ the Python API's ``step_size`` in brackets). Decisions:
 - the same ``--problem`` (or ``--method``) given twice, also when spelled differently
   (``lecture-logreg`` and ``lecture_logreg``, keys in another order), is refused, not merged:
   the grid would store every record twice, and a repeat is usually a typo for another spec;
+- a word in a spec is read as names are, in any case and with ``-`` for ``_``: the problem and
+  method names, and the choices ``sampling``, ``schedule``, ``support``, ``of``, optax's optimizer,
+  and a problem's ``dtype``, ``split`` and ``preset`` (``sgd:sampling=Cyclic`` runs
+  sgd:sampling=cyclic, and the two given together are the same spec twice); messages echo the
+  spec as typed. The Python API takes the exact strings of its constants (``SAMPLINGS``, ...);
+- a grid point's refusal names the spec as typed and the point (``at batch=3.16228``); a grid
+  whose points need two programs (a batch size, a memory length, noise through 0) is refused
+  naming two such points;
 - a spec that ends in ``:`` with nothing after it (``lecture-logreg:``, ``sgd:``) is refused, for
   ``--problem`` and ``--method`` alike, rather than read as "no options": the colon promises
   options, and a dangling one usually lost them (an unset shell variable);
@@ -44,8 +52,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from sgd_bench.spec_parsing import Spec, parse_spec
-from sgd_bench.specs import MethodGroup, ProblemConstants, build_methods
+from sgd_bench.spec_parsing import Spec, parse_spec, words
+from sgd_bench.specs import CHOICE_KEYS, MethodGroup, ProblemConstants, build_methods
 from sgd_bench_harness.grid_report import report
 
 KIND = "grid"
@@ -53,6 +61,19 @@ DEFAULT_BLOCK = 32
 MAX_KEY = 2**63 - 1  # the API's int seed range too (solver.MAX_SEED)
 # Host memory per stored record row (a dict of ten values while the records are merged).
 ROW_BYTES = 1000
+
+# A --problem's keys whose value is one of a few words, read as names are (any case, - for _).
+PROBLEM_CHOICE_KEYS = ("dtype", "split", "preset")
+
+
+def same_run(spec: Spec, what: str) -> tuple:
+    """What a spec runs, whatever its spelling: its name, and its options in key order with the
+    words of its choices as a spec reads them (``sgd:sampling=Cyclic`` runs sgd:sampling=cyclic)."""
+    choices = CHOICE_KEYS if what == "--method" else PROBLEM_CHOICE_KEYS
+    options = {k: words(v) if k in choices and isinstance(v, str) else v for k, v in spec.options.items()}
+    positional = words(spec.positional) if spec.positional is not None else None
+    return spec.name, positional, tuple(sorted(options.items(), key=str))
+
 
 def build_problem(spec: Spec, dtype: str):
     """The registry problem of ``spec`` in ``dtype``. A ``dtype`` key in the spec must say the
@@ -63,7 +84,8 @@ def build_problem(spec: Spec, dtype: str):
 
     import problems
 
-    kwargs = spec.options
+    kwargs = {k: words(v) if k in PROBLEM_CHOICE_KEYS and isinstance(v, str) else v
+              for k, v in spec.options.items()}
     try:
         factory = problems.factory(spec.typed or spec.name)
     except ValueError as err:
@@ -124,7 +146,7 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
             spec = parse_spec(text, what)
             # Equal after normalizing (lecture-logreg = lecture_logreg, key order): the same
             # run twice, which would store every record twice. Refused, as a typo usually is.
-            same = (spec.name, spec.positional, tuple(sorted(spec.options.items(), key=str)))
+            same = same_run(spec, what)
             if same in seen:
                 raise ValueError(f"{what} {text!r} is given twice" + (
                     f" (also as {seen[same]!r})" if seen[same] != text else "") +
@@ -133,7 +155,7 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
     labels: dict[tuple, str] = {}
     for text in methods:
         for point in parse_spec(text, "--method").expand():
-            same = (point.name, point.positional, tuple(sorted(point.options.items(), key=str)))
+            same = same_run(point, "--method")
             if same in labels and labels[same] != text:
                 raise ValueError(f"--method {text!r} and --method {labels[same]!r} both run "
                                  f"{point.text!r}; each method may appear once")

@@ -448,6 +448,34 @@ BAD_INPUTS = [
                  TypeError, r"^b1 must be a number, got <function", id="from-optax-b1-schedule"),
     pytest.param(sgd_bench.from_optax, (optax.sgd,), {"learning_rate": 0.1, "nesterov": "yes"},
                  TypeError, r"^nesterov must be True or False, got 'yes'$", id="from-optax-bool-string"),
+    # hostile20: values optax takes without a word, whose runs climb or blow up below the divergence
+    # limit (adam b1=2: f from 0.69 to 3.3 in 20 steps; eps=-1: to 2,675; sgd momentum=-1: to 11)
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": 0.1, "b1": 2.0},
+                 ValueError, r"^b1 must be in \[0, 1\) \(a decay factor of a running average: .*got 2\.0$",
+                 id="from-optax-b1-above-one"),
+    pytest.param(sgd_bench.from_optax, (optax.sgd,), {"learning_rate": 0.1, "momentum": 1},
+                 ValueError, r"^momentum must be in \[0, 1\)", id="from-optax-momentum-one"),
+    pytest.param(sgd_bench.from_optax, (optax.adam,), {"learning_rate": 0.1, "eps": -1.0},
+                 ValueError, r"^eps must be a number >= 0 \(the factory's default is 1e-08\), got -1\.0$",
+                 id="from-optax-eps-negative"),
+    pytest.param(sgd_bench.from_optax, (optax.adamw,), {"learning_rate": 0.1, "weight_decay": -0.5},
+                 ValueError, r"^weight_decay must be a number >= 0", id="from-optax-weight-decay-negative"),
+    # hostile20: progress="no" is truthy and drew a bar; metrics() of a non-state was an AttributeError;
+    # rates.fit of no points an IndexError; the benchopt bridge named the catalog's A, and its
+    # objective of a wrong-shaped x failed inside JAX's dot
+    pytest.param(runner.run, (TINY, SGD, X0_JAX, KEY0), {"steps": 4, "progress": "no"},
+                 TypeError, r"^progress must be True, False or None, got 'no'$", id="run-progress-text"),
+    pytest.param(lambda p: solver.Solver(p, SGD).metrics("x"), (TINY,), {},
+                 TypeError, r"^state must be a SolverState from Solver.init or advance, got str$",
+                 id="solver-metrics-not-a-state"),
+    pytest.param(sgd_bench.rates.fit, ([], [], "power"), {}, ValueError,
+                 r"^steps must be a 1-D array of at least 3 finite logged k .*got shape \(0,\)$", id="rates-fit-empty"),
+    pytest.param(sgd_bench.rates.fit, (np.ones((2, 3)), np.ones(3), "linear"), {}, ValueError,
+                 r"^steps must be a 1-D array", id="rates-fit-steps-2d"),
+    pytest.param(lambda X: __import__("sgd_bench_harness.benchopt").benchopt.logreg_l2(X, Y, 1.0), (A_NAN,), {},
+                 ValueError, r"^X contains 1 NaN or Inf value", id="benchopt-x-nan-named-x"),
+    pytest.param(lambda p: __import__("sgd_bench_harness.benchopt").benchopt.sum_objective(p, np.zeros(5)), (TINY,),
+                 {}, ValueError, r"^x must have shape \(3,\)", id="benchopt-objective-x-shape"),
 ]
 
 
@@ -802,6 +830,39 @@ CLI_BAD_INPUTS = [
                  r"phase1_steps=4 is not below --steps 4", id="cli-averaged-phase1-beyond-steps"),
     pytest.param(LOGREG + ["--method", "stochastic_lbfgs:step=0.1,hessian_batch=10000000000"], 3,  # hostile19
                  r"needs about .*state 745\.1 GiB", id="cli-sqn-hessian-batch-huge"),  # was JAX's OOM traceback
+    # hostile20: the leftovers of round 3. A grid over noise through 0 was refused as if it varied
+    # "a batch, sampling, schedule or other non-numeric setting"; a grid point's refusal named the
+    # expanded point ('sgd:batch=1'), not the spec as typed; a choice echoed another spelling.
+    pytest.param(LOGREG + ["--method", "noisy_sgd:noise=0|0.1"], 2,
+                 r"--method 'noisy_sgd:noise=0\|0.1': its grid points noise=0 and noise=0.1 need two compiled "
+                 r"programs \(noise=0 draws no noise at all: plain SGD\)", id="cli-grid-noise-through-zero"),
+    pytest.param(LOGREG + ["--method", "sgd:batch=logspace(0,1,3)"], 2,
+                 r"--method 'sgd:batch=logspace\(0,1,3\)': at batch=1\.0: batch must be an integer in \[1, n\] "
+                 r"= \[1, 200\] \(batch_size in Python\), got 1\.0$", id="cli-grid-logspace-over-a-count"),
+    pytest.param(LOGREG + ["--method", "sgd:step=logspace(-3,0,2),batch=0"], 2,
+                 r"--method 'sgd:step=logspace\(-3,0,2\),batch=0': batch must be", id="cli-grid-fixed-key-no-point"),
+    pytest.param(LOGREG + ["--method", "sgd:sampling=Re-Shuffle"], 2,
+                 r"sampling must be one of 'with_replacement', 'reshuffle', 'cyclic'; got 'Re-Shuffle'$",
+                 id="cli-choice-echoed-as-typed"),
+    pytest.param(LOGREG + ["--method", "sgd:sampling=cyclic", "--method", "SGD:sampling=Cyclic"], 2,
+                 r"--method 'SGD:sampling=Cyclic' is given twice \(also as 'sgd:sampling=cyclic'\)",
+                 id="cli-choice-in-another-case-twice"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1", "--method", "optax:Adam,lr=0.1"], 2,
+                 r"--method 'optax:Adam,lr=0.1' is given twice", id="cli-optax-name-in-another-case-twice"),
+    # hostile20, the new round
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,b1=2"], 2,
+                 r"--method 'optax:adam,lr=0.1,b1=2': b1 must be in \[0, 1\)", id="cli-optax-b1-above-one"),
+    pytest.param(LOGREG + ["--method", "optax:sgd,lr=0.1,momentum=-1"], 2,
+                 r"--method 'optax:sgd,lr=0.1,momentum=-1': momentum must be in \[0, 1\)",
+                 id="cli-optax-momentum-negative"),
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,eps=-1"], 2,
+                 r"eps must be a number >= 0 \(the factory's default is 1e-08\), got -1", id="cli-optax-eps-negative"),
+    pytest.param(["run", "--problem", "libsvm:path=/tmp/a,b.svm", "--method", "gd", "--out", OUT], 2,
+                 r"'b.svm' is not key=value \(commas separate the options, so a value cannot hold one\)$",
+                 id="cli-spec-value-with-a-comma"),
+    pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "/proc/sgd-bench-x"], 2,
+                 r"^sgd-bench: error: --out /proc/sgd-bench-x\S*: cannot (create the folder|write in /proc)",
+                 id="cli-out-under-proc"),  # as root access() passed: "[Errno 2] No such file or directory"
 ]
 
 
@@ -890,7 +951,8 @@ CLI_BAD_INPUTS_NEGATIVE = [
                  r"--method 'optax:lbfgs,lr=1': transformation optax.lbfgs: its update needs more arguments "
                  r".* use sgd_bench.lbfgs$", id="cli-optax-lbfgs-needs-the-loss"),
     pytest.param(LOGREG + ["--method", "optax:sgd,lr=linspace(-1,1,3)"], 2,
-                 r"--method 'optax:sgd,lr=-1': lr must be a finite number > 0", id="cli-optax-lr-grid-negative"),
+                 r"--method 'optax:sgd,lr=linspace\(-1,1,3\)': at lr=-1: lr must be a finite number > 0",
+                 id="cli-optax-lr-grid-negative"),  # hostile20: named the expanded point 'optax:sgd,lr=-1
 ]
 
 
@@ -1236,3 +1298,61 @@ def test_a_bad_progress_setting_stops_an_experiment_run_directly_before_it_runs(
     assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
         "error: SGD_BENCH_PROGRESS must be 0 or 1 (or unset), got 'bogus'")
     assert not (tmp_path / "out").exists()
+
+
+# hostile20 (leftover c): in a spec, a choice is a word read as names are (any case, - for _), as
+# --method SGD, averaged:of=Lazy-SAGA and sparse-preset:preset=RCV1 already were; support=,
+# sampling=, schedule=, optax's optimizer and a problem's split=/dtype= were case-sensitive.
+@pytest.mark.parametrize("typed, canonical", [
+    ("online_newton:support=Running-Average,step=0.1", "online_newton:support=running_average,step=0.1"),
+    ("online_newton:support=TWO_PHASE,phase1_steps=5", "online_newton:support=two_phase,phase1_steps=5"),
+    ("sgd:sampling=Reshuffle,batch=2", "sgd:sampling=reshuffle,batch=2"),
+    ("sgd:schedule=Inverse-Sqrt", "sgd:schedule=inverse_sqrt"),
+    ("optax:Adam,lr=0.1", "optax:adam,lr=0.1"),
+    ("averaged:of=SGD,sampling=CYCLIC", "averaged:of=sgd,sampling=cyclic"),
+])
+def test_a_spec_reads_a_choice_in_any_case(tiny_logistic, typed, canonical):
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_method
+
+    got = build_method(parse_spec(typed, "--method"), tiny_logistic)
+    want = build_method(parse_spec(canonical, "--method"), tiny_logistic)
+    if typed.startswith("optax"):  # labelled with the spec as typed: the same optimizer and values
+        assert got.name == typed and got.options == want.options and got.values() == want.values()
+    else:
+        assert got == want
+
+
+@pytest.mark.parametrize("typed, n", [("digits-mlp:split=Test", 497), ("logreg:n=20,d=2,dtype=Float64", 20)])
+def test_a_problem_spec_reads_a_choice_in_any_case(typed, n):
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench_harness import grid
+
+    problem = grid.build_problem(parse_spec(typed, "--problem"), "float64")
+    assert problem.n == n and problem.dtype == np.float64
+
+
+def test_a_linspace_of_whole_numbers_gives_counts(tiny_logistic):
+    # hostile20: online_newton:phase1_steps=linspace(10,50,5) was refused ("phase1_steps must be
+    # an integer, got 10.0") where phase1_steps=10|20|30|40|50 ran: a grid point is what typing it gives
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_methods
+
+    spaced = build_methods(parse_spec("online_newton:phase1_steps=linspace(10,50,5)", "--method"), tiny_logistic)
+    typed = build_methods(parse_spec("online_newton:phase1_steps=10|20|30|40|50", "--method"), tiny_logistic)
+    assert spaced.swept == typed.swept == ("phase1_steps",)
+    np.testing.assert_array_equal(spaced.values["phase1_steps"], typed.values["phase1_steps"])
+    assert spaced.values["phase1_steps"].dtype.kind == "i"
+
+
+def test_a_compilation_cache_folder_that_cannot_be_made_is_said(monkeypatch, capsys):
+    # hostile20: SGD_BENCH_COMPILATION_CACHE=/dev/null/x was dropped without a word
+    from sgd_bench_harness import compile_cache
+
+    before = jax.config.jax_compilation_cache_dir
+    monkeypatch.setenv(compile_cache.ENV, "/dev/null/x")
+    assert compile_cache.enable() is None
+    assert jax.config.jax_compilation_cache_dir == before
+    assert capsys.readouterr().err.strip() == (
+        "sgd-bench: SGD_BENCH_COMPILATION_CACHE='/dev/null/x' cannot be used (Not a directory); compiling "
+        "without the persistent cache")

@@ -57,7 +57,7 @@ def test_a_spec_with_grid_values_expands_to_one_method_per_point():
 
 
 @pytest.mark.parametrize("text, match", [
-    ("sgd:batch=1|10", "changes the method's structure"),
+    ("sgd:batch=1|10", "points batch=1 and batch=10 need two compiled programs"),
     ("sgd:step=logspace(-3,0)", "logspace takes two numbers and a count"),
     ("sgd:step=0.1|abc", "numbers separated by"),
 ])
