@@ -17,12 +17,26 @@ derivative of loss_i along a_i is phi'(z) ||a_i||^2, hence s_i = jvp(loss_i, x; 
 (0 for a zero row, whose gradient is 0). The linear form is a promise the code cannot check:
 a loss that depends on x in another way gets wrong gradients.
 
-Sparse rows (``problems.sparse``): a loss_i that is split into a margin and a scalar loss,
-i.e. has ``margin(x, datum) -> z`` (linear in x), ``target(datum)`` and ``phi(z, target)``,
-is a linear model whose feature rows are never built densely: s_i = phi'(z_i) costs the row's
-nonzeros, and sum_j w_j s_j a_j is the gradient of the linear map x -> sum_j w_j s_j
-margin(x, datum_j), one scatter of the batch's entries. ``linear=True`` takes this path for such
-a loss by itself; ``features`` is then not used.
+A loss_i that is split into a margin and a scalar loss, i.e. has ``margin(x, datum) -> z``
+(linear in x), ``target(datum)`` and ``phi(z, target)``, gives its scalars as s_i = phi'(z_i):
+one inner product per sample where the jvp above takes two (<a_i, x> and ||a_i||^2). The dense
+losses of ``problems.linear`` come split, and so does every loss of ``problems.sparse``. On
+sparse rows (a split loss that also has ``support``) the feature rows are never built densely:
+s_i costs the row's nonzeros, and sum_j w_j s_j a_j is the gradient of the linear map
+x -> sum_j w_j s_j margin(x, datum_j), one scatter of the batch's entries; ``features`` is then
+not used. Dense split rows combine through ``features`` as any linear model does.
+
+Where a batch-1 SAGA step's time goes (HLO of the scan body, dense logistic regression,
+n = 10^4, d = 100, float64, XLA:CPU, jax 0.10): XLA:CPU runs a loop body's kernels ("thunks")
+one after the other only while there are at most 8 of them (or they form a chain); with more,
+its executor dispatches them as a dataflow graph, which cost ~0.4 us more per step in a
+reading under load (a scan of 8 kernels took 0.13 us a step, the same with one more
+independent scalar kernel 0.57 us). A step's vector kernels cost 40-80 ns each (d = 100) and
+an inner product two of them (XLA lowers a sum of 100 numbers to a reduce-window of 4 partial
+sums, then a reduce); scalar kernels a few ns. Batch-1 SGD has 8 kernels; batch-1 SAGA had 18
+(the jvp's second inner product ||a_i||^2, copies of the pending rows and of the stored mean,
+the count), now 15: the split loss takes one inner product, and the SAGA direction reads the
+updated mean (``sgd_bench.variance_reduction``). It still runs as a graph.
 
 Only the data term loss_i is stored. The regularizer's gradient is taken exactly at the current
 point, as Schmidt, Le Roux & Bach (2017) do for l2-regularized problems, in both layouts, so the
@@ -103,6 +117,12 @@ def split_loss(problem):
     return loss if all(hasattr(loss, a) for a in ("margin", "target", "phi")) else None
 
 
+def sparse_loss(problem):
+    """The loss_i of ``problem`` if it is split and on sparse rows (has ``support``), else None."""
+    loss = split_loss(problem)
+    return loss if hasattr(loss, "support") else None
+
+
 def _margin_scalars(loss, x, data):
     z = jax.vmap(loss.margin, in_axes=(None, 0))(x, data)
     t = jax.vmap(loss.target)(data)
@@ -139,9 +159,9 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
 
     def full(problem, x):
         s = scalars(problem, x, problem.data)
-        split = split_loss(problem)
-        if split is not None:
-            return s, _margin_combine(problem, split, problem.data, s) / problem.n
+        sparse = sparse_loss(problem)
+        if sparse is not None:
+            return s, _margin_combine(problem, sparse, problem.data, s) / problem.n
         mean = (s @ feature_rows(problem, problem.data, x.dtype)) / problem.n
         return s, mean
 
@@ -149,9 +169,9 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
         return scalars(problem, x, problem.batch(idx))
 
     def combine(problem, idx, rows, w):
-        split = split_loss(problem)
-        if split is not None:
-            return _margin_combine(problem, split, problem.batch(idx), w.astype(rows.dtype) * rows)
+        sparse = sparse_loss(problem)
+        if sparse is not None:
+            return _margin_combine(problem, sparse, problem.batch(idx), w.astype(rows.dtype) * rows)
         return (w.astype(rows.dtype) * rows) @ feature_rows(problem, problem.batch(idx), rows.dtype)
 
     return Table(full, rows, combine, _get, _put, True)

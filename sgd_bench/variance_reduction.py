@@ -135,9 +135,12 @@ def _table_step(p, state, problem, idx, k):
     # The running mean of the table counts each distinct sample of the batch once.
     first = first_occurrence(idx).astype(jnp.result_type(float)) / problem.n
     mean = _add(state.mean, table_ops.combine(problem, idx, change, first))
-    if p.unbiased:  # SAGA: batch mean of (new - stored) plus the stored mean
-        batch_w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0])
-        data_part = _add(table_ops.combine(problem, idx, change, batch_w), state.mean)
+    if p.unbiased:
+        # SAGA: the batch mean of (new - stored) plus the stored mean, written with the updated
+        # mean (the same direction, combine being linear in the weights): a step that read
+        # the stored mean after the in-place update made XLA copy the mean (O(d)) every step.
+        batch_w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0]) - first
+        data_part = _add(table_ops.combine(problem, idx, change, batch_w), mean)
     else:           # SAG: the mean of the updated table (biased)
         data_part = mean
     direction = _add(data_part, regularizer_grad(problem, state.x))
