@@ -41,16 +41,46 @@ def _softplus_jvp(primals, tangents):
     return softplus(t), jax.nn.sigmoid(t) * dt
 
 
+def dense_margin(x, datum):
+    """<a, x> for datum = (a, target): the margin of a dense linear model."""
+    return jnp.dot(datum[0], x)
+
+
+def dense_target(datum):
+    """The target (label or value) of datum = (a, target)."""
+    return datum[1]
+
+
+def logistic_phi(z, y):
+    """log(1 + exp(-y z)): the logistic loss of the margin z."""
+    return softplus(-y * z)
+
+
+def squared_phi(z, b):
+    """1/2 (z - b)^2: the squared loss of the prediction z."""
+    return 0.5 * jnp.square(z - b)
+
+
+def _split(loss, phi):
+    # The margin / target / phi halves let the O(n) gradient table of SAG and SAGA
+    # (sgd_bench.gradient_table) take s_i = phi'(<a_i, x>) with one dot product: through the
+    # loss alone it needs a second one, ||a_i||^2, which was ~30% of a batch-1 SAGA step.
+    loss.margin, loss.target, loss.phi = dense_margin, dense_target, phi
+    return loss
+
+
 def logistic_loss(x, datum):
     """The per-sample logistic loss log(1 + exp(-y <a, x>)) for datum = (a, y)."""
-    a, y = datum
-    return softplus(-y * jnp.dot(a, x))
+    return logistic_phi(dense_margin(x, datum), dense_target(datum))
 
 
 def squared_loss(x, datum):
     """The per-sample squared loss 1/2 (<a, x> - b)^2 for datum = (a, b)."""
-    a, b = datum
-    return 0.5 * jnp.square(jnp.dot(a, x) - b)
+    return squared_phi(dense_margin(x, datum), dense_target(datum))
+
+
+_split(logistic_loss, logistic_phi)
+_split(squared_loss, squared_phi)
 
 
 def check_labels(y) -> None:

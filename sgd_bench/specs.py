@@ -25,7 +25,7 @@ import numpy as np
 
 import sgd_bench as sb
 from sgd_bench.default_steps import theory_step
-from sgd_bench.gradient_table import split_loss
+from sgd_bench.gradient_table import sparse_loss
 from sgd_bench.optax_spec import build_optax
 from sgd_bench.spec_parsing import Spec, is_number, words
 from sgd_bench.two_phase import SUPPORTS
@@ -256,7 +256,7 @@ def _variance_reduced(spec, opts, problem, constants):
     kwargs = {}
     if "loop" in opts:
         kwargs["loop_length"] = opts["loop"]
-    if spec.name != "sarah" and split_loss(problem) is not None:
+    if spec.name != "sarah" and sparse_loss(problem) is not None:
         # A loss split into margin and scalar loss (sparse rows): the O(n) table. The
         # general one would store n dense d-vectors (n d numbers for n nnz-long rows).
         kwargs["linear"] = True
@@ -265,7 +265,7 @@ def _variance_reduced(spec, opts, problem, constants):
 
 def _lazy(spec, opts, problem, constants):
     eager = spec.name[len("lazy_"):]
-    if not hasattr(problem.loss_i, "support") or split_loss(problem) is None:
+    if sparse_loss(problem) is None:
         # dense rows: the lazy methods' own TypeErrors speak of the Python API
         raise ValueError(f"--method {spec.text!r}: {spec.name} runs on sparse rows only (--problem "
                          f"sparse-logreg, sparse-preset or a sparse libsvm file); problem "

@@ -41,16 +41,12 @@ from sgd_bench.schedules import as_schedule
 
 
 class SAGState(NamedTuple):
-    """SAG/SAGA state: iterate, count, the per-sample table, its running mean, and the rows of
-    the last step (``pending_idx``, ``pending_rows``) that the next step writes into the table
-    before it reads it."""
+    """SAG/SAGA state: iterate, count, the per-sample table and its running mean."""
 
     x: Any
     grad_evals: Count
     table: Any
     mean: Any
-    pending_idx: jax.Array
-    pending_rows: Any
 
 
 class SVRGState(NamedTuple):
@@ -115,35 +111,43 @@ def _add(a, b):
 
 def _table_init(p, x0, problem, key):
     del key
-    table_ops = make_table(p.linear)
-    table, mean = table_ops.full(problem, x0)
-    # The first pending write rewrites row 0 with its own value: a no-op.
-    nowhere = jnp.zeros((p.batch_size,), jnp.int32)
-    return SAGState(x0, Count.zero().add(problem.n), table, mean, nowhere,
-                    table_ops.get(table, nowhere))
+    table, mean = make_table(p.linear).full(problem, x0)
+    return SAGState(x0, Count.zero().add(problem.n), table, mean)
+
+
+def _after(idx, *trees):
+    """``idx`` itself, computed from the first entry of every leaf of ``trees``: a data
+    dependency that orders the table's write after the step's reads of it."""
+    leaves = jax.tree_util.tree_leaves(trees)
+    late = sum(jnp.isnan(jnp.ravel(leaf)[0]) for leaf in leaves).astype(idx.dtype)
+    return jnp.minimum(idx, idx + late)  # late >= 0, so this is idx
 
 
 def _table_step(p, state, problem, idx, k):
     table_ops = make_table(p.linear)
-    # Write the previous step's rows first, then read: a read *before* the write in the
-    # same step made XLA copy the whole table every step (O(n) per step) to keep the old
-    # buffer alive; read-after-write lets it update the table in place.
-    table = table_ops.put(state.table, state.pending_idx, state.pending_rows)
-    old = table_ops.get(table, idx)
+    old = table_ops.get(state.table, idx)
     new = table_ops.rows(problem, state.x, idx)
     change = jax.tree_util.tree_map(jnp.subtract, new, old)
     # The running mean of the table counts each distinct sample of the batch once.
     first = first_occurrence(idx).astype(jnp.result_type(float)) / problem.n
     mean = _add(state.mean, table_ops.combine(problem, idx, change, first))
-    if p.unbiased:  # SAGA: batch mean of (new - stored) plus the stored mean
-        batch_w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0])
-        data_part = _add(table_ops.combine(problem, idx, change, batch_w), state.mean)
+    if p.unbiased:
+        # SAGA: the batch mean of (new - stored) plus the stored mean, written with the updated
+        # mean (the same direction, combine being linear in the weights): a step that read
+        # the stored mean after the in-place update made XLA copy the mean (O(d)) every step.
+        batch_w = jnp.full((idx.shape[0],), 1.0 / idx.shape[0]) - first
+        data_part = _add(table_ops.combine(problem, idx, change, batch_w), mean)
     else:           # SAG: the mean of the updated table (biased)
         data_part = mean
     direction = _add(data_part, regularizer_grad(problem, state.x))
     x = _tree.sub_scaled(state.x, _alpha(p, problem, k), direction)
-    return SAGState(x, state.grad_evals.add(idx.shape[0]), table, mean,
-                    idx.astype(jnp.int32), new)
+    # The rows are written last, at indices that depend on x and the mean: XLA then runs every
+    # read of the old rows first and updates the table in place. Without that order it copied
+    # the whole table (O(n) a step); the earlier fix, carrying the rows to the next step and
+    # writing them there before the read, cost five small kernels a step, which pushed the
+    # loop body past the 8 kernels that XLA:CPU runs sequentially (``gradient_table``).
+    table = table_ops.put(state.table, _after(idx, x, mean), new)
+    return SAGState(x, state.grad_evals.add(idx.shape[0]), table, mean)
 
 
 def _table_method(saga: bool, step_size, batch_size, sampling, linear, factor, base) -> Method:
