@@ -1,8 +1,8 @@
 """The contract every method of the engine keeps, as one table over every ``Method`` factory
 that ``sgd_bench`` exports (a test fails when a factory is missing from the table):
 
-- it runs under jit (``Solver`` and ``run_seeds``), and seed s of ``run_seeds`` is the
-  ``Solver`` run from seed s's key;
+- it runs under jit (``Solver``), and seed s of ``run_seeds`` is the ``Solver`` run from seed
+  s's key (on one row per kind of step under the runner's seed vmap: ``SEEDS_ROWS``);
 - its counters are exact: they equal the cost per step its docstring gives, and where that
   cost depends on the data (line searches) the per-sample evaluations that really ran, which a
   host callback inside ``loss_i`` counts;
