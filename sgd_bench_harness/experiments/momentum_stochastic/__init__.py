@@ -25,6 +25,17 @@ The package: ``methods`` (the methods and their steps), ``stochastic`` (the stoc
 runs and measurements), ``fits`` (plateau, slopes, end gaps), ``exact`` (the exact expectations
 on least squares), ``claims`` (the stochastic regime's checks), ``full_batch`` (the full-batch
 regime), ``figures`` and ``summary`` (the report).
+
+Where the time goes (issue 16; 2026-12-07, the shared 2-core machine under a load of 13-19, the
+compilation cache off): 1,909 s. Compiling 685 s (185 programs: each problem, regime and method
+is a program of its own, 9-53 s under that load); the stochastic steps ~1,050 s, of which the
+two decreasing-step L-BFGS runs (256 seeds x 200,000 steps) took 420 s and breast_cancer's
+1,000,000 decreasing steps of 64 seeds ~200 s; the exact second moments 44 s; the report 76 s.
+Waste found: "stochastic L-BFGS, large c" has stochastic L-BFGS's constant step, the same method
+on the same keys, and ran it again (50 s): ``stochastic.run_methods`` now runs a method once per
+regime. A lever left: the two L-BFGS decreasing runs differ only in k0, and one ``sb.sweep``
+over it took 22 s against 34 s for two runs (5,000 steps), but its numbers differ from separate
+runs in the last bits (1e-10 on the gap), so it waits for a re-run of this experiment.
 """
 
 from __future__ import annotations

@@ -28,6 +28,14 @@ per run (``figure`` "runs": its fitted order as ``fit_*`` columns, the verdict a
 the GD bound's note); ``meta.json`` holds each problem's class, measure, f* and constants.
 
     python scripts/rates_table.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
+
+Where the time goes (issue 16; 2026-12-07, the shared 2-core machine under a load of 10-12, the
+compilation cache off): 299 s, of which compiling 205 s (142 programs: each of the 18 runs
+compiles the runner's programs for its own problem and method, 8-18 s under that load, and each
+case its reference and constants), the report 39 s (matplotlib laying out nine log-log panels),
+the steps a few seconds (100 seeds x 20,000 batch-1 steps per SGD run). Nothing is compiled
+twice, so the lever is JAX's persistent compilation cache, on for the command line: under a load
+of ~15 the run took 490 s with an empty cache and 278 s with it warm (readings).
 """
 
 from __future__ import annotations

@@ -49,11 +49,11 @@ def run_problem(config: dict, spec: dict, key, tags: dict) -> dict:
             else spec["seeds"]
         if deterministic:
             num_seeds = 1
-        # Seed s is run_seeds' seed s (its keys), run through the timed seed's compiled program,
-        # except for the growing batch: once its batch is large, its vmapped seeds share each
-        # read of the data (at n = 10^5, 32 seeds took 41 s vmapped against 15 s for one alone).
+        # Seed s is run_seeds' seed s (its keys). The other seeds run vmapped (run_seeds, a
+        # program of its own) or one after another through the timed seed's compiled program,
+        # whichever cost less in the full run (timing's docstring).
         keys = sb.seed_keys(key, num_seeds)
-        vmapped = label == "growing batch"
+        vmapped = not deterministic and not timing.loop_seeds(label, n, steps, num_seeds)
         seconds, f, grads, losses, x_last, overhead = timed(
             problem, method, x0, keys[:1] if vmapped else keys, steps=steps,
             log_every=log_every, repeats=repeats)

@@ -1,15 +1,19 @@
 """variance_reduction's runs through the public ``sgd_bench.Solver``: seed 0 of a method timed,
-the clock around the compiled steps only, and the other seeds through the same compiled program.
+the clock around the compiled steps only, and the other seeds through the same compiled program
+where that costs less than a program of their own.
 
-Why every seed goes through the timed seed's program, one seed after another, and not through
-``run_seeds`` (issue 16; measured on the full run under a load of 11-12 on the shared 2-core
-machine): ``run_seeds`` compiled programs of its own (begin, segment, finish: 10-20 s of the
-13-25 s of each of the 18 stochastic method-problem pairs), and on the synthetic problem
-(n = 10^5, batch 1) its three vmapped seeds took 1.6-5.6x one seed's time (SGD: 53 s against
-9.5 s; a vmapped row read is a gather), where the two seeds besides the timed one take 2x here.
-The seeds are 3 to 20: a loop over them through the compiled program costs less than compiling
-a second one. The growing batch keeps ``run_seeds`` (``runs``): its full-batch steps, vmapped,
-read the data once for all its 32-200 seeds.
+Where the time went (issue 16; the full run, compilation cache off, took 1,419 s under a load of
+11-15 on the shared 2-core machine): compiling, 632 s (236 programs), most of it twice per
+stochastic method and problem, once for this timed ``Solver`` and once for ``run_seeds``'
+programs (10-20 s each under that load); the steps, most of the rest (the synthetic problem, n =
+10^5: 5 M batch-1 steps per method and seed); the report 27 s. Which seeds loop (``loop_seeds``),
+as measured per method and problem there: on the lecture's problem (6,000 steps, 20 seeds)
+looping the 19 seeds costs ~1 s against 14-24 s for run_seeds; at n = 10^5 (3 seeds) vmapped
+seeds took 1.6-5.6x one seed's time (a vmapped row read is a gather; SGD: 53 s against 9.5 s
+for one seed), where the loop takes 2x; on breast_cancer (142,000 steps, 20 seeds) vmapped
+seeds cost ~0.25 s a seed against ~1.2 s each in a loop, so run_seeds stays; and the growing
+batch stays vmapped everywhere: its full-batch steps then read the data once for all its 32-200
+seeds (at n = 10^5, 32 seeds took 41 s vmapped, one seed alone 15 s).
 """
 
 from __future__ import annotations
@@ -73,6 +77,20 @@ def timed(problem, method, x0, keys, *, steps, log_every, repeats=1):
     grads = np.array([int(s.grad_evals) for s in logs])
     losses = np.array([int(getattr(s, "loss_evals", 0)) for s in logs])
     return seconds, np.array(f), grads, losses, logs[-1].x, float(np.median(calls))
+
+
+# A loop over seeds through the timed program when the problem is large (rows beyond the
+# cache: a vmapped row read is a gather) or the seeds' steps are few (fewer than compiling
+# run_seeds' programs costs); the module docstring gives the measurements.
+LOOP_MIN_N = 10_000
+LOOP_MAX_SEED_STEPS = 200_000
+
+
+def loop_seeds(label: str, n: int, steps: int, seeds: int) -> bool:
+    """Whether the seeds besides the timed one run one after another through its program."""
+    if label == "growing batch":
+        return False
+    return n >= LOOP_MIN_N or steps * (seeds - 1) <= LOOP_MAX_SEED_STEPS
 
 
 def diverged(f) -> np.ndarray:
