@@ -7,7 +7,8 @@ folder of one's own, ``$SGD_BENCH_SCRIPTS``); each defines ``NAME``, ``DESCRIPTI
 cannot be written, and a result folder another run holds, included), an allocation that cannot
 fit with 3, a run that wrote its result but whose claims did not all hold with 4
 (``--allow-failed-claims``: 0; with several experiments every one runs, then 4), an
-interrupted run with 130 (run the same command again to resume it).
+interrupted run with 130 (run the same command again to resume it); output cut off by its reader
+(``sgd-bench list | head``) ends silently with 141, as the shell's tools do.
 ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
 
 New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
@@ -26,6 +27,7 @@ corrupted and not rebuilt, and ``report`` exits with status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -253,10 +255,20 @@ def _cmd_env(args) -> int:
 
 
 # -- entry point ---------------------------------------------------------------------------------
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("sgd-bench")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     from sgd_bench_harness.experiment import DTYPES, positive_int
 
     parser = argparse.ArgumentParser(prog="sgd-bench", description="SGD theory next to measured numbers.")
+    parser.add_argument("--version", action="version", version=f"sgd-bench {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
         "run", help="run experiments (default: the default suite) or an ad-hoc grid",
@@ -309,6 +321,7 @@ def main(argv=None) -> int:
 
     compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
 
+    console = argv is None  # the sgd-bench command itself, not a call from Python (tests)
     argv = sys.argv[1:] if argv is None else list(argv)
     named = []
     if argv[:1] == ["run"] and ({"-h", "--help"} & set(argv)):
@@ -339,7 +352,14 @@ def main(argv=None) -> int:
                         if args.command == "run" else ""))
     args.extra = extra
     with progress.mode("auto"):  # bars on a terminal, for this command only
-        return _dispatch(args)
+        code = _dispatch(args)
+    if code == 130 and console:
+        # Ctrl-C while XLA was running: the interpreter's teardown can then crash in JAX's threads
+        # (a segfault, exit -11, seen in 1 of 3 tries) after the cells were stored; leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    return code
 
 
 def _dispatch(args) -> int:
@@ -353,6 +373,10 @@ def _dispatch(args) -> int:
         return args.func(args)
     try:
         return args.func(args)
+    except BrokenPipeError:  # sgd-bench list | head: the reader left; say nothing, as cat does
+        with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
         say(f"error: {one_line(err)}")
         return 2

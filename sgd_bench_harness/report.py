@@ -112,7 +112,11 @@ def cmd_report(args) -> int:
     """Rebuilds every result under the folder and writes the index; exits 1 when a result is
     corrupted (its records differ from the row count and checksum in its meta.json, or its
     meta.json is broken): such a result is listed, loudly, but not rebuilt."""
+    if args.dir is not None and not args.dir.strip():  # Path("") is the current folder: an unset variable
+        raise ValueError("report DIR must name a folder, got an empty string")
     root = Path(args.dir) if args.dir else experiment.runs_root()
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"report DIR: {root} is a file, not a folder of results")
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
     found, notes = _find_results(root)

@@ -863,6 +863,10 @@ CLI_BAD_INPUTS = [
     pytest.param(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "/proc/sgd-bench-x"], 2,
                  r"^sgd-bench: error: --out /proc/sgd-bench-x\S*: cannot (create the folder|write in /proc)",
                  id="cli-out-under-proc"),  # as root access() passed: "[Errno 2] No such file or directory"
+    pytest.param(["report", ""], 2, r"^sgd-bench: error: report DIR must name a folder, got an empty string$",
+                 id="cli-report-empty-dir"),  # was read as runs/, where --out '' is refused
+    pytest.param(["report", "/etc/hostname"], 2, r"report DIR: /etc/hostname is a file, not a folder of results$",
+                 id="cli-report-a-file"),  # was "no results folder at /etc/hostname"
 ]
 
 
@@ -1356,3 +1360,43 @@ def test_a_compilation_cache_folder_that_cannot_be_made_is_said(monkeypatch, cap
     assert capsys.readouterr().err.strip() == (
         "sgd-bench: SGD_BENCH_COMPILATION_CACHE='/dev/null/x' cannot be used (Not a directory); compiling "
         "without the persistent cache")
+
+
+def test_the_command_has_a_version(capsys):
+    # hostile20: sgd-bench --version said "the following arguments are required: command"
+    from sgd_bench_harness import cli
+
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["--version"])
+    assert exit.value.code == 0
+    assert re.fullmatch(r"sgd-bench (\S+|\(not installed\))", capsys.readouterr().out.strip())
+
+
+def test_a_closed_output_pipe_ends_quietly(monkeypatch, capsys):
+    # hostile20: `sgd-bench list | head -3` printed "sgd-bench: error: [Errno 32] Broken pipe", exit 2
+    from sgd_bench_harness import cli
+
+    def reader_left(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_cmd_list", reader_left)
+    assert cli.main(["list"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_an_interrupted_command_leaves_at_once_with_130(monkeypatch):
+    # hostile20: Ctrl-C during a grid printed "interrupted" and then crashed in the interpreter's
+    # teardown (exit -11, 1 of 3 tries; the stored cells resumed byte-identical); the command now
+    # leaves with os._exit(130). A call from Python still returns 130.
+    from sgd_bench_harness import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_cmd_list", interrupted)
+    assert cli.main(["list"]) == 130
+    left = []
+    monkeypatch.setattr(cli.os, "_exit", left.append)
+    monkeypatch.setattr(cli.sys, "argv", ["sgd-bench", "list"])
+    cli.main()
+    assert left == [130]
