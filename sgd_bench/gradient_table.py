@@ -145,13 +145,8 @@ def _margin_combine(problem, loss, data, coef):
 _SHORT_REDUCE = 32
 
 
-def _fold_dot(a, x):
-    """<a, x> for vectors of d <= 32^2 entries, as the sum of k <= 32 slices of a * x of
-    <= 32 entries each, summed: every reduction stays short enough for XLA to fuse it with what
-    reads it (one kernel instead of three). Longer vectors take ``jnp.dot``."""
+def _folded(a, x):
     d = a.shape[-1]
-    if d <= _SHORT_REDUCE or d > _SHORT_REDUCE**2:
-        return jnp.dot(a, x)
     k = -(-d // _SHORT_REDUCE)
     w = -(-d // k)
     v = jnp.pad(a * x, (0, k * w - d))
@@ -159,6 +154,58 @@ def _fold_dot(a, x):
     for j in range(1, k):
         part = part + v[j * w:(j + 1) * w]
     return jnp.sum(part)
+
+
+@jax.custom_batching.custom_vmap
+def _fold_dot_one(a, x):
+    return _folded(a, x)
+
+
+@_fold_dot_one.def_vmap
+def _fold_dot_many(axis_size, in_batched, a, x):
+    # Batched (seeds, configurations): one dot_general, which XLA:CPU runs as one library
+    # call; the fold of 1-D rows would be k slice kernels.
+    a_batched, x_batched = in_batched
+    if a_batched and x_batched:
+        return jnp.einsum("bd,bd->b", a, x), True
+    if a_batched or x_batched:
+        return (a @ x if a_batched else x @ a), True
+    return jnp.broadcast_to(_folded(a, x), (axis_size,)), True
+
+
+@jax.custom_jvp
+def _fold_dot(a, x):
+    """<a, x> for 1-D vectors: for 32 < d <= 32^2 the sum of k <= 32 slices of a * x of <= 32
+    entries each, summed, so that every reduction stays short enough for XLA to fuse it with
+    what reads it (one kernel instead of three, see the module docstring); ``jnp.dot``
+    otherwise. Under ``vmap`` it is a batched ``dot_general``; its derivative is the dot's."""
+    d = a.shape[-1]
+    if d <= _SHORT_REDUCE or d > _SHORT_REDUCE**2:
+        return jnp.dot(a, x)
+    return _fold_dot_one(a, x)
+
+
+@_fold_dot.defjvp
+def _fold_dot_jvp(primals, tangents):
+    (a, x), (da, dx) = primals, tangents
+    return _fold_dot(a, x), jnp.dot(da, x) + jnp.dot(a, dx)
+
+
+def one_dense_row(problem, x, idx) -> bool:
+    """Whether ``row_grad`` applies: one index, a split loss on dense rows, an array iterate."""
+    return (idx.shape[0] == 1 and split_loss(problem) is not None
+            and sparse_loss(problem) is None and isinstance(x, jax.Array))
+
+
+def row_grad(problem, x, idx):
+    """grad f_i(x) = phi'(<a_i, x>) a_i + grad r(x) for the one row ``idx`` of a dense split loss
+    (``one_dense_row``): the batch gradient of batch-1 SGD in two loop kernels, where autodiff of
+    the loss takes four (the inner product's reduce-window; see the module docstring)."""
+    split = split_loss(problem)
+    datum = jax.tree_util.tree_map(lambda leaf: leaf[0], problem.batch(idx))
+    a = jax.grad(split.margin)(x, datum)  # the row itself: the margin is linear in x
+    g = jax.grad(split.phi)(_fold_dot(a, x), split.target(datum)).astype(x.dtype) * a
+    return g + regularizer_grad(problem, x)
 
 
 def linear_table(features: Callable[[Any], jax.Array]) -> Table:

@@ -31,6 +31,7 @@ from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench._values import Label, leaves_equal, leaves_hash, show_value
 from sgd_bench.counting import Count
+from sgd_bench.gradient_table import one_dense_row, row_grad
 from sgd_bench.sampling import SAMPLINGS
 from sgd_bench.schedules import Schedule, as_schedule, check_params
 
@@ -359,7 +360,10 @@ def _sgd_init(p, x0, problem, key):
 
 
 def _sgd_step(p, state, problem, idx, k):
-    g = problem.batch_grad(state.x, idx)
+    if one_dense_row(problem, state.x, idx):  # one dense row of a linear model: fewer kernels
+        g = row_grad(problem, state.x, idx)
+    else:
+        g = problem.batch_grad(state.x, idx)
     return SGDState(_tree.sub_scaled(state.x, p.step_size(k), g), state.grad_evals.add(idx.shape[0]))
 
 

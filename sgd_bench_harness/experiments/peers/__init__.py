@@ -82,6 +82,15 @@ load 7-10, at the full run's scales: rcv1-like 5,060 x 11,809 with 377 k nonzero
   HLO): news20-like step 195 -> 64 us in an interleaved A/B of the two versions, eager 210
   us, where scikit-learn's saga (lazy updates of its own) costs 5-9 us a step.
 
+What a look at the dense batch-1 loops found (HLO of the scan bodies; readings under load 10-17
+on the shared 2-core CPU, CPU time, not the published numbers): XLA:CPU runs a loop body's
+kernels one after the other only while there are at most 8 of them, and as a dataflow graph
+(~0.4 us more a step) beyond. Batch-1 SAGA had 18 kernels and now has 8 (see
+``sgd_bench.gradient_table``): 1.37 -> 0.46 us a step at 10,000 x 100, against 0.97 us a sample
+for scikit-learn's saga. Batch-1 SGD went from 8 kernels to 6 (``gradient_table.row_grad``):
+206 -> 171 ns a step, SGDClassifier 245 ns. With 256 seeds the SGD body has 10 kernels as
+before, so the per-seed ratio of row 3 is likely to rise: its denominator, one seed, got faster.
+
 The records hold the timings themselves, one row per timed call (``comparison``, ``side``,
 ``timing``, the ``steps`` and ``seeds`` it ran, its best ``seconds``, ``device``, ``dtype``);
 ``report`` derives every cost and ratio from them (``costs``).
