@@ -156,6 +156,14 @@ def config_hash(name: str, config: Mapping[str, Any], *, dtype: str, backend: st
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def load_average() -> list[float] | None:
+    """The host's 1, 5 and 15-minute load averages, or None where the OS keeps none."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
                     wall_seconds: float | None = None) -> dict[str, Any]:
     """The ``meta.json`` of a run: what ran, where, with what, and from which commit.
@@ -170,6 +178,8 @@ def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
         "dtype": dtype,
         "config": dict(config),
         "wall_seconds": wall_seconds,
+        # A wall time means little without the machine's load beside it (1, 5 and 15 minutes).
+        "load_average": load_average(),
         **environment(),
     }
 
