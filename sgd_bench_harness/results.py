@@ -164,6 +164,9 @@ def load_average() -> list[float] | None:
         return None
 
 
+LOAD_AT_START = load_average()
+
+
 def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
                     wall_seconds: float | None = None) -> dict[str, Any]:
     """The ``meta.json`` of a run: what ran, where, with what, and from which commit.
@@ -178,8 +181,10 @@ def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
         "dtype": dtype,
         "config": dict(config),
         "wall_seconds": wall_seconds,
-        # A wall time means little without the machine's load beside it (1, 5 and 15 minutes).
+        # A wall time means little without the machine's load beside it (1, 5 and 15 minutes): at
+        # the end, which counts the run too, and when this process loaded the harness.
         "load_average": load_average(),
+        "load_average_start": LOAD_AT_START,
         **environment(),
     }
 

@@ -408,7 +408,9 @@ def test_a_meta_json_that_is_not_an_object_is_no_result(tmp_path):
 def test_meta_json_records_the_load_beside_the_wall_time(monkeypatch):
     monkeypatch.setattr(results.os, "getloadavg", lambda: (3.14159, 2.0, 1.0))
     meta = results.metadata_record("x", {}, dtype="float64", wall_seconds=1.5)
-    assert meta["load_average"] == [3.14, 2.0, 1.0] and meta["wall_seconds"] == 1.5
+    assert meta["load_average"] == [3.14, 2.0, 1.0]
+    assert meta["load_average_start"] == results.LOAD_AT_START
+    assert meta["wall_seconds"] == 1.5 and len(results.LOAD_AT_START) == 3
 
     def unavailable():
         raise OSError("no load average here")
