@@ -27,18 +27,15 @@ spectrum) has a slope within a few hundredths of -1, and with 128 seeds its boot
 is narrower than that bias. ``tol`` is ``sgd_bench.rates.MATCH_TOL`` (0.05), the rates table's
 band; whether the interval contains -1 itself is printed beside it as a reading.
 
-Where the time goes (issue 16; the full run took 637 s under a load of 9-11 on the shared
-2-core machine): batch-1 steps of 128 seeds, 4 methods x 7 horizons (1.46 M steps per method and
-problem), most of them on the least-squares problem of d = 80; compiling (one program per method
-and problem, about 10 s each under that load) is the rest, and the report ~2 s. Every run at
-horizon K draws its indices from the same keys (``horizons.horizon_keys``), so three of the four
-methods repeated each other's work: constant-step SGD's iterate is the inner iterate of averaged
-SGD's run (the same steps on the same indices), and the two-phase method's first K/2 steps are
-that same averaged SGD (step 1/(4 L_max), average from x0). ``shared_runs`` runs the three in one
-program: averaged SGD for K/2 steps, then from that state averaged SGD on to K (evaluated: its
-average and its raw iterate) and the Newton phase on to K. The same numbers up to rounding (a
-test compares them with separate runs), at 2.5 units of steps per horizon instead of 4 (SGD
-with 1/sqrt(k) runs on its own).
+Where the time goes (issue 16): batch-1 steps of 128 seeds at 7 horizons (1.46 M steps per
+method and problem), most of them on the least-squares problem of d = 80; then compiling, and
+the report ~2 s. Every run at horizon K draws its indices from the same keys
+(``horizons.horizon_keys``), so the methods share work: constant-step SGD's iterate is the inner
+iterate of averaged SGD's run, the two-phase method's first K/2 steps are that same averaged SGD,
+and SGD with 1/sqrt(k) takes its steps on the same indices. ``shared_runs`` runs all four in one
+program per problem, stepped in ``lockstep`` (one draw and gather of indices per step, one loop):
+averaged SGD and SGD 1/sqrt(k) for K/2 steps, then the Newton phase beside them on to K. The
+same numbers bit for bit (a test compares them with separate runs).
 
     python scripts/two_phase.py [--quick] [--seeds S] [--steps K_MAX] [--out DIR] [--overwrite]
 """
@@ -59,7 +56,7 @@ import sgd_bench as sb
 from problems import spectral
 from sgd_bench import horizons as hz
 from sgd_bench.averaging import averaged
-from sgd_bench.solver import DEFAULT_CHUNK, advance_state, cast_x, init_state
+from sgd_bench.solver import DEFAULT_CHUNK, METHOD_KEY_TAG, advance_state, cast_x, init_state
 from sgd_bench.two_phase import online_newton
 from sgd_bench_harness import experiment, plots, results, toolkit
 from sgd_bench_harness.toolkit import Check
@@ -117,19 +114,41 @@ def method_factories(problem, phase1_fraction):
     }
 
 
+def _lockstep_init(p, x0, problem, key):
+    return tuple(p[f"m{i}"].init(x0, problem, key) for i in range(p.count))
+
+
+def _lockstep_step(p, state, problem, idx, k):
+    return tuple(p[f"m{i}"].step(s, problem, idx, k) for i, s in enumerate(state))
+
+
+def lockstep(*methods) -> sb.Method:
+    """One method that steps every one of ``methods`` (same batch size and sampling) on the same
+    indices at the same step k; its state is the tuple of theirs. Member i runs exactly as it
+    would alone on the same key, but the indices are drawn (and their rows gathered) once per
+    step for all, and the loop runs once."""
+    return sb.Method(_lockstep_init, _lockstep_step,
+                     hyperparams={f"m{i}": m for i, m in enumerate(methods)},
+                     options={"count": len(methods)}, batch_size=methods[0].batch_size,
+                     sampling=methods[0].sampling, name=" + ".join(m.name for m in methods))
+
+
 @functools.partial(jax.jit, static_argnames=("chunk",))
-def _shared_final(problem, avg_sgd, newton, x0, keys, phase1, steps, *, chunk):
+def _shared_final(problem, first, both, x0, keys, phase1, steps, *, chunk):
+    """``first`` = lockstep(averaged SGD, SGD 1/sqrt(k)) for ``phase1`` steps, then ``both`` =
+    lockstep(two-phase method, the same two) on to ``steps``."""
     def one(key):
-        state = advance_state(problem, avg_sgd, init_state(problem, avg_sgd, x0, key, chunk=chunk),
+        state = advance_state(problem, first, init_state(problem, first, x0, key, chunk=chunk),
                               phase1, chunk=chunk)
+        avg, sqrt = state.method
         # The two-phase method at k = phase1: its phase-1 average is averaged SGD's (it becomes
         # the support point and the start of phase 2 at this step; the rest of its state is reset).
-        fresh = init_state(problem, newton, x0, key, chunk=chunk).method
-        second = state._replace(method=fresh._replace(x=state.method.x,
-                                                      grad_evals=state.method.grad_evals))
-        second = advance_state(problem, newton, second, steps - phase1, chunk=chunk)
-        state = advance_state(problem, avg_sgd, state, steps - phase1, chunk=chunk)
-        done = (second.method, state.method, state.method.inner)
+        fresh = both.hyperparams["m0"].init(x0, problem, jax.random.fold_in(key, METHOD_KEY_TAG))
+        newton = fresh._replace(x=avg.x, grad_evals=avg.grad_evals)
+        state = advance_state(problem, both, state._replace(method=(newton, avg, sqrt)),
+                              steps - phase1, chunk=chunk)
+        newton, avg, sqrt = state.method
+        done = (newton, avg, avg.inner, sqrt)
         return [m.x for m in done], [m.grad_evals for m in done]
 
     xs, evals = jax.vmap(one)(keys)
@@ -139,21 +158,23 @@ def _shared_final(problem, avg_sgd, newton, x0, keys, phase1, steps, *, chunk):
 
 def shared_runs(problem, x0, key, *, horizons, seeds, f_star, phase1_fraction,
                 chunk=DEFAULT_CHUNK) -> dict:
-    """The runs of the two-phase method, averaged SGD and constant-step SGD at every horizon, in
-    one program ({label: ``horizons.HorizonRuns``}): what ``horizons.run_horizons`` gives for each
-    of ``method_factories`` (the same keys, the same indices), without running the shared steps
-    three times."""
+    """The runs of every method of ``method_factories`` at every horizon, in one program per
+    problem ({label: ``horizons.HorizonRuns``}): what ``horizons.run_horizons`` gives for each
+    (the same keys, the same indices), without running the shared steps twice or drawing the
+    indices four times."""
     factories = method_factories(problem, phase1_fraction)
-    labels = (TWO_PHASE, AVERAGED, CONSTANT)
+    labels = (TWO_PHASE, AVERAGED, CONSTANT, SQRT)
     out = {label: ([], [], [], []) for label in labels}
     for k in (int(k) for k in horizons):
-        newton, avg_sgd = factories[TWO_PHASE](k), factories[AVERAGED](k)
+        newton, avg_sgd, sqrt_sgd = (factories[label](k) for label in (TWO_PHASE, AVERAGED, SQRT))
         phase1 = newton.hyperparams["phase1_steps"]
-        losses, evals = _shared_final(problem, avg_sgd, newton, cast_x(jnp.asarray(x0), problem),
+        losses, evals = _shared_final(problem, lockstep(avg_sgd, sqrt_sgd),
+                                      lockstep(newton, avg_sgd, sqrt_sgd),
+                                      cast_x(jnp.asarray(x0), problem),
                                       hz.horizon_keys(key, k, seeds), jnp.int32(phase1),
                                       jnp.int32(k), chunk=chunk)
         for label, loss, ev, method in zip(labels, losses, evals,
-                                           (newton, avg_sgd, factories[CONSTANT](k))):
+                                           (newton, avg_sgd, factories[CONSTANT](k), sqrt_sgd)):
             loss = np.asarray(loss, np.float64)
             bad = ~np.isfinite(loss)
             for part, value in zip(out[label], (np.where(bad, np.nan, loss - float(f_star)), bad,
@@ -231,9 +252,6 @@ def run(config: dict, out: Path) -> dict:
         fits = {}
         shared = shared_runs(problem, x0, key, horizons=ks, seeds=seeds, f_star=f_star,
                              phase1_fraction=config["phase1_fraction"])
-        shared[SQRT] = hz.run_horizons(problem, method_factories(problem, config["phase1_fraction"])[SQRT],
-                                       jnp.asarray(x0), key, horizons=ks, seeds=seeds,
-                                       f_star=f_star)
         for label in METHODS:
             runs = shared[label]
             fits[label] = hz.fit_horizons(runs.horizons, runs.gaps)
