@@ -26,10 +26,16 @@ Readings (computed, reported whichever way they come out): the test-loss and tes
 gap between the batch sizes, and the matched-train-loss control: the large batch's end
 point against the small batch at its checkpoint whose mean train loss is nearest.
 
-Where the time went (issue 16; the quick run under a load of ~10, readings): 22 compiles, 66 s,
-and 25 s of tracing, most of it the training program, which unrolled one loop of steps per
-checkpoint (11 in the full run) and was compiled once per batch size; it is now one scan over
-the checkpoints' step counts (a traced array). Then the figures (matplotlib) and loading digits.
+Where the time goes (issue 16; full size, compilation cache off, under a load of 11-15 on the
+shared 2-core machine, CPU seconds of the process, readings): 83 CPU s in all (661 s wall).
+``measure`` ~53 CPU s: 20 Lanczos steps (Hessian-vector products over the 1300 training images)
+for 64 seeds x 11 checkpoints x 2 batch sizes, ~23 CPU s per batch size, plus its one compile;
+``train`` ~10 CPU s per batch size, about half of it compiling; 23 compiles in all (121 s wall
+under that load: train 2 x 31 s, since the batch is a shape; measure 50 s once; the rest small
+op-by-op programs), the report ~2 CPU s. Nothing compiles twice for the same shapes. Tried and
+dropped: Lanczos on ``jax.linearize`` of the gradient (the primal pass once per point instead of
+once per product) was no faster here (0.95 against 0.88 CPU s, 16 seeds x 2 points) and
+not bit-identical.
 
     python scripts/sharp_minima.py [--quick] [--seeds S] [--out DIR] [--overwrite]
 """
