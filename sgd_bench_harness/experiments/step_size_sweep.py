@@ -19,14 +19,19 @@ alpha mu K >= 10) the plateau is linear in alpha: the fitted log-log slope has a
 that contains 1. Finally the whole sweep is timed against the same configurations as a loop of
 separate ``run_seeds`` calls (compiled once, since a new step size reuses the program).
 
-Where the time went (issue 16; 400 steps instead of 4000, under a load of ~10, readings): 61
-compiles, ~90 s (the 8 sweep programs differ by batch size or shape, so 8 is the floor), and the
-batch-10 and batch-100 sweeps' steps: each of the 27 x 256 runs gathered its own batch rows. All
-step sizes run the same seed keys, so the runner now draws and gathers them once per seed
-(``sgd_bench.runner.CONFIG_AXES``): the breast-cancer batch-100 sweep went from 23 to 4 CPU s.
-Logging was not the cost (batch 1 on breast-cancer, 800 steps: 1.95 CPU s logging every 100
-steps, 1.74 s logging once). The timing comparison reuses the experiment's own batch-1 sweep
-instead of running it again before the clock; it keeps its 3 repeats (a best-of under load).
+Where the time goes (issue 16; full size, compilation cache off, under a load of 13-18 on the
+shared 2-core machine, CPU seconds of the process, readings): 166 CPU s in all (1,144 s wall).
+61 compiles, 322 s wall under that load (~1/7 of it CPU, ~47 CPU s): the 9 segment programs
+(one per sweep, batch size and problem, and the timing's ``run_seeds``) 256 s of it, the
+batch-10 ones slowest (~40 s wall each), the 9 begin programs 34 s; the rest small. Nothing
+compiles twice for the same shapes. The batch-100 sweeps' steps ~70 CPU s (27 x 256 x 100
+per-sample gradients a step, ~15 ns each: arithmetic, not overhead); batch 1 and 10 ~20 CPU s;
+the timing comparison 24 CPU s (3 repeats of the sweep and of the 27-call loop, plus a 27-call
+warm-up loop: now one compiling call instead, ~3.6 CPU s less); constants 6.5, report 1.3.
+Earlier (400 steps, load ~10): every run gathered its own batch rows; the runner now draws and
+gathers them once per seed for all step sizes (``sgd_bench.runner.CONFIG_AXES``; breast-cancer
+batch 100: 23 -> 4 CPU s), and logging was not the cost (1.95 against 1.74 CPU s logging every
+100 steps or once).
 
     python scripts/step_size_sweep.py [--quick] [--seeds S] [--steps K] [--out DIR] [--overwrite]
 """
