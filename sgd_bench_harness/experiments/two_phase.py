@@ -27,15 +27,15 @@ spectrum) has a slope within a few hundredths of -1, and with 128 seeds its boot
 is narrower than that bias. ``tol`` is ``sgd_bench.rates.MATCH_TOL`` (0.05), the rates table's
 band; whether the interval contains -1 itself is printed beside it as a reading.
 
-Where the time goes (issue 16): batch-1 steps of 128 seeds at 7 horizons (1.46 M steps per
-method and problem), most of them on the least-squares problem of d = 80; then compiling, and
-the report ~2 s. Every run at horizon K draws its indices from the same keys
-(``horizons.horizon_keys``), so the methods share work: constant-step SGD's iterate is the inner
-iterate of averaged SGD's run, the two-phase method's first K/2 steps are that same averaged SGD,
-and SGD with 1/sqrt(k) takes its steps on the same indices. ``shared_runs`` runs all four in one
-program per problem, stepped in ``lockstep`` (one draw and gather of indices per step, one loop):
-averaged SGD and SGD 1/sqrt(k) for K/2 steps, then the Newton phase beside them on to K. The
-same numbers bit for bit (a test compares them with separate runs).
+Where the time goes (issue 16; full size, cache off, load 14-18 on the shared 2-core machine,
+CPU seconds, readings): batch-1 steps of 128 seeds at 7 horizons (1.46 M steps per method and
+problem), least squares (d = 80) most; ~150 small op-by-op compiles (Hessian spectrum, f*) beside
+the real programs; the report ~3 s. Every run at horizon K draws its indices from the same keys
+(``horizons.horizon_keys``), so the methods share work: constant-step SGD is averaged SGD's inner
+iterate, the two-phase method's first K/2 steps are that averaged SGD, and SGD 1/sqrt(k) steps on
+the same indices. ``shared_runs`` runs all four in ``lockstep`` in one program per problem (one
+draw and gather of indices a step, one loop), bit for bit the numbers of separate runs (a test
+compares them): 240 -> 176 CPU s in all, 4 -> 2 programs (92 -> 59 s wall of compiling).
 
     python scripts/two_phase.py [--quick] [--seeds S] [--steps K_MAX] [--out DIR] [--overwrite]
 """
