@@ -47,6 +47,7 @@ B = helpers.regression_data()[1]
 X0 = np.zeros(3)
 X0_JAX = jax.numpy.zeros(3)  # the runner converts x0 before it checks the key: convert it here
 KEY0 = jax.random.key(0)  # sweep converts x0 and the key before it checks its grid
+KEYS2 = jax.random.split(KEY0, 2)
 HUGE = 10**12                                      # rows: far beyond any machine's memory
 A_NAN = A.copy()
 A_NAN[4, 1] = np.nan
@@ -476,6 +477,15 @@ BAD_INPUTS = [
                  ValueError, r"^X contains 1 NaN or Inf value", id="benchopt-x-nan-named-x"),
     pytest.param(lambda p: __import__("sgd_bench_harness.benchopt").benchopt.sum_objective(p, np.zeros(5)), (TINY,),
                  {}, ValueError, r"^x must have shape \(3,\)", id="benchopt-objective-x-shape"),
+    # -- diverge (issue 18): the factor of the "rose far above its start" flag (Trace.rose)
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 5, "rise_factor": 0.5},
+                 ValueError, r"^rise_factor must be >= 1", id="run-rise-factor-below-1"),
+    pytest.param(sgd_bench.run_seeds, (TINY, SGD, X0, 0), {"seeds": 2, "steps": 5, "rise_factor": math.nan},
+                 ValueError, r"^rise_factor must be a finite number", id="run-seeds-rise-factor-nan"),
+    pytest.param(sgd_bench.run_keys, (TINY, SGD, X0_JAX, KEYS2), {"steps": 5, "rise_factor": "10"},
+                 TypeError, r"^rise_factor must be a finite number", id="run-keys-rise-factor-str"),
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 5, "rise_factor": -math.inf},
+                 ValueError, r"^rise_factor must be a finite number", id="run-rise-factor-minus-inf"),
 ]
 
 
@@ -1400,3 +1410,117 @@ def test_an_interrupted_command_leaves_at_once_with_130(monkeypatch):
     monkeypatch.setattr(cli.sys, "argv", ["sgd-bench", "list"])
     cli.main()
     assert left == [130]
+
+
+# -- diverge (issue 18 part 2): a loss that rises far above its start is flagged ------------------
+# The issue's case: SGD with the uncapped lecture_decreasing schedule (mu = 1e-4, first step
+# 5,000) on logistic regression went 0.69 -> 85 within an epoch and was not flagged, since
+# ``diverged`` waits for 1e6 max(|f(x_0)|, 1). ``Trace.rose`` flags a loss above ``rise_factor``
+# (default 10) x max(|f(x_0)|, 1); such a seed stays in the statistics (it is finite and real).
+def _rose_by_loop(loss, steps, factor):
+    """The flag and its first step, by a Python loop over one seed's logged losses."""
+    start = max(abs(float(loss[0])), 1.0)
+    for f, k in zip(loss, steps):
+        if not math.isfinite(float(f)) or float(f) > factor * start:
+            return True, int(k)
+    return False, -1
+
+
+@pytest.fixture(scope="module")
+def climbing():
+    problem = problems.get("logreg", mu=1e-4)  # n = 1000, f(0) = log 2
+    method = sgd_bench.sgd(schedules.lecture_decreasing(1e-4))
+    x0 = np.zeros(problem.x_shape)
+    trace = sgd_bench.run_seeds(problem, method, x0, 0, seeds=4, steps=300, log_every=50)
+    return problem, method, x0, trace
+
+
+def test_a_loss_that_rose_far_above_its_start_is_flagged_but_not_diverged(climbing):
+    problem, method, x0, trace = climbing
+    loss, steps = np.asarray(trace.loss), np.asarray(trace.step)[0]
+    # the premise: 0.69 at the start, tens to hundreds within a third of an epoch, finite
+    assert np.allclose(loss[:, 0], math.log(2)) and np.all(np.isfinite(loss)) and loss.max() > 50
+    assert not np.asarray(trace.diverged).any()
+    for s in range(4):
+        assert (bool(trace.rose[s]), int(trace.rose_step[s])) == _rose_by_loop(loss[s], steps, 10.0)
+    assert np.asarray(trace.rose).all()
+    # the same for one seed through run, and the flag of a run that never rose stays down
+    one = sgd_bench.run(problem, method, x0, sgd_bench.seed_keys(0, 4)[1], steps=300, log_every=50)
+    assert (bool(one.rose), int(one.rose_step)) == (bool(trace.rose[1]), int(trace.rose_step[1]))
+    calm = sgd_bench.run(problem, sgd_bench.gd(1.0 / problem.info["L"]), x0, 0, steps=20, log_every=5)
+    assert (bool(calm.rose), int(calm.rose_step)) == (False, -1)
+
+
+def test_a_seed_that_rose_stays_in_the_statistics_and_the_records_count_it(climbing):
+    from sgd_bench_harness import results
+
+    _, _, _, trace = climbing
+    loss = np.asarray(trace.loss, np.float64)
+    summary = stats.summarize(trace.loss, trace.diverged)
+    np.testing.assert_allclose(summary.mean, loss.mean(axis=0), rtol=1e-12)  # all 4 seeds
+    rows = results.trace_records(trace, method="sgd")
+    assert {(r["num_rose"], r["num_diverged"], r["num_seeds"]) for r in rows} == {(4, 0, 4)}
+    # a trace where nothing rose keeps the records' columns as they were
+    calm = trace._replace(rose=np.zeros(4, bool), rose_step=np.full(4, -1))
+    assert all("num_rose" not in r for r in results.trace_records(calm, method="sgd"))
+
+
+def test_the_rise_factor_is_a_value_of_the_program_not_a_new_one(climbing):
+    problem, method, x0, trace = climbing
+    top = float(np.max(np.asarray(trace.loss)[:, 1:] / np.log(2)))  # start 0.69 < 1: limit factor x 1
+    with helpers.compiles_nothing():
+        high = sgd_bench.run_seeds(problem, method, x0, 0, seeds=4, steps=300, log_every=50,
+                                   rise_factor=2 * top)
+        low = sgd_bench.run_seeds(problem, method, x0, 0, seeds=4, steps=300, log_every=50,
+                                  rise_factor=1.0)
+    assert not np.asarray(high.rose).any() and np.all(np.asarray(high.rose_step) == -1)
+    assert np.asarray(low.rose).all()
+    np.testing.assert_array_equal(np.asarray(high.loss), np.asarray(trace.loss))
+
+
+def test_a_diverged_seed_has_risen_whatever_the_factor(tiny_least_squares):
+    problem = tiny_least_squares
+    huge = sgd_bench.run(problem, sgd_bench.sgd(50.0 / problem.info["L_max"]), np.zeros(3), 0,
+                         steps=40, log_every=5, rise_factor=1e300)
+    assert bool(huge.diverged) and bool(huge.rose)
+    assert int(huge.rose_step) == int(huge.diverged_step)
+    assert _rose_by_loop(np.asarray(huge.loss), np.asarray(huge.step), 1e6) == (True, int(huge.rose_step))
+
+
+def test_the_rule_is_one_function_for_traces_and_stored_losses():
+    # variance_reduction's timed seeds and the grid's report judge stored losses by the runner's rule
+    from sgd_bench.flags import DIVERGENCE_FACTOR, above_start
+    from sgd_bench_harness.experiments.variance_reduction import timing as vr_timing
+
+    f = np.array([[0.69, 5.0, 9.9], [0.69, 10.5, 0.1], [-3.0, 29.0, 31.0], [0.5, np.nan, 0.4],
+                  [2.0, 2e6, 1.0], [2.0, 2.1e6, 1.0]])
+    assert np.any(above_start(f, 10.0), axis=1).tolist() == [False, True, True, True, True, True]
+    assert vr_timing.diverged(f).tolist() == [False, False, False, True, False, True]
+    traced = jax.jit(above_start, static_argnums=1)(jax.numpy.asarray(f), DIVERGENCE_FACTOR)
+    np.testing.assert_array_equal(np.asarray(traced), above_start(f, DIVERGENCE_FACTOR))
+
+
+def test_the_grid_summary_shows_seeds_that_rose_and_keeps_them(tmp_path, climbing):
+    from sgd_bench_harness import grid, grid_report, records
+
+    _, _, _, trace = climbing
+    rows = grid.cell_records(trace, problem="logreg", method="lecture", start=0, f_star=None)
+    assert {r["rose"] for r in rows} == {True}
+    first = int(np.min(np.asarray(trace.rose_step)))
+    calm = trace._replace(loss=np.full_like(np.asarray(trace.loss), 0.5), rose=np.zeros(4, bool),
+                          rose_step=np.full(4, -1))
+    rows += grid.cell_records(calm, problem="logreg", method="calm", start=0, f_star=None)
+    records.write_records(tmp_path / "records", rows, format="csv")
+    table = grid_report.report(tmp_path)
+    assert [r["rose"] for r in table] == [f"4/4 (first at step {first})", "-"]
+    final = np.asarray(trace.loss, np.float64)[:, -1]
+    assert float(table[0]["final_mean"]) == pytest.approx(final.mean(), rel=1e-3)  # all 4 seeds
+    text = (tmp_path / "summary.md").read_text()
+    assert "| diverged | rose | metric |" in text and "Column rose: seeds whose loss rose above 10 x" in text
+    # records written before the column existed are judged from their losses by the same rule
+    old = [{k: v for k, v in r.items() if k not in ("rose", "rose_step")} for r in rows]
+    table, _ = grid_report.summarize(old)
+    assert [r["rose"] for r in table] == [f"4/4 (first at step {first})", "-"]
+    # nothing rose: no column, no sentence (the committed summaries stay as they were)
+    table, _ = grid_report.summarize([r for r in old if r["method"] == "calm"])
+    assert grid_report.summary_columns(table) == grid_report.COLUMNS
