@@ -289,6 +289,7 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
     program compiled for the first call.
     """
     rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
+    log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     _check_seed_memory(problem, method, x0, 1, steps, log_every, log_iterates)  # lbfgs(10**9) alone would not fit
     return execute(problem, method, x0, key, x_star, steps=steps, log_every=log_every,
@@ -327,6 +328,7 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     refused with the numbers before anything is allocated.
     """
     rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
+    log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     seeds = validation.integer("seeds", seeds, low=1)
     _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterates)
@@ -344,6 +346,7 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
     keys runs a block of the same seeds (the grid runner resumes seed blocks this way).
     """
     rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
+    log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
     x0, _, steps, log_every, x_star = check_args(problem, method, x0, 0, steps, log_every, x_star)
     if not (hasattr(keys, "dtype") and jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
             and keys.ndim == 1 and keys.shape[0] >= 1):

@@ -298,6 +298,12 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     folders.mark(out, folders.STATUS_RUNNING, digest, {"experiment": KIND, "kind": KIND,
                                                              "config": config})
     meta = folders.read_meta(out) or {}
+    files = {p: records.files_digest(parse_spec(p, "--problem").options) for p in config["problems"]}
+    changed = [p for p, digest in (meta.get("input_files") or {}).items() if files.get(p, digest) != digest]
+    if changed:  # the stored cells and f* are of the old file: resuming would mix the two
+        raise ValueError(f"--problem {changed[0]!r}: its file changed since the interrupted run in {out} "
+                         "stored its first cells; pass --overwrite to start again, or restore the file")
+    folders.mark(out, folders.STATUS_RUNNING, digest, {"input_files": files})
     f_stars = dict(meta.get("f_star", {}))
     blocks = seed_blocks(config["seeds"], config["block"])
     seeds = config["seeds"]

@@ -46,19 +46,21 @@ def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
         negative = [int(r["negative_step_at"]) for r in group
                     if r.get("negative_step_at") is not None and int(r["negative_step_at"]) >= 0]
         rose_at = {}  # seed -> the first logged step where its loss rose (Trace.rose_step)
+        unflagged = set()  # seeds whose records predate the column (a grid resumed across versions)
         for r in group:
             values[sid[r["seed"]], index[r["step"]]] = r[metric]
             losses[sid[r["seed"]], index[r["step"]]] = r["loss"]
-            if r.get("rose"):
+            if r.get("rose") is None:
+                unflagged.add(sid[r["seed"]])
+            elif r["rose"]:
                 rose_at[r["seed"]] = r["rose_step"]
             evals[index[r["step"]]] = r["grad_evals"]
             if r["diverged"]:
                 diverged[sid[r["seed"]]] = True
                 if r["step"] == steps[0]:
                     first_div.append(r["diverged_step"])
-        if group[0].get("rose") is None:  # records older than the column: the runner's rule
-            bad = above_start(losses, RISE_FACTOR)
-            rose_at = {seeds[i]: steps[int(np.argmax(bad[i]))] for i in np.flatnonzero(bad.any(axis=1))}
+        bad = above_start(losses, RISE_FACTOR)  # the runner's rule, for records without the column
+        rose_at.update({seeds[i]: steps[int(np.argmax(bad[i]))] for i in sorted(unflagged) if bad[i].any()})
         ok = values[~diverged]
         # The final values' statistics over the column of seeds (a 1-d reduction, as the
         # committed summaries were computed), the curves' over the seed axis of the whole table.

@@ -73,6 +73,18 @@ TINY = _Tiny()
 
 DENSE = r"FiniteSum needs dense arrays"
 
+
+def _trace_records(*args, **kwargs):
+    from sgd_bench_harness import results  # the harness, imported where it is used
+
+    return results.trace_records(*args, **kwargs)
+
+
+# A seed-batched trace of NumPy arrays (2 seeds, 3 log points): records from it touch no device.
+FAKE_TRACE = runner.Trace(np.zeros((2, 3), np.int32), np.zeros((2, 3), np.int64), np.ones((2, 3)),
+                          np.ones((2, 3)), None, np.zeros((2, 3)), np.zeros(2, bool), np.full(2, -1),
+                          rose=np.zeros(2, bool), rose_step=np.full(2, -1))
+
 # (callable, args, kwargs, expected exception, regex naming the argument), one row per bad input.
 BAD_INPUTS = [
     # -- step sizes and schedules
@@ -486,6 +498,28 @@ BAD_INPUTS = [
                  TypeError, r"^rise_factor must be a finite number", id="run-keys-rise-factor-str"),
     pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 5, "rise_factor": -math.inf},
                  ValueError, r"^rise_factor must be a finite number", id="run-rise-factor-minus-inf"),
+    # -- diverge's hostile round: a truthy string read as yes; records that lost or faked a column
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 5, "log_iterates": "no"},
+                 TypeError, r"^log_iterates must be True or False, got 'no'", id="run-log-iterates-no"),
+    pytest.param(sgd_bench.run_seeds, (TINY, SGD, X0, 0), {"seeds": 2, "steps": 5, "log_iterates": 1},
+                 TypeError, r"^log_iterates must be True or False", id="run-seeds-log-iterates-one"),
+    pytest.param(sgd_bench.run_keys, (TINY, SGD, X0_JAX, KEYS2), {"steps": 5, "log_iterates": "False"},
+                 TypeError, r"^log_iterates must be True or False", id="run-keys-log-iterates-str"),
+    pytest.param(sgd_bench.sweep, (TINY, SGD, X0, 0), {"over": {"step_size": [0.1, 0.2]}, "seeds": 2,
+                 "steps": 5, "product": "no"}, TypeError, r"^product must be True or False, got 'no'",
+                 id="sweep-product-no"),
+    pytest.param(sgd_bench.sweep, (TINY, SGD, X0, 0), {"over": {"step_size": [0.1]}, "seeds": 2,
+                 "steps": 5, "rise_factor": 0}, ValueError, r"^rise_factor must be >= 1",
+                 id="sweep-rise-factor-zero"),
+    pytest.param(problems.logistic_regression, (np.ma.masked_array(A, mask=A > 1.0), Y, 0.1), {},
+                 TypeError, r"^A is a NumPy masked array; FiniteSum needs plain arrays",
+                 id="masked-array-data"),  # JAX's own refusal, from inside JAX, named no argument
+    pytest.param(_trace_records, (FAKE_TRACE,), {"f_star": math.nan},
+                 ValueError, r"^f_star must be a finite number", id="trace-records-f-star-nan"),
+    pytest.param(_trace_records, (FAKE_TRACE,), {"f_star": "0.5"},
+                 TypeError, r"^f_star must be a finite number", id="trace-records-f-star-str"),
+    pytest.param(_trace_records, (FAKE_TRACE,), {"flops_per_step": -1.0},
+                 ValueError, r"^flops_per_step must be a finite number >= 0", id="trace-records-flops-negative"),
 ]
 
 
@@ -877,6 +911,10 @@ CLI_BAD_INPUTS = [
                  id="cli-report-empty-dir"),  # was read as runs/, where --out '' is refused
     pytest.param(["report", "/etc/hostname"], 2, r"report DIR: /etc/hostname is a file, not a folder of results$",
                  id="cli-report-a-file"),  # was "no results folder at /etc/hostname"
+    # -- diverge's hostile round
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=1e-3,learning_rate=1e-2"], 2,
+                 r"--method 'optax:adam,lr=1e-3,learning_rate=1e-2': lr and learning_rate are the same "
+                 r"option; give one$", id="cli-optax-lr-and-learning-rate"),  # lr silently won
 ]
 
 
@@ -1524,3 +1562,110 @@ def test_the_grid_summary_shows_seeds_that_rose_and_keeps_them(tmp_path, climbin
     # nothing rose: no column, no sentence (the committed summaries stay as they were)
     table, _ = grid_report.summarize([r for r in old if r["method"] == "calm"])
     assert grid_report.summary_columns(table) == grid_report.COLUMNS
+
+
+# -- diverge's hostile round: results and report ----------------------------------------------------
+def _fake_result(folder, **meta):
+    """A folder that is an sgd-bench result to ``report`` (the marker), holding ``meta``."""
+    import json
+
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text(json.dumps({"written_by": "sgd-bench", "status": "complete",
+                                                  "experiment": "mine", "config_hash": "0", **meta}))
+    (folder / "summary.md").write_text("# mine\n")
+    return folder
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "<res>/sub"],
+    ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "<res>"],  # writes <res>/grid-HASH
+    ["run", "sgd_trajectories", "--quick", "--out", "<res>"],  # writes <res>/sgd_trajectories
+], ids=["grid-below", "grid-root", "experiment-root"])
+def test_a_run_inside_another_result_folder_is_refused(tmp_path, capsys, no_grid_run, argv):
+    # It wrote a second result inside the first (report of the first then never listed it).
+    res = _fake_result(tmp_path / "res")
+    before = sorted(p.name for p in res.rglob("*"))
+    code, err = cli_main([a.replace("<res>", str(res)) for a in argv], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "Traceback" not in err
+    assert re.search(rf"--out {re.escape(str(res))}\S* is inside the result folder {re.escape(str(res))}; "
+                     r"a run there would mix two results", last), last
+    assert sorted(p.name for p in res.rglob("*")) == before
+
+
+@pytest.mark.parametrize("devices, shown", [(5, "?"), ("cpu", "cpu"), ([], "?"), (["gpu:0", "gpu:1"], "gpu:0")])
+def test_an_odd_devices_entry_does_not_stop_the_index(tmp_path, capsys, devices, shown):
+    # "devices": 5 stopped the whole report ("'int' object is not subscriptable", exit 2), and
+    # "cpu" was shown as "c".
+    _fake_result(tmp_path / "all" / "one", devices=devices)
+    _fake_result(tmp_path / "all" / "two", devices=["cpu:0"])
+    code, err = cli_main(["report", str(tmp_path / "all")], capsys)
+    assert code == 0, err
+    index = (tmp_path / "all" / "index.md").read_text()
+    assert re.search(rf"\| \[one\]\(one/summary.md\) \| .* \| {re.escape(shown)} \|", index), index
+    assert "| cpu:0 |" in index
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_summary_that_is_not_a_file_does_not_stop_or_hang_the_report(tmp_path, capsys, kind):
+    # A folder named summary.md stopped the whole report ("[Errno 21] Is a directory"); a FIFO
+    # would have blocked its read forever. The other results and the index go on.
+    import os
+
+    odd = _fake_result(tmp_path / "all" / "odd")
+    (odd / "summary.md").unlink()
+    if kind == "folder":
+        (odd / "summary.md").mkdir()
+    else:
+        os.mkfifo(odd / "summary.md")
+    _fake_result(tmp_path / "all" / "fine")
+    code, err = cli_main(["report", str(tmp_path / "all")], capsys)
+    assert code == 0, err
+    assert f"{odd}: summary.html not written: summary.md is not a regular file" in err
+    assert (tmp_path / "all" / "fine" / "summary.html").is_file()
+    assert (tmp_path / "all" / "index.html").is_file()
+
+
+def test_a_records_label_by_a_columns_name_is_refused_not_overwritten():
+    # trace_records(trace, statistic="mine", loss=5) kept its own columns and dropped the labels.
+    with pytest.raises(ValueError, match=r"^trace_records: the labels loss, statistic are names of its "
+                                         r"own columns; rename them$"):
+        _trace_records(FAKE_TRACE, statistic="mine", loss=5)
+    assert {r["method"] for r in _trace_records(FAKE_TRACE, method="mine")} == {"mine"}
+
+
+def test_a_grid_resumed_after_its_data_file_changed_is_refused(tmp_path, capsys, monkeypatch):
+    # It resumed: the stored first cells (and f*) were of the old file, the rest of the new one,
+    # and the summary showed a negative mean f - f*. The file's SHA-256 is now in meta.json.
+    from sgd_bench_harness import grid
+
+    def write(seed):
+        r = np.random.default_rng(seed)
+        y = np.where(r.random(30) < 0.5, 1, -1)
+        rows = [f"{y[i]} " + " ".join(f"{j + 1}:{r.normal() + y[i] * (seed + 1):.4f}" for j in range(3))
+                for i in range(30)]
+        (tmp_path / "data.svm").write_text("\n".join(rows) + "\n")
+
+    argv = ["run", "--problem", f"libsvm:path={tmp_path / 'data.svm'}", "--method", "gd", "--seeds", "2",
+            "--block", "1", "--steps", "4", "--out", str(tmp_path / "out")]
+    run_cell, calls = grid._run_cell, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return run_cell(*args, **kwargs)
+
+    write(0)
+    monkeypatch.setattr(grid, "_run_cell", interrupted)
+    assert cli_main(argv, capsys)[0] == 130
+    monkeypatch.setattr(grid, "_run_cell", run_cell)
+    write(3)
+    code, err = cli_main(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert re.search(r"--problem 'libsvm:path=\S+data.svm': its file changed since the interrupted run in "
+                     r"\S+ stored its first cells; pass --overwrite to start again, or restore the file$",
+                     err.strip().splitlines()[-1])
+    write(0)  # the file as it was: the run resumes and completes
+    code, err = cli_main(argv, capsys)
+    assert code == 0 and "resuming the interrupted run" in err
