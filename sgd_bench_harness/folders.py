@@ -180,6 +180,10 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
     if fd is None:
         raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
                          "wait for it to finish or choose another --out")
+    if os.fstat(fd).st_nlink > 1:  # a hard link: the PID write below truncated the other file too
+        os.close(fd)
+        raise ValueError(f"--out {folder}: {LOCK_FILE} there is a hard link to another file, so writing "
+                         "the run's lock would change that file; remove it or choose another --out")
     previous = _lock_owner(path)
     if previous.isdigit() and int(previous) != os.getpid() and not _pid_alive(int(previous)):
         log(f"{folder}: taking over the lock of pid {previous}, which is no longer running")

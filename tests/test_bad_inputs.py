@@ -1669,3 +1669,24 @@ def test_a_grid_resumed_after_its_data_file_changed_is_refused(tmp_path, capsys,
     write(0)  # the file as it was: the run resumes and completes
     code, err = cli_main(argv, capsys)
     assert code == 0 and "resuming the interrupted run" in err
+
+
+def test_a_lock_file_that_is_a_hard_link_is_refused_and_the_other_file_kept(tmp_path, capsys):
+    # The run truncated it and wrote its PID there: the linked file's contents were lost.
+    import os
+
+    from sgd_bench_harness import folders
+
+    other = tmp_path / "notes.txt"
+    other.write_text("precious\n")
+    (tmp_path / "out").mkdir()
+    os.link(other, tmp_path / "out" / folders.LOCK_FILE)
+    with pytest.raises(ValueError, match=r"\.sgd-bench\.lock there is a hard link to another file"):
+        with folders.lock(tmp_path / "out"):
+            pass
+    assert other.read_text() == "precious\n"
+    (tmp_path / "sgd_trajectories").mkdir()  # where `run sgd_trajectories --out tmp_path` takes its lock
+    os.link(other, tmp_path / "sgd_trajectories" / folders.LOCK_FILE)
+    code, err = cli_main(["run", "sgd_trajectories", "--quick", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "is a hard link to another file" in err.strip().splitlines()[-1]
+    assert other.read_text() == "precious\n"
