@@ -29,6 +29,8 @@ def build_optax(spec: Spec, opts: dict, problem, constants):
     if not callable(ctor):
         raise ValueError(f"--method {spec.text!r}: optax has no optimizer {spec.positional!r}")
     if "lr" in opts:
+        if "learning_rate" in opts:  # both were taken, and lr silently won
+            raise ValueError(f"--method {spec.text!r}: lr and learning_rate are the same option; give one")
         opts["learning_rate"] = opts.pop("lr")
     params = inspect.signature(ctor).parameters
     bad = [k for k in opts if k not in params]

@@ -24,25 +24,15 @@ import numpy as np
 from sgd_bench import validation
 from sgd_bench import _tree
 from sgd_bench.counting import Count
+from sgd_bench.flags import (DIVERGENCE_FACTOR, RISE_FACTOR, NegativeStepWarning,  # noqa: F401
+                             above_start, check_rise_factor, first_negative_step, warn_negative)
 from sgd_bench.finite_sum import FiniteSum
-from sgd_bench.methods import Method, step_sizes
+from sgd_bench.methods import Method
 from sgd_bench.progress import Bar
 from sgd_bench.progress import enabled as progress_enabled  # ``progress`` is an argument here
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, METHOD_KEY_TAG, SolverState,  # noqa: F401
                               advance_state, as_key, cast_x, check_problem_method, check_x,
                               counts, init_state, SEED_AXES)
-
-# A seed has diverged once its loss is not finite or exceeds this multiple of max(|f(x_0)|, 1).
-DIVERGENCE_FACTOR = 1e6
-# Step numbers k per vectorized evaluation of the step sizes when looking for a negative one.
-STEP_CHECK_BLOCK = 1024
-# A step size counts as negative below -ROUNDING_ULPS eps |alpha_0| (rounding of a decay to 0 is not).
-ROUNDING_ULPS = 64
-
-
-class NegativeStepWarning(UserWarning):
-    """A run's step size went negative (or NaN) at some step k: from there it climbs uphill."""
-
 
 class Trace(NamedTuple):
     """What a run returns; ``run_seeds`` adds a leading seed axis to every field (``sweep`` a
@@ -55,7 +45,8 @@ class Trace(NamedTuple):
     - ``grad_norm_sq``: ||grad f(x_k)||^2 at each logged step.
     - ``dist``: ||x_k - x*|| at each logged step, or ``None`` when no ``x_star`` was given.
     - ``x``: the final iterate.
-    - ``diverged``: whether f(x_k) became NaN/Inf or exceeded 1e6 max(|f(x_0)|, 1).
+    - ``diverged``: whether f(x_k) became NaN/Inf or exceeded 1e6 max(|f(x_0)|, 1) at a log
+      point. ``sgd_bench.stats`` leaves such seeds out.
     - ``diverged_step``: the first logged step where it did, or -1.
     - ``xs``: the iterates at the logged steps (leading axis = log point) when the run was
       asked for them with ``log_iterates=True``, else ``None``.
@@ -67,6 +58,10 @@ class Trace(NamedTuple):
       ``replace`` and ``sweep``); a schedule that turns negative later (one's own callable or
       ``Schedule`` formula, an optax schedule) is run as asked, flagged here and warned about
       (``NegativeStepWarning``).
+    - ``rose``: whether f(x_k) became NaN/Inf or rose above ``rise_factor`` max(|f(x_0)|, 1)
+      (default ``RISE_FACTOR`` = 10) at a log point; a diverged seed has always risen. A flag
+      beside ``diverged``, not a filter: statistics keep a seed that rose but stayed finite.
+    - ``rose_step``: the first logged step where it did, or -1.
     """
 
     step: jax.Array
@@ -80,6 +75,8 @@ class Trace(NamedTuple):
     xs: Any = None
     counts: Any = None
     negative_step_at: Any = None
+    rose: Any = None
+    rose_step: Any = None
 
 
 def log_steps(steps: int, log_every: int) -> np.ndarray:
@@ -98,45 +95,6 @@ def _log(problem, state: SolverState, x_star, log_iterates):
     dist = None if x_star is None else jnp.sqrt(_tree.sq_norm(_tree.sub(state.x, x_star)))
     return dict(loss=f, grad_norm_sq=_tree.sq_norm(g), dist=dist, counts=counts(state.method),
                 xs=state.x if log_iterates else None)
-
-
-def first_negative_step(method, steps) -> jax.Array:
-    """The first k in [0, steps) at which a step size of ``method`` is negative (beyond rounding)
-    or NaN, or -1
-    (traceable; ``steps`` may be traced). Evaluates every step size at every k, in blocks of
-    ``STEP_CHECK_BLOCK``, stopping at the first bad block: cheap next to the steps themselves,
-    and exact for any schedule, where sampling a few k could miss a dip below zero."""
-    fns = [fn for _, fn in step_sizes(method)]
-    if not fns:
-        return jnp.int32(-1)
-    steps = jnp.asarray(steps, jnp.int32)
-    offsets = jnp.arange(STEP_CHECK_BLOCK, dtype=jnp.int32)
-
-    def floating(a):
-        a = jnp.asarray(a)
-        return a.astype(jnp.promote_types(a.dtype, jnp.float32))
-
-    # A schedule that decays to exactly 0 may land a rounding error below it (optax 0.2.5's
-    # linear_schedule gives -7e-10 after 0.1 in float32): that does not climb. Below
-    # -ROUNDING_ULPS eps |alpha_0| does.
-    floors = [-ROUNDING_ULPS * jnp.finfo(floating(fn(jnp.int32(0))).dtype).eps
-              * jnp.abs(floating(fn(jnp.int32(0)))) for fn in fns]
-
-    def body(carry):
-        k0, _ = carry
-        left = steps - k0  # > 0 here; k0 + offsets may wrap past int32 only beyond ``left``
-        ks = k0 + offsets
-        bad = jnp.zeros(STEP_CHECK_BLOCK, bool)
-        for fn, floor in zip(fns, floors):
-            alpha = floating(jnp.broadcast_to(jax.vmap(lambda k, fn=fn: fn(k))(ks), ks.shape))
-            bad = bad | ~(alpha >= floor)
-        bad = bad & (offsets < left)
-        found = jnp.where(jnp.any(bad), k0 + jnp.argmax(bad).astype(jnp.int32), -1)
-        return k0 + jnp.minimum(left, STEP_CHECK_BLOCK), found
-
-    _, found = jax.lax.while_loop(lambda c: (c[1] < 0) & (c[0] < steps), body,
-                                  (jnp.int32(0), jnp.int32(-1)))
-    return found
 
 
 def _begin(problem, method, x0, key, x_star, steps, *, chunk, num_logs, log_iterates):
@@ -162,17 +120,19 @@ def _segment(problem, method, state, logs, c0, c1, log_every, steps, x_star, *, 
     return jax.lax.fori_loop(c0, c1, body, (state, logs))
 
 
-def _finish(state, logs, step, negative_step_at) -> Trace:
+def _first(bad, step):
+    flag = jnp.any(bad)
+    return flag, jnp.where(flag, step[jnp.argmax(bad)], -1)
+
+
+def _finish(state, logs, step, negative_step_at, rise_factor) -> Trace:
     loss = logs["loss"]
-    # At least float32: 1e6 overflows float16 (a RuntimeWarning on every float16 run, and a limit
-    # of inf, so only NaN/Inf counted as divergence there).
-    wide = loss.astype(jnp.promote_types(loss.dtype, jnp.float32))
-    limit = DIVERGENCE_FACTOR * jnp.maximum(jnp.abs(wide[0]), 1.0)
-    bad = ~jnp.isfinite(loss) | (wide > limit)
-    diverged = jnp.any(bad)
-    diverged_step = jnp.where(diverged, step[jnp.argmax(bad)], -1)
+    diverged, diverged_step = _first(above_start(loss, DIVERGENCE_FACTOR), step)
+    # a diverged seed has risen too, whatever the factor
+    rose, rose_step = _first(above_start(loss, jnp.minimum(rise_factor, DIVERGENCE_FACTOR)), step)
     return Trace(step, logs["counts"]["grad_evals"], loss, logs["grad_norm_sq"], logs["dist"],
-                 state.x, diverged, diverged_step, logs["xs"], logs["counts"], negative_step_at)
+                 state.x, diverged, diverged_step, logs["xs"], logs["counts"], negative_step_at,
+                 rose, rose_step)
 
 
 # -- batching: one run, a batch of seeds, or a grid of configurations x seeds ---------------------------
@@ -236,11 +196,11 @@ def _segment_jit(problem, method, values, state, logs, c0, c1, log_every, steps,
 
 
 @functools.partial(jax.jit, static_argnames=("depth",))
-def _finish_jit(state, logs, step, negative_step_at, *, depth):
+def _finish_jit(state, logs, step, negative_step_at, rise_factor, *, depth):
     fn = _finish
     for level in range(depth):
-        fn = jax.vmap(fn, in_axes=(SEED_AXES if level == 0 else CONFIG_AXES, 0, None, 0))
-    return fn(state, logs, step, negative_step_at)
+        fn = jax.vmap(fn, in_axes=(SEED_AXES if level == 0 else CONFIG_AXES, 0, None, 0, None))
+    return fn(state, logs, step, negative_step_at, rise_factor)
 
 
 def _group_size(num_logs: int, target_groups: int = 20) -> int:
@@ -259,7 +219,7 @@ def use_progress(progress) -> bool:
 
 def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=False,
             mode="one", swept=(), values=(), chunk=DEFAULT_CHUNK,
-            progress=False, label="run") -> Trace:
+            progress=False, label="run", rise_factor=RISE_FACTOR) -> Trace:
     """Runs the begin and segment programs (checked arguments; used by run, run_keys, sweep)."""
     chunk = max(1, min(chunk, log_every))
     step = log_steps(steps, log_every)
@@ -280,23 +240,10 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
                 jax.block_until_ready(logs)
                 bar.update(int(step[c1]))
     depth = {"one": 0, "seeds": 1, "sweep": 2}[mode]
-    trace = _finish_jit(state, logs, jnp.asarray(step), negative, depth=depth)
-    _warn_negative(np.asarray(negative), label)  # waits for the first program only
+    # the factor is traced (a float argument): another value never compiles again
+    trace = _finish_jit(state, logs, jnp.asarray(step), negative, float(rise_factor), depth=depth)
+    warn_negative(np.asarray(negative), label)  # waits for the first program only
     return trace
-
-
-def _warn_negative(negative: np.ndarray, label: str) -> None:
-    if np.all(negative < 0):
-        return
-    first = int(negative[negative >= 0].min())
-    where = ""
-    if negative.ndim == 2:  # a sweep: (config, seed); every seed of a config shares its steps
-        configs = np.flatnonzero(np.any(negative >= 0, axis=1))
-        where = f" in configuration(s) {', '.join(str(c) for c in configs[:10])}" + (
-            " ..." if len(configs) > 10 else "")
-    warnings.warn(f"{label}: a step size is negative (or NaN) from step k = {first}{where}: the run "
-                  "climbs uphill from there; Trace.negative_step_at flags it", NegativeStepWarning,
-                  stacklevel=4)
 
 
 def check_args(problem, method, x0, key, steps, log_every, x_star):
@@ -317,7 +264,7 @@ def check_args(problem, method, x0, key, steps, log_every, x_star):
 
 def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
         log_every: int | None = None, x_star=None, log_iterates: bool = False,
-        progress: bool | None = None) -> Trace:
+        progress: bool | None = None, rise_factor: float | None = None) -> Trace:
     """Runs ``method`` on ``problem`` from ``x0`` for ``steps`` steps, logging as it goes.
 
     **Arguments:**
@@ -335,15 +282,20 @@ def run(problem: FiniteSum, method: Method, x0, key, *, steps: int,
     - ``progress``: draw a progress bar on stderr. The run is the same compiled program with
       or without it. ``None`` follows ``sgd_bench.progress.get_mode()``: off in the library, on
       a terminal in the CLI.
+    - ``rise_factor``: ``Trace.rose`` flags a loss above ``rise_factor`` max(|f(x_0)|, 1) at a
+      log point (default ``RISE_FACTOR`` = 10; >= 1). Another value does not compile again.
 
     **Returns:** a ``Trace``. Another step size, mu, or new data of the same shapes runs in the
     program compiled for the first call.
     """
+    rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
+    log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     _check_seed_memory(problem, method, x0, 1, steps, log_every, log_iterates)  # lbfgs(10**9) alone would not fit
     return execute(problem, method, x0, key, x_star, steps=steps, log_every=log_every,
                    log_iterates=log_iterates, mode="one",
-                   progress=use_progress(progress) and steps > log_every, label=method.name)
+                   progress=use_progress(progress) and steps > log_every, label=method.name,
+                   rise_factor=rise_factor)
 
 
 def seed_keys(key, seeds: int) -> jax.Array:
@@ -367,7 +319,7 @@ def _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterate
 
 def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps: int,
               log_every: int | None = None, x_star=None, log_iterates: bool = False,
-              progress: bool | None = None) -> Trace:
+              progress: bool | None = None, rise_factor: float | None = None) -> Trace:
     """``run`` for ``seeds`` keys ``jax.random.split(key, seeds)``, vmapped in one program.
 
     Seed s of the result equals ``run(problem, method, x0, seed_keys(key, seeds)[s], ...)``.
@@ -375,43 +327,50 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     shared by all seeds, not copied. A request whose states and logs cannot fit in memory is
     refused with the numbers before anything is allocated.
     """
+    rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
+    log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     seeds = validation.integer("seeds", seeds, low=1)
     _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterates)
     keys = seed_keys(key, seeds)
-    return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
+    return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress,
+                     rise_factor)
 
 
 def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
              log_every: int | None = None, x_star=None, log_iterates: bool = False,
-             progress: bool | None = None) -> Trace:
+             progress: bool | None = None, rise_factor: float | None = None) -> Trace:
     """``run`` for each key of the key array ``keys`` (leading axis), vmapped in one program.
 
     ``run_seeds(..., key, seeds=S)`` is ``run_keys(..., seed_keys(key, S))``; a slice of those
     keys runs a block of the same seeds (the grid runner resumes seed blocks this way).
     """
+    rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
+    log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
     x0, _, steps, log_every, x_star = check_args(problem, method, x0, 0, steps, log_every, x_star)
     if not (hasattr(keys, "dtype") and jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
             and keys.ndim == 1 and keys.shape[0] >= 1):
         raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), "
                         f"got {getattr(keys, 'dtype', type(keys).__name__)} of shape {jnp.shape(keys)}")
     _check_seed_memory(problem, method, x0, int(keys.shape[0]), steps, log_every, log_iterates)
-    return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress)
+    return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress,
+                     rise_factor)
 
 
-def _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress):
+def _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress, rise_factor):
     return execute(problem, method, x0, keys, x_star, steps=steps, log_every=log_every,
                    log_iterates=log_iterates, mode="seeds",
                    progress=use_progress(progress) and steps > log_every,
-                   label=f"{method.name} x {keys.shape[0]} seeds")
+                   label=f"{method.name} x {keys.shape[0]} seeds", rise_factor=rise_factor)
 
 
 def run_keys_chunked(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
                      log_every: int | None = None, x_star=None, progress: bool | None = None,
-                     label: str | None = None) -> Trace:
+                     label: str | None = None, rise_factor: float | None = None) -> Trace:
     """``run_keys`` with a progress label of the caller's. Kept for the grid runner: every run
     is one program whether a bar is drawn or not, so its traces never depend on the terminal."""
     x0, _, steps, log_every, x_star = check_args(problem, method, x0, 0, steps, log_every, x_star)
     return execute(problem, method, x0, keys, x_star, steps=steps, log_every=log_every,
                    mode="seeds", progress=use_progress(progress) and steps > log_every,
-                   label=label or f"{method.name} x {keys.shape[0]} seeds")
+                   label=label or f"{method.name} x {keys.shape[0]} seeds",
+                   rise_factor=check_rise_factor(rise_factor))

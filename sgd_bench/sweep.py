@@ -27,7 +27,7 @@ from sgd_bench import validation
 from sgd_bench import memory
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
-from sgd_bench.runner import Trace, check_args, execute, seed_keys, use_progress
+from sgd_bench.runner import Trace, check_args, check_rise_factor, execute, seed_keys, use_progress
 
 
 class Sweep(NamedTuple):
@@ -101,7 +101,8 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
 
 def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any], seeds: int,
           steps: int, log_every: int | None = None, x_star=None, product: bool = True,
-          block: int | None = None, progress: bool | None = None) -> Sweep:
+          block: int | None = None, progress: bool | None = None,
+          rise_factor: float | None = None) -> Sweep:
     """Runs ``method`` at every grid point of ``over`` for ``seeds`` seeds, in one program.
 
     **Arguments:**
@@ -114,7 +115,7 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     - ``product``: the product of the grids (default) or, when ``False``, the grids zipped.
     - ``block``: configurations per program call; default: as many as fit in a quarter of the
       free memory (all of them, usually).
-    - ``progress``: as for ``run``.
+    - ``progress``, ``rise_factor``: as for ``run``.
 
     **Returns:** a ``Sweep``: ``trace`` with leading axes (config, seed), ``configs``.
 
@@ -125,9 +126,12 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     >>> out.trace.loss.shape        # (configs, seeds, log points)
     (4, 8, 101)
     """
+    # product="no" is truthy: it ran the product where the grids were to be zipped
+    product = validation.boolean("product", product)
+    rise_factor = check_rise_factor(rise_factor)
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     seeds = validation.integer("seeds", seeds, low=1)
-    configs = _grid(method, over, bool(product), np.dtype(problem.dtype))
+    configs = _grid(method, over, product, np.dtype(problem.dtype))
     names = list(configs)
     try:  # the grid's values obey the rules of the method's own (a step size > 0, ...)
         method.replace({n: configs[n] for n in names})
@@ -151,7 +155,7 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
         take = np.arange(start, start + block).clip(max=total - 1)  # the last block repeats its end
         values = tuple(jnp.asarray(configs[n][take]) for n in names)
         out = execute(problem, method, x0, keys, x_star, steps=steps, log_every=log_every,
-                      mode="sweep", swept=swept, values=values, progress=draw,
+                      mode="sweep", swept=swept, values=values, progress=draw, rise_factor=rise_factor,
                       label=f"{method.name}: configs {start + 1}-{min(start + block, total)} "
                             f"of {total} x {seeds} seeds")
         keep = min(block, total - start)

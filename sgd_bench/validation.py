@@ -47,6 +47,14 @@ def _real(name: str, value: Any, expected: str) -> float:
         raise TypeError(f"{name} must be {expected}, got {shown}") from None
 
 
+def boolean(name: str, value: Any) -> bool:
+    """``value`` if it is True or False (a NumPy bool too); TypeError otherwise: a string such as
+    "no" is truthy, so ``bool(value)`` would read it as yes."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def finite_float(name: str, value: Any) -> float:
     """Returns ``value`` as a float, or raises unless it is a finite real number."""
     value = _real(name, value, "a finite number")
@@ -156,6 +164,9 @@ def dense_array(name: str, value: Any, *, real: bool = False) -> Any:
 
     ``real`` refuses complex numbers too. Arrays are not copied (JAX arrays stay on device).
     """
+    if isinstance(value, np.ma.MaskedArray):  # JAX refused it from inside, not naming the argument
+        raise TypeError(f"{name} is a NumPy masked array; FiniteSum needs plain arrays: fill or drop "
+                        f"the masked entries first, e.g. {name}.filled(0.0) or a row selection")
     sparse = sparse_kind(value)
     if sparse is not None:
         what, densify = sparse

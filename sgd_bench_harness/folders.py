@@ -59,8 +59,8 @@ def is_result(meta: Any) -> bool:
 
 def check_writable(target: Path, option: str = "--out") -> None:
     """Raises ValueError naming ``option`` unless a folder can be created or written at
-    ``target``: no part of the path may be a file, and the deepest existing folder must be
-    writable (not read-only, not someone else's)."""
+    ``target``: no part of the path may be a file or lie inside another result folder, and the
+    deepest existing folder must be writable (not read-only, not someone else's)."""
     target = Path(target)
     try:
         name_max = os.pathconf(target.anchor or ".", "PC_NAME_MAX")
@@ -75,6 +75,10 @@ def check_writable(target: Path, option: str = "--out") -> None:
     if length > path_max - 256:  # room for what the run writes inside (cells/..., parts/...)
         raise ValueError(f"{option}: the path is {length} bytes long; this file system allows {path_max}, "
                          "and a run writes files up to 256 bytes deeper; choose a shorter path")
+    inside = enclosing_result(target)
+    if inside is not None:  # report of that result would not list the new one, nor tell them apart
+        raise ValueError(f"{option} {target} is inside the result folder {inside}; a run there would "
+                         "mix two results; choose a folder outside it")
     existing = target
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
@@ -84,6 +88,15 @@ def check_writable(target: Path, option: str = "--out") -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {target}: cannot write in {existing} (read-only or no permission); "
                          "choose a writable folder")
+
+
+def enclosing_result(target: Path) -> Path | None:
+    """The nearest folder above ``target`` (not ``target`` itself: a run may write its own folder
+    again) that is an sgd-bench result, or None."""
+    for parent in Path(os.path.abspath(target)).parents:
+        if is_result(read_json(parent / "meta.json")):
+            return parent
+    return None
 
 
 def _lock_owner(path: Path) -> str:
@@ -167,6 +180,10 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
     if fd is None:
         raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
                          "wait for it to finish or choose another --out")
+    if os.fstat(fd).st_nlink > 1:  # a hard link: the PID write below truncated the other file too
+        os.close(fd)
+        raise ValueError(f"--out {folder}: {LOCK_FILE} there is a hard link to another file, so writing "
+                         "the run's lock would change that file; remove it or choose another --out")
     previous = _lock_owner(path)
     if previous.isdigit() and int(previous) != os.getpid() and not _pid_alive(int(previous)):
         log(f"{folder}: taking over the lock of pid {previous}, which is no longer running")

@@ -52,6 +52,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from sgd_bench.flags import RISE_FACTOR
 from sgd_bench.spec_parsing import Spec, parse_spec, words
 from sgd_bench.specs import CHOICE_KEYS, MethodGroup, ProblemConstants, build_methods
 from sgd_bench_harness.grid_report import report
@@ -242,6 +243,7 @@ def cell_records(trace, *, problem: str, method: str, start: int, f_star):
     diverged = np.asarray(trace.diverged)
     at = np.asarray(trace.diverged_step)
     negative = np.broadcast_to(np.asarray(trace.negative_step_at), diverged.shape)
+    rose, rose_at = np.asarray(trace.rose), np.asarray(trace.rose_step)
     rows = []
     for s in range(loss.shape[0]):
         for t, k in enumerate(steps):
@@ -249,7 +251,8 @@ def cell_records(trace, *, problem: str, method: str, start: int, f_star):
                              grad_evals=int(evals[t]), loss=float(loss[s, t]),
                              f_gap=None if f_star is None else float(loss[s, t] - f_star),
                              grad_norm_sq=float(gnorm[s, t]), diverged=bool(diverged[s]),
-                             diverged_step=int(at[s]), negative_step_at=int(negative[s])))
+                             diverged_step=int(at[s]), negative_step_at=int(negative[s]),
+                             rose=bool(rose[s]), rose_step=int(rose_at[s])))
     return rows
 
 
@@ -295,6 +298,12 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     folders.mark(out, folders.STATUS_RUNNING, digest, {"experiment": KIND, "kind": KIND,
                                                              "config": config})
     meta = folders.read_meta(out) or {}
+    files = {p: records.files_digest(parse_spec(p, "--problem").options) for p in config["problems"]}
+    changed = [p for p, digest in (meta.get("input_files") or {}).items() if files.get(p, digest) != digest]
+    if changed:  # the stored cells and f* are of the old file: resuming would mix the two
+        raise ValueError(f"--problem {changed[0]!r}: its file changed since the interrupted run in {out} "
+                         "stored its first cells; pass --overwrite to start again, or restore the file")
+    folders.mark(out, folders.STATUS_RUNNING, digest, {"input_files": files})
     f_stars = dict(meta.get("f_star", {}))
     blocks = seed_blocks(config["seeds"], config["block"])
     seeds = config["seeds"]
@@ -334,10 +343,12 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                                  f_star=f_star)]
                 records.write_records(cells_dir / name, rows)
                 n_div = int(sum(np.sum(np.asarray(t.diverged)) for t in traces))
+                n_rose = int(sum(np.sum(np.asarray(t.rose)) for t in traces))
                 results.write_json(marker, dict(seconds=seconds, diverged=n_div, seeds=b - a,
                                                 labels=method.labels))
+                rose_text = f", {n_rose} rose above {RISE_FACTOR:g}x their start" if n_rose else ""
                 log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
-                    f"(with compilation), {n_div} diverged")
+                    f"(with compilation), {n_div} diverged{rose_text}")
                 for label, trace in zip(method.labels, traces):
                     at = np.asarray(trace.negative_step_at)
                     if np.any(at >= 0):

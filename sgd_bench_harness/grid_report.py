@@ -1,6 +1,10 @@
 """The report of a grid folder, rebuilt from its records and meta alone: the summary table
 (final gap over the seeds that did not diverge), the figure and ``summary.md``.
 
+Seeds whose loss rose above ``RISE_FACTOR`` x max(|f(x_0)|, 1) but stayed finite (``Trace.rose``)
+are counted in a ``rose`` column, shown only when there is one, and kept in the statistics;
+records written before the column existed are judged from their losses by the same rule.
+
 ``sgd_bench_harness.grid`` runs the cells and calls ``report`` at the end; ``sgd-bench report``
 calls it again on a finished folder, and the output is the same byte for byte.
 """
@@ -12,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sgd_bench import stats
+from sgd_bench.flags import RISE_FACTOR, above_start
 from sgd_bench_harness.toolkit import GAP_FLOOR
 
 
@@ -33,19 +38,29 @@ def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
         index = {s: t for t, s in enumerate(steps)}
         sid = {s: i for i, s in enumerate(seeds)}
         values = np.full((len(seeds), len(steps)), np.nan)
+        losses = np.full((len(seeds), len(steps)), np.nan)
         evals = np.zeros(len(steps))
         diverged = np.zeros(len(seeds), bool)
         first_div = []
         # Step sizes depend on the method, not the seed; records older than the column lack it.
         negative = [int(r["negative_step_at"]) for r in group
                     if r.get("negative_step_at") is not None and int(r["negative_step_at"]) >= 0]
+        rose_at = {}  # seed -> the first logged step where its loss rose (Trace.rose_step)
+        unflagged = set()  # seeds whose records predate the column (a grid resumed across versions)
         for r in group:
             values[sid[r["seed"]], index[r["step"]]] = r[metric]
+            losses[sid[r["seed"]], index[r["step"]]] = r["loss"]
+            if r.get("rose") is None:
+                unflagged.add(sid[r["seed"]])
+            elif r["rose"]:
+                rose_at[r["seed"]] = r["rose_step"]
             evals[index[r["step"]]] = r["grad_evals"]
             if r["diverged"]:
                 diverged[sid[r["seed"]]] = True
                 if r["step"] == steps[0]:
                     first_div.append(r["diverged_step"])
+        bad = above_start(losses, RISE_FACTOR)  # the runner's rule, for records without the column
+        rose_at.update({seeds[i]: steps[int(np.argmax(bad[i]))] for i in sorted(unflagged) if bad[i].any()})
         ok = values[~diverged]
         # The final values' statistics over the column of seeds (a 1-d reduction, as the
         # committed summaries were computed), the curves' over the seed axis of the whole table.
@@ -61,6 +76,8 @@ def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
             problem=ptext, method=mtext, seeds=len(seeds),
             diverged=f"{n_div}/{len(seeds)}" + (f" (first at step {min(first_div)})" if n_div else ""),
             negative_step=f"from k = {min(negative)}" if negative else "-",
+            rose=(f"{len(rose_at)}/{len(seeds)} (first at step {min(rose_at.values())})"
+                  if rose_at else "-"),
             metric=("f - f*" if metric == "f_gap" else "f"),
             final_mean=_fmt(final_mean), final_stderr=_fmt(final_se), final_median=_fmt(median),
             steps=steps[-1], grad_evals=f"{int(evals[-1]):,}"))
@@ -72,11 +89,11 @@ COLUMNS = ["problem", "method", "seeds", "diverged", "metric", "final_mean", "fi
 
 
 def summary_columns(table: list[dict]) -> list[str]:
-    """``COLUMNS``, with ``negative_step`` after ``diverged`` when a method's step size went
-    negative: the column appears only when it has something to say."""
-    if all(r.get("negative_step", "-") == "-" for r in table):
-        return COLUMNS
-    return COLUMNS[:4] + ["negative_step"] + COLUMNS[4:]
+    """``COLUMNS``, with ``rose`` and ``negative_step`` after ``diverged`` when a seed's loss rose
+    above the rise factor or a method's step size went negative: a column appears only when it
+    has something to say."""
+    extra = [c for c in ("rose", "negative_step") if any(r.get(c, "-") != "-" for r in table)]
+    return COLUMNS[:4] + extra + COLUMNS[4:]
 
 
 def report(out: Path) -> list[dict]:
@@ -146,6 +163,11 @@ def report(out: Path) -> list[dict]:
     diverged_total = sum(int(r["diverged"].split("/")[0]) for r in table)
     uphill = [r for r in table if r["negative_step"] != "-"]
     columns = summary_columns(table)
+    rose_note = ""
+    if "rose" in columns:
+        rose_note = (f"Column rose: seeds whose loss rose above {RISE_FACTOR:g} x max(|f(x_0)|, 1) at a "
+                     "log point (diverged ones included); those that stayed finite are in the "
+                     "statistics.\n")
     warning = ""
     if uphill:
         warning = ("\n**Warning: a step size went negative** (or NaN) in "
@@ -166,7 +188,7 @@ Command: `{meta.get('command', '?')}`
 Final values: mean and standard error over the seeds that did not diverge (NaN, Inf or a loss
 above 1e6 x max(|f(x_0)|, 1)); {diverged_total} seed run(s) diverged in all. Seconds: wall-clock
 of the method's cells, compilation included (sgd-bench's timing scripts measure speed).
-{warning}
+{rose_note}{warning}
 {results.markdown_table(table, columns)}
 
 Reference values:

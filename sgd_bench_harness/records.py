@@ -3,7 +3,7 @@
 
 ``records_digest`` gives a records file's row count and SHA-256; runs store it in ``meta.json``
 (``"records"``) so that ``sgd-bench report`` can tell a truncated or replaced file from the one the
-run wrote (``verify_records``). ``SGD_BENCH_RECORDS=csv`` picks CSV where pyarrow is installed.
+run wrote (``verify_records``); ``files_digest`` does the same for the data files a grid read. ``SGD_BENCH_RECORDS=csv`` picks CSV where pyarrow is installed.
 """
 
 from __future__ import annotations
@@ -110,6 +110,17 @@ def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
     path = _records_file(path)
     return {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def files_digest(options: Mapping[str, Any]) -> dict[str, str]:
+    """``{key: SHA-256}`` of the regular files a spec's options name (``libsvm:path=FILE``): what a
+    grid stores in ``meta.json`` so that a resumed run can tell the file changed since its stored
+    cells were computed (they were mixed silently with cells of the new file, under the old f*)."""
+    out = {}
+    for key, value in options.items():
+        if isinstance(value, str) and value and Path(value).is_file():
+            out[key] = hashlib.sha256(Path(value).read_bytes()).hexdigest()
+    return out
 
 
 def verify_records(folder: Path, stored: Any) -> str | None:

@@ -34,6 +34,17 @@ def _checks_line(folder: Path) -> str:
     return f"{held}/{len(checks)} hold"
 
 
+def _first_device(meta: dict) -> str:
+    """The first device a result's meta.json names, for the index ("?" when it names none): a
+    hand-edited ``"devices": 5`` stopped the whole index, and ``"cpu"`` showed as "c"."""
+    devices = meta.get("devices")
+    if isinstance(devices, str):
+        return devices or "?"
+    if isinstance(devices, list) and devices:
+        return str(devices[0])
+    return "?"
+
+
 def _rebuild(folder: Path, meta: dict) -> str:
     """Rebuilds one result folder's summary and figures from its records, if it knows how."""
     if meta.get("kind") == grid.KIND:
@@ -108,6 +119,21 @@ def _corrupt_meta(folder: Path) -> str | None:
     return None
 
 
+def _write_page(folder: Path, index: Path | None) -> None:
+    """The result's HTML page; a page that cannot be written is said, and the index goes on."""
+    source = folder / "summary.md"
+    if source.exists() and not source.is_file():  # a folder stopped the whole report; a FIFO hung it
+        say(f"{folder}: {pages.PAGE} not written: summary.md is not a regular file")
+        return
+    try:
+        written = pages.write_result_page(folder, index)
+    except (OSError, ValueError, TypeError, AttributeError) as err:  # odd stored files: this page only
+        say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
+        return
+    if written is None and source.exists():
+        say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
+
+
 def cmd_report(args) -> int:
     """Rebuilds every result under the folder and writes the index; exits 1 when a result is
     corrupted (its records differ from the row count and checksum in its meta.json, or its
@@ -153,15 +179,13 @@ def cmd_report(args) -> int:
                     how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
                 say(f"{folder}: {how}")
         if not busy and not broken:
-            index = None if single else root / "index.html"
-            if pages.write_result_page(folder, index) is None and (folder / "summary.md").exists():
-                say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
+            _write_page(folder, None if single else root / "index.html")
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,
                          kind=str(meta.get("kind", "experiment")),
                          status="corrupted" if broken else str(meta.get("status", "?")),
                          created=str(meta.get("created", "?")), commit=str(meta.get("git_commit") or "?")[:12],
-                         device=", ".join(map(str, meta.get("devices", [])[:1])) or "?",
+                         device=_first_device(meta),
                          dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
                          _folder=folder, _figures=figures))
         print(f"{rows[-1]['result']}: {how}")

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import jax
 import numpy as np
 
-from sgd_bench import stats
+from sgd_bench import stats, validation
 from sgd_bench.runner import Trace
 
 STATISTICS = ("mean", "stderr", "q05", "q50", "q95")
@@ -202,10 +202,23 @@ def trace_records(trace: Trace, *, f_star: float | None = None, flops_per_step: 
 
     Columns: the ``labels`` (experiment, problem, method, ...), ``statistic``, ``step``,
     ``grad_evals``, ``flops`` (when ``flops_per_step`` is given), ``num_seeds``,
-    ``num_diverged``, and the metrics ``loss``, ``f_gap`` = |f(x_k) - f*| (when ``f_star`` is
-    given), ``dist`` (when the trace has it) and ``grad_norm_sq``.
+    ``num_diverged``, ``num_rose`` (seeds whose loss rose above the run's rise factor times
+    max(|f(x_0)|, 1), ``Trace.rose``: only when there is one, so that records of runs where
+    nothing rose keep their columns), and the metrics ``loss``, ``f_gap`` = |f(x_k) - f*| (when
+    ``f_star`` is given), ``dist`` (when the trace has it) and ``grad_norm_sq``. Seeds that rose
+    but stayed finite are in the statistics; diverged ones are not.
     """
+    own = {"statistic", "step", "grad_evals", "flops", "num_seeds", "num_diverged", "num_rose", "loss",
+           "f_gap", "dist", "grad_norm_sq"}
+    clash = sorted(own & set(labels))
+    if clash:  # a label by a column's name was silently replaced by the column
+        raise ValueError(f"trace_records: the labels {', '.join(clash)} are names of its own columns; rename them")
+    if f_star is not None:  # NaN gave a column of NaN gaps; a string, NumPy's ufunc error
+        f_star = validation.finite_float("f_star", f_star)
+    if flops_per_step is not None:
+        flops_per_step = validation.nonnegative_float("flops_per_step", flops_per_step)
     diverged = np.asarray(trace.diverged)
+    rose = 0 if trace.rose is None else int(np.sum(np.asarray(trace.rose)))
     if diverged.ndim != 1:
         raise ValueError("trace_records needs a seed-batched trace (from run_seeds)")
     metrics = {"loss": np.asarray(trace.loss, np.float64)}
@@ -225,6 +238,8 @@ def trace_records(trace: Trace, *, f_star: float | None = None, flops_per_step: 
             if flops_per_step is not None:
                 row["flops"] = float(flops_per_step) * int(k)
             row.update(num_seeds=len(diverged), num_diverged=int(diverged.sum()))
+            if rose:
+                row["num_rose"] = rose
             for name in metrics:
                 row[name] = float(per_metric[name][statistic][t])
             rows.append(row)

@@ -47,6 +47,7 @@ B = helpers.regression_data()[1]
 X0 = np.zeros(3)
 X0_JAX = jax.numpy.zeros(3)  # the runner converts x0 before it checks the key: convert it here
 KEY0 = jax.random.key(0)  # sweep converts x0 and the key before it checks its grid
+KEYS2 = jax.random.split(KEY0, 2)
 HUGE = 10**12                                      # rows: far beyond any machine's memory
 A_NAN = A.copy()
 A_NAN[4, 1] = np.nan
@@ -71,6 +72,18 @@ class _Tiny:
 TINY = _Tiny()
 
 DENSE = r"FiniteSum needs dense arrays"
+
+
+def _trace_records(*args, **kwargs):
+    from sgd_bench_harness import results  # the harness, imported where it is used
+
+    return results.trace_records(*args, **kwargs)
+
+
+# A seed-batched trace of NumPy arrays (2 seeds, 3 log points): records from it touch no device.
+FAKE_TRACE = runner.Trace(np.zeros((2, 3), np.int32), np.zeros((2, 3), np.int64), np.ones((2, 3)),
+                          np.ones((2, 3)), None, np.zeros((2, 3)), np.zeros(2, bool), np.full(2, -1),
+                          rose=np.zeros(2, bool), rose_step=np.full(2, -1))
 
 # (callable, args, kwargs, expected exception, regex naming the argument), one row per bad input.
 BAD_INPUTS = [
@@ -476,6 +489,37 @@ BAD_INPUTS = [
                  ValueError, r"^X contains 1 NaN or Inf value", id="benchopt-x-nan-named-x"),
     pytest.param(lambda p: __import__("sgd_bench_harness.benchopt").benchopt.sum_objective(p, np.zeros(5)), (TINY,),
                  {}, ValueError, r"^x must have shape \(3,\)", id="benchopt-objective-x-shape"),
+    # -- diverge (issue 18): the factor of the "rose far above its start" flag (Trace.rose)
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 5, "rise_factor": 0.5},
+                 ValueError, r"^rise_factor must be >= 1", id="run-rise-factor-below-1"),
+    pytest.param(sgd_bench.run_seeds, (TINY, SGD, X0, 0), {"seeds": 2, "steps": 5, "rise_factor": math.nan},
+                 ValueError, r"^rise_factor must be a finite number", id="run-seeds-rise-factor-nan"),
+    pytest.param(sgd_bench.run_keys, (TINY, SGD, X0_JAX, KEYS2), {"steps": 5, "rise_factor": "10"},
+                 TypeError, r"^rise_factor must be a finite number", id="run-keys-rise-factor-str"),
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 5, "rise_factor": -math.inf},
+                 ValueError, r"^rise_factor must be a finite number", id="run-rise-factor-minus-inf"),
+    # -- diverge's hostile round: a truthy string read as yes; records that lost or faked a column
+    pytest.param(sgd_bench.run, (TINY, SGD, X0, 0), {"steps": 5, "log_iterates": "no"},
+                 TypeError, r"^log_iterates must be True or False, got 'no'", id="run-log-iterates-no"),
+    pytest.param(sgd_bench.run_seeds, (TINY, SGD, X0, 0), {"seeds": 2, "steps": 5, "log_iterates": 1},
+                 TypeError, r"^log_iterates must be True or False", id="run-seeds-log-iterates-one"),
+    pytest.param(sgd_bench.run_keys, (TINY, SGD, X0_JAX, KEYS2), {"steps": 5, "log_iterates": "False"},
+                 TypeError, r"^log_iterates must be True or False", id="run-keys-log-iterates-str"),
+    pytest.param(sgd_bench.sweep, (TINY, SGD, X0, 0), {"over": {"step_size": [0.1, 0.2]}, "seeds": 2,
+                 "steps": 5, "product": "no"}, TypeError, r"^product must be True or False, got 'no'",
+                 id="sweep-product-no"),
+    pytest.param(sgd_bench.sweep, (TINY, SGD, X0, 0), {"over": {"step_size": [0.1]}, "seeds": 2,
+                 "steps": 5, "rise_factor": 0}, ValueError, r"^rise_factor must be >= 1",
+                 id="sweep-rise-factor-zero"),
+    pytest.param(problems.logistic_regression, (np.ma.masked_array(A, mask=A > 1.0), Y, 0.1), {},
+                 TypeError, r"^A is a NumPy masked array; FiniteSum needs plain arrays",
+                 id="masked-array-data"),  # JAX's own refusal, from inside JAX, named no argument
+    pytest.param(_trace_records, (FAKE_TRACE,), {"f_star": math.nan},
+                 ValueError, r"^f_star must be a finite number", id="trace-records-f-star-nan"),
+    pytest.param(_trace_records, (FAKE_TRACE,), {"f_star": "0.5"},
+                 TypeError, r"^f_star must be a finite number", id="trace-records-f-star-str"),
+    pytest.param(_trace_records, (FAKE_TRACE,), {"flops_per_step": -1.0},
+                 ValueError, r"^flops_per_step must be a finite number >= 0", id="trace-records-flops-negative"),
 ]
 
 
@@ -867,6 +911,10 @@ CLI_BAD_INPUTS = [
                  id="cli-report-empty-dir"),  # was read as runs/, where --out '' is refused
     pytest.param(["report", "/etc/hostname"], 2, r"report DIR: /etc/hostname is a file, not a folder of results$",
                  id="cli-report-a-file"),  # was "no results folder at /etc/hostname"
+    # -- diverge's hostile round
+    pytest.param(LOGREG + ["--method", "optax:adam,lr=1e-3,learning_rate=1e-2"], 2,
+                 r"--method 'optax:adam,lr=1e-3,learning_rate=1e-2': lr and learning_rate are the same "
+                 r"option; give one$", id="cli-optax-lr-and-learning-rate"),  # lr silently won
 ]
 
 
@@ -1400,3 +1448,245 @@ def test_an_interrupted_command_leaves_at_once_with_130(monkeypatch):
     monkeypatch.setattr(cli.sys, "argv", ["sgd-bench", "list"])
     cli.main()
     assert left == [130]
+
+
+# -- diverge (issue 18 part 2): a loss that rises far above its start is flagged ------------------
+# The issue's case: SGD with the uncapped lecture_decreasing schedule (mu = 1e-4, first step
+# 5,000) on logistic regression went 0.69 -> 85 within an epoch and was not flagged, since
+# ``diverged`` waits for 1e6 max(|f(x_0)|, 1). ``Trace.rose`` flags a loss above ``rise_factor``
+# (default 10) x max(|f(x_0)|, 1); such a seed stays in the statistics (it is finite and real).
+def _rose_by_loop(loss, steps, factor):
+    """The flag and its first step, by a Python loop over one seed's logged losses."""
+    start = max(abs(float(loss[0])), 1.0)
+    for f, k in zip(loss, steps):
+        if not math.isfinite(float(f)) or float(f) > factor * start:
+            return True, int(k)
+    return False, -1
+
+
+@pytest.fixture(scope="module")
+def climbing():
+    problem = problems.get("logreg", mu=1e-4)  # n = 1000, f(0) = log 2
+    method = sgd_bench.sgd(schedules.lecture_decreasing(1e-4))
+    x0 = np.zeros(problem.x_shape)
+    trace = sgd_bench.run_seeds(problem, method, x0, 0, seeds=4, steps=300, log_every=50)
+    return problem, method, x0, trace
+
+
+def test_a_loss_that_rose_far_above_its_start_is_flagged_but_not_diverged(climbing):
+    problem, method, x0, trace = climbing
+    loss, steps = np.asarray(trace.loss), np.asarray(trace.step)[0]
+    # the premise: 0.69 at the start, tens to hundreds within a third of an epoch, finite
+    assert np.allclose(loss[:, 0], math.log(2)) and np.all(np.isfinite(loss)) and loss.max() > 50
+    assert not np.asarray(trace.diverged).any()
+    for s in range(4):
+        assert (bool(trace.rose[s]), int(trace.rose_step[s])) == _rose_by_loop(loss[s], steps, 10.0)
+    assert np.asarray(trace.rose).all()
+    # the same for one seed through run, and the flag of a run that never rose stays down
+    one = sgd_bench.run(problem, method, x0, sgd_bench.seed_keys(0, 4)[1], steps=300, log_every=50)
+    assert (bool(one.rose), int(one.rose_step)) == (bool(trace.rose[1]), int(trace.rose_step[1]))
+    calm = sgd_bench.run(problem, sgd_bench.gd(1.0 / problem.info["L"]), x0, 0, steps=20, log_every=5)
+    assert (bool(calm.rose), int(calm.rose_step)) == (False, -1)
+
+
+def test_a_seed_that_rose_stays_in_the_statistics_and_the_records_count_it(climbing):
+    from sgd_bench_harness import results
+
+    _, _, _, trace = climbing
+    loss = np.asarray(trace.loss, np.float64)
+    summary = stats.summarize(trace.loss, trace.diverged)
+    np.testing.assert_allclose(summary.mean, loss.mean(axis=0), rtol=1e-12)  # all 4 seeds
+    rows = results.trace_records(trace, method="sgd")
+    assert {(r["num_rose"], r["num_diverged"], r["num_seeds"]) for r in rows} == {(4, 0, 4)}
+    # a trace where nothing rose keeps the records' columns as they were
+    calm = trace._replace(rose=np.zeros(4, bool), rose_step=np.full(4, -1))
+    assert all("num_rose" not in r for r in results.trace_records(calm, method="sgd"))
+
+
+def test_the_rise_factor_is_a_value_of_the_program_not_a_new_one(climbing):
+    problem, method, x0, trace = climbing
+    top = float(np.max(np.asarray(trace.loss)[:, 1:] / np.log(2)))  # start 0.69 < 1: limit factor x 1
+    with helpers.compiles_nothing():
+        high = sgd_bench.run_seeds(problem, method, x0, 0, seeds=4, steps=300, log_every=50,
+                                   rise_factor=2 * top)
+        low = sgd_bench.run_seeds(problem, method, x0, 0, seeds=4, steps=300, log_every=50,
+                                  rise_factor=1.0)
+    assert not np.asarray(high.rose).any() and np.all(np.asarray(high.rose_step) == -1)
+    assert np.asarray(low.rose).all()
+    np.testing.assert_array_equal(np.asarray(high.loss), np.asarray(trace.loss))
+
+
+def test_a_diverged_seed_has_risen_whatever_the_factor(tiny_least_squares):
+    problem = tiny_least_squares
+    huge = sgd_bench.run(problem, sgd_bench.sgd(50.0 / problem.info["L_max"]), np.zeros(3), 0,
+                         steps=40, log_every=5, rise_factor=1e300)
+    assert bool(huge.diverged) and bool(huge.rose)
+    assert int(huge.rose_step) == int(huge.diverged_step)
+    assert _rose_by_loop(np.asarray(huge.loss), np.asarray(huge.step), 1e6) == (True, int(huge.rose_step))
+
+
+def test_the_rule_is_one_function_for_traces_and_stored_losses():
+    # variance_reduction's timed seeds and the grid's report judge stored losses by the runner's rule
+    from sgd_bench.flags import DIVERGENCE_FACTOR, above_start
+    from sgd_bench_harness.experiments.variance_reduction import timing as vr_timing
+
+    f = np.array([[0.69, 5.0, 9.9], [0.69, 10.5, 0.1], [-3.0, 29.0, 31.0], [0.5, np.nan, 0.4],
+                  [2.0, 2e6, 1.0], [2.0, 2.1e6, 1.0]])
+    assert np.any(above_start(f, 10.0), axis=1).tolist() == [False, True, True, True, True, True]
+    assert vr_timing.diverged(f).tolist() == [False, False, False, True, False, True]
+    traced = jax.jit(above_start, static_argnums=1)(jax.numpy.asarray(f), DIVERGENCE_FACTOR)
+    np.testing.assert_array_equal(np.asarray(traced), above_start(f, DIVERGENCE_FACTOR))
+
+
+def test_the_grid_summary_shows_seeds_that_rose_and_keeps_them(tmp_path, climbing):
+    from sgd_bench_harness import grid, grid_report, records
+
+    _, _, _, trace = climbing
+    rows = grid.cell_records(trace, problem="logreg", method="lecture", start=0, f_star=None)
+    assert {r["rose"] for r in rows} == {True}
+    first = int(np.min(np.asarray(trace.rose_step)))
+    calm = trace._replace(loss=np.full_like(np.asarray(trace.loss), 0.5), rose=np.zeros(4, bool),
+                          rose_step=np.full(4, -1))
+    rows += grid.cell_records(calm, problem="logreg", method="calm", start=0, f_star=None)
+    records.write_records(tmp_path / "records", rows, format="csv")
+    table = grid_report.report(tmp_path)
+    assert [r["rose"] for r in table] == [f"4/4 (first at step {first})", "-"]
+    final = np.asarray(trace.loss, np.float64)[:, -1]
+    assert float(table[0]["final_mean"]) == pytest.approx(final.mean(), rel=1e-3)  # all 4 seeds
+    text = (tmp_path / "summary.md").read_text()
+    assert "| diverged | rose | metric |" in text and "Column rose: seeds whose loss rose above 10 x" in text
+    # records written before the column existed are judged from their losses by the same rule
+    old = [{k: v for k, v in r.items() if k not in ("rose", "rose_step")} for r in rows]
+    table, _ = grid_report.summarize(old)
+    assert [r["rose"] for r in table] == [f"4/4 (first at step {first})", "-"]
+    # nothing rose: no column, no sentence (the committed summaries stay as they were)
+    table, _ = grid_report.summarize([r for r in old if r["method"] == "calm"])
+    assert grid_report.summary_columns(table) == grid_report.COLUMNS
+
+
+# -- diverge's hostile round: results and report ----------------------------------------------------
+def _fake_result(folder, **meta):
+    """A folder that is an sgd-bench result to ``report`` (the marker), holding ``meta``."""
+    import json
+
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text(json.dumps({"written_by": "sgd-bench", "status": "complete",
+                                                  "experiment": "mine", "config_hash": "0", **meta}))
+    (folder / "summary.md").write_text("# mine\n")
+    return folder
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "<res>/sub"],
+    ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", "<res>"],  # writes <res>/grid-HASH
+    ["run", "sgd_trajectories", "--quick", "--out", "<res>"],  # writes <res>/sgd_trajectories
+], ids=["grid-below", "grid-root", "experiment-root"])
+def test_a_run_inside_another_result_folder_is_refused(tmp_path, capsys, no_grid_run, argv):
+    # It wrote a second result inside the first (report of the first then never listed it).
+    res = _fake_result(tmp_path / "res")
+    before = sorted(p.name for p in res.rglob("*"))
+    code, err = cli_main([a.replace("<res>", str(res)) for a in argv], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "Traceback" not in err
+    assert re.search(rf"--out {re.escape(str(res))}\S* is inside the result folder {re.escape(str(res))}; "
+                     r"a run there would mix two results", last), last
+    assert sorted(p.name for p in res.rglob("*")) == before
+
+
+@pytest.mark.parametrize("devices, shown", [(5, "?"), ("cpu", "cpu"), ([], "?"), (["gpu:0", "gpu:1"], "gpu:0")])
+def test_an_odd_devices_entry_does_not_stop_the_index(tmp_path, capsys, devices, shown):
+    # "devices": 5 stopped the whole report ("'int' object is not subscriptable", exit 2), and
+    # "cpu" was shown as "c".
+    _fake_result(tmp_path / "all" / "one", devices=devices)
+    _fake_result(tmp_path / "all" / "two", devices=["cpu:0"])
+    code, err = cli_main(["report", str(tmp_path / "all")], capsys)
+    assert code == 0, err
+    index = (tmp_path / "all" / "index.md").read_text()
+    assert re.search(rf"\| \[one\]\(one/summary.md\) \| .* \| {re.escape(shown)} \|", index), index
+    assert "| cpu:0 |" in index
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_summary_that_is_not_a_file_does_not_stop_or_hang_the_report(tmp_path, capsys, kind):
+    # A folder named summary.md stopped the whole report ("[Errno 21] Is a directory"); a FIFO
+    # would have blocked its read forever. The other results and the index go on.
+    import os
+
+    odd = _fake_result(tmp_path / "all" / "odd")
+    (odd / "summary.md").unlink()
+    if kind == "folder":
+        (odd / "summary.md").mkdir()
+    else:
+        os.mkfifo(odd / "summary.md")
+    _fake_result(tmp_path / "all" / "fine")
+    code, err = cli_main(["report", str(tmp_path / "all")], capsys)
+    assert code == 0, err
+    assert f"{odd}: summary.html not written: summary.md is not a regular file" in err
+    assert (tmp_path / "all" / "fine" / "summary.html").is_file()
+    assert (tmp_path / "all" / "index.html").is_file()
+
+
+def test_a_records_label_by_a_columns_name_is_refused_not_overwritten():
+    # trace_records(trace, statistic="mine", loss=5) kept its own columns and dropped the labels.
+    with pytest.raises(ValueError, match=r"^trace_records: the labels loss, statistic are names of its "
+                                         r"own columns; rename them$"):
+        _trace_records(FAKE_TRACE, statistic="mine", loss=5)
+    assert {r["method"] for r in _trace_records(FAKE_TRACE, method="mine")} == {"mine"}
+
+
+def test_a_grid_resumed_after_its_data_file_changed_is_refused(tmp_path, capsys, monkeypatch):
+    # It resumed: the stored first cells (and f*) were of the old file, the rest of the new one,
+    # and the summary showed a negative mean f - f*. The file's SHA-256 is now in meta.json.
+    from sgd_bench_harness import grid
+
+    def write(seed):
+        r = np.random.default_rng(seed)
+        y = np.where(r.random(30) < 0.5, 1, -1)
+        rows = [f"{y[i]} " + " ".join(f"{j + 1}:{r.normal() + y[i] * (seed + 1):.4f}" for j in range(3))
+                for i in range(30)]
+        (tmp_path / "data.svm").write_text("\n".join(rows) + "\n")
+
+    argv = ["run", "--problem", f"libsvm:path={tmp_path / 'data.svm'}", "--method", "gd", "--seeds", "2",
+            "--block", "1", "--steps", "4", "--out", str(tmp_path / "out")]
+    run_cell, calls = grid._run_cell, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return run_cell(*args, **kwargs)
+
+    write(0)
+    monkeypatch.setattr(grid, "_run_cell", interrupted)
+    assert cli_main(argv, capsys)[0] == 130
+    monkeypatch.setattr(grid, "_run_cell", run_cell)
+    write(3)
+    code, err = cli_main(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    assert re.search(r"--problem 'libsvm:path=\S+data.svm': its file changed since the interrupted run in "
+                     r"\S+ stored its first cells; pass --overwrite to start again, or restore the file$",
+                     err.strip().splitlines()[-1])
+    write(0)  # the file as it was: the run resumes and completes
+    code, err = cli_main(argv, capsys)
+    assert code == 0 and "resuming the interrupted run" in err
+
+
+def test_a_lock_file_that_is_a_hard_link_is_refused_and_the_other_file_kept(tmp_path, capsys):
+    # The run truncated it and wrote its PID there: the linked file's contents were lost.
+    import os
+
+    from sgd_bench_harness import folders
+
+    other = tmp_path / "notes.txt"
+    other.write_text("precious\n")
+    (tmp_path / "out").mkdir()
+    os.link(other, tmp_path / "out" / folders.LOCK_FILE)
+    with pytest.raises(ValueError, match=r"\.sgd-bench\.lock there is a hard link to another file"):
+        with folders.lock(tmp_path / "out"):
+            pass
+    assert other.read_text() == "precious\n"
+    (tmp_path / "sgd_trajectories").mkdir()  # where `run sgd_trajectories --out tmp_path` takes its lock
+    os.link(other, tmp_path / "sgd_trajectories" / folders.LOCK_FILE)
+    code, err = cli_main(["run", "sgd_trajectories", "--quick", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "is a hard link to another file" in err.strip().splitlines()[-1]
+    assert other.read_text() == "precious\n"

@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 import sgd_bench as sb
-from sgd_bench.runner import DIVERGENCE_FACTOR
+from sgd_bench.flags import DIVERGENCE_FACTOR, above_start
 
 # One program per problem shape for every method's f (a lambda made inside ``timed`` was a new
 # function, so a compilation, for each method).
@@ -95,6 +95,5 @@ def loop_seeds(label: str, n: int, steps: int, seeds: int) -> bool:
 
 def diverged(f) -> np.ndarray:
     """Per seed (rows of ``f``): whether f became NaN/Inf or exceeded ``DIVERGENCE_FACTOR``
-    max(|f(x_0)|, 1) at a log point (the runner's rule)."""
-    limit = DIVERGENCE_FACTOR * np.maximum(np.abs(f[:, :1]), 1.0)
-    return np.any(~np.isfinite(f) | (f > limit), axis=1)
+    max(|f(x_0)|, 1) at a log point (the runner's rule, ``sgd_bench.flags.above_start``)."""
+    return np.any(above_start(np.asarray(f), DIVERGENCE_FACTOR), axis=1)
