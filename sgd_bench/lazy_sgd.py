@@ -36,6 +36,7 @@ from jax import lax
 
 from sgd_bench import validation
 from sgd_bench.counting import Count
+from sgd_bench.gradient_table import fold_dot
 from sgd_bench.lazy_saga import require_sparse_linear
 from sgd_bench.methods import Method
 from sgd_bench.sampling import SAMPLINGS
@@ -66,6 +67,44 @@ class LazySGDState(NamedTuple):
         return _scale(self.k, self.alpha, self.mu, self.period) * self.w
 
 
+class LazySGDRowState(NamedTuple):
+    """Batch 1: one table of shape (d + 2, 2) that a step updates with one scatter. Row c < d is
+    (w_c, e_c), the stored value and the era it is stored in; row d is (s, e), the current scale
+    and era; row d + 1 holds (S, 0), the scale at the end of the previous era. x_c = s w_c when
+    e_c = e, s S w_c when e_c = e - 1, and 0 (underflowed) when older. ``alpha``, ``mu`` and
+    ``period`` have shape (1,) as in ``LazySGDState``."""
+
+    table: jax.Array
+    alpha: jax.Array
+    mu: jax.Array
+    period: jax.Array
+    grad_evals: Count
+
+    @property
+    def x(self) -> jax.Array:
+        d = self.table.shape[-2] - 2
+        head = self.table[..., d:, 0]
+        stored = _in_era(self.table[..., :d, :], self.table[..., d:d + 1, 1], head[..., 1:])
+        return head[..., :1] * stored
+
+
+# Scatter whole table rows: update (j, :) goes to row indices[j].
+_ROWS = lax.ScatterDimensionNumbers(update_window_dims=(1,), inserted_window_dims=(0,),
+                                    scatter_dims_to_operand_dims=(0,))
+
+
+def _get(a, cols):
+    # The columns lie in [0, d) (problems.sparse checks them): no bounds select.
+    return a.at[cols].get(mode="promise_in_bounds")
+
+
+def _in_era(rows, era, previous):
+    """The stored values ``rows[..., 0]`` in the units of the era ``era``: rows from the era before
+    are scaled by its last scale ``previous``; older ones have underflowed (factor 0)."""
+    gap = era - rows[..., 1]
+    return rows[..., 0] * jnp.where(gap == 0, 1.0, jnp.where(gap == 1, previous, 0.0))
+
+
 def _ridge(problem):
     return problem.regularizer.mu if problem.regularizer is not None else 0.0
 
@@ -93,10 +132,55 @@ def _init(p, x0, problem, key):
     period = jnp.where(per_step > 0, jnp.floor(room / jnp.where(per_step > 0, per_step, 1.0)),
                        _MAX_PERIOD)
     period = jnp.clip(period, 1, _MAX_PERIOD).astype(jnp.int32)
+    if p.batch_size == 1:
+        table = jnp.zeros((x0.shape[0] + 2, 2), x0.dtype).at[:, 0].set(
+            jnp.concatenate([x0, jnp.ones((2,), x0.dtype)]))
+        return LazySGDRowState(table, alpha, mu, period, Count.zero())
     return LazySGDState(x0, jnp.zeros((1,), jnp.int32), alpha, mu, period, Count.zero())
 
 
+def _row_step(state, problem, idx, k):
+    """Batch 1 in one scatter: the row's coordinates, brought to the current era and updated, the
+    scale and the era (row d), the last scale of the era before (row d + 1). A new era starts
+    every R steps (k is the same for every seed): the scale goes back to 1 and only the row's
+    coordinates are converted; the others are converted when read (``_in_era``). Neither a
+    ``cond`` nor an O(d) rescale: the scan body stays within the 8 kernels that XLA:CPU runs one
+    after the other (see the module docstring)."""
+    loss = problem.loss_i
+    table = state.table
+    d = table.shape[0] - 2
+    alpha, mu, period = state.alpha[0], state.mu[0], state.period[0]
+    datum = jax.tree_util.tree_map(lambda a: a[0], problem.batch(idx))
+    cols, vals = loss.support(datum)
+    s, era, previous, into = table[d, 0], table[d, 1], table[d + 1, 0], table[d + 1, 1]
+    # A new era at step k + 1 = m R. The steps into the era are counted in the table (a remainder
+    # of k would be a kernel of its own: XLA does not repeat integer division in its users).
+    new_era = into + 1 >= period
+    shrunk = s * (1 - alpha * mu)
+    s_next = jnp.where(new_era, 1.0, shrunk)
+    # The margin <a, x_k> = s <a, w> (padding slots hold value 0), folded into short sums, then
+    # phi' and the step's coefficient: one kernel. The update below gathers the same rows at
+    # indices written differently (min(cols, d - 1) = cols), so that XLA fuses each gather into
+    # its own kernel instead of writing the gathered rows out once for both (a kernel more).
+    w = _in_era(_get(table, cols), era, previous)
+    coef = -alpha * jax.grad(loss.phi)(s * fold_dot(vals, w), loss.target(datum)) / s_next
+    w = _in_era(_get(table, jnp.minimum(cols, d - 1)), era, previous)
+    w = jnp.where(new_era, w * shrunk, w) + coef.astype(table.dtype) * vals
+    era_next = era + new_era
+    rows = jnp.concatenate([jnp.stack([w, jnp.full_like(w, era_next)], axis=-1),
+                            jnp.stack([s_next, era_next])[None],
+                            jnp.stack([jnp.where(new_era, shrunk, previous),
+                                       jnp.where(new_era, 0.0, into + 1)])[None]])
+    # Written with "set": the row's columns are distinct; its padding slots (value 0, column 0)
+    # are sent out of bounds and dropped, so they cannot overwrite a real column 0.
+    at = jnp.concatenate([jnp.where(vals != 0, cols, d + 2), jnp.array([d, d + 1], cols.dtype)])
+    table = lax.scatter(table, at[:, None], rows.astype(table.dtype), _ROWS, mode="drop")
+    return state._replace(table=table, grad_evals=state.grad_evals.add(1))
+
+
 def _step(p, state, problem, idx, k):
+    if p.batch_size == 1:
+        return _row_step(state, problem, idx, k)
     loss = problem.loss_i
     alpha, mu, period = state.alpha[0], state.mu[0], state.period[0]
     s = _scale(k, alpha, mu, period)
