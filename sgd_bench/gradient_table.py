@@ -191,10 +191,6 @@ def _fold_dot_jvp(primals, tangents):
     return _fold_dot(a, x), jnp.dot(da, x) + jnp.dot(a, dx)
 
 
-# Public: ``sgd_bench.lazy_sgd`` folds one padded sparse row's inner product the same way.
-fold_dot = _fold_dot
-
-
 def one_dense_row(problem, x, idx) -> bool:
     """Whether ``row_grad`` applies: one index, a split loss on dense rows, an array iterate."""
     return (idx.shape[0] == 1 and split_loss(problem) is not None

@@ -59,9 +59,11 @@ def test_the_stored_vector_is_rescaled_within_its_period():
     solver = sb.Solver(problem, sb.lazy_sgd(0.9, 1, "cyclic"))
     state = solver.advance(solver.init(jnp.ones(D) * 0.1, 0), 600).method
     table = np.asarray(state.table)
-    s, era, previous, into = table[D, 0], table[D, 1], table[D + 1, 0], table[D + 1, 1]
-    assert (era, into) == (600 // expected, 600 % expected)
-    np.testing.assert_allclose([s, previous], [scale, 0.55**expected], rtol=1e-12)
+    s, era, previous = table[D, 0], table[D, 1], table[D + 1, 0]
+    # A new era where 0.55^j would pass below tiny^(1/4): after R + 1 steps.
+    assert era == 600 // (expected + 1) == 2
+    np.testing.assert_allclose([s, previous], [0.55 ** (600 % (expected + 1)), 0.55**(expected + 1)],
+                               rtol=1e-12)
     gap = era - table[:D, 1]
     assert set(gap) <= {0.0, 1.0, 2.0} and float(np.max(np.abs(table[:D, 0]))) < 1e80
     factor = np.where(gap == 0, 1.0, np.where(gap == 1, previous, 0.0))
