@@ -27,6 +27,19 @@ where row lengths are skewed: the data takes n * k * (4 + itemsize) bytes for k 
 row, not nnz * (4 + itemsize); the synthetic stand-ins (``problems.sparse_data``) cap row
 lengths for that reason, and real files with a few very long rows pay k / mean(nnz) extra.
 
+Where a full gradient's time goes (HLO of ``FiniteSum.grad``'s block loop, rcv1-like rows
+5,060 x 11,809 padded to 298 slots, 73 nonzeros a row on average, float64, XLA:CPU, jax 0.10):
+a block of 73 rows is 21,754 slots, and its loop body runs 9 kernels: copies of the block's
+values and column indices, the gather of x, the margins as a batched dot, phi', the scaled
+values and the scatter-add into the accumulator. Every padded slot passes through five of them,
+and there are 4.1 times as many slots as nonzeros (1,507,880 against 369,375). An estimate, not
+a measurement of each kernel: at the ~1.3 ns a slot of a scatter-add read in isolation (a
+``fori_loop`` of one-row scatters, CPU time under load), five passes over 1.5 million slots
+make ~10 ms, the GD step's time in ``results/peers`` (18x one read of the CSR arrays). What would move it: fewer slots (rows grouped by length into blocks
+of their own width, or long rows split), and no copies of the block (a gather straight from
+the stored rows). Neither was done here; the batch-1 steps (``sgd_bench.lazy_sgd``,
+``sgd_bench.lazy_saga``) are written down in their own modules.
+
 The per-sample loss is a ``SparseLinear`` value: a margin z = <a_i, x> computed from the
 padded row and a scalar loss phi(z, target). ``sgd_bench.gradient_table`` uses that split for
 the O(n) table of SAG/SAGA (``linear=True``): s_i = phi'(z_i), and sum_j w_j s_j a_j is one

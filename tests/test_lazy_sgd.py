@@ -44,15 +44,30 @@ def test_lazy_equals_sgd(mu, alpha, batch, sampling, seeds):
 def test_the_stored_vector_is_rescaled_within_its_period():
     """With alpha mu = 0.45 the scale would reach 0.55^600 ~ 1e-156 by step 600 without the
     rescaling; with it, the scale is 0.55^(600 mod R) and the stored vector stays that far from
-    underflow (a wrong period would show as w of size 1e156 or as an underflowed scale)."""
+    underflow (a wrong period would show as w of size 1e156 or as an underflowed scale). Batch 3
+    rescales the whole vector every R steps; batch 1 starts a new era instead (the scale back
+    to 1, the era's last scale kept, each coordinate converted when its row is next drawn)."""
     problem = _problem(0.5)
-    solver = sb.Solver(problem, sb.lazy_sgd(0.9, 1, "cyclic"))
+    expected = int(np.floor(-np.log(np.finfo(np.float64).tiny) / 4 / -np.log1p(-0.45)))
+    solver = sb.Solver(problem, sb.lazy_sgd(0.9, 3, "cyclic"))
     state = solver.advance(solver.init(jnp.ones(D) * 0.1, 0), 600).method
-    period = int(state.period[0])
-    assert period == int(np.floor(-np.log(np.finfo(np.float64).tiny) / 4 / -np.log1p(-0.45)))
-    scale = 0.55 ** (600 % period)
+    assert int(state.period[0]) == expected
+    scale = 0.55 ** (600 % expected)
     np.testing.assert_allclose(np.asarray(state.x), scale * np.asarray(state.w), rtol=1e-15)
     assert 1e-80 < scale and float(np.max(np.abs(np.asarray(state.w)))) < 1e80
+
+    solver = sb.Solver(problem, sb.lazy_sgd(0.9, 1, "cyclic"))
+    state = solver.advance(solver.init(jnp.ones(D) * 0.1, 0), 600).method
+    table = np.asarray(state.table)
+    s, era, previous = table[D, 0], table[D, 1], table[D + 1, 0]
+    # A new era where 0.55^j would pass below tiny^(1/4): after R + 1 steps.
+    assert era == 600 // (expected + 1) == 2
+    np.testing.assert_allclose([s, previous], [0.55 ** (600 % (expected + 1)), 0.55**(expected + 1)],
+                               rtol=1e-12)
+    gap = era - table[:D, 1]
+    assert set(gap) <= {0.0, 1.0, 2.0} and float(np.max(np.abs(table[:D, 0]))) < 1e80
+    factor = np.where(gap == 0, 1.0, np.where(gap == 1, previous, 0.0))
+    np.testing.assert_allclose(np.asarray(state.x), s * factor * table[:D, 0], rtol=1e-15)
 
 
 def test_refusals():
