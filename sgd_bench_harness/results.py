@@ -262,28 +262,39 @@ def curves(rows: Iterable[Mapping[str, Any]], *, by: str = "method", x: str = "s
         if all(r.get(k) == v for k, v in where.items()):
             groups.setdefault(r.get(by), []).append(r)
     out = {}
+    skip = {x, by, "statistic", *where}
     for label, rs in groups.items():
         xs = sorted({r[x] for r in rs if r.get(x) is not None})
         index = {v: i for i, v in enumerate(xs)}
-        c: dict[Any, np.ndarray] = {x: np.asarray(xs)}
+        # Columns fill Python lists first: a NumPy array per column (and not per cell, as a
+        # ``setdefault(key, np.full(...))`` would build) and no NumPy scalar per cell, which made
+        # this the costliest step of reporting a run of 20,000 rows.
+        cols: dict[Any, list[float]] = {}
         varying: set[str] = set()
+        nan = float("nan")
         for r in rs:
             i = index.get(r.get(x))
             if i is None:
                 continue
             stat = r.get("statistic")
             for col, v in r.items():
-                if col in (x, by, "statistic") or col in where or isinstance(v, bool) \
-                        or not isinstance(v, (int, float)):
+                if col in skip or isinstance(v, bool) or not isinstance(v, (int, float)):
                     continue
+                v = float(v)
                 if stat is not None:
-                    c.setdefault((stat, col), np.full(len(xs), np.nan))[i] = v
-                plain = c.setdefault(col, np.full(len(xs), np.nan))
-                if not np.isnan(plain[i]) and plain[i] != v:
+                    cell = cols.get((stat, col))
+                    if cell is None:
+                        cell = cols[(stat, col)] = [nan] * len(xs)
+                    cell[i] = v
+                plain = cols.get(col)
+                if plain is None:
+                    plain = cols[col] = [nan] * len(xs)
+                if plain[i] == plain[i] and plain[i] != v:  # a value already there (not NaN) differs
                     varying.add(col)
                 plain[i] = v
-        for col in varying:
-            del c[col]
+        c: dict[Any, np.ndarray] = {x: np.asarray(xs)}
+        c.update((key, np.array(values, dtype=np.float64)) for key, values in cols.items()
+                 if key not in varying)
         out[label] = c
     return out
 

@@ -3,6 +3,10 @@ report rebuilds from the stored records, and a command that fails stops the run 
 output. The timings here are synthetic: speed is measured by the script, never in tests."""
 
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +71,29 @@ def test_the_median_not_the_best_repeat_is_checked(tmp_path, monkeypatch):
 def test_a_failing_command_stops_the_run_with_its_output(tmp_path):
     with pytest.raises(RuntimeError, match="no-such-option"):
         startup._time_command(("run", "--no-such-option"), tmp_path / "cache", tmp_path / "out")
+
+
+def test_each_command_records_its_cpu_seconds(tmp_path, monkeypatch):
+    """The CPU seconds are those of the child processes a command ran (here a child that burns
+    a fraction of a second), and the summary shows their medians beside the wall times."""
+    def fake(args, cache, out):
+        subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3 * 10**6))"], check=True)
+        return 1.0
+
+    monkeypatch.setattr(startup, "_time_command", fake)
+    out = tmp_path / "startup"
+    out.mkdir()
+    startup.run(dict(startup.FULL, repeats=1), out)
+    rows = records.read_records(out)
+    assert rows and all(r["cpu_seconds"] > 0.01 for r in rows)
+    assert "warm_cpu_s" in (out / "summary.md").read_text()
+
+
+def test_records_without_cpu_seconds_rebuild_the_summary_they_had(tmp_path):
+    """The committed result predates the CPU column: its summary rebuilds without it, unchanged."""
+    out = tmp_path / "startup"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "startup", out)
+    before = (out / "summary.md").read_text()
+    assert "cpu_seconds" not in records.read_records(out)[0]
+    startup.report(out)
+    assert (out / "summary.md").read_text() == before

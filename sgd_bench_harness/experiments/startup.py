@@ -10,7 +10,9 @@ README: the main job (``sgd-bench run``, the lecture experiment) within 30 s col
 and ``sgd-bench run --quick`` within 5 s warm.
 
 A wall time means something only with its machine: the records hold the device, the CPU count
-and the load average before each command, and the summary warns when the machine was busy.
+and the load average before each command, and the summary warns when the machine was busy. They
+also hold each command's CPU seconds (user + system, the process and its children): on a busy
+machine those grow far less than the wall time, so runs on a shared machine compare by them.
 
     python scripts/startup.py [--quick] [--out DIR] [--overwrite]
 """
@@ -61,11 +63,19 @@ def _time_command(args, cache: Path, out: Path) -> float:
     return seconds
 
 
-def _medians(rows) -> dict[tuple[str, str], float]:
-    """{(command label, cache state): median seconds over the repeats}."""
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished child processes so far."""
+    import resource  # POSIX only; imported here so that the module loads everywhere
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _medians(rows, column: str = "seconds") -> dict[tuple[str, str], float]:
+    """{(command label, cache state): median of ``column`` over the repeats}."""
     groups: dict[tuple[str, str], list[float]] = {}
     for r in rows:
-        groups.setdefault((r["command"], r["cache"]), []).append(r["seconds"])
+        groups.setdefault((r["command"], r["cache"]), []).append(r[column])
     return {k: statistics.median(v) for k, v in groups.items()}
 
 
@@ -102,11 +112,13 @@ def run(config: dict, out: Path) -> dict:
                 cache.mkdir()
                 for state in ("cold", "warm"):
                     load = os.getloadavg()[0]
+                    cpu = _children_cpu()
                     seconds = _time_command(args, cache, scratch / f"out-{len(rows)}")
+                    cpu = _children_cpu() - cpu
                     rows.append(dict(command=label, arguments=" ".join(args), cache=state, repeat=repeat,
-                                     seconds=seconds, load_before=round(load, 2)))
-                    print(f"[{repeat + 1}/{config['repeats']}] {label}, {state} cache: {seconds:.1f} s "
-                          f"(load {load:.2f})", flush=True)
+                                     seconds=seconds, cpu_seconds=round(cpu, 2), load_before=round(load, 2)))
+                    print(f"[{repeat + 1}/{config['repeats']}] {label}, {state} cache: {seconds:.1f} s, "
+                          f"{cpu:.1f} CPU s (load {load:.2f})", flush=True)
     device = results.device_label()
     wall = time.perf_counter() - started
     meta = results.metadata_record(NAME, config, dtype="n/a", wall_seconds=round(wall, 1))
@@ -144,13 +156,17 @@ def report(out: Path, echo: bool = False) -> dict:
     toolkit.save(fig, out / "startup.png")
     plt.close(fig)
 
+    # Records written before the CPU seconds were recorded rebuild their summary as it was.
+    cpu = _medians(rows, "cpu_seconds") if all(r.get("cpu_seconds") is not None for r in rows) else None
     table = []
     for c in labels:
         cold, warm = medians[(c, "cold")], medians[(c, "warm")]
-        table.append(dict(command=f"sgd-bench {_shown(rows, c)}", cold_s=f"{cold:.1f}", warm_s=f"{warm:.1f}",
-                          warm_vs_cold=f"{warm / cold:.2f}x",
-                          targets=", ".join(f"{s} <= {TARGETS[(c, s)]:g} s" for s in ("cold", "warm")
-                                            if (c, s) in TARGETS) or "-"))
+        line = dict(command=f"sgd-bench {_shown(rows, c)}", cold_s=f"{cold:.1f}", warm_s=f"{warm:.1f}",
+                    warm_vs_cold=f"{warm / cold:.2f}x")
+        if cpu is not None:
+            line.update(cold_cpu_s=f"{cpu[(c, 'cold')]:.1f}", warm_cpu_s=f"{cpu[(c, 'warm')]:.1f}")
+        table.append(dict(line, targets=", ".join(f"{s} <= {TARGETS[(c, s)]:g} s" for s in ("cold", "warm")
+                                                  if (c, s) in TARGETS) or "-"))
     # The one-minute load average before a later command includes the commands timed before
     # it (each keeps both cores busy); only the first one says how busy the machine was.
     first, loads = rows[0]["load_before"], [r["load_before"] for r in rows[1:]] or [rows[0]["load_before"]]
@@ -159,6 +175,8 @@ def report(out: Path, echo: bool = False) -> dict:
                     if first > QUIET_LOAD else "")
                  + f"; before the others {min(loads):.2f}-{max(loads):.2f}, which includes the commands"
                  " timed just before them.")
+    cpu_text = ("" if cpu is None else "\n*_cpu_s: the median CPU seconds (user + system) of the same processes, "
+                "which a busy machine inflates far less than their wall time.")
     wall = meta.get("wall_seconds") or 0.0
     text = f"""# Start-up cost: whole commands, cold and warm compilation cache
 
@@ -166,7 +184,7 @@ Each command ran in a fresh Python process on {device} ({meta['cpu_count']} CPU 
 jax {meta['versions']['jax']}), {meta['config']['repeats']} time(s): first with an empty compilation cache folder
 (cold, as for a new user), then again with the folder that run filled (warm). The time is the
 whole process: interpreter start, imports, compiling or loading the programs, the run, the
-figures and the files. {load_text}
+figures and the files. {load_text}{cpu_text}
 
 ![start-up](startup.png)
 

@@ -83,7 +83,7 @@ def run(config: dict, out: Path) -> dict:
     for method in methods:
         trace = sb.run_seeds(problem, method, x0, key, seeds=config["seeds"],
                              steps=config["steps"], log_every=config["log_every"], x_star=x_star)
-        flops = sb.step_flops(problem, method, x0)
+        flops = slide.step_flops(problem, method, x0)
         traces[method.name] = (trace, flops)
         rows += results.trace_records(trace, f_star=f_star, flops_per_step=flops,
                                       experiment=NAME, figure="batches", problem=problem.name,
