@@ -8,6 +8,12 @@ per-sample gradients is the full gradient.
 Full-data reductions stream over row blocks of ``block_rows`` rows (a few MiB each) inside a
 ``lax.scan``, so a full gradient reads the data once and never materializes the n x d matrix of
 per-sample gradients.
+
+On XLA:CPU a streamed reduction runs on one thread (its loop's dots run on the calling thread),
+while a plain ``jnp.sum`` of the data uses every core; to put every core on a full gradient,
+shard the data over one CPU device per core (``sgd_bench.shard`` in a process started with
+``--xla_force_host_platform_device_count``). The measurements are in
+``sgd_bench_harness/experiments/peers/cores.py``.
 """
 
 from __future__ import annotations

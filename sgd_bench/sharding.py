@@ -5,7 +5,9 @@ P("data"))`` and records the shard count on the problem. Nothing else changes: t
 methods run unchanged, and XLA inserts the communication.
 
 - Full gradients: every device streams its own rows; the per-shard partial sums are added
-  across devices (one all-reduce of a gradient-sized vector per full gradient). Iterates equal
+  across devices (one all-reduce of a gradient-sized vector per full gradient). On a CPU host,
+  one CPU device per core is how a full gradient uses every core: each device's stream runs
+  on its own thread, where on one device it runs on one (peers' row 1 times both). Iterates equal
   the single-device ones up to floating-point reduction order.
 - Mini-batches use global indices, drawn exactly as on one device, so the iterates match the
   single-device run. Each step gathers the B rows from whichever device holds them: XLA

@@ -46,6 +46,14 @@ def test_peers_quick(quick_root):
                                                "sparse_read", "sparse_sgd", "saga_rcv1", "saga_news20"}
     assert all(r["device"].startswith("cpu") and r["dtype"] == "float64" for r in rows)
     assert all(r["seconds"] > 0 for r in rows if r["comparison"] != "race")
+    # Row 1 times GD on one device and, in a process with one CPU device per core, on the data
+    # sharded over them (with the sum of the sharded A among the reads); the note names the faster.
+    cores = peers.cores.core_count()
+    read = {(r["side"], r["timing"]) for r in rows if r["comparison"] == "read"}
+    sharded = {("ours", f"GD, data sharded over {cores} CPU devices"),
+               ("baseline", f"sum, sharded over {cores} CPU devices")} \
+        if cores > 1 and peers.QUICK["n"] % cores == 0 else set()
+    assert read == {("ours", "GD"), ("baseline", "sum"), ("baseline", "A @ v")} | sharded, read
     # Row 9: every solver on every size, each reaching the target (the quick problem is easy),
     # and the check's ratio is our SAGA's seconds over scikit-learn saga's in the records.
     race = [r for r in rows if r["comparison"] == "race"]
@@ -65,6 +73,7 @@ def test_peers_quick(quick_root):
     # The quick run leaves out the first-call rows (fresh subprocesses, minutes of compiling).
     assert len(table) == 10 and table[4][0].startswith("per (config, seed) step"), table
     assert table[5][0].startswith("SAGA batch 1 epoch / scikit-learn saga epoch"), table
+    assert table[0][6] == f"ours: {peers.costs(rows)['read', 'ours'][1]}", table
     _check_sparse_rows(out, rows, table[6:])
     held = {c["claim"]: c["holds"] for c in checks}
     missed = []

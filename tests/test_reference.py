@@ -114,3 +114,18 @@ def test_reference_refuses_a_start_that_is_not_finite(tiny_least_squares, where)
         x0 = np.full(problem.x_shape, np.inf)
     with pytest.raises(ValueError, match="not finite at the start"):
         reference_solution(problem, x0)
+
+
+def test_reference_takes_pure_newton_steps_below_tol(monkeypatch):
+    """Below tol the decrease of a Newton step is under the rounding of f's sum, so the line
+    search is skipped: at n = 1e6 it failed at every step (18 Hessians where 1 does)."""
+    from sgd_bench import reference
+
+    problem = build("lecture-logreg")
+    x_star = np.asarray(solve("lecture-logreg").x)
+    start = x_star + 1e-10 * np.random.default_rng(0).standard_normal(x_star.shape)
+    calls, loss = [], reference._loss
+    monkeypatch.setattr(reference, "_loss", lambda *a: calls.append(1) or loss(*a))
+    ref = reference_solution(problem, start, tol=1e-6)
+    assert not calls and ref.iterations == 1 and ref.grad_norm <= 1e-14
+    np.testing.assert_allclose(ref.x, x_star, atol=1e-13)

@@ -22,6 +22,19 @@ pass: ~1.8x); f at every log point, about 180 full passes over the data per n, w
 vmapped pass per method evaluates all of a run's log points (41 at the cost of ~7). Left as
 they are: the data itself (float64 normals, ~6 CPU s per 1e6 rows) and the FLOP programs.
 
+Round 2 (CPU seconds per phase of one size, under a load of ~15, so readings): at n = 1e6, f*
+took 65 of the size's 102 CPU s. From the best end point the gradient norm was already below
+``tol`` (1e-8), where a Newton step's decrease (~1e-17) is below the rounding of f's sum over n
+terms: the line search failed at every step, 18 Hessians and 353 loss passes, 69 CPU s.
+``reference_solution`` now takes pure Newton steps below ``tol``: 1 Hessian, 2 CPU s, the same
+f* to ~1e-15. At n = 1e4 and 1e5 compilation is most of a size's time (~20 CPU s each: L-BFGS's
+program the largest, then SVRG's, the FLOP programs ~4 s); data and steps dominate from 1e6.
+GD's step-cost slope (0.90 [0.65, 1.15] in the committed run): its CPU time per step is
+proportional to n (4.6-4.9 ms at 1e5, 36-42 ms at 1e6, float32, one thread), but the committed
+wall time at 1e5 (8.2 ms, steady over all 40 steps) is above L-BFGS's step at the same n (5.7 ms),
+which does more work; a disturbance of those 0.3 s rather than the step's cost, as far as could
+be seen here (no idle machine to re-time it; the lead's idle re-run decides).
+
     python scripts/gd_vs_sgd_large_n.py [--quick] [--sizes 10000 100000 ...] [--steps K] [--dtype T]
         [--out DIR] [--overwrite]
 """
@@ -315,9 +328,10 @@ def report(out: Path, echo: bool = False) -> dict:
     text = f"""# GD against mini-batch SGD as n grows
 
 Logistic regression, d = {d}, mu = {mu:g}, {config['dtype']}, device {device}. GD steps 1/L
-(L by power iteration); L-BFGS (memory 10, zoom line search) needs no step, and its gradient
-evaluations count every line-search trial; SGD with batch B steps 1/(2 (L + L_max / B)), the
-safe constant step for the expected smoothness of a with-replacement batch. Times exclude
+(L = lambda_max(A^T A / n) / 4 + mu, the Gram matrix's top eigenvalue); L-BFGS (memory 10,
+zoom line search) needs no step, and its gradient evaluations count every line-search trial;
+SGD with batch B steps 1/(2 (L + L_max / B)), the safe constant step for the expected
+smoothness of a with-replacement batch. Times exclude
 compilation and metric evaluation; FLOPs from XLA's cost analysis of the compiled step (none for
 SVRG: the analysis adds up both branches of its snapshot cond, as if every step took a full
 gradient; none for L-BFGS: it counts the line-search loop once, whatever its trials). SVRG takes

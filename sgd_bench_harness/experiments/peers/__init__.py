@@ -5,7 +5,9 @@ a baseline on the same data and device, interleaving the two and keeping the bes
 repeats:
 
 1. one full-gradient GD step against the fastest single read of the data (``jnp.sum(A)`` or
-   ``A @ v``); target <= 1.5x;
+   ``A @ v``); target <= 1.5x. The step is timed on one device and with the data sharded over
+   one CPU device per core (the faster counts; the note names it), in a fresh process that has
+   those devices, with the reads (``cores``: XLA:CPU runs the one-device step on one thread);
 2. the marginal cost of an epoch of batch-1 SGD in cyclic order (3 epochs minus 1) against
    scikit-learn's ``SGDClassifier`` doing the same updates; target >= 1.5x its samples per
    second, and the same iterates to 1e-10;
@@ -98,7 +100,8 @@ The records hold the timings themselves, one row per timed call (``comparison``,
     python scripts/peers.py [--quick] [--seeds S] [--out DIR] [--overwrite]
 
 The package: ``timing`` (the timings and the costs derived from them), ``comparisons`` (the
-rows and their targets), ``dense`` (rows 1-4 and the reference loops), ``values`` (rows 5-7),
+rows and their targets), ``dense`` (rows 1-4 and the reference loops), ``cores`` (row 1 on
+every core, and where a GD step's time went), ``values`` (rows 5-7),
 ``saga`` (row 8), ``race`` (row 9), ``sparse`` (rows 10-13) and ``summary`` (the report).
 """
 
@@ -118,7 +121,9 @@ from sgd_bench_harness.toolkit import Check
 
 from . import summary
 from .comparisons import COMPARISONS, compare
-from .dense import measure_gd_vs_read, measure_loop, measure_references, measure_seeds, measure_sgd_vs_sklearn
+from .cores import measure_gd_on_cores
+from .dense import measure_gd_vs_read as measure_gd_vs_read  # used by gpu_bench
+from .dense import measure_loop, measure_references, measure_seeds, measure_sgd_vs_sklearn
 from .race import measure_race, race_checks
 from .saga import measure_saga_epoch
 from .sparse import SPARSE_SETS, measure_sparse
@@ -151,8 +156,8 @@ def run(config: dict, out: Path) -> dict:
     problem = problems.synthetic_logreg(n, d, seed=config["data_seed"], mu=mu, dtype=jnp.float64)
     A, y = problem.data
 
-    # 1. A full-gradient step against one read of the data.
-    rows = measure_gd_vs_read(problem, alpha, reps)
+    # 1. A full-gradient step against one read of the data, on one device and on every core.
+    rows = measure_gd_on_cores(config, reps)
 
     # 2. Marginal epoch of cyclic batch-1 SGD against scikit-learn's SGDClassifier.
     A_np, y_np = np.asarray(A), np.asarray(y)

@@ -42,14 +42,22 @@ def _reads(problem, x0) -> dict:
             for label, (fn, args) in reads.items()}
 
 
-def measure_gd_vs_read(problem, alpha, repeats, comparison="read", **extra) -> list[dict]:
+def measure_gd_vs_read(problem, alpha, repeats, comparison="read", sharded=None, **extra) -> list[dict]:
     """Timing records (``comparison``) of 10 GD steps and of each single read of the features
-    (``_reads``); ``extra`` goes into every record."""
+    (``_reads``); with ``sharded`` (the same problem, ``sgd_bench.shard``-ed over several
+    devices) also of 10 GD steps on it and of ``jnp.sum`` of its sharded A. ``extra`` goes into
+    every record."""
     x0 = jnp.zeros(problem.x_shape, problem.dtype)
     reads = _reads(problem, x0)
-    gd10 = compiled_steps(problem, sb.gd(alpha), x0, jax.random.key(0), 10)
-    t = interleaved_best({"gd": gd10, **{kind: fn for kind, (fn, _) in reads.items()}}, repeats)
-    return [timing(comparison, "ours", "GD", t["gd"], 10, **extra),
+    steps = {"GD": compiled_steps(problem, sb.gd(alpha), x0, jax.random.key(0), 10)}
+    if sharded is not None:
+        where = f"sharded over {sharded.shards} {jax.default_backend().upper()} devices"
+        steps[f"GD, data {where}"] = compiled_steps(sharded, sb.gd(alpha), x0, jax.random.key(0), 10)
+        A = sharded.data[0]
+        read_sum = jax.jit(jnp.sum).lower(A).compile()
+        reads[f"sum, {where}"] = (lambda: read_sum(A), A.nbytes)
+    t = interleaved_best({**steps, **{kind: fn for kind, (fn, _) in reads.items()}}, repeats)
+    return [*(timing(comparison, "ours", label, t[label], 10, **extra) for label in steps),
             *(timing(comparison, "baseline", kind, t[kind], 1, bytes_read=nbytes, **extra)
               for kind, (_, nbytes) in reads.items())]
 

@@ -34,6 +34,8 @@ def text(rows, meta):
             base = f"{base * 1e3:.3g} ms ({read[c['key'], kind]['bytes_read'] / base / 1e9:.1f} GB/s, {kind})"
             if c["key"] == "sparse_read":
                 note = _sparse_note(meta, "rcv1")
+            else:
+                note = f"ours: {cost['read', 'ours'][1]}"
         elif c["key"] in ("sklearn", "sparse_sgd"):
             ours, base = f"{1 / ours / 1e6:.2f} M/s", f"{1 / base / 1e6:.2f} M/s"
             diff = meta["sklearn_max_abs_diff" if c["key"] == "sklearn" else "sparse_sgd_max_abs_diff"]
