@@ -215,6 +215,20 @@ def run_quick(names, out) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+def cached_env() -> dict[str, str]:
+    """The environment of a test process (``os.environ``) plus JAX's own variables that put a
+    subprocess on the same persistent compilation cache as this one (conftest's folder, or none
+    where ``SGD_BENCH_COMPILATION_CACHE=0`` turned it off): for subprocesses that do not start
+    through the command line (which turns the cache on by itself), so that a second run of the
+    suite loads their programs from disk instead of compiling them again."""
+    env = dict(os.environ)
+    folder = jax.config.jax_compilation_cache_dir
+    if folder:
+        env.update(JAX_COMPILATION_CACHE_DIR=str(folder), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+    return env
+
+
 def assert_report_rebuilds(folder, name: str) -> None:
     """The experiment's ``report`` redraws every figure and writes the very same ``summary.md``
     from the stored records, meta and checks alone (in a copy without figures or summary)."""

@@ -121,7 +121,7 @@ def test_benchopt_run(tmp_path):
     cmd = [sys.executable, "-m", "benchopt", "run", str(BENCHMARK), "-n", "4", "--timeout", "120",
            "--no-plot", "--no-display", "--no-cache", "--output", str(out),
            "-d", f"simulated[n_samples={n},n_features={d}]"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=helpers.cached_env())
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     df = pd.read_parquet(out)
     names = {name.split("[")[0] for name in df["solver_name"]}
