@@ -59,10 +59,12 @@ _FLOPS: dict = {}
 
 def step_flops(problem, method, x0) -> float:
     """``sb.step_flops``, once per program: the count is read from the compiled step, which
-    depends on the method's structure and its leaves' shapes, not on their values, so the
+    depends on the method's structure and its leaves' types, not on their values, so the
     lecture-settings runs (another step size) reuse the count of the batch comparison's step."""
     leaves, structure = jax.tree_util.tree_flatten((problem, method, x0))
-    key = (structure, tuple((jnp.shape(a), jnp.result_type(a)) for a in leaves))
+    # weak_type: a Python float leaf and a float64 array leaf may compile different programs
+    key = (structure, tuple((jnp.shape(a), jnp.result_type(a),
+                             getattr(a, "weak_type", isinstance(a, (int, float, complex)))) for a in leaves))
     if key not in _FLOPS:
         _FLOPS[key] = sb.step_flops(problem, method, x0)
     return _FLOPS[key]
