@@ -60,7 +60,7 @@ def _start(tmp, mode, *extra):
     tmp.mkdir(exist_ok=True)
     script = tmp / "target.py"
     script.write_text(_TARGET)
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env = dict(helpers.cached_env(), JAX_PLATFORMS="cpu")
     with open(tmp / "stdout", "wb") as out, open(tmp / "stderr", "wb") as err:
         return subprocess.Popen([sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", *extra, "--",
                                  str(script), str(tmp), mode], env=env, stdout=out, stderr=err)
