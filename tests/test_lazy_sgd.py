@@ -1,10 +1,15 @@
 """sgd_bench.lazy_sgd: SGD on sparse rows with the iterate kept as a scale times a vector gives
 ``sgd``'s iterates to 1e-12 in float64 (logged losses and counts included), with and without the
 ridge, across the rescaling of the stored vector, for batch 1 and 3, under vmap over seeds; and it
-refuses what it cannot run (no compile for a new step size: tests/test_method_contract.py)."""
+refuses what it cannot run (no compile for a new step size: tests/test_method_contract.py); the
+batch-1 steps of lazy_sgd and lazy_saga neither branch (lazy_sgd) nor copy a whole vector or
+table every step (both)."""
 
 from __future__ import annotations
 
+import re
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -12,6 +17,7 @@ import pytest
 import helpers
 import problems
 import sgd_bench as sb
+from sgd_bench.solver import advance_state
 
 N, D = 40, 30
 
@@ -81,3 +87,27 @@ def test_refusals():
     with pytest.raises(ValueError, match="batch_size"):
         sb.lazy_sgd(0.1, batch_size=0)
 
+
+
+def _loop_bodies(problem, method, x0) -> str:
+    """The text of every while-loop body of the compiled program that runs 64 steps."""
+    solver = sb.Solver(problem, method, chunk=64)
+    state = solver.init(x0, 0)
+    text = jax.jit(lambda s: advance_state(problem, method, s, 64, chunk=64)).lower(state).compile().as_text()
+    names = set(re.findall(r"body=(%[\w.\-]+)", text))
+    return "\n".join(re.search(r"\n" + re.escape(b) + r" .*?\n\}\n", text, re.S).group(0) for b in names)
+
+
+@pytest.mark.parametrize("make", [sb.lazy_sgd, sb.lazy_saga])
+def test_batch_1_steps_neither_branch_nor_copy_whole_vectors(make):
+    """A batch-1 lazy_sgd step has no conditional (its rescale is an era change written by the
+    step's one scatter), and neither method copies an O(d) or O(n) array every step (the
+    table rows and the coordinates are written in place)."""
+    if jax.default_backend() != "cpu":
+        pytest.skip("XLA:CPU's program")
+    problem = _problem(0.05)
+    bodies = _loop_bodies(problem, make(0.1, 1, "with_replacement"), jnp.zeros(D))
+    big = "|".join(str(size) for size in (N, D, D + 2))
+    assert not re.findall(rf"= \w+\[(?:{big})(?:,2)?\]\S* copy\(", bodies)
+    if make is sb.lazy_sgd:
+        assert "conditional(" not in bodies
