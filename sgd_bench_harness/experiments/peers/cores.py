@@ -11,11 +11,12 @@ call's CPU time over the process's threads, from ``/proc/self/task/*/schedstat``
   dynamic-slice fusion), the dot A_b x, the sigmoid fusion, the dot r_b A_b and the add: one read
   of the block from memory, the two dots from the L2 cache. It costs 1.6-1.8x the CPU time of
   ``jnp.sum(A)``, so the step is near one read in work.
-- But 97-99% of a step's CPU time ran on one thread, where ``jnp.sum(A)`` splits ~50/50 over two:
+- But 94-99% of a step's CPU time ran on one thread, where ``jnp.sum(A)`` splits ~50/50 over two:
   XLA:CPU runs a dot inside a loop on the calling thread. Two independent scans over the two
-  halves in one program, and two or four blocks per loop body, stayed on one thread (95-98%).
+  halves in one program, and two or four blocks per loop body, stayed on one thread (94-98%).
 - Sharded over two CPU devices, each device streams its own half on its own thread (51/48 split)
-  at the same CPU time: the only way found to put both cores on the step.
+  at the same CPU time: the only way found to put both cores on the step. In a full peers run at
+  a load of 14 (best of 5, a reading): 447 ms a step on one device, 318 ms sharded.
 - Block sizes: 64-256 KiB cost the same CPU time; 384 KiB and more 40-60% more (a core's L2 is
   512 KiB). Multiply-and-reduce in place of the two dots cost 2-4x more.
 """
