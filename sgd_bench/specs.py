@@ -245,11 +245,27 @@ def _sgd(spec, opts, problem, constants):
         if not mu:
             raise ValueError(f"--method {spec.text!r}: lecture_decreasing needs mu > 0, and problem "
                              f"{problem.name!r} has none")
-        return sb.sgd(sb.schedules.lecture_decreasing(mu), *_batching(opts))
+        return sb.sgd(sb.schedules.lecture_decreasing(mu, _lecture_cap(spec, opts, constants)),
+                      *_batching(opts))
+    if "cap" in opts:
+        raise ValueError(f"--method {spec.text!r}: cap= caps schedule=lecture_decreasing only")
     step = _sgd_step(opts, constants)
     if schedule == "inverse_sqrt":
         step = sb.schedules.inverse_sqrt(step)
     return sb.sgd(step, *_batching(opts))
+
+
+def _lecture_cap(spec: Spec, opts: dict, constants: ProblemConstants):
+    """alpha_max of lecture_decreasing: SGD's safe constant step 1/(2 (L + L_max/B)) unless
+    ``cap=`` says otherwise (a number > 0, or ``none`` for the lecture's formula as written). The
+    uncapped first steps, about 1/(2 mu), climb far uphill when mu is small next to L."""
+    cap = opts.get("cap", "safe")
+    if isinstance(cap, str) and words(cap) in ("safe", "none"):
+        return None if words(cap) == "none" else _sgd_step({"batch": opts.get("batch", 1)}, constants)
+    if not is_number(cap) or not (math.isfinite(cap) and cap > 0):
+        raise ValueError(f"--method {spec.text!r}: cap must be a finite number > 0, safe (the default: "
+                         f"1/(2 (L + L_max/B))) or none (uncapped), got {cap!r}")
+    return cap
 
 
 def _variance_reduced(spec, opts, problem, constants):
@@ -330,8 +346,9 @@ def _averaged(spec, opts, problem, constants):
 _VR = ("step", "batch", "sampling")
 METHODS: dict[str, MethodSpec] = {
     "gd": MethodSpec(sb.gd, "full-gradient descent (default step 1/L)", ("step",), "1/L", _gd),
-    "sgd": MethodSpec(sb.sgd, "mini-batch SGD (defaults: batch 1, with_replacement, step 1/(2 (L + L_max/B)))",
-                      ("step", "batch", "sampling", "schedule"), "1/(2 (L + L_max/B))", _sgd),
+    "sgd": MethodSpec(sb.sgd, "mini-batch SGD (defaults: batch 1, with_replacement, step 1/(2 (L + L_max/B)); "
+                      "schedule=lecture_decreasing is capped at that step, cap=none lifts it)",
+                      ("step", "batch", "sampling", "schedule", "cap"), "1/(2 (L + L_max/B))", _sgd),
     "sag": MethodSpec(sb.sag, "SAG (variance reduction; default step its own)", _VR, "1/(16 L_max)",
                       _variance_reduced),
     "saga": MethodSpec(sb.saga, "SAGA (variance reduction; default step its own)", _VR, "1/(3 L_max)",

@@ -138,11 +138,42 @@ def test_build_method_refuses_bad_specs(text, match):
     ("online_newton", r"phase1_steps is required"),
     # hostile19: the inner method's refusals named the inner spec ('sgd:memory=5', 'noisy_sgd'),
     # which the user never typed
-    ("averaged:of=sgd,memory=5", r"sgd takes step, batch, sampling, schedule; not memory$"),
+    ("averaged:of=sgd,memory=5", r"sgd takes step, batch, sampling, schedule, cap; not memory$"),
     ("averaged:of=noisy_sgd", r"give the noise's standard deviation"),
     ("averaged:of=Lazy-Saga", r"lazy_saga runs on sparse rows only"),  # was: "name ... with of=NAME"
 ])
 def test_the_new_specs_refuse_bad_input_by_key(text, match, lecture):
+    with pytest.raises(ValueError, match=rf"^--method '{text}': .*" + match):
+        _build(text, lecture)
+
+
+def _first_step(method):
+    (_, schedule), = sb.methods.step_sizes(method)
+    return float(schedule(0))
+
+
+def test_lecture_decreasing_from_a_spec_is_capped_at_the_safe_step_unless_told():
+    # mu small next to L: the lecture's first step 1/(2 mu) is far above the stable step
+    problem = problems.synthetic_logreg(60, 4, seed=1, mu=1e-3)
+    L, L_max, mu = (float(problem.info[k]) for k in ("L", "L_max", "mu"))
+    safe = 1.0 / (2 * (L + L_max / 4))
+    assert 1 / (2 * mu) > 10 * safe
+    capped = _build("sgd:schedule=lecture_decreasing,batch=4", problem)
+    np.testing.assert_allclose(_first_step(capped), safe, rtol=1e-9)
+    np.testing.assert_allclose(_first_step(_build("sgd:schedule=lecture_decreasing,batch=4,cap=SAFE", problem)),
+                               safe, rtol=1e-9)
+    np.testing.assert_allclose(_first_step(_build("sgd:schedule=lecture_decreasing,cap=none", problem)),
+                               1 / (2 * mu), rtol=1e-9)
+    np.testing.assert_allclose(_first_step(_build("sgd:schedule=lecture_decreasing,cap=0.01", problem)),
+                               0.01, rtol=1e-12)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("sgd:cap=0.1", r"cap= caps schedule=lecture_decreasing only$"),
+    ("sgd:schedule=lecture_decreasing,cap=-1", r"cap must be a finite number > 0, safe .* got -1$"),
+    ("sgd:schedule=lecture_decreasing,cap=tiny", r"cap must be a finite number > 0, safe .* got 'tiny'$"),
+])
+def test_a_bad_cap_is_refused_by_key(text, match, lecture):
     with pytest.raises(ValueError, match=rf"^--method '{text}': .*" + match):
         _build(text, lecture)
 
