@@ -4,6 +4,16 @@
 ``records_digest`` gives a records file's row count and SHA-256; runs store it in ``meta.json``
 (``"records"``) so that ``sgd-bench report`` can tell a truncated or replaced file from the one the
 run wrote (``verify_records``); ``files_digest`` does the same for the data files a grid read. ``SGD_BENCH_RECORDS=csv`` picks CSV where pyarrow is installed.
+
+Types through a round trip: each column has one kind, read per column, never per cell. A CSV
+column whose every cell reads as a number is numbers (int or float, as written), one of only
+True/False is booleans, any other is text, every cell kept as written ("1e3" beside "abc" stays
+"1e3"). Where that reading would change what was written (a text column whose every cell looks
+like a number or a boolean, a column mixing kinds), ``write_records`` records those columns next
+to the records (``records.types.json`` beside a CSV, schema metadata in Parquet): "text" is kept
+as text, "mixed" is read cell by cell (a text cell of a mixed column that reads as a number comes
+back as that number: the one thing a record of column kinds cannot tell). A Parquet file written
+before these records reads as it did (text cell by cell); a CSV file without one is read per column.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -21,6 +32,10 @@ from sgd_bench_harness.results import atomic_write, write_text
 
 
 RECORD_FORMATS = ("parquet", "csv")
+# Where the columns read otherwise than by their cells are recorded: a file beside a CSV, a key of
+# a Parquet file's schema metadata.
+TYPES_SUFFIX = ".types.json"
+TYPES_KEY = "sgd_bench.types"
 
 
 def records_format() -> str:
@@ -65,11 +80,13 @@ def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | N
     path = path.with_suffix("." + fmt) if path.suffix in (".csv", ".parquet") else \
         path.with_name(path.name + "." + fmt)
     columns = _columns(rows)
+    kinds = _recorded_kinds(rows, columns)
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = pa.table({c: _parquet_column([row.get(c) for row in rows]) for c in columns})
+        table = table.replace_schema_metadata({TYPES_KEY: json.dumps(kinds)})
         buffer = io.BytesIO()
         pq.write_table(table, buffer)
         atomic_write(path, buffer.getvalue())
@@ -79,8 +96,59 @@ def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | N
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _fmt(v) for k, v in row.items()})
+    # The old record goes first and the new one comes after the records: a crash in between
+    # leaves records read per column (as without a record), never records read by another's.
+    types = types_file(path)
+    types.unlink(missing_ok=True)
     write_text(path, buffer.getvalue())
+    if kinds:
+        write_text(types, json.dumps(kinds, indent=2) + "\n")
     return path
+
+
+def types_file(path: Path) -> Path:
+    """The file beside a CSV records file that records the columns read otherwise than by their
+    cells (``records.csv`` -> ``records.types.json``); absent when there are none."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(path.suffix) + TYPES_SUFFIX)
+
+
+def _kind(value) -> str:
+    """"number", "bool" or "text": the kind of a value as written, or of a cell as parsed."""
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "number"
+    return "text"
+
+
+def _reads_as_text(parsed) -> bool:
+    """Whether the reader keeps a column of these parsed cells as text: one is neither a number
+    nor a boolean, or booleans stand beside numbers."""
+    seen = set()
+    for value in parsed:
+        if value is not None:
+            seen.add(_kind(value))
+            if "text" in seen:  # most text columns say so at their first cell: stop there
+                return True
+    return len(seen) > 1
+
+
+def _recorded_kinds(rows, columns) -> dict[str, str]:
+    """{column: "text" | "mixed"} for the columns the reader would not type from their cells."""
+    kinds = {}
+    for c in columns:
+        values = [v for v in (row.get(c) for row in rows) if v is not None and not _empty(v)]
+        written = {_kind(v) for v in values}
+        if len(written) > 1:
+            kinds[c] = "mixed"
+        elif written == {"text"} and not _reads_as_text(_parse(str(_fmt(v))) for v in values):
+            kinds[c] = "text"
+    return kinds
+
+
+def _empty(value) -> bool:
+    return isinstance(value, str) and value == ""
 
 
 def find_records(folder: Path) -> Path | None:
@@ -106,10 +174,15 @@ def _records_file(path) -> Path:
 def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
     """``{"file", "rows", "sha256"}`` of a records file (or of a result folder's): what a run
     stores in ``meta.json`` so that a report can check the records are the ones it wrote.
-    ``rows``, when the caller knows it, saves reading the file back."""
+    ``rows``, when the caller knows it, saves reading the file back. A CSV file with a record of
+    its column kinds (``types_file``) adds it as ``"types"``, checked alike."""
     path = _records_file(path)
-    return {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    digest = {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
+              "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    kinds = _csv_kinds(path)
+    if kinds:
+        digest["types"] = kinds
+    return digest
 
 
 def files_digest(options: Mapping[str, Any]) -> dict[str, str]:
@@ -136,6 +209,14 @@ def verify_records(folder: Path, stored: Any) -> str | None:
         return f"{stored['file']} is missing"
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest == stored["sha256"]:
+        try:
+            kinds = _csv_kinds(path)
+        except (OSError, ValueError) as err:
+            return f"{types_file(path).name} does not read back ({type(err).__name__})"
+        if kinds != stored.get("types", {}):
+            # the record decides how columns read: "1e3" would come back as text or as 1000.0
+            return (f"{types_file(path).name} is not the record of column kinds the run wrote "
+                    "(missing, added or edited)")
         return None
     try:
         rows = len(read_records(path))
@@ -146,8 +227,9 @@ def verify_records(folder: Path, stored: Any) -> str | None:
             f"{path.name} has the {rows} rows the run wrote but its checksum differs (edited)")
 
 
-def _parse(text: str):
-    if text == "":
+def _parse(text):
+    """A CSV cell (or a text cell of a mixed column) read alone: int, float, bool, text, or None."""
+    if text is None or text == "":
         return None
     for kind in (int, float):
         try:
@@ -159,10 +241,34 @@ def _parse(text: str):
     return text
 
 
+def _csv_kinds(path: Path) -> dict[str, str]:
+    """The record of column kinds beside a CSV records file ({} when there is none, or for Parquet)."""
+    types = types_file(path)
+    if path.suffix != ".csv" or not types.is_file():
+        return {}
+    kinds = json.loads(types.read_text())
+    if not isinstance(kinds, dict) or not set(kinds.values()) <= {"text", "mixed"}:
+        raise ValueError(f"{types} is not a record of column kinds ({{column: \"text\" | \"mixed\"}})")
+    return kinds
+
+
+def _typed(cells: list, kind: str | None) -> list:
+    """One column's cells (text, or None where empty) as its kind reads them: "text" as written,
+    "mixed" cell by cell, and with no record numbers or booleans when every cell reads as one
+    kind of them, else text."""
+    if kind == "text":
+        return [None if c is None or c == "" else c for c in cells]
+    parsed = [_parse(c) for c in cells]
+    if kind is None and _reads_as_text(parsed):
+        return [None if c is None or c == "" else c for c in cells]
+    return parsed
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Reads records back as a list of dicts, from a records file or a result folder.
 
-    Numbers come back as int or float and empty CSV cells as None, so both formats read alike.
+    Each column reads as one kind (see the module docstring): numbers as int or float, booleans,
+    or text; empty CSV cells as None, so both formats read alike.
     """
     path = _records_file(path)
     if not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():
@@ -170,10 +276,27 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        rows = pq.read_table(path).to_pylist()
-        return [{k: _parse(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+        table = pq.read_table(path)
+        stored = (table.schema.metadata or {}).get(TYPES_KEY.encode())
+        if stored is None:  # written before the record: text cells were read one by one
+            kinds = {c: "mixed" for c in table.column_names}
+        else:
+            kinds = json.loads(stored)
+        columns = {c: table.column(c).to_pylist() for c in table.column_names}
+        columns = {c: [_parse(v) if isinstance(v, str) else v for v in values]
+                   if kinds.get(c) == "mixed" else values for c, values in columns.items()}
+        return [dict(zip(columns, row)) for row in zip(*columns.values())] if columns else \
+            [{} for _ in range(table.num_rows)]
+    kinds = _csv_kinds(path)
     with open(path, newline="") as handle:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+        names = list(reader.fieldnames or [])
+    for i, row in enumerate(rows):
+        if None in row or None in row.values():  # DictReader's marks of a row longer or shorter than the header
+            raise ValueError(f"{path.name}: row {i + 1} does not have the header's {len(names)} cells")
+    columns = {c: _typed([row.get(c) for row in rows], kinds.get(c)) for c in names}
+    return [{c: values[i] for c, values in columns.items()} for i in range(len(rows))]
 
 
 def _plain(value):
@@ -184,7 +307,8 @@ def _plain(value):
 
 def _parquet_column(values: list) -> list:
     """A column Arrow can type: "" becomes null (as an empty CSV cell reads back), and a column
-    mixing text with numbers is stored as text, which ``read_records`` parses like CSV."""
+    mixing text with numbers is stored as text, which ``read_records`` parses cell by cell (its
+    column is recorded "mixed")."""
     values = [None if v == "" else _plain(v) for v in values]
     kinds = {type(v) for v in values if v is not None}
     if str in kinds and len(kinds) > 1 or (bool in kinds and kinds - {bool}):
