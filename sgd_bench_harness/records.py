@@ -5,15 +5,15 @@
 (``"records"``) so that ``sgd-bench report`` can tell a truncated or replaced file from the one the
 run wrote (``verify_records``); ``files_digest`` does the same for the data files a grid read. ``SGD_BENCH_RECORDS=csv`` picks CSV where pyarrow is installed.
 
-Types through a round trip: each column has one kind, read per column, never per cell. A CSV
-column whose every cell reads as a number is numbers (int or float, as written), one of only
-True/False is booleans, any other is text, every cell kept as written ("1e3" beside "abc" stays
-"1e3"). Where that reading would change what was written (a text column whose every cell looks
-like a number or a boolean, a column mixing kinds), ``write_records`` records those columns next
-to the records (``records.types.json`` beside a CSV, schema metadata in Parquet): "text" is kept
-as text, "mixed" is read cell by cell (a text cell of a mixed column that reads as a number comes
-back as that number: the one thing a record of column kinds cannot tell). A Parquet file written
-before these records reads as it did (text cell by cell); a CSV file without one is read per column.
+Types through a round trip: a cell of a CSV file reads back as an int, a float, a bool, text or
+None (empty) by its own text, as it always did; so that a text cell that looks like a number or a
+boolean ("1e3", "True", "nan", "007") comes back as the text it was, ``write_records`` records the
+text columns holding such cells next to the records: ``records.types.json`` beside a CSV file
+({column: "text"}), a key of a Parquet file's schema metadata (there the columns that mix text
+with other kinds and were stored as text, to be read cell by cell; every other text column stays
+text). A column that itself mixes numbers or booleans with text is read cell by cell: its text
+cells that look like numbers are the one thing this does not keep. Files without a record (every
+result committed before it) read exactly as before.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | N
     path = path.with_suffix("." + fmt) if path.suffix in (".csv", ".parquet") else \
         path.with_name(path.name + "." + fmt)
     columns = _columns(rows)
-    kinds = _recorded_kinds(rows, columns)
+    kinds = _recorded_kinds(rows, columns, fmt)
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -97,7 +97,7 @@ def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | N
     for row in rows:
         writer.writerow({k: _fmt(v) for k, v in row.items()})
     # The old record goes first and the new one comes after the records: a crash in between
-    # leaves records read per column (as without a record), never records read by another's.
+    # leaves records read cell by cell (as without a record), never records read by another's.
     types = types_file(path)
     types.unlink(missing_ok=True)
     write_text(path, buffer.getvalue())
@@ -107,8 +107,8 @@ def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | N
 
 
 def types_file(path: Path) -> Path:
-    """The file beside a CSV records file that records the columns read otherwise than by their
-    cells (``records.csv`` -> ``records.types.json``); absent when there are none."""
+    """The file beside a CSV records file that lists its text columns with cells that look like
+    numbers or booleans (``records.csv`` -> ``records.types.json``); absent when there are none."""
     path = Path(path)
     return path.with_name(path.name.removesuffix(path.suffix) + TYPES_SUFFIX)
 
@@ -122,27 +122,18 @@ def _kind(value) -> str:
     return "text"
 
 
-def _reads_as_text(parsed) -> bool:
-    """Whether the reader keeps a column of these parsed cells as text: one is neither a number
-    nor a boolean, or booleans stand beside numbers."""
-    seen = set()
-    for value in parsed:
-        if value is not None:
-            seen.add(_kind(value))
-            if "text" in seen:  # most text columns say so at their first cell: stop there
-                return True
-    return len(seen) > 1
-
-
-def _recorded_kinds(rows, columns) -> dict[str, str]:
-    """{column: "text" | "mixed"} for the columns the reader would not type from their cells."""
+def _recorded_kinds(rows, columns, fmt: str) -> dict[str, str]:
+    """The columns a file of format ``fmt`` must record to read back as written: in CSV the text
+    columns with a cell that reads as a number or a boolean ("text"); in Parquet the columns that
+    mix text with other kinds, stored as text ("mixed")."""
     kinds = {}
     for c in columns:
         values = [v for v in (row.get(c) for row in rows) if v is not None and not _empty(v)]
         written = {_kind(v) for v in values}
-        if len(written) > 1:
-            kinds[c] = "mixed"
-        elif written == {"text"} and not _reads_as_text(_parse(str(_fmt(v))) for v in values):
+        if fmt == "parquet":
+            if "text" in written and len(written) > 1 or "bool" in written and len(written) > 1:
+                kinds[c] = "mixed"  # what _parquet_column stores as text
+        elif written == {"text"} and any(_kind(_parse(str(_fmt(v)))) != "text" for v in values):
             kinds[c] = "text"
     return kinds
 
@@ -175,7 +166,7 @@ def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
     """``{"file", "rows", "sha256"}`` of a records file (or of a result folder's): what a run
     stores in ``meta.json`` so that a report can check the records are the ones it wrote.
     ``rows``, when the caller knows it, saves reading the file back. A CSV file with a record of
-    its column kinds (``types_file``) adds it as ``"types"``, checked alike."""
+    its text columns (``types_file``) adds it as ``"types"``, checked alike."""
     path = _records_file(path)
     digest = {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
               "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
@@ -214,8 +205,8 @@ def verify_records(folder: Path, stored: Any) -> str | None:
         except (OSError, ValueError) as err:
             return f"{types_file(path).name} does not read back ({type(err).__name__})"
         if kinds != stored.get("types", {}):
-            # the record decides how columns read: "1e3" would come back as text or as 1000.0
-            return (f"{types_file(path).name} is not the record of column kinds the run wrote "
+            # the record decides how a column reads: "1e3" would come back as text or as 1000.0
+            return (f"{types_file(path).name} is not the record of text columns the run wrote "
                     "(missing, added or edited)")
         return None
     try:
@@ -242,33 +233,28 @@ def _parse(text):
 
 
 def _csv_kinds(path: Path) -> dict[str, str]:
-    """The record of column kinds beside a CSV records file ({} when there is none, or for Parquet)."""
+    """The record of text columns beside a CSV records file ({} when there is none, or for Parquet)."""
     types = types_file(path)
     if path.suffix != ".csv" or not types.is_file():
         return {}
     kinds = json.loads(types.read_text())
-    if not isinstance(kinds, dict) or not set(kinds.values()) <= {"text", "mixed"}:
-        raise ValueError(f"{types} is not a record of column kinds ({{column: \"text\" | \"mixed\"}})")
+    if not isinstance(kinds, dict) or not set(kinds.values()) <= {"text"}:
+        raise ValueError(f"{types} is not a record of text columns ({{column: \"text\"}})")
     return kinds
 
 
 def _typed(cells: list, kind: str | None) -> list:
-    """One column's cells (text, or None where empty) as its kind reads them: "text" as written,
-    "mixed" cell by cell, and with no record numbers or booleans when every cell reads as one
-    kind of them, else text."""
+    """One CSV column's cells (None where a row lacks it): "text" as written, else cell by cell."""
     if kind == "text":
         return [None if c is None or c == "" else c for c in cells]
-    parsed = [_parse(c) for c in cells]
-    if kind is None and _reads_as_text(parsed):
-        return [None if c is None or c == "" else c for c in cells]
-    return parsed
+    return [_parse(c) for c in cells]
 
 
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Reads records back as a list of dicts, from a records file or a result folder.
 
-    Each column reads as one kind (see the module docstring): numbers as int or float, booleans,
-    or text; empty CSV cells as None, so both formats read alike.
+    Numbers come back as int or float, booleans as bool, text as written (see the module
+    docstring) and empty CSV cells as None, so both formats read alike.
     """
     path = _records_file(path)
     if not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():

@@ -1,7 +1,7 @@
 """Records keep each column's type through a round trip (``sgd_bench_harness.records``): a text
 column whose cells look like numbers or booleans stays text, in CSV and in Parquet; numbers,
-booleans and columns that mix kinds read back as written; the record of column kinds is part of
-what ``verify_records`` checks; files written before the record read as they did."""
+booleans and columns that mix kinds read back as written; the record of text columns is part of
+what ``verify_records`` checks; files written without a record read as they did (cell by cell)."""
 
 from __future__ import annotations
 
@@ -45,9 +45,8 @@ def test_each_column_keeps_its_type(tmp_path, fmt):
 def test_csv_types_are_recorded_only_where_the_cells_cannot_tell(tmp_path):
     path = records.write_records(tmp_path / "records", ROWS, format="csv")
     kinds = json.loads(records.types_file(path).read_text())
-    # "name" holds "abc": read per column it is text already; numbers and booleans need nothing
-    assert kinds == {"label": "text", "flag": "text", "missing": "text", "code": "text",
-                     "mixed": "mixed", "both": "mixed"}
+    # numbers, booleans and columns mixing them with text ("n/a") read right cell by cell
+    assert kinds == {"label": "text", "flag": "text", "missing": "text", "code": "text", "name": "text"}
     # rows that need no record remove an old one: it would type the new columns
     plain = [dict(label=1.5, flag=True), dict(label=2, flag=False)]
     records.write_records(tmp_path / "records", plain, format="csv")
@@ -55,11 +54,12 @@ def test_csv_types_are_recorded_only_where_the_cells_cannot_tell(tmp_path):
     _same(records.read_records(tmp_path), plain)
 
 
-def test_a_text_column_with_some_number_like_cells_stays_text_without_a_record(tmp_path):
-    """Typed per column, not per cell: "1e3" beside "abc" was read as 1000.0."""
-    (tmp_path / "records.csv").write_text("name,step\n1e3,1\nabc,2\nTrue,3\n,4\n")
-    assert records.read_records(tmp_path) == [dict(name="1e3", step=1), dict(name="abc", step=2),
-                                              dict(name="True", step=3), dict(name=None, step=4)]
+def test_records_without_a_record_of_text_columns_read_cell_by_cell_as_before(tmp_path):
+    """Every committed result has no record: its cells read as they always did (local_minima's
+    batch column holds "1" and "n", and its report compares the batch with 1)."""
+    (tmp_path / "records.csv").write_text("batch,step,ok\n1,1,True\nn,2,False\n,3,\n")
+    assert records.read_records(tmp_path) == [dict(batch=1, step=1, ok=True), dict(batch="n", step=2, ok=False),
+                                              dict(batch=None, step=3, ok=None)]
 
 
 def test_the_record_of_kinds_is_checked_with_the_records(tmp_path):
@@ -70,13 +70,13 @@ def test_the_record_of_kinds_is_checked_with_the_records(tmp_path):
     kinds = records.types_file(path)
     saved = kinds.read_text()
     kinds.unlink()  # the labels would read back as numbers
-    assert "records.types.json is not the record of column kinds the run wrote" in \
+    assert "records.types.json is not the record of text columns the run wrote" in \
         records.verify_records(tmp_path, digest)
     kinds.write_text("[1, 2]")
     assert "records.types.json does not read back" in records.verify_records(tmp_path, digest)
     kinds.write_text(saved)
     assert records.verify_records(tmp_path, digest) is None
-    # records without a record of kinds (every committed result): none expected, none there
+    # records without a record (every committed result): none expected, none there
     plain = records.write_records(tmp_path / "records", [dict(a=1)], format="csv")
     assert "types" not in records.records_digest(plain)
     assert records.verify_records(tmp_path, records.records_digest(plain)) is None
