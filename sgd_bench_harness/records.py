@@ -133,7 +133,8 @@ def _recorded_kinds(rows, columns, fmt: str) -> dict[str, str]:
         if fmt == "parquet":
             if "text" in written and len(written) > 1 or "bool" in written and len(written) > 1:
                 kinds[c] = "mixed"  # what _parquet_column stores as text
-        elif written == {"text"} and any(_kind(_parse(str(_fmt(v)))) != "text" for v in values):
+        elif written == {"text"} and any(_kind(_parse(text)) != "text"  # each distinct text once
+                                         for text in {str(_fmt(v)) for v in values}):
             kinds[c] = "text"
     return kinds
 
