@@ -16,6 +16,17 @@ log K over the horizons.
   horizons, while the same seed index is resampled jointly by the bootstrap.
 - ``fit_horizons``: the power p in E[gap_K] ~ C K^-p over all the horizons, with a bootstrap
   interval over the seeds (``sgd_bench.rates.fit``); the slope is -p.
+- ``judge_final``: the gaps and the divergence flags from the final losses, by the runner's rule.
+
+Divergence: a run at horizon K has two points to judge, its start f(x_0) and its final
+f(x_K), and is judged by the runner's rule on them (``sgd_bench.flags.above_start`` with
+``DIVERGENCE_FACTOR``): diverged when f(x_K) is NaN/Inf or above 10^6 max(|f(x_0)|, 1) (or f(x_0)
+itself is not finite). A user of ``two_phase`` expects what a trace promises: a diverged seed is
+left out of the fit (its gap is NaN), and a seed whose final loss is finite but high (say above
+the rise factor, 10x the start) stays in, a real outcome of the method, as the runner's
+statistics keep a seed that rose. Only x_K is evaluated: a run that climbed past 10^6 x its
+start and came back down by step K is not seen here (a trace, which logs every few steps, would
+flag it).
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench import validation
+from sgd_bench.flags import DIVERGENCE_FACTOR, above_start
 from sgd_bench import rates
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
@@ -37,9 +49,10 @@ from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, advance_state, as_key, c
 
 
 class HorizonRuns(NamedTuple):
-    """``gaps[s, h]`` = f(x_K) - f* of seed s at horizon ``horizons[h]``; ``diverged[s, h]``
-    marks a non-finite final loss; ``grad_evals[s, h]`` counts the per-sample gradients the run
-    evaluated (exact); ``methods[h]`` is the method that ran at ``horizons[h]``."""
+    """``gaps[s, h]`` = f(x_K) - f* of seed s at horizon ``horizons[h]`` (NaN where diverged);
+    ``diverged[s, h]`` marks a run diverged by the runner's rule (``judge_final``);
+    ``grad_evals[s, h]`` counts the per-sample gradients the run evaluated (exact); ``methods[h]``
+    is the method that ran at ``horizons[h]``."""
 
     horizons: np.ndarray
     gaps: np.ndarray
@@ -70,10 +83,21 @@ def _final_losses(problem, method, x0, keys, steps, *, chunk):
     return jax.lax.map(problem.loss, xs), evals
 
 
+def judge_final(final_losses, start_loss, f_star: float) -> tuple[np.ndarray, np.ndarray]:
+    """(f(x_K) - f*, diverged) per seed from the final losses f(x_K) and the start's f(x_0):
+    diverged is the runner's rule (``flags.above_start`` with ``DIVERGENCE_FACTOR``) on the two
+    points (f(x_0), f(x_K)), and a diverged seed's gap is NaN (see the module docstring)."""
+    final = np.asarray(final_losses, np.float64)
+    points = np.stack([np.broadcast_to(np.asarray(start_loss, np.float64), final.shape), final], axis=-1)
+    diverged = np.asarray(above_start(points, DIVERGENCE_FACTOR)).any(axis=-1)
+    return np.where(diverged, np.nan, final - float(f_star)), diverged
+
+
 def final_gaps(problem: FiniteSum, method: Method, x0, keys, steps: int, f_star: float, *,
                chunk: int = DEFAULT_CHUNK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(f(x_K) - f*, diverged, gradient evaluations) for each key of ``keys`` after ``steps`` = K steps of ``method``
     from ``x0``; x_K is the method's evaluated iterate (the average for averaged methods).
+    Diverged: the runner's rule on f(x_0) and f(x_K) (``judge_final``); a diverged seed's gap is NaN.
 
     Seed s equals ``Solver(problem, method).run(x0, keys[s], K)`` evaluated by ``problem.loss``.
     """
@@ -81,11 +105,10 @@ def final_gaps(problem: FiniteSum, method: Method, x0, keys, steps: int, f_star:
     check_x("x0", x0, problem)
     steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
     chunk = validation.integer("chunk", chunk, low=1, high=2**20)
-    losses, evals = _final_losses(problem, method, cast_x(x0, problem), keys, jnp.int32(steps),
-                                  chunk=chunk)
-    losses = np.asarray(losses, np.float64)
-    diverged = ~np.isfinite(losses)
-    return np.where(diverged, np.nan, losses - float(f_star)), diverged, evals.to_numpy()
+    x0 = cast_x(x0, problem)
+    losses, evals = _final_losses(problem, method, x0, keys, jnp.int32(steps), chunk=chunk)
+    gaps, diverged = judge_final(losses, problem.loss(x0), f_star)
+    return gaps, diverged, evals.to_numpy()
 
 
 def horizon_keys(key, horizon: int, seeds: int) -> jax.Array:

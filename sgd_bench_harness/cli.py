@@ -201,8 +201,7 @@ def _run_grid(args) -> int:
         del problem, methods
     out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
                                            log=lambda text: print(text, file=sys.stderr))
-    command = "sgd-bench " + " ".join(sys.argv[1:]) if sys.argv and "sgd" in Path(sys.argv[0]).name \
-        else None
+    command = results.command_line()  # the argv given to main, not the host's sys.argv
     with folders.lock(out):
         table = grid.run_grid(config, out, resume=resume, command=command)
     print(results.text_table(table, grid_report.summary_columns(table)))
@@ -317,7 +316,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     from sgd_bench import progress
-    from sgd_bench_harness import compile_cache
+    from sgd_bench_harness import compile_cache, results
 
     compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
 
@@ -351,7 +350,8 @@ def main(argv=None) -> int:
                      + (" (an experiment's own options need exactly one experiment named)"
                         if args.command == "run" else ""))
     args.extra = extra
-    with progress.mode("auto"):  # bars on a terminal, for this command only
+    # bars on a terminal, and the command meta.json records (this argv), for this command only
+    with progress.mode("auto"), results.recording_command(["sgd-bench", *argv]):
         code = _dispatch(args)
     if code == 130 and console:
         # Ctrl-C while XLA was running: the interpreter's teardown can then crash in JAX's threads

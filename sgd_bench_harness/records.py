@@ -4,6 +4,16 @@
 ``records_digest`` gives a records file's row count and SHA-256; runs store it in ``meta.json``
 (``"records"``) so that ``sgd-bench report`` can tell a truncated or replaced file from the one the
 run wrote (``verify_records``); ``files_digest`` does the same for the data files a grid read. ``SGD_BENCH_RECORDS=csv`` picks CSV where pyarrow is installed.
+
+Types through a round trip: a cell of a CSV file reads back as an int, a float, a bool, text or
+None (empty) by its own text, as it always did; so that a text cell that looks like a number or a
+boolean ("1e3", "True", "nan", "007") comes back as the text it was, ``write_records`` records the
+text columns holding such cells next to the records: ``records.types.json`` beside a CSV file
+({column: "text"}), a key of a Parquet file's schema metadata (there the columns that mix text
+with other kinds and were stored as text, to be read cell by cell; every other text column stays
+text). A column that itself mixes numbers or booleans with text is read cell by cell: its text
+cells that look like numbers are the one thing this does not keep. Files without a record (every
+result committed before it) read exactly as before.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -21,6 +32,10 @@ from sgd_bench_harness.results import atomic_write, write_text
 
 
 RECORD_FORMATS = ("parquet", "csv")
+# Where the columns read otherwise than by their cells are recorded: a file beside a CSV, a key of
+# a Parquet file's schema metadata.
+TYPES_SUFFIX = ".types.json"
+TYPES_KEY = "sgd_bench.types"
 
 
 def records_format() -> str:
@@ -65,11 +80,13 @@ def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | N
     path = path.with_suffix("." + fmt) if path.suffix in (".csv", ".parquet") else \
         path.with_name(path.name + "." + fmt)
     columns = _columns(rows)
+    kinds = _recorded_kinds(rows, columns, fmt)
     if fmt == "parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = pa.table({c: _parquet_column([row.get(c) for row in rows]) for c in columns})
+        table = table.replace_schema_metadata({TYPES_KEY: json.dumps(kinds)})
         buffer = io.BytesIO()
         pq.write_table(table, buffer)
         atomic_write(path, buffer.getvalue())
@@ -79,8 +96,51 @@ def write_records(path: Path, rows: Sequence[Mapping[str, Any]], format: str | N
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _fmt(v) for k, v in row.items()})
+    # The old record goes first and the new one comes after the records: a crash in between
+    # leaves records read cell by cell (as without a record), never records read by another's.
+    types = types_file(path)
+    types.unlink(missing_ok=True)
     write_text(path, buffer.getvalue())
+    if kinds:
+        write_text(types, json.dumps(kinds, indent=2) + "\n")
     return path
+
+
+def types_file(path: Path) -> Path:
+    """The file beside a CSV records file that lists its text columns with cells that look like
+    numbers or booleans (``records.csv`` -> ``records.types.json``); absent when there are none."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(path.suffix) + TYPES_SUFFIX)
+
+
+def _kind(value) -> str:
+    """"number", "bool" or "text": the kind of a value as written, or of a cell as parsed."""
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return "number"
+    return "text"
+
+
+def _recorded_kinds(rows, columns, fmt: str) -> dict[str, str]:
+    """The columns a file of format ``fmt`` must record to read back as written: in CSV the text
+    columns with a cell that reads as a number or a boolean ("text"); in Parquet the columns that
+    mix text with other kinds, stored as text ("mixed")."""
+    kinds = {}
+    for c in columns:
+        values = [v for v in (row.get(c) for row in rows) if v is not None and not _empty(v)]
+        written = {_kind(v) for v in values}
+        if fmt == "parquet":
+            if "text" in written and len(written) > 1 or "bool" in written and len(written) > 1:
+                kinds[c] = "mixed"  # what _parquet_column stores as text
+        elif written == {"text"} and any(_kind(_parse(text)) != "text"  # each distinct text once
+                                         for text in {str(_fmt(v)) for v in values}):
+            kinds[c] = "text"
+    return kinds
+
+
+def _empty(value) -> bool:
+    return isinstance(value, str) and value == ""
 
 
 def find_records(folder: Path) -> Path | None:
@@ -106,10 +166,15 @@ def _records_file(path) -> Path:
 def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
     """``{"file", "rows", "sha256"}`` of a records file (or of a result folder's): what a run
     stores in ``meta.json`` so that a report can check the records are the ones it wrote.
-    ``rows``, when the caller knows it, saves reading the file back."""
+    ``rows``, when the caller knows it, saves reading the file back. A CSV file with a record of
+    its text columns (``types_file``) adds it as ``"types"``, checked alike."""
     path = _records_file(path)
-    return {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    digest = {"file": path.name, "rows": len(read_records(path)) if rows is None else int(rows),
+              "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    kinds = _csv_kinds(path)
+    if kinds:
+        digest["types"] = kinds
+    return digest
 
 
 def files_digest(options: Mapping[str, Any]) -> dict[str, str]:
@@ -136,6 +201,14 @@ def verify_records(folder: Path, stored: Any) -> str | None:
         return f"{stored['file']} is missing"
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest == stored["sha256"]:
+        try:
+            kinds = _csv_kinds(path)
+        except (OSError, ValueError) as err:
+            return f"{types_file(path).name} does not read back ({type(err).__name__})"
+        if kinds != stored.get("types", {}):
+            # the record decides how a column reads: "1e3" would come back as text or as 1000.0
+            return (f"{types_file(path).name} is not the record of text columns the run wrote "
+                    "(missing, added or edited)")
         return None
     try:
         rows = len(read_records(path))
@@ -146,8 +219,9 @@ def verify_records(folder: Path, stored: Any) -> str | None:
             f"{path.name} has the {rows} rows the run wrote but its checksum differs (edited)")
 
 
-def _parse(text: str):
-    if text == "":
+def _parse(text):
+    """A CSV cell (or a text cell of a mixed column) read alone: int, float, bool, text, or None."""
+    if text is None or text == "":
         return None
     for kind in (int, float):
         try:
@@ -159,10 +233,29 @@ def _parse(text: str):
     return text
 
 
+def _csv_kinds(path: Path) -> dict[str, str]:
+    """The record of text columns beside a CSV records file ({} when there is none, or for Parquet)."""
+    types = types_file(path)
+    if path.suffix != ".csv" or not types.is_file():
+        return {}
+    kinds = json.loads(types.read_text())
+    if not isinstance(kinds, dict) or not set(kinds.values()) <= {"text"}:
+        raise ValueError(f"{types} is not a record of text columns ({{column: \"text\"}})")
+    return kinds
+
+
+def _typed(cells: list, kind: str | None) -> list:
+    """One CSV column's cells (None where a row lacks it): "text" as written, else cell by cell."""
+    if kind == "text":
+        return [None if c is None or c == "" else c for c in cells]
+    return [_parse(c) for c in cells]
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Reads records back as a list of dicts, from a records file or a result folder.
 
-    Numbers come back as int or float and empty CSV cells as None, so both formats read alike.
+    Numbers come back as int or float, booleans as bool, text as written (see the module
+    docstring) and empty CSV cells as None, so both formats read alike.
     """
     path = _records_file(path)
     if not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():
@@ -170,10 +263,27 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        rows = pq.read_table(path).to_pylist()
-        return [{k: _parse(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+        table = pq.read_table(path)
+        stored = (table.schema.metadata or {}).get(TYPES_KEY.encode())
+        if stored is None:  # written before the record: text cells were read one by one
+            kinds = {c: "mixed" for c in table.column_names}
+        else:
+            kinds = json.loads(stored)
+        columns = {c: table.column(c).to_pylist() for c in table.column_names}
+        columns = {c: [_parse(v) if isinstance(v, str) else v for v in values]
+                   if kinds.get(c) == "mixed" else values for c, values in columns.items()}
+        return [dict(zip(columns, row)) for row in zip(*columns.values())] if columns else \
+            [{} for _ in range(table.num_rows)]
+    kinds = _csv_kinds(path)
     with open(path, newline="") as handle:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+        names = list(reader.fieldnames or [])
+    for i, row in enumerate(rows):
+        if None in row or None in row.values():  # DictReader's marks of a row longer or shorter than the header
+            raise ValueError(f"{path.name}: row {i + 1} does not have the header's {len(names)} cells")
+    columns = {c: _typed([row.get(c) for row in rows], kinds.get(c)) for c in names}
+    return [{c: values[i] for c, values in columns.items()} for i in range(len(rows))]
 
 
 def _plain(value):
@@ -184,7 +294,8 @@ def _plain(value):
 
 def _parquet_column(values: list) -> list:
     """A column Arrow can type: "" becomes null (as an empty CSV cell reads back), and a column
-    mixing text with numbers is stored as text, which ``read_records`` parses like CSV."""
+    mixing text with numbers is stored as text, which ``read_records`` parses cell by cell (its
+    column is recorded "mixed")."""
     values = [None if v == "" else _plain(v) for v in values]
     kinds = {type(v) for v in values if v is not None}
     if str in kinds and len(kinds) > 1 or (bool in kinds and kinds - {bool}):

@@ -10,12 +10,15 @@ rewritten one keeps its own mode: ``mkstemp``'s private 0600 never reaches a res
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import hashlib
 import io
 import json
 import os
 import platform
+import shlex
 import stat
 import subprocess
 import sys
@@ -166,6 +169,28 @@ def load_average() -> list[float] | None:
 
 LOAD_AT_START = load_average()
 
+# The command a run records: set by the command line around what it runs (``recording_command``),
+# so that ``cli.main([...])`` called from Python records its own argv, not the host's sys.argv.
+_COMMAND: contextvars.ContextVar[str | None] = contextvars.ContextVar("sgd_bench_command", default=None)
+
+
+@contextlib.contextmanager
+def recording_command(argv: Sequence[str]):
+    """Inside, ``command_line()`` (meta.json's ``"command"``) is ``argv`` quoted as a shell would
+    need it (``shlex.join``): the command that was actually run."""
+    token = _COMMAND.set(shlex.join(str(a) for a in argv))
+    try:
+        yield
+    finally:
+        _COMMAND.reset(token)
+
+
+def command_line() -> str:
+    """The command this run records: the one ``recording_command`` set, else this process's own
+    (the script's name and its arguments, ``python scripts/NAME.py ...``)."""
+    given = _COMMAND.get()
+    return given if given is not None else shlex.join([Path(sys.argv[0]).name] + sys.argv[1:])
+
 
 def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
                     wall_seconds: float | None = None) -> dict[str, Any]:
@@ -176,7 +201,7 @@ def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
     return {
         "experiment": name,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "command": command_line(),
         "git_commit": git_commit(),
         "dtype": dtype,
         "config": dict(config),
@@ -302,7 +327,9 @@ def curves(rows: Iterable[Mapping[str, Any]], *, by: str = "method", x: str = "s
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """A GitHub-flavoured Markdown table of ``rows`` restricted to ``columns``."""
     def cell(value) -> str:
-        return str(value).replace("|", "\\|")  # a bare | would end the cell
+        # A bare | would end the cell, and a line break the row (the table too): a cell's lines
+        # are joined by a space, as Markdown renders a soft line break in a paragraph.
+        return " ".join(str(value).replace("|", "\\|").splitlines())
 
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:

@@ -8,7 +8,9 @@
   compile events, never a timing);
 - the closed-form x* and f* of both problems (the gradient vanishes there, written in NumPy,
   and least squares agrees with ``numpy.linalg.lstsq``);
-- the script's slope checks fail on gap series with the wrong slope.
+- the script's slope checks fail on gap series with the wrong slope;
+- divergence is the runner's rule on f(x_0) and f(x_K) (a trace logged at 0 and K agrees), and a
+  finite final loss above 10^6 x the start is diverged.
 """
 
 from __future__ import annotations
@@ -202,3 +204,45 @@ def test_log_horizons_and_fit_recover_a_known_power():
     assert hz.fit_horizons(ks, gaps).num_seeds == 63
     with pytest.raises(ValueError, match="shape"):
         hz.fit_horizons(ks, gaps[:, :3])
+
+
+def test_divergence_is_the_runners_rule_on_the_start_and_the_final_loss(ls):
+    """A horizon run is diverged exactly when the runner's trace logged at steps 0 and K says so
+    (``flags.above_start``: not finite, or above 10^6 max(|f(x_0)|, 1)); a diverged seed's gap is
+    NaN and left out of the fit, while a run that rose (above 10x its start) but stayed below that
+    keeps its gap. Before, only a non-finite final loss counted: a loss of 10^9 x the start was a
+    gap the fit averaged in."""
+    x0 = jnp.zeros(5)
+    top = float(np.linalg.eigvalsh(np.asarray(jax.hessian(ls.loss)(x0)))[-1])
+    method = sb.gd(4.0 / top)  # |1 - alpha lambda_max| = 3: the loss grows ~9x a step, finite
+    f_star = float(ls.loss(jnp.asarray(spectral.spectral_least_squares_solution(5, decay=0.5))))
+    keys = hz.horizon_keys(KEY, 1, 2)
+    seen = set()
+    for k in (1, 2, 3, 5, 8, 12, 20):
+        gaps, diverged, _ = hz.final_gaps(ls, method, x0, keys, k, f_star)
+        trace = sb.run(ls, method, x0, keys[0], steps=k, log_every=k)
+        assert np.asarray(trace.step).tolist() == [0, k]
+        assert diverged.tolist() == [bool(trace.diverged)] * 2, k
+        final = float(np.asarray(trace.loss)[-1])
+        assert np.isfinite(final)  # every case here is finite: only the rule can tell them apart
+        if bool(trace.diverged):
+            assert np.all(np.isnan(gaps)), k
+        else:
+            np.testing.assert_allclose(gaps, final - f_star, rtol=1e-9)
+        seen.add((bool(trace.rose), bool(trace.diverged)))
+    # both cases were met: rose but kept, diverged while finite
+    assert {(True, False), (True, True)} <= seen, seen
+    runs = hz.run_horizons(ls, lambda k: method, x0, KEY, horizons=[1, 20], seeds=3, f_star=f_star)
+    assert runs.diverged[:, 1].all() and not runs.diverged[:, 0].any()
+    assert np.isnan(runs.gaps[:, 1]).all()
+
+
+def test_judge_final_follows_the_start():
+    """The limit is 10^6 max(|f(x_0)|, 1): the same final loss is diverged from a small start and
+    not from a large one; a non-finite start or end is diverged."""
+    final = np.array([5e5, 5e6, 5e6, np.inf, 1.0])
+    start = np.array([0.5, 0.5, 100.0, 1.0, np.nan])
+    gaps, diverged = hz.judge_final(final, start, f_star=0.25)
+    assert diverged.tolist() == [False, True, False, True, True]
+    np.testing.assert_array_equal(gaps[~diverged], final[~diverged] - 0.25)
+    assert np.isnan(gaps[diverged]).all()

@@ -416,3 +416,36 @@ def test_meta_json_records_the_load_beside_the_wall_time(monkeypatch):
         raise OSError("no load average here")
     monkeypatch.setattr(results.os, "getloadavg", unavailable)
     assert results.metadata_record("x", {}, dtype="float64")["load_average"] is None
+
+
+# -- what meta.json and summary.md say ---------------------------------------------------------
+def test_meta_records_the_command_main_was_given_not_the_hosts_argv(tmp_path, monkeypatch, capsys):
+    """``cli.main([...])`` from Python recorded the host's sys.argv ("pytest ..."); the command is
+    the argv main ran, quoted as a shell needs it (a path with a space)."""
+    import shlex
+
+    from sgd_bench_harness import cli
+
+    monkeypatch.setattr("sys.argv", ["host.py", "--host-option"])
+    out = tmp_path / "my runs"
+    argv = ["run", "--problem", "lecture-logreg", "--method", "gd", "--seeds", "2", "--steps", "4",
+            "--log-every", "2", "--out", str(out)]
+    assert cli.main(argv) == 0, capsys.readouterr().err
+    meta = json.loads(next(out.glob("grid-*/meta.json")).read_text())
+    assert meta["command"] == shlex.join(["sgd-bench", *argv])
+    assert shlex.split(meta["command"])[1:] == argv  # it runs as it was run
+    # the same for every run's metadata, inside the command line and outside it
+    with results.recording_command(["sgd-bench", "run", "x y"]):
+        assert results.metadata_record("e", {}, dtype="float64")["command"] == "sgd-bench run 'x y'"
+    assert results.metadata_record("e", {}, dtype="float64")["command"] == "host.py --host-option"
+
+
+def test_a_line_break_in_a_cell_keeps_the_markdown_table_whole():
+    from markdown_it import MarkdownIt
+
+    rows = [dict(a="first\nsecond", b="p|q\r\nr"), dict(a="plain", b="\n")]
+    text = results.markdown_table(rows, ["a", "b"])
+    assert len(text.splitlines()) == 4  # header, rule, two rows: no row broken in two
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert html.count("<tr>") == 3 and html.count("<td>") == 4
+    assert "<td>first second</td>" in html and "<td>p|q r</td>" in html

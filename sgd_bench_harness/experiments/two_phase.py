@@ -165,20 +165,19 @@ def shared_runs(problem, x0, key, *, horizons, seeds, f_star, phase1_fraction,
     factories = method_factories(problem, phase1_fraction)
     labels = (TWO_PHASE, AVERAGED, CONSTANT, SQRT)
     out = {label: ([], [], [], []) for label in labels}
+    x0 = cast_x(jnp.asarray(x0), problem)
+    start = problem.loss(x0)  # f(x_0): divergence is judged against it (hz.judge_final)
     for k in (int(k) for k in horizons):
         newton, avg_sgd, sqrt_sgd = (factories[label](k) for label in (TWO_PHASE, AVERAGED, SQRT))
         phase1 = newton.hyperparams["phase1_steps"]
         losses, evals = _shared_final(problem, lockstep(avg_sgd, sqrt_sgd),
                                       lockstep(newton, avg_sgd, sqrt_sgd),
-                                      cast_x(jnp.asarray(x0), problem),
-                                      hz.horizon_keys(key, k, seeds), jnp.int32(phase1),
+                                      x0, hz.horizon_keys(key, k, seeds), jnp.int32(phase1),
                                       jnp.int32(k), chunk=chunk)
         for label, loss, ev, method in zip(labels, losses, evals,
                                            (newton, avg_sgd, factories[CONSTANT](k), sqrt_sgd)):
-            loss = np.asarray(loss, np.float64)
-            bad = ~np.isfinite(loss)
-            for part, value in zip(out[label], (np.where(bad, np.nan, loss - float(f_star)), bad,
-                                                ev.to_numpy(), method)):
+            gaps, bad = hz.judge_final(loss, start, f_star)
+            for part, value in zip(out[label], (gaps, bad, ev.to_numpy(), method)):
                 part.append(value)
     return {label: hz.HorizonRuns(np.asarray(horizons, np.int64), np.stack(g, axis=1),
                                   np.stack(d, axis=1), np.stack(e, axis=1), tuple(m))

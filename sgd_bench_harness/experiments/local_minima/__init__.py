@@ -153,8 +153,9 @@ def run(config: dict, out: Path) -> dict:
                            sigma1=sigma1, g_wide=g_wide)
 
     # ---- records: the cells, and what the figures draw beyond them ----------------------------
-    # batch holds sizes and "n" (full gradients): one Parquet column needs one type, so text.
-    records = [{**c, "figure": "sweep", "batch": str(c["batch"])} for c in cells]
+    # batch holds sizes and "n" (full gradients): stored as they are (the records read such a
+    # column cell by cell); str() would make "1" a text the records keep as text.
+    records = [{**c, "figure": "sweep"} for c in cells]
 
     def drawn(v):  # the landscapes are only drawn: 6 digits keep the stored grid small
         return float(f"{v:.6g}")
@@ -183,7 +184,7 @@ def run(config: dict, out: Path) -> dict:
              ("2d", "SGD", b2, a2_show, ends[f"2d SGD {b2}"][j2])]
     for land_name, method, batch, alpha, xs in shown:
         records += [dict(experiment=NAME, figure="endpoints", landscape=land_name, method=method,
-                         batch=str(batch), alpha=alpha, seed=s,
+                         batch=batch, alpha=alpha, seed=s,
                          **{f"w{i + 1}": float(v) for i, v in enumerate(x)})
                     for s, x in enumerate(np.asarray(xs))]
 
