@@ -359,13 +359,14 @@ class FiniteSum:
 
 
 def _sliced_rows(a, idx) -> jax.Array:
-    """The rows ``idx`` of ``a`` as dynamic row slices: one concatenation per group of at most
-    _SLICED_GATHER_MAX rows, the groups kept apart by an optimization barrier and joined by one
-    concatenate. XLA:CPU emits a fused concatenation as a chain of selects over its operands for
-    every element, so one fusion of 16 or 32 slices costs more than the gather; separate groups
-    and a plain concatenate (a copy per group) took 0.38x the gather's step at B = 16 and 0.49x
-    at 32 in one reading under load (0.53x at 64 but twice the compile time, 1.3x at 128; under
-    ``vmap`` over 16 seeds 1.00x and 1.10x: the slices become gathers there too)."""
+    """The rows ``idx`` of ``a`` as dynamic row slices, in groups of at most _SLICED_GATHER_MAX
+    joined by one concatenate, with an optimization barrier between them. In the compiled SGD
+    step (B = 16 and 32, XLA:CPU) the barrier is gone and the rows are one fusion again, but the
+    step's B indices come first from a small kernel of their own; one plain concatenation of 16
+    or 32 slices (each element reading its index through the block of indices) cost 1.8-2.6x
+    the gather's step. One-process readings under load: 0.29-0.46x the gather's step at B = 16,
+    24 and 32, 0.9-1x at B = 10; 0.53x at 64 but twice the compile time, 1.3x at 128 (hence the
+    limit 32); under ``vmap`` over 16 seeds 1.00x at 16 and 1.10x at 32."""
     b = idx.shape[0]
     groups = [jnp.concatenate([lax.dynamic_slice_in_dim(a, idx[j], 1, axis=0)
                                for j in range(start, min(start + _SLICED_GATHER_MAX, b))])
