@@ -40,8 +40,6 @@ _BLOCK_BYTES = 256 * 2**10
 
 # Batches of at most this many rows are gathered as row slices on CPU (see FiniteSum.batch).
 _SLICED_GATHER_MAX = 8
-# Up to this many rows, in groups of _SLICED_GATHER_MAX (see _sliced_rows); past it the gather.
-_GROUPED_GATHER_MAX = 32
 
 
 @jax.tree_util.register_pytree_node_class
@@ -269,10 +267,13 @@ class FiniteSum:
             # Sharded data keeps the gather, which the partitioner handles without a copy.
             return jax.tree_util.tree_map(lambda a: lax.dynamic_slice_in_dim(a, idx[0], 1, axis=0),
                                           self.data)
-        if idx.ndim == 1 and 1 < idx.shape[0] <= _GROUPED_GATHER_MAX and jax.default_backend() == "cpu":
+        if idx.ndim == 1 and 1 < idx.shape[0] <= _SLICED_GATHER_MAX and jax.default_backend() == "cpu":
             # XLA:CPU's gather costs ~0.3 us per index for small batches inside a loop; a
             # concatenation of dynamic row slices does the same in ~30 ns per row.
-            return jax.tree_util.tree_map(lambda a: _sliced_rows(a, idx), self.data)
+            rows = [idx[j] for j in range(idx.shape[0])]
+            return jax.tree_util.tree_map(
+                lambda a: jnp.concatenate([lax.dynamic_slice_in_dim(a, r, 1, axis=0) for r in rows]),
+                self.data)
         return jax.tree_util.tree_map(lambda a: jnp.take(a, idx, axis=0), self.data)
 
     def _reg(self, x):
@@ -356,22 +357,6 @@ class FiniteSum:
     def hvp(self, x, v) -> Any:
         """The Hessian-vector product grad^2 f(x) v (forward-over-reverse)."""
         return jax.jvp(self.grad, (x,), (v,))[1]
-
-
-def _sliced_rows(a, idx) -> jax.Array:
-    """The rows ``idx`` of ``a`` as dynamic row slices, in groups of at most _SLICED_GATHER_MAX
-    joined by one concatenate, with an optimization barrier between them. In the compiled SGD
-    step (B = 16 and 32, XLA:CPU) the barrier is gone and the rows are one fusion again, but the
-    step's B indices come first from a small kernel of their own; one plain concatenation of 16
-    or 32 slices (each element reading its index through the block of indices) cost 1.8-2.6x
-    the gather's step. One-process readings under load: 0.29-0.46x the gather's step at B = 16,
-    24 and 32, 0.9-1x at B = 10; 0.53x at 64 but twice the compile time, 1.3x at 128 (hence the
-    limit 32); under ``vmap`` over 16 seeds 1.00x at 16 and 1.10x at 32."""
-    b = idx.shape[0]
-    groups = [jnp.concatenate([lax.dynamic_slice_in_dim(a, idx[j], 1, axis=0)
-                               for j in range(start, min(start + _SLICED_GATHER_MAX, b))])
-              for start in range(0, b, _SLICED_GATHER_MAX)]
-    return groups[0] if len(groups) == 1 else jnp.concatenate(lax.optimization_barrier(groups))
 
 
 def _stream_rows(fn: Callable[[Any, Any], Any], x, data, block_rows: int) -> Any:
