@@ -2,7 +2,8 @@
 (``sgd_bench.gradient_table.row_grad``, the folded inner product): the same numbers as the
 general paths and as NumPy at d = 100, where the fold is taken (the tiny problems of the other
 tests have d = 3, where it is not), under ``vmap`` and autodiff too; and the scan body of each
-step stays within the 8 kernels that XLA:CPU runs one after the other."""
+step stays within the 8 kernels that XLA:CPU runs one after the other. Small batches fetch the
+rows the gather fetches (row slices up to 8 rows)."""
 
 from __future__ import annotations
 
@@ -100,3 +101,12 @@ def test_batch_1_steps_fit_xla_cpus_sequential_limit(method):
     make = {"sgd": lambda: sb.sgd(0.01, 1, "cyclic"), "saga": lambda: sb.saga(0.01, 1, linear=True),
             "sag": lambda: sb.sag(0.01, 1, linear=True)}[method]
     assert _scan_body_kernels(_logistic(), make()) <= 8
+
+
+@pytest.mark.parametrize("b", [2, 8])
+def test_small_batches_fetch_the_rows_the_gather_fetches(b):
+    problem = _logistic()
+    idx = jnp.asarray(np.random.default_rng(b).integers(0, N, b), jnp.int32)
+    for got, data in zip(jax.jit(problem.batch)(idx), problem.data):
+        np.testing.assert_array_equal(got, jnp.take(data, idx, axis=0))
+
