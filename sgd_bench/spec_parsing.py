@@ -127,19 +127,31 @@ class Spec:
 
     def expand(self) -> list["Spec"]:
         """One spec per point of the product of the grids (itself when there is none); each
-        point's text names its values, as in ``sgd:step=0.001,batch=10``."""
+        point's text names its values, as in ``sgd:step=0.001,batch=10`` (``%g``, with more digits
+        where six would print two values of a key alike: the text labels the point's records)."""
         grid = self.grid
         if not grid:
             return [self]
+        digits = {k: _digits(g.values) for k, g in grid.items()}
         out = []
         for point in itertools.product(*(g.values for g in grid.values())):
             chosen = dict(zip(grid, point))
             kwargs = tuple((k, chosen.get(k, v)) for k, v in self.kwargs)
             items = ([self.positional] if self.positional else []) + [
-                f"{k}={v:g}" if k in chosen else f"{k}={_text_of(v)}" for k, v in kwargs]
+                f"{k}={v:.{digits[k]}g}" if k in chosen else f"{k}={_text_of(v)}" for k, v in kwargs]
             out.append(Spec(f"{self.typed or self.name}:" + ",".join(items), self.name,
                             self.positional, kwargs, self.typed))
         return out
+
+
+def _digits(values) -> int:
+    """The fewest significant digits, at least ``%g``'s six, that print ``values`` apart:
+    0.1234567|0.1234568 were both ``step=0.123457``, and the grid's records, grouped by that
+    label, mixed the two points' seeds (17 digits tell any two doubles apart)."""
+    digits = 6
+    while digits < 17 and len({f"{v:.{digits}g}" for v in values}) < len(values):
+        digits += 1
+    return digits
 
 
 def _text_of(value) -> str:
