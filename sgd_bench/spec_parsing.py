@@ -17,6 +17,7 @@ import dataclasses
 import itertools
 import math
 import re
+import sys
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -94,15 +95,19 @@ def words(text: str) -> str:
 
 
 def parse_value(text: str):
-    """true/false, an int, a float, or the text itself."""
+    """true/false, an int, a float, or the text itself. An int beyond float64's range is refused:
+    every check that compares it as a float (math.isfinite, %g) raised OverflowError on it."""
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
     for kind in (int, float):
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
-            pass
+            continue
+        if kind is int and abs(value) > sys.float_info.max:
+            raise ValueError(f"{text[:8]}... ({len(text)} digits) is beyond float64's range (about 1.8e308)")
+        return value
     return text
 
 
@@ -196,12 +201,13 @@ def parse_spec(text: str, what: str) -> Spec:
             raise ValueError(f"{what} {text!r}: {key!r} given twice")
         try:
             grid = _grid_value(value.strip())
+            parsed = grid if grid is not None else parse_value(value.strip())
         except ValueError as err:
             raise ValueError(f"{what} {text!r}: {key}={err}") from None
         if grid is not None and what != "--method":
             raise ValueError(f"{what} {text!r}: {key}={value.strip()} gives several values; grids of "
                              "values are for --method only")
-        kwargs.append((key, grid if grid is not None else parse_value(value.strip())))
+        kwargs.append((key, parsed))
     return Spec(text, name, positional, tuple(kwargs), typed)
 
 

@@ -100,6 +100,13 @@ BAD_INPUTS = [
     pytest.param(sgd_bench.gd, (np.array([0.1, 0.2]),), {},
                  TypeError, r"^step_size.*shape \(2,\)", id="gd-step-vector"),
     pytest.param(sgd_bench.sgd, (1 + 2j,), {}, TypeError, r"^step_size", id="sgd-step-complex"),
+    # hostile21: a Python int beyond float64 was an OverflowError from float() (validation._real)
+    pytest.param(sgd_bench.sgd, (2**1100,), {}, ValueError, r"^step_size must be a finite number > 0, got inf$",
+                 id="sgd-step-int-beyond-float64"),
+    pytest.param(schedules.inverse_time, (1.0, 10**400), {}, ValueError, r"^k0 must be a finite number > 0, got inf$",
+                 id="inverse-time-k0-int-beyond-float64"),
+    pytest.param(sgd_bench.seed_keys, (0, 10**400), {}, MemoryError, r"^seed_keys: .*about 10\^\d+ GiB",
+                 id="seed-keys-count-beyond-float64"),  # the message's GiB overflowed
     pytest.param(sgd_bench.sgd, (lambda k: np.ones(3),), {},
                  TypeError, r"^step_size .*scalar.*shape \(3,\)", id="schedule-returns-vector"),
     pytest.param(sgd_bench.gd, (lambda k: -0.1,), {},
@@ -942,6 +949,17 @@ CLI_BAD_INPUTS = [
     pytest.param(LOGREG + ["--method", "gd", "--steps", "2147483647"], 2,
                  r"^sgd-bench: error: --steps must be a positive integer <= 2147483646, got 2147483647$",
                  id="cli-steps-above-the-counter"),  # the runner refused it after a "running" folder was made
+    pytest.param(LOGREG + ["--method", "gd", "--seeds", "1000000000000000"], 3,
+                 r"^sgd-bench: error: the grid's seed keys and its [\d,]+ record rows \(1,000,000,000,000,000 seeds",
+                 id="cli-seeds-huge-refused-not-hung"),  # listing 3e13 seed blocks hung for hours
+    pytest.param(LOGREG + ["--method", "gd", "--seeds", "1" + "0" * 400], 3, r"needs about 10\^\d+ GiB",
+                 id="cli-seeds-beyond-float64"),  # OverflowError traceback in the message's GiB
+    pytest.param(LOGREG + ["--method", "sgd:step=1" + "0" * 400], 2,
+                 r"': step=10000000\.\.\. \(401 digits\) is beyond float64's range \(about 1\.8e308\)$",
+                 id="cli-step-int-beyond-float64"),  # OverflowError traceback (math.isfinite)
+    pytest.param(["run", "--problem", "logreg:mu=1" + "0" * 400, "--method", "gd", "--out", OUT], 2,
+                 r"^sgd-bench: error: --problem 'logreg:mu=10+': mu=10000000\.\.\. \(401 digits\) is beyond",
+                 id="cli-problem-int-beyond-float64"),
     pytest.param(["run", "--problem", "hinge-svm:n=50,d=3", "--method", "sgd:schedule=lecture_decreasing",
                   "--out", OUT], 2,
                  r"--method 'sgd:schedule=lecture_decreasing': lecture_decreasing needs mu > 0, and problem "
