@@ -1808,3 +1808,38 @@ def test_a_script_of_ones_own_runs_once(tmp_path, capsys, monkeypatch):
     code, err = cli_main(["run", "counter", "--out", str(tmp_path / "out")], capsys)
     assert code == 0, err
     assert count.read_text() == "ran\n"
+
+
+@pytest.mark.parametrize("attrs, exc, match", [
+    ({"seed": -1}, ValueError, r"^seed must be an integer in \[0, 9223372036854775807\], got -1$"),  # said "key must"
+    ({"seed": "abc"}, TypeError, r"^seed must be an integer, got 'abc'$"),
+    ({"chunk": np.int64(0)}, ValueError, r"^chunk must be an integer in \[1, inf\], got 0$"),
+], ids=["seed-negative", "seed-text", "chunk-zero"])
+def test_a_benchopt_solvers_parameters_are_refused_by_their_names(attrs, exc, match):
+    from sgd_bench_harness.benchopt import SgdBenchSolver
+
+    class Solver(SgdBenchSolver):
+        def make_method(self, problem):
+            return sgd_bench.sgd(0.1, 2)
+
+    solver = Solver()
+    for name, value in attrs.items():
+        setattr(solver, name, value)
+    raises(exc, match, solver.set_objective, X=A, y=Y, lmbd=1.0)
+
+
+def test_a_benchopt_solver_takes_a_numpy_int_chunk():
+    # chunk=np.int64(8) reached the step loop as an int64 counter: a JAX TypeError from inside
+    # while_loop ("carry input and carry output must have equal types")
+    from sgd_bench_harness.benchopt import SgdBenchSolver
+
+    class Solver(SgdBenchSolver):
+        chunk = np.int64(8)
+
+        def make_method(self, problem):
+            return sgd_bench.sgd(0.1, 2)
+
+    solver = Solver()
+    solver.set_objective(X=A, y=Y, lmbd=1.0)
+    solver.run(2)
+    assert solver.get_result()["beta"].shape == (3,)
