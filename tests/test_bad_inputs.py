@@ -803,7 +803,7 @@ CLI_BAD_INPUTS = [
                  id="cli-optax-bool-for-number"),
     pytest.param(LOGREG + ["--method", "gd:step=1e400"], 2, r"step must be a finite number > 0 .*got inf$",
                  id="cli-step-overflows-to-inf"),
-    pytest.param(LOGREG + ["--method", "sgd", "--steps", "10000000000000"], 3,
+    pytest.param(LOGREG + ["--method", "sgd:batch=200", "--steps", "2147483646"], 3,
                  r"sampler 1\d+\.\d GiB\) = .* GiB, but", id="cli-memory-sampler-block"),
     pytest.param(["run", "--problem", "logreg:n=10000000000000", "--method", "gd", "--out", OUT], 3,
                  r"--problem 'logreg:n=10000000000000': synthetic data with n=10000000000000", id="cli-problem-huge"),
