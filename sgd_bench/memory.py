@@ -56,6 +56,8 @@ def _host_available_bytes() -> int | None:
 
 
 def _gib(nbytes: float) -> str:
+    if nbytes > 2**1000:  # an int count such as --seeds 10**400: the division overflowed a float
+        return f"about 10^{len(str(int(nbytes))) - 10} GiB"
     return f"{nbytes / 2**30:.2f} GiB"
 
 

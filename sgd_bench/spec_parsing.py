@@ -17,6 +17,7 @@ import dataclasses
 import itertools
 import math
 import re
+import sys
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -94,15 +95,19 @@ def words(text: str) -> str:
 
 
 def parse_value(text: str):
-    """true/false, an int, a float, or the text itself."""
+    """true/false, an int, a float, or the text itself. An int beyond float64's range is refused:
+    every check that compares it as a float (math.isfinite, %g) raised OverflowError on it."""
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
     for kind in (int, float):
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
-            pass
+            continue
+        if kind is int and abs(value) > sys.float_info.max:
+            raise ValueError(f"{text[:8]}... ({len(text)} digits) is beyond float64's range (about 1.8e308)")
+        return value
     return text
 
 
@@ -127,19 +132,31 @@ class Spec:
 
     def expand(self) -> list["Spec"]:
         """One spec per point of the product of the grids (itself when there is none); each
-        point's text names its values, as in ``sgd:step=0.001,batch=10``."""
+        point's text names its values, as in ``sgd:step=0.001,batch=10`` (``%g``, with more digits
+        where six would print two values of a key alike: the text labels the point's records)."""
         grid = self.grid
         if not grid:
             return [self]
+        digits = {k: _digits(g.values) for k, g in grid.items()}
         out = []
         for point in itertools.product(*(g.values for g in grid.values())):
             chosen = dict(zip(grid, point))
             kwargs = tuple((k, chosen.get(k, v)) for k, v in self.kwargs)
             items = ([self.positional] if self.positional else []) + [
-                f"{k}={v:g}" if k in chosen else f"{k}={_text_of(v)}" for k, v in kwargs]
+                f"{k}={v:.{digits[k]}g}" if k in chosen else f"{k}={_text_of(v)}" for k, v in kwargs]
             out.append(Spec(f"{self.typed or self.name}:" + ",".join(items), self.name,
                             self.positional, kwargs, self.typed))
         return out
+
+
+def _digits(values) -> int:
+    """The fewest significant digits, at least ``%g``'s six, that print ``values`` apart:
+    0.1234567|0.1234568 were both ``step=0.123457``, and the grid's records, grouped by that
+    label, mixed the two points' seeds (17 digits tell any two doubles apart)."""
+    digits = 6
+    while digits < 17 and len({f"{v:.{digits}g}" for v in values}) < len(values):
+        digits += 1
+    return digits
 
 
 def _text_of(value) -> str:
@@ -184,12 +201,13 @@ def parse_spec(text: str, what: str) -> Spec:
             raise ValueError(f"{what} {text!r}: {key!r} given twice")
         try:
             grid = _grid_value(value.strip())
+            parsed = grid if grid is not None else parse_value(value.strip())
         except ValueError as err:
             raise ValueError(f"{what} {text!r}: {key}={err}") from None
         if grid is not None and what != "--method":
             raise ValueError(f"{what} {text!r}: {key}={value.strip()} gives several values; grids of "
                              "values are for --method only")
-        kwargs.append((key, grid if grid is not None else parse_value(value.strip())))
+        kwargs.append((key, parsed))
     return Spec(text, name, positional, tuple(kwargs), typed)
 
 

@@ -175,6 +175,9 @@ def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
 # Keys whose value is one of a few words: a spec reads them as it reads names (the Python API
 # takes its constants' exact strings: SAMPLINGS, SCHEDULES, two_phase.SUPPORTS).
 CHOICE_KEYS = ("sampling", "schedule", "support", "of")
+# The keys whose words a grid compares as a spec reads them: also cap's safe and none (cap=None and
+# cap=none are one spec, not two runs under two labels).
+WORD_KEYS = CHOICE_KEYS + ("cap",)
 _CHOICE_VALUES = {"sampling": sb.SAMPLINGS, "schedule": SCHEDULES, "support": SUPPORTS}
 
 
@@ -241,7 +244,11 @@ def _sgd(spec, opts, problem, constants):
         if opts.get("step") is not None:
             raise ValueError(f"--method {spec.text!r}: schedule=lecture_decreasing sets its own steps "
                              "(2k+1)/(2 mu (k+1)^2); drop step=")
-        mu = constants.get()["mu"]
+        from sgd_bench.constants import PL_CLASSES
+
+        # mu exists for strongly convex and PL problems only; asking a non-smooth one for its
+        # constants said "give step=", which this schedule refuses
+        mu = constants.get()["mu"] if problem.problem_class in PL_CLASSES else None
         if not mu:
             raise ValueError(f"--method {spec.text!r}: lecture_decreasing needs mu > 0, and problem "
                              f"{problem.name!r} has none")
@@ -265,6 +272,10 @@ def _lecture_cap(spec: Spec, opts: dict, constants: ProblemConstants):
     if not is_number(cap) or not (math.isfinite(cap) and cap > 0):
         raise ValueError(f"--method {spec.text!r}: cap must be a finite number > 0, safe (the default: "
                          f"1/(2 (L + L_max/B))) or none (uncapped), got {cap!r}")
+    tiny = np.finfo(constants.problem.dtype).tiny  # below it a step computes as 0 (subnormals flush)
+    if cap < tiny:  # was refused as "step ... gives 0.0", naming a key the spec does not have
+        raise ValueError(f"--method {spec.text!r}: cap must be at least {tiny:.3g}, the smallest normal "
+                         f"{np.dtype(constants.problem.dtype).name} (a smaller step computes as 0), got {cap!r}")
     return cap
 
 

@@ -35,7 +35,10 @@ def _real(name: str, value: Any, expected: str) -> float:
     if isinstance(value, bool) or isinstance(value, np.bool_):
         raise TypeError(f"{name} must be {expected}, got {value!r}")
     if isinstance(value, numbers.Real):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float64 (10**400): as a float it is infinite, and the
+            return math.inf if value > 0 else -math.inf  # callers refuse that by name (was a traceback)
     try:
         arr = np.asarray(value)
         if arr.ndim != 0 or arr.dtype == bool or not (

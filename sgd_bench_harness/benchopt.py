@@ -124,7 +124,10 @@ class SgdBenchSolver:
         x0 = np.zeros(self.problem.x_shape, dt)
         check_x("x0", x0, self.problem)  # once here, not inside the timed run
         self.x0 = cast_x(x0, self.problem)
-        self.key = as_key(self.seed)
+        # named as benchopt's parameters: as_key said "key must be ..." of a seed, and a NumPy int
+        # chunk reached the loop as an int64 counter (a JAX TypeError from inside while_loop)
+        self.key = as_key(validation.jax_seed("seed", self.seed))
+        self._chunk = validation.integer("chunk", self.chunk, low=1)
         b = self.method.batch_size
         self.steps_per_iter = 1 if b is None else max(1, self.problem.n // b)
         self._x_device = self.x0
@@ -144,7 +147,7 @@ class SgdBenchSolver:
 
     def run(self, n_iter):
         steps = np.int32(self.steps(n_iter))
-        x = _run_program(self.problem, self.method, self.x0, self.key, steps, chunk=self.chunk)
+        x = _run_program(self.problem, self.method, self.x0, self.key, steps, chunk=self._chunk)
         # JAX dispatches asynchronously: wait for the result before benchopt stops its clock.
         self._x_device = jax.block_until_ready(x)
 

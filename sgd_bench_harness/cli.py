@@ -54,7 +54,7 @@ def _cmd_run(args) -> int:
         if args.experiments:
             raise ValueError("give either experiment names or --problem/--method (a grid), not both")
         return _run_grid(args)
-    for option in ("log_every", "key", "block"):
+    for option in ("log_every", "key", "block", "rise_factor"):
         if getattr(args, option) is not None:
             raise ValueError(f"--{option.replace('_', '-')} applies to grids (--problem/--method) only")
     from sgd_bench_harness import experiment
@@ -81,7 +81,8 @@ def _cmd_run(args) -> int:
         argvs.append(argv + list(getattr(args, "extra", [])))
     with experiment.checking_only():  # an option the last experiment refuses fails before the first runs
         for module, argv in zip(modules, argvs):
-            module.main(argv)
+            if _checks_only(module):
+                module.main(argv)
     if args.all:
         return _run_all(args, names, modules, argvs)
     failed = []
@@ -92,6 +93,13 @@ def _cmd_run(args) -> int:
         elif code:
             return code
     return _failed_claims_status(failed, len(names))
+
+
+def _checks_only(module) -> bool:
+    """Whether ``module.main`` only checks its arguments under ``experiment.checking_only``: an
+    experiment module (FULL, QUICK and run(config, out), run by experiment.main). A script of
+    one's own with a bare main(argv) would run there for real, and then again."""
+    return hasattr(module, "FULL") and hasattr(module, "QUICK") and callable(getattr(module, "run", None))
 
 
 def _failed_claims_status(failed: list[str], total: int) -> int:
@@ -185,7 +193,7 @@ def _run_grid(args) -> int:
         args.problem, args.method, seeds=args.seeds or (4 if quick else 10),
         steps=args.steps or (100 if quick else 1000), log_every=args.log_every,
         dtype=args.dtype or "float64", key=0 if args.key is None else args.key,
-        block=args.block or grid.DEFAULT_BLOCK)
+        block=args.block or grid.DEFAULT_BLOCK, rise_factor=args.rise_factor)
     digest = results.config_hash(grid.KIND, config, dtype=config["dtype"])
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if quick else "")
     folders.check_writable(root)
@@ -299,6 +307,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--log-every", type=positive_int, help="steps between logged metrics (default steps/100)")
     g.add_argument("--key", type=int, help="PRNG seed of the seed keys (default 0)")
     g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32)")
+    g.add_argument("--rise-factor", type=float, metavar="R",
+                   help="flag a seed as risen (summary column rose) once its loss exceeds "
+                        "R x max(|f(x_0)|, 1); a finite number >= 1, default 10")
     run.set_defaults(func=_cmd_run)
     report = sub.add_parser("report", help="rebuild summaries and figures from stored records, and an index",
                             description="Rebuild summary.md, summary.html and figures from stored records "

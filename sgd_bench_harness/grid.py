@@ -43,6 +43,7 @@ the Python API's ``step_size`` in brackets). Decisions:
 from __future__ import annotations
 
 import inspect
+import math
 import re
 import shutil
 import sys
@@ -53,9 +54,10 @@ from typing import Any, Callable
 import numpy as np
 
 from sgd_bench.flags import RISE_FACTOR
-from sgd_bench.spec_parsing import Spec, parse_spec, words
-from sgd_bench.specs import CHOICE_KEYS, MethodGroup, ProblemConstants, build_methods
-from sgd_bench_harness.grid_report import report
+from sgd_bench.solver import MAX_STEPS
+from sgd_bench.spec_parsing import Spec, is_number, parse_spec, words
+from sgd_bench.specs import WORD_KEYS, MethodGroup, ProblemConstants, build_methods
+from sgd_bench_harness.grid_report import report, rise_factor
 
 KIND = "grid"
 DEFAULT_BLOCK = 32
@@ -70,7 +72,7 @@ PROBLEM_CHOICE_KEYS = ("dtype", "split", "preset")
 def same_run(spec: Spec, what: str) -> tuple:
     """What a spec runs, whatever its spelling: its name, and its options in key order with the
     words of its choices as a spec reads them (``sgd:sampling=Cyclic`` runs sgd:sampling=cyclic)."""
-    choices = CHOICE_KEYS if what == "--method" else PROBLEM_CHOICE_KEYS
+    choices = WORD_KEYS if what == "--method" else PROBLEM_CHOICE_KEYS
     options = {k: words(v) if k in choices and isinstance(v, str) else v for k, v in spec.options.items()}
     positional = words(spec.positional) if spec.positional is not None else None
     return spec.name, positional, tuple(sorted(options.items(), key=str))
@@ -125,15 +127,16 @@ def build_problem(spec: Spec, dtype: str):
 
 # -- the grid ----------------------------------------------------------------------------------
 def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: int,
-                log_every: int | None, dtype: str, key: int, block: int) -> dict[str, Any]:
-    """The config that keys a grid run (its hash names what the folder holds)."""
+                log_every: int | None, dtype: str, key: int, block: int,
+                rise_factor: float | None = None) -> dict[str, Any]:
+    """The config that keys a grid run (its hash names the folder; a default rise_factor is left out)."""
     if not problems_:
         raise ValueError("give at least one --problem (sgd-bench list shows them)")
     if not methods:
         raise ValueError("give at least one --method, such as --method gd --method sgd:batch=10")
-    for name, value, low in (("--seeds", seeds, 1), ("--steps", steps, 1), ("--block", block, 1)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name, value, high in (("--seeds", seeds, math.inf), ("--steps", steps, MAX_STEPS), ("--block", block, math.inf)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            raise ValueError(f"{name} must be a positive integer{f' <= {high}' if high < math.inf else ''}, got {value!r}")
     log_every = log_every or max(1, steps // 100)
     if not 1 <= log_every <= steps:
         raise ValueError(f"--log-every must be in [1, steps] = [1, {steps}], got {log_every}")
@@ -141,6 +144,9 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
         raise ValueError(f"--dtype must be float32 or float64, got {dtype!r}")
     if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= MAX_KEY:
         raise ValueError(f"--key must be an integer in [0, 2**63 - 1] = [0, {MAX_KEY}], got {key!r}")
+    if rise_factor is not None and not (is_number(rise_factor) and 1 <= rise_factor < math.inf):
+        raise ValueError(f"--rise-factor must be a finite number >= 1 (a multiple of max(|f(x_0)|, 1); "
+                         f"default {RISE_FACTOR:g}), got {rise_factor!r}")
     for what, texts in (("--problem", problems_), ("--method", methods)):
         seen: dict[tuple, str] = {}
         for text in texts:
@@ -154,15 +160,20 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
                     f"; each {what} must differ from the others (they label the results)")
             seen[same] = text
     labels: dict[tuple, str] = {}
+    shown: dict[str, str] = {}  # label -> spec: the records of two runs under one label would mix
     for text in methods:
         for point in parse_spec(text, "--method").expand():
             same = same_run(point, "--method")
             if same in labels and labels[same] != text:
                 raise ValueError(f"--method {text!r} and --method {labels[same]!r} both run "
                                  f"{point.text!r}; each method may appear once")
-            labels[same] = text
+            if shown.get(point.text, text) != text:
+                raise ValueError(f"--method {text!r} and --method {shown[point.text]!r} label two different "
+                                 f"runs {point.text!r}; write the values with more digits")
+            labels[same], shown[point.text] = text, text
+    rise = {} if rise_factor is None or rise_factor == RISE_FACTOR else {"rise_factor": float(rise_factor)}
     return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps,
-                log_every=log_every, dtype=dtype, key=key, block=block)
+                log_every=log_every, dtype=dtype, key=key, block=block, **rise)
 
 
 def check_resources(config: dict, problem, methods) -> None:
@@ -171,7 +182,7 @@ def check_resources(config: dict, problem, methods) -> None:
     problem before anything is compiled or the result folder exists."""
     from sgd_bench import memory
 
-    largest = max(b - a for a, b in seed_blocks(config["seeds"], config["block"]))
+    largest = -(-config["seeds"] // -(-config["seeds"] // config["block"]))  # seed_blocks' largest (listing them hung)
     for mtext, group in zip(config["methods"], methods):
         if not isinstance(group, MethodGroup):
             group = MethodGroup([mtext], [group], (), {})
@@ -346,7 +357,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                 n_rose = int(sum(np.sum(np.asarray(t.rose)) for t in traces))
                 results.write_json(marker, dict(seconds=seconds, diverged=n_div, seeds=b - a,
                                                 labels=method.labels))
-                rose_text = f", {n_rose} rose above {RISE_FACTOR:g}x their start" if n_rose else ""
+                rose_text = f", {n_rose} rose above {rise_factor(config):g}x their start" if n_rose else ""
                 log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
                     f"(with compilation), {n_div} diverged{rose_text}")
                 for label, trace in zip(method.labels, traces):
@@ -391,10 +402,10 @@ def _run_cell(problem, group: MethodGroup, x0, keys, config, *, label):
     from sgd_bench import runner
     from sgd_bench.sweep import swept_positions
 
-    steps, every = config["steps"], config["log_every"]
+    steps, every, rise = config["steps"], config["log_every"], rise_factor(config)
     if len(group.methods) == 1:
         trace = runner.run_keys_chunked(problem, group.methods[0], x0, keys, steps=steps,
-                                        log_every=every, label=label)
+                                        log_every=every, label=label, rise_factor=rise)
         return [jax.block_until_ready(trace)]
     base = group.methods[0]
     x0, _, steps, every, _ = runner.check_args(problem, base, x0, 0, steps, every, None)
@@ -402,7 +413,8 @@ def _run_cell(problem, group: MethodGroup, x0, keys, config, *, label):
     values = tuple(jnp.asarray(group.values[name]) for name in group.swept)
     trace = runner.execute(problem, base, x0, keys, None, steps=steps, log_every=every,
                            mode="sweep", swept=positions, values=values,
-                           progress=runner.use_progress(None) and steps > every, label=label)
+                           progress=runner.use_progress(None) and steps > every, label=label,
+                           rise_factor=rise)
     jax.block_until_ready(trace)
     return [jax.tree_util.tree_map(lambda a, c=c: a[c], trace) for c in range(len(group.methods))]
 

@@ -1,9 +1,10 @@
 """The report of a grid folder, rebuilt from its records and meta alone: the summary table
 (final gap over the seeds that did not diverge), the figure and ``summary.md``.
 
-Seeds whose loss rose above ``RISE_FACTOR`` x max(|f(x_0)|, 1) but stayed finite (``Trace.rose``)
-are counted in a ``rose`` column, shown only when there is one, and kept in the statistics;
-records written before the column existed are judged from their losses by the same rule.
+Seeds whose loss rose above the grid's rise factor (``--rise-factor``, default ``RISE_FACTOR``)
+x max(|f(x_0)|, 1) but stayed finite (``Trace.rose``) are counted in a ``rose`` column, shown only
+when there is one, and kept in the statistics; records written before the column existed are
+judged from their losses by the same rule.
 
 ``sgd_bench_harness.grid`` runs the cells and calls ``report`` at the end; ``sgd-bench report``
 calls it again on a finished folder, and the output is the same byte for byte.
@@ -16,17 +17,24 @@ from pathlib import Path
 import numpy as np
 
 from sgd_bench import stats
-from sgd_bench.flags import RISE_FACTOR, above_start
+from sgd_bench.flags import RISE_FACTOR, above_start, check_rise_factor
 from sgd_bench_harness.toolkit import GAP_FLOOR
+
+
+def rise_factor(config: dict) -> float:
+    """A grid's ``--rise-factor`` (``RISE_FACTOR`` when not given), checked: a hand-edited
+    meta.json's config may hold anything."""
+    return check_rise_factor(config.get("rise_factor") if isinstance(config, dict) else None)
 
 
 def _fmt(value: float) -> str:
     return "-" if value != value else f"{value:.4g}"
 
 
-def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
+def summarize(rows: list[dict], factor: float = RISE_FACTOR) -> tuple[list[dict], dict]:
     """Per (problem, method): the final gap's mean and stderr over seeds that did not diverge,
-    and the per-step curves (mean, q05, q95 over those seeds) for the figure."""
+    and the per-step curves (mean, q05, q95 over those seeds) for the figure. ``factor``: the
+    grid's rise factor, to judge records written before the ``rose`` column."""
     table, curves = [], {}
     keyed: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
@@ -59,7 +67,7 @@ def summarize(rows: list[dict]) -> tuple[list[dict], dict]:
                 diverged[sid[r["seed"]]] = True
                 if r["step"] == steps[0]:
                     first_div.append(r["diverged_step"])
-        bad = above_start(losses, RISE_FACTOR)  # the runner's rule, for records without the column
+        bad = above_start(losses, factor)  # the runner's rule, for records without the column
         rose_at.update({seeds[i]: steps[int(np.argmax(bad[i]))] for i in sorted(unflagged) if bad[i].any()})
         ok = values[~diverged]
         # The final values' statistics over the column of seeds (a 1-d reduction, as the
@@ -111,7 +119,8 @@ def report(out: Path) -> list[dict]:
     out = Path(out)
     meta = folders.read_meta(out) or {}
     rows = records.read_records(out)
-    table, curves = summarize(rows)
+    factor = rise_factor(meta.get("config", {}))
+    table, curves = summarize(rows, factor)
     seconds: dict[tuple[str, str], float] = {}
     for cell in meta.get("cells", {}).values():
         key = (cell["problem"], cell["method"])
@@ -165,7 +174,7 @@ def report(out: Path) -> list[dict]:
     columns = summary_columns(table)
     rose_note = ""
     if "rose" in columns:
-        rose_note = (f"Column rose: seeds whose loss rose above {RISE_FACTOR:g} x max(|f(x_0)|, 1) at a "
+        rose_note = (f"Column rose: seeds whose loss rose above {factor:g} x max(|f(x_0)|, 1) at a "
                      "log point (diverged ones included); those that stayed finite are in the "
                      "statistics.\n")
     warning = ""

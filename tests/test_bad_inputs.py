@@ -100,6 +100,13 @@ BAD_INPUTS = [
     pytest.param(sgd_bench.gd, (np.array([0.1, 0.2]),), {},
                  TypeError, r"^step_size.*shape \(2,\)", id="gd-step-vector"),
     pytest.param(sgd_bench.sgd, (1 + 2j,), {}, TypeError, r"^step_size", id="sgd-step-complex"),
+    # hostile21: a Python int beyond float64 was an OverflowError from float() (validation._real)
+    pytest.param(sgd_bench.sgd, (2**1100,), {}, ValueError, r"^step_size must be a finite number > 0, got inf$",
+                 id="sgd-step-int-beyond-float64"),
+    pytest.param(schedules.inverse_time, (1.0, 10**400), {}, ValueError, r"^k0 must be a finite number > 0, got inf$",
+                 id="inverse-time-k0-int-beyond-float64"),
+    pytest.param(sgd_bench.seed_keys, (0, 10**400), {}, MemoryError, r"^seed_keys: .*about 10\^\d+ GiB",
+                 id="seed-keys-count-beyond-float64"),  # the message's GiB overflowed
     pytest.param(sgd_bench.sgd, (lambda k: np.ones(3),), {},
                  TypeError, r"^step_size .*scalar.*shape \(3,\)", id="schedule-returns-vector"),
     pytest.param(sgd_bench.gd, (lambda k: -0.1,), {},
@@ -796,7 +803,7 @@ CLI_BAD_INPUTS = [
                  id="cli-optax-bool-for-number"),
     pytest.param(LOGREG + ["--method", "gd:step=1e400"], 2, r"step must be a finite number > 0 .*got inf$",
                  id="cli-step-overflows-to-inf"),
-    pytest.param(LOGREG + ["--method", "sgd", "--steps", "10000000000000"], 3,
+    pytest.param(LOGREG + ["--method", "sgd:batch=200", "--steps", "2147483646"], 3,
                  r"sampler 1\d+\.\d GiB\) = .* GiB, but", id="cli-memory-sampler-block"),
     pytest.param(["run", "--problem", "logreg:n=10000000000000", "--method", "gd", "--out", OUT], 3,
                  r"--problem 'logreg:n=10000000000000': synthetic data with n=10000000000000", id="cli-problem-huge"),
@@ -915,6 +922,48 @@ CLI_BAD_INPUTS = [
     pytest.param(LOGREG + ["--method", "optax:adam,lr=1e-3,learning_rate=1e-2"], 2,
                  r"--method 'optax:adam,lr=1e-3,learning_rate=1e-2': lr and learning_rate are the same "
                  r"option; give one$", id="cli-optax-lr-and-learning-rate"),  # lr silently won
+    # -- hostile21: the grid's --rise-factor (new), refused by name like the API's rise_factor=
+    pytest.param(LOGREG + ["--method", "gd", "--rise-factor", "nan"], 2,
+                 r"--rise-factor must be a finite number >= 1 \(a multiple of max\(\|f\(x_0\)\|, 1\); "
+                 r"default 10\), got nan$", id="cli-rise-factor-nan"),
+    pytest.param(LOGREG + ["--method", "gd", "--rise-factor", "0.5"], 2, r"--rise-factor must be .*got 0\.5$",
+                 id="cli-rise-factor-below-one"),
+    pytest.param(LOGREG + ["--method", "gd", "--rise-factor", "1e400"], 2, r"--rise-factor must be .*got inf$",
+                 id="cli-rise-factor-overflows"),
+    pytest.param(["run", "sgd_trajectories", "--quick", "--rise-factor", "2", "--out", OUT], 2,
+                 r"--rise-factor applies to grids \(--problem/--method\) only$", id="cli-rise-factor-experiment"),
+    # -- hostile21's round
+    pytest.param(LOGREG + ["--method", "sgd:step=0.1000001|0.2", "--method", "sgd:step=0.1"], 2,
+                 r"--method 'sgd:step=0.1' and --method 'sgd:step=0.1000001\|0.2' label two different runs "
+                 r"'sgd:step=0.1'; ", id="cli-grid-point-labelled-like-another-method"),  # their records mixed
+    pytest.param(LOGREG + ["--method", "sgd:schedule=lecture_decreasing,cap=None",
+                           "--method", "sgd:schedule=lecture_decreasing,cap=none"], 2,
+                 r"--method 'sgd:schedule=lecture_decreasing,cap=none' is given twice \(also as "
+                 r"'sgd:schedule=lecture_decreasing,cap=None'\)", id="cli-cap-word-in-another-case-twice"),
+    pytest.param(LOGREG + ["--method", "averaged:of=sgd,schedule=lecture_decreasing,cap=Bogus"], 2,
+                 r"cap must be a finite number > 0, safe .* or none \(uncapped\), got 'Bogus'$",
+                 id="cli-cap-echoed-as-typed"),  # guards the any-case reading of cap's words
+    pytest.param(LOGREG + ["--method", "sgd:schedule=lecture_decreasing,cap=5e-324"], 2,
+                 r"': cap must be at least 2.23e-308, the smallest normal float64 \(a smaller step computes as 0\), "
+                 r"got 5e-324$", id="cli-cap-subnormal"),  # said "step (step_size in Python) must give ..."
+    pytest.param(LOGREG + ["--method", "gd", "--steps", "2147483647"], 2,
+                 r"^sgd-bench: error: --steps must be a positive integer <= 2147483646, got 2147483647$",
+                 id="cli-steps-above-the-counter"),  # the runner refused it after a "running" folder was made
+    pytest.param(LOGREG + ["--method", "gd", "--seeds", "1000000000000000"], 3,
+                 r"^sgd-bench: error: the grid's seed keys and its [\d,]+ record rows \(1,000,000,000,000,000 seeds",
+                 id="cli-seeds-huge-refused-not-hung"),  # listing 3e13 seed blocks hung for hours
+    pytest.param(LOGREG + ["--method", "gd", "--seeds", "1" + "0" * 400], 3, r"needs about 10\^\d+ GiB",
+                 id="cli-seeds-beyond-float64"),  # OverflowError traceback in the message's GiB
+    pytest.param(LOGREG + ["--method", "sgd:step=1" + "0" * 400], 2,
+                 r"': step=10000000\.\.\. \(401 digits\) is beyond float64's range \(about 1\.8e308\)$",
+                 id="cli-step-int-beyond-float64"),  # OverflowError traceback (math.isfinite)
+    pytest.param(["run", "--problem", "logreg:mu=1" + "0" * 400, "--method", "gd", "--out", OUT], 2,
+                 r"^sgd-bench: error: --problem 'logreg:mu=10+': mu=10000000\.\.\. \(401 digits\) is beyond",
+                 id="cli-problem-int-beyond-float64"),
+    pytest.param(["run", "--problem", "hinge-svm:n=50,d=3", "--method", "sgd:schedule=lecture_decreasing",
+                  "--out", OUT], 2,
+                 r"--method 'sgd:schedule=lecture_decreasing': lecture_decreasing needs mu > 0, and problem "
+                 r"'hinge-svm n=50 d=3' has none$", id="cli-lecture-on-a-nonsmooth-problem"),  # said: give step=
 ]
 
 
@@ -1690,3 +1739,107 @@ def test_a_lock_file_that_is_a_hard_link_is_refused_and_the_other_file_kept(tmp_
     code, err = cli_main(["run", "sgd_trajectories", "--quick", "--out", str(tmp_path)], capsys)
     assert code == 2 and "is a hard link to another file" in err.strip().splitlines()[-1]
     assert other.read_text() == "precious\n"
+
+
+# -- hostile21: a grid's rise factor from the command line ----------------------------------------
+# The API took rise_factor= and the grid showed a rose column, but a grid could only use 10.
+# --rise-factor R sets it; it changes the flag, never the losses; it is stored in meta.json
+# (only when not the default, so a default grid keeps its hash and folder), and report judges
+# records without the column by the stored factor.
+CLIMB = ["run", "--problem", "logreg:n=60,d=3,mu=0.0001", "--method",
+         "sgd:schedule=lecture_decreasing,cap=none", "--seeds", "2", "--steps", "40", "--log-every", "10"]
+
+
+def test_a_grid_takes_its_rise_factor_and_report_judges_with_it(tmp_path, capsys):
+    from sgd_bench_harness import folders, grid_report, records
+
+    def grid_run(name, *extra):
+        code, err = cli_main(CLIMB + ["--out", str(tmp_path / name), *extra], capsys)
+        assert code == 0, err
+        return next((tmp_path / name).glob("grid-*"))
+
+    default = grid_run("default")
+    rows = records.read_records(default)
+    start = {r["seed"]: max(abs(r["loss"]), 1.0) for r in rows if r["step"] == 0}
+    top = max(r["loss"] / start[r["seed"]] for r in rows)
+    assert top > 10 and all(r["rose"] for r in rows)  # the premise: the uncapped step climbs
+    high = grid_run("high", "--rise-factor", f"{2 * top:.17g}")
+    high_rows = records.read_records(high)
+    assert not any(r["rose"] for r in high_rows)
+    assert [r["loss"] for r in high_rows] == [r["loss"] for r in rows]
+    config = folders.read_meta(high)["config"]
+    assert config["rise_factor"] == pytest.approx(2 * top)
+    assert "rise_factor" not in folders.read_meta(default)["config"]
+    assert "| rose |" in (default / "summary.md").read_text()
+    assert "| rose |" not in (high / "summary.md").read_text()
+    assert grid_run("ten", "--rise-factor", "10").name == default.name  # the default's hash
+    # records without the column (written before it) are judged by the stored factor
+    old = [{k: v for k, v in r.items() if k not in ("rose", "rose_step")} for r in high_rows]
+    assert grid_report.summarize(old, grid_report.rise_factor(config))[0][0]["rose"] == "-"
+    assert grid_report.summarize(old)[0][0]["rose"].startswith("2/2")
+    # a hand-edited factor in meta.json is refused by name, not used
+    with pytest.raises(ValueError, match=r"^rise_factor must be >= 1"):
+        grid_report.rise_factor({"rise_factor": 0.5})
+
+
+# -- hostile21: the round's findings ----------------------------------------------------------------
+def test_grid_points_that_print_alike_in_six_digits_get_labels_of_their_own(tiny_logistic):
+    # 0.1234567|0.1234568 were both labelled sgd:step=0.123457 (%g), and the grid's report, which
+    # groups records by label, mixed the two points' seeds into one row
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_methods
+
+    spec = parse_spec("sgd:step=0.1234567|0.1234568,batch=2", "--method")
+    assert [p.text for p in spec.expand()] == ["sgd:step=0.1234567,batch=2", "sgd:step=0.1234568,batch=2"]
+    assert build_methods(spec, tiny_logistic).labels == [p.text for p in spec.expand()]
+    # points that six digits tell apart keep the labels they had
+    assert [p.text for p in parse_spec("sgd:step=logspace(-3,0,4)", "--method").expand()] == [
+        "sgd:step=0.001", "sgd:step=0.01", "sgd:step=0.1", "sgd:step=1"]
+
+
+def test_a_script_of_ones_own_runs_once(tmp_path, capsys, monkeypatch):
+    # The check-everything-first pass called every script's main(argv); a script of one's own with
+    # a bare main (not experiment.main, which only checks there) ran twice.
+    scripts, count = tmp_path / "scripts", tmp_path / "count.txt"
+    scripts.mkdir()
+    (scripts / "counter.py").write_text(f'def main(argv):\n    with open({str(count)!r}, "a") as f:\n'
+                                        '        f.write("ran\\n")\n    return 0\n')
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "counter", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert count.read_text() == "ran\n"
+
+
+@pytest.mark.parametrize("attrs, exc, match", [
+    ({"seed": -1}, ValueError, r"^seed must be an integer in \[0, 9223372036854775807\], got -1$"),  # said "key must"
+    ({"seed": "abc"}, TypeError, r"^seed must be an integer, got 'abc'$"),
+    ({"chunk": np.int64(0)}, ValueError, r"^chunk must be an integer in \[1, inf\], got 0$"),
+], ids=["seed-negative", "seed-text", "chunk-zero"])
+def test_a_benchopt_solvers_parameters_are_refused_by_their_names(attrs, exc, match):
+    from sgd_bench_harness.benchopt import SgdBenchSolver
+
+    class Solver(SgdBenchSolver):
+        def make_method(self, problem):
+            return sgd_bench.sgd(0.1, 2)
+
+    solver = Solver()
+    for name, value in attrs.items():
+        setattr(solver, name, value)
+    raises(exc, match, solver.set_objective, X=A, y=Y, lmbd=1.0)
+
+
+def test_a_benchopt_solver_takes_a_numpy_int_chunk():
+    # chunk=np.int64(8) reached the step loop as an int64 counter: a JAX TypeError from inside
+    # while_loop ("carry input and carry output must have equal types")
+    from sgd_bench_harness.benchopt import SgdBenchSolver
+
+    class Solver(SgdBenchSolver):
+        chunk = np.int64(8)
+
+        def make_method(self, problem):
+            return sgd_bench.sgd(0.1, 2)
+
+    solver = Solver()
+    solver.set_objective(X=A, y=Y, lmbd=1.0)
+    solver.run(2)
+    assert solver.get_result()["beta"].shape == (3,)
