@@ -30,14 +30,12 @@ the Python API's ``step_size`` in brackets). Decisions:
 - a grid point's refusal names the spec as typed and the point (``at batch=3.16228``); a grid
   whose points need two programs (a batch size, a memory length, noise through 0) is refused
   naming two such points;
-- a spec that ends in ``:`` with nothing after it (``lecture-logreg:``, ``sgd:``) is refused, for
-  ``--problem`` and ``--method`` alike, rather than read as "no options": the colon promises
-  options, and a dangling one usually lost them (an unset shell variable);
-- a ``dtype`` key in a ``--problem`` must be float32 or float64 and equal ``--dtype``: one run,
-  one precision, and the records are labelled with it;
-- the memory of the largest cell (data + seeds x (state + logs + sampler), see
-  ``sgd_bench.memory.estimate_run_bytes``) and the host memory of the merged records are
-  estimated first; a grid that cannot fit is refused with the numbers (exit status 3).
+- a spec that ends in ``:`` with nothing after it (``lecture-logreg:``, ``sgd:``) is refused, for ``--problem``
+  and ``--method`` alike, not read as "no options": a dangling colon usually lost them (an unset shell variable);
+- a ``dtype`` key in a ``--problem`` must be float32 or float64 and equal ``--dtype`` (one run, one precision);
+- the memory of the largest cell (data + seeds x (state + logs + sampler), see ``sgd_bench.memory.
+  estimate_run_bytes``) and the host memory of the merged records are estimated first; a grid that cannot
+  fit is refused with the numbers (exit status 3).
 """
 
 from __future__ import annotations
@@ -171,9 +169,11 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
                 raise ValueError(f"--method {text!r} and --method {shown[point.text]!r} label two different "
                                  f"runs {point.text!r}; write the values with more digits")
             labels[same], shown[point.text] = text, text
-    rise = {} if rise_factor is None or rise_factor == RISE_FACTOR else {"rise_factor": float(rise_factor)}
+    extra = {} if rise_factor is None or rise_factor == RISE_FACTOR else {"rise_factor": float(rise_factor)}
+    # Capped by default since 2026-12-07: an older grid must not resume here, mixing two different steps.
+    extra |= {"lecture_decreasing_default_cap": "safe"} if any("decreasing" in m.lower() for m in methods) else {}
     return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps,
-                log_every=log_every, dtype=dtype, key=key, block=block, **rise)
+                log_every=log_every, dtype=dtype, key=key, block=block, **extra)
 
 
 def check_resources(config: dict, problem, methods) -> None:

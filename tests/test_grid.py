@@ -39,6 +39,15 @@ def test_grid_config_validates():
     assert grid.grid_config(["lecture-logreg"], ["gd"], **ok)["log_every"] == 1
 
 
+def test_a_lecture_decreasing_grid_is_keyed_apart_from_grids_before_its_default_cap():
+    # A grid interrupted before lecture_decreasing's default cap must not resume into one that
+    # computes capped steps: its config (and so its folder) differs from the old one by a key.
+    ok = dict(seeds=2, steps=10, log_every=None, dtype="float64", key=0, block=2)
+    capped = grid.grid_config(["lecture-logreg"], ["sgd:schedule=Lecture-Decreasing"], **ok)
+    assert capped["lecture_decreasing_default_cap"] == "safe"
+    assert "lecture_decreasing_default_cap" not in grid.grid_config(["lecture-logreg"], ["sgd:batch=2"], **ok)
+
+
 # -- runs ------------------------------------------------------------------------------------
 
 CONFIG = grid.grid_config(["lecture-logreg"], ["gd", "sgd:batch=5"], seeds=5, steps=40,
