@@ -160,8 +160,9 @@ def report(out: Path, echo: bool = False) -> dict:
                               (axes[1], per_eval, "seconds per gradient evaluation")]:
         ax.plot(bs[:-1], values[:-1], "o-", color=plots.COLORS[0], label="SGD, batch B")
         ax.plot(bs[-1:], values[-1:], "s", color=plots.COLORS[4], ms=8, label=f"GD (B = n = {n:,})")
-        ax.axvspan(bs[0], free_b, color=plots.COLORS[2], alpha=0.12,
-                   label=f"step <= {factor:g}x batch-1 step")
+        if free_b > bs[0]:  # an empty band would still put its label in the legend
+            ax.axvspan(bs[0], free_b, color=plots.COLORS[2], alpha=0.12,
+                       label=f"step <= {factor:g}x batch-1 step")
         ax.set(xscale="log", yscale="log", xlabel="batch size B", ylabel=label)
     axes[0].plot(bs, base * bs, "k:", lw=1, label=r"$\propto B$")
     axes[0].legend()
@@ -178,6 +179,9 @@ def report(out: Path, echo: bool = False) -> dict:
     per_row_text = ("" if per_row is None else
                     f";\n- from B = {LINEAR_FROM_B} on, one more row adds {per_row * 1e6:.2f} us to a step "
                     "(slope of a straight-line fit)")
+    free_text = (f"up to B = {free_b:,} a step costs at most {factor:g}x a batch-1 step" if free_b > bs[0] else
+                 f"no batch above 1 costs at most {factor:g}x a batch-1 step: B = {rows[1]['B']:,} already "
+                 f"costs {rows[1]['seconds_per_step'] / base:.2f}x")
     wall = meta.get("wall_seconds") or 0.0
     text = f"""# What a mini-batch costs
 
@@ -190,7 +194,7 @@ SGD steps on logistic regression, n = {n:,}, d = {d}, {config['dtype']}, device 
 {results.markdown_table(table, list(table[0]))}
 
 Readings of the table (not checks: they are read off this run's numbers):
-- up to B = {free_b} a step costs at most {factor:g}x a batch-1 step;
+- {free_text};
 - the cheapest gradient evaluation comes from B = {cheapest['B']:,} ({cheapest['seconds_per_grad_eval'] * 1e9:.0f} ns,
   {rows[0]['seconds_per_grad_eval'] / cheapest['seconds_per_grad_eval']:.1f}x cheaper than batch 1){per_row_text}.
 
