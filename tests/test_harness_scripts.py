@@ -212,6 +212,24 @@ def test_batch_cost_quick(quick_root):
         assert r["seconds_per_step"] == pytest.approx(r["seconds"] / r["timed_steps"])
 
 
+def test_batch_cost_reading_when_no_batch_is_nearly_free(quick_root, tmp_path):
+    """When already the second batch size costs over the factor, the summary says so instead of
+    reading "up to B = 1" (the records of the quick run, with B = 64 made 3x a batch-1 step)."""
+    import shutil
+    out, _ = _quick("batch_cost", quick_root)
+    copy = tmp_path / "batch_cost"
+    shutil.copytree(out, copy)
+    rows = records.read_records(copy)
+    rows[1] = {**rows[1], "seconds_per_step": 3 * rows[0]["seconds_per_step"]}
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["records"] = records.records_digest(records.write_records(copy / "records", rows, records.find_records(copy).suffix[1:]))
+    (copy / "meta.json").write_text(json.dumps(meta))
+    cli.load("batch_cost").report(copy)
+    summary = (copy / "summary.md").read_text()
+    assert "no batch above 1 costs at most 2x a batch-1 step: B = 64 already costs 3.00x" in summary
+    assert "up to B = 1 " not in summary
+
+
 def _batch_rows(per_step):
     """Timing records as batch_cost stores them: SGD batches, then GD as the last row."""
     rows = [dict(B=b, seconds_per_step=s, seconds_per_grad_eval=s / b) for b, s in per_step.items()]
