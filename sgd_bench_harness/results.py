@@ -23,6 +23,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -325,11 +326,14 @@ def curves(rows: Iterable[Mapping[str, Any]], *, by: str = "method", x: str = "s
 
 
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """A GitHub-flavoured Markdown table of ``rows`` restricted to ``columns``."""
+    """A GitHub-flavoured Markdown table of ``rows`` restricted to ``columns``; a cell shows its
+    text as given (a backslash or a | in it included), on one line."""
     def cell(value) -> str:
-        # A bare | would end the cell, and a line break the row (the table too): a cell's lines
-        # are joined by a space, as Markdown renders a soft line break in a paragraph.
-        return " ".join(str(value).replace("|", "\\|").splitlines())
+        # A backslash is doubled first, or the one before a | would escape the \| that keeps the
+        # cell whole and be lost; a bare | would end the cell, and a line break the row (the table
+        # too): a cell's lines are joined by a space, as Markdown renders a soft line break.
+        text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+        return " ".join(text.splitlines())
 
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
@@ -337,13 +341,29 @@ def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) ->
     return "\n".join(lines)
 
 
+def _terminal_cell(value) -> str:
+    """A cell's text for the terminal on one line: a line break, tab or other control character
+    is shown as its escape (``\\n``, ``\\t``, ``\\x1b``), so that a row stays one line and its
+    columns stay aligned."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(value))
+
+
+def _width(text: str) -> int:
+    """The columns ``text`` takes on a terminal: a wide East Asian character two, a combining one none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
 def text_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """A plain aligned table for the terminal."""
-    cells = [[str(c) for c in columns]] + [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    """A plain aligned table for the terminal, one line per row."""
+    cells = [[_terminal_cell(c) for c in columns]] + [[_terminal_cell(r.get(c, "")) for c in columns]
+                                                       for r in rows]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(columns))]
     out = []
     for j, row in enumerate(cells):
-        out.append("  ".join(cell.rjust(w) if j else cell.ljust(w) for cell, w in zip(row, widths)))
+        pads = [" " * (w - _width(cell)) for cell, w in zip(row, widths)]
+        out.append("  ".join(pad + cell if j else cell + pad for cell, pad in zip(row, pads)))
         if j == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
