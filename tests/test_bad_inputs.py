@@ -1843,3 +1843,39 @@ def test_a_benchopt_solver_takes_a_numpy_int_chunk():
     solver.set_objective(X=A, y=Y, lmbd=1.0)
     solver.run(2)
     assert solver.get_result()["beta"].shape == (3,)
+
+
+# leftovers22 ---------------------------------------------------------------------------------
+BIG = "9" * 400
+
+
+@pytest.mark.parametrize("argv, code, match", [
+    # was: the guard's "skipping" line, then "[Errno 36] File name too long: .../parts/.n=999...",
+    # naming no option, and a "running" folder left behind
+    pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", BIG, "--out", OUT], 2,
+                 r"argument --sizes: must be at most 2\*\*63 - 1, the largest length of an array, "
+                 r"got 9999999999\.\.\.9999999999 \(400 characters\)$", id="cli-sizes-400-digits"),
+    pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", str(2**63), "--out", OUT], 2,
+                 r"argument --sizes: must be at most 2\*\*63 - 1, .* got 9223372036854775808$",
+                 id="cli-sizes-2-to-the-63"),
+    pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", "-" + BIG, "--out", OUT], 2,
+                 r"argument --sizes: must be a positive integer, got -999999999\.\.\.9999999999 "
+                 r"\(401 characters\)$", id="cli-sizes-negative-400-digits"),  # echoed in full
+])
+def test_an_experiment_option_that_names_a_file_is_refused_by_its_name(tmp_path, capsys, no_grid_run,
+                                                                       argv, code, match):
+    test_bad_command_line_exits_with_one_line_naming_it(tmp_path, capsys, no_grid_run, argv, code, match)
+    assert not (tmp_path / "out").exists()  # refused before any folder was made
+
+
+def test_a_part_with_a_label_longer_than_a_file_name_is_stored_and_resumed(tmp_path):
+    # a part's label is its file name: a label of 400 characters failed with "File name too long"
+    from sgd_bench_harness import experiment
+
+    calls = []
+    label, other = "n=" + BIG, "n=" + BIG[:-1] + "8"  # the same start: two files all the same
+    assert experiment.part(tmp_path, label, lambda: calls.append(1) or 1, log=calls.append) == 1
+    assert experiment.part(tmp_path, other, lambda: calls.append(2) or 2, log=calls.append) == 2
+    assert experiment.part(tmp_path, label, lambda: calls.append(3) or 3, log=calls.append) == 1
+    assert calls[:2] == [1, 2] and calls[2].endswith("stored by the interrupted run, skipped")
+    assert all(len(p.name) <= 255 for p in (tmp_path / experiment.PARTS).iterdir())
