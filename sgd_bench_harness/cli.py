@@ -361,8 +361,10 @@ def main(argv=None) -> int:
                      + (" (an experiment's own options need exactly one experiment named)"
                         if args.command == "run" else ""))
     args.extra = extra
-    # bars on a terminal, and the command meta.json records (this argv), for this command only
-    with progress.mode("auto"), results.recording_command(["sgd-bench", *argv]):
+    # bars on a terminal, and the command meta.json records (this argv, after the program as it
+    # was started: python -m sgd_bench from a checkout), for this command only
+    program = results.invocation() if console else ["sgd-bench"]
+    with progress.mode("auto"), results.recording_command([*program, *argv]):
         code = _dispatch(args)
     if code == 130 and console:
         # Ctrl-C while XLA was running: the interpreter's teardown can then crash in JAX's threads

@@ -371,6 +371,10 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     except ValueError as err:
         p.error(str(err))
     with contextlib.ExitStack() as held:
+        # main(argv) called from Python records the argv it was given, as the script that takes it
+        # (not the host's sys.argv); under sgd-bench run, the sgd-bench command recorded there
+        held.enter_context(results.recording_command(
+            None if argv is None else ["python", f"scripts/{name}.py", *argv], replace=False))
         try:
             held.enter_context(folders.lock(out))
         except ValueError as err:

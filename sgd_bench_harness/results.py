@@ -176,9 +176,14 @@ _COMMAND: contextvars.ContextVar[str | None] = contextvars.ContextVar("sgd_bench
 
 
 @contextlib.contextmanager
-def recording_command(argv: Sequence[str]):
+def recording_command(argv: Sequence[str] | None, *, replace: bool = True):
     """Inside, ``command_line()`` (meta.json's ``"command"``) is ``argv`` quoted as a shell would
-    need it (``shlex.join``): the command that was actually run."""
+    need it (``shlex.join``): the command that was actually run. ``replace=False`` keeps a command
+    recorded outside (an experiment run by ``sgd-bench run`` records the ``sgd-bench`` command, not
+    its own argv); ``argv=None`` records nothing."""
+    if argv is None or (not replace and _COMMAND.get() is not None):
+        yield
+        return
     token = _COMMAND.set(shlex.join(str(a) for a in argv))
     try:
         yield
@@ -186,11 +191,26 @@ def recording_command(argv: Sequence[str]):
         _COMMAND.reset(token)
 
 
+def invocation() -> list[str]:
+    """How this process was started, as a command to type again: ``python -m PACKAGE`` for a
+    module run with ``-m`` (``python -m sgd_bench``: its ``sys.argv[0]`` is a ``__main__.py`` path
+    nobody can paste), ``python PATH.py`` for a script, else the program's name (``sgd-bench``)."""
+    first = sys.argv[0] if sys.argv else ""
+    python = Path((getattr(sys, "orig_argv", None) or ["python"])[0]).name or "python"
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.origin and first and os.path.abspath(spec.origin) == os.path.abspath(first):
+        module = spec.name[:-len(".__main__")] if spec.name.endswith(".__main__") else spec.name
+        return [python, "-m", module]
+    if first.endswith(".py"):
+        return [python, first]
+    return [Path(first).name] if first else [python]
+
+
 def command_line() -> str:
     """The command this run records: the one ``recording_command`` set, else this process's own
-    (the script's name and its arguments, ``python scripts/NAME.py ...``)."""
+    (``invocation()`` and its arguments, ``python scripts/NAME.py ...``)."""
     given = _COMMAND.get()
-    return given if given is not None else shlex.join([Path(sys.argv[0]).name] + sys.argv[1:])
+    return given if given is not None else shlex.join(invocation() + sys.argv[1:])
 
 
 def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,

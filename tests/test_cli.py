@@ -4,6 +4,7 @@ grid run, report, bad input, and a run killed by a signal that resumes to the sa
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -59,6 +60,9 @@ def test_list_run_report(tmp_path):
         "gd", "sgd:step=0.05,batch=10", "optax:adam,lr=0.01"}
     meta = folders.read_meta(out)
     assert meta["status"] == "complete" and meta["config_hash"] in out.name
+    # a command to paste back, as it was started (was "sgd-bench ...", and before that "__main__.py ...")
+    assert meta["command"] == shlex.join([Path(sys.executable).name, "-m", "sgd_bench", "run", "--quick",
+                                          *GRID, "--out", str(tmp_path)])
     assert not (out / "cells").exists()  # merged into the records, then removed
     before = (out / "summary.md").read_text()
     (out / "summary.md").unlink()

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -438,7 +439,25 @@ def test_meta_records_the_command_main_was_given_not_the_hosts_argv(tmp_path, mo
     # the same for every run's metadata, inside the command line and outside it
     with results.recording_command(["sgd-bench", "run", "x y"]):
         assert results.metadata_record("e", {}, dtype="float64")["command"] == "sgd-bench run 'x y'"
-    assert results.metadata_record("e", {}, dtype="float64")["command"] == "host.py --host-option"
+    python = Path(sys.orig_argv[0]).name if hasattr(sys, "orig_argv") else "python"
+    assert results.metadata_record("e", {}, dtype="float64")["command"] == f"{python} host.py --host-option"
+
+
+def test_an_experiments_main_called_from_python_records_the_argv_it_was_given(tmp_path, monkeypatch):
+    """``experiment.main(argv)`` recorded the host's sys.argv ("pytest ..."); it records the argv
+    given, as the experiment's script takes it. Under ``sgd-bench run`` that command stays."""
+    import shlex
+
+    monkeypatch.setattr("sys.argv", ["host.py", "--host-option"])
+    seen = []
+    argv = ["--quick", "--out", str(tmp_path / "a b")]
+    args = dict(name="probe", doc=None, full={}, quick={},
+                run=lambda config, out: seen.append(results.metadata_record("probe", config, dtype="")["command"]))
+    assert experiment.main(argv, **args) == 0
+    assert shlex.split(seen[-1]) == ["python", "scripts/probe.py", *argv]
+    with results.recording_command(["sgd-bench", "run", "probe"]):
+        assert experiment.main(argv + ["--overwrite"], **args) == 0
+    assert seen[-1] == "sgd-bench run probe"
 
 
 def test_a_line_break_in_a_cell_keeps_the_markdown_table_whole():
