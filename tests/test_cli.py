@@ -193,6 +193,32 @@ def test_report_never_overwrites_the_users_own_index(tmp_path, capsys, name):
     assert _report(tmp_path, capsys)[0] == 0 and _report(tmp_path, capsys)[0] == 0
 
 
+def test_a_result_reported_alone_keeps_its_link_to_the_index_above(tmp_path, capsys, monkeypatch):
+    """``report results/NAME`` rewrote the page without the "all results" link that ``report
+    results`` gave it (a committed page came out changed); as ".", the page lost the folder's name."""
+    root = tmp_path / "gallery"
+    _stored_result(root / "a")
+    _stored_result(root / "deeper" / "b")
+    assert _report(root, capsys)[0] == 0
+    pages = {p: p.read_bytes() for p in root.rglob("summary.html")}
+    assert b'href="../index.html">all results' in pages[root / "a" / "summary.html"]
+    assert b'href="../../index.html">all results' in pages[root / "deeper" / "b" / "summary.html"]
+    assert b"<em>a</em>" in pages[root / "a" / "summary.html"]
+    for folder, given in [(root / "a", root / "a"), (root / "deeper" / "b", root / "deeper" / "b"),
+                          (root / "a", "."), (root / "deeper" / "b", "../b")]:
+        monkeypatch.chdir(folder)
+        assert _report(given, capsys)[0] == 0
+        assert {p: p.read_bytes() for p in root.rglob("summary.html")} == pages, given
+    # a result with no index above it, or one that does not list it, links to none
+    _stored_result(tmp_path / "alone")
+    _report(tmp_path / "alone", capsys)
+    assert b"all results" not in (tmp_path / "alone" / "summary.html").read_bytes()
+    (root / "c").mkdir()
+    _stored_result(root / "c" / "_new")  # "_" folders are scratch: not in the index above
+    _report(root / "c" / "_new", capsys)
+    assert b"all results" not in (root / "c" / "_new" / "summary.html").read_bytes()
+
+
 def test_report_skips_folders_whose_meta_json_is_not_sgd_benchs(tmp_path, capsys):
     _stored_result(tmp_path / "a")
     theirs = tmp_path / "theirs"
