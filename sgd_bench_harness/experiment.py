@@ -168,6 +168,17 @@ def open_report(out: Path) -> Stored:
     return load(out)
 
 
+def one_line(err: BaseException) -> str:
+    """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
+    return " ".join(str(err).split())
+
+
+def say(text: str) -> None:
+    """One line on stderr, prefixed with the command's name (here, not in ``report``, so that
+    the command line prints it without importing what reports need)."""
+    print(f"sgd-bench: {text}", file=sys.stderr)
+
+
 def readable(value: Any) -> str:
     """A measurement for people: floats to 4 significant digits, containers element by element."""
     if isinstance(value, float):

@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import html
 import os
-import sys
 from pathlib import Path
 
 from sgd_bench_harness import experiment, experiments, folders, grid, grid_report, pages, records, results
-
-
-def one_line(err: BaseException) -> str:
-    """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
-    return " ".join(str(err).split())
-
-
-def say(text: str) -> None:
-    """One line on stderr, prefixed with the command's name."""
-    print(f"sgd-bench: {text}", file=sys.stderr)
+from sgd_bench_harness.experiment import one_line, say
 
 
 def _checks_line(folder: Path) -> str:

@@ -74,6 +74,22 @@ def test_list_run_report(tmp_path):
     assert out.name in index and (tmp_path / "index.html").exists()
 
 
+@pytest.mark.parametrize("entry", ["sgd_bench", "sgd_bench_harness"])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["report", "--help"],
+                                  ["list", "--bogus"]], ids=" ".join)
+def test_help_version_and_refused_arguments_import_no_jax(entry, args):
+    """``python -m sgd_bench --help`` imported JAX (2-3 CPU s): the package imported its whole
+    surface, and the command line JAX before parsing. Python's own import log names every module."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", entry, *args], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == (2 if "--bogus" in args else 0), proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:") and line.count("|") == 2}
+    assert "sgd_bench_harness.cli" in imported  # the log is read right
+    heavy = {name for name in imported if name.split(".")[0] in ("jax", "jaxlib", "matplotlib", "numpy")}
+    assert not heavy, sorted(heavy)[:5]
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "--problem", "nosuch", "--method", "gd"], "unknown problem 'nosuch'"),
     (["run", "--problem", "lecture-logreg", "--method", "sgd:step=-1"], "step_size"),
