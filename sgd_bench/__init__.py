@@ -77,6 +77,7 @@ _PUBLIC = {
     "lazy_saga": ("sgd_bench.lazy_saga", "lazy_saga"),
     "lazy_sgd": ("sgd_bench.lazy_sgd", "lazy_sgd"),
 }
+__all__ = list(_PUBLIC)  # so that `from sgd_bench import *` imports them, as it did eagerly
 
 
 def __getattr__(name: str):

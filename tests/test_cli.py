@@ -90,6 +90,32 @@ def test_help_version_and_refused_arguments_import_no_jax(entry, args):
     assert not heavy, sorted(heavy)[:5]
 
 
+def test_the_lazy_package_gives_the_names_eager_imports_gave():
+    """sgd_bench imports its names on first use (so that --help needs no JAX); a submodule imported
+    first (``sgd_bench.sweep``, named like the function) must not hide the function."""
+    code = ("import sys, inspect\n"
+            "import sgd_bench\n"
+            "assert 'jax' not in sys.modules\n"
+            "from sgd_bench.sweep import Sweep\n"
+            "import sgd_bench.lbfgs, sgd_bench.growing_batch, sgd_bench.lazy_saga, sgd_bench.lazy_sgd\n"
+            "for name in ('sweep', 'lbfgs', 'growing_batch', 'lazy_saga', 'lazy_sgd', 'run', 'sgd'):\n"
+            "    assert inspect.isfunction(getattr(sgd_bench, name)), name\n"
+            "assert sgd_bench.runner.run is sgd_bench.run and sgd_bench.schedules.__name__ == 'sgd_bench.schedules'\n"
+            "ns = {}\n"
+            "exec('from sgd_bench import *', ns)\n"
+            "assert set(sgd_bench.__all__) <= set(ns) <= set(dir(sgd_bench)) | {'__builtins__'}\n"
+            "assert ns['FiniteSum'] is sgd_bench.FiniteSum and 'sweep' in dir(sgd_bench)\n"
+            "try:\n"
+            "    sgd_bench.no_such_name\n"
+            "except AttributeError as err:\n"
+            "    assert 'no_such_name' in str(err)\n"
+            "else:\n"
+            "    raise AssertionError('no AttributeError')\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd="/", env=_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "--problem", "nosuch", "--method", "gd"], "unknown problem 'nosuch'"),
     (["run", "--problem", "lecture-logreg", "--method", "sgd:step=-1"], "step_size"),
