@@ -14,54 +14,99 @@ The public surface, one name per line below (``import sgd_bench as sb``):
 
 It imports neither matplotlib nor ``problems`` nor the harness ``sgd_bench_harness`` (the
 experiments, grids, records, reports and the ``sgd-bench`` command), which are built on it.
+
+Each name is imported when it is first used (PEP 562), not with the package: ``import
+sgd_bench`` alone, and so ``python -m sgd_bench --help``, imports no JAX. ``sb.run``, ``from
+sgd_bench import run`` and ``dir(sb)`` work as with eager imports.
 """
 
-from sgd_bench import schedules as schedules
-from sgd_bench import stats as stats
-from sgd_bench import theory as theory
-from sgd_bench import timing as timing
-from sgd_bench.averaging import averaged as averaged
-from sgd_bench.counting import Count as Count
-from sgd_bench.finite_sum import FiniteSum as FiniteSum
-from sgd_bench.finite_sum import L2 as L2
-from sgd_bench.finite_sum import PROBLEM_CLASSES as PROBLEM_CLASSES
-from sgd_bench.validation import PrecisionWarning as PrecisionWarning
-from sgd_bench.flops import step_flops as step_flops
-from sgd_bench.growing_batch import batch_sizes as batch_sizes
-from sgd_bench.growing_batch import growing_batch as growing_batch
-from sgd_bench.lbfgs import lbfgs as lbfgs
-from sgd_bench.line_search import gd_armijo as gd_armijo
-from sgd_bench.methods import Method as Method
-from sgd_bench.methods import Params as Params
-from sgd_bench.optax_methods import from_optax as from_optax
-from sgd_bench.methods import gd as gd
-from sgd_bench.methods import sgd as sgd
-from sgd_bench.noise import noisy_sgd as noisy_sgd
-from sgd_bench.quasi_newton import inverse_hessian as inverse_hessian
-from sgd_bench.quasi_newton import preconditioned_sgd as preconditioned_sgd
-from sgd_bench.quasi_newton import stochastic_lbfgs as stochastic_lbfgs
-from sgd_bench.reference import ReferenceSolution as ReferenceSolution
-from sgd_bench.reference import reference_solution as reference_solution
-from sgd_bench.runner import NegativeStepWarning as NegativeStepWarning
-from sgd_bench.runner import Trace as Trace
-from sgd_bench.runner import log_steps as log_steps
-from sgd_bench.runner import run as run
-from sgd_bench.runner import run_keys as run_keys
-from sgd_bench.runner import run_seeds as run_seeds
-from sgd_bench.runner import seed_keys as seed_keys
-from sgd_bench.sampling import SAMPLINGS as SAMPLINGS
-from sgd_bench.schedules import Schedule as Schedule
-from sgd_bench.sharding import shard as shard
-from sgd_bench.solver import Solver as Solver
-from sgd_bench.solver import SolverState as SolverState
-from sgd_bench.sweep import Sweep as Sweep
-from sgd_bench.sweep import sweep as sweep
-from sgd_bench.two_phase import online_newton as online_newton
-from sgd_bench.variance_reduction import sag as sag
-from sgd_bench.variance_reduction import saga as saga
-from sgd_bench.variance_reduction import sarah as sarah
-from sgd_bench.variance_reduction import svrg as svrg
-from sgd_bench.lazy_saga import lazy_saga as lazy_saga
-from sgd_bench.lazy_sgd import lazy_sgd as lazy_sgd
+import importlib
+import importlib.util
+import sys
+import types
 
 __version__ = "0.1.0"
+
+# name: (module, attribute; None: the module itself), in the order they were imported eagerly
+_PUBLIC = {
+    "schedules": ("sgd_bench.schedules", None),
+    "stats": ("sgd_bench.stats", None),
+    "theory": ("sgd_bench.theory", None),
+    "timing": ("sgd_bench.timing", None),
+    "averaged": ("sgd_bench.averaging", "averaged"),
+    "Count": ("sgd_bench.counting", "Count"),
+    "FiniteSum": ("sgd_bench.finite_sum", "FiniteSum"),
+    "L2": ("sgd_bench.finite_sum", "L2"),
+    "PROBLEM_CLASSES": ("sgd_bench.finite_sum", "PROBLEM_CLASSES"),
+    "PrecisionWarning": ("sgd_bench.validation", "PrecisionWarning"),
+    "step_flops": ("sgd_bench.flops", "step_flops"),
+    "batch_sizes": ("sgd_bench.growing_batch", "batch_sizes"),
+    "growing_batch": ("sgd_bench.growing_batch", "growing_batch"),
+    "lbfgs": ("sgd_bench.lbfgs", "lbfgs"),
+    "gd_armijo": ("sgd_bench.line_search", "gd_armijo"),
+    "Method": ("sgd_bench.methods", "Method"),
+    "Params": ("sgd_bench.methods", "Params"),
+    "from_optax": ("sgd_bench.optax_methods", "from_optax"),
+    "gd": ("sgd_bench.methods", "gd"),
+    "sgd": ("sgd_bench.methods", "sgd"),
+    "noisy_sgd": ("sgd_bench.noise", "noisy_sgd"),
+    "inverse_hessian": ("sgd_bench.quasi_newton", "inverse_hessian"),
+    "preconditioned_sgd": ("sgd_bench.quasi_newton", "preconditioned_sgd"),
+    "stochastic_lbfgs": ("sgd_bench.quasi_newton", "stochastic_lbfgs"),
+    "ReferenceSolution": ("sgd_bench.reference", "ReferenceSolution"),
+    "reference_solution": ("sgd_bench.reference", "reference_solution"),
+    "NegativeStepWarning": ("sgd_bench.runner", "NegativeStepWarning"),
+    "Trace": ("sgd_bench.runner", "Trace"),
+    "log_steps": ("sgd_bench.runner", "log_steps"),
+    "run": ("sgd_bench.runner", "run"),
+    "run_keys": ("sgd_bench.runner", "run_keys"),
+    "run_seeds": ("sgd_bench.runner", "run_seeds"),
+    "seed_keys": ("sgd_bench.runner", "seed_keys"),
+    "SAMPLINGS": ("sgd_bench.sampling", "SAMPLINGS"),
+    "Schedule": ("sgd_bench.schedules", "Schedule"),
+    "shard": ("sgd_bench.sharding", "shard"),
+    "Solver": ("sgd_bench.solver", "Solver"),
+    "SolverState": ("sgd_bench.solver", "SolverState"),
+    "Sweep": ("sgd_bench.sweep", "Sweep"),
+    "sweep": ("sgd_bench.sweep", "sweep"),
+    "online_newton": ("sgd_bench.two_phase", "online_newton"),
+    "sag": ("sgd_bench.variance_reduction", "sag"),
+    "saga": ("sgd_bench.variance_reduction", "saga"),
+    "sarah": ("sgd_bench.variance_reduction", "sarah"),
+    "svrg": ("sgd_bench.variance_reduction", "svrg"),
+    "lazy_saga": ("sgd_bench.lazy_saga", "lazy_saga"),
+    "lazy_sgd": ("sgd_bench.lazy_sgd", "lazy_sgd"),
+}
+__all__ = list(_PUBLIC)  # so that `from sgd_bench import *` imports them, as it did eagerly
+
+
+def __getattr__(name: str):
+    """A public name, imported on first use and kept; a submodule (``sgd_bench.runner``), imported."""
+    if name in _PUBLIC:
+        module, attribute = _PUBLIC[name]
+        value = importlib.import_module(module)
+        value = value if attribute is None else getattr(value, attribute)
+        globals()[name] = value  # the dict, not setattr: _Package below would drop a submodule
+        return value
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
+
+
+class _Package(types.ModuleType):
+    """The package's module type: importing ``sgd_bench.sweep`` (or ``lbfgs``, ``growing_batch``,
+    ``lazy_saga``, ``lazy_sgd``) binds that submodule as the package's attribute of the same name,
+    which would hide the public function; eager imports rebound the function at once, and so
+    the function keeps the name here."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and _PUBLIC.get(name, ("", None))[1] is not None:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -355,6 +355,8 @@ class Solver:
 
     def run(self, x0, key, steps: int) -> SolverState:
         """``advance(init(x0, key), steps)``: the final state, no full-data metrics."""
+        # steps is checked before init, which compiles: a bad count is refused before any work
+        steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
         return self.advance(self.init(x0, key), steps)
 
     def metrics(self, state: SolverState) -> tuple[float, float]:

@@ -32,8 +32,10 @@ import os
 import sys
 from pathlib import Path
 
+# Only what every command needs: each command imports the rest itself (``--help``, ``--version``
+# and a refused argument need neither JAX nor matplotlib).
+from sgd_bench_harness.experiment import one_line, say
 from sgd_bench_harness.experiments import experiments, load
-from sgd_bench_harness.report import cmd_report, one_line, say
 
 DEFAULT_SUITE = ("lecture_logreg",)
 
@@ -217,7 +219,15 @@ def _run_grid(args) -> int:
     return 0
 
 
-# -- list / env ----------------------------------------------------------------------------------
+# -- report / list / env -------------------------------------------------------------------------
+def cmd_report(args) -> int:
+    """``sgd-bench report``: ``sgd_bench_harness.report.cmd_report``, imported only when it runs
+    (it imports every experiment's report: JAX and matplotlib)."""
+    from sgd_bench_harness import report
+
+    return report.cmd_report(args)
+
+
 def _cmd_list(args) -> int:
     del args
     import problems
@@ -326,11 +336,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
-    from sgd_bench import progress
-    from sgd_bench_harness import compile_cache, results
-
-    compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
-
     console = argv is None  # the sgd-bench command itself, not a call from Python (tests)
     argv = sys.argv[1:] if argv is None else list(argv)
     named = []
@@ -361,8 +366,14 @@ def main(argv=None) -> int:
                      + (" (an experiment's own options need exactly one experiment named)"
                         if args.command == "run" else ""))
     args.extra = extra
-    # bars on a terminal, and the command meta.json records (this argv), for this command only
-    with progress.mode("auto"), results.recording_command(["sgd-bench", *argv]):
+    from sgd_bench import progress  # after parsing: --help and a refused argument need no JAX
+    from sgd_bench_harness import compile_cache, results
+
+    compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
+    # bars on a terminal, and the command meta.json records (this argv, after the program as it
+    # was started: python -m sgd_bench from a checkout), for this command only
+    program = results.invocation() if console else ["sgd-bench"]
+    with progress.mode("auto"), results.recording_command([*program, *argv]):
         code = _dispatch(args)
     if code == 130 and console:
         # Ctrl-C while XLA was running: the interpreter's teardown can then crash in JAX's threads

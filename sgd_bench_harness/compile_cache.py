@@ -16,8 +16,6 @@ import os
 import sys
 from pathlib import Path
 
-import jax
-
 ENV = "SGD_BENCH_COMPILATION_CACHE"
 _OFF = ("0", "off", "false", "no")
 
@@ -45,6 +43,8 @@ def enable(path: str | os.PathLike | None = None) -> Path | None:
             print(f"sgd-bench: {ENV}={setting!r} cannot be used ({err.strerror or err}); compiling "
                   "without the persistent cache", file=sys.stderr)
         return None
+    import jax  # here, so that importing this module costs no JAX
+
     jax.config.update("jax_compilation_cache_dir", str(folder))
     # JAX skips programs that compile in under a second by default; a benchmark's are many
     # and small, and together they are most of a first call's time.

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import contextvars
+import hashlib
 import re
 import shutil
 import sys
@@ -85,6 +86,7 @@ def checking_only() -> Iterator[None]:
 
 
 PARTS = "parts"  # a run's finished pieces (``part``), kept until the run is complete
+PART_STEM = 200  # the longest file name of a part, less ".json" and the temporary name's extra
 
 
 def part(out: Path, label: str, compute: Callable[[], Any],
@@ -99,7 +101,11 @@ def part(out: Path, label: str, compute: Callable[[], Any],
     """
     from sgd_bench_harness import results
 
-    path = Path(out) / PARTS / (re.sub(r"[^A-Za-z0-9_.=+-]+", "_", label) + ".json")
+    stem = re.sub(r"[^A-Za-z0-9_.=+-]+", "_", label)
+    if len(stem) > PART_STEM:  # a file name has at most 255 bytes: a long label is stored under
+        # its start and a digest (the label inside the file says which piece it is, as before)
+        stem = f"{stem[:PART_STEM - 17]}-{hashlib.sha256(label.encode()).hexdigest()[:16]}"
+    path = Path(out) / PARTS / (stem + ".json")
     stored = folders.read_json(path)
     if isinstance(stored, dict) and stored.get("label") == label:
         log(f"{label}: stored by the interrupted run, skipped")
@@ -160,6 +166,17 @@ def open_report(out: Path) -> Stored:
 
     plots.style()
     return load(out)
+
+
+def one_line(err: BaseException) -> str:
+    """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
+    return " ".join(str(err).split())
+
+
+def say(text: str) -> None:
+    """One line on stderr, prefixed with the command's name (here, not in ``report``, so that
+    the command line prints it without importing what reports need)."""
+    print(f"sgd-bench: {text}", file=sys.stderr)
 
 
 def readable(value: Any) -> str:
@@ -229,14 +246,34 @@ def _dtype(text: str) -> str:
     return text
 
 
+def abbreviated(text: str, keep: int = 10) -> str:
+    """``text`` for a one-line message: as it is when short, else its two ends and its length
+    (a 400-digit number given as an option would fill the screen)."""
+    text = str(text)
+    return text if len(text) <= 2 * keep + 3 else f"{text[:keep]}...{text[-keep:]} ({len(text)} characters)"
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a positive integer, or a one-line reason."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {abbreviated(repr(text))}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {abbreviated(str(value))}")
+    return value
+
+
+LARGEST_LENGTH = 2**63 - 1  # an array's length is an int64 in JAX and NumPy
+
+
+def array_length(text: str) -> int:
+    """An argparse type: a positive integer an array can have as its length (the size n of a
+    problem), or a one-line reason with the value abbreviated."""
+    value = positive_int(text)
+    if value > LARGEST_LENGTH:
+        raise argparse.ArgumentTypeError(f"must be at most 2**63 - 1, the largest length of an "
+                                         f"array, got {abbreviated(str(value))}")
     return value
 
 
@@ -345,6 +382,10 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     except ValueError as err:
         p.error(str(err))
     with contextlib.ExitStack() as held:
+        # main(argv) called from Python records the argv it was given, as the script that takes it
+        # (not the host's sys.argv); under sgd-bench run, the sgd-bench command recorded there
+        held.enter_context(results.recording_command(
+            None if argv is None else ["python", f"scripts/{name}.py", *argv], replace=False))
         try:
             held.enter_context(folders.lock(out))
         except ValueError as err:

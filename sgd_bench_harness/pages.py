@@ -93,6 +93,11 @@ def _is_ours(path: Path) -> bool:
         return False
 
 
+def folder_name(folder: Path) -> str:
+    """The folder's own name, also when it is given as "." or ".." (whose ``name`` is empty or "..")."""
+    return Path(os.path.abspath(folder)).name
+
+
 def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     """Writes ``folder/summary.html`` from the stored files and returns its path; ``index`` (an
     index page) gets a link back. Returns None, writing nothing, when the folder has no
@@ -108,7 +113,7 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     text = source.read_text()
     body = render_markdown(text)
     title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")),
-                 folder.name)
+                 folder_name(folder))
     shown = set(re.findall(r"\]\(([^)\s]+)\)", text))  # files the summary already shows or links
     figures = sorted(p.name for p in folder.iterdir()
                      if p.suffix.lower() in FIGURE_SUFFIXES and p.name not in shown)
@@ -120,7 +125,7 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     meta = folders.read_meta(folder) or {}
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>" + GENERATOR
             + f"<title>{html.escape(title)} · sgd-bench</title><style>{STYLE}</style></head><body>"
-            + f"<nav>{' · '.join(nav)}</nav><p><em>{html.escape(folder.name)}</em></p><main>{body}</main>"
+            + f"<nav>{' · '.join(nav)}</nav><p><em>{html.escape(folder_name(folder))}</em></p><main>{body}</main>"
             + _checks_html(folders.read_json(folder / "checks.json"))
             + (f'<h2 id="figures">More figures</h2>{extra}' if extra else "")
             + (_meta_html(meta) if meta else "")

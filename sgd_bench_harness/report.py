@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import html
 import os
-import sys
 from pathlib import Path
 
 from sgd_bench_harness import experiment, experiments, folders, grid, grid_report, pages, records, results
-
-
-def one_line(err: BaseException) -> str:
-    """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
-    return " ".join(str(err).split())
-
-
-def say(text: str) -> None:
-    """One line on stderr, prefixed with the command's name."""
-    print(f"sgd-bench: {text}", file=sys.stderr)
+from sgd_bench_harness.experiment import one_line, say
 
 
 def _checks_line(folder: Path) -> str:
@@ -134,6 +124,25 @@ def _write_page(folder: Path, index: Path | None) -> None:
         say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
 
 
+def index_above(folder: Path) -> Path | None:
+    """The ``index.html`` that ``report`` wrote in a folder above ``folder`` and that lists it
+    (the nearest), or None: a result reported alone keeps the link back that reporting the whole
+    tree gave its page, so that its committed page is rewritten with the same bytes."""
+    folder = Path(os.path.abspath(folder))  # as the page's relative link is taken (no symlinks resolved)
+    for above in folder.parents:
+        index = above / "index.html"
+        try:
+            text = index.read_text(errors="replace") if index.is_file() else ""
+        except OSError:
+            continue
+        if _INDEX_SIGNATURES["index.html"] not in text:
+            continue
+        links = {html.escape(os.path.relpath(folder / name, above)) for name in ("summary.html", "summary.md")}
+        if any(f'href="{link}"' in text for link in links):
+            return index
+    return None
+
+
 def cmd_report(args) -> int:
     """Rebuilds every result under the folder and writes the index; exits 1 when a result is
     corrupted (its records differ from the row count and checksum in its meta.json, or its
@@ -179,9 +188,9 @@ def cmd_report(args) -> int:
                     how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
                 say(f"{folder}: {how}")
         if not busy and not broken:
-            _write_page(folder, None if single else root / "index.html")
+            _write_page(folder, index_above(root) if single else root / "index.html")
         figures = sorted(p.name for p in folder.glob("*.png"))
-        rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,
+        rows.append(dict(result=str(folder.relative_to(root)) if folder != root else pages.folder_name(folder),
                          kind=str(meta.get("kind", "experiment")),
                          status="corrupted" if broken else str(meta.get("status", "?")),
                          created=str(meta.get("created", "?")), commit=str(meta.get("git_commit") or "?")[:12],

@@ -23,6 +23,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -175,9 +176,14 @@ _COMMAND: contextvars.ContextVar[str | None] = contextvars.ContextVar("sgd_bench
 
 
 @contextlib.contextmanager
-def recording_command(argv: Sequence[str]):
+def recording_command(argv: Sequence[str] | None, *, replace: bool = True):
     """Inside, ``command_line()`` (meta.json's ``"command"``) is ``argv`` quoted as a shell would
-    need it (``shlex.join``): the command that was actually run."""
+    need it (``shlex.join``): the command that was actually run. ``replace=False`` keeps a command
+    recorded outside (an experiment run by ``sgd-bench run`` records the ``sgd-bench`` command, not
+    its own argv); ``argv=None`` records nothing."""
+    if argv is None or (not replace and _COMMAND.get() is not None):
+        yield
+        return
     token = _COMMAND.set(shlex.join(str(a) for a in argv))
     try:
         yield
@@ -185,11 +191,26 @@ def recording_command(argv: Sequence[str]):
         _COMMAND.reset(token)
 
 
+def invocation() -> list[str]:
+    """How this process was started, as a command to type again: ``python -m PACKAGE`` for a
+    module run with ``-m`` (``python -m sgd_bench``: its ``sys.argv[0]`` is a ``__main__.py`` path
+    nobody can paste), ``python PATH.py`` for a script, else the program's name (``sgd-bench``)."""
+    first = sys.argv[0] if sys.argv else ""
+    python = Path((getattr(sys, "orig_argv", None) or ["python"])[0]).name or "python"
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.origin and first and os.path.abspath(spec.origin) == os.path.abspath(first):
+        module = spec.name[:-len(".__main__")] if spec.name.endswith(".__main__") else spec.name
+        return [python, "-m", module]
+    if first.endswith(".py"):
+        return [python, first]
+    return [Path(first).name] if first else [python]
+
+
 def command_line() -> str:
     """The command this run records: the one ``recording_command`` set, else this process's own
-    (the script's name and its arguments, ``python scripts/NAME.py ...``)."""
+    (``invocation()`` and its arguments, ``python scripts/NAME.py ...``)."""
     given = _COMMAND.get()
-    return given if given is not None else shlex.join([Path(sys.argv[0]).name] + sys.argv[1:])
+    return given if given is not None else shlex.join(invocation() + sys.argv[1:])
 
 
 def metadata_record(name: str, config: Mapping[str, Any], *, dtype: str,
@@ -325,11 +346,14 @@ def curves(rows: Iterable[Mapping[str, Any]], *, by: str = "method", x: str = "s
 
 
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """A GitHub-flavoured Markdown table of ``rows`` restricted to ``columns``."""
+    """A GitHub-flavoured Markdown table of ``rows`` restricted to ``columns``; a cell shows its
+    text as given (a backslash or a | in it included), on one line."""
     def cell(value) -> str:
-        # A bare | would end the cell, and a line break the row (the table too): a cell's lines
-        # are joined by a space, as Markdown renders a soft line break in a paragraph.
-        return " ".join(str(value).replace("|", "\\|").splitlines())
+        # A backslash is doubled first, or the one before a | would escape the \| that keeps the
+        # cell whole and be lost; a bare | would end the cell, and a line break the row (the table
+        # too): a cell's lines are joined by a space, as Markdown renders a soft line break.
+        text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+        return " ".join(text.splitlines())
 
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
@@ -337,13 +361,29 @@ def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) ->
     return "\n".join(lines)
 
 
+def _terminal_cell(value) -> str:
+    """A cell's text for the terminal on one line: a line break, tab or other control character
+    is shown as its escape (``\\n``, ``\\t``, ``\\x1b``), so that a row stays one line and its
+    columns stay aligned."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(value))
+
+
+def _width(text: str) -> int:
+    """The columns ``text`` takes on a terminal: a wide East Asian character two, a combining one none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
 def text_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """A plain aligned table for the terminal."""
-    cells = [[str(c) for c in columns]] + [[str(r.get(c, "")) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    """A plain aligned table for the terminal, one line per row."""
+    cells = [[_terminal_cell(c) for c in columns]] + [[_terminal_cell(r.get(c, "")) for c in columns]
+                                                       for r in rows]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(columns))]
     out = []
     for j, row in enumerate(cells):
-        out.append("  ".join(cell.rjust(w) if j else cell.ljust(w) for cell, w in zip(row, widths)))
+        pads = [" " * (w - _width(cell)) for cell, w in zip(row, widths)]
+        out.append("  ".join(pad + cell if j else cell + pad for cell, pad in zip(row, pads)))
         if j == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)

@@ -4,6 +4,7 @@ grid run, report, bad input, and a run killed by a signal that resumes to the sa
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -59,6 +60,9 @@ def test_list_run_report(tmp_path):
         "gd", "sgd:step=0.05,batch=10", "optax:adam,lr=0.01"}
     meta = folders.read_meta(out)
     assert meta["status"] == "complete" and meta["config_hash"] in out.name
+    # a command to paste back, as it was started (was "sgd-bench ...", and before that "__main__.py ...")
+    assert meta["command"] == shlex.join([Path(sys.executable).name, "-m", "sgd_bench", "run", "--quick",
+                                          *GRID, "--out", str(tmp_path)])
     assert not (out / "cells").exists()  # merged into the records, then removed
     before = (out / "summary.md").read_text()
     (out / "summary.md").unlink()
@@ -68,6 +72,48 @@ def test_list_run_report(tmp_path):
     assert (out / "summary.md").read_text() == before and (out / "grid.png").exists()
     index = (tmp_path / "index.md").read_text()
     assert out.name in index and (tmp_path / "index.html").exists()
+
+
+@pytest.mark.parametrize("entry", ["sgd_bench", "sgd_bench_harness"])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["run", "--help"], ["report", "--help"],
+                                  ["list", "--bogus"]], ids=" ".join)
+def test_help_version_and_refused_arguments_import_no_jax(entry, args):
+    """``python -m sgd_bench --help`` imported JAX (2-3 CPU s): the package imported its whole
+    surface, and the command line JAX before parsing. Python's own import log names every module."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", entry, *args], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == (2 if "--bogus" in args else 0), proc.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:") and line.count("|") == 2}
+    assert "sgd_bench_harness.cli" in imported  # the log is read right
+    heavy = {name for name in imported if name.split(".")[0] in ("jax", "jaxlib", "matplotlib", "numpy")}
+    assert not heavy, sorted(heavy)[:5]
+
+
+def test_the_lazy_package_gives_the_names_eager_imports_gave():
+    """sgd_bench imports its names on first use (so that --help needs no JAX); a submodule imported
+    first (``sgd_bench.sweep``, named like the function) must not hide the function."""
+    code = ("import sys, inspect\n"
+            "import sgd_bench\n"
+            "assert 'jax' not in sys.modules\n"
+            "from sgd_bench.sweep import Sweep\n"
+            "import sgd_bench.lbfgs, sgd_bench.growing_batch, sgd_bench.lazy_saga, sgd_bench.lazy_sgd\n"
+            "for name in ('sweep', 'lbfgs', 'growing_batch', 'lazy_saga', 'lazy_sgd', 'run', 'sgd'):\n"
+            "    assert inspect.isfunction(getattr(sgd_bench, name)), name\n"
+            "assert sgd_bench.runner.run is sgd_bench.run and sgd_bench.schedules.__name__ == 'sgd_bench.schedules'\n"
+            "ns = {}\n"
+            "exec('from sgd_bench import *', ns)\n"
+            "assert set(sgd_bench.__all__) <= set(ns) <= set(dir(sgd_bench)) | {'__builtins__'}\n"
+            "assert ns['FiniteSum'] is sgd_bench.FiniteSum and 'sweep' in dir(sgd_bench)\n"
+            "try:\n"
+            "    sgd_bench.no_such_name\n"
+            "except AttributeError as err:\n"
+            "    assert 'no_such_name' in str(err)\n"
+            "else:\n"
+            "    raise AssertionError('no AttributeError')\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd="/", env=_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -187,6 +233,32 @@ def test_report_never_overwrites_the_users_own_index(tmp_path, capsys, name):
     # its own index, from an earlier report, it rewrites
     (tmp_path / name).unlink()
     assert _report(tmp_path, capsys)[0] == 0 and _report(tmp_path, capsys)[0] == 0
+
+
+def test_a_result_reported_alone_keeps_its_link_to_the_index_above(tmp_path, capsys, monkeypatch):
+    """``report results/NAME`` rewrote the page without the "all results" link that ``report
+    results`` gave it (a committed page came out changed); as ".", the page lost the folder's name."""
+    root = tmp_path / "gallery"
+    _stored_result(root / "a")
+    _stored_result(root / "deeper" / "b")
+    assert _report(root, capsys)[0] == 0
+    pages = {p: p.read_bytes() for p in root.rglob("summary.html")}
+    assert b'href="../index.html">all results' in pages[root / "a" / "summary.html"]
+    assert b'href="../../index.html">all results' in pages[root / "deeper" / "b" / "summary.html"]
+    assert b"<em>a</em>" in pages[root / "a" / "summary.html"]
+    for folder, given in [(root / "a", root / "a"), (root / "deeper" / "b", root / "deeper" / "b"),
+                          (root / "a", "."), (root / "deeper" / "b", "../b")]:
+        monkeypatch.chdir(folder)
+        assert _report(given, capsys)[0] == 0
+        assert {p: p.read_bytes() for p in root.rglob("summary.html")} == pages, given
+    # a result with no index above it, or one that does not list it, links to none
+    _stored_result(tmp_path / "alone")
+    _report(tmp_path / "alone", capsys)
+    assert b"all results" not in (tmp_path / "alone" / "summary.html").read_bytes()
+    (root / "c").mkdir()
+    _stored_result(root / "c" / "_new")  # "_" folders are scratch: not in the index above
+    _report(root / "c" / "_new", capsys)
+    assert b"all results" not in (root / "c" / "_new" / "summary.html").read_bytes()
 
 
 def test_report_skips_folders_whose_meta_json_is_not_sgd_benchs(tmp_path, capsys):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import sys
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -437,7 +439,25 @@ def test_meta_records_the_command_main_was_given_not_the_hosts_argv(tmp_path, mo
     # the same for every run's metadata, inside the command line and outside it
     with results.recording_command(["sgd-bench", "run", "x y"]):
         assert results.metadata_record("e", {}, dtype="float64")["command"] == "sgd-bench run 'x y'"
-    assert results.metadata_record("e", {}, dtype="float64")["command"] == "host.py --host-option"
+    python = Path(sys.orig_argv[0]).name if hasattr(sys, "orig_argv") else "python"
+    assert results.metadata_record("e", {}, dtype="float64")["command"] == f"{python} host.py --host-option"
+
+
+def test_an_experiments_main_called_from_python_records_the_argv_it_was_given(tmp_path, monkeypatch):
+    """``experiment.main(argv)`` recorded the host's sys.argv ("pytest ..."); it records the argv
+    given, as the experiment's script takes it. Under ``sgd-bench run`` that command stays."""
+    import shlex
+
+    monkeypatch.setattr("sys.argv", ["host.py", "--host-option"])
+    seen = []
+    argv = ["--quick", "--out", str(tmp_path / "a b")]
+    args = dict(name="probe", doc=None, full={}, quick={},
+                run=lambda config, out: seen.append(results.metadata_record("probe", config, dtype="")["command"]))
+    assert experiment.main(argv, **args) == 0
+    assert shlex.split(seen[-1]) == ["python", "scripts/probe.py", *argv]
+    with results.recording_command(["sgd-bench", "run", "probe"]):
+        assert experiment.main(argv + ["--overwrite"], **args) == 0
+    assert seen[-1] == "sgd-bench run probe"
 
 
 def test_a_line_break_in_a_cell_keeps_the_markdown_table_whole():
@@ -449,3 +469,39 @@ def test_a_line_break_in_a_cell_keeps_the_markdown_table_whole():
     html = MarkdownIt("commonmark").enable("table").render(text)
     assert html.count("<tr>") == 3 and html.count("<td>") == 4
     assert "<td>first second</td>" in html and "<td>p|q r</td>" in html
+
+
+ODD_CELLS = ["a|b", "a\\|b", "a\\\\", "a\\", "\\", "|", "x\ny", "t\tb", "漢字", "e\u0301", "\\*x*"]
+
+
+@pytest.mark.parametrize("text", ODD_CELLS)
+def test_a_markdown_cell_renders_its_text_as_given(text):
+    """A backslash before a | was lost (``a\\|b`` showed ``a|b``) and one at a cell's end escaped
+    the cell's closing |; the rendered cell is the text (a line break read as a space)."""
+    import html as html_module
+
+    from markdown_it import MarkdownIt
+
+    table = results.markdown_table([dict(a=text, b="next")], ["a", "b"])
+    assert len(table.splitlines()) == 3
+    rendered = MarkdownIt("commonmark").enable("table").render(table)
+    cells = re.findall(r"<td>(.*?)</td>", rendered, re.S)
+    shown = text.replace("\n", " ") if text != "\\*x*" else "\\<em>x</em>"  # * is Markdown's own
+    assert [html_module.unescape(c) for c in cells] == [shown, "next"]
+
+
+@pytest.mark.parametrize("text", ODD_CELLS)
+def test_a_terminal_table_keeps_one_line_per_row_and_its_columns(text):
+    """A line break in a cell broke the row in two and the alignment; a wide character counted
+    one column. Every row is one line, and the next column starts at the same screen column."""
+    import unicodedata
+
+    def width(s):
+        return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+                   for c in s)
+
+    table = results.text_table([dict(a=text, b="|"), dict(a="x", b="|")], ["a", "b"])
+    lines = table.splitlines()
+    assert len(lines) == 4
+    assert len({width(line[:line.rindex("|")]) for line in lines[2:]}) == 1
+    assert text.replace("\n", "\\n").replace("\t", "\\t") in lines[2]

@@ -27,7 +27,8 @@ from sgd_bench.spec_parsing import parse_spec
 def _factories() -> set[str]:
     """The names ``sgd_bench`` exports whose call returns a ``Method``."""
     out = set()
-    for name, value in vars(sb).items():
+    for name in dir(sb):  # not vars: sgd_bench imports each name on first use
+        value = getattr(sb, name)
         if name.startswith("_") or not callable(value) or isinstance(value, type):
             continue
         try:

@@ -369,7 +369,7 @@ def main(argv=None) -> int:
     # --seeds: the timings use one seed.
     steps = experiment.at_least("steps", lambda config: config["sgd_log_every"],
                                 "SGD's progress is logged once every that many steps", key="sgd_steps")
-    sizes = dict(type=experiment.positive_int, nargs="+", metavar="N",
+    sizes = dict(type=experiment.array_length, nargs="+", metavar="N",
                  help="values of n (default 1e4 1e5 1e6 1e7; quick 2000 8000)")
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
                            overrides={"steps": steps, "dtype": "dtype",
