@@ -207,7 +207,7 @@ def _write_index(root: Path, rows: list[dict]) -> None:
 
     md_rows = []
     for r in rows:
-        link = f"[{r['result']}]({rel(r['_folder'], 'summary.md')})" if (r["_folder"] / "summary.md").exists() \
+        link = f"[{r['result']}]({pages.url(rel(r['_folder'], 'summary.md'))})" if (r["_folder"] / "summary.md").exists() \
             else r["result"]
         md_rows.append({**r, "result": link})
     columns = ["result", "kind", "status", "created", "commit", "device", "dtype", "checks", "summary"]
@@ -216,12 +216,12 @@ def _write_index(root: Path, rows: list[dict]) -> None:
     results.write_text(root / "index.md", text)
     cards = []
     for r in rows:
-        imgs = "".join(f'<img src="{html.escape(rel(r["_folder"], f))}" alt="{html.escape(f)}">'
+        imgs = "".join(f'<img src="{html.escape(pages.url(rel(r["_folder"], f)))}" alt="{html.escape(f)}">'
                        for f in r["_figures"][:2])
         page = "summary.html" if (r["_folder"] / "summary.html").exists() else "summary.md"
         summary = rel(r["_folder"], page)
         cards.append(
-            f'<section><h2><a href="{html.escape(summary)}">{html.escape(r["result"])}</a></h2>'
+            f'<section><h2><a href="{html.escape(pages.url(summary))}">{html.escape(r["result"])}</a></h2>'
             f'<p>{html.escape(r["kind"])} · {html.escape(r["status"])} · {html.escape(r["created"])} · '
             f'commit {html.escape(r["commit"])} · {html.escape(r["device"])} · {html.escape(str(r["dtype"]))} · '
             f'checks: {html.escape(r["checks"])}</p>{imgs}</section>')

@@ -1843,3 +1843,34 @@ def test_a_benchopt_solver_takes_a_numpy_int_chunk():
     solver.set_objective(X=A, y=Y, lmbd=1.0)
     solver.run(2)
     assert solver.get_result()["beta"].shape == (3,)
+
+
+# hostile22 ------------------------------------------------------------------------------------------
+# -- hostile22: the round's findings --------------------------------------------------------------------
+ODD_NAMES = ["javascript:alert(1)", "run #2", "100%", "a?b"]
+
+
+def test_a_result_folders_name_is_a_path_in_every_link_never_a_url_or_script(tmp_path, capsys):
+    # index.html linked a folder named javascript:alert(1) as href="javascript:alert(1)/summary.html"
+    # (a click ran script), and #, ?, % in a name gave links and images that did not resolve
+    from urllib.parse import unquote, urlsplit
+
+    from sgd_bench_harness import cli
+
+    root = tmp_path / "gallery"
+    for name in ODD_NAMES:
+        _fake_result(root / name)
+        (root / name / "figure.png").write_bytes(b"not really a png")
+    assert cli.main(["report", str(root)]) == 0, capsys.readouterr().err
+    index_md = (root / "index.md").read_text()
+    pages = [(root / "index.html", root)] + [(root / n / "summary.html", root / n) for n in ODD_NAMES]
+    for page, base in pages:
+        targets = re.findall(r'(?:href|src)="([^"]*)"', page.read_text())
+        assert targets, page
+        for target in targets:
+            parts = urlsplit(target.replace("&amp;", "&"))
+            assert not parts.scheme and not parts.query and not parts.fragment, (page, target)
+            assert (base / unquote(parts.path)).exists(), (page, target)
+    for name in ODD_NAMES:  # index.md's link targets too (a space ended a Markdown link)
+        target = re.search(rf"\[{re.escape(name)}\]\(([^)\s]+)\)", index_md).group(1)
+        assert (root / unquote(target)).is_file(), target
