@@ -1874,3 +1874,91 @@ def test_a_result_folders_name_is_a_path_in_every_link_never_a_url_or_script(tmp
     for name in ODD_NAMES:  # index.md's link targets too (a space ended a Markdown link)
         target = re.search(rf"\[{re.escape(name)}\]\(([^)\s]+)\)", index_md).group(1)
         assert (root / unquote(target)).is_file(), target
+
+
+# The lesser-used theory functions: each of these ran and gave a silent wrong answer (S) or raised
+# from inside NumPy/LAPACK without naming the argument (N) before hostile22.
+CONST = theory.Constants(name="made up", problem_class="strongly_convex", n=10, L=1.0, L_max=2.0, mu=0.1,
+                         sigma2_star=0.5, f_star=0.0, sources={})
+K5 = np.arange(5)
+V5 = np.exp(-0.3 * K5)[None].repeat(3, 0) * (1 + 0.01 * np.arange(3))[:, None]
+CHECK_CALLS = [
+    ("check-no-points", theory.check, ([], np.zeros((3, 0)), []), {}, ValueError,  # S: "holds", vacuously
+     r"^steps must be a 1-D array of at least one logged k, got shape \(0,\)$"),
+    ("check-steps-2d", theory.check, (np.zeros((2, 2)), np.ones((3, 2)), np.ones((2, 2))), {}, ValueError,  # S
+     r"^steps must be a 1-D array"),
+    ("check-bound-nan", theory.check, ([1, 2], np.ones((3, 2)), [np.nan, 1.0]), {}, ValueError,
+     r"^bound holds NaN \(first at index \[0\]\)$"),
+    ("check-values-complex", theory.check, ([1, 2], np.ones((3, 2)) + 1j, [2, 2]), {}, TypeError,  # S
+     r"^values must be an array of numbers .*complex128$"),
+    ("check-bound-text", theory.check, ([1, 2], np.ones((3, 2)), "ab"), {}, TypeError, r"^bound must be an array"),  # N
+    ("bound-k-nan", theory.gd_pl, ([0, np.nan], CONST), {"delta0": 1.0}, ValueError,  # S: a NaN bound
+     r"^k holds NaN \(first at index \[1\]\)$"),
+    ("bound-k-complex", theory.gd_pl, ([1 + 1j], CONST), {"delta0": 1.0}, TypeError, r"^k must be an array"),  # N
+    ("plateau-alpha-negative", theory.sgd_plateau, (CONST,), {"alpha": -1.0, "sigma2": 1.0}, ValueError,  # S
+     r"^alpha must be a finite number > 0, got -1.0$"),
+    ("plateau-alpha-too-large", theory.sgd_plateau, (CONST,), {"alpha": 9.0, "sigma2": 1.0}, ValueError,  # S
+     r"^alpha must be < 1/\(2 mu\) = 5 "),
+    ("plateau-sigma2-negative", theory.sgd_plateau, (CONST,), {"alpha": 0.1, "sigma2": -1.0}, ValueError,  # S
+     r"^sigma2 must be a finite number >= 0"),
+    ("minibatch-v-negative", theory.minibatch_error, (-1.0, 2, 10), {}, ValueError,  # S: -0.5
+     r"^v must be >= 0 \(a variance\), got -1.0$"),
+    ("minibatch-v-nan", theory.minibatch_error, (np.nan, 2, 10), {}, ValueError, r"^v holds NaN$"),  # S
+    ("require-unknown-assumption", theory.require, (CONST, "x", "smooth"), {}, ValueError,  # N: KeyError
+     r"^assumptions must be among L-smooth, PL, convex; got 'smooth'$"),
+    ("fit-steps-repeated", theory.fit_linear_rate, ([5, 5, 5, 5], V5[:, :4]), {}, ValueError,  # S: a rate
+     r"^steps must increase strictly \(the logged k in order\), got \[5.0, 5.0, 5.0, 5.0\]$"),
+    ("fit-values-complex", theory.fit_linear_rate, (K5, V5 + 1j), {}, TypeError, r"^values must be an array"),  # S
+    ("fit-level-text", theory.fit_linear_rate, (K5, V5), {"level": "0.9"}, TypeError,  # N
+     r"^level must be a finite number, got '0.9'$"),
+    ("fit-start-text", theory.fit_linear_rate, (K5, V5), {"start": "abc"}, TypeError, r"^start must be"),  # N
+    ("fit-floor-text", theory.fit_linear_rate, (K5, V5), {"floor": "x"}, TypeError, r"^floor must be"),  # N
+    ("fit-seed-negative", theory.fit_linear_rate, (K5, V5), {"seed": -1}, ValueError, r"^seed must be"),  # N
+    ("fit-running-min-text", theory.fit_linear_rate, (K5, V5), {"running_min": "no"}, TypeError,  # S: truthy
+     r"^running_min must be True or False, got 'no'$"),
+    ("fit-order-no-points", theory.fit_order, ([], []), {}, ValueError, r"^steps must be a 1-D array"),  # N: IndexError
+    ("loglog-nan", lambda: sgd_bench.rates.loglog_slope([1, 2, np.nan, 4], [1, 2, 3, 4]), (), {}, ValueError,
+     r"^x holds NaN \(first at index \[2\]\)$"),  # N: LinAlgError, LAPACK's lines on stderr
+    ("loglog-inf", lambda: sgd_bench.rates.loglog_slope([1, 2, np.inf, 4], [1, 2, 3, 4]), (), {}, ValueError,
+     r"^x and y must be positive and finite"),  # N
+    ("loglog-one-x", lambda: sgd_bench.rates.loglog_slope([2, 2, 2], [1, 2, 3]), (), {}, ValueError,
+     r"^x must hold at least two distinct values, got \[2.0, 2.0, 2.0\]$"),  # S: an arbitrary slope
+    ("schedule-power-inf", lambda: sgd_bench.rates.schedule_power(schedules.inverse_sqrt(1.0), 1, np.inf), (), {},
+     ValueError, r"^k_hi must be a finite number, got inf$"),  # N: ZeroDivisionError
+    ("schedule-power-negative", lambda: sgd_bench.rates.schedule_power(lambda k: -1.0 / (k + 1), 1, 100), (), {},
+     ValueError, r"^schedule must give finite steps > 0 at k_lo and k_hi"),  # S: 0.85
+    ("schedule-power-number", lambda: sgd_bench.rates.schedule_power(0.1, 1, 100), (), {}, TypeError,
+     r"^schedule must be a callable"),  # N
+    ("theory-rate-list", theory.theory_rate, (["pl"], "SGD"), {}, ValueError, r"^problem_class must be one of"),  # N
+    ("compare-none", theory.compare, (None, theory.theory_rate("pl", "GD")), {}, TypeError,  # N: AttributeError
+     r"^measured must be a RateFit"),
+    ("stats-complex", stats.summarize, (V5 + 1j,), {}, TypeError, r"^values must be an array .*complex128$"),  # S
+    ("stats-none-entries", stats.mean, (np.array([None, 1.0], dtype=object),), {}, TypeError,  # S: NaN
+     r"^values must be an array .*object$"),
+]
+
+
+@pytest.mark.parametrize("fn, args, kwargs, exc, match", [pytest.param(*row[1:], id=row[0]) for row in CHECK_CALLS])
+def test_the_theory_functions_refuse_what_they_cannot_compute(fn, args, kwargs, exc, match):
+    raises(exc, match, fn, *args, **kwargs)
+
+
+def test_more_launcher_processes_than_the_machine_runs_is_refused_before_any_starts(capsys, monkeypatch):
+    # -n 100000 started processes until the machine stalled (load average 320 on 2 cores)
+    import signal
+
+    from sgd_bench_harness import launch
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a process started before the options were checked")
+
+    monkeypatch.setattr(launch.subprocess, "Popen", forbidden)
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        code = launch.main(["-n", "100000", "--", "-c", "pass"])
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 3, last
+    assert re.search(rf"^sgd-bench launch: error: processes 100000 is more than this machine runs at once: "
+                     rf"at most {launch.max_processes()} \(4 per core", last), last
