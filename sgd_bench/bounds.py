@@ -121,8 +121,11 @@ def sgd_constant_step(k, c: Constants, *, alpha: float, delta0: float, sigma2: f
     bound = "constant-step SGD"
     require(c, bound, "L-smooth", "PL")
     _needs(c, bound, L=c.L, mu=c.mu)
-    plateau = sgd_plateau(c, alpha=alpha, sigma2=sigma2)  # checks alpha and sigma2
-    alpha = float(alpha)
+    alpha = validation.positive_float("alpha", alpha)
+    if not alpha < 1.0 / (2.0 * c.mu):
+        raise ValueError(f"alpha must be < 1/(2 mu) = {1.0 / (2.0 * c.mu):.6g} for the {bound} bound, "
+                         f"got {alpha!r}")
+    plateau = sgd_plateau(c, alpha=alpha, sigma2=sigma2)  # checks sigma2
     delta0 = validation.nonnegative_float("delta0", delta0)
     return (1.0 - 2.0 * alpha * c.mu) ** _steps(k) * delta0 + plateau
 
@@ -132,11 +135,9 @@ def sgd_plateau(c: Constants, *, alpha: float, sigma2: float) -> float:
     bound = "constant-step SGD"
     require(c, bound, "L-smooth", "PL")
     _needs(c, bound, L=c.L, mu=c.mu)
-    # checked here too, not only in sgd_constant_step: alpha=-1 gave a negative plateau
+    # checked here too, not only in sgd_constant_step: alpha=-1 gave a negative plateau. Any
+    # alpha > 0 is taken: alpha=1 gives the slope of the plateau in alpha (pl_bounds uses it).
     alpha = validation.positive_float("alpha", alpha)
-    if not alpha < 1.0 / (2.0 * c.mu):
-        raise ValueError(f"alpha must be < 1/(2 mu) = {1.0 / (2.0 * c.mu):.6g} for the {bound} bound, "
-                         f"got {alpha!r}")
     sigma2 = validation.nonnegative_float("sigma2", sigma2)
     return c.L * sigma2 * alpha / (4.0 * c.mu)
 

@@ -40,6 +40,16 @@ def to_float64(tree):
 
 
 
+def check_point(problem: FiniteSum, x, name: str = "x") -> None:
+    """Refuses a point ``x`` that does not fit ``problem`` (``solver.check_x``: shape, a real
+    scalar loss, finite) before anything is computed: a NaN x was LAPACK's "Eigenvalues did not
+    converge", a (3, 1) x for a (3,) problem broadcast into a wrong Hessian, silently."""
+    from sgd_bench import solver  # solver's imports reach this module's users
+
+    validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    solver.check_x(name, x, problem)
+
+
 # -- Hessian norms ---------------------------------------------------------------------------------
 def flat_size(x) -> int:
     """The number of scalars in the pytree ``x``."""
@@ -87,6 +97,7 @@ def hessian_norm(problem: FiniteSum, x, *, dense_max_dim: int = DENSE_MAX_DIM, t
     ``tol`` |lambda| (then lambda is within a relative ``tol`` of an eigenvalue; the random start
     makes it the largest in magnitude). A ``RuntimeWarning`` says when ``max_iter`` ran out.
     """
+    check_point(problem, x)
     with enable_x64():
         p64, x64 = to_float64(problem), to_float64(x)
         size = flat_size(x64)
@@ -145,6 +156,7 @@ def top_eigenvalue(problem: FiniteSum, x, key, *, iters: int = 30):
 
 def hessian_eigenvalues(problem: FiniteSum, x) -> np.ndarray:
     """All eigenvalues of grad^2 f(x), ascending, from the dense Hessian (dimension <= 2048)."""
+    check_point(problem, x)
     with enable_x64():
         p64, x64 = to_float64(problem), to_float64(x)
         if flat_size(x64) > DENSE_MAX_DIM:

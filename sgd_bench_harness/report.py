@@ -161,6 +161,10 @@ def cmd_report(args) -> int:
             broken = records.verify_records(folder, meta["records"])
         holder = folders.lock_holder(folder)  # a run writing there now: its files are not final
         busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
+        if holder is None and meta.get("status") == folders.STATUS_RUNNING:
+            # killed (SIGTERM, kill -9, a crash): it said "not rebuilt (FileNotFoundError: no records
+            # ...)" under the status "running"
+            busy = "interrupted, not rebuilt: no run holds it now; run the same command again to resume it"
         if busy:
             how, broken = busy, None
             say(f"{folder}: {how}")
@@ -183,7 +187,8 @@ def cmd_report(args) -> int:
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else folder.name,
                          kind=str(meta.get("kind", "experiment")),
-                         status="corrupted" if broken else str(meta.get("status", "?")),
+                         status="corrupted" if broken else "interrupted" if busy and holder is None
+                         else str(meta.get("status", "?")),
                          created=str(meta.get("created", "?")), commit=str(meta.get("git_commit") or "?")[:12],
                          device=_first_device(meta),
                          dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
