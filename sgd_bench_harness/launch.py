@@ -77,6 +77,19 @@ def max_processes() -> int:
     return max(8, 4 * (os.cpu_count() or 1))
 
 
+def check_port_free(port: int) -> None:
+    """Raises ValueError when something listens on ``port`` of 127.0.0.1: the coordinator could not
+    start there (process 0 died with a JAX traceback, "Failed to start RPC server")."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as a server binds (gRPC sets it): a port left in TIME_WAIT is usable, a listened one is not
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as err:
+            raise ValueError(f"port {port} on 127.0.0.1 cannot be used for the coordinator "
+                             f"({err.strerror}); give another, or leave --port out for a free one") from None
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -163,6 +176,8 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
         raise ValueError(f"target must be a script, -m MODULE or -c CODE, got {target[0]!r}")
     elif not Path(target[0]).is_file():
         raise ValueError(f"target script {target[0]!r} is not a file")
+    if port:
+        check_port_free(port)
     check_jax()  # after the arguments: a bad one is named on every jax version
     stdout = stdout or sys.stdout.buffer
     stderr = stderr or sys.stderr.buffer

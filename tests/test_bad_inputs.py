@@ -1988,3 +1988,47 @@ def test_report_says_a_killed_run_is_interrupted_and_how_to_resume_it(tmp_path, 
     assert f"{root / 'killed'}: interrupted, not rebuilt: no run holds it now; run the same command again " \
            "to resume it" in err and "FileNotFoundError" not in err
     assert "| interrupted |" in (root / "index.md").read_text()
+
+
+@pytest.mark.xfail(strict=True, reason="found by hostile22, not fixed there: JAX reads JAX_* when cli.py's "
+                   "module-level imports load it, before main() can catch anything; the lazy imports of "
+                   "leftovers22 (--help without JAX) are where it belongs. Remove this mark with that fix.")
+@pytest.mark.parametrize("variable, value", [("JAX_ENABLE_X64", "garbage"), ("JAX_ENABLE_X64", ""),
+                                             ("JAX_DEFAULT_MATMUL_PRECISION", "garbage")],
+                         ids=["x64-garbage", "x64-empty", "matmul-precision-garbage"])
+def test_a_bad_jax_variable_is_one_line_not_a_traceback(variable, value):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, JAX_PLATFORMS="cpu", **{variable: value})
+    done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", "env"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
+    assert done.stderr.strip().splitlines()[-1].startswith("sgd-bench: error: "), done.stderr
+
+
+def test_a_launcher_port_in_use_is_refused_before_any_process_starts(capsys, monkeypatch):
+    # process 0 died with JAX's traceback ("Failed to start RPC server"), exit 1
+    import signal
+    import socket
+
+    from sgd_bench_harness import launch
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a process started before the port was checked")
+
+    monkeypatch.setattr(launch.subprocess, "Popen", forbidden)
+    old = signal.getsignal(signal.SIGTERM)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        try:
+            code = launch.main(["--port", str(port), "--", "-c", "pass"])
+        finally:
+            signal.signal(signal.SIGTERM, old)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2, last
+    assert re.search(rf"^sgd-bench launch: error: port {port} on 127.0.0.1 cannot be used for the coordinator "
+                     r"\(Address already in use\); give another, or leave --port out", last), last
