@@ -2032,3 +2032,24 @@ def test_a_launcher_port_in_use_is_refused_before_any_process_starts(capsys, mon
     assert code == 2, last
     assert re.search(rf"^sgd-bench launch: error: port {port} on 127.0.0.1 cannot be used for the coordinator "
                      r"\(Address already in use\); give another, or leave --port out", last), last
+
+
+def test_a_full_disk_is_a_resource_with_its_folder_and_the_way_to_resume(tmp_path, capsys, monkeypatch):
+    # A 64 KiB tmpfs as --out: "sgd-bench: error: [Errno 28] No space left on device", exit 2, no
+    # path and no word that the same command resumes (it does: the stored cells are kept)
+    import errno
+    import os
+
+    from sgd_bench_harness import records
+
+    def full(path, rows, format=None):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(records, "write_records", full)
+    out = tmp_path / "out"
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--steps", "2", "--seeds", "1",
+                          "--out", str(out)], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 3 and "Traceback" not in err, err
+    assert last == (f"sgd-bench: error: no space left on the device writing {out} (No space left on device): "
+                    "free some space and run the same command again (a run resumes from the cells it stored)")
