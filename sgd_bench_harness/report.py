@@ -108,6 +108,8 @@ def _corrupt_meta(folder: Path) -> str | None:
     meta.json was emptied or cut), or None."""
     if records.find_records(folder) is None:
         return None
+    if not (folder / "meta.json").is_file():  # a FIFO blocked the read below; a link to /dev/zero filled memory
+        return "meta.json is not a regular file"
     try:
         text = (folder / "meta.json").read_text()
     except OSError as err:

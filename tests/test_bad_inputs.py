@@ -2053,3 +2053,38 @@ def test_a_full_disk_is_a_resource_with_its_folder_and_the_way_to_resume(tmp_pat
     assert code == 3 and "Traceback" not in err, err
     assert last == (f"sgd-bench: error: no space left on the device writing {out} (No space left on device): "
                     "free some space and run the same command again (a run resumes from the cells it stored)")
+
+
+@pytest.mark.parametrize("name, kind, code, match", [
+    ("meta.json", "fifo", 1, r": CORRUPTED, not rebuilt: meta\.json is not a regular file; re-run it"),
+    ("meta.json", "zero", 1, r": CORRUPTED, not rebuilt: meta\.json is not a regular file; re-run it"),
+    ("summary.html", "fifo", 0, r"summary\.html left as it is: sgd-bench did not write it"),
+    ("summary.html", "zero", 0, r"summary\.html left as it is: sgd-bench did not write it"),
+], ids=["meta-fifo-beside-records", "meta-dev-zero", "page-fifo", "page-dev-zero"])
+def test_report_reads_no_special_file_in_a_result(tmp_path, capsys, name, kind, code, match):
+    # A FIFO blocked report for ever; a link to /dev/zero read until the memory ran out. meta.json
+    # was read directly when records lay beside it (the check for an emptied meta.json), and an
+    # existing summary.html was read whole to see whether report wrote it.
+    import os
+    import signal
+
+    folder = _fake_result(tmp_path / "runs" / "a")
+    (folder / "records.csv").write_text("loss\n1.0\n")
+    (folder / name).unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(folder / name)
+    else:
+        (folder / name).symlink_to("/dev/zero")
+
+    def blocked(signum, frame):
+        raise _Blocked(f"report blocked reading {name}")
+
+    old = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(20)
+    try:
+        got, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert got == code and "Traceback" not in err, err
+    assert re.search(match, err), err
