@@ -2088,3 +2088,20 @@ def test_report_reads_no_special_file_in_a_result(tmp_path, capsys, name, kind, 
         signal.signal(signal.SIGALRM, old)
     assert got == code and "Traceback" not in err, err
     assert re.search(match, err), err
+
+
+def test_a_grid_of_many_points_draws_no_legend_of_them(tmp_path, capsys, monkeypatch):
+    # 3000 points (sgd:step=a|b|...): after the cells were stored, matplotlib spent minutes placing a
+    # 3000-entry legend (the run timed out at 120 s) and printed its warnings on stderr
+    import matplotlib.axes
+
+    from sgd_bench_harness import grid_report
+
+    legends = []
+    monkeypatch.setattr(matplotlib.axes.Axes, "legend", lambda self, *a, **k: legends.append(
+        len(self.get_legend_handles_labels()[0])))
+    steps = "|".join(f"{0.01 * (i + 1):g}" for i in range(grid_report.LEGEND_MAX + 1))
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", f"sgd:step={steps}", "--method", "gd",
+                          "--steps", "2", "--seeds", "1", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert legends == [] and list((tmp_path / "out").glob("grid-*/grid.png")), legends
