@@ -78,7 +78,7 @@ def _map_points(fn, problem, xs, leading):
 
 def second_moment(problem: FiniteSum, x) -> float:
     """E_i ||grad f_i(x)||^2 = 1/n sum_i ||grad f_i(x)||^2 in float64 (one streamed pass)."""
-    check_point(problem, x)
+    x = check_point(problem, x)
     with enable_x64():
         return float(_second_moment_jit(to_float64(problem), to_float64(x)))
 
@@ -91,7 +91,7 @@ def gradient_variance(problem: FiniteSum, x) -> float:
     has E||e||^2 = v/B with replacement and (n - B)/(n - 1) v/B without
     (``sgd_bench.bounds.minibatch_error``).
     """
-    check_point(problem, x)
+    x = check_point(problem, x)
     with enable_x64():
         return float(_variance_jit(to_float64(problem), to_float64(x)))
 

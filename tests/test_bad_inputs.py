@@ -2105,3 +2105,10 @@ def test_a_grid_of_many_points_draws_no_legend_of_them(tmp_path, capsys, monkeyp
                           "--steps", "2", "--seeds", "1", "--out", str(tmp_path / "out")], capsys)
     assert code == 0, err
     assert legends == [] and list((tmp_path / "out").glob("grid-*/grid.png")), legends
+
+
+def test_per_sample_smoothness_refuses_a_point_that_does_not_fit_and_curvature_still_takes_a_list(tiny_logistic):
+    # a NaN point gave L_i = NaN for every sample, silently (second pass over the point check)
+    raises(ValueError, r"^points\[1\] contains 3 NaN or Inf value\(s\)", theory.per_sample_smoothness,
+           tiny_logistic, [np.zeros(3), np.full(3, np.nan)])
+    assert theory.hessian_norm(tiny_logistic, [0.0, 0.0, 0.0]) == theory.hessian_norm(tiny_logistic, np.zeros(3))
