@@ -1813,8 +1813,10 @@ def test_a_script_of_ones_own_runs_once(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("attrs, exc, match", [
     ({"seed": -1}, ValueError, r"^seed must be an integer in \[0, 9223372036854775807\], got -1$"),  # said "key must"
     ({"seed": "abc"}, TypeError, r"^seed must be an integer, got 'abc'$"),
-    ({"chunk": np.int64(0)}, ValueError, r"^chunk must be an integer in \[1, inf\], got 0$"),
-], ids=["seed-negative", "seed-text", "chunk-zero"])
+    ({"chunk": np.int64(0)}, ValueError, r"^chunk must be an integer in \[1, 536870911\], got 0$"),  # hostile22: was inf
+    ({"chunk": 2**40}, ValueError, r"^chunk must be an integer in \[1, 536870911\], got 1099511627776$"),
+    # hostile22: it said "log_every * batch_size = ... must both stay below 2**30", not benchopt's name
+], ids=["seed-negative", "seed-text", "chunk-zero", "chunk-huge"])
 def test_a_benchopt_solvers_parameters_are_refused_by_their_names(attrs, exc, match):
     from sgd_bench_harness.benchopt import SgdBenchSolver
 
