@@ -1246,20 +1246,7 @@ def test_a_jax_platform_that_cannot_start_is_one_line_not_a_traceback():
     (["--grace", "nan", "--", "-c", "pass"], r"--grace must be >= 0 and finite \(seconds\), got nan$"),
 ], ids=["port-negative", "port-above-65535", "timeout-nan", "grace-nan"])
 def test_bad_launcher_options_exit_2_before_any_process_starts(capsys, monkeypatch, argv, match):
-    import signal
-
-    from sgd_bench_harness import launch
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("a process started before the options were checked")
-
-    monkeypatch.setattr(launch.subprocess, "Popen", forbidden)
-    old = signal.getsignal(signal.SIGTERM)
-    try:
-        code = launch.main(argv)
-    finally:
-        signal.signal(signal.SIGTERM, old)
-    last = capsys.readouterr().err.strip().splitlines()[-1]
+    code, last = _launch_refused(capsys, monkeypatch, argv)  # (hostile22's helper, below)
     assert code == 2 and last.startswith("sgd-bench launch: error: ") and re.search(match, last), last
 
 
@@ -1943,8 +1930,8 @@ def test_the_theory_functions_refuse_what_they_cannot_compute(fn, args, kwargs, 
     raises(exc, match, fn, *args, **kwargs)
 
 
-def test_more_launcher_processes_than_the_machine_runs_is_refused_before_any_starts(capsys, monkeypatch):
-    # -n 100000 started processes until the machine stalled (load average 320 on 2 cores)
+def _launch_refused(capsys, monkeypatch, argv):
+    """launch.main(argv) with Popen forbidden (nothing may start): (exit status, last stderr line)."""
     import signal
 
     from sgd_bench_harness import launch
@@ -1955,10 +1942,17 @@ def test_more_launcher_processes_than_the_machine_runs_is_refused_before_any_sta
     monkeypatch.setattr(launch.subprocess, "Popen", forbidden)
     old = signal.getsignal(signal.SIGTERM)
     try:
-        code = launch.main(["-n", "100000", "--", "-c", "pass"])
+        code = launch.main(argv)
     finally:
         signal.signal(signal.SIGTERM, old)
-    last = capsys.readouterr().err.strip().splitlines()[-1]
+    return code, capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_more_launcher_processes_than_the_machine_runs_is_refused_before_any_starts(capsys, monkeypatch):
+    # -n 100000 started processes until the machine stalled (load average 320 on 2 cores)
+    from sgd_bench_harness import launch
+
+    code, last = _launch_refused(capsys, monkeypatch, ["-n", "100000", "--", "-c", "pass"])
     assert code == 3, last
     assert re.search(rf"^sgd-bench launch: error: processes 100000 is more than this machine runs at once: "
                      rf"at most {launch.max_processes()} \(4 per core", last), last
@@ -2012,25 +2006,13 @@ def test_a_bad_jax_variable_is_one_line_not_a_traceback(variable, value):
 
 def test_a_launcher_port_in_use_is_refused_before_any_process_starts(capsys, monkeypatch):
     # process 0 died with JAX's traceback ("Failed to start RPC server"), exit 1
-    import signal
     import socket
 
-    from sgd_bench_harness import launch
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("a process started before the port was checked")
-
-    monkeypatch.setattr(launch.subprocess, "Popen", forbidden)
-    old = signal.getsignal(signal.SIGTERM)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        try:
-            code = launch.main(["--port", str(port), "--", "-c", "pass"])
-        finally:
-            signal.signal(signal.SIGTERM, old)
-    last = capsys.readouterr().err.strip().splitlines()[-1]
+        code, last = _launch_refused(capsys, monkeypatch, ["--port", str(port), "--", "-c", "pass"])
     assert code == 2, last
     assert re.search(rf"^sgd-bench launch: error: port {port} on 127.0.0.1 cannot be used for the coordinator "
                      r"\(Address already in use\); give another, or leave --port out", last), last
