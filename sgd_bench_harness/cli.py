@@ -31,6 +31,7 @@ import contextlib
 import errno
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from sgd_bench_harness.experiments import experiments, load
@@ -401,12 +402,15 @@ def _dispatch(args) -> int:
     except MemoryError as err:
         say(f"error: {one_line(err)}")
         return 3
-    except RuntimeError as err:
-        if "Unable to initialize backend" not in str(err):
+    except (RuntimeError, AssertionError) as err:
+        # JAX_PLATFORMS=bogus, or a platform this machine lacks: the environment, not a bug.
+        # JAX_PLATFORMS=cuda without a visible NVIDIA GPU is JAX's bare `assert` in xla_bridge.
+        where = traceback.extract_tb(err.__traceback__)[-1].filename
+        no_backend = isinstance(err, AssertionError) and where.endswith(os.path.join("jax", "_src", "xla_bridge.py"))
+        if "Unable to initialize backend" not in str(err) and not no_backend:
             raise
-        # JAX_PLATFORMS=bogus, or a platform this machine lacks: the environment, not a bug
-        say(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): "
-             f"{one_line(err)}")
+        why = one_line(err) if not no_backend else "none of its platforms is available on this machine"
+        say(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): {why}")
         return 2
     except KeyboardInterrupt:
         say("interrupted; finished cells are stored, so the same command resumes the run")

@@ -2096,3 +2096,20 @@ def test_per_sample_smoothness_refuses_a_point_that_does_not_fit_and_curvature_s
     raises(ValueError, r"^points\[1\] contains 3 NaN or Inf value\(s\)", theory.per_sample_smoothness,
            tiny_logistic, [np.zeros(3), np.full(3, np.nan)])
     assert theory.hessian_norm(tiny_logistic, [0.0, 0.0, 0.0]) == theory.hessian_norm(tiny_logistic, np.zeros(3))
+
+
+def test_jax_platforms_cuda_without_a_gpu_is_one_line_not_a_traceback():
+    # JAX skips cuda when no NVIDIA GPU is visible and then fails its own `assert` (xla_bridge):
+    # `sgd-bench env`, the README's check on a GPU box, printed that AssertionError's traceback
+    import os
+    import subprocess
+    import sys
+
+    if os.path.exists("/dev/nvidia0"):
+        pytest.skip("an NVIDIA GPU is visible here: cuda may start")
+    env = dict(os.environ, JAX_PLATFORMS="cuda")
+    done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", "env"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-800:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        "sgd-bench: error: JAX cannot start (JAX_PLATFORMS='cuda'): none of its platforms is available on this machine")
