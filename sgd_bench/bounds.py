@@ -64,6 +64,8 @@ def require(c: Constants, bound: str, *assumptions: str) -> None:
         raise TypeError(f"expected a Constants record (sgd_bench.constants.constants(problem)), "
                         f"got {type(c).__name__}")
     for name in assumptions:
+        if not isinstance(name, str) or name not in ASSUMPTIONS:  # was a KeyError
+            raise ValueError(f"assumptions must be among {', '.join(ASSUMPTIONS)}; got {name!r}")
         if c.problem_class not in ASSUMPTIONS[name]:
             raise AssumptionError(
                 f"the {bound} bound assumes {_STATEMENTS[name]} ({name}); problem {c.name!r} is "
@@ -81,7 +83,7 @@ def _needs(c: Constants, bound: str, **values) -> None:
 
 
 def _steps(k) -> np.ndarray:
-    k = np.asarray(k, dtype=np.float64)
+    k = validation.real_array("k", k)  # a NaN k gave a NaN bound, silently
     if np.any(k < 0):
         raise ValueError("k must be >= 0")
     return k
@@ -123,16 +125,21 @@ def sgd_constant_step(k, c: Constants, *, alpha: float, delta0: float, sigma2: f
     if not alpha < 1.0 / (2.0 * c.mu):
         raise ValueError(f"alpha must be < 1/(2 mu) = {1.0 / (2.0 * c.mu):.6g} for the {bound} bound, "
                          f"got {alpha!r}")
+    plateau = sgd_plateau(c, alpha=alpha, sigma2=sigma2)  # checks sigma2
     delta0 = validation.nonnegative_float("delta0", delta0)
-    sigma2 = validation.nonnegative_float("sigma2", sigma2)
-    return (1.0 - 2.0 * alpha * c.mu) ** _steps(k) * delta0 + sgd_plateau(c, alpha=alpha, sigma2=sigma2)
+    return (1.0 - 2.0 * alpha * c.mu) ** _steps(k) * delta0 + plateau
 
 
 def sgd_plateau(c: Constants, *, alpha: float, sigma2: float) -> float:
     """The k -> infinity limit of the constant-step bound, L sigma^2 alpha / (4 mu): linear in alpha."""
-    require(c, "constant-step SGD", "L-smooth", "PL")
-    _needs(c, "constant-step SGD", L=c.L, mu=c.mu)
-    return c.L * float(sigma2) * float(alpha) / (4.0 * c.mu)
+    bound = "constant-step SGD"
+    require(c, bound, "L-smooth", "PL")
+    _needs(c, bound, L=c.L, mu=c.mu)
+    # checked here too, not only in sgd_constant_step: alpha=-1 gave a negative plateau. Any
+    # alpha > 0 is taken: alpha=1 gives the slope of the plateau in alpha (pl_bounds uses it).
+    alpha = validation.positive_float("alpha", alpha)
+    sigma2 = validation.nonnegative_float("sigma2", sigma2)
+    return c.L * sigma2 * alpha / (4.0 * c.mu)
 
 
 def sgd_decreasing_step(k, c: Constants, *, sigma2: float) -> np.ndarray:
@@ -194,10 +201,12 @@ def minibatch_error(v, batch_size, n: int, sampling: str = "with_replacement"):
     if sampling == "reshuffle":
         sampling = "without_replacement"
     validation.choice("sampling", sampling, MINIBATCH_SAMPLINGS)
-    b = np.asarray(batch_size, dtype=np.float64)
+    b = validation.real_array("batch_size", batch_size)
     if np.any(b < 1) or np.any(b > n) or np.any(b != np.round(b)):
         raise ValueError(f"batch_size must be integers in [1, n] = [1, {n}], got {batch_size!r}")
-    v = np.asarray(v, dtype=np.float64)
+    v = validation.real_array("v", v)
+    if np.any(v < 0):  # a variance: v = -1 gave a negative error, silently
+        raise ValueError(f"v must be >= 0 (a variance), got {float(v.min())!r}")
     if sampling == "with_replacement":
         return v / b
     return v / b * ((n - b) / (n - 1) if n > 1 else 0.0)
@@ -327,13 +336,15 @@ def check(steps, values, bound, *, name: str = "bound", z: float = 1.96, atol: f
     - ``atol``: slack for rounding (for example a few ulps of f* when f(x_k) - f* reaches the
       float64 floor).
     """
-    steps = np.asarray(steps)
-    values = np.asarray(values, dtype=np.float64)
+    steps = validation.real_array("steps", steps)
+    if steps.ndim != 1 or steps.size == 0:  # no points "held at every logged k", vacuously
+        raise ValueError(f"steps must be a 1-D array of at least one logged k, got shape {steps.shape}")
+    values = validation.real_array("values", values, nan=True)  # a NaN is a diverged seed: said below
     if values.ndim == 1:
         values = values[None]
     if values.ndim != 2 or values.shape[1] != steps.shape[0]:
         raise ValueError(f"values must have shape (seeds, {steps.shape[0]}), got {values.shape}")
-    b = np.asarray(bound(steps) if callable(bound) else bound, dtype=np.float64)
+    b = validation.real_array("bound", bound(steps) if callable(bound) else bound)
     if b.shape != steps.shape:
         raise ValueError(f"bound must have shape {steps.shape}, got {b.shape}")
     z = validation.positive_float("z", z)

@@ -40,6 +40,20 @@ def to_float64(tree):
 
 
 
+def check_point(problem: FiniteSum, x, name: str = "x"):
+    """``x`` as a point of ``problem``, refused when it does not fit (``solver.check_x``: shape, a
+    real scalar loss, finite) before anything is computed: a NaN x was LAPACK's "Eigenvalues did
+    not converge", a (3, 1) x for a (3,) problem broadcast into a wrong Hessian, silently. A list
+    of numbers for an array iterate is taken as that array, as it was before the check."""
+    from sgd_bench import solver  # solver's imports reach this module's users
+
+    validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    if problem.x_shape is not None and isinstance(x, (list, tuple)):
+        x = validation.real_array(name, x, nan=True)  # NumPy float64: no float32 rounding on the way
+    solver.check_x(name, x, problem)
+    return x
+
+
 # -- Hessian norms ---------------------------------------------------------------------------------
 def flat_size(x) -> int:
     """The number of scalars in the pytree ``x``."""
@@ -87,6 +101,7 @@ def hessian_norm(problem: FiniteSum, x, *, dense_max_dim: int = DENSE_MAX_DIM, t
     ``tol`` |lambda| (then lambda is within a relative ``tol`` of an eigenvalue; the random start
     makes it the largest in magnitude). A ``RuntimeWarning`` says when ``max_iter`` ran out.
     """
+    x = check_point(problem, x)
     with enable_x64():
         p64, x64 = to_float64(problem), to_float64(x)
         size = flat_size(x64)
@@ -145,6 +160,7 @@ def top_eigenvalue(problem: FiniteSum, x, key, *, iters: int = 30):
 
 def hessian_eigenvalues(problem: FiniteSum, x) -> np.ndarray:
     """All eigenvalues of grad^2 f(x), ascending, from the dense Hessian (dimension <= 2048)."""
+    x = check_point(problem, x)
     with enable_x64():
         p64, x64 = to_float64(problem), to_float64(x)
         if flat_size(x64) > DENSE_MAX_DIM:
@@ -216,6 +232,7 @@ def per_sample_smoothness(problem: FiniteSum, points: Sequence[Any] | None = Non
     """
     if points is None:
         points = [problem.zeros()]
+    points = [check_point(problem, x, f"points[{i}]") for i, x in enumerate(points)]  # a NaN one gave NaN L_i
     power_iters = validation.integer("power_iters", power_iters, low=1)
     with enable_x64():
         p64 = to_float64(problem)

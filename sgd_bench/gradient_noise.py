@@ -16,7 +16,7 @@ import numpy as np
 
 from sgd_bench import _tree
 from sgd_bench.compat import batched_map, enable_x64
-from sgd_bench.curvature import flat_size, to_float64
+from sgd_bench.curvature import check_point, flat_size, to_float64
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.gradient_table import regularizer_grad
 from sgd_bench.runner import Trace
@@ -78,6 +78,7 @@ def _map_points(fn, problem, xs, leading):
 
 def second_moment(problem: FiniteSum, x) -> float:
     """E_i ||grad f_i(x)||^2 = 1/n sum_i ||grad f_i(x)||^2 in float64 (one streamed pass)."""
+    x = check_point(problem, x)
     with enable_x64():
         return float(_second_moment_jit(to_float64(problem), to_float64(x)))
 
@@ -90,6 +91,7 @@ def gradient_variance(problem: FiniteSum, x) -> float:
     has E||e||^2 = v/B with replacement and (n - B)/(n - 1) v/B without
     (``sgd_bench.bounds.minibatch_error``).
     """
+    x = check_point(problem, x)
     with enable_x64():
         return float(_variance_jit(to_float64(problem), to_float64(x)))
 

@@ -88,12 +88,22 @@ def _design(steps, kind):
     return np.stack([np.ones_like(x), x], axis=1)
 
 
+def _level(level) -> float:
+    level = validation.finite_float("level", level)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return level
+
+
 def _prepare(steps, values, running_min):
-    steps = np.asarray(steps)
-    values = np.asarray(values, dtype=np.float64)
+    steps = validation.real_array("steps", steps)
+    values = validation.real_array("values", values, nan=True)  # complex lost its imaginary part
     if steps.ndim != 1 or steps.shape[0] < 3 or not np.all(np.isfinite(steps)):  # [] was an IndexError
         raise ValueError(f"steps must be a 1-D array of at least 3 finite logged k (a fit needs 3 points), "
                          f"got shape {steps.shape}")
+    if np.any(np.diff(steps) <= 0):  # [5, 5, 5] fitted a "rate" to one k; unsorted k cut the window
+        raise ValueError(f"steps must increase strictly (the logged k in order), got {steps.tolist()[:8]}"
+                         f"{' ...' if len(steps) > 8 else ''}")
     if values.ndim == 1:
         values = values[None]
     if values.ndim != 2 or values.shape[1] != steps.shape[0] or values.shape[0] == 0:
@@ -128,13 +138,14 @@ def fit(steps, values, kind: str, *, start: float | None = None, stop: float | N
     - ``seed``: the bootstrap's NumPy seed (fixed, so fits are reproducible).
     """
     validation.choice("kind", kind, KINDS)
-    steps, values, mean = _prepare(steps, values, running_min)
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    steps, values, mean = _prepare(steps, values, validation.boolean("running_min", running_min))
+    level = _level(level)
     n_boot = validation.integer("n_boot", n_boot, low=10)
+    seed = validation.integer("seed", seed, low=0)
+    floor = validation.finite_float("floor", floor)
     k_last = float(steps[-1])
-    start = (0.0 if kind == "linear" else k_last / 10.0) if start is None else float(start)
-    stop = k_last if stop is None else float(stop)
+    start = (0.0 if kind == "linear" else k_last / 10.0) if start is None else _k("start", start)
+    stop = k_last if stop is None else _k("stop", stop)
     keep = _window(steps, mean, kind=kind, start=start, stop=stop, floor=floor)
     if np.sum(keep) < 3:
         raise ValueError(f"only {int(np.sum(keep))} logged points with {start:g} <= k <= {stop:g} and "
@@ -173,6 +184,14 @@ def fit(steps, values, kind: str, *, start: float | None = None, stop: float | N
                    int(len(k_fit)), rmse, seeds, interval)
 
 
+def _k(name: str, value) -> float:
+    """An end of the window of k: a number, not NaN (an infinite end means no limit)."""
+    value = validation.real_array(name, value)
+    if value.ndim:
+        raise TypeError(f"{name} must be a number (a step k), got an array of shape {value.shape}")
+    return float(value)
+
+
 def fit_linear_rate(steps, values, **kwargs) -> RateFit:
     """``fit(steps, values, "linear", ...)``: rho = exp(slope of log gap against k)."""
     return fit(steps, values, "linear", **kwargs)
@@ -187,8 +206,8 @@ def fit_order(steps, values, **kwargs) -> RateFit:
     """Fits both orders on the same window (default: the last decade) and returns the one whose
     log residuals are smaller: the measured order of convergence."""
     kwargs = dict(kwargs)
-    if kwargs.get("start") is None:
-        kwargs["start"] = float(np.asarray(steps)[-1]) / 10.0
+    if kwargs.get("start") is None:  # steps[-1] of [] was an IndexError: checked first
+        kwargs["start"] = float(_prepare(steps, values, False)[0][-1]) / 10.0
     fits = [fit(steps, values, kind, **kwargs) for kind in KINDS]
     return min(fits, key=lambda f: f.rmse)
 
@@ -215,15 +234,17 @@ def loglog_slope(x, y, *, level: float = 0.95) -> Slope:
     For cost-against-size claims (seconds per step against n or B): the interval says whether
     the points agree with one power law, not only the two ends.
     """
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    x, y = validation.real_array("x", x), validation.real_array("y", y)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"x and y must be 1-D of one length, got {x.shape} and {y.shape}")
     if len(x) < 3:
         raise ValueError(f"a slope with an interval needs at least 3 points, got {len(x)}")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("x and y must be positive (their logs are fitted)")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if np.any(x <= 0) or np.any(y <= 0) or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        # inf was a LinAlgError from inside LAPACK (with its messages on stderr)
+        raise ValueError("x and y must be positive and finite (their logs are fitted)")
+    if np.unique(x).size < 2:  # one x has no slope: it gave an arbitrary value
+        raise ValueError(f"x must hold at least two distinct values, got {x.tolist()}")
+    level = _level(level)
     X = np.stack([np.ones_like(x), np.log(x)], axis=1)
     coef, *_ = np.linalg.lstsq(X, np.log(y), rcond=None)
     resid = np.log(y) - X @ coef
@@ -282,7 +303,7 @@ CLASS_ROWS = {"strongly_convex": "PL", "pl": "PL", "convex": "convex", "nonconve
 
 def theory_rate(problem_class: str, method: str) -> TheoryRate:
     """The table's cell for a problem class and ``"GD"`` or ``"SGD"``."""
-    row = CLASS_ROWS.get(problem_class)
+    row = CLASS_ROWS.get(problem_class) if isinstance(problem_class, str) else None  # a list: unhashable
     if row is None:
         raise ValueError(f"problem_class must be one of {', '.join(CLASS_ROWS)}; got {problem_class!r}")
     validation.choice("method", method, ("GD", "SGD"))
@@ -337,6 +358,8 @@ def compare(measured: RateFit, theory: TheoryRate, *, tol: float = MATCH_TOL,
     The table's rates are upper bounds over a class: a given problem may converge faster, and
     then the verdict says why; it never converges slower if the assumptions hold.
     """
+    validation.instance("measured", measured, RateFit, "a RateFit (rates.fit or fit_order)")
+    validation.instance("theory", theory, TheoryRate, "a TheoryRate (rates.theory_rate)")
     tol = validation.nonnegative_float("tol", tol)
 
     def faster(what: str) -> Verdict:
@@ -368,8 +391,12 @@ def schedule_power(schedule, k_lo: float, k_hi: float) -> float:
     plateau is linear in alpha), so a schedule alpha_k ~ k^-a caps SGD at p = a whatever the
     class's worst case: the schedule-induced rate, reported beside the table's.
     """
-    k_lo, k_hi = float(k_lo), float(k_hi)
+    if not callable(schedule):
+        raise TypeError(f"schedule must be a callable k -> step size, got {type(schedule).__name__}")
+    k_lo, k_hi = validation.finite_float("k_lo", k_lo), validation.finite_float("k_hi", k_hi)
     if not 0 < k_lo < k_hi:
         raise ValueError(f"need 0 < k_lo < k_hi, got {k_lo!r} and {k_hi!r}")
     a_lo, a_hi = float(schedule(k_lo)), float(schedule(k_hi))
+    if not (np.isfinite(a_lo) and np.isfinite(a_hi) and a_lo > 0 and a_hi > 0):
+        raise ValueError(f"schedule must give finite steps > 0 at k_lo and k_hi, got {a_lo!r} and {a_hi!r}")
     return float(np.log(a_lo / a_hi) / np.log(k_hi / k_lo))

@@ -29,11 +29,8 @@ class SeedSummary(NamedTuple):
 
 
 def _kept(values, diverged) -> np.ndarray:
-    try:
-        values = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError("values must be an array of numbers with a leading seed axis, got "
-                        f"{type(values).__name__}") from None
+    # complex values lost their imaginary part and [None, 1.0] became NaN, silently
+    values = validation.real_array("values", values, nan=True)
     if values.ndim < 1:
         raise ValueError("values must have a leading seed axis")
     if diverged is None:

@@ -198,6 +198,16 @@ def dense_array(name: str, value: Any, *, real: bool = False) -> Any:
     return value
 
 
+def real_array(name: str, value: Any, *, nan: bool = False) -> np.ndarray:
+    """``value`` as a float64 NumPy array, refused by name when it is text, objects or complex
+    (float64 would drop the imaginary part, silently), or, unless ``nan``, when it holds NaN."""
+    arr = np.asarray(dense_array(name, value, real=True), dtype=np.float64)
+    if not nan and np.isnan(arr).any():
+        where = f" (first at index {np.argwhere(np.isnan(arr))[0].tolist()})" if arr.ndim else ""
+        raise ValueError(f"{name} holds NaN{where}")
+    return arr
+
+
 def finite_array(name: str, value: Any) -> None:
     """Raises ValueError if a concrete floating array holds NaN or Inf (tracers are skipped)."""
     try:

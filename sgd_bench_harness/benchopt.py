@@ -127,8 +127,10 @@ class SgdBenchSolver:
         # named as benchopt's parameters: as_key said "key must be ..." of a seed, and a NumPy int
         # chunk reached the loop as an int64 counter (a JAX TypeError from inside while_loop)
         self.key = as_key(validation.jax_seed("seed", self.seed))
-        self._chunk = validation.integer("chunk", self.chunk, low=1)
         b = self.method.batch_size
+        # chunk * batch_size stays below the sampler's int32 bound 2**30, or the sampler refused it
+        # as "log_every * batch_size", a name benchopt's solver does not have
+        self._chunk = validation.integer("chunk", self.chunk, low=1, high=(2**30 - 1) // (b or 1))
         self.steps_per_iter = 1 if b is None else max(1, self.problem.n // b)
         self._x_device = self.x0
 

@@ -5,7 +5,7 @@ folder of one's own, ``$SGD_BENCH_SCRIPTS``); each defines ``NAME``, ``DESCRIPTI
 ``main(argv)``. ``sgd-bench run`` with no name runs the default suite; with ``--problem`` and
 ``--method`` it runs an ad-hoc grid instead (``sgd_bench_harness.grid``). Bad input exits with status 2 and one line on stderr (an ``--out`` that
 cannot be written, and a result folder another run holds, included), an allocation that cannot
-fit with 3, a run that wrote its result but whose claims did not all hold with 4
+fit or a full disk with 3, a run that wrote its result but whose claims did not all hold with 4
 (``--allow-failed-claims``: 0; with several experiments every one runs, then 4), an
 interrupted run with 130 (run the same command again to resume it); output cut off by its reader
 (``sgd-bench list | head``) ends silently with 141, as the shell's tools do.
@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
+import traceback
 from pathlib import Path
 
 # Only what every command needs: each command imports the rest itself (``--help``, ``--version``
@@ -400,17 +402,26 @@ def _dispatch(args) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            # a resource, as memory is (exit 3); it said "[Errno 28] No space left on device", no path
+            where = err.filename or getattr(args, "out", None) or getattr(args, "dir", None) or "the output folder"
+            say(f"error: no space left on the device writing {where} ({err.strerror}): free some space and "
+                "run the same command again (a run resumes from the cells it stored)")
+            return 3
         say(f"error: {one_line(err)}")
         return 2
     except MemoryError as err:
         say(f"error: {one_line(err)}")
         return 3
-    except RuntimeError as err:
-        if "Unable to initialize backend" not in str(err):
+    except (RuntimeError, AssertionError) as err:
+        # JAX_PLATFORMS=bogus, or a platform this machine lacks: the environment, not a bug.
+        # JAX_PLATFORMS=cuda without a visible NVIDIA GPU is JAX's bare `assert` in xla_bridge.
+        where = traceback.extract_tb(err.__traceback__)[-1].filename
+        no_backend = isinstance(err, AssertionError) and where.endswith(os.path.join("jax", "_src", "xla_bridge.py"))
+        if "Unable to initialize backend" not in str(err) and not no_backend:
             raise
-        # JAX_PLATFORMS=bogus, or a platform this machine lacks: the environment, not a bug
-        say(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): "
-             f"{one_line(err)}")
+        why = one_line(err) if not no_backend else "none of its platforms is available on this machine"
+        say(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): {why}")
         return 2
     except KeyboardInterrupt:
         say("interrupted; finished cells are stored, so the same command resumes the run")

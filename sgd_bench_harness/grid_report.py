@@ -92,6 +92,10 @@ def summarize(rows: list[dict], factor: float = RISE_FACTOR) -> tuple[list[dict]
     return table, curves
 
 
+# The most curves a panel names in a legend: beyond, matplotlib spent minutes placing it (and
+# warned on stderr) for a grid of thousands of points, and no one reads such a legend.
+LEGEND_MAX = 20
+
 COLUMNS = ["problem", "method", "seeds", "diverged", "metric", "final_mean", "final_stderr",
            "final_median", "steps", "grad_evals", "seconds"]
 
@@ -156,7 +160,11 @@ def report(out: Path) -> list[dict]:
             ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{ptext}: {what}")
             if positive:
                 ax.set_yscale("log")
-            if ax.get_legend_handles_labels()[0]:  # every seed diverged: no curve, no legend
+            curves_drawn = len(ax.get_legend_handles_labels()[0])
+            if curves_drawn > LEGEND_MAX:  # a 3000-point grid spent minutes placing its legend
+                ax.text(0.02, 0.02, f"{curves_drawn} curves: too many to name here; the table below names them",
+                        transform=ax.transAxes, fontsize=8)
+            elif curves_drawn:  # every seed diverged: no curve, no legend
                 ax.legend(fontsize=8)
             else:  # (matplotlib's own warning would reach the user's terminal as a Python warning)
                 ax.text(0.5, 0.5, "every seed diverged", transform=ax.transAxes, ha="center", fontsize=8)

@@ -21,6 +21,9 @@ also exits when the launcher disappears, and JAX's heartbeat timeout is set to `
 seconds, so that processes started by hand (without this launcher) also give up in bounded
 time.
 
+At most ``max_processes()`` processes (4 per core, at least 8): more is refused with exit status 3,
+before any starts.
+
 Needs jax >= 0.4.35: with 0.4.30 the gloo collectives aborted. The launcher checks the
 arguments, then the installed version, and refuses older ones with exit status 2, as it does any
 bad argument.
@@ -65,6 +68,26 @@ def check_jax(version: str | None = None) -> None:
         raise RuntimeError(f"several processes need jax >= {need} (the gloo CPU collectives of "
                            f"older versions abort); this is jax {version}: "
                            f"pip install 'jax>={need}'")
+
+
+def max_processes() -> int:
+    """The most processes ``launch`` starts on this machine: 4 per core (at least 8). Each is a
+    whole JAX runtime (a few hundred MB and threads of its own); ``-n 100000`` started processes
+    until the machine stalled (load average 320 on 2 cores) before this limit."""
+    return max(8, 4 * (os.cpu_count() or 1))
+
+
+def check_port_free(port: int) -> None:
+    """Raises ValueError when something listens on ``port`` of 127.0.0.1: the coordinator could not
+    start there (process 0 died with a JAX traceback, "Failed to start RPC server")."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as a server binds (gRPC sets it): a port left in TIME_WAIT is usable, a listened one is not
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as err:
+            raise ValueError(f"port {port} on 127.0.0.1 cannot be used for the coordinator "
+                             f"({err.strerror}); give another, or leave --port out for a free one") from None
 
 
 def free_port() -> int:
@@ -139,6 +162,10 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
                              ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    if processes > max_processes():  # a resource, not a typo: exit 3, as the CLI's memory guard
+        raise MemoryError(f"processes {processes} is more than this machine runs at once: at most "
+                          f"{max_processes()} (4 per core, {os.cpu_count()} core(s)); each process is a "
+                          "whole JAX runtime")
     target = [str(t) for t in target]
     if not target:
         raise ValueError("target is empty: give a script, -m MODULE or -c CODE")
@@ -149,6 +176,8 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
         raise ValueError(f"target must be a script, -m MODULE or -c CODE, got {target[0]!r}")
     elif not Path(target[0]).is_file():
         raise ValueError(f"target script {target[0]!r} is not a file")
+    if port:
+        check_port_free(port)
     check_jax()  # after the arguments: a bad one is named on every jax version
     stdout = stdout or sys.stdout.buffer
     stderr = stderr or sys.stderr.buffer
@@ -245,6 +274,9 @@ def main(argv=None) -> int:
     except (ValueError, RuntimeError) as err:
         print(f"sgd-bench launch: error: {err}", file=sys.stderr)
         return 2
+    except MemoryError as err:
+        print(f"sgd-bench launch: error: {err}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("sgd-bench launch: interrupted; stopped all processes", file=sys.stderr)
         return 130

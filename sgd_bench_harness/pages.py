@@ -17,6 +17,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import quote
 
 from sgd_bench_harness.experiment import readable
 
@@ -46,6 +47,12 @@ def render_markdown(text: str) -> str:
     return _markdown().render(text)
 
 
+def url(path: str | os.PathLike) -> str:
+    """A relative file path as a link target: percent-encoded, so that a folder named
+    ``javascript:alert(1)`` is a folder (a bare one was a link that ran script) and ``#``, ``?``,
+    ``%`` and spaces in a name still reach the file. Not HTML-escaped (``html.escape`` it inside an
+    attribute)."""
+    return quote(Path(path).as_posix())
 
 
 def _checks_html(checks: Any) -> str:
@@ -87,8 +94,13 @@ def _meta_html(meta: Mapping[str, Any]) -> str:
 
 
 def _is_ours(path: Path) -> bool:
+    # Only a regular file's head: a FIFO named summary.html blocked report, a link to /dev/zero
+    # filled the memory. GENERATOR is in the first few hundred bytes of every page written here.
+    if not path.is_file():
+        return False
     try:
-        return GENERATOR in path.read_text(errors="replace")
+        with open(path, "rb") as f:
+            return GENERATOR.encode() in f.read(4096)
     except OSError:
         return False
 
@@ -117,11 +129,11 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     shown = set(re.findall(r"\]\(([^)\s]+)\)", text))  # files the summary already shows or links
     figures = sorted(p.name for p in folder.iterdir()
                      if p.suffix.lower() in FIGURE_SUFFIXES and p.name not in shown)
-    extra = "".join(f'<figure><img src="{html.escape(f)}" alt="{html.escape(f)}">'
+    extra = "".join(f'<figure><img src="{html.escape(url(f))}" alt="{html.escape(f)}">'
                     f"<figcaption>{html.escape(f)}</figcaption></figure>" for f in figures)
     files = [name for name in STORED_FILES if (folder / name).exists()]
-    nav = [f'<a href="{html.escape(os.path.relpath(index, folder))}">all results</a>'] if index else []
-    nav += [f'<a href="{html.escape(name)}">{html.escape(name)}</a>' for name in files]
+    nav = [f'<a href="{html.escape(url(os.path.relpath(index, folder)))}">all results</a>'] if index else []
+    nav += [f'<a href="{html.escape(url(name))}">{html.escape(name)}</a>' for name in files]
     meta = folders.read_meta(folder) or {}
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>" + GENERATOR
             + f"<title>{html.escape(title)} · sgd-bench</title><style>{STYLE}</style></head><body>"

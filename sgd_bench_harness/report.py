@@ -98,6 +98,8 @@ def _corrupt_meta(folder: Path) -> str | None:
     meta.json was emptied or cut), or None."""
     if records.find_records(folder) is None:
         return None
+    if not (folder / "meta.json").is_file():  # a FIFO blocked the read below; a link to /dev/zero filled memory
+        return "meta.json is not a regular file"
     try:
         text = (folder / "meta.json").read_text()
     except OSError as err:
@@ -170,6 +172,10 @@ def cmd_report(args) -> int:
             broken = records.verify_records(folder, meta["records"])
         holder = folders.lock_holder(folder)  # a run writing there now: its files are not final
         busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
+        if holder is None and meta.get("status") == folders.STATUS_RUNNING:
+            # killed (SIGTERM, kill -9, a crash): it said "not rebuilt (FileNotFoundError: no records
+            # ...)" under the status "running"
+            busy = "interrupted, not rebuilt: no run holds it now; run the same command again to resume it"
         if busy:
             how, broken = busy, None
             say(f"{folder}: {how}")
@@ -192,7 +198,8 @@ def cmd_report(args) -> int:
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else pages.folder_name(folder),
                          kind=str(meta.get("kind", "experiment")),
-                         status="corrupted" if broken else str(meta.get("status", "?")),
+                         status="corrupted" if broken else "interrupted" if busy and holder is None
+                         else str(meta.get("status", "?")),
                          created=str(meta.get("created", "?")), commit=str(meta.get("git_commit") or "?")[:12],
                          device=_first_device(meta),
                          dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
@@ -216,7 +223,7 @@ def _write_index(root: Path, rows: list[dict]) -> None:
 
     md_rows = []
     for r in rows:
-        link = f"[{r['result']}]({rel(r['_folder'], 'summary.md')})" if (r["_folder"] / "summary.md").exists() \
+        link = f"[{r['result']}]({pages.url(rel(r['_folder'], 'summary.md'))})" if (r["_folder"] / "summary.md").exists() \
             else r["result"]
         md_rows.append({**r, "result": link})
     columns = ["result", "kind", "status", "created", "commit", "device", "dtype", "checks", "summary"]
@@ -225,12 +232,12 @@ def _write_index(root: Path, rows: list[dict]) -> None:
     results.write_text(root / "index.md", text)
     cards = []
     for r in rows:
-        imgs = "".join(f'<img src="{html.escape(rel(r["_folder"], f))}" alt="{html.escape(f)}">'
+        imgs = "".join(f'<img src="{html.escape(pages.url(rel(r["_folder"], f)))}" alt="{html.escape(f)}">'
                        for f in r["_figures"][:2])
         page = "summary.html" if (r["_folder"] / "summary.html").exists() else "summary.md"
         summary = rel(r["_folder"], page)
         cards.append(
-            f'<section><h2><a href="{html.escape(summary)}">{html.escape(r["result"])}</a></h2>'
+            f'<section><h2><a href="{html.escape(pages.url(summary))}">{html.escape(r["result"])}</a></h2>'
             f'<p>{html.escape(r["kind"])} · {html.escape(r["status"])} · {html.escape(r["created"])} · '
             f'commit {html.escape(r["commit"])} · {html.escape(r["device"])} · {html.escape(str(r["dtype"]))} · '
             f'checks: {html.escape(r["checks"])}</p>{imgs}</section>')

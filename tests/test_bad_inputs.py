@@ -1246,20 +1246,7 @@ def test_a_jax_platform_that_cannot_start_is_one_line_not_a_traceback():
     (["--grace", "nan", "--", "-c", "pass"], r"--grace must be >= 0 and finite \(seconds\), got nan$"),
 ], ids=["port-negative", "port-above-65535", "timeout-nan", "grace-nan"])
 def test_bad_launcher_options_exit_2_before_any_process_starts(capsys, monkeypatch, argv, match):
-    import signal
-
-    from sgd_bench_harness import launch
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("a process started before the options were checked")
-
-    monkeypatch.setattr(launch.subprocess, "Popen", forbidden)
-    old = signal.getsignal(signal.SIGTERM)
-    try:
-        code = launch.main(argv)
-    finally:
-        signal.signal(signal.SIGTERM, old)
-    last = capsys.readouterr().err.strip().splitlines()[-1]
+    code, last = _launch_refused(capsys, monkeypatch, argv)  # (hostile22's helper, below)
     assert code == 2 and last.startswith("sgd-bench launch: error: ") and re.search(match, last), last
 
 
@@ -1813,8 +1800,10 @@ def test_a_script_of_ones_own_runs_once(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("attrs, exc, match", [
     ({"seed": -1}, ValueError, r"^seed must be an integer in \[0, 9223372036854775807\], got -1$"),  # said "key must"
     ({"seed": "abc"}, TypeError, r"^seed must be an integer, got 'abc'$"),
-    ({"chunk": np.int64(0)}, ValueError, r"^chunk must be an integer in \[1, inf\], got 0$"),
-], ids=["seed-negative", "seed-text", "chunk-zero"])
+    ({"chunk": np.int64(0)}, ValueError, r"^chunk must be an integer in \[1, 536870911\], got 0$"),  # hostile22: was inf
+    ({"chunk": 2**40}, ValueError, r"^chunk must be an integer in \[1, 536870911\], got 1099511627776$"),
+    # hostile22: it said "log_every * batch_size = ... must both stay below 2**30", not benchopt's name
+], ids=["seed-negative", "seed-text", "chunk-zero", "chunk-huge"])
 def test_a_benchopt_solvers_parameters_are_refused_by_their_names(attrs, exc, match):
     from sgd_bench_harness.benchopt import SgdBenchSolver
 
@@ -1917,3 +1906,283 @@ def test_an_integer_argument_that_is_not_an_int_is_refused_by_its_name(tiny_logi
         "batch_size": lambda: sgd_bench.sgd(0.1, value),
     }
     raises(TypeError, rf"^{name} must be an integer, got ", calls[name])
+
+# hostile22 ------------------------------------------------------------------------------------------
+# -- hostile22: the round's findings --------------------------------------------------------------------
+ODD_NAMES = ["javascript:alert(1)", "run #2", "100%", "a?b"]
+
+
+def test_a_result_folders_name_is_a_path_in_every_link_never_a_url_or_script(tmp_path, capsys):
+    # index.html linked a folder named javascript:alert(1) as href="javascript:alert(1)/summary.html"
+    # (a click ran script), and #, ?, % in a name gave links and images that did not resolve
+    from urllib.parse import unquote, urlsplit
+
+    from sgd_bench_harness import cli
+
+    root = tmp_path / "gallery"
+    for name in ODD_NAMES:
+        _fake_result(root / name)
+        (root / name / "figure.png").write_bytes(b"not really a png")
+    assert cli.main(["report", str(root)]) == 0, capsys.readouterr().err
+    index_md = (root / "index.md").read_text()
+    pages = [(root / "index.html", root)] + [(root / n / "summary.html", root / n) for n in ODD_NAMES]
+    for page, base in pages:
+        targets = re.findall(r'(?:href|src)="([^"]*)"', page.read_text())
+        assert targets, page
+        for target in targets:
+            parts = urlsplit(target.replace("&amp;", "&"))
+            assert not parts.scheme and not parts.query and not parts.fragment, (page, target)
+            assert (base / unquote(parts.path)).exists(), (page, target)
+    for name in ODD_NAMES:  # index.md's link targets too (a space ended a Markdown link)
+        target = re.search(rf"\[{re.escape(name)}\]\(([^)\s]+)\)", index_md).group(1)
+        assert (root / unquote(target)).is_file(), target
+
+
+# The lesser-used theory functions: each of these ran and gave a silent wrong answer (S) or raised
+# from inside NumPy/LAPACK without naming the argument (N) before hostile22.
+CONST = theory.Constants(name="made up", problem_class="strongly_convex", n=10, L=1.0, L_max=2.0, mu=0.1,
+                         sigma2_star=0.5, f_star=0.0, sources={})
+K5 = np.arange(5)
+V5 = np.exp(-0.3 * K5)[None].repeat(3, 0) * (1 + 0.01 * np.arange(3))[:, None]
+CHECK_CALLS = [
+    ("check-no-points", theory.check, ([], np.zeros((3, 0)), []), {}, ValueError,  # S: "holds", vacuously
+     r"^steps must be a 1-D array of at least one logged k, got shape \(0,\)$"),
+    ("check-steps-2d", theory.check, (np.zeros((2, 2)), np.ones((3, 2)), np.ones((2, 2))), {}, ValueError,  # S
+     r"^steps must be a 1-D array"),
+    ("check-bound-nan", theory.check, ([1, 2], np.ones((3, 2)), [np.nan, 1.0]), {}, ValueError,
+     r"^bound holds NaN \(first at index \[0\]\)$"),
+    ("check-values-complex", theory.check, ([1, 2], np.ones((3, 2)) + 1j, [2, 2]), {}, TypeError,  # S
+     r"^values must be an array of numbers .*complex128$"),
+    ("check-bound-text", theory.check, ([1, 2], np.ones((3, 2)), "ab"), {}, TypeError, r"^bound must be an array"),  # N
+    ("bound-k-nan", theory.gd_pl, ([0, np.nan], CONST), {"delta0": 1.0}, ValueError,  # S: a NaN bound
+     r"^k holds NaN \(first at index \[1\]\)$"),
+    ("bound-k-complex", theory.gd_pl, ([1 + 1j], CONST), {"delta0": 1.0}, TypeError, r"^k must be an array"),  # N
+    ("plateau-alpha-negative", theory.sgd_plateau, (CONST,), {"alpha": -1.0, "sigma2": 1.0}, ValueError,  # S
+     r"^alpha must be a finite number > 0, got -1.0$"),
+    ("plateau-sigma2-negative", theory.sgd_plateau, (CONST,), {"alpha": 0.1, "sigma2": -1.0}, ValueError,  # S
+     r"^sigma2 must be a finite number >= 0"),
+    ("minibatch-v-negative", theory.minibatch_error, (-1.0, 2, 10), {}, ValueError,  # S: -0.5
+     r"^v must be >= 0 \(a variance\), got -1.0$"),
+    ("minibatch-v-nan", theory.minibatch_error, (np.nan, 2, 10), {}, ValueError, r"^v holds NaN$"),  # S
+    ("require-unknown-assumption", theory.require, (CONST, "x", "smooth"), {}, ValueError,  # N: KeyError
+     r"^assumptions must be among L-smooth, PL, convex; got 'smooth'$"),
+    ("fit-steps-repeated", theory.fit_linear_rate, ([5, 5, 5, 5], V5[:, :4]), {}, ValueError,  # S: a rate
+     r"^steps must increase strictly \(the logged k in order\), got \[5.0, 5.0, 5.0, 5.0\]$"),
+    ("fit-values-complex", theory.fit_linear_rate, (K5, V5 + 1j), {}, TypeError, r"^values must be an array"),  # S
+    ("fit-level-text", theory.fit_linear_rate, (K5, V5), {"level": "0.9"}, TypeError,  # N
+     r"^level must be a finite number, got '0.9'$"),
+    ("fit-start-text", theory.fit_linear_rate, (K5, V5), {"start": "abc"}, TypeError, r"^start must be"),  # N
+    ("fit-floor-text", theory.fit_linear_rate, (K5, V5), {"floor": "x"}, TypeError, r"^floor must be"),  # N
+    ("fit-seed-negative", theory.fit_linear_rate, (K5, V5), {"seed": -1}, ValueError, r"^seed must be"),  # N
+    ("fit-running-min-text", theory.fit_linear_rate, (K5, V5), {"running_min": "no"}, TypeError,  # S: truthy
+     r"^running_min must be True or False, got 'no'$"),
+    ("fit-order-no-points", theory.fit_order, ([], []), {}, ValueError, r"^steps must be a 1-D array"),  # N: IndexError
+    ("loglog-nan", lambda: sgd_bench.rates.loglog_slope([1, 2, np.nan, 4], [1, 2, 3, 4]), (), {}, ValueError,
+     r"^x holds NaN \(first at index \[2\]\)$"),  # N: LinAlgError, LAPACK's lines on stderr
+    ("loglog-inf", lambda: sgd_bench.rates.loglog_slope([1, 2, np.inf, 4], [1, 2, 3, 4]), (), {}, ValueError,
+     r"^x and y must be positive and finite"),  # N
+    ("loglog-one-x", lambda: sgd_bench.rates.loglog_slope([2, 2, 2], [1, 2, 3]), (), {}, ValueError,
+     r"^x must hold at least two distinct values, got \[2.0, 2.0, 2.0\]$"),  # S: an arbitrary slope
+    ("schedule-power-inf", lambda: sgd_bench.rates.schedule_power(schedules.inverse_sqrt(1.0), 1, np.inf), (), {},
+     ValueError, r"^k_hi must be a finite number, got inf$"),  # N: ZeroDivisionError
+    ("schedule-power-negative", lambda: sgd_bench.rates.schedule_power(lambda k: -1.0 / (k + 1), 1, 100), (), {},
+     ValueError, r"^schedule must give finite steps > 0 at k_lo and k_hi"),  # S: 0.85
+    ("schedule-power-number", lambda: sgd_bench.rates.schedule_power(0.1, 1, 100), (), {}, TypeError,
+     r"^schedule must be a callable"),  # N
+    ("theory-rate-list", theory.theory_rate, (["pl"], "SGD"), {}, ValueError, r"^problem_class must be one of"),  # N
+    ("compare-none", theory.compare, (None, theory.theory_rate("pl", "GD")), {}, TypeError,  # N: AttributeError
+     r"^measured must be a RateFit"),
+    ("stats-complex", stats.summarize, (V5 + 1j,), {}, TypeError, r"^values must be an array .*complex128$"),  # S
+    ("stats-none-entries", stats.mean, (np.array([None, 1.0], dtype=object),), {}, TypeError,  # S: NaN
+     r"^values must be an array .*object$"),
+]
+
+
+@pytest.mark.parametrize("fn, args, kwargs, exc, match", [pytest.param(*row[1:], id=row[0]) for row in CHECK_CALLS])
+def test_the_theory_functions_refuse_what_they_cannot_compute(fn, args, kwargs, exc, match):
+    raises(exc, match, fn, *args, **kwargs)
+
+
+def _launch_refused(capsys, monkeypatch, argv):
+    """launch.main(argv) with Popen forbidden (nothing may start): (exit status, last stderr line)."""
+    import signal
+
+    from sgd_bench_harness import launch
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a process started before the options were checked")
+
+    monkeypatch.setattr(launch.subprocess, "Popen", forbidden)
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        code = launch.main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    return code, capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_more_launcher_processes_than_the_machine_runs_is_refused_before_any_starts(capsys, monkeypatch):
+    # -n 100000 started processes until the machine stalled (load average 320 on 2 cores)
+    from sgd_bench_harness import launch
+
+    code, last = _launch_refused(capsys, monkeypatch, ["-n", "100000", "--", "-c", "pass"])
+    assert code == 3, last
+    assert re.search(rf"^sgd-bench launch: error: processes 100000 is more than this machine runs at once: "
+                     rf"at most {launch.max_processes()} \(4 per core", last), last
+
+
+@pytest.mark.parametrize("fn", [theory.hessian_norm, theory.hessian_eigenvalues, theory.second_moment,
+                                theory.gradient_variance], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("x, exc, match", [
+    (np.full(3, np.nan), ValueError, r"^x contains 3 NaN or Inf value\(s\)"),  # LinAlgError from LAPACK; NaN
+    (np.zeros((3, 1)), ValueError, r"^x must have shape \(3,\) for problem 'made up', got \(3, 1\)$"),  # S
+    (np.zeros(4), ValueError, r"^x must have shape \(3,\)"),  # JAX's dot_general error
+], ids=["nan", "column", "too-long"])
+def test_a_point_that_does_not_fit_the_problem_is_refused_by_the_curvature_and_noise_functions(
+        tiny_logistic, fn, x, exc, match):
+    raises(exc, match.replace("'made up'", re.escape(repr(tiny_logistic.name))), fn, tiny_logistic, x)
+
+
+def test_report_says_a_killed_run_is_interrupted_and_how_to_resume_it(tmp_path, capsys):
+    # A run killed by SIGTERM or kill -9 leaves its folder "running" with no live lock holder:
+    # report listed it as status "running" and "not rebuilt (FileNotFoundError: no records ...)"
+    from sgd_bench_harness import cli
+
+    root = tmp_path / "runs"
+    _fake_result(root / "killed", status="running")
+    (root / "killed" / ".sgd-bench.lock").write_text("999999999")  # a pid that no longer runs
+    _fake_result(root / "done")
+    assert cli.main(["report", str(root)]) == 0
+    err = capsys.readouterr().err
+    assert f"{root / 'killed'}: interrupted, not rebuilt: no run holds it now; run the same command again " \
+           "to resume it" in err and "FileNotFoundError" not in err
+    assert "| interrupted |" in (root / "index.md").read_text()
+
+
+@pytest.mark.xfail(strict=True, reason="found by hostile22, not fixed there: JAX reads JAX_* when cli.py's "
+                   "module-level imports load it, before main() can catch anything; the lazy imports of "
+                   "leftovers22 (--help without JAX) are where it belongs. Remove this mark with that fix.")
+@pytest.mark.parametrize("variable, value", [("JAX_ENABLE_X64", "garbage"), ("JAX_ENABLE_X64", ""),
+                                             ("JAX_DEFAULT_MATMUL_PRECISION", "garbage")],
+                         ids=["x64-garbage", "x64-empty", "matmul-precision-garbage"])
+def test_a_bad_jax_variable_is_one_line_not_a_traceback(variable, value):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, JAX_PLATFORMS="cpu", **{variable: value})
+    done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", "env"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
+    assert done.stderr.strip().splitlines()[-1].startswith("sgd-bench: error: "), done.stderr
+
+
+def test_a_launcher_port_in_use_is_refused_before_any_process_starts(capsys, monkeypatch):
+    # process 0 died with JAX's traceback ("Failed to start RPC server"), exit 1
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, last = _launch_refused(capsys, monkeypatch, ["--port", str(port), "--", "-c", "pass"])
+    assert code == 2, last
+    assert re.search(rf"^sgd-bench launch: error: port {port} on 127.0.0.1 cannot be used for the coordinator "
+                     r"\(Address already in use\); give another, or leave --port out", last), last
+
+
+def test_a_full_disk_is_a_resource_with_its_folder_and_the_way_to_resume(tmp_path, capsys, monkeypatch):
+    # A 64 KiB tmpfs as --out: "sgd-bench: error: [Errno 28] No space left on device", exit 2, no
+    # path and no word that the same command resumes (it does: the stored cells are kept)
+    import errno
+    import os
+
+    from sgd_bench_harness import records
+
+    def full(path, rows, format=None):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(records, "write_records", full)
+    out = tmp_path / "out"
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--steps", "2", "--seeds", "1",
+                          "--out", str(out)], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 3 and "Traceback" not in err, err
+    assert last == (f"sgd-bench: error: no space left on the device writing {out} (No space left on device): "
+                    "free some space and run the same command again (a run resumes from the cells it stored)")
+
+
+@pytest.mark.parametrize("name, kind, code, match", [
+    ("meta.json", "fifo", 1, r": CORRUPTED, not rebuilt: meta\.json is not a regular file; re-run it"),
+    ("meta.json", "zero", 1, r": CORRUPTED, not rebuilt: meta\.json is not a regular file; re-run it"),
+    ("summary.html", "fifo", 0, r"summary\.html left as it is: sgd-bench did not write it"),
+    ("summary.html", "zero", 0, r"summary\.html left as it is: sgd-bench did not write it"),
+], ids=["meta-fifo-beside-records", "meta-dev-zero", "page-fifo", "page-dev-zero"])
+def test_report_reads_no_special_file_in_a_result(tmp_path, capsys, name, kind, code, match):
+    # A FIFO blocked report for ever; a link to /dev/zero read until the memory ran out. meta.json
+    # was read directly when records lay beside it (the check for an emptied meta.json), and an
+    # existing summary.html was read whole to see whether report wrote it.
+    import os
+    import signal
+
+    folder = _fake_result(tmp_path / "runs" / "a")
+    (folder / "records.csv").write_text("loss\n1.0\n")
+    (folder / name).unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(folder / name)
+    else:
+        (folder / name).symlink_to("/dev/zero")
+
+    def blocked(signum, frame):
+        raise _Blocked(f"report blocked reading {name}")
+
+    old = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(20)
+    try:
+        got, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert got == code and "Traceback" not in err, err
+    assert re.search(match, err), err
+
+
+def test_a_grid_of_many_points_draws_no_legend_of_them(tmp_path, capsys, monkeypatch):
+    # 3000 points (sgd:step=a|b|...): after the cells were stored, matplotlib spent minutes placing a
+    # 3000-entry legend (the run timed out at 120 s) and printed its warnings on stderr
+    import matplotlib.axes
+
+    from sgd_bench_harness import grid_report
+
+    legends = []
+    monkeypatch.setattr(matplotlib.axes.Axes, "legend", lambda self, *a, **k: legends.append(
+        len(self.get_legend_handles_labels()[0])))
+    steps = "|".join(f"{0.01 * (i + 1):g}" for i in range(grid_report.LEGEND_MAX + 1))
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", f"sgd:step={steps}", "--method", "gd",
+                          "--steps", "2", "--seeds", "1", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert legends == [] and list((tmp_path / "out").glob("grid-*/grid.png")), legends
+
+
+def test_per_sample_smoothness_refuses_a_point_that_does_not_fit_and_curvature_still_takes_a_list(tiny_logistic):
+    # a NaN point gave L_i = NaN for every sample, silently (second pass over the point check)
+    raises(ValueError, r"^points\[1\] contains 3 NaN or Inf value\(s\)", theory.per_sample_smoothness,
+           tiny_logistic, [np.zeros(3), np.full(3, np.nan)])
+    assert theory.hessian_norm(tiny_logistic, [0.0, 0.0, 0.0]) == theory.hessian_norm(tiny_logistic, np.zeros(3))
+
+
+def test_jax_platforms_cuda_without_a_gpu_is_one_line_not_a_traceback():
+    # JAX skips cuda when no NVIDIA GPU is visible and then fails its own `assert` (xla_bridge):
+    # `sgd-bench env`, the README's check on a GPU box, printed that AssertionError's traceback
+    import os
+    import subprocess
+    import sys
+
+    if os.path.exists("/dev/nvidia0"):
+        pytest.skip("an NVIDIA GPU is visible here: cuda may start")
+    env = dict(os.environ, JAX_PLATFORMS="cuda")
+    done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", "env"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-800:]
+    assert done.stderr.strip().splitlines()[-1] == (
+        "sgd-bench: error: JAX cannot start (JAX_PLATFORMS='cuda'): none of its platforms is available on this machine")

@@ -162,3 +162,23 @@ def test_index_and_every_page_load_in_headless_chromium(gallery, tmp_path, monke
             assert Path(unquote(parsed.path)).exists(), f"{page}: broken link {url}"
         assert not probe["errors"], (page, probe["errors"])
         assert not console, (page, console)
+
+
+def test_odd_folder_names_are_paths_in_a_real_browser(tmp_path, capsys):
+    # A folder named javascript:alert(1) was a script link in index.html; "#", "?" and "%" in a
+    # name gave links and images that did not resolve (hostile22).
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium binary on PATH (.ci/run installs Debian's chromium with apt-get)")
+    root = tmp_path / "gallery"
+    for name in ("javascript:alert(1)", "run #2 100%?"):
+        _result(root / name, checks=CHECKS[:1])
+    assert cli.main(["report", str(root)]) == 0
+    capsys.readouterr()
+    for page in [root / "index.html", root / "run #2 100%?" / pages.PAGE]:
+        probe, console = _load(browser, page)
+        assert probe["images"] and all(width > 0 for _, width in probe["images"]), (page, probe["images"])
+        for url in probe["links"]:
+            parsed = urlparse(url)
+            assert parsed.scheme == "file" and Path(unquote(parsed.path)).exists(), f"{page}: {url}"
+        assert not probe["errors"] and not console, (page, probe["errors"], console)
