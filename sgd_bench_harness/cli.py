@@ -2,14 +2,14 @@
 
 Experiments are the modules registered in ``sgd_bench_harness.experiments`` (or the files of a
 folder of one's own, ``$SGD_BENCH_SCRIPTS``); each defines ``NAME``, ``DESCRIPTION`` and
-``main(argv)``. ``sgd-bench run`` with no name runs the default suite; with ``--problem`` and
-``--method`` it runs an ad-hoc grid instead (``sgd_bench_harness.grid``). Bad input exits with status 2 and one line on stderr (an ``--out`` that
-cannot be written, and a result folder another run holds, included), an allocation that cannot
-fit or a full disk with 3, a run that wrote its result but whose claims did not all hold with 4
-(``--allow-failed-claims``: 0; with several experiments every one runs, then 4), an
-interrupted run with 130 (run the same command again to resume it); output cut off by its reader
-(``sgd-bench list | head``) ends silently with 141, as the shell's tools do.
-``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
+``main(argv)``. ``sgd-bench run`` with no name runs the lecture experiment; with ``--problem`` and
+``--method`` it runs an ad-hoc grid instead (``sgd_bench_harness.grid``). Bad input (a bad JAX_*
+variable, an ``--out`` that cannot be written, a result folder another run holds, included) exits
+with status 2 and one line on stderr, an allocation that cannot fit or a full disk with 3, a run
+that wrote its result but whose claims did not all hold with 4 (``--allow-failed-claims``: 0; with
+several experiments every one runs, then 4), an interrupted run with 130 (run the same command again
+to resume it); output cut off by its reader (``sgd-bench list | head``) ends silently with 141, as
+the shell's tools do. ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
 
 New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
 ``results/`` is written only with ``--out results``. ``run --all`` runs every experiment
@@ -34,8 +34,7 @@ import sys
 import traceback
 from pathlib import Path
 
-# Only what every command needs: each command imports the rest itself (``--help``, ``--version``
-# and a refused argument need neither JAX nor matplotlib).
+# Only what every command needs: the rest is imported per command (--help needs no JAX).
 from sgd_bench_harness.experiment import one_line, say
 from sgd_bench_harness.experiments import experiments, load
 
@@ -290,7 +289,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sgd-bench {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
-        "run", help="run experiments (default: the default suite) or an ad-hoc grid",
+        "run", help="run experiments (default: lecture_logreg) or an ad-hoc grid",
         description="Run experiment scripts by name, or a grid of --problem x --method over seeds. "
                     "With one experiment named, its own options pass on to it "
                     "(sgd-bench run gd_vs_sgd_large_n --sizes 10000 100000). "
@@ -368,9 +367,12 @@ def main(argv=None) -> int:
                      + (" (an experiment's own options need exactly one experiment named)"
                         if args.command == "run" else ""))
     args.extra = extra
-    from sgd_bench import progress  # after parsing: --help and a refused argument need no JAX
+    try:  # after parsing (--help and a refused argument need no JAX); JAX_ENABLE_X64=garbage: ValueError
+        from sgd_bench import progress
+    except ValueError as err:
+        say(f"error: JAX cannot start: {one_line(err)}")
+        return 2
     from sgd_bench_harness import compile_cache, results
-
     compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
     # bars on a terminal, and the command meta.json records (this argv, after the program as it
     # was started: python -m sgd_bench from a checkout), for this command only

@@ -2059,9 +2059,6 @@ def test_report_says_a_killed_run_is_interrupted_and_how_to_resume_it(tmp_path, 
     assert "| interrupted |" in (root / "index.md").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="found by hostile22, not fixed there: JAX reads JAX_* when cli.py's "
-                   "module-level imports load it, before main() can catch anything; the lazy imports of "
-                   "leftovers22 (--help without JAX) are where it belongs. Remove this mark with that fix.")
 @pytest.mark.parametrize("variable, value", [("JAX_ENABLE_X64", "garbage"), ("JAX_ENABLE_X64", ""),
                                              ("JAX_DEFAULT_MATMUL_PRECISION", "garbage")],
                          ids=["x64-garbage", "x64-empty", "matmul-precision-garbage"])
