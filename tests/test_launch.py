@@ -56,11 +56,14 @@ _TARGET = textwrap.dedent("""
 
 
 def _start(tmp, mode, *extra):
-    """Starts a two-process job; its output goes to files, read once it has ended."""
+    """Starts a two-process job; its output goes to files, read once it has ended. JAX's
+    persistent compilation cache is on in its environment, in a folder of its own: under jax
+    0.12.1 a job that used it hung (the launcher turns it off in every process)."""
     tmp.mkdir(exist_ok=True)
     script = tmp / "target.py"
     script.write_text(_TARGET)
-    env = dict(helpers.cached_env(), JAX_PLATFORMS="cpu")
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(tmp / "jax-cache"),
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     with open(tmp / "stdout", "wb") as out, open(tmp / "stderr", "wb") as err:
         return subprocess.Popen([sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", *extra, "--",
                                  str(script), str(tmp), mode], env=env, stdout=out, stderr=err)
@@ -98,7 +101,8 @@ def jobs(tmp_path_factory):
     run, die = tmp_path_factory.mktemp("run"), tmp_path_factory.mktemp("die")
     A, y = _data()
     np.savez(run / "data.npz", A=A, y=y)
-    procs = {"run": _start(run, "run"), "die": _start(die, "die", "--grace", "2")}
+    # --timeout: a job that hangs fails with the launcher's line, not the fixture's TimeoutExpired
+    procs = {"run": _start(run, "run", "--timeout", "200"), "die": _start(die, "die", "--grace", "2")}
     try:
         died = _ended(procs["die"], die, 120)
         stopped_at = time.time()
@@ -126,6 +130,14 @@ def test_two_processes_form_one_job(job):
         assert r["local_rows"] == [N // 4, N // 4]  # each process holds only its half of the rows
     assert "[0] finished process 0" in out.splitlines()
     assert "[1] finished process 1" in out.splitlines()
+
+
+def test_no_process_uses_the_persistent_cache(jobs):
+    """Its folder is set in the job's environment, and process 0 would write every program it
+    compiles there: nothing is written, so no process can load a program from it either."""
+    _, tmp = jobs["run"]
+    folder = tmp / "jax-cache"
+    assert not folder.exists() or not any(folder.iterdir()), sorted(p.name for p in folder.iterdir())
 
 
 def test_both_processes_get_the_same_result(job):
