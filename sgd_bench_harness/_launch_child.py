@@ -42,6 +42,13 @@ def _join(address: str, processes: int, process_id: int, devices: int, heartbeat
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
     except (AttributeError, KeyError, ValueError):
         pass
+    # No persistent compilation cache inside a job: under jax 0.12.1 a process that loads a
+    # program from it while its peer compiles the same program waits forever in the program's
+    # first collective (test_launch hung with the suite's cache folder on). The cache gave a job
+    # little anyway: JAX writes entries from process 0 only, under keys that name its devices.
+    # Off here, before anything compiles, the process never opens the cache, whatever the
+    # program's own configuration (the command line's compile_cache.enable() only names a folder).
+    jax.config.update("jax_enable_compilation_cache", False)
     # Short timeouts where this JAX version lets us set them: the defaults (minutes) would keep a
     # process waiting for a dead peer long after the launcher or a person gave up.
     wanted = {"initialization_timeout": init_timeout, "heartbeat_timeout_seconds": heartbeat,

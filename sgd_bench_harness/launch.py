@@ -7,7 +7,10 @@
 Each process runs ``sgd_bench_harness._launch_child``, which sets up the process before the program
 starts: the CPU backend with ``--xla_force_host_platform_device_count=K`` (``-d K``, default 2),
 the gloo CPU collectives, and ``jax.distributed.initialize`` with a coordinator on a free port of
-127.0.0.1, ``num_processes=N`` and ``process_id=i``. The program then sees all N x K devices in
+127.0.0.1, ``num_processes=N`` and ``process_id=i``; it also turns JAX's persistent compilation
+cache off (``jax_enable_compilation_cache``), whatever the environment or the program sets: under
+jax 0.12.1 a job in which process 0 loaded a program from the cache hung in that program's
+first collective. The program then sees all N x K devices in
 ``jax.devices()``, ``sgd_bench.shard`` spreads the rows over them, and every array that the
 runner returns is replicated, so each process holds the whole result. It must not call
 ``jax.distributed.initialize`` itself.

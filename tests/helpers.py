@@ -319,12 +319,19 @@ class count_compiles:
 def without_persistent_cache():
     """``with without_persistent_cache():`` compiles for real inside the block, even where an
     in-process ``cli.main`` turned JAX's persistent compilation cache on for the process."""
+    from jax.experimental.compilation_cache import compilation_cache
+
     before = jax.config.jax_enable_compilation_cache
     jax.config.update("jax_enable_compilation_cache", False)
+    # Newer JAX (0.12.1) decides at a process's first compile whether it uses the cache and never
+    # looks at the option again: the update alone still let a program come from disk. reset_cache
+    # makes the next compile decide anew, here with the cache off and on leaving with it back.
+    compilation_cache.reset_cache()
     try:
         yield
     finally:
         jax.config.update("jax_enable_compilation_cache", before)
+        compilation_cache.reset_cache()
 
 
 @contextlib.contextmanager

@@ -56,11 +56,14 @@ _TARGET = textwrap.dedent("""
 
 
 def _start(tmp, mode, *extra):
-    """Starts a two-process job; its output goes to files, read once it has ended."""
+    """Starts a two-process job; its output goes to files, read once it has ended. JAX's
+    persistent compilation cache is on in its environment, in a folder of its own: under jax
+    0.12.1 a job that used it hung (the launcher turns it off in every process)."""
     tmp.mkdir(exist_ok=True)
     script = tmp / "target.py"
     script.write_text(_TARGET)
-    env = dict(helpers.cached_env(), JAX_PLATFORMS="cpu")
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(tmp / "jax-cache"),
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     with open(tmp / "stdout", "wb") as out, open(tmp / "stderr", "wb") as err:
         return subprocess.Popen([sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", *extra, "--",
                                  str(script), str(tmp), mode], env=env, stdout=out, stderr=err)
@@ -98,7 +101,8 @@ def jobs(tmp_path_factory):
     run, die = tmp_path_factory.mktemp("run"), tmp_path_factory.mktemp("die")
     A, y = _data()
     np.savez(run / "data.npz", A=A, y=y)
-    procs = {"run": _start(run, "run"), "die": _start(die, "die", "--grace", "2")}
+    # --timeout: a job that hangs fails with the launcher's line, not the fixture's TimeoutExpired
+    procs = {"run": _start(run, "run", "--timeout", "200"), "die": _start(die, "die", "--grace", "2")}
     try:
         died = _ended(procs["die"], die, 120)
         stopped_at = time.time()
@@ -118,7 +122,7 @@ def job(jobs):
     return out, records
 
 
-def test_two_processes_form_one_job(job):
+def test_two_processes_form_one_job(job, jobs):
     out, records = job
     for r in records:
         assert r["processes"] == 2 and r["devices"] == 4 and r["local_devices"] == 2
@@ -126,6 +130,10 @@ def test_two_processes_form_one_job(job):
         assert r["local_rows"] == [N // 4, N // 4]  # each process holds only its half of the rows
     assert "[0] finished process 0" in out.splitlines()
     assert "[1] finished process 1" in out.splitlines()
+    # The cache folder is set in the job's environment, and process 0 would write there every
+    # program it compiles: nothing is written, so no process loaded a program from it either.
+    folder = jobs["run"][1] / "jax-cache"
+    assert not folder.exists() or not any(folder.iterdir()), sorted(p.name for p in folder.iterdir())
 
 
 def test_both_processes_get_the_same_result(job):
