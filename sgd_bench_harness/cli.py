@@ -36,7 +36,7 @@ from pathlib import Path
 
 # Only what every command needs: each command imports the rest itself (``--help``, ``--version``
 # and a refused argument need neither JAX nor matplotlib).
-from sgd_bench_harness.experiment import one_line, say
+from sgd_bench_harness.experiment import no_space, one_line, say
 from sgd_bench_harness.experiments import experiments, load
 
 DEFAULT_SUITE = ("lecture_logreg",)
@@ -339,6 +339,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     console = argv is None  # the sgd-bench command itself, not a call from Python (tests)
+    if console and hasattr(sys.stdout, "reconfigure"):  # a path the terminal cannot show: exit 2 after a finished run
+        sys.stdout.reconfigure(errors="backslashreplace")
     argv = sys.argv[1:] if argv is None else list(argv)
     named = []
     if argv[:1] == ["run"] and ({"-h", "--help"} & set(argv)):
@@ -404,9 +406,7 @@ def _dispatch(args) -> int:
     except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
         if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
             # a resource, as memory is (exit 3); it said "[Errno 28] No space left on device", no path
-            where = err.filename or getattr(args, "out", None) or getattr(args, "dir", None) or "the output folder"
-            say(f"error: no space left on the device writing {where} ({err.strerror}): free some space and "
-                "run the same command again (a run resumes from the cells it stored)")
+            say(no_space(err, args))
             return 3
         say(f"error: {one_line(err)}")
         return 2

@@ -162,6 +162,8 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
                              ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if name != "processes" and value > 2**31 - 1:  # JAX and XLA take a C int: the children died
+            raise ValueError(f"{name} must be at most 2**31 - 1, got {value!r}")  # (a traceback, XLA's flag list)
     if processes > max_processes():  # a resource, not a typo: exit 3, as the CLI's memory guard
         raise MemoryError(f"processes {processes} is more than this machine runs at once: at most "
                           f"{max_processes()} (4 per core, {os.cpu_count()} core(s)); each process is a "

@@ -85,6 +85,11 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
                    and not any(part.startswith("_") for part in p.relative_to(root).parts))
     kept, notes = [], []
     for folder in found:
+        try:  # the index and its page name it in UTF-8: such a name stopped the whole index (exit 2)
+            str(folder.relative_to(root)).encode("utf-8")
+        except UnicodeEncodeError:
+            notes.append(f"{os.fsencode(folder)!r}: skipped, its name is not valid UTF-8; rename it to report it")
+            continue
         meta = folders.read_json(folder / "meta.json")
         if folders.is_result(meta) or _corrupt_meta(folder):
             kept.append(folder)
