@@ -2339,3 +2339,15 @@ def test_gpu_bench_refuses_an_n_that_cannot_fit_before_its_scaling_part(tmp_path
     assert code == 3 and "Traceback" not in err, err
     assert re.search(r"synthetic data with n=1000000000000, d=20 in float32 needs .* GiB", err.strip().splitlines()[-1])
     assert not out.exists() or not any(out.rglob("meta.json"))
+
+
+def test_a_spec_that_is_not_utf8_is_refused_before_the_grid(tmp_path, capsys, no_grid_run):
+    # --problem libsvm:path=FILE with a byte 0xff in FILE's name: the grid ran, then failed writing
+    # ("'utf-8' codec can't encode character '\udcff'"), exit 2, its folder left "running"
+    path = tmp_path / "d\udcff.txt"
+    path.write_text("1 1:0.5 40:1\n-1 2:1\n1 3:2\n-1 1:1\n")
+    argv = ["run", "--problem", f"libsvm:path={path}", "--method", "gd", "--steps", "2", "--seeds", "1", "--out", OUT]
+    test_bad_command_line_exits_with_one_line_naming_it(
+        tmp_path, capsys, no_grid_run, argv, 2,
+        r"^sgd-bench: error: --problem 'libsvm:path=.*/d\\udcff\.txt' is not valid UTF-8 \(a byte such as 0xff "
+        r"in a file name\); results store the spec as UTF-8 text: rename the file$")
