@@ -2351,3 +2351,16 @@ def test_a_spec_that_is_not_utf8_is_refused_before_the_grid(tmp_path, capsys, no
         tmp_path, capsys, no_grid_run, argv, 2,
         r"^sgd-bench: error: --problem 'libsvm:path=.*/d\\udcff\.txt' is not valid UTF-8 \(a byte such as 0xff "
         r"in a file name\); results store the spec as UTF-8 text: rename the file$")
+
+
+def test_a_compilation_cache_folder_that_is_not_utf8_is_said_and_left_off(tmp_path, capsys, monkeypatch):
+    # XLA takes the folder as UTF-8: SGD_BENCH_COMPILATION_CACHE (or HOME) with a byte 0xff failed the
+    # first compile with "--problem 'lecture-logreg': (): incompatible function arguments ..."
+    from sgd_bench_harness import compile_cache
+
+    setting = str(tmp_path / "c\udcff")
+    monkeypatch.setenv(compile_cache.ENV, setting)
+    assert compile_cache.enable() is None
+    assert capsys.readouterr().err.strip() == (
+        f"sgd-bench: {compile_cache.ENV}={setting!r} cannot be used (not valid UTF-8); "
+        "compiling without the persistent cache")
