@@ -2364,3 +2364,14 @@ def test_a_compilation_cache_folder_that_is_not_utf8_is_said_and_left_off(tmp_pa
     assert capsys.readouterr().err.strip() == (
         f"sgd-bench: {compile_cache.ENV}={setting!r} cannot be used (not valid UTF-8); "
         "compiling without the persistent cache")
+
+
+@pytest.mark.parametrize("argv, code, match", [
+    # every row of n = 2000 was written twice (the second "stored by the interrupted run, skipped"),
+    # and two of the four scaling claims failed on the copies
+    pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", "2000", "8000", "2000", "--out", OUT], 2,
+                 r"--sizes: n = 2000 is given twice; give each n once$", id="cli-sizes-twice"),
+])
+def test_an_experiment_option_given_twice_is_refused(tmp_path, capsys, no_grid_run, argv, code, match):
+    test_an_experiment_option_that_names_a_file_is_refused_by_its_name(tmp_path, capsys, no_grid_run, argv, code,
+                                                                       match)
