@@ -2375,3 +2375,21 @@ def test_a_compilation_cache_folder_that_is_not_utf8_is_said_and_left_off(tmp_pa
 def test_an_experiment_option_given_twice_is_refused(tmp_path, capsys, no_grid_run, argv, code, match):
     test_an_experiment_option_that_names_a_file_is_refused_by_its_name(tmp_path, capsys, no_grid_run, argv, code,
                                                                        match)
+
+
+def test_report_takes_a_record_of_text_columns_nested_too_deep_as_corrupted(tmp_path, capsys, monkeypatch):
+    # records.types.json beside CSV records, 100,000 nested lists: RecursionError's traceback (the
+    # records' checksum matched, so their record of text columns was read outside report's guard)
+    from sgd_bench_harness import records
+
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "csv")
+    folder = tmp_path / "runs" / "deep"
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--steps", "2", "--seeds", "1",
+                          "--out", str(folder)], capsys)
+    assert code == 0, err
+    (result,) = [p.parent for p in folder.rglob("meta.json")]
+    records_file = records.find_records(result)
+    records.types_file(records_file).write_text("[" * 100_000 + "]" * 100_000)
+    code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    assert code == 1 and "Traceback" not in err, err
+    assert "CORRUPTED, not rebuilt: records.types.json does not read back (ValueError)" in err
