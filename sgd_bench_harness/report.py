@@ -124,7 +124,8 @@ def _write_page(folder: Path, index: Path | None) -> None:
         return
     try:
         written = pages.write_result_page(folder, index)
-    except (OSError, ValueError, TypeError, AttributeError) as err:  # odd stored files: this page only
+    except (OSError, ValueError, TypeError, AttributeError, RecursionError) as err:  # odd stored files: this page only
+        # (RecursionError: a checks.json nested 900 deep parses, then its display recursed)
         say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
         return
     if written is None and source.exists():

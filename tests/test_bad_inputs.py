@@ -2393,3 +2393,17 @@ def test_report_takes_a_record_of_text_columns_nested_too_deep_as_corrupted(tmp_
     code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
     assert code == 1 and "Traceback" not in err, err
     assert "CORRUPTED, not rebuilt: records.types.json does not read back (ValueError)" in err
+
+
+def test_report_goes_on_past_a_check_nested_too_deep_to_show(tmp_path, capsys):
+    # a checks.json whose measured value is nested 900 deep parses, then showing it on the page
+    # recursed past Python's limit: RecursionError's traceback, and no index
+    from sgd_bench_harness import cli
+
+    root = tmp_path / "runs"
+    deep = "[" * 900 + "1" + "]" * 900
+    (_fake_result(root / "deep") / "checks.json").write_text(f'[{{"claim": "x", "holds": true, "measured": {deep}}}]')
+    _fake_result(root / "fine")
+    assert cli.main(["report", str(root)]) == 0
+    assert f"{root / 'deep'}: summary.html not written (RecursionError: " in capsys.readouterr().err
+    assert "[fine](" in (root / "index.md").read_text()
