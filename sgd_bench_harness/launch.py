@@ -36,6 +36,7 @@ form is tested here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -97,11 +98,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pump(stream, out, prefix: bytes) -> None:
-    """Copies a child's output line by line, each line prefixed with its process number."""
+def _pump(stream, out, prefix: bytes, lost: list) -> None:
+    """Copies a child's output line by line, each line prefixed with its process number. When
+    ``out`` cannot be written (a full disk), the error goes to ``lost`` and the rest is read and
+    dropped: the thread died with a traceback, the job exited 0, and a child whose pipe filled
+    would have blocked."""
+    broken = False
     for line in iter(stream.readline, b""):
-        out.write(prefix + line)
-        out.flush()
+        if broken:
+            continue
+        try:
+            out.write(prefix + line)
+            out.flush()
+        except (OSError, ValueError) as err:
+            lost.append(err)
+            broken = True
     stream.close()
 
 
@@ -181,8 +192,10 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     if port:
         check_port_free(port)
     check_jax()  # after the arguments: a bad one is named on every jax version
-    stdout = stdout or sys.stdout.buffer
-    stderr = stderr or sys.stderr.buffer
+    # a closed stream (>&-) is None in Python: its output is dropped, as print drops it
+    stdout = stdout or getattr(sys.stdout, "buffer", None) or open(os.devnull, "wb")
+    stderr = stderr or getattr(sys.stderr, "buffer", None) or open(os.devnull, "wb")
+    lost = []
     address = f"127.0.0.1:{port or free_port()}"
     procs, pumps = [], []
     try:
@@ -196,7 +209,7 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
             procs.append(p)
             prefix = f"[{i}] ".encode()
             for stream, out in ((p.stdout, stdout), (p.stderr, stderr)):
-                t = threading.Thread(target=_pump, args=(stream, out, prefix), daemon=True)
+                t = threading.Thread(target=_pump, args=(stream, out, prefix, lost), daemon=True)
                 t.start()
                 pumps.append(t)
         start = time.monotonic()
@@ -218,6 +231,13 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
         _stop(procs, grace)
         for t in pumps:
             t.join(1.0)
+    if failed is None and lost:  # the job ran, but its output was not written: not a success
+        err = lost[0]
+        with contextlib.suppress(OSError, ValueError):
+            stderr.write(f"sgd-bench launch: error: the job's output could not be written "
+                         f"({getattr(err, 'strerror', None) or err})\n".encode())
+            stderr.flush()
+        return 3
     if failed is None:
         return 0
     if not failed:

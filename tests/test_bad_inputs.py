@@ -2407,3 +2407,58 @@ def test_report_goes_on_past_a_check_nested_too_deep_to_show(tmp_path, capsys):
     assert cli.main(["report", str(root)]) == 0
     assert f"{root / 'deep'}: summary.html not written (RecursionError: " in capsys.readouterr().err
     assert "[fine](" in (root / "index.md").read_text()
+
+
+class _FullBinary:
+    """A binary standard output on a full disk."""
+
+    def write(self, data):
+        import errno
+        import os
+
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def flush(self):
+        pass
+
+
+def _launcher_refused_here() -> str:
+    from sgd_bench_harness import launch
+
+    try:
+        launch.check_jax()
+    except RuntimeError as err:
+        return str(err)
+    return ""
+
+
+def test_a_launched_jobs_output_that_cannot_be_written_is_an_error_not_a_thread_traceback():
+    # > /dev/full: each pump thread died with "Exception in thread ... OSError: [Errno 28]" and the
+    # launcher exited 0 with the job's output lost (a child whose pipe then filled would block)
+    import io
+
+    from sgd_bench_harness import launch
+
+    if _launcher_refused_here():
+        pytest.skip(_launcher_refused_here())
+    err = io.BytesIO()
+    code = launch.launch(["-c", "print('\\n'.join(map(str, range(20000))))"], 2, devices=1, stdout=_FullBinary(),
+                         stderr=err, timeout=120)
+    assert code == 3, err.getvalue()[-500:]
+    assert err.getvalue().decode().strip().splitlines()[-1] == (
+        "sgd-bench launch: error: the job's output could not be written (No space left on device)")
+
+
+def test_the_launcher_runs_with_its_standard_output_closed():
+    # >&-: "AttributeError: 'NoneType' object has no attribute 'buffer'" (sys.stdout is None), exit 1
+    import os
+    import subprocess
+    import sys
+
+    if _launcher_refused_here():
+        pytest.skip(_launcher_refused_here())
+    launcher = [sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", "-d", "1", "--timeout", "120", "--",
+                "-c", "print('hello')"]
+    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *launcher], stderr=subprocess.PIPE, text=True,
+                          timeout=180, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-800:]
