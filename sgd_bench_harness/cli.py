@@ -36,7 +36,8 @@ from pathlib import Path
 
 # Only what every command needs: each command imports the rest itself (``--help``, ``--version``
 # and a refused argument need neither JAX nor matplotlib).
-from sgd_bench_harness.experiment import no_space, one_line, say
+from sgd_bench_harness import streams
+from sgd_bench_harness.experiment import one_line, say
 from sgd_bench_harness.experiments import experiments, load
 
 DEFAULT_SUITE = ("lecture_logreg",)
@@ -339,8 +340,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     console = argv is None  # the sgd-bench command itself, not a call from Python (tests)
-    if console and hasattr(sys.stdout, "reconfigure"):  # a path the terminal cannot show: exit 2 after a finished run
-        sys.stdout.reconfigure(errors="backslashreplace")
+    if console:  # a finished run is not undone by a terminal's encoding or a full log (streams.py)
+        streams.set_up()
     argv = sys.argv[1:] if argv is None else list(argv)
     named = []
     if argv[:1] == ["run"] and ({"-h", "--help"} & set(argv)):
@@ -406,7 +407,7 @@ def _dispatch(args) -> int:
     except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
         if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
             # a resource, as memory is (exit 3); it said "[Errno 28] No space left on device", no path
-            say(no_space(err, args))
+            say(streams.no_space(err, args))
             return 3
         say(f"error: {one_line(err)}")
         return 2

@@ -37,7 +37,6 @@ import argparse
 import contextlib
 import contextvars
 import hashlib
-import os
 import re
 import shutil
 import sys
@@ -178,19 +177,6 @@ def say(text: str) -> None:
     """One line on stderr, prefixed with the command's name (here, not in ``report``, so that
     the command line prints it without importing what reports need)."""
     print(f"sgd-bench: {text}", file=sys.stderr)
-
-
-def no_space(err: OSError, args) -> str:
-    """The one line for a full disk (exit 3), naming what was being written: ``list`` and ``env``
-    write only the standard output (``sgd-bench list > /dev/full`` blamed "the output folder",
-    which they have none of, and said that a run resumes)."""
-    if err.filename is None and not hasattr(args, "out") and not hasattr(args, "dir"):
-        with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return f"error: cannot write to the standard output ({err.strerror}): free some space where it goes"
-    where = err.filename or getattr(args, "out", None) or getattr(args, "dir", None) or "the output folder"
-    return (f"error: no space left on the device writing {where} ({err.strerror}): free some space and run "
-            "the same command again (a run resumes from the cells it stored)")
 
 
 def readable(value: Any) -> str:

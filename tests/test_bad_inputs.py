@@ -2462,3 +2462,25 @@ def test_the_launcher_runs_with_its_standard_output_closed():
     done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *launcher], stderr=subprocess.PIPE, text=True,
                           timeout=180, env=dict(os.environ, JAX_PLATFORMS="cpu"))
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-800:]
+
+
+def test_a_run_whose_standard_error_is_full_finishes(tmp_path):
+    # 2>/dev/full (a log on a full disk): the first progress line raised ENOSPC and killed the run
+    # (exit 1, its folder left "running"); the lines that cannot be written are dropped
+    import os
+    import subprocess
+    import sys
+
+    import json
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    out = tmp_path / "out"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", "run", "--problem", "logreg:n=20,d=2",
+                               "--method", "gd", "--method", "sgd", "--steps", "2", "--seeds", "1", "--out", str(out)],
+                              env=dict(os.environ, JAX_PLATFORMS="cpu"), stdout=subprocess.PIPE, stderr=full,
+                              text=True, timeout=300)
+    assert done.returncode == 0 and "wrote " in done.stdout, done.stdout[-600:]
+    (meta,) = out.rglob("meta.json")
+    assert json.loads(meta.read_text())["status"] == "complete"
