@@ -22,7 +22,8 @@ seconds, so that processes started by hand (without this launcher) also give up 
 time.
 
 At most ``max_processes()`` processes (4 per core, at least 8): more is refused with exit status 3,
-before any starts.
+before any starts. Output that cannot be written (a full disk) is read and dropped, so that no
+process blocks on it, and a job that succeeded then exits with status 3, saying so.
 
 Needs jax >= 0.4.35: with 0.4.30 the gloo collectives aborted. The launcher checks the
 arguments, then the installed version, and refuses older ones with exit status 2, as it does any
@@ -163,8 +164,9 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     - ``timeout``: stop the job after this many seconds (default: no limit).
     - ``stdout``, ``stderr``: binary streams for the prefixed output (default: this process's).
 
-    **Returns:** 0 when every process exited with 0; otherwise the status of the first process
-    that failed (1 when it was killed by a signal, or on ``timeout``).
+    **Returns:** 0 when every process exited with 0 (3 when their output could not be written);
+    otherwise the status of the first process that failed (1 when it was killed by a signal, or
+    on ``timeout``).
     """
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
         # -1 crashed a child with SIGSEGV inside JAX's coordinator; 70000 is no port either
