@@ -2225,7 +2225,7 @@ def test_report_skips_a_result_whose_name_is_not_utf8_and_writes_the_index(tmp_p
 
 
 class _FullStdout:
-    """A standard output on a full disk (``> /dev/full``)."""
+    """A standard output on a full disk (``> /dev/full``), text or binary."""
 
     def write(self, text):
         import errno
@@ -2409,19 +2409,6 @@ def test_report_goes_on_past_a_check_nested_too_deep_to_show(tmp_path, capsys):
     assert "[fine](" in (root / "index.md").read_text()
 
 
-class _FullBinary:
-    """A binary standard output on a full disk."""
-
-    def write(self, data):
-        import errno
-        import os
-
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    def flush(self):
-        pass
-
-
 def _launcher_refused_here() -> str:
     from sgd_bench_harness import launch
 
@@ -2442,7 +2429,7 @@ def test_a_launched_jobs_output_that_cannot_be_written_is_an_error_not_a_thread_
     if _launcher_refused_here():
         pytest.skip(_launcher_refused_here())
     err = io.BytesIO()
-    code = launch.launch(["-c", "print('\\n'.join(map(str, range(20000))))"], 2, devices=1, stdout=_FullBinary(),
+    code = launch.launch(["-c", "print('\\n'.join(map(str, range(20000))))"], 2, devices=1, stdout=_FullStdout(),
                          stderr=err, timeout=120)
     assert code == 3, err.getvalue()[-500:]
     assert err.getvalue().decode().strip().splitlines()[-1] == (
