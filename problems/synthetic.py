@@ -52,15 +52,22 @@ def _normal_rows(key, w, n, d, dtype):
     return lax.fori_loop(0, num_blocks, body, (jnp.zeros((n, d), dtype), jnp.zeros((n,), w.dtype)))
 
 
-def _design(seed, n, d, dtype):
-    """(A in ``dtype``, A @ w and the noise in the wide precision) for a planted w."""
+def check_size(n: int, d: int, dtype) -> tuple[int, int, jnp.dtype]:
+    """(n, d, dtype) checked, and MemoryError when the data cannot fit, before anything is made
+    (``gpu_bench`` asks first, so that it does not run its scaling part for a size it refuses)."""
     n = validation.integer("n", n, low=1)
     d = validation.integer("d", d, low=1)
-    seed = validation.jax_seed("seed", seed)  # jax.random.key: 32 bits with x64 off
     dtype = jnp.dtype(validation.floating_dtype("dtype", dtype))
-    wide = _wide()
-    check_fits(n * d * dtype.itemsize + 3 * n * wide.itemsize,
+    check_fits(n * d * dtype.itemsize + 3 * n * _wide().itemsize,
                f"synthetic data with n={n}, d={d} in {dtype.name}")
+    return n, d, dtype
+
+
+def _design(seed, n, d, dtype):
+    """(A in ``dtype``, A @ w and the noise in the wide precision) for a planted w."""
+    seed = validation.jax_seed("seed", seed)  # jax.random.key: 32 bits with x64 off
+    n, d, dtype = check_size(n, d, dtype)
+    wide = _wide()
     # The partitionable threefry (JAX's default from 0.5 on) gives the same numbers on every JAX
     # version we support, so a seed names one data set everywhere.
     with jax.threefry_partitionable(True):

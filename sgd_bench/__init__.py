@@ -88,7 +88,8 @@ def __getattr__(name: str):
         value = value if attribute is None else getattr(value, attribute)
         globals()[name] = value  # the dict, not setattr: _Package below would drop a submodule
         return value
-    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+    # a dotted name is no attribute: find_spec imported its parent and raised ModuleNotFoundError
+    if not name.startswith("_") and "." not in name and importlib.util.find_spec(f"{__name__}.{name}") is not None:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

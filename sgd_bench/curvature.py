@@ -232,6 +232,12 @@ def per_sample_smoothness(problem: FiniteSum, points: Sequence[Any] | None = Non
     """
     if points is None:
         points = [problem.zeros()]
+    try:  # 5 was "'int' object is not iterable", and [] returned None for the L_i
+        points = list(points)
+    except TypeError:
+        raise TypeError(f"points must be a list of iterates, got {type(points).__name__}") from None
+    if not points:
+        raise ValueError("points must hold at least one iterate (None: the zeros of the problem)")
     points = [check_point(problem, x, f"points[{i}]") for i, x in enumerate(points)]  # a NaN one gave NaN L_i
     power_iters = validation.integer("power_iters", power_iters, low=1)
     with enable_x64():

@@ -171,6 +171,11 @@ def parse_spec(text: str, what: str) -> Spec:
         example = "logreg:n=10000,d=20" if what == "--problem" else "sgd:step=0.1,batch=10"
         raise ValueError(f"{what} must be a non-empty spec such as {example!r}, got {text!r}")
     text = text.strip()
+    try:  # the records, meta.json and summary store the spec as UTF-8: a libsvm path with a byte 0xff
+        text.encode("utf-8")  # ran the grid, then failed writing it, its folder left "running"
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} {text!r} is not valid UTF-8 (a byte such as 0xff in a file name); "
+                         "results store the spec as UTF-8 text: rename the file") from None
     typed, colon, rest = text.partition(":")
     typed = typed.strip()
     if colon and not rest.strip():

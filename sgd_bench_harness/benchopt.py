@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import validation
+from sgd_bench import memory, validation
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, advance_state, as_key, cast_x, check_problem_method,
@@ -129,8 +129,11 @@ class SgdBenchSolver:
         self.key = as_key(validation.jax_seed("seed", self.seed))
         b = self.method.batch_size
         # chunk * batch_size stays below the sampler's int32 bound 2**30, or the sampler refused it
-        # as "log_every * batch_size", a name benchopt's solver does not have
-        self._chunk = validation.integer("chunk", self.chunk, low=1, high=(2**30 - 1) // (b or 1))
+        # as "log_every * batch_size", a name benchopt's solver does not have; and at most Solver's
+        # 2**20, whose memory a block's draws fit in (536870911 asked XLA for 45 GB)
+        self._chunk = validation.integer("chunk", self.chunk, low=1, high=min(2**20, (2**30 - 1) // (b or 1)))
+        memory.check_run_fits(memory.estimate_run_bytes(self.problem, self.method, 1, self._chunk, x0=x0),
+                              f"chunk {self._chunk} of {self.method.name}")  # as Solver.init checks
         self.steps_per_iter = 1 if b is None else max(1, self.problem.n // b)
         self._x_device = self.x0
 

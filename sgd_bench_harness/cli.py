@@ -35,6 +35,7 @@ import traceback
 from pathlib import Path
 
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
+from sgd_bench_harness import streams
 from sgd_bench_harness.experiment import one_line, say
 from sgd_bench_harness.experiments import experiments, load
 
@@ -338,6 +339,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     console = argv is None  # the sgd-bench command itself, not a call from Python (tests)
+    if console:  # a finished run is not undone by a terminal's encoding or a full log (streams.py)
+        streams.set_up()
     argv = sys.argv[1:] if argv is None else list(argv)
     named = []
     if argv[:1] == ["run"] and ({"-h", "--help"} & set(argv)):
@@ -363,9 +366,8 @@ def main(argv=None) -> int:
     # which validates them, when exactly one experiment is named.
     if extra and not (args.command == "run" and len(args.experiments) == 1
                       and not (args.problem or args.method)):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}"
-                     + (" (an experiment's own options need exactly one experiment named)"
-                        if args.command == "run" else ""))
+        parser.error(f"unrecognized arguments: {' '.join(extra)}" + (
+            " (an experiment's own options need exactly one experiment named)" if args.command == "run" else ""))
     args.extra = extra
     try:  # after parsing (--help and a refused argument need no JAX); JAX_ENABLE_X64=garbage: ValueError
         from sgd_bench import progress
@@ -406,9 +408,7 @@ def _dispatch(args) -> int:
     except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
         if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
             # a resource, as memory is (exit 3); it said "[Errno 28] No space left on device", no path
-            where = err.filename or getattr(args, "out", None) or getattr(args, "dir", None) or "the output folder"
-            say(f"error: no space left on the device writing {where} ({err.strerror}): free some space and "
-                "run the same command again (a run resumes from the cells it stored)")
+            say(streams.no_space(err, args))
             return 3
         say(f"error: {one_line(err)}")
         return 2

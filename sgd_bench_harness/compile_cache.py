@@ -37,10 +37,14 @@ def enable(path: str | os.PathLike | None = None) -> Path | None:
         Path(setting).expanduser() if setting and setting.lower() not in ("1", "on", "true", "yes")
         else default_dir())
     try:
+        # XLA takes the folder as UTF-8: a byte 0xff in it (or in $HOME) failed the first compile
+        # with pybind's "incompatible function arguments", blamed on --problem
+        os.fspath(folder).encode("utf-8")
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
+    except (OSError, UnicodeEncodeError) as err:
         if path is None and setting:  # a folder the user named: say so (the default may fail quietly)
-            print(f"sgd-bench: {ENV}={setting!r} cannot be used ({err.strerror or err}); compiling "
+            why = "not valid UTF-8" if isinstance(err, UnicodeEncodeError) else err.strerror or err
+            print(f"sgd-bench: {ENV}={setting!r} cannot be used ({why}); compiling "
                   "without the persistent cache", file=sys.stderr)
         return None
     import jax  # here, so that importing this module costs no JAX

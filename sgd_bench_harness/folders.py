@@ -35,7 +35,7 @@ def read_json(path: Path) -> Any:
         return None
     try:
         return json.loads(Path(path).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested 100,000 deep
         return None
 
 
@@ -62,6 +62,11 @@ def check_writable(target: Path, option: str = "--out") -> None:
     ``target``: no part of the path may be a file or lie inside another result folder, and the
     deepest existing folder must be writable (not read-only, not someone else's)."""
     target = Path(target)
+    try:  # the run computed, then failed writing its records with "'utf-8' codec can't encode"
+        os.path.abspath(target).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{option}: the path {os.fsencode(os.path.abspath(target))!r} is not valid UTF-8, "
+                         "and a result's files name their folder in UTF-8; choose a UTF-8 name") from None
     try:
         name_max = os.pathconf(target.anchor or ".", "PC_NAME_MAX")
         path_max = os.pathconf(target.anchor or ".", "PC_PATH_MAX")

@@ -25,7 +25,8 @@ seconds, so that processes started by hand (without this launcher) also give up 
 time.
 
 At most ``max_processes()`` processes (4 per core, at least 8): more is refused with exit status 3,
-before any starts.
+before any starts. Output that cannot be written (a full disk) is read and dropped, so that no
+process blocks on it, and a job that succeeded then exits with status 3, saying so.
 
 Needs jax >= 0.4.35: with 0.4.30 the gloo collectives aborted. The launcher checks the
 arguments, then the installed version, and refuses older ones with exit status 2, as it does any
@@ -39,6 +40,7 @@ form is tested here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -100,11 +102,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pump(stream, out, prefix: bytes) -> None:
-    """Copies a child's output line by line, each line prefixed with its process number."""
+def _pump(stream, out, prefix: bytes, lost: list) -> None:
+    """Copies a child's output line by line, each line prefixed with its process number. When
+    ``out`` cannot be written (a full disk), the error goes to ``lost`` and the rest is read and
+    dropped: the thread died with a traceback, the job exited 0, and a child whose pipe filled
+    would have blocked."""
+    broken = False
     for line in iter(stream.readline, b""):
-        out.write(prefix + line)
-        out.flush()
+        if broken:
+            continue
+        try:
+            out.write(prefix + line)
+            out.flush()
+        except (OSError, ValueError) as err:
+            lost.append(err)
+            broken = True
     stream.close()
 
 
@@ -155,8 +167,9 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     - ``timeout``: stop the job after this many seconds (default: no limit).
     - ``stdout``, ``stderr``: binary streams for the prefixed output (default: this process's).
 
-    **Returns:** 0 when every process exited with 0; otherwise the status of the first process
-    that failed (1 when it was killed by a signal, or on ``timeout``).
+    **Returns:** 0 when every process exited with 0 (3 when their output could not be written);
+    otherwise the status of the first process that failed (1 when it was killed by a signal, or
+    on ``timeout``).
     """
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
         # -1 crashed a child with SIGSEGV inside JAX's coordinator; 70000 is no port either
@@ -165,6 +178,8 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
                              ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if name != "processes" and value > 2**31 - 1:  # JAX and XLA take a C int: the children died
+            raise ValueError(f"{name} must be at most 2**31 - 1, got {value!r}")  # (a traceback, XLA's flag list)
     if processes > max_processes():  # a resource, not a typo: exit 3, as the CLI's memory guard
         raise MemoryError(f"processes {processes} is more than this machine runs at once: at most "
                           f"{max_processes()} (4 per core, {os.cpu_count()} core(s)); each process is a "
@@ -182,8 +197,10 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     if port:
         check_port_free(port)
     check_jax()  # after the arguments: a bad one is named on every jax version
-    stdout = stdout or sys.stdout.buffer
-    stderr = stderr or sys.stderr.buffer
+    # a closed stream (>&-) is None in Python: its output is dropped, as print drops it
+    stdout = stdout or getattr(sys.stdout, "buffer", None) or open(os.devnull, "wb")
+    stderr = stderr or getattr(sys.stderr, "buffer", None) or open(os.devnull, "wb")
+    lost = []
     address = f"127.0.0.1:{port or free_port()}"
     procs, pumps = [], []
     try:
@@ -197,7 +214,7 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
             procs.append(p)
             prefix = f"[{i}] ".encode()
             for stream, out in ((p.stdout, stdout), (p.stderr, stderr)):
-                t = threading.Thread(target=_pump, args=(stream, out, prefix), daemon=True)
+                t = threading.Thread(target=_pump, args=(stream, out, prefix, lost), daemon=True)
                 t.start()
                 pumps.append(t)
         start = time.monotonic()
@@ -219,6 +236,13 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
         _stop(procs, grace)
         for t in pumps:
             t.join(1.0)
+    if failed is None and lost:  # the job ran, but its output was not written: not a success
+        err = lost[0]
+        with contextlib.suppress(OSError, ValueError):
+            stderr.write(f"sgd-bench launch: error: the job's output could not be written "
+                         f"({getattr(err, 'strerror', None) or err})\n".encode())
+            stderr.flush()
+        return 3
     if failed is None:
         return 0
     if not failed:

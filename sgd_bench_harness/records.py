@@ -238,7 +238,10 @@ def _csv_kinds(path: Path) -> dict[str, str]:
     types = types_file(path)
     if path.suffix != ".csv" or not types.is_file():
         return {}
-    kinds = json.loads(types.read_text())
+    try:
+        kinds = json.loads(types.read_text())
+    except RecursionError:  # nested 100,000 deep: report printed RecursionError's traceback
+        raise ValueError(f"{types} is nested too deep to be a record of text columns") from None
     if not isinstance(kinds, dict) or not set(kinds.values()) <= {"text"}:
         raise ValueError(f"{types} is not a record of text columns ({{column: \"text\"}})")
     return kinds

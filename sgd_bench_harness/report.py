@@ -85,6 +85,11 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
                    and not any(part.startswith("_") for part in p.relative_to(root).parts))
     kept, notes = [], []
     for folder in found:
+        try:  # the index and its page name it in UTF-8: such a name stopped the whole index (exit 2)
+            str(folder.relative_to(root)).encode("utf-8")
+        except UnicodeEncodeError:
+            notes.append(f"{os.fsencode(folder)!r}: skipped, its name is not valid UTF-8; rename it to report it")
+            continue
         meta = folders.read_json(folder / "meta.json")
         if folders.is_result(meta) or _corrupt_meta(folder):
             kept.append(folder)
@@ -119,7 +124,8 @@ def _write_page(folder: Path, index: Path | None) -> None:
         return
     try:
         written = pages.write_result_page(folder, index)
-    except (OSError, ValueError, TypeError, AttributeError) as err:  # odd stored files: this page only
+    except (OSError, ValueError, TypeError, AttributeError, RecursionError) as err:  # odd stored files: this page only
+        # (RecursionError: a checks.json nested 900 deep parses, then its display recursed)
         say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
         return
     if written is None and source.exists():

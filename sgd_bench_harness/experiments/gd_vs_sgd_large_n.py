@@ -364,6 +364,15 @@ Wall time {wall:.0f} s.
     return {"rows": step_table, "checks": checks}
 
 
+def _sizes(config: dict, values: list[int]) -> dict:
+    """``--sizes``, each n once: a repeated n stored its rows twice ("stored by the interrupted
+    run, skipped" the second time) and the scaling claims were judged on the copies."""
+    twice = sorted({n for n in values if values.count(n) > 1})
+    if twice:
+        raise ValueError(f"--sizes: n = {', '.join(map(str, twice))} is given twice; give each n once")
+    return {**config, "sizes": tuple(values)}
+
+
 def main(argv=None) -> int:
     # --steps is the length of the SGD runs (GD's gd_steps reach every eps long before); no
     # --seeds: the timings use one seed.
@@ -373,7 +382,7 @@ def main(argv=None) -> int:
                  help="values of n (default 1e4 1e5 1e6 1e7; quick 2000 8000)")
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
                            overrides={"steps": steps, "dtype": "dtype",
-                                      "sizes": lambda config, v: {**config, "sizes": tuple(v)}},
+                                      "sizes": _sizes},
                            options={"sizes": sizes})
 
 

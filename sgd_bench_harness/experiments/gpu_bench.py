@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 import problems
+from problems import synthetic
 import sgd_bench as sb
 from sgd_bench_harness import cli, experiment, results, toolkit
 from sgd_bench_harness.toolkit import Check
@@ -53,6 +54,9 @@ def run(config: dict, out: Path) -> dict:
     scaling = cli.load("gd_vs_sgd_large_n")
     count = len(jax.devices())
 
+    # the peer ratios' data must fit before the scaling part runs: a too large --n was refused
+    # after it, leaving a "running" folder with a finished scaling/ inside
+    synthetic.check_size(config["n"], config["d"], config["dtype"])
     scale_config = dict(scaling.QUICK if config["n"] < 10**6 else scaling.FULL)
     scale_config.update(sizes=config["sizes"], dtype=config["dtype"])
     scaling.run(scale_config, out / "scaling")
