@@ -2471,3 +2471,21 @@ def test_a_run_whose_standard_error_is_full_finishes(tmp_path):
     assert done.returncode == 0 and "wrote " in done.stdout, done.stdout[-600:]
     (meta,) = out.rglob("meta.json")
     assert json.loads(meta.read_text())["status"] == "complete"
+
+
+# hostile24a ------------------------------------------------------------------------------------------
+def test_a_fifo_among_ones_own_scripts_is_refused_not_waited_on(tmp_path):
+    # SGD_BENCH_SCRIPTS holding a FIFO named zz.py: `list` and `run zz` blocked forever on its import
+    import os
+    import subprocess
+    import sys
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    os.mkfifo(scripts / "zz.py")
+    env = dict(os.environ, JAX_PLATFORMS="cpu", SGD_BENCH_SCRIPTS=str(scripts))
+    for argv, code in ((["list"], 0), (["run", "zz", "--quick"], 2)):
+        done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", *argv], env=env, text=True,
+                              capture_output=True, timeout=120)
+        assert done.returncode == code and "Traceback" not in done.stderr, done.stderr[-600:]
+        assert "zz.py cannot be loaded: not a regular file" in done.stdout + done.stderr
