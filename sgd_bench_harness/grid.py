@@ -340,9 +340,11 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                 done += 1
                 name = cell_name(i, ptext, j, mtext, a, b)
                 marker = cells_dir / f"{name}.json"
-                if marker.exists():
+                if marker.exists() and records.read_cell(cells_dir, name) is not None:
                     log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: stored, skipped")
                     continue
+                if marker.exists():  # damaged on disk: computed again, not failed at the end
+                    log(f"{ptext} / {mtext} / seeds {a}-{b - 1}: the stored cell does not read back; computed again")
                 began = time.perf_counter()
                 # One program whether a bar is drawn or not: a run resumed without a terminal
                 # computes exactly what the interrupted one did with one.
@@ -371,8 +373,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
         for j, mtext in enumerate(config["methods"]):
             for a, b in blocks:
                 name = cell_name(i, ptext, j, mtext, a, b)
-                rows.extend(records.read_records(_cell_file(cells_dir, name)))
-                cell = folders.read_json(cells_dir / f"{name}.json")
+                stored, cell = records.read_cell(cells_dir, name)
+                rows.extend(stored)
                 labels = cell.get("labels", [mtext])
                 for c, label in enumerate(labels):
                     # a grid's cell is one program: its time is split evenly between its points
@@ -417,14 +419,3 @@ def _run_cell(problem, group: MethodGroup, x0, keys, config, *, label):
                            rise_factor=rise)
     jax.block_until_ready(trace)
     return [jax.tree_util.tree_map(lambda a, c=c: a[c], trace) for c in range(len(group.methods))]
-
-
-def _cell_file(cells_dir: Path, name: str) -> Path:
-    from sgd_bench_harness import records
-
-    for fmt in records.RECORD_FORMATS:
-        path = cells_dir / f"{name}.{fmt}"
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"cell {name} has a marker but no records in {cells_dir}")
-

@@ -2489,3 +2489,40 @@ def test_a_fifo_among_ones_own_scripts_is_refused_not_waited_on(tmp_path):
                               capture_output=True, timeout=120)
         assert done.returncode == code and "Traceback" not in done.stderr, done.stderr[-600:]
         assert "zz.py cannot be loaded: not a regular file" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("damage", ["empty-marker", "truncated-records", "records-removed"])
+def test_a_damaged_stored_cell_is_computed_again_on_resume(tmp_path, capsys, monkeypatch, damage):
+    # an empty cell marker gave "AttributeError: 'NoneType' object has no attribute 'get'" (a traceback);
+    # truncated or removed cell records failed the resumed run at its end ("Parquet magic bytes not
+    # found", "has a marker but no records"), every time the same command ran: the run was lost
+    from sgd_bench_harness import grid, records
+
+    argv = ["run", "--problem", "logreg:n=20,d=2", "--method", "sgd", "--seeds", "3", "--block", "1",
+            "--steps", "4"]
+    run_cell, calls = grid._run_cell, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return run_cell(*args, **kwargs)
+
+    monkeypatch.setattr(grid, "_run_cell", interrupted)
+    assert cli_main(argv + ["--out", str(tmp_path / "out")], capsys)[0] == 130
+    monkeypatch.setattr(grid, "_run_cell", run_cell)
+    (marker,) = (m for m in (tmp_path / "out").rglob("cells/*seeds0-0.json"))
+    (stored,) = (p for p in marker.parent.glob(marker.stem + ".*") if p.suffix != ".json")
+    if damage == "empty-marker":
+        marker.write_text("")
+    elif damage == "truncated-records":
+        stored.write_bytes(stored.read_bytes()[:40])
+    else:
+        stored.unlink()
+    code, err = cli_main(argv + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "Traceback" not in err, err[-800:]
+    assert "seeds 0-0: the stored cell does not read back; computed again" in err
+    assert cli_main(argv + ["--out", str(tmp_path / "fresh")], capsys)[0] == 0
+    resumed, fresh = (records.read_records(next((tmp_path / d).glob("grid-*"))) for d in ("out", "fresh"))
+    timeless = [{k: v for k, v in r.items() if "second" not in k} for r in resumed]
+    assert timeless == [{k: v for k, v in r.items() if "second" not in k} for r in fresh]
