@@ -310,12 +310,15 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                                              "config": config})
     meta = folders.read_meta(out) or {}
     files = {p: records.files_digest(parse_spec(p, "--problem").options) for p in config["problems"]}
-    changed = [p for p, digest in (meta.get("input_files") or {}).items() if files.get(p, digest) != digest]
+    stored = meta.get("input_files") if isinstance(meta.get("input_files"), dict) else {}
+    changed = [p for p, digest in stored.items() if files.get(p, digest) != digest]
     if changed:  # the stored cells and f* are of the old file: resuming would mix the two
         raise ValueError(f"--problem {changed[0]!r}: its file changed since the interrupted run in {out} "
                          "stored its first cells; pass --overwrite to start again, or restore the file")
     folders.mark(out, folders.STATUS_RUNNING, digest, {"input_files": files})
-    f_stars = dict(meta.get("f_star", {}))
+    # an f* that is not [number, how] (a meta.json edited by hand) is computed again, as if absent
+    f_stars = {p: v for p, v in (meta.get("f_star") if isinstance(meta.get("f_star"), dict) else {}).items()
+               if isinstance(v, list) and len(v) == 2 and type(v[0]) in (int, float) and isinstance(v[1], str)}
     blocks = seed_blocks(config["seeds"], config["block"])
     seeds = config["seeds"]
     total = len(config["problems"]) * len(config["methods"]) * len(blocks)
@@ -325,7 +328,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
         constants = ProblemConstants(problem)
         methods = [build_methods(parse_spec(m, "--method"), problem, constants) for m in config["methods"]]
         names = [cell_name(i, ptext, j, m, a, b) for j, m in enumerate(config["methods"]) for a, b in blocks]
-        if all((cells_dir / f"{n}.json").exists() for n in names) and ptext in f_stars:
+        if ptext in f_stars and all(records.read_cell(cells_dir, n) is not None for n in names):
             done += len(names)
             log(f"[{done}/{total}] {ptext}: every cell already stored")
             continue

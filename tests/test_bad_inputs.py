@@ -2491,27 +2491,37 @@ def test_a_fifo_among_ones_own_scripts_is_refused_not_waited_on(tmp_path):
         assert "zz.py cannot be loaded: not a regular file" in done.stdout + done.stderr
 
 
+def _interrupted_grid(tmp_path, capsys, monkeypatch, argv, where, after):
+    """``argv`` run into tmp_path/out, interrupted (Ctrl-C) at the ``after``-th call of grid.``where``."""
+    from sgd_bench_harness import grid
+
+    real, calls = getattr(grid, where), []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == after:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grid, where, interrupted)
+    assert cli_main(argv + ["--out", str(tmp_path / "out")], capsys)[0] == 130
+    monkeypatch.setattr(grid, where, real)
+    return next((tmp_path / "out").glob("grid-*"))
+
+
+GRID_ARGV = ["run", "--problem", "logreg:n=20,d=2", "--method", "sgd", "--seeds", "2", "--block", "1", "--steps", "4"]
+
+
 @pytest.mark.parametrize("damage", ["empty-marker", "truncated-records", "records-removed"])
 def test_a_damaged_stored_cell_is_computed_again_on_resume(tmp_path, capsys, monkeypatch, damage):
     # an empty cell marker gave "AttributeError: 'NoneType' object has no attribute 'get'" (a traceback);
     # truncated or removed cell records failed the resumed run at its end ("Parquet magic bytes not
     # found", "has a marker but no records"), every time the same command ran: the run was lost
-    from sgd_bench_harness import grid, records
+    from sgd_bench_harness import records
 
-    argv = ["run", "--problem", "logreg:n=20,d=2", "--method", "sgd", "--seeds", "3", "--block", "1",
-            "--steps", "4"]
-    run_cell, calls = grid._run_cell, []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return run_cell(*args, **kwargs)
-
-    monkeypatch.setattr(grid, "_run_cell", interrupted)
-    assert cli_main(argv + ["--out", str(tmp_path / "out")], capsys)[0] == 130
-    monkeypatch.setattr(grid, "_run_cell", run_cell)
-    (marker,) = (m for m in (tmp_path / "out").rglob("cells/*seeds0-0.json"))
+    argv = GRID_ARGV
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, argv, "_run_cell", 2)
+    (marker,) = folder.glob("cells/*seeds0-0.json")
     (stored,) = (p for p in marker.parent.glob(marker.stem + ".*") if p.suffix != ".json")
     if damage == "empty-marker":
         marker.write_text("")
@@ -2526,3 +2536,32 @@ def test_a_damaged_stored_cell_is_computed_again_on_resume(tmp_path, capsys, mon
     resumed, fresh = (records.read_records(next((tmp_path / d).glob("grid-*"))) for d in ("out", "fresh"))
     timeless = [{k: v for k, v in r.items() if "second" not in k} for r in resumed]
     assert timeless == [{k: v for k, v in r.items() if "second" not in k} for r in fresh]
+
+
+@pytest.mark.parametrize("f_star, input_files", [(5, None), ({"logreg:n=20,d=2": "x"}, None),
+                                                 ({"logreg:n=20,d=2": []}, None), (None, [1])],
+                         ids=["f-star-number", "f-star-text", "f-star-empty", "input-files-list"])
+def test_a_resumed_grid_whose_meta_json_was_damaged_computes_f_star_again(tmp_path, capsys, monkeypatch,
+                                                                         f_star, input_files):
+    # "'int' object is not iterable", "ufunc 'subtract' did not contain a loop ...", an IndexError
+    # traceback, or an AttributeError traceback (input_files), every time the same command ran
+    import json
+
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "_run_cell", 2)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta.update({k: v for k, v in (("f_star", f_star), ("input_files", input_files)) if v is not None})
+    (folder / "meta.json").write_text(json.dumps(meta))
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "Traceback" not in err, err[-800:]
+    assert isinstance(json.loads((folder / "meta.json").read_text())["f_star"]["logreg:n=20,d=2"][0], float)
+
+
+def test_a_damaged_cell_of_a_grid_with_every_cell_stored_is_computed_again(tmp_path, capsys, monkeypatch):
+    # killed after its last cell, before its records: "every cell already stored" trusted the markers,
+    # and an empty one gave "TypeError: cannot unpack non-iterable NoneType" at the end, every time
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "report", 1)
+    (marker,) = folder.glob("cells/*seeds0-0.json")
+    marker.write_text("")
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "Traceback" not in err, err[-800:]
+    assert "seeds 0-0: the stored cell does not read back; computed again" in err
