@@ -323,6 +323,9 @@ def read_cell(cells_dir: Path, name: str) -> tuple[list[dict[str, Any]], dict] |
     marker = read_json(cells_dir / f"{name}.json")
     if not isinstance(marker, dict) or not isinstance(marker.get("seconds"), (int, float)):
         return None
+    labels = marker.get("labels", [""])  # a grid point's label each; older markers have none
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        return None
     for fmt in RECORD_FORMATS:
         if (cells_dir / f"{name}.{fmt}").is_file():
             try:

@@ -2512,7 +2512,7 @@ def _interrupted_grid(tmp_path, capsys, monkeypatch, argv, where, after):
 GRID_ARGV = ["run", "--problem", "logreg:n=20,d=2", "--method", "sgd", "--seeds", "2", "--block", "1", "--steps", "4"]
 
 
-@pytest.mark.parametrize("damage", ["empty-marker", "truncated-records", "records-removed"])
+@pytest.mark.parametrize("damage", ["empty-marker", "marker-labels-number", "truncated-records", "records-removed"])
 def test_a_damaged_stored_cell_is_computed_again_on_resume(tmp_path, capsys, monkeypatch, damage):
     # an empty cell marker gave "AttributeError: 'NoneType' object has no attribute 'get'" (a traceback);
     # truncated or removed cell records failed the resumed run at its end ("Parquet magic bytes not
@@ -2525,6 +2525,8 @@ def test_a_damaged_stored_cell_is_computed_again_on_resume(tmp_path, capsys, mon
     (stored,) = (p for p in marker.parent.glob(marker.stem + ".*") if p.suffix != ".json")
     if damage == "empty-marker":
         marker.write_text("")
+    elif damage == "marker-labels-number":  # was "'int' object is not iterable" at the end, every time
+        marker.write_text('{"seconds": 1, "labels": 5}')
     elif damage == "truncated-records":
         stored.write_bytes(stored.read_bytes()[:40])
     else:
