@@ -310,12 +310,15 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                                              "config": config})
     meta = folders.read_meta(out) or {}
     files = {p: records.files_digest(parse_spec(p, "--problem").options) for p in config["problems"]}
-    changed = [p for p, digest in (meta.get("input_files") or {}).items() if files.get(p, digest) != digest]
+    stored = meta.get("input_files") if isinstance(meta.get("input_files"), dict) else {}
+    changed = [p for p, digest in stored.items() if files.get(p, digest) != digest]
     if changed:  # the stored cells and f* are of the old file: resuming would mix the two
         raise ValueError(f"--problem {changed[0]!r}: its file changed since the interrupted run in {out} "
                          "stored its first cells; pass --overwrite to start again, or restore the file")
     folders.mark(out, folders.STATUS_RUNNING, digest, {"input_files": files})
-    f_stars = dict(meta.get("f_star", {}))
+    # an f* that is not [number, how] (a meta.json edited by hand) is computed again, as if absent
+    f_stars = {p: v for p, v in (meta.get("f_star") if isinstance(meta.get("f_star"), dict) else {}).items()
+               if isinstance(v, list) and len(v) == 2 and type(v[0]) in (int, float) and isinstance(v[1], str)}
     blocks = seed_blocks(config["seeds"], config["block"])
     seeds = config["seeds"]
     total = len(config["problems"]) * len(config["methods"]) * len(blocks)
@@ -325,7 +328,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
         constants = ProblemConstants(problem)
         methods = [build_methods(parse_spec(m, "--method"), problem, constants) for m in config["methods"]]
         names = [cell_name(i, ptext, j, m, a, b) for j, m in enumerate(config["methods"]) for a, b in blocks]
-        if all((cells_dir / f"{n}.json").exists() for n in names) and ptext in f_stars:
+        if ptext in f_stars and all(records.read_cell(cells_dir, n) is not None for n in names):
             done += len(names)
             log(f"[{done}/{total}] {ptext}: every cell already stored")
             continue
@@ -340,9 +343,11 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                 done += 1
                 name = cell_name(i, ptext, j, mtext, a, b)
                 marker = cells_dir / f"{name}.json"
-                if marker.exists():
+                if marker.exists() and records.read_cell(cells_dir, name) is not None:
                     log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: stored, skipped")
                     continue
+                if marker.exists():  # damaged on disk: computed again, not failed at the end
+                    log(f"{ptext} / {mtext} / seeds {a}-{b - 1}: the stored cell does not read back; computed again")
                 began = time.perf_counter()
                 # One program whether a bar is drawn or not: a run resumed without a terminal
                 # computes exactly what the interrupted one did with one.
@@ -371,8 +376,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
         for j, mtext in enumerate(config["methods"]):
             for a, b in blocks:
                 name = cell_name(i, ptext, j, mtext, a, b)
-                rows.extend(records.read_records(_cell_file(cells_dir, name)))
-                cell = folders.read_json(cells_dir / f"{name}.json")
+                stored, cell = records.read_cell(cells_dir, name)
+                rows.extend(stored)
                 labels = cell.get("labels", [mtext])
                 for c, label in enumerate(labels):
                     # a grid's cell is one program: its time is split evenly between its points
@@ -417,14 +422,3 @@ def _run_cell(problem, group: MethodGroup, x0, keys, config, *, label):
                            rise_factor=rise)
     jax.block_until_ready(trace)
     return [jax.tree_util.tree_map(lambda a, c=c: a[c], trace) for c in range(len(group.methods))]
-
-
-def _cell_file(cells_dir: Path, name: str) -> Path:
-    from sgd_bench_harness import records
-
-    for fmt in records.RECORD_FORMATS:
-        path = cells_dir / f"{name}.{fmt}"
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"cell {name} has a marker but no records in {cells_dir}")
-

@@ -312,3 +312,24 @@ def _fmt(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def read_cell(cells_dir: Path, name: str) -> tuple[list[dict[str, Any]], dict] | None:
+    """A grid cell's stored records and its marker ``NAME.json`` (written after them), or None
+    when the cell is not stored whole: no marker, or a marker or records that do not read back
+    (damaged on disk). A resumed run then computes the cell again instead of failing at its end."""
+    from sgd_bench_harness.folders import read_json
+
+    marker = read_json(cells_dir / f"{name}.json")
+    if not isinstance(marker, dict) or not isinstance(marker.get("seconds"), (int, float)):
+        return None
+    labels = marker.get("labels", [""])  # a grid point's label each; older markers have none
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        return None
+    for fmt in RECORD_FORMATS:
+        if (cells_dir / f"{name}.{fmt}").is_file():
+            try:
+                return read_records(cells_dir / f"{name}.{fmt}"), marker
+            except Exception:  # noqa: BLE001 - what a damaged file raises depends on its format's reader
+                return None
+    return None

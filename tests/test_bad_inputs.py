@@ -2471,3 +2471,99 @@ def test_a_run_whose_standard_error_is_full_finishes(tmp_path):
     assert done.returncode == 0 and "wrote " in done.stdout, done.stdout[-600:]
     (meta,) = out.rglob("meta.json")
     assert json.loads(meta.read_text())["status"] == "complete"
+
+
+# hostile24a ------------------------------------------------------------------------------------------
+def test_a_fifo_among_ones_own_scripts_is_refused_not_waited_on(tmp_path):
+    # SGD_BENCH_SCRIPTS holding a FIFO named zz.py: `list` and `run zz` blocked forever on its import
+    import os
+    import subprocess
+    import sys
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    os.mkfifo(scripts / "zz.py")
+    env = dict(os.environ, JAX_PLATFORMS="cpu", SGD_BENCH_SCRIPTS=str(scripts))
+    for argv, code in ((["list"], 0), (["run", "zz", "--quick"], 2)):
+        done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", *argv], env=env, text=True,
+                              capture_output=True, timeout=120)
+        assert done.returncode == code and "Traceback" not in done.stderr, done.stderr[-600:]
+        assert "zz.py cannot be loaded: not a regular file" in done.stdout + done.stderr
+
+
+def _interrupted_grid(tmp_path, capsys, monkeypatch, argv, where, after):
+    """``argv`` run into tmp_path/out, interrupted (Ctrl-C) at the ``after``-th call of grid.``where``."""
+    from sgd_bench_harness import grid
+
+    real, calls = getattr(grid, where), []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == after:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grid, where, interrupted)
+    assert cli_main(argv + ["--out", str(tmp_path / "out")], capsys)[0] == 130
+    monkeypatch.setattr(grid, where, real)
+    return next((tmp_path / "out").glob("grid-*"))
+
+
+GRID_ARGV = ["run", "--problem", "logreg:n=20,d=2", "--method", "sgd", "--seeds", "2", "--block", "1", "--steps", "4"]
+
+
+@pytest.mark.parametrize("damage", ["empty-marker", "marker-labels-number", "truncated-records", "records-removed"])
+def test_a_damaged_stored_cell_is_computed_again_on_resume(tmp_path, capsys, monkeypatch, damage):
+    # an empty cell marker gave "AttributeError: 'NoneType' object has no attribute 'get'" (a traceback);
+    # truncated or removed cell records failed the resumed run at its end ("Parquet magic bytes not
+    # found", "has a marker but no records"), every time the same command ran: the run was lost
+    from sgd_bench_harness import records
+
+    argv = GRID_ARGV
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, argv, "_run_cell", 2)
+    (marker,) = folder.glob("cells/*seeds0-0.json")
+    (stored,) = (p for p in marker.parent.glob(marker.stem + ".*") if p.suffix != ".json")
+    if damage == "empty-marker":
+        marker.write_text("")
+    elif damage == "marker-labels-number":  # was "'int' object is not iterable" at the end, every time
+        marker.write_text('{"seconds": 1, "labels": 5}')
+    elif damage == "truncated-records":
+        stored.write_bytes(stored.read_bytes()[:40])
+    else:
+        stored.unlink()
+    code, err = cli_main(argv + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "Traceback" not in err, err[-800:]
+    assert "seeds 0-0: the stored cell does not read back; computed again" in err
+    assert cli_main(argv + ["--out", str(tmp_path / "fresh")], capsys)[0] == 0
+    resumed, fresh = (records.read_records(next((tmp_path / d).glob("grid-*"))) for d in ("out", "fresh"))
+    timeless = [{k: v for k, v in r.items() if "second" not in k} for r in resumed]
+    assert timeless == [{k: v for k, v in r.items() if "second" not in k} for r in fresh]
+
+
+@pytest.mark.parametrize("f_star, input_files", [(5, None), ({"logreg:n=20,d=2": "x"}, None),
+                                                 ({"logreg:n=20,d=2": []}, None), (None, [1])],
+                         ids=["f-star-number", "f-star-text", "f-star-empty", "input-files-list"])
+def test_a_resumed_grid_whose_meta_json_was_damaged_computes_f_star_again(tmp_path, capsys, monkeypatch,
+                                                                         f_star, input_files):
+    # "'int' object is not iterable", "ufunc 'subtract' did not contain a loop ...", an IndexError
+    # traceback, or an AttributeError traceback (input_files), every time the same command ran
+    import json
+
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "_run_cell", 2)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta.update({k: v for k, v in (("f_star", f_star), ("input_files", input_files)) if v is not None})
+    (folder / "meta.json").write_text(json.dumps(meta))
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "Traceback" not in err, err[-800:]
+    assert isinstance(json.loads((folder / "meta.json").read_text())["f_star"]["logreg:n=20,d=2"][0], float)
+
+
+def test_a_damaged_cell_of_a_grid_with_every_cell_stored_is_computed_again(tmp_path, capsys, monkeypatch):
+    # killed after its last cell, before its records: "every cell already stored" trusted the markers,
+    # and an empty one gave "TypeError: cannot unpack non-iterable NoneType" at the end, every time
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "report", 1)
+    (marker,) = folder.glob("cells/*seeds0-0.json")
+    marker.write_text("")
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "Traceback" not in err, err[-800:]
+    assert "seeds 0-0: the stored cell does not read back; computed again" in err

@@ -69,6 +69,8 @@ def load(name: str) -> ModuleType:
                          f"{', '.join(known) or f'none (no *.py file in {scripts_dir()}, SGD_BENCH_SCRIPTS)'}")
     if scripts_dir() is None:
         return importlib.import_module(known[name])
+    if not Path(known[name]).is_file():  # a FIFO named NAME.py would block the import (and `list`) forever
+        raise ValueError(f"experiment script {known[name]} cannot be loaded: not a regular file")
     spec = importlib.util.spec_from_file_location(f"sgd_bench_experiments.{name}", known[name])
     module = importlib.util.module_from_spec(spec)
     try:
