@@ -328,12 +328,27 @@ class FiniteSum:
         per_shard = jax.vmap(lambda d: _stream_rows(fn, x, d, self.block_rows))(split)
         return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), per_shard)
 
+    def _fits(self, x):
+        # x of another shape failed inside loss_i with JAX's "dot_general requires contracting
+        # dimensions ..."; shapes are static, so this costs nothing under jit and changes no value
+        if self.x_shape is not None:
+            try:
+                shape = tuple(np.shape(x))
+            except ValueError:  # a ragged list
+                shape = None
+            if shape != self.x_shape:
+                raise ValueError(f"x must have shape {self.x_shape} for problem {self.name!r}, got "
+                                 f"{shape if shape is not None else type(x).__name__}")
+        return x
+
     def loss(self, x) -> jax.Array:
         """f(x) = 1/n sum_i f_i(x)."""
+        x = self._fits(x)
         return self.stream_sum(self._block_sum, x) / self.n + self._reg(x)
 
     def value_and_grad(self, x):
         """(f(x), grad f(x)) in one streamed pass over the data."""
+        x = self._fits(x)
         total, g = self.stream_sum(jax.value_and_grad(self._block_sum), x)
         inv_n = 1.0 / self.n
         value = total * inv_n
@@ -348,6 +363,7 @@ class FiniteSum:
         """grad f(x) = 1/n sum_i grad f_i(x), streamed over row blocks."""
         # Streams the gradient alone: accumulating f as well would cost a transcendental per
         # sample that a GD step does not need.
+        x = self._fits(x)
         g = self.stream_sum(jax.grad(self._block_sum), x)
         g = jax.tree_util.tree_map(lambda gi: gi * jnp.asarray(1.0 / self.n, gi.dtype), g)
         if self.regularizer is not None:

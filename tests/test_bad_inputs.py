@@ -2471,3 +2471,50 @@ def test_a_run_whose_standard_error_is_full_finishes(tmp_path):
     assert done.returncode == 0 and "wrote " in done.stdout, done.stdout[-600:]
     (meta,) = out.rglob("meta.json")
     assert json.loads(meta.read_text())["status"] == "complete"
+
+
+# hostile24b -----------------------------------------------------------------------------------------
+# -- hostile24b: the round's findings (the Python API half of issue 18's round 24) -------------------
+@pytest.mark.parametrize("keys", [[KEY0, KEY0], (KEY0,)], ids=["list", "tuple"])
+def test_run_keys_names_a_list_of_keys(tiny_logistic, no_compile, keys):
+    # JAX's "JAX array with PRNGKey dtype cannot be converted to a NumPy array", raised while the
+    # refusal's own message was being written (jnp.shape of the list)
+    raises(TypeError, r"^keys must be a 1-D array of typed PRNG keys such as seed_keys\(key, seeds\), got a "
+           r"(list of 2|tuple of 1) \(stack the keys into one array: jnp.stack\(keys\)\)$",
+           sgd_bench.run_keys, tiny_logistic, helpers.gd_method(), X0_JAX, keys, steps=4, log_every=2)
+
+
+@pytest.mark.parametrize("k, exc", [
+    (-1, ValueError),            # N: NumPy's "Python integer -1 out of bounds for uint32"
+    (2**32, ValueError),         # N: the same
+    (np.int64(-1), ValueError),  # S: added 4294967295
+    (1.5, TypeError),            # S: added 1
+    (True, TypeError),           # S: added 1
+], ids=["minus-one", "2**32", "np-minus-one", "float", "bool"])
+def test_count_add_refuses_a_count_it_cannot_hold(k, exc):
+    raises(exc, r"^k must be an integer count in \[0, 2\*\*32\), got ", sgd_bench.Count.zero().add, k)
+
+
+def test_count_add_still_takes_the_largest_word():
+    assert int(sgd_bench.Count.zero().add(2**32 - 1).add(np.uint32(1))) == 2**32
+
+
+def test_info_with_mu_above_L_is_refused(tiny_logistic, no_compile):
+    # S: info={"L": 1, "mu": 5} (swapped) was taken: theory.constants gave mu = 5, L = 1, and
+    # bounds.gd_pl's "bound" (1 - mu/L)^k read 1, -4, 16, -64
+    raises(ValueError, r"^info\['mu'\] = 5.0 exceeds info\['L'\] = 1.0: a strong convexity constant is at most "
+           r"the smoothness constant \(swapped\?\)$", tiny_logistic.replace, info={"L": 1.0, "mu": 5.0})
+    assert tiny_logistic.replace(info={"L": 1.0, "mu": 1.0}).info == {"L": 1.0, "mu": 1.0}
+
+
+@pytest.mark.parametrize("method", ["loss", "grad", "value_and_grad"])
+def test_a_problems_loss_names_an_x_of_another_shape(tiny_logistic, no_compile, method):
+    # N: JAX's "dot_general requires contracting dimensions to have the same shape, got (3,) and (4,)"
+    raises(ValueError, r"^x must have shape \(3,\) for problem '.*', got \(4,\)$",
+           getattr(tiny_logistic, method), np.zeros(4, np.float32))
+
+
+def test_time_to_eps_names_runs_that_are_not_a_sequence():
+    # N: "'int' object is not iterable"
+    raises(TypeError, r"^runs must be a sequence of TimedRun \(from timed_run\), got 5$", timing.time_to_eps, 5,
+           0.5, [0.1])
