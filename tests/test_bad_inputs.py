@@ -2518,3 +2518,19 @@ def test_time_to_eps_names_runs_that_are_not_a_sequence():
     # N: "'int' object is not iterable"
     raises(TypeError, r"^runs must be a sequence of TimedRun \(from timed_run\), got 5$", timing.time_to_eps, 5,
            0.5, [0.1])
+
+
+def test_the_launcher_ends_a_last_line_without_a_newline():
+    # a process's last line without "\n" was written as is, and the next process's line ran on
+    # after it: "[0] no newline at end[1] no newline at end"
+    import os
+    import subprocess
+    import sys
+
+    if _launcher_refused_here():
+        pytest.skip(_launcher_refused_here())
+    done = subprocess.run([sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", "-d", "1", "--timeout", "120",
+                           "--", "-c", "import sys; sys.stdout.write('no newline at end')"],
+                          capture_output=True, text=True, timeout=180, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert done.returncode == 0, done.stderr[-800:]
+    assert sorted(done.stdout.splitlines()) == ["[0] no newline at end", "[1] no newline at end"], done.stdout
