@@ -2534,3 +2534,14 @@ def test_the_launcher_ends_a_last_line_without_a_newline():
                           capture_output=True, text=True, timeout=180, env=dict(os.environ, JAX_PLATFORMS="cpu"))
     assert done.returncode == 0, done.stderr[-800:]
     assert sorted(done.stdout.splitlines()) == ["[0] no newline at end", "[1] no newline at end"], done.stdout
+
+
+def test_sweep_echoes_a_refused_value_as_given():
+    # the grid was cast to the problem's float32 before its values were checked: -0.1 came back
+    # as "got -0.10000000149011612"; a value that is 0.0 in float32 is still refused
+    problem = problems.get("logreg", n=20, d=3, dtype="float32")
+    x0 = np.zeros(3, np.float32)
+    method = helpers.gd_method()
+    for grid, shown in [([0.1, -0.1], r"-0\.1"), ([0.1, 1e-50], r"0\.0")]:
+        raises(ValueError, rf"^over: step_size must be a finite number > 0 \(constant's a\), got {shown}$",
+               sgd_bench.sweep, problem, method, x0, KEY0, over={"step_size": grid}, seeds=1, steps=2)
