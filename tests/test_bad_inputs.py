@@ -2545,3 +2545,16 @@ def test_sweep_echoes_a_refused_value_as_given():
     for grid, shown in [([0.1, -0.1], r"-0\.1"), ([0.1, 1e-50], r"0\.0")]:
         raises(ValueError, rf"^over: step_size must be a finite number > 0 \(constant's a\), got {shown}$",
                sgd_bench.sweep, problem, method, x0, KEY0, over={"step_size": grid}, seeds=1, steps=2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_benchopt_logreg_l2_does_not_warn_of_the_dtype_it_was_asked_for(dtype):
+    # with x64 off, dtype="float32" warned "X, y is float64 but jax_enable_x64 is off, so JAX
+    # computes in float32. To keep float64 ...", and dtype="float16" said float32 as well
+    from sgd_bench_harness import benchopt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sgd_bench.PrecisionWarning)
+        with jax.enable_x64(False):
+            problem = benchopt.logreg_l2(A, Y, 1.0, dtype=dtype)
+    assert problem.dtype == np.dtype(dtype)
