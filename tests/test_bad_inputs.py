@@ -2558,3 +2558,13 @@ def test_benchopt_logreg_l2_does_not_warn_of_the_dtype_it_was_asked_for(dtype):
         with jax.enable_x64(False):
             problem = benchopt.logreg_l2(A, Y, 1.0, dtype=dtype)
     assert problem.dtype == np.dtype(dtype)
+
+
+def test_from_optax_names_a_learning_rate_schedule_that_gives_a_vector(no_compile):
+    # N: NumPy's "Cannot broadcast to shape with fewer dimensions: arr_shape=(1024, 3)
+    # shape=(1024,)" from inside the run; a warm-up from 0 (optax.linear_schedule(0, ...)) is kept
+    import jax.numpy as jnp
+
+    raises(TypeError, r"^learning_rate must map a step counter k to one rate \(a scalar\), got shape \(3,\)$",
+           sgd_bench.from_optax, optax.sgd, learning_rate=lambda k: jnp.ones(3) * 0.1)
+    sgd_bench.from_optax(optax.sgd, learning_rate=optax.linear_schedule(0.0, 0.1, 4))
