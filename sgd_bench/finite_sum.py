@@ -282,9 +282,20 @@ class FiniteSum:
     def _block_sum(self, x, block) -> jax.Array:
         return jnp.sum(jax.vmap(self.loss_i, in_axes=(None, 0))(x, block))
 
+    def _rows(self, idx):
+        # a host index outside [0, n) was clamped by the gather without a word: idx=[100] with
+        # n = 20 gave row 19, and [-1] gave row 0 (NumPy's -1 is the last); traced indices pass
+        if isinstance(idx, jax.core.Tracer):
+            return idx
+        rows = np.asarray(idx)
+        if rows.dtype.kind not in "iu" or rows.ndim != 1 or (rows.size and not (
+                rows.min() >= 0 and rows.max() < self.n)):
+            raise ValueError(f"idx must be a 1-D array of row indices in [0, n) = [0, {self.n}), got {idx!r}")
+        return rows
+
     def per_sample_losses(self, x, idx=None) -> jax.Array:
         """f_i(x) for every i (or for ``idx``), shape (n,) or (len(idx),)."""
-        data = self.data if idx is None else self.batch(idx)
+        data = self.data if idx is None else self.batch(self._rows(idx))
         return jax.vmap(self.loss_i, in_axes=(None, 0))(x, data) + self._reg(x)
 
     def per_sample_grads(self, x, idx=None) -> Any:
@@ -293,7 +304,7 @@ class FiniteSum:
         This materializes one gradient per sample: use it for small batches and checks, and
         ``grad`` for the full gradient.
         """
-        data = self.data if idx is None else self.batch(idx)
+        data = self.data if idx is None else self.batch(self._rows(idx))
         g = jax.vmap(jax.grad(self.loss_i), in_axes=(None, 0))(x, data)
         if self.regularizer is None:
             return g

@@ -2568,3 +2568,12 @@ def test_from_optax_names_a_learning_rate_schedule_that_gives_a_vector(no_compil
     raises(TypeError, r"^learning_rate must map a step counter k to one rate \(a scalar\), got shape \(3,\)$",
            sgd_bench.from_optax, optax.sgd, learning_rate=lambda k: jnp.ones(3) * 0.1)
     sgd_bench.from_optax(optax.sgd, learning_rate=optax.linear_schedule(0.0, 0.1, 4))
+
+
+@pytest.mark.parametrize("method", ["per_sample_losses", "per_sample_grads"])
+@pytest.mark.parametrize("idx", [[13], [-1], [0.0]], ids=["n", "minus-one", "float"])
+def test_per_sample_values_refuse_a_row_index_outside_the_data(tiny_logistic, no_compile, method, idx):
+    # S: the gather clamped a host index without a word: [13] with n = 13 gave row 12, and [-1]
+    # gave row 0 (NumPy's -1 is the last row)
+    raises(ValueError, r"^idx must be a 1-D array of row indices in \[0, n\) = \[0, 13\), got ",
+           getattr(tiny_logistic, method), np.zeros(3), np.asarray(idx))
