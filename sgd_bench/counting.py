@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -39,6 +40,14 @@ class Count(NamedTuple):
 
     def add(self, k) -> "Count":
         """Returns self + k for 0 <= k < 2**32, carrying into the high word."""
+        if not isinstance(k, jax.core.Tracer):
+            # a host k out of range was wrapped or cut without a word (np.int64(-1) added
+            # 4294967295, 1.5 added 1) or raised NumPy's "out of bounds for uint32"
+            host = np.asarray(k)
+            if host.dtype == bool or not np.issubdtype(host.dtype, np.integer):
+                raise TypeError(f"k must be an integer count in [0, 2**32), got {k!r}")
+            if host.size and not (host.min() >= 0 and host.max() < 2**32):
+                raise ValueError(f"k must be an integer count in [0, 2**32), got {k!r}")
         if isinstance(k, int):  # Python ints above 2**31 do not fit JAX's default int32
             k = np.uint32(k)
         k = jnp.asarray(k).astype(jnp.uint32)

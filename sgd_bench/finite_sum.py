@@ -282,9 +282,20 @@ class FiniteSum:
     def _block_sum(self, x, block) -> jax.Array:
         return jnp.sum(jax.vmap(self.loss_i, in_axes=(None, 0))(x, block))
 
+    def _rows(self, idx):
+        # a host index outside [0, n) was clamped by the gather without a word: idx=[100] with
+        # n = 20 gave row 19, and [-1] gave row 0 (NumPy's -1 is the last); traced indices pass
+        if isinstance(idx, jax.core.Tracer):
+            return idx
+        rows = np.asarray(idx)
+        if rows.dtype.kind not in "iu" or rows.ndim != 1 or (rows.size and not (
+                rows.min() >= 0 and rows.max() < self.n)):
+            raise ValueError(f"idx must be a 1-D array of row indices in [0, n) = [0, {self.n}), got {idx!r}")
+        return rows
+
     def per_sample_losses(self, x, idx=None) -> jax.Array:
         """f_i(x) for every i (or for ``idx``), shape (n,) or (len(idx),)."""
-        data = self.data if idx is None else self.batch(idx)
+        data = self.data if idx is None else self.batch(self._rows(idx))
         return jax.vmap(self.loss_i, in_axes=(None, 0))(x, data) + self._reg(x)
 
     def per_sample_grads(self, x, idx=None) -> Any:
@@ -293,7 +304,7 @@ class FiniteSum:
         This materializes one gradient per sample: use it for small batches and checks, and
         ``grad`` for the full gradient.
         """
-        data = self.data if idx is None else self.batch(idx)
+        data = self.data if idx is None else self.batch(self._rows(idx))
         g = jax.vmap(jax.grad(self.loss_i), in_axes=(None, 0))(x, data)
         if self.regularizer is None:
             return g
@@ -328,12 +339,27 @@ class FiniteSum:
         per_shard = jax.vmap(lambda d: _stream_rows(fn, x, d, self.block_rows))(split)
         return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), per_shard)
 
+    def _fits(self, x):
+        # x of another shape failed inside loss_i with JAX's "dot_general requires contracting
+        # dimensions ..."; shapes are static, so this costs nothing under jit and changes no value
+        if self.x_shape is not None:
+            try:
+                shape = tuple(np.shape(x))
+            except ValueError:  # a ragged list
+                shape = None
+            if shape != self.x_shape:
+                raise ValueError(f"x must have shape {self.x_shape} for problem {self.name!r}, got "
+                                 f"{shape if shape is not None else type(x).__name__}")
+        return x
+
     def loss(self, x) -> jax.Array:
         """f(x) = 1/n sum_i f_i(x)."""
+        x = self._fits(x)
         return self.stream_sum(self._block_sum, x) / self.n + self._reg(x)
 
     def value_and_grad(self, x):
         """(f(x), grad f(x)) in one streamed pass over the data."""
+        x = self._fits(x)
         total, g = self.stream_sum(jax.value_and_grad(self._block_sum), x)
         inv_n = 1.0 / self.n
         value = total * inv_n
@@ -348,6 +374,7 @@ class FiniteSum:
         """grad f(x) = 1/n sum_i grad f_i(x), streamed over row blocks."""
         # Streams the gradient alone: accumulating f as well would cost a transcendental per
         # sample that a GD step does not need.
+        x = self._fits(x)
         g = self.stream_sum(jax.grad(self._block_sum), x)
         g = jax.tree_util.tree_map(lambda gi: gi * jnp.asarray(1.0 / self.n, gi.dtype), g)
         if self.regularizer is not None:

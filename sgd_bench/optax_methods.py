@@ -97,8 +97,25 @@ def _check_keyword_kinds(factory, hyperparams) -> None:
                 what = "a number > 0 or a schedule (a callable k -> rate)" if key == "learning_rate" \
                     else "a number"
                 raise TypeError(f"{key} must be {what}, got {value!r}")
+            if callable(value):
+                _check_scalar_schedule(key, value)
         elif isinstance(default, bool) and not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{key} must be True or False, got {value!r}")
+
+
+def _check_scalar_schedule(key: str, schedule) -> None:
+    """A learning-rate schedule must give one rate per step: a vector (lambda k: jnp.ones(3))
+    failed inside the run with NumPy's "Cannot broadcast to shape with fewer dimensions". Only
+    the shape is checked (abstractly: nothing runs): optax's warm-ups start at 0, and a schedule
+    that fails here is left to fail as it did."""
+    try:
+        out = jax.eval_shape(schedule, jax.ShapeDtypeStruct((), np.int32))
+    except Exception:
+        return
+    shapes = [leaf.shape for leaf in jax.tree_util.tree_leaves(out)]
+    if shapes != [()]:
+        got = f"shape {shapes[0]}" if len(shapes) == 1 else f"{len(shapes)} arrays"
+        raise TypeError(f"{key} must map a step counter k to one rate (a scalar), got {got}")
 
 
 # Keys that are decay factors of a running average wherever optax uses them (adam's b1, b2,

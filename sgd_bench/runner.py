@@ -350,8 +350,13 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
     x0, _, steps, log_every, x_star = check_args(problem, method, x0, 0, steps, log_every, x_star)
     if not (hasattr(keys, "dtype") and jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
             and keys.ndim == 1 and keys.shape[0] >= 1):
-        raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), "
-                        f"got {getattr(keys, 'dtype', type(keys).__name__)} of shape {jnp.shape(keys)}")
+        # a list of keys has no dtype, and jnp.shape(list) raised JAX's "JAX array with PRNGKey
+        # dtype cannot be converted to a NumPy array" while this message was being written
+        if isinstance(keys, (list, tuple)):
+            got = f"a {type(keys).__name__} of {len(keys)} (stack the keys into one array: jnp.stack(keys))"
+        else:
+            got = f"{getattr(keys, 'dtype', type(keys).__name__)} of shape {getattr(keys, 'shape', ())}"
+        raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), got {got}")
     _check_seed_memory(problem, method, x0, int(keys.shape[0]), steps, log_every, log_iterates)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress,
                      rise_factor)

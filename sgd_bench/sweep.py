@@ -131,12 +131,18 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     rise_factor = check_rise_factor(rise_factor)
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
     seeds = validation.integer("seeds", seeds, low=1)
-    configs = _grid(method, over, product, np.dtype(problem.dtype))
+    # checked as given first: checked only in the problem's float32, -0.1 was echoed as
+    # -0.10000000149011612; then as cast (1e-50 is 0.0 in float32). float64 -> float32 rounds each
+    # value as the direct cast does
+    configs = _grid(method, over, product, np.dtype(np.float64))
     names = list(configs)
-    try:  # the grid's values obey the rules of the method's own (a step size > 0, ...)
-        method.replace({n: configs[n] for n in names})
-    except ValueError as err:
-        raise ValueError(f"over: {err}") from None
+    for cast in (False, True):
+        if cast:
+            configs = {n: v.astype(problem.dtype) if v.dtype.kind == "f" else v for n, v in configs.items()}
+        try:  # the grid's values obey the rules of the method's own (a step size > 0, ...)
+            method.replace({n: configs[n] for n in names})
+        except ValueError as err:
+            raise ValueError(f"over: {err}") from None
     swept = swept_positions(method, names)
     total = len(configs[names[0]])
     estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0)

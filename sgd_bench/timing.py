@@ -125,7 +125,10 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
     """
     f_star = validation.finite_float("f_star", f_star)
     eps = [validation.finite_float("eps", e) for e in np.atleast_1d(np.asarray(eps, dtype=object))]
-    runs = list(runs)
+    try:
+        runs = list(runs)
+    except TypeError:  # an int said "'int' object is not iterable", naming no argument
+        raise TypeError(f"runs must be a sequence of TimedRun (from timed_run), got {runs!r}") from None
     for run in runs:
         validation.instance("runs", run, TimedRun, "a sequence of TimedRun (from timed_run)")
     rows = []

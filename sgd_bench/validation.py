@@ -274,6 +274,12 @@ def problem_info(info) -> tuple[tuple[str, float], ...]:
             # the theory's constants: L = -1 gave a default step 1/L < 0, bounds of the wrong sign
             raise ValueError(f"info[{key!r}] must be a number >= 0 (a smoothness or strong convexity "
                              f"constant), got {value!r}")
+    facts = {k: v for k, v in out if not isinstance(v, jax.core.Tracer)}
+    if facts.get("mu", 0.0) > facts.get("L", np.inf) * (1 + 1e-9):
+        # mu <= (true curvature) <= L always: mu = 5, L = 1 gave theory's GD bound
+        # (1 - mu/L)^k = 1, -4, 16, -64, a "bound" of alternating sign, silently
+        raise ValueError(f"info['mu'] = {facts['mu']!r} exceeds info['L'] = {facts['L']!r}: a strong "
+                         f"convexity constant is at most the smoothness constant (swapped?)")
     return tuple(sorted(out))
 
 

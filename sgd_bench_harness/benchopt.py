@@ -44,6 +44,7 @@ What the mixin takes care of:
 from __future__ import annotations
 
 import functools
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -71,7 +72,11 @@ def logreg_l2(X, y, lmbd: float, *, dtype="float64") -> FiniteSum:
 
     dt = validation.floating_dtype("dtype", dtype)
     lmbd = validation.nonnegative_float("lmbd", lmbd)
-    check_design("X", X, "y", y, labels=True)  # messages name benchopt's X and y, not the catalog's A
+    with warnings.catch_warnings():
+        # dtype is the caller's explicit choice: float32 was warned as a silent downcast ("JAX
+        # computes in float32. To keep float64 ..."), and float16 as float32
+        warnings.simplefilter("ignore", validation.PrecisionWarning)
+        check_design("X", X, "y", y, labels=True)  # messages name benchopt's X and y, not the catalog's A
     n = int(np.shape(X)[0])
     # Cast on the host first, so that float64 data asked for in float32 is not refused as a
     # silent downcast: the dtype here is the caller's explicit choice.

@@ -111,6 +111,8 @@ def _pump(stream, out, prefix: bytes, lost: list) -> None:
     for line in iter(stream.readline, b""):
         if broken:
             continue
+        if not line.endswith(b"\n"):  # a last line without one ran into the next process's line
+            line += b"\n"
         try:
             out.write(prefix + line)
             out.flush()

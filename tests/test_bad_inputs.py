@@ -2567,3 +2567,109 @@ def test_a_damaged_cell_of_a_grid_with_every_cell_stored_is_computed_again(tmp_p
     code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
     assert code == 0 and "Traceback" not in err, err[-800:]
     assert "seeds 0-0: the stored cell does not read back; computed again" in err
+
+
+# hostile24b -----------------------------------------------------------------------------------------
+# -- hostile24b: the round's findings (the Python API half of issue 18's round 24) -------------------
+@pytest.mark.parametrize("keys", [[KEY0, KEY0], (KEY0,)], ids=["list", "tuple"])
+def test_run_keys_names_a_list_of_keys(tiny_logistic, no_compile, keys):
+    # JAX's "JAX array with PRNGKey dtype cannot be converted to a NumPy array", raised while the
+    # refusal's own message was being written (jnp.shape of the list)
+    raises(TypeError, r"^keys must be a 1-D array of typed PRNG keys such as seed_keys\(key, seeds\), got a "
+           r"(list of 2|tuple of 1) \(stack the keys into one array: jnp.stack\(keys\)\)$",
+           sgd_bench.run_keys, tiny_logistic, helpers.gd_method(), X0_JAX, keys, steps=4, log_every=2)
+
+
+@pytest.mark.parametrize("k, exc", [
+    (-1, ValueError),            # N: NumPy's "Python integer -1 out of bounds for uint32"
+    (2**32, ValueError),         # N: the same
+    (np.int64(-1), ValueError),  # S: added 4294967295
+    (1.5, TypeError),            # S: added 1
+    (True, TypeError),           # S: added 1
+], ids=["minus-one", "2**32", "np-minus-one", "float", "bool"])
+def test_count_add_refuses_a_count_it_cannot_hold(k, exc):
+    raises(exc, r"^k must be an integer count in \[0, 2\*\*32\), got ", sgd_bench.Count.zero().add, k)
+
+
+def test_count_add_still_takes_the_largest_word():
+    assert int(sgd_bench.Count.zero().add(2**32 - 1).add(np.uint32(1))) == 2**32
+
+
+def test_info_with_mu_above_L_is_refused(tiny_logistic, no_compile):
+    # S: info={"L": 1, "mu": 5} (swapped) was taken: theory.constants gave mu = 5, L = 1, and
+    # bounds.gd_pl's "bound" (1 - mu/L)^k read 1, -4, 16, -64
+    raises(ValueError, r"^info\['mu'\] = 5.0 exceeds info\['L'\] = 1.0: a strong convexity constant is at most "
+           r"the smoothness constant \(swapped\?\)$", tiny_logistic.replace, info={"L": 1.0, "mu": 5.0})
+    assert tiny_logistic.replace(info={"L": 1.0, "mu": 1.0}).info == {"L": 1.0, "mu": 1.0}
+
+
+@pytest.mark.parametrize("method", ["loss", "grad", "value_and_grad"])
+def test_a_problems_loss_names_an_x_of_another_shape(tiny_logistic, no_compile, method):
+    # N: JAX's "dot_general requires contracting dimensions to have the same shape, got (3,) and (4,)"
+    raises(ValueError, r"^x must have shape \(3,\) for problem '.*', got \(4,\)$",
+           getattr(tiny_logistic, method), np.zeros(4, np.float32))
+
+
+def test_time_to_eps_names_runs_that_are_not_a_sequence():
+    # N: "'int' object is not iterable"
+    raises(TypeError, r"^runs must be a sequence of TimedRun \(from timed_run\), got 5$", timing.time_to_eps, 5,
+           0.5, [0.1])
+
+
+def test_the_launcher_ends_a_last_line_without_a_newline():
+    # a process's last line without "\n" was written as is, and the next process's line ran on
+    # after it: "[0] no newline at end[1] no newline at end"
+    import os
+    import subprocess
+    import sys
+
+    if _launcher_refused_here():
+        pytest.skip(_launcher_refused_here())
+    done = subprocess.run([sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", "-d", "1", "--timeout", "120",
+                           "--", "-c", "import sys; sys.stdout.write('no newline at end')"],
+                          capture_output=True, text=True, timeout=180, env=dict(os.environ, JAX_PLATFORMS="cpu"))
+    assert done.returncode == 0, done.stderr[-800:]
+    assert sorted(done.stdout.splitlines()) == ["[0] no newline at end", "[1] no newline at end"], done.stdout
+
+
+def test_sweep_echoes_a_refused_value_as_given():
+    # the grid was cast to the problem's float32 before its values were checked: -0.1 came back
+    # as "got -0.10000000149011612"; a value that is 0.0 in float32 is still refused
+    problem = problems.get("logreg", n=20, d=3, dtype="float32")
+    x0 = np.zeros(3, np.float32)
+    method = helpers.gd_method()
+    for grid, shown in [([0.1, -0.1], r"-0\.1"), ([0.1, 1e-50], r"0\.0")]:
+        raises(ValueError, rf"^over: step_size must be a finite number > 0 \(constant's a\), got {shown}$",
+               sgd_bench.sweep, problem, method, x0, KEY0, over={"step_size": grid}, seeds=1, steps=2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_benchopt_logreg_l2_does_not_warn_of_the_dtype_it_was_asked_for(dtype):
+    # with x64 off, dtype="float32" warned "X, y is float64 but jax_enable_x64 is off, so JAX
+    # computes in float32. To keep float64 ...", and dtype="float16" said float32 as well
+    from sgd_bench_harness import benchopt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sgd_bench.PrecisionWarning)
+        with jax.enable_x64(False):
+            problem = benchopt.logreg_l2(A, Y, 1.0, dtype=dtype)
+    assert problem.dtype == np.dtype(dtype)
+
+
+def test_from_optax_names_a_learning_rate_schedule_that_gives_a_vector(no_compile):
+    # N: NumPy's "Cannot broadcast to shape with fewer dimensions: arr_shape=(1024, 3)
+    # shape=(1024,)" from inside the run; a warm-up from 0 (optax.linear_schedule(0, ...)) is kept
+    import jax.numpy as jnp
+
+    raises(TypeError, r"^learning_rate must map a step counter k to one rate \(a scalar\), got shape \(3,\)$",
+           sgd_bench.from_optax, optax.sgd, learning_rate=lambda k: jnp.ones(3) * 0.1)
+    sgd_bench.from_optax(optax.sgd, learning_rate=optax.linear_schedule(0.0, 0.1, 4))
+
+
+@pytest.mark.parametrize("method", ["per_sample_losses", "per_sample_grads"])
+@pytest.mark.parametrize("idx", [[13], [-1], [0.0]], ids=["n", "minus-one", "float"])
+def test_per_sample_values_refuse_a_row_index_outside_the_data(tiny_logistic, no_compile, method, idx):
+    # S: the gather clamped a host index without a word: [13] with n = 13 gave row 12, and [-1]
+    # gave row 0 (NumPy's -1 is the last row)
+    raises(ValueError, r"^idx must be a 1-D array of row indices in \[0, n\) = \[0, 13\), got ",
+           getattr(tiny_logistic, method), np.zeros(3), np.asarray(idx))
