@@ -27,7 +27,10 @@ class Count(NamedTuple):
 
     @classmethod
     def from_parts(cls, hi, lo) -> "Count":
-        """The count ``hi * 2**32 + lo`` from two uint32 arrays of the same shape."""
+        """The count ``hi * 2**32 + lo`` from two uint32 arrays of the same shape; host parts
+        must be integers in [0, 2**32) (traced parts are taken as they are)."""
+        # -1 was JAX's OverflowError naming neither part; 1.5 was cut to 1 without a word
+        hi, lo = _word("hi", hi), _word("lo", lo)
         return cls(jnp.stack([jnp.asarray(hi, jnp.uint32), jnp.asarray(lo, jnp.uint32)], axis=-1))
 
     @property
@@ -40,24 +43,20 @@ class Count(NamedTuple):
 
     def add(self, k) -> "Count":
         """Returns self + k for 0 <= k < 2**32, carrying into the high word."""
-        if not isinstance(k, jax.core.Tracer):
-            # a host k out of range was wrapped or cut without a word (np.int64(-1) added
-            # 4294967295, 1.5 added 1) or raised NumPy's "out of bounds for uint32"
-            host = np.asarray(k)
-            if host.dtype == bool or not np.issubdtype(host.dtype, np.integer):
-                raise TypeError(f"k must be an integer count in [0, 2**32), got {k!r}")
-            if host.size and not (host.min() >= 0 and host.max() < 2**32):
-                raise ValueError(f"k must be an integer count in [0, 2**32), got {k!r}")
-        if isinstance(k, int):  # Python ints above 2**31 do not fit JAX's default int32
-            k = np.uint32(k)
+        # a host k out of range was wrapped or cut without a word (np.int64(-1) added
+        # 4294967295, 1.5 added 1) or raised NumPy's "out of bounds for uint32"
+        k = _word("k", k)
         k = jnp.asarray(k).astype(jnp.uint32)
         lo = self.lo + k  # wraps modulo 2**32
         carry = (lo < self.lo).astype(jnp.uint32)
         return Count(jnp.stack([self.hi + carry, lo], axis=-1))
 
     def to_numpy(self) -> np.ndarray:
-        """The exact value as an int64 NumPy array (host side)."""
+        """The exact value as an int64 NumPy array (host side); OverflowError from 2**63 on."""
         words = np.asarray(self.words).astype(np.int64)
+        if words.size and words[..., 0].max() >= 2**31:  # hi * 2**32 wrapped: 2**64 - 1 read as -1
+            raise OverflowError(f"a count of 2**63 or more does not fit int64 (high word "
+                                f"{int(words[..., 0].max())}); int(count) gives it exactly")
         return np.asarray(words[..., 0] * (1 << 32) + words[..., 1])
 
     def __array__(self, dtype=None, copy=None):
@@ -65,7 +64,22 @@ class Count(NamedTuple):
         return value if dtype is None else value.astype(dtype)
 
     def __int__(self) -> int:
-        value = self.to_numpy()
-        if value.ndim:
+        words = np.asarray(self.words)
+        if words.ndim > 1:
             raise TypeError("only a scalar Count converts to int; use np.asarray(count)")
-        return int(value)
+        return int(words[0]) * (1 << 32) + int(words[1])  # Python ints: exact up to 2**64
+
+
+def _word(name: str, value):
+    """``value`` for a uint32 word: checked on the host to be integers in [0, 2**32) (a traced
+    value is returned as it is, so the compiled path is unchanged)."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    host = np.asarray(value)
+    if host.dtype == bool or not np.issubdtype(host.dtype, np.integer):
+        raise TypeError(f"{name} must be an integer count in [0, 2**32), got {value!r}")
+    if host.size and not (host.min() >= 0 and host.max() < 2**32):
+        raise ValueError(f"{name} must be an integer count in [0, 2**32), got {value!r}")
+    if isinstance(value, int):  # Python ints above 2**31 do not fit JAX's default int32
+        return np.uint32(value)
+    return value

@@ -260,7 +260,19 @@ class FiniteSum:
 
     # -- per-sample and mini-batch quantities ------------------------------------------------
     def batch(self, idx) -> Any:
-        """The data rows ``idx`` (an integer array), as a pytree with leading axis len(idx)."""
+        """The data rows ``idx`` (an integer array), as a pytree with leading axis len(idx).
+
+        Host indices (NumPy arrays, lists, concrete JAX arrays) must lie in [0, n), or a
+        ValueError names them. Traced indices (inside ``jit``, ``vmap`` or ``scan``: the engine's
+        hot path, whose indices come from the sampler and are in range) are not checked, so the
+        compiled program is the same with or without the check. There, as in JAX's indexing, an
+        index in [-n, 0) counts from the end, and one outside [-n, n) is not an error: it gives
+        the nearest row (one row, or up to 8 rows on CPU, which are sliced) or NaN (larger
+        batches, whose gather fills what is out of bounds).
+        """
+        if not isinstance(idx, jax.core.Tracer):  # [n] gave row n - 1 without a word
+            rows = self._rows(idx, flat=False)
+            idx = idx if isinstance(idx, jax.Array) else rows
         if idx.ndim == 1 and idx.shape[0] == 1 and self.shards == 1:
             # One row: a dynamic slice, without the out-of-bounds select that jnp.take adds
             # (~7% of a batch-1 SGD step on XLA:CPU); the sampler's indices are in range.
@@ -282,15 +294,16 @@ class FiniteSum:
     def _block_sum(self, x, block) -> jax.Array:
         return jnp.sum(jax.vmap(self.loss_i, in_axes=(None, 0))(x, block))
 
-    def _rows(self, idx):
+    def _rows(self, idx, flat: bool = True):
         # a host index outside [0, n) was clamped by the gather without a word: idx=[100] with
         # n = 20 gave row 19, and [-1] gave row 0 (NumPy's -1 is the last); traced indices pass
         if isinstance(idx, jax.core.Tracer):
             return idx
         rows = np.asarray(idx)
-        if rows.dtype.kind not in "iu" or rows.ndim != 1 or (rows.size and not (
+        if rows.dtype.kind not in "iu" or (flat and rows.ndim != 1) or (rows.size and not (
                 rows.min() >= 0 and rows.max() < self.n)):
-            raise ValueError(f"idx must be a 1-D array of row indices in [0, n) = [0, {self.n}), got {idx!r}")
+            raise ValueError(f"idx must be {'a 1-D' if flat else 'an integer'} array of row indices in "
+                             f"[0, n) = [0, {self.n}), got {idx!r}")
         return rows
 
     def per_sample_losses(self, x, idx=None) -> jax.Array:
@@ -339,7 +352,9 @@ class FiniteSum:
         per_shard = jax.vmap(lambda d: _stream_rows(fn, x, d, self.block_rows))(split)
         return jax.tree_util.tree_map(lambda a: jnp.sum(a, axis=0), per_shard)
 
-    def _fits(self, x):
+    def check_shape(self, x, name: str = "x"):
+        """Returns ``x``, or raises ValueError naming ``name``, ``x_shape`` and x's shape when they
+        differ (nothing is checked when ``x_shape`` is None)."""
         # x of another shape failed inside loss_i with JAX's "dot_general requires contracting
         # dimensions ..."; shapes are static, so this costs nothing under jit and changes no value
         if self.x_shape is not None:
@@ -348,18 +363,18 @@ class FiniteSum:
             except ValueError:  # a ragged list
                 shape = None
             if shape != self.x_shape:
-                raise ValueError(f"x must have shape {self.x_shape} for problem {self.name!r}, got "
+                raise ValueError(f"{name} must have shape {self.x_shape} for problem {self.name!r}, got "
                                  f"{shape if shape is not None else type(x).__name__}")
         return x
 
     def loss(self, x) -> jax.Array:
         """f(x) = 1/n sum_i f_i(x)."""
-        x = self._fits(x)
+        x = self.check_shape(x)
         return self.stream_sum(self._block_sum, x) / self.n + self._reg(x)
 
     def value_and_grad(self, x):
         """(f(x), grad f(x)) in one streamed pass over the data."""
-        x = self._fits(x)
+        x = self.check_shape(x)
         total, g = self.stream_sum(jax.value_and_grad(self._block_sum), x)
         inv_n = 1.0 / self.n
         value = total * inv_n
@@ -374,7 +389,7 @@ class FiniteSum:
         """grad f(x) = 1/n sum_i grad f_i(x), streamed over row blocks."""
         # Streams the gradient alone: accumulating f as well would cost a transcendental per
         # sample that a GD step does not need.
-        x = self._fits(x)
+        x = self.check_shape(x)
         g = self.stream_sum(jax.grad(self._block_sum), x)
         g = jax.tree_util.tree_map(lambda gi: gi * jnp.asarray(1.0 / self.n, gi.dtype), g)
         if self.regularizer is not None:

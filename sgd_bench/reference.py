@@ -110,7 +110,8 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
     max_iter = validation.integer("max_iter", max_iter, low=1)
     with enable_x64():
         p64 = _in_float64(problem)
-        x = _tree.cast_floating(p64.zeros() if x0 is None else x0, jnp.float64)
+        # checked here, or the loss named its own argument: "x must have shape (3,) ..."
+        x = _tree.cast_floating(p64.zeros() if x0 is None else problem.check_shape(x0, "x0"), jnp.float64)
         flat, unravel = ravel_pytree(x)
         dense = flat.size <= _DENSE_MAX_DIM
         f, g = _value_grad(p64, x)

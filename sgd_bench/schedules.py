@@ -95,6 +95,8 @@ class Schedule:
                 raise TypeError(f"it returned an array of shape {arr.shape}, not a scalar")
             if arr.dtype == bool:  # sgd(True) is refused; a schedule giving True must be too
                 raise TypeError(f"it returned {value!r}, a bool, not a number")
+            if arr.dtype.kind not in "iufc":  # "0.1" passed float() here, then failed traced as "a Python `if`"
+                raise TypeError(f"it returned {value!r}, a {type(value).__name__}, not a number")
             first = float(arr)
         except Exception as err:
             raise TypeError(f"{name} must map a step counter k to a scalar step size; "

@@ -24,8 +24,16 @@ also exits when the launcher disappears, and JAX's heartbeat timeout is set to `
 seconds, so that processes started by hand (without this launcher) also give up in bounded
 time.
 
-At most ``max_processes()`` processes (4 per core, at least 8): more is refused with exit status 3,
-before any starts. Output that cannot be written (a full disk) is read and dropped, so that no
+A job stuck with every process alive (all waiting in a collective for each other) is stopped
+too, with one line and exit status 1: when for ``--idle-timeout`` seconds (default 600; 0: never)
+no process wrote a line or used more than 2% of a core, and when a process is still running
+``--exit-wait`` seconds after another exited with 0 (every process waits at exit in JAX's shutdown
+barrier for the others, so one still running after it is stuck). ``--timeout`` has no default: a
+long computation uses CPU and is never stopped for its length. See ``job_watch``.
+
+At most ``max_processes()`` processes (4 per core, at least 8), and as many CPU devices in all as
+half the machine's threads and memory hold (``job_watch.check_devices``): more is refused with
+exit status 3, before any starts. Output that cannot be written (a full disk) is read and dropped, so that no
 process blocks on it, and a job that succeeded then exits with status 3, saying so.
 
 Needs jax >= 0.4.35: with 0.4.30 the gloo collectives aborted. The launcher checks the
@@ -52,8 +60,11 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from sgd_bench_harness import job_watch
+
 MIN_JAX = (0, 4, 35)
 ENV = "SGD_BENCH_LAUNCH"  # how the launcher tells a child its place in the job
+CHILD = ["-m", "sgd_bench_harness._launch_child"]  # what each process runs before the target
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -102,13 +113,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _pump(stream, out, prefix: bytes, lost: list) -> None:
-    """Copies a child's output line by line, each line prefixed with its process number. When
-    ``out`` cannot be written (a full disk), the error goes to ``lost`` and the rest is read and
-    dropped: the thread died with a traceback, the job exited 0, and a child whose pipe filled
-    would have blocked."""
+def _pump(stream, out, prefix: bytes, lost: list, seen: list) -> None:
+    """Copies a child's output line by line, each line prefixed with its process number, and
+    notes in ``seen[0]`` when the last line came. When ``out`` cannot be written (a full disk),
+    the error goes to ``lost`` and the rest is read and dropped: the thread died with a
+    traceback, the job exited 0, and a child whose pipe filled would have blocked."""
     broken = False
     for line in iter(stream.readline, b""):
+        seen[0] = time.monotonic()
         if broken:
             continue
         if not line.endswith(b"\n"):  # a last line without one ran into the next process's line
@@ -129,6 +141,12 @@ def _how(code: int) -> str:
         except ValueError:
             return f"was killed by signal {-code}"
     return f"exited with status {code}"
+
+
+def _names(indices, processes: int) -> str:
+    """"process 1 of 2" or "processes 1, 3 of 4"."""
+    return (f"process {indices[0]}" if len(indices) == 1 else
+            "processes " + ", ".join(map(str, indices))) + f" of {processes}"
 
 
 def _stop(procs, grace: float) -> None:
@@ -153,7 +171,8 @@ def _stop(procs, grace: float) -> None:
 
 def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int | None = None,
            heartbeat: int = 30, init_timeout: int = 60, grace: float = 3.0,
-           timeout: float | None = None, stdout=None, stderr=None) -> int:
+           timeout: float | None = None, idle_timeout: float | None = 600.0,
+           exit_wait: float | None = None, stdout=None, stderr=None) -> int:
     """Runs ``python TARGET...`` as ``processes`` JAX processes; returns the job's exit status.
 
     **Arguments:**
@@ -167,11 +186,18 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     - ``init_timeout``: seconds a process waits for the others to join.
     - ``grace``: seconds between SIGTERM and SIGKILL when the job is stopped.
     - ``timeout``: stop the job after this many seconds (default: no limit).
+    - ``idle_timeout``: stop the job when for this many seconds no process wrote a line or used
+      more than 2% of a core: all of them wait (in a collective, for each other) and none will
+      go on (default 600; None: never).
+    - ``exit_wait``: stop the processes still running this many seconds after one exited with 0
+      (default: JAX's shutdown barrier, max(heartbeat, 10) s, plus 30 s; None in the call
+      means that default). Every process waits at exit in that barrier for the others, so a
+      process still running after it is stuck.
     - ``stdout``, ``stderr``: binary streams for the prefixed output (default: this process's).
 
     **Returns:** 0 when every process exited with 0 (3 when their output could not be written);
     otherwise the status of the first process that failed (1 when it was killed by a signal, or
-    on ``timeout``).
+    when the launcher stopped the job: ``timeout``, ``idle_timeout``, ``exit_wait``).
     """
     if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
         # -1 crashed a child with SIGSEGV inside JAX's coordinator; 70000 is no port either
@@ -182,10 +208,17 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if name != "processes" and value > 2**31 - 1:  # JAX and XLA take a C int: the children died
             raise ValueError(f"{name} must be at most 2**31 - 1, got {value!r}")  # (a traceback, XLA's flag list)
+    for name, value in [("timeout", timeout), ("idle_timeout", idle_timeout), ("exit_wait", exit_wait)]:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not value > 0):  # NaN too
+            raise ValueError(f"{name} must be a number of seconds > 0 (or None), got {value!r}")
+    if exit_wait is None:
+        exit_wait = max(heartbeat, 10) + 30.0
     if processes > max_processes():  # a resource, not a typo: exit 3, as the CLI's memory guard
         raise MemoryError(f"processes {processes} is more than this machine runs at once: at most "
                           f"{max_processes()} (4 per core, {os.cpu_count()} core(s)); each process is a "
                           "whole JAX runtime")
+    job_watch.check_devices(processes, devices)
     target = [str(t) for t in target]
     if not target:
         raise ValueError("target is empty: give a script, -m MODULE or -c CODE")
@@ -202,7 +235,7 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     # a closed stream (>&-) is None in Python: its output is dropped, as print drops it
     stdout = stdout or getattr(sys.stdout, "buffer", None) or open(os.devnull, "wb")
     stderr = stderr or getattr(sys.stderr, "buffer", None) or open(os.devnull, "wb")
-    lost = []
+    lost, seen = [], [0.0]
     address = f"127.0.0.1:{port or free_port()}"
     procs, pumps = [], []
     try:
@@ -210,27 +243,41 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
             env = dict(os.environ, PYTHONUNBUFFERED="1",
                        **{ENV: f"{address},{processes},{i},{devices},{heartbeat},{init_timeout}"})
             # A session of its own: stopping a process also stops whatever it started.
-            p = subprocess.Popen([sys.executable, "-m", "sgd_bench_harness._launch_child", *target],
+            p = subprocess.Popen([sys.executable, *CHILD, *target],
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  start_new_session=True)
             procs.append(p)
             prefix = f"[{i}] ".encode()
             for stream, out in ((p.stdout, stdout), (p.stderr, stderr)):
-                t = threading.Thread(target=_pump, args=(stream, out, prefix, lost), daemon=True)
+                t = threading.Thread(target=_pump, args=(stream, out, prefix, lost, seen), daemon=True)
                 t.start()
                 pumps.append(t)
         start = time.monotonic()
-        failed = None
+        idle = job_watch.Idle(procs, idle_timeout, seen) if idle_timeout is not None else None
+        failed, stopped, first_ok = None, "", None
         while failed is None:
             codes = [p.poll() for p in procs]
+            now = time.monotonic()
             bad = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
+            if first_ok is None and 0 in codes:
+                first_ok = (now, codes.index(0))
+            running = [i for i, c in enumerate(codes) if c is None]
             if bad:
                 failed = bad
-                running = sum(c is None for c in codes)
             elif all(c == 0 for c in codes):
                 break
-            elif timeout is not None and time.monotonic() - start > timeout:
+            elif timeout is not None and now - start > timeout:
+                failed, stopped = [], f"the job ran past --timeout {timeout:g} s; stopped all {processes} processes"
+            elif first_ok is not None and now - first_ok[0] > exit_wait:
                 failed = []
+                stopped = (f"{_names(running, processes)} still running {exit_wait:g} s after process "
+                           f"{first_ok[1]} exited with status 0 (waiting for a peer that has left?); stopped "
+                           f"{'it' if len(running) == 1 else 'them'} (--exit-wait)")
+            elif idle is not None and idle.stuck(now):
+                failed = []
+                stopped = (f"the job looks stuck: for {idle_timeout:g} s no process wrote a line or used more "
+                           f"than {job_watch.Idle.SHARE:.0%} of a core (all waiting for each other, in a collective?); "
+                           f"stopped all {len(running)} running (--idle-timeout 0 turns this check off)")
             else:
                 time.sleep(0.05)
     finally:
@@ -248,13 +295,12 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     if failed is None:
         return 0
     if not failed:
-        msg = f"the job ran past --timeout {timeout:g} s; stopped all {processes} processes"
-        code = 1
+        msg, code = stopped, 1
     else:
         # Usually one process; several only when they ended within the same poll.
         code = failed[0][1]
         msg = "; ".join(f"process {i} of {processes} {_how(c)}" for i, c in failed)
-        msg += f"; stopped the {running} still running"
+        msg += f"; stopped the {len(running)} still running"
     stderr.write(f"sgd-bench launch: {msg}\n".encode())
     stderr.flush()
     return code if code and code > 0 else 1
@@ -275,7 +321,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds a process waits for the others to join (default 60)")
     p.add_argument("--grace", type=float, default=3.0,
                    help="seconds between SIGTERM and SIGKILL when stopping the job (default 3)")
-    p.add_argument("--timeout", type=float, help="stop the job after this many seconds")
+    p.add_argument("--timeout", type=float, help="stop the job after this many seconds (default: no limit)")
+    p.add_argument("--idle-timeout", type=float, default=600.0,
+                   help="stop the job when for this many seconds no process wrote a line or used more than "
+                        "2%% of a core: stuck, each waiting for another (default 600; 0: never)")
+    p.add_argument("--exit-wait", type=float,
+                   help="stop the processes still running this many seconds after one exited with status 0 "
+                        "(default: max(heartbeat, 10) + 30, JAX's shutdown barrier and a margin)")
     p.add_argument("target", nargs=argparse.REMAINDER,
                    help="after --: script.py ARGS, -m MODULE ARGS or -c CODE ARGS")
     return p
@@ -295,11 +347,16 @@ def main(argv=None) -> int:
             raise ValueError(f"--grace must be >= 0 and finite (seconds), got {args.grace:g}")
         if args.timeout is not None and not args.timeout > 0:
             raise ValueError(f"--timeout must be > 0 (seconds; inf for no limit), got {args.timeout:g}")
+        if not args.idle_timeout >= 0:
+            raise ValueError(f"--idle-timeout must be >= 0 (seconds; 0 or inf: never), got {args.idle_timeout:g}")
+        if args.exit_wait is not None and not args.exit_wait > 0:
+            raise ValueError(f"--exit-wait must be > 0 (seconds; inf: never), got {args.exit_wait:g}")
         # Ctrl-C or SIGTERM of the launcher: stop the children (launch's finally) and exit 130.
         signal.signal(signal.SIGTERM, _interrupt)
         return launch(target, args.processes, devices=args.devices, port=args.port,
                       heartbeat=args.heartbeat, init_timeout=args.init_timeout, grace=args.grace,
-                      timeout=args.timeout)
+                      timeout=args.timeout, idle_timeout=args.idle_timeout or None,
+                      exit_wait=args.exit_wait)
     except (ValueError, RuntimeError) as err:
         print(f"sgd-bench launch: error: {err}", file=sys.stderr)
         return 2

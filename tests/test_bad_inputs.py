@@ -2673,3 +2673,144 @@ def test_per_sample_values_refuse_a_row_index_outside_the_data(tiny_logistic, no
     # gave row 0 (NumPy's -1 is the last row)
     raises(ValueError, r"^idx must be a 1-D array of row indices in \[0, n\) = \[0, 13\), got ",
            getattr(tiny_logistic, method), np.zeros(3), np.asarray(idx))
+
+
+# leftovers25b ---------------------------------------------------------------------------------------
+# -- leftovers25b: what hostile22-24 noticed and left (the Python API and the launcher) -------------
+def test_fit_refuses_an_n_boot_that_cannot_fit_before_allocating():
+    # N: NumPy's MemoryError "Unable to allocate 21.8 TiB for an array ...", naming no argument
+    from sgd_bench import rates
+
+    values = np.exp(-0.1 * np.arange(10))[None] * np.array([[1.0], [1.1]])
+    raises(MemoryError, r"^n_boot=1000000000000 \(bootstrap resamples of 2 seeds over 10 logged steps\) needs "
+           r"[0-9.]+ GiB, .*; use a smaller n_boot \(default 1000\)$",
+           rates.fit, np.arange(10), values, "linear", n_boot=10**12)
+
+
+def test_reference_solution_names_x0_of_another_shape(tiny_logistic, no_compile):
+    # N: "x must have shape (3,) ...": the loss's own argument, not the caller's x0
+    raises(ValueError, r"^x0 must have shape \(3,\) for problem '.*', got \(4,\)$",
+           sgd_bench.reference_solution, tiny_logistic, np.zeros(4))
+
+
+@pytest.mark.parametrize("hi, lo, exc, name", [
+    (-1, 5, ValueError, "hi"),          # N: JAX's "OverflowError: Python int -1 too large to convert to uint32"
+    (0, 2**32, ValueError, "lo"),       # N: the same
+    (1.5, 0, TypeError, "hi"),          # S: cut to 1
+    (0, True, TypeError, "lo"),         # S: taken as 1
+    (np.array([0, -1]), np.zeros(2, np.int64), ValueError, "hi"),  # S: wrapped to 4294967295
+], ids=["minus-one", "2**32", "float", "bool", "np-minus-one"])
+def test_count_from_parts_refuses_parts_it_cannot_hold(hi, lo, exc, name):
+    raises(exc, rf"^{name} must be an integer count in \[0, 2\*\*32\), got ", sgd_bench.Count.from_parts, hi, lo)
+
+
+def test_a_count_above_int64_is_exact_or_refused_never_wrapped():
+    # S: int(Count.from_parts(2**32 - 1, 2**32 - 1)) was -1 (hi * 2**32 wrapped in int64)
+    top = sgd_bench.Count.from_parts(2**32 - 1, 2**32 - 1)
+    assert int(top) == 2**64 - 1
+    assert int(sgd_bench.Count.from_parts(2**31 - 1, 7)) == (2**31 - 1) * 2**32 + 7
+    raises(OverflowError, r"^a count of 2\*\*63 or more does not fit int64 \(high word 4294967295\); int\(count\) "
+           r"gives it exactly$", np.asarray, top)
+
+
+@pytest.mark.parametrize("value, shown", [("0.1", r"'0\.1', a str"), (None, r"None, a NoneType")],
+                         ids=["str", "none"])
+def test_a_schedule_that_returns_no_number_is_named(value, shown, no_compile):
+    # "0.1" passed the host check (float("0.1")), then was refused as "a Python `if` on k?"
+    raises(TypeError, rf"^step_size must map a step counter k to a scalar step size; at k=0: it returned {shown}, "
+           r"not a number$", sgd_bench.sgd, lambda k: value, 2)
+
+
+@pytest.mark.parametrize("call", ["batch", "batch_loss", "batch_grad"])
+@pytest.mark.parametrize("idx", [[13], [-1], np.array([3, 13]), np.array([[0, -1]]), "jax-13", [0.0]],
+                         ids=["n", "minus-one", "np-n", "2-D", "jax-n", "float"])
+def test_a_batch_refuses_host_row_indices_outside_the_data(tiny_logistic, call, idx):
+    # S: taken without a word: [13] with n = 13 gave row 12 (clamped), [-1] the last row
+    idx = jax.numpy.array([13]) if isinstance(idx, str) else idx
+    args = (idx,) if call == "batch" else (X0_JAX, idx)
+    raises(ValueError, r"^idx must be an integer array of row indices in \[0, n\) = \[0, 13\), got ",
+           getattr(tiny_logistic, call), *args)
+
+
+def test_a_traced_batch_is_compiled_as_before_and_clamps_as_documented(tiny_logistic):
+    # inside jit the indices are not checked (the engine's hot path): one program for any values,
+    # and an index outside [0, n) gives the clamped row (FiniteSum.batch's docstring)
+    loss = jax.jit(tiny_logistic.batch_loss)
+    x, batches = X0_JAX + 0.5, [jax.numpy.array(i, "int32") for i in ([13, 2], [12, 2], [-1, 2], [0, 2])]
+    with helpers.count_compiles() as compiled:
+        out = [loss(x, idx) for idx in batches]
+    assert len(compiled) == 1, compiled
+    assert out[2] == out[1] != out[3]  # -1 is the last row, as in NumPy
+    if jax.default_backend() == "cpu":  # a batch of up to 8 rows is gathered as slices, which clamp
+        assert out[0] == out[1]
+    rows = tiny_logistic.batch([1, 12])
+    assert np.array_equal(rows[0], np.asarray(tiny_logistic.data[0])[[1, 12]])
+
+
+def test_the_launcher_refuses_more_devices_than_the_machine_runs(monkeypatch, capsys):
+    # -d 2147483647 passed the argument checks: each process would have made 2**31 XLA threads
+    from sgd_bench_harness import launch
+
+    def started(*args, **kwargs):
+        raise AssertionError("a process was started")
+
+    monkeypatch.setattr(launch.subprocess, "Popen", started)
+    assert launch.main(["-n", "2", "-d", "2147483647", "--", "-c", "pass"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and re.match(
+        r"^sgd-bench launch: error: devices 2147483647 per process x 2 processes is 4,294,967,294 CPU devices, "
+        r"and XLA runs each on a thread of its own: this machine runs at most [0-9,]+ threads \(.*\), so a job may "
+        r"have [0-9,]+ devices \(half of that\); use -d up to the number of cores \(\d+\)$", err[0]), err
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--idle-timeout", "-1"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got -1"),
+    (["--idle-timeout", "nan"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got nan"),
+    (["--exit-wait", "0"], "--exit-wait must be > 0 (seconds; inf: never), got 0"),
+], ids=["idle-negative", "idle-nan", "exit-wait-zero"])
+def test_the_launchers_stuck_job_options_are_checked(argv, says, capsys):
+    from sgd_bench_harness import launch
+
+    assert launch.main([*argv, "--", "-c", "pass"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"sgd-bench launch: error: {says}"], err
+
+
+def _fake_job(monkeypatch, code, processes=2, **kwargs):
+    """Runs ``python -c code`` as a launched job without JAX (the launcher's child entry left out,
+    so nothing joins a coordinator): the launcher's own watching is what is tested."""
+    import io
+    import time
+
+    from sgd_bench_harness import launch
+
+    monkeypatch.setattr(launch, "CHILD", [])
+    out, err = io.BytesIO(), io.BytesIO()
+    start = time.monotonic()
+    status = launch.launch(["-c", code], processes, devices=1, stdout=out, stderr=err, timeout=60, **kwargs)
+    return status, time.monotonic() - start, out.getvalue().decode(), err.getvalue().decode()
+
+
+def test_the_launcher_stops_a_job_whose_processes_all_wait(monkeypatch):
+    # both processes alive and idle (as in a collective that waits on each other): only --timeout,
+    # which has no default, stopped it (under jax 0.12.1 such a job hung for ever)
+    status, took, _, err = _fake_job(monkeypatch, "import time; time.sleep(50)", idle_timeout=1.0)
+    assert status == 1 and took < 20, (took, err)
+    assert err.strip().splitlines() == [
+        "sgd-bench launch: the job looks stuck: for 1 s no process wrote a line or used more than 2% of a core "
+        "(all waiting for each other, in a collective?); stopped all 2 running (--idle-timeout 0 turns this check off)"]
+
+
+def test_the_launcher_stops_a_process_left_running_after_another_exited_0(monkeypatch):
+    code = "import os, time; time.sleep(50 if os.environ['SGD_BENCH_LAUNCH'].split(',')[2] == '1' else 0)"
+    status, took, _, err = _fake_job(monkeypatch, code, exit_wait=1.0, idle_timeout=None)
+    assert status == 1 and took < 20, (took, err)
+    assert err.strip().splitlines() == [
+        "sgd-bench launch: process 1 of 2 still running 1 s after process 0 exited with status 0 (waiting for a "
+        "peer that has left?); stopped it (--exit-wait)"]
+
+
+def test_the_launcher_lets_a_computing_process_run_past_the_idle_limit(monkeypatch):
+    code = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.5: pass\nprint('done')"
+    status, _, out, err = _fake_job(monkeypatch, code, processes=1, idle_timeout=0.4)
+    assert (status, out, err) == (0, "[0] done\n", "")

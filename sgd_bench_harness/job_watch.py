@@ -1,0 +1,98 @@
+"""How the launcher (``sgd_bench_harness.launch``) tells a job that cannot run or will not end.
+
+- ``check_devices``: ``-d K`` CPU devices per process are K threads of XLA each, with about
+  100 KiB of memory; ``-d 2147483647`` passed every argument check and would have exhausted the
+  machine. A count beyond half the machine's threads or memory is refused before any process
+  starts.
+- ``Idle``: a job whose processes all wait in a collective for each other is alive, so neither
+  a process's exit nor JAX's heartbeat ends it (under jax 0.12.1 this happened, with the
+  persistent compilation cache on). Such processes use almost no CPU and write nothing, which a
+  computing job does not do for minutes on end: ``Idle`` says when that has lasted long enough.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from pathlib import Path
+
+# XLA:CPU runs each device on a thread of its own with about 100 KiB of memory (jax 0.10.2: 4,000
+# devices in one process added 4,252 threads and 407 MiB); -d 2147483647 would exhaust the machine
+_DEVICE_BYTES = 100 * 2**10
+
+
+def thread_limit() -> tuple[int, str] | None:
+    """The most threads this machine runs, and the limit that says so: the smallest of
+    kernel.threads-max, kernel.pid_max (a thread takes a PID) and ``ulimit -u``."""
+    limits = []
+    for name in ("threads-max", "pid_max"):
+        try:
+            limits.append((int(Path(f"/proc/sys/kernel/{name}").read_text()), f"kernel.{name}"))
+        except (OSError, ValueError):
+            pass
+    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    if soft != resource.RLIM_INFINITY:
+        limits.append((soft, "ulimit -u"))
+    return min(limits) if limits else None
+
+
+def check_devices(processes: int, devices: int) -> None:
+    """Raises MemoryError with the numbers when ``processes x devices`` CPU devices cannot run here:
+    more threads than half of what the machine allows (the rest is for everything else), or more
+    memory than half of the machine's."""
+    total = processes * devices
+    what = f"devices {devices} per process x {processes} processes is {total:,} CPU devices"
+    fix = f"use -d up to the number of cores ({os.cpu_count()})"
+    limit = thread_limit()
+    if limit and total > limit[0] // 2:
+        raise MemoryError(f"{what}, and XLA runs each on a thread of its own: this machine runs at most "
+                          f"{limit[0]:,} threads ({limit[1]}), so a job may have {limit[0] // 2:,} devices "
+                          f"(half of that); {fix}")
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return
+    if total * _DEVICE_BYTES > memory // 2:
+        raise MemoryError(f"{what}, each about {_DEVICE_BYTES // 2**10} KiB of memory in XLA: "
+                          f"{total * _DEVICE_BYTES / 2**30:,.1f} GiB, more than half of this machine's "
+                          f"{memory / 2**30:.1f} GiB; {fix}")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU seconds (user + system, all threads) process ``pid`` has used, or None where
+    /proc does not say (not Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class Idle:
+    """Tells when a job looks stuck: for ``limit`` seconds no process wrote a line or used more
+    than ``SHARE`` of a core. Measured (jax 0.10.2, 2 processes): a process waiting in a gloo
+    collective for a peer that sleeps used 0.4% of a core, its peer 0.35%; a computing process
+    uses most of one. A process whose CPU time /proc does not give counts as busy."""
+
+    SHARE = 0.02
+
+    def __init__(self, procs, limit: float, seen: list):
+        self.procs, self.limit, self.seen = procs, limit, seen
+        self.every = min(10.0, limit / 4)  # samples a few times per limit, at most every 10 s
+        self.since = self.at = time.monotonic()
+        self.cpu = self._sample()
+
+    def _sample(self):
+        return [None if p.poll() is not None else cpu_seconds(p.pid) for p in self.procs]
+
+    def stuck(self, now: float) -> bool:
+        if now - self.at < self.every:
+            return False
+        cpu = self._sample()
+        busy = any(p.poll() is None and (a is None or b is None or a - b > self.SHARE * (now - self.at))
+                   for p, a, b in zip(self.procs, cpu, self.cpu))
+        if busy or self.seen[0] > self.at:
+            self.since = now
+        self.at, self.cpu = now, cpu
+        return now - self.since >= self.limit
