@@ -2791,23 +2791,21 @@ def _fake_job(monkeypatch, code, processes=2, **kwargs):
     return status, time.monotonic() - start, out.getvalue().decode(), err.getvalue().decode()
 
 
-def test_the_launcher_stops_a_job_whose_processes_all_wait(monkeypatch):
-    # both processes alive and idle (as in a collective that waits on each other): only --timeout,
-    # which has no default, stopped it (under jax 0.12.1 such a job hung for ever)
-    status, took, _, err = _fake_job(monkeypatch, "import time; time.sleep(50)", idle_timeout=1.0)
+# Both rows: jobs stopped only by --timeout, which has no default (under jax 0.12.1 a job whose
+# processes all waited in a collective for each other hung for ever).
+@pytest.mark.parametrize("code, kwargs, says", [
+    ("import time; time.sleep(50)", dict(idle_timeout=1.0),  # alive, idle, silent: stuck
+     "the job looks stuck: for 1 s no process wrote a line or used more than 2% of a core (all waiting for "
+     "each other, in a collective?); stopped all 2 running (--idle-timeout 0 turns this check off)"),
+    ("import os, time; time.sleep(50 if os.environ['SGD_BENCH_LAUNCH'].split(',')[2] == '1' else 0)",
+     dict(exit_wait=1.0, idle_timeout=None),  # process 0 done, process 1 left behind
+     "process 1 of 2 still running 1 s after process 0 exited with status 0 (waiting for a peer that has "
+     "left?); stopped it (--exit-wait)"),
+], ids=["all-idle", "left-running"])
+def test_the_launcher_stops_a_stuck_job(monkeypatch, code, kwargs, says):
+    status, took, _, err = _fake_job(monkeypatch, code, **kwargs)
     assert status == 1 and took < 20, (took, err)
-    assert err.strip().splitlines() == [
-        "sgd-bench launch: the job looks stuck: for 1 s no process wrote a line or used more than 2% of a core "
-        "(all waiting for each other, in a collective?); stopped all 2 running (--idle-timeout 0 turns this check off)"]
-
-
-def test_the_launcher_stops_a_process_left_running_after_another_exited_0(monkeypatch):
-    code = "import os, time; time.sleep(50 if os.environ['SGD_BENCH_LAUNCH'].split(',')[2] == '1' else 0)"
-    status, took, _, err = _fake_job(monkeypatch, code, exit_wait=1.0, idle_timeout=None)
-    assert status == 1 and took < 20, (took, err)
-    assert err.strip().splitlines() == [
-        "sgd-bench launch: process 1 of 2 still running 1 s after process 0 exited with status 0 (waiting for a "
-        "peer that has left?); stopped it (--exit-wait)"]
+    assert err.strip().splitlines() == [f"sgd-bench launch: {says}"]
 
 
 def test_the_launcher_lets_a_computing_process_run_past_the_idle_limit(monkeypatch):
