@@ -103,13 +103,18 @@ def check_host_fits(host_bytes: int, device_bytes: int, what: str, *, hint: str 
     if device.platform == "cpu":
         check_fits(host_bytes + device_bytes, what, device, hint=hint)
         return
-    free = _host_available_bytes()
-    if free is not None and host_bytes > _USABLE_FRACTION * free:
-        raise MemoryError(
-            f"{what} needs {_gib(host_bytes)} of host memory to generate, but the host has "
-            f"{_gib(free)} free (at most {_USABLE_FRACTION:.0%} of it is used); "
-            f"{hint or 'use a smaller n or d'}")
+    check_host_memory(host_bytes, f"{what} (to generate)", hint=hint or "use a smaller n or d")
     check_fits(device_bytes, what, device, hint=hint)
+
+
+def check_host_memory(nbytes: int, what: str, *, hint: str) -> None:
+    """Raises MemoryError "``what`` needs ... of host memory, but the host has ... free ...;
+    ``hint``" when ``nbytes`` of NumPy arrays cannot fit in the host's free memory (unknown free
+    memory passes). Starts no JAX backend: for host-side work such as a bootstrap."""
+    free = _host_available_bytes()
+    if free is not None and nbytes > _USABLE_FRACTION * free:
+        raise MemoryError(f"{what} needs {_gib(nbytes)} of host memory, but the host has {_gib(free)} "
+                          f"free (at most {_USABLE_FRACTION:.0%} of it is used); {hint}")
 
 
 # Bytes per logged point of one seed: the step (int32), the exact gradient count (two 32-bit

@@ -161,8 +161,9 @@ def fit(steps, values, kind: str, *, start: float | None = None, stop: float | N
         # The resample counts (n_boot x S), the resampled means (n_boot x T) and their logs and
         # slopes: n_boot = 10**12 was NumPy's "Unable to allocate 21.8 TiB", naming no argument
         need = 8 * n_boot * (seeds + len(steps) + 2 * int(np.sum(keep)) + 2)
-        memory.check_host_fits(need, 0, f"n_boot={n_boot} (bootstrap resamples of {seeds} seeds over "
-                               f"{len(steps)} logged steps)", hint="use a smaller n_boot (default 1000)")
+        memory.check_host_memory(need, f"n_boot={n_boot} (bootstrap resamples of {seeds} seeds over "
+                                 f"{len(steps)} logged steps)",
+                                 hint="use a smaller n_boot (default 1000)")
         rng = np.random.default_rng(seed)
         # Resampled means as counts @ values: never materializes n_boot x S x T.
         counts = rng.multinomial(seeds, np.full(seeds, 1.0 / seeds), size=n_boot)
