@@ -92,6 +92,19 @@ def _newton_cg(problem, x, g):
     return step
 
 
+def _start(problem: FiniteSum, x0):
+    """x0 in float64, checked by name: a wrong shape said "x must have shape ..." (the loss's own
+    argument), and a complex, integer or list x0 failed inside jax.grad naming no argument."""
+    x0 = problem.check_shape(x0, "x0")
+    if problem.x_shape is not None and isinstance(x0, (list, tuple)):
+        x0 = np.asarray(x0)  # a list of numbers, as run and the Solver take x0 = [0.0, 0.0, 0.0]
+    for leaf in jax.tree_util.tree_leaves(x0):
+        dtype = np.dtype(leaf.dtype) if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
+        if dtype.kind not in "iuf":
+            raise TypeError(f"x0 must be real numbers, got dtype {dtype}")
+    return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), x0)  # integers too: grad needs floats
+
+
 def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
                        max_iter: int = 100) -> ReferenceSolution:
     """Minimizes ``problem`` in float64 and returns (x*, f*) with the gradient norm reached.
@@ -110,8 +123,7 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
     max_iter = validation.integer("max_iter", max_iter, low=1)
     with enable_x64():
         p64 = _in_float64(problem)
-        # checked here, or the loss named its own argument: "x must have shape (3,) ..."
-        x = _tree.cast_floating(p64.zeros() if x0 is None else problem.check_shape(x0, "x0"), jnp.float64)
+        x = p64.zeros() if x0 is None else _start(problem, x0)
         flat, unravel = ravel_pytree(x)
         dense = flat.size <= _DENSE_MAX_DIM
         f, g = _value_grad(p64, x)

@@ -2694,6 +2694,22 @@ def test_reference_solution_names_x0_of_another_shape(tiny_logistic, no_compile)
            sgd_bench.reference_solution, tiny_logistic, np.zeros(4))
 
 
+@pytest.mark.parametrize("x0, dtype", [(np.full(3, 0.5j), "complex128"), (np.zeros(3, bool), "bool")],
+                         ids=["complex", "bool"])
+def test_reference_solution_names_an_x0_that_is_not_real(tiny_logistic, no_compile, x0, dtype):
+    # N: JAX's "grad requires real-valued outputs ..." from inside the Newton loop
+    raises(TypeError, rf"^x0 must be real numbers, got dtype {dtype}$", sgd_bench.reference_solution,
+           tiny_logistic, x0)
+
+
+def test_reference_solution_takes_an_x0_of_integers_or_a_list(tiny_least_squares):
+    # JAX's "grad requires real- or complex-valued inputs ..., but got int64" for np.zeros(3, int);
+    # a list failed inside the loss. Both are an x0 that run() takes.
+    f = sgd_bench.reference_solution(tiny_least_squares).f
+    assert sgd_bench.reference_solution(tiny_least_squares, np.zeros(3, int)).f == f
+    assert sgd_bench.reference_solution(tiny_least_squares, [0.0, 0.0, 0.0]).f == f
+
+
 @pytest.mark.parametrize("hi, lo, exc, name", [
     (-1, 5, ValueError, "hi"),          # N: JAX's "OverflowError: Python int -1 too large to convert to uint32"
     (0, 2**32, ValueError, "lo"),       # N: the same
