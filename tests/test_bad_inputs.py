@@ -2764,20 +2764,26 @@ def test_a_traced_batch_is_compiled_as_before_and_clamps_as_documented(tiny_logi
     assert np.array_equal(rows[0], np.asarray(tiny_logistic.data[0])[[1, 12]])
 
 
-def test_the_launcher_refuses_more_devices_than_the_machine_runs(monkeypatch, capsys):
+@pytest.mark.parametrize("limit, says", [
+    ("threads", r"and XLA runs each on a thread of its own: this machine runs at most [0-9,]+ threads \(.*\), so a "
+                r"job may have [0-9,]+ devices \(half of that\)"),
+    ("memory", r"each about 100 KiB of memory in XLA: 409,600.0 GiB, more than half of this machine's [0-9.]+ GiB"),
+])
+def test_the_launcher_refuses_more_devices_than_the_machine_runs(monkeypatch, capsys, limit, says):
     # -d 2147483647 passed the argument checks: each process would have made 2**31 XLA threads
-    from sgd_bench_harness import launch
+    from sgd_bench_harness import job_watch, launch
 
     def started(*args, **kwargs):
         raise AssertionError("a process was started")
 
     monkeypatch.setattr(launch.subprocess, "Popen", started)
+    if limit == "memory":  # a machine that does not say how many threads it runs
+        monkeypatch.setattr(job_watch, "thread_limit", lambda: None)
     assert launch.main(["-n", "2", "-d", "2147483647", "--", "-c", "pass"]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.match(
         r"^sgd-bench launch: error: devices 2147483647 per process x 2 processes is 4,294,967,294 CPU devices, "
-        r"and XLA runs each on a thread of its own: this machine runs at most [0-9,]+ threads \(.*\), so a job may "
-        r"have [0-9,]+ devices \(half of that\); use -d up to the number of cores \(\d+\)$", err[0]), err
+        rf"{says}; use -d up to the number of cores \(\d+\)$", err[0]), err
 
 
 @pytest.mark.parametrize("argv, says", [
