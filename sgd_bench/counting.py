@@ -31,6 +31,8 @@ class Count(NamedTuple):
         must be integers in [0, 2**32) (traced parts are taken as they are)."""
         # -1 was JAX's OverflowError naming neither part; 1.5 was cut to 1 without a word
         hi, lo = _word("hi", hi), _word("lo", lo)
+        if jnp.shape(hi) != jnp.shape(lo):  # static, so traced parts too: was JAX's stack error
+            raise ValueError(f"hi and lo must have the same shape, got {jnp.shape(hi)} and {jnp.shape(lo)}")
         return cls(jnp.stack([jnp.asarray(hi, jnp.uint32), jnp.asarray(lo, jnp.uint32)], axis=-1))
 
     @property

@@ -2721,6 +2721,12 @@ def test_count_from_parts_refuses_parts_it_cannot_hold(hi, lo, exc, name):
     raises(exc, rf"^{name} must be an integer count in \[0, 2\*\*32\), got ", sgd_bench.Count.from_parts, hi, lo)
 
 
+def test_count_from_parts_names_parts_of_two_shapes():
+    # N: JAX's "All input arrays must have the same shape. Got (2,), (3,)."
+    raises(ValueError, r"^hi and lo must have the same shape, got \(2,\) and \(3,\)$", sgd_bench.Count.from_parts,
+           np.zeros(2, np.uint32), np.zeros(3, np.uint32))
+
+
 def test_a_count_above_int64_is_exact_or_refused_never_wrapped():
     # S: int(Count.from_parts(2**32 - 1, 2**32 - 1)) was -1 (hi * 2**32 wrapped in int64)
     top = sgd_bench.Count.from_parts(2**32 - 1, 2**32 - 1)
