@@ -59,21 +59,32 @@ def check_devices(processes: int, devices: int) -> None:
                           f"{memory / 2**30:.1f} GiB; {fix}")
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """The CPU seconds (user + system, all threads) process ``pid`` has used, or None where
-    /proc does not say (not Linux)."""
+def cpu_seconds(pgid: int) -> float | None:
+    """The CPU seconds (user + system, all threads) that the live processes of process group
+    ``pgid`` have used (a launched process leads a group of its own, with whatever it started),
+    or None where /proc does not say (not Linux)."""
+    total, found = 0, False
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
+        entries = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
         return None
+    for name in entries:
+        try:
+            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # gone since the listing
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+            found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 class Idle:
     """Tells when a job looks stuck: for ``limit`` seconds no process wrote a line or used more
     than ``SHARE`` of a core. Measured (jax 0.10.2, 2 processes): a process waiting in a gloo
     collective for a peer that sleeps used 0.4% of a core, its peer 0.35%; a computing process
-    uses most of one. A process whose CPU time /proc does not give counts as busy."""
+    uses most of one. A process whose CPU time /proc does not give counts as busy; the CPU of
+    what a process started (its process group) counts as its own."""
 
     SHARE = 0.02
 

@@ -2837,7 +2837,12 @@ def test_the_launcher_stops_a_stuck_job(monkeypatch, code, kwargs, says):
     assert err.strip().splitlines() == [f"sgd-bench launch: {says}"]
 
 
-def test_the_launcher_lets_a_computing_process_run_past_the_idle_limit(monkeypatch):
-    code = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.5: pass\nprint('done')"
+_BUSY = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.5: pass\nprint('done')"
+
+
+@pytest.mark.parametrize("code", [_BUSY, f"import subprocess, sys; subprocess.run([sys.executable, '-c', {_BUSY!r}])"],
+                         ids=["itself", "its-subprocess"])
+def test_the_launcher_lets_a_computing_process_run_past_the_idle_limit(monkeypatch, code):
+    # the negative control of the idle rule: CPU used by a process, or by what it started, is work
     status, _, out, err = _fake_job(monkeypatch, code, processes=1, idle_timeout=0.4)
     assert (status, out, err) == (0, "[0] done\n", "")
