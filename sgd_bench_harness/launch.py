@@ -33,8 +33,9 @@ long computation uses CPU and is never stopped for its length. See ``job_watch``
 
 At most ``max_processes()`` processes (4 per core, at least 8), and as many CPU devices in all as
 half the machine's threads and memory hold (``job_watch.check_devices``): more is refused with
-exit status 3, before any starts. Output that cannot be written (a full disk) is read and dropped, so that no
-process blocks on it, and a job that succeeded then exits with status 3, saying so.
+exit status 3, before any starts. Output that cannot be written (a full disk) is read and
+dropped, so that no process blocks on it, and a job that succeeded then exits with status 3,
+saying so.
 
 Needs jax >= 0.4.35: with 0.4.30 the gloo collectives aborted. The launcher checks the
 arguments, then the installed version, and refuses older ones with exit status 2, as it does any
@@ -144,7 +145,7 @@ def _how(code: int) -> str:
 
 
 def _names(indices, processes: int) -> str:
-    """"process 1 of 2" or "processes 1, 3 of 4"."""
+    """Names processes: "process 1 of 2", or "processes 1, 3 of 4"."""
     return (f"process {indices[0]}" if len(indices) == 1 else
             "processes " + ", ".join(map(str, indices))) + f" of {processes}"
 
