@@ -16,14 +16,16 @@ import sys
 class DroppingWrites:
     """A text stream whose writes never raise ``OSError``: ``2>/dev/full`` (a log on a full disk)
     made the first progress line kill the run, its folder left "running". The first error is kept
-    (``failed``). A closed pipe still raises: ``sgd-bench list | head`` ends at once, quietly."""
+    (``failed``). With ``pipe_ends``, a closed pipe still raises: ``sgd-bench list | head`` ends
+    at once, quietly (the standard output; a log whose reader left never stops a run)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, pipe_ends: bool = False):
         self._stream = stream
+        self._pipe_ends = pipe_ends
         self.failed: OSError | None = None
 
     def _dropped(self, err: OSError) -> None:
-        if isinstance(err, BrokenPipeError):
+        if self._pipe_ends and isinstance(err, BrokenPipeError):
             raise err
         self.failed = self.failed or err
 
@@ -55,7 +57,7 @@ def set_up() -> None:
 
     folders.COMPLETED.clear()  # the folders this command finishes, for output_lost
     if sys.stdout is not None:
-        sys.stdout = DroppingWrites(sys.stdout)
+        sys.stdout = DroppingWrites(sys.stdout, pipe_ends=True)
     if sys.stderr is not None:
         sys.stderr = DroppingWrites(sys.stderr)
 
