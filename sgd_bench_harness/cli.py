@@ -139,8 +139,7 @@ def _run_all(args, names, modules, argvs) -> int:
     parts), so ``--overwrite`` never redoes work of the same pass. The file goes when all are done."""
     import time
 
-    from sgd_bench_harness import experiment, results
-    from sgd_bench_harness import folders
+    from sgd_bench_harness import experiment, folders, results
 
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
     folders.check_writable(root)
@@ -182,8 +181,7 @@ def _run_grid(args) -> int:
 
     from sgd_bench.spec_parsing import parse_spec
     from sgd_bench.specs import build_methods
-    from sgd_bench_harness import experiment, grid, grid_report, results
-    from sgd_bench_harness import folders
+    from sgd_bench_harness import experiment, folders, grid, grid_report, results
 
     # Once, here: a grid computes in float64 (problems, reference values, 63-bit seed keys),
     # and the library functions it calls leave the global switch to their caller.
@@ -257,20 +255,20 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_env(args) -> int:
-    del args
-    from sgd_bench import memory
-    from sgd_bench_harness import results
+    from sgd_bench_harness import results  # JAX: imported by this command only
+    return results.print_environment()
 
-    env = results.environment()
-    free = memory.available_bytes()
-    env["free memory"] = "unknown" if free is None else f"{free / 2**30:.1f} GiB on {env['devices'][0]}"
-    for key, value in env.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items() if v)
-        elif isinstance(value, list):
-            value = ", ".join(map(str, value))
-        print(f"{key:>13}: {value}")
-    return 0
+
+def _check_mplbackend() -> None:
+    """Refuses a ``$MPLBACKEND`` matplotlib does not know: its own message did not name the variable."""
+    value = os.environ.get("MPLBACKEND")
+    if value:
+        try:  # importing matplotlib itself validates the variable when it was not imported yet
+            from matplotlib import rcsetup
+            rcsetup.validate_backend(value)
+        except ValueError:
+            raise ValueError(f"MPLBACKEND={value!r} is not a backend matplotlib knows; unset it (sgd-bench "
+                             "draws its figures into files, with Agg) or name one such as agg") from None
 
 
 # -- entry point ---------------------------------------------------------------------------------
@@ -387,7 +385,7 @@ def main(argv=None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(130)
-    return code
+    return streams.output_lost(code, args)  # the results are kept when only their printing failed
 
 
 def _dispatch(args) -> int:
@@ -400,6 +398,8 @@ def _dispatch(args) -> int:
     if debug == "1":  # full tracebacks, for bug reports
         return args.func(args)
     try:
+        if args.command != "env":  # before anything runs or a folder exists
+            _check_mplbackend()
         return args.func(args)
     except BrokenPipeError:  # sgd-bench list | head: the reader left; say nothing, as cat does
         with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit

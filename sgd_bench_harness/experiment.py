@@ -277,6 +277,19 @@ def array_length(text: str) -> int:
     return value
 
 
+def step_count(text: str) -> int:
+    """An argparse type: a positive number of steps a run can take (the engine's ``MAX_STEPS``),
+    or a one-line reason; a run refused a larger one after its folder existed, naming the
+    engine's ``steps`` rather than the ``--steps`` the user typed."""
+    from sgd_bench.solver import MAX_STEPS
+
+    value = positive_int(text)
+    if value > MAX_STEPS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_STEPS}, the most steps a run takes, "
+                                         f"got {abbreviated(str(value))}")
+    return value
+
+
 def parser(name: str, doc: str | None, folder: str | None = None,
            takes: tuple[str, ...] | None = None,
            options: Mapping[str, Mapping[str, Any]] | None = None) -> argparse.ArgumentParser:
@@ -289,8 +302,9 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     def shown(option, text):
         return text if takes is None or option in takes else argparse.SUPPRESS
 
-    p.add_argument("--seeds", type=positive_int, help=shown("seeds", "seeds per method"))
-    p.add_argument("--steps", type=positive_int, help=shown("steps", "steps per run"))
+    # bounded here, as typed: past the bounds a run failed inside NumPy or the engine, naming neither
+    p.add_argument("--seeds", type=array_length, help=shown("seeds", "seeds per method"))
+    p.add_argument("--steps", type=step_count, help=shown("steps", "steps per run"))
     p.add_argument("--dtype", type=_dtype, help=shown("dtype", "float32 or float64"))
     for option, kwargs in (options or {}).items():
         p.add_argument(f"--{option}", **kwargs)

@@ -26,6 +26,9 @@ from typing import Any, Callable, Iterator, Mapping
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 MARKER = ("written_by", "sgd-bench")  # the key and value ``mark`` puts in every meta.json
 LOCK_FILE = ".sgd-bench.lock"
+# The folders ``mark`` completed in this process (the command's, see streams.output_lost: a result
+# written while its printing failed is named, not said to need a second run).
+COMPLETED: list[Path] = []
 
 
 def read_json(path: Path) -> Any:
@@ -252,3 +255,5 @@ def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] |
     meta["status"] = status
     meta["config_hash"] = config_hash
     results.write_json(Path(folder) / "meta.json", meta)
+    if status == STATUS_COMPLETE:
+        COMPLETED.append(Path(folder))

@@ -305,6 +305,9 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     log = log or (lambda text: print(text, file=sys.stderr, flush=True))
     out = Path(out)
     cells_dir = out / "cells"
+    if (cells_dir.exists() or cells_dir.is_symlink()) and not cells_dir.is_dir():  # was "[Errno 17] File exists"
+        raise ValueError(f"{cells_dir} is not a folder, and the grid stores its cells there; move or remove it, "
+                         "then run the same command again (or pass --overwrite to start the grid over)")
     digest = results.config_hash(KIND, config, dtype=config["dtype"])
     folders.mark(out, folders.STATUS_RUNNING, digest, {"experiment": KIND, "kind": KIND,
                                                              "config": config})
@@ -357,11 +360,10 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                 rows = [row for label, trace in zip(method.labels, traces)
                         for row in cell_records(trace, problem=ptext, method=label, start=a,
                                                  f_star=f_star)]
-                records.write_records(cells_dir / name, rows)
                 n_div = int(sum(np.sum(np.asarray(t.diverged)) for t in traces))
                 n_rose = int(sum(np.sum(np.asarray(t.rose)) for t in traces))
-                results.write_json(marker, dict(seconds=seconds, diverged=n_div, seeds=b - a,
-                                                labels=method.labels))
+                records.write_cell(cells_dir, name, rows, dict(seconds=seconds, diverged=n_div, seeds=b - a,
+                                                               labels=method.labels))
                 rose_text = f", {n_rose} rose above {rise_factor(config):g}x their start" if n_rose else ""
                 log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
                     f"(with compilation), {n_div} diverged{rose_text}")

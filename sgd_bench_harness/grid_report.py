@@ -31,6 +31,23 @@ def _fmt(value: float) -> str:
     return "-" if value != value else f"{value:.4g}"
 
 
+# The columns ``summarize`` reads in every row, and what each must hold.
+_KEY_COLUMNS = {"problem": str, "method": str, "seed": int, "step": int, "grad_evals": int, "diverged": bool}
+
+
+def check_rows(rows: list[dict], where: str) -> None:
+    """Refuses records whose key cells are empty or of another kind, naming the file (``where``),
+    the row and the column: an empty problem or seed cell in CSV records gave "TypeError: '<' not
+    supported between instances of 'NoneType' and 'int'"."""
+    for i, row in enumerate(rows):
+        for column, kind in _KEY_COLUMNS.items():
+            value = row.get(column)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                what = {str: "a text", int: "an integer", bool: "True or False"}[kind]
+                raise ValueError(f"{where}: row {i + 1}, column {column} is "
+                                 f"{'empty' if value is None else repr(value)[:40]}, where a grid's records hold {what}")
+
+
 def summarize(rows: list[dict], factor: float = RISE_FACTOR) -> tuple[list[dict], dict]:
     """Per (problem, method): the final gap's mean and stderr over seeds that did not diverge,
     and the per-step curves (mean, q05, q95 over those seeds) for the figure. ``factor``: the
@@ -75,10 +92,12 @@ def summarize(rows: list[dict], factor: float = RISE_FACTOR) -> tuple[list[dict]
         final = ok[:, -1]
         final_mean, final_se = float(stats.mean(final)), float(stats.stderr(final))
         median = float(np.median(final)) if ok.size else float("nan")
-        band = stats.quantiles(ok, (0.05, 0.95)) if ok.size else {0.05: None, 0.95: None}
+        with np.errstate(invalid="ignore"):  # a non-finite logged value (records kept as they are) is a
+            # gap in the figure's curve, and shows in the table: NumPy's RuntimeWarning said nothing more
+            band = stats.quantiles(ok, (0.05, 0.95)) if ok.size else {0.05: None, 0.95: None}
+            mean = stats.mean(ok) if ok.size else None
         curves[(ptext, mtext)] = dict(
-            metric=metric, steps=np.array(steps), grad_evals=evals,
-            mean=stats.mean(ok) if ok.size else None, lo=band[0.05], hi=band[0.95])
+            metric=metric, steps=np.array(steps), grad_evals=evals, mean=mean, lo=band[0.05], hi=band[0.95])
         n_div = int(diverged.sum())
         table.append(dict(
             problem=ptext, method=mtext, seeds=len(seeds),
@@ -123,6 +142,7 @@ def report(out: Path) -> list[dict]:
     out = Path(out)
     meta = folders.read_meta(out) or {}
     rows = records.read_records(out)
+    check_rows(rows, records.find_records(out).name)
     factor = rise_factor(meta.get("config", {}))
     table, curves = summarize(rows, factor)
     seconds: dict[tuple[str, str], float] = {}

@@ -197,8 +197,8 @@ def verify_records(folder: Path, stored: Any) -> str | None:
         # a records file is always the folder's own: "../x" or "/proc/kcore" would be read whole
         return f"meta.json's \"records\" entry names {str(stored['file'])[:80]!r}, not records.csv or records.parquet"
     path = Path(folder) / str(stored["file"])
-    if not path.is_file():
-        return f"{stored['file']} is missing"
+    if not path.is_file():  # a FIFO or a device was said to be "missing"
+        return f"{stored['file']} is " + ("not a regular file" if path.exists() else "missing")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest == stored["sha256"]:
         try:
@@ -314,10 +314,23 @@ def _fmt(value):
     return value
 
 
+def write_cell(cells_dir: Path, name: str, rows: Sequence[Mapping[str, Any]], marker: Mapping[str, Any]) -> None:
+    """Stores a grid cell: its records, then its marker ``NAME.json`` (``marker`` with the records'
+    row count and SHA-256, which ``read_cell`` checks: CSV records cut at a line boundary read back
+    as fewer rows, silently)."""
+    from sgd_bench_harness.results import write_json
+
+    written = write_records(Path(cells_dir) / name, rows)
+    write_json(Path(cells_dir) / f"{name}.json", {**marker, "rows": len(rows),
+                                                  "sha256": hashlib.sha256(written.read_bytes()).hexdigest()})
+
+
 def read_cell(cells_dir: Path, name: str) -> tuple[list[dict[str, Any]], dict] | None:
     """A grid cell's stored records and its marker ``NAME.json`` (written after them), or None
-    when the cell is not stored whole: no marker, or a marker or records that do not read back
-    (damaged on disk). A resumed run then computes the cell again instead of failing at its end."""
+    when the cell is not stored whole: no marker, or a marker or records that do not read back,
+    or records whose row count or SHA-256 differ from the marker's (damaged on disk; markers
+    written before the count have neither, and are read as before). A resumed run then computes
+    the cell again instead of failing at its end or keeping a short cell."""
     from sgd_bench_harness.folders import read_json
 
     marker = read_json(cells_dir / f"{name}.json")
@@ -327,9 +340,13 @@ def read_cell(cells_dir: Path, name: str) -> tuple[list[dict[str, Any]], dict] |
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
         return None
     for fmt in RECORD_FORMATS:
-        if (cells_dir / f"{name}.{fmt}").is_file():
+        path = cells_dir / f"{name}.{fmt}"
+        if path.is_file():
             try:
-                return read_records(cells_dir / f"{name}.{fmt}"), marker
+                if "sha256" in marker and hashlib.sha256(path.read_bytes()).hexdigest() != marker["sha256"]:
+                    return None
+                rows = read_records(path)
             except Exception:  # noqa: BLE001 - what a damaged file raises depends on its format's reader
                 return None
+            return (rows, marker) if marker.get("rows", len(rows)) == len(rows) else None
     return None

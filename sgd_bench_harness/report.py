@@ -83,7 +83,7 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     found = sorted(p.parent for p in root.rglob("meta.json")
                    if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
                    and not any(part.startswith("_") for part in p.relative_to(root).parts))
-    kept, notes = [], []
+    kept, notes = [], _linked_results(root)
     for folder in found:
         try:  # the index and its page name it in UTF-8: such a name stopped the whole index (exit 2)
             str(folder.relative_to(root)).encode("utf-8")
@@ -96,6 +96,21 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
         else:
             notes.append(f"{folder}: skipped, its meta.json is not an sgd-bench result's")
     return kept, notes
+
+
+def _linked_results(root: Path) -> list[str]:
+    """A note for each symbolic link under ``root`` to a result folder: report does not follow
+    links (a loop would never end, and a result would be listed twice), and such a result was
+    left out without a word ("no results in DIR")."""
+    notes = []
+    for top, dirs, _ in os.walk(root):  # not into links, as rglob above
+        dirs[:] = sorted(d for d in dirs if not d.startswith("_") and d not in ("cells", experiment.PARTS))
+        for name in dirs:
+            link = Path(top) / name
+            if link.is_symlink() and folders.is_result(folders.read_json(link / "meta.json")):
+                notes.append(f"{link}: skipped, it is a symbolic link (to {os.readlink(link)}) and report does "
+                             "not follow links; report that folder itself, or copy it here")
+    return notes
 
 
 def _corrupt_meta(folder: Path) -> str | None:

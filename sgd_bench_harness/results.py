@@ -137,6 +137,22 @@ def environment() -> dict[str, Any]:
     }
 
 
+def print_environment() -> int:
+    """``sgd-bench env``: ``environment()`` and the free memory, a line each."""
+    from sgd_bench import memory
+
+    env = environment()
+    free = memory.available_bytes()
+    env["free memory"] = "unknown" if free is None else f"{free / 2**30:.1f} GiB on {env['devices'][0]}"
+    for key, value in env.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items() if v)
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
+        print(f"{key:>13}: {value}")
+    return 0
+
+
 def _canonical(obj: Any) -> Any:
     """Tuples as lists and keys sorted, so a config hashes alike before and after JSON."""
     if isinstance(obj, Mapping):

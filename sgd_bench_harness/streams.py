@@ -1,32 +1,46 @@
 """The ``sgd-bench`` command's own standard streams: what it does when they cannot take what it
 writes. A finished run is not undone by its terminal: a character the terminal's encoding lacks is
 shown escaped, a progress line that a full disk refuses is dropped (the run goes on), and a full
-standard output is named as such.
+standard output is named as such: for ``run`` and ``report`` the printing is dropped, the command
+finishes, and its one line says where the results are (``output_lost``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 
 
 class DroppingWrites:
     """A text stream whose writes never raise ``OSError``: ``2>/dev/full`` (a log on a full disk)
-    made the first progress line kill the run, its folder left "running"."""
+    made the first progress line kill the run, its folder left "running". The first error is kept
+    (``failed``). With ``pipe_ends``, a closed pipe still raises: ``sgd-bench list | head`` ends
+    at once, quietly (the standard output; a log whose reader left never stops a run)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, pipe_ends: bool = False):
         self._stream = stream
+        self._pipe_ends = pipe_ends
+        self.failed: OSError | None = None
+
+    def _dropped(self, err: OSError) -> None:
+        if self._pipe_ends and isinstance(err, BrokenPipeError):
+            raise err
+        self.failed = self.failed or err
 
     def write(self, text):
         try:
             return self._stream.write(text)
-        except OSError:
+        except OSError as err:
+            self._dropped(err)
             return len(text)
 
     def flush(self):
-        with contextlib.suppress(OSError):
+        try:
             self._stream.flush()
+        except OSError as err:
+            self._dropped(err)
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
@@ -35,11 +49,50 @@ class DroppingWrites:
 def set_up() -> None:
     """For the command itself (not a call from Python): a path or label the terminal's encoding
     lacks is escaped on the standard output (a finished run exited 2 over ``--out oü`` with
-    ``PYTHONIOENCODING=ascii``), and the standard error drops what it cannot write."""
+    ``PYTHONIOENCODING=ascii``), and both streams drop what they cannot write: the standard error
+    silently, the standard output said once at the end (``output_lost``)."""
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
+    from sgd_bench_harness import folders
+
+    folders.COMPLETED.clear()  # the folders this command finishes, for output_lost
+    if sys.stdout is not None:
+        sys.stdout = DroppingWrites(sys.stdout, pipe_ends=True)
     if sys.stderr is not None:
         sys.stderr = DroppingWrites(sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def output_lost(code: int, args) -> int:
+    """``code``, or the command's one line and status (3 for a full disk, else 2) when its
+    standard output dropped what it printed (``sgd-bench run ... > /dev/full``). ``run`` and
+    ``report`` were told "free some space and run the same command again", yet their results were
+    written, and a second run writes a second copy: the line says where they are."""
+    if sys.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):  # what is still buffered fails now, not at exit
+            sys.stdout.flush()
+    failed = getattr(sys.stdout, "failed", None)
+    if failed is None or code not in (0, 4):  # 4: a run whose claims failed, written all the same
+        return code
+    from sgd_bench_harness import folders
+    from sgd_bench_harness.experiment import runs_root, say
+
+    _quiet_stdout()
+    what = f"error: cannot write to the standard output ({failed.strerror or failed})"
+    if args.command == "run":
+        where = ", ".join(f"{p}/" for p in dict.fromkeys(folders.COMPLETED)) or "their folders"
+        say(f"{what}: only the printing failed; the run finished and its results are in {where} "
+            "(running the command again would write them a second time)")
+    elif args.command == "report":
+        say(f"{what}: only the printing failed; report rebuilt the results in {args.dir or runs_root()} "
+            "and wrote their pages")
+    else:
+        say(f"{what}: free some space where it goes")
+    return 3 if failed.errno in (errno.ENOSPC, errno.EDQUOT) else 2
 
 
 def no_space(err: OSError, args) -> str:
@@ -47,9 +100,11 @@ def no_space(err: OSError, args) -> str:
     write only the standard output (``sgd-bench list > /dev/full`` blamed "the output folder",
     which they have none of, and said that a run resumes)."""
     if err.filename is None and not hasattr(args, "out") and not hasattr(args, "dir"):
-        with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
         return f"error: cannot write to the standard output ({err.strerror}): free some space where it goes"
     where = err.filename or getattr(args, "out", None) or getattr(args, "dir", None) or "the output folder"
+    # report's own words: it rewrites only what it derives from the stored records
+    why = ("report rebuilds every page, figure and index from the stored records" if hasattr(args, "dir")
+           else "a run resumes from the cells it stored")
     return (f"error: no space left on the device writing {where} ({err.strerror}): free some space and run "
-            "the same command again (a run resumes from the cells it stored)")
+            f"the same command again ({why})")

@@ -2846,3 +2846,195 @@ def test_the_launcher_lets_a_computing_process_run_past_the_idle_limit(monkeypat
     # the negative control of the idle rule: CPU used by a process, or by what it started, is work
     status, _, out, err = _fake_job(monkeypatch, code, processes=1, idle_timeout=0.4)
     assert (status, out, err) == (0, "[0] done\n", "")
+
+
+# leftovers25a ---------------------------------------------------------------------------------------
+# -- leftovers25a: the last rounds' "noticed, not touched" (issue 18: command line and files) --------
+@pytest.mark.parametrize("argv, code, match", [
+    (["lecture_logreg", "--steps", "9" * 20], 2,  # said "steps must be an integer in [0, 2147483646]"
+     r"^sgd-bench run lecture_logreg: error: argument --steps: must be at most 2147483646, the most steps"),
+    (["two_phase", "--steps", "9" * 20], 2,  # said "k_max must be an integer in [1001, ...]"
+     r"^sgd-bench run two_phase: error: argument --steps: must be at most 2147483646"),
+    (["lecture_logreg", "--seeds", "9" * 20], 2,
+     r"^sgd-bench run lecture_logreg: error: argument --seeds: must be at most 2\*\*63 - 1"),
+    (["local_minima", "--seeds", str(2**63 - 1)], 3,  # said NumPy's "array is too big; `arr.size * ..."
+     r"^sgd-bench: error: seed_keys: 9,223,372,036,854,775,807 seed keys needs .* use fewer seeds$"),
+], ids=["steps-20-digits", "two-phase-steps", "seeds-20-digits", "local-minima-seeds-2**63-1"])
+def test_an_experiments_options_are_named_as_typed(tmp_path, capsys, argv, code, match):
+    out = tmp_path / "out"
+    got, err = cli_main(["run", *argv, "--out", str(out)], capsys)
+    assert got == code and "Traceback" not in err, err[-800:]
+    assert re.search(match, err.strip().splitlines()[-1]), err[-800:]
+    assert not out.exists() or not any(out.rglob("meta.json"))
+
+
+@pytest.mark.parametrize("argv", [["run", "pl_bounds", "--quick"], ["report"]], ids=["run", "report"])
+def test_a_backend_matplotlib_does_not_know_is_named_with_its_variable(tmp_path, capsys, monkeypatch, argv):
+    # matplotlib's own "Key backend: 'bogus' is not a valid value for backend; supported values are [...]"
+    monkeypatch.setenv("MPLBACKEND", "bogus")
+    where = str(tmp_path / "out")
+    code, err = cli_main(argv + (["--out", where] if argv[0] == "run" else [where]), capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "sgd-bench: error: MPLBACKEND='bogus' is not a backend matplotlib knows; unset it (sgd-bench draws "
+        "its figures into files, with Agg) or name one such as agg")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_full_standard_output_says_where_the_results_of_run_and_report_are(tmp_path, capsys, monkeypatch):
+    # `sgd-bench run ... > /dev/full` said "free some space and run the same command again (a run
+    # resumes ...)": the grid was written and complete, and the same command wrote a second copy
+    import json
+    import sys
+
+    from sgd_bench_harness import streams
+
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdout", _FullStdout())
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # set_up wraps both streams: undone after the test
+    streams.set_up()
+    out = tmp_path / "out"
+    code, err = cli_main(GRID_ARGV + ["--out", str(out)], capsys)
+    folder = next(out.glob("grid-*"))
+    assert json.loads((folder / "meta.json").read_text())["status"] == "complete"
+    assert code == 3 and err.strip().splitlines()[-1] == (
+        "sgd-bench: error: cannot write to the standard output (No space left on device): only the printing "
+        f"failed; the run finished and its results are in {folder}/ (running the command again would write "
+        "them a second time)"), err[-800:]
+    code, err = cli_main(["report", str(out)], capsys)
+    assert code == 3 and err.strip().splitlines()[-1] == (
+        "sgd-bench: error: cannot write to the standard output (No space left on device): only the printing "
+        f"failed; report rebuilt the results in {out} and wrote their pages")
+    assert (out / "index.html").is_file()
+
+
+def test_a_full_disk_under_report_is_said_in_reports_words(tmp_path, capsys, monkeypatch):
+    # it said "(a run resumes from the cells it stored)", which is run's
+    import errno
+    import os
+
+    from sgd_bench_harness import results
+
+    _fake_result(tmp_path / "runs" / "a")
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results, "write_text", full)
+    code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    assert code == 3 and err.strip().splitlines()[-1] == (
+        f"sgd-bench: error: no space left on the device writing {tmp_path / 'runs'} (No space left on device): "
+        "free some space and run the same command again (report rebuilds every page, figure and index from "
+        "the stored records)")
+
+
+def test_report_says_a_linked_result_is_not_followed(tmp_path, capsys):
+    # it was left out without a word: "no results in DIR"
+    elsewhere = _fake_result(tmp_path / "elsewhere" / "a")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "linked").symlink_to(elsewhere)
+    code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert (f"sgd-bench: {tmp_path / 'runs' / 'linked'}: skipped, it is a symbolic link (to {elsewhere}) and "
+            "report does not follow links; report that folder itself, or copy it here") in err.splitlines()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_records_that_are_not_a_regular_file_are_not_called_missing(tmp_path, kind):
+    import os
+
+    from sgd_bench_harness import records
+
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "records.csv")
+    else:
+        (tmp_path / "records.csv").mkdir()
+    why = records.verify_records(tmp_path, {"file": "records.csv", "rows": 1, "sha256": "0"})
+    assert why == "records.csv is not a regular file"
+    assert records.verify_records(tmp_path / "none", {"file": "records.csv", "rows": 1, "sha256": "0"}) == \
+        "records.csv is missing"
+
+
+def _grid_rows(changes=None):
+    """A grid's records (2 seeds x 3 logged steps of one method), with ``{(seed, step, column): value}``."""
+    rows = [dict(problem="p", method="gd", seed=s, step=k, grad_evals=10 * k, loss=1.0 / (k + 1),
+                 f_gap=1.0 / (k + 1) - 0.1, grad_norm_sq=0.1, diverged=False, diverged_step=-1,
+                 negative_step_at=-1, rose=False, rose_step=-1) for s in (0, 1) for k in (0, 1, 2)]
+    for (s, k, column), value in (changes or {}).items():
+        rows[3 * s + k][column] = value
+    return rows
+
+
+def test_a_non_finite_value_before_the_last_log_point_gives_no_numpy_warning():
+    # report printed NumPy's "RuntimeWarning: invalid value encountered in subtract" (the curves'
+    # quantiles); the table still shows the values and the figure a gap
+    from sgd_bench_harness import grid_report
+
+    rows = _grid_rows({(0, 1, "f_gap"): math.inf, (1, 1, "f_gap"): -math.inf})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table, curves = grid_report.summarize(rows)
+    assert np.isnan(curves[("p", "gd")]["lo"][1]) and np.isfinite(curves[("p", "gd")]["lo"][2])
+    assert table[0]["final_mean"] == grid_report._fmt(1 / 3 - 0.1)
+
+
+@pytest.mark.parametrize("column, value, said", [("problem", None, "empty"), ("seed", None, "empty"),
+                                                 ("step", "x", "'x'"), ("diverged", None, "empty")])
+def test_records_with_an_empty_key_cell_name_the_file_row_and_column(tmp_path, capsys, column, value, said):
+    # "not rebuilt (TypeError: '<' not supported between instances of 'NoneType' and 'int')"
+    from sgd_bench_harness import records
+
+    folder = _fake_result(tmp_path / "runs" / "g", kind="grid", experiment="grid")
+    records.write_records(folder / "records", _grid_rows({(1, 0, column): value}), format="csv")
+    code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    assert code == 0 and "Traceback" not in err
+    assert f"not rebuilt (ValueError: records.csv: row 4, column {column} is {said}, where a grid's records " \
+           "hold " in err, err
+
+
+def test_cell_records_cut_at_a_line_boundary_are_computed_again(tmp_path, capsys, monkeypatch):
+    # CSV records of a stored cell cut after a whole line read back as fewer rows, silently: the
+    # grid's records then lacked that cell's last log points
+    from sgd_bench_harness import records
+
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "csv")
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "_run_cell", 2)
+    (stored,) = folder.glob("cells/*seeds0-0.csv")
+    stored.write_text("".join(stored.read_text().splitlines(keepends=True)[:-2]))
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "seeds 0-0: the stored cell does not read back; computed again" in err, err[-800:]
+    assert cli_main(GRID_ARGV + ["--out", str(tmp_path / "fresh")], capsys)[0] == 0
+    resumed, fresh = (records.read_records(next((tmp_path / d).glob("grid-*"))) for d in ("out", "fresh"))
+    assert len(resumed) == len(fresh)
+
+
+def test_a_cell_marker_written_before_the_row_count_is_still_read(tmp_path, capsys, monkeypatch):
+    import json
+
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "_run_cell", 2)
+    (marker,) = folder.glob("cells/*seeds0-0.json")
+    old = json.loads(marker.read_text())
+    assert {"rows", "sha256"} <= set(old)  # written with the count now
+    marker.write_text(json.dumps({k: v for k, v in old.items() if k not in ("rows", "sha256")}))
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and "seeds 0-0: stored, skipped" in err, err[-800:]
+
+
+def test_a_grids_cells_folder_that_is_a_file_is_one_line_before_anything_computes(tmp_path, capsys, monkeypatch):
+    # "[Errno 17] File exists: .../cells", after f* was computed, on every try, naming no way out
+    import shutil
+
+    from sgd_bench_harness import grid
+
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "_run_cell", 2)
+    shutil.rmtree(folder / "cells")
+    (folder / "cells").write_text("")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("computed before the cells folder was checked")
+
+    monkeypatch.setattr(grid, "_f_star", forbidden)
+    monkeypatch.setattr(grid, "_run_cell", forbidden)
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        f"sgd-bench: error: {folder / 'cells'} is not a folder, and the grid stores its cells there; move or "
+        "remove it, then run the same command again (or pass --overwrite to start the grid over)")

@@ -89,9 +89,11 @@ def run(config: dict, out: Path) -> dict:
     seeds, steps = config["seeds"], config["steps"]
     alphas = tuple(float(a) for a in config["alphas"])
     # Starting points from NumPy (seeded by the key), run keys from the engine's seed_keys.
+    # The keys first: seed_keys refuses a --seeds that cannot fit with the numbers (NumPy's own
+    # "array is too big" named no option); the two streams are independent.
+    keys = sb.seed_keys(config["key"], seeds)
     rng = np.random.default_rng(config["key"])
     x0s = jnp.asarray(rng.uniform(config["x0_low"], config["x0_high"], (seeds, 1)), problem.dtype)
-    keys = sb.seed_keys(config["key"], seeds)
     # SGD's noise at the narrow minimum: the spread of the per-sample gradients there. A
     # with-replacement batch of B has variance sigma^2 / B; the Gaussian noise gets the same.
     per_sample = jax.jit(lambda p, x: p.per_sample_grads(x))
