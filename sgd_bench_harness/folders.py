@@ -39,6 +39,20 @@ def read_json(path: Path) -> Any:
         return None
 
 
+def read_pass(path: Path, key: Any) -> dict[str, Any]:
+    """The progress of the ``run --all`` pass ``key`` kept in ``path`` (``{"key", "done": {name:
+    seconds}, "failed": [names]}``), or a new one. A damaged entry is dropped and its experiment
+    runs again: a text as seconds failed the pass after it had run every experiment, and a text
+    as ``failed`` named its letters as experiments whose claims failed."""
+    state = read_json(path)
+    if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)
+            and isinstance(state.get("failed", []), list)):
+        return {"key": key, "done": {}, "failed": []}
+    done = {name: seconds for name, seconds in state["done"].items() if isinstance(seconds, (int, float))
+            and not isinstance(seconds, bool) and 0 <= seconds < float("inf")}
+    return {"key": key, "done": done, "failed": [n for n in state.get("failed", []) if isinstance(n, str)]}
+
+
 def read_meta(folder: Path) -> dict[str, Any] | None:
     """The ``meta.json`` of a result folder, or None when it has none, it is unreadable or it
     is not a JSON object (a list, a number, ...)."""
@@ -62,6 +76,11 @@ def check_writable(target: Path, option: str = "--out") -> None:
     ``target``: no part of the path may be a file or lie inside another result folder, and the
     deepest existing folder must be writable (not read-only, not someone else's)."""
     target = Path(target)
+    try:
+        os.path.abspath(target)
+    except FileNotFoundError:  # a relative path from a folder deleted under the shell: "[Errno 2]", no name
+        raise ValueError(f"{option} {target}: the current folder no longer exists (deleted?); cd to a "
+                         "folder that exists, or give an absolute path") from None
     try:  # the run computed, then failed writing its records with "'utf-8' codec can't encode"
         os.path.abspath(target).encode("utf-8")
     except UnicodeEncodeError:

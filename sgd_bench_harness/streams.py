@@ -7,6 +7,7 @@ standard output is named as such.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 
@@ -51,5 +52,9 @@ def no_space(err: OSError, args) -> str:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return f"error: cannot write to the standard output ({err.strerror}): free some space where it goes"
     where = err.filename or getattr(args, "out", None) or getattr(args, "dir", None) or "the output folder"
+    if err.errno == errno.EFBIG:  # `ulimit -f`, or FAT32's 4 GiB: it was "[Errno 27] File too large", exit 2
+        return (f"error: a file in {where} would pass the largest file allowed here ({err.strerror}: "
+                "the process's `ulimit -f`, or the file system's limit): raise the limit or choose "
+                "another --out, then run the same command again (a run resumes from the cells it stored)")
     return (f"error: no space left on the device writing {where} ({err.strerror}): free some space and run "
             "the same command again (a run resumes from the cells it stored)")
