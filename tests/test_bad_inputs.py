@@ -2771,3 +2771,18 @@ def test_an_integer_of_more_digits_than_python_reads_is_refused_for_what_it_is(t
     # it said "n must be an integer, got inf", "must be a positive integer", "invalid int value: '111...'"
     code, err = cli_main(["run", *argv, "--out", str(tmp_path / "out")], capsys)
     assert code == 2 and re.search(match, err.strip().splitlines()[-1]), err
+
+
+def test_git_keeps_the_gallerys_files_byte_for_byte():
+    # a clone with core.autocrlf=true (Git for Windows' default, WSL) wrote results/**/records.csv with
+    # CRLF: `sgd-bench report results` then found 16 of 17 results "CORRUPTED ... checksum differs", exit 1
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(["git", "check-attr", "text", "--", "results/pl_bounds/records.csv",
+                           "results/grid-b51b9df5f57e/meta.json"], cwd=root, capture_output=True, text=True)
+    assert done.stdout.count(": text: unset") == 2, done.stdout + done.stderr
