@@ -220,6 +220,27 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)
+        _settle_replaced(folder, log)
+
+
+def replaced(folder: Path) -> Path:
+    """Where ``--overwrite`` keeps the result it replaces while the new run in ``folder`` starts."""
+    return folder.with_name(f".{folder.name}.replaced")
+
+
+def _settle_replaced(folder: Path, log: Callable[[str], None]) -> None:
+    """Once the run in ``folder`` ends: the result it replaced is removed when the run stored
+    something (complete, or cells and parts it resumes from), else put back."""
+    aside = replaced(folder)
+    if not aside.is_dir() or aside.is_symlink():
+        return
+    stored = folder.is_dir() and any(p.name not in ("meta.json", LOCK_FILE) for p in folder.iterdir())
+    if stored or (read_meta(folder) or {}).get("status") == STATUS_COMPLETE:
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    aside.rename(folder)
+    log(f"{folder}: the run stored nothing, so the result --overwrite was to replace is kept")
 
 
 def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
@@ -247,7 +268,12 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
         return target, True
     if overwrite:
         log(f"--overwrite: replacing the result in {target}")
-        shutil.rmtree(target)
+        if target.is_symlink():
+            shutil.rmtree(target)  # refused ("Cannot call rmtree on a symbolic link"), as before
+        shutil.rmtree(replaced(target), ignore_errors=True)  # one that a killed run left
+        # set aside, not removed: a run refused inside its script (gd_vs_sgd_large_n --sizes that
+        # cannot fit) deleted the result and left nothing; ``lock`` settles it when the run ends
+        target.rename(replaced(target))
         return target, False
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     fresh = target.with_name(f"{target.name}-{stamp}")

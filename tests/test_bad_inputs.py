@@ -2786,3 +2786,26 @@ def test_git_keeps_the_gallerys_files_byte_for_byte():
     done = subprocess.run(["git", "check-attr", "text", "--", "results/pl_bounds/records.csv",
                            "results/grid-b51b9df5f57e/meta.json"], cwd=root, capture_output=True, text=True)
     assert done.stdout.count(": text: unset") == 2, done.stdout + done.stderr
+
+
+def test_overwrite_keeps_the_result_when_the_new_run_is_refused(tmp_path, capsys, monkeypatch):
+    # `run gd_vs_sgd_large_n --sizes 100000000000 --overwrite` removed the finished result, then its
+    # script refused the sizes (exit 3): nothing was left of either run
+    from sgd_bench_harness import folders
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+        "def run(config, out):\n", "def run(config, out):\n    import os\n"
+        "    if os.environ.get('REFUSE'):\n        raise MemoryError('no size fits in memory')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    argv = ["run", "exp_a", "--quick", "--out", str(out)]
+    assert cli_main(argv, capsys)[0] == 0
+    before = folders.read_meta(out / "exp_a")
+    monkeypatch.setenv("REFUSE", "1")
+    code, err = cli_main(argv + ["--overwrite"], capsys)
+    assert code == 3 and "no size fits" in err and "is kept" in err, err
+    assert folders.read_meta(out / "exp_a") == before and sorted(p.name for p in out.iterdir()) == ["exp_a"]
+    monkeypatch.delenv("REFUSE")
+    assert cli_main(argv + ["--overwrite"], capsys)[0] == 0  # a run that stores replaces it, as before
+    assert sorted(p.name for p in out.iterdir()) == ["exp_a"]
