@@ -37,7 +37,7 @@ from pathlib import Path
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
 from sgd_bench_harness import streams
 from sgd_bench_harness.experiment import one_line, say
-from sgd_bench_harness.experiments import experiments, load
+from sgd_bench_harness.experiments import experiments, load, scripts_dir
 
 DEFAULT_SUITE = ("lecture_logreg",)
 
@@ -129,6 +129,9 @@ def all_experiments() -> list[str]:
     names = list(experiments())
     if jax.default_backend() == "cpu":
         names = [n for n in names if n not in ACCELERATOR_ONLY]
+    if not names:  # an empty $SGD_BENCH_SCRIPTS folder: "all 0 experiments done", exit 0
+        raise ValueError(f"--all: no experiment to run in {scripts_dir()} (found {', '.join(experiments()) or 'no *.py file'}"
+                         f"; {', '.join(ACCELERATOR_ONLY)} runs only where JAX sees an accelerator)")
     return names
 
 
@@ -139,8 +142,7 @@ def _run_all(args, names, modules, argvs) -> int:
     parts), so ``--overwrite`` never redoes work of the same pass. The file goes when all are done."""
     import time
 
-    from sgd_bench_harness import experiment, results
-    from sgd_bench_harness import folders
+    from sgd_bench_harness import experiment, folders, results
 
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
     folders.check_writable(root)

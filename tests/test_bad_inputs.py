@@ -2809,3 +2809,11 @@ def test_overwrite_keeps_the_result_when_the_new_run_is_refused(tmp_path, capsys
     monkeypatch.delenv("REFUSE")
     assert cli_main(argv + ["--overwrite"], capsys)[0] == 0  # a run that stores replaces it, as before
     assert sorted(p.name for p in out.iterdir()) == ["exp_a"]
+
+
+def test_all_with_no_experiment_to_run_is_refused(tmp_path, capsys, monkeypatch):
+    # SGD_BENCH_SCRIPTS naming a folder without scripts: "all 0 experiments done", exit 0
+    (tmp_path / "scripts").mkdir()
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(tmp_path / "scripts"))
+    code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "--all: no experiment to run in" in err and "found no *.py file" in err, err
