@@ -104,11 +104,26 @@ def parse_value(text: str):
         try:
             value = kind(text)
         except ValueError:
-            continue
+            if kind is int and INT_TEXT.fullmatch(text):  # more digits than int() reads (4300):
+                value = _long_int(text)  # float() then gave inf, echoed as "got inf"
+            else:
+                continue
         if kind is int and abs(value) > sys.float_info.max:
             raise ValueError(f"{text[:8]}... ({len(text)} digits) is beyond float64's range (about 1.8e308)")
         return value
     return text
+
+
+INT_TEXT = re.compile(r"\s*[+-]?\d(?:_?\d)*\s*")  # what int() reads as a whole number
+
+
+def _long_int(text: str) -> int:
+    """An int written with more digits than ``int()`` converts since Python 3.11 (4300): its value
+    when leading zeros made it long, else beyond float64's range (refused by the caller)."""
+    digits = text.strip().lstrip("+-").replace("_", "").lstrip("0") or "0"
+    if len(digits) > 309:  # 10**309 > 1.8e308
+        return int("1" + "0" * 309)
+    return int(digits) * (-1 if text.strip().startswith("-") else 1)
 
 
 @dataclasses.dataclass(frozen=True)

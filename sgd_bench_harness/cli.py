@@ -37,7 +37,7 @@ from pathlib import Path
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
 from sgd_bench_harness import streams
 from sgd_bench_harness.experiment import one_line, say
-from sgd_bench_harness.experiments import experiments, load
+from sgd_bench_harness.experiments import experiments, load, scripts_dir
 
 DEFAULT_SUITE = ("lecture_logreg",)
 
@@ -129,6 +129,9 @@ def all_experiments() -> list[str]:
     names = list(experiments())
     if jax.default_backend() == "cpu":
         names = [n for n in names if n not in ACCELERATOR_ONLY]
+    if not names:  # an empty $SGD_BENCH_SCRIPTS folder: "all 0 experiments done", exit 0
+        raise ValueError(f"--all: no experiment to run in {scripts_dir()} (found {', '.join(experiments()) or 'no *.py file'}"
+                         f"; {', '.join(ACCELERATOR_ONLY)} runs only where JAX sees an accelerator)")
     return names
 
 
@@ -145,14 +148,12 @@ def _run_all(args, names, modules, argvs) -> int:
     folders.check_writable(root)
     state_path = root / ALL_STATE
     key = {"argvs": argvs}
-    state = folders.read_json(state_path)
-    if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)):
-        state = {"key": key, "done": {}}
+    state = folders.read_pass(state_path, key)  # a damaged entry: that experiment runs again
     left_out = sorted(set(experiments()) - set(names))
     if left_out:
         say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
     total = len(names)
-    failed = state.setdefault("failed", [])  # kept with the progress: a resumed pass still reports them
+    failed = state["failed"]  # kept with the progress: a resumed pass still reports them
     for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
         if name in state["done"]:
             say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
@@ -282,7 +283,7 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sgd_bench_harness.experiment import DTYPES, positive_int
+    from sgd_bench_harness.experiment import DTYPES, integer, positive_int
 
     parser = argparse.ArgumentParser(prog="sgd-bench", description="SGD theory next to measured numbers.")
     parser.add_argument("--version", action="version", version=f"sgd-bench {_version()}")
@@ -315,7 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--method", action="append", metavar="SPEC",
                    help="method NAME[:key=value,...] (repeatable), e.g. sgd:step=0.1,batch=10 or optax:adam,lr=1e-3")
     g.add_argument("--log-every", type=positive_int, help="steps between logged metrics (default steps/100)")
-    g.add_argument("--key", type=int, help="PRNG seed of the seed keys (default 0)")
+    g.add_argument("--key", type=integer, help="PRNG seed of the seed keys (default 0)")
     g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32)")
     g.add_argument("--rise-factor", type=float, metavar="R",
                    help="flag a seed as risen (summary column rose) once its loss exceeds "
@@ -406,7 +407,7 @@ def _dispatch(args) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             # a resource, as memory is (exit 3); it said "[Errno 28] No space left on device", no path
             say(streams.no_space(err, args))
             return 3

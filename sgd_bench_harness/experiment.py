@@ -253,12 +253,21 @@ def abbreviated(text: str, keep: int = 10) -> str:
     return text if len(text) <= 2 * keep + 3 else f"{text[:keep]}...{text[-keep:]} ({len(text)} characters)"
 
 
+def integer(text: str, what: str = "an integer") -> int:
+    """An argparse type: an integer, or a one-line reason (a number of more digits than Python
+    converts, 4300, was "invalid int value" or "must be a positive integer", though it is one)."""
+    try:
+        return int(text)
+    except ValueError:
+        from sgd_bench.spec_parsing import INT_TEXT  # here: --help imports no NumPy
+
+        more = " of at most 4300 digits" if INT_TEXT.fullmatch(text) else ""
+        raise argparse.ArgumentTypeError(f"must be {what}{more}, got {abbreviated(repr(text))}") from None
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a positive integer, or a one-line reason."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {abbreviated(repr(text))}") from None
+    value = integer(text, "a positive integer")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {abbreviated(str(value))}")
     return value

@@ -42,6 +42,20 @@ def read_json(path: Path) -> Any:
         return None
 
 
+def read_pass(path: Path, key: Any) -> dict[str, Any]:
+    """The progress of the ``run --all`` pass ``key`` kept in ``path`` (``{"key", "done": {name:
+    seconds}, "failed": [names]}``), or a new one. A damaged entry is dropped and its experiment
+    runs again: a text as seconds failed the pass after it had run every experiment, and a text
+    as ``failed`` named its letters as experiments whose claims failed."""
+    state = read_json(path)
+    if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)
+            and isinstance(state.get("failed", []), list)):
+        return {"key": key, "done": {}, "failed": []}
+    done = {name: seconds for name, seconds in state["done"].items() if isinstance(seconds, (int, float))
+            and not isinstance(seconds, bool) and 0 <= seconds < float("inf")}
+    return {"key": key, "done": done, "failed": [n for n in state.get("failed", []) if isinstance(n, str)]}
+
+
 def read_meta(folder: Path) -> dict[str, Any] | None:
     """The ``meta.json`` of a result folder, or None when it has none, it is unreadable or it
     is not a JSON object (a list, a number, ...)."""
@@ -65,6 +79,11 @@ def check_writable(target: Path, option: str = "--out") -> None:
     ``target``: no part of the path may be a file or lie inside another result folder, and the
     deepest existing folder must be writable (not read-only, not someone else's)."""
     target = Path(target)
+    try:
+        os.path.abspath(target)
+    except FileNotFoundError:  # a relative path from a folder deleted under the shell: "[Errno 2]", no name
+        raise ValueError(f"{option} {target}: the current folder no longer exists (deleted?); cd to a "
+                         "folder that exists, or give an absolute path") from None
     try:  # the run computed, then failed writing its records with "'utf-8' codec can't encode"
         os.path.abspath(target).encode("utf-8")
     except UnicodeEncodeError:
@@ -204,6 +223,27 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
         with contextlib.suppress(OSError):
             os.unlink(path)
         os.close(fd)
+        _settle_replaced(folder, log)
+
+
+def replaced(folder: Path) -> Path:
+    """Where ``--overwrite`` keeps the result it replaces while the new run in ``folder`` starts."""
+    return folder.with_name(f".{folder.name}.replaced")
+
+
+def _settle_replaced(folder: Path, log: Callable[[str], None]) -> None:
+    """Once the run in ``folder`` ends: the result it replaced is removed when the run stored
+    something (complete, or cells and parts it resumes from), else put back."""
+    aside = replaced(folder)
+    if not aside.is_dir() or aside.is_symlink():
+        return
+    stored = folder.is_dir() and any(p.name not in ("meta.json", LOCK_FILE) for p in folder.iterdir())
+    if stored or (read_meta(folder) or {}).get("status") == STATUS_COMPLETE:
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    aside.rename(folder)
+    log(f"{folder}: the run stored nothing, so the result --overwrite was to replace is kept")
 
 
 def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
@@ -231,7 +271,12 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
         return target, True
     if overwrite:
         log(f"--overwrite: replacing the result in {target}")
-        shutil.rmtree(target)
+        if target.is_symlink():
+            shutil.rmtree(target)  # refused ("Cannot call rmtree on a symbolic link"), as before
+        shutil.rmtree(replaced(target), ignore_errors=True)  # one that a killed run left
+        # set aside, not removed: a run refused inside its script (gd_vs_sgd_large_n --sizes that
+        # cannot fit) deleted the result and left nothing; ``lock`` settles it when the run ends
+        target.rename(replaced(target))
         return target, False
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     fresh = target.with_name(f"{target.name}-{stamp}")

@@ -106,5 +106,9 @@ def no_space(err: OSError, args) -> str:
     # report's own words: it rewrites only what it derives from the stored records
     why = ("report rebuilds every page, figure and index from the stored records" if hasattr(args, "dir")
            else "a run resumes from the cells it stored")
+    if err.errno == errno.EFBIG:  # `ulimit -f`, or FAT32's 4 GiB: it was "[Errno 27] File too large", exit 2
+        return (f"error: a file in {where} would pass the largest file allowed here ({err.strerror}: "
+                "the process's `ulimit -f`, or the file system's limit): raise the limit or write "
+                f"elsewhere, then run the same command again ({why})")
     return (f"error: no space left on the device writing {where} ({err.strerror}): free some space and run "
             f"the same command again ({why})")

@@ -10,6 +10,7 @@ the memory guard before any array exists.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import warnings
@@ -3038,3 +3039,146 @@ def test_a_grids_cells_folder_that_is_a_file_is_one_line_before_anything_compute
     assert code == 2 and err.strip().splitlines()[-1] == (
         f"sgd-bench: error: {folder / 'cells'} is not a folder, and the grid stores its cells there; move or "
         "remove it, then run the same command again (or pass --overwrite to start the grid over)")
+
+
+# hostile25a -----------------------------------------------------------------------------------------
+_PASS_SCRIPT = '''"""A made-up experiment."""
+from sgd_bench_harness import experiment
+NAME, DESCRIPTION, FULL, QUICK = "{name}", "made up", dict(x=2), dict(x=1)
+
+
+def run(config, out):
+    experiment.save(out, rows=[dict(x=config["x"])], meta=dict(experiment=NAME), checks=[])
+    experiment.close(out, "# " + NAME + "\\n", checks=[])
+
+
+def main(argv=None):
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run)
+'''
+
+
+@pytest.mark.parametrize("damage", [{"done": {"exp_a": "12"}}, {"failed": 5}, {"failed": "exp_a"}],
+                         ids=["seconds-text", "failed-number", "failed-text"])
+def test_a_damaged_all_progress_file_is_not_trusted(tmp_path, capsys, monkeypatch, damage):
+    # run --all's .sgd-bench-all.json edited by hand: after every experiment had run, "Unknown format
+    # code 'f'" or "'int' object is not iterable" (exit 2, on every try); a text as "failed" gave
+    # "claims failed in 5 of 2 experiments: e, x, p, _, a" and exit 4 for claims that all held
+    from sgd_bench_harness import cli
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_PASS_SCRIPT.format(name=name))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    argv = ["run", "--all", "--quick", "--out", str(out)]
+    assert cli_main(argv, capsys)[0] == 0
+    key = {"argvs": [["--quick", "--out", str(out / n)] for n in ("exp_a", "exp_b")]}
+    (out / cli.ALL_STATE).write_text(json.dumps({"key": key, "done": {"exp_a": 1.0}, "failed": [], **damage}))
+    code, err = cli_main(argv, capsys)
+    assert code == 0 and "error" not in err and "claims failed" not in err, err
+
+
+def test_a_relative_out_from_a_deleted_folder_is_named(tmp_path, capsys, monkeypatch, no_grid_run):
+    # it was "error: [Errno 2] No such file or directory": no option, no path
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    for argv in (["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", "rel"],
+                 ["run", "pl_bounds", "--quick", "--out", "rel"]):
+        code, err = cli_main(argv, capsys)
+        assert code == 2 and "rel" in err and "the current folder no longer exists" in err, err
+
+
+def test_a_file_size_limit_is_a_resource_named_with_its_folder(tmp_path, capsys, monkeypatch):
+    # `ulimit -f` (or FAT32's 4 GiB) stopped a run with "error: [Errno 27] File too large", exit 2
+    import errno
+
+    from sgd_bench_harness import grid
+
+    def too_large(*args, **kwargs):
+        raise OSError(errno.EFBIG, "File too large")
+
+    monkeypatch.setattr(grid, "run_grid", too_large)
+    out = tmp_path / "out"
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", str(out)], capsys)
+    assert code == 3 and str(out) in err and "ulimit -f" in err and "run the same command again" in err, err
+
+
+def test_a_script_that_exits_when_imported_is_listed_as_not_loadable(tmp_path, capsys, monkeypatch):
+    # sys.exit(main()) without `if __name__ == "__main__":`: `list` stopped at that script (exit 0
+    # with problems and methods missing, or exit 2 blaming "list"), and `run` of it did nothing, exit 0
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exits.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    from sgd_bench_harness import cli
+
+    assert cli.main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert "exits.py cannot be loaded: it exits when imported" in listed and "problems (" in listed, listed
+    code, err = cli_main(["run", "exits", "--quick", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "exits.py cannot be loaded: it exits when imported (SystemExit 0)" in err, err
+
+
+_DIGITS_5000 = "1" * 5000  # beyond the 4300 digits int() converts since Python 3.11
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--problem", f"logreg:n={_DIGITS_5000}", "--method", "gd"], r"n=11111111\.\.\. \(5000 digits\) is beyond float64"),
+    (["--problem", "logreg:n=20,d=2", "--method", f"sgd:step=-{_DIGITS_5000}"], r"\(5001 digits\) is beyond float64"),
+    (["--problem", "logreg:n=20,d=2", "--method", "gd", "--seeds", _DIGITS_5000],
+     r"--seeds: must be a positive integer of at most 4300 digits, got '1+\.\.\.1+' \(5002 characters\)"),
+    (["--problem", "logreg:n=20,d=2", "--method", "gd", "--key", _DIGITS_5000],
+     r"--key: must be an integer of at most 4300 digits, got '1+\.\.\.1+' \(5002 characters\)$"),
+], ids=["problem-int", "method-int", "seeds", "key"])
+def test_an_integer_of_more_digits_than_python_reads_is_refused_for_what_it_is(tmp_path, capsys, no_grid_run, argv, match):
+    # it said "n must be an integer, got inf", "must be a positive integer", "invalid int value: '111...'"
+    code, err = cli_main(["run", *argv, "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and re.search(match, err.strip().splitlines()[-1]), err
+
+
+def test_git_keeps_the_gallerys_files_byte_for_byte():
+    # a clone with core.autocrlf=true (Git for Windows' default, WSL) wrote results/**/records.csv with
+    # CRLF: `sgd-bench report results` then found 16 of 17 results "CORRUPTED ... checksum differs", exit 1
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(["git", "check-attr", "text", "--", "results/pl_bounds/records.csv",
+                           "results/grid-b51b9df5f57e/meta.json"], cwd=root, capture_output=True, text=True)
+    assert done.stdout.count(": text: unset") == 2, done.stdout + done.stderr
+
+
+def test_overwrite_keeps_the_result_when_the_new_run_is_refused(tmp_path, capsys, monkeypatch):
+    # `run gd_vs_sgd_large_n --sizes 100000000000 --overwrite` removed the finished result, then its
+    # script refused the sizes (exit 3): nothing was left of either run
+    from sgd_bench_harness import folders
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+        "def run(config, out):\n", "def run(config, out):\n    import os\n"
+        "    if os.environ.get('REFUSE'):\n        raise MemoryError('no size fits in memory')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    argv = ["run", "exp_a", "--quick", "--out", str(out)]
+    assert cli_main(argv, capsys)[0] == 0
+    before = folders.read_meta(out / "exp_a")
+    monkeypatch.setenv("REFUSE", "1")
+    code, err = cli_main(argv + ["--overwrite"], capsys)
+    assert code == 3 and "no size fits" in err and "is kept" in err, err
+    assert folders.read_meta(out / "exp_a") == before and sorted(p.name for p in out.iterdir()) == ["exp_a"]
+    monkeypatch.delenv("REFUSE")
+    assert cli_main(argv + ["--overwrite"], capsys)[0] == 0  # a run that stores replaces it, as before
+    assert sorted(p.name for p in out.iterdir()) == ["exp_a"]
+
+
+def test_all_with_no_experiment_to_run_is_refused(tmp_path, capsys, monkeypatch):
+    # SGD_BENCH_SCRIPTS naming a folder without scripts: "all 0 experiments done", exit 0
+    (tmp_path / "scripts").mkdir()
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(tmp_path / "scripts"))
+    code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "--all: no experiment to run in" in err and "found no *.py file" in err, err

@@ -79,6 +79,10 @@ def load(name: str) -> ModuleType:
         where = f" (line {err.lineno})" if isinstance(err, SyntaxError) and err.lineno else ""
         raise ValueError(f"experiment script {known[name]} cannot be loaded{where}: "
                          f"{type(err).__name__}: {err}") from None
+    except SystemExit as err:  # sys.exit(main()) without `if __name__ == "__main__":` ended `list` midway
+        raise ValueError(f"experiment script {known[name]} cannot be loaded: it exits when imported "
+                         f"(SystemExit {err.code!r}); put its top-level run under "
+                         "`if __name__ == \"__main__\":`") from None
     if not callable(getattr(module, "main", None)):  # else an AttributeError when it is run
         raise ValueError(f"experiment script {known[name]} defines no main(argv), which sgd-bench run calls")
     return module
