@@ -242,7 +242,8 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
     depth = {"one": 0, "seeds": 1, "sweep": 2}[mode]
     # the factor is traced (a float argument): another value never compiles again
     trace = _finish_jit(state, logs, jnp.asarray(step), negative, float(rise_factor), depth=depth)
-    warn_negative(np.asarray(negative), label)  # waits for the first program only
+    if not isinstance(negative, jax.core.Tracer):  # inside a user's jax.jit the flag stays in the
+        warn_negative(np.asarray(negative), label)  # trace (np.asarray of a tracer was JAX's error)
     return trace
 
 

@@ -2673,3 +2673,87 @@ def test_per_sample_values_refuse_a_row_index_outside_the_data(tiny_logistic, no
     # gave row 0 (NumPy's -1 is the last row)
     raises(ValueError, r"^idx must be a 1-D array of row indices in \[0, n\) = \[0, 13\), got ",
            getattr(tiny_logistic, method), np.zeros(3), np.asarray(idx))
+
+
+# hostile25b -----------------------------------------------------------------------------------------
+# -- hostile25b: the round's findings (the Python API half of issue 18's round 25) -------------------
+@pytest.mark.parametrize("x0, shown", [
+    (np.ma.masked_array(np.zeros(3)), r"is a NumPy masked array; an iterate needs plain arrays: fill or drop "
+                                      r"the masked entries first, e\.g\. x0\.filled\(0\.0\)$"),
+    (np.array([b"a", b"b", b"c"]), r"must be an array of numbers \(.*\), got dtype \|S1$"),
+    (np.array([0.0, 0.0, None]), r"must be an array of numbers \(.*\), got dtype object$"),
+    (memoryview(np.zeros(3)), r"must be an array \(or a pytree of arrays\), got a memoryview$"),
+], ids=["masked", "bytes", "object", "memoryview"])
+def test_an_x0_jax_cannot_take_is_named(tiny_logistic, no_compile, x0, shown):
+    # N: JAX's "numpy masked arrays are not supported as direct inputs to JAX functions", "Value
+    # ... with dtype |S1 is not a valid JAX array type", "Cannot determine dtype of <memory ...>"
+    raises(TypeError, r"^x0 " + shown, sgd_bench.run, tiny_logistic, helpers.gd_method(), x0, KEY0, steps=2)
+
+
+def test_a_deleted_array_is_named(tiny_logistic, monkeypatch):
+    # N: an array donated to a user's jax.jit(..., donate_argnums=...) then passed in: JAX's
+    # "Array has been deleted with shape=float64[3]" from inside, naming no argument
+    problem = helpers.tiny_logistic()
+    dead_x0, dead_key = jax.numpy.array(X0), jax.random.wrap_key_data(jax.numpy.array(np.zeros(2, np.uint32)))
+    dead_x0.delete()
+    dead_key.delete()
+    jax.tree_util.tree_leaves(problem.data)[0].delete()
+    tail = r" is a deleted JAX array \(donated to a jax.jit with donate_argnums, or \.delete\(\)d\): pass one that is still alive$"
+    with helpers.forbid_compiled_code(monkeypatch):
+        for call, name in [(lambda: sgd_bench.run(tiny_logistic, SGD, dead_x0, KEY0, steps=2), "x0"),
+                           (lambda: sgd_bench.run(tiny_logistic, SGD, X0_JAX, dead_key, steps=2), "key"),
+                           (lambda: sgd_bench.run(problem, SGD, X0_JAX, KEY0, steps=2), r"problem\.data\[0\]")]:
+            raises(ValueError, "^" + name + tail, call)
+
+
+def test_gd_armijo_refuses_a_first_trial_step_that_is_inf_in_the_problems_float(monkeypatch):
+    # S: gd_armijo(1e39) on float32 data started its search at inf (inf * shrink is inf), so no
+    # trial ever passed and the run stood still at x0 without a word; grow=1e39 stood still after
+    # the first step (in float64 the same search backtracks and goes on)
+    problem = problems.logistic_regression(A.astype(np.float32), Y.astype(np.float32), 0.1)
+    x0 = np.zeros(3, np.float32)
+    with helpers.forbid_compiled_code(monkeypatch):
+        for name, method in [("initial_step", sgd_bench.gd_armijo(1e39)),
+                             ("grow", sgd_bench.gd_armijo(1.0, grow=1e39))]:
+            raises(ValueError, rf"^{name} must be at most 3\.4e\+38, the largest float32 of problem '.*', got "
+                   r"1e\+39: in float32 it is inf, and a search from inf never takes a step$", sgd_bench.run, problem,
+                   method, x0, KEY0, steps=2)
+        assert sgd_bench.gd_armijo(1e38).validate(problem) == sgd_bench.gd_armijo(1e38)
+
+
+def test_a_masked_or_sparse_array_outside_a_problem_does_not_name_finitesum():
+    # the message said "FiniteSum needs plain arrays" for stats.summarize, rates.fit, theory.check
+    raises(TypeError, r"^values is a NumPy masked array; sgd-bench needs plain arrays: fill or drop the masked "
+           r"entries first, e\.g\. values\.filled\(0\.0\)$", stats.summarize, np.ma.masked_array(np.ones((2, 3))))
+    raises(TypeError, r"^bound is a scipy\.sparse csr_matrix; sgd-bench needs dense arrays", theory.check,
+           np.ones(3), np.ones(3), scipy.sparse.csr_matrix(np.ones((1, 3))))
+
+
+def test_big_endian_arrays_are_read_in_native_order(tiny_logistic):
+    # N: X from np.frombuffer(..., ">f8") (some file formats): JAX's "Error interpreting argument to
+    # stage as a JAX value" from inside problems.least_squares / benchopt.logreg_l2 / run's x0, and
+    # problems.get(dtype=">f4") JAX's "JAX only supports number, bool, and string dtypes"
+    from sgd_bench import validation
+
+    swapped = problems.least_squares(A.astype(">f8"), B.astype(">f8"), 0.1)
+    helpers.assert_trees_close(swapped.data, problems.least_squares(A, B, 0.1).data, rtol=0.0)
+    assert validation.floating_dtype("dtype", ">f4") == np.float32
+    method = helpers.gd_method()
+    np.testing.assert_array_equal(sgd_bench.run(tiny_logistic, method, X0.astype(">f8"), KEY0, steps=2).loss,
+                                  sgd_bench.run(tiny_logistic, method, X0, KEY0, steps=2).loss)
+
+
+def test_run_and_solver_advance_inside_a_users_jit(tiny_logistic):
+    # N: jax.jit(lambda x: sb.run(...)) was JAX's TracerArrayConversionError from runner.py (the host
+    # warning of a negative step), and a jit of Solver.advance JAX's ConcretizationTypeError (int()
+    # of the traced step counter); each now runs, and a negative step is flagged in the trace
+    method = sgd_bench.sgd(0.1, 2)
+    plain = sgd_bench.run(tiny_logistic, method, X0_JAX, KEY0, steps=4, log_every=2)
+    traced = jax.jit(lambda x: sgd_bench.run(tiny_logistic, method, x, KEY0, steps=4, log_every=2))(X0_JAX)
+    np.testing.assert_allclose(traced.loss, plain.loss, rtol=1e-12)
+    assert int(jax.jit(lambda a: sgd_bench.run(tiny_logistic, sgd_bench.sgd(a, 2), X0_JAX, KEY0, steps=4,
+                                               log_every=2).negative_step_at)(-0.1)) == 0
+    solver = sgd_bench.Solver(tiny_logistic, method)
+    state = solver.init(X0_JAX, KEY0)
+    np.testing.assert_allclose(jax.jit(lambda s: solver.advance(s, 3))(state).x, solver.advance(state, 3).x,
+                               rtol=1e-12)
