@@ -170,10 +170,7 @@ def dense_array(name: str, value: Any, *, real: bool = False, owner: str = "Fini
     Arrays are not copied (JAX arrays stay on device), except a NumPy array in the other byte
     order (big-endian here), which JAX cannot hold: it comes back in native order, same values.
     """
-    if isinstance(value, np.ma.MaskedArray):  # JAX refused it from inside, not naming the argument
-        rows = " or a row selection" if owner == "FiniteSum" else ""
-        raise TypeError(f"{name} is a NumPy masked array; {owner} needs plain arrays: fill or drop "
-                        f"the masked entries first, e.g. {name}.filled(0.0){rows}")
+    unmasked(name, value, owner)  # JAX refused it from inside, not naming the argument
     sparse = sparse_kind(value)
     if sparse is not None:
         what, densify = sparse
@@ -200,6 +197,15 @@ def dense_array(name: str, value: Any, *, real: bool = False, owner: str = "Fini
         raise TypeError(f"{name} has dtype {dtype}, which JAX cannot hold; convert it first, "
                         f"e.g. {name}.astype(np.float64)")
     return native_order(value)
+
+
+def unmasked(name: str, value: Any, owner: str = "sgd-bench") -> None:
+    """Refuses a NumPy masked array by name: ``np.asarray`` drops its mask, so the masked entries
+    would be used as if they were not masked."""
+    if isinstance(value, np.ma.MaskedArray):
+        rows = " or a row selection" if owner == "FiniteSum" else ""
+        raise TypeError(f"{name} is a NumPy masked array; {owner} needs plain arrays: fill or drop "
+                        f"the masked entries first, e.g. {name}.filled(0.0){rows}")
 
 
 def native_order(value: Any) -> Any:

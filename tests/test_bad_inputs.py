@@ -2757,3 +2757,34 @@ def test_run_and_solver_advance_inside_a_users_jit(tiny_logistic):
     state = solver.init(X0_JAX, KEY0)
     np.testing.assert_allclose(jax.jit(lambda s: solver.advance(s, 3))(state).x, solver.advance(state, 3).x,
                                rtol=1e-12)
+
+
+def test_sweep_config_names_a_configuration_index_outside_the_grid():
+    # N: NumPy's "index 2 is out of bounds for axis 0 with size 2" and "only integers, slices
+    # (`:`) ... are valid indices"; -1 is the last configuration, as for a list
+    out = sgd_bench.Sweep(None, {"step_size": np.array([0.1, 0.2])}, SGD)
+    raises(ValueError, r"^c must be an integer in \[-2, 1\], got 2$", out.config, 2)
+    raises(TypeError, r"^c must be an integer, got 1\.0$", out.method_at, 1.0)
+    assert out.config(-1) == {"step_size": 0.2}
+
+
+def test_a_masked_array_is_not_read_without_its_mask(tiny_logistic, no_compile):
+    # S: np.asarray dropped the mask: a sweep over masked_array([0.1, 0.2], mask=[0, 1]) ran 0.2
+    # as well, and summarize left out a seed whose diverged entry was a masked True
+    raises(TypeError, r"^over\['step_size'\] is a NumPy masked array; sgd-bench needs plain arrays",
+           sgd_bench.sweep, tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": np.ma.masked_array([0.1, 0.2], mask=[0, 1])},
+           seeds=1, steps=2)
+    raises(TypeError, r"^diverged is a NumPy masked array; sgd-bench needs plain arrays", stats.summarize,
+           np.ones((2, 3)), np.ma.masked_array([True, False], mask=[1, 0]))
+
+
+def test_time_to_eps_names_one_run_or_a_dict_of_runs():
+    # N: one TimedRun (a tuple) and a dict of runs were refused as "..., got str" (a field, a key);
+    # S: a masked eps got its row all the same (np.asarray dropped the mask)
+    run = timing.TimedRun(*([None] * len(timing.TimedRun._fields)))
+    raises(TypeError, r"^runs must be a sequence of TimedRun \(from timed_run\), got one TimedRun: pass \[run\]$",
+           timing.time_to_eps, run, 0.5, [0.1])
+    raises(TypeError, r"^runs must be a sequence of TimedRun \(from timed_run\), got a dict: pass "
+           r"list\(runs.values\(\)\)$", timing.time_to_eps, {"gd": run}, 0.5, [0.1])
+    raises(TypeError, r"^eps is a NumPy masked array", timing.time_to_eps, [run], 0.5,
+           np.ma.masked_array([0.1, 0.2], mask=[0, 1]))
