@@ -2788,3 +2788,31 @@ def test_time_to_eps_names_one_run_or_a_dict_of_runs():
            r"list\(runs.values\(\)\)$", timing.time_to_eps, {"gd": run}, 0.5, [0.1])
     raises(TypeError, r"^eps is a NumPy masked array", timing.time_to_eps, [run], 0.5,
            np.ma.masked_array([0.1, 0.2], mask=[0, 1]))
+
+
+def test_the_launcher_names_a_process_it_cannot_start(monkeypatch):
+    # N: with `ulimit -n 12`, Popen's "OSError: [Errno 24] Too many open files" was a traceback,
+    # exit 1 (the processes already started were stopped); now one line, exit 3, as a resource
+    import errno
+    import subprocess
+    import sys
+
+    from sgd_bench_harness import launch
+
+    if _launcher_refused_here():
+        pytest.skip(_launcher_refused_here())
+    started, real_popen = [], subprocess.Popen
+
+    def popen(*args, **kwargs):
+        if started:
+            raise OSError(errno.EMFILE, "Too many open files")
+        started.append(real_popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True))
+        return started[0]
+
+    monkeypatch.setattr(launch.subprocess, "Popen", popen)
+    with pytest.raises(MemoryError, match=r"^cannot start process 1 of 2 \(Too many open files\): raise the limit "
+                       r"\(ulimit -n for open files, ulimit -u for processes\) or start fewer; stopped the 1 already "
+                       r"started$"):
+        launch.launch(["-c", "pass"], 2, devices=1, grace=1.0)
+    assert started[0].poll() is not None  # stopped, not left running
