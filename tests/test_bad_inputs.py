@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -2816,3 +2817,59 @@ def test_the_launcher_names_a_process_it_cannot_start(monkeypatch):
                        r"started$"):
         launch.launch(["-c", "pass"], 2, devices=1, grace=1.0)
     assert started[0].poll() is not None  # stopped, not left running
+
+
+class _NoCount(NamedTuple):
+    x: jax.Array
+
+
+def _init_without_count(p, x0, problem, key):
+    return _NoCount(x0)
+
+
+def _init_as_dict(p, x0, problem, key):
+    return {"x": x0}
+
+
+def _init_gd(p, x0, problem, key):
+    return sgd_bench.gd(0.1).init(x0, problem, key)
+
+
+def _step_to_float16(p, state, problem, idx, k):
+    return state._replace(x=state.x.astype(np.float16))
+
+
+def _step_to_a_list(p, state, problem, idx, k):
+    return [state.x, state.grad_evals]
+
+
+@pytest.mark.parametrize("init, step, shown", [
+    (_init_as_dict, _step_to_a_list, r"the state of method 'custom' \(a user-written init\) must be a NamedTuple "
+                                     r"with the iterate x and a grad_evals Count, got a dict$"),
+    (_init_without_count, _step_to_a_list, r"the state of method 'custom' \(a user-written init\) must be a "
+                                           r"NamedTuple with the iterate x and a grad_evals Count, got a _NoCount "
+                                           r"with fields \['x'\]$"),
+    (_init_gd, _step_to_float16, r"method 'custom': step must return a state of the shapes and dtypes init gives; "
+                                 r"state\.x went from float64\[3\] to float16\[3\]$"),
+    (_init_gd, _step_to_a_list, r"method 'custom': step must return a state of the structure init gives "
+                                r"\(GDState\), got list$"),
+], ids=["dict", "no-count", "dtype", "structure"])
+def test_a_user_written_methods_state_is_checked_before_the_run(tiny_logistic, no_compile, init, step, shown):
+    # N: "'dict' object has no attribute 'x'" (solver.py), KeyError 'grad_evals' (runner.py), and
+    # JAX's "scan body function carry input and carry output must have equal types ..."
+    method = sgd_bench.Method(init, step, batch_size=2)
+    raises(TypeError, "^" + shown, sgd_bench.run, tiny_logistic, method, X0_JAX, KEY0, steps=2)
+    raises(TypeError, "^" + shown, sgd_bench.Solver(tiny_logistic, method).init, X0_JAX, KEY0)
+
+
+def test_a_benchopt_make_method_of_ones_own_is_checked_at_set_objective():
+    # N: the same state error came from inside warm_up's compiled program ("'dict' object has no
+    # attribute 'x'"), after benchopt had set the objective
+    from sgd_bench_harness import benchopt
+
+    class Solver(benchopt.SgdBenchSolver):
+        def make_method(self, problem):
+            return sgd_bench.Method(_init_as_dict, _step_to_a_list, batch_size=2)
+
+    raises(TypeError, r"^the state of method 'custom' \(a user-written init\) must be a NamedTuple", Solver().set_objective,
+           X=A, y=Y, lmbd=1.0)
