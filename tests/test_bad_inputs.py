@@ -2742,6 +2742,7 @@ def test_big_endian_arrays_are_read_in_native_order(tiny_logistic):
     method = helpers.gd_method()
     np.testing.assert_array_equal(sgd_bench.run(tiny_logistic, method, X0.astype(">f8"), KEY0, steps=2).loss,
                                   sgd_bench.run(tiny_logistic, method, X0, KEY0, steps=2).loss)
+    assert sgd_bench.reference_solution(tiny_logistic, X0.astype(">f8")).f == sgd_bench.reference_solution(tiny_logistic).f
 
 
 def test_run_and_solver_advance_inside_a_users_jit(tiny_logistic):
@@ -2860,6 +2861,7 @@ def test_a_user_written_methods_state_is_checked_before_the_run(tiny_logistic, n
     method = sgd_bench.Method(init, step, batch_size=2)
     raises(TypeError, "^" + shown, sgd_bench.run, tiny_logistic, method, X0_JAX, KEY0, steps=2)
     raises(TypeError, "^" + shown, sgd_bench.Solver(tiny_logistic, method).init, X0_JAX, KEY0)
+    raises(TypeError, "^" + shown, sgd_bench.step_flops, tiny_logistic, method, X0_JAX)
 
 
 def test_a_benchopt_make_method_of_ones_own_is_checked_at_set_objective():
