@@ -2875,3 +2875,26 @@ def test_a_benchopt_make_method_of_ones_own_is_checked_at_set_objective():
 
     raises(TypeError, r"^the state of method 'custom' \(a user-written init\) must be a NamedTuple", Solver().set_objective,
            X=A, y=Y, lmbd=1.0)
+
+
+class _FullStream:
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        pass
+
+
+def test_a_progress_bar_that_cannot_be_written_does_not_lose_the_run(tiny_logistic, monkeypatch):
+    # L: run(progress=True) with stderr full (2>/dev/full), closed (2>&-) or None (pythonw) raised
+    # OSError / AttributeError from the bar after the steps were computed: the result was lost
+    import sys
+
+    from sgd_bench import progress
+
+    bar = progress.Bar(10, "x", stream=_FullStream())
+    bar.update(10)
+    bar.close()
+    monkeypatch.setattr(sys, "stderr", None)
+    trace = sgd_bench.run(tiny_logistic, SGD, X0_JAX, KEY0, steps=4, log_every=2, progress=True)
+    assert trace.loss.shape == (3,)
