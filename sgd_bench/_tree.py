@@ -7,6 +7,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from sgd_bench import validation
+
 
 def sq_norm(tree: Any) -> jax.Array:
     """sum of squares of all leaves."""
@@ -25,7 +27,7 @@ def sub(a: Any, b: Any) -> Any:
 def cast_floating(tree: Any, dtype) -> Any:
     """``tree`` with every floating leaf cast to ``dtype`` (integer and boolean leaves kept)."""
     def cast(a):
-        a = jnp.asarray(a)
+        a = jnp.asarray(validation.native_order(a))  # a big-endian NumPy x0: JAX's error from inside
         return a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a
 
     return jax.tree_util.tree_map(cast, tree)

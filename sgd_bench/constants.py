@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from sgd_bench import validation
 from sgd_bench.curvature import (DENSE_MAX_DIM, flat_size, hessian_eigenvalues, hessian_norm,
                                  per_sample_smoothness)
 from sgd_bench.finite_sum import L2, FiniteSum
@@ -104,6 +105,7 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
     """
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
+    validation.live("problem.data", problem.data)  # a donated array: JAX's error named nothing
     info, cls, sources = problem.info, problem.problem_class, {}
 
     x_star = f_star = None

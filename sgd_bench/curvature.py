@@ -51,7 +51,7 @@ def check_point(problem: FiniteSum, x, name: str = "x"):
     if problem.x_shape is not None and isinstance(x, (list, tuple)):
         x = validation.real_array(name, x, nan=True)  # NumPy float64: no float32 rounding on the way
     solver.check_x(name, x, problem)
-    return x
+    return jax.tree_util.tree_map(validation.native_order, x)  # big-endian: JAX's error from inside
 
 
 # -- Hessian norms ---------------------------------------------------------------------------------

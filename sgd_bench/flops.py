@@ -20,9 +20,11 @@ def step_flops(problem: FiniteSum, method: Method, x0) -> float:
     """FLOPs of one ``method.step`` on ``problem`` at ``x0``, from the compiled program."""
     validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
     validation.instance("method", method, Method, "a sgd_bench.Method (gd, sgd, from_optax, ...)")
-    from sgd_bench.solver import check_x
+    from sgd_bench.solver import check_method_state, check_x
 
     check_x("x0", x0, problem)  # a wrong shape was JAX's dot_general error
+    x0 = jax.tree_util.tree_map(validation.native_order, x0)  # big-endian: JAX's error from inside
+    check_method_state(problem, method, x0)
     flat = problem.replace(block_rows=problem.n)
     x0 = jnp.asarray(x0) if hasattr(x0, "shape") else x0
     state = jax.jit(Method.init)(method, x0, flat, jax.random.key(0))

@@ -82,7 +82,20 @@ def gd_armijo(initial_step: float = 1.0, *, shrink: float = 0.5, c: float = 1e-4
     return Method(_armijo_init, _armijo_step,
                   hyperparams={"initial_step": t0, "shrink": shrink, "c": c, "grow": grow,
                                "max_trials": max_trials},
-                  name="GD, Armijo")
+                  name="GD, Armijo", check=_check_finite_in_dtype)
+
+
+def _check_finite_in_dtype(p, problem) -> None:
+    """``initial_step`` and ``grow`` must stay finite in the problem's float: 1e39 is inf in
+    float32, inf * shrink is inf, so no trial ever passed and the run stood still at x0, silently
+    (in float64 the same search backtracks to a step and goes on)."""
+    largest = float(jnp.finfo(problem.dtype).max)
+    for name in ("initial_step", "grow"):
+        value = p[name]
+        if value is not None and not isinstance(value, jax.core.Tracer) and float(value) > largest:
+            raise ValueError(f"{name} must be at most {largest:.3g}, the largest {jnp.dtype(problem.dtype).name} "
+                             f"of problem {problem.name!r}, got {float(value)!r}: in {jnp.dtype(problem.dtype).name} "
+                             "it is inf, and a search from inf never takes a step")
 
 
 def _armijo_init(p, x0, problem, key):

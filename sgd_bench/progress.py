@@ -124,8 +124,18 @@ class Bar:
         if self._done < self.total and now - self._last_draw < self.min_interval:
             return
         self._last_draw = now
-        self.stream.write("\r" + self.line(self._done, now - self.started) + "\x1b[K")
-        self.stream.flush()
+        self._write("\r" + self.line(self._done, now - self.started) + "\x1b[K")
+
+    def _write(self, text: str) -> None:
+        # A bar is cosmetic: a full (2>/dev/full), closed (2>&-) or missing (sys.stderr None)
+        # stderr raised from inside the run and lost its finished result. The bar stops instead.
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError, AttributeError):
+            self.stream = None
 
     def close(self) -> None:
         """Draws the final state and ends the line."""
@@ -134,8 +144,7 @@ class Bar:
         self._closed = True
         self._last_draw = -float("inf")
         self.update(self._done)
-        self.stream.write("\n")
-        self.stream.flush()
+        self._write("\n")
 
     def __enter__(self) -> "Bar":
         return self

@@ -119,6 +119,7 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
     """
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
+    validation.live("problem.data", problem.data)  # a donated array: JAX's error named nothing
     tol = validation.positive_float("tol", tol)
     max_iter = validation.integer("max_iter", max_iter, low=1)
     with enable_x64():

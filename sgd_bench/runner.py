@@ -31,7 +31,7 @@ from sgd_bench.methods import Method
 from sgd_bench.progress import Bar
 from sgd_bench.progress import enabled as progress_enabled  # ``progress`` is an argument here
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, METHOD_KEY_TAG, SolverState,  # noqa: F401
-                              advance_state, as_key, cast_x, check_problem_method, check_x,
+                              advance_state, as_key, cast_x, check_method_state, check_problem_method, check_x,
                               counts, init_state, SEED_AXES)
 
 class Trace(NamedTuple):
@@ -242,7 +242,8 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
     depth = {"one": 0, "seeds": 1, "sweep": 2}[mode]
     # the factor is traced (a float argument): another value never compiles again
     trace = _finish_jit(state, logs, jnp.asarray(step), negative, float(rise_factor), depth=depth)
-    warn_negative(np.asarray(negative), label)  # waits for the first program only
+    if not isinstance(negative, jax.core.Tracer):  # inside a user's jax.jit the flag stays in the
+        warn_negative(np.asarray(negative), label)  # trace (np.asarray of a tracer was JAX's error)
     return trace
 
 
@@ -254,6 +255,7 @@ def check_args(problem, method, x0, key, steps, log_every, x_star):
     log_every = validation.integer("log_every", log_every, low=1, high=max(steps, 1))
     check_x("x0", x0, problem)
     x0 = cast_x(x0, problem)
+    check_method_state(problem, method, x0)
     if x_star is not None:
         check_x("x_star", x_star, problem)
         if not _tree.structure_matches(x0, x_star):

@@ -17,6 +17,7 @@ the key and the step counter only, never on how a run is cut.
 from __future__ import annotations
 
 import functools
+import numbers
 from typing import Any, NamedTuple
 
 import jax
@@ -187,6 +188,7 @@ def as_key(key):
                              "below 2**32 or jax.config.update('jax_enable_x64', True)")
         return jax.random.key(int(key))
     arr = key
+    validation.live("key", key)
     is_typed = hasattr(arr, "dtype") and jnp.issubdtype(arr.dtype, jax.dtypes.prng_key)
     if is_typed:
         if arr.shape != ():
@@ -202,10 +204,17 @@ def check_x(name, x, problem):
     leaves = jax.tree_util.tree_leaves(x)
     if not leaves:
         raise ValueError(f"{name} must be an array (or a pytree of arrays), got {x!r}")
+    validation.live(name, x)
     for leaf in leaves:
+        # a masked array, text, objects, a memoryview: JAX's own error ("Value ... with dtype |S3 is
+        # not a valid JAX array type"), naming no argument
+        validation.dense_array(name, leaf, owner="an iterate")
+        if not (hasattr(leaf, "dtype") or isinstance(leaf, numbers.Number)):
+            raise TypeError(f"{name} must be an array (or a pytree of arrays), got a {type(leaf).__name__}")
         if jnp.iscomplexobj(leaf):
             raise TypeError(f"{name} must be real, got complex dtype {jnp.asarray(leaf).dtype} "
                             "(its imaginary part would be dropped)")
+    x = jax.tree_util.tree_map(validation.native_order, x)  # a big-endian x0: JAX's error from inside
     if problem.x_shape is not None:
         shape = jnp.shape(x)
         if not hasattr(x, "shape") or tuple(shape) != problem.x_shape:
@@ -248,6 +257,7 @@ def cast_x(x, problem, name="x0"):
     import warnings
 
     def cast(a):
+        a = validation.native_order(a)
         if not jax.config.jax_enable_x64 and getattr(a, "dtype", None) == np.float64:
             warnings.warn("x0 is float64 but jax_enable_x64 is off, so JAX computes in float32; "
                           "set jax.config.update('jax_enable_x64', True) to keep float64, or pass "
@@ -266,6 +276,38 @@ def cast_x(x, problem, name="x0"):
     return jax.tree_util.tree_map(cast, x)
 
 
+def check_method_state(problem, method, x0) -> None:
+    """A user-written ``Method``'s init and step, traced once abstractly (``jax.eval_shape``:
+    nothing runs or compiles): its state must be a NamedTuple with the iterate ``x`` and a
+    ``grad_evals`` Count (an AttributeError / KeyError from inside the runner said neither), and a
+    step must return a state of init's structure, shapes and dtypes (JAX's scan error otherwise).
+    The package's own methods are not traced again here."""
+    if getattr(method.init_fn, "__module__", "").startswith("sgd_bench.") and getattr(
+            method.step_fn, "__module__", "").startswith("sgd_bench."):
+        return
+    shape_of = lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a))  # noqa: E731
+    key = jax.eval_shape(lambda: jax.random.key(0))
+    state = jax.eval_shape(lambda x, k: method.init(x, problem, k), jax.tree_util.tree_map(shape_of, x0), key)
+    what = f"the state of method {method.name!r} (a user-written init)"
+    if not hasattr(state, "x") or not isinstance(getattr(state, "grad_evals", None), Count):
+        fields = getattr(state, "_fields", None)
+        raise TypeError(f"{what} must be a NamedTuple with the iterate x and a grad_evals Count, got a "
+                        f"{type(state).__name__}" + (f" with fields {list(fields)}" if fields is not None else ""))
+    idx = jax.ShapeDtypeStruct((method.batch_size or 0,), jnp.int32)
+    after = jax.eval_shape(lambda s, i, k: method.step(s, problem, i, k), state, idx,
+                           jax.ShapeDtypeStruct((), jnp.int32))
+    same = jax.tree_util.tree_structure(after) == jax.tree_util.tree_structure(state)
+    if same:
+        for (path, a), b in zip(jax.tree_util.tree_flatten_with_path(state)[0], jax.tree_util.tree_leaves(after)):
+            if (a.shape, a.dtype) != (b.shape, b.dtype):
+                raise TypeError(f"method {method.name!r}: step must return a state of the shapes and dtypes "
+                                f"init gives; state{jax.tree_util.keystr(path)} went from {a.dtype}{list(a.shape)} "
+                                f"to {b.dtype}{list(b.shape)}")
+    else:
+        raise TypeError(f"method {method.name!r}: step must return a state of the structure init gives "
+                        f"({type(state).__name__}), got {type(after).__name__}")
+
+
 def check_problem_method(problem, method):
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
@@ -273,6 +315,7 @@ def check_problem_method(problem, method):
         raise TypeError(f"method must be a sgd_bench.Method (gd, sgd, from_optax, ...), "
                         f"got {type(method).__name__}")
     method.validate(problem)
+    validation.live("problem.data", problem.data)
 
 
 class Solver:
@@ -311,6 +354,7 @@ class Solver:
         # the method's state must fit (lbfgs(10**9) would be killed by the OOM killer)
         memory.check_run_fits(memory.estimate_run_bytes(self.problem, self.method, 1, self.chunk, x0=x0),
                               f"Solver.init of {self.method.name}")
+        check_method_state(self.problem, self.method, cast_x(x0, self.problem))
         return _init_jit(self.problem, self.method, cast_x(x0, self.problem), as_key(key),
                          chunk=self.chunk)
 
@@ -318,7 +362,9 @@ class Solver:
         """``steps`` >= 0 more steps from ``state`` (no compile for a new count)."""
         self._check_state(state)
         steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
-        if int(state.k) + steps > MAX_STEPS:
+        # a traced counter (a user's jax.jit around advance) has no host value to check: int() of
+        # it was JAX's ConcretizationTypeError
+        if not isinstance(state.k, jax.core.Tracer) and int(state.k) + steps > MAX_STEPS:
             raise ValueError(f"steps must keep the step counter below 2**31 - 1; the state is at "
                              f"k = {int(state.k)}, got steps = {steps}")
         return _advance_jit(self.problem, self.method, state, jnp.int32(steps), chunk=self.chunk)
@@ -330,6 +376,7 @@ class Solver:
         if not isinstance(state, SolverState):
             raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
                             f"{type(state).__name__}")
+        validation.live("state", state)
         if getattr(self, "_expected", None) is None:
             key = jax.eval_shape(lambda: jax.random.key(0))
             self._expected = jax.eval_shape(functools.partial(init_state, chunk=self.chunk), self.problem,

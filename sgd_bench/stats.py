@@ -35,6 +35,7 @@ def _kept(values, diverged) -> np.ndarray:
         raise ValueError("values must have a leading seed axis")
     if diverged is None:
         return values
+    validation.unmasked("diverged", diverged)  # its mask was dropped: a masked True still left a seed out
     raw = np.asarray(diverged)
     if raw.dtype != bool and not (np.issubdtype(raw.dtype, np.integer) and np.isin(raw, (0, 1)).all()):
         # a float mask (0.5 was read as True) is not a Trace.diverged: refused, not guessed

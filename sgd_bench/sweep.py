@@ -43,7 +43,12 @@ class Sweep(NamedTuple):
     method: Method
 
     def config(self, c: int) -> dict:
-        """The hyperparameters of configuration ``c`` as plain numbers."""
+        """The hyperparameters of configuration ``c`` (negative counts from the end, as for a
+        list) as plain numbers."""
+        total = len(next(iter(self.configs.values())))
+        # NumPy's IndexError ("index 2 is out of bounds for axis 0 with size 2", "only integers,
+        # slices ...") named no argument
+        c = validation.integer("c", c, low=-total, high=total - 1)
         return {name: np.asarray(v)[c].item() for name, v in self.configs.items()}
 
     def method_at(self, c: int) -> Method:
@@ -77,6 +82,7 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
         if name not in known:
             raise ValueError(f"over[{name!r}]: method {method.name!r} has no hyperparameter "
                              f"{name!r}; it has {sorted(known)}")
+        validation.unmasked(f"over[{name!r}]", grid)  # its mask was dropped: masked values ran too
         arr = np.asarray(grid)
         if arr.ndim == 0:
             arr = arr[None]

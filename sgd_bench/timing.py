@@ -17,6 +17,7 @@ evaluations and FLOPs needed to reach f - f* <= eps.
 
 from __future__ import annotations
 
+import collections.abc
 import time
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -124,7 +125,14 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
     ``grad_evals`` and ``flops`` (NaN / -1 where eps was not reached within the run).
     """
     f_star = validation.finite_float("f_star", f_star)
+    validation.unmasked("eps", eps)  # its mask was dropped: a masked eps got its row all the same
     eps = [validation.finite_float("eps", e) for e in np.atleast_1d(np.asarray(eps, dtype=object))]
+    # one TimedRun (a tuple) or a dict of them was refused as "..., got str": its first field or key
+    if isinstance(runs, TimedRun):
+        raise TypeError("runs must be a sequence of TimedRun (from timed_run), got one TimedRun: pass [run]")
+    if isinstance(runs, collections.abc.Mapping):
+        raise TypeError("runs must be a sequence of TimedRun (from timed_run), got a "
+                        f"{type(runs).__name__}: pass list(runs.values())")
     try:
         runs = list(runs)
     except TypeError:  # an int said "'int' object is not iterable", naming no argument

@@ -145,7 +145,8 @@ def floating_dtype(name: str, dtype: Any):
         shown = repr(dtype) if dt is None else dt.name
         raise ValueError(f"{name} must be a floating type such as {FLOATING_DTYPES} "
                          f"(or None for JAX's default float), got {shown}")
-    return dt
+    # ">f4" is float32 in the other byte order, which JAX cannot create (its TypeError named nothing)
+    return dt.newbyteorder("=") if not dt.isnative else dt
 
 
 def sparse_kind(value: Any) -> tuple[str, str] | None:
@@ -161,19 +162,19 @@ def sparse_kind(value: Any) -> tuple[str, str] | None:
     return None
 
 
-def dense_array(name: str, value: Any, *, real: bool = False) -> Any:
+def dense_array(name: str, value: Any, *, real: bool = False, owner: str = "FiniteSum") -> Any:
     """``value`` if it is a dense array of numbers (NumPy, JAX, or anything ``np.asarray`` takes),
     returned as an array; TypeError naming ``name`` for sparse matrices, strings, objects.
 
-    ``real`` refuses complex numbers too. Arrays are not copied (JAX arrays stay on device).
+    ``real`` refuses complex numbers too. ``owner`` is what the messages say needs the array.
+    Arrays are not copied (JAX arrays stay on device), except a NumPy array in the other byte
+    order (big-endian here), which JAX cannot hold: it comes back in native order, same values.
     """
-    if isinstance(value, np.ma.MaskedArray):  # JAX refused it from inside, not naming the argument
-        raise TypeError(f"{name} is a NumPy masked array; FiniteSum needs plain arrays: fill or drop "
-                        f"the masked entries first, e.g. {name}.filled(0.0) or a row selection")
+    unmasked(name, value, owner)  # JAX refused it from inside, not naming the argument
     sparse = sparse_kind(value)
     if sparse is not None:
         what, densify = sparse
-        raise TypeError(f"{name} is {what}; FiniteSum needs dense arrays: densify it first, "
+        raise TypeError(f"{name} is {what}; {owner} needs dense arrays: densify it first, "
                         f"e.g. {name}{densify}")
     if not (hasattr(value, "dtype") and hasattr(value, "shape")):
         try:
@@ -195,13 +196,31 @@ def dense_array(name: str, value: Any, *, real: bool = False) -> Any:
             or (jnp.issubdtype(dtype, jnp.complexfloating) and dtype.itemsize > 16)):
         raise TypeError(f"{name} has dtype {dtype}, which JAX cannot hold; convert it first, "
                         f"e.g. {name}.astype(np.float64)")
+    return native_order(value)
+
+
+def unmasked(name: str, value: Any, owner: str = "sgd-bench") -> None:
+    """Refuses a NumPy masked array by name: ``np.asarray`` drops its mask, so the masked entries
+    would be used as if they were not masked."""
+    if isinstance(value, np.ma.MaskedArray):
+        rows = " or a row selection" if owner == "FiniteSum" else ""
+        raise TypeError(f"{name} is a NumPy masked array; {owner} needs plain arrays: fill or drop "
+                        f"the masked entries first, e.g. {name}.filled(0.0){rows}")
+
+
+def native_order(value: Any) -> Any:
+    """``value``, or a NumPy array in the other byte order (``np.frombuffer(..., ">f8")``, some
+    file formats) as a native copy with the same values: JAX cannot hold it, and said so from
+    inside ("Error interpreting argument to stage as a JAX value"), naming nothing."""
+    if isinstance(value, np.ndarray) and not value.dtype.isnative:
+        return value.astype(value.dtype.newbyteorder("="))
     return value
 
 
 def real_array(name: str, value: Any, *, nan: bool = False) -> np.ndarray:
     """``value`` as a float64 NumPy array, refused by name when it is text, objects or complex
     (float64 would drop the imaginary part, silently), or, unless ``nan``, when it holds NaN."""
-    arr = np.asarray(dense_array(name, value, real=True), dtype=np.float64)
+    arr = np.asarray(dense_array(name, value, real=True, owner="sgd-bench"), dtype=np.float64)
     if not nan and np.isnan(arr).any():
         where = f" (first at index {np.argwhere(np.isnan(arr))[0].tolist()})" if arr.ndim else ""
         raise ValueError(f"{name} holds NaN{where}")
@@ -217,6 +236,16 @@ def finite_array(name: str, value: Any) -> None:
     if np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or Inf value(s); clean the data first")
+
+
+def live(name: str, tree) -> None:
+    """Raises ValueError if a leaf of ``tree`` is a JAX array that was deleted (donated to a
+    ``jax.jit(..., donate_argnums=...)``, or ``.delete()``d): JAX's "Array has been deleted with
+    shape=float32[3]" came from inside, naming no argument."""
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer) and leaf.is_deleted():
+            raise ValueError(f"{name}{jax.tree_util.keystr(path)} is a deleted JAX array (donated to a "
+                             "jax.jit with donate_argnums, or .delete()d): pass one that is still alive")
 
 
 # -- the data, shape and facts of a FiniteSum -------------------------------------------------------

@@ -53,8 +53,8 @@ import numpy as np
 from sgd_bench import memory, validation
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
-from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, advance_state, as_key, cast_x, check_problem_method,
-                              check_x, init_state)
+from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, advance_state, as_key, cast_x, check_method_state,
+                              check_problem_method, check_x, init_state)
 
 
 def logreg_l2(X, y, lmbd: float, *, dtype="float64") -> FiniteSum:
@@ -129,6 +129,7 @@ class SgdBenchSolver:
         x0 = np.zeros(self.problem.x_shape, dt)
         check_x("x0", x0, self.problem)  # once here, not inside the timed run
         self.x0 = cast_x(x0, self.problem)
+        check_method_state(self.problem, self.method, self.x0)  # a make_method of one's own: not at warm_up
         # named as benchopt's parameters: as_key said "key must be ..." of a seed, and a NumPy int
         # chunk reached the loop as an int64 counter (a JAX TypeError from inside while_loop)
         self.key = as_key(validation.jax_seed("seed", self.seed))

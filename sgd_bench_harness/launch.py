@@ -244,9 +244,14 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
             env = dict(os.environ, PYTHONUNBUFFERED="1",
                        **{ENV: f"{address},{processes},{i},{devices},{heartbeat},{init_timeout}"})
             # A session of its own: stopping a process also stops whatever it started.
-            p = subprocess.Popen([sys.executable, *CHILD, *target],
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 start_new_session=True)
+            try:
+                p = subprocess.Popen([sys.executable, *CHILD, *target],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+            except OSError as err:  # ulimit -n / -u too small: OSError's traceback, exit 1
+                raise MemoryError(f"cannot start process {i} of {processes} ({err.strerror or err}): raise "
+                                  "the limit (ulimit -n for open files, ulimit -u for processes) or start "
+                                  f"fewer; stopped the {len(procs)} already started") from None
             procs.append(p)
             prefix = f"[{i}] ".encode()
             for stream, out in ((p.stdout, stdout), (p.stderr, stderr)):

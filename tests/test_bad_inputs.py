@@ -14,6 +14,7 @@ import json
 import math
 import re
 import warnings
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -3182,3 +3183,227 @@ def test_all_with_no_experiment_to_run_is_refused(tmp_path, capsys, monkeypatch)
     monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(tmp_path / "scripts"))
     code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "out")], capsys)
     assert code == 2 and "--all: no experiment to run in" in err and "found no *.py file" in err, err
+
+
+# hostile25b -----------------------------------------------------------------------------------------
+# -- hostile25b: the round's findings (the Python API half of issue 18's round 25) -------------------
+@pytest.mark.parametrize("x0, shown", [
+    (np.ma.masked_array(np.zeros(3)), r"is a NumPy masked array; an iterate needs plain arrays: fill or drop "
+                                      r"the masked entries first, e\.g\. x0\.filled\(0\.0\)$"),
+    (np.array([b"a", b"b", b"c"]), r"must be an array of numbers \(.*\), got dtype \|S1$"),
+    (np.array([0.0, 0.0, None]), r"must be an array of numbers \(.*\), got dtype object$"),
+    (memoryview(np.zeros(3)), r"must be an array \(or a pytree of arrays\), got a memoryview$"),
+], ids=["masked", "bytes", "object", "memoryview"])
+def test_an_x0_jax_cannot_take_is_named(tiny_logistic, no_compile, x0, shown):
+    # N: JAX's "numpy masked arrays are not supported as direct inputs to JAX functions", "Value
+    # ... with dtype |S1 is not a valid JAX array type", "Cannot determine dtype of <memory ...>"
+    raises(TypeError, r"^x0 " + shown, sgd_bench.run, tiny_logistic, helpers.gd_method(), x0, KEY0, steps=2)
+
+
+def test_a_deleted_array_is_named(tiny_logistic, monkeypatch):
+    # N: an array donated to a user's jax.jit(..., donate_argnums=...) then passed in: JAX's
+    # "Array has been deleted with shape=float64[3]" from inside, naming no argument
+    problem = helpers.tiny_logistic()
+    dead_x0, dead_key = jax.numpy.array(X0), jax.random.wrap_key_data(jax.numpy.array(np.zeros(2, np.uint32)))
+    dead_x0.delete()
+    dead_key.delete()
+    jax.tree_util.tree_leaves(problem.data)[0].delete()
+    tail = r" is a deleted JAX array \(donated to a jax.jit with donate_argnums, or \.delete\(\)d\): pass one that is still alive$"
+    with helpers.forbid_compiled_code(monkeypatch):
+        for call, name in [(lambda: sgd_bench.run(tiny_logistic, SGD, dead_x0, KEY0, steps=2), "x0"),
+                           (lambda: sgd_bench.run(tiny_logistic, SGD, X0_JAX, dead_key, steps=2), "key"),
+                           (lambda: sgd_bench.run(problem, SGD, X0_JAX, KEY0, steps=2), r"problem\.data\[0\]")]:
+            raises(ValueError, "^" + name + tail, call)
+
+
+def test_gd_armijo_refuses_a_first_trial_step_that_is_inf_in_the_problems_float(monkeypatch):
+    # S: gd_armijo(1e39) on float32 data started its search at inf (inf * shrink is inf), so no
+    # trial ever passed and the run stood still at x0 without a word; grow=1e39 stood still after
+    # the first step (in float64 the same search backtracks and goes on)
+    problem = problems.logistic_regression(A.astype(np.float32), Y.astype(np.float32), 0.1)
+    x0 = np.zeros(3, np.float32)
+    with helpers.forbid_compiled_code(monkeypatch):
+        for name, method in [("initial_step", sgd_bench.gd_armijo(1e39)),
+                             ("grow", sgd_bench.gd_armijo(1.0, grow=1e39))]:
+            raises(ValueError, rf"^{name} must be at most 3\.4e\+38, the largest float32 of problem '.*', got "
+                   r"1e\+39: in float32 it is inf, and a search from inf never takes a step$", sgd_bench.run, problem,
+                   method, x0, KEY0, steps=2)
+        assert sgd_bench.gd_armijo(1e38).validate(problem) == sgd_bench.gd_armijo(1e38)
+
+
+def test_a_masked_or_sparse_array_outside_a_problem_does_not_name_finitesum():
+    # the message said "FiniteSum needs plain arrays" for stats.summarize, rates.fit, theory.check
+    raises(TypeError, r"^values is a NumPy masked array; sgd-bench needs plain arrays: fill or drop the masked "
+           r"entries first, e\.g\. values\.filled\(0\.0\)$", stats.summarize, np.ma.masked_array(np.ones((2, 3))))
+    raises(TypeError, r"^bound is a scipy\.sparse csr_matrix; sgd-bench needs dense arrays", theory.check,
+           np.ones(3), np.ones(3), scipy.sparse.csr_matrix(np.ones((1, 3))))
+
+
+def test_big_endian_arrays_are_read_in_native_order(tiny_logistic):
+    # N: X from np.frombuffer(..., ">f8") (some file formats): JAX's "Error interpreting argument to
+    # stage as a JAX value" from inside problems.least_squares / benchopt.logreg_l2 / run's x0, and
+    # problems.get(dtype=">f4") JAX's "JAX only supports number, bool, and string dtypes"
+    from sgd_bench import validation
+
+    swapped = problems.least_squares(A.astype(">f8"), B.astype(">f8"), 0.1)
+    helpers.assert_trees_close(swapped.data, problems.least_squares(A, B, 0.1).data, rtol=0.0)
+    assert validation.floating_dtype("dtype", ">f4") == np.float32
+    method = helpers.gd_method()
+    np.testing.assert_array_equal(sgd_bench.run(tiny_logistic, method, X0.astype(">f8"), KEY0, steps=2).loss,
+                                  sgd_bench.run(tiny_logistic, method, X0, KEY0, steps=2).loss)
+    assert sgd_bench.reference_solution(tiny_logistic, X0.astype(">f8")).f == sgd_bench.reference_solution(tiny_logistic).f
+
+
+def test_run_and_solver_advance_inside_a_users_jit(tiny_logistic):
+    # N: jax.jit(lambda x: sb.run(...)) was JAX's TracerArrayConversionError from runner.py (the host
+    # warning of a negative step), and a jit of Solver.advance JAX's ConcretizationTypeError (int()
+    # of the traced step counter); each now runs, and a negative step is flagged in the trace
+    method = sgd_bench.sgd(0.1, 2)
+    plain = sgd_bench.run(tiny_logistic, method, X0_JAX, KEY0, steps=4, log_every=2)
+    traced = jax.jit(lambda x: sgd_bench.run(tiny_logistic, method, x, KEY0, steps=4, log_every=2))(X0_JAX)
+    np.testing.assert_allclose(traced.loss, plain.loss, rtol=1e-12)
+    assert int(jax.jit(lambda a: sgd_bench.run(tiny_logistic, sgd_bench.sgd(a, 2), X0_JAX, KEY0, steps=4,
+                                               log_every=2).negative_step_at)(-0.1)) == 0
+    solver = sgd_bench.Solver(tiny_logistic, method)
+    state = solver.init(X0_JAX, KEY0)
+    np.testing.assert_allclose(jax.jit(lambda s: solver.advance(s, 3))(state).x, solver.advance(state, 3).x,
+                               rtol=1e-12)
+
+
+def test_sweep_config_names_a_configuration_index_outside_the_grid():
+    # N: NumPy's "index 2 is out of bounds for axis 0 with size 2" and "only integers, slices
+    # (`:`) ... are valid indices"; -1 is the last configuration, as for a list
+    out = sgd_bench.Sweep(None, {"step_size": np.array([0.1, 0.2])}, SGD)
+    raises(ValueError, r"^c must be an integer in \[-2, 1\], got 2$", out.config, 2)
+    raises(TypeError, r"^c must be an integer, got 1\.0$", out.method_at, 1.0)
+    assert out.config(-1) == {"step_size": 0.2}
+
+
+def test_a_masked_array_is_not_read_without_its_mask(tiny_logistic, no_compile):
+    # S: np.asarray dropped the mask: a sweep over masked_array([0.1, 0.2], mask=[0, 1]) ran 0.2
+    # as well, and summarize left out a seed whose diverged entry was a masked True
+    raises(TypeError, r"^over\['step_size'\] is a NumPy masked array; sgd-bench needs plain arrays",
+           sgd_bench.sweep, tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": np.ma.masked_array([0.1, 0.2], mask=[0, 1])},
+           seeds=1, steps=2)
+    raises(TypeError, r"^diverged is a NumPy masked array; sgd-bench needs plain arrays", stats.summarize,
+           np.ones((2, 3)), np.ma.masked_array([True, False], mask=[1, 0]))
+
+
+def test_time_to_eps_names_one_run_or_a_dict_of_runs():
+    # N: one TimedRun (a tuple) and a dict of runs were refused as "..., got str" (a field, a key);
+    # S: a masked eps got its row all the same (np.asarray dropped the mask)
+    run = timing.TimedRun(*([None] * len(timing.TimedRun._fields)))
+    raises(TypeError, r"^runs must be a sequence of TimedRun \(from timed_run\), got one TimedRun: pass \[run\]$",
+           timing.time_to_eps, run, 0.5, [0.1])
+    raises(TypeError, r"^runs must be a sequence of TimedRun \(from timed_run\), got a dict: pass "
+           r"list\(runs.values\(\)\)$", timing.time_to_eps, {"gd": run}, 0.5, [0.1])
+    raises(TypeError, r"^eps is a NumPy masked array", timing.time_to_eps, [run], 0.5,
+           np.ma.masked_array([0.1, 0.2], mask=[0, 1]))
+
+
+def test_the_launcher_names_a_process_it_cannot_start(monkeypatch):
+    # N: with `ulimit -n 12`, Popen's "OSError: [Errno 24] Too many open files" was a traceback,
+    # exit 1 (the processes already started were stopped); now one line, exit 3, as a resource
+    import errno
+    import subprocess
+    import sys
+
+    from sgd_bench_harness import launch
+
+    if _launcher_refused_here():
+        pytest.skip(_launcher_refused_here())
+    started, real_popen = [], subprocess.Popen
+
+    def popen(*args, **kwargs):
+        if started:
+            raise OSError(errno.EMFILE, "Too many open files")
+        started.append(real_popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True))
+        return started[0]
+
+    monkeypatch.setattr(launch.subprocess, "Popen", popen)
+    with pytest.raises(MemoryError, match=r"^cannot start process 1 of 2 \(Too many open files\): raise the limit "
+                       r"\(ulimit -n for open files, ulimit -u for processes\) or start fewer; stopped the 1 already "
+                       r"started$"):
+        launch.launch(["-c", "pass"], 2, devices=1, grace=1.0)
+    assert started[0].poll() is not None  # stopped, not left running
+
+
+class _NoCount(NamedTuple):
+    x: jax.Array
+
+
+def _init_without_count(p, x0, problem, key):
+    return _NoCount(x0)
+
+
+def _init_as_dict(p, x0, problem, key):
+    return {"x": x0}
+
+
+def _init_gd(p, x0, problem, key):
+    return sgd_bench.gd(0.1).init(x0, problem, key)
+
+
+def _step_to_float16(p, state, problem, idx, k):
+    return state._replace(x=state.x.astype(np.float16))
+
+
+def _step_to_a_list(p, state, problem, idx, k):
+    return [state.x, state.grad_evals]
+
+
+@pytest.mark.parametrize("init, step, shown", [
+    (_init_as_dict, _step_to_a_list, r"the state of method 'custom' \(a user-written init\) must be a NamedTuple "
+                                     r"with the iterate x and a grad_evals Count, got a dict$"),
+    (_init_without_count, _step_to_a_list, r"the state of method 'custom' \(a user-written init\) must be a "
+                                           r"NamedTuple with the iterate x and a grad_evals Count, got a _NoCount "
+                                           r"with fields \['x'\]$"),
+    (_init_gd, _step_to_float16, r"method 'custom': step must return a state of the shapes and dtypes init gives; "
+                                 r"state\.x went from float64\[3\] to float16\[3\]$"),
+    (_init_gd, _step_to_a_list, r"method 'custom': step must return a state of the structure init gives "
+                                r"\(GDState\), got list$"),
+], ids=["dict", "no-count", "dtype", "structure"])
+def test_a_user_written_methods_state_is_checked_before_the_run(tiny_logistic, no_compile, init, step, shown):
+    # N: "'dict' object has no attribute 'x'" (solver.py), KeyError 'grad_evals' (runner.py), and
+    # JAX's "scan body function carry input and carry output must have equal types ..."
+    method = sgd_bench.Method(init, step, batch_size=2)
+    raises(TypeError, "^" + shown, sgd_bench.run, tiny_logistic, method, X0_JAX, KEY0, steps=2)
+    raises(TypeError, "^" + shown, sgd_bench.Solver(tiny_logistic, method).init, X0_JAX, KEY0)
+    raises(TypeError, "^" + shown, sgd_bench.step_flops, tiny_logistic, method, X0_JAX)
+
+
+def test_a_benchopt_make_method_of_ones_own_is_checked_at_set_objective():
+    # N: the same state error came from inside warm_up's compiled program ("'dict' object has no
+    # attribute 'x'"), after benchopt had set the objective
+    from sgd_bench_harness import benchopt
+
+    class Solver(benchopt.SgdBenchSolver):
+        def make_method(self, problem):
+            return sgd_bench.Method(_init_as_dict, _step_to_a_list, batch_size=2)
+
+    raises(TypeError, r"^the state of method 'custom' \(a user-written init\) must be a NamedTuple", Solver().set_objective,
+           X=A, y=Y, lmbd=1.0)
+
+
+class _FullStream:
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        pass
+
+
+def test_a_progress_bar_that_cannot_be_written_does_not_lose_the_run(tiny_logistic, monkeypatch):
+    # L: run(progress=True) with stderr full (2>/dev/full), closed (2>&-) or None (pythonw) raised
+    # OSError / AttributeError from the bar after the steps were computed: the result was lost
+    import sys
+
+    from sgd_bench import progress
+
+    bar = progress.Bar(10, "x", stream=_FullStream())
+    bar.update(10)
+    bar.close()
+    monkeypatch.setattr(sys, "stderr", None)
+    trace = sgd_bench.run(tiny_logistic, SGD, X0_JAX, KEY0, steps=4, log_every=2, progress=True)
+    assert trace.loss.shape == (3,)
