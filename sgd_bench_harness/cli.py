@@ -27,7 +27,6 @@ corrupted and not rebuilt, and ``report`` exits with status 1.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import os
 import sys
@@ -403,8 +402,7 @@ def _dispatch(args) -> int:
             _check_mplbackend()
         return args.func(args)
     except BrokenPipeError:  # sgd-bench list | head: the reader left; say nothing, as cat does
-        with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        streams.quiet_stdout()  # no second error when Python flushes at exit
         return 141
     except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
         if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):

@@ -44,9 +44,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from sgd_bench_harness import folders
+# the option types, also reached as experiment.positive_int etc. by the experiments' own options
+from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name,  # noqa: F401
+                                         integer, positive_int, step_count)
 
 OPTIONS = ("seeds", "steps", "dtype")
-DTYPES = ("float32", "float64")
 FAILED_CLAIMS = 4  # the exit status of a run that wrote its result but some claim of it failed
 
 
@@ -240,65 +242,6 @@ def in_each(entries: str, key: str) -> Callable[[dict, Any], dict]:
     return lambda config, value: {**config, entries: tuple(dict(e, **{key: value}) for e in config[entries])}
 
 
-def _dtype(text: str) -> str:
-    if text not in DTYPES:
-        raise argparse.ArgumentTypeError(f"must be one of {', '.join(DTYPES)}, got {text!r}")
-    return text
-
-
-def abbreviated(text: str, keep: int = 10) -> str:
-    """``text`` for a one-line message: as it is when short, else its two ends and its length
-    (a 400-digit number given as an option would fill the screen)."""
-    text = str(text)
-    return text if len(text) <= 2 * keep + 3 else f"{text[:keep]}...{text[-keep:]} ({len(text)} characters)"
-
-
-def integer(text: str, what: str = "an integer") -> int:
-    """An argparse type: an integer, or a one-line reason (a number of more digits than Python
-    converts, 4300, was "invalid int value" or "must be a positive integer", though it is one)."""
-    try:
-        return int(text)
-    except ValueError:
-        from sgd_bench.spec_parsing import INT_TEXT  # here: --help imports no NumPy
-
-        more = " of at most 4300 digits" if INT_TEXT.fullmatch(text) else ""
-        raise argparse.ArgumentTypeError(f"must be {what}{more}, got {abbreviated(repr(text))}") from None
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: a positive integer, or a one-line reason."""
-    value = integer(text, "a positive integer")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {abbreviated(str(value))}")
-    return value
-
-
-LARGEST_LENGTH = 2**63 - 1  # an array's length is an int64 in JAX and NumPy
-
-
-def array_length(text: str) -> int:
-    """An argparse type: a positive integer an array can have as its length (the size n of a
-    problem), or a one-line reason with the value abbreviated."""
-    value = positive_int(text)
-    if value > LARGEST_LENGTH:
-        raise argparse.ArgumentTypeError(f"must be at most 2**63 - 1, the largest length of an "
-                                         f"array, got {abbreviated(str(value))}")
-    return value
-
-
-def step_count(text: str) -> int:
-    """An argparse type: a positive number of steps a run can take (the engine's ``MAX_STEPS``),
-    or a one-line reason; a run refused a larger one after its folder existed, naming the
-    engine's ``steps`` rather than the ``--steps`` the user typed."""
-    from sgd_bench.solver import MAX_STEPS
-
-    value = positive_int(text)
-    if value > MAX_STEPS:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_STEPS}, the most steps a run takes, "
-                                         f"got {abbreviated(str(value))}")
-    return value
-
-
 def parser(name: str, doc: str | None, folder: str | None = None,
            takes: tuple[str, ...] | None = None,
            options: Mapping[str, Mapping[str, Any]] | None = None) -> argparse.ArgumentParser:
@@ -314,7 +257,7 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     # bounded here, as typed: past the bounds a run failed inside NumPy or the engine, naming neither
     p.add_argument("--seeds", type=array_length, help=shown("seeds", "seeds per method"))
     p.add_argument("--steps", type=step_count, help=shown("steps", "steps per run"))
-    p.add_argument("--dtype", type=_dtype, help=shown("dtype", "float32 or float64"))
+    p.add_argument("--dtype", type=dtype_name, help=shown("dtype", "float32 or float64"))
     for option, kwargs in (options or {}).items():
         p.add_argument(f"--{option}", **kwargs)
     p.add_argument("--out", type=Path, help=f"output folder (default runs/{folder or name}; "

@@ -62,7 +62,8 @@ def set_up() -> None:
         sys.stderr = DroppingWrites(sys.stderr)
 
 
-def _quiet_stdout() -> None:
+def quiet_stdout() -> None:
+    """Points the standard output at /dev/null, so that it can fail no more (a full one, a closed pipe)."""
     with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
@@ -81,7 +82,7 @@ def output_lost(code: int, args) -> int:
     from sgd_bench_harness import folders
     from sgd_bench_harness.experiment import runs_root, say
 
-    _quiet_stdout()
+    quiet_stdout()
     what = f"error: cannot write to the standard output ({failed.strerror or failed})"
     if args.command == "run":
         where = ", ".join(f"{p}/" for p in dict.fromkeys(folders.COMPLETED)) or "their folders"
@@ -100,7 +101,7 @@ def no_space(err: OSError, args) -> str:
     write only the standard output (``sgd-bench list > /dev/full`` blamed "the output folder",
     which they have none of, and said that a run resumes)."""
     if err.filename is None and not hasattr(args, "out") and not hasattr(args, "dir"):
-        _quiet_stdout()
+        quiet_stdout()
         return f"error: cannot write to the standard output ({err.strerror}): free some space where it goes"
     where = err.filename or getattr(args, "out", None) or getattr(args, "dir", None) or "the output folder"
     # report's own words: it rewrites only what it derives from the stored records
