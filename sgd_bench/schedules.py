@@ -10,6 +10,7 @@ value.
 
 from __future__ import annotations
 
+import collections.abc
 from typing import Any, Callable
 
 import jax
@@ -36,6 +37,15 @@ class Schedule:
 
     def __init__(self, formula: Callable | None, params: dict, name: str,
                  wrapped: Callable | None = None):
+        # Refused here by name: Schedule(None, {}, "x") was built, then failed only when called
+        # ("'NoneType' object is not callable"), maybe inside a compiled run.
+        if wrapped is None and not callable(formula):
+            raise TypeError(f"formula must be a function formula(params, k) (or give wrapped=, a "
+                            f"callable k -> alpha), got {formula!r}")
+        if wrapped is not None and not callable(wrapped):
+            raise TypeError(f"wrapped must be a callable k -> alpha or None, got {wrapped!r}")
+        if not isinstance(params, collections.abc.Mapping):
+            raise TypeError(f"params must be a mapping of names to numbers, got {params!r}")
         self.formula = formula
         self.params = dict(params)
         self.name = Label(name)

@@ -295,10 +295,8 @@ def problem_info(info) -> tuple[tuple[str, float], ...]:
         if isinstance(value, jax.core.Tracer):
             out.append((str(key), value))
             continue
-        try:
-            out.append((str(key), float(value)))
-        except (TypeError, ValueError):
-            raise TypeError(f"info[{key!r}] must be a number, got {value!r}") from None
+        # _real, as every numeric argument: float() read the str "1" as 1.0 and True as 1.0
+        out.append((str(key), _real(f"info[{key!r}]", value, "a number")))
         if key in ("L", "L_max", "mu") and not out[-1][1] >= 0:
             # the theory's constants: L = -1 gave a default step 1/L < 0, bounds of the wrong sign
             raise ValueError(f"info[{key!r}] must be a number >= 0 (a smoothness or strong convexity "

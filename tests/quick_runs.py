@@ -79,11 +79,13 @@ def check_quick_run(folder, name: str) -> None:
     helpers.assert_report_rebuilds(folder, name)
 
 
-def quick_run_tests(file: str, *, in_process: bool = False):
+def quick_run_tests(file: str, *, in_process: bool = True):
     """The fixture ``quick_root`` (one quick run of the scripts of test file ``file``, into a
     temporary folder) and the test that checks each of them with ``check_quick_run``; a test
-    file takes both as module names. ``in_process``: run through ``cli.main`` in the test's own
-    process instead of a subprocess."""
+    file takes both as module names. The run goes through ``cli.main`` in the test's own process
+    (which has conftest's XLA flags, x64 and compilation cache already): a subprocess
+    (``in_process=False``) would import JAX, the harness, matplotlib and scikit-learn again, ~4
+    CPU s a file, and is for a script that needs a fresh process."""
     names = [name for name, spec in SCRIPTS.items() if spec.file == file]
     assert names, f"no script of the table is run by {file}"
 

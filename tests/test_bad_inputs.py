@@ -3407,3 +3407,40 @@ def test_a_progress_bar_that_cannot_be_written_does_not_lose_the_run(tiny_logist
     monkeypatch.setattr(sys, "stderr", None)
     trace = sgd_bench.run(tiny_logistic, SGD, X0_JAX, KEY0, steps=4, log_every=2, progress=True)
     assert trace.loss.shape == (3,)
+
+
+# suite25 ----------------------------------------------------------------------------------------------
+# -- suite25: the two API refusals hostile24b noticed and left --------------------------------------------
+@pytest.mark.parametrize("args, kwargs, says", [
+    ((None, {}, "x"), {}, r"^formula must be a function formula\(params, k\) \(or give wrapped=, a callable "
+                          r"k -> alpha\), got None$"),
+    (("a", {}, "x"), {}, r"^formula must be a function formula\(params, k\) .*got 'a'$"),
+    ((None, {}, "x"), dict(wrapped=0.1), r"^wrapped must be a callable k -> alpha or None, got 0.1$"),
+    ((lambda p, k: p["a"], None, "x"), {}, r"^params must be a mapping of names to numbers, got None$"),
+], ids=["formula-none", "formula-str", "wrapped-number", "params-none"])
+def test_a_raw_schedule_names_what_it_cannot_call(args, kwargs, says):
+    # N: Schedule(None, {}, "x") was built, and calling it raised "'NoneType' object is not callable"
+    raises(TypeError, says, schedules.Schedule, *args, **kwargs)
+
+
+def test_a_raw_schedule_still_takes_a_formula_or_a_wrapped_callable():
+    # the positive control: what the factories and as_schedule build
+    assert schedules.Schedule(lambda p, k: p["a"] * 2, {"a": 0.1}, "double")(3) == 0.2
+    assert schedules.Schedule(None, {}, "f", wrapped=lambda k: 0.3)(3) == 0.3
+
+
+@pytest.mark.parametrize("value", ["1", b"1", True, np.bool_(True)], ids=["str", "bytes", "bool", "numpy-bool"])
+def test_info_refuses_text_and_bools_by_name(tiny_logistic, no_compile, value):
+    # S: info={"L": "1"} was read as 1.0 (float() of the str), and True as 1.0, while every other
+    # numeric argument refuses them
+    for key in ("L", "hidden"):  # a theory constant, and a number of the problem's own
+        raises(TypeError, rf"^info\['{key}'\] must be a number, got {re.escape(repr(value))}$",
+               tiny_logistic.replace, info={key: value})
+
+
+def test_info_still_takes_numbers_of_every_kind(tiny_logistic):
+    # the positive control; and an int beyond float64 (10**400) was Python's OverflowError, now inf
+    import jax.numpy as jnp
+
+    info = {"L": 2, "mu": np.float32(0.5), "L_max": jnp.asarray(3.0), "big": 10**400, "G_max": np.int64(4)}
+    assert tiny_logistic.replace(info=info).info == {"L": 2.0, "mu": 0.5, "L_max": 3.0, "big": math.inf, "G_max": 4.0}

@@ -5,9 +5,9 @@ script's ``report`` rebuilds the same summary and figures from the stored timing
 is measured by the scripts, never asserted in tests.
 
 The quick runs are seconds of computing and many compilations, so they run once, in one
-subprocess (``sgd-bench run peers gd_vs_sgd_large_n batch_cost gpu_bench --quick``; what every
-quick run must write and rebuild is checked by tests/quick_runs.py's table), with XLA's
-backend optimization level 0, which cuts their time by ~40%; the claims tested here do not
+``cli.main(["run", "peers", "gd_vs_sgd_large_n", "batch_cost", "gpu_bench", "--quick", ...])`` in
+the test process (what every quick run must write and rebuild is checked by
+tests/quick_runs.py's table), with XLA's backend optimization level 0 (conftest), which cuts their time by ~40%; the claims tested here do not
 depend on it (iterates agree with optimized code to ~1e-12, and XLA's FLOP counts come from the
 HLO, before the backend).
 

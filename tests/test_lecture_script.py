@@ -2,8 +2,8 @@
 the small version of every claim its figures make holds (the checks every quick run passes:
 tests/quick_runs.py; here the lecture's own records and settings).
 
-The quick run is mostly compilation (one program per method), so it runs in a subprocess with
-XLA's backend optimization level 0 (``XLA_FLAGS``), which cuts its compile time by a third; its
+The quick run is mostly compilation (one program per method), so it runs in the test process
+(``cli.main``) with XLA's backend optimization level 0 (conftest's ``XLA_FLAGS``), which cuts its compile time by a third; its
 numbers agree with optimized code to ~1e-12, far below what the statistical checks resolve.
 """
 

@@ -1,8 +1,8 @@
 """scripts/sparse_logreg.py: its quick run goes through the CLI into a temporary folder, writes
 the results layout with exact evaluation counts, every claim of the small version holds, f*
 agrees with scikit-learn's solver on the same regenerated data, and ``report`` rebuilds the
-same summary from the stored files (tests/quick_runs.py's table). The quick run is a subprocess (XLA optimization level 0,
-from the conftest's XLA_FLAGS)."""
+same summary from the stored files (tests/quick_runs.py's table). The quick run goes through
+``cli.main`` in the test process (XLA optimization level 0, from the conftest's XLA_FLAGS)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ the CLI and write the results layout, every claim they record holds, and their s
 which bounds held (the checks every quick run passes: tests/quick_runs.py). (The committed full
 runs' checks.json are not re-read here: a flag stored on disk cannot fail by any change of code.)
 
-The quick runs are mostly compilation, so they run in one subprocess with XLA's backend
-optimization level 0 (``XLA_FLAGS``), which cuts their compile time by a third; their numbers
+The quick runs are mostly compilation, so they run in one ``cli.main`` in the test process with
+XLA's backend optimization level 0 (conftest's ``XLA_FLAGS``), which cuts their compile time by a third; their numbers
 agree with optimized code to ~1e-12, far below what the statistical checks resolve.
 """
 

@@ -4,7 +4,8 @@ the small version of every claim holds (computed by the run, not re-read from co
 the checks every quick run passes: tests/quick_runs.py).
 
 The quick runs are seconds of computing and many compilations (one per method and problem), so
-they run in a subprocess with XLA's backend optimization level 0 (``XLA_FLAGS``), which halves
+they run in the test process (one ``cli.main``) with XLA's backend optimization level 0
+(conftest's ``XLA_FLAGS``), which halves
 the compile time; their numbers agree with optimized code to ~1e-12, far below what the
 statistical checks resolve.
 """
