@@ -253,6 +253,8 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     """
     target = Path(target)
     check_writable(target)
+    if target.name in ("", ".."):  # `--out .` inside a finished result: "PosixPath('.') has an empty
+        target = Path(os.path.abspath(target))  # name"; with --overwrite, rmtree emptied it, then a traceback
     if not target.exists() or not any(p.name != LOCK_FILE for p in target.iterdir()):
         check_unlocked(target)
         return target, False

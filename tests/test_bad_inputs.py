@@ -2817,3 +2817,22 @@ def test_all_with_no_experiment_to_run_is_refused(tmp_path, capsys, monkeypatch)
     monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(tmp_path / "scripts"))
     code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "out")], capsys)
     assert code == 2 and "--all: no experiment to run in" in err and "found no *.py file" in err, err
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["beside", "overwrite"])
+def test_a_script_run_with_out_dot_inside_its_result(tmp_path, capsys, monkeypatch, overwrite):
+    # `cd runs/NAME; python scripts/NAME.py --out .`: "PosixPath('.') has an empty name", exit 2; with
+    # --overwrite every file of the result was deleted, then an OSError traceback ("Invalid argument: '.'")
+    from sgd_bench_harness import folders
+    from sgd_bench_harness.experiments import load
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    assert cli_main(["run", "exp_a", "--quick", "--out", str(out)], capsys)[0] == 0
+    monkeypatch.chdir(out / "exp_a")
+    assert load("exp_a").main(["--quick", "--out", "."] + (["--overwrite"] if overwrite else [])) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["exp_a"] if overwrite else (len(written) == 2 and written[1].startswith("exp_a-")), written
+    assert all(folders.read_meta(out / name)["status"] == "complete" for name in written)
