@@ -216,11 +216,13 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
     try:
         yield
     finally:
-        # Removed while still held: a run that opened the old file retries on the new one.
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        os.close(fd)
-        _settle_replaced(folder, log)
+        try:
+            _settle_replaced(folder, log)  # while held: no other run has started in the folder
+        finally:
+            # Removed while still held: a run that opened the old file retries on the new one.
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            os.close(fd)
 
 
 def replaced(folder: Path) -> Path:
