@@ -219,11 +219,13 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
     try:
         yield
     finally:
-        # Removed while still held: a run that opened the old file retries on the new one.
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        os.close(fd)
-        _settle_replaced(folder, log)
+        try:
+            _settle_replaced(folder, log)  # while held: no other run has started in the folder
+        finally:
+            # Removed while still held: a run that opened the old file retries on the new one.
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            os.close(fd)
 
 
 def replaced(folder: Path) -> Path:
@@ -256,6 +258,8 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     """
     target = Path(target)
     check_writable(target)
+    if target.name in ("", ".."):  # `--out .` inside a finished result: "PosixPath('.') has an empty
+        target = Path(os.path.abspath(target))  # name"; with --overwrite, rmtree emptied it, then a traceback
     if not target.exists() or not any(p.name != LOCK_FILE for p in target.iterdir()):
         check_unlocked(target)
         return target, False

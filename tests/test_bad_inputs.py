@@ -3444,3 +3444,22 @@ def test_info_still_takes_numbers_of_every_kind(tiny_logistic):
 
     info = {"L": 2, "mu": np.float32(0.5), "L_max": jnp.asarray(3.0), "big": 10**400, "G_max": np.int64(4)}
     assert tiny_logistic.replace(info=info).info == {"L": 2.0, "mu": 0.5, "L_max": 3.0, "big": math.inf, "G_max": 4.0}
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["beside", "overwrite"])
+def test_a_script_run_with_out_dot_inside_its_result(tmp_path, capsys, monkeypatch, overwrite):
+    # `cd runs/NAME; python scripts/NAME.py --out .`: "PosixPath('.') has an empty name", exit 2; with
+    # --overwrite every file of the result was deleted, then an OSError traceback ("Invalid argument: '.'")
+    from sgd_bench_harness import folders
+    from sgd_bench_harness.experiments import load
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    assert cli_main(["run", "exp_a", "--quick", "--out", str(out)], capsys)[0] == 0
+    monkeypatch.chdir(out / "exp_a")
+    assert load("exp_a").main(["--quick", "--out", "."] + (["--overwrite"] if overwrite else [])) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["exp_a"] if overwrite else (len(written) == 2 and written[1].startswith("exp_a-")), written
+    assert all(folders.read_meta(out / name)["status"] == "complete" for name in written)
