@@ -124,7 +124,8 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
     max_iter = validation.integer("max_iter", max_iter, low=1)
     with enable_x64():
         p64 = _in_float64(problem)
-        x = p64.zeros() if x0 is None else _start(problem, x0)
+        # zeros in the problem's dtype would keep a float32 problem's Newton steps in float32 (stalls near 1e-7)
+        x = _tree.cast_floating(p64.zeros(), jnp.float64) if x0 is None else _start(problem, x0)
         flat, unravel = ravel_pytree(x)
         dense = flat.size <= _DENSE_MAX_DIM
         f, g = _value_grad(p64, x)

@@ -3,6 +3,8 @@ scikit-learn's logistic regression and with the closed form of ridge least squar
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -129,3 +131,18 @@ def test_reference_takes_pure_newton_steps_below_tol(monkeypatch):
     ref = reference_solution(problem, start, tol=1e-6)
     assert not calls and ref.iterations == 1 and ref.grad_norm <= 1e-14
     np.testing.assert_allclose(ref.x, x_star, atol=1e-13)
+
+
+@pytest.mark.parametrize("x0", [None, "zeros32"])
+def test_a_float32_problem_is_solved_in_float64(x0):
+    # From its default start the Newton steps ran in float32 (the problem's zeros) and stalled
+    # at ||grad f|| ~ 5e-7 after 100 steps, with only a warning.
+    import problems
+
+    problem = problems.lecture_logreg(dtype="float32")
+    start = None if x0 is None else np.zeros(problem.x_shape, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        ref = reference_solution(problem, start)
+    assert np.asarray(ref.x).dtype == np.float64
+    assert ref.grad_norm <= 1e-10
