@@ -2898,3 +2898,30 @@ def test_a_progress_bar_that_cannot_be_written_does_not_lose_the_run(tiny_logist
     monkeypatch.setattr(sys, "stderr", None)
     trace = sgd_bench.run(tiny_logistic, SGD, X0_JAX, KEY0, steps=4, log_every=2, progress=True)
     assert trace.loss.shape == (3,)
+
+
+@pytest.mark.parametrize("method, over, shown", [
+    (sgd_bench.svrg(0.1, loop_length=3), {"loop_length": [0, 3]},
+     r"over: loop_length must be an integer in \[1, 2147483647\], got 0$"),
+    (sgd_bench.averaged(SGD, start=1), {"start": [-5, 1]}, r"over: start must be an integer in \[0, 2147483647\], got -5$"),
+    (sgd_bench.gd_armijo(), {"shrink": [0.5, 2.0]}, r"over: shrink must be in \(0, 1\), got 2\.0$"),
+    (sgd_bench.gd_armijo(), {"max_trials": [0, 5]}, r"over: max_trials must be an integer in \[1, 2147483647\], got 0$"),
+    (sgd_bench.noisy_sgd(0.1, 0.1, 2), {"noise_std": [-1.0]}, r"over: noise_std must be a finite number >= 0, got -1\.0$"),
+    (sgd_bench.svrg(0.1, loop_length=3), {"loop_length": [3, 2**32 + 3]},
+     r"over\['loop_length'\] must hold integers of at most 2\*\*31 - 1 \(int32\), got \[3, 4294967299\]$"),
+], ids=["svrg-loop-0", "averaged-start", "armijo-shrink", "armijo-trials", "noise", "int32-wrap"])
+def test_a_sweep_takes_only_what_the_methods_constructor_takes(tiny_logistic, no_compile, method, over, shown):
+    # S: only step sizes and schedules were checked: svrg's loop_length 0 or -1, averaged's start -5,
+    # gd_armijo's shrink 2 or max_trials 0 (it stood still) and noise_std -1 ran; an int beyond
+    # int32 wrapped (loop_length 2**32 + 3 ran as 3)
+    raises(ValueError, "^" + shown, sgd_bench.sweep, tiny_logistic, method, X0_JAX, KEY0, over=over, seeds=1, steps=2)
+
+
+def test_a_replaced_hyperparameter_is_checked_as_the_constructor_checks_it(tiny_logistic, no_compile):
+    # S: method.replace(loop_length=0) then run ran; N: averaged(start=2**31), svrg(loop_length=2**31)
+    # and gd_armijo(max_trials=2**31) were JAX's "An overflow was encountered while parsing an
+    # argument to a jitted computation, whose argument path is method[1]"
+    raises(ValueError, r"^loop_length must be an integer in \[1, 2147483647\], got 0$", sgd_bench.run, tiny_logistic,
+           sgd_bench.svrg(0.1, loop_length=3).replace(loop_length=0), X0_JAX, KEY0, steps=2)
+    raises(ValueError, r"^start must be an integer in \[0, 2147483647\], got 2147483648$", sgd_bench.averaged, SGD,
+           start=2**31)
