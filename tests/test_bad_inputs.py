@@ -2907,12 +2907,14 @@ def test_a_progress_bar_that_cannot_be_written_does_not_lose_the_run(tiny_logist
     (sgd_bench.gd_armijo(), {"shrink": [0.5, 2.0]}, r"over: shrink must be in \(0, 1\), got 2\.0$"),
     (sgd_bench.gd_armijo(), {"max_trials": [0, 5]}, r"over: max_trials must be an integer in \[1, 2147483647\], got 0$"),
     (sgd_bench.noisy_sgd(0.1, 0.1, 2), {"noise_std": [-1.0]}, r"over: noise_std must be a finite number >= 0, got -1\.0$"),
+    (sgd_bench.from_optax(optax.adam, learning_rate=0.1, b1=0.9), {"b1": [0.9, 1.5]},
+     r"over: b1 must be in \[0, 1\) \(a decay factor of a running average: .*\), got 1\.5$"),
     (sgd_bench.svrg(0.1, loop_length=3), {"loop_length": [3, 2**32 + 3]},
      r"over\['loop_length'\] must hold integers of at most 2\*\*31 - 1 \(int32\), got \[3, 4294967299\]$"),
-], ids=["svrg-loop-0", "averaged-start", "armijo-shrink", "armijo-trials", "noise", "int32-wrap"])
+], ids=["svrg-loop-0", "averaged-start", "armijo-shrink", "armijo-trials", "noise", "optax-b1", "int32-wrap"])
 def test_a_sweep_takes_only_what_the_methods_constructor_takes(tiny_logistic, no_compile, method, over, shown):
     # S: only step sizes and schedules were checked: svrg's loop_length 0 or -1, averaged's start -5,
-    # gd_armijo's shrink 2 or max_trials 0 (it stood still) and noise_std -1 ran; an int beyond
+    # gd_armijo's shrink 2 or max_trials 0 (it stood still), noise_std -1 and adam's b1 1.5 ran; an int beyond
     # int32 wrapped (loop_length 2**32 + 3 ran as 3)
     raises(ValueError, "^" + shown, sgd_bench.sweep, tiny_logistic, method, X0_JAX, KEY0, over=over, seeds=1, steps=2)
 
