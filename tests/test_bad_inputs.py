@@ -2927,3 +2927,14 @@ def test_a_replaced_hyperparameter_is_checked_as_the_constructor_checks_it(tiny_
            sgd_bench.svrg(0.1, loop_length=3).replace(loop_length=0), X0_JAX, KEY0, steps=2)
     raises(ValueError, r"^start must be an integer in \[0, 2147483647\], got 2147483648$", sgd_bench.averaged, SGD,
            start=2**31)
+
+
+def test_the_memory_guard_counts_an_address_space_limit(monkeypatch):
+    # N: under `ulimit -v 2000000` the guard passed 0.77 GiB of synthetic data (MemAvailable was
+    # 9.7 GiB), then XLA aborted the process: "Check failed: buffer_.IsConcrete()", exit 134
+    import resource
+
+    with open("/proc/self/status") as handle:
+        vm = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmSize:"))
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (vm + 2**20, resource.RLIM_INFINITY))
+    assert memory._host_available_bytes() <= 2**20  # what the CPU backend's guard compares with
