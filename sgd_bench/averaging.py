@@ -58,7 +58,17 @@ def averaged(method: Method, start: int = 0) -> Method:
     """
     if not isinstance(method, Method):
         raise TypeError(f"method must be a sgd_bench.Method, got {type(method).__name__}")
-    start = validation.integer("start", start, low=0)
+    start = _start("start", start)
     return Method(_init, _step, hyperparams={"inner": method, "start": start},
                   batch_size=method.batch_size, sampling=method.sampling,
-                  name=f"{method.name}, averaged")
+                  name=f"{method.name}, averaged", check=_check)
+
+
+def _start(name, value) -> int:
+    # int32, the step counter's type: 2**40 was JAX's OverflowError naming "method[1]"
+    return validation.integer(name, value, low=0, high=2**31 - 1)
+
+
+def _check(p, problem) -> None:
+    """``start`` as the constructor takes it, after ``replace`` or a sweep (-5 ran)."""
+    validation.each("start", p.start, _start)

@@ -54,9 +54,18 @@ def lbfgs(memory_size: int = 10, *, max_linesearch_steps: int = 20) -> Method:
     and n loss evaluations for f(x_0), then n of each per line-search trial.
     """
     memory_size = validation.integer("memory_size", memory_size, low=1)
-    max_linesearch_steps = validation.integer("max_linesearch_steps", max_linesearch_steps, low=1)
+    max_linesearch_steps = _trials("max_linesearch_steps", max_linesearch_steps)
     return Method(_lbfgs_init, _lbfgs_step, hyperparams={"max_linesearch_steps": max_linesearch_steps},
-                  options={"memory_size": memory_size}, name="L-BFGS")
+                  options={"memory_size": memory_size}, name="L-BFGS", check=_check)
+
+
+def _trials(name, value) -> int:
+    return validation.integer(name, value, low=1, high=2**31 - 1)  # int32, the loop counter's type
+
+
+def _check(p, problem) -> None:
+    """``max_linesearch_steps`` as the constructor takes it, after ``replace`` or a sweep."""
+    validation.each("max_linesearch_steps", p.max_linesearch_steps, _trials)
 
 
 def _transformation(p):

@@ -67,35 +67,48 @@ def gd_armijo(initial_step: float = 1.0, *, shrink: float = 0.5, c: float = 1e-4
     References: L. Armijo, "Minimization of functions having Lipschitz continuous first partial
     derivatives", Pacific J. Math. 16(1), 1966.
     """
-    t0 = validation.positive_float("initial_step", initial_step)
-    shrink = validation.positive_float("shrink", shrink)
-    if not shrink < 1.0:
-        raise ValueError(f"shrink must be in (0, 1), got {shrink!r}")
-    c = validation.positive_float("c", c)
-    if not c < 1.0:
-        raise ValueError(f"c must be in (0, 1), got {c!r}")
-    if grow is not None:
-        grow = validation.positive_float("grow", grow)
-        if grow < 1.0:
-            raise ValueError(f"grow must be >= 1 (or None), got {grow!r}")
-    max_trials = validation.integer("max_trials", max_trials, low=1)
-    return Method(_armijo_init, _armijo_step,
-                  hyperparams={"initial_step": t0, "shrink": shrink, "c": c, "grow": grow,
-                               "max_trials": max_trials},
-                  name="GD, Armijo", check=_check_finite_in_dtype)
+    numbers = {"initial_step": initial_step, "shrink": shrink, "c": c, "grow": grow, "max_trials": max_trials}
+    numbers = {name: None if name == "grow" and value is None else _RULES[name](name, value)
+               for name, value in numbers.items()}
+    return Method(_armijo_init, _armijo_step, hyperparams=numbers, name="GD, Armijo", check=_check)
 
 
-def _check_finite_in_dtype(p, problem) -> None:
-    """``initial_step`` and ``grow`` must stay finite in the problem's float: 1e39 is inf in
-    float32, inf * shrink is inf, so no trial ever passed and the run stood still at x0, silently
-    (in float64 the same search backtracks to a step and goes on)."""
+def _below_one(name, value) -> float:
+    value = validation.positive_float(name, value)
+    if not value < 1.0:
+        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+    return value
+
+
+def _grow(name, value) -> float:
+    value = validation.positive_float(name, value)
+    if value < 1.0:
+        raise ValueError(f"{name} must be >= 1 (or None), got {value!r}")
+    return value
+
+
+_RULES = {"initial_step": validation.positive_float, "shrink": _below_one, "c": _below_one, "grow": _grow,
+          "max_trials": lambda name, value: validation.integer(name, value, low=1, high=2**31 - 1)}
+
+
+def _check(p, problem) -> None:
+    """The numbers as the constructor takes them, after ``replace`` or a sweep (shrink 2 and
+    max_trials 0 ran), and ``initial_step`` and ``grow`` finite in the problem's float: 1e39 is
+    inf in float32, inf * shrink is inf, so no trial ever passed and the run stood still at x0,
+    silently (in float64 the same search backtracks to a step and goes on)."""
     largest = float(jnp.finfo(problem.dtype).max)
-    for name in ("initial_step", "grow"):
-        value = p[name]
-        if value is not None and not isinstance(value, jax.core.Tracer) and float(value) > largest:
-            raise ValueError(f"{name} must be at most {largest:.3g}, the largest {jnp.dtype(problem.dtype).name} "
-                             f"of problem {problem.name!r}, got {float(value)!r}: in {jnp.dtype(problem.dtype).name} "
-                             "it is inf, and a search from inf never takes a step")
+    kind = jnp.dtype(problem.dtype).name
+
+    def finite(name, value):
+        if float(value) > largest:
+            raise ValueError(f"{name} must be at most {largest:.3g}, the largest {kind} of problem "
+                             f"{problem.name!r}, got {float(value)!r}: in {kind} it is inf, and a search "
+                             "from inf never takes a step")
+
+    for name, rule in _RULES.items():
+        validation.each(name, p[name], rule)
+        if name in ("initial_step", "grow"):
+            validation.each(name, p[name], finite)
 
 
 def _armijo_init(p, x0, problem, key):

@@ -41,7 +41,14 @@ def available_bytes(device=None) -> int | None:
 
 
 def _host_available_bytes() -> int | None:
-    """The host's free memory (MemAvailable), or None if unknown."""
+    """The host's free memory (MemAvailable), or None if unknown; at most what is left under the
+    process's address-space limit (``ulimit -v``)."""
+    free = _meminfo_available()
+    room = _address_space_room()
+    return room if free is None else free if room is None else min(free, room)
+
+
+def _meminfo_available() -> int | None:
     try:
         with open("/proc/meminfo") as handle:
             for line in handle:
@@ -53,6 +60,24 @@ def _host_available_bytes() -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def _address_space_room() -> int | None:
+    """Bytes left under ``ulimit -v`` (RLIMIT_AS), or None without a limit: past it XLA aborted
+    the process ("Check failed: buffer_.IsConcrete()", exit 134) where the guard had passed."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmSize:"):
+                    return max(0, limit - int(line.split()[1]) * 1024)
+    except (ImportError, ValueError, OSError):
+        pass
+    return None
 
 
 def _gib(nbytes: float) -> str:

@@ -94,4 +94,10 @@ def noisy_sgd(step_size, noise_std, batch_size: int | None = None,
         base = "GD" if b is None else ("SGD" if b == 1 else f"SGD batch {b}")
         name = base if silent else f"{base} + N(0, sigma^2) noise"
     return Method(_init, _step, hyperparams={"step_size": schedule, "noise_std": sigma},
-                  options={"silent": silent}, batch_size=b, sampling=sampling, name=str(name))
+                  options={"silent": silent}, batch_size=b, sampling=sampling, name=str(name),
+                  check=_check)
+
+
+def _check(p, problem) -> None:
+    """``noise_std`` as the constructor takes it, after ``replace`` or a sweep (-1 ran)."""
+    validation.each("noise_std", p.noise_std, validation.nonnegative_float)

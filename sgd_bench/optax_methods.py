@@ -227,4 +227,14 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     if name is None:
         name = f"optax:{getattr(transformation, '__name__', 'custom')}" + suffix
     return Method(optax_init, optax_step, hyperparams=numeric, options=options, batch_size=b,
-                  sampling=sampling, name=str(name))
+                  sampling=sampling, name=str(name), check=_check_numbers)
+
+
+def _check_numbers(p, problem) -> None:
+    """The traced keywords as ``from_optax`` takes them, after ``replace`` or a sweep (adam's
+    b1 1.5 and sgd's momentum 2 ran)."""
+    for key in p.traced:
+        if callable(p[key]):  # a learning-rate schedule put in by replace
+            continue
+        check = validation.positive_float if key == "learning_rate" else validation.finite_float
+        validation.each(key, p[key], lambda name, v: _check_range(p.factory, name, check(name, v)))

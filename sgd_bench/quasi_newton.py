@@ -290,10 +290,20 @@ def stochastic_lbfgs(step_size, *, memory_size: int = 10, update_every: int = 10
     schedule = as_schedule(step_size)
     b, sampling = check_batch(batch_size, sampling)
     memory_size = validation.integer("memory_size", memory_size, low=1)
-    update_every = validation.integer("update_every", update_every, low=1, high=2**31 - 2)
+    update_every = _update_every("update_every", update_every)
     hessian_batch = validation.integer("hessian_batch", hessian_batch, low=1)
     return Method(_sqn_init, _sqn_step,
                   hyperparams={"step_size": schedule, "update_every": update_every},
                   options={"memory_size": memory_size, "hessian_batch": hessian_batch},
                   batch_size=b, sampling=sampling,
-                  name="stochastic L-BFGS" + ("" if b == 1 else f" batch {b}"))
+                  name="stochastic L-BFGS" + ("" if b == 1 else f" batch {b}"),
+                  check=_check_update_every)
+
+
+def _update_every(name, value) -> int:
+    return validation.integer(name, value, low=1, high=2**31 - 2)
+
+
+def _check_update_every(p, problem) -> None:
+    """``update_every`` as the constructor takes it, after ``replace`` or a sweep (0 ran)."""
+    validation.each("update_every", p.update_every, _update_every)

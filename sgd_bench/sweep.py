@@ -93,6 +93,8 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
         is_int = np.asarray(known[name]).dtype.kind in "iu"
         if is_int and not np.all(arr == np.round(arr)):
             raise ValueError(f"over[{name!r}] must hold integers ({name} is a count), got {grid!r}")
+        if is_int and not np.all(np.abs(arr) <= 2**31 - 1):  # the int32 cast wrapped: 2**32 + 3 ran as 3
+            raise ValueError(f"over[{name!r}] must hold integers of at most 2**31 - 1 (int32), got {grid!r}")
         columns[name] = arr.astype(np.int32 if is_int else dtype)
     names = list(columns)
     if product:
@@ -145,8 +147,8 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     for cast in (False, True):
         if cast:
             configs = {n: v.astype(problem.dtype) if v.dtype.kind == "f" else v for n, v in configs.items()}
-        try:  # the grid's values obey the rules of the method's own (a step size > 0, ...)
-            method.replace({n: configs[n] for n in names})
+        try:  # the grid's values obey the rules of the method's own (a step size > 0, a loop >= 1, ...)
+            method.replace({n: configs[n] for n in names}).validate(problem)
         except ValueError as err:
             raise ValueError(f"over: {err}") from None
     swept = swept_positions(method, names)

@@ -52,6 +52,12 @@ def _require_l_max(p, problem):
     for name in ("step_size", "phase1_step_size"):
         if p[name] is None and (p.support == "two_phase" or name == "step_size"):
             require_constant(problem, "L_max", "online_newton", name, name)
+    if p.support == "two_phase":  # as the constructor takes it, after replace or a sweep (0 ran)
+        validation.each("phase1_steps", p.phase1_steps, _phase1_steps)
+
+
+def _phase1_steps(name, value) -> int:
+    return validation.integer(name, value, low=1, high=2**31 - 2)
 
 
 def _gamma(schedule, problem, k):
@@ -98,7 +104,7 @@ def online_newton(step_size=None, *, support: str = "two_phase", phase1_steps: i
         if phase1_steps is None:
             raise ValueError("phase1_steps is required for support='two_phase' (the number of "
                              "averaged-SGD steps that give the support point)")
-        phase1 = validation.integer("phase1_steps", phase1_steps, low=1, high=2**31 - 2)
+        phase1 = _phase1_steps("phase1_steps", phase1_steps)
     else:
         if phase1_steps is not None or phase1_step_size is not None:
             raise ValueError("phase1_steps and phase1_step_size apply to support='two_phase' "

@@ -94,6 +94,19 @@ def integer(name: str, value: Any, *, low: int | None = None, high: int | None =
     return value
 
 
+def each(name: str, value: Any, check) -> None:
+    """Runs the scalar ``check(name, v)`` on ``value``, or on every entry of a column of values
+    (``sweep`` replaces a hyperparameter by its grid, ``Method.replace`` by anything): a method's
+    host check sees what its constructor refused. None and traced values have nothing to check."""
+    if value is None or isinstance(value, jax.core.Tracer):
+        return
+    if isinstance(value, (numbers.Number, np.generic)):
+        check(name, value)
+        return
+    for v in np.ravel(np.asarray(value)):
+        check(name, v.item())
+
+
 def choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     """Returns ``value`` if it is one of ``allowed``; otherwise raises listing them."""
     allowed = tuple(allowed)

@@ -73,6 +73,8 @@ def _require_l_max(p, problem):
     """A host check for the default step factor / L_max: the problem must know L_max."""
     if p.step_size is None:
         require_constant(problem, "L_max", p.kind)
+    # as the constructor takes it, after replace or a sweep: loop_length 0 or -1 ran
+    validation.each("loop_length", p.get("loop_length"), _loop_length)
 
 
 def _alpha(p, problem, k):
@@ -90,8 +92,13 @@ def _check(batch_size, sampling, loop_length=None):
     b = validation.integer("batch_size", batch_size, low=1)
     sampling = validation.choice("sampling", sampling, SAMPLINGS)
     if loop_length is not None:
-        loop_length = validation.integer("loop_length", loop_length, low=1)
+        loop_length = _loop_length("loop_length", loop_length)
     return b, sampling, loop_length
+
+
+def _loop_length(name, value) -> int:
+    # int32, the step counter's type: 2**31 was JAX's OverflowError naming "method[0]"
+    return validation.integer(name, value, low=1, high=2**31 - 1)
 
 
 def _loop(p, problem):

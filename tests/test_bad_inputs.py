@@ -3463,3 +3463,43 @@ def test_a_script_run_with_out_dot_inside_its_result(tmp_path, capsys, monkeypat
     written = sorted(p.name for p in out.iterdir())
     assert written == ["exp_a"] if overwrite else (len(written) == 2 and written[1].startswith("exp_a-")), written
     assert all(folders.read_meta(out / name)["status"] == "complete" for name in written)
+
+
+@pytest.mark.parametrize("method, over, shown", [
+    (sgd_bench.svrg(0.1, loop_length=3), {"loop_length": [0, 3]},
+     r"over: loop_length must be an integer in \[1, 2147483647\], got 0$"),
+    (sgd_bench.averaged(SGD, start=1), {"start": [-5, 1]}, r"over: start must be an integer in \[0, 2147483647\], got -5$"),
+    (sgd_bench.gd_armijo(), {"shrink": [0.5, 2.0]}, r"over: shrink must be in \(0, 1\), got 2\.0$"),
+    (sgd_bench.gd_armijo(), {"max_trials": [0, 5]}, r"over: max_trials must be an integer in \[1, 2147483647\], got 0$"),
+    (sgd_bench.noisy_sgd(0.1, 0.1, 2), {"noise_std": [-1.0]}, r"over: noise_std must be a finite number >= 0, got -1\.0$"),
+    (sgd_bench.from_optax(optax.adam, learning_rate=0.1, b1=0.9), {"b1": [0.9, 1.5]},
+     r"over: b1 must be in \[0, 1\) \(a decay factor of a running average: .*\), got 1\.5$"),
+    (sgd_bench.svrg(0.1, loop_length=3), {"loop_length": [3, 2**32 + 3]},
+     r"over\['loop_length'\] must hold integers of at most 2\*\*31 - 1 \(int32\), got \[3, 4294967299\]$"),
+], ids=["svrg-loop-0", "averaged-start", "armijo-shrink", "armijo-trials", "noise", "optax-b1", "int32-wrap"])
+def test_a_sweep_takes_only_what_the_methods_constructor_takes(tiny_logistic, no_compile, method, over, shown):
+    # S: only step sizes and schedules were checked: svrg's loop_length 0 or -1, averaged's start -5,
+    # gd_armijo's shrink 2 or max_trials 0 (it stood still), noise_std -1 and adam's b1 1.5 ran; an int beyond
+    # int32 wrapped (loop_length 2**32 + 3 ran as 3)
+    raises(ValueError, "^" + shown, sgd_bench.sweep, tiny_logistic, method, X0_JAX, KEY0, over=over, seeds=1, steps=2)
+
+
+def test_a_replaced_hyperparameter_is_checked_as_the_constructor_checks_it(tiny_logistic, no_compile):
+    # S: method.replace(loop_length=0) then run ran; N: averaged(start=2**31), svrg(loop_length=2**31)
+    # and gd_armijo(max_trials=2**31) were JAX's "An overflow was encountered while parsing an
+    # argument to a jitted computation, whose argument path is method[1]"
+    raises(ValueError, r"^loop_length must be an integer in \[1, 2147483647\], got 0$", sgd_bench.run, tiny_logistic,
+           sgd_bench.svrg(0.1, loop_length=3).replace(loop_length=0), X0_JAX, KEY0, steps=2)
+    raises(ValueError, r"^start must be an integer in \[0, 2147483647\], got 2147483648$", sgd_bench.averaged, SGD,
+           start=2**31)
+
+
+def test_the_memory_guard_counts_an_address_space_limit(monkeypatch):
+    # N: under `ulimit -v 2000000` the guard passed 0.77 GiB of synthetic data (MemAvailable was
+    # 9.7 GiB), then XLA aborted the process: "Check failed: buffer_.IsConcrete()", exit 134
+    import resource
+
+    with open("/proc/self/status") as handle:
+        vm = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmSize:"))
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (vm + 2**20, resource.RLIM_INFINITY))
+    assert memory._host_available_bytes() <= 2**20  # what the CPU backend's guard compares with

@@ -63,7 +63,7 @@ def test_line_search_cap_is_a_value_and_memory_a_structure():
 @pytest.mark.parametrize("bad, match", [
     (dict(memory_size=0), "memory_size must be an integer in \\[1, inf\\]"),
     (dict(memory_size=2.5), "memory_size must be an integer"),
-    (dict(max_linesearch_steps=0), "max_linesearch_steps must be an integer in \\[1, inf\\]"),
+    (dict(max_linesearch_steps=0), "max_linesearch_steps must be an integer in \\[1, 2147483647\\]"),
 ])
 def test_bad_arguments_name_themselves(bad, match):
     with pytest.raises((TypeError, ValueError), match=match):
