@@ -42,10 +42,10 @@ def available_bytes(device=None) -> int | None:
 
 def _host_available_bytes() -> int | None:
     """The host's free memory (MemAvailable), or None if unknown; at most what is left under the
-    process's address-space limit (``ulimit -v``)."""
-    free = _meminfo_available()
-    room = _address_space_room()
-    return room if free is None else free if room is None else min(free, room)
+    process's address-space limit (``ulimit -v``) and under its cgroup's memory limit."""
+    known = [room for room in (_meminfo_available(), _address_space_room(), _cgroup_room())
+             if room is not None]
+    return min(known) if known else None
 
 
 def _meminfo_available() -> int | None:
@@ -78,6 +78,62 @@ def _address_space_room() -> int | None:
     except (ImportError, ValueError, OSError):
         pass
     return None
+
+
+_CGROUP_FS = "/sys/fs/cgroup"  # where the cgroup file systems are mounted (tests point it elsewhere)
+_CGROUP_SELF = "/proc/self/cgroup"
+_NO_LIMIT = 2**60  # cgroup v1 writes "no limit" as a huge number (9223372036854771712)
+
+
+def _cgroup_room() -> int | None:
+    """Bytes left under this process's cgroup memory limit (a container's ``--memory``, a batch
+    scheduler's job limit), or None without one: MemAvailable is the whole host's, so the guard
+    passed where the kernel's OOM killer then ended the run with SIGKILL. The tightest limit of
+    the cgroup and its ancestors counts; reclaimable page cache (inactive files) counts as free,
+    as ``docker stats`` does."""
+    try:
+        with open(_CGROUP_SELF) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    rooms = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2: one unified hierarchy
+            rooms += _cgroup_rooms(_CGROUP_FS, path, "memory.max", "memory.current", "inactive_file")
+        elif "memory" in controllers.split(","):
+            rooms += _cgroup_rooms(os.path.join(_CGROUP_FS, "memory"), path, "memory.limit_in_bytes",
+                                   "memory.usage_in_bytes", "total_inactive_file")
+    return min(rooms) if rooms else None
+
+
+def _cgroup_rooms(mount: str, path: str, limit_file: str, usage_file: str, cache_key: str) -> list[int]:
+    """limit - usage (+ inactive page cache) of the cgroup at ``path`` and of each ancestor that
+    is visible; inside a container's cgroup namespace its own cgroup is the mount's root."""
+    rooms = []
+    parts = [p for p in path.split("/") if p]
+    for depth in range(len(parts), -1, -1):
+        folder = os.path.join(mount, *parts[:depth])
+        try:
+            with open(os.path.join(folder, limit_file)) as handle:
+                text = handle.read().strip()
+            if text == "max" or int(text) >= _NO_LIMIT:
+                continue
+            with open(os.path.join(folder, usage_file)) as handle:
+                usage = int(handle.read().strip())
+        except (OSError, ValueError):
+            continue
+        cache = 0
+        try:
+            with open(os.path.join(folder, "memory.stat")) as handle:
+                for stat in handle:
+                    key, _, value = stat.partition(" ")
+                    if key == cache_key:
+                        cache = int(value)
+        except (OSError, ValueError):
+            pass
+        rooms.append(max(0, int(text) - usage + min(cache, usage)))
+    return rooms
 
 
 def _gib(nbytes: float) -> str:
