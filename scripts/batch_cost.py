@@ -1,8 +1,8 @@
 """``python scripts/batch_cost.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.batch_cost`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import batch_cost
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(batch_cost.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import batch_cost
+    raise SystemExit(batch_cost.main())

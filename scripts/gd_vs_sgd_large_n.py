@@ -1,8 +1,8 @@
 """``python scripts/gd_vs_sgd_large_n.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.gd_vs_sgd_large_n`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import gd_vs_sgd_large_n
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(gd_vs_sgd_large_n.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import gd_vs_sgd_large_n
+    raise SystemExit(gd_vs_sgd_large_n.main())

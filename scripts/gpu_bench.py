@@ -1,8 +1,8 @@
 """``python scripts/gpu_bench.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.gpu_bench`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import gpu_bench
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(gpu_bench.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import gpu_bench
+    raise SystemExit(gpu_bench.main())

@@ -1,8 +1,8 @@
 """``python scripts/lecture_logreg.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.lecture_logreg`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import lecture_logreg
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(lecture_logreg.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import lecture_logreg
+    raise SystemExit(lecture_logreg.main())

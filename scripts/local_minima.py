@@ -1,8 +1,8 @@
 """``python scripts/local_minima.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.local_minima`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import local_minima
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(local_minima.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import local_minima
+    raise SystemExit(local_minima.main())

@@ -1,8 +1,8 @@
 """``python scripts/minibatch_error.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.minibatch_error`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import minibatch_error
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(minibatch_error.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import minibatch_error
+    raise SystemExit(minibatch_error.main())

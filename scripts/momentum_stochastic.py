@@ -1,8 +1,8 @@
 """``python scripts/momentum_stochastic.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.momentum_stochastic`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import momentum_stochastic
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(momentum_stochastic.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import momentum_stochastic
+    raise SystemExit(momentum_stochastic.main())

@@ -1,8 +1,8 @@
 """``python scripts/peers.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.peers`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import peers
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(peers.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import peers
+    raise SystemExit(peers.main())

@@ -1,8 +1,8 @@
 """``python scripts/pl_bounds.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.pl_bounds`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import pl_bounds
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(pl_bounds.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import pl_bounds
+    raise SystemExit(pl_bounds.main())

@@ -1,8 +1,8 @@
 """``python scripts/rates_table.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.rates_table`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import rates_table
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(rates_table.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import rates_table
+    raise SystemExit(rates_table.main())

@@ -1,8 +1,8 @@
 """``python scripts/sgd_trajectories.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.sgd_trajectories`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import sgd_trajectories
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(sgd_trajectories.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import sgd_trajectories
+    raise SystemExit(sgd_trajectories.main())

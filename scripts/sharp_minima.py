@@ -1,8 +1,8 @@
 """``python scripts/sharp_minima.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.sharp_minima`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import sharp_minima
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(sharp_minima.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import sharp_minima
+    raise SystemExit(sharp_minima.main())

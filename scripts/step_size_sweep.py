@@ -1,8 +1,8 @@
 """``python scripts/step_size_sweep.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.step_size_sweep`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import step_size_sweep
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(step_size_sweep.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import step_size_sweep
+    raise SystemExit(step_size_sweep.main())

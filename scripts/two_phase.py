@@ -1,8 +1,8 @@
 """``python scripts/two_phase.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.two_phase`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import two_phase
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(two_phase.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import two_phase
+    raise SystemExit(two_phase.main())

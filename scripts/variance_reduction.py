@@ -1,8 +1,8 @@
 """``python scripts/variance_reduction.py [OPTIONS]`` runs the experiment ``sgd_bench_harness.experiments.variance_reduction`` (see its docstring)."""
 
-import sys
-
-from sgd_bench_harness.experiments import variance_reduction
+from sgd_bench_harness import script_env
 
 if __name__ == "__main__":
-    sys.exit(variance_reduction.main())
+    script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
+    from sgd_bench_harness.experiments import variance_reduction
+    raise SystemExit(variance_reduction.main())

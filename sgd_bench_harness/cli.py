@@ -34,7 +34,7 @@ import traceback
 from pathlib import Path
 
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
-from sgd_bench_harness import streams
+from sgd_bench_harness import script_env, streams
 from sgd_bench_harness.experiment import one_line, say
 from sgd_bench_harness.experiments import experiments, load, scripts_dir
 
@@ -259,18 +259,6 @@ def _cmd_env(args) -> int:
     return results.print_environment()
 
 
-def _check_mplbackend() -> None:
-    """Refuses a ``$MPLBACKEND`` matplotlib does not know: its own message did not name the variable."""
-    value = os.environ.get("MPLBACKEND")
-    if value:
-        try:  # importing matplotlib itself validates the variable when it was not imported yet
-            from matplotlib import rcsetup
-            rcsetup.validate_backend(value)
-        except ValueError:
-            raise ValueError(f"MPLBACKEND={value!r} is not a backend matplotlib knows; unset it (sgd-bench "
-                             "draws its figures into files, with Agg) or name one such as agg") from None
-
-
 # -- entry point ---------------------------------------------------------------------------------
 def _version() -> str:
     from importlib import metadata
@@ -347,8 +335,9 @@ def main(argv=None) -> int:
         except (OSError, ValueError):
             pass
     if len(named) == 1:
-        try:
-            module = load(named[0])  # a script of one's own that cannot be loaded: one line
+        try:  # a bad $MPLBACKEND, or a script of one's own that cannot be loaded: one line
+            script_env.check_mplbackend()
+            module = load(named[0])
         except ValueError as err:
             say(f"error: {one_line(err)}")
             return 2
@@ -365,8 +354,11 @@ def main(argv=None) -> int:
     if extra and not (args.command == "run" and len(args.experiments) == 1
                       and not (args.problem or args.method)):
         parser.error(f"unrecognized arguments: {' '.join(extra)}" + (
-            " (an experiment's own options need exactly one experiment named)" if args.command == "run" else ""))
+            " (an experiment's own options go after its name, with one experiment named: "
+            "sgd-bench run NAME --option VALUE)" if args.command == "run" else ""))
     args.extra = extra
+    if console and args.command == "run":
+        streams.reader_may_leave()
     try:  # after parsing (--help and a refused argument need no JAX); JAX_ENABLE_X64=garbage: ValueError
         from sgd_bench import progress
     except ValueError as err:
@@ -399,7 +391,7 @@ def _dispatch(args) -> int:
         return args.func(args)
     try:
         if args.command != "env":  # before anything runs or a folder exists
-            _check_mplbackend()
+            script_env.check_mplbackend()
         return args.func(args)
     except BrokenPipeError:  # sgd-bench list | head: the reader left; say nothing, as cat does
         streams.quiet_stdout()  # no second error when Python flushes at exit
@@ -424,6 +416,8 @@ def _dispatch(args) -> int:
         why = one_line(err) if not no_backend else "none of its platforms is available on this machine"
         say(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): {why}")
         return 2
-    except KeyboardInterrupt:
-        say("interrupted; finished cells are stored, so the same command resumes the run")
+    except KeyboardInterrupt:  # each command's own words: report and list resume no run
+        say({"run": "interrupted; finished cells are stored, so the same command resumes the run",
+             "report": "interrupted; report rebuilds from the stored records, so the same command "
+                       "writes the pages again"}.get(args.command, "interrupted"))
         return 130

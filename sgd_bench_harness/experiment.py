@@ -352,6 +352,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         # (not the host's sys.argv); under sgd-bench run, the sgd-bench command recorded there
         held.enter_context(results.recording_command(
             None if argv is None else ["python", f"scripts/{name}.py", *argv], replace=False))
+        made = _outermost_missing(Path(out))  # what this run creates, removed again if it refuses
         try:
             held.enter_context(folders.lock(out))
         except ValueError as err:
@@ -362,7 +363,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
                 run(config, out)
         except (ValueError, TypeError, MemoryError):
             if not resume:
-                discard_if_empty(out)
+                discard_if_empty(out, made)
             raise
         shutil.rmtree(out / PARTS, ignore_errors=True)
         folders.mark(out, folders.STATUS_COMPLETE, digest)
@@ -374,9 +375,29 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     return 0
 
 
-def discard_if_empty(out: Path) -> None:
+def _outermost_missing(path: Path) -> Path | None:
+    """The outermost folder on ``path`` that does not exist yet (what writing ``path`` creates), or None."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        missing = folder
+    return missing
+
+
+def discard_if_empty(out: Path, made: Path | None = None) -> None:
     """Removes a result folder that a run refused in, if the run stored nothing there yet (only
-    ``meta.json`` and the lock): no orphan "running" folder for ``report`` to list."""
+    ``meta.json`` and the lock): no orphan "running" folder for ``report`` to list. The folders
+    above it up to ``made``, which the run created, go too while empty (an ``--out ROOT`` that
+    ``sgd-bench run NAME`` created for ROOT/NAME was left behind empty)."""
     out = Path(out)
     if out.is_dir() and {p.name for p in out.iterdir()} <= {"meta.json", folders.LOCK_FILE}:
         shutil.rmtree(out, ignore_errors=True)
+        if made is not None and made != out and made in out.parents:
+            for folder in out.parents:
+                try:
+                    folder.rmdir()  # only while empty: a file anyone put there keeps it
+                except OSError:
+                    break
+                if folder == made:
+                    break

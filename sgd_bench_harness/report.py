@@ -79,10 +79,11 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     if folders.is_result(folders.read_json(root / "meta.json")):
         return [root], []
     # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
-    # A grid's cells and a script's parts are pieces of a result, not results.
+    # A grid's cells and a script's parts are pieces of a result, not results; hidden folders are
+    # sgd-bench's working folders (--overwrite's .NAME.replaced, listed while the new run went on).
     found = sorted(p.parent for p in root.rglob("meta.json")
                    if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
-                   and not any(part.startswith("_") for part in p.relative_to(root).parts))
+                   and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     kept, notes = [], _linked_results(root)
     for folder in found:
         try:  # the index and its page name it in UTF-8: such a name stopped the whole index (exit 2)
@@ -104,7 +105,7 @@ def _linked_results(root: Path) -> list[str]:
     left out without a word ("no results in DIR")."""
     notes = []
     for top, dirs, _ in os.walk(root):  # not into links, as rglob above
-        dirs[:] = sorted(d for d in dirs if not d.startswith("_") and d not in ("cells", experiment.PARTS))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")) and d not in ("cells", experiment.PARTS))
         for name in dirs:
             link = Path(top) / name
             if link.is_symlink() and folders.is_result(folders.read_json(link / "meta.json")):

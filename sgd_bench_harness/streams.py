@@ -17,7 +17,10 @@ class DroppingWrites:
     """A text stream whose writes never raise ``OSError``: ``2>/dev/full`` (a log on a full disk)
     made the first progress line kill the run, its folder left "running". The first error is kept
     (``failed``). With ``pipe_ends``, a closed pipe still raises: ``sgd-bench list | head`` ends
-    at once, quietly (the standard output; a log whose reader left never stops a run)."""
+    at once, quietly (the standard output; a log whose reader left never stops a run). Under
+    ``run`` (``reader_may_leave``) a closed pipe is dropped too, and the standard output goes
+    quiet from then on: ``sgd-bench run NAME | head -1`` killed the run with 141 before it was
+    marked complete, a finished result left "running"."""
 
     def __init__(self, stream, pipe_ends: bool = False):
         self._stream = stream
@@ -28,6 +31,8 @@ class DroppingWrites:
         if self._pipe_ends and isinstance(err, BrokenPipeError):
             raise err
         self.failed = self.failed or err
+        if isinstance(err, BrokenPipeError):  # nobody reads any more: what follows goes nowhere
+            quiet_stdout(self._stream)
 
     def write(self, text):
         try:
@@ -62,10 +67,17 @@ def set_up() -> None:
         sys.stderr = DroppingWrites(sys.stderr)
 
 
-def quiet_stdout() -> None:
+def reader_may_leave() -> None:
+    """For ``run``: a reader that leaves (``| head -1``, quitting ``less``) does not stop the run;
+    it finishes, is marked complete, and the command exits 141 at the end (``output_lost``)."""
+    if isinstance(sys.stdout, DroppingWrites):
+        sys.stdout._pipe_ends = False
+
+
+def quiet_stdout(stream=None) -> None:
     """Points the standard output at /dev/null, so that it can fail no more (a full one, a closed pipe)."""
     with contextlib.suppress(OSError, ValueError):  # no second error when Python flushes at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), (stream or sys.stdout).fileno())
 
 
 def output_lost(code: int, args) -> int:
@@ -77,6 +89,9 @@ def output_lost(code: int, args) -> int:
         with contextlib.suppress(OSError, ValueError):  # what is still buffered fails now, not at exit
             sys.stdout.flush()
     failed = getattr(sys.stdout, "failed", None)
+    if isinstance(failed, BrokenPipeError):  # run's reader left: the run finished all the same
+        quiet_stdout()
+        return 141 if code in (0, 4) else code
     if failed is None or code not in (0, 4):  # 4: a run whose claims failed, written all the same
         return code
     from sgd_bench_harness import folders

@@ -3503,3 +3503,118 @@ def test_the_memory_guard_counts_an_address_space_limit(monkeypatch):
         vm = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmSize:"))
     monkeypatch.setattr(resource, "getrlimit", lambda which: (vm + 2**20, resource.RLIM_INFINITY))
     assert memory._host_available_bytes() <= 2**20  # what the CPU backend's guard compares with
+
+
+# leftovers26a ---------------------------------------------------------------------------------------
+# -- leftovers26a: round 25's "noticed, not touched" (issue 18: command line and files) ---------------
+class _ClosedPipe:
+    """A standard output whose reader left (``sgd-bench run NAME | head -1``): every write fails."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self):  # quiet_stdout points fd 1 at /dev/null: not this one, which has none
+        import io
+
+        raise io.UnsupportedOperation("fileno")
+
+
+def test_a_reader_that_leaves_does_not_cost_the_run(tmp_path, capsys, monkeypatch):
+    # `sgd-bench run pl_bounds | head -1`: the run was killed with 141 at its first printed line,
+    # its result fully written but marked "running" (a lost run, redone by the next command)
+    import sys
+
+    from sgd_bench_harness import cli
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # set_up wraps it: put back after the test
+    monkeypatch.setattr(sys, "argv", ["sgd-bench", "run", "exp_a", "--quick", "--out", str(out)])
+    assert cli.main() == 141
+    assert json.loads((out / "exp_a" / "meta.json").read_text())["status"] == "complete"
+    assert "Broken pipe" not in capsys.readouterr().err
+
+
+def test_report_leaves_out_overwrites_set_aside_folder(tmp_path, capsys):
+    # while an --overwrite run went on, report listed .NAME.replaced (the old result) as a result
+    from sgd_bench_harness import cli
+
+    out = tmp_path / "out"
+    assert cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--steps", "2", "--seeds", "1",
+                     "--out", str(out)], capsys)[0] == 0
+    (grid,) = out.iterdir()
+    grid.rename(out / f".{grid.name}.replaced")
+    code, err = cli_main(["report", str(out)], capsys)
+    assert code == 2 and "no results in" in err, err
+
+
+@pytest.mark.parametrize("command, said", [
+    ("report", "interrupted; report rebuilds from the stored records, so the same command writes the pages again"),
+    ("list", "interrupted"),
+])
+def test_an_interrupted_report_or_list_says_its_own_words(capsys, monkeypatch, command, said):
+    # Ctrl-C of report or list said "finished cells are stored, so the same command resumes the run"
+    from sgd_bench_harness import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, {"report": "cmd_report", "list": "_cmd_list"}[command], interrupted)
+    code, err = cli_main([command], capsys)
+    assert code == 130 and err.strip().splitlines()[-1] == f"sgd-bench: {said}", err
+
+
+def test_a_bad_mplbackend_is_one_line_for_a_script_and_for_an_experiments_help(capsys, monkeypatch):
+    # `python scripts/NAME.py` showed matplotlib's traceback ("Key backend: 'bogus' is not a valid
+    # value"); `sgd-bench run NAME --help` said "cannot be loaded: Key backend ..."
+    import runpy
+    from pathlib import Path
+
+    monkeypatch.setenv("MPLBACKEND", "bogus")
+    code, err = cli_main(["run", "pl_bounds", "--help"], capsys)
+    assert code == 2 and re.fullmatch(r"sgd-bench: error: MPLBACKEND='bogus' is not a backend matplotlib knows; .*\n",
+                                       err), err
+    script = Path(__file__).resolve().parents[1] / "scripts" / "pl_bounds.py"
+    monkeypatch.setattr("sys.argv", [str(script), "--quick"])
+    with pytest.raises(SystemExit) as exit:
+        runpy.run_path(str(script), run_name="__main__")
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and re.fullmatch(r"pl_bounds\.py: error: MPLBACKEND='bogus' is not a backend .*\n",
+                                                 err), err
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["run", "gpu_bench", "--quick", "--n", "1" * 30], r"argument --n: must be at most 2\*\*63 - 1"),
+    (["run", "sparse_logreg", "--quick", "--scale", "1e400"], r"argument --scale: must be a number in \(0, 1\], got '1e400'"),
+    (["run", "--sizes", "2000", "gd_vs_sgd_large_n"], r"an experiment's own options go after its name"),
+], ids=["gpu-n", "sparse-scale", "option-before-name"])
+def test_an_experiments_own_option_is_refused_as_typed_and_where_it_goes(tmp_path, capsys, argv, match):
+    # gpu_bench --n of 30 digits was refused at run time by the data guard, naming "n"; sparse_logreg
+    # --scale 1e400 said "got inf"; an option before the name said "need exactly one experiment named"
+    code, err = cli_main(argv + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and re.search(match, err) and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+_REFUSING_SCRIPT = _PASS_SCRIPT.replace('''    experiment.save(''', '''    raise MemoryError("cannot fit")
+    experiment.save(''')
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["made-by-the-run", "there-before"])
+def test_a_refused_run_removes_the_out_root_it_created(tmp_path, capsys, monkeypatch, exists):
+    # a refusal inside the run (seeds that cannot fit, exit 3) removed ROOT/NAME but left ROOT, empty
+    scripts, root = tmp_path / "scripts", tmp_path / "a" / "root"
+    scripts.mkdir()
+    (scripts / "exp_m.py").write_text(_REFUSING_SCRIPT.format(name="exp_m"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    if exists:
+        root.mkdir(parents=True)
+    code, err = cli_main(["run", "exp_m", "--quick", "--out", str(root)], capsys)
+    assert code == 3 and "cannot fit" in err, err
+    assert root.exists() == exists and (tmp_path / "a").exists() == exists

@@ -126,7 +126,7 @@ def test_the_lazy_package_gives_the_names_eager_imports_gave():
     (["run", "lecture_logreg", "batch_cost", "--seeds", "5"], "batch_cost does not take --seeds"),
     (["run", "--seeds", "0"], "must be a positive integer"),
     # an experiment's own option goes on to it only when it is the one experiment named
-    (["run", "lecture_logreg", "gd_vs_sgd_large_n", "--sizes", "10"], "need exactly one experiment named"),
+    (["run", "lecture_logreg", "gd_vs_sgd_large_n", "--sizes", "10"], "go after its name, with one experiment named"),
     (["run", "gd_vs_sgd_large_n", "--sizes", "0"], "--sizes: must be a positive integer, got 0"),
     (["run", "lecture_logreg", "--sizes", "10"], "unrecognized arguments: --sizes 10"),
     (["list", "--bogus"], "unrecognized arguments: --bogus"),
