@@ -9,7 +9,7 @@ with status 2 and one line on stderr, an allocation that cannot fit or a full di
 that wrote its result but whose claims did not all hold with 4 (``--allow-failed-claims``: 0; with
 several experiments every one runs, then 4), an interrupted run with 130 (run the same command again
 to resume it); output cut off by its reader (``sgd-bench list | head``) ends silently with 141, as
-the shell's tools do. ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
+the shell's tools do (``run`` first finishes its run, quietly, and marks it complete). ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
 
 New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
 ``results/`` is written only with ``--out results``. ``run --all`` runs every experiment
