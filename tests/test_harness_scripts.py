@@ -320,7 +320,7 @@ def test_an_option_a_script_does_not_take_is_refused(name, option, tmp_path, cap
     ("gd_vs_sgd_large_n", ["--sizes", "0"], "--sizes: must be a positive integer"),
     ("gpu_bench", ["--n", "many"], "--n: must be a positive integer"),
     ("gpu_bench", ["--unknown"], "unrecognized arguments: --unknown"),
-    ("sparse_logreg", ["--scale", "2"], "--scale must be in (0, 1], got 2"),
+    ("sparse_logreg", ["--scale", "2"], "--scale: must be a number in (0, 1], got '2'"),
 ])
 def test_a_bad_value_is_refused_with_its_reason(name, argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
