@@ -3546,6 +3546,8 @@ def test_counts_compare_by_value():
 
 
 _X0_ON_ONE_DEVICE = """
+import os  # two host devices: the flag is read when JAX starts its CPU backend
+os.environ.update(JAX_PLATFORMS="cpu", XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2")
 import jax, numpy as np, problems, sgd_bench
 A = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
 P = sgd_bench.sharding.shard(problems.least_squares(A, A[:, 0], 0.1))
@@ -3561,14 +3563,11 @@ def test_solver_init_refuses_an_x0_on_other_devices_than_the_sharded_problem():
     # N: Solver.init took an x0 committed to one device of a problem sharded over two; advance then
     # failed with JAX's "Received incompatible devices for jitted computation". The one subprocess row
     # of this block: a second host device exists only in a process started with the XLA flag.
-    import os
     import subprocess
     import sys
 
-    flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
-    env = dict(helpers.cached_env(), XLA_FLAGS=flags.strip(), JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, "-c", _X0_ON_ONE_DEVICE], env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, "-c", _X0_ON_ONE_DEVICE], env=helpers.cached_env(), capture_output=True,
+                          text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == ("x0 is committed to [cpu:1] but problem 'least-squares' is sharded over "
                                    "[cpu:0, cpu:1]: pass x0 as a host array (JAX places it), or "
