@@ -216,12 +216,17 @@ def _nonzero_float(name, value) -> float:
     """A number > 0 that stays > 0 where the formulas compute (k / k0 at k = 0 with k0 = 5e-324 is
     0 / 0 in float32: refused as "step_size ... gives nan", naming neither)."""
     value = validation.positive_float(name, value)
+    _normal(name, value)
+    return value
+
+
+def _normal(name, values) -> None:
     wide = jnp.finfo(jnp.result_type(float))
-    if value < float(wide.tiny):  # XLA flushes subnormals to 0 (1e-40 gave nan too)
+    low = [v for v in np.ravel(values).tolist() if v < float(wide.tiny)]
+    if low:  # XLA flushes subnormals to 0 (1e-40 gave nan too)
         raise ValueError(f"{name} must be at least {float(wide.tiny):.3g}, the smallest normal "
                          f"{wide.dtype.name} (the dtype schedules compute in; below it XLA computes with 0), "
-                         f"got {value!r}")
-    return value
+                         f"got {low[0]!r}")
 
 
 def _inverse_sqrt(p, k):
@@ -260,10 +265,12 @@ def check_params(schedule: Schedule, name: str = "step_size") -> None:
             continue  # not a number (a placeholder while a sweep finds its leaves)
         flat = np.ravel(arr)
         bad = flat[~(np.isfinite(flat) & (flat > 0))]
+        label = name if schedule.is_constant else f"{name}.{key}"
         if bad.size:
-            label = name if schedule.is_constant else f"{name}.{key}"
             raise ValueError(f"{label} must be a finite number > 0 ({schedule.name.text}'s {key}), "
                              f"got {bad[0].item()!r}")
+        if schedule.formula is _inverse_time and key == "k0":  # replaced or swept as when built
+            _normal(label, flat)
 
 
 def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:

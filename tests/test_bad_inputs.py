@@ -3587,3 +3587,9 @@ def test_a_nested_value_is_named_by_the_flat_name_it_was_swept_by(tiny_logistic,
     raises(ValueError, r"^over: inner\.loop_length must be an integer in \[1, 2147483647\], got 0$", sgd_bench.sweep,
            tiny_logistic, sgd_bench.averaged(sgd_bench.svrg(0.1, loop_length=3), start=1), X0_JAX, KEY0,
            over={"inner.loop_length": [0, 3]}, seeds=1, steps=2)
+
+
+def test_a_replaced_k0_that_its_dtype_computes_as_zero_is_refused():
+    # N: sgd(inverse_time(...)).replace({"step_size.k0": 5e-324}) then run: "step_size ... gives nan"
+    raises(ValueError, r"^step_size\.k0 must be at least [0-9.e+-]+, the smallest normal float(32|64) ",
+           sgd_bench.sgd(schedules.inverse_time(0.1, 10.0), 2).replace, {"step_size.k0": 5e-324})
