@@ -3593,3 +3593,13 @@ def test_a_replaced_k0_that_its_dtype_computes_as_zero_is_refused():
     # N: sgd(inverse_time(...)).replace({"step_size.k0": 5e-324}) then run: "step_size ... gives nan"
     raises(ValueError, r"^step_size\.k0 must be at least [0-9.e+-]+, the smallest normal float(32|64) ",
            sgd_bench.sgd(schedules.inverse_time(0.1, 10.0), 2).replace, {"step_size.k0": 5e-324})
+
+
+@pytest.mark.parametrize("name, kwargs", [("logreg", {"mu": 1e39}), ("least-squares", {"noise": 1e39})],
+                         ids=["logreg-mu", "least-squares-noise"])
+def test_a_synthetic_problem_refuses_a_number_beyond_its_dtype_before_making_data(no_compile, name, kwargs):
+    # S: problems.get("logreg", mu=1e39, dtype="float32") ran with mu = inf in the loss (every run flagged
+    # diverged at step 0; theory.constants said 1e39); least-squares noise=1e39 made every target inf
+    (key,) = kwargs
+    raises(ValueError, rf"^{key} = 1e\+39 is beyond the largest float32 \(3\.4e\+38\), the dtype of the data:",
+           problems.get, name, n=4, d=2, dtype="float32", **kwargs)
