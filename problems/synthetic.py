@@ -78,11 +78,19 @@ def _design(seed, n, d, dtype):
     return A, z, noise
 
 
+def _within(dtype, **values) -> None:
+    """The numbers that enter the data or the loss, refused by name when the dtype cannot hold
+    them (FiniteSum refuses mu too, but only once the data is made)."""
+    dtype = jax.dtypes.canonicalize_dtype(validation.floating_dtype("dtype", dtype))
+    validation.within_dtype(values.items(), dtype, "the data")
+
+
 def synthetic_logreg(n: int = 1000, d: int = 10, *, seed: int = 0, mu: float = 0.0,
                      noise: float = 0.5, dtype=None):
     """Logistic regression on Gaussian features with labels sign(<a, w> + noise * eps)."""
     mu = validation.nonnegative_float("mu", mu)  # every argument is checked before data is made
     noise = validation.nonnegative_float("noise", noise)
+    _within(dtype, mu=mu)
     A, z, eps = _design(seed, n, d, dtype)
     y = jnp.where(z + noise * eps >= 0, 1.0, -1.0).astype(A.dtype)  # signs from float64 values
     return logistic_regression(A, y, mu, name=f"logreg n={n} d={d}", validate=False)
@@ -93,6 +101,7 @@ def synthetic_least_squares(n: int = 1000, d: int = 10, *, seed: int = 0, mu: fl
     """Least squares on Gaussian features with targets <a, w> + noise * eps."""
     mu = validation.nonnegative_float("mu", mu)  # every argument is checked before data is made
     noise = validation.nonnegative_float("noise", noise)
+    _within(dtype, mu=mu, noise=noise)  # noise = 1e39 made b = inf in float32, silently
     A, z, eps = _design(seed, n, d, dtype)
     b = (z + noise * eps).astype(A.dtype)  # in float64, then rounded once like A
     return least_squares(A, b, mu, name=f"least-squares n={n} d={d}", validate=False)

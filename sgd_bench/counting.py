@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sgd_bench._values import leaves_equal, leaves_hash
+
 
 class Count(NamedTuple):
     """A non-negative integer held as uint32 ``words[..., 0] * 2**32 + words[..., 1]``."""
@@ -64,6 +66,21 @@ class Count(NamedTuple):
     def __array__(self, dtype=None, copy=None):
         value = self.to_numpy()
         return value if dtype is None else value.astype(dtype)
+
+    # A NamedTuple compares its words with ``==``: an array, so ``a == b`` raised "The truth value
+    # of an array with more than one element is ambiguous". Counts compare by value (shape and
+    # words); a traced count equals only itself, as Schedule's leaves do.
+    def __eq__(self, other):
+        if not isinstance(other, Count):
+            return NotImplemented
+        return leaves_equal([self.words], [other.words])
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return leaves_hash([self.words])
 
     def __int__(self) -> int:
         words = np.asarray(self.words)

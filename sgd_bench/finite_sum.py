@@ -72,6 +72,13 @@ class L2:
         return f"L2(mu={self.mu!r})"
 
 
+def _float_dtype(leaves):
+    for leaf in leaves:  # as JAX holds it (float64 is float32 with x64 off)
+        if jnp.issubdtype(leaf.dtype, jnp.floating):
+            return jax.dtypes.canonicalize_dtype(leaf.dtype)
+    return jnp.result_type(float)
+
+
 def _is_tree(value) -> bool:
     """Whether ``value`` is a pytree with leaves of its own (``L2``), not a plain callable."""
     if value is None:
@@ -164,6 +171,9 @@ class FiniteSum:
             raise ValueError(f"shards must divide n = {n}, got shards = {shards}")
         x_shape = validation.x_shape(x_shape)
         info = validation.problem_info(info)
+        reg = [("mu", regularizer.mu)] if isinstance(regularizer, L2) else []
+        validation.within_dtype(reg + [(f"info[{k!r}]", v) for k, v in info],
+                                _float_dtype(leaf for _, leaf in leaves), f"problem {str(name)!r}")
         validation.warn_if_downcast(leaves)
         data = jax.tree_util.tree_unflatten(treedef, [validation.jax_array(name_, leaf) for name_, leaf in leaves])
         if block_rows is None:
@@ -247,10 +257,7 @@ class FiniteSum:
     @property
     def dtype(self):
         """The floating dtype of the data (the first floating leaf)."""
-        for leaf in jax.tree_util.tree_leaves(self.data):
-            if jnp.issubdtype(leaf.dtype, jnp.floating):
-                return leaf.dtype
-        return jnp.result_type(float)
+        return _float_dtype(jax.tree_util.tree_leaves(self.data))
 
     def zeros(self) -> jax.Array:
         """An all-zero iterate of shape ``x_shape`` in the data's dtype."""

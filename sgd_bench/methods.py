@@ -157,9 +157,13 @@ class Method:
         if self.batch_size is not None and self.batch_size > problem.n:
             raise ValueError(f"batch_size must be in [1, n] = [1, {problem.n}] for problem "
                              f"{problem.name!r}, got {self.batch_size}")
-        for value in self.hyperparams.values():
+        for key, value in self.hyperparams.items():
             if isinstance(value, Method):
-                value.validate(problem)
+                try:
+                    value.validate(problem)
+                except ValueError as err:  # named by its flat name (inner.loop_length), as swept
+                    own = any(str(err).startswith(n + " ") for n in value.values())
+                    raise (ValueError(f"{key}.{err}") if own else err) from None
         if self.check_fn is not None:
             self.check_fn(self.params, problem)
         return self

@@ -99,6 +99,7 @@ def _start(problem: FiniteSum, x0):
     if problem.x_shape is not None and isinstance(x0, (list, tuple)):
         x0 = np.asarray(x0)  # a list of numbers, as run and the Solver take x0 = [0.0, 0.0, 0.0]
     for leaf in jax.tree_util.tree_leaves(x0):
+        validation.unmasked("x0", leaf, "an iterate")  # as run refuses it: was JAX's own message
         dtype = np.dtype(leaf.dtype) if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
         if dtype.kind not in "iuf":
             raise TypeError(f"x0 must be real numbers, got dtype {dtype}")

@@ -11,6 +11,7 @@ value.
 from __future__ import annotations
 
 import collections.abc
+import numbers
 from typing import Any, Callable
 
 import jax
@@ -52,6 +53,7 @@ class Schedule:
         self.wrapped = wrapped
 
     def __call__(self, k):
+        k = _host_counter(k)
         if self.wrapped is not None:
             return self.wrapped(k)
         return self.formula(self.params, k)
@@ -123,6 +125,31 @@ class Schedule:
         return self
 
 
+def _host_counter(k):
+    """A host step counter k checked: a number (or an array of them) in [0, MAX_STEPS]. Floats
+    pass (``rates.schedule_power`` reads the formula between steps); a traced k is returned as
+    it is, so a run's compiled program is unchanged."""
+    if isinstance(k, jax.core.Tracer):
+        return k
+    # k = -1 gave inf (lecture_decreasing), 10**20 JAX's OverflowError, 'a' or None JAX's errors
+    if isinstance(k, (bool, np.bool_)) or not (isinstance(k, numbers.Integral) or _is_real_array(k)):
+        raise TypeError(f"k must be a step counter (an integer >= 0, or an array of them), got {k!r}")
+    flat = np.ravel(np.asarray(k, dtype=object if isinstance(k, numbers.Integral) else None))
+    bad = [v for v in flat.tolist() if not 0 <= v <= validation.MAX_STEPS]  # NaN fails too
+    if bad:
+        raise ValueError(f"k must be a step counter in [0, {validation.MAX_STEPS}] (the run's "
+                         f"step counter is int32), got {bad[0]!r}")
+    return k
+
+
+def _is_real_array(k) -> bool:
+    try:
+        kind = np.asarray(k).dtype.kind
+    except Exception:  # an object NumPy cannot read: not a counter
+        return False
+    return kind in "iuf"
+
+
 def _value(name, value, check):
     """A parameter as given: checked on the host when concrete, a traced value as it is."""
     if isinstance(value, jax.core.Tracer):
@@ -182,7 +209,24 @@ def inverse_time(a: float, k0: float) -> Schedule:
     0.5
     """
     return Schedule(_inverse_time, {"a": _value("a", a, validation.positive_float),
-                                    "k0": _value("k0", k0, validation.positive_float)}, "inverse_time")
+                                    "k0": _value("k0", k0, _nonzero_float)}, "inverse_time")
+
+
+def _nonzero_float(name, value) -> float:
+    """A number > 0 that stays > 0 where the formulas compute (k / k0 at k = 0 with k0 = 5e-324 is
+    0 / 0 in float32: refused as "step_size ... gives nan", naming neither)."""
+    value = validation.positive_float(name, value)
+    _normal(name, value)
+    return value
+
+
+def _normal(name, values) -> None:
+    wide = jnp.finfo(jnp.result_type(float))
+    low = [v for v in np.ravel(values).tolist() if v < float(wide.tiny)]
+    if low:  # XLA flushes subnormals to 0 (1e-40 gave nan too)
+        raise ValueError(f"{name} must be at least {float(wide.tiny):.3g}, the smallest normal "
+                         f"{wide.dtype.name} (the dtype schedules compute in; below it XLA computes with 0), "
+                         f"got {low[0]!r}")
 
 
 def _inverse_sqrt(p, k):
@@ -221,10 +265,12 @@ def check_params(schedule: Schedule, name: str = "step_size") -> None:
             continue  # not a number (a placeholder while a sweep finds its leaves)
         flat = np.ravel(arr)
         bad = flat[~(np.isfinite(flat) & (flat > 0))]
+        label = name if schedule.is_constant else f"{name}.{key}"
         if bad.size:
-            label = name if schedule.is_constant else f"{name}.{key}"
             raise ValueError(f"{label} must be a finite number > 0 ({schedule.name.text}'s {key}), "
                              f"got {bad[0].item()!r}")
+        if schedule.formula is _inverse_time and key == "k0":  # replaced or swept as when built
+            _normal(label, flat)
 
 
 def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:

@@ -87,3 +87,26 @@ def _place(a, sharding: NamedSharding):
     # shards from its own copy of ``a`` (the same in every process) and JAX joins them.
     a = a if hasattr(a, "shape") else np.asarray(a)
     return jax.make_array_from_callback(a.shape, sharding, lambda index: a[index])
+
+
+def check_placement(name: str, x, problem: FiniteSum) -> None:
+    """Refuses an iterate committed to other devices than those ``problem``'s data is sharded
+    over: ``Solver.init`` took it and only ``advance`` failed, with JAX's "Received incompatible
+    devices for jitted computation". An uncommitted iterate (JAX places it) passes."""
+    on = set()
+    for leaf in jax.tree_util.tree_leaves(problem.data):
+        if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer):
+            on |= set(leaf.sharding.device_set)
+    if len(on) < 2:  # one device: JAX moves a committed iterate itself (that ran, and still does)
+        return
+    for leaf in jax.tree_util.tree_leaves(x):
+        if (isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer) and leaf.committed
+                and set(leaf.sharding.device_set) != on):
+            raise ValueError(
+                f"{name} is committed to {_show(leaf.sharding.device_set)} but problem {problem.name!r} "
+                f"is sharded over {_show(on)}: pass {name} as a host array (JAX places it), or "
+                f"jax.device_put it onto the problem's devices")
+
+
+def _show(devices) -> str:
+    return "[" + ", ".join(str(d) for d in sorted(devices, key=lambda d: d.id)) + "]"

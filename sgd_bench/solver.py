@@ -26,7 +26,7 @@ import numpy as np
 from jax import lax
 
 from sgd_bench import validation
-from sgd_bench import _tree
+from sgd_bench import _tree, sharding
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.validation import PrecisionWarning
@@ -41,7 +41,7 @@ METHOD_KEY_TAG = np.uint32(0xFFFFFFFF)
 DEFAULT_CHUNK = 256
 
 # The step counter is int32.
-MAX_STEPS = 2**31 - 2
+MAX_STEPS = validation.MAX_STEPS
 
 
 class SolverState(NamedTuple):
@@ -205,6 +205,7 @@ def check_x(name, x, problem):
     if not leaves:
         raise ValueError(f"{name} must be an array (or a pytree of arrays), got {x!r}")
     validation.live(name, x)
+    sharding.check_placement(name, x, problem)
     for leaf in leaves:
         # a masked array, text, objects, a memoryview: JAX's own error ("Value ... with dtype |S3 is
         # not a valid JAX array type"), naming no argument

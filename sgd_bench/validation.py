@@ -30,6 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 
 
+# The largest step count of a run: the step counter is int32 (solver.MAX_STEPS).
+MAX_STEPS = 2**31 - 2
+
+
 def _real(name: str, value: Any, expected: str) -> float:
     """``value`` as a float if it is a real number (or a 0-d real array); TypeError otherwise."""
     if isinstance(value, bool) or isinstance(value, np.bool_):
@@ -321,6 +325,25 @@ def problem_info(info) -> tuple[tuple[str, float], ...]:
         raise ValueError(f"info['mu'] = {facts['mu']!r} exceeds info['L'] = {facts['L']!r}: a strong "
                          f"convexity constant is at most the smoothness constant (swapped?)")
     return tuple(sorted(out))
+
+
+def within_dtype(pairs, dtype, owner: str) -> None:
+    """Raises ValueError when a concrete number of ``pairs`` ((name, value)) is finite but beyond
+    the largest ``dtype`` number: there it is inf (traced values pass)."""
+    big = float(jnp.finfo(dtype).max)
+    for name, value in pairs:
+        if isinstance(value, jax.core.Tracer):
+            continue
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            continue  # not a number: its own checks speak for it
+        if np.all(np.isfinite(arr)) and np.any(np.abs(arr) > big):
+            # mu = 1e39 on float32 data was inf inside the run (every run flagged diverged at step
+            # 0) while theory.constants reported mu = 1e39: one problem, two values
+            raise ValueError(f"{name} = {np.max(np.abs(arr)).item():g} is beyond the largest "
+                             f"{jnp.dtype(dtype).name} ({big:.3g}), the dtype of {owner}: there it is "
+                             "inf. Pass a smaller value, or float64 data (with jax_enable_x64)")
 
 
 def warn_if_downcast(leaves) -> None:

@@ -3618,3 +3618,103 @@ def test_a_refused_run_removes_the_out_root_it_created(tmp_path, capsys, monkeyp
     code, err = cli_main(["run", "exp_m", "--quick", "--out", str(root)], capsys)
     assert code == 3 and "cannot fit" in err, err
     assert root.exists() == exists and (tmp_path / "a").exists() == exists
+
+
+# leftovers26b ---------------------------------------------------------------------------------------
+# -- leftovers26b: what hostile25b noticed and left (issue 18, round 25, the Python API) -------------
+def test_a_problem_parameter_beyond_the_data_dtype_is_refused():
+    # S: mu = 1e39 on float32 data was inf in the loss (every run flagged diverged at step 0) while
+    # theory.constants reported mu = 1e39
+    A32, Y32 = A.astype(np.float32), Y.astype(np.float32)
+    raises(ValueError, r"^mu = 1e\+39 is beyond the largest float32 \(3\.4e\+38\)", problems.logistic_regression,
+           A32, Y32, mu=1e39)
+    raises(ValueError, r"^info\['f_star'\] = 1e\+39 is beyond the largest float32", FiniteSum,
+           lambda x, d: d[0] @ x, (A32,), info={"f_star": 1e39})
+
+
+def test_inverse_time_names_a_k0_that_its_dtype_computes_as_zero(no_compile):
+    # N: k0 = 5e-324 (0 in float32; subnormal in float64, which XLA flushes to 0) gave k / k0 = 0 / 0
+    # and the refusal "step_size must give a step size > 0; at k=0 it gives nan", naming step_size
+    raises(ValueError, r"^k0 must be at least [0-9.e+-]+, the smallest normal float(32|64) ",
+           schedules.inverse_time, 0.1, k0=5e-324)
+
+
+@pytest.mark.parametrize("k, exc, shown", [
+    (-1, ValueError, r"k must be a step counter in \[0, 2147483646\] .*, got -1$"),
+    (10**20, ValueError, r"k must be a step counter in \[0, 2147483646\] .*, got 100000000000000000000$"),
+    (np.array([0, -2]), ValueError, r"k must be a step counter in \[0, 2147483646\] .*, got -2$"),
+    ("a", TypeError, r"k must be a step counter \(an integer >= 0, or an array of them\), got 'a'$"),
+    (None, TypeError, r"k must be a step counter .*, got None$"),
+], ids=["negative", "beyond-int32", "array", "str", "None"])
+def test_a_schedule_called_at_a_bad_host_k_names_k(no_compile, k, exc, shown):
+    # S: k = -1 gave inf (lecture_decreasing); N: 10**20 was JAX's OverflowError, 'a' and None JAX's errors
+    raises(exc, "^" + shown, schedules.lecture_decreasing(1.0), k)
+
+
+def test_counts_compare_by_value():
+    # N: Count == Count raised "The truth value of an array with more than one element is ambiguous"
+    from sgd_bench.counting import Count
+
+    five, six = Count.zero().add(5), Count.zero().add(6)
+    assert five == Count.from_parts(0, 5) and five != six and not five == six and not five != Count.zero().add(5)
+    assert hash(five) == hash(Count.zero().add(5)) and len({five, Count.zero().add(5), six}) == 2
+
+
+_X0_ON_ONE_DEVICE = """
+import os  # two host devices: the flag is read when JAX starts its CPU backend
+os.environ.update(JAX_PLATFORMS="cpu", XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2")
+import jax, numpy as np, problems, sgd_bench
+A = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+P = sgd_bench.sharding.shard(problems.least_squares(A, A[:, 0], 0.1))
+try:
+    sgd_bench.Solver(P, sgd_bench.sgd(0.1, 2)).init(jax.device_put(np.zeros(3, np.float32), jax.devices()[1]), 0)
+    print("TOOK")
+except ValueError as err:
+    print(err)
+"""
+
+
+def test_solver_init_refuses_an_x0_on_other_devices_than_the_sharded_problem():
+    # N: Solver.init took an x0 committed to one device of a problem sharded over two; advance then
+    # failed with JAX's "Received incompatible devices for jitted computation". The one subprocess row
+    # of this block: a second host device exists only in a process started with the XLA flag.
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _X0_ON_ONE_DEVICE], env=helpers.cached_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == ("x0 is committed to [cpu:1] but problem 'least-squares' is sharded over "
+                                   "[cpu:0, cpu:1]: pass x0 as a host array (JAX places it), or "
+                                   "jax.device_put it onto the problem's devices"), proc.stdout
+
+
+def test_reference_solution_refuses_a_masked_x0_by_name(tiny_logistic):
+    # N: JAX's "numpy masked arrays are not supported as direct inputs to JAX functions"; run said it by name
+    from sgd_bench.reference import reference_solution
+
+    raises(TypeError, r"^x0 is a NumPy masked array; an iterate needs plain arrays", reference_solution,
+           tiny_logistic, np.ma.masked_array(X0, mask=[0, 1, 0]))
+
+
+def test_a_nested_value_is_named_by_the_flat_name_it_was_swept_by(tiny_logistic, no_compile):
+    # N: a sweep over inner.loop_length = 0 was refused as "over: loop_length must be ...", the inner name
+    raises(ValueError, r"^over: inner\.loop_length must be an integer in \[1, 2147483647\], got 0$", sgd_bench.sweep,
+           tiny_logistic, sgd_bench.averaged(sgd_bench.svrg(0.1, loop_length=3), start=1), X0_JAX, KEY0,
+           over={"inner.loop_length": [0, 3]}, seeds=1, steps=2)
+
+
+def test_a_replaced_k0_that_its_dtype_computes_as_zero_is_refused():
+    # N: sgd(inverse_time(...)).replace({"step_size.k0": 5e-324}) then run: "step_size ... gives nan"
+    raises(ValueError, r"^step_size\.k0 must be at least [0-9.e+-]+, the smallest normal float(32|64) ",
+           sgd_bench.sgd(schedules.inverse_time(0.1, 10.0), 2).replace, {"step_size.k0": 5e-324})
+
+
+@pytest.mark.parametrize("name, kwargs", [("logreg", {"mu": 1e39}), ("least-squares", {"noise": 1e39})],
+                         ids=["logreg-mu", "least-squares-noise"])
+def test_a_synthetic_problem_refuses_a_number_beyond_its_dtype_before_making_data(no_compile, name, kwargs):
+    # S: problems.get("logreg", mu=1e39, dtype="float32") ran with mu = inf in the loss (every run flagged
+    # diverged at step 0; theory.constants said 1e39); least-squares noise=1e39 made every target inf
+    (key,) = kwargs
+    raises(ValueError, rf"^{key} = 1e\+39 is beyond the largest float32 \(3\.4e\+38\), the dtype of the data:",
+           problems.get, name, n=4, d=2, dtype="float32", **kwargs)
