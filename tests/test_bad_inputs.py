@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import warnings
 from typing import NamedTuple
@@ -3503,3 +3504,25 @@ def test_the_memory_guard_counts_an_address_space_limit(monkeypatch):
         vm = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmSize:"))
     monkeypatch.setattr(resource, "getrlimit", lambda which: (vm + 2**20, resource.RLIM_INFINITY))
     assert memory._host_available_bytes() <= 2**20  # what the CPU backend's guard compares with
+
+
+# hostile26a -----------------------------------------------------------------------------------------
+def test_an_out_that_would_nest_too_many_new_folders_is_refused_before_any_exists(tmp_path, capsys, no_grid_run):
+    # a --out 1,500 folders deep (3,000 bytes, under PATH_MAX): Path.mkdir(parents=True) recursed once
+    # per folder, a RecursionError traceback (exit 1), for a grid and an experiment alike
+    deep = str(tmp_path / "/".join(["b"] * 1500))
+    for argv in (["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", deep],
+                 ["run", "pl_bounds", "--quick", "--out", deep]):
+        code, err = cli_main(argv, capsys)
+        assert code == 2 and re.search(r"would create 150\d nested folders", err) and "Traceback" not in err, err
+    assert not (tmp_path / "b").exists()
+
+
+def test_report_over_a_tree_deeper_than_it_can_walk_is_one_line(tmp_path, capsys):
+    # a folder tree 1,500 deep under DIR: rglob recursed once per level, a RecursionError traceback
+    folder = str(tmp_path)
+    for _ in range(1500):  # one level at a time: os.makedirs recurses too
+        folder = os.path.join(folder, "d")
+        os.mkdir(folder)
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 2 and "nest deeper than report can walk" in err and "Traceback" not in err, err
