@@ -3526,3 +3526,13 @@ def test_report_over_a_tree_deeper_than_it_can_walk_is_one_line(tmp_path, capsys
         os.mkdir(folder)
     code, err = cli_main(["report", str(tmp_path)], capsys)
     assert code == 2 and "nest deeper than report can walk" in err and "Traceback" not in err, err
+
+
+def test_a_compilation_cache_folder_nested_too_deep_is_said_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    # SGD_BENCH_COMPILATION_CACHE (or XDG_CACHE_HOME) 1,500 folders deep: every command, `env` too,
+    # ended in mkdir's RecursionError traceback
+    from sgd_bench_harness import compile_cache
+
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "/".join(["c"] * 1500)))
+    assert compile_cache.enable() is None
+    assert "cannot be used (nested too deep to create)" in capsys.readouterr().err
