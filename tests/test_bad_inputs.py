@@ -3524,7 +3524,12 @@ def test_report_over_a_tree_deeper_than_it_can_walk_is_one_line(tmp_path, capsys
     for _ in range(1500):  # one level at a time: os.makedirs recurses too
         folder = os.path.join(folder, "d")
         os.mkdir(folder)
-    code, err = cli_main(["report", str(tmp_path)], capsys)
+    try:
+        code, err = cli_main(["report", str(tmp_path)], capsys)
+    finally:  # pytest's own clean-up (shutil.rmtree) recurses per level too
+        while folder != str(tmp_path):
+            os.rmdir(folder)
+            folder = os.path.dirname(folder)
     assert code == 2 and "nest deeper than report can walk" in err and "Traceback" not in err, err
 
 
