@@ -404,7 +404,7 @@ def _dispatch(args) -> int:
     except BrokenPipeError:  # sgd-bench list | head: the reader left; say nothing, as cat does
         streams.quiet_stdout()  # no second error when Python flushes at exit
         return 141
-    except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
+    except (ValueError, TypeError, OSError, FloatingPointError) as err:  # OSError: a path given that cannot be used
         if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             # a resource, as memory is (exit 3); it said "[Errno 28] No space left on device", no path
             say(streams.no_space(err, args))

@@ -3541,3 +3541,16 @@ def test_a_compilation_cache_folder_nested_too_deep_is_said_and_the_run_goes_on(
     monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "/".join(["c"] * 1500)))
     assert compile_cache.enable() is None
     assert "cannot be used (nested too deep to create)" in capsys.readouterr().err
+
+
+def test_jax_debug_nans_stopping_a_diverged_seed_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    # JAX_DEBUG_NANS=1 (or JAX_DEBUG_INFS=1) and a seed that diverges, which a run records and flags:
+    # JAX's FloatingPointError traceback, exit 1 (the grid stayed resumable)
+    from sgd_bench_harness import grid
+
+    def nan_found(*args, **kwargs):
+        raise FloatingPointError("invalid value (nan) encountered in scan")
+
+    monkeypatch.setattr(grid, "run_grid", nan_found)
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", str(tmp_path)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "JAX_DEBUG_NANS" in err and "run the same command again" in err, err
