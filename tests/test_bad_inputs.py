@@ -3554,3 +3554,20 @@ def test_jax_debug_nans_stopping_a_diverged_seed_is_one_line_naming_it(tmp_path,
     monkeypatch.setattr(grid, "run_grid", nan_found)
     code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", str(tmp_path)], capsys)
     assert code == 2 and err.count("\n") == 1 and "JAX_DEBUG_NANS" in err and "run the same command again" in err, err
+
+
+def test_a_script_of_ones_own_imports_its_folders_helper_module(tmp_path, capsys, monkeypatch):
+    # SGD_BENCH_SCRIPTS skips _common.py as an experiment, but a script importing it failed under sgd-bench
+    # ("cannot be loaded: ModuleNotFoundError: No module named '_common'", exit 2) while
+    # `python DIR/NAME.py` ran it
+    import sys
+
+    (tmp_path / "_h26a_common.py").write_text("X = 5\n")
+    (tmp_path / "myexp.py").write_text("import _h26a_common\nNAME, DESCRIPTION = 'myexp', 'uses a helper'\n\n\n"
+                                       "def main(argv=None):\n    print('x is', _h26a_common.X)\n    return 0\n")
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(tmp_path))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "_h26a_common", raising=False)
+    code, err = cli_main(["run", "myexp"], capsys)
+    assert code == 0 and err == "", err
+    sys.modules.pop("_h26a_common", None)
