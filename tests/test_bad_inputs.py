@@ -3571,3 +3571,13 @@ def test_a_script_of_ones_own_imports_its_folders_helper_module(tmp_path, capsys
     code, err = cli_main(["run", "myexp"], capsys)
     assert code == 0 and err == "", err
     sys.modules.pop("_h26a_common", None)
+
+
+def test_a_problem_path_with_a_bar_is_a_path_not_a_list_of_values():
+    # `--problem libsvm:path=DIR/a|b.svm` (a legal file name) was refused as "a list of values is numbers
+    # separated by |", though a --problem takes no lists; numbers with | are still refused as a grid
+    from sgd_bench.spec_parsing import parse_spec
+
+    assert dict(parse_spec("libsvm:path=/data/a|b.svm", "--problem").kwargs) == {"path": "/data/a|b.svm"}
+    raises(ValueError, r"grids of values are for --method only$", parse_spec, "logreg:n=10|20", "--problem")
+    raises(ValueError, r"a list of values is numbers separated by \|", parse_spec, "sgd:step=a|b", "--method")
