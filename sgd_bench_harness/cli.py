@@ -152,7 +152,8 @@ def _run_all(args, names, modules, argvs) -> int:
     if left_out:
         say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
     total = len(names)
-    failed = state["failed"]  # kept with the progress: a resumed pass still reports them
+    # kept with the progress, so a resumed pass still reports them (a name of no experiment here gave exit 4)
+    failed = state["failed"] = [n for n in state["failed"] if n in names]
     for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
         if name in state["done"]:
             say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
