@@ -223,7 +223,10 @@ def parse_spec(text: str, what: str) -> Spec:
             grid = _grid_value(value.strip())
             parsed = grid if grid is not None else parse_value(value.strip())
         except ValueError as err:
-            raise ValueError(f"{what} {text!r}: {key}={err}") from None
+            if what == "--method" or "|" not in value:
+                raise ValueError(f"{what} {text!r}: {key}={err}") from None
+            # not numbers, so not a grid (which only --method takes): text, such as a file named a|b.svm
+            grid, parsed = None, parse_value(value.strip())
         if grid is not None and what != "--method":
             raise ValueError(f"{what} {text!r}: {key}={value.strip()} gives several values; grids of "
                              "values are for --method only")

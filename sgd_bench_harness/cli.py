@@ -152,7 +152,8 @@ def _run_all(args, names, modules, argvs) -> int:
     if left_out:
         say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
     total = len(names)
-    failed = state["failed"]  # kept with the progress: a resumed pass still reports them
+    # kept with the progress, so a resumed pass still reports them (a name of no experiment here gave exit 4)
+    failed = state["failed"] = [n for n in state["failed"] if n in names]
     for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
         if name in state["done"]:
             say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
@@ -396,7 +397,7 @@ def _dispatch(args) -> int:
     except BrokenPipeError:  # sgd-bench list | head: the reader left; say nothing, as cat does
         streams.quiet_stdout()  # no second error when Python flushes at exit
         return 141
-    except (ValueError, TypeError, OSError) as err:  # OSError: a path given that cannot be used
+    except (ValueError, TypeError, OSError, FloatingPointError) as err:  # OSError: a path given that cannot be used
         if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             # a resource, as memory is (exit 3); it said "[Errno 28] No space left on device", no path
             say(streams.no_space(err, args))

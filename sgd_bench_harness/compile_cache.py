@@ -41,9 +41,10 @@ def enable(path: str | os.PathLike | None = None) -> Path | None:
         # with pybind's "incompatible function arguments", blamed on --problem
         os.fspath(folder).encode("utf-8")
         folder.mkdir(parents=True, exist_ok=True)
-    except (OSError, UnicodeEncodeError) as err:
+    except (OSError, UnicodeEncodeError, RecursionError) as err:  # mkdir recurses once per missing folder
         if path is None and setting:  # a folder the user named: say so (the default may fail quietly)
-            why = "not valid UTF-8" if isinstance(err, UnicodeEncodeError) else err.strerror or err
+            why = ("not valid UTF-8" if isinstance(err, UnicodeEncodeError) else "nested too deep to create"
+                   if isinstance(err, RecursionError) else err.strerror or err)
             print(f"sgd-bench: {ENV}={setting!r} cannot be used ({why}); compiling "
                   "without the persistent cache", file=sys.stderr)
         return None

@@ -172,7 +172,11 @@ def open_report(out: Path) -> Stored:
 
 def one_line(err: BaseException) -> str:
     """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
-    return " ".join(str(err).split())
+    text = " ".join(str(err).split())
+    if isinstance(err, FloatingPointError):  # JAX_DEBUG_NANS=1 stopped the first diverged seed: a traceback
+        text += ("; JAX_DEBUG_NANS or JAX_DEBUG_INFS stops a run at its first NaN or inf, and a diverged seed "
+                 "is one that sgd-bench records and flags: unset them, then run the same command again to resume")
+    return text
 
 
 def say(text: str) -> None:

@@ -74,6 +74,9 @@ def is_result(meta: Any) -> bool:
             and meta.get("status") in (STATUS_RUNNING, STATUS_COMPLETE))
 
 
+MAX_NEW_FOLDERS = 500  # well under Python's recursion limit (1000), which mkdir(parents=True) meets
+
+
 def check_writable(target: Path, option: str = "--out") -> None:
     """Raises ValueError naming ``option`` unless a folder can be created or written at
     ``target``: no part of the path may be a file or lie inside another result folder, and the
@@ -106,9 +109,13 @@ def check_writable(target: Path, option: str = "--out") -> None:
     if inside is not None:  # report of that result would not list the new one, nor tell them apart
         raise ValueError(f"{option} {target} is inside the result folder {inside}; a run there would "
                          "mix two results; choose a folder outside it")
-    existing = target
+    existing, missing = target, 0
     while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+        existing, missing = existing.parent, missing + 1
+    if missing > MAX_NEW_FOLDERS:  # Path.mkdir(parents=True) recurses once per folder: a RecursionError traceback
+        raise ValueError(f"{option} {str(target)[:40]}...: would create {missing} nested folders, and a run "
+                         f"creates at most {MAX_NEW_FOLDERS} at once; create the outer ones first "
+                         "(mkdir -p), or choose a shallower path")
     if not existing.is_dir():
         where = "is" if existing == target else f"is inside {existing}, which is"
         raise ValueError(f"{option} {target} {where} a file, not a folder; choose a folder")

@@ -178,7 +178,11 @@ def cmd_report(args) -> int:
         raise ValueError(f"report DIR: {root} is a file, not a folder of results")
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
-    found, notes = _find_results(root)
+    try:
+        found, notes = _find_results(root)
+    except RecursionError:  # rglob and os.walk recurse once per level: a tree ~1000 deep was a traceback
+        raise ValueError(f"report DIR: the folders under {root} nest deeper than report can walk "
+                         "(Python's recursion limit); report a folder further down") from None
     single = found == [root]
     if not single:
         _check_index_is_ours(root)

@@ -16,6 +16,7 @@ import re
 import warnings
 from typing import NamedTuple
 
+import os
 import jax
 import numpy as np
 import optax
@@ -3718,3 +3719,97 @@ def test_a_synthetic_problem_refuses_a_number_beyond_its_dtype_before_making_dat
     (key,) = kwargs
     raises(ValueError, rf"^{key} = 1e\+39 is beyond the largest float32 \(3\.4e\+38\), the dtype of the data:",
            problems.get, name, n=4, d=2, dtype="float32", **kwargs)
+
+
+# hostile26a -----------------------------------------------------------------------------------------
+def test_an_out_that_would_nest_too_many_new_folders_is_refused_before_any_exists(tmp_path, capsys, no_grid_run):
+    # a --out 1,500 folders deep (3,000 bytes, under PATH_MAX): Path.mkdir(parents=True) recursed once
+    # per folder, a RecursionError traceback (exit 1), for a grid and an experiment alike
+    deep = str(tmp_path / "/".join(["b"] * 1500))
+    for argv in (["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", deep],
+                 ["run", "pl_bounds", "--quick", "--out", deep]):
+        code, err = cli_main(argv, capsys)
+        assert code == 2 and re.search(r"would create 150\d nested folders", err) and "Traceback" not in err, err
+    assert not (tmp_path / "b").exists()
+
+
+def test_report_over_a_tree_deeper_than_it_can_walk_is_one_line(tmp_path, capsys):
+    # a folder tree 1,500 deep under DIR: rglob recursed once per level, a RecursionError traceback
+    folder = str(tmp_path)
+    for _ in range(1500):  # one level at a time: os.makedirs recurses too
+        folder = os.path.join(folder, "d")
+        os.mkdir(folder)
+    try:
+        code, err = cli_main(["report", str(tmp_path)], capsys)
+    finally:  # pytest's own clean-up (shutil.rmtree) recurses per level too
+        while folder != str(tmp_path):
+            os.rmdir(folder)
+            folder = os.path.dirname(folder)
+    assert code == 2 and "nest deeper than report can walk" in err and "Traceback" not in err, err
+
+
+def test_a_compilation_cache_folder_nested_too_deep_is_said_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    # SGD_BENCH_COMPILATION_CACHE (or XDG_CACHE_HOME) 1,500 folders deep: every command, `env` too,
+    # ended in mkdir's RecursionError traceback
+    from sgd_bench_harness import compile_cache
+
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "/".join(["c"] * 1500)))
+    assert compile_cache.enable() is None
+    assert "cannot be used (nested too deep to create)" in capsys.readouterr().err
+
+
+def test_jax_debug_nans_stopping_a_diverged_seed_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    # JAX_DEBUG_NANS=1 (or JAX_DEBUG_INFS=1) and a seed that diverges, which a run records and flags:
+    # JAX's FloatingPointError traceback, exit 1 (the grid stayed resumable)
+    from sgd_bench_harness import grid
+
+    def nan_found(*args, **kwargs):
+        raise FloatingPointError("invalid value (nan) encountered in scan")
+
+    monkeypatch.setattr(grid, "run_grid", nan_found)
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", str(tmp_path)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "JAX_DEBUG_NANS" in err and "run the same command again" in err, err
+
+
+def test_a_script_of_ones_own_imports_its_folders_helper_module(tmp_path, capsys, monkeypatch):
+    # SGD_BENCH_SCRIPTS skips _common.py as an experiment, but a script importing it failed under sgd-bench
+    # ("cannot be loaded: ModuleNotFoundError: No module named '_common'", exit 2) while
+    # `python DIR/NAME.py` ran it
+    import sys
+
+    (tmp_path / "_h26a_common.py").write_text("X = 5\n")
+    (tmp_path / "myexp.py").write_text("import _h26a_common\nNAME, DESCRIPTION = 'myexp', 'uses a helper'\n\n\n"
+                                       "def main(argv=None):\n    print('x is', _h26a_common.X)\n    return 0\n")
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(tmp_path))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "_h26a_common", raising=False)
+    code, err = cli_main(["run", "myexp"], capsys)
+    assert code == 0 and err == "", err
+    sys.modules.pop("_h26a_common", None)
+
+
+def test_a_problem_path_with_a_bar_is_a_path_not_a_list_of_values():
+    # `--problem libsvm:path=DIR/a|b.svm` (a legal file name) was refused as "a list of values is numbers
+    # separated by |", though a --problem takes no lists; numbers with | are still refused as a grid
+    from sgd_bench.spec_parsing import parse_spec
+
+    assert dict(parse_spec("libsvm:path=/data/a|b.svm", "--problem").kwargs) == {"path": "/data/a|b.svm"}
+    raises(ValueError, r"grids of values are for --method only$", parse_spec, "logreg:n=10|20", "--problem")
+    raises(ValueError, r"a list of values is numbers separated by \|", parse_spec, "sgd:step=a|b", "--method")
+
+
+def test_an_all_progress_file_naming_no_experiment_of_the_pass_as_failed_is_not_trusted(tmp_path, capsys, monkeypatch):
+    # .sgd-bench-all.json with "failed": ["exp_zzz"] (edited, or left by another scripts folder): every claim
+    # held, yet "claims failed in 1 of 2 experiments: exp_zzz" and exit 4
+    from sgd_bench_harness import cli
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    out.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_PASS_SCRIPT.format(name=name))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    key = {"argvs": [["--quick", "--out", str(out / n)] for n in ("exp_a", "exp_b")]}
+    (out / cli.ALL_STATE).write_text(json.dumps({"key": key, "done": {}, "failed": ["exp_zzz"]}))
+    code, err = cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)
+    assert code == 0 and "claims failed" not in err, err

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -71,6 +72,9 @@ def load(name: str) -> ModuleType:
         return importlib.import_module(known[name])
     if not Path(known[name]).is_file():  # a FIFO named NAME.py would block the import (and `list`) forever
         raise ValueError(f"experiment script {known[name]} cannot be loaded: not a regular file")
+    folder = os.path.abspath(scripts_dir())
+    if folder not in sys.path:  # its own helpers (_common.py, skipped as experiments) import as under
+        sys.path.append(folder)  # `python DIR/NAME.py`: "No module named '_common'"; last, shadowing nothing of ours
     spec = importlib.util.spec_from_file_location(f"sgd_bench_experiments.{name}", known[name])
     module = importlib.util.module_from_spec(spec)
     try:
