@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import warnings
 from typing import NamedTuple
 
-import os
 import jax
 import numpy as np
 import optax
