@@ -195,7 +195,8 @@ def report(out: Path) -> list[dict]:
     plt.close(fig)
     config = meta.get("config", {})
     f_star = meta.get("f_star", {})
-    f_lines = "\n".join(f"- {p}: f* = {v[0]:.12g} ({v[1]})" if v[0] is not None else f"- {p}: f* {v[1]}"
+    lit = results.markdown_literal  # labels the user chose (a libsvm file _t_.svm) show as typed
+    f_lines = "\n".join(f"- {lit(p)}: f* = {v[0]:.12g} ({v[1]})" if v[0] is not None else f"- {lit(p)}: f* {v[1]}"
                         for p, v in f_star.items())
     diverged_total = sum(int(r["diverged"].split("/")[0]) for r in table)
     uphill = [r for r in table if r["negative_step"] != "-"]
@@ -208,10 +209,10 @@ def report(out: Path) -> list[dict]:
     warning = ""
     if uphill:
         warning = ("\n**Warning: a step size went negative** (or NaN) in "
-                   + ", ".join(f"{r['problem']} / {r['method']} ({r['negative_step']})" for r in uphill)
+                   + ", ".join(f"{lit(r['problem'])} / {lit(r['method'])} ({r['negative_step']})" for r in uphill)
                    + ": from that step on the run climbs uphill, so its numbers are not a descent "
                    "method's (column negative_step).\n")
-    text = f"""# Grid: {', '.join(problems_)}
+    text = f"""# Grid: {', '.join(map(lit, problems_))}
 
 Command: `{meta.get('command', '?')}`
 
@@ -226,7 +227,7 @@ Final values: mean and standard error over the seeds that did not diverge (NaN, 
 above 1e6 x max(|f(x_0)|, 1)); {diverged_total} seed run(s) diverged in all. Seconds: wall-clock
 of the method's cells, compilation included (sgd-bench's timing scripts measure speed).
 {rose_note}{warning}
-{results.markdown_table(table, columns)}
+{results.markdown_table(table, columns, literal=("problem", "method"))}
 
 Reference values:
 {f_lines or '- none'}

@@ -18,6 +18,7 @@ import io
 import json
 import os
 import platform
+import re
 import shlex
 import stat
 import subprocess
@@ -361,19 +362,30 @@ def curves(rows: Iterable[Mapping[str, Any]], *, by: str = "method", x: str = "s
     return out
 
 
-def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
+_MARKUP = re.compile(r"([\\`*_\[\]<>~#!&|])")  # what Markdown can read as markup (each escapable)
+
+
+def markdown_literal(text: Any) -> str:
+    """``text`` with every character Markdown could read as markup escaped, for a label the user
+    chose: a spec naming the file ``_t_.svm`` or ``x*y*z.svm`` showed in italics on the page."""
+    return _MARKUP.sub(r"\\\1", str(text))
+
+
+def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str],
+                   literal: Sequence[str] = ()) -> str:
     """A GitHub-flavoured Markdown table of ``rows`` restricted to ``columns``; a cell shows its
-    text as given (a backslash or a | in it included), on one line."""
-    def cell(value) -> str:
+    text as given (a backslash or a | in it included), on one line; the cells of the columns
+    named in ``literal`` show no markup at all (``markdown_literal``)."""
+    def cell(value, plain: bool = False) -> str:
         # A backslash is doubled first, or the one before a | would escape the \| that keeps the
         # cell whole and be lost; a bare | would end the cell, and a line break the row (the table
         # too): a cell's lines are joined by a space, as Markdown renders a soft line break.
-        text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+        text = markdown_literal(value) if plain else str(value).replace("\\", "\\\\").replace("|", "\\|")
         return " ".join(text.splitlines())
 
     lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        lines.append("| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |")
+        lines.append("| " + " | ".join(cell(row.get(c, ""), c in literal) for c in columns) + " |")
     return "\n".join(lines)
 
 

@@ -3813,3 +3813,26 @@ def test_an_all_progress_file_naming_no_experiment_of_the_pass_as_failed_is_not_
     (out / cli.ALL_STATE).write_text(json.dumps({"key": key, "done": {}, "failed": ["exp_zzz"]}))
     code, err = cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)
     assert code == 0 and "claims failed" not in err, err
+
+
+# lead, 2026-12-07 evening ----------------------------------------------------------------------------
+def test_a_grid_label_shows_on_its_page_as_typed(tmp_path, capsys):
+    # hostile26a P7: the spec labels went into summary.md as Markdown, so a libsvm file named _t_.svm
+    # showed as "<em>t</em>.svm" on the page (and on GitHub): not the spec that ran
+    from sgd_bench_harness import pages
+
+    data = "1 1:0.5 4:1\n-1 2:1\n1 3:2\n-1 1:1\n"
+    paths = [tmp_path / "_t_.svm", tmp_path / "x*y*z.svm"]
+    for path in paths:
+        path.write_text(data)
+    out = tmp_path / "out"
+    argv = ["run", *(a for p in paths for a in ("--problem", f"libsvm:path={p}")), "--method", "gd",
+            "--steps", "2", "--seeds", "1", "--out", str(out)]
+    code, err = cli_main(argv, capsys)
+    assert code == 0, err
+    (summary,) = out.rglob("summary.md")
+    page = pages.render_markdown(summary.read_text())
+    assert "<em>" not in page
+    for path in paths:
+        # the title, the command, the table and the reference list
+        assert page.count(f"libsvm:path={path}") == 4, page
