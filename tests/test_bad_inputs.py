@@ -3503,3 +3503,31 @@ def test_the_memory_guard_counts_an_address_space_limit(monkeypatch):
         vm = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmSize:"))
     monkeypatch.setattr(resource, "getrlimit", lambda which: (vm + 2**20, resource.RLIM_INFINITY))
     assert memory._host_available_bytes() <= 2**20  # what the CPU backend's guard compares with
+
+
+# hostile26b -----------------------------------------------------------------------------------------
+# -- hostile26b: the round's findings (the Python API half of issue 18's round 26) -------------------
+def test_a_sweeps_product_is_sized_before_it_is_built(tiny_logistic, no_compile, monkeypatch):
+    # resources: the product went into a Python list of tuples before any check (3000**3 optax
+    # configurations: a hang, then the machine's memory); the run's own guard came after it
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10**6)
+    method = sgd_bench.from_optax(optax.adam, learning_rate=0.1, b1=0.9)
+    raises(MemoryError, r"^over: the product of the grids, 90,000 configurations needs .* free .*; sweep smaller "
+           r"grids, or zip them \(product=False\)$", sgd_bench.sweep, tiny_logistic, method, X0_JAX, KEY0,
+           over={"learning_rate": np.linspace(0.01, 0.1, 300), "b1": np.linspace(0.1, 0.9, 300)}, seeds=1, steps=2)
+
+
+def test_a_sweeps_host_check_looks_at_each_distinct_value_once(tiny_logistic, monkeypatch):
+    # a hang: 10**6 adam configurations spent minutes in the host check (inspect.signature per
+    # value, every value of a product column checked again), against seconds to run them
+    import inspect
+
+    seen = []
+    column = np.repeat(np.linspace(0.1, 0.5, 5), 200)
+    method = sgd_bench.from_optax(optax.adam, learning_rate=0.1, b1=0.9)
+    monkeypatch.setattr(inspect, "signature", lambda f, _real=inspect.signature: seen.append(f) or _real(f))
+    method.replace({"learning_rate": column, "b1": column}).validate(tiny_logistic)
+    assert len(seen) <= 2  # one look-up per keyword, not per value
+    checked = []
+    sgd_bench.validation.each("b1", column, lambda name, v: checked.append(v))
+    assert checked == [0.1, 0.2, 0.30000000000000004, 0.4, 0.5]  # in order of first appearance
