@@ -3531,3 +3531,13 @@ def test_a_sweeps_host_check_looks_at_each_distinct_value_once(tiny_logistic, mo
     checked = []
     sgd_bench.validation.each("b1", column, lambda name, v: checked.append(v))
     assert checked == [0.1, 0.2, 0.30000000000000004, 0.4, 0.5]  # in order of first appearance
+
+
+def test_run_keys_names_deleted_keys(tiny_logistic, monkeypatch):
+    # N: keys donated to a user's jax.jit (or .delete()d): JAX's "Array has been deleted with
+    # shape=uint32[3,2]" from inside, naming no argument (run's key was named already)
+    keys = jax.random.split(jax.random.key(0), 3)
+    keys.delete()
+    with helpers.forbid_compiled_code(monkeypatch):
+        raises(ValueError, r"^keys is a deleted JAX array \(donated to a jax.jit with donate_argnums, or \.delete\(\)d\): "
+               r"pass one that is still alive$", sgd_bench.run_keys, tiny_logistic, SGD, X0_JAX, keys, steps=2)
