@@ -3541,3 +3541,19 @@ def test_run_keys_names_deleted_keys(tiny_logistic, monkeypatch):
     with helpers.forbid_compiled_code(monkeypatch):
         raises(ValueError, r"^keys is a deleted JAX array \(donated to a jax.jit with donate_argnums, or \.delete\(\)d\): "
                r"pass one that is still alive$", sgd_bench.run_keys, tiny_logistic, SGD, X0_JAX, keys, steps=2)
+
+
+@pytest.mark.parametrize("given, shown", [
+    ({"f_k": np.ma.masked_array([1.0, 2.0], mask=[0, 1])}, r"f_k is a NumPy masked array; sgd-bench needs plain arrays"),
+    ({"f_k": ["a", "b"]}, r"f_k must be an array of numbers \(.*\), got dtype <U1$"),
+    ({"grad_sq_k": [1.0, -1.0]}, r"grad_sq_k must be >= 0 \(a squared norm\), got -1\.0$"),
+    ({"err_sq_k": [1.0, 2.0, 3.0]}, r"f_k, grad_sq_k and err_sq_k must have one shape \(or broadcast\), got shapes "
+                                    r"\(2,\), \(2,\) and \(3,\)$"),
+], ids=["masked", "text", "negative", "shapes"])
+def test_gd_with_error_step_names_a_bad_array(given, shown):
+    # S: a masked f_k lost its mask, a negative squared norm lowered the bound silently; N: text was
+    # NumPy's "could not convert string to float", two lengths its "operands could not be broadcast"
+    c = theory.Constants(name="p", problem_class="strongly_convex", n=10, L=1.0, L_max=1.0, mu=0.1,
+                         sigma2_star=0.0, f_star=0.0, sources={})
+    args = {"f_k": [1.0, 2.0], "grad_sq_k": [1.0, 1.0], "err_sq_k": [0.5, 0.5], **given}
+    raises((TypeError, ValueError), "^" + shown, theory.gd_with_error_step, c, **args)
