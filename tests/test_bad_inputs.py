@@ -3557,3 +3557,11 @@ def test_gd_with_error_step_names_a_bad_array(given, shown):
                          sigma2_star=0.0, f_star=0.0, sources={})
     args = {"f_k": [1.0, 2.0], "grad_sq_k": [1.0, 1.0], "err_sq_k": [0.5, 0.5], **given}
     raises((TypeError, ValueError), "^" + shown, theory.gd_with_error_step, c, **args)
+
+
+def test_a_run_names_a_hyperparameter_replaced_by_a_column(tiny_logistic, no_compile):
+    # N: sgd(0.1).replace(step_size=np.array([0.1, 0.2])) then run: JAX's "Cannot broadcast to
+    # shape with fewer dimensions: arr_shape=(1024, 2) shape=(1024,)" from inside the sampler
+    method = SGD.replace(step_size=np.array([0.1, 0.2]))
+    raises(ValueError, r"^step_size must be a scalar to run \(a grid is for sweep\), got shape \(2,\)$",
+           sgd_bench.run, tiny_logistic, method, X0_JAX, KEY0, steps=2)
