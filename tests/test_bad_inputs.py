@@ -3565,3 +3565,12 @@ def test_a_run_names_a_hyperparameter_replaced_by_a_column(tiny_logistic, no_com
     method = SGD.replace(step_size=np.array([0.1, 0.2]))
     raises(ValueError, r"^step_size must be a scalar to run \(a grid is for sweep\), got shape \(2,\)$",
            sgd_bench.run, tiny_logistic, method, X0_JAX, KEY0, steps=2)
+
+
+def test_theory_constants_names_its_points_and_reference(tiny_logistic, no_compile):
+    # N: a wrong-shape or NaN point or reference x_star was named "x" (the curvature helpers'
+    # argument); S: with a closed-form L the points were never looked at, so a wrong one passed
+    raises(ValueError, r"^points\[1\] must have shape \(3,\) for problem '.*', got \(7,\)$", theory.constants,
+           tiny_logistic, points=[np.zeros(3), np.zeros(7)])
+    raises(ValueError, r"^reference's x_star contains 3 NaN or Inf value\(s\)", theory.constants, tiny_logistic,
+           reference=(np.full(3, np.nan), 0.5))
