@@ -3574,3 +3574,15 @@ def test_theory_constants_names_its_points_and_reference(tiny_logistic, no_compi
            tiny_logistic, points=[np.zeros(3), np.zeros(7)])
     raises(ValueError, r"^reference's x_star contains 3 NaN or Inf value\(s\)", theory.constants, tiny_logistic,
            reference=(np.full(3, np.nan), 0.5))
+
+
+def test_second_moments_name_points_that_do_not_fit(tiny_logistic, no_compile):
+    # N: xs of another problem, or leading=0 for (seeds, log points, d): JAX's "dot_general requires
+    # contracting dimensions to have the same shape" from inside; S: leading=-1 ran on a wrong split
+    xs = np.zeros((2, 5, 3))
+    raises(ValueError, r"^xs must have shape \(<0 batch axes>\) \+ \(3,\) for problem '.*' \(leading=0\), got "
+           r"\(2, 5, 3\)$", theory.second_moments, tiny_logistic, xs, leading=0)
+    raises(ValueError, r"^xs must have shape .*, got \(2, 5, 7\)$", theory.gradient_variances, tiny_logistic,
+           np.zeros((2, 5, 7)), leading=2)
+    raises(ValueError, r"^leading must be an integer in \[0, inf\], got -1$", theory.second_moments, tiny_logistic,
+           xs, leading=-1)
