@@ -173,7 +173,18 @@ def gd_with_error_step(c: Constants, *, f_k, grad_sq_k, err_sq_k) -> np.ndarray:
     """
     require(c, "GD-with-error", "L-smooth")
     _needs(c, "GD-with-error", L=c.L)
-    f_k, g2, e2 = (np.asarray(a, dtype=np.float64) for a in (f_k, grad_sq_k, err_sq_k))
+    # np.asarray took a masked array without its mask, text as NumPy's "could not convert string
+    # to float", two lengths as "operands could not be broadcast", a negative squared norm silently
+    named = {"f_k": f_k, "grad_sq_k": grad_sq_k, "err_sq_k": err_sq_k}
+    f_k, g2, e2 = (validation.real_array(name, a, nan=True) for name, a in named.items())
+    for name, a in (("grad_sq_k", g2), ("err_sq_k", e2)):
+        if np.any(a < 0):
+            raise ValueError(f"{name} must be >= 0 (a squared norm), got {float(a[a < 0].flat[0])!r}")
+    try:
+        np.broadcast_shapes(f_k.shape, g2.shape, e2.shape)
+    except ValueError:
+        raise ValueError(f"f_k, grad_sq_k and err_sq_k must have one shape (or broadcast), got shapes "
+                         f"{f_k.shape}, {g2.shape} and {e2.shape}") from None
     return f_k - g2 / (2.0 * c.L) + e2 / (2.0 * c.L)
 
 

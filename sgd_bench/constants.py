@@ -31,6 +31,7 @@ from sgd_bench.curvature import (DENSE_MAX_DIM, flat_size, hessian_eigenvalues, 
 from sgd_bench.finite_sum import L2, FiniteSum
 from sgd_bench.gradient_noise import second_moment
 from sgd_bench.reference import reference_solution
+from sgd_bench.solver import check_x
 
 # Classes for which the theory may use a PL constant mu (strong convexity implies PL).
 PL_CLASSES = ("strongly_convex", "pl")
@@ -108,6 +109,10 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
     validation.live("problem.data", problem.data)  # a donated array: JAX's error named nothing
     info, cls, sources = problem.info, problem.problem_class, {}
 
+    if points is not None:  # before the reference's Newton solve; these were named "x", and unused
+        points = list(points)  # (a closed-form L) a wrong one passed silently
+        for i, point in enumerate(points):
+            check_x(f"points[{i}]", point, problem)
     x_star = f_star = None
     if reference is not None:
         try:
@@ -118,6 +123,7 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
                             f"a number f_star, got {reference!r}") from None
         if not np.isfinite(f_star):
             raise ValueError(f"reference's f_star must be finite, got {f_star!r}")
+        check_x("reference's x_star", x_star, problem)  # was named "x" (the curvature helpers' name)
         sources["f_star"] = f"given reference ({getattr(reference, 'solver', 'user')})"
     elif cls in _NEWTON_CLASSES:
         ref = reference_solution(problem)

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import _tree
+from sgd_bench import _tree, validation
 from sgd_bench.compat import batched_map, enable_x64
 from sgd_bench.curvature import check_point, flat_size, to_float64
 from sgd_bench.finite_sum import FiniteSum
@@ -64,6 +64,16 @@ def _variance_many(problem, xs, batch_size):
 
 def _map_points(fn, problem, xs, leading):
     """Applies ``fn`` at every point of ``xs`` (leaves with ``leading`` batch axes)."""
+    # xs of another problem, or leading 0 / 3 for (seeds, log points, d): JAX's "dot_general
+    # requires contracting dimensions ..." or "Gradient only defined for scalar-output functions";
+    # leading -1 ran on a wrong split, silently
+    validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    leading = validation.integer("leading", leading, low=0)
+    for leaf in jax.tree_util.tree_leaves(xs):
+        shape = np.shape(leaf)
+        if len(shape) < leading or (problem.x_shape is not None and shape[leading:] != problem.x_shape):
+            raise ValueError(f"xs must have shape (<{leading} batch axes>) + {problem.x_shape} for problem "
+                             f"{problem.name!r} (leading={leading}), got {shape}")
     with enable_x64():
         p64 = to_float64(problem)
         xs64 = to_float64(xs)

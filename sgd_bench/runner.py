@@ -350,6 +350,7 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
     rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
     log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
     x0, _, steps, log_every, x_star = check_args(problem, method, x0, 0, steps, log_every, x_star)
+    validation.live("keys", keys)  # JAX's "Array has been deleted with shape=uint32[3,2]" from inside
     if not (hasattr(keys, "dtype") and jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
             and keys.ndim == 1 and keys.shape[0] >= 1):
         # a list of keys has no dtype, and jnp.shape(list) raised JAX's "JAX array with PRNGKey

@@ -316,6 +316,10 @@ def check_problem_method(problem, method):
         raise TypeError(f"method must be a sgd_bench.Method (gd, sgd, from_optax, ...), "
                         f"got {type(method).__name__}")
     method.validate(problem)
+    own = getattr(method.init_fn, "__module__", "").startswith("sgd_bench.")  # a user's may take arrays
+    for name, value in method.values().items():  # replace(step_size=<column>): JAX's "Cannot broadcast"
+        if own and np.ndim(value) and name.rsplit(".", 1)[-1] != "preconditioner":  # our one matrix
+            raise ValueError(f"{name} must be a scalar to run (a grid is for sweep), got shape {np.shape(value)}")
     validation.live("problem.data", problem.data)
 
 

@@ -16,7 +16,6 @@ the grid runs in blocks of configurations, each a call of the same program.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Mapping, NamedTuple
 
 import jax
@@ -98,8 +97,14 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
         columns[name] = arr.astype(np.int32 if is_int else dtype)
     names = list(columns)
     if product:
-        rows = list(itertools.product(*(columns[n] for n in names)))
-        return {n: np.asarray([r[i] for r in rows], columns[n].dtype) for i, n in enumerate(names)}
+        # sized before it is built: 3000**3 configurations went into a list of tuples (a hang, then
+        # the machine's memory) before the run's own memory check could refuse them
+        total = int(np.prod([len(v) for v in columns.values()], dtype=object))
+        memory.check_fits(total * sum(v.itemsize for v in columns.values()),
+                          f"over: the product of the grids, {total:,} configurations",
+                          hint="sweep smaller grids, or zip them (product=False)")
+        mesh = np.meshgrid(*(columns[n] for n in names), indexing="ij")  # itertools.product's order
+        return {n: m.ravel() for n, m in zip(names, mesh)}
     sizes = {len(v) for v in columns.values()}
     if len(sizes) != 1:
         raise ValueError(f"with product=False every grid needs the same length; got "

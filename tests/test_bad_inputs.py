@@ -3836,3 +3836,86 @@ def test_a_grid_label_shows_on_its_page_as_typed(tmp_path, capsys):
     for path in paths:
         # the title, the command, the table and the reference list
         assert page.count(f"libsvm:path={path}") == 4, page
+
+
+# hostile26b -----------------------------------------------------------------------------------------
+# -- hostile26b: the round's findings (the Python API half of issue 18's round 26) -------------------
+def test_a_sweeps_product_is_sized_before_it_is_built(tiny_logistic, no_compile, monkeypatch):
+    # resources: the product went into a Python list of tuples before any check (3000**3 optax
+    # configurations: a hang, then the machine's memory); the run's own guard came after it
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10**6)
+    method = sgd_bench.from_optax(optax.adam, learning_rate=0.1, b1=0.9)
+    raises(MemoryError, r"^over: the product of the grids, 90,000 configurations needs .* free .*; sweep smaller "
+           r"grids, or zip them \(product=False\)$", sgd_bench.sweep, tiny_logistic, method, X0_JAX, KEY0,
+           over={"learning_rate": np.linspace(0.01, 0.1, 300), "b1": np.linspace(0.1, 0.9, 300)}, seeds=1, steps=2)
+
+
+def test_a_sweeps_host_check_looks_at_each_distinct_value_once(tiny_logistic, monkeypatch):
+    # a hang: 10**6 adam configurations spent minutes in the host check (inspect.signature per
+    # value, every value of a product column checked again), against seconds to run them
+    import inspect
+
+    seen = []
+    column = np.repeat(np.linspace(0.1, 0.5, 5), 200)
+    method = sgd_bench.from_optax(optax.adam, learning_rate=0.1, b1=0.9)
+    monkeypatch.setattr(inspect, "signature", lambda f, _real=inspect.signature: seen.append(f) or _real(f))
+    method.replace({"learning_rate": column, "b1": column}).validate(tiny_logistic)
+    assert len(seen) <= 2  # one look-up per keyword, not per value
+    checked = []
+    sgd_bench.validation.each("b1", column, lambda name, v: checked.append(v))
+    assert checked == [0.1, 0.2, 0.30000000000000004, 0.4, 0.5]  # in order of first appearance
+
+
+def test_run_keys_names_deleted_keys(tiny_logistic, monkeypatch):
+    # N: keys donated to a user's jax.jit (or .delete()d): JAX's "Array has been deleted with
+    # shape=uint32[3,2]" from inside, naming no argument (run's key was named already)
+    keys = jax.random.split(jax.random.key(0), 3)
+    keys.delete()
+    with helpers.forbid_compiled_code(monkeypatch):
+        raises(ValueError, r"^keys is a deleted JAX array \(donated to a jax.jit with donate_argnums, or \.delete\(\)d\): "
+               r"pass one that is still alive$", sgd_bench.run_keys, tiny_logistic, SGD, X0_JAX, keys, steps=2)
+
+
+@pytest.mark.parametrize("given, shown", [
+    ({"f_k": np.ma.masked_array([1.0, 2.0], mask=[0, 1])}, r"f_k is a NumPy masked array; sgd-bench needs plain arrays"),
+    ({"f_k": ["a", "b"]}, r"f_k must be an array of numbers \(.*\), got dtype <U1$"),
+    ({"grad_sq_k": [1.0, -1.0]}, r"grad_sq_k must be >= 0 \(a squared norm\), got -1\.0$"),
+    ({"err_sq_k": [1.0, 2.0, 3.0]}, r"f_k, grad_sq_k and err_sq_k must have one shape \(or broadcast\), got shapes "
+                                    r"\(2,\), \(2,\) and \(3,\)$"),
+], ids=["masked", "text", "negative", "shapes"])
+def test_gd_with_error_step_names_a_bad_array(given, shown):
+    # S: a masked f_k lost its mask, a negative squared norm lowered the bound silently; N: text was
+    # NumPy's "could not convert string to float", two lengths its "operands could not be broadcast"
+    c = theory.Constants(name="p", problem_class="strongly_convex", n=10, L=1.0, L_max=1.0, mu=0.1,
+                         sigma2_star=0.0, f_star=0.0, sources={})
+    args = {"f_k": [1.0, 2.0], "grad_sq_k": [1.0, 1.0], "err_sq_k": [0.5, 0.5], **given}
+    raises((TypeError, ValueError), "^" + shown, theory.gd_with_error_step, c, **args)
+
+
+def test_a_run_names_a_hyperparameter_replaced_by_a_column(tiny_logistic, no_compile):
+    # N: sgd(0.1).replace(step_size=np.array([0.1, 0.2])) then run: JAX's "Cannot broadcast to
+    # shape with fewer dimensions: arr_shape=(1024, 2) shape=(1024,)" from inside the sampler
+    method = SGD.replace(step_size=np.array([0.1, 0.2]))
+    raises(ValueError, r"^step_size must be a scalar to run \(a grid is for sweep\), got shape \(2,\)$",
+           sgd_bench.run, tiny_logistic, method, X0_JAX, KEY0, steps=2)
+
+
+def test_theory_constants_names_its_points_and_reference(tiny_logistic, no_compile):
+    # N: a wrong-shape or NaN point or reference x_star was named "x" (the curvature helpers'
+    # argument); S: with a closed-form L the points were never looked at, so a wrong one passed
+    raises(ValueError, r"^points\[1\] must have shape \(3,\) for problem '.*', got \(7,\)$", theory.constants,
+           tiny_logistic, points=[np.zeros(3), np.zeros(7)])
+    raises(ValueError, r"^reference's x_star contains 3 NaN or Inf value\(s\)", theory.constants, tiny_logistic,
+           reference=(np.full(3, np.nan), 0.5))
+
+
+def test_second_moments_name_points_that_do_not_fit(tiny_logistic, no_compile):
+    # N: xs of another problem, or leading=0 for (seeds, log points, d): JAX's "dot_general requires
+    # contracting dimensions to have the same shape" from inside; S: leading=-1 ran on a wrong split
+    xs = np.zeros((2, 5, 3))
+    raises(ValueError, r"^xs must have shape \(<0 batch axes>\) \+ \(3,\) for problem '.*' \(leading=0\), got "
+           r"\(2, 5, 3\)$", theory.second_moments, tiny_logistic, xs, leading=0)
+    raises(ValueError, r"^xs must have shape .*, got \(2, 5, 7\)$", theory.gradient_variances, tiny_logistic,
+           np.zeros((2, 5, 7)), leading=2)
+    raises(ValueError, r"^leading must be an integer in \[0, inf\], got -1$", theory.second_moments, tiny_logistic,
+           xs, leading=-1)
