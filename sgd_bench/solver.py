@@ -40,8 +40,7 @@ METHOD_KEY_TAG = np.uint32(0xFFFFFFFF)
 # Steps per sampled block unless the caller says otherwise.
 DEFAULT_CHUNK = 256
 
-# The step counter is int32.
-MAX_STEPS = validation.MAX_STEPS
+MAX_STEPS = validation.MAX_STEPS  # the step counter is int32
 
 
 class SolverState(NamedTuple):
