@@ -82,6 +82,23 @@ class Count(NamedTuple):
     def __hash__(self):
         return leaves_hash([self.words])
 
+    # A NamedTuple's + and * are a tuple's: count + count gave a pair of word arrays and count * 2
+    # a 4-tuple, silently. Counts add exactly (with the carry); they do not multiply.
+    def __add__(self, other):
+        if isinstance(other, Count):
+            lo = self.lo + other.lo  # wraps modulo 2**32
+            carry = (lo < self.lo).astype(jnp.uint32)
+            return Count(jnp.stack([self.hi + other.hi + carry, lo], axis=-1))
+        return self.add(other)
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        raise TypeError(f"a Count does not multiply (it would repeat the tuple); use int(count) * "
+                        f"{other!r} or np.asarray(count) * {other!r}")
+
+    __rmul__ = __mul__
+
     def __int__(self) -> int:
         words = np.asarray(self.words)
         if words.ndim > 1:

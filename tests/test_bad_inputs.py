@@ -3919,3 +3919,16 @@ def test_second_moments_name_points_that_do_not_fit(tiny_logistic, no_compile):
            np.zeros((2, 5, 7)), leading=2)
     raises(ValueError, r"^leading must be an integer in \[0, inf\], got -1$", theory.second_moments, tiny_logistic,
            xs, leading=-1)
+
+
+def test_counts_add_exactly_and_do_not_repeat_as_tuples():
+    # Count is a NamedTuple: count + count joined the tuples (a pair of word arrays) and count * 2
+    # repeated it, silently
+    from sgd_bench.counting import Count
+
+    a, b = Count.from_parts(1, 2**32 - 1), Count.from_parts(2, 5)
+    total = a + b
+    assert isinstance(total, Count) and int(total) == int(a) + int(b) == 4 * 2**32 + 4  # the carry
+    assert int(a + 7) == int(7 + a) == int(a) + 7 and int(sum([a, b])) == int(total)
+    for product in (lambda: a * 2, lambda: 2 * a):
+        raises(TypeError, r"^a Count does not multiply", product)
