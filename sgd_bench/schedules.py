@@ -134,11 +134,15 @@ def _host_counter(k):
     # k = -1 gave inf (lecture_decreasing), 10**20 JAX's OverflowError, 'a' or None JAX's errors
     if isinstance(k, (bool, np.bool_)) or not (isinstance(k, numbers.Integral) or _is_real_array(k)):
         raise TypeError(f"k must be a step counter (an integer >= 0, or an array of them), got {k!r}")
-    flat = np.ravel(np.asarray(k, dtype=object if isinstance(k, numbers.Integral) else None))
-    bad = [v for v in flat.tolist() if not 0 <= v <= validation.MAX_STEPS]  # NaN fails too
-    if bad:
+    if isinstance(k, numbers.Integral):  # a Python int of any size: compared exactly
+        bad = None if 0 <= k <= validation.MAX_STEPS else k
+    else:  # one vectorized pass: a theory plot reads the formula at many k at once
+        flat = np.ravel(np.asarray(k))
+        outside = ~((flat >= 0) & (flat <= validation.MAX_STEPS))  # NaN is outside too
+        bad = flat[outside][0].item() if outside.any() else None
+    if bad is not None:
         raise ValueError(f"k must be a step counter in [0, {validation.MAX_STEPS}] (the run's "
-                         f"step counter is int32), got {bad[0]!r}")
+                         f"step counter is int32), got {bad!r}")
     return k
 
 
