@@ -2259,20 +2259,22 @@ def test_a_full_standard_output_is_named_as_such(capsys, monkeypatch, command):
                                             "on device): free some space where it goes")
 
 
-def test_a_finished_run_exits_0_when_the_terminal_cannot_show_its_folders_name(tmp_path):
+def test_a_finished_run_exits_0_when_the_terminal_cannot_show_its_folders_name(tmp_path, monkeypatch):
     # PYTHONIOENCODING=ascii (a terminal without UTF-8): the grid was written and complete, then
     # printing "wrote .../oü/..." failed: exit 2, "'ascii' codec can't encode character"
-    import os
-    import subprocess
+    import io
     import sys
 
-    out = tmp_path / "oü"
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONIOENCODING="ascii")
-    done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", "run", "--problem", "logreg:n=20,d=2",
-                           "--method", "gd", "--steps", "2", "--seeds", "1", "--out", str(out)],
-                          env=env, capture_output=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-600:]
-    assert b"wrote " in done.stdout and b"o\\xfc" in done.stdout
+    from sgd_bench_harness import cli
+
+    out, shown = tmp_path / "oü", io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(shown, encoding="ascii"))
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # set_up wraps it: put back after the test
+    monkeypatch.setattr(sys, "argv", ["sgd-bench", "run", "--problem", "logreg:n=20,d=2", "--method", "gd",
+                                      "--steps", "2", "--seeds", "1", "--out", str(out)])
+    assert cli.main() == 0  # the console command: its streams set up as the sgd-bench command's
+    sys.stdout.flush()
+    assert b"wrote " in shown.getvalue() and b"o\\xfc" in shown.getvalue(), shown.getvalue()
 
 
 def test_report_and_run_take_json_nested_too_deep_to_read_as_broken(tmp_path, capsys):
@@ -2454,24 +2456,28 @@ def test_the_launcher_runs_with_its_standard_output_closed():
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-800:]
 
 
-def test_a_run_whose_standard_error_is_full_finishes(tmp_path):
+def test_a_run_whose_standard_error_is_full_finishes(tmp_path, capsys, monkeypatch):
     # 2>/dev/full (a log on a full disk): the first progress line raised ENOSPC and killed the run
     # (exit 1, its folder left "running"); the lines that cannot be written are dropped
-    import os
-    import subprocess
+    import contextlib
     import sys
 
-    import json
+    from sgd_bench_harness import cli
 
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
     out = tmp_path / "out"
-    with open("/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", "run", "--problem", "logreg:n=20,d=2",
-                               "--method", "gd", "--method", "sgd", "--steps", "2", "--seeds", "1", "--out", str(out)],
-                              env=dict(os.environ, JAX_PLATFORMS="cpu"), stdout=subprocess.PIPE, stderr=full,
-                              text=True, timeout=300)
-    assert done.returncode == 0 and "wrote " in done.stdout, done.stdout[-600:]
+    full = open("/dev/full", "w")
+    try:
+        monkeypatch.setattr(sys, "stderr", full)
+        monkeypatch.setattr(sys, "argv", ["sgd-bench", "run", "--problem", "logreg:n=20,d=2", "--method", "gd",
+                                          "--method", "sgd", "--steps", "2", "--seeds", "1", "--out", str(out)])
+        assert cli.main() == 0  # the console command: its streams set up as the sgd-bench command's
+    finally:
+        monkeypatch.undo()
+        with contextlib.suppress(OSError):  # closing flushes what is left into the full device
+            full.close()
+    assert "wrote " in capsys.readouterr().out
     (meta,) = out.rglob("meta.json")
     assert json.loads(meta.read_text())["status"] == "complete"
 
