@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 from sgd_bench_harness import folders
 # the option types, also reached as experiment.positive_int etc. by the experiments' own options
 from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name,  # noqa: F401
-                                         integer, positive_int, step_count)
+                                         integer, number, positive_int, step_count)
 
 OPTIONS = ("seeds", "steps", "dtype")
 FAILED_CLAIMS = 4  # the exit status of a run that wrote its result but some claim of it failed

@@ -926,13 +926,14 @@ CLI_BAD_INPUTS = [
                  r"--method 'optax:adam,lr=1e-3,learning_rate=1e-2': lr and learning_rate are the same "
                  r"option; give one$", id="cli-optax-lr-and-learning-rate"),  # lr silently won
     # -- hostile21: the grid's --rise-factor (new), refused by name like the API's rise_factor=
+    # (leftovers27a: refused by argparse as typed, "argument --rise-factor: ..."; 1e400 said "got inf")
     pytest.param(LOGREG + ["--method", "gd", "--rise-factor", "nan"], 2,
-                 r"--rise-factor must be a finite number >= 1 \(a multiple of max\(\|f\(x_0\)\|, 1\); "
-                 r"default 10\), got nan$", id="cli-rise-factor-nan"),
-    pytest.param(LOGREG + ["--method", "gd", "--rise-factor", "0.5"], 2, r"--rise-factor must be .*got 0\.5$",
-                 id="cli-rise-factor-below-one"),
-    pytest.param(LOGREG + ["--method", "gd", "--rise-factor", "1e400"], 2, r"--rise-factor must be .*got inf$",
-                 id="cli-rise-factor-overflows"),
+                 r"argument --rise-factor: must be a finite number >= 1 \(a multiple of max\(\|f\(x_0\)\|, 1\); "
+                 r"default 10\), got 'nan'$", id="cli-rise-factor-nan"),
+    pytest.param(LOGREG + ["--method", "gd", "--rise-factor", "0.5"], 2,
+                 r"argument --rise-factor: must be .*got '0\.5'$", id="cli-rise-factor-below-one"),
+    pytest.param(LOGREG + ["--method", "gd", "--rise-factor", "1e400"], 2,
+                 r"argument --rise-factor: must be .*got '1e400'$", id="cli-rise-factor-overflows"),
     pytest.param(["run", "sgd_trajectories", "--quick", "--rise-factor", "2", "--out", OUT], 2,
                  r"--rise-factor applies to grids \(--problem/--method\) only$", id="cli-rise-factor-experiment"),
     # -- hostile21's round
@@ -3932,3 +3933,86 @@ def test_counts_add_exactly_and_do_not_repeat_as_tuples():
     assert int(a + 7) == int(7 + a) == int(a) + 7 and int(sum([a, b])) == int(total)
     for product in (lambda: a * 2, lambda: 2 * a):
         raises(TypeError, r"^a Count does not multiply", product)
+
+
+# leftovers27a ---------------------------------------------------------------------------------------
+# -- leftovers27a: what round 26 noticed and left (issue 18: command line and files) ----------------
+_PRINTING_SCRIPT = _PASS_SCRIPT.replace('''    experiment.save(''', '''    print("a line")
+    experiment.save(''')
+
+
+def test_a_script_run_directly_finishes_when_its_reader_leaves(tmp_path, monkeypatch):
+    # `python scripts/NAME.py | head -1`: a BrokenPipeError traceback at the first printed line, and
+    # the result left "running"; now as `sgd-bench run NAME | head -1`: it finishes, quietly, 141
+    import runpy
+    import sys
+    from pathlib import Path
+
+    from sgd_bench_harness.experiments import load, pl_bounds
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    (scripts / "exp_p.py").write_text(_PRINTING_SCRIPT.format(name="exp_p"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    made_up = load("exp_p")
+    monkeypatch.setattr(pl_bounds, "main", lambda: made_up.main(["--quick", "--out", str(out)]))
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # run_script wraps it: put back after the test
+    script = Path(__file__).resolve().parents[1] / "scripts" / "pl_bounds.py"
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    with pytest.raises(SystemExit) as exit:
+        runpy.run_path(str(script), run_name="__main__")
+    assert exit.value.code == 141
+    assert json.loads((out / "meta.json").read_text())["status"] == "complete"
+
+
+@pytest.mark.parametrize("argv, match, absent", [
+    # the value of an experiment's own option before its name was taken for an experiment name
+    (["run", "--sizes", "2000", "gd_vs_sgd_large_n"],
+     r"error: --sizes is an option of experiment gd_vs_sgd_large_n, and an experiment's own options go after "
+     r"its name: sgd-bench run gd_vs_sgd_large_n --sizes 2000 --out ", "unknown experiment"),
+    (["run", "--sizes", "2000"], r"error: unrecognized arguments: --sizes \(an experiment's own options go after",
+     "unknown experiment"),
+    # a dangling symbolic link as --out, or a folder under one: "cannot create the folder (File exists)"
+    (["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", "DANGLING"],
+     r"error: --out .*/dangling is a symbolic link to a missing target \(.*/nowhere\); create the target",
+     "File exists"),
+    (["run", "pl_bounds", "--quick", "--out", "DANGLING/x"],
+     r"error: --out .*/dangling/x/pl_bounds is inside .*/dangling, which is a symbolic link to a missing "
+     r"target", "File exists"),
+], ids=["own-option-before-name", "own-option-without-name", "dangling-out-grid", "dangling-out-under"])
+def test_misplaced_options_and_dangling_links_are_named(tmp_path, capsys, argv, match, absent):
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    argv = [a.replace("DANGLING", str(tmp_path / "dangling")) for a in argv]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "out")]
+    code, err = cli_main(argv, capsys)
+    assert code == 2 and re.search(match, err) and absent not in err and "Traceback" not in err, err
+    assert not (tmp_path / "nowhere").exists() and not (tmp_path / "out").exists()
+
+
+def test_help_counts_only_the_experiment_position(capsys):
+    # `run --out pl_bounds --problem X --help` showed pl_bounds' help: any word counted
+    from sgd_bench_harness import cli
+
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["run", "--out", "pl_bounds", "--problem", "X", "--help"])
+    out = capsys.readouterr().out
+    assert exit.value.code == 0 and out.startswith("usage: sgd-bench run [-h]") and "pl_bounds" not in out, out
+    assert cli.main(["run", "pl_bounds", "--help"]) == 0  # the experiment's position still shows its help
+    assert capsys.readouterr().out.startswith("usage: sgd-bench run pl_bounds")
+
+
+def test_list_shows_the_first_paragraph_of_a_description_on_one_line(tmp_path, capsys, monkeypatch):
+    # a script's multi-line DESCRIPTION broke the list's columns, each line at the left margin
+    from sgd_bench_harness import cli
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_d.py").write_text(_PASS_SCRIPT.format(name="exp_d").replace(
+        '"made up"', '"""\n  first line,\n  second line\n\n  another paragraph\n"""'))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    assert cli.main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["experiments (sgd-bench run NAME):", f"  {'exp_d':<22} first line, second line"], lines[:3]
+    assert lines[2].startswith("problems ")
