@@ -350,7 +350,7 @@ def main(argv=None) -> int:
     try:  # after parsing (--help and a refused argument need no JAX); JAX_ENABLE_X64=garbage: ValueError
         from sgd_bench import progress
     except ValueError as err:
-        say(f"error: JAX cannot start: {one_line(err)}")
+        say(script_env.jax_cannot_start(err))
         return 2
     from sgd_bench_harness import compile_cache, results
     compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
@@ -380,6 +380,7 @@ def _dispatch(args) -> int:
     try:
         if args.command != "env":  # before anything runs or a folder exists
             script_env.check_mplbackend()
+            script_env.check_jax()
         return args.func(args)
     except BrokenPipeError:  # sgd-bench list | head: the reader left; say nothing, as cat does
         streams.quiet_stdout()  # no second error when Python flushes at exit

@@ -4042,3 +4042,32 @@ def test_seeds_and_steps_far_past_the_full_run_are_refused_and_some_past_it_said
     assert code == 2 and re.search(r"error: --steps 2147483646 asks experiment two_phase for about 2,147x the "
                                    r"work of its full run; .* more than 1,000x of one .* is refused", err), err
     assert not (tmp_path / "out").exists() and not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("variable, value, match", [
+    # JAX's "... when jax_numpy_dtype_promotion=strict ... set jax_numpy_dtype_promotion=standard", and
+    # the grid left a "running" folder; the transfer guard was a JaxRuntimeError traceback
+    ("JAX_NUMPY_DTYPE_PROMOTION", "strict", r"^sgd-bench: error: JAX_NUMPY_DTYPE_PROMOTION='strict': sgd-bench's "
+     r"code mixes float32 and float64 arrays, .*; unset it for sgd-bench, or set it to standard$"),
+    ("JAX_TRANSFER_GUARD", "disallow", r"^sgd-bench: error: JAX_TRANSFER_GUARD='disallow': it refuses the "
+     r"implicit host-to-device copies sgd-bench makes; unset it .* or set it to allow or log or log_explicit$"),
+], ids=["dtype-promotion-strict", "transfer-guard"])
+def test_a_jax_variable_sgd_bench_cannot_run_under_is_named_before_any_folder(tmp_path, capsys, monkeypatch,
+                                                                              variable, value, match):
+    monkeypatch.setenv(variable, value)
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--steps", "2", "--seeds", "1",
+                          "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and re.search(match, err.strip()), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_jax_refusing_a_variables_value_at_start_names_the_variable(monkeypatch):
+    # JAX_DEFAULT_MATMUL_PRECISION=bogus: "JAX cannot start: Invalid value "bogus" for JAX flag
+    # jax_default_matmul_precision", the option's name, not the variable's
+    from sgd_bench_harness import script_env
+
+    err = ValueError('Invalid value "bogus" for JAX flag jax_default_matmul_precision')
+    monkeypatch.setenv("JAX_DEFAULT_MATMUL_PRECISION", "bogus")
+    assert script_env.jax_cannot_start(err).endswith(
+        "jax_default_matmul_precision (from the variable JAX_DEFAULT_MATMUL_PRECISION: unset it or give a value "
+        "JAX takes)")
