@@ -146,7 +146,8 @@ def _run_all(args, names, modules, argvs) -> int:
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
     folders.check_writable(root)
     state_path = root / ALL_STATE
-    key = {"argvs": argvs}
+    # each --out as an absolute path: results, ./results/ and /abs/results resumed none of each other's passes
+    key = {"argvs": [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)] for v in argvs]}
     state = folders.read_pass(state_path, key)  # a damaged entry: that experiment runs again
     left_out = sorted(set(experiments()) - set(names))
     if left_out:

@@ -4071,3 +4071,17 @@ def test_jax_refusing_a_variables_value_at_start_names_the_variable(monkeypatch)
     assert script_env.jax_cannot_start(err).endswith(
         "jax_default_matmul_precision (from the variable JAX_DEFAULT_MATMUL_PRECISION: unset it or give a value "
         "JAX takes)")
+
+
+def test_an_all_pass_resumes_with_out_spelled_another_way(tmp_path, capsys, monkeypatch):
+    # `run --all --out res` interrupted, then `run --all --out /abs/res/`: the pass started again
+    monkeypatch.chdir(tmp_path)
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    (scripts / "exp_b.py").write_text(_REFUSING_SCRIPT.format(name="exp_b"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    assert cli_main(["run", "--all", "--quick", "--out", "res"], capsys)[0] == 3  # exp_b stops the pass
+    (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b"))
+    code, err = cli_main(["run", "--all", "--quick", "--out", f"{tmp_path}/res/"], capsys)
+    assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
