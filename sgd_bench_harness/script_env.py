@@ -56,7 +56,7 @@ def jax_cannot_start(err: BaseException) -> str:
     from sgd_bench_harness.experiment import one_line
 
     flag = re.search(r"for JAX flag (jax_\w+)", str(err))
-    variable = flag and flag.group(1).upper()
+    variable = flag.group(1).upper() if flag else ""  # JAX_ENABLE_X64=2: JAX's words name it already
     named = f" (from the variable {variable}: unset it or give a value JAX takes)" if variable in os.environ else ""
     return f"error: JAX cannot start: {one_line(err)}{named}"
 
