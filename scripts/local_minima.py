@@ -5,4 +5,4 @@ from sgd_bench_harness import script_env
 if __name__ == "__main__":
     script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
     from sgd_bench_harness.experiments import local_minima
-    raise SystemExit(local_minima.main())
+    raise SystemExit(script_env.run_script(local_minima.main))  # | head -1 does not cost the run

@@ -5,4 +5,4 @@ from sgd_bench_harness import script_env
 if __name__ == "__main__":
     script_env.script_checks()  # before matplotlib is imported: a bad $MPLBACKEND is one line
     from sgd_bench_harness.experiments import rates_table
-    raise SystemExit(rates_table.main())
+    raise SystemExit(script_env.run_script(rates_table.main))  # | head -1 does not cost the run

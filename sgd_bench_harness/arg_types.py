@@ -4,6 +4,8 @@ into a one-line reason that names what was given (abbreviated when long)."""
 from __future__ import annotations
 
 import argparse
+import math
+from typing import Callable
 
 DTYPES = ("float32", "float64")
 
@@ -32,6 +34,29 @@ def integer(text: str, what: str = "an integer") -> int:
 
         more = " of at most 4300 digits" if INT_TEXT.fullmatch(text) else ""
         raise argparse.ArgumentTypeError(f"must be {what}{more}, got {abbreviated(repr(text))}") from None
+
+
+def number(text: str, within: Callable[[float], bool], what: str) -> float:
+    """An argparse type's body: ``float(text)`` when ``within`` holds for it, else a one-line reason
+    that echoes the text typed (``1e400`` was shown as "got inf", the float it turns into)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not within(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {abbreviated(repr(text))}")
+    return value
+
+
+def rise_factor(text: str) -> float:
+    """An argparse type: a grid's ``--rise-factor``, a finite number >= 1, or a one-line reason."""
+    try:
+        return number(text, lambda value: 1 <= value < math.inf, "a finite number >= 1")
+    except argparse.ArgumentTypeError as err:
+        from sgd_bench.flags import RISE_FACTOR  # here: --help imports no JAX
+
+        raise argparse.ArgumentTypeError(str(err).replace(
+            ", got", f" (a multiple of max(|f(x_0)|, 1); default {RISE_FACTOR:g}), got", 1)) from None
 
 
 def positive_int(text: str) -> int:

@@ -34,9 +34,9 @@ import traceback
 from pathlib import Path
 
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
-from sgd_bench_harness import script_env, streams
+from sgd_bench_harness import run_words, script_env, streams
 from sgd_bench_harness.experiment import one_line, say
-from sgd_bench_harness.experiments import experiments, load, scripts_dir
+from sgd_bench_harness.experiments import description, experiments, load, scripts_dir
 
 DEFAULT_SUITE = ("lecture_logreg",)
 
@@ -146,7 +146,8 @@ def _run_all(args, names, modules, argvs) -> int:
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
     folders.check_writable(root)
     state_path = root / ALL_STATE
-    key = {"argvs": argvs}
+    # each --out as an absolute path: results, ./results/ and /abs/results resumed none of each other's passes
+    key = {"argvs": [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)] for v in argvs]}
     state = folders.read_pass(state_path, key)  # a damaged entry: that experiment runs again
     left_out = sorted(set(experiments()) - set(names))
     if left_out:
@@ -237,12 +238,7 @@ def _cmd_list(args) -> int:
 
     print("experiments (sgd-bench run NAME):")
     for name in experiments():
-        try:
-            description = getattr(load(name), "DESCRIPTION", "")
-        except ValueError as err:  # one broken script does not hide the others
-            description = f"(cannot be loaded: {one_line(err)})"
-        marker = " [default]" if name in DEFAULT_SUITE else ""
-        print(f"  {name:<22} {description}{marker}")
+        print(f"  {name:<22} {description(name)}{' [default]' if name in DEFAULT_SUITE else ''}")
     print("problems (--problem NAME[:key=value,...], or problems.get(NAME, **kwargs)):")
     for name, text in problems.describe().items():
         print(f"  {name:<22} {text}")
@@ -271,7 +267,7 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sgd_bench_harness.experiment import DTYPES, integer, positive_int
+    from sgd_bench_harness.arg_types import DTYPES, integer, positive_int, rise_factor
 
     parser = argparse.ArgumentParser(prog="sgd-bench", description="SGD theory next to measured numbers.")
     parser.add_argument("--version", action="version", version=f"sgd-bench {_version()}")
@@ -306,7 +302,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--log-every", type=positive_int, help="steps between logged metrics (default steps/100)")
     g.add_argument("--key", type=integer, help="PRNG seed of the seed keys (default 0)")
     g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32)")
-    g.add_argument("--rise-factor", type=float, metavar="R",
+    g.add_argument("--rise-factor", type=rise_factor, metavar="R",
                    help="flag a seed as risen (summary column rose) once its loss exceeds "
                         "R x max(|f(x_0)|, 1); a finite number >= 1, default 10")
     run.set_defaults(func=_cmd_run)
@@ -329,12 +325,8 @@ def main(argv=None) -> int:
     if console:  # a finished run is not undone by a terminal's encoding or a full log (streams.py)
         streams.set_up()
     argv = sys.argv[1:] if argv is None else list(argv)
-    named = []
-    if argv[:1] == ["run"] and ({"-h", "--help"} & set(argv)):
-        try:  # a bad $SGD_BENCH_SCRIPTS is reported by the command itself, below, as one line
-            named = [a for a in argv[1:] if a in experiments()]
-        except (OSError, ValueError):
-            pass
+    parser = _parser()
+    named = run_words.named_for_help(argv, parser)
     if len(named) == 1:
         try:  # a bad $MPLBACKEND, or a script of one's own that cannot be loaded: one line
             script_env.check_mplbackend()
@@ -348,22 +340,18 @@ def main(argv=None) -> int:
             pass
         print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")
         return 0
-    parser = _parser()
     args, extra = parser.parse_known_args(argv)
     # An experiment's own options (gd_vs_sgd_large_n --sizes, gpu_bench --n) go on to its script,
-    # which validates them, when exactly one experiment is named.
-    if extra and not (args.command == "run" and len(args.experiments) == 1
-                      and not (args.problem or args.method)):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}" + (
-            " (an experiment's own options go after its name, with one experiment named: "
-            "sgd-bench run NAME --option VALUE)" if args.command == "run" else ""))
+    # which validates them, when exactly one experiment is named, after its name.
+    if extra and run_words.misplaced(argv, args, extra):
+        parser.error(run_words.misplaced(argv, args, extra))
     args.extra = extra
     if console and args.command == "run":
         streams.reader_may_leave()
     try:  # after parsing (--help and a refused argument need no JAX); JAX_ENABLE_X64=garbage: ValueError
         from sgd_bench import progress
     except ValueError as err:
-        say(f"error: JAX cannot start: {one_line(err)}")
+        say(script_env.jax_cannot_start(err))
         return 2
     from sgd_bench_harness import compile_cache, results
     compile_cache.enable()  # SGD_BENCH_COMPILATION_CACHE=0 turns it off
@@ -393,6 +381,7 @@ def _dispatch(args) -> int:
     try:
         if args.command != "env":  # before anything runs or a folder exists
             script_env.check_mplbackend()
+            script_env.check_jax()
         return args.func(args)
     except BrokenPipeError:  # sgd-bench list | head: the reader left; say nothing, as cat does
         streams.quiet_stdout()  # no second error when Python flushes at exit

@@ -43,10 +43,10 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
-from sgd_bench_harness import folders
+from sgd_bench_harness import folders, work
 # the option types, also reached as experiment.positive_int etc. by the experiments' own options
 from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name,  # noqa: F401
-                                         integer, positive_int, step_count)
+                                         integer, number, positive_int, step_count)
 
 OPTIONS = ("seeds", "steps", "dtype")
 FAILED_CLAIMS = 4  # the exit status of a run that wrote its result but some claim of it failed
@@ -331,6 +331,8 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     args = p.parse_args(argv)
     try:
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
+        work.check(name, full, args, lambda only: apply_overrides(dict(full), only, overrides or {}, name),
+                   say=(lambda text: None) if _CHECKING.get() else say)  # said once, by the run
     except ValueError as err:
         p.error(str(err))
     default = runs_root() / ("_quick" if args.quick else "") / (folder or name)

@@ -111,6 +111,10 @@ def check_writable(target: Path, option: str = "--out") -> None:
                          "mix two results; choose a folder outside it")
     existing, missing = target, 0
     while not existing.exists() and existing != existing.parent:
+        if _dangling(existing):  # mkdir said "cannot create the folder (File exists)"
+            where = "is" if existing == target else f"is inside {existing}, which is"
+            raise ValueError(f"{option} {target} {where} a symbolic link to a missing target "
+                             f"({os.readlink(existing)}); create the target, or choose another folder")
         existing, missing = existing.parent, missing + 1
     if missing > MAX_NEW_FOLDERS:  # Path.mkdir(parents=True) recurses once per folder: a RecursionError traceback
         raise ValueError(f"{option} {str(target)[:40]}...: would create {missing} nested folders, and a run "
@@ -122,6 +126,17 @@ def check_writable(target: Path, option: str = "--out") -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {target}: cannot write in {existing} (read-only or no permission); "
                          "choose a writable folder")
+
+
+def _dangling(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link whose target does not exist (a loop of links is not)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return path.is_symlink()
+    except OSError:
+        return False
+    return False
 
 
 def enclosing_result(target: Path) -> Path | None:

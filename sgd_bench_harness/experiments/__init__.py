@@ -3,7 +3,7 @@
 Each module defines ``NAME``, ``DESCRIPTION``, ``FULL`` and ``QUICK`` configs, ``run(config, out)``,
 ``report(out)`` and ``main(argv)`` (see ``sgd_bench_harness.experiment``). They are imported by
 name, so they work from an installed wheel; ``scripts/NAME.py`` in a checkout only launches them.
-``experiments()`` and ``load(name)`` are what the command line uses: the registry, or the ``*.py``
+``experiments()``, ``load(name)`` and ``description(name)`` are what the command line uses: the registry, or the ``*.py``
 files of a folder of one's own when ``$SGD_BENCH_SCRIPTS`` names one.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -90,3 +91,15 @@ def load(name: str) -> ModuleType:
     if not callable(getattr(module, "main", None)):  # else an AttributeError when it is run
         raise ValueError(f"experiment script {known[name]} defines no main(argv), which sgd-bench run calls")
     return module
+
+
+def description(name: str) -> str:
+    """What ``sgd-bench list`` shows for ``name``: the first paragraph of its ``DESCRIPTION``, on one
+    line (a script's multi-line one broke the list's columns), or why it cannot be loaded."""
+    from sgd_bench_harness.experiment import one_line
+
+    try:
+        text = getattr(load(name), "DESCRIPTION", "")
+    except ValueError as err:  # one broken script does not hide the others
+        return f"(cannot be loaded: {one_line(err)})"
+    return " ".join(re.split(r"\n[ \t\r\f\v]*\n", str(text).strip())[0].split())

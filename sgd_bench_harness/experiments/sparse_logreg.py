@@ -31,8 +31,6 @@ a lazy SAGA pass costs less than an eager one.
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import sys
 import time
@@ -360,13 +358,7 @@ Wall time {wall:.0f} s (data generation, compilation and the reference included)
 def main(argv=None) -> int:
     # No --seeds, --steps or --dtype: one seed, budgets in passes, float64 for f - f* near 1e-10.
     def scale(text):  # checked on the text typed: 1e400 was echoed as "got inf"
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not 0 < value <= 1:
-            raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {experiment.abbreviated(repr(text))}")
-        return value
+        return experiment.number(text, lambda value: 0 < value <= 1, "a number in (0, 1]")
 
     options = {"scale": dict(type=scale, metavar="S",
                              help="n and d of every stand-in times S (default 0.05; quick 0.004)")}

@@ -1,0 +1,65 @@
+"""Which words of ``sgd-bench run ...`` name experiments, and which go on to the one experiment
+named (its own options, such as gd_vs_sgd_large_n's ``--sizes``).
+
+``sgd-bench run`` does not know an experiment's own options: ``argparse`` leaves them over
+(``parse_known_args``), and they pass on to the experiment when exactly one is named, after its
+name. An own option before the name is refused, with the command written the right way round
+(decided: not accepted, since ``run`` cannot tell how many of the words after such an option are
+its values; ``run --sizes 2000 gd_vs_sgd_large_n`` took 2000 for a second experiment name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shlex
+
+from sgd_bench_harness.experiments import experiments
+
+HELP = ("-h", "--help")
+
+
+def _known() -> dict[str, str]:
+    try:  # a bad $SGD_BENCH_SCRIPTS is reported by the command itself, as one line
+        return experiments()
+    except (OSError, ValueError):
+        return {}
+
+
+def named_for_help(argv: list[str], parser) -> list[str]:
+    """The experiments that ``run ... --help`` names where experiment names go (``parser``:
+    the command's); its help is then the experiment's own. Any word that was an experiment's name
+    counted: ``run --out pl_bounds --problem X --help`` showed pl_bounds' help."""
+    if argv[:1] != ["run"] or not set(HELP) & set(argv):
+        return []
+    with contextlib.redirect_stderr(io.StringIO()):  # a refused word is said by the parse that follows
+        try:
+            args, _ = parser.parse_known_args([a for a in argv if a not in HELP])
+        except SystemExit:
+            return []
+    known = _known()
+    return [name for name in args.experiments if name in known]
+
+
+def misplaced(argv: list[str], args, extra: list[str]) -> str | None:
+    """Why the words argparse left over (``extra``) cannot go on to an experiment, or None when
+    they go on: with one experiment named (no grid), after its name."""
+    hint = (" (an experiment's own options go after its name, with one experiment named: "
+            "sgd-bench run NAME --option VALUE)")
+    if args.command != "run":
+        return f"unrecognized arguments: {' '.join(extra)}"
+    grid = bool(args.problem or args.method)
+    words = argv[1:]
+    option = next((w for w in extra if w.startswith("-")), extra[0])
+    first = words.index(args.experiments[0]) if args.experiments else len(words)
+    if not grid and option in words and words.index(option) < first:  # before the experiment's name
+        names = [name for name in args.experiments if name in _known()]
+        if len(names) == 1:
+            at = words.index(names[0])
+            again = shlex.join(["sgd-bench", "run", names[0], *words[:at], *words[at + 1:]])
+            return (f"{option.split('=')[0]} is an option of experiment {names[0]}, and an experiment's own "
+                    f"options go after its name: {again}")
+        return f"unrecognized arguments: {' '.join(extra)}{hint}"
+    if not grid and len(args.experiments) == 1:
+        return None
+    return f"unrecognized arguments: {' '.join(extra)}{hint}"
