@@ -268,6 +268,8 @@ def parser(name: str, doc: str | None, folder: str | None = None,
                    f"results/{folder or name} is the committed gallery)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing result in the output folder instead of writing a new one")
+    p.add_argument("--no-work-limit", action="store_true",
+                   help=f"run even when --seeds/--steps ask for over {work.MAX_FACTOR:,}x the full run's work")
     p.add_argument("--allow-failed-claims", action="store_true",
                    help=f"exit 0 even when a claim fails (default: the result is written, then the run "
                         f"exits with status {FAILED_CLAIMS}); for exploratory runs")
@@ -332,7 +334,8 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     try:
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
         work.check(name, full, args, lambda only: apply_overrides(dict(full), only, overrides or {}, name),
-                   say=(lambda text: None) if _CHECKING.get() else say)  # said once, by the run
+                   say=(lambda text: None) if _CHECKING.get() else say,  # said once, by the run
+                   limit=not args.no_work_limit)
     except ValueError as err:
         p.error(str(err))
     default = runs_root() / ("_quick" if args.quick else "") / (folder or name)

@@ -35,9 +35,11 @@ def growth(new: Any, old: Any) -> float:
 
 
 def check(name: str, full: Mapping[str, Any], args: argparse.Namespace,
-          apply: Callable[[argparse.Namespace], Mapping[str, Any]], say: Callable[[str], None]) -> None:
+          apply: Callable[[argparse.Namespace], Mapping[str, Any]], say: Callable[[str], None],
+          limit: bool = True) -> None:
     """Raises ValueError naming the options when ``--seeds``/``--steps`` ask ``name`` for more than
-    ``MAX_FACTOR`` times its full run's work; says the factor (``say``) above ``SAY_FACTOR``.
+    ``MAX_FACTOR`` times its full run's work (unless not ``limit``: ``--no-work-limit``, for a
+    long run meant as such); says the factor (``say``) above ``SAY_FACTOR``.
     ``apply(namespace)`` is the full config with only that namespace's options applied."""
     factors = {}
     for option in ("seeds", "steps"):
@@ -51,8 +53,9 @@ def check(name: str, full: Mapping[str, Any], args: argparse.Namespace,
     total = math.prod(factors.values())
     what = (f"{given} ask{'' if ' and ' in given else 's'} experiment {name} for about {total:,.0f}x the "
             "work of its full run")
-    if total > MAX_FACTOR:
+    if total > MAX_FACTOR and limit:
         raise ValueError(f"{what}; the gallery's full runs take seconds to minutes, and more than {MAX_FACTOR:,}x "
-                         "of one (hours to days, with no line meanwhile) is refused: use fewer")
+                         "of one (hours to days, with no line meanwhile) is refused: use fewer, or add "
+                         "--no-work-limit for a run that long")
     if total > SAY_FACTOR:
         say(f"{what} (the gallery's full runs take seconds to minutes)")

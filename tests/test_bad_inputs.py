@@ -2870,7 +2870,8 @@ def test_the_launcher_lets_a_computing_process_run_past_the_idle_limit(monkeypat
     (["local_minima", "--seeds", str(2**63 - 1)], 2,  # said NumPy's "array is too big; `arr.size * ..."
      # (leftovers27a: refused before the run as work, no longer at run time by seed_keys' memory, exit 3)
      r"^sgd-bench run local_minima: error: --seeds 9223372036854775807 asks experiment local_minima for "
-     r"about [\d,]+x the work of its full run; .* is refused: use fewer$"),
+     r"about [\d,]+x the work of its full run; .* is refused: use fewer, or add --no-work-limit for a run that "
+     r"long$"),
 ], ids=["steps-20-digits", "two-phase-steps", "seeds-20-digits", "local-minima-seeds-2**63-1"])
 def test_an_experiments_options_are_named_as_typed(tmp_path, capsys, argv, code, match):
     out = tmp_path / "out"
@@ -4039,6 +4040,8 @@ def test_seeds_and_steps_far_past_the_full_run_are_refused_and_some_past_it_said
     monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
     code, err = cli_main(["run", "exp_s", "--seeds", "4000", "--out", str(tmp_path / "c")], capsys)
     assert code == 2 and "error: --seeds 4000 asks experiment exp_s for about 2,000x the work" in err, err
+    code, err = cli_main(["run", "exp_s", "--seeds", "4000", "--no-work-limit", "--out", str(tmp_path / "d")], capsys)
+    assert code == 0 and err.count("--seeds 4000 asks experiment exp_s for about 2,000x the work") == 1, err
     code, err = cli_main(["run", "exp_s", "--seeds", "40", "--out", str(tmp_path / "a")], capsys)
     assert code == 0 and err.count("--seeds 40 asks experiment exp_s for about 20x the work of its full run") == 1
     code, err = cli_main(["run", "exp_s", "--seeds", "20", "--out", str(tmp_path / "b")], capsys)
