@@ -3932,3 +3932,14 @@ def test_counts_add_exactly_and_do_not_repeat_as_tuples():
     assert int(a + 7) == int(7 + a) == int(a) + 7 and int(sum([a, b])) == int(total)
     for product in (lambda: a * 2, lambda: 2 * a):
         raises(TypeError, r"^a Count does not multiply", product)
+
+
+# leftovers27b ---------------------------------------------------------------------------------------
+# -- leftovers27b: what hostile26b noticed and left (issue 18, round 26, the Python API and launcher) ---
+def test_time_to_eps_refuses_an_f_star_above_a_runs_loss():
+    # S: an f_star above the run's losses (not the minimum) gave "reached" for every eps at step 0
+    run = timing.TimedRun("m", 0.1, np.array([0, 10]), np.array([0.0, 1.0]), np.array([0, 5]),
+                          np.array([0.0, 7.0]), np.array([1.0, 0.5]), 0.7)
+    raises(ValueError, r"^f_star = 2\.0 is not the minimum: run 'm' reached f = 0\.5 at step 10, 1\.5 below it "
+           r"\(more than rounding, 2e-05\)", timing.time_to_eps, [run], f_star=2.0, eps=[0.1])
+    assert timing.time_to_eps([run], f_star=0.5 + 1e-6, eps=[0.1])[0]["step"] == 10  # rounding passes
