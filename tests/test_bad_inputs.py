@@ -3943,3 +3943,14 @@ def test_time_to_eps_refuses_an_f_star_above_a_runs_loss():
     raises(ValueError, r"^f_star = 2\.0 is not the minimum: run 'm' reached f = 0\.5 at step 10, 1\.5 below it "
            r"\(more than rounding, 2e-05\)", timing.time_to_eps, [run], f_star=2.0, eps=[0.1])
     assert timing.time_to_eps([run], f_star=0.5 + 1e-6, eps=[0.1])[0]["step"] == 10  # rounding passes
+
+
+def test_theory_constants_refuses_the_reference_of_another_problem(tiny_logistic):
+    # S: the minimizer and f* of another problem of the same x shape were taken as given (its f*,
+    # and sigma_*^2 at its x*); f(x_star) is now compared with f_star, a rounded f_star passing
+    other = sgd_bench.reference_solution(problems.logistic_regression(A, -Y, 0.1))
+    raises(ValueError, r"^reference does not fit problem '.*': f\(x_star\) = [0-9.]+ on it, but its f_star = "
+           r"[0-9.]+ \(more apart than a rounded f_star, 0\.001 relative\)", theory.constants, tiny_logistic,
+           reference=other)
+    ref = sgd_bench.reference_solution(tiny_logistic)
+    assert theory.constants(tiny_logistic, reference=(ref.x, float(f"{ref.f:.4g}"))).f_star == float(f"{ref.f:.4g}")
