@@ -3975,3 +3975,13 @@ def test_a_problem_familys_own_parameter_beyond_its_dtype_is_named(no_compile, m
     # columns in float32, its noise = 1e30 an inf loss; N: sin2-pl spread = 1e39 was refused naming info['f_star'],
     # a landscape's test_shift = 1e39 as "data contains 64 NaN or Inf value(s)"
     raises(ValueError, "^" + shown, make)
+
+
+def test_a_bound_names_a_step_beyond_the_largest_step_count():
+    # N: gd_pl([10**20], ...) said "k must be an array of numbers ..., got dtype object" (NumPy's dtype for an
+    # int beyond int64); 3e9 (beyond any run) was evaluated
+    c = theory.Constants(name="p", problem_class="strongly_convex", n=10, L=1.0, L_max=1.0, mu=0.1,
+                         sigma2_star=0.0, f_star=0.0, sources={})
+    for k, shown in (([10**20], "100000000000000000000"), (np.array([3e9]), r"3000000000\.0")):
+        raises(ValueError, rf"^k = {shown} is beyond the largest step count, 2147483646 \(MAX_STEPS", theory.gd_pl, k,
+               c, delta0=1.0)
