@@ -3985,3 +3985,13 @@ def test_a_bound_names_a_step_beyond_the_largest_step_count():
     for k, shown in (([10**20], "100000000000000000000"), (np.array([3e9]), r"3000000000\.0")):
         raises(ValueError, rf"^k = {shown} is beyond the largest step count, 2147483646 \(MAX_STEPS", theory.gd_pl, k,
                c, delta0=1.0)
+
+
+def test_seed_statistics_of_huge_values_do_not_overflow():
+    # S: the mean of values near 1e308 and the standard error of 1e200 were inf (NumPy's "overflow
+    # encountered" RuntimeWarning the only sign), a median of -1e308 and 1e308 -inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy warning escapes
+        assert stats.mean([1e308, 1e308]) == 1e308 and stats.stderr([1e200, 3e200]) == 1e200
+        assert stats.quantiles([-1e308, 1e308], qs=[0.5])[0.5] == 0.0
+        assert repr(stats.mean([1.0, 2.0])) == repr(np.float64(1.5))  # NumPy's own result where nothing overflows
