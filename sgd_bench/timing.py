@@ -182,9 +182,25 @@ def best_of(fn: Callable[[], Any], repeats: int = 5, clock: Callable[[], float] 
     if not callable(fn):
         raise TypeError(f"fn must be callable with no arguments, got {fn!r}")
     repeats = validation.integer("repeats", repeats, low=1)  # 0 silently timed one run
+    if not callable(clock):
+        raise TypeError(f"clock must be callable with no arguments (seconds), got {clock!r}")
     times = []
     for _ in range(repeats):
-        began = clock()
+        began = _reading(clock)
         jax.block_until_ready(fn())
-        times.append(clock() - began)
+        took = _reading(clock) - began
+        if took < 0:  # a clock that goes backwards gave a negative time, silently
+            raise ValueError(f"clock went backwards ({took!r} s over one call of fn): pass a monotonic "
+                             "clock such as time.perf_counter")
+        times.append(took)
     return min(times)
+
+
+def _reading(clock) -> float:
+    value = clock()
+    # text gave Python's "unsupported operand type(s) for -: 'str' and 'str'" from inside
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"clock must return a number of seconds, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"clock must return a finite number of seconds, got {value!r}")
+    return float(value)

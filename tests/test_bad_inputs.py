@@ -3995,3 +3995,13 @@ def test_seed_statistics_of_huge_values_do_not_overflow():
         assert stats.mean([1e308, 1e308]) == 1e308 and stats.stderr([1e200, 3e200]) == 1e200
         assert stats.quantiles([-1e308, 1e308], qs=[0.5])[0.5] == 0.0
         assert repr(stats.mean([1.0, 2.0])) == repr(np.float64(1.5))  # NumPy's own result where nothing overflows
+
+
+def test_best_of_refuses_a_clock_that_goes_backwards_or_returns_text():
+    # S: a clock going backwards gave a negative best time; N: a clock returning text was Python's
+    # "unsupported operand type(s) for -: 'str' and 'str'" from inside
+    readings = iter([10.0, 9.0])
+    raises(ValueError, r"^clock went backwards \(-1\.0 s over one call of fn\): pass a monotonic clock",
+           timing.best_of, lambda: None, 1, clock=lambda: next(readings))
+    raises(TypeError, r"^clock must return a number of seconds, got '12:00'$", timing.best_of, lambda: None, 1,
+           clock=lambda: "12:00")
