@@ -4005,3 +4005,15 @@ def test_best_of_refuses_a_clock_that_goes_backwards_or_returns_text():
            timing.best_of, lambda: None, 1, clock=lambda: next(readings))
     raises(TypeError, r"^clock must return a number of seconds, got '12:00'$", timing.best_of, lambda: None, 1,
            clock=lambda: "12:00")
+
+
+def test_sigma2_along_run_refuses_a_negative_start_and_names_the_trace(tiny_logistic, no_compile):
+    # S: start = -1 was taken as "from the start"; N: a trace of another problem was named "xs" (the
+    # trace's field), not the trace
+    from sgd_bench.runner import Trace
+
+    trace = Trace(*[None] * len(Trace._fields))._replace(step=np.array([0, 5, 10]), xs=np.zeros((3, 3)))
+    raises(ValueError, r"^start must be an integer in \[0, .*\], got -1$", theory.sigma2_along_run, tiny_logistic,
+           trace, start=-1)
+    raises(ValueError, r"^trace's iterates have shape \(7,\), but problem '.*' has x_shape \(3,\): was the trace run "
+           r"on another problem\?$", theory.sigma2_along_run, tiny_logistic, trace._replace(xs=np.zeros((3, 7))))
