@@ -4017,3 +4017,9 @@ def test_sigma2_along_run_refuses_a_negative_start_and_names_the_trace(tiny_logi
            trace, start=-1)
     raises(ValueError, r"^trace's iterates have shape \(7,\), but problem '.*' has x_shape \(3,\): was the trace run "
            r"on another problem\?$", theory.sigma2_along_run, tiny_logistic, trace._replace(xs=np.zeros((3, 7))))
+
+
+def test_a_finite_sum_refuses_a_name_that_is_not_text(no_compile):
+    # S: FiniteSum(name=None) was named "None" in tables, plots and messages
+    raises(TypeError, r"^name must be a string, a label for tables and plots, got NoneType$", FiniteSum,
+           lambda x, d: d[0] @ x, (A,), name=None)
