@@ -2030,7 +2030,7 @@ def test_more_launcher_processes_than_the_machine_runs_is_refused_before_any_sta
 
     code, last = _launch_refused(capsys, monkeypatch, ["-n", "100000", "--", "-c", "pass"])
     assert code == 3, last
-    assert re.search(rf"^sgd-bench launch: error: processes 100000 is more than this machine runs at once: "
+    assert re.search(rf"^sgd-bench launch: error: -n 100000 is more than this machine runs at once: "
                      rf"at most {launch.max_processes()} \(4 per core", last), last
 
 
@@ -2300,9 +2300,8 @@ def test_a_launcher_number_beyond_a_c_int_is_refused_before_any_process_starts(c
     # JAX's coordinator takes a C int: the children died with pybind's "incompatible function
     # arguments" traceback (heartbeat, init timeout), or XLA printed its whole flag list (devices)
     code, last = _launch_refused(capsys, monkeypatch, [option, "2147483648", "--", "-c", "pass"])
-    name = {"--heartbeat": "heartbeat", "--init-timeout": "init_timeout", "-d": "devices"}[option]
     assert code == 2, last
-    assert last == f"sgd-bench launch: error: {name} must be at most 2**31 - 1, got 2147483648"
+    assert last == f"sgd-bench launch: error: {option} must be at most 2**31 - 1, got 2147483648"  # as typed
 
 
 @pytest.mark.parametrize("points, exc, match", [
@@ -2791,7 +2790,7 @@ def test_the_launcher_refuses_more_devices_than_the_machine_runs(monkeypatch, ca
     assert launch.main(["-n", "2", "-d", "2147483647", "--", "-c", "pass"]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.match(
-        r"^sgd-bench launch: error: devices 2147483647 per process x 2 processes is 4,294,967,294 CPU devices, "
+        r"^sgd-bench launch: error: -d 2147483647 per process x 2 processes is 4,294,967,294 CPU devices, "
         rf"{says}; use -d up to the number of cores \(\d+\)$", err[0]), err
 
 
@@ -4023,3 +4022,16 @@ def test_a_finite_sum_refuses_a_name_that_is_not_text(no_compile):
     # S: FiniteSum(name=None) was named "None" in tables, plots and messages
     raises(TypeError, r"^name must be a string, a label for tables and plots, got NoneType$", FiniteSum,
            lambda x, d: d[0] @ x, (A,), name=None)
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["--heartbeat", "0"], "--heartbeat must be an integer >= 1, got 0"),
+    (["--processes", "0"], "--processes must be an integer >= 1, got 0"),
+    (["-n", "0"], "-n must be an integer >= 1, got 0"),
+    (["--init-timeout", "0"], "--init-timeout must be an integer >= 1, got 0"),
+], ids=["heartbeat", "processes-long", "processes-short", "init-timeout"])
+def test_launcher_messages_name_the_option_as_typed(capsys, monkeypatch, argv, shown):
+    # N: "heartbeat must be ...", "processes must be ...", "init_timeout must be ..." beside "--idle-timeout must
+    # be ...": the Python keyword, not the option the user typed
+    code, last = _launch_refused(capsys, monkeypatch, argv + ["--", "-c", "pass"])
+    assert code == 2 and last == "sgd-bench launch: error: " + shown, last
