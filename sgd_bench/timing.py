@@ -77,6 +77,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
     **Returns:** a ``TimedRun``; ``seconds[i]`` is the step time up to ``step[i]``.
     """
     x0, key, steps, log_every, _ = runner.check_args(problem, method, x0, key, steps, log_every, None)
+    _check_clock(clock)
     event = on_event or (lambda name: None)
     bound = solver.Solver(problem, method, chunk=min(log_every, solver.DEFAULT_CHUNK))
     state = jax.block_until_ready(bound.init(x0, key))
@@ -86,7 +87,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
     # One compiled program serves every piece length: the count is a traced argument.
     started = clock()
     advance = bound.compile(state)
-    compile_seconds = clock() - started
+    compile_seconds = _elapsed(started, clock())
     flops = step_flops(problem, method, x0)
 
     iterates = [state.x]
@@ -100,7 +101,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
         event("start")
         began = clock()
         state = jax.block_until_ready(advance(state, count))
-        total += clock() - began
+        total += _elapsed(began, clock())
         event("stop")
         seconds.append(total)
         evals.append(int(np.asarray(state.method.grad_evals)))
@@ -182,25 +183,30 @@ def best_of(fn: Callable[[], Any], repeats: int = 5, clock: Callable[[], float] 
     if not callable(fn):
         raise TypeError(f"fn must be callable with no arguments, got {fn!r}")
     repeats = validation.integer("repeats", repeats, low=1)  # 0 silently timed one run
-    if not callable(clock):
-        raise TypeError(f"clock must be callable with no arguments (seconds), got {clock!r}")
+    _check_clock(clock)
     times = []
     for _ in range(repeats):
-        began = _reading(clock)
+        began = clock()
         jax.block_until_ready(fn())
-        took = _reading(clock) - began
-        if took < 0:  # a clock that goes backwards gave a negative time, silently
-            raise ValueError(f"clock went backwards ({took!r} s over one call of fn): pass a monotonic "
-                             "clock such as time.perf_counter")
-        times.append(took)
+        times.append(_elapsed(began, clock()))
     return min(times)
 
 
-def _reading(clock) -> float:
-    value = clock()
-    # text gave Python's "unsupported operand type(s) for -: 'str' and 'str'" from inside
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"clock must return a number of seconds, got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"clock must return a finite number of seconds, got {value!r}")
-    return float(value)
+def _check_clock(clock) -> None:
+    if not callable(clock):
+        raise TypeError(f"clock must be callable with no arguments (seconds), got {clock!r}")
+
+
+def _elapsed(began, ended) -> float:
+    """ended - began, two clock readings checked after the timed call (nothing is added to it)."""
+    for value in (began, ended):
+        # text gave Python's "unsupported operand type(s) for -: 'str' and 'str'" from inside
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"clock must return a number of seconds, got {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"clock must return a finite number of seconds, got {value!r}")
+    took = float(ended) - float(began)
+    if took < 0:  # a clock that goes backwards gave a negative time, silently
+        raise ValueError(f"clock went backwards ({took!r} s over one timed call): pass a monotonic "
+                         "clock such as time.perf_counter")
+    return took

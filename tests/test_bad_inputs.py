@@ -4000,7 +4000,7 @@ def test_best_of_refuses_a_clock_that_goes_backwards_or_returns_text():
     # S: a clock going backwards gave a negative best time; N: a clock returning text was Python's
     # "unsupported operand type(s) for -: 'str' and 'str'" from inside
     readings = iter([10.0, 9.0])
-    raises(ValueError, r"^clock went backwards \(-1\.0 s over one call of fn\): pass a monotonic clock",
+    raises(ValueError, r"^clock went backwards \(-1\.0 s over one timed call\): pass a monotonic clock",
            timing.best_of, lambda: None, 1, clock=lambda: next(readings))
     raises(TypeError, r"^clock must return a number of seconds, got '12:00'$", timing.best_of, lambda: None, 1,
            clock=lambda: "12:00")
