@@ -105,6 +105,10 @@ def geometric_logistic(n: int = 3000, d: int = 12, *, ratio: float = 0.5, seed: 
     ratio = validation.positive_float("ratio", ratio)
     if not ratio < 1:
         raise ValueError(f"ratio must be in (0, 1), got {ratio!r}")
+    # ratio = 1e-5 zeroed the last features' eigenvalues in float32 (below its smallest normal)
+    validation.derived_within_dtype("ratio", ratio, ratio ** (2 * (d - 2)),
+                                    f"the smallest eigenvalue ratio^{2 * (d - 2)} =", jnp.result_type(float),
+                                    positive=True)
     rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     m = n // 3
     scales = ratio ** np.arange(d - 1, dtype=np.float64)

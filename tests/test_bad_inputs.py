@@ -3959,16 +3959,19 @@ def test_theory_constants_refuses_the_reference_of_another_problem(tiny_logistic
     (lambda: problems.synthetic_least_squares(4, 2, noise=1e38, dtype="float32"),
      r"noise = 1e\+38 makes squared residuals \(noise times a normal draw, \|draw\| < 10\) up to 5e\+77, beyond the "
      r"largest float32"),
-    (lambda: problems.spectral.spectral_least_squares(power=1000), r"power = 1000 makes the smallest eigenvalue 80\^-power "
-     r"= 0, below the smallest normal float(32|64)"),
+    (lambda: problems.spectral.spectral_least_squares(power=1000),
+     r"power = 1000 makes the smallest eigenvalue 80\^-power = 0, below the smallest normal float(32|64)"),
     (lambda: problems.spectral.spectral_least_squares(decay=1000), r"decay = 1000 makes the minimizer's entry"),
-    (lambda: problems.spectral.spectral_least_squares(noise=1e200), r"noise = 1e\+200 makes squared residuals at x\* up "
-     r"to (inf|[0-9.e+]+), beyond the largest float(32|64)"),
+    (lambda: problems.spectral.spectral_least_squares(noise=1e200),
+     r"noise = 1e\+200 makes squared residuals at x\* up to (inf|[0-9.e+]+), beyond the largest float(32|64)"),
+    (lambda: problems.spectral.geometric_logistic(ratio=1e-300),
+     r"ratio = 1e-300 makes the smallest eigenvalue ratio\^20 = 0, below the smallest normal float(32|64)"),
     (lambda: problems.nonconvex.sin2_pl(spread=1e39, dtype="float32"), r"spread = 1e\+39 makes the loss's sum over "
      r"samples near x\* up to [0-9.e+]+, beyond the largest float32"),
     (lambda: problems.landscapes.landscape_1d(test_shift=1e39, dtype="float32"), r"test_shift = 1e\+39 is beyond the "
      r"largest float32"),
-], ids=["least-squares-noise", "spectral-power", "spectral-decay", "spectral-noise", "sin2-spread", "landscape-shift"])
+], ids=["least-squares-noise", "spectral-power", "spectral-decay", "spectral-noise", "geometric-ratio", "sin2-spread",
+        "landscape-shift"])
 def test_a_problem_familys_own_parameter_beyond_its_dtype_is_named(no_compile, make, shown):
     # S: least-squares noise = 1e38 (finite in float32) made inf targets, spectral power = 60 zeroed 49 of 80
     # columns in float32, its noise = 1e30 an inf loss; N: sin2-pl spread = 1e39 was refused naming info['f_star'],
