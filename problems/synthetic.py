@@ -107,7 +107,7 @@ def synthetic_least_squares(n: int = 1000, d: int = 10, *, seed: int = 0, mu: fl
     noise = validation.nonnegative_float("noise", noise)
     _within(dtype, mu=mu, noise=noise)  # noise = 1e39 made b = inf in float32, silently
     # noise = 1e38 too (b = noise * eps), and 1e19 made the loss's squared residuals inf: JAX's
-    # normal draws stay below MAX_DRAW (8.3 in float64, 5.3 in float32)
+    # normal draws stay below MAX_DRAW (8.2 in float64, 5.3 in float32)
     with np.errstate(over="ignore"):  # inf: refused below (a Python float ** 2 raised OverflowError)
         worst = float(np.square(np.float64(noise * MAX_DRAW))) / 2
     validation.derived_within_dtype("noise", noise, worst, "squared residuals "

@@ -58,9 +58,9 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 from sgd_bench_harness import job_watch
 
