@@ -3970,12 +3970,19 @@ def test_theory_constants_refuses_the_reference_of_another_problem(tiny_logistic
      r"samples near x\* up to [0-9.e+]+, beyond the largest float32"),
     (lambda: problems.landscapes.landscape_1d(test_shift=1e39, dtype="float32"), r"test_shift = 1e\+39 is beyond the "
      r"largest float32"),
+    (lambda: problems.nonconvex.two_layer_net(noise=1e20, dtype="float32"),
+     r"noise = 1e\+20 makes squared targets up to [0-9.e+]+, beyond the largest float32"),
+    (lambda: problems.convex.rank_deficient_least_squares(noise=1e39, dtype="float32"),
+     r"noise = 1e\+39 makes squared targets up to [0-9.e+]+, beyond the largest float32"),
+    (lambda: problems.convex.rank_deficient_least_squares(cond=1e40, dtype="float32"),
+     r"cond = 1e\+40 makes the smallest non-zero eigenvalue 1/cond = 1e-40, below the smallest normal float32"),
 ], ids=["least-squares-noise", "spectral-power", "spectral-decay", "spectral-noise", "geometric-ratio", "sin2-spread",
-        "landscape-shift"])
+        "landscape-shift", "two-layer-noise", "rank-deficient-noise", "rank-deficient-cond"])
 def test_a_problem_familys_own_parameter_beyond_its_dtype_is_named(no_compile, make, shown):
     # S: least-squares noise = 1e38 (finite in float32) made inf targets, spectral power = 60 zeroed 49 of 80
     # columns in float32, its noise = 1e30 an inf loss; N: sin2-pl spread = 1e39 was refused naming info['f_star'],
-    # a landscape's test_shift = 1e39 as "data contains 64 NaN or Inf value(s)"
+    # a landscape's test_shift = 1e39 as "data contains 64 NaN or Inf value(s)"; S: two_layer_net noise = 1e20
+    # gave an inf loss everywhere; N: rank-deficient noise = 1e39 was "b contains 365 NaN or Inf value(s)"
     raises(ValueError, "^" + shown, make)
 
 
