@@ -367,6 +367,14 @@ def derived_within_dtype(name: str, value: float, derived: float, what: str, dty
                      + ("" if jnp.dtype(dtype) == jnp.float64 else ", or float64 data (with jax_enable_x64)"))
 
 
+def squares_within_dtype(name: str, value: float, residuals, what: str, dtype) -> None:
+    """``derived_within_dtype`` for a least-squares loss: half the largest square of ``residuals``
+    (host numbers that ``name`` made) must fit ``dtype``; computed without a NumPy warning."""
+    with np.errstate(over="ignore"):  # inf: refused by the check
+        worst = float(np.max(np.square(np.asarray(residuals, dtype=np.float64)))) / 2
+    derived_within_dtype(name, value, worst, what, dtype)
+
+
 def warn_if_downcast(leaves) -> None:
     """float64 input while JAX computes in float32 (x64 off) is said, never done silently."""
     if jax.config.jax_enable_x64:
