@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -43,6 +44,8 @@ def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, s
         raise ValueError(f"cond must be >= 1, got {cond!r}")
     noise = validation.nonnegative_float("noise", noise)
     dt = validation.floating_dtype("dtype", dtype)
+    validation.derived_within_dtype("cond", cond, 1.0 / cond, "the smallest non-zero eigenvalue 1/cond =",
+                                    jax.dtypes.canonicalize_dtype(dt), positive=True)
     rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     # Host float64: U, its scaled copy and the QR workspace (n x rank each), A, a few n-vectors.
     check_host_fits(8 * (n * d + 3 * n * rank + d * rank + 4 * n), (n * d + n) * dt.itemsize,
@@ -57,6 +60,8 @@ def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, s
     eps = rng.standard_normal(n)
     eps -= U @ (U.T @ eps)
     b = A @ V.sum(axis=1) + noise * eps
+    # noise = 1e39 on float32 was refused as "b contains 365 NaN or Inf value(s)", 1e20 an inf loss
+    validation.squares_within_dtype("noise", noise, b, "squared targets up to", jax.dtypes.canonicalize_dtype(dt))
     return least_squares(jnp.asarray(A, dt), jnp.asarray(b, dt), 0.0,
                          name=f"rank-deficient-ls n={n} d={d} r={rank}", validate=False)
 

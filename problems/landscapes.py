@@ -355,6 +355,8 @@ def _landscape_args(n, shift_std, test_shift, d, dtype):
         raise ValueError(f"test_shift must be finite, got {test_shift!r}")
     dt = validation.floating_dtype("dtype", dtype)
     key_dtype = None if dtype is None else dt.name
+    # test_shift = 1e39 on float32 was refused as "data contains 64 NaN or Inf value(s)"
+    validation.within_dtype([("test_shift", delta)], jax.dtypes.canonicalize_dtype(dt), "the data")
     # The shifts are normal quantiles computed one by one in Python (~100 bytes each with the
     # float64 copies); refuse an n whose shifts cannot fit before the loop starts.
     check_host_fits(128 * n, 2 * n * d * dt.itemsize, f"a {d}-D landscape with n={n}")

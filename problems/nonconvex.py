@@ -123,6 +123,13 @@ def sin2_pl(n: int = 200, d: int = 10, *, seed: int = 0, spread: float = 0.3, dt
     # Host: the centres in float64 and two complex128 temporaries of the closed form (n x d each).
     check_host_fits(40 * n * d, n * d * dt.itemsize, f"sin2-pl with n={n}, d={d}")
     C = spread * np.random.default_rng(seed).standard_normal((n, d))
+    # spread = 1e39 on float32 was refused naming info['f_star'], an argument nobody passed. g grows
+    # with |t|, so x* lies within the centres' range and the loss sums n terms below this bound:
+    with np.errstate(over="ignore"):  # inf: refused below, no NumPy warning
+        span = np.ptp(C, axis=0)
+        bound = n * float(np.sum(span * span + 3.0))
+    validation.derived_within_dtype("spread", spread, bound,
+                                    "the loss's sum over samples near x* up to", jax.dtypes.canonicalize_dtype(dt))
     return sin2_finite_sum(C, name=f"sin2-pl n={n} d={d}", dtype=dtype)
 
 
@@ -236,6 +243,8 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
     W_t = rng.standard_normal((teacher_hidden, d)) / np.sqrt(d)
     v_t = rng.standard_normal(teacher_hidden)
     y = np.tanh(A @ W_t.T) @ v_t / np.sqrt(teacher_hidden) + noise * rng.standard_normal(n)
+    # noise = 1e39 or 1e20 on float32 gave an inf loss everywhere, silently
+    validation.squares_within_dtype("noise", noise, y, "squared targets up to", jax.dtypes.canonicalize_dtype(dt))
     return FiniteSum(TwoLayerLoss(hidden), (jnp.asarray(A, dt), jnp.asarray(y, dt)),
                      regularizer=L2(weight_decay) if weight_decay > 0 else None,
                      name=f"two-layer-net n={n} d={d} h={hidden}", problem_class="nonconvex",

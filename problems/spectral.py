@@ -57,6 +57,12 @@ def spectral_least_squares(n: int = 1000, d: int = 80, *, power: float = 3.0, de
     decay = validation.nonnegative_float("decay", decay)
     noise = validation.positive_float("noise", noise)
     rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
+    # power = 60 made 49 of 80 columns 0 in float32, decay the minimizer's entries (silently)
+    dt = jnp.result_type(float)
+    validation.derived_within_dtype("power", power, float(d) ** -power, f"the smallest eigenvalue {d}^-power =", dt,
+                                    positive=True)
+    validation.derived_within_dtype("decay", decay, float(d) ** -decay, f"the minimizer's entry {d}^-decay =", dt,
+                                    positive=True)
     i = np.arange(1, d + 1, dtype=np.float64)
     A = rng.choice([-1.0, 1.0], size=(n, d)) * i ** (-power / 2)
     w = i ** -decay
@@ -64,6 +70,8 @@ def spectral_least_squares(n: int = 1000, d: int = 80, *, power: float = 3.0, de
     eps = rng.standard_normal(n)
     eps -= q @ (q.T @ eps)  # orthogonal to range(A): the minimizer stays w
     eps *= noise * np.sqrt(n) / np.linalg.norm(eps)
+    # noise = 1e30 gave an inf loss in float32: its squared residuals at x* were beyond it
+    validation.squares_within_dtype("noise", noise, eps, "squared residuals at x* up to", dt)
     return least_squares(jnp.asarray(A), jnp.asarray(A @ w + eps), 0.0,
                          name=f"spectral LS (eigenvalues i^-{power:g}, d={d})")
 
@@ -94,6 +102,10 @@ def geometric_logistic(n: int = 3000, d: int = 12, *, ratio: float = 0.5, seed: 
     ratio = validation.positive_float("ratio", ratio)
     if not ratio < 1:
         raise ValueError(f"ratio must be in (0, 1), got {ratio!r}")
+    # ratio = 1e-5 zeroed the last features' eigenvalues in float32 (below its smallest normal)
+    validation.derived_within_dtype("ratio", ratio, ratio ** (2 * (d - 2)),
+                                    f"the smallest eigenvalue ratio^{2 * (d - 2)} =", jnp.result_type(float),
+                                    positive=True)
     rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     m = n // 3
     scales = ratio ** np.arange(d - 1, dtype=np.float64)

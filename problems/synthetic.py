@@ -24,6 +24,9 @@ from sgd_bench.memory import check_fits
 from problems.linear import least_squares, logistic_regression
 
 
+# Larger than any standard normal number jax.random.normal draws: sqrt(2) erfinv(u) with |u| at
+# most 1 - 2**-52 (8.2), or 1 - 2**-23 in float32 (5.3).
+MAX_DRAW = 10.0
 # Rows generated per block; block i uses the key fold_in(key, i).
 _GEN_BLOCK_ROWS = 1 << 15
 
@@ -102,6 +105,11 @@ def synthetic_least_squares(n: int = 1000, d: int = 10, *, seed: int = 0, mu: fl
     mu = validation.nonnegative_float("mu", mu)  # every argument is checked before data is made
     noise = validation.nonnegative_float("noise", noise)
     _within(dtype, mu=mu, noise=noise)  # noise = 1e39 made b = inf in float32, silently
+    # noise = 1e38 too (b = noise * eps), and 1e19 made the loss's squared residuals inf: JAX's
+    # normal draws stay below MAX_DRAW (8.2 in float64, 5.3 in float32)
+    validation.squares_within_dtype("noise", noise, noise * MAX_DRAW, "squared residuals "
+                                    f"(noise times a normal draw, |draw| < {MAX_DRAW:g}) up to",
+                                    jax.dtypes.canonicalize_dtype(validation.floating_dtype("dtype", dtype)))
     A, z, eps = _design(seed, n, d, dtype)
     b = (z + noise * eps).astype(A.dtype)  # in float64, then rounded once like A
     return least_squares(A, b, mu, name=f"least-squares n={n} d={d}", validate=False)

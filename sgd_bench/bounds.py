@@ -83,10 +83,25 @@ def _needs(c: Constants, bound: str, **values) -> None:
 
 
 def _steps(k) -> np.ndarray:
+    try:
+        raw = np.asarray(k)
+    except Exception:  # real_array names what NumPy cannot read
+        raw = None
+    if raw is not None and raw.dtype == object:  # 10**20 was "must be an array of numbers, got dtype object"
+        _in_range([v for v in raw.ravel().tolist() if isinstance(v, int) and not isinstance(v, bool)])
     k = validation.real_array("k", k)  # a NaN k gave a NaN bound, silently
-    if np.any(k < 0):
-        raise ValueError("k must be >= 0")
+    if k.size:
+        _in_range([np.min(k).item(), np.max(k).item()])
     return k
+
+
+def _in_range(ks) -> None:
+    if any(v < 0 for v in ks):
+        raise ValueError(f"k must be >= 0, got {min(ks)!r}")
+    beyond = [v for v in ks if v > validation.MAX_STEPS]
+    if beyond:
+        raise ValueError(f"k = {beyond[0]!r} is beyond the largest step count, {validation.MAX_STEPS} "
+                         "(MAX_STEPS: a run's step counter is int32)")
 
 
 # -- the lecture's bounds -------------------------------------------------------------------------

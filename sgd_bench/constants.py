@@ -23,11 +23,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping, Sequence
 
+import jax
 import numpy as np
 
 from sgd_bench import validation
+from sgd_bench.compat import enable_x64
 from sgd_bench.curvature import (DENSE_MAX_DIM, flat_size, hessian_eigenvalues, hessian_norm,
-                                 per_sample_smoothness)
+                                 per_sample_smoothness, to_float64)
 from sgd_bench.finite_sum import L2, FiniteSum
 from sgd_bench.gradient_noise import second_moment
 from sgd_bench.reference import reference_solution
@@ -94,7 +96,9 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
 
     - ``problem``: a ``FiniteSum``; its ``problem_class`` decides which constants exist (no L
       for ``"nonsmooth"``, no mu outside ``"strongly_convex"`` and ``"pl"``).
-    - ``reference``: a minimizer, as a ``ReferenceSolution`` or an ``(x_star, f_star)`` pair.
+    - ``reference``: a minimizer, as a ``ReferenceSolution`` or an ``(x_star, f_star)`` pair;
+      ``ValueError`` when f(x_star) on ``problem`` (float64) and f_star differ by more than
+      ``REFERENCE_RTOL`` relative (an f_star rounded to 4 digits passes; another problem's reference not).
       By default ``reference_solution(problem)`` (Newton in float64) for the strongly convex,
       PL and convex classes; non-convex and non-smooth problems need one passed in, else
       sigma_*^2 and f* are ``None``.
@@ -124,6 +128,7 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
         if not np.isfinite(f_star):
             raise ValueError(f"reference's f_star must be finite, got {f_star!r}")
         check_x("reference's x_star", x_star, problem)  # was named "x" (the curvature helpers' name)
+        _check_reference(problem, x_star, f_star)
         sources["f_star"] = f"given reference ({getattr(reference, 'solver', 'user')})"
     elif cls in _NEWTON_CLASSES:
         ref = reference_solution(problem)
@@ -173,6 +178,28 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
     else:
         sources["sigma2_star"] = "unknown: no x*"
     return Constants(problem.name, cls, problem.n, L, L_max, mu, sigma2_star, f_star, sources)
+
+
+# How far f(x_star) may be from a given f_star: a user's f_star rounded to 4 significant digits
+# passes; the reference of another problem of the same shape (taken as given before) does not.
+REFERENCE_RTOL, REFERENCE_ATOL = 1e-3, 1e-8
+
+
+@jax.jit
+def _value(problem, x):
+    return problem.loss(x)
+
+
+def _check_reference(problem: FiniteSum, x_star, f_star: float) -> None:
+    """Refuses a reference whose f_star is not f(x_star) on ``problem`` (one loss evaluation, in
+    float64): the minimizer of another problem gave that problem's f* and sigma_*^2 silently."""
+    with enable_x64():
+        value = float(_value(to_float64(problem), to_float64(x_star)))
+    tol = REFERENCE_RTOL * max(abs(value), abs(f_star)) + REFERENCE_ATOL
+    if not abs(value - f_star) <= tol:  # NaN fails too
+        raise ValueError(f"reference does not fit problem {problem.name!r}: f(x_star) = {value:.6g} on it, but "
+                         f"its f_star = {f_star:.6g} (more apart than a rounded f_star, {REFERENCE_RTOL:g} "
+                         "relative): pass this problem's minimizer (sgd_bench.reference_solution(problem))")
 
 
 def _smoothness_from(info, key, points, local):

@@ -144,6 +144,7 @@ class FiniteSum:
         if regularizer is not None and not callable(regularizer):
             raise TypeError(f"regularizer must be callable x -> scalar or None, got {regularizer!r}")
         validation.choice("problem_class", problem_class, PROBLEM_CLASSES)
+        validation.instance("name", name, str, "a string, a label for tables and plots")  # None was 'None'
         # Every check runs on the arrays as given (host arrays stay on the host), so bad data is
         # refused before anything is transferred to a device or compiled.
         leaves, treedef = validation.data_leaves(data)
@@ -173,7 +174,7 @@ class FiniteSum:
         info = validation.problem_info(info)
         reg = [("mu", regularizer.mu)] if isinstance(regularizer, L2) else []
         validation.within_dtype(reg + [(f"info[{k!r}]", v) for k, v in info],
-                                _float_dtype(leaf for _, leaf in leaves), f"problem {str(name)!r}")
+                                _float_dtype(leaf for _, leaf in leaves), f"problem {name!r}")
         validation.warn_if_downcast(leaves)
         data = jax.tree_util.tree_unflatten(treedef, [validation.jax_array(name_, leaf) for name_, leaf in leaves])
         if block_rows is None:
@@ -182,7 +183,7 @@ class FiniteSum:
             data,
             loss_i,
             regularizer,
-            str(name),
+            name,
             problem_class,
             x_shape,
             info,

@@ -159,7 +159,7 @@ def sigma2_along_run(problem: FiniteSum, trace: Trace, *, run: str = "", start: 
     - ``trace``: a ``run_seeds`` trace made with ``log_iterates=True`` (a ``run`` trace counts
       as one seed).
     - ``run``: a label of the run (method, step size, seeds), kept with the estimate.
-    - ``start``: ignore logged steps k < ``start``.
+    - ``start``: ignore logged steps k < ``start`` (an integer >= 0).
     """
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be a sgd_bench.Trace, got {type(trace).__name__}")
@@ -171,10 +171,16 @@ def sigma2_along_run(problem: FiniteSum, trace: Trace, *, run: str = "", start: 
         xs = jax.tree_util.tree_map(lambda a: a[None], xs)
         steps = steps[None]
     steps = steps[0]
-    values = second_moments(problem, xs, leading=2)  # (S, T)
+    start = validation.integer("start", start, low=0)  # -1 was taken as "from the start"
     keep = steps >= start
     if not np.any(keep):
         raise ValueError(f"start = {start} is past the last logged step {int(steps[-1])}")
+    validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    for leaf in jax.tree_util.tree_leaves(xs):  # a trace of another problem was named "xs"
+        if problem.x_shape is not None and np.shape(leaf)[2:] != problem.x_shape:
+            raise ValueError(f"trace's iterates have shape {np.shape(leaf)[2:]}, but problem {problem.name!r} "
+                             f"has x_shape {problem.x_shape}: was the trace run on another problem?")
+    values = second_moments(problem, xs, leading=2)  # (S, T)
     seeds = values.shape[0]
     mean = values.mean(axis=0)
     se = values.std(axis=0, ddof=1) / np.sqrt(seeds) if seeds > 1 else np.zeros_like(mean)

@@ -57,10 +57,27 @@ def _check_quantiles(qs) -> list[float]:
     return out
 
 
+def _without_overflow(statistic, kept: np.ndarray) -> np.ndarray:
+    """``statistic(kept)`` over axis 0; where it overflowed from finite values (a mean of values
+    near 1e308, a standard deviation of 1e200: inf with NumPy's RuntimeWarning), computed again on
+    values scaled by their largest magnitude and scaled back. Elsewhere it is NumPy's result,
+    unchanged; no NumPy warning escapes (inf or NaN values give inf or NaN, as before)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = statistic(kept)
+        redo = ~np.isfinite(out) & np.all(np.isfinite(kept), axis=0)
+        if not np.any(redo):
+            return out  # NumPy's own result and type
+        scale = np.max(np.abs(kept), axis=0)
+        scale = np.where(redo & (scale > 0), scale, 1).astype(kept.dtype)
+        return np.where(redo, statistic(kept / scale) * scale, out)
+
+
 def mean(values, diverged=None) -> np.ndarray:
     """Mean over seeds (axis 0), leaving out diverged seeds."""
     kept = _kept(values, diverged)
-    return kept.mean(axis=0) if len(kept) else np.full(np.shape(values)[1:], np.nan)
+    if not len(kept):
+        return np.full(np.shape(values)[1:], np.nan)
+    return _without_overflow(lambda v: v.mean(axis=0), kept)
 
 
 def stderr(values, diverged=None) -> np.ndarray:
@@ -68,7 +85,7 @@ def stderr(values, diverged=None) -> np.ndarray:
     kept = _kept(values, diverged)
     if len(kept) < 2:
         return np.full(np.shape(values)[1:], np.nan)
-    return kept.std(axis=0, ddof=1) / np.sqrt(len(kept))
+    return _without_overflow(lambda v: v.std(axis=0, ddof=1) / np.sqrt(len(v)), kept)
 
 
 def quantiles(values, qs: Sequence[float] = (0.05, 0.5, 0.95), diverged=None) -> dict[float, np.ndarray]:
@@ -77,7 +94,7 @@ def quantiles(values, qs: Sequence[float] = (0.05, 0.5, 0.95), diverged=None) ->
     kept = _kept(values, diverged)
     if not len(kept):
         return {float(q): np.full(np.shape(values)[1:], np.nan) for q in qs}
-    return {float(q): np.quantile(kept, q, axis=0) for q in qs}
+    return {float(q): _without_overflow(lambda v: np.quantile(v, q, axis=0), kept) for q in qs}
 
 
 def summarize(values, diverged=None, qs: Sequence[float] = (0.05, 0.5, 0.95)) -> SeedSummary:

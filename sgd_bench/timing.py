@@ -77,6 +77,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
     **Returns:** a ``TimedRun``; ``seconds[i]`` is the step time up to ``step[i]``.
     """
     x0, key, steps, log_every, _ = runner.check_args(problem, method, x0, key, steps, log_every, None)
+    _check_clock(clock)
     event = on_event or (lambda name: None)
     bound = solver.Solver(problem, method, chunk=min(log_every, solver.DEFAULT_CHUNK))
     state = jax.block_until_ready(bound.init(x0, key))
@@ -86,7 +87,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
     # One compiled program serves every piece length: the count is a traced argument.
     started = clock()
     advance = bound.compile(state)
-    compile_seconds = clock() - started
+    compile_seconds = _elapsed(started, clock())
     flops = step_flops(problem, method, x0)
 
     iterates = [state.x]
@@ -100,7 +101,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
         event("start")
         began = clock()
         state = jax.block_until_ready(advance(state, count))
-        total += clock() - began
+        total += _elapsed(began, clock())
         event("stop")
         seconds.append(total)
         evals.append(int(np.asarray(state.method.grad_evals)))
@@ -123,6 +124,8 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
 
     Returns tidy rows with ``method``, ``eps``, ``reached``, ``step``, ``seconds``,
     ``grad_evals`` and ``flops`` (NaN / -1 where eps was not reached within the run).
+    ``ValueError`` when a run's loss is below ``f_star`` by more than rounding (``ROUNDING``
+    times max(1, |f_star|)): then f_star is not the minimum.
     """
     f_star = validation.finite_float("f_star", f_star)
     validation.unmasked("eps", eps)  # its mask was dropped: a masked eps got its row all the same
@@ -139,6 +142,8 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
         raise TypeError(f"runs must be a sequence of TimedRun (from timed_run), got {runs!r}") from None
     for run in runs:
         validation.instance("runs", run, TimedRun, "a sequence of TimedRun (from timed_run)")
+    for run in runs:
+        _check_below(run, f_star)
     rows = []
     for run in runs:
         gap = run.loss - f_star
@@ -155,14 +160,53 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
     return rows
 
 
+# A loss below f* by more than this (relative to max(1, |f*|)) is not rounding: the losses are
+# float32 at worst, summed over n samples (gd_vs_sgd_large_n's n = 10^6 reached 7e-8 below f*).
+ROUNDING = 1e-5
+
+
+def _check_below(run: TimedRun, f_star: float) -> None:
+    """Refuses an f_star that a run's loss went below: f* is not the minimum, and every eps
+    would be "reached" at once (at step 0 when f_star is above the start)."""
+    loss = np.asarray(run.loss, dtype=np.float64)
+    below = f_star - loss  # NaN where a run diverged: not below anything
+    tol = ROUNDING * max(1.0, abs(f_star))
+    if np.any(below > tol):
+        i = int(np.nanargmax(below))
+        raise ValueError(f"f_star = {f_star!r} is not the minimum: run {run.name!r} reached f = "
+                         f"{float(loss[i])!r} at step {int(run.step[i])}, {below[i]:.3g} below it (more than "
+                         f"rounding, {tol:.1g}); pass f(x*) of a minimizer (sgd_bench.reference_solution)")
+
+
 def best_of(fn: Callable[[], Any], repeats: int = 5, clock: Callable[[], float] = time.perf_counter) -> float:
     """The fastest of ``repeats`` timings of ``fn()`` (blocked until its result is ready)."""
     if not callable(fn):
         raise TypeError(f"fn must be callable with no arguments, got {fn!r}")
     repeats = validation.integer("repeats", repeats, low=1)  # 0 silently timed one run
+    _check_clock(clock)
     times = []
     for _ in range(repeats):
         began = clock()
         jax.block_until_ready(fn())
-        times.append(clock() - began)
+        times.append(_elapsed(began, clock()))
     return min(times)
+
+
+def _check_clock(clock) -> None:
+    if not callable(clock):
+        raise TypeError(f"clock must be callable with no arguments (seconds), got {clock!r}")
+
+
+def _elapsed(began, ended) -> float:
+    """ended - began, two clock readings checked after the timed call (nothing is added to it)."""
+    for value in (began, ended):
+        # text gave Python's "unsupported operand type(s) for -: 'str' and 'str'" from inside
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"clock must return a number of seconds, got {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"clock must return a finite number of seconds, got {value!r}")
+    took = float(ended) - float(began)
+    if took < 0:  # a clock that goes backwards gave a negative time, silently
+        raise ValueError(f"clock went backwards ({took!r} s over one timed call): pass a monotonic "
+                         "clock such as time.perf_counter")
+    return took

@@ -350,6 +350,31 @@ def within_dtype(pairs, dtype, owner: str) -> None:
                              "inf. Pass a smaller value, or float64 data (with jax_enable_x64)")
 
 
+def derived_within_dtype(name: str, value: float, derived: float, what: str, dtype, *,
+                         positive: bool = False) -> None:
+    """Raises ValueError naming ``name`` when a number it makes (``derived``, described by
+    ``what``) is beyond the largest ``dtype`` number (inf there) or below its smallest normal
+    (0 there: XLA on CPU flushes subnormals); with ``positive``, a derived 0 is a number that
+    underflowed on the host too."""
+    info = jnp.finfo(dtype)
+    if not derived <= float(info.max):  # NaN (an inf times 0 on the host) fails too
+        where = f"beyond the largest {jnp.dtype(dtype).name} ({float(info.max):.3g}): there it is inf"
+    elif (0 < derived or positive) and derived < float(info.tiny):
+        where = f"below the smallest normal {jnp.dtype(dtype).name} ({float(info.tiny):.3g}): there it is 0"
+    else:
+        return
+    raise ValueError(f"{name} = {value:g} makes {what} {derived:.3g}, {where}. Pass another {name}"
+                     + ("" if jnp.dtype(dtype) == jnp.float64 else ", or float64 data (with jax_enable_x64)"))
+
+
+def squares_within_dtype(name: str, value: float, residuals, what: str, dtype) -> None:
+    """``derived_within_dtype`` for a least-squares loss: half the largest square of ``residuals``
+    (host numbers that ``name`` made) must fit ``dtype``; computed without a NumPy warning."""
+    with np.errstate(over="ignore"):  # inf: refused by the check
+        worst = float(np.max(np.square(np.asarray(residuals, dtype=np.float64)))) / 2
+    derived_within_dtype(name, value, worst, what, dtype)
+
+
 def warn_if_downcast(leaves) -> None:
     """float64 input while JAX computes in float32 (x64 off) is said, never done silently."""
     if jax.config.jax_enable_x64:

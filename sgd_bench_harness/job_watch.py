@@ -37,12 +37,12 @@ def thread_limit() -> tuple[int, str] | None:
     return min(limits) if limits else None
 
 
-def check_devices(processes: int, devices: int) -> None:
+def check_devices(processes: int, devices: int, name: str = "devices") -> None:
     """Raises MemoryError with the numbers when ``processes x devices`` CPU devices cannot run here:
     more threads than half of what the machine allows (the rest is for everything else), or more
-    memory than half of the machine's."""
+    memory than half of the machine's. ``name``: how the caller's user typed devices."""
     total = processes * devices
-    what = f"devices {devices} per process x {processes} processes is {total:,} CPU devices"
+    what = f"{name} {devices} per process x {processes} processes is {total:,} CPU devices"
     fix = f"use -d up to the number of cores ({os.cpu_count()})"
     limit = thread_limit()
     if limit and total > limit[0] // 2:

@@ -60,6 +60,7 @@ import threading
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 from sgd_bench_harness import job_watch
 
@@ -200,26 +201,9 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     otherwise the status of the first process that failed (1 when it was killed by a signal, or
     when the launcher stopped the job: ``timeout``, ``idle_timeout``, ``exit_wait``).
     """
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
-        # -1 crashed a child with SIGSEGV inside JAX's coordinator; 70000 is no port either
-        raise ValueError(f"port must be an integer in [0, 65535] (0: a free one), got {port!r}")
-    for name, value, low in [("processes", processes, 1), ("devices", devices, 1),
-                             ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if name != "processes" and value > 2**31 - 1:  # JAX and XLA take a C int: the children died
-            raise ValueError(f"{name} must be at most 2**31 - 1, got {value!r}")  # (a traceback, XLA's flag list)
-    for name, value in [("timeout", timeout), ("idle_timeout", idle_timeout), ("exit_wait", exit_wait)]:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not value > 0):  # NaN too
-            raise ValueError(f"{name} must be a number of seconds > 0 (or None), got {value!r}")
-    if exit_wait is None:
-        exit_wait = max(heartbeat, 10) + 30.0
-    if processes > max_processes():  # a resource, not a typo: exit 3, as the CLI's memory guard
-        raise MemoryError(f"processes {processes} is more than this machine runs at once: at most "
-                          f"{max_processes()} (4 per core, {os.cpu_count()} core(s)); each process is a "
-                          "whole JAX runtime")
-    job_watch.check_devices(processes, devices)
+    exit_wait = check_options(processes, devices=devices, port=port, heartbeat=heartbeat,
+                              init_timeout=init_timeout, timeout=timeout, idle_timeout=idle_timeout,
+                              exit_wait=exit_wait)
     target = [str(t) for t in target]
     if not target:
         raise ValueError("target is empty: give a script, -m MODULE or -c CODE")
@@ -312,6 +296,47 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     return code if code and code > 0 else 1
 
 
+def check_options(processes: int, *, devices: int, port: int | None, heartbeat: int, init_timeout: int,
+                  timeout: float | None, idle_timeout: float | None, exit_wait: float | None,
+                  named: Callable[[str], str] = str) -> float:
+    """Refuses a bad number of ``launch`` (ValueError; MemoryError when the machine cannot run it),
+    naming it by ``named(keyword)``: the keyword for Python, the option as typed for the command
+    line. Returns exit_wait, its default filled in."""
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535):
+        # -1 crashed a child with SIGSEGV inside JAX's coordinator; 70000 is no port either
+        raise ValueError(f"{named('port')} must be an integer in [0, 65535] (0: a free one), got {port!r}")
+    for name, value, low in [("processes", processes, 1), ("devices", devices, 1),
+                             ("heartbeat", heartbeat, 1), ("init_timeout", init_timeout, 1)]:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{named(name)} must be an integer >= {low}, got {value!r}")
+        if name != "processes" and value > 2**31 - 1:  # JAX and XLA take a C int: the children died
+            raise ValueError(f"{named(name)} must be at most 2**31 - 1, got {value!r}")  # (a traceback, XLA's flags)
+    for name, value in [("timeout", timeout), ("idle_timeout", idle_timeout), ("exit_wait", exit_wait)]:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not value > 0):  # NaN too
+            raise ValueError(f"{named(name)} must be a number of seconds > 0 (or None), got {value!r}")
+    if processes > max_processes():  # a resource, not a typo: exit 3, as the CLI's memory guard
+        raise MemoryError(f"{named('processes')} {processes} is more than this machine runs at once: at most "
+                          f"{max_processes()} (4 per core, {os.cpu_count()} core(s)); each process is a "
+                          "whole JAX runtime")
+    job_watch.check_devices(processes, devices, named("devices"))
+    return max(heartbeat, 10) + 30.0 if exit_wait is None else exit_wait
+
+
+def _typed(argv: list[str]) -> Callable[[str], str]:
+    """Names a keyword of ``launch`` by its option as typed in ``argv`` (-n or --processes): the
+    messages said "processes", "heartbeat" where the main checks said "--idle-timeout"."""
+    options = argv[:argv.index("--")] if "--" in argv else argv
+    short = {"processes": "-n", "devices": "-d"}
+
+    def named(keyword: str) -> str:
+        flag = short.get(keyword)
+        if flag and any(o.startswith(flag) and not o.startswith("--") for o in options):
+            return flag
+        return "--" + keyword.replace("_", "-")
+    return named
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sgd_bench_harness.launch",
@@ -357,6 +382,9 @@ def main(argv=None) -> int:
             raise ValueError(f"--idle-timeout must be >= 0 (seconds; 0 or inf: never), got {args.idle_timeout:g}")
         if args.exit_wait is not None and not args.exit_wait > 0:
             raise ValueError(f"--exit-wait must be > 0 (seconds; inf: never), got {args.exit_wait:g}")
+        check_options(args.processes, devices=args.devices, port=args.port, heartbeat=args.heartbeat,
+                      init_timeout=args.init_timeout, timeout=args.timeout, idle_timeout=args.idle_timeout or None,
+                      exit_wait=args.exit_wait, named=_typed(list(sys.argv[1:] if argv is None else argv)))
         # Ctrl-C or SIGTERM of the launcher: stop the children (launch's finally) and exit 130.
         signal.signal(signal.SIGTERM, _interrupt)
         return launch(target, args.processes, devices=args.devices, port=args.port,

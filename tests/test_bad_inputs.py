@@ -2031,7 +2031,7 @@ def test_more_launcher_processes_than_the_machine_runs_is_refused_before_any_sta
 
     code, last = _launch_refused(capsys, monkeypatch, ["-n", "100000", "--", "-c", "pass"])
     assert code == 3, last
-    assert re.search(rf"^sgd-bench launch: error: processes 100000 is more than this machine runs at once: "
+    assert re.search(rf"^sgd-bench launch: error: -n 100000 is more than this machine runs at once: "
                      rf"at most {launch.max_processes()} \(4 per core", last), last
 
 
@@ -2303,9 +2303,8 @@ def test_a_launcher_number_beyond_a_c_int_is_refused_before_any_process_starts(c
     # JAX's coordinator takes a C int: the children died with pybind's "incompatible function
     # arguments" traceback (heartbeat, init timeout), or XLA printed its whole flag list (devices)
     code, last = _launch_refused(capsys, monkeypatch, [option, "2147483648", "--", "-c", "pass"])
-    name = {"--heartbeat": "heartbeat", "--init-timeout": "init_timeout", "-d": "devices"}[option]
     assert code == 2, last
-    assert last == f"sgd-bench launch: error: {name} must be at most 2**31 - 1, got 2147483648"
+    assert last == f"sgd-bench launch: error: {option} must be at most 2**31 - 1, got 2147483648"  # as typed
 
 
 @pytest.mark.parametrize("points, exc, match", [
@@ -2798,7 +2797,7 @@ def test_the_launcher_refuses_more_devices_than_the_machine_runs(monkeypatch, ca
     assert launch.main(["-n", "2", "-d", "2147483647", "--", "-c", "pass"]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and re.match(
-        r"^sgd-bench launch: error: devices 2147483647 per process x 2 processes is 4,294,967,294 CPU devices, "
+        r"^sgd-bench launch: error: -d 2147483647 per process x 2 processes is 4,294,967,294 CPU devices, "
         rf"{says}; use -d up to the number of cores \(\d+\)$", err[0]), err
 
 
@@ -4094,3 +4093,115 @@ def test_an_all_pass_resumes_with_out_spelled_another_way(tmp_path, capsys, monk
     (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b"))
     code, err = cli_main(["run", "--all", "--quick", "--out", f"{tmp_path}/res/"], capsys)
     assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+# leftovers27b ---------------------------------------------------------------------------------------
+# -- leftovers27b: what hostile26b noticed and left (issue 18, round 26, the Python API and launcher) ---
+def test_time_to_eps_refuses_an_f_star_above_a_runs_loss():
+    # S: an f_star above the run's losses (not the minimum) gave "reached" for every eps at step 0
+    run = timing.TimedRun("m", 0.1, np.array([0, 10]), np.array([0.0, 1.0]), np.array([0, 5]),
+                          np.array([0.0, 7.0]), np.array([1.0, 0.5]), 0.7)
+    raises(ValueError, r"^f_star = 2\.0 is not the minimum: run 'm' reached f = 0\.5 at step 10, 1\.5 below it "
+           r"\(more than rounding, 2e-05\)", timing.time_to_eps, [run], f_star=2.0, eps=[0.1])
+    assert timing.time_to_eps([run], f_star=0.5 + 1e-6, eps=[0.1])[0]["step"] == 10  # rounding passes
+
+
+def test_theory_constants_refuses_the_reference_of_another_problem(tiny_logistic):
+    # S: the minimizer and f* of another problem of the same x shape were taken as given (its f*,
+    # and sigma_*^2 at its x*); f(x_star) is now compared with f_star, a rounded f_star passing
+    other = sgd_bench.reference_solution(problems.logistic_regression(A, -Y, 0.1))
+    raises(ValueError, r"^reference does not fit problem '.*': f\(x_star\) = [0-9.]+ on it, but its f_star = "
+           r"[0-9.]+ \(more apart than a rounded f_star, 0\.001 relative\)", theory.constants, tiny_logistic,
+           reference=other)
+    ref = sgd_bench.reference_solution(tiny_logistic)
+    assert theory.constants(tiny_logistic, reference=(ref.x, float(f"{ref.f:.4g}"))).f_star == float(f"{ref.f:.4g}")
+
+
+@pytest.mark.parametrize("make, shown", [
+    (lambda: problems.synthetic_least_squares(4, 2, noise=1e38, dtype="float32"),
+     r"noise = 1e\+38 makes squared residuals \(noise times a normal draw, \|draw\| < 10\) up to 5e\+77, beyond the "
+     r"largest float32"),
+    (lambda: problems.spectral.spectral_least_squares(power=1000),
+     r"power = 1000 makes the smallest eigenvalue 80\^-power = 0, below the smallest normal float(32|64)"),
+    (lambda: problems.spectral.spectral_least_squares(decay=1000), r"decay = 1000 makes the minimizer's entry"),
+    (lambda: problems.spectral.spectral_least_squares(noise=1e200),
+     r"noise = 1e\+200 makes squared residuals at x\* up to (inf|[0-9.e+]+), beyond the largest float(32|64)"),
+    (lambda: problems.spectral.geometric_logistic(ratio=1e-300),
+     r"ratio = 1e-300 makes the smallest eigenvalue ratio\^20 = 0, below the smallest normal float(32|64)"),
+    (lambda: problems.nonconvex.sin2_pl(spread=1e39, dtype="float32"), r"spread = 1e\+39 makes the loss's sum over "
+     r"samples near x\* up to [0-9.e+]+, beyond the largest float32"),
+    (lambda: problems.landscapes.landscape_1d(test_shift=1e39, dtype="float32"), r"test_shift = 1e\+39 is beyond the "
+     r"largest float32"),
+    (lambda: problems.nonconvex.two_layer_net(noise=1e20, dtype="float32"),
+     r"noise = 1e\+20 makes squared targets up to [0-9.e+]+, beyond the largest float32"),
+    (lambda: problems.convex.rank_deficient_least_squares(noise=1e39, dtype="float32"),
+     r"noise = 1e\+39 makes squared targets up to [0-9.e+]+, beyond the largest float32"),
+    (lambda: problems.convex.rank_deficient_least_squares(cond=1e40, dtype="float32"),
+     r"cond = 1e\+40 makes the smallest non-zero eigenvalue 1/cond = 1e-40, below the smallest normal float32"),
+], ids=["least-squares-noise", "spectral-power", "spectral-decay", "spectral-noise", "geometric-ratio", "sin2-spread",
+        "landscape-shift", "two-layer-noise", "rank-deficient-noise", "rank-deficient-cond"])
+def test_a_problem_familys_own_parameter_beyond_its_dtype_is_named(no_compile, make, shown):
+    # S: least-squares noise = 1e38 (finite in float32) made inf targets, spectral power = 60 zeroed 49 of 80
+    # columns in float32, its noise = 1e30 an inf loss; N: sin2-pl spread = 1e39 was refused naming info['f_star'],
+    # a landscape's test_shift = 1e39 as "data contains 64 NaN or Inf value(s)"; S: two_layer_net noise = 1e20
+    # gave an inf loss everywhere; N: rank-deficient noise = 1e39 was "b contains 365 NaN or Inf value(s)"
+    raises(ValueError, "^" + shown, make)
+
+
+def test_a_bound_names_a_step_beyond_the_largest_step_count():
+    # N: gd_pl([10**20], ...) said "k must be an array of numbers ..., got dtype object" (NumPy's dtype for an
+    # int beyond int64); 3e9 (beyond any run) was evaluated
+    c = theory.Constants(name="p", problem_class="strongly_convex", n=10, L=1.0, L_max=1.0, mu=0.1,
+                         sigma2_star=0.0, f_star=0.0, sources={})
+    for k, shown in (([10**20], "100000000000000000000"), (np.array([3e9]), r"3000000000\.0")):
+        raises(ValueError, rf"^k = {shown} is beyond the largest step count, 2147483646 \(MAX_STEPS", theory.gd_pl, k,
+               c, delta0=1.0)
+
+
+def test_seed_statistics_of_huge_values_do_not_overflow():
+    # S: the mean of values near 1e308 and the standard error of 1e200 were inf (NumPy's "overflow
+    # encountered" RuntimeWarning the only sign), a median of -1e308 and 1e308 -inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy warning escapes
+        assert stats.mean([1e308, 1e308]) == 1e308 and stats.stderr([1e200, 3e200]) == 1e200
+        assert stats.quantiles([-1e308, 1e308], qs=[0.5])[0.5] == 0.0
+        assert repr(stats.mean([1.0, 2.0])) == repr(np.float64(1.5))  # NumPy's own result where nothing overflows
+
+
+def test_best_of_refuses_a_clock_that_goes_backwards_or_returns_text():
+    # S: a clock going backwards gave a negative best time; N: a clock returning text was Python's
+    # "unsupported operand type(s) for -: 'str' and 'str'" from inside
+    readings = iter([10.0, 9.0])
+    raises(ValueError, r"^clock went backwards \(-1\.0 s over one timed call\): pass a monotonic clock",
+           timing.best_of, lambda: None, 1, clock=lambda: next(readings))
+    raises(TypeError, r"^clock must return a number of seconds, got '12:00'$", timing.best_of, lambda: None, 1,
+           clock=lambda: "12:00")
+
+
+def test_sigma2_along_run_refuses_a_negative_start_and_names_the_trace(tiny_logistic, no_compile):
+    # S: start = -1 was taken as "from the start"; N: a trace of another problem was named "xs" (the
+    # trace's field), not the trace
+    from sgd_bench.runner import Trace
+
+    trace = Trace(*[None] * len(Trace._fields))._replace(step=np.array([0, 5, 10]), xs=np.zeros((3, 3)))
+    raises(ValueError, r"^start must be an integer in \[0, .*\], got -1$", theory.sigma2_along_run, tiny_logistic,
+           trace, start=-1)
+    raises(ValueError, r"^trace's iterates have shape \(7,\), but problem '.*' has x_shape \(3,\): was the trace run "
+           r"on another problem\?$", theory.sigma2_along_run, tiny_logistic, trace._replace(xs=np.zeros((3, 7))))
+
+
+def test_a_finite_sum_refuses_a_name_that_is_not_text(no_compile):
+    # S: FiniteSum(name=None) was named "None" in tables, plots and messages
+    raises(TypeError, r"^name must be a string, a label for tables and plots, got NoneType$", FiniteSum,
+           lambda x, d: d[0] @ x, (A,), name=None)
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["--heartbeat", "0"], "--heartbeat must be an integer >= 1, got 0"),
+    (["--processes", "0"], "--processes must be an integer >= 1, got 0"),
+    (["-n", "0"], "-n must be an integer >= 1, got 0"),
+    (["--init-timeout", "0"], "--init-timeout must be an integer >= 1, got 0"),
+], ids=["heartbeat", "processes-long", "processes-short", "init-timeout"])
+def test_launcher_messages_name_the_option_as_typed(capsys, monkeypatch, argv, shown):
+    # N: "heartbeat must be ...", "processes must be ...", "init_timeout must be ..." beside "--idle-timeout must
+    # be ...": the Python keyword, not the option the user typed
+    code, last = _launch_refused(capsys, monkeypatch, argv + ["--", "-c", "pass"])
+    assert code == 2 and last == "sgd-bench launch: error: " + shown, last

@@ -192,12 +192,12 @@ def test_older_jax_is_refused(monkeypatch, capsys):
     # a bad argument is named first, on an old jax too
     assert launch.main(["-n", "0", "--", "-c", "pass"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "processes must be an integer >= 1, got 0" in err[0], err
+    assert len(err) == 1 and "-n must be an integer >= 1, got 0" in err[0], err
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["-n", "0", "--", "-c", "pass"], "processes must be an integer >= 1, got 0"),
-    (["-n", "2", "-d", "0", "--", "-c", "pass"], "devices must be an integer >= 1, got 0"),
+    (["-n", "0", "--", "-c", "pass"], "-n must be an integer >= 1, got 0"),
+    (["-n", "2", "-d", "0", "--", "-c", "pass"], "-d must be an integer >= 1, got 0"),
     (["-n", "2", "--"], "target is empty"),
     (["-n", "2", "--", "no_such_script.py"], "target script 'no_such_script.py' is not a file"),
     (["-n", "2", "--", "-m"], "target -m needs an argument"),
