@@ -314,7 +314,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     meta = folders.read_meta(out) or {}
     files = {p: records.files_digest(parse_spec(p, "--problem").options) for p in config["problems"]}
     stored = meta.get("input_files") if isinstance(meta.get("input_files"), dict) else {}
-    changed = [p for p, digest in stored.items() if files.get(p, digest) != digest]
+    changed = [p for p, digest in stored.items() if isinstance(digest, dict)  # per file: {} is an older record
+               and any(files.get(p, {}).get(k) != v for k, v in digest.items())]
     if changed:  # the stored cells and f* are of the old file: resuming would mix the two
         raise ValueError(f"--problem {changed[0]!r}: its file changed since the interrupted run in {out} "
                          "stored its first cells; pass --overwrite to start again, or restore the file")

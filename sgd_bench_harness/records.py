@@ -180,11 +180,21 @@ def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
 def files_digest(options: Mapping[str, Any]) -> dict[str, str]:
     """``{key: SHA-256}`` of the regular files a spec's options name (``libsvm:path=FILE``): what a
     grid stores in ``meta.json`` so that a resumed run can tell the file changed since its stored
-    cells were computed (they were mixed silently with cells of the new file, under the old f*)."""
+    cells were computed (they were mixed silently with cells of the new file, under the old f*).
+    A value is resolved as the problem resolves it (``problems.libsvm.resolve_path``: ``~``, a
+    bare name looked up in ``$SGD_BENCH_DATA``, a suffix such as ``.svm`` added): such a file was
+    not hashed, so a file replaced, or ``$SGD_BENCH_DATA`` pointed elsewhere, mixed two data sets."""
+    from problems.libsvm import resolve_path
+
     out = {}
     for key, value in options.items():
-        if isinstance(value, str) and value and Path(value).is_file():
-            out[key] = hashlib.sha256(Path(value).read_bytes()).hexdigest()
+        if not isinstance(value, str) or not value.strip():
+            continue
+        try:
+            path = resolve_path(value)
+        except (OSError, ValueError):  # names no file: a word such as a preset
+            continue
+        out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
 
 
@@ -321,6 +331,9 @@ def write_cell(cells_dir: Path, name: str, rows: Sequence[Mapping[str, Any]], ma
     from sgd_bench_harness.results import write_json
 
     written = write_records(Path(cells_dir) / name, rows)
+    for fmt in RECORD_FORMATS:  # the cell's file in the other format, from a try before (a resume
+        if fmt != written.suffix[1:]:  # without pyarrow): read first, it failed the grid at its end
+            (Path(cells_dir) / f"{name}.{fmt}").unlink(missing_ok=True)
     write_json(Path(cells_dir) / f"{name}.json", {**marker, "rows": len(rows),
                                                   "sha256": hashlib.sha256(written.read_bytes()).hexdigest()})
 
@@ -344,9 +357,9 @@ def read_cell(cells_dir: Path, name: str) -> tuple[list[dict[str, Any]], dict] |
         if path.is_file():
             try:
                 if "sha256" in marker and hashlib.sha256(path.read_bytes()).hexdigest() != marker["sha256"]:
-                    return None
+                    continue  # not the file the marker names (one in the other format, left by an earlier try)
                 rows = read_records(path)
             except Exception:  # noqa: BLE001 - what a damaged file raises depends on its format's reader
-                return None
+                continue  # (Parquet where pyarrow is missing too)
             return (rows, marker) if marker.get("rows", len(rows)) == len(rows) else None
     return None

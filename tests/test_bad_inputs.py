@@ -3932,3 +3932,37 @@ def test_counts_add_exactly_and_do_not_repeat_as_tuples():
     assert int(a + 7) == int(7 + a) == int(a) + 7 and int(sum([a, b])) == int(total)
     for product in (lambda: a * 2, lambda: 2 * a):
         raises(TypeError, r"^a Count does not multiply", product)
+
+
+# hostile27a -----------------------------------------------------------------------------------------
+def test_a_grid_cell_recomputed_in_the_other_format_reads_back(tmp_path, monkeypatch):
+    # a grid interrupted with Parquet cells, resumed where pyarrow is missing: each cell was computed
+    # again as CSV, but the Parquet file (read first) no longer matched the marker, so the merge got
+    # None ("cannot unpack non-iterable NoneType object", exit 2) at the end of every resume
+    pytest.importorskip("pyarrow")
+    from sgd_bench_harness import records
+
+    rows = [{"problem": "p", "seed": 0, "loss": 0.5}]
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "parquet")
+    records.write_cell(tmp_path, "c", rows, {"seconds": 1.0})
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "csv")
+    records.write_cell(tmp_path, "c", rows, {"seconds": 2.0})
+    stored = records.read_cell(tmp_path, "c")
+    assert stored is not None and stored[0] == rows and stored[1]["seconds"] == 2.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv", "c.json"]
+
+
+def test_a_grids_data_file_found_by_bare_name_is_fingerprinted(tmp_path, monkeypatch):
+    # libsvm:path=NAME found in $SGD_BENCH_DATA (or with ~, or without its .svm) was not hashed: a grid
+    # resumed after the file changed, or with SGD_BENCH_DATA pointing elsewhere, mixed two data sets'
+    # cells under the first one's f*, silently
+    from sgd_bench_harness import records
+
+    for folder, label in (("d1", "1"), ("d2", "-1")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "toy.svm").write_text(f"{label} 1:0.5\n")
+    digests = []
+    for folder in ("d1", "d2"):
+        monkeypatch.setenv("SGD_BENCH_DATA", str(tmp_path / folder))
+        digests.append(records.files_digest({"path": "toy", "preset": "small"}))
+    assert set(digests[0]) == {"path"} and digests[0] != digests[1]
