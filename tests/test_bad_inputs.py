@@ -3966,3 +3966,41 @@ def test_a_grids_data_file_found_by_bare_name_is_fingerprinted(tmp_path, monkeyp
         monkeypatch.setenv("SGD_BENCH_DATA", str(tmp_path / folder))
         digests.append(records.files_digest({"path": "toy", "preset": "small"}))
     assert set(digests[0]) == {"path"} and digests[0] != digests[1]
+
+
+def _hand_made_grid(folder, problem, command):
+    """A finished grid's stored files, written by hand (no run): one problem, gd, 2 seeds, 2 log points."""
+    from sgd_bench_harness import records
+
+    folder.mkdir()
+    rows = [dict(problem=problem, method="gd", seed=s, step=k, grad_evals=10 * k, loss=1.0 / (k + 1) + s,
+                 f_gap=1.0 / (k + 1) + s, grad_norm_sq=1.0, diverged=False, diverged_step=-1, negative_step_at=-1,
+                 rose=False, rose_step=-1) for s in range(2) for k in (0, 1)]
+    records.write_records(folder / "records", rows, format="csv")
+    (folder / "meta.json").write_text(json.dumps({"kind": "grid", "command": command, "f_star": {problem: [0.5, "x"]},
+                                                  "config": {"seeds": 2, "steps": 1}}))
+
+
+def test_a_grid_label_with_dollars_is_drawn_not_read_as_mathtext(tmp_path):
+    # --problem 'libsvm:path=/data/p$^$q.svm' (a legal file name): every cell ran, then matplotlib read
+    # the label as mathtext in the figure's title: ParseSyntaxException, exit 2, the folder left "running",
+    # and every resume (all cells stored) failed the same way: a lost run
+    from sgd_bench_harness import grid_report
+
+    _hand_made_grid(tmp_path / "g", "libsvm:path=/d/p$^$q.svm", "sgd-bench run")
+    assert grid_report.report(tmp_path / "g")[0]["problem"] == "libsvm:path=/d/p$^$q.svm"
+    assert (tmp_path / "g" / "grid.png").is_file()
+
+
+def test_a_grid_summary_shows_a_command_with_backticks_and_labels_with_control_characters(tmp_path):
+    # a file named t`x`.svm: the command's code span ended at its first backtick, so the page showed a
+    # command without them; a file named a<newline>b.svm cut the heading in two, and U+202E (right-to-left
+    # override) in one label turned the rest of the heading, other labels included, around
+    from sgd_bench_harness import grid_report, pages
+
+    label = "libsvm:path=/d/a\nb\u202e`x`.svm"
+    _hand_made_grid(tmp_path / "g", label, f"sgd-bench run --problem '{label}'")
+    grid_report.report(tmp_path / "g")
+    page = pages.render_markdown((tmp_path / "g" / "summary.md").read_text())
+    assert "<h1>Grid: libsvm:path=/d/a\\nb\\u202e`x`.svm</h1>" in page, page[:300]
+    assert "<code>sgd-bench run --problem 'libsvm:path=/d/a\\nb\\u202e`x`.svm'</code>" in page, page[:600]
