@@ -260,7 +260,8 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     """Where a run with ``config_hash`` should write, given the folder it was asked to use.
 
     Returns ``(folder, resume)``: ``resume`` is True when ``folder`` holds an interrupted run of
-    the same config, whose finished parts may be reused. Raises ValueError when ``target`` is a
+    the same config, whose finished parts may be reused (with ``overwrite`` too: the same command
+    resumes; ``overwrite`` replaces a finished result, or an interrupted run of another config). Raises ValueError when ``target`` is a
     non-empty folder that is not an sgd-bench result (nothing there is touched).
     """
     target = Path(target)
@@ -277,7 +278,9 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
                          "choose another --out")
     check_unlocked(target)  # before anything below reads it as interrupted or removes it
     same = meta.get("config_hash") == config_hash
-    if meta.get("status") != STATUS_COMPLETE and same and not overwrite:
+    if meta.get("status") != STATUS_COMPLETE and same:
+        # also with --overwrite, which replaces a result: the README's own rebuild command
+        # (run --all --overwrite) computed an interrupted experiment's stored parts again
         log(f"resuming the interrupted run in {target} (config {config_hash})")
         return target, True
     if overwrite:

@@ -1703,7 +1703,7 @@ def test_a_grid_resumed_after_its_data_file_changed_is_refused(tmp_path, capsys,
     code, err = cli_main(argv, capsys)
     assert code == 2 and "Traceback" not in err
     assert re.search(r"--problem 'libsvm:path=\S+data.svm': its file changed since the interrupted run in "
-                     r"\S+ stored its first cells; pass --overwrite to start again, or restore the file$",
+                     r"\S+ stored its first cells; remove that folder to start again, or restore the file$",
                      err.strip().splitlines()[-1])
     write(0)  # the file as it was: the run resumes and completes
     code, err = cli_main(argv, capsys)
@@ -3040,7 +3040,7 @@ def test_a_grids_cells_folder_that_is_a_file_is_one_line_before_anything_compute
     code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
     assert code == 2 and err.strip().splitlines()[-1] == (
         f"sgd-bench: error: {folder / 'cells'} is not a folder, and the grid stores its cells there; move or "
-        "remove it, then run the same command again (or pass --overwrite to start the grid over)")
+        "remove it, then run the same command again (or remove the folder to start the grid over)")
 
 
 # hostile25a -----------------------------------------------------------------------------------------
@@ -4004,3 +4004,18 @@ def test_a_grid_summary_shows_a_command_with_backticks_and_labels_with_control_c
     page = pages.render_markdown((tmp_path / "g" / "summary.md").read_text())
     assert "<h1>Grid: libsvm:path=/d/a\\nb\\u202e`x`.svm</h1>" in page, page[:300]
     assert "<code>sgd-bench run --problem 'libsvm:path=/d/a\\nb\\u202e`x`.svm'</code>" in page, page[:600]
+
+
+def test_the_same_command_with_overwrite_resumes_its_interrupted_run(tmp_path):
+    # `sgd-bench run --all --out results --overwrite` (the README's rebuild command) interrupted, then run
+    # again: the interrupted experiment's folder was replaced, its stored parts (gd_vs_sgd_large_n's sizes,
+    # variance_reduction's problems) computed again, though the README says it resumes them; a grid's cells too
+    from sgd_bench_harness import folders
+
+    folders.mark(tmp_path / "run", folders.STATUS_RUNNING, "abc")
+    (tmp_path / "run" / "parts").mkdir()
+    said = []
+    assert folders.output_folder(tmp_path / "run", "abc", overwrite=True, log=said.append) == (tmp_path / "run", True)
+    assert (tmp_path / "run" / "parts").is_dir() and "resuming the interrupted run" in said[0]
+    # another config's interrupted run, or a finished result, is still replaced
+    assert folders.output_folder(tmp_path / "run", "xyz", overwrite=True, log=said.append) == (tmp_path / "run", False)
