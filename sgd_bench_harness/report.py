@@ -132,20 +132,21 @@ def _corrupt_meta(folder: Path) -> str | None:
     return None
 
 
-def _write_page(folder: Path, index: Path | None) -> None:
-    """The result's HTML page; a page that cannot be written is said, and the index goes on."""
+def _write_page(folder: Path, index: Path | None) -> Path | None:
+    """The result's HTML page, or None; a page that cannot be written is said, and the index goes on."""
     source = folder / "summary.md"
     if source.exists() and not source.is_file():  # a folder stopped the whole report; a FIFO hung it
         say(f"{folder}: {pages.PAGE} not written: summary.md is not a regular file")
-        return
+        return None
     try:
         written = pages.write_result_page(folder, index)
     except (OSError, ValueError, TypeError, AttributeError, RecursionError) as err:  # odd stored files: this page only
         # (RecursionError: a checks.json nested 900 deep parses, then its display recursed)
         say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
-        return
+        return None
     if written is None and source.exists():
         say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
+    return written
 
 
 def index_above(folder: Path) -> Path | None:
@@ -190,7 +191,7 @@ def cmd_report(args) -> int:
         say(note)
     if not found:
         raise FileNotFoundError(f"no results in {root} (no folder with sgd-bench's meta.json)")
-    rows, corrupted = [], 0
+    rows, corrupted, page = [], 0, None
     for folder in found:
         meta = folders.read_meta(folder) or {}
         broken = _corrupt_meta(folder) if not meta else None
@@ -220,7 +221,7 @@ def cmd_report(args) -> int:
                     how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
                 say(f"{folder}: {how}")
         if not busy and not broken:
-            _write_page(folder, index_above(root) if single else root / "index.html")
+            page = _write_page(folder, index_above(root) if single else root / "index.html")
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else pages.folder_name(folder),
                          kind=str(meta.get("kind", "experiment")),
@@ -232,7 +233,8 @@ def cmd_report(args) -> int:
                          _folder=folder, _figures=figures))
         print(f"{rows[-1]['result']}: {how}")
     if single:  # one result folder: its own page only, never index files inside a result
-        print(f"wrote {root / pages.PAGE}")
+        if page is not None:  # not said of a result being written, corrupted or with a page of its own
+            print(f"wrote {page}")
     else:
         _write_index(root, rows)
         print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")

@@ -4019,3 +4019,19 @@ def test_the_same_command_with_overwrite_resumes_its_interrupted_run(tmp_path):
     assert (tmp_path / "run" / "parts").is_dir() and "resuming the interrupted run" in said[0]
     # another config's interrupted run, or a finished result, is still replaced
     assert folders.output_folder(tmp_path / "run", "xyz", overwrite=True, log=said.append) == (tmp_path / "run", False)
+
+
+def test_report_of_one_result_says_wrote_only_a_page_it_wrote(tmp_path, capsys):
+    # `sgd-bench report RESULT` of a corrupted result (or one a run is writing now) printed
+    # "wrote RESULT/summary.html", and no such file existed
+    from sgd_bench_harness import cli
+
+    _hand_made_grid(tmp_path / "g", "logreg", "sgd-bench run")
+    meta = json.loads((tmp_path / "g" / "meta.json").read_text())
+    meta.update(written_by="sgd-bench", status="complete", records={"file": "records.csv", "rows": 99, "sha256": "0"})
+    (tmp_path / "g" / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "g" / "summary.md").write_text("# old\n")
+    assert cli.main(["report", str(tmp_path / "g")]) == 1
+    out = capsys.readouterr().out
+    assert "CORRUPTED" in out and "\nwrote" not in out, out
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["meta.json", "records.csv", "summary.md"]
