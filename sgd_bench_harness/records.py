@@ -276,7 +276,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        with open(path, "rb") as handle:  # a path pyarrow reads as its own (~/..., file:, s3:, hdfs:) failed
+            table = pq.read_table(handle)  # the grid at its end, after every cell, at every resume
         stored = (table.schema.metadata or {}).get(TYPES_KEY.encode())
         if stored is None:  # written before the record: text cells were read one by one
             kinds = {c: "mixed" for c in table.column_names}

@@ -174,7 +174,7 @@ def cmd_report(args) -> int:
     meta.json is broken): such a result is listed, loudly, but not rebuilt."""
     if args.dir is not None and not args.dir.strip():  # Path("") is the current folder: an unset variable
         raise ValueError("report DIR must name a folder, got an empty string")
-    root = Path(args.dir) if args.dir else experiment.runs_root()
+    root = experiment.folder_path(args.dir) if args.dir else experiment.runs_root()  # report '~/x': the home's
     if root.exists() and not root.is_dir():
         raise ValueError(f"report DIR: {root} is a file, not a folder of results")
     if not root.is_dir():

@@ -4035,3 +4035,30 @@ def test_report_of_one_result_says_wrote_only_a_page_it_wrote(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "CORRUPTED" in out and "\nwrote" not in out, out
     assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["meta.json", "records.csv", "summary.md"]
+
+
+def test_parquet_records_read_back_from_a_folder_pyarrow_would_read_as_a_uri(tmp_path, monkeypatch):
+    # a relative --out such as file:x, s3:x or ~/x (below): pyarrow's read_table took the path as a URI
+    # or expanded its ~, so the grid's stored cells did not read back, and the grid failed after its
+    # last cell ("cannot unpack non-iterable NoneType object"), at every resume
+    pytest.importorskip("pyarrow")
+    from sgd_bench_harness import records
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file:").mkdir()
+    written = records.write_records(tmp_path.joinpath("file:", "r").relative_to(tmp_path), [{"a": 1}], format="parquet")
+    assert records.read_records(written) == [{"a": 1}]
+
+
+def test_an_out_with_a_tilde_the_shell_left_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    # --out=~/runs (one word: the shell does not expand its ~): the run wrote ./~/runs/grid-... and said
+    # "wrote ~/runs/grid-...", which reads as the home folder; `report '~/runs'` looked in ./~ too
+    from sgd_bench_harness import experiment, grid
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    monkeypatch.setattr(grid, "run_grid", lambda config, out, **kwargs: ran.append(out) or [])
+    assert cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out=~/runs"], capsys)[0] == 0
+    assert ran[0].parent == tmp_path / "home" / "runs" and not (tmp_path / "~").exists()
+    assert experiment.parser("x", None).parse_args(["--out", "~/r"]).out == tmp_path / "home" / "r"
