@@ -181,20 +181,25 @@ def files_digest(options: Mapping[str, Any]) -> dict[str, str]:
     """``{key: SHA-256}`` of the regular files a spec's options name (``libsvm:path=FILE``): what a
     grid stores in ``meta.json`` so that a resumed run can tell the file changed since its stored
     cells were computed (they were mixed silently with cells of the new file, under the old f*).
-    A value is resolved as the problem resolves it (``problems.libsvm.resolve_path``: ``~``, a
-    bare name looked up in ``$SGD_BENCH_DATA``, a suffix such as ``.svm`` added): such a file was
-    not hashed, so a file replaced, or ``$SGD_BENCH_DATA`` pointed elsewhere, mixed two data sets."""
+    A ``path`` is resolved as libsvm resolves it (``problems.libsvm.resolve_path``: ``~``, a bare
+    name looked up in ``$SGD_BENCH_DATA``, a suffix such as ``.svm`` added): such a file was not
+    hashed, so a file replaced, or ``$SGD_BENCH_DATA`` pointed elsewhere, mixed two data sets."""
     from problems.libsvm import resolve_path
 
     out = {}
     for key, value in options.items():
         if not isinstance(value, str) or not value.strip():
             continue
-        try:
-            path = resolve_path(value)
-        except (OSError, ValueError):  # names no file: a word such as a preset
+        try:  # only a path is looked up: preset=rcv1 must not hash a data set named rcv1 it never reads
+            path = resolve_path(value) if key == "path" else Path(value)
+        except (OSError, ValueError):
             continue
-        out[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.is_file():
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:  # in pieces: a data set may be larger than the memory
+                for piece in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(piece)
+            out[key] = digest.hexdigest()
     return out
 
 

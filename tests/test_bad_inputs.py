@@ -3961,6 +3961,7 @@ def test_a_grids_data_file_found_by_bare_name_is_fingerprinted(tmp_path, monkeyp
     for folder, label in (("d1", "1"), ("d2", "-1")):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "toy.svm").write_text(f"{label} 1:0.5\n")
+    (tmp_path / "d1" / "small").write_text("a data set a preset=small never reads: not hashed\n")
     digests = []
     for folder in ("d1", "d2"):
         monkeypatch.setenv("SGD_BENCH_DATA", str(tmp_path / folder))
