@@ -81,8 +81,7 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
     # A grid's cells and a script's parts are pieces of a result, not results; hidden folders are
     # sgd-bench's working folders (--overwrite's .NAME.replaced, listed while the new run went on).
-    found = sorted(p.parent for p in root.rglob("meta.json")
-                   if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
+    found = sorted(p.parent for p in root.rglob("meta.json") if not _a_results_piece(root, p.relative_to(root).parts)
                    and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     kept, notes = [], _linked_results(root)
     for folder in found:
@@ -99,13 +98,22 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     return kept, notes
 
 
+def _a_results_piece(root: Path, parts: tuple[str, ...]) -> bool:
+    """Whether the path ``parts`` (under ``root``) lies in a result's own ``cells/`` or ``parts/``: a
+    user's folder of that name (``--out runs/parts/a``) is walked as any other (its results were
+    left out of the index without a word)."""
+    return any(part in ("cells", experiment.PARTS) and (root.joinpath(*parts[:i]) / "meta.json").is_file()
+               for i, part in enumerate(parts[:-1]))
+
+
 def _linked_results(root: Path) -> list[str]:
     """A note for each symbolic link under ``root`` to a result folder: report does not follow
     links (a loop would never end, and a result would be listed twice), and such a result was
     left out without a word ("no results in DIR")."""
     notes = []
     for top, dirs, _ in os.walk(root):  # not into links, as rglob above
-        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")) and d not in ("cells", experiment.PARTS))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", "."))
+                         and not _a_results_piece(root, (*Path(top).relative_to(root).parts, d, "")))
         for name in dirs:
             link = Path(top) / name
             if link.is_symlink() and folders.is_result(folders.read_json(link / "meta.json")):

@@ -4063,3 +4063,19 @@ def test_an_out_with_a_tilde_the_shell_left_is_the_home_folder(tmp_path, monkeyp
     assert cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out=~/runs"], capsys)[0] == 0
     assert ran[0].parent == tmp_path / "home" / "runs" and not (tmp_path / "~").exists()
     assert experiment.parser("x", None).parse_args(["--out", "~/r"]).out == tmp_path / "home" / "r"
+
+
+def test_report_lists_results_under_a_users_folder_named_parts_or_cells(tmp_path):
+    # `--out runs/parts` or `--out runs/cells`: report skipped every path with such a component (meant
+    # for a result's own pieces), so those results were left out of the index without a word
+    from sgd_bench_harness import report
+
+    for where in ("parts", "cells", "ok"):
+        (tmp_path / where).mkdir()
+        _hand_made_grid(tmp_path / where / "g", "logreg", "sgd-bench run")
+        meta = json.loads((tmp_path / where / "g" / "meta.json").read_text())
+        (tmp_path / where / "g" / "meta.json").write_text(json.dumps({**meta, "written_by": "sgd-bench"}))
+    (tmp_path / "ok" / "g" / "cells" / "x").mkdir(parents=True)  # a result's own piece stays out
+    (tmp_path / "ok" / "g" / "cells" / "x" / "meta.json").write_text((tmp_path / "ok" / "g" / "meta.json").read_text())
+    found, notes = report._find_results(tmp_path)
+    assert found == [tmp_path / w / "g" for w in ("cells", "ok", "parts")] and notes == []
