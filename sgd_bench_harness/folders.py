@@ -47,6 +47,9 @@ def read_pass(path: Path, key: Any) -> dict[str, Any]:
     seconds}, "failed": [names]}``), or a new one. A damaged entry is dropped and its experiment
     runs again: a text as seconds failed the pass after it had run every experiment, and a text
     as ``failed`` named its letters as experiments whose claims failed."""
+    if Path(path).is_dir():  # the first experiment ran, then "[Errno 21] Is a directory", at every retry
+        raise ValueError(f"--all: {path} is a folder, and the pass keeps its progress in a file of that name; "
+                         "move or remove it, then run the same command again")
     state = read_json(path)
     if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)
             and isinstance(state.get("failed", []), list)):

@@ -4079,3 +4079,14 @@ def test_report_lists_results_under_a_users_folder_named_parts_or_cells(tmp_path
     (tmp_path / "ok" / "g" / "cells" / "x" / "meta.json").write_text((tmp_path / "ok" / "g" / "meta.json").read_text())
     found, notes = report._find_results(tmp_path)
     assert found == [tmp_path / w / "g" for w in ("cells", "ok", "parts")] and notes == []
+
+
+def test_an_all_pass_whose_progress_file_is_a_folder_is_refused_before_it_runs(tmp_path):
+    # OUT/.sgd-bench-all.json a folder: the first experiment ran, then "[Errno 21] Is a directory" (exit
+    # 2), and every retry wrote another copy of the first experiment beside it, never going further
+    from sgd_bench_harness import cli, folders
+
+    (tmp_path / cli.ALL_STATE).mkdir()
+    with pytest.raises(ValueError, match=r"^--all: .*\.sgd-bench-all\.json is a folder, and the pass keeps its "
+                                         r"progress in a file of that name; move or remove it"):
+        folders.read_pass(tmp_path / cli.ALL_STATE, {"argvs": []})
