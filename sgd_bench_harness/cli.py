@@ -150,7 +150,7 @@ def _run_all(args, names, modules, argvs) -> int:
     folders.check_writable(root)
     state_path = root / ALL_STATE
     key = {"argvs": argvs}
-    state = folders.read_pass(state_path, key)  # a damaged entry: that experiment runs again
+    state = folders.read_pass(state_path, key, dict(zip(names, argvs)))  # a damaged entry: it runs again
     left_out = sorted(set(experiments()) - set(names))
     if left_out:
         say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")

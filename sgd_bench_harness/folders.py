@@ -42,21 +42,26 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def read_pass(path: Path, key: Any) -> dict[str, Any]:
+def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The progress of the ``run --all`` pass ``key`` kept in ``path`` (``{"key", "done": {name:
-    seconds}, "failed": [names]}``), or a new one. A damaged entry is dropped and its experiment
-    runs again: a text as seconds failed the pass after it had run every experiment, and a text
-    as ``failed`` named its letters as experiments whose claims failed."""
+    seconds}, "failed": [names], "argv": {name: argv}}``), or a new one. A damaged entry is dropped
+    and its experiment runs again: a text as seconds failed the pass after it had run every
+    experiment, and a text as ``failed`` named its letters as experiments whose claims failed.
+    With another ``key`` (a script added to or removed from the pass), what it finished with the
+    argv it has now (``argvs``, {name: argv}) is kept: the whole pass ran again, beside its results."""
     if Path(path).is_dir():  # the first experiment ran, then "[Errno 21] Is a directory", at every retry
         raise ValueError(f"--all: {path} is a folder, and the pass keeps its progress in a file of that name; "
                          "move or remove it, then run the same command again")
-    state = read_json(path)
-    if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)
+    state, argvs = read_json(path), dict(argvs or {})
+    if not (isinstance(state, dict) and isinstance(state.get("done"), dict)
             and isinstance(state.get("failed", []), list)):
-        return {"key": key, "done": {}, "failed": []}
+        return {"key": key, "done": {}, "failed": [], "argv": argvs}
+    stored = state.get("argv") if isinstance(state.get("argv"), dict) else {}
+    same = (lambda name: True) if state.get("key") == key else (lambda name: name in argvs and stored.get(name) == argvs[name])
     done = {name: seconds for name, seconds in state["done"].items() if isinstance(seconds, (int, float))
-            and not isinstance(seconds, bool) and 0 <= seconds < float("inf")}
-    return {"key": key, "done": done, "failed": [n for n in state.get("failed", []) if isinstance(n, str)]}
+            and not isinstance(seconds, bool) and 0 <= seconds < float("inf") and same(name)}
+    failed = [n for n in state.get("failed", []) if isinstance(n, str) and same(n)]
+    return {"key": key, "done": done, "failed": failed, "argv": argvs}
 
 
 def read_meta(folder: Path) -> dict[str, Any] | None:

@@ -4090,3 +4090,18 @@ def test_an_all_pass_whose_progress_file_is_a_folder_is_refused_before_it_runs(t
     with pytest.raises(ValueError, match=r"^--all: .*\.sgd-bench-all\.json is a folder, and the pass keeps its "
                                          r"progress in a file of that name; move or remove it"):
         folders.read_pass(tmp_path / cli.ALL_STATE, {"argvs": []})
+
+
+def test_an_all_pass_keeps_what_it_finished_when_a_script_is_added(tmp_path):
+    # run --all interrupted, then a script added to (or removed from) the scripts folder: the pass's key
+    # changed, so the same command ran every experiment again, writing NAME-DATE beside each finished
+    # one (with --overwrite, the README's rebuild command, it computed them all again)
+    from sgd_bench_harness import folders
+
+    state = tmp_path / "state.json"
+    before = {"exp_a": ["--out", "o/exp_a"], "exp_b": ["--out", "o/exp_b"]}
+    state.write_text(json.dumps({"key": {"argvs": list(before.values())}, "done": {"exp_a": 1.0, "exp_b": 2.0},
+                                 "failed": ["exp_a"], "argv": before}))
+    now = {"exp_0": ["--out", "o/exp_0"], "exp_a": ["--out", "o/exp_a"], "exp_b": ["--quick", "--out", "o/exp_b"]}
+    read = folders.read_pass(state, {"argvs": list(now.values())}, now)
+    assert read["done"] == {"exp_a": 1.0} and read["failed"] == ["exp_a"] and read["argv"] == now
