@@ -4105,3 +4105,16 @@ def test_an_all_pass_keeps_what_it_finished_when_a_script_is_added(tmp_path):
     now = {"exp_0": ["--out", "o/exp_0"], "exp_a": ["--out", "o/exp_a"], "exp_b": ["--quick", "--out", "o/exp_b"]}
     read = folders.read_pass(state, {"argvs": list(now.values())}, now)
     assert read["done"] == {"exp_a": 1.0} and read["failed"] == ["exp_a"] and read["argv"] == now
+
+
+@pytest.mark.parametrize("text, shown", [("optax:sgd,lr=0.1,momentum=abc", "momentum must be a number, got 'abc'"),
+                                         ("optax:noisy_sgd,lr=0.1,seed=x", "seed must be a number, got 'x'")])
+def test_an_optax_number_that_defaults_to_none_is_checked_before_the_run(text, shown):
+    # optax.sgd's momentum (default None): momentum=abc passed the checks, then failed inside the run with
+    # NumPy's "Only integer scalar arrays can be converted to a scalar index" (exit 2), naming no key, and
+    # left its result folder "running"
+    from sgd_bench.optax_spec import build_optax
+    from sgd_bench.spec_parsing import parse_spec
+
+    spec = parse_spec(text, "--method")
+    raises(ValueError, f"^--method {re.escape(repr(text))}: {shown}$", build_optax, spec, dict(spec.options), None, None)
