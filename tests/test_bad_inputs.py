@@ -4118,3 +4118,16 @@ def test_an_optax_number_that_defaults_to_none_is_checked_before_the_run(text, s
 
     spec = parse_spec(text, "--method")
     raises(ValueError, f"^--method {re.escape(repr(text))}: {shown}$", build_optax, spec, dict(spec.options), None, None)
+
+
+def test_a_scripts_folder_given_with_a_tilde_is_the_home_folders(tmp_path, monkeypatch):
+    # SGD_BENCH_SCRIPTS='~/scripts' (from a .env file or a service's environment, which expand nothing):
+    # "no experiment scripts at ~/scripts: not a folder", while SGD_BENCH_DATA and
+    # SGD_BENCH_COMPILATION_CACHE take the same ~
+    from sgd_bench_harness import experiments
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "mine.py").write_text("NAME = 'mine'\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", "~/scripts")
+    assert list(experiments.experiments()) == ["mine"]
