@@ -144,7 +144,15 @@ def _empty(value) -> bool:
 
 
 def find_records(folder: Path) -> Path | None:
-    """The records file of a result folder (Parquet first, then CSV), or None."""
+    """The records file of a result folder: the one its ``meta.json`` names (``"records"``), else
+    Parquet first, then CSV; or None. A stray ``records.parquet`` beside the run's ``records.csv``
+    (one's own export, or an earlier try's in the other format) was read instead, unchecked."""
+    from sgd_bench_harness.folders import read_meta
+
+    named = (read_meta(folder) or {}).get("records")
+    if isinstance(named, Mapping) and named.get("file") in [f"records.{fmt}" for fmt in RECORD_FORMATS]:
+        if (Path(folder) / named["file"]).is_file():
+            return Path(folder) / named["file"]
     for fmt in RECORD_FORMATS:
         candidate = Path(folder) / f"records.{fmt}"
         if candidate.is_file():

@@ -4131,3 +4131,19 @@ def test_a_scripts_folder_given_with_a_tilde_is_the_home_folders(tmp_path, monke
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("SGD_BENCH_SCRIPTS", "~/scripts")
     assert list(experiments.experiments()) == ["mine"]
+
+
+def test_a_result_reads_the_records_its_meta_json_names_not_a_stray_file_beside(tmp_path):
+    # a CSV result with a records.parquet saved beside it (one's own filtered export, or an earlier try's
+    # in the other format): the checksum was checked on records.csv, then report rebuilt the summary from
+    # records.parquet, "rebuilt from records" with half the seeds, silently
+    pytest.importorskip("pyarrow")
+    from sgd_bench_harness import records
+
+    _hand_made_grid(tmp_path / "g", "logreg", "sgd-bench run")
+    meta = json.loads((tmp_path / "g" / "meta.json").read_text())
+    meta["records"] = records.records_digest(tmp_path / "g" / "records.csv")
+    (tmp_path / "g" / "meta.json").write_text(json.dumps(meta))
+    rows = records.read_records(tmp_path / "g")
+    records.write_records(tmp_path / "g" / "records", rows[:1], format="parquet")
+    assert records.find_records(tmp_path / "g").name == "records.csv" and records.read_records(tmp_path / "g") == rows
