@@ -4147,3 +4147,14 @@ def test_a_result_reads_the_records_its_meta_json_names_not_a_stray_file_beside(
     rows = records.read_records(tmp_path / "g")
     records.write_records(tmp_path / "g" / "records", rows[:1], format="parquet")
     assert records.find_records(tmp_path / "g").name == "records.csv" and records.read_records(tmp_path / "g") == rows
+
+
+def test_a_result_pages_title_shows_a_label_as_its_heading_does(tmp_path):
+    # a grid over libsvm:path=/d/my_file.svm: summary.md escapes the label (my\_file.svm) so that the
+    # heading shows it as typed, but the page's <title> took the raw line: "my\_file.svm · sgd-bench"
+    from sgd_bench_harness import pages, results
+
+    (tmp_path / "summary.md").write_text(f"# Grid: {results.markdown_literal('libsvm:path=/d/my_file*[1].svm')}\n")
+    page = pages.write_result_page(tmp_path).read_text()
+    assert "<title>Grid: libsvm:path=/d/my_file*[1].svm · sgd-bench</title>" in page, page[:400]
+    assert "<h1>Grid: libsvm:path=/d/my_file*[1].svm</h1>" in page
