@@ -71,7 +71,8 @@ def same_run(spec: Spec, what: str) -> tuple:
     """What a spec runs, whatever its spelling: its name, and its options in key order with the
     words of its choices as a spec reads them (``sgd:sampling=Cyclic`` runs sgd:sampling=cyclic)."""
     choices = WORD_KEYS if what == "--method" else PROBLEM_CHOICE_KEYS
-    options = {k: words(v) if k in choices and isinstance(v, str) else v for k, v in spec.options.items()}
+    options = {("lr" if k == "learning_rate" and spec.name == "optax" else k):  # optax's lr is learning_rate
+               words(v) if k in choices and isinstance(v, str) else v for k, v in spec.options.items()}
     positional = words(spec.positional) if spec.positional is not None else None
     return spec.name, positional, tuple(sorted(options.items(), key=str))
 

@@ -4158,3 +4158,14 @@ def test_a_result_pages_title_shows_a_label_as_its_heading_does(tmp_path):
     page = pages.write_result_page(tmp_path).read_text()
     assert "<title>Grid: libsvm:path=/d/my_file*[1].svm · sgd-bench</title>" in page, page[:400]
     assert "<h1>Grid: libsvm:path=/d/my_file*[1].svm</h1>" in page
+
+
+def test_optax_lr_and_learning_rate_of_one_value_are_the_same_method_twice():
+    # --method optax:adam,lr=1e-3 --method optax:adam,learning_rate=1e-3 (lr means learning_rate): both
+    # ran, the same run stored under two labels, though a spec repeated in another spelling is refused
+    from sgd_bench_harness import grid
+
+    with pytest.raises(ValueError, match=r"^--method 'optax:adam,learning_rate=1e-3' is given twice \(also as "
+                                         r"'optax:adam,lr=1e-3'\)"):
+        grid.grid_config(["logreg"], ["optax:adam,lr=1e-3", "optax:adam,learning_rate=1e-3"], seeds=2, steps=4,
+                         log_every=None, dtype="float64", key=0, block=2)
