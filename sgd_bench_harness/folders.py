@@ -37,7 +37,7 @@ def read_json(path: Path) -> Any:
     if not Path(path).is_file():
         return None
     try:
-        return json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested 100,000 deep
         return None
 

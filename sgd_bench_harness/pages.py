@@ -122,7 +122,7 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     target = folder / PAGE
     if not source.exists() or (target.exists() and not _is_ours(target)):
         return None
-    text = source.read_text()
+    text = source.read_text(encoding="utf-8")  # as written (results.write_text), whatever the locale
     body = render_markdown(text)
     # the heading's text without Markdown's backslash escapes (CommonMark: before ASCII punctuation):
     # a grid's label my_file.svm, escaped my\_file.svm in summary.md, showed so in the title

@@ -302,7 +302,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         return [dict(zip(columns, row)) for row in zip(*columns.values())] if columns else \
             [{} for _ in range(table.num_rows)]
     kinds = _csv_kinds(path)
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:  # as written, whatever the locale
         reader = csv.DictReader(handle)
         rows = list(reader)
         names = list(reader.fieldnames or [])

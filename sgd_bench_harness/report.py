@@ -130,7 +130,7 @@ def _corrupt_meta(folder: Path) -> str | None:
     if not (folder / "meta.json").is_file():  # a FIFO blocked the read below; a link to /dev/zero filled memory
         return "meta.json is not a regular file"
     try:
-        text = (folder / "meta.json").read_text()
+        text = (folder / "meta.json").read_text(encoding="utf-8")
     except OSError as err:
         return f"meta.json cannot be read ({err.strerror})"
     if not text.strip():

@@ -4169,3 +4169,26 @@ def test_optax_lr_and_learning_rate_of_one_value_are_the_same_method_twice():
                                          r"'optax:adam,lr=1e-3'\)"):
         grid.grid_config(["logreg"], ["optax:adam,lr=1e-3", "optax:adam,learning_rate=1e-3"], seeds=2, steps=4,
                          log_every=None, dtype="float64", key=0, block=2)
+
+
+def test_records_and_a_summary_read_back_in_utf8_under_an_ascii_locale(tmp_path):
+    # written in UTF-8 whatever the locale, read in the locale's encoding: under LC_ALL=C (with
+    # PYTHONUTF8=0 PYTHONCOERCECLOCALE=0) `report` of a grid over libsvm:path=/d/é.svm said "not rebuilt
+    # (UnicodeDecodeError: 'ascii' codec can't decode ...)" and wrote no page
+    import locale
+    import sys
+
+    if sys.flags.utf8_mode:
+        pytest.skip("Python's UTF-8 mode reads every file in UTF-8")
+    from sgd_bench_harness import pages, records
+
+    records.write_records(tmp_path / "records", [{"problem": "libsvm:path=/d/é.svm"}], format="csv")
+    (tmp_path / "summary.md").write_text("# Grid: é\n", encoding="utf-8")
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        rows = records.read_records(tmp_path / "records.csv")
+        page = pages.write_result_page(tmp_path)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert rows == [{"problem": "libsvm:path=/d/é.svm"}] and "<h1>Grid: é</h1>" in page.read_text(encoding="utf-8")
