@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 
 import optax
 
@@ -62,7 +63,11 @@ def _check_optax_options(spec: Spec, opts: dict, params) -> None:
     for key, value in opts.items():
         typed = "lr" if key == "learning_rate" and "lr" in spec.options else key
         default = params[key].default if key in params else None
-        wants_number = key == "learning_rate" or is_number(default)
+        # a number that defaults to None (optax.sgd's momentum): momentum=abc failed inside the
+        # run with NumPy's "Only integer scalar arrays ...", its result folder left "running"
+        hint = str(params[key].annotation) if key in params else ""
+        optional_number = default is None and re.search(r"\b(float|int)\b", hint) and not re.search(r"\b(Any|str)\b", hint)
+        wants_number = key == "learning_rate" or is_number(default) or bool(optional_number)
         if wants_number and not is_number(value):
             raise ValueError(f"{head}: {typed} must be a number, got {value!r}")
         if wants_number and not math.isfinite(value):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+from pathlib import Path
 from typing import Callable
 
 DTYPES = ("float32", "float64")
@@ -15,6 +17,13 @@ def dtype_name(text: str) -> str:
     if text not in DTYPES:
         raise argparse.ArgumentTypeError(f"must be one of {', '.join(DTYPES)}, got {text!r}")
     return text
+
+
+def folder_path(text: str) -> Path:
+    """An argparse type: a folder path, with a leading ``~`` expanded as the shell does for a word of
+    its own (``--out=~/runs`` is not expanded by the shell: the run wrote ``./~/runs``, saying "wrote
+    ~/runs/...", and Parquet records read back from there went to the home folder)."""
+    return Path(os.path.expanduser(text))
 
 
 def abbreviated(text: str, keep: int = 10) -> str:

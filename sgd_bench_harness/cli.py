@@ -45,12 +45,15 @@ DEFAULT_SUITE = ("lecture_logreg",)
 def _cmd_run(args) -> int:
     from sgd_bench import progress
     from sgd_bench_harness import records
+    from sgd_bench_harness.arg_types import folder_path
 
     records.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
     progress.forced()  # and so is a bad SGD_BENCH_PROGRESS
     if args.out is not None and not args.out.strip():
         # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
         raise ValueError("--out must name a folder, got an empty string")
+    if args.out is not None:  # --out=~/runs: the shell leaves the ~ of such a word (arg_types.folder_path)
+        args.out = str(folder_path(args.out))
     if args.problem or args.method:
         if args.all:
             raise ValueError("--all runs the experiments; a grid (--problem/--method) is one run")
@@ -147,8 +150,9 @@ def _run_all(args, names, modules, argvs) -> int:
     folders.check_writable(root)
     state_path = root / ALL_STATE
     # each --out as an absolute path: results, ./results/ and /abs/results resumed none of each other's passes
-    key = {"argvs": [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)] for v in argvs]}
-    state = folders.read_pass(state_path, key)  # a damaged entry: that experiment runs again
+    keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)] for v in argvs]
+    key = {"argvs": keyed}
+    state = folders.read_pass(state_path, key, dict(zip(names, keyed)))  # a damaged entry: it runs again
     left_out = sorted(set(experiments()) - set(names))
     if left_out:
         say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")

@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 from sgd_bench_harness import folders, work
 # the option types, also reached as experiment.positive_int etc. by the experiments' own options
 from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name,  # noqa: F401
-                                         integer, number, positive_int, step_count)
+                                         folder_path, integer, number, positive_int, step_count)
 
 OPTIONS = ("seeds", "steps", "dtype")
 FAILED_CLAIMS = 4  # the exit status of a run that wrote its result but some claim of it failed
@@ -264,7 +264,7 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     p.add_argument("--dtype", type=dtype_name, help=shown("dtype", "float32 or float64"))
     for option, kwargs in (options or {}).items():
         p.add_argument(f"--{option}", **kwargs)
-    p.add_argument("--out", type=Path, help=f"output folder (default runs/{folder or name}; "
+    p.add_argument("--out", type=folder_path, help=f"output folder (default runs/{folder or name}; "
                    f"results/{folder or name} is the committed gallery)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing result in the output folder instead of writing a new one")

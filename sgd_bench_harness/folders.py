@@ -37,23 +37,31 @@ def read_json(path: Path) -> Any:
     if not Path(path).is_file():
         return None
     try:
-        return json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested 100,000 deep
         return None
 
 
-def read_pass(path: Path, key: Any) -> dict[str, Any]:
+def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The progress of the ``run --all`` pass ``key`` kept in ``path`` (``{"key", "done": {name:
-    seconds}, "failed": [names]}``), or a new one. A damaged entry is dropped and its experiment
-    runs again: a text as seconds failed the pass after it had run every experiment, and a text
-    as ``failed`` named its letters as experiments whose claims failed."""
-    state = read_json(path)
-    if not (isinstance(state, dict) and state.get("key") == key and isinstance(state.get("done"), dict)
+    seconds}, "failed": [names], "argv": {name: argv}}``), or a new one. A damaged entry is dropped
+    and its experiment runs again: a text as seconds failed the pass after it had run every
+    experiment, and a text as ``failed`` named its letters as experiments whose claims failed.
+    With another ``key`` (a script added to or removed from the pass), what it finished with the
+    argv it has now (``argvs``, {name: argv}) is kept: the whole pass ran again, beside its results."""
+    if Path(path).is_dir():  # the first experiment ran, then "[Errno 21] Is a directory", at every retry
+        raise ValueError(f"--all: {path} is a folder, and the pass keeps its progress in a file of that name; "
+                         "move or remove it, then run the same command again")
+    state, argvs = read_json(path), dict(argvs or {})
+    if not (isinstance(state, dict) and isinstance(state.get("done"), dict)
             and isinstance(state.get("failed", []), list)):
-        return {"key": key, "done": {}, "failed": []}
+        return {"key": key, "done": {}, "failed": [], "argv": argvs}
+    stored = state.get("argv") if isinstance(state.get("argv"), dict) else {}
+    same = (lambda name: True) if state.get("key") == key else (lambda name: name in argvs and stored.get(name) == argvs[name])
     done = {name: seconds for name, seconds in state["done"].items() if isinstance(seconds, (int, float))
-            and not isinstance(seconds, bool) and 0 <= seconds < float("inf")}
-    return {"key": key, "done": done, "failed": [n for n in state.get("failed", []) if isinstance(n, str)]}
+            and not isinstance(seconds, bool) and 0 <= seconds < float("inf") and same(name)}
+    failed = [n for n in state.get("failed", []) if isinstance(n, str) and same(n)]
+    return {"key": key, "done": done, "failed": failed, "argv": argvs}
 
 
 def read_meta(folder: Path) -> dict[str, Any] | None:
@@ -275,7 +283,8 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     """Where a run with ``config_hash`` should write, given the folder it was asked to use.
 
     Returns ``(folder, resume)``: ``resume`` is True when ``folder`` holds an interrupted run of
-    the same config, whose finished parts may be reused. Raises ValueError when ``target`` is a
+    the same config, whose finished parts may be reused (with ``overwrite`` too: the same command
+    resumes; ``overwrite`` replaces a finished result, or an interrupted run of another config). Raises ValueError when ``target`` is a
     non-empty folder that is not an sgd-bench result (nothing there is touched).
     """
     target = Path(target)
@@ -292,7 +301,9 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
                          "choose another --out")
     check_unlocked(target)  # before anything below reads it as interrupted or removes it
     same = meta.get("config_hash") == config_hash
-    if meta.get("status") != STATUS_COMPLETE and same and not overwrite:
+    if meta.get("status") != STATUS_COMPLETE and same:
+        # also with --overwrite, which replaces a result: the README's own rebuild command
+        # (run --all --overwrite) computed an interrupted experiment's stored parts again
         log(f"resuming the interrupted run in {target} (config {config_hash})")
         return target, True
     if overwrite:

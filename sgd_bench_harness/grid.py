@@ -71,7 +71,8 @@ def same_run(spec: Spec, what: str) -> tuple:
     """What a spec runs, whatever its spelling: its name, and its options in key order with the
     words of its choices as a spec reads them (``sgd:sampling=Cyclic`` runs sgd:sampling=cyclic)."""
     choices = WORD_KEYS if what == "--method" else PROBLEM_CHOICE_KEYS
-    options = {k: words(v) if k in choices and isinstance(v, str) else v for k, v in spec.options.items()}
+    options = {("lr" if k == "learning_rate" and spec.name == "optax" else k):  # optax's lr is learning_rate
+               words(v) if k in choices and isinstance(v, str) else v for k, v in spec.options.items()}
     positional = words(spec.positional) if spec.positional is not None else None
     return spec.name, positional, tuple(sorted(options.items(), key=str))
 
@@ -307,17 +308,18 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     cells_dir = out / "cells"
     if (cells_dir.exists() or cells_dir.is_symlink()) and not cells_dir.is_dir():  # was "[Errno 17] File exists"
         raise ValueError(f"{cells_dir} is not a folder, and the grid stores its cells there; move or remove it, "
-                         "then run the same command again (or pass --overwrite to start the grid over)")
+                         "then run the same command again (or remove the folder to start the grid over)")
     digest = results.config_hash(KIND, config, dtype=config["dtype"])
     folders.mark(out, folders.STATUS_RUNNING, digest, {"experiment": KIND, "kind": KIND,
                                                              "config": config})
     meta = folders.read_meta(out) or {}
     files = {p: records.files_digest(parse_spec(p, "--problem").options) for p in config["problems"]}
     stored = meta.get("input_files") if isinstance(meta.get("input_files"), dict) else {}
-    changed = [p for p, digest in stored.items() if files.get(p, digest) != digest]
+    changed = [p for p, digest in stored.items() if isinstance(digest, dict)  # per file: {} is an older record
+               and any(files.get(p, {}).get(k) != v for k, v in digest.items())]
     if changed:  # the stored cells and f* are of the old file: resuming would mix the two
         raise ValueError(f"--problem {changed[0]!r}: its file changed since the interrupted run in {out} "
-                         "stored its first cells; pass --overwrite to start again, or restore the file")
+                         "stored its first cells; remove that folder to start again, or restore the file")
     folders.mark(out, folders.STATUS_RUNNING, digest, {"input_files": files})
     # an f* that is not [number, how] (a meta.json edited by hand) is computed again, as if absent
     f_stars = {p: v for p, v in (meta.get("f_star") if isinstance(meta.get("f_star"), dict) else {}).items()

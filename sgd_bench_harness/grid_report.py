@@ -111,6 +111,15 @@ def summarize(rows: list[dict], factor: float = RISE_FACTOR) -> tuple[list[dict]
     return table, curves
 
 
+def figure_text(label: str) -> str:
+    """A label as matplotlib draws it literally: ``$`` escaped (a file named ``p$^$q.svm`` was read as
+    mathtext, and its ParseSyntaxException failed the grid after every cell had run, and again at
+    every resume), control characters as their escapes (a tab or ESC: missing-glyph warnings)."""
+    from sgd_bench_harness.results import printable
+
+    return printable(label).replace("$", r"\$")
+
+
 # The most curves a panel names in a legend: beyond, matplotlib spent minutes placing it (and
 # warned on stderr) for a grid of thousands of points, and no one reads such a legend.
 LEGEND_MAX = 20
@@ -170,14 +179,14 @@ def report(out: Path) -> list[dict]:
             color = plots.COLORS[c % len(plots.COLORS)]
             for ax, x in zip(row_axes, (cur["steps"], cur["grad_evals"])):
                 keep = x > 0 if ax is row_axes[1] else slice(None)  # log-x: no zero evaluations
-                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, label=mtext)
+                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, label=figure_text(mtext))
                 lo, hi = shown(cur["lo"]), shown(cur["hi"])
                 ax.fill_between(x[keep], np.minimum(lo, hi)[keep], np.maximum(lo, hi)[keep],
                                 color=color, alpha=0.15, lw=0)
         ylabel = r"$|f(x_k) - f^*|$" if gap else r"$f(x_k)$"
         for ax, xlabel, what in zip(row_axes, ("step k", "per-sample gradient evaluations"),
                                     ("against steps", "against gradient evaluations")):
-            ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{ptext}: {what}")
+            ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{figure_text(ptext)}: {what}")
             if positive:
                 ax.set_yscale("log")
             curves_drawn = len(ax.get_legend_handles_labels()[0])
@@ -214,7 +223,7 @@ def report(out: Path) -> list[dict]:
                    "method's (column negative_step).\n")
     text = f"""# Grid: {', '.join(map(lit, problems_))}
 
-Command: `{meta.get('command', '?')}`
+Command: {results.markdown_code(meta.get('command', '?'))}
 
 {config.get('seeds', '?')} seeds x {config.get('steps', '?')} steps (logged every
 {config.get('log_every', '?')}), {config.get('dtype', '?')}, key {config.get('key', '?')}, device

@@ -122,10 +122,12 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     target = folder / PAGE
     if not source.exists() or (target.exists() and not _is_ours(target)):
         return None
-    text = source.read_text()
+    text = source.read_text(encoding="utf-8")  # as written (results.write_text), whatever the locale
     body = render_markdown(text)
-    title = next((line.lstrip("# ").strip() for line in text.splitlines() if line.startswith("#")),
-                 folder_name(folder))
+    # the heading's text without Markdown's backslash escapes (CommonMark: before ASCII punctuation):
+    # a grid's label my_file.svm, escaped my\_file.svm in summary.md, showed so in the title
+    title = next((re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", line.lstrip("# ").strip())
+                  for line in text.splitlines() if line.startswith("#")), folder_name(folder))
     shown = set(re.findall(r"\]\(([^)\s]+)\)", text))  # files the summary already shows or links
     figures = sorted(p.name for p in folder.iterdir()
                      if p.suffix.lower() in FIGURE_SUFFIXES and p.name not in shown)

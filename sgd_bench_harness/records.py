@@ -144,7 +144,15 @@ def _empty(value) -> bool:
 
 
 def find_records(folder: Path) -> Path | None:
-    """The records file of a result folder (Parquet first, then CSV), or None."""
+    """The records file of a result folder: the one its ``meta.json`` names (``"records"``), else
+    Parquet first, then CSV; or None. A stray ``records.parquet`` beside the run's ``records.csv``
+    (one's own export, or an earlier try's in the other format) was read instead, unchecked."""
+    from sgd_bench_harness.folders import read_meta
+
+    named = (read_meta(folder) or {}).get("records")
+    if isinstance(named, Mapping) and named.get("file") in [f"records.{fmt}" for fmt in RECORD_FORMATS]:
+        if (Path(folder) / named["file"]).is_file():
+            return Path(folder) / named["file"]
     for fmt in RECORD_FORMATS:
         candidate = Path(folder) / f"records.{fmt}"
         if candidate.is_file():
@@ -180,11 +188,26 @@ def records_digest(path: Path, rows: int | None = None) -> dict[str, Any]:
 def files_digest(options: Mapping[str, Any]) -> dict[str, str]:
     """``{key: SHA-256}`` of the regular files a spec's options name (``libsvm:path=FILE``): what a
     grid stores in ``meta.json`` so that a resumed run can tell the file changed since its stored
-    cells were computed (they were mixed silently with cells of the new file, under the old f*)."""
+    cells were computed (they were mixed silently with cells of the new file, under the old f*).
+    A ``path`` is resolved as libsvm resolves it (``problems.libsvm.resolve_path``: ``~``, a bare
+    name looked up in ``$SGD_BENCH_DATA``, a suffix such as ``.svm`` added): such a file was not
+    hashed, so a file replaced, or ``$SGD_BENCH_DATA`` pointed elsewhere, mixed two data sets."""
+    from problems.libsvm import resolve_path
+
     out = {}
     for key, value in options.items():
-        if isinstance(value, str) and value and Path(value).is_file():
-            out[key] = hashlib.sha256(Path(value).read_bytes()).hexdigest()
+        if not isinstance(value, str) or not value.strip():
+            continue
+        try:  # only a path is looked up: preset=rcv1 must not hash a data set named rcv1 it never reads
+            path = resolve_path(value) if key == "path" else Path(value)
+        except (OSError, ValueError):
+            continue
+        if path.is_file():
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:  # in pieces: a data set may be larger than the memory
+                for piece in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(piece)
+            out[key] = digest.hexdigest()
     return out
 
 
@@ -266,7 +289,8 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        with open(path, "rb") as handle:  # a path pyarrow reads as its own (~/..., file:, s3:, hdfs:) failed
+            table = pq.read_table(handle)  # the grid at its end, after every cell, at every resume
         stored = (table.schema.metadata or {}).get(TYPES_KEY.encode())
         if stored is None:  # written before the record: text cells were read one by one
             kinds = {c: "mixed" for c in table.column_names}
@@ -278,7 +302,7 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         return [dict(zip(columns, row)) for row in zip(*columns.values())] if columns else \
             [{} for _ in range(table.num_rows)]
     kinds = _csv_kinds(path)
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:  # as written, whatever the locale
         reader = csv.DictReader(handle)
         rows = list(reader)
         names = list(reader.fieldnames or [])
@@ -321,6 +345,9 @@ def write_cell(cells_dir: Path, name: str, rows: Sequence[Mapping[str, Any]], ma
     from sgd_bench_harness.results import write_json
 
     written = write_records(Path(cells_dir) / name, rows)
+    for fmt in RECORD_FORMATS:  # the cell's file in the other format, from a try before (a resume
+        if fmt != written.suffix[1:]:  # without pyarrow): read first, it failed the grid at its end
+            (Path(cells_dir) / f"{name}.{fmt}").unlink(missing_ok=True)
     write_json(Path(cells_dir) / f"{name}.json", {**marker, "rows": len(rows),
                                                   "sha256": hashlib.sha256(written.read_bytes()).hexdigest()})
 
@@ -344,9 +371,9 @@ def read_cell(cells_dir: Path, name: str) -> tuple[list[dict[str, Any]], dict] |
         if path.is_file():
             try:
                 if "sha256" in marker and hashlib.sha256(path.read_bytes()).hexdigest() != marker["sha256"]:
-                    return None
+                    continue  # not the file the marker names (one in the other format, left by an earlier try)
                 rows = read_records(path)
             except Exception:  # noqa: BLE001 - what a damaged file raises depends on its format's reader
-                return None
+                continue  # (Parquet where pyarrow is missing too)
             return (rows, marker) if marker.get("rows", len(rows)) == len(rows) else None
     return None

@@ -81,8 +81,7 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
     # A grid's cells and a script's parts are pieces of a result, not results; hidden folders are
     # sgd-bench's working folders (--overwrite's .NAME.replaced, listed while the new run went on).
-    found = sorted(p.parent for p in root.rglob("meta.json")
-                   if not {"cells", experiment.PARTS} & set(p.relative_to(root).parts)
+    found = sorted(p.parent for p in root.rglob("meta.json") if not _a_results_piece(root, p.relative_to(root).parts)
                    and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     kept, notes = [], _linked_results(root)
     for folder in found:
@@ -99,13 +98,22 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     return kept, notes
 
 
+def _a_results_piece(root: Path, parts: tuple[str, ...]) -> bool:
+    """Whether the path ``parts`` (under ``root``) lies in a result's own ``cells/`` or ``parts/``: a
+    user's folder of that name (``--out runs/parts/a``) is walked as any other (its results were
+    left out of the index without a word)."""
+    return any(part in ("cells", experiment.PARTS) and (root.joinpath(*parts[:i]) / "meta.json").is_file()
+               for i, part in enumerate(parts[:-1]))
+
+
 def _linked_results(root: Path) -> list[str]:
     """A note for each symbolic link under ``root`` to a result folder: report does not follow
     links (a loop would never end, and a result would be listed twice), and such a result was
     left out without a word ("no results in DIR")."""
     notes = []
     for top, dirs, _ in os.walk(root):  # not into links, as rglob above
-        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")) and d not in ("cells", experiment.PARTS))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(("_", "."))
+                         and not _a_results_piece(root, (*Path(top).relative_to(root).parts, d, "")))
         for name in dirs:
             link = Path(top) / name
             if link.is_symlink() and folders.is_result(folders.read_json(link / "meta.json")):
@@ -122,7 +130,7 @@ def _corrupt_meta(folder: Path) -> str | None:
     if not (folder / "meta.json").is_file():  # a FIFO blocked the read below; a link to /dev/zero filled memory
         return "meta.json is not a regular file"
     try:
-        text = (folder / "meta.json").read_text()
+        text = (folder / "meta.json").read_text(encoding="utf-8")
     except OSError as err:
         return f"meta.json cannot be read ({err.strerror})"
     if not text.strip():
@@ -132,20 +140,21 @@ def _corrupt_meta(folder: Path) -> str | None:
     return None
 
 
-def _write_page(folder: Path, index: Path | None) -> None:
-    """The result's HTML page; a page that cannot be written is said, and the index goes on."""
+def _write_page(folder: Path, index: Path | None) -> Path | None:
+    """The result's HTML page, or None; a page that cannot be written is said, and the index goes on."""
     source = folder / "summary.md"
     if source.exists() and not source.is_file():  # a folder stopped the whole report; a FIFO hung it
         say(f"{folder}: {pages.PAGE} not written: summary.md is not a regular file")
-        return
+        return None
     try:
         written = pages.write_result_page(folder, index)
     except (OSError, ValueError, TypeError, AttributeError, RecursionError) as err:  # odd stored files: this page only
         # (RecursionError: a checks.json nested 900 deep parses, then its display recursed)
         say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
-        return
+        return None
     if written is None and source.exists():
         say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
+    return written
 
 
 def index_above(folder: Path) -> Path | None:
@@ -173,7 +182,7 @@ def cmd_report(args) -> int:
     meta.json is broken): such a result is listed, loudly, but not rebuilt."""
     if args.dir is not None and not args.dir.strip():  # Path("") is the current folder: an unset variable
         raise ValueError("report DIR must name a folder, got an empty string")
-    root = Path(args.dir) if args.dir else experiment.runs_root()
+    root = experiment.folder_path(args.dir) if args.dir else experiment.runs_root()  # report '~/x': the home's
     if root.exists() and not root.is_dir():
         raise ValueError(f"report DIR: {root} is a file, not a folder of results")
     if not root.is_dir():
@@ -190,7 +199,7 @@ def cmd_report(args) -> int:
         say(note)
     if not found:
         raise FileNotFoundError(f"no results in {root} (no folder with sgd-bench's meta.json)")
-    rows, corrupted = [], 0
+    rows, corrupted, page = [], 0, None
     for folder in found:
         meta = folders.read_meta(folder) or {}
         broken = _corrupt_meta(folder) if not meta else None
@@ -220,7 +229,7 @@ def cmd_report(args) -> int:
                     how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
                 say(f"{folder}: {how}")
         if not busy and not broken:
-            _write_page(folder, index_above(root) if single else root / "index.html")
+            page = _write_page(folder, index_above(root) if single else root / "index.html")
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else pages.folder_name(folder),
                          kind=str(meta.get("kind", "experiment")),
@@ -232,7 +241,8 @@ def cmd_report(args) -> int:
                          _folder=folder, _figures=figures))
         print(f"{rows[-1]['result']}: {how}")
     if single:  # one result folder: its own page only, never index files inside a result
-        print(f"wrote {root / pages.PAGE}")
+        if page is not None:  # not said of a result being written, corrupted or with a page of its own
+            print(f"wrote {page}")
     else:
         _write_index(root, rows)
         print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")

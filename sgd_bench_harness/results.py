@@ -367,8 +367,21 @@ _MARKUP = re.compile(r"([\\`*_\[\]<>~#!&|])")  # what Markdown can read as marku
 
 def markdown_literal(text: Any) -> str:
     """``text`` with every character Markdown could read as markup escaped, for a label the user
-    chose: a spec naming the file ``_t_.svm`` or ``x*y*z.svm`` showed in italics on the page."""
-    return _MARKUP.sub(r"\\\1", str(text))
+    chose: a spec naming the file ``_t_.svm`` or ``x*y*z.svm`` showed in italics on the page.
+    Control characters show as their escapes, as on the terminal (``printable``): a file
+    named ``a<newline>b.svm`` cut the summary's heading in two, and a right-to-left override
+    (U+202E) turned the rest of the heading, other labels included, around on the page."""
+    return _MARKUP.sub(r"\\\1", printable(text))
+
+
+def markdown_code(text: Any) -> str:
+    """``text`` as an inline code span that shows it as given: fenced by more backticks than any
+    run of them inside (a command naming the file ``x`y`.svm`` lost its backticks on the page,
+    the span ending at the first), control characters as their escapes (``printable``)."""
+    text = printable(text)
+    fence = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""  # CommonMark strips one each side
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str],
@@ -389,7 +402,7 @@ def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str],
     return "\n".join(lines)
 
 
-def _terminal_cell(value) -> str:
+def printable(value) -> str:
     """A cell's text for the terminal on one line: a line break, tab or other control character
     is shown as its escape (``\\n``, ``\\t``, ``\\x1b``), so that a row stays one line and its
     columns stay aligned."""
@@ -405,7 +418,7 @@ def _width(text: str) -> int:
 
 def text_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """A plain aligned table for the terminal, one line per row."""
-    cells = [[_terminal_cell(c) for c in columns]] + [[_terminal_cell(r.get(c, "")) for c in columns]
+    cells = [[printable(c) for c in columns]] + [[printable(r.get(c, "")) for c in columns]
                                                        for r in rows]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(columns))]
     out = []

@@ -1704,7 +1704,7 @@ def test_a_grid_resumed_after_its_data_file_changed_is_refused(tmp_path, capsys,
     code, err = cli_main(argv, capsys)
     assert code == 2 and "Traceback" not in err
     assert re.search(r"--problem 'libsvm:path=\S+data.svm': its file changed since the interrupted run in "
-                     r"\S+ stored its first cells; pass --overwrite to start again, or restore the file$",
+                     r"\S+ stored its first cells; remove that folder to start again, or restore the file$",
                      err.strip().splitlines()[-1])
     write(0)  # the file as it was: the run resumes and completes
     code, err = cli_main(argv, capsys)
@@ -3049,7 +3049,7 @@ def test_a_grids_cells_folder_that_is_a_file_is_one_line_before_anything_compute
     code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
     assert code == 2 and err.strip().splitlines()[-1] == (
         f"sgd-bench: error: {folder / 'cells'} is not a folder, and the grid stores its cells there; move or "
-        "remove it, then run the same command again (or pass --overwrite to start the grid over)")
+        "remove it, then run the same command again (or remove the folder to start the grid over)")
 
 
 # hostile25a -----------------------------------------------------------------------------------------
@@ -4205,3 +4205,261 @@ def test_launcher_messages_name_the_option_as_typed(capsys, monkeypatch, argv, s
     # be ...": the Python keyword, not the option the user typed
     code, last = _launch_refused(capsys, monkeypatch, argv + ["--", "-c", "pass"])
     assert code == 2 and last == "sgd-bench launch: error: " + shown, last
+# hostile27a -----------------------------------------------------------------------------------------
+def test_a_grid_cell_recomputed_in_the_other_format_reads_back(tmp_path, monkeypatch):
+    # a grid interrupted with Parquet cells, resumed where pyarrow is missing: each cell was computed
+    # again as CSV, but the Parquet file (read first) no longer matched the marker, so the merge got
+    # None ("cannot unpack non-iterable NoneType object", exit 2) at the end of every resume
+    pytest.importorskip("pyarrow")
+    from sgd_bench_harness import records
+
+    rows = [{"problem": "p", "seed": 0, "loss": 0.5}]
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "parquet")
+    records.write_cell(tmp_path, "c", rows, {"seconds": 1.0})
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "csv")
+    records.write_cell(tmp_path, "c", rows, {"seconds": 2.0})
+    stored = records.read_cell(tmp_path, "c")
+    assert stored is not None and stored[0] == rows and stored[1]["seconds"] == 2.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv", "c.json"]
+
+
+def test_a_grids_data_file_found_by_bare_name_is_fingerprinted(tmp_path, monkeypatch):
+    # libsvm:path=NAME found in $SGD_BENCH_DATA (or with ~, or without its .svm) was not hashed: a grid
+    # resumed after the file changed, or with SGD_BENCH_DATA pointing elsewhere, mixed two data sets'
+    # cells under the first one's f*, silently
+    from sgd_bench_harness import records
+
+    for folder, label in (("d1", "1"), ("d2", "-1")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "toy.svm").write_text(f"{label} 1:0.5\n")
+    (tmp_path / "d1" / "small").write_text("a data set a preset=small never reads: not hashed\n")
+    digests = []
+    for folder in ("d1", "d2"):
+        monkeypatch.setenv("SGD_BENCH_DATA", str(tmp_path / folder))
+        digests.append(records.files_digest({"path": "toy", "preset": "small"}))
+    assert set(digests[0]) == {"path"} and digests[0] != digests[1]
+
+
+def _hand_made_grid(folder, problem, command):
+    """A finished grid's stored files, written by hand (no run): one problem, gd, 2 seeds, 2 log points."""
+    from sgd_bench_harness import records
+
+    folder.mkdir()
+    rows = [dict(problem=problem, method="gd", seed=s, step=k, grad_evals=10 * k, loss=1.0 / (k + 1) + s,
+                 f_gap=1.0 / (k + 1) + s, grad_norm_sq=1.0, diverged=False, diverged_step=-1, negative_step_at=-1,
+                 rose=False, rose_step=-1) for s in range(2) for k in (0, 1)]
+    records.write_records(folder / "records", rows, format="csv")
+    (folder / "meta.json").write_text(json.dumps({"kind": "grid", "command": command, "f_star": {problem: [0.5, "x"]},
+                                                  "config": {"seeds": 2, "steps": 1}}))
+
+
+def test_a_grid_label_with_dollars_is_drawn_not_read_as_mathtext(tmp_path):
+    # --problem 'libsvm:path=/data/p$^$q.svm' (a legal file name): every cell ran, then matplotlib read
+    # the label as mathtext in the figure's title: ParseSyntaxException, exit 2, the folder left "running",
+    # and every resume (all cells stored) failed the same way: a lost run
+    from sgd_bench_harness import grid_report
+
+    _hand_made_grid(tmp_path / "g", "libsvm:path=/d/p$^$q.svm", "sgd-bench run")
+    assert grid_report.report(tmp_path / "g")[0]["problem"] == "libsvm:path=/d/p$^$q.svm"
+    assert (tmp_path / "g" / "grid.png").is_file()
+
+
+def test_a_grid_summary_shows_a_command_with_backticks_and_labels_with_control_characters(tmp_path):
+    # a file named t`x`.svm: the command's code span ended at its first backtick, so the page showed a
+    # command without them; a file named a<newline>b.svm cut the heading in two, and U+202E (right-to-left
+    # override) in one label turned the rest of the heading, other labels included, around
+    from sgd_bench_harness import grid_report, pages
+
+    label = "libsvm:path=/d/a\nb\u202e`x`.svm"
+    _hand_made_grid(tmp_path / "g", label, f"sgd-bench run --problem '{label}'")
+    grid_report.report(tmp_path / "g")
+    page = pages.render_markdown((tmp_path / "g" / "summary.md").read_text())
+    assert "<h1>Grid: libsvm:path=/d/a\\nb\\u202e`x`.svm</h1>" in page, page[:300]
+    assert "<code>sgd-bench run --problem 'libsvm:path=/d/a\\nb\\u202e`x`.svm'</code>" in page, page[:600]
+
+
+def test_the_same_command_with_overwrite_resumes_its_interrupted_run(tmp_path):
+    # `sgd-bench run --all --out results --overwrite` (the README's rebuild command) interrupted, then run
+    # again: the interrupted experiment's folder was replaced, its stored parts (gd_vs_sgd_large_n's sizes,
+    # variance_reduction's problems) computed again, though the README says it resumes them; a grid's cells too
+    from sgd_bench_harness import folders
+
+    folders.mark(tmp_path / "run", folders.STATUS_RUNNING, "abc")
+    (tmp_path / "run" / "parts").mkdir()
+    said = []
+    assert folders.output_folder(tmp_path / "run", "abc", overwrite=True, log=said.append) == (tmp_path / "run", True)
+    assert (tmp_path / "run" / "parts").is_dir() and "resuming the interrupted run" in said[0]
+    # another config's interrupted run, or a finished result, is still replaced
+    assert folders.output_folder(tmp_path / "run", "xyz", overwrite=True, log=said.append) == (tmp_path / "run", False)
+
+
+def test_report_of_one_result_says_wrote_only_a_page_it_wrote(tmp_path, capsys):
+    # `sgd-bench report RESULT` of a corrupted result (or one a run is writing now) printed
+    # "wrote RESULT/summary.html", and no such file existed
+    from sgd_bench_harness import cli
+
+    _hand_made_grid(tmp_path / "g", "logreg", "sgd-bench run")
+    meta = json.loads((tmp_path / "g" / "meta.json").read_text())
+    meta.update(written_by="sgd-bench", status="complete", records={"file": "records.csv", "rows": 99, "sha256": "0"})
+    (tmp_path / "g" / "meta.json").write_text(json.dumps(meta))
+    (tmp_path / "g" / "summary.md").write_text("# old\n")
+    assert cli.main(["report", str(tmp_path / "g")]) == 1
+    out = capsys.readouterr().out
+    assert "CORRUPTED" in out and "\nwrote" not in out, out
+    assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["meta.json", "records.csv", "summary.md"]
+
+
+def test_parquet_records_read_back_from_a_folder_pyarrow_would_read_as_a_uri(tmp_path, monkeypatch):
+    # a relative --out such as file:x, s3:x or ~/x (below): pyarrow's read_table took the path as a URI
+    # or expanded its ~, so the grid's stored cells did not read back, and the grid failed after its
+    # last cell ("cannot unpack non-iterable NoneType object"), at every resume
+    pytest.importorskip("pyarrow")
+    from sgd_bench_harness import records
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file:").mkdir()
+    written = records.write_records(tmp_path.joinpath("file:", "r").relative_to(tmp_path), [{"a": 1}], format="parquet")
+    assert records.read_records(written) == [{"a": 1}]
+
+
+def test_an_out_with_a_tilde_the_shell_left_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    # --out=~/runs (one word: the shell does not expand its ~): the run wrote ./~/runs/grid-... and said
+    # "wrote ~/runs/grid-...", which reads as the home folder; `report '~/runs'` looked in ./~ too
+    from sgd_bench_harness import experiment, grid
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    ran = []
+    monkeypatch.setattr(grid, "run_grid", lambda config, out, **kwargs: ran.append(out) or [])
+    assert cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out=~/runs"], capsys)[0] == 0
+    assert ran[0].parent == tmp_path / "home" / "runs" and not (tmp_path / "~").exists()
+    assert experiment.parser("x", None).parse_args(["--out", "~/r"]).out == tmp_path / "home" / "r"
+
+
+def test_report_lists_results_under_a_users_folder_named_parts_or_cells(tmp_path):
+    # `--out runs/parts` or `--out runs/cells`: report skipped every path with such a component (meant
+    # for a result's own pieces), so those results were left out of the index without a word
+    from sgd_bench_harness import report
+
+    for where in ("parts", "cells", "ok"):
+        (tmp_path / where).mkdir()
+        _hand_made_grid(tmp_path / where / "g", "logreg", "sgd-bench run")
+        meta = json.loads((tmp_path / where / "g" / "meta.json").read_text())
+        (tmp_path / where / "g" / "meta.json").write_text(json.dumps({**meta, "written_by": "sgd-bench"}))
+    (tmp_path / "ok" / "g" / "cells" / "x").mkdir(parents=True)  # a result's own piece stays out
+    (tmp_path / "ok" / "g" / "cells" / "x" / "meta.json").write_text((tmp_path / "ok" / "g" / "meta.json").read_text())
+    found, notes = report._find_results(tmp_path)
+    assert found == [tmp_path / w / "g" for w in ("cells", "ok", "parts")] and notes == []
+
+
+def test_an_all_pass_whose_progress_file_is_a_folder_is_refused_before_it_runs(tmp_path):
+    # OUT/.sgd-bench-all.json a folder: the first experiment ran, then "[Errno 21] Is a directory" (exit
+    # 2), and every retry wrote another copy of the first experiment beside it, never going further
+    from sgd_bench_harness import cli, folders
+
+    (tmp_path / cli.ALL_STATE).mkdir()
+    with pytest.raises(ValueError, match=r"^--all: .*\.sgd-bench-all\.json is a folder, and the pass keeps its "
+                                         r"progress in a file of that name; move or remove it"):
+        folders.read_pass(tmp_path / cli.ALL_STATE, {"argvs": []})
+
+
+def test_an_all_pass_keeps_what_it_finished_when_a_script_is_added(tmp_path):
+    # run --all interrupted, then a script added to (or removed from) the scripts folder: the pass's key
+    # changed, so the same command ran every experiment again, writing NAME-DATE beside each finished
+    # one (with --overwrite, the README's rebuild command, it computed them all again)
+    from sgd_bench_harness import folders
+
+    state = tmp_path / "state.json"
+    before = {"exp_a": ["--out", "o/exp_a"], "exp_b": ["--out", "o/exp_b"]}
+    state.write_text(json.dumps({"key": {"argvs": list(before.values())}, "done": {"exp_a": 1.0, "exp_b": 2.0},
+                                 "failed": ["exp_a"], "argv": before}))
+    now = {"exp_0": ["--out", "o/exp_0"], "exp_a": ["--out", "o/exp_a"], "exp_b": ["--quick", "--out", "o/exp_b"]}
+    read = folders.read_pass(state, {"argvs": list(now.values())}, now)
+    assert read["done"] == {"exp_a": 1.0} and read["failed"] == ["exp_a"] and read["argv"] == now
+
+
+@pytest.mark.parametrize("text, shown", [("optax:sgd,lr=0.1,momentum=abc", "momentum must be a number, got 'abc'"),
+                                         ("optax:noisy_sgd,lr=0.1,seed=x", "seed must be a number, got 'x'")])
+def test_an_optax_number_that_defaults_to_none_is_checked_before_the_run(text, shown):
+    # optax.sgd's momentum (default None): momentum=abc passed the checks, then failed inside the run with
+    # NumPy's "Only integer scalar arrays can be converted to a scalar index" (exit 2), naming no key, and
+    # left its result folder "running"
+    from sgd_bench.optax_spec import build_optax
+    from sgd_bench.spec_parsing import parse_spec
+
+    spec = parse_spec(text, "--method")
+    raises(ValueError, f"^--method {re.escape(repr(text))}: {shown}$", build_optax, spec, dict(spec.options), None, None)
+
+
+def test_a_scripts_folder_given_with_a_tilde_is_the_home_folders(tmp_path, monkeypatch):
+    # SGD_BENCH_SCRIPTS='~/scripts' (from a .env file or a service's environment, which expand nothing):
+    # "no experiment scripts at ~/scripts: not a folder", while SGD_BENCH_DATA and
+    # SGD_BENCH_COMPILATION_CACHE take the same ~
+    from sgd_bench_harness import experiments
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "mine.py").write_text("NAME = 'mine'\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", "~/scripts")
+    assert list(experiments.experiments()) == ["mine"]
+
+
+def test_a_result_reads_the_records_its_meta_json_names_not_a_stray_file_beside(tmp_path):
+    # a CSV result with a records.parquet saved beside it (one's own filtered export, or an earlier try's
+    # in the other format): the checksum was checked on records.csv, then report rebuilt the summary from
+    # records.parquet, "rebuilt from records" with half the seeds, silently
+    pytest.importorskip("pyarrow")
+    from sgd_bench_harness import records
+
+    _hand_made_grid(tmp_path / "g", "logreg", "sgd-bench run")
+    meta = json.loads((tmp_path / "g" / "meta.json").read_text())
+    meta["records"] = records.records_digest(tmp_path / "g" / "records.csv")
+    (tmp_path / "g" / "meta.json").write_text(json.dumps(meta))
+    rows = records.read_records(tmp_path / "g")
+    records.write_records(tmp_path / "g" / "records", rows[:1], format="parquet")
+    assert records.find_records(tmp_path / "g").name == "records.csv" and records.read_records(tmp_path / "g") == rows
+
+
+def test_a_result_pages_title_shows_a_label_as_its_heading_does(tmp_path):
+    # a grid over libsvm:path=/d/my_file.svm: summary.md escapes the label (my\_file.svm) so that the
+    # heading shows it as typed, but the page's <title> took the raw line: "my\_file.svm · sgd-bench"
+    from sgd_bench_harness import pages, results
+
+    (tmp_path / "summary.md").write_text(f"# Grid: {results.markdown_literal('libsvm:path=/d/my_file*[1].svm')}\n")
+    page = pages.write_result_page(tmp_path).read_text()
+    assert "<title>Grid: libsvm:path=/d/my_file*[1].svm · sgd-bench</title>" in page, page[:400]
+    assert "<h1>Grid: libsvm:path=/d/my_file*[1].svm</h1>" in page
+
+
+def test_optax_lr_and_learning_rate_of_one_value_are_the_same_method_twice():
+    # --method optax:adam,lr=1e-3 --method optax:adam,learning_rate=1e-3 (lr means learning_rate): both
+    # ran, the same run stored under two labels, though a spec repeated in another spelling is refused
+    from sgd_bench_harness import grid
+
+    with pytest.raises(ValueError, match=r"^--method 'optax:adam,learning_rate=1e-3' is given twice \(also as "
+                                         r"'optax:adam,lr=1e-3'\)"):
+        grid.grid_config(["logreg"], ["optax:adam,lr=1e-3", "optax:adam,learning_rate=1e-3"], seeds=2, steps=4,
+                         log_every=None, dtype="float64", key=0, block=2)
+
+
+def test_records_and_a_summary_read_back_in_utf8_under_an_ascii_locale(tmp_path):
+    # written in UTF-8 whatever the locale, read in the locale's encoding: under LC_ALL=C (with
+    # PYTHONUTF8=0 PYTHONCOERCECLOCALE=0) `report` of a grid over libsvm:path=/d/é.svm said "not rebuilt
+    # (UnicodeDecodeError: 'ascii' codec can't decode ...)" and wrote no page
+    import locale
+    import sys
+
+    if sys.flags.utf8_mode:
+        pytest.skip("Python's UTF-8 mode reads every file in UTF-8")
+    from sgd_bench_harness import pages, records
+
+    records.write_records(tmp_path / "records", [{"problem": "libsvm:path=/d/é.svm"}], format="csv")
+    (tmp_path / "summary.md").write_text("# Grid: é\n", encoding="utf-8")
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        rows = records.read_records(tmp_path / "records.csv")
+        page = pages.write_result_page(tmp_path)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+    assert rows == [{"problem": "libsvm:path=/d/é.svm"}] and "<h1>Grid: é</h1>" in page.read_text(encoding="utf-8")

@@ -49,7 +49,8 @@ def module(name: str) -> ModuleType:
 def scripts_dir() -> Path | None:
     """A folder of one's own experiment scripts (``$SGD_BENCH_SCRIPTS``), or None: the registry."""
     env = os.environ.get("SGD_BENCH_SCRIPTS")
-    return Path(env) if env else None
+    # ~ expanded, as SGD_BENCH_DATA's and SGD_BENCH_COMPILATION_CACHE's are (a .env file leaves it)
+    return Path(env).expanduser() if env else None
 
 
 def experiments() -> dict[str, str]:
