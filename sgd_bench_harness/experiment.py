@@ -281,7 +281,7 @@ def failed_claims(out: Path) -> tuple[list[str], int]:
     checks = folders.read_json(Path(out) / "checks.json")
     if not isinstance(checks, list):
         return [], 0
-    failed = [str(c.get("claim", "?")) for c in checks if isinstance(c, dict) and not c.get("holds")]
+    failed = [str(c.get("claim", "?")) for c in checks if isinstance(c, dict) and c.get("holds") is not True]
     return failed, len(checks)
 
 

@@ -63,7 +63,7 @@ def _checks_html(checks: Any) -> str:
     for check in checks:
         if not isinstance(check, Mapping):
             continue
-        ok = bool(check.get("holds"))
+        ok = check.get("holds") is True  # a text "false" is not a held claim
         held += ok
         text = check.get("summary") or check.get("claim") or "(no claim stored)"
         measured = check.get("measured")

@@ -20,7 +20,7 @@ def _checks_line(folder: Path) -> str:
     checks = folders.read_json(folder / "checks.json")
     if not isinstance(checks, list) or not checks:
         return "-"
-    held = sum(bool(c.get("holds")) for c in checks if isinstance(c, dict))
+    held = sum(c.get("holds") is True for c in checks if isinstance(c, dict))  # a text "false" does not hold
     return f"{held}/{len(checks)} hold"
 
 

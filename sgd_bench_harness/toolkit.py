@@ -126,6 +126,9 @@ class Check:
         extra = set(record) - {f.name for f in dataclasses.fields(cls)}
         if extra:
             raise ValueError(f"a check record has unknown keys {sorted(extra)}")
+        if not isinstance(record.get("holds"), bool):  # a hand-edited "false" (a text) showed as held
+            raise ValueError(f"a check record's holds must be true or false, got {record.get('holds')!r} "
+                             f"(claim {str(record.get('claim', '?'))[:60]!r})")
         return cls(**record)
 
 

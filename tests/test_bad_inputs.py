@@ -4463,3 +4463,21 @@ def test_records_and_a_summary_read_back_in_utf8_under_an_ascii_locale(tmp_path)
     finally:
         locale.setlocale(locale.LC_CTYPE, before)
     assert rows == [{"problem": "libsvm:path=/d/é.svm"}] and "<h1>Grid: é</h1>" in page.read_text(encoding="utf-8")
+
+
+# lead, 2026-12-07 night --------------------------------------------------------------------------
+def test_a_claim_whose_holds_is_not_true_or_false_is_not_shown_as_held(tmp_path, capsys):
+    # a hand-edited checks.json with "holds": "false" (a text) showed ✓ on the page and in the index,
+    # and the experiment's own summary read it as held
+    from sgd_bench_harness import cli, experiment, toolkit
+
+    res = _fake_result(tmp_path / "runs" / "mine")
+    (res / "checks.json").write_text(json.dumps([{"claim": "c1", "measured": 1.0, "holds": "false"},
+                                                 {"claim": "c2", "measured": 2.0, "holds": True}]))
+    assert cli.main(["report", str(tmp_path / "runs")]) == 0, capsys.readouterr().err
+    assert "| 1/2 hold |" in (tmp_path / "runs" / "index.md").read_text()
+    page = (res / "summary.html").read_text()
+    assert "Checks: 1 of 2 hold" in page and page.count('class="fails"') == 1, page
+    assert experiment.failed_claims(res) == (["c1"], 2)
+    with pytest.raises(ValueError, match=r"^a check record's holds must be true or false, got 'false' \(claim 'c1'\)$"):
+        toolkit.read_checks(res)
