@@ -14,11 +14,12 @@ and the spec as typed.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 import math
 import re
 import sys
-from typing import Any, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -238,3 +239,19 @@ def parse_spec(text: str, what: str) -> Spec:
 def is_number(value) -> bool:
     """An int or a float, not a bool."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def keyword_mismatch(name: str, params: Mapping[str, inspect.Parameter], keys: Iterable[str],
+                     given: Iterable[str] = ()) -> str | None:
+    """Why the spec keys ``keys`` do not fit a factory's parameters ``params`` (a key it does not
+    take, or one it needs that is missing; ``given`` are filled in by the caller), else None:
+    ``libsvm`` alone said Python's "libsvm_logreg() missing 1 required positional argument: 'path'"."""
+    keys = list(keys)
+    unknown = [k for k in keys if k not in params and not any(p.kind == p.VAR_KEYWORD for p in params.values())]
+    if unknown:
+        return f"{name} takes no {', '.join(unknown)}; it takes {', '.join(params) or 'no options'}"
+    missing = [k for k, p in params.items() if p.default is p.empty and k not in keys and k not in set(given)
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        return f"{name} needs {' and '.join(f'{k}=...' for k in missing)} (it takes {', '.join(params)})"
+    return None

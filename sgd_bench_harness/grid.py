@@ -53,7 +53,7 @@ import numpy as np
 
 from sgd_bench.flags import RISE_FACTOR
 from sgd_bench.solver import MAX_STEPS
-from sgd_bench.spec_parsing import Spec, is_number, parse_spec, words
+from sgd_bench.spec_parsing import Spec, is_number, keyword_mismatch, parse_spec, words
 from sgd_bench.specs import WORD_KEYS, MethodGroup, ProblemConstants, build_methods
 from sgd_bench_harness.grid_report import report, rise_factor
 
@@ -93,11 +93,9 @@ def build_problem(spec: Spec, dtype: str):
     except ValueError as err:
         raise ValueError(f"--problem {spec.text!r}: {err}") from None
     params = inspect.signature(factory).parameters
-    unknown = [k for k in kwargs if k not in params and not any(
-        p.kind == p.VAR_KEYWORD for p in params.values())]
-    if unknown:
-        raise ValueError(f"--problem {spec.text!r}: {spec.typed or spec.name} takes no {', '.join(unknown)}; "
-                         f"it takes {', '.join(params) or 'no options'}")
+    reason = keyword_mismatch(spec.typed or spec.name, params, kwargs, given={"dtype"})
+    if reason:
+        raise ValueError(f"--problem {spec.text!r}: {reason}")
     if spec.positional is not None:
         raise ValueError(f"--problem {spec.text!r}: {spec.positional!r} is not key=value")
     if "dtype" in kwargs and str(kwargs["dtype"]) not in ("float32", "float64"):

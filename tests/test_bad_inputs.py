@@ -4481,3 +4481,12 @@ def test_a_claim_whose_holds_is_not_true_or_false_is_not_shown_as_held(tmp_path,
     assert experiment.failed_claims(res) == (["c1"], 2)
     with pytest.raises(ValueError, match=r"^a check record's holds must be true or false, got 'false' \(claim 'c1'\)$"):
         toolkit.read_checks(res)
+
+
+def test_a_problem_spec_without_a_key_its_problem_needs_names_the_key(tmp_path, capsys, no_grid_run):
+    # --problem libsvm said Python's "libsvm_logreg() missing 1 required positional argument: 'path'"
+    code, err = cli_main(["run", "--problem", "libsvm", "--method", "gd", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "sgd-bench: error: --problem 'libsvm': libsvm needs path=... (it takes path, mu, standardize, dense, "
+        "n_features, dtype)"), err
+    assert not (tmp_path / "out").exists()
