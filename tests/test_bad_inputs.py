@@ -4013,3 +4013,10 @@ def test_features_whose_gram_matrix_overflows_are_named():
     # NumPy's LinAlgError "Eigenvalues did not converge" (through benchopt's logreg_l2 too)
     raises(ValueError, r"^A's entries reach .*e\+200: A\^T A / n, which gives L, overflows float64",
            problems.logistic_regression, A * 1e200, Y)
+
+
+def test_a_method_with_a_dict_of_numbers_has_a_repr():
+    # N: a user's Method(hyperparams={"h": {"lr": 0.1}}) ran, but its repr (in every message that
+    # shows the method) raised "unsupported format string passed to dict.__format__"
+    init, step = sgd_bench.sgd(0.1).init_fn, sgd_bench.sgd(0.1).step_fn
+    assert "h=<dict>" in repr(sgd_bench.Method(init, step, hyperparams={"h": {"lr": 0.1}}, batch_size=1))
