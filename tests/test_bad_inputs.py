@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import sys
 import warnings
 from typing import NamedTuple
 
@@ -4020,3 +4021,21 @@ def test_a_method_with_a_dict_of_numbers_has_a_repr():
     # shows the method) raised "unsupported format string passed to dict.__format__"
     init, step = sgd_bench.sgd(0.1).init_fn, sgd_bench.sgd(0.1).step_fn
     assert "h=<dict>" in repr(sgd_bench.Method(init, step, hyperparams={"h": {"lr": 0.1}}, batch_size=1))
+
+
+def test_a_sweep_keeps_its_numbers_wider_than_bfloat16_data(monkeypatch):
+    # N: a sweep cast its grid to the problem's dtype before checking it: on bfloat16 data
+    # over={"b2": [0.99, 0.999]} was refused as "b2 must be in [0, 1) ..., got 1.0" (0.999 rounds
+    # to 1.0 there), though one run with b2 = 0.999 runs (from_optax traces in float32)
+    problem = problems.logistic_regression(A.astype(jax.numpy.bfloat16), Y.astype(jax.numpy.bfloat16))
+    seen = {}
+
+    def stop(*args, values, **kwargs):
+        seen["values"] = values
+        raise KeyboardInterrupt  # what the grid became, without compiling the sweep
+
+    monkeypatch.setattr(sys.modules["sgd_bench.sweep"], "execute", stop)  # sgd_bench.sweep is the function
+    with pytest.raises(KeyboardInterrupt):
+        sgd_bench.sweep(problem, sgd_bench.from_optax(optax.adam, learning_rate=1e-2, b2=0.999, batch_size=2),
+                        jax.numpy.zeros(3, jax.numpy.bfloat16), KEY0, over={"b2": [0.99, 0.999]}, seeds=1, steps=2)
+    assert np.asarray(seen["values"][0]).tolist() == np.float32([0.99, 0.999]).tolist()
