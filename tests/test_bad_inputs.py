@@ -4039,3 +4039,13 @@ def test_a_sweep_keeps_its_numbers_wider_than_bfloat16_data(monkeypatch):
         sgd_bench.sweep(problem, sgd_bench.from_optax(optax.adam, learning_rate=1e-2, b2=0.999, batch_size=2),
                         jax.numpy.zeros(3, jax.numpy.bfloat16), KEY0, over={"b2": [0.99, 0.999]}, seeds=1, steps=2)
     assert np.asarray(seen["values"][0]).tolist() == np.float32([0.99, 0.999]).tolist()
+
+
+def test_reference_and_second_moments_name_a_pytree_point_of_another_structure(custom_problem, no_compile):
+    # N: with no x_shape, reference_solution(problem, <a list for a dict x0>) and
+    # theory.second_moments(problem, <a dict without 'c'>) failed in the user's loss ("list indices
+    # must be integers or slices, not str", KeyError 'c'), naming no argument; run named x0 already
+    raises(ValueError, r"^x0 does not fit problem 'custom-huber': loss_i\(x, datum\) failed with TypeError: list indices",
+           sgd_bench.reference_solution, custom_problem, [np.zeros(3), np.zeros(())])
+    raises(ValueError, r"^xs does not fit problem 'custom-huber': loss_i\(x, datum\) failed with KeyError: 'c'$",
+           theory.second_moments, custom_problem, {"w": np.zeros((2, 3))}, leading=1)
