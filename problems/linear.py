@@ -126,7 +126,12 @@ def _closed_form(A) -> tuple[np.ndarray, float] | None:
     if n * d > _CLOSED_FORM_MAX_ND or d > _CLOSED_FORM_MAX_D:
         return None
     a64 = np.asarray(A, dtype=np.float64)
-    return np.linalg.eigvalsh(a64.T @ a64 / n), float(np.max(np.einsum("ij,ij->i", a64, a64)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        gram, rows = a64.T @ a64 / n, np.einsum("ij,ij->i", a64, a64)
+    if not (np.isfinite(gram).all() and np.isfinite(rows).all()):  # was NumPy's "Eigenvalues did not converge"
+        raise ValueError(f"A's entries reach {np.max(np.abs(a64)):.3g}: A^T A / n, which gives L, overflows "
+                         "float64 (beyond 1.8e308); rescale the features")
+    return np.linalg.eigvalsh(gram), float(np.max(rows))
 
 
 def _build(loss, A, b, mu, name, problem_class, info, validate):

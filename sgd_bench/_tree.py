@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -45,3 +46,17 @@ def structure_matches(a: Any, b: Any) -> bool:
         return False
     return all(jnp.shape(u) == jnp.shape(v)
                for u, v in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)))
+
+
+def hyperparam_dtype(x: Any):
+    """The dtype optax's injected hyperparameters take for iterate ``x``: its widest floating
+    type, at least float32. optax.inject_hyperparams casts them to x's own dtype, and in
+    bfloat16 adam's b2 = 0.999 rounds to 1.0: its bias correction divides by 0 (NaN at step 1)."""
+    return functools.reduce(jnp.promote_types, [jnp.result_type(a) for a in jax.tree_util.tree_leaves(x)],
+                            jnp.float32)
+
+
+def cast_like(tree: Any, like: Any) -> Any:
+    """``tree`` with each leaf cast to the dtype of ``like``'s leaf where they differ (a loop's
+    carry keeps its types); leaves that already match are returned untouched."""
+    return jax.tree_util.tree_map(lambda a, b: a if a.dtype == b.dtype else a.astype(b.dtype), tree, like)

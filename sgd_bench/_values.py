@@ -80,4 +80,6 @@ def show_value(value) -> str:
     if _is_tracer(value):
         return "<traced>"
     arr = np.asarray(value)
+    if arr.dtype == object:  # a dict or ragged tuple of numbers (a user's Method): format code 'g' failed
+        return f"<{type(value).__name__}>"
     return f"{arr.item():g}" if arr.ndim == 0 else f"<array {arr.shape}>"

@@ -131,7 +131,12 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
         _check_reference(problem, x_star, f_star)
         sources["f_star"] = f"given reference ({getattr(reference, 'solver', 'user')})"
     elif cls in _NEWTON_CLASSES:
-        ref = reference_solution(problem)
+        # without x_shape (a pytree iterate) Newton starts from the first point: it said "pass x0
+        # explicitly", an argument constants does not have, even when points were given
+        if problem.x_shape is None and not points:
+            raise ValueError(f"problem {problem.name!r} has no x_shape (a pytree iterate): pass points=[x] "
+                             "(an iterate of its shape), or reference=(x_star, f_star)")
+        ref = reference_solution(problem, points[0] if problem.x_shape is None else None)
         x_star, f_star = ref.x, float(ref.f)
         sources["f_star"] = f"reference_solution ({ref.solver}, ||grad f(x*)|| = {ref.grad_norm:.1e})"
     else:

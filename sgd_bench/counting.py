@@ -99,6 +99,21 @@ class Count(NamedTuple):
 
     __rmul__ = __mul__
 
+    # A NamedTuple indexes its one field: trace.grad_evals[-1] was the whole words array,
+    # grad_evals[1:3] an empty tuple and grad_evals[2] "tuple index out of range", silently or
+    # not. A Count indexes like the array of counts it holds (NumPy's bounds: JAX would clamp).
+    def __getitem__(self, index):
+        shape = np.shape(self.words)[:-1]
+        idx = index if isinstance(index, tuple) else (index,)
+        if not any(isinstance(i, jax.Array) for i in idx):
+            try:
+                np.broadcast_to(np.zeros((), bool), shape)[idx]
+            except IndexError as err:
+                raise IndexError(f"index {index!r} does not fit a Count of shape {shape}: {err}") from None
+        if any(i is Ellipsis for i in idx):
+            idx = idx + (slice(None),)  # the word axis is the last: an Ellipsis must not reach it
+        return Count(self.words[idx])
+
     def __int__(self) -> int:
         words = np.asarray(self.words)
         if words.ndim > 1:

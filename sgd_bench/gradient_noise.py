@@ -20,6 +20,7 @@ from sgd_bench.curvature import check_point, flat_size, to_float64
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.gradient_table import regularizer_grad
 from sgd_bench.runner import Trace
+from sgd_bench.solver import check_loss
 
 
 # -- gradient moments --------------------------------------------------------------------------
@@ -74,6 +75,9 @@ def _map_points(fn, problem, xs, leading):
         if len(shape) < leading or (problem.x_shape is not None and shape[leading:] != problem.x_shape):
             raise ValueError(f"xs must have shape (<{leading} batch axes>) + {problem.x_shape} for problem "
                              f"{problem.name!r} (leading={leading}), got {shape}")
+    if problem.x_shape is None:  # a pytree iterate of another structure: the user's loss raised KeyError 'c'
+        check_loss(problem, jax.tree_util.tree_map(
+            lambda a: jax.ShapeDtypeStruct(np.shape(a)[leading:], jnp.result_type(a)), xs), "xs")
     with enable_x64():
         p64 = to_float64(problem)
         xs64 = to_float64(xs)

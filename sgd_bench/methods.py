@@ -105,7 +105,12 @@ class Method:
         if batch_size is not None:
             batch_size = validation.integer("batch_size", batch_size, low=1)
         sampling = validation.choice("sampling", sampling, SAMPLINGS)
+        if check is not None and not callable(check):  # 5 was "'int' object is not callable" at run
+            raise TypeError(f"check must be a callable check(p, problem) or None, got {check!r}")
         hyperparams = dict(hyperparams or {})
+        for key, value in hyperparams.items():  # "0.1" failed in the step: "Only integer scalar arrays ..."
+            for leaf in jax.tree_util.tree_leaves(value):
+                validation.dense_array(f"hyperparams[{key!r}]", leaf, owner="a Method")
         options = dict(options or {})
         clash = set(hyperparams) & (set(options) | {"batch_size", "sampling"})
         if clash:
@@ -120,14 +125,10 @@ class Method:
                   Label(str(name)), check)
 
     def _set(self, init, step, hyperparams, options, batch_size, sampling, name, check):
-        object.__setattr__(self, "init_fn", init)
-        object.__setattr__(self, "step_fn", step)
-        object.__setattr__(self, "hyperparams", hyperparams)
-        object.__setattr__(self, "options", dict(options))
-        object.__setattr__(self, "batch_size", batch_size)
-        object.__setattr__(self, "sampling", sampling)
-        object.__setattr__(self, "_name", name)
-        object.__setattr__(self, "check_fn", check)
+        for attr, value in (("init_fn", init), ("step_fn", step), ("hyperparams", hyperparams),
+                            ("options", dict(options)), ("batch_size", batch_size), ("sampling", sampling),
+                            ("_name", name), ("check_fn", check)):
+            object.__setattr__(self, attr, value)
 
     def __setattr__(self, name, value):
         raise AttributeError("a Method is immutable; use method.replace(...)")
@@ -140,8 +141,7 @@ class Method:
     @property
     def params(self) -> Params:
         """The hyperparameters and options by name, as ``init`` and ``step`` receive them."""
-        return Params({**self.options, **self.hyperparams, "batch_size": self.batch_size,
-                       "sampling": self.sampling})
+        return Params({**self.options, **self.hyperparams, "batch_size": self.batch_size, "sampling": self.sampling})
 
     def init(self, x0, problem, key) -> Any:
         """The state at ``x0``; ``key`` is the method's own PRNG key."""
@@ -403,20 +403,19 @@ def sgd(step_size, batch_size: int = 1, sampling: str = "with_replacement") -> M
 
 # -- optax: the pair every from_optax method runs (built and checked in sgd_bench.optax_methods) ------
 
-def _optax_tx(p):
+def _optax_tx(p, x):
     if p.transformation is not None:
         return p.transformation
-    numeric = {k: p[k] for k in p.traced}
-    static = dict(p.static)
+    numeric, static = {k: p[k] for k in p.traced}, dict(p.static)
     if not numeric:
         return p.factory(**static)
-    return optax.inject_hyperparams(p.factory, static_args=tuple(static))(**numeric, **static)
+    return optax.inject_hyperparams(p.factory, tuple(static), _tree.hyperparam_dtype(x))(**numeric, **static)
 
 
 def optax_init(p, x0, problem, key):
     """The init of every ``from_optax`` method (``sgd_bench.optax_methods``): optax's own state."""
     del problem, key
-    return OptaxMethodState(x0, _optax_tx(p).init(x0), Count.zero())
+    return OptaxMethodState(x0, _optax_tx(p, x0).init(x0), Count.zero())
 
 
 def optax_step(p, state, problem, idx, k):
@@ -426,5 +425,6 @@ def optax_step(p, state, problem, idx, k):
         g, used = problem.grad(state.x), problem.n
     else:
         g, used = problem.batch_grad(state.x, idx), idx.shape[0]
-    updates, opt_state = _optax_tx(p).update(g, state.opt_state, state.x)
-    return OptaxMethodState(optax.apply_updates(state.x, updates), opt_state, state.grad_evals.add(used))
+    updates, opt_state = _optax_tx(p, state.x).update(g, state.opt_state, state.x)
+    return OptaxMethodState(optax.apply_updates(state.x, updates),  # float32 numbers widened bf16 moments:
+                            _tree.cast_like(opt_state, state.opt_state), state.grad_evals.add(used))

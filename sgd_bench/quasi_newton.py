@@ -100,7 +100,13 @@ def _check_preconditioner(p, problem):
 
 
 def _pre_init(p, x0, problem, key):
-    del p, problem, key
+    del key
+    # Shapes are static while JAX traces: a problem without x_shape (a pytree iterate) could not be
+    # checked before, and the step's P @ g was JAX's "dot_general requires contracting dimensions"
+    d, shape = sum(int(np.size(a)) for a in jax.tree_util.tree_leaves(x0)), np.shape(p.preconditioner)
+    if shape != (d, d):
+        raise ValueError(f"preconditioner must have shape (D, D) = ({d}, {d}) for problem {problem.name!r} "
+                         f"(D scalars in x0), got {shape}")
     return PreconditionedSGDState(x0, Count.zero())
 
 

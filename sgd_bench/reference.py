@@ -21,6 +21,7 @@ from jax.flatten_util import ravel_pytree
 from sgd_bench import _tree, validation
 from sgd_bench.compat import enable_x64
 from sgd_bench.finite_sum import FiniteSum
+from sgd_bench.solver import check_loss
 
 _DENSE_MAX_DIM = 2048
 
@@ -103,6 +104,8 @@ def _start(problem: FiniteSum, x0):
         dtype = np.dtype(leaf.dtype) if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
         if dtype.kind not in "iuf":
             raise TypeError(f"x0 must be real numbers, got dtype {dtype}")
+    if problem.x_shape is None:  # a pytree x0 of another structure: the user's loss raised from inside
+        check_loss(problem, x0, "x0")
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), x0)  # integers too: grad needs floats
 
 

@@ -30,6 +30,7 @@ from sgd_bench import _tree, sharding
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.validation import PrecisionWarning
+from sgd_bench.method_state import check_method_state  # noqa: F401 (run, sweep, benchopt import it here)
 from sgd_bench.methods import Method
 from sgd_bench.sampling import make_sampler
 
@@ -276,38 +277,6 @@ def cast_x(x, problem, name="x0"):
     return jax.tree_util.tree_map(cast, x)
 
 
-def check_method_state(problem, method, x0) -> None:
-    """A user-written ``Method``'s init and step, traced once abstractly (``jax.eval_shape``:
-    nothing runs or compiles): its state must be a NamedTuple with the iterate ``x`` and a
-    ``grad_evals`` Count (an AttributeError / KeyError from inside the runner said neither), and a
-    step must return a state of init's structure, shapes and dtypes (JAX's scan error otherwise).
-    The package's own methods are not traced again here."""
-    if getattr(method.init_fn, "__module__", "").startswith("sgd_bench.") and getattr(
-            method.step_fn, "__module__", "").startswith("sgd_bench."):
-        return
-    shape_of = lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a))  # noqa: E731
-    key = jax.eval_shape(lambda: jax.random.key(0))
-    state = jax.eval_shape(lambda x, k: method.init(x, problem, k), jax.tree_util.tree_map(shape_of, x0), key)
-    what = f"the state of method {method.name!r} (a user-written init)"
-    if not hasattr(state, "x") or not isinstance(getattr(state, "grad_evals", None), Count):
-        fields = getattr(state, "_fields", None)
-        raise TypeError(f"{what} must be a NamedTuple with the iterate x and a grad_evals Count, got a "
-                        f"{type(state).__name__}" + (f" with fields {list(fields)}" if fields is not None else ""))
-    idx = jax.ShapeDtypeStruct((method.batch_size or 0,), jnp.int32)
-    after = jax.eval_shape(lambda s, i, k: method.step(s, problem, i, k), state, idx,
-                           jax.ShapeDtypeStruct((), jnp.int32))
-    same = jax.tree_util.tree_structure(after) == jax.tree_util.tree_structure(state)
-    if same:
-        for (path, a), b in zip(jax.tree_util.tree_flatten_with_path(state)[0], jax.tree_util.tree_leaves(after)):
-            if (a.shape, a.dtype) != (b.shape, b.dtype):
-                raise TypeError(f"method {method.name!r}: step must return a state of the shapes and dtypes "
-                                f"init gives; state{jax.tree_util.keystr(path)} went from {a.dtype}{list(a.shape)} "
-                                f"to {b.dtype}{list(b.shape)}")
-    else:
-        raise TypeError(f"method {method.name!r}: step must return a state of the structure init gives "
-                        f"({type(state).__name__}), got {type(after).__name__}")
-
-
 def check_problem_method(problem, method):
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
@@ -381,10 +350,10 @@ class Solver:
             raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
                             f"{type(state).__name__}")
         validation.live("state", state)
-        if getattr(self, "_expected", None) is None:
-            key = jax.eval_shape(lambda: jax.random.key(0))
+        if getattr(self, "_expected", None) is None or self.problem.x_shape is None:  # a pytree iterate:
+            x = state.x if self.problem.x_shape is None else jax.eval_shape(self.problem.zeros)  # no zeros
             self._expected = jax.eval_shape(functools.partial(init_state, chunk=self.chunk), self.problem,
-                                            self.method, jax.eval_shape(self.problem.zeros), key)
+                                            self.method, x, jax.eval_shape(lambda: jax.random.key(0)))
         want, got = self._expected, state
         same = jax.tree_util.tree_structure(want) == jax.tree_util.tree_structure(got) and all(
             jnp.shape(a) == jnp.shape(b) for a, b in zip(jax.tree_util.tree_leaves(want),

@@ -151,7 +151,10 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     names = list(configs)
     for cast in (False, True):
         if cast:
-            configs = {n: v.astype(problem.dtype) if v.dtype.kind == "f" else v for n, v in configs.items()}
+            # at least float32: in a bfloat16 problem's own dtype adam's b2 = 0.999 was 1.0 and refused,
+            # and the numbers are traced in float32 there anyway (from_optax, a step cast where used)
+            wide = jnp.promote_types(problem.dtype, jnp.float32)
+            configs = {n: v.astype(wide) if v.dtype.kind == "f" else v for n, v in configs.items()}
         try:  # the grid's values obey the rules of the method's own (a step size > 0, a loop >= 1, ...)
             method.replace({n: configs[n] for n in names}).validate(problem)
         except ValueError as err:

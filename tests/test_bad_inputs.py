@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import sys
 import warnings
 from typing import NamedTuple
 
@@ -4490,3 +4491,117 @@ def test_a_problem_spec_without_a_key_its_problem_needs_names_the_key(tmp_path, 
         "sgd-bench: error: --problem 'libsvm': libsvm needs path=... (it takes path, mu, standardize, dense, "
         "n_features, dtype)"), err
     assert not (tmp_path / "out").exists()
+# hostile27b -----------------------------------------------------------------------------------------
+def test_a_count_indexes_like_its_array_of_counts():
+    # S: a Count is a NamedTuple, so trace.grad_evals[-1] was its whole words array,
+    # grad_evals[1:3] an empty tuple and grad_evals[2] "tuple index out of range"
+    from sgd_bench.counting import Count
+
+    count = Count.from_parts(np.zeros(6, np.uint32), np.arange(6, dtype=np.uint32) * 8)
+    assert isinstance(count[-1], Count) and int(count[-1]) == 40 and int(count[2]) == 16
+    assert np.asarray(count[1:3]).tolist() == [8, 16] and np.asarray(count[..., ::5]).tolist() == [0, 40]
+    raises(IndexError, r"^index 100 does not fit a Count of shape \(6,\): index 100 is out of bounds", count.__getitem__, 100)
+    raises(IndexError, r"^index 0 does not fit a Count of shape \(\): too many indices", count[0].__getitem__, 0)
+
+
+def test_from_optax_traces_its_numbers_wider_than_bfloat16_data():
+    # S: optax.inject_hyperparams casts the traced numbers to x's dtype, so on bfloat16 data
+    # from_optax(optax.adam, learning_rate=...) ran with b2 = 0.999 -> 1.0: NaN from the first step
+    # (flagged diverged), while the ready-made optax.adam(...) ran
+    problem = problems.logistic_regression(A.astype(jax.numpy.bfloat16), Y.astype(jax.numpy.bfloat16))
+    method = sgd_bench.from_optax(optax.adam, learning_rate=1e-2, batch_size=2)
+    x = jax.numpy.zeros(3, jax.numpy.bfloat16)
+    state = method.init(x, problem, KEY0)
+    after = method.step(state, problem, jax.numpy.arange(2), 0)
+    assert np.isfinite(np.asarray(after.x, np.float32)).all()
+    assert jax.tree_util.tree_map(lambda a: a.dtype, after) == jax.tree_util.tree_map(lambda a: a.dtype, state)
+
+
+def test_a_solver_and_constants_take_a_pytree_iterate_of_a_problem_without_x_shape(custom_problem):
+    # N: Solver.advance / run / timing.timed_run refused a dict x0 of a problem without x_shape with
+    # "problem 'custom-huber' has no x_shape; pass x0 explicitly" (x0 was passed: Solver.init took it),
+    # and theory.constants(problem, points=[x0]) said the same (it has no x0 argument)
+    x0 = {"w": np.zeros(3), "c": np.zeros(())}
+    solver = sgd_bench.Solver(custom_problem, SGD)
+    assert int(solver.advance(solver.init(x0, 0), 2).k) == 2
+    raises(ValueError, r"^problem 'custom-huber' has no x_shape \(a pytree iterate\): pass points=\[x\]",
+           theory.constants, custom_problem)
+
+
+def test_a_preconditioner_that_does_not_fit_a_pytree_iterate_is_named(custom_problem):
+    # N: without x_shape the (D, D) shape could not be checked, and the step's P @ g was JAX's
+    # "dot_general requires contracting dimensions to have the same shape, got (3,) and (4,)"
+    x0 = {"w": np.zeros(3), "c": np.zeros(())}
+    raises(ValueError, r"^preconditioner must have shape \(D, D\) = \(4, 4\) for problem 'custom-huber' \(D scalars "
+           r"in x0\), got \(3, 3\)$", sgd_bench.run, custom_problem, sgd_bench.preconditioned_sgd(0.1, np.eye(3), 2),
+           x0, KEY0, steps=2)
+
+
+@pytest.mark.parametrize("value, shown", [("0.1", "<U3"), (b"0.1", "|S3"), (object(), "object"), ({0.1}, "object"),
+                                          (np.datetime64("2020"), r"datetime64\[Y\]")])
+def test_a_method_names_a_hyperparameter_that_is_not_a_number(value, shown):
+    # N: Method(..., hyperparams={"step_size": "0.1"}) was taken; its repr raised "Unknown format
+    # code 'g' for object of type 'str'" and a run failed in the user's step with "Only integer
+    # scalar arrays can be converted to a scalar index"
+    init, step = sgd_bench.sgd(0.1).init_fn, sgd_bench.sgd(0.1).step_fn
+    raises(TypeError, r"^hyperparams\['step_size'\] must be an array of numbers \(.*\), got dtype " + shown + "$",
+           sgd_bench.Method, init, step, hyperparams={"step_size": value}, batch_size=1)
+    raises(TypeError, r"^check must be a callable check\(p, problem\) or None, got 5$", sgd_bench.Method, init, step,
+           check=5)
+
+
+def test_a_user_method_whose_step_changes_the_state_inside_names_both_structures(tiny_logistic, no_compile):
+    # N (minor): a step that returned a list where init had a tuple, inside a state of the same
+    # type, was "must return a state of the structure init gives (S), got S"
+    class S(NamedTuple):
+        x: object
+        grad_evals: object
+        extra: object
+
+    init = lambda p, x0, problem, key: S(x0, sgd_bench.Count.zero(), (x0, x0))  # noqa: E731
+    step = lambda p, s, problem, idx, k: S(s.x, s.grad_evals, [s.x, s.x])  # noqa: E731
+    raises(TypeError, r"^method 'custom': step must return a state of the structure init gives \(S\), got another S: "
+           r"init gives PyTreeDef\(.*\(\*, \*\).*, step gives PyTreeDef\(.*\[\*, \*\]",
+           sgd_bench.run, tiny_logistic, sgd_bench.Method(init, step, batch_size=1), X0_JAX, KEY0, steps=2)
+
+
+def test_features_whose_gram_matrix_overflows_are_named():
+    # N: entries near 1e200 (finite in float64) overflowed A^T A / n, and the closed-form L was
+    # NumPy's LinAlgError "Eigenvalues did not converge" (through benchopt's logreg_l2 too)
+    raises(ValueError, r"^A's entries reach .*e\+200: A\^T A / n, which gives L, overflows float64",
+           problems.logistic_regression, A * 1e200, Y)
+
+
+def test_a_method_with_a_dict_of_numbers_has_a_repr():
+    # N: a user's Method(hyperparams={"h": {"lr": 0.1}}) ran, but its repr (in every message that
+    # shows the method) raised "unsupported format string passed to dict.__format__"
+    init, step = sgd_bench.sgd(0.1).init_fn, sgd_bench.sgd(0.1).step_fn
+    assert "h=<dict>" in repr(sgd_bench.Method(init, step, hyperparams={"h": {"lr": 0.1}}, batch_size=1))
+
+
+def test_a_sweep_keeps_its_numbers_wider_than_bfloat16_data(monkeypatch):
+    # N: a sweep cast its grid to the problem's dtype before checking it: on bfloat16 data
+    # over={"b2": [0.99, 0.999]} was refused as "b2 must be in [0, 1) ..., got 1.0" (0.999 rounds
+    # to 1.0 there), though one run with b2 = 0.999 runs (from_optax traces in float32)
+    problem = problems.logistic_regression(A.astype(jax.numpy.bfloat16), Y.astype(jax.numpy.bfloat16))
+    seen = {}
+
+    def stop(*args, values, **kwargs):
+        seen["values"] = values
+        raise KeyboardInterrupt  # what the grid became, without compiling the sweep
+
+    monkeypatch.setattr(sys.modules["sgd_bench.sweep"], "execute", stop)  # sgd_bench.sweep is the function
+    with pytest.raises(KeyboardInterrupt):
+        sgd_bench.sweep(problem, sgd_bench.from_optax(optax.adam, learning_rate=1e-2, b2=0.999, batch_size=2),
+                        jax.numpy.zeros(3, jax.numpy.bfloat16), KEY0, over={"b2": [0.99, 0.999]}, seeds=1, steps=2)
+    assert np.asarray(seen["values"][0]).tolist() == np.float32([0.99, 0.999]).tolist()
+
+
+def test_reference_and_second_moments_name_a_pytree_point_of_another_structure(custom_problem, no_compile):
+    # N: with no x_shape, reference_solution(problem, <a list for a dict x0>) and
+    # theory.second_moments(problem, <a dict without 'c'>) failed in the user's loss ("list indices
+    # must be integers or slices, not str", KeyError 'c'), naming no argument; run named x0 already
+    raises(ValueError, r"^x0 does not fit problem 'custom-huber': loss_i\(x, datum\) failed with TypeError: list indices",
+           sgd_bench.reference_solution, custom_problem, [np.zeros(3), np.zeros(())])
+    raises(ValueError, r"^xs does not fit problem 'custom-huber': loss_i\(x, datum\) failed with KeyError: 'c'$",
+           theory.second_moments, custom_problem, {"w": np.zeros((2, 3))}, leading=1)
