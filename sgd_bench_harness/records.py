@@ -287,7 +287,11 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     if not path.exists() and path.suffix == ".csv" and path.with_suffix(".parquet").is_file():
         path = path.with_suffix(".parquet")
     if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:  # report said "not rebuilt (ModuleNotFoundError: No module named 'pyarrow')"
+            raise ValueError(f"{path.name} is Parquet, and reading it needs pyarrow, not installed here: "
+                             "pip install -e \".[parquet]\" (or pip install pyarrow)") from None
 
         with open(path, "rb") as handle:  # a path pyarrow reads as its own (~/..., file:, s3:, hdfs:) failed
             table = pq.read_table(handle)  # the grid at its end, after every cell, at every resume

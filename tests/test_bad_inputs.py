@@ -4094,6 +4094,8 @@ def test_an_all_pass_resumes_with_out_spelled_another_way(tmp_path, capsys, monk
     (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b"))
     code, err = cli_main(["run", "--all", "--quick", "--out", f"{tmp_path}/res/"], capsys)
     assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+
+
 # leftovers27b ---------------------------------------------------------------------------------------
 # -- leftovers27b: what hostile26b noticed and left (issue 18, round 26, the Python API and launcher) ---
 def test_time_to_eps_refuses_an_f_star_above_a_runs_loss():
@@ -4206,6 +4208,8 @@ def test_launcher_messages_name_the_option_as_typed(capsys, monkeypatch, argv, s
     # be ...": the Python keyword, not the option the user typed
     code, last = _launch_refused(capsys, monkeypatch, argv + ["--", "-c", "pass"])
     assert code == 2 and last == "sgd-bench launch: error: " + shown, last
+
+
 # hostile27a -----------------------------------------------------------------------------------------
 def test_a_grid_cell_recomputed_in_the_other_format_reads_back(tmp_path, monkeypatch):
     # a grid interrupted with Parquet cells, resumed where pyarrow is missing: each cell was computed
@@ -4491,6 +4495,23 @@ def test_a_problem_spec_without_a_key_its_problem_needs_names_the_key(tmp_path, 
         "sgd-bench: error: --problem 'libsvm': libsvm needs path=... (it takes path, mu, standardize, dense, "
         "n_features, dtype)"), err
     assert not (tmp_path / "out").exists()
+
+def test_parquet_records_without_pyarrow_say_how_to_install_it(tmp_path, monkeypatch):
+    # report on a CSV-only install: "not rebuilt (ModuleNotFoundError: No module named 'pyarrow')"
+    import sys
+
+    pytest.importorskip("pyarrow")
+    from sgd_bench_harness import records
+
+    monkeypatch.setenv("SGD_BENCH_RECORDS", "parquet")
+    records.write_records(tmp_path / "records.parquet", [{"seed": 0, "loss": 0.5}])
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as where pyarrow is not installed
+    with pytest.raises(ValueError, match=r'^records.parquet is Parquet, and reading it needs pyarrow, not installed '
+                                         r'here: pip install -e "\.\[parquet\]" \(or pip install pyarrow\)$'):
+        records.read_records(tmp_path / "records.parquet")
+
+
+
 # hostile27b -----------------------------------------------------------------------------------------
 def test_a_count_indexes_like_its_array_of_counts():
     # S: a Count is a NamedTuple, so trace.grad_evals[-1] was its whole words array,
