@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from pathlib import Path
 
 from sgd_bench_harness import experiment, experiments, folders, grid, grid_report, pages, records, results
@@ -252,6 +253,21 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _link_text(name: str) -> str:
+    """A folder's name as the text of its Markdown link, shown as it is: each character Markdown
+    could read as markup becomes its HTML entity (a folder named ``a]b`` or ``x*y*z`` broke its
+    link, or showed in italics), except ``_`` inside a word, which never is (so the committed
+    gallery's ``lecture_logreg`` stays as it was). Entities, not backslashes: the table's cells
+    double a backslash."""
+    def entity(match) -> str:
+        ch, at = match.group(), match.start()
+        inside = 0 < at < len(shown) - 1 and shown[at - 1].isalnum() and shown[at + 1].isalnum()
+        return ch if ch == "_" and inside else f"&#{ord(ch)};"
+
+    shown = results.printable(name)
+    return re.sub(r"[\\`*_\[\]<>~#!&|()]", entity, shown)
+
+
 def _write_index(root: Path, rows: list[dict]) -> None:
 
     def rel(folder: Path, name: str) -> str:
@@ -259,8 +275,8 @@ def _write_index(root: Path, rows: list[dict]) -> None:
 
     md_rows = []
     for r in rows:
-        link = f"[{r['result']}]({pages.url(rel(r['_folder'], 'summary.md'))})" if (r["_folder"] / "summary.md").exists() \
-            else r["result"]
+        link = f"[{_link_text(r['result'])}]({pages.url(rel(r['_folder'], 'summary.md'))})" \
+            if (r["_folder"] / "summary.md").exists() else _link_text(r["result"])
         md_rows.append({**r, "result": link})
     columns = ["result", "kind", "status", "created", "commit", "device", "dtype", "checks", "summary"]
     text = ("# sgd-bench results\n\nEvery result folder under this one, as `sgd-bench report` found it; "

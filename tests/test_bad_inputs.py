@@ -4511,6 +4511,25 @@ def test_parquet_records_without_pyarrow_say_how_to_install_it(tmp_path, monkeyp
         records.read_records(tmp_path / "records.parquet")
 
 
+def test_index_links_show_each_folders_name_as_it_is(tmp_path, capsys):
+    # index.md put a result folder's name into its link unescaped: a]b broke the link, _t_ and x*y*z
+    # showed in italics on GitHub (and in any Markdown view of the index); folders starting with _ are not listed
+    import html as html_module
+
+    from markdown_it import MarkdownIt
+
+    from sgd_bench_harness import cli
+
+    names = ["a]b", "x _t_ y", "x*y*z", "lecture_logreg", "p|q", "b`c`"]
+    for name in names:
+        _fake_result(tmp_path / "runs" / name)
+    assert cli.main(["report", str(tmp_path / "runs")]) == 0, capsys.readouterr().err
+    index = (tmp_path / "runs" / "index.md").read_text()
+    assert "[lecture_logreg](lecture_logreg/summary.md)" in index  # the gallery's index keeps its bytes
+    shown = re.findall(r'<a href="[^"]*">(.*?)</a>', MarkdownIt("commonmark").enable("table").render(index))
+    assert sorted(html_module.unescape(a) for a in shown) == sorted(names), shown
+
+
 
 # hostile27b -----------------------------------------------------------------------------------------
 def test_a_count_indexes_like_its_array_of_counts():
