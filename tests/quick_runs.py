@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -93,7 +94,13 @@ def quick_run_tests(file: str, *, in_process: bool = True):
     def quick_root(tmp_path_factory):
         out = tmp_path_factory.mktemp("quick")
         if in_process:
-            assert cli.main(["run", *names, "--quick", "--out", str(out), "--allow-failed-claims"]) == 0
+            # a child process a script starts (peers' row 1 on every core) loads its programs
+            # from the same persistent cache (JAX reads these variables when it starts)
+            with pytest.MonkeyPatch.context() as env:
+                for variable, value in helpers.cached_env().items():
+                    if os.environ.get(variable) != value:
+                        env.setenv(variable, value)
+                assert cli.main(["run", *names, "--quick", "--out", str(out), "--allow-failed-claims"]) == 0
         else:
             helpers.run_quick(names, out)
         return out

@@ -1,5 +1,7 @@
-"""The ``sgd-bench`` command line end to end, in subprocesses as a user runs it: list, a quick
-grid run, report, bad input, and a run killed by a signal that resumes to the same records."""
+"""The ``sgd-bench`` command line end to end, as a user runs it: list, a quick grid run, report,
+bad input, and a run killed by a signal that resumes to the same records. A step runs in a
+subprocess where the behaviour needs a fresh process (the command recorded as it was started, a
+signal, the interpreter's exit, imports), else through ``cli.main`` in the test process."""
 
 from __future__ import annotations
 
@@ -34,12 +36,30 @@ def cli(*args, check=True, timeout=240):
     return proc
 
 
+def in_process(args, capsys, monkeypatch):
+    """``sgd-bench ARGS`` through ``cli.main`` in the test process, with the environment ``cli``'s
+    subprocesses get (``_env``: no progress bars, no debug tracebacks), for a step that needs no
+    fresh process (a subprocess imports JAX and compiles again, ~4 CPU s): the exit status and
+    what it printed (``.out``, ``.err``)."""
+    from sgd_bench_harness import cli as cli_module
+
+    monkeypatch.setenv("SGD_BENCH_PROGRESS", "0")
+    monkeypatch.delenv("SGD_BENCH_DEBUG", raising=False)
+    capsys.readouterr()
+    code = cli_module.main(args)
+    return code, capsys.readouterr()
+
+
 GRID = ["--problem", "lecture-logreg", "--method", "gd", "--method", "sgd:step=0.05,batch=10",
         "--method", "optax:adam,lr=0.01", "--seeds", "6", "--block", "2", "--steps", "60"]
 
 
-def test_list_run_report(tmp_path):
-    listing = cli("list").stdout
+def test_list_run_report(tmp_path, capsys, monkeypatch):
+    """``run`` is a subprocess (meta.json records the command as it was started, ``python -m
+    sgd_bench``); ``list`` and ``report`` run in-process."""
+    code, listed = in_process(["list"], capsys, monkeypatch)
+    assert code == 0, listed.err
+    listing = listed.out
     for expected in ("lecture_logreg", "[default]", "lecture-logreg", "libsvm", "optax", "sgd",
                      "with_replacement", "lecture_decreasing"):
         assert expected in listing
@@ -67,8 +87,8 @@ def test_list_run_report(tmp_path):
     before = (out / "summary.md").read_text()
     (out / "summary.md").unlink()
     (out / "grid.png").unlink()
-    report = cli("report", str(tmp_path))
-    assert "rebuilt from records" in report.stdout
+    code, report = in_process(["report", str(tmp_path)], capsys, monkeypatch)
+    assert code == 0 and "rebuilt from records" in report.out, report.err
     assert (out / "summary.md").read_text() == before and (out / "grid.png").exists()
     index = (tmp_path / "index.md").read_text()
     assert out.name in index and (tmp_path / "index.html").exists()
@@ -151,11 +171,14 @@ def test_bad_input_in_a_subprocess_has_no_traceback():
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
 
 
-def test_killed_run_resumes_to_the_same_records(tmp_path, capsys):
+def test_killed_run_resumes_to_the_same_records(tmp_path, capsys, monkeypatch):
+    """Only the run that is killed is a subprocess (it needs SIGSTOP and SIGKILL, and a pid that
+    dies); the uninterrupted run, the refused second run and the resumed run run in-process."""
     args = ["run", "--problem", "lecture-logreg", "--method", "sgd:batch=2", "--method", "gd",
             "--seeds", "8", "--block", "2", "--steps", "400", "--log-every", "20"]
     whole = tmp_path / "whole"
-    cli(*args, "--out", str(whole))
+    code, whole_run = in_process([*args, "--out", str(whole)], capsys, monkeypatch)
+    assert code == 0, whole_run.err
     killed = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "sgd_bench", *args, "--out", str(killed)], cwd=ROOT,
                             env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -166,11 +189,9 @@ def test_killed_run_resumes_to_the_same_records(tmp_path, capsys):
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGSTOP)  # paused mid-run: it still holds the folder's lock
-    try:
-        from sgd_bench_harness import cli as cli_module
-
-        code = cli_module.main([*args, "--out", str(killed)])  # a second run into the same folder
-        assert code == 2 and f"is in use by another sgd-bench run (pid {proc.pid})" in capsys.readouterr().err
+    try:  # a second run into the same folder
+        code, refused = in_process([*args, "--out", str(killed)], capsys, monkeypatch)
+        assert code == 2 and f"is in use by another sgd-bench run (pid {proc.pid})" in refused.err
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
@@ -178,9 +199,10 @@ def test_killed_run_resumes_to_the_same_records(tmp_path, capsys):
     stored = len(list(folder.glob("cells/*.json")))
     assert 1 <= stored < 8, "the kill must land after the first cell and before the last"
     assert folders.read_meta(folder)["status"] == "running"
-    resumed = cli(*args, "--out", str(killed))
-    assert "resuming" in resumed.stderr and resumed.stderr.count("stored, skipped") == stored
-    assert f"taking over the lock of pid {proc.pid}, which is no longer running" in resumed.stderr
+    code, resumed = in_process([*args, "--out", str(killed)], capsys, monkeypatch)
+    assert code == 0, resumed.err
+    assert "resuming" in resumed.err and resumed.err.count("stored, skipped") == stored
+    assert f"taking over the lock of pid {proc.pid}, which is no longer running" in resumed.err
     assert records.read_records(folder) == records.read_records(next(whole.glob("grid-*")))
 
 
