@@ -4094,3 +4094,30 @@ def test_an_all_pass_resumes_with_out_spelled_another_way(tmp_path, capsys, monk
     (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b"))
     code, err = cli_main(["run", "--all", "--quick", "--out", f"{tmp_path}/res/"], capsys)
     assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+
+
+# leftovers27c ---------------------------------------------------------------------------------------
+def test_names_after_runs_own_options_are_experiment_names(tmp_path, capsys, monkeypatch):
+    # `run pl_bounds --quick two_phase` passed two_phase on to pl_bounds: "unrecognized arguments: two_phase"
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_PASS_SCRIPT.format(name=name))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_a", "--quick", "exp_b", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and (tmp_path / "out" / "exp_a").is_dir() and (tmp_path / "out" / "exp_b").is_dir(), err
+    code, err = cli_main(["run", "exp_a", "--quick", "exp_c", "--out", str(tmp_path / "c")], capsys)
+    assert code == 2 and "error: unknown experiment 'exp_c'" in err, err
+    # decided: a word after an experiment's own option stays with it (run cannot tell how many it takes)
+    code, err = cli_main(["run", "exp_a", "--quick", "--own", "exp_b", "--out", str(tmp_path / "d")], capsys)
+    assert code == 2 and "unrecognized arguments: --own exp_b" in err, err
+
+
+@pytest.mark.parametrize("bad", [["--seeds", "x"], ["--dtype", "x"], ["--rise-factor", "0"]],
+                         ids=["seeds", "dtype", "rise-factor"])
+def test_help_wins_over_a_bad_value_of_runs_options(capsys, bad):
+    # `run pl_bounds --seeds x --help` said "argument --seeds: must be a positive integer, got 'x'"
+    from sgd_bench_harness import cli
+
+    assert cli.main(["run", "pl_bounds", *bad, "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: sgd-bench run pl_bounds")
