@@ -1246,8 +1246,8 @@ def test_a_jax_platform_that_cannot_start_is_one_line_not_a_traceback():
 @pytest.mark.parametrize("argv, match", [
     (["--port", "-1", "--", "-c", "pass"], r"port must be an integer in \[0, 65535\] \(0: a free one\), got -1$"),  # was SIGSEGV
     (["--port", "70000", "--", "-c", "pass"], r"port must be an integer in \[0, 65535\] .*got 70000$"),
-    (["--timeout", "nan", "--", "-c", "pass"], r"--timeout must be > 0 \(seconds; inf for no limit\), got nan$"),  # never stopped
-    (["--grace", "nan", "--", "-c", "pass"], r"--grace must be >= 0 and finite \(seconds\), got nan$"),
+    (["--timeout", "nan", "--", "-c", "pass"], r"--timeout must be > 0 \(seconds; inf for no limit\), got 'nan'$"),  # never stopped
+    (["--grace", "nan", "--", "-c", "pass"], r"--grace must be >= 0 and finite \(seconds\), got 'nan'$"),
 ], ids=["port-negative", "port-above-65535", "timeout-nan", "grace-nan"])
 def test_bad_launcher_options_exit_2_before_any_process_starts(capsys, monkeypatch, argv, match):
     code, last = _launch_refused(capsys, monkeypatch, argv)  # (hostile22's helper, below)
@@ -2803,9 +2803,9 @@ def test_the_launcher_refuses_more_devices_than_the_machine_runs(monkeypatch, ca
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--idle-timeout", "-1"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got -1"),
-    (["--idle-timeout", "nan"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got nan"),
-    (["--exit-wait", "0"], "--exit-wait must be > 0 (seconds; inf: never), got 0"),
+    (["--idle-timeout", "-1"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got '-1'"),
+    (["--idle-timeout", "nan"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got 'nan'"),
+    (["--exit-wait", "0"], "--exit-wait must be > 0 (seconds; inf: never), got '0'"),  # leftovers27c: as typed
 ], ids=["idle-negative", "idle-nan", "exit-wait-zero"])
 def test_the_launchers_stuck_job_options_are_checked(argv, says, capsys):
     from sgd_bench_harness import launch
@@ -4121,3 +4121,13 @@ def test_help_wins_over_a_bad_value_of_runs_options(capsys, bad):
 
     assert cli.main(["run", "pl_bounds", *bad, "--help"]) == 0
     assert capsys.readouterr().out.startswith("usage: sgd-bench run pl_bounds")
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--grace", "1e400"], r"--grace must be >= 0 and finite \(seconds\), got '1e400'$"),
+    (["--exit-wait", "1e-400"], r"--exit-wait must be > 0 \(seconds; inf: never\), got '1e-400'$"),
+], ids=["grace-overflows", "exit-wait-underflows"])
+def test_the_launchers_seconds_are_echoed_as_typed(capsys, monkeypatch, argv, match):
+    # --grace 1e400 said "got inf" (and --exit-wait 1e-400 "got 0"), the float the text turned into
+    code, last = _launch_refused(capsys, monkeypatch, [*argv, "--", "-c", "pass"])
+    assert code == 2 and last.startswith("sgd-bench launch: error: ") and re.search(match, last), last
