@@ -4148,3 +4148,31 @@ def test_a_spec_value_beyond_float64_is_named_as_typed(what, text, match):
     with pytest.raises(ValueError, match=match):
         parse_spec(text, what)
     assert parse_spec("gd:step=inf", what).options == {"step": math.inf}  # typed inf stays inf: the key judges it
+
+
+def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_limit(tmp_path, capsys, no_grid_run):
+    # `run --problem ... --method gd --steps 2147483646` ran for hours, unsaid: only the memory
+    # estimate caught a huge --steps (sgd's sampler), and gd's fits
+    grid = ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", str(tmp_path / "out")]
+    code, err = cli_main([*grid, "--steps", "2147483646"], capsys)
+    assert code == 2 and re.search(r"error: the grid takes 21,474,836,460 steps in all: 10 seeds x 2,147,483,646 "
+                                   r"steps x 1 method configuration x 1 problem; more than 10,000,000,000 .* is "
+                                   r"refused: use fewer, or add --no-work-limit for a run that long$", err.strip()), err
+    assert not (tmp_path / "out").exists()
+    for more in (["--steps", "2147483646", "--no-work-limit"], ["--steps", "200000000"]):  # said once, then run
+        with pytest.raises(AssertionError, match="the grid ran"):
+            cli_main([*grid, *more], capsys)
+        assert capsys.readouterr().err.count(f"the grid takes {10 * int(more[1]):,} steps in all") == 1
+    code, err = cli_main([*grid, "--method", "sgd:batch=200", "--steps", "2147483646"], capsys)
+    assert code == 3 and "sampler" in err, err  # cannot fit: memory's exit 3 first, whatever the limit
+
+
+def test_no_work_limit_is_runs_own_option_for_every_experiment_named(tmp_path, capsys, monkeypatch):
+    # it passed on as an experiment's own option, so with two experiments named (or --all) it was refused
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_s", "exp_t"):
+        (scripts / f"{name}.py").write_text(_SEEDED_SCRIPT.format(name=name))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_s", "exp_t", "--seeds", "4000", "--no-work-limit", "--out", str(tmp_path)], capsys)
+    assert code == 0 and err.count("about 2,000x the work of its full run") == 2, err
