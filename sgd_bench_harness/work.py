@@ -18,7 +18,8 @@ above ``GRID_MAX_STEPS`` with the same ``--no-work-limit``, after its memory est
 cannot fit is exit 3, whatever the limit). Decided: steps, not gradient evaluations: a method's
 evaluations per step are known only once it runs, and on the gallery's problems a step costs
 mostly its overhead (``--steps 3000000 --seeds 10`` on lecture-logreg: sgd, 1 evaluation a step,
-20 s; gd, 200 a step, 82 s; together about 1.7 million steps a CPU second, measured under load),
+20 s; gd, 200 a step, 82 s, wall in one process; together about 1.7 million steps a CPU second,
+user+sys less a 1,000-step run's; under load),
 so ``GRID_MAX_STEPS`` is hours. ``--steps 2147483646`` with the default 10 seeds is refused.
 """
 
