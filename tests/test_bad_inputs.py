@@ -4098,13 +4098,18 @@ def test_an_all_pass_resumes_with_out_spelled_another_way(tmp_path, capsys, monk
 
 
 # leftovers27c ---------------------------------------------------------------------------------------
-def test_names_after_runs_own_options_are_experiment_names(tmp_path, capsys, monkeypatch):
-    # `run pl_bounds --quick two_phase` passed two_phase on to pl_bounds: "unrecognized arguments: two_phase"
+def _made_up_experiments(tmp_path, monkeypatch, script, *names):
+    """$SGD_BENCH_SCRIPTS: a folder of made-up experiments ``names``, each ``script`` formatted."""
     scripts = tmp_path / "scripts"
     scripts.mkdir()
-    for name in ("exp_a", "exp_b"):
-        (scripts / f"{name}.py").write_text(_PASS_SCRIPT.format(name=name))
+    for name in names:
+        (scripts / f"{name}.py").write_text(script.format(name=name))
     monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+
+
+def test_names_after_runs_own_options_are_experiment_names(tmp_path, capsys, monkeypatch):
+    # `run pl_bounds --quick two_phase` passed two_phase on to pl_bounds: "unrecognized arguments: two_phase"
+    _made_up_experiments(tmp_path, monkeypatch, _PASS_SCRIPT, "exp_a", "exp_b")
     code, err = cli_main(["run", "exp_a", "--quick", "exp_b", "--out", str(tmp_path / "out")], capsys)
     assert code == 0 and (tmp_path / "out" / "exp_a").is_dir() and (tmp_path / "out" / "exp_b").is_dir(), err
     code, err = cli_main(["run", "exp_a", "--quick", "exp_c", "--out", str(tmp_path / "c")], capsys)
@@ -4169,10 +4174,6 @@ def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_lim
 
 def test_no_work_limit_is_runs_own_option_for_every_experiment_named(tmp_path, capsys, monkeypatch):
     # it passed on as an experiment's own option, so with two experiments named (or --all) it was refused
-    scripts = tmp_path / "scripts"
-    scripts.mkdir()
-    for name in ("exp_s", "exp_t"):
-        (scripts / f"{name}.py").write_text(_SEEDED_SCRIPT.format(name=name))
-    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    _made_up_experiments(tmp_path, monkeypatch, _SEEDED_SCRIPT, "exp_s", "exp_t")
     code, err = cli_main(["run", "exp_s", "exp_t", "--seeds", "4000", "--no-work-limit", "--out", str(tmp_path)], capsys)
     assert code == 0 and err.count("about 2,000x the work of its full run") == 2, err
