@@ -350,7 +350,7 @@ def main(argv=None) -> int:
             pass
         print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")
         return 0
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(run_words.help_first(argv))
     extra = run_words.gathered(args, extra)  # run pl_bounds --quick two_phase: two names
     # An experiment's own options (gd_vs_sgd_large_n --sizes, gpu_bench --n) go on to its script,
     # which validates them, when exactly one experiment is named, after its name.

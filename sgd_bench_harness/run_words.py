@@ -59,6 +59,12 @@ def named_for_help(argv: list[str], parser) -> list[str]:
     return [name for name in args.experiments if name in known]
 
 
+def help_first(argv: list[str]) -> list[str]:
+    """``argv`` to parse: ``run``'s help alone when it is asked for (``run --seeds x --help`` said
+    "argument --seeds: ..." instead: argparse judges the words in order)."""
+    return ["run", "--help"] if argv[:1] == ["run"] and set(HELP) & set(argv) else argv
+
+
 def misplaced(argv: list[str], args, extra: list[str]) -> str | None:
     """Why the words argparse left over (``extra``) cannot go on to an experiment, or None when
     they go on: with one experiment named (no grid), after its name."""

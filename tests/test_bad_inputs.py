@@ -4127,6 +4127,9 @@ def test_help_wins_over_a_bad_value_of_runs_options(capsys, bad):
 
     assert cli.main(["run", "pl_bounds", *bad, "--help"]) == 0
     assert capsys.readouterr().out.startswith("usage: sgd-bench run pl_bounds")
+    with pytest.raises(SystemExit) as exit:  # and run's own help, with no experiment named
+        cli.main(["run", *bad, "--help"])
+    assert exit.value.code == 0 and capsys.readouterr().out.startswith("usage: sgd-bench run [-h]")
 
 
 @pytest.mark.parametrize("argv, match", [
