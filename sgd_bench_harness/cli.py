@@ -79,8 +79,6 @@ def _cmd_run(args) -> int:
             argv += ["--out", str(Path(args.out) / name)]
         if args.overwrite:
             argv.append("--overwrite")
-        if args.no_work_limit:  # each experiment's own check (work.py)
-            argv.append("--no-work-limit")
         if args.allow_failed_claims:
             argv.append("--allow-failed-claims")
         argvs.append(argv + list(getattr(args, "extra", [])))
@@ -213,7 +211,7 @@ def _run_grid(args) -> int:
         grid.check_steps(config, methods)
         grid.check_resources(config, problem, methods)
         del problem, methods
-    work.grid(config, say, limit=not args.no_work_limit)  # after memory: a grid that cannot fit is exit 3
+    work.grid(config, say, limit=not getattr(args, "no_work_limit", False))  # after memory: exit 3 first
     out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
                                            log=lambda text: print(text, file=sys.stderr))
     command = results.command_line()  # the argv given to main, not the host's sys.argv
@@ -270,7 +268,6 @@ def _version() -> str:
 
 
 def _parser(checked: bool = True) -> argparse.ArgumentParser:
-    from sgd_bench_harness import work
     from sgd_bench_harness.arg_types import DTYPES, integer, positive_int, rise_factor
 
     if not checked:  # values as typed: run NAME --seeds x --help finds NAME, and --help wins
@@ -298,9 +295,6 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
                      "git-ignored; --out results writes into the committed gallery)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result instead of "
                      "writing a new folder beside it")
-    run.add_argument("--no-work-limit", action="store_true", help="run even when --seeds/--steps ask for hours "
-                     f"(over {work.MAX_FACTOR:,}x an experiment's full run, or {work.GRID_MAX_STEPS:,} steps in all "
-                     "for a grid)")
     run.add_argument("--allow-failed-claims", action="store_true",
                      help="exit 0 when an experiment's claim fails (default: every experiment runs and "
                           "writes its result, then the exit status is 4)")

@@ -34,9 +34,13 @@ def _known() -> dict[str, str]:
 
 def gathered(args, extra: list[str]) -> list[str]:
     """Moves the words argparse left over before the first option (``extra``'s leading words: run
-    takes no other positional word) to ``args.experiments``; returns the words that remain."""
+    takes no other positional word) to ``args.experiments``, and a grid's ``--no-work-limit`` to
+    ``args.no_work_limit``; returns the words that remain. (``--no-work-limit`` is an experiment's
+    own option, not ``run``'s: as ``run``'s, argparse took gpu_bench's ``--n`` for it.)"""
     if getattr(args, "command", None) != "run":
         return extra
+    args.no_work_limit = bool(args.problem or args.method) and "--no-work-limit" in extra
+    extra = [word for word in extra if not (args.no_work_limit and word == "--no-work-limit")]
     lead = next((i for i, word in enumerate(extra) if word.startswith("-")), len(extra))
     args.experiments = [*args.experiments, *extra[:lead]]
     return extra[lead:]

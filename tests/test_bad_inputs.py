@@ -4174,9 +4174,3 @@ def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_lim
     code, err = cli_main([*grid, "--method", "sgd:batch=200", "--steps", "2147483646"], capsys)
     assert code == 3 and "sampler" in err, err  # cannot fit: memory's exit 3 first, whatever the limit
 
-
-def test_no_work_limit_is_runs_own_option_for_every_experiment_named(tmp_path, capsys, monkeypatch):
-    # it passed on as an experiment's own option, so with two experiments named (or --all) it was refused
-    _made_up_experiments(tmp_path, monkeypatch, _SEEDED_SCRIPT, "exp_s", "exp_t")
-    code, err = cli_main(["run", "exp_s", "exp_t", "--seeds", "4000", "--no-work-limit", "--out", str(tmp_path)], capsys)
-    assert code == 0 and err.count("about 2,000x the work of its full run") == 2, err
