@@ -49,6 +49,8 @@ def _grid_value(text: str) -> GridValues | None:
                              f"{kind}space(-3,0,16)") from None
         if not (math.isfinite(a) and math.isfinite(b)) or not 1 <= num <= 4096:
             raise ValueError(f"{text!r}: the bounds must be finite and the count in [1, 4096]")
+        if kind.lower() == "log" and max(a, b) > math.log10(sys.float_info.max):  # a point would be inf
+            raise ValueError(f"{text!r}: 10^{max(a, b):g} is beyond float64's range (about 1.8e308)")
         grid = [float(v) for v in (np.logspace(a, b, num) if kind.lower() == "log" else np.linspace(a, b, num))]
         if all(v.is_integer() for v in grid):
             # what typing the points gives (10|20|30): a count such as phase1_steps takes them
@@ -97,7 +99,8 @@ def words(text: str) -> str:
 
 def parse_value(text: str):
     """true/false, an int, a float, or the text itself. An int beyond float64's range is refused:
-    every check that compares it as a float (math.isfinite, %g) raised OverflowError on it."""
+    every check that compares it as a float (math.isfinite, %g) raised OverflowError on it; so is a
+    float written finite that reads as inf (``1e400``: a key's check said "got inf"; ``inf`` stays)."""
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
@@ -110,9 +113,17 @@ def parse_value(text: str):
             else:
                 continue
         if kind is int and abs(value) > sys.float_info.max:
-            raise ValueError(f"{text[:8]}... ({len(text)} digits) is beyond float64's range (about 1.8e308)")
+            raise ValueError(_beyond(text, "digits"))
+        if kind is float and math.isinf(value) and "inf" not in low:  # 1e400: "got inf", not what was typed
+            raise ValueError(_beyond(text, "characters"))
         return value
     return text
+
+
+def _beyond(text: str, unit: str) -> str:
+    """Why a number typed is refused, with the text as typed (abbreviated when long)."""
+    shown = text if len(text) <= 20 else f"{text[:8]}... ({len(text)} {unit})"
+    return f"{shown} is beyond float64's range (about 1.8e308)"
 
 
 INT_TEXT = re.compile(r"\s*[+-]?\d(?:_?\d)*\s*")  # what int() reads as a whole number

@@ -187,7 +187,7 @@ def _run_grid(args) -> int:
 
     from sgd_bench.spec_parsing import parse_spec
     from sgd_bench.specs import build_methods
-    from sgd_bench_harness import experiment, folders, grid, grid_report, results
+    from sgd_bench_harness import experiment, folders, grid, grid_report, results, work
 
     # Once, here: a grid computes in float64 (problems, reference values, 63-bit seed keys),
     # and the library functions it calls leave the global switch to their caller.
@@ -215,6 +215,7 @@ def _run_grid(args) -> int:
         grid.check_steps(config, methods)
         grid.check_resources(config, problem, methods)
         del problem, methods
+    work.grid(config, say, limit=not getattr(args, "no_work_limit", False))  # after memory: exit 3 first
     out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
                                            log=lambda text: print(text, file=sys.stderr))
     command = results.command_line()  # the argv given to main, not the host's sys.argv
@@ -270,8 +271,11 @@ def _version() -> str:
         return "(not installed)"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(checked: bool = True) -> argparse.ArgumentParser:
     from sgd_bench_harness.arg_types import DTYPES, integer, positive_int, rise_factor
+
+    if not checked:  # values as typed: run NAME --seeds x --help finds NAME, and --help wins
+        integer = positive_int = rise_factor = str  # noqa: F811
 
     parser = argparse.ArgumentParser(prog="sgd-bench", description="SGD theory next to measured numbers.")
     parser.add_argument("--version", action="version", version=f"sgd-bench {_version()}")
@@ -290,7 +294,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
     run.add_argument("--seeds", type=positive_int, help="seeds per method")
     run.add_argument("--steps", type=positive_int, help="steps per run")
-    run.add_argument("--dtype", choices=DTYPES, help="floating-point type of data and iterates")
+    run.add_argument("--dtype", choices=DTYPES if checked else None, help="floating-point type of data and iterates")
     run.add_argument("--out", help="output root folder (experiment NAME writes OUT/NAME; default runs/, "
                      "git-ignored; --out results writes into the committed gallery)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing result instead of "
@@ -330,7 +334,7 @@ def main(argv=None) -> int:
         streams.set_up()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = _parser()
-    named = run_words.named_for_help(argv, parser)
+    named = run_words.named_for_help(argv, _parser(checked=False))
     if len(named) == 1:
         try:  # a bad $MPLBACKEND, or a script of one's own that cannot be loaded: one line
             script_env.check_mplbackend()
@@ -344,7 +348,8 @@ def main(argv=None) -> int:
             pass
         print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")
         return 0
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(run_words.help_first(argv))
+    extra = run_words.gathered(args, extra)  # run pl_bounds --quick two_phase: two names
     # An experiment's own options (gd_vs_sgd_large_n --sizes, gpu_bench --n) go on to its script,
     # which validates them, when exactly one experiment is named, after its name.
     if extra and run_words.misplaced(argv, args, extra):

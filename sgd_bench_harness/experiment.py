@@ -269,7 +269,7 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     p.add_argument("--overwrite", action="store_true",
                    help="replace an existing result in the output folder instead of writing a new one")
     p.add_argument("--no-work-limit", action="store_true",
-                   help=f"run even when --seeds/--steps ask for over {work.MAX_FACTOR:,}x the full run's work")
+                   help=f"run even when the options ask for over {work.MAX_FACTOR:,}x the full run's work")
     p.add_argument("--allow-failed-claims", action="store_true",
                    help=f"exit 0 even when a claim fails (default: the result is written, then the run "
                         f"exits with status {FAILED_CLAIMS}); for exploratory runs")

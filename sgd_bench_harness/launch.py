@@ -62,7 +62,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from sgd_bench_harness import job_watch
+from sgd_bench_harness import arg_types, job_watch
 
 MIN_JAX = (0, 4, 35)
 ENV = "SGD_BENCH_LAUNCH"  # how the launcher tells a child its place in the job
@@ -350,18 +350,27 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds after which JAX declares a silent process dead (default 30)")
     p.add_argument("--init-timeout", type=int, default=60,
                    help="seconds a process waits for the others to join (default 60)")
-    p.add_argument("--grace", type=float, default=3.0,
+    # the seconds are read as text, and judged in main on the text typed (1e400 was "got inf")
+    p.add_argument("--grace", default="3",
                    help="seconds between SIGTERM and SIGKILL when stopping the job (default 3)")
-    p.add_argument("--timeout", type=float, help="stop the job after this many seconds (default: no limit)")
-    p.add_argument("--idle-timeout", type=float, default=600.0,
+    p.add_argument("--timeout", help="stop the job after this many seconds (default: no limit)")
+    p.add_argument("--idle-timeout", default="600",
                    help="stop the job when for this many seconds no process wrote a line or used more than "
                         "2%% of a core: stuck, each waiting for another (default 600; 0: never)")
-    p.add_argument("--exit-wait", type=float,
+    p.add_argument("--exit-wait",
                    help="stop the processes still running this many seconds after one exited with status 0 "
                         "(default: max(heartbeat, 10) + 30, JAX's shutdown barrier and a margin)")
     p.add_argument("target", nargs=argparse.REMAINDER,
                    help="after --: script.py ARGS, -m MODULE ARGS or -c CODE ARGS")
     return p
+
+
+def _seconds(text: str | None, option: str, within, what: str) -> float | None:
+    """An option's seconds, or a ValueError that echoes the text typed (``--grace 1e400`` said "got inf")."""
+    try:
+        return None if text is None else arg_types.number(text, within, what)
+    except argparse.ArgumentTypeError as err:
+        raise ValueError(f"{option} {err}") from None
 
 
 def _interrupt(signum, frame):
@@ -374,14 +383,11 @@ def main(argv=None) -> int:
     target = args.target[1:] if args.target[:1] == ["--"] else args.target
     try:
         # written so that NaN fails too: --timeout nan never stopped the job
-        if not 0 <= args.grace < float("inf"):
-            raise ValueError(f"--grace must be >= 0 and finite (seconds), got {args.grace:g}")
-        if args.timeout is not None and not args.timeout > 0:
-            raise ValueError(f"--timeout must be > 0 (seconds; inf for no limit), got {args.timeout:g}")
-        if not args.idle_timeout >= 0:
-            raise ValueError(f"--idle-timeout must be >= 0 (seconds; 0 or inf: never), got {args.idle_timeout:g}")
-        if args.exit_wait is not None and not args.exit_wait > 0:
-            raise ValueError(f"--exit-wait must be > 0 (seconds; inf: never), got {args.exit_wait:g}")
+        args.grace = _seconds(args.grace, "--grace", lambda v: 0 <= v < float("inf"), ">= 0 and finite (seconds)")
+        args.timeout = _seconds(args.timeout, "--timeout", lambda v: v > 0, "> 0 (seconds; inf for no limit)")
+        args.idle_timeout = _seconds(args.idle_timeout, "--idle-timeout", lambda v: v >= 0,
+                                     ">= 0 (seconds; 0 or inf: never)")
+        args.exit_wait = _seconds(args.exit_wait, "--exit-wait", lambda v: v > 0, "> 0 (seconds; inf: never)")
         check_options(args.processes, devices=args.devices, port=args.port, heartbeat=args.heartbeat,
                       init_timeout=args.init_timeout, timeout=args.timeout, idle_timeout=args.idle_timeout or None,
                       exit_wait=args.exit_wait, named=_typed(list(sys.argv[1:] if argv is None else argv)))

@@ -6,6 +6,12 @@ named (its own options, such as gd_vs_sgd_large_n's ``--sizes``).
 name. An own option before the name is refused, with the command written the right way round
 (decided: not accepted, since ``run`` cannot tell how many of the words after such an option are
 its values; ``run --sizes 2000 gd_vs_sgd_large_n`` took 2000 for a second experiment name).
+
+Words after ``run``'s own options are experiment names too (``gathered``): ``run pl_bounds --quick
+two_phase`` passed two_phase on to pl_bounds, since argparse gives ``nargs="*"`` only the first
+group of names. A word after an experiment's own option stays with that option (decided: it goes on
+to the experiment, which judges it, even when it is an experiment's name), for the same reason:
+``run`` cannot tell how many words the option takes.
 """
 
 from __future__ import annotations
@@ -26,19 +32,41 @@ def _known() -> dict[str, str]:
         return {}
 
 
+def gathered(args, extra: list[str]) -> list[str]:
+    """Moves the words argparse left over before the first option (``extra``'s leading words: run
+    takes no other positional word) to ``args.experiments``, and a grid's ``--no-work-limit`` to
+    ``args.no_work_limit``; returns the words that remain. (``--no-work-limit`` is an experiment's
+    own option, not ``run``'s: as ``run``'s, argparse took gpu_bench's ``--n`` for it.)"""
+    if getattr(args, "command", None) != "run":
+        return extra
+    args.no_work_limit = bool(args.problem or args.method) and "--no-work-limit" in extra
+    extra = [word for word in extra if not (args.no_work_limit and word == "--no-work-limit")]
+    lead = next((i for i, word in enumerate(extra) if word.startswith("-")), len(extra))
+    args.experiments = [*args.experiments, *extra[:lead]]
+    return extra[lead:]
+
+
 def named_for_help(argv: list[str], parser) -> list[str]:
-    """The experiments that ``run ... --help`` names where experiment names go (``parser``:
-    the command's); its help is then the experiment's own. Any word that was an experiment's name
-    counted: ``run --out pl_bounds --problem X --help`` showed pl_bounds' help."""
+    """The experiments that ``run ... --help`` names where experiment names go (``parser``: the
+    command's, built without the checks of its values: ``--help`` wins over a bad ``--seeds x``);
+    its help is then the experiment's own. Any word that was an experiment's name counted:
+    ``run --out pl_bounds --problem X --help`` showed pl_bounds' help."""
     if argv[:1] != ["run"] or not set(HELP) & set(argv):
         return []
     with contextlib.redirect_stderr(io.StringIO()):  # a refused word is said by the parse that follows
         try:
-            args, _ = parser.parse_known_args([a for a in argv if a not in HELP])
+            args, extra = parser.parse_known_args([a for a in argv if a not in HELP])
         except SystemExit:
             return []
+    gathered(args, extra)
     known = _known()
     return [name for name in args.experiments if name in known]
+
+
+def help_first(argv: list[str]) -> list[str]:
+    """``argv`` to parse: ``run``'s help alone when it is asked for (``run --seeds x --help`` said
+    "argument --seeds: ..." instead: argparse judges the words in order)."""
+    return ["run", "--help"] if argv[:1] == ["run"] and set(HELP) & set(argv) else argv
 
 
 def misplaced(argv: list[str], args, extra: list[str]) -> str | None:

@@ -11,6 +11,16 @@ full config: each option is applied to it alone, and its factor is the largest b
 of the config grew (steps x seeds: the factors of the options multiply). The gallery's full runs
 took 4 s to 281 s each (``results/*/meta.json``, ``wall_seconds``, on a laptop-class CPU), so
 ``MAX_FACTOR`` times one is about an hour to days.
+
+A grid (``run --problem ... --method ...``) has no full run: ``grid`` counts its steps in all
+(problems x method configurations x seeds x steps), said above ``GRID_SAY_STEPS`` and refused
+above ``GRID_MAX_STEPS`` with the same ``--no-work-limit``, after its memory estimate (a grid that
+cannot fit is exit 3, whatever the limit). Decided: steps, not gradient evaluations: a method's
+evaluations per step are known only once it runs, and on the gallery's problems a step costs
+mostly its overhead (``--steps 3000000 --seeds 10`` on lecture-logreg: sgd, 1 evaluation a step,
+20 s; gd, 200 a step, 82 s, wall in one process; together about 1.7 million steps a CPU second,
+user+sys less a 1,000-step run's; under load),
+so ``GRID_MAX_STEPS`` is hours. ``--steps 2147483646`` with the default 10 seeds is refused.
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ from typing import Any, Callable, Mapping
 
 MAX_FACTOR = 1000  # x the full run's work: refused above
 SAY_FACTOR = 10  # x the full run's work: said above
+GRID_MAX_STEPS = 10**10  # a grid's steps in all: refused above (hours at 1.7 million a CPU second)
+GRID_SAY_STEPS = 10**9  # a grid's steps in all: said above (minutes)
 
 
 def growth(new: Any, old: Any) -> float:
@@ -53,9 +65,32 @@ def check(name: str, full: Mapping[str, Any], args: argparse.Namespace,
     total = math.prod(factors.values())
     what = (f"{given} ask{'' if ' and ' in given else 's'} experiment {name} for about {total:,.0f}x the "
             "work of its full run")
-    if total > MAX_FACTOR and limit:
-        raise ValueError(f"{what}; the gallery's full runs take seconds to minutes, and more than {MAX_FACTOR:,}x "
-                         "of one (hours to days, with no line meanwhile) is refused: use fewer, or add "
-                         "--no-work-limit for a run that long")
-    if total > SAY_FACTOR:
-        say(f"{what} (the gallery's full runs take seconds to minutes)")
+    context = "the gallery's full runs take seconds to minutes"
+    _judge(what, total > SAY_FACTOR, total > MAX_FACTOR, context,
+           f"{context}, and more than {MAX_FACTOR:,}x of one (hours to days, with no line meanwhile) is refused",
+           say, limit)
+
+
+def grid(config: Mapping[str, Any], say: Callable[[str], None], limit: bool = True) -> None:
+    """Raises ValueError when a grid's ``config`` (``grid.grid_config``'s) takes more than
+    ``GRID_MAX_STEPS`` steps in all (unless not ``limit``); says its count above ``GRID_SAY_STEPS``."""
+    from sgd_bench.spec_parsing import parse_spec  # here: --help imports no NumPy
+
+    methods = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])
+    problems = len(config["problems"])
+    total = problems * methods * config["seeds"] * config["steps"]
+    sizes = zip((config["seeds"], config["steps"], methods, problems), ("seed", "step", "method configuration", "problem"))
+    what = f"the grid takes {total:,} steps in all: " + " x ".join(f"{n:,} {word}{'s' * (n != 1)}" for n, word in sizes)
+    context = "sgd and gd on lecture-logreg ran about 1.7 million steps a CPU second"
+    _judge(what, total > GRID_SAY_STEPS, total > GRID_MAX_STEPS, context,
+           f"more than {GRID_MAX_STEPS:,} (hours: {context}) is refused", say, limit)
+
+
+def _judge(what: str, said: bool, refused: bool, context: str, refusal: str,
+           say: Callable[[str], None], limit: bool) -> None:
+    """Raises ValueError (``what``; ``refusal``) when ``refused`` and ``limit``; else says ``what``
+    when ``said`` or ``refused``."""
+    if refused and limit:
+        raise ValueError(f"{what}; {refusal}: use fewer, or add --no-work-limit for a run that long")
+    if said or refused:
+        say(f"{what} ({context})")

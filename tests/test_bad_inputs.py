@@ -805,7 +805,8 @@ CLI_BAD_INPUTS = [
                  r"--out must name a folder, got an empty string$", id="cli-out-empty-experiment"),
     pytest.param(LOGREG + ["--method", "optax:adam,lr=0.1,b1=true"], 2, r"b1 must be a number, got True$",
                  id="cli-optax-bool-for-number"),
-    pytest.param(LOGREG + ["--method", "gd:step=1e400"], 2, r"step must be a finite number > 0 .*got inf$",
+    pytest.param(LOGREG + ["--method", "gd:step=1e400"], 2,  # leftovers27c: as typed (it said "got inf")
+                 r"--method 'gd:step=1e400': step=1e400 is beyond float64's range \(about 1\.8e308\)$",
                  id="cli-step-overflows-to-inf"),
     pytest.param(LOGREG + ["--method", "sgd:batch=200", "--steps", "2147483646"], 3,
                  r"sampler 1\d+\.\d GiB\) = .* GiB, but", id="cli-memory-sampler-block"),
@@ -1247,8 +1248,8 @@ def test_a_jax_platform_that_cannot_start_is_one_line_not_a_traceback():
 @pytest.mark.parametrize("argv, match", [
     (["--port", "-1", "--", "-c", "pass"], r"port must be an integer in \[0, 65535\] \(0: a free one\), got -1$"),  # was SIGSEGV
     (["--port", "70000", "--", "-c", "pass"], r"port must be an integer in \[0, 65535\] .*got 70000$"),
-    (["--timeout", "nan", "--", "-c", "pass"], r"--timeout must be > 0 \(seconds; inf for no limit\), got nan$"),  # never stopped
-    (["--grace", "nan", "--", "-c", "pass"], r"--grace must be >= 0 and finite \(seconds\), got nan$"),
+    (["--timeout", "nan", "--", "-c", "pass"], r"--timeout must be > 0 \(seconds; inf for no limit\), got 'nan'$"),  # never stopped
+    (["--grace", "nan", "--", "-c", "pass"], r"--grace must be >= 0 and finite \(seconds\), got 'nan'$"),
 ], ids=["port-negative", "port-above-65535", "timeout-nan", "grace-nan"])
 def test_bad_launcher_options_exit_2_before_any_process_starts(capsys, monkeypatch, argv, match):
     code, last = _launch_refused(capsys, monkeypatch, argv)  # (hostile22's helper, below)
@@ -1911,6 +1912,7 @@ def test_an_integer_argument_that_is_not_an_int_is_refused_by_its_name(tiny_logi
         "batch_size": lambda: sgd_bench.sgd(0.1, value),
     }
     raises(TypeError, rf"^{name} must be an integer, got ", calls[name])
+
 
 # hostile22 ------------------------------------------------------------------------------------------
 # -- hostile22: the round's findings --------------------------------------------------------------------
@@ -2803,9 +2805,9 @@ def test_the_launcher_refuses_more_devices_than_the_machine_runs(monkeypatch, ca
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--idle-timeout", "-1"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got -1"),
-    (["--idle-timeout", "nan"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got nan"),
-    (["--exit-wait", "0"], "--exit-wait must be > 0 (seconds; inf: never), got 0"),
+    (["--idle-timeout", "-1"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got '-1'"),
+    (["--idle-timeout", "nan"], "--idle-timeout must be >= 0 (seconds; 0 or inf: never), got 'nan'"),
+    (["--exit-wait", "0"], "--exit-wait must be > 0 (seconds; inf: never), got '0'"),  # leftovers27c: as typed
 ], ids=["idle-negative", "idle-nan", "exit-wait-zero"])
 def test_the_launchers_stuck_job_options_are_checked(argv, says, capsys):
     from sgd_bench_harness import launch
@@ -4645,3 +4647,82 @@ def test_reference_and_second_moments_name_a_pytree_point_of_another_structure(c
            sgd_bench.reference_solution, custom_problem, [np.zeros(3), np.zeros(())])
     raises(ValueError, r"^xs does not fit problem 'custom-huber': loss_i\(x, datum\) failed with KeyError: 'c'$",
            theory.second_moments, custom_problem, {"w": np.zeros((2, 3))}, leading=1)
+
+
+# leftovers27c ---------------------------------------------------------------------------------------
+def _made_up_experiments(tmp_path, monkeypatch, script, *names):
+    """$SGD_BENCH_SCRIPTS: a folder of made-up experiments ``names``, each ``script`` formatted."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in names:
+        (scripts / f"{name}.py").write_text(script.format(name=name))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+
+
+def test_names_after_runs_own_options_are_experiment_names(tmp_path, capsys, monkeypatch):
+    # `run pl_bounds --quick two_phase` passed two_phase on to pl_bounds: "unrecognized arguments: two_phase"
+    _made_up_experiments(tmp_path, monkeypatch, _PASS_SCRIPT, "exp_a", "exp_b")
+    code, err = cli_main(["run", "exp_a", "--quick", "exp_b", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and (tmp_path / "out" / "exp_a").is_dir() and (tmp_path / "out" / "exp_b").is_dir(), err
+    code, err = cli_main(["run", "exp_a", "--quick", "exp_c", "--out", str(tmp_path / "c")], capsys)
+    assert code == 2 and "error: unknown experiment 'exp_c'" in err, err
+    # decided: a word after an experiment's own option stays with it (run cannot tell how many it takes)
+    code, err = cli_main(["run", "exp_a", "--quick", "--own", "exp_b", "--out", str(tmp_path / "d")], capsys)
+    assert code == 2 and "unrecognized arguments: --own exp_b" in err, err
+
+
+@pytest.mark.parametrize("bad", [["--seeds", "x"], ["--dtype", "x"], ["--rise-factor", "0"]],
+                         ids=["seeds", "dtype", "rise-factor"])
+def test_help_wins_over_a_bad_value_of_runs_options(capsys, bad):
+    # `run pl_bounds --seeds x --help` said "argument --seeds: must be a positive integer, got 'x'"
+    from sgd_bench_harness import cli
+
+    assert cli.main(["run", "pl_bounds", *bad, "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: sgd-bench run pl_bounds")
+    with pytest.raises(SystemExit) as exit:  # and run's own help, with no experiment named
+        cli.main(["run", *bad, "--help"])
+    assert exit.value.code == 0 and capsys.readouterr().out.startswith("usage: sgd-bench run [-h]")
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--grace", "1e400"], r"--grace must be >= 0 and finite \(seconds\), got '1e400'$"),
+    (["--exit-wait", "1e-400"], r"--exit-wait must be > 0 \(seconds; inf: never\), got '1e-400'$"),
+], ids=["grace-overflows", "exit-wait-underflows"])
+def test_the_launchers_seconds_are_echoed_as_typed(capsys, monkeypatch, argv, match):
+    # --grace 1e400 said "got inf" (and --exit-wait 1e-400 "got 0"), the float the text turned into
+    code, last = _launch_refused(capsys, monkeypatch, [*argv, "--", "-c", "pass"])
+    assert code == 2 and last.startswith("sgd-bench launch: error: ") and re.search(match, last), last
+
+
+@pytest.mark.parametrize("what, text, match", [
+    ("--problem", "logreg:n=20,d=2,mu=1e400", r"^--problem '.*': mu=1e400 is beyond float64's range"),
+    ("--method", "sgd:step=-1e400", r"^--method '.*': step=-1e400 is beyond float64's range"),
+    ("--method", "gd:step=0.1|1e999", r"^--method '.*': step=1e999 is beyond float64's range"),
+    ("--method", "gd:step=logspace(0,400,3)", r"^--method '.*': step='logspace\(0,400,3\)': 10\^400 is beyond"),
+    ("--method", "gd:step=" + "9" * 400 + ".5", r"step=99999999\.\.\. \(402 characters\) is beyond float64's"),
+], ids=["problem-key", "negative", "list-of-values", "logspace", "long"])
+def test_a_spec_value_beyond_float64_is_named_as_typed(what, text, match):
+    # a key's own check said "got inf" (and a logspace point was inf, with a RuntimeWarning)
+    from sgd_bench.spec_parsing import parse_spec
+
+    with pytest.raises(ValueError, match=match):
+        parse_spec(text, what)
+    assert parse_spec("gd:step=inf", what).options == {"step": math.inf}  # typed inf stays inf: the key judges it
+
+
+def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_limit(tmp_path, capsys, no_grid_run):
+    # `run --problem ... --method gd --steps 2147483646` ran for hours, unsaid: only the memory
+    # estimate caught a huge --steps (sgd's sampler), and gd's fits
+    grid = ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", str(tmp_path / "out")]
+    code, err = cli_main([*grid, "--steps", "2147483646"], capsys)
+    assert code == 2 and re.search(r"error: the grid takes 21,474,836,460 steps in all: 10 seeds x 2,147,483,646 "
+                                   r"steps x 1 method configuration x 1 problem; more than 10,000,000,000 .* is "
+                                   r"refused: use fewer, or add --no-work-limit for a run that long$", err.strip()), err
+    assert not (tmp_path / "out").exists()
+    for more in (["--steps", "2147483646", "--no-work-limit"], ["--steps", "200000000"]):  # said once, then run
+        with pytest.raises(AssertionError, match="the grid ran"):
+            cli_main([*grid, *more], capsys)
+        assert capsys.readouterr().err.count(f"the grid takes {10 * int(more[1]):,} steps in all") == 1
+    code, err = cli_main([*grid, "--method", "sgd:batch=200", "--steps", "2147483646"], capsys)
+    assert code == 3 and "sampler" in err, err  # cannot fit: memory's exit 3 first, whatever the limit
+
