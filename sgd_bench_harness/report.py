@@ -265,7 +265,7 @@ def _link_text(name: str) -> str:
         return ch if ch == "_" and inside else f"&#{ord(ch)};"
 
     shown = results.printable(name)
-    return re.sub(r"[\\`*_\[\]<>~#!&|()]", entity, shown)
+    return re.sub(r"[\\`*_\[\]<~&|]", entity, shown)  # those that act inside a line of a table cell
 
 
 def _write_index(root: Path, rows: list[dict]) -> None:
