@@ -38,7 +38,9 @@ def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, s
     """
     n = validation.integer("n", n, low=1)
     d = validation.integer("d", d, low=1)
-    rank = validation.integer("rank", rank, low=1, high=min(n, d))
+    # n = 1 said "rank must be an integer in [1, 1], got 40": a default the caller never passed
+    rank = validation.integer("rank", rank, low=1, high=min(n, d),
+                              why=validation.bound_from("rank", rank, 40, f"at most min(n, d) = {min(n, d)}"))
     cond = validation.positive_float("cond", cond)
     if cond < 1:
         raise ValueError(f"cond must be >= 1, got {cond!r}")

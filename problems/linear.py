@@ -92,9 +92,10 @@ def check_labels(y) -> None:
         raise ValueError(f"labels y must be in {{-1, +1}}, got values {{{shown}}}{hint}")
 
 
-def check_design(name_a, A, name_b, b, *, labels: bool = False):
+def check_design(name_a, A, name_b, b, *, labels: bool = False, gram: bool = False):
     """(A, b) as JAX arrays of one floating dtype, after checking that A is a finite n x d
-    matrix and b a finite n-vector (with ``labels``, in {-1, +1}); errors name the arguments."""
+    matrix and b a finite n-vector (with ``labels``, in {-1, +1}; with ``gram``, small enough
+    that A^T A, which gives L, stays finite); errors name the arguments."""
     # Sparse matrices, strings and complex numbers are refused by name, and every check runs on
     # the arrays as given, before anything is transferred to a device or compiled.
     A = validation.dense_array(name_a, A, real=True)
@@ -117,20 +118,36 @@ def check_design(name_a, A, name_b, b, *, labels: bool = False):
     A = jnp.asarray(A)
     if not jnp.issubdtype(A.dtype, jnp.floating):
         A = A.astype(jnp.result_type(float))
+    if gram:  # on the array _closed_form will see (after any cast)
+        _check_gram(name_a, A)
     return A, jnp.asarray(b).astype(A.dtype)
 
 
-def _closed_form(A) -> tuple[np.ndarray, float] | None:
-    """Eigenvalues of A^T A / n and max_i ||a_i||^2 in float64, when the data is small enough."""
+def _check_gram(name_a, A) -> None:
+    """Refuses, by the caller's name, data whose A^T A / n (computed by ``_closed_form``) or row
+    norms overflow float64. Column and row sums of squares suffice: by Cauchy-Schwarz every
+    entry of A^T A, and every partial sum of one, is at most the larger of two column sums."""
+    if _closed_form_size(A):
+        a64 = np.asarray(A, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums = (np.einsum("ij,ij->j", a64, a64), np.einsum("ij,ij->i", a64, a64))
+        if not all(np.isfinite(s).all() for s in sums):  # was NumPy's "Eigenvalues did not converge"
+            raise ValueError(f"{name_a}'s entries reach {np.max(np.abs(a64)):.3g}: {name_a}^T {name_a} / n, which "
+                             "gives L, overflows float64 (beyond 1.8e308); rescale the features")
+
+
+def _closed_form_size(A) -> bool:
     n, d = A.shape
-    if n * d > _CLOSED_FORM_MAX_ND or d > _CLOSED_FORM_MAX_D:
+    return n * d <= _CLOSED_FORM_MAX_ND and d <= _CLOSED_FORM_MAX_D
+
+
+def _closed_form(A) -> tuple[np.ndarray, float] | None:
+    """Eigenvalues of A^T A / n and max_i ||a_i||^2 in float64, when the data is small enough
+    (``check_design(..., gram=True)`` has checked that they are finite)."""
+    if not _closed_form_size(A):
         return None
     a64 = np.asarray(A, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        gram, rows = a64.T @ a64 / n, np.einsum("ij,ij->i", a64, a64)
-    if not (np.isfinite(gram).all() and np.isfinite(rows).all()):  # was NumPy's "Eigenvalues did not converge"
-        raise ValueError(f"A's entries reach {np.max(np.abs(a64)):.3g}: A^T A / n, which gives L, overflows "
-                         "float64 (beyond 1.8e308); rescale the features")
+    gram, rows = a64.T @ a64 / A.shape[0], np.einsum("ij,ij->i", a64, a64)
     return np.linalg.eigvalsh(gram), float(np.max(rows))
 
 
@@ -153,7 +170,7 @@ def logistic_regression(A, y, mu: float = 0.0, *, name: str = "logistic",
     - ``validate``: check labels and finiteness on the host (skip only for data made here).
     """
     mu = validation.nonnegative_float("mu", mu)
-    A, y = check_design("A", A, "y", y, labels=validate)
+    A, y = check_design("A", A, "y", y, labels=validate, gram=True)
     info = {"mu": mu}
     closed = _closed_form(A)
     if closed is not None:
@@ -177,7 +194,7 @@ def least_squares(A, b, mu: float = 0.0, *, name: str = "least-squares",
     - ``validate``: check finiteness on the host.
     """
     mu = validation.nonnegative_float("mu", mu)
-    A, b = check_design("A", A, "b", b)
+    A, b = check_design("A", A, "b", b, gram=True)
     info = {"mu": mu}
     closed = _closed_form(A)
     cls = "strongly_convex" if mu > 0 else "convex"

@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -112,8 +113,11 @@ def sin2_solution(C) -> dict:
 def sin2_pl(n: int = 200, d: int = 10, *, seed: int = 0, spread: float = 0.3, dtype=None) -> FiniteSum:
     """The lifted PL family f_i(x) = sum_j g(x_j - c_ij), g(t) = t^2 + 3 sin^2 t, c_ij ~ N(0, spread^2).
 
-    With ``spread`` below about 0.5 the mean keeps g's negative curvature (non-convex) and stays
-    PL; ``info`` holds the exact L, L_max = 8, mu (PL) and f*. Class ``"pl"``.
+    The mean keeps g's negative curvature (non-convex) exactly when some coordinate has
+    r_j > 1/3, that is L > 4 (its least curvature is 4 - L); for Gaussian centres r_j is about
+    exp(-2 spread^2), so ``spread`` below about sqrt(ln 3 / 2) = 0.74. A wider ``spread`` builds
+    with a ``UserWarning``: the mean is then convex (each f_i is not). ``info`` holds the exact L,
+    L_max = 8, mu (PL) and f* of the drawn centres at any spread. Class ``"pl"``.
     """
     n = validation.integer("n", n, low=1)
     d = validation.integer("d", d, low=1)
@@ -130,7 +134,14 @@ def sin2_pl(n: int = 200, d: int = 10, *, seed: int = 0, spread: float = 0.3, dt
         bound = n * float(np.sum(span * span + 3.0))
     validation.derived_within_dtype("spread", spread, bound,
                                     "the loss's sum over samples near x* up to", jax.dtypes.canonicalize_dtype(dt))
-    return sin2_finite_sum(C, name=f"sin2-pl n={n} d={d}", dtype=dtype)
+    problem = sin2_finite_sum(C, name=f"sin2-pl n={n} d={d}", dtype=dtype)
+    # spread = 5.0 built silently as "non-convex but PL" while its mean is strongly convex
+    least = 4.0 - problem.info["L"]  # min_j,t h_j''(t) = 2 - 6 max_j r_j
+    if least >= 0:
+        warnings.warn(f"sin2_pl: spread={spread:g} makes the mean f convex, not the non-convex PL example: its "
+                      f"least curvature is 4 - L = {least:.3g} >= 0 (each f_i stays non-convex; L, mu and f* in "
+                      "info still hold); use spread below about 0.74 = sqrt(ln 3 / 2)", UserWarning, stacklevel=2)
+    return problem
 
 
 def sin2_finite_sum(C, *, name: str = "sin2", dtype=None) -> FiniteSum:

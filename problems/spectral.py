@@ -52,7 +52,8 @@ def spectral_least_squares(n: int = 1000, d: int = 80, *, power: float = 3.0, de
     f* = noise^2 / 2 exactly, at ``spectral_least_squares_solution(d, decay=decay)``.
     """
     n = validation.integer("n", n, low=2)
-    d = validation.integer("d", d, low=1, high=n - 1)
+    # n = 2 said "d must be an integer in [1, 1], got 80": a default the caller never passed
+    d = validation.integer("d", d, low=1, high=n - 1, why=validation.bound_from("d", d, 80, f"below n = {n}"))
     power = validation.positive_float("power", power)
     decay = validation.nonnegative_float("decay", decay)
     noise = validation.positive_float("noise", noise)

@@ -75,6 +75,30 @@ def leaves_hash(leaves: Any) -> int:
     return hash(tuple(parts))
 
 
+def trees_equal(a: Any, b: Any) -> bool:
+    """True when two pytrees (results: a Trace, a Sweep) have one structure and the same values;
+    NaNs in the same places are equal (a diverged run equals its copy), tracers only themselves."""
+    (la, ta), (lb, tb) = jax.tree_util.tree_flatten(a), jax.tree_util.tree_flatten(b)
+    if ta != tb or len(la) != len(lb):
+        return False
+    for u, v in zip(la, lb):
+        if u is v:
+            continue
+        if _is_tracer(u) or _is_tracer(v):
+            return False
+        u, v = np.asarray(u), np.asarray(v)
+        nan_ok = u.dtype.kind in "fc" and v.dtype.kind in "fc"
+        if u.shape != v.shape or u.dtype.kind != v.dtype.kind or not np.array_equal(u, v, equal_nan=nan_ok):
+            return False
+    return True
+
+
+def tree_hash(tree: Any) -> int:
+    """A hash agreeing with ``trees_equal`` (structure and leaf values)."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return hash((treedef, leaves_hash(leaves)))
+
+
 def show_value(value) -> str:
     """A leaf for a repr: a number as ``%g``, an array by its shape, a tracer as ``<traced>``."""
     if _is_tracer(value):

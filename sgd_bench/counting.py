@@ -9,6 +9,7 @@ on XLA:CPU two separate scalar words cost several hundred nanoseconds per scan s
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, NamedTuple
 
 import jax
@@ -71,8 +72,8 @@ class Count(NamedTuple):
     # of an array with more than one element is ambiguous". Counts compare by value (shape and
     # words); a traced count equals only itself, as Schedule's leaves do.
     def __eq__(self, other):
-        if not isinstance(other, Count):
-            return NotImplemented
+        if not isinstance(other, Count):  # a plain tuple's own == would compare the words again
+            return False if isinstance(other, tuple) else NotImplemented
         return leaves_equal([self.words], [other.words])
 
     def __ne__(self, other):
@@ -115,10 +116,41 @@ class Count(NamedTuple):
         return Count(self.words[idx])
 
     def __int__(self) -> int:
+        return self._scalar("converts to int", "np.asarray(count)")
+
+    def __float__(self) -> float:  # a tuple has no float(): was "float() argument must be ... not 'Count'"
+        return float(self._scalar("converts to float", "np.asarray(count, float)"))
+
+    # A NamedTuple orders as a tuple of its words: count < 10 and sorted / max of counts raised
+    # JAX's ambiguous-truth error. A scalar host count orders by its value; others are refused.
+    def __lt__(self, other):
+        return self._order(other, "<", lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._order(other, "<=", lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._order(other, ">", lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._order(other, ">=", lambda a, b: a >= b)
+
+    def _order(self, other, op, compare):
+        if isinstance(other, Count):
+            other = other._scalar(f"orders with {op}", f"np.asarray(a) {op} np.asarray(b)")
+        elif isinstance(other, (bool, np.bool_)) or not isinstance(other, numbers.Real):
+            return NotImplemented  # an array: NumPy / JAX compare it with np.asarray(count)
+        return compare(self._scalar(f"orders with {op}", f"np.asarray(count) {op} ..."), other)
+
+    def _scalar(self, what: str, instead: str) -> int:
+        """The exact value of a scalar host count (Python int: exact up to 2**64)."""
+        if isinstance(self.words, jax.core.Tracer):
+            raise TypeError(f"a traced Count (inside jit / vmap / scan) has no host value: only a "
+                            f"concrete scalar Count {what}")
         words = np.asarray(self.words)
         if words.ndim > 1:
-            raise TypeError("only a scalar Count converts to int; use np.asarray(count)")
-        return int(words[0]) * (1 << 32) + int(words[1])  # Python ints: exact up to 2**64
+            raise TypeError(f"only a scalar Count {what}, this one has shape {words.shape[:-1]}; use {instead}")
+        return int(words[0]) * (1 << 32) + int(words[1])
 
 
 def _word(name: str, value):

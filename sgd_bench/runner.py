@@ -23,6 +23,7 @@ import numpy as np
 
 from sgd_bench import validation
 from sgd_bench import _tree
+from sgd_bench._values import tree_hash, trees_equal
 from sgd_bench.counting import Count
 from sgd_bench.flags import (DIVERGENCE_FACTOR, RISE_FACTOR, NegativeStepWarning,  # noqa: F401
                              above_start, check_rise_factor, first_negative_step, warn_negative)
@@ -77,6 +78,21 @@ class Trace(NamedTuple):
     negative_step_at: Any = None
     rose: Any = None
     rose_step: Any = None
+
+    # A NamedTuple compares its fields with ``==``: arrays, so ``trace == copy`` raised JAX's
+    # ambiguous-truth error. Traces compare by value (NaNs of a diverged seed in the same places
+    # are equal), as Count does.
+    def __eq__(self, other):
+        if not isinstance(other, Trace):  # a plain tuple's own == would compare the arrays again
+            return False if isinstance(other, tuple) else NotImplemented
+        return trees_equal(self, other)
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return tree_hash(self)
 
 
 def log_steps(steps: int, log_every: int) -> np.ndarray:

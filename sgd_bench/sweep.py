@@ -24,6 +24,7 @@ import numpy as np
 
 from sgd_bench import validation
 from sgd_bench import memory
+from sgd_bench._values import tree_hash, trees_equal
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.runner import Trace, check_args, check_rise_factor, execute, seed_keys, use_progress
@@ -53,6 +54,19 @@ class Sweep(NamedTuple):
     def method_at(self, c: int) -> Method:
         """The method of configuration ``c`` (a separate run of it equals the sweep's row c)."""
         return self.method.replace(self.config(c))
+
+    # as Trace: by value (a NamedTuple's ``==`` raised JAX's ambiguous-truth error)
+    def __eq__(self, other):
+        if not isinstance(other, Sweep):  # a plain tuple's own == would compare the arrays again
+            return False if isinstance(other, tuple) else NotImplemented
+        return trees_equal(self[:2], other[:2]) and self.method == other.method
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return hash((tree_hash(self[:2]), self.method))
 
 
 class _Marker:

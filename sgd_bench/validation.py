@@ -86,16 +86,25 @@ def nonnegative_float(name: str, value: Any) -> float:
     return value
 
 
-def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
-    """Returns ``value`` as an int in [low, high], or raises naming the argument and the range."""
+def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None, why: str = "") -> int:
+    """Returns ``value`` as an int in [low, high], or raises naming the argument and the range
+    (``why``, when given, says where a range taken from other arguments comes from)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
         lo = "-inf" if low is None else str(low)
         hi = "inf" if high is None else str(high)
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value}")
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}]{why}, got {value}")
     return value
+
+
+def bound_from(name: str, value: Any, default: Any, source: str) -> str:
+    """``why`` for ``integer`` when another argument bounds ``name``: says so, and when the value
+    is ``name``'s default, that the caller may not have passed it and what to pass instead."""
+    if value == default and not isinstance(value, bool):
+        return f" ({source}; {default} is {name}'s default: pass a smaller {name}=...)"
+    return f" ({source})"
 
 
 def each(name: str, value: Any, check) -> None:

@@ -4726,3 +4726,81 @@ def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_lim
     code, err = cli_main([*grid, "--method", "sgd:batch=200", "--steps", "2147483646"], capsys)
     assert code == 3 and "sampler" in err, err  # cannot fit: memory's exit 3 first, whatever the limit
 
+
+
+# leftovers28b ---------------------------------------------------------------------------------------
+# -- leftovers28b: what hostile27b / leftovers27b noticed and left (issue 18, round 27, the Python API and launcher) --
+def _host_trace(loss_last=np.nan):
+    """A Trace built by hand from host arrays (nothing compiled): 2 seeds x 3 log points."""
+    count = sgd_bench.Count.from_parts(np.zeros((2, 3), np.uint32), np.tile(np.arange(3, dtype=np.uint32), (2, 1)))
+    loss = np.array([[1.0, 0.5, 0.25], [1.0, 2.0, loss_last]])  # seed 1 diverged: a NaN
+    return sgd_bench.Trace(np.tile(np.arange(3), (2, 1)), count, loss, loss, None, np.zeros((2, 3)),
+                           np.array([False, True]), np.array([-1, 2]))
+
+
+def test_traces_and_sweeps_compare_by_value():
+    # N: trace == copy and sweep == copy raised JAX's "truth value of an array ... is ambiguous"
+    import copy
+    import pickle
+
+    trace = _host_trace()
+    assert trace == copy.deepcopy(trace) and trace == pickle.loads(pickle.dumps(trace))  # NaNs in place: equal
+    assert not trace != copy.deepcopy(trace) and hash(trace) == hash(copy.deepcopy(trace))
+    assert trace != _host_trace(loss_last=3.0) and trace != trace._replace(dist=np.zeros((2, 3)))
+    assert trace != tuple(trace) and (1, 2) != trace  # a plain tuple's == compared the arrays
+    sweep = sgd_bench.Sweep(trace, {"step_size": np.array([0.1, 0.2])}, SGD)
+    assert sweep == copy.deepcopy(sweep) and hash(sweep) == hash(copy.deepcopy(sweep))
+    assert sweep != sweep._replace(configs={"step_size": np.array([0.1, 0.3])})
+    assert sweep != sweep._replace(method=sgd_bench.sgd(0.3, 2)) and sweep != sweep._replace(trace=_host_trace(3.0))
+
+
+def test_a_scalar_count_converts_and_orders_and_others_are_refused_by_name():
+    # N: float(count) was Python's "must be a string or a real number, not 'Count'"; count < 10,
+    # sorted and max compared the words as a tuple (JAX's ambiguous-truth error)
+    five, big = sgd_bench.Count.from_parts(np.uint32(0), np.uint32(5)), sgd_bench.Count.from_parts(np.uint32(1), np.uint32(0))
+    assert float(five) == 5.0 and float(big) == 2.0**32
+    assert five < 10 and five <= 5 and five > 4.5 and five >= np.int64(5) and 3 < five and not five < 5
+    assert sorted([big, five]) == [five, big] and max(five, big) == big and min([big, five]) == five
+    many = sgd_bench.Count.from_parts(np.zeros(2, np.uint32), np.array([1, 7], np.uint32))
+    raises(TypeError, r"^only a scalar Count converts to float, this one has shape \(2,\); use np.asarray\(count, float\)$",
+           float, many)
+    raises(TypeError, r"^only a scalar Count orders with <, this one has shape \(2,\); use np.asarray\(count\) < \.\.\.$",
+           lambda: many < 3)
+    raises(TypeError, r"^only a scalar Count orders with >=", lambda: five >= many)
+    with pytest.raises(TypeError, match="not supported between instances of 'Count' and 'str'"):
+        five < "10"  # noqa: B015
+    raises(TypeError, r"^a traced Count \(inside jit / vmap / scan\) has no host value",
+           jax.make_jaxpr(lambda w: sgd_bench.Count(w) < 3), five.words)
+
+
+@pytest.mark.parametrize("name, kwargs, match", [
+    ("spectral-ls", {"n": 2}, r"^d must be an integer in \[1, 1\] \(below n = 2; 80 is d's default: pass a smaller "
+                              r"d=\.\.\.\), got 80$"),
+    ("spectral-ls", {"n": 5, "d": 7}, r"^d must be an integer in \[1, 4\] \(below n = 5\), got 7$"),
+    ("rank-deficient-ls", {"n": 1}, r"^rank must be an integer in \[1, 1\] \(at most min\(n, d\) = 1; 40 is rank's "
+                                    r"default: pass a smaller rank=\.\.\.\), got 40$"),
+], ids=["spectral-default-d", "spectral-passed-d", "rank-deficient-default-rank"])
+def test_a_bound_from_another_argument_says_so_and_names_a_default(name, kwargs, match):
+    # N: problems.get("spectral-ls", n=2) said "d must be an integer in [1, 1], got 80": a value the
+    # caller never passed, with no word that it is the default or that n bounds it
+    raises(ValueError, match, problems.get, name, **kwargs)
+
+
+def test_benchopt_features_whose_gram_matrix_overflows_are_named_x():
+    # N: through benchopt's logreg_l2 the message named the catalog's "A", not the caller's X
+    from sgd_bench_harness.benchopt import logreg_l2
+
+    raises(ValueError, r"^X's entries reach .*e\+200: X\^T X / n, which gives L, overflows float64", logreg_l2,
+           A * 1e200, Y, 1.0)
+    raises(ValueError, r"^A's entries reach .*e\+200: A\^T A / n", problems.least_squares, A * 1e200, B)
+
+
+def test_sin2_pl_warns_by_name_when_its_mean_turns_convex():
+    # N: sin2_pl(spread=5.0) built silently as the "non-convex but PL" example, but its mean is
+    # strongly convex (least curvature 4 - L > 0); L, mu and f* stay exact, so a warning, not a refusal
+    with pytest.warns(UserWarning, match=r"^sin2_pl: spread=5 makes the mean f convex, not the non-convex PL "
+                                         r"example: its least curvature is 4 - L = .* >= 0"):
+        problems.sin2_pl(n=20, d=2, spread=5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert problems.sin2_pl(n=20, d=2, spread=0.3).info["L"] > 4  # the default spread: non-convex, no word
