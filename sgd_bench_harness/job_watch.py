@@ -8,12 +8,18 @@
   a process's exit nor JAX's heartbeat ends it (under jax 0.12.1 this happened, with the
   persistent compilation cache on). Such processes use almost no CPU and write nothing, which a
   computing job does not do for minutes on end: ``Idle`` says when that has lasted long enough.
+- ``stop_groups`` / ``drain``: the end of every job. Each process has a session (process group)
+  of its own; a process that exited 0 may leave a long-lived child there holding its output pipe.
+  Such children outlived the launcher, and each output thread waited out a 1 s join for them
+  (a job ended ~5 s late, and a line still in a pipe could be dropped at exit).
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -107,3 +113,47 @@ class Idle:
             self.since = now
         self.at, self.cpu = now, cpu
         return now - self.since >= self.limit
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):  # gone (or the number reused by another user)
+        return False
+    return True
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_groups(procs, grace: float) -> None:
+    """SIGTERM to every process's group, exited processes' too (what they started is still
+    there), then SIGKILL to any group with a member left after ``grace`` s. Each process leads its
+    group (``start_new_session``), so its pid names the group."""
+    for p in procs:
+        _signal_group(p.pid, signal.SIGTERM)
+    end = time.monotonic() + grace
+    for p in procs:
+        try:
+            p.wait(max(0.0, end - time.monotonic()))  # reaps it: a zombie leader keeps its group alive
+        except subprocess.TimeoutExpired:
+            pass
+    while any(_group_alive(p.pid) for p in procs) and time.monotonic() < end:
+        time.sleep(0.02)
+    for p in procs:
+        _signal_group(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def drain(threads, seen: list, quiet: float = 1.0) -> None:
+    """Waits for the output threads to reach the end of their pipes, which they do once the
+    groups are stopped; gives up only after ``quiet`` s with no new line (``seen[0]``): a process
+    that left its group (setsid) may hold a pipe for ever."""
+    since = time.monotonic()
+    for t in threads:
+        while t.is_alive() and time.monotonic() - max(seen[0], since) < quiet:
+            t.join(0.05)

@@ -151,30 +151,10 @@ def _names(indices, processes: int) -> str:
             "processes " + ", ".join(map(str, indices))) + f" of {processes}"
 
 
-def _stop(procs, grace: float) -> None:
-    """SIGTERM to every live process group, then SIGKILL to what is left after ``grace`` s."""
-    for p in procs:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    end = time.monotonic() + grace
-    for p in procs:
-        try:
-            p.wait(max(0.0, end - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
-
-
 def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int | None = None,
            heartbeat: int = 30, init_timeout: int = 60, grace: float = 3.0,
            timeout: float | None = None, idle_timeout: float | None = 600.0,
-           exit_wait: float | None = None, stdout=None, stderr=None) -> int:
+           exit_wait: float | None = None, stdout=None, stderr=None, named: Callable[[str], str] = str) -> int:
     """Runs ``python TARGET...`` as ``processes`` JAX processes; returns the job's exit status.
 
     **Arguments:**
@@ -196,6 +176,8 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
       means that default). Every process waits at exit in that barrier for the others, so a
       process still running after it is stuck.
     - ``stdout``, ``stderr``: binary streams for the prefixed output (default: this process's).
+    - ``named``: how messages name a keyword (as ``check_options``): the keyword for Python, the
+      option as typed for the command line.
 
     **Returns:** 0 when every process exited with 0 (3 when their output could not be written);
     otherwise the status of the first process that failed (1 when it was killed by a signal, or
@@ -203,7 +185,7 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     """
     exit_wait = check_options(processes, devices=devices, port=port, heartbeat=heartbeat,
                               init_timeout=init_timeout, timeout=timeout, idle_timeout=idle_timeout,
-                              exit_wait=exit_wait)
+                              exit_wait=exit_wait, named=named)
     target = [str(t) for t in target]
     if not target:
         raise ValueError("target is empty: give a script, -m MODULE or -c CODE")
@@ -257,24 +239,25 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
             elif all(c == 0 for c in codes):
                 break
             elif timeout is not None and now - start > timeout:
-                failed, stopped = [], f"the job ran past --timeout {timeout:g} s; stopped all {processes} processes"
+                failed, stopped = [], (f"the job ran past {_setting(named, 'timeout', f'{timeout:g}')} s; stopped all "
+                                       f"{processes} processes")
             elif first_ok is not None and now - first_ok[0] > exit_wait:
                 failed = []
                 stopped = (f"{_names(running, processes)} still running {exit_wait:g} s after process "
                            f"{first_ok[1]} exited with status 0 (waiting for a peer that has left?); stopped "
-                           f"{'it' if len(running) == 1 else 'them'} (--exit-wait)")
+                           f"{'it' if len(running) == 1 else 'them'} ({named('exit_wait')})")
             elif idle is not None and idle.stuck(now):
                 failed = []
                 stopped = (f"the job looks stuck: for {idle_timeout:g} s no process wrote a line or used more "
                            f"than {job_watch.Idle.SHARE:.0%} of a core (all waiting for each other, in a collective?); "
-                           f"stopped all {len(running)} running (--idle-timeout 0 turns this check off)")
+                           f"stopped all {len(running)} running ({_setting(named, 'idle_timeout', None)} turns this "
+                           "check off)")
             else:
                 time.sleep(0.05)
     finally:
         # Reached on failure, on timeout and on Ctrl-C / SIGTERM of the launcher alike.
-        _stop(procs, grace)
-        for t in pumps:
-            t.join(1.0)
+        job_watch.stop_groups(procs, grace)
+        job_watch.drain(pumps, seen)
     if failed is None and lost:  # the job ran, but its output was not written: not a success
         err = lost[0]
         with contextlib.suppress(OSError, ValueError):
@@ -294,6 +277,16 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     stderr.write(f"sgd-bench launch: {msg}\n".encode())
     stderr.flush()
     return code if code and code > 0 else 1
+
+
+def _setting(named: Callable[[str], str], keyword: str, value) -> str:
+    """A setting as the caller writes it: ``--timeout 5`` on the command line, ``timeout=5`` in
+    Python (the runtime messages said "--idle-timeout 0" to Python callers too). A value of None
+    is the one that turns the check off: 0 for an option, None for a keyword."""
+    name = named(keyword)
+    if name.startswith("-"):
+        return f"{name} {0 if value is None else value}"
+    return f"{name}={value}"
 
 
 def check_options(processes: int, *, devices: int, port: int | None, heartbeat: int, init_timeout: int,
@@ -396,7 +389,7 @@ def main(argv=None) -> int:
         return launch(target, args.processes, devices=args.devices, port=args.port,
                       heartbeat=args.heartbeat, init_timeout=args.init_timeout, grace=args.grace,
                       timeout=args.timeout, idle_timeout=args.idle_timeout or None,
-                      exit_wait=args.exit_wait)
+                      exit_wait=args.exit_wait, named=_typed(list(sys.argv[1:] if argv is None else argv)))
     except (ValueError, RuntimeError) as err:
         print(f"sgd-bench launch: error: {err}", file=sys.stderr)
         return 2

@@ -2837,11 +2837,11 @@ def _fake_job(monkeypatch, code, processes=2, **kwargs):
 @pytest.mark.parametrize("code, kwargs, says", [
     ("import time; time.sleep(50)", dict(idle_timeout=1.0),  # alive, idle, silent: stuck
      "the job looks stuck: for 1 s no process wrote a line or used more than 2% of a core (all waiting for "
-     "each other, in a collective?); stopped all 2 running (--idle-timeout 0 turns this check off)"),
+     "each other, in a collective?); stopped all 2 running (idle_timeout=None turns this check off)"),  # 28b: Python's
     ("import os, time; time.sleep(50 if os.environ['SGD_BENCH_LAUNCH'].split(',')[2] == '1' else 0)",
      dict(exit_wait=1.0, idle_timeout=None),  # process 0 done, process 1 left behind
      "process 1 of 2 still running 1 s after process 0 exited with status 0 (waiting for a peer that has "
-     "left?); stopped it (--exit-wait)"),
+     "left?); stopped it (exit_wait)"),  # leftovers28b: a Python caller sees the keyword
 ], ids=["all-idle", "left-running"])
 def test_the_launcher_stops_a_stuck_job(monkeypatch, code, kwargs, says):
     status, took, _, err = _fake_job(monkeypatch, code, **kwargs)
@@ -4804,3 +4804,46 @@ def test_sin2_pl_warns_by_name_when_its_mean_turns_convex():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert problems.sin2_pl(n=20, d=2, spread=0.3).info["L"] > 4  # the default spread: non-convex, no word
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie left for a non-reaping init has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_the_launcher_stops_what_a_finished_process_left_running_and_keeps_its_lines(monkeypatch):
+    # N: a process that started a long-lived child (holding its output pipe) and exited 0: the
+    # child outlived the launcher, each output thread waited out a 1 s join, and a line could be lost
+    import time
+
+    code = ("import subprocess, sys; p = subprocess.Popen(['sleep', '30']); print('spawned', p.pid); "
+            "print('last line, no newline', end='')")
+    status, _, out, err = _fake_job(monkeypatch, code, processes=2, idle_timeout=None)
+    lines = out.splitlines()
+    assert status == 0 and err == "" and len(lines) == 4, (out, err)
+    assert sorted(line.split()[0] for line in lines) == ["[0]", "[0]", "[1]", "[1]"]
+    pids = [int(line.split()[2]) for line in lines if line.split()[1] == "spawned"]
+    end = time.monotonic() + 5
+    while any(map(_running, pids)) and time.monotonic() < end:
+        time.sleep(0.02)
+    assert not any(map(_running, pids)), pids
+
+
+def test_the_launchers_runtime_messages_name_keywords_for_python_and_options_for_the_command_line(monkeypatch, capsys):
+    # N: launch(timeout=0.5) said "the job ran past --timeout 0.5 s", an option a Python caller never typed
+    import io
+
+    from sgd_bench_harness import launch
+
+    monkeypatch.setattr(launch, "CHILD", [])
+    monkeypatch.setattr(launch.signal, "signal", lambda *args: None)  # main's SIGTERM handler: not pytest's
+    err = io.BytesIO()
+    sleep = ["-c", "import time; time.sleep(30)"]
+    assert launch.launch(sleep, 1, devices=1, timeout=0.5, idle_timeout=None, stdout=io.BytesIO(), stderr=err) == 1
+    assert err.getvalue().decode() == "sgd-bench launch: the job ran past timeout=0.5 s; stopped all 1 processes\n"
+    assert launch.main(["-n", "1", "-d", "1", "--timeout", "0.5", "--", *sleep]) == 1
+    assert capsys.readouterr().err == "sgd-bench launch: the job ran past --timeout 0.5 s; stopped all 1 processes\n"
