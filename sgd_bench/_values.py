@@ -48,8 +48,9 @@ def _is_tracer(value) -> bool:
     return isinstance(value, jax.core.Tracer)
 
 
-def leaves_equal(a: Any, b: Any) -> bool:
-    """True when two lists of leaves hold the same values (tracers only equal themselves)."""
+def leaves_equal(a: Any, b: Any, *, equal_nan: bool = False) -> bool:
+    """True when two lists of leaves hold the same values (tracers only equal themselves; with
+    ``equal_nan``, NaNs in the same places of floating leaves are equal)."""
     if len(a) != len(b):
         return False
     for u, v in zip(a, b):
@@ -58,7 +59,8 @@ def leaves_equal(a: Any, b: Any) -> bool:
         if _is_tracer(u) or _is_tracer(v):
             return False
         u, v = np.asarray(u), np.asarray(v)
-        if u.shape != v.shape or u.dtype.kind != v.dtype.kind or not np.array_equal(u, v):
+        nan = equal_nan and u.dtype.kind in "fc" and v.dtype.kind in "fc"
+        if u.shape != v.shape or u.dtype.kind != v.dtype.kind or not np.array_equal(u, v, equal_nan=nan):
             return False
     return True
 
@@ -79,18 +81,7 @@ def trees_equal(a: Any, b: Any) -> bool:
     """True when two pytrees (results: a Trace, a Sweep) have one structure and the same values;
     NaNs in the same places are equal (a diverged run equals its copy), tracers only themselves."""
     (la, ta), (lb, tb) = jax.tree_util.tree_flatten(a), jax.tree_util.tree_flatten(b)
-    if ta != tb or len(la) != len(lb):
-        return False
-    for u, v in zip(la, lb):
-        if u is v:
-            continue
-        if _is_tracer(u) or _is_tracer(v):
-            return False
-        u, v = np.asarray(u), np.asarray(v)
-        nan_ok = u.dtype.kind in "fc" and v.dtype.kind in "fc"
-        if u.shape != v.shape or u.dtype.kind != v.dtype.kind or not np.array_equal(u, v, equal_nan=nan_ok):
-            return False
-    return True
+    return ta == tb and leaves_equal(la, lb, equal_nan=True)
 
 
 def tree_hash(tree: Any) -> int:
