@@ -63,7 +63,8 @@ register("least-squares", synthetic.synthetic_least_squares,
 register("breast-cancer", datasets.breast_cancer, "breast-cancer diagnosis, 569 x 30, logistic")
 register("digits", datasets.digits, "digits >= 5 against <= 4, 1797 x 64, logistic")
 register("sin2-pl", nonconvex.sin2_pl,
-         "non-convex but PL: f_i(x) = sum_j g(x_j - c_ij), g = t^2 + 3 sin^2 t; exact L, mu, f*")
+         "non-convex (spread < 0.74; default 0.3) but PL: f_i(x) = sum_j g(x_j - c_ij), g = t^2 + 3 sin^2 t; "
+         "exact L, mu, f*")
 register("rank-deficient-ls", convex.rank_deficient_least_squares,
          "convex, not strongly convex: least squares of rank r < d")
 register("nonseparable-logistic", convex.nonseparable_logistic,
