@@ -4820,3 +4820,14 @@ def test_the_hessian_norm_of_a_saddle_by_power_iteration_is_its_largest_eigenval
         warnings.simplefilter("error")
         value, how = hessian_norm(saddle, np.ones(3), dense_max_dim=1, max_iter=200)
     assert value == pytest.approx(2, rel=1e-7) and how.startswith("power iteration on H^2"), (value, how)
+
+
+@pytest.fixture(autouse=True)
+def _no_half_imported_matplotlib():
+    """After each test of this file: a matplotlib whose import failed (the bad-MPLBACKEND rows) leaves
+    its submodules in sys.modules, and the next import of it then failed with "module 'matplotlib' has no
+    attribute '_docstring'" (`-k help`: the help row after those rows). They go, so the next import is whole."""
+    yield
+    if "matplotlib" not in sys.modules:
+        for name in [m for m in sys.modules if m.startswith("matplotlib.")]:
+            del sys.modules[name]
