@@ -4,7 +4,7 @@ positional first item): the syntax of ``--problem`` and ``--method``, parsed int
 A value is read as true/false, an int, a float or else kept as text; in a ``--method`` spec a
 key may take several values (``logspace(a,b,n)``, ``linspace(a,b,n)``, ``v1|v2|...``) and the
 spec then stands for one method per point (``Spec.expand``); a lin/logspace whose points are all
-whole numbers gives ints, as typing them (``10|20|30``) would. Parsing imports nothing but the
+whole numbers (up to 2^53) gives ints, as typing them (``10|20|30``) would. Parsing imports nothing but the
 standard library and numpy; ``words`` is how a name (or a choice such as ``sampling=``) is read:
 any case, ``-`` for ``_``. The method registry (``sgd_bench.specs``) and the command line
 (``sgd_bench_harness``) share it. Every refusal names ``what`` (``--problem`` or ``--method``)
@@ -51,9 +51,12 @@ def _grid_value(text: str) -> GridValues | None:
             raise ValueError(f"{text!r}: the bounds must be finite and the count in [1, 4096]")
         if kind.lower() == "log" and max(a, b) > math.log10(sys.float_info.max):  # a point would be inf
             raise ValueError(f"{text!r}: 10^{max(a, b):g} is beyond float64's range (about 1.8e308)")
+        if kind.lower() == "log" and min(a, b) < math.log10(TINIEST):  # a point would be 0.0, untyped
+            raise ValueError(f"{text!r}: 10^{min(a, b):g} is below float64's smallest number (about 4.9e-324)")
         grid = [float(v) for v in (np.logspace(a, b, num) if kind.lower() == "log" else np.linspace(a, b, num))]
-        if all(v.is_integer() for v in grid):
-            # what typing the points gives (10|20|30): a count such as phase1_steps takes them
+        if all(v.is_integer() and abs(v) <= 2**53 for v in grid):
+            # what typing the points gives (10|20|30): a count such as phase1_steps takes them. Beyond
+            # 2^53 a whole float is no count anyone types (logspace(0,308,3) gave a 309-digit int): floats
             grid = [int(v) for v in grid]
         return _distinct(GridValues(text, tuple(grid)))
     if "|" in text:
@@ -116,16 +119,24 @@ def parse_value(text: str):
             raise ValueError(_beyond(text, "digits"))
         if kind is float and math.isinf(value) and "inf" not in low:  # 1e400: "got inf", not what was typed
             raise ValueError(_beyond(text, "characters"))
+        if kind is float and value == 0 and re.search(r"[1-9]", low.partition("e")[0]):  # 1e-400: "got 0.0"
+            raise ValueError(f"{_shown(text)} is nearer 0 than float64's smallest number (about 4.9e-324), so "
+                             "it would read as 0; type 0 for zero")
         return value
     return text
 
 
 def _beyond(text: str, unit: str) -> str:
     """Why a number typed is refused, with the text as typed (abbreviated when long)."""
-    shown = text if len(text) <= 20 else f"{text[:8]}... ({len(text)} {unit})"
-    return f"{shown} is beyond float64's range (about 1.8e308)"
+    return f"{_shown(text, unit)} is beyond float64's range (about 1.8e308)"
 
 
+def _shown(text: str, unit: str = "characters") -> str:
+    """A number as typed, abbreviated when long."""
+    return text if len(text) <= 20 else f"{text[:8]}... ({len(text)} {unit})"
+
+
+TINIEST = 5e-324  # float64's smallest positive (subnormal) number
 INT_TEXT = re.compile(r"\s*[+-]?\d(?:_?\d)*\s*")  # what int() reads as a whole number
 
 

@@ -49,9 +49,9 @@ def _cmd_run(args) -> int:
 
     records.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
     progress.forced()  # and so is a bad SGD_BENCH_PROGRESS
-    if args.out is not None and not args.out.strip():
-        # Path("") is the current folder: an empty --out (an unset shell variable) would write there.
-        raise ValueError("--out must name a folder, got an empty string")
+    if args.out is not None and not args.out.strip():  # Path("") is the current folder: an unset variable
+        given = f"only white space, {args.out!r}" if args.out else "an empty string"  # a tab, a no-break space
+        raise ValueError(f"--out must name a folder, got {given}")
     if args.out is not None:  # --out=~/runs: the shell leaves the ~ of such a word (arg_types.folder_path)
         args.out = str(folder_path(args.out))
     if args.problem or args.method:
@@ -142,12 +142,19 @@ def _run_all(args, names, modules, argvs) -> int:
     progress in ``OUT/.sgd-bench-all.json``: the same command after an interruption skips the
     experiments this pass finished (and an interrupted experiment resumes its own stored
     parts), so ``--overwrite`` never redoes work of the same pass. The file goes when all are done."""
-    import time
-
-    from sgd_bench_harness import experiment, folders, results
+    from sgd_bench_harness import experiment, folders
 
     root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
     folders.check_writable(root)
+    with folders.lock(root):  # a second pass into this root at once would overwrite its progress file
+        return _run_pass(root, names, modules, argvs)
+
+
+def _run_pass(root, names, modules, argvs) -> int:
+    """``_run_all``'s pass, run while it holds ``root``'s lock."""
+    import time
+    from sgd_bench_harness import experiment, folders, results
+
     state_path = root / ALL_STATE
     # each --out as an absolute path: results, ./results/ and /abs/results resumed none of each other's passes
     keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)] for v in argvs]
@@ -241,8 +248,9 @@ def _cmd_list(args) -> int:
     import sgd_bench
     from sgd_bench import specs
 
+    names = experiments()  # a bad $SGD_BENCH_SCRIPTS: its one-line error comes before any header
     print("experiments (sgd-bench run NAME):")
-    for name in experiments():
+    for name in names:
         print(f"  {name:<22} {description(name)}{' [default]' if name in DEFAULT_SUITE else ''}")
     print("problems (--problem NAME[:key=value,...], or problems.get(NAME, **kwargs)):")
     for name, text in problems.describe().items():

@@ -301,7 +301,10 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     from sgd_bench_harness import records
     from sgd_bench_harness import folders
 
-    log = log or (lambda text: print(text, file=sys.stderr, flush=True))
+    emit = log or (lambda text: print(text, file=sys.stderr, flush=True))
+
+    def log(text: str) -> None:  # labels are typed by the user: an ESC, U+202E or newline in one shows
+        emit(results.printable(text))  # as its escape, as in the final table, not as a terminal effect
     out = Path(out)
     cells_dir = out / "cells"
     if (cells_dir.exists() or cells_dir.is_symlink()) and not cells_dir.is_dir():  # was "[Errno 17] File exists"
@@ -355,7 +358,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                 # One program whether a bar is drawn or not: a run resumed without a terminal
                 # computes exactly what the interrupted one did with one.
                 traces = _run_cell(problem, method, x0, keys[a:b], config,
-                                   label=f"{mtext} seeds {a}-{b - 1}")
+                                   label=results.printable(f"{mtext} seeds {a}-{b - 1}"))
                 seconds = time.perf_counter() - began
                 rows = [row for label, trace in zip(method.labels, traces)
                         for row in cell_records(trace, problem=ptext, method=label, start=a,

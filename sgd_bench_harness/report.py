@@ -182,7 +182,8 @@ def cmd_report(args) -> int:
     corrupted (its records differ from the row count and checksum in its meta.json, or its
     meta.json is broken): such a result is listed, loudly, but not rebuilt."""
     if args.dir is not None and not args.dir.strip():  # Path("") is the current folder: an unset variable
-        raise ValueError("report DIR must name a folder, got an empty string")
+        given = f"only white space, {args.dir!r}" if args.dir else "an empty string"  # a tab, a no-break space
+        raise ValueError(f"report DIR must name a folder, got {given}")
     root = experiment.folder_path(args.dir) if args.dir else experiment.runs_root()  # report '~/x': the home's
     if root.exists() and not root.is_dir():
         raise ValueError(f"report DIR: {root} is a file, not a folder of results")

@@ -4847,3 +4847,106 @@ def test_the_launchers_runtime_messages_name_keywords_for_python_and_options_for
     assert err.getvalue().decode() == "sgd-bench launch: the job ran past timeout=0.5 s; stopped all 1 processes\n"
     assert launch.main(["-n", "1", "-d", "1", "--timeout", "0.5", "--", *sleep]) == 1
     assert capsys.readouterr().err == "sgd-bench launch: the job ran past --timeout 0.5 s; stopped all 1 processes\n"
+# leftovers28a
+
+def test_a_grids_progress_lines_escape_control_characters_in_labels(tmp_path, monkeypatch):
+    # a file named with ESC, a newline or U+202E: the [i/N] lines printed the label raw, so ESC coloured the
+    # terminal, the newline split the line and U+202E turned it around; the final table escaped them already
+    from sgd_bench_harness import grid
+
+    path = tmp_path / "a\x1b[31m\nb\u202e.svm"
+    path.write_text("1 1:1.0\n-1 2:1.0\n1 1:0.5 2:0.5\n")
+    ptext = f"libsvm:path={path}"
+    config = grid.grid_config([ptext], ["gd"], seeds=2, steps=2, log_every=1, dtype="float64", key=0, block=2)
+    lines = []
+    # the lines are what is tested: the runs, f* and the report (which escapes labels already) are stood in for
+    trace = FAKE_TRACE._replace(negative_step_at=np.full(2, -1))
+    monkeypatch.setattr(grid, "_run_cell", lambda *args, **kwargs: [trace])
+    monkeypatch.setattr(grid, "_f_star", lambda problem, log: (None, "unknown"))
+    monkeypatch.setattr(grid, "report", lambda out: [])
+    grid.run_grid(config, tmp_path / "g", log=lines.append)
+    assert lines and all(line.isprintable() for line in lines), lines
+    assert any("a\\x1b[31m\\nb\\u202e.svm / gd / seeds 0-1" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("text, match", [
+    ("gd:step=1e-400", r"^--method 'gd:step=1e-400': step=1e-400 is nearer 0 than float64's smallest number"),
+    ("gd:step=0.1|-1e-999", r"step=-1e-999 is nearer 0 than .* it would read as 0; type 0 for zero$"),
+    ("gd:step=logspace(-400,0,3)", r"step='logspace\(-400,0,3\)': 10\^-400 is below float64's smallest number"),
+], ids=["one-value", "list-of-values", "logspace"])
+def test_a_spec_value_that_underflows_is_named_as_typed(text, match):
+    # 1e-400 read as 0.0, and the key's check then said "got 0.0", not what was typed
+    from sgd_bench.spec_parsing import parse_spec
+
+    with pytest.raises(ValueError, match=match):
+        parse_spec(text, "--method")
+    assert parse_spec("gd:step=0e-400", "--method").options == {"step": 0.0}  # a typed zero stays zero
+    assert parse_spec("gd:step=1e-320", "--method").options == {"step": 1e-320}  # subnormal, not zero
+
+
+def test_logspace_points_beyond_2_53_stay_floats():
+    # logspace(0,308,3): all three points are whole floats, so they became ints, one of 309 digits;
+    # counts (phase1_steps=logspace(1,3,3)) still get ints
+    from sgd_bench.spec_parsing import parse_spec
+
+    points = parse_spec("gd:step=logspace(0,308,3)", "--method").grid["step"].values
+    assert points == (1.0, 1e154, 1e308) and all(type(p) is float for p in points), points
+    assert parse_spec("gd:step=logspace(1,3,3)", "--method").grid["step"].values == (10, 100, 1000)
+
+
+@pytest.mark.parametrize("out, given", [("\xa0", r"'\\xa0'"), ("\t ", r"'\\t '")], ids=["no-break-space", "tab"])
+def test_an_out_of_only_white_space_says_what_was_given(tmp_path, capsys, no_grid_run, out, given):
+    # it said "got an empty string", though the user typed a character
+    code, err = cli_main(["run", "--problem", "lecture-logreg", "--method", "gd", "--out", out], capsys)
+    assert code == 2 and re.search(rf"--out must name a folder, got only white space, {given}$", err.strip()), err
+    code, err = cli_main(["report", out], capsys)
+    assert code == 2 and re.search(rf"report DIR must name a folder, got only white space, {given}$", err.strip()), err
+
+
+def test_list_with_a_bad_scripts_folder_prints_only_its_error(tmp_path, capsys, monkeypatch):
+    # the "experiments (sgd-bench run NAME):" header came on stdout before the one-line error
+    (tmp_path / "scripts").write_text("")
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(tmp_path / "scripts"))
+    from sgd_bench_harness import cli
+
+    assert cli.main(["list"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and re.search(r"^sgd-bench: error: no experiment scripts at .*: not a folder$", err.strip()), (out, err)
+
+
+def test_a_second_all_pass_into_the_same_folder_at_once_is_refused(tmp_path, capsys, monkeypatch):
+    # two `run --all` passes into one folder shared .sgd-bench-all.json and overwrote each other's progress
+    from sgd_bench_harness import folders
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "fine.py").write_text("NAME = 'fine'\ndef main(argv):\n    raise AssertionError('ran')\n")
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(tmp_path / "scripts"))
+    with folders.lock(tmp_path / "runs"):  # the first pass, still running
+        code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "runs")], capsys)
+    assert code == 2 and re.search(r"^sgd-bench: error: --out .*runs is in use by another sgd-bench run \(pid \d+\); "
+                                   r"wait for it to finish or choose another --out$", err.strip()), err
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == []
+
+
+def test_the_hessian_norm_of_a_saddle_by_power_iteration_is_its_largest_eigenvalue():
+    # digits-mlp at 0 (a saddle: eigenvalues +-sigma): the power iteration never settled, warned on stderr
+    # during a grid's build and gave v.Hv = 0.021 for ||H|| = 0.242 (a 12x too long default step). Here
+    # f = 2 x0 x1 + 0.1 x2^2 (eigenvalues 2, -2, 0.2) with the dense path turned off
+    from sgd_bench.curvature import hessian_norm
+
+    saddle = FiniteSum(lambda x, d: 2 * x[0] * x[1] + 0.1 * x[2] ** 2 + 0 * d, np.zeros(2), name="saddle")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, how = hessian_norm(saddle, np.ones(3), dense_max_dim=1, max_iter=200)
+    assert value == pytest.approx(2, rel=1e-7) and how.startswith("power iteration on H^2"), (value, how)
+
+
+@pytest.fixture(autouse=True)
+def _no_half_imported_matplotlib():
+    """After each test of this file: a matplotlib whose import failed (the bad-MPLBACKEND rows) leaves
+    its submodules in sys.modules, and the next import of it then failed with "module 'matplotlib' has no
+    attribute '_docstring'" (`-k help`: the help row after those rows). They go, so the next import is whole."""
+    yield
+    if "matplotlib" not in sys.modules:
+        for name in [m for m in sys.modules if m.startswith("matplotlib.")]:
+            del sys.modules[name]
