@@ -4726,3 +4726,43 @@ def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_lim
     code, err = cli_main([*grid, "--method", "sgd:batch=200", "--steps", "2147483646"], capsys)
     assert code == 3 and "sampler" in err, err  # cannot fit: memory's exit 3 first, whatever the limit
 
+
+
+# hostile28b -----------------------------------------------------------------------------------------
+def test_the_linear_rate_bound_refuses_a_pl_constant_above_the_smoothness():
+    # S: theory.gd_pl(k, c.replace(mu=2 * c.L)) returned [1, -1, 1, -1] (base 1 - mu/L < 0): a
+    # negative bound on f - f*, with no word that mu > L is impossible
+    raises(ValueError, r"^the GD linear-rate bound needs mu <= L \(a PL constant never exceeds the smoothness\), "
+           r"got mu = 2.0 > L = 1.0$", theory.gd_pl, [0, 1, 2], CONST.replace(mu=2.0), delta0=1.0)
+    assert theory.gd_pl([0, 1], CONST.replace(mu=1.0), delta0=1.0).tolist() == [1.0, 0.0]  # mu = L: one step
+
+
+@pytest.mark.parametrize("field, value, exc, message", [
+    ("L", "1", TypeError, r"needs L as a number, got '1'"), ("mu", True, TypeError, r"needs mu as a number, got True"),
+    ("L", math.inf, ValueError, r"needs a finite L > 0, got inf")])
+def test_a_bound_names_a_hand_made_constant_that_is_not_a_positive_number(field, value, exc, message):
+    # N: a text L in a hand-made Constants was NumPy's "ufunc 'isfinite' not supported for the input
+    # types"; mu=True ran as 1; L=inf said "needs L > 0, got inf"
+    raises(exc, r"^the GD linear-rate bound " + message + "$", theory.gd_pl, [1], CONST.replace(**{field: value}),
+           delta0=1.0)
+
+
+def test_run_keys_names_an_empty_array_of_keys(tiny_logistic):
+    # N: jax.random.split(key, 0) was "keys must be a 1-D array of typed PRNG keys ..., got key<fry>
+    # of shape (0,)": a 1-D array of keys, refused for a reason it meets
+    raises(ValueError, r"^keys must hold at least one key, got an empty array of shape \(0,\)$", sgd_bench.run_keys,
+           tiny_logistic, SGD, X0, jax.random.split(KEY0, 0), steps=2)
+
+
+def test_a_sweep_takes_a_grid_of_fractions_and_names_one_of_text(tiny_logistic):
+    # N: over={"step_size": [Fraction(1, 10)]} was "must hold finite numbers, got [Fraction(1, 10)]"
+    # (sgd(Fraction(1, 10)) runs), and ["0.1"] was refused as not finite either
+    from fractions import Fraction
+
+    out = sgd_bench.sweep(tiny_logistic, SGD, X0, KEY0, over={"step_size": [Fraction(1, 10)]}, seeds=1, steps=2)
+    assert out.config(0)["step_size"] == pytest.approx(0.1, rel=1e-6) and np.isfinite(np.asarray(out.trace.loss)).all()
+    raises(ValueError, r"^over\['step_size'\] must hold real numbers \(ints or floats\), got \['0.1'\]$",
+           sgd_bench.sweep, tiny_logistic, SGD, X0, KEY0, over={"step_size": ["0.1"]}, seeds=1, steps=2)
+    raises(ValueError, r"^over\['step_size'\] must hold finite numbers, got \[10\*\*400\]$".replace(
+        r"10\*\*400", str(10**400)), sgd_bench.sweep, tiny_logistic, SGD, X0, KEY0, over={"step_size": [10**400]},
+        seeds=1, steps=2)
