@@ -78,6 +78,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
     """
     x0, key, steps, log_every, _ = runner.check_args(problem, method, x0, key, steps, log_every, None)
     _check_clock(clock)
+    defer_loss = validation.boolean("defer_loss", defer_loss)  # "no" is truthy: the losses were deferred
     event = on_event or (lambda name: None)
     bound = solver.Solver(problem, method, chunk=min(log_every, solver.DEFAULT_CHUNK))
     state = jax.block_until_ready(bound.init(x0, key))

@@ -4766,3 +4766,12 @@ def test_a_sweep_takes_a_grid_of_fractions_and_names_one_of_text(tiny_logistic):
     raises(ValueError, r"^over\['step_size'\] must hold finite numbers, got \[10\*\*400\]$".replace(
         r"10\*\*400", str(10**400)), sgd_bench.sweep, tiny_logistic, SGD, X0, KEY0, over={"step_size": [10**400]},
         seeds=1, steps=2)
+
+
+def test_finite_sum_and_timed_run_take_their_flags_as_booleans_only(tiny_logistic):
+    # S: validate="no" validated (also through problems.least_squares / hinge_svm), and
+    # timed_run(defer_loss="no") deferred the losses: a timing without the loss evaluations asked for
+    raises(TypeError, r"^validate must be True or False, got 'no'$", FiniteSum, lambda x, d: x @ d,
+           np.ones((3, 2), np.float32), validate="no")
+    raises(TypeError, r"^defer_loss must be True or False, got 'no'$", timing.timed_run, tiny_logistic, SGD, X0, KEY0,
+           steps=2, log_every=1, defer_loss="no")
