@@ -4775,3 +4775,12 @@ def test_finite_sum_and_timed_run_take_their_flags_as_booleans_only(tiny_logisti
            np.ones((3, 2), np.float32), validate="no")
     raises(TypeError, r"^defer_loss must be True or False, got 'no'$", timing.timed_run, tiny_logistic, SGD, X0, KEY0,
            steps=2, log_every=1, defer_loss="no")
+
+
+def test_timing_names_a_negative_eps_and_an_on_event_that_is_not_callable(tiny_logistic):
+    # S: time_to_eps(..., eps=[-0.5]) gave a row "not reached" for a gap no run can close; N:
+    # timed_run(on_event=5) was "'int' object is not callable" after the run had been set up
+    run = timing.TimedRun("r", 0.0, np.arange(2), np.zeros(2), np.zeros(2, int), np.zeros(2), np.array([1.0, 0.5]), 0.0)
+    raises(ValueError, r"^eps must be a finite number >= 0, got -0\.5$", timing.time_to_eps, [run], 0.0, [0.1, -0.5])
+    raises(TypeError, r"^on_event must be callable \(event name\) -> None, or None; got 5$", timing.timed_run,
+           tiny_logistic, SGD, X0, KEY0, steps=2, log_every=1, on_event=5)
