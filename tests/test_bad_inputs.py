@@ -4784,3 +4784,12 @@ def test_timing_names_a_negative_eps_and_an_on_event_that_is_not_callable(tiny_l
     raises(ValueError, r"^eps must be a finite number >= 0, got -0\.5$", timing.time_to_eps, [run], 0.0, [0.1, -0.5])
     raises(TypeError, r"^on_event must be callable \(event name\) -> None, or None; got 5$", timing.timed_run,
            tiny_logistic, SGD, X0, KEY0, steps=2, log_every=1, on_event=5)
+
+
+def test_a_bound_check_takes_its_steps_in_order_and_a_text_name():
+    # S: check([2, 1], ...) summarized "fails first at k = 2" of a bound failing at k = 1 too (the
+    # first in the arrays' order); N: name=None was labelled 'None'
+    raises(ValueError, r"^steps must increase strictly \(the logged k in order\), got \[2\.0, 1\.0\]$", theory.check,
+           [2, 1], [3.0, 3.0], [2.0, 2.0])
+    raises(TypeError, r"^name must be a string, a label for the summary, got NoneType$", theory.check, [1, 2],
+           [1.0, 1.0], [2.0, 2.0], name=None)
