@@ -372,8 +372,6 @@ def check(steps, values, bound, *, name: str = "bound", z: float = 1.96, atol: f
     steps = validation.real_array("steps", steps)
     if steps.ndim != 1 or steps.size == 0:  # no points "held at every logged k", vacuously
         raise ValueError(f"steps must be a 1-D array of at least one logged k, got shape {steps.shape}")
-    if np.any(np.diff(steps) <= 0):  # [2, 1] said "fails first at k = 2" of a bound failing at k = 1 too
-        raise ValueError(f"steps must increase strictly (the logged k in order), got {steps.tolist()[:8]}")
     validation.instance("name", name, str, "a string, a label for the summary")  # None was 'None'
     values = validation.real_array("values", values, nan=True)  # a NaN is a diverged seed: said below
     if values.ndim == 1:
@@ -383,6 +381,8 @@ def check(steps, values, bound, *, name: str = "bound", z: float = 1.96, atol: f
     b = validation.real_array("bound", bound(steps) if callable(bound) else bound)
     if b.shape != steps.shape:
         raise ValueError(f"bound must have shape {steps.shape}, got {b.shape}")
+    if np.any(np.diff(steps) <= 0):  # [2, 1] said "fails first at k = 2" of a bound failing at k = 1 too
+        raise ValueError(f"steps must increase strictly (the logged k in order), got {steps.tolist()[:8]}")
     z = validation.positive_float("z", z)
     atol = validation.nonnegative_float("atol", atol)
     seeds = values.shape[0]
