@@ -4793,3 +4793,16 @@ def test_a_bound_check_takes_its_steps_in_order_and_a_text_name():
            [2, 1], [3.0, 3.0], [2.0, 2.0])
     raises(TypeError, r"^name must be a string, a label for the summary, got NoneType$", theory.check, [1, 2],
            [1.0, 1.0], [2.0, 2.0], name=None)
+
+
+def test_a_float64_x_star_under_x64_off_is_warned_by_its_own_name(tiny_logistic):
+    # N: run(..., x_star=np.zeros(3)) with a float32 x0 and x64 off warned "x0 is float64 but
+    # jax_enable_x64 is off": the argument that was float64 is x_star
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            solver.cast_x(np.zeros(3), tiny_logistic, "x_star")
+    finally:
+        jax.config.update("jax_enable_x64", True)
+    assert [str(w.message).split(" but ")[0] for w in caught][:1] == ["x_star is float64"]
