@@ -4806,3 +4806,11 @@ def test_a_float64_x_star_under_x64_off_is_warned_by_its_own_name(tiny_logistic)
     finally:
         jax.config.update("jax_enable_x64", True)
     assert [str(w.message).split(" but ")[0] for w in caught][:1] == ["x_star is float64"]
+
+
+def test_gradient_moments_of_no_points_are_an_empty_array(tiny_logistic):
+    # T: second_moments / gradient_variances of xs with 0 points was JAX's "IndexError: index is out
+    # of bounds for axis 0 with size 0" from inside its indexing
+    for fn in (theory.second_moments, theory.gradient_variances):
+        out = fn(tiny_logistic, np.zeros((2, 0, 3)), leading=2)
+        assert out.shape == (2, 0) and out.dtype == np.float64
