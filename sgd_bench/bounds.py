@@ -78,8 +78,12 @@ def _needs(c: Constants, bound: str, **values) -> None:
         if value is None:
             raise ValueError(f"the {bound} bound needs {key}, which is unknown for problem {c.name!r} "
                              f"({c.sources.get(key, 'not computed')})")
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"the {bound} bound needs {key} > 0, got {value!r}")
+        try:  # a text "1" in a hand-made Constants was NumPy's "ufunc 'isfinite' not supported"
+            validation.positive_float(key, value)
+        except TypeError:
+            raise TypeError(f"the {bound} bound needs {key} as a number, got {value!r}") from None
+        except ValueError:
+            raise ValueError(f"the {bound} bound needs a finite {key} > 0, got {value!r}") from None
 
 
 def _steps(k) -> np.ndarray:
@@ -116,6 +120,9 @@ def gd_pl(k, c: Constants, *, delta0: float) -> np.ndarray:
     """
     require(c, "GD linear-rate", "L-smooth", "PL")
     _needs(c, "GD linear-rate", L=c.L, mu=c.mu)
+    if c.mu > c.L:  # no L-smooth function is mu-PL with mu > L: the base 1 - mu/L < 0 gave bounds < 0
+        raise ValueError(f"the GD linear-rate bound needs mu <= L (a PL constant never exceeds the "
+                         f"smoothness), got mu = {c.mu!r} > L = {c.L!r}")
     delta0 = validation.nonnegative_float("delta0", delta0)
     return (1.0 - c.mu / c.L) ** _steps(k) * delta0
 
@@ -365,6 +372,7 @@ def check(steps, values, bound, *, name: str = "bound", z: float = 1.96, atol: f
     steps = validation.real_array("steps", steps)
     if steps.ndim != 1 or steps.size == 0:  # no points "held at every logged k", vacuously
         raise ValueError(f"steps must be a 1-D array of at least one logged k, got shape {steps.shape}")
+    validation.instance("name", name, str, "a string, a label for the summary")  # None was 'None'
     values = validation.real_array("values", values, nan=True)  # a NaN is a diverged seed: said below
     if values.ndim == 1:
         values = values[None]
@@ -373,6 +381,8 @@ def check(steps, values, bound, *, name: str = "bound", z: float = 1.96, atol: f
     b = validation.real_array("bound", bound(steps) if callable(bound) else bound)
     if b.shape != steps.shape:
         raise ValueError(f"bound must have shape {steps.shape}, got {b.shape}")
+    if np.any(np.diff(steps) <= 0):  # [2, 1] said "fails first at k = 2" of a bound failing at k = 1 too
+        raise ValueError(f"steps must increase strictly (the logged k in order), got {steps.tolist()[:8]}")
     z = validation.positive_float("z", z)
     atol = validation.nonnegative_float("atol", atol)
     seeds = values.shape[0]

@@ -162,7 +162,7 @@ class FiniteSum:
         (n,) = sizes
         if n < 1:
             raise ValueError("data must hold at least one sample (n >= 1)")
-        if validate:
+        if validation.boolean("validate", validate):  # "no" is truthy: it validated anyway
             for name_, leaf in leaves:
                 validation.finite_array(name_, leaf)
         if block_rows is not None:

@@ -84,6 +84,8 @@ def _map_points(fn, problem, xs, leading):
         shape = jax.tree_util.tree_leaves(xs64)[0].shape[:leading]
         flat = jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[leading:]), xs64)
         count = int(np.prod(shape))
+        if count == 0:  # no points: no values (a[0] below was JAX's "index is out of bounds")
+            return np.zeros(shape)
         # Points per batch: keep the batch's per-sample work near a few million entries.
         per_point = problem.n * max(flat_size(jax.tree_util.tree_map(lambda a: a[0], flat)), 1)
         batch = int(max(1, min(count, 2**22 // per_point)))

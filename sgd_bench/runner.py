@@ -375,6 +375,8 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
             got = f"a {type(keys).__name__} of {len(keys)} (stack the keys into one array: jnp.stack(keys))"
         else:
             got = f"{getattr(keys, 'dtype', type(keys).__name__)} of shape {getattr(keys, 'shape', ())}"
+        if getattr(keys, "shape", None) == (0,):  # was "must be a 1-D array" of a 1-D one
+            raise ValueError("keys must hold at least one key, got an empty array of shape (0,)")
         raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), got {got}")
     _check_seed_memory(problem, method, x0, int(keys.shape[0]), steps, log_every, log_iterates)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress,

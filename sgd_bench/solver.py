@@ -260,7 +260,8 @@ def cast_x(x, problem, name="x0"):
     def cast(a):
         a = validation.native_order(a)
         if not jax.config.jax_enable_x64 and getattr(a, "dtype", None) == np.float64:
-            warnings.warn("x0 is float64 but jax_enable_x64 is off, so JAX computes in float32; "
+            # named: a float64 x_star (x0 float32) was warned as "x0 is float64"
+            warnings.warn(f"{name} is float64 but jax_enable_x64 is off, so JAX computes in float32; "
                           "set jax.config.update('jax_enable_x64', True) to keep float64, or pass "
                           "float32", PrecisionWarning, stacklevel=4)
         a = jnp.asarray(a)

@@ -16,6 +16,7 @@ the grid runs in blocks of configurations, each a call of the same program.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Mapping, NamedTuple
 
 import jax
@@ -85,6 +86,18 @@ def swept_positions(method: Method, names) -> tuple[int, ...]:
     return tuple(where[i] for i in range(len(names)))
 
 
+def _real_objects(arr: np.ndarray) -> np.ndarray:
+    """An object grid of real numbers (Fractions, ints beyond int64) as float64, as sgd() takes
+    one Fraction; any other grid unchanged."""
+    if arr.dtype != object or not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                                      for v in arr.ravel()):
+        return arr
+    try:
+        return arr.astype(np.float64)
+    except OverflowError:  # 10**400: named as not finite
+        return np.full(arr.shape, np.inf)
+
+
 def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
     if not isinstance(over, Mapping) or not over:
         raise TypeError("over must be a non-empty mapping of hyperparameter names to 1-D grids, "
@@ -101,7 +114,10 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
             arr = arr[None]
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"over[{name!r}] must be a non-empty 1-D grid, got shape {arr.shape}")
-        if arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr)):
+        arr = _real_objects(arr)
+        if arr.dtype.kind not in "iuf":  # was "must hold finite numbers" of Fraction(1, 10) or "0.1"
+            raise ValueError(f"over[{name!r}] must hold real numbers (ints or floats), got {grid!r}")
+        if not np.all(np.isfinite(arr)):
             raise ValueError(f"over[{name!r}] must hold finite numbers, got {grid!r}")
         is_int = np.asarray(known[name]).dtype.kind in "iu"
         if is_int and not np.all(arr == np.round(arr)):

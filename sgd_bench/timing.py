@@ -78,6 +78,9 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
     """
     x0, key, steps, log_every, _ = runner.check_args(problem, method, x0, key, steps, log_every, None)
     _check_clock(clock)
+    defer_loss = validation.boolean("defer_loss", defer_loss)  # "no" is truthy: the losses were deferred
+    if on_event is not None and not callable(on_event):  # was "'int' object is not callable" after init
+        raise TypeError(f"on_event must be callable (event name) -> None, or None; got {on_event!r}")
     event = on_event or (lambda name: None)
     bound = solver.Solver(problem, method, chunk=min(log_every, solver.DEFAULT_CHUNK))
     state = jax.block_until_ready(bound.init(x0, key))
@@ -129,7 +132,8 @@ def time_to_eps(runs: Sequence[TimedRun], f_star: float, eps: Sequence[float]) -
     """
     f_star = validation.finite_float("f_star", f_star)
     validation.unmasked("eps", eps)  # its mask was dropped: a masked eps got its row all the same
-    eps = [validation.finite_float("eps", e) for e in np.atleast_1d(np.asarray(eps, dtype=object))]
+    # a negative eps (a gap no run can close) was a row "not reached"
+    eps = [validation.nonnegative_float("eps", e) for e in np.atleast_1d(np.asarray(eps, dtype=object))]
     # one TimedRun (a tuple) or a dict of them was refused as "..., got str": its first field or key
     if isinstance(runs, TimedRun):
         raise TypeError("runs must be a sequence of TimedRun (from timed_run), got one TimedRun: pass [run]")

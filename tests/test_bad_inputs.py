@@ -4950,3 +4950,91 @@ def _no_half_imported_matplotlib():
     if "matplotlib" not in sys.modules:
         for name in [m for m in sys.modules if m.startswith("matplotlib.")]:
             del sys.modules[name]
+
+
+# hostile28b -----------------------------------------------------------------------------------------
+def test_the_linear_rate_bound_refuses_a_pl_constant_above_the_smoothness():
+    # S: theory.gd_pl(k, c.replace(mu=2 * c.L)) returned [1, -1, 1, -1] (base 1 - mu/L < 0): a
+    # negative bound on f - f*, with no word that mu > L is impossible
+    raises(ValueError, r"^the GD linear-rate bound needs mu <= L \(a PL constant never exceeds the smoothness\), "
+           r"got mu = 2.0 > L = 1.0$", theory.gd_pl, [0, 1, 2], CONST.replace(mu=2.0), delta0=1.0)
+    assert theory.gd_pl([0, 1], CONST.replace(mu=1.0), delta0=1.0).tolist() == [1.0, 0.0]  # mu = L: one step
+
+
+@pytest.mark.parametrize("field, value, exc, message", [
+    ("L", "1", TypeError, r"needs L as a number, got '1'"), ("mu", True, TypeError, r"needs mu as a number, got True"),
+    ("L", math.inf, ValueError, r"needs a finite L > 0, got inf")])
+def test_a_bound_names_a_hand_made_constant_that_is_not_a_positive_number(field, value, exc, message):
+    # N: a text L in a hand-made Constants was NumPy's "ufunc 'isfinite' not supported for the input
+    # types"; mu=True ran as 1; L=inf said "needs L > 0, got inf"
+    raises(exc, r"^the GD linear-rate bound " + message + "$", theory.gd_pl, [1], CONST.replace(**{field: value}),
+           delta0=1.0)
+
+
+def test_run_keys_names_an_empty_array_of_keys(tiny_logistic):
+    # N: jax.random.split(key, 0) was "keys must be a 1-D array of typed PRNG keys ..., got key<fry>
+    # of shape (0,)": a 1-D array of keys, refused for a reason it meets
+    raises(ValueError, r"^keys must hold at least one key, got an empty array of shape \(0,\)$", sgd_bench.run_keys,
+           tiny_logistic, SGD, X0, jax.random.split(KEY0, 0), steps=2)
+
+
+def test_a_sweep_takes_a_grid_of_fractions_and_names_one_of_text(tiny_logistic):
+    # N: over={"step_size": [Fraction(1, 10)]} was "must hold finite numbers, got [Fraction(1, 10)]"
+    # (sgd(Fraction(1, 10)) runs), and ["0.1"] was refused as not finite either
+    from fractions import Fraction
+
+    out = sgd_bench.sweep(tiny_logistic, SGD, X0, KEY0, over={"step_size": [Fraction(1, 10)]}, seeds=1, steps=2)
+    assert out.config(0)["step_size"] == pytest.approx(0.1, rel=1e-6) and np.isfinite(np.asarray(out.trace.loss)).all()
+    raises(ValueError, r"^over\['step_size'\] must hold real numbers \(ints or floats\), got \['0.1'\]$",
+           sgd_bench.sweep, tiny_logistic, SGD, X0, KEY0, over={"step_size": ["0.1"]}, seeds=1, steps=2)
+    raises(ValueError, r"^over\['step_size'\] must hold finite numbers, got \[10\*\*400\]$".replace(
+        r"10\*\*400", str(10**400)), sgd_bench.sweep, tiny_logistic, SGD, X0, KEY0, over={"step_size": [10**400]},
+        seeds=1, steps=2)
+
+
+def test_finite_sum_and_timed_run_take_their_flags_as_booleans_only(tiny_logistic):
+    # S: validate="no" validated (also through problems.least_squares / hinge_svm), and
+    # timed_run(defer_loss="no") deferred the losses: a timing without the loss evaluations asked for
+    raises(TypeError, r"^validate must be True or False, got 'no'$", FiniteSum, lambda x, d: x @ d,
+           np.ones((3, 2), np.float32), validate="no")
+    raises(TypeError, r"^defer_loss must be True or False, got 'no'$", timing.timed_run, tiny_logistic, SGD, X0, KEY0,
+           steps=2, log_every=1, defer_loss="no")
+
+
+def test_timing_names_a_negative_eps_and_an_on_event_that_is_not_callable(tiny_logistic):
+    # S: time_to_eps(..., eps=[-0.5]) gave a row "not reached" for a gap no run can close; N:
+    # timed_run(on_event=5) was "'int' object is not callable" after the run had been set up
+    run = timing.TimedRun("r", 0.0, np.arange(2), np.zeros(2), np.zeros(2, int), np.zeros(2), np.array([1.0, 0.5]), 0.0)
+    raises(ValueError, r"^eps must be a finite number >= 0, got -0\.5$", timing.time_to_eps, [run], 0.0, [0.1, -0.5])
+    raises(TypeError, r"^on_event must be callable \(event name\) -> None, or None; got 5$", timing.timed_run,
+           tiny_logistic, SGD, X0, KEY0, steps=2, log_every=1, on_event=5)
+
+
+def test_a_bound_check_takes_its_steps_in_order_and_a_text_name():
+    # S: check([2, 1], ...) summarized "fails first at k = 2" of a bound failing at k = 1 too (the
+    # first in the arrays' order); N: name=None was labelled 'None'
+    raises(ValueError, r"^steps must increase strictly \(the logged k in order\), got \[2\.0, 1\.0\]$", theory.check,
+           [2, 1], [3.0, 3.0], [2.0, 2.0])
+    raises(TypeError, r"^name must be a string, a label for the summary, got NoneType$", theory.check, [1, 2],
+           [1.0, 1.0], [2.0, 2.0], name=None)
+
+
+def test_a_float64_x_star_under_x64_off_is_warned_by_its_own_name(tiny_logistic):
+    # N: run(..., x_star=np.zeros(3)) with a float32 x0 and x64 off warned "x0 is float64 but
+    # jax_enable_x64 is off": the argument that was float64 is x_star
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            solver.cast_x(np.zeros(3), tiny_logistic, "x_star")
+    finally:
+        jax.config.update("jax_enable_x64", True)
+    assert [str(w.message).split(" but ")[0] for w in caught][:1] == ["x_star is float64"]
+
+
+def test_gradient_moments_of_no_points_are_an_empty_array(tiny_logistic):
+    # T: second_moments / gradient_variances of xs with 0 points was JAX's "IndexError: index is out
+    # of bounds for axis 0 with size 0" from inside its indexing
+    for fn in (theory.second_moments, theory.gradient_variances):
+        out = fn(tiny_logistic, np.zeros((2, 0, 3)), leading=2)
+        assert out.shape == (2, 0) and out.dtype == np.float64
