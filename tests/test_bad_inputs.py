@@ -4726,3 +4726,18 @@ def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_lim
     code, err = cli_main([*grid, "--method", "sgd:batch=200", "--steps", "2147483646"], capsys)
     assert code == 3 and "sampler" in err, err  # cannot fit: memory's exit 3 first, whatever the limit
 
+
+
+# hostile28a -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, code, match", [
+    # SGD (batch 16, 256) and SVRG (batch 64) were left out below their batch, unsaid: the summary
+    # said "none skipped", its claims about SGD went missing, and the run exited 0
+    pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", "1", "63", "64", "--out", OUT], 2,
+                 r"--sizes: n = 1, 63 is below 64, the largest batch of SGD and SVRG here; give each n >= 64$",
+                 id="cli-sizes-below-the-batch"),
+    pytest.param(["run", "gd_vs_sgd_large_n", "--sizes", "100", "--out", OUT], 2,
+                 r"--sizes: n = 100 is below 256, .* give each n >= 256$", id="cli-sizes-below-the-full-batch"),
+])
+def test_an_experiment_size_below_its_batch_is_refused(tmp_path, capsys, no_grid_run, argv, code, match):
+    test_an_experiment_option_that_names_a_file_is_refused_by_its_name(tmp_path, capsys, no_grid_run, argv, code,
+                                                                       match)
