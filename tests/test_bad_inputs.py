@@ -4741,3 +4741,15 @@ def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_lim
 def test_an_experiment_size_below_its_batch_is_refused(tmp_path, capsys, no_grid_run, argv, code, match):
     test_an_experiment_option_that_names_a_file_is_refused_by_its_name(tmp_path, capsys, no_grid_run, argv, code,
                                                                        match)
+
+
+def test_the_index_page_links_no_summary_an_interrupted_run_lacks(tmp_path, capsys):
+    # index.html linked "pl_bounds/summary.md" for a run killed before its summary: a dead link
+    # (index.md already gave the name alone)
+    from sgd_bench_harness import folders
+
+    folders.mark(tmp_path / "pl_bounds", folders.STATUS_RUNNING, "abc", {"experiment": "pl_bounds"})
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 0 and "interrupted, not rebuilt" in err, err
+    page = (tmp_path / "index.html").read_text()
+    assert "<h2>pl_bounds</h2>" in page and "href" not in page, page
