@@ -4753,3 +4753,11 @@ def test_the_index_page_links_no_summary_an_interrupted_run_lacks(tmp_path, caps
     assert code == 0 and "interrupted, not rebuilt" in err, err
     page = (tmp_path / "index.html").read_text()
     assert "<h2>pl_bounds</h2>" in page and "href" not in page, page
+
+
+def test_an_experiment_with_its_own_option_and_a_grid_is_refused_as_both(capsys):
+    # "unrecognized arguments: --sizes 2000 (an experiment's own options go after its name ...)":
+    # it was after its name; the --problem beside the name was what could not go
+    code, err = cli_main(["run", "gd_vs_sgd_large_n", "--sizes", "2000", "--problem", "lecture-logreg"], capsys)
+    assert code == 2 and err.strip().endswith(
+        "error: give either experiment names or --problem/--method (a grid), not both"), err
