@@ -58,7 +58,7 @@ def _cmd_run(args) -> int:
         if args.all:
             raise ValueError("--all runs the experiments; a grid (--problem/--method) is one run")
         if args.experiments:
-            raise ValueError("give either experiment names or --problem/--method (a grid), not both")
+            raise ValueError(run_words.BOTH)
         return _run_grid(args)
     for option in ("log_every", "key", "block", "rise_factor"):
         if getattr(args, option) is not None:

@@ -287,10 +287,12 @@ def _write_index(root: Path, rows: list[dict]) -> None:
     for r in rows:
         imgs = "".join(f'<img src="{html.escape(pages.url(rel(r["_folder"], f)))}" alt="{html.escape(f)}">'
                        for f in r["_figures"][:2])
-        page = "summary.html" if (r["_folder"] / "summary.html").exists() else "summary.md"
-        summary = rel(r["_folder"], page)
+        page = next((p for p in ("summary.html", "summary.md") if (r["_folder"] / p).exists()), None)
+        # as in index.md, no link without a summary: an interrupted run's card linked a missing summary.md
+        title = html.escape(r["result"]) if page is None else \
+            f'<a href="{html.escape(pages.url(rel(r["_folder"], page)))}">{html.escape(r["result"])}</a>'
         cards.append(
-            f'<section><h2><a href="{html.escape(pages.url(summary))}">{html.escape(r["result"])}</a></h2>'
+            f'<section><h2>{title}</h2>'
             f'<p>{html.escape(r["kind"])} · {html.escape(r["status"])} · {html.escape(r["created"])} · '
             f'commit {html.escape(r["commit"])} · {html.escape(r["device"])} · {html.escape(str(r["dtype"]))} · '
             f'checks: {html.escape(r["checks"])}</p>{imgs}</section>')

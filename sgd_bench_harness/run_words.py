@@ -69,6 +69,9 @@ def help_first(argv: list[str]) -> list[str]:
     return ["run", "--help"] if argv[:1] == ["run"] and set(HELP) & set(argv) else argv
 
 
+BOTH = "give either experiment names or --problem/--method (a grid), not both"
+
+
 def misplaced(argv: list[str], args, extra: list[str]) -> str | None:
     """Why the words argparse left over (``extra``) cannot go on to an experiment, or None when
     they go on: with one experiment named (no grid), after its name."""
@@ -77,6 +80,8 @@ def misplaced(argv: list[str], args, extra: list[str]) -> str | None:
     if args.command != "run":
         return f"unrecognized arguments: {' '.join(extra)}"
     grid = bool(args.problem or args.method)
+    if grid and set(args.experiments) & set(_known()):  # the hint blamed `run NAME --own-option V --problem X` on the option's place
+        return BOTH
     words = argv[1:]
     option = next((w for w in extra if w.startswith("-")), extra[0])
     first = words.index(args.experiments[0]) if args.experiments else len(words)

@@ -5038,3 +5038,38 @@ def test_gradient_moments_of_no_points_are_an_empty_array(tiny_logistic):
     for fn in (theory.second_moments, theory.gradient_variances):
         out = fn(tiny_logistic, np.zeros((2, 0, 3)), leading=2)
         assert out.shape == (2, 0) and out.dtype == np.float64
+
+
+# hostile28a -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, code, match", [
+    # SGD (batch 16, 256) and SVRG (batch 64) were left out below their batch, unsaid: the summary
+    # said "none skipped", its claims about SGD went missing, and the run exited 0
+    pytest.param(["run", "gd_vs_sgd_large_n", "--quick", "--sizes", "1", "63", "64", "--out", OUT], 2,
+                 r"--sizes: n = 1, 63 is below 64, the largest batch of SGD and SVRG here; give each n >= 64$",
+                 id="cli-sizes-below-the-batch"),
+    pytest.param(["run", "gd_vs_sgd_large_n", "--sizes", "100", "--out", OUT], 2,
+                 r"--sizes: n = 100 is below 256, .* give each n >= 256$", id="cli-sizes-below-the-full-batch"),
+])
+def test_an_experiment_size_below_its_batch_is_refused(tmp_path, capsys, no_grid_run, argv, code, match):
+    test_an_experiment_option_that_names_a_file_is_refused_by_its_name(tmp_path, capsys, no_grid_run, argv, code,
+                                                                       match)
+
+
+def test_the_index_page_links_no_summary_an_interrupted_run_lacks(tmp_path, capsys):
+    # index.html linked "pl_bounds/summary.md" for a run killed before its summary: a dead link
+    # (index.md already gave the name alone)
+    from sgd_bench_harness import folders
+
+    folders.mark(tmp_path / "pl_bounds", folders.STATUS_RUNNING, "abc", {"experiment": "pl_bounds"})
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 0 and "interrupted, not rebuilt" in err, err
+    page = (tmp_path / "index.html").read_text()
+    assert "<h2>pl_bounds</h2>" in page and "href" not in page, page
+
+
+def test_an_experiment_with_its_own_option_and_a_grid_is_refused_as_both(capsys):
+    # "unrecognized arguments: --sizes 2000 (an experiment's own options go after its name ...)":
+    # it was after its name; the --problem beside the name was what could not go
+    code, err = cli_main(["run", "gd_vs_sgd_large_n", "--sizes", "2000", "--problem", "lecture-logreg"], capsys)
+    assert code == 2 and err.strip().endswith(
+        "error: give either experiment names or --problem/--method (a grid), not both"), err

@@ -366,10 +366,15 @@ Wall time {wall:.0f} s.
 
 def _sizes(config: dict, values: list[int]) -> dict:
     """``--sizes``, each n once: a repeated n stored its rows twice ("stored by the interrupted
-    run, skipped" the second time) and the scaling claims were judged on the copies."""
+    run, skipped" the second time) and the scaling claims were judged on the copies. Each n at
+    least the largest batch: below it SGD (or SVRG) was left out unsaid ("none skipped"), exit 0."""
     twice = sorted({n for n in values if values.count(n) > 1})
     if twice:
         raise ValueError(f"--sizes: n = {', '.join(map(str, twice))} is given twice; give each n once")
+    batch = max(*config["batches"], config["svrg_batch"])
+    if min(values) < batch:
+        raise ValueError(f"--sizes: n = {', '.join(str(n) for n in values if n < batch)} is below {batch}, the "
+                         f"largest batch of SGD and SVRG here; give each n >= {batch}")
     return {**config, "sizes": tuple(values)}
 
 
