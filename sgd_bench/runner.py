@@ -347,8 +347,8 @@ def run_seeds(problem: FiniteSum, method: Method, x0, key, *, seeds: int, steps:
     """
     rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
     log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
+    seeds = validation.integer("seeds", seeds, low=1)  # before check_args too: a bad seeds compiled nothing
     x0, key, steps, log_every, x_star = check_args(problem, method, x0, key, steps, log_every, x_star)
-    seeds = validation.integer("seeds", seeds, low=1)
     _check_seed_memory(problem, method, x0, seeds, steps, log_every, log_iterates)
     keys = seed_keys(key, seeds)
     return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress,
