@@ -134,13 +134,9 @@ def sin2_pl(n: int = 200, d: int = 10, *, seed: int = 0, spread: float = 0.3, dt
         bound = n * float(np.sum(span * span + 3.0))
     validation.derived_within_dtype("spread", spread, bound,
                                     "the loss's sum over samples near x* up to", jax.dtypes.canonicalize_dtype(dt))
-    problem = sin2_finite_sum(C, name=f"sin2-pl n={n} d={d}", dtype=dtype)
+    problem = _sin2(C, f"sin2-pl n={n} d={d}", dtype)
     # spread = 5.0 built silently as "non-convex but PL" while its mean is strongly convex
-    least = 4.0 - problem.info["L"]  # min_j,t h_j''(t) = 2 - 6 max_j r_j
-    if least >= 0:
-        warnings.warn(f"sin2_pl: spread={spread:g} makes the mean f convex, not the non-convex PL example: its "
-                      f"least curvature is 4 - L = {least:.3g} >= 0 (each f_i stays non-convex; L, mu and f* in "
-                      "info still hold); use spread below about 0.74 = sqrt(ln 3 / 2)", UserWarning, stacklevel=2)
+    _warn_if_convex(problem, f"sin2_pl: spread={spread:g} makes", "use spread below about 0.74 = sqrt(ln 3 / 2)")
     return problem
 
 
@@ -149,7 +145,15 @@ def sin2_finite_sum(C, *, name: str = "sin2", dtype=None) -> FiniteSum:
 
     Raises ``ValueError`` when the mean has a stationary point that is not a minimizer (then
     it is not PL: mu = 0), which happens when the centres of a coordinate spread too widely.
+    Warns (``UserWarning``), as ``sin2_pl`` does, when the mean is convex (L <= 4: no
+    coordinate's centres close enough together to keep g's negative curvature).
     """
+    problem = _sin2(C, name, dtype)
+    _warn_if_convex(problem, "sin2_finite_sum: these centres make", "use centres closer together in some coordinate")
+    return problem
+
+
+def _sin2(C, name, dtype) -> FiniteSum:
     dt = _dtype(dtype)
     C = np.asarray(validation.dense_array("C", C, real=True), dtype=np.float64)
     if C.ndim != 2 or not C.size:
@@ -162,6 +166,16 @@ def sin2_finite_sum(C, *, name: str = "sin2", dtype=None) -> FiniteSum:
     info = {k: sol[k] for k in ("L", "L_max", "mu", "f_star")}
     return FiniteSum(sin2_loss, jnp.asarray(C, dt), name=name, problem_class="pl",
                      x_shape=(C.shape[1],), info=info, validate=False)
+
+
+def _warn_if_convex(problem, what: str, fix: str) -> None:
+    """The module's claim, non-convex but PL, fails when the mean is convex: said, not refused (L,
+    mu and f* stay exact and the class "pl" true). The threshold is the maths', not a tuning."""
+    least = 4.0 - problem.info["L"]  # min_j,t h_j''(t) = 2 - 6 max_j r_j
+    if least >= 0:
+        warnings.warn(f"{what} the mean f convex, not the non-convex PL example: its least curvature is "
+                      f"4 - L = {least:.3g} >= 0 (each f_i stays non-convex; L, mu and f* in info still hold); "
+                      f"{fix}", UserWarning, stacklevel=3)
 
 
 # -- the sigmoid (smooth ramp) loss -------------------------------------------------------------------

@@ -73,17 +73,21 @@ def require(c: Constants, bound: str, *assumptions: str) -> None:
                 f"{', '.join(ASSUMPTIONS[name])}")
 
 
-def _needs(c: Constants, bound: str, **values) -> None:
+def _needs(c: Constants, bound: str, **values) -> tuple[float, ...]:
+    """The constants ``values`` as host float64 numbers (a jnp 0-d mu made a float32 JAX bound),
+    refused by name when unknown, not numbers, or not finite and > 0."""
+    out = []
     for key, value in values.items():
         if value is None:
             raise ValueError(f"the {bound} bound needs {key}, which is unknown for problem {c.name!r} "
                              f"({c.sources.get(key, 'not computed')})")
         try:  # a text "1" in a hand-made Constants was NumPy's "ufunc 'isfinite' not supported"
-            validation.positive_float(key, value)
+            out.append(validation.positive_float(key, value))
         except TypeError:
             raise TypeError(f"the {bound} bound needs {key} as a number, got {value!r}") from None
         except ValueError:
             raise ValueError(f"the {bound} bound needs a finite {key} > 0, got {value!r}") from None
+    return tuple(out)
 
 
 def _steps(k) -> np.ndarray:
@@ -108,6 +112,18 @@ def _in_range(ks) -> None:
                          "(MAX_STEPS: a run's step counter is int32)")
 
 
+def _pl(c: Constants, bound: str) -> tuple[float, float]:
+    """(L, mu) of an L-smooth mu-PL bound, as host floats; mu > L refused: no L-smooth function is
+    mu-PL with mu > L (gd_pl's base 1 - mu/L went negative; the SGD bounds stayed positive, silently
+    wrong). Every PL bound checks it, not only the one whose numbers showed it."""
+    require(c, bound, "L-smooth", "PL")
+    L, mu = _needs(c, bound, L=c.L, mu=c.mu)
+    if mu > L:
+        raise ValueError(f"the {bound} bound needs mu <= L (a PL constant never exceeds the "
+                         f"smoothness), got mu = {mu!r} > L = {L!r}")
+    return L, mu
+
+
 # -- the lecture's bounds -------------------------------------------------------------------------
 def gd_pl(k, c: Constants, *, delta0: float) -> np.ndarray:
     """GD with alpha = 1/L on an L-smooth mu-PL function: f(x_k) - f* <= (1 - mu/L)^k Delta_0.
@@ -118,13 +134,9 @@ def gd_pl(k, c: Constants, *, delta0: float) -> np.ndarray:
     - ``c``: the problem's ``Constants`` (L and mu are used).
     - ``delta0``: f(x_0) - f*.
     """
-    require(c, "GD linear-rate", "L-smooth", "PL")
-    _needs(c, "GD linear-rate", L=c.L, mu=c.mu)
-    if c.mu > c.L:  # no L-smooth function is mu-PL with mu > L: the base 1 - mu/L < 0 gave bounds < 0
-        raise ValueError(f"the GD linear-rate bound needs mu <= L (a PL constant never exceeds the "
-                         f"smoothness), got mu = {c.mu!r} > L = {c.L!r}")
+    L, mu = _pl(c, "GD linear-rate")
     delta0 = validation.nonnegative_float("delta0", delta0)
-    return (1.0 - c.mu / c.L) ** _steps(k) * delta0
+    return (1.0 - mu / L) ** _steps(k) * delta0
 
 
 def sgd_constant_step(k, c: Constants, *, alpha: float, delta0: float, sigma2: float) -> np.ndarray:
@@ -141,27 +153,24 @@ def sgd_constant_step(k, c: Constants, *, alpha: float, delta0: float, sigma2: f
     - ``sigma2``: a bound on E ||grad f_{i_k}(x_k)||^2 along the run (``sigma2_along_run``).
     """
     bound = "constant-step SGD"
-    require(c, bound, "L-smooth", "PL")
-    _needs(c, bound, L=c.L, mu=c.mu)
+    _, mu = _pl(c, bound)
     alpha = validation.positive_float("alpha", alpha)
-    if not alpha < 1.0 / (2.0 * c.mu):
-        raise ValueError(f"alpha must be < 1/(2 mu) = {1.0 / (2.0 * c.mu):.6g} for the {bound} bound, "
+    if not alpha < 1.0 / (2.0 * mu):
+        raise ValueError(f"alpha must be < 1/(2 mu) = {1.0 / (2.0 * mu):.6g} for the {bound} bound, "
                          f"got {alpha!r}")
     plateau = sgd_plateau(c, alpha=alpha, sigma2=sigma2)  # checks sigma2
     delta0 = validation.nonnegative_float("delta0", delta0)
-    return (1.0 - 2.0 * alpha * c.mu) ** _steps(k) * delta0 + plateau
+    return (1.0 - 2.0 * alpha * mu) ** _steps(k) * delta0 + plateau
 
 
 def sgd_plateau(c: Constants, *, alpha: float, sigma2: float) -> float:
     """The k -> infinity limit of the constant-step bound, L sigma^2 alpha / (4 mu): linear in alpha."""
-    bound = "constant-step SGD"
-    require(c, bound, "L-smooth", "PL")
-    _needs(c, bound, L=c.L, mu=c.mu)
+    L, mu = _pl(c, "constant-step SGD")
     # checked here too, not only in sgd_constant_step: alpha=-1 gave a negative plateau. Any
     # alpha > 0 is taken: alpha=1 gives the slope of the plateau in alpha (pl_bounds uses it).
     alpha = validation.positive_float("alpha", alpha)
     sigma2 = validation.nonnegative_float("sigma2", sigma2)
-    return c.L * sigma2 * alpha / (4.0 * c.mu)
+    return L * sigma2 * alpha / (4.0 * mu)
 
 
 def sgd_decreasing_step(k, c: Constants, *, sigma2: float) -> np.ndarray:
@@ -175,12 +184,11 @@ def sgd_decreasing_step(k, c: Constants, *, sigma2: float) -> np.ndarray:
     - ``c``: the problem's ``Constants`` (L, mu).
     - ``sigma2``: a bound on E ||grad f_{i_k}(x_k)||^2 along the run.
     """
-    require(c, "decreasing-step SGD", "L-smooth", "PL")
-    _needs(c, "decreasing-step SGD", L=c.L, mu=c.mu)
+    L, mu = _pl(c, "decreasing-step SGD")
     sigma2 = validation.nonnegative_float("sigma2", sigma2)
     k = _steps(k)
     with np.errstate(divide="ignore"):
-        return np.where(k >= 1, c.L * sigma2 / (2.0 * c.mu**2 * np.maximum(k, 1.0)), np.inf)
+        return np.where(k >= 1, L * sigma2 / (2.0 * mu**2 * np.maximum(k, 1.0)), np.inf)
 
 
 def gd_with_error_step(c: Constants, *, f_k, grad_sq_k, err_sq_k) -> np.ndarray:
@@ -194,7 +202,7 @@ def gd_with_error_step(c: Constants, *, f_k, grad_sq_k, err_sq_k) -> np.ndarray:
     - ``f_k``, ``grad_sq_k``, ``err_sq_k``: f(x_k), ||grad f(x_k)||^2 and ||e_k||^2 (arrays).
     """
     require(c, "GD-with-error", "L-smooth")
-    _needs(c, "GD-with-error", L=c.L)
+    (L,) = _needs(c, "GD-with-error", L=c.L)
     # np.asarray took a masked array without its mask, text as NumPy's "could not convert string
     # to float", two lengths as "operands could not be broadcast", a negative squared norm silently
     named = {"f_k": f_k, "grad_sq_k": grad_sq_k, "err_sq_k": err_sq_k}
@@ -207,7 +215,7 @@ def gd_with_error_step(c: Constants, *, f_k, grad_sq_k, err_sq_k) -> np.ndarray:
     except ValueError:
         raise ValueError(f"f_k, grad_sq_k and err_sq_k must have one shape (or broadcast), got shapes "
                          f"{f_k.shape}, {g2.shape} and {e2.shape}") from None
-    return f_k - g2 / (2.0 * c.L) + e2 / (2.0 * c.L)
+    return f_k - g2 / (2.0 * L) + e2 / (2.0 * L)
 
 
 MINIBATCH_SAMPLINGS = ("with_replacement", "without_replacement")
@@ -251,11 +259,11 @@ def gd_convex(k, c: Constants, *, dist0_sq: float) -> np.ndarray:
     +inf at k = 0. ``dist0_sq`` is ||x_0 - x*||^2 for the x* nearest x_0.
     """
     require(c, "convex GD", "L-smooth", "convex")
-    _needs(c, "convex GD", L=c.L)
+    (L,) = _needs(c, "convex GD", L=c.L)
     dist0_sq = validation.nonnegative_float("dist0_sq", dist0_sq)
     k = _steps(k)
     with np.errstate(divide="ignore"):
-        return np.where(k >= 1, c.L * dist0_sq / (2.0 * np.maximum(k, 1.0)), np.inf)
+        return np.where(k >= 1, L * dist0_sq / (2.0 * np.maximum(k, 1.0)), np.inf)
 
 
 def gd_nonconvex(k, c: Constants, *, delta0: float) -> np.ndarray:
@@ -265,11 +273,11 @@ def gd_nonconvex(k, c: Constants, *, delta0: float) -> np.ndarray:
     ``delta0`` may use any lower bound of f in place of f* (the bound only grows).
     """
     require(c, "non-convex GD", "L-smooth")
-    _needs(c, "non-convex GD", L=c.L)
+    (L,) = _needs(c, "non-convex GD", L=c.L)
     delta0 = validation.nonnegative_float("delta0", delta0)
     k = _steps(k)
     with np.errstate(divide="ignore"):
-        return np.where(k >= 1, 2.0 * c.L * delta0 / np.maximum(k, 1.0), np.inf)
+        return np.where(k >= 1, 2.0 * L * delta0 / np.maximum(k, 1.0), np.inf)
 
 
 # -- checking a run against a bound -----------------------------------------------------------------

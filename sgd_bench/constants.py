@@ -64,6 +64,15 @@ class Constants:
     f_star: float | None
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
 
+    def __post_init__(self):
+        # documented as float64: a jnp / NumPy 0-d constant (mu=jnp.float32(0.5)) made every bound,
+        # kappa and as_dict a float32 JAX array. Other values (text, bool) stay, for the bounds to refuse
+        for key in ("L", "L_max", "mu", "sigma2_star", "f_star"):
+            value = getattr(self, key)
+            if (isinstance(value, (np.generic, np.ndarray, jax.Array)) and not isinstance(value, jax.core.Tracer)
+                    and np.ndim(value) == 0 and np.asarray(value).dtype.kind in "fiu"):
+                object.__setattr__(self, key, float(value))
+
     def replace(self, **changes) -> "Constants":
         """A copy with some constants changed (for example a deliberately wrong one)."""
         return dataclasses.replace(self, **changes)

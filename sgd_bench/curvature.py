@@ -68,10 +68,19 @@ def dense_hessian(problem, x):
     return jax.hessian(lambda z: problem.loss(unravel(z)))(flat)
 
 
+# Give up on H's power iteration (for H^2's) when, checked every _STALL_WINDOW iterations, its relative
+# residual is above _STALL_RES and fell by less than the factor _STALL_DROP since the last check.
+# Such a residual comes from eigenvalues within a relative 1e-5 of -lambda in magnitude (the swing
+# of equal and opposite extremes), which a 20,000-iteration run cannot separate either: no case that
+# settles is cut short (a same-sign neighbour has a residual far below 0.1), and one that does not
+# stops after a few hundred iterations, not max_iter (digits-mlp at 0 wasted 20,000).
+_STALL_WINDOW, _STALL_RES, _STALL_DROP = 100, 0.1, 0.999
+
+
 @functools.partial(jax.jit, static_argnames=("max_iter", "squared"))
 def _power_iteration(problem, x, v0, tol, *, max_iter, squared=False):
     """Power iteration on v -> grad^2 f(x) v (``squared``: on v -> H H v) until
-    ||H v - lambda v|| <= tol |lambda|."""
+    ||H v - lambda v|| <= tol |lambda|; on H, also until the residual stalls (``_STALL_WINDOW``)."""
     _, unravel = ravel_pytree(x)
 
     def matvec(v):
@@ -79,19 +88,28 @@ def _power_iteration(problem, x, v0, tol, *, max_iter, squared=False):
         return ravel_pytree(problem.hvp(x, unravel(w)))[0] if squared else w
 
     def cond(state):
-        it, _, _, res = state
-        return (it < max_iter) & (res > tol)
+        it, _, _, res = state[:4]
+        go = (it < max_iter) & (res > tol)
+        return go if squared else go & ~state[5]
 
     def body(state):
-        it, v, _, _ = state
+        it, v, _, _ = state[:4]
         w = matvec(v)
         lam = jnp.vdot(v, w)
         res = jnp.linalg.norm(w - lam * v) / jnp.maximum(jnp.abs(lam), jnp.finfo(w.dtype).tiny)
-        return it + 1, w / jnp.linalg.norm(w), lam, res
+        out = (it + 1, w / jnp.linalg.norm(w), lam, res)
+        if squared:  # H^2 is positive semi-definite: no swing
+            return out
+        last, stalled = state[4:]
+        check = (it + 1) % _STALL_WINDOW == 0
+        stalled = check & (res > _STALL_RES) & (res > _STALL_DROP * last)
+        return out + (jnp.where(check, res, last), stalled)
 
     v0 = v0 / jnp.linalg.norm(v0)
     init = (jnp.zeros((), jnp.int32), v0, jnp.zeros((), v0.dtype), jnp.asarray(jnp.inf, v0.dtype))
-    it, _, lam, res = lax.while_loop(cond, body, init)
+    if not squared:
+        init += (jnp.asarray(jnp.inf, v0.dtype), jnp.zeros((), bool))
+    it, _, lam, res = lax.while_loop(cond, body, init)[:4]
     return lam, res, it
 
 
@@ -102,7 +120,8 @@ def hessian_norm(problem: FiniteSum, x, *, dense_max_dim: int = DENSE_MAX_DIM, t
     Dimension <= ``dense_max_dim``: ``eigvalsh`` of the dense Hessian (exact). Beyond: power
     iteration on Hessian-vector products until the residual ||H v - lambda v|| is at most
     ``tol`` |lambda| (then lambda is within a relative ``tol`` of an eigenvalue; the random start
-    makes it the largest in magnitude); when it does not settle, on H^2 (sqrt of its top eigenvalue).
+    makes it the largest in magnitude); when it does not settle, on H^2 (sqrt of its top eigenvalue),
+    at once when H's residual stalls above 0.1 (``_STALL_WINDOW``: equal and opposite extremes).
     A ``RuntimeWarning`` says when ``max_iter`` ran out.
     """
     x = check_point(problem, x)

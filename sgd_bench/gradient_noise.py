@@ -63,6 +63,11 @@ def _variance_many(problem, xs, batch_size):
     return batched_map(lambda x: _variance(problem, x), xs, batch_size)
 
 
+@functools.partial(jax.jit, static_argnames=("batch_size",))
+def _loss_many(problem, xs, batch_size):
+    return batched_map(problem.loss, xs, batch_size)
+
+
 def _map_points(fn, problem, xs, leading):
     """Applies ``fn`` at every point of ``xs`` (leaves with ``leading`` batch axes)."""
     # xs of another problem, or leading 0 / 3 for (seeds, log points, d): JAX's "dot_general
@@ -186,6 +191,7 @@ def sigma2_along_run(problem: FiniteSum, trace: Trace, *, run: str = "", start: 
         if problem.x_shape is not None and np.shape(leaf)[2:] != problem.x_shape:
             raise ValueError(f"trace's iterates have shape {np.shape(leaf)[2:]}, but problem {problem.name!r} "
                              f"has x_shape {problem.x_shape}: was the trace run on another problem?")
+    _check_trace_fits(problem, trace, xs)
     values = second_moments(problem, xs, leading=2)  # (S, T)
     seeds = values.shape[0]
     mean = values.mean(axis=0)
@@ -193,3 +199,28 @@ def sigma2_along_run(problem: FiniteSum, trace: Trace, *, run: str = "", start: 
     t = int(np.flatnonzero(keep)[np.argmax(mean[keep])])
     return Sigma2Estimate(float(mean[t]), float(se[t]), int(steps[t]), steps, mean, se,
                           float(np.max(values[:, keep])), seeds, str(run))
+
+
+# How far the trace's logged loss may be from f at its iterate: the run logged it in the problem's
+# dtype, this recomputes it in float64 (the tolerance of constants(reference=...), wider for a narrow dtype)
+TRACE_RTOL, TRACE_ATOL = 1e-3, 1e-8
+
+
+def _check_trace_fits(problem: FiniteSum, trace: Trace, xs) -> None:
+    """Refuses the trace of another problem of the same shape (its sigma^2 was measured here,
+    silently). A Trace does not know its problem, so the cheap check is a fingerprint it carries:
+    its logged loss at the last log point of each seed against f there on ``problem``, S loss
+    evaluations (the last point, not the first: f(0) of every logistic regression is log 2). A
+    same-shape problem whose f agrees there to 1e-3 passes; so does a diverged (non-finite) seed."""
+    last = jax.tree_util.tree_map(lambda a: a[:, -1], xs)
+    logged = np.asarray(trace.loss, np.float64).reshape(-1, np.shape(trace.loss)[-1])[:, -1]
+    value = _map_points(_loss_many, problem, last, 1)
+    rtol = max(TRACE_RTOL, 30 * float(jnp.finfo(problem.dtype).eps))
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(logged) & ~(np.abs(value - logged) <= rtol * np.maximum(np.abs(value), np.abs(logged))
+                                      + TRACE_ATOL)
+    if np.any(bad):
+        s = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"trace does not fit problem {problem.name!r}: it logged f = {logged[s]:.6g} at its last "
+                         f"iterate (seed {s}), but f there on this problem is {value[s]:.6g}: was the trace run "
+                         "on another problem? Pass the problem the run was on")

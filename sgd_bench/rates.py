@@ -21,6 +21,8 @@ least-squares interval.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -192,6 +194,12 @@ def fit(steps, values, kind: str, *, start: float | None = None, stop: float | N
 
 def _k(name: str, value) -> float:
     """An end of the window of k: a number, not NaN (an infinite end means no limit)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (numbers.Integral, float)):
+        # a Fraction (as a step size takes) was "must be an array of numbers, got dtype object"
+        try:
+            value = float(value)
+        except OverflowError:  # beyond float64: an infinite end, no limit
+            value = math.inf if value > 0 else -math.inf
     value = validation.real_array(name, value)
     if value.ndim:
         raise TypeError(f"{name} must be a number (a step k), got an array of shape {value.shape}")

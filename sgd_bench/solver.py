@@ -290,6 +290,7 @@ def check_problem_method(problem, method):
         if own and np.ndim(value) and name.rsplit(".", 1)[-1] != "preconditioner":  # our one matrix
             raise ValueError(f"{name} must be a scalar to run (a grid is for sweep), got shape {np.shape(value)}")
     validation.live("problem.data", problem.data)
+    validation.x64_arrays("problem.data", problem.data, f"problem {problem.name!r}")
 
 
 class Solver:

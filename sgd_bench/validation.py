@@ -398,5 +398,19 @@ def warn_if_downcast(leaves) -> None:
             PrecisionWarning, stacklevel=3)
 
 
+def x64_arrays(name: str, tree, owner: str) -> None:
+    """Refuses a 64-bit JAX array in ``tree`` while ``jax_enable_x64`` is off: made while it was on,
+    it ran in float32 (int32) with only JAX's truncation warning, as a problem whose arrays say float64."""
+    if jax.config.jax_enable_x64:
+        return
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        if (isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer)
+                and leaf.dtype.itemsize == 8 and leaf.dtype.kind in "fiu"):
+            raise ValueError(
+                f"{name}{jax.tree_util.keystr(path)} is {leaf.dtype} (made while jax_enable_x64 was on), but "
+                f"jax_enable_x64 is off now, so {owner} would run in {str(leaf.dtype)[:-2]}32: turn it on again "
+                "(jax.config.update('jax_enable_x64', True)), or build the problem again with it off")
+
+
 class PrecisionWarning(UserWarning):
     """float64 input was cast to float32 because ``jax_enable_x64`` is off."""

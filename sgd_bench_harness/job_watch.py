@@ -65,24 +65,47 @@ def check_devices(processes: int, devices: int, name: str = "devices") -> None:
                           f"{memory / 2**30:.1f} GiB; {fix}")
 
 
-def cpu_seconds(pgid: int) -> float | None:
-    """The CPU seconds (user + system, all threads) that the live processes of process group
-    ``pgid`` have used (a launched process leads a group of its own, with whatever it started),
-    or None where /proc does not say (not Linux)."""
-    total, found = 0, False
+def _members(pgid: int):
+    """/proc's stat fields (after the name) of each process of group ``pgid``, or None where /proc
+    does not say (not Linux)."""
     try:
         entries = [name for name in os.listdir("/proc") if name.isdigit()]
     except OSError:
         return None
+    members = []
     for name in entries:
         try:
             fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):  # gone since the listing
             continue
         if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-            found = True
-    return total / os.sysconf("SC_CLK_TCK") if found else None
+            members.append(fields)
+    return members
+
+
+def cpu_seconds(pgid: int) -> float | None:
+    """The CPU seconds (user + system, all threads) that the live processes of process group
+    ``pgid`` have used (a launched process leads a group of its own, with whatever it started),
+    or None where /proc does not say (not Linux)."""
+    members = _members(pgid)
+    if not members:
+        return None
+    return sum(int(f[11]) + int(f[12]) for f in members) / os.sysconf("SC_CLK_TCK")
+
+
+def exit_code(p) -> int | None:
+    """``p.poll()`` without reaping ``p``: its exit status (-N for signal N), or None while it runs.
+    Unreaped (a zombie at worst), a group's leader keeps its pid, so the group id names this job's
+    group to the end; once reaped, the number may be reused by another group (``stop_groups``)."""
+    if p.returncode is not None or not hasattr(os, "waitid"):
+        return p.poll()
+    try:
+        info = os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:  # reaped elsewhere
+        return p.poll()
+    if info is None:
+        return None
+    return -info.si_status if info.si_code in (os.CLD_KILLED, os.CLD_DUMPED) else info.si_status
 
 
 class Idle:
@@ -101,13 +124,13 @@ class Idle:
         self.cpu = self._sample()
 
     def _sample(self):
-        return [None if p.poll() is not None else cpu_seconds(p.pid) for p in self.procs]
+        return [None if exit_code(p) is not None else cpu_seconds(p.pid) for p in self.procs]
 
     def stuck(self, now: float) -> bool:
         if now - self.at < self.every:
             return False
         cpu = self._sample()
-        busy = any(p.poll() is None and (a is None or b is None or a - b > self.SHARE * (now - self.at))
+        busy = any(exit_code(p) is None and (a is None or b is None or a - b > self.SHARE * (now - self.at))
                    for p, a, b in zip(self.procs, cpu, self.cpu))
         if busy or self.seen[0] > self.at:
             self.since = now
@@ -115,12 +138,14 @@ class Idle:
         return now - self.since >= self.limit
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):  # gone (or the number reused by another user)
-        return False
-    return True
+def _group_alive(p) -> bool:
+    """Whether ``p`` (unreaped) or a process it started is still running in its group: a zombie
+    leader does not count (killpg(pgid, 0) counts it, so that test needed the leader reaped).
+    Without /proc the leader alone is known."""
+    if exit_code(p) is None:
+        return True
+    members = _members(p.pid)
+    return bool(members) and any(f[0] != "Z" for f in members)
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -133,19 +158,19 @@ def _signal_group(pgid: int, sig: int) -> None:
 def stop_groups(procs, grace: float) -> None:
     """SIGTERM to every process's group, exited processes' too (what they started is still
     there), then SIGKILL to any group with a member left after ``grace`` s. Each process leads its
-    group (``start_new_session``), so its pid names the group."""
-    for p in procs:
+    group (``start_new_session``), so its pid names the group. Leaders are reaped only after the
+    last signal (``exit_code`` does not reap): a reaped leader's group id may since name another
+    group, which the SIGKILL at the end reached, in principle. A process reaped before (by
+    ``poll``) is not signalled at all."""
+    mine = [p for p in procs if p.returncode is None]
+    for p in mine:
         _signal_group(p.pid, signal.SIGTERM)
     end = time.monotonic() + grace
-    for p in procs:
-        try:
-            p.wait(max(0.0, end - time.monotonic()))  # reaps it: a zombie leader keeps its group alive
-        except subprocess.TimeoutExpired:
-            pass
-    while any(_group_alive(p.pid) for p in procs) and time.monotonic() < end:
+    while any(_group_alive(p) for p in mine) and time.monotonic() < end:
         time.sleep(0.02)
-    for p in procs:
+    for p in mine:
         _signal_group(p.pid, signal.SIGKILL)
+    for p in procs:
         p.wait()
 
 

@@ -228,7 +228,7 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
         idle = job_watch.Idle(procs, idle_timeout, seen) if idle_timeout is not None else None
         failed, stopped, first_ok = None, "", None
         while failed is None:
-            codes = [p.poll() for p in procs]
+            codes = [job_watch.exit_code(p) for p in procs]  # not reaped: see stop_groups
             now = time.monotonic()
             bad = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
             if first_ok is None and 0 in codes:

@@ -5073,3 +5073,113 @@ def test_an_experiment_with_its_own_option_and_a_grid_is_refused_as_both(capsys)
     code, err = cli_main(["run", "gd_vs_sgd_large_n", "--sizes", "2000", "--problem", "lecture-logreg"], capsys)
     assert code == 2 and err.strip().endswith(
         "error: give either experiment names or --problem/--method (a grid), not both"), err
+
+
+# leftovers29b ---------------------------------------------------------------------------------------
+def test_a_float64_problem_run_after_x64_is_turned_off_is_refused():
+    # S: built with x64 on, run with it off: float32 arithmetic with only JAX's truncation warning,
+    # under a problem whose arrays say float64. Refused before anything compiles
+    from sgd_bench.compat import enable_x64
+
+    wide = problems.get("least-squares", n=5, d=2)  # the suite runs with x64 on
+    message = (r"^problem\.data\[0\] is float64 \(made while jax_enable_x64 was on\), but jax_enable_x64 is off "
+               r"now, so problem 'least-squares n=5 d=2' would run in float32: turn it on again "
+               r"\(jax\.config\.update\('jax_enable_x64', True\)\), or build the problem again with it off$")
+    with enable_x64(False), helpers.compiles_nothing():
+        raises(ValueError, message, sgd_bench.run, wide, SGD, np.zeros(2, np.float32), 0, steps=2)
+        raises(ValueError, message, sgd_bench.Solver, wide, SGD)
+
+
+def test_bounds_of_jnp_constants_are_host_float64():
+    # S: mu=jnp.float32(0.1) made gd_pl a float32 JAX array (the docs say host float64 numbers)
+    jnp = jax.numpy
+    given = CONST.replace(mu=jnp.float32(0.1), L=jnp.asarray(1.0, jnp.float32))
+    plain = CONST.replace(mu=float(np.float32(0.1)))
+    bound = theory.gd_pl(K5, given, delta0=1.0)
+    assert type(bound) is np.ndarray and bound.dtype == np.float64, (type(bound), bound.dtype)
+    assert bound.tolist() == theory.gd_pl(K5, plain, delta0=1.0).tolist()
+    assert type(theory.sgd_plateau(given, alpha=0.1, sigma2=1.0)) is float and type(given.kappa) is float
+
+
+def test_sigma2_along_run_refuses_the_trace_of_another_problem_of_the_same_shape():
+    # S: another least-squares problem's trace (same shape) gave a sigma^2 measured on the wrong data
+    p, q = (problems.get("least-squares", n=6, d=2, seed=s) for s in (0, 1))
+    xs = np.array([[0.0, 0.0], [0.5, -0.25]])  # (log points, d): a run's trace
+    loss = np.array([float(p.loss(x)) for x in xs])
+    trace = runner.Trace(np.array([0, 1], np.int32), None, loss, None, None, xs[-1], None, None, xs=xs)
+    assert theory.sigma2_along_run(p, trace).num_seeds == 1
+    raises(ValueError, r"^trace does not fit problem 'least-squares n=6 d=2': it logged f = .* at its last "
+           r"iterate \(seed 0\), but f there on this problem is .*: was the trace run on another problem\? "
+           r"Pass the problem the run was on$", theory.sigma2_along_run, q, trace)
+
+
+def test_a_fraction_window_end_of_a_rate_fit_is_a_number():
+    # S: start=Fraction(2) said "must be an array of numbers ..., got dtype object" (a Fraction step runs)
+    from fractions import Fraction
+
+    from sgd_bench import rates
+
+    k = np.arange(1, 41)
+    assert rates.fit(k, 1.0 / k, "power", start=Fraction(2), stop=Fraction(30)) == rates.fit(
+        k, 1.0 / k, "power", start=2.0, stop=30.0)
+
+
+@pytest.mark.parametrize("bound, call", [
+    ("constant-step SGD", lambda c: theory.sgd_constant_step(K5, c, alpha=0.01, delta0=1.0, sigma2=1.0)),
+    ("constant-step SGD", lambda c: theory.sgd_plateau(c, alpha=0.01, sigma2=1.0)),
+    ("decreasing-step SGD", lambda c: theory.sgd_decreasing_step(K5, c, sigma2=1.0)),
+])
+def test_every_pl_bound_refuses_a_pl_constant_above_the_smoothness(bound, call):
+    # S: a hand-made mu > L (impossible) gave these bounds positive, wrong numbers (gd_pl refused it)
+    raises(ValueError, rf"^the {bound} bound needs mu <= L \(a PL constant never exceeds the smoothness\), "
+           r"got mu = 2.0 > L = 1.0$", call, CONST.replace(mu=2.0))
+
+
+def test_sin2_centres_whose_mean_is_convex_warn_as_sin2_pl_does():
+    # S: sin2_finite_sum(C) with wide centres built "non-convex but PL" silently (sin2_pl warned)
+    from problems import nonconvex
+
+    wide = 3.0 * np.random.default_rng(0).standard_normal((50, 4))
+    with pytest.warns(UserWarning, match=r"^sin2_finite_sum: these centres make the mean f convex, not the "
+                      r"non-convex PL example: its least curvature is 4 - L = .* >= 0 .*; use centres closer "
+                      r"together in some coordinate$"):
+        nonconvex.sin2_finite_sum(wide)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nonconvex.sin2_finite_sum(0.3 * np.random.default_rng(0).standard_normal((50, 4)))  # non-convex: quiet
+
+
+def test_hessian_norm_gives_up_a_swinging_power_iteration_early():
+    # S: equal and opposite extreme eigenvalues (digits-mlp at 0): v swings for all 20,000
+    # iterations before the fall-back to H^2
+    from sgd_bench.curvature import hessian_norm
+
+    quad = FiniteSum(lambda x, h: 0.5 * x @ (h @ x), np.diag([2.0, -2.0, 0.5])[None], name="saddle",
+                     problem_class="nonconvex", x_shape=(3,))
+    value, how = hessian_norm(quad, np.zeros(3), dense_max_dim=0)
+    iterations = int(re.search(r"\((\d+) iterations", how).group(1))
+    assert value == pytest.approx(2.0, rel=1e-6) and how.startswith("power iteration on H^2") and iterations < 1000, how
+
+
+def test_the_launcher_never_signals_the_group_of_a_process_it_reaped():
+    # S: a reaped process's group id was signalled at the end (SIGTERM and SIGKILL): by then the
+    # number may name another group
+    from sgd_bench_harness import job_watch
+
+    class Reaped:
+        pid, returncode = 2**22 - 3, 0
+
+        def poll(self):
+            return 0
+
+        def wait(self, timeout=None):
+            return 0
+
+    sent = []
+    original = os.killpg
+    os.killpg = lambda pgid, sig: sent.append((pgid, sig))
+    try:
+        job_watch.stop_groups([Reaped()], 0.05)
+    finally:
+        os.killpg = original
+    assert sent == []
