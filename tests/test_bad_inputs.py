@@ -5161,7 +5161,7 @@ def test_hessian_norm_gives_up_a_swinging_power_iteration_early():
     assert value == pytest.approx(2.0, rel=1e-6) and how.startswith("power iteration on H^2") and iterations < 1000, how
 
 
-def test_the_launcher_never_signals_the_group_of_a_process_it_reaped():
+def test_the_launcher_never_signals_the_group_of_a_process_it_reaped(monkeypatch):
     # S: a reaped process's group id was signalled at the end (SIGTERM and SIGKILL): by then the
     # number may name another group
     from sgd_bench_harness import job_watch
@@ -5176,10 +5176,6 @@ def test_the_launcher_never_signals_the_group_of_a_process_it_reaped():
             return 0
 
     sent = []
-    original = os.killpg
-    os.killpg = lambda pgid, sig: sent.append((pgid, sig))
-    try:
-        job_watch.stop_groups([Reaped()], 0.05)
-    finally:
-        os.killpg = original
+    monkeypatch.setattr(os, "killpg", lambda pgid, sig: sent.append((pgid, sig)))
+    job_watch.stop_groups([Reaped()], 0.05)
     assert sent == []
