@@ -290,6 +290,11 @@ def check_problem_method(problem, method):
         if own and np.ndim(value) and name.rsplit(".", 1)[-1] != "preconditioner":  # our one matrix
             raise ValueError(f"{name} must be a scalar to run (a grid is for sweep), got shape {np.shape(value)}")
     validation.live("problem.data", problem.data)
+    check_x64(problem)
+
+
+def check_x64(problem):
+    """A problem built with x64 on, run with it off, is refused (``validation.x64_arrays``)."""
     validation.x64_arrays("problem.data", problem.data, f"problem {problem.name!r}")
 
 
@@ -324,6 +329,7 @@ class Solver:
     def init(self, x0, key) -> SolverState:
         """The state at ``x0`` before step 0; ``key`` is a PRNG key or an int seed."""
         check_x("x0", x0, self.problem)
+        check_x64(self.problem)  # a Solver made with x64 on, used with it off
         from sgd_bench import memory
 
         # the method's state must fit (lbfgs(10**9) would be killed by the OOM killer)
@@ -352,6 +358,7 @@ class Solver:
             raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
                             f"{type(state).__name__}")
         validation.live("state", state)
+        check_x64(self.problem)
         if getattr(self, "_expected", None) is None or self.problem.x_shape is None:  # a pytree iterate:
             x = state.x if self.problem.x_shape is None else jax.eval_shape(self.problem.zeros)  # no zeros
             self._expected = jax.eval_shape(functools.partial(init_state, chunk=self.chunk), self.problem,

@@ -5085,9 +5085,11 @@ def test_a_float64_problem_run_after_x64_is_turned_off_is_refused():
     message = (r"^problem\.data\[0\] is float64 \(made while jax_enable_x64 was on\), but jax_enable_x64 is off "
                r"now, so problem 'least-squares n=5 d=2' would run in float32: turn it on again "
                r"\(jax\.config\.update\('jax_enable_x64', True\)\), or build the problem again with it off$")
+    made = sgd_bench.Solver(wide, SGD)  # with x64 on, used with it off
     with enable_x64(False), helpers.compiles_nothing():
         raises(ValueError, message, sgd_bench.run, wide, SGD, np.zeros(2, np.float32), 0, steps=2)
         raises(ValueError, message, sgd_bench.Solver, wide, SGD)
+        raises(ValueError, message, made.init, np.zeros(2, np.float32), 0)
 
 
 def test_bounds_of_jnp_constants_are_host_float64():
