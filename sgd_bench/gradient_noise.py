@@ -166,7 +166,8 @@ def sigma2_along_run(problem: FiniteSum, trace: Trace, *, run: str = "", start: 
 
     **Arguments:**
 
-    - ``problem``: the problem the run was on.
+    - ``problem``: the problem the run was on; ``ValueError`` when the trace's logged loss at its
+      last log point is not f there on it (``_check_trace_fits``: the trace of another problem).
     - ``trace``: a ``run_seeds`` trace made with ``log_iterates=True`` (a ``run`` trace counts
       as one seed).
     - ``run``: a label of the run (method, step size, seeds), kept with the estimate.
