@@ -170,6 +170,7 @@ def logistic_regression(A, y, mu: float = 0.0, *, name: str = "logistic",
     - ``validate``: check labels and finiteness on the host (skip only for data made here).
     """
     mu = validation.nonnegative_float("mu", mu)
+    validate = validation.boolean("validate", validate)  # "no" checked the labels, then FiniteSum refused it
     A, y = check_design("A", A, "y", y, labels=validate, gram=True)
     info = {"mu": mu}
     closed = _closed_form(A)

@@ -72,6 +72,7 @@ def hinge_svm(A, y, mu: float = 0.0, *, name: str = "hinge-svm", validate: bool 
     - ``validate``: check the labels on the host.
     """
     mu = validation.nonnegative_float("mu", mu)
+    validate = validation.boolean("validate", validate)  # "no" checked the labels, then FiniteSum refused it
     A, y = check_design("A", A, "y", y, labels=validate)
     return FiniteSum(hinge_loss, (A, y), regularizer=L2(mu) if mu > 0 else None, name=name,
                      problem_class="nonsmooth", x_shape=(A.shape[1],), info=_lipschitz_info(A, mu),

@@ -242,6 +242,9 @@ def sparse_linear(X, t, mu: float = 0.0, *, loss: str = "logistic", name: str | 
     """
     loss = validation.choice("loss", str(loss).replace("-", "_"), tuple(_FAMILIES))
     mu = validation.nonnegative_float("mu", mu)
+    # "no" is truthy: validate="no" checked the labels, silently (FiniteSum is built with validate=False)
+    validate = validation.boolean("validate", validate)
+    constants = validation.boolean("constants", constants)
     X = _as_csr("X", X)
     tname = "b" if loss == "least_squares" else "y"
     t = validation.dense_array(tname, t, real=True)

@@ -5181,3 +5181,14 @@ def test_the_launcher_never_signals_the_group_of_a_process_it_reaped(monkeypatch
     monkeypatch.setattr(os, "killpg", lambda pgid, sig: sent.append((pgid, sig)))
     job_watch.stop_groups([Reaped()], 0.05)
     assert sent == []
+
+
+@pytest.mark.parametrize("build", [
+    lambda v: problems.logistic_regression(A, Y_THREE, validate=v),
+    lambda v: problems.hinge_svm(A, Y_THREE, validate=v),
+    lambda v: problems.sparse.sparse_linear(scipy.sparse.csr_matrix(A), Y, validate=v),
+], ids=["logistic", "hinge", "sparse"])
+def test_a_truthy_text_validate_of_a_problem_factory_is_refused_first(no_compile, build):
+    # S: validate="no" (truthy) checked the labels first (logistic, hinge: the label error, not this);
+    # sparse_linear built with it, silently, checking what "no" asked not to check
+    raises(TypeError, r"^validate must be True or False, got 'no'$", build, "no")
