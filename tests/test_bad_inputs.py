@@ -5073,3 +5073,73 @@ def test_an_experiment_with_its_own_option_and_a_grid_is_refused_as_both(capsys)
     code, err = cli_main(["run", "gd_vs_sgd_large_n", "--sizes", "2000", "--problem", "lecture-logreg"], capsys)
     assert code == 2 and err.strip().endswith(
         "error: give either experiment names or --problem/--method (a grid), not both"), err
+
+
+# leftovers29a ---------------------------------------------------------------------------------------
+_OWN_OPTION_SCRIPT = '''"""A made-up experiment with an option of its own; stops (Ctrl-C) while a file stop-NAME exists."""
+from pathlib import Path
+from sgd_bench_harness import experiment
+NAME, DESCRIPTION, FULL, QUICK = "{name}", "made up", dict(x=2, n=(1,)), dict(x=1, n=(1,))
+
+
+def run(config, out):
+    stop = Path(__file__).with_name("stop-" + NAME)
+    if stop.exists():
+        stop.unlink()
+        raise KeyboardInterrupt
+    with open(Path(__file__).with_name("ran"), "a") as log:
+        log.write(NAME + "\\n")
+    experiment.save(out, rows=[dict(x=config["x"])], meta=dict(experiment=NAME, x=config["x"], n=list(config["n"])), checks=[])
+    experiment.close(out, "# " + NAME + "\\n", checks=[])
+
+
+def main(argv=None):
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={{"seeds": "x", "n": lambda config, n: {{**config, "n": tuple(n)}}}},
+                           options={{"n": dict(type=int, nargs="+")}})
+'''
+
+
+@pytest.fixture
+def own_scripts(tmp_path, monkeypatch):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_OWN_OPTION_SCRIPT.format(name=name))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    return scripts
+
+
+@pytest.mark.parametrize("argv, kept, said", [
+    (["exp_a", "--n", "2000", "--n", "3000"], dict(n=[3000]),
+     "note: --n is given 2 times (--n 2000, --n 3000); the last one is used (--n 3000)"),
+    (["exp_a", "--n", "1", "2", "--n=3"], dict(n=[3]), "(--n 1 2, --n 3); the last one is used (--n 3)"),
+    (["exp_a", "--seeds", "2", "--seeds", "3"], dict(x=3), "note: --seeds is given 2 times (--seeds 2, --seeds 3)"),
+], ids=["own-option", "own-list-option", "run-option"])
+def test_an_option_given_twice_keeps_the_last_and_says_so(tmp_path, capsys, own_scripts, argv, kept, said):
+    # `gd_vs_sgd_large_n --sizes 2000 --sizes 3000` ran 3000 alone, without a word (argparse's last
+    # wins). Decided: the last is kept, as argparse tools do, and a line says so.
+    from sgd_bench_harness import folders
+
+    out = tmp_path / "out"
+    code, err = cli_main(["run", *argv, "--out", str(out)], capsys)
+    assert code == 0 and said in err and err.count("given 2 times") == 1, err
+    meta = folders.read_meta(out / "exp_a")
+    assert {k: meta[k] for k in kept} == kept, meta
+    # options meant to repeat are not noted, and one use is not either
+    code, err = cli_main(["run", "exp_a", "--quick", "--out", str(out / "q")], capsys)
+    assert code == 0 and "given" not in err, err
+
+
+def test_a_run_of_two_experiments_interrupted_resumes_without_running_the_first_again(tmp_path, capsys, own_scripts):
+    # `run A B` interrupted in B, run again: A ran again and wrote A-STAMP beside its finished result
+    # (only --all kept a pass). Decided: two or more named experiments are a pass, as --all is.
+    out = tmp_path / "out"
+    (own_scripts / "stop-exp_b").touch()
+    argv = ["run", "exp_a", "exp_b", "--quick", "--out", str(out)]
+    code, err = cli_main(argv, capsys)
+    assert code == 130 and (own_scripts / "ran").read_text().split() == ["exp_a"], err
+    code, err = cli_main(argv, capsys)
+    assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+    assert (own_scripts / "ran").read_text().split() == ["exp_a", "exp_b"]
+    assert sorted(p.name for p in out.iterdir()) == ["exp_a", "exp_b"]  # nothing beside them, no pass file
