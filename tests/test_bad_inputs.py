@@ -5143,3 +5143,11 @@ def test_a_run_of_two_experiments_interrupted_resumes_without_running_the_first_
     assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
     assert (own_scripts / "ran").read_text().split() == ["exp_a", "exp_b"]
     assert sorted(p.name for p in out.iterdir()) == ["exp_a", "exp_b"]  # nothing beside them, no pass file
+
+
+@pytest.mark.parametrize("steps", ["1", "36"])
+def test_sgd_trajectories_refuses_steps_too_few_for_its_noise_floor_claim(tmp_path, capsys, steps):
+    # `run sgd_trajectories --steps 1` marked "SGD stalls at a noise floor" as holding after one step
+    code, err = cli_main(["run", "sgd_trajectories", "--quick", "--steps", steps, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "--steps must be >= 37 (the claim that SGD stalls at a noise floor" in err, err
+    assert not (tmp_path / "o").exists()
