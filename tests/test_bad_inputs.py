@@ -5151,3 +5151,27 @@ def test_sgd_trajectories_refuses_steps_too_few_for_its_noise_floor_claim(tmp_pa
     code, err = cli_main(["run", "sgd_trajectories", "--quick", "--steps", steps, "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "--steps must be >= 37 (the claim that SGD stalls at a noise floor" in err, err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("typed", ["file:///nowhere29", "a//b/./c/"])
+def test_report_echoes_the_folder_as_typed(tmp_path, capsys, monkeypatch, typed):
+    # `report file:///x` said "no results folder at file:/x", the folder as Path spells it
+    monkeypatch.chdir(tmp_path)
+    code, err = cli_main(["report", typed], capsys)
+    assert code == 2 and f"no results folder at {typed}: run an experiment first" in err, err
+    tmp_path.joinpath(*typed.split("/")).mkdir(parents=True)  # a folder there, with no result in it
+    code, err = cli_main(["report", typed], capsys)
+    assert code == 2 and f"no results in {typed} (no folder" in err, err
+
+
+def test_a_compilation_cache_that_is_a_file_is_said_to_be_one(tmp_path, capsys, monkeypatch):
+    # SGD_BENCH_COMPILATION_CACHE naming a regular file said "cannot be used (File exists)"
+    from sgd_bench_harness import compile_cache
+
+    (tmp_path / "f").touch()
+    for setting, said in ((tmp_path / "f", "it is a file, not a folder;"),
+                          (tmp_path / "f" / "jax", f"{tmp_path / 'f'} is a file, not a folder;")):
+        monkeypatch.setenv(compile_cache.ENV, str(setting))
+        assert compile_cache.enable() is None
+        err = capsys.readouterr().err
+        assert said in err and "or 0 to turn the cache off" in err and "File exists" not in err, err
