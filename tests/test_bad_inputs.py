@@ -5175,3 +5175,19 @@ def test_a_compilation_cache_that_is_a_file_is_said_to_be_one(tmp_path, capsys, 
         assert compile_cache.enable() is None
         err = capsys.readouterr().err
         assert said in err and "or 0 to turn the cache off" in err and "File exists" not in err, err
+
+
+def test_a_page_links_a_nested_result_by_its_page(tmp_path):
+    # gpu_bench's page linked scaling/summary.md, which a browser shows as raw text (no page there)
+    from sgd_bench_harness import pages
+
+    (tmp_path / "scaling").mkdir()
+    (tmp_path / "summary.md").write_text("# top\n\nThe scaling part is in [scaling/summary.md](scaling/summary.md); "
+                                         "[elsewhere](other/summary.md).\n")
+    for folder in (tmp_path, tmp_path / "scaling"):
+        (folder / "meta.json").write_text(json.dumps({"experiment": folder.name}))
+    (tmp_path / "scaling" / "summary.md").write_text("# scaling\n")
+    page = pages.write_result_page(tmp_path).read_text()
+    assert 'href="scaling/summary.html">scaling/summary.md</a>' in page, page
+    assert 'href="other/summary.md"' in page  # no result there: the link stays as written
+    assert "<h1>scaling</h1>" in (tmp_path / "scaling" / "summary.html").read_text()
