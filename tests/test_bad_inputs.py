@@ -5191,3 +5191,27 @@ def test_a_page_links_a_nested_result_by_its_page(tmp_path):
     assert 'href="scaling/summary.html">scaling/summary.md</a>' in page, page
     assert 'href="other/summary.md"' in page  # no result there: the link stays as written
     assert "<h1>scaling</h1>" in (tmp_path / "scaling" / "summary.html").read_text()
+
+
+def test_a_long_grid_label_is_shortened_in_the_figure_only():
+    # a 200-character label widened grid.png to 4,389 pixels (1,634 for short labels); the summary
+    # table keeps the label whole (it never went through figure_text)
+    from sgd_bench_harness import grid_report
+
+    label = "sgd:step=0.1" + "0" * 180 + "2"
+    shown = grid_report.figure_text(label)
+    assert len(shown) == grid_report.LABEL_MAX == 40 and shown.startswith("sgd:step=0.1") and shown.endswith("02")
+    assert "…" in shown and grid_report.figure_text("x" * 40) == "x" * 40
+    assert grid_report.panel_title("lecture-logreg", "against steps") == "lecture-logreg: against steps"
+    assert grid_report.panel_title(label, "against steps") == f"{shown}\nagainst steps"
+
+
+def test_one_libsvm_file_named_two_ways_is_one_problem(tmp_path, capsys, monkeypatch, no_grid_run):
+    # libsvm:path=X and libsvm:path=./X (one file) ran as two problems, every record twice under two labels
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.svm").write_text("1 1:0.5\n-1 1:-0.5\n")
+    (tmp_path / "link.svm").symlink_to(tmp_path / "d.svm")
+    for other in ("./d.svm", "d", str(tmp_path / "link.svm")):
+        code, err = cli_main(["run", "--problem", "libsvm:path=d.svm", "--problem", f"libsvm:path={other}",
+                              "--method", "gd", "--out", str(tmp_path / "o")], capsys)
+        assert code == 2 and f"--problem 'libsvm:path={other}' is given twice (also as 'libsvm:path=d.svm')" in err, err
