@@ -5215,3 +5215,12 @@ def test_one_libsvm_file_named_two_ways_is_one_problem(tmp_path, capsys, monkeyp
         code, err = cli_main(["run", "--problem", "libsvm:path=d.svm", "--problem", f"libsvm:path={other}",
                               "--method", "gd", "--out", str(tmp_path / "o")], capsys)
         assert code == 2 and f"--problem 'libsvm:path={other}' is given twice (also as 'libsvm:path=d.svm')" in err, err
+
+
+def test_gd_vs_sgd_large_n_refuses_steps_too_few_for_its_stall_claim(tmp_path, capsys):
+    # --steps 100 (one log interval, quick) marked "SGD stalls: its gap falls by less than 2x over the last
+    # quarter" as holding from one logged point (a fall of 1.00x)
+    code, err = cli_main(["run", "gd_vs_sgd_large_n", "--quick", "--steps", "399", "--out", str(tmp_path / "o")],
+                         capsys)
+    assert code == 2 and "--steps must be >= 400 (SGD's progress is logged every sgd_log_every steps" in err, err
+    assert not (tmp_path / "o").exists()
