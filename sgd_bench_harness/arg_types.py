@@ -100,3 +100,45 @@ def step_count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_STEPS}, the most steps a run takes, "
                                          f"got {abbreviated(str(value))}")
     return value
+
+
+# -- an option given twice ----------------------------------------------------------------------
+# Decided (issue 18): a single-valued option given twice keeps the last value, as argparse and the
+# shell's tools do (an alias `sgd-bench run --out a` followed by `--out b` is a common way to
+# override), and a line on stderr says so: `--sizes 2000 --sizes 3000` ran 3000 alone, silently.
+# Options meant to repeat (--problem, --method: action="append") and flags are not affected.
+GIVEN = "given_options"  # the namespace's record: dest -> [(option as typed, value), ...]
+
+
+class StoreLast(argparse.Action):
+    """argparse's plain ``store`` (the last value wins), which also records each use in the
+    namespace, for ``given_twice``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string is not None:
+            given = getattr(namespace, GIVEN, None) or {}
+            given.setdefault(self.dest, []).append((option_string, values))
+            setattr(namespace, GIVEN, given)
+        setattr(namespace, self.dest, values)
+
+
+def note_repeats(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser`` (and its argument groups) with ``StoreLast`` as its plain store action;
+    register before adding the arguments."""
+    parser.register("action", None, StoreLast)
+    parser.register("action", "store", StoreLast)
+    return parser
+
+
+def given_twice(args: argparse.Namespace) -> list[str]:
+    """A line for each option that ``args`` got more than once, naming the option and the value kept."""
+    def shown(value):
+        return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    lines = []
+    for uses in (getattr(args, GIVEN, None) or {}).values():
+        if len(uses) > 1:
+            typed = ", ".join(f"{option} {abbreviated(shown(value), 20)}" for option, value in uses)
+            lines.append(f"note: {uses[-1][0]} is given {len(uses)} times ({typed}); the last one is "
+                         f"used ({uses[-1][0]} {abbreviated(shown(uses[-1][1]), 20)}), as for any option given twice")
+    return lines

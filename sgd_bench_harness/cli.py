@@ -34,9 +34,10 @@ import traceback
 from pathlib import Path
 
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
-from sgd_bench_harness import run_words, script_env, streams
+from sgd_bench_harness import arg_types, passes, run_words, script_env, streams
 from sgd_bench_harness.experiment import one_line, say
-from sgd_bench_harness.experiments import description, experiments, load, scripts_dir
+from sgd_bench_harness.experiments import description, experiments, load
+from sgd_bench_harness.passes import ALL_STATE  # noqa: F401  (the pass's progress file, for callers)
 
 DEFAULT_SUITE = ("lecture_logreg",)
 
@@ -70,7 +71,7 @@ def _cmd_run(args) -> int:
     twice = sorted({n for n in args.experiments if args.experiments.count(n) > 1})
     if twice:  # the second would only write a copy beside the first
         raise ValueError(f"experiment {', '.join(twice)} is named twice; name each experiment once")
-    names = all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
+    names = passes.all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
     modules = [load(name) for name in names]  # fail on a bad name before running anything
     argvs = []
     for name in names:
@@ -89,16 +90,10 @@ def _cmd_run(args) -> int:
         for module, argv in zip(modules, argvs):
             if _checks_only(module):
                 module.main(argv)
-    if args.all:
-        return _run_all(args, names, modules, argvs)
-    failed = []
-    for name, module, argv in zip(names, modules, argvs):
-        code = module.main(argv)
-        if code == experiment.FAILED_CLAIMS:  # a result with a failed claim: the others still run
-            failed.append(name)
-        elif code:
-            return code
-    return _failed_claims_status(failed, len(names))
+    if args.all or len(names) > 1:  # a pass, which the same command resumes (passes.py)
+        root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
+        return passes.run_all(root, names, modules, argvs, every=args.all)
+    return modules[0].main(argvs[0])  # 0, FAILED_CLAIMS (4), or another status of the one run
 
 
 def _checks_only(module) -> bool:
@@ -106,87 +101,6 @@ def _checks_only(module) -> bool:
     experiment module (FULL, QUICK and run(config, out), run by experiment.main). A script of
     one's own with a bare main(argv) would run there for real, and then again."""
     return hasattr(module, "FULL") and hasattr(module, "QUICK") and callable(getattr(module, "run", None))
-
-
-def _failed_claims_status(failed: list[str], total: int) -> int:
-    from sgd_bench_harness import experiment
-
-    if not failed:
-        return 0
-    if total > 1:
-        say(f"claims failed in {len(failed)} of {total} experiments: {', '.join(failed)}")
-    return experiment.FAILED_CLAIMS
-
-
-# Experiments that measure an accelerator: ``run --all`` leaves them out when JAX sees only a CPU
-# (gpu_bench's full size, n = 10^8, is sized for a GPU's memory).
-ACCELERATOR_ONLY = ("gpu_bench",)
-ALL_STATE = ".sgd-bench-all.json"  # an --all pass in progress: what it finished, and in how long
-
-
-def all_experiments() -> list[str]:
-    """The experiments ``run --all`` runs: every script, less ``ACCELERATOR_ONLY`` on a CPU."""
-    import jax
-
-    names = list(experiments())
-    if jax.default_backend() == "cpu":
-        names = [n for n in names if n not in ACCELERATOR_ONLY]
-    if not names:  # an empty $SGD_BENCH_SCRIPTS folder: "all 0 experiments done", exit 0
-        raise ValueError(f"--all: no experiment to run in {scripts_dir()} (found {', '.join(experiments()) or 'no *.py file'}"
-                         f"; {', '.join(ACCELERATOR_ONLY)} runs only where JAX sees an accelerator)")
-    return names
-
-
-def _run_all(args, names, modules, argvs) -> int:
-    """Runs every experiment in turn, with a line before and after each. The pass keeps its
-    progress in ``OUT/.sgd-bench-all.json``: the same command after an interruption skips the
-    experiments this pass finished (and an interrupted experiment resumes its own stored
-    parts), so ``--overwrite`` never redoes work of the same pass. The file goes when all are done."""
-    from sgd_bench_harness import experiment, folders
-
-    root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
-    folders.check_writable(root)
-    with folders.lock(root):  # a second pass into this root at once would overwrite its progress file
-        return _run_pass(root, names, modules, argvs)
-
-
-def _run_pass(root, names, modules, argvs) -> int:
-    """``_run_all``'s pass, run while it holds ``root``'s lock."""
-    import time
-    from sgd_bench_harness import experiment, folders, results
-
-    state_path = root / ALL_STATE
-    # each --out as an absolute path: results, ./results/ and /abs/results resumed none of each other's passes
-    keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)] for v in argvs]
-    key = {"argvs": keyed}
-    state = folders.read_pass(state_path, key, dict(zip(names, keyed)))  # a damaged entry: it runs again
-    left_out = sorted(set(experiments()) - set(names))
-    if left_out:
-        say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
-    total = len(names)
-    # kept with the progress, so a resumed pass still reports them (a name of no experiment here gave exit 4)
-    failed = state["failed"] = [n for n in state["failed"] if n in names]
-    for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
-        if name in state["done"]:
-            say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped")
-            continue
-        say(f"[{i}/{total}] {name}: running")
-        started = time.perf_counter()
-        code = module.main(argv)
-        if code == experiment.FAILED_CLAIMS:
-            if name not in failed:
-                failed.append(name)
-        elif code:
-            return code
-        state["done"][name] = time.perf_counter() - started
-        root.mkdir(parents=True, exist_ok=True)
-        results.write_json(state_path, state)
-        say(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
-    seconds = sum(state["done"].values())
-    state_path.unlink(missing_ok=True)
-    print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
-          "(resumed passes included)")
-    return _failed_claims_status(list(failed), total)
 
 
 def _run_grid(args) -> int:
@@ -280,7 +194,7 @@ def _version() -> str:
 
 
 def _parser(checked: bool = True) -> argparse.ArgumentParser:
-    from sgd_bench_harness.arg_types import DTYPES, integer, positive_int, rise_factor
+    from sgd_bench_harness.arg_types import DTYPES, integer, note_repeats, positive_int, rise_factor
 
     if not checked:  # values as typed: run NAME --seeds x --help finds NAME, and --help wins
         integer = positive_int = rise_factor = str  # noqa: F811
@@ -288,13 +202,13 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sgd-bench", description="SGD theory next to measured numbers.")
     parser.add_argument("--version", action="version", version=f"sgd-bench {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
+    run = note_repeats(sub.add_parser(
         "run", help="run experiments (default: lecture_logreg) or an ad-hoc grid",
         description="Run experiment scripts by name, or a grid of --problem x --method over seeds. "
                     "With one experiment named, its own options pass on to it "
                     "(sgd-bench run gd_vs_sgd_large_n --sizes 10000 100000). "
                     "Example: sgd-bench run --problem lecture-logreg --method gd "
-                    "--method sgd:step=0.1,batch=10 --method optax:adam,lr=1e-3 --seeds 100")
+                    "--method sgd:step=0.1,batch=10 --method optax:adam,lr=1e-3 --seeds 100"))
     run.add_argument("experiments", nargs="*", help=f"experiment names (default: {' '.join(DEFAULT_SUITE)})")
     run.add_argument("--all", action="store_true", help="every experiment in turn, with a line per "
                      "experiment; the same command again resumes an interrupted pass (gpu_bench only "
@@ -363,6 +277,8 @@ def main(argv=None) -> int:
     if extra and run_words.misplaced(argv, args, extra):
         parser.error(run_words.misplaced(argv, args, extra))
     args.extra = extra
+    for line in arg_types.given_twice(args):  # the last one is used, as argparse does (arg_types.py)
+        say(line)
     if console and args.command == "run":
         streams.reader_may_leave()
     try:  # after parsing (--help and a refused argument need no JAX); JAX_ENABLE_X64=garbage: ValueError

@@ -26,6 +26,17 @@ def default_dir() -> Path:
     return Path(base) / "sgd-bench" / "jax"
 
 
+def _not_a_folder(folder: Path) -> str | None:
+    """Why ``folder`` cannot be made because a file is in the way, in words (mkdir said only
+    "File exists" or "Not a directory"), or None."""
+    for at in (folder, *folder.parents):
+        if at.is_file():  # a regular file (a device as /dev/null keeps the system's words)
+            what = "it is a file" if at == folder else f"{at} is a file"
+            return (f"{what}, not a folder; give a folder (created when missing) for the compiled "
+                    "programs, or 0 to turn the cache off")
+    return None
+
+
 def enable(path: str | os.PathLike | None = None) -> Path | None:
     """Turns the persistent cache on (folder: ``path``, else ``$SGD_BENCH_COMPILATION_CACHE``,
     else ``default_dir()``); returns the folder, or None when the environment turns it off or
@@ -44,7 +55,7 @@ def enable(path: str | os.PathLike | None = None) -> Path | None:
     except (OSError, UnicodeEncodeError, RecursionError) as err:  # mkdir recurses once per missing folder
         if path is None and setting:  # a folder the user named: say so (the default may fail quietly)
             why = ("not valid UTF-8" if isinstance(err, UnicodeEncodeError) else "nested too deep to create"
-                   if isinstance(err, RecursionError) else err.strerror or err)
+                   if isinstance(err, RecursionError) else _not_a_folder(folder) or err.strerror or err)
             print(f"sgd-bench: {ENV}={setting!r} cannot be used ({why}); compiling "
                   "without the persistent cache", file=sys.stderr)
         return None

@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from sgd_bench_harness import folders, work
 # the option types, also reached as experiment.positive_int etc. by the experiments' own options
-from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name,  # noqa: F401
+from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name, given_twice, note_repeats,  # noqa: F401
                                          folder_path, integer, number, positive_int, step_count)
 
 OPTIONS = ("seeds", "steps", "dtype")
@@ -253,7 +253,7 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     are still parsed, so that they can be refused with a reason, but ``--help`` hides them.
     ``options`` adds a script's own: ``{name: add_argument keywords}`` for ``--name``."""
     summary = (doc or name).strip().split("\n\n")[0]
-    p = argparse.ArgumentParser(prog=f"sgd-bench run {name}", description=summary)
+    p = note_repeats(argparse.ArgumentParser(prog=f"sgd-bench run {name}", description=summary))
     p.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
     def shown(option, text):
         return text if takes is None or option in takes else argparse.SUPPRESS
@@ -331,6 +331,8 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     compile_cache.enable()  # a script run directly caches its programs too (off: SGD_BENCH_COMPILATION_CACHE=0)
     p = parser(name, doc, folder, takes=tuple(overrides or {}), options=options)
     args = p.parse_args(argv)
+    for line in [] if _CHECKING.get() else given_twice(args):  # said once, by the run
+        say(line)
     try:
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
         work.check(name, full, args, lambda only: apply_overrides(dict(full), only, overrides or {}, name),

@@ -20,7 +20,8 @@ refusal names ``--problem``/``--method``, the spec as typed and the key as typed
 the Python API's ``step_size`` in brackets). Decisions:
 
 - the same ``--problem`` (or ``--method``) given twice, also when spelled differently
-  (``lecture-logreg`` and ``lecture_logreg``, keys in another order), is refused, not merged:
+  (``lecture-logreg`` and ``lecture_logreg``, keys in another order, ``libsvm:path=X`` and
+  ``libsvm:path=./X``: one file, whose path is resolved for identity), is refused, not merged:
   the grid would store every record twice, and a repeat is usually a typo for another spec;
 - a word in a spec is read as names are, in any case and with ``-`` for ``_``: the problem and
   method names, and the choices ``sampling``, ``schedule``, ``support``, ``of``, optax's optimizer,
@@ -54,27 +55,15 @@ import numpy as np
 from sgd_bench.flags import RISE_FACTOR
 from sgd_bench.solver import MAX_STEPS
 from sgd_bench.spec_parsing import Spec, is_number, keyword_mismatch, parse_spec, words
-from sgd_bench.specs import WORD_KEYS, MethodGroup, ProblemConstants, build_methods
+from sgd_bench.specs import MethodGroup, ProblemConstants, build_methods
 from sgd_bench_harness.grid_report import report, rise_factor
+from sgd_bench_harness.spec_identity import PROBLEM_CHOICE_KEYS, same_run
 
 KIND = "grid"
 DEFAULT_BLOCK = 32
 MAX_KEY = 2**63 - 1  # the API's int seed range too (solver.MAX_SEED)
 # Host memory per stored record row (a dict of ten values while the records are merged).
 ROW_BYTES = 1000
-
-# A --problem's keys whose value is one of a few words, read as names are (any case, - for _).
-PROBLEM_CHOICE_KEYS = ("dtype", "split", "preset")
-
-
-def same_run(spec: Spec, what: str) -> tuple:
-    """What a spec runs, whatever its spelling: its name, and its options in key order with the
-    words of its choices as a spec reads them (``sgd:sampling=Cyclic`` runs sgd:sampling=cyclic)."""
-    choices = WORD_KEYS if what == "--method" else PROBLEM_CHOICE_KEYS
-    options = {("lr" if k == "learning_rate" and spec.name == "optax" else k):  # optax's lr is learning_rate
-               words(v) if k in choices and isinstance(v, str) else v for k, v in spec.options.items()}
-    positional = words(spec.positional) if spec.positional is not None else None
-    return spec.name, positional, tuple(sorted(options.items(), key=str))
 
 
 def build_problem(spec: Spec, dtype: str):

@@ -111,13 +111,33 @@ def summarize(rows: list[dict], factor: float = RISE_FACTOR) -> tuple[list[dict]
     return table, curves
 
 
+# The most characters of a label a figure shows: a 200-character label widened grid.png to 4,389
+# pixels (the title and legend are kept whole by the saved bounding box). A longer label keeps its
+# two ends (specs differ in their last values, file names in their ends) around an ellipsis; the
+# summary table shows it whole.
+LABEL_MAX = 40
+TITLE_ONE_LINE = 24  # the longest problem label a panel's title holds on one line with its axis's words
+
+
 def figure_text(label: str) -> str:
     """A label as matplotlib draws it literally: ``$`` escaped (a file named ``p$^$q.svm`` was read as
     mathtext, and its ParseSyntaxException failed the grid after every cell had run, and again at
-    every resume), control characters as their escapes (a tab or ESC: missing-glyph warnings)."""
+    every resume), control characters as their escapes (a tab or ESC: missing-glyph warnings), and
+    at most ``LABEL_MAX`` characters."""
     from sgd_bench_harness.results import printable
 
-    return printable(label).replace("$", r"\$")
+    text = printable(label)
+    if len(text) > LABEL_MAX:
+        head = 2 * LABEL_MAX // 3
+        text = text[:head] + "…" + text[len(text) - (LABEL_MAX - head - 1):]
+    return text.replace("$", r"\$")
+
+
+def panel_title(label: str, what: str) -> str:
+    """A panel's title: ``LABEL: what``, or the label on a line of its own when it is longer than
+    ``TITLE_ONE_LINE`` ("LABEL: against gradient evaluations" overran its panel and widened the figure)."""
+    shown = figure_text(label)
+    return f"{shown}{': ' if len(shown) <= TITLE_ONE_LINE else chr(10)}{what}"
 
 
 # The most curves a panel names in a legend: beyond, matplotlib spent minutes placing it (and
@@ -186,7 +206,7 @@ def report(out: Path) -> list[dict]:
         ylabel = r"$|f(x_k) - f^*|$" if gap else r"$f(x_k)$"
         for ax, xlabel, what in zip(row_axes, ("step k", "per-sample gradient evaluations"),
                                     ("against steps", "against gradient evaluations")):
-            ax.set(xlabel=xlabel, ylabel=ylabel, title=f"{figure_text(ptext)}: {what}")
+            ax.set(xlabel=xlabel, ylabel=ylabel, title=panel_title(ptext, what))
             if positive:
                 ax.set_yscale("log")
             curves_drawn = len(ax.get_legend_handles_labels()[0])

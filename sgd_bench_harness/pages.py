@@ -4,7 +4,8 @@ in a browser (which shows a ``.md`` file as raw text).
 ``write_result_page(folder)`` renders the folder's ``summary.md`` with markdown-it-py (its tables
 and inline figures as they are), then adds what the Markdown leaves to other files: every check
 of ``checks.json`` with ✓ or ✗ and its measured numbers, the figures the summary does not show,
-the run's metadata from ``meta.json``, and links to the stored files. Everything is relative and
+the run's metadata from ``meta.json``, and links to the stored files. A link to the ``summary.md`` of
+a result below (gpu_bench's ``scaling/``) goes to that result's page, written when missing. Everything is relative and
 local (no script, no font or style sheet from the network), so a page works offline, straight
 from the file system. Only pages this module wrote (they carry ``GENERATOR``) are rewritten.
 """
@@ -17,7 +18,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sgd_bench_harness.experiment import readable
 
@@ -110,6 +111,23 @@ def folder_name(folder: Path) -> str:
     return Path(os.path.abspath(folder)).name
 
 
+def _nested_pages(folder: Path, body: str, index: Path | None) -> str:
+    """``body`` with each link to the ``summary.md`` of a result below ``folder`` (gpu_bench links
+    ``scaling/summary.md``) pointed at that result's page instead, which is written first when it
+    is missing: a browser shows the ``.md`` as raw text. A link whose page cannot be had stays."""
+    def to_page(match: re.Match) -> str:
+        parts = Path(unquote(match.group(1))).parts
+        nested = folder.joinpath(*parts)
+        if ".." in parts or not (nested / "summary.md").is_file() or not (nested / "meta.json").is_file():
+            return match.group(0)
+        page = nested / PAGE
+        if not page.exists():
+            write_result_page(nested, index)
+        return f'href="{match.group(1)}/{PAGE}"' if _is_ours(page) else match.group(0)
+
+    return re.sub(r'href="([^":?#]+)/summary\.md"', to_page, body)
+
+
 def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     """Writes ``folder/summary.html`` from the stored files and returns its path; ``index`` (an
     index page) gets a link back. Returns None, writing nothing, when the folder has no
@@ -123,7 +141,7 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     if not source.exists() or (target.exists() and not _is_ours(target)):
         return None
     text = source.read_text(encoding="utf-8")  # as written (results.write_text), whatever the locale
-    body = render_markdown(text)
+    body = _nested_pages(folder, render_markdown(text), index)
     # the heading's text without Markdown's backslash escapes (CommonMark: before ASCII punctuation):
     # a grid's label my_file.svm, escaped my\_file.svm in summary.md, showed so in the title
     title = next((re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", line.lstrip("# ").strip())

@@ -185,14 +185,15 @@ def cmd_report(args) -> int:
         given = f"only white space, {args.dir!r}" if args.dir else "an empty string"  # a tab, a no-break space
         raise ValueError(f"report DIR must name a folder, got {given}")
     root = experiment.folder_path(args.dir) if args.dir else experiment.runs_root()  # report '~/x': the home's
+    typed = args.dir or root  # as typed: Path spelled file:///x as file:/x
     if root.exists() and not root.is_dir():
-        raise ValueError(f"report DIR: {root} is a file, not a folder of results")
+        raise ValueError(f"report DIR: {typed} is a file, not a folder of results")
     if not root.is_dir():
-        raise FileNotFoundError(f"no results folder at {root}: run an experiment first (sgd-bench run)")
+        raise FileNotFoundError(f"no results folder at {typed}: run an experiment first (sgd-bench run)")
     try:
         found, notes = _find_results(root)
     except RecursionError:  # rglob and os.walk recurse once per level: a tree ~1000 deep was a traceback
-        raise ValueError(f"report DIR: the folders under {root} nest deeper than report can walk "
+        raise ValueError(f"report DIR: the folders under {typed} nest deeper than report can walk "
                          "(Python's recursion limit); report a folder further down") from None
     single = found == [root]
     if not single:
@@ -200,7 +201,7 @@ def cmd_report(args) -> int:
     for note in notes:
         say(note)
     if not found:
-        raise FileNotFoundError(f"no results in {root} (no folder with sgd-bench's meta.json)")
+        raise FileNotFoundError(f"no results in {typed} (no folder with sgd-bench's meta.json)")
     rows, corrupted, page = [], 0, None
     for folder in found:
         meta = folders.read_meta(folder) or {}

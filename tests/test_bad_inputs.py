@@ -4532,7 +4532,6 @@ def test_index_links_show_each_folders_name_as_it_is(tmp_path, capsys):
     assert sorted(html_module.unescape(a) for a in shown) == sorted(names), shown
 
 
-
 # hostile27b -----------------------------------------------------------------------------------------
 def test_a_count_indexes_like_its_array_of_counts():
     # S: a Count is a NamedTuple, so trace.grad_evals[-1] was its whole words array,
@@ -4725,7 +4724,6 @@ def test_a_grid_of_hours_is_refused_after_its_memory_estimate_unless_no_work_lim
         assert capsys.readouterr().err.count(f"the grid takes {10 * int(more[1]):,} steps in all") == 1
     code, err = cli_main([*grid, "--method", "sgd:batch=200", "--steps", "2147483646"], capsys)
     assert code == 3 and "sampler" in err, err  # cannot fit: memory's exit 3 first, whatever the limit
-
 
 
 # leftovers28b ---------------------------------------------------------------------------------------
@@ -5192,3 +5190,154 @@ def test_a_truthy_text_validate_of_a_problem_factory_is_refused_first(no_compile
     # S: validate="no" (truthy) checked the labels first (logistic, hinge: the label error, not this);
     # sparse_linear built with it, silently, checking what "no" asked not to check
     raises(TypeError, r"^validate must be True or False, got 'no'$", build, "no")
+
+
+# leftovers29a ---------------------------------------------------------------------------------------
+_OWN_OPTION_SCRIPT = '''"""A made-up experiment with an option of its own; stops (Ctrl-C) while a file stop-NAME exists."""
+from pathlib import Path
+from sgd_bench_harness import experiment
+NAME, DESCRIPTION, FULL, QUICK = "{name}", "made up", dict(x=2, n=(1,)), dict(x=1, n=(1,))
+
+
+def run(config, out):
+    stop = Path(__file__).with_name("stop-" + NAME)
+    if stop.exists():
+        stop.unlink()
+        raise KeyboardInterrupt
+    with open(Path(__file__).with_name("ran"), "a") as log:
+        log.write(NAME + "\\n")
+    experiment.save(out, rows=[dict(x=config["x"])], meta=dict(experiment=NAME, x=config["x"], n=list(config["n"])), checks=[])
+    experiment.close(out, "# " + NAME + "\\n", checks=[])
+
+
+def main(argv=None):
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
+                           overrides={{"seeds": "x", "n": lambda config, n: {{**config, "n": tuple(n)}}}},
+                           options={{"n": dict(type=int, nargs="+")}})
+'''
+
+
+@pytest.fixture
+def own_scripts(tmp_path, monkeypatch):
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_OWN_OPTION_SCRIPT.format(name=name))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    return scripts
+
+
+@pytest.mark.parametrize("argv, kept, said", [
+    (["exp_a", "--n", "2000", "--n", "3000"], dict(n=[3000]),
+     "note: --n is given 2 times (--n 2000, --n 3000); the last one is used (--n 3000)"),
+    (["exp_a", "--n", "1", "2", "--n=3"], dict(n=[3]), "(--n 1 2, --n 3); the last one is used (--n 3)"),
+    (["exp_a", "--seeds", "2", "--seeds", "3"], dict(x=3), "note: --seeds is given 2 times (--seeds 2, --seeds 3)"),
+], ids=["own-option", "own-list-option", "run-option"])
+def test_an_option_given_twice_keeps_the_last_and_says_so(tmp_path, capsys, own_scripts, argv, kept, said):
+    # `gd_vs_sgd_large_n --sizes 2000 --sizes 3000` ran 3000 alone, without a word (argparse's last
+    # wins). Decided: the last is kept, as argparse tools do, and a line says so.
+    from sgd_bench_harness import folders
+
+    out = tmp_path / "out"
+    code, err = cli_main(["run", *argv, "--out", str(out)], capsys)
+    assert code == 0 and said in err and err.count("given 2 times") == 1, err
+    meta = folders.read_meta(out / "exp_a")
+    assert {k: meta[k] for k in kept} == kept, meta
+    # options meant to repeat are not noted, and one use is not either
+    code, err = cli_main(["run", "exp_a", "--quick", "--out", str(out / "q")], capsys)
+    assert code == 0 and "given" not in err, err
+
+
+def test_a_run_of_two_experiments_interrupted_resumes_without_running_the_first_again(tmp_path, capsys, own_scripts):
+    # `run A B` interrupted in B, run again: A ran again and wrote A-STAMP beside its finished result
+    # (only --all kept a pass). Decided: two or more named experiments are a pass, as --all is.
+    out = tmp_path / "out"
+    (own_scripts / "stop-exp_b").touch()
+    argv = ["run", "exp_a", "exp_b", "--quick", "--out", str(out)]
+    code, err = cli_main(argv, capsys)
+    assert code == 130 and (own_scripts / "ran").read_text().split() == ["exp_a"], err
+    code, err = cli_main(argv, capsys)
+    assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+    assert (own_scripts / "ran").read_text().split() == ["exp_a", "exp_b"]
+    assert sorted(p.name for p in out.iterdir()) == ["exp_a", "exp_b"]  # nothing beside them, no pass file
+
+
+@pytest.mark.parametrize("steps", ["1", "36"])
+def test_sgd_trajectories_refuses_steps_too_few_for_its_noise_floor_claim(tmp_path, capsys, steps):
+    # `run sgd_trajectories --steps 1` marked "SGD stalls at a noise floor" as holding after one step
+    code, err = cli_main(["run", "sgd_trajectories", "--quick", "--steps", steps, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "--steps must be >= 37 (the claim that SGD stalls at a noise floor" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("typed", ["file:///nowhere29", "a//b/./c/"])
+def test_report_echoes_the_folder_as_typed(tmp_path, capsys, monkeypatch, typed):
+    # `report file:///x` said "no results folder at file:/x", the folder as Path spells it
+    monkeypatch.chdir(tmp_path)
+    code, err = cli_main(["report", typed], capsys)
+    assert code == 2 and f"no results folder at {typed}: run an experiment first" in err, err
+    tmp_path.joinpath(*typed.split("/")).mkdir(parents=True)  # a folder there, with no result in it
+    code, err = cli_main(["report", typed], capsys)
+    assert code == 2 and f"no results in {typed} (no folder" in err, err
+
+
+def test_a_compilation_cache_that_is_a_file_is_said_to_be_one(tmp_path, capsys, monkeypatch):
+    # SGD_BENCH_COMPILATION_CACHE naming a regular file said "cannot be used (File exists)"
+    from sgd_bench_harness import compile_cache
+
+    (tmp_path / "f").touch()
+    for setting, said in ((tmp_path / "f", "it is a file, not a folder;"),
+                          (tmp_path / "f" / "jax", f"{tmp_path / 'f'} is a file, not a folder;")):
+        monkeypatch.setenv(compile_cache.ENV, str(setting))
+        assert compile_cache.enable() is None
+        err = capsys.readouterr().err
+        assert said in err and "or 0 to turn the cache off" in err and "File exists" not in err, err
+
+
+def test_a_page_links_a_nested_result_by_its_page(tmp_path):
+    # gpu_bench's page linked scaling/summary.md, which a browser shows as raw text (no page there)
+    from sgd_bench_harness import pages
+
+    (tmp_path / "scaling").mkdir()
+    (tmp_path / "summary.md").write_text("# top\n\nThe scaling part is in [scaling/summary.md](scaling/summary.md); "
+                                         "[elsewhere](other/summary.md).\n")
+    for folder in (tmp_path, tmp_path / "scaling"):
+        (folder / "meta.json").write_text(json.dumps({"experiment": folder.name}))
+    (tmp_path / "scaling" / "summary.md").write_text("# scaling\n")
+    page = pages.write_result_page(tmp_path).read_text()
+    assert 'href="scaling/summary.html">scaling/summary.md</a>' in page, page
+    assert 'href="other/summary.md"' in page  # no result there: the link stays as written
+    assert "<h1>scaling</h1>" in (tmp_path / "scaling" / "summary.html").read_text()
+
+
+def test_a_long_grid_label_is_shortened_in_the_figure_only():
+    # a 200-character label widened grid.png to 4,389 pixels (1,634 for short labels); the summary
+    # table keeps the label whole (it never went through figure_text)
+    from sgd_bench_harness import grid_report
+
+    label = "sgd:step=0.1" + "0" * 180 + "2"
+    shown = grid_report.figure_text(label)
+    assert len(shown) == grid_report.LABEL_MAX == 40 and shown.startswith("sgd:step=0.1") and shown.endswith("02")
+    assert "…" in shown and grid_report.figure_text("x" * 40) == "x" * 40
+    assert grid_report.panel_title("lecture-logreg", "against steps") == "lecture-logreg: against steps"
+    assert grid_report.panel_title(label, "against steps") == f"{shown}\nagainst steps"
+
+
+def test_one_libsvm_file_named_two_ways_is_one_problem(tmp_path, capsys, monkeypatch, no_grid_run):
+    # libsvm:path=X and libsvm:path=./X (one file) ran as two problems, every record twice under two labels
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.svm").write_text("1 1:0.5\n-1 1:-0.5\n")
+    (tmp_path / "link.svm").symlink_to(tmp_path / "d.svm")
+    for other in ("./d.svm", "d", str(tmp_path / "link.svm")):
+        code, err = cli_main(["run", "--problem", "libsvm:path=d.svm", "--problem", f"libsvm:path={other}",
+                              "--method", "gd", "--out", str(tmp_path / "o")], capsys)
+        assert code == 2 and f"--problem 'libsvm:path={other}' is given twice (also as 'libsvm:path=d.svm')" in err, err
+
+
+def test_gd_vs_sgd_large_n_refuses_steps_too_few_for_its_stall_claim(tmp_path, capsys):
+    # --steps 100 (one log interval, quick) marked "SGD stalls: its gap falls by less than 2x over the last
+    # quarter" as holding from one logged point (a fall of 1.00x)
+    code, err = cli_main(["run", "gd_vs_sgd_large_n", "--quick", "--steps", "399", "--out", str(tmp_path / "o")],
+                         capsys)
+    assert code == 2 and "--steps must be >= 400 (SGD's progress is logged every sgd_log_every steps" in err, err
+    assert not (tmp_path / "o").exists()

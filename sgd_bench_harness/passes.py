@@ -1,0 +1,97 @@
+"""A run of several experiments in turn, ``sgd-bench run --all`` or ``sgd-bench run A B``, as a
+pass that resumes: a line before and after each experiment, and the pass's progress in
+``OUT/.sgd-bench-all.json`` (what it finished, and in how long), so that the same command after an
+interruption skips what the pass finished (and the interrupted experiment resumes its own stored
+parts). The file goes when all are done.
+
+Decided (issue 18): a plain run of two or more named experiments is such a pass, as ``--all`` is.
+``run A B`` interrupted in B, run again, ran A again and wrote a second result beside its first;
+the same command now skips A. A pass is keyed by the experiments' argvs (each ``--out`` absolute):
+another command, ``--overwrite`` or other options included, starts a pass of its own. One experiment
+named is one run, which resumes its own stored parts and keeps no pass file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from sgd_bench_harness import experiment, folders
+from sgd_bench_harness.experiment import say
+from sgd_bench_harness.experiments import experiments, scripts_dir
+
+# Experiments that measure an accelerator: ``run --all`` leaves them out when JAX sees only a CPU
+# (gpu_bench's full size, n = 10^8, is sized for a GPU's memory).
+ACCELERATOR_ONLY = ("gpu_bench",)
+ALL_STATE = ".sgd-bench-all.json"  # a pass in progress: what it finished, and in how long
+
+
+def failed_claims_status(failed: list[str], total: int) -> int:
+    """0, or ``FAILED_CLAIMS`` with a line naming the experiments whose claims failed (of several)."""
+    if not failed:
+        return 0
+    if total > 1:
+        say(f"claims failed in {len(failed)} of {total} experiments: {', '.join(failed)}")
+    return experiment.FAILED_CLAIMS
+
+
+def all_experiments() -> list[str]:
+    """The experiments ``run --all`` runs: every script, less ``ACCELERATOR_ONLY`` on a CPU."""
+    import jax
+
+    names = list(experiments())
+    if jax.default_backend() == "cpu":
+        names = [n for n in names if n not in ACCELERATOR_ONLY]
+    if not names:  # an empty $SGD_BENCH_SCRIPTS folder: "all 0 experiments done", exit 0
+        raise ValueError(f"--all: no experiment to run in {scripts_dir()} (found {', '.join(experiments()) or 'no *.py file'}"
+                         f"; {', '.join(ACCELERATOR_ONLY)} runs only where JAX sees an accelerator)")
+    return names
+
+
+def run_all(root: Path, names, modules, argvs, every: bool) -> int:
+    """Runs the experiments ``names`` in turn into ``root`` as a pass (``every``: ``--all``'s,
+    which says what it leaves out). The pass holds ``root``'s lock: a second pass into this root
+    at once would overwrite its progress file."""
+    folders.check_writable(root)
+    with folders.lock(root):
+        return _run_pass(root, names, modules, argvs, every)
+
+
+def _run_pass(root, names, modules, argvs, every: bool) -> int:
+    """``run_all``'s pass, run while it holds ``root``'s lock."""
+    from sgd_bench_harness import results
+
+    state_path = root / ALL_STATE
+    # each --out as an absolute path: results, ./results/ and /abs/results resumed none of each other's passes
+    keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)] for v in argvs]
+    key = {"argvs": keyed}
+    state = folders.read_pass(state_path, key, dict(zip(names, keyed)))  # a damaged entry: it runs again
+    left_out = sorted(set(experiments()) - set(names)) if every else []
+    if left_out:
+        say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
+    total = len(names)
+    # kept with the progress, so a resumed pass still reports them (a name of no experiment here gave exit 4)
+    failed = state["failed"] = [n for n in state["failed"] if n in names]
+    for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
+        if name in state["done"]:
+            say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped"
+                + ("" if every else " (--overwrite runs every one again)"))
+            continue
+        say(f"[{i}/{total}] {name}: running")
+        started = time.perf_counter()
+        code = module.main(argv)
+        if code == experiment.FAILED_CLAIMS:
+            if name not in failed:
+                failed.append(name)
+        elif code:
+            return code
+        state["done"][name] = time.perf_counter() - started
+        root.mkdir(parents=True, exist_ok=True)
+        results.write_json(state_path, state)
+        say(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
+    seconds = sum(state["done"].values())
+    state_path.unlink(missing_ok=True)
+    print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
+          "(resumed passes included)")
+    return failed_claims_status(list(failed), total)
