@@ -2523,22 +2523,53 @@ def test_a_fifo_among_ones_own_scripts_is_refused_not_waited_on(tmp_path, capsys
         signal.signal(signal.SIGALRM, old)
 
 
+_GRIDS_RUN = {}  # (argv, how, SGD_BENCH_RECORDS) -> the out folder of the first row that ran it
+
+
+def _grid_run_once(tmp_path, argv, how, run):
+    """``run(out)`` into tmp_path/out, or a copy of the out folder an earlier row of this process got
+    from the same run (a dozen rows damaged their own interrupted grid, each computed again: a
+    grid run is most of a row's CPU). Each row still gets a folder of its own to damage."""
+    import shutil
+
+    key = (tuple(argv), how, os.environ.get("SGD_BENCH_RECORDS"))
+    first = _GRIDS_RUN.get(key)
+    if first is None or not first.is_dir():
+        run(tmp_path / "out")
+        _GRIDS_RUN[key] = tmp_path / "kept"
+        shutil.copytree(tmp_path / "out", tmp_path / "kept", symlinks=True)
+    else:
+        shutil.copytree(first, tmp_path / "out", symlinks=True)
+    return next((tmp_path / "out").glob("grid-*"))
+
+
 def _interrupted_grid(tmp_path, capsys, monkeypatch, argv, where, after):
-    """``argv`` run into tmp_path/out, interrupted (Ctrl-C) at the ``after``-th call of grid.``where``."""
+    """``argv`` run into tmp_path/out, interrupted (Ctrl-C) at the ``after``-th call of grid.``where``
+    (made once per process: ``_grid_run_once``)."""
     from sgd_bench_harness import grid
 
-    real, calls = getattr(grid, where), []
+    def run(out):
+        real, calls = getattr(grid, where), []
 
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == after:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == after:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(grid, where, interrupted)
-    assert cli_main(argv + ["--out", str(tmp_path / "out")], capsys)[0] == 130
-    monkeypatch.setattr(grid, where, real)
-    return next((tmp_path / "out").glob("grid-*"))
+        monkeypatch.setattr(grid, where, interrupted)
+        assert cli_main(argv + ["--out", str(out)], capsys)[0] == 130
+        monkeypatch.setattr(grid, where, real)
+
+    return _grid_run_once(tmp_path, argv, ("interrupted", where, after), run)
+
+
+def _fresh_grid(tmp_path, capsys, argv):
+    """``argv`` run whole into tmp_path/fresh (once per process: ``_grid_run_once``); its folder."""
+    def run(out):
+        assert cli_main(argv + ["--out", str(out)], capsys)[0] == 0
+
+    return _grid_run_once(tmp_path / "fresh-grid", argv, "whole", run)
 
 
 GRID_ARGV = ["run", "--problem", "logreg:n=20,d=2", "--method", "sgd", "--seeds", "2", "--block", "1", "--steps", "4"]
@@ -2566,8 +2597,8 @@ def test_a_damaged_stored_cell_is_computed_again_on_resume(tmp_path, capsys, mon
     code, err = cli_main(argv + ["--out", str(tmp_path / "out")], capsys)
     assert code == 0 and "Traceback" not in err, err[-800:]
     assert "seeds 0-0: the stored cell does not read back; computed again" in err
-    assert cli_main(argv + ["--out", str(tmp_path / "fresh")], capsys)[0] == 0
-    resumed, fresh = (records.read_records(next((tmp_path / d).glob("grid-*"))) for d in ("out", "fresh"))
+    resumed, fresh = (records.read_records(d) for d in (next((tmp_path / "out").glob("grid-*")),
+                                                        _fresh_grid(tmp_path, capsys, argv)))
     timeless = [{k: v for k, v in r.items() if "second" not in k} for r in resumed]
     assert timeless == [{k: v for k, v in r.items() if "second" not in k} for r in fresh]
 
@@ -3031,8 +3062,8 @@ def test_cell_records_cut_at_a_line_boundary_are_computed_again(tmp_path, capsys
     stored.write_text("".join(stored.read_text().splitlines(keepends=True)[:-2]))
     code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
     assert code == 0 and "seeds 0-0: the stored cell does not read back; computed again" in err, err[-800:]
-    assert cli_main(GRID_ARGV + ["--out", str(tmp_path / "fresh")], capsys)[0] == 0
-    resumed, fresh = (records.read_records(next((tmp_path / d).glob("grid-*"))) for d in ("out", "fresh"))
+    resumed, fresh = (records.read_records(d) for d in (next((tmp_path / "out").glob("grid-*")),
+                                                        _fresh_grid(tmp_path, capsys, GRID_ARGV)))
     assert len(resumed) == len(fresh)
 
 
