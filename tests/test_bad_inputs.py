@@ -2427,15 +2427,17 @@ def _launcher_refused_here() -> str:
     return ""
 
 
-def test_a_launched_jobs_output_that_cannot_be_written_is_an_error_not_a_thread_traceback():
+def test_a_launched_jobs_output_that_cannot_be_written_is_an_error_not_a_thread_traceback(monkeypatch):
     # > /dev/full: each pump thread died with "Exception in thread ... OSError: [Errno 28]" and the
-    # launcher exited 0 with the job's output lost (a child whose pipe then filled would block)
+    # launcher exited 0 with the job's output lost (a child whose pipe then filled would block).
+    # The processes run without the JAX child entry: the launcher's pumps are what is tested
     import io
 
     from sgd_bench_harness import launch
 
     if _launcher_refused_here():
         pytest.skip(_launcher_refused_here())
+    monkeypatch.setattr(launch, "CHILD", [])
     err = io.BytesIO()
     code = launch.launch(["-c", "print('\\n'.join(map(str, range(20000))))"], 2, devices=1, stdout=_FullStdout(),
                          stderr=err, timeout=120)
@@ -2444,19 +2446,23 @@ def test_a_launched_jobs_output_that_cannot_be_written_is_an_error_not_a_thread_
         "sgd-bench launch: error: the job's output could not be written (No space left on device)")
 
 
-def test_the_launcher_runs_with_its_standard_output_closed():
-    # >&-: "AttributeError: 'NoneType' object has no attribute 'buffer'" (sys.stdout is None), exit 1
-    import os
-    import subprocess
+def test_the_launcher_runs_with_its_standard_output_closed(capsys, monkeypatch):
+    # >&-: "AttributeError: 'NoneType' object has no attribute 'buffer'" (sys.stdout is None), exit 1.
+    # In-process: Python sets sys.stdout to None for a closed descriptor 1, so that is set here; the
+    # processes run without the JAX child entry (the launcher's handling of its stream is tested)
     import sys
+
+    from sgd_bench_harness import launch
 
     if _launcher_refused_here():
         pytest.skip(_launcher_refused_here())
-    launcher = [sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", "-d", "1", "--timeout", "120", "--",
-                "-c", "print('hello')"]
-    done = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", *launcher], stderr=subprocess.PIPE, text=True,
-                          timeout=180, env=dict(os.environ, JAX_PLATFORMS="cpu"))
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-800:]
+    monkeypatch.setattr(launch, "CHILD", [])
+    monkeypatch.setattr(launch.signal, "signal", lambda *args: None)  # main's SIGTERM handler: not pytest's
+    monkeypatch.setattr(sys, "stdout", None)
+    code = launch.main(["-n", "2", "-d", "1", "--timeout", "120", "--", "-c", "print('hello')"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == 0 and "Traceback" not in err, err[-800:]
 
 
 def test_a_run_whose_standard_error_is_full_finishes(tmp_path, capsys, monkeypatch):
@@ -2486,39 +2492,84 @@ def test_a_run_whose_standard_error_is_full_finishes(tmp_path, capsys, monkeypat
 
 
 # hostile24a ------------------------------------------------------------------------------------------
-def test_a_fifo_among_ones_own_scripts_is_refused_not_waited_on(tmp_path):
-    # SGD_BENCH_SCRIPTS holding a FIFO named zz.py: `list` and `run zz` blocked forever on its import
+def test_a_fifo_among_ones_own_scripts_is_refused_not_waited_on(tmp_path, capsys, monkeypatch):
+    # SGD_BENCH_SCRIPTS holding a FIFO named zz.py: `list` and `run zz` blocked forever on its import.
+    # In-process (the variable is read at each call): an alarm stands for the subprocess's timeout.
     import os
-    import subprocess
-    import sys
+    import signal
+
+    from sgd_bench_harness import cli
 
     scripts = tmp_path / "scripts"
     scripts.mkdir()
     os.mkfifo(scripts / "zz.py")
-    env = dict(os.environ, JAX_PLATFORMS="cpu", SGD_BENCH_SCRIPTS=str(scripts))
-    for argv, code in ((["list"], 0), (["run", "zz", "--quick"], 2)):
-        done = subprocess.run([sys.executable, "-m", "sgd_bench_harness", *argv], env=env, text=True,
-                              capture_output=True, timeout=120)
-        assert done.returncode == code and "Traceback" not in done.stderr, done.stderr[-600:]
-        assert "zz.py cannot be loaded: not a regular file" in done.stdout + done.stderr
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.chdir(tmp_path)  # a run that was not refused would write runs/ here
+
+    def blocked(signum, frame):
+        raise _Blocked("blocked importing the FIFO zz.py")
+
+    old = signal.signal(signal.SIGALRM, blocked)
+    try:
+        for argv, code in ((["list"], 0), (["run", "zz", "--quick"], 2)):
+            signal.alarm(30)
+            got = cli.main(argv)
+            signal.alarm(0)
+            out, err = capsys.readouterr()
+            assert got == code and "Traceback" not in err, err[-600:]
+            assert "zz.py cannot be loaded: not a regular file" in out + err
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+_GRIDS_RUN = {}  # (argv, how, SGD_BENCH_RECORDS) -> the out folder of the first row that ran it
+
+
+def _grid_run_once(tmp_path, argv, how, run):
+    """``run(out)`` into tmp_path/out, or a copy of the out folder an earlier row of this process got
+    from the same run (a dozen rows damaged their own interrupted grid, each computed again: a
+    grid run is most of a row's CPU). Each row still gets a folder of its own to damage."""
+    import shutil
+
+    key = (tuple(argv), how, os.environ.get("SGD_BENCH_RECORDS"))
+    first = _GRIDS_RUN.get(key)
+    if first is None or not first.is_dir():
+        run(tmp_path / "out")
+        _GRIDS_RUN[key] = tmp_path / "kept"
+        shutil.copytree(tmp_path / "out", tmp_path / "kept", symlinks=True)
+    else:
+        shutil.copytree(first, tmp_path / "out", symlinks=True)
+    return next((tmp_path / "out").glob("grid-*"))
 
 
 def _interrupted_grid(tmp_path, capsys, monkeypatch, argv, where, after):
-    """``argv`` run into tmp_path/out, interrupted (Ctrl-C) at the ``after``-th call of grid.``where``."""
+    """``argv`` run into tmp_path/out, interrupted (Ctrl-C) at the ``after``-th call of grid.``where``
+    (made once per process: ``_grid_run_once``)."""
     from sgd_bench_harness import grid
 
-    real, calls = getattr(grid, where), []
+    def run(out):
+        real, calls = getattr(grid, where), []
 
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == after:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == after:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(grid, where, interrupted)
-    assert cli_main(argv + ["--out", str(tmp_path / "out")], capsys)[0] == 130
-    monkeypatch.setattr(grid, where, real)
-    return next((tmp_path / "out").glob("grid-*"))
+        monkeypatch.setattr(grid, where, interrupted)
+        assert cli_main(argv + ["--out", str(out)], capsys)[0] == 130
+        monkeypatch.setattr(grid, where, real)
+
+    return _grid_run_once(tmp_path, argv, ("interrupted", where, after), run)
+
+
+def _fresh_grid(tmp_path, capsys, argv):
+    """``argv`` run whole into tmp_path/fresh (once per process: ``_grid_run_once``); its folder."""
+    def run(out):
+        assert cli_main(argv + ["--out", str(out)], capsys)[0] == 0
+
+    return _grid_run_once(tmp_path / "fresh-grid", argv, "whole", run)
 
 
 GRID_ARGV = ["run", "--problem", "logreg:n=20,d=2", "--method", "sgd", "--seeds", "2", "--block", "1", "--steps", "4"]
@@ -2546,8 +2597,8 @@ def test_a_damaged_stored_cell_is_computed_again_on_resume(tmp_path, capsys, mon
     code, err = cli_main(argv + ["--out", str(tmp_path / "out")], capsys)
     assert code == 0 and "Traceback" not in err, err[-800:]
     assert "seeds 0-0: the stored cell does not read back; computed again" in err
-    assert cli_main(argv + ["--out", str(tmp_path / "fresh")], capsys)[0] == 0
-    resumed, fresh = (records.read_records(next((tmp_path / d).glob("grid-*"))) for d in ("out", "fresh"))
+    resumed, fresh = (records.read_records(d) for d in (next((tmp_path / "out").glob("grid-*")),
+                                                        _fresh_grid(tmp_path, capsys, argv)))
     timeless = [{k: v for k, v in r.items() if "second" not in k} for r in resumed]
     assert timeless == [{k: v for k, v in r.items() if "second" not in k} for r in fresh]
 
@@ -2628,20 +2679,14 @@ def test_time_to_eps_names_runs_that_are_not_a_sequence():
            0.5, [0.1])
 
 
-def test_the_launcher_ends_a_last_line_without_a_newline():
+def test_the_launcher_ends_a_last_line_without_a_newline(monkeypatch):
     # a process's last line without "\n" was written as is, and the next process's line ran on
-    # after it: "[0] no newline at end[1] no newline at end"
-    import os
-    import subprocess
-    import sys
-
+    # after it: "[0] no newline at end[1] no newline at end" (the launcher's pump: no JAX child needed)
     if _launcher_refused_here():
         pytest.skip(_launcher_refused_here())
-    done = subprocess.run([sys.executable, "-m", "sgd_bench_harness.launch", "-n", "2", "-d", "1", "--timeout", "120",
-                           "--", "-c", "import sys; sys.stdout.write('no newline at end')"],
-                          capture_output=True, text=True, timeout=180, env=dict(os.environ, JAX_PLATFORMS="cpu"))
-    assert done.returncode == 0, done.stderr[-800:]
-    assert sorted(done.stdout.splitlines()) == ["[0] no newline at end", "[1] no newline at end"], done.stdout
+    status, _, out, err = _fake_job(monkeypatch, "import sys; sys.stdout.write('no newline at end')")
+    assert status == 0, err[-800:]
+    assert sorted(out.splitlines()) == ["[0] no newline at end", "[1] no newline at end"], out
 
 
 def test_sweep_echoes_a_refused_value_as_given():
@@ -3017,8 +3062,8 @@ def test_cell_records_cut_at_a_line_boundary_are_computed_again(tmp_path, capsys
     stored.write_text("".join(stored.read_text().splitlines(keepends=True)[:-2]))
     code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
     assert code == 0 and "seeds 0-0: the stored cell does not read back; computed again" in err, err[-800:]
-    assert cli_main(GRID_ARGV + ["--out", str(tmp_path / "fresh")], capsys)[0] == 0
-    resumed, fresh = (records.read_records(next((tmp_path / d).glob("grid-*"))) for d in ("out", "fresh"))
+    resumed, fresh = (records.read_records(d) for d in (next((tmp_path / "out").glob("grid-*")),
+                                                        _fresh_grid(tmp_path, capsys, GRID_ARGV)))
     assert len(resumed) == len(fresh)
 
 

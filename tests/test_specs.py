@@ -6,9 +6,6 @@ compiled program."""
 from __future__ import annotations
 
 import inspect
-import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -214,25 +211,23 @@ def test_default_steps_stay_traced_when_the_constants_change(method, tiny_logist
     assert not np.allclose(np.asarray(a.loss), np.asarray(b.loss))
 
 
-def test_the_grid_leaves_jaxs_x64_switch_to_its_caller():
+def test_the_grid_leaves_jaxs_x64_switch_to_its_caller(tmp_path):
     """Building a problem does not turn x64 on behind the caller's back, and run_grid refuses to
-    run without it rather than switching it (``sgd-bench run`` turns it on once)."""
-    code = ("import jax, pathlib, tempfile\n"
-            "from sgd_bench.spec_parsing import parse_spec\n"
-            "from sgd_bench_harness import grid\n"
-            "grid.build_problem(parse_spec('logreg:n=20,d=2', '--problem'), 'float32')\n"
-            "assert not jax.config.jax_enable_x64, 'build_problem turned x64 on'\n"
-            "config = grid.grid_config(['logreg:n=20,d=2'], ['gd'], seeds=1, steps=2, log_every=None,\n"
-            "                          dtype='float32', key=0, block=1)\n"
-            "try:\n"
-            "    grid.run_grid(config, pathlib.Path(tempfile.mkdtemp()) / 'g', log=lambda t: None)\n"
-            "except RuntimeError as err:\n"
-            "    print(err)\n"
-            "assert not jax.config.jax_enable_x64\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "JAX_PLATFORMS": "cpu"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("run_grid needs jax_enable_x64 on"), out.stdout
+    run without it rather than switching it (``sgd-bench run`` turns it on once). In this process,
+    with the switch off for the test (it was a subprocess, for JAX's default, off: the same switch)."""
+    from sgd_bench_harness import grid
+
+    jax.config.update("jax_enable_x64", False)
+    try:
+        grid.build_problem(parse_spec("logreg:n=20,d=2", "--problem"), "float32")
+        assert not jax.config.jax_enable_x64, "build_problem turned x64 on"
+        config = grid.grid_config(["logreg:n=20,d=2"], ["gd"], seeds=1, steps=2, log_every=None,
+                                  dtype="float32", key=0, block=1)
+        with pytest.raises(RuntimeError, match=r"^run_grid needs jax_enable_x64 on"):
+            grid.run_grid(config, tmp_path / "g", log=lambda t: None)
+        assert not jax.config.jax_enable_x64
+    finally:
+        jax.config.update("jax_enable_x64", True)  # conftest's, for every other test
 
 
 @pytest.mark.parametrize("name", ["sag", "saga", "svrg", "sarah", "lazy_saga"])
