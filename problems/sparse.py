@@ -242,6 +242,8 @@ def sparse_linear(X, t, mu: float = 0.0, *, loss: str = "logistic", name: str | 
     """
     loss = validation.choice("loss", str(loss).replace("-", "_"), tuple(_FAMILIES))
     mu = validation.nonnegative_float("mu", mu)
+    # "no" is truthy: constants="no" computed them, validate="no" checked the labels
+    constants, validate = validation.boolean("constants", constants), validation.boolean("validate", validate)
     X = _as_csr("X", X)
     tname = "b" if loss == "least_squares" else "y"
     t = validation.dense_array(tname, t, real=True)

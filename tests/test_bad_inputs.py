@@ -5073,3 +5073,51 @@ def test_an_experiment_with_its_own_option_and_a_grid_is_refused_as_both(capsys)
     code, err = cli_main(["run", "gd_vs_sgd_large_n", "--sizes", "2000", "--problem", "lecture-logreg"], capsys)
     assert code == 2 and err.strip().endswith(
         "error: give either experiment names or --problem/--method (a grid), not both"), err
+
+
+# hostile29b -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value, match", [
+    # S: a complex P lost its imaginary part with only NumPy's ComplexWarning
+    pytest.param(np.eye(3) * (1 + 1j), r"^preconditioner must be an array of numbers \(bool, integer or floating "
+                 r"dtype\), got dtype complex128$", id="complex"),
+    # N: "must be a square (D, D) matrix, got shape ()" of a square sparse matrix
+    pytest.param(scipy.sparse.eye(3, format="csr"), r"^preconditioner is a scipy\.sparse csr_matrix; "
+                 r"preconditioned_sgd needs dense arrays", id="sparse"),
+])
+def test_a_preconditioner_that_is_not_a_real_dense_matrix_is_refused_by_name(value, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the ComplexWarning was all a complex P got
+        raises(TypeError, match, sgd_bench.preconditioned_sgd, 0.1, value)
+
+
+def test_a_label_near_one_is_shown_as_given_in_its_refusal():
+    # N: labels 1.0000001 were refused as "got values {-1, 1}": valid labels, by the message
+    raises(ValueError, r"^labels y must be in \{-1, \+1\}, got values \{-1, 1\.0000001\}$",
+           problems.linear.check_labels, np.array([-1.0, 1.0000001]))
+
+
+@pytest.mark.parametrize("flag", ["constants", "validate"])
+def test_sparse_linear_takes_booleans_only_for_its_flags(flag):
+    # minor: "no" is truthy, so constants="no" computed L and validate="no" checked the labels
+    from problems import sparse
+
+    raises(TypeError, rf"^{flag} must be True or False, got 'no'$", sparse.sparse_linear,
+           scipy.sparse.csr_matrix(A), Y, **{flag: "no"})
+
+
+def test_from_optax_takes_a_learning_rate_traced_in_the_callers_jit():
+    # N: inside the user's jax.jit, from_optax(optax.sgd, learning_rate=a) said "option 'static' must
+    # be hashable": the probe made np.float32 of the tracer, failed, and moved the rate to static
+    def build(a):
+        method = sgd_bench.from_optax(optax.sgd, learning_rate=a)
+        assert method.options["traced"] == ("learning_rate",) and not method.options["static_numbers"]
+        return a
+
+    jax.make_jaxpr(build)(0.1)  # traces, compiles nothing
+
+
+def test_a_launcher_module_that_is_not_found_is_refused_before_any_starts(capsys, monkeypatch):
+    # N: -m no_such_module started every process; each printed runpy's ImportError traceback (exit 1)
+    code, last = _launch_refused(capsys, monkeypatch, ["-n", "1", "--", "-m", "no_such_module_h29b.sub"])
+    assert code == 2 and last == ("sgd-bench launch: error: target module 'no_such_module_h29b.sub' is not "
+                                  "found (no 'no_such_module_h29b' on the Python path)"), last
