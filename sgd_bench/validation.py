@@ -107,11 +107,15 @@ def bound_from(name: str, value: Any, default: Any, source: str) -> str:
     return f" ({source})"
 
 
-def each(name: str, value: Any, check) -> None:
+def each(name: str, value: Any, check, *, optional: bool = False) -> None:
     """Runs the scalar ``check(name, v)`` on ``value``, or on every entry of a column of values
     (``sweep`` replaces a hyperparameter by its grid, ``Method.replace`` by anything): a method's
-    host check sees what its constructor refused. None and traced values have nothing to check."""
-    if value is None or isinstance(value, jax.core.Tracer):
+    host check sees what its constructor refused. Traced values have nothing to check; None
+    passes only where it means a default (``optional``)."""
+    if isinstance(value, jax.core.Tracer) or (value is None and optional):
+        return
+    if value is None:  # replace(noise_std=None) was JAX's "None is not a valid value for jnp.array"
+        check(name, value)
         return
     if isinstance(value, (numbers.Number, np.generic)):
         check(name, value)

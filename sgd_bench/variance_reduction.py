@@ -74,7 +74,7 @@ def _require_l_max(p, problem):
     if p.step_size is None:
         require_constant(problem, "L_max", p.kind)
     # as the constructor takes it, after replace or a sweep: loop_length 0 or -1 ran
-    validation.each("loop_length", p.get("loop_length"), _loop_length)
+    validation.each("loop_length", p.get("loop_length"), _loop_length, optional=True)
 
 
 def _alpha(p, problem, k):

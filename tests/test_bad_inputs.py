@@ -5121,3 +5121,33 @@ def test_a_launcher_module_that_is_not_found_is_refused_before_any_starts(capsys
     code, last = _launch_refused(capsys, monkeypatch, ["-n", "1", "--", "-m", "no_such_module_h29b.sub"])
     assert code == 2 and last == ("sgd-bench launch: error: target module 'no_such_module_h29b.sub' is not "
                                   "found (no 'no_such_module_h29b' on the Python path)"), last
+
+
+@pytest.mark.parametrize("value, exc", [
+    # S: replace(step_size=True) ran a step of 1 (sgd(True) is refused); T: "0.1" was "Unknown format
+    # code 'g' for object of type 'str'", None JAX's "None is not a valid value for jnp.array"
+    pytest.param(True, TypeError, id="bool"), pytest.param("0.1", TypeError, id="text"),
+    pytest.param(None, TypeError, id="None"),
+])
+def test_a_replaced_step_size_that_is_not_a_number_is_refused_as_when_built(value, exc):
+    raises(exc, rf"^step_size must be a number > 0 \(constant's a\), got {re.escape(repr(value))}$",
+           SGD.replace, step_size=value)
+
+
+@pytest.mark.parametrize("method, name, match", [
+    # T: a hyperparameter replaced by None passed the host check ("None has nothing to check"), then
+    # failed inside the trace: JAX's "None is not a valid value for jnp.array", or Python's
+    # "unsupported operand type(s) for *: 'NoneType' and 'DynamicJaxprTracer'"
+    pytest.param(sgd_bench.noisy_sgd(0.1, 0.1, 1), "noise_std", r"^noise_std must be a number >= 0, got None$",
+                 id="noise_std"),
+    pytest.param(sgd_bench.gd_armijo(), "c", r"^c must be a positive number, got None$", id="armijo-c"),
+    pytest.param(sgd_bench.averaged(SGD), "start", r"^start must be an integer, got None$", id="start"),
+    # S: learning_rate=None ran and climbed (1.27 to 126 in 5 steps on a least-squares problem)
+    pytest.param(sgd_bench.from_optax(optax.sgd, learning_rate=0.1), "learning_rate",
+                 r"^learning_rate must be a positive number, got None$", id="optax-learning-rate"),
+])
+def test_a_hyperparameter_replaced_by_none_is_refused_before_the_run(tiny_logistic, method, name, match):
+    raises(TypeError, match, method.replace(**{name: None}).validate, tiny_logistic)
+    # where None means the default, it still does
+    sgd_bench.gd_armijo().replace(grow=None).validate(tiny_logistic)
+    sgd_bench.svrg(0.1, loop_length=3).replace(loop_length=None).validate(tiny_logistic)
