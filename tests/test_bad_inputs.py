@@ -5151,3 +5151,24 @@ def test_a_hyperparameter_replaced_by_none_is_refused_before_the_run(tiny_logist
     # where None means the default, it still does
     sgd_bench.gd_armijo().replace(grow=None).validate(tiny_logistic)
     sgd_bench.svrg(0.1, loop_length=3).replace(loop_length=None).validate(tiny_logistic)
+
+
+def test_noise_put_into_a_noisy_sgd_built_without_noise_is_refused(tiny_logistic):
+    # S: noisy_sgd(0.1, 0.0) draws no noise (a Python 0.0); replace(noise_std=1.0), or a sweep over
+    # noise_std from it, ran plain SGD under the label noise_std=1 (its rows equal to noise 0's)
+    silent = sgd_bench.noisy_sgd(0.1, 0.0, 1)
+    match = r"^noise_std = 1\.0 on a method built with noise_std=0\.0, whose program draws no noise at all"
+    raises(ValueError, match, silent.replace(noise_std=1.0).validate, tiny_logistic)
+    raises(ValueError, match, silent.replace(noise_std=np.array([0.0, 1.0])).validate, tiny_logistic)
+    silent.replace(noise_std=0.0).validate(tiny_logistic)  # still none: still runs
+
+
+@pytest.mark.parametrize("name, kwargs, what", [
+    # R: NumPy's "Unable to allocate 74.5 GiB for an array with shape (100001, 100000) and data type
+    # int64" from inside rng.choice (and on a bigger host, a swap storm): no guard before generating
+    pytest.param("spectral-ls", dict(n=10**7, d=10**6), "spectral-ls with n=10000000, d=1000000", id="spectral-ls"),
+    pytest.param("geometric-logistic", dict(n=3 * 10**7, d=10**6, ratio=0.99999),
+                 "geometric-logistic with n=30000000, d=1000000", id="geometric-logistic"),
+])
+def test_a_generated_problem_too_big_for_memory_is_refused_before_generating(name, kwargs, what):
+    raises(MemoryError, rf"^{what} needs [\d.]+ [GT]iB", problems.get, name, **kwargs)
