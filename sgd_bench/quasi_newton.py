@@ -167,6 +167,7 @@ def inverse_hessian(problem, x) -> jax.Array:
     from sgd_bench.solver import check_x
 
     validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    x = validation.float_leaves(x, problem.dtype)  # an int x was jacfwd's "requires real-valued inputs"
     check_x("x", x, problem)  # a wrong shape was JAX's dot_general error
     hess = np.asarray(dense_hessian(problem, x))
     hess = (hess + hess.T) / 2

@@ -128,6 +128,20 @@ def each(name: str, value: Any, check, *, optional: bool = False) -> None:
         check(name, v.item())
 
 
+def float_leaves(x: Any, dtype) -> Any:
+    """``x`` with its integer and boolean array leaves as ``dtype`` NumPy arrays, as a list of
+    numbers is taken: a point to differentiate at (jax.grad refuses integer inputs, from inside)."""
+    def cast(leaf):
+        if isinstance(leaf, jax.core.Tracer) or not (hasattr(leaf, "dtype") or isinstance(leaf, numbers.Number)):
+            return leaf  # the checks after this one name what is wrong with the rest
+        try:
+            kind = np.dtype(leaf.dtype).kind if hasattr(leaf, "dtype") else np.asarray(leaf).dtype.kind
+        except TypeError:  # a PRNG key's dtype
+            return leaf
+        return np.asarray(leaf, dtype) if kind in ("b", "i", "u") else leaf
+    return jax.tree_util.tree_map(cast, x)
+
+
 def choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     """Returns ``value`` if it is one of ``allowed``; otherwise raises listing them."""
     allowed = tuple(allowed)

@@ -5172,3 +5172,15 @@ def test_noise_put_into_a_noisy_sgd_built_without_noise_is_refused(tiny_logistic
 ])
 def test_a_generated_problem_too_big_for_memory_is_refused_before_generating(name, kwargs, what):
     raises(MemoryError, rf"^{what} needs [\d.]+ [GT]iB", problems.get, name, **kwargs)
+
+
+@pytest.mark.parametrize("fn", [
+    theory.gradient_variance, theory.second_moment, theory.hessian_norm, sgd_bench.inverse_hessian,
+    lambda p, x: theory.second_moments(p, x[None]),
+    lambda p, x: sgd_bench.step_flops(p, sgd_bench.gd(0.1), x),
+], ids=["gradient_variance", "second_moment", "hessian_norm", "inverse_hessian", "second_moments", "step_flops"])
+def test_an_integer_point_is_taken_as_numbers_where_run_takes_it(tiny_logistic, fn):
+    # T: an int x was jax.grad's "grad requires real- or complex-valued inputs ... got int64" (jacfwd's
+    # for the Hessians) from inside JAX, while run, reference_solution and constants(points=) take it
+    out = fn(tiny_logistic, np.zeros(3, int))
+    assert np.all(np.isfinite(np.asarray(out[0] if isinstance(out, tuple) else out, float)))
