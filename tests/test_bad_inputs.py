@@ -5184,3 +5184,15 @@ def test_an_integer_point_is_taken_as_numbers_where_run_takes_it(tiny_logistic, 
     # for the Hessians) from inside JAX, while run, reference_solution and constants(points=) take it
     out = fn(tiny_logistic, np.zeros(3, int))
     assert np.all(np.isfinite(np.asarray(out[0] if isinstance(out, tuple) else out, float)))
+
+
+@pytest.mark.parametrize("method", [
+    # T: a feature map of the wrong length was JAX's dot_general error from inside the run, and
+    # linear=True on a problem whose datum's first leaf is not x-shaped "jvp called with different
+    # primal and tangent shapes"
+    pytest.param(sgd_bench.saga(0.1, linear=lambda datum: jax.numpy.ones(5)), id="saga-feature-map"),
+    pytest.param(sgd_bench.svrg(0.1, linear=lambda datum: jax.numpy.ones(5)), id="svrg-feature-map"),
+])
+def test_a_linear_table_whose_feature_rows_do_not_fit_x_is_named(tiny_logistic, method):
+    match = r"^linear=\.\.\.: the feature row of a datum of problem .* has shape \(5,\), but x has shape \(3,\)"
+    raises(ValueError, match, jax.eval_shape, lambda: method.init(X0_JAX, tiny_logistic, KEY0))  # compiles nothing
