@@ -83,11 +83,19 @@ _split(logistic_loss, logistic_phi)
 _split(squared_loss, squared_phi)
 
 
+def _shown(v) -> str:
+    """A label as typed: ``:g`` read 1.0000001 as "1", a valid label, in the refusal of it."""
+    text = f"{v:g}"
+    if float(text) != float(v):
+        text = np.format_float_positional(v if isinstance(v, np.floating) else float(v), unique=True, trim="-")
+    return text
+
+
 def check_labels(y) -> None:
     """Raises ValueError unless every label is -1 or +1 (host check; {0, 1} gets a hint)."""
     values = np.unique(np.asarray(y))
     if not np.all(np.isin(values, (-1.0, 1.0))):
-        shown = ", ".join(f"{v:g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
+        shown = ", ".join(_shown(v) for v in values[:6]) + (", ..." if len(values) > 6 else "")
         hint = " (for 0/1 labels use y = 2*y - 1)" if set(values) <= {0.0, 1.0} else ""
         raise ValueError(f"labels y must be in {{-1, +1}}, got values {{{shown}}}{hint}")
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from sgd_bench import FiniteSum
 from sgd_bench import validation
+from sgd_bench.memory import check_host_fits
 from problems.linear import least_squares, logistic_regression
 
 LOGISTIC_SHARE = 2 / 3  # share of +1 labels of every feature vector in geometric_logistic
@@ -64,6 +65,9 @@ def spectral_least_squares(n: int = 1000, d: int = 80, *, power: float = 3.0, de
                                     positive=True)
     validation.derived_within_dtype("decay", decay, float(d) ** -decay, f"the minimizer's entry {d}^-decay =", dt,
                                     positive=True)
+    # n = d + 1 = 10**5 was NumPy's "Unable to allocate 74.5 GiB" from inside rng.choice: the
+    # signs' int64 draw, A, its scaled copy and Q of the QR are n x d float64 on the host
+    check_host_fits(8 * (5 * n * d + 4 * n), (n * d + n) * jnp.dtype(dt).itemsize, f"spectral-ls with n={n}, d={d}")
     i = np.arange(1, d + 1, dtype=np.float64)
     A = rng.choice([-1.0, 1.0], size=(n, d)) * i ** (-power / 2)
     w = i ** -decay
@@ -108,6 +112,8 @@ def geometric_logistic(n: int = 3000, d: int = 12, *, ratio: float = 0.5, seed: 
                                     f"the smallest eigenvalue ratio^{2 * (d - 2)} =", jnp.result_type(float),
                                     positive=True)
     rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
+    check_host_fits(8 * (3 * n * d + 4 * n), (n * d + n) * jnp.dtype(jnp.result_type(float)).itemsize,
+                    f"geometric-logistic with n={n}, d={d}")  # as the other generated families
     m = n // 3
     scales = ratio ** np.arange(d - 1, dtype=np.float64)
     z = np.concatenate([np.ones((m, 1)), rng.choice([-1.0, 1.0], size=(m, d - 1)) * scales], axis=1)

@@ -51,6 +51,7 @@ def check_point(problem: FiniteSum, x, name: str = "x"):
     validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
     if problem.x_shape is not None and isinstance(x, (list, tuple)):
         x = validation.real_array(name, x, nan=True)  # NumPy float64: no float32 rounding on the way
+    x = validation.float_leaves(x, np.float64)  # an int array was jax.grad's "requires real-valued inputs"
     solver.check_x(name, x, problem)
     return jax.tree_util.tree_map(validation.native_order, x)  # big-endian: JAX's error from inside
 

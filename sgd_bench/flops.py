@@ -22,6 +22,7 @@ def step_flops(problem: FiniteSum, method: Method, x0) -> float:
     validation.instance("method", method, Method, "a sgd_bench.Method (gd, sgd, from_optax, ...)")
     from sgd_bench.solver import check_method_state, check_x
 
+    x0 = validation.float_leaves(x0, problem.dtype)  # an int x0 was jax.grad's error, as run casts it
     check_x("x0", x0, problem)  # a wrong shape was JAX's dot_general error
     x0 = jax.tree_util.tree_map(validation.native_order, x0)  # big-endian: JAX's error from inside
     check_method_state(problem, method, x0)

@@ -75,6 +75,7 @@ def _map_points(fn, problem, xs, leading):
     # leading -1 ran on a wrong split, silently
     validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
     leading = validation.integer("leading", leading, low=0)
+    xs = validation.float_leaves(xs, np.float64)  # int points: jax.grad's error from inside
     for leaf in jax.tree_util.tree_leaves(xs):
         shape = np.shape(leaf)
         if len(shape) < leading or (problem.x_shape is not None and shape[leading:] != problem.x_shape):

@@ -115,6 +115,23 @@ def _check_array_iterate(x):
                         f"{type(x).__name__}; use linear=False for pytree iterates")
 
 
+def _check_feature_rows(features, problem, x) -> None:
+    """A feature row must have x's shape (abstractly: nothing runs). linear=True on a two-layer net
+    was JAX's "jvp called with different primal and tangent shapes", a feature map of the wrong
+    length its dot_general error, both from inside the run."""
+    _check_array_iterate(x)
+    datum = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), problem.data)
+    try:
+        shapes = [leaf.shape for leaf in jax.tree_util.tree_leaves(jax.eval_shape(features, datum))]
+    except Exception:  # a feature map that fails says so itself when the run calls it
+        return
+    if shapes != [tuple(jnp.shape(x))]:
+        got = f"shape {shapes[0]}" if len(shapes) == 1 else f"{len(shapes)} arrays"
+        raise ValueError(f"linear=...: the feature row of a datum of problem {problem.name!r} (the datum's "
+                         f"first leaf for linear=True) has {got}, but x has shape {tuple(jnp.shape(x))}: "
+                         "not a linear model of this layout; use linear=False, or a feature map datum -> a_i")
+
+
 def split_loss(problem):
     """The loss_i of ``problem`` if it comes split into margin and scalar loss, else None."""
     loss = problem.loss_i
@@ -230,8 +247,10 @@ def linear_table(features: Callable[[Any], jax.Array]) -> Table:
         return jax.vmap(features)(data).astype(dtype)
 
     def full(problem, x):
-        s = scalars(problem, x, problem.data)
         sparse = sparse_loss(problem)
+        if sparse is None:
+            _check_feature_rows(features, problem, x)
+        s = scalars(problem, x, problem.data)
         if sparse is not None:
             return s, _margin_combine(problem, sparse, problem.data, s) / problem.n
         mean = (s @ feature_rows(problem, problem.data, x.dtype)) / problem.n

@@ -106,9 +106,9 @@ def _check(p, problem) -> None:
                              "from inf never takes a step")
 
     for name, rule in _RULES.items():
-        validation.each(name, p[name], rule)
+        validation.each(name, p[name], rule, optional=name == "grow")
         if name in ("initial_step", "grow"):
-            validation.each(name, p[name], finite)
+            validation.each(name, p[name], finite, optional=name == "grow")
 
 
 def _armijo_init(p, x0, problem, key):

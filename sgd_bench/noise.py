@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from sgd_bench import validation
 from sgd_bench import _tree
@@ -101,3 +102,11 @@ def noisy_sgd(step_size, noise_std, batch_size: int | None = None,
 def _check(p, problem) -> None:
     """``noise_std`` as the constructor takes it, after ``replace`` or a sweep (-1 ran)."""
     validation.each("noise_std", p.noise_std, validation.nonnegative_float)
+    traced = isinstance(p.noise_std, jax.core.Tracer)
+    if p.silent and (traced or np.any(np.asarray(p.noise_std) != 0)):
+        # built with 0.0, its program draws no noise: replace(noise_std=1.0), or a sweep from it,
+        # ran plain SGD under the label noise_std=1
+        given = "a traced value" if traced else repr(np.ravel(p.noise_std)[np.ravel(p.noise_std) != 0][0].item())
+        raise ValueError(f"noise_std = {given} on a method built with noise_std=0.0, whose program "
+                         "draws no noise at all; build it with the noise to run (noisy_sgd(step, 1.0)), "
+                         "or one with noise_std > 0 to sweep or replace it")

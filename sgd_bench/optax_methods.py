@@ -40,7 +40,9 @@ def _traces_cleanly(factory, numeric, static) -> bool:
         return tx.update(x, state, x)[0]
 
     try:
-        jax.eval_shape(probe, {k: np.float32(v) for k, v in numeric.items()})
+        # shapes, not values: a value traced in the caller's own jit (np.float32 of it was
+        # TracerArrayConversionError, so its rate went static and was refused as unhashable)
+        jax.eval_shape(probe, {k: jax.ShapeDtypeStruct((), np.float32) for k in numeric})
         return True
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError,
             jax.errors.TracerIntegerConversionError, TypeError):

@@ -78,7 +78,10 @@ def _check_semidefinite(preconditioner) -> None:
     eigenvector -P g points uphill, so the run climbs (checked for D <= 1024)."""
     if isinstance(preconditioner, jax.core.Tracer):
         return
-    arr = np.asarray(preconditioner, np.float64)
+    # a complex P lost its imaginary part with only NumPy's ComplexWarning; a sparse one was
+    # "must be a square (D, D) matrix, got shape ()" (its np.asarray is a 0-d object)
+    arr = np.asarray(validation.dense_array("preconditioner", preconditioner, real=True,
+                                            owner="preconditioned_sgd"), np.float64)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] > SEMIDEFINITE_CHECK_MAX_D:
         return
     eig = np.linalg.eigvalsh((arr + arr.T) / 2.0)
@@ -136,7 +139,8 @@ def preconditioned_sgd(step_size, preconditioner, batch_size: int | None = 1,
     """
     schedule = as_schedule(step_size)
     if not isinstance(preconditioner, jax.core.Tracer):
-        arr = np.asarray(preconditioner)
+        arr = np.asarray(validation.dense_array("preconditioner", preconditioner, real=True,
+                                                owner="preconditioned_sgd"))
         if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
             raise ValueError(f"preconditioner must be a square (D, D) matrix, got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
@@ -163,6 +167,7 @@ def inverse_hessian(problem, x) -> jax.Array:
     from sgd_bench.solver import check_x
 
     validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    x = validation.float_leaves(x, problem.dtype)  # an int x was jacfwd's "requires real-valued inputs"
     check_x("x", x, problem)  # a wrong shape was JAX's dot_general error
     hess = np.asarray(dense_hessian(problem, x))
     hess = (hess + hess.T) / 2

@@ -258,18 +258,22 @@ def check_params(schedule: Schedule, name: str = "step_size") -> None:
     of them, as a sweep gives) is not a finite number > 0; names it as ``Method.values`` does
     (``step_size`` for a constant, ``step_size.mu`` for a parameter). Traced values pass."""
     for key in _POSITIVE.get(schedule.formula, ()):
-        value = schedule.params.get(key)
-        if value is None or isinstance(value, jax.core.Tracer):
-            continue
+        if key not in schedule.params or isinstance(schedule.params[key], jax.core.Tracer):
+            continue  # an optional one left out (alpha_max), or traced
+        value = schedule.params[key]
+        label = name if schedule.is_constant else f"{name}.{key}"
         try:
             arr = np.asarray(value)
         except Exception:
             continue
+        if value is None or arr.dtype.kind in "bSU":
+            # replace(step_size=True) ran a step of 1, "0.1" was "Unknown format code 'g'" and None
+            # JAX's "None is not a valid value for jnp.array": the constructor refuses all three
+            raise TypeError(f"{label} must be a number > 0 ({schedule.name.text}'s {key}), got {value!r}")
         if arr.dtype.kind not in "iuf":
             continue  # not a number (a placeholder while a sweep finds its leaves)
         flat = np.ravel(arr)
         bad = flat[~(np.isfinite(flat) & (flat > 0))]
-        label = name if schedule.is_constant else f"{name}.{key}"
         if bad.size:
             raise ValueError(f"{label} must be a finite number > 0 ({schedule.name.text}'s {key}), "
                              f"got {bad[0].item()!r}")

@@ -3,18 +3,16 @@ and names the argument and the allowed range.
 
 Public (``sgd_bench.validation``), not private: the problem catalog (``problems/``), the harness
 and code that builds its own ``FiniteSum`` validate their arguments with the same functions, so
-that every error message follows one convention. Named for what it does; "validate" alone is
-already a keyword argument of the problem constructors.
+that every error message follows one convention ("validate" is a problem constructor keyword).
 
 Conventions: a value of the wrong kind (a string for a number, a float for a count, a sparse
 matrix for an array) raises ``TypeError``; a value of the right kind outside the allowed range or
 set (a step size <= 0, an unknown sampling name) raises ``ValueError``. A ``dtype`` argument that
 is not a floating type raises ``ValueError`` whatever it is (as ``problems.libsvm`` does). Every
-message starts with the argument's name. Checks run on the values as given, before anything is
-moved to a device or compiled.
+message starts with the argument's name. Checks run on values as given, before a device or XLA.
 
-The last section checks what a ``FiniteSum`` is built from (its data leaves, ``x_shape`` and
-``info``) and warns (``PrecisionWarning``) when float64 data would be computed in float32.
+The last section checks a ``FiniteSum``'s data leaves, ``x_shape`` and ``info``, and warns
+(``PrecisionWarning``) when float64 data would be computed in float32.
 """
 
 from __future__ import annotations
@@ -107,13 +105,15 @@ def bound_from(name: str, value: Any, default: Any, source: str) -> str:
     return f" ({source})"
 
 
-def each(name: str, value: Any, check) -> None:
+def each(name: str, value: Any, check, *, optional: bool = False) -> None:
     """Runs the scalar ``check(name, v)`` on ``value``, or on every entry of a column of values
     (``sweep`` replaces a hyperparameter by its grid, ``Method.replace`` by anything): a method's
-    host check sees what its constructor refused. None and traced values have nothing to check."""
-    if value is None or isinstance(value, jax.core.Tracer):
+    host check sees what its constructor refused. Traced values have nothing to check; None only
+    where it means a default (``optional``)."""
+    if isinstance(value, jax.core.Tracer) or (value is None and optional):
         return
-    if isinstance(value, (numbers.Number, np.generic)):
+    # None checked: replace(noise_std=None) was JAX's "None is not a valid value for jnp.array"
+    if value is None or isinstance(value, (numbers.Number, np.generic)):
         check(name, value)
         return
     column = np.ravel(np.asarray(value))
@@ -122,6 +122,20 @@ def each(name: str, value: Any, check) -> None:
         column = column[np.sort(np.unique(column, return_index=True)[1])]
     for v in column:
         check(name, v.item())
+
+
+def float_leaves(x: Any, dtype) -> Any:
+    """``x`` with its integer and boolean array leaves as ``dtype`` NumPy arrays, as a list of
+    numbers is taken: a point to differentiate at (jax.grad refuses integer inputs, from inside)."""
+    def cast(leaf):
+        if isinstance(leaf, jax.core.Tracer) or not (hasattr(leaf, "dtype") or isinstance(leaf, numbers.Number)):
+            return leaf  # the checks after this one name what is wrong with the rest
+        try:
+            kind = np.dtype(leaf.dtype).kind if hasattr(leaf, "dtype") else np.asarray(leaf).dtype.kind
+        except TypeError:  # a PRNG key's dtype
+            return leaf
+        return np.asarray(leaf, dtype) if kind in ("b", "i", "u") else leaf
+    return jax.tree_util.tree_map(cast, x)
 
 
 def choice(name: str, value: Any, allowed: Iterable[str]) -> str:

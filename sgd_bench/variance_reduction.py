@@ -74,7 +74,7 @@ def _require_l_max(p, problem):
     if p.step_size is None:
         require_constant(problem, "L_max", p.kind)
     # as the constructor takes it, after replace or a sweep: loop_length 0 or -1 ran
-    validation.each("loop_length", p.get("loop_length"), _loop_length)
+    validation.each("loop_length", p.get("loop_length"), _loop_length, optional=True)
 
 
 def _alpha(p, problem, k):
@@ -253,6 +253,8 @@ def _svrg_init(p, x0, problem, key):
     del key
     zeros = jax.tree_util.tree_map(jnp.zeros_like, x0)
     table = jnp.zeros((problem.n,), x0.dtype) if p.linear is not False else ()
+    if p.linear is not False:  # the first snapshot's checks, here (abstractly) as SAG's init makes them
+        jax.eval_shape(make_table(p.linear).full, problem, x0)
     return SVRGState(x0, Count.zero(), x0, zeros, table)
 
 

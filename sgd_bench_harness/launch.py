@@ -58,6 +58,8 @@ import subprocess
 import sys
 import threading
 import time
+import importlib.machinery
+import importlib.util
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -151,6 +153,16 @@ def _names(indices, processes: int) -> str:
             "processes " + ", ".join(map(str, indices))) + f" of {processes}"
 
 
+def _module_found(name: str) -> bool:
+    """Whether the top-level package of ``-m name`` is importable here or from the current
+    folder (the processes' first path entry); found without importing anything."""
+    top = name.split(".")[0]
+    if not top:  # a relative name: python itself says what is wrong
+        return True
+    return (importlib.util.find_spec(top) is not None
+            or importlib.machinery.PathFinder.find_spec(top, [os.getcwd()]) is not None)
+
+
 def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int | None = None,
            heartbeat: int = 30, init_timeout: int = 60, grace: float = 3.0,
            timeout: float | None = None, idle_timeout: float | None = 600.0,
@@ -192,6 +204,10 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     if target[0] in ("-m", "-c"):
         if len(target) < 2:
             raise ValueError(f"target {target[0]} needs an argument")
+        if target[0] == "-m" and not _module_found(target[1]):
+            # as a missing script: it started every process, each printing runpy's ImportError
+            raise ValueError(f"target module {target[1]!r} is not found (no {target[1].split('.')[0]!r} "
+                             "on the Python path)")
     elif target[0].startswith("-"):
         raise ValueError(f"target must be a script, -m MODULE or -c CODE, got {target[0]!r}")
     elif not Path(target[0]).is_file():

@@ -5386,3 +5386,136 @@ def test_gd_vs_sgd_large_n_refuses_steps_too_few_for_its_stall_claim(tmp_path, c
                          capsys)
     assert code == 2 and "--steps must be >= 400 (SGD's progress is logged every sgd_log_every steps" in err, err
     assert not (tmp_path / "o").exists()
+
+
+# hostile29b -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value, match", [
+    # S: a complex P lost its imaginary part with only NumPy's ComplexWarning
+    pytest.param(np.eye(3) * (1 + 1j), r"^preconditioner must be an array of numbers \(bool, integer or floating "
+                 r"dtype\), got dtype complex128$", id="complex"),
+    # N: "must be a square (D, D) matrix, got shape ()" of a square sparse matrix
+    pytest.param(scipy.sparse.eye(3, format="csr"), r"^preconditioner is a scipy\.sparse csr_matrix; "
+                 r"preconditioned_sgd needs dense arrays", id="sparse"),
+])
+def test_a_preconditioner_that_is_not_a_real_dense_matrix_is_refused_by_name(value, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the ComplexWarning was all a complex P got
+        raises(TypeError, match, sgd_bench.preconditioned_sgd, 0.1, value)
+
+
+def test_a_label_near_one_is_shown_as_given_in_its_refusal():
+    # N: labels 1.0000001 were refused as "got values {-1, 1}": valid labels, by the message
+    raises(ValueError, r"^labels y must be in \{-1, \+1\}, got values \{-1, 1\.0000001\}$",
+           problems.linear.check_labels, np.array([-1.0, 1.0000001]))
+
+
+@pytest.mark.parametrize("flag", ["constants", "validate"])
+def test_sparse_linear_takes_booleans_only_for_its_flags(flag):
+    # minor: "no" is truthy, so constants="no" computed L and validate="no" checked the labels
+    from problems import sparse
+
+    raises(TypeError, rf"^{flag} must be True or False, got 'no'$", sparse.sparse_linear,
+           scipy.sparse.csr_matrix(A), Y, **{flag: "no"})
+
+
+def test_from_optax_takes_a_learning_rate_traced_in_the_callers_jit():
+    # N: inside the user's jax.jit, from_optax(optax.sgd, learning_rate=a) said "option 'static' must
+    # be hashable": the probe made np.float32 of the tracer, failed, and moved the rate to static
+    def build(a):
+        method = sgd_bench.from_optax(optax.sgd, learning_rate=a)
+        assert method.options["traced"] == ("learning_rate",) and not method.options["static_numbers"]
+        return a
+
+    jax.make_jaxpr(build)(0.1)  # traces, compiles nothing
+
+
+def test_a_launcher_module_that_is_not_found_is_refused_before_any_starts(capsys, monkeypatch):
+    # N: -m no_such_module started every process; each printed runpy's ImportError traceback (exit 1)
+    code, last = _launch_refused(capsys, monkeypatch, ["-n", "1", "--", "-m", "no_such_module_h29b.sub"])
+    assert code == 2 and last == ("sgd-bench launch: error: target module 'no_such_module_h29b.sub' is not "
+                                  "found (no 'no_such_module_h29b' on the Python path)"), last
+
+
+@pytest.mark.parametrize("value, exc", [
+    # S: replace(step_size=True) ran a step of 1 (sgd(True) is refused); T: "0.1" was "Unknown format
+    # code 'g' for object of type 'str'", None JAX's "None is not a valid value for jnp.array"
+    pytest.param(True, TypeError, id="bool"), pytest.param("0.1", TypeError, id="text"),
+    pytest.param(None, TypeError, id="None"),
+])
+def test_a_replaced_step_size_that_is_not_a_number_is_refused_as_when_built(value, exc):
+    raises(exc, rf"^step_size must be a number > 0 \(constant's a\), got {re.escape(repr(value))}$",
+           SGD.replace, step_size=value)
+
+
+@pytest.mark.parametrize("method, name, match", [
+    # T: a hyperparameter replaced by None passed the host check ("None has nothing to check"), then
+    # failed inside the trace: JAX's "None is not a valid value for jnp.array", or Python's
+    # "unsupported operand type(s) for *: 'NoneType' and 'DynamicJaxprTracer'"
+    pytest.param(sgd_bench.noisy_sgd(0.1, 0.1, 1), "noise_std", r"^noise_std must be a number >= 0, got None$",
+                 id="noise_std"),
+    pytest.param(sgd_bench.gd_armijo(), "c", r"^c must be a positive number, got None$", id="armijo-c"),
+    pytest.param(sgd_bench.averaged(SGD), "start", r"^start must be an integer, got None$", id="start"),
+    # S: learning_rate=None ran and climbed (1.27 to 126 in 5 steps on a least-squares problem)
+    pytest.param(sgd_bench.from_optax(optax.sgd, learning_rate=0.1), "learning_rate",
+                 r"^learning_rate must be a positive number, got None$", id="optax-learning-rate"),
+])
+def test_a_hyperparameter_replaced_by_none_is_refused_before_the_run(tiny_logistic, method, name, match):
+    raises(TypeError, match, method.replace(**{name: None}).validate, tiny_logistic)
+    # where None means the default, it still does
+    sgd_bench.gd_armijo().replace(grow=None).validate(tiny_logistic)
+    sgd_bench.svrg(0.1, loop_length=3).replace(loop_length=None).validate(tiny_logistic)
+
+
+def test_noise_put_into_a_noisy_sgd_built_without_noise_is_refused(tiny_logistic):
+    # S: noisy_sgd(0.1, 0.0) draws no noise (a Python 0.0); replace(noise_std=1.0), or a sweep over
+    # noise_std from it, ran plain SGD under the label noise_std=1 (its rows equal to noise 0's)
+    silent = sgd_bench.noisy_sgd(0.1, 0.0, 1)
+    match = r"^noise_std = 1\.0 on a method built with noise_std=0\.0, whose program draws no noise at all"
+    raises(ValueError, match, silent.replace(noise_std=1.0).validate, tiny_logistic)
+    raises(ValueError, match, silent.replace(noise_std=np.array([0.0, 1.0])).validate, tiny_logistic)
+    silent.replace(noise_std=0.0).validate(tiny_logistic)  # still none: still runs
+
+
+@pytest.mark.parametrize("name, kwargs, what", [
+    # R: NumPy's "Unable to allocate 74.5 GiB for an array with shape (100001, 100000) and data type
+    # int64" from inside rng.choice (and on a bigger host, a swap storm): no guard before generating
+    pytest.param("spectral-ls", dict(n=10**7, d=10**6), "spectral-ls with n=10000000, d=1000000", id="spectral-ls"),
+    pytest.param("geometric-logistic", dict(n=3 * 10**7, d=10**6, ratio=0.99999),
+                 "geometric-logistic with n=30000000, d=1000000", id="geometric-logistic"),
+])
+def test_a_generated_problem_too_big_for_memory_is_refused_before_generating(name, kwargs, what):
+    raises(MemoryError, rf"^{what} needs [\d.]+ [GT]iB", problems.get, name, **kwargs)
+
+
+@pytest.mark.parametrize("fn", [
+    theory.gradient_variance, theory.second_moment, theory.hessian_norm, sgd_bench.inverse_hessian,
+    lambda p, x: theory.second_moments(p, x[None]),
+    lambda p, x: sgd_bench.step_flops(p, sgd_bench.gd(0.1), x),
+], ids=["gradient_variance", "second_moment", "hessian_norm", "inverse_hessian", "second_moments", "step_flops"])
+def test_an_integer_point_is_taken_as_numbers_where_run_takes_it(tiny_logistic, fn):
+    # T: an int x was jax.grad's "grad requires real- or complex-valued inputs ... got int64" (jacfwd's
+    # for the Hessians) from inside JAX, while run, reference_solution and constants(points=) take it
+    out = fn(tiny_logistic, np.zeros(3, int))
+    assert np.all(np.isfinite(np.asarray(out[0] if isinstance(out, tuple) else out, float)))
+
+
+@pytest.mark.parametrize("method", [
+    # T: a feature map of the wrong length was JAX's dot_general error from inside the run, and
+    # linear=True on a problem whose datum's first leaf is not x-shaped "jvp called with different
+    # primal and tangent shapes"
+    pytest.param(sgd_bench.saga(0.1, linear=lambda datum: jax.numpy.ones(5)), id="saga-feature-map"),
+    pytest.param(sgd_bench.svrg(0.1, linear=lambda datum: jax.numpy.ones(5)), id="svrg-feature-map"),
+])
+def test_a_linear_table_whose_feature_rows_do_not_fit_x_is_named(tiny_logistic, method):
+    match = r"^linear=\.\.\.: the feature row of a datum of problem .* has shape \(5,\), but x has shape \(3,\)"
+    raises(ValueError, match, jax.eval_shape, lambda: method.init(X0_JAX, tiny_logistic, KEY0))  # compiles nothing
+
+
+def test_benchopt_features_beyond_the_asked_dtype_are_named_as_x():
+    # N: logreg_l2(X, y, lmbd, dtype="float16") with entries near 1e5 said "A contains 13 NaN or Inf
+    # value(s); clean the data first": the catalog's name, of values that were finite as given
+    from sgd_bench_harness import benchopt
+
+    with pytest.raises(ValueError, match=r"^X's entries reach 1e\+05, beyond the largest float16 \(6\.55e\+04\): "
+                       r"in dtype=float16 they are inf"):  # raised by the harness, not sgd_bench: no raises()
+        benchopt.logreg_l2(A * 0 + 1e5, Y, 1.0, dtype="float16")
