@@ -5519,3 +5519,17 @@ def test_benchopt_features_beyond_the_asked_dtype_are_named_as_x():
     with pytest.raises(ValueError, match=r"^X's entries reach 1e\+05, beyond the largest float16 \(6\.55e\+04\): "
                        r"in dtype=float16 they are inf"):  # raised by the harness, not sgd_bench: no raises()
         benchopt.logreg_l2(A * 0 + 1e5, Y, 1.0, dtype="float16")
+
+
+# lead, 2026-12-07 late -------------------------------------------------------------------------------
+def test_launch_main_gives_back_the_callers_sigterm_handler(monkeypatch):
+    # S: launch.main left SIGTERM raising KeyboardInterrupt in a Python caller's process (a pytest
+    # worker got "KeyboardInterrupt ignored in WeakKeyDictionary" at its end)
+    import signal
+
+    from sgd_bench_harness import launch
+
+    monkeypatch.setattr(launch, "launch", lambda *a, **k: 0)  # the options pass; nothing starts
+    before = signal.getsignal(signal.SIGTERM)
+    assert launch.main(["-n", "1", "-d", "1", "--", "-c", "pass"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
