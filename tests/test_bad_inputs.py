@@ -5073,3 +5073,23 @@ def test_an_experiment_with_its_own_option_and_a_grid_is_refused_as_both(capsys)
     code, err = cli_main(["run", "gd_vs_sgd_large_n", "--sizes", "2000", "--problem", "lecture-logreg"], capsys)
     assert code == 2 and err.strip().endswith(
         "error: give either experiment names or --problem/--method (a grid), not both"), err
+
+
+# hostile29a -----------------------------------------------------------------------------------------
+def test_an_all_pass_resumes_in_its_folder_after_the_folder_moved(tmp_path, capsys, monkeypatch):
+    # `run --all --out res` interrupted, then the clone (or res) moved or renamed: the same command ran
+    # every finished experiment again (its progress kept absolute paths), each into NAME-DATE beside it
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b").replace(
+        "def run(config, out):\n", "def run(config, out):\n    import os\n"
+        "    if os.environ.get('STOP'):\n        raise ValueError('stopped')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.setenv("STOP", "1")
+    assert cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "a")], capsys)[0] == 2
+    (tmp_path / "a").rename(tmp_path / "b")
+    monkeypatch.delenv("STOP")
+    code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["exp_a", "exp_b"]
