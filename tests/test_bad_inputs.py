@@ -5093,3 +5093,15 @@ def test_an_all_pass_resumes_in_its_folder_after_the_folder_moved(tmp_path, caps
     code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "b")], capsys)
     assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["exp_a", "exp_b"]
+
+
+def test_report_names_the_scratch_results_it_leaves_out(tmp_path, capsys):
+    # `run --all --quick` then `report`: "no results in runs (no folder with sgd-bench's meta.json)",
+    # exit 2, with every quick result in runs/_quick; beside a full result, left out without a word
+    _fake_result(tmp_path / "_quick" / "exp_a")
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 2 and f"{tmp_path / '_quick'}: 1 result(s) left out of the index" in err, err
+    assert f"sgd-bench report {tmp_path / '_quick'} reports them" in err and "outside its scratch folders" in err, err
+    _fake_result(tmp_path / "exp_a")
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 0 and "1 result(s) left out of the index" in err, err
