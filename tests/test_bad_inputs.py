@@ -5105,3 +5105,12 @@ def test_report_names_the_scratch_results_it_leaves_out(tmp_path, capsys):
     _fake_result(tmp_path / "exp_a")
     code, err = cli_main(["report", str(tmp_path)], capsys)
     assert code == 0 and "1 result(s) left out of the index" in err, err
+
+
+def test_a_libsvm_column_index_beyond_int32_is_refused_by_name(tmp_path, capsys, no_grid_run):
+    # a column index of 99999999999: sklearn's reader raised "OverflowError: value too large to convert
+    # to int", a traceback with exit 1
+    data = tmp_path / "huge_index.svm"
+    data.write_text("1 1:0.5 99999999999:1\n-1 1:1\n")
+    code, err = cli_main(["run", "--problem", f"libsvm:path={data}", "--method", "gd", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and f"cannot read {data} as a LIBSVM file: value too large" in err.strip().splitlines()[-1], err
