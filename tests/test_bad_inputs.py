@@ -5114,3 +5114,16 @@ def test_a_libsvm_column_index_beyond_int32_is_refused_by_name(tmp_path, capsys,
     data.write_text("1 1:0.5 99999999999:1\n-1 1:1\n")
     code, err = cli_main(["run", "--problem", f"libsvm:path={data}", "--method", "gd", "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and f"cannot read {data} as a LIBSVM file: value too large" in err.strip().splitlines()[-1], err
+
+
+def test_a_libsvm_file_of_huge_width_is_refused_before_its_eigenvalue_vectors(tmp_path, capsys, monkeypatch, no_grid_run):
+    # a column index of 2^31 - 1 (d = 2^31 - 1, two rows): L's Lanczos vectors took 16 GiB each, and the
+    # kernel's out-of-memory killer stopped the run (exit 137); here d = 10^6 against 10 MB free
+    from sgd_bench import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    data = tmp_path / "wide.svm"
+    data.write_text("1 1:0.5 1000000:1\n-1 1:1\n")
+    code, err = cli_main(["run", "--problem", f"libsvm:path={data},dense=false", "--method", "gd",
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and "the Lanczos vectors for L (about 24 of length d = 1,000,000" in err, err
