@@ -5127,3 +5127,15 @@ def test_a_libsvm_file_of_huge_width_is_refused_before_its_eigenvalue_vectors(tm
     code, err = cli_main(["run", "--problem", f"libsvm:path={data},dense=false", "--method", "gd",
                           "--out", str(tmp_path / "o")], capsys)
     assert code == 3 and "the Lanczos vectors for L (about 24 of length d = 1,000,000" in err, err
+
+
+def test_sparse_data_of_huge_width_is_refused_before_its_column_permutation(tmp_path, capsys, monkeypatch, no_grid_run):
+    # --problem sparse-logreg:n=2,d=2147483647: the data check counted the rows only, then JAX allocated
+    # the 16 GiB column permutation (RESOURCE_EXHAUSTED traceback, or the out-of-memory killer); here
+    # d = 10^6 against 10 MB free
+    from sgd_bench import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    code, err = cli_main(["run", "--problem", "sparse-logreg:n=2,d=1000000,row_nnz=2", "--method", "gd",
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and "sparse data with n=2, d=1000000, 2 nonzeros per row (float64) needs" in err, err
