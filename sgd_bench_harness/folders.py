@@ -58,10 +58,13 @@ def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> d
         return {"key": key, "done": {}, "failed": [], "argv": argvs}
     stored = state.get("argv") if isinstance(state.get("argv"), dict) else {}
     stored = {name: _moved_here(argv, path) for name, argv in stored.items()}
-    stored_key = state.get("key")
-    if isinstance(stored_key, dict) and isinstance(stored_key.get("argvs"), list):
-        stored_key = {**stored_key, "argvs": [_moved_here(argv, path) for argv in stored_key["argvs"]]}
-    same = (lambda name: True) if stored_key == key else (lambda name: name in argvs and stored.get(name) == argvs[name])
+
+    def here(key_: Any) -> Any:  # both sides as if the pass had always run in this folder
+        if isinstance(key_, dict) and isinstance(key_.get("argvs"), list):
+            return {**key_, "argvs": [_moved_here(argv, path) for argv in key_["argvs"]]}
+        return key_
+    same = (lambda name: True) if here(state.get("key")) == here(key) else (
+        lambda name: name in argvs and stored.get(name) == _moved_here(argvs[name], path))
     done = {name: seconds for name, seconds in state["done"].items() if isinstance(seconds, (int, float))
             and not isinstance(seconds, bool) and 0 <= seconds < float("inf") and same(name)}
     failed = [n for n in state.get("failed", []) if isinstance(n, str) and same(n)]
