@@ -407,6 +407,7 @@ class Solver:
 
 
 def _is_state(state) -> SolverState:
+    """``state`` when it is a SolverState; else TypeError naming what was given."""
     if not isinstance(state, SolverState):
         raise TypeError(f"state must be a SolverState from Solver.init or advance, got {type(state).__name__}")
     return state
