@@ -5599,3 +5599,59 @@ def test_sparse_data_of_huge_width_is_refused_before_its_column_permutation(tmp_
     code, err = cli_main(["run", "--problem", "sparse-logreg:n=2,d=1000000,row_nnz=2", "--method", "gd",
                           "--out", str(tmp_path / "o")], capsys)
     assert code == 3 and "sparse data with n=2, d=1000000, 2 nonzeros per row (float64) needs" in err, err
+
+
+# leftovers30c --------------------------------------------------------------------------------
+def test_other_data_swapped_into_a_problem_with_facts_needs_info_too(tiny_logistic):
+    # 1: replace(data=<other n or values>) kept info, the L and mu of the old data: theory.constants
+    # read stale closed forms, a silent wrong result
+    A_, y_ = (np.asarray(a) for a in tiny_logistic.data)
+    match = (r"^replace\(data=\.\.\.\) got other data than problem '.*' holds \(another n or other values\), "
+             r"and its info \['L', 'L_max', 'mu'\] describes the old data: pass info=")
+    raises(ValueError, match, tiny_logistic.replace, data=(A_ * 2, y_))
+    raises(ValueError, match, tiny_logistic.replace, data=(A_[:6], y_[:6]))
+    assert tiny_logistic.replace(data=(A_ * 2, y_), info={}).info == {}
+    # the same data cast to another dtype keeps its facts, bit for bit
+    cast = tiny_logistic.replace(data=(A_.astype(np.float32), y_.astype(np.float32)))
+    assert cast.info == tiny_logistic.info and cast.dtype == np.float32
+
+
+def test_benchopt_features_whose_l_overflows_or_that_vanish_in_the_asked_dtype_are_named_as_x():
+    # 2: 1e37 features in float32 said "info['L'] = ... Pass a smaller value" (the user passed no
+    # info); 1e-50 features became 0 in float32, silently: a constant loss
+    from sgd_bench_harness import benchopt
+
+    with pytest.raises(ValueError, match=r"^X's rows make L_max = max_i \|\|x_i\|\|\^2 / 4 \+ mu = \S+, beyond the "
+                       r"largest float32 \(3\.4e\+38\): in dtype=float32 it is inf"):  # the harness: no raises()
+        benchopt.logreg_l2(A * 1e37, Y, 1.0, dtype="float32")
+    with pytest.raises(ValueError, match=rf"^{A.size} of X's {A.size} nonzero entries are below the smallest "
+                       r"float32 \(1\.4e-45\): in dtype=float32 they are 0"):
+        benchopt.logreg_l2(A * 1e-50, Y, 1.0, dtype="float32")
+
+
+@pytest.mark.parametrize("fn", [sgd_bench.Solver.grad_evals, sgd_bench.Solver.counts], ids=["grad_evals", "counts"])
+def test_a_solver_count_of_something_that_is_not_a_state_is_named(no_compile, fn):
+    # 3: a dict was "'dict' object has no attribute 'method'"
+    raises(TypeError, r"^state must be a SolverState from Solver.init or advance, got dict$", fn, {"x": X0})
+
+
+def test_benchopt_sum_objective_of_no_problem_is_named():
+    # 3: None was "'NoneType' object has no attribute 'data'"
+    from sgd_bench_harness import benchopt
+
+    with pytest.raises(TypeError, match=r"^problem must be a FiniteSum \(from logreg_l2\), got NoneType$"):
+        benchopt.sum_objective(None, X0)
+
+
+def test_a_sigma2_label_that_is_not_a_string_is_refused(tiny_logistic, no_compile):
+    # 4: run=5 was kept as the label '5'
+    raises(TypeError, r"^run must be a string, a label of the run, got int$", theory.sigma2_along_run,
+           tiny_logistic, None, run=5)
+
+
+def test_a_ready_optax_transformation_has_no_step_size_to_check():
+    # 5: backs the README: optax.sgd(schedule) closes over its schedule, so nothing is checked (and
+    # negative_step_at stays -1); the factory form gives its schedule to the check
+    schedule = optax.linear_schedule(0.1, -0.1, 4)
+    assert sgd_bench.methods.step_sizes(sgd_bench.from_optax(optax.sgd(schedule))) == []
+    assert len(sgd_bench.methods.step_sizes(sgd_bench.from_optax(optax.sgd, learning_rate=schedule))) == 1
