@@ -5389,3 +5389,18 @@ def test_two_phase_band_claims_need_an_interval_no_wider_than_the_band():
     assert all("the interval is 0.36 wide, wider than the band's 0.1" in c["summary"] for c in meets)
     narrow = two_phase.slope_checks("p", fits(-1.04, -0.95), tol=0.05, least_squares=True)
     assert all(c["holds"] and "summary" not in c for c in narrow if "meets" in c["claim"])
+
+
+def test_momentum_plateau_claim_needs_its_interval_in_the_band():
+    # at --seeds 3 heavy ball's plateau ratio 0.87 +- 0.18 (se) "stalled at SGD's plateau" (band
+    # [0.67, 1.5]) though its 95% interval reached 0.52: a floor half SGD's
+    from sgd_bench_harness.experiments.momentum_stochastic import claims
+
+    def plateau_check(se):
+        run = dict(slope=-1.0, slope_se=0.01, slope_diff_lo=-0.01, slope_diff_hi=0.01, diverged=0,
+                   plateau_ratio=0.87, plateau_ratio_se=se)
+        (check,) = [c for c in claims.stochastic("p", {"SGD": run, "heavy ball": run}) if "plateau" in c.claim]
+        return check
+
+    assert not plateau_check(0.177).holds and "leaves the band for heavy ball: too wide" in plateau_check(0.177).summary
+    assert plateau_check(0.01).holds and plateau_check(0.01).summary is None
