@@ -58,6 +58,11 @@ QUICK = dict(seeds=16, n=200, d=10, mu=0.05, data_seed=0, key=0,
              batches=(20, 200), steps=120, draws=1000,
              error_batches=(20,), error_steps=60, targets=(3e-1, 1e-1))
 
+def _problem(config: dict):
+    """The logistic regression of ``config`` (``run`` and ``plateau_steps`` build the same one)."""
+    return problems.synthetic_logreg(config["n"], config["d"], seed=config["data_seed"], mu=config["mu"], noise=0.5)
+
+
 def run(config: dict, out: Path) -> dict:
     """Runs the experiment with ``config``, stores records, meta and checks in ``out``, then
     draws the figures and the summary from them (``report``); returns the summary rows."""
@@ -65,7 +70,7 @@ def run(config: dict, out: Path) -> dict:
 
     start = time.perf_counter()
     n, d, mu = config["n"], config["d"], config["mu"]
-    problem = problems.synthetic_logreg(n, d, seed=config["data_seed"], mu=mu, noise=0.5)
+    problem = _problem(config)
     ref = sb.reference_solution(problem)
     c = theory.constants(problem, reference=ref)
     L, f_star = c.L, c.f_star
@@ -222,11 +227,10 @@ def plateau_steps(config: dict) -> int:
     """Twice the first step k at which the bound's transient (1 - mu/L)^k Delta_0 is at most its
     plateau v_B/(2 mu) for the largest batch size B of ``config`` (at least 2)."""
     jax.config.update("jax_enable_x64", True)
-    n, mu = config["n"], config["mu"]
-    problem = problems.synthetic_logreg(n, config["d"], seed=config["data_seed"], mu=mu, noise=0.5)
+    problem = _problem(config)
     c = theory.constants(problem, reference=sb.reference_solution(problem))
     delta0 = float(problem.loss(problem.zeros())) - c.f_star
-    plateau = float(theory.minibatch_error(c.sigma2_star, max(config["batches"]), n)) / (2 * c.mu)
+    plateau = float(theory.minibatch_error(c.sigma2_star, max(config["batches"]), config["n"])) / (2 * c.mu)
     if plateau <= 0:  # no gradient noise at x*: no plateau to reach
         return sys.maxsize
     k = np.ceil(np.log(delta0 / plateau) / -np.log1p(-c.mu / c.L)) if delta0 > plateau else 1
