@@ -5655,3 +5655,66 @@ def test_a_ready_optax_transformation_has_no_step_size_to_check():
     schedule = optax.linear_schedule(0.1, -0.1, 4)
     assert sgd_bench.methods.step_sizes(sgd_bench.from_optax(optax.sgd(schedule))) == []
     assert len(sgd_bench.methods.step_sizes(sgd_bench.from_optax(optax.sgd, learning_rate=schedule))) == 1
+
+
+# leftovers30a ------------------------------------------------------------------------------------
+# issue 18: claims that held vacuously at the smallest accepted --steps/--seeds.
+def test_minibatch_error_refuses_steps_too_few_for_its_plateau_claim(tmp_path, capsys):
+    # `--steps 1` marked "the plateau of E f(x_k) - f* falls as B grows" as holding one step from x_0
+    code, err = cli_main(["run", "minibatch_error", "--quick", "--steps", "25", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "--steps must be >= 26 (a plateau is the mean over the second half of the run" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_minibatch_error_b_star_grows_only_strictly():
+    # "B* grows as the target accuracy shrinks" held with B* = 200 at both targets (a <= b)
+    from sgd_bench_harness.experiments.minibatch_error import payoff
+
+    assert not payoff.b_star_grows([{"best": 200}, {"best": 200}])
+    assert payoff.b_star_grows([{"best": 20}, {"best": 200}, {"best": None}])
+    assert not payoff.b_star_grows([{"best": None}, {"best": 20}])  # one target reached: nothing grows
+
+
+def test_sgd_trajectories_quick_claim_says_its_noise_floor_is_not_evaluated():
+    # QUICK runs 6 steps (SGD 183x its floor) while --steps below 37 is refused, and its summary
+    # ticked "SGD stalls at a noise floor"; from 37 steps on the claim keeps its words
+    from sgd_bench_harness import cli
+
+    script = cli.load("sgd_trajectories")
+    floor = script.floor_steps(script.QUICK)
+    short, full = script.floor_claim(script.QUICK["steps"], floor), script.floor_claim(60, floor)
+    assert floor == 37 and "noise floor is not evaluated: 6 steps, fewer than the 37" in short
+    assert "stalls" not in short and full.startswith("GD converges linearly to w_hat while constant-step SGD "
+                                                     "stalls at a noise floor: at the last step")
+
+
+def test_two_phase_band_claims_need_an_interval_no_wider_than_the_band():
+    # at --seeds 3 the interval [-1.15, -0.79] "met [-1.05, -0.95]": too wide to tell -1 from -3/4
+    from types import SimpleNamespace
+
+    from sgd_bench_harness.experiments import two_phase
+
+    def fits(lo, hi):  # slope intervals [lo, hi] for every method (RateFit holds p = -slope)
+        return {m: SimpleNamespace(value=-(lo + hi) / 2, lo=-hi, hi=-lo) for m in two_phase.METHODS}
+
+    wide = two_phase.slope_checks("p", fits(-1.15, -0.79), tol=0.05, least_squares=True)
+    meets = [c for c in wide if "meets" in c["claim"]]
+    assert len(meets) == 2 and not any(c["holds"] for c in meets)
+    assert all("the interval is 0.36 wide, wider than the band's 0.1" in c["summary"] for c in meets)
+    narrow = two_phase.slope_checks("p", fits(-1.04, -0.95), tol=0.05, least_squares=True)
+    assert all(c["holds"] and "summary" not in c for c in narrow if "meets" in c["claim"])
+
+
+def test_momentum_plateau_claim_needs_its_interval_in_the_band():
+    # at --seeds 3 heavy ball's plateau ratio 0.87 +- 0.18 (se) "stalled at SGD's plateau" (band
+    # [0.67, 1.5]) though its 95% interval reached 0.52: a floor half SGD's
+    from sgd_bench_harness.experiments.momentum_stochastic import claims
+
+    def plateau_check(se):
+        run = dict(slope=-1.0, slope_se=0.01, slope_diff_lo=-0.01, slope_diff_hi=0.01, diverged=0,
+                   plateau_ratio=0.87, plateau_ratio_se=se)
+        (check,) = [c for c in claims.stochastic("p", {"SGD": run, "heavy ball": run}) if "plateau" in c.claim]
+        return check
+
+    assert not plateau_check(0.177).holds and "leaves the band for heavy ball: too wide" in plateau_check(0.177).summary
+    assert plateau_check(0.01).holds and plateau_check(0.01).summary is None
