@@ -5603,20 +5603,13 @@ def _damage_result(folder, how):
 
 
 @pytest.mark.parametrize("how", ["deleted", "emptied", "marked-running"])
-def test_an_all_pass_runs_again_a_finished_result_removed_since(tmp_path, capsys, monkeypatch, how):
+def test_an_all_pass_runs_again_a_finished_result_removed_since(tmp_path, capsys, own_scripts, how):
     # `run --all` interrupted in exp_b, exp_a's result deleted by hand, the same command: exp_a
     # "finished earlier in this pass", skipped, and "all 2 experiments done" with it missing
-    scripts, out = tmp_path / "scripts", tmp_path / "out"
-    scripts.mkdir()
-    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
-    (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b").replace(
-        "def run(config, out):\n", "def run(config, out):\n    import os\n"
-        "    if os.environ.get('STOP'):\n        raise ValueError('stopped')\n"))
-    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
-    monkeypatch.setenv("STOP", "1")
-    assert cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)[0] == 2
+    out = tmp_path / "out"
+    (own_scripts / "stop-exp_b").touch()  # Ctrl-C in exp_b
+    assert cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)[0] == 130
     _damage_result(out / "exp_a", how)
-    monkeypatch.delenv("STOP")
     code, err = cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)
     assert code == 0 and f"[1/2] exp_a: finished earlier in this pass, but {out / 'exp_a'}" in err, err
     assert "[1/2] exp_a: running" in err and "exp_a-" not in err, err
@@ -5624,7 +5617,7 @@ def test_an_all_pass_runs_again_a_finished_result_removed_since(tmp_path, capsys
     assert all(json.loads((out / n / "meta.json").read_text())["status"] == "complete" for n in ("exp_a", "exp_b"))
 
 
-_RAISING_SCRIPT = '''"""A made-up experiment whose run raises what its config names."""
+_RAISING_SCRIPT = '''"""A made-up experiment whose run raises RAISES."""
 import jax
 from sgd_bench_harness import experiment
 NAME, DESCRIPTION, FULL, QUICK = "exp_raises", "made up", dict(x=2), dict(x=1)
@@ -5721,16 +5714,13 @@ def test_an_argparse_error_reaches_stdout_when_stderr_is_closed(capsys, monkeypa
     assert "sgd-bench run: error: argument --seeds: must be a positive integer" in capsys.readouterr().out
 
 
-def test_the_lanczos_refusal_of_a_wide_libsvm_file_hints_at_its_columns(tmp_path, capsys, monkeypatch, no_grid_run):
-    # P4's refusal said "use a smaller n or d, float32, or more devices with sgd_bench.shard": a file
-    # has no n or d to give, float32 leaves these float64 vectors as they are, and shard is the API's
-    from sgd_bench import memory
-
+def test_the_lanczos_refusal_of_a_wide_sparse_problem_hints_at_its_columns(monkeypatch):
+    # P4's refusal (a LIBSVM file with a column index of 10^6) said "use a smaller n or d, float32, or
+    # more devices with sgd_bench.shard": a file has no n or d to give, these host vectors are float64
+    # whatever the dtype, and shard is the API's
     monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
-    data = tmp_path / "wide.svm"
-    data.write_text("1 1:0.5 1000000:1\n-1 1:1\n")
-    code, err = cli_main(["run", "--problem", f"libsvm:path={data},dense=false", "--method", "gd",
-                          "--out", str(tmp_path / "o")], capsys)
-    assert code == 3 and err.rstrip().endswith(
-        "only d counts here: a LIBSVM file's d is its largest column index, so renumber the columns it uses to "
-        "1..k (a column index map) or keep fewer columns; a generated problem, a smaller d"), err
+    wide = scipy.sparse.csr_matrix(([0.5, 1.0, 1.0], ([0, 0, 1], [0, 999_999, 0])), shape=(2, 1_000_000))
+    with pytest.raises(MemoryError, match=r"the Lanczos vectors for L .*; only d counts here: a LIBSVM file's d "
+                       r"is its largest column index, so renumber the columns it uses to 1\.\.k \(a column index "
+                       r"map\) or keep fewer columns; a generated problem, a smaller d$"):
+        problems.sparse.sparse_linear(wide, np.array([1.0, -1.0]))
