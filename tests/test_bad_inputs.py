@@ -5697,8 +5697,8 @@ def test_report_does_not_list_a_complete_folder_without_records_as_a_result(tmp_
     (fragment / "meta.json").write_text(json.dumps(
         {"written_by": "sgd-bench", "status": "complete", "config_hash": "0123456789ab"}))
     code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
-    assert code == 1 and (f"{fragment}: CORRUPTED, not rebuilt: its meta.json says complete, but it holds no "
-                          "records; re-run it to rebuild") in err, err
+    assert code == 1 and (f"{fragment}: CORRUPTED, not rebuilt: its meta.json says complete, but it names no "
+                          "experiment and holds no records; re-run it to rebuild") in err, err
 
 
 def test_an_argparse_error_reaches_stdout_when_stderr_is_closed(capsys, monkeypatch):
