@@ -83,6 +83,9 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
                     + ("" if every else " (--overwrite runs every one again)"))
                 continue
             # deleted or emptied by hand since: the pass said "all N experiments done" with it missing
+            if gone.endswith("has no meta.json"):  # its run would refuse the folder ("choose another --out")
+                raise ValueError(f"{name} finished earlier in this pass, but {gone}, so no run may write there: "
+                                 "move or remove that folder, then run the same command again")
             say(f"[{i}/{total}] {name}: finished earlier in this pass, but {gone}: running it again")
             del state["done"][name]
             failed[:] = [n for n in failed if n != name]
@@ -110,8 +113,10 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
 def _result_gone(folder: Path) -> str | None:
     """Why the result a pass finished in ``folder`` is no longer there, or None when it is."""
     meta = folders.read_meta(folder)
-    if meta is None:
-        return f"{folder} is gone" if not folder.exists() else f"{folder} has no meta.json"
+    if meta is None:  # an emptied folder is as good as gone: its run writes there again
+        if not folder.exists() or not any(folder.iterdir()):
+            return f"{folder} is gone"
+        return f"{folder} has no meta.json"
     if not folders.is_result(meta) or meta.get("status") != folders.STATUS_COMPLETE:
         return f"{folder}'s meta.json does not say it is complete"
     return None

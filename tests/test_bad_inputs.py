@@ -5589,12 +5589,15 @@ def test_sparse_data_of_huge_width_is_refused_before_its_column_permutation(tmp_
 
 # leftovers30b ---------------------------------------------------------------------------------------
 def _damage_result(folder, how):
-    """A finished result deleted, emptied, or marked running again, by hand."""
+    """A finished result deleted, emptied, marked running again or without its meta.json, by hand."""
     import shutil
 
     from sgd_bench_harness import folders
 
     meta = folders.read_meta(folder)
+    if how == "meta-gone":
+        (folder / "meta.json").unlink()
+        return
     shutil.rmtree(folder)
     if how == "emptied":
         folder.mkdir()
@@ -5602,7 +5605,7 @@ def _damage_result(folder, how):
         folders.mark(folder, folders.STATUS_RUNNING, meta["config_hash"])
 
 
-@pytest.mark.parametrize("how", ["deleted", "emptied", "marked-running"])
+@pytest.mark.parametrize("how", ["deleted", "emptied", "marked-running", "meta-gone"])
 def test_an_all_pass_runs_again_a_finished_result_removed_since(tmp_path, capsys, own_scripts, how):
     # `run --all` interrupted in exp_b, exp_a's result deleted by hand, the same command: exp_a
     # "finished earlier in this pass", skipped, and "all 2 experiments done" with it missing
@@ -5611,6 +5614,11 @@ def test_an_all_pass_runs_again_a_finished_result_removed_since(tmp_path, capsys
     assert cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)[0] == 130
     _damage_result(out / "exp_a", how)
     code, err = cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)
+    if how == "meta-gone":  # its run would refuse the folder, saying "choose another --out"
+        assert code == 2 and err.strip().splitlines()[-1] == (
+            f"sgd-bench: error: exp_a finished earlier in this pass, but {out / 'exp_a'} has no meta.json, so no "
+            "run may write there: move or remove that folder, then run the same command again"), err
+        return
     assert code == 0 and f"[1/2] exp_a: finished earlier in this pass, but {out / 'exp_a'}" in err, err
     assert "[1/2] exp_a: running" in err and "exp_a-" not in err, err
     assert sorted(p.name for p in out.iterdir()) == ["exp_a", "exp_b"]
