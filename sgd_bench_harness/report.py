@@ -226,6 +226,11 @@ def cmd_report(args) -> int:
     for folder in found:
         meta = folders.read_meta(folder) or {}
         broken = _corrupt_meta(folder) if not meta else None
+        if (broken is None and meta.get("status") == folders.STATUS_COMPLETE and "experiment" not in meta
+                and records.find_records(folder) is None):
+            # a fragment (a grid whose folder was moved while it ran wrote summary.md, grid.png and a
+            # bare meta.json in the old path) was listed "as written by the run", exit 0
+            broken = "its meta.json says complete, but it names no experiment and holds no records"
         if broken is None and "records" in meta and meta.get("status") == folders.STATUS_COMPLETE:
             broken = records.verify_records(folder, meta["records"])
         holder = folders.lock_holder(folder)  # a run writing there now: its files are not final

@@ -5718,3 +5718,150 @@ def test_momentum_plateau_claim_needs_its_interval_in_the_band():
 
     assert not plateau_check(0.177).holds and "leaves the band for heavy ball: too wide" in plateau_check(0.177).summary
     assert plateau_check(0.01).holds and plateau_check(0.01).summary is None
+
+
+# leftovers30b ---------------------------------------------------------------------------------------
+def _damage_result(folder, how):
+    """A finished result deleted, emptied, marked running again or without its meta.json, by hand."""
+    import shutil
+
+    from sgd_bench_harness import folders
+
+    meta = folders.read_meta(folder)
+    if how == "meta-gone":
+        (folder / "meta.json").unlink()
+        return
+    shutil.rmtree(folder)
+    if how == "emptied":
+        folder.mkdir()
+    elif how == "marked-running":
+        folders.mark(folder, folders.STATUS_RUNNING, meta["config_hash"])
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "marked-running", "meta-gone"])
+def test_an_all_pass_runs_again_a_finished_result_removed_since(tmp_path, capsys, own_scripts, how):
+    # `run --all` interrupted in exp_b, exp_a's result deleted by hand, the same command: exp_a
+    # "finished earlier in this pass", skipped, and "all 2 experiments done" with it missing
+    out = tmp_path / "out"
+    (own_scripts / "stop-exp_b").touch()  # Ctrl-C in exp_b
+    assert cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)[0] == 130
+    _damage_result(out / "exp_a", how)
+    code, err = cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)
+    if how == "meta-gone":  # its run would refuse the folder, saying "choose another --out"
+        assert code == 2 and err.strip().splitlines()[-1] == (
+            f"sgd-bench: error: exp_a finished earlier in this pass, but {out / 'exp_a'} has no meta.json, so no "
+            "run may write there: move or remove that folder, then run the same command again"), err
+        return
+    assert code == 0 and f"[1/2] exp_a: finished earlier in this pass, but {out / 'exp_a'}" in err, err
+    assert "[1/2] exp_a: running" in err and "exp_a-" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["exp_a", "exp_b"]
+    assert all(json.loads((out / n / "meta.json").read_text())["status"] == "complete" for n in ("exp_a", "exp_b"))
+
+
+_RAISING_SCRIPT = '''"""A made-up experiment whose run raises RAISES."""
+import jax
+from sgd_bench_harness import experiment
+NAME, DESCRIPTION, FULL, QUICK = "exp_raises", "made up", dict(x=2), dict(x=1)
+RAISES = {raises}
+
+
+def run(config, out):
+    raise RAISES
+
+
+def main(argv=None):
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run)
+'''
+_OOM_WAYS_OUT = "run fewer seeds at once (--seeds, or --block for a grid), in float32 (--dtype float32), or a smaller problem"
+
+
+@pytest.mark.parametrize("raises, line", [
+    ("jax.errors.JaxRuntimeError('RESOURCE_EXHAUSTED: Out of memory while trying to allocate 17179869184 bytes.')",
+     "error: the run ran out of memory on JAX's device (cpu) (RESOURCE_EXHAUSTED: Out of memory while trying to "
+     f"allocate 17179869184 bytes.): {_OOM_WAYS_OUT}"),
+    ("MemoryError()", f"error: the run ran out of host memory: {_OOM_WAYS_OUT}"),
+    ("MemoryError('the cells need 9 GiB; use fewer seeds')", "error: the cells need 9 GiB; use fewer seeds"),
+], ids=["xla-resource-exhausted", "bare-memory-error", "own-memory-error"])
+def test_memory_that_runs_out_is_one_line_and_exit_3(tmp_path, capsys, monkeypatch, raises, line):
+    # JAX's RESOURCE_EXHAUSTED reaching the command line was a traceback, exit 1; Python's bare
+    # MemoryError said "error: " and nothing else. sgd-bench's own MemoryErrors keep their words
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_raises.py").write_text(_RAISING_SCRIPT.format(raises=raises))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_raises", "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and err.strip().splitlines()[-1] == f"sgd-bench: {line}", err
+
+
+@pytest.mark.parametrize("raises", ["RuntimeError('out of memory')", "jax.errors.JaxRuntimeError('INTERNAL: a bug')"])
+def test_an_unrelated_runtime_error_is_not_taken_for_memory(tmp_path, capsys, monkeypatch, raises):
+    # the memory line must not hide a bug: any other runtime error stays a traceback
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_raises.py").write_text(_RAISING_SCRIPT.format(raises=raises))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    with pytest.raises(RuntimeError):
+        cli_main(["run", "exp_raises", "--out", str(tmp_path / "o")], capsys)
+
+
+def test_a_grid_whose_folder_moved_at_its_end_writes_no_fragment_there(tmp_path, capsys, monkeypatch):
+    # `mv R R2` while the grid drew its figure: the run re-created R/grid-H with summary.md, grid.png
+    # and a bare meta.json marked complete, said "wrote" there, and `report R` listed it as a result
+    from sgd_bench_harness import grid
+
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "report", 1)
+    real = grid.report
+
+    def moved_while_drawing(out):
+        rows = real(out)  # the records were read; the folder moves before the figure lands
+        out.parent.rename(tmp_path / "moved")
+        out.mkdir(parents=True)
+        for name in ("summary.md", "grid.png"):
+            (out / name).write_text("written after the move")
+        return rows
+
+    monkeypatch.setattr(grid, "report", moved_while_drawing)
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        f"sgd-bench: error: {folder} was moved or removed while the grid ran (its meta.json is gone), so the run "
+        f"stops and writes nothing there; to finish the grid, run the same command again with --out naming the "
+        f"folder that holds {folder.name} now"), err
+    assert not folder.exists() and (tmp_path / "moved" / folder.name / "meta.json").is_file()
+
+
+def test_report_does_not_list_a_complete_folder_without_records_as_a_result(tmp_path, capsys):
+    # the fragment such a moved grid left (summary.md, grid.png, a bare meta.json marked complete):
+    # `report` listed it "as written by the run", exit 0
+    fragment = tmp_path / "runs" / "grid-0123456789ab"
+    fragment.mkdir(parents=True)
+    (fragment / "summary.md").write_text("# grid\n")
+    (fragment / "meta.json").write_text(json.dumps(
+        {"written_by": "sgd-bench", "status": "complete", "config_hash": "0123456789ab"}))
+    code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    assert code == 1 and (f"{fragment}: CORRUPTED, not rebuilt: its meta.json says complete, but it names no "
+                          "experiment and holds no records; re-run it to rebuild") in err, err
+
+
+def test_an_argparse_error_reaches_stdout_when_stderr_is_closed(capsys, monkeypatch):
+    # `sgd-bench run --seeds x 2>&-`: argparse printed its usage on stdout and lost the error line
+    from sgd_bench_harness import cli
+
+    monkeypatch.setattr(sys, "stderr", None)
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # set_up wraps it; put back after the row
+    monkeypatch.setattr(sys, "argv", ["sgd-bench", "run", "--seeds", "x"])
+    with pytest.raises(SystemExit) as exit:
+        cli.main()
+    assert exit.value.code == 2
+    assert "sgd-bench run: error: argument --seeds: must be a positive integer" in capsys.readouterr().out
+
+
+def test_the_lanczos_refusal_of_a_wide_sparse_problem_hints_at_its_columns(monkeypatch):
+    # P4's refusal (a LIBSVM file with a column index of 10^6) said "use a smaller n or d, float32, or
+    # more devices with sgd_bench.shard": a file has no n or d to give, these host vectors are float64
+    # whatever the dtype, and shard is the API's
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    wide = scipy.sparse.csr_matrix(([0.5, 1.0, 1.0], ([0, 0, 1], [0, 999_999, 0])), shape=(2, 1_000_000))
+    with pytest.raises(MemoryError, match=r"the Lanczos vectors for L .*; only d counts here: a LIBSVM file's d "
+                       r"is its largest column index, so renumber the columns it uses to 1\.\.k \(a column index "
+                       r"map\) or keep fewer columns; a generated problem, a smaller d$"):
+        problems.sparse.sparse_linear(wide, np.array([1.0, -1.0]))
