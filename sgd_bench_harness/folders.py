@@ -57,11 +57,30 @@ def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> d
             and isinstance(state.get("failed", []), list)):
         return {"key": key, "done": {}, "failed": [], "argv": argvs}
     stored = state.get("argv") if isinstance(state.get("argv"), dict) else {}
-    same = (lambda name: True) if state.get("key") == key else (lambda name: name in argvs and stored.get(name) == argvs[name])
+    stored = {name: _moved_here(argv, path) for name, argv in stored.items()}
+
+    def here(key_: Any) -> Any:  # both sides as if the pass had always run in this folder
+        if isinstance(key_, dict) and isinstance(key_.get("argvs"), list):
+            return {**key_, "argvs": [_moved_here(argv, path) for argv in key_["argvs"]]}
+        return key_
+    same = (lambda name: True) if here(state.get("key")) == here(key) else (
+        lambda name: name in argvs and stored.get(name) == _moved_here(argvs[name], path))
     done = {name: seconds for name, seconds in state["done"].items() if isinstance(seconds, (int, float))
             and not isinstance(seconds, bool) and 0 <= seconds < float("inf") and same(name)}
     failed = [n for n in state.get("failed", []) if isinstance(n, str) and same(n)]
     return {"key": key, "done": done, "failed": failed, "argv": argvs}
+
+
+def _moved_here(argv: Any, path: Path) -> Any:
+    """A stored pass's argv with each ``--out`` (an experiment's folder, kept as an absolute path)
+    put in the folder that holds the progress file ``path`` now. The pass's experiments always
+    write there, so a folder moved or renamed since (or a clone moved) keeps its pass: the same
+    command ran every finished experiment again, each into NAME-DATE beside its result."""
+    if not isinstance(argv, list):
+        return argv
+    root = os.path.abspath(Path(path).parent)
+    return [os.path.join(root, os.path.basename(a)) if i and argv[i - 1] == "--out" and isinstance(a, str) else a
+            for i, a in enumerate(argv)]
 
 
 def read_meta(folder: Path) -> dict[str, Any] | None:

@@ -5519,3 +5519,69 @@ def test_benchopt_features_beyond_the_asked_dtype_are_named_as_x():
     with pytest.raises(ValueError, match=r"^X's entries reach 1e\+05, beyond the largest float16 \(6\.55e\+04\): "
                        r"in dtype=float16 they are inf"):  # raised by the harness, not sgd_bench: no raises()
         benchopt.logreg_l2(A * 0 + 1e5, Y, 1.0, dtype="float16")
+
+
+# hostile29a -----------------------------------------------------------------------------------------
+def test_an_all_pass_resumes_in_its_folder_after_the_folder_moved(tmp_path, capsys, monkeypatch):
+    # `run --all --out res` interrupted, then the clone (or res) moved or renamed: the same command ran
+    # every finished experiment again (its progress kept absolute paths), each into NAME-DATE beside it
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b").replace(
+        "def run(config, out):\n", "def run(config, out):\n    import os\n"
+        "    if os.environ.get('STOP'):\n        raise ValueError('stopped')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.setenv("STOP", "1")
+    assert cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "a")], capsys)[0] == 2
+    (tmp_path / "a").rename(tmp_path / "b")
+    monkeypatch.delenv("STOP")
+    code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["exp_a", "exp_b"]
+
+
+def test_report_names_the_scratch_results_it_leaves_out(tmp_path, capsys):
+    # `run --all --quick` then `report`: "no results in runs (no folder with sgd-bench's meta.json)",
+    # exit 2, with every quick result in runs/_quick; beside a full result, left out without a word
+    _fake_result(tmp_path / "_quick" / "exp_a")
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 2 and f"{tmp_path / '_quick'}: 1 result(s) left out of the index" in err, err
+    assert f"sgd-bench report {tmp_path / '_quick'} reports them" in err and "outside its scratch folders" in err, err
+    _fake_result(tmp_path / "exp_a")
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 0 and "1 result(s) left out of the index" in err, err
+
+
+def test_a_libsvm_column_index_beyond_int32_is_refused_by_name(tmp_path, capsys, no_grid_run):
+    # a column index of 99999999999: sklearn's reader raised "OverflowError: value too large to convert
+    # to int", a traceback with exit 1
+    data = tmp_path / "huge_index.svm"
+    data.write_text("1 1:0.5 99999999999:1\n-1 1:1\n")
+    code, err = cli_main(["run", "--problem", f"libsvm:path={data}", "--method", "gd", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and f"cannot read {data} as a LIBSVM file: value too large" in err.strip().splitlines()[-1], err
+
+
+def test_a_libsvm_file_of_huge_width_is_refused_before_its_eigenvalue_vectors(tmp_path, capsys, monkeypatch, no_grid_run):
+    # a column index of 2^31 - 1 (d = 2^31 - 1, two rows): L's Lanczos vectors took 16 GiB each, and the
+    # kernel's out-of-memory killer stopped the run (exit 137); here d = 10^6 against 10 MB free
+    from sgd_bench import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    data = tmp_path / "wide.svm"
+    data.write_text("1 1:0.5 1000000:1\n-1 1:1\n")
+    code, err = cli_main(["run", "--problem", f"libsvm:path={data},dense=false", "--method", "gd",
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and "the Lanczos vectors for L (about 24 of length d = 1,000,000" in err, err
+
+
+def test_sparse_data_of_huge_width_is_refused_before_its_column_permutation(tmp_path, capsys, monkeypatch, no_grid_run):
+    # --problem sparse-logreg:n=2,d=2147483647: the data check counted the rows only, then JAX allocated
+    # the 16 GiB column permutation (RESOURCE_EXHAUSTED traceback, or the out-of-memory killer); here
+    # d = 10^6 against 10 MB free
+    from sgd_bench import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    code, err = cli_main(["run", "--problem", "sparse-logreg:n=2,d=1000000,row_nnz=2", "--method", "gd",
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and "sparse data with n=2, d=1000000, 2 nonzeros per row (float64) needs" in err, err
