@@ -7,7 +7,8 @@ parts). The file goes when all are done.
 Decided (issue 18): a plain run of two or more named experiments is such a pass, as ``--all`` is.
 ``run A B`` interrupted in B, run again, ran A again and wrote a second result beside its first;
 the same command now skips A. A pass is keyed by the experiments' argvs (each ``--out`` absolute):
-another command, ``--overwrite`` or other options included, starts a pass of its own. One experiment
+another command, ``--overwrite`` or other options included, starts a pass of its own (which keeps what an unfinished pass of more experiments in the root had
+finished, for that pass's command). One experiment
 named is one run, which resumes its own stored parts and keeps no pass file.
 """
 
@@ -72,7 +73,8 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
     total = len(names)
     # kept with the progress, so a resumed pass still reports them (a name of no experiment here gave exit 4)
-    failed = state["failed"] = [n for n in state["failed"] if n in names]
+    failed = [n for n in state["failed"] if n in names]
+    others = [n for n in state["failed"] if n not in names]  # an unfinished pass's (folders.read_pass)
     for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
         if name in state["done"]:
             say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped"
@@ -88,10 +90,15 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
             return code
         state["done"][name] = time.perf_counter() - started
         root.mkdir(parents=True, exist_ok=True)
-        results.write_json(state_path, state)
+        results.write_json(state_path, {**state, "failed": failed + others})
         say(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
-    seconds = sum(state["done"].values())
-    state_path.unlink(missing_ok=True)
+    seconds = sum(state["done"][n] for n in names)
+    # `run A B` into the root of an interrupted --all (or run A B C): that pass resumes what it finished.
+    # --all's own end drops them: experiments of no script here.
+    if state["others"] and not every:
+        results.write_json(state_path, {**state, "key": None, "failed": failed + others})
+    else:
+        state_path.unlink(missing_ok=True)
     print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
           "(resumed passes included)")
     return failed_claims_status(list(failed), total)

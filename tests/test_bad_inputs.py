@@ -5585,3 +5585,24 @@ def test_sparse_data_of_huge_width_is_refused_before_its_column_permutation(tmp_
     code, err = cli_main(["run", "--problem", "sparse-logreg:n=2,d=1000000,row_nnz=2", "--method", "gd",
                           "--out", str(tmp_path / "o")], capsys)
     assert code == 3 and "sparse data with n=2, d=1000000, 2 nonzeros per row (float64) needs" in err, err
+
+
+# hostile30a -----------------------------------------------------------------------------------------
+def test_a_pass_of_some_experiments_keeps_an_interrupted_all_pass_in_its_root(tmp_path, capsys, monkeypatch):
+    # `run --all --out r` interrupted in exp_c, then `run exp_a exp_b --out r`: its end deleted the --all
+    # pass's progress file, and the resumed --all ran exp_a and exp_b again, each into NAME-DATE beside it
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b", "exp_c"):
+        (scripts / f"{name}.py").write_text(_PASS_SCRIPT.format(name=name).replace(
+            "def run(config, out):\n", "def run(config, out):\n    import os\n"
+            "    if os.environ.get('STOP') == NAME:\n        raise ValueError('stopped')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    out = str(tmp_path / "r")
+    monkeypatch.setenv("STOP", "exp_c")
+    assert cli_main(["run", "--all", "--quick", "--out", out], capsys)[0] == 2
+    monkeypatch.delenv("STOP")
+    assert cli_main(["run", "exp_a", "exp_b", "--quick", "--out", out], capsys)[0] == 0
+    code, err = cli_main(["run", "--all", "--quick", "--out", out], capsys)
+    assert code == 0 and "[2/3] exp_b: finished earlier in this pass" in err, err
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["exp_a", "exp_b", "exp_c"]
