@@ -5606,3 +5606,21 @@ def test_a_pass_of_some_experiments_keeps_an_interrupted_all_pass_in_its_root(tm
     code, err = cli_main(["run", "--all", "--quick", "--out", out], capsys)
     assert code == 0 and "[2/3] exp_b: finished earlier in this pass" in err, err
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["exp_a", "exp_b", "exp_c"]
+
+
+def test_grid_labels_that_differ_under_the_ellipsis_are_told_apart_in_the_figure(tmp_path, monkeypatch):
+    # sgd:...,sampling=cyclic,schedule=inverse_sqrt and ...=shuffle,...: both drawn as
+    # "sgd:step=0.1,batch=10,samp…=inverse_sqrt", two curves of one legend under one name
+    import matplotlib.axes
+
+    from sgd_bench_harness import grid_report
+
+    methods = [f"sgd:step=0.1,batch=10,sampling={s},schedule=inverse_sqrt" for s in ("cyclic", "shuffle")]
+    lines = ["problem,method,seed,step,grad_evals,diverged,loss,f_gap"]
+    lines += [f"lecture-logreg,\"{m}\",0,{k},{10 * k},False,{1 / (k + 1)},{1 / (k + 1)}" for m in methods for k in (0, 1)]
+    (tmp_path / "records.csv").write_text("\n".join(lines) + "\n")
+    drawn = []
+    monkeypatch.setattr(matplotlib.axes.Axes, "legend", lambda ax, **kw: drawn.append(ax.get_legend_handles_labels()[1]))
+    grid_report.report(tmp_path)
+    assert drawn and all(len(set(names)) == 2 for names in drawn), drawn
+    assert "pling=cyclic" in drawn[0][0] and "pling=shuffle" in drawn[0][1], drawn
