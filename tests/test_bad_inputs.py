@@ -5624,3 +5624,24 @@ def test_grid_labels_that_differ_under_the_ellipsis_are_told_apart_in_the_figure
     grid_report.report(tmp_path)
     assert drawn and all(len(set(names)) == 2 for names in drawn), drawn
     assert "pling=cyclic" in drawn[0][0] and "pling=shuffle" in drawn[0][1], drawn
+
+
+def test_a_stopped_pass_resumed_with_allow_failed_claims_keeps_what_it_finished(tmp_path, capsys, monkeypatch):
+    # `run exp_a exp_b` stopped in exp_b after exp_a's claim failed, then the same command with
+    # --allow-failed-claims (it changes the exit status only): exp_a ran again, into exp_a-DATE beside it
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+        "checks=[])", "checks=[dict(claim='c', holds=False)])"))
+    (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b").replace(
+        "def run(config, out):\n", "def run(config, out):\n    import os\n"
+        "    if os.environ.get('STOP'):\n        raise ValueError('stopped')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    argv = ["run", "exp_a", "exp_b", "--quick", "--out", str(tmp_path / "r")]
+    monkeypatch.setenv("STOP", "1")
+    assert cli_main(argv, capsys)[0] == 2
+    monkeypatch.delenv("STOP")
+    code, err = cli_main(argv + ["--allow-failed-claims"], capsys)
+    assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+    assert "claims failed in 1 of 2 experiments: exp_a" in err, err
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["exp_a", "exp_b"]
