@@ -5645,3 +5645,15 @@ def test_a_stopped_pass_resumed_with_allow_failed_claims_keeps_what_it_finished(
     assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
     assert "claims failed in 1 of 2 experiments: exp_a" in err, err
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["exp_a", "exp_b"]
+
+
+def test_a_summary_that_links_to_itself_gets_its_page(tmp_path):
+    # a summary.md (a script of one's own) linking [this summary](./summary.md): the page of the "result
+    # below" was written first, which wrote this one first, without end; report said "summary.html not
+    # written (RecursionError: maximum recursion depth exceeded)"
+    from sgd_bench_harness import pages
+
+    _fake_result(tmp_path / "x")
+    (tmp_path / "x" / "summary.md").write_text("# mine\n\nSee [this summary](./summary.md).\n")
+    page = pages.write_result_page(tmp_path / "x").read_text()
+    assert 'href="./summary.html">this summary</a>' in page, page
