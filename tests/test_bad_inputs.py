@@ -5657,3 +5657,22 @@ def test_a_summary_that_links_to_itself_gets_its_page(tmp_path):
     (tmp_path / "x" / "summary.md").write_text("# mine\n\nSee [this summary](./summary.md).\n")
     page = pages.write_result_page(tmp_path / "x").read_text()
     assert 'href="./summary.html">this summary</a>' in page, page
+
+
+def test_report_passes_over_a_folder_that_goes_while_it_walks(tmp_path, capsys, monkeypatch):
+    # `report runs` while a run beside it finishes (its cells/ or parts/ removed, --overwrite's
+    # .NAME.replaced removed): "error: [Errno 2] No such file or directory: 'runs/y/cells'", exit 2
+    import os
+
+    _fake_result(tmp_path / "x")
+    (tmp_path / "y" / "cells").mkdir(parents=True)
+    scandir = os.scandir
+
+    def gone(path="."):
+        if os.path.basename(os.fspath(path)) == "cells":  # removed after its parent was listed
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", gone)
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 0 and (tmp_path / "index.html").is_file(), err
