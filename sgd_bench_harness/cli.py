@@ -265,10 +265,14 @@ def main(argv=None) -> int:
             say(f"error: {one_line(err)}")
             return 2
         try:
-            module.main(["--help"])  # the experiment's own help, its options included
-        except SystemExit:
-            pass
-        print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")
+            try:
+                module.main(["--help"])  # the experiment's own help, its options included
+            except SystemExit:
+                pass
+            print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")
+        except BrokenPipeError:  # run NAME --help | head -1: a traceback (exit 1), as list's reader leaving is not
+            streams.quiet_stdout()
+            return 141
         return 0
     args, extra = parser.parse_known_args(run_words.help_first(argv))
     extra = run_words.gathered(args, extra)  # run pl_bounds --quick two_phase: two names

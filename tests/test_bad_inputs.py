@@ -5676,3 +5676,19 @@ def test_report_passes_over_a_folder_that_goes_while_it_walks(tmp_path, capsys, 
     monkeypatch.setattr(os, "scandir", gone)
     code, err = cli_main(["report", str(tmp_path)], capsys)
     assert code == 0 and (tmp_path / "index.html").is_file(), err
+
+
+def test_an_experiments_help_whose_reader_left_ends_quietly(monkeypatch, capsys):
+    # `sgd-bench run lecture_logreg --help | head -1`: a BrokenPipeError traceback, exit 1 (list's 141)
+    import io
+    import sys
+
+    from sgd_bench_harness import cli
+
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert cli.main(["run", "lecture_logreg", "--help"]) == 141
+    assert capsys.readouterr().err == ""
