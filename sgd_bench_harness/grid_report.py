@@ -137,7 +137,7 @@ def figure_texts(labels) -> dict[str, str]:
     """Each label's ``figure_text``, told apart: labels that differ only where the ellipsis falls
     (``sgd:step=0.1,batch=10,sampling=cyclic,schedule=inverse_sqrt`` and ``...=shuffle,...``) were
     drawn alike, two curves of one legend under one name. Such labels show their first characters,
-    then the part from where they differ."""
+    then the part from the key or folder where they differ (or a few characters before)."""
     import os
 
     from sgd_bench_harness.results import printable
@@ -146,7 +146,9 @@ def figure_texts(labels) -> dict[str, str]:
     for text in set(shown.values()):
         group = [label for label in shown if shown[label] == text]
         if len(group) > 1:
-            start = max(len(os.path.commonprefix([printable(label) for label in group])) - 6, 0)
+            common = os.path.commonprefix([printable(label) for label in group])
+            cut = max(common.rfind(sep, max(len(common) - 20, 0)) for sep in ",:/")  # from the key or folder that differs
+            start = cut + 1 if cut >= 0 else max(len(common) - 6, 0)
             for label in group:
                 whole = printable(label)
                 part = whole[:10] + "…" + whole[max(start, 10):] if start > 11 else whole
