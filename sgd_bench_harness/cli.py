@@ -79,8 +79,9 @@ def _cmd_run(args) -> int:
         for option in ("seeds", "steps", "dtype"):
             if getattr(args, option) is not None:
                 argv += [f"--{option}", str(getattr(args, option))]
-        if args.out is not None:
-            argv += ["--out", str(Path(args.out) / name)]
+        if args.out is not None:  # --out=-y: "-y/NAME" read by the experiment as an option ("expected one argument")
+            out = str(Path(args.out) / name)
+            argv += ["--out", os.path.join(".", out) if out.startswith("-") else out]
         if args.overwrite:
             argv.append("--overwrite")
         if args.allow_failed_claims:

@@ -5692,3 +5692,15 @@ def test_an_experiments_help_whose_reader_left_ends_quietly(monkeypatch, capsys)
     monkeypatch.setattr(sys, "stdout", Closed())
     assert cli.main(["run", "lecture_logreg", "--help"]) == 141
     assert capsys.readouterr().err == ""
+
+
+def test_an_out_folder_whose_name_starts_with_a_dash_reaches_the_experiment(tmp_path, capsys, monkeypatch):
+    # `run exp_a --out=-y` (the top level takes it): the experiment got `--out -y/exp_a`, read that as an
+    # option, and refused with "argument --out: expected one argument", exit 2
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.chdir(tmp_path)
+    code, err = cli_main(["run", "exp_a", "--quick", "--out=-y"], capsys)
+    assert code == 0 and (tmp_path / "-y" / "exp_a" / "summary.md").is_file(), err
