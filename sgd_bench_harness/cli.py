@@ -79,8 +79,9 @@ def _cmd_run(args) -> int:
         for option in ("seeds", "steps", "dtype"):
             if getattr(args, option) is not None:
                 argv += [f"--{option}", str(getattr(args, option))]
-        if args.out is not None:
-            argv += ["--out", str(Path(args.out) / name)]
+        if args.out is not None:  # --out=-y: "-y/NAME" read by the experiment as an option ("expected one argument")
+            out = str(Path(args.out) / name)
+            argv += ["--out", os.path.join(".", out) if out.startswith("-") else out]
         if args.overwrite:
             argv.append("--overwrite")
         if args.allow_failed_claims:
@@ -265,10 +266,14 @@ def main(argv=None) -> int:
             say(f"error: {one_line(err)}")
             return 2
         try:
-            module.main(["--help"])  # the experiment's own help, its options included
-        except SystemExit:
-            pass
-        print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")
+            try:
+                module.main(["--help"])  # the experiment's own help, its options included
+            except SystemExit:
+                pass
+            print(f"\nThrough sgd-bench run, --out DIR is a root folder: this experiment writes DIR/{named[0]}.")
+        except BrokenPipeError:  # run NAME --help | head -1: a traceback (exit 1), as list's reader leaving is not
+            streams.quiet_stdout()
+            return 141
         return 0
     args, extra = parser.parse_known_args(run_words.help_first(argv))
     extra = run_words.gathered(args, extra)  # run pl_bounds --quick two_phase: two names

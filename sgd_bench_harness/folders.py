@@ -49,14 +49,15 @@ def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> d
     and its experiment runs again: a text as seconds failed the pass after it had run every
     experiment, and a text as ``failed`` named its letters as experiments whose claims failed.
     With another ``key`` (a script added to or removed from the pass), what it finished with the
-    argv it has now (``argvs``, {name: argv}) is kept: the whole pass ran again, beside its results."""
+    argv it has now (``argvs``, {name: argv}) is kept: the whole pass ran again, beside its results.
+    An unfinished pass of experiments beyond ``argvs`` (its names, ``others``) keeps what it finished."""
     if Path(path).is_dir():  # the first experiment ran, then "[Errno 21] Is a directory", at every retry
         raise ValueError(f"--all: {path} is a folder, and the pass keeps its progress in a file of that name; "
                          "move or remove it, then run the same command again")
     state, argvs = read_json(path), dict(argvs or {})
     if not (isinstance(state, dict) and isinstance(state.get("done"), dict)
             and isinstance(state.get("failed", []), list)):
-        return {"key": key, "done": {}, "failed": [], "argv": argvs, "where": {}}
+        return {"key": key, "done": {}, "failed": [], "argv": argvs, "where": {}, "others": []}
     stored = state.get("argv") if isinstance(state.get("argv"), dict) else {}
     stored = {name: _moved_here(argv, path) for name, argv in stored.items()}
 
@@ -66,13 +67,17 @@ def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> d
         return key_
     same = (lambda name: True) if here(state.get("key")) == here(key) else (
         lambda name: name in argvs and stored.get(name) == _moved_here(argvs[name], path))
+    # Another pass's experiments that this one does not run are kept with their argv (run A B into the
+    # root of an interrupted --all: its end deleted the file, and --all ran A..Z again beside their results).
+    kept = (lambda name: argvs and name not in argvs and isinstance(stored.get(name), list))
     done = {name: seconds for name, seconds in state["done"].items() if isinstance(seconds, (int, float))
-            and not isinstance(seconds, bool) and 0 <= seconds < float("inf") and same(name)}
-    failed = [n for n in state.get("failed", []) if isinstance(n, str) and same(n)]
+            and not isinstance(seconds, bool) and 0 <= seconds < float("inf") and (same(name) or kept(name))}
+    failed = [n for n in state.get("failed", []) if isinstance(n, str) and (same(n) or kept(n))]
     where = state.get("where") if isinstance(state.get("where"), dict) else {}
     where = {name: folder for name, folder in where.items() if name in done and isinstance(folder, str)
              and folder not in ("", ".", "..") and os.path.basename(folder) == folder}
-    return {"key": key, "done": done, "failed": failed, "argv": argvs, "where": where}
+    return {"key": key, "done": done, "failed": failed, "argv": {**{n: stored[n] for n in done if kept(n)}, **argvs},
+            "where": where, "others": sorted(n for n in stored if kept(n))}
 
 
 def _moved_here(argv: Any, path: Path) -> Any:

@@ -133,10 +133,39 @@ def figure_text(label: str) -> str:
     return text.replace("$", r"\$")
 
 
-def panel_title(label: str, what: str) -> str:
+def figure_texts(labels) -> dict[str, str]:
+    """Each label's ``figure_text``, told apart: labels that differ only where the ellipsis falls
+    (``sgd:step=0.1,batch=10,sampling=cyclic,schedule=inverse_sqrt`` and ``...=shuffle,...``) were
+    drawn alike, two curves of one legend under one name. Such labels show their first characters,
+    then the part from the key or folder where they differ (or a few characters before)."""
+    import os
+
+    from sgd_bench_harness.results import printable
+
+    shown = {label: figure_text(label) for label in labels}
+    for text in set(shown.values()):
+        group = [label for label in shown if shown[label] == text]
+        if len(group) > 1:
+            common = os.path.commonprefix([printable(label) for label in group])
+            cut = max(common.rfind(sep, max(len(common) - 20, 0)) for sep in ",:/")  # from the key or folder that differs
+            start = cut + 1 if cut >= 0 else max(len(common) - 6, 0)
+            for label in group:
+                whole = printable(label)
+                part = whole[:10] + "…" + whole[max(start, 10):] if start > 11 else whole
+                shown[label] = (part if len(part) <= LABEL_MAX else part[:LABEL_MAX - 1] + "…").replace("$", r"\$")
+    seen: dict[str, int] = {}
+    for label, text in shown.items():  # three or more that differ at different places: numbered
+        seen[text] = seen.get(text, 0) + 1
+        if seen[text] > 1:
+            shown[label] = f"{text} ({seen[text]})"
+    return shown
+
+
+def panel_title(label: str, what: str, shown: str | None = None) -> str:
     """A panel's title: ``LABEL: what``, or the label on a line of its own when it is longer than
-    ``TITLE_ONE_LINE`` ("LABEL: against gradient evaluations" overran its panel and widened the figure)."""
-    shown = figure_text(label)
+    ``TITLE_ONE_LINE`` ("LABEL: against gradient evaluations" overran its panel and widened the figure);
+    ``shown``: the label as ``figure_texts`` tells it from the grid's other problems."""
+    shown = figure_text(label) if shown is None else shown
     return f"{shown}{': ' if len(shown) <= TITLE_ONE_LINE else chr(10)}{what}"
 
 
@@ -184,6 +213,7 @@ def report(out: Path) -> list[dict]:
     problems_ = list(dict.fromkeys(r["problem"] for r in table))
     plots.style()
     fig, axes = plt.subplots(len(problems_), 2, figsize=(11, 3.8 * len(problems_)), squeeze=False)
+    titles = figure_texts(problems_)
     for row_axes, ptext in zip(axes, problems_):
         methods = [r["method"] for r in table if r["problem"] == ptext]
         metric = curves[(ptext, methods[0])]["metric"]
@@ -192,6 +222,7 @@ def report(out: Path) -> list[dict]:
         shown = (lambda v: np.maximum(np.abs(v), GAP_FLOOR)) if gap else (lambda v: v)
         positive = gap or all(curves[(ptext, m)]["mean"] is None or np.all(curves[(ptext, m)]["lo"] > 0)
                               for m in methods)
+        names = figure_texts(methods)
         for c, mtext in enumerate(methods):
             cur = curves[(ptext, mtext)]
             if cur["mean"] is None:
@@ -199,14 +230,14 @@ def report(out: Path) -> list[dict]:
             color = plots.COLORS[c % len(plots.COLORS)]
             for ax, x in zip(row_axes, (cur["steps"], cur["grad_evals"])):
                 keep = x > 0 if ax is row_axes[1] else slice(None)  # log-x: no zero evaluations
-                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, label=figure_text(mtext))
+                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, label=names[mtext])
                 lo, hi = shown(cur["lo"]), shown(cur["hi"])
                 ax.fill_between(x[keep], np.minimum(lo, hi)[keep], np.maximum(lo, hi)[keep],
                                 color=color, alpha=0.15, lw=0)
         ylabel = r"$|f(x_k) - f^*|$" if gap else r"$f(x_k)$"
         for ax, xlabel, what in zip(row_axes, ("step k", "per-sample gradient evaluations"),
                                     ("against steps", "against gradient evaluations")):
-            ax.set(xlabel=xlabel, ylabel=ylabel, title=panel_title(ptext, what))
+            ax.set(xlabel=xlabel, ylabel=ylabel, title=panel_title(ptext, what, titles[ptext]))
             if positive:
                 ax.set_yscale("log")
             curves_drawn = len(ax.get_legend_handles_labels()[0])

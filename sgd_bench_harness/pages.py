@@ -120,6 +120,13 @@ def _nested_pages(folder: Path, body: str, index: Path | None) -> str:
         nested = folder.joinpath(*parts)
         if ".." in parts or not (nested / "summary.md").is_file() or not (nested / "meta.json").is_file():
             return match.group(0)
+        # a link to this summary (./summary.md) or to a folder above through a link: writing that page
+        # first wrote this one first, without end ("summary.html not written (RecursionError: ...)")
+        here, there = Path(os.path.realpath(folder)), Path(os.path.realpath(nested))
+        if there == here:
+            return f'href="{match.group(1)}/{PAGE}"'
+        if there in here.parents:
+            return match.group(0)
         page = nested / PAGE
         if not page.exists():
             write_result_page(nested, index)

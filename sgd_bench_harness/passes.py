@@ -8,7 +8,8 @@ The file goes when all are done.
 Decided (issue 18): a plain run of two or more named experiments is such a pass, as ``--all`` is.
 ``run A B`` interrupted in B, run again, ran A again and wrote a second result beside its first;
 the same command now skips A. A pass is keyed by the experiments' argvs (each ``--out`` absolute):
-another command, ``--overwrite`` or other options included, starts a pass of its own. One experiment
+another command, ``--overwrite`` or other options included, starts a pass of its own (which keeps what an unfinished pass of more experiments in the root had
+finished, for that pass's command). One experiment
 named is one run, which resumes its own stored parts and keeps no pass file.
 """
 
@@ -26,6 +27,7 @@ from sgd_bench_harness.experiments import experiments, scripts_dir
 # (gpu_bench's full size, n = 10^8, is sized for a GPU's memory).
 ACCELERATOR_ONLY = ("gpu_bench",)
 ALL_STATE = ".sgd-bench-all.json"  # a pass in progress: what it finished, and in how long
+ALLOW_FAILED = "--allow-failed-claims"
 
 
 def failed_claims_status(failed: list[str], total: int) -> int:
@@ -65,7 +67,11 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
 
     state_path = root / ALL_STATE
     # each --out as an absolute path: results, ./results/ and /abs/results resumed none of each other's passes
-    keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)] for v in argvs]
+    # and without --allow-failed-claims, which changes the exit status only: the same command with it,
+    # after a pass stopped, ran every finished experiment again, each into NAME-DATE beside its result
+    keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)
+              if a != ALLOW_FAILED] for v in argvs]
+    allowed = bool(argvs) and all(ALLOW_FAILED in v for v in argvs)
     key = {"argvs": keyed}
     state = folders.read_pass(state_path, key, dict(zip(names, keyed)))  # a damaged entry: it runs again
     left_out = sorted(set(experiments()) - set(names)) if every else []
@@ -73,7 +79,8 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         say(f"--all leaves out {', '.join(left_out)}: JAX sees no accelerator here (run it by name to force it)")
     total = len(names)
     # kept with the progress, so a resumed pass still reports them (a name of no experiment here gave exit 4)
-    failed = state["failed"] = [n for n in state["failed"] if n in names]
+    failed = [n for n in state["failed"] if n in names]
+    others = [n for n in state["failed"] if n not in names]  # an unfinished pass's (folders.read_pass)
     for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
         if name in state["done"]:
             # where it wrote (NAME, or NAME-DATE); a progress file from before this was kept is trusted
@@ -101,13 +108,19 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         if folders.COMPLETED[completed:]:  # NAME, or NAME-DATE beside a result it did not replace
             state["where"][name] = folders.COMPLETED[-1].name
         root.mkdir(parents=True, exist_ok=True)
-        results.write_json(state_path, state)
+        results.write_json(state_path, {**state, "failed": failed + others})
         say(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
-    seconds = sum(state["done"].values())
-    state_path.unlink(missing_ok=True)
+    seconds = sum(state["done"][n] for n in names)
+    # `run A B` into the root of an interrupted --all (or run A B C): that pass resumes what it finished.
+    # --all's own end drops them: experiments of no script here.
+    if state["others"] and not every:
+        results.write_json(state_path, {**state, "key": None, "failed": failed + others})
+    else:
+        state_path.unlink(missing_ok=True)
     print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
           "(resumed passes included)")
-    return failed_claims_status(list(failed), total)
+    status = failed_claims_status(list(failed), total)  # said either way; a claim failed earlier in the pass too
+    return 0 if allowed else status
 
 
 def _result_gone(folder: Path) -> str | None:

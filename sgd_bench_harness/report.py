@@ -82,7 +82,7 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
     # A grid's cells and a script's parts are pieces of a result, not results; hidden folders are
     # sgd-bench's working folders (--overwrite's .NAME.replaced, listed while the new run went on).
-    found = sorted(p.parent for p in root.rglob("meta.json") if not _a_results_piece(root, p.relative_to(root).parts)
+    found = sorted(p.parent for p in _meta_files(root) if not _a_results_piece(root, p.relative_to(root).parts)
                    and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     kept, notes = [], _linked_results(root) + [
         f"{folder}: {count} result(s) left out of the index: a folder whose name starts with _ holds scratch "
@@ -102,12 +102,19 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     return kept, notes
 
 
+def _meta_files(root: Path) -> list[Path]:
+    """Every ``meta.json`` under ``root``, not through links. A folder that goes while it is walked (a
+    run finishing beside removes its cells/ or parts/, --overwrite its .NAME.replaced) is passed over:
+    rglob failed the whole report with "[Errno 2] No such file or directory: 'runs/x/cells'"."""
+    return [Path(top) / "meta.json" for top, dirs, files in os.walk(root) if "meta.json" in (*files, *dirs)]
+
+
 def _scratch_results(root: Path) -> dict[Path, int]:
     """{outermost scratch folder under ``root``: how many results it holds}: ``run --all --quick``
     then ``report`` said only "no results in runs (no folder with sgd-bench's meta.json)", and
     runs/_quick's results were left out of an index without a word."""
     counts: dict[Path, int] = {}
-    for meta in root.rglob("meta.json"):
+    for meta in _meta_files(root):
         parts = meta.relative_to(root).parts[:-1]
         scratch = next((i for i, part in enumerate(parts) if part.startswith("_")), None)
         if (scratch is None or any(part.startswith(".") for part in parts) or _a_results_piece(root, (*parts, ""))
@@ -131,7 +138,7 @@ def _linked_results(root: Path) -> list[str]:
     links (a loop would never end, and a result would be listed twice), and such a result was
     left out without a word ("no results in DIR")."""
     notes = []
-    for top, dirs, _ in os.walk(root):  # not into links, as rglob above
+    for top, dirs, _ in os.walk(root):  # not into links, as _meta_files
         dirs[:] = sorted(d for d in dirs if not d.startswith(("_", "."))
                          and not _a_results_piece(root, (*Path(top).relative_to(root).parts, d, "")))
         for name in dirs:
@@ -211,7 +218,7 @@ def cmd_report(args) -> int:
         raise FileNotFoundError(f"no results folder at {typed}: run an experiment first (sgd-bench run)")
     try:
         found, notes = _find_results(root)
-    except RecursionError:  # rglob and os.walk recurse once per level: a tree ~1000 deep was a traceback
+    except RecursionError:  # os.walk recurses once per level: a tree ~1000 deep was a traceback
         raise ValueError(f"report DIR: the folders under {typed} nest deeper than report can walk "
                          "(Python's recursion limit); report a folder further down") from None
     single = found == [root]

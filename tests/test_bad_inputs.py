@@ -5865,3 +5865,122 @@ def test_the_lanczos_refusal_of_a_wide_sparse_problem_hints_at_its_columns(monke
                        r"is its largest column index, so renumber the columns it uses to 1\.\.k \(a column index "
                        r"map\) or keep fewer columns; a generated problem, a smaller d$"):
         problems.sparse.sparse_linear(wide, np.array([1.0, -1.0]))
+
+
+# hostile30a -----------------------------------------------------------------------------------------
+def test_a_pass_of_some_experiments_keeps_an_interrupted_all_pass_in_its_root(tmp_path, capsys, monkeypatch):
+    # `run --all --out r` interrupted in exp_c, then `run exp_a exp_b --out r`: its end deleted the --all
+    # pass's progress file, and the resumed --all ran exp_a and exp_b again, each into NAME-DATE beside it
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b", "exp_c"):
+        (scripts / f"{name}.py").write_text(_PASS_SCRIPT.format(name=name).replace(
+            "def run(config, out):\n", "def run(config, out):\n    import os\n"
+            "    if os.environ.get('STOP') == NAME:\n        raise ValueError('stopped')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    out = str(tmp_path / "r")
+    monkeypatch.setenv("STOP", "exp_c")
+    assert cli_main(["run", "--all", "--quick", "--out", out], capsys)[0] == 2
+    monkeypatch.delenv("STOP")
+    assert cli_main(["run", "exp_a", "exp_b", "--quick", "--out", out], capsys)[0] == 0
+    code, err = cli_main(["run", "--all", "--quick", "--out", out], capsys)
+    assert code == 0 and "[2/3] exp_b: finished earlier in this pass" in err, err
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["exp_a", "exp_b", "exp_c"]
+
+
+def test_grid_labels_that_differ_under_the_ellipsis_are_told_apart_in_the_figure(tmp_path, monkeypatch):
+    # sgd:...,sampling=cyclic,schedule=inverse_sqrt and ...=shuffle,...: both drawn as
+    # "sgd:step=0.1,batch=10,samp…=inverse_sqrt", two curves of one legend under one name
+    import matplotlib.axes
+
+    from sgd_bench_harness import grid_report
+
+    methods = [f"sgd:step=0.1,batch=10,sampling={s},schedule=inverse_sqrt" for s in ("cyclic", "shuffle")]
+    lines = ["problem,method,seed,step,grad_evals,diverged,loss,f_gap"]
+    lines += [f"lecture-logreg,\"{m}\",0,{k},{10 * k},False,{1 / (k + 1)},{1 / (k + 1)}" for m in methods for k in (0, 1)]
+    (tmp_path / "records.csv").write_text("\n".join(lines) + "\n")
+    drawn = []
+    monkeypatch.setattr(matplotlib.axes.Axes, "legend", lambda ax, **kw: drawn.append(ax.get_legend_handles_labels()[1]))
+    grid_report.report(tmp_path)
+    assert drawn and all(len(set(names)) == 2 for names in drawn), drawn
+    assert "pling=cyclic" in drawn[0][0] and "pling=shuffle" in drawn[0][1], drawn
+
+
+def test_a_stopped_pass_resumed_with_allow_failed_claims_keeps_what_it_finished(tmp_path, capsys, monkeypatch):
+    # `run exp_a exp_b` stopped in exp_b after exp_a's claim failed, then the same command with
+    # --allow-failed-claims (it changes the exit status only): exp_a ran again, into exp_a-DATE beside it
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+        "checks=[])", "checks=[dict(claim='c', holds=False)])"))
+    (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b").replace(
+        "def run(config, out):\n", "def run(config, out):\n    import os\n"
+        "    if os.environ.get('STOP'):\n        raise ValueError('stopped')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    argv = ["run", "exp_a", "exp_b", "--quick", "--out", str(tmp_path / "r")]
+    monkeypatch.setenv("STOP", "1")
+    assert cli_main(argv, capsys)[0] == 2
+    monkeypatch.delenv("STOP")
+    code, err = cli_main(argv + ["--allow-failed-claims"], capsys)
+    assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+    assert "claims failed in 1 of 2 experiments: exp_a" in err, err
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["exp_a", "exp_b"]
+
+
+def test_a_summary_that_links_to_itself_gets_its_page(tmp_path):
+    # a summary.md (a script of one's own) linking [this summary](./summary.md): the page of the "result
+    # below" was written first, which wrote this one first, without end; report said "summary.html not
+    # written (RecursionError: maximum recursion depth exceeded)"
+    from sgd_bench_harness import pages
+
+    _fake_result(tmp_path / "x")
+    (tmp_path / "x" / "summary.md").write_text("# mine\n\nSee [this summary](./summary.md).\n")
+    page = pages.write_result_page(tmp_path / "x").read_text()
+    assert 'href="./summary.html">this summary</a>' in page, page
+
+
+def test_report_passes_over_a_folder_that_goes_while_it_walks(tmp_path, capsys, monkeypatch):
+    # `report runs` while a run beside it finishes (its cells/ or parts/ removed, --overwrite's
+    # .NAME.replaced removed): "error: [Errno 2] No such file or directory: 'runs/y/cells'", exit 2
+    import os
+
+    _fake_result(tmp_path / "x")
+    (tmp_path / "y" / "cells").mkdir(parents=True)
+    scandir = os.scandir
+
+    def gone(path="."):
+        if os.path.basename(os.fspath(path)) == "cells":  # removed after its parent was listed
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", gone)
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 0 and (tmp_path / "index.html").is_file(), err
+
+
+def test_an_experiments_help_whose_reader_left_ends_quietly(monkeypatch, capsys):
+    # `sgd-bench run lecture_logreg --help | head -1`: a BrokenPipeError traceback, exit 1 (list's 141)
+    import io
+    import sys
+
+    from sgd_bench_harness import cli
+
+    class Closed(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert cli.main(["run", "lecture_logreg", "--help"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_an_out_folder_whose_name_starts_with_a_dash_reaches_the_experiment(tmp_path, capsys, monkeypatch):
+    # `run exp_a --out=-y` (the top level takes it): the experiment got `--out -y/exp_a`, read that as an
+    # option, and refused with "argument --out: expected one argument", exit 2
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.chdir(tmp_path)
+    code, err = cli_main(["run", "exp_a", "--quick", "--out=-y"], capsys)
+    assert code == 0 and (tmp_path / "-y" / "exp_a" / "summary.md").is_file(), err
