@@ -8,6 +8,7 @@ label), and ``leaves_equal`` / ``leaves_hash`` compare concrete leaves by value.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import jax
@@ -42,6 +43,18 @@ class Label(str):
 
     def __repr__(self):
         return repr(str.__str__(self))
+
+
+def replacement(change: tuple[Any, Any]) -> tuple[str, Any]:
+    """One ``Method.replace`` change, (flat name, value): a name that is not text is refused by name
+    (was "'int' object has no attribute 'split'"), and a Fraction becomes a float, as the
+    constructors take it (it reached ``jit`` as a Python object: JAX's "Error interpreting ...")."""
+    flat, new = change
+    if not isinstance(flat, str):
+        raise TypeError(f"hyperparameter names must be text (flat names, as Method.values() gives them), got {flat!r}")
+    if isinstance(new, numbers.Real) and not isinstance(new, (numbers.Integral, float, np.generic)):
+        return flat, float(new)
+    return flat, new
 
 
 def _is_tracer(value) -> bool:

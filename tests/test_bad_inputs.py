@@ -5519,3 +5519,65 @@ def test_benchopt_features_beyond_the_asked_dtype_are_named_as_x():
     with pytest.raises(ValueError, match=r"^X's entries reach 1e\+05, beyond the largest float16 \(6\.55e\+04\): "
                        r"in dtype=float16 they are inf"):  # raised by the harness, not sgd_bench: no raises()
         benchopt.logreg_l2(A * 0 + 1e5, Y, 1.0, dtype="float16")
+
+
+# hostile30b -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method, name", [
+    # T: a Fraction put in by replace reached jit as a Python object (JAX's "Error interpreting
+    # argument to _begin_jit as an abstract array"), where sgd(Fraction(1, 10)) takes it as a float
+    pytest.param(SGD, "step_size", id="step_size"),
+    pytest.param(sgd_bench.noisy_sgd(0.1, 0.1, 1), "noise_std", id="noise_std"),
+    pytest.param(sgd_bench.gd_armijo(), "c", id="armijo-c"),
+    pytest.param(sgd_bench.from_optax(optax.sgd, learning_rate=0.2), "learning_rate", id="optax-learning-rate"),
+])
+def test_a_fraction_put_in_by_replace_is_a_float_as_when_built(method, name):
+    from fractions import Fraction
+
+    assert method.replace(**{name: Fraction(1, 10)}) == method.replace(**{name: 0.1})
+
+
+@pytest.mark.parametrize("value", [
+    # S: a complex step ran with its imaginary part dropped (NumPy's ComplexWarning only), while
+    # sgd(0.1+1j) is refused; T: Decimal and an object array were JAX's "Error interpreting argument"
+    pytest.param(0.1 + 1j, id="complex"), pytest.param("decimal", id="Decimal"),
+    pytest.param(np.array(0.1, dtype=object), id="object-array"),
+])
+def test_a_replaced_step_size_that_is_not_a_real_number_is_refused_before_the_run(tiny_logistic, no_compile, value):
+    from decimal import Decimal
+
+    value = Decimal("0.1") if value == "decimal" else value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the ComplexWarning was all a complex step got
+        raises(TypeError, rf"^step_size must be a real number to run, got {re.escape(repr(value))}$",
+               sgd_bench.run, tiny_logistic, SGD.replace(step_size=value), X0_JAX, steps=2, key=KEY0)
+
+
+def test_a_method_is_not_taken_as_a_step_size_by_replace():
+    # T: replace(step_size=sgd(0.1)) was taken, then the run failed with "'Method' object is not callable"
+    raises(TypeError, r"^step_size must be a number or a schedule, got Method\('SGD'", SGD.replace,
+           step_size=sgd_bench.sgd(0.1))
+
+
+def test_a_callable_step_size_put_in_by_replace_is_a_schedule_as_when_built():
+    # T: replace(step_size=lambda k: ...) reached jit as a function (JAX's "Error interpreting
+    # argument"), where sgd(lambda k: ...) wraps it as a schedule
+    def step(k):
+        return 0.1 / (k + 1)
+
+    replaced = SGD.replace(step_size=step).hyperparams["step_size"]
+    assert isinstance(replaced, schedules.Schedule) and replaced == sgd_bench.sgd(step).hyperparams["step_size"]
+
+
+def test_a_hyperparameter_name_that_is_not_text_is_refused_by_replace():
+    # T: replace({1: 0.1}) was "'int' object has no attribute 'split'"
+    raises(TypeError, r"^hyperparameter names must be text \(flat names, as Method\.values\(\) gives them\), got 1$",
+           SGD.replace, {1: 0.1})
+
+
+def test_from_optax_takes_a_fraction_keyword_as_a_float():
+    # T: from_optax(optax.sgd, momentum=Fraction(1, 2)) went to the static options and failed inside
+    # optax's update ("unsupported operand type(s) for *: 'Fraction' and 'DynamicJaxprTracer'")
+    from fractions import Fraction
+
+    method = sgd_bench.from_optax(optax.sgd, learning_rate=0.1, momentum=Fraction(1, 2))
+    assert method.options["traced"] == ("learning_rate", "momentum") and method.hyperparams["momentum"] == 0.5
