@@ -5581,3 +5581,62 @@ def test_from_optax_takes_a_fraction_keyword_as_a_float():
 
     method = sgd_bench.from_optax(optax.sgd, learning_rate=0.1, momentum=Fraction(1, 2))
     assert method.options["traced"] == ("learning_rate", "momentum") and method.hyperparams["momentum"] == 0.5
+
+
+@pytest.mark.parametrize("keys, exc, match", [
+    # T: one key, an int or a list was vmap's "requested to map its argument along axis 0 ... rank 0",
+    # a 2-D key array fold_in's "accepts a single key" from inside JAX
+    pytest.param(KEY0, TypeError, r"^keys must be a 1-D array of typed PRNG keys .*, got key<fry> of shape \(\)$",
+                 id="one-key"),
+    pytest.param(KEYS2.reshape(2, 1), TypeError, r"^keys must be a 1-D array of typed PRNG keys", id="2-D"),
+    pytest.param(KEYS2[:0], ValueError, r"^keys must hold at least one key", id="empty"),
+])
+def test_final_gaps_takes_a_1d_array_of_keys_as_run_keys_does(tiny_logistic, no_compile, keys, exc, match):
+    from sgd_bench import horizons
+
+    raises(exc, match, horizons.final_gaps, tiny_logistic, SGD, X0_JAX, keys, 2, 0.1)
+
+
+@pytest.mark.parametrize("f_star, exc", [
+    # S: f_star NaN made every gap NaN and inf every gap -inf, not diverged, silently; T: None or an
+    # array was float()'s "must be a string or a real number" / "only 0-dimensional arrays"
+    pytest.param(math.nan, ValueError, id="nan"), pytest.param(math.inf, ValueError, id="inf"),
+    pytest.param(None, TypeError, id="None"),
+])
+def test_horizon_gaps_refuse_an_f_star_that_is_not_a_finite_number(tiny_logistic, no_compile, f_star, exc):
+    from sgd_bench import horizons
+
+    raises(exc, r"^f_star must be a finite number, got ", horizons.judge_final, [0.5, 0.6], 0.7, f_star)
+    raises(exc, r"^f_star must be a finite number, got ", horizons.final_gaps, tiny_logistic, SGD, X0_JAX, KEYS2,
+           2, f_star)
+
+
+def test_judge_final_names_a_start_loss_of_another_length():
+    # T: NumPy's "operands could not be broadcast together with remapped shapes"
+    from sgd_bench import horizons
+
+    raises(ValueError, r"^start_loss must be one number or one per seed \(2,\), got shape \(3,\)$",
+           horizons.judge_final, [0.5, 0.6], [0.7, 0.7, 0.7], 0.1)
+
+
+def test_log_horizons_checks_memory_before_spacing_them(monkeypatch):
+    # R: per_decade=10**9 made NumPy allocate ~10**9 points: its MemoryError from inside np.logspace
+    # (or swapping, where the host had the memory)
+    from sgd_bench import horizons
+
+    monkeypatch.setattr(memory, "_host_available_bytes", lambda: 2**30)
+    raises(MemoryError, r"^log_horizons with 1000000001 points needs [\d.]+ GiB of host memory",
+           horizons.log_horizons, 1, 10, 10**9)
+
+
+@pytest.mark.parametrize("method_at, ks, match", [
+    # T: horizons=5 was "'int' object is not iterable"; a Method for method_at "'Method' object is not callable"
+    pytest.param(lambda k: SGD, 5, r"^horizons must be a 1-D sequence of step counts K, got 5$", id="horizons-int"),
+    pytest.param(SGD, [2, 4], r"^method_at must be a function K -> Method \(the method for horizon K\), got Method",
+                 id="method"),
+])
+def test_run_horizons_names_a_method_at_or_horizons_of_the_wrong_kind(tiny_logistic, no_compile, method_at, ks, match):
+    from sgd_bench import horizons
+
+    raises(TypeError, match, horizons.run_horizons, tiny_logistic, method_at, X0_JAX, KEY0, horizons=ks, seeds=2,
+           f_star=0.1)
