@@ -5640,3 +5640,23 @@ def test_run_horizons_names_a_method_at_or_horizons_of_the_wrong_kind(tiny_logis
 
     raises(TypeError, match, horizons.run_horizons, tiny_logistic, method_at, X0_JAX, KEY0, horizons=ks, seeds=2,
            f_star=0.1)
+
+
+@pytest.mark.parametrize("schedule, shown", [
+    # T: a vector step was JAX's "Only scalar arrays can be converted to Python scalars" from inside
+    # JAX; text was float()'s "could not convert string to float: 'a'", which named no argument
+    pytest.param(lambda k: np.full(3, 0.1), r"array\(\[0\.1, 0\.1, 0\.1\]\)", id="vector"),
+    pytest.param(lambda k: "a", "'a'", id="text"),
+])
+def test_schedule_power_names_a_schedule_that_gives_no_single_number(schedule, shown):
+    raises(TypeError, rf"^schedule must give one number per step k, got {shown} at k = 10$",
+           sgd_bench.rates.schedule_power, schedule, 10, 1000)
+
+
+@pytest.mark.parametrize("name", ["", ".relative"])
+def test_a_launcher_module_name_that_python_m_never_takes_is_refused_before_any_starts(capsys, monkeypatch, name):
+    # N: -m '' and -m .x started every process; each printed runpy's "Empty module name" / "Relative
+    # module names not supported" (exit 1)
+    code, last = _launch_refused(capsys, monkeypatch, ["-n", "1", "--", "-m", name])
+    assert code == 2 and last == (f"sgd-bench launch: error: target module {name!r} is not found (python -m "
+                                  "takes no relative or empty module name)"), last
