@@ -27,7 +27,7 @@ from jax import lax
 
 from sgd_bench import validation
 from sgd_bench import _tree
-from sgd_bench._values import Label, leaves_equal, leaves_hash
+from sgd_bench._values import Label, leaves_equal, leaves_hash, shifted_info
 
 PROBLEM_CLASSES = ("strongly_convex", "pl", "convex", "nonconvex", "nonsmooth")
 
@@ -227,15 +227,15 @@ class FiniteSum:
         return obj
 
     def replace(self, **changes) -> "FiniteSum":
-        """A copy with some fields changed (``data``, ``name``, ``block_rows``, ...)."""
-        fields = dict(
-            loss_i=self.loss_i, data=self.data, regularizer=self.regularizer, name=self.name,
-            problem_class=self.problem_class, x_shape=self.x_shape, info=self.info,
-            block_rows=self.block_rows, shards=self.shards,
-        )
-        unknown = set(changes) - set(fields)
-        if unknown:
+        """A copy with some fields changed (``data``, ``name``, ...); a new regularizer moves info's L, L_max, mu."""
+        fields = dict(loss_i=self.loss_i, data=self.data, regularizer=self.regularizer, name=self.name,
+                      problem_class=self.problem_class, x_shape=self.x_shape, info=self.info,
+                      block_rows=self.block_rows, shards=self.shards)
+        if unknown := set(changes) - set(fields):
             raise TypeError(f"unknown field(s) {sorted(unknown)}; known: {sorted(fields)}")
+        if "regularizer" in changes and "info" not in changes:
+            ridge = [0.0 if r is None else r.mu if isinstance(r, L2) else None for r in (self.regularizer, changes["regularizer"])]
+            changes["info"] = shifted_info(self.info, *ridge, changes.get("problem_class", self.problem_class))
         fields.update(changes)
         return FiniteSum(fields.pop("loss_i"), fields.pop("data"), validate=False, **fields)
 

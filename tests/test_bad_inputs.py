@@ -5660,3 +5660,16 @@ def test_a_launcher_module_name_that_python_m_never_takes_is_refused_before_any_
     code, last = _launch_refused(capsys, monkeypatch, ["-n", "1", "--", "-m", name])
     assert code == 2 and last == (f"sgd-bench launch: error: target module {name!r} is not found (python -m "
                                   "takes no relative or empty module name)"), last
+
+
+def test_a_new_regularizer_moves_the_problems_closed_form_constants_with_it():
+    # S: problem.replace(regularizer=L2(0.5)) kept info's L, L_max and mu of the old regularizer:
+    # theory.constants said L = 0.27 ("closed form (problem.info)") where the Hessian's norm is 0.77,
+    # and L2(0) on a strongly convex problem kept its mu = 0.1 and its class
+    base = sgd_bench.FiniteSum(LOSS, DATA, regularizer=L2(0.1), problem_class="strongly_convex",
+                               info={"L": 2.0, "L_max": 3.0, "mu": 0.1}, x_shape=(3,))
+    assert base.replace(regularizer=L2(0.5)).info == pytest.approx({"L": 2.4, "L_max": 3.4, "mu": 0.5})
+    assert base.replace(regularizer=lambda x: 0.0, problem_class="nonconvex").info == {}  # not an L2: unknown
+    raises(ValueError, r"^the new regularizer leaves problem_class 'strongly_convex' without mu > 0 \(info's mu = "
+           r"0\.1 becomes 0\)", base.replace, regularizer=None)
+    assert base.replace(regularizer=None, problem_class="convex").info == pytest.approx({"L": 1.9, "L_max": 2.9, "mu": 0.0})
