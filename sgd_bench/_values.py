@@ -47,13 +47,14 @@ class Label(str):
 
 def replacement(change: tuple[Any, Any]) -> tuple[str, Any]:
     """One ``Method.replace`` change, (flat name, value): a name that is not text is refused by name
-    (was "'int' object has no attribute 'split'"), and a Fraction becomes a float, as the
+    (was "'int' object has no attribute 'split'"), and a Fraction becomes a float (an int when whole), as the
     constructors take it (it reached ``jit`` as a Python object: JAX's "Error interpreting ...")."""
     flat, new = change
     if not isinstance(flat, str):
         raise TypeError(f"hyperparameter names must be text (flat names, as Method.values() gives them), got {flat!r}")
     if isinstance(new, numbers.Real) and not isinstance(new, (numbers.Integral, float, np.generic)):
-        return flat, float(new)
+        whole = isinstance(new, numbers.Rational) and new.denominator == 1  # Fraction(4): a loop length
+        return flat, int(new) if whole else float(new)
     return flat, new
 
 
