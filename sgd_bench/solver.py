@@ -292,7 +292,8 @@ def check_problem_method(problem, method):
         if own and not isinstance(value, jax.core.Tracer) and np.asarray(value).dtype.kind not in "biuf":
             # replace(step_size=Decimal("0.1") / 0.1+1j / a lambda): JAX's "Error interpreting an argument" or
             # a silently dropped imaginary part, where the constructors refuse them
-            raise TypeError(f"{name} must be a real number to run, got {value!r}")
+            raise TypeError(f"{name} must be a real number to run, got {value!r}"
+                            + (" (a schedule goes in where the method is built)" if callable(value) else ""))
     validation.live("problem.data", problem.data)
     check_x64(problem)
 

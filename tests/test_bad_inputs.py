@@ -5673,3 +5673,11 @@ def test_a_new_regularizer_moves_the_problems_closed_form_constants_with_it():
     raises(ValueError, r"^the new regularizer leaves problem_class 'strongly_convex' without mu > 0 \(info's mu = "
            r"0\.1 becomes 0\)", base.replace, regularizer=None)
     assert base.replace(regularizer=None, problem_class="convex").info == pytest.approx({"L": 1.9, "L_max": 2.9, "mu": 0.0})
+
+
+def test_a_schedule_put_into_a_number_slot_by_replace_is_refused_before_the_run(tiny_logistic, no_compile):
+    # T: from_optax(optax.sgd, learning_rate=0.1).replace(learning_rate=lambda k: 0.1) reached jit as a
+    # function (JAX's "Error interpreting argument to <function _begin_jit> as an abstract array")
+    method = sgd_bench.from_optax(optax.sgd, learning_rate=0.1).replace(learning_rate=lambda k: 0.1)
+    raises(TypeError, r"^learning_rate must be a real number to run, got <function .*> \(a schedule goes in where "
+           r"the method is built\)$", sgd_bench.run, tiny_logistic, method, X0_JAX, steps=2, key=KEY0)
