@@ -191,7 +191,7 @@ def load_libsvm(path_or_name, *, dense: bool = True, standardize: bool = False,
     load = _sklearn_load_svmlight_file()
     try:
         X, y = load(str(path), n_features=n_features, dtype=np.float64)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:  # OverflowError: a column index beyond int32 (a traceback)
         raise ValueError(f"cannot read {path} as a LIBSVM file: {error}") from error
     y, label_map = _map_labels(np.asarray(y, dtype=np.float64), path)
     X = X.tocsr()

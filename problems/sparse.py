@@ -67,6 +67,7 @@ from sgd_bench.memory import check_fits
 from problems.linear import check_labels, softplus
 
 _DENSE_EIG_MAX_D = 256
+_LANCZOS_VECTORS = 24  # eigsh's default ncv (20) + v0 + ARPACK's 3-vector workspace
 
 
 class SparseRows(NamedTuple):
@@ -210,6 +211,12 @@ def _extreme_eigs(X) -> tuple[float | None, float]:
     if d <= _DENSE_EIG_MAX_D:
         eigs = np.linalg.eigvalsh((X.T @ X).toarray() / n)
         return float(eigs[0]), float(eigs[-1])
+    # eigsh keeps about 20 Lanczos vectors of length d (and its workspace): a LIBSVM column index of
+    # 2^31 - 1 was killed by the kernel's out-of-memory killer here instead of refused
+    # the default hint (smaller n, float32, shard) fits nothing here: these are d-long float64 host vectors
+    check_fits(_LANCZOS_VECTORS * d * 8, f"the Lanczos vectors for L (about {_LANCZOS_VECTORS} of length d = {d:,}, float64)",
+               hint="only d counts here: a LIBSVM file's d is its largest column index, so renumber the columns it "
+                    "uses to 1..k (a column index map) or keep fewer columns; a generated problem, a smaller d")
     op = scipy.sparse.linalg.LinearOperator(
         (d, d), matvec=lambda v: X.T @ (X @ np.ravel(v)) / n, dtype=np.float64)
     # Lanczos, started from a fixed vector so the value is reproducible.

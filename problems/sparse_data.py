@@ -177,8 +177,10 @@ def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alph
     # one block of padded rows and its sort temporaries.
     nnz_bound = n * min(width, row_nnz * 1.2 + 8)
     block = _block_rows(n)
+    # device: also the column permutation of d (an int64 iota and its sort, ~32 bytes a column) and
+    # the d weights: d = 2^31 - 1 passed the check, then allocated 16 GiB at once
     check_host_fits(int(nnz_bound * (dt.itemsize + 4) + 16 * n + block * width * 24),
-                    int(block * width * 48),
+                    int(block * width * 48 + d * (32 + dt.itemsize)),
                     f"sparse data with n={n}, d={d}, {row_nnz:g} nonzeros per row ({dt.name})")
     key = jax.random.key(seed)
     k_perm, k_w, k_rows = jax.random.split(key, 3)

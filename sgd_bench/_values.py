@@ -99,6 +99,19 @@ def leaves_equal(a: Any, b: Any, *, equal_nan: bool = False) -> bool:
     return True
 
 
+def holds_cast_of(new: Any, old: Any) -> bool:
+    """True when the pytree ``new`` holds ``old``'s values, each leaf cast to the dtype of new's
+    leaf: the same data cast or placed on other devices (tracers only equal themselves)."""
+    (ln, tn), (lo, to) = jax.tree_util.tree_flatten(new), jax.tree_util.tree_flatten(old)
+
+    def cast(o, n):
+        if o is n or _is_tracer(o) or _is_tracer(n) or np.shape(o) != np.shape(n) or not hasattr(n, "dtype"):
+            return o
+        return np.asarray(o).astype(n.dtype)
+
+    return tn == to and leaves_equal([cast(o, n) for o, n in zip(lo, ln)], ln, equal_nan=True)
+
+
 def leaves_hash(leaves: Any) -> int:
     """A hash of concrete leaves by value (tracers by identity)."""
     parts = []

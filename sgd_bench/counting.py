@@ -20,7 +20,11 @@ from sgd_bench._values import leaves_equal, leaves_hash
 
 
 class Count(NamedTuple):
-    """A non-negative integer held as uint32 ``words[..., 0] * 2**32 + words[..., 1]``."""
+    """A non-negative integer held as uint32 ``words[..., 0] * 2**32 + words[..., 1]``.
+
+    Make one with ``Count.zero()`` or ``Count.from_parts(hi, lo)``, which check their parts.
+    ``Count(words)`` itself takes anything: it is also how JAX rebuilds a Count from its leaves,
+    and those may be tracers, None, axis numbers (``in_axes``) or JAX's own placeholders."""
 
     words: Any
 

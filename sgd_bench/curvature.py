@@ -36,7 +36,7 @@ _DENSE_SAMPLE_MAX_DIM = 512
 def to_float64(tree):
     """A ``FiniteSum`` (its data) or a pytree with every floating leaf cast to float64."""
     if isinstance(tree, FiniteSum):
-        return tree.replace(data=_tree.cast_floating(tree.data, jnp.float64))
+        return tree.replace(data=_tree.cast_floating(tree.data, jnp.float64), info=tree.info)  # a cast: same facts
     return _tree.cast_floating(tree, jnp.float64)
 
 

@@ -174,6 +174,7 @@ def sigma2_along_run(problem: FiniteSum, trace: Trace, *, run: str = "", start: 
     - ``run``: a label of the run (method, step size, seeds), kept with the estimate.
     - ``start``: ignore logged steps k < ``start`` (an integer >= 0).
     """
+    validation.instance("run", run, str, "a string, a label of the run")  # 5 was kept as '5'
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be a sgd_bench.Trace, got {type(trace).__name__}")
     if trace.xs is None:

@@ -173,7 +173,10 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
       whose update needs more than (updates, state, params) (``optax.lbfgs``'s line search
       needs the loss; ``sgd_bench.lbfgs`` runs it).
     - ``from_optax(optax.adam(1e-3))``: a ready ``GradientTransformation``. It is static and
-      compared by identity: each new object compiles a new program.
+      compared by identity: each new object compiles a new program. Its learning rate (a number
+      or a schedule) is closed over inside optax, out of reach: it is not checked, neither here
+      nor along the run (``Trace.negative_step_at`` stays -1 even where a schedule climbs). The
+      factory form, ``from_optax(optax.sgd, learning_rate=schedule)``, is checked.
 
     **Arguments:**
 

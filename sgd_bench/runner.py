@@ -58,7 +58,8 @@ class Trace(NamedTuple):
       uphill from step k on. A negative constant is refused when the method is built (and by
       ``replace`` and ``sweep``); a schedule that turns negative later (one's own callable or
       ``Schedule`` formula, an optax schedule) is run as asked, flagged here and warned about
-      (``NegativeStepWarning``).
+      (``NegativeStepWarning``). Not checked, so -1 there: the learning rate of a ready optax
+      transformation (``from_optax(optax.sgd(schedule))``), which optax hides.
     - ``rose``: whether f(x_k) became NaN/Inf or rose above ``rise_factor`` max(|f(x_0)|, 1)
       (default ``RISE_FACTOR`` = 10) at a log point; a diverged seed has always risen. A flag
       beside ``diverged``, not a filter: statistics keep a seed that rose but stayed finite.

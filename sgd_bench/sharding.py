@@ -76,7 +76,7 @@ def shard(problem: FiniteSum, devices: Sequence | None = None) -> FiniteSum:
                          f"evenly; drop {problem.n % count} rows or choose devices=")
     sharding = NamedSharding(the_mesh, PartitionSpec(AXIS))
     data = jax.tree_util.tree_map(lambda a: _place(a, sharding), problem.data)
-    return problem.replace(data=data, shards=count)
+    return problem.replace(data=data, shards=count, info=problem.info)  # the same values: no comparison
 
 
 def _place(a, sharding: NamedSharding):

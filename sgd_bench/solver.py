@@ -359,9 +359,7 @@ class Solver:
         """Refuses a state another Solver made (another method, problem shape or chunk): its
         structure or shapes differ from what ``init`` gives here (``eval_shape``: nothing runs),
         and the compiled loop would fail inside JAX. Dtypes may differ (x0 sets them)."""
-        if not isinstance(state, SolverState):
-            raise TypeError(f"state must be a SolverState from Solver.init or advance, got "
-                            f"{type(state).__name__}")
+        _is_state(state)
         validation.live("state", state)
         check_x64(self.problem)
         if getattr(self, "_expected", None) is None or self.problem.x_shape is None:  # a pytree iterate:
@@ -402,12 +400,19 @@ class Solver:
     @staticmethod
     def grad_evals(state: SolverState) -> int:
         """The exact number of per-sample gradient evaluations so far."""
-        return int(state.method.grad_evals)
+        return int(_is_state(state).method.grad_evals)  # a dict was "'dict' object has no attribute 'method'"
 
     @staticmethod
     def counts(state: SolverState) -> dict[str, int]:
         """Every evaluation count the method keeps, as ints."""
-        return {k: int(v) for k, v in counts(state.method).items()}
+        return {k: int(v) for k, v in counts(_is_state(state).method).items()}
 
     def __repr__(self):
         return f"Solver({self.problem!r}, {self.method!r}, chunk={self.chunk})"
+
+
+def _is_state(state) -> SolverState:
+    """``state`` when it is a SolverState; else TypeError naming what was given."""
+    if not isinstance(state, SolverState):
+        raise TypeError(f"state must be a SolverState from Solver.init or advance, got {type(state).__name__}")
+    return state

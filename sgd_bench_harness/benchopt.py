@@ -88,11 +88,28 @@ def logreg_l2(X, y, lmbd: float, *, dtype="float64") -> FiniteSum:
         raise ValueError(f"X's entries reach {float(np.max(np.abs(X))):.3g}, beyond the largest "
                          f"{dt.name} ({float(jnp.finfo(dt).max):.3g}): in dtype={dt.name} they are inf; "
                          "rescale the features or pass a wider dtype")
-    return logistic_regression(cast, np.asarray(y, dt), lmbd / max(n, 1), name="benchopt logreg_l2")
+    nonzero = np.asarray(X) != 0
+    lost, held = int(np.count_nonzero(nonzero & (cast == 0))), int(np.count_nonzero(nonzero))
+    if 2 * lost > held:  # 1e-50 features in float32 made a constant loss, silently
+        raise ValueError(f"{lost} of X's {held} nonzero entries are below the smallest "
+                         f"{dt.name} ({float(jnp.finfo(dt).smallest_subnormal):.3g}): in dtype={dt.name} "
+                         "they are 0; rescale the features or pass a wider dtype")
+    try:
+        return logistic_regression(cast, np.asarray(y, dt), lmbd / max(n, 1), name="benchopt logreg_l2")
+    except ValueError as err:
+        if not str(err).startswith("info["):  # L and L_max are made from X here: the caller gave no info
+            raise
+        a64 = np.asarray(cast, np.float64)
+        top = float(np.max(np.einsum("ij,ij->i", a64, a64))) / 4 + lmbd / max(n, 1)
+        raise ValueError(f"X's rows make L_max = max_i ||x_i||^2 / 4 + mu = {top:.3g}, beyond the largest "
+                         f"{dt.name} ({float(jnp.finfo(dt).max):.3g}): in dtype={dt.name} it is inf; "
+                         "rescale the features or pass a wider dtype") from None
 
 
 def sum_objective(problem: FiniteSum, x) -> float:
     """The benchopt (sum-scale) value n f(x) of a problem made by ``logreg_l2``."""
+    if not isinstance(problem, FiniteSum):  # None was "'NoneType' object has no attribute 'data'"
+        raise TypeError(f"problem must be a FiniteSum (from logreg_l2), got {type(problem).__name__}")
     check_x("x", x, problem)  # another shape failed inside JAX's dot
     return float(problem.n * problem.loss(jnp.asarray(x, problem.dtype)))
 

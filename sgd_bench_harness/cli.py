@@ -327,9 +327,12 @@ def _dispatch(args) -> int:
         say(f"error: {one_line(err)}")
         return 2
     except MemoryError as err:
-        say(f"error: {one_line(err)}")
+        say(_out_of_memory(err) or f"error: {one_line(err)}")
         return 3
     except (RuntimeError, AssertionError) as err:
+        if _out_of_memory(err):  # XLA's RESOURCE_EXHAUSTED: a traceback, exit 1
+            say(_out_of_memory(err))
+            return 3
         # JAX_PLATFORMS=bogus, or a platform this machine lacks: the environment, not a bug.
         # JAX_PLATFORMS=cuda without a visible NVIDIA GPU is JAX's bare `assert` in xla_bridge.
         where = traceback.extract_tb(err.__traceback__)[-1].filename
@@ -344,3 +347,25 @@ def _dispatch(args) -> int:
              "report": "interrupted; report rebuilds from the stored records, so the same command "
                        "writes the pages again"}.get(args.command, "interrupted"))
         return 130
+
+
+def _out_of_memory(err: BaseException) -> str | None:
+    """The one line (exit 3) for memory that ran out inside JAX/XLA (its runtime error saying
+    RESOURCE_EXHAUSTED or out of memory) or in Python or NumPy (a MemoryError without words, or
+    NumPy's "Unable to allocate"), or None: sgd-bench's own MemoryErrors already name the numbers
+    and their way out, and any other runtime error stays a traceback (a bug to report)."""
+    text = str(err).strip()
+    if isinstance(err, MemoryError):
+        if text and type(err) is MemoryError:
+            return None
+        what = "host memory"
+    elif type(err).__name__ in ("XlaRuntimeError", "JaxRuntimeError") and (
+            "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower()):
+        import jax
+
+        what = f"memory on JAX's device ({jax.default_backend()})"
+    else:
+        return None
+    said = f" ({one_line(text)[:200]})" if text else ""
+    return (f"error: the run ran out of {what}{said}: run fewer seeds at once (--seeds, or --block for "
+            "a grid), in float32 (--dtype float32), or a smaller problem")

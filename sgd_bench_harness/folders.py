@@ -44,7 +44,8 @@ def read_json(path: Path) -> Any:
 
 def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The progress of the ``run --all`` pass ``key`` kept in ``path`` (``{"key", "done": {name:
-    seconds}, "failed": [names], "argv": {name: argv}}``), or a new one. A damaged entry is dropped
+    seconds}, "failed": [names], "argv": {name: argv}, "where": {name: the result's folder name}}``),
+    or a new one. A damaged entry is dropped
     and its experiment runs again: a text as seconds failed the pass after it had run every
     experiment, and a text as ``failed`` named its letters as experiments whose claims failed.
     With another ``key`` (a script added to or removed from the pass), what it finished with the
@@ -55,13 +56,35 @@ def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> d
     state, argvs = read_json(path), dict(argvs or {})
     if not (isinstance(state, dict) and isinstance(state.get("done"), dict)
             and isinstance(state.get("failed", []), list)):
-        return {"key": key, "done": {}, "failed": [], "argv": argvs}
+        return {"key": key, "done": {}, "failed": [], "argv": argvs, "where": {}}
     stored = state.get("argv") if isinstance(state.get("argv"), dict) else {}
-    same = (lambda name: True) if state.get("key") == key else (lambda name: name in argvs and stored.get(name) == argvs[name])
+    stored = {name: _moved_here(argv, path) for name, argv in stored.items()}
+
+    def here(key_: Any) -> Any:  # both sides as if the pass had always run in this folder
+        if isinstance(key_, dict) and isinstance(key_.get("argvs"), list):
+            return {**key_, "argvs": [_moved_here(argv, path) for argv in key_["argvs"]]}
+        return key_
+    same = (lambda name: True) if here(state.get("key")) == here(key) else (
+        lambda name: name in argvs and stored.get(name) == _moved_here(argvs[name], path))
     done = {name: seconds for name, seconds in state["done"].items() if isinstance(seconds, (int, float))
             and not isinstance(seconds, bool) and 0 <= seconds < float("inf") and same(name)}
     failed = [n for n in state.get("failed", []) if isinstance(n, str) and same(n)]
-    return {"key": key, "done": done, "failed": failed, "argv": argvs}
+    where = state.get("where") if isinstance(state.get("where"), dict) else {}
+    where = {name: folder for name, folder in where.items() if name in done and isinstance(folder, str)
+             and folder not in ("", ".", "..") and os.path.basename(folder) == folder}
+    return {"key": key, "done": done, "failed": failed, "argv": argvs, "where": where}
+
+
+def _moved_here(argv: Any, path: Path) -> Any:
+    """A stored pass's argv with each ``--out`` (an experiment's folder, kept as an absolute path)
+    put in the folder that holds the progress file ``path`` now. The pass's experiments always
+    write there, so a folder moved or renamed since (or a clone moved) keeps its pass: the same
+    command ran every finished experiment again, each into NAME-DATE beside its result."""
+    if not isinstance(argv, list):
+        return argv
+    root = os.path.abspath(Path(path).parent)
+    return [os.path.join(root, os.path.basename(a)) if i and argv[i - 1] == "--out" and isinstance(a, str) else a
+            for i, a in enumerate(argv)]
 
 
 def read_meta(folder: Path) -> dict[str, Any] | None:
@@ -325,6 +348,22 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     log(f"{target} already holds a result ({what}, created {meta.get('created', '?')}); "
         f"writing {fresh} instead (pass --overwrite to replace it)")
     return fresh, False
+
+
+def check_still_there(out: Path, drop: tuple[str, ...] = ()) -> None:
+    """Raises ValueError when a grid's folder ``out`` was moved or removed while it ran (its
+    meta.json is gone), after removing ``drop``, the files just written into the old path. Writing
+    on re-created that path with summary.md, grid.png and a bare meta.json marked complete, said
+    "wrote" there, and ``report`` listed the fragment as a result."""
+    if (out / "meta.json").is_file():
+        return
+    for name in drop:
+        (out / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # only when nothing else is there
+        out.rmdir()
+    raise ValueError(f"{out} was moved or removed while the grid ran (its meta.json is gone), so the run stops "
+                     "and writes nothing there; to finish the grid, run the same command again with --out "
+                     f"naming the folder that holds {out.name} now")
 
 
 def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] | None = None) -> None:

@@ -329,6 +329,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
             continue
         if ptext not in f_stars:
             f_stars[ptext] = _f_star(problem, log)
+            folders.check_still_there(out)
             folders.mark(out, folders.STATUS_RUNNING, digest, {"f_star": f_stars})
         f_star = f_stars[ptext][0]
         x0 = problem.zeros()
@@ -354,6 +355,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                                  f_star=f_star)]
                 n_div = int(sum(np.sum(np.asarray(t.diverged)) for t in traces))
                 n_rose = int(sum(np.sum(np.asarray(t.rose)) for t in traces))
+                folders.check_still_there(out)
                 records.write_cell(cells_dir, name, rows, dict(seconds=seconds, diverged=n_div, seeds=b - a,
                                                                labels=method.labels))
                 rose_text = f", {n_rose} rose above {rise_factor(config):g}x their start" if n_rose else ""
@@ -365,6 +367,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                         log(f"warning: {ptext} / {label}: the step size is negative from step "
                             f"k = {int(at[at >= 0].min())}: the run climbs uphill from there")
         del problem
+    folders.check_still_there(out)
     rows, timings = [], {}
     for i, ptext in enumerate(config["problems"]):
         for j, mtext in enumerate(config["methods"]):
@@ -386,6 +389,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
         extra["command"] = command
     folders.mark(out, folders.STATUS_RUNNING, digest, extra)
     summary = report(out)
+    folders.check_still_there(out, drop=("summary.md", "grid.png"))
     folders.mark(out, folders.STATUS_COMPLETE, digest)
     if not keep_cells:
         shutil.rmtree(cells_dir, ignore_errors=True)

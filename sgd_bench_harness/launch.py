@@ -402,7 +402,8 @@ def main(argv=None) -> int:
                       init_timeout=args.init_timeout, timeout=args.timeout, idle_timeout=args.idle_timeout or None,
                       exit_wait=args.exit_wait, named=_typed(list(sys.argv[1:] if argv is None else argv)))
         # Ctrl-C or SIGTERM of the launcher: stop the children (launch's finally) and exit 130.
-        signal.signal(signal.SIGTERM, _interrupt)
+        # Restored at the end: a Python caller (a test's process) kept SIGTERM as Ctrl-C after main.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         return launch(target, args.processes, devices=args.devices, port=args.port,
                       heartbeat=args.heartbeat, init_timeout=args.init_timeout, grace=args.grace,
                       timeout=args.timeout, idle_timeout=args.idle_timeout or None,
@@ -416,6 +417,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("sgd-bench launch: interrupted; stopped all processes", file=sys.stderr)
         return 130
+    finally:
+        if "previous" in locals():
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

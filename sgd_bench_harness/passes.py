@@ -2,7 +2,8 @@
 pass that resumes: a line before and after each experiment, and the pass's progress in
 ``OUT/.sgd-bench-all.json`` (what it finished, and in how long), so that the same command after an
 interruption skips what the pass finished (and the interrupted experiment resumes its own stored
-parts). The file goes when all are done.
+parts), as long as its result is still there and complete: one deleted or emptied since runs again.
+The file goes when all are done.
 
 Decided (issue 18): a plain run of two or more named experiments is such a pass, as ``--all`` is.
 ``run A B`` interrupted in B, run again, ran A again and wrote a second result beside its first;
@@ -75,11 +76,21 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
     failed = state["failed"] = [n for n in state["failed"] if n in names]
     for i, (name, module, argv) in enumerate(zip(names, modules, argvs), start=1):
         if name in state["done"]:
-            say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped"
-                + ("" if every else " (--overwrite runs every one again)"))
-            continue
+            # where it wrote (NAME, or NAME-DATE); a progress file from before this was kept is trusted
+            gone = _result_gone(root / state["where"][name]) if name in state["where"] else None
+            if not gone:
+                say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped"
+                    + ("" if every else " (--overwrite runs every one again)"))
+                continue
+            # deleted or emptied by hand since: the pass said "all N experiments done" with it missing
+            if gone.endswith("has no meta.json"):  # its run would refuse the folder ("choose another --out")
+                raise ValueError(f"{name} finished earlier in this pass, but {gone}, so no run may write there: "
+                                 "move or remove that folder, then run the same command again")
+            say(f"[{i}/{total}] {name}: finished earlier in this pass, but {gone}: running it again")
+            del state["done"][name]
+            failed[:] = [n for n in failed if n != name]
         say(f"[{i}/{total}] {name}: running")
-        started = time.perf_counter()
+        started, completed = time.perf_counter(), len(folders.COMPLETED)
         code = module.main(argv)
         if code == experiment.FAILED_CLAIMS:
             if name not in failed:
@@ -87,6 +98,8 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         elif code:
             return code
         state["done"][name] = time.perf_counter() - started
+        if folders.COMPLETED[completed:]:  # NAME, or NAME-DATE beside a result it did not replace
+            state["where"][name] = folders.COMPLETED[-1].name
         root.mkdir(parents=True, exist_ok=True)
         results.write_json(state_path, state)
         say(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")
@@ -95,3 +108,15 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
     print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
           "(resumed passes included)")
     return failed_claims_status(list(failed), total)
+
+
+def _result_gone(folder: Path) -> str | None:
+    """Why the result a pass finished in ``folder`` is no longer there, or None when it is."""
+    meta = folders.read_meta(folder)
+    if meta is None:  # an emptied folder is as good as gone: its run writes there again
+        if not folder.exists() or not any(folder.iterdir()):
+            return f"{folder} is gone"
+        return f"{folder} has no meta.json"
+    if not folders.is_result(meta) or meta.get("status") != folders.STATUS_COMPLETE:
+        return f"{folder}'s meta.json does not say it is complete"
+    return None

@@ -84,7 +84,10 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     # sgd-bench's working folders (--overwrite's .NAME.replaced, listed while the new run went on).
     found = sorted(p.parent for p in root.rglob("meta.json") if not _a_results_piece(root, p.relative_to(root).parts)
                    and not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
-    kept, notes = [], _linked_results(root)
+    kept, notes = [], _linked_results(root) + [
+        f"{folder}: {count} result(s) left out of the index: a folder whose name starts with _ holds scratch "
+        f"runs (--quick writes runs/_quick); sgd-bench report {folder} reports them"
+        for folder, count in _scratch_results(root).items()]
     for folder in found:
         try:  # the index and its page name it in UTF-8: such a name stopped the whole index (exit 2)
             str(folder.relative_to(root)).encode("utf-8")
@@ -97,6 +100,22 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
         else:
             notes.append(f"{folder}: skipped, its meta.json is not an sgd-bench result's")
     return kept, notes
+
+
+def _scratch_results(root: Path) -> dict[Path, int]:
+    """{outermost scratch folder under ``root``: how many results it holds}: ``run --all --quick``
+    then ``report`` said only "no results in runs (no folder with sgd-bench's meta.json)", and
+    runs/_quick's results were left out of an index without a word."""
+    counts: dict[Path, int] = {}
+    for meta in root.rglob("meta.json"):
+        parts = meta.relative_to(root).parts[:-1]
+        scratch = next((i for i, part in enumerate(parts) if part.startswith("_")), None)
+        if (scratch is None or any(part.startswith(".") for part in parts) or _a_results_piece(root, (*parts, ""))
+                or not folders.is_result(folders.read_json(meta))):
+            continue
+        folder = root.joinpath(*parts[:scratch + 1])
+        counts[folder] = counts.get(folder, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def _a_results_piece(root: Path, parts: tuple[str, ...]) -> bool:
@@ -201,11 +220,17 @@ def cmd_report(args) -> int:
     for note in notes:
         say(note)
     if not found:
-        raise FileNotFoundError(f"no results in {typed} (no folder with sgd-bench's meta.json)")
+        raise FileNotFoundError(f"no results in {typed} " + ("outside its scratch folders (said above)" if _scratch_results(root)
+                                                                else "(no folder with sgd-bench's meta.json)"))
     rows, corrupted, page = [], 0, None
     for folder in found:
         meta = folders.read_meta(folder) or {}
         broken = _corrupt_meta(folder) if not meta else None
+        if (broken is None and meta.get("status") == folders.STATUS_COMPLETE and "experiment" not in meta
+                and records.find_records(folder) is None):
+            # a fragment (a grid whose folder was moved while it ran wrote summary.md, grid.png and a
+            # bare meta.json in the old path) was listed "as written by the run", exit 0
+            broken = "its meta.json says complete, but it names no experiment and holds no records"
         if broken is None and "records" in meta and meta.get("status") == folders.STATUS_COMPLETE:
             broken = records.verify_records(folder, meta["records"])
         holder = folders.lock_holder(folder)  # a run writing there now: its files are not final

@@ -65,6 +65,8 @@ def set_up() -> None:
         sys.stdout = DroppingWrites(sys.stdout, pipe_ends=True)
     if sys.stderr is not None:
         sys.stderr = DroppingWrites(sys.stderr)
+    else:  # `2>&-`: argparse's usage went to the standard output (its default), its error line nowhere
+        sys.stderr = sys.stdout
 
 
 def reader_may_leave() -> None:

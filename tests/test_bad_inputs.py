@@ -5521,6 +5521,352 @@ def test_benchopt_features_beyond_the_asked_dtype_are_named_as_x():
         benchopt.logreg_l2(A * 0 + 1e5, Y, 1.0, dtype="float16")
 
 
+# lead, 2026-12-07 late -------------------------------------------------------------------------------
+def test_launch_main_gives_back_the_callers_sigterm_handler(monkeypatch):
+    # S: launch.main left SIGTERM raising KeyboardInterrupt in a Python caller's process (a pytest
+    # worker got "KeyboardInterrupt ignored in WeakKeyDictionary" at its end)
+    import signal
+
+    from sgd_bench_harness import launch
+
+    monkeypatch.setattr(launch, "launch", lambda *a, **k: 0)  # the options pass; nothing starts
+    before = signal.getsignal(signal.SIGTERM)
+    assert launch.main(["-n", "1", "-d", "1", "--", "-c", "pass"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+# hostile29a -----------------------------------------------------------------------------------------
+def test_an_all_pass_resumes_in_its_folder_after_the_folder_moved(tmp_path, capsys, monkeypatch):
+    # `run --all --out res` interrupted, then the clone (or res) moved or renamed: the same command ran
+    # every finished experiment again (its progress kept absolute paths), each into NAME-DATE beside it
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a"))
+    (scripts / "exp_b.py").write_text(_PASS_SCRIPT.format(name="exp_b").replace(
+        "def run(config, out):\n", "def run(config, out):\n    import os\n"
+        "    if os.environ.get('STOP'):\n        raise ValueError('stopped')\n"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.setenv("STOP", "1")
+    assert cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "a")], capsys)[0] == 2
+    (tmp_path / "a").rename(tmp_path / "b")
+    monkeypatch.delenv("STOP")
+    code, err = cli_main(["run", "--all", "--quick", "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "[1/2] exp_a: finished earlier in this pass" in err, err
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["exp_a", "exp_b"]
+
+
+def test_report_names_the_scratch_results_it_leaves_out(tmp_path, capsys):
+    # `run --all --quick` then `report`: "no results in runs (no folder with sgd-bench's meta.json)",
+    # exit 2, with every quick result in runs/_quick; beside a full result, left out without a word
+    _fake_result(tmp_path / "_quick" / "exp_a")
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 2 and f"{tmp_path / '_quick'}: 1 result(s) left out of the index" in err, err
+    assert f"sgd-bench report {tmp_path / '_quick'} reports them" in err and "outside its scratch folders" in err, err
+    _fake_result(tmp_path / "exp_a")
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 0 and "1 result(s) left out of the index" in err, err
+
+
+def test_a_libsvm_column_index_beyond_int32_is_refused_by_name(tmp_path, capsys, no_grid_run):
+    # a column index of 99999999999: sklearn's reader raised "OverflowError: value too large to convert
+    # to int", a traceback with exit 1
+    data = tmp_path / "huge_index.svm"
+    data.write_text("1 1:0.5 99999999999:1\n-1 1:1\n")
+    code, err = cli_main(["run", "--problem", f"libsvm:path={data}", "--method", "gd", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and f"cannot read {data} as a LIBSVM file: value too large" in err.strip().splitlines()[-1], err
+
+
+def test_a_libsvm_file_of_huge_width_is_refused_before_its_eigenvalue_vectors(tmp_path, capsys, monkeypatch, no_grid_run):
+    # a column index of 2^31 - 1 (d = 2^31 - 1, two rows): L's Lanczos vectors took 16 GiB each, and the
+    # kernel's out-of-memory killer stopped the run (exit 137); here d = 10^6 against 10 MB free
+    from sgd_bench import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    data = tmp_path / "wide.svm"
+    data.write_text("1 1:0.5 1000000:1\n-1 1:1\n")
+    code, err = cli_main(["run", "--problem", f"libsvm:path={data},dense=false", "--method", "gd",
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and "the Lanczos vectors for L (about 24 of length d = 1,000,000" in err, err
+
+
+def test_sparse_data_of_huge_width_is_refused_before_its_column_permutation(tmp_path, capsys, monkeypatch, no_grid_run):
+    # --problem sparse-logreg:n=2,d=2147483647: the data check counted the rows only, then JAX allocated
+    # the 16 GiB column permutation (RESOURCE_EXHAUSTED traceback, or the out-of-memory killer); here
+    # d = 10^6 against 10 MB free
+    from sgd_bench import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    code, err = cli_main(["run", "--problem", "sparse-logreg:n=2,d=1000000,row_nnz=2", "--method", "gd",
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and "sparse data with n=2, d=1000000, 2 nonzeros per row (float64) needs" in err, err
+
+
+# leftovers30c --------------------------------------------------------------------------------
+def test_other_data_swapped_into_a_problem_with_facts_needs_info_too(tiny_logistic):
+    # 1: replace(data=<other n or values>) kept info, the L and mu of the old data: theory.constants
+    # read stale closed forms, a silent wrong result
+    A_, y_ = (np.asarray(a) for a in tiny_logistic.data)
+    match = (r"^replace\(data=\.\.\.\) got other data than problem '.*' holds \(another n or other values\), "
+             r"and its info \['L', 'L_max', 'mu'\] describes the old data: pass info=")
+    raises(ValueError, match, tiny_logistic.replace, data=(A_ * 2, y_))
+    raises(ValueError, match, tiny_logistic.replace, data=(A_[:6], y_[:6]))
+    assert tiny_logistic.replace(data=(A_ * 2, y_), info={}).info == {}
+    # the same data cast to another dtype keeps its facts, bit for bit
+    cast = tiny_logistic.replace(data=(A_.astype(np.float32), y_.astype(np.float32)))
+    assert cast.info == tiny_logistic.info and cast.dtype == np.float32
+
+
+def test_benchopt_features_whose_l_overflows_or_that_vanish_in_the_asked_dtype_are_named_as_x():
+    # 2: 1e37 features in float32 said "info['L'] = ... Pass a smaller value" (the user passed no
+    # info); 1e-50 features became 0 in float32, silently: a constant loss
+    from sgd_bench_harness import benchopt
+
+    with pytest.raises(ValueError, match=r"^X's rows make L_max = max_i \|\|x_i\|\|\^2 / 4 \+ mu = \S+, beyond the "
+                       r"largest float32 \(3\.4e\+38\): in dtype=float32 it is inf"):  # the harness: no raises()
+        benchopt.logreg_l2(A * 1e37, Y, 1.0, dtype="float32")
+    with pytest.raises(ValueError, match=rf"^{A.size} of X's {A.size} nonzero entries are below the smallest "
+                       r"float32 \(1\.4e-45\): in dtype=float32 they are 0"):
+        benchopt.logreg_l2(A * 1e-50, Y, 1.0, dtype="float32")
+
+
+@pytest.mark.parametrize("fn", [sgd_bench.Solver.grad_evals, sgd_bench.Solver.counts], ids=["grad_evals", "counts"])
+def test_a_solver_count_of_something_that_is_not_a_state_is_named(no_compile, fn):
+    # 3: a dict was "'dict' object has no attribute 'method'"
+    raises(TypeError, r"^state must be a SolverState from Solver.init or advance, got dict$", fn, {"x": X0})
+
+
+def test_benchopt_sum_objective_of_no_problem_is_named():
+    # 3: None was "'NoneType' object has no attribute 'data'"
+    from sgd_bench_harness import benchopt
+
+    with pytest.raises(TypeError, match=r"^problem must be a FiniteSum \(from logreg_l2\), got NoneType$"):
+        benchopt.sum_objective(None, X0)
+
+
+def test_a_sigma2_label_that_is_not_a_string_is_refused(tiny_logistic, no_compile):
+    # 4: run=5 was kept as the label '5'
+    raises(TypeError, r"^run must be a string, a label of the run, got int$", theory.sigma2_along_run,
+           tiny_logistic, None, run=5)
+
+
+def test_a_ready_optax_transformation_has_no_step_size_to_check():
+    # 5: backs the README: optax.sgd(schedule) closes over its schedule, so nothing is checked (and
+    # negative_step_at stays -1); the factory form gives its schedule to the check
+    schedule = optax.linear_schedule(0.1, -0.1, 4)
+    assert sgd_bench.methods.step_sizes(sgd_bench.from_optax(optax.sgd(schedule))) == []
+    assert len(sgd_bench.methods.step_sizes(sgd_bench.from_optax(optax.sgd, learning_rate=schedule))) == 1
+
+
+# leftovers30a ------------------------------------------------------------------------------------
+# issue 18: claims that held vacuously at the smallest accepted --steps/--seeds.
+def test_minibatch_error_refuses_steps_too_few_for_its_plateau_claim(tmp_path, capsys):
+    # `--steps 1` marked "the plateau of E f(x_k) - f* falls as B grows" as holding one step from x_0
+    code, err = cli_main(["run", "minibatch_error", "--quick", "--steps", "25", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "--steps must be >= 26 (a plateau is the mean over the second half of the run" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_minibatch_error_b_star_grows_only_strictly():
+    # "B* grows as the target accuracy shrinks" held with B* = 200 at both targets (a <= b)
+    from sgd_bench_harness.experiments.minibatch_error import payoff
+
+    assert not payoff.b_star_grows([{"best": 200}, {"best": 200}])
+    assert payoff.b_star_grows([{"best": 20}, {"best": 200}, {"best": None}])
+    assert not payoff.b_star_grows([{"best": None}, {"best": 20}])  # one target reached: nothing grows
+
+
+def test_sgd_trajectories_quick_claim_says_its_noise_floor_is_not_evaluated():
+    # QUICK runs 6 steps (SGD 183x its floor) while --steps below 37 is refused, and its summary
+    # ticked "SGD stalls at a noise floor"; from 37 steps on the claim keeps its words
+    from sgd_bench_harness import cli
+
+    script = cli.load("sgd_trajectories")
+    floor = script.floor_steps(script.QUICK)
+    short, full = script.floor_claim(script.QUICK["steps"], floor), script.floor_claim(60, floor)
+    assert floor == 37 and "noise floor is not evaluated: 6 steps, fewer than the 37" in short
+    assert "stalls" not in short and full.startswith("GD converges linearly to w_hat while constant-step SGD "
+                                                     "stalls at a noise floor: at the last step")
+
+
+def test_two_phase_band_claims_need_an_interval_no_wider_than_the_band():
+    # at --seeds 3 the interval [-1.15, -0.79] "met [-1.05, -0.95]": too wide to tell -1 from -3/4
+    from types import SimpleNamespace
+
+    from sgd_bench_harness.experiments import two_phase
+
+    def fits(lo, hi):  # slope intervals [lo, hi] for every method (RateFit holds p = -slope)
+        return {m: SimpleNamespace(value=-(lo + hi) / 2, lo=-hi, hi=-lo) for m in two_phase.METHODS}
+
+    wide = two_phase.slope_checks("p", fits(-1.15, -0.79), tol=0.05, least_squares=True)
+    meets = [c for c in wide if "meets" in c["claim"]]
+    assert len(meets) == 2 and not any(c["holds"] for c in meets)
+    assert all("the interval is 0.36 wide, wider than the band's 0.1" in c["summary"] for c in meets)
+    narrow = two_phase.slope_checks("p", fits(-1.04, -0.95), tol=0.05, least_squares=True)
+    assert all(c["holds"] and "summary" not in c for c in narrow if "meets" in c["claim"])
+
+
+def test_momentum_plateau_claim_needs_its_interval_in_the_band():
+    # at --seeds 3 heavy ball's plateau ratio 0.87 +- 0.18 (se) "stalled at SGD's plateau" (band
+    # [0.67, 1.5]) though its 95% interval reached 0.52: a floor half SGD's
+    from sgd_bench_harness.experiments.momentum_stochastic import claims
+
+    def plateau_check(se):
+        run = dict(slope=-1.0, slope_se=0.01, slope_diff_lo=-0.01, slope_diff_hi=0.01, diverged=0,
+                   plateau_ratio=0.87, plateau_ratio_se=se)
+        (check,) = [c for c in claims.stochastic("p", {"SGD": run, "heavy ball": run}) if "plateau" in c.claim]
+        return check
+
+    assert not plateau_check(0.177).holds and "leaves the band for heavy ball: too wide" in plateau_check(0.177).summary
+    assert plateau_check(0.01).holds and plateau_check(0.01).summary is None
+
+
+# leftovers30b ---------------------------------------------------------------------------------------
+def _damage_result(folder, how):
+    """A finished result deleted, emptied, marked running again or without its meta.json, by hand."""
+    import shutil
+
+    from sgd_bench_harness import folders
+
+    meta = folders.read_meta(folder)
+    if how == "meta-gone":
+        (folder / "meta.json").unlink()
+        return
+    shutil.rmtree(folder)
+    if how == "emptied":
+        folder.mkdir()
+    elif how == "marked-running":
+        folders.mark(folder, folders.STATUS_RUNNING, meta["config_hash"])
+
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "marked-running", "meta-gone"])
+def test_an_all_pass_runs_again_a_finished_result_removed_since(tmp_path, capsys, own_scripts, how):
+    # `run --all` interrupted in exp_b, exp_a's result deleted by hand, the same command: exp_a
+    # "finished earlier in this pass", skipped, and "all 2 experiments done" with it missing
+    out = tmp_path / "out"
+    (own_scripts / "stop-exp_b").touch()  # Ctrl-C in exp_b
+    assert cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)[0] == 130
+    _damage_result(out / "exp_a", how)
+    code, err = cli_main(["run", "--all", "--quick", "--out", str(out)], capsys)
+    if how == "meta-gone":  # its run would refuse the folder, saying "choose another --out"
+        assert code == 2 and err.strip().splitlines()[-1] == (
+            f"sgd-bench: error: exp_a finished earlier in this pass, but {out / 'exp_a'} has no meta.json, so no "
+            "run may write there: move or remove that folder, then run the same command again"), err
+        return
+    assert code == 0 and f"[1/2] exp_a: finished earlier in this pass, but {out / 'exp_a'}" in err, err
+    assert "[1/2] exp_a: running" in err and "exp_a-" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["exp_a", "exp_b"]
+    assert all(json.loads((out / n / "meta.json").read_text())["status"] == "complete" for n in ("exp_a", "exp_b"))
+
+
+_RAISING_SCRIPT = '''"""A made-up experiment whose run raises RAISES."""
+import jax
+from sgd_bench_harness import experiment
+NAME, DESCRIPTION, FULL, QUICK = "exp_raises", "made up", dict(x=2), dict(x=1)
+RAISES = {raises}
+
+
+def run(config, out):
+    raise RAISES
+
+
+def main(argv=None):
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run)
+'''
+_OOM_WAYS_OUT = "run fewer seeds at once (--seeds, or --block for a grid), in float32 (--dtype float32), or a smaller problem"
+
+
+@pytest.mark.parametrize("raises, line", [
+    ("jax.errors.JaxRuntimeError('RESOURCE_EXHAUSTED: Out of memory while trying to allocate 17179869184 bytes.')",
+     "error: the run ran out of memory on JAX's device (cpu) (RESOURCE_EXHAUSTED: Out of memory while trying to "
+     f"allocate 17179869184 bytes.): {_OOM_WAYS_OUT}"),
+    ("MemoryError()", f"error: the run ran out of host memory: {_OOM_WAYS_OUT}"),
+    ("MemoryError('the cells need 9 GiB; use fewer seeds')", "error: the cells need 9 GiB; use fewer seeds"),
+], ids=["xla-resource-exhausted", "bare-memory-error", "own-memory-error"])
+def test_memory_that_runs_out_is_one_line_and_exit_3(tmp_path, capsys, monkeypatch, raises, line):
+    # JAX's RESOURCE_EXHAUSTED reaching the command line was a traceback, exit 1; Python's bare
+    # MemoryError said "error: " and nothing else. sgd-bench's own MemoryErrors keep their words
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_raises.py").write_text(_RAISING_SCRIPT.format(raises=raises))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_raises", "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and err.strip().splitlines()[-1] == f"sgd-bench: {line}", err
+
+
+@pytest.mark.parametrize("raises", ["RuntimeError('out of memory')", "jax.errors.JaxRuntimeError('INTERNAL: a bug')"])
+def test_an_unrelated_runtime_error_is_not_taken_for_memory(tmp_path, capsys, monkeypatch, raises):
+    # the memory line must not hide a bug: any other runtime error stays a traceback
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_raises.py").write_text(_RAISING_SCRIPT.format(raises=raises))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    with pytest.raises(RuntimeError):
+        cli_main(["run", "exp_raises", "--out", str(tmp_path / "o")], capsys)
+
+
+def test_a_grid_whose_folder_moved_at_its_end_writes_no_fragment_there(tmp_path, capsys, monkeypatch):
+    # `mv R R2` while the grid drew its figure: the run re-created R/grid-H with summary.md, grid.png
+    # and a bare meta.json marked complete, said "wrote" there, and `report R` listed it as a result
+    from sgd_bench_harness import grid
+
+    folder = _interrupted_grid(tmp_path, capsys, monkeypatch, GRID_ARGV, "report", 1)
+    real = grid.report
+
+    def moved_while_drawing(out):
+        rows = real(out)  # the records were read; the folder moves before the figure lands
+        out.parent.rename(tmp_path / "moved")
+        out.mkdir(parents=True)
+        for name in ("summary.md", "grid.png"):
+            (out / name).write_text("written after the move")
+        return rows
+
+    monkeypatch.setattr(grid, "report", moved_while_drawing)
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        f"sgd-bench: error: {folder} was moved or removed while the grid ran (its meta.json is gone), so the run "
+        f"stops and writes nothing there; to finish the grid, run the same command again with --out naming the "
+        f"folder that holds {folder.name} now"), err
+    assert not folder.exists() and (tmp_path / "moved" / folder.name / "meta.json").is_file()
+
+
+def test_report_does_not_list_a_complete_folder_without_records_as_a_result(tmp_path, capsys):
+    # the fragment such a moved grid left (summary.md, grid.png, a bare meta.json marked complete):
+    # `report` listed it "as written by the run", exit 0
+    fragment = tmp_path / "runs" / "grid-0123456789ab"
+    fragment.mkdir(parents=True)
+    (fragment / "summary.md").write_text("# grid\n")
+    (fragment / "meta.json").write_text(json.dumps(
+        {"written_by": "sgd-bench", "status": "complete", "config_hash": "0123456789ab"}))
+    code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    assert code == 1 and (f"{fragment}: CORRUPTED, not rebuilt: its meta.json says complete, but it names no "
+                          "experiment and holds no records; re-run it to rebuild") in err, err
+
+
+def test_an_argparse_error_reaches_stdout_when_stderr_is_closed(capsys, monkeypatch):
+    # `sgd-bench run --seeds x 2>&-`: argparse printed its usage on stdout and lost the error line
+    from sgd_bench_harness import cli
+
+    monkeypatch.setattr(sys, "stderr", None)
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # set_up wraps it; put back after the row
+    monkeypatch.setattr(sys, "argv", ["sgd-bench", "run", "--seeds", "x"])
+    with pytest.raises(SystemExit) as exit:
+        cli.main()
+    assert exit.value.code == 2
+    assert "sgd-bench run: error: argument --seeds: must be a positive integer" in capsys.readouterr().out
+
+
+def test_the_lanczos_refusal_of_a_wide_sparse_problem_hints_at_its_columns(monkeypatch):
+    # P4's refusal (a LIBSVM file with a column index of 10^6) said "use a smaller n or d, float32, or
+    # more devices with sgd_bench.shard": a file has no n or d to give, these host vectors are float64
+    # whatever the dtype, and shard is the API's
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    wide = scipy.sparse.csr_matrix(([0.5, 1.0, 1.0], ([0, 0, 1], [0, 999_999, 0])), shape=(2, 1_000_000))
+    with pytest.raises(MemoryError, match=r"the Lanczos vectors for L .*; only d counts here: a LIBSVM file's d "
+                       r"is its largest column index, so renumber the columns it uses to 1\.\.k \(a column index "
+                       r"map\) or keep fewer columns; a generated problem, a smaller d$"):
+        problems.sparse.sparse_linear(wide, np.array([1.0, -1.0]))
+
+
 # hostile30b -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method, name", [
     # T: a Fraction put in by replace reached jit as a Python object (JAX's "Error interpreting

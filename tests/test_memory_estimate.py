@@ -22,7 +22,7 @@ def test_the_state_estimate_is_traced_once_per_program(monkeypatch):
     x0 = jnp.zeros(problem.x_shape)
     sb.Solver(problem, sb.lbfgs(5)).init(x0, 0)
     sb.Solver(problem, sb.lbfgs(5, max_linesearch_steps=7)).init(x0 + 1.0, 3)  # new values
-    sb.run(problem.replace(data=tuple(a * 2 for a in problem.data)), sb.lbfgs(5), x0, 1, steps=2)
+    sb.run(problem.replace(data=tuple(a * 2 for a in problem.data), info=problem.info), sb.lbfgs(5), x0, 1, steps=2)
     assert len(calls) == 1
     sb.Solver(problem, sb.lbfgs(6)).init(x0, 0)  # memory 6: another state shape, another program
     assert len(calls) == 2

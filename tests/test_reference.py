@@ -111,7 +111,7 @@ def test_reference_refuses_a_start_that_is_not_finite(tiny_least_squares, where)
     problem, x0 = tiny_least_squares, None
     if where == "data":
         A, b = problem.data
-        problem = problem.replace(data=(A.at[0, 0].set(np.nan), b))
+        problem = problem.replace(data=(A.at[0, 0].set(np.nan), b), info=problem.info)
     else:
         x0 = np.full(problem.x_shape, np.inf)
     with pytest.raises(ValueError, match="not finite at the start"):

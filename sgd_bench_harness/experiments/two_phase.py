@@ -20,8 +20,8 @@ against K with a bootstrap interval over the seeds (``sgd_bench.horizons``). Met
 - plain constant-step SGD with gamma (a plateau at the noise level).
 
 Checks, per problem: gamma mu K_max < 1; the two-phase slope's interval meets the band
-[-1 - tol, -1 + tol] and excludes -1/2; the 1/sqrt(k) slope's interval excludes -1; and on least
-squares averaged SGD's interval meets the -1 band. Why a band: a fit over finite horizons of a
+[-1 - tol, -1 + tol] (and is no wider than it) and excludes -1/2; the 1/sqrt(k) slope's interval
+excludes -1; and on least squares averaged SGD's interval meets the -1 band. Why a band: a fit over finite horizons of a
 rate C/K + (terms of higher order, and the log-growing effective dimension of a spread
 spectrum) has a slope within a few hundredths of -1, and with 128 seeds its bootstrap interval
 is narrower than that bias. ``tol`` is ``sgd_bench.rates.MATCH_TOL`` (0.05), the rates table's
@@ -195,32 +195,33 @@ def slope_checks(pname, fits, *, tol, least_squares):
     def interval(label):
         return -fits[label].hi, -fits[label].lo
 
-    def meets(label, target):
+    def measured(label):
+        return {"slope": -fits[label].value, "lo": interval(label)[0], "hi": interval(label)[1]}
+
+    # Decided (issue 18): an interval meeting the band must be no wider than it (2 tol), so all of it
+    # lies within 3 tol of -1 (quick --seeds 3 met it with [-1.055, -0.939]). Its line says why.
+    def meets_band(claim, label):
         lo, hi = interval(label)
-        return lo <= target + tol and hi >= target - tol
+        wide = None if hi - lo <= 2 * tol else (
+            f"{claim} (measured: {experiment.readable(measured(label))}; the interval is {hi - lo:.3g} wide, "
+            f"wider than the band's {2 * tol:g}: too wide to place the slope at -1)")
+        return Check(claim=claim, measured=measured(label), summary=wide,
+                     holds=bool(wide is None and lo <= -1 + tol and hi >= -1 - tol))
 
     def excludes(label, value):
-        lo, hi = interval(label)
-        return not lo <= value <= hi
-
-    def measured(label):
-        lo, hi = interval(label)
-        return {"slope": -fits[label].value, "lo": lo, "hi": hi}
+        return not interval(label)[0] <= value <= interval(label)[1]
 
     checks = [
-        Check(claim=f"{pname}: the two-phase slope's interval meets [-1 - {tol:g}, -1 + {tol:g}] "
-                    f"(O(1/K) without strong convexity)",
-              measured=measured(TWO_PHASE), holds=bool(meets(TWO_PHASE, -1.0))),
+        meets_band(f"{pname}: the two-phase slope's interval meets [-1 - {tol:g}, -1 + {tol:g}] "
+                   f"(O(1/K) without strong convexity)", TWO_PHASE),
         Check(claim=f"{pname}: the two-phase slope's interval excludes -1/2",
               measured=measured(TWO_PHASE), holds=bool(excludes(TWO_PHASE, -0.5))),
         Check(claim=f"{pname}: the 1/sqrt(k) SGD slope's interval excludes -1",
               measured=measured(SQRT), holds=bool(excludes(SQRT, -1.0))),
     ]
     if least_squares:
-        checks.append(Check(
-            claim=f"{pname}: averaged constant-step SGD's slope interval meets "
-                  f"[-1 - {tol:g}, -1 + {tol:g}] (Bach & Moulines' O(1/K) for least squares)",
-            measured=measured(AVERAGED), holds=bool(meets(AVERAGED, -1.0))))
+        checks.append(meets_band(f"{pname}: averaged constant-step SGD's slope interval meets [-1 - {tol:g}, "
+                                 f"-1 + {tol:g}] (Bach & Moulines' O(1/K) for least squares)", AVERAGED))
     return toolkit.records(checks)
 
 

@@ -58,3 +58,10 @@ def payoff_table(conv, *, targets, delta0, n, c, alpha):
                         model=predicted_best(lambda err: alpha * err / 4),
                         bound=predicted_best(lambda err: err / (2 * c.mu))))
     return out
+
+
+def b_star_grows(payoff) -> bool:
+    """Whether the measured B* strictly grows from each target to the next smaller one (over the
+    targets some B reaches; at least two of them): an equal B* at two targets is no growth."""
+    found = [p["best"] for p in payoff if p["best"] is not None]
+    return bool(len(found) >= 2 and all(a < b for a, b in zip(found, found[1:])))

@@ -4,6 +4,7 @@ expectations."""
 
 from __future__ import annotations
 
+from sgd_bench_harness import experiment
 from sgd_bench_harness.toolkit import Z95, Check
 
 from .methods import SQN_LARGE_C
@@ -104,14 +105,24 @@ def stochastic(name: str, measured: dict) -> list[dict]:
                   if m != "SGD"},
         holds=bool(all(v["slope_diff_lo"] >= -SLOPE_TOL for v in measured.values()))))
     momentum = {m: measured[m] for m in ("heavy ball", "Nesterov") if m in measured}
+    # Decided (issue 18, leftovers30a): the ratio's 95% interval (ratio +- Z95 se), not the ratio
+    # alone, must lie in the band: at --seeds 3 a ratio of 0.87 +- 0.35 "stalled at SGD's plateau"
+    # though its interval reached a floor half SGD's. Its line says why when only that fails.
+    def in_band(*values):
+        return all(PLATEAU_BAND[0] <= x <= PLATEAU_BAND[1] for x in values)
+
+    out = [m for m, v in momentum.items() if not in_band(v["plateau_ratio"])]
+    wide = [m for m, v in momentum.items() if m not in out and not in_band(
+        v["plateau_ratio"] - Z95 * v["plateau_ratio_se"], v["plateau_ratio"] + Z95 * v["plateau_ratio_se"])]
+    claim = (f"{name}: at equal effective step alpha/(1-beta), {' and '.join(momentum)} "
+             f"stall at SGD's plateau (ratio to SGD's in [{PLATEAU_BAND[0]:.2f}, "
+             f"{PLATEAU_BAND[1]:.2f}]): momentum does not lower the noise floor")
+    plateaus = {m: {"ratio": v["plateau_ratio"], "se": v["plateau_ratio_se"]} for m, v in momentum.items()}
     checks.append(Check(
-        claim=f"{name}: at equal effective step alpha/(1-beta), {' and '.join(momentum)} "
-              f"stall at SGD's plateau (ratio to SGD's in [{PLATEAU_BAND[0]:.2f}, "
-              f"{PLATEAU_BAND[1]:.2f}]): momentum does not lower the noise floor",
-        measured={m: {"ratio": v["plateau_ratio"], "se": v["plateau_ratio_se"]}
-                  for m, v in momentum.items()},
-        holds=bool(all(PLATEAU_BAND[0] <= v["plateau_ratio"] <= PLATEAU_BAND[1]
-                       for v in momentum.values()))))
+        claim=claim, measured=plateaus, holds=not out and not wide,
+        summary=None if not wide else (
+            f"{claim} (measured: {experiment.readable(plateaus)}; the 95% interval, ratio +- {Z95:g} se, "
+            f"leaves the band for {' and '.join(wide)}: too wide to tell)")))
     checks.append(Check(
         claim=f"{name}: with the decreasing step c/(k + k0), SGD and {' and '.join(momentum)} "
               f"converge like O(1/k): log-log slopes against k + k0 over the last decade in "
