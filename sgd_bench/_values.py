@@ -8,6 +8,7 @@ label), and ``leaves_equal`` / ``leaves_hash`` compare concrete leaves by value.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import jax
@@ -42,6 +43,39 @@ class Label(str):
 
     def __repr__(self):
         return repr(str.__str__(self))
+
+
+def replacement(change: tuple[Any, Any]) -> tuple[str, Any]:
+    """One ``Method.replace`` change, (flat name, value): a name that is not text is refused by name
+    (was "'int' object has no attribute 'split'"), and a Fraction becomes a float (an int when whole), as the
+    constructors take it (it reached ``jit`` as a Python object: JAX's "Error interpreting ...")."""
+    flat, new = change
+    if not isinstance(flat, str):
+        raise TypeError(f"hyperparameter names must be text (flat names, as Method.values() gives them), got {flat!r}")
+    if isinstance(new, numbers.Real) and not isinstance(new, (numbers.Integral, float, np.generic)):
+        whole = isinstance(new, numbers.Rational) and new.denominator == 1  # Fraction(4): a loop length
+        return flat, int(new) if whole else float(new)
+    return flat, new
+
+
+def shifted_info(info: dict, old, new, problem_class: str) -> dict:
+    """A problem's ``info`` after its ridge strength changes from ``old`` to ``new`` (0 without a
+    regularizer, None for one that is not an L2): the Hessian moves by (new - old) I, so L, L_max
+    and mu do too; unknown (dropped) when either is not an L2. A class that needs mu > 0 refuses a
+    concrete mu it no longer has: ``replace(regularizer=L2(0.5))`` kept the old L (0.27 where the
+    Hessian's norm is 0.77) and L2(0) on a strongly convex problem its mu, silently."""
+    out = dict(info)
+    for key in ("L", "L_max", "mu"):
+        if key in out:
+            out[key] = None if old is None or new is None else out[key] + (new - old)
+    out = {k: v for k, v in out.items() if v is not None}
+    mu = out.get("mu")
+    if ("mu" in info and problem_class in ("strongly_convex", "pl") and not _is_tracer(mu)
+            and not (mu is not None and mu > 0)):
+        raise ValueError(f"the new regularizer leaves problem_class {problem_class!r} without mu > 0 (info's mu = "
+                         f"{info['mu']:g} becomes {'unknown' if mu is None else format(mu, 'g')}); pass problem_class= "
+                         "(and info=) as well")
+    return out
 
 
 def _is_tracer(value) -> bool:

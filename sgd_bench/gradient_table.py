@@ -314,4 +314,4 @@ def data_grad(problem, x) -> Any:
     """The mean data gradient 1/n sum_i grad loss_i(x), streamed over row blocks."""
     if problem.regularizer is None:
         return problem.grad(x)
-    return problem.replace(regularizer=None).grad(x)
+    return problem.replace(regularizer=None, info={}).grad(x)  # info: only the data's gradient is used

@@ -38,12 +38,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import validation
+from sgd_bench import memory, validation
 from sgd_bench.flags import DIVERGENCE_FACTOR, above_start
 from sgd_bench import rates
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
-from sgd_bench.runner import seed_keys
+from sgd_bench.runner import check_keys, seed_keys
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, advance_state, as_key, cast_x, check_problem_method,
                               check_x, init_state)
 
@@ -68,6 +68,8 @@ def log_horizons(k_min: int, k_max: int, per_decade: int = 2) -> np.ndarray:
     k_max = validation.integer("k_max", k_max, low=k_min + 1, high=MAX_STEPS)
     per_decade = validation.integer("per_decade", per_decade, low=1)
     num = int(round(np.log10(k_max / k_min) * per_decade)) + 1
+    # per_decade=10**9 made NumPy allocate ~10**9 points (its MemoryError from inside, or swapping)
+    memory.check_host_memory(3 * 8 * num, f"log_horizons with {num} points", hint="use a smaller per_decade")
     return np.unique(np.round(np.logspace(np.log10(k_min), np.log10(k_max), max(num, 2))).astype(np.int64))
 
 
@@ -88,6 +90,10 @@ def judge_final(final_losses, start_loss, f_star: float) -> tuple[np.ndarray, np
     diverged is the runner's rule (``flags.above_start`` with ``DIVERGENCE_FACTOR``) on the two
     points (f(x_0), f(x_K)), and a diverged seed's gap is NaN (see the module docstring)."""
     final = np.asarray(final_losses, np.float64)
+    # f_star NaN / inf made every gap NaN / -inf, silently; None or an array was float()'s error
+    f_star = validation.finite_float("f_star", f_star)
+    if np.shape(start_loss) not in ((), final.shape):  # was NumPy's "operands could not be broadcast"
+        raise ValueError(f"start_loss must be one number or one per seed {final.shape}, got shape {np.shape(start_loss)}")
     points = np.stack([np.broadcast_to(np.asarray(start_loss, np.float64), final.shape), final], axis=-1)
     diverged = np.asarray(above_start(points, DIVERGENCE_FACTOR)).any(axis=-1)
     return np.where(diverged, np.nan, final - float(f_star)), diverged
@@ -103,6 +109,8 @@ def final_gaps(problem: FiniteSum, method: Method, x0, keys, steps: int, f_star:
     """
     check_problem_method(problem, method)
     check_x("x0", x0, problem)
+    check_keys(keys)  # one key, an int or a 2-D array was vmap's or fold_in's error from inside JAX
+    validation.finite_float("f_star", f_star)  # before the run: judge_final checks it after
     steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
     chunk = validation.integer("chunk", chunk, low=1, high=2**20)
     x0 = cast_x(x0, problem)
@@ -130,6 +138,10 @@ def run_horizons(problem: FiniteSum, method_at: Callable[[int], Method], x0, key
                  chunk: int = DEFAULT_CHUNK) -> HorizonRuns:
     """Runs ``method_at(K)`` for K steps from ``x0`` over ``seeds`` seeds, for each K of
     ``horizons``, and returns the final gaps (see ``HorizonRuns``)."""
+    if not callable(method_at) or isinstance(method_at, Method):  # was "'Method' object is not callable"
+        raise TypeError(f"method_at must be a function K -> Method (the method for horizon K), got {method_at!r}")
+    if np.ndim(horizons) != 1:  # horizons=5 was "'int' object is not iterable"
+        raise TypeError(f"horizons must be a 1-D sequence of step counts K, got {horizons!r}")
     horizons = np.asarray([_horizon(k) for k in horizons], np.int64)
     if len(horizons) < 1 or np.any(np.diff(horizons) <= 0):
         raise ValueError(f"horizons must be increasing, got {horizons.tolist()}")

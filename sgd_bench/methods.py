@@ -43,7 +43,7 @@ import optax
 
 from sgd_bench import validation
 from sgd_bench import _tree
-from sgd_bench._values import Label, leaves_equal, leaves_hash, show_value
+from sgd_bench._values import Label, leaves_equal, leaves_hash, replacement, show_value
 from sgd_bench.counting import Count
 from sgd_bench.gradient_table import one_dense_row, row_grad
 from sgd_bench.sampling import SAMPLINGS
@@ -188,16 +188,14 @@ class Method:
         changes = {**(changes or {}), **kwargs}
         known = self.values()
         hyper = dict(self.hyperparams)
-        for flat, new in changes.items():
+        for flat, new in map(replacement, changes.items()):
             head, *rest = flat.split(".")
             if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method))):
                 raise ValueError(f"method {self.name!r} has no hyperparameter {flat!r}; it has "
                                  f"{sorted(known)}")
-            if (head == "learning_rate" and not rest and self.init_fn is optax_init
-                    and not isinstance(new, jax.core.Tracer)):
-                arr = np.asarray(new)
-                if arr.dtype.kind in "iuf" and not np.all(np.isfinite(arr) & (arr > 0)):
-                    raise ValueError(f"learning_rate must be a finite number > 0, got {new!r}")
+            if (head == "learning_rate" and not rest and self.init_fn is optax_init and not isinstance(new, jax.core.Tracer)
+                    and np.asarray(new).dtype.kind in "iuf" and not np.all(np.isfinite(new) & (np.asarray(new) > 0))):
+                raise ValueError(f"learning_rate must be a finite number > 0, got {new!r}")
             hyper[head] = _set_path(hyper[head], rest, new, flat)
         return self._copy(hyperparams=hyper)
 
@@ -298,8 +296,10 @@ def step_sizes(method: "Method") -> list[tuple[str, Callable]]:
 
 
 def _set_path(current, path, new, flat):
-    if not path and isinstance(new, (Schedule, Method)):
-        return new
+    if not path and isinstance(new, Method) is not isinstance(current, Method):  # was "'Method' object is not callable"
+        raise TypeError(f"{flat} must be {'a Method' if isinstance(current, Method) else 'a number or a schedule'}, got {new!r}")
+    if not path and (isinstance(new, (Schedule, Method)) or callable(new) and isinstance(current, Schedule)):
+        return new if isinstance(new, Method) else as_schedule(new, flat)  # a callable is wrapped, as when built
     if isinstance(current, Schedule):
         prefix = flat if not path else flat[: -len(path[-1]) - 1]
         if not path and current.is_constant:

@@ -14,6 +14,7 @@ import numpy as np
 import optax
 
 from sgd_bench import validation
+from sgd_bench._values import replacement
 from sgd_bench.methods import Method, check_batch, optax_init, optax_step
 from sgd_bench.sampling import SAMPLINGS
 
@@ -190,6 +191,8 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     if not is_tx and not callable(transformation):
         raise TypeError("transformation must be an optax.GradientTransformation or an optax "
                         f"factory such as optax.adam, got {transformation!r}")
+    # a Fraction as a float, as sgd() takes it (momentum=Fraction(1, 2) was optax's TypeError from inside the run)
+    hyperparams = dict(map(replacement, hyperparams.items()))
     if not is_tx:
         _check_keyword_kinds(transformation, hyperparams)
     if is_tx and hyperparams:

@@ -367,6 +367,15 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
     rise_factor = check_rise_factor(rise_factor)  # before check_args converts x0 (a compile)
     log_iterates = validation.boolean("log_iterates", log_iterates)  # "no" is truthy: it logged them
     x0, _, steps, log_every, x_star = check_args(problem, method, x0, 0, steps, log_every, x_star)
+    check_keys(keys)
+    _check_seed_memory(problem, method, x0, int(keys.shape[0]), steps, log_every, log_iterates)
+    return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress,
+                     rise_factor)
+
+
+def check_keys(keys) -> None:
+    """Refuses ``keys`` unless it is a 1-D array of at least one typed PRNG key (``run_keys``,
+    ``horizons.final_gaps``)."""
     validation.live("keys", keys)  # JAX's "Array has been deleted with shape=uint32[3,2]" from inside
     if not (hasattr(keys, "dtype") and jnp.issubdtype(keys.dtype, jax.dtypes.prng_key)
             and keys.ndim == 1 and keys.shape[0] >= 1):
@@ -379,9 +388,6 @@ def run_keys(problem: FiniteSum, method: Method, x0, keys, *, steps: int,
         if getattr(keys, "shape", None) == (0,):  # was "must be a 1-D array" of a 1-D one
             raise ValueError("keys must hold at least one key, got an empty array of shape (0,)")
         raise TypeError(f"keys must be a 1-D array of typed PRNG keys such as seed_keys(key, seeds), got {got}")
-    _check_seed_memory(problem, method, x0, int(keys.shape[0]), steps, log_every, log_iterates)
-    return _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress,
-                     rise_factor)
 
 
 def _run_keys(problem, method, x0, keys, x_star, steps, log_every, log_iterates, progress, rise_factor):

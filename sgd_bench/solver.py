@@ -289,6 +289,11 @@ def check_problem_method(problem, method):
     for name, value in method.values().items():  # replace(step_size=<column>): JAX's "Cannot broadcast"
         if own and np.ndim(value) and name.rsplit(".", 1)[-1] != "preconditioner":  # our one matrix
             raise ValueError(f"{name} must be a scalar to run (a grid is for sweep), got shape {np.shape(value)}")
+        if own and not isinstance(value, jax.core.Tracer) and np.asarray(value).dtype.kind not in "biuf":
+            # replace(step_size=Decimal("0.1") / 0.1+1j / a lambda): JAX's "Error interpreting an argument" or
+            # a silently dropped imaginary part, where the constructors refuse them
+            raise TypeError(f"{name} must be a real number to run, got {value!r}"
+                            + (" (a schedule goes in where the method is built)" if callable(value) else ""))
     validation.live("problem.data", problem.data)
     check_x64(problem)
 

@@ -157,8 +157,8 @@ def _module_found(name: str) -> bool:
     """Whether the top-level package of ``-m name`` is importable here or from the current
     folder (the processes' first path entry); found without importing anything."""
     top = name.split(".")[0]
-    if not top:  # a relative name: python itself says what is wrong
-        return True
+    if not top:  # '' or '.x': python -m refuses them in every process, after each started (exit 1)
+        return False
     return (importlib.util.find_spec(top) is not None
             or importlib.machinery.PathFinder.find_spec(top, [os.getcwd()]) is not None)
 
@@ -206,8 +206,9 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
             raise ValueError(f"target {target[0]} needs an argument")
         if target[0] == "-m" and not _module_found(target[1]):
             # as a missing script: it started every process, each printing runpy's ImportError
-            raise ValueError(f"target module {target[1]!r} is not found (no {target[1].split('.')[0]!r} "
-                             "on the Python path)")
+            top = target[1].split(".")[0]
+            why = f"no {top!r} on the Python path" if top else "python -m takes no relative or empty module name"
+            raise ValueError(f"target module {target[1]!r} is not found ({why})")
     elif target[0].startswith("-"):
         raise ValueError(f"target must be a script, -m MODULE or -c CODE, got {target[0]!r}")
     elif not Path(target[0]).is_file():

@@ -5984,3 +5984,165 @@ def test_an_out_folder_whose_name_starts_with_a_dash_reaches_the_experiment(tmp_
     monkeypatch.chdir(tmp_path)
     code, err = cli_main(["run", "exp_a", "--quick", "--out=-y"], capsys)
     assert code == 0 and (tmp_path / "-y" / "exp_a" / "summary.md").is_file(), err
+
+
+# hostile30b -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method, name", [
+    # T: a Fraction put in by replace reached jit as a Python object (JAX's "Error interpreting
+    # argument to _begin_jit as an abstract array"), where sgd(Fraction(1, 10)) takes it as a float
+    pytest.param(SGD, "step_size", id="step_size"),
+    pytest.param(sgd_bench.noisy_sgd(0.1, 0.1, 1), "noise_std", id="noise_std"),
+    pytest.param(sgd_bench.gd_armijo(), "c", id="armijo-c"),
+    pytest.param(sgd_bench.from_optax(optax.sgd, learning_rate=0.2), "learning_rate", id="optax-learning-rate"),
+])
+def test_a_fraction_put_in_by_replace_is_a_float_as_when_built(method, name):
+    from fractions import Fraction
+
+    assert method.replace(**{name: Fraction(1, 10)}) == method.replace(**{name: 0.1})
+
+
+@pytest.mark.parametrize("value", [
+    # S: a complex step ran with its imaginary part dropped (NumPy's ComplexWarning only), while
+    # sgd(0.1+1j) is refused; T: Decimal and an object array were JAX's "Error interpreting argument"
+    pytest.param(0.1 + 1j, id="complex"), pytest.param("decimal", id="Decimal"),
+    pytest.param(np.array(0.1, dtype=object), id="object-array"),
+])
+def test_a_replaced_step_size_that_is_not_a_real_number_is_refused_before_the_run(tiny_logistic, no_compile, value):
+    from decimal import Decimal
+
+    value = Decimal("0.1") if value == "decimal" else value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the ComplexWarning was all a complex step got
+        raises(TypeError, rf"^step_size must be a real number to run, got {re.escape(repr(value))}$",
+               sgd_bench.run, tiny_logistic, SGD.replace(step_size=value), X0_JAX, steps=2, key=KEY0)
+
+
+def test_a_method_is_not_taken_as_a_step_size_by_replace():
+    # T: replace(step_size=sgd(0.1)) was taken, then the run failed with "'Method' object is not callable"
+    raises(TypeError, r"^step_size must be a number or a schedule, got Method\('SGD'", SGD.replace,
+           step_size=sgd_bench.sgd(0.1))
+
+
+def test_a_callable_step_size_put_in_by_replace_is_a_schedule_as_when_built():
+    # T: replace(step_size=lambda k: ...) reached jit as a function (JAX's "Error interpreting
+    # argument"), where sgd(lambda k: ...) wraps it as a schedule
+    def step(k):
+        return 0.1 / (k + 1)
+
+    replaced = SGD.replace(step_size=step).hyperparams["step_size"]
+    assert isinstance(replaced, schedules.Schedule) and replaced == sgd_bench.sgd(step).hyperparams["step_size"]
+
+
+def test_a_hyperparameter_name_that_is_not_text_is_refused_by_replace():
+    # T: replace({1: 0.1}) was "'int' object has no attribute 'split'"
+    raises(TypeError, r"^hyperparameter names must be text \(flat names, as Method\.values\(\) gives them\), got 1$",
+           SGD.replace, {1: 0.1})
+
+
+def test_from_optax_takes_a_fraction_keyword_as_a_float():
+    # T: from_optax(optax.sgd, momentum=Fraction(1, 2)) went to the static options and failed inside
+    # optax's update ("unsupported operand type(s) for *: 'Fraction' and 'DynamicJaxprTracer'")
+    from fractions import Fraction
+
+    method = sgd_bench.from_optax(optax.sgd, learning_rate=0.1, momentum=Fraction(1, 2))
+    assert method.options["traced"] == ("learning_rate", "momentum") and method.hyperparams["momentum"] == 0.5
+
+
+@pytest.mark.parametrize("keys, exc, match", [
+    # T: one key, an int or a list was vmap's "requested to map its argument along axis 0 ... rank 0",
+    # a 2-D key array fold_in's "accepts a single key" from inside JAX
+    pytest.param(KEY0, TypeError, r"^keys must be a 1-D array of typed PRNG keys .*, got key<fry> of shape \(\)$",
+                 id="one-key"),
+    pytest.param(KEYS2.reshape(2, 1), TypeError, r"^keys must be a 1-D array of typed PRNG keys", id="2-D"),
+    pytest.param(KEYS2[:0], ValueError, r"^keys must hold at least one key", id="empty"),
+])
+def test_final_gaps_takes_a_1d_array_of_keys_as_run_keys_does(tiny_logistic, no_compile, keys, exc, match):
+    from sgd_bench import horizons
+
+    raises(exc, match, horizons.final_gaps, tiny_logistic, SGD, X0_JAX, keys, 2, 0.1)
+
+
+@pytest.mark.parametrize("f_star, exc", [
+    # S: f_star NaN made every gap NaN and inf every gap -inf, not diverged, silently; T: None or an
+    # array was float()'s "must be a string or a real number" / "only 0-dimensional arrays"
+    pytest.param(math.nan, ValueError, id="nan"), pytest.param(math.inf, ValueError, id="inf"),
+    pytest.param(None, TypeError, id="None"),
+])
+def test_horizon_gaps_refuse_an_f_star_that_is_not_a_finite_number(tiny_logistic, no_compile, f_star, exc):
+    from sgd_bench import horizons
+
+    raises(exc, r"^f_star must be a finite number, got ", horizons.judge_final, [0.5, 0.6], 0.7, f_star)
+    raises(exc, r"^f_star must be a finite number, got ", horizons.final_gaps, tiny_logistic, SGD, X0_JAX, KEYS2,
+           2, f_star)
+
+
+def test_judge_final_names_a_start_loss_of_another_length():
+    # T: NumPy's "operands could not be broadcast together with remapped shapes"
+    from sgd_bench import horizons
+
+    raises(ValueError, r"^start_loss must be one number or one per seed \(2,\), got shape \(3,\)$",
+           horizons.judge_final, [0.5, 0.6], [0.7, 0.7, 0.7], 0.1)
+
+
+def test_log_horizons_checks_memory_before_spacing_them(monkeypatch):
+    # R: per_decade=10**9 made NumPy allocate ~10**9 points: its MemoryError from inside np.logspace
+    # (or swapping, where the host had the memory)
+    from sgd_bench import horizons
+
+    monkeypatch.setattr(memory, "_host_available_bytes", lambda: 2**30)
+    raises(MemoryError, r"^log_horizons with 1000000001 points needs [\d.]+ GiB of host memory",
+           horizons.log_horizons, 1, 10, 10**9)
+
+
+@pytest.mark.parametrize("method_at, ks, match", [
+    # T: horizons=5 was "'int' object is not iterable"; a Method for method_at "'Method' object is not callable"
+    pytest.param(lambda k: SGD, 5, r"^horizons must be a 1-D sequence of step counts K, got 5$", id="horizons-int"),
+    pytest.param(SGD, [2, 4], r"^method_at must be a function K -> Method \(the method for horizon K\), got Method",
+                 id="method"),
+])
+def test_run_horizons_names_a_method_at_or_horizons_of_the_wrong_kind(tiny_logistic, no_compile, method_at, ks, match):
+    from sgd_bench import horizons
+
+    raises(TypeError, match, horizons.run_horizons, tiny_logistic, method_at, X0_JAX, KEY0, horizons=ks, seeds=2,
+           f_star=0.1)
+
+
+@pytest.mark.parametrize("schedule, shown", [
+    # T: a vector step was JAX's "Only scalar arrays can be converted to Python scalars" from inside
+    # JAX; text was float()'s "could not convert string to float: 'a'", which named no argument
+    pytest.param(lambda k: np.full(3, 0.1), r"array\(\[0\.1, 0\.1, 0\.1\]\)", id="vector"),
+    pytest.param(lambda k: "a", "'a'", id="text"),
+])
+def test_schedule_power_names_a_schedule_that_gives_no_single_number(schedule, shown):
+    raises(TypeError, rf"^schedule must give one number per step k, got {shown} at k = 10$",
+           sgd_bench.rates.schedule_power, schedule, 10, 1000)
+
+
+@pytest.mark.parametrize("name", ["", ".relative"])
+def test_a_launcher_module_name_that_python_m_never_takes_is_refused_before_any_starts(capsys, monkeypatch, name):
+    # N: -m '' and -m .x started every process; each printed runpy's "Empty module name" / "Relative
+    # module names not supported" (exit 1)
+    code, last = _launch_refused(capsys, monkeypatch, ["-n", "1", "--", "-m", name])
+    assert code == 2 and last == (f"sgd-bench launch: error: target module {name!r} is not found (python -m "
+                                  "takes no relative or empty module name)"), last
+
+
+def test_a_new_regularizer_moves_the_problems_closed_form_constants_with_it():
+    # S: problem.replace(regularizer=L2(0.5)) kept info's L, L_max and mu of the old regularizer:
+    # theory.constants said L = 0.27 ("closed form (problem.info)") where the Hessian's norm is 0.77,
+    # and L2(0) on a strongly convex problem kept its mu = 0.1 and its class
+    base = sgd_bench.FiniteSum(LOSS, DATA, regularizer=L2(0.1), problem_class="strongly_convex",
+                               info={"L": 2.0, "L_max": 3.0, "mu": 0.1}, x_shape=(3,))
+    assert base.replace(regularizer=L2(0.5)).info == pytest.approx({"L": 2.4, "L_max": 3.4, "mu": 0.5})
+    assert base.replace(regularizer=lambda x: 0.0, problem_class="nonconvex").info == {}  # not an L2: unknown
+    raises(ValueError, r"^the new regularizer leaves problem_class 'strongly_convex' without mu > 0 \(info's mu = "
+           r"0\.1 becomes 0\)", base.replace, regularizer=None)
+    assert base.replace(regularizer=None, problem_class="convex").info == pytest.approx({"L": 1.9, "L_max": 2.9, "mu": 0.0})
+
+
+def test_a_schedule_put_into_a_number_slot_by_replace_is_refused_before_the_run(tiny_logistic, no_compile):
+    # T: from_optax(optax.sgd, learning_rate=0.1).replace(learning_rate=lambda k: 0.1) reached jit as a
+    # function (JAX's "Error interpreting argument to <function _begin_jit> as an abstract array")
+    method = sgd_bench.from_optax(optax.sgd, learning_rate=0.1).replace(learning_rate=lambda k: 0.1)
+    raises(TypeError, r"^learning_rate must be a real number to run, got <function .*> \(a schedule goes in where "
+           r"the method is built\)$", sgd_bench.run, tiny_logistic, method, X0_JAX, steps=2, key=KEY0)
