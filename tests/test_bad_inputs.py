@@ -6146,3 +6146,17 @@ def test_a_schedule_put_into_a_number_slot_by_replace_is_refused_before_the_run(
     method = sgd_bench.from_optax(optax.sgd, learning_rate=0.1).replace(learning_rate=lambda k: 0.1)
     raises(TypeError, r"^learning_rate must be a real number to run, got <function .*> \(a schedule goes in where "
            r"the method is built\)$", sgd_bench.run, tiny_logistic, method, X0_JAX, steps=2, key=KEY0)
+
+
+# leftovers31b ---------------------------------------------------------------------------------------
+def _complex_loss_i(x, a):
+    return jax.numpy.dot(x, a) ** 2 * (1 + 1j)
+
+
+def test_reference_solution_refuses_a_complex_loss_by_the_shared_message():
+    # S: FiniteSum(..., x_shape=(3,)) with a complex loss_i reached jax.grad from the default x0 (and
+    # from any x0 once x_shape was known): "grad requires real-valued outputs", naming no argument
+    problem = FiniteSum(_complex_loss_i, np.ones((4, 3)), x_shape=(3,))
+    for x0 in (None, np.zeros(3)):
+        raises(ValueError, r"^loss_i\(x, datum\) of problem 'custom' must return a real floating scalar, got "
+               r"dtype complex128 \(integer or complex", sgd_bench.reference_solution, problem, x0)
