@@ -6160,3 +6160,12 @@ def test_reference_solution_refuses_a_complex_loss_by_the_shared_message():
     for x0 in (None, np.zeros(3)):
         raises(ValueError, r"^loss_i\(x, datum\) of problem 'custom' must return a real floating scalar, got "
                r"dtype complex128 \(integer or complex", sgd_bench.reference_solution, problem, x0)
+
+
+def test_benchopt_logreg_l2_refuses_float64_with_x64_off_rather_than_build_float32():
+    # S: logreg_l2(X, y, lmbd) with x64 off built a float32 problem under the default dtype="float64",
+    # with the catalog's warning "A, y is float64 ..." (run then refused nothing: it was float32)
+    from sgd_bench_harness import benchopt
+    with jax.enable_x64(False), pytest.raises(ValueError, match=r"^dtype='float64' needs jax_enable_x64, which "
+                                                 r"is off \(JAX would compute in float32\)"):
+        benchopt.logreg_l2(np.ones((4, 3)), np.array([1.0, -1.0, 1.0, -1.0]), 1.0)
