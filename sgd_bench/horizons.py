@@ -44,6 +44,7 @@ from sgd_bench import rates
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.runner import check_keys, seed_keys
+from sgd_bench.timing import ROUNDING
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, advance_state, as_key, cast_x, check_problem_method,
                               check_x, init_state)
 
@@ -89,14 +90,22 @@ def judge_final(final_losses, start_loss, f_star: float) -> tuple[np.ndarray, np
     """(f(x_K) - f*, diverged) per seed from the final losses f(x_K) and the start's f(x_0):
     diverged is the runner's rule (``flags.above_start`` with ``DIVERGENCE_FACTOR``) on the two
     points (f(x_0), f(x_K)), and a diverged seed's gap is NaN (see the module docstring)."""
-    final = np.asarray(final_losses, np.float64)
+    # text was float()'s "could not convert string to float", naming no argument
+    final = validation.real_array("final_losses", final_losses, nan=True)
     # f_star NaN / inf made every gap NaN / -inf, silently; None or an array was float()'s error
     f_star = validation.finite_float("f_star", f_star)
     if np.shape(start_loss) not in ((), final.shape):  # was NumPy's "operands could not be broadcast"
         raise ValueError(f"start_loss must be one number or one per seed {final.shape}, got shape {np.shape(start_loss)}")
     points = np.stack([np.broadcast_to(np.asarray(start_loss, np.float64), final.shape), final], axis=-1)
     diverged = np.asarray(above_start(points, DIVERGENCE_FACTOR)).any(axis=-1)
-    return np.where(diverged, np.nan, final - float(f_star)), diverged
+    gaps = np.where(diverged, np.nan, final - float(f_star))
+    # f_star above the losses gave negative gaps, silently (time_to_eps refuses it, same margin)
+    tol = ROUNDING * max(1.0, abs(f_star))
+    if np.any(gaps < -tol):
+        raise ValueError(f"f_star = {f_star!r} is not the minimum: a final loss is {float(-np.nanmin(gaps)):.3g} "
+                         f"below it (more than rounding, {tol:.1g}); pass f(x*) of a minimizer "
+                         "(sgd_bench.reference_solution)")
+    return gaps, diverged
 
 
 def final_gaps(problem: FiniteSum, method: Method, x0, keys, steps: int, f_star: float, *,
@@ -144,7 +153,9 @@ def run_horizons(problem: FiniteSum, method_at: Callable[[int], Method], x0, key
         raise TypeError(f"horizons must be a 1-D sequence of step counts K, got {horizons!r}")
     horizons = np.asarray([_horizon(k) for k in horizons], np.int64)
     if len(horizons) < 1 or np.any(np.diff(horizons) <= 0):
-        raise ValueError(f"horizons must be increasing, got {horizons.tolist()}")
+        # [] was "horizons must be increasing, got []"
+        raise ValueError("horizons must not be empty" if len(horizons) < 1 else
+                         f"horizons must be increasing, got {horizons.tolist()}")
     seeds = validation.integer("seeds", seeds, low=1)
     gaps, diverged, evals, methods = [], [], [], []
     for k in horizons:
@@ -164,8 +175,9 @@ def fit_horizons(horizons, gaps, *, level: float = 0.95, n_boot: int = 2000,
     """The power p of E[gap_K] ~ C K^-p fitted over every horizon (``rates.fit``, kind
     ``"power"``), with its bootstrap interval over the seeds (rows of ``gaps``, resampled
     jointly across horizons). A seed that diverged at any horizon is left out."""
-    horizons = np.asarray(horizons, np.float64)
-    gaps = np.asarray(gaps, np.float64)
+    # text horizons ("10", "100") were read as numbers; text gaps were float()'s error
+    horizons = validation.real_array("horizons", horizons)
+    gaps = validation.real_array("gaps", gaps, nan=True)
     if gaps.ndim != 2 or gaps.shape[1] != len(horizons):
         raise ValueError(f"gaps must have shape (seeds, {len(horizons)}), got {gaps.shape}")
     kept = gaps[np.all(np.isfinite(gaps), axis=1)]

@@ -6169,3 +6169,23 @@ def test_benchopt_logreg_l2_refuses_float64_with_x64_off_rather_than_build_float
     with jax.enable_x64(False), pytest.raises(ValueError, match=r"^dtype='float64' needs jax_enable_x64, which "
                                                  r"is off \(JAX would compute in float32\)"):
         benchopt.logreg_l2(np.ones((4, 3)), np.array([1.0, -1.0, 1.0, -1.0]), 1.0)
+
+
+@pytest.mark.parametrize("fn, args, kwargs, exc, match", [
+    # S: f_star above the final losses gave negative gaps without a word (final_gaps and two_phase
+    # judge through judge_final); time_to_eps refuses it with the same margin, 1e-5 max(1, |f*|)
+    pytest.param(sgd_bench.horizons.judge_final, (np.array([0.5, 0.6]), 1.0, 0.7), {}, ValueError,
+                 r"^f_star = 0\.7 is not the minimum: a final loss is 0\.2 below it \(more than rounding, 1e-05\)",
+                 id="judge-final-f-star-above"),
+    # N: float()'s "could not convert string to float: 'a'", naming no argument
+    pytest.param(sgd_bench.horizons.judge_final, (["a"], 1.0, 0.0), {}, TypeError,
+                 r"^final_losses must be an array of numbers", id="judge-final-text"),
+    # S: text horizons were read as numbers by NumPy's cast
+    pytest.param(sgd_bench.horizons.fit_horizons, (["10", "100", "1000"], np.ones((3, 3))), {}, TypeError,
+                 r"^horizons must be an array of numbers", id="fit-horizons-text"),
+    # N: "horizons must be increasing, got []"
+    pytest.param(sgd_bench.horizons.run_horizons, (TINY, lambda k: SGD, X0, 0), {"horizons": [], "seeds": 2,
+                 "f_star": 0.0}, ValueError, r"^horizons must not be empty$", id="run-horizons-empty"),
+])
+def test_horizons_name_an_f_star_above_the_losses_text_and_no_horizons(fn, args, kwargs, exc, match):
+    raises(exc, match, fn, *args, **kwargs)
