@@ -21,6 +21,7 @@ How L, L_max and mu are obtained, in order of preference:
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Any, Mapping, Sequence
 
 import jax
@@ -69,6 +70,9 @@ class Constants:
         # kappa and as_dict a float32 JAX array. Other values (text, bool) stay, for the bounds to refuse
         for key in ("L", "L_max", "mu", "sigma2_star", "f_star"):
             value = getattr(self, key)
+            if value is not None and not isinstance(value, str) and np.ndim(value) != 0:
+                # mu=jnp.array([0.1]) made kappa a one-element array (the bounds refused it later)
+                raise TypeError(f"{key} must be one number, got an array of shape {np.shape(value)}")
             if (isinstance(value, (np.generic, np.ndarray, jax.Array)) and not isinstance(value, jax.core.Tracer)
                     and np.ndim(value) == 0 and np.asarray(value).dtype.kind in "fiu"):
                 object.__setattr__(self, key, float(value))
@@ -83,8 +87,12 @@ class Constants:
         return None if self.L is None or not self.mu else self.L / self.mu
 
     def as_dict(self) -> dict[str, Any]:
-        """The record as plain JSON-ready values."""
-        return {f.name: (dict(getattr(self, f.name)) if f.name == "sources" else getattr(self, f.name))
+        """The record as plain JSON-ready values (NumPy integers and Fractions as int and float)."""
+        def plain(value):  # replace(n=np.int64(20)) kept np.int64 and a Fraction stayed one: not JSON
+            if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+                return int(value)
+            return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else value
+        return {f.name: (dict(getattr(self, f.name)) if f.name == "sources" else plain(getattr(self, f.name)))
                 for f in dataclasses.fields(self)}
 
     def describe(self) -> str:

@@ -6189,3 +6189,14 @@ def test_benchopt_logreg_l2_refuses_float64_with_x64_off_rather_than_build_float
 ])
 def test_horizons_name_an_f_star_above_the_losses_text_and_no_horizons(fn, args, kwargs, exc, match):
     raises(exc, match, fn, *args, **kwargs)
+
+
+def test_constants_refuse_an_array_constant_and_give_json_ready_numbers():
+    # S: Constants(mu=jnp.array([0.1])) made kappa a one-element JAX array; replace(n=np.int64(20)).as_dict()
+    # kept np.int64 and a Fraction stayed a Fraction, neither JSON-ready
+    from fractions import Fraction
+    from sgd_bench.constants import Constants
+    c = Constants("p", "strongly_convex", 10, 1.0, 2.0, 0.1, 0.0, 0.0)
+    raises(TypeError, r"^mu must be one number, got an array of shape \(1,\)$", c.replace, mu=jax.numpy.array([0.1]))
+    d = c.replace(n=np.int64(20), L=Fraction(1, 2)).as_dict()
+    assert json.loads(json.dumps(d)) == d and type(d["n"]) is int and type(d["L"]) is float
