@@ -73,6 +73,14 @@ def require(c: Constants, bound: str, *assumptions: str) -> None:
                 f"{', '.join(ASSUMPTIONS[name])}")
 
 
+def _shown(value) -> str:
+    """``repr(value)``, but an integer of more than 20 digits as its size (L = 10**400 printed all
+    401 digits in the message)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        return f"{'a negative' if value < 0 else 'an'} integer of {len(str(abs(value)))} digits"
+    return repr(value)
+
+
 def _needs(c: Constants, bound: str, **values) -> tuple[float, ...]:
     """The constants ``values`` as host float64 numbers (a jnp 0-d mu made a float32 JAX bound),
     refused by name when unknown, not numbers, or not finite and > 0."""
@@ -84,9 +92,9 @@ def _needs(c: Constants, bound: str, **values) -> tuple[float, ...]:
         try:  # a text "1" in a hand-made Constants was NumPy's "ufunc 'isfinite' not supported"
             out.append(validation.positive_float(key, value))
         except TypeError:
-            raise TypeError(f"the {bound} bound needs {key} as a number, got {value!r}") from None
+            raise TypeError(f"the {bound} bound needs {key} as a number, got {_shown(value)}") from None
         except ValueError:
-            raise ValueError(f"the {bound} bound needs a finite {key} > 0, got {value!r}") from None
+            raise ValueError(f"the {bound} bound needs a finite {key} > 0, got {_shown(value)}") from None
     return tuple(out)
 
 
@@ -105,10 +113,10 @@ def _steps(k) -> np.ndarray:
 
 def _in_range(ks) -> None:
     if any(v < 0 for v in ks):
-        raise ValueError(f"k must be >= 0, got {min(ks)!r}")
+        raise ValueError(f"k must be >= 0, got {_shown(min(ks))}")
     beyond = [v for v in ks if v > validation.MAX_STEPS]
     if beyond:
-        raise ValueError(f"k = {beyond[0]!r} is beyond the largest step count, {validation.MAX_STEPS} "
+        raise ValueError(f"k = {_shown(beyond[0])} is beyond the largest step count, {validation.MAX_STEPS} "
                          "(MAX_STEPS: a run's step counter is int32)")
 
 

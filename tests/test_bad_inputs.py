@@ -6200,3 +6200,15 @@ def test_constants_refuse_an_array_constant_and_give_json_ready_numbers():
     raises(TypeError, r"^mu must be one number, got an array of shape \(1,\)$", c.replace, mu=jax.numpy.array([0.1]))
     d = c.replace(n=np.int64(20), L=Fraction(1, 2)).as_dict()
     assert json.loads(json.dumps(d)) == d and type(d["n"]) is int and type(d["L"]) is float
+
+
+@pytest.mark.parametrize("k, L, match", [
+    # N: the messages printed all 401 digits of 10**400
+    pytest.param(10, 10**400, r"^the GD linear-rate bound needs a finite L > 0, got an integer of 401 digits$", id="L"),
+    pytest.param(10**400, 1.0, r"^k = an integer of 401 digits is beyond the largest step count", id="k"),
+    pytest.param(-10**30, 1.0, r"^k must be >= 0, got a negative integer of 31 digits$", id="negative-k"),
+])
+def test_a_bound_shows_a_huge_integer_by_its_size(k, L, match):
+    from sgd_bench.constants import Constants
+    c = Constants("p", "strongly_convex", 10, L, 2.0, 0.1, 0.0, 0.0)
+    raises(ValueError, match, sgd_bench.bounds.gd_pl, k, c, delta0=1.0)
