@@ -74,9 +74,9 @@ def require(c: Constants, bound: str, *assumptions: str) -> None:
 
 
 def _shown(value) -> str:
-    """``repr(value)``, but an integer of more than 20 digits as its size (L = 10**400 printed all
+    """``repr(value)``, but an integer of more than 30 digits as its size (L = 10**400 printed all
     401 digits in the message)."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
         return f"{'a negative' if value < 0 else 'an'} integer of {len(str(abs(value)))} digits"
     return repr(value)
 
