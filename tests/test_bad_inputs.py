@@ -6146,3 +6146,19 @@ def test_a_schedule_put_into_a_number_slot_by_replace_is_refused_before_the_run(
     method = sgd_bench.from_optax(optax.sgd, learning_rate=0.1).replace(learning_rate=lambda k: 0.1)
     raises(TypeError, r"^learning_rate must be a real number to run, got <function .*> \(a schedule goes in where "
            r"the method is built\)$", sgd_bench.run, tiny_logistic, method, X0_JAX, steps=2, key=KEY0)
+
+
+# leftovers31a -----------------------------------------------------------------------------------------
+def test_reports_per_result_lines_escape_a_folder_name_as_the_index_does(tmp_path, capsys):
+    # hostile30a: a folder named "new\nline" split its progress line ("new" / "line: rebuilt ..."), and an
+    # ESC reached the terminal; the index showed both escaped
+    from sgd_bench_harness import cli
+
+    _fake_result(tmp_path / "all" / "new\nline")
+    _fake_result(tmp_path / "all" / "esc\x1b[31m", status="running")
+    assert cli.main(["report", str(tmp_path / "all")]) == 0
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).splitlines()
+    assert "new\\nline: as written by the run" in lines, lines
+    assert any(line.startswith("esc\\x1b[31m: interrupted, not rebuilt") for line in lines), lines
+    assert "\x1b" not in captured.out + captured.err
