@@ -168,6 +168,16 @@ class Spec:
         """The keys given several values."""
         return {k: v for k, v in self.kwargs if isinstance(v, GridValues)}
 
+    def as_typed(self, key: str) -> str | None:
+        """The value of ``key`` as the spec's text spells it: ``step=-0`` parses as 0, and a refusal
+        that echoed the parsed value said "got 0" of what the user never typed."""
+        rest = self.text.partition(":")[2]
+        for part in _split_items(rest) if rest else []:
+            k, eq, value = part.partition("=")
+            if eq and k.strip() == key:
+                return value.strip()
+        return None
+
     def expand(self) -> list["Spec"]:
         """One spec per point of the product of the grids (itself when there is none); each
         point's text names its values, as in ``sgd:step=0.001,batch=10`` (``%g``, with more digits

@@ -6162,3 +6162,12 @@ def test_reports_per_result_lines_escape_a_folder_name_as_the_index_does(tmp_pat
     assert "new\\nline: as written by the run" in lines, lines
     assert any(line.startswith("esc\\x1b[31m: interrupted, not rebuilt") for line in lines), lines
     assert "\x1b" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("method, value", [("sgd:step=-0", "-0"), ("sgd:step=0.1,batch=-0", "-0"),
+                                           ("lbfgs:memory=+0", "+0"), ("svrg:step=0.1,loop=-00", "-00")])
+def test_a_refused_number_is_echoed_as_typed_not_as_parsed(tmp_path, capsys, no_grid_run, method, value):
+    # hostile30a: sgd:step=-0 was refused as "got 0", a value the user never typed
+    code, err = cli_main([a.replace(OUT, str(tmp_path / "out")) for a in LOGREG] + ["--method", method], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.endswith(f", got {value}"), last
