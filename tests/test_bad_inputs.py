@@ -6171,3 +6171,11 @@ def test_a_refused_number_is_echoed_as_typed_not_as_parsed(tmp_path, capsys, no_
     code, err = cli_main([a.replace(OUT, str(tmp_path / "out")) for a in LOGREG] + ["--method", method], capsys)
     last = err.strip().splitlines()[-1]
     assert code == 2 and last.endswith(f", got {value}"), last
+
+
+def test_an_optax_key_refusal_lists_lr_beside_learning_rate(tmp_path, capsys, no_grid_run):
+    # hostile30a: optax:adam,LR=0.01 was told "it takes learning_rate, b1, ..." though lr is taken too
+    argv = [a.replace(OUT, str(tmp_path / "out")) for a in LOGREG] + ["--method", "optax:adam,LR=0.01"]
+    code, err = cli_main(argv, capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and re.search(r"optax\.adam takes no LR; it takes learning_rate \(or lr\), b1, ", last), last
