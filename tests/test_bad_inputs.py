@@ -6179,3 +6179,15 @@ def test_an_optax_key_refusal_lists_lr_beside_learning_rate(tmp_path, capsys, no
     code, err = cli_main(argv, capsys)
     last = err.strip().splitlines()[-1]
     assert code == 2 and re.search(r"optax\.adam takes no LR; it takes learning_rate \(or lr\), b1, ", last), last
+
+
+def test_dense_features_too_large_for_memory_suggest_keeping_the_file_sparse(tmp_path, monkeypatch):
+    # leftovers30b: libsvm dense=true on a file too large was told "use a smaller n or d, float32, or more
+    # devices": dense=false, the change that fits, went unsaid
+    from problems import libsvm
+
+    path = tmp_path / "d.svm"
+    path.write_text("1 1:1 300:2\n-1 2:1\n")
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 1000)
+    raises(MemoryError, r"^the dense features of d\.svm \(2 x 300, float\d+\) needs .*; keep it sparse with "
+           r"dense=False \(dense=false in a libsvm: spec\)$", libsvm.load_libsvm, path, dense=True)
