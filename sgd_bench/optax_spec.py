@@ -77,6 +77,6 @@ def _check_optax_options(spec: Spec, opts: dict, params) -> None:
             raise ValueError(f"{head}: {typed} must be a finite number, got {value!r}")
         if key == "learning_rate" and value <= 0:  # a negative one climbs uphill, zero stands still
             raise ValueError(f"{head}: {typed} must be a finite number > 0 (learning_rate in Python), "
-                             f"got {spec.as_typed(typed) or repr(value)}")  # lr=-0 as typed, not 0
+                             f"got {spec.as_typed(typed, value)}")  # lr=-0 as typed, not 0
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")

@@ -204,22 +204,17 @@ def _check_options(spec: Spec, opts: dict, n: int) -> None:
         step = opts["step"]
         if not is_number(step) or not (math.isfinite(step) and step > 0):
             raise ValueError(f"{head}: step must be a finite number > 0 (step_size in Python), "
-                             f"got {_as_typed(spec, 'step', step)}")
+                             f"got {spec.as_typed('step', step)}")
     if "batch" in opts:
         batch = opts["batch"]
         if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= n:
             raise ValueError(f"{head}: batch must be an integer in [1, n] = [1, {n}] "
-                             f"(batch_size in Python), got {_as_typed(spec, 'batch', batch)}")
+                             f"(batch_size in Python), got {spec.as_typed('batch', batch)}")
     for key, python in (("memory", "memory_size"), ("loop", "loop_length")):
         value = opts.get(key, 1)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{head}: {key} must be an integer >= 1 ({python} in Python), "
-                             f"got {_as_typed(spec, key, value)}")
-
-
-def _as_typed(spec: Spec, key: str, value) -> str:
-    """A refused number as the user typed it (``-0``, not the parsed 0); any other value as its repr."""
-    return (spec.as_typed(key) or repr(value)) if is_number(value) else repr(value)
+                             f"got {spec.as_typed(key, value)}")
 
 
 def _batching(opts: dict) -> tuple[int, str]:
