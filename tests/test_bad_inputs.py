@@ -6191,3 +6191,18 @@ def test_dense_features_too_large_for_memory_suggest_keeping_the_file_sparse(tmp
     monkeypatch.setattr(memory, "available_bytes", lambda device=None: 1000)
     raises(MemoryError, r"^the dense features of d\.svm \(2 x 300, float\d+\) needs .*; keep it sparse with "
            r"dense=False \(dense=false in a libsvm: spec\)$", libsvm.load_libsvm, path, dense=True)
+
+
+def test_a_folder_without_meta_json_is_named_with_what_to_do_with_it(tmp_path):
+    # leftovers30b: `run NAME --out ROOT` (and a pass) writes ROOT/NAME; a stray ROOT/NAME was refused with
+    # "choose another --out" alone, where --out was ROOT: the folder to move went unsaid as such
+    from sgd_bench_harness import folders
+
+    stray = tmp_path / "root" / "exp_a"
+    stray.mkdir(parents=True)
+    (stray / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(stray))} exists and is not an sgd-bench result folder "
+                       r"\(no meta\.json\), so no run may write there: move or remove that folder, or choose "
+                       r"another --out$"):
+        folders.output_folder(stray, "0")
+    assert (stray / "notes.txt").read_text() == "mine\n"
