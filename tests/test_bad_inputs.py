@@ -6206,3 +6206,22 @@ def test_a_folder_without_meta_json_is_named_with_what_to_do_with_it(tmp_path):
                        r"another --out$"):
         folders.output_folder(stray, "0")
     assert (stray / "notes.txt").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("argv", [["run", "--help"], ["--help"], ["report", "--help"]])
+def test_a_commands_help_whose_reader_left_ends_quietly_as_an_experiments_does(monkeypatch, capsys, argv):
+    # hostile30a: `run --help | head -1` exited 0 with the reader gone (argparse drops the error of its
+    # write; a buffered stdout fails only at its flush), where `run NAME --help | head -1` ends with 141
+    import io
+
+    from sgd_bench_harness import cli
+
+    from sgd_bench_harness import streams
+
+    class Closed(io.StringIO):  # a pipe whose reader left
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", streams.DroppingWrites(Closed(), pipe_ends=True))  # as the console sets it
+    assert cli.main(argv) == 141
+    assert capsys.readouterr().err == ""
