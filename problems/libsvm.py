@@ -200,8 +200,10 @@ def load_libsvm(path_or_name, *, dense: bool = True, standardize: bool = False,
     if dense:
         # The working copy is float64 when standardizing (for accuracy), else already in dtype.
         work = np.dtype(np.float64) if standardize else dt
+        # the default hint (smaller n or d, float32, shard) missed the fitting change: keep the file sparse
         memory.check_fits(n * d * work.itemsize,
-                          f"the dense features of {path.name} ({n} x {d}, {work.name})")
+                          f"the dense features of {path.name} ({n} x {d}, {work.name})",
+                          hint="keep it sparse with dense=False (dense=false in a libsvm: spec)")
         X = X.astype(work).toarray()
         if standardize:  # in place: no second n x d array
             X -= X.mean(axis=0)

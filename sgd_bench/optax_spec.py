@@ -36,8 +36,11 @@ def build_optax(spec: Spec, opts: dict, problem, constants):
     params = inspect.signature(ctor).parameters
     bad = [k for k in opts if k not in params]
     if bad:
+        # lr is taken for learning_rate: the list named only the long form (optax:adam,LR=... then
+        # read as if lr were not accepted)
+        taken = [f"{p} (or lr)" if p == "learning_rate" else p for p in params]
         raise ValueError(f"--method {spec.text!r}: optax.{name} takes no {', '.join(bad)}; "
-                         f"it takes {', '.join(params)}")
+                         f"it takes {', '.join(taken)}")
     if "learning_rate" not in params:
         # scale_by_adam, clip, ...: their updates are not negated, so x + update would climb
         raise ValueError(f"--method {spec.text!r}: optax.{name} is a gradient transformation, "
@@ -74,6 +77,6 @@ def _check_optax_options(spec: Spec, opts: dict, params) -> None:
             raise ValueError(f"{head}: {typed} must be a finite number, got {value!r}")
         if key == "learning_rate" and value <= 0:  # a negative one climbs uphill, zero stands still
             raise ValueError(f"{head}: {typed} must be a finite number > 0 (learning_rate in Python), "
-                             f"got {value!r}")
+                             f"got {spec.as_typed(typed, value)}")  # lr=-0 as typed, not 0
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")

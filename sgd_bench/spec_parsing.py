@@ -168,6 +168,22 @@ class Spec:
         """The keys given several values."""
         return {k: v for k, v in self.kwargs if isinstance(v, GridValues)}
 
+    def as_typed(self, key: str, value) -> str:
+        """``value`` of ``key`` as the spec's text spells it where that text reads as ``value``, else
+        its repr: ``step=-0`` parses as 0, and a refusal that echoed the parsed value said "got 0" of
+        what the user never typed (a grid point's text, ``batch=1`` for 1.0, is not what was typed)."""
+        rest = self.text.partition(":")[2]
+        for part in _split_items(rest) if rest else []:
+            k, eq, text = part.partition("=")
+            if eq and k.strip() == key:
+                try:
+                    read = parse_value(text.strip())
+                except ValueError:
+                    break
+                if is_number(value) and type(read) is type(value) and read == value:  # text stays quoted
+                    return text.strip()
+        return repr(value)
+
     def expand(self) -> list["Spec"]:
         """One spec per point of the product of the grids (itself when there is none); each
         point's text names its values, as in ``sgd:step=0.001,batch=10`` (``%g``, with more digits

@@ -203,16 +203,18 @@ def _check_options(spec: Spec, opts: dict, n: int) -> None:
     if "step" in opts:
         step = opts["step"]
         if not is_number(step) or not (math.isfinite(step) and step > 0):
-            raise ValueError(f"{head}: step must be a finite number > 0 (step_size in Python), got {step!r}")
+            raise ValueError(f"{head}: step must be a finite number > 0 (step_size in Python), "
+                             f"got {spec.as_typed('step', step)}")
     if "batch" in opts:
         batch = opts["batch"]
         if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= n:
             raise ValueError(f"{head}: batch must be an integer in [1, n] = [1, {n}] "
-                             f"(batch_size in Python), got {batch!r}")
+                             f"(batch_size in Python), got {spec.as_typed('batch', batch)}")
     for key, python in (("memory", "memory_size"), ("loop", "loop_length")):
         value = opts.get(key, 1)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{head}: {key} must be an integer >= 1 ({python} in Python), got {value!r}")
+            raise ValueError(f"{head}: {key} must be an integer >= 1 ({python} in Python), "
+                             f"got {spec.as_typed(key, value)}")
 
 
 def _batching(opts: dict) -> tuple[int, str]:

@@ -27,6 +27,7 @@ corrupted and not rebuilt, and ``report`` exits with status 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
@@ -275,7 +276,16 @@ def main(argv=None) -> int:
             streams.quiet_stdout()
             return 141
         return 0
-    args, extra = parser.parse_known_args(run_words.help_first(argv))
+    try:
+        args, extra = parser.parse_known_args(run_words.help_first(argv))
+    except SystemExit as exit:  # --help: argparse drops an OSError of its write, so a reader that left
+        if exit.code == 0:  # (run --help | head -1) exited 0: 141, as run NAME --help's does
+            with contextlib.suppress(BrokenPipeError):  # DroppingWrites keeps it (console)
+                sys.stdout.flush()
+            if isinstance(getattr(sys.stdout, "failed", None), BrokenPipeError):
+                streams.quiet_stdout()
+                return 141
+        raise
     extra = run_words.gathered(args, extra)  # run pl_bounds --quick two_phase: two names
     # An experiment's own options (gd_vs_sgd_large_n --sizes, gpu_bench --n) go on to its script,
     # which validates them, when exactly one experiment is named, after its name.

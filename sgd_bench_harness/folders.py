@@ -325,8 +325,10 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     meta = read_meta(target)
     if not is_result(meta):
         what = "no meta.json" if not (target / "meta.json").exists() else "its meta.json is not sgd-bench's"
-        raise ValueError(f"{target} exists and is not an sgd-bench result folder ({what}); "
-                         "choose another --out")
+        # under `run NAME --out ROOT` and a pass, the folder is ROOT/NAME, not the --out typed: "choose
+        # another --out" alone left that folder unnamed as the thing to move
+        raise ValueError(f"{target} exists and is not an sgd-bench result folder ({what}), so no run may "
+                         "write there: move or remove that folder, or choose another --out")
     check_unlocked(target)  # before anything below reads it as interrupted or removes it
     same = meta.get("config_hash") == config_hash
     if meta.get("status") != STATUS_COMPLETE and same:

@@ -98,7 +98,7 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
         if folders.is_result(meta) or _corrupt_meta(folder):
             kept.append(folder)
         else:
-            notes.append(f"{folder}: skipped, its meta.json is not an sgd-bench result's")
+            notes.append(f"{results.printable(folder)}: skipped, its meta.json is not an sgd-bench result's")
     return kept, notes
 
 
@@ -246,13 +246,14 @@ def cmd_report(args) -> int:
             # killed (SIGTERM, kill -9, a crash): it said "not rebuilt (FileNotFoundError: no records
             # ...)" under the status "running"
             busy = "interrupted, not rebuilt: no run holds it now; run the same command again to resume it"
+        shown = results.printable(folder)  # as the index shows it: a newline or ESC split or recoloured the line
         if busy:
             how, broken = busy, None
-            say(f"{folder}: {how}")
+            say(f"{shown}: {how}")
         elif broken:
             corrupted += 1
             how = f"CORRUPTED, not rebuilt: {broken}"
-            say(f"{folder}: {how}; re-run it to rebuild")
+            say(f"{shown}: {how}; re-run it to rebuild")
         else:
             try:
                 how = _rebuild(folder, meta)
@@ -262,7 +263,7 @@ def cmd_report(args) -> int:
                            f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
                 else:
                     how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
-                say(f"{folder}: {how}")
+                say(f"{shown}: {how}")
         if not busy and not broken:
             page = _write_page(folder, index_above(root) if single else root / "index.html")
         figures = sorted(p.name for p in folder.glob("*.png"))
@@ -274,10 +275,10 @@ def cmd_report(args) -> int:
                          device=_first_device(meta),
                          dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
                          _folder=folder, _figures=figures))
-        print(f"{rows[-1]['result']}: {how}")
+        print(f"{results.printable(rows[-1]['result'])}: {how}")
     if single:  # one result folder: its own page only, never index files inside a result
         if page is not None:  # not said of a result being written, corrupted or with a page of its own
-            print(f"wrote {page}")
+            print(f"wrote {results.printable(page)}")
     else:
         _write_index(root, rows)
         print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")

@@ -28,9 +28,9 @@ class DroppingWrites:
         self.failed: OSError | None = None
 
     def _dropped(self, err: OSError) -> None:
+        self.failed = self.failed or err  # kept also when raised: argparse's --help drops the error
         if self._pipe_ends and isinstance(err, BrokenPipeError):
             raise err
-        self.failed = self.failed or err
         if isinstance(err, BrokenPipeError):  # nobody reads any more: what follows goes nowhere
             quiet_stdout(self._stream)
 

@@ -6212,3 +6212,82 @@ def test_a_bound_shows_a_huge_integer_by_its_size(k, L, match):
     from sgd_bench.constants import Constants
     c = Constants("p", "strongly_convex", 10, L, 2.0, 0.1, 0.0, 0.0)
     raises(ValueError, match, sgd_bench.bounds.gd_pl, k, c, delta0=1.0)
+
+
+# leftovers31a -----------------------------------------------------------------------------------------
+def test_reports_per_result_lines_escape_a_folder_name_as_the_index_does(tmp_path, capsys):
+    # hostile30a: a folder named "new\nline" split its progress line ("new" / "line: rebuilt ..."), and an
+    # ESC reached the terminal; the index showed both escaped
+    from sgd_bench_harness import cli
+
+    _fake_result(tmp_path / "all" / "new\nline")
+    _fake_result(tmp_path / "all" / "esc\x1b[31m", status="running")
+    assert cli.main(["report", str(tmp_path / "all")]) == 0
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).splitlines()
+    assert "new\\nline: as written by the run" in lines, lines
+    assert any(line.startswith("esc\\x1b[31m: interrupted, not rebuilt") for line in lines), lines
+    assert "\x1b" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("method, value", [("sgd:step=-0", "-0"), ("sgd:step=0.1,batch=-0", "-0"),
+                                           ("lbfgs:memory=+0", "+0"), ("svrg:step=0.1,loop=-00", "-00")])
+def test_a_refused_number_is_echoed_as_typed_not_as_parsed(tmp_path, capsys, no_grid_run, method, value):
+    # hostile30a: sgd:step=-0 was refused as "got 0", a value the user never typed
+    code, err = cli_main([a.replace(OUT, str(tmp_path / "out")) for a in LOGREG] + ["--method", method], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.endswith(f", got {value}"), last
+
+
+def test_an_optax_key_refusal_lists_lr_beside_learning_rate(tmp_path, capsys, no_grid_run):
+    # hostile30a: optax:adam,LR=0.01 was told "it takes learning_rate, b1, ..." though lr is taken too
+    argv = [a.replace(OUT, str(tmp_path / "out")) for a in LOGREG] + ["--method", "optax:adam,LR=0.01"]
+    code, err = cli_main(argv, capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and re.search(r"optax\.adam takes no LR; it takes learning_rate \(or lr\), b1, ", last), last
+
+
+def test_dense_features_too_large_for_memory_suggest_keeping_the_file_sparse(tmp_path, monkeypatch):
+    # leftovers30b: libsvm dense=true on a file too large was told "use a smaller n or d, float32, or more
+    # devices": dense=false, the change that fits, went unsaid
+    from problems import libsvm
+
+    path = tmp_path / "d.svm"
+    path.write_text("1 1:1 300:2\n-1 2:1\n")
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 1000)
+    raises(MemoryError, r"^the dense features of d\.svm \(2 x 300, float\d+\) needs .*; keep it sparse with "
+           r"dense=False \(dense=false in a libsvm: spec\)$", libsvm.load_libsvm, path, dense=True)
+
+
+def test_a_folder_without_meta_json_is_named_with_what_to_do_with_it(tmp_path):
+    # leftovers30b: `run NAME --out ROOT` (and a pass) writes ROOT/NAME; a stray ROOT/NAME was refused with
+    # "choose another --out" alone, where --out was ROOT: the folder to move went unsaid as such
+    from sgd_bench_harness import folders
+
+    stray = tmp_path / "root" / "exp_a"
+    stray.mkdir(parents=True)
+    (stray / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(stray))} exists and is not an sgd-bench result folder "
+                       r"\(no meta\.json\), so no run may write there: move or remove that folder, or choose "
+                       r"another --out$"):
+        folders.output_folder(stray, "0")
+    assert (stray / "notes.txt").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("argv", [["run", "--help"], ["--help"], ["report", "--help"]])
+def test_a_commands_help_whose_reader_left_ends_quietly_as_an_experiments_does(monkeypatch, capsys, argv):
+    # hostile30a: `run --help | head -1` exited 0 with the reader gone (argparse drops the error of its
+    # write; a buffered stdout fails only at its flush), where `run NAME --help | head -1` ends with 141
+    import io
+
+    from sgd_bench_harness import cli
+
+    from sgd_bench_harness import streams
+
+    class Closed(io.StringIO):  # a pipe whose reader left
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", streams.DroppingWrites(Closed(), pipe_ends=True))  # as the console sets it
+    assert cli.main(argv) == 141
+    assert capsys.readouterr().err == ""
