@@ -26,9 +26,10 @@ The records' row count and SHA-256 go into ``meta.json`` (``"records"``) with ``
 
 A claim that fails is a result, not an error: the run writes its folder, prints the claim as
 FAIL and is marked complete, then exits with status 4 (``FAILED_CLAIMS``) so that scripts and
-CI can tell. ``--allow-failed-claims`` exits 0 instead, for exploratory runs (other sizes,
-seeds or steps than the claims were written for); the quick runs of the test suite use it and
-check the claims they mean to themselves.
+CI can tell. A claim the run could not evaluate (``holds`` null with its reason in ``skipped``;
+SKIP, ``check_words.verdict``) neither holds nor fails. ``--allow-failed-claims`` exits 0
+instead, for exploratory runs (other sizes, seeds or steps than the claims were written for); the
+quick runs of the test suite use it and check the claims they mean to themselves.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from sgd_bench_harness import folders, work
+from sgd_bench_harness.check_words import MARKS, check_line, check_lines, readable, verdict  # noqa: F401
 # the option types, also reached as experiment.positive_int etc. by the experiments' own options
 from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name, given_twice, note_repeats,  # noqa: F401
                                          folder_path, integer, number, positive_int, step_count)
@@ -185,28 +187,6 @@ def say(text: str) -> None:
     print(f"sgd-bench: {text}", file=sys.stderr)
 
 
-def readable(value: Any) -> str:
-    """A measurement for people: floats to 4 significant digits, containers element by element."""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {readable(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(readable(v) for v in value) + "]"
-    return str(value)
-
-
-def check_line(check: Mapping[str, Any]) -> str:
-    """One recorded check in words: its own ``summary`` if it has one, else the claim and the
-    measurement (4 significant digits; ``checks.json`` keeps every digit)."""
-    return check.get("summary") or f"{check['claim']} (measured: {readable(check['measured'])})"
-
-
-def check_lines(checks: Sequence[Mapping[str, Any]]) -> str:
-    """The checks as a Markdown task list: ``- [x]`` for those that hold."""
-    return "\n".join(f"- [{'x' if c['holds'] else ' '}] {check_line(c)}" for c in checks)
-
-
 def close(out: Path, text: str, *, checks: Sequence[Mapping[str, Any]], echo: bool = False,
           header: str | None = None, tables: Sequence[tuple[Sequence[Mapping[str, Any]], Sequence[str]]] = (),
           wall: float | None = None) -> None:
@@ -223,7 +203,7 @@ def close(out: Path, text: str, *, checks: Sequence[Mapping[str, Any]], echo: bo
         print(results.text_table(rows, list(columns)))
         print()
     for c in checks:
-        print(f"[{'PASS' if c['holds'] else 'FAIL'}] {check_line(c)}")
+        print(f"[{MARKS[verdict(c)][1]}] {check_line(c)}")
     print(f"wrote {out}/" + ("" if wall is None else f" in {wall:.1f} s"))
 
 
@@ -277,11 +257,12 @@ def parser(name: str, doc: str | None, folder: str | None = None,
 
 
 def failed_claims(out: Path) -> tuple[list[str], int]:
-    """(the claims of ``out/checks.json`` that do not hold, how many claims it has)."""
+    """(the claims of ``out/checks.json`` that do not hold, how many claims it has); a claim not
+    evaluated (``verdict`` "skipped") is not a failed one."""
     checks = folders.read_json(Path(out) / "checks.json")
     if not isinstance(checks, list):
         return [], 0
-    failed = [str(c.get("claim", "?")) for c in checks if isinstance(c, dict) and c.get("holds") is not True]
+    failed = [str(c.get("claim", "?")) for c in checks if isinstance(c, dict) and verdict(c) == "fails"]
     return failed, len(checks)
 
 

@@ -3,8 +3,8 @@ in a browser (which shows a ``.md`` file as raw text).
 
 ``write_result_page(folder)`` renders the folder's ``summary.md`` with markdown-it-py (its tables
 and inline figures as they are), then adds what the Markdown leaves to other files: every check
-of ``checks.json`` with ✓ or ✗ and its measured numbers, the figures the summary does not show,
-the run's metadata from ``meta.json``, and links to the stored files. A link to the ``summary.md`` of
+of ``checks.json`` with ✓ or ✗ (– for one not evaluated) and its measured numbers, the figures
+the summary does not show, the run's metadata from ``meta.json``, and links to the stored files. A link to the ``summary.md`` of
 a result below (gpu_bench's ``scaling/``) goes to that result's page, written when missing. Everything is relative and
 local (no script, no font or style sheet from the network), so a page works offline, straight
 from the file system. Only pages this module wrote (they carry ``GENERATOR``) are rewritten.
@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import quote, unquote
 
-from sgd_bench_harness.experiment import readable
+from sgd_bench_harness.check_words import readable, verdict
 
 PAGE = "summary.html"
+MARKS = {"holds": "✓", "fails": "✗", "skipped": "–"}  # a check not evaluated is neither held nor failed
 GENERATOR = '<meta name="generator" content="sgd-bench report">'
 FIGURE_SUFFIXES = (".png", ".gif", ".svg", ".jpg", ".jpeg")
 STORED_FILES = ("summary.md", "records.csv", "records.parquet", "meta.json", "checks.json")
@@ -60,13 +61,15 @@ def _checks_html(checks: Any) -> str:
     if not isinstance(checks, list) or not checks:
         return ""
     items = []
-    held = 0
+    states = []
     for check in checks:
         if not isinstance(check, Mapping):
             continue
-        ok = check.get("holds") is True  # a text "false" is not a held claim
-        held += ok
+        state = verdict(check)  # a text "false" is not a held claim
+        states.append(state)
         text = check.get("summary") or check.get("claim") or "(no claim stored)"
+        if state == "skipped" and not check.get("summary"):
+            text = f"{text} (not evaluated: {check['skipped']})"
         measured = check.get("measured")
         rows = ""
         if isinstance(measured, Mapping) and measured:
@@ -75,9 +78,13 @@ def _checks_html(checks: Any) -> str:
                 for k, v in measured.items()) + "</table>"
         elif measured is not None:
             rows = f"<p>measured: {html.escape(readable(measured))}</p>"
-        items.append(f'<li class="{"holds" if ok else "fails"}"><span class="mark">{"✓" if ok else "✗"}</span>'
+        # inline, not in STYLE: a page without such a check stays byte for byte what it was
+        grey = ' style="color:#6e7781"' if state == "skipped" else ""
+        items.append(f'<li class="{state}"><span class="mark"{grey}>{MARKS[state]}</span>'
                      f'{html.escape(str(text))}{rows}</li>')
-    return (f'<h2 id="checks">Checks: {held} of {len(items)} hold</h2>'
+    skipped = states.count("skipped")
+    return (f'<h2 id="checks">Checks: {states.count("holds")} of {len(items) - skipped} hold'
+            f'{f", {skipped} not evaluated" if skipped else ""}</h2>'
             f'<p>Every claim of this run, as recorded in <a href="checks.json">checks.json</a> '
             f'(which keeps every digit; shown here to 4 significant digits).</p>'
             f'<ul class="checks">{"".join(items)}</ul>')

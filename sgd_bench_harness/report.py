@@ -21,8 +21,10 @@ def _checks_line(folder: Path) -> str:
     checks = folders.read_json(folder / "checks.json")
     if not isinstance(checks, list) or not checks:
         return "-"
-    held = sum(c.get("holds") is True for c in checks if isinstance(c, dict))  # a text "false" does not hold
-    return f"{held}/{len(checks)} hold"
+    states = [experiment.verdict(c) for c in checks]  # a text "false" does not hold
+    skipped = states.count("skipped")
+    held = f"{states.count('holds')}/{len(states) - skipped} hold"
+    return held if not skipped else f"{held}, {skipped} not evaluated"
 
 
 def _first_device(meta: dict) -> str:

@@ -96,28 +96,44 @@ class Check:
 
     - ``claim``: the statement, with its threshold;
     - ``measured``: what it was decided on (a number, or a JSON-ready dict or list);
-    - ``holds``: whether it held;
+    - ``holds``: whether it held; None for a claim this run could not evaluate;
     - ``fit``: the fit it was decided on, in words (for the summary line), else left out;
     - ``wallclock``: True for a claim about measured time (machine-dependent), else left out;
-    - ``summary``: the line the summary shows instead of claim + measured, else left out.
+    - ``summary``: the line the summary shows instead of claim + measured, else left out;
+    - ``skipped``: why the claim was not evaluated (with ``holds`` None), else left out. Such a
+      check shows as "not evaluated", neither held nor failed (``experiment.verdict``).
     """
 
     claim: str
     measured: Any
-    holds: bool
+    holds: bool | None
     fit: str | None = None
     wallclock: bool | None = None
     summary: str | None = None
+    skipped: str | None = None
+
+    def __post_init__(self):
+        # Decided (issue 18, leftovers32c): a claim a run cannot evaluate says so in its own state,
+        # never as a held claim whose words say "not evaluated"; it needs its reason, and a reason
+        # goes only with that state.
+        if (self.holds is None) != (self.skipped is not None):
+            raise ValueError("a check is not evaluated (holds None) exactly when it gives why (skipped), "
+                             f"got holds {self.holds!r} and skipped {self.skipped!r} (claim {str(self.claim)[:60]!r})")
+        if self.skipped is not None and (not isinstance(self.skipped, str) or not self.skipped.strip()):
+            raise ValueError(f"a check's skipped must be a non-empty text, got {self.skipped!r}")
 
     def as_dict(self) -> dict[str, Any]:
-        """The record: claim, measured, holds, then fit, wallclock and summary where they are set."""
-        record = {"claim": self.claim, "measured": self.measured, "holds": bool(self.holds)}
+        """The record: claim, measured, holds, then fit, wallclock, summary and skipped where set."""
+        record = {"claim": self.claim, "measured": self.measured,
+                  "holds": None if self.holds is None else bool(self.holds)}
         if self.fit is not None:
             record["fit"] = self.fit
         if self.wallclock is not None:
             record["wallclock"] = self.wallclock
         if self.summary is not None:
             record["summary"] = self.summary
+        if self.skipped is not None:
+            record["skipped"] = self.skipped
         return record
 
     @classmethod
@@ -126,8 +142,10 @@ class Check:
         extra = set(record) - {f.name for f in dataclasses.fields(cls)}
         if extra:
             raise ValueError(f"a check record has unknown keys {sorted(extra)}")
-        if not isinstance(record.get("holds"), bool):  # a hand-edited "false" (a text) showed as held
-            raise ValueError(f"a check record's holds must be true or false, got {record.get('holds')!r} "
+        holds = record.get("holds")
+        if not isinstance(holds, bool) and not (holds is None and "skipped" in record):
+            # a hand-edited "false" (a text) showed as held; null goes with skipped (not evaluated)
+            raise ValueError(f"a check record's holds must be true or false, got {holds!r} "
                              f"(claim {str(record.get('claim', '?'))[:60]!r})")
         return cls(**record)
 
