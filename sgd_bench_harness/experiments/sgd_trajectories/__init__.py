@@ -48,12 +48,17 @@ DESCRIPTION = ("the lecture's 'SGD, batch = 2' picture: GD and batch-2 SGD paths
 
 FULL = dict(seeds=4096, steps=60, alpha=1.0, batch=2, n=50, noise=0.2, w_true=(3.0, 4.0),
             data_seed=0, key=0, show_steps=(0, 4, 40), gif_dpi=90, gif_fps=6, dpi=150)
-# QUICK's 6 steps are below floor_steps (37): its third claim says the floor is not evaluated there.
+# QUICK's 6 steps are below floor_steps (37): its noise-floor claim is not evaluated there (SKIP).
 QUICK = dict(seeds=256, steps=6, alpha=1.0, batch=2, n=50, noise=0.2, w_true=(3.0, 4.0),
              data_seed=0, key=0, show_steps=(0, 2, 5), gif_dpi=40, gif_fps=6, dpi=60)
 
 # Claims about seed means hold within this many standard errors (fixed key: never flaky).
 Z = 5.0
+# Decided (issue 18, leftovers32c): "within Z standard errors" also asks those Z standard errors to
+# be at most TELL of the exact E||w_k - w_hat||^2, at every step: at --seeds 2 any path was "within
+# 5 standard errors". Full (4096 seeds) reaches 0.081, quick (256) 0.15: a full run below about 110
+# seeds (quick: 23) fails, its line saying the interval is too wide to tell.
+TELL = 0.5
 
 
 def regression_data(n: int, noise: float, w_true, seed: int):
@@ -134,12 +139,8 @@ def run(config: dict, out: Path) -> dict:
     z_sq = np.abs(mc_sq - exact_sq)[1:] / mc_sq_se[1:]
     mc_m, mc_m_se = err.mean(0), err.std(0, ddof=1) / np.sqrt(seeds)
     z_m = np.abs(mc_m - means)[1:] / mc_m_se[1:]
-    checks.append(Check(
-        claim=f"The {seeds} seeds of batch-{b} SGD follow the exact moment recursion: at every step "
-              f"the mean of w_k - w_hat and the mean of ||w_k - w_hat||^2 lie within {Z:g} standard "
-              "errors of their exact expectations (over all N^2 ordered batches)",
-        measured={"max z, mean": float(z_m.max()), "max z, squared distance": float(z_sq.max())},
-        holds=bool(z_m.max() <= Z and z_sq.max() <= Z)))
+    width = Z * mc_sq_se[1:] / exact_sq[1:]   # the interval's half-width over the exact value
+    checks.append(moments_check(seeds, b, float(z_m.max()), float(z_sq.max()), width))
 
     P = np.eye(2) - alpha * H
     gd_exact = np.array([np.linalg.matrix_power(P, k) @ (np.zeros(2) - w_hat) for k in range(steps + 1)])
@@ -152,13 +153,16 @@ def run(config: dict, out: Path) -> dict:
     contraction = float(np.max(np.abs(np.linalg.eigvals(P))))
     gd_final = float(np.sum((gd_path[-1] - w_hat) ** 2))
     gd_bound = contraction ** (2 * steps) * float(np.sum(w_hat**2))
-    checks.append(Check(
-        claim=floor_claim(steps, floor_steps(config)),
-        measured={"GD ||w_K - w_hat||^2": gd_final, "GD bound rho^(2K) ||w_0 - w_hat||^2": gd_bound,
-                  "SGD E||w_K - w_hat||^2": float(mc_sq[-1]), "exact": float(exact_sq[-1]),
-                  "fixed point tr(M_inf)": stat_tr, "contraction rho": contraction},
-        holds=bool(gd_final <= gd_bound * (1 + 1e-9) and mc_sq[-1] > gd_final
-                   and abs(mc_sq[-1] - exact_sq[-1]) <= Z * mc_sq_se[-1])))
+    floor = floor_steps(config)
+    last = dict(claim=floor_claim(steps, floor),
+                measured={"GD ||w_K - w_hat||^2": gd_final, "GD bound rho^(2K) ||w_0 - w_hat||^2": gd_bound,
+                          "SGD E||w_K - w_hat||^2": float(mc_sq[-1]), "exact": float(exact_sq[-1]),
+                          "fixed point tr(M_inf)": stat_tr, "contraction rho": contraction})
+    checks.append(Check(**last, summary=too_wide(last, width[-1], "at the last step"),
+                        holds=bool(gd_final <= gd_bound * (1 + 1e-9) and mc_sq[-1] > gd_final
+                                   and abs(mc_sq[-1] - exact_sq[-1]) <= Z * mc_sq_se[-1] and width[-1] <= TELL)))
+    if steps < floor:  # the floor itself is a claim of its own, not evaluated (leftovers32c)
+        checks.append(floor_check(steps, floor, float(exact_sq[-1] / stat_tr)))
 
     # Replayed in NumPy, with the batch gradient written out: A_B^T (A_B w - y_B) / |B|.
     replay = [sgd_path[0]]
@@ -278,7 +282,8 @@ Wall time {wall:.1f} s (compilation included); device {meta['devices'][0]}.
 # after one step without showing any floor. Computed from the config, exactly (NumPy, ~0.1 s).
 # QUICK's 6 steps lie below it; decided (leftovers30a): the quick run keeps its 6 steps (37 made its
 # tests ~20 s CPU longer, 37 GIF frames drawn twice) and its claim says the floor is not evaluated,
-# naming the steps it needs, so that its summary ticks only what 6 steps show.
+# naming the steps it needs, so that its summary ticks only what 6 steps show; the floor is then a
+# check of its own, marked not evaluated (SKIP, neither held nor failed; leftovers32c).
 FLOOR_FACTOR = 2.0
 FLOOR_SEARCH = 10_000  # steps searched; this data gets there in 37
 
@@ -294,6 +299,39 @@ def floor_claim(steps: int, floor: int) -> str:
     return (f"GD converges linearly to w_hat, and {compared} (the noise floor is not evaluated: "
             f"{steps} steps, fewer than the {floor} after which the exact recursion is within "
             f"{FLOOR_FACTOR:g}x its fixed point)")
+
+
+def moments_check(seeds: int, b: int, z_mean: float, z_sq: float, width) -> Check:
+    """The first claim: the seeds' moments on the exact recursion within Z standard errors (the
+    largest z of the mean and of the squared distance over the steps), those Z standard errors at
+    most TELL of the exact E||w_k - w_hat||^2 at every step k >= 1 (``width``)."""
+    width = np.asarray(width)
+    moments = dict(claim=f"The {seeds} seeds of batch-{b} SGD follow the exact moment recursion: at every step "
+                         f"the mean of w_k - w_hat and the mean of ||w_k - w_hat||^2 lie within {Z:g} standard "
+                         "errors of their exact expectations (over all N^2 ordered batches)",
+                   measured={"max z, mean": z_mean, "max z, squared distance": z_sq})
+    return Check(**moments, summary=too_wide(moments, float(width.max()), f"at step {int(width.argmax()) + 1}"),
+                 holds=bool(z_mean <= Z and z_sq <= Z and width.max() <= TELL))
+
+
+def floor_check(steps: int, floor: int, ratio: float) -> Check:
+    """The noise-floor claim of a run shorter than ``floor`` steps: not evaluated (``ratio``: the
+    exact recursion over its fixed point at the last step)."""
+    return Check(
+        claim=f"Constant-step SGD stalls at a noise floor: by the last step the exact recursion's "
+              f"E||w_K - w_hat||^2 is within {FLOOR_FACTOR:g}x its fixed point tr(M_inf), and SGD's on it",
+        measured={"steps": steps, "steps needed": floor, "exact / fixed point at the last step": ratio},
+        holds=None, skipped=f"{steps} steps, fewer than the {floor} after which the exact recursion is within "
+                            f"{FLOOR_FACTOR:g}x its fixed point; run with --steps {floor} or more")
+
+
+def too_wide(check: dict, width: float, where: str) -> str | None:
+    """The summary line of a claim whose Z-standard-error interval is too wide to tell (half-width
+    over TELL of the exact value), else None (the claim's own words)."""
+    if width <= TELL:
+        return None
+    return (f"{check['claim']} (measured: {experiment.readable(check['measured'])}; {Z:g} standard errors are "
+            f"{width:.3g} of the exact E||w_k - w_hat||^2 {where}, over {TELL:g}: too wide to tell; more --seeds)")
 
 
 def floor_steps(config: dict) -> int:
