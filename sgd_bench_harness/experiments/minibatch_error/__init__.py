@@ -58,6 +58,26 @@ QUICK = dict(seeds=16, n=200, d=10, mu=0.05, data_seed=0, key=0,
              batches=(20, 200), steps=120, draws=1000,
              error_batches=(20,), error_steps=60, targets=(3e-1, 1e-1))
 
+# Decided (issue 18, leftovers32c): "within its 99.9% interval" along the run also asks that
+# interval's half-width (Z_FAMILY standard errors over the seeds) to be at most TELL of the formula:
+# at --seeds 2 any value was within it. Full (64 seeds): 0.009-0.025; quick (16): 0.062.
+TELL = 0.1
+
+
+def along_check(b: int, along: dict, diff_mean: float) -> Check:
+    """"E||e_k||^2 = E v(x_k)/B along the run" for batch size ``b`` (``along``: its record, with
+    the paired difference's standard error; ``diff_mean``: that difference's mean over seeds)."""
+    claim = (f"B = {b}: along the run E||e_k||^2 = E v(x_k)/B (mean over steps and seeds, "
+             "within its 99.9% interval)")
+    measured = {"measured": along["err_sq"], "formula": along["formula"], "stderr": along["diff_stderr"]}
+    width = Z_FAMILY * along["diff_stderr"] / along["formula"]  # the interval's half-width over the formula
+    return Check(
+        claim=claim, measured=measured, holds=bool(abs(diff_mean) <= Z_FAMILY * along["diff_stderr"] and width <= TELL),
+        summary=None if width <= TELL else (
+            f"{claim} (measured: {experiment.readable(measured)}; the interval's half-width is {width:.3g} of "
+            f"the formula, over {TELL:g}: too wide to tell; more --seeds)"))
+
+
 def _problem(config: dict):
     """The logistic regression of ``config`` (``run`` and ``plateau_steps`` build the same one)."""
     return problems.synthetic_logreg(config["n"], config["d"], seed=config["data_seed"], mu=config["mu"], noise=0.5)
@@ -154,11 +174,7 @@ def run(config: dict, out: Path) -> dict:
                   f"{K} steps of every one of {seeds} seeds",
             measured={"violations": along["violations"], "min_relative_slack": along["min_relative_slack"]},
             holds=bool(along["violations"] == 0)))
-        checks.append(Check(
-            claim=f"B = {int(b)}: along the run E||e_k||^2 = E v(x_k)/B (mean over steps and seeds, "
-                  "within its 99.9% interval)",
-            measured={"measured": along["err_sq"], "formula": along["formula"], "stderr": diff_se},
-            holds=bool(abs(diff.mean()) <= Z_FAMILY * diff_se)))
+        checks.append(along_check(int(b), along, float(diff.mean())))
 
     # ---- when mini-batching stops paying off --------------------------------------------------
     conv = convergence(rows, f_star)
@@ -221,20 +237,33 @@ def _steps(config: dict, steps: int) -> dict:
 # GD-with-error bound at alpha = 1/L, E Delta_k <= (1 - mu/L)^k Delta_0 + v_B/(2 mu) with
 # v_B = sigma*^2/B, is at its plateau once its transient term falls below its plateau term; the
 # largest B has the smallest plateau, so it gets there last (k_B), and the run needs 2 k_B steps.
-# Quick: 26 (of 120), full: 112 (of 300). Computed from the config (the problem's constants, a few
-# seconds), only when --steps is given.
-def plateau_steps(config: dict) -> int:
-    """Twice the first step k at which the bound's transient (1 - mu/L)^k Delta_0 is at most its
-    plateau v_B/(2 mu) for the largest batch size B of ``config`` (at least 2)."""
-    jax.config.update("jax_enable_x64", True)
-    problem = _problem(config)
-    c = theory.constants(problem, reference=sb.reference_solution(problem))
-    delta0 = float(problem.loss(problem.zeros())) - c.f_star
-    plateau = float(theory.minibatch_error(c.sigma2_star, max(config["batches"]), config["n"])) / (2 * c.mu)
+# Quick: 26 (of 120), full: 112 (of 300). Decided (leftovers32c): the two configs a run can have
+# keep their minimum in PLATEAU_STEPS (from the constants their runs store in meta.json: the tests
+# recompute it there with ``plateau_k``), so that a refusal is instant; it computed the problem's
+# constants first (a reference solve, ~2.5 s). Another config computes them.
+PLATEAU_STEPS = {(200, 10, 0.05, 0, 200): 26, (2048, 20, 0.01, 0, 2048): 112}
+
+
+def plateau_k(c, delta0: float, batch: int) -> int:
+    """Twice the first step k at which the bound's transient (1 - mu/L)^k ``delta0`` is at most its
+    plateau v_B/(2 mu) for batch size ``batch`` (at least 2), from the constants ``c``."""
+    plateau = float(theory.minibatch_error(c.sigma2_star, batch, c.n)) / (2 * c.mu)
     if plateau <= 0:  # no gradient noise at x*: no plateau to reach
         return sys.maxsize
     k = np.ceil(np.log(delta0 / plateau) / -np.log1p(-c.mu / c.L)) if delta0 > plateau else 1
     return int(2 * max(k, 1))
+
+
+def plateau_steps(config: dict) -> int:
+    """``plateau_k`` for the largest batch size of ``config``: from PLATEAU_STEPS for the quick and
+    full problems, else from the problem's constants (a reference solve)."""
+    known = PLATEAU_STEPS.get((config["n"], config["d"], config["mu"], config["data_seed"], max(config["batches"])))
+    if known is not None:
+        return known
+    jax.config.update("jax_enable_x64", True)
+    problem = _problem(config)
+    c = theory.constants(problem, reference=sb.reference_solution(problem))
+    return plateau_k(c, float(problem.loss(problem.zeros())) - c.f_star, max(config["batches"]))
 
 
 def main(argv=None) -> int:
