@@ -13,6 +13,7 @@ SLOPE_BAND = (-1.3, -0.7)  # an O(1/k) log-log slope
 SLOPE_TOL = 0.15            # a slope may differ from SGD's by this much at most
 PLATEAU_BAND = (2 / 3, 3 / 2)  # plateau ratio to SGD's: the same up to a constant near 1
 MOMENT_Z = 3.0              # measured constants within this many standard errors of the exact ones
+MOMENT_TELL = 0.25          # ... those standard errors at most this fraction of the exact value
 
 
 def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level: float,
@@ -20,6 +21,10 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
     """The quasi-Newton checks on least squares ``name``."""
     c_q = float(config["sqn_c"])
     checks = []
+    # Decided (issue 18, leftovers32c): MOMENT_Z standard errors must also be at most MOMENT_TELL
+    # of the exact gap (full: 0.009-0.066), else "within 3 standard errors" held at any seeds.
+    wide = [(m, r_, w) for m, v in exact.items() for r_ in ("constant", "decreasing")
+            for w in [MOMENT_Z * v[r_]["se"] / abs(v[r_]["exact"])] if not w <= MOMENT_TELL]
     checks.append(Check(
         claim=f"{name}: the measured gaps of SGD and of preconditioned SGD (plateau of the "
               f"constant step; mean over the last decade of the decreasing step) equal "
@@ -29,7 +34,12 @@ def quasi_newton(name: str, measured: dict, exact: dict, sgd_slope: float, level
                            "z": v[r_]["z"]} for r_ in ("constant", "decreasing")}
                   for m, v in exact.items()},
         holds=bool(all(abs(v[r_]["z"]) <= MOMENT_Z for v in exact.values()
-                       for r_ in ("constant", "decreasing")))))
+                       for r_ in ("constant", "decreasing")) and not wide),
+        summary=None if not wide else (
+            f"{name}: the measured gaps of SGD and of preconditioned SGD equal the exact expectations "
+            f"within {MOMENT_Z:g} standard errors, but {MOMENT_Z:g} standard errors are over {MOMENT_TELL:g} "
+            f"of the exact value for {', '.join(f'{m} ({r_}: {w:.3g})' for m, r_, w in wide)}: too wide to "
+            f"tell; more --seeds")))
     pre = measured["preconditioned SGD"]
     checks.append(Check(
         claim=f"{name}: the ideal stochastic Newton method (SGD preconditioned by the exact "
@@ -123,25 +133,39 @@ def stochastic(name: str, measured: dict) -> list[dict]:
         summary=None if not wide else (
             f"{claim} (measured: {experiment.readable(plateaus)}; the 95% interval, ratio +- {Z95:g} se, "
             f"leaves the band for {' and '.join(wide)}: too wide to tell)")))
+    # Decided (issue 18, leftovers32c): a slope's 95% interval (slope +- Z95 se), not the slope
+    # alone, must lie in the band (Adam's: above its lower end), as the plateau ratio's does. Full:
+    # intervals within [-1.15, -0.94]. A line says why when only the interval leaves the band.
+    def slope_in(m, upper=True):
+        lo, hi = (measured[m]["slope"] + z * Z95 * measured[m]["slope_se"] for z in (-1, 1))
+        return SLOPE_BAND[0] <= lo and (hi <= SLOPE_BAND[1] or not upper)
+
+    def slope_wide(claim, shown, ms, upper=True):
+        wide = [m for m in ms if not slope_in(m, upper) and (
+            SLOPE_BAND[0] <= measured[m]["slope"] and (measured[m]["slope"] <= SLOPE_BAND[1] or not upper))]
+        return None if not wide else (
+            f"{claim} (measured: {experiment.readable(shown)}; the 95% interval, slope +- {Z95:g} se, leaves "
+            f"the band for {' and '.join(wide)}: too wide to tell)")
+
+    claim = (f"{name}: with the decreasing step c/(k + k0), SGD and {' and '.join(momentum)} "
+             f"converge like O(1/k): log-log slopes against k + k0 over the last decade in "
+             f"[{SLOPE_BAND[0]}, {SLOPE_BAND[1]}], and the 95% paired interval of momentum's "
+             f"slope minus SGD's within [-{SLOPE_TOL}, {SLOPE_TOL}]")
+    shown = {m: {"slope": measured[m]["slope"], "se": measured[m]["slope_se"],
+                 "minus_SGD": [measured[m]["slope_diff_lo"], measured[m]["slope_diff_hi"]]}
+             for m in ("SGD", *momentum)}
     checks.append(Check(
-        claim=f"{name}: with the decreasing step c/(k + k0), SGD and {' and '.join(momentum)} "
-              f"converge like O(1/k): log-log slopes against k + k0 over the last decade in "
-              f"[{SLOPE_BAND[0]}, {SLOPE_BAND[1]}], and the 95% paired interval of momentum's "
-              f"slope minus SGD's within [-{SLOPE_TOL}, {SLOPE_TOL}]",
-        measured={m: {"slope": measured[m]["slope"], "se": measured[m]["slope_se"],
-                      "minus_SGD": [measured[m]["slope_diff_lo"], measured[m]["slope_diff_hi"]]}
-                  for m in ("SGD", *momentum)},
-        holds=bool(all(SLOPE_BAND[0] <= measured[m]["slope"] <= SLOPE_BAND[1]
-                       for m in ("SGD", *momentum))
+        claim=claim, measured=shown, summary=slope_wide(claim, shown, ("SGD", *momentum)),
+        holds=bool(all(slope_in(m) for m in ("SGD", *momentum))
                    and all(-SLOPE_TOL <= v["slope_diff_lo"] and v["slope_diff_hi"] <= SLOPE_TOL
                            for v in momentum.values()))))
     if "Adam" in measured:
-        checks.append(Check(
-            claim=f"{name}: Adam does not beat the O(1/k) rate either: its slope with the "
-                  f"decreasing step is >= {SLOPE_BAND[0]} (no steeper than 1/k beyond noise)",
-            measured={"slope": measured["Adam"]["slope"], "se": measured["Adam"]["slope_se"],
-                      "plateau_ratio_to_SGD": measured["Adam"]["plateau_ratio"]},
-            holds=bool(measured["Adam"]["slope"] >= SLOPE_BAND[0])))
+        claim = (f"{name}: Adam does not beat the O(1/k) rate either: its slope with the "
+                 f"decreasing step is >= {SLOPE_BAND[0]} (no steeper than 1/k beyond noise)")
+        shown = {"slope": measured["Adam"]["slope"], "se": measured["Adam"]["slope_se"],
+                 "plateau_ratio_to_SGD": measured["Adam"]["plateau_ratio"]}
+        checks.append(Check(claim=claim, measured=shown, holds=bool(slope_in("Adam", upper=False)),
+                            summary=slope_wide(claim, shown, ("Adam",), upper=False)))
     checks.append(Check(claim=f"{name}: no seed of any stochastic run diverged",
                        measured={m: v["diverged"] for m, v in measured.items()},
                        holds=bool(all(v["diverged"] == 0 for v in measured.values()))))
