@@ -47,6 +47,7 @@ QUICK = dict(seeds=32, alphas=(0.2,), steps=400, log_every=10,
 
 X0_VALUE = 1.3  # x_0 = 1.3 * ones(d), about 4 from x*, as in the lecture's figure
 WRONG_FACTOR = 100.0  # the deliberately wrong sigma^2 is divided by this
+A_TELL = 0.2  # the first-order fit's 3 se may be at most this fraction of sigma_*^2/4 (twice its 10% band)
 DECREASING = "decreasing alpha_k = (2k+1)/(2 mu (k+1)^2)"
 
 
@@ -66,6 +67,24 @@ def _plateaus(run_rows, c):
         coef = cov @ (X.T @ (w * means))
         fit = float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(np.sqrt(cov[1, 1]))
     return {"alpha": alphas, "plateau": means, "se": ses, "bound_slope": slopes, "fit": fit}
+
+
+def first_order_check(plateaus: dict, first_order: float) -> Check:
+    """"The fit P(alpha) = a alpha + b alpha^2 gives a within 10% (or 3 se) of sigma_*^2/4"
+    (``first_order``), from ``plateaus`` (``_plateaus``: its fit and the plateaus)."""
+    a, a_se, b, b_se = plateaus["fit"]
+    close = abs(a - first_order) <= max(3 * a_se, 0.1 * first_order)
+    # Decided (issue 18, leftovers32c): "or 3 se" loosens as seeds drop, so 3 se must also be at
+    # most A_TELL of sigma_*^2/4 (full: 0.0054), else the fit is too wide to tell.
+    wide = 3 * a_se > A_TELL * first_order
+    claim = ("The plateau is linear in alpha to first order, as the bound's is: the fit "
+             "P(alpha) = a alpha + b alpha^2 gives a within 10% (or 3 se) of sigma_*^2/4")
+    measured = {"a": a, "a_se": a_se, "b": b, "b_se": b_se, "sigma2_star_over_4": first_order,
+                "plateau_over_alpha": dict(zip(map(str, plateaus["alpha"]),
+                                               (plateaus["plateau"] / plateaus["alpha"]).tolist()))}
+    return Check(claim=claim, measured=measured, holds=bool(close and not wide), summary=None if not wide else (
+        f"{claim} (measured: {experiment.readable(measured)}; 3 se is {3 * a_se / first_order:.3g} of "
+        f"sigma_*^2/4, over {A_TELL:g}: too wide to tell; more --seeds)"))
 
 
 def run(config: dict, out: Path) -> dict:
@@ -142,17 +161,9 @@ def run(config: dict, out: Path) -> dict:
     plateaus = _plateaus(run_rows, c)
     first_order = c.sigma2_star / 4.0
     if plateaus["fit"] is not None:
-        a, a_se, b, b_se = plateaus["fit"]
         # A plateau is linear in alpha to first order: SGD on the quadratic model around x* has
         # stationary E f - f* = alpha tr(Cov grad f_i(x*)) / 4 + O(alpha^2) = alpha sigma_*^2/4 + O(alpha^2).
-        close = abs(a - first_order) <= max(3 * a_se, 0.1 * first_order)
-        checks.append(Check(
-            claim="The plateau is linear in alpha to first order, as the bound's is: the fit "
-                  "P(alpha) = a alpha + b alpha^2 gives a within 10% (or 3 se) of sigma_*^2/4",
-            measured={"a": a, "a_se": a_se, "b": b, "b_se": b_se, "sigma2_star_over_4": first_order,
-                      "plateau_over_alpha": dict(zip(map(str, plateaus["alpha"]),
-                                                     (plateaus["plateau"] / plateaus["alpha"]).tolist()))},
-            holds=bool(close)))
+        checks.append(first_order_check(plateaus, first_order))
     bound_plateaus = plateaus["alpha"] * plateaus["bound_slope"]
     checks.append(Check(claim="Every measured plateau lies under the bound's plateau L sigma^2 alpha/(4 mu)",
                         measured={"measured": plateaus["plateau"].tolist(), "bound": bound_plateaus.tolist()},

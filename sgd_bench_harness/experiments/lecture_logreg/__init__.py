@@ -57,9 +57,30 @@ QUICK = dict(seeds=32, steps=20, log_every=2, batches=(1, 10, 50, 100), lbfgs_st
 
 # plateau * B may differ by this factor across batch sizes, beyond SPREAD_Z standard errors.
 SPREAD, SPREAD_Z = 1.5, 1.96
+# Decided (issue 18, leftovers32c): those standard errors may widen the factor by SPREAD_TELL at
+# most, else the claim is too wide to tell (at --seeds 2 any spread was allowed). Full (200 seeds)
+# widens it by 1.018, quick (32) by 1.105; below about 10 seeds a run fails.
+SPREAD_TELL = 1.2
 
 # L-BFGS and GD are compared at GD's final gap, but not below this (GD reaches rounding noise).
 LBFGS_TARGET_FLOOR = 1e-12
+
+
+def spread_check(scaled: dict, spread: float, log_se: float) -> Check:
+    """"plateau * B agrees within a factor SPREAD across batch sizes" (``spread``: max/min of
+    ``scaled``, ``log_se``: the standard error of its log), allowing SPREAD_Z standard errors that
+    may widen the factor by SPREAD_TELL at most."""
+    allowed = SPREAD * float(np.exp(SPREAD_Z * log_se))
+    claim = (f"The plateau scales like 1/B (the variance of a with-replacement batch): "
+             f"plateau * B agrees within a factor {SPREAD:g} across batch sizes "
+             f"(max/min, allowing {SPREAD_Z:g} standard errors of its log)")
+    measured = {"plateau_times_B": scaled, "max_over_min": spread, "stderr_of_log": log_se,
+                "allowed_max_over_min": allowed}
+    wide = allowed > SPREAD * SPREAD_TELL
+    return Check(claim=claim, measured=measured, holds=bool(spread <= allowed and not wide),
+                 summary=None if not wide else (
+                     f"{claim} (measured: {experiment.readable(measured)}; the standard errors widen the "
+                     f"factor by {allowed / SPREAD:.3g}, over {SPREAD_TELL:g}: too wide to tell; more --seeds)"))
 
 
 def run(config: dict, out: Path) -> dict:
@@ -163,13 +184,7 @@ def run(config: dict, out: Path) -> dict:
     hi, lo = max(scaled, key=scaled.get), min(scaled, key=scaled.get)
     spread = scaled[hi] / scaled[lo]
     log_se = float(np.hypot(rel_se[hi], rel_se[lo]))
-    allowed = SPREAD * float(np.exp(SPREAD_Z * log_se))
-    checks.append(Check(claim=f"The plateau scales like 1/B (the variance of a with-replacement batch): "
-                              f"plateau * B agrees within a factor {SPREAD:g} across batch sizes "
-                              f"(max/min, allowing {SPREAD_Z:g} standard errors of its log)",
-                        measured={"plateau_times_B": scaled, "max_over_min": spread,
-                                  "stderr_of_log": log_se, "allowed_max_over_min": allowed},
-                        holds=bool(spread <= allowed)))
+    checks.append(spread_check(scaled, spread, log_se))
 
     dec = schedule_traces[schedule_methods[2][0]]
     k = np.asarray(dec.step[0])[1:].astype(float)

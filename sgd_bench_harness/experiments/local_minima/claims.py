@@ -7,12 +7,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from sgd_bench_harness import experiment
 from sgd_bench_harness.toolkit import Check
 
 from .sweep import CONVERGED, cells_of
 
 # z for the one-sided statistical claims: 5 standard errors, so a fixed-key check never flips.
 Z = 5.0
+# Decided (issue 18, leftovers32c): "no drop / no growth beyond Z standard errors" also asks those Z
+# standard errors (of a difference of two P(wide)) to be at most TELL, else a change of a quarter of
+# the runs hid in the noise (at --seeds 16, 5 se reached 0.88). Full (4096 seeds): 0.041, quick
+# (256): 0.20; a quick run below about 160 seeds fails, its line saying the noise is too wide.
+TELL = 0.25
+
+
+def too_wide(claim: str, measured: dict, allowance: float) -> str | None:
+    """The summary line of a claim whose largest noise allowance (Z standard errors of a
+    difference) is over TELL, else None (the claim's own words)."""
+    if allowance <= TELL:
+        return None
+    return (f"{claim} (measured: {experiment.readable(measured)}; {Z:g} standard errors of a difference reach "
+            f"{allowance:.3g}, over {TELL:g}: too wide to tell; more --seeds)")
 
 
 def transition(alphas, p):
@@ -98,6 +113,7 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
     # steps throw some runs over the far edge of the narrow well onto the plateau: what P(wide)
     # loses there goes to the plateau, not back to the narrow minimum.
     mono, rises, back = {}, {}, {}
+    noise = 0.0  # the largest Z standard errors of a compared difference
     row_keys = [("SGD", b) for b in config["batches"]] + [("GD", "n")]
     for method, b in row_keys:
         r = rows("1d", method, b)
@@ -105,19 +121,21 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
         se = np.array([c["se_wide"] for c in r])
         top = int(np.argmax(p))
         drops = [p[j] - p[j + 1] - Z * np.hypot(se[j], se[j + 1]) for j in range(top)]
+        noise = max([noise, *(Z * np.hypot(se[j], se[j + 1]) for j in range(top))])
         label = "GD" if method == "GD" else f"SGD batch {b}"
         mono[label] = float(max(drops, default=-1.0))
         rises[label] = (float(p[0]), float(p[top]))
         back[label] = float(max((c["p_narrow"] for c in r[top + 1:]), default=0.0))
+    claim = ("The fraction of runs ending in the wide basin increases with the step size, for GD "
+             f"and for every batch size: up to its maximum no drop beyond {Z:g} standard errors, a "
+             "rise from < 0.1 to >= 0.5, and past the maximum < 5% of runs fall back to the narrow "
+             "minimum (the rest of the loss goes to the plateau)")
+    measured = {"largest drop minus noise": mono, "P(wide) at the smallest step, at the maximum": rises,
+                "P(narrow) past the maximum": back}
     checks.append(Check(
-        claim="The fraction of runs ending in the wide basin increases with the step size, for GD "
-              f"and for every batch size: up to its maximum no drop beyond {Z:g} standard errors, a "
-              "rise from < 0.1 to >= 0.5, and past the maximum < 5% of runs fall back to the narrow "
-              "minimum (the rest of the loss goes to the plateau)",
-        measured={"largest drop minus noise": mono, "P(wide) at the smallest step, at the maximum": rises,
-                  "P(narrow) past the maximum": back},
+        claim=claim, measured=measured, summary=too_wide(claim, measured, noise),
         holds=all(v <= 0 for v in mono.values()) and all(a < 0.1 and b_ >= 0.5 for a, b_ in rises.values())
-        and all(v < 0.05 for v in back.values())))
+        and all(v < 0.05 for v in back.values()) and noise <= TELL))
 
     # Batch size: at every step where batch 1 has lost no more than 1% of its runs to the
     # plateau, P(wide) does not grow with the batch (beyond noise), and at some step batch 1
@@ -125,22 +143,23 @@ def checks(config: dict, land, land2, cells: list, ends: dict, *, eq_seeds: int,
     grid = {b: rows("1d", m, b) for m, b in row_keys}
     order = [b for _, b in row_keys]
     clean = [j for j, c in enumerate(grid[order[0]]) if c["p_plateau"] <= 0.01]
-    worst, best_gain = -1.0, 0.0
+    worst, best_gain, noise = -1.0, 0.0, 0.0
     for j in clean:
         for b_lo, b_hi in zip(order, order[1:]):
             lo, hi = grid[b_lo][j], grid[b_hi][j]
             worst = max(worst, hi["p_wide"] - lo["p_wide"] - Z * np.hypot(lo["se_wide"], hi["se_wide"]))
+            noise = max(noise, Z * np.hypot(lo["se_wide"], hi["se_wide"]))
         first, last = grid[order[0]][j], grid[order[-1]][j]
         best_gain = max(best_gain, (first["p_wide"] - last["p_wide"]) / np.hypot(first["se_wide"], last["se_wide"]))
     trans = {("GD" if b == "n" else f"SGD batch {b}"): transition(alphas, [c["p_wide"] for c in grid[b]])
              for b in order}
-    checks.append(Check(
-        claim="The batch size works against escaping: at every step where batch 1 loses <= 1% of "
-              f"runs to the plateau, P(wide) does not grow with the batch beyond {Z:g} standard errors, "
-              f"and somewhere batch 1 beats GD by more than {Z:g}",
-        measured={"largest growth minus noise": float(worst), "best batch-1 lead over GD (se)": float(best_gain),
-                  "steps checked": [alphas[j] for j in clean], "step where P(wide) reaches 1/2": trans},
-        holds=bool(clean) and worst <= 0 and best_gain > Z))
+    claim = ("The batch size works against escaping: at every step where batch 1 loses <= 1% of "
+             f"runs to the plateau, P(wide) does not grow with the batch beyond {Z:g} standard errors, "
+             f"and somewhere batch 1 beats GD by more than {Z:g}")
+    measured = {"largest growth minus noise": float(worst), "best batch-1 lead over GD (se)": float(best_gain),
+                "steps checked": [alphas[j] for j in clean], "step where P(wide) reaches 1/2": trans}
+    checks.append(Check(claim=claim, measured=measured, summary=too_wide(claim, measured, float(noise)),
+                        holds=bool(clean) and worst <= 0 and best_gain > Z and noise <= TELL))
 
     # Sharpness and generalization, over all 1-D cells: end points in the wide basin against
     # end points in the narrow one.
