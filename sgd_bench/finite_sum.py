@@ -122,7 +122,8 @@ class FiniteSum:
     numbers are its children, so they are traced (not baked in) when passed to a jitted
     function; new data of the same shapes and dtypes, another mu or other constants reuse the
     compiled program. The loss, shapes and block sizes are static; the name is a label only.
-    Float64 data while ``jax_enable_x64`` is off is cast to float32 with a ``PrecisionWarning``.
+    Float64 data while ``jax_enable_x64`` is off is cast to float32 with a ``PrecisionWarning``
+    (``sgd_bench.precision``: entries float32 cannot hold are refused or named).
     """
 
     def __init__(
