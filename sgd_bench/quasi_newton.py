@@ -93,6 +93,20 @@ def _check_semidefinite(preconditioner) -> None:
                          "so the run would stand still")
 
 
+def climbs(preconditioner) -> jax.Array:
+    """Traceable: whether P's symmetric part has a negative eigenvalue (beyond rounding: 64 eps
+    of the dtype, or 1e-12, relative to the largest) or NaN, i.e. -alpha P g climbs along it; the
+    host check's rule, for a P traced inside a user's ``jit``. Beyond D = 1024 only the diagonal
+    is looked at (a negative e_i^T P e_i), as an eigendecomposition there costs O(D^3)."""
+    P = jnp.asarray(preconditioner)
+    P = P.astype(jnp.promote_types(P.dtype, jnp.float32))
+    if P.shape[0] > SEMIDEFINITE_CHECK_MAX_D:
+        return ~jnp.all(jnp.diagonal(P) >= 0) | ~jnp.all(jnp.isfinite(P))
+    eig = jnp.linalg.eigvalsh((P + P.T) / 2)
+    tol = max(1e-12, 64 * float(jnp.finfo(P.dtype).eps)) * jnp.max(jnp.abs(eig))
+    return ~(eig[0] >= -tol) | ~jnp.all(jnp.isfinite(P))
+
+
 def _check_preconditioner(p, problem):
     _check_semidefinite(p.preconditioner)  # also after replace(preconditioner=...)
     d = _flat_dim(problem)
