@@ -75,14 +75,23 @@ SEMIDEFINITE_CHECK_MAX_D = 1024  # eigvalsh on the host is O(D^3): ~0.2 s at D =
 
 def _check_semidefinite(preconditioner) -> None:
     """Refuses a concrete P whose symmetric part has a negative eigenvalue: along its
-    eigenvector -P g points uphill, so the run climbs (checked for D <= 1024)."""
+    eigenvector -P g points uphill, so the run climbs (checked for D <= 1024; beyond, a negative
+    diagonal entry, e_i^T P e_i < 0, as ``climbs`` checks a traced P)."""
     if isinstance(preconditioner, jax.core.Tracer):
         return
     # a complex P lost its imaginary part with only NumPy's ComplexWarning; a sparse one was
     # "must be a square (D, D) matrix, got shape ()" (its np.asarray is a 0-d object)
     arr = np.asarray(validation.dense_array("preconditioner", preconditioner, real=True,
                                             owner="preconditioned_sgd"), np.float64)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] > SEMIDEFINITE_CHECK_MAX_D:
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        return
+    if arr.shape[0] > SEMIDEFINITE_CHECK_MAX_D:  # -I of D = 1100 ran uphill unflagged (rose stayed False)
+        diag = np.diagonal(arr)
+        if np.any(diag < 0):
+            i = int(np.argmin(diag))
+            raise ValueError(f"preconditioner must be positive semi-definite (x^T P x >= 0), but P[{i}, {i}] = "
+                             f"{diag[i]:.3g} < 0: along e_{i} -P g climbs (beyond D = {SEMIDEFINITE_CHECK_MAX_D} "
+                             "only the diagonal is checked)")
         return
     eig = np.linalg.eigvalsh((arr + arr.T) / 2.0)
     if eig[0] < -1e-12 * max(abs(eig[-1]), abs(eig[0])):

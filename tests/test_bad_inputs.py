@@ -6393,3 +6393,11 @@ def test_sigma2_along_a_converged_float32_run_is_not_refused_as_another_problems
     other = sgd_bench.run(problems.least_squares(A_, b_ * 1.001), method, np.zeros(5, np.float32), 0, steps=300,
                           log_every=300, log_iterates=True)
     raises(ValueError, r"^trace does not fit problem 'least-squares'", theory.sigma2_along_run, problem, other)
+
+
+def test_a_large_preconditioner_with_a_negative_diagonal_entry_is_refused():
+    # S: beyond D = 1024 the host skipped its semi-definiteness check: preconditioned_sgd(0.1, -I) with
+    # D = 1100 ran uphill (f 1100 -> 3285 in 3 steps) with negative_step_at = -1 and rose False
+    raises(ValueError, r"^preconditioner must be positive semi-definite \(x\^T P x >= 0\), but P\[0, 0\] = -1 < 0: "
+           r"along e_0 -P g climbs \(beyond D = 1024 only the diagonal is checked\)$", sgd_bench.preconditioned_sgd,
+           0.1, -np.eye(1100))
