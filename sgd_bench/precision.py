@@ -10,6 +10,8 @@ One rule for a problem's data (``FiniteSum``, the catalog's ``check_design``) an
   fraction, and data is refused when they are more than half of an array's nonzero entries (it is
   then mostly zeros: another problem, as benchopt's ``logreg_l2`` refuses such features; an
   iterate is only warned);
+- a NumPy int64 (uint64) array is held as int32 (uint32), exactly when its entries fit, and
+  refused when one does not (it would wrap around: ``int_range``);
 - a JAX float64 (or int64) array, which exists only if it was made while x64 was on, is refused
   (``x64_arrays``): it would run in float32 under a dtype that says float64.
 
@@ -66,11 +68,35 @@ def downcast_range(name: str, leaf, *, data: bool = True) -> str:
     return said
 
 
+def int_range(name: str, leaf) -> None:
+    """Refuses a NumPy int64 / uint64 ``leaf`` with an entry outside int32 / uint32, which JAX holds
+    while x64 is off: there it wraps around, silently (2**40 became 0). In range, the cast is exact."""
+    arr = np.asarray(leaf)
+    narrow = np.iinfo(np.int32 if arr.dtype.kind == "i" else np.uint32)
+    flat, outside, low, high = arr.reshape(-1), 0, 0, 0
+    for start in range(0, flat.size, _BLOCK):
+        block = flat[start:start + _BLOCK]
+        bad = (block < narrow.min) | (block > narrow.max)
+        if bad.any():
+            outside += int(np.count_nonzero(bad))
+            low, high = min(low, int(block[bad].min())), max(high, int(block[bad].max()))
+    if outside:
+        shown = ", ".join(([f"down to {low}"] if low < narrow.min else []) + ([f"up to {high}"] if high > narrow.max else []))
+        raise ValueError(f"{name} has {outside} entr{'y' if outside == 1 else 'ies'} outside {narrow.dtype} "
+                         f"([{narrow.min}, {narrow.max}]), {shown}: jax_enable_x64 is off, so JAX holds "
+                         f"{arr.dtype} as {narrow.dtype}, where such entries wrap around. Turn x64 on "
+                         "(jax.config.update('jax_enable_x64', True)) before creating arrays")
+
+
 def warn_if_downcast(leaves) -> None:
     """float64 input while JAX computes in float32 (x64 off) is said, never done silently; entries
-    float32 cannot hold are refused or named (``downcast_range``)."""
+    float32 cannot hold are refused or named (``downcast_range``), and int64 entries beyond int32
+    refused (``int_range``)."""
     if jax.config.jax_enable_x64:
         return
+    for name, leaf in leaves:
+        if getattr(leaf, "dtype", None) in (np.int64, np.uint64) and not isinstance(leaf, jax.Array):
+            int_range(name, leaf)
     wide = [(name, leaf) for name, leaf in leaves
             if getattr(leaf, "dtype", None) == np.float64 and not isinstance(leaf, jax.Array)]
     if wide:

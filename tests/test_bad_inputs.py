@@ -6401,3 +6401,16 @@ def test_a_large_preconditioner_with_a_negative_diagonal_entry_is_refused():
     raises(ValueError, r"^preconditioner must be positive semi-definite \(x\^T P x >= 0\), but P\[0, 0\] = -1 < 0: "
            r"along e_0 -P g climbs \(beyond D = 1024 only the diagonal is checked\)$", sgd_bench.preconditioned_sgd,
            0.1, -np.eye(1100))
+
+
+def test_int64_data_beyond_int32_is_refused_while_x64_is_off():
+    # S: with x64 off JAX holds NumPy int64 data as int32, wrapping around without a word: an id
+    # 2**40 became 0 and 2**31 became -2**31 (found in a new round; in range the cast is exact)
+    ids = np.array([2**40, 1, 2, -2**31 - 1], np.int64)
+    with jax.enable_x64(False):
+        raises(ValueError, r"^data\['i'\] has 2 entries outside int32 \(\[-2147483648, 2147483647\]\), down to "
+               r"-2147483649, up to 1099511627776: jax_enable_x64 is off, so JAX holds int64 as int32, where such "
+               r"entries wrap around\.", FiniteSum, _square_loss, {"a": np.ones((4, 3), np.float32), "i": ids},
+               x_shape=(3,))
+        kept = FiniteSum(_square_loss, {"a": np.ones((4, 3), np.float32), "i": np.arange(4)}, x_shape=(3,))
+        assert np.asarray(kept.data["i"]).tolist() == [0, 1, 2, 3]
