@@ -269,6 +269,8 @@ def cast_x(x, problem, name="x0"):
             warnings.warn(f"{name} is float64 but jax_enable_x64 is off, so JAX computes in float32; "
                           "set jax.config.update('jax_enable_x64', True) to keep float64, or pass "
                           "float32" + (f". {lost}" if lost else ""), PrecisionWarning, stacklevel=4)
+        if not isinstance(a, jax.Array) and np.asarray(a).dtype.kind in "biu":  # on the host: with x64 off JAX
+            a = np.asarray(a, jnp.dtype(problem.dtype))  # took an int64 x0 as int32 first (2**40 became 0)
         a = jnp.asarray(a)
         wide = jnp.dtype(problem.dtype)
         if (jnp.issubdtype(a.dtype, jnp.floating) and jnp.issubdtype(wide, jnp.floating)

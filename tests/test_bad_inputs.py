@@ -6414,3 +6414,12 @@ def test_int64_data_beyond_int32_is_refused_while_x64_is_off():
                x_shape=(3,))
         kept = FiniteSum(_square_loss, {"a": np.ones((4, 3), np.float32), "i": np.arange(4)}, x_shape=(3,))
         assert np.asarray(kept.data["i"]).tolist() == [0, 1, 2, 3]
+
+
+def test_an_int64_x0_takes_the_problems_float_dtype_without_wrapping_while_x64_is_off():
+    # S: with x64 off an int64 x0 became JAX int32 before it took the problem's float dtype: 2**40
+    # started the run at 0 and 2**31 at -2**31, silently (found in a new round)
+    with jax.enable_x64(False):
+        problem = FiniteSum(_square_loss, np.ones((8, 3), np.float32), x_shape=(3,))
+        state = sgd_bench.Solver(problem, sgd_bench.gd(0.1)).init(np.array([2**40, 2**31, 0]), 0)
+        assert np.asarray(state.method.x).tolist() == [2.0**40, 2.0**31, 0.0]
