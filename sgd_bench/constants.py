@@ -69,6 +69,8 @@ class Constants:
     def __post_init__(self, strict: bool = True):
         # documented as float64: a jnp / NumPy 0-d constant (mu=jnp.float32(0.5)) made every bound,
         # kappa and as_dict a float32 JAX array
+        if strict and (isinstance(self.n, (bool, np.bool_)) or not isinstance(self.n, numbers.Integral) or self.n < 1):
+            raise TypeError(f"n must be an integer >= 1 (the number of terms), got {self.n!r}")  # "10" was kept
         for key in ("L", "L_max", "mu", "sigma2_star", "f_star"):
             value = getattr(self, key)
             if value is not None and not isinstance(value, (str, bytes)) and np.ndim(value) != 0:

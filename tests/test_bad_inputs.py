@@ -6423,3 +6423,10 @@ def test_an_int64_x0_takes_the_problems_float_dtype_without_wrapping_while_x64_i
         problem = FiniteSum(_square_loss, np.ones((8, 3), np.float32), x_shape=(3,))
         state = sgd_bench.Solver(problem, sgd_bench.gd(0.1)).init(np.array([2**40, 2**31, 0]), 0)
         assert np.asarray(state.method.x).tolist() == [2.0**40, 2.0**31, 0.0]
+
+
+@pytest.mark.parametrize("n", ["10", 10.0, 0, True])
+def test_constants_refuse_an_n_that_is_not_a_count(n):
+    # S: Constants(n="10") was kept as text (as_dict gave "10"), n=0 or n=True as given (found in a new round)
+    raises(TypeError, rf"^n must be an integer >= 1 \(the number of terms\), got {re.escape(repr(n))}$",
+           theory.Constants, "p", "strongly_convex", n, 1.0, 2.0, 0.1, 0.0, 0.0)
