@@ -6393,6 +6393,9 @@ def test_sigma2_along_a_converged_float32_run_is_not_refused_as_another_problems
     other = sgd_bench.run(problems.least_squares(A_, b_ * 1.001), method, np.zeros(5, np.float32), 0, steps=300,
                           log_every=300, log_iterates=True)
     raises(ValueError, r"^trace does not fit problem 'least-squares'", theory.sigma2_along_run, problem, other)
+    far = sgd_bench.run(problems.least_squares(A_, b_ * 1.001), method, np.full(5, 1e6, np.float32), 0, steps=300,
+                        log_every=300, log_iterates=True)  # f(x_0) = 2.5e19: the rounding allowed is f(0)'s
+    raises(ValueError, r"^trace does not fit problem 'least-squares'", theory.sigma2_along_run, problem, far)
 
 
 def test_a_large_preconditioner_with_a_negative_diagonal_entry_is_refused():
