@@ -15,9 +15,10 @@ value) skip the host checks, which need numbers. Of what those checks refuse, th
 negative or NaN step size of any schedule or optax learning rate (``negative_step_at`` at the
 first such k) and a preconditioner with a negative eigenvalue (at 0); no ``NegativeStepWarning``
 is issued there (the values are known only when the program runs): read the flag. Not flagged:
-a step size of exactly 0 (the run stands still), a momentum, decay or noise scale outside its
-range (``momentum=2``), a zero preconditioner; what they do to the loss shows in ``rose`` and
-``diverged``.
+a step size of exactly 0 (the run stands still), a zero preconditioner, and every other
+hyperparameter outside its range (a momentum of 2, an SVRG loop length of 0 or -3, a negative
+noise scale), which runs as the formulas make it; what that does to the loss shows in ``rose``
+and ``diverged``.
 
 The runner computes them inside its compiled programs; this module keeps the rules in one place.
 """
