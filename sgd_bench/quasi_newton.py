@@ -85,6 +85,8 @@ def _check_semidefinite(preconditioner) -> None:
                                             owner="preconditioned_sgd"), np.float64)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         return
+    if not np.all(np.isfinite(arr)):  # replace(preconditioner=NaN) was NumPy's LinAlgError "did not converge"
+        raise ValueError("preconditioner must be finite (it has NaN or inf entries)")
     if arr.shape[0] > SEMIDEFINITE_CHECK_MAX_D:  # -I of D = 1100 ran uphill unflagged (rose stayed False)
         diag = np.diagonal(arr)
         if np.any(diag < 0):

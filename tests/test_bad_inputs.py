@@ -6433,3 +6433,11 @@ def test_constants_refuse_an_n_that_is_not_a_count(n):
     # S: Constants(n="10") was kept as text (as_dict gave "10"), n=0 or n=True as given (found in a new round)
     raises(TypeError, rf"^n must be an integer >= 1 \(the number of terms\), got {re.escape(repr(n))}$",
            theory.Constants, "p", "strongly_convex", n, 1.0, 2.0, 0.1, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_replaced_preconditioner_that_is_not_finite_is_refused_by_name(tiny_logistic, value):
+    # T: preconditioned_sgd(...).replace(preconditioner=NaN or inf entries) reached NumPy's eigvalsh: LinAlgError
+    # "Eigenvalues did not converge"; the constructor refuses it by name (found in a new round)
+    method = sgd_bench.preconditioned_sgd(0.1, np.eye(3)).replace(preconditioner=np.full((3, 3), value))
+    raises(ValueError, r"^preconditioner must be finite \(it has NaN or inf entries\)$", method.validate, tiny_logistic)
