@@ -112,6 +112,24 @@ def holds_cast_of(new: Any, old: Any) -> bool:
     return tn == to and leaves_equal([cast(o, n) for o, n in zip(lo, ln)], ln, equal_nan=True)
 
 
+def check_replaced_data(name: str, keys: list, new: Any, old: Any) -> None:
+    """``FiniteSum.replace(data=new)`` without ``info=``, on a problem whose info (``keys``) describes
+    ``old``: refused unless ``new`` holds old's values (cast or placed). Traced data (inside a user's
+    ``jit``) is refused too, with what to pass: whether it is the old data cannot be seen on the host,
+    and L or mu cannot be computed there; ``info=`` may hold traced values."""
+    if any(_is_tracer(leaf) for leaf in jax.tree_util.tree_leaves(new)):
+        raise ValueError(
+            f"replace(data=...) got traced data (inside jax.jit, vmap or grad) for problem {name!r}, whose info "
+            f"{keys} describes its own data: whether the new data is the same, and its L or mu, cannot be known "
+            "on the host; pass info= as well: problem.info for the same data, the new data's facts (traced values "
+            "are taken), or info={} to drop them")
+    if not holds_cast_of(new, old):
+        raise ValueError(
+            f"replace(data=...) got other data than problem {name!r} holds (another n or other values), and its "
+            f"info {keys} describes the old data: pass info= with the new data's facts, or info={{}} to drop them "
+            "(theory.constants then estimates what it needs)")
+
+
 def leaves_hash(leaves: Any) -> int:
     """A hash of concrete leaves by value (tracers by identity)."""
     parts = []

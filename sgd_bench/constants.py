@@ -20,6 +20,7 @@ How L, L_max and mu are obtained, in order of preference:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import numbers
 from typing import Any, Mapping, Sequence
@@ -65,21 +66,35 @@ class Constants:
     f_star: float | None
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
 
-    def __post_init__(self):
+    def __post_init__(self, strict: bool = True):
         # documented as float64: a jnp / NumPy 0-d constant (mu=jnp.float32(0.5)) made every bound,
-        # kappa and as_dict a float32 JAX array. Other values (text, bool) stay, for the bounds to refuse
+        # kappa and as_dict a float32 JAX array
+        if strict and (isinstance(self.n, (bool, np.bool_)) or not isinstance(self.n, numbers.Integral) or self.n < 1):
+            raise TypeError(f"n must be an integer >= 1 (the number of terms), got {self.n!r}")  # "10" was kept
         for key in ("L", "L_max", "mu", "sigma2_star", "f_star"):
             value = getattr(self, key)
-            if value is not None and not isinstance(value, str) and np.ndim(value) != 0:
+            if value is not None and not isinstance(value, (str, bytes)) and np.ndim(value) != 0:
                 # mu=jnp.array([0.1]) made kappa a one-element array (the bounds refused it later)
                 raise TypeError(f"{key} must be one number, got an array of shape {np.shape(value)}")
+            if strict and value is not None and not _real_number(value):
+                # Constants(mu="0.5") was kept as text: describe() said "Unknown format code 'g'", kappa
+                # "unsupported operand type(s)"; replace() leaves one in on purpose, for the bounds to refuse
+                raise TypeError(f"{key} must be a real number or None, got {value!r}")
             if (isinstance(value, (np.generic, np.ndarray, jax.Array)) and not isinstance(value, jax.core.Tracer)
                     and np.ndim(value) == 0 and np.asarray(value).dtype.kind in "fiu"):
                 object.__setattr__(self, key, float(value))
 
     def replace(self, **changes) -> "Constants":
-        """A copy with some constants changed (for example a deliberately wrong one)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some constants changed (for example a deliberately wrong one). Unlike the
+        constructor, it takes text or a bool as a constant, a wrong value by design, so that the
+        bounds' own refusal of it ("needs L as a number") can be shown; arrays are refused."""
+        if unknown := set(changes) - {f.name for f in dataclasses.fields(self)}:
+            raise TypeError(f"unknown field(s) {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(self)]}")
+        out = copy.copy(self)
+        for key, value in changes.items():
+            object.__setattr__(out, key, value)
+        out.__post_init__(strict=False)
+        return out
 
     @property
     def kappa(self) -> float | None:
@@ -103,6 +118,13 @@ class Constants:
             shown = "-" if value is None else f"{value:.6g}"
             lines.append(f"- {key} = {shown} ({self.sources.get(key, '')})")
         return "\n".join(lines)
+
+
+def _real_number(value) -> bool:
+    """A real number: an int or float (NumPy's too, a Fraction), or a 0-d real array; not a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, numbers.Real) or (hasattr(value, "dtype") and np.dtype(value.dtype).kind in "fiu")
 
 
 # -- the record ----------------------------------------------------------------------------------------

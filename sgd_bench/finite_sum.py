@@ -27,7 +27,7 @@ from jax import lax
 
 from sgd_bench import validation
 from sgd_bench import _tree
-from sgd_bench._values import Label, holds_cast_of, leaves_equal, leaves_hash, shifted_info
+from sgd_bench._values import Label, check_replaced_data, leaves_equal, leaves_hash, shifted_info
 
 PROBLEM_CLASSES = ("strongly_convex", "pl", "convex", "nonconvex", "nonsmooth")
 
@@ -122,7 +122,8 @@ class FiniteSum:
     numbers are its children, so they are traced (not baked in) when passed to a jitted
     function; new data of the same shapes and dtypes, another mu or other constants reuse the
     compiled program. The loss, shapes and block sizes are static; the name is a label only.
-    Float64 data while ``jax_enable_x64`` is off is cast to float32 with a ``PrecisionWarning``.
+    Float64 data while ``jax_enable_x64`` is off is cast to float32 with a ``PrecisionWarning``
+    (``sgd_bench.precision``: entries float32 cannot hold are refused or named).
     """
 
     def __init__(
@@ -220,18 +221,15 @@ class FiniteSum:
         """A copy with some fields changed (``data``, ``name``, ``block_rows``, ...). ``info`` is
         kept for the same data (cast to another dtype, placed on devices); other data (another n,
         other values) needs ``info`` too: the old facts (L, mu) describe the old data. A new
-        regularizer moves info's L, L_max and mu with it (``_values.shifted_info``)."""
+        regularizer moves info's L, L_max and mu with it (``_values.shifted_info``). Traced data
+        (inside ``jit``) needs ``info`` too: its facts cannot be checked or computed on the host."""
         fields = dict(loss_i=self.loss_i, data=self.data, regularizer=self.regularizer, name=self.name,
                       problem_class=self.problem_class, x_shape=self.x_shape, info=self.info,
                       block_rows=self.block_rows, shards=self.shards)
         if unknown := set(changes) - set(fields):
             raise TypeError(f"unknown field(s) {sorted(unknown)}; known: {sorted(fields)}")
-        if "data" in changes and "info" not in changes and self._info \
-                and not holds_cast_of(changes["data"], self.data):  # L of the old data was read silently
-            raise ValueError(
-                f"replace(data=...) got other data than problem {self.name!r} holds (another n or other values), "
-                f"and its info {sorted(self.info)} describes the old data: pass info= with the new data's facts, "
-                "or info={} to drop them (theory.constants then estimates what it needs)")
+        if "data" in changes and "info" not in changes and self._info:  # L of the old data was read silently
+            check_replaced_data(self.name, sorted(self.info), changes["data"], self.data)
         if "regularizer" in changes and "info" not in changes:
             ridge = [0.0 if r is None else r.mu if isinstance(r, L2) else None for r in (self.regularizer, changes["regularizer"])]
             changes["info"] = shifted_info(self.info, *ridge, changes.get("problem_class", self.problem_class))

@@ -7,7 +7,18 @@
   ``RISE_FACTOR``). Stored records are judged by the same function (the grid's report,
   variance_reduction's timed seeds).
 - ``negative_step_at``: the first step at which a step size is negative or NaN
-  (``first_negative_step``), warned about with ``NegativeStepWarning``.
+  (``first_negative_step``), warned about with ``NegativeStepWarning``; 0 for a traced
+  preconditioner that is not positive semi-definite (``traced_preconditioner_climbs``).
+
+Hyperparameters traced by a user's ``jax.jit`` (around ``run``, or ``Method.replace`` of a traced
+value) skip the host checks, which need numbers. Of what those checks refuse, the run flags: a
+negative or NaN step size of any schedule or optax learning rate (``negative_step_at`` at the
+first such k) and a preconditioner with a negative eigenvalue (at 0); no ``NegativeStepWarning``
+is issued there (the values are known only when the program runs): read the flag. Not flagged:
+a step size of exactly 0 (the run stands still), a zero preconditioner, and every other
+hyperparameter outside its range (a momentum of 2, an SVRG loop length of 0 or -3, a negative
+noise scale), which runs as the formulas make it; what that does to the loss shows in ``rose``
+and ``diverged``.
 
 The runner computes them inside its compiled programs; this module keeps the rules in one place.
 """
@@ -100,6 +111,18 @@ def first_negative_step(method, steps) -> jax.Array:
     _, found = jax.lax.while_loop(lambda c: (c[1] < 0) & (c[0] < steps), body,
                                   (jnp.int32(0), jnp.int32(-1)))
     return found
+
+
+def traced_preconditioner_climbs(method):
+    """A traced bool: whether a preconditioner of ``method`` (a hyperparameter named
+    ``preconditioner``, as ``preconditioned_sgd``'s) that is traced, so unchecked on the host (a user's
+    ``jax.jit`` around ``run``), has a direction it climbs along (``quasi_newton.climbs``); None when
+    none is traced. The runner then sets ``negative_step_at`` to 0: every step climbs along it."""
+    from sgd_bench.quasi_newton import climbs
+
+    bad = [climbs(v) for name, v in method.values().items()
+           if name.rsplit(".", 1)[-1] == "preconditioner" and isinstance(v, jax.core.Tracer) and jnp.ndim(v) == 2]
+    return None if not bad else jnp.any(jnp.stack(bad))
 
 
 def warn_negative(negative: np.ndarray, label: str) -> None:

@@ -205,8 +205,15 @@ def sigma2_along_run(problem: FiniteSum, trace: Trace, *, run: str = "", start: 
 
 
 # How far the trace's logged loss may be from f at its iterate: the run logged it in the problem's
-# dtype, this recomputes it in float64 (the tolerance of constants(reference=...), wider for a narrow dtype)
-TRACE_RTOL, TRACE_ATOL = 1e-3, 1e-8
+# dtype, this recomputes it in float64 (the tolerance of constants(reference=...), wider for a narrow dtype).
+# 1e-3 relative covers a float32 sum streamed over many blocks (~eps per block, 10^4 blocks at n = 10^7);
+# another problem's trace misses f by far more (another data set: O(1) relative), except one whose f
+# agrees to 1e-3, whose sigma^2 then agrees about as well. Near its minimum a float32 f is all rounding:
+# a least-squares residual is eps |a||x| ~ eps sqrt(f(x_0)) whatever its true size, so f is off by
+# ~ eps sqrt(f f(0)) (up to eps^2 d f(0) at the floor): TRACE_ROUNDING eps sqrt(|f| max(|f(0)|, |f|)) more
+# is allowed for a narrow dtype (features ~3000 in float32 converged to f = 3.8e-8 where float64 says 1.3e-8,
+# and were refused). f(0) is evaluated once, in float64.
+TRACE_RTOL, TRACE_ATOL, TRACE_ROUNDING = 1e-3, 1e-8, 100.0
 
 
 def _check_trace_fits(problem: FiniteSum, trace: Trace, xs) -> None:
@@ -214,14 +221,25 @@ def _check_trace_fits(problem: FiniteSum, trace: Trace, xs) -> None:
     silently). A Trace does not know its problem, so the cheap check is a fingerprint it carries:
     its logged loss at the last log point of each seed against f there on ``problem``, S loss
     evaluations (the last point, not the first: f(0) of every logistic regression is log 2). A
-    same-shape problem whose f agrees there to 1e-3 passes; so does a diverged (non-finite) seed."""
+    same-shape problem whose f agrees there to 1e-3 (plus a narrow dtype's rounding near a minimum,
+    ``TRACE_ROUNDING``) passes; so does a diverged (non-finite) seed."""
     last = jax.tree_util.tree_map(lambda a: a[:, -1], xs)
-    logged = np.asarray(trace.loss, np.float64).reshape(-1, np.shape(trace.loss)[-1])[:, -1]
+    losses = np.asarray(trace.loss, np.float64).reshape(-1, np.shape(trace.loss)[-1])
+    logged = losses[:, -1]
     value = _map_points(_loss_many, problem, last, 1)
-    rtol = max(TRACE_RTOL, 30 * float(jnp.finfo(problem.dtype).eps))
-    with np.errstate(invalid="ignore"):
-        bad = np.isfinite(logged) & ~(np.abs(value - logged) <= rtol * np.maximum(np.abs(value), np.abs(logged))
-                                      + TRACE_ATOL)
+    eps = float(jnp.finfo(problem.dtype).eps)
+    rtol = max(TRACE_RTOL, 30 * eps)
+    # the data's own scale, f(0) (|b|^2 / 2 for least squares), not f(x_0): a start far away
+    # (f(x_0) = 1e30) would have let any trace pass
+    at_zero = 0.0
+    if eps > 1e-15:  # a narrow dtype (float64's rounding is far below TRACE_ATOL: one evaluation saved)
+        zero = jax.tree_util.tree_map(lambda a: np.zeros_like(a[:1]), last)
+        at_zero = float(np.abs(_map_points(_loss_many, problem, zero, 1)[0]))
+    with np.errstate(invalid="ignore", over="ignore"):
+        size = np.maximum(np.abs(value), np.abs(logged))
+        scale = np.maximum(at_zero if np.isfinite(at_zero) else 0.0, size)
+        rounding = TRACE_ROUNDING * eps * np.sqrt(size * scale) if eps > 1e-15 else 0.0
+        bad = np.isfinite(logged) & ~(np.abs(value - logged) <= rtol * size + TRACE_ATOL + rounding)
     if np.any(bad):
         s = int(np.flatnonzero(bad)[0])
         raise ValueError(f"trace does not fit problem {problem.name!r}: it logged f = {logged[s]:.6g} at its last "

@@ -75,14 +75,25 @@ SEMIDEFINITE_CHECK_MAX_D = 1024  # eigvalsh on the host is O(D^3): ~0.2 s at D =
 
 def _check_semidefinite(preconditioner) -> None:
     """Refuses a concrete P whose symmetric part has a negative eigenvalue: along its
-    eigenvector -P g points uphill, so the run climbs (checked for D <= 1024)."""
+    eigenvector -P g points uphill, so the run climbs (checked for D <= 1024; beyond, a negative
+    diagonal entry, e_i^T P e_i < 0, as ``climbs`` checks a traced P)."""
     if isinstance(preconditioner, jax.core.Tracer):
         return
     # a complex P lost its imaginary part with only NumPy's ComplexWarning; a sparse one was
     # "must be a square (D, D) matrix, got shape ()" (its np.asarray is a 0-d object)
     arr = np.asarray(validation.dense_array("preconditioner", preconditioner, real=True,
                                             owner="preconditioned_sgd"), np.float64)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] > SEMIDEFINITE_CHECK_MAX_D:
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        return
+    if not np.all(np.isfinite(arr)):  # replace(preconditioner=NaN) was NumPy's LinAlgError "did not converge"
+        raise ValueError("preconditioner must be finite (it has NaN or inf entries)")
+    if arr.shape[0] > SEMIDEFINITE_CHECK_MAX_D:  # -I of D = 1100 ran uphill unflagged (rose stayed False)
+        diag = np.diagonal(arr)
+        if np.any(diag < 0):
+            i = int(np.argmin(diag))
+            raise ValueError(f"preconditioner must be positive semi-definite (x^T P x >= 0), but P[{i}, {i}] = "
+                             f"{diag[i]:.3g} < 0: along e_{i} -P g climbs (beyond D = {SEMIDEFINITE_CHECK_MAX_D} "
+                             "only the diagonal is checked)")
         return
     eig = np.linalg.eigvalsh((arr + arr.T) / 2.0)
     if eig[0] < -1e-12 * max(abs(eig[-1]), abs(eig[0])):
@@ -91,6 +102,20 @@ def _check_semidefinite(preconditioner) -> None:
     if not eig[-1] > 0:  # P = 0 stands still, as a step size of 0 would (which is refused)
         raise ValueError("preconditioner must have a positive eigenvalue; its symmetric part is zero, "
                          "so the run would stand still")
+
+
+def climbs(preconditioner) -> jax.Array:
+    """Traceable: whether P's symmetric part has a negative eigenvalue (beyond rounding: 64 eps
+    of the dtype, or 1e-12, relative to the largest) or NaN, i.e. -alpha P g climbs along it; the
+    host check's rule, for a P traced inside a user's ``jit``. Beyond D = 1024 only the diagonal
+    is looked at (a negative e_i^T P e_i), as an eigendecomposition there costs O(D^3)."""
+    P = jnp.asarray(preconditioner)
+    P = P.astype(jnp.promote_types(P.dtype, jnp.float32))
+    if P.shape[0] > SEMIDEFINITE_CHECK_MAX_D:
+        return ~jnp.all(jnp.diagonal(P) >= 0) | ~jnp.all(jnp.isfinite(P))
+    eig = jnp.linalg.eigvalsh((P + P.T) / 2)
+    tol = max(1e-12, 64 * float(jnp.finfo(P.dtype).eps)) * jnp.max(jnp.abs(eig))
+    return ~(eig[0] >= -tol) | ~jnp.all(jnp.isfinite(P))
 
 
 def _check_preconditioner(p, problem):

@@ -26,7 +26,8 @@ from sgd_bench import _tree
 from sgd_bench._values import tree_hash, trees_equal
 from sgd_bench.counting import Count
 from sgd_bench.flags import (DIVERGENCE_FACTOR, RISE_FACTOR, NegativeStepWarning,  # noqa: F401
-                             above_start, check_rise_factor, first_negative_step, warn_negative)
+                             above_start, check_rise_factor, first_negative_step, traced_preconditioner_climbs,
+                             warn_negative)
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.progress import Bar
@@ -59,7 +60,10 @@ class Trace(NamedTuple):
       ``replace`` and ``sweep``); a schedule that turns negative later (one's own callable or
       ``Schedule`` formula, an optax schedule) is run as asked, flagged here and warned about
       (``NegativeStepWarning``). Not checked, so -1 there: the learning rate of a ready optax
-      transformation (``from_optax(optax.sgd(schedule))``), which optax hides.
+      transformation (``from_optax(optax.sgd(schedule))``), which optax hides. Under a user's
+      ``jax.jit`` the host refusals cannot run: a traced negative constant is flagged here, a traced
+      preconditioner that is not positive semi-definite sets 0, and nothing is warned
+      (``sgd_bench.flags`` lists what is not flagged).
     - ``rose``: whether f(x_k) became NaN/Inf or rose above ``rise_factor`` max(|f(x_0)|, 1)
       (default ``RISE_FACTOR`` = 10) at a log point; a diverged seed has always risen. A flag
       beside ``diverged``, not a filter: statistics keep a seed that rose but stayed finite.
@@ -258,6 +262,8 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
                 bar.update(int(step[c1]))
     depth = {"one": 0, "seeds": 1, "sweep": 2}[mode]
     # the factor is traced (a float argument): another value never compiles again
+    climbs = traced_preconditioner_climbs(method)  # None unless a user's jit traced one: unchecked on the host
+    negative = negative if climbs is None else jnp.where(climbs, 0, negative)
     trace = _finish_jit(state, logs, jnp.asarray(step), negative, float(rise_factor), depth=depth)
     if not isinstance(negative, jax.core.Tracer):  # inside a user's jax.jit the flag stays in the
         warn_negative(np.asarray(negative), label)  # trace (np.asarray of a tracer was JAX's error)

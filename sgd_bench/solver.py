@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import validation
+from sgd_bench import precision, validation
 from sgd_bench import _tree, sharding
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
@@ -254,16 +254,23 @@ def check_loss(problem, x, name="x0"):
 
 
 def cast_x(x, problem, name="x0"):
-    """x as JAX arrays: integer input takes the problem's dtype; float64 under x64-off warns."""
+    """x as JAX arrays: integer input takes the problem's dtype; under x64-off, NumPy float64 is
+    cast to float32 with a warning, as a problem's data is (``sgd_bench.precision``: entries beyond
+    float32 refused, vanishing ones named), and a JAX float64 array is refused, as a problem's is."""
     import warnings
+
+    precision.x64_arrays(name, x, "the method", "or pass a float32 (or NumPy) array")  # JAX's truncation warning only
 
     def cast(a):
         a = validation.native_order(a)
         if not jax.config.jax_enable_x64 and getattr(a, "dtype", None) == np.float64:
             # named: a float64 x_star (x0 float32) was warned as "x0 is float64"
+            lost = precision.downcast_range(name, a, data=False)  # 1e39 ran as inf (diverged at step 0), silently
             warnings.warn(f"{name} is float64 but jax_enable_x64 is off, so JAX computes in float32; "
                           "set jax.config.update('jax_enable_x64', True) to keep float64, or pass "
-                          "float32", PrecisionWarning, stacklevel=4)
+                          "float32" + (f". {lost}" if lost else ""), PrecisionWarning, stacklevel=4)
+        if not isinstance(a, jax.Array) and np.asarray(a).dtype.kind in "biu":  # on the host: with x64 off JAX
+            a = np.asarray(a, jnp.dtype(problem.dtype))  # took an int64 x0 as int32 first (2**40 became 0)
         a = jnp.asarray(a)
         wide = jnp.dtype(problem.dtype)
         if (jnp.issubdtype(a.dtype, jnp.floating) and jnp.issubdtype(wide, jnp.floating)

@@ -11,8 +11,9 @@ set (a step size <= 0, an unknown sampling name) raises ``ValueError``. A ``dtyp
 is not a floating type raises ``ValueError`` whatever it is (as ``problems.libsvm`` does). Every
 message starts with the argument's name. Checks run on values as given, before a device or XLA.
 
-The last section checks a ``FiniteSum``'s data leaves, ``x_shape`` and ``info``, and warns
-(``PrecisionWarning``) when float64 data would be computed in float32.
+The last section checks a ``FiniteSum``'s data leaves, ``x_shape`` and ``info``. What float64
+input becomes while x64 is off (``PrecisionWarning``, ``warn_if_downcast``, ``x64_arrays``) lives in
+``sgd_bench.precision`` and is importable from here too.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from __future__ import annotations
 import collections.abc
 import math
 import numbers
-import warnings
 from typing import Any, Iterable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from sgd_bench.precision import PrecisionWarning, warn_if_downcast, x64_arrays  # noqa: F401  (public here too)
 
 
 # The largest step count of a run: the step counter is int32 (solver.MAX_STEPS).
@@ -396,35 +398,3 @@ def squares_within_dtype(name: str, value: float, residuals, what: str, dtype) -
     with np.errstate(over="ignore"):  # inf: refused by the check
         worst = float(np.max(np.square(np.asarray(residuals, dtype=np.float64)))) / 2
     derived_within_dtype(name, value, worst, what, dtype)
-
-
-def warn_if_downcast(leaves) -> None:
-    """float64 input while JAX computes in float32 (x64 off) is said, never done silently."""
-    if jax.config.jax_enable_x64:
-        return
-    wide = [name for name, leaf in leaves
-            if getattr(leaf, "dtype", None) == np.float64 and not isinstance(leaf, jax.Array)]
-    if wide:
-        warnings.warn(
-            f"{', '.join(wide)} is float64 but jax_enable_x64 is off, so JAX computes in float32. "
-            "To keep float64, set jax.config.update('jax_enable_x64', True) (or the environment "
-            "variable JAX_ENABLE_X64=1) before creating arrays; to silence this, pass float32 data.",
-            PrecisionWarning, stacklevel=3)
-
-
-def x64_arrays(name: str, tree, owner: str) -> None:
-    """Refuses a 64-bit JAX array in ``tree`` while ``jax_enable_x64`` is off: made while it was on,
-    it ran in float32 (int32) with only JAX's truncation warning, as a problem whose arrays say float64."""
-    if jax.config.jax_enable_x64:
-        return
-    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
-        if (isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer)
-                and leaf.dtype.itemsize == 8 and leaf.dtype.kind in "fiu"):
-            raise ValueError(
-                f"{name}{jax.tree_util.keystr(path)} is {leaf.dtype} (made while jax_enable_x64 was on), but "
-                f"jax_enable_x64 is off now, so {owner} would run in {str(leaf.dtype)[:-2]}32: turn it on again "
-                "(jax.config.update('jax_enable_x64', True)), or build the problem again with it off")
-
-
-class PrecisionWarning(UserWarning):
-    """float64 input was cast to float32 because ``jax_enable_x64`` is off."""

@@ -6436,3 +6436,153 @@ def test_minibatch_error_steps_refusal_needs_no_reference_solve(tmp_path, capsys
     meta = json.loads((Path(__file__).resolve().parents[1] / "results" / "minibatch_error" / "meta.json").read_text())
     assert minibatch_error.plateau_steps(minibatch_error.FULL) == 112 == minibatch_error.plateau_k(
         theory.Constants(**meta["constants"]), meta["delta0"], max(meta["config"]["batches"]))
+
+
+# leftovers32b ---------------------------------------------------------------------------------------
+def _square_loss(x, d):
+    return jax.numpy.sum((x - d) ** 2)
+
+
+def test_float64_data_float32_cannot_hold_is_refused_or_named_while_x64_is_off():
+    # S: with x64 off, FiniteSum cast float64 data to float32 with only "data is float64 ...": 1e39
+    # became inf (every run diverged at step 0) and 1e-50 became 0 (another problem), silently
+    some_tiny = np.ones((8, 3))
+    some_tiny[:2] = 1e-50
+    with jax.enable_x64(False):
+        raises(ValueError, r"^data has 24 entries beyond the largest float32 \(3\.4e\+38\), up to 1e\+39: "
+               r"jax_enable_x64 is off, so JAX computes in float32, where they are inf\. Rescale it, or turn x64 on",
+               FiniteSum, _square_loss, np.full((8, 3), 1e39), x_shape=(3,))
+        raises(ValueError, r"^24 of data's 24 nonzero entries \(100\.0%\) are below the smallest normal float32 "
+               r"\(1\.18e-38\), so in float32 they are 0: data would be mostly zeros\.",
+               FiniteSum, _square_loss, np.full((8, 3), 1e-50), x_shape=(3,))
+        with pytest.warns(sgd_bench.PrecisionWarning, match=r"^data is float64 but .* 6 of data's 24 nonzero "
+                          r"entries \(25\.0%\) are below the smallest normal float32 \(1\.18e-38\), so in float32 "
+                          r"they are 0\.$"):
+            FiniteSum(_square_loss, some_tiny, x_shape=(3,))
+
+
+def test_a_float64_x0_or_x_star_is_treated_as_float64_data_is_while_x64_is_off():
+    # S: a JAX float64 x0 / x_star (made while x64 was on) ran in float32 with only JAX's truncation
+    # warning, where a problem's float64 arrays are refused; a NumPy 1e39 x0 ran as inf (diverged at 0)
+    wide = jax.numpy.zeros(3)  # the suite runs with x64 on: float64
+    with jax.enable_x64(False):
+        problem = FiniteSum(_square_loss, np.ones((8, 3), np.float32), x_shape=(3,))
+        for name, kwargs in (("x0", dict(x0=wide)), ("x_star", dict(x0=np.zeros(3, np.float32), x_star=wide))):
+            raises(ValueError, rf"^{name} is float64 \(made while jax_enable_x64 was on\), but jax_enable_x64 is off "
+                   r"now, so the method would run in float32: turn it on again \(jax\.config\.update\('jax_enable_x64', "
+                   r"True\)\), or pass a float32 \(or NumPy\) array$", sgd_bench.run, problem, SGD, key=0, steps=2,
+                   **kwargs)
+        raises(ValueError, r"^x0 has 3 entries beyond the largest float32 \(3\.4e\+38\), up to 1e\+39: ",
+               sgd_bench.run, problem, SGD, np.full(3, 1e39), 0, steps=2)
+
+
+def test_a_traced_preconditioner_that_climbs_is_flagged_like_a_negative_step():
+    # S: preconditioned_sgd refuses a concrete P with a negative eigenvalue; traced by a user's jax.jit
+    # around run, -I ran uphill with negative_step_at = -1 (a negative traced step is flagged at 0)
+    problem = FiniteSum(_square_loss, np.ones((8, 3)), x_shape=(3,))
+    flag = jax.jit(lambda P: sgd_bench.run(problem, sgd_bench.preconditioned_sgd(0.1, P), X0, 0, steps=2)
+                   .negative_step_at)
+    assert int(flag(-np.eye(3))) == 0 and int(flag(np.eye(3))) == -1
+
+
+def test_benchopts_gd_solver_takes_a_finite_step_when_l_is_zero(monkeypatch):
+    # T: X all zeros and lmbd = 0 make L = 0: the GD solver's 1 / L was a ZeroDivisionError (a NumPy L
+    # an infinite step, 0 * inf = NaN iterates); the objective is constant, so any finite step is exact
+    import importlib.util
+    import pathlib
+    import types
+
+    monkeypatch.setitem(sys.modules, "benchopt", types.SimpleNamespace(BaseSolver=object))
+    path = (pathlib.Path(__file__).resolve().parents[1] / "integrations" / "benchopt" / "logreg_l2" / "solvers"
+            / "sgd_bench_gd.py")
+    spec = importlib.util.spec_from_file_location("sgd_bench_gd_solver", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    solver = module.Solver()
+    solver.set_objective(X=np.zeros((4, 3)), y=np.array([1.0, -1.0, 1.0, -1.0]), lmbd=0.0)
+    solver.run(2)
+    assert np.array_equal(solver.get_result()["beta"], np.zeros(3))
+
+
+def test_replace_with_traced_data_says_why_info_is_needed(tiny_logistic):
+    # N: inside a user's jax.jit, replace(data=traced) said it "got other data than problem ... holds
+    # (another n or other values)": traced data may be the same; what cannot be known is said now
+    data = tiny_logistic.data
+    with pytest.raises(ValueError, match=r"^replace\(data=\.\.\.\) got traced data \(inside jax\.jit, vmap or grad\) "
+                       r"for problem 'tiny-logistic', whose info \['L', 'L_max', 'mu'\] describes its own data: .*; "
+                       r"pass info= as well: problem\.info for the same data, the new data's facts \(traced values "
+                       r"are taken\), or info=\{\} to drop them"):  # JAX adds a note on its traceback
+        jax.jit(lambda d: tiny_logistic.replace(data=d).loss(X0))(data)
+    same = jax.jit(lambda d: tiny_logistic.replace(data=d, info=tiny_logistic.info).loss(X0))(data)
+    assert float(same) == pytest.approx(float(tiny_logistic.loss(X0)))
+
+
+@pytest.mark.parametrize("value", ["0.5", True, b"1", 1j])
+def test_constants_refuse_a_constant_that_is_not_a_real_number_by_name(value):
+    # S: Constants(mu="0.5") was kept: describe() said "Unknown format code 'g'", kappa "unsupported
+    # operand type(s)", as_dict gave the text; mu=True ran as 1. replace() still takes one on purpose
+    raises(TypeError, rf"^mu must be a real number or None, got {re.escape(repr(value))}$", theory.Constants, "p",
+           "strongly_convex", 10, 1.0, 2.0, value, 0.0, 0.0)
+
+
+def test_sigma2_along_a_converged_float32_run_is_not_refused_as_another_problems():
+    # S: a float32 least squares with features ~3000 (n = 64, d = 5), run to its minimum: logged
+    # f = 3.8e-8 where float64 says 1.3e-8 (float32 rounding), refused as "trace does not fit problem"
+    rng = np.random.default_rng(0)
+    A_ = (3000 * rng.standard_normal((64, 5))).astype(np.float32)
+    b_ = (A_.astype(np.float64) @ rng.standard_normal(5)).astype(np.float32)
+    problem = problems.least_squares(A_, b_)
+    method = sgd_bench.gd(1 / problem.info["L"])
+    trace = sgd_bench.run(problem, method, np.zeros(5, np.float32), 0, steps=300, log_every=300, log_iterates=True)
+    assert theory.sigma2_along_run(problem, trace).value > 0
+    other = sgd_bench.run(problems.least_squares(A_, b_ * 1.001), method, np.zeros(5, np.float32), 0, steps=300,
+                          log_every=300, log_iterates=True)
+    raises(ValueError, r"^trace does not fit problem 'least-squares'", theory.sigma2_along_run, problem, other)
+    far = sgd_bench.run(problems.least_squares(A_, b_ * 1.001), method, np.full(5, 1e6, np.float32), 0, steps=300,
+                        log_every=300, log_iterates=True)  # f(x_0) = 2.5e19: the rounding allowed is f(0)'s
+    raises(ValueError, r"^trace does not fit problem 'least-squares'", theory.sigma2_along_run, problem, far)
+
+
+def test_a_large_preconditioner_with_a_negative_diagonal_entry_is_refused():
+    # S: beyond D = 1024 the host skipped its semi-definiteness check: preconditioned_sgd(0.1, -I) with
+    # D = 1100 ran uphill (f 1100 -> 3285 in 3 steps) with negative_step_at = -1 and rose False
+    raises(ValueError, r"^preconditioner must be positive semi-definite \(x\^T P x >= 0\), but P\[0, 0\] = -1 < 0: "
+           r"along e_0 -P g climbs \(beyond D = 1024 only the diagonal is checked\)$", sgd_bench.preconditioned_sgd,
+           0.1, -np.eye(1100))
+
+
+def test_int64_data_beyond_int32_is_refused_while_x64_is_off():
+    # S: with x64 off JAX holds NumPy int64 data as int32, wrapping around without a word: an id
+    # 2**40 became 0 and 2**31 became -2**31 (found in a new round; in range the cast is exact)
+    ids = np.array([2**40, 1, 2, -2**31 - 1], np.int64)
+    with jax.enable_x64(False):
+        raises(ValueError, r"^data\['i'\] has 2 entries outside int32 \(\[-2147483648, 2147483647\]\), down to "
+               r"-2147483649, up to 1099511627776: jax_enable_x64 is off, so JAX holds int64 as int32, where such "
+               r"entries wrap around\.", FiniteSum, _square_loss, {"a": np.ones((4, 3), np.float32), "i": ids},
+               x_shape=(3,))
+        kept = FiniteSum(_square_loss, {"a": np.ones((4, 3), np.float32), "i": np.arange(4)}, x_shape=(3,))
+        assert np.asarray(kept.data["i"]).tolist() == [0, 1, 2, 3]
+
+
+def test_an_int64_x0_takes_the_problems_float_dtype_without_wrapping_while_x64_is_off():
+    # S: with x64 off an int64 x0 became JAX int32 before it took the problem's float dtype: 2**40
+    # started the run at 0 and 2**31 at -2**31, silently (found in a new round)
+    with jax.enable_x64(False):
+        problem = FiniteSum(_square_loss, np.ones((8, 3), np.float32), x_shape=(3,))
+        state = sgd_bench.Solver(problem, sgd_bench.gd(0.1)).init(np.array([2**40, 2**31, 0]), 0)
+        assert np.asarray(state.method.x).tolist() == [2.0**40, 2.0**31, 0.0]
+
+
+@pytest.mark.parametrize("n", ["10", 10.0, 0, True])
+def test_constants_refuse_an_n_that_is_not_a_count(n):
+    # S: Constants(n="10") was kept as text (as_dict gave "10"), n=0 or n=True as given (found in a new round)
+    raises(TypeError, rf"^n must be an integer >= 1 \(the number of terms\), got {re.escape(repr(n))}$",
+           theory.Constants, "p", "strongly_convex", n, 1.0, 2.0, 0.1, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_replaced_preconditioner_that_is_not_finite_is_refused_by_name(tiny_logistic, value):
+    # T: preconditioned_sgd(...).replace(preconditioner=NaN or inf entries) reached NumPy's eigvalsh: LinAlgError
+    # "Eigenvalues did not converge"; the constructor refuses it by name (found in a new round)
+    method = sgd_bench.preconditioned_sgd(0.1, np.eye(3)).replace(preconditioner=np.full((3, 3), value))
+    raises(ValueError, r"^preconditioner must be finite \(it has NaN or inf entries\)$", method.validate, tiny_logistic)
