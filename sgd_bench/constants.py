@@ -136,6 +136,7 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
             check_x(f"points[{i}]", point, problem)
     x_star = f_star = None
     if reference is not None:
+        validation.live("reference", reference)  # was JAX's "Array has been deleted" from its unpacking
         try:
             x_star, f_star = reference
             f_star = float(f_star)

@@ -96,6 +96,7 @@ def _newton_cg(problem, x, g):
 def _start(problem: FiniteSum, x0):
     """x0 in float64, checked by name: a wrong shape said "x must have shape ..." (the loss's own
     argument), and a complex, integer or list x0 failed inside jax.grad naming no argument."""
+    validation.live("x0", x0)  # donated: was JAX's "Array has been deleted" from the first gradient
     x0 = problem.check_shape(x0, "x0")
     if problem.x_shape is not None and isinstance(x0, (list, tuple)):
         x0 = np.asarray(x0)  # a list of numbers, as run and the Solver take x0 = [0.0, 0.0, 0.0]

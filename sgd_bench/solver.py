@@ -287,6 +287,7 @@ def check_problem_method(problem, method):
     method.validate(problem)
     own = getattr(method.init_fn, "__module__", "").startswith("sgd_bench.")  # a user's may take arrays
     for name, value in method.values().items():  # replace(step_size=<column>): JAX's "Cannot broadcast"
+        validation.live(name, value)  # replace(step_size=<a deleted array>): JAX's "Array has been deleted"
         if own and np.ndim(value) and name.rsplit(".", 1)[-1] != "preconditioner":  # our one matrix
             raise ValueError(f"{name} must be a scalar to run (a grid is for sweep), got shape {np.shape(value)}")
         if own and not isinstance(value, jax.core.Tracer) and np.asarray(value).dtype.kind not in "biuf":
@@ -415,4 +416,5 @@ def _is_state(state) -> SolverState:
     """``state`` when it is a SolverState; else TypeError naming what was given."""
     if not isinstance(state, SolverState):
         raise TypeError(f"state must be a SolverState from Solver.init or advance, got {type(state).__name__}")
+    validation.live("state", state)  # grad_evals and counts of a donated state: JAX's "Array has been deleted"
     return state

@@ -109,6 +109,7 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
             raise ValueError(f"over[{name!r}]: method {method.name!r} has no hyperparameter "
                              f"{name!r}; it has {sorted(known)}")
         validation.unmasked(f"over[{name!r}]", grid)  # its mask was dropped: masked values ran too
+        validation.live(f"over[{name!r}]", grid)  # a donated grid: was JAX's "Array has been deleted"
         arr = np.asarray(grid)
         if arr.ndim == 0:
             arr = arr[None]

@@ -6291,3 +6291,68 @@ def test_a_commands_help_whose_reader_left_ends_quietly_as_an_experiments_does(m
     monkeypatch.setattr(sys, "stdout", streams.DroppingWrites(Closed(), pipe_ends=True))  # as the console sets it
     assert cli.main(argv) == 141
     assert capsys.readouterr().err == ""
+
+
+# hostile31b -----------------------------------------------------------------------------------------
+def test_a_count_has_the_length_rows_and_jax_array_of_its_counts():
+    # S: a Count is a NamedTuple of one field: len(count) was 1 whatever its shape, list() / sorted() /
+    # a for loop gave its word array, and jnp.asarray(count) stacked the words, shape (1, 3, 2)
+    import copy
+    import pickle
+
+    count = sgd_bench.Count.from_parts(np.zeros(3, np.uint32), np.array([0, 5, 2**32 - 1], np.uint32))
+    assert len(count) == 3 and [int(c) for c in count] == [0, 5, 2**32 - 1] and sorted(count)[1] == count[1]
+    np.testing.assert_array_equal(jax.numpy.asarray(count), [0, 5, 2**32 - 1])
+    assert int(jax.numpy.sum(count)) == 2**32 + 4
+    raises(TypeError, r"^len\(\) of a scalar Count$", len, count[0])
+    assert copy.copy(count) == count and pickle.loads(pickle.dumps(count)) == count
+    assert count._replace(words=count.words) == count
+
+
+def test_a_replaced_number_and_an_int_learning_rate_compile_nothing_new(tiny_logistic):
+    # R: replace(step_size=1) or replace(step_size=np.float32(0.3)) kept an int or NumPy leaf, whose other
+    # abstract type compiled run's programs again (sgd(1) shares sgd(0.1)'s); from_optax(optax.sgd,
+    # learning_rate=1) compiled again beside learning_rate=0.1
+    optax_sgd = sgd_bench.from_optax(optax.sgd, learning_rate=0.1, batch_size=2)
+    for method in (SGD, optax_sgd):
+        sgd_bench.run(tiny_logistic, method, X0_JAX, KEY0, steps=2)
+    with helpers.compiles_nothing():
+        for method in (SGD.replace(step_size=1), SGD.replace(step_size=np.float32(0.3)),
+                       SGD.replace(step_size=np.array(0.2)), optax_sgd.replace(learning_rate=np.float32(0.2)),
+                       sgd_bench.from_optax(optax.sgd, learning_rate=1, batch_size=2)):
+            sgd_bench.run(tiny_logistic, method, X0_JAX, KEY0, steps=2)
+    assert SGD.replace(step_size=np.float32(0.5)) == sgd_bench.sgd(0.5, 2)
+
+
+def _dead(value):
+    array = jax.numpy.array(value)
+    array.delete()
+    return array
+
+
+@pytest.mark.parametrize("call, name", [
+    # N: an array donated to a user's jax.jit(..., donate_argnums=...) then passed in: JAX's "Array has been
+    # deleted with shape=float64[]" from inside, naming no argument (run, x0 and keys were named already)
+    pytest.param(lambda p: sgd_bench.sgd(_dead(0.1)), "step_size", id="sgd"),
+    pytest.param(lambda p: sgd_bench.noisy_sgd(0.1, _dead(0.1)), "noise_std", id="noisy-sgd"),
+    pytest.param(lambda p: L2(_dead(0.1)), "mu", id="L2"),
+    pytest.param(lambda p: sgd_bench.preconditioned_sgd(0.1, _dead(np.eye(3))), "preconditioner", id="preconditioner"),
+    pytest.param(lambda p: sgd_bench.run(p, SGD.replace(step_size=_dead(0.1)), X0_JAX, KEY0, steps=2), "step_size",
+                 id="replace-then-run"),
+    pytest.param(lambda p: sgd_bench.reference_solution(p, _dead(X0)), "x0", id="reference-solution"),
+    pytest.param(lambda p: theory.constants(p, reference=(_dead(X0), 0.1)), r"reference\[0\]", id="constants"),
+    pytest.param(lambda p: sgd_bench.sweep(p, SGD, X0_JAX, KEY0, over={"step_size": _dead([0.1, 0.2])}, seeds=1,
+                                           steps=2), r"over\['step_size'\]", id="sweep-grid"),
+    pytest.param(lambda p: stats.summarize(_dead(np.ones((2, 3)))), "values", id="summarize"),
+])
+def test_a_deleted_array_is_named_where_run_names_it_already(tiny_logistic, call, name):
+    raises(ValueError, "^" + name + r" is a deleted JAX array \(donated to a jax\.jit with donate_argnums",
+           call, tiny_logistic)
+
+
+def test_the_counts_of_a_donated_solver_state_name_the_state(tiny_logistic):
+    # N: Solver.grad_evals and Solver.counts of a state donated to a user's jit: JAX's "Array has been deleted"
+    state = sgd_bench.Solver(tiny_logistic, SGD).init(X0_JAX, KEY0)
+    state.method.grad_evals.words.delete()
+    for fn in (sgd_bench.Solver.grad_evals, sgd_bench.Solver.counts):
+        raises(ValueError, r"^state\.method\.grad_evals\.words is a deleted JAX array", fn, state)
