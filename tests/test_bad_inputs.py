@@ -6356,3 +6356,19 @@ def test_the_counts_of_a_donated_solver_state_name_the_state(tiny_logistic):
     state.method.grad_evals.words.delete()
     for fn in (sgd_bench.Solver.grad_evals, sgd_bench.Solver.counts):
         raises(ValueError, r"^state\.method\.grad_evals\.words is a deleted JAX array", fn, state)
+
+
+def _sum_loss_i(x, a):
+    return jax.numpy.sum(x) * jax.numpy.sum(a)
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda p: p.zeros(), id="zeros"), pytest.param(sgd_bench.reference_solution, id="reference-solution"),
+    pytest.param(theory.constants, id="constants"),
+])
+def test_an_x_shape_too_large_for_memory_is_refused_before_its_zero_iterate(call):
+    # R: FiniteSum(..., x_shape=(10**12,)) made problem.zeros(), reference_solution and theory.constants
+    # (which start from it) XLA's RESOURCE_EXHAUSTED "Out of memory allocating 8000000000000 bytes"
+    problem = FiniteSum(_sum_loss_i, A, x_shape=(HUGE,))
+    raises(MemoryError, r"^the zero iterate of problem 'custom' \(1000000000000, float64\) needs 7450\.58 GiB, but "
+           r".*; use a smaller x_shape$", call, problem)
