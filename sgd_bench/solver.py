@@ -26,7 +26,7 @@ import numpy as np
 from jax import lax
 
 from sgd_bench import validation
-from sgd_bench import _tree, sharding
+from sgd_bench import _tree, schedules, sharding
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.validation import PrecisionWarning
@@ -295,6 +295,7 @@ def check_problem_method(problem, method):
             # a silently dropped imaginary part, where the constructors refuse them
             raise TypeError(f"{name} must be a real number to run, got {value!r}"
                             + (" (a schedule goes in where the method is built)" if callable(value) else ""))
+        schedules.check_step_in_dtype(name, value, problem.dtype, problem.name)  # not 0 or inf in its float
     validation.live("problem.data", problem.data)
     check_x64(problem)
 
