@@ -122,6 +122,7 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
     """
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
+    _tree.on_host("reference_solution", "Newton steps to a tolerance checked in Python", problem, x0)
     validation.live("problem.data", problem.data)  # a donated array: JAX's error named nothing
     tol = validation.positive_float("tol", tol)
     max_iter = validation.integer("max_iter", max_iter, low=1)

@@ -397,6 +397,9 @@ class Solver:
         """(f(x), ||grad f(x)||^2) at the state's iterate (one full pass over the data)."""
         self._check_state(state)
         f, g = _metrics_jit(self.problem, state.x)
+        if isinstance(f, jax.core.Tracer):  # float() of it was JAX's ConcretizationTypeError
+            raise TypeError("Solver.metrics gives host floats, so it cannot run inside jit / vmap: there use "
+                            "problem.value_and_grad(state.x) (f and the gradient, whose squared norm is the second)")
         return float(f), float(g)
 
     @staticmethod

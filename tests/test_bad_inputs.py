@@ -6392,3 +6392,36 @@ def test_a_constant_step_that_the_problems_float_makes_0_or_inf_is_refused(monke
         raises(ValueError, rf"^{re.escape(name)} must be {limit}, the (smallest|largest) float32 of problem "
                rf"'logistic'( XLA computes with)?, got {shown}: in float32 it is (0, and the run would stand still|inf)$",
                sgd_bench.run, problem, method, x0, KEY0, steps=2)
+
+
+def test_a_sweep_inside_a_users_jit_runs_and_names_a_traced_grid(tiny_logistic):
+    # T: jax.jit(lambda a: sweep(problem, sgd(a, 2), ...)) was JAX's TracerArrayConversionError from sweep.py
+    # (the base step, replaced by the grid anyway, was read with np.asarray), and a traced grid the same
+    over = {"step_size": [0.1, 0.2]}
+    plain = sgd_bench.sweep(tiny_logistic, SGD, X0_JAX, KEY0, over=over, seeds=1, steps=2).trace.loss
+    traced = jax.jit(lambda a: sgd_bench.sweep(tiny_logistic, sgd_bench.sgd(a, 2), X0_JAX, KEY0, over=over, seeds=1,
+                                               steps=2).trace.loss)(0.3)
+    np.testing.assert_allclose(traced, plain, rtol=1e-12)
+    with pytest.raises(TypeError, match=r"^over\['step_size'\] must hold host numbers \(sweep checks its grid"):
+        jax.jit(lambda g: sgd_bench.sweep(tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": g}, seeds=1,
+                                          steps=2))(jax.numpy.array([0.1, 0.2]))
+
+
+@pytest.mark.parametrize("call, what", [
+    # T: JAX's ConcretizationTypeError (float() of a tracer) from inside each
+    pytest.param(lambda p, x: sgd_bench.reference_solution(p, x), "reference_solution", id="reference-solution"),
+    pytest.param(lambda p, x: theory.constants(p, points=[x]), "theory.constants", id="constants"),
+    pytest.param(lambda p, x: timing.timed_run(p, SGD, x, KEY0, steps=2, log_every=1), "timed_run", id="timed-run"),
+])
+def test_a_host_function_inside_a_users_jit_is_named(tiny_logistic, call, what):
+    with pytest.raises(TypeError, match=rf"^{re.escape(what)} works on the host \(.*\), so it cannot run inside jit "
+                                        r"/ vmap / grad"):
+        jax.jit(lambda x: call(tiny_logistic, x))(X0_JAX)
+
+
+def test_solver_metrics_inside_vmap_names_what_to_use_there(tiny_logistic):
+    # T: jax.vmap(lambda x: solver.metrics(solver.init(x, 0))) was JAX's ConcretizationTypeError (float())
+    solver_ = sgd_bench.Solver(tiny_logistic, SGD)
+    with pytest.raises(TypeError, match=r"^Solver\.metrics gives host floats, so it cannot run inside jit / vmap: "
+                                        r"there use problem\.value_and_grad\(state\.x\)"):
+        jax.vmap(lambda x: solver_.metrics(solver_.init(x, KEY0)))(jax.numpy.zeros((2, 3)))
