@@ -22,8 +22,8 @@ from sgd_bench.sampling import SAMPLINGS
 def _is_number(value) -> bool:
     if isinstance(value, (bool, np.bool_, str)) or value is None:
         return False
-    if isinstance(value, jax.core.Tracer):
-        return True
+    if isinstance(value, (int, jax.core.Tracer)):  # an int beyond int64 (10**400) is a NumPy object:
+        return True  # it was "must be a number" with all its digits, where sgd(10**400) says "got inf"
     try:
         arr = np.asarray(value)
     except Exception:

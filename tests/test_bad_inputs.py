@@ -6425,3 +6425,12 @@ def test_solver_metrics_inside_vmap_names_what_to_use_there(tiny_logistic):
     with pytest.raises(TypeError, match=r"^Solver\.metrics gives host floats, so it cannot run inside jit / vmap: "
                                         r"there use problem\.value_and_grad\(state\.x\)"):
         jax.vmap(lambda x: solver_.metrics(solver_.init(x, KEY0)))(jax.numpy.zeros((2, 3)))
+
+
+def test_from_optax_takes_an_int_beyond_int64_as_inf_as_sgd_does():
+    # N: from_optax(optax.adam, learning_rate=10**400) was "learning_rate must be a number > 0 or a schedule"
+    # (a TypeError, with all 401 digits), where sgd(2**1100) says "must be a finite number > 0, got inf"
+    raises(ValueError, r"^learning_rate must be a finite number > 0, got inf$", sgd_bench.from_optax, optax.adam,
+           learning_rate=10**400)
+    raises(ValueError, r"^b1 must be a finite number, got inf$", sgd_bench.from_optax, optax.adam, learning_rate=0.1,
+           b1=10**400)
