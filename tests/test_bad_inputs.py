@@ -6376,14 +6376,15 @@ def test_an_x_shape_too_large_for_memory_is_refused_before_its_zero_iterate(call
 
 @pytest.mark.parametrize("method, name, shown, limit", [
     # S: with x64 off (float32 data) gd(1e-50) ran with a step of 0 and stood still at x0, silently, where
-    # inverse_time(1e-50) and a sweep over 1e-50 were refused; gd(1e300) ran at inf with NumPy's "overflow
-    # encountered in cast"
+    # inverse_time(1e-50) and a sweep over 1e-50 were refused; gd(1e300) and noise_std=1e300 ran at inf with
+    # NumPy's "overflow encountered in cast"
     pytest.param(sgd_bench.gd(1e-50), "step_size", "1e-50", "at least 1.18e-38", id="gd-tiny"),
     pytest.param(sgd_bench.saga(1e-50, 2), "step_size", "1e-50", "at least 1.18e-38", id="saga-tiny"),
     pytest.param(sgd_bench.from_optax(optax.sgd, learning_rate=1e-50, batch_size=2), "learning_rate", "1e-50",
                  "at least 1.18e-38", id="optax-tiny"),
     pytest.param(sgd_bench.averaged(sgd_bench.sgd(1e300, 2)), "inner.step_size", r"1e\+300", r"at most 3\.4e\+38",
                  id="averaged-huge"),
+    pytest.param(sgd_bench.noisy_sgd(0.1, 1e300, 2), "noise_std", r"1e\+300", r"at most 3\.4e\+38", id="noise-huge"),
 ])
 def test_a_constant_step_that_the_problems_float_makes_0_or_inf_is_refused(monkeypatch, method, name, shown, limit):
     problem = problems.logistic_regression(A.astype(np.float32), Y.astype(np.float32), 0.1)  # as x64 off makes it
