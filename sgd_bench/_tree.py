@@ -60,3 +60,11 @@ def cast_like(tree: Any, like: Any) -> Any:
     """``tree`` with each leaf cast to the dtype of ``like``'s leaf where they differ (a loop's
     carry keeps its types); leaves that already match are returned untouched."""
     return jax.tree_util.tree_map(lambda a, b: a if a.dtype == b.dtype else a.astype(b.dtype), tree, like)
+
+
+def on_host(what: str, why: str, *trees: Any) -> None:
+    """Refuses traced leaves in ``trees`` for a function that works on the host: under a user's jit,
+    vmap or grad it was JAX's ConcretizationTypeError (``float()`` of a tracer) from inside."""
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(trees)):
+        raise TypeError(f"{what} works on the host ({why}), so it cannot run inside jit / vmap / grad, "
+                        "and an argument here is traced: call it outside them, on concrete values")

@@ -58,6 +58,28 @@ def replacement(change: tuple[Any, Any]) -> tuple[str, Any]:
     return flat, new
 
 
+def like_current(current: Any, new: Any) -> Any:
+    """``new`` for a ``Method.replace`` slot that holds ``current``: a host number in a slot the
+    constructor keeps as a Python float becomes a float (an integer count, in an int slot, an
+    int), as the constructors make it. ``replace(step_size=1)`` or ``np.float32(0.3)`` kept an int
+    or a NumPy scalar leaf, whose other abstract type compiled the run's programs again, where
+    ``sgd(1)`` and ``sgd(np.float32(0.3))`` share ``sgd(0.1)``'s. Anything else is left as it is."""
+    if type(current) not in (int, float) or isinstance(new, (bool, np.bool_, jax.core.Tracer)):
+        return new
+    if isinstance(new, jax.Array) and new.is_deleted():
+        return new  # refused by name where the method runs
+    if isinstance(new, (numbers.Real, np.generic, np.ndarray, jax.Array)) and np.ndim(new) == 0:
+        kind = np.asarray(new).dtype.kind
+        try:
+            if type(current) is float and kind in "iuf":
+                return float(new)
+            if type(current) is int and kind in "iu":
+                return int(new)
+        except OverflowError:  # an int beyond float64: refused as inf by the method's check
+            return new
+    return new
+
+
 def shifted_info(info: dict, old, new, problem_class: str) -> dict:
     """A problem's ``info`` after its ridge strength changes from ``old`` to ``new`` (0 without a
     regularizer, None for one that is not an L2): the Hessian moves by (new - old) I, so L, L_max

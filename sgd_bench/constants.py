@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 import jax
 import numpy as np
 
-from sgd_bench import validation
+from sgd_bench import _tree, validation
 from sgd_bench.compat import enable_x64
 from sgd_bench.curvature import (DENSE_MAX_DIM, flat_size, hessian_eigenvalues, hessian_norm,
                                  per_sample_smoothness, to_float64)
@@ -150,6 +150,7 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
     validation.live("problem.data", problem.data)  # a donated array: JAX's error named nothing
+    _tree.on_host("theory.constants", "eigenvalues and a Newton solve, read as Python floats", problem, reference, points)
     info, cls, sources = problem.info, problem.problem_class, {}
 
     if points is not None:  # before the reference's Newton solve; these were named "x", and unused
@@ -158,6 +159,7 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
             check_x(f"points[{i}]", point, problem)
     x_star = f_star = None
     if reference is not None:
+        validation.live("reference", reference)  # was JAX's "Array has been deleted" from its unpacking
         try:
             x_star, f_star = reference
             f_star = float(f_star)

@@ -119,6 +119,33 @@ class Count(NamedTuple):
             idx = idx + (slice(None),)  # the word axis is the last: an Ellipsis must not reach it
         return Count(self.words[idx])
 
+    # A NamedTuple has one field: len(count) was 1 whatever its shape, a for loop (list, sorted)
+    # gave its word array, and jnp.asarray(count) stacked the words, shape (1, ..., 2), silently.
+    # A Count has the length and the rows of the array of counts it holds, as np.asarray gives it.
+    def __len__(self) -> int:
+        shape = np.shape(self.words)[:-1]
+        if not shape:
+            raise TypeError("len() of a scalar Count")
+        return shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __jax_array__(self):
+        """``jnp.asarray(count)``, ``jnp.sum(count)``: the exact values as JAX's default integers
+        (int64; with jax_enable_x64 off int32, where the values fit)."""
+        if jax.dtypes.canonicalize_dtype(np.int64) == np.int64:
+            return self.hi.astype(jnp.int64) * (1 << 32) + self.lo.astype(jnp.int64)
+        if isinstance(self.words, jax.core.Tracer):
+            raise TypeError("with jax_enable_x64 off a Count inside jit / vmap / scan (jnp functions trace "
+                            "their arguments) has no exact JAX integer: use np.asarray(count) on the host, "
+                            "or its words count.hi and count.lo (value = hi * 2**32 + lo)")
+        value = self.to_numpy()
+        if value.size and value.max() > np.iinfo(np.int32).max:
+            raise OverflowError(f"a count of {int(value.max())} does not fit int32 (jax_enable_x64 is off); "
+                                "np.asarray(count) gives int64 on the host")
+        return jnp.asarray(value, jnp.int32)
+
     def __int__(self) -> int:
         return self._scalar("converts to int", "np.asarray(count)")
 
@@ -155,6 +182,12 @@ class Count(NamedTuple):
         if words.ndim > 1:
             raise TypeError(f"only a scalar Count {what}, this one has shape {words.shape[:-1]}; use {instead}")
         return int(words[0]) * (1 << 32) + int(words[1])
+
+
+# NamedTuple refuses these two in a class body; both went through the tuple's iteration, which
+# gives the rows now: copy and pickle rebuild a Count from its words, and so does _replace
+Count.__getnewargs__ = lambda self: (self.words,)
+Count._replace = lambda self, **changes: Count(changes.pop("words", self.words), **changes)
 
 
 def _word(name: str, value):

@@ -26,7 +26,7 @@ import numpy as np
 from jax import lax
 
 from sgd_bench import validation
-from sgd_bench import _tree
+from sgd_bench import _tree, memory
 from sgd_bench._values import Label, check_replaced_data, leaves_equal, leaves_hash, shifted_info
 
 PROBLEM_CLASSES = ("strongly_convex", "pl", "convex", "nonconvex", "nonsmooth")
@@ -261,7 +261,7 @@ class FiniteSum:
         """An all-zero iterate of shape ``x_shape`` in the data's dtype."""
         if self.x_shape is None:
             raise ValueError(f"problem {self.name!r} has no x_shape; pass x0 explicitly")
-        return jnp.zeros(self.x_shape, self.dtype)
+        return memory.zeros(self.x_shape, self.dtype, f"the zero iterate of problem {self.name!r}")  # checked: x_shape may be huge
 
     # -- per-sample and mini-batch quantities ------------------------------------------------
     def batch(self, idx) -> Any:

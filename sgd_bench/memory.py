@@ -172,6 +172,16 @@ def _refuse_above_free(need: int, device, needs: str, hint: Callable[[], str]) -
             f"(at most {_USABLE_FRACTION:.0%} of it is used); {hint()}")
 
 
+def zeros(shape: tuple, dtype, what: str) -> jax.Array:
+    """``jnp.zeros(shape, dtype)`` once ``check_fits`` passed: a FiniteSum's x_shape of (10**12,) made
+    ``problem.zeros()``, ``reference_solution`` and ``theory.constants`` XLA's RESOURCE_EXHAUSTED
+    ("Out of memory allocating 8000000000000 bytes") from inside JAX."""
+    shown = " x ".join(map(str, shape)) or "one number"
+    check_fits(math.prod(shape) * _itemsize(dtype), f"{what} ({shown}, {np.dtype(dtype).name})",
+               hint="use a smaller x_shape")
+    return jax.numpy.zeros(shape, dtype)
+
+
 def check_host_fits(host_bytes: int, device_bytes: int, what: str, *, hint: str | None = None) -> None:
     """For data generated with NumPy on the host and then copied to the device: raises
     MemoryError naming ``what`` unless ``host_bytes`` fit in the host's free memory and

@@ -43,7 +43,7 @@ import optax
 
 from sgd_bench import validation
 from sgd_bench import _tree
-from sgd_bench._values import Label, leaves_equal, leaves_hash, replacement, show_value
+from sgd_bench._values import Label, leaves_equal, leaves_hash, like_current, replacement, show_value
 from sgd_bench.counting import Count
 from sgd_bench.gradient_table import one_dense_row, row_grad
 from sgd_bench.sampling import SAMPLINGS
@@ -188,7 +188,7 @@ class Method:
         changes = {**(changes or {}), **kwargs}
         known = self.values()
         hyper = dict(self.hyperparams)
-        for flat, new in map(replacement, changes.items()):
+        for flat, new in ((f, like_current(known.get(f), v)) for f, v in map(replacement, changes.items())):
             head, *rest = flat.split(".")
             if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method))):
                 raise ValueError(f"method {self.name!r} has no hyperparameter {flat!r}; it has "

@@ -22,8 +22,8 @@ from sgd_bench.sampling import SAMPLINGS
 def _is_number(value) -> bool:
     if isinstance(value, (bool, np.bool_, str)) or value is None:
         return False
-    if isinstance(value, jax.core.Tracer):
-        return True
+    if isinstance(value, (int, jax.core.Tracer)):  # an int beyond int64 (10**400) is a NumPy object:
+        return True  # it was "must be a number" with all its digits, where sgd(10**400) says "got inf"
     try:
         arr = np.asarray(value)
     except Exception:
@@ -241,6 +241,9 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     static_numbers = bool(numeric) and not _traces_cleanly(transformation, numeric, static)
     if static_numbers:
         static, numeric = {**static, **numeric}, {}
+    # traced host numbers as floats, as sgd() keeps its step (inject_hyperparams casts them to a float
+    # anyway): learning_rate=1, an int leaf, compiled the run's programs again beside learning_rate=0.01
+    numeric = {k: v if isinstance(v, jax.core.Tracer) else float(v) for k, v in numeric.items()}
     options = {"transformation": None, "factory": transformation, "traced": tuple(sorted(numeric)),
                "static": tuple(sorted(static.items())), "static_numbers": static_numbers}
     if name is None:

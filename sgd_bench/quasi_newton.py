@@ -164,6 +164,7 @@ def preconditioned_sgd(step_size, preconditioner, batch_size: int | None = 1,
     """
     schedule = as_schedule(step_size)
     if not isinstance(preconditioner, jax.core.Tracer):
+        validation.live("preconditioner", preconditioner)  # was JAX's "Array has been deleted"
         arr = np.asarray(validation.dense_array("preconditioner", preconditioner, real=True,
                                                 owner="preconditioned_sgd"))
         if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:

@@ -96,6 +96,7 @@ def _newton_cg(problem, x, g):
 def _start(problem: FiniteSum, x0):
     """x0 in float64, checked by name: a wrong shape said "x must have shape ..." (the loss's own
     argument), and a complex, integer or list x0 failed inside jax.grad naming no argument."""
+    validation.live("x0", x0)  # donated: was JAX's "Array has been deleted" from the first gradient
     x0 = problem.check_shape(x0, "x0")
     if problem.x_shape is not None and isinstance(x0, (list, tuple)):
         x0 = np.asarray(x0)  # a list of numbers, as run and the Solver take x0 = [0.0, 0.0, 0.0]
@@ -121,6 +122,7 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
     """
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
+    _tree.on_host("reference_solution", "Newton steps to a tolerance checked in Python", problem, x0)
     validation.live("problem.data", problem.data)  # a donated array: JAX's error named nothing
     tol = validation.positive_float("tol", tol)
     max_iter = validation.integer("max_iter", max_iter, low=1)

@@ -300,3 +300,31 @@ def as_schedule(step_size: Any, name: str = "step_size") -> Schedule:
             raise TypeError(f"{name} must be a positive number or a schedule, got an array of shape "
                             f"{np.shape(step_size)} (to run several step sizes, use sgd_bench.sweep)") from None
         raise err
+
+
+# The hyperparameters that scale a step (by their last flat name): a constant one that the problem's
+# float cannot hold makes a run that stands still, or one at inf.
+STEP_NAMES = ("step_size", "learning_rate", "initial_step", "phase1_step_size")
+SCALE_NAMES = ("noise_std",)  # a scale that is inf in the problem's float (noise_std 1e300 in float32), not 0
+
+
+def check_step_in_dtype(name: str, value: Any, dtype, problem_name: str) -> None:
+    """Refuses a constant step ``value`` (flat name ``name``) that the problem's float ``dtype`` turns
+    into 0 or inf: with x64 off gd(1e-50) ran with a step of 0 and stood still at x0, silently (an
+    inverse_time(1e-50) schedule and a sweep over 1e-50 were refused), and gd(1e300) ran at inf with
+    NumPy's "overflow encountered in cast" (``noise_std`` 1e300 too, which may be 0). Below the smallest
+    normal number XLA computes with 0 (float16 keeps its subnormals: its own smallest one there).
+    Traced values and other hyperparameters pass."""
+    last = name.rsplit(".", 1)[-1]
+    if last not in STEP_NAMES + SCALE_NAMES or isinstance(value, jax.core.Tracer) or np.ndim(value):
+        return
+    if not isinstance(value, (numbers.Real, np.generic)) or isinstance(value, (bool, np.bool_)):
+        return  # a schedule or anything else: checked where it is called
+    info, kind = jnp.finfo(dtype), jnp.dtype(dtype).name
+    low = float(info.smallest_subnormal if jnp.dtype(dtype) == jnp.float16 else info.tiny)
+    if 0 < float(value) < low and last in STEP_NAMES:
+        raise ValueError(f"{name} must be at least {low:.3g}, the smallest {kind} of problem {problem_name!r} "
+                         f"XLA computes with, got {value!r}: in {kind} it is 0, and the run would stand still")
+    if float(value) > float(info.max):
+        raise ValueError(f"{name} must be at most {float(info.max):.3g}, the largest {kind} of problem "
+                         f"{problem_name!r}, got {value!r}: in {kind} it is inf")

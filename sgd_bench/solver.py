@@ -25,8 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import precision, validation
-from sgd_bench import _tree, sharding
+from sgd_bench import _tree, precision, schedules, sharding, validation
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.validation import PrecisionWarning
@@ -294,6 +293,7 @@ def check_problem_method(problem, method):
     method.validate(problem)
     own = getattr(method.init_fn, "__module__", "").startswith("sgd_bench.")  # a user's may take arrays
     for name, value in method.values().items():  # replace(step_size=<column>): JAX's "Cannot broadcast"
+        validation.live(name, value)  # replace(step_size=<a deleted array>): JAX's "Array has been deleted"
         if own and np.ndim(value) and name.rsplit(".", 1)[-1] != "preconditioner":  # our one matrix
             raise ValueError(f"{name} must be a scalar to run (a grid is for sweep), got shape {np.shape(value)}")
         if own and not isinstance(value, jax.core.Tracer) and np.asarray(value).dtype.kind not in "biuf":
@@ -301,6 +301,7 @@ def check_problem_method(problem, method):
             # a silently dropped imaginary part, where the constructors refuse them
             raise TypeError(f"{name} must be a real number to run, got {value!r}"
                             + (" (a schedule goes in where the method is built)" if callable(value) else ""))
+        schedules.check_step_in_dtype(name, value, problem.dtype, problem.name)  # not 0 or inf in its float
     validation.live("problem.data", problem.data)
     check_x64(problem)
 
@@ -402,6 +403,9 @@ class Solver:
         """(f(x), ||grad f(x)||^2) at the state's iterate (one full pass over the data)."""
         self._check_state(state)
         f, g = _metrics_jit(self.problem, state.x)
+        if isinstance(f, jax.core.Tracer):  # float() of it was JAX's ConcretizationTypeError
+            raise TypeError("Solver.metrics gives host floats, so it cannot run inside jit / vmap: there use "
+                            "problem.value_and_grad(state.x) (f and the gradient, whose squared norm is the second)")
         return float(f), float(g)
 
     @staticmethod
@@ -422,4 +426,5 @@ def _is_state(state) -> SolverState:
     """``state`` when it is a SolverState; else TypeError naming what was given."""
     if not isinstance(state, SolverState):
         raise TypeError(f"state must be a SolverState from Solver.init or advance, got {type(state).__name__}")
+    validation.live("state", state)  # grad_evals and counts of a donated state: JAX's "Array has been deleted"
     return state

@@ -30,6 +30,7 @@ class SeedSummary(NamedTuple):
 
 def _kept(values, diverged) -> np.ndarray:
     # complex values lost their imaginary part and [None, 1.0] became NaN, silently
+    validation.live("values", values)  # a donated array: was JAX's "Array has been deleted"
     values = validation.real_array("values", values, nan=True)
     if values.ndim < 1:
         raise ValueError("values must have a leading seed axis")

@@ -109,6 +109,10 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
             raise ValueError(f"over[{name!r}]: method {method.name!r} has no hyperparameter "
                              f"{name!r}; it has {sorted(known)}")
         validation.unmasked(f"over[{name!r}]", grid)  # its mask was dropped: masked values ran too
+        validation.live(f"over[{name!r}]", grid)  # a donated grid: was JAX's "Array has been deleted"
+        if any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(grid)):  # was JAX's TracerArrayConversionError
+            raise TypeError(f"over[{name!r}] must hold host numbers (sweep checks its grid and splits it into blocks "
+                            "on the host), got a traced array: make the grid outside jit, or vmap run_seeds over it")
         arr = np.asarray(grid)
         if arr.ndim == 0:
             arr = arr[None]
@@ -119,7 +123,7 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
             raise ValueError(f"over[{name!r}] must hold real numbers (ints or floats), got {grid!r}")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"over[{name!r}] must hold finite numbers, got {grid!r}")
-        is_int = np.asarray(known[name]).dtype.kind in "iu"
+        is_int = jnp.result_type(known[name]).kind in "iu"  # a traced base value (a user's jit): np.asarray failed
         if is_int and not np.all(arr == np.round(arr)):
             raise ValueError(f"over[{name!r}] must hold integers ({name} is a count), got {grid!r}")
         if is_int and not np.all(np.abs(arr) <= 2**31 - 1):  # the int32 cast wrapped: 2**32 + 3 ran as 3

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import validation
+from sgd_bench import _tree, validation
 from sgd_bench import runner
 from sgd_bench import solver
 from sgd_bench.finite_sum import FiniteSum
@@ -76,6 +76,7 @@ def timed_run(problem: FiniteSum, method: Method, x0, key, *, steps: int, log_ev
 
     **Returns:** a ``TimedRun``; ``seconds[i]`` is the step time up to ``step[i]``.
     """
+    _tree.on_host("timed_run", "it reads a clock between compiled calls", problem, method, x0, key)
     x0, key, steps, log_every, _ = runner.check_args(problem, method, x0, key, steps, log_every, None)
     _check_clock(clock)
     defer_loss = validation.boolean("defer_loss", defer_loss)  # "no" is truthy: the losses were deferred

@@ -36,7 +36,7 @@ MAX_STEPS = 2**31 - 2
 
 def _real(name: str, value: Any, expected: str) -> float:
     """``value`` as a float if it is a real number (or a 0-d real array); TypeError otherwise."""
-    if isinstance(value, bool) or isinstance(value, np.bool_):
+    if isinstance(value, (bool, np.bool_)) or live(name, value):  # live(): a deleted array is named, not JAX's
         raise TypeError(f"{name} must be {expected}, got {value!r}")
     if isinstance(value, numbers.Real):
         try:

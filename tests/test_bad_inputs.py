@@ -6586,3 +6586,147 @@ def test_a_replaced_preconditioner_that_is_not_finite_is_refused_by_name(tiny_lo
     # "Eigenvalues did not converge"; the constructor refuses it by name (found in a new round)
     method = sgd_bench.preconditioned_sgd(0.1, np.eye(3)).replace(preconditioner=np.full((3, 3), value))
     raises(ValueError, r"^preconditioner must be finite \(it has NaN or inf entries\)$", method.validate, tiny_logistic)
+
+
+# hostile31b -----------------------------------------------------------------------------------------
+def test_a_count_has_the_length_rows_and_jax_array_of_its_counts():
+    # S: a Count is a NamedTuple of one field: len(count) was 1 whatever its shape, list() / sorted() /
+    # a for loop gave its word array, and jnp.asarray(count) stacked the words, shape (1, 3, 2)
+    import copy
+    import pickle
+
+    count = sgd_bench.Count.from_parts(np.zeros(3, np.uint32), np.array([0, 5, 2**32 - 1], np.uint32))
+    assert len(count) == 3 and [int(c) for c in count] == [0, 5, 2**32 - 1] and sorted(count)[1] == count[1]
+    np.testing.assert_array_equal(jax.numpy.asarray(count), [0, 5, 2**32 - 1])
+    assert int(jax.numpy.sum(count)) == 2**32 + 4
+    raises(TypeError, r"^len\(\) of a scalar Count$", len, count[0])
+    assert copy.copy(count) == count and pickle.loads(pickle.dumps(count)) == count
+    assert count._replace(words=count.words) == count
+
+
+def test_a_replaced_number_and_an_int_learning_rate_compile_nothing_new(tiny_logistic):
+    # R: replace(step_size=1) or replace(step_size=np.float32(0.3)) kept an int or NumPy leaf, whose other
+    # abstract type compiled run's programs again (sgd(1) shares sgd(0.1)'s); from_optax(optax.sgd,
+    # learning_rate=1) compiled again beside learning_rate=0.1
+    optax_sgd = sgd_bench.from_optax(optax.sgd, learning_rate=0.1, batch_size=2)
+    for method in (SGD, optax_sgd):
+        sgd_bench.run(tiny_logistic, method, X0_JAX, KEY0, steps=2)
+    with helpers.compiles_nothing():
+        for method in (SGD.replace(step_size=1), SGD.replace(step_size=np.float32(0.3)),
+                       SGD.replace(step_size=np.array(0.2)), optax_sgd.replace(learning_rate=np.float32(0.2)),
+                       sgd_bench.from_optax(optax.sgd, learning_rate=1, batch_size=2)):
+            sgd_bench.run(tiny_logistic, method, X0_JAX, KEY0, steps=2)
+    assert SGD.replace(step_size=np.float32(0.5)) == sgd_bench.sgd(0.5, 2)
+
+
+def _dead(value):
+    array = jax.numpy.array(value)
+    array.delete()
+    return array
+
+
+@pytest.mark.parametrize("call, name", [
+    # N: an array donated to a user's jax.jit(..., donate_argnums=...) then passed in: JAX's "Array has been
+    # deleted with shape=float64[]" from inside, naming no argument (run, x0 and keys were named already)
+    pytest.param(lambda p: sgd_bench.sgd(_dead(0.1)), "step_size", id="sgd"),
+    pytest.param(lambda p: sgd_bench.noisy_sgd(0.1, _dead(0.1)), "noise_std", id="noisy-sgd"),
+    pytest.param(lambda p: L2(_dead(0.1)), "mu", id="L2"),
+    pytest.param(lambda p: sgd_bench.preconditioned_sgd(0.1, _dead(np.eye(3))), "preconditioner", id="preconditioner"),
+    pytest.param(lambda p: sgd_bench.run(p, SGD.replace(step_size=_dead(0.1)), X0_JAX, KEY0, steps=2), "step_size",
+                 id="replace-then-run"),
+    pytest.param(lambda p: sgd_bench.reference_solution(p, _dead(X0)), "x0", id="reference-solution"),
+    pytest.param(lambda p: theory.constants(p, reference=(_dead(X0), 0.1)), r"reference\[0\]", id="constants"),
+    pytest.param(lambda p: sgd_bench.sweep(p, SGD, X0_JAX, KEY0, over={"step_size": _dead([0.1, 0.2])}, seeds=1,
+                                           steps=2), r"over\['step_size'\]", id="sweep-grid"),
+    pytest.param(lambda p: stats.summarize(_dead(np.ones((2, 3)))), "values", id="summarize"),
+])
+def test_a_deleted_array_is_named_where_run_names_it_already(tiny_logistic, call, name):
+    raises(ValueError, "^" + name + r" is a deleted JAX array \(donated to a jax\.jit with donate_argnums",
+           call, tiny_logistic)
+
+
+def test_the_counts_of_a_donated_solver_state_name_the_state(tiny_logistic):
+    # N: Solver.grad_evals and Solver.counts of a state donated to a user's jit: JAX's "Array has been deleted"
+    state = sgd_bench.Solver(tiny_logistic, SGD).init(X0_JAX, KEY0)
+    state.method.grad_evals.words.delete()
+    for fn in (sgd_bench.Solver.grad_evals, sgd_bench.Solver.counts):
+        raises(ValueError, r"^state\.method\.grad_evals\.words is a deleted JAX array", fn, state)
+
+
+def _sum_loss_i(x, a):
+    return jax.numpy.sum(x) * jax.numpy.sum(a)
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda p: p.zeros(), id="zeros"), pytest.param(sgd_bench.reference_solution, id="reference-solution"),
+    pytest.param(theory.constants, id="constants"),
+])
+def test_an_x_shape_too_large_for_memory_is_refused_before_its_zero_iterate(call):
+    # R: FiniteSum(..., x_shape=(10**12,)) made problem.zeros(), reference_solution and theory.constants
+    # (which start from it) XLA's RESOURCE_EXHAUSTED "Out of memory allocating 8000000000000 bytes"
+    problem = FiniteSum(_sum_loss_i, A, x_shape=(HUGE,))
+    raises(MemoryError, r"^the zero iterate of problem 'custom' \(1000000000000, float64\) needs 7450\.58 GiB, but "
+           r".*; use a smaller x_shape$", call, problem)
+
+
+@pytest.mark.parametrize("method, name, shown, limit", [
+    # S: with x64 off (float32 data) gd(1e-50) ran with a step of 0 and stood still at x0, silently, where
+    # inverse_time(1e-50) and a sweep over 1e-50 were refused; gd(1e300) and noise_std=1e300 ran at inf with
+    # NumPy's "overflow encountered in cast"
+    pytest.param(sgd_bench.gd(1e-50), "step_size", "1e-50", "at least 1.18e-38", id="gd-tiny"),
+    pytest.param(sgd_bench.saga(1e-50, 2), "step_size", "1e-50", "at least 1.18e-38", id="saga-tiny"),
+    pytest.param(sgd_bench.from_optax(optax.sgd, learning_rate=1e-50, batch_size=2), "learning_rate", "1e-50",
+                 "at least 1.18e-38", id="optax-tiny"),
+    pytest.param(sgd_bench.averaged(sgd_bench.sgd(1e300, 2)), "inner.step_size", r"1e\+300", r"at most 3\.4e\+38",
+                 id="averaged-huge"),
+    pytest.param(sgd_bench.noisy_sgd(0.1, 1e300, 2), "noise_std", r"1e\+300", r"at most 3\.4e\+38", id="noise-huge"),
+])
+def test_a_constant_step_that_the_problems_float_makes_0_or_inf_is_refused(monkeypatch, method, name, shown, limit):
+    problem = problems.logistic_regression(A.astype(np.float32), Y.astype(np.float32), 0.1)  # as x64 off makes it
+    x0 = np.zeros(3, np.float32)
+    with helpers.forbid_compiled_code(monkeypatch):
+        raises(ValueError, rf"^{re.escape(name)} must be {limit}, the (smallest|largest) float32 of problem "
+               rf"'logistic'( XLA computes with)?, got {shown}: in float32 it is (0, and the run would stand still|inf)$",
+               sgd_bench.run, problem, method, x0, KEY0, steps=2)
+
+
+def test_a_sweep_inside_a_users_jit_runs_and_names_a_traced_grid(tiny_logistic):
+    # T: jax.jit(lambda a: sweep(problem, sgd(a, 2), ...)) was JAX's TracerArrayConversionError from sweep.py
+    # (the base step, replaced by the grid anyway, was read with np.asarray), and a traced grid the same
+    over = {"step_size": [0.1, 0.2]}
+    plain = sgd_bench.sweep(tiny_logistic, SGD, X0_JAX, KEY0, over=over, seeds=1, steps=2).trace.loss
+    traced = jax.jit(lambda a: sgd_bench.sweep(tiny_logistic, sgd_bench.sgd(a, 2), X0_JAX, KEY0, over=over, seeds=1,
+                                               steps=2).trace.loss)(0.3)
+    np.testing.assert_allclose(traced, plain, rtol=1e-12)
+    with pytest.raises(TypeError, match=r"^over\['step_size'\] must hold host numbers \(sweep checks its grid"):
+        jax.jit(lambda g: sgd_bench.sweep(tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": g}, seeds=1,
+                                          steps=2))(jax.numpy.array([0.1, 0.2]))
+
+
+@pytest.mark.parametrize("call, what", [
+    # T: JAX's ConcretizationTypeError (float() of a tracer) from inside each
+    pytest.param(lambda p, x: sgd_bench.reference_solution(p, x), "reference_solution", id="reference-solution"),
+    pytest.param(lambda p, x: theory.constants(p, points=[x]), "theory.constants", id="constants"),
+    pytest.param(lambda p, x: timing.timed_run(p, SGD, x, KEY0, steps=2, log_every=1), "timed_run", id="timed-run"),
+])
+def test_a_host_function_inside_a_users_jit_is_named(tiny_logistic, call, what):
+    with pytest.raises(TypeError, match=rf"^{re.escape(what)} works on the host \(.*\), so it cannot run inside jit "
+                                        r"/ vmap / grad"):
+        jax.jit(lambda x: call(tiny_logistic, x))(X0_JAX)
+
+
+def test_solver_metrics_inside_vmap_names_what_to_use_there(tiny_logistic):
+    # T: jax.vmap(lambda x: solver.metrics(solver.init(x, 0))) was JAX's ConcretizationTypeError (float())
+    solver_ = sgd_bench.Solver(tiny_logistic, SGD)
+    with pytest.raises(TypeError, match=r"^Solver\.metrics gives host floats, so it cannot run inside jit / vmap: "
+                                        r"there use problem\.value_and_grad\(state\.x\)"):
+        jax.vmap(lambda x: solver_.metrics(solver_.init(x, KEY0)))(jax.numpy.zeros((2, 3)))
+
+
+def test_from_optax_takes_an_int_beyond_int64_as_inf_as_sgd_does():
+    # N: from_optax(optax.adam, learning_rate=10**400) was "learning_rate must be a number > 0 or a schedule"
+    # (a TypeError, with all 401 digits), where sgd(2**1100) says "must be a finite number > 0, got inf"
+    raises(ValueError, r"^learning_rate must be a finite number > 0, got inf$", sgd_bench.from_optax, optax.adam,
+           learning_rate=10**400)
+    raises(ValueError, r"^b1 must be a finite number, got inf$", sgd_bench.from_optax, optax.adam, learning_rate=0.1,
+           b1=10**400)
