@@ -256,7 +256,7 @@ def cell_records(trace, *, problem: str, method: str, start: int, f_star):
     return rows
 
 
-def _f_star(problem, log, label):
+def _f_star(problem, log):
     import sgd_bench as sb
 
     if "f_star" in problem.info:
@@ -264,7 +264,7 @@ def _f_star(problem, log, label):
     if problem.problem_class in ("strongly_convex", "pl", "convex"):
         # said first on a large problem: it takes long, and a Ctrl-C is answered only between its steps
         if work.large(problem):
-            log(f"{label}: reference solution f* (float64 Newton steps, n = {problem.n:,}) ...")
+            log(f"{problem.name}: reference solution f* (float64 Newton steps, n = {problem.n:,}) ...")
         try:
             ref = sb.reference_solution(problem)
             return float(ref.f), f"float64 {ref.solver}, ||grad f(x*)|| = {ref.grad_norm:.1e}"
@@ -333,7 +333,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
             log(f"[{done}/{total}] {ptext}: every cell already stored")
             continue
         if ptext not in f_stars:
-            f_stars[ptext] = _f_star(problem, log, ptext)
+            f_stars[ptext] = _f_star(problem, log)
             folders.check_still_there(out, keep=lambda now: folders.mark(now, folders.STATUS_RUNNING, digest, {
                 "f_star": f_stars}) or f"f* of {ptext}", log=log)
             folders.mark(out, folders.STATUS_RUNNING, digest, {"f_star": f_stars})

@@ -6315,7 +6315,7 @@ def test_a_large_problems_constants_and_f_star_are_said_first_computed_once_and_
     assert err.splitlines() == [
         "sgd-bench: logreg:n=20,d=2: the problem's constants L, L_max and mu, for the default steps (on a large "
         "problem this takes long, and a Ctrl-C is answered when it returns) ...",
-        "logreg:n=20,d=2: reference solution f* (float64 Newton steps, n = 20) ...",
+        "logreg n=20 d=2: reference solution f* (float64 Newton steps, n = 20) ...",
         "sgd-bench: interrupted; finished cells are stored, so the same command resumes the run"], err
     assert folders.read_meta(next(tmp_path.glob("grid-*")))["status"] == "running"  # resumable
 
