@@ -6465,3 +6465,24 @@ def test_jax_variables_are_checked_before_jax_starts(capsys, monkeypatch, variab
     monkeypatch.setenv("XLA_FLAGS", '--xla_dump_to="/tmp/a b" --xla_cpu_enable_fast_math')  # XLA takes these
     monkeypatch.setenv("JAX_PLATFORMS", "cpu")
     assert script_env.check_before_jax() is None
+
+
+def test_an_experiment_moved_while_a_piece_ran_stores_that_piece_at_its_new_place(tmp_path, capsys, monkeypatch):
+    # `mv R R2` while an experiment computed a stored piece (experiment.part): the piece went into a
+    # re-created R/NAME/parts, and the run wrote on there
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace('''    experiment.save(''', '''    def moved():
+        out.parent.rename(str(out.parent) + "2")
+        return 7
+    experiment.part(out, "piece", moved)
+    experiment.save('''))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_a", "--quick", "--out", str(tmp_path / "R")], capsys)
+    r, r2 = tmp_path / "R", tmp_path / "R2"
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        f"sgd-bench: error: {r / 'exp_a'} was moved to {r2 / 'exp_a'} while the experiment ran; its finished piece "
+        f"'piece' is stored there; the experiment stops and writes nothing more at the old path: run the same "
+        f"command again with --out {r2} to finish it"), err
+    assert json.loads((r2 / "exp_a" / "parts" / "piece.json").read_text()) == {"label": "piece", "value": 7}
+    assert not r.exists()
