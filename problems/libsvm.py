@@ -86,6 +86,14 @@ def resolve_path(path_or_name) -> Path:
     text = os.fspath(path_or_name)
     if not text.strip():
         raise ValueError("path_or_name must be a file path or a data set name such as 'a9a', got ''")
+    if text.endswith(("/", os.sep)) and text.rstrip("/" + os.sep):
+        # Path() drops the slash: 'd.svm/' read the file d.svm, where cat says "Not a directory"
+        bare = os.path.expanduser(text.rstrip("/" + os.sep))
+        if os.path.isdir(bare):
+            raise ValueError(f"{text!r} is a folder; a LIBSVM data set is one file: give the file's path")
+        there = f" ({bare} is a file)" if os.path.isfile(bare) else ""
+        raise ValueError(f"{text!r} ends with '/', which names a folder{there}; a LIBSVM data set is one file: "
+                         "give its path without the trailing '/'")
     given = Path(text).expanduser()
     bare = given.name == text and not given.is_absolute()
     bases = [given] + ([data_dir() / text] if bare else [])

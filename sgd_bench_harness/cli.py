@@ -110,7 +110,7 @@ def _run_grid(args) -> int:
 
     from sgd_bench.spec_parsing import parse_spec
     from sgd_bench.specs import build_methods
-    from sgd_bench_harness import experiment, folders, grid, grid_report, results, work
+    from sgd_bench_harness import experiment, folders, grid, grid_report, results, spec_identity, work
 
     # Once, here: a grid computes in float64 (problems, reference values, 63-bit seed keys),
     # and the library functions it calls leave the global switch to their caller.
@@ -131,19 +131,24 @@ def _run_grid(args) -> int:
     # Everything is checked before the result folder exists, so that a refusal leaves no orphan
     # "running" folder behind: every problem and method is built once (a bad spec fails here),
     # and the memory of the largest cell is estimated before anything compiles.
+    same, known = spec_identity.MethodFingerprints(config["methods"]), {}
     for ptext in config["problems"]:
         problem = grid.build_problem(parse_spec(ptext, "--problem"), config["dtype"])
-        methods = [build_methods(parse_spec(mtext, "--method"), problem)
+        constants = work.said_constants(problem, ptext, say)  # a line first: it may take minutes
+        methods = [build_methods(parse_spec(mtext, "--method"), problem, constants)
                    for mtext in config["methods"]]
+        known[ptext] = constants._values  # computed once, not again by the run
+        same.add(methods)
         grid.check_steps(config, methods)
         grid.check_resources(config, problem, methods)
         del problem, methods
+    same.check()  # sgd:step=0.1 and sgd:step=0.1,batch=1: one method, run twice
     work.grid(config, say, limit=not getattr(args, "no_work_limit", False))  # after memory: exit 3 first
     out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
                                            log=lambda text: print(text, file=sys.stderr))
     command = results.command_line()  # the argv given to main, not the host's sys.argv
     with folders.lock(out):
-        table = grid.run_grid(config, out, resume=resume, command=command)
+        table = grid.run_grid(config, out, resume=resume, command=command, known=known)
     print(results.text_table(table, grid_report.summary_columns(table)))
     print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
     return 0
@@ -296,6 +301,9 @@ def main(argv=None) -> int:
         say(line)
     if console and args.command == "run":
         streams.reader_may_leave()
+    if script_env.check_before_jax():  # JAX_PLATFORMS=bogus, XLA_FLAGS=garbage: before JAX's import and abort
+        say(script_env.check_before_jax())
+        return 2
     try:  # after parsing (--help and a refused argument need no JAX); JAX_ENABLE_X64=garbage: ValueError
         from sgd_bench import progress
     except ValueError as err:

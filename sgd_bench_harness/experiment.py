@@ -114,7 +114,10 @@ def part(out: Path, label: str, compute: Callable[[], Any],
     if isinstance(stored, dict) and stored.get("label") == label:
         log(f"{label}: stored by the interrupted run, skipped")
         return stored["value"]
-    results.write_json(path, {"label": label, "value": compute()})
+    value = compute()
+    folders.check_not_moved(out, keep=lambda now: results.write_json(now / PARTS / path.name, {
+        "label": label, "value": value}) or f"its finished piece {label!r}")  # not into a re-created old path
+    results.write_json(path, {"label": label, "value": value})
     return folders.read_json(path)["value"]  # as a resumed run would see it, so both runs go on alike
 
 
@@ -133,6 +136,7 @@ def save(out: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any
     from sgd_bench_harness import records
 
     out = Path(out)
+    folders.check_not_moved(out)  # moved while it ran: its records went into a re-created old path
     previous = folders.read_meta(out) or {}
     meta = dict(meta)
     for key in ("status", "config_hash", folders.MARKER[0]):
@@ -357,6 +361,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
             if not resume:
                 discard_if_empty(out, made)
             raise
+        folders.check_not_moved(out)
         shutil.rmtree(out / PARTS, ignore_errors=True)
         folders.mark(out, folders.STATUS_COMPLETE, digest)
     failed, total = failed_claims(out)

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Mapping
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 MARKER = ("written_by", "sgd-bench")  # the key and value ``mark`` puts in every meta.json
 LOCK_FILE = ".sgd-bench.lock"
+_HELD: dict[str, int] = {}  # {a folder this process locks, absolute: the lock's fd}, for moved_to
 # The folders ``mark`` completed in this process (the command's, see streams.output_lost: a result
 # written while its printing failed is named, not said to need a second run).
 COMPLETED: list[Path] = []
@@ -274,15 +275,18 @@ def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, fil
         log(f"{folder}: taking over the lock of pid {previous}, which is no longer running")
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
+    _HELD[os.path.abspath(folder)] = fd
     try:
         yield
     finally:
+        now = moved_to(folder)  # moved while held: its lock file goes with it, not left stale there
+        _HELD.pop(os.path.abspath(folder), None)
         try:
             _settle_replaced(folder, log)  # while held: no other run has started in the folder
         finally:
             # Removed while still held: a run that opened the old file retries on the new one.
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                os.unlink(path if now is None else now / LOCK_FILE)
             os.close(fd)
 
 
@@ -357,20 +361,57 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     return fresh, False
 
 
-def check_still_there(out: Path, drop: tuple[str, ...] = ()) -> None:
-    """Raises ValueError when a grid's folder ``out`` was moved or removed while it ran (its
-    meta.json is gone), after removing ``drop``, the files just written into the old path. Writing
-    on re-created that path with summary.md, grid.png and a bare meta.json marked complete, said
-    "wrote" there, and ``report`` listed the fragment as a result."""
-    if (out / "meta.json").is_file():
+def moved_to(folder: Path) -> Path | None:
+    """Where ``folder``, whose lock this process holds, is now when it was moved since (``mv R R2``
+    while a run wrote R/x: the lock's descriptor follows it), or None (not moved, or unknown)."""
+    fd = _HELD.get(os.path.abspath(folder))
+    if fd is None:
+        return None
+    with contextlib.suppress(OSError):
+        if os.stat(Path(folder) / LOCK_FILE).st_ino == os.fstat(fd).st_ino:
+            return None  # still there
+    try:
+        now = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    return None if now.endswith(" (deleted)") or not os.path.isabs(now) else Path(now).parent
+
+
+def check_still_there(out: Path, drop: tuple[str, ...] = (), keep: Callable[[Path], str] | None = None,
+                      log: Callable[[str], None] = lambda text: print(f"sgd-bench: {text}", file=sys.stderr),
+                      what: str = "the grid") -> None:
+    """Raises ValueError when a grid's folder ``out`` was moved or removed while it ran (its meta.json
+    is gone), after removing ``drop``, the files just written into the old path (writing on left a
+    fragment there that ``report`` listed). Moved to a known place (``moved_to``): ``keep(place)``
+    stores there what the run had just finished (a grid's cell was lost) and returns its words."""
+    now = moved_to(out)
+    if (out / "meta.json").is_file() and now is None:
         return
     for name in drop:
         (out / name).unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # only when nothing else is there
         out.rmdir()
-    raise ValueError(f"{out} was moved or removed while the grid ran (its meta.json is gone), so the run stops "
-                     "and writes nothing there; to finish the grid, run the same command again with --out "
+    if now is not None and keep is not None and (now / "meta.json").is_file():
+        log(f"{out} was moved to {now} while {what} ran: {keep(now)} is stored there")
+    raise ValueError(f"{out} was moved or removed while {what} ran (its meta.json is gone), so the run stops "
+                     f"and writes nothing there; to finish {what}, run the same command again with --out "
                      f"naming the folder that holds {out.name} now")
+
+
+def check_not_moved(folder: Path, keep: Callable[[Path], str] | None = None, what: str = "the experiment",
+                    root: bool = False) -> None:
+    """Raises ValueError when ``folder``, whose lock this process holds, was moved while ``what`` ran
+    (``moved_to``): an experiment's run, or a pass's ``root``, went on writing into the old path and
+    re-created it. ``keep(new place)`` stores there what was just finished and returns its words."""
+    now = moved_to(folder)
+    if now is None:
+        return
+    kept = f"; {keep(now)} is stored there" if keep is not None else ""
+    with contextlib.suppress(OSError):  # re-created empty by the writes that came after the move
+        Path(folder).rmdir()
+    out = now if root else now.parent  # the folder a run's --out names: sgd-bench run writes OUT/NAME
+    raise ValueError(f"{folder} was moved to {now} while {what} ran{kept}; {what} stops and writes nothing "
+                     f"more at the old path: run the same command again with --out {out} to finish it")
 
 
 def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] | None = None) -> None:

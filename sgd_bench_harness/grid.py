@@ -55,7 +55,8 @@ import numpy as np
 from sgd_bench.flags import RISE_FACTOR
 from sgd_bench.solver import MAX_STEPS
 from sgd_bench.spec_parsing import Spec, is_number, keyword_mismatch, parse_spec, words
-from sgd_bench.specs import MethodGroup, ProblemConstants, build_methods
+from sgd_bench.specs import MethodGroup, build_methods
+from sgd_bench_harness import work
 from sgd_bench_harness.grid_report import report, rise_factor
 from sgd_bench_harness.spec_identity import PROBLEM_CHOICE_KEYS, same_run
 
@@ -261,6 +262,9 @@ def _f_star(problem, log):
     if "f_star" in problem.info:
         return float(problem.info["f_star"]), "closed form (problem.info)"
     if problem.problem_class in ("strongly_convex", "pl", "convex"):
+        # said first on a large problem: it takes long, and a Ctrl-C is answered only between its steps
+        if work.large(problem):
+            log(f"{problem.name}: reference solution f* (float64 Newton steps, n = {problem.n:,}) ...")
         try:
             ref = sb.reference_solution(problem)
             return float(ref.f), f"float64 {ref.solver}, ||grad f(x*)|| = {ref.grad_norm:.1e}"
@@ -270,12 +274,13 @@ def _f_star(problem, log):
 
 
 def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[str], None] | None = None,
-             command: str | None = None, keep_cells: bool = False) -> list[dict]:
+             command: str | None = None, keep_cells: bool = False, known: dict | None = None) -> list[dict]:
     """Runs every cell of ``config`` not already stored in ``out/cells``, then writes the
     records, ``meta.json``, ``summary.md`` and the figure; returns the summary rows.
 
     The cell files exist for resumption; once their rows are merged into the records and the
-    folder is marked complete they are removed (``keep_cells=True`` keeps them).
+    folder is marked complete they are removed (``keep_cells=True`` keeps them). ``known``:
+    {problem spec: its L, L_max and mu} already computed (``work.said_constants``).
     """
     import jax
 
@@ -320,7 +325,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     done = 0
     for i, ptext in enumerate(config["problems"]):
         problem = build_problem(parse_spec(ptext, "--problem"), config["dtype"])
-        constants = ProblemConstants(problem)
+        constants = work.said_constants(problem, ptext, log, (known or {}).get(ptext))
         methods = [build_methods(parse_spec(m, "--method"), problem, constants) for m in config["methods"]]
         names = [cell_name(i, ptext, j, m, a, b) for j, m in enumerate(config["methods"]) for a, b in blocks]
         if ptext in f_stars and all(records.read_cell(cells_dir, n) is not None for n in names):
@@ -329,7 +334,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
             continue
         if ptext not in f_stars:
             f_stars[ptext] = _f_star(problem, log)
-            folders.check_still_there(out)
+            folders.check_still_there(out, keep=lambda now: folders.mark(now, folders.STATUS_RUNNING, digest, {
+                "f_star": f_stars}) or f"f* of {ptext}", log=log)
             folders.mark(out, folders.STATUS_RUNNING, digest, {"f_star": f_stars})
         f_star = f_stars[ptext][0]
         x0 = problem.zeros()
@@ -355,9 +361,10 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                                  f_star=f_star)]
                 n_div = int(sum(np.sum(np.asarray(t.diverged)) for t in traces))
                 n_rose = int(sum(np.sum(np.asarray(t.rose)) for t in traces))
-                folders.check_still_there(out)
-                records.write_cell(cells_dir, name, rows, dict(seconds=seconds, diverged=n_div, seeds=b - a,
-                                                               labels=method.labels))
+                cell = dict(seconds=seconds, diverged=n_div, seeds=b - a, labels=method.labels)
+                folders.check_still_there(out, keep=lambda now: records.write_cell(now / "cells", name, rows, cell)
+                                          or f"the cell it had just finished ({ptext} / {mtext} / seeds {a}-{b - 1})", log=log)
+                records.write_cell(cells_dir, name, rows, cell)
                 rose_text = f", {n_rose} rose above {rise_factor(config):g}x their start" if n_rose else ""
                 log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
                     f"(with compilation), {n_div} diverged{rose_text}")

@@ -5,7 +5,7 @@ in a browser (which shows a ``.md`` file as raw text).
 and inline figures as they are), then adds what the Markdown leaves to other files: every check
 of ``checks.json`` with ✓ or ✗ (– for one not evaluated) and its measured numbers, the figures
 the summary does not show, the run's metadata from ``meta.json``, and links to the stored files. A link to the ``summary.md`` of
-a result below (gpu_bench's ``scaling/``) goes to that result's page, written when missing. Everything is relative and
+a result below (gpu_bench's ``scaling/``) goes to that result's page, written with it. Everything is relative and
 local (no script, no font or style sheet from the network), so a page works offline, straight
 from the file system. Only pages this module wrote (they carry ``GENERATOR``) are rewritten.
 """
@@ -118,10 +118,11 @@ def folder_name(folder: Path) -> str:
     return Path(os.path.abspath(folder)).name
 
 
-def _nested_pages(folder: Path, body: str, index: Path | None) -> str:
+def _nested_pages(folder: Path, body: str, index: Path | None, done: set) -> str:
     """``body`` with each link to the ``summary.md`` of a result below ``folder`` (gpu_bench links
-    ``scaling/summary.md``) pointed at that result's page instead, which is written first when it
-    is missing: a browser shows the ``.md`` as raw text. A link whose page cannot be had stays."""
+    ``scaling/summary.md``) pointed at that result's page instead, which is written first (it was
+    only when missing, and so stale once the parent's report rebuilt that summary; ``done``: the
+    pages written already): a browser shows the ``.md`` as raw text. A link whose page cannot be had stays."""
     def to_page(match: re.Match) -> str:
         parts = Path(unquote(match.group(1))).parts
         nested = folder.joinpath(*parts)
@@ -135,17 +136,18 @@ def _nested_pages(folder: Path, body: str, index: Path | None) -> str:
         if there in here.parents:
             return match.group(0)
         page = nested / PAGE
-        if not page.exists():
-            write_result_page(nested, index)
+        if os.path.realpath(page) not in done and (not page.exists() or _is_ours(page)):
+            write_result_page(nested, index, done)
         return f'href="{match.group(1)}/{PAGE}"' if _is_ours(page) else match.group(0)
 
     return re.sub(r'href="([^":?#]+)/summary\.md"', to_page, body)
 
 
-def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
+def write_result_page(folder: Path, index: Path | None = None, done: set | None = None) -> Path | None:
     """Writes ``folder/summary.html`` from the stored files and returns its path; ``index`` (an
     index page) gets a link back. Returns None, writing nothing, when the folder has no
-    ``summary.md`` or holds a ``summary.html`` that sgd-bench did not write."""
+    ``summary.md`` or holds a ``summary.html`` that sgd-bench did not write. ``done`` (a set of
+    real paths, kept by ``report``): a page in it was written already, and is not written again."""
     from sgd_bench_harness import results
     from sgd_bench_harness import folders
 
@@ -154,8 +156,12 @@ def write_result_page(folder: Path, index: Path | None = None) -> Path | None:
     target = folder / PAGE
     if not source.exists() or (target.exists() and not _is_ours(target)):
         return None
+    done = set() if done is None else done
+    if os.path.realpath(target) in done:  # gpu_bench's page wrote scaling's: the walk comes to it after
+        return target
+    done.add(os.path.realpath(target))
     text = source.read_text(encoding="utf-8")  # as written (results.write_text), whatever the locale
-    body = _nested_pages(folder, render_markdown(text), index)
+    body = _nested_pages(folder, render_markdown(text), index, done)
     # the heading's text without Markdown's backslash escapes (CommonMark: before ASCII punctuation):
     # a grid's label my_file.svm, escaped my\_file.svm in summary.md, showed so in the title
     title = next((re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", line.lstrip("# ").strip())

@@ -107,6 +107,10 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         state["done"][name] = time.perf_counter() - started
         if folders.COMPLETED[completed:]:  # NAME, or NAME-DATE beside a result it did not replace
             state["where"][name] = folders.COMPLETED[-1].name
+        # the root moved while NAME ran (mv R R2): its progress goes there, and the pass stops before
+        # the next experiment re-creates R (the old path was left behind, an empty folder at the end)
+        folders.check_not_moved(root, what="the pass", root=True, keep=lambda now: results.write_json(
+            now / ALL_STATE, {**state, "failed": failed + others}) or f"its progress ({name} done)")
         root.mkdir(parents=True, exist_ok=True)
         results.write_json(state_path, {**state, "failed": failed + others})
         say(f"[{i}/{total}] {name}: done in {state['done'][name]:.0f} s")

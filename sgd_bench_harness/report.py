@@ -99,7 +99,8 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
         meta = folders.read_json(folder / "meta.json")
         if folders.is_result(meta) or _corrupt_meta(folder):
             kept.append(folder)
-        else:
+        elif not any(result in folder.parents for result in kept):  # a result's own part (gpu_bench's
+            # scaling/: its report rebuilds it, its page links it) was said to be "not sgd-bench's"
             notes.append(f"{results.printable(folder)}: skipped, its meta.json is not an sgd-bench result's")
     return kept, notes
 
@@ -169,14 +170,14 @@ def _corrupt_meta(folder: Path) -> str | None:
     return None
 
 
-def _write_page(folder: Path, index: Path | None) -> Path | None:
+def _write_page(folder: Path, index: Path | None, done: set | None = None) -> Path | None:
     """The result's HTML page, or None; a page that cannot be written is said, and the index goes on."""
     source = folder / "summary.md"
     if source.exists() and not source.is_file():  # a folder stopped the whole report; a FIFO hung it
         say(f"{folder}: {pages.PAGE} not written: summary.md is not a regular file")
         return None
     try:
-        written = pages.write_result_page(folder, index)
+        written = pages.write_result_page(folder, index, done)
     except (OSError, ValueError, TypeError, AttributeError, RecursionError) as err:  # odd stored files: this page only
         # (RecursionError: a checks.json nested 900 deep parses, then its display recursed)
         say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
@@ -231,7 +232,7 @@ def cmd_report(args) -> int:
     if not found:
         raise FileNotFoundError(f"no results in {typed} " + ("outside its scratch folders (said above)" if _scratch_results(root)
                                                                 else "(no folder with sgd-bench's meta.json)"))
-    rows, corrupted, page = [], 0, None
+    rows, corrupted, page, done = [], 0, None, set()  # done: the pages written (a nested one by its parent's)
     for folder in found:
         meta = folders.read_meta(folder) or {}
         broken = _corrupt_meta(folder) if not meta else None
@@ -267,7 +268,7 @@ def cmd_report(args) -> int:
                     how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
                 say(f"{shown}: {how}")
         if not busy and not broken:
-            page = _write_page(folder, index_above(root) if single else root / "index.html")
+            page = _write_page(folder, index_above(root) if single else root / "index.html", done)
         figures = sorted(p.name for p in folder.glob("*.png"))
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else pages.folder_name(folder),
                          kind=str(meta.get("kind", "experiment")),

@@ -4,6 +4,14 @@ scripts/NAME.py`` or as "cannot be loaded" from ``sgd-bench run NAME --help``. T
 under which sgd-bench cannot run (``JAX_TOGGLES``), checked before a result folder exists: JAX's
 own words named its option, not the variable, and a grid left a "running" folder behind.
 
+``check_before_jax`` reads ``JAX_PLATFORMS`` and ``XLA_FLAGS`` before JAX is imported:
+``JAX_PLATFORMS=bogus sgd-bench env`` spent 1.8 CPU s importing JAX and starting its backends before
+JAX said what was wrong, and an ``XLA_FLAGS`` that is not flags (``garbage``: XLA reads it as a file
+name) or a flag of another shape killed the process with a C++ abort (exit 134) that Python cannot
+catch. Only the shape is checked: XLA alone knows its flags' names, and an unknown name still aborts.
+Decided: memory limited by ``ulimit -v`` is not checked either: XLA reserves address space at start-up
+and aborts, and the limit that suffices depends on the machine; the README says to lift it.
+
 ``check_mplbackend`` is what the ``sgd-bench`` command calls before a command runs;
 ``script_checks`` is what ``scripts/NAME.py`` calls before it imports its experiment: a bad value
 ends the script with one line and status 2, as the command's refusals do. ``run_script`` then runs
@@ -15,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 
 
@@ -50,6 +59,46 @@ def check_jax() -> None:
                              f"{' or '.join(values)}")
 
 
+# The platforms JAX knows without a plugin (JAX_PLATFORMS names them in lower case; cuda and rocm need
+# theirs, and JAX says so itself); a plugin package may add others, so with one installed JAX decides.
+JAX_PLATFORMS_KNOWN = ("cpu", "tpu", "gpu", "cuda", "rocm")
+XLA_FLAG = re.compile(r"--[A-Za-z0-9_]+(=.*)?", re.S)  # a value may hold spaces in quotes: --xla_dump_to="a b"
+
+
+def check_before_jax() -> str | None:
+    """The one line (exit 2) for a ``JAX_PLATFORMS`` or ``XLA_FLAGS`` JAX cannot start under, told
+    before JAX is imported, or None."""
+    platforms = os.environ.get("JAX_PLATFORMS", "")
+    unknown = [p for p in platforms.split(",") if p.strip() and p.strip() not in JAX_PLATFORMS_KNOWN]
+    if unknown and not _jax_plugins():
+        return (f"error: JAX cannot start (JAX_PLATFORMS={platforms!r}): Unable to initialize backend "
+                f"{unknown[0].strip()!r}: JAX knows {', '.join(JAX_PLATFORMS_KNOWN)} (and no JAX plugin is installed "
+                "here to add another); unset JAX_PLATFORMS to let JAX choose, or name one such as cpu")
+    flags = os.environ.get("XLA_FLAGS", "").strip()
+    if flags and not flags.startswith("-") and not os.path.isfile(flags):
+        return (f"error: XLA_FLAGS={flags!r} is neither flags (--name=value or --name, separated by spaces) "
+                "nor a file of them, and XLA would abort the process on it; fix or unset it")
+    try:
+        words = shlex.split(flags) if flags.startswith("-") else []
+    except ValueError:  # an unmatched quote: XLA decides
+        words = []
+    bad = next((f for f in words if not XLA_FLAG.fullmatch(f)), None)
+    if bad is not None:
+        return (f"error: XLA_FLAGS={flags!r}: {bad!r} is not a flag of the form --name=value or --name (separated "
+                "by spaces), and XLA would abort the process on it; fix or unset it")
+    return None
+
+
+def _jax_plugins() -> bool:
+    """Whether a JAX plugin package (which may add a platform) is installed; no JAX import."""
+    from importlib import metadata, util
+
+    try:
+        return bool(metadata.entry_points(group="jax_plugins")) or util.find_spec("jax_plugins") is not None
+    except (ImportError, ValueError):
+        return True  # cannot tell: JAX decides
+
+
 def jax_cannot_start(err: BaseException) -> str:
     """The line for JAX's refusal of a variable's value at import ("Invalid value "x" for JAX flag
     jax_default_matmul_precision"): the variable named, which JAX's words leave out."""
@@ -64,6 +113,10 @@ def jax_cannot_start(err: BaseException) -> str:
 def script_checks() -> None:
     """For ``python scripts/NAME.py``: exits with one line (status 2) when ``check_mplbackend`` or
     ``check_jax`` refuses."""
+    line = check_before_jax()
+    if line is not None:
+        print(f"{os.path.basename(sys.argv[0]) or 'sgd-bench'}: {line}", file=sys.stderr)
+        raise SystemExit(2)
     try:
         check_mplbackend()
         check_jax()

@@ -2,6 +2,8 @@
 which ``grid.grid_config`` refuses the same spec given twice (``lecture-logreg`` and
 ``lecture_logreg``, keys in another order, ``sgd:sampling=Cyclic`` and ``sgd:sampling=cyclic``,
 ``libsvm:path=X`` and ``libsvm:path=./X``): the grid would store every record twice, under two labels.
+``MethodFingerprints`` catches what no spelling shows: a default spelled out (``sgd:step=0.1`` and
+``sgd:step=0.1,batch=1``), by comparing the methods built for each problem.
 """
 
 from __future__ import annotations
@@ -36,3 +38,32 @@ def data_file(path: str) -> str:
         return os.path.realpath(resolve_path(path))
     except (OSError, ValueError, TypeError):
         return path
+
+
+class MethodFingerprints:
+    """The methods every ``--method`` runs, problem by problem (``add``, as the grid builds them
+    before its folder exists); ``check`` refuses two options whose configurations are the same
+    method (``Method`` equality: its kind, structure and every value) on every problem."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = list(texts)
+        self.seen: dict[tuple[int, int], tuple] = {}
+        self.labels: dict[tuple[int, int], str] = {}
+
+    def add(self, groups) -> None:
+        """``groups[j]``: one problem's ``MethodGroup`` of ``--method texts[j]``."""
+        for j, group in enumerate(groups):
+            for c, (label, method) in enumerate(zip(group.labels, group.methods)):
+                self.seen[j, c] = (*self.seen.get((j, c), ()), hash(method))
+                self.labels[j, c] = label
+
+    def check(self) -> None:
+        first: dict[tuple, tuple[int, int]] = {}
+        for (j, c), fingerprint in self.seen.items():
+            other = first.setdefault(fingerprint, (j, c))
+            if other[0] != j:
+                a, b = self.texts[other[0]], self.texts[j]
+                point = lambda jc, text: "" if self.labels[jc] == text else f" (its point {self.labels[jc]!r})"
+                raise ValueError(f"--method {b!r}{point((j, c), b)} runs the same method as --method {a!r}"
+                                 f"{point(other, a)} (a default value spelled out, or a value written "
+                                 "another way): the grid would run it twice, under two labels; give it once")

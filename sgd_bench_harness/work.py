@@ -21,6 +21,12 @@ mostly its overhead (``--steps 3000000 --seeds 10`` on lecture-logreg: sgd, 1 ev
 20 s; gd, 200 a step, 82 s, wall in one process; together about 1.7 million steps a CPU second,
 user+sys less a 1,000-step run's; under load),
 so ``GRID_MAX_STEPS`` is hours. ``--steps 2147483646`` with the default 10 seeds is refused.
+
+``said_constants``: a grid's default steps need the problem's L, L_max and mu, which on a large
+problem take minutes (logreg n = 10^5, d = 300: over 10 minutes of per-sample curvature) inside one
+compiled program, which a Ctrl-C does not interrupt; a line says what runs before it starts (for a
+problem of ``LONG_PHASE_SIZE`` numbers or more: a small one is quiet, as before), and the values found
+while the grid is checked are handed to the run instead of being computed twice.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ MAX_FACTOR = 1000  # x the full run's work: refused above
 SAY_FACTOR = 10  # x the full run's work: said above
 GRID_MAX_STEPS = 10**10  # a grid's steps in all: refused above (hours at 1.7 million a CPU second)
 GRID_SAY_STEPS = 10**9  # a grid's steps in all: said above (minutes)
+LONG_PHASE_SIZE = 10**6  # numbers in a problem's data: its constants and f* are said before they run
 
 
 def growth(new: Any, old: Any) -> float:
@@ -94,3 +101,27 @@ def _judge(what: str, said: bool, refused: bool, context: str, refusal: str,
         raise ValueError(f"{what}; {refusal}: use fewer, or add --no-work-limit for a run that long")
     if said or refused:
         say(f"{what} ({context})")
+
+
+def said_constants(problem, label: str, say: Callable[[str], None], values: dict | None = None):
+    """``specs.ProblemConstants`` of ``problem`` (``values``: already computed) that says a line
+    naming ``label`` before it computes them."""
+    from sgd_bench.specs import ProblemConstants
+
+    constants = ProblemConstants(problem, values)
+    compute = constants.get
+
+    def get() -> dict:
+        if constants._values is None and large(problem):
+            say(f"{label}: the problem's constants L, L_max and mu, for the default steps (on a large problem "
+                "this takes long, and a Ctrl-C is answered when it returns) ...")
+        return compute()
+    constants.get = get
+    return constants
+
+
+def large(problem) -> bool:
+    """Whether ``problem``'s data holds ``LONG_PHASE_SIZE`` numbers or more (its phases are said)."""
+    import jax
+
+    return sum(getattr(leaf, "size", 1) for leaf in jax.tree_util.tree_leaves(problem.data)) >= LONG_PHASE_SIZE

@@ -6730,3 +6730,198 @@ def test_from_optax_takes_an_int_beyond_int64_as_inf_as_sgd_does():
            learning_rate=10**400)
     raises(ValueError, r"^b1 must be a finite number, got inf$", sgd_bench.from_optax, optax.adam, learning_rate=0.1,
            b1=10**400)
+
+
+# leftovers32a -------------------------------------------------------------------
+def test_a_large_problems_constants_and_f_star_are_said_first_computed_once_and_a_ctrl_c_there_resumes(
+        tmp_path, capsys, monkeypatch):
+    # logreg n = 10^5, d = 300: over 10 minutes of per-sample curvature (the default step's L_max), then
+    # the f* solve, with no line at all and a Ctrl-C answered only when the compiled program returned;
+    # the constants were computed twice (once to check the grid, once to run it)
+    from sgd_bench_harness import folders, work
+
+    module = sys.modules["sgd_bench.constants"]  # the package's attribute of that name is the function
+    monkeypatch.setattr(work, "LONG_PHASE_SIZE", 1)  # this small problem counts as large
+    real, calls = module.constants, []
+    monkeypatch.setattr(module, "constants", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # as a Ctrl-C during the solve is raised when its step returns
+
+    monkeypatch.setattr(sgd_bench, "reference_solution", interrupted)
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path)], capsys)
+    assert code == 130 and len(calls) == 1, (code, calls, err)
+    assert err.splitlines() == [
+        "sgd-bench: logreg:n=20,d=2: the problem's constants L, L_max and mu, for the default steps (on a large "
+        "problem this takes long, and a Ctrl-C is answered when it returns) ...",
+        "logreg n=20 d=2: reference solution f* (float64 Newton steps, n = 20) ...",
+        "sgd-bench: interrupted; finished cells are stored, so the same command resumes the run"], err
+    assert folders.read_meta(next(tmp_path.glob("grid-*")))["status"] == "running"  # resumable
+
+
+@pytest.mark.parametrize("first, second", [("sgd:step=0.1", "sgd:step=0.1,batch=1"),
+                                           ("sgd", "sgd:sampling=with_replacement,schedule=constant")])
+def test_a_method_with_a_default_spelled_out_is_refused_as_given_twice(tmp_path, capsys, no_grid_run, first, second):
+    # sgd:step=0.1 and sgd:step=0.1,batch=1 ran the same method twice, under two labels (spellings of one
+    # value, sgd:step=0.1 and sgd:step=1e-1, were refused already)
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--problem", "lecture-logreg", "--method", first,
+                          "--method", second, "--out", str(tmp_path)], capsys)
+    assert code == 2 and err.strip() == (
+        f"sgd-bench: error: --method {second!r} runs the same method as --method {first!r} (a default value "
+        "spelled out, or a value written another way): the grid would run it twice, under two labels; give it once")
+    assert not any(tmp_path.iterdir())
+
+
+def test_methods_equal_on_one_problem_only_are_not_refused(capsys, no_grid_run):
+    # sgd's default step is 1/(2 (L + L_max)) of each problem: equal to a given step on one problem is
+    # not the same method on the others
+    from sgd_bench_harness import spec_identity
+
+    class Group(NamedTuple):
+        labels: list
+        methods: list
+
+    same = spec_identity.MethodFingerprints(["sgd", "sgd:step=0.25"])
+    same.add([Group(["sgd"], [sgd_bench.sgd(0.25)]), Group(["sgd:step=0.25"], [sgd_bench.sgd(0.25)])])
+    same.add([Group(["sgd"], [sgd_bench.sgd(0.5)]), Group(["sgd:step=0.25"], [sgd_bench.sgd(0.25)])])
+    same.check()
+
+
+def test_a_grid_moved_mid_cell_stores_that_cell_at_its_new_place(tmp_path, capsys, monkeypatch):
+    # `mv R R2` while a cell ran: the cell's finished work went nowhere (the run stopped, saying so)
+    from sgd_bench_harness import grid
+
+    real = grid._run_cell
+
+    def moved_while_running(*args, **kwargs):
+        traces = real(*args, **kwargs)
+        (tmp_path / "R").rename(tmp_path / "R2")
+        return traces
+
+    monkeypatch.setattr(grid, "_run_cell", moved_while_running)
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path / "R")], capsys)
+    moved = next((tmp_path / "R2").glob("grid-*"))
+    assert code == 2 and (f"{tmp_path / 'R' / moved.name} was moved to {moved} while the grid ran: the cell it had "
+                          "just finished (logreg:n=20,d=2 / sgd / seeds 0-0) is stored there") in err, err
+    assert len(list((moved / "cells").glob("*.json"))) == 1 and not (tmp_path / "R").exists()
+    assert not (moved / ".sgd-bench.lock").exists()  # the lock went with the folder, and is released there
+
+
+_MOVING_SCRIPT = _PASS_SCRIPT.replace('''    experiment.save(''', '''    if NAME == "exp_a" and {when!r} == "run" and out.parent.name == "R":
+        out.parent.rename(str(out.parent) + "2")
+    experiment.save(''').replace('''    return experiment.main(''', '''    code = experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run)
+    import pathlib
+    root = pathlib.Path(argv[argv.index("--out") + 1]).parent
+    if NAME == "exp_a" and {when!r} == "after" and root.name == "R" and root.exists():  # not while checked
+        root.rename(str(root) + "2")
+    return code
+    return experiment.main(''')
+
+
+@pytest.mark.parametrize("when", ["after", "run"])
+def test_a_pass_whose_root_moved_stops_without_re_creating_it(tmp_path, capsys, monkeypatch, when):
+    # `mv R R2` while `run exp_a exp_b --out R` ran: the pass wrote on at R (its progress, exp_b's
+    # result, an experiment's records), splitting it across R and R2, or left R behind as an empty folder
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_MOVING_SCRIPT.format(name=name, when=when))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_a", "exp_b", "--quick", "--out", str(tmp_path / "R")], capsys)
+    r, r2 = tmp_path / "R", tmp_path / "R2"
+    where = (r, r2, "the pass") if when == "after" else (r / "exp_a", r2 / "exp_a", "the experiment")
+    kept = "; its progress (exp_a done) is stored there" if when == "after" else ""
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        f"sgd-bench: error: {where[0]} was moved to {where[1]} while {where[2]} ran{kept}; {where[2]} stops and "
+        f"writes nothing more at the old path: run the same command again with --out {r2} to finish it"), err
+    assert not r.exists() and not (r2 / "exp_b").exists()
+    code, err = cli_main(["run", "exp_a", "exp_b", "--quick", "--out", str(r2)], capsys)
+    assert code == 0 and (r2 / "exp_b" / "summary.md").is_file(), err
+    assert ("exp_a: finished earlier in this pass" in err) == (when == "after"), err
+
+
+@pytest.mark.parametrize("marked", [False, True])
+def test_report_writes_a_nested_results_page_once_and_afresh(tmp_path, capsys, monkeypatch, marked):
+    # gpu_bench's scaling/: its page was written twice in one report (by the parent's page, then by the
+    # walk), or, unmarked as it is, only when missing (stale after the parent's report rebuilt it), with
+    # a note that its meta.json "is not an sgd-bench result's"
+    from sgd_bench_harness import cli, results
+
+    top, nested = tmp_path / "top", tmp_path / "top" / "scaling"
+    nested.mkdir(parents=True)
+    (top / "meta.json").write_text(json.dumps({"written_by": "sgd-bench", "experiment": "none", "status": "complete"}))
+    (top / "summary.md").write_text("# top\n\nSee [scaling/summary.md](scaling/summary.md).\n")
+    (nested / "meta.json").write_text(json.dumps({"experiment": "none", **({"written_by": "sgd-bench", "status":
+                                                                            "complete"} if marked else {})}))
+    real, written = results.write_text, []
+    monkeypatch.setattr(results, "write_text", lambda path, *a, **k: written.append(os.path.basename(path)) or real(path, *a, **k))
+    for version in ("v1", "v2"):
+        (nested / "summary.md").write_text(f"# scaling {version}\n")
+        written.clear()
+        assert cli.main(["report", str(tmp_path)]) == 0
+        err = capsys.readouterr().err
+        assert "not an sgd-bench result" not in err and written.count("summary.html") == 2, (err, written)
+        assert f"scaling {version}" in (nested / "summary.html").read_text()
+    assert 'href="scaling/summary.html"' in (top / "summary.html").read_text()
+
+
+@pytest.mark.parametrize("typed, said", [
+    ("d.svm/", "'d.svm/' ends with '/', which names a folder (d.svm is a file); a LIBSVM data set is one file: "
+               "give its path without the trailing '/'"),
+    ("d/", "'d/' ends with '/', which names a folder; a LIBSVM data set is one file: give its path without the "
+           "trailing '/'"),
+    ("sub/", "'sub/' is a folder; a LIBSVM data set is one file: give the file's path")])
+def test_a_libsvm_path_with_a_trailing_slash_is_named(tmp_path, capsys, monkeypatch, no_grid_run, typed, said):
+    # libsvm:path=d.svm/ read the file d.svm (pathlib drops the slash; cat says "Not a directory"), and
+    # path=d/ the file d.svm, found by its suffix
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.svm").write_text("1 1:0.5\n-1 2:0.3\n")
+    (tmp_path / "sub").mkdir()
+    code, err = cli_main(["run", "--problem", f"libsvm:path={typed}", "--method", "gd", "--out", "o"], capsys)
+    assert code == 2 and err.strip() == f"sgd-bench: error: --problem 'libsvm:path={typed}': {said}", err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("variable, value, said", [
+    ("JAX_PLATFORMS", "bogus", "JAX cannot start (JAX_PLATFORMS='bogus'): Unable to initialize backend 'bogus': JAX "
+     "knows cpu, tpu, gpu, cuda, rocm (and no JAX plugin is installed here to add another); unset JAX_PLATFORMS "
+     "to let JAX choose, or name one such as cpu"),
+    ("XLA_FLAGS", "garbage", "XLA_FLAGS='garbage' is neither flags (--name=value or --name, separated by spaces) "
+     "nor a file of them, and XLA would abort the process on it; fix or unset it"),
+    ("XLA_FLAGS", "--xla_cpu_enable_fast_math=false -x", "XLA_FLAGS='--xla_cpu_enable_fast_math=false -x': '-x' is "
+     "not a flag of the form --name=value or --name (separated by spaces), and XLA would abort the process on "
+     "it; fix or unset it")])
+def test_jax_variables_are_checked_before_jax_starts(capsys, monkeypatch, variable, value, said):
+    # JAX_PLATFORMS=bogus: 1.8 CPU s (JAX imported, its backends started) before JAX said what was wrong;
+    # XLA_FLAGS=garbage or a flag of another shape: XLA's C++ abort (exit 134), which Python cannot catch
+    from sgd_bench_harness import script_env
+
+    monkeypatch.setattr(script_env, "_jax_plugins", lambda: False)
+    monkeypatch.setenv(variable, value)
+    for argv in (["env"], ["run", "--problem", "lecture-logreg", "--method", "gd"]):
+        code, err = cli_main(argv, capsys)
+        assert code == 2 and err.strip() == f"sgd-bench: error: {said}", err
+    monkeypatch.setenv("XLA_FLAGS", '--xla_dump_to="/tmp/a b" --xla_cpu_enable_fast_math')  # XLA takes these
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    assert script_env.check_before_jax() is None
+
+
+def test_an_experiment_moved_while_a_piece_ran_stores_that_piece_at_its_new_place(tmp_path, capsys, monkeypatch):
+    # `mv R R2` while an experiment computed a stored piece (experiment.part): the piece went into a
+    # re-created R/NAME/parts, and the run wrote on there
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace('''    experiment.save(''', '''    def moved():
+        out.parent.rename(str(out.parent) + "2")
+        return 7
+    experiment.part(out, "piece", moved)
+    experiment.save('''))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_a", "--quick", "--out", str(tmp_path / "R")], capsys)
+    r, r2 = tmp_path / "R", tmp_path / "R2"
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        f"sgd-bench: error: {r / 'exp_a'} was moved to {r2 / 'exp_a'} while the experiment ran; its finished piece "
+        f"'piece' is stored there; the experiment stops and writes nothing more at the old path: run the same "
+        f"command again with --out {r2} to finish it"), err
+    assert json.loads((r2 / "exp_a" / "parts" / "piece.json").read_text()) == {"label": "piece", "value": 7}
+    assert not r.exists()
