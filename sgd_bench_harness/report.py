@@ -8,6 +8,7 @@ and ``index.html`` list every result under DIR. Only sgd-bench's own files are r
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import re
@@ -176,12 +177,19 @@ def _write_page(folder: Path, index: Path | None) -> Path | None:
     try:
         written = pages.write_result_page(folder, index)
     except (OSError, ValueError, TypeError, AttributeError, RecursionError) as err:  # odd stored files: this page only
+        if _no_space(err):
+            raise
         # (RecursionError: a checks.json nested 900 deep parses, then its display recursed)
         say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
         return None
     if written is None and source.exists():
         say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
     return written
+
+
+def _no_space(err: BaseException) -> bool:
+    """Whether ``err`` is a full disk or a file-size limit, which ``report`` does not pass over."""
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def index_above(folder: Path) -> Path | None:
@@ -258,6 +266,8 @@ def cmd_report(args) -> int:
             try:
                 how = _rebuild(folder, meta)
             except Exception as err:  # one broken folder must not stop the index
+                if _no_space(err):  # a full disk stops them all: it said "not rebuilt (OSError: [Errno 28] ...)"
+                    raise  # for each result, then "wrote index.md ...", exit 0 (cli: exit 3)
                 if isinstance(err, KeyError):  # stored files without what this version's report reads
                     how = (f"not rebuilt: its stored files lack {err}, so an older version of "
                            f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
@@ -281,7 +291,8 @@ def cmd_report(args) -> int:
             print(f"wrote {results.printable(page)}")
     else:
         _write_index(root, rows)
-        print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")
+        print(f"wrote {results.printable(root / 'index.md')} and {results.printable(root / 'index.html')} "
+              f"over {len(rows)} result(s)")
     if corrupted:
         say(f"{corrupted} corrupted result(s): see the lines above")
         return 1

@@ -6291,3 +6291,94 @@ def test_a_commands_help_whose_reader_left_ends_quietly_as_an_experiments_does(m
     monkeypatch.setattr(sys, "stdout", streams.DroppingWrites(Closed(), pipe_ends=True))  # as the console sets it
     assert cli.main(argv) == 141
     assert capsys.readouterr().err == ""
+
+
+# hostile31a -------------------------------------------------------------------
+# -- hostile31a: the round's findings (issue 18, round 31: the command line and files) --------------
+def _hostile31a_grid(folder, problem="logreg", **meta):
+    """A finished grid written by hand (``_hand_made_grid``), marked as sgd-bench's, with ``meta`` merged in."""
+    _hand_made_grid(folder, problem, "sgd-bench run")
+    stored = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**stored, "written_by": "sgd-bench", **meta}))
+
+
+def test_report_on_a_full_disk_exits_3_rather_than_passing_over_every_result(tmp_path, capsys, monkeypatch):
+    # a 300 KiB tmpfs, full: report said "not rebuilt (OSError: [Errno 28] No space left on device)" for
+    # each result, then "wrote index.md and index.html over 3 result(s)", exit 0
+    import errno
+
+    from sgd_bench_harness import report
+
+    _hostile31a_grid(tmp_path / "g")
+
+    def full(folder, meta):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report, "_rebuild", full)
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 3, err
+    assert re.search(r"^sgd-bench: error: no space left on the device writing .*report rebuilds", err.strip()), err
+    assert not (tmp_path / "index.md").exists()
+
+
+@pytest.mark.parametrize("meta, match", [
+    ({"config": [1, 2]}, r'^meta\.json\'s "config" is a list, not a JSON object \(edited\?\)'),
+    ({"f_star": None}, r'^meta\.json\'s "f_star" is null, not a JSON object'),
+    ({"f_star": {"logreg": ["abc", "x"]}}, r'^meta\.json\'s "f_star" entry \'logreg\' is not \[f\* or null, '),
+    ({"cells": {"c": {"problem": "logreg"}}}, r'^meta\.json\'s "cells" entry \'c\' is not \{problem, method, '),
+], ids=["config-list", "f-star-null", "f-star-text", "cell-without-seconds"])
+def test_a_grids_hand_edited_meta_json_is_named_by_its_key_in_report(tmp_path, meta, match):
+    # report said "not rebuilt (AttributeError: 'list' object has no attribute 'get')" (or "Unknown format
+    # code 'g' for object of type 'str'", or a KeyError blaming an older version), naming no key
+    from sgd_bench_harness import grid_report
+
+    _hostile31a_grid(tmp_path / "g", **meta)
+    with pytest.raises(ValueError, match=match):
+        grid_report.report(tmp_path / "g")
+
+
+def test_a_grid_label_the_font_cannot_draw_is_one_line_not_matplotlibs_warnings(tmp_path, capsys):
+    # --problem libsvm:path=/data/数据.svm: 8 lines of "UserWarning: Glyph 25968 (...) missing from font(s)
+    # DejaVu Sans" with matplotlib's source lines, at the run and at every report, and boxes in the figure
+    from sgd_bench_harness import grid_report
+
+    _hostile31a_grid(tmp_path / "g", problem="libsvm:path=/d/数据.svm")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grid_report.report(tmp_path / "g")
+    assert not [w for w in caught if "Glyph" in str(w.message)], [str(w.message) for w in caught]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "数" in line]
+    assert len(lines) == 1 and "grid.png: the font (DejaVu Sans) has no 数, 据" in lines[0], lines
+
+
+def test_the_wrote_lines_show_a_folder_with_a_newline_on_one_line(tmp_path, capsys, monkeypatch):
+    # --out 'a<newline>b': report escaped it (a\nb: rebuilt ...), but the run's own "wrote" line, an
+    # experiment's, and report's index line printed it raw, split over two lines
+    from sgd_bench_harness import cli, experiment, grid, report
+
+    monkeypatch.setattr(grid, "run_grid", lambda config, out, **kwargs: [])
+    assert cli.main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", str(tmp_path / "a\nb")]) == 0
+    experiment.close(tmp_path / "c\nd", "# x\n", checks=[], echo=True)
+    (tmp_path / "e\nf").mkdir()
+    _hostile31a_grid(tmp_path / "e\nf" / "g")
+    monkeypatch.setattr(report, "_rebuild", lambda folder, meta: "as written by the run")
+    monkeypatch.setattr(report, "_write_page", lambda folder, index: None)
+    assert cli.main(["report", str(tmp_path / "e\nf")]) == 0
+    out = capsys.readouterr().out
+    wrote = [line for line in out.splitlines() if line.startswith("wrote ")]
+    assert len(wrote) == 3 and all("\\n" in line for line in wrote), out
+
+
+def test_gpu_bench_says_why_a_ratio_is_not_measurable_instead_of_missed(tmp_path):
+    # gpu_bench --quick on a busy CPU: its sweep ratio came out nan, shown as "nan ns | nan | MISSED" with
+    # no reason, where peers says "not measurable" for the same noise
+    from sgd_bench_harness.experiments import load
+    from sgd_bench_harness.experiments.peers.timing import timing
+
+    gpu = load("gpu_bench")
+    rows = [timing("read", "ours", "gd", 1.0, 10), timing("read", "baseline", "sum", 0.5, 10, bytes_read=8e6),
+            timing("seeds", "ours", "s", 2.0, 10, 4), timing("seeds", "baseline", "one", 1.0, 10),
+            timing("sweep", "ours", "sw", 2.0, 100, 16), timing("sweep", "ours", "sw", 1.0, 200, 16),
+            timing("sweep", "baseline", "one run", 1.0, 100), timing("sweep", "baseline", "one run", 2.0, 200)]
+    table = gpu._table(rows, {"seeds": 4, "sweep_configs": 4, "sweep_seeds": 4}, gpu.TARGETS)
+    assert [r["met"].split(":")[0] for r in table] == ["MISSED", "yes", "not measurable"], table
