@@ -145,7 +145,7 @@ def _run_grid(args) -> int:
     with folders.lock(out):
         table = grid.run_grid(config, out, resume=resume, command=command)
     print(results.text_table(table, grid_report.summary_columns(table)))
-    print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
+    print(f"wrote {results.printable(out)}/ (summary.md, grid.png, records, meta.json)")  # a newline in --out
     return 0
 
 
