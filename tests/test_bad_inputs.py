@@ -6382,3 +6382,15 @@ def test_gpu_bench_says_why_a_ratio_is_not_measurable_instead_of_missed(tmp_path
             timing("sweep", "baseline", "one run", 1.0, 100), timing("sweep", "baseline", "one run", 2.0, 200)]
     table = gpu._table(rows, {"seeds": 4, "sweep_configs": 4, "sweep_seeds": 4}, gpu.TARGETS)
     assert [r["met"].split(":")[0] for r in table] == ["MISSED", "yes", "not measurable"], table
+
+
+def test_a_meta_json_saved_with_a_byte_order_mark_is_still_the_result(tmp_path):
+    # meta.json opened and saved in an editor that writes "UTF-8 with BOM": report listed the result as
+    # "CORRUPTED, not rebuilt: meta.json is not valid JSON; re-run it to rebuild" (exit 1)
+    from sgd_bench_harness import folders, report
+
+    _hostile31a_grid(tmp_path / "g")
+    meta = tmp_path / "g" / "meta.json"
+    meta.write_bytes(b"\xef\xbb\xbf" + meta.read_bytes())
+    assert folders.is_result(folders.read_meta(tmp_path / "g"))
+    assert report._find_results(tmp_path) == ([tmp_path / "g"], [])
