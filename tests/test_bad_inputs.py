@@ -6394,3 +6394,12 @@ def test_a_meta_json_saved_with_a_byte_order_mark_is_still_the_result(tmp_path):
     meta.write_bytes(b"\xef\xbb\xbf" + meta.read_bytes())
     assert folders.is_result(folders.read_meta(tmp_path / "g"))
     assert report._find_results(tmp_path) == ([tmp_path / "g"], [])
+
+
+def test_an_optax_mask_given_as_text_is_refused_not_read_as_true(tmp_path, capsys, no_grid_run):
+    # optax:adamw,lr=0.1,mask=abc ran: optax took the text as a one-leaf mask tree, truthy, so the decay
+    # applied to every parameter as with no mask at all (the same for lars's weight_decay_mask)
+    for spec in ("optax:adamw,lr=0.1,mask=abc", "optax:lars,lr=0.1,weight_decay_mask=abc"):
+        code, err = cli_main(LOGREG + ["--method", spec, "--out", str(tmp_path)], capsys)
+        assert code == 2 and re.search(r"mask takes true, false or a tree or function of Python, not a text "
+                                       r"\(got 'abc'\)", err.strip().splitlines()[-1]), err
