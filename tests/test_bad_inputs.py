@@ -6403,3 +6403,12 @@ def test_an_optax_mask_given_as_text_is_refused_not_read_as_true(tmp_path, capsy
         code, err = cli_main(LOGREG + ["--method", spec, "--out", str(tmp_path)], capsys)
         assert code == 2 and re.search(r"mask takes true, false or a tree or function of Python, not a text "
                                        r"\(got 'abc'\)", err.strip().splitlines()[-1]), err
+
+
+@pytest.mark.parametrize("spec, typed", [("geometric-logistic:ratio=1", "1"), ("logreg:n=20,d=2,mu=-1.50", "-1.50")])
+def test_a_problem_specs_refused_number_is_echoed_as_typed(tmp_path, capsys, no_grid_run, spec, typed):
+    # --problem geometric-logistic:ratio=1 was refused with "got 1.0", mu=-1.50 with "got -1.5": values
+    # the factory made of the text, not what was typed (the --method side echoes as typed since hostile30a)
+    code, err = cli_main(["run", "--problem", spec, "--method", "gd", "--out", str(tmp_path / "out")], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith(f"sgd-bench: error: --problem {spec!r}: ") and last.endswith(f", got {typed}"), last
