@@ -271,6 +271,10 @@ def cmd_report(args) -> int:
                 if isinstance(err, KeyError):  # stored files without what this version's report reads
                     how = (f"not rebuilt: its stored files lack {err}, so an older version of "
                            f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
+                elif isinstance(err, OSError) and err.strerror and (err.filename2 or err.filename):
+                    # a folder named grid.png: "IsADirectoryError: [Errno 21] Is a directory: '.../.grid.png.
+                    # 27liqfew.tmp' -> 'grid.png'", naming first a temporary file that was gone
+                    how = f"not rebuilt ({results.printable(err.filename2 or err.filename)}: {err.strerror})"
                 else:
                     how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
                 say(f"{shown}: {how}")

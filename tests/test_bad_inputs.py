@@ -6412,3 +6412,13 @@ def test_a_problem_specs_refused_number_is_echoed_as_typed(tmp_path, capsys, no_
     code, err = cli_main(["run", "--problem", spec, "--method", "gd", "--out", str(tmp_path / "out")], capsys)
     last = err.strip().splitlines()[-1]
     assert code == 2 and last.startswith(f"sgd-bench: error: --problem {spec!r}: ") and last.endswith(f", got {typed}"), last
+
+
+def test_report_names_the_file_in_the_way_not_its_temporary_name(tmp_path, capsys):
+    # a folder named grid.png in a result: "not rebuilt (IsADirectoryError: [Errno 21] Is a directory:
+    # '.../.grid.png.27liqfew.tmp' -> '.../grid.png')", naming first a temporary file already removed
+    _hostile31a_grid(tmp_path / "g")
+    (tmp_path / "g" / "grid.png").mkdir()
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    line = next(line for line in err.splitlines() if "not rebuilt" in line)
+    assert code == 0 and line.endswith(f"not rebuilt ({tmp_path / 'g' / 'grid.png'}: Is a directory)"), line
