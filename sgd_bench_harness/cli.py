@@ -20,8 +20,8 @@ per result (``sgd_bench_harness.pages``) and, unless DIR is itself one result,
 ``report`` rewrites only sgd-bench's own files: result folders whose ``meta.json`` is
 sgd-bench's (``folders.is_result``), and ``index.md``/``index.html`` it wrote itself (a
 user's own index is refused, exit 2). A result whose records differ from the row count and
-checksum stored in its ``meta.json``, or whose ``meta.json`` is empty or not JSON, is listed as
-corrupted and not rebuilt, and ``report`` exits with status 1.
+checksum stored in its ``meta.json``, whose ``meta.json`` is empty or not JSON, or whose ``checks.json``
+is not a list of checks, is listed as corrupted and not rebuilt, and ``report`` exits with status 1.
 """
 
 from __future__ import annotations

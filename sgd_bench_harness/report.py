@@ -168,6 +168,24 @@ def _corrupt_meta(folder: Path) -> str | None:
     return None
 
 
+def _corrupt_checks(folder: Path) -> str | None:
+    """Why a result's ``checks.json`` is broken, or None (also when there is none: a grid has no
+    claims). A byte appended said "not rebuilt (FileNotFoundError: ... lacks checks.json ...)" and a
+    JSON object "not rebuilt (TypeError: string indices must be integers ...)", exit 0, with the
+    index's checks column "-": its claims, failed ones included, went unshown."""
+    path = folder / "checks.json"
+    if not os.path.lexists(path):
+        return None
+    if not path.is_file():
+        return "checks.json is not a regular file"
+    checks = folders.read_json(path)
+    if checks is None:
+        return "checks.json is not valid JSON (or not UTF-8 text)"
+    if not isinstance(checks, list) or not all(isinstance(c, dict) and "claim" in c for c in checks):
+        return "checks.json is not a list of checks (objects with a claim)"
+    return None
+
+
 def _write_page(folder: Path, index: Path | None) -> Path | None:
     """The result's HTML page, or None; a page that cannot be written is said, and the index goes on."""
     source = folder / "summary.md"
@@ -248,6 +266,8 @@ def cmd_report(args) -> int:
             broken = "its meta.json says complete, but it names no experiment and holds no records"
         if broken is None and "records" in meta and meta.get("status") == folders.STATUS_COMPLETE:
             broken = records.verify_records(folder, meta["records"])
+        if broken is None and meta.get("status") == folders.STATUS_COMPLETE:
+            broken = _corrupt_checks(folder)
         holder = folders.lock_holder(folder)  # a run writing there now: its files are not final
         busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
         if holder is None and meta.get("status") == folders.STATUS_RUNNING:

@@ -6422,3 +6422,16 @@ def test_report_names_the_file_in_the_way_not_its_temporary_name(tmp_path, capsy
     code, err = cli_main(["report", str(tmp_path)], capsys)
     line = next(line for line in err.splitlines() if "not rebuilt" in line)
     assert code == 0 and line.endswith(f"not rebuilt ({tmp_path / 'g' / 'grid.png'}: Is a directory)"), line
+
+
+def test_a_damaged_checks_json_is_a_corrupted_result_not_a_missing_one(tmp_path, capsys):
+    # a byte appended to checks.json: "not rebuilt (FileNotFoundError: ... lacks checks.json ...)"; a JSON
+    # object in its place: "not rebuilt (TypeError: string indices must be integers, not 'str')"; both exit 0
+    # with "-" in the index's checks column, the run's claims (failed ones too) no longer shown
+    root = tmp_path / "runs"
+    (_fake_result(root / "cut") / "checks.json").write_bytes(b'[{"claim": "c", "holds": false}]\xff')
+    (_fake_result(root / "object") / "checks.json").write_text('{"claim": "c"}')
+    code, err = cli_main(["report", str(root)], capsys)
+    assert code == 1, err
+    assert f"{root / 'cut'}: CORRUPTED, not rebuilt: checks.json is not valid JSON (or not UTF-8 text)" in err
+    assert f"{root / 'object'}: CORRUPTED, not rebuilt: checks.json is not a list of checks" in err
