@@ -198,7 +198,9 @@ def _write_page(folder: Path, index: Path | None) -> Path | None:
         if _no_space(err):
             raise
         # (RecursionError: a checks.json nested 900 deep parses, then its display recursed)
-        say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
+        why = (f"summary.md is not UTF-8 text: byte {err.object[err.start]:#04x} at offset {err.start}"
+               if isinstance(err, UnicodeDecodeError) else f"{type(err).__name__}: {one_line(err)}")  # named no file
+        say(f"{folder}: {pages.PAGE} not written ({why})")
         return None
     if written is None and source.exists():
         say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")

@@ -6435,3 +6435,13 @@ def test_a_damaged_checks_json_is_a_corrupted_result_not_a_missing_one(tmp_path,
     assert code == 1, err
     assert f"{root / 'cut'}: CORRUPTED, not rebuilt: checks.json is not valid JSON (or not UTF-8 text)" in err
     assert f"{root / 'object'}: CORRUPTED, not rebuilt: checks.json is not a list of checks" in err
+
+
+def test_a_summary_that_is_not_utf8_is_named_when_its_page_is_not_written(tmp_path, capsys):
+    # a summary.md with a byte 0xff (a result report does not rebuild): "summary.html not written
+    # (UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 4: invalid start byte)", no file named
+    root = tmp_path / "runs"
+    (_fake_result(root / "r") / "summary.md").write_bytes(b"# t\n\xff\xfe bad\n")
+    code, err = cli_main(["report", str(root)], capsys)
+    assert code == 0 and f"{root / 'r'}: summary.html not written (summary.md is not UTF-8 text: byte 0xff at " \
+                          "offset 4)" in err, err
