@@ -30,7 +30,7 @@ def rise_factor(config: dict) -> float:
 def check_meta(meta: dict) -> None:
     """Raises ValueError naming the first entry of a grid's ``meta.json`` that ``report`` cannot read
     (a hand edit): ``"config": [1, 2]`` or ``"f_star": null`` stopped the rebuild with "AttributeError:
-    'list' object has no attribute 'get'", naming nothing."""
+    'list' object has no attribute 'get'", naming nothing. ``report`` checks an experiment's config here too."""
     def number(value) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -41,7 +41,7 @@ def check_meta(meta: dict) -> None:
             given = {dict: "a JSON object", list: "a list", str: "a text", type(None): "null", bool: "true/false"}.get(
                 type(meta[key]), "a number")
             raise ValueError(f'meta.json\'s "{key}" is {given}, not {what} (edited?); '
-                             "restore it, or run the grid again to rebuild it")
+                             "restore it, or re-run it to rebuild it")
     for key, ok, what in (
             ("cells", lambda c: isinstance(c, dict) and isinstance(c.get("problem"), str)
              and isinstance(c.get("method"), str) and number(c.get("seconds")), "{problem, method, seconds}"),
@@ -49,8 +49,8 @@ def check_meta(meta: dict) -> None:
              and isinstance(v[1], str), "[f* or null, how it was found]")):
         bad = next((name for name, value in meta.get(key, {}).items() if not ok(value)), None)
         if bad is not None:
-            raise ValueError(f'meta.json\'s "{key}" entry {bad!r} is not {what} (edited?); restore it, or run the '
-                             "grid again to rebuild it")
+            raise ValueError(f'meta.json\'s "{key}" entry {bad!r} is not {what} (edited?); restore it, or re-run '
+                             "it to rebuild it")
 
 
 def _fmt(value: float) -> str:

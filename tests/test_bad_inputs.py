@@ -6445,3 +6445,14 @@ def test_a_summary_that_is_not_utf8_is_named_when_its_page_is_not_written(tmp_pa
     code, err = cli_main(["report", str(root)], capsys)
     assert code == 0 and f"{root / 'r'}: summary.html not written (summary.md is not UTF-8 text: byte 0xff at " \
                           "offset 4)" in err, err
+
+
+def test_an_experiments_hand_edited_config_is_named_by_its_key_in_report(tmp_path):
+    # "config": [1] in an experiment's meta.json: "not rebuilt (TypeError: list indices must be integers
+    # or slices, not str)", as for a grid's (above)
+    from sgd_bench_harness import report
+
+    folder = _fake_result(tmp_path / "r", experiment="rates_table", config=[1])
+    with pytest.raises(ValueError, match=r'^meta\.json\'s "config" is a list, not a JSON object \(edited\?\); '
+                                         r'restore it, or re-run it to rebuild it$'):
+        report._rebuild(folder, json.loads((folder / "meta.json").read_text()))
