@@ -78,5 +78,8 @@ def _check_optax_options(spec: Spec, opts: dict, params) -> None:
         if key == "learning_rate" and value <= 0:  # a negative one climbs uphill, zero stands still
             raise ValueError(f"{head}: {typed} must be a finite number > 0 (learning_rate in Python), "
                              f"got {spec.as_typed(typed, value)}")  # lr=-0 as typed, not 0
+        if isinstance(value, str) and "Callable" in hint:  # adamw's mask=abc ran, a truthy leaf: decay on all
+            raise ValueError(f"{head}: {typed} takes true, false or a tree or function of Python, not a text "
+                             f"(got {value!r}); build the method in Python with sb.from_optax for a tree")
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")

@@ -184,6 +184,15 @@ class Spec:
                     return text.strip()
         return repr(value)
 
+    def echo_typed(self, message: str) -> str:
+        """A factory's refusal ``KEY must ..., got VALUE`` with VALUE as this spec spells it: the
+        factory had turned ``ratio=1`` into 1.0, and the refusal said "got 1.0" of what was typed 1."""
+        match = re.fullmatch(r"(\w+) must .*, got (\S+)", message, flags=re.DOTALL)
+        value = self.options.get(match.group(1)) if match else None
+        if match and is_number(value) and match.group(2) in (repr(value), repr(float(value))):
+            return message[:match.start(2)] + self.as_typed(match.group(1), value)
+        return message
+
     def expand(self) -> list["Spec"]:
         """One spec per point of the product of the grids (itself when there is none); each
         point's text names its values, as in ``sgd:step=0.001,batch=10`` (``%g``, with more digits

@@ -20,8 +20,8 @@ per result (``sgd_bench_harness.pages``) and, unless DIR is itself one result,
 ``report`` rewrites only sgd-bench's own files: result folders whose ``meta.json`` is
 sgd-bench's (``folders.is_result``), and ``index.md``/``index.html`` it wrote itself (a
 user's own index is refused, exit 2). A result whose records differ from the row count and
-checksum stored in its ``meta.json``, or whose ``meta.json`` is empty or not JSON, is listed as
-corrupted and not rebuilt, and ``report`` exits with status 1.
+checksum stored in its ``meta.json``, whose ``meta.json`` is empty or not JSON, or whose ``checks.json``
+is not a list of checks, is listed as corrupted and not rebuilt, and ``report`` exits with status 1.
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def _run_grid(args) -> int:
     with folders.lock(out):
         table = grid.run_grid(config, out, resume=resume, command=command, known=known)
     print(results.text_table(table, grid_report.summary_columns(table)))
-    print(f"wrote {out}/ (summary.md, grid.png, records, meta.json)")
+    print(f"wrote {results.printable(out)}/ (summary.md, grid.png, records, meta.json)")  # a newline in --out
     return 0
 
 

@@ -208,7 +208,7 @@ def close(out: Path, text: str, *, checks: Sequence[Mapping[str, Any]], echo: bo
         print()
     for c in checks:
         print(f"[{MARKS[verdict(c)][1]}] {check_line(c)}")
-    print(f"wrote {out}/" + ("" if wall is None else f" in {wall:.1f} s"))
+    print(f"wrote {results.printable(out)}/" + ("" if wall is None else f" in {wall:.1f} s"))  # one line
 
 
 def at_least(option: str, minimum: int | Callable[[dict], int], why: str, key: str | None = None,

@@ -37,8 +37,8 @@ def read_json(path: Path) -> Any:
     file: reading a FIFO named meta.json would block forever)."""
     if not Path(path).is_file():
         return None
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:  # -sig: a byte-order mark (an editor's "UTF-8 with BOM") made a result "CORRUPTED: not valid JSON"
+        return json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested 100,000 deep
         return None
 

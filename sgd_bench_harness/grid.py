@@ -103,7 +103,7 @@ def build_problem(spec: Spec, dtype: str):
     try:
         problem = factory(**kwargs)
     except (ValueError, TypeError, OSError) as err:  # OSError: a data file that cannot be read
-        raise ValueError(f"--problem {spec.text!r}: {err}") from None
+        raise ValueError(f"--problem {spec.text!r}: {spec.echo_typed(str(err))}") from None
     except MemoryError as err:
         raise MemoryError(f"--problem {spec.text!r}: {err}") from None
     if problem.dtype != jnp.dtype(dtype):

@@ -27,6 +27,32 @@ def rise_factor(config: dict) -> float:
     return check_rise_factor(config.get("rise_factor") if isinstance(config, dict) else None)
 
 
+def check_meta(meta: dict) -> None:
+    """Raises ValueError naming the first entry of a grid's ``meta.json`` that ``report`` cannot read
+    (a hand edit): ``"config": [1, 2]`` or ``"f_star": null`` stopped the rebuild with "AttributeError:
+    'list' object has no attribute 'get'", naming nothing. ``report`` checks an experiment's config here too."""
+    def number(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    shapes = {"config": (dict, "a JSON object"), "cells": (dict, "a JSON object"), "f_star": (dict, "a JSON object"),
+              "versions": (dict, "a JSON object"), "devices": (list, "a list")}
+    for key, (kind, what) in shapes.items():
+        if key in meta and not isinstance(meta[key], kind):
+            given = {dict: "a JSON object", list: "a list", str: "a text", type(None): "null", bool: "true/false"}.get(
+                type(meta[key]), "a number")
+            raise ValueError(f'meta.json\'s "{key}" is {given}, not {what} (edited?); '
+                             "restore it, or re-run it to rebuild it")
+    for key, ok, what in (
+            ("cells", lambda c: isinstance(c, dict) and isinstance(c.get("problem"), str)
+             and isinstance(c.get("method"), str) and number(c.get("seconds")), "{problem, method, seconds}"),
+            ("f_star", lambda v: isinstance(v, list) and len(v) == 2 and (v[0] is None or number(v[0]))
+             and isinstance(v[1], str), "[f* or null, how it was found]")):
+        bad = next((name for name, value in meta.get(key, {}).items() if not ok(value)), None)
+        if bad is not None:
+            raise ValueError(f'meta.json\'s "{key}" entry {bad!r} is not {what} (edited?); restore it, or re-run '
+                             "it to rebuild it")
+
+
 def _fmt(value: float) -> str:
     return "-" if value != value else f"{value:.4g}"
 
@@ -199,6 +225,7 @@ def report(out: Path) -> list[dict]:
 
     out = Path(out)
     meta = folders.read_meta(out) or {}
+    check_meta(meta)
     rows = records.read_records(out)
     check_rows(rows, records.find_records(out).name)
     factor = rise_factor(meta.get("config", {}))
@@ -250,8 +277,9 @@ def report(out: Path) -> list[dict]:
                 ax.text(0.5, 0.5, "every seed diverged", transform=ax.transAxes, ha="center", fontsize=8)
         row_axes[1].set_xscale("log")
     fig.suptitle("mean over the seeds that did not diverge; band: 5%-95% of them", fontsize=9)
-    fig.tight_layout()
-    results.save_figure(fig, out / "grid.png")
+    with plots.missing_glyphs_said(str(out / "grid.png")):  # labels are the user's: a CJK file name
+        fig.tight_layout()
+        results.save_figure(fig, out / "grid.png")
     plt.close(fig)
     config = meta.get("config", {})
     f_star = meta.get("f_star", {})
@@ -278,7 +306,7 @@ Command: {results.markdown_code(meta.get('command', '?'))}
 
 {config.get('seeds', '?')} seeds x {config.get('steps', '?')} steps (logged every
 {config.get('log_every', '?')}), {config.get('dtype', '?')}, key {config.get('key', '?')}, device
-{', '.join(meta.get('devices', [])) or '?'}, jax {meta.get('versions', {}).get('jax', '?')}, commit
+{', '.join(map(str, meta.get('devices', []))) or '?'}, jax {meta.get('versions', {}).get('jax', '?')}, commit
 {meta.get('git_commit', '?')}, config hash {meta.get('config_hash', '?')}.
 
 ![grid](grid.png)

@@ -5,7 +5,11 @@ Matplotlib runs with the non-interactive Agg backend, so scripts work on headles
 
 from __future__ import annotations
 
-from typing import Sequence
+import contextlib
+import re
+import sys
+import warnings
+from typing import Iterator, Sequence
 
 import matplotlib
 
@@ -61,3 +65,27 @@ def legend_below(fig, axes: Sequence, ncol: int | None = None) -> None:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=ncol or len(labels), frameon=True,
                bbox_to_anchor=(0.5, -0.02))
+
+
+_GLYPH = re.compile(r"Glyph (\d+) .*missing from font\(s\) (.+?)\.?$")
+
+
+@contextlib.contextmanager
+def missing_glyphs_said(figure: str) -> Iterator[None]:
+    """Within the block, matplotlib's "Glyph N missing from font(s) F" warnings (one per character
+    and per draw, two lines each with matplotlib's own source line: a grid label with a CJK file name
+    printed 8 lines for 2 characters) become one line on stderr naming the characters and ``figure``;
+    other warnings are shown as they would have been."""
+    with warnings.catch_warnings(record=True) as caught:
+        yield
+    missing, fonts = [], []
+    for w in caught:
+        match = _GLYPH.search(str(w.message))
+        if match is None or not issubclass(w.category, UserWarning):
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            continue
+        missing += [chr(int(match.group(1)))] if chr(int(match.group(1))) not in missing else []
+        fonts += [match.group(2)] if match.group(2) not in fonts else []
+    if missing:
+        print(f"sgd-bench: {figure}: the font ({', '.join(fonts)}) has no {', '.join(missing)}, which a "
+              "label uses: drawn as boxes there (the records and summary.md keep them)", file=sys.stderr)

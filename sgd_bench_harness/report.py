@@ -8,6 +8,7 @@ and ``index.html`` list every result under DIR. Only sgd-bench's own files are r
 
 from __future__ import annotations
 
+import errno
 import html
 import os
 import re
@@ -49,6 +50,8 @@ def _rebuild(folder: Path, meta: dict) -> str:
     except (ValueError, FileNotFoundError):
         module = None
     if module is not None and hasattr(module, "report"):
+        # "config": [1] edited in: "not rebuilt (TypeError: list indices must be integers or slices, not str)"
+        grid_report.check_meta({"config": meta["config"]} if "config" in meta else {})
         module.report(folder)
         return "rebuilt from records"
     return "as written by the run"
@@ -170,6 +173,24 @@ def _corrupt_meta(folder: Path) -> str | None:
     return None
 
 
+def _corrupt_checks(folder: Path) -> str | None:
+    """Why a result's ``checks.json`` is broken, or None (also when there is none: a grid has no
+    claims). A byte appended said "not rebuilt (FileNotFoundError: ... lacks checks.json ...)" and a
+    JSON object "not rebuilt (TypeError: string indices must be integers ...)", exit 0, with the
+    index's checks column "-": its claims, failed ones included, went unshown."""
+    path = folder / "checks.json"
+    if not os.path.lexists(path):
+        return None
+    if not path.is_file():
+        return "checks.json is not a regular file"
+    checks = folders.read_json(path)
+    if checks is None:
+        return "checks.json is not valid JSON (or not UTF-8 text)"
+    if not isinstance(checks, list) or not all(isinstance(c, dict) and "claim" in c for c in checks):
+        return "checks.json is not a list of checks (objects with a claim)"
+    return None
+
+
 def _write_page(folder: Path, index: Path | None, done: set | None = None) -> Path | None:
     """The result's HTML page, or None; a page that cannot be written is said, and the index goes on."""
     source = folder / "summary.md"
@@ -179,12 +200,21 @@ def _write_page(folder: Path, index: Path | None, done: set | None = None) -> Pa
     try:
         written = pages.write_result_page(folder, index, done)
     except (OSError, ValueError, TypeError, AttributeError, RecursionError) as err:  # odd stored files: this page only
+        if _no_space(err):
+            raise
         # (RecursionError: a checks.json nested 900 deep parses, then its display recursed)
-        say(f"{folder}: {pages.PAGE} not written ({type(err).__name__}: {one_line(err)})")
+        why = (f"summary.md is not UTF-8 text: byte {err.object[err.start]:#04x} at offset {err.start}"
+               if isinstance(err, UnicodeDecodeError) else f"{type(err).__name__}: {one_line(err)}")  # named no file
+        say(f"{folder}: {pages.PAGE} not written ({why})")
         return None
     if written is None and source.exists():
         say(f"{folder}: {pages.PAGE} left as it is: sgd-bench did not write it")
     return written
+
+
+def _no_space(err: BaseException) -> bool:
+    """Whether ``err`` is a full disk or a file-size limit, which ``report`` does not pass over."""
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def index_above(folder: Path) -> Path | None:
@@ -243,6 +273,8 @@ def cmd_report(args) -> int:
             broken = "its meta.json says complete, but it names no experiment and holds no records"
         if broken is None and "records" in meta and meta.get("status") == folders.STATUS_COMPLETE:
             broken = records.verify_records(folder, meta["records"])
+        if broken is None and meta.get("status") == folders.STATUS_COMPLETE:
+            broken = _corrupt_checks(folder)
         holder = folders.lock_holder(folder)  # a run writing there now: its files are not final
         busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
         if holder is None and meta.get("status") == folders.STATUS_RUNNING:
@@ -261,9 +293,15 @@ def cmd_report(args) -> int:
             try:
                 how = _rebuild(folder, meta)
             except Exception as err:  # one broken folder must not stop the index
+                if _no_space(err):  # a full disk stops them all: it said "not rebuilt (OSError: [Errno 28] ...)"
+                    raise  # for each result, then "wrote index.md ...", exit 0 (cli: exit 3)
                 if isinstance(err, KeyError):  # stored files without what this version's report reads
                     how = (f"not rebuilt: its stored files lack {err}, so an older version of "
                            f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
+                elif isinstance(err, OSError) and err.strerror and (err.filename2 or err.filename):
+                    # a folder named grid.png: "IsADirectoryError: [Errno 21] Is a directory: '.../.grid.png.
+                    # 27liqfew.tmp' -> 'grid.png'", naming first a temporary file that was gone
+                    how = f"not rebuilt ({results.printable(err.filename2 or err.filename)}: {err.strerror})"
                 else:
                     how = f"not rebuilt ({type(err).__name__}: {one_line(err)})"
                 say(f"{shown}: {how}")
@@ -284,7 +322,8 @@ def cmd_report(args) -> int:
             print(f"wrote {results.printable(page)}")
     else:
         _write_index(root, rows)
-        print(f"wrote {root / 'index.md'} and {root / 'index.html'} over {len(rows)} result(s)")
+        print(f"wrote {results.printable(root / 'index.md')} and {results.printable(root / 'index.html')} "
+              f"over {len(rows)} result(s)")
     if corrupted:
         say(f"{corrupted} corrupted result(s): see the lines above")
         return 1

@@ -6925,3 +6925,168 @@ def test_an_experiment_moved_while_a_piece_ran_stores_that_piece_at_its_new_plac
         f"command again with --out {r2} to finish it"), err
     assert json.loads((r2 / "exp_a" / "parts" / "piece.json").read_text()) == {"label": "piece", "value": 7}
     assert not r.exists()
+
+
+# hostile31a -------------------------------------------------------------------
+# -- hostile31a: the round's findings (issue 18, round 31: the command line and files) --------------
+def _hostile31a_grid(folder, problem="logreg", **meta):
+    """A finished grid written by hand (``_hand_made_grid``), marked as sgd-bench's, with ``meta`` merged in."""
+    _hand_made_grid(folder, problem, "sgd-bench run")
+    stored = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**stored, "written_by": "sgd-bench", **meta}))
+
+
+def test_report_on_a_full_disk_exits_3_rather_than_passing_over_every_result(tmp_path, capsys, monkeypatch):
+    # a 300 KiB tmpfs, full: report said "not rebuilt (OSError: [Errno 28] No space left on device)" for
+    # each result, then "wrote index.md and index.html over 3 result(s)", exit 0
+    import errno
+
+    from sgd_bench_harness import report
+
+    _hostile31a_grid(tmp_path / "g")
+
+    def full(folder, meta):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report, "_rebuild", full)
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    assert code == 3, err
+    assert re.search(r"^sgd-bench: error: no space left on the device writing .*report rebuilds", err.strip()), err
+    assert not (tmp_path / "index.md").exists()
+
+
+@pytest.mark.parametrize("meta, match", [
+    ({"config": [1, 2]}, r'^meta\.json\'s "config" is a list, not a JSON object \(edited\?\)'),
+    ({"f_star": None}, r'^meta\.json\'s "f_star" is null, not a JSON object'),
+    ({"f_star": {"logreg": ["abc", "x"]}}, r'^meta\.json\'s "f_star" entry \'logreg\' is not \[f\* or null, '),
+    ({"cells": {"c": {"problem": "logreg"}}}, r'^meta\.json\'s "cells" entry \'c\' is not \{problem, method, '),
+], ids=["config-list", "f-star-null", "f-star-text", "cell-without-seconds"])
+def test_a_grids_hand_edited_meta_json_is_named_by_its_key_in_report(tmp_path, meta, match):
+    # report said "not rebuilt (AttributeError: 'list' object has no attribute 'get')" (or "Unknown format
+    # code 'g' for object of type 'str'", or a KeyError blaming an older version), naming no key
+    from sgd_bench_harness import grid_report
+
+    _hostile31a_grid(tmp_path / "g", **meta)
+    with pytest.raises(ValueError, match=match):
+        grid_report.report(tmp_path / "g")
+
+
+def test_a_grid_label_the_font_cannot_draw_is_one_line_not_matplotlibs_warnings(tmp_path, capsys):
+    # --problem libsvm:path=/data/数据.svm: 8 lines of "UserWarning: Glyph 25968 (...) missing from font(s)
+    # DejaVu Sans" with matplotlib's source lines, at the run and at every report, and boxes in the figure
+    from sgd_bench_harness import grid_report
+
+    _hostile31a_grid(tmp_path / "g", problem="libsvm:path=/d/数据.svm")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grid_report.report(tmp_path / "g")
+    assert not [w for w in caught if "Glyph" in str(w.message)], [str(w.message) for w in caught]
+    lines = [line for line in capsys.readouterr().err.splitlines() if "数" in line]
+    assert len(lines) == 1 and "grid.png: the font (DejaVu Sans) has no 数, 据" in lines[0], lines
+
+
+def test_the_wrote_lines_show_a_folder_with_a_newline_on_one_line(tmp_path, capsys, monkeypatch):
+    # --out 'a<newline>b': report escaped it (a\nb: rebuilt ...), but the run's own "wrote" line, an
+    # experiment's, and report's index line printed it raw, split over two lines
+    from sgd_bench_harness import cli, experiment, grid, report
+
+    monkeypatch.setattr(grid, "run_grid", lambda config, out, **kwargs: [])
+    assert cli.main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", str(tmp_path / "a\nb")]) == 0
+    experiment.close(tmp_path / "c\nd", "# x\n", checks=[], echo=True)
+    (tmp_path / "e\nf").mkdir()
+    _hostile31a_grid(tmp_path / "e\nf" / "g")
+    monkeypatch.setattr(report, "_rebuild", lambda folder, meta: "as written by the run")
+    monkeypatch.setattr(report, "_write_page", lambda folder, index: None)
+    assert cli.main(["report", str(tmp_path / "e\nf")]) == 0
+    out = capsys.readouterr().out
+    wrote = [line for line in out.splitlines() if line.startswith("wrote ")]
+    assert len(wrote) == 3 and all("\\n" in line for line in wrote), out
+
+
+def test_gpu_bench_says_why_a_ratio_is_not_measurable_instead_of_missed(tmp_path):
+    # gpu_bench --quick on a busy CPU: its sweep ratio came out nan, shown as "nan ns | nan | MISSED" with
+    # no reason, where peers says "not measurable" for the same noise
+    from sgd_bench_harness.experiments import load
+    from sgd_bench_harness.experiments.peers.timing import timing
+
+    gpu = load("gpu_bench")
+    rows = [timing("read", "ours", "gd", 1.0, 10), timing("read", "baseline", "sum", 0.5, 10, bytes_read=8e6),
+            timing("seeds", "ours", "s", 2.0, 10, 4), timing("seeds", "baseline", "one", 1.0, 10),
+            timing("sweep", "ours", "sw", 2.0, 100, 16), timing("sweep", "ours", "sw", 1.0, 200, 16),
+            timing("sweep", "baseline", "one run", 1.0, 100), timing("sweep", "baseline", "one run", 2.0, 200)]
+    table = gpu._table(rows, {"seeds": 4, "sweep_configs": 4, "sweep_seeds": 4}, gpu.TARGETS)
+    assert [r["met"].split(":")[0] for r in table] == ["MISSED", "yes", "not measurable"], table
+
+
+def test_a_meta_json_saved_with_a_byte_order_mark_is_still_the_result(tmp_path):
+    # meta.json opened and saved in an editor that writes "UTF-8 with BOM": report listed the result as
+    # "CORRUPTED, not rebuilt: meta.json is not valid JSON; re-run it to rebuild" (exit 1)
+    from sgd_bench_harness import folders, report
+
+    _hostile31a_grid(tmp_path / "g")
+    meta = tmp_path / "g" / "meta.json"
+    meta.write_bytes(b"\xef\xbb\xbf" + meta.read_bytes())
+    assert folders.is_result(folders.read_meta(tmp_path / "g"))
+    assert report._find_results(tmp_path) == ([tmp_path / "g"], [])
+
+
+def test_an_optax_mask_given_as_text_is_refused_not_read_as_true(tmp_path, capsys, no_grid_run):
+    # optax:adamw,lr=0.1,mask=abc ran: optax took the text as a one-leaf mask tree, truthy, so the decay
+    # applied to every parameter as with no mask at all (the same for lars's weight_decay_mask)
+    for spec in ("optax:adamw,lr=0.1,mask=abc", "optax:lars,lr=0.1,weight_decay_mask=abc"):
+        code, err = cli_main(LOGREG + ["--method", spec, "--out", str(tmp_path)], capsys)
+        assert code == 2 and re.search(r"mask takes true, false or a tree or function of Python, not a text "
+                                       r"\(got 'abc'\)", err.strip().splitlines()[-1]), err
+
+
+@pytest.mark.parametrize("spec, typed", [("geometric-logistic:ratio=1", "1"), ("logreg:n=20,d=2,mu=-1.50", "-1.50")])
+def test_a_problem_specs_refused_number_is_echoed_as_typed(tmp_path, capsys, no_grid_run, spec, typed):
+    # --problem geometric-logistic:ratio=1 was refused with "got 1.0", mu=-1.50 with "got -1.5": values
+    # the factory made of the text, not what was typed (the --method side echoes as typed since hostile30a)
+    code, err = cli_main(["run", "--problem", spec, "--method", "gd", "--out", str(tmp_path / "out")], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith(f"sgd-bench: error: --problem {spec!r}: ") and last.endswith(f", got {typed}"), last
+
+
+def test_report_names_the_file_in_the_way_not_its_temporary_name(tmp_path, capsys):
+    # a folder named grid.png in a result: "not rebuilt (IsADirectoryError: [Errno 21] Is a directory:
+    # '.../.grid.png.27liqfew.tmp' -> '.../grid.png')", naming first a temporary file already removed
+    _hostile31a_grid(tmp_path / "g")
+    (tmp_path / "g" / "grid.png").mkdir()
+    code, err = cli_main(["report", str(tmp_path)], capsys)
+    line = next(line for line in err.splitlines() if "not rebuilt" in line)
+    assert code == 0 and line.endswith(f"not rebuilt ({tmp_path / 'g' / 'grid.png'}: Is a directory)"), line
+
+
+def test_a_damaged_checks_json_is_a_corrupted_result_not_a_missing_one(tmp_path, capsys):
+    # a byte appended to checks.json: "not rebuilt (FileNotFoundError: ... lacks checks.json ...)"; a JSON
+    # object in its place: "not rebuilt (TypeError: string indices must be integers, not 'str')"; both exit 0
+    # with "-" in the index's checks column, the run's claims (failed ones too) no longer shown
+    root = tmp_path / "runs"
+    (_fake_result(root / "cut") / "checks.json").write_bytes(b'[{"claim": "c", "holds": false}]\xff')
+    (_fake_result(root / "object") / "checks.json").write_text('{"claim": "c"}')
+    code, err = cli_main(["report", str(root)], capsys)
+    assert code == 1, err
+    assert f"{root / 'cut'}: CORRUPTED, not rebuilt: checks.json is not valid JSON (or not UTF-8 text)" in err
+    assert f"{root / 'object'}: CORRUPTED, not rebuilt: checks.json is not a list of checks" in err
+
+
+def test_a_summary_that_is_not_utf8_is_named_when_its_page_is_not_written(tmp_path, capsys):
+    # a summary.md with a byte 0xff (a result report does not rebuild): "summary.html not written
+    # (UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 4: invalid start byte)", no file named
+    root = tmp_path / "runs"
+    (_fake_result(root / "r") / "summary.md").write_bytes(b"# t\n\xff\xfe bad\n")
+    code, err = cli_main(["report", str(root)], capsys)
+    assert code == 0 and f"{root / 'r'}: summary.html not written (summary.md is not UTF-8 text: byte 0xff at " \
+                          "offset 4)" in err, err
+
+
+def test_an_experiments_hand_edited_config_is_named_by_its_key_in_report(tmp_path):
+    # "config": [1] in an experiment's meta.json: "not rebuilt (TypeError: list indices must be integers
+    # or slices, not str)", as for a grid's (above)
+    from sgd_bench_harness import report
+
+    folder = _fake_result(tmp_path / "r", experiment="rates_table", config=[1])
+    with pytest.raises(ValueError, match=r'^meta\.json\'s "config" is a list, not a JSON object \(edited\?\); '
+                                         r'restore it, or re-run it to rebuild it$'):
+        report._rebuild(folder, json.loads((folder / "meta.json").read_text()))
