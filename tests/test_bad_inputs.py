@@ -6996,7 +6996,7 @@ def test_the_wrote_lines_show_a_folder_with_a_newline_on_one_line(tmp_path, caps
     (tmp_path / "e\nf").mkdir()
     _hostile31a_grid(tmp_path / "e\nf" / "g")
     monkeypatch.setattr(report, "_rebuild", lambda folder, meta: "as written by the run")
-    monkeypatch.setattr(report, "_write_page", lambda folder, index: None)
+    monkeypatch.setattr(report, "_write_page", lambda folder, index, done=None: None)
     assert cli.main(["report", str(tmp_path / "e\nf")]) == 0
     out = capsys.readouterr().out
     wrote = [line for line in out.splitlines() if line.startswith("wrote ")]
