@@ -358,8 +358,10 @@ def problem_info(info) -> tuple[tuple[str, float], ...]:
 
 def within_dtype(pairs, dtype, owner: str) -> None:
     """Raises ValueError when a concrete number of ``pairs`` ((name, value)) is finite but beyond
-    the largest ``dtype`` number: there it is inf (traced values pass)."""
-    big = float(jnp.finfo(dtype).max)
+    the largest ``dtype`` number (there it is inf), or nonzero but below its smallest normal (there
+    it is 0: XLA flushes subnormals; one such number is all of its entries, which ``precision``
+    refuses in data). Traced values pass."""
+    big, tiny = float(jnp.finfo(dtype).max), float(jnp.finfo(dtype).tiny)
     for name, value in pairs:
         if isinstance(value, jax.core.Tracer):
             continue
@@ -373,6 +375,11 @@ def within_dtype(pairs, dtype, owner: str) -> None:
             raise ValueError(f"{name} = {np.max(np.abs(arr)).item():g} is beyond the largest "
                              f"{jnp.dtype(dtype).name} ({big:.3g}), the dtype of {owner}: there it is "
                              "inf. Pass a smaller value, or float64 data (with jax_enable_x64)")
+        small = np.abs(arr)[(arr != 0) & (np.abs(arr) < tiny)]
+        if small.size:  # mu = 1e-40 on float32 data ran as mu = 0 while theory used 1e-40
+            raise ValueError(f"{name} = {small.min().item():g} is below the smallest normal "
+                             f"{jnp.dtype(dtype).name} ({tiny:.3g}), the dtype of {owner}: there it is "
+                             "0. Pass 0 or a larger value, or float64 data (with jax_enable_x64)")
 
 
 def derived_within_dtype(name: str, value: float, derived: float, what: str, dtype, *,
