@@ -132,10 +132,11 @@ def _fits_dtype(preconditioner, dtype, owner: str) -> None:
         raise ValueError(f"preconditioner has entries up to {float(arr.max()):.3g}, beyond the largest {name} "
                          f"({float(info.max):.3g}), the dtype of {owner}: there they are inf. Scale it down "
                          "(and the step size up), or compute in float64 (with jax_enable_x64)")
-    nonzero, tiny = int(np.count_nonzero(arr)), int(np.count_nonzero((arr > 0) & (arr < float(info.tiny))))
+    (low, smallest), nonzero = validation.zero_below(dtype), int(np.count_nonzero(arr))
+    tiny = int(np.count_nonzero((arr > 0) & (arr < low)))
     if 2 * tiny > nonzero:
-        raise ValueError(f"{tiny} of the preconditioner's {nonzero} nonzero entries are below the smallest normal "
-                         f"{name} ({float(info.tiny):.3g}), the dtype of {owner}: there they are 0, so the "
+        raise ValueError(f"{tiny} of the preconditioner's {nonzero} nonzero entries are below {smallest} "
+                         f"({low:.3g}), the dtype of {owner}: there they are 0, so the "
                          "run would (mostly) stand still. Scale it up (and the step size down), or compute "
                          "in float64 (with jax_enable_x64)")
 
