@@ -100,7 +100,8 @@ class Constants:
     def kappa(self) -> float | None:
         """The condition number L / mu, when both are known."""
         L, mu = self._numbers("kappa", "L", "mu")
-        return None if L is None or not mu else L / mu
+        return None if L is None or not mu else _float(L) / _float(mu)  # L=10**400 (kept for the bounds'
+        # refusal "an integer of 401 digits"): inf, as in float64, not Python's OverflowError
 
     def _numbers(self, what: str, *keys) -> tuple:
         """The constants ``keys`` (None kept), refused by name when one is not a number: ``replace``

@@ -6599,6 +6599,13 @@ def test_describe_and_kappa_name_a_constant_replace_let_in_that_is_not_a_number(
            r"replace\(\) let in", lambda: getattr(c, attr)() if attr == "describe" else c.kappa)
 
 
+def test_kappa_of_an_integer_beyond_float64_is_inf_not_an_overflow_error():
+    # T: Constants(L=10**400) is kept (the bounds refuse it by its size); kappa was Python's OverflowError
+    # "int too large to convert to float", describe() already showed inf (found in a new round, leftovers33a)
+    c = theory.Constants("p", "strongly_convex", 10, 10**400, 1.0, 0.5, 0.1, 0.0)
+    assert c.kappa == math.inf and "- L = inf" in c.describe()
+
+
 @pytest.mark.parametrize("kwargs, name", [({"regularizer": L2(1e-40)}, "mu"), ({"info": {"mu": 1e-40}}, r"info\['mu'\]")])
 def test_a_constant_below_float32s_smallest_normal_is_refused_on_a_float32_problem(kwargs, name):
     # S: L2(1e-40) or info={'mu': 1e-40} on float32 data ran as 0 (XLA flushes subnormals) while theory
