@@ -6627,9 +6627,9 @@ def test_a_float16_constant_is_refused_only_below_what_float16_holds():
 
 @pytest.mark.parametrize("scale, words", [(1e39, r"has entries up to 1e\+39, beyond the largest float32 \(3\.4e\+38\), "
                                                  r"the dtype of problem 'custom': there they are inf"),
-                                          (1e-40, r"3 of the preconditioner's 3 nonzero entries are below the smallest "
+                                          (1e-40, r"all 3 nonzero entries of the preconditioner are below the smallest "
                                                   r"normal float32 \(1\.18e-38\), the dtype of problem 'custom': there "
-                                                  r"they are 0")])
+                                                  r"they are 0, so the run would stand still")])
 def test_a_preconditioner_a_float32_problem_cannot_hold_is_refused(scale, words):
     # S: 1e39 I on float32 data was inf in the step (flagged diverged, not refused); 1e-40 I was 0 (the
     # run stood still, unflagged); as precision refuses such data (leftovers33a 3)
