@@ -99,7 +99,20 @@ class Constants:
     @property
     def kappa(self) -> float | None:
         """The condition number L / mu, when both are known."""
-        return None if self.L is None or not self.mu else self.L / self.mu
+        L, mu = self._numbers("kappa", "L", "mu")
+        return None if L is None or not mu else _float(L) / _float(mu)  # L=10**400 (kept for the bounds'
+        # refusal "an integer of 401 digits"): inf, as in float64, not Python's OverflowError
+
+    def _numbers(self, what: str, *keys) -> tuple:
+        """The constants ``keys`` (None kept), refused by name when one is not a number: ``replace``
+        takes text or a bool on purpose (mu="0.5": describe said "Unknown format code 'g'", kappa
+        "unsupported operand type(s)")."""
+        for key in keys:
+            value = getattr(self, key)
+            if value is not None and not _real_number(value):
+                raise TypeError(f"{what} needs {key} as a number, got {value!r} (a wrong constant "
+                                "replace() let in; only the bounds refuse it by design)")
+        return tuple(getattr(self, key) for key in keys)
 
     def as_dict(self) -> dict[str, Any]:
         """The record as plain JSON-ready values (NumPy integers and Fractions as int and float)."""
@@ -113,11 +126,19 @@ class Constants:
     def describe(self) -> str:
         """One Markdown bullet per constant: value and how it was obtained."""
         lines = []
-        for key in ("L", "L_max", "mu", "sigma2_star", "f_star"):
-            value = getattr(self, key)
-            shown = "-" if value is None else f"{value:.6g}"
+        keys = ("L", "L_max", "mu", "sigma2_star", "f_star")
+        for key, value in zip(keys, self._numbers("describe", *keys)):
+            shown = "-" if value is None else f"{_float(value):.6g}"
             lines.append(f"- {key} = {shown} ({self.sources.get(key, '')})")
         return "\n".join(lines)
+
+
+def _float(value) -> float:
+    """A real number as a float for display (an int beyond float64 as +-inf, not an OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
 
 
 def _real_number(value) -> bool:

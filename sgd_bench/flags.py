@@ -21,6 +21,13 @@ noise scale), which runs as the formulas make it; what that does to the loss sho
 and ``diverged``.
 
 The runner computes them inside its compiled programs; this module keeps the rules in one place.
+
+``Solver.advance`` (and ``Solver.run``) return a state, which carries no flag: it has no losses to
+judge (a state holds no f(x_0); ``Solver.metrics`` gives f(x_k) for the caller's own rule, and
+``sgd_bench.run`` the flags). Decided: a step size that goes negative within the steps it runs is
+warned about there as in ``run`` (``NegativeStepWarning``, from ``warn_solver_negative``), since the
+step sizes are known on the host; ``first_negative_step(method, steps)`` is the accessor for a flag
+of one's own. Not checked there: a state or hyperparameters traced by a user's ``jax.jit``.
 """
 
 from __future__ import annotations
@@ -137,3 +144,29 @@ def warn_negative(negative: np.ndarray, label: str) -> None:
     warnings.warn(f"{label}: a step size is negative (or NaN) from step k = {first}{where}: the run "
                   "climbs uphill from there; Trace.negative_step_at flags it", NegativeStepWarning,
                   stacklevel=4)
+
+
+_first_negative_jit = jax.jit(first_negative_step)
+
+
+def warn_solver_negative(solver, k_end: int) -> None:
+    """``Solver.advance``'s check (see the module docstring): warns when a step size of the solver's
+    method is negative (or NaN) at some k < ``k_end``. Constant steps are checked by their
+    constructors; the first negative k is searched once up to a horizon that doubles, so a driver
+    loop of many short ``advance`` calls evaluates each k about twice."""
+    from sgd_bench.schedules import Schedule
+
+    method = solver.method
+    if any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(method)):
+        return
+    if all(isinstance(fn, Schedule) and fn.is_constant for _, fn in step_sizes(method)):
+        return
+    checked, found = getattr(solver, "_negative_checked", (0, -1))
+    if found < 0 and k_end > checked:
+        checked = min(max(k_end, 2 * checked), validation.MAX_STEPS)
+        found = int(_first_negative_jit(method, jnp.int32(checked)))
+        solver._negative_checked = (checked, found)
+    if 0 <= found < k_end:
+        warnings.warn(f"Solver.advance of {method.name}: a step size is negative (or NaN) from step k = {found}: "
+                      "the run climbs uphill from there (the state carries no flag; sgd_bench.run's "
+                      "Trace.negative_step_at does)", NegativeStepWarning, stacklevel=3)

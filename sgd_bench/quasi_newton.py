@@ -118,8 +118,31 @@ def climbs(preconditioner) -> jax.Array:
     return ~(eig[0] >= -tol) | ~jnp.all(jnp.isfinite(P))
 
 
+def _fits_dtype(preconditioner, dtype, owner: str) -> None:
+    """Refuses a concrete P that ``dtype`` cannot hold, as ``precision`` refuses data: an entry
+    beyond its largest number (1e39 I on a float32 problem was inf, the run flagged diverged, not
+    refused), or all of its nonzero entries below its smallest normal (1e-40 I was 0 there: the run
+    stood still, unflagged; entries far below the others, flushed, are negligible next to them)."""
+    if isinstance(preconditioner, jax.core.Tracer):
+        return
+    info, name = jnp.finfo(dtype), jnp.dtype(dtype).name
+    with np.errstate(over="ignore"):
+        arr = np.abs(np.asarray(preconditioner, np.float64))
+    if np.any(arr > float(info.max)):
+        raise ValueError(f"preconditioner has entries up to {float(arr.max()):.3g}, beyond the largest {name} "
+                         f"({float(info.max):.3g}), the dtype of {owner}: there they are inf. Scale it down "
+                         "(and the step size up), or compute in float64 (with jax_enable_x64)")
+    (low, smallest), nonzero = validation.zero_below(dtype), int(np.count_nonzero(arr))
+    tiny = int(np.count_nonzero((arr > 0) & (arr < low)))
+    if nonzero and tiny == nonzero:  # some only (I with 1e-40 off the diagonal): negligible next to the rest
+        raise ValueError(f"all {nonzero} nonzero entries of the preconditioner are below {smallest} "
+                         f"({low:.3g}), the dtype of {owner}: there they are 0, so the run would stand "
+                         "still. Scale it up (and the step size down), or compute in float64 (with jax_enable_x64)")
+
+
 def _check_preconditioner(p, problem):
     _check_semidefinite(p.preconditioner)  # also after replace(preconditioner=...)
+    _fits_dtype(p.preconditioner, problem.dtype, f"problem {problem.name!r}")
     d = _flat_dim(problem)
     shape = np.shape(p.preconditioner)
     if d is not None and shape != (d, d):
@@ -172,6 +195,9 @@ def preconditioned_sgd(step_size, preconditioner, batch_size: int | None = 1,
         if not np.all(np.isfinite(arr)):
             raise ValueError("preconditioner must be finite (it has NaN or inf entries)")
         _check_semidefinite(arr)
+        if not jax.config.jax_enable_x64 and not isinstance(preconditioner, jax.Array):
+            # jnp.asarray below makes it float32: 1e39 I became inf, refused as "must be finite"
+            _fits_dtype(arr, jnp.float32, "JAX's arrays while jax_enable_x64 is off")
     if batch_size is None:
         validation.choice("sampling", sampling, SAMPLINGS)
         b, name = None, "preconditioned GD"

@@ -332,8 +332,10 @@ def theory_rate(problem_class: str, method: str) -> TheoryRate:
 # log k / sqrt k) and the onset of the asymptotic regime move it by a few hundredths, hence
 # 0.05. The fit's own interval is added on top, so a cell matches when its interval meets the band.
 MATCH_TOL = 0.05
+# The widest interval of p that can match, the distance between the table's p = 1 and 1/2: a wider
+MAX_WIDTH = 0.5  # one cannot tell them apart ([-5, 5] met any band: it was a match by default)
 
-OUTCOMES = ("match", "faster", "slower")
+OUTCOMES = ("match", "faster", "slower", "unclear")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -342,7 +344,8 @@ class Verdict:
 
     - ``outcome``: ``"match"`` (the interval meets [p - tol, p + tol], or linear where the table
       says linear), ``"faster"`` (the whole interval beats the band) or ``"slower"`` (the whole
-      interval lies below it, or no convergence);
+      interval lies below it, or no convergence); ``"unclear"``: it meets the band but is wider
+      than ``MAX_WIDTH``, too wide to tell (not ok);
     - ``ok``: match, or faster with a stated reason; slower is always a failure, and so is
       faster without a reason (an unexplained gap to a worst case is a question, not a pass);
     - ``text``: the verdict in words, with the reason.
@@ -364,7 +367,8 @@ def compare(measured: RateFit, theory: TheoryRate, *, tol: float = MATCH_TOL,
 
     - ``measured``: the fitted order (``fit`` / ``fit_order``).
     - ``theory``: the table's cell (``theory_rate``).
-    - ``tol``: the half-width of the band [p - tol, p + tol] that counts as the table's order.
+    - ``tol``: the half-width of the band [p - tol, p + tol] that counts as the table's order
+      (met by an interval at most ``MAX_WIDTH`` wide; a wider one is ``"unclear"``).
     - ``why``: the reason a problem beats the worst case (a structure the problem has beyond
       its class, or that the row is only an upper bound this problem beats). A faster order
       without it is not ok.
@@ -394,6 +398,8 @@ def compare(measured: RateFit, theory: TheoryRate, *, tol: float = MATCH_TOL,
         return Verdict("slower", False, f"slower than the table: p < {p:g} - {tol:g}")
     if measured.lo > p + tol:
         return faster(f"p > {p:g} + {tol:g}")
+    if not measured.hi - measured.lo <= MAX_WIDTH:  # NaN too
+        return Verdict("unclear", False, f"too wide to tell: an interval {measured.hi - measured.lo:.3g} wide, above {MAX_WIDTH:g}")
     return Verdict("match", True, f"matches p = {p:g}")
 
 

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from sgd_bench import _tree, precision, schedules, sharding, validation
+from sgd_bench import _tree, flags, precision, schedules, sharding, validation
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.validation import PrecisionWarning
@@ -353,7 +353,8 @@ class Solver:
                          chunk=self.chunk)
 
     def advance(self, state: SolverState, steps: int) -> SolverState:
-        """``steps`` >= 0 more steps from ``state`` (no compile for a new count)."""
+        """``steps`` >= 0 more steps from ``state`` (no compile for a new count). No divergence flag:
+        a negative step size is warned about (``sgd_bench.flags``), the loss is ``metrics``'s."""
         self._check_state(state)
         steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
         # a traced counter (a user's jax.jit around advance) has no host value to check: int() of
@@ -361,6 +362,8 @@ class Solver:
         if not isinstance(state.k, jax.core.Tracer) and int(state.k) + steps > MAX_STEPS:
             raise ValueError(f"steps must keep the step counter below 2**31 - 1; the state is at "
                              f"k = {int(state.k)}, got steps = {steps}")
+        if not isinstance(state.k, jax.core.Tracer):  # the state has no flag: warned as run is (flags)
+            flags.warn_solver_negative(self, int(state.k) + steps)
         return _advance_jit(self.problem, self.method, state, jnp.int32(steps), chunk=self.chunk)
 
     def _check_state(self, state: SolverState) -> None:

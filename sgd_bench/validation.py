@@ -358,8 +358,10 @@ def problem_info(info) -> tuple[tuple[str, float], ...]:
 
 def within_dtype(pairs, dtype, owner: str) -> None:
     """Raises ValueError when a concrete number of ``pairs`` ((name, value)) is finite but beyond
-    the largest ``dtype`` number: there it is inf (traced values pass)."""
-    big = float(jnp.finfo(dtype).max)
+    the largest ``dtype`` number (there it is inf), or nonzero but below its smallest normal (there
+    it is 0: XLA flushes subnormals; one such number is all of its entries, which ``precision``
+    refuses in data). Traced values pass."""
+    big, (tiny, smallest) = float(jnp.finfo(dtype).max), zero_below(dtype)
     for name, value in pairs:
         if isinstance(value, jax.core.Tracer):
             continue
@@ -373,6 +375,20 @@ def within_dtype(pairs, dtype, owner: str) -> None:
             raise ValueError(f"{name} = {np.max(np.abs(arr)).item():g} is beyond the largest "
                              f"{jnp.dtype(dtype).name} ({big:.3g}), the dtype of {owner}: there it is "
                              "inf. Pass a smaller value, or float64 data (with jax_enable_x64)")
+        small = np.abs(arr)[(arr != 0) & (np.abs(arr) < tiny)]
+        if small.size:  # mu = 1e-40 on float32 data ran as mu = 0 while theory used 1e-40
+            raise ValueError(f"{name} = {small.min().item():g} is below {smallest} ({tiny:.3g}), the dtype of "
+                             f"{owner}: there it is 0. Pass 0 or a larger value" + (
+                                 "" if jnp.dtype(dtype) == jnp.float64 else ", or float64 data (with jax_enable_x64)"))
+
+
+def zero_below(dtype) -> tuple[float, str]:
+    """(t, its name): a nonzero number below t is 0 in ``dtype``: its smallest normal, as XLA flushes
+    subnormals (float64, float32, bfloat16); for float16, computed in float32, half its smallest subnormal."""
+    info, name = jnp.finfo(dtype), jnp.dtype(dtype).name
+    if jnp.dtype(dtype) == jnp.float16:
+        return float(info.smallest_subnormal) / 2, "half the smallest (subnormal) float16"
+    return float(info.tiny), f"the smallest normal {name}"
 
 
 def derived_within_dtype(name: str, value: float, derived: float, what: str, dtype, *,

@@ -101,6 +101,8 @@ def logreg_l2(X, y, lmbd: float, *, dtype="float64") -> FiniteSum:
         raise ValueError(f"{lost} of X's {held} nonzero entries are below the smallest "
                          f"{dt.name} ({float(jnp.finfo(dt).smallest_subnormal):.3g}): in dtype={dt.name} "
                          "they are 0; rescale the features or pass a wider dtype")
+    # the ridge on the mean scale must hold in dt (1e-41 / n was refused as "mu", a name benchopt has not)
+    validation.within_dtype([(f"mu = lmbd / n (lmbd = {lmbd:g}, n = {n})", lmbd / max(n, 1))], dt, "benchopt's problem")
     try:
         return logistic_regression(cast, np.asarray(y, dt), lmbd / max(n, 1), name="benchopt logreg_l2")
     except ValueError as err:
@@ -108,9 +110,15 @@ def logreg_l2(X, y, lmbd: float, *, dtype="float64") -> FiniteSum:
             raise
         a64 = np.asarray(cast, np.float64)
         top = float(np.max(np.einsum("ij,ij->i", a64, a64))) / 4 + lmbd / max(n, 1)
-        raise ValueError(f"X's rows make L_max = max_i ||x_i||^2 / 4 + mu = {top:.3g}, beyond the largest "
-                         f"{dt.name} ({float(jnp.finfo(dt).max):.3g}): in dtype={dt.name} it is inf; "
-                         "rescale the features or pass a wider dtype") from None
+        if top > 1:
+            raise ValueError(f"X's rows make L_max = max_i ||x_i||^2 / 4 + mu = {top:.3g}, beyond the largest "
+                             f"{dt.name} ({float(jnp.finfo(dt).max):.3g}): in dtype={dt.name} it is inf; "
+                             "rescale the features or pass a wider dtype") from None
+        # tiny features: an L (L_max = {top}) below the smallest normal was said to be "beyond the largest"
+        raise ValueError(f"X's rows make the problem's smoothness constants (L_max = max_i ||x_i||^2 / 4 + mu = "
+                         f"{top:.3g}) so small that one is below {validation.zero_below(dt)[1]} "
+                         f"({validation.zero_below(dt)[0]:.3g}): in dtype={dt.name} it is 0; rescale the "
+                         "features or pass a wider dtype") from None
 
 
 def sum_objective(problem: FiniteSum, x) -> float:

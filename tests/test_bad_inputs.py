@@ -7090,3 +7090,112 @@ def test_an_experiments_hand_edited_config_is_named_by_its_key_in_report(tmp_pat
     with pytest.raises(ValueError, match=r'^meta\.json\'s "config" is a list, not a JSON object \(edited\?\); '
                                          r'restore it, or re-run it to rebuild it$'):
         report._rebuild(folder, json.loads((folder / "meta.json").read_text()))
+
+
+# leftovers33a -------------------------------------------------------------------
+@pytest.mark.parametrize("attr, key, change", [("describe", "mu", {"mu": "0.5"}), ("kappa", "mu", {"mu": "0.5"}),
+                                               ("kappa", "L", {"L": True})])
+def test_describe_and_kappa_name_a_constant_replace_let_in_that_is_not_a_number(attr, key, change):
+    # S: replace() takes text or a bool on purpose (for the bounds' refusal); describe() then said
+    # "Unknown format code 'g'" and kappa "unsupported operand type(s)" (leftovers33a 1)
+    c = theory.Constants("p", "strongly_convex", 10, 1.0, 1.0, 0.5, 0.1, 0.0).replace(**change)
+    raises(TypeError, rf"^{attr} needs {key} as a number, got {re.escape(repr(change[key]))} \(a wrong constant "
+           r"replace\(\) let in", lambda: getattr(c, attr)() if attr == "describe" else c.kappa)
+
+
+def test_kappa_of_an_integer_beyond_float64_is_inf_not_an_overflow_error():
+    # T: Constants(L=10**400) is kept (the bounds refuse it by its size); kappa was Python's OverflowError
+    # "int too large to convert to float", describe() already showed inf (found in a new round, leftovers33a)
+    c = theory.Constants("p", "strongly_convex", 10, 10**400, 1.0, 0.5, 0.1, 0.0)
+    assert c.kappa == math.inf and "- L = inf" in c.describe()
+
+
+@pytest.mark.parametrize("kwargs, name", [({"regularizer": L2(1e-40)}, "mu"), ({"info": {"mu": 1e-40}}, r"info\['mu'\]")])
+def test_a_constant_below_float32s_smallest_normal_is_refused_on_a_float32_problem(kwargs, name):
+    # S: L2(1e-40) or info={'mu': 1e-40} on float32 data ran as 0 (XLA flushes subnormals) while theory
+    # used 1e-40; within_dtype checked only overflow (precision refuses such data) (leftovers33a 2)
+    data = np.ones((8, 3), np.float32)
+    raises(ValueError, rf"^{name} = 1e-40 is below the smallest normal float32 \(1\.18e-38\), the dtype of problem "
+           r"'custom': there it is 0\. Pass 0 or a larger value", FiniteSum, _square_loss, data, x_shape=(3,), **kwargs)
+    FiniteSum(_square_loss, data.astype(np.float64), x_shape=(3,), **kwargs)  # float64 holds it
+
+
+def test_a_float16_constant_is_refused_only_below_what_float16_holds():
+    # S: float16 subnormals are not flushed (XLA computes float16 in float32): L2(1e-5) on float16 data is
+    # held (6.1e-5 is its smallest normal, no threshold), while L2(1e-8) was 0 there, silently (leftovers33a 2)
+    data = np.ones((8, 3), np.float16)
+    FiniteSum(_square_loss, data, x_shape=(3,), regularizer=L2(1e-5))
+    raises(ValueError, r"^mu = 1e-08 is below half the smallest \(subnormal\) float16 \(2\.98e-08\), the dtype of "
+           r"problem 'custom': there it is 0\.", FiniteSum, _square_loss, data, x_shape=(3,), regularizer=L2(1e-8))
+
+
+@pytest.mark.parametrize("scale, words", [(1e39, r"has entries up to 1e\+39, beyond the largest float32 \(3\.4e\+38\), "
+                                                 r"the dtype of problem 'custom': there they are inf"),
+                                          (1e-40, r"all 3 nonzero entries of the preconditioner are below the smallest "
+                                                  r"normal float32 \(1\.18e-38\), the dtype of problem 'custom': there "
+                                                  r"they are 0, so the run would stand still")])
+def test_a_preconditioner_a_float32_problem_cannot_hold_is_refused(scale, words):
+    # S: 1e39 I on float32 data was inf in the step (flagged diverged, not refused); 1e-40 I was 0 (the
+    # run stood still, unflagged); as precision refuses such data (leftovers33a 3)
+    problem = FiniteSum(_square_loss, np.ones((8, 3), np.float32), x_shape=(3,), problem_class="convex")
+    method = sgd_bench.preconditioned_sgd(0.1, scale * np.eye(3))
+    raises(ValueError, rf"^preconditioner {words}" if scale > 1 else rf"^{words}", sgd_bench.Solver, problem, method)
+
+
+def test_benchopts_saga_solver_runs_when_l_max_is_zero(monkeypatch):
+    # T: X all zeros and lmbd = 0 make L_max = 0: SAGA's default step 1/(3 L_max) was a ValueError from
+    # set_objective; the objective is constant, so a finite step is exact, as the GD solver takes (leftovers33a 4)
+    import importlib.util
+    import pathlib
+    import types
+
+    monkeypatch.setitem(sys.modules, "benchopt", types.SimpleNamespace(BaseSolver=object))
+    path = (pathlib.Path(__file__).resolve().parents[1] / "integrations" / "benchopt" / "logreg_l2" / "solvers"
+            / "sgd_bench_saga.py")
+    spec = importlib.util.spec_from_file_location("sgd_bench_saga_solver", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    solver = module.Solver()
+    solver.set_objective(X=np.zeros((4, 3)), y=np.array([1.0, -1.0, 1.0, -1.0]), lmbd=0.0)
+    solver.run(2)
+    assert np.array_equal(solver.get_result()["beta"], np.zeros(3))
+
+
+def test_solver_advance_warns_when_a_step_size_turns_negative(tiny_logistic):
+    # S: Solver.advance returns a state, with no flag: a schedule negative from k = 11 climbed silently
+    # there, while run warns and flags it (leftovers33a 5)
+    solver = sgd_bench.Solver(tiny_logistic, sgd_bench.sgd(schedules.as_schedule(lambda k: 0.1 - 0.01 * k)))
+    state = solver.init(X0, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        state = solver.advance(state, 11)  # k = 0..10: alpha >= 0
+    with pytest.warns(sgd_bench.flags.NegativeStepWarning, match=r"^Solver\.advance of SGD: a step size is negative "
+                      r"\(or NaN\) from step k = 11: the run climbs uphill"):
+        solver.advance(state, 1)
+
+
+@pytest.mark.parametrize("lo, hi", [(-5.0, 5.0), (0.2, 0.71), (math.nan, math.nan)])
+def test_a_rate_interval_too_wide_to_tell_is_not_a_match(lo, hi):
+    # C: compare called any interval that met the band [p - 0.05, p + 0.05] a match: [-5, 5] matched
+    # every cell; it must be at most 0.5 wide, the distance between the table's orders; a NaN interval
+    # (a RateFit read back from bad records) was a match too (leftovers33a 6)
+    def verdict(lo, hi):
+        fit = sgd_bench.rates.RateFit("power", 0.5, lo, hi, 0.0, 1, 100, 3, 0.0, 2, "test")
+        return theory.compare(fit, theory.theory_rate("convex", "SGD"))
+
+    assert (verdict(lo, hi).outcome, verdict(lo, hi).ok) == ("unclear", False), verdict(lo, hi)
+    assert verdict(lo, hi).text == f"too wide to tell: an interval {hi - lo:.3g} wide, above 0.5"
+    assert verdict(0.3, 0.8).outcome == "match"  # 0.5 wide: still one
+
+
+@pytest.mark.parametrize("lo, hi", [(0.5, 1.5), (0.79, 1.1)])
+def test_rates_tables_decreasing_step_claim_is_judged_on_the_whole_interval(lo, hi):
+    # C: "SGD with the decreasing step fits p in [0.8, 1.2]" held on the point estimate, whatever its
+    # interval (p = 1.0 [0.5, 1.5] held); the whole interval must lie in the band (leftovers33a 6)
+    from sgd_bench_harness.experiments import rates_table
+
+    fit = sgd_bench.rates.RateFit("power", 1.0, lo, hi, 0.0, 1, 100, 50, 0.0, 4, "test")
+    check = rates_table.decreasing_step_claim("p", "SGD", fit)
+    assert check.holds is False and check.claim == "p, SGD: SGD with the decreasing step fits p in [0.8, 1.2]"
+    committed = sgd_bench.rates.RateFit("power", 1.018, 0.957, 1.078, 0.0, 1, 100, 50, 0.0, 4, "test")  # the full run
+    assert rates_table.decreasing_step_claim("p", "SGD", committed).holds is True
