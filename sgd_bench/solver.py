@@ -171,11 +171,8 @@ MAX_SEED = 2**63 - 1  # the largest int seed (a signed 64-bit integer), on the C
 
 
 def as_key(key):
-    """A typed PRNG key from ``key`` (a key, a raw uint32[2] key, or an int seed).
-
-    An int seed must be in [0, 2**63 - 1], the range ``sgd-bench run --key`` takes: JAX would
-    also take negative seeds and seeds up to 2**64, but -1 and 2**64 - 1 give the same key, so
-    two seeds that look different would run the same stream."""
+    """A typed PRNG key from ``key``: a key, a raw uint32[2] key, or an int seed in [0, 2**63 - 1],
+    the range ``--key`` takes (JAX also takes -1 and 2**64 - 1, which run one and the same stream)."""
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if not 0 <= int(key) <= MAX_SEED:
             raise ValueError(f"key must be an int seed in [0, 2**63 - 1] = [0, {MAX_SEED}] or a PRNG "
@@ -359,11 +356,11 @@ class Solver:
         steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
         # a traced counter (a user's jax.jit around advance) has no host value to check: int() of
         # it was JAX's ConcretizationTypeError
-        if not isinstance(state.k, jax.core.Tracer) and int(state.k) + steps > MAX_STEPS:
-            raise ValueError(f"steps must keep the step counter below 2**31 - 1; the state is at "
-                             f"k = {int(state.k)}, got steps = {steps}")
-        if not isinstance(state.k, jax.core.Tracer):  # the state has no flag: warned as run is (flags)
-            flags.warn_solver_negative(self, int(state.k) + steps)
+        if not isinstance(state.k, jax.core.Tracer):
+            if int(state.k) + steps > MAX_STEPS:
+                raise ValueError(f"steps must keep the step counter below 2**31 - 1; the state is at "
+                                 f"k = {int(state.k)}, got steps = {steps}")
+            flags.warn_solver_negative(self, int(state.k) + steps)  # the state has no flag: warned as run is
         return _advance_jit(self.problem, self.method, state, jnp.int32(steps), chunk=self.chunk)
 
     def _check_state(self, state: SolverState) -> None:
