@@ -236,7 +236,7 @@ class FiniteSum:
             changes["info"] = shifted_info(self.info, *ridge, changes.get("problem_class", self.problem_class))
         fields.update(changes)
         out = FiniteSum(fields.pop("loss_i"), fields.pop("data"), validate=False, **fields)
-        return fits_x_shape(out) if {"x_shape", "data", "loss_i", "regularizer"} & set(changes) else out
+        return fits_x_shape(out) if {"x_shape", "data", "loss_i"} & set(changes) else out
 
     def __repr__(self) -> str:
         shapes = jax.tree_util.tree_map(lambda a: f"{a.dtype}{list(a.shape)}", self.data)
