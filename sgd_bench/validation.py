@@ -95,7 +95,7 @@ def integer(name: str, value: Any, *, low: int | None = None, high: int | None =
                         f"jax.jit / vmap): {name} is checked on the host before anything runs, where a traced "
                         f"value has no number; pass it as a static argument (jax.jit(..., static_argnums=...))")
     if (isinstance(value, (np.ndarray, np.generic, jax.Array)) and np.ndim(value) == 0
-            and np.dtype(value.dtype).kind in "iu"):  # np.array(3) was refused, replace(loop_length=...) took it
+            and jnp.issubdtype(value.dtype, jnp.integer)):  # a key's dtype is no NumPy dtype  # np.array(3) was refused, replace(loop_length=...) took it
         live(name, value)
         value = int(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):

@@ -6987,6 +6987,8 @@ def test_a_concrete_0d_integer_array_is_taken_as_the_int(tiny_logistic, value):
     assert validation_integer("steps", value) == 5
     raises(TypeError, r"^steps must be an integer, got array\(\[5\]\)$", validation_integer, "steps", np.array([5]))
     raises(TypeError, r"^steps must be an integer, got array\(True\)$", validation_integer, "steps", np.array(True))
+    raises(TypeError, r"^seeds must be an integer, got Array\(\(\), dtype=key<fry>\)", validation_integer, "seeds",
+           KEY0)  # a key's dtype is no NumPy dtype: not "Cannot interpret 'key<fry>' as a data type"
 
 
 def validation_integer(name, value):
