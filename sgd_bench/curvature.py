@@ -3,8 +3,9 @@
 These give the smoothness constants where a problem has no closed form: the largest Hessian
 eigenvalue in magnitude at a point, by an exact eigendecomposition of the Hessian (dimension
 <= 2048) or by power iteration on Hessian-vector products run until its residual is small, and
-the same per sample for L_i = ||grad^2 f_i(x)|| (a linear model's in closed form, O(n D)). A value at points is local: a lower bound on the
-global sup_x ||grad^2 f(x)||, and exact where the curvature is largest at one of the points.
+the same per sample for L_i = ||grad^2 f_i(x)|| (a linear model's in closed form, O(n D)). A value
+at points is local: a lower bound on the global sup_x ||grad^2 f(x)||, and exact where the
+curvature is largest at one of the points.
 
 ``top_eigenvalue`` is the sharpness of Keskar et al. (2017): the largest (algebraic) Hessian
 eigenvalue at a point, by Lanczos on Hessian-vector products, traceable so that it vmaps over
