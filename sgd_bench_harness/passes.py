@@ -57,8 +57,12 @@ def run_all(root: Path, names, modules, argvs, every: bool) -> int:
     which says what it leaves out). The pass holds ``root``'s lock: a second pass into this root
     at once would overwrite its progress file."""
     folders.check_writable(root)
-    with folders.lock(root):
-        return _run_pass(root, names, modules, argvs, every)
+    try:
+        with folders.lock(root):
+            return _run_pass(root, names, modules, argvs, every)
+    except KeyboardInterrupt as err:  # its progress file is said (run_words.interrupted)
+        err.pass_root = root
+        raise
 
 
 def _run_pass(root, names, modules, argvs, every: bool) -> int:

@@ -125,3 +125,10 @@ def large(problem) -> bool:
     import jax
 
     return sum(getattr(leaf, "size", 1) for leaf in jax.tree_util.tree_leaves(problem.data)) >= LONG_PHASE_SIZE
+
+
+def said_f_star(problem, say: Callable[[str], None]) -> None:
+    """Says a line before a large problem's reference solution f* (``large``): float64 Newton steps over
+    all the data, minutes at full size, inside compiled programs a Ctrl-C does not interrupt."""
+    if large(problem):
+        say(f"{problem.name}: reference solution f* (float64 Newton steps, n = {problem.n:,}) ...")

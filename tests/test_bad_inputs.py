@@ -6755,7 +6755,8 @@ def test_a_large_problems_constants_and_f_star_are_said_first_computed_once_and_
         "sgd-bench: logreg:n=20,d=2: the problem's constants L, L_max and mu, for the default steps (on a large "
         "problem this takes long, and a Ctrl-C is answered when it returns) ...",
         "logreg n=20 d=2: reference solution f* (float64 Newton steps, n = 20) ...",
-        "sgd-bench: interrupted; finished cells are stored, so the same command resumes the run"], err
+        f"sgd-bench: interrupted; no finished cell stored in {next(tmp_path.glob('grid-*'))}/ yet, so the same "
+        "command runs it again from the start"], err  # leftovers33c: what is stored then (was "finished cells")
     assert folders.read_meta(next(tmp_path.glob("grid-*")))["status"] == "running"  # resumable
 
 
@@ -6925,3 +6926,130 @@ def test_an_experiment_moved_while_a_piece_ran_stores_that_piece_at_its_new_plac
         f"command again with --out {r2} to finish it"), err
     assert json.loads((r2 / "exp_a" / "parts" / "piece.json").read_text()) == {"label": "piece", "value": 7}
     assert not r.exists()
+
+
+# leftovers33c -------------------------------------------------------------------
+_NESTING_SCRIPT = _PASS_SCRIPT.replace('''    experiment.save(''', '''    from sgd_bench_harness import cli
+    cli.load("exp_b").run(config, out / "scaling")  # as gpu_bench runs gd_vs_sgd_large_n's run into scaling/
+    experiment.save(''')
+_PIECE_SCRIPT = _PASS_SCRIPT.replace('''    experiment.save(''', '''    experiment.part(out, "piece", lambda: 7)
+    experiment.save(''')
+
+
+def test_a_result_run_inside_another_leaves_no_parts_in_the_finished_result(tmp_path, capsys, monkeypatch):
+    # gpu_bench calls gd_vs_sgd_large_n's run directly into its scaling/, whose parts/ (one per size)
+    # stayed inside the finished gpu_bench result: only the outer run's own parts/ were removed
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_NESTING_SCRIPT.format(name="exp_a"))
+    (scripts / "exp_b.py").write_text(_PIECE_SCRIPT.format(name="exp_b"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_a", "--quick", "--out", str(tmp_path / "R")], capsys)
+    result = tmp_path / "R" / "exp_a"
+    assert code == 0 and (result / "scaling" / "summary.md").is_file(), err
+    assert not [p for p in result.rglob("*") if p.name == "parts"], sorted(result.rglob("*"))
+
+
+def _long_phase_lines(monkeypatch, capsys, module):
+    """What ``module`` said on stderr before its reference solution, on a problem made "large" (the
+    timed runs are stubbed: only the words before the long phases are looked at)."""
+    from sgd_bench_harness import work
+
+    monkeypatch.setattr(work, "LONG_PHASE_SIZE", 1)
+    said = []
+
+    def reference(*args, **kwargs):
+        said.append(capsys.readouterr().err)
+        raise LookupError("stop here")
+
+    monkeypatch.setattr(sgd_bench, "reference_solution", reference)
+    return said
+
+
+def test_gd_vs_sgd_large_n_says_its_long_phases_before_they_run(monkeypatch, capsys):
+    # at full size (n up to 10^7, 10^8 on a GPU) the data, the timed runs and f* (float64 Newton over
+    # all the data) ran with no line until the size's own line at its end
+    from types import SimpleNamespace
+
+    from sgd_bench_harness import cli
+
+    module = cli.load("gd_vs_sgd_large_n")
+    said = _long_phase_lines(monkeypatch, capsys, module)
+    monkeypatch.setattr(problems, "synthetic_logreg", lambda *a, **k: problems.logistic_regression(A, Y, mu=1e-3))
+    monkeypatch.setattr(module, "timed_run", lambda problem, method, x0, key, **kw: SimpleNamespace(
+        loss=np.array([1.0]), x=x0))
+    with pytest.raises(LookupError, match="stop here"):
+        module._measure_size(dict(module.QUICK, d=3), 13)
+    assert said and said[0].splitlines() == [
+        "n = 13: the data (39 numbers), L, and the timed runs of every method ...",
+        f"{problems.logistic_regression(A, Y, mu=1e-3).name}: reference solution f* (float64 Newton steps, n = 13) ..."], said
+
+
+def test_sparse_logreg_says_its_long_phases_before_they_run(monkeypatch, capsys):
+    # its reference solution (Newton-CG over all the data) and its timed runs ran with no line before them
+    from sgd_bench_harness import cli
+
+    module = cli.load("sparse_logreg")
+    said = _long_phase_lines(monkeypatch, capsys, module)
+    monkeypatch.setattr(module, "preset_data", lambda *a, **k: (scipy.sparse.csr_matrix(A), Y))
+    monkeypatch.setattr(module, "timed", lambda problem, method, x0, key, **kw: (
+        dict(step=np.array([0])), np.zeros(x0.shape), 0.0))
+    with pytest.raises(LookupError, match="stop here"):
+        module._run_dataset(module.QUICK, "news20")
+    assert said and said[0].splitlines() == [
+        "news20-like: n = 13, d = 3, nnz = 39: the timed runs of every method ...",
+        "news20-like: reference solution f* (float64 Newton steps, n = 13) ..."], said
+
+
+@pytest.mark.parametrize("where", ["before-the-folder", "no-piece-yet", "a-piece-stored"])
+def test_a_ctrl_c_says_what_is_stored_at_that_moment(tmp_path, capsys, monkeypatch, where):
+    # "interrupted; finished cells are stored, so the same command resumes the run" was said for every
+    # Ctrl-C of run: before a grid's folder existed (a large problem's constants, minutes), and for an
+    # experiment that had stored nothing
+    from sgd_bench_harness import grid
+
+    out = tmp_path / "R"
+    if where == "before-the-folder":
+        monkeypatch.setattr(grid, "build_problem", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        argv, said = ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", str(out)], (
+            "interrupted before the run's folder was made: nothing of it was stored, so the same command starts "
+            "the run from the beginning")
+    else:
+        scripts = tmp_path / "scripts"
+        scripts.mkdir()
+        piece = '    experiment.part(out, "piece", lambda: 7)\n' if where == "a-piece-stored" else ""
+        (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+            "    experiment.save(", piece + "    raise KeyboardInterrupt\n    experiment.save("))
+        monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+        argv = ["run", "exp_a", "--quick", "--out", str(out)]
+        said = (f"interrupted; 1 finished piece stored in {out / 'exp_a'}/, so the same command resumes the run "
+                "from there" if piece else f"interrupted; no finished piece stored in {out / 'exp_a'}/ yet, so the "
+                "same command runs it again from the start")
+    code, err = cli_main(argv, capsys)
+    assert code == 130 and err.strip().splitlines()[-1] == f"sgd-bench: {said}", err
+    assert out.exists() == (where != "before-the-folder")
+
+
+@pytest.mark.parametrize("how", ["script", "run-renamed"])
+def test_a_moved_folder_is_told_the_out_of_the_way_it_was_run(tmp_path, capsys, monkeypatch, how):
+    # `python scripts/NAME.py --out X` (X: the result folder itself) whose X was moved to Y was told
+    # "--out <Y's parent>", right only under `sgd-bench run NAME --out ROOT` (ROOT/NAME); there, a folder
+    # moved under another name was told --out of its parent, which writes NAME again, not the moved one
+    from sgd_bench_harness import cli
+
+    scripts, r = tmp_path / "scripts", tmp_path / "R"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+        "    experiment.save(", "    out.rename(out.parent / 'moved')\n    experiment.save("))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    if how == "script":
+        with pytest.raises(ValueError) as excinfo:
+            cli.load("exp_a").main(["--quick", "--out", str(r / "x")])
+        said, old, hint = str(excinfo.value), r / "x", f"run the same command again with --out {r / 'moved'}"
+    else:
+        code, err = cli_main(["run", "exp_a", "--quick", "--out", str(r)], capsys)
+        assert code == 2, err
+        said, old = err.strip().splitlines()[-1], r / "exp_a"
+        hint = f"rename {r / 'moved'} back to {r / 'exp_a'}, then run the same command again with --out {r}"
+    assert said.endswith(f"{old} was moved to {r / 'moved'} while the experiment ran; the experiment stops and writes "
+                         f"nothing more at the old path: {hint} to finish it"), said
