@@ -121,7 +121,8 @@ def part(out: Path, label: str, compute: Callable[[], Any],
     ``out/parts/<label>.json``; an interrupted run resumed in the same folder (``main`` resumes
     only a run of the same config hash) reads it back instead of computing it again. Either way
     the value returned is the stored JSON: tuples come back as lists, NumPy scalars as Python
-    numbers, floats (NaN included) exactly. ``main`` removes the parts once the run is complete.
+    numbers, floats (NaN included) exactly. ``main`` removes the parts once the run is complete, and
+    those of a result another experiment's ``run`` stored inside its folder (gpu_bench's ``scaling/``).
     """
     from sgd_bench_harness import results
 
