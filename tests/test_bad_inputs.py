@@ -7053,3 +7053,17 @@ def test_a_moved_folder_is_told_the_out_of_the_way_it_was_run(tmp_path, capsys, 
         hint = f"rename {r / 'moved'} back to {r / 'exp_a'}, then run the same command again with --out {r}"
     assert said.endswith(f"{old} was moved to {r / 'moved'} while the experiment ran; the experiment stops and writes "
                          f"nothing more at the old path: {hint} to finish it"), said
+
+
+def test_report_of_a_results_own_part_names_the_result_to_report(tmp_path, capsys, monkeypatch):
+    # `report results/gpu/scaling` (gpu_bench's scaling part, which its page links): "skipped, its
+    # meta.json is not an sgd-bench result's", then "no results in ...", exit 2: it is sgd-bench's,
+    # and gpu_bench's report rebuilds it
+    top, nested = tmp_path / "top", tmp_path / "top" / "scaling"
+    nested.mkdir(parents=True)
+    (top / "meta.json").write_text(json.dumps({"written_by": "sgd-bench", "experiment": "none", "status": "complete"}))
+    (nested / "meta.json").write_text(json.dumps({"experiment": "gd_vs_sgd_large_n"}))
+    monkeypatch.chdir(tmp_path)
+    code, err = cli_main(["report", "top/scaling"], capsys)
+    assert code == 2 and err.strip() == ("sgd-bench: error: report DIR: top/scaling is a part of the result top, whose "
+                                         "report rebuilds it: sgd-bench report top"), err
