@@ -7067,3 +7067,30 @@ def test_report_of_a_results_own_part_names_the_result_to_report(tmp_path, capsy
     code, err = cli_main(["report", "top/scaling"], capsys)
     assert code == 2 and err.strip() == ("sgd-bench: error: report DIR: top/scaling is a part of the result top, whose "
                                          "report rebuilds it: sgd-bench report top"), err
+
+
+@pytest.mark.parametrize("error, code", [("MemoryError", 3), ("ValueError", 2)])
+def test_a_script_run_directly_ends_a_failed_run_with_one_line(tmp_path, capsys, monkeypatch, error, code):
+    # `python scripts/gd_vs_sgd_large_n.py --sizes 10000000000`: a MemoryError traceback, exit 1, where
+    # `sgd-bench run` says one line, exit 3 (an error raised by the run, after its arguments were taken)
+    import runpy
+    from pathlib import Path
+
+    from sgd_bench_harness.experiments import load, pl_bounds
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    (scripts / "exp_e.py").write_text(_PASS_SCRIPT.format(name="exp_e").replace(
+        "    experiment.save(", f"    raise {error}('--sizes: no size fits')\n    experiment.save("))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    made_up = load("exp_e")
+    monkeypatch.setattr(pl_bounds, "main", lambda: made_up.main(["--quick", "--out", str(out)]))
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # run_script wraps the streams: put back after the test
+    monkeypatch.setattr(sys, "stdout", sys.stdout)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "pl_bounds.py"
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    with pytest.raises(SystemExit) as exit:
+        runpy.run_path(str(script), run_name="__main__")
+    err = capsys.readouterr().err
+    assert exit.value.code == code and err.strip() == "sgd-bench: error: --sizes: no size fits", err
+    assert not out.exists()

@@ -54,6 +54,7 @@ import numpy as np
 
 import problems
 import sgd_bench as sb
+from problems import synthetic
 from sgd_bench.rates import loglog_slope
 from sgd_bench.timing import time_to_eps, timed_run
 from sgd_bench_harness import experiment, plots, results, toolkit, work
@@ -180,9 +181,10 @@ def _measure_size(config: dict, n: int) -> dict:
     def say(text):  # the long phases of a large size, said before they run (stdout has the size's line after)
         print(text, file=sys.stderr, flush=True)
 
-    if n * d >= work.LONG_PHASE_SIZE:
-        say(f"n = {n:,}: the data ({n * d:,} numbers), L, and the timed runs of every method ...")
     try:
+        synthetic.check_size(n, d, dtype)  # a size that cannot fit is skipped before its line below
+        if n * d >= work.LONG_PHASE_SIZE:
+            say(f"n = {n:,}: the data ({n * d:,} numbers), L, and the timed runs of every method ...")
         problem = problems.synthetic_logreg(n, d, seed=config["seed"], mu=mu, dtype=dtype)
     except MemoryError as err:
         print(f"skipping n = {n:,}: {err}")
