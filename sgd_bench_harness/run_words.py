@@ -111,8 +111,8 @@ def interrupted(err: BaseException) -> str:
     folder, root = getattr(err, "folder", None), getattr(err, "pass_root", None)
     again = "the same command resumes the pass" if root is not None and (Path(root) / ALL_STATE).is_file() else ""
     if folder is None:
-        return (f"interrupted before the run's folder was made: nothing of it was stored, so "
-                f"{again or 'the same command starts the run from the beginning'}")
+        return ("interrupted before the run's folder was opened: this run stored nothing, so " + (again or (
+            "the same command starts it again (from where an earlier interrupted run of it stopped, if one did)")))
     folder = Path(folder)
     meta = folders.read_meta(folder) or {}
     if meta.get("status") == folders.STATUS_COMPLETE:

@@ -7012,8 +7012,8 @@ def test_a_ctrl_c_says_what_is_stored_at_that_moment(tmp_path, capsys, monkeypat
     if where == "before-the-folder":
         monkeypatch.setattr(grid, "build_problem", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
         argv, said = ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", str(out)], (
-            "interrupted before the run's folder was made: nothing of it was stored, so the same command starts "
-            "the run from the beginning")
+            "interrupted before the run's folder was opened: this run stored nothing, so the same command starts "
+            "it again (from where an earlier interrupted run of it stopped, if one did)")
     else:
         scripts = tmp_path / "scripts"
         scripts.mkdir()
