@@ -89,15 +89,15 @@ def checking_only() -> Iterator[None]:
         _CHECKING.reset(token)
 
 
-# True while ``sgd-bench run NAME`` runs an experiment: its --out is then the root of ROOT/NAME, where
-# ``python scripts/NAME.py --out X`` (or ``main(argv)``) names the result folder itself.
-_UNDER_RUN = contextvars.ContextVar("sgd_bench_under_run", default=False)
+# None, unless ``sgd-bench run`` runs the experiment: its --out ROOT is then the folder above ROOT/NAME, and
+# this is NAME ("" until ``main`` names it), where ``python scripts/NAME.py --out X`` names the result itself.
+_UNDER_RUN: contextvars.ContextVar[str | None] = contextvars.ContextVar("sgd_bench_under_run", default=None)
 
 
 @contextlib.contextmanager
 def under_run() -> Iterator[None]:
     """Within this block ``main`` is run by ``sgd-bench run``, whose --out names the folder above the result."""
-    token = _UNDER_RUN.set(True)
+    token = _UNDER_RUN.set("")
     try:
         yield
     finally:
@@ -106,7 +106,7 @@ def under_run() -> Iterator[None]:
 
 def _check_not_moved(out: Path, keep: Callable[[Path], str] | None = None) -> None:
     """``folders.check_not_moved`` with the --out of the way the run was started (see ``under_run``)."""
-    folders.check_not_moved(out, keep=keep, root=not _UNDER_RUN.get())
+    folders.check_not_moved(out, keep=keep, name=_UNDER_RUN.get())
 
 
 PARTS = "parts"  # a run's finished pieces (``part``), kept until the run is complete
@@ -365,11 +365,11 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     except ValueError as err:
         p.error(str(err))
     with contextlib.ExitStack() as held:
-        # main(argv) called from Python records the argv it was given, as the script that takes it
-        # (not the host's sys.argv); under sgd-bench run, the sgd-bench command recorded there
+        # main(argv) from Python records its argv as the script's (not sys.argv); under sgd-bench run, the command's
         held.enter_context(results.recording_command(
             None if argv is None else ["python", f"scripts/{name}.py", *argv], replace=False))
         made = _outermost_missing(Path(out))  # what this run creates, removed again if it refuses
+        held.callback(_UNDER_RUN.reset, _UNDER_RUN.set(None if _UNDER_RUN.get() is None else name))
         held.push(lambda kind, err, tb: _stored_in(err, out))  # a Ctrl-C says what is stored there
         try:
             held.enter_context(folders.lock(out))

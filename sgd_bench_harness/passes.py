@@ -113,7 +113,7 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
             state["where"][name] = folders.COMPLETED[-1].name
         # the root moved while NAME ran (mv R R2): its progress goes there, and the pass stops before
         # the next experiment re-creates R (the old path was left behind, an empty folder at the end)
-        folders.check_not_moved(root, what="the pass", root=True, keep=lambda now: results.write_json(
+        folders.check_not_moved(root, what="the pass", keep=lambda now: results.write_json(
             now / ALL_STATE, {**state, "failed": failed + others}) or f"its progress ({name} done)")
         root.mkdir(parents=True, exist_ok=True)
         results.write_json(state_path, {**state, "failed": failed + others})

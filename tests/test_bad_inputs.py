@@ -7050,7 +7050,7 @@ def test_a_moved_folder_is_told_the_out_of_the_way_it_was_run(tmp_path, capsys, 
         code, err = cli_main(["run", "exp_a", "--quick", "--out", str(r)], capsys)
         assert code == 2, err
         said, old = err.strip().splitlines()[-1], r / "exp_a"
-        hint = f"rename {r / 'moved'} back to {r / 'exp_a'}, then run the same command again with --out {r}"
+        hint = f"rename {r / 'moved'} to {r / 'exp_a'}, then run the same command again with --out {r}"
     assert said.endswith(f"{old} was moved to {r / 'moved'} while the experiment ran; the experiment stops and writes "
                          f"nothing more at the old path: {hint} to finish it"), said
 
@@ -7094,3 +7094,22 @@ def test_a_script_run_directly_ends_a_failed_run_with_one_line(tmp_path, capsys,
     err = capsys.readouterr().err
     assert exit.value.code == code and err.strip() == "sgd-bench: error: --sizes: no size fits", err
     assert not out.exists()
+
+
+def test_a_moved_default_folder_of_another_name_is_told_to_take_the_experiments_name(tmp_path, capsys, monkeypatch):
+    # `sgd-bench run gpu_bench` writes runs/gpu (its folder's name), but `run gpu_bench --out R2` writes
+    # R2/gpu_bench: runs/ moved to R2 was told "--out R2", which starts a new run beside the moved one
+    from sgd_bench_harness import experiment
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+        "    experiment.save(", "    out.parent.rename(str(out.parent) + '2')\n    experiment.save(").replace(
+        "run=run)", "run=run, folder='short')"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.setattr(experiment, "runs_root", lambda: tmp_path / "runs")
+    code, err = cli_main(["run", "exp_a"], capsys)
+    moved = tmp_path / "runs2"
+    assert code == 2 and err.strip().splitlines()[-1].endswith(
+        f"the old path: rename {moved / 'short'} to {moved / 'exp_a'}, then run the same command again with --out "
+        f"{moved} to finish it"), err
