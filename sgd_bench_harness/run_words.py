@@ -117,7 +117,8 @@ def interrupted(err: BaseException) -> str:
     meta = folders.read_meta(folder) or {}
     if meta.get("status") == folders.STATUS_COMPLETE:
         return f"interrupted; the run had finished, and its result is in {folder}/" + (f" ({again})" if again else "")
-    cells = [p for kind in ("cells", "parts") for p in (folder / kind).glob("*.json")]
+    # and the parts of a result run inside it (gpu_bench's scaling/), which its next run resumes too
+    cells = [p for kind in ("cells", "parts", "*/parts") for p in folder.glob(f"{kind}/*.json")]
     kind = "cells" if meta.get("kind") == "grid" or (folder / "cells").is_dir() else "pieces"
     stored = (f"{len(cells)} finished {kind[:-1] if len(cells) == 1 else kind} stored in {folder}/, so the same "
               "command resumes the run from there" if cells else

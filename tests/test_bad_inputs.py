@@ -7001,11 +7001,11 @@ def test_sparse_logreg_says_its_long_phases_before_they_run(monkeypatch, capsys)
         "news20-like: reference solution f* (float64 Newton steps, n = 13) ..."], said
 
 
-@pytest.mark.parametrize("where", ["before-the-folder", "no-piece-yet", "a-piece-stored"])
+@pytest.mark.parametrize("where", ["before-the-folder", "no-piece-yet", "a-piece-stored", "a-nested-piece"])
 def test_a_ctrl_c_says_what_is_stored_at_that_moment(tmp_path, capsys, monkeypatch, where):
     # "interrupted; finished cells are stored, so the same command resumes the run" was said for every
     # Ctrl-C of run: before a grid's folder existed (a large problem's constants, minutes), and for an
-    # experiment that had stored nothing
+    # experiment that had stored nothing (a-nested-piece: gpu_bench's scaling/parts, which it resumes)
     from sgd_bench_harness import grid
 
     out = tmp_path / "R"
@@ -7017,7 +7017,8 @@ def test_a_ctrl_c_says_what_is_stored_at_that_moment(tmp_path, capsys, monkeypat
     else:
         scripts = tmp_path / "scripts"
         scripts.mkdir()
-        piece = '    experiment.part(out, "piece", lambda: 7)\n' if where == "a-piece-stored" else ""
+        piece = {"a-piece-stored": '    experiment.part(out, "piece", lambda: 7)\n',
+                 "a-nested-piece": '    experiment.part(out / "scaling", "piece", lambda: 7)\n'}.get(where, "")
         (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
             "    experiment.save(", piece + "    raise KeyboardInterrupt\n    experiment.save("))
         monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
