@@ -35,7 +35,7 @@ import traceback
 from pathlib import Path
 
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
-from sgd_bench_harness import arg_types, passes, run_words, script_env, streams
+from sgd_bench_harness import arg_types, interrupts, passes, run_words, script_env, streams
 from sgd_bench_harness.experiment import one_line, say
 from sgd_bench_harness.experiments import description, experiments, load
 from sgd_bench_harness.passes import ALL_STATE  # noqa: F401  (the pass's progress file, for callers)
@@ -306,6 +306,7 @@ def main(argv=None) -> int:
         say(line)
     if console and args.command == "run":
         streams.reader_may_leave()
+        interrupts.ctrl_c_not_lost()  # a Ctrl-C during a garbage-collection callback was dropped
     if script_env.check_before_jax():  # JAX_PLATFORMS=bogus, XLA_FLAGS=garbage: before JAX's import and abort
         say(script_env.check_before_jax())
         return 2

@@ -134,10 +134,11 @@ def run_script(main) -> int:
     for a Ctrl-C, saying what is stored): ``--sizes 10000000000`` was a MemoryError traceback, exit 1."""
     import argparse
 
-    from sgd_bench_harness import cli, streams
+    from sgd_bench_harness import cli, interrupts, streams
 
     streams.set_up()
     streams.reader_may_leave()
+    interrupts.ctrl_c_not_lost()
     args = argparse.Namespace(command="run", func=lambda _: main())
     code = cli._dispatch(args)
     if code == 130:  # as the sgd-bench command leaves after a Ctrl-C (cli.main): JAX's threads may crash teardown

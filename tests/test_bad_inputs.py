@@ -7114,3 +7114,40 @@ def test_a_moved_default_folder_of_another_name_is_told_to_take_the_experiments_
     assert code == 2 and err.strip().splitlines()[-1].endswith(
         f"the old path: rename {moved / 'short'} to {moved / 'exp_a'}, then run the same command again with --out "
         f"{moved} to finish it"), err
+
+
+def test_a_ctrl_c_during_a_garbage_collection_callback_comes_again(monkeypatch):
+    # Ctrl-C while JAX's _xla_gc_callback ran (often, while programs compile): Python printed "Exception
+    # ignored in: <function _xla_gc_callback ...> KeyboardInterrupt" and the grid went on to finish, exit 0
+    # (1 try of 4: `run --problem lecture-logreg --method gd --method sgd --steps 300000`, Ctrl-C after a cell)
+    import gc
+    import signal
+    import threading
+
+    from sgd_bench_harness import interrupts
+
+    scheduled, raised = [], []
+    monkeypatch.setattr(threading, "Timer", lambda *a, **k: scheduled.append(a) or type(
+        "T", (), {"start": lambda self: None, "daemon": False})())
+
+    def callback(phase, info):
+        if phase == "start" and not raised:
+            try:
+                interrupts.on_sigint(signal.SIGINT, sys._getframe())
+                raised.append(False)
+            except KeyboardInterrupt:
+                raised.append(True)
+
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert raised == [False] and scheduled == [(interrupts.AGAIN_SECONDS, os.kill, (os.getpid(), signal.SIGINT))]
+    with pytest.raises(KeyboardInterrupt):  # anywhere else, as Python's own handler
+        interrupts.on_sigint(signal.SIGINT, sys._getframe())
+    installed = []
+    monkeypatch.setattr(signal, "getsignal", lambda sig: signal.default_int_handler)
+    monkeypatch.setattr(signal, "signal", lambda sig, handler: installed.append((sig, handler)))
+    interrupts.ctrl_c_not_lost()
+    assert installed == [(signal.SIGINT, interrupts.on_sigint)]
