@@ -139,7 +139,7 @@ def run_script(main) -> int:
     streams.set_up()
     streams.reader_may_leave()
     interrupts.ctrl_c_not_lost()
-    args = argparse.Namespace(command="run", func=lambda _: main())
+    args = argparse.Namespace(command="run", func=lambda _: main(), out=None)  # out: a full disk names the run's folder
     code = cli._dispatch(args)
     if code == 130:  # as the sgd-bench command leaves after a Ctrl-C (cli.main): JAX's threads may crash teardown
         sys.stdout.flush()
