@@ -6986,7 +6986,7 @@ def test_gd_vs_sgd_large_n_says_its_long_phases_before_they_run(monkeypatch, cap
 
 
 def test_sparse_logreg_says_its_long_phases_before_they_run(monkeypatch, capsys):
-    # its reference solution (Newton-CG over all the data) and its timed runs ran with no line before them
+    # its data (--scale 1: minutes), timed runs and reference solution (Newton-CG) ran with no line before them
     from sgd_bench_harness import cli
 
     module = cli.load("sparse_logreg")
@@ -6997,6 +6997,7 @@ def test_sparse_logreg_says_its_long_phases_before_they_run(monkeypatch, capsys)
     with pytest.raises(LookupError, match="stop here"):
         module._run_dataset(module.QUICK, "news20")
     assert said and said[0].splitlines() == [
+        "news20-like: the data (n = 80, d = 5,421, about 36,408 nonzeros) ...",  # QUICK's scale (then A, stubbed)
         "news20-like: n = 13, d = 3, nnz = 39: the timed runs of every method ...",
         "news20-like: reference solution f* (float64 Newton steps, n = 13) ..."], said
 

@@ -44,7 +44,7 @@ import numpy as np
 
 import sgd_bench as sb
 from problems.sparse import sparse_logistic_regression
-from problems.sparse_data import preset_data
+from problems.sparse_data import PRESETS, preset_data
 from sgd_bench_harness import experiment, plots, results, toolkit, work
 from sgd_bench_harness.toolkit import Check
 
@@ -122,6 +122,11 @@ def _run_dataset(config: dict, preset: str) -> dict:
     resumable ``experiment.part`` of the run)."""
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
+    stats = PRESETS[preset]  # said before it is made when large (--scale 1: minutes, with no line)
+    n, d = max(2, round(stats.n * config["scale"])), max(2, round(stats.d * config["scale"]))
+    if n * min(stats.row_nnz, d) >= work.LONG_PHASE_SIZE:
+        print(f"{preset}-like: the data (n = {n:,}, d = {d:,}, about {round(n * min(stats.row_nnz, d)):,} nonzeros) "
+              "...", file=sys.stderr, flush=True)
     X, y = preset_data(preset, seed=config["seed"], scale=config["scale"])
     n, d = X.shape
     problem = sparse_logistic_regression(X, y, 1.0 / n, name=f"{preset}-like")
