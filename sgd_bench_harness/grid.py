@@ -161,8 +161,9 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
     extra = {} if rise_factor is None or rise_factor == RISE_FACTOR else {"rise_factor": float(rise_factor)}
     # Capped by default since 2026-12-07: an older grid must not resume here, mixing two different steps.
     extra |= {"lecture_decreasing_default_cap": "safe"} if any("decreasing" in m.lower() for m in methods) else {}
-    return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps,
-                log_every=log_every, dtype=dtype, key=key, block=block, **extra)
+    return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps, log_every=log_every,
+                dtype=dtype, key=key, block=max(seeds, DEFAULT_BLOCK) if block >= seeds else block,  # one block of all
+                **extra)  # the seeds is one run, in one folder: --block 50 of 10 seeds made a second folder
 
 
 def check_resources(config: dict, problem, methods) -> None:
@@ -186,9 +187,9 @@ def check_resources(config: dict, problem, methods) -> None:
     count = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])
     rows = len(config["problems"]) * count * config["seeds"] * logged
     host = config["seeds"] * memory.KEY_BYTES + rows * ROW_BYTES
-    memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows "
-                                    f"({config['seeds']:,} seeds x {logged:,} logged steps x "
-                                    f"{len(config['methods'])} methods x {len(config['problems'])} problems)",
+    sizes = " x ".join(f"{n:,} {w}{'s' * (n != 1)}" for n, w in ((config["seeds"], "seed"), (logged, "logged step"),
+                       (len(config["methods"]), "method"), (len(config["problems"]), "problem")))  # "1 methods"
+    memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows ({sizes})",
                            hint="use fewer --seeds or a larger --log-every")
 
 

@@ -34,6 +34,8 @@ def check_meta(meta: dict) -> None:
     def number(value) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
 
+    if "config" not in meta:  # deleted: a grid's summary said "? seeds x ? steps", an experiment's report
+        raise ValueError('meta.json has no "config" (deleted?); restore it, or re-run it to rebuild it')  # "older version"
     shapes = {"config": (dict, "a JSON object"), "cells": (dict, "a JSON object"), "f_star": (dict, "a JSON object"),
               "versions": (dict, "a JSON object"), "devices": (list, "a list")}
     for key, (kind, what) in shapes.items():
@@ -51,6 +53,11 @@ def check_meta(meta: dict) -> None:
         if bad is not None:
             raise ValueError(f'meta.json\'s "{key}" entry {bad!r} is not {what} (edited?); restore it, or re-run '
                              "it to rebuild it")
+
+
+def _count(value, word: str) -> str:
+    """``1 seed``, ``2 seeds``: the summary said "1 seeds x 1 steps" and "seed run(s)"."""
+    return f"{value} {word}{'' if value == 1 else 's'}"
 
 
 def _fmt(value: float) -> str:
@@ -304,7 +311,7 @@ def report(out: Path) -> list[dict]:
 
 Command: {results.markdown_code(meta.get('command', '?'))}
 
-{config.get('seeds', '?')} seeds x {config.get('steps', '?')} steps (logged every
+{_count(config.get('seeds', '?'), 'seed')} x {_count(config.get('steps', '?'), 'step')} (logged every
 {config.get('log_every', '?')}), {config.get('dtype', '?')}, key {config.get('key', '?')}, device
 {', '.join(map(str, meta.get('devices', []))) or '?'}, jax {meta.get('versions', {}).get('jax', '?')}, commit
 {meta.get('git_commit', '?')}, config hash {meta.get('config_hash', '?')}.
@@ -312,7 +319,7 @@ Command: {results.markdown_code(meta.get('command', '?'))}
 ![grid](grid.png)
 
 Final values: mean and standard error over the seeds that did not diverge (NaN, Inf or a loss
-above 1e6 x max(|f(x_0)|, 1)); {diverged_total} seed run(s) diverged in all. Seconds: wall-clock
+above 1e6 x max(|f(x_0)|, 1)); {_count(diverged_total, 'seed run')} diverged in all. Seconds: wall-clock
 of the method's cells, compilation included (sgd-bench's timing scripts measure speed).
 {rose_note}{warning}
 {results.markdown_table(table, columns, literal=("problem", "method"))}

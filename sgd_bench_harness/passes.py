@@ -121,7 +121,7 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         results.write_json(state_path, {**state, "key": None, "failed": failed + others})
     else:
         state_path.unlink(missing_ok=True)
-    print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
+    print(f"all {total} experiments done into {results.printable(root)}/: {seconds / 60:.1f} minutes of running "
           "(resumed passes included)")
     status = failed_claims_status(list(failed), total)  # said either way; a claim failed earlier in the pass too
     return 0 if allowed else status
@@ -129,11 +129,13 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
 
 def _result_gone(folder: Path) -> str | None:
     """Why the result a pass finished in ``folder`` is no longer there, or None when it is."""
-    meta = folders.read_meta(folder)
+    from sgd_bench_harness.results import printable
+
+    meta, shown = folders.read_meta(folder), printable(folder)  # said on one line: a newline in --out
     if meta is None:  # an emptied folder is as good as gone: its run writes there again
         if not folder.exists() or not any(folder.iterdir()):
-            return f"{folder} is gone"
-        return f"{folder} has no meta.json"
+            return f"{shown} is gone"
+        return f"{shown} has no meta.json"
     if not folders.is_result(meta) or meta.get("status") != folders.STATUS_COMPLETE:
-        return f"{folder}'s meta.json does not say it is complete"
+        return f"{shown}'s meta.json does not say it is complete"
     return None

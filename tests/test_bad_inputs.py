@@ -7090,3 +7090,84 @@ def test_an_experiments_hand_edited_config_is_named_by_its_key_in_report(tmp_pat
     with pytest.raises(ValueError, match=r'^meta\.json\'s "config" is a list, not a JSON object \(edited\?\); '
                                          r'restore it, or re-run it to rebuild it$'):
         report._rebuild(folder, json.loads((folder / "meta.json").read_text()))
+
+
+# hostile32a -------------------------------------------------------------------
+# -- hostile32a: round 32 (issue 18: the command line and files), and what round 31 noticed ---------
+def test_a_closed_standard_output_is_said_not_dropped_silently(monkeypatch, capsys):
+    # `sgd-bench run ... >&-`: Python's sys.stdout is None, print() dropped the table and the "wrote"
+    # line, exit 0; `list >&-` printed nothing, exit 0 (and a full one was told to "free some space")
+    import sys
+
+    from sgd_bench_harness import streams
+
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    streams.set_up()
+    try:
+        code, err = cli_main(["list"], capsys)
+    finally:
+        sys.stdout._stream.close()
+    assert code == 2 and err.strip().splitlines()[-1] == "sgd-bench: error: cannot write to the standard output " \
+                                                         "(it is closed)", err
+
+
+def test_a_pass_into_a_folder_with_a_newline_ends_on_one_line(tmp_path, capsys):
+    # run A B --out 'a<newline>b': "all 2 experiments done into .../a" then "b/: 0.0 minutes ..." on a line of its own
+    from sgd_bench_harness import passes
+
+    class Done:
+        @staticmethod
+        def main(argv):
+            return 0
+
+    root = tmp_path / "a\nb"
+    argvs = [["--out", str(root / name)] for name in ("x", "y")]
+    assert passes.run_all(root, ["x", "y"], [Done, Done], argvs, every=False) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1 and out.startswith(f"all 2 experiments done into {tmp_path}/a\\nb/: "), out
+
+
+def test_a_grid_of_one_seed_one_method_one_problem_is_said_in_the_singular(tmp_path, capsys, no_grid_run):
+    # summary.md said "1 seeds x 1 steps" and "0 seed run(s) diverged"; the memory refusal
+    # "(100,000,000 seeds x 2 logged steps x 1 methods x 1 problems)"
+    from sgd_bench_harness import grid_report
+
+    _hostile31a_grid(tmp_path / "g", config={"seeds": 1, "steps": 1, "log_every": 1})
+    grid_report.report(tmp_path / "g")
+    text = (tmp_path / "g" / "summary.md").read_text()
+    assert "\n1 seed x 1 step (logged every" in text and "0 seed runs diverged in all" in text, text
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--seeds", "10000000000",
+                          "--steps", "1", "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and "(10,000,000,000 seeds x 2 logged steps x 1 method x 1 problem)" in err, err
+
+
+@pytest.mark.parametrize("seeds, blocks", [(10, (10, 32, 50)), (40, (40, 41, 1000))])
+def test_a_block_of_every_seed_is_one_run_in_one_folder(seeds, blocks):
+    # --seeds 10 --block 50 ran the same run as the default (one block of 10 seeds: the same records) under
+    # another config hash, into a second folder beside it, resuming none of the first's cells
+    from sgd_bench_harness import grid, results
+
+    hashes = {results.config_hash(grid.KIND, config, dtype="float64") for config in (
+        grid.grid_config(["logreg"], ["gd"], seeds=seeds, steps=10, log_every=None, dtype="float64", key=0,
+                         block=block) for block in blocks)}
+    assert len(hashes) == 1, hashes
+    default = grid.grid_config(["logreg"], ["gd"], seeds=100, steps=10, log_every=None, dtype="float64", key=0,
+                               block=grid.DEFAULT_BLOCK)
+    assert default["block"] == 32  # the committed results/grid-b51b9df5f57e (100 seeds) keeps its hash
+
+
+def test_a_meta_json_whose_config_was_deleted_is_named_not_blamed_on_an_older_version(tmp_path):
+    # "config" deleted from an experiment's meta.json: "not rebuilt: its stored files lack 'config', so an older
+    # version of sgd_trajectories wrote them"; from a grid's: rebuilt, its summary saying "? seeds x ? steps"
+    from sgd_bench_harness import grid_report, report
+
+    folder = _fake_result(tmp_path / "r", experiment="sgd_trajectories")
+    match = r'^meta\.json has no "config" \(deleted\?\); restore it, or re-run it to rebuild it$'
+    with pytest.raises(ValueError, match=match):
+        report._rebuild(folder, json.loads((folder / "meta.json").read_text()))
+    _hostile31a_grid(tmp_path / "g")
+    meta = json.loads((tmp_path / "g" / "meta.json").read_text())
+    (tmp_path / "g" / "meta.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "config"}))
+    with pytest.raises(ValueError, match=match):
+        grid_report.report(tmp_path / "g")
