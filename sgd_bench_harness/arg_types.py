@@ -23,7 +23,17 @@ def folder_path(text: str) -> Path:
     """An argparse type: a folder path, with a leading ``~`` expanded as the shell does for a word of
     its own (``--out=~/runs`` is not expanded by the shell: the run wrote ``./~/runs``, saying "wrote
     ~/runs/...", and Parquet records read back from there went to the home folder)."""
-    return Path(os.path.expanduser(text))
+    path = os.path.expanduser(text)
+    if path.startswith("~") and (text + "/").split("/")[0] != "~":  # ~nosuchuser/x: a folder "~nosuchuser" in
+        user = (text + "/").split("/")[0][1:]  # the current one, written and reported as if it were a home
+        raise _NoSuchUser(f"{text!r} starts with ~{user}, but this machine has no user {user!r} to take the home "
+                          f"folder of (./{text} is a folder of that name here)")
+    return Path(path)
+
+
+class _NoSuchUser(argparse.ArgumentTypeError, ValueError):
+    """``folder_path``'s refusal: argparse (an experiment's ``--out``) shows it after the option's name,
+    and the command line's own call gets a ValueError (one line, exit 2)."""
 
 
 def abbreviated(text: str, keep: int = 10) -> str:

@@ -7171,3 +7171,16 @@ def test_a_meta_json_whose_config_was_deleted_is_named_not_blamed_on_an_older_ve
     (tmp_path / "g" / "meta.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "config"}))
     with pytest.raises(ValueError, match=match):
         grid_report.report(tmp_path / "g")
+
+
+@pytest.mark.parametrize("argv", [["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", "~nosuchuser32/x"],
+                                  ["run", "sgd_trajectories", "--quick", "--out", "~nosuchuser32/x"]], ids=["grid", "experiment"])
+def test_an_out_under_the_home_of_no_user_is_refused_not_made_here(tmp_path, capsys, monkeypatch, no_grid_run, argv):
+    # --out ~nosuchuser/x (a typo of a user's name) wrote ./~nosuchuser/x in the current folder, and said
+    # "wrote ~nosuchuser/x/grid-HASH/" as if it were a home folder's
+    monkeypatch.chdir(tmp_path)
+    code, err = cli_main(argv, capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "sgd-bench: error: --out '~nosuchuser32/x' starts with ~nosuchuser32, but this machine has no user "
+        "'nosuchuser32' to take the home folder of (./~nosuchuser32/x is a folder of that name here)"), err
+    assert not list(tmp_path.iterdir())
