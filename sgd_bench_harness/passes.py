@@ -2,7 +2,8 @@
 pass that resumes: a line before and after each experiment, and the pass's progress in
 ``OUT/.sgd-bench-all.json`` (what it finished, and in how long), so that the same command after an
 interruption skips what the pass finished (and the interrupted experiment resumes its own stored
-parts), as long as its result is still there and complete: one deleted or emptied since runs again.
+parts), as long as its result is still there, complete, and of the config the experiment's checked argv now
+runs (``experiment.CHECKED``): one deleted, emptied, or of a config since changed runs again.
 The file goes when all are done.
 
 Decided (issue 18): a plain run of two or more named experiments is such a pass, as ``--all`` is.
@@ -85,6 +86,12 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         if name in state["done"]:
             # where it wrote (NAME, or NAME-DATE); a progress file from before this was kept is trusted
             gone = _result_gone(root / state["where"][name]) if name in state["where"] else None
+            stored = (folders.read_meta(root / state["where"][name]) or {}) if name in state["where"] else {}
+            if not gone and experiment.CHECKED.get(name, stored.get("config_hash")) != stored.get("config_hash"):
+                # its config changed since (a default of a newer sgd-bench): it was skipped, the pass then
+                # mixing results of two configs; it runs again, beside (output_folder) the one of the old config
+                gone = (f"its config has changed since (the result's {stored.get('config_hash')}, now "
+                        f"{experiment.CHECKED[name]}: another sgd-bench version?)")
             if not gone:
                 say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped"
                     + ("" if every else " (--overwrite runs every one again)"))

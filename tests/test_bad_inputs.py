@@ -7184,3 +7184,29 @@ def test_an_out_under_the_home_of_no_user_is_refused_not_made_here(tmp_path, cap
         "sgd-bench: error: --out '~nosuchuser32/x' starts with ~nosuchuser32, but this machine has no user "
         "'nosuchuser32' to take the home folder of (./~nosuchuser32/x is a folder of that name here)"), err
     assert not list(tmp_path.iterdir())
+
+
+def test_a_pass_runs_again_an_experiment_whose_config_changed_since(tmp_path, capsys, monkeypatch):
+    # run A B stopped in B; a newer sgd-bench changed A's default config; the same command skipped A
+    # ("finished earlier in this pass"), so the pass ended with A of the old config beside B of the new
+    from sgd_bench_harness import experiment, folders, passes
+
+    root, ran, codes = tmp_path / "pass", [], {"b": [2, 0]}
+
+    class Stub:
+        def __init__(self, name):
+            self.name = name
+
+        def main(self, argv):
+            ran.append(self.name)
+            _fake_result(root / f"{self.name}{len(ran)}", experiment=self.name, config_hash="old")
+            folders.COMPLETED.append(root / f"{self.name}{len(ran)}")
+            return codes.get(self.name, [0]).pop(0) if self.name in codes else 0
+
+    args = (root, ["a", "b"], [Stub("a"), Stub("b")], [["--out", str(root / n)] for n in "ab"])
+    assert passes.run_all(*args, every=False) == 2
+    monkeypatch.setattr(experiment, "CHECKED", {"a": "new", "b": "old"}, raising=False)
+    assert passes.run_all(*args, every=False) == 0
+    assert ran == ["a", "b", "a", "b"], ran
+    assert "a: finished earlier in this pass, but its config has changed since (the result's old, now new: " \
+           "another sgd-bench version?): running it again" in capsys.readouterr().err
