@@ -7210,3 +7210,12 @@ def test_a_pass_runs_again_an_experiment_whose_config_changed_since(tmp_path, ca
     assert ran == ["a", "b", "a", "b"], ran
     assert "a: finished earlier in this pass, but its config has changed since (the result's old, now new: " \
            "another sgd-bench version?): running it again" in capsys.readouterr().err
+
+
+def test_report_of_a_folder_name_too_long_for_the_file_system_is_one_line_naming_dir(tmp_path, capsys):
+    # report /tmp/<300 x>: "sgd-bench: error: [Errno 36] File name too long: '/tmp/xxx...'" with the whole path,
+    # naming no argument (run --out of the same path has said "the folder name ... is 300 bytes long")
+    code, err = cli_main(["report", str(tmp_path / ("x" * 300))], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("sgd-bench: error: report DIR: ") and last.endswith(
+        "(309 characters) cannot be read (File name too long)".replace("309", str(len(str(tmp_path)) + 301))), last
