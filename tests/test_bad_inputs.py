@@ -7219,3 +7219,25 @@ def test_report_of_a_folder_name_too_long_for_the_file_system_is_one_line_naming
     last = err.strip().splitlines()[-1]
     assert code == 2 and last.startswith("sgd-bench: error: report DIR: ") and last.endswith(
         "(309 characters) cannot be read (File name too long)".replace("309", str(len(str(tmp_path)) + 301))), last
+
+
+@pytest.mark.parametrize("variable", ["SGD_BENCH_SCRIPTS", "SGD_BENCH_COMPILATION_CACHE", "SGD_BENCH_DATA"])
+def test_a_variable_under_the_home_of_no_user_is_one_line_not_a_traceback(capsys, monkeypatch, variable):
+    # SGD_BENCH_SCRIPTS=~nosuchuser/s sgd-bench list (and any command, the compilation cache's variable; a
+    # --problem libsvm:path=NAME, the data's): "RuntimeError: Could not determine home directory.", a traceback
+    import problems.libsvm
+
+    from sgd_bench_harness import compile_cache
+
+    monkeypatch.setenv(variable, "~nosuchuser32/x")
+    said = "'~nosuchuser32/x' starts with ~nosuchuser32, but this machine has no user 'nosuchuser32' to take the home folder of"
+    if variable == "SGD_BENCH_SCRIPTS":
+        code, err = cli_main(["list"], capsys)
+        assert code == 2 and err.strip() == f"sgd-bench: error: SGD_BENCH_SCRIPTS={said} (./~nosuchuser32/x is a " \
+                                            "folder of that name here)", err
+    elif variable == "SGD_BENCH_COMPILATION_CACHE":
+        assert compile_cache.enable() is None
+        assert f"SGD_BENCH_COMPILATION_CACHE='~nosuchuser32/x' cannot be used ({said}" in capsys.readouterr().err
+    else:
+        with pytest.raises(ValueError, match=re.escape(f"SGD_BENCH_DATA={said}")):
+            problems.libsvm.data_dir()
