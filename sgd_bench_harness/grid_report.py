@@ -205,6 +205,7 @@ def panel_title(label: str, what: str, shown: str | None = None) -> str:
 # The most curves a panel names in a legend: beyond, matplotlib spent minutes placing it (and
 # warned on stderr) for a grid of thousands of points, and no one reads such a legend.
 LEGEND_MAX = 20
+LINE_STYLES = ("-", "--", ":", "-.")  # with the colours, 40 curves told apart (a legend names 20 at most)
 
 COLUMNS = ["problem", "method", "seeds", "diverged", "metric", "final_mean", "final_stderr",
            "final_median", "steps", "grad_evals", "seconds"]
@@ -261,10 +262,11 @@ def report(out: Path) -> list[dict]:
             cur = curves[(ptext, mtext)]
             if cur["mean"] is None:
                 continue
-            color = plots.COLORS[c % len(plots.COLORS)]
+            # past the 10 colours, a line style of its own: sgd:step=0.01 and step=1 (11th) drew the same blue line
+            color, dashes = plots.COLORS[c % len(plots.COLORS)], LINE_STYLES[c // len(plots.COLORS) % len(LINE_STYLES)]
             for ax, x in zip(row_axes, (cur["steps"], cur["grad_evals"])):
                 keep = x > 0 if ax is row_axes[1] else slice(None)  # log-x: no zero evaluations
-                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, label=names[mtext])
+                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, ls=dashes, label=names[mtext])
                 lo, hi = shown(cur["lo"]), shown(cur["hi"])
                 ax.fill_between(x[keep], np.minimum(lo, hi)[keep], np.maximum(lo, hi)[keep],
                                 color=color, alpha=0.15, lw=0)

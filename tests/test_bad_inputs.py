@@ -7241,3 +7241,25 @@ def test_a_variable_under_the_home_of_no_user_is_one_line_not_a_traceback(capsys
     else:
         with pytest.raises(ValueError, match=re.escape(f"SGD_BENCH_DATA={said}")):
             problems.libsvm.data_dir()
+
+
+def test_a_grid_of_more_methods_than_colours_draws_each_curve_its_own_way(tmp_path, monkeypatch):
+    # 12 methods (sgd:step=0.01 ... sgd:step=2): the 11th and 12th curves took the 1st and 2nd's colour and
+    # line, so step=1 and step=0.01 were two blue lines of one legend colour, which the reader could not tell apart
+    import matplotlib.figure
+
+    from sgd_bench_harness import grid_report, records
+
+    folder, methods = tmp_path / "g", [f"sgd:step={s}" for s in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)]
+    folder.mkdir()
+    rows = [dict(problem="logreg", method=m, seed=0, step=k, grad_evals=k, loss=1.0 / (k + i + 1), f_gap=1.0 / (k + i + 1),
+                 grad_norm_sq=1.0, diverged=False, diverged_step=-1, negative_step_at=-1, rose=False, rose_step=-1)
+            for i, m in enumerate(methods) for k in (0, 1)]
+    records.write_records(folder / "records", rows, format="csv")
+    (folder / "meta.json").write_text(json.dumps({"kind": "grid", "written_by": "sgd-bench", "command": "sgd-bench run",
+                                                  "f_star": {"logreg": [0.0, "x"]}, "config": {"seeds": 1, "steps": 1}}))
+    drawn = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    grid_report.report(folder)
+    lines = drawn[0].axes[0].get_lines()
+    assert len({(line.get_color(), line.get_linestyle()) for line in lines}) == len(lines) == 12
