@@ -321,9 +321,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     f_stars = {p: v for p, v in (meta.get("f_star") if isinstance(meta.get("f_star"), dict) else {}).items()
                if isinstance(v, list) and len(v) == 2 and type(v[0]) in (int, float) and isinstance(v[1], str)}
     blocks = seed_blocks(config["seeds"], config["block"])
-    seeds = config["seeds"]
-    total = len(config["problems"]) * len(config["methods"]) * len(blocks)
-    done = 0
+    # compiled: the (problem, method, block size) programs timed already; later cells reuse them
+    total, done, compiled = len(config["problems"]) * len(config["methods"]) * len(blocks), 0, set()
     for i, ptext in enumerate(config["problems"]):
         problem = build_problem(parse_spec(ptext, "--problem"), config["dtype"])
         constants = work.said_constants(problem, ptext, log, (known or {}).get(ptext))
@@ -340,7 +339,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
             folders.mark(out, folders.STATUS_RUNNING, digest, {"f_star": f_stars})
         f_star = f_stars[ptext][0]
         x0 = problem.zeros()
-        keys = runner.seed_keys(jax.random.key(config["key"]), seeds)
+        keys = runner.seed_keys(jax.random.key(config["key"]), config["seeds"])
         for j, (mtext, method) in enumerate(zip(config["methods"], methods)):
             for a, b in blocks:
                 done += 1
@@ -367,8 +366,9 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                           or f"the cell it had just finished ({ptext} / {mtext} / seeds {a}-{b - 1})", log=log)
                 records.write_cell(cells_dir, name, rows, cell)
                 rose_text = f", {n_rose} rose above {rise_factor(config):g}x their start" if n_rose else ""
-                log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
-                    f"(with compilation), {n_div} diverged{rose_text}")
+                log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "  # every cell said
+                    f"{'' if (i, j, b - a) in compiled else '(with compilation), '}{n_div} diverged{rose_text}")
+                compiled.add((i, j, b - a))  # "(with compilation)", the 1,000,000th of --block 1 too
                 for label, trace in zip(method.labels, traces):
                     at = np.asarray(trace.negative_step_at)
                     if np.any(at >= 0):

@@ -7263,3 +7263,20 @@ def test_a_grid_of_more_methods_than_colours_draws_each_curve_its_own_way(tmp_pa
     grid_report.report(folder)
     lines = drawn[0].axes[0].get_lines()
     assert len({(line.get_color(), line.get_linestyle()) for line in lines}) == len(lines) == 12
+
+
+def test_a_grids_progress_says_with_compilation_only_where_a_program_was_compiled(tmp_path, monkeypatch):
+    # --seeds 1000000 --block 1: "[2/1000000] ... 0.00 s (with compilation)" on every line, the README's example
+    # too ("[2/12] ... 0.02 s (with compilation)"), though only the first cell of a block size compiles
+    from sgd_bench_harness import grid
+
+    config = grid.grid_config(["logreg:n=20,d=2"], ["gd"], seeds=5, steps=2, log_every=1, dtype="float64", key=0, block=2)
+    lines = []
+    monkeypatch.setattr(grid, "_run_cell", lambda problem, method, x0, keys, *a, **k: [
+        FAKE_TRACE._replace(negative_step_at=np.full(len(keys), -1))])
+    monkeypatch.setattr(grid, "_f_star", lambda problem, log: (None, "unknown"))
+    monkeypatch.setattr(grid, "cell_records", lambda trace, **kwargs: [])
+    monkeypatch.setattr(grid, "report", lambda out: [])
+    grid.run_grid(config, tmp_path / "g", log=lines.append)
+    cells = [line for line in lines if "/ gd / seeds" in line]
+    assert ["(with compilation)" in line for line in cells] == [True, False, True], cells  # blocks 2, 2, 1
