@@ -34,8 +34,9 @@ def check_meta(meta: dict) -> None:
     def number(value) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-    if "config" not in meta:  # deleted: a grid's summary said "? seeds x ? steps", an experiment's report
-        raise ValueError('meta.json has no "config" (deleted?); restore it, or re-run it to rebuild it')  # "older version"
+    if meta and "config" not in meta:  # deleted: a grid's summary said "? seeds x ? steps", an experiment's
+        # report blamed "an older version" of the script (no meta.json at all: records alone, rebuilt)
+        raise ValueError('meta.json has no "config" (deleted?); restore it, or re-run it to rebuild it')
     shapes = {"config": (dict, "a JSON object"), "cells": (dict, "a JSON object"), "f_star": (dict, "a JSON object"),
               "versions": (dict, "a JSON object"), "devices": (list, "a list")}
     for key, (kind, what) in shapes.items():

@@ -87,10 +87,11 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
             # where it wrote (NAME, or NAME-DATE); a progress file from before this was kept is trusted
             gone = _result_gone(root / state["where"][name]) if name in state["where"] else None
             stored = (folders.read_meta(root / state["where"][name]) or {}) if name in state["where"] else {}
-            if not gone and experiment.CHECKED.get(name, stored.get("config_hash")) != stored.get("config_hash"):
+            was = stored.get("config_hash")
+            if not gone and stored and experiment.CHECKED.get(name, was) != was:
                 # its config changed since (a default of a newer sgd-bench): it was skipped, the pass then
                 # mixing results of two configs; it runs again, beside (output_folder) the one of the old config
-                gone = (f"its config has changed since (the result's {stored.get('config_hash')}, now "
+                gone = (f"its config has changed since (the result's {was}, now "
                         f"{experiment.CHECKED[name]}: another sgd-bench version?)")
             if not gone:
                 say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped"

@@ -51,7 +51,7 @@ def _rebuild(folder: Path, meta: dict) -> str:
         module = None
     if module is not None and hasattr(module, "report"):
         # "config": [1] edited in: "not rebuilt (TypeError: list indices must be integers or slices, not str)"
-        grid_report.check_meta({"config": meta["config"]} if "config" in meta else {})
+        grid_report.check_meta({"config": meta["config"]} if "config" in meta else {"experiment": name})
         module.report(folder)
         return "rebuilt from records"
     return "as written by the run"
