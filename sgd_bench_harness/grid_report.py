@@ -34,9 +34,6 @@ def check_meta(meta: dict) -> None:
     def number(value) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-    if meta and "config" not in meta:  # deleted: a grid's summary said "? seeds x ? steps", an experiment's
-        # report blamed "an older version" of the script (no meta.json at all: records alone, rebuilt)
-        raise ValueError('meta.json has no "config" (deleted?); restore it, or re-run it to rebuild it')
     shapes = {"config": (dict, "a JSON object"), "cells": (dict, "a JSON object"), "f_star": (dict, "a JSON object"),
               "versions": (dict, "a JSON object"), "devices": (list, "a list")}
     for key, (kind, what) in shapes.items():
@@ -54,6 +51,14 @@ def check_meta(meta: dict) -> None:
         if bad is not None:
             raise ValueError(f'meta.json\'s "{key}" entry {bad!r} is not {what} (edited?); restore it, or re-run '
                              "it to rebuild it")
+
+
+def check_config_kept(meta: dict) -> None:
+    """Raises ValueError when a ``meta.json`` has lost its "config" (a grid's summary said "? seeds x ?
+    steps", an experiment's report blamed "an older version" of the script); no meta.json at all
+    (records alone) is rebuilt as before. After the records' own checks, whose faults come first."""
+    if meta and "config" not in meta:
+        raise ValueError('meta.json has no "config" (deleted?); restore it, or re-run it to rebuild it')
 
 
 def _count(value, word: str) -> str:
@@ -237,6 +242,7 @@ def report(out: Path) -> list[dict]:
     check_meta(meta)
     rows = records.read_records(out)
     check_rows(rows, records.find_records(out).name)
+    check_config_kept(meta)
     factor = rise_factor(meta.get("config", {}))
     table, curves = summarize(rows, factor)
     seconds: dict[tuple[str, str], float] = {}

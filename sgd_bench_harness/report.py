@@ -51,7 +51,7 @@ def _rebuild(folder: Path, meta: dict) -> str:
         module = None
     if module is not None and hasattr(module, "report"):
         # "config": [1] edited in: "not rebuilt (TypeError: list indices must be integers or slices, not str)"
-        grid_report.check_meta({"config": meta["config"]} if "config" in meta else {"experiment": name})
+        grid_report.check_meta({"config": meta["config"]} if "config" in meta else {})
         module.report(folder)
         return "rebuilt from records"
     return "as written by the run"
@@ -304,7 +304,9 @@ def cmd_report(args) -> int:
                     raise  # for each result, then "wrote index.md ...", exit 0 (cli: exit 3)
                 if isinstance(err, KeyError):  # stored files without what this version's report reads
                     how = (f"not rebuilt: its stored files lack {err}, so an older version of "
-                           f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
+                           f"{meta.get('experiment', 'the script')} wrote them" + (
+                               ', or "config" was deleted from its meta.json (restore it)' if err.args == ("config",)
+                               and "config" not in meta else "") + "; re-run it to rebuild")  # (hand-deleted)
                 elif isinstance(err, OSError) and err.strerror and (err.filename2 or err.filename):
                     # a folder named grid.png: "IsADirectoryError: [Errno 21] Is a directory: '.../.grid.png.
                     # 27liqfew.tmp' -> 'grid.png'", naming first a temporary file that was gone

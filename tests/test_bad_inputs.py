@@ -7157,15 +7157,21 @@ def test_a_block_of_every_seed_is_one_run_in_one_folder(seeds, blocks):
     assert default["block"] == 32  # the committed results/grid-b51b9df5f57e (100 seeds) keeps its hash
 
 
-def test_a_meta_json_whose_config_was_deleted_is_named_not_blamed_on_an_older_version(tmp_path):
+def test_a_meta_json_whose_config_was_deleted_is_named_not_blamed_on_an_older_version(tmp_path, capsys):
     # "config" deleted from an experiment's meta.json: "not rebuilt: its stored files lack 'config', so an older
-    # version of sgd_trajectories wrote them"; from a grid's: rebuilt, its summary saying "? seeds x ? steps"
-    from sgd_bench_harness import grid_report, report
+    # version of sgd_trajectories wrote them" only; from a grid's: rebuilt, its summary saying "? seeds x ? steps"
+    from sgd_bench_harness import grid_report
 
-    folder = _fake_result(tmp_path / "r", experiment="sgd_trajectories")
+    from sgd_bench_harness import folders, records, results
+
+    old = tmp_path / "runs" / "r"  # a result as the run wrote it, less its "config"
+    folders.mark(old, folders.STATUS_COMPLETE, "h", {"experiment": "sgd_trajectories", "devices": ["cpu:cpu"]})
+    records.write_records(old / "records", [dict(method="SGD", step=0, loss=1.0)], format="csv")
+    results.write_json(old / "checks.json", [dict(claim="c", measured=1.0, holds=True)])
+    code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    assert code == 0 and "so an older version of sgd_trajectories wrote them, or \"config\" was deleted from its " \
+                         "meta.json (restore it); re-run it to rebuild" in err, err
     match = r'^meta\.json has no "config" \(deleted\?\); restore it, or re-run it to rebuild it$'
-    with pytest.raises(ValueError, match=match):
-        report._rebuild(folder, json.loads((folder / "meta.json").read_text()))
     _hostile31a_grid(tmp_path / "g")
     meta = json.loads((tmp_path / "g" / "meta.json").read_text())
     (tmp_path / "g" / "meta.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "config"}))
