@@ -1,7 +1,7 @@
 """The ``sgd-bench`` command's own standard streams: what it does when they cannot take what it
 writes. A finished run is not undone by its terminal: a character the terminal's encoding lacks is
 shown escaped, a progress line that a full disk refuses is dropped (the run goes on), and a full
-standard output is named as such: for ``run`` and ``report`` the printing is dropped, the command
+(or closed) standard output is named as such: for ``run`` and ``report`` the printing is dropped, the command
 finishes, and its one line says where the results are (``output_lost``).
 """
 
