@@ -71,7 +71,11 @@ def _sklearn_load_svmlight_file():
 def data_dir() -> Path:
     """Where bare names are looked up: ``$SGD_BENCH_DATA``, else ``~/.sgd_bench/data``."""
     env = os.environ.get(DATA_ENV, "").strip()
-    return Path(env).expanduser() if env else DEFAULT_DATA_DIR.expanduser()
+    first = env.split("/")[0]
+    if os.path.expanduser(env).startswith("~") and first != "~":  # pathlib: "RuntimeError: Could not determine
+        raise ValueError(f"{DATA_ENV}={env!r} starts with {first}, but this machine has no user "  # home directory."
+                         f"{first[1:]!r} to take the home folder of")
+    return Path(os.path.expanduser(env)) if env else DEFAULT_DATA_DIR.expanduser()
 
 
 def resolve_path(path_or_name) -> Path:

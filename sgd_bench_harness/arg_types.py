@@ -23,7 +23,24 @@ def folder_path(text: str) -> Path:
     """An argparse type: a folder path, with a leading ``~`` expanded as the shell does for a word of
     its own (``--out=~/runs`` is not expanded by the shell: the run wrote ``./~/runs``, saying "wrote
     ~/runs/...", and Parquet records read back from there went to the home folder)."""
-    return Path(os.path.expanduser(text))
+    return Path(home_expanded(text))
+
+
+def home_expanded(text: str, what: str = "") -> str:
+    """``text`` with a leading ``~`` or ``~user`` expanded as the shell does; a ``~user`` of no user on
+    this machine is refused, naming ``what`` (``--out``: a folder "~user" was made in the current one and
+    reported as a home; ``$SGD_BENCH_SCRIPTS``, ``$SGD_BENCH_COMPILATION_CACHE``: pathlib's
+    "RuntimeError: Could not determine home directory.", a traceback)."""
+    path, first = os.path.expanduser(text), text.split("/")[0]
+    if path.startswith("~") and first != "~":
+        raise _NoSuchUser(f"{what}{text!r} starts with {first}, but this machine has no user {first[1:]!r} to take "
+                          f"the home folder of (./{text} is a folder of that name here)")
+    return path
+
+
+class _NoSuchUser(argparse.ArgumentTypeError, ValueError):
+    """``folder_path``'s refusal: argparse (an experiment's ``--out``) shows it after the option's name,
+    and the command line's own call gets a ValueError (one line, exit 2)."""
 
 
 def abbreviated(text: str, keep: int = 10) -> str:

@@ -55,7 +55,10 @@ def _cmd_run(args) -> int:
         given = f"only white space, {args.out!r}" if args.out else "an empty string"  # a tab, a no-break space
         raise ValueError(f"--out must name a folder, got {given}")
     if args.out is not None:  # --out=~/runs: the shell leaves the ~ of such a word (arg_types.folder_path)
-        args.out = str(folder_path(args.out))
+        try:
+            args.out = str(folder_path(args.out))
+        except ValueError as err:  # ~nosuchuser/x
+            raise ValueError(f"--out {err}") from None
     if args.problem or args.method:
         if args.all:
             raise ValueError("--all runs the experiments; a grid (--problem/--method) is one run")

@@ -44,18 +44,21 @@ def enable(path: str | os.PathLike | None = None) -> Path | None:
     setting = os.environ.get(ENV, "").strip()
     if path is None and setting.lower() in _OFF:
         return None
-    folder = Path(path) if path is not None else (
-        Path(setting).expanduser() if setting and setting.lower() not in ("1", "on", "true", "yes")
-        else default_dir())
-    try:
+    from sgd_bench_harness.arg_types import home_expanded
+
+    try:  # ~nosuchuser/c: "RuntimeError: Could not determine home directory.", a traceback
+        folder = Path(path) if path is not None else (
+            Path(home_expanded(setting)) if setting and setting.lower() not in ("1", "on", "true", "yes")
+            else default_dir())
         # XLA takes the folder as UTF-8: a byte 0xff in it (or in $HOME) failed the first compile
         # with pybind's "incompatible function arguments", blamed on --problem
         os.fspath(folder).encode("utf-8")
         folder.mkdir(parents=True, exist_ok=True)
-    except (OSError, UnicodeEncodeError, RecursionError) as err:  # mkdir recurses once per missing folder
+    except (OSError, ValueError, RecursionError) as err:  # mkdir recurses once per missing folder
         if path is None and setting:  # a folder the user named: say so (the default may fail quietly)
             why = ("not valid UTF-8" if isinstance(err, UnicodeEncodeError) else "nested too deep to create"
-                   if isinstance(err, RecursionError) else _not_a_folder(folder) or err.strerror or err)
+                   if isinstance(err, RecursionError) else str(err) if isinstance(err, ValueError)
+                   else _not_a_folder(folder) or err.strerror or err)
             print(f"sgd-bench: {ENV}={setting!r} cannot be used ({why}); compiling "
                   "without the persistent cache", file=sys.stderr)
         return None

@@ -78,10 +78,15 @@ def runs_root() -> Path:
 _CHECKING = contextvars.ContextVar("sgd_bench_checking_only", default=False)
 
 
+CHECKED: dict[str, str] = {}  # experiment -> the config hash its checked argv runs (a pass compares)
+
+
 @contextlib.contextmanager
 def checking_only() -> Iterator[None]:
     """Within this block ``main`` parses and validates its arguments, then returns 0 without
-    running; the CLI checks every named experiment this way before running the first one."""
+    running (noting its config hash in ``CHECKED``); the CLI checks every named experiment this
+    way before running the first one."""
+    CHECKED.clear()
     token = _CHECKING.set(True)
     try:
         yield
@@ -352,13 +357,14 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         progress.forced()  # and a bad SGD_BENCH_PROGRESS here, not inside the run (a traceback)
     except ValueError as err:
         p.error(str(err))
+    digest = results.config_hash(name, config, dtype=str(config.get(dtype_key, "")))
     if _CHECKING.get():
         try:
             folders.check_writable(args.out or default)
         except ValueError as err:
             p.error(str(err))
+        CHECKED[name] = digest
         return 0
-    digest = results.config_hash(name, config, dtype=str(config.get(dtype_key, "")))
     try:
         out, resume = folders.output_folder(args.out or default, digest, overwrite=args.overwrite,
                                     log=lambda text: print(text, file=sys.stderr))

@@ -161,8 +161,9 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
     extra = {} if rise_factor is None or rise_factor == RISE_FACTOR else {"rise_factor": float(rise_factor)}
     # Capped by default since 2026-12-07: an older grid must not resume here, mixing two different steps.
     extra |= {"lecture_decreasing_default_cap": "safe"} if any("decreasing" in m.lower() for m in methods) else {}
-    return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps,
-                log_every=log_every, dtype=dtype, key=key, block=block, **extra)
+    return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps, log_every=log_every,
+                dtype=dtype, key=key, block=max(seeds, DEFAULT_BLOCK) if block >= seeds else block,  # one block of all
+                **extra)  # the seeds is one run, in one folder: --block 50 of 10 seeds made a second folder
 
 
 def check_resources(config: dict, problem, methods) -> None:
@@ -186,9 +187,9 @@ def check_resources(config: dict, problem, methods) -> None:
     count = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])
     rows = len(config["problems"]) * count * config["seeds"] * logged
     host = config["seeds"] * memory.KEY_BYTES + rows * ROW_BYTES
-    memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows "
-                                    f"({config['seeds']:,} seeds x {logged:,} logged steps x "
-                                    f"{len(config['methods'])} methods x {len(config['problems'])} problems)",
+    sizes = " x ".join(f"{n:,} {w}{'s' * (n != 1)}" for n, w in ((config["seeds"], "seed"), (logged, "logged step"),
+                       (len(config["methods"]), "method"), (len(config["problems"]), "problem")))  # "1 methods"
+    memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows ({sizes})",
                            hint="use fewer --seeds or a larger --log-every")
 
 
@@ -318,9 +319,8 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
     f_stars = {p: v for p, v in (meta.get("f_star") if isinstance(meta.get("f_star"), dict) else {}).items()
                if isinstance(v, list) and len(v) == 2 and type(v[0]) in (int, float) and isinstance(v[1], str)}
     blocks = seed_blocks(config["seeds"], config["block"])
-    seeds = config["seeds"]
-    total = len(config["problems"]) * len(config["methods"]) * len(blocks)
-    done = 0
+    # compiled: the (problem, method, block size) programs timed already; later cells reuse them
+    total, done, compiled = len(config["problems"]) * len(config["methods"]) * len(blocks), 0, set()
     for i, ptext in enumerate(config["problems"]):
         problem = build_problem(parse_spec(ptext, "--problem"), config["dtype"])
         constants = work.said_constants(problem, ptext, log, (known or {}).get(ptext))
@@ -337,7 +337,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
             folders.mark(out, folders.STATUS_RUNNING, digest, {"f_star": f_stars})
         f_star = f_stars[ptext][0]
         x0 = problem.zeros()
-        keys = runner.seed_keys(jax.random.key(config["key"]), seeds)
+        keys = runner.seed_keys(jax.random.key(config["key"]), config["seeds"])
         for j, (mtext, method) in enumerate(zip(config["methods"], methods)):
             for a, b in blocks:
                 done += 1
@@ -364,8 +364,9 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
                                           or f"the cell it had just finished ({ptext} / {mtext} / seeds {a}-{b - 1})", log=log)
                 records.write_cell(cells_dir, name, rows, cell)
                 rose_text = f", {n_rose} rose above {rise_factor(config):g}x their start" if n_rose else ""
-                log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "
-                    f"(with compilation), {n_div} diverged{rose_text}")
+                log(f"[{done}/{total}] {ptext} / {mtext} / seeds {a}-{b - 1}: {seconds:.2f} s "  # every cell said
+                    f"{'' if (i, j, b - a) in compiled else '(with compilation), '}{n_div} diverged{rose_text}")
+                compiled.add((i, j, b - a))  # "(with compilation)", the 1,000,000th of --block 1 too
                 for label, trace in zip(method.labels, traces):
                     at = np.asarray(trace.negative_step_at)
                     if np.any(at >= 0):

@@ -53,6 +53,19 @@ def check_meta(meta: dict) -> None:
                              "it to rebuild it")
 
 
+def check_config_kept(meta: dict) -> None:
+    """Raises ValueError when a ``meta.json`` has lost its "config" (a grid's summary said "? seeds x ?
+    steps", an experiment's report blamed "an older version" of the script); no meta.json at all
+    (records alone) is rebuilt as before. After the records' own checks, whose faults come first."""
+    if meta and "config" not in meta:
+        raise ValueError('meta.json has no "config" (deleted?); restore it, or re-run it to rebuild it')
+
+
+def _count(value, word: str) -> str:
+    """``1 seed``, ``2 seeds``: the summary said "1 seeds x 1 steps" and "seed run(s)"."""
+    return f"{value} {word}{'' if value == 1 else 's'}"
+
+
 def _fmt(value: float) -> str:
     return "-" if value != value else f"{value:.4g}"
 
@@ -198,6 +211,7 @@ def panel_title(label: str, what: str, shown: str | None = None) -> str:
 # The most curves a panel names in a legend: beyond, matplotlib spent minutes placing it (and
 # warned on stderr) for a grid of thousands of points, and no one reads such a legend.
 LEGEND_MAX = 20
+LINE_STYLES = ("-", "--", ":", "-.")  # with the colours, 40 curves told apart (a legend names 20 at most)
 
 COLUMNS = ["problem", "method", "seeds", "diverged", "metric", "final_mean", "final_stderr",
            "final_median", "steps", "grad_evals", "seconds"]
@@ -228,6 +242,7 @@ def report(out: Path) -> list[dict]:
     check_meta(meta)
     rows = records.read_records(out)
     check_rows(rows, records.find_records(out).name)
+    check_config_kept(meta)
     factor = rise_factor(meta.get("config", {}))
     table, curves = summarize(rows, factor)
     seconds: dict[tuple[str, str], float] = {}
@@ -254,10 +269,11 @@ def report(out: Path) -> list[dict]:
             cur = curves[(ptext, mtext)]
             if cur["mean"] is None:
                 continue
-            color = plots.COLORS[c % len(plots.COLORS)]
+            # past the 10 colours, a line style of its own: sgd:step=0.01 and step=1 (11th) drew the same blue line
+            color, dashes = plots.COLORS[c % len(plots.COLORS)], LINE_STYLES[c // len(plots.COLORS) % len(LINE_STYLES)]
             for ax, x in zip(row_axes, (cur["steps"], cur["grad_evals"])):
                 keep = x > 0 if ax is row_axes[1] else slice(None)  # log-x: no zero evaluations
-                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, label=names[mtext])
+                ax.plot(x[keep], shown(cur["mean"])[keep], color=color, ls=dashes, label=names[mtext])
                 lo, hi = shown(cur["lo"]), shown(cur["hi"])
                 ax.fill_between(x[keep], np.minimum(lo, hi)[keep], np.maximum(lo, hi)[keep],
                                 color=color, alpha=0.15, lw=0)
@@ -304,7 +320,7 @@ def report(out: Path) -> list[dict]:
 
 Command: {results.markdown_code(meta.get('command', '?'))}
 
-{config.get('seeds', '?')} seeds x {config.get('steps', '?')} steps (logged every
+{_count(config.get('seeds', '?'), 'seed')} x {_count(config.get('steps', '?'), 'step')} (logged every
 {config.get('log_every', '?')}), {config.get('dtype', '?')}, key {config.get('key', '?')}, device
 {', '.join(map(str, meta.get('devices', []))) or '?'}, jax {meta.get('versions', {}).get('jax', '?')}, commit
 {meta.get('git_commit', '?')}, config hash {meta.get('config_hash', '?')}.
@@ -312,7 +328,7 @@ Command: {results.markdown_code(meta.get('command', '?'))}
 ![grid](grid.png)
 
 Final values: mean and standard error over the seeds that did not diverge (NaN, Inf or a loss
-above 1e6 x max(|f(x_0)|, 1)); {diverged_total} seed run(s) diverged in all. Seconds: wall-clock
+above 1e6 x max(|f(x_0)|, 1)); {_count(diverged_total, 'seed run')} diverged in all. Seconds: wall-clock
 of the method's cells, compilation included (sgd-bench's timing scripts measure speed).
 {rose_note}{warning}
 {results.markdown_table(table, columns, literal=("problem", "method"))}

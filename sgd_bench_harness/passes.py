@@ -2,7 +2,8 @@
 pass that resumes: a line before and after each experiment, and the pass's progress in
 ``OUT/.sgd-bench-all.json`` (what it finished, and in how long), so that the same command after an
 interruption skips what the pass finished (and the interrupted experiment resumes its own stored
-parts), as long as its result is still there and complete: one deleted or emptied since runs again.
+parts), as long as its result is still there, complete, and of the config the experiment's checked argv now
+runs (``experiment.CHECKED``): one deleted, emptied, or of a config since changed runs again.
 The file goes when all are done.
 
 Decided (issue 18): a plain run of two or more named experiments is such a pass, as ``--all`` is.
@@ -89,6 +90,13 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         if name in state["done"]:
             # where it wrote (NAME, or NAME-DATE); a progress file from before this was kept is trusted
             gone = _result_gone(root / state["where"][name]) if name in state["where"] else None
+            stored = (folders.read_meta(root / state["where"][name]) or {}) if name in state["where"] else {}
+            was = stored.get("config_hash")
+            if not gone and stored and experiment.CHECKED.get(name, was) != was:
+                # its config changed since (a default of a newer sgd-bench): it was skipped, the pass then
+                # mixing results of two configs; it runs again, beside (output_folder) the one of the old config
+                gone = (f"its config has changed since (the result's {was}, now "
+                        f"{experiment.CHECKED[name]}: another sgd-bench version?)")
             if not gone:
                 say(f"[{i}/{total}] {name}: finished earlier in this pass ({state['done'][name]:.0f} s), skipped"
                     + ("" if every else " (--overwrite runs every one again)"))
@@ -125,7 +133,7 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
         results.write_json(state_path, {**state, "key": None, "failed": failed + others})
     else:
         state_path.unlink(missing_ok=True)
-    print(f"all {total} experiments done into {root}/: {seconds / 60:.1f} minutes of running "
+    print(f"all {total} experiments done into {results.printable(root)}/: {seconds / 60:.1f} minutes of running "
           "(resumed passes included)")
     status = failed_claims_status(list(failed), total)  # said either way; a claim failed earlier in the pass too
     return 0 if allowed else status
@@ -133,11 +141,13 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
 
 def _result_gone(folder: Path) -> str | None:
     """Why the result a pass finished in ``folder`` is no longer there, or None when it is."""
-    meta = folders.read_meta(folder)
+    from sgd_bench_harness.results import printable
+
+    meta, shown = folders.read_meta(folder), printable(folder)  # said on one line: a newline in --out
     if meta is None:  # an emptied folder is as good as gone: its run writes there again
         if not folder.exists() or not any(folder.iterdir()):
-            return f"{folder} is gone"
-        return f"{folder} has no meta.json"
+            return f"{shown} is gone"
+        return f"{shown} has no meta.json"
     if not folders.is_result(meta) or meta.get("status") != folders.STATUS_COMPLETE:
-        return f"{folder}'s meta.json does not say it is complete"
+        return f"{shown}'s meta.json does not say it is complete"
     return None

@@ -250,7 +250,14 @@ def cmd_report(args) -> int:
     if args.dir is not None and not args.dir.strip():  # Path("") is the current folder: an unset variable
         given = f"only white space, {args.dir!r}" if args.dir else "an empty string"  # a tab, a no-break space
         raise ValueError(f"report DIR must name a folder, got {given}")
-    root = experiment.folder_path(args.dir) if args.dir else experiment.runs_root()  # report '~/x': the home's
+    try:
+        root = experiment.folder_path(args.dir) if args.dir else experiment.runs_root()  # report '~/x': the home's
+        root.exists()  # a name of 300 bytes: "error: [Errno 36] File name too long: '<the whole path>'"
+    except (ValueError, OSError) as err:  # ~nosuchuser: folder_path's words, as --out's
+        from sgd_bench_harness.arg_types import abbreviated
+
+        raise ValueError(f"report DIR {err}" if isinstance(err, ValueError) else
+                         f"report DIR: {abbreviated(args.dir, 24)} cannot be read ({err.strerror})") from None
     typed = args.dir or root  # as typed: Path spelled file:///x as file:/x
     if root.exists() and not root.is_dir():
         raise ValueError(f"report DIR: {typed} is a file, not a folder of results")
@@ -304,7 +311,9 @@ def cmd_report(args) -> int:
                     raise  # for each result, then "wrote index.md ...", exit 0 (cli: exit 3)
                 if isinstance(err, KeyError):  # stored files without what this version's report reads
                     how = (f"not rebuilt: its stored files lack {err}, so an older version of "
-                           f"{meta.get('experiment', 'the script')} wrote them; re-run it to rebuild")
+                           f"{meta.get('experiment', 'the script')} wrote them" + (
+                               ', or "config" was deleted from its meta.json (restore it)' if err.args == ("config",)
+                               and "config" not in meta else "") + "; re-run it to rebuild")  # (hand-deleted)
                 elif isinstance(err, OSError) and err.strerror and (err.filename2 or err.filename):
                     # a folder named grid.png: "IsADirectoryError: [Errno 21] Is a directory: '.../.grid.png.
                     # 27liqfew.tmp' -> 'grid.png'", naming first a temporary file that was gone

@@ -1,7 +1,7 @@
 """The ``sgd-bench`` command's own standard streams: what it does when they cannot take what it
 writes. A finished run is not undone by its terminal: a character the terminal's encoding lacks is
 shown escaped, a progress line that a full disk refuses is dropped (the run goes on), and a full
-standard output is named as such: for ``run`` and ``report`` the printing is dropped, the command
+(or closed) standard output is named as such: for ``run`` and ``report`` the printing is dropped, the command
 finishes, and its one line says where the results are (``output_lost``).
 """
 
@@ -61,7 +61,10 @@ def set_up() -> None:
     from sgd_bench_harness import folders
 
     folders.COMPLETED.clear()  # the folders this command finishes, for output_lost
-    if sys.stdout is not None:
+    if sys.stdout is None:  # `>&-`: print() dropped the table and the "wrote" line silently, exit 0; now
+        sys.stdout = DroppingWrites(open(os.devnull, "w"), pipe_ends=True)  # said at the end (output_lost),
+        sys.stdout.failed = OSError(errno.EBADF, "it is closed")  # /dev/null taking fd 1 from files opened later
+    else:
         sys.stdout = DroppingWrites(sys.stdout, pipe_ends=True)
     if sys.stderr is not None:
         sys.stderr = DroppingWrites(sys.stderr)
@@ -108,8 +111,10 @@ def output_lost(code: int, args) -> int:
     elif args.command == "report":
         say(f"{what}: only the printing failed; report rebuilt the results in {args.dir or runs_root()} "
             "and wrote their pages")
-    else:
+    elif failed.errno in (errno.ENOSPC, errno.EDQUOT):
         say(f"{what}: free some space where it goes")
+    else:  # `list >&-` was told to free some space
+        say(what)
     return 3 if failed.errno in (errno.ENOSPC, errno.EDQUOT) else 2
 
 

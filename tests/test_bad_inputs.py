@@ -7528,3 +7528,199 @@ def test_a_ctrl_c_during_a_garbage_collection_callback_comes_again(monkeypatch):
     monkeypatch.setattr(signal, "signal", lambda sig, handler: installed.append((sig, handler)))
     interrupts.ctrl_c_not_lost()
     assert installed == [(signal.SIGINT, interrupts.on_sigint)]
+
+
+# hostile32a -------------------------------------------------------------------
+# -- hostile32a: round 32 (issue 18: the command line and files), and what round 31 noticed ---------
+def test_a_closed_standard_output_is_said_not_dropped_silently(monkeypatch, capsys):
+    # `sgd-bench run ... >&-`: Python's sys.stdout is None, print() dropped the table and the "wrote"
+    # line, exit 0; `list >&-` printed nothing, exit 0 (and a full one was told to "free some space")
+    import sys
+
+    from sgd_bench_harness import streams
+
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    streams.set_up()
+    try:
+        code, err = cli_main(["list"], capsys)
+    finally:
+        sys.stdout._stream.close()
+    assert code == 2 and err.strip().splitlines()[-1] == "sgd-bench: error: cannot write to the standard output " \
+                                                         "(it is closed)", err
+
+
+def test_a_pass_into_a_folder_with_a_newline_ends_on_one_line(tmp_path, capsys):
+    # run A B --out 'a<newline>b': "all 2 experiments done into .../a" then "b/: 0.0 minutes ..." on a line of its own
+    from sgd_bench_harness import passes
+
+    class Done:
+        @staticmethod
+        def main(argv):
+            return 0
+
+    root = tmp_path / "a\nb"
+    argvs = [["--out", str(root / name)] for name in ("x", "y")]
+    assert passes.run_all(root, ["x", "y"], [Done, Done], argvs, every=False) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1 and out.startswith(f"all 2 experiments done into {tmp_path}/a\\nb/: "), out
+
+
+def test_a_grid_of_one_seed_one_method_one_problem_is_said_in_the_singular(tmp_path, capsys, no_grid_run):
+    # summary.md said "1 seeds x 1 steps" and "0 seed run(s) diverged"; the memory refusal
+    # "(100,000,000 seeds x 2 logged steps x 1 methods x 1 problems)"
+    from sgd_bench_harness import grid_report
+
+    _hostile31a_grid(tmp_path / "g", config={"seeds": 1, "steps": 1, "log_every": 1})
+    grid_report.report(tmp_path / "g")
+    text = (tmp_path / "g" / "summary.md").read_text()
+    assert "\n1 seed x 1 step (logged every" in text and "0 seed runs diverged in all" in text, text
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--seeds", "10000000000",
+                          "--steps", "1", "--out", str(tmp_path / "o")], capsys)
+    assert code == 3 and "(10,000,000,000 seeds x 2 logged steps x 1 method x 1 problem)" in err, err
+
+
+@pytest.mark.parametrize("seeds, blocks", [(10, (10, 32, 50)), (40, (40, 41, 1000))])
+def test_a_block_of_every_seed_is_one_run_in_one_folder(seeds, blocks):
+    # --seeds 10 --block 50 ran the same run as the default (one block of 10 seeds: the same records) under
+    # another config hash, into a second folder beside it, resuming none of the first's cells
+    from sgd_bench_harness import grid, results
+
+    hashes = {results.config_hash(grid.KIND, config, dtype="float64") for config in (
+        grid.grid_config(["logreg"], ["gd"], seeds=seeds, steps=10, log_every=None, dtype="float64", key=0,
+                         block=block) for block in blocks)}
+    assert len(hashes) == 1, hashes
+    default = grid.grid_config(["logreg"], ["gd"], seeds=100, steps=10, log_every=None, dtype="float64", key=0,
+                               block=grid.DEFAULT_BLOCK)
+    assert default["block"] == 32  # the committed results/grid-b51b9df5f57e (100 seeds) keeps its hash
+
+
+def test_a_meta_json_whose_config_was_deleted_is_named_not_blamed_on_an_older_version(tmp_path, capsys):
+    # "config" deleted from an experiment's meta.json: "not rebuilt: its stored files lack 'config', so an older
+    # version of sgd_trajectories wrote them" only; from a grid's: rebuilt, its summary saying "? seeds x ? steps"
+    from sgd_bench_harness import grid_report
+
+    from sgd_bench_harness import folders, records, results
+
+    old = tmp_path / "runs" / "r"  # a result as the run wrote it, less its "config"
+    folders.mark(old, folders.STATUS_COMPLETE, "h", {"experiment": "sgd_trajectories", "devices": ["cpu:cpu"]})
+    records.write_records(old / "records", [dict(method="SGD", step=0, loss=1.0)], format="csv")
+    results.write_json(old / "checks.json", [dict(claim="c", measured=1.0, holds=True)])
+    code, err = cli_main(["report", str(tmp_path / "runs")], capsys)
+    assert code == 0 and "so an older version of sgd_trajectories wrote them, or \"config\" was deleted from its " \
+                         "meta.json (restore it); re-run it to rebuild" in err, err
+    match = r'^meta\.json has no "config" \(deleted\?\); restore it, or re-run it to rebuild it$'
+    _hostile31a_grid(tmp_path / "g")
+    meta = json.loads((tmp_path / "g" / "meta.json").read_text())
+    (tmp_path / "g" / "meta.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "config"}))
+    with pytest.raises(ValueError, match=match):
+        grid_report.report(tmp_path / "g")
+
+
+@pytest.mark.parametrize("argv", [["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--out", "~nosuchuser32/x"],
+                                  ["run", "sgd_trajectories", "--quick", "--out", "~nosuchuser32/x"]], ids=["grid", "experiment"])
+def test_an_out_under_the_home_of_no_user_is_refused_not_made_here(tmp_path, capsys, monkeypatch, no_grid_run, argv):
+    # --out ~nosuchuser/x (a typo of a user's name) wrote ./~nosuchuser/x in the current folder, and said
+    # "wrote ~nosuchuser/x/grid-HASH/" as if it were a home folder's
+    monkeypatch.chdir(tmp_path)
+    code, err = cli_main(argv, capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == (
+        "sgd-bench: error: --out '~nosuchuser32/x' starts with ~nosuchuser32, but this machine has no user "
+        "'nosuchuser32' to take the home folder of (./~nosuchuser32/x is a folder of that name here)"), err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_pass_runs_again_an_experiment_whose_config_changed_since(tmp_path, capsys, monkeypatch):
+    # run A B stopped in B; a newer sgd-bench changed A's default config; the same command skipped A
+    # ("finished earlier in this pass"), so the pass ended with A of the old config beside B of the new
+    from sgd_bench_harness import experiment, folders, passes
+
+    root, ran, codes = tmp_path / "pass", [], {"b": [2, 0]}
+
+    class Stub:
+        def __init__(self, name):
+            self.name = name
+
+        def main(self, argv):
+            ran.append(self.name)
+            _fake_result(root / f"{self.name}{len(ran)}", experiment=self.name, config_hash="old")
+            folders.COMPLETED.append(root / f"{self.name}{len(ran)}")
+            return codes.get(self.name, [0]).pop(0) if self.name in codes else 0
+
+    args = (root, ["a", "b"], [Stub("a"), Stub("b")], [["--out", str(root / n)] for n in "ab"])
+    assert passes.run_all(*args, every=False) == 2
+    monkeypatch.setattr(experiment, "CHECKED", {"a": "new", "b": "old"}, raising=False)
+    assert passes.run_all(*args, every=False) == 0
+    assert ran == ["a", "b", "a", "b"], ran
+    assert "a: finished earlier in this pass, but its config has changed since (the result's old, now new: " \
+           "another sgd-bench version?): running it again" in capsys.readouterr().err
+
+
+def test_report_of_a_folder_name_too_long_for_the_file_system_is_one_line_naming_dir(tmp_path, capsys):
+    # report /tmp/<300 x>: "sgd-bench: error: [Errno 36] File name too long: '/tmp/xxx...'" with the whole path,
+    # naming no argument (run --out of the same path has said "the folder name ... is 300 bytes long")
+    code, err = cli_main(["report", str(tmp_path / ("x" * 300))], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("sgd-bench: error: report DIR: ") and last.endswith(
+        "(309 characters) cannot be read (File name too long)".replace("309", str(len(str(tmp_path)) + 301))), last
+
+
+@pytest.mark.parametrize("variable", ["SGD_BENCH_SCRIPTS", "SGD_BENCH_COMPILATION_CACHE", "SGD_BENCH_DATA"])
+def test_a_variable_under_the_home_of_no_user_is_one_line_not_a_traceback(capsys, monkeypatch, variable):
+    # SGD_BENCH_SCRIPTS=~nosuchuser/s sgd-bench list (and any command, the compilation cache's variable; a
+    # --problem libsvm:path=NAME, the data's): "RuntimeError: Could not determine home directory.", a traceback
+    import problems.libsvm
+
+    from sgd_bench_harness import compile_cache
+
+    monkeypatch.setenv(variable, "~nosuchuser32/x")
+    said = "'~nosuchuser32/x' starts with ~nosuchuser32, but this machine has no user 'nosuchuser32' to take the home folder of"
+    if variable == "SGD_BENCH_SCRIPTS":
+        code, err = cli_main(["list"], capsys)
+        assert code == 2 and err.strip() == f"sgd-bench: error: SGD_BENCH_SCRIPTS={said} (./~nosuchuser32/x is a " \
+                                            "folder of that name here)", err
+    elif variable == "SGD_BENCH_COMPILATION_CACHE":
+        assert compile_cache.enable() is None
+        assert f"SGD_BENCH_COMPILATION_CACHE='~nosuchuser32/x' cannot be used ({said}" in capsys.readouterr().err
+    else:
+        with pytest.raises(ValueError, match=re.escape(f"SGD_BENCH_DATA={said}")):
+            problems.libsvm.data_dir()
+
+
+def test_a_grid_of_more_methods_than_colours_draws_each_curve_its_own_way(tmp_path, monkeypatch):
+    # 12 methods (sgd:step=0.01 ... sgd:step=2): the 11th and 12th curves took the 1st and 2nd's colour and
+    # line, so step=1 and step=0.01 were two blue lines of one legend colour, which the reader could not tell apart
+    import matplotlib.figure
+
+    from sgd_bench_harness import grid_report, records
+
+    folder, methods = tmp_path / "g", [f"sgd:step={s}" for s in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)]
+    folder.mkdir()
+    rows = [dict(problem="logreg", method=m, seed=0, step=k, grad_evals=k, loss=1.0 / (k + i + 1), f_gap=1.0 / (k + i + 1),
+                 grad_norm_sq=1.0, diverged=False, diverged_step=-1, negative_step_at=-1, rose=False, rose_step=-1)
+            for i, m in enumerate(methods) for k in (0, 1)]
+    records.write_records(folder / "records", rows, format="csv")
+    (folder / "meta.json").write_text(json.dumps({"kind": "grid", "written_by": "sgd-bench", "command": "sgd-bench run",
+                                                  "f_star": {"logreg": [0.0, "x"]}, "config": {"seeds": 1, "steps": 1}}))
+    drawn = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, *a, **k: drawn.append(fig))
+    grid_report.report(folder)
+    lines = drawn[0].axes[0].get_lines()
+    assert len({(line.get_color(), line.get_linestyle()) for line in lines}) == len(lines) == 12
+
+
+def test_a_grids_progress_says_with_compilation_only_where_a_program_was_compiled(tmp_path, monkeypatch):
+    # --seeds 1000000 --block 1: "[2/1000000] ... 0.00 s (with compilation)" on every line, the README's example
+    # too ("[2/12] ... 0.02 s (with compilation)"), though only the first cell of a block size compiles
+    from sgd_bench_harness import grid
+
+    config = grid.grid_config(["logreg:n=20,d=2"], ["gd"], seeds=5, steps=2, log_every=1, dtype="float64", key=0, block=2)
+    lines = []
+    monkeypatch.setattr(grid, "_run_cell", lambda problem, method, x0, keys, *a, **k: [
+        FAKE_TRACE._replace(negative_step_at=np.full(len(keys), -1))])
+    monkeypatch.setattr(grid, "_f_star", lambda problem, log: (None, "unknown"))
+    monkeypatch.setattr(grid, "cell_records", lambda trace, **kwargs: [])
+    monkeypatch.setattr(grid, "report", lambda out: [])
+    grid.run_grid(config, tmp_path / "g", log=lines.append)
+    cells = [line for line in lines if "/ gd / seeds" in line]
+    assert ["(with compilation)" in line for line in cells] == [True, False, True], cells  # blocks 2, 2, 1

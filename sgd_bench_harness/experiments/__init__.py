@@ -50,7 +50,9 @@ def scripts_dir() -> Path | None:
     """A folder of one's own experiment scripts (``$SGD_BENCH_SCRIPTS``), or None: the registry."""
     env = os.environ.get("SGD_BENCH_SCRIPTS")
     # ~ expanded, as SGD_BENCH_DATA's and SGD_BENCH_COMPILATION_CACHE's are (a .env file leaves it)
-    return Path(env).expanduser() if env else None
+    from sgd_bench_harness.arg_types import home_expanded
+
+    return Path(home_expanded(env, "SGD_BENCH_SCRIPTS=")) if env else None  # ~nosuchuser: a ValueError
 
 
 def experiments() -> dict[str, str]:
