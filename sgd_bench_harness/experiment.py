@@ -44,7 +44,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
-from sgd_bench_harness import folders, work
+from sgd_bench_harness import cleanup, folders, work
 from sgd_bench_harness.check_words import MARKS, check_line, check_lines, readable, verdict  # noqa: F401
 # the option types, also reached as experiment.positive_int etc. by the experiments' own options
 from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name, given_twice, note_repeats,  # noqa: F401
@@ -374,7 +374,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         # main(argv) from Python records its argv as the script's (not sys.argv); under sgd-bench run, the command's
         held.enter_context(results.recording_command(
             None if argv is None else ["python", f"scripts/{name}.py", *argv], replace=False))
-        made = _outermost_missing(Path(out))  # what this run creates, removed again if it refuses
+        made = cleanup.outermost_missing(Path(out))  # what this run creates, removed again if it refuses
         held.callback(_UNDER_RUN.reset, _UNDER_RUN.set(None if _UNDER_RUN.get() is None else name))
         held.push(lambda kind, err, tb: _stored_in(err, out))  # a Ctrl-C says what is stored there
         try:
@@ -387,7 +387,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
                 run(config, out)
         except (ValueError, TypeError, MemoryError):
             if not resume:
-                discard_if_empty(out, made)
+                cleanup.discard_if_empty(out, made)
             raise
         _check_not_moved(out)
         # and the parts of a result inside it, which another experiment's run stored (gpu_bench's scaling/)
@@ -406,31 +406,3 @@ def _stored_in(err: BaseException | None, out: Path) -> None:
     """Names the run's folder on a Ctrl-C (the innermost run's, when runs nest), for its words."""
     if isinstance(err, KeyboardInterrupt) and not hasattr(err, "folder"):
         err.folder = out
-
-
-def _outermost_missing(path: Path) -> Path | None:
-    """The outermost folder on ``path`` that does not exist yet (what writing ``path`` creates), or None."""
-    missing = None
-    for folder in (path, *path.parents):
-        if folder.exists() or folder.is_symlink():
-            break
-        missing = folder
-    return missing
-
-
-def discard_if_empty(out: Path, made: Path | None = None) -> None:
-    """Removes a result folder that a run refused in, if the run stored nothing there yet (only
-    ``meta.json`` and the lock): no orphan "running" folder for ``report`` to list. The folders
-    above it up to ``made``, which the run created, go too while empty (an ``--out ROOT`` that
-    ``sgd-bench run NAME`` created for ROOT/NAME was left behind empty)."""
-    out = Path(out)
-    if out.is_dir() and {p.name for p in out.iterdir()} <= {"meta.json", folders.LOCK_FILE}:
-        shutil.rmtree(out, ignore_errors=True)
-        if made is not None and made != out and made in out.parents:
-            for folder in out.parents:
-                try:
-                    folder.rmdir()  # only while empty: a file anyone put there keeps it
-                except OSError:
-                    break
-                if folder == made:
-                    break
