@@ -28,6 +28,7 @@ from jax import lax
 from sgd_bench import validation
 from sgd_bench import _tree, memory
 from sgd_bench._values import Label, check_replaced_data, leaves_equal, leaves_hash, shifted_info
+from sgd_bench.method_state import fits_x_shape
 
 PROBLEM_CLASSES = ("strongly_convex", "pl", "convex", "nonconvex", "nonsmooth")
 
@@ -234,7 +235,8 @@ class FiniteSum:
             ridge = [0.0 if r is None else r.mu if isinstance(r, L2) else None for r in (self.regularizer, changes["regularizer"])]
             changes["info"] = shifted_info(self.info, *ridge, changes.get("problem_class", self.problem_class))
         fields.update(changes)
-        return FiniteSum(fields.pop("loss_i"), fields.pop("data"), validate=False, **fields)
+        out = FiniteSum(fields.pop("loss_i"), fields.pop("data"), validate=False, **fields)
+        return fits_x_shape(out) if {"x_shape", "data", "loss_i"} & set(changes) else out
 
     def __repr__(self) -> str:
         shapes = jax.tree_util.tree_map(lambda a: f"{a.dtype}{list(a.shape)}", self.data)

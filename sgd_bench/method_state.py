@@ -1,9 +1,12 @@
-"""The check that a ``Method``'s init and step fit together, before anything compiles.
+"""The abstract checks (``jax.eval_shape``: nothing runs or compiles) that a problem's loss and a
+``Method``'s init and step fit an iterate, before anything compiles.
+
+``check_loss``: ``loss_i`` and the regularizer at an iterate must give a real floating scalar.
 
 A user-written method (the README's extension point) is traced once abstractly with
 ``jax.eval_shape``: a state that is not a NamedTuple with ``x`` and a ``grad_evals`` Count, or a
 step that changes the state's structure, shapes or dtypes, is named here in one line rather than
-failing inside the runner or JAX's scan. ``sgd_bench.solver`` re-exports it.
+failing inside the runner or JAX's scan. ``sgd_bench.solver`` re-exports both.
 """
 
 from __future__ import annotations
@@ -53,3 +56,37 @@ def check_method_state(problem, method, x0) -> None:
         a, b = type(state).__name__, type(after).__name__
         raise TypeError(f"method {method.name!r}: step must return a state of the structure init gives "
                         f"({a}), got " + (b if a != b else f"another {b}: init gives {want}, step gives {got}"))
+
+
+def check_loss(problem, x, name="x0"):
+    """One abstract evaluation (``jax.eval_shape``: nothing runs or compiles) of ``loss_i`` and
+    the regularizer at ``x``: each must be a real floating scalar, or a ValueError says what is
+    wrong before anything is compiled (a vector loss would otherwise be summed silently)."""
+    datum = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype),
+                                   problem.data)
+    x_abs = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a)), x)
+    parts = [("loss_i(x, datum)", lambda: jax.eval_shape(problem.loss_i, x_abs, datum))]
+    if problem.regularizer is not None:
+        parts.append(("the regularizer r(x)", lambda: jax.eval_shape(problem.regularizer, x_abs)))
+    for what, evaluate in parts:
+        try:
+            out = evaluate()
+        except Exception as err:
+            raise ValueError(f"{name} does not fit problem {problem.name!r}: {what} failed with "
+                             f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
+        shape, dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
+        if shape != ():
+            raise ValueError(f"{what} of problem {problem.name!r} must return a scalar; with {name} "
+                             f"it returns shape {shape} (a vector loss would be summed silently)")
+        if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+            raise ValueError(f"{what} of problem {problem.name!r} must return a real floating "
+                             f"scalar, got dtype {dtype} (integer or complex outputs have no "
+                             "real gradient)")
+
+
+def fits_x_shape(problem):
+    """``problem`` after ``check_loss`` at an abstract iterate of its ``x_shape`` (nothing runs):
+    ``FiniteSum.replace(x_shape=(11,))`` on 10-column data was taken, and refused only later."""
+    if problem.x_shape is not None:
+        check_loss(problem, jax.ShapeDtypeStruct(problem.x_shape, problem.dtype), "x_shape")
+    return problem

@@ -33,7 +33,8 @@ from sgd_bench.methods import Method
 from sgd_bench.progress import Bar
 from sgd_bench.progress import enabled as progress_enabled  # ``progress`` is an argument here
 from sgd_bench.solver import (DEFAULT_CHUNK, MAX_STEPS, METHOD_KEY_TAG, SolverState,  # noqa: F401
-                              advance_state, as_key, cast_x, check_method_state, check_problem_method, check_x,
+                              advance_state, as_key, cast_x, check_forward_only, check_method_state,
+                              check_problem_method, check_x,
                               counts, init_state, SEED_AXES)
 
 class Trace(NamedTuple):
@@ -242,6 +243,7 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
             mode="one", swept=(), values=(), chunk=DEFAULT_CHUNK,
             progress=False, label="run", rise_factor=RISE_FACTOR) -> Trace:
     """Runs the begin and segment programs (checked arguments; used by run, run_keys, sweep)."""
+    check_forward_only(f"a run ({label})", problem, method, x0, x_star, values)  # JAX's error came after it
     chunk = max(1, min(chunk, log_every))
     step = log_steps(steps, log_every)
     num_logs = len(step)

@@ -29,7 +29,7 @@ from sgd_bench import _tree, flags, precision, schedules, sharding, validation
 from sgd_bench.counting import Count
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.validation import PrecisionWarning
-from sgd_bench.method_state import check_method_state  # noqa: F401 (run, sweep, benchopt import it here)
+from sgd_bench.method_state import check_loss, check_method_state  # noqa: F401 (run, sweep, benchopt import it here)
 from sgd_bench.methods import Method
 from sgd_bench.sampling import make_sampler
 
@@ -223,30 +223,16 @@ def check_x(name, x, problem):
         validation.finite_array(name, leaf)
 
 
-def check_loss(problem, x, name="x0"):
-    """One abstract evaluation (``jax.eval_shape``: nothing runs or compiles) of ``loss_i`` and
-    the regularizer at ``x``: each must be a real floating scalar, or a ValueError says what is
-    wrong before anything is compiled (a vector loss would otherwise be summed silently)."""
-    datum = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype),
-                                   problem.data)
-    x_abs = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a)), x)
-    parts = [("loss_i(x, datum)", lambda: jax.eval_shape(problem.loss_i, x_abs, datum))]
-    if problem.regularizer is not None:
-        parts.append(("the regularizer r(x)", lambda: jax.eval_shape(problem.regularizer, x_abs)))
-    for what, evaluate in parts:
-        try:
-            out = evaluate()
-        except Exception as err:
-            raise ValueError(f"{name} does not fit problem {problem.name!r}: {what} failed with "
-                             f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
-        shape, dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
-        if shape != ():
-            raise ValueError(f"{what} of problem {problem.name!r} must return a scalar; with {name} "
-                             f"it returns shape {shape} (a vector loss would be summed silently)")
-        if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
-            raise ValueError(f"{what} of problem {problem.name!r} must return a real floating "
-                             f"scalar, got dtype {dtype} (integer or complex outputs have no "
-                             "real gradient)")
+def check_forward_only(what: str, *trees) -> None:
+    """Refuses reverse-mode differentiation (``jax.grad``, ``vjp``, ``jacrev``; ``jax.linearize``, which
+    records for a transpose) of a run: its loops run a traced number of steps (one program for any
+    count), which JAX cannot transpose. JAX's "Reverse-mode differentiation does not work for
+    lax.while_loop or lax.fori_loop with dynamic start/stop values" came after the run, naming neither
+    the run nor forward mode, which works. Seen by the tracer jax.grad makes (jax >= 0.5)."""
+    if any(type(leaf).__name__ == "LinearizeTracer" for leaf in jax.tree_util.tree_leaves(trees)):
+        raise ValueError(f"{what} cannot be differentiated in reverse mode (jax.grad, jax.vjp, jax.jacrev, "
+                         "jax.linearize): its loops run a traced number of steps, which JAX does not transpose; "
+                         "use forward mode (jax.jvp, jax.jacfwd), e.g. for d f(x_k) / d step_size")
 
 
 def cast_x(x, problem, name="x0"):
@@ -350,9 +336,11 @@ class Solver:
                          chunk=self.chunk)
 
     def advance(self, state: SolverState, steps: int) -> SolverState:
-        """``steps`` >= 0 more steps from ``state`` (no compile for a new count). No divergence flag:
-        a negative step size is warned about (``sgd_bench.flags``), the loss is ``metrics``'s."""
+        """``steps`` >= 0 more steps from ``state`` (no compile for a new count). ``steps`` is a host
+        int: inside one's own ``jax.jit`` make it static, or call ``advance_state`` (a traced count).
+        No divergence flag: a negative step size is warned about (``sgd_bench.flags``)."""
         self._check_state(state)
+        check_forward_only("Solver.advance", self.problem, self.method, state)
         steps = validation.integer("steps", steps, low=0, high=MAX_STEPS)
         # a traced counter (a user's jax.jit around advance) has no host value to check: int() of
         # it was JAX's ConcretizationTypeError

@@ -88,7 +88,16 @@ def nonnegative_float(name: str, value: Any) -> float:
 
 def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None, why: str = "") -> int:
     """Returns ``value`` as an int in [low, high], or raises naming the argument and the range
-    (``why``, when given, says where a range taken from other arguments comes from)."""
+    (``why``, when given, says where a range taken from other arguments comes from). A concrete
+    0-d integer array (``np.array(3)``, ``jnp.int32(6)``) is that int; a traced one is refused."""
+    if isinstance(value, jax.core.Tracer):  # "must be an integer, got JitTracer(~int32[])" said not why
+        raise TypeError(f"{name} must be a Python int (static), got a traced {value.aval.str_short()} (inside "
+                        f"jax.jit / vmap): {name} is checked on the host before anything runs, where a traced "
+                        f"value has no number; pass it as a static argument (jax.jit(..., static_argnums=...))")
+    if (isinstance(value, (np.ndarray, np.generic, jax.Array)) and np.ndim(value) == 0
+            and jnp.issubdtype(value.dtype, jnp.integer)):  # a key's dtype is no NumPy dtype  # np.array(3) was refused, replace(loop_length=...) took it
+        live(name, value)
+        value = int(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     value = int(value)

@@ -182,8 +182,15 @@ class SgdBenchSolver:
         self.steps_per_iter = 1 if b is None else max(1, self.problem.n // b)
         self._x_device = self.x0
 
+    def _objective_set(self, who: str) -> None:
+        # before set_objective: "'My' object has no attribute 'steps_per_iter'" (an AttributeError)
+        if not hasattr(self, "_x_device"):
+            raise RuntimeError(f"{type(self).__name__}.{who}() before set_objective() (or after one that failed): benchopt calls "
+                               "set_objective(**objective.get_objective()) first; call it with X, y and lmbd")
+
     def steps(self, n_iter) -> int:
         """The number of method steps for benchopt's ``n_iter`` (see the module docstring)."""
+        self._objective_set("steps")
         n_iter = validation.integer("n_iter", n_iter, low=0)
         steps = n_iter * self.steps_per_iter
         if steps > MAX_STEPS:
@@ -193,13 +200,16 @@ class SgdBenchSolver:
 
     def warm_up(self):
         # Compiles the one program every run uses (benchopt does not time warm_up).
+        self._objective_set("warm_up")
         self.run(1)
 
     def run(self, n_iter):
+        self._objective_set("run")
         steps = np.int32(self.steps(n_iter))
         x = _run_program(self.problem, self.method, self.x0, self.key, steps, chunk=self._chunk)
         # JAX dispatches asynchronously: wait for the result before benchopt stops its clock.
         self._x_device = jax.block_until_ready(x)
 
     def get_result(self):
+        self._objective_set("get_result")
         return {"beta": np.asarray(self._x_device)}

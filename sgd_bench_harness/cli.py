@@ -35,7 +35,7 @@ import traceback
 from pathlib import Path
 
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
-from sgd_bench_harness import arg_types, passes, run_words, script_env, streams
+from sgd_bench_harness import arg_types, interrupts, passes, run_words, script_env, streams
 from sgd_bench_harness.experiment import one_line, say
 from sgd_bench_harness.experiments import description, experiments, load
 from sgd_bench_harness.passes import ALL_STATE  # noqa: F401  (the pass's progress file, for callers)
@@ -92,10 +92,11 @@ def _cmd_run(args) -> int:
         for module, argv in zip(modules, argvs):
             if _checks_only(module):
                 module.main(argv)
-    if args.all or len(names) > 1:  # a pass, which the same command resumes (passes.py)
-        root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
-        return passes.run_all(root, names, modules, argvs, every=args.all)
-    return modules[0].main(argvs[0])  # 0, FAILED_CLAIMS (4), or another status of the one run
+    with experiment.under_run():  # --out is the root of ROOT/NAME (a moved folder's hint says so)
+        if args.all or len(names) > 1:  # a pass, which the same command resumes (passes.py)
+            root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
+            return passes.run_all(root, names, modules, argvs, every=args.all)
+        return modules[0].main(argvs[0])  # 0, FAILED_CLAIMS (4), or another status of the one run
 
 
 def _checks_only(module) -> bool:
@@ -147,8 +148,12 @@ def _run_grid(args) -> int:
     out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
                                            log=lambda text: print(text, file=sys.stderr))
     command = results.command_line()  # the argv given to main, not the host's sys.argv
-    with folders.lock(out):
-        table = grid.run_grid(config, out, resume=resume, command=command, known=known)
+    try:
+        with folders.lock(out):
+            table = grid.run_grid(config, out, resume=resume, command=command, known=known)
+    except KeyboardInterrupt as err:  # what is stored there is said (run_words.interrupted)
+        err.folder = out
+        raise
     print(results.text_table(table, grid_report.summary_columns(table)))
     print(f"wrote {results.printable(out)}/ (summary.md, grid.png, records, meta.json)")  # a newline in --out
     return 0
@@ -301,6 +306,7 @@ def main(argv=None) -> int:
         say(line)
     if console and args.command == "run":
         streams.reader_may_leave()
+        interrupts.ctrl_c_not_lost()  # a Ctrl-C during a garbage-collection callback was dropped
     if script_env.check_before_jax():  # JAX_PLATFORMS=bogus, XLA_FLAGS=garbage: before JAX's import and abort
         say(script_env.check_before_jax())
         return 2
@@ -365,10 +371,10 @@ def _dispatch(args) -> int:
         why = one_line(err) if not no_backend else "none of its platforms is available on this machine"
         say(f"error: JAX cannot start (JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}): {why}")
         return 2
-    except KeyboardInterrupt:  # each command's own words: report and list resume no run
-        say({"run": "interrupted; finished cells are stored, so the same command resumes the run",
-             "report": "interrupted; report rebuilds from the stored records, so the same command "
-                       "writes the pages again"}.get(args.command, "interrupted"))
+    except KeyboardInterrupt as err:  # each command's own words: report and list resume no run
+        say(run_words.interrupted(err) if args.command == "run" else {
+            "report": "interrupted; report rebuilds from the stored records, so the same command "
+                      "writes the pages again"}.get(args.command, "interrupted"))
         return 130
 
 

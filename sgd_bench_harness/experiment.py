@@ -89,6 +89,26 @@ def checking_only() -> Iterator[None]:
         _CHECKING.reset(token)
 
 
+# None, unless ``sgd-bench run`` runs the experiment: its --out ROOT is then the folder above ROOT/NAME, and
+# this is NAME ("" until ``main`` names it), where ``python scripts/NAME.py --out X`` names the result itself.
+_UNDER_RUN: contextvars.ContextVar[str | None] = contextvars.ContextVar("sgd_bench_under_run", default=None)
+
+
+@contextlib.contextmanager
+def under_run() -> Iterator[None]:
+    """Within this block ``main`` is run by ``sgd-bench run``, whose --out names the folder above the result."""
+    token = _UNDER_RUN.set("")
+    try:
+        yield
+    finally:
+        _UNDER_RUN.reset(token)
+
+
+def _check_not_moved(out: Path, keep: Callable[[Path], str] | None = None) -> None:
+    """``folders.check_not_moved`` with the --out of the way the run was started (see ``under_run``)."""
+    folders.check_not_moved(out, keep=keep, name=_UNDER_RUN.get())
+
+
 PARTS = "parts"  # a run's finished pieces (``part``), kept until the run is complete
 PART_STEM = 200  # the longest file name of a part, less ".json" and the temporary name's extra
 
@@ -101,7 +121,8 @@ def part(out: Path, label: str, compute: Callable[[], Any],
     ``out/parts/<label>.json``; an interrupted run resumed in the same folder (``main`` resumes
     only a run of the same config hash) reads it back instead of computing it again. Either way
     the value returned is the stored JSON: tuples come back as lists, NumPy scalars as Python
-    numbers, floats (NaN included) exactly. ``main`` removes the parts once the run is complete.
+    numbers, floats (NaN included) exactly. ``main`` removes the parts once the run is complete, and
+    those of a result another experiment's ``run`` stored inside its folder (gpu_bench's ``scaling/``).
     """
     from sgd_bench_harness import results
 
@@ -115,7 +136,7 @@ def part(out: Path, label: str, compute: Callable[[], Any],
         log(f"{label}: stored by the interrupted run, skipped")
         return stored["value"]
     value = compute()
-    folders.check_not_moved(out, keep=lambda now: results.write_json(now / PARTS / path.name, {
+    _check_not_moved(out, keep=lambda now: results.write_json(now / PARTS / path.name, {
         "label": label, "value": value}) or f"its finished piece {label!r}")  # not into a re-created old path
     results.write_json(path, {"label": label, "value": value})
     return folders.read_json(path)["value"]  # as a resumed run would see it, so both runs go on alike
@@ -136,7 +157,7 @@ def save(out: Path, *, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any
     from sgd_bench_harness import records
 
     out = Path(out)
-    folders.check_not_moved(out)  # moved while it ran: its records went into a re-created old path
+    _check_not_moved(out)  # moved while it ran: its records went into a re-created old path
     previous = folders.read_meta(out) or {}
     meta = dict(meta)
     for key in ("status", "config_hash", folders.MARKER[0]):
@@ -344,11 +365,12 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     except ValueError as err:
         p.error(str(err))
     with contextlib.ExitStack() as held:
-        # main(argv) called from Python records the argv it was given, as the script that takes it
-        # (not the host's sys.argv); under sgd-bench run, the sgd-bench command recorded there
+        # main(argv) from Python records its argv as the script's (not sys.argv); under sgd-bench run, the command's
         held.enter_context(results.recording_command(
             None if argv is None else ["python", f"scripts/{name}.py", *argv], replace=False))
         made = _outermost_missing(Path(out))  # what this run creates, removed again if it refuses
+        held.callback(_UNDER_RUN.reset, _UNDER_RUN.set(None if _UNDER_RUN.get() is None else name))
+        held.push(lambda kind, err, tb: _stored_in(err, out))  # a Ctrl-C says what is stored there
         try:
             held.enter_context(folders.lock(out))
         except ValueError as err:
@@ -361,8 +383,10 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
             if not resume:
                 discard_if_empty(out, made)
             raise
-        folders.check_not_moved(out)
-        shutil.rmtree(out / PARTS, ignore_errors=True)
+        _check_not_moved(out)
+        # and the parts of a result inside it, which another experiment's run stored (gpu_bench's scaling/)
+        for parts in (out / PARTS, *(p / PARTS for p in out.iterdir() if not p.is_symlink() and (p / "meta.json").is_file())):
+            shutil.rmtree(parts, ignore_errors=True)
         folders.mark(out, folders.STATUS_COMPLETE, digest)
     failed, total = failed_claims(out)
     if failed and not args.allow_failed_claims:
@@ -370,6 +394,12 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
               f"{out}/); exit status {FAILED_CLAIMS} (--allow-failed-claims exits 0)", file=sys.stderr)
         return FAILED_CLAIMS
     return 0
+
+
+def _stored_in(err: BaseException | None, out: Path) -> None:
+    """Names the run's folder on a Ctrl-C (the innermost run's, when runs nest), for its words."""
+    if isinstance(err, KeyboardInterrupt) and not hasattr(err, "folder"):
+        err.folder = out
 
 
 def _outermost_missing(path: Path) -> Path | None:

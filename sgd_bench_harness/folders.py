@@ -399,19 +399,21 @@ def check_still_there(out: Path, drop: tuple[str, ...] = (), keep: Callable[[Pat
 
 
 def check_not_moved(folder: Path, keep: Callable[[Path], str] | None = None, what: str = "the experiment",
-                    root: bool = False) -> None:
+                    name: str | None = None) -> None:
     """Raises ValueError when ``folder``, whose lock this process holds, was moved while ``what`` ran
-    (``moved_to``): an experiment's run, or a pass's ``root``, went on writing into the old path and
-    re-created it. ``keep(new place)`` stores there what was just finished and returns its words."""
+    (``moved_to``): an experiment's run, or a pass's root, went on writing into the old path and re-created
+    it. ``keep(new place)`` stores there what was just finished and returns its words. ``name``: what
+    sgd-bench run writes under its --out ROOT (ROOT/NAME), or None where --out names ``folder`` itself."""
     now = moved_to(folder)
     if now is None:
         return
     kept = f"; {keep(now)} is stored there" if keep is not None else ""
     with contextlib.suppress(OSError):  # re-created empty by the writes that came after the move
         Path(folder).rmdir()
-    out = now if root else now.parent  # the folder a run's --out names: sgd-bench run writes OUT/NAME
-    raise ValueError(f"{folder} was moved to {now} while {what} ran{kept}; {what} stops and writes nothing "
-                     f"more at the old path: run the same command again with --out {out} to finish it")
+    # --out: the result itself (a script, a pass's root), or ROOT of sgd-bench run's ROOT/NAME (renamed NAME first)
+    back = "" if name is None or now.name == name else f"rename {now} to {now.parent / name}, then "
+    raise ValueError(f"{folder} was moved to {now} while {what} ran{kept}; {what} stops and writes nothing more at "
+                     f"the old path: {back}run the same command again with --out {now if name is None else now.parent} to finish it")
 
 
 def mark(folder: Path, status: str, config_hash: str, extra: Mapping[str, Any] | None = None) -> None:

@@ -262,9 +262,7 @@ def _f_star(problem, log):
     if "f_star" in problem.info:
         return float(problem.info["f_star"]), "closed form (problem.info)"
     if problem.problem_class in ("strongly_convex", "pl", "convex"):
-        # said first on a large problem: it takes long, and a Ctrl-C is answered only between its steps
-        if work.large(problem):
-            log(f"{problem.name}: reference solution f* (float64 Newton steps, n = {problem.n:,}) ...")
+        work.said_f_star(problem, log)  # on a large problem: it takes long, a Ctrl-C answered between its steps
         try:
             ref = sb.reference_solution(problem)
             return float(ref.f), f"float64 {ref.solver}, ||grad f(x*)|| = {ref.grad_norm:.1e}"

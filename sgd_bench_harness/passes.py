@@ -57,8 +57,12 @@ def run_all(root: Path, names, modules, argvs, every: bool) -> int:
     which says what it leaves out). The pass holds ``root``'s lock: a second pass into this root
     at once would overwrite its progress file."""
     folders.check_writable(root)
-    with folders.lock(root):
-        return _run_pass(root, names, modules, argvs, every)
+    try:
+        with folders.lock(root):
+            return _run_pass(root, names, modules, argvs, every)
+    except KeyboardInterrupt as err:  # its progress file is said (run_words.interrupted)
+        err.pass_root = root
+        raise
 
 
 def _run_pass(root, names, modules, argvs, every: bool) -> int:
@@ -109,7 +113,7 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
             state["where"][name] = folders.COMPLETED[-1].name
         # the root moved while NAME ran (mv R R2): its progress goes there, and the pass stops before
         # the next experiment re-creates R (the old path was left behind, an empty folder at the end)
-        folders.check_not_moved(root, what="the pass", root=True, keep=lambda now: results.write_json(
+        folders.check_not_moved(root, what="the pass", keep=lambda now: results.write_json(
             now / ALL_STATE, {**state, "failed": failed + others}) or f"its progress ({name} done)")
         root.mkdir(parents=True, exist_ok=True)
         results.write_json(state_path, {**state, "failed": failed + others})

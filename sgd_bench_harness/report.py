@@ -84,6 +84,13 @@ def _find_results(root: Path) -> tuple[list[Path], list[str]]:
     folder with a meta.json that is not sgd-bench's (skipped, never rewritten)."""
     if folders.is_result(folders.read_json(root / "meta.json")):
         return [root], []
+    # a result's own part (gpu_bench's scaling/) said "skipped, its meta.json is not an sgd-bench result's"
+    above = list(Path(os.path.abspath(root)).parents) if (root / "meta.json").is_file() else []
+    owner = next((i for i, p in enumerate(above) if folders.is_result(folders.read_json(p / "meta.json"))), None)
+    if owner is not None:
+        owner = root.parents[owner] if owner < len(root.parents) else above[owner]  # as typed, where it can be
+        raise ValueError(f"report DIR: {root} is a part of the result {owner}, whose report rebuilds it: "
+                         f"sgd-bench report {owner}")
     # Folders whose name starts with "_" (results/_quick) are scratch: reported only when asked.
     # A grid's cells and a script's parts are pieces of a result, not results; hidden folders are
     # sgd-bench's working folders (--overwrite's .NAME.replaced, listed while the new run went on).

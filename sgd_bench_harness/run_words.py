@@ -96,3 +96,31 @@ def misplaced(argv: list[str], args, extra: list[str]) -> str | None:
     if not grid and len(args.experiments) == 1:
         return None
     return f"unrecognized arguments: {' '.join(extra)}{hint}"
+
+
+def interrupted(err: BaseException) -> str:
+    """The words for a Ctrl-C of ``sgd-bench run``, true at that moment: what is stored, read off the
+    folder the run had made (``err.folder``, set by the grid and ``experiment.main``; ``err.pass_root``
+    by a pass). "finished cells are stored" was said also before any folder existed (a large problem's
+    constants, minutes), with nothing stored."""
+    from pathlib import Path
+
+    from sgd_bench_harness import folders
+    from sgd_bench_harness.passes import ALL_STATE
+
+    folder, root = getattr(err, "folder", None), getattr(err, "pass_root", None)
+    again = "the same command resumes the pass" if root is not None and (Path(root) / ALL_STATE).is_file() else ""
+    if folder is None:
+        return ("interrupted before the run's folder was opened: this run stored nothing, so " + (again or (
+            "the same command starts it again (from where an earlier interrupted run of it stopped, if one did)")))
+    folder = Path(folder)
+    meta = folders.read_meta(folder) or {}
+    if meta.get("status") == folders.STATUS_COMPLETE:
+        return f"interrupted; the run had finished, and its result is in {folder}/" + (f" ({again})" if again else "")
+    # and the parts of a result run inside it (gpu_bench's scaling/), which its next run resumes too
+    cells = [p for kind in ("cells", "parts", "*/parts") for p in folder.glob(f"{kind}/*.json")]
+    kind = "cells" if meta.get("kind") == "grid" or (folder / "cells").is_dir() else "pieces"
+    stored = (f"{len(cells)} finished {kind[:-1] if len(cells) == 1 else kind} stored in {folder}/, so the same "
+              "command resumes the run from there" if cells else
+              f"no finished {kind[:-1]} stored in {folder}/ yet, so the same command runs it again from the start")
+    return f"interrupted; {stored}" + (f" ({again})" if again else "")

@@ -129,11 +129,20 @@ def run_script(main) -> int:
     """For ``python scripts/NAME.py``: ``main()``'s exit status, run with the ``sgd-bench run``
     command's standard streams. A reader that left (``| head -1``) raised BrokenPipeError at the
     first printed line, a traceback, and the finished result was left "running"; now the run
-    finishes quietly, is marked complete, and the status is 141 at the end (``streams.output_lost``)."""
+    finishes quietly, is marked complete, and the status is 141 at the end (``streams.output_lost``).
+    An error of the run is one line and the command's status (``cli._dispatch``: 2, 3 for memory, 130
+    for a Ctrl-C, saying what is stored): ``--sizes 10000000000`` was a MemoryError traceback, exit 1."""
     import argparse
 
-    from sgd_bench_harness import streams
+    from sgd_bench_harness import cli, interrupts, streams
 
     streams.set_up()
     streams.reader_may_leave()
-    return streams.output_lost(main(), argparse.Namespace(command="run"))
+    interrupts.ctrl_c_not_lost()
+    args = argparse.Namespace(command="run", func=lambda _: main(), out=None)  # out: a full disk names the run's folder
+    code = cli._dispatch(args)
+    if code == 130:  # as the sgd-bench command leaves after a Ctrl-C (cli.main): JAX's threads may crash teardown
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    return streams.output_lost(code, args)

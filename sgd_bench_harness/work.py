@@ -26,7 +26,9 @@ so ``GRID_MAX_STEPS`` is hours. ``--steps 2147483646`` with the default 10 seeds
 problem take minutes (logreg n = 10^5, d = 300: over 10 minutes of per-sample curvature) inside one
 compiled program, which a Ctrl-C does not interrupt; a line says what runs before it starts (for a
 problem of ``LONG_PHASE_SIZE`` numbers or more: a small one is quiet, as before), and the values found
-while the grid is checked are handed to the run instead of being computed twice.
+while the grid is checked are handed to the run instead of being computed twice. ``said_f_star`` says a
+line before a large problem's reference solution, in a grid and in the experiments that solve one on
+large data (gd_vs_sgd_large_n, sparse_logreg; they also say their timed runs first).
 """
 
 from __future__ import annotations
@@ -125,3 +127,10 @@ def large(problem) -> bool:
     import jax
 
     return sum(getattr(leaf, "size", 1) for leaf in jax.tree_util.tree_leaves(problem.data)) >= LONG_PHASE_SIZE
+
+
+def said_f_star(problem, say: Callable[[str], None]) -> None:
+    """Says a line before a large problem's reference solution f* (``large``): float64 Newton steps over
+    all the data, minutes at full size, inside compiled programs a Ctrl-C does not interrupt."""
+    if large(problem):
+        say(f"{problem.name}: reference solution f* (float64 Newton steps, n = {problem.n:,}) ...")

@@ -1877,7 +1877,7 @@ def test_a_part_with_a_label_longer_than_a_file_name_is_stored_and_resumed(tmp_p
 
 
 INT_LIKE = [np.int64(5), np.int32(5), np.uint8(5)]
-NOT_INT = [True, np.bool_(True), 5.0, np.float64(5.0), jax.numpy.array(5), np.array(5), "5"]
+NOT_INT = [True, np.bool_(True), 5.0, np.float64(5.0), "5"]  # 0-d integer arrays: accepted (leftovers33b)
 
 
 @pytest.mark.parametrize("value", INT_LIKE, ids=lambda v: type(v).__name__)
@@ -6755,7 +6755,8 @@ def test_a_large_problems_constants_and_f_star_are_said_first_computed_once_and_
         "sgd-bench: logreg:n=20,d=2: the problem's constants L, L_max and mu, for the default steps (on a large "
         "problem this takes long, and a Ctrl-C is answered when it returns) ...",
         "logreg n=20 d=2: reference solution f* (float64 Newton steps, n = 20) ...",
-        "sgd-bench: interrupted; finished cells are stored, so the same command resumes the run"], err
+        f"sgd-bench: interrupted; no finished cell stored in {next(tmp_path.glob('grid-*'))}/ yet, so the same "
+        "command runs it again from the start"], err  # leftovers33c: what is stored then (was "finished cells")
     assert folders.read_meta(next(tmp_path.glob("grid-*")))["status"] == "running"  # resumable
 
 
@@ -7199,6 +7200,334 @@ def test_rates_tables_decreasing_step_claim_is_judged_on_the_whole_interval(lo, 
     assert check.holds is False and check.claim == "p, SGD: SGD with the decreasing step fits p in [0.8, 1.2]"
     committed = sgd_bench.rates.RateFit("power", 1.018, 0.957, 1.078, 0.0, 1, 100, 50, 0.0, 4, "test")  # the full run
     assert rates_table.decreasing_step_claim("p", "SGD", committed).holds is True
+
+
+# leftovers33b -------------------------------------------------------------------
+def test_per_sample_curvature_of_a_linear_model_is_its_closed_form_equal_to_the_eigendecomposition(
+        tiny_logistic, tiny_least_squares, monkeypatch):
+    # logreg n = 10^5, d = 300 without info's L_max ran > 10 min of per-sample 300 x 300 eigendecompositions;
+    # a linear model (margin/target/phi, ridge) now takes phi''(z_i) ||a_i||^2 + mu, equal to them
+    from sgd_bench import curvature
+    from sgd_bench.compat import enable_x64
+
+    sparse = problems.sparse_logistic_regression(scipy.sparse.csr_matrix(np.asarray(tiny_logistic.data[0])),
+                                                 np.asarray(tiny_logistic.data[1]), 0.1, constants=False)
+    cases = [(p, x) for p in (tiny_logistic, sparse) for x in (np.zeros(3), np.array([0.7, -1.3, 2.0]))]
+    cases.append((tiny_least_squares, np.zeros(3)))
+    with enable_x64():
+        want = [np.asarray(curvature._sample_norms_dense_jit(curvature.to_float64(p), jax.numpy.asarray(x)))
+                for p, x in cases]
+    monkeypatch.setattr(curvature, "_sample_norms_dense_jit", None)  # the closed form runs, not this
+    for (p, x), w in zip(cases, want):
+        assert curvature.linear_split(p) is not None
+        np.testing.assert_allclose(theory.per_sample_smoothness(p, [x]), w, rtol=1e-12, atol=0)
+
+
+def test_per_sample_curvature_says_what_runs_before_a_long_computation(custom_problem, monkeypatch):
+    from sgd_bench import curvature
+
+    monkeypatch.setattr(curvature, "LONG_WORK", 1.0)
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt  # the warning came first: nothing long runs here
+
+    monkeypatch.setattr(curvature, "_sample_norms_dense_jit", stop)
+    with pytest.warns(UserWarning, match=r"^per-sample curvature of problem 'custom-huber': \d+ samples x 1 point\(s\), "
+                                         r"each a \d+ x \d+ Hessian and its eigendecomposition \(about .* flops\): "
+                                         r"this can take minutes"), pytest.raises(KeyboardInterrupt):
+        theory.per_sample_smoothness(custom_problem, [{"w": np.zeros(3), "c": np.zeros(())}])
+
+
+def test_reverse_mode_differentiation_through_a_run_gets_a_named_error(tiny_logistic):
+    # JAX's "Reverse-mode differentiation does not work for ... fori_loop with dynamic start/stop" came
+    # after the run returned, naming neither the run nor forward mode (which works)
+    method = sgd_bench.sgd(0.1, 4)
+    said = r"cannot be differentiated in reverse mode \(jax.grad, .*use forward mode \(jax.jvp, jax.jacfwd\)"
+    raises(ValueError, r"^a run \(SGD batch 4\) " + said, jax.grad(
+        lambda a: sgd_bench.run(tiny_logistic, method.replace(step_size=a), X0_JAX, 0, steps=3).loss[-1]), 0.1)
+    state = sgd_bench.Solver(tiny_logistic, method).init(X0_JAX, 0)
+    raises(ValueError, r"^Solver.advance " + said, jax.grad(
+        lambda a: sgd_bench.Solver(tiny_logistic, method.replace(step_size=a)).advance(state, 3).x[0]), 0.1)
+
+
+@pytest.mark.parametrize("value", [np.array(5), jax.numpy.int32(5)], ids=["np0d", "jnp0d"])
+def test_a_concrete_0d_integer_array_is_taken_as_the_int(tiny_logistic, value):
+    # steps=jnp.int32(6) was "steps must be an integer, got Array(6, dtype=int32)", while
+    # svrg(...).replace(loop_length=jnp.int32(4)) ran
+    method = sgd_bench.sgd(0.1, 4)
+    solver_ = sgd_bench.Solver(tiny_logistic, method, chunk=value)
+    assert solver_.chunk == 5 and type(solver_.chunk) is int
+    want = sgd_bench.Solver(tiny_logistic, method, chunk=5).run(X0_JAX, 0, 5)
+    assert np.array_equal(np.asarray(solver_.run(X0_JAX, 0, value).x), np.asarray(want.x))
+    assert validation_integer("steps", value) == 5
+    raises(TypeError, r"^steps must be an integer, got array\(\[5\]\)$", validation_integer, "steps", np.array([5]))
+    raises(TypeError, r"^steps must be an integer, got array\(True\)$", validation_integer, "steps", np.array(True))
+    raises(TypeError, r"^seeds must be an integer, got Array\(\(\), dtype=key<fry>\)", validation_integer, "seeds",
+           KEY0)  # a key's dtype is no NumPy dtype: not "Cannot interpret 'key<fry>' as a data type"
+
+
+def validation_integer(name, value):
+    from sgd_bench import validation
+
+    return validation.integer(name, value)
+
+
+def test_a_traced_step_count_in_ones_own_jit_says_it_must_be_a_static_python_int(tiny_logistic):
+    # "steps must be an integer, got JitTracer(~int64[])" said neither what nor why
+    solver_ = sgd_bench.Solver(tiny_logistic, sgd_bench.sgd(0.1, 4))
+    state = solver_.init(X0_JAX, 0)
+    raises(TypeError, r"^steps must be a Python int \(static\), got a traced u?int(32|64)\[\] \(inside jax.jit / vmap\): "
+           r"steps is checked on the host before anything runs", jax.jit(solver_.advance), state, 3)
+
+
+@pytest.mark.parametrize("call", ["run", "get_result", "warm_up", "steps"])
+def test_the_benchopt_mixin_used_before_set_objective_says_so(call):
+    # was "'My' object has no attribute 'steps_per_iter'" (an AttributeError)
+    from sgd_bench_harness.benchopt import SgdBenchSolver
+
+    class My(SgdBenchSolver):
+        def make_method(self, problem):
+            return sgd_bench.sgd(0.1, 1)
+
+    args = () if call in ("get_result", "warm_up") else (1,)
+    with pytest.raises(RuntimeError, match=rf"^My\.{call}\(\) before set_objective\(\) \(or after one that failed\): "
+                       r"benchopt calls set_objective\(\*\*objective.get_objective\(\)\) first"):
+        getattr(My(), call)(*args)
+
+
+def test_replace_refuses_an_x_shape_the_loss_cannot_take(tiny_logistic):
+    # replace(x_shape=(11,)) on 10-column data was taken, and refused only at a later run
+    raises(ValueError, r"^x_shape does not fit problem 'tiny-logistic': loss_i\(x, datum\) failed with TypeError: "
+           r"dot_general requires contracting dimensions", tiny_logistic.replace, x_shape=(4,))
+    raises(ValueError, r"^x_shape does not fit problem 'tiny-logistic'", tiny_logistic.replace,
+           data=(np.zeros((13, 4)), np.ones(13)), info={"mu": 0.1})
+    assert tiny_logistic.replace(x_shape=(3,)).x_shape == (3,)
+
+
+# leftovers33c -------------------------------------------------------------------
+_NESTING_SCRIPT = _PASS_SCRIPT.replace('''    experiment.save(''', '''    from sgd_bench_harness import cli
+    cli.load("exp_b").run(config, out / "scaling")  # as gpu_bench runs gd_vs_sgd_large_n's run into scaling/
+    experiment.save(''')
+_PIECE_SCRIPT = _PASS_SCRIPT.replace('''    experiment.save(''', '''    experiment.part(out, "piece", lambda: 7)
+    experiment.save(''')
+
+
+def test_a_result_run_inside_another_leaves_no_parts_in_the_finished_result(tmp_path, capsys, monkeypatch):
+    # gpu_bench calls gd_vs_sgd_large_n's run directly into its scaling/, whose parts/ (one per size)
+    # stayed inside the finished gpu_bench result: only the outer run's own parts/ were removed
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_NESTING_SCRIPT.format(name="exp_a"))
+    (scripts / "exp_b.py").write_text(_PIECE_SCRIPT.format(name="exp_b"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "exp_a", "--quick", "--out", str(tmp_path / "R")], capsys)
+    result = tmp_path / "R" / "exp_a"
+    assert code == 0 and (result / "scaling" / "summary.md").is_file(), err
+    assert not [p for p in result.rglob("*") if p.name == "parts"], sorted(result.rglob("*"))
+
+
+def _long_phase_lines(monkeypatch, capsys, module):
+    """What ``module`` said on stderr before its reference solution, on a problem made "large" (the
+    timed runs are stubbed: only the words before the long phases are looked at)."""
+    from sgd_bench_harness import work
+
+    monkeypatch.setattr(work, "LONG_PHASE_SIZE", 1)
+    said = []
+
+    def reference(*args, **kwargs):
+        said.append(capsys.readouterr().err)
+        raise LookupError("stop here")
+
+    monkeypatch.setattr(sgd_bench, "reference_solution", reference)
+    return said
+
+
+def test_gd_vs_sgd_large_n_says_its_long_phases_before_they_run(monkeypatch, capsys):
+    # at full size (n up to 10^7, 10^8 on a GPU) the data, the timed runs and f* (float64 Newton over
+    # all the data) ran with no line until the size's own line at its end
+    from types import SimpleNamespace
+
+    from sgd_bench_harness import cli
+
+    module = cli.load("gd_vs_sgd_large_n")
+    said = _long_phase_lines(monkeypatch, capsys, module)
+    monkeypatch.setattr(problems, "synthetic_logreg", lambda *a, **k: problems.logistic_regression(A, Y, mu=1e-3))
+    monkeypatch.setattr(module, "timed_run", lambda problem, method, x0, key, **kw: SimpleNamespace(
+        loss=np.array([1.0]), x=x0))
+    with pytest.raises(LookupError, match="stop here"):
+        module._measure_size(dict(module.QUICK, d=3), 13)
+    assert said and said[0].splitlines() == [
+        "n = 13: the data (39 numbers), L, and the timed runs of every method ...",
+        f"{problems.logistic_regression(A, Y, mu=1e-3).name}: reference solution f* (float64 Newton steps, n = 13) ..."], said
+
+
+def test_sparse_logreg_says_its_long_phases_before_they_run(monkeypatch, capsys):
+    # its data (--scale 1: minutes), timed runs and reference solution (Newton-CG) ran with no line before them
+    from sgd_bench_harness import cli
+
+    module = cli.load("sparse_logreg")
+    said = _long_phase_lines(monkeypatch, capsys, module)
+    monkeypatch.setattr(module, "preset_data", lambda *a, **k: (scipy.sparse.csr_matrix(A), Y))
+    monkeypatch.setattr(module, "timed", lambda problem, method, x0, key, **kw: (
+        dict(step=np.array([0])), np.zeros(x0.shape), 0.0))
+    with pytest.raises(LookupError, match="stop here"):
+        module._run_dataset(module.QUICK, "news20")
+    assert said and said[0].splitlines() == [
+        "news20-like: the data (n = 80, d = 5,421, about 36,408 nonzeros) ...",  # QUICK's scale (then A, stubbed)
+        "news20-like: n = 13, d = 3, nnz = 39: the timed runs of every method ...",
+        "news20-like: reference solution f* (float64 Newton steps, n = 13) ..."], said
+
+
+@pytest.mark.parametrize("where", ["before-the-folder", "no-piece-yet", "a-piece-stored", "a-nested-piece"])
+def test_a_ctrl_c_says_what_is_stored_at_that_moment(tmp_path, capsys, monkeypatch, where):
+    # "interrupted; finished cells are stored, so the same command resumes the run" was said for every
+    # Ctrl-C of run: before a grid's folder existed (a large problem's constants, minutes), and for an
+    # experiment that had stored nothing (a-nested-piece: gpu_bench's scaling/parts, which it resumes)
+    from sgd_bench_harness import grid
+
+    out = tmp_path / "R"
+    if where == "before-the-folder":
+        monkeypatch.setattr(grid, "build_problem", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+        argv, said = ["run", "--problem", "lecture-logreg", "--method", "gd", "--out", str(out)], (
+            "interrupted before the run's folder was opened: this run stored nothing, so the same command starts "
+            "it again (from where an earlier interrupted run of it stopped, if one did)")
+    else:
+        scripts = tmp_path / "scripts"
+        scripts.mkdir()
+        piece = {"a-piece-stored": '    experiment.part(out, "piece", lambda: 7)\n',
+                 "a-nested-piece": '    experiment.part(out / "scaling", "piece", lambda: 7)\n'}.get(where, "")
+        (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+            "    experiment.save(", piece + "    raise KeyboardInterrupt\n    experiment.save("))
+        monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+        argv = ["run", "exp_a", "--quick", "--out", str(out)]
+        said = (f"interrupted; 1 finished piece stored in {out / 'exp_a'}/, so the same command resumes the run "
+                "from there" if piece else f"interrupted; no finished piece stored in {out / 'exp_a'}/ yet, so the "
+                "same command runs it again from the start")
+    code, err = cli_main(argv, capsys)
+    assert code == 130 and err.strip().splitlines()[-1] == f"sgd-bench: {said}", err
+    assert out.exists() == (where != "before-the-folder")
+
+
+@pytest.mark.parametrize("how", ["script", "run-renamed"])
+def test_a_moved_folder_is_told_the_out_of_the_way_it_was_run(tmp_path, capsys, monkeypatch, how):
+    # `python scripts/NAME.py --out X` (X: the result folder itself) whose X was moved to Y was told
+    # "--out <Y's parent>", right only under `sgd-bench run NAME --out ROOT` (ROOT/NAME); there, a folder
+    # moved under another name was told --out of its parent, which writes NAME again, not the moved one
+    from sgd_bench_harness import cli
+
+    scripts, r = tmp_path / "scripts", tmp_path / "R"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+        "    experiment.save(", "    out.rename(out.parent / 'moved')\n    experiment.save("))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    if how == "script":
+        with pytest.raises(ValueError) as excinfo:
+            cli.load("exp_a").main(["--quick", "--out", str(r / "x")])
+        said, old, hint = str(excinfo.value), r / "x", f"run the same command again with --out {r / 'moved'}"
+    else:
+        code, err = cli_main(["run", "exp_a", "--quick", "--out", str(r)], capsys)
+        assert code == 2, err
+        said, old = err.strip().splitlines()[-1], r / "exp_a"
+        hint = f"rename {r / 'moved'} to {r / 'exp_a'}, then run the same command again with --out {r}"
+    assert said.endswith(f"{old} was moved to {r / 'moved'} while the experiment ran; the experiment stops and writes "
+                         f"nothing more at the old path: {hint} to finish it"), said
+
+
+def test_report_of_a_results_own_part_names_the_result_to_report(tmp_path, capsys, monkeypatch):
+    # `report results/gpu/scaling` (gpu_bench's scaling part, which its page links): "skipped, its
+    # meta.json is not an sgd-bench result's", then "no results in ...", exit 2: it is sgd-bench's,
+    # and gpu_bench's report rebuilds it
+    top, nested = tmp_path / "top", tmp_path / "top" / "scaling"
+    nested.mkdir(parents=True)
+    (top / "meta.json").write_text(json.dumps({"written_by": "sgd-bench", "experiment": "none", "status": "complete"}))
+    (nested / "meta.json").write_text(json.dumps({"experiment": "gd_vs_sgd_large_n"}))
+    monkeypatch.chdir(tmp_path)
+    code, err = cli_main(["report", "top/scaling"], capsys)
+    assert code == 2 and err.strip() == ("sgd-bench: error: report DIR: top/scaling is a part of the result top, whose "
+                                         "report rebuilds it: sgd-bench report top"), err
+
+
+@pytest.mark.parametrize("error, code", [("MemoryError", 3), ("ValueError", 2)])
+def test_a_script_run_directly_ends_a_failed_run_with_one_line(tmp_path, capsys, monkeypatch, error, code):
+    # `python scripts/gd_vs_sgd_large_n.py --sizes 10000000000`: a MemoryError traceback, exit 1, where
+    # `sgd-bench run` says one line, exit 3 (an error raised by the run, after its arguments were taken)
+    import runpy
+    from pathlib import Path
+
+    from sgd_bench_harness.experiments import load, pl_bounds
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    (scripts / "exp_e.py").write_text(_PASS_SCRIPT.format(name="exp_e").replace(
+        "    experiment.save(", f"    raise {error}('--sizes: no size fits')\n    experiment.save("))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    made_up = load("exp_e")
+    monkeypatch.setattr(pl_bounds, "main", lambda: made_up.main(["--quick", "--out", str(out)]))
+    monkeypatch.setattr(sys, "stderr", sys.stderr)  # run_script wraps the streams: put back after the test
+    monkeypatch.setattr(sys, "stdout", sys.stdout)
+    script = Path(__file__).resolve().parents[1] / "scripts" / "pl_bounds.py"
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    with pytest.raises(SystemExit) as exit:
+        runpy.run_path(str(script), run_name="__main__")
+    err = capsys.readouterr().err
+    assert exit.value.code == code and err.strip() == "sgd-bench: error: --sizes: no size fits", err
+    assert not out.exists()
+
+
+def test_a_moved_default_folder_of_another_name_is_told_to_take_the_experiments_name(tmp_path, capsys, monkeypatch):
+    # `sgd-bench run gpu_bench` writes runs/gpu (its folder's name), but `run gpu_bench --out R2` writes
+    # R2/gpu_bench: runs/ moved to R2 was told "--out R2", which starts a new run beside the moved one
+    from sgd_bench_harness import experiment
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "exp_a.py").write_text(_PASS_SCRIPT.format(name="exp_a").replace(
+        "    experiment.save(", "    out.parent.rename(str(out.parent) + '2')\n    experiment.save(").replace(
+        "run=run)", "run=run, folder='short')"))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    monkeypatch.setattr(experiment, "runs_root", lambda: tmp_path / "runs")
+    code, err = cli_main(["run", "exp_a"], capsys)
+    moved = tmp_path / "runs2"
+    assert code == 2 and err.strip().splitlines()[-1].endswith(
+        f"the old path: rename {moved / 'short'} to {moved / 'exp_a'}, then run the same command again with --out "
+        f"{moved} to finish it"), err
+
+
+def test_a_ctrl_c_during_a_garbage_collection_callback_comes_again(monkeypatch):
+    # Ctrl-C while JAX's _xla_gc_callback ran (often, while programs compile): Python printed "Exception
+    # ignored in: <function _xla_gc_callback ...> KeyboardInterrupt" and the grid went on to finish, exit 0
+    # (1 try of 4: `run --problem lecture-logreg --method gd --method sgd --steps 300000`, Ctrl-C after a cell)
+    import gc
+    import signal
+    import threading
+
+    from sgd_bench_harness import interrupts
+
+    scheduled, raised = [], []
+    monkeypatch.setattr(threading, "Timer", lambda *a, **k: scheduled.append(a) or type(
+        "T", (), {"start": lambda self: None, "daemon": False})())
+
+    def callback(phase, info):
+        if phase == "start" and not raised:
+            try:
+                interrupts.on_sigint(signal.SIGINT, sys._getframe())
+                raised.append(False)
+            except KeyboardInterrupt:
+                raised.append(True)
+
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert raised == [False] and scheduled == [(interrupts.AGAIN_SECONDS, os.kill, (os.getpid(), signal.SIGINT))]
+    with pytest.raises(KeyboardInterrupt):  # anywhere else, as Python's own handler
+        interrupts.on_sigint(signal.SIGINT, sys._getframe())
+    installed = []
+    monkeypatch.setattr(signal, "getsignal", lambda sig: signal.default_int_handler)
+    monkeypatch.setattr(signal, "signal", lambda sig, handler: installed.append((sig, handler)))
+    interrupts.ctrl_c_not_lost()
+    assert installed == [(signal.SIGINT, interrupts.on_sigint)]
 
 
 # hostile32b -------------------------------------------------------------------

@@ -54,9 +54,10 @@ import numpy as np
 
 import problems
 import sgd_bench as sb
+from problems import synthetic
 from sgd_bench.rates import loglog_slope
 from sgd_bench.timing import time_to_eps, timed_run
-from sgd_bench_harness import experiment, plots, results, toolkit
+from sgd_bench_harness import experiment, plots, results, toolkit, work
 from sgd_bench_harness.toolkit import Check
 
 NAME = "gd_vs_sgd_large_n"
@@ -176,7 +177,14 @@ def _measure_size(config: dict, n: int) -> dict:
     or ``skipped`` with the reason when the data do not fit in memory."""
     dtype = jnp.dtype(config["dtype"])
     d, mu = config["d"], config["mu"]
+
+    def say(text):  # the long phases of a large size, said before they run (stdout has the size's line after)
+        print(text, file=sys.stderr, flush=True)
+
     try:
+        synthetic.check_size(n, d, dtype)  # a size that cannot fit is skipped before its line below
+        if n * d >= work.LONG_PHASE_SIZE:
+            say(f"n = {n:,}: the data ({n * d:,} numbers), L, and the timed runs of every method ...")
         problem = problems.synthetic_logreg(n, d, seed=config["seed"], mu=mu, dtype=dtype)
     except MemoryError as err:
         print(f"skipping n = {n:,}: {err}")
@@ -210,6 +218,7 @@ def _measure_size(config: dict, n: int) -> dict:
     # f* is needed only for the gaps, after the runs: Newton starts from the best end point
     # (near x*: 3 Newton steps at n = 1e6 instead of 8 from zero, each a dense d x d Hessian).
     best = min((t for _, _, t in timed_runs if np.isfinite(t.loss[-1])), key=lambda t: t.loss[-1])
+    work.said_f_star(problem, say)
     f_star = sb.reference_solution(problem, best.x, tol=1e-8).f
     step_cost, to_eps, progress = [], [], []
     for method, steps, timed in timed_runs:

@@ -44,8 +44,8 @@ import numpy as np
 
 import sgd_bench as sb
 from problems.sparse import sparse_logistic_regression
-from problems.sparse_data import preset_data
-from sgd_bench_harness import experiment, plots, results, toolkit
+from problems.sparse_data import PRESETS, preset_data
+from sgd_bench_harness import experiment, plots, results, toolkit, work
 from sgd_bench_harness.toolkit import Check
 
 NAME = "sparse_logreg"
@@ -122,6 +122,11 @@ def _run_dataset(config: dict, preset: str) -> dict:
     resumable ``experiment.part`` of the run)."""
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
+    stats = PRESETS[preset]  # said before it is made when large (--scale 1: minutes, with no line)
+    n, d = max(2, round(stats.n * config["scale"])), max(2, round(stats.d * config["scale"]))
+    if n * min(stats.row_nnz, d) >= work.LONG_PHASE_SIZE:
+        print(f"{preset}-like: the data (n = {n:,}, d = {d:,}, about {round(n * min(stats.row_nnz, d)):,} nonzeros) "
+              "...", file=sys.stderr, flush=True)
     X, y = preset_data(preset, seed=config["seed"], scale=config["scale"])
     n, d = X.shape
     problem = sparse_logistic_regression(X, y, 1.0 / n, name=f"{preset}-like")
@@ -134,6 +139,9 @@ def _run_dataset(config: dict, preset: str) -> dict:
     x0 = jnp.zeros(d)
     key = sb.seed_keys(jax.random.key(config["key"]), 1)[0]
     logs, last = {}, {}
+    if work.large(problem):  # said before they run: each method's passes over a large problem take long
+        print(f"{problem.name}: n = {n:,}, d = {d:,}, nnz = {X.nnz:,}: the timed runs of every method ...",
+              file=sys.stderr, flush=True)
     for label, method, steps, log_every in _methods(problem, config):
         logs[label], last[label], compiled = timed(problem, method, x0, key, steps=steps,
                                                    log_every=log_every)
@@ -142,6 +150,7 @@ def _run_dataset(config: dict, preset: str) -> dict:
     with warnings.catch_warnings(record=True):  # a miss is recorded and checked, not only warned
         warnings.simplefilter("always")
         warm = last["L-BFGS"] if np.all(np.isfinite(last["L-BFGS"])) else None
+        work.said_f_star(problem, lambda text: print(text, file=sys.stderr, flush=True))
         ref = sb.reference_solution(problem, warm, tol=REF_TOL)
     info.update(f_star=ref.f, ref_grad_norm=ref.grad_norm, ref_solver=ref.solver,
                 ref_iterations=ref.iterations,

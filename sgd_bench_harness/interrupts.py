@@ -1,0 +1,50 @@
+"""A Ctrl-C of a run is never lost: it stops the run, or comes again a moment later.
+
+Python turns SIGINT into ``KeyboardInterrupt`` in whatever Python code runs when the signal is
+handled. When that is a garbage-collection callback (JAX's ``_xla_gc_callback`` runs often while
+programs compile) or a ``__del__``, Python prints "Exception ignored in: ..." with a traceback and
+goes on: ``sgd-bench run --problem lecture-logreg --method gd --method sgd --steps 300000``, Ctrl-C
+after its first cell, finished the grid and exited 0 in 1 try of 4 here. ``ctrl_c_not_lost``
+installs a SIGINT handler for the run (``sgd-bench run`` and ``python scripts/NAME.py``) that raises
+``KeyboardInterrupt`` as Python's own does, except there: then the signal is sent again
+``AGAIN_SECONDS`` later, when the callback has returned. Decided: not a flag checked between cells
+and pieces, which would wait for the end of a cell (minutes) where the signal again waits
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import threading
+
+AGAIN_SECONDS = 0.05
+
+
+def _in_ignored_context(frame) -> bool:
+    """Whether ``frame`` (or a caller of it) is a garbage-collection callback or a ``__del__``, where
+    Python prints an exception and drops it."""
+    callbacks = {getattr(c, "__code__", None) for c in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def on_sigint(signum, frame) -> None:
+    """The run's SIGINT handler: ``KeyboardInterrupt``, or the same signal again a moment later."""
+    if _in_ignored_context(frame):
+        timer = threading.Timer(AGAIN_SECONDS, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
+        return
+    raise KeyboardInterrupt
+
+
+def ctrl_c_not_lost() -> None:
+    """Installs ``on_sigint`` for SIGINT, where Python's own handler is installed (a SIGINT ignored by
+    the parent, ``nohup``-style, stays ignored)."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_sigint)
