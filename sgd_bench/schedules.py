@@ -337,3 +337,9 @@ def number_at(schedule, k: float) -> float:
         # a vector was JAX's "Only scalar arrays can be converted", text float()'s "could not convert"
         raise TypeError(f"schedule must give one number per step k, got {value!r} at k = {k:g}")
     return float(value)
+
+
+def replaced_whole(value) -> bool:
+    """Whether a method's slot holding ``value`` takes a number as a whole (``Method.replace``): a schedule
+    other than a constant, whose own parameters are the flat names (was "has no hyperparameter 'step_size'")."""
+    return isinstance(value, Schedule) and not value.is_constant

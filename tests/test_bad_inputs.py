@@ -7623,3 +7623,12 @@ def test_shard_with_fewer_rows_than_devices_says_to_choose_fewer_devices(tiny_lo
            sgd_bench.shard, tiny_logistic)
     monkeypatch.setattr(sharding, "mesh", lambda devices=None: types.SimpleNamespace(devices=np.empty(3)))
     raises(ValueError, r"; drop 1 rows or choose devices=$", sgd_bench.shard, tiny_logistic)
+
+
+def test_a_schedule_is_replaced_whole_by_a_number():
+    # N: sgd(inverse_time(...)).replace(step_size=0.1) said "method 'SGD' has no hyperparameter 'step_size'; it has
+    # ['step_size.a', 'step_size.k0']" (it has one), while sgd(0.1).replace(step_size=<a schedule>) ran
+    method = sgd_bench.sgd(schedules.inverse_time(0.5, 10.0), 2)
+    assert method.replace(step_size=0.1) == SGD
+    raises(ValueError, r"^step_size must be a finite number > 0, got -1.0$", method.replace, step_size=-1.0)
+    raises(ValueError, r"^method 'SGD batch 2' has no hyperparameter 'step_size.zz'", method.replace, **{"step_size.zz": 1.0})
