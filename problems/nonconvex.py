@@ -88,9 +88,13 @@ def sin2_solution(C) -> dict:
         x_star[j] = t
         h_star = _h(t, *args)
         f_star += h_star
+        # h - h* without the constant s^2 once it is large: with it (s^2 ~ spread^2) the difference
+        # cancelled to 0 or rounding for spread >= 1e6 (NumPy's "divide by zero", mu 5.4 for 0.36 at
+        # spread 1e10); below 1 it costs at most an ulp, and is kept so that mu stays bit for bit
+        flat = args if s2[j] < 1.0 else (cbar[j], 0.0, r[j], th[j])
 
-        def ratio(u, h_star=h_star, args=args):
-            return _dh(u, cbar[j], r[j], th[j]) ** 2 / (2 * (_h(u, *args) - h_star))
+        def ratio(u, h0=_h(t, *flat), flat=flat):
+            return _dh(u, cbar[j], r[j], th[j]) ** 2 / (2 * (_h(u, *flat) - h0))
 
         # h'^2 / (2 (h - h*)) tends to h''(x*) at the minimizer and to 2 as |t| -> infinity; its
         # infimum sits at moderate |t - x*| (where h' is smallest relative to h - h*).

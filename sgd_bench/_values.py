@@ -69,7 +69,7 @@ def like_current(current: Any, new: Any) -> Any:
     if isinstance(new, jax.Array) and new.is_deleted():
         return new  # refused by name where the method runs
     if isinstance(new, (numbers.Real, np.generic, np.ndarray, jax.Array)) and np.ndim(new) == 0:
-        kind = np.asarray(new).dtype.kind
+        kind = "f" if jax.numpy.issubdtype(np.asarray(new).dtype, jax.numpy.floating) else np.asarray(new).dtype.kind  # bfloat16: "V"
         try:
             if type(current) is float and kind in "iuf":
                 return float(new)

@@ -47,7 +47,7 @@ from sgd_bench._values import Label, leaves_equal, leaves_hash, like_current, re
 from sgd_bench.counting import Count
 from sgd_bench.gradient_table import one_dense_row, row_grad
 from sgd_bench.sampling import SAMPLINGS
-from sgd_bench.schedules import Schedule, as_schedule, check_params
+from sgd_bench.schedules import Schedule, as_schedule, check_params, replaced_whole
 
 
 class Params:
@@ -190,7 +190,7 @@ class Method:
         hyper = dict(self.hyperparams)
         for flat, new in ((f, like_current(known.get(f), v)) for f, v in map(replacement, changes.items())):
             head, *rest = flat.split(".")
-            if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method))):
+            if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method)) and (rest or not replaced_whole(hyper[head]))):
                 raise ValueError(f"method {self.name!r} has no hyperparameter {flat!r}; it has "
                                  f"{sorted(known)}")
             if (head == "learning_rate" and not rest and self.init_fn is optax_init and not isinstance(new, jax.core.Tracer)
@@ -298,7 +298,7 @@ def step_sizes(method: "Method") -> list[tuple[str, Callable]]:
 def _set_path(current, path, new, flat):
     if not path and isinstance(new, Method) is not isinstance(current, Method):  # was "'Method' object is not callable"
         raise TypeError(f"{flat} must be {'a Method' if isinstance(current, Method) else 'a number or a schedule'}, got {new!r}")
-    if not path and (isinstance(new, (Schedule, Method)) or callable(new) and isinstance(current, Schedule)):
+    if not path and (isinstance(new, (Schedule, Method)) or replaced_whole(current) or callable(new) and isinstance(current, Schedule)):
         return new if isinstance(new, Method) else as_schedule(new, flat)  # a callable is wrapped, as when built
     if isinstance(current, Schedule):
         prefix = flat if not path else flat[: -len(path[-1]) - 1]

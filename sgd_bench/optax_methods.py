@@ -28,7 +28,7 @@ def _is_number(value) -> bool:
         arr = np.asarray(value)
     except Exception:
         return False
-    return arr.ndim == 0 and (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer))
+    return arr.ndim == 0 and (jax.numpy.issubdtype(arr.dtype, jax.numpy.floating) or np.issubdtype(arr.dtype, np.integer))
 
 
 def _traces_cleanly(factory, numeric, static) -> bool:

@@ -15,7 +15,8 @@ One rule for a problem's data (``FiniteSum``, the catalog's ``check_design``) an
 - a JAX float64 (or int64) array, which exists only if it was made while x64 was on, is refused
   (``x64_arrays``): it would run in float32 under a dtype that says float64.
 
-The checks stream over blocks of rows, so they never hold a float64 copy of the data.
+The checks stream over blocks of rows, so they never hold a float64 copy of the data. ``is_real``
+tells real dtypes (bfloat16 among the floats, which NumPy's ``kind`` misses) from others.
 """
 
 from __future__ import annotations
@@ -120,3 +121,10 @@ def x64_arrays(name: str, tree, owner: str, remedy: str = "or build the problem 
                 f"{name}{jax.tree_util.keystr(path)} is {leaf.dtype} (made while jax_enable_x64 was on), but "
                 f"jax_enable_x64 is off now, so {owner} would run in {str(leaf.dtype)[:-2]}32: turn it on again "
                 f"(jax.config.update('jax_enable_x64', True)), {remedy}")
+
+
+def is_real(dtype) -> bool:
+    """Whether ``dtype`` holds real numbers (bool, integers or floats): NumPy's kind of bfloat16 is
+    "V", so a ``kind in "biuf"`` test refused a bfloat16 step or matrix as "not a real number"."""
+    dtype = np.dtype(dtype)
+    return dtype.kind in "biuf" or jax.numpy.issubdtype(dtype, jax.numpy.floating)

@@ -210,7 +210,8 @@ def preconditioned_sgd(step_size, preconditioner, batch_size: int | None = 1,
 
 
 def inverse_hessian(problem, x) -> jax.Array:
-    """grad^2 f(x)^{-1} as a dense (D, D) matrix, computed in the problem's dtype by an
+    """grad^2 f(x)^{-1} as a dense (D, D) matrix, computed in the problem's dtype (float32 for
+    float16 / bfloat16, returned in theirs) by an
     eigendecomposition of the symmetrized Hessian (so the result is exactly symmetric).
 
     Raises ``ValueError`` unless the Hessian at x is positive definite."""
@@ -222,12 +223,14 @@ def inverse_hessian(problem, x) -> jax.Array:
     x = validation.float_leaves(x, problem.dtype)  # an int x was jacfwd's "requires real-valued inputs"
     check_x("x", x, problem)  # a wrong shape was JAX's dot_general error
     hess = np.asarray(dense_hessian(problem, x))
+    dtype = hess.dtype  # NumPy's eigh has no float16 / bfloat16 (was its "unsupported in linalg"): float32 there
+    hess = hess.astype(np.float32) if dtype.itemsize < 4 else hess
     hess = (hess + hess.T) / 2
     eigs, vecs = np.linalg.eigh(hess)
     if not eigs[0] > 0:
         raise ValueError(f"the Hessian of {problem.name!r} at x is not positive definite "
                          f"(smallest eigenvalue {eigs[0]:.3g}): no inverse-Hessian preconditioner")
-    return jnp.asarray((vecs / eigs) @ vecs.T, hess.dtype)
+    return jnp.asarray((vecs / eigs) @ vecs.T, dtype)
 
 
 # -- stochastic L-BFGS (SQN) -----------------------------------------------------------------------

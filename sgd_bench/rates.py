@@ -398,8 +398,11 @@ def compare(measured: RateFit, theory: TheoryRate, *, tol: float = MATCH_TOL,
         return Verdict("slower", False, f"slower than the table: p < {p:g} - {tol:g}")
     if measured.lo > p + tol:
         return faster(f"p > {p:g} + {tol:g}")
-    if not measured.hi - measured.lo <= MAX_WIDTH:  # NaN too
-        return Verdict("unclear", False, f"too wide to tell: an interval {measured.hi - measured.lo:.3g} wide, above {MAX_WIDTH:g}")
+    if not measured.hi - measured.lo <= MAX_WIDTH:  # NaN too: was "an interval nan wide"
+        width = measured.hi - measured.lo
+        said = f"an interval {width:.3g} wide, above {MAX_WIDTH:g}" if width == width else \
+            f"the fit gave no interval (its bounds are {measured.lo:g} and {measured.hi:g})"
+        return Verdict("unclear", False, f"too wide to tell: {said}")
     return Verdict("match", True, f"matches p = {p:g}")
 
 
@@ -416,15 +419,8 @@ def schedule_power(schedule, k_lo: float, k_hi: float) -> float:
     k_lo, k_hi = validation.finite_float("k_lo", k_lo), validation.finite_float("k_hi", k_hi)
     if not 0 < k_lo < k_hi:
         raise ValueError(f"need 0 < k_lo < k_hi, got {k_lo!r} and {k_hi!r}")
-    a_lo, a_hi = _step_at(schedule, k_lo), _step_at(schedule, k_hi)
+    from sgd_bench.schedules import number_at  # here: rates imports no JAX
+    a_lo, a_hi = number_at(schedule, k_lo), number_at(schedule, k_hi)
     if not (np.isfinite(a_lo) and np.isfinite(a_hi) and a_lo > 0 and a_hi > 0):
         raise ValueError(f"schedule must give finite steps > 0 at k_lo and k_hi, got {a_lo!r} and {a_hi!r}")
     return float(np.log(a_lo / a_hi) / np.log(k_hi / k_lo))
-
-
-def _step_at(schedule, k: float) -> float:
-    value = schedule(k)
-    if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "iuf":
-        # a vector was JAX's "Only scalar arrays can be converted", text float()'s "could not convert"
-        raise TypeError(f"schedule must give one number per step k, got {value!r} at k = {k:g}")
-    return float(value)

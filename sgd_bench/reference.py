@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from sgd_bench import _tree, validation
+from sgd_bench import _tree, precision, validation
 from sgd_bench.compat import enable_x64
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.solver import check_loss
@@ -103,7 +103,7 @@ def _start(problem: FiniteSum, x0):
     for leaf in jax.tree_util.tree_leaves(x0):
         validation.unmasked("x0", leaf, "an iterate")  # as run refuses it: was JAX's own message
         dtype = np.dtype(leaf.dtype) if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
-        if dtype.kind not in "iuf":
+        if dtype == bool or not precision.is_real(dtype):  # bfloat16 too
             raise TypeError(f"x0 must be real numbers, got dtype {dtype}")
     return jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), x0)  # integers too: grad needs floats
 

@@ -328,3 +328,18 @@ def check_step_in_dtype(name: str, value: Any, dtype, problem_name: str) -> None
     if float(value) > float(info.max):
         raise ValueError(f"{name} must be at most {float(info.max):.3g}, the largest {kind} of problem "
                          f"{problem_name!r}, got {value!r}: in {kind} it is inf")
+
+
+def number_at(schedule, k: float) -> float:
+    """``schedule(k)`` as a float (``rates.schedule_power``); TypeError unless it is one real number."""
+    value = schedule(k)
+    if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "iuf":
+        # a vector was JAX's "Only scalar arrays can be converted", text float()'s "could not convert"
+        raise TypeError(f"schedule must give one number per step k, got {value!r} at k = {k:g}")
+    return float(value)
+
+
+def replaced_whole(value) -> bool:
+    """Whether a method's slot holding ``value`` takes a number as a whole (``Method.replace``): a schedule
+    other than a constant, whose own parameters are the flat names (was "has no hyperparameter 'step_size'")."""
+    return isinstance(value, Schedule) and not value.is_constant

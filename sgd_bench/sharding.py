@@ -71,9 +71,10 @@ def shard(problem: FiniteSum, devices: Sequence | None = None) -> FiniteSum:
     count = the_mesh.devices.size
     if count == 1:
         return problem
-    if problem.n % count:
+    if problem.n % count:  # fewer rows than devices: "drop 1 rows" of n = 1 left none
+        fix = f"drop {problem.n % count} rows or choose" if problem.n > count else f"choose at most {problem.n}"
         raise ValueError(f"n = {problem.n} must be divisible by the {count} devices to shard "
-                         f"evenly; drop {problem.n % count} rows or choose devices=")
+                         f"evenly; {fix} devices=")
     sharding = NamedSharding(the_mesh, PartitionSpec(AXIS))
     data = jax.tree_util.tree_map(lambda a: _place(a, sharding), problem.data)
     return problem.replace(data=data, shards=count, info=problem.info)  # the same values: no comparison

@@ -279,7 +279,7 @@ def check_problem_method(problem, method):
         validation.live(name, value)  # replace(step_size=<a deleted array>): JAX's "Array has been deleted"
         if own and np.ndim(value) and name.rsplit(".", 1)[-1] != "preconditioner":  # our one matrix
             raise ValueError(f"{name} must be a scalar to run (a grid is for sweep), got shape {np.shape(value)}")
-        if own and not isinstance(value, jax.core.Tracer) and np.asarray(value).dtype.kind not in "biuf":
+        if own and not isinstance(value, jax.core.Tracer) and not precision.is_real(np.asarray(value).dtype):
             # replace(step_size=Decimal("0.1") / 0.1+1j / a lambda): JAX's "Error interpreting an argument" or
             # a silently dropped imaginary part, where the constructors refuse them
             raise TypeError(f"{name} must be a real number to run, got {value!r}"

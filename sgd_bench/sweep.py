@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench import validation
+from sgd_bench import precision, validation
 from sgd_bench import memory
 from sgd_bench._values import tree_hash, trees_equal
 from sgd_bench.finite_sum import FiniteSum
@@ -119,7 +119,7 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
         if arr.ndim != 1 or arr.size == 0:
             raise ValueError(f"over[{name!r}] must be a non-empty 1-D grid, got shape {arr.shape}")
         arr = _real_objects(arr)
-        if arr.dtype.kind not in "iuf":  # was "must hold finite numbers" of Fraction(1, 10) or "0.1"
+        if arr.dtype == bool or not precision.is_real(arr.dtype):  # was "must hold finite numbers" of Fraction(1, 10) or "0.1"
             raise ValueError(f"over[{name!r}] must hold real numbers (ints or floats), got {grid!r}")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"over[{name!r}] must hold finite numbers, got {grid!r}")

@@ -46,7 +46,7 @@ def _real(name: str, value: Any, expected: str) -> float:
     try:
         arr = np.asarray(value)
         if arr.ndim != 0 or arr.dtype == bool or not (
-                np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+                np.issubdtype(arr.dtype, np.integer) or jnp.issubdtype(arr.dtype, jnp.floating)):  # bfloat16 too
             raise TypeError  # True, "0.1", [0.1, 0.2], 1j: not a real number
         return float(arr)
     except (TypeError, ValueError):
@@ -404,13 +404,16 @@ def derived_within_dtype(name: str, value: float, derived: float, what: str, dty
                          positive: bool = False) -> None:
     """Raises ValueError naming ``name`` when a number it makes (``derived``, described by
     ``what``) is beyond the largest ``dtype`` number (inf there) or below its smallest normal
-    (0 there: XLA on CPU flushes subnormals); with ``positive``, a derived 0 is a number that
+    (0 there: XLA on CPU flushes float32/bfloat16/float64 subnormals, but keeps float16's, so
+    there the bound is the smallest subnormal); with ``positive``, a derived 0 is a number that
     underflowed on the host too."""
     info = jnp.finfo(dtype)
+    half = jnp.dtype(dtype) == jnp.float16
+    tiny, kind = (float(info.smallest_subnormal), "subnormal") if half else (float(info.tiny), "normal")
     if not derived <= float(info.max):  # NaN (an inf times 0 on the host) fails too
         where = f"beyond the largest {jnp.dtype(dtype).name} ({float(info.max):.3g}): there it is inf"
-    elif (0 < derived or positive) and derived < float(info.tiny):
-        where = f"below the smallest normal {jnp.dtype(dtype).name} ({float(info.tiny):.3g}): there it is 0"
+    elif (0 < derived or positive) and derived < tiny:
+        where = f"below the smallest {kind} {jnp.dtype(dtype).name} ({tiny:.3g}): there it is 0"
     else:
         return
     raise ValueError(f"{name} = {value:g} makes {what} {derived:.3g}, {where}. Pass another {name}"

@@ -252,9 +252,9 @@ def svrg(step_size=None, batch_size: int = 1, sampling: str = "with_replacement"
 def _svrg_init(p, x0, problem, key):
     del key
     zeros = jax.tree_util.tree_map(jnp.zeros_like, x0)
+    if p.linear is not False:  # the first snapshot's checks, here (abstractly) as SAG's init makes them;
+        jax.eval_shape(make_table(p.linear).full, problem, x0)  # before x0.dtype: a dict x0 was an AttributeError
     table = jnp.zeros((problem.n,), x0.dtype) if p.linear is not False else ()
-    if p.linear is not False:  # the first snapshot's checks, here (abstractly) as SAG's init makes them
-        jax.eval_shape(make_table(p.linear).full, problem, x0)
     return SVRGState(x0, Count.zero(), x0, zeros, table)
 
 

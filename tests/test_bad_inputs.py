@@ -7185,7 +7185,8 @@ def test_a_rate_interval_too_wide_to_tell_is_not_a_match(lo, hi):
         return theory.compare(fit, theory.theory_rate("convex", "SGD"))
 
     assert (verdict(lo, hi).outcome, verdict(lo, hi).ok) == ("unclear", False), verdict(lo, hi)
-    assert verdict(lo, hi).text == f"too wide to tell: an interval {hi - lo:.3g} wide, above 0.5"
+    assert verdict(lo, hi).text == (f"too wide to tell: an interval {hi - lo:.3g} wide, above 0.5" if hi == hi else
+                                    "too wide to tell: the fit gave no interval (its bounds are nan and nan)")  # hostile32b
     assert verdict(0.3, 0.8).outcome == "match"  # 0.5 wide: still one
 
 
@@ -7724,3 +7725,106 @@ def test_a_grids_progress_says_with_compilation_only_where_a_program_was_compile
     grid.run_grid(config, tmp_path / "g", log=lines.append)
     cells = [line for line in lines if "/ gd / seeds" in line]
     assert ["(with compilation)" in line for line in cells] == [True, False, True], cells  # blocks 2, 2, 1
+
+
+# hostile32b -------------------------------------------------------------------
+BF16 = jax.numpy.bfloat16(0.1)  # 0.100098 in bfloat16
+
+
+@pytest.mark.parametrize("make", [
+    # N: NumPy's kind of bfloat16 is "V", so a bfloat16 number was refused as "step_size must be a positive
+    # number, got Array(0.100098, dtype=bfloat16)" (float16 passed): in the constructors, replace-then-run,
+    # from_optax, a sweep grid, a preconditioner, reference_solution's x0
+    pytest.param(lambda: sgd_bench.sgd(BF16, 2), id="sgd"),
+    pytest.param(lambda: SGD.replace(step_size=BF16), id="replace"),
+    pytest.param(lambda: sgd_bench.from_optax(optax.sgd, learning_rate=BF16, batch_size=2), id="from-optax"),
+    pytest.param(lambda: sgd_bench.preconditioned_sgd(0.1, jax.numpy.eye(3, dtype=jax.numpy.bfloat16), 2),
+                 id="preconditioner"),
+])
+def test_a_bfloat16_number_is_a_number(tiny_logistic, make):
+    sgd_bench.run(tiny_logistic, SGD, X0_JAX, KEY0, steps=2)
+    assert np.isfinite(float(sgd_bench.run(tiny_logistic, make(), X0_JAX, KEY0, steps=2).loss[-1]))
+
+
+def test_bfloat16_numbers_in_l2_noise_sweep_and_reference(tiny_logistic):
+    assert L2(BF16).mu == float(BF16) and sgd_bench.noisy_sgd(0.1, BF16).values()["noise_std"] == float(BF16)
+    grid = jax.numpy.array([0.1, 0.2], jax.numpy.bfloat16)
+    assert sgd_bench.sweep(tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": grid}, seeds=1, steps=2).trace.loss.shape == (2, 1, 3)
+    x = sgd_bench.reference_solution(tiny_logistic, jax.numpy.zeros(3, jax.numpy.bfloat16)).x
+    assert x.shape == (3,) and np.all(np.isfinite(x))
+
+
+def test_a_bfloat16_replacement_compiles_nothing_new(tiny_logistic):
+    # R: replace(step_size=jnp.bfloat16(0.1)) kept the bfloat16 leaf (float16's became a float), a program of its own
+    sgd_bench.run(tiny_logistic, SGD, X0_JAX, KEY0, steps=2)
+    with helpers.compiles_nothing():
+        sgd_bench.run(tiny_logistic, SGD.replace(step_size=BF16), X0_JAX, KEY0, steps=2)
+
+
+def test_inverse_hessian_of_a_float16_problem():
+    # T: NumPy's eigh has no float16 / bfloat16: "array type float16 is unsupported in linalg" from NumPy
+    for dtype in (jax.numpy.float16, jax.numpy.bfloat16):
+        problem = problems.logistic_regression(A.astype(dtype), Y.astype(dtype), mu=0.1)
+        h = sgd_bench.inverse_hessian(problem, jax.numpy.zeros(3, dtype))
+        assert h.dtype == dtype and h.shape == (3, 3) and np.all(np.isfinite(np.asarray(h, np.float32)))
+
+
+def test_svrg_linear_on_a_pytree_iterate_is_refused_by_name():
+    # T: svrg(linear=True) with a dict iterate was "'dict' object has no attribute 'dtype'" (saga named it)
+    problem = FiniteSum(lambda x, a: 0.5 * (a @ x["w"] + x["b"]) ** 2, A, problem_class="convex")
+    raises(TypeError, r"^linear=\.\.\. .*needs an array iterate x, got a dict",
+           sgd_bench.run, problem, sgd_bench.svrg(0.1, linear=True), {"w": X0_JAX, "b": X0_JAX[0]}, KEY0, steps=2)
+
+
+def test_sin2_pl_mu_at_a_huge_spread():
+    # S: h - h* kept the constant s^2 ~ spread^2, which cancelled the difference away: at spread 1e10 info['mu']
+    # was 5.43 (the true PL constant 0.362) and NumPy warned "divide by zero"; at 1e8 0.768 for 1.131
+    from problems import nonconvex
+
+    C = 1e10 * np.random.default_rng(0).standard_normal((8, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mu = nonconvex.sin2_solution(C)["mu"]
+    assert abs(mu - 0.3622801117) < 1e-6
+
+
+def test_derived_within_float16_counts_its_subnormals():
+    # S: float16 was judged as float32 ("below the smallest normal float16 (6.1e-05): there it is 0"), false on
+    # CPU, where XLA keeps float16 subnormals (1e-5 stays 1e-5); its bound is the smallest subnormal, 6e-08
+    from sgd_bench import validation
+
+    validation.derived_within_dtype("mu", 1e-5, 1e-5, "the step", jax.numpy.float16)  # held: no error
+    raises(ValueError, r"below the smallest subnormal float16 \(5\.96e-08\): there it is 0",
+           validation.derived_within_dtype, "mu", 1e-8, 1e-8, "the step", jax.numpy.float16)
+    raises(ValueError, r"below the smallest normal float32 \(1\.18e-38\)",
+           validation.derived_within_dtype, "mu", 1e-39, 1e-39, "the step", jax.numpy.float32)
+
+
+def test_compare_names_a_fit_without_an_interval():
+    # S: a NaN interval was "too wide to tell: an interval nan wide, above 0.5"
+    fit = sgd_bench.rates.RateFit("power", 0.5, math.nan, math.nan, 0.0, 1, 100, 5, 0.1, 1, "test")
+    verdict = sgd_bench.rates.compare(fit, sgd_bench.rates.theory_rate("convex", "SGD"))
+    assert verdict.outcome == "unclear" and "nan wide" not in verdict.text
+    assert verdict.text == "too wide to tell: the fit gave no interval (its bounds are nan and nan)"
+
+
+def test_shard_with_fewer_rows_than_devices_says_to_choose_fewer_devices(tiny_logistic, monkeypatch):
+    # S: n = 1 over 3 devices said "drop 1 rows or choose devices=": dropping the row leaves no problem
+    import types
+
+    from sgd_bench import sharding
+
+    monkeypatch.setattr(sharding, "mesh", lambda devices=None: types.SimpleNamespace(devices=np.empty(20)))
+    raises(ValueError, r"^n = 13 must be divisible by the 20 devices to shard evenly; choose at most 13 devices=$",
+           sgd_bench.shard, tiny_logistic)
+    monkeypatch.setattr(sharding, "mesh", lambda devices=None: types.SimpleNamespace(devices=np.empty(3)))
+    raises(ValueError, r"; drop 1 rows or choose devices=$", sgd_bench.shard, tiny_logistic)
+
+
+def test_a_schedule_is_replaced_whole_by_a_number():
+    # N: sgd(inverse_time(...)).replace(step_size=0.1) said "method 'SGD' has no hyperparameter 'step_size'; it has
+    # ['step_size.a', 'step_size.k0']" (it has one), while sgd(0.1).replace(step_size=<a schedule>) ran
+    method = sgd_bench.sgd(schedules.inverse_time(0.5, 10.0), 2)
+    assert method.replace(step_size=0.1) == SGD
+    raises(ValueError, r"^step_size must be a finite number > 0, got -1.0$", method.replace, step_size=-1.0)
+    raises(ValueError, r"^method 'SGD batch 2' has no hyperparameter 'step_size.zz'", method.replace, **{"step_size.zz": 1.0})
