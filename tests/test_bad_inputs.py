@@ -6485,23 +6485,28 @@ def test_a_traced_preconditioner_that_climbs_is_flagged_like_a_negative_step():
     assert int(flag(-np.eye(3))) == 0 and int(flag(np.eye(3))) == -1
 
 
-def test_benchopts_gd_solver_takes_a_finite_step_when_l_is_zero(monkeypatch):
-    # T: X all zeros and lmbd = 0 make L = 0: the GD solver's 1 / L was a ZeroDivisionError (a NumPy L
-    # an infinite step, 0 * inf = NaN iterates); the objective is constant, so any finite step is exact
+def _zero_data_benchopt_solver_finds_zero(monkeypatch, stem):
+    """Runs the benchopt solver file ``stem`` (benchopt stood in) on X = 0, lmbd = 0: beta stays 0."""
     import importlib.util
     import pathlib
     import types
 
     monkeypatch.setitem(sys.modules, "benchopt", types.SimpleNamespace(BaseSolver=object))
     path = (pathlib.Path(__file__).resolve().parents[1] / "integrations" / "benchopt" / "logreg_l2" / "solvers"
-            / "sgd_bench_gd.py")
-    spec = importlib.util.spec_from_file_location("sgd_bench_gd_solver", path)
+            / f"{stem}.py")
+    spec = importlib.util.spec_from_file_location(f"{stem}_solver", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     solver = module.Solver()
     solver.set_objective(X=np.zeros((4, 3)), y=np.array([1.0, -1.0, 1.0, -1.0]), lmbd=0.0)
     solver.run(2)
     assert np.array_equal(solver.get_result()["beta"], np.zeros(3))
+
+
+def test_benchopts_gd_solver_takes_a_finite_step_when_l_is_zero(monkeypatch):
+    # T: X all zeros and lmbd = 0 make L = 0: the GD solver's 1 / L was a ZeroDivisionError (a NumPy L
+    # an infinite step, 0 * inf = NaN iterates); the objective is constant, so any finite step is exact
+    _zero_data_benchopt_solver_finds_zero(monkeypatch, "sgd_bench_gd")
 
 
 def test_replace_with_traced_data_says_why_info_is_needed(tiny_logistic):
@@ -7146,20 +7151,7 @@ def test_a_preconditioner_a_float32_problem_cannot_hold_is_refused(scale, words)
 def test_benchopts_saga_solver_runs_when_l_max_is_zero(monkeypatch):
     # T: X all zeros and lmbd = 0 make L_max = 0: SAGA's default step 1/(3 L_max) was a ValueError from
     # set_objective; the objective is constant, so a finite step is exact, as the GD solver takes (leftovers33a 4)
-    import importlib.util
-    import pathlib
-    import types
-
-    monkeypatch.setitem(sys.modules, "benchopt", types.SimpleNamespace(BaseSolver=object))
-    path = (pathlib.Path(__file__).resolve().parents[1] / "integrations" / "benchopt" / "logreg_l2" / "solvers"
-            / "sgd_bench_saga.py")
-    spec = importlib.util.spec_from_file_location("sgd_bench_saga_solver", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    solver = module.Solver()
-    solver.set_objective(X=np.zeros((4, 3)), y=np.array([1.0, -1.0, 1.0, -1.0]), lmbd=0.0)
-    solver.run(2)
-    assert np.array_equal(solver.get_result()["beta"], np.zeros(3))
+    _zero_data_benchopt_solver_finds_zero(monkeypatch, "sgd_bench_saga")
 
 
 def test_solver_advance_warns_when_a_step_size_turns_negative(tiny_logistic):
