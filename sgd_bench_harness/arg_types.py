@@ -43,6 +43,22 @@ class _NoSuchUser(argparse.ArgumentTypeError, ValueError):
     and the command line's own call gets a ValueError (one line, exit 2)."""
 
 
+def printable(value) -> str:
+    """A text for the terminal on one line: a line break, tab or other control character (ESC
+    included: a typed path's colours or cursor moves) is shown as its escape (``\\n``, ``\\t``,
+    ``\\x1b``), so that a row stays one line and its columns stay aligned."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(value))
+
+
+class Parser(argparse.ArgumentParser):
+    """The command line's and the experiments' parser: its one-line error shows a typed control
+    character as its escape (``list $'\\e[2J'`` cleared the screen with "unrecognized arguments")."""
+
+    def error(self, message):
+        super().error(printable(message))
+
+
 def abbreviated(text: str, keep: int = 10) -> str:
     """``text`` for a one-line message: as it is when short, else its two ends and its length
     (a 400-digit number given as an option would fill the screen)."""

@@ -7,8 +7,8 @@ folder of one's own, ``$SGD_BENCH_SCRIPTS``); each defines ``NAME``, ``DESCRIPTI
 variable, an ``--out`` that cannot be written, a result folder another run holds, included) exits
 with status 2 and one line on stderr, an allocation that cannot fit or a full disk with 3, a run
 that wrote its result but whose claims did not all hold with 4 (``--allow-failed-claims``: 0; with
-several experiments every one runs, then 4), an interrupted run with 130 (run the same command again
-to resume it); output cut off by its reader (``sgd-bench list | head``) ends silently with 141, as
+several experiments every one runs, then 4), an interrupted run with 130, or 143 for a SIGTERM (run the
+same command again to resume it); output cut off by its reader (``sgd-bench list | head``) ends silently with 141, as
 the shell's tools do (``run`` first finishes its run, quietly, and marks it complete). ``SGD_BENCH_DEBUG=1`` shows full tracebacks instead.
 
 New runs go to the git-ignored ``runs/`` (``experiment.runs_root``); the committed gallery
@@ -99,7 +99,7 @@ def _cmd_run(args) -> int:
         if args.all or len(names) > 1:  # a pass, which the same command resumes (passes.py)
             root = Path(args.out) if args.out else experiment.runs_root() / ("_quick" if args.quick else "")
             return passes.run_all(root, names, modules, argvs, every=args.all)
-        return modules[0].main(argvs[0])  # 0, FAILED_CLAIMS (4), or another status of the one run
+        return passes.exit_status(names[0], modules[0].main(argvs[0]))  # 0, FAILED_CLAIMS (4), or another
 
 
 def _checks_only(module) -> bool:
@@ -148,11 +148,12 @@ def _run_grid(args) -> int:
         del problem, methods
     same.check()  # sgd:step=0.1 and sgd:step=0.1,batch=1: one method, run twice
     work.grid(config, say, limit=not getattr(args, "no_work_limit", False))  # after memory: exit 3 first
-    out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite,
-                                           log=lambda text: print(text, file=sys.stderr))
+    what = "the grid's folder"  # inside --out: "--out runs/grid-HASH is in use" named a folder never typed
+    out, resume = folders.output_folder(root / f"grid-{digest}", digest, overwrite=args.overwrite, what=what,
+                                           log=lambda text: print(arg_types.printable(text), file=sys.stderr))
     command = results.command_line()  # the argv given to main, not the host's sys.argv
     try:
-        with folders.lock(out):
+        with folders.lock(out, what=what):
             table = grid.run_grid(config, out, resume=resume, command=command, known=known)
     except KeyboardInterrupt as err:  # what is stored there is said (run_words.interrupted)
         err.folder = out
@@ -214,7 +215,7 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
     if not checked:  # values as typed: run NAME --seeds x --help finds NAME, and --help wins
         integer = positive_int = rise_factor = str  # noqa: F811
 
-    parser = argparse.ArgumentParser(prog="sgd-bench", description="SGD theory next to measured numbers.")
+    parser = arg_types.Parser(prog="sgd-bench", description="SGD theory next to measured numbers.")
     parser.add_argument("--version", action="version", version=f"sgd-bench {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = note_repeats(sub.add_parser(
@@ -288,16 +289,15 @@ def main(argv=None) -> int:
         except BrokenPipeError:  # run NAME --help | head -1: a traceback (exit 1), as list's reader leaving is not
             streams.quiet_stdout()
             return 141
-        return 0
+        return streams.output_lost(0, None)  # `>&-` or a full disk: said, 2 or 3 (it exited 0, silently)
     try:
         args, extra = parser.parse_known_args(run_words.help_first(argv))
     except SystemExit as exit:  # --help: argparse drops an OSError of its write, so a reader that left
         if exit.code == 0:  # (run --help | head -1) exited 0: 141, as run NAME --help's does
             with contextlib.suppress(BrokenPipeError):  # DroppingWrites keeps it (console)
                 sys.stdout.flush()
-            if isinstance(getattr(sys.stdout, "failed", None), BrokenPipeError):
-                streams.quiet_stdout()
-                return 141
+            if getattr(sys.stdout, "failed", None) is not None:  # `--help >&-` (or > /dev/full) exited 0
+                return streams.output_lost(0, None)  # silently: one line, 2 (3 for a full disk); 141 as before
         raise
     extra = run_words.gathered(args, extra)  # run pl_bounds --quick two_phase: two names
     # An experiment's own options (gd_vs_sgd_large_n --sizes, gpu_bench --n) go on to its script,
@@ -325,12 +325,12 @@ def main(argv=None) -> int:
     program = results.invocation() if console else ["sgd-bench"]
     with progress.mode("auto"), results.recording_command([*program, *argv]):
         code = _dispatch(args)
-    if code == 130 and console:
+    if code in (130, interrupts.Terminated.STATUS) and console:
         # Ctrl-C while XLA was running: the interpreter's teardown can then crash in JAX's threads
         # (a segfault, exit -11, seen in 1 of 3 tries) after the cells were stored; leave at once.
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(code)
     return streams.output_lost(code, args)  # the results are kept when only their printing failed
 
 
@@ -378,7 +378,7 @@ def _dispatch(args) -> int:
         say(run_words.interrupted(err) if args.command == "run" else {
             "report": "interrupted; report rebuilds from the stored records, so the same command "
                       "writes the pages again"}.get(args.command, "interrupted"))
-        return 130
+        return getattr(err, "STATUS", 130)  # 143 for a SIGTERM (interrupts.Terminated)
 
 
 def _out_of_memory(err: BaseException) -> str | None:

@@ -21,9 +21,10 @@ _OFF = ("0", "off", "false", "no")
 
 
 def default_dir() -> Path:
-    """The user cache folder the command line uses."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sgd-bench" / "jax"
+    """The user cache folder the command line uses. A relative ``$XDG_CACHE_HOME`` is ignored, as
+    the XDG Base Directory specification asks (it made a new cache under each working folder)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(base if os.path.isabs(base) else Path.home() / ".cache") / "sgd-bench" / "jax"
 
 
 def _not_a_folder(folder: Path) -> str | None:

@@ -47,8 +47,8 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 from sgd_bench_harness import cleanup, folders, work
 from sgd_bench_harness.check_words import MARKS, check_line, check_lines, readable, verdict  # noqa: F401
 # the option types, also reached as experiment.positive_int etc. by the experiments' own options
-from sgd_bench_harness.arg_types import (DTYPES, abbreviated, array_length, dtype_name, given_twice, note_repeats,  # noqa: F401
-                                         folder_path, integer, number, positive_int, step_count)
+from sgd_bench_harness.arg_types import (DTYPES, Parser, abbreviated, array_length, dtype_name, given_twice, note_repeats,  # noqa: F401
+                                         folder_path, integer, number, positive_int, printable, step_count)
 
 OPTIONS = ("seeds", "steps", "dtype")
 FAILED_CLAIMS = 4  # the exit status of a run that wrote its result but some claim of it failed
@@ -204,7 +204,7 @@ def open_report(out: Path) -> Stored:
 
 def one_line(err: BaseException) -> str:
     """An error's message on one line, as the exit-2 contract promises (some messages list things)."""
-    text = " ".join(str(err).split())
+    text = printable(" ".join(str(err).split()))  # an ESC in a typed path: shown as \\x1b, not obeyed
     if isinstance(err, FloatingPointError):  # JAX_DEBUG_NANS=1 stopped the first diverged seed: a traceback
         text += ("; JAX_DEBUG_NANS or JAX_DEBUG_INFS stops a run at its first NaN or inf, and a diverged seed "
                  "is one that sgd-bench records and flags: unset them, then run the same command again to resume")
@@ -214,7 +214,7 @@ def one_line(err: BaseException) -> str:
 def say(text: str) -> None:
     """One line on stderr, prefixed with the command's name (here, not in ``report``, so that
     the command line prints it without importing what reports need)."""
-    print(f"sgd-bench: {text}", file=sys.stderr)
+    print(f"sgd-bench: {printable(text)}", file=sys.stderr)  # one line, whatever a typed path holds
 
 
 def close(out: Path, text: str, *, checks: Sequence[Mapping[str, Any]], echo: bool = False,
@@ -263,7 +263,7 @@ def parser(name: str, doc: str | None, folder: str | None = None,
     are still parsed, so that they can be refused with a reason, but ``--help`` hides them.
     ``options`` adds a script's own: ``{name: add_argument keywords}`` for ``--name``."""
     summary = (doc or name).strip().split("\n\n")[0]
-    p = note_repeats(argparse.ArgumentParser(prog=f"sgd-bench run {name}", description=summary))
+    p = note_repeats(Parser(prog=f"sgd-bench run {name}", description=summary))
     p.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
     def shown(option, text):
         return text if takes is None or option in takes else argparse.SUPPRESS
@@ -366,8 +366,9 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         CHECKED[name] = digest
         return 0
     try:
-        out, resume = folders.output_folder(args.out or default, digest, overwrite=args.overwrite,
-                                    log=lambda text: print(text, file=sys.stderr))
+        what = "--out" if args.out and _UNDER_RUN.get() is None else "the result folder"  # run's ROOT/NAME: not typed
+        out, resume = folders.output_folder(args.out or default, digest, overwrite=args.overwrite, what=what,
+                                    log=lambda text: print(printable(text), file=sys.stderr))
     except ValueError as err:
         p.error(str(err))
     with contextlib.ExitStack() as held:
@@ -378,7 +379,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         held.callback(_UNDER_RUN.reset, _UNDER_RUN.set(None if _UNDER_RUN.get() is None else name))
         held.push(lambda kind, err, tb: _stored_in(err, out))  # a Ctrl-C says what is stored there
         try:
-            held.enter_context(folders.lock(out))
+            held.enter_context(folders.lock(out, what=what))
         except ValueError as err:
             p.error(str(err))
         folders.mark(out, folders.STATUS_RUNNING, digest, {"experiment": name, "config": config})
@@ -397,7 +398,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
     failed, total = failed_claims(out)
     if failed and not args.allow_failed_claims:
         print(f"sgd-bench: {len(failed)} of {total} claims of {name} failed (FAIL above; written to "
-              f"{out}/); exit status {FAILED_CLAIMS} (--allow-failed-claims exits 0)", file=sys.stderr)
+              f"{printable(out)}/); exit status {FAILED_CLAIMS} (--allow-failed-claims exits 0)", file=sys.stderr)
         return FAILED_CLAIMS
     return 0
 

@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+from sgd_bench_harness.arg_types import printable
+
 STATUS_RUNNING, STATUS_COMPLETE = "running", "complete"
 MARKER = ("written_by", "sgd-bench")  # the key and value ``mark`` puts in every meta.json
 LOCK_FILE = ".sgd-bench.lock"
@@ -187,26 +189,23 @@ def enclosing_result(target: Path) -> Path | None:
 
 def _lock_owner(path: Path) -> str:
     try:
-        text = path.read_text().strip()
+        return path.read_text().strip() or "?"
     except OSError:
         return "?"
-    return text or "?"
 
 
 def _pid_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        with contextlib.suppress(PermissionError):  # alive, someone else's
+            os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # alive, someone else's
-        return True
     return True
 
 
 def _try_lock(path: Path) -> int | None:
-    """An fd holding the lock on ``path`` (created if needed), or None when another process
-    holds it. Retries when the file was replaced between open and lock, so that two runs never
-    hold locks on two different files of the same name."""
+    """An fd holding the lock on ``path`` (created if needed), or None when another process holds it. Retries
+    when the file was replaced between open and lock: two runs never hold locks on two files of one name."""
     while True:
         # O_NOFOLLOW: a symlink by the lock's name must not lead the PID write (and its
         # truncation) to a file elsewhere
@@ -240,35 +239,36 @@ def lock_holder(folder: Path) -> str | None:
     return None
 
 
-def check_unlocked(folder: Path) -> None:
-    """Raises ValueError when a live run holds ``folder``'s lock (nothing is touched)."""
+def check_unlocked(folder: Path, what: str = "--out") -> None:
+    """Raises ValueError when a live run holds ``folder``'s lock (nothing is touched), naming it as ``what``."""
     holder = lock_holder(folder)
     if holder is not None:
-        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {holder}); "
+        raise ValueError(f"{what} {folder} is in use by another sgd-bench run (pid {holder}); "
                          "wait for it to finish or choose another --out")
 
 
 @contextlib.contextmanager
-def lock(folder: Path, log: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> Iterator[None]:
-    """Holds ``folder``'s lock (creating the folder) while the block runs; a second holder gets
-    a ValueError that names the first one's PID. The lock of a dead process is taken over."""
+def lock(folder: Path, log: Callable[[str], None] = lambda t: print(printable(t), file=sys.stderr), what="--out") -> Iterator[None]:
+    """Holds ``folder``'s lock (creating the folder) while the block runs; a second holder gets a ValueError
+    that names the first one's PID, and ``folder`` as ``what``: the --out typed, or the result folder inside
+    it (a grid's grid-HASH, or sgd-bench run's ROOT/NAME). The lock of a dead process is taken over."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # /proc/x, /sys/x: access() passes as root, the kernel refuses
-        raise ValueError(f"--out {folder}: cannot create the folder ({err.strerror or err}); "
+        raise ValueError(f"{what} {folder}: cannot create the folder ({err.strerror or err}); "
                          "choose a writable folder") from None
     path = folder / LOCK_FILE
     if path.is_symlink() or (path.exists() and not path.is_file()):  # a folder, FIFO or link by that name
-        raise ValueError(f"--out {folder}: {LOCK_FILE} there is not a regular file, so it cannot hold "
+        raise ValueError(f"{what} {folder}: {LOCK_FILE} there is not a regular file, so it cannot hold "
                          "the run's lock; remove it or choose another --out")
     fd = _try_lock(path)
     if fd is None:
-        raise ValueError(f"--out {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
+        raise ValueError(f"{what} {folder} is in use by another sgd-bench run (pid {_lock_owner(path)}); "
                          "wait for it to finish or choose another --out")
     if os.fstat(fd).st_nlink > 1:  # a hard link: the PID write below truncated the other file too
         os.close(fd)
-        raise ValueError(f"--out {folder}: {LOCK_FILE} there is a hard link to another file, so writing "
+        raise ValueError(f"{what} {folder}: {LOCK_FILE} there is a hard link to another file, so writing "
                          "the run's lock would change that file; remove it or choose another --out")
     previous = _lock_owner(path)
     if previous.isdigit() and int(previous) != os.getpid() and not _pid_alive(int(previous)):
@@ -311,7 +311,7 @@ def _settle_replaced(folder: Path, log: Callable[[str], None]) -> None:
 
 
 def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
-                  log: Callable[[str], None] = print) -> tuple[Path, bool]:
+                  log: Callable[[str], None] = print, what: str = "--out") -> tuple[Path, bool]:
     """Where a run with ``config_hash`` should write, given the folder it was asked to use.
 
     Returns ``(folder, resume)``: ``resume`` is True when ``folder`` holds an interrupted run of
@@ -324,7 +324,7 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     if target.name in ("", ".."):  # `--out .` inside a finished result: "PosixPath('.') has an empty
         target = Path(os.path.abspath(target))  # name"; with --overwrite, rmtree emptied it, then a traceback
     if not target.exists() or not any(p.name != LOCK_FILE for p in target.iterdir()):
-        check_unlocked(target)
+        check_unlocked(target, what)
         return target, False
     meta = read_meta(target)
     if not is_result(meta):
@@ -333,7 +333,7 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
         # another --out" alone left that folder unnamed as the thing to move
         raise ValueError(f"{target} exists and is not an sgd-bench result folder ({what}), so no run may "
                          "write there: move or remove that folder, or choose another --out")
-    check_unlocked(target)  # before anything below reads it as interrupted or removes it
+    check_unlocked(target, what)  # before anything below reads it as interrupted or removes it
     same = meta.get("config_hash") == config_hash
     if meta.get("status") != STATUS_COMPLETE and same:
         # also with --overwrite, which replaces a result: the README's own rebuild command

@@ -10,6 +10,11 @@ installs a SIGINT handler for the run (``sgd-bench run`` and ``python scripts/NA
 ``AGAIN_SECONDS`` later, when the callback has returned. Decided: not a flag checked between cells
 and pieces, which would wait for the end of a cell (minutes) where the signal again waits
 milliseconds.
+
+SIGTERM (``kill PID``, a batch system's stop, ``timeout``) ended a run at once, exit 143 and no
+word. The same handler turns it into ``Terminated``, a ``KeyboardInterrupt``: the run stops as
+after a Ctrl-C, says what is stored and that the same command resumes it, and exits with 143
+(128 + 15), the status a shell gives a process SIGTERM ended.
 """
 
 from __future__ import annotations
@@ -33,18 +38,28 @@ def _in_ignored_context(frame) -> bool:
     return False
 
 
+class Terminated(KeyboardInterrupt):
+    """A SIGTERM of the run, stopping it as a Ctrl-C does (exit status ``STATUS``)."""
+
+    STATUS = 128 + signal.SIGTERM
+
+
 def on_sigint(signum, frame) -> None:
-    """The run's SIGINT handler: ``KeyboardInterrupt``, or the same signal again a moment later."""
+    """The run's SIGINT and SIGTERM handler: ``KeyboardInterrupt`` (``Terminated`` for SIGTERM), or
+    the same signal again a moment later."""
     if _in_ignored_context(frame):
         timer = threading.Timer(AGAIN_SECONDS, os.kill, (os.getpid(), signum))
         timer.daemon = True
         timer.start()
         return
-    raise KeyboardInterrupt
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def ctrl_c_not_lost() -> None:
-    """Installs ``on_sigint`` for SIGINT, where Python's own handler is installed (a SIGINT ignored by
-    the parent, ``nohup``-style, stays ignored)."""
+    """Installs ``on_sigint`` for SIGINT, where Python's own handler is installed, and for SIGTERM,
+    where its default (to end the process) is (a signal ignored by the parent, ``nohup``-style,
+    stays ignored)."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, on_sigint)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, on_sigint)

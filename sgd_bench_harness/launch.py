@@ -147,6 +147,11 @@ def _how(code: int) -> str:
     return f"exited with status {code}"
 
 
+def _failed_line(failed: list, running: int, processes: int) -> str:  # "stopped the 0 still running": none was
+    return "; ".join(f"process {i} of {processes} {_how(c)}" for i, c in failed) + (
+        f"; stopped the {running} still running" if running else "")
+
+
 def _names(indices, processes: int) -> str:
     """Names processes: "process 1 of 2", or "processes 1, 3 of 4"."""
     return (f"process {indices[0]}" if len(indices) == 1 else
@@ -289,8 +294,7 @@ def launch(target: list[str], processes: int = 2, *, devices: int = 2, port: int
     else:
         # Usually one process; several only when they ended within the same poll.
         code = failed[0][1]
-        msg = "; ".join(f"process {i} of {processes} {_how(c)}" for i, c in failed)
-        msg += f"; stopped the {len(running)} still running"
+        msg = _failed_line(failed, len(running), processes)
     stderr.write(f"sgd-bench launch: {msg}\n".encode())
     stderr.flush()
     return code if code and code > 0 else 1

@@ -40,6 +40,30 @@ def failed_claims_status(failed: list[str], total: int) -> int:
     return experiment.FAILED_CLAIMS
 
 
+def exit_status(name: str, code) -> int:
+    """The exit status that experiment ``name``'s ``main(argv)`` returned (None: 0): a script of
+    one's own returning 300 exited 44 (the shell keeps the status mod 256; 256 was a silent 0),
+    and one returning a text printed it and exited 1. An integer outside 0-255 or any other value
+    is refused with a line naming it (ValueError, exit 2), after the run it ended."""
+    import operator
+
+    from sgd_bench_harness.arg_types import abbreviated, printable
+
+    if code is None:
+        return 0
+    try:
+        status = operator.index(code)  # a bool or NumPy integer too (sys.exit(np.int64(3)) exited 1)
+    except TypeError:
+        status = None
+    if status is not None and 0 <= status <= 255:
+        return int(status)
+    shown = printable(abbreviated(repr(code), 30))
+    raise ValueError(f"experiment {name}: its main(argv) returned {shown}"
+                     f"{'' if status is not None else f' (a {type(code).__name__})'}, which is no exit status: "
+                     "return None or 0 for success, an integer 1-255 for a failure (raise an exception "
+                     "to stop with a message)")
+
+
 def all_experiments() -> list[str]:
     """The experiments ``run --all`` runs: every script, less ``ACCELERATOR_ONLY`` on a CPU."""
     import jax
@@ -110,7 +134,7 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
             failed[:] = [n for n in failed if n != name]
         say(f"[{i}/{total}] {name}: running")
         started, completed = time.perf_counter(), len(folders.COMPLETED)
-        code = module.main(argv)
+        code = exit_status(name, module.main(argv))
         if code == experiment.FAILED_CLAIMS:
             if name not in failed:
                 failed.append(name)

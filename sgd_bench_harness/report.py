@@ -57,6 +57,22 @@ def _rebuild(folder: Path, meta: dict) -> str:
     return "as written by the run"
 
 
+def _not_its_experiment(meta: dict) -> str | None:
+    """Why ``meta.json`` does not fit the files it sits with, when its config is another registered
+    experiment's and not that of the experiment it names (every option of an experiment's config is
+    stored with its result, so the stored keys tell whose it is), or None. A meta.json copied from
+    another result, or its "experiment" edited, ran that experiment's report on these files: a raw
+    TypeError, or a KeyError said as "an older version wrote them"."""
+    name, config = meta.get("experiment"), meta.get("config")
+    if name not in experiments.NAMES or not isinstance(config, dict):
+        return None
+    keys = {other: set(getattr(experiments.module(other), "FULL", {None})) for other in experiments.NAMES}
+    owners = [] if keys[name] <= set(config) else [other for other in keys if keys[other] <= set(config)]
+    return None if not owners else (f"its meta.json says experiment {name}, but its config is that of "
+                                    f"{' or '.join(owners)} (copied from such a result, or \"experiment\" "
+                                    f"edited?): set \"experiment\" back to {owners[0]!r}")
+
+
 # The index files ``report`` writes carry these lines; a file without them is the user's own
 # and is never overwritten.
 _INDEX_SIGNATURES = {"index.md": "Every result folder under this one, as `sgd-bench report` found it",
@@ -288,7 +304,7 @@ def cmd_report(args) -> int:
         if broken is None and "records" in meta and meta.get("status") == folders.STATUS_COMPLETE:
             broken = records.verify_records(folder, meta["records"])
         if broken is None and meta.get("status") == folders.STATUS_COMPLETE:
-            broken = _corrupt_checks(folder)
+            broken = _corrupt_checks(folder) or (None if experiments.scripts_dir() else _not_its_experiment(meta))
         holder = folders.lock_holder(folder)  # a run writing there now: its files are not final
         busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
         if holder is None and meta.get("status") == folders.STATUS_RUNNING:

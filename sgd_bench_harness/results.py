@@ -33,6 +33,7 @@ import jax
 import numpy as np
 
 from sgd_bench import stats, validation
+from sgd_bench_harness.arg_types import printable  # noqa: F401  (results.printable, as before)
 from sgd_bench.runner import Trace
 
 STATISTICS = ("mean", "stderr", "q05", "q50", "q95")
@@ -400,14 +401,6 @@ def markdown_table(rows: Iterable[Mapping[str, Any]], columns: Sequence[str],
     for row in rows:
         lines.append("| " + " | ".join(cell(row.get(c, ""), c in literal) for c in columns) + " |")
     return "\n".join(lines)
-
-
-def printable(value) -> str:
-    """A cell's text for the terminal on one line: a line break, tab or other control character
-    is shown as its escape (``\\n``, ``\\t``, ``\\x1b``), so that a row stays one line and its
-    columns stay aligned."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in str(value))
 
 
 def _width(text: str) -> int:

@@ -108,19 +108,22 @@ def interrupted(err: BaseException) -> str:
     from sgd_bench_harness import folders
     from sgd_bench_harness.passes import ALL_STATE
 
+    from sgd_bench_harness.interrupts import Terminated
+
+    said = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"  # each sentence's first word
     folder, root = getattr(err, "folder", None), getattr(err, "pass_root", None)
     again = "the same command resumes the pass" if root is not None and (Path(root) / ALL_STATE).is_file() else ""
     if folder is None:
-        return ("interrupted before the run's folder was opened: this run stored nothing, so " + (again or (
+        return (f"{said} before the run's folder was opened: this run stored nothing, so " + (again or (
             "the same command starts it again (from where an earlier interrupted run of it stopped, if one did)")))
     folder = Path(folder)
     meta = folders.read_meta(folder) or {}
     if meta.get("status") == folders.STATUS_COMPLETE:
-        return f"interrupted; the run had finished, and its result is in {folder}/" + (f" ({again})" if again else "")
+        return f"{said}; the run had finished, and its result is in {folder}/" + (f" ({again})" if again else "")
     # and the parts of a result run inside it (gpu_bench's scaling/), which its next run resumes too
     cells = [p for kind in ("cells", "parts", "*/parts") for p in folder.glob(f"{kind}/*.json")]
     kind = "cells" if meta.get("kind") == "grid" or (folder / "cells").is_dir() else "pieces"
     stored = (f"{len(cells)} finished {kind[:-1] if len(cells) == 1 else kind} stored in {folder}/, so the same "
               "command resumes the run from there" if cells else
               f"no finished {kind[:-1]} stored in {folder}/ yet, so the same command runs it again from the start")
-    return f"interrupted; {stored}" + (f" ({again})" if again else "")
+    return f"{said}; {stored}" + (f" ({again})" if again else "")

@@ -89,7 +89,8 @@ def output_lost(code: int, args) -> int:
     """``code``, or the command's one line and status (3 for a full disk, else 2) when its
     standard output dropped what it printed (``sgd-bench run ... > /dev/full``). ``run`` and
     ``report`` were told "free some space and run the same command again", yet their results were
-    written, and a second run writes a second copy: the line says where they are."""
+    written, and a second run writes a second copy: the line says where they are. ``args`` is
+    None for ``--help`` and ``--version``, which only print (``printing_lost``)."""
     if sys.stdout is not None:
         with contextlib.suppress(OSError, ValueError):  # what is still buffered fails now, not at exit
             sys.stdout.flush()
@@ -104,6 +105,8 @@ def output_lost(code: int, args) -> int:
 
     quiet_stdout()
     what = f"error: cannot write to the standard output ({failed.strerror or failed})"
+    if args is None or args.command not in ("run", "report"):  # None: --help, --version
+        return printing_lost(failed, what)
     if args.command == "run":
         where = ", ".join(f"{p}/" for p in dict.fromkeys(folders.COMPLETED)) or "their folders"
         say(f"{what}: only the printing failed; the run finished and its results are in {where} "
@@ -111,11 +114,19 @@ def output_lost(code: int, args) -> int:
     elif args.command == "report":
         say(f"{what}: only the printing failed; report rebuilt the results in {args.dir or runs_root()} "
             "and wrote their pages")
-    elif failed.errno in (errno.ENOSPC, errno.EDQUOT):
-        say(f"{what}: free some space where it goes")
-    else:  # `list >&-` was told to free some space
-        say(what)
     return 3 if failed.errno in (errno.ENOSPC, errno.EDQUOT) else 2
+
+
+def printing_lost(failed: OSError, what: str) -> int:
+    """The one line and status of a command that only prints (list, env, --help, --version) whose
+    standard output failed: 3 for a full disk, else 2 (``--help >&-`` exited 0, saying nothing)."""
+    from sgd_bench_harness.experiment import say
+
+    if failed.errno in (errno.ENOSPC, errno.EDQUOT):
+        say(f"{what}: free some space where it goes")
+        return 3
+    say(what)  # `list >&-` was told to free some space
+    return 2
 
 
 def no_space(err: OSError, args) -> str:

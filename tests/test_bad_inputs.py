@@ -7820,3 +7820,144 @@ def test_a_schedule_is_replaced_whole_by_a_number():
     assert method.replace(step_size=0.1) == SGD
     raises(ValueError, r"^step_size must be a finite number > 0, got -1.0$", method.replace, step_size=-1.0)
     raises(ValueError, r"^method 'SGD batch 2' has no hyperparameter 'step_size.zz'", method.replace, **{"step_size.zz": 1.0})
+
+
+# leftovers34c -------------------------------------------------------------------
+# issue 18: what last session's helpers noticed and left (exit statuses, signals, report, typed paths).
+def _own_scripts(tmp_path, monkeypatch, **bodies):
+    """A $SGD_BENCH_SCRIPTS folder with one script per ``name=body of main(argv)``."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir(exist_ok=True)
+    for name, body in bodies.items():
+        (scripts / f"{name}.py").write_text(f"import signal\nimport numpy as np\n\ndef main(argv):\n    {body}\n")
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+
+
+@pytest.mark.parametrize("body, code, said", [
+    ("return 300", 2, "returned 300, which is no exit status"),  # exited 44 (300 mod 256)
+    ("return 256", 2, "returned 256, which is no exit status"),  # exited 0, a failure read as success
+    ("return -1", 2, "returned -1, which is no exit status"),  # exited 255
+    ("return 'boom'", 2, "returned 'boom' (a str), which is no exit status"),  # printed boom, exited 1
+    ("return None", 0, None), ("return np.int64(3)", 3, None), ("return True", 1, None)])
+def test_an_own_scripts_return_value_is_its_exit_status_or_a_named_refusal(tmp_path, capsys, monkeypatch,
+                                                                            body, code, said):
+    _own_scripts(tmp_path, monkeypatch, mine=body, other="return 0")
+    for argv in (["run", "mine"], ["run", "other", "mine", "--out", str(tmp_path / "o")]):  # alone, and in a pass
+        got, err = cli_main(argv, capsys)
+        assert got == code and type(got) is int, (argv, got, err)
+        if said:
+            assert re.search(rf"^sgd-bench: error: experiment mine: its main\(argv\) {re.escape(said)}: return None "
+                             r"or 0 for success, an integer 1-255 for a failure", err.strip().splitlines()[-1]), err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["run", "--help"], ["report", "--help"],
+                                  ["run", "lecture_logreg", "--help"]])
+@pytest.mark.parametrize("errno_, code, tail", [(9, 2, "(it is closed)"),
+                                                (28, 3, "(No space left on device): free some space where it goes")])
+def test_help_and_version_whose_standard_output_fails_say_so(monkeypatch, capsys, argv, errno_, code, tail):
+    # `sgd-bench --help >&-` (or > /dev/full) exited 0 with nothing said; `list >&-` said it, exit 2
+    import io
+
+    from sgd_bench_harness import streams
+
+    class Failing(io.StringIO):
+        def write(self, text):
+            raise OSError(errno_, "it is closed" if errno_ == 9 else os.strerror(errno_))
+
+    monkeypatch.setattr(sys, "stdout", streams.DroppingWrites(Failing(), pipe_ends=True))  # as the console sets it
+    got, err = cli_main(argv, capsys)
+    assert got == code and err.strip().splitlines() == [f"sgd-bench: error: cannot write to the standard output {tail}"]
+
+
+def test_a_sigterm_stops_a_run_as_a_ctrl_c_does_and_exits_143(tmp_path, capsys, monkeypatch):
+    # SIGTERM (kill PID, timeout, a batch system) ended a run at once: exit 143 and no word of what was stored
+    import signal
+
+    from sgd_bench_harness import folders, interrupts, run_words
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as a process starts
+    try:
+        interrupts.ctrl_c_not_lost()
+        handler = signal.getsignal(signal.SIGTERM)
+        assert handler is interrupts.on_sigint
+        _own_scripts(tmp_path, monkeypatch, killed="signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)")
+        code, err = cli_main(["run", "killed"], capsys)
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGTERM, before[1])
+    assert code == 143 == interrupts.Terminated.STATUS
+    assert err.strip() == ("sgd-bench: terminated (SIGTERM) before the run's folder was opened: this run stored "
+                           "nothing, so the same command starts it again (from where an earlier interrupted run "
+                           "of it stopped, if one did)")
+    stopped = interrupts.Terminated()
+    stopped.folder = tmp_path / "grid-x"
+    folders.mark(stopped.folder, folders.STATUS_RUNNING, "x", {"kind": "grid"})
+    (stopped.folder / "cells").mkdir()
+    (stopped.folder / "cells" / "a.json").write_text("{}")
+    assert run_words.interrupted(stopped) == (f"terminated (SIGTERM); 1 finished cell stored in {stopped.folder}/, "
+                                              "so the same command resumes the run from there")
+
+
+def test_the_lock_message_names_a_grids_folder_and_runs_result_folder_as_what_they_are(tmp_path, capsys,
+                                                                                     monkeypatch, no_grid_run):
+    # a second run into a grid's folder said "--out runs/grid-HASH is in use": a folder never typed as --out
+    from sgd_bench_harness import folders
+
+    monkeypatch.setattr(folders, "lock_holder", lambda folder: "4242")
+    code, err = cli_main(["run", "--problem", "logreg:n=16,d=2", "--method", "sgd:step=0.1", "--out",
+                          str(tmp_path / "o")], capsys)
+    assert code == 2 and re.search(r"^sgd-bench: error: the grid's folder .*/o/grid-[0-9a-f]{12} is in use by another "
+                                   r"sgd-bench run \(pid 4242\); wait for it to finish or choose another --out$",
+                                   err.strip().splitlines()[-1]), err
+    code, err = cli_main(["run", "lecture_logreg", "--quick", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1].endswith(
+        f"error: the result folder {tmp_path / 'o' / 'lecture_logreg'} is in use by another sgd-bench run (pid 4242); "
+        "wait for it to finish or choose another --out"), err
+
+
+def test_report_names_a_meta_json_whose_config_is_another_experiments(tmp_path, capsys):
+    # pl_bounds' meta.json with "experiment": "rates_table" (copied, or edited): rates_table's report ran on
+    # pl_bounds' files, "not rebuilt (TypeError: ...)" or "lack 'problems', so an older version ... wrote them", exit 0
+    from sgd_bench_harness import folders
+    from sgd_bench_harness.experiments import pl_bounds
+
+    folder = tmp_path / "res" / "pl_bounds"
+    folders.mark(folder, folders.STATUS_COMPLETE, "x", {"experiment": "rates_table", "config": dict(pl_bounds.QUICK)})
+    code, err = cli_main(["report", str(tmp_path / "res")], capsys)
+    assert code == 1 and err.strip().splitlines()[0] == (
+        f"sgd-bench: {folder}: CORRUPTED, not rebuilt: its meta.json says experiment rates_table, but its config is "
+        "that of pl_bounds (copied from such a result, or \"experiment\" edited?): set \"experiment\" back to "
+        "'pl_bounds'; re-run it to rebuild"), err
+
+
+def test_a_control_character_in_a_typed_path_is_shown_escaped_not_sent_to_the_terminal(tmp_path, capsys):
+    # an ESC in --out or report DIR reached the terminal raw ("\x1b[2J" cleared the screen, "\x1b[31m" recoloured it)
+    (tmp_path / "f\x1b[31m").write_text("")
+    for argv in (["report", str(tmp_path / "nope\x1b[2J")], ["list", "\x1b[2J"],
+                 ["run", "lecture_logreg", "--quick", "--out", str(tmp_path / "f\x1b[31m" / "x")],
+                 ["run", "--problem", "logreg:n=16,d=2", "--method", "sgd:step=0.1", "--out", str(tmp_path / "f\x1b[31m")]):
+        code, err = cli_main(argv, capsys)
+        assert code == 2 and "\x1b" not in err and "\\x1b[" in err.strip().splitlines()[-1], (argv, err)
+
+
+def test_the_launcher_says_it_stopped_processes_only_when_some_were_running():
+    # "process 1 of 2 exited with status 3; stopped the 0 still running"
+    from sgd_bench_harness import launch
+
+    assert launch._failed_line([(1, 3)], 0, 2) == "process 1 of 2 exited with status 3"
+    assert launch._failed_line([(0, -9)], 1, 2) == "process 0 of 2 was killed by SIGKILL; stopped the 1 still running"
+
+
+@pytest.mark.parametrize("xdg", ["cache", "./c", "~/c"])
+def test_a_relative_xdg_cache_home_is_ignored_as_the_xdg_specification_asks(tmp_path, monkeypatch, xdg):
+    # XDG_CACHE_HOME=cache put the compiled programs in ./cache/sgd-bench/jax of every working folder
+    from pathlib import Path
+
+    from sgd_bench_harness import compile_cache
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    assert compile_cache.default_dir() == tmp_path / ".cache" / "sgd-bench" / "jax"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "abs"))
+    assert compile_cache.default_dir() == Path(tmp_path / "abs" / "sgd-bench" / "jax")
