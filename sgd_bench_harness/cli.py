@@ -180,8 +180,9 @@ def _cmd_list(args) -> int:
 
     names = experiments()  # a bad $SGD_BENCH_SCRIPTS: its one-line error comes before any header
     print("experiments (sgd-bench run NAME):")
-    for name in names:
-        print(f"  {name:<22} {description(name)}{' [default]' if name in DEFAULT_SUITE else ''}")
+    for name in names:  # a script's own file name or DESCRIPTION with an ESC: escaped, not obeyed
+        shown = arg_types.printable(name)
+        print(f"  {shown:<22} {arg_types.printable(description(name))}{' [default]' if name in DEFAULT_SUITE else ''}")
     print("problems (--problem NAME[:key=value,...], or problems.get(NAME, **kwargs)):")
     for name, text in problems.describe().items():
         print(f"  {name:<22} {text}")

@@ -256,7 +256,7 @@ def lock(folder: Path, log: Callable[[str], None] = lambda t: print(printable(t)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # /proc/x, /sys/x: access() passes as root, the kernel refuses
-        raise ValueError(f"{what} {folder}: cannot create the folder ({err.strerror or err}); "
+        raise ValueError(f"--out {folder}: cannot create the folder ({err.strerror or err}); "
                          "choose a writable folder") from None
     path = folder / LOCK_FILE
     if path.is_symlink() or (path.exists() and not path.is_file()):  # a folder, FIFO or link by that name

@@ -58,13 +58,16 @@ def _rebuild(folder: Path, meta: dict) -> str:
 
 
 def _not_its_experiment(meta: dict) -> str | None:
-    """Why ``meta.json`` does not fit the files it sits with, when its config is another registered
+    """Why ``meta.json`` does not fit the files it sits with, or None: its "experiment" is no name
+    ([1] was "not rebuilt (TypeError: unhashable type: 'list')"), or its config is another registered
     experiment's and not that of the experiment it names (every option of an experiment's config is
-    stored with its result, so the stored keys tell whose it is), or None. A meta.json copied from
-    another result, or its "experiment" edited, ran that experiment's report on these files: a raw
-    TypeError, or a KeyError said as "an older version wrote them"."""
+    stored with its result, so the stored keys tell whose it is). A meta.json copied from another
+    result, or its "experiment" edited, ran that experiment's report on these files: a raw TypeError,
+    or a KeyError said as "an older version wrote them"."""
     name, config = meta.get("experiment"), meta.get("config")
-    if name not in experiments.NAMES or not isinstance(config, dict):
+    if name is not None and not isinstance(name, str):
+        return f'its meta.json\'s "experiment" is a {type(name).__name__}, not an experiment\'s name (edited?)'
+    if name not in experiments.NAMES or not isinstance(config, dict) or os.environ.get("SGD_BENCH_SCRIPTS"):
         return None
     keys = {other: set(getattr(experiments.module(other), "FULL", {None})) for other in experiments.NAMES}
     owners = [] if keys[name] <= set(config) else [other for other in keys if keys[other] <= set(config)]
@@ -304,7 +307,7 @@ def cmd_report(args) -> int:
         if broken is None and "records" in meta and meta.get("status") == folders.STATUS_COMPLETE:
             broken = records.verify_records(folder, meta["records"])
         if broken is None and meta.get("status") == folders.STATUS_COMPLETE:
-            broken = _corrupt_checks(folder) or (None if experiments.scripts_dir() else _not_its_experiment(meta))
+            broken = _corrupt_checks(folder) or _not_its_experiment(meta)
         holder = folders.lock_holder(folder)  # a run writing there now: its files are not final
         busy = None if holder is None else f"not rebuilt: a run is writing it now (pid {holder})"
         if holder is None and meta.get("status") == folders.STATUS_RUNNING:

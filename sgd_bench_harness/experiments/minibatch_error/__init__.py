@@ -238,8 +238,8 @@ def _steps(config: dict, steps: int) -> dict:
 # v_B = sigma*^2/B, is at its plateau once its transient term falls below its plateau term; the
 # largest B has the smallest plateau, so it gets there last (k_B), and the run needs 2 k_B steps.
 # Quick: 26 (of 120), full: 112 (of 300). Decided (leftovers32c): the two configs a run can have
-# keep their minimum in PLATEAU_STEPS (from the constants their runs store in meta.json: the tests
-# recompute it there with ``plateau_k``), so that a refusal is instant; it computed the problem's
+# keep their minimum in PLATEAU_STEPS (the tests compute it again from the problems' own constants,
+# with this table emptied), so that a refusal is instant; it computed the problem's
 # constants first (a reference solve, ~2.5 s). Another config computes them.
 PLATEAU_STEPS = {(200, 10, 0.05, 0, 200): 26, (2048, 20, 0.01, 0, 2048): 112}
 
