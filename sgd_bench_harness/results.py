@@ -33,8 +33,8 @@ import jax
 import numpy as np
 
 from sgd_bench import stats, validation
-from sgd_bench_harness.arg_types import printable  # noqa: F401  (results.printable, as before)
 from sgd_bench.runner import Trace
+from sgd_bench_harness.arg_types import printable  # noqa: F401  (results.printable, as before)
 
 STATISTICS = ("mean", "stderr", "q05", "q50", "q95")
 
