@@ -77,12 +77,11 @@ def _cmd_run(args) -> int:
         raise ValueError(f"experiment {', '.join(twice)} is named twice; name each experiment once")
     names = passes.all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
     modules = [load(name) for name in names]  # fail on a bad name before running anything
-    argvs = []
+    argvs, given = [], [(f"--{o}", str(getattr(args, o))) for o in ("seeds", "steps", "dtype") if getattr(args, o) is not None]
     for name in names:
         argv = ["--quick"] if args.quick else []
-        for option in ("seeds", "steps", "dtype"):
-            if getattr(args, option) is not None:
-                argv += [f"--{option}", str(getattr(args, option))]
+        if not args.all:  # --all's go to the experiments that take them (passes.options_for_all)
+            argv += [word for pair in given for word in pair]
         if args.out is not None:  # --out=-y: "-y/NAME" read by the experiment as an option ("expected one argument")
             out = str(Path(args.out) / name)
             argv += ["--out", os.path.join(".", out) if out.startswith("-") else out]
@@ -91,6 +90,8 @@ def _cmd_run(args) -> int:
         if args.allow_failed_claims:
             argv.append("--allow-failed-claims")
         argvs.append(argv + list(getattr(args, "extra", [])))
+    if args.all and given:
+        argvs = passes.options_for_all(names, modules, argvs, given, _checks_only)
     with experiment.checking_only():  # an option the last experiment refuses fails before the first runs
         for module, argv in zip(modules, argvs):
             if _checks_only(module):
