@@ -5,12 +5,13 @@ Decided (issue 18): the same command finds the interrupted run it left in such a
 ``NAME-DATE`` each time, beside the finished NAME, computing again what the first had stored, and a
 ``NAME-DATE`` moved under another --out root was not found either (the target there, ROOT/NAME, did not
 exist: a fresh run). ``interrupted`` looks beside the target for a ``NAME-DATE`` folder of the same config
-whose run is not complete and that no live run holds; the newest is resumed.
+whose run is not complete, that no live run holds and that can be written; the newest is resumed.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import re
 from pathlib import Path
 
@@ -38,8 +39,8 @@ def interrupted(target: Path, config_hash: str) -> Path | None:
         return None
     for path in entries:
         match = pattern.fullmatch(path.name)
-        if not match or path.is_symlink() or not path.is_dir():
-            continue
+        if not match or path.is_symlink() or not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+            continue  # a read-only one would fail the same command at every try
         meta = folders.read_meta(path)
         if (folders.is_result(meta) and meta.get("config_hash") == config_hash
                 and meta.get("status") != folders.STATUS_COMPLETE and folders.lock_holder(path) is None):
