@@ -89,6 +89,8 @@ def _cmd_run(args) -> int:
             argv.append("--overwrite")
         if args.allow_failed_claims:
             argv.append("--allow-failed-claims")
+        if args.no_work_limit:  # a pass's (run_words.gathered); one experiment's goes on with its own options
+            argv.append(passes.NO_LIMIT)
         argvs.append(argv + list(getattr(args, "extra", [])))
     if args.all and given:
         argvs = passes.options_for_all(names, modules, argvs, given, _checks_only)

@@ -31,6 +31,7 @@ from sgd_bench_harness.experiments import experiments, scripts_dir
 ACCELERATOR_ONLY = ("gpu_bench",)
 ALL_STATE = ".sgd-bench-all.json"  # a pass in progress: what it finished, and in how long
 ALLOW_FAILED = "--allow-failed-claims"
+NO_LIMIT = "--no-work-limit"  # like ALLOW_FAILED, not in a pass's key: it changes no result
 
 
 def failed_claims_status(failed: list[str], total: int) -> int:
@@ -104,7 +105,7 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
     # and without --allow-failed-claims, which changes the exit status only: the same command with it,
     # after a pass stopped, ran every finished experiment again, each into NAME-DATE beside its result
     keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)
-              if a != ALLOW_FAILED] for v in argvs]
+              if a not in (ALLOW_FAILED, NO_LIMIT)] for v in argvs]
     allowed = bool(argvs) and all(ALLOW_FAILED in v for v in argvs)
     key = {"argvs": keyed}
     state = folders.read_pass(state_path, key, dict(zip(names, keyed)))  # a damaged entry: it runs again

@@ -7958,3 +7958,21 @@ def test_gpu_bench_runs_the_scaling_part_of_its_own_run_whatever_n(tmp_path, mon
             gpu_bench.run(config, tmp_path)
         assert {k: v for k, v in used[-1].items() if k not in ("sizes", "dtype")} == \
                {k: v for k, v in part.items() if k not in ("sizes", "dtype")}
+
+
+def test_a_pass_takes_no_work_limit_as_its_refusal_advises(tmp_path, capsys, monkeypatch):
+    # run --all --seeds 100000 was refused "... add --no-work-limit for a run that long", and the same command
+    # with --no-work-limit was "unrecognized arguments: --no-work-limit" (run A B too)
+    from sgd_bench_harness import cli, records
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_LEFTOVERS34A_SCRIPT.format(name=name, overrides='{"seeds": "x"}'))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "--all", "--seeds", "100000", "--out", str(out)], capsys)
+    assert code == 2 and "add --no-work-limit" in err, err
+    for argv in (["--all"], ["exp_a", "exp_b"]):
+        code, err = cli_main(["run", *argv, "--seeds", "100000", "--no-work-limit", "--out", str(out)], capsys)
+        assert code == 0 and "50,000x the work" in err and not (out / cli.ALL_STATE).exists(), err
+    assert records.read_records(out / "exp_b")[0]["x"] == 100000
