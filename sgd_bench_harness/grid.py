@@ -190,17 +190,17 @@ def check_resources(config: dict, problem, methods) -> None:
         runs = largest * len(group.methods)  # a grid's configurations run as one program
         estimate = memory.estimate_run_bytes(problem, group.methods[0], runs, config["steps"],
                                              config["log_every"])
-        size = (f"{largest:,} seeds of --block" if len(group.methods) == 1 else
-                f"{len(group.methods)} configurations x {largest:,} seeds of --block")
+        size = (f"{memory.shown_count(largest)} seeds of --block" if len(group.methods) == 1 else
+                f"{len(group.methods)} configurations x {memory.shown_count(largest)} seeds of --block")
         memory.check_run_fits(estimate, f"a cell of --method {mtext!r} ({size})")
     steps, every = config["steps"], config["log_every"]
     logged = steps // every + 1 + (1 if steps % every else 0)
     count = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])
     rows = len(config["problems"]) * count * config["seeds"] * logged
     host = config["seeds"] * memory.KEY_BYTES + rows * ROW_BYTES
-    sizes = " x ".join(f"{n:,} {w}{'s' * (n != 1)}" for n, w in ((config["seeds"], "seed"), (logged, "logged step"),
+    sizes = " x ".join(f"{memory.shown_count(n)} {w}{'s' * (n != 1)}" for n, w in ((config["seeds"], "seed"), (logged, "logged step"),
                        (len(config["methods"]), "method"), (len(config["problems"]), "problem")))  # "1 methods"
-    memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows ({sizes})",
+    memory.check_host_fits(host, 0, f"the grid's seed keys and its {memory.shown_count(rows)} record rows ({sizes})",
                            hint="use fewer --seeds or a larger --log-every")
 
 

@@ -7976,3 +7976,16 @@ def test_a_pass_takes_no_work_limit_as_its_refusal_advises(tmp_path, capsys, mon
         code, err = cli_main(["run", *argv, "--seeds", "100000", "--no-work-limit", "--out", str(out)], capsys)
         assert code == 0 and "50,000x the work" in err and not (out / cli.ALL_STATE).exists(), err
     assert records.read_records(out / "exp_b")[0]["x"] == 100000
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--seeds", "1" + "0" * 400, "--block", "1" + "0" * 400], r"\(about 10\^400 seeds of --block\) needs about data "),
+    (["--seeds", "1" + "0" * 4299], r"its about 10\^4301 record rows \(about 10\^4299 seeds x "),
+], ids=["block-beyond-float64", "seeds-of-4300-digits"])
+def test_a_grid_of_more_seeds_than_a_float_holds_is_refused_with_its_numbers(tmp_path, capsys, no_grid_run, extra, match):
+    # a block of 10^400 seeds: "OverflowError: integer division result too large for a float", a traceback (the
+    # estimate's bytes); 4300 digits of --seeds: "error: Exceeds the limit (4300 digits) for integer string
+    # conversion", naming no option; 401 digits printed the record rows' count in full (a 1,000-character line)
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", *extra, "--out", str(tmp_path / "o")], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 3 and re.search(match, last) and len(last) < 400, err
