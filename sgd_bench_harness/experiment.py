@@ -85,8 +85,8 @@ TAKES: dict[str, tuple[str, ...]] = {}  # experiment -> which of OPTIONS it take
 @contextlib.contextmanager
 def checking_only() -> Iterator[None]:
     """Within this block ``main`` parses and validates its arguments, then returns 0 without
-    running (noting its config hash in ``CHECKED``); the CLI checks every named experiment this
-    way before running the first one."""
+    running (noting its config hash in ``CHECKED`` and which of OPTIONS it takes in ``TAKES``); the
+    CLI checks every named experiment this way before running the first one."""
     CHECKED.clear()
     TAKES.clear()
     token = _CHECKING.set(True)
