@@ -230,7 +230,8 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
     run.add_argument("experiments", nargs="*", help=f"experiment names (default: {' '.join(DEFAULT_SUITE)})")
     run.add_argument("--all", action="store_true", help="every experiment in turn, with a line per "
                      "experiment; the same command again resumes an interrupted pass (gpu_bench only "
-                     "when JAX sees an accelerator)")
+                     "when JAX sees an accelerator); --seeds, --steps, --dtype and --no-work-limit go to "
+                     "the experiments that take them")
     run.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
     run.add_argument("--seeds", type=positive_int, help="seeds per method")
     run.add_argument("--steps", type=positive_int, help="steps per run")
@@ -249,7 +250,8 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
                    help="method NAME[:key=value,...] (repeatable), e.g. sgd:step=0.1,batch=10 or optax:adam,lr=1e-3")
     g.add_argument("--log-every", type=positive_int, help="steps between logged metrics (default steps/100)")
     g.add_argument("--key", type=integer, help="PRNG seed of the seed keys (default 0)")
-    g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32)")
+    g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32; "
+                   "more than 100,000 cells is refused without --no-work-limit)")
     g.add_argument("--rise-factor", type=rise_factor, metavar="R",
                    help="flag a seed as risen (summary column rose) once its loss exceeds "
                         "R x max(|f(x_0)|, 1); a finite number >= 1, default 10")
