@@ -7990,3 +7990,170 @@ def test_list_shows_a_control_character_of_an_own_scripts_name_or_description_es
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "  ok                     colour \\x1b[31mred\n" in out and "  x\\x1b[2Jy " in out
+# leftovers34a -------------------------------------------------------------------
+# -- leftovers34a: what last session's helpers noticed and left (issue 18: runs, grids, passes) ------
+def test_a_grid_of_a_million_seed_blocks_is_refused_naming_block(tmp_path, capsys, no_grid_run):
+    # --seeds 1000000 --block 1 planned a million cells (two million files in cells/, about 6 ms of overhead
+    # each, hours) and began them silently, a line per cell
+    from sgd_bench_harness import work
+
+    out = tmp_path / "out"
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--seeds", "1000000", "--block", "1",
+                          "--steps", "1", "--out", str(out)], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "the grid is 1,000,000 cells" in last and "give --block 10 or more" in last, err
+    assert not out.exists()
+    said = []
+    config = dict(problems=["a", "b"], methods=["gd"], seeds=20_000, block=1)
+    work.grid_cells(config, said.append)  # said, not refused, at 40,000 cells
+    assert len(said) == 1 and said[0].startswith("the grid is 40,000 cells, 2 problems x 1 method x 20,000 seed blocks")
+
+
+@pytest.mark.parametrize("seeds, alike, other", [(100, (50, 60, 99), 34), (100, (25, 30, 32, 33), 24), (7, (3, 3), 2)])
+def test_two_blocks_that_split_the_seeds_alike_key_one_folder(seeds, alike, other):
+    # --seeds 100 --block 50 and --block 60 run the same two blocks of 50 seeds, under two config hashes
+    # (two folders, neither resuming the other's cells)
+    from sgd_bench_harness import grid, results
+
+    def digest(block):
+        return results.config_hash(grid.KIND, grid.grid_config(["logreg"], ["gd"], seeds=seeds, steps=10, log_every=None,
+                                                               dtype="float64", key=0, block=block), dtype="float64")
+
+    assert len({digest(block) for block in alike}) == 1
+    assert digest(other) != digest(alike[0])
+    assert grid.grid_config(["logreg"], ["gd"], seeds=100, steps=10, log_every=None, dtype="float64", key=0,
+                            block=30)["block"] == 32  # the default's split: the committed grid keeps its hash
+
+
+_LEFTOVERS34A_SCRIPT = '''"""A made-up experiment."""
+from sgd_bench_harness import experiment
+NAME, DESCRIPTION, FULL, QUICK = "{name}", "made up", dict(x=2), dict(x=1)
+
+
+def run(config, out):
+    experiment.save(out, rows=[dict(x=config["x"])], meta=dict(experiment=NAME), checks=[])
+    experiment.close(out, "# " + NAME + "\\n", checks=[])
+
+
+def main(argv=None):
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run, overrides={overrides})
+'''
+
+
+def test_run_all_passes_seeds_on_to_the_experiments_that_take_it(tmp_path, capsys, monkeypatch):
+    # run --all --seeds/--steps/--dtype was always refused: "experiment batch_cost does not take --seeds"
+    from sgd_bench_harness import records
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    for name, overrides in (("exp_a", '{"seeds": "x"}'), ("exp_b", "{}")):
+        (scripts / f"{name}.py").write_text(_LEFTOVERS34A_SCRIPT.format(name=name, overrides=overrides))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "--all", "--quick", "--seeds", "5", "--out", str(out)], capsys)
+    assert code == 0 and "--all: --seeds 5 goes only to exp_a, which takes it; the other 1 runs without it" in err, err
+    assert records.read_records(out / "exp_a")[0]["x"] == 5 and records.read_records(out / "exp_b")[0]["x"] == 1
+    code, err = cli_main(["run", "--all", "--quick", "--dtype", "float32", "--out", str(tmp_path / "o2")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == ("sgd-bench: error: --dtype is not for --all here: none of "
+                                                          "its 2 experiments takes it"), err
+
+
+def test_a_sparse_scale_that_cuts_the_rows_is_refused_and_scale_counts_as_work(tmp_path, capsys, monkeypatch):
+    # --scale 1e-300 ran n = d = 2 (rows of 2 nonzeros, not 455), its summary saying "(row lengths kept)";
+    # --scale 1 (400x the work of the full run's eager SAGA passes) said nothing before it ran
+    from sgd_bench_harness.experiments import sparse_logreg
+
+    code, err = cli_main(["run", "sparse_logreg", "--scale", "1e-300", "--out", str(tmp_path / "a")], capsys)
+    assert code == 2 and "--scale 1e-300 is below 0.00249, where the real-sim-like data" in err, err
+
+    def stop(config, out):
+        raise ValueError("stopped before running")
+
+    monkeypatch.setattr(sparse_logreg, "run", stop)
+    code, err = cli_main(["run", "sparse_logreg", "--scale", "1", "--out", str(tmp_path / "b")], capsys)
+    assert code == 2 and "--scale 1.0 asks experiment sparse_logreg for about 400x the work of its full run" in err, err
+
+
+@pytest.mark.parametrize("typed, value", [("1e6", 10**6), ("2.5E3", 2500), ("100.0", 100), ("1e23", 10**23)])
+def test_a_count_written_as_a_whole_decimal_is_taken_as_the_help_shows(tmp_path, capsys, monkeypatch, typed, value):
+    # gpu_bench's help says "default 1e8", gd_vs_sgd_large_n's "default 1e4 1e5 1e6 1e7", but --n 1e6, --sizes 1e4
+    # and --seeds 1e1 were refused: "must be a positive integer, got '1e6'"
+    import argparse
+
+    from sgd_bench_harness import arg_types, grid
+
+    assert arg_types.integer(typed) == value and arg_types.positive_int(typed) == value
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^must be a positive integer, got '1\.5'$"):
+        arg_types.positive_int("1.5")
+    seen = {}
+    monkeypatch.setattr(grid, "run_grid", lambda config, out, **kwargs: seen.update(config) or [])
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--seeds", "1e1", "--steps", "2e1",
+                          "--block", "5.0", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and (seen["seeds"], seen["steps"], seen["block"]) == (10, 20, 5), err
+
+
+def test_an_interrupted_run_beside_its_target_is_resumed_there_also_when_moved(tmp_path):
+    # an interrupted NAME-DATE (NAME held a result of another config) was never resumed: the same command
+    # wrote a new NAME-DATE each time, and one moved under another --out root was not found
+    from sgd_bench_harness import folders
+
+    done, left = tmp_path / "r" / "exp", tmp_path / "r" / "exp-20261208-010203"
+    folders.mark(done, folders.STATUS_COMPLETE, "old")
+    folders.mark(left, folders.STATUS_RUNNING, "new")
+    said = []
+    assert folders.output_folder(done, "new", log=said.append) == (left, True) and "resuming" in said[-1]
+    moved = tmp_path / "elsewhere" / left.name
+    moved.parent.mkdir()
+    left.rename(moved)
+    assert folders.output_folder(moved.parent / "exp", "new", log=said.append) == (moved, True)
+    assert folders.output_folder(moved.parent / "exp", "other", log=said.append) == (moved.parent / "exp", False)
+
+
+def test_gpu_bench_runs_the_scaling_part_of_its_own_run_whatever_n(tmp_path, monkeypatch):
+    # the scaling part was picked by --n: --n 500000 ran the full sizes (up to 10^8) with the quick part's
+    # d = 10 and 400 SGD steps, and --quick --n 2000000 the full part's at n = 2,000
+    from sgd_bench_harness import cli
+    from sgd_bench_harness.experiments import gpu_bench
+
+    scaling, used = cli.load("gd_vs_sgd_large_n"), []
+
+    def stop(config, out):
+        used.append(config)
+        raise ValueError("stopped")
+
+    monkeypatch.setattr(scaling, "run", stop)
+    for config, part in ((dict(gpu_bench.FULL, n=500_000), scaling.FULL), (dict(gpu_bench.QUICK, n=2_000_000), scaling.QUICK)):
+        with pytest.raises(ValueError, match="stopped"):
+            gpu_bench.run(config, tmp_path)
+        assert {k: v for k, v in used[-1].items() if k not in ("sizes", "dtype")} == \
+               {k: v for k, v in part.items() if k not in ("sizes", "dtype")}
+
+
+def test_a_pass_takes_no_work_limit_as_its_refusal_advises(tmp_path, capsys, monkeypatch):
+    # run --all --seeds 100000 was refused "... add --no-work-limit for a run that long", and the same command
+    # with --no-work-limit was "unrecognized arguments: --no-work-limit" (run A B too)
+    from sgd_bench_harness import cli, records
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_LEFTOVERS34A_SCRIPT.format(name=name, overrides='{"seeds": "x"}'))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "--all", "--seeds", "100000", "--out", str(out)], capsys)
+    assert code == 2 and "add --no-work-limit" in err, err
+    for argv in (["--all"], ["exp_a", "exp_b"]):
+        code, err = cli_main(["run", *argv, "--seeds", "100000", "--no-work-limit", "--out", str(out)], capsys)
+        assert code == 0 and "50,000x the work" in err and not (out / cli.ALL_STATE).exists(), err
+    assert records.read_records(out / "exp_b")[0]["x"] == 100000
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--seeds", "1" + "0" * 400, "--block", "1" + "0" * 400], r"\(about 10\^400 seeds of --block\) needs about data "),
+    (["--seeds", "1" + "0" * 4299], r"its about 10\^4301 record rows \(about 10\^4299 seeds x "),
+], ids=["block-beyond-float64", "seeds-of-4300-digits"])
+def test_a_grid_of_more_seeds_than_a_float_holds_is_refused_with_its_numbers(tmp_path, capsys, no_grid_run, extra, match):
+    # a block of 10^400 seeds: "OverflowError: integer division result too large for a float", a traceback (the
+    # estimate's bytes); 4300 digits of --seeds: "error: Exceeds the limit (4300 digits) for integer string
+    # conversion", naming no option; 401 digits printed the record rows' count in full (a 1,000-character line)
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", *extra, "--out", str(tmp_path / "o")], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 3 and re.search(match, last) and len(last) < 400, err
