@@ -7990,6 +7990,8 @@ def test_list_shows_a_control_character_of_an_own_scripts_name_or_description_es
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "  ok                     colour \\x1b[31mred\n" in out and "  x\\x1b[2Jy " in out
+
+
 # leftovers34a -------------------------------------------------------------------
 # -- leftovers34a: what last session's helpers noticed and left (issue 18: runs, grids, passes) ------
 def test_a_grid_of_a_million_seed_blocks_is_refused_naming_block(tmp_path, capsys, no_grid_run):
