@@ -184,4 +184,20 @@ def show_value(value) -> str:
     arr = np.asarray(value)
     if arr.dtype == object:  # a dict or ragged tuple of numbers (a user's Method): format code 'g' failed
         return f"<{type(value).__name__}>"
-    return f"{arr.item():g}" if arr.ndim == 0 else f"<array {arr.shape}>"
+    if arr.ndim:
+        return f"<array {arr.shape}>"
+    # an integer as typed: max_trials=10**7 showed as 1e+07 (leftovers34b)
+    return str(arr.item()) if arr.dtype.kind in "iub" else f"{arr.item():g}"
+
+
+def shown(value) -> str:
+    """``repr(value)`` on one line, for a message: a PRNG key's repr spans two ("Array((),
+    dtype=key<fry>) overlaying:\n[0 0]"), so a key is named as one; other reprs lose their line breaks."""
+    dtype = getattr(value, "dtype", None)
+    try:
+        key = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    except TypeError:
+        key = False
+    if key:
+        return f"a PRNG key ({dtype})" if np.ndim(value) == 0 else f"an array of PRNG keys, shape {np.shape(value)} ({dtype})"
+    return " ".join(repr(value).split())
