@@ -52,6 +52,8 @@ def replacement(change: tuple[Any, Any]) -> tuple[str, Any]:
     flat, new = change
     if not isinstance(flat, str):
         raise TypeError(f"hyperparameter names must be text (flat names, as Method.values() gives them), got {flat!r}")
+    if isinstance(new, jax.Array) and jax.dtypes.issubdtype(new.dtype, jax.dtypes.prng_key):  # NumPy's asarray of it
+        raise TypeError(f"{flat} must be a number (or a schedule or a Method where one goes), got {shown(new)}")  # raised JAX's error
     if isinstance(new, numbers.Real) and not isinstance(new, (numbers.Integral, float, np.generic)):
         whole = isinstance(new, numbers.Rational) and new.denominator == 1  # Fraction(4): a loop length
         return flat, int(new) if whole else float(new)

@@ -322,7 +322,7 @@ def theory_rate(problem_class: str, method: str) -> TheoryRate:
     """The table's cell for a problem class and ``"GD"`` or ``"SGD"``."""
     row = CLASS_ROWS.get(problem_class) if isinstance(problem_class, str) else None  # a list: unhashable
     if row is None:
-        raise ValueError(f"problem_class must be one of {', '.join(CLASS_ROWS)}; got {problem_class!r}")
+        raise ValueError(f"problem_class must be one of {', '.join(CLASS_ROWS)}; got {validation.shown(problem_class)}")
     validation.choice("method", method, ("GD", "SGD"))
     for cell in LECTURE_TABLE + NONSMOOTH_ROW:
         if cell.row == row and cell.method == method:

@@ -235,7 +235,7 @@ def use_progress(progress) -> bool:
     if progress is None:
         return progress_enabled()
     if not isinstance(progress, (bool, np.bool_)):  # progress="no" is truthy: it drew a bar
-        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+        raise TypeError(f"progress must be True, False or None, got {validation.shown(progress)}")
     return bool(progress)
 
 

@@ -269,7 +269,7 @@ def check_params(schedule: Schedule, name: str = "step_size") -> None:
         if value is None or arr.dtype.kind in "bSU":
             # replace(step_size=True) ran a step of 1, "0.1" was "Unknown format code 'g'" and None
             # JAX's "None is not a valid value for jnp.array": the constructor refuses all three
-            raise TypeError(f"{label} must be a number > 0 ({schedule.name.text}'s {key}), got {value!r}")
+            raise TypeError(f"{label} must be a number > 0 ({schedule.name.text}'s {key}), got {validation.shown(value)}")
         if arr.dtype.kind not in "iuf":
             continue  # not a number (a placeholder while a sweep finds its leaves)
         flat = np.ravel(arr)

@@ -100,13 +100,22 @@ def _set_defaults(method: Method, over) -> Method:
             continue
         if isinstance(grid, (str, bytes)):
             raise ValueError(f"over[{name!r}] must hold real numbers (ints or floats), got {grid!r}")
+        _no_keys(name, grid)
         if np.size(first := np.ravel(np.asarray(grid, dtype=object))[:1]) == 0:
             raise ValueError(f"over[{name!r}] must be a non-empty 1-D grid, got shape {np.shape(grid)}")
         try:
             method = method.replace({name: first[0]})
         except (TypeError, ValueError) as err:
             raise type(err)(f"over: {err}") from None  # a bad first value, as the loop below says it
+        if name not in method.values():  # None: still the default, and "no hyperparameter" followed
+            raise ValueError(f"over[{name!r}] must hold real numbers (ints or floats), got {grid!r}")
     return method
+
+
+def _no_keys(name, grid) -> None:
+    """Refuses a grid of PRNG keys by name: NumPy's asarray of it raised JAX's "cannot be converted"."""
+    if isinstance(grid, jax.Array) and jax.dtypes.issubdtype(grid.dtype, jax.dtypes.prng_key):
+        raise TypeError(f"over[{name!r}] must hold real numbers (ints or floats), got {validation.shown(grid)}")
 
 
 def _real_objects(arr: np.ndarray) -> np.ndarray:
@@ -133,6 +142,7 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
                              f"{name!r}; it has {sorted(known)}{at_default(method.hyperparams)}")
         validation.unmasked(f"over[{name!r}]", grid)  # its mask was dropped: masked values ran too
         validation.live(f"over[{name!r}]", grid)  # a donated grid: was JAX's "Array has been deleted"
+        _no_keys(name, grid)
         if any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(grid)):  # was JAX's TracerArrayConversionError
             raise TypeError(f"over[{name!r}] must hold host numbers (sweep checks its grid and splits it into blocks "
                             "on the host), got a traced array: make the grid outside jit, or vmap run_seeds over it")
