@@ -200,7 +200,7 @@ def check_resources(config: dict, problem, methods) -> None:
     host = config["seeds"] * memory.KEY_BYTES + rows * ROW_BYTES
     sizes = " x ".join(f"{memory.shown_count(n)} {w}{'s' * (n != 1)}" for n, w in ((config["seeds"], "seed"), (logged, "logged step"),
                        (len(config["methods"]), "method"), (len(config["problems"]), "problem")))  # "1 methods"
-    memory.check_host_fits(host, 0, f"the grid's seed keys and its {memory.shown_count(rows)} record rows ({sizes})",
+    memory.check_host_fits(host, 0, f"storing the grid's seed keys and its {memory.shown_count(rows)} record row{'s' * (rows != 1)} ({sizes})",
                            hint="use fewer --seeds or a larger --log-every")
 
 

@@ -393,7 +393,7 @@ BAD_INPUTS = [
                  ValueError, r"^key must be an int seed", id="solver-init-key-negative"),
     # memory: sizes that aborted the process inside XLA, or were killed by the OOM killer
     pytest.param(sgd_bench.seed_keys, (0, 2**40), {},
-                 MemoryError, r"^seed_keys: 1,099,511,627,776 seed keys needs .*; use fewer seeds$",
+                 MemoryError, r"^seed_keys: storing 1,099,511,627,776 seed keys needs .*; use fewer seeds$",
                  id="seed-keys-huge"),
     pytest.param(sgd_bench.run, (TINY, sgd_bench.lbfgs(10**9), X0_JAX, 0), {"steps": 5},
                  MemoryError, r"^L-BFGS with 1 seed needs about data .* \+ 1 seeds x \(state \d+\.\d GiB .*; "
@@ -956,7 +956,7 @@ CLI_BAD_INPUTS = [
                  r"^sgd-bench: error: --steps must be a positive integer <= 2147483646, got 2147483647$",
                  id="cli-steps-above-the-counter"),  # the runner refused it after a "running" folder was made
     pytest.param(LOGREG + ["--method", "gd", "--seeds", "1000000000000000"], 3,
-                 r"^sgd-bench: error: the grid's seed keys and its [\d,]+ record rows \(1,000,000,000,000,000 seeds",
+                 r"^sgd-bench: error: storing the grid's seed keys and its [\d,]+ record rows \(1,000,000,000,000,000 seeds",
                  id="cli-seeds-huge-refused-not-hung"),  # listing 3e13 seed blocks hung for hours
     pytest.param(LOGREG + ["--method", "gd", "--seeds", "1" + "0" * 400], 3, r"needs about 10\^\d+ GiB",
                  id="cli-seeds-beyond-float64"),  # OverflowError traceback in the message's GiB
@@ -6132,7 +6132,7 @@ def test_a_new_regularizer_moves_the_problems_closed_form_constants_with_it():
     # theory.constants said L = 0.27 ("closed form (problem.info)") where the Hessian's norm is 0.77,
     # and L2(0) on a strongly convex problem kept its mu = 0.1 and its class
     base = sgd_bench.FiniteSum(LOSS, DATA, regularizer=L2(0.1), problem_class="strongly_convex",
-                               info={"L": 2.0, "L_max": 3.0, "mu": 0.1}, x_shape=(3,))
+                               info={"L": 2.0, "L_max": 3.0, "mu": 0.1})  # x_shape=(3,) LOSS cannot take: refused (leftovers34b)
     assert base.replace(regularizer=L2(0.5)).info == pytest.approx({"L": 2.4, "L_max": 3.4, "mu": 0.5})
     assert base.replace(regularizer=lambda x: 0.0, problem_class="nonconvex").info == {}  # not an L2: unknown
     raises(ValueError, r"^the new regularizer leaves problem_class 'strongly_convex' without mu > 0 \(info's mu = "
@@ -6156,10 +6156,9 @@ def _complex_loss_i(x, a):
 def test_reference_solution_refuses_a_complex_loss_by_the_shared_message():
     # S: FiniteSum(..., x_shape=(3,)) with a complex loss_i reached jax.grad from the default x0 (and
     # from any x0 once x_shape was known): "grad requires real-valued outputs", naming no argument
-    problem = FiniteSum(_complex_loss_i, np.ones((4, 3)), x_shape=(3,))
-    for x0 in (None, np.zeros(3)):
-        raises(ValueError, r"^loss_i\(x, datum\) of problem 'custom' must return a real floating scalar, got "
-               r"dtype complex128 \(integer or complex", sgd_bench.reference_solution, problem, x0)
+    said = r"^loss_i\(x, datum\) of problem 'custom' must return a real floating scalar, got dtype complex128 \(integer or complex"
+    raises(ValueError, said, FiniteSum, _complex_loss_i, np.ones((4, 3)), x_shape=(3,))  # its constructor now (leftovers34b)
+    raises(ValueError, said, sgd_bench.reference_solution, FiniteSum(_complex_loss_i, np.ones((4, 3))), np.zeros(3))
 
 
 def test_benchopt_logreg_l2_refuses_float64_with_x64_off_rather_than_build_float32():
@@ -6566,7 +6565,7 @@ def test_int64_data_beyond_int32_is_refused_while_x64_is_off():
                r"-2147483649, up to 1099511627776: jax_enable_x64 is off, so JAX holds int64 as int32, where such "
                r"entries wrap around\.", FiniteSum, _square_loss, {"a": np.ones((4, 3), np.float32), "i": ids},
                x_shape=(3,))
-        kept = FiniteSum(_square_loss, {"a": np.ones((4, 3), np.float32), "i": np.arange(4)}, x_shape=(3,))
+        kept = FiniteSum(_square_loss, {"a": np.ones((4, 3), np.float32), "i": np.arange(4)})  # no x_shape (leftovers34b)
         assert np.asarray(kept.data["i"]).tolist() == [0, 1, 2, 3]
 
 
@@ -7256,7 +7255,7 @@ def test_a_concrete_0d_integer_array_is_taken_as_the_int(tiny_logistic, value):
     assert validation_integer("steps", value) == 5
     raises(TypeError, r"^steps must be an integer, got array\(\[5\]\)$", validation_integer, "steps", np.array([5]))
     raises(TypeError, r"^steps must be an integer, got array\(True\)$", validation_integer, "steps", np.array(True))
-    raises(TypeError, r"^seeds must be an integer, got Array\(\(\), dtype=key<fry>\)", validation_integer, "seeds",
+    raises(TypeError, r"^seeds must be an integer, got a PRNG key \(key<fry>\)$", validation_integer, "seeds",
            KEY0)  # a key's dtype is no NumPy dtype: not "Cannot interpret 'key<fry>' as a data type"
 
 
@@ -8159,3 +8158,168 @@ def test_a_grid_of_more_seeds_than_a_float_holds_is_refused_with_its_numbers(tmp
     code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", *extra, "--out", str(tmp_path / "o")], capsys)
     last = err.strip().splitlines()[-1]
     assert code == 3 and re.search(match, last) and len(last) < 400, err
+
+
+# leftovers34b -------------------------------------------------------------------
+def _three_column_loss(x, datum):
+    return 0.5 * (jax.numpy.dot(datum, x) - 1.0) ** 2
+
+
+def test_a_finite_sum_refuses_an_x_shape_its_loss_cannot_take_when_it_is_built(no_compile):
+    # N: FiniteSum(..., x_shape=(4,)) on 3 columns was taken and refused only at the run, and
+    # x_shape={"w": (3,)} said "x_shape[0] must be an integer, got 'w'"
+    raises(ValueError, r"^x_shape does not fit problem 'custom': loss_i\(x, datum\) failed with TypeError: dot_general",
+           FiniteSum, _three_column_loss, A, x_shape=(4,))
+    raises(TypeError, r"^x_shape must be a tuple of integers >= 0 \(an array iterate's shape\) or None \(any pytree "
+           r"iterate, shaped by x0: a dict of arrays too\), got \{'w': \(3,\)\}$", FiniteSum, LOSS, DATA, x_shape={"w": (3,)})
+
+
+def test_a_default_loop_length_is_a_value_that_replace_and_sweep_take(tiny_logistic):
+    # N: svrg(0.1).replace(loop_length=5) and sweep(..., over={"loop_length": [...]}) said "method 'SVRG' has
+    # no hyperparameter 'loop_length'; it has ['step_size']": the default m = ceil(2n / B) had no value
+    for make in (sgd_bench.svrg, sgd_bench.sarah):
+        assert make(0.1, 2).replace(loop_length=5) == make(0.1, 2, loop_length=5)
+        assert make(0.1, 2, loop_length=5).replace(loop_length=None) == make(0.1, 2)
+    assert sgd_bench.saga().replace(step_size=0.2) == sgd_bench.saga(0.2)
+    raises(ValueError, r"^method 'SVRG batch 2' has no hyperparameter 'loop_lenght'; it has \['step_size'\] \(and, at "
+           r"its default, \['loop_length'\]\)$", sgd_bench.svrg(0.1, 2).replace, loop_lenght=5)
+    raises(ValueError, r"^loop_length must be an integer in \[1, 2147483647\], got 0$",
+           sgd_bench.svrg(0.1, 2).replace(loop_length=0).validate, tiny_logistic)
+    out = sgd_bench.sweep(tiny_logistic, sgd_bench.svrg(0.1, 2), X0_JAX, KEY0, over={"loop_length": [3, 5]},
+                          seeds=1, steps=4)
+    assert out.configs["loop_length"].tolist() == [3, 5]
+    with helpers.compiles_nothing():  # other values, the same program
+        again = sgd_bench.sweep(tiny_logistic, sgd_bench.svrg(0.1, 2, loop_length=9), X0_JAX, KEY0,
+                                over={"loop_length": [5, 3]}, seeds=1, steps=4)
+    np.testing.assert_array_equal(np.asarray(again.trace.x)[::-1], np.asarray(out.trace.x))
+    raises(TypeError, r"^over: loop_length must be an integer, got 3.5$", sgd_bench.sweep, tiny_logistic,
+           sgd_bench.svrg(0.1, 2), X0_JAX, KEY0, over={"loop_length": [3.5]}, seeds=1, steps=4)
+
+
+def test_a_nested_methods_values_are_replaced_by_their_dotted_names():
+    # N: averaged(sgd(inverse_time(...))).replace({"inner.step_size": 0.1}) said "has no hyperparameter
+    # 'inner.step_size'" (a number for a whole schedule, which the top level takes since hostile32b)
+    inner = sgd_bench.sgd(schedules.inverse_time(0.5, 10.0), 2)
+    assert sgd_bench.averaged(inner).replace({"inner.step_size": 0.1}) == sgd_bench.averaged(SGD)
+    assert (sgd_bench.averaged(sgd_bench.averaged(inner)).replace({"inner.inner.step_size": 0.1})
+            == sgd_bench.averaged(sgd_bench.averaged(SGD)))
+    assert (sgd_bench.averaged(sgd_bench.svrg(0.1, 2)).replace({"inner.loop_length": 4})
+            == sgd_bench.averaged(sgd_bench.svrg(0.1, 2, loop_length=4)))
+    raises(ValueError, r"^inner.step_size must be a finite number > 0, got -0.1$", sgd_bench.averaged(inner).replace,
+           {"inner.step_size": -0.1})
+    raises(ValueError, r"^method 'SGD batch 2, averaged' has no hyperparameter 'inner.zz'; it has \['inner.step_size.a', "
+           r"'inner.step_size.k0', 'start'\]$", sgd_bench.averaged(inner).replace, {"inner.zz": 1.0})
+
+
+def test_a_methods_integer_values_are_shown_as_typed():
+    # N: repr(gd_armijo(max_trials=10**7)) said "max_trials=1e+07" for an integer
+    assert "max_trials=10000000)" in repr(sgd_bench.gd_armijo(max_trials=10**7))
+    assert "start=1234567," in repr(sgd_bench.averaged(SGD, start=1234567))
+
+
+@pytest.mark.parametrize("kind, neutral", [("power", 0.0), ("linear", 1.0)])
+def test_a_rate_fit_of_a_flat_series_says_it_is_flat(kind, neutral):
+    # N: rates.fit of constant values gave p = -9e-17 [-5e-16, 7e-16], shown "p = -0.000 [-0.000, 0.000]"
+    for values in ([3.0] * 6, np.full((4, 6), 3.0)):
+        fit = sgd_bench.rates.fit([1, 2, 4, 8, 16, 32], values, kind, start=1)
+        assert (fit.value, fit.lo, fit.hi) == (neutral, neutral, neutral) and not math.copysign(1, fit.value) < 0
+        assert fit.describe().endswith(" (flat: the mean does not change)") and "-0.0" not in fit.describe()
+    assert "flat" not in sgd_bench.rates.fit([1, 2, 4, 8, 16, 32], [1.0, 0.5, 0.3, 0.2, 0.1, 0.05], kind).describe()
+
+
+@pytest.mark.parametrize("fn, kwargs, match", [
+    (sgd_bench.sgd, {"step_size": 0.1, "batch_size": KEY0}, r"^batch_size must be an integer, got a PRNG key \(key<fry>\)$"),
+    (sgd_bench.sgd, {"step_size": KEY0}, r"^step_size must be a positive number, got a PRNG key \(key<fry>\)$"),
+    (sgd_bench.sgd, {"step_size": 0.1, "sampling": KEYS2}, r"^sampling must be one of 'with_replacement', 'reshuffle', "
+                                                           r"'cyclic'; got an array of PRNG keys, shape \(2,\) \(key<fry>\)$"),
+])
+def test_a_prng_key_where_a_number_goes_is_named_on_one_line(no_compile, fn, kwargs, match):
+    # N: "batch_size must be an integer, got Array((), dtype=key<fry>) overlaying:\n[0 0]": two lines
+    raises(ValueError if "sampling" in kwargs else TypeError, match, fn, **kwargs)
+
+
+def test_reverse_mode_through_vmap_is_refused_by_name(tiny_logistic):
+    # N: jax.grad(jax.vmap(run)) (and jax.jacrev of it) was JAX's "Reverse-mode differentiation does not work
+    # for lax.while_loop or lax.fori_loop with dynamic start/stop values", after the run; jax.grad(run) was ours
+    method = sgd_bench.sgd(0.1, 4)
+
+    def final(a):
+        return sgd_bench.run(tiny_logistic, method.replace(step_size=a), X0_JAX, 0, steps=3).loss[-1]
+
+    said = r"^a run \(SGD batch 4\) cannot be differentiated in reverse mode \(jax.grad, "
+    raises(ValueError, said, jax.grad(lambda a: jax.vmap(final)(a).sum()), jax.numpy.array([0.1, 0.2]))
+    raises(ValueError, said, jax.jacrev(jax.vmap(final)), jax.numpy.array([0.1, 0.2]))
+
+
+def test_the_memory_refusals_of_seed_keys_and_the_grids_rows_read_as_sentences(tmp_path, capsys, no_grid_run):
+    # N: "the grid's seed keys and its 2,020,000,000 record rows (...) needs ..." and "seed_keys: 1,099,511,627,776
+    # seed keys needs ...": a plural subject with "needs"
+    raises(MemoryError, r"^seed_keys: storing 1,099,511,627,776 seed keys needs ", sgd_bench.seed_keys, 0, 2**40)
+    code, err = cli_main(LOGREG[:-1] + [str(tmp_path / "out"), "--method", "sgd", "--seeds", "20000000", "--block", "2"],
+                         capsys)
+    assert code == 3 and re.search(r"^sgd-bench: error: storing the grid's seed keys and its 2,020,000,000 record rows "
+                                   r"\(20,000,000 seeds x 101 logged steps x 1 method x 1 problem\) needs ",
+                                   err.strip().splitlines()[-1]), err
+
+
+def test_sgd_trajectories_claims_sgd_above_gd_by_its_interval_not_its_mean():
+    # S: "at the last step SGD's E||w_K - w_hat||^2 is above GD's" compared the seed mean with GD's value: the
+    # quick run's 256 seeds held it with SGD 6.371 +- 5 x 0.188 against GD's 5.560 (an interval down to 5.43)
+    from sgd_bench_harness.experiments import sgd_trajectories as script
+
+    args = dict(steps=6, floor=37, gd_final=5.560, gd_bound=8.924, exact=6.237, stat_tr=0.03409, contraction=0.9151)
+    wide = script.last_step_check(mc=6.371, se=0.188, **args)
+    assert wide.holds is False and wide.summary.endswith("SGD's 5-standard-error interval reaches down to 5.431, "
+                                                         "not above GD's 5.56: more --seeds)"), wide.summary
+    narrow = script.last_step_check(mc=6.33, se=0.094, **args)
+    assert narrow.holds is True and narrow.summary is None
+    assert script.QUICK["seeds"] == 1024  # the quick run's interval tells them apart (down to 5.86)
+
+
+# leftovers34b, its own round (new inputs)
+def test_a_loglog_slope_of_equal_values_is_flat():
+    # N: rates.loglog_slope([1, 2, 4, 8], [3, 3, 3, 3]) gave 1.8e-16 [-4.3e-16, 8.0e-16], as rates.fit did
+    slope = sgd_bench.rates.loglog_slope([1, 2, 4, 8], [3.0] * 4)
+    assert (slope.value, slope.lo, slope.hi) == (0.0, 0.0, 0.0)
+    assert slope.describe() == "0.000 [0.000, 0.000] (4 points, flat: y does not change)"
+
+
+def test_a_sweep_takes_a_grid_of_numbers_for_a_whole_schedule(tiny_logistic):
+    # N: sweep(sgd(inverse_time(...)), over={"step_size": [...]}) (and "inner.step_size" in averaged) said
+    # "has no hyperparameter 'step_size'; it has ['step_size.a', 'step_size.k0']", which replace takes
+    method = sgd_bench.sgd(schedules.inverse_time(0.5, 10.0), 2)
+    out = sgd_bench.sweep(tiny_logistic, method, X0_JAX, KEY0, over={"step_size": [0.1, 0.05]}, seeds=1, steps=2)
+    want = sgd_bench.sweep(tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": [0.1, 0.05]}, seeds=1, steps=2)
+    np.testing.assert_array_equal(np.asarray(out.trace.loss), np.asarray(want.trace.loss))
+    assert out.method_at(1) == sgd_bench.sgd(0.05, 2)
+
+
+@pytest.mark.parametrize("fn, args, exc, match", [
+    (FiniteSum, (LOSS, DATA), TypeError, r"^x_shape must be a tuple of integers >= 0 .*, got a PRNG key \(key<fry>\)$"),
+    (FiniteSum, (LOSS, DATA), TypeError, r"^x_shape must be a tuple of integers >= 0 .*, got \{3\}$"),
+])
+def test_an_x_shape_that_is_a_key_or_a_set_is_named(no_compile, fn, args, exc, match):
+    # N: x_shape=jax.random.key(0) was JAX's "iteration over a 0-d key array"; x_shape={3, 4} was taken in the
+    # set's own order
+    raises(exc, match, fn, *args, x_shape=KEY0 if "PRNG" in match else {3})
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda p: sgd_bench.rates.theory_rate(KEY0, "GD"), r"^problem_class must be one of .*; got a PRNG key \(key<fry>\)$"),
+    (lambda p: sgd_bench.run(p, SGD, X0_JAX, 0, steps=2, progress=KEY0),
+     r"^progress must be True, False or None, got a PRNG key \(key<fry>\)$"),
+    (lambda p: sgd_bench.from_optax(optax.adam, learning_rate=KEY0), r"^learning_rate must be .*, got a PRNG key \(key<fry>\)$"),
+    (lambda p: SGD.replace(step_size=KEY0), r"^step_size must be a number \(or a schedule or a Method where one goes\), "
+                                           r"got a PRNG key \(key<fry>\)$"),
+    (lambda p: sgd_bench.averaged(SGD).replace({"inner.step_size": KEY0}), r"^inner.step_size must be a number"),
+    (lambda p: sgd_bench.sweep(p, SGD, X0_JAX, KEY0, over={"step_size": KEYS2}, seeds=1, steps=2),
+     r"^over\['step_size'\] must hold real numbers \(ints or floats\), got an array of PRNG keys, shape \(2,\)"),
+])
+def test_a_prng_key_given_elsewhere_is_named_on_one_line(tiny_logistic, no_compile, call, match):
+    # N: theory_rate, run's progress and from_optax's learning_rate printed the key's two-line repr; replace(
+    # step_size=key) and a sweep grid of keys were JAX's "JAX array with PRNGKey dtype cannot be converted to a
+    # NumPy array" (naming nothing)
+    with pytest.raises((TypeError, ValueError), match=match) as excinfo:
+        call(tiny_logistic)
+    helpers.assert_raised_in_package(excinfo)
+    assert "\n" not in str(excinfo.value)
