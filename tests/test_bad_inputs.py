@@ -7820,3 +7820,40 @@ def test_a_schedule_is_replaced_whole_by_a_number():
     assert method.replace(step_size=0.1) == SGD
     raises(ValueError, r"^step_size must be a finite number > 0, got -1.0$", method.replace, step_size=-1.0)
     raises(ValueError, r"^method 'SGD batch 2' has no hyperparameter 'step_size.zz'", method.replace, **{"step_size.zz": 1.0})
+
+
+# hostile33b -------------------------------------------------------------------
+def test_step_flops_warns_where_a_step_branches_or_loops(tiny_logistic):
+    # S: XLA's cost analysis adds up both branches of SVRG's snapshot cond (4,235 FLOPs per step at n = 100,
+    # d = 10, where a step costs about 120), growing_batch's (17,245: 3.7 GD steps) and counts a line search's
+    # loop once; step_flops and timed_run's flops gave those numbers silently
+    from sgd_bench.flops import FlopsWarning
+
+    for method in (sgd_bench.svrg(0.1, 2), sgd_bench.growing_batch(0.1), sgd_bench.gd_armijo()):
+        with pytest.warns(FlopsWarning, match=r"^step_flops: .* FLOPs is not the cost of a step of .*: XLA's cost"):
+            assert sgd_bench.step_flops(tiny_logistic, method, X0) > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sgd_bench.step_flops(tiny_logistic, SGD, X0) > 0  # a plain step: its count, no word
+
+
+def test_a_clock_of_a_huge_integer_is_named():
+    # N: 10**400 seconds was NumPy's "ufunc 'isfinite' not supported for the input types"
+    raises(ValueError, r"^clock must return a finite number of seconds, got an integer of 401 digits$",
+           timing.best_of, lambda: None, 1, clock=lambda: 10**400)
+
+
+def test_a_sweep_grid_of_ragged_values_is_named(tiny_logistic):
+    # N: over={"step_size": [0.1, [0.2]]} was NumPy's "setting an array element with a sequence ..."
+    raises(ValueError, r"^over\['step_size'\] must be a 1-D grid of numbers, got \[0.1, \[0.2\]\]$",
+           sgd_bench.sweep, tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": [0.1, [0.2]]}, seeds=1, steps=2)
+
+
+def test_the_schedules_docstring_examples_say_what_they_give_with_x64_off():
+    # S: lecture_decreasing's example said 0.4 for alpha_max=0.4; with x64 off (JAX's default) it gives
+    # 0.4000000059604645
+    import doctest
+
+    with jax.enable_x64(False):
+        result = doctest.testmod(schedules, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0
