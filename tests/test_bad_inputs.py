@@ -7857,3 +7857,36 @@ def test_the_schedules_docstring_examples_say_what_they_give_with_x64_off():
     with jax.enable_x64(False):
         result = doctest.testmod(schedules, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.parametrize("call, match", [
+    # T: each was JAX's TracerArrayConversionError (NumPy's np.asarray of a tracer) from inside
+    pytest.param(lambda v, p: stats.summarize(v), r"^values is traced \(inside jit / vmap / grad\), but this works on host",
+                 id="stats-summarize"),
+    pytest.param(lambda v, p: theory.check(np.arange(3), v[0, :3], np.ones(3)), r"^values is traced", id="bound-check"),
+    pytest.param(lambda v, p: theory.fit_power_rate(np.arange(1, 5), v[0]), r"^values is traced", id="rate-fit"),
+    pytest.param(lambda v, p: sgd_bench.inverse_hessian(p, v[0, :3]),
+                 r"^inverse_hessian works on the host \(NumPy's eigendecomposition", id="inverse-hessian"),
+    pytest.param(lambda v, p: problems.logistic_regression(v[:, :3] + A[:4], Y[:4], 0.1, validate=False),
+                 r"^A is traced \(inside jit / vmap / grad\), but the problem's checks and closed-form constants",
+                 id="logistic-regression"),
+    pytest.param(lambda v, p: problems.least_squares(A[:4], v[:, 0], 0.1), r"^b is traced", id="least-squares"),
+])
+def test_a_host_computation_under_a_users_jit_names_its_traced_argument(tiny_logistic, call, match):
+    with pytest.raises(TypeError, match=match):
+        jax.jit(lambda v: call(v, tiny_logistic))(jax.numpy.ones((4, 4)))
+
+
+def test_a_catalog_problem_built_inside_a_users_jit_is_named():
+    # T: logistic_regression(A, y) of NumPy data inside jax.jit was JAX's TracerArrayConversionError: its
+    # arrays become tracers there, and the closed-form L reads them with NumPy
+    with pytest.raises(TypeError, match=r"^this runs inside a jax\.jit, but the problem's checks and closed-form"):
+        jax.jit(lambda mu: problems.logistic_regression(A, Y, 0.1).loss(X0 + mu))(1.0)
+
+
+def test_a_host_function_with_concrete_arguments_inside_a_users_jit_is_named(tiny_logistic):
+    # T: theory.constants(p) of a concrete problem inside jax.jit (to make a bound of traced k) was JAX's
+    # ConcretizationTypeError from float() in the Newton solve: nothing it was given is traced, what it makes is
+    with pytest.raises(TypeError, match=r"^theory\.constants works on the host \(.*\), so it cannot run inside jit "
+                                        r"/ vmap / grad, and it is being traced here \(inside a jax\.jit\)"):
+        jax.jit(lambda k: theory.gd_pl(k, theory.constants(tiny_logistic), delta0=1.0))(np.arange(3))
