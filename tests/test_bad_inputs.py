@@ -7890,3 +7890,10 @@ def test_a_host_function_with_concrete_arguments_inside_a_users_jit_is_named(tin
     with pytest.raises(TypeError, match=r"^theory\.constants works on the host \(.*\), so it cannot run inside jit "
                                         r"/ vmap / grad, and it is being traced here \(inside a jax\.jit\)"):
         jax.jit(lambda k: theory.gd_pl(k, theory.constants(tiny_logistic), delta0=1.0))(np.arange(3))
+
+
+def test_sin2_pl_of_one_centre_has_l_at_most_l_max():
+    # S: |e^{2ic}| rounded to 1 + 2e-16, so sin2_pl(n=1, d=1) said L = 8.000000000000002 above L_max = 8 (L <= the
+    # mean of the L_i <= L_max for every finite sum)
+    info = problems.sin2_pl(n=1, d=1).info
+    assert info["L"] == info["L_max"] == 8.0
