@@ -29,6 +29,7 @@ from sgd_bench._values import tree_hash, trees_equal
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.runner import Trace, check_args, check_rise_factor, execute, seed_keys, use_progress
+from sgd_bench.schedules import replaced_whole
 
 
 class Sweep(NamedTuple):
@@ -86,6 +87,17 @@ def swept_positions(method: Method, names) -> tuple[int, ...]:
     return tuple(where[i] for i in range(len(names)))
 
 
+def _slot(method: Method, name: str):
+    """The value in ``method``'s slot ``name`` ("step_size", "inner.step_size"), or None."""
+    value = method
+    for part in str(name).split("."):
+        hyper = getattr(value, "hyperparams", None)
+        if not isinstance(hyper, Mapping) or part not in hyper:
+            return None
+        value = hyper[part]
+    return value
+
+
 def _real_objects(arr: np.ndarray) -> np.ndarray:
     """An object grid of real numbers (Fractions, ints beyond int64) as float64, as sgd() takes
     one Fraction; any other grid unchanged."""
@@ -105,6 +117,12 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
     known = method.values()
     columns = {}
     for name, grid in over.items():
+        if name not in known and replaced_whole(slot := _slot(method, name)):
+            # was "has no hyperparameter 'step_size'" of sgd(inverse_time(...)), which replace takes whole
+            raise ValueError(f"over[{name!r}]: {name} of method {method.name!r} is the schedule "
+                             f"{slot!r}, which one program cannot swap for numbers: sweep its "
+                             f"parameters {sorted(k for k in known if k.startswith(name + '.'))}, or a method built "
+                             f"with a number {name}")
         if name not in known:
             raise ValueError(f"over[{name!r}]: method {method.name!r} has no hyperparameter "
                              f"{name!r}; it has {sorted(known)}")

@@ -7897,3 +7897,16 @@ def test_sin2_pl_of_one_centre_has_l_at_most_l_max():
     # mean of the L_i <= L_max for every finite sum)
     info = problems.sin2_pl(n=1, d=1).info
     assert info["L"] == info["L_max"] == 8.0
+
+
+def test_a_sweep_over_a_schedules_slot_names_the_schedule_and_its_parameters(tiny_logistic):
+    # N: over={"step_size": grid} of sgd(inverse_time(...)) said "has no hyperparameter 'step_size'; it has
+    # ['step_size.a', 'step_size.k0']" (replace takes one since round 32); the sweep cannot swap it in one program
+    method = sgd_bench.sgd(schedules.inverse_time(0.5, 10.0), 2)
+    raises(ValueError, r"^over\['step_size'\]: step_size of method 'SGD batch 2' is the schedule inverse_time\(a=0.5, "
+                       r"k0=10\), which one program cannot swap for numbers: sweep its parameters \['step_size.a', "
+                       r"'step_size.k0'\], or a method built with a number step_size$",
+           sgd_bench.sweep, tiny_logistic, method, X0_JAX, KEY0, over={"step_size": [0.1, 0.2]}, seeds=1, steps=2)
+    raises(ValueError, r"^over\['inner.step_size'\]: inner.step_size of method 'SGD batch 2, averaged' is the schedule",
+           sgd_bench.sweep, tiny_logistic, sgd_bench.averaged(method), X0_JAX, KEY0, over={"inner.step_size": [0.1]},
+           seeds=1, steps=2)
