@@ -38,7 +38,7 @@ SIGMOID_CURVATURE = 1.0 / (6.0 * np.sqrt(3.0))
 
 
 def _dtype(dtype):
-    return validation.floating_dtype("dtype", dtype)
+    return validation.requested_dtype("dtype", dtype)
 
 
 # -- the lifted x^2 + 3 sin^2 x family ---------------------------------------------------------------

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench.precision import PrecisionWarning, warn_if_downcast, x64_arrays  # noqa: F401  (public here too)
+from sgd_bench.precision import PrecisionWarning, requested_dtype, warn_if_downcast, x64_arrays  # noqa: F401
 
 
 # The largest step count of a run: the step counter is int32 (solver.MAX_STEPS).

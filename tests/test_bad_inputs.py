@@ -7910,3 +7910,19 @@ def test_a_sweep_over_a_schedules_slot_names_the_schedule_and_its_parameters(tin
     raises(ValueError, r"^over\['inner.step_size'\]: inner.step_size of method 'SGD batch 2, averaged' is the schedule",
            sgd_bench.sweep, tiny_logistic, sgd_bench.averaged(method), X0_JAX, KEY0, over={"inner.step_size": [0.1]},
            seeds=1, steps=2)
+
+
+@pytest.mark.parametrize("make", [
+    # S: with x64 off each built float32 data under its float64 label, with only JAX's "Explicitly requested dtype
+    # float64 requested in zeros is not available, and will be truncated" warnings (the benchopt problem refuses it)
+    pytest.param(lambda dt: problems.lecture_logreg(dtype=dt), id="lecture-logreg"),
+    pytest.param(lambda dt: problems.sin2_pl(n=3, d=2, dtype=dt), id="sin2-pl"),
+    pytest.param(lambda dt: problems.synthetic_hinge(n=4, d=2, dtype=dt), id="hinge"),
+    pytest.param(lambda dt: problems.digits(dtype=dt), id="digits"),
+])
+def test_a_factorys_float64_with_x64_off_is_refused_rather_than_built_float32(make):
+    with jax.enable_x64(False):
+        for dt in ("float64", np.float64):
+            raises(ValueError, r"^dtype='float64' needs jax_enable_x64, which is off \(JAX would compute in float32\): "
+                               r"call jax\.config\.update\('jax_enable_x64', True\) first, or pass dtype='float32'$",
+                   make, dt)
