@@ -7926,3 +7926,11 @@ def test_a_factorys_float64_with_x64_off_is_refused_rather_than_built_float32(ma
             raises(ValueError, r"^dtype='float64' needs jax_enable_x64, which is off \(JAX would compute in float32\): "
                                r"call jax\.config\.update\('jax_enable_x64', True\) first, or pass dtype='float32'$",
                    make, dt)
+
+
+def test_a_negative_traced_step_count_runs_no_step(tiny_logistic):
+    # S: advance_state (and Solver.compile's callable) with a traced -5 and chunk 4 ran 3 steps (-5 - (-5 // 4) * 4)
+    solver_ = sgd_bench.Solver(tiny_logistic, SGD, chunk=4)
+    state = solver_.init(X0_JAX, KEY0)
+    out = jax.jit(lambda s, n: solver.advance_state(tiny_logistic, SGD, s, n, chunk=4))(state, -5)
+    assert int(out.k) == 0 and np.array_equal(np.asarray(out.x), X0) and int(solver_.grad_evals(out)) == 0
