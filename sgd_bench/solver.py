@@ -141,8 +141,7 @@ def advance_state(problem: FiniteSum, method: Method, state: SolverState, steps,
     block of every run). The trip counts depend on ``steps`` only, never on a seed or a hyperparameter,
     so under ``vmap`` they stay real loops and branches."""
     sampler = _sampler(method, problem.n, chunk)
-    # -5 with chunk 4 ran 3 steps (-5 - (-5 // 4) * 4), silently: a traced count has no host check
-    steps = jnp.maximum(jnp.asarray(steps, jnp.int32), 0)
+    steps = jnp.maximum(jnp.asarray(steps, jnp.int32), 0)  # -5 with chunk 4 ran 3 steps (-5 mod 4), silently
     full = steps // chunk
     state = lax.fori_loop(0, full, lambda _, s: _block(problem, method, sampler, s, chunk), state)
     rem = steps - full * chunk
