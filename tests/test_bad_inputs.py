@@ -7934,3 +7934,13 @@ def test_a_negative_traced_step_count_runs_no_step(tiny_logistic):
     state = solver_.init(X0_JAX, KEY0)
     out = jax.jit(lambda s, n: solver.advance_state(tiny_logistic, SGD, s, n, chunk=4))(state, -5)
     assert int(out.k) == 0 and np.array_equal(np.asarray(out.x), X0) and int(solver_.grad_evals(out)) == 0
+
+
+def test_constants_points_must_be_a_list_of_iterates(tiny_logistic):
+    # N: points=5 was "'int' object is not iterable"; one iterate np.zeros(3) was read as three scalar points
+    # ("points[0] must have shape (3,) ..., got ()"); a dict as its keys ("got dtype <U1")
+    raises(TypeError, r"^points must be a list of iterates \(each shaped as the problem's x\), got 5$",
+           theory.constants, tiny_logistic, points=5)
+    raises(TypeError, r"^points must be a list of iterates, got one iterate of shape \(3,\): pass \[x\]$",
+           theory.constants, tiny_logistic, points=X0)
+    raises(TypeError, r"^points must be a list of iterates .*got \{'a'", theory.constants, tiny_logistic, points={"a": X0})
