@@ -7944,3 +7944,13 @@ def test_constants_points_must_be_a_list_of_iterates(tiny_logistic):
     raises(TypeError, r"^points must be a list of iterates, got one iterate of shape \(3,\): pass \[x\]$",
            theory.constants, tiny_logistic, points=X0)
     raises(TypeError, r"^points must be a list of iterates .*got \{'a'", theory.constants, tiny_logistic, points={"a": X0})
+
+
+def test_a_scalar_count_equals_the_number_it_holds():
+    # S: Count == int fell back to int's == of a tuple: Count.zero().add(5) == 5 was False, while < and > compared
+    # the value (a check `trace.grad_evals[-1] == steps * batch` failed silently)
+    count = sgd_bench.Count.from_parts(1, 5)
+    assert count == 2**32 + 5 and 2**32 + 5 == count and count != 2**32 + 6 and not count != 2**32 + 5
+    assert hash(count) == hash(2**32 + 5) and {count: "x"}[2**32 + 5] == "x"
+    raises(TypeError, r"^only a scalar Count compares with ==, this one has shape \(2,\)",
+           lambda: sgd_bench.Count(np.zeros((2, 2), np.uint32)) == 0)
