@@ -193,8 +193,8 @@ def lecture_decreasing(mu: float, alpha_max: float | None = None) -> Schedule:
 
     >>> float(lecture_decreasing(1.0)(0)), float(lecture_decreasing(1.0)(1))
     (0.5, 0.375)
-    >>> float(lecture_decreasing(1.0, alpha_max=0.4)(0))
-    0.4
+    >>> float(lecture_decreasing(1.0, alpha_max=0.25)(0))
+    0.25
     """
     params = {"mu": _value("mu", mu, validation.positive_float)}
     if alpha_max is not None:

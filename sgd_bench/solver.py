@@ -137,11 +137,11 @@ def _partial_block(problem, method, sampler, state: SolverState, t, chunk: int) 
 
 def advance_state(problem: FiniteSum, method: Method, state: SolverState, steps, *,
                   chunk: int) -> SolverState:
-    """Runs ``steps`` (a traced int32 >= 0) more steps (traceable; the building block of every
-    run). The trip counts depend on ``steps`` only, never on a seed or a hyperparameter, so
-    under ``vmap`` they stay real loops and branches."""
+    """Runs ``steps`` (a traced int32; a negative count runs none) more steps (traceable; the building
+    block of every run). The trip counts depend on ``steps`` only, never on a seed or a hyperparameter,
+    so under ``vmap`` they stay real loops and branches."""
     sampler = _sampler(method, problem.n, chunk)
-    steps = jnp.asarray(steps, jnp.int32)
+    steps = jnp.maximum(jnp.asarray(steps, jnp.int32), 0)  # -5 with chunk 4 ran 3 steps (-5 mod 4), silently
     full = steps // chunk
     state = lax.fori_loop(0, full, lambda _, s: _block(problem, method, sampler, s, chunk), state)
     rem = steps - full * chunk

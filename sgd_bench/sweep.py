@@ -146,7 +146,10 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
         if any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(grid)):  # was JAX's TracerArrayConversionError
             raise TypeError(f"over[{name!r}] must hold host numbers (sweep checks its grid and splits it into blocks "
                             "on the host), got a traced array: make the grid outside jit, or vmap run_seeds over it")
-        arr = np.asarray(grid)
+        try:
+            arr = np.asarray(grid)
+        except ValueError:  # [0.1, [0.2]] was NumPy's "setting an array element with a sequence ..."
+            raise ValueError(f"over[{name!r}] must be a 1-D grid of numbers, got {grid!r}") from None
         if arr.ndim == 0:
             arr = arr[None]
         if arr.ndim != 1 or arr.size == 0:

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sgd_bench._values import shown  # a value on one line (a PRNG key's repr spans two)
-from sgd_bench.precision import PrecisionWarning, warn_if_downcast, x64_arrays  # noqa: F401  (public here too)
+from sgd_bench.precision import PrecisionWarning, requested_dtype, warn_if_downcast, x64_arrays  # noqa: F401  (public here too)
 
 
 # The largest step count of a run: the step counter is int32 (solver.MAX_STEPS).
@@ -274,8 +274,9 @@ def native_order(value: Any) -> Any:
 
 
 def real_array(name: str, value: Any, *, nan: bool = False) -> np.ndarray:
-    """``value`` as a float64 NumPy array, refused by name when it is text, objects or complex
-    (float64 would drop the imaginary part, silently), or, unless ``nan``, when it holds NaN."""
+    """``value`` as a float64 NumPy array, refused by name when text, objects, complex (its imaginary part lost) or traced."""
+    if isinstance(value, jax.core.Tracer):  # jit(stats.summarize) was JAX's TracerArrayConversionError from NumPy
+        raise TypeError(f"{name} is traced (inside jit / vmap / grad), but this works on host NumPy arrays: call it outside")
     arr = np.asarray(dense_array(name, value, real=True, owner="sgd-bench"), dtype=np.float64)
     if not nan and np.isnan(arr).any():
         where = f" (first at index {np.argwhere(np.isnan(arr))[0].tolist()})" if arr.ndim else ""

@@ -8323,3 +8323,124 @@ def test_a_prng_key_given_elsewhere_is_named_on_one_line(tiny_logistic, no_compi
         call(tiny_logistic)
     helpers.assert_raised_in_package(excinfo)
     assert "\n" not in str(excinfo.value)
+
+
+# hostile33b -------------------------------------------------------------------
+def test_step_flops_warns_where_a_step_branches_or_loops(tiny_logistic):
+    # S: XLA's cost analysis adds up both branches of SVRG's snapshot cond (4,235 FLOPs per step at n = 100,
+    # d = 10, where a step costs about 120), growing_batch's (17,245: 3.7 GD steps) and counts a line search's
+    # loop once; step_flops and timed_run's flops gave those numbers silently
+    from sgd_bench.flops import FlopsWarning
+
+    for method in (sgd_bench.svrg(0.1, 2), sgd_bench.growing_batch(0.1), sgd_bench.gd_armijo()):
+        with pytest.warns(FlopsWarning, match=r"^step_flops: .* FLOPs is not the cost of a step of .*: XLA's cost"):
+            assert sgd_bench.step_flops(tiny_logistic, method, X0) > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sgd_bench.step_flops(tiny_logistic, SGD, X0) > 0  # a plain step: its count, no word
+
+
+def test_a_clock_of_a_huge_integer_is_named():
+    # N: 10**400 seconds was NumPy's "ufunc 'isfinite' not supported for the input types"
+    raises(ValueError, r"^clock must return a finite number of seconds, got an integer of 401 digits$",
+           timing.best_of, lambda: None, 1, clock=lambda: 10**400)
+
+
+def test_a_sweep_grid_of_ragged_values_is_named(tiny_logistic):
+    # N: over={"step_size": [0.1, [0.2]]} was NumPy's "setting an array element with a sequence ..."
+    raises(ValueError, r"^over\['step_size'\] must be a 1-D grid of numbers, got \[0.1, \[0.2\]\]$",
+           sgd_bench.sweep, tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": [0.1, [0.2]]}, seeds=1, steps=2)
+
+
+def test_the_schedules_docstring_examples_say_what_they_give_with_x64_off():
+    # S: lecture_decreasing's example said 0.4 for alpha_max=0.4; with x64 off (JAX's default) it gives
+    # 0.4000000059604645
+    import doctest
+
+    with jax.enable_x64(False):
+        result = doctest.testmod(schedules, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.parametrize("call, match", [
+    # T: each was JAX's TracerArrayConversionError (NumPy's np.asarray of a tracer) from inside
+    pytest.param(lambda v, p: stats.summarize(v), r"^values is traced \(inside jit / vmap / grad\), but this works on host",
+                 id="stats-summarize"),
+    pytest.param(lambda v, p: theory.check(np.arange(3), v[0, :3], np.ones(3)), r"^values is traced", id="bound-check"),
+    pytest.param(lambda v, p: theory.fit_power_rate(np.arange(1, 5), v[0]), r"^values is traced", id="rate-fit"),
+    pytest.param(lambda v, p: sgd_bench.inverse_hessian(p, v[0, :3]),
+                 r"^inverse_hessian works on the host \(NumPy's eigendecomposition", id="inverse-hessian"),
+    pytest.param(lambda v, p: problems.logistic_regression(v[:, :3] + A[:4], Y[:4], 0.1, validate=False),
+                 r"^A is traced \(inside jit / vmap / grad\), but the problem's checks and closed-form constants",
+                 id="logistic-regression"),
+    pytest.param(lambda v, p: problems.least_squares(A[:4], v[:, 0], 0.1), r"^b is traced", id="least-squares"),
+])
+def test_a_host_computation_under_a_users_jit_names_its_traced_argument(tiny_logistic, call, match):
+    with pytest.raises(TypeError, match=match):
+        jax.jit(lambda v: call(v, tiny_logistic))(jax.numpy.ones((4, 4)))
+
+
+def test_a_catalog_problem_built_inside_a_users_jit_is_named():
+    # T: logistic_regression(A, y) of NumPy data inside jax.jit was JAX's TracerArrayConversionError: its
+    # arrays become tracers there, and the closed-form L reads them with NumPy
+    with pytest.raises(TypeError, match=r"^this runs inside a jax\.jit, but the problem's checks and closed-form"):
+        jax.jit(lambda mu: problems.logistic_regression(A, Y, 0.1).loss(X0 + mu))(1.0)
+
+
+def test_a_host_function_with_concrete_arguments_inside_a_users_jit_is_named(tiny_logistic):
+    # T: theory.constants(p) of a concrete problem inside jax.jit (to make a bound of traced k) was JAX's
+    # ConcretizationTypeError from float() in the Newton solve: nothing it was given is traced, what it makes is
+    with pytest.raises(TypeError, match=r"^theory\.constants works on the host \(.*\), so it cannot run inside jit "
+                                        r"/ vmap / grad, and it is being traced here \(inside a jax\.jit\)"):
+        jax.jit(lambda k: theory.gd_pl(k, theory.constants(tiny_logistic), delta0=1.0))(np.arange(3))
+
+
+def test_sin2_pl_of_one_centre_has_l_at_most_l_max():
+    # S: |e^{2ic}| rounded to 1 + 2e-16, so sin2_pl(n=1, d=1) said L = 8.000000000000002 above L_max = 8 (L <= the
+    # mean of the L_i <= L_max for every finite sum)
+    info = problems.sin2_pl(n=1, d=1).info
+    assert info["L"] == info["L_max"] == 8.0
+
+
+@pytest.mark.parametrize("make", [
+    # S: with x64 off each built float32 data under its float64 label, with only JAX's "Explicitly requested dtype
+    # float64 requested in zeros is not available, and will be truncated" warnings (the benchopt problem refuses it)
+    pytest.param(lambda dt: problems.lecture_logreg(dtype=dt), id="lecture-logreg"),
+    pytest.param(lambda dt: problems.sin2_pl(n=3, d=2, dtype=dt), id="sin2-pl"),
+    pytest.param(lambda dt: problems.synthetic_hinge(n=4, d=2, dtype=dt), id="hinge"),
+    pytest.param(lambda dt: problems.digits(dtype=dt), id="digits"),
+])
+def test_a_factorys_float64_with_x64_off_is_refused_rather_than_built_float32(make):
+    with jax.enable_x64(False):
+        for dt in ("float64", np.float64):
+            raises(ValueError, r"^dtype='float64' needs jax_enable_x64, which is off \(JAX would compute in float32\): "
+                               r"call jax\.config\.update\('jax_enable_x64', True\) first, or pass dtype='float32'$",
+                   make, dt)
+
+
+def test_a_negative_traced_step_count_runs_no_step(tiny_logistic):
+    # S: advance_state (and Solver.compile's callable) with a traced -5 and chunk 4 ran 3 steps (-5 - (-5 // 4) * 4)
+    solver_ = sgd_bench.Solver(tiny_logistic, SGD, chunk=4)
+    state = solver_.init(X0_JAX, KEY0)
+    out = jax.jit(lambda s, n: solver.advance_state(tiny_logistic, SGD, s, n, chunk=4))(state, -5)
+    assert int(out.k) == 0 and np.array_equal(np.asarray(out.x), X0) and int(solver_.grad_evals(out)) == 0
+
+
+def test_constants_points_must_be_a_list_of_iterates(tiny_logistic):
+    # N: points=5 was "'int' object is not iterable"; one iterate np.zeros(3) was read as three scalar points
+    # ("points[0] must have shape (3,) ..., got ()"); a dict as its keys ("got dtype <U1")
+    raises(TypeError, r"^points must be a list of iterates \(each shaped as the problem's x\), got 5$",
+           theory.constants, tiny_logistic, points=5)
+    raises(TypeError, r"^points must be a list of iterates, got one iterate of shape \(3,\): pass \[x\]$",
+           theory.constants, tiny_logistic, points=X0)
+    raises(TypeError, r"^points must be a list of iterates .*got \{'a'", theory.constants, tiny_logistic, points={"a": X0})
+
+
+def test_a_scalar_count_equals_the_number_it_holds():
+    # S: Count == int fell back to int's == of a tuple: Count.zero().add(5) == 5 was False, while < and > compared
+    # the value (a check `trace.grad_evals[-1] == steps * batch` failed silently)
+    count = sgd_bench.Count.from_parts(1, 5)
+    assert count == 2**32 + 5 and 2**32 + 5 == count and count != 2**32 + 6 and not count != 2**32 + 5
+    assert hash(count) == hash(2**32 + 5) and {count: "x"}[2**32 + 5] == "x"
+    raises(TypeError, r"^only a scalar Count compares with ==, this one has shape \(2,\)",
+           lambda: sgd_bench.Count(np.zeros((2, 2), np.uint32)) == 0)
