@@ -7820,3 +7820,24 @@ def test_a_schedule_is_replaced_whole_by_a_number():
     assert method.replace(step_size=0.1) == SGD
     raises(ValueError, r"^step_size must be a finite number > 0, got -1.0$", method.replace, step_size=-1.0)
     raises(ValueError, r"^method 'SGD batch 2' has no hyperparameter 'step_size.zz'", method.replace, **{"step_size.zz": 1.0})
+
+
+# hostile33a -------------------------------------------------------------------
+# -- hostile33a: round 33 (issue 18: the command line and files) ------------------------------------
+@pytest.mark.parametrize("argv, match", [
+    (["--problem", "logreg:n=20,d=2,mu=1e38", "--method", "sgd", "--dtype", "float32"],
+     r"^sgd-bench: error: --method 'sgd': step \(step_size in Python\) must be at least 1\.18e-38, the smallest "
+     r"float32 .* \(step is the method's default on this problem; give step=\.\.\.\)$"),
+    (["--problem", "logreg:n=20,d=2", "--method", "gd:step=1e-320"],
+     r"^sgd-bench: error: --method 'gd:step=1e-320': step \(step_size in Python\) must be at least 2\.23e-308, .* "
+     r"got 1e-320: in float64 it is 0, and the run would stand still$"),
+    (["--problem", "logreg:n=20,d=2", "--method", "noisy_sgd:noise=1e39", "--dtype", "float32"],
+     r"^sgd-bench: error: --method 'noisy_sgd:noise=1e39': noise \(noise_std in Python\) must be at most 3\.4e\+38"),
+], ids=["default-step-below-float32", "step-subnormal", "noise-beyond-float32"])
+def test_a_step_the_problems_float_makes_0_or_inf_is_refused_before_the_grids_folder(tmp_path, capsys, no_grid_run,
+                                                                                    argv, match):
+    # refused by the run itself, after grid-HASH/ was made and marked "running" (report listed it), and named by
+    # Python's step_size / noise_std, with no --method: the default 1/L of mu=1e38 gave no hint at all
+    code, err = cli_main(["run", *argv, "--steps", "2", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and re.search(match, err.strip()), err
+    assert not (tmp_path / "o").exists()
