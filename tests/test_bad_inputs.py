@@ -7841,3 +7841,17 @@ def test_a_step_the_problems_float_makes_0_or_inf_is_refused_before_the_grids_fo
     code, err = cli_main(["run", *argv, "--steps", "2", "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and re.search(match, err.strip()), err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("name, option", [("gd_vs_sgd_large_n", "--sizes"), ("gpu_bench", "--n")])
+def test_an_options_default_as_its_help_writes_it_is_a_value_the_option_takes(capsys, name, option):
+    # the help said "(default 1e4 1e5 1e6 1e7; ...)" and "(default 1e8, ...)", and --sizes 1e4 / --n 1e5 were
+    # refused: "argument --sizes: must be a positive integer, got '1e4'"
+    from sgd_bench_harness import arg_types
+    from sgd_bench_harness.experiments import load
+
+    with pytest.raises(SystemExit):
+        load(name).main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    shown = re.search(rf"{option} N .*?\(default ([^;,)]*)", text).group(1).split()
+    assert shown and all(arg_types.array_length(value) >= 1 for value in shown), shown
