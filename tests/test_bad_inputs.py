@@ -7855,3 +7855,19 @@ def test_an_options_default_as_its_help_writes_it_is_a_value_the_option_takes(ca
     text = " ".join(capsys.readouterr().out.split())
     shown = re.search(rf"{option} N .*?\(default ([^;,)]*)", text).group(1).split()
     assert shown and all(arg_types.array_length(value) >= 1 for value in shown), shown
+
+
+def test_every_option_the_readmes_run_line_lists_is_one_that_run_all_takes():
+    # the README gave `sgd-bench run [NAME ... | --all] ... [--no-work-limit]`; run --all --no-work-limit (and
+    # several NAMEs, or none) was refused: "unrecognized arguments: --no-work-limit"
+    from pathlib import Path
+
+    from sgd_bench_harness import cli
+
+    line = next(row for row in (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+                if row.startswith("| `sgd-bench run [NAME"))
+    value = {"": [], "N": ["2"], "K": ["2"], "DIR": ["x"], "float32\\|float64": ["float32"]}
+    options = re.findall(r"\[(--[a-z-]+) ?([^\]]*)\]", line.split("` |")[0])
+    assert "--all" in line and ("--quick", "") in options, line
+    args, extra = cli._parser().parse_known_args(["run", "--all", *(w for o, v in options for w in [o, *value[v]])])
+    assert extra == [], extra
