@@ -7871,3 +7871,16 @@ def test_every_option_the_readmes_run_line_lists_is_one_that_run_all_takes():
     assert "--all" in line and ("--quick", "") in options, line
     args, extra = cli._parser().parse_known_args(["run", "--all", *(w for o, v in options for w in [o, *value[v]])])
     assert extra == [], extra
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--quick", "--scale", "1e-300"], r"--scale 1e-300 makes news20-like d = 2, below its mean row length 455\.1, "
+                                       r"so its rows would not keep their length; give --scale >= 0\.00034$"),
+    (["--scale", "0.002"], r"--scale 0\.002 makes real-sim-like d = 42, below its mean row length 51\.3, .*0\.0025$"),
+], ids=["quick-news20", "full-real-sim"])
+def test_a_sparse_logreg_scale_that_cuts_the_rows_to_d_is_refused(tmp_path, capsys, argv, match):
+    # --scale 1e-300 ran a 2 x 2 "news20-like" stand-in of 2 nonzeros (rows cut to d), its summary saying
+    # "n and d scaled by 1e-300 (row lengths kept)"
+    code, err = cli_main(["run", "sparse_logreg", *argv, "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and re.search(match, err.strip().splitlines()[-1]), err
+    assert not (tmp_path / "o").exists()
