@@ -7884,3 +7884,19 @@ def test_a_sparse_logreg_scale_that_cuts_the_rows_to_d_is_refused(tmp_path, caps
     code, err = cli_main(["run", "sparse_logreg", *argv, "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and re.search(match, err.strip().splitlines()[-1]), err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_grids_config_edited_by_hand_is_named_not_summarized(tmp_path):
+    # "seeds": 2 -> 7 in a finished grid's meta.json: report rebuilt a summary saying "7 seeds x 1 step" over the
+    # records of 2 seeds, exit 0 (the config is what the stored config_hash keys: a hand edit no longer hashes to it)
+    from sgd_bench_harness import grid, grid_report, results
+
+    config = {"seeds": 2, "steps": 1, "dtype": "float64"}
+    keyed = results.config_hash(grid.KIND, config, dtype="float64", backend="cpu")
+    _hostile31a_grid(tmp_path / "g", config=config, config_hash=keyed, backend="cpu")
+    assert "\n2 seeds x 1 step" in (grid_report.report(tmp_path / "g") and (tmp_path / "g" / "summary.md").read_text())
+    _hostile31a_grid(tmp_path / "e", config={**config, "seeds": 7}, config_hash=keyed, backend="cpu")
+    with pytest.raises(ValueError, match=rf'^meta\.json\'s "config" is not the one its run was keyed by \(config hash '
+                                         rf'{keyed}, now [0-9a-f]{{12}}: edited\?\); restore it, or re-run it'):
+        grid_report.report(tmp_path / "e")
+    assert not (tmp_path / "e" / "summary.md").exists()
