@@ -349,12 +349,11 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
         # cannot fit) deleted the result and left nothing; ``lock`` settles it when the run ends
         target.rename(replaced(target))
         return target, False
+    from sgd_bench_harness.cleanup import claimed
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    fresh = target.with_name(f"{target.name}-{stamp}")
-    suffix = 2
-    while fresh.exists():
-        fresh = target.with_name(f"{target.name}-{stamp}-{suffix}")
-        suffix += 1
+    fresh, suffix = target.with_name(f"{target.name}-{stamp}"), 2
+    while not claimed(fresh):  # made, not only named: two runs in one second took one name, one result lost
+        fresh, suffix = target.with_name(f"{target.name}-{stamp}-{suffix}"), suffix + 1
     what = "the same config" if same else f"config {meta.get('config_hash')}"
     log(f"{target} already holds a result ({what}, created {meta.get('created', '?')}); "
         f"writing {fresh} instead (pass --overwrite to replace it)")

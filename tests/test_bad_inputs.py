@@ -7900,3 +7900,21 @@ def test_a_grids_config_edited_by_hand_is_named_not_summarized(tmp_path):
                                          rf'{keyed}, now [0-9a-f]{{12}}: edited\?\); restore it, or re-run it'):
         grid_report.report(tmp_path / "e")
     assert not (tmp_path / "e" / "summary.md").exists()
+
+
+def test_two_runs_beside_a_result_in_the_same_second_get_two_folders(tmp_path, monkeypatch):
+    # both named NAME-DATE-TIME (the name was only looked up, not made): the second locked it once the first had
+    # finished and wrote its own result over the first's, both saying "wrote" (one result lost)
+    import datetime
+    import types
+
+    from sgd_bench_harness import folders
+
+    (tmp_path / "exp").mkdir()
+    folders.mark(tmp_path / "exp", folders.STATUS_COMPLETE, "abc")
+    second = datetime.datetime(2026, 12, 8, 3, 0, 0)
+    monkeypatch.setattr(folders, "datetime", types.SimpleNamespace(datetime=types.SimpleNamespace(now=lambda: second)))
+    first, _ = folders.output_folder(tmp_path / "exp", "abc", log=lambda text: None)
+    other, _ = folders.output_folder(tmp_path / "exp", "abc", log=lambda text: None)
+    assert first.name == "exp-20261208-030000" and other.name == "exp-20261208-030000-2", (first, other)
+    assert first.is_dir() and other.is_dir()
