@@ -7918,3 +7918,24 @@ def test_two_runs_beside_a_result_in_the_same_second_get_two_folders(tmp_path, m
     other, _ = folders.output_folder(tmp_path / "exp", "abc", log=lambda text: None)
     assert first.name == "exp-20261208-030000" and other.name == "exp-20261208-030000-2", (first, other)
     assert first.is_dir() and other.is_dir()
+
+
+def test_a_runs_commit_is_marked_dirty_by_a_change_anywhere_in_the_code(tmp_path):
+    # only sgd_bench_harness/ was looked at ("git status -- ." from that package): a run of a changed engine
+    # (sgd_bench/), problems/ or scripts/ stored the bare commit in meta.json, as if computed by it
+    import subprocess
+
+    from sgd_bench_harness import results
+
+    files = ["sgd_bench/a.py", "sgd_bench_harness/b.py", "problems/c.py", "scripts/d.py", "results/r.md", "README.md"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("1\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "c"]):
+        subprocess.run(git + args, check=True, capture_output=True)
+    for name in files:
+        (tmp_path / name).write_text("2\n")
+        dirty = results.git_commit(tmp_path / "sgd_bench_harness").endswith("+dirty")
+        assert dirty == (name.split("/")[0] in ("sgd_bench", "sgd_bench_harness", "problems", "scripts")), name
+        (tmp_path / name).write_text("1\n")
