@@ -7939,3 +7939,16 @@ def test_a_runs_commit_is_marked_dirty_by_a_change_anywhere_in_the_code(tmp_path
         dirty = results.git_commit(tmp_path / "sgd_bench_harness").endswith("+dirty")
         assert dirty == (name.split("/")[0] in ("sgd_bench", "sgd_bench_harness", "problems", "scripts")), name
         (tmp_path / name).write_text("1\n")
+
+
+@pytest.mark.parametrize("first, second", [("lecture-logreg", "lecture-logreg:seed=0"),
+                                           ("logreg:n=20,d=2", "logreg:d=2,n=20,mu=0,noise=0.5"),
+                                           ("sparse-preset:scale=0.01", "sparse-preset:preset=RCV1,scale=0.01")])
+def test_a_problem_with_a_default_spelled_out_is_refused_as_given_twice(tmp_path, capsys, no_grid_run, first, second):
+    # both ran: the same problem twice, every record stored twice under two labels (as for a method, since
+    # leftovers32a: sgd:step=0.1 and sgd:step=0.1,batch=1)
+    code, err = cli_main(["run", "--problem", first, "--problem", second, "--method", "gd", "--steps", "2",
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        f"sgd-bench: error: --problem {second!r} is given twice (also as {first!r})"), err
+    assert not (tmp_path / "o").exists()
