@@ -7952,3 +7952,25 @@ def test_a_problem_with_a_default_spelled_out_is_refused_as_given_twice(tmp_path
     assert code == 2 and err.strip().splitlines()[-1].startswith(
         f"sgd-bench: error: --problem {second!r} is given twice (also as {first!r})"), err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_warning_during_a_command_is_one_line_without_a_source_line(tmp_path, capsys, monkeypatch):
+    # sin2-pl:spread=2 printed ".../grid.py:104: UserWarning: sin2_pl: spread=2 makes the mean f convex, ..." and
+    # under it sgd-bench's own source line "  problem = factory(**kwargs)"; a reference solution that did not
+    # converge was said twice so (two callers)
+    import warnings
+
+    from sgd_bench_harness import grid
+
+    def stop(*args, **kwargs):
+        warnings.warn("the same words\ntwice", UserWarning)
+        warnings.warn("the same words\ntwice", UserWarning)
+        raise ValueError("stopped before the run")
+
+    monkeypatch.setattr(grid, "run_grid", stop)
+    code, err = cli_main(["run", "--problem", "sin2-pl:n=40,d=3,spread=2", "--method", "gd", "--steps", "2",
+                          "--out", str(tmp_path / "o")], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and lines[-1] == "sgd-bench: error: stopped before the run", err
+    assert lines[0].startswith("sgd-bench: warning: sin2_pl: spread=2 makes the mean f convex,"), err
+    assert lines[1:-1] == ["sgd-bench: warning: the same words twice"], err
