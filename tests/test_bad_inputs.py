@@ -7974,3 +7974,18 @@ def test_a_warning_during_a_command_is_one_line_without_a_source_line(tmp_path, 
     assert code == 2 and lines[-1] == "sgd-bench: error: stopped before the run", err
     assert lines[0].startswith("sgd-bench: warning: sin2_pl: spread=2 makes the mean f convex,"), err
     assert lines[1:-1] == ["sgd-bench: warning: the same words twice"], err
+
+
+def test_overwrite_of_a_result_that_is_a_link_names_it_and_replaces_nothing(tmp_path, capsys):
+    # "--overwrite: replacing the result in ROOT/grid-H", then "sgd-bench: error: Cannot call rmtree on a symbolic
+    # link", naming neither the link nor --overwrite
+    from sgd_bench_harness import folders
+
+    (tmp_path / "real").mkdir()
+    folders.mark(tmp_path / "real", folders.STATUS_COMPLETE, "abc")
+    (tmp_path / "link").symlink_to("real")
+    said = []
+    with pytest.raises(ValueError, match=rf"^--overwrite: {re.escape(str(tmp_path / 'link'))} is a link to real, and "
+                                         r"--overwrite replaces a folder, not a link: remove the link, or run without"):
+        folders.output_folder(tmp_path / "link", "abc", overwrite=True, log=said.append)
+    assert said == [] and (tmp_path / "link").is_symlink() and (tmp_path / "real" / "meta.json").is_file()
