@@ -7989,3 +7989,12 @@ def test_overwrite_of_a_result_that_is_a_link_names_it_and_replaces_nothing(tmp_
                                          r"--overwrite replaces a folder, not a link: remove the link, or run without"):
         folders.output_folder(tmp_path / "link", "abc", overwrite=True, log=said.append)
     assert said == [] and (tmp_path / "link").is_symlink() and (tmp_path / "real" / "meta.json").is_file()
+
+
+def test_the_index_keeps_a_commits_dirty_mark(tmp_path, capsys):
+    # the index's commit column cut the commit to 12 characters, and the "+dirty" of a run of changed code with it
+    _fake_result(tmp_path / "r" / "a", git_commit="0123456789abcdef0123456789abcdef01234567+dirty")
+    _fake_result(tmp_path / "r" / "b", git_commit="0123456789abcdef0123456789abcdef01234567")
+    code, err = cli_main(["report", str(tmp_path / "r")], capsys)
+    index = (tmp_path / "r" / "index.md").read_text()
+    assert code == 0 and "| 0123456789ab+dirty |" in index and "| 0123456789ab |" in index, (err, index)
