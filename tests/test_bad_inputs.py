@@ -7998,3 +7998,19 @@ def test_the_index_keeps_a_commits_dirty_mark(tmp_path, capsys):
     code, err = cli_main(["report", str(tmp_path / "r")], capsys)
     index = (tmp_path / "r" / "index.md").read_text()
     assert code == 0 and "| 0123456789ab+dirty |" in index and "| 0123456789ab |" in index, (err, index)
+
+
+def test_an_experiments_run_of_too_many_seeds_names_its_own_options(tmp_path):
+    # pl_bounds --seeds 99999999999 --no-work-limit: "... = 477209.7 GiB, but ... free; use fewer seeds per block,
+    # fewer steps or a larger log interval": an experiment has no block or log interval to give
+    from sgd_bench import memory
+    from sgd_bench_harness import experiment
+
+    def run(config, out):
+        memory.check_run_fits(memory.RunBytes(0, 100, 2**50, 0, 10**9), "SGD with 1,000,000,000 seeds")
+
+    with pytest.raises(MemoryError, match=r"\(at most 80% of it is used\); give experiment mine fewer --seeds or "
+                                          r"--steps$") as caught:
+        experiment.main(["--seeds", "3", "--out", str(tmp_path / "o")], name="mine", doc=None, full={"seeds": 2, "steps": 2},
+                        quick={"seeds": 2, "steps": 2}, run=run, overrides={"seeds": "seeds", "steps": "steps"})
+    assert "per block" not in str(caught.value) and not (tmp_path / "o").exists()
