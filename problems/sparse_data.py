@@ -211,7 +211,8 @@ def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alph
 
 def preset_data(name: str, *, seed: int = 0, scale: float = 1.0, dtype=None):
     """The synthetic stand-in for ``name`` (``"rcv1"``, ``"real-sim"``, ``"news20"``) as
-    ``(X, y)``; ``scale`` < 1 keeps the mean row length and shrinks n and d by that factor."""
+    ``(X, y)``; ``scale`` < 1 keeps the mean row length and shrinks n and d by that factor (rows are cut to d where d
+    falls below their mean length: news20 below scale 0.00034)."""
     stats = _preset(name)
     scale = validation.positive_float("scale", scale)
     if scale > 1:

@@ -364,4 +364,8 @@ def check_run_fits(estimate: RunBytes, what: str, device=None, *, data_resident:
         "the method's state is most of it: a method with a smaller state (lbfgs' memory) "
         "or a smaller problem" if estimate.state > estimate.logs + estimate.sampler
         and estimate.seeds <= 8 else
-        "use fewer seeds per block, fewer steps or a larger log interval"))
+        SEEDS_HINT))
+
+
+# The way out of a run of too many seeds that check_run_fits names (an experiment names its own options instead).
+SEEDS_HINT = "use fewer seeds per block, fewer steps or a larger log interval"

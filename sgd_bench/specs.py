@@ -169,7 +169,16 @@ def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
             raise ValueError(f"--method {spec.text!r}: {key} must be one of {', '.join(map(repr, allowed))}; "
                              f"got {spec.options[key]!r}")
     _check_options(spec, opts, problem.n)
-    return entry.build(spec, opts, problem, constants or ProblemConstants(problem))
+    typed = set(opts)
+    method = entry.build(spec, opts, problem, constants or ProblemConstants(problem))
+    for name, value in method.values().items():  # as the run checks it, but before a grid's folder exists
+        try:  # (a default step 1/L of logreg:mu=1e38 in float32 left a folder marked "running")
+            sb.schedules.check_step_in_dtype(name, value, problem.dtype, problem.name)
+        except ValueError as err:
+            key = dict(_PYTHON_NAMES).get(name.rsplit(".", 1)[-1], name)
+            raise ValueError(f"{err}" + ("" if key in typed else f" ({key} is the method's default on this "
+                                         f"problem; give {key}=...)")) from None
+    return method
 
 
 # Keys whose value is one of a few words: a spec reads them as it reads names (the Python API

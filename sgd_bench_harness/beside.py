@@ -17,10 +17,13 @@ from pathlib import Path
 
 
 def fresh(target: Path) -> Path:
-    """A new ``NAME-YYYYmmdd-HHMMSS`` (``-2``, ``-3``, ... when taken) beside ``target``."""
+    """A new ``NAME-YYYYmmdd-HHMMSS`` (``-2``, ``-3``, ... when taken) beside ``target``, made here
+    (``cleanup.claimed``) so that a second run started in the same second takes the next name."""
+    from sgd_bench_harness.cleanup import claimed
+
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     folder, suffix = target.with_name(f"{target.name}-{stamp}"), 2
-    while folder.exists():
+    while not claimed(folder):
         folder = target.with_name(f"{target.name}-{stamp}-{suffix}")
         suffix += 1
     return folder

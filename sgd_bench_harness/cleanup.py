@@ -1,8 +1,11 @@
 """What a refused run leaves behind, removed: its result folder while it holds only ``meta.json``
-and the lock, and the empty folders above it that the run itself created (``experiment.main``)."""
+and the lock, and the empty folders above it that the run itself created (``experiment.main``);
+and the new folder a run beside a finished result claims (``claimed``)."""
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -35,3 +38,14 @@ def discard_if_empty(out: Path, made: Path | None = None) -> None:
                     break
                 if folder == made:
                     break
+
+
+def claimed(folder: Path) -> bool:
+    """Whether this call made ``folder`` (``folders.output_folder``'s ``NAME-DATE-TIME``), so that no other
+    run takes it: False when it exists already. Two runs started in one second both named the same new
+    folder; the second wrote its result over the first's. Another error is left to the lock, which says it."""
+    try:
+        os.mkdir(folder)
+    except OSError as err:
+        return err.errno != errno.EEXIST
+    return True

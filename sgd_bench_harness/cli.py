@@ -32,6 +32,7 @@ import errno
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
@@ -329,7 +330,7 @@ def main(argv=None) -> int:
     # bars on a terminal, and the command meta.json records (this argv, after the program as it
     # was started: python -m sgd_bench from a checkout), for this command only
     program = results.invocation() if console else ["sgd-bench"]
-    with progress.mode("auto"), results.recording_command([*program, *argv]):
+    with progress.mode("auto"), results.recording_command([*program, *argv]), _warnings_on_one_line():
         code = _dispatch(args)
     if code in (130, interrupts.Terminated.STATUS) and console:
         # Ctrl-C while XLA was running: the interpreter's teardown can then crash in JAX's threads
@@ -338,6 +339,22 @@ def main(argv=None) -> int:
         sys.stderr.flush()
         os._exit(code)
     return streams.output_lost(code, args)  # the results are kept when only their printing failed
+
+
+@contextlib.contextmanager
+def _warnings_on_one_line():
+    """Python's warnings during the command as one line each, "sgd-bench: warning: ...", each text once: one
+    showed sgd-bench's file and line, then a line of its source code ("  problem = factory(**kwargs)"), and a
+    reference solution that did not converge was said twice (two callers). Filters are kept as they are."""
+    said = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if one_line(message) not in said:
+            said.add(one_line(message))
+            say(f"warning: {one_line(message)}")
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _dispatch(args) -> int:

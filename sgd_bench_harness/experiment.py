@@ -391,9 +391,14 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         try:
             with progress.mode("auto"):  # bars on a terminal, also when a script is run directly
                 run(config, out)
-        except (ValueError, TypeError, MemoryError):
+        except (ValueError, TypeError, MemoryError) as err:
             if not resume:
                 cleanup.discard_if_empty(out, made)
+            from sgd_bench.memory import SEEDS_HINT  # "seeds per block, ... log interval": options of a grid
+
+            takes = " or ".join(f"--{o}" for o in ("seeds", "steps") if o in (overrides or {}))
+            if isinstance(err, MemoryError) and SEEDS_HINT in str(err) and takes:
+                raise MemoryError(str(err).replace(SEEDS_HINT, f"give experiment {name} fewer {takes}")) from None
             raise
         _check_not_moved(out)
         # and the parts of a result inside it, which another experiment's run stored (gpu_bench's scaling/)

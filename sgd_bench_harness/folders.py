@@ -346,9 +346,10 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
         log(f"resuming the interrupted run in {target} (config {config_hash})")
         return target, True
     if overwrite:
+        if target.is_symlink():  # was rmtree's "Cannot call rmtree on a symbolic link", after "replacing the result"
+            raise ValueError(f"--overwrite: {target} is a link to {os.readlink(target)}, and --overwrite replaces a folder, "
+                             "not a link: remove the link, or run without --overwrite (a new folder beside it)")
         log(f"--overwrite: replacing the result in {target}")
-        if target.is_symlink():
-            shutil.rmtree(target)  # refused ("Cannot call rmtree on a symbolic link"), as before
         shutil.rmtree(replaced(target), ignore_errors=True)  # one that a killed run left
         # set aside, not removed: a run refused inside its script (gd_vs_sgd_large_n --sizes that
         # cannot fit) deleted the result and left nothing; ``lock`` settles it when the run ends

@@ -59,6 +59,14 @@ def check_config_kept(meta: dict) -> None:
     (records alone) is rebuilt as before. After the records' own checks, whose faults come first."""
     if meta and "config" not in meta:
         raise ValueError('meta.json has no "config" (deleted?); restore it, or re-run it to rebuild it')
+    config, stored = meta.get("config"), meta.get("config_hash")
+    if isinstance(stored, str) and isinstance(config, dict) and isinstance(meta.get("backend"), str):
+        from sgd_bench_harness import grid, results  # a grid's config is what its hash keys (an edit: "7 seeds x")
+
+        now = results.config_hash(grid.KIND, config, dtype=str(config.get("dtype")), backend=meta["backend"])
+        if now != stored:
+            raise ValueError(f'meta.json\'s "config" is not the one its run was keyed by (config hash {stored}, '
+                             f"now {now}: edited?); restore it, or re-run it to rebuild it")
 
 
 def _count(value, word: str) -> str:

@@ -347,7 +347,9 @@ def cmd_report(args) -> int:
                          kind=str(meta.get("kind", "experiment")),
                          status="corrupted" if broken else "interrupted" if busy and holder is None
                          else str(meta.get("status", "?")),
-                         created=str(meta.get("created", "?")), commit=str(meta.get("git_commit") or "?")[:12],
+                         created=str(meta.get("created", "?")),
+                         # the commit's first 12 digits, and its +dirty (cut off with them: a changed checkout hid)
+                         commit=re.sub(r"^(\w{12})\w*", r"\1", str(meta.get("git_commit") or "?")),
                          device=_first_device(meta),
                          dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
                          _folder=folder, _figures=figures))

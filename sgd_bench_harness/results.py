@@ -97,17 +97,17 @@ def save_figure(fig, path: Path, dpi: int = 150) -> None:
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
-    """The current commit hash, with '+dirty' when code (not results/) has uncommitted changes."""
+    """The current commit hash, with '+dirty' when the code a run runs has uncommitted changes."""
     try:
         cwd = cwd or Path(__file__).resolve().parent
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                               text=True, timeout=10)
         if head.returncode:
             return None
-        # results/ is what runs write, so changes there do not make the code dirty.
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                ":(exclude,top)results"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        # the code, all of it, from the top ("." was this package alone: a changed sgd_bench/ went unmarked)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *(
+            f":(top){p}" for p in ("sgd_bench", "sgd_bench_harness", "problems", "scripts", "pyproject.toml"))],
+            cwd=cwd, capture_output=True, text=True, timeout=10).stdout.strip()
         return head.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None

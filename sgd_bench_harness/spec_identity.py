@@ -3,7 +3,8 @@ which ``grid.grid_config`` refuses the same spec given twice (``lecture-logreg``
 ``lecture_logreg``, keys in another order, ``sgd:sampling=Cyclic`` and ``sgd:sampling=cyclic``,
 ``libsvm:path=X`` and ``libsvm:path=./X``): the grid would store every record twice, under two labels.
 ``MethodFingerprints`` catches what no spelling shows: a default spelled out (``sgd:step=0.1`` and
-``sgd:step=0.1,batch=1``), by comparing the methods built for each problem.
+``sgd:step=0.1,batch=1``), by comparing the methods built for each problem; a problem's default spelled
+out (``lecture-logreg`` and ``lecture-logreg:seed=0``) is its factory's keyword default.
 """
 
 from __future__ import annotations
@@ -23,10 +24,26 @@ def same_run(spec: Spec, what: str) -> tuple:
     choices = WORD_KEYS if what == "--method" else PROBLEM_CHOICE_KEYS
     options = {("lr" if k == "learning_rate" and spec.name == "optax" else k):  # optax's lr is learning_rate
                words(v) if k in choices and isinstance(v, str) else v for k, v in spec.options.items()}
+    if what == "--problem":  # lecture-logreg and lecture-logreg:seed=0: one problem, its records stored twice
+        options = {**_problem_defaults(spec), **options}
     if what == "--problem" and spec.name == "libsvm" and isinstance(options.get("path"), str):
         options["path"] = data_file(options["path"])  # path=X and path=./X: one file, one problem
     positional = words(spec.positional) if spec.positional is not None else None
     return spec.name, positional, tuple(sorted(options.items(), key=str))
+
+
+def _problem_defaults(spec: Spec) -> dict:
+    """The keyword defaults of the problem's factory but its dtype (given by --dtype), or none for a name
+    the catalog lacks (refused later, naming it)."""
+    import inspect
+
+    import problems  # here: --help imports no JAX
+
+    try:
+        params = inspect.signature(problems.factory(spec.typed or spec.name)).parameters
+    except (ValueError, TypeError):
+        return {}
+    return {k: p.default for k, p in params.items() if p.default is not p.empty and k != "dtype"}
 
 
 def data_file(path: str) -> str:

@@ -8444,3 +8444,184 @@ def test_a_scalar_count_equals_the_number_it_holds():
     assert hash(count) == hash(2**32 + 5) and {count: "x"}[2**32 + 5] == "x"
     raises(TypeError, r"^only a scalar Count compares with ==, this one has shape \(2,\)",
            lambda: sgd_bench.Count(np.zeros((2, 2), np.uint32)) == 0)
+
+
+# hostile33a -------------------------------------------------------------------
+# -- hostile33a: round 33 (issue 18: the command line and files) ------------------------------------
+@pytest.mark.parametrize("argv, match", [
+    (["--problem", "logreg:n=20,d=2,mu=1e38", "--method", "sgd", "--dtype", "float32"],
+     r"^sgd-bench: error: --method 'sgd': step \(step_size in Python\) must be at least 1\.18e-38, the smallest "
+     r"float32 .* \(step is the method's default on this problem; give step=\.\.\.\)$"),
+    (["--problem", "logreg:n=20,d=2", "--method", "gd:step=1e-320"],
+     r"^sgd-bench: error: --method 'gd:step=1e-320': step \(step_size in Python\) must be at least 2\.23e-308, .* "
+     r"got 1e-320: in float64 it is 0, and the run would stand still$"),
+    (["--problem", "logreg:n=20,d=2", "--method", "noisy_sgd:noise=1e39", "--dtype", "float32"],
+     r"^sgd-bench: error: --method 'noisy_sgd:noise=1e39': noise \(noise_std in Python\) must be at most 3\.4e\+38"),
+], ids=["default-step-below-float32", "step-subnormal", "noise-beyond-float32"])
+def test_a_step_the_problems_float_makes_0_or_inf_is_refused_before_the_grids_folder(tmp_path, capsys, no_grid_run,
+                                                                                    argv, match):
+    # refused by the run itself, after grid-HASH/ was made and marked "running" (report listed it), and named by
+    # Python's step_size / noise_std, with no --method: the default 1/L of mu=1e38 gave no hint at all
+    code, err = cli_main(["run", *argv, "--steps", "2", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and re.search(match, err.strip()), err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("name, option", [("gd_vs_sgd_large_n", "--sizes"), ("gpu_bench", "--n")])
+def test_an_options_default_as_its_help_writes_it_is_a_value_the_option_takes(capsys, name, option):
+    # the help said "(default 1e4 1e5 1e6 1e7; ...)" and "(default 1e8, ...)", and --sizes 1e4 / --n 1e5 were
+    # refused: "argument --sizes: must be a positive integer, got '1e4'"
+    from sgd_bench_harness import arg_types
+    from sgd_bench_harness.experiments import load
+
+    with pytest.raises(SystemExit):
+        load(name).main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    shown = re.search(rf"{option} N .*?\(default ([^;,)]*)", text).group(1).split()
+    assert shown and all(arg_types.array_length(value) >= 1 for value in shown), shown
+
+
+def test_every_option_the_readmes_run_line_lists_is_one_that_run_all_takes():
+    # the README gave `sgd-bench run [NAME ... | --all] ... [--no-work-limit]`; run --all --no-work-limit (and
+    # several NAMEs, or none) was refused: "unrecognized arguments: --no-work-limit"
+    from pathlib import Path
+
+    from sgd_bench_harness import cli
+
+    line = next(row for row in (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+                if row.startswith("| `sgd-bench run [NAME"))
+    value = {"": [], "N": ["2"], "K": ["2"], "DIR": ["x"], "float32\\|float64": ["float32"]}
+    options = re.findall(r"\[(--[a-z-]+) ?([^\]]*)\]", line.split("` |")[0])
+    assert "--all" in line and ("--quick", "") in options, line
+    args, extra = cli._parser().parse_known_args(["run", "--all", *(w for o, v in options for w in [o, *value[v]])])
+    assert extra == [], extra
+
+
+def test_a_grids_config_edited_by_hand_is_named_not_summarized(tmp_path):
+    # "seeds": 2 -> 7 in a finished grid's meta.json: report rebuilt a summary saying "7 seeds x 1 step" over the
+    # records of 2 seeds, exit 0 (the config is what the stored config_hash keys: a hand edit no longer hashes to it)
+    from sgd_bench_harness import grid, grid_report, results
+
+    config = {"seeds": 2, "steps": 1, "dtype": "float64"}
+    keyed = results.config_hash(grid.KIND, config, dtype="float64", backend="cpu")
+    _hostile31a_grid(tmp_path / "g", config=config, config_hash=keyed, backend="cpu")
+    assert "\n2 seeds x 1 step" in (grid_report.report(tmp_path / "g") and (tmp_path / "g" / "summary.md").read_text())
+    _hostile31a_grid(tmp_path / "e", config={**config, "seeds": 7}, config_hash=keyed, backend="cpu")
+    with pytest.raises(ValueError, match=rf'^meta\.json\'s "config" is not the one its run was keyed by \(config hash '
+                                         rf'{keyed}, now [0-9a-f]{{12}}: edited\?\); restore it, or re-run it'):
+        grid_report.report(tmp_path / "e")
+    assert not (tmp_path / "e" / "summary.md").exists()
+
+
+def test_two_runs_beside_a_result_in_the_same_second_get_two_folders(tmp_path, monkeypatch):
+    # both named NAME-DATE-TIME (the name was only looked up, not made): the second locked it once the first had
+    # finished and wrote its own result over the first's, both saying "wrote" (one result lost)
+    import datetime
+    import types
+
+    from sgd_bench_harness import folders
+
+    (tmp_path / "exp").mkdir()
+    folders.mark(tmp_path / "exp", folders.STATUS_COMPLETE, "abc")
+    second = datetime.datetime(2026, 12, 8, 3, 0, 0)
+    monkeypatch.setattr(folders, "datetime", types.SimpleNamespace(datetime=types.SimpleNamespace(now=lambda: second)))
+    first, _ = folders.output_folder(tmp_path / "exp", "abc", log=lambda text: None)
+    other, _ = folders.output_folder(tmp_path / "exp", "abc", log=lambda text: None)
+    assert first.name == "exp-20261208-030000" and other.name == "exp-20261208-030000-2", (first, other)
+    assert first.is_dir() and other.is_dir()
+
+
+def test_a_runs_commit_is_marked_dirty_by_a_change_anywhere_in_the_code(tmp_path):
+    # only sgd_bench_harness/ was looked at ("git status -- ." from that package): a run of a changed engine
+    # (sgd_bench/), problems/ or scripts/ stored the bare commit in meta.json, as if computed by it
+    import subprocess
+
+    from sgd_bench_harness import results
+
+    files = ["sgd_bench/a.py", "sgd_bench_harness/b.py", "problems/c.py", "scripts/d.py", "results/r.md", "README.md"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("1\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "c"]):
+        subprocess.run(git + args, check=True, capture_output=True)
+    for name in files:
+        (tmp_path / name).write_text("2\n")
+        dirty = results.git_commit(tmp_path / "sgd_bench_harness").endswith("+dirty")
+        assert dirty == (name.split("/")[0] in ("sgd_bench", "sgd_bench_harness", "problems", "scripts")), name
+        (tmp_path / name).write_text("1\n")
+
+
+@pytest.mark.parametrize("first, second", [("lecture-logreg", "lecture-logreg:seed=0"),
+                                           ("logreg:n=20,d=2", "logreg:d=2,n=20,mu=0,noise=0.5"),
+                                           ("sparse-preset:scale=0.01", "sparse-preset:preset=RCV1,scale=0.01")])
+def test_a_problem_with_a_default_spelled_out_is_refused_as_given_twice(tmp_path, capsys, no_grid_run, first, second):
+    # both ran: the same problem twice, every record stored twice under two labels (as for a method, since
+    # leftovers32a: sgd:step=0.1 and sgd:step=0.1,batch=1)
+    code, err = cli_main(["run", "--problem", first, "--problem", second, "--method", "gd", "--steps", "2",
+                          "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        f"sgd-bench: error: --problem {second!r} is given twice (also as {first!r})"), err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_warning_during_a_command_is_one_line_without_a_source_line(tmp_path, capsys, monkeypatch):
+    # sin2-pl:spread=2 printed ".../grid.py:104: UserWarning: sin2_pl: spread=2 makes the mean f convex, ..." and
+    # under it sgd-bench's own source line "  problem = factory(**kwargs)"; a reference solution that did not
+    # converge was said twice so (two callers)
+    import warnings
+
+    from sgd_bench_harness import grid
+
+    def stop(*args, **kwargs):
+        warnings.warn("the same words\ntwice", UserWarning)
+        warnings.warn("the same words\ntwice", UserWarning)
+        raise ValueError("stopped before the run")
+
+    monkeypatch.setattr(grid, "run_grid", stop)
+    code, err = cli_main(["run", "--problem", "sin2-pl:n=40,d=3,spread=2", "--method", "gd", "--steps", "2",
+                          "--out", str(tmp_path / "o")], capsys)
+    lines = err.strip().splitlines()
+    assert code == 2 and lines[-1] == "sgd-bench: error: stopped before the run", err
+    assert lines[0].startswith("sgd-bench: warning: sin2_pl: spread=2 makes the mean f convex,"), err
+    assert lines[1:-1] == ["sgd-bench: warning: the same words twice"], err
+
+
+def test_overwrite_of_a_result_that_is_a_link_names_it_and_replaces_nothing(tmp_path, capsys):
+    # "--overwrite: replacing the result in ROOT/grid-H", then "sgd-bench: error: Cannot call rmtree on a symbolic
+    # link", naming neither the link nor --overwrite
+    from sgd_bench_harness import folders
+
+    (tmp_path / "real").mkdir()
+    folders.mark(tmp_path / "real", folders.STATUS_COMPLETE, "abc")
+    (tmp_path / "link").symlink_to("real")
+    said = []
+    with pytest.raises(ValueError, match=rf"^--overwrite: {re.escape(str(tmp_path / 'link'))} is a link to real, and "
+                                         r"--overwrite replaces a folder, not a link: remove the link, or run without"):
+        folders.output_folder(tmp_path / "link", "abc", overwrite=True, log=said.append)
+    assert said == [] and (tmp_path / "link").is_symlink() and (tmp_path / "real" / "meta.json").is_file()
+
+
+def test_the_index_keeps_a_commits_dirty_mark(tmp_path, capsys):
+    # the index's commit column cut the commit to 12 characters, and the "+dirty" of a run of changed code with it
+    _fake_result(tmp_path / "r" / "a", git_commit="0123456789abcdef0123456789abcdef01234567+dirty")
+    _fake_result(tmp_path / "r" / "b", git_commit="0123456789abcdef0123456789abcdef01234567")
+    code, err = cli_main(["report", str(tmp_path / "r")], capsys)
+    index = (tmp_path / "r" / "index.md").read_text()
+    assert code == 0 and "| 0123456789ab+dirty |" in index and "| 0123456789ab |" in index, (err, index)
+
+
+def test_an_experiments_run_of_too_many_seeds_names_its_own_options(tmp_path):
+    # pl_bounds --seeds 99999999999 --no-work-limit: "... = 477209.7 GiB, but ... free; use fewer seeds per block,
+    # fewer steps or a larger log interval": an experiment has no block or log interval to give
+    from sgd_bench import memory
+    from sgd_bench_harness import experiment
+
+    def run(config, out):
+        memory.check_run_fits(memory.RunBytes(0, 100, 2**50, 0, 10**9), "SGD with 1,000,000,000 seeds")
+
+    with pytest.raises(MemoryError, match=r"\(at most 80% of it is used\); give experiment mine fewer --seeds or "
+                                          r"--steps$") as caught:
+        experiment.main(["--seeds", "3", "--out", str(tmp_path / "o")], name="mine", doc=None, full={"seeds": 2, "steps": 2},
+                        quick={"seeds": 2, "steps": 2}, run=run, overrides={"seeds": "seeds", "steps": "steps"})
+    assert "per block" not in str(caught.value) and not (tmp_path / "o").exists()

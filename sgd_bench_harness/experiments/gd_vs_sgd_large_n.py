@@ -400,7 +400,7 @@ def main(argv=None) -> int:
                                 "SGD's progress is logged every sgd_log_every steps, and the claim that SGD "
                                 "stalls compares its gap over the last quarter of them", key="sgd_steps")
     sizes = dict(type=experiment.array_length, nargs="+", metavar="N",
-                 help="values of n (default 1e4 1e5 1e6 1e7; quick 2000 8000)")
+                 help="values of n (default 10000 100000 1000000 10000000; quick 2000 8000)")
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
                            overrides={"steps": steps, "dtype": "dtype",
                                       "sizes": _sizes},

@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     # (the scaling part enables x64 first); no --steps: the timed loops are sized for the timings.
     seeds = experiment.at_least("seeds", 2, "the many-seeds ratio compares S seeds against one")
     # an array length: 30 digits were refused only at run time, by the data guard, as "n" not "--n"
-    n = dict(type=experiment.array_length, help="samples for the peer ratios (default 1e8, quick 20000)")
+    n = dict(type=experiment.array_length, help="samples for the peer ratios (default 100000000, quick 20000)")
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
                            overrides={"seeds": seeds, "dtype": "dtype", "n": "n"}, options={"n": n},
                            folder="gpu")
