@@ -47,9 +47,8 @@ def read_json(path: Path) -> Any:
 def read_pass(path: Path, key: Any, argvs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The progress of the ``run --all`` pass ``key`` kept in ``path`` (``{"key", "done": {name:
     seconds}, "failed": [names], "argv": {name: argv}, "where": {name: the result's folder name}}``),
-    or a new one. A damaged entry is dropped
-    and its experiment runs again: a text as seconds failed the pass after it had run every
-    experiment, and a text as ``failed`` named its letters as experiments whose claims failed.
+    or a new one. A damaged entry is dropped and its experiment runs again: a text as seconds failed the
+    pass after it had run every experiment, and a text as ``failed`` named its letters as experiments.
     With another ``key`` (a script added to or removed from the pass), what it finished with the
     argv it has now (``argvs``, {name: argv}) is kept: the whole pass ran again, beside its results.
     An unfinished pass of experiments beyond ``argvs`` (its names, ``others``) keeps what it finished."""
