@@ -300,8 +300,9 @@ def report(out: Path) -> list[dict]:
     config = meta.get("config", {})
     f_star = meta.get("f_star", {})
     lit = results.markdown_literal  # labels the user chose (a libsvm file _t_.svm) show as typed
-    f_lines = "\n".join(f"- {lit(p)}: f* = {v[0]:.12g} ({v[1]})" if v[0] is not None else f"- {lit(p)}: f* {v[1]}"
-                        for p, v in f_star.items())
+    shown = results.printable  # a meta.json's own words (an ESC in a hand-edited "devices"): escaped, as labels
+    f_lines = "\n".join(f"- {lit(p)}: f* = {v[0]:.12g} ({shown(v[1])})" if v[0] is not None else
+                        f"- {lit(p)}: f* {shown(v[1])}" for p, v in f_star.items())
     diverged_total = sum(int(r["diverged"].split("/")[0]) for r in table)
     uphill = [r for r in table if r["negative_step"] != "-"]
     columns = summary_columns(table)
@@ -321,9 +322,9 @@ def report(out: Path) -> list[dict]:
 Command: {results.markdown_code(meta.get('command', '?'))}
 
 {_count(config.get('seeds', '?'), 'seed')} x {_count(config.get('steps', '?'), 'step')} (logged every
-{config.get('log_every', '?')}), {config.get('dtype', '?')}, key {config.get('key', '?')}, device
-{', '.join(map(str, meta.get('devices', []))) or '?'}, jax {meta.get('versions', {}).get('jax', '?')}, commit
-{meta.get('git_commit', '?')}, config hash {meta.get('config_hash', '?')}.
+{lit(config.get('log_every', '?'))}), {lit(config.get('dtype', '?'))}, key {lit(config.get('key', '?'))}, device
+{', '.join(map(lit, meta.get('devices', []))) or '?'}, jax {lit(meta.get('versions', {}).get('jax', '?'))}, commit
+{lit(meta.get('git_commit', '?'))}, config hash {lit(meta.get('config_hash', '?'))}.
 
 ![grid](grid.png)
 

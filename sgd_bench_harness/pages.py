@@ -91,13 +91,15 @@ def _checks_html(checks: Any) -> str:
 
 
 def _meta_html(meta: Mapping[str, Any]) -> str:
+    from sgd_bench_harness.arg_types import printable
+
     rows = []
-    for key, value in meta.items():
-        if isinstance(value, (dict, list)):
+    for key, value in meta.items():  # a control character (an ESC in a hand-edited "dtype") as its escape
+        if isinstance(value, (dict, list)):  # (JSON escapes those inside, as \u001b)
             shown = f"<pre>{html.escape(json.dumps(value, indent=1, default=str))}</pre>"
         else:
-            shown = html.escape(str(value))
-        rows.append(f"<tr><th>{html.escape(str(key))}</th><td>{shown}</td></tr>")
+            shown = html.escape(printable(value))
+        rows.append(f"<tr><th>{html.escape(printable(key))}</th><td>{shown}</td></tr>")
     return '<h2 id="metadata">Run metadata</h2><table>' + "".join(rows) + "</table>"
 
 
@@ -169,15 +171,16 @@ def write_result_page(folder: Path, index: Path | None = None, done: set | None 
     shown = set(re.findall(r"\]\(([^)\s]+)\)", text))  # files the summary already shows or links
     figures = sorted(p.name for p in folder.iterdir()
                      if p.suffix.lower() in FIGURE_SUFFIXES and p.name not in shown)
-    extra = "".join(f'<figure><img src="{html.escape(url(f))}" alt="{html.escape(f)}">'
-                    f"<figcaption>{html.escape(f)}</figcaption></figure>" for f in figures)
+    extra = "".join(f'<figure><img src="{html.escape(url(f))}" alt="{html.escape(results.printable(f))}">'
+                    f"<figcaption>{html.escape(results.printable(f))}</figcaption></figure>" for f in figures)
     files = [name for name in STORED_FILES if (folder / name).exists()]
     nav = [f'<a href="{html.escape(url(os.path.relpath(index, folder)))}">all results</a>'] if index else []
     nav += [f'<a href="{html.escape(url(name))}">{html.escape(name)}</a>' for name in files]
     meta = folders.read_meta(folder) or {}
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>" + GENERATOR
-            + f"<title>{html.escape(title)} · sgd-bench</title><style>{STYLE}</style></head><body>"
-            + f"<nav>{' · '.join(nav)}</nav><p><em>{html.escape(folder_name(folder))}</em></p><main>{body}</main>"
+            + f"<title>{html.escape(results.printable(title))} · sgd-bench</title><style>{STYLE}</style></head><body>"
+            + f"<nav>{' · '.join(nav)}</nav><p><em>{html.escape(results.printable(folder_name(folder)))}</em></p>"
+            + f"<main>{body}</main>"
             + _checks_html(folders.read_json(folder / "checks.json"))
             + (f'<h2 id="figures">More figures</h2>{extra}' if extra else "")
             + (_meta_html(meta) if meta else "")
