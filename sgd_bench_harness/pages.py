@@ -57,6 +57,20 @@ def url(path: str | os.PathLike) -> str:
     return quote(Path(path).as_posix())
 
 
+def _shown(value: Any) -> str:
+    """A stored text (a meta.json's, a checks.json's) for the page: control characters as their
+    escapes (``printable``: an ESC in a hand-edited claim reached the page raw), then HTML-escaped."""
+    from sgd_bench_harness.arg_types import printable
+
+    return html.escape(printable(value))
+
+
+def _controls_escaped(page: str) -> str:
+    """``page`` with each control character other than a line break or a tab as its escape (``\\x1b``): a
+    summary.md of one's own script holding an ESC reached its page raw."""
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: m.group().encode("unicode_escape").decode(), page)
+
+
 def _checks_html(checks: Any) -> str:
     if not isinstance(checks, list) or not checks:
         return ""
@@ -74,14 +88,14 @@ def _checks_html(checks: Any) -> str:
         rows = ""
         if isinstance(measured, Mapping) and measured:
             rows = "<table>" + "".join(
-                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(readable(v))}</td></tr>"
+                f"<tr><th>{_shown(k)}</th><td>{_shown(readable(v))}</td></tr>"
                 for k, v in measured.items()) + "</table>"
         elif measured is not None:
-            rows = f"<p>measured: {html.escape(readable(measured))}</p>"
+            rows = f"<p>measured: {_shown(readable(measured))}</p>"
         # inline, not in STYLE: a page without such a check stays byte for byte what it was
         grey = ' style="color:#6e7781"' if state == "skipped" else ""
         items.append(f'<li class="{state}"><span class="mark"{grey}>{MARKS[state]}</span>'
-                     f'{html.escape(str(text))}{rows}</li>')
+                     f'{_shown(text)}{rows}</li>')
     skipped = states.count("skipped")
     return (f'<h2 id="checks">Checks: {states.count("holds")} of {len(items) - skipped} hold'
             f'{f", {skipped} not evaluated" if skipped else ""}</h2>'
@@ -91,15 +105,13 @@ def _checks_html(checks: Any) -> str:
 
 
 def _meta_html(meta: Mapping[str, Any]) -> str:
-    from sgd_bench_harness.arg_types import printable
-
     rows = []
     for key, value in meta.items():  # a control character (an ESC in a hand-edited "dtype") as its escape
         if isinstance(value, (dict, list)):  # (JSON escapes those inside, as \u001b)
             shown = f"<pre>{html.escape(json.dumps(value, indent=1, default=str))}</pre>"
         else:
-            shown = html.escape(printable(value))
-        rows.append(f"<tr><th>{html.escape(printable(key))}</th><td>{shown}</td></tr>")
+            shown = _shown(value)
+        rows.append(f"<tr><th>{_shown(key)}</th><td>{shown}</td></tr>")
     return '<h2 id="metadata">Run metadata</h2><table>' + "".join(rows) + "</table>"
 
 
@@ -163,7 +175,7 @@ def write_result_page(folder: Path, index: Path | None = None, done: set | None 
         return target
     done.add(os.path.realpath(target))
     text = source.read_text(encoding="utf-8")  # as written (results.write_text), whatever the locale
-    body = _nested_pages(folder, render_markdown(text), index, done)
+    body = _nested_pages(folder, _controls_escaped(render_markdown(text)), index, done)
     # the heading's text without Markdown's backslash escapes (CommonMark: before ASCII punctuation):
     # a grid's label my_file.svm, escaped my\_file.svm in summary.md, showed so in the title
     title = next((re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", line.lstrip("# ").strip())

@@ -8106,3 +8106,21 @@ def test_a_sighup_stops_a_run_as_a_sigterm_does_and_exits_129(tmp_path, capsys, 
     stopped = interrupts.HungUp()
     stopped.folder = tmp_path / "grid-x"
     assert run_words.interrupted(stopped).startswith("hung up (SIGHUP: its terminal was closed); ")
+
+
+def test_a_results_page_escapes_control_characters_of_its_checks_and_summary(tmp_path, capsys):
+    # hostile round: a checks.json claim or measurement, and a summary.md of one's own script, holding an ESC or a
+    # BEL reached summary.html raw (a tab in it stays a tab)
+    import json
+
+    from sgd_bench_harness import cli
+
+    folder = _fake_result(tmp_path / "runs" / "r")
+    (folder / "summary.md").write_text("# mine\x1b[2J\n\ntext \x1b[31m red\tand a tab\n")
+    (folder / "checks.json").write_text(json.dumps([{"claim": "x\x1b[2J holds", "holds": True,
+                                                     "measured": {"k\x1b": "v\x07"}}]))
+    assert cli.main(["report", str(tmp_path / "runs")]) == 0
+    page = (folder / "summary.html").read_text()
+    assert not any(not ch.isprintable() and ch not in "\n\t" for ch in page), page
+    assert "<h1>mine\\x1b[2J</h1>" in page and "text \\x1b[31m red\tand a tab" in page
+    assert "x\\x1b[2J holds<table><tr><th>k\\x1b</th><td>v\\x07</td>" in page
