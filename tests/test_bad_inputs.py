@@ -8124,3 +8124,21 @@ def test_a_results_page_escapes_control_characters_of_its_checks_and_summary(tmp
     assert not any(not ch.isprintable() and ch not in "\n\t" for ch in page), page
     assert "<h1>mine\\x1b[2J</h1>" in page and "text \\x1b[31m red\tand a tab" in page
     assert "x\\x1b[2J holds<table><tr><th>k\\x1b</th><td>v\\x07</td>" in page
+
+
+def test_report_refuses_a_grid_whose_config_was_edited_after_its_run(tmp_path, capsys):
+    # hostile round: "seeds": 99 edited into a grid's meta.json config made the rebuilt summary.md say "99 seeds x
+    # ..." over records of 2 seeds, exit 0; a "steps" holding an ESC reached it raw
+    import json
+
+    from sgd_bench_harness import cli
+
+    folder = _fresh_grid(tmp_path, capsys, GRID_ARGV)
+    before = (folder / "summary.md").read_text()
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "config": {**meta["config"], "seeds": 99}}))
+    cli.main(["report", str(folder)])
+    out = capsys.readouterr().out
+    assert (f"not rebuilt (ValueError: meta.json's \"config\" is not the one the grid ran (its config_hash is "
+            f"'{meta['config_hash']}', this config's '") in out
+    assert (folder / "summary.md").read_text() == before
