@@ -29,8 +29,9 @@ problem of ``LONG_PHASE_SIZE`` numbers or more: a small one is quiet, as before)
 while the grid is checked are handed to the run instead of being computed twice. ``said_f_star`` says a
 line before a large problem's reference solution, in a grid and in the experiments that solve one on
 large data (gd_vs_sgd_large_n, sparse_logreg; they also say their timed runs first). A grid's f*
-(``kept_f_star``, else ``grid_f_star``) is the one the constants' reference solve found, kept with their values
-(``"f_star"``), when they were computed: it solved the problem a second time (at full n, minutes).
+is the one the constants' reference solve found, kept with their values (``"f_star"``, ``kept_f_star``) when
+a default step needed them (the run solved the problem a second time, minutes at full n); else
+``grid_f_star`` solves it.
 """
 
 from __future__ import annotations
