@@ -45,7 +45,7 @@ def rank_deficient_least_squares(n: int = 500, d: int = 50, rank: int = 40, *, s
     if cond < 1:
         raise ValueError(f"cond must be >= 1, got {cond!r}")
     noise = validation.nonnegative_float("noise", noise)
-    dt = validation.floating_dtype("dtype", dtype)
+    dt = validation.requested_dtype("dtype", dtype)
     validation.derived_within_dtype("cond", cond, 1.0 / cond, "the smallest non-zero eigenvalue 1/cond =",
                                     jax.dtypes.canonicalize_dtype(dt), positive=True)
     rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
@@ -91,7 +91,7 @@ def nonseparable_logistic(n: int = 1000, d: int = 10, *, seed: int = 0, noise: f
     n = validation.integer("n", n, low=2)
     d = validation.integer("d", d, low=1)
     noise = validation.nonnegative_float("noise", noise)
-    dt = validation.floating_dtype("dtype", dtype)
+    dt = validation.requested_dtype("dtype", dtype)
     # Host float64: A and the LP's constraint matrix y * A (n x d each), a few n-vectors.
     check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize,
                     f"non-separable logistic regression with n={n}, d={d}")

@@ -36,7 +36,7 @@ def _check_args(mu, standardize, dtype):
     mu = validation.nonnegative_float("mu", mu)
     if not isinstance(standardize, (bool, np.bool_)):
         raise TypeError(f"standardize must be True or False, got {standardize!r}")
-    return mu, bool(standardize), validation.floating_dtype("dtype", dtype)
+    return mu, bool(standardize), validation.requested_dtype("dtype", dtype)
 
 
 def _finish(A, y, mu, standardize, dtype, name):

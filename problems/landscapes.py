@@ -276,7 +276,7 @@ def _build(intended: GaussianWells, names, n, shift_std, test_shift, name, dtype
                      for a, w, v in zip(intended.depths, intended.widths, g_widths))
     loss_i = GaussianWells(intended.base, intended.centers, g_widths, g_depths)
     shifts = quantile_shifts(n, d, tau)
-    dtype = validation.floating_dtype("dtype", dtype)
+    dtype = validation.requested_dtype("dtype", dtype)
     data = jnp.asarray(shifts, dtype)
     problem = FiniteSum(loss_i, data, name=name, problem_class="nonconvex", x_shape=(d,))
     test = FiniteSum(loss_i, jnp.asarray(shifts + delta[None], dtype), name=f"{name} (test)",
@@ -353,7 +353,7 @@ def _landscape_args(n, shift_std, test_shift, d, dtype):
         raise ValueError(f"test_shift must be a number or a {d}-vector, got shape {delta.shape}")
     if not np.all(np.isfinite(delta)):
         raise ValueError(f"test_shift must be finite, got {test_shift!r}")
-    dt = validation.floating_dtype("dtype", dtype)
+    dt = validation.requested_dtype("dtype", dtype)
     key_dtype = None if dtype is None else dt.name
     # test_shift = 1e39 on float32 was refused as "data contains 64 NaN or Inf value(s)"
     validation.within_dtype([("test_shift", delta)], jax.dtypes.canonicalize_dtype(dt), "the data")

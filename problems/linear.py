@@ -106,6 +106,12 @@ def check_design(name_a, A, name_b, b, *, labels: bool = False, gram: bool = Fal
     that A^T A, which gives L, stays finite); errors name the arguments."""
     # Sparse matrices, strings and complex numbers are refused by name, and every check runs on
     # the arrays as given, before anything is transferred to a device or compiled.
+    traced = [name for name, value in ((name_a, A), (name_b, b)) if isinstance(value, jax.core.Tracer)]
+    if traced or isinstance(jnp.zeros(()), jax.core.Tracer):  # under grad / jit: JAX's TracerArrayConversionError
+        what = f"{traced[0]} is traced (inside jit / vmap / grad)" if traced else "this runs inside a jax.jit"
+        raise TypeError(f"{what}, but the problem's checks and closed-form constants (L from A^T A) run on the "
+                        "host: build it outside, or inside use problem.replace(data=..., info=...) or "
+                        "FiniteSum(loss_i, data)")
     A = validation.dense_array(name_a, A, real=True)
     b = validation.dense_array(name_b, b, real=True)
     if len(A.shape) != 2:

@@ -80,7 +80,7 @@ def digits_mlp(hidden: int = 32, *, split: str = "train", test_size: int = 497, 
     ("train": 1797 - ``test_size`` images, "test": ``test_size``). Class ``"nonconvex"``."""
     hidden = validation.integer("hidden", hidden, low=1)
     split = validation.choice("split", split, SPLITS)
-    dt = validation.floating_dtype("dtype", dtype)
+    dt = validation.requested_dtype("dtype", dtype)
     A_tr, Y_tr, A_te, Y_te = digits_split(test_size, split_seed)
     A, Y = (A_tr, Y_tr) if split == "train" else (A_te, Y_te)
     loss = MLPLoss(hidden)

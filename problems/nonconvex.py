@@ -38,7 +38,7 @@ SIGMOID_CURVATURE = 1.0 / (6.0 * np.sqrt(3.0))
 
 
 def _dtype(dtype):
-    return validation.floating_dtype("dtype", dtype)
+    return validation.requested_dtype("dtype", dtype)
 
 
 # -- the lifted x^2 + 3 sin^2 x family ---------------------------------------------------------------
@@ -52,7 +52,8 @@ def _coordinate_terms(C):
     """cbar, s^2, r, theta per coordinate, so that h_j is in closed form."""
     C = np.asarray(C, dtype=np.float64)
     m = np.mean(np.exp(2j * C), axis=0)
-    return C.mean(axis=0), C.var(axis=0), np.abs(m), np.angle(m)
+    # |mean of unit numbers| <= 1; rounding gave 1 + 2e-16 for one centre: L = 8.000000000000002 > L_max = 8
+    return C.mean(axis=0), C.var(axis=0), np.minimum(np.abs(m), 1.0), np.angle(m)
 
 
 def _h(t, cbar, s2, r, th):

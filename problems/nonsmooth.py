@@ -49,7 +49,7 @@ def _generation_args(n, d, seed, noise, dtype, *, what, min_n):
     n = validation.integer("n", n, low=min_n)
     d = validation.integer("d", d, low=1)
     noise = validation.nonnegative_float("noise", noise)
-    dt = validation.floating_dtype("dtype", dtype)
+    dt = validation.requested_dtype("dtype", dtype)
     # Host float64: A and its copy for the Lipschitz constants (n x d each), a few n-vectors.
     check_host_fits(8 * (2 * n * d + 4 * n), (n * d + n) * dt.itemsize, f"{what} with n={n}, d={d}")
     return n, d, validation.integer("seed", seed, low=0, high=validation.MAX_SEED), noise, dt

@@ -172,7 +172,7 @@ def sparse_classification(n: int, d: int, row_nnz: float, *, seed: int = 0, alph
         raise ValueError(f"flip must be in [0, 0.5), got {flip:g}")
     width = (min(d, max(1, math.ceil(4 * row_nnz))) if max_row is None
              else validation.integer("max_row", max_row, low=1, high=d))
-    dt = validation.floating_dtype("dtype", dtype)
+    dt = validation.requested_dtype("dtype", dtype)
     # Host: the CSR result (values, int32 columns) plus the padded block being packed; device:
     # one block of padded rows and its sort temporaries.
     nnz_bound = n * min(width, row_nnz * 1.2 + 8)

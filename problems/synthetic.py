@@ -60,7 +60,7 @@ def check_size(n: int, d: int, dtype) -> tuple[int, int, jnp.dtype]:
     (``gpu_bench`` asks first, so that it does not run its scaling part for a size it refuses)."""
     n = validation.integer("n", n, low=1)
     d = validation.integer("d", d, low=1)
-    dtype = jnp.dtype(validation.floating_dtype("dtype", dtype))
+    dtype = jnp.dtype(validation.requested_dtype("dtype", dtype))
     check_fits(n * d * dtype.itemsize + 3 * n * _wide().itemsize,
                f"synthetic data with n={n}, d={d} in {dtype.name}")
     return n, d, dtype
@@ -84,7 +84,7 @@ def _design(seed, n, d, dtype):
 def _within(dtype, **values) -> None:
     """The numbers that enter the data or the loss, refused by name when the dtype cannot hold
     them (FiniteSum refuses mu too, but only once the data is made)."""
-    dtype = jax.dtypes.canonicalize_dtype(validation.floating_dtype("dtype", dtype))
+    dtype = jax.dtypes.canonicalize_dtype(validation.requested_dtype("dtype", dtype))
     validation.within_dtype(values.items(), dtype, "the data")
 
 
@@ -109,7 +109,7 @@ def synthetic_least_squares(n: int = 1000, d: int = 10, *, seed: int = 0, mu: fl
     # normal draws stay below MAX_DRAW (8.2 in float64, 5.3 in float32)
     validation.squares_within_dtype("noise", noise, noise * MAX_DRAW, "squared residuals "
                                     f"(noise times a normal draw, |draw| < {MAX_DRAW:g}) up to",
-                                    jax.dtypes.canonicalize_dtype(validation.floating_dtype("dtype", dtype)))
+                                    jax.dtypes.canonicalize_dtype(validation.requested_dtype("dtype", dtype)))
     A, z, eps = _design(seed, n, d, dtype)
     b = (z + noise * eps).astype(A.dtype)  # in float64, then rounded once like A
     return least_squares(A, b, mu, name=f"least-squares n={n} d={d}", validate=False)

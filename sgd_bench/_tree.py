@@ -68,3 +68,8 @@ def on_host(what: str, why: str, *trees: Any) -> None:
     if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(trees)):
         raise TypeError(f"{what} works on the host ({why}), so it cannot run inside jit / vmap / grad, "
                         "and an argument here is traced: call it outside them, on concrete values")
+    # under a user's jit even concrete arguments give traced results (an array made here is a tracer):
+    # jax.jit(lambda k: theory.gd_pl(k, theory.constants(p), ...)) was the ConcretizationTypeError still
+    if isinstance(jnp.zeros(()), jax.core.Tracer):
+        raise TypeError(f"{what} works on the host ({why}), so it cannot run inside jit / vmap / grad, "
+                        "and it is being traced here (inside a jax.jit): call it outside, on concrete values")

@@ -52,6 +52,8 @@ def replacement(change: tuple[Any, Any]) -> tuple[str, Any]:
     flat, new = change
     if not isinstance(flat, str):
         raise TypeError(f"hyperparameter names must be text (flat names, as Method.values() gives them), got {flat!r}")
+    if isinstance(new, jax.Array) and jax.dtypes.issubdtype(new.dtype, jax.dtypes.prng_key):  # NumPy's asarray of it
+        raise TypeError(f"{flat} must be a number (or a schedule or a Method where one goes), got {shown(new)}")  # raised JAX's error
     if isinstance(new, numbers.Real) and not isinstance(new, (numbers.Integral, float, np.generic)):
         whole = isinstance(new, numbers.Rational) and new.denominator == 1  # Fraction(4): a loop length
         return flat, int(new) if whole else float(new)
@@ -184,4 +186,20 @@ def show_value(value) -> str:
     arr = np.asarray(value)
     if arr.dtype == object:  # a dict or ragged tuple of numbers (a user's Method): format code 'g' failed
         return f"<{type(value).__name__}>"
-    return f"{arr.item():g}" if arr.ndim == 0 else f"<array {arr.shape}>"
+    if arr.ndim:
+        return f"<array {arr.shape}>"
+    # an integer as typed: max_trials=10**7 showed as 1e+07 (leftovers34b)
+    return str(arr.item()) if arr.dtype.kind in "iub" else f"{arr.item():g}"
+
+
+def shown(value) -> str:
+    """``repr(value)`` on one line, for a message: a PRNG key's repr spans two ("Array((),
+    dtype=key<fry>) overlaying:\n[0 0]"), so a key is named as one; other reprs lose their line breaks."""
+    dtype = getattr(value, "dtype", None)
+    try:
+        key = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    except TypeError:
+        key = False
+    if key:
+        return f"a PRNG key ({dtype})" if np.ndim(value) == 0 else f"an array of PRNG keys, shape {np.shape(value)} ({dtype})"
+    return " ".join(repr(value).split())

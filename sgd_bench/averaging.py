@@ -49,7 +49,8 @@ def averaged(method: Method, start: int = 0) -> Method:
     **Arguments:**
 
     - ``method``: any ``Method``; it runs unchanged (its hyperparameters are this method's
-      ``inner.*`` values).
+      ``inner.*`` values: ``averaged(sgd(0.1)).replace({"inner.step_size": 0.05})``, a number in
+      place of a whole schedule too).
     - ``start``: the first iterate x_start in the mean (0 averages from x_0; a later start
       drops the transient, "tail averaging"); a traced hyperparameter.
 

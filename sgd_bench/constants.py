@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import numbers
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import jax
 import numpy as np
@@ -171,6 +171,7 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
     if not isinstance(problem, FiniteSum):
         raise TypeError(f"problem must be a sgd_bench.FiniteSum, got {type(problem).__name__}")
     validation.live("problem.data", problem.data)  # a donated array: JAX's error named nothing
+    points = None if points is None else _point_list(problem, points)
     _tree.on_host("theory.constants", "eigenvalues and a Newton solve, read as Python floats", problem, reference, points)
     info, cls, sources = problem.info, problem.problem_class, {}
 
@@ -245,6 +246,16 @@ def constants(problem: FiniteSum, *, reference=None, points: Sequence[Any] | Non
     else:
         sources["sigma2_star"] = "unknown: no x*"
     return Constants(problem.name, cls, problem.n, L, L_max, mu, sigma2_star, f_star, sources)
+
+
+def _point_list(problem: FiniteSum, points) -> list:
+    """``points`` as a list of iterates: 5 was "'int' object is not iterable", one iterate x was read as its
+    entries ("points[0] must have shape (3,) ..., got ()"), a dict as its keys, an iterator warned from JAX."""
+    if problem.x_shape is not None and hasattr(points, "shape") and tuple(np.shape(points)) == problem.x_shape:
+        raise TypeError(f"points must be a list of iterates, got one iterate of shape {problem.x_shape}: pass [x]")
+    if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Iterable):
+        raise TypeError(f"points must be a list of iterates (each shaped as the problem's x), got {points!r}"[:300])
+    return list(points)
 
 
 # How far f(x_star) may be from a given f_star: a user's f_star rounded to 4 significant digits

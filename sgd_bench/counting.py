@@ -76,6 +76,9 @@ class Count(NamedTuple):
     # of an array with more than one element is ambiguous". Counts compare by value (shape and
     # words); a traced count equals only itself, as Schedule's leaves do.
     def __eq__(self, other):
+        if isinstance(other, numbers.Real) and not isinstance(other, (bool, np.bool_)):
+            # count == 4294967301 was False for that count (int's == of a tuple) while < and > compared values
+            return self._scalar("compares with ==", "np.asarray(count) == ...") == other
         if not isinstance(other, Count):  # a plain tuple's own == would compare the words again
             return False if isinstance(other, tuple) else NotImplemented
         return leaves_equal([self.words], [other.words])
@@ -84,8 +87,9 @@ class Count(NamedTuple):
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
-    def __hash__(self):
-        return leaves_hash([self.words])
+    def __hash__(self):  # a scalar host count hashes as its int, which it equals
+        scalar = not isinstance(self.words, jax.core.Tracer) and np.ndim(self.words) == 1
+        return hash(self._scalar("hashes", "")) if scalar else leaves_hash([self.words])
 
     # A NamedTuple's + and * are a tuple's: count + count gave a pair of word arrays and count * 2
     # a 4-tuple, silently. Counts add exactly (with the carry); they do not multiply.

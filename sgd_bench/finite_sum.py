@@ -28,7 +28,7 @@ from jax import lax
 from sgd_bench import validation
 from sgd_bench import _tree, memory
 from sgd_bench._values import Label, check_replaced_data, leaves_equal, leaves_hash, shifted_info
-from sgd_bench.method_state import fits_x_shape
+from sgd_bench.method_state import Shapes, fits_x_shape
 
 PROBLEM_CLASSES = ("strongly_convex", "pl", "convex", "nonconvex", "nonsmooth")
 
@@ -110,8 +110,8 @@ class FiniteSum:
       program); a plain function is static and compared by identity.
     - ``name``: a label for tables and plots.
     - ``problem_class``: one of ``PROBLEM_CLASSES``; what the theory may assume.
-    - ``x_shape``: the shape of an iterate when x is an array; ``None`` lets it be inferred
-      from ``x0`` (any pytree accepted by ``loss_i``).
+    - ``x_shape``: the shape of an iterate when x is an array (``loss_i`` is traced once at it, abstractly,
+      here); ``None`` lets it be inferred from ``x0`` (any pytree accepted by ``loss_i``).
     - ``info``: known facts (for example ``{"mu": 1.0, "L": 1.37}``), floats only.
     - ``block_rows``: rows per block in streamed full-data reductions (default: ~256 KiB).
     - ``shards``: the number of equal row shards the data is split into across devices
@@ -178,6 +178,7 @@ class FiniteSum:
         validation.within_dtype(reg + [(f"info[{k!r}]", v) for k, v in info],
                                 _float_dtype(leaf for _, leaf in leaves), f"problem {name!r}")
         validation.warn_if_downcast(leaves)
+        fits_x_shape(Shapes(loss_i, treedef, leaves, regularizer, name, x_shape))  # x_shape=(4,) on 3 columns ran
         data = jax.tree_util.tree_unflatten(treedef, [validation.jax_array(name_, leaf) for name_, leaf in leaves])
         if block_rows is None:
             block_rows = _default_block_rows(data)
@@ -235,8 +236,7 @@ class FiniteSum:
             ridge = [0.0 if r is None else r.mu if isinstance(r, L2) else None for r in (self.regularizer, changes["regularizer"])]
             changes["info"] = shifted_info(self.info, *ridge, changes.get("problem_class", self.problem_class))
         fields.update(changes)
-        out = FiniteSum(fields.pop("loss_i"), fields.pop("data"), validate=False, **fields)
-        return fits_x_shape(out) if {"x_shape", "data", "loss_i"} & set(changes) else out
+        return FiniteSum(fields.pop("loss_i"), fields.pop("data"), validate=False, **fields)  # checks x_shape
 
     def __repr__(self) -> str:
         shapes = jax.tree_util.tree_map(lambda a: f"{a.dtype}{list(a.shape)}", self.data)

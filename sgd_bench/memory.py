@@ -138,8 +138,20 @@ def _cgroup_rooms(mount: str, path: str, limit_file: str, usage_file: str, cache
 
 def _gib(nbytes: float) -> str:
     if nbytes > 2**1000:  # an int count such as --seeds 10**400: the division overflowed a float
-        return f"about 10^{len(str(int(nbytes))) - 10} GiB"
+        return f"about 10^{_digits(int(nbytes)) - 10} GiB"
     return f"{nbytes / 2**30:.2f} GiB"
+
+
+def _digits(n: int) -> int:
+    """The decimal digits of a positive int, also past the 4300 that str() converts (which raised
+    "Exceeds the limit (4300 digits) for integer string conversion" for a grid's --seeds 1e4299)."""
+    return math.floor(math.log10(n)) + 1
+
+
+def shown_count(n: int) -> str:
+    """A count for a message: with thousands separators, or "about 10^K" past 100 digits (a grid's
+    --seeds 1e400 filled a line with a 400-digit number of record rows)."""
+    return f"{n:,}" if n < 10**100 else f"about 10^{_digits(n) - 1}"
 
 
 def _default_hint(what: str) -> str:
@@ -291,11 +303,13 @@ class RunBytes(NamedTuple):
 
     def describe(self) -> str:
         """The breakdown in words, for a refusal."""
-        return (f"data {_fmt_bytes(self.data)} + {self.seeds:,} seeds x (state {_fmt_bytes(self.state)} + "
+        return (f"data {_fmt_bytes(self.data)} + {shown_count(self.seeds)} seeds x (state {_fmt_bytes(self.state)} + "
                 f"logs {_fmt_bytes(self.logs)} + sampler {_fmt_bytes(self.sampler)}) = {_fmt_bytes(self.total)}")
 
 
 def _fmt_bytes(nbytes: float) -> str:
+    if nbytes > 2**1000:  # --seeds 1e400 --block 1e400: "OverflowError: integer division result too large for a float"
+        return _gib(nbytes)
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if nbytes >= size:
             return f"{nbytes / size:.1f} {unit}"

@@ -1,7 +1,8 @@
 """The abstract checks (``jax.eval_shape``: nothing runs or compiles) that a problem's loss and a
 ``Method``'s init and step fit an iterate, before anything compiles.
 
-``check_loss``: ``loss_i`` and the regularizer at an iterate must give a real floating scalar.
+``check_loss``: ``loss_i`` and the regularizer at an iterate must give a real floating scalar;
+``fits_x_shape`` runs it at a problem's ``x_shape`` (a ``FiniteSum`` being built: ``Shapes``).
 
 A user-written method (the README's extension point) is traced once abstractly with
 ``jax.eval_shape``: a state that is not a NamedTuple with ``x`` and a ``grad_evals`` Count, or a
@@ -90,3 +91,16 @@ def fits_x_shape(problem):
     if problem.x_shape is not None:
         check_loss(problem, jax.ShapeDtypeStruct(problem.x_shape, problem.dtype), "x_shape")
     return problem
+
+
+class Shapes:
+    """What ``fits_x_shape`` reads of a FiniteSum being built (its constructor's arguments), with the data
+    leaves as abstract values, as JAX will hold them (float64 is float32 with x64 off): a refused x_shape
+    then transferred nothing to a device and compiled nothing (leftovers34b)."""
+
+    def __init__(self, loss_i, treedef, leaves, regularizer, name, x_shape):
+        abstract = [jax.ShapeDtypeStruct(leaf.shape, jax.dtypes.canonicalize_dtype(leaf.dtype)) for _, leaf in leaves]
+        self.loss_i, self.regularizer, self.name, self.x_shape = loss_i, regularizer, name, x_shape
+        self.data = jax.tree_util.tree_unflatten(treedef, abstract)
+        floats = [a.dtype for a in abstract if jnp.issubdtype(a.dtype, jnp.floating)]
+        self.dtype = floats[0] if floats else jnp.result_type(float)  # as FiniteSum.dtype

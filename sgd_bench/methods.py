@@ -47,7 +47,7 @@ from sgd_bench._values import Label, leaves_equal, leaves_hash, like_current, re
 from sgd_bench.counting import Count
 from sgd_bench.gradient_table import one_dense_row, row_grad
 from sgd_bench.sampling import SAMPLINGS
-from sgd_bench.schedules import Schedule, as_schedule, check_params, replaced_whole
+from sgd_bench.schedules import Schedule, as_schedule, at_default, check_params, replaced_whole, whole_value
 
 
 class Params:
@@ -179,8 +179,8 @@ class Method:
         return out
 
     def replace(self, changes: Mapping[str, Any] | None = None, **kwargs) -> "Method":
-        """A copy with hyperparameters changed by flat name (see ``values``); the structure, and
-        so the compiled program, stays the same unless a whole schedule is replaced.
+        """A copy with hyperparameters changed by flat name (see ``values``; one at its default, None, too);
+        the structure, and so the program, stays the same unless a whole schedule or a default is replaced.
 
         >>> sgd(0.1).replace(step_size=0.2) == sgd(0.2)
         True
@@ -190,9 +190,9 @@ class Method:
         hyper = dict(self.hyperparams)
         for flat, new in ((f, like_current(known.get(f), v)) for f, v in map(replacement, changes.items())):
             head, *rest = flat.split(".")
-            if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method)) and (rest or not replaced_whole(hyper[head]))):
+            if head not in hyper or (flat not in known and not isinstance(new, (Schedule, Method)) and not replaced_whole(hyper[head], rest)):
                 raise ValueError(f"method {self.name!r} has no hyperparameter {flat!r}; it has "
-                                 f"{sorted(known)}")
+                                 f"{sorted(known)}{at_default(self.hyperparams)}")
             if (head == "learning_rate" and not rest and self.init_fn is optax_init and not isinstance(new, jax.core.Tracer)
                     and np.asarray(new).dtype.kind in "iuf" and not np.all(np.isfinite(new) & (np.asarray(new) > 0))):
                 raise ValueError(f"learning_rate must be a finite number > 0, got {new!r}")
@@ -299,7 +299,7 @@ def _set_path(current, path, new, flat):
     if not path and isinstance(new, Method) is not isinstance(current, Method):  # was "'Method' object is not callable"
         raise TypeError(f"{flat} must be {'a Method' if isinstance(current, Method) else 'a number or a schedule'}, got {new!r}")
     if not path and (isinstance(new, (Schedule, Method)) or replaced_whole(current) or callable(new) and isinstance(current, Schedule)):
-        return new if isinstance(new, Method) else as_schedule(new, flat)  # a callable is wrapped, as when built
+        return new if isinstance(new, Method) else whole_value(current, new, flat)  # a callable is wrapped, as when built
     if isinstance(current, Schedule):
         prefix = flat if not path else flat[: -len(path[-1]) - 1]
         if not path and current.is_constant:

@@ -99,11 +99,11 @@ def _check_keyword_kinds(factory, hyperparams) -> None:
             if not (_is_number(value) or (callable(value) and key == "learning_rate")):
                 what = "a number > 0 or a schedule (a callable k -> rate)" if key == "learning_rate" \
                     else "a number"
-                raise TypeError(f"{key} must be {what}, got {value!r}")
+                raise TypeError(f"{key} must be {what}, got {validation.shown(value)}")
             if callable(value):
                 _check_scalar_schedule(key, value)
         elif isinstance(default, bool) and not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{key} must be True or False, got {value!r}")
+            raise TypeError(f"{key} must be True or False, got {validation.shown(value)}")
 
 
 def _check_scalar_schedule(key: str, schedule) -> None:

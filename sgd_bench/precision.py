@@ -128,3 +128,16 @@ def is_real(dtype) -> bool:
     "V", so a ``kind in "biuf"`` test refused a bfloat16 step or matrix as "not a real number"."""
     dtype = np.dtype(dtype)
     return dtype.kind in "biuf" or jax.numpy.issubdtype(dtype, jax.numpy.floating)
+
+
+def requested_dtype(name: str, dtype):
+    """A problem factory's ``dtype`` (``validation.floating_dtype``), refused when it asks for float64 while
+    jax_enable_x64 is off: ``lecture_logreg(dtype="float64")`` built float32 data under its float64 label,
+    with only JAX's "requested in zeros is not available, and will be truncated" warnings."""
+    from sgd_bench.validation import floating_dtype
+
+    dt = floating_dtype(name, dtype)
+    if dtype is not None and dt.itemsize == 8 and not jax.config.jax_enable_x64:
+        raise ValueError(f"{name}={dt.name!r} needs jax_enable_x64, which is off (JAX would compute in float32): "
+                         f"call jax.config.update('jax_enable_x64', True) first, or pass {name}='float32'")
+    return dt

@@ -49,7 +49,7 @@ import numpy as np
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from sgd_bench import validation
+from sgd_bench import _tree, validation
 from sgd_bench.counting import Count
 from sgd_bench.methods import Method, check_batch
 from sgd_bench.sampling import SAMPLINGS
@@ -220,6 +220,8 @@ def inverse_hessian(problem, x) -> jax.Array:
     from sgd_bench.solver import check_x
 
     validation.instance("problem", problem, FiniteSum, "a sgd_bench.FiniteSum")
+    # under jit it was JAX's TracerArrayConversionError from NumPy's eigh
+    _tree.on_host("inverse_hessian", "NumPy's eigendecomposition of the Hessian", problem, x)
     x = validation.float_leaves(x, problem.dtype)  # an int x was jacfwd's "requires real-valued inputs"
     check_x("x", x, problem)  # a wrong shape was JAX's dot_general error
     hess = np.asarray(dense_hessian(problem, x))

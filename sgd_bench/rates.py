@@ -67,7 +67,8 @@ class RateFit:
     def describe(self) -> str:
         symbol = "rho" if self.kind == "linear" else "p"
         digits = 4 if self.kind == "linear" else 3
-        return f"{symbol} = {self.value:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]"
+        flat = " (flat: the mean does not change)" if self.lo == self.hi == float(self.kind == "linear") else ""
+        return f"{symbol} = {self.value:.{digits}f} [{self.lo:.{digits}f}, {self.hi:.{digits}f}]{flat}"
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -157,7 +158,7 @@ def fit(steps, values, kind: str, *, start: float | None = None, stop: float | N
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
     resid = y - X @ coef
     rmse = float(np.sqrt(np.mean(resid**2)))
-    slope = coef[1]
+    slope = coef[1] if np.ptp(y) else 0.0  # a flat mean: exactly 0, not rounding's 9e-17 (leftovers34b)
     seeds = values.shape[0]
     if seeds > 1:
         # The resample counts (n_boot x S), the resampled means (n_boot x T) and their logs and
@@ -174,19 +175,19 @@ def fit(steps, values, kind: str, *, start: float | None = None, stop: float | N
             boot = np.minimum.accumulate(boot, axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.log(np.maximum(boot[:, keep], np.finfo(np.float64).tiny))
-        slopes = logs @ np.linalg.pinv(X).T[:, 1]
+        slopes = np.where(np.ptp(logs, axis=1) == 0, 0.0, logs @ np.linalg.pinv(X).T[:, 1])  # a flat resample: 0
         lo, hi = np.quantile(slopes, [(1 - level) / 2, (1 + level) / 2])
         interval = f"{100 * level:g}% bootstrap over {seeds} seeds ({n_boot} resamples)"
     else:
         dof = max(len(y) - 2, 1)
         cov = np.linalg.inv(X.T @ X) * (resid @ resid) / dof
-        half = _t_quantile(level, dof) * np.sqrt(cov[1, 1])
+        half = _t_quantile(level, dof) * np.sqrt(cov[1, 1]) if np.ptp(y) else 0.0
         lo, hi = slope - half, slope + half
         interval = f"{100 * level:g}% least-squares interval (one trace)"
     if kind == "linear":
         value, lo, hi = np.exp(slope), np.exp(lo), np.exp(hi)
     else:
-        value, lo, hi = -slope, -hi, -lo
+        value, lo, hi = 0.0 - slope, 0.0 - hi, 0.0 - lo  # 0.0 - 0.0 is 0.0, where -0.0 showed as "-0.000"
     k_fit = steps[keep]
     return RateFit(kind, float(value), float(lo), float(hi), float(coef[0]), int(k_fit[0]), int(k_fit[-1]),
                    int(len(k_fit)), rmse, seeds, interval)
@@ -238,7 +239,8 @@ class Slope:
     level: float
 
     def describe(self) -> str:
-        return f"{self.value:.3f} [{self.lo:.3f}, {self.hi:.3f}] ({self.num_points} points)"
+        flat = ", flat: y does not change" if self.lo == self.hi == 0.0 else ""
+        return f"{self.value:.3f} [{self.lo:.3f}, {self.hi:.3f}] ({self.num_points} points{flat})"
 
 
 def loglog_slope(x, y, *, level: float = 0.95) -> Slope:
@@ -260,7 +262,8 @@ def loglog_slope(x, y, *, level: float = 0.95) -> Slope:
         raise ValueError(f"x must hold at least two distinct values, got {x.tolist()}")
     level = _level(level)
     X = np.stack([np.ones_like(x), np.log(x)], axis=1)
-    coef, *_ = np.linalg.lstsq(X, np.log(y), rcond=None)
+    # equal y: exactly 0 (lstsq gave 1.8e-16 [-4.3e-16, 8.0e-16]; leftovers34b)
+    coef, *_ = np.linalg.lstsq(X, np.log(y), rcond=None) if np.ptp(y) else (np.array([np.log(y[0]), 0.0]),)
     resid = np.log(y) - X @ coef
     dof = len(x) - 2
     cov = np.linalg.inv(X.T @ X) * (resid @ resid) / dof
@@ -319,7 +322,7 @@ def theory_rate(problem_class: str, method: str) -> TheoryRate:
     """The table's cell for a problem class and ``"GD"`` or ``"SGD"``."""
     row = CLASS_ROWS.get(problem_class) if isinstance(problem_class, str) else None  # a list: unhashable
     if row is None:
-        raise ValueError(f"problem_class must be one of {', '.join(CLASS_ROWS)}; got {problem_class!r}")
+        raise ValueError(f"problem_class must be one of {', '.join(CLASS_ROWS)}; got {validation.shown(problem_class)}")
     validation.choice("method", method, ("GD", "SGD"))
     for cell in LECTURE_TABLE + NONSMOOTH_ROW:
         if cell.row == row and cell.method == method:

@@ -235,7 +235,7 @@ def use_progress(progress) -> bool:
     if progress is None:
         return progress_enabled()
     if not isinstance(progress, (bool, np.bool_)):  # progress="no" is truthy: it drew a bar
-        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+        raise TypeError(f"progress must be True, False or None, got {validation.shown(progress)}")
     return bool(progress)
 
 
@@ -332,7 +332,7 @@ def seed_keys(key, seeds: int) -> jax.Array:
     seeds = validation.integer("seeds", seeds, low=1)
     key = as_key(key)
     # 10**12 keys would abort the process inside XLA (not a MemoryError): refuse them here
-    memory.check_fits(seeds * memory.KEY_BYTES, f"seed_keys: {seeds:,} seed keys", hint="use fewer seeds")
+    memory.check_fits(seeds * memory.KEY_BYTES, f"seed_keys: storing {seeds:,} seed keys", hint="use fewer seeds")  # "keys needs"
     return jax.random.split(key, seeds)
 
 

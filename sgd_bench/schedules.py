@@ -193,8 +193,8 @@ def lecture_decreasing(mu: float, alpha_max: float | None = None) -> Schedule:
 
     >>> float(lecture_decreasing(1.0)(0)), float(lecture_decreasing(1.0)(1))
     (0.5, 0.375)
-    >>> float(lecture_decreasing(1.0, alpha_max=0.4)(0))
-    0.4
+    >>> float(lecture_decreasing(1.0, alpha_max=0.25)(0))
+    0.25
     """
     params = {"mu": _value("mu", mu, validation.positive_float)}
     if alpha_max is not None:
@@ -269,7 +269,7 @@ def check_params(schedule: Schedule, name: str = "step_size") -> None:
         if value is None or arr.dtype.kind in "bSU":
             # replace(step_size=True) ran a step of 1, "0.1" was "Unknown format code 'g'" and None
             # JAX's "None is not a valid value for jnp.array": the constructor refuses all three
-            raise TypeError(f"{label} must be a number > 0 ({schedule.name.text}'s {key}), got {value!r}")
+            raise TypeError(f"{label} must be a number > 0 ({schedule.name.text}'s {key}), got {validation.shown(value)}")
         if arr.dtype.kind not in "iuf":
             continue  # not a number (a placeholder while a sweep finds its leaves)
         flat = np.ravel(arr)
@@ -339,7 +339,47 @@ def number_at(schedule, k: float) -> float:
     return float(value)
 
 
-def replaced_whole(value) -> bool:
-    """Whether a method's slot holding ``value`` takes a number as a whole (``Method.replace``): a schedule
-    other than a constant, whose own parameters are the flat names (was "has no hyperparameter 'step_size'")."""
-    return isinstance(value, Schedule) and not value.is_constant
+def replaced_whole(value, rest=()) -> bool:
+    """Whether a method's slot holding ``value`` takes a number at the flat path ``rest`` below it that
+    ``Method.values()`` does not list (``Method.replace``): as a whole, a schedule other than a constant,
+    whose own parameters are the flat names (was "has no hyperparameter 'step_size'"), and a slot at its
+    default, None (svrg's loop_length, sag's step_size: "has no hyperparameter 'loop_length'"); below,
+    the same inside a nested method (``inner.step_size`` of ``averaged(sgd(schedule))``; leftovers34b)."""
+    if rest:  # a nested Method (its hyperparams); methods.py imports this module, not the other way
+        inner = getattr(value, "hyperparams", None)
+        return isinstance(inner, dict) and rest[0] in inner and replaced_whole(inner[rest[0]], rest[1:])
+    return value is None or isinstance(value, Schedule) and not value.is_constant
+
+
+def at_default(hyperparams) -> str:
+    """" (and, at its default, ['loop_length'])" for a refusal that lists ``Method.values()``; "" when none."""
+    names = default_names(hyperparams)
+    return f" (and, at {'its default' if len(names) == 1 else 'their defaults'}, {names})" if names else ""
+
+
+def default_names(hyperparams) -> list[str]:
+    """The flat names of a method's slots at their default (None), sorted: ``values()`` leaves them
+    out, ``replace`` and ``sweep`` take them (svrg's ``loop_length``; ``inner.loop_length`` inside)."""
+    names, todo = [], [("", hyperparams)]
+    while todo:
+        head, hyper = todo.pop()
+        for key, value in hyper.items():
+            if value is None:
+                names.append(head + key)
+            elif isinstance(getattr(value, "hyperparams", None), dict):  # a nested Method
+                todo.append((f"{head}{key}.", value.hyperparams))
+    return sorted(names)
+
+
+def whole_value(current, new, flat: str):
+    """What a slot holding ``current`` keeps when ``new`` replaces it as a whole: a schedule (a number
+    becomes a constant, a callable is wrapped, as when built; every ``*step_size`` slot is one), except
+    in a slot at its default (None) of another name, which keeps a number as its constructor makes it,
+    so that two values share one program: svrg's and sarah's ``loop_length`` an int (a count), any other
+    (gd_armijo's ``grow``) a float. None is the default again."""
+    if new is None or current is None and not flat.endswith("step_size"):
+        if isinstance(new, numbers.Real) and not isinstance(new, (bool, np.bool_)):
+            count = flat.rsplit(".", 1)[-1] == "loop_length" and isinstance(new, numbers.Integral)
+            return int(new) if count else float(new)  # 2.5 for a loop_length: its check refuses it
+        return new  # anything else: the method's check names it
+    return as_schedule(new, flat)

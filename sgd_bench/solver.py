@@ -137,11 +137,11 @@ def _partial_block(problem, method, sampler, state: SolverState, t, chunk: int) 
 
 def advance_state(problem: FiniteSum, method: Method, state: SolverState, steps, *,
                   chunk: int) -> SolverState:
-    """Runs ``steps`` (a traced int32 >= 0) more steps (traceable; the building block of every
-    run). The trip counts depend on ``steps`` only, never on a seed or a hyperparameter, so
-    under ``vmap`` they stay real loops and branches."""
+    """Runs ``steps`` (a traced int32; a negative count runs none) more steps (traceable; the building
+    block of every run). The trip counts depend on ``steps`` only, never on a seed or a hyperparameter,
+    so under ``vmap`` they stay real loops and branches."""
     sampler = _sampler(method, problem.n, chunk)
-    steps = jnp.asarray(steps, jnp.int32)
+    steps = jnp.maximum(jnp.asarray(steps, jnp.int32), 0)  # -5 with chunk 4 ran 3 steps (-5 mod 4), silently
     full = steps // chunk
     state = lax.fori_loop(0, full, lambda _, s: _block(problem, method, sampler, s, chunk), state)
     rem = steps - full * chunk
@@ -228,11 +228,23 @@ def check_forward_only(what: str, *trees) -> None:
     records for a transpose) of a run: its loops run a traced number of steps (one program for any
     count), which JAX cannot transpose. JAX's "Reverse-mode differentiation does not work for
     lax.while_loop or lax.fori_loop with dynamic start/stop values" came after the run, naming neither
-    the run nor forward mode, which works. Seen by the tracer jax.grad makes (jax >= 0.5)."""
-    if any(type(leaf).__name__ == "LinearizeTracer" for leaf in jax.tree_util.tree_leaves(trees)):
+    the run nor forward mode, which works. Seen by jax.grad's tracer (``_reverse``), under vmap too; not in a
+    run that ``jax.jit`` traced before it is differentiated (``jax.grad(jax.jit(run))``: JAX's error)."""
+    if any(_reverse(leaf) for leaf in jax.tree_util.tree_leaves(trees)):
         raise ValueError(f"{what} cannot be differentiated in reverse mode (jax.grad, jax.vjp, jax.jacrev, "
                          "jax.linearize): its loops run a traced number of steps, which JAX does not transpose; "
                          "use forward mode (jax.jvp, jax.jacfwd), e.g. for d f(x_k) / d step_size")
+
+
+def _reverse(leaf) -> bool:
+    """Whether ``leaf`` is traced for reverse mode: a LinearizeTracer (jax >= 0.5) or a JVPTracer whose tangent is
+    partial evaluation's JaxprTracer (jax 0.4.30), also under vmap's BatchTracer or a jacfwd JVPTracer
+    (``jax.grad(jax.vmap(run))`` was JAX's error; leftovers34b)."""
+    while (kind := type(leaf).__name__) in ("BatchTracer", "JVPTracer"):
+        if kind == "JVPTracer" and type(leaf.tangent).__name__ == "JaxprTracer":
+            return True
+        leaf = leaf.val if kind == "BatchTracer" else leaf.primal
+    return kind == "LinearizeTracer"
 
 
 def cast_x(x, problem, name="x0"):

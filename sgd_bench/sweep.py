@@ -28,6 +28,7 @@ from sgd_bench import memory
 from sgd_bench._values import tree_hash, trees_equal
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
+from sgd_bench.schedules import at_default, replaced_whole
 from sgd_bench.runner import Trace, check_args, check_rise_factor, execute, seed_keys, use_progress
 
 
@@ -86,6 +87,37 @@ def swept_positions(method: Method, names) -> tuple[int, ...]:
     return tuple(where[i] for i in range(len(names)))
 
 
+def _set_defaults(method: Method, over) -> Method:
+    """``method`` with each name of ``over`` that ``replace`` takes whole (a value at its default, None:
+    svrg's loop_length, sag's step_size; a number for a schedule other than a constant, also nested:
+    ``inner.step_size`` of ``averaged(sgd(inverse_time(...)))``) set to its grid's first value, so that it
+    is a traced value the sweep can replace (was "has no hyperparameter 'loop_length'"; leftovers34b);
+    ``_grid`` names anything else that is wrong."""
+    known = method.values()
+    for name, grid in (over.items() if isinstance(over, Mapping) else ()):
+        head, *rest = name.split(".") if isinstance(name, str) else ("",)
+        if name in known or head not in method.hyperparams or not replaced_whole(method.hyperparams[head], rest):
+            continue
+        if isinstance(grid, (str, bytes)):
+            raise ValueError(f"over[{name!r}] must hold real numbers (ints or floats), got {grid!r}")
+        _no_keys(name, grid)
+        if np.size(first := np.ravel(np.asarray(grid, dtype=object))[:1]) == 0:
+            raise ValueError(f"over[{name!r}] must be a non-empty 1-D grid, got shape {np.shape(grid)}")
+        try:
+            method = method.replace({name: first[0]})
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"over: {err}") from None  # a bad first value, as the loop below says it
+        if name not in method.values():  # None: still the default, and "no hyperparameter" followed
+            raise ValueError(f"over[{name!r}] must hold real numbers (ints or floats), got {grid!r}")
+    return method
+
+
+def _no_keys(name, grid) -> None:
+    """Refuses a grid of PRNG keys by name: NumPy's asarray of it raised JAX's "cannot be converted"."""
+    if isinstance(grid, jax.Array) and jax.dtypes.issubdtype(grid.dtype, jax.dtypes.prng_key):
+        raise TypeError(f"over[{name!r}] must hold real numbers (ints or floats), got {validation.shown(grid)}")
+
+
 def _real_objects(arr: np.ndarray) -> np.ndarray:
     """An object grid of real numbers (Fractions, ints beyond int64) as float64, as sgd() takes
     one Fraction; any other grid unchanged."""
@@ -107,13 +139,17 @@ def _grid(method: Method, over, product: bool, dtype) -> dict[str, np.ndarray]:
     for name, grid in over.items():
         if name not in known:
             raise ValueError(f"over[{name!r}]: method {method.name!r} has no hyperparameter "
-                             f"{name!r}; it has {sorted(known)}")
+                             f"{name!r}; it has {sorted(known)}{at_default(method.hyperparams)}")
         validation.unmasked(f"over[{name!r}]", grid)  # its mask was dropped: masked values ran too
         validation.live(f"over[{name!r}]", grid)  # a donated grid: was JAX's "Array has been deleted"
+        _no_keys(name, grid)
         if any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(grid)):  # was JAX's TracerArrayConversionError
             raise TypeError(f"over[{name!r}] must hold host numbers (sweep checks its grid and splits it into blocks "
                             "on the host), got a traced array: make the grid outside jit, or vmap run_seeds over it")
-        arr = np.asarray(grid)
+        try:
+            arr = np.asarray(grid)
+        except ValueError:  # [0.1, [0.2]] was NumPy's "setting an array element with a sequence ..."
+            raise ValueError(f"over[{name!r}] must be a 1-D grid of numbers, got {grid!r}") from None
         if arr.ndim == 0:
             arr = arr[None]
         if arr.ndim != 1 or arr.size == 0:
@@ -157,7 +193,9 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     - ``problem``, ``method``, ``x0``, ``key``, ``steps``, ``log_every``, ``x_star``: as for
       ``run_seeds``.
     - ``over``: hyperparameter names (``method.values()`` lists them: ``step_size``,
-      ``step_size.mu``, ``inner.step_size``, ...) mapped to 1-D grids of values.
+      ``step_size.mu``, ``inner.step_size``, ...) mapped to 1-D grids of values. A value at its
+      default (``svrg``'s ``loop_length``), or a whole schedule's numbers (``step_size`` of
+      ``sgd(inverse_time(...))``), takes a grid too: the method takes its first value first.
     - ``seeds``: seeds per configuration (the same keys ``seed_keys(key, seeds)`` for all).
     - ``product``: the product of the grids (default) or, when ``False``, the grids zipped.
     - ``block``: configurations per program call; default: as many as fit in a quarter of the
@@ -181,6 +219,7 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
     # checked as given first: checked only in the problem's float32, -0.1 was echoed as
     # -0.10000000149011612; then as cast (1e-50 is 0.0 in float32). float64 -> float32 rounds each
     # value as the direct cast does
+    method = _set_defaults(method, over)
     configs = _grid(method, over, product, np.dtype(np.float64))
     names = list(configs)
     for cast in (False, True):
@@ -191,8 +230,8 @@ def sweep(problem: FiniteSum, method: Method, x0, key, *, over: Mapping[str, Any
             configs = {n: v.astype(wide) if v.dtype.kind == "f" else v for n, v in configs.items()}
         try:  # the grid's values obey the rules of the method's own (a step size > 0, a loop >= 1, ...)
             method.replace({n: configs[n] for n in names}).validate(problem)
-        except ValueError as err:
-            raise ValueError(f"over: {err}") from None
+        except (TypeError, ValueError) as err:  # TypeError: a float for svrg's default loop_length
+            raise type(err)(f"over: {err}") from None
     swept = swept_positions(method, names)
     total = len(configs[names[0]])
     estimate = memory.estimate_run_bytes(problem, method, seeds, max(steps, 1), log_every, x0=x0)

@@ -27,7 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sgd_bench.precision import PrecisionWarning, warn_if_downcast, x64_arrays  # noqa: F401  (public here too)
+from sgd_bench._values import shown  # a value on one line (a PRNG key's repr spans two)
+from sgd_bench.precision import PrecisionWarning, requested_dtype, warn_if_downcast, x64_arrays  # noqa: F401  (public here too)
 
 
 # The largest step count of a run: the step counter is int32 (solver.MAX_STEPS).
@@ -37,7 +38,7 @@ MAX_STEPS = 2**31 - 2
 def _real(name: str, value: Any, expected: str) -> float:
     """``value`` as a float if it is a real number (or a 0-d real array); TypeError otherwise."""
     if isinstance(value, (bool, np.bool_)) or live(name, value):  # live(): a deleted array is named, not JAX's
-        raise TypeError(f"{name} must be {expected}, got {value!r}")
+        raise TypeError(f"{name} must be {expected}, got {shown(value)}")
     if isinstance(value, numbers.Real):
         try:
             return float(value)
@@ -50,15 +51,15 @@ def _real(name: str, value: Any, expected: str) -> float:
             raise TypeError  # True, "0.1", [0.1, 0.2], 1j: not a real number
         return float(arr)
     except (TypeError, ValueError):
-        shown = f"an array of shape {np.shape(value)}" if hasattr(value, "shape") and np.ndim(value) else repr(value)
-        raise TypeError(f"{name} must be {expected}, got {shown}") from None
+        got = f"an array of shape {np.shape(value)}" if hasattr(value, "shape") and np.ndim(value) else shown(value)
+        raise TypeError(f"{name} must be {expected}, got {got}") from None
 
 
 def boolean(name: str, value: Any) -> bool:
     """``value`` if it is True or False (a NumPy bool too); TypeError otherwise: a string such as
     "no" is truthy, so ``bool(value)`` would read it as yes."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
+        raise TypeError(f"{name} must be True or False, got {shown(value)}")
     return bool(value)
 
 
@@ -99,7 +100,7 @@ def integer(name: str, value: Any, *, low: int | None = None, high: int | None =
         live(name, value)
         value = int(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
+        raise TypeError(f"{name} must be an integer, got {shown(value)}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
         lo = "-inf" if low is None else str(low)
@@ -154,7 +155,7 @@ def choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
     # Only strings are compared: `in` on an array would compare elementwise.
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {shown(value)}")
     return value
 
 
@@ -273,8 +274,9 @@ def native_order(value: Any) -> Any:
 
 
 def real_array(name: str, value: Any, *, nan: bool = False) -> np.ndarray:
-    """``value`` as a float64 NumPy array, refused by name when it is text, objects or complex
-    (float64 would drop the imaginary part, silently), or, unless ``nan``, when it holds NaN."""
+    """``value`` as a float64 NumPy array, refused by name when text, objects, complex (its imaginary part lost) or traced."""
+    if isinstance(value, jax.core.Tracer):  # jit(stats.summarize) was JAX's TracerArrayConversionError from NumPy
+        raise TypeError(f"{name} is traced (inside jit / vmap / grad), but this works on host NumPy arrays: call it outside")
     arr = np.asarray(dense_array(name, value, real=True, owner="sgd-bench"), dtype=np.float64)
     if not nan and np.isnan(arr).any():
         where = f" (first at index {np.argwhere(np.isnan(arr))[0].tolist()})" if arr.ndim else ""
@@ -330,11 +332,11 @@ def jax_array(name: str, leaf) -> jax.Array:
 
 def x_shape(x_shape) -> tuple[int, ...] | None:
     """A problem's iterate shape as a tuple of ints >= 0 (or None)."""
-    if x_shape is None:
-        return None
-    if isinstance(x_shape, (str, bytes)) or not hasattr(x_shape, "__iter__"):
-        raise TypeError(f"x_shape must be a tuple of integers >= 0 or None, got {x_shape!r}")
-    return tuple(integer(f"x_shape[{i}]", s, low=0) for i, s in enumerate(x_shape))
+    if x_shape is not None and (isinstance(x_shape, (str, bytes, collections.abc.Mapping, collections.abc.Set)) or not hasattr(
+            x_shape, "__iter__") or getattr(x_shape, "ndim", 1) == 0):  # a dict said "x_shape[0] ... got 'w'", a key JAX's words
+        raise TypeError(f"x_shape must be a tuple of integers >= 0 (an array iterate's shape) or None (any pytree iterate, "
+                        f"shaped by x0: a dict of arrays too), got {shown(x_shape)}")
+    return None if x_shape is None else tuple(integer(f"x_shape[{i}]", s, low=0) for i, s in enumerate(x_shape))
 
 
 def problem_info(info) -> tuple[tuple[str, float], ...]:

@@ -4,8 +4,10 @@ into a one-line reason that names what was given (abbreviated when long)."""
 from __future__ import annotations
 
 import argparse
+import decimal
 import math
 import os
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -66,16 +68,36 @@ def abbreviated(text: str, keep: int = 10) -> str:
     return text if len(text) <= 2 * keep + 3 else f"{text[:keep]}...{text[-keep:]} ({len(text)} characters)"
 
 
+# A whole number written as a decimal with a point or an exponent: 1e6, 2.5E3, 100.0 (not inf, nan, 0x10).
+DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+MOST_DIGITS = 4300  # Python's limit on the digits of an int converted from or to text
+
+
 def integer(text: str, what: str = "an integer") -> int:
     """An argparse type: an integer, or a one-line reason (a number of more digits than Python
-    converts, 4300, was "invalid int value" or "must be a positive integer", though it is one)."""
+    converts, 4300, was "invalid int value" or "must be a positive integer", though it is one).
+
+    Decided (issue 18): every count option takes a whole number written as a decimal too, ``1e6``,
+    ``2.5e3`` or ``100.0``, read exactly (``--n 1e8`` was refused while the help showed "default 1e8");
+    ``1.5`` or ``1e-3`` is not a whole number and is refused."""
     try:
         return int(text)
     except ValueError:
-        from sgd_bench.spec_parsing import INT_TEXT  # here: --help imports no NumPy
+        pass
+    long = False
+    if DECIMAL_TEXT.fullmatch(text):
+        try:
+            value = decimal.Decimal(text.strip())  # exact: 1e23 is 10**23, not float's 99999999999999991611392
+            whole = value == value.to_integral_value()
+        except (decimal.DecimalException, ValueError):  # an exponent beyond decimal's own range
+            value, whole = decimal.Decimal(10) ** MOST_DIGITS, "-" not in text.lower().partition("e")[2]
+        long = whole and value != 0 and value.adjusted() >= MOST_DIGITS
+        if whole and not long:
+            return int(value)
+    from sgd_bench.spec_parsing import INT_TEXT  # here: --help imports no NumPy
 
-        more = " of at most 4300 digits" if INT_TEXT.fullmatch(text) else ""
-        raise argparse.ArgumentTypeError(f"must be {what}{more}, got {abbreviated(repr(text))}") from None
+    more = f" of at most {MOST_DIGITS} digits" if INT_TEXT.fullmatch(text) or long else ""
+    raise argparse.ArgumentTypeError(f"must be {what}{more}, got {abbreviated(repr(text))}")
 
 
 def number(text: str, within: Callable[[float], bool], what: str) -> float:
@@ -105,7 +127,7 @@ def positive_int(text: str) -> int:
     """An argparse type: a positive integer, or a one-line reason."""
     value = integer(text, "a positive integer")
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {abbreviated(str(value))}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {abbreviated(text.strip())}")
     return value
 
 
@@ -118,7 +140,7 @@ def array_length(text: str) -> int:
     value = positive_int(text)
     if value > LARGEST_LENGTH:
         raise argparse.ArgumentTypeError(f"must be at most 2**63 - 1, the largest length of an "
-                                         f"array, got {abbreviated(str(value))}")
+                                         f"array, got {abbreviated(text.strip())}")
     return value
 
 
@@ -131,7 +153,7 @@ def step_count(text: str) -> int:
     value = positive_int(text)
     if value > MAX_STEPS:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_STEPS}, the most steps a run takes, "
-                                         f"got {abbreviated(str(value))}")
+                                         f"got {abbreviated(text.strip())}")
     return value
 
 

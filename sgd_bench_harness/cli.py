@@ -77,12 +77,11 @@ def _cmd_run(args) -> int:
         raise ValueError(f"experiment {', '.join(twice)} is named twice; name each experiment once")
     names = passes.all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
     modules = [load(name) for name in names]  # fail on a bad name before running anything
-    argvs = []
+    argvs, given = [], [(f"--{o}", str(getattr(args, o))) for o in ("seeds", "steps", "dtype") if getattr(args, o) is not None]
     for name in names:
         argv = ["--quick"] if args.quick else []
-        for option in ("seeds", "steps", "dtype"):
-            if getattr(args, option) is not None:
-                argv += [f"--{option}", str(getattr(args, option))]
+        if not args.all:  # --all's go to the experiments that take them (passes.options_for_all)
+            argv += [word for pair in given for word in pair]
         if args.out is not None:  # --out=-y: "-y/NAME" read by the experiment as an option ("expected one argument")
             out = str(Path(args.out) / name)
             argv += ["--out", os.path.join(".", out) if out.startswith("-") else out]
@@ -90,7 +89,11 @@ def _cmd_run(args) -> int:
             argv.append("--overwrite")
         if args.allow_failed_claims:
             argv.append("--allow-failed-claims")
+        if args.no_work_limit:  # a pass's (run_words.gathered); one experiment's goes on with its own options
+            argv.append(passes.NO_LIMIT)
         argvs.append(argv + list(getattr(args, "extra", [])))
+    if args.all and given:
+        argvs = passes.options_for_all(names, modules, argvs, given, _checks_only)
     with experiment.checking_only():  # an option the last experiment refuses fails before the first runs
         for module, argv in zip(modules, argvs):
             if _checks_only(module):
@@ -229,7 +232,8 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
     run.add_argument("experiments", nargs="*", help=f"experiment names (default: {' '.join(DEFAULT_SUITE)})")
     run.add_argument("--all", action="store_true", help="every experiment in turn, with a line per "
                      "experiment; the same command again resumes an interrupted pass (gpu_bench only "
-                     "when JAX sees an accelerator)")
+                     "when JAX sees an accelerator); --seeds, --steps, --dtype and --no-work-limit go to "
+                     "the experiments that take them")
     run.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
     run.add_argument("--seeds", type=positive_int, help="seeds per method")
     run.add_argument("--steps", type=positive_int, help="steps per run")
@@ -248,7 +252,8 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
                    help="method NAME[:key=value,...] (repeatable), e.g. sgd:step=0.1,batch=10 or optax:adam,lr=1e-3")
     g.add_argument("--log-every", type=positive_int, help="steps between logged metrics (default steps/100)")
     g.add_argument("--key", type=integer, help="PRNG seed of the seed keys (default 0)")
-    g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32)")
+    g.add_argument("--block", type=positive_int, help="seeds per cell, the unit of resumption (default 32; "
+                   "more than 100,000 cells is refused without --no-work-limit)")
     g.add_argument("--rise-factor", type=rise_factor, metavar="R",
                    help="flag a seed as risen (summary column rose) once its loss exceeds "
                         "R x max(|f(x_0)|, 1); a finite number >= 1, default 10")

@@ -79,14 +79,16 @@ _CHECKING = contextvars.ContextVar("sgd_bench_checking_only", default=False)
 
 
 CHECKED: dict[str, str] = {}  # experiment -> the config hash its checked argv runs (a pass compares)
+TAKES: dict[str, tuple[str, ...]] = {}  # experiment -> which of OPTIONS it takes (run --all passes them on)
 
 
 @contextlib.contextmanager
 def checking_only() -> Iterator[None]:
     """Within this block ``main`` parses and validates its arguments, then returns 0 without
-    running (noting its config hash in ``CHECKED``); the CLI checks every named experiment this
-    way before running the first one."""
+    running (noting its config hash in ``CHECKED`` and which of OPTIONS it takes in ``TAKES``); the
+    CLI checks every named experiment this way before running the first one."""
     CHECKED.clear()
+    TAKES.clear()
     token = _CHECKING.set(True)
     try:
         yield
@@ -321,13 +323,14 @@ def apply_overrides(config: dict, args: argparse.Namespace, overrides: Mapping[s
 def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Mapping[str, Any],
          run: Callable[[dict, Path], Any], overrides: Mapping[str, Any] | None = None,
          dtype_key: str = "dtype", folder: str | None = None,
-         options: Mapping[str, Mapping[str, Any]] | None = None) -> int:
+         options: Mapping[str, Mapping[str, Any]] | None = None, grows: Mapping[str, int] | None = None) -> int:
     """Parses ``argv``, picks the output folder and calls ``run(config, out)``; returns 0, or
     ``FAILED_CLAIMS`` (4) when a claim of the finished run fails and ``--allow-failed-claims``
     was not given.
 
     ``options`` are the script's own command-line options, ``{name: add_argument keywords}``;
-    ``overrides[name]`` says how each changes the config, as for the shared ones.
+    ``overrides[name]`` says how each changes the config, as for the shared ones; ``grows``, those of
+    them the work grows with, for the estimate said before the run (``work.check``).
 
     The default output folder is ``runs/<folder or name>`` (``runs/_quick/...`` with
     ``--quick``), git-ignored; the committed gallery is written only with ``--out results/...``.
@@ -341,6 +344,8 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
 
     compile_cache.enable()  # a script run directly caches its programs too (off: SGD_BENCH_COMPILATION_CACHE=0)
     p = parser(name, doc, folder, takes=tuple(overrides or {}), options=options)
+    if _CHECKING.get():
+        TAKES[name] = tuple(o for o in OPTIONS if o in (overrides or {}))
     args = p.parse_args(argv)
     for line in [] if _CHECKING.get() else given_twice(args):  # said once, by the run
         say(line)
@@ -348,7 +353,7 @@ def main(argv, *, name: str, doc: str | None, full: Mapping[str, Any], quick: Ma
         config = apply_overrides(dict(quick if args.quick else full), args, overrides or {}, name)
         work.check(name, full, args, lambda only: apply_overrides(dict(full), only, overrides or {}, name),
                    say=(lambda text: None) if _CHECKING.get() else say,  # said once, by the run
-                   limit=not args.no_work_limit)
+                   limit=not args.no_work_limit, grows=grows)
     except ValueError as err:
         p.error(str(err))
     default = runs_root() / ("_quick" if args.quick else "") / (folder or name)

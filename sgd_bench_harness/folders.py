@@ -2,18 +2,17 @@
 
 A run never silently replaces an earlier result: ``output_folder`` sends it to a new sibling
 ``NAME-YYYYmmdd-HHMMSS`` when the target already holds a finished result, unless ``overwrite``;
-a folder whose run was interrupted with the same config hash is resumed in place. Only
-sgd-bench's own folders are rewritten: ``mark`` writes the marker ``"written_by": "sgd-bench"``
-into every ``meta.json``, and ``is_result`` accepts a folder with the marker or one written before
-it existed. ``lock`` holds an ``fcntl`` lock on ``.sgd-bench.lock`` (with the owner's PID in it) for
-as long as a run lasts; the kernel drops it when its owner dies, so a folder left by a killed run
-is taken over by the next.
+a run interrupted with the same config hash is resumed in its folder (the target, or a sibling:
+``beside``). Only sgd-bench's own folders are rewritten: ``mark`` writes the marker
+``"written_by": "sgd-bench"`` into every ``meta.json``, and ``is_result`` accepts a folder with the
+marker or one written before it existed. ``lock`` holds an ``fcntl`` lock on ``.sgd-bench.lock``
+(with the owner's PID in it) for as long as a run lasts; the kernel drops it when its owner dies,
+so a folder left by a killed run is taken over by the next.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import errno
 import fcntl
 import json
@@ -323,6 +322,12 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
     check_writable(target)
     if target.name in ("", ".."):  # `--out .` inside a finished result: "PosixPath('.') has an empty
         target = Path(os.path.abspath(target))  # name"; with --overwrite, rmtree emptied it, then a traceback
+    from sgd_bench_harness import beside
+
+    left = None if overwrite else beside.interrupted(target, config_hash)  # NAME-DATE, interrupted
+    if left is not None:
+        log(f"resuming the interrupted run in {left} (config {config_hash}), beside {target}")
+        return left, True
     if not target.exists() or not any(p.name != LOCK_FILE for p in target.iterdir()):
         check_unlocked(target, what)
         return target, False
@@ -349,12 +354,7 @@ def output_folder(target: Path, config_hash: str, *, overwrite: bool = False,
         # cannot fit) deleted the result and left nothing; ``lock`` settles it when the run ends
         target.rename(replaced(target))
         return target, False
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    fresh = target.with_name(f"{target.name}-{stamp}")
-    suffix = 2
-    while fresh.exists():
-        fresh = target.with_name(f"{target.name}-{stamp}-{suffix}")
-        suffix += 1
+    fresh = beside.fresh(target)
     what = "the same config" if same else f"config {meta.get('config_hash')}"
     log(f"{target} already holds a result ({what}, created {meta.get('created', '?')}); "
         f"writing {fresh} instead (pass --overwrite to replace it)")

@@ -31,6 +31,8 @@ the Python API's ``step_size`` in brackets). Decisions:
 - a grid point's refusal names the spec as typed and the point (``at batch=3.16228``); a grid
   whose points need two programs (a batch size, a memory length, noise through 0) is refused
   naming two such points;
+- ``--block`` is stored as the split it makes (``split_block``): two values that split the seeds into the
+  same blocks key one folder; a plan of more cells than ``work.GRID_MAX_CELLS`` is refused (``work.grid_cells``);
 - a spec that ends in ``:`` with nothing after it (``lecture-logreg:``, ``sgd:``) is refused, for ``--problem``
   and ``--method`` alike, not read as "no options": a dangling colon usually lost them (an unset shell variable);
 - a ``dtype`` key in a ``--problem`` must be float32 or float64 and equal ``--dtype`` (one run, one precision);
@@ -57,6 +59,7 @@ from sgd_bench.solver import MAX_STEPS
 from sgd_bench.spec_parsing import Spec, is_number, keyword_mismatch, parse_spec, words
 from sgd_bench.specs import MethodGroup, build_methods
 from sgd_bench_harness import work
+from sgd_bench_harness.records import cell_records  # noqa: F401  (grid.cell_records, as before)
 from sgd_bench_harness.grid_report import report, rise_factor
 from sgd_bench_harness.spec_identity import PROBLEM_CHOICE_KEYS, same_run
 from sgd_bench_harness.work import grid_f_star as _f_star  # here: tests stand in for it
@@ -163,8 +166,16 @@ def grid_config(problems_: list[str], methods: list[str], *, seeds: int, steps: 
     # Capped by default since 2026-12-07: an older grid must not resume here, mixing two different steps.
     extra |= {"lecture_decreasing_default_cap": "safe"} if any("decreasing" in m.lower() for m in methods) else {}
     return dict(problems=list(problems_), methods=list(methods), seeds=seeds, steps=steps, log_every=log_every,
-                dtype=dtype, key=key, block=max(seeds, DEFAULT_BLOCK) if block >= seeds else block,  # one block of all
-                **extra)  # the seeds is one run, in one folder: --block 50 of 10 seeds made a second folder
+                dtype=dtype, key=key, block=split_block(seeds, block), **extra)
+
+
+def split_block(seeds: int, block: int) -> int:
+    """The ``--block`` a config stores: one value per split of the seeds into blocks, so that two
+    values that split them alike key one folder (--seeds 100: --block 50 and --block 60 both run two
+    blocks of 50, and made two folders). DEFAULT_BLOCK where it splits them so (the default runs keep
+    their hashes; one block of every seed too), else the largest block's size."""
+    count = -(-seeds // block)
+    return DEFAULT_BLOCK if count == -(-seeds // DEFAULT_BLOCK) else -(-seeds // count)
 
 
 def check_resources(config: dict, problem, methods) -> None:
@@ -180,17 +191,17 @@ def check_resources(config: dict, problem, methods) -> None:
         runs = largest * len(group.methods)  # a grid's configurations run as one program
         estimate = memory.estimate_run_bytes(problem, group.methods[0], runs, config["steps"],
                                              config["log_every"])
-        size = (f"{largest:,} seeds of --block" if len(group.methods) == 1 else
-                f"{len(group.methods)} configurations x {largest:,} seeds of --block")
+        size = (f"{memory.shown_count(largest)} seeds of --block" if len(group.methods) == 1 else
+                f"{len(group.methods)} configurations x {memory.shown_count(largest)} seeds of --block")
         memory.check_run_fits(estimate, f"a cell of --method {mtext!r} ({size})")
     steps, every = config["steps"], config["log_every"]
     logged = steps // every + 1 + (1 if steps % every else 0)
     count = sum(len(parse_spec(m, "--method").expand()) for m in config["methods"])
     rows = len(config["problems"]) * count * config["seeds"] * logged
     host = config["seeds"] * memory.KEY_BYTES + rows * ROW_BYTES
-    sizes = " x ".join(f"{n:,} {w}{'s' * (n != 1)}" for n, w in ((config["seeds"], "seed"), (logged, "logged step"),
+    sizes = " x ".join(f"{memory.shown_count(n)} {w}{'s' * (n != 1)}" for n, w in ((config["seeds"], "seed"), (logged, "logged step"),
                        (len(config["methods"]), "method"), (len(config["problems"]), "problem")))  # "1 methods"
-    memory.check_host_fits(host, 0, f"the grid's seed keys and its {rows:,} record rows ({sizes})",
+    memory.check_host_fits(host, 0, f"storing the grid's seed keys and its {memory.shown_count(rows)} record row{'s' * (rows != 1)} ({sizes})",
                            hint="use fewer --seeds or a larger --log-every")
 
 
@@ -235,27 +246,6 @@ def seed_blocks(seeds: int, block: int) -> list[tuple[int, int]]:
         bounds.append((start, stop))
         start = stop
     return bounds
-
-
-def cell_records(trace, *, problem: str, method: str, start: int, f_star):
-    loss = np.asarray(trace.loss, np.float64)
-    gnorm = np.asarray(trace.grad_norm_sq, np.float64)
-    steps = np.asarray(trace.step)[0]
-    evals = np.asarray(trace.grad_evals)[0]
-    diverged = np.asarray(trace.diverged)
-    at = np.asarray(trace.diverged_step)
-    negative = np.broadcast_to(np.asarray(trace.negative_step_at), diverged.shape)
-    rose, rose_at = np.asarray(trace.rose), np.asarray(trace.rose_step)
-    rows = []
-    for s in range(loss.shape[0]):
-        for t, k in enumerate(steps):
-            rows.append(dict(problem=problem, method=method, seed=start + s, step=int(k),
-                             grad_evals=int(evals[t]), loss=float(loss[s, t]),
-                             f_gap=None if f_star is None else float(loss[s, t] - f_star),
-                             grad_norm_sq=float(gnorm[s, t]), diverged=bool(diverged[s]),
-                             diverged_step=int(at[s]), negative_step_at=int(negative[s]),
-                             rose=bool(rose[s]), rose_step=int(rose_at[s])))
-    return rows
 
 
 def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[str], None] | None = None,

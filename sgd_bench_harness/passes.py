@@ -11,7 +11,9 @@ Decided (issue 18): a plain run of two or more named experiments is such a pass,
 the same command now skips A. A pass is keyed by the experiments' argvs (each ``--out`` absolute):
 another command, ``--overwrite`` or other options included, starts a pass of its own (which keeps what an unfinished pass of more experiments in the root had
 finished, for that pass's command). One experiment
-named is one run, which resumes its own stored parts and keeps no pass file.
+named is one run, which resumes its own stored parts and keeps no pass file. ``--all`` hands
+``--seeds``, ``--steps`` and ``--dtype`` to the experiments that take them, saying which run without
+(``options_for_all``); experiments named are given them all, and one that does not take it refuses.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sgd_bench_harness.experiments import experiments, scripts_dir
 ACCELERATOR_ONLY = ("gpu_bench",)
 ALL_STATE = ".sgd-bench-all.json"  # a pass in progress: what it finished, and in how long
 ALLOW_FAILED = "--allow-failed-claims"
+NO_LIMIT = "--no-work-limit"  # like ALLOW_FAILED, not in a pass's key: it changes no result
 
 
 def failed_claims_status(failed: list[str], total: int) -> int:
@@ -77,6 +80,33 @@ def all_experiments() -> list[str]:
     return names
 
 
+def options_for_all(names, modules, argvs, given, checks_only) -> list[list[str]]:
+    """``argvs`` with each of ``given`` ([(--seeds/--steps/--dtype, value)]) added for the experiments
+    that take it, and a line naming those that run without it: ``run --all --seeds 5`` was always
+    refused, by batch_cost (which takes none of them). An experiment's options are known from its
+    check (``experiment.TAKES``); a script of one's own with a bare main(argv) gets them all. An option
+    that no experiment takes is refused, as a grid's options are for experiments."""
+    with experiment.checking_only():  # parses and checks only: what each experiment takes
+        for module, argv in zip(modules, argvs):
+            if checks_only(module):
+                module.main(argv)
+    takes = {name: experiment.TAKES.get(name, experiment.OPTIONS) for name in names}
+    for option, value in given:
+        without = [name for name in names if option[2:] not in takes[name]]
+        if len(without) == len(names):
+            raise ValueError(f"{option} is not for --all here: none of its {len(names)} experiments takes it")
+        takers = [name for name in names if name not in without]
+        if without and len(takers) <= len(without):
+            say(f"--all: {option} {value} goes only to {', '.join(takers)}, which take{'s' * (len(takers) == 1)} "
+                f"it; the other {len(without)} run{'s' * (len(without) == 1)} without it")
+        elif without:
+            say(f"--all: {option} {value} goes to every experiment that takes it; {', '.join(without)} "
+                f"do{'es' * (len(without) == 1)} not, and run{'s' * (len(without) == 1)} without it")
+    quick = [argv[:1] == ["--quick"] for argv in argvs]
+    return [argv[:q] + [w for o, v in given if o[2:] in takes[name] for w in (o, v)] + argv[q:]
+            for name, argv, q in zip(names, argvs, quick)]
+
+
 def run_all(root: Path, names, modules, argvs, every: bool) -> int:
     """Runs the experiments ``names`` in turn into ``root`` as a pass (``every``: ``--all``'s,
     which says what it leaves out). The pass holds ``root``'s lock: a second pass into this root
@@ -99,7 +129,7 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
     # and without --allow-failed-claims, which changes the exit status only: the same command with it,
     # after a pass stopped, ran every finished experiment again, each into NAME-DATE beside its result
     keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)
-              if a != ALLOW_FAILED] for v in argvs]
+              if a not in (ALLOW_FAILED, NO_LIMIT)] for v in argvs]
     allowed = bool(argvs) and all(ALLOW_FAILED in v for v in argvs)
     key = {"argvs": keyed}
     state = folders.read_pass(state_path, key, dict(zip(names, keyed)))  # a damaged entry: it runs again

@@ -342,6 +342,28 @@ def _fmt(value):
     return value
 
 
+def cell_records(trace, *, problem: str, method: str, start: int, f_star) -> list[dict[str, Any]]:
+    """The rows of a grid cell: one per seed of the trace and logged step, with its flags."""
+    loss = np.asarray(trace.loss, np.float64)
+    gnorm = np.asarray(trace.grad_norm_sq, np.float64)
+    steps = np.asarray(trace.step)[0]
+    evals = np.asarray(trace.grad_evals)[0]
+    diverged = np.asarray(trace.diverged)
+    at = np.asarray(trace.diverged_step)
+    negative = np.broadcast_to(np.asarray(trace.negative_step_at), diverged.shape)
+    rose, rose_at = np.asarray(trace.rose), np.asarray(trace.rose_step)
+    rows = []
+    for s in range(loss.shape[0]):
+        for t, k in enumerate(steps):
+            rows.append(dict(problem=problem, method=method, seed=start + s, step=int(k),
+                             grad_evals=int(evals[t]), loss=float(loss[s, t]),
+                             f_gap=None if f_star is None else float(loss[s, t] - f_star),
+                             grad_norm_sq=float(gnorm[s, t]), diverged=bool(diverged[s]),
+                             diverged_step=int(at[s]), negative_step_at=int(negative[s]),
+                             rose=bool(rose[s]), rose_step=int(rose_at[s])))
+    return rows
+
+
 def write_cell(cells_dir: Path, name: str, rows: Sequence[Mapping[str, Any]], marker: Mapping[str, Any]) -> None:
     """Stores a grid cell: its records, then its marker ``NAME.json`` (``marker`` with the records'
     row count and SHA-256, which ``read_cell`` checks: CSV records cut at a line boundary read back

@@ -34,8 +34,8 @@ def _known() -> dict[str, str]:
 
 def gathered(args, extra: list[str]) -> list[str]:
     """Moves the words argparse left over before the first option (``extra``'s leading words: run
-    takes no other positional word) to ``args.experiments``, and a grid's ``--no-work-limit`` to
-    ``args.no_work_limit``; returns the words that remain. (``--no-work-limit`` is an experiment's
+    takes no other positional word) to ``args.experiments``, and a grid's or a pass's ``--no-work-limit``
+    to ``args.no_work_limit``; returns the words that remain. (``--no-work-limit`` is an experiment's
     own option, not ``run``'s: as ``run``'s, argparse took gpu_bench's ``--n`` for it.)"""
     if getattr(args, "command", None) != "run":
         return extra
@@ -43,7 +43,11 @@ def gathered(args, extra: list[str]) -> list[str]:
     extra = [word for word in extra if not (args.no_work_limit and word == "--no-work-limit")]
     lead = next((i for i, word in enumerate(extra) if word.startswith("-")), len(extra))
     args.experiments = [*args.experiments, *extra[:lead]]
-    return extra[lead:]
+    # a pass's too (--all, or several names): each experiment's work refusal says "add --no-work-limit",
+    # which a pass refused as "unrecognized arguments"; it goes on to every experiment (cli._cmd_run)
+    args.no_work_limit = args.no_work_limit or (not args.problem and not args.method and "--no-work-limit" in extra
+                                                and (args.all or len(args.experiments) > 1))
+    return [word for word in extra[lead:] if not (args.no_work_limit and word == "--no-work-limit")]
 
 
 def named_for_help(argv: list[str], parser) -> list[str]:

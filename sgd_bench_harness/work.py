@@ -20,7 +20,9 @@ evaluations per step are known only once it runs, and on the gallery's problems 
 mostly its overhead (``--steps 3000000 --seeds 10`` on lecture-logreg: sgd, 1 evaluation a step,
 20 s; gd, 200 a step, 82 s, wall in one process; together about 1.7 million steps a CPU second,
 user+sys less a 1,000-step run's; under load),
-so ``GRID_MAX_STEPS`` is hours. ``--steps 2147483646`` with the default 10 seeds is refused.
+so ``GRID_MAX_STEPS`` is hours. ``--steps 2147483646`` with the default 10 seeds is refused. Its cells
+(problem x --method x seed block of ``--block``) are counted too (``grid_cells``): each costs a program
+call and two files whatever its size, so more than ``GRID_MAX_CELLS`` is refused, naming the --block that fits.
 
 ``said_constants``: a grid's default steps need the problem's L, L_max and mu, which on a large
 problem take minutes (logreg n = 10^5, d = 300: over 10 minutes of per-sample curvature) inside one
@@ -45,6 +47,8 @@ MAX_FACTOR = 1000  # x the full run's work: refused above
 SAY_FACTOR = 10  # x the full run's work: said above
 GRID_MAX_STEPS = 10**10  # a grid's steps in all: refused above (hours at 1.7 million a CPU second)
 GRID_SAY_STEPS = 10**9  # a grid's steps in all: said above (minutes)
+GRID_MAX_CELLS = 100_000  # a grid's cells (problem x --method x seed block): refused above (``grid_cells``)
+GRID_SAY_CELLS = 10_000  # said above
 LONG_PHASE_SIZE = 10**6  # numbers in a problem's data: its constants and f* are said before they run
 
 
@@ -61,17 +65,20 @@ def growth(new: Any, old: Any) -> float:
 
 def check(name: str, full: Mapping[str, Any], args: argparse.Namespace,
           apply: Callable[[argparse.Namespace], Mapping[str, Any]], say: Callable[[str], None],
-          limit: bool = True) -> None:
+          limit: bool = True, grows: Mapping[str, int] | None = None) -> None:
     """Raises ValueError naming the options when ``--seeds``/``--steps`` ask ``name`` for more than
     ``MAX_FACTOR`` times its full run's work (unless not ``limit``: ``--no-work-limit``, for a
     long run meant as such); says the factor (``say``) above ``SAY_FACTOR``.
-    ``apply(namespace)`` is the full config with only that namespace's options applied."""
+    ``apply(namespace)`` is the full config with only that namespace's options applied.
+    ``grows``: the experiment's own options the work grows with, {option: power} (sparse_logreg's
+    --scale multiplies n and d, and an eager SAGA pass costs n x d: power 2), counted likewise."""
     factors = {}
-    for option in ("seeds", "steps"):
+    for option in ("seeds", "steps", *(grows or {})):
         if getattr(args, option, None) is None:
             continue
         try:
-            factors[option] = growth(apply(argparse.Namespace(**{option: getattr(args, option)})), full)
+            factors[option] = growth(apply(argparse.Namespace(**{option: getattr(args, option)})),
+                                     full) ** (grows or {}).get(option, 1)
         except (ValueError, TypeError, KeyError):  # refused for the full config: the run itself says why
             continue
     given = " and ".join(f"--{o} {getattr(args, o)}" for o, f in factors.items() if f > 1)
@@ -97,6 +104,29 @@ def grid(config: Mapping[str, Any], say: Callable[[str], None], limit: bool = Tr
     context = "sgd and gd on lecture-logreg ran about 1.7 million steps a CPU second"
     _judge(what, total > GRID_SAY_STEPS, total > GRID_MAX_STEPS, context,
            f"more than {GRID_MAX_STEPS:,} (hours: {context}) is refused", say, limit)
+    grid_cells(config, say, limit)
+
+
+def grid_cells(config: Mapping[str, Any], say: Callable[[str], None], limit: bool = True) -> None:
+    """Raises ValueError naming ``--block`` when a grid has more than ``GRID_MAX_CELLS`` cells (unless
+    not ``limit``); says their count above ``GRID_SAY_CELLS``. A cell (problem x --method x seed block)
+    is a program call and two files in cells/ (about 6 ms apart on a tiny problem here): --seeds 1000000
+    --block 1 planned a million of them, two million files and hours of that alone, with no line."""
+    seeds, block, pairs = config["seeds"], config["block"], len(config["problems"]) * len(config["methods"])
+    blocks = -(-seeds // block)
+    cells = pairs * blocks
+    sizes = (f"{len(config['problems']):,} problem{'s' * (len(config['problems']) != 1)} x "
+             f"{len(config['methods']):,} method{'s' * (len(config['methods']) != 1)} x {blocks:,} seed block{'s' * (blocks != 1)} (--seeds {seeds:,} "
+             f"in blocks of at most --block {block:,})")
+    what = f"the grid is {cells:,} cells, {sizes}, each a program call and two files in cells/"
+    fits = GRID_MAX_CELLS // pairs
+    way = (f"give --block {-(-seeds // fits):,} or more" if fits else
+           f"give fewer --problem or --method (at most {GRID_MAX_CELLS:,} pairs)")
+    if cells > GRID_MAX_CELLS and limit:
+        raise ValueError(f"{what}; more than {GRID_MAX_CELLS:,} cells is refused (each costs its own "
+                         f"overhead): {way}, or add --no-work-limit for that many")
+    if cells > GRID_SAY_CELLS:
+        say(f"{what} (a seed block is the unit a grid resumes by; a larger --block makes fewer cells)")
 
 
 def _judge(what: str, said: bool, refused: bool, context: str, refusal: str,

@@ -393,7 +393,7 @@ BAD_INPUTS = [
                  ValueError, r"^key must be an int seed", id="solver-init-key-negative"),
     # memory: sizes that aborted the process inside XLA, or were killed by the OOM killer
     pytest.param(sgd_bench.seed_keys, (0, 2**40), {},
-                 MemoryError, r"^seed_keys: 1,099,511,627,776 seed keys needs .*; use fewer seeds$",
+                 MemoryError, r"^seed_keys: storing 1,099,511,627,776 seed keys needs .*; use fewer seeds$",
                  id="seed-keys-huge"),
     pytest.param(sgd_bench.run, (TINY, sgd_bench.lbfgs(10**9), X0_JAX, 0), {"steps": 5},
                  MemoryError, r"^L-BFGS with 1 seed needs about data .* \+ 1 seeds x \(state \d+\.\d GiB .*; "
@@ -956,7 +956,7 @@ CLI_BAD_INPUTS = [
                  r"^sgd-bench: error: --steps must be a positive integer <= 2147483646, got 2147483647$",
                  id="cli-steps-above-the-counter"),  # the runner refused it after a "running" folder was made
     pytest.param(LOGREG + ["--method", "gd", "--seeds", "1000000000000000"], 3,
-                 r"^sgd-bench: error: the grid's seed keys and its [\d,]+ record rows \(1,000,000,000,000,000 seeds",
+                 r"^sgd-bench: error: storing the grid's seed keys and its [\d,]+ record rows \(1,000,000,000,000,000 seeds",
                  id="cli-seeds-huge-refused-not-hung"),  # listing 3e13 seed blocks hung for hours
     pytest.param(LOGREG + ["--method", "gd", "--seeds", "1" + "0" * 400], 3, r"needs about 10\^\d+ GiB",
                  id="cli-seeds-beyond-float64"),  # OverflowError traceback in the message's GiB
@@ -6132,7 +6132,7 @@ def test_a_new_regularizer_moves_the_problems_closed_form_constants_with_it():
     # theory.constants said L = 0.27 ("closed form (problem.info)") where the Hessian's norm is 0.77,
     # and L2(0) on a strongly convex problem kept its mu = 0.1 and its class
     base = sgd_bench.FiniteSum(LOSS, DATA, regularizer=L2(0.1), problem_class="strongly_convex",
-                               info={"L": 2.0, "L_max": 3.0, "mu": 0.1}, x_shape=(3,))
+                               info={"L": 2.0, "L_max": 3.0, "mu": 0.1})  # x_shape=(3,) LOSS cannot take: refused (leftovers34b)
     assert base.replace(regularizer=L2(0.5)).info == pytest.approx({"L": 2.4, "L_max": 3.4, "mu": 0.5})
     assert base.replace(regularizer=lambda x: 0.0, problem_class="nonconvex").info == {}  # not an L2: unknown
     raises(ValueError, r"^the new regularizer leaves problem_class 'strongly_convex' without mu > 0 \(info's mu = "
@@ -6156,10 +6156,9 @@ def _complex_loss_i(x, a):
 def test_reference_solution_refuses_a_complex_loss_by_the_shared_message():
     # S: FiniteSum(..., x_shape=(3,)) with a complex loss_i reached jax.grad from the default x0 (and
     # from any x0 once x_shape was known): "grad requires real-valued outputs", naming no argument
-    problem = FiniteSum(_complex_loss_i, np.ones((4, 3)), x_shape=(3,))
-    for x0 in (None, np.zeros(3)):
-        raises(ValueError, r"^loss_i\(x, datum\) of problem 'custom' must return a real floating scalar, got "
-               r"dtype complex128 \(integer or complex", sgd_bench.reference_solution, problem, x0)
+    said = r"^loss_i\(x, datum\) of problem 'custom' must return a real floating scalar, got dtype complex128 \(integer or complex"
+    raises(ValueError, said, FiniteSum, _complex_loss_i, np.ones((4, 3)), x_shape=(3,))  # its constructor now (leftovers34b)
+    raises(ValueError, said, sgd_bench.reference_solution, FiniteSum(_complex_loss_i, np.ones((4, 3))), np.zeros(3))
 
 
 def test_benchopt_logreg_l2_refuses_float64_with_x64_off_rather_than_build_float32():
@@ -6582,7 +6581,7 @@ def test_int64_data_beyond_int32_is_refused_while_x64_is_off():
                r"-2147483649, up to 1099511627776: jax_enable_x64 is off, so JAX holds int64 as int32, where such "
                r"entries wrap around\.", FiniteSum, _square_loss, {"a": np.ones((4, 3), np.float32), "i": ids},
                x_shape=(3,))
-        kept = FiniteSum(_square_loss, {"a": np.ones((4, 3), np.float32), "i": np.arange(4)}, x_shape=(3,))
+        kept = FiniteSum(_square_loss, {"a": np.ones((4, 3), np.float32), "i": np.arange(4)})  # no x_shape (leftovers34b)
         assert np.asarray(kept.data["i"]).tolist() == [0, 1, 2, 3]
 
 
@@ -7275,7 +7274,7 @@ def test_a_concrete_0d_integer_array_is_taken_as_the_int(tiny_logistic, value):
     assert validation_integer("steps", value) == 5
     raises(TypeError, r"^steps must be an integer, got array\(\[5\]\)$", validation_integer, "steps", np.array([5]))
     raises(TypeError, r"^steps must be an integer, got array\(True\)$", validation_integer, "steps", np.array(True))
-    raises(TypeError, r"^seeds must be an integer, got Array\(\(\), dtype=key<fry>\)", validation_integer, "seeds",
+    raises(TypeError, r"^seeds must be an integer, got a PRNG key \(key<fry>\)$", validation_integer, "seeds",
            KEY0)  # a key's dtype is no NumPy dtype: not "Cannot interpret 'key<fry>' as a data type"
 
 
@@ -8009,6 +8008,461 @@ def test_list_shows_a_control_character_of_an_own_scripts_name_or_description_es
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "  ok                     colour \\x1b[31mred\n" in out and "  x\\x1b[2Jy " in out
+
+
+# leftovers34a -------------------------------------------------------------------
+# -- leftovers34a: what last session's helpers noticed and left (issue 18: runs, grids, passes) ------
+def test_a_grid_of_a_million_seed_blocks_is_refused_naming_block(tmp_path, capsys, no_grid_run):
+    # --seeds 1000000 --block 1 planned a million cells (two million files in cells/, about 6 ms of overhead
+    # each, hours) and began them silently, a line per cell
+    from sgd_bench_harness import work
+
+    out = tmp_path / "out"
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--seeds", "1000000", "--block", "1",
+                          "--steps", "1", "--out", str(out)], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and "the grid is 1,000,000 cells" in last and "give --block 10 or more" in last, err
+    assert not out.exists()
+    said = []
+    config = dict(problems=["a", "b"], methods=["gd"], seeds=20_000, block=1)
+    work.grid_cells(config, said.append)  # said, not refused, at 40,000 cells
+    assert len(said) == 1 and said[0].startswith("the grid is 40,000 cells, 2 problems x 1 method x 20,000 seed blocks")
+
+
+@pytest.mark.parametrize("seeds, alike, other", [(100, (50, 60, 99), 34), (100, (25, 30, 32, 33), 24), (7, (3, 3), 2)])
+def test_two_blocks_that_split_the_seeds_alike_key_one_folder(seeds, alike, other):
+    # --seeds 100 --block 50 and --block 60 run the same two blocks of 50 seeds, under two config hashes
+    # (two folders, neither resuming the other's cells)
+    from sgd_bench_harness import grid, results
+
+    def digest(block):
+        return results.config_hash(grid.KIND, grid.grid_config(["logreg"], ["gd"], seeds=seeds, steps=10, log_every=None,
+                                                               dtype="float64", key=0, block=block), dtype="float64")
+
+    assert len({digest(block) for block in alike}) == 1
+    assert digest(other) != digest(alike[0])
+    assert grid.grid_config(["logreg"], ["gd"], seeds=100, steps=10, log_every=None, dtype="float64", key=0,
+                            block=30)["block"] == 32  # the default's split: the committed grid keeps its hash
+
+
+_LEFTOVERS34A_SCRIPT = '''"""A made-up experiment."""
+from sgd_bench_harness import experiment
+NAME, DESCRIPTION, FULL, QUICK = "{name}", "made up", dict(x=2), dict(x=1)
+
+
+def run(config, out):
+    experiment.save(out, rows=[dict(x=config["x"])], meta=dict(experiment=NAME), checks=[])
+    experiment.close(out, "# " + NAME + "\\n", checks=[])
+
+
+def main(argv=None):
+    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run, overrides={overrides})
+'''
+
+
+def test_run_all_passes_seeds_on_to_the_experiments_that_take_it(tmp_path, capsys, monkeypatch):
+    # run --all --seeds/--steps/--dtype was always refused: "experiment batch_cost does not take --seeds"
+    from sgd_bench_harness import records
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    for name, overrides in (("exp_a", '{"seeds": "x"}'), ("exp_b", "{}")):
+        (scripts / f"{name}.py").write_text(_LEFTOVERS34A_SCRIPT.format(name=name, overrides=overrides))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "--all", "--quick", "--seeds", "5", "--out", str(out)], capsys)
+    assert code == 0 and "--all: --seeds 5 goes only to exp_a, which takes it; the other 1 runs without it" in err, err
+    assert records.read_records(out / "exp_a")[0]["x"] == 5 and records.read_records(out / "exp_b")[0]["x"] == 1
+    code, err = cli_main(["run", "--all", "--quick", "--dtype", "float32", "--out", str(tmp_path / "o2")], capsys)
+    assert code == 2 and err.strip().splitlines()[-1] == ("sgd-bench: error: --dtype is not for --all here: none of "
+                                                          "its 2 experiments takes it"), err
+
+
+def test_a_sparse_scale_that_cuts_the_rows_is_refused_and_scale_counts_as_work(tmp_path, capsys, monkeypatch):
+    # --scale 1e-300 ran n = d = 2 (rows of 2 nonzeros, not 455), its summary saying "(row lengths kept)";
+    # --scale 1 (400x the work of the full run's eager SAGA passes) said nothing before it ran
+    from sgd_bench_harness.experiments import sparse_logreg
+
+    code, err = cli_main(["run", "sparse_logreg", "--scale", "1e-300", "--out", str(tmp_path / "a")], capsys)
+    assert code == 2 and "--scale 1e-300 is below 0.00249, where the real-sim-like data" in err, err
+
+    def stop(config, out):
+        raise ValueError("stopped before running")
+
+    monkeypatch.setattr(sparse_logreg, "run", stop)
+    code, err = cli_main(["run", "sparse_logreg", "--scale", "1", "--out", str(tmp_path / "b")], capsys)
+    assert code == 2 and "--scale 1.0 asks experiment sparse_logreg for about 400x the work of its full run" in err, err
+
+
+@pytest.mark.parametrize("typed, value", [("1e6", 10**6), ("2.5E3", 2500), ("100.0", 100), ("1e23", 10**23)])
+def test_a_count_written_as_a_whole_decimal_is_taken_as_the_help_shows(tmp_path, capsys, monkeypatch, typed, value):
+    # gpu_bench's help says "default 1e8", gd_vs_sgd_large_n's "default 1e4 1e5 1e6 1e7", but --n 1e6, --sizes 1e4
+    # and --seeds 1e1 were refused: "must be a positive integer, got '1e6'"
+    import argparse
+
+    from sgd_bench_harness import arg_types, grid
+
+    assert arg_types.integer(typed) == value and arg_types.positive_int(typed) == value
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^must be a positive integer, got '1\.5'$"):
+        arg_types.positive_int("1.5")
+    seen = {}
+    monkeypatch.setattr(grid, "run_grid", lambda config, out, **kwargs: seen.update(config) or [])
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", "--seeds", "1e1", "--steps", "2e1",
+                          "--block", "5.0", "--out", str(tmp_path / "out")], capsys)
+    assert code == 0 and (seen["seeds"], seen["steps"], seen["block"]) == (10, 20, 5), err
+
+
+def test_an_interrupted_run_beside_its_target_is_resumed_there_also_when_moved(tmp_path):
+    # an interrupted NAME-DATE (NAME held a result of another config) was never resumed: the same command
+    # wrote a new NAME-DATE each time, and one moved under another --out root was not found
+    from sgd_bench_harness import folders
+
+    done, left = tmp_path / "r" / "exp", tmp_path / "r" / "exp-20261208-010203"
+    folders.mark(done, folders.STATUS_COMPLETE, "old")
+    folders.mark(left, folders.STATUS_RUNNING, "new")
+    said = []
+    assert folders.output_folder(done, "new", log=said.append) == (left, True) and "resuming" in said[-1]
+    moved = tmp_path / "elsewhere" / left.name
+    moved.parent.mkdir()
+    left.rename(moved)
+    assert folders.output_folder(moved.parent / "exp", "new", log=said.append) == (moved, True)
+    assert folders.output_folder(moved.parent / "exp", "other", log=said.append) == (moved.parent / "exp", False)
+
+
+def test_gpu_bench_runs_the_scaling_part_of_its_own_run_whatever_n(tmp_path, monkeypatch):
+    # the scaling part was picked by --n: --n 500000 ran the full sizes (up to 10^8) with the quick part's
+    # d = 10 and 400 SGD steps, and --quick --n 2000000 the full part's at n = 2,000
+    from sgd_bench_harness import cli
+    from sgd_bench_harness.experiments import gpu_bench
+
+    scaling, used = cli.load("gd_vs_sgd_large_n"), []
+
+    def stop(config, out):
+        used.append(config)
+        raise ValueError("stopped")
+
+    monkeypatch.setattr(scaling, "run", stop)
+    for config, part in ((dict(gpu_bench.FULL, n=500_000), scaling.FULL), (dict(gpu_bench.QUICK, n=2_000_000), scaling.QUICK)):
+        with pytest.raises(ValueError, match="stopped"):
+            gpu_bench.run(config, tmp_path)
+        assert {k: v for k, v in used[-1].items() if k not in ("sizes", "dtype")} == \
+               {k: v for k, v in part.items() if k not in ("sizes", "dtype")}
+
+
+def test_a_pass_takes_no_work_limit_as_its_refusal_advises(tmp_path, capsys, monkeypatch):
+    # run --all --seeds 100000 was refused "... add --no-work-limit for a run that long", and the same command
+    # with --no-work-limit was "unrecognized arguments: --no-work-limit" (run A B too)
+    from sgd_bench_harness import cli, records
+
+    scripts, out = tmp_path / "scripts", tmp_path / "out"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_LEFTOVERS34A_SCRIPT.format(name=name, overrides='{"seeds": "x"}'))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "--all", "--seeds", "100000", "--out", str(out)], capsys)
+    assert code == 2 and "add --no-work-limit" in err, err
+    for argv in (["--all"], ["exp_a", "exp_b"]):
+        code, err = cli_main(["run", *argv, "--seeds", "100000", "--no-work-limit", "--out", str(out)], capsys)
+        assert code == 0 and "50,000x the work" in err and not (out / cli.ALL_STATE).exists(), err
+    assert records.read_records(out / "exp_b")[0]["x"] == 100000
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--seeds", "1" + "0" * 400, "--block", "1" + "0" * 400], r"\(about 10\^400 seeds of --block\) needs about data "),
+    (["--seeds", "1" + "0" * 4299], r"its about 10\^4301 record rows \(about 10\^4299 seeds x "),
+], ids=["block-beyond-float64", "seeds-of-4300-digits"])
+def test_a_grid_of_more_seeds_than_a_float_holds_is_refused_with_its_numbers(tmp_path, capsys, no_grid_run, extra, match):
+    # a block of 10^400 seeds: "OverflowError: integer division result too large for a float", a traceback (the
+    # estimate's bytes); 4300 digits of --seeds: "error: Exceeds the limit (4300 digits) for integer string
+    # conversion", naming no option; 401 digits printed the record rows' count in full (a 1,000-character line)
+    code, err = cli_main(["run", "--problem", "logreg:n=20,d=2", "--method", "gd", *extra, "--out", str(tmp_path / "o")], capsys)
+    last = err.strip().splitlines()[-1]
+    assert code == 3 and re.search(match, last) and len(last) < 400, err
+
+
+# leftovers34b -------------------------------------------------------------------
+def _three_column_loss(x, datum):
+    return 0.5 * (jax.numpy.dot(datum, x) - 1.0) ** 2
+
+
+def test_a_finite_sum_refuses_an_x_shape_its_loss_cannot_take_when_it_is_built(no_compile):
+    # N: FiniteSum(..., x_shape=(4,)) on 3 columns was taken and refused only at the run, and
+    # x_shape={"w": (3,)} said "x_shape[0] must be an integer, got 'w'"
+    raises(ValueError, r"^x_shape does not fit problem 'custom': loss_i\(x, datum\) failed with TypeError: dot_general",
+           FiniteSum, _three_column_loss, A, x_shape=(4,))
+    raises(TypeError, r"^x_shape must be a tuple of integers >= 0 \(an array iterate's shape\) or None \(any pytree "
+           r"iterate, shaped by x0: a dict of arrays too\), got \{'w': \(3,\)\}$", FiniteSum, LOSS, DATA, x_shape={"w": (3,)})
+
+
+def test_a_default_loop_length_is_a_value_that_replace_and_sweep_take(tiny_logistic):
+    # N: svrg(0.1).replace(loop_length=5) and sweep(..., over={"loop_length": [...]}) said "method 'SVRG' has
+    # no hyperparameter 'loop_length'; it has ['step_size']": the default m = ceil(2n / B) had no value
+    for make in (sgd_bench.svrg, sgd_bench.sarah):
+        assert make(0.1, 2).replace(loop_length=5) == make(0.1, 2, loop_length=5)
+        assert make(0.1, 2, loop_length=5).replace(loop_length=None) == make(0.1, 2)
+    assert sgd_bench.saga().replace(step_size=0.2) == sgd_bench.saga(0.2)
+    raises(ValueError, r"^method 'SVRG batch 2' has no hyperparameter 'loop_lenght'; it has \['step_size'\] \(and, at "
+           r"its default, \['loop_length'\]\)$", sgd_bench.svrg(0.1, 2).replace, loop_lenght=5)
+    raises(ValueError, r"^loop_length must be an integer in \[1, 2147483647\], got 0$",
+           sgd_bench.svrg(0.1, 2).replace(loop_length=0).validate, tiny_logistic)
+    out = sgd_bench.sweep(tiny_logistic, sgd_bench.svrg(0.1, 2), X0_JAX, KEY0, over={"loop_length": [3, 5]},
+                          seeds=1, steps=4)
+    assert out.configs["loop_length"].tolist() == [3, 5]
+    with helpers.compiles_nothing():  # other values, the same program
+        again = sgd_bench.sweep(tiny_logistic, sgd_bench.svrg(0.1, 2, loop_length=9), X0_JAX, KEY0,
+                                over={"loop_length": [5, 3]}, seeds=1, steps=4)
+    np.testing.assert_array_equal(np.asarray(again.trace.x)[::-1], np.asarray(out.trace.x))
+    raises(TypeError, r"^over: loop_length must be an integer, got 3.5$", sgd_bench.sweep, tiny_logistic,
+           sgd_bench.svrg(0.1, 2), X0_JAX, KEY0, over={"loop_length": [3.5]}, seeds=1, steps=4)
+
+
+def test_a_nested_methods_values_are_replaced_by_their_dotted_names():
+    # N: averaged(sgd(inverse_time(...))).replace({"inner.step_size": 0.1}) said "has no hyperparameter
+    # 'inner.step_size'" (a number for a whole schedule, which the top level takes since hostile32b)
+    inner = sgd_bench.sgd(schedules.inverse_time(0.5, 10.0), 2)
+    assert sgd_bench.averaged(inner).replace({"inner.step_size": 0.1}) == sgd_bench.averaged(SGD)
+    assert (sgd_bench.averaged(sgd_bench.averaged(inner)).replace({"inner.inner.step_size": 0.1})
+            == sgd_bench.averaged(sgd_bench.averaged(SGD)))
+    assert (sgd_bench.averaged(sgd_bench.svrg(0.1, 2)).replace({"inner.loop_length": 4})
+            == sgd_bench.averaged(sgd_bench.svrg(0.1, 2, loop_length=4)))
+    raises(ValueError, r"^inner.step_size must be a finite number > 0, got -0.1$", sgd_bench.averaged(inner).replace,
+           {"inner.step_size": -0.1})
+    raises(ValueError, r"^method 'SGD batch 2, averaged' has no hyperparameter 'inner.zz'; it has \['inner.step_size.a', "
+           r"'inner.step_size.k0', 'start'\]$", sgd_bench.averaged(inner).replace, {"inner.zz": 1.0})
+
+
+def test_a_methods_integer_values_are_shown_as_typed():
+    # N: repr(gd_armijo(max_trials=10**7)) said "max_trials=1e+07" for an integer
+    assert "max_trials=10000000)" in repr(sgd_bench.gd_armijo(max_trials=10**7))
+    assert "start=1234567," in repr(sgd_bench.averaged(SGD, start=1234567))
+
+
+@pytest.mark.parametrize("kind, neutral", [("power", 0.0), ("linear", 1.0)])
+def test_a_rate_fit_of_a_flat_series_says_it_is_flat(kind, neutral):
+    # N: rates.fit of constant values gave p = -9e-17 [-5e-16, 7e-16], shown "p = -0.000 [-0.000, 0.000]"
+    for values in ([3.0] * 6, np.full((4, 6), 3.0)):
+        fit = sgd_bench.rates.fit([1, 2, 4, 8, 16, 32], values, kind, start=1)
+        assert (fit.value, fit.lo, fit.hi) == (neutral, neutral, neutral) and not math.copysign(1, fit.value) < 0
+        assert fit.describe().endswith(" (flat: the mean does not change)") and "-0.0" not in fit.describe()
+    assert "flat" not in sgd_bench.rates.fit([1, 2, 4, 8, 16, 32], [1.0, 0.5, 0.3, 0.2, 0.1, 0.05], kind).describe()
+
+
+@pytest.mark.parametrize("fn, kwargs, match", [
+    (sgd_bench.sgd, {"step_size": 0.1, "batch_size": KEY0}, r"^batch_size must be an integer, got a PRNG key \(key<fry>\)$"),
+    (sgd_bench.sgd, {"step_size": KEY0}, r"^step_size must be a positive number, got a PRNG key \(key<fry>\)$"),
+    (sgd_bench.sgd, {"step_size": 0.1, "sampling": KEYS2}, r"^sampling must be one of 'with_replacement', 'reshuffle', "
+                                                           r"'cyclic'; got an array of PRNG keys, shape \(2,\) \(key<fry>\)$"),
+])
+def test_a_prng_key_where_a_number_goes_is_named_on_one_line(no_compile, fn, kwargs, match):
+    # N: "batch_size must be an integer, got Array((), dtype=key<fry>) overlaying:\n[0 0]": two lines
+    raises(ValueError if "sampling" in kwargs else TypeError, match, fn, **kwargs)
+
+
+def test_reverse_mode_through_vmap_is_refused_by_name(tiny_logistic):
+    # N: jax.grad(jax.vmap(run)) (and jax.jacrev of it) was JAX's "Reverse-mode differentiation does not work
+    # for lax.while_loop or lax.fori_loop with dynamic start/stop values", after the run; jax.grad(run) was ours
+    method = sgd_bench.sgd(0.1, 4)
+
+    def final(a):
+        return sgd_bench.run(tiny_logistic, method.replace(step_size=a), X0_JAX, 0, steps=3).loss[-1]
+
+    said = r"^a run \(SGD batch 4\) cannot be differentiated in reverse mode \(jax.grad, "
+    raises(ValueError, said, jax.grad(lambda a: jax.vmap(final)(a).sum()), jax.numpy.array([0.1, 0.2]))
+    raises(ValueError, said, jax.jacrev(jax.vmap(final)), jax.numpy.array([0.1, 0.2]))
+
+
+def test_the_memory_refusals_of_seed_keys_and_the_grids_rows_read_as_sentences(tmp_path, capsys, no_grid_run):
+    # N: "the grid's seed keys and its 2,020,000,000 record rows (...) needs ..." and "seed_keys: 1,099,511,627,776
+    # seed keys needs ...": a plural subject with "needs"
+    raises(MemoryError, r"^seed_keys: storing 1,099,511,627,776 seed keys needs ", sgd_bench.seed_keys, 0, 2**40)
+    code, err = cli_main(LOGREG[:-1] + [str(tmp_path / "out"), "--method", "sgd", "--seeds", "20000000", "--block", "2"],
+                         capsys)
+    assert code == 3 and re.search(r"^sgd-bench: error: storing the grid's seed keys and its 2,020,000,000 record rows "
+                                   r"\(20,000,000 seeds x 101 logged steps x 1 method x 1 problem\) needs ",
+                                   err.strip().splitlines()[-1]), err
+
+
+def test_sgd_trajectories_claims_sgd_above_gd_by_its_interval_not_its_mean():
+    # S: "at the last step SGD's E||w_K - w_hat||^2 is above GD's" compared the seed mean with GD's value: the
+    # quick run's 256 seeds held it with SGD 6.371 +- 5 x 0.188 against GD's 5.560 (an interval down to 5.43)
+    from sgd_bench_harness.experiments import sgd_trajectories as script
+
+    args = dict(steps=6, floor=37, gd_final=5.560, gd_bound=8.924, exact=6.237, stat_tr=0.03409, contraction=0.9151)
+    wide = script.last_step_check(mc=6.371, se=0.188, **args)
+    assert wide.holds is False and wide.summary.endswith("SGD's 5-standard-error interval reaches down to 5.431, "
+                                                         "not above GD's 5.56: more --seeds)"), wide.summary
+    narrow = script.last_step_check(mc=6.33, se=0.094, **args)
+    assert narrow.holds is True and narrow.summary is None
+    assert script.QUICK["seeds"] == 1024  # the quick run's interval tells them apart (down to 5.86)
+
+
+# leftovers34b, its own round (new inputs)
+def test_a_loglog_slope_of_equal_values_is_flat():
+    # N: rates.loglog_slope([1, 2, 4, 8], [3, 3, 3, 3]) gave 1.8e-16 [-4.3e-16, 8.0e-16], as rates.fit did
+    slope = sgd_bench.rates.loglog_slope([1, 2, 4, 8], [3.0] * 4)
+    assert (slope.value, slope.lo, slope.hi) == (0.0, 0.0, 0.0)
+    assert slope.describe() == "0.000 [0.000, 0.000] (4 points, flat: y does not change)"
+
+
+def test_a_sweep_takes_a_grid_of_numbers_for_a_whole_schedule(tiny_logistic):
+    # N: sweep(sgd(inverse_time(...)), over={"step_size": [...]}) (and "inner.step_size" in averaged) said
+    # "has no hyperparameter 'step_size'; it has ['step_size.a', 'step_size.k0']", which replace takes
+    method = sgd_bench.sgd(schedules.inverse_time(0.5, 10.0), 2)
+    out = sgd_bench.sweep(tiny_logistic, method, X0_JAX, KEY0, over={"step_size": [0.1, 0.05]}, seeds=1, steps=2)
+    want = sgd_bench.sweep(tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": [0.1, 0.05]}, seeds=1, steps=2)
+    np.testing.assert_array_equal(np.asarray(out.trace.loss), np.asarray(want.trace.loss))
+    assert out.method_at(1) == sgd_bench.sgd(0.05, 2)
+
+
+@pytest.mark.parametrize("fn, args, exc, match", [
+    (FiniteSum, (LOSS, DATA), TypeError, r"^x_shape must be a tuple of integers >= 0 .*, got a PRNG key \(key<fry>\)$"),
+    (FiniteSum, (LOSS, DATA), TypeError, r"^x_shape must be a tuple of integers >= 0 .*, got \{3\}$"),
+])
+def test_an_x_shape_that_is_a_key_or_a_set_is_named(no_compile, fn, args, exc, match):
+    # N: x_shape=jax.random.key(0) was JAX's "iteration over a 0-d key array"; x_shape={3, 4} was taken in the
+    # set's own order
+    raises(exc, match, fn, *args, x_shape=KEY0 if "PRNG" in match else {3})
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda p: sgd_bench.rates.theory_rate(KEY0, "GD"), r"^problem_class must be one of .*; got a PRNG key \(key<fry>\)$"),
+    (lambda p: sgd_bench.run(p, SGD, X0_JAX, 0, steps=2, progress=KEY0),
+     r"^progress must be True, False or None, got a PRNG key \(key<fry>\)$"),
+    (lambda p: sgd_bench.from_optax(optax.adam, learning_rate=KEY0), r"^learning_rate must be .*, got a PRNG key \(key<fry>\)$"),
+    (lambda p: SGD.replace(step_size=KEY0), r"^step_size must be a number \(or a schedule or a Method where one goes\), "
+                                           r"got a PRNG key \(key<fry>\)$"),
+    (lambda p: sgd_bench.averaged(SGD).replace({"inner.step_size": KEY0}), r"^inner.step_size must be a number"),
+    (lambda p: sgd_bench.sweep(p, SGD, X0_JAX, KEY0, over={"step_size": KEYS2}, seeds=1, steps=2),
+     r"^over\['step_size'\] must hold real numbers \(ints or floats\), got an array of PRNG keys, shape \(2,\)"),
+])
+def test_a_prng_key_given_elsewhere_is_named_on_one_line(tiny_logistic, no_compile, call, match):
+    # N: theory_rate, run's progress and from_optax's learning_rate printed the key's two-line repr; replace(
+    # step_size=key) and a sweep grid of keys were JAX's "JAX array with PRNGKey dtype cannot be converted to a
+    # NumPy array" (naming nothing)
+    with pytest.raises((TypeError, ValueError), match=match) as excinfo:
+        call(tiny_logistic)
+    helpers.assert_raised_in_package(excinfo)
+    assert "\n" not in str(excinfo.value)
+
+
+# hostile33b -------------------------------------------------------------------
+def test_step_flops_warns_where_a_step_branches_or_loops(tiny_logistic):
+    # S: XLA's cost analysis adds up both branches of SVRG's snapshot cond (4,235 FLOPs per step at n = 100,
+    # d = 10, where a step costs about 120), growing_batch's (17,245: 3.7 GD steps) and counts a line search's
+    # loop once; step_flops and timed_run's flops gave those numbers silently
+    from sgd_bench.flops import FlopsWarning
+
+    for method in (sgd_bench.svrg(0.1, 2), sgd_bench.growing_batch(0.1), sgd_bench.gd_armijo()):
+        with pytest.warns(FlopsWarning, match=r"^step_flops: .* FLOPs is not the cost of a step of .*: XLA's cost"):
+            assert sgd_bench.step_flops(tiny_logistic, method, X0) > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sgd_bench.step_flops(tiny_logistic, SGD, X0) > 0  # a plain step: its count, no word
+
+
+def test_a_clock_of_a_huge_integer_is_named():
+    # N: 10**400 seconds was NumPy's "ufunc 'isfinite' not supported for the input types"
+    raises(ValueError, r"^clock must return a finite number of seconds, got an integer of 401 digits$",
+           timing.best_of, lambda: None, 1, clock=lambda: 10**400)
+
+
+def test_a_sweep_grid_of_ragged_values_is_named(tiny_logistic):
+    # N: over={"step_size": [0.1, [0.2]]} was NumPy's "setting an array element with a sequence ..."
+    raises(ValueError, r"^over\['step_size'\] must be a 1-D grid of numbers, got \[0.1, \[0.2\]\]$",
+           sgd_bench.sweep, tiny_logistic, SGD, X0_JAX, KEY0, over={"step_size": [0.1, [0.2]]}, seeds=1, steps=2)
+
+
+def test_the_schedules_docstring_examples_say_what_they_give_with_x64_off():
+    # S: lecture_decreasing's example said 0.4 for alpha_max=0.4; with x64 off (JAX's default) it gives
+    # 0.4000000059604645
+    import doctest
+
+    with jax.enable_x64(False):
+        result = doctest.testmod(schedules, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.parametrize("call, match", [
+    # T: each was JAX's TracerArrayConversionError (NumPy's np.asarray of a tracer) from inside
+    pytest.param(lambda v, p: stats.summarize(v), r"^values is traced \(inside jit / vmap / grad\), but this works on host",
+                 id="stats-summarize"),
+    pytest.param(lambda v, p: theory.check(np.arange(3), v[0, :3], np.ones(3)), r"^values is traced", id="bound-check"),
+    pytest.param(lambda v, p: theory.fit_power_rate(np.arange(1, 5), v[0]), r"^values is traced", id="rate-fit"),
+    pytest.param(lambda v, p: sgd_bench.inverse_hessian(p, v[0, :3]),
+                 r"^inverse_hessian works on the host \(NumPy's eigendecomposition", id="inverse-hessian"),
+    pytest.param(lambda v, p: problems.logistic_regression(v[:, :3] + A[:4], Y[:4], 0.1, validate=False),
+                 r"^A is traced \(inside jit / vmap / grad\), but the problem's checks and closed-form constants",
+                 id="logistic-regression"),
+    pytest.param(lambda v, p: problems.least_squares(A[:4], v[:, 0], 0.1), r"^b is traced", id="least-squares"),
+])
+def test_a_host_computation_under_a_users_jit_names_its_traced_argument(tiny_logistic, call, match):
+    with pytest.raises(TypeError, match=match):
+        jax.jit(lambda v: call(v, tiny_logistic))(jax.numpy.ones((4, 4)))
+
+
+def test_a_catalog_problem_built_inside_a_users_jit_is_named():
+    # T: logistic_regression(A, y) of NumPy data inside jax.jit was JAX's TracerArrayConversionError: its
+    # arrays become tracers there, and the closed-form L reads them with NumPy
+    with pytest.raises(TypeError, match=r"^this runs inside a jax\.jit, but the problem's checks and closed-form"):
+        jax.jit(lambda mu: problems.logistic_regression(A, Y, 0.1).loss(X0 + mu))(1.0)
+
+
+def test_a_host_function_with_concrete_arguments_inside_a_users_jit_is_named(tiny_logistic):
+    # T: theory.constants(p) of a concrete problem inside jax.jit (to make a bound of traced k) was JAX's
+    # ConcretizationTypeError from float() in the Newton solve: nothing it was given is traced, what it makes is
+    with pytest.raises(TypeError, match=r"^theory\.constants works on the host \(.*\), so it cannot run inside jit "
+                                        r"/ vmap / grad, and it is being traced here \(inside a jax\.jit\)"):
+        jax.jit(lambda k: theory.gd_pl(k, theory.constants(tiny_logistic), delta0=1.0))(np.arange(3))
+
+
+def test_sin2_pl_of_one_centre_has_l_at_most_l_max():
+    # S: |e^{2ic}| rounded to 1 + 2e-16, so sin2_pl(n=1, d=1) said L = 8.000000000000002 above L_max = 8 (L <= the
+    # mean of the L_i <= L_max for every finite sum)
+    info = problems.sin2_pl(n=1, d=1).info
+    assert info["L"] == info["L_max"] == 8.0
+
+
+@pytest.mark.parametrize("make", [
+    # S: with x64 off each built float32 data under its float64 label, with only JAX's "Explicitly requested dtype
+    # float64 requested in zeros is not available, and will be truncated" warnings (the benchopt problem refuses it)
+    pytest.param(lambda dt: problems.lecture_logreg(dtype=dt), id="lecture-logreg"),
+    pytest.param(lambda dt: problems.sin2_pl(n=3, d=2, dtype=dt), id="sin2-pl"),
+    pytest.param(lambda dt: problems.synthetic_hinge(n=4, d=2, dtype=dt), id="hinge"),
+    pytest.param(lambda dt: problems.digits(dtype=dt), id="digits"),
+])
+def test_a_factorys_float64_with_x64_off_is_refused_rather_than_built_float32(make):
+    with jax.enable_x64(False):
+        for dt in ("float64", np.float64):
+            raises(ValueError, r"^dtype='float64' needs jax_enable_x64, which is off \(JAX would compute in float32\): "
+                               r"call jax\.config\.update\('jax_enable_x64', True\) first, or pass dtype='float32'$",
+                   make, dt)
+
+
+def test_a_negative_traced_step_count_runs_no_step(tiny_logistic):
+    # S: advance_state (and Solver.compile's callable) with a traced -5 and chunk 4 ran 3 steps (-5 - (-5 // 4) * 4)
+    solver_ = sgd_bench.Solver(tiny_logistic, SGD, chunk=4)
+    state = solver_.init(X0_JAX, KEY0)
+    out = jax.jit(lambda s, n: solver.advance_state(tiny_logistic, SGD, s, n, chunk=4))(state, -5)
+    assert int(out.k) == 0 and np.array_equal(np.asarray(out.x), X0) and int(solver_.grad_evals(out)) == 0
+
+
+def test_constants_points_must_be_a_list_of_iterates(tiny_logistic):
+    # N: points=5 was "'int' object is not iterable"; one iterate np.zeros(3) was read as three scalar points
+    # ("points[0] must have shape (3,) ..., got ()"); a dict as its keys ("got dtype <U1")
+    raises(TypeError, r"^points must be a list of iterates \(each shaped as the problem's x\), got 5$",
+           theory.constants, tiny_logistic, points=5)
+    raises(TypeError, r"^points must be a list of iterates, got one iterate of shape \(3,\): pass \[x\]$",
+           theory.constants, tiny_logistic, points=X0)
+    raises(TypeError, r"^points must be a list of iterates .*got \{'a'", theory.constants, tiny_logistic, points={"a": X0})
+
+
+def test_a_scalar_count_equals_the_number_it_holds():
+    # S: Count == int fell back to int's == of a tuple: Count.zero().add(5) == 5 was False, while < and > compared
+    # the value (a check `trace.grad_evals[-1] == steps * batch` failed silently)
+    count = sgd_bench.Count.from_parts(1, 5)
+    assert count == 2**32 + 5 and 2**32 + 5 == count and count != 2**32 + 6 and not count != 2**32 + 5
+    assert hash(count) == hash(2**32 + 5) and {count: "x"}[2**32 + 5] == "x"
+    raises(TypeError, r"^only a scalar Count compares with ==, this one has shape \(2,\)",
+           lambda: sgd_bench.Count(np.zeros((2, 2), np.uint32)) == 0)
 
 
 # leftovers35c -------------------------------------------------------------------

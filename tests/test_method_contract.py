@@ -238,7 +238,10 @@ def test_runs_under_jit_and_counts_exactly(name, case_problems, counted):
     case, (problem, _) = case_problems
     method = case.make(A)
     x0 = _x0(problem)
-    solver = sb.Solver(problem if case.sparse else counted, method, chunk=CHUNK)
+    # the counting twin only where its count is read: its programs compile on every run of the suite
+    # (the module's docstring); growing-batch, saga-linear and svrg-linear read none (leftovers34b)
+    reads = case.forward is not None or case.counts(problem.n, K, 0) != case.counts(problem.n, K, 1)
+    solver = sb.Solver(counted if reads and not case.sparse else problem, method, chunk=CHUNK)
     state, ran = evaluations(lambda: solver.advance(solver.init(x0, 7), K))
     want = case.counts(problem.n, K, ran)
     assert sb.Solver.counts(state) == want

@@ -167,7 +167,10 @@ def _one_argument_loss(x):
 ])
 def test_a_loss_that_is_not_a_real_scalar_is_refused_before_compiling(loss_i, regularizer, match):
     A_, y_ = helpers.logistic_data()
-    problem = sb.FiniteSum(loss_i, (A_, y_), regularizer=regularizer, x_shape=(3,), name="bad")
+    with helpers.compiles_nothing():  # with an x_shape, its constructor traces loss_i there (leftovers34b)
+        with pytest.raises(ValueError, match=match.replace("with x0", "with x_shape")):
+            sb.FiniteSum(loss_i, (A_, y_), regularizer=regularizer, x_shape=(3,), name="bad")
+    problem = sb.FiniteSum(loss_i, (A_, y_), regularizer=regularizer, name="bad")  # no x_shape: x0 checks
     with helpers.compiles_nothing():
         with pytest.raises(ValueError, match=match):
             sb.run(problem, sb.sgd(0.1, 2), np.zeros(3), 0, steps=3)

@@ -45,6 +45,7 @@ import dataclasses
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import jax
@@ -55,6 +56,7 @@ import numpy as np
 import problems
 import sgd_bench as sb
 from problems import synthetic
+from sgd_bench.flops import FlopsWarning
 from sgd_bench.rates import loglog_slope
 from sgd_bench.timing import time_to_eps, timed_run
 from sgd_bench_harness import experiment, plots, results, toolkit, work
@@ -212,9 +214,11 @@ def _measure_size(config: dict, n: int) -> dict:
         m = n // b
         methods.append((sb.svrg(1.0 / (4 * (L + L_max / b)), b, loop_length=m),
                         config["svrg_epochs"] * m, max(1, m // 4)))
-    timed_runs = [(method, steps, timed_run(problem, method, x0, key, steps=steps, log_every=log_every,
-                                            defer_loss=True))
-                  for method, steps, log_every in methods]
+    with warnings.catch_warnings():  # SVRG's and L-BFGS's: no FLOPs are reported for them (below)
+        warnings.simplefilter("ignore", FlopsWarning)
+        timed_runs = [(method, steps, timed_run(problem, method, x0, key, steps=steps, log_every=log_every,
+                                                defer_loss=True))
+                      for method, steps, log_every in methods]
     # f* is needed only for the gaps, after the runs: Newton starts from the best end point
     # (near x*: 3 Newton steps at n = 1e6 instead of 8 from zero, each a dense d x d Hessian).
     best = min((t for _, _, t in timed_runs if np.isfinite(t.loss[-1])), key=lambda t: t.loss[-1])

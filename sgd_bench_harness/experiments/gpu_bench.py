@@ -58,7 +58,10 @@ def run(config: dict, out: Path) -> dict:
     # the peer ratios' data must fit before the scaling part runs: a too large --n was refused
     # after it, leaving a "running" folder with a finished scaling/ inside
     synthetic.check_size(config["n"], config["d"], config["dtype"])
-    scale_config = dict(scaling.QUICK if config["n"] < 10**6 else scaling.FULL)
+    # the quick run's scaling part is the quick one, whatever --n (which sizes the peer ratios only): it was
+    # picked by --n, so --n 500000 ran the full sizes up to 10^8 with the quick part's d = 10 and 400 SGD steps
+    quick = all(config[key] == QUICK[key] for key in QUICK if key not in ("n", "seeds", "dtype"))
+    scale_config = dict(scaling.QUICK if quick else scaling.FULL)
     scale_config.update(sizes=config["sizes"], dtype=config["dtype"])
     scaling.run(scale_config, out / "scaling")
 

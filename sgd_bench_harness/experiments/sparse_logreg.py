@@ -4,8 +4,9 @@ The LIBSVM sets that SGD and variance-reduction papers use (and benchopt's logis
 benchmark) are sparse; none can be downloaded here, so this runs on their synthetic stand-ins
 (``problems.sparse_data``: the sets' n, d and mean nonzeros per row, power-law column
 frequencies, unit-norm rows, synthetic labels), shrunk by ``scale`` (n and d times scale; the
-row length is kept). The problem is L2-regularized logistic regression with mu = 1/n (benchopt's
-lambda = 1 on its sum scale), stored as padded sparse rows (``problems.sparse``).
+row length is kept: a --scale at which a stand-in's d would fall under it is refused). The
+problem is L2-regularized logistic regression with mu = 1/n (benchopt's lambda = 1 on its sum
+scale), stored as padded sparse rows (``problems.sparse``).
 
 Methods: GD at 1/L; constant-step SGD, batch 1, at 1/(2 (L + L_max)), run by ``lazy_sgd`` (the
 iterates of ``sgd`` with the iterate kept as a scale times a vector: O(nonzeros of the row) per
@@ -31,6 +32,7 @@ a lazy SAGA pass costs less than an eager one.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -370,9 +372,26 @@ def main(argv=None) -> int:
         return experiment.number(text, lambda value: 0 < value <= 1, "a number in (0, 1]")
 
     options = {"scale": dict(type=scale, metavar="S",
-                             help="n and d of every stand-in times S (default 0.05; quick 0.004)")}
+                             help="n and d of every stand-in times S, down to where each keeps its mean row "
+                                  "length (default 0.05; quick 0.004)")}
+    # power 2: n and d both grow with --scale, and an eager SAGA pass costs n x d
     return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run,
-                           overrides={"scale": "scale"}, options=options)
+                           overrides={"scale": _scale}, options=options, grows={"scale": 2})
+
+
+def _scale(config: dict, value: float) -> dict:
+    """``--scale``'s override: refused below the scale at which a stand-in of the run would lose its
+    mean row length (d x scale under its nonzeros per row): ``--scale 1e-300`` ran n = d = 2 with rows of
+    2 nonzeros, its summary saying "(row lengths kept)", the checks comparing lazy and eager SAGA on it."""
+    least = {p: math.ceil(PRESETS[p].row_nnz) / PRESETS[p].d for p in config["presets"]}
+    short = [p for p in config["presets"] if PRESETS[p].d * value < math.ceil(PRESETS[p].row_nnz)]
+    if short:
+        worst = max(short, key=least.get)
+        e = math.floor(math.log10(least[worst])) - 2
+        raise ValueError(f"--scale {value:g} is below {math.ceil(least[worst] / 10**e) * 10**e:.3g}, where the "
+                         f"{worst}-like data (d = {PRESETS[worst].d:,} x scale) keeps its {PRESETS[worst].row_nnz:g} "
+                         "nonzeros per row; a smaller scale would cut its rows, so it would no longer stand in for it")
+    return {**config, "scale": value}
 
 
 if __name__ == "__main__":

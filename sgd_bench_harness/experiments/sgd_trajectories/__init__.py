@@ -49,15 +49,17 @@ DESCRIPTION = ("the lecture's 'SGD, batch = 2' picture: GD and batch-2 SGD paths
 FULL = dict(seeds=4096, steps=60, alpha=1.0, batch=2, n=50, noise=0.2, w_true=(3.0, 4.0),
             data_seed=0, key=0, show_steps=(0, 4, 40), gif_dpi=90, gif_fps=6, dpi=150)
 # QUICK's 6 steps are below floor_steps (37): its noise-floor claim is not evaluated there (SKIP).
-QUICK = dict(seeds=256, steps=6, alpha=1.0, batch=2, n=50, noise=0.2, w_true=(3.0, 4.0),
+# 1024 seeds (256 before leftovers34b): at step 6 SGD's E||w_K - w_hat||^2 (exact 6.237) is above GD's
+# (5.560) by 0.68, and the 5-standard-error interval of 256 seeds (+-0.94) could not tell them apart.
+QUICK = dict(seeds=1024, steps=6, alpha=1.0, batch=2, n=50, noise=0.2, w_true=(3.0, 4.0),
              data_seed=0, key=0, show_steps=(0, 2, 5), gif_dpi=40, gif_fps=6, dpi=60)
 
 # Claims about seed means hold within this many standard errors (fixed key: never flaky).
 Z = 5.0
 # Decided (issue 18, leftovers32c): "within Z standard errors" also asks those Z standard errors to
 # be at most TELL of the exact E||w_k - w_hat||^2, at every step: at --seeds 2 any path was "within
-# 5 standard errors". Full (4096 seeds) reaches 0.081, quick (256) 0.15: a full run below about 110
-# seeds (quick: 23) fails, its line saying the interval is too wide to tell.
+# 5 standard errors". Full (4096 seeds) reaches 0.081, quick 0.15 at its 256 seeds then (about 0.075 at its
+# 1024 now): a full run below about 110 seeds (quick: 23) fails, its line saying the interval is too wide to tell.
 TELL = 0.5
 
 
@@ -154,13 +156,8 @@ def run(config: dict, out: Path) -> dict:
     gd_final = float(np.sum((gd_path[-1] - w_hat) ** 2))
     gd_bound = contraction ** (2 * steps) * float(np.sum(w_hat**2))
     floor = floor_steps(config)
-    last = dict(claim=floor_claim(steps, floor),
-                measured={"GD ||w_K - w_hat||^2": gd_final, "GD bound rho^(2K) ||w_0 - w_hat||^2": gd_bound,
-                          "SGD E||w_K - w_hat||^2": float(mc_sq[-1]), "exact": float(exact_sq[-1]),
-                          "fixed point tr(M_inf)": stat_tr, "contraction rho": contraction})
-    checks.append(Check(**last, summary=too_wide(last, width[-1], "at the last step"),
-                        holds=bool(gd_final <= gd_bound * (1 + 1e-9) and mc_sq[-1] > gd_final
-                                   and abs(mc_sq[-1] - exact_sq[-1]) <= Z * mc_sq_se[-1] and width[-1] <= TELL)))
+    checks.append(last_step_check(steps, floor, gd_final, gd_bound, float(mc_sq[-1]), float(mc_sq_se[-1]),
+                                  float(exact_sq[-1]), stat_tr, contraction))
     if steps < floor:  # the floor itself is a claim of its own, not evaluated (leftovers32c)
         checks.append(floor_check(steps, floor, float(exact_sq[-1] / stat_tr)))
 
@@ -299,6 +296,27 @@ def floor_claim(steps: int, floor: int) -> str:
     return (f"GD converges linearly to w_hat, and {compared} (the noise floor is not evaluated: "
             f"{steps} steps, fewer than the {floor} after which the exact recursion is within "
             f"{FLOOR_FACTOR:g}x its fixed point)")
+
+
+def last_step_check(steps: int, floor: int, gd_final: float, gd_bound: float, mc: float, se: float, exact: float,
+                    stat_tr: float, contraction: float) -> Check:
+    """The claim read at the last step K (``floor_claim``'s words): GD within its bound rho^(2K)
+    ||w_0 - w_hat||^2; SGD's E||w_K - w_hat||^2 (seed mean ``mc``, standard error ``se``) above GD's
+    and within Z standard errors of the exact recursion ``exact``, those Z standard errors at most
+    TELL of it. Decided (leftovers34b): "above GD's" is a claim about the expectation, so SGD's whole
+    Z-standard-error interval must lie above GD's (exact) value, as its other comparisons use that
+    interval; it compared the seed mean alone. Committed full run: its lower end 0.03218 against GD's
+    0.000384 (holds, as before)."""
+    last = dict(claim=floor_claim(steps, floor),
+                measured={"GD ||w_K - w_hat||^2": gd_final, "GD bound rho^(2K) ||w_0 - w_hat||^2": gd_bound,
+                          "SGD E||w_K - w_hat||^2": mc, "exact": exact,
+                          "fixed point tr(M_inf)": stat_tr, "contraction rho": contraction})
+    width = Z * se / exact
+    lower = (f"{last['claim']} (measured: {experiment.readable(last['measured'])}; SGD's {Z:g}-standard-error interval "
+             f"reaches down to {mc - Z * se:.4g}, not above GD's {gd_final:.4g}: more --seeds)") if mc - Z * se <= gd_final else None
+    return Check(**last, summary=too_wide(last, width, "at the last step") or lower,
+                 holds=bool(gd_final <= gd_bound * (1 + 1e-9) and mc - Z * se > gd_final
+                            and abs(mc - exact) <= Z * se and width <= TELL))
 
 
 def moments_check(seeds: int, b: int, z_mean: float, z_sq: float, width) -> Check:
