@@ -50,10 +50,12 @@ class MethodSpec(NamedTuple):
 @dataclasses.dataclass
 class ProblemConstants:
     """L, L_max and mu of one problem, from ``sgd_bench.constants`` on first use and then kept
-    (one computation for every method of a problem)."""
+    (one computation for every method of a problem); ``found``: that computation's whole
+    ``Constants`` record (its f* too, from the same reference solve), or None."""
 
     problem: Any
     _values: dict | None = None
+    found: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def get(self) -> dict:
         """{"L", "L_max", "mu"} as host floats; raises ValueError naming the problem when the
@@ -70,6 +72,7 @@ class ProblemConstants:
                 raise ValueError(f"problem {self.problem.name!r} has no smoothness constant L "
                                  "(non-smooth); give step=... in the method spec")
             self._values = {"L": c.L, "L_max": c.L_max if c.L_max is not None else c.L, "mu": c.mu}
+            self.found = c
         return self._values
 
 

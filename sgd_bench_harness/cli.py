@@ -332,7 +332,7 @@ def main(argv=None) -> int:
     program = results.invocation() if console else ["sgd-bench"]
     with progress.mode("auto"), results.recording_command([*program, *argv]), _warnings_on_one_line():
         code = _dispatch(args)
-    if code in (130, interrupts.Terminated.STATUS) and console:
+    if code in interrupts.STOPPED and console:
         # Ctrl-C while XLA was running: the interpreter's teardown can then crash in JAX's threads
         # (a segfault, exit -11, seen in 1 of 3 tries) after the cells were stored; leave at once.
         sys.stdout.flush()
@@ -401,7 +401,7 @@ def _dispatch(args) -> int:
         say(run_words.interrupted(err) if args.command == "run" else {
             "report": "interrupted; report rebuilds from the stored records, so the same command "
                       "writes the pages again"}.get(args.command, "interrupted"))
-        return getattr(err, "STATUS", 130)  # 143 for a SIGTERM (interrupts.Terminated)
+        return getattr(err, "STATUS", 130)  # 143 for a SIGTERM, 129 for a SIGHUP (interrupts)
 
 
 def _out_of_memory(err: BaseException) -> str | None:

@@ -62,6 +62,7 @@ from sgd_bench_harness import work
 from sgd_bench_harness.records import cell_records  # noqa: F401  (grid.cell_records, as before)
 from sgd_bench_harness.grid_report import report, rise_factor
 from sgd_bench_harness.spec_identity import PROBLEM_CHOICE_KEYS, same_run
+from sgd_bench_harness.work import grid_f_star as _f_star  # here: tests stand in for it
 
 KIND = "grid"
 DEFAULT_BLOCK = 32
@@ -247,21 +248,6 @@ def seed_blocks(seeds: int, block: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def _f_star(problem, log):
-    import sgd_bench as sb
-
-    if "f_star" in problem.info:
-        return float(problem.info["f_star"]), "closed form (problem.info)"
-    if problem.problem_class in ("strongly_convex", "pl", "convex"):
-        work.said_f_star(problem, log)  # on a large problem: it takes long, a Ctrl-C answered between its steps
-        try:
-            ref = sb.reference_solution(problem)
-            return float(ref.f), f"float64 {ref.solver}, ||grad f(x*)|| = {ref.grad_norm:.1e}"
-        except Exception as err:  # the figure then shows f itself
-            log(f"no reference solution for {problem.name} ({type(err).__name__}: {err}); plotting f")
-    return None, "unknown: the figures show f(x_k)"
-
-
 def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[str], None] | None = None,
              command: str | None = None, keep_cells: bool = False, known: dict | None = None) -> list[dict]:
     """Runs every cell of ``config`` not already stored in ``out/cells``, then writes the
@@ -269,7 +255,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
 
     The cell files exist for resumption; once their rows are merged into the records and the
     folder is marked complete they are removed (``keep_cells=True`` keeps them). ``known``:
-    {problem spec: its L, L_max and mu} already computed (``work.said_constants``).
+    {problem spec: its L, L_max, mu and f*} already computed (``work.said_constants``).
     """
     import jax
 
@@ -321,7 +307,7 @@ def run_grid(config: dict, out: Path, *, resume: bool = False, log: Callable[[st
             log(f"[{done}/{total}] {ptext}: every cell already stored")
             continue
         if ptext not in f_stars:
-            f_stars[ptext] = _f_star(problem, log)
+            f_stars[ptext] = work.kept_f_star(problem, constants) or _f_star(problem, log)  # solved once
             folders.check_still_there(out, keep=lambda now: folders.mark(now, folders.STATUS_RUNNING, digest, {
                 "f_star": f_stars}) or f"f* of {ptext}", log=log)
             folders.mark(out, folders.STATUS_RUNNING, digest, {"f_star": f_stars})

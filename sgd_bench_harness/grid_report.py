@@ -53,6 +53,20 @@ def check_meta(meta: dict) -> None:
                              "it to rebuild it")
 
 
+def check_config_hash(meta: dict) -> None:
+    """Raises ValueError when a grid's "config" is not the one its "config_hash" (and folder name) was
+    computed from: ``"seeds": 99`` edited in made the summary say "99 seeds" over records of 2."""
+    from sgd_bench_harness.results import config_hash
+
+    config, stored, backend = meta.get("config"), meta.get("config_hash"), meta.get("backend")
+    if not (isinstance(config, dict) and isinstance(stored, str) and isinstance(backend, str)):
+        return  # a meta.json without them (older, or a fragment): as before
+    now = config_hash("grid", config, dtype=config.get("dtype"), backend=backend)
+    if now != stored:
+        raise ValueError(f'meta.json\'s "config" is not the one the grid ran (its config_hash is {stored!r}, this '
+                         f"config's {now!r}: edited?); restore it, or re-run it to rebuild it")
+
+
 def check_config_kept(meta: dict) -> None:
     """Raises ValueError when a ``meta.json`` has lost its "config" (a grid's summary said "? seeds x ?
     steps", an experiment's report blamed "an older version" of the script); no meta.json at all
@@ -251,6 +265,7 @@ def report(out: Path) -> list[dict]:
     rows = records.read_records(out)
     check_rows(rows, records.find_records(out).name)
     check_config_kept(meta)
+    check_config_hash(meta)
     factor = rise_factor(meta.get("config", {}))
     table, curves = summarize(rows, factor)
     seconds: dict[tuple[str, str], float] = {}
@@ -308,8 +323,9 @@ def report(out: Path) -> list[dict]:
     config = meta.get("config", {})
     f_star = meta.get("f_star", {})
     lit = results.markdown_literal  # labels the user chose (a libsvm file _t_.svm) show as typed
-    f_lines = "\n".join(f"- {lit(p)}: f* = {v[0]:.12g} ({v[1]})" if v[0] is not None else f"- {lit(p)}: f* {v[1]}"
-                        for p, v in f_star.items())
+    shown = results.printable  # a meta.json's own words (an ESC in a hand-edited "devices"): escaped, as labels
+    f_lines = "\n".join(f"- {lit(p)}: f* = {v[0]:.12g} ({shown(v[1])})" if v[0] is not None else
+                        f"- {lit(p)}: f* {shown(v[1])}" for p, v in f_star.items())
     diverged_total = sum(int(r["diverged"].split("/")[0]) for r in table)
     uphill = [r for r in table if r["negative_step"] != "-"]
     columns = summary_columns(table)
@@ -328,10 +344,10 @@ def report(out: Path) -> list[dict]:
 
 Command: {results.markdown_code(meta.get('command', '?'))}
 
-{_count(config.get('seeds', '?'), 'seed')} x {_count(config.get('steps', '?'), 'step')} (logged every
-{config.get('log_every', '?')}), {config.get('dtype', '?')}, key {config.get('key', '?')}, device
-{', '.join(map(str, meta.get('devices', []))) or '?'}, jax {meta.get('versions', {}).get('jax', '?')}, commit
-{meta.get('git_commit', '?')}, config hash {meta.get('config_hash', '?')}.
+{lit(_count(config.get('seeds', '?'), 'seed'))} x {lit(_count(config.get('steps', '?'), 'step'))} (logged every
+{lit(config.get('log_every', '?'))}), {lit(config.get('dtype', '?'))}, key {lit(config.get('key', '?'))}, device
+{', '.join(map(lit, meta.get('devices', []))) or '?'}, jax {lit(meta.get('versions', {}).get('jax', '?'))}, commit
+{lit(meta.get('git_commit', '?'))}, config hash {lit(meta.get('config_hash', '?'))}.
 
 ![grid](grid.png)
 

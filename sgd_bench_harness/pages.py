@@ -57,6 +57,20 @@ def url(path: str | os.PathLike) -> str:
     return quote(Path(path).as_posix())
 
 
+def _shown(value: Any) -> str:
+    """A stored text (a meta.json's, a checks.json's) for the page: control characters as their
+    escapes (``printable``: an ESC in a hand-edited claim reached the page raw), then HTML-escaped."""
+    from sgd_bench_harness.arg_types import printable
+
+    return html.escape(printable(value))
+
+
+def _controls_escaped(page: str) -> str:
+    """``page`` with each control character other than a line break or a tab as its escape (``\\x1b``): a
+    summary.md of one's own script holding an ESC reached its page raw."""
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: m.group().encode("unicode_escape").decode(), page)
+
+
 def _checks_html(checks: Any) -> str:
     if not isinstance(checks, list) or not checks:
         return ""
@@ -74,14 +88,14 @@ def _checks_html(checks: Any) -> str:
         rows = ""
         if isinstance(measured, Mapping) and measured:
             rows = "<table>" + "".join(
-                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(readable(v))}</td></tr>"
+                f"<tr><th>{_shown(k)}</th><td>{_shown(readable(v))}</td></tr>"
                 for k, v in measured.items()) + "</table>"
         elif measured is not None:
-            rows = f"<p>measured: {html.escape(readable(measured))}</p>"
+            rows = f"<p>measured: {_shown(readable(measured))}</p>"
         # inline, not in STYLE: a page without such a check stays byte for byte what it was
         grey = ' style="color:#6e7781"' if state == "skipped" else ""
         items.append(f'<li class="{state}"><span class="mark"{grey}>{MARKS[state]}</span>'
-                     f'{html.escape(str(text))}{rows}</li>')
+                     f'{_shown(text)}{rows}</li>')
     skipped = states.count("skipped")
     return (f'<h2 id="checks">Checks: {states.count("holds")} of {len(items) - skipped} hold'
             f'{f", {skipped} not evaluated" if skipped else ""}</h2>'
@@ -92,12 +106,12 @@ def _checks_html(checks: Any) -> str:
 
 def _meta_html(meta: Mapping[str, Any]) -> str:
     rows = []
-    for key, value in meta.items():
-        if isinstance(value, (dict, list)):
+    for key, value in meta.items():  # a control character (an ESC in a hand-edited "dtype") as its escape
+        if isinstance(value, (dict, list)):  # (JSON escapes those inside, as \u001b)
             shown = f"<pre>{html.escape(json.dumps(value, indent=1, default=str))}</pre>"
         else:
-            shown = html.escape(str(value))
-        rows.append(f"<tr><th>{html.escape(str(key))}</th><td>{shown}</td></tr>")
+            shown = _shown(value)
+        rows.append(f"<tr><th>{_shown(key)}</th><td>{shown}</td></tr>")
     return '<h2 id="metadata">Run metadata</h2><table>' + "".join(rows) + "</table>"
 
 
@@ -161,7 +175,7 @@ def write_result_page(folder: Path, index: Path | None = None, done: set | None 
         return target
     done.add(os.path.realpath(target))
     text = source.read_text(encoding="utf-8")  # as written (results.write_text), whatever the locale
-    body = _nested_pages(folder, render_markdown(text), index, done)
+    body = _nested_pages(folder, _controls_escaped(render_markdown(text)), index, done)
     # the heading's text without Markdown's backslash escapes (CommonMark: before ASCII punctuation):
     # a grid's label my_file.svm, escaped my\_file.svm in summary.md, showed so in the title
     title = next((re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", line.lstrip("# ").strip())
@@ -169,15 +183,16 @@ def write_result_page(folder: Path, index: Path | None = None, done: set | None 
     shown = set(re.findall(r"\]\(([^)\s]+)\)", text))  # files the summary already shows or links
     figures = sorted(p.name for p in folder.iterdir()
                      if p.suffix.lower() in FIGURE_SUFFIXES and p.name not in shown)
-    extra = "".join(f'<figure><img src="{html.escape(url(f))}" alt="{html.escape(f)}">'
-                    f"<figcaption>{html.escape(f)}</figcaption></figure>" for f in figures)
+    extra = "".join(f'<figure><img src="{html.escape(url(f))}" alt="{html.escape(results.printable(f))}">'
+                    f"<figcaption>{html.escape(results.printable(f))}</figcaption></figure>" for f in figures)
     files = [name for name in STORED_FILES if (folder / name).exists()]
     nav = [f'<a href="{html.escape(url(os.path.relpath(index, folder)))}">all results</a>'] if index else []
     nav += [f'<a href="{html.escape(url(name))}">{html.escape(name)}</a>' for name in files]
     meta = folders.read_meta(folder) or {}
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>" + GENERATOR
-            + f"<title>{html.escape(title)} · sgd-bench</title><style>{STYLE}</style></head><body>"
-            + f"<nav>{' · '.join(nav)}</nav><p><em>{html.escape(folder_name(folder))}</em></p><main>{body}</main>"
+            + f"<title>{html.escape(results.printable(title))} · sgd-bench</title><style>{STYLE}</style></head><body>"
+            + f"<nav>{' · '.join(nav)}</nav><p><em>{html.escape(results.printable(folder_name(folder)))}</em></p>"
+            + f"<main>{body}</main>"
             + _checks_html(folders.read_json(folder / "checks.json"))
             + (f'<h2 id="figures">More figures</h2>{extra}' if extra else "")
             + (_meta_html(meta) if meta else "")

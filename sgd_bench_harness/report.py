@@ -343,17 +343,18 @@ def cmd_report(args) -> int:
         if not busy and not broken:
             page = _write_page(folder, index_above(root) if single else root / "index.html", done)
         figures = sorted(p.name for p in folder.glob("*.png"))
+        shown_meta = results.printable  # a meta.json's text on the pages: an ESC in "dtype" reached index.md raw
         rows.append(dict(result=str(folder.relative_to(root)) if folder != root else pages.folder_name(folder),
-                         kind=str(meta.get("kind", "experiment")),
+                         kind=shown_meta(meta.get("kind", "experiment")),
                          status="corrupted" if broken else "interrupted" if busy and holder is None
-                         else str(meta.get("status", "?")),
-                         created=str(meta.get("created", "?")),
+                         else shown_meta(meta.get("status", "?")),
+                         created=shown_meta(meta.get("created", "?")),
                          # the commit's first 12 digits, and its +dirty (cut off with them: a changed checkout hid)
-                         commit=re.sub(r"^(\w{12})\w*", r"\1", str(meta.get("git_commit") or "?")),
-                         device=_first_device(meta),
-                         dtype=meta.get("dtype", "?"), checks=_checks_line(folder), summary=how,
+                         commit=shown_meta(re.sub(r"^(\w{12})\w*", r"\1", str(meta.get("git_commit") or "?"))),
+                         device=shown_meta(_first_device(meta)),
+                         dtype=shown_meta(meta.get("dtype", "?")), checks=_checks_line(folder), summary=shown_meta(how),
                          _folder=folder, _figures=figures))
-        print(f"{results.printable(rows[-1]['result'])}: {how}")
+        print(f"{results.printable(rows[-1]['result'])}: {rows[-1]['summary']}")
     if single:  # one result folder: its own page only, never index files inside a result
         if page is not None:  # not said of a result being written, corrupted or with a page of its own
             print(f"wrote {results.printable(page)}")
@@ -394,16 +395,19 @@ def _write_index(root: Path, rows: list[dict]) -> None:
         md_rows.append({**r, "result": link})
     columns = ["result", "kind", "status", "created", "commit", "device", "dtype", "checks", "summary"]
     text = ("# sgd-bench results\n\nEvery result folder under this one, as `sgd-bench report` found it; "
-            "each link opens the run's summary.\n\n" + results.markdown_table(md_rows, columns) + "\n")
+            "each link opens the run's summary.\n\n"  # a meta.json's words show as written, never as markup
+            + results.markdown_table(md_rows, columns,
+                                     literal=("kind", "status", "created", "commit", "device", "dtype"))
+            + "\n")
     results.write_text(root / "index.md", text)
     cards = []
     for r in rows:
-        imgs = "".join(f'<img src="{html.escape(pages.url(rel(r["_folder"], f)))}" alt="{html.escape(f)}">'
+        imgs = "".join(f'<img src="{html.escape(pages.url(rel(r["_folder"], f)))}" alt="{html.escape(results.printable(f))}">'
                        for f in r["_figures"][:2])
         page = next((p for p in ("summary.html", "summary.md") if (r["_folder"] / p).exists()), None)
         # as in index.md, no link without a summary: an interrupted run's card linked a missing summary.md
-        title = html.escape(r["result"]) if page is None else \
-            f'<a href="{html.escape(pages.url(rel(r["_folder"], page)))}">{html.escape(r["result"])}</a>'
+        name = html.escape(results.printable(r["result"]))  # a folder's name: as in index.md
+        title = name if page is None else f'<a href="{html.escape(pages.url(rel(r["_folder"], page)))}">{name}</a>'
         cards.append(
             f'<section><h2>{title}</h2>'
             f'<p>{html.escape(r["kind"])} · {html.escape(r["status"])} · {html.escape(r["created"])} · '

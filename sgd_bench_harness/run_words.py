@@ -114,7 +114,7 @@ def interrupted(err: BaseException) -> str:
 
     from sgd_bench_harness.interrupts import Terminated
 
-    said = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"  # each sentence's first word
+    said = err.WORDS if isinstance(err, Terminated) else "interrupted"  # each sentence's first word
     folder, root = getattr(err, "folder", None), getattr(err, "pass_root", None)
     again = "the same command resumes the pass" if root is not None and (Path(root) / ALL_STATE).is_file() else ""
     if folder is None:

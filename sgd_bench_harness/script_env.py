@@ -131,7 +131,8 @@ def run_script(main) -> int:
     first printed line, a traceback, and the finished result was left "running"; now the run
     finishes quietly, is marked complete, and the status is 141 at the end (``streams.output_lost``).
     An error of the run is one line and the command's status (``cli._dispatch``: 2, 3 for memory, 130
-    for a Ctrl-C, 143 for a SIGTERM, saying what is stored): ``--sizes 10000000000`` was a MemoryError traceback, exit 1."""
+    for a Ctrl-C, 143 for a SIGTERM, 129 for a SIGHUP, saying what is stored): ``--sizes 10000000000`` was a
+    MemoryError traceback, exit 1."""
     import argparse
 
     from sgd_bench_harness import cli, interrupts, streams
@@ -141,7 +142,7 @@ def run_script(main) -> int:
     interrupts.ctrl_c_not_lost()
     args = argparse.Namespace(command="run", func=lambda _: main(), out=None)  # out: a full disk names the run's folder
     code = cli._dispatch(args)
-    if code in (130, interrupts.Terminated.STATUS):  # as the sgd-bench command leaves after a Ctrl-C or
+    if code in interrupts.STOPPED:  # as the sgd-bench command leaves after a Ctrl-C, SIGHUP or
         sys.stdout.flush()  # SIGTERM (cli.main): JAX's threads may crash teardown
         sys.stderr.flush()
         os._exit(code)

@@ -30,13 +30,17 @@ compiled program, which a Ctrl-C does not interrupt; a line says what runs befor
 problem of ``LONG_PHASE_SIZE`` numbers or more: a small one is quiet, as before), and the values found
 while the grid is checked are handed to the run instead of being computed twice. ``said_f_star`` says a
 line before a large problem's reference solution, in a grid and in the experiments that solve one on
-large data (gd_vs_sgd_large_n, sparse_logreg; they also say their timed runs first).
+large data (gd_vs_sgd_large_n, sparse_logreg; they also say their timed runs first). A grid's f*
+is the one the constants' reference solve found, kept with their values (``"f_star"``, ``kept_f_star``) when
+a default step needed them (the run solved the problem a second time, minutes at full n); else
+``grid_f_star`` solves it.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 from typing import Any, Callable, Mapping
 
 MAX_FACTOR = 1000  # x the full run's work: refused above
@@ -147,7 +151,12 @@ def said_constants(problem, label: str, say: Callable[[str], None], values: dict
         if constants._values is None and large(problem):
             say(f"{label}: the problem's constants L, L_max and mu, for the default steps (on a large problem "
                 "this takes long, and a Ctrl-C is answered when it returns) ...")
-        return compute()
+        values = compute()
+        found = constants.found  # kept with the values, so that the run's f* is this solve's (grid_f_star)
+        how = re.fullmatch(r"reference_solution \((.*)\)", found.sources.get("f_star", "")) if found else None
+        if how and found.f_star is not None and "f_star" not in values:
+            values["f_star"] = [float(found.f_star), f"float64 {how[1]}"]  # as grid_f_star's own solve says it
+        return values
     constants.get = get
     return constants
 
@@ -164,3 +173,28 @@ def said_f_star(problem, say: Callable[[str], None]) -> None:
     all the data, minutes at full size, inside compiled programs a Ctrl-C does not interrupt."""
     if large(problem):
         say(f"{problem.name}: reference solution f* (float64 Newton steps, n = {problem.n:,}) ...")
+
+
+def kept_f_star(problem, constants) -> tuple | None:
+    """The (f*, how) that the reference solve of a grid problem's ``constants`` (``said_constants``)
+    found, or None: when they were not computed (every method given its step), or ``problem.info``
+    has a closed form (``grid_f_star`` takes that)."""
+    kept = None if "f_star" in problem.info else (constants._values or {}).get("f_star")
+    return None if kept is None else tuple(kept)
+
+
+def grid_f_star(problem, say: Callable[[str], None]) -> tuple:
+    """(f*, how it was obtained) of a grid's problem: ``problem.info``'s closed form, else a float64
+    reference solution for the convex classes (said first on a large problem), else (None, why)."""
+    import sgd_bench as sb
+
+    if "f_star" in problem.info:
+        return float(problem.info["f_star"]), "closed form (problem.info)"
+    if problem.problem_class in ("strongly_convex", "pl", "convex"):
+        said_f_star(problem, say)  # on a large problem: it takes long, a Ctrl-C answered between its steps
+        try:
+            ref = sb.reference_solution(problem)
+            return float(ref.f), f"float64 {ref.solver}, ||grad f(x*)|| = {ref.grad_norm:.1e}"
+        except Exception as err:  # the figure then shows f itself
+            say(f"no reference solution for {problem.name} ({type(err).__name__}: {err}); plotting f")
+    return None, "unknown: the figures show f(x_k)"

@@ -6430,12 +6430,28 @@ def test_minibatch_error_steps_refusal_needs_no_reference_solve(tmp_path, capsys
     code, err = cli_main(["run", "minibatch_error", "--quick", "--steps", "25", "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "--steps must be >= 26 (a plateau is the mean over the second half" in err, err
     # the kept minima against the problems' own constants (leftovers34c: computed here, where this row read them
-    # from the committed results/minibatch_error/meta.json, a result a test must not take as its input)
+    # from the committed results/minibatch_error/meta.json, a result a test must not take as its input;
+    # leftovers35c: in NumPy, float64 Newton on the problems' own data, with plateau_k's formula: sgd_bench's
+    # reference solve and constants compiled ~3 CPU s of programs for it, this ~0.7 s, mostly the 2048 x 20 data)
     monkeypatch.undo()
-    table = dict(minibatch_error.PLATEAU_STEPS)
-    monkeypatch.setattr(minibatch_error, "PLATEAU_STEPS", {})  # plateau_steps computes them: a reference solve
-    assert sorted(table.values()) == [26, 112]
-    assert [minibatch_error.plateau_steps(c) for c in (minibatch_error.QUICK, minibatch_error.FULL)] == [26, 112]
+    assert sorted(minibatch_error.PLATEAU_STEPS.values()) == [26, 112]
+    for config in (minibatch_error.QUICK, minibatch_error.FULL):
+        problem = minibatch_error._problem(config)
+        A, y, mu = np.asarray(problem.data[0], np.float64), np.asarray(problem.data[1], np.float64), config["mu"]
+        x = np.zeros(A.shape[1])
+        for _ in range(30):  # Newton on 1/n sum log(1 + exp(-y_i <a_i, x>)) + mu/2 ||x||^2
+            s = 0.5 * (1 - np.tanh(y * (A @ x) / 2))  # sigmoid(-y_i <a_i, x>)
+            x = x - np.linalg.solve((A * (s * (1 - s))[:, None]).T @ A / len(y) + mu * np.eye(len(x)),
+                                    mu * x - A.T @ (y * s) / len(y))
+        s = 0.5 * (1 - np.tanh(y * (A @ x) / 2))
+        f_star = np.mean(np.logaddexp(0, -y * (A @ x))) + mu / 2 * x @ x
+        sigma2_star = np.mean(np.sum((mu * x - (y * s)[:, None] * A) ** 2, axis=1))  # E_i ||grad f_i(x*)||^2
+        c = theory.Constants(problem.name, problem.problem_class, len(y), problem.info["L"], problem.info["L_max"],
+                             mu, float(sigma2_star), float(f_star))
+        kept = minibatch_error.PLATEAU_STEPS[(config["n"], config["d"], config["mu"], config["data_seed"],
+                                              max(config["batches"]))]
+        assert minibatch_error.plateau_k(c, np.log(2) - f_star, max(config["batches"])) == kept == \
+            minibatch_error.plateau_steps(config)
 
 
 # leftovers32b ---------------------------------------------------------------------------------------
@@ -6754,6 +6770,9 @@ def test_a_large_problems_constants_and_f_star_are_said_first_computed_once_and_
         raise KeyboardInterrupt  # as a Ctrl-C during the solve is raised when its step returns
 
     monkeypatch.setattr(sgd_bench, "reference_solution", interrupted)
+    # leftovers35c: the run takes f* from the constants' solve now; its own solve (a problem whose constants no
+    # default step needed) is the one said and interrupted here
+    monkeypatch.setattr(work, "kept_f_star", lambda problem, constants: None)
     code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path)], capsys)
     assert code == 130 and len(calls) == 1, (code, calls, err)
     assert err.splitlines() == [
@@ -8627,3 +8646,136 @@ def test_an_experiments_run_of_too_many_seeds_names_its_own_options(tmp_path):
         experiment.main(["--seeds", "3", "--out", str(tmp_path / "o")], name="mine", doc=None, full={"seeds": 2, "steps": 2},
                         quick={"seeds": 2, "steps": 2}, run=run, overrides={"seeds": "seeds", "steps": "steps"})
     assert "per block" not in str(caught.value) and not (tmp_path / "o").exists()
+
+
+# leftovers35c -------------------------------------------------------------------
+def test_a_grid_solves_each_problems_f_star_once(tmp_path, capsys, monkeypatch):
+    # f* was solved twice for each convex problem whose constants a default step needed: once for the
+    # constants (while the grid is checked), once in grid._f_star (at full n, minutes each); the stored f* and
+    # its words stay those of the grid's own solve
+    import json
+
+    from sgd_bench_harness import work
+
+    module, calls = sys.modules["sgd_bench.constants"], []  # the package's attribute of that name is the function
+    real = module.reference_solution
+    monkeypatch.setattr(module, "reference_solution", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(sgd_bench, "reference_solution", lambda *a, **k: calls.append(2) or real(*a, **k))
+    code, err = cli_main(GRID_ARGV + ["--out", str(tmp_path)], capsys)
+    assert code == 0 and calls == [1], (calls, err)
+    stored = json.loads(next(tmp_path.glob("grid-*/meta.json")).read_text())["f_star"]["logreg:n=20,d=2"]
+    assert stored == list(work.grid_f_star(next(iter(_grid_problems(GRID_ARGV))), print))
+
+
+def _grid_problems(argv):
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench_harness import grid
+
+    return [grid.build_problem(parse_spec(argv[i + 1], "--problem"), "float64") for i, a in enumerate(argv)
+            if a == "--problem"]
+
+
+ODD_META = {"dtype": "float64\x1b[2J<b>x</b>*y*", "git_commit": "ab\x1b[31mcd|e", "created": "2026\x07\n## head",
+            "devices": ["cpu\x1b]0;title\x07"], "kind": "experiment\u202e"}
+
+
+def test_report_escapes_a_meta_jsons_words_on_its_pages(tmp_path, capsys):
+    # a control character in a meta.json's "dtype", "git_commit", "created", "devices" or "kind" (hand-edited)
+    # was written raw into index.md, index.html and summary.html (an ESC clears the terminal that shows the
+    # file), and index.md read its * and <b> as markup
+    from sgd_bench_harness import cli
+
+    root = tmp_path / "runs"
+    _fake_result(root / "r\x1b[5m", **ODD_META)
+    assert cli.main(["report", str(root)]) == 0
+    out = capsys.readouterr().out
+    pages = {name: (root / name).read_text() for name in ("index.md", "index.html")}
+    pages["summary.html"] = (root / "r\x1b[5m" / "summary.html").read_text()
+    for name, text in {**pages, "stdout": out}.items():
+        assert not any(not ch.isprintable() and ch != "\n" for ch in text), name
+    assert ("| experiment\\\\u202e | complete | 2026\\\\x07\\\\n\\#\\# head | ab\\\\x1b\\[31mcd\\|e | cpu\\\\x1b\\]0;title\\\\x07 "
+            "| float64\\\\x1b\\[2J\\<b\\>x\\</b\\>\\*y\\* |") in pages["index.md"]
+    assert "r\\x1b[5m</a></h2>" in pages["index.html"] and "float64\\x1b[2J&lt;b&gt;x&lt;/b&gt;*y*" in pages["index.html"]
+    assert "<th>dtype</th><td>float64\\x1b[2J&lt;b&gt;x&lt;/b&gt;*y*</td>" in pages["summary.html"]
+
+
+def test_a_grids_summary_escapes_its_meta_jsons_words(tmp_path, capsys):
+    # a grid's summary.md showed meta.json's "devices" and "git_commit" raw (an ESC, a BEL), and its markup as such
+    import json
+
+    from sgd_bench_harness import cli
+
+    folder = _fresh_grid(tmp_path, capsys, GRID_ARGV)
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, **ODD_META, "kind": "grid"}))
+    assert cli.main(["report", str(folder)]) == 0
+    text = (folder / "summary.md").read_text()
+    assert "\x1b" not in text and "\x07" not in text
+    assert "device\ncpu\\\\x1b\\]0;title\\\\x07, jax" in text and "commit\nab\\\\x1b\\[31mcd\\|e, config" in text
+
+
+@pytest.mark.parametrize("parent", ["default", "ignored"])
+def test_a_sighup_stops_a_run_as_a_sigterm_does_and_exits_129(tmp_path, capsys, monkeypatch, parent):
+    # SIGHUP (the run's terminal closed) ended a run at once: exit 129 and no word, also in a log; nohup's
+    # ignored SIGHUP stays ignored
+    import signal
+
+    from sgd_bench_harness import interrupts, run_words
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGHUP)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL if parent == "default" else signal.SIG_IGN)  # as a process starts
+    try:
+        interrupts.ctrl_c_not_lost()
+        handler = signal.getsignal(signal.SIGHUP)
+        _own_scripts(tmp_path, monkeypatch, hung="signal.getsignal(signal.SIGHUP)(signal.SIGHUP, None)")
+        code, err = cli_main(["run", "hung"], capsys) if parent == "default" else (None, None)
+    finally:
+        signal.signal(signal.SIGINT, before[0])
+        signal.signal(signal.SIGHUP, before[1])
+    if parent == "ignored":
+        assert handler == signal.SIG_IGN
+        return
+    assert handler is interrupts.on_sigint
+    assert code == 129 == interrupts.HungUp.STATUS
+    assert err.strip() == ("sgd-bench: hung up (SIGHUP: its terminal was closed) before the run's folder was opened: "
+                           "this run stored nothing, so the same command starts it again (from where an earlier "
+                           "interrupted run of it stopped, if one did)")
+    stopped = interrupts.HungUp()
+    stopped.folder = tmp_path / "grid-x"
+    assert run_words.interrupted(stopped).startswith("hung up (SIGHUP: its terminal was closed); ")
+
+
+def test_a_results_page_escapes_control_characters_of_its_checks_and_summary(tmp_path, capsys):
+    # hostile round: a checks.json claim or measurement, and a summary.md of one's own script, holding an ESC or a
+    # BEL reached summary.html raw (a tab in it stays a tab)
+    import json
+
+    from sgd_bench_harness import cli
+
+    folder = _fake_result(tmp_path / "runs" / "r")
+    (folder / "summary.md").write_text("# mine\x1b[2J\n\ntext \x1b[31m red\tand a tab\n")
+    (folder / "checks.json").write_text(json.dumps([{"claim": "x\x1b[2J holds", "holds": True,
+                                                     "measured": {"k\x1b": "v\x07"}}]))
+    assert cli.main(["report", str(tmp_path / "runs")]) == 0
+    page = (folder / "summary.html").read_text()
+    assert not any(not ch.isprintable() and ch not in "\n\t" for ch in page), page
+    assert "<h1>mine\\x1b[2J</h1>" in page and "text \\x1b[31m red\tand a tab" in page
+    assert "x\\x1b[2J holds<table><tr><th>k\\x1b</th><td>v\\x07</td>" in page
+
+
+def test_report_refuses_a_grid_whose_config_was_edited_after_its_run(tmp_path, capsys):
+    # hostile round: "seeds": 99 edited into a grid's meta.json config made the rebuilt summary.md say "99 seeds x
+    # ..." over records of 2 seeds, exit 0; a "steps" holding an ESC reached it raw
+    import json
+
+    from sgd_bench_harness import cli
+
+    folder = _fresh_grid(tmp_path, capsys, GRID_ARGV)
+    before = (folder / "summary.md").read_text()
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "config": {**meta["config"], "seeds": 99}}))
+    cli.main(["report", str(folder)])
+    out = capsys.readouterr().out
+    assert (f"not rebuilt (ValueError: meta.json's \"config\" is not the one the grid ran (its config_hash is "
+            f"'{meta['config_hash']}', this config's '") in out
+    assert (folder / "summary.md").read_text() == before
