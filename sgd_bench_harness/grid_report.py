@@ -53,20 +53,6 @@ def check_meta(meta: dict) -> None:
                              "it to rebuild it")
 
 
-def check_config_hash(meta: dict) -> None:
-    """Raises ValueError when a grid's "config" is not the one its "config_hash" (and folder name) was
-    computed from: ``"seeds": 99`` edited in made the summary say "99 seeds" over records of 2."""
-    from sgd_bench_harness.results import config_hash
-
-    config, stored, backend = meta.get("config"), meta.get("config_hash"), meta.get("backend")
-    if not (isinstance(config, dict) and isinstance(stored, str) and isinstance(backend, str)):
-        return  # a meta.json without them (older, or a fragment): as before
-    now = config_hash("grid", config, dtype=config.get("dtype"), backend=backend)
-    if now != stored:
-        raise ValueError(f'meta.json\'s "config" is not the one the grid ran (its config_hash is {stored!r}, this '
-                         f"config's {now!r}: edited?); restore it, or re-run it to rebuild it")
-
-
 def check_config_kept(meta: dict) -> None:
     """Raises ValueError when a ``meta.json`` has lost its "config" (a grid's summary said "? seeds x ?
     steps", an experiment's report blamed "an older version" of the script); no meta.json at all
@@ -265,7 +251,6 @@ def report(out: Path) -> list[dict]:
     rows = records.read_records(out)
     check_rows(rows, records.find_records(out).name)
     check_config_kept(meta)
-    check_config_hash(meta)
     factor = rise_factor(meta.get("config", {}))
     table, curves = summarize(rows, factor)
     seconds: dict[tuple[str, str], float] = {}
