@@ -56,6 +56,7 @@ _PUBLIC = {
     "ReferenceSolution": ("sgd_bench.reference", "ReferenceSolution"),
     "reference_solution": ("sgd_bench.reference", "reference_solution"),
     "NegativeStepWarning": ("sgd_bench.runner", "NegativeStepWarning"),
+    "UphillStepWarning": ("sgd_bench.flags", "UphillStepWarning"),
     "Trace": ("sgd_bench.runner", "Trace"),
     "log_steps": ("sgd_bench.runner", "log_steps"),
     "run": ("sgd_bench.runner", "run"),
