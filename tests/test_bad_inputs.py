@@ -8444,3 +8444,88 @@ def test_a_scalar_count_equals_the_number_it_holds():
     assert hash(count) == hash(2**32 + 5) and {count: "x"}[2**32 + 5] == "x"
     raises(TypeError, r"^only a scalar Count compares with ==, this one has shape \(2,\)",
            lambda: sgd_bench.Count(np.zeros((2, 2), np.uint32)) == 0)
+
+
+# leftovers35b -------------------------------------------------------------------
+def test_an_lbfgs_step_that_goes_uphill_is_counted_and_warned():
+    # S: at mu = 1e9 (logistic, n = 30, d = 4) optax's zoom search failed in 20 trials and took its last trial
+    # point: f(x) - f* rose from 7e-11 to 2.5e-4 on step 1, with no flag and no warning
+    problem = problems.synthetic_logreg(n=30, d=4, mu=1e9)
+    with pytest.warns(sgd_bench.UphillStepWarning, match=r"^L-BFGS: 1 step\(s\) went uphill \(f\(x_k\+1\) > f\(x_k\)"):
+        trace = sgd_bench.run(problem, sgd_bench.lbfgs(), np.zeros(4), KEY0, steps=2, log_every=1)
+    assert np.asarray(trace.counts["uphill_steps"]).tolist() == [0, 1, 1] and trace.loss[1] > trace.loss[0]
+
+
+def test_reference_solution_of_separable_logistic_data_warns_that_there_is_no_minimizer():
+    # S: synthetic_logreg(n=10, d=5) draws separable data (mu = 0): reference_solution returned a "minimizer"
+    # with f = 5e-14 and ||x|| = 37 (f only tends to 0 as ||x|| grows) without a word
+    with pytest.warns(RuntimeWarning, match=r"^reference_solution for 'logreg n=10 d=5': f fell from 0\.693 to "
+                                            r".*so there is no minimizer and x is none"):
+        sgd_bench.reference_solution(problems.synthetic_logreg(n=10, d=5))
+
+
+def test_bound_check_of_finite_values_near_float_max_and_of_a_zero_bound():
+    # S: finite values of 1.5e308 overflowed the seed mean: "fails at k = 0: the seed mean is not finite (a seed
+    # diverged)"; N: a zero bound gave tightness NaN, so as_dict was invalid strict JSON, and "(xinf)" with NumPy's
+    # divide-by-zero warning in the summary
+    check = theory.check(np.arange(3), np.full((2, 3), 1.5e308), np.full(3, 1.7e308))
+    assert check.holds and np.allclose(check.mean, 1.5e308), check.summary()
+    zero = theory.check(np.arange(3), np.ones(3), np.zeros(3))
+    record = json.loads(json.dumps(zero.as_dict(), allow_nan=False))
+    assert record["measured"]["largest_mean_over_bound"] is None and "xinf" not in record["summary"]
+
+
+def test_geometric_logistic_names_its_ratio_exactly():
+    # N: ratio = 0.999999999 was named "scales 1^j" (:g rounds to 6 digits)
+    assert "scales 0.999999999^j" in problems.spectral.geometric_logistic(n=30, d=4, ratio=0.999999999).name
+    assert "scales 0.5^j," in problems.spectral.geometric_logistic(n=30, d=4, ratio=0.5).name
+
+
+def test_a_constant_schedule_gives_one_value_per_k():
+    # S: constant(0.1)(np.arange(4)) was one scalar while every other schedule gives one value per k
+    assert np.asarray(schedules.constant(0.1)(np.arange(4))).tolist() == [0.1] * 4
+    assert schedules.constant(0.1)(7) == 0.1
+
+
+def test_a_host_count_past_2_to_the_64_is_refused():
+    # S: Count.from_parts(2**32 - 1, 2**32 - 1).add(1) wrapped to 0 without a word
+    raises(OverflowError, r"^Count\.add\(1\) passes 2\*\*64 - 1, the largest count$",
+           sgd_bench.Count.from_parts(2**32 - 1, 2**32 - 1).add, 1)
+    assert int(sgd_bench.Count.from_parts(2**32 - 1, 2**32 - 2).add(1)) == 2**64 - 1
+
+
+def test_reference_solution_given_a_key_says_it_takes_none(tiny_logistic):
+    # N: reference_solution(problem, key) (run's argument order) said "x0 must have shape (3,) ..., got ()"
+    raises(TypeError, r"^x0 must be a starting point, got a PRNG key \(key<fry>\): reference_solution is "
+                      r"deterministic and takes no key", sgd_bench.reference_solution, tiny_logistic, KEY0)
+
+
+def test_a_huge_array_in_a_choice_message_is_shortened():
+    # N: sampling=np.arange(1000.0) printed the array's whole repr on one line, about 6,000 characters
+    with pytest.raises(ValueError) as info:
+        sgd_bench.validation.choice("sampling", np.arange(1000.0), ["a", "b"])
+    assert len(str(info.value)) < 300 and "got an array of shape (1000,) (float64): array([ 0., 1.," in str(info.value)
+    assert str(info.value).endswith(" ... (5,898 characters)")
+
+
+def test_memory_refusals_of_plural_things_read_as_sentences(monkeypatch):
+    # N: "padded sparse rows (...) needs", "the Lanczos vectors for L (...) needs", "...: a few copies of its
+    # 96 parameters needs": plural subjects with "needs"
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10)
+    raises(MemoryError, r"^storing padded sparse rows \(2 rows x 1 slots, float64\) needs ",
+           problems.sparse.padded_rows, scipy.sparse.csr_matrix(np.eye(2)))
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    raises(MemoryError, r"^two-layer-net with hidden=1000000, d=5: holding a few copies of its 6,000,000 parameters "
+                        r"needs ", problems.two_layer_net, n=8, hidden=10**6)
+    wide = scipy.sparse.csr_matrix(([0.5, 1.0, 1.0], ([0, 0, 1], [0, 999_999, 0])), shape=(2, 1_000_000))
+    raises(MemoryError, r"^storing the Lanczos vectors for L \(about", problems.sparse.sparse_linear, wide,
+           np.array([1.0, -1.0]))
+
+
+def test_run_and_the_solver_take_a_list_x0_as_reference_solution_does(tiny_logistic):
+    # N: run(problem, method, [0.0, 0.0, 0.0], key) said "x0 must have shape (3,) ..., got list" while
+    # reference_solution took the same list (and an older row says run takes it). Decided: both take it.
+    trace = sgd_bench.run(tiny_logistic, SGD, [0.0, 0.0, 0.0], KEY0, steps=2, x_star=[0.0, 0.0, 0.0])
+    assert trace == sgd_bench.run(tiny_logistic, SGD, X0, KEY0, steps=2, x_star=X0)
+    solver_ = sgd_bench.Solver(tiny_logistic, SGD)
+    assert int(solver_.init((0.0, 0.0, 0.0), KEY0).k) == 0
