@@ -309,11 +309,13 @@ class BoundCheck:
 
     @property
     def lower(self) -> np.ndarray:
-        return self.mean - self.z * self.stderr
+        with np.errstate(over="ignore"):  # a stderr near 1e308: -inf, without NumPy's warning
+            return self.mean - self.z * self.stderr
 
     @property
     def upper(self) -> np.ndarray:
-        return self.mean + self.z * self.stderr
+        with np.errstate(over="ignore"):
+            return self.mean + self.z * self.stderr
 
     @property
     def holds_at(self) -> np.ndarray:
@@ -353,6 +355,10 @@ class BoundCheck:
         if not np.isfinite(m):
             return f"{self.name}: fails at k = {k}: the seed mean is not finite (a seed diverged)"
         kind = "significantly " if self.violated_at[t] else ""
+        if m <= b + self.atol:  # said "mean ... exceeds the bound ... by -1.000e+00 (x0)"
+            return (f"{self.name}: fails first at k = {k}: mean {m:.3e} is under the bound {b:.3e}, but its {level} "
+                    f"[{self.lower[t]:.3e}, {self.upper[t]:.3e}] reaches above it; fails at "
+                    f"{int(np.sum(~self.holds_at))} of {len(self.steps)} logged k")
         return (f"{self.name}: {kind}fails first at k = {k}: mean {m:.3e} ({level} [{self.lower[t]:.3e}, "
                 f"{self.upper[t]:.3e}]) exceeds the bound {b:.3e} by {m - b:.3e}"
                 + (f" (x{m / b:.3g})" if b > 0 else "") + "; "  # a zero bound was "(xinf)" and NumPy's warning

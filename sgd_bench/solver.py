@@ -213,9 +213,9 @@ def check_x(name, x, problem):
                             "(its imaginary part would be dropped)")
     x = jax.tree_util.tree_map(validation.native_order, _tree.listed(x, problem.x_shape))  # big-endian: JAX's error
     if problem.x_shape is not None:
-        shape = jnp.shape(x)
-        if not hasattr(x, "shape") or tuple(shape) != problem.x_shape:
-            got = shape if hasattr(x, "shape") else type(x).__name__
+        shape = jnp.shape(x) if hasattr(x, "shape") else None  # of a ragged list: NumPy's error
+        if shape is None or tuple(shape) != problem.x_shape:
+            got = shape if shape is not None else type(x).__name__
             raise ValueError(f"{name} must have shape {problem.x_shape} for problem "
                              f"{problem.name!r}, got {got}")
     check_loss(problem, x, name)

@@ -8529,3 +8529,23 @@ def test_run_and_the_solver_take_a_list_x0_as_reference_solution_does(tiny_logis
     assert trace == sgd_bench.run(tiny_logistic, SGD, X0, KEY0, steps=2, x_star=X0)
     solver_ = sgd_bench.Solver(tiny_logistic, SGD)
     assert int(solver_.init((0.0, 0.0, 0.0), KEY0).k) == 0
+
+
+# leftovers35b, its own round
+def test_a_ragged_list_x0_is_named(tiny_logistic):
+    # N: run(problem, method, [0.0, [0.0], 0.0], key) was NumPy's "setting an array element with a sequence. The
+    # requested array has an inhomogeneous shape ..." from jnp.shape inside check_x
+    raises(ValueError, r"^x0 must have shape \(3,\) for problem '.*', got list$",
+           sgd_bench.run, tiny_logistic, SGD, [0.0, [0.0], 0.0], KEY0, steps=1)
+
+
+def test_a_bound_check_whose_mean_is_under_the_bound_says_so():
+    # N: a mean under the bound with a confidence interval reaching above it said "mean 2.000e+00 (...) exceeds the
+    # bound 2.500e+00 by -5.000e-01 (x0.8)"; values of +-1.5e308 gave "by -1.000e+00 (x0)" and NumPy's overflow warning
+    summary = theory.check(np.arange(2), np.array([[1.0, 0.5], [3.0, 0.6]]), np.array([2.5, 1.0])).summary()
+    assert summary == ("bound: fails first at k = 0: mean 2.000e+00 is under the bound 2.500e+00, but its 95.0% CI "
+                       "[4.000e-02, 3.960e+00] reaches above it; fails at 1 of 2 logged k")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spread = theory.check(np.arange(1), np.array([[1.5e308], [-1.5e308]]), np.ones(1)).summary()
+    assert "is under the bound 1.000e+00, but its 95.0% CI [-inf, inf] reaches above it" in spread
