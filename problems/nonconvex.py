@@ -266,7 +266,7 @@ def two_layer_net(n: int = 200, d: int = 5, hidden: int = 16, *, seed: int = 0, 
                     f"two-layer-net with n={n}, d={d}")
     # The iterate is not tied to the data's size: hidden = 10^9 passed the check above, then a
     # run (or the default step's constants) tried to allocate 48 GB. A method holds a few copies.
-    check_fits(4 * hidden * (d + 1) * dt.itemsize, f"two-layer-net with hidden={hidden}, d={d}: holding a few "
+    check_fits(4 * hidden * (d + 1) * dt.itemsize, f"two-layer-net with hidden={hidden}, d={d}: a few "
                f"copies of its {hidden * (d + 1):,} parameters", hint="use a smaller hidden or d")
     rng = np.random.default_rng(validation.integer("seed", seed, low=0, high=validation.MAX_SEED))
     A = rng.standard_normal((n, d))

@@ -53,6 +53,7 @@ _PUBLIC = {
     "inverse_hessian": ("sgd_bench.quasi_newton", "inverse_hessian"),
     "preconditioned_sgd": ("sgd_bench.quasi_newton", "preconditioned_sgd"),
     "stochastic_lbfgs": ("sgd_bench.quasi_newton", "stochastic_lbfgs"),
+    "NoMinimizerWarning": ("sgd_bench.reference", "NoMinimizerWarning"),
     "ReferenceSolution": ("sgd_bench.reference", "ReferenceSolution"),
     "reference_solution": ("sgd_bench.reference", "reference_solution"),
     "NegativeStepWarning": ("sgd_bench.runner", "NegativeStepWarning"),

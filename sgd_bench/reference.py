@@ -198,6 +198,11 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
 _FLAT = 1e-8
 
 
+class NoMinimizerWarning(UserWarning):
+    """``reference_solution`` found f falling toward its infimum only as ||x|| grows: no minimizer exists.
+    A UserWarning (not the RuntimeWarning of a tolerance missed): the run that asked goes on, told."""
+
+
 def _warn_no_minimizer(problem, f0, f, curvature0, curvature, norm, it) -> None:
     """Warns when f fell to about 0 and its curvature with it: f approaches an infimum only as ||x||
     grows (logistic loss on separable data with mu = 0), so the point returned is no minimizer. A
@@ -207,4 +212,4 @@ def _warn_no_minimizer(problem, f0, f, curvature0, curvature, norm, it) -> None:
                       f"norm from {curvature0:.3g} to {curvature:.3g} (||x|| = {norm:.3g} after {it} Newton steps): "
                       "f seems to approach its infimum only as ||x|| grows, so there is no minimizer and x is none "
                       "(logistic loss on separable data with mu = 0 does this: give mu > 0 or more samples)",
-                      RuntimeWarning, stacklevel=3)
+                      NoMinimizerWarning, stacklevel=3)
