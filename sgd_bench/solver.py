@@ -220,7 +220,7 @@ def check_x(name, x, problem):
                              f"{problem.name!r}, got {got}")
     check_loss(problem, x, name)
     for leaf in leaves:
-        validation.finite_array(name, leaf)
+        validation.finite_array(name, leaf, "an iterate must be finite")  # was "clean the data first"
 
 
 def check_forward_only(what: str, *trees) -> None:

@@ -8546,3 +8546,9 @@ def test_a_bound_check_whose_mean_is_under_the_bound_says_so():
         warnings.simplefilter("error")
         spread = theory.check(np.arange(1), np.array([[1.5e308], [-1.5e308]]), np.ones(1)).summary()
     assert "is under the bound 1.000e+00, but its 95.0% CI [-inf, inf] reaches above it" in spread
+
+
+def test_a_non_finite_iterate_is_not_called_data(tiny_logistic):
+    # N: run(problem, method, [nan, 0, 0], key) said "x0 contains 1 NaN or Inf value(s); clean the data first"
+    raises(ValueError, r"^x0 contains 1 NaN or Inf value\(s\); an iterate must be finite$",
+           sgd_bench.run, tiny_logistic, SGD, np.array([np.nan, 0.0, 0.0]), KEY0, steps=1)
