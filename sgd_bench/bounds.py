@@ -347,9 +347,11 @@ class BoundCheck:
     def summary(self) -> str:
         """"holds at every logged k", or the first k where it fails and by how much."""
         level = f"{100 * _coverage(self.z):.1f}% CI"
-        if self.holds:
+        if self.holds:  # an infinite bound everywhere said "largest mean/bound = nan"
+            tight = (f"largest mean/bound = {self.tightness:.3g}" if math.isfinite(self.tightness)
+                     else "no finite bound above 0 to take mean/bound at")
             return (f"{self.name}: holds at every logged k ({len(self.steps)} points, {self.num_seeds} "
-                    f"seeds, {level}; largest mean/bound = {self.tightness:.3g})")
+                    f"seeds, {level}; {tight})")
         t = self.first_failure
         k, m, b = int(self.steps[t]), self.mean[t], self.bound[t]
         if not np.isfinite(m):

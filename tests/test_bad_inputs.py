@@ -8552,3 +8552,9 @@ def test_a_non_finite_iterate_is_not_called_data(tiny_logistic):
     # N: run(problem, method, [nan, 0, 0], key) said "x0 contains 1 NaN or Inf value(s); clean the data first"
     raises(ValueError, r"^x0 contains 1 NaN or Inf value\(s\); an iterate must be finite$",
            sgd_bench.run, tiny_logistic, SGD, np.array([np.nan, 0.0, 0.0]), KEY0, steps=1)
+
+
+def test_a_bound_check_against_an_infinite_bound_says_no_ratio():
+    # N: a check that holds against a bound of inf at every k said "largest mean/bound = nan"
+    assert theory.check(np.arange(2), np.ones(2), np.full(2, np.inf)).summary().endswith(
+        "; no finite bound above 0 to take mean/bound at)")
