@@ -178,7 +178,7 @@ def padded_rows(X, dtype=None) -> SparseRows:
     width = max(int(counts.max(initial=0)), 1)
     dt = np.dtype(dtype or X.dtype)
     check_fits(n * width * (4 + dt.itemsize) + 4 * n,
-               f"padded sparse rows ({n} rows x {width} slots, {dt.name})",
+               f"storing padded sparse rows ({n} rows x {width} slots, {dt.name})",
                hint="drop or split the few longest rows, use float32, or a smaller n")
     cols = np.zeros((n, width), np.int32)
     vals = np.zeros((n, width), dt)
@@ -214,7 +214,7 @@ def _extreme_eigs(X) -> tuple[float | None, float]:
     # eigsh keeps about 20 Lanczos vectors of length d (and its workspace): a LIBSVM column index of
     # 2^31 - 1 was killed by the kernel's out-of-memory killer here instead of refused
     # the default hint (smaller n, float32, shard) fits nothing here: these are d-long float64 host vectors
-    check_fits(_LANCZOS_VECTORS * d * 8, f"the Lanczos vectors for L (about {_LANCZOS_VECTORS} of length d = {d:,}, float64)",
+    check_fits(_LANCZOS_VECTORS * d * 8, f"storing the Lanczos vectors for L (about {_LANCZOS_VECTORS} of length d = {d:,}, float64)",
                hint="only d counts here: a LIBSVM file's d is its largest column index, so renumber the columns it "
                     "uses to 1..k (a column index map) or keep fewer columns; a generated problem, a smaller d")
     op = scipy.sparse.linalg.LinearOperator(

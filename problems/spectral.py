@@ -120,7 +120,12 @@ def geometric_logistic(n: int = 3000, d: int = 12, *, ratio: float = 0.5, seed: 
     A = np.concatenate([z, z, z])
     y = np.concatenate([np.ones(m), np.ones(m), -np.ones(m)])
     return logistic_regression(jnp.asarray(A), jnp.asarray(y), 0.0,
-                               name=f"geometric logistic (scales {ratio:g}^j, d={d})")
+                               name=f"geometric logistic (scales {_exact(ratio)}^j, d={d})")
+
+
+def _exact(ratio: float) -> str:
+    """The ratio as :g writes it where that is exact, else every digit (0.999999999 was "1")."""
+    return f"{ratio:g}" if float(f"{ratio:g}") == ratio else repr(ratio)
 
 
 def geometric_logistic_solution(d: int = 12) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from sgd_bench import validation
 
@@ -73,3 +74,14 @@ def on_host(what: str, why: str, *trees: Any) -> None:
     if isinstance(jnp.zeros(()), jax.core.Tracer):
         raise TypeError(f"{what} works on the host ({why}), so it cannot run inside jit / vmap / grad, "
                         "and it is being traced here (inside a jax.jit): call it outside, on concrete values")
+
+
+def listed(x: Any, x_shape) -> Any:
+    """A list or tuple ``x`` of numbers as one NumPy array where the problem has an ``x_shape`` (there
+    it is no pytree of its own), as ``reference_solution`` takes it; anything else as it is."""
+    if x_shape is None or not isinstance(x, (list, tuple)):
+        return x
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError):  # ragged: the shape check names it
+        return x

@@ -202,4 +202,12 @@ def shown(value) -> str:
         key = False
     if key:
         return f"a PRNG key ({dtype})" if np.ndim(value) == 0 else f"an array of PRNG keys, shape {np.shape(value)} ({dtype})"
-    return " ".join(repr(value).split())
+    text = " ".join(repr(value).split())
+    if len(text) > SHOWN_MAX:  # a 1000-element array's repr filled a line with ~6,000 characters
+        shape = getattr(value, "shape", None)
+        what = f"an array of shape {tuple(shape)} ({dtype})" if shape is not None and dtype is not None else type(value).__name__
+        text = f"{what}: {text[:SHOWN_MAX // 2]} ... ({len(text):,} characters)"
+    return text
+
+
+SHOWN_MAX = 200  # characters of a value in a one-line message

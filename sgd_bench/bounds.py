@@ -309,11 +309,13 @@ class BoundCheck:
 
     @property
     def lower(self) -> np.ndarray:
-        return self.mean - self.z * self.stderr
+        with np.errstate(over="ignore"):  # a stderr near 1e308: -inf, without NumPy's warning
+            return self.mean - self.z * self.stderr
 
     @property
     def upper(self) -> np.ndarray:
-        return self.mean + self.z * self.stderr
+        with np.errstate(over="ignore"):
+            return self.mean + self.z * self.stderr
 
     @property
     def holds_at(self) -> np.ndarray:
@@ -345,16 +347,23 @@ class BoundCheck:
     def summary(self) -> str:
         """"holds at every logged k", or the first k where it fails and by how much."""
         level = f"{100 * _coverage(self.z):.1f}% CI"
-        if self.holds:
+        if self.holds:  # an infinite bound everywhere said "largest mean/bound = nan"
+            tight = (f"largest mean/bound = {self.tightness:.3g}" if math.isfinite(self.tightness)
+                     else "no finite bound above 0 to take mean/bound at")
             return (f"{self.name}: holds at every logged k ({len(self.steps)} points, {self.num_seeds} "
-                    f"seeds, {level}; largest mean/bound = {self.tightness:.3g})")
+                    f"seeds, {level}; {tight})")
         t = self.first_failure
         k, m, b = int(self.steps[t]), self.mean[t], self.bound[t]
         if not np.isfinite(m):
             return f"{self.name}: fails at k = {k}: the seed mean is not finite (a seed diverged)"
         kind = "significantly " if self.violated_at[t] else ""
+        if m <= b + self.atol:  # said "mean ... exceeds the bound ... by -1.000e+00 (x0)"
+            return (f"{self.name}: fails first at k = {k}: mean {m:.3e} is under the bound {b:.3e}, but its {level} "
+                    f"[{self.lower[t]:.3e}, {self.upper[t]:.3e}] reaches above it; fails at "
+                    f"{int(np.sum(~self.holds_at))} of {len(self.steps)} logged k")
         return (f"{self.name}: {kind}fails first at k = {k}: mean {m:.3e} ({level} [{self.lower[t]:.3e}, "
-                f"{self.upper[t]:.3e}]) exceeds the bound {b:.3e} by {m - b:.3e} (x{m / b:.3g}); "
+                f"{self.upper[t]:.3e}]) exceeds the bound {b:.3e} by {m - b:.3e}"
+                + (f" (x{m / b:.3g})" if b > 0 else "") + "; "  # a zero bound was "(xinf)" and NumPy's warning
                 f"fails at {int(np.sum(~self.holds_at))} of {len(self.steps)} logged k")
 
     def as_dict(self) -> dict[str, Any]:
@@ -363,7 +372,8 @@ class BoundCheck:
         return {"claim": f"{self.name} holds at every logged k", "holds": self.holds,
                 "summary": self.summary(),
                 "measured": {"num_points": len(self.steps), "num_seeds": self.num_seeds, "z": self.z,
-                             "largest_mean_over_bound": self.tightness,
+                             # NaN (no positive finite bound) or inf was invalid strict JSON
+                             "largest_mean_over_bound": self.tightness if math.isfinite(self.tightness) else None,
                              "first_failure_k": None if t is None else int(self.steps[t])}}
 
 
@@ -405,5 +415,13 @@ def check(steps, values, bound, *, name: str = "bound", z: float = 1.96, atol: f
     with np.errstate(invalid="ignore", over="ignore"):
         mean = values.mean(axis=0)
         se = values.std(axis=0, ddof=1) / np.sqrt(seeds) if seeds > 1 else np.zeros_like(mean)
+        # finite values near 1e308 overflowed the sum: "a seed diverged". Scaled by the largest |value|
+        # the mean is finite (the stderr may still overflow: then the check fails, with its numbers)
+        redo = np.all(np.isfinite(values), axis=0) & ~(np.isfinite(mean) & np.isfinite(se))
+        if np.any(redo):
+            top = np.max(np.abs(values[:, redo]), axis=0)
+            mean[redo] = top * (values[:, redo] / top).mean(axis=0)
+            if seeds > 1:
+                se[redo] = top * ((values[:, redo] / top).std(axis=0, ddof=1) / np.sqrt(seeds))
     return BoundCheck(str(name), steps, mean, np.nan_to_num(se), b, z, atol, seeds)
 

@@ -58,6 +58,9 @@ class Count(NamedTuple):
         k = jnp.asarray(k).astype(jnp.uint32)
         lo = self.lo + k  # wraps modulo 2**32
         carry = (lo < self.lo).astype(jnp.uint32)
+        if not isinstance(carry, jax.core.Tracer) and np.any(np.asarray(carry) & (np.asarray(self.hi) == 2**32 - 1)):
+            # on the host, past 2**64 - 1 wrapped to 0 without a word (traced, it still wraps)
+            raise OverflowError(f"Count.add({int(np.max(np.asarray(k)))}) passes 2**64 - 1, the largest count")
         return Count(jnp.stack([self.hi + carry, lo], axis=-1))
 
     def to_numpy(self) -> np.ndarray:

@@ -9,6 +9,8 @@
 - ``negative_step_at``: the first step at which a step size is negative or NaN
   (``first_negative_step``), warned about with ``NegativeStepWarning``; 0 for a traced
   preconditioner that is not positive semi-definite (``traced_preconditioner_climbs``).
+- ``counts["uphill_steps"]`` (``lbfgs``): the steps whose line search ended without sufficient
+  decrease and took a point above f(x_k), warned about with ``UphillStepWarning`` (``warn_uphill``).
 
 Hyperparameters traced by a user's ``jax.jit`` (around ``run``, or ``Method.replace`` of a traced
 value) skip the host checks, which need numbers. Of what those checks refuse, the run flags: a
@@ -170,3 +172,19 @@ def warn_solver_negative(solver, k_end: int) -> None:
         warnings.warn(f"Solver.advance of {method.name}: a step size is negative (or NaN) from step k = {found}: "
                       "the run climbs uphill from there (the state carries no flag; sgd_bench.run's "
                       "Trace.negative_step_at does)", NegativeStepWarning, stacklevel=3)
+
+
+class UphillStepWarning(UserWarning):
+    """A line-search method (``lbfgs``) took steps that raised f: its search found no decrease."""
+
+
+def warn_uphill(counts, label: str) -> None:
+    """Warns when a run's ``counts`` (``Trace.counts``, host values) hold ``uphill_steps`` above 0 at
+    its last log point, in any seed or configuration."""
+    if counts is None or "uphill_steps" not in counts:
+        return
+    last = np.asarray(counts["uphill_steps"])[..., -1]
+    if np.any(last > 0):
+        warnings.warn(f"{label}: {int(np.max(last))} step(s) went uphill (f(x_k+1) > f(x_k): the line search ended "
+                      "without sufficient decrease and took its last trial point); Trace.counts['uphill_steps'] "
+                      "counts them per log point", UphillStepWarning, stacklevel=4)

@@ -97,6 +97,10 @@ def _start(problem: FiniteSum, x0):
     """x0 in float64, checked by name: a wrong shape said "x must have shape ..." (the loss's own
     argument), and a complex, integer or list x0 failed inside jax.grad naming no argument."""
     validation.live("x0", x0)  # donated: was JAX's "Array has been deleted" from the first gradient
+    if any(jax.dtypes.issubdtype(getattr(a, "dtype", np.float64), jax.dtypes.prng_key) for a in jax.tree_util.tree_leaves(x0)):
+        # run's argument order: was "x0 must have shape (3,) ..., got ()", not saying it is a key
+        raise TypeError(f"x0 must be a starting point, got {validation.shown(x0)}: reference_solution is "
+                        "deterministic and takes no key (reference_solution(problem) or (problem, x0))")
     x0 = problem.check_shape(x0, "x0")
     if problem.x_shape is not None and isinstance(x0, (list, tuple)):
         x0 = np.asarray(x0)  # a list of numbers, as run and the Solver take x0 = [0.0, 0.0, 0.0]
@@ -145,10 +149,12 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
                              "or x0 hold NaN or Inf, or the loss overflows there")
         it = 0
         stalled = 0
+        f0, curvature0 = float(f), None
         for it in range(1, max_iter + 1):
             gflat = np.asarray(ravel_pytree(g)[0])
             if dense:
                 h = np.asarray(_hessian(p64, x))
+                curvature0 = np.linalg.norm(h, 2) if curvature0 is None else curvature0
                 step = np.linalg.lstsq(h, gflat, rcond=None)[0]
             else:
                 step = np.asarray(ravel_pytree(_newton_cg(p64, x, g))[0])
@@ -177,9 +183,33 @@ def reference_solution(problem: FiniteSum, x0=None, *, tol: float = 1e-10,
             x, f, g, gnorm = x_new, f_new, g_new, gnorm_new
             if gnorm < tol * 1e-3:
                 break
+        if curvature0:  # dense only (a Hessian's norm)
+            _warn_no_minimizer(problem, f0, float(f), curvature0, np.linalg.norm(np.asarray(_hessian(p64, x)), 2),
+                               float(np.linalg.norm(ravel_pytree(x)[0])), it)
         x = jax.tree_util.tree_map(np.asarray, x)
         result = ReferenceSolution(x, float(f), gnorm, it, "newton" if dense else "newton-cg")
     if not gnorm <= tol:
         warnings.warn(f"reference_solution for {problem.name!r} reached ||grad f|| = {gnorm:.3e} "
                       f"> tol = {tol:.1e} after {it} Newton steps", RuntimeWarning, stacklevel=2)
     return result
+
+
+# f and the Hessian's norm both this many times below their values at x0: no minimizer in sight
+_FLAT = 1e-8
+
+
+class NoMinimizerWarning(UserWarning):
+    """``reference_solution`` found f falling toward its infimum only as ||x|| grows: no minimizer exists.
+    A UserWarning (not the RuntimeWarning of a tolerance missed): the run that asked goes on, told."""
+
+
+def _warn_no_minimizer(problem, f0, f, curvature0, curvature, norm, it) -> None:
+    """Warns when f fell to about 0 and its curvature with it: f approaches an infimum only as ||x||
+    grows (logistic loss on separable data with mu = 0), so the point returned is no minimizer. A
+    zero-residual least squares keeps its Hessian; a minimizer at a finite point keeps some curvature."""
+    if abs(f) <= _FLAT * abs(f0) and curvature <= _FLAT * curvature0:
+        warnings.warn(f"reference_solution for {problem.name!r}: f fell from {f0:.3g} to {f:.3g} and the Hessian's "
+                      f"norm from {curvature0:.3g} to {curvature:.3g} (||x|| = {norm:.3g} after {it} Newton steps): "
+                      "f seems to approach its infimum only as ||x|| grows, so there is no minimizer and x is none "
+                      "(logistic loss on separable data with mu = 0 does this: give mu > 0 or more samples)",
+                      NoMinimizerWarning, stacklevel=3)

@@ -27,7 +27,7 @@ from sgd_bench._values import tree_hash, trees_equal
 from sgd_bench.counting import Count
 from sgd_bench.flags import (DIVERGENCE_FACTOR, RISE_FACTOR, NegativeStepWarning,  # noqa: F401
                              above_start, check_rise_factor, first_negative_step, traced_preconditioner_climbs,
-                             warn_negative)
+                             warn_negative, warn_uphill)
 from sgd_bench.finite_sum import FiniteSum
 from sgd_bench.methods import Method
 from sgd_bench.progress import Bar
@@ -54,7 +54,8 @@ class Trace(NamedTuple):
     - ``xs``: the iterates at the logged steps (leading axis = log point) when the run was
       asked for them with ``log_iterates=True``, else ``None``.
     - ``counts``: every evaluation counter the method keeps at each logged step, by name
-      (``grad_evals``; ``loss_evals`` of a line search, ``hvp_evals`` of a Newton step).
+      (``grad_evals``; ``loss_evals`` of a line search, ``hvp_evals`` of a Newton step), and
+      ``uphill_steps`` of ``lbfgs``: steps its line search took above f(x_k) (warned about).
     - ``negative_step_at``: the first step k < ``steps`` at which one of the method's step
       sizes (``sgd_bench.methods.step_sizes``) is negative or NaN, or -1: such a run climbs
       uphill from step k on. A negative constant is refused when the method is built (and by
@@ -269,6 +270,7 @@ def execute(problem, method, x0, key, x_star, *, steps, log_every, log_iterates=
     trace = _finish_jit(state, logs, jnp.asarray(step), negative, float(rise_factor), depth=depth)
     if not isinstance(negative, jax.core.Tracer):  # inside a user's jax.jit the flag stays in the
         warn_negative(np.asarray(negative), label)  # trace (np.asarray of a tracer was JAX's error)
+        warn_uphill(trace.counts, label)  # a failed line search's uphill step (lbfgs) was silent
     return trace
 
 
@@ -283,7 +285,7 @@ def check_args(problem, method, x0, key, steps, log_every, x_star):
     check_method_state(problem, method, x0)
     if x_star is not None:
         check_x("x_star", x_star, problem)
-        if not _tree.structure_matches(x0, x_star):
+        if not _tree.structure_matches(x0, _tree.listed(x_star, problem.x_shape)):
             raise ValueError("x_star must have the same structure and shapes as x0")
         x_star = cast_x(x_star, problem, "x_star")
     return x0, as_key(key), steps, log_every, x_star

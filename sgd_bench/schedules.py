@@ -162,8 +162,8 @@ def _value(name, value, check):
 
 
 def _constant(p, k):
-    del k
-    return p["a"]
+    # one value per k, as the other formulas give (an array of k was one scalar)
+    return p["a"] if jnp.ndim(k) == 0 else jnp.broadcast_to(p["a"], jnp.shape(k))
 
 
 def constant(a: float) -> Schedule:

@@ -211,16 +211,16 @@ def check_x(name, x, problem):
         if jnp.iscomplexobj(leaf):
             raise TypeError(f"{name} must be real, got complex dtype {jnp.asarray(leaf).dtype} "
                             "(its imaginary part would be dropped)")
-    x = jax.tree_util.tree_map(validation.native_order, x)  # a big-endian x0: JAX's error from inside
+    x = jax.tree_util.tree_map(validation.native_order, _tree.listed(x, problem.x_shape))  # big-endian: JAX's error
     if problem.x_shape is not None:
-        shape = jnp.shape(x)
-        if not hasattr(x, "shape") or tuple(shape) != problem.x_shape:
-            got = shape if hasattr(x, "shape") else type(x).__name__
+        shape = jnp.shape(x) if hasattr(x, "shape") else None  # of a ragged list: NumPy's error
+        if shape is None or tuple(shape) != problem.x_shape:
+            got = shape if shape is not None else type(x).__name__
             raise ValueError(f"{name} must have shape {problem.x_shape} for problem "
                              f"{problem.name!r}, got {got}")
     check_loss(problem, x, name)
     for leaf in leaves:
-        validation.finite_array(name, leaf)
+        validation.finite_array(name, leaf, "an iterate must be finite")  # was "clean the data first"
 
 
 def check_forward_only(what: str, *trees) -> None:
@@ -276,7 +276,7 @@ def cast_x(x, problem, name="x0"):
         # An explicit dtype also drops a weak type (jnp.full(shape, 0.1) is weakly typed), so
         # the state a run starts from has the types of the states it produces: one program.
         return jnp.asarray(a, a.dtype if jnp.issubdtype(a.dtype, jnp.floating) else problem.dtype)
-    return jax.tree_util.tree_map(cast, x)
+    return jax.tree_util.tree_map(cast, _tree.listed(x, problem.x_shape))  # a list of numbers: one array
 
 
 def check_problem_method(problem, method):

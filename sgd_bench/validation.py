@@ -284,7 +284,7 @@ def real_array(name: str, value: Any, *, nan: bool = False) -> np.ndarray:
     return arr
 
 
-def finite_array(name: str, value: Any) -> None:
+def finite_array(name: str, value: Any, hint: str = "clean the data first") -> None:
     """Raises ValueError if a concrete floating array holds NaN or Inf (tracers are skipped)."""
     try:
         arr = np.asarray(value)
@@ -292,7 +292,7 @@ def finite_array(name: str, value: Any) -> None:
         return
     if np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} contains {bad} NaN or Inf value(s); clean the data first")
+        raise ValueError(f"{name} contains {bad} NaN or Inf value(s); {hint}")
 
 
 def live(name: str, tree) -> None:

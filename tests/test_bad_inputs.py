@@ -8780,3 +8780,117 @@ def test_report_refuses_a_grid_whose_config_was_edited_after_its_run(tmp_path, c
     assert (f"not rebuilt (ValueError: meta.json's \"config\" is not the one its run was keyed by (config hash "
             f"{meta['config_hash']}, now ") in out
     assert (folder / "summary.md").read_text() == before
+
+
+# leftovers35b -------------------------------------------------------------------
+def test_an_lbfgs_step_that_goes_uphill_is_counted_and_warned():
+    # S: at mu = 1e9 (logistic, n = 30, d = 4) optax's zoom search failed in 20 trials and took its last trial
+    # point: f(x) - f* rose from 7e-11 to 2.5e-4 on step 1, with no flag and no warning
+    problem = problems.synthetic_logreg(n=30, d=4, mu=1e9)
+    with pytest.warns(sgd_bench.UphillStepWarning, match=r"^L-BFGS: 1 step\(s\) went uphill \(f\(x_k\+1\) > f\(x_k\)"):
+        trace = sgd_bench.run(problem, sgd_bench.lbfgs(), np.zeros(4), KEY0, steps=2, log_every=1)
+    assert np.asarray(trace.counts["uphill_steps"]).tolist() == [0, 1, 1] and trace.loss[1] > trace.loss[0]
+
+
+def test_reference_solution_of_separable_logistic_data_warns_that_there_is_no_minimizer():
+    # S: synthetic_logreg(n=10, d=5) draws separable data (mu = 0): reference_solution returned a "minimizer"
+    # with f = 5e-14 and ||x|| = 37 (f only tends to 0 as ||x|| grows) without a word
+    with pytest.warns(sgd_bench.NoMinimizerWarning, match=r"^reference_solution for 'logreg n=10 d=5': f fell from 0\.693 to "
+                                            r".*so there is no minimizer and x is none"):
+        sgd_bench.reference_solution(problems.synthetic_logreg(n=10, d=5))
+
+
+def test_bound_check_of_finite_values_near_float_max_and_of_a_zero_bound():
+    # S: finite values of 1.5e308 overflowed the seed mean: "fails at k = 0: the seed mean is not finite (a seed
+    # diverged)"; N: a zero bound gave tightness NaN, so as_dict was invalid strict JSON, and "(xinf)" with NumPy's
+    # divide-by-zero warning in the summary
+    check = theory.check(np.arange(3), np.full((2, 3), 1.5e308), np.full(3, 1.7e308))
+    assert check.holds and np.allclose(check.mean, 1.5e308), check.summary()
+    zero = theory.check(np.arange(3), np.ones(3), np.zeros(3))
+    record = json.loads(json.dumps(zero.as_dict(), allow_nan=False))
+    assert record["measured"]["largest_mean_over_bound"] is None and "xinf" not in record["summary"]
+
+
+def test_geometric_logistic_names_its_ratio_exactly():
+    # N: ratio = 0.999999999 was named "scales 1^j" (:g rounds to 6 digits)
+    assert "scales 0.999999999^j" in problems.spectral.geometric_logistic(n=30, d=4, ratio=0.999999999).name
+    assert "scales 0.5^j," in problems.spectral.geometric_logistic(n=30, d=4, ratio=0.5).name
+
+
+def test_a_constant_schedule_gives_one_value_per_k():
+    # S: constant(0.1)(np.arange(4)) was one scalar while every other schedule gives one value per k
+    assert np.asarray(schedules.constant(0.1)(np.arange(4))).tolist() == [0.1] * 4
+    assert schedules.constant(0.1)(7) == 0.1
+
+
+def test_a_host_count_past_2_to_the_64_is_refused():
+    # S: Count.from_parts(2**32 - 1, 2**32 - 1).add(1) wrapped to 0 without a word
+    raises(OverflowError, r"^Count\.add\(1\) passes 2\*\*64 - 1, the largest count$",
+           sgd_bench.Count.from_parts(2**32 - 1, 2**32 - 1).add, 1)
+    assert int(sgd_bench.Count.from_parts(2**32 - 1, 2**32 - 2).add(1)) == 2**64 - 1
+
+
+def test_reference_solution_given_a_key_says_it_takes_none(tiny_logistic):
+    # N: reference_solution(problem, key) (run's argument order) said "x0 must have shape (3,) ..., got ()"
+    raises(TypeError, r"^x0 must be a starting point, got a PRNG key \(key<fry>\): reference_solution is "
+                      r"deterministic and takes no key", sgd_bench.reference_solution, tiny_logistic, KEY0)
+
+
+def test_a_huge_array_in_a_choice_message_is_shortened():
+    # N: sampling=np.arange(1000.0) printed the array's whole repr on one line, about 6,000 characters
+    with pytest.raises(ValueError) as info:
+        sgd_bench.validation.choice("sampling", np.arange(1000.0), ["a", "b"])
+    assert len(str(info.value)) < 300 and "got an array of shape (1000,) (float64): array([ 0., 1.," in str(info.value)
+    assert str(info.value).endswith(" ... (5,898 characters)")
+
+
+def test_memory_refusals_of_plural_things_read_as_sentences(monkeypatch):
+    # N: "padded sparse rows (...) needs", "the Lanczos vectors for L (...) needs": plural subjects with "needs"
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10)
+    raises(MemoryError, r"^storing padded sparse rows \(2 rows x 1 slots, float64\) needs ",
+           problems.sparse.padded_rows, scipy.sparse.csr_matrix(np.eye(2)))
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 10_000_000)
+    wide = scipy.sparse.csr_matrix(([0.5, 1.0, 1.0], ([0, 0, 1], [0, 999_999, 0])), shape=(2, 1_000_000))
+    raises(MemoryError, r"^storing the Lanczos vectors for L \(about", problems.sparse.sparse_linear, wide,
+           np.array([1.0, -1.0]))
+
+
+def test_run_and_the_solver_take_a_list_x0_as_reference_solution_does(tiny_logistic):
+    # N: run(problem, method, [0.0, 0.0, 0.0], key) said "x0 must have shape (3,) ..., got list" while
+    # reference_solution took the same list (and an older row says run takes it). Decided: both take it.
+    trace = sgd_bench.run(tiny_logistic, SGD, [0.0, 0.0, 0.0], KEY0, steps=2, x_star=[0.0, 0.0, 0.0])
+    assert trace == sgd_bench.run(tiny_logistic, SGD, X0, KEY0, steps=2, x_star=X0)
+    solver_ = sgd_bench.Solver(tiny_logistic, SGD)
+    assert int(solver_.init((0.0, 0.0, 0.0), KEY0).k) == 0
+
+
+# leftovers35b, its own round
+def test_a_ragged_list_x0_is_named(tiny_logistic):
+    # N: run(problem, method, [0.0, [0.0], 0.0], key) was NumPy's "setting an array element with a sequence. The
+    # requested array has an inhomogeneous shape ..." from jnp.shape inside check_x
+    raises(ValueError, r"^x0 must have shape \(3,\) for problem '.*', got list$",
+           sgd_bench.run, tiny_logistic, SGD, [0.0, [0.0], 0.0], KEY0, steps=1)
+
+
+def test_a_bound_check_whose_mean_is_under_the_bound_says_so():
+    # N: a mean under the bound with a confidence interval reaching above it said "mean 2.000e+00 (...) exceeds the
+    # bound 2.500e+00 by -5.000e-01 (x0.8)"; values of +-1.5e308 gave "by -1.000e+00 (x0)" and NumPy's overflow warning
+    summary = theory.check(np.arange(2), np.array([[1.0, 0.5], [3.0, 0.6]]), np.array([2.5, 1.0])).summary()
+    assert summary == ("bound: fails first at k = 0: mean 2.000e+00 is under the bound 2.500e+00, but its 95.0% CI "
+                       "[4.000e-02, 3.960e+00] reaches above it; fails at 1 of 2 logged k")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spread = theory.check(np.arange(1), np.array([[1.5e308], [-1.5e308]]), np.ones(1)).summary()
+    assert "is under the bound 1.000e+00, but its 95.0% CI [-inf, inf] reaches above it" in spread
+
+
+def test_a_non_finite_iterate_is_not_called_data(tiny_logistic):
+    # N: run(problem, method, [nan, 0, 0], key) said "x0 contains 1 NaN or Inf value(s); clean the data first"
+    raises(ValueError, r"^x0 contains 1 NaN or Inf value\(s\); an iterate must be finite$",
+           sgd_bench.run, tiny_logistic, SGD, np.array([np.nan, 0.0, 0.0]), KEY0, steps=1)
+
+
+def test_a_bound_check_against_an_infinite_bound_says_no_ratio():
+    # N: a check that holds against a bound of inf at every k said "largest mean/bound = nan"
+    assert theory.check(np.arange(2), np.ones(2), np.full(2, np.inf)).summary().endswith(
+        "; no finite bound above 0 to take mean/bound at)")
