@@ -153,7 +153,7 @@ def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
         raise ValueError(f"--method {spec.text!r}: unknown method {spec.typed or spec.name!r}; known: "
                          f"{', '.join(METHODS)} (sgd-bench list shows their keys)")
     entry = METHODS[spec.name]
-    opts = spec.options
+    opts = spec.counted(COUNT_KEYS)  # batch=1e1 is 10, as --seeds 1e1 is
     if spec.name != "optax":
         if spec.positional is not None:
             raise ValueError(f"--method {spec.text!r}: {spec.positional!r} is not key=value")
@@ -175,6 +175,8 @@ def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
 # Keys whose value is one of a few words: a spec reads them as it reads names (the Python API
 # takes its constants' exact strings: SAMPLINGS, SCHEDULES, two_phase.SUPPORTS).
 CHOICE_KEYS = ("sampling", "schedule", "support", "of")
+# Keys that count: a whole number written as a decimal (batch=1e1, memory=2.5e1) is read as its int.
+COUNT_KEYS = ("batch", "memory", "loop", "initial_batch", "phase1_steps", "update_every", "hessian_batch", "start")
 # The keys whose words a grid compares as a spec reads them: also cap's safe and none (cap=None and
 # cap=none are one spec, not two runs under two labels).
 WORD_KEYS = CHOICE_KEYS + ("cap",)

@@ -50,6 +50,8 @@ def _cmd_run(args) -> int:
     from sgd_bench_harness.arg_types import folder_path
 
     records.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
+    typed = {o: getattr(args, o).text for o in ("seeds", "steps") if getattr(args, o) is not None}
+    args.seeds, args.steps = (None if v is None else int(v) for v in (args.seeds, args.steps))  # plain ints
     progress.forced()  # and so is a bad SGD_BENCH_PROGRESS
     if args.out is not None and not args.out.strip():  # Path("") is the current folder: an unset variable
         given = f"only white space, {args.out!r}" if args.out else "an empty string"  # a tab, a no-break space
@@ -77,7 +79,9 @@ def _cmd_run(args) -> int:
         raise ValueError(f"experiment {', '.join(twice)} is named twice; name each experiment once")
     names = passes.all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
     modules = [load(name) for name in names]  # fail on a bad name before running anything
-    argvs, given = [], [(f"--{o}", str(getattr(args, o))) for o in ("seeds", "steps", "dtype") if getattr(args, o) is not None]
+    # as typed (--seeds 1e19), so that an experiment's refusal echoes it; a pass keys the number (passes.py)
+    argvs, given = [], [(f"--{o}", typed.get(o, str(getattr(args, o)))) for o in ("seeds", "steps", "dtype")
+                        if getattr(args, o) is not None]
     for name in names:
         argv = ["--quick"] if args.quick else []
         if not args.all:  # --all's go to the experiments that take them (passes.options_for_all)
@@ -235,8 +239,8 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
                      "when JAX sees an accelerator); --seeds, --steps, --dtype and --no-work-limit go to "
                      "the experiments that take them")
     run.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
-    run.add_argument("--seeds", type=positive_int, help="seeds per method")
-    run.add_argument("--steps", type=positive_int, help="steps per run")
+    run.add_argument("--seeds", type=arg_types.keeping_text(positive_int), help="seeds per method")
+    run.add_argument("--steps", type=arg_types.keeping_text(positive_int), help="steps per run")
     run.add_argument("--dtype", choices=DTYPES if checked else None, help="floating-point type of data and iterates")
     run.add_argument("--out", help="output root folder (experiment NAME writes OUT/NAME; default runs/, "
                      "git-ignored; --out results writes into the committed gallery)")
@@ -245,6 +249,10 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--allow-failed-claims", action="store_true",
                      help="exit 0 when an experiment's claim fails (default: every experiment runs and "
                           "writes its result, then the exit status is 4)")
+    run.add_argument("--no-work-limit", action="store_true", help="run past the work limits (an experiment's "
+                     "--seeds/--steps/--scale above 1000x its full run's work, a grid's steps or cells); "
+                     "only as typed in full, so that an experiment's own --n stays its own")
+    run.exact = ("--no-work-limit",)
     g = run.add_argument_group("grid (instead of experiment names)")
     g.add_argument("--problem", action="append", metavar="SPEC",
                    help="problem NAME[:key=value,...] (repeatable), e.g. logreg:n=10000,d=20")

@@ -8444,3 +8444,74 @@ def test_a_scalar_count_equals_the_number_it_holds():
     assert hash(count) == hash(2**32 + 5) and {count: "x"}[2**32 + 5] == "x"
     raises(TypeError, r"^only a scalar Count compares with ==, this one has shape \(2,\)",
            lambda: sgd_bench.Count(np.zeros((2, 2), np.uint32)) == 0)
+
+
+# leftovers35a -------------------------------------------------------------------
+def test_a_count_handed_on_by_a_pass_is_echoed_as_typed(tmp_path, capsys, monkeypatch):
+    # run --all --seeds 1e19: the experiment's refusal said "got 10000000000000000000", a number never typed (the
+    # command line handed on the number, not the text); a pass keys the number, so 1e1 and 10 are one pass
+    from sgd_bench_harness import passes
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_LEFTOVERS34A_SCRIPT.format(name=name, overrides='{"seeds": "x"}'))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "--all", "--seeds", "1e19", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and err.strip().endswith("argument --seeds: must be at most 2**63 - 1, the largest length of "
+                                              "an array, got 1e19") and "10000000000000000000" not in err, err
+    assert passes._counted("1e1") == passes._counted("10") == "10"
+
+
+@pytest.mark.parametrize("method, problem, check", [
+    ("sgd:batch=1e1,step=0.1", "logreg:n=6.4e1,d=3e0", lambda m, p: m.batch_size == 10 and p.data[0].shape == (64, 3)),
+    ("stochastic_lbfgs:step=0.1,memory=5e0,hessian_batch=1.6e1,update_every=2.0", "logreg:n=64,d=3",
+     lambda m, p: m.options == {"hessian_batch": 16, "memory_size": 5} and m.hyperparams["update_every"] == 2),
+    ("averaged:of=svrg,step=0.1,loop=2e1,start=1e0", "logreg:n=64,d=3",
+     lambda m, p: "inner.loop_length=20, start=1," in repr(m)),
+], ids=["sgd-batch-logreg-n", "sqn-counts", "averaged-start-loop"])
+def test_spec_count_keys_take_a_whole_number_written_as_a_decimal(method, problem, check):
+    # --method sgd:batch=1e1 and --problem logreg:n=1e2 were refused ("batch must be an integer ..., got 1e1") while
+    # --seeds 1e1 was taken; the Python API keeps its types (sgd(0.1, 10.0) is still refused)
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_method
+    from sgd_bench_harness import grid
+
+    with jax.enable_x64(True):
+        p = grid.build_problem(parse_spec(problem, "--problem"), "float64")
+        m = build_method(parse_spec(method, "--method"), p)
+    assert check(m, p), (m, p)
+    raises(ValueError, r"--method 'sgd:batch=1e3': batch must be an integer in \[1, n\] = \[1, 64\] .*got 1e3$",
+           build_method, parse_spec("sgd:batch=1e3", "--method"), p)
+    with pytest.raises(ValueError, match=r"--problem 'logreg:n=-1e2': n must be an integer in \[1, inf\], got -1e2$"):
+        grid.build_problem(parse_spec("logreg:n=-1e2", "--problem"), "float64")
+    with pytest.raises((TypeError, ValueError)):
+        sgd_bench.sgd(0.1, 10.0)
+
+
+def test_non_ascii_digits_are_not_read_as_numbers(capsys):
+    # int() read --seeds ١٠ (Arabic-Indic digits) as 10, and a spec's batch=١٠ or step=logspace(-٣,0,4) likewise
+    from sgd_bench.spec_parsing import parse_spec, parse_value
+    from sgd_bench_harness import arg_types
+
+    code, err = cli_main(["run", "--seeds", "١٠"], capsys)
+    assert code == 2 and err.strip().endswith("argument --seeds: must be a positive integer written in ASCII digits "
+                                              "(0-9), got '١٠'"), err
+    assert parse_value("١٠") == "١٠" and parse_value("٠.٥") == "٠.٥"
+    raises(ValueError, r"logspace takes two numbers and a count", parse_spec, "sgd:step=logspace(-٣,0,4)", "--method")
+    with pytest.raises(Exception, match="must be a finite number >= 1"):
+        arg_types.rise_factor("٢")
+
+
+def test_run_help_lists_no_work_limit_and_keeps_an_experiments_prefixes(capsys):
+    # run --help did not list --no-work-limit (only --all's help named it); as run's option argparse would have
+    # taken gpu_bench's own --n for an abbreviation of it: it is taken only as typed in full
+    from sgd_bench_harness import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    assert re.search(r"^  --no-work-limit +run past the work limits", capsys.readouterr().out, re.M)
+    args, extra = cli._parser().parse_known_args(["run", "gpu_bench", "--n", "5", "--no-work"])
+    assert extra == ["--n", "5", "--no-work"] and not args.no_work_limit
+    args, extra = cli._parser().parse_known_args(["run", "gpu_bench", "--no-work-limit", "--n", "5"])
+    assert extra == ["--n", "5"] and args.no_work_limit
