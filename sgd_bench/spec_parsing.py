@@ -217,22 +217,27 @@ class Spec:
         """``options`` with each of ``keys`` (the keys that count: batch=, n=) that is written as a
         whole number in decimal notation (``batch=1e1``, ``n=2.5e3``, ``n=100.0``) as that int, read
         exactly, as the count options take them (arg_types.integer); it was a float, refused
-        ("n must be an integer, got 1e2"). Only on the command line: the Python API keeps its types."""
+        ("n must be an integer, got 1e2"). Only on the command line: the Python API keeps its types.
+        Decided: a grid's points are not (``batch=logspace(0,1,3)`` is refused at batch=1.0 as before;
+        a point's text is its %g, not what was typed)."""
         options = self.options
         for key in set(keys) & set(options):
             text = self.typed_text(key)
-            if type(options[key]) is float and text is not None and whole_number(text) is not None:
+            if (type(options[key]) is float and text is not None and whole_number(text) is not None
+                    and type(parse_value(text)) is float):  # the text typed, not a grid point's %g
                 options[key] = whole_number(text)
         return options
 
     def echo_typed(self, message: str) -> str:
         """A factory's refusal ``KEY must ..., got VALUE`` with VALUE as this spec spells it: the
-        factory had turned ``ratio=1`` into 1.0, and the refusal said "got 1.0" of what was typed 1."""
-        match = re.fullmatch(r"(\w+) must .*, got (\S+)", message, flags=re.DOTALL)
+        factory had turned ``ratio=1`` into 1.0, and the refusal said "got 1.0" of what was typed 1
+        (``KEY (NAME in Python) must ...`` too, a method's)."""
+        match = re.fullmatch(r"(\w+)(?: \(\w+ in Python\))? must .*, got (\S+)", message, flags=re.DOTALL)
         value = self.options.get(match.group(1)) if match else None
-        whole = whole_number(self.typed_text(match.group(1)) or "") if match else None  # n=1e2, read as 100
-        shown = (repr(value), repr(float(value))) + ((str(whole),) if whole is not None else ()) if match else ()
-        if match and is_number(value) and match.group(2) in shown:
+        if not is_number(value):
+            return message
+        whole = whole_number(self.typed_text(match.group(1)) or "")  # n=1e2, read as 100
+        if match.group(2) in (repr(value), repr(float(value))) + ((str(whole),) if whole is not None else ()):
             return message[:match.start(2)] + self.as_typed(match.group(1), value)
         return message
 

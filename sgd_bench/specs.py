@@ -142,10 +142,14 @@ def build_method(spec: Spec, problem, constants: ProblemConstants | None = None)
     try:
         return _build_method(spec, problem, constants)
     except (ValueError, TypeError) as err:
-        message = str(err)
-        if message.startswith("--method"):
+        message, head = str(err), f"--method {spec.text!r}: "
+        if message.startswith(head):  # averaged's method's refusal too: its value as typed (loop=1e19)
+            message = message[len(head):]
+        elif message.startswith("--method"):
             raise ValueError(message) from None
-        raise ValueError(f"--method {spec.text!r}: {_in_spec_words(message)}") from None
+        else:
+            message = _in_spec_words(message)
+        raise ValueError(head + spec.echo_typed(message)) from None  # noise=-1: not "got -1.0"
 
 
 def _build_method(spec: Spec, problem, constants: ProblemConstants | None):

@@ -8515,3 +8515,27 @@ def test_run_help_lists_no_work_limit_and_keeps_an_experiments_prefixes(capsys):
     assert extra == ["--n", "5", "--no-work"] and not args.no_work_limit
     args, extra = cli._parser().parse_known_args(["run", "gpu_bench", "--no-work-limit", "--n", "5"])
     assert extra == ["--n", "5"] and args.no_work_limit
+
+
+@pytest.mark.parametrize("method", ["noisy_sgd:noise=-1", "online_newton:phase1_steps=5,phase1_step=-1",
+                                    "optax:adam,lr=1e-3,eps=-1", "averaged:of=noisy_sgd,noise=-1"])
+def test_a_method_factorys_refusal_echoes_the_value_as_typed(method):
+    # hostile round: a method factory's refusal said "got -1.0" of the -1 typed (a problem's already said -1)
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_method
+
+    with pytest.raises(ValueError, match=r"must be a (finite )?number >=? 0.*, got -1$"):
+        build_method(parse_spec(method, "--method"), problems.logistic_regression(A, Y, 0.1))
+
+
+def test_an_optax_integer_key_takes_a_whole_number_only():
+    # hostile round: optax:noisy_sgd,lr=0.1,seed=1.5 was taken, and the run failed inside JAX ("PRNG key seed must be
+    # an integer; got JitTracer(float64[])"); an int-annotated key written 1e2 is read as 100, as batch=1e2 is
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_method
+
+    problem = problems.logistic_regression(A, Y, 0.1)
+    with pytest.raises(ValueError, match=r"^--method 'optax:noisy_sgd,lr=0\.1,seed=1\.5': seed must be an integer, got 1\.5$"):
+        build_method(parse_spec("optax:noisy_sgd,lr=0.1,seed=1.5", "--method"), problem)
+    built = build_method(parse_spec("optax:adafactor,lr=0.1,min_dim_size_to_factor=1e2", "--method"), problem)
+    assert built.hyperparams["min_dim_size_to_factor"] == 100
