@@ -119,6 +119,7 @@ def _checks_only(module) -> bool:
 def _run_grid(args) -> int:
     import jax
 
+    from sgd_bench import solver
     from sgd_bench.spec_parsing import parse_spec
     from sgd_bench.specs import build_methods
     from sgd_bench_harness import experiment, folders, grid, grid_report, results, spec_identity, work
@@ -151,6 +152,12 @@ def _run_grid(args) -> int:
         known[ptext] = constants._values  # computed once, not again by the run
         same.add(methods)
         grid.check_steps(config, methods)
+        for mtext, group in zip(config["methods"], methods):  # a step the problem's float makes 0 (mu=1e308: gd's
+            for method in group.methods:  # 1/L is 1e-308) was refused by the run, its folder left "running"
+                try:
+                    solver.check_problem_method(problem, method)
+                except (ValueError, TypeError) as err:
+                    raise ValueError(f"--method {mtext!r} on --problem {ptext!r}: {err}") from None
         grid.check_resources(config, problem, methods)
         del problem, methods
     same.check()  # sgd:step=0.1 and sgd:step=0.1,batch=1: one method, run twice
@@ -239,8 +246,9 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
                      "when JAX sees an accelerator); --seeds, --steps, --dtype and --no-work-limit go to "
                      "the experiments that take them")
     run.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
-    run.add_argument("--seeds", type=arg_types.keeping_text(positive_int), help="seeds per method")
-    run.add_argument("--steps", type=arg_types.keeping_text(positive_int), help="steps per run")
+    count = arg_types.keeping_text(positive_int) if checked else str  # the text typed goes on to experiments
+    run.add_argument("--seeds", type=count, help="seeds per method")
+    run.add_argument("--steps", type=count, help="steps per run")
     run.add_argument("--dtype", choices=DTYPES if checked else None, help="floating-point type of data and iterates")
     run.add_argument("--out", help="output root folder (experiment NAME writes OUT/NAME; default runs/, "
                      "git-ignored; --out results writes into the committed gallery)")

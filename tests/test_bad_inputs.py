@@ -8539,3 +8539,17 @@ def test_an_optax_integer_key_takes_a_whole_number_only():
         build_method(parse_spec("optax:noisy_sgd,lr=0.1,seed=1.5", "--method"), problem)
     built = build_method(parse_spec("optax:adafactor,lr=0.1,min_dim_size_to_factor=1e2", "--method"), problem)
     assert built.hyperparams["min_dim_size_to_factor"] == 100
+
+
+def test_a_grid_step_its_problems_float_makes_zero_is_refused_before_the_folder(tmp_path, capsys):
+    # hostile round: --problem logreg:...,mu=1e308 --method gd (default step 1/L = 1e-308, below float64's smallest
+    # normal number) was refused by the run, "step_size must be at least 2.23e-308 ...", naming no option, and its
+    # grid folder was left "running"
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the reference solve's own warnings about so steep a problem
+        code, err = cli_main(["run", "--problem", "least-squares:n=20,d=2,mu=1e308", "--method", "gd", "--seeds", "1",
+                              "--steps", "2", "--out", str(out)], capsys)
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        "sgd-bench: error: --method 'gd' on --problem 'least-squares:n=20,d=2,mu=1e308': step_size must be at least 2.23e-308"), err
+    assert not list(out.glob("grid-*")), list(out.iterdir())
