@@ -8489,12 +8489,13 @@ def test_spec_count_keys_take_a_whole_number_written_as_a_decimal(method, proble
         sgd_bench.sgd(0.1, 10.0)
 
 
-def test_non_ascii_digits_are_not_read_as_numbers(capsys):
+def test_non_ascii_digits_are_not_read_as_numbers(tmp_path, capsys, monkeypatch):
     # int() read --seeds ١٠ (Arabic-Indic digits) as 10, and a spec's batch=١٠ or step=logspace(-٣,0,4) likewise
     from sgd_bench.spec_parsing import parse_spec, parse_value
-    from sgd_bench_harness import arg_types
+    from sgd_bench_harness import arg_types, experiment
 
-    code, err = cli_main(["run", "--seeds", "١٠"], capsys)
+    monkeypatch.setattr(experiment, "main", lambda *a, **k: pytest.fail("the run began"))  # the old code ran it
+    code, err = cli_main(["run", "--seeds", "١٠", "--out", str(tmp_path)], capsys)
     assert code == 2 and err.strip().endswith("argument --seeds: must be a positive integer written in ASCII digits "
                                               "(0-9), got '١٠'"), err
     assert parse_value("١٠") == "١٠" and parse_value("٠.٥") == "٠.٥"
