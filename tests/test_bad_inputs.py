@@ -8539,7 +8539,16 @@ def test_an_optax_integer_key_takes_a_whole_number_only():
     with pytest.raises(ValueError, match=r"^--method 'optax:noisy_sgd,lr=0\.1,seed=1\.5': seed must be an integer, got 1\.5$"):
         build_method(parse_spec("optax:noisy_sgd,lr=0.1,seed=1.5", "--method"), problem)
     built = build_method(parse_spec("optax:adafactor,lr=0.1,min_dim_size_to_factor=1e2", "--method"), problem)
-    assert built.hyperparams["min_dim_size_to_factor"] == 100
+    assert dict(built.options["static"])["min_dim_size_to_factor"] == 100
+
+
+def test_an_optax_int_keyword_stays_static_so_noisy_sgd_takes_a_seed(tiny_logistic):
+    # hostile round: optax:noisy_sgd,lr=0.1,seed=10 (from_optax(optax.noisy_sgd, ..., seed=10) too) failed in every
+    # run: from_optax traced every number as a float, "PRNG key seed must be an integer; got JitTracer(float64[])"
+    method = sgd_bench.from_optax(optax.noisy_sgd, learning_rate=0.1, seed=3)
+    assert dict(method.options["static"]) == {"seed": 3} and "seed" not in method.hyperparams
+    trace = sgd_bench.run(tiny_logistic, method, X0, 0, steps=2)
+    assert np.all(np.isfinite(np.asarray(trace.loss)))
 
 
 def test_a_grid_step_its_problems_float_makes_zero_is_refused_before_the_folder(tmp_path, capsys):
