@@ -50,9 +50,10 @@ def _cmd_run(args) -> int:
     from sgd_bench_harness.arg_types import folder_path
 
     records.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
-    typed = {o: getattr(args, o).text for o in ("seeds", "steps") if getattr(args, o) is not None}
-    args.seeds, args.steps = (None if v is None else int(v) for v in (args.seeds, args.steps))  # plain ints
     progress.forced()  # and so is a bad SGD_BENCH_PROGRESS
+    counts = {o: getattr(args, o) for o in ("seeds", "steps") if getattr(args, o) is not None}
+    typed = {o: getattr(v, "text", str(v)) for o, v in counts.items()}  # as typed (1e19), for the experiments
+    args.seeds, args.steps = (None if v is None else int(v) for v in (args.seeds, args.steps))  # plain ints
     if args.out is not None and not args.out.strip():  # Path("") is the current folder: an unset variable
         given = f"only white space, {args.out!r}" if args.out else "an empty string"  # a tab, a no-break space
         raise ValueError(f"--out must name a folder, got {given}")
