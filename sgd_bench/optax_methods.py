@@ -136,7 +136,10 @@ def _default(factory, key: str):
 
 
 def _whole_keyword(factory, key: str) -> bool:
-    """Whether the factory annotates ``key`` as a whole number (``seed: int | None``, ``memory_size: int``)."""
+    """Whether the factory annotates ``key`` as a whole number (``seed: int | None``, ``memory_size: int``), or
+    names it ``key`` (noisy_sgd's PRNG key, which optax also takes as an int seed: never a number to trace)."""
+    if key == "key":
+        return True
     try:
         annotation = inspect.signature(factory).parameters[key].annotation
     except (KeyError, TypeError, ValueError):

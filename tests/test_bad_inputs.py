@@ -8545,10 +8545,13 @@ def test_an_optax_integer_key_takes_a_whole_number_only():
 def test_an_optax_int_keyword_stays_static_so_noisy_sgd_takes_a_seed(tiny_logistic):
     # hostile round: optax:noisy_sgd,lr=0.1,seed=10 (from_optax(optax.noisy_sgd, ..., seed=10) too) failed in every
     # run: from_optax traced every number as a float, "PRNG key seed must be an integer; got JitTracer(float64[])"
-    method = sgd_bench.from_optax(optax.noisy_sgd, learning_rate=0.1, seed=3)
-    assert dict(method.options["static"]) == {"seed": 3} and "seed" not in method.hyperparams
-    trace = sgd_bench.run(tiny_logistic, method, X0, 0, steps=2)
-    assert np.all(np.isfinite(np.asarray(trace.loss)))
+    for given in ({"seed": 3}, {"key": 3}):  # optax's key takes an int seed too (seed: "deprecated, use key")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # optax's, for seed
+            method = sgd_bench.from_optax(optax.noisy_sgd, learning_rate=0.1, **given)
+            trace = sgd_bench.run(tiny_logistic, method, X0, 0, steps=2)
+        assert dict(method.options["static"]) == given and not set(given) & set(method.hyperparams)
+        assert np.all(np.isfinite(np.asarray(trace.loss)))
 
 
 def test_a_grid_step_its_problems_float_makes_zero_is_refused_before_the_folder(tmp_path, capsys):
