@@ -177,7 +177,8 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     - ``from_optax(optax.adam, learning_rate=1e-3, b1=0.9)``: the factory and its keywords.
       Numeric keywords become traced hyperparameters through ``optax.inject_hyperparams``, so
       another learning rate reuses the compiled program and ``sweep`` can vary it; other
-      keywords (``nesterov=True``, a mask, and one the factory annotates ``int``: ``seed``) are static. A factory that branches in Python on a
+      keywords (``nesterov=True``, a mask, one the factory annotates ``int``: ``seed``) are
+      static. A factory that branches in Python on a
       numeric argument cannot take it traced: then every numeric keyword is static (a program
       per value), which ``method.options["static_numbers"]`` records. Probed with optax 0.2.8
       and a traced learning rate, every optax alias that takes one traces it. Refused when

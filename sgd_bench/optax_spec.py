@@ -83,8 +83,8 @@ def _check_optax_options(spec: Spec, opts: dict, params) -> None:
         if isinstance(value, str) and "Callable" in hint:  # adamw's mask=abc ran, a truthy leaf: decay on all
             raise ValueError(f"{head}: {typed} takes true, false or a tree or function of Python, not a text "
                              f"(got {value!r}); build the method in Python with sb.from_optax for a tree")
-        if key in params and _counts(params[key]) and type(value) is not int:  # was JAX's error inside the run:
-            raise ValueError(f"{head}: {typed} must be an integer, got {spec.as_typed(typed, value)}")  # "Shapes must be"
+        if key in params and _counts(params[key]) and type(value) is not int:  # was JAX's error in the run
+            raise ValueError(f"{head}: {typed} must be an integer, got {spec.as_typed(typed, value)}")
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")
 
