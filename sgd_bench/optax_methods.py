@@ -135,6 +135,19 @@ def _default(factory, key: str):
         return None
 
 
+def _whole_keyword(factory, key: str) -> bool:
+    """Whether the factory annotates ``key`` as a whole number (``seed: int | None``, ``memory_size: int``), or
+    names it ``key`` (noisy_sgd's PRNG key, which optax also takes as an int seed: never a number to trace)."""
+    if key == "key":
+        return True
+    try:
+        annotation = inspect.signature(factory).parameters[key].annotation
+    except (KeyError, TypeError, ValueError):
+        return False
+    return annotation is int or str(annotation).replace(" ", "") in ("int", "int|None", "Optional[int]",
+                                                                     "typing.Optional[int]")
+
+
 _LOOK_UP = object()
 
 
@@ -164,7 +177,8 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     - ``from_optax(optax.adam, learning_rate=1e-3, b1=0.9)``: the factory and its keywords.
       Numeric keywords become traced hyperparameters through ``optax.inject_hyperparams``, so
       another learning rate reuses the compiled program and ``sweep`` can vary it; other
-      keywords (``nesterov=True``, a mask) are static. A factory that branches in Python on a
+      keywords (``nesterov=True``, a mask, one the factory annotates ``int``: ``seed``) are
+      static. A factory that branches in Python on a
       numeric argument cannot take it traced: then every numeric keyword is static (a program
       per value), which ``method.options["static_numbers"]`` records. Probed with optax 0.2.8
       and a traced learning rate, every optax alias that takes one traces it. Refused when
@@ -227,7 +241,9 @@ def from_optax(transformation, batch_size: int | None = 1, sampling: str = "with
     label = f"optax.{getattr(transformation, '__name__', 'custom')}"
     _check_is_optimizer(transformation, label)
     _check_plain_update(made, label)
-    numeric = {k: v for k, v in hyperparams.items() if _is_number(v)}
+    # a keyword annotated int (noisy_sgd's seed, lbfgs's memory_size) stays static: traced, it was a float64
+    # tracer, and the run failed inside JAX ("PRNG key seed must be an integer; got JitTracer(float64[])")
+    numeric = {k: v for k, v in hyperparams.items() if _is_number(v) and not _whole_keyword(transformation, k)}
     static = {k: v for k, v in hyperparams.items() if k not in numeric}
     for key, value in static.items():
         try:

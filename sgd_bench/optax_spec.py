@@ -48,6 +48,8 @@ def build_optax(spec: Spec, opts: dict, problem, constants):
                          "(applied as they are they climb); use an optimizer such as optax:adam,lr=1e-3")
     if "learning_rate" not in opts:
         raise ValueError(f"--method {spec.text!r}: give the learning rate, as in optax:{name},lr=1e-3")
+    counts = [k for k in opts if _counts(params[k])]  # lbfgs's memory_size=1e1 is 10, as --seeds 1e1 is
+    opts.update({k: v for k, v in spec.counted(counts).items() if k in counts})
     _check_optax_options(spec, opts, params)
     try:
         ctor(**opts)  # optax's own checks of its options, before anything is traced
@@ -81,5 +83,13 @@ def _check_optax_options(spec: Spec, opts: dict, params) -> None:
         if isinstance(value, str) and "Callable" in hint:  # adamw's mask=abc ran, a truthy leaf: decay on all
             raise ValueError(f"{head}: {typed} takes true, false or a tree or function of Python, not a text "
                              f"(got {value!r}); build the method in Python with sb.from_optax for a tree")
+        if key in params and _counts(params[key]) and type(value) is not int:  # was JAX's error in the run
+            raise ValueError(f"{head}: {typed} must be an integer, got {spec.as_typed(typed, value)}")
         if isinstance(default, bool) and not isinstance(value, bool):
             raise ValueError(f"{head}: {typed} must be true or false, got {value!r}")
+
+
+def _counts(param) -> bool:
+    """Whether an optax parameter is annotated as a whole number (``memory_size: int``, ``seed: int | None``)."""
+    return param.annotation is int or str(param.annotation).replace(" ", "") in ("int", "int|None", "Optional[int]",
+                                                                                "typing.Optional[int]")

@@ -14,6 +14,7 @@ and the spec as typed.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import inspect
 import itertools
 import math
@@ -43,6 +44,8 @@ def _grid_value(text: str) -> GridValues | None:
     if match:
         kind, a, b, num = match.groups()
         try:
+            if not text.isascii():  # float() read logspace(-٣,0,16)'s ٣ as 3.0
+                raise ValueError(text)
             a, b, num = float(a), float(b), int(num)
         except ValueError:
             raise ValueError(f"{text!r}: {kind}space takes two numbers and a count, as in "
@@ -103,7 +106,10 @@ def words(text: str) -> str:
 def parse_value(text: str):
     """true/false, an int, a float, or the text itself. An int beyond float64's range is refused:
     every check that compares it as a float (math.isfinite, %g) raised OverflowError on it; so is a
-    float written finite that reads as inf (``1e400``: a key's check said "got inf"; ``inf`` stays)."""
+    float written finite that reads as inf (``1e400``: a key's check said "got inf"; ``inf`` stays).
+    A number is written in ASCII digits: int() read ``١٠`` (Arabic-Indic) as 10; it stays text."""
+    if not text.isascii():
+        return text
     low = text.lower()
     if low in ("true", "false"):
         return low == "true"
@@ -138,6 +144,22 @@ def _shown(text: str, unit: str = "characters") -> str:
 
 TINIEST = 5e-324  # float64's smallest positive (subnormal) number
 INT_TEXT = re.compile(r"\s*[+-]?\d(?:_?\d)*\s*")  # what int() reads as a whole number
+DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")  # 1e6, 2.5E3, 100.0
+
+
+def whole_number(text: str) -> int | None:
+    """The whole number that ``text`` writes as a decimal (``1e1``, ``2.5e3``, ``100.0``), read exactly
+    (``1e23`` is 10**23, not float's 99999999999999991611392), else None (``1.5``, ``1e-3``, ``inf``, a
+    word, non-ASCII digits, more than 309 digits: beyond float64's range, which ``parse_value`` refuses)."""
+    if not text.isascii() or not DECIMAL_TEXT.fullmatch(text):
+        return None
+    try:
+        value = decimal.Decimal(text.strip())
+        if value != 0 and value.adjusted() > 308 or value != value.to_integral_value():
+            return None
+        return int(value)
+    except (decimal.DecimalException, ValueError, OverflowError):
+        return None
 
 
 def _long_int(text: str) -> int:
@@ -172,24 +194,50 @@ class Spec:
         """``value`` of ``key`` as the spec's text spells it where that text reads as ``value``, else
         its repr: ``step=-0`` parses as 0, and a refusal that echoed the parsed value said "got 0" of
         what the user never typed (a grid point's text, ``batch=1`` for 1.0, is not what was typed)."""
+        text = self.typed_text(key)
+        try:
+            read = parse_value(text) if text is not None else None
+        except ValueError:
+            return repr(value)
+        if is_number(value) and (type(read) is type(value) and read == value  # text stays quoted
+                                 or type(value) is int and whole_number(text) == value):  # batch=1e1 as 10
+            return text
+        return repr(value)
+
+    def typed_text(self, key: str) -> str | None:
+        """The text of ``key``'s value in this spec's text (stripped), or None."""
         rest = self.text.partition(":")[2]
         for part in _split_items(rest) if rest else []:
             k, eq, text = part.partition("=")
             if eq and k.strip() == key:
-                try:
-                    read = parse_value(text.strip())
-                except ValueError:
-                    break
-                if is_number(value) and type(read) is type(value) and read == value:  # text stays quoted
-                    return text.strip()
-        return repr(value)
+                return text.strip()
+        return None
+
+    def counted(self, keys: Iterable[str]) -> dict[str, Any]:
+        """``options`` with each of ``keys`` (the keys that count: batch=, n=) that is written as a
+        whole number in decimal notation (``batch=1e1``, ``n=2.5e3``, ``n=100.0``) as that int, read
+        exactly, as the count options take them (arg_types.integer); it was a float, refused
+        ("n must be an integer, got 1e2"). Only on the command line: the Python API keeps its types.
+        Decided: a grid's points are not (``batch=logspace(0,1,3)`` is refused at batch=1.0 as before;
+        a point's text is its %g, not what was typed)."""
+        options = self.options
+        for key in set(keys) & set(options):
+            text = self.typed_text(key)
+            if (type(options[key]) is float and text is not None and whole_number(text) is not None
+                    and type(parse_value(text)) is float):  # the text typed, not a grid point's %g
+                options[key] = whole_number(text)
+        return options
 
     def echo_typed(self, message: str) -> str:
         """A factory's refusal ``KEY must ..., got VALUE`` with VALUE as this spec spells it: the
-        factory had turned ``ratio=1`` into 1.0, and the refusal said "got 1.0" of what was typed 1."""
-        match = re.fullmatch(r"(\w+) must .*, got (\S+)", message, flags=re.DOTALL)
+        factory had turned ``ratio=1`` into 1.0, and the refusal said "got 1.0" of what was typed 1
+        (``KEY (NAME in Python) must ...`` too, a method's)."""
+        match = re.fullmatch(r"(\w+)(?: \(\w+ in Python\))? must .*, got (\S+)", message, flags=re.DOTALL)
         value = self.options.get(match.group(1)) if match else None
-        if match and is_number(value) and match.group(2) in (repr(value), repr(float(value))):
+        if not is_number(value):
+            return message
+        whole = whole_number(self.typed_text(match.group(1)) or "")  # n=1e2, read as 100
+        if match.group(2) in (repr(value), repr(float(value))) + ((str(whole),) if whole is not None else ()):
             return message[:match.start(2)] + self.as_typed(match.group(1), value)
         return message
 

@@ -145,10 +145,14 @@ def build_method(spec: Spec, problem, constants: ProblemConstants | None = None)
     try:
         return _build_method(spec, problem, constants)
     except (ValueError, TypeError) as err:
-        message = str(err)
-        if message.startswith("--method"):
+        message, head = str(err), f"--method {spec.text!r}: "
+        if message.startswith(head):  # averaged's method's refusal too: its value as typed (loop=1e19)
+            message = message[len(head):]
+        elif message.startswith("--method"):
             raise ValueError(message) from None
-        raise ValueError(f"--method {spec.text!r}: {_in_spec_words(message)}") from None
+        else:
+            message = _in_spec_words(message)
+        raise ValueError(head + spec.echo_typed(message)) from None  # noise=-1: not "got -1.0"
 
 
 def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
@@ -156,7 +160,7 @@ def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
         raise ValueError(f"--method {spec.text!r}: unknown method {spec.typed or spec.name!r}; known: "
                          f"{', '.join(METHODS)} (sgd-bench list shows their keys)")
     entry = METHODS[spec.name]
-    opts = spec.options
+    opts = spec.counted(COUNT_KEYS)  # batch=1e1 is 10, as --seeds 1e1 is
     if spec.name != "optax":
         if spec.positional is not None:
             raise ValueError(f"--method {spec.text!r}: {spec.positional!r} is not key=value")
@@ -187,6 +191,8 @@ def _build_method(spec: Spec, problem, constants: ProblemConstants | None):
 # Keys whose value is one of a few words: a spec reads them as it reads names (the Python API
 # takes its constants' exact strings: SAMPLINGS, SCHEDULES, two_phase.SUPPORTS).
 CHOICE_KEYS = ("sampling", "schedule", "support", "of")
+# Keys that count: a whole number written as a decimal (batch=1e1, memory=2.5e1) is read as its int.
+COUNT_KEYS = ("batch", "memory", "loop", "initial_batch", "phase1_steps", "update_every", "hessian_batch", "start")
 # The keys whose words a grid compares as a spec reads them: also cap's safe and none (cap=None and
 # cap=none are one spec, not two runs under two labels).
 WORD_KEYS = CHOICE_KEYS + ("cap",)

@@ -55,10 +55,18 @@ def printable(value) -> str:
 
 class Parser(argparse.ArgumentParser):
     """The command line's and the experiments' parser: its one-line error shows a typed control
-    character as its escape (``list $'\\e[2J'`` cleared the screen with "unrecognized arguments")."""
+    character as its escape (``list $'\\e[2J'`` cleared the screen with "unrecognized arguments").
+    An option named in ``exact`` is taken only as typed in full, never as an abbreviation: ``run``'s
+    ``--no-work-limit`` would otherwise take gpu_bench's own ``--n`` for itself."""
+
+    exact: tuple = ()
 
     def error(self, message):
         super().error(printable(message))
+
+    def _get_option_tuples(self, option_string):  # argparse's abbreviation matches (Python 3.10-3.13)
+        return [match for match in super()._get_option_tuples(option_string)
+                if match[1] not in self.exact or option_string.split("=", 1)[0] == match[1]]
 
 
 def abbreviated(text: str, keep: int = 10) -> str:
@@ -79,7 +87,11 @@ def integer(text: str, what: str = "an integer") -> int:
 
     Decided (issue 18): every count option takes a whole number written as a decimal too, ``1e6``,
     ``2.5e3`` or ``100.0``, read exactly (``--n 1e8`` was refused while the help showed "default 1e8");
-    ``1.5`` or ``1e-3`` is not a whole number and is refused."""
+    ``1.5`` or ``1e-3`` is not a whole number and is refused. Decided: only ASCII digits, as in a
+    spec (``spec_parsing.parse_value``): Python's int() read ``--seeds ١٠`` (Arabic-Indic) as 10."""
+    if not text.isascii():
+        raise argparse.ArgumentTypeError(f"must be {what} written in ASCII digits (0-9), "
+                                         f"got {abbreviated(printable(repr(text)))}")
     try:
         return int(text)
     except ValueError:
@@ -102,9 +114,10 @@ def integer(text: str, what: str = "an integer") -> int:
 
 def number(text: str, within: Callable[[float], bool], what: str) -> float:
     """An argparse type's body: ``float(text)`` when ``within`` holds for it, else a one-line reason
-    that echoes the text typed (``1e400`` was shown as "got inf", the float it turns into)."""
+    that echoes the text typed (``1e400`` was shown as "got inf", the float it turns into); only
+    ASCII digits, as ``integer`` (float() read ``٢`` as 2.0)."""
     try:
-        value = float(text)
+        value = float(text) if text.isascii() else math.nan
     except ValueError:
         value = math.nan
     if not within(value):
@@ -129,6 +142,23 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {abbreviated(text.strip())}")
     return value
+
+
+class TypedInt(int):
+    """An int that keeps the text typed for it (``text``): ``run --all --seeds 1e19`` hands the text on,
+    so that an experiment's refusal echoes what was typed, not ``10000000000000000000``."""
+
+    text = ""
+
+
+def keeping_text(convert: Callable[[str], int]) -> Callable[[str], int]:
+    """An argparse type: ``convert``'s int, as a ``TypedInt`` that keeps the text typed."""
+    def read(text: str) -> int:
+        value = TypedInt(convert(text))
+        value.text = text.strip()
+        return value
+
+    return read
 
 
 LARGEST_LENGTH = 2**63 - 1  # an array's length is an int64 in JAX and NumPy

@@ -52,6 +52,9 @@ def _cmd_run(args) -> int:
 
     records.records_format()  # a bad SGD_BENCH_RECORDS is refused before anything runs
     progress.forced()  # and so is a bad SGD_BENCH_PROGRESS
+    counts = {o: getattr(args, o) for o in ("seeds", "steps") if getattr(args, o) is not None}
+    typed = {o: getattr(v, "text", str(v)) for o, v in counts.items()}  # as typed (1e19), for the experiments
+    args.seeds, args.steps = (None if v is None else int(v) for v in (args.seeds, args.steps))  # plain ints
     if args.out is not None and not args.out.strip():  # Path("") is the current folder: an unset variable
         given = f"only white space, {args.out!r}" if args.out else "an empty string"  # a tab, a no-break space
         raise ValueError(f"--out must name a folder, got {given}")
@@ -78,7 +81,9 @@ def _cmd_run(args) -> int:
         raise ValueError(f"experiment {', '.join(twice)} is named twice; name each experiment once")
     names = passes.all_experiments() if args.all else (args.experiments or list(DEFAULT_SUITE))
     modules = [load(name) for name in names]  # fail on a bad name before running anything
-    argvs, given = [], [(f"--{o}", str(getattr(args, o))) for o in ("seeds", "steps", "dtype") if getattr(args, o) is not None]
+    # as typed (--seeds 1e19), so that an experiment's refusal echoes it; a pass keys the number (passes.py)
+    argvs, given = [], [(f"--{o}", typed.get(o, str(getattr(args, o)))) for o in ("seeds", "steps", "dtype")
+                        if getattr(args, o) is not None]
     for name in names:
         argv = ["--quick"] if args.quick else []
         if not args.all:  # --all's go to the experiments that take them (passes.options_for_all)
@@ -116,6 +121,7 @@ def _checks_only(module) -> bool:
 def _run_grid(args) -> int:
     import jax
 
+    from sgd_bench import solver
     from sgd_bench.spec_parsing import parse_spec
     from sgd_bench.specs import build_methods
     from sgd_bench_harness import experiment, folders, grid, grid_report, results, spec_identity, work
@@ -148,6 +154,12 @@ def _run_grid(args) -> int:
         known[ptext] = constants._values  # computed once, not again by the run
         same.add(methods)
         grid.check_steps(config, methods)
+        for mtext, group in zip(config["methods"], methods):  # a step the problem's float makes 0 (mu=1e308: gd's
+            for method in group.methods:  # 1/L is 1e-308) was refused by the run, its folder left "running"
+                try:
+                    solver.check_problem_method(problem, method)
+                except (ValueError, TypeError) as err:
+                    raise ValueError(f"--method {mtext!r} on --problem {ptext!r}: {err}") from None
         grid.check_resources(config, problem, methods)
         del problem, methods
     same.check()  # sgd:step=0.1 and sgd:step=0.1,batch=1: one method, run twice
@@ -236,8 +248,9 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
                      "when JAX sees an accelerator); --seeds, --steps, --dtype and --no-work-limit go to "
                      "the experiments that take them")
     run.add_argument("--quick", action="store_true", help="a seconds-long run into runs/_quick/")
-    run.add_argument("--seeds", type=positive_int, help="seeds per method")
-    run.add_argument("--steps", type=positive_int, help="steps per run")
+    count = arg_types.keeping_text(positive_int) if checked else str  # the text typed goes on to experiments
+    run.add_argument("--seeds", type=count, help="seeds per method")
+    run.add_argument("--steps", type=count, help="steps per run")
     run.add_argument("--dtype", choices=DTYPES if checked else None, help="floating-point type of data and iterates")
     run.add_argument("--out", help="output root folder (experiment NAME writes OUT/NAME; default runs/, "
                      "git-ignored; --out results writes into the committed gallery)")
@@ -246,6 +259,10 @@ def _parser(checked: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--allow-failed-claims", action="store_true",
                      help="exit 0 when an experiment's claim fails (default: every experiment runs and "
                           "writes its result, then the exit status is 4)")
+    run.add_argument("--no-work-limit", action="store_true", help="run past the work limits (an experiment's "
+                     "--seeds/--steps/--scale above 1000x its full run's work, a grid's steps or cells); "
+                     "only as typed in full, so that an experiment's own --n stays its own")
+    run.exact = ("--no-work-limit",)
     g = run.add_argument_group("grid (instead of experiment names)")
     g.add_argument("--problem", action="append", metavar="SPEC",
                    help="problem NAME[:key=value,...] (repeatable), e.g. logreg:n=10000,d=20")

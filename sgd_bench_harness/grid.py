@@ -87,6 +87,8 @@ def build_problem(spec: Spec, dtype: str):
     except ValueError as err:
         raise ValueError(f"--problem {spec.text!r}: {err}") from None
     params = inspect.signature(factory).parameters
+    counts = [k for k, p in params.items() if "int" in str(p.annotation).replace(" ", "").split("|")]
+    kwargs |= {k: v for k, v in spec.counted(counts).items() if k in counts}  # n=1e4 is 10000, as --seeds 1e4 is
     reason = keyword_mismatch(spec.typed or spec.name, params, kwargs, given={"dtype"})
     if reason:
         raise ValueError(f"--problem {spec.text!r}: {reason}")

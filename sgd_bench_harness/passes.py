@@ -67,6 +67,21 @@ def exit_status(name: str, code) -> int:
                      "to stop with a message)")
 
 
+COUNTS = ("--seeds", "--steps")  # handed on as typed (cli._cmd_run); keyed as the number they are
+
+
+def _counted(text: str) -> str:
+    """A count as its number's digits: --seeds 1e3 and --seeds 1000 are one pass."""
+    import argparse
+
+    from sgd_bench_harness.arg_types import integer
+
+    try:
+        return str(integer(text))
+    except argparse.ArgumentTypeError:  # not a count: the experiment's check refuses it
+        return text
+
+
 def all_experiments() -> list[str]:
     """The experiments ``run --all`` runs: every script, less ``ACCELERATOR_ONLY`` on a CPU."""
     import jax
@@ -128,8 +143,8 @@ def _run_pass(root, names, modules, argvs, every: bool) -> int:
     # each --out as an absolute path: results, ./results/ and /abs/results resumed none of each other's passes
     # and without --allow-failed-claims, which changes the exit status only: the same command with it,
     # after a pass stopped, ran every finished experiment again, each into NAME-DATE beside its result
-    keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else a for i, a in enumerate(v)
-              if a not in (ALLOW_FAILED, NO_LIMIT)] for v in argvs]
+    keyed = [[os.path.abspath(a) if i and v[i - 1] == "--out" else _counted(a) if i and v[i - 1] in COUNTS else a
+              for i, a in enumerate(v) if a not in (ALLOW_FAILED, NO_LIMIT)] for v in argvs]
     allowed = bool(argvs) and all(ALLOW_FAILED in v for v in argvs)
     key = {"argvs": keyed}
     state = folders.read_pass(state_path, key, dict(zip(names, keyed)))  # a damaged entry: it runs again

@@ -34,20 +34,14 @@ def _known() -> dict[str, str]:
 
 def gathered(args, extra: list[str]) -> list[str]:
     """Moves the words argparse left over before the first option (``extra``'s leading words: run
-    takes no other positional word) to ``args.experiments``, and a grid's or a pass's ``--no-work-limit``
-    to ``args.no_work_limit``; returns the words that remain. (``--no-work-limit`` is an experiment's
-    own option, not ``run``'s: as ``run``'s, argparse took gpu_bench's ``--n`` for it.)"""
+    takes no other positional word) to ``args.experiments``; returns the words that remain.
+    (``--no-work-limit`` is ``run``'s own, taken only as typed in full: ``arg_types.Parser.exact``; it
+    goes on to every experiment, cli._cmd_run, or to the grid.)"""
     if getattr(args, "command", None) != "run":
         return extra
-    args.no_work_limit = bool(args.problem or args.method) and "--no-work-limit" in extra
-    extra = [word for word in extra if not (args.no_work_limit and word == "--no-work-limit")]
     lead = next((i for i, word in enumerate(extra) if word.startswith("-")), len(extra))
     args.experiments = [*args.experiments, *extra[:lead]]
-    # a pass's too (--all, or several names): each experiment's work refusal says "add --no-work-limit",
-    # which a pass refused as "unrecognized arguments"; it goes on to every experiment (cli._cmd_run)
-    args.no_work_limit = args.no_work_limit or (not args.problem and not args.method and "--no-work-limit" in extra
-                                                and (args.all or len(args.experiments) > 1))
-    return [word for word in extra[lead:] if not (args.no_work_limit and word == "--no-work-limit")]
+    return extra[lead:]
 
 
 def named_for_help(argv: list[str], parser) -> list[str]:

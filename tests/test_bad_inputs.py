@@ -8894,3 +8894,125 @@ def test_a_bound_check_against_an_infinite_bound_says_no_ratio():
     # N: a check that holds against a bound of inf at every k said "largest mean/bound = nan"
     assert theory.check(np.arange(2), np.ones(2), np.full(2, np.inf)).summary().endswith(
         "; no finite bound above 0 to take mean/bound at)")
+
+
+# leftovers35a -------------------------------------------------------------------
+def test_a_count_handed_on_by_a_pass_is_echoed_as_typed(tmp_path, capsys, monkeypatch):
+    # run --all --seeds 1e19: the experiment's refusal said "got 10000000000000000000", a number never typed (the
+    # command line handed on the number, not the text); a pass keys the number, so 1e1 and 10 are one pass
+    from sgd_bench_harness import passes
+
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    for name in ("exp_a", "exp_b"):
+        (scripts / f"{name}.py").write_text(_LEFTOVERS34A_SCRIPT.format(name=name, overrides='{"seeds": "x"}'))
+    monkeypatch.setenv("SGD_BENCH_SCRIPTS", str(scripts))
+    code, err = cli_main(["run", "--all", "--seeds", "1e19", "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and err.strip().endswith("argument --seeds: must be at most 2**63 - 1, the largest length of "
+                                              "an array, got 1e19") and "10000000000000000000" not in err, err
+    assert passes._counted("1e1") == passes._counted("10") == "10"
+
+
+@pytest.mark.parametrize("method, problem, check", [
+    ("sgd:batch=1e1,step=0.1", "logreg:n=6.4e1,d=3e0", lambda m, p: m.batch_size == 10 and p.data[0].shape == (64, 3)),
+    ("stochastic_lbfgs:step=0.1,memory=5e0,hessian_batch=1.6e1,update_every=2.0", "logreg:n=64,d=3",
+     lambda m, p: m.options == {"hessian_batch": 16, "memory_size": 5} and m.hyperparams["update_every"] == 2),
+    ("averaged:of=svrg,step=0.1,loop=2e1,start=1e0", "logreg:n=64,d=3",
+     lambda m, p: "inner.loop_length=20, start=1," in repr(m)),
+], ids=["sgd-batch-logreg-n", "sqn-counts", "averaged-start-loop"])
+def test_spec_count_keys_take_a_whole_number_written_as_a_decimal(method, problem, check):
+    # --method sgd:batch=1e1 and --problem logreg:n=1e2 were refused ("batch must be an integer ..., got 1e1") while
+    # --seeds 1e1 was taken; the Python API keeps its types (sgd(0.1, 10.0) is still refused)
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_method
+    from sgd_bench_harness import grid
+
+    with jax.enable_x64(True):
+        p = grid.build_problem(parse_spec(problem, "--problem"), "float64")
+        m = build_method(parse_spec(method, "--method"), p)
+    assert check(m, p), (m, p)
+    raises(ValueError, r"--method 'sgd:batch=1e3': batch must be an integer in \[1, n\] = \[1, 64\] .*got 1e3$",
+           build_method, parse_spec("sgd:batch=1e3", "--method"), p)
+    with pytest.raises(ValueError, match=r"--problem 'logreg:n=-1e2': n must be an integer in \[1, inf\], got -1e2$"):
+        grid.build_problem(parse_spec("logreg:n=-1e2", "--problem"), "float64")
+    with pytest.raises((TypeError, ValueError)):
+        sgd_bench.sgd(0.1, 10.0)
+
+
+def test_non_ascii_digits_are_not_read_as_numbers(tmp_path, capsys, monkeypatch):
+    # int() read --seeds ١٠ (Arabic-Indic digits) as 10, and a spec's batch=١٠ or step=logspace(-٣,0,4) likewise
+    from sgd_bench.spec_parsing import parse_spec, parse_value
+    from sgd_bench_harness import arg_types, experiment
+
+    monkeypatch.setattr(experiment, "main", lambda *a, **k: pytest.fail("the run began"))  # the old code ran it
+    code, err = cli_main(["run", "--seeds", "١٠", "--out", str(tmp_path)], capsys)
+    assert code == 2 and err.strip().endswith("argument --seeds: must be a positive integer written in ASCII digits "
+                                              "(0-9), got '١٠'"), err
+    assert parse_value("١٠") == "١٠" and parse_value("٠.٥") == "٠.٥"
+    raises(ValueError, r"logspace takes two numbers and a count", parse_spec, "sgd:step=logspace(-٣,0,4)", "--method")
+    with pytest.raises(Exception, match="must be a finite number >= 1"):
+        arg_types.rise_factor("٢")
+
+
+def test_run_help_lists_no_work_limit_and_keeps_an_experiments_prefixes(capsys):
+    # run --help did not list --no-work-limit (only --all's help named it); as run's option argparse would have
+    # taken gpu_bench's own --n for an abbreviation of it: it is taken only as typed in full
+    from sgd_bench_harness import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    assert re.search(r"^  --no-work-limit +run past the work limits", capsys.readouterr().out, re.M)
+    args, extra = cli._parser().parse_known_args(["run", "gpu_bench", "--n", "5", "--no-work"])
+    assert extra == ["--n", "5", "--no-work"] and not args.no_work_limit
+    args, extra = cli._parser().parse_known_args(["run", "gpu_bench", "--no-work-limit", "--n", "5"])
+    assert extra == ["--n", "5"] and args.no_work_limit
+
+
+@pytest.mark.parametrize("method", ["noisy_sgd:noise=-1", "online_newton:phase1_steps=5,phase1_step=-1",
+                                    "optax:adam,lr=1e-3,eps=-1", "averaged:of=noisy_sgd,noise=-1"])
+def test_a_method_factorys_refusal_echoes_the_value_as_typed(method):
+    # hostile round: a method factory's refusal said "got -1.0" of the -1 typed (a problem's already said -1)
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_method
+
+    with pytest.raises(ValueError, match=r"must be a (finite )?number >=? 0.*, got -1$"):
+        build_method(parse_spec(method, "--method"), problems.logistic_regression(A, Y, 0.1))
+
+
+def test_an_optax_integer_key_takes_a_whole_number_only():
+    # hostile round: optax:noisy_sgd,lr=0.1,seed=1.5 was taken, and the run failed inside JAX ("PRNG key seed must be
+    # an integer; got JitTracer(float64[])"); an int-annotated key written 1e2 is read as 100, as batch=1e2 is
+    from sgd_bench.spec_parsing import parse_spec
+    from sgd_bench.specs import build_method
+
+    problem = problems.logistic_regression(A, Y, 0.1)
+    with pytest.raises(ValueError, match=r"^--method 'optax:noisy_sgd,lr=0\.1,seed=1\.5': seed must be an integer, got 1\.5$"):
+        build_method(parse_spec("optax:noisy_sgd,lr=0.1,seed=1.5", "--method"), problem)
+    built = build_method(parse_spec("optax:adafactor,lr=0.1,min_dim_size_to_factor=1e2", "--method"), problem)
+    assert dict(built.options["static"])["min_dim_size_to_factor"] == 100
+
+
+def test_an_optax_int_keyword_stays_static_so_noisy_sgd_takes_a_seed(tiny_logistic):
+    # hostile round: optax:noisy_sgd,lr=0.1,seed=10 (from_optax(optax.noisy_sgd, ..., seed=10) too) failed in every
+    # run: from_optax traced every number as a float, "PRNG key seed must be an integer; got JitTracer(float64[])"
+    for given in ({"seed": 3}, {"key": 3}):  # optax's key takes an int seed too (seed: "deprecated, use key")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # optax's, for seed
+            method = sgd_bench.from_optax(optax.noisy_sgd, learning_rate=0.1, **given)
+            trace = sgd_bench.run(tiny_logistic, method, X0, 0, steps=2)
+        assert dict(method.options["static"]) == given and not set(given) & set(method.hyperparams)
+        assert np.all(np.isfinite(np.asarray(trace.loss)))
+
+
+def test_a_grid_step_its_problems_float_makes_zero_is_refused_before_the_folder(tmp_path, capsys):
+    # hostile round: --problem logreg:...,mu=1e308 --method gd (default step 1/L = 1e-308, below float64's smallest
+    # normal number) was refused by the run, "step_size must be at least 2.23e-308 ...", naming no option, and its
+    # grid folder was left "running"
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the reference solve's own warnings about so steep a problem
+        code, err = cli_main(["run", "--problem", "least-squares:n=20,d=2,mu=1e308", "--method", "gd", "--seeds", "1",
+                              "--steps", "2", "--out", str(out)], capsys)
+    assert code == 2 and err.strip().splitlines()[-1].startswith(
+        "sgd-bench: error: --method 'gd' on --problem 'least-squares:n=20,d=2,mu=1e308': step_size must be at least 2.23e-308"), err
+    assert not list(out.glob("grid-*")), list(out.iterdir())
