@@ -32,7 +32,6 @@ import errno
 import os
 import sys
 import traceback
-import warnings
 from pathlib import Path
 
 # Only what every command needs: the rest is imported per command (--help needs no JAX).
@@ -347,7 +346,7 @@ def main(argv=None) -> int:
     # bars on a terminal, and the command meta.json records (this argv, after the program as it
     # was started: python -m sgd_bench from a checkout), for this command only
     program = results.invocation() if console else ["sgd-bench"]
-    with progress.mode("auto"), results.recording_command([*program, *argv]), _warnings_on_one_line():
+    with progress.mode("auto"), results.recording_command([*program, *argv]), streams.warnings_on_one_line(say):
         code = _dispatch(args)
     if code in interrupts.STOPPED and console:
         # Ctrl-C while XLA was running: the interpreter's teardown can then crash in JAX's threads
@@ -356,22 +355,6 @@ def main(argv=None) -> int:
         sys.stderr.flush()
         os._exit(code)
     return streams.output_lost(code, args)  # the results are kept when only their printing failed
-
-
-@contextlib.contextmanager
-def _warnings_on_one_line():
-    """Python's warnings during the command as one line each, "sgd-bench: warning: ...", each text once: one
-    showed sgd-bench's file and line, then a line of its source code ("  problem = factory(**kwargs)"), and a
-    reference solution that did not converge was said twice (two callers). Filters are kept as they are."""
-    said = set()
-
-    def show(message, category, filename, lineno, file=None, line=None):
-        if one_line(message) not in said:
-            said.add(one_line(message))
-            say(f"warning: {one_line(message)}")
-    with warnings.catch_warnings():
-        warnings.showwarning = show
-        yield
 
 
 def _dispatch(args) -> int:
@@ -399,11 +382,11 @@ def _dispatch(args) -> int:
         say(f"error: {one_line(err)}")
         return 2
     except MemoryError as err:
-        say(_out_of_memory(err) or f"error: {one_line(err)}")
+        say(streams.out_of_memory(err) or f"error: {one_line(err)}")
         return 3
     except (RuntimeError, AssertionError) as err:
-        if _out_of_memory(err):  # XLA's RESOURCE_EXHAUSTED: a traceback, exit 1
-            say(_out_of_memory(err))
+        if streams.out_of_memory(err):  # XLA's RESOURCE_EXHAUSTED: a traceback, exit 1
+            say(streams.out_of_memory(err))
             return 3
         # JAX_PLATFORMS=bogus, or a platform this machine lacks: the environment, not a bug.
         # JAX_PLATFORMS=cuda without a visible NVIDIA GPU is JAX's bare `assert` in xla_bridge.
@@ -419,25 +402,3 @@ def _dispatch(args) -> int:
             "report": "interrupted; report rebuilds from the stored records, so the same command "
                       "writes the pages again"}.get(args.command, "interrupted"))
         return getattr(err, "STATUS", 130)  # 143 for a SIGTERM, 129 for a SIGHUP (interrupts)
-
-
-def _out_of_memory(err: BaseException) -> str | None:
-    """The one line (exit 3) for memory that ran out inside JAX/XLA (its runtime error saying
-    RESOURCE_EXHAUSTED or out of memory) or in Python or NumPy (a MemoryError without words, or
-    NumPy's "Unable to allocate"), or None: sgd-bench's own MemoryErrors already name the numbers
-    and their way out, and any other runtime error stays a traceback (a bug to report)."""
-    text = str(err).strip()
-    if isinstance(err, MemoryError):
-        if text and type(err) is MemoryError:
-            return None
-        what = "host memory"
-    elif type(err).__name__ in ("XlaRuntimeError", "JaxRuntimeError") and (
-            "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower()):
-        import jax
-
-        what = f"memory on JAX's device ({jax.default_backend()})"
-    else:
-        return None
-    said = f" ({one_line(text)[:200]})" if text else ""
-    return (f"error: the run ran out of {what}{said}: run fewer seeds at once (--seeds, or --block for "
-            "a grid), in float32 (--dtype float32), or a smaller problem")

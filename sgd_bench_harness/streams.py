@@ -2,7 +2,8 @@
 writes. A finished run is not undone by its terminal: a character the terminal's encoding lacks is
 shown escaped, a progress line that a full disk refuses is dropped (the run goes on), and a full
 (or closed) standard output is named as such: for ``run`` and ``report`` the printing is dropped, the command
-finishes, and its one line says where the results are (``output_lost``).
+finishes, and its one line says where the results are (``output_lost``). Also the command's one-line
+forms of Python's warnings (``warnings_on_one_line``) and of memory run out (``out_of_memory``, exit 3).
 """
 
 from __future__ import annotations
@@ -146,3 +147,47 @@ def no_space(err: OSError, args) -> str:
                 f"elsewhere, then run the same command again ({why})")
     return (f"error: no space left on the device writing {where} ({err.strerror}): free some space and run "
             f"the same command again ({why})")
+
+
+@contextlib.contextmanager
+def warnings_on_one_line(say):
+    """Python's warnings during the command as one line each, "sgd-bench: warning: ...", each text once: one
+    showed sgd-bench's file and line, then a line of its source code ("  problem = factory(**kwargs)"), and a
+    reference solution that did not converge was said twice (two callers). Filters are kept as they are."""
+    import warnings
+
+    from sgd_bench_harness.experiment import one_line
+
+    said = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if one_line(message) not in said:
+            said.add(one_line(message))
+            say(f"warning: {one_line(message)}")
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def out_of_memory(err: BaseException) -> str | None:
+    """The one line (exit 3) for memory that ran out inside JAX/XLA (its runtime error saying
+    RESOURCE_EXHAUSTED or out of memory) or in Python or NumPy (a MemoryError without words, or
+    NumPy's "Unable to allocate"), or None: sgd-bench's own MemoryErrors already name the numbers
+    and their way out, and any other runtime error stays a traceback (a bug to report)."""
+    from sgd_bench_harness.experiment import one_line
+
+    text = str(err).strip()
+    if isinstance(err, MemoryError):
+        if text and type(err) is MemoryError:
+            return None
+        what = "host memory"
+    elif type(err).__name__ in ("XlaRuntimeError", "JaxRuntimeError") and (
+            "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower()):
+        import jax
+
+        what = f"memory on JAX's device ({jax.default_backend()})"
+    else:
+        return None
+    said = f" ({one_line(text)[:200]})" if text else ""
+    return (f"error: the run ran out of {what}{said}: run fewer seeds at once (--seeds, or --block for "
+            "a grid), in float32 (--dtype float32), or a smaller problem")
