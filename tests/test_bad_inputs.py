@@ -8045,19 +8045,7 @@ def test_two_blocks_that_split_the_seeds_alike_key_one_folder(seeds, alike, othe
                             block=30)["block"] == 32  # the default's split: the committed grid keeps its hash
 
 
-_LEFTOVERS34A_SCRIPT = '''"""A made-up experiment."""
-from sgd_bench_harness import experiment
-NAME, DESCRIPTION, FULL, QUICK = "{name}", "made up", dict(x=2), dict(x=1)
-
-
-def run(config, out):
-    experiment.save(out, rows=[dict(x=config["x"])], meta=dict(experiment=NAME), checks=[])
-    experiment.close(out, "# " + NAME + "\\n", checks=[])
-
-
-def main(argv=None):
-    return experiment.main(argv, name=NAME, doc=__doc__, full=FULL, quick=QUICK, run=run, overrides={overrides})
-'''
+_LEFTOVERS34A_SCRIPT = _PASS_SCRIPT.replace("run=run)", "run=run, overrides={overrides})")  # hostile25a's, with overrides
 
 
 def test_run_all_passes_seeds_on_to_the_experiments_that_take_it(tmp_path, capsys, monkeypatch):
